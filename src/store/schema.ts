@@ -16,6 +16,7 @@ export interface BouncersTable {
   created_at: number;
   updated_at: number;
   last_pull_at: number | null;
+  last_pull_rev: number | null;
   last_request_at: number | null;
   kind_override: string | null;
 }

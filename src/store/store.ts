@@ -10,6 +10,7 @@ import type { Dialect } from './dialect.ts';
 export interface BouncerActivity {
   id: number;
   lastPullAt?: number;
+  lastPullRev?: number;
   lastRequestAt?: number;
   ipAddress?: string;
   type?: string;
@@ -69,6 +70,7 @@ export class Store {
           created_at: input.now,
           updated_at: input.now,
           last_pull_at: null,
+          last_pull_rev: null,
           last_request_at: null,
           kind_override: null,
         })
@@ -154,6 +156,7 @@ export class Store {
           sql<number>`${sql.raw(greatest)}(coalesce(${sql.ref(col)}, 0), ${v})`;
         const set: Record<string, unknown> = { updated_at: now };
         if (a.lastPullAt !== undefined) set.last_pull_at = later('last_pull_at', a.lastPullAt);
+        if (a.lastPullRev !== undefined) set.last_pull_rev = sql<number>`${sql.raw(greatest)}(coalesce(last_pull_rev, 0), ${a.lastPullRev})`;
         if (a.lastRequestAt !== undefined) set.last_request_at = later('last_request_at', a.lastRequestAt);
         if (a.ipAddress !== undefined) set.ip_address = a.ipAddress;
         if (a.type !== undefined) set.type = a.type;
@@ -167,7 +170,11 @@ export class Store {
   // ---------------------------------------------------------------- decisions
 
   /** One alert and its decisions in one transaction (an import of 100k rows included). */
-  async addDecisions(alert: NewAlert, decisions: NewDecision[]): Promise<{ alertId: number; decisionIds: number[] }> {
+  async addDecisions(
+    alert: NewAlert,
+    decisions: NewDecision[],
+    onProgress?: (done: number) => void,
+  ): Promise<{ alertId: number; decisionIds: number[] }> {
     return await this.db.transaction().execute(async (trx) => {
       const rev = await nextRev(trx);
       const a = await trx
@@ -205,6 +212,7 @@ export class Store {
         }));
         const rows = await trx.insertInto('decisions').values(chunk).returning('id').execute();
         for (const r of rows) ids.push(r.id);
+        onProgress?.(ids.length);
       }
       return { alertId: a.id, decisionIds: ids };
     });
@@ -386,6 +394,7 @@ function toBouncer(r: Selectable<BouncersTable>): Bouncer {
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     lastPullAt: r.last_pull_at === null ? null : Number(r.last_pull_at),
+    lastPullRev: r.last_pull_rev === null ? null : Number(r.last_pull_rev),
     lastRequestAt: r.last_request_at === null ? null : Number(r.last_request_at),
     kindOverride: r.kind_override === 'firewall' || r.kind_override === 'remediation' ? r.kind_override : null,
   };

@@ -24,6 +24,11 @@ export interface Bouncer {
   updatedAt: number;
   /** Last decisions pull; null until the first pull. */
   lastPullAt: number | null;
+  /**
+   * The decisions revision the last stream pull had seen: the delta cursor. A revision, not a
+   * time, so a decision committed after its creation time (a long import) is never skipped.
+   */
+  lastPullRev: number | null;
   /** Last authenticated request of any kind (HEAD included); null until the first. */
   lastRequestAt: number | null;
   kindOverride: BouncerKind | null;

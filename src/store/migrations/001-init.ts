@@ -18,6 +18,8 @@ export function init(dialect: Dialect): Migration {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .addColumn('last_pull_at', 'bigint')
+        // Stream delta cursor: the decisions revision the last pull had seen (see store.ts).
+        .addColumn('last_pull_rev', 'bigint')
         .addColumn('last_request_at', 'bigint')
         .addColumn('kind_override', 'text')
         .execute();

@@ -1,0 +1,162 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { VigilError } from '../errors.ts';
+import { generateApiKey, hashApiKey, validateApiKey, DEFAULT_KEY_BYTES } from '../bouncers/api-key.ts';
+import { formatBouncerAdded, formatBouncerList } from './format/bouncers.ts';
+import { plainTable } from './format/table.ts';
+import { formatRfc3339, parseDuration } from '../decisions/duration.ts';
+import type { Bouncer } from '../store/types.ts';
+import { logLine, type CliIo } from './io.ts';
+import { outputOption, usageError, type CommandContext, type OutputFormat } from './main.ts';
+
+/** Names go in logs, tables and URLs: keep them printable and short. */
+export function validateBouncerName(name: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/.test(name)) {
+    throw new VigilError(
+      'E_BAD_NAME',
+      `bouncer name "${name}": use 1 to 128 letters, digits, '.', '_', '@', ':' or '-', starting with a letter or digit`,
+    );
+  }
+  return name;
+}
+
+export function registerBouncerCommands(program: Command, ctx: CommandContext): void {
+  const bouncers = program.command('bouncers').alias('bouncer').description('manage bouncers (remediation components) and their API keys');
+
+  bouncers
+    .command('add <name>')
+    .description('register a bouncer and print its API key (shown once)')
+    .option('-k, --key <key>', 'use this API key instead of a random one')
+    .option('-l, --length <bytes>', `random key length in bytes (default ${DEFAULT_KEY_BYTES} → ${DEFAULT_KEY_BYTES * 2} hex characters)`)
+    .addOption(outputOption())
+    .action(async (name: string, o: { key?: string; length?: string; output: OutputFormat }) => {
+      validateBouncerName(name);
+      if (o.key !== undefined && o.length !== undefined) throw usageError('--key and --length: give one or the other');
+      let key: string;
+      if (o.key !== undefined) key = validateApiKey(o.key, '--key');
+      else {
+        const n = o.length === undefined ? DEFAULT_KEY_BYTES : Number(o.length);
+        if (!/^\d+$/.test(o.length ?? '16')) throw usageError(`--length "${o.length}": use a whole number of bytes, e.g. 16`);
+        key = generateApiKey(n);
+      }
+      await ctx.withStore((store) => store.createBouncer({ name, apiKeyHash: hashApiKey(key), now: ctx.io.clock.now() }));
+      // The only place a key is ever printed.
+      ctx.io.stdout(formatBouncerAdded(name, key, o.output));
+    });
+
+  bouncers
+    .command('list')
+    .alias('ls')
+    .description('list bouncers with their last pull')
+    .addOption(outputOption())
+    .action(async (o: { output: OutputFormat }) => {
+      const list = await ctx.withStore((store) => store.listBouncers());
+      ctx.io.stdout(formatBouncerList(list, o.output));
+    });
+
+  bouncers
+    .command('delete <names...>')
+    .alias('remove')
+    .description('delete bouncers (their keys stop working)')
+    .action(async (names: string[]) => {
+      await ctx.withStore((store) => store.deleteBouncers(names));
+      for (const name of names) ctx.io.stderr(logLine('info', `bouncer '${name}' deleted successfully`));
+    });
+
+  bouncers
+    .command('inspect <name>')
+    .description('show one bouncer in detail')
+    .addOption(outputOption())
+    .action(async (name: string, o: { output: OutputFormat }) => {
+      const b = await ctx.withStore((store) => store.getBouncer(name));
+      if (!b) throw new VigilError('E_NO_BOUNCER', `bouncer '${name}' doesn't exist (see: vigil bouncers list)`);
+      ctx.io.stdout(formatInspect(b, o.output));
+    });
+
+  bouncers
+    .command('prune')
+    .description('delete bouncers that have not pulled for a while (never-pulled ones count from registration)')
+    .option('-d, --duration <duration>', 'idle for at least this long', '60m')
+    .option('--force', 'do not ask for confirmation')
+    .action(async (o: { duration: string; force?: boolean }) => {
+      const ms = parseDuration(o.duration, '--duration');
+      if (ms < 2 * 60_000 && !o.force) {
+        throw usageError(`--duration ${o.duration}: under 2m may remove active bouncers; add --force if you mean it`);
+      }
+      await ctx.withStore(async (store) => {
+        const stale = await store.staleBouncers(ctx.io.clock.now() - ms);
+        if (stale.length === 0) {
+          ctx.io.stdout(`No bouncers to prune.\n`);
+          return;
+        }
+        ctx.io.stdout(formatBouncerList(stale, 'human'));
+        if (!o.force) await confirm(ctx.io, `Prune ${stale.length} bouncer(s)?`);
+        await store.deleteBouncers(stale.map((b) => b.name));
+        ctx.io.stderr(logLine('info', `${stale.length} bouncer(s) pruned successfully`));
+      });
+    });
+
+  bouncers
+    .command('revoke <name>')
+    .description('refuse this bouncer\'s key without deleting its record (undo with unrevoke)')
+    .action(async (name: string) => {
+      await ctx.withStore((store) => store.setBouncerRevoked(name, true, ctx.io.clock.now()));
+      ctx.io.stderr(logLine('info', `bouncer '${name}' revoked`));
+    });
+
+  bouncers
+    .command('unrevoke <name>')
+    .description('accept a revoked bouncer\'s key again')
+    .action(async (name: string) => {
+      await ctx.withStore((store) => store.setBouncerRevoked(name, false, ctx.io.clock.now()));
+      ctx.io.stderr(logLine('info', `bouncer '${name}' accepted again`));
+    });
+
+  bouncers
+    .command('set <name>')
+    .description('set what a bouncer is, when its type does not say (firewall or application-level remediation)')
+    .addOption(new Option('--kind <kind>', 'firewall, remediation, or auto (decided from its type)').choices(['firewall', 'remediation', 'auto']).makeOptionMandatory())
+    .action(async (name: string, o: { kind: 'firewall' | 'remediation' | 'auto' }) => {
+      await ctx.withStore((store) => store.setBouncerKind(name, o.kind === 'auto' ? null : o.kind, ctx.io.clock.now()));
+      ctx.io.stderr(logLine('info', `bouncer '${name}' kind set to ${o.kind}`));
+    });
+}
+
+function formatInspect(b: Bouncer, output: OutputFormat): string {
+  const time = (ms: number | null) => (ms === null ? '' : formatRfc3339(ms));
+  const fields: Array<[string, string]> = [
+    ['Name', b.name],
+    ['Created At', time(b.createdAt)],
+    ['Last Update', time(b.updatedAt)],
+    ['Revoked?', String(b.revoked)],
+    ['IP Address', b.ipAddress],
+    ['Type', b.type],
+    ['Version', b.version],
+    ['Last Pull', time(b.lastPullAt)],
+    ['Last Request', time(b.lastRequestAt)],
+    ['Auth type', b.authType],
+    ['Kind', b.kindOverride ?? 'auto'],
+  ];
+  if (output === 'json') {
+    const { apiKeyHash, ...rest } = b;
+    return JSON.stringify({ ...rest, api_key: apiKeyHash }, null, 2) + '\n';
+  }
+  if (output === 'raw') return 'field,value\n' + fields.map(([k, v]) => `${csv(k)},${csv(v)}`).join('\n') + '\n';
+  return plainTable(['Field', 'Value'], fields);
+}
+
+function csv(v: string): string {
+  return /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+async function confirm(io: CliIo, question: string): Promise<void> {
+  if (!io.isTTY || !process.stdin.isTTY) throw usageError(`${question} needs a confirmation: run again with --force`);
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase();
+    if (answer !== 'y' && answer !== 'yes') throw new VigilError('E_ABORTED', 'aborted: nothing was deleted');
+  } finally {
+    rl.close();
+  }
+}

@@ -1,0 +1,35 @@
+import type { Clock } from '../clock.ts';
+import { systemClock } from '../clock.ts';
+
+/** Everything a command touches outside itself, so tests run `main(argv, io)` in-process. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** stdout is a terminal: colour, progress bars, confirmation prompts. */
+  isTTY: boolean;
+  clock: Clock;
+  /** Resolves when the process is asked to stop (SIGINT/SIGTERM); used by `serve`. */
+  stopSignal?: Promise<string>;
+}
+
+export function processIo(): CliIo {
+  return {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    env: process.env,
+    cwd: process.cwd(),
+    isTTY: Boolean(process.stdout.isTTY),
+    clock: systemClock,
+    stopSignal: new Promise((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+    }),
+  };
+}
+
+/** cscli logs through logrus; its one-line messages look like this when not on a terminal. */
+export function logLine(level: 'info' | 'warning' | 'error' | 'fatal', msg: string): string {
+  return `level=${level} msg=${JSON.stringify(msg)}\n`;
+}

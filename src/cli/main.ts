@@ -1,0 +1,87 @@
+import { Command, CommanderError, Option } from 'commander';
+import { isVigilError, VigilError } from '../errors.ts';
+import { loadConfig, type ConfigFlags, type VigilConfig } from '../config/config.ts';
+import { Store } from '../store/store.ts';
+import type { CliIo } from './io.ts';
+import { logLine } from './io.ts';
+import { registerBouncerCommands } from './bouncers.ts';
+import { registerDecisionCommands } from './decisions.ts';
+import { registerServeCommand } from './serve.ts';
+
+export const VERSION = '0.1.0';
+
+/** What every command gets: its IO, the merged configuration, and the store opened on demand. */
+export interface CommandContext {
+  io: CliIo;
+  config(): VigilConfig;
+  /** Opens the configured store, runs `fn`, always closes it. */
+  withStore<T>(fn: (store: Store) => Promise<T>): Promise<T>;
+}
+
+export type OutputFormat = 'human' | 'json' | 'raw';
+
+export const outputOption = () =>
+  new Option('-o, --output <format>', 'output format: human, json or raw').choices(['human', 'json', 'raw']).default('human');
+
+/**
+ * The CLI's single entry point: parses `argv` (without node and script), runs the command, and
+ * returns the exit code. Errors are caught here only: one line on stderr, exit 1.
+ */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const program = new Command('vigil')
+    .description('A CrowdSec-compatible Local API that notices when remediation silently stops.')
+    .version(VERSION, '--version')
+    .option('-c, --config <file>', 'configuration file (default ./vigil.yaml when present; env VIGIL_CONFIG)')
+    .option('--db <url>', 'store: sqlite:PATH or postgres://… (env VIGIL_DB)')
+    .option('--log-level <level>', 'trace, debug, info, warn, error (env VIGIL_LOG_LEVEL)')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+      outputError: (s, write) => write(logLine('fatal', s.replace(/^error: /, '').trim())),
+    });
+
+  const globalFlags = (): ConfigFlags => {
+    const o = program.opts<{ config?: string; db?: string; logLevel?: string }>();
+    return { config: o.config, db: o.db, logLevel: o.logLevel };
+  };
+  let cached: VigilConfig | undefined;
+  const ctx: CommandContext = {
+    io,
+    config: () => (cached ??= loadConfig({ flags: globalFlags(), env: io.env, cwd: io.cwd })),
+    async withStore(fn) {
+      const store = await Store.open(ctx.config().db);
+      try {
+        return await fn(store);
+      } finally {
+        await store.close();
+      }
+    },
+  };
+
+  registerServeCommand(program, ctx, globalFlags);
+  registerBouncerCommands(program, ctx);
+  registerDecisionCommands(program, ctx);
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here too, successfully.
+      return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 1;
+    }
+    if (isVigilError(e)) {
+      io.stderr(logLine('fatal', e.message));
+      return 1;
+    }
+    io.stderr(logLine('fatal', `unexpected error: ${(e as Error)?.message ?? String(e)}`));
+    return 1;
+  }
+}
+
+/** For options commander does not validate: a clear error naming the flag. */
+export function usageError(message: string): VigilError {
+  return new VigilError('E_USAGE', message);
+}

@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import type { ConfigFlags } from '../config/config.ts';
+import { createLogger, startServer } from '../server/serve.ts';
+import type { CommandContext } from './main.ts';
+
+export function registerServeCommand(program: Command, ctx: CommandContext, globalFlags: () => ConfigFlags): void {
+  program
+    .command('serve')
+    .description('run the Local API that bouncers pull decisions from')
+    .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8080; env VIGIL_LISTEN)')
+    .action(async (o: { listen?: string }) => {
+      // Flags of this command join the global ones, then the usual precedence applies.
+      const flags = { ...globalFlags(), listen: o.listen };
+      const { loadConfig } = await import('../config/config.ts');
+      const config = loadConfig({ flags, env: ctx.io.env, cwd: ctx.io.cwd });
+      const log = createLogger(config.logLevel, { write: (s: string) => (ctx.io.stdout(s), true) } as unknown as NodeJS.WritableStream);
+      const server = await startServer(config, { clock: ctx.io.clock, log });
+      const bouncers = await server.store.listBouncers();
+      log.info(
+        { listen: server.url, store: server.store.description, config: config.file, bouncers: bouncers.length },
+        `Vigil Local API listening on ${server.url}, store ${server.store.description}`,
+      );
+      if (bouncers.length === 0) {
+        log.info(`no bouncer registered yet: add one with 'vigil bouncers add NAME' and put the key in the bouncer's configuration (api_url: ${server.url}/)`);
+      }
+      const signal = await (ctx.io.stopSignal ?? new Promise<string>(() => {}));
+      log.info({ signal }, 'stopping: finishing requests in flight and writing buffered activity');
+      await server.close();
+      log.info('stopped');
+    });
+}

@@ -1,0 +1,82 @@
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import pino, { type Logger } from 'pino';
+import type { VigilConfig } from '../config/config.ts';
+import { formatListen } from '../config/config.ts';
+import { systemClock, type Clock } from '../clock.ts';
+import { Store } from '../store/store.ts';
+import { DecisionSync } from '../decisions/decision-sync.ts';
+import { VigilError } from '../errors.ts';
+import { ActivityRecorder } from './activity.ts';
+import { BouncerAuth } from './auth.ts';
+import { createLapiApp } from './lapi.ts';
+
+export interface RunningServer {
+  /** `http://HOST:PORT` actually bound (port 0 resolved). */
+  url: string;
+  store: Store;
+  sync: DecisionSync;
+  activity: ActivityRecorder;
+  /** Stop accepting, finish requests in flight, write what is buffered, close the store. */
+  close(): Promise<void>;
+}
+
+export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+  // Keys never reach a log line: the key header is not logged anywhere, and this is a second net.
+  return pino({ level, base: { svc: 'vigil' }, redact: ['req.headers["x-api-key"]', 'key', 'apiKey'] }, destination as never);
+}
+
+export async function startServer(config: VigilConfig, opts: { clock?: Clock; log?: Logger } = {}): Promise<RunningServer> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? createLogger(config.logLevel);
+  const store = await Store.open(config.db);
+  const sync = new DecisionSync(store, clock);
+  sync.onError = (e) => log.error({ err: e }, 'decision sync failed');
+  await sync.start(config.decisionsSyncEveryMs);
+  const activity = new ActivityRecorder(store);
+  activity.onError = (e) => log.error({ err: e }, 'writing bouncer activity failed; will retry');
+  activity.onIpChange = (b, oldIp, newIp) => log.warn({ bouncer: b.name }, `new IP address detected for bouncer '${b.name}': ${newIp} (old: ${oldIp})`);
+  activity.start(config.activityFlushEveryMs);
+  const auth = new BouncerAuth(store, clock);
+  const app = createLapiApp({ store, clock, sync, auth, activity, log, fingerprintSecret: await store.secret('fingerprint') });
+
+  const server = createAdaptorServer({ fetch: app.fetch });
+  // Go's net/http keeps connections alive; so do we, bounded so idle sockets do not pile up.
+  (server as import('node:http').Server).keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      reject(
+        new VigilError(
+          'E_LISTEN',
+          e.code === 'EADDRINUSE'
+            ? `listen ${formatListen(config.listen)}: address already in use; stop the other server or pick another with --listen`
+            : `listen ${formatListen(config.listen)}: ${e.message}`,
+        ),
+      );
+    });
+    server.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const url = `http://${formatListen({ host: addr.address, port: addr.port })}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    store,
+    sync,
+    activity,
+    close() {
+      closing ??= (async () => {
+        sync.stop();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          // Idle keep-alive sockets would hold close() open; requests in flight still finish.
+          (server as import('node:http').Server).closeIdleConnections?.();
+        });
+        await activity.stop();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,251 @@
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { startServer, createLogger, type RunningServer } from '../src/server/serve.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { ManualClock } from '../src/clock.ts';
+import { hashApiKey } from '../src/bouncers/api-key.ts';
+import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
+import type { Store } from '../src/store/store.ts';
+
+/**
+ * The bouncer-facing Local API over real HTTP on loopback, on each database, checked against the
+ * behaviour captured from CrowdSec 1.4.6 (shared/reference/crowdsec-wire-protocol.md §4, §7).
+ */
+const T0 = Date.UTC(2026, 10, 24, 4, 18, 0);
+const KEY = 'e8759c581418ed9f77e91dcb2d6082f8';
+
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** Raw HTTP so that headers (or their absence) are seen exactly as sent. */
+function request(base: string, method: string, path: string, headers: Record<string, string> = {}): Promise<Reply> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, method, path, headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function addDecision(store: Store, now: number, scope: string, value: string, duration: string, reason: string, type = 'ban') {
+  const d = buildDecision({ scope, value, type, duration, reason, origin: 'cscli' }, now);
+  const { decisionIds } = await store.addDecisions(manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: 'vigil' }), [d]);
+  return decisionIds[0]!;
+}
+
+for (const dialect of DIALECTS) {
+  describe(`${dialect}: Local API over HTTP`, () => {
+    let server: RunningServer;
+    let cleanup: () => Promise<void>;
+    const clock = new ManualClock(T0);
+    const auth = { 'X-Api-Key': KEY, 'User-Agent': 'crowdsec-custom-bouncer/-' };
+    const ids: Record<string, number> = {};
+
+    beforeAll(async () => {
+      const db = await freshDbUrl(dialect);
+      cleanup = db.cleanup;
+      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url }, env: {}, cwd: '/nonexistent' });
+      server = await startServer(config, { clock, log: createLogger('silent') });
+      await server.store.createBouncer({ name: 'custom', apiKeyHash: hashApiKey(KEY), now: T0 });
+      // The decision set the reference's filter table was captured with.
+      ids.test = await addDecision(server.store, T0, 'Ip', '192.0.2.1', '5m', 'test');
+      ids.rangetest = await addDecision(server.store, T0, 'Range', '198.51.100.0/24', '1h', 'rangetest');
+      ids.captcha = await addDecision(server.store, T0, 'Ip', '192.0.2.2', '2h', "manual 'captcha' from 'vigil'", 'captcha');
+      ids.user = await addDecision(server.store, T0, 'username', 'foobar', '4h', 'usertest');
+      ids.v6 = await addDecision(server.store, T0, 'Ip', '2001:db8::1', '10m', "manual 'ban' from 'vigil'");
+      ids.v6range = await addDecision(server.store, T0, 'Range', '2001:db8:1::/48', '11m', "manual 'ban' from 'vigil'");
+      ids.country = await addDecision(server.store, T0, 'Country', 'FR', '3h', "manual 'ban' from 'vigil'");
+      await server.sync.refresh();
+      clock.set(T0 + 1500);
+    });
+    afterAll(async () => {
+      await server?.close();
+      await cleanup?.();
+    });
+
+    const values = (body: string) => (JSON.parse(body) ?? []).map((d: { value: string }) => d.value);
+
+    it('answers /health without a key', async () => {
+      const r = await request(server.url, 'GET', '/health');
+      expect(r.status).toBe(200);
+      expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(r.body).toBe('{"status":"up"}');
+    });
+
+    it('refuses missing, empty and wrong keys with the same 403 body, and records them', async () => {
+      for (const headers of [{}, { 'X-Api-Key': '' }, { 'X-Api-Key': 'wrong', 'User-Agent': 'curl/8.0' }]) {
+        const r = await request(server.url, 'GET', '/v1/decisions', headers);
+        expect(r.status).toBe(403);
+        expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+        expect(r.body).toBe('{"message":"access forbidden"}');
+      }
+      await server.activity.flush();
+      const refused = await server.store.refusedRequests();
+      expect(refused.map((x) => x.reason).sort()).toEqual(['missing', 'missing', 'unknown']);
+      const wrong = refused.find((x) => x.reason === 'unknown')!;
+      expect(wrong).toMatchObject({ peerIp: '127.0.0.1', userAgent: 'curl/8.0', path: '/v1/decisions', method: 'GET' });
+      expect(wrong.keyFingerprint).toMatch(/^[0-9a-f]{16}$/);
+      expect(wrong.keyFingerprint).not.toContain('wrong');
+    });
+
+    it('matches ?ip= exactly as CrowdSec, with Go durations and null for nothing', async () => {
+      const hit = await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', auth);
+      expect(hit.status).toBe(200);
+      expect(hit.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(hit.body).toBe(`[{"duration":"4m58.5s","id":${ids.test},"origin":"cscli","scenario":"test","scope":"Ip","type":"ban","value":"192.0.2.1"}]`);
+      const miss = await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.99', auth);
+      expect(miss.body).toBe('null');
+      expect(miss.headers['content-length']).toBe('4');
+      expect(values((await request(server.url, 'GET', '/v1/decisions?ip=198.51.100.7', auth)).body)).toEqual(['198.51.100.0/24']);
+      expect(values((await request(server.url, 'GET', '/v1/decisions?ip=2001:db8:1::5', auth)).body)).toEqual(['2001:db8:1::/48']);
+      expect(values((await request(server.url, 'GET', '/v1/decisions?ip=::ffff:192.0.2.1', auth)).body)).toEqual(['192.0.2.1']);
+    });
+
+    it('applies every filter of the reference table', async () => {
+      const q = async (query: string) => values((await request(server.url, 'GET', `/v1/decisions${query}`, auth)).body);
+      expect(await q('')).toHaveLength(7);
+      // Ordered by expiry, as CrowdSec's until index orders them.
+      expect(await q('')).toEqual(['192.0.2.1', '2001:db8::1', '2001:db8:1::/48', '198.51.100.0/24', '192.0.2.2', 'FR', 'foobar']);
+      expect(await q('?range=198.51.100.0/24')).toEqual(['198.51.100.0/24']);
+      expect(await q('?range=198.51.100.0/28')).toEqual(['198.51.100.0/24']);
+      expect(await q('?range=198.51.100.0/16')).toEqual([]);
+      expect(await q('?range=198.51.100.0/16&contains=false')).toEqual(['198.51.100.0/24']);
+      expect(await q('?range=198.51.100.0/28&contains=false')).toEqual([]);
+      expect(await q('?scope=username')).toHaveLength(7);
+      expect(await q('?scope=username&value=foobar')).toEqual(['foobar']);
+      expect(await q('?value=foobar')).toEqual(['foobar']);
+      expect(await q('?scope=Country&value=FR')).toEqual(['FR']);
+      expect(await q('?type=captcha')).toEqual(['192.0.2.2']);
+      expect(await q('?type=ban&ip=192.0.2.2')).toEqual([]);
+      expect(await q('?scenarios_containing=test')).toEqual(['192.0.2.1', '198.51.100.0/24', 'foobar']);
+      expect(await q('?origins=cscli')).toHaveLength(7);
+      expect(await q('?origins=crowdsec')).toEqual([]);
+      expect(await q('?scope=Ip&value=198.51.100.7')).toEqual([]);
+      expect(await q('?value=fr')).toEqual([]);
+      expect(await q('?type=CAPTCHA&ip=192.0.2.2')).toEqual([]);
+      expect(await q('?scenarios_containing=TEST&ip=198.51.100.1')).toEqual(['198.51.100.0/24']);
+      expect(await q('?ip=192.0.2.2&ip=10.1.0.1')).toEqual(['192.0.2.2']);
+      expect(await q('?unknownparam=1&ip=192.0.2.2')).toEqual(['192.0.2.2']);
+    });
+
+    it('refuses a malformed ip or range with 400 and a message naming the field', async () => {
+      for (const [query, field] of [['?ip=', 'ip'], ['?ip=bogus', 'ip'], ['?range=bogus', 'range'], ['?range=10.0.0.0/33', 'range'], ['?contains=maybe&range=10.0.0.0/8', 'contains']]) {
+        const r = await request(server.url, 'GET', `/v1/decisions${query}`, auth);
+        expect(r.status, query).toBe(400);
+        expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+        expect(JSON.parse(r.body).message).toMatch(new RegExp(`^${field} `));
+      }
+    });
+
+    it('answers HEAD with 200 text/plain, no body, no Content-Length', async () => {
+      const r = await request(server.url, 'HEAD', '/v1/decisions?ip=192.0.2.1', auth);
+      expect(r.status).toBe(200);
+      expect(r.headers['content-type']).toBe('text/plain; charset=utf-8');
+      expect(r.headers['content-length']).toBeUndefined();
+      expect(r.body).toBe('');
+      const bad = await request(server.url, 'HEAD', '/v1/decisions/stream?startup=true', { 'X-Api-Key': 'nope' });
+      expect(bad.status).toBe(403);
+    });
+
+    it('keeps CrowdSec status quirks: trailing slash, unknown path, wrong method', async () => {
+      const slash = await request(server.url, 'GET', '/v1/decisions/', auth);
+      expect(slash.status).toBe(301);
+      expect(slash.headers.location).toBe('/v1/decisions');
+      expect(slash.body).toBe('<a href="/v1/decisions">Moved Permanently</a>.\n\n');
+      const missing = await request(server.url, 'GET', '/v1/nothing', auth);
+      expect([missing.status, missing.body]).toEqual([404, '']);
+      const post = await request(server.url, 'POST', '/v1/decisions', auth);
+      expect([post.status, post.body]).toEqual([405, '']);
+    });
+
+    it('streams startup, then deltas on the per-bouncer cursor, with default scopes ip,range', async () => {
+      clock.set(T0 + 60_000);
+      const startup = await request(server.url, 'GET', '/v1/decisions/stream?startup=true', auth);
+      expect(startup.status).toBe(200);
+      const s = JSON.parse(startup.body);
+      expect(Object.keys(s)).toEqual(['deleted', 'new']);
+      expect(s.deleted).toBeNull();
+      expect(s.new.map((d: { value: string }) => d.value)).toEqual(['192.0.2.1', '2001:db8::1', '2001:db8:1::/48', '198.51.100.0/24', '192.0.2.2']);
+      expect(Object.keys(s.new[0])).toEqual(['duration', 'id', 'origin', 'scenario', 'scope', 'type', 'value']);
+
+      clock.set(T0 + 70_000);
+      // The real bouncers send a bare `?` on every later pull.
+      const nothing = await request(server.url, 'GET', '/v1/decisions/stream?', auth);
+      expect(nothing.body).toBe('{"deleted":null,"new":null}');
+      expect(nothing.headers['content-length']).toBe('27');
+
+      clock.set(T0 + 75_000);
+      const newId = await addDecision(server.store, clock.now(), 'Ip', '203.0.113.5', '30m', 'newone');
+      await server.store.softDeleteDecisions([ids.test!], clock.now());
+      clock.set(T0 + 80_000);
+      const delta = JSON.parse((await request(server.url, 'GET', '/v1/decisions/stream', auth)).body);
+      expect(delta.new).toEqual([{ duration: '29m55s', id: newId, origin: 'cscli', scenario: 'newone', scope: 'Ip', type: 'ban', value: '203.0.113.5' }]);
+      expect(delta.deleted).toEqual([{ duration: '-5s', id: ids.test, origin: 'cscli', scenario: 'test', scope: 'Ip', type: 'ban', value: '192.0.2.1' }]);
+
+      const scoped = JSON.parse((await request(server.url, 'GET', '/v1/decisions/stream?startup=true&scopes=username', auth)).body);
+      expect(scoped.new.map((d: { value: string }) => d.value)).toEqual(['foobar']);
+      const origins = await request(server.url, 'GET', '/v1/decisions/stream?startup=true&origins=crowdsec', auth);
+      expect(JSON.parse(origins.body).new).toBeNull();
+      // Startup also lists every expired or deleted decision still stored.
+      const again = JSON.parse((await request(server.url, 'GET', '/v1/decisions/stream?startup=true&scenarios_containing=test', auth)).body);
+      expect(again.deleted.map((d: { value: string }) => d.value)).toEqual(['192.0.2.1']);
+      expect(again.deleted[0].duration).toBe('-5s');
+    });
+
+    it('records last pull, IP, type and version from the requests', async () => {
+      await server.activity.flush();
+      const b = (await server.store.getBouncer('custom'))!;
+      expect(b).toMatchObject({ ipAddress: '127.0.0.1', type: 'crowdsec-custom-bouncer', version: '-', lastPullAt: clock.now(), lastRequestAt: clock.now() });
+      // GET /v1/decisions moves last pull only when it is at least a minute old (CrowdSec's throttle).
+      clock.advance(30_000);
+      await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', { ...auth, 'User-Agent': 'a/b/c' });
+      await server.activity.flush();
+      const b2 = (await server.store.getBouncer('custom'))!;
+      expect(b2.lastPullAt).toBe(b.lastPullAt);
+      expect(b2.lastRequestAt).toBe(clock.now());
+      expect([b2.type, b2.version]).toEqual(['a/b/c', 'N/A']);
+      clock.advance(31_000);
+      await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', auth);
+      // HEAD never moves it.
+      clock.advance(120_000);
+      await request(server.url, 'HEAD', '/v1/decisions', auth);
+      await server.activity.flush();
+      const b3 = (await server.store.getBouncer('custom'))!;
+      expect(b3.lastPullAt).toBe(clock.now() - 120_000);
+      expect(b3.lastRequestAt).toBe(clock.now());
+    });
+
+    it('refuses a revoked bouncer and a deleted one within the cache period', async () => {
+      await server.store.createBouncer({ name: 'soon-revoked', apiKeyHash: hashApiKey('rk'), now: clock.now() });
+      expect((await request(server.url, 'GET', '/v1/decisions', { 'X-Api-Key': 'rk' })).status).toBe(200);
+      await server.store.setBouncerRevoked('soon-revoked', true, clock.now());
+      clock.advance(1001);
+      expect((await request(server.url, 'GET', '/v1/decisions', { 'X-Api-Key': 'rk' })).status).toBe(403);
+      await server.store.deleteBouncers(['soon-revoked']);
+      clock.advance(1001);
+      expect((await request(server.url, 'GET', '/v1/decisions', { 'X-Api-Key': 'rk' })).status).toBe(403);
+      await server.activity.flush();
+      const reasons = (await server.store.refusedRequests({ limit: 2 })).map((r) => [r.reason, r.bouncerName]);
+      expect(reasons).toEqual([['unknown', ''], ['revoked', 'soon-revoked']]);
+    });
+
+    it('sees a decision written by another process through the store revision', async () => {
+      const id = await addDecision(server.store, clock.now(), 'Ip', '203.0.113.77', '1h', 'from-cli');
+      await server.sync.refresh();
+      const r = await request(server.url, 'GET', '/v1/decisions?ip=203.0.113.77', auth);
+      expect(JSON.parse(r.body)[0].id).toBe(id);
+      await server.store.softDeleteDecisions([id], clock.now());
+      await server.sync.refresh();
+      expect((await request(server.url, 'GET', '/v1/decisions?ip=203.0.113.77', auth)).body).toBe('null');
+    });
+  });
+}
