@@ -82,7 +82,8 @@ for (const dialect of DIALECTS) {
     });
 
     it('refuses missing, empty and wrong keys with the same 403 body, and records them', async () => {
-      for (const headers of [{}, { 'X-Api-Key': '' }, { 'X-Api-Key': 'wrong', 'User-Agent': 'curl/8.0' }]) {
+      const cases: Record<string, string>[] = [{}, { 'X-Api-Key': '' }, { 'X-Api-Key': 'wrong', 'User-Agent': 'curl/8.0' }];
+      for (const headers of cases) {
         const r = await request(server.url, 'GET', '/v1/decisions', headers);
         expect(r.status).toBe(403);
         expect(r.headers['content-type']).toBe('application/json; charset=utf-8');

@@ -132,12 +132,12 @@ function readConfigFile(file: string): FileConfig {
   } catch (e) {
     throw new VigilError('E_CONFIG', `config file ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  const doc = YAML.parseDocument(text, { prettyErrors: false });
+  const doc = YAML.parseDocument(text);
   if (doc.errors.length > 0) {
     const err = doc.errors[0]!;
     const pos = err.linePos?.[0];
     const at = pos ? `line ${pos.line}, column ${pos.col}` : 'unknown position';
-    throw new VigilError('E_CONFIG', `config file ${file}: YAML syntax error at ${at}: ${err.message.split('\n')[0]}`);
+    throw new VigilError('E_CONFIG', `config file ${file}: YAML syntax error at ${at}: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
   }
   const data = doc.toJS() ?? {};
   const parsed = fileSchema.safeParse(data);

@@ -67,6 +67,9 @@ export async function openDatabase(location: StoreLocation, opts: { migrate?: bo
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   } else {
     const pool = new pg.Pool({ connectionString: location.target, max: 10 });
+    // An idle connection the server closes (restart, failover) must not crash the process;
+    // the pool replaces it and the next query reports any real problem.
+    pool.on('error', () => {});
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     try {
       await db.selectNoFrom((eb) => eb.val(1).as('one')).execute();
@@ -76,7 +79,14 @@ export async function openDatabase(location: StoreLocation, opts: { migrate?: bo
     }
   }
   const opened = { db, dialect: location.dialect, location };
-  if (opts.migrate !== false) await migrate(opened);
+  if (opts.migrate !== false) {
+    try {
+      await migrate(opened);
+    } catch (e) {
+      await db.destroy();
+      throw e;
+    }
+  }
   return opened;
 }
 

@@ -1,0 +1,415 @@
+/**
+ * In-memory index of decisions, so `GET /v1/decisions?ip=…|range=…` never scans every decision.
+ *
+ * Compile once, match cheaply (STYLE.md §3):
+ * - Containment (`ip=`, `range=` with contains=true): one open-addressing hash table per
+ *   (family, prefix length) keyed by the masked network. A lookup masks the query once per prefix
+ *   length actually present (typically a handful: /32, /24, /16, /128, /64, /48) and probes;
+ *   nothing is allocated unless something matches.
+ * - Inside (`range=` with contains=false): per family, entries ordered by first address (sorted
+ *   lazily when new intervals arrived), binary search + scan: O(log n + k).
+ * - Unfiltered / value lookups: entries ordered by (until, id) (re-sorted lazily; TimSort makes a
+ *   mostly sorted re-sort near linear), and a Map by exact value.
+ *
+ * Semantics copy CrowdSec 1.4.6 (crowdsec-wire-protocol.md §4, §7.5): only scopes `ip` and
+ * `range` (case-insensitive) with a parsable value take part in IP matching; IPv4 and IPv6 never
+ * match each other (mapped IPv6 is IPv4 by then); results are active decisions (until > now)
+ * ordered by until, then id. Expired decisions stay until pruneExpired/remove.
+ */
+import type { Decision } from '../store/types.ts';
+import type { IpAddress, IpFamily, IpRange, IpWords } from '../net/ip.ts';
+import { compareWords, tryParseIpOrRange } from '../net/ip.ts';
+
+interface Net {
+  readonly family: IpFamily;
+  readonly prefixLength: number;
+  readonly first: IpWords;
+  readonly last: IpWords;
+}
+
+interface Entry {
+  readonly id: number;
+  decision: Decision;
+  /** Mirrors decision.until; read on the hot path. */
+  until: number;
+  readonly value: string;
+  /** Null when the decision takes no part in IP matching. */
+  readonly net: Net | null;
+  /** Set once detached; lazily swept out of the ordered arrays. */
+  removed: boolean;
+}
+
+const byUntilThenId = (a: Decision, b: Decision): number => a.until - b.until || a.id - b.id;
+const entryByUntilThenId = (a: Entry, b: Entry): number => a.until - b.until || a.id - b.id;
+const entryByFirst = (a: Entry, b: Entry): number => compareWords(a.net!.first, b.net!.first);
+
+function isIpScope(scope: string): boolean {
+  const s = scope.toLowerCase();
+  return s === 'ip' || s === 'range';
+}
+
+function netOf(d: Decision): Net | null {
+  if (!isIpScope(d.scope)) return null;
+  const parsed = tryParseIpOrRange(d.value);
+  if (parsed === null) return null;
+  if (parsed.kind === 'address') {
+    const prefixLength = parsed.family === 4 ? 32 : 128;
+    return { family: parsed.family, prefixLength, first: parsed.words, last: parsed.words };
+  }
+  return { family: parsed.family, prefixLength: parsed.prefixLength, first: parsed.first, last: parsed.last };
+}
+
+/** Mask of the `bits` most significant bits of a word, as int32 (bits clamped to 0..32). */
+function wordMask(bits: number): number {
+  if (bits <= 0) return 0;
+  if (bits >= 32) return -1;
+  return -1 << (32 - bits);
+}
+
+function hash4(a: number, b: number, c: number, d: number): number {
+  let h = Math.imul(a ^ 0x5bd1e995, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 15) ^ b, 0x85ebca77);
+  h = Math.imul(h ^ (h >>> 13) ^ c, 0xc2b2ae3d);
+  h = Math.imul(h ^ (h >>> 16) ^ d, 0x27d4eb2f);
+  return h ^ (h >>> 15);
+}
+
+/**
+ * Open-addressing (linear probing) hash table from a masked network (four int32 words; IPv4 uses
+ * the first) to the entries on that network. Lookups take the words as arguments, so the hot
+ * path allocates nothing. Deletion shifts back, so there are no tombstones.
+ */
+class NetTable {
+  private keys = new Int32Array(4 * 8);
+  private buckets: (Entry[] | undefined)[] = new Array<Entry[] | undefined>(8).fill(undefined);
+  private mask = 7;
+  size = 0;
+
+  private slotOf(a: number, b: number, c: number, d: number): number {
+    const { keys, buckets, mask } = this;
+    let i = hash4(a, b, c, d) & mask;
+    for (;;) {
+      if (buckets[i] === undefined) return i;
+      const k = i << 2;
+      if (keys[k] === a && keys[k + 1] === b && keys[k + 2] === c && keys[k + 3] === d) return i;
+      i = (i + 1) & mask;
+    }
+  }
+
+  get(a: number, b: number, c: number, d: number): Entry[] | undefined {
+    return this.buckets[this.slotOf(a, b, c, d)];
+  }
+
+  /** The bucket for a network, created empty if absent. */
+  bucket(a: number, b: number, c: number, d: number): Entry[] {
+    const i = this.slotOf(a, b, c, d);
+    const existing = this.buckets[i];
+    if (existing !== undefined) return existing;
+    const created: Entry[] = [];
+    const k = i << 2;
+    this.keys[k] = a;
+    this.keys[k + 1] = b;
+    this.keys[k + 2] = c;
+    this.keys[k + 3] = d;
+    this.buckets[i] = created;
+    this.size++;
+    if (this.size * 2 > this.buckets.length) this.grow();
+    return created;
+  }
+
+  delete(a: number, b: number, c: number, d: number): void {
+    const { keys, buckets, mask } = this;
+    let i = this.slotOf(a, b, c, d);
+    if (buckets[i] === undefined) return;
+    this.size--;
+    // Backward-shift deletion: pull later members of the probe run into the hole.
+    for (let j = (i + 1) & mask; buckets[j] !== undefined; j = (j + 1) & mask) {
+      const k = j << 2;
+      const home = hash4(keys[k], keys[k + 1], keys[k + 2], keys[k + 3]) & mask;
+      const stays = i <= j ? i < home && home <= j : i < home || home <= j;
+      if (stays) continue;
+      keys.copyWithin(i << 2, k, k + 4);
+      buckets[i] = buckets[j];
+      i = j;
+    }
+    buckets[i] = undefined;
+  }
+
+  private grow(): void {
+    const oldKeys = this.keys;
+    const oldBuckets = this.buckets;
+    const capacity = oldBuckets.length * 2;
+    this.keys = new Int32Array(4 * capacity);
+    this.buckets = new Array<Entry[] | undefined>(capacity).fill(undefined);
+    this.mask = capacity - 1;
+    for (let j = 0; j < oldBuckets.length; j++) {
+      const b = oldBuckets[j];
+      if (b === undefined) continue;
+      const k = j << 2;
+      const i = this.slotOf(oldKeys[k], oldKeys[k + 1], oldKeys[k + 2], oldKeys[k + 3]);
+      this.keys.set(oldKeys.subarray(k, k + 4), i << 2);
+      this.buckets[i] = b;
+    }
+  }
+}
+
+/** Everything indexed for one address family. */
+class FamilyIndex {
+  readonly bits: number;
+  /** tables[p]: networks of prefix length p. */
+  readonly tables: (NetTable | undefined)[];
+  /** masks[4p .. 4p+3]: the int32 word masks of prefix length p. */
+  readonly masks: Int32Array;
+  /** Prefix lengths with at least one network, ascending: the only ones a lookup probes. */
+  lengths: number[] = [];
+  /** Entries ordered by first address when `byFirstSorted`; may hold removed entries. */
+  byFirst: Entry[] = [];
+  byFirstSorted = true;
+  byFirstRemoved = 0;
+
+  constructor(bits: number) {
+    this.bits = bits;
+    this.tables = new Array<NetTable | undefined>(bits + 1).fill(undefined);
+    this.masks = new Int32Array(4 * (bits + 1));
+    for (let p = 0; p <= bits; p++) {
+      for (let i = 0; i < 4; i++) this.masks[4 * p + i] = wordMask(p - 32 * i);
+    }
+  }
+
+  /** A network's words as four int32 (IPv4 pads with zeros). */
+  private key(w: IpWords): [number, number, number, number] {
+    return this.bits === 32 ? [w[0] | 0, 0, 0, 0] : [w[0] | 0, w[1] | 0, w[2] | 0, w[3] | 0];
+  }
+
+  add(e: Entry, net: Net): void {
+    const p = net.prefixLength;
+    let table = this.tables[p];
+    if (table === undefined) {
+      table = new NetTable();
+      this.tables[p] = table;
+    }
+    const [a, b, c, d] = this.key(net.first);
+    const wasEmpty = table.size === 0;
+    table.bucket(a, b, c, d).push(e);
+    if (wasEmpty) this.refreshLengths();
+    this.byFirst.push(e);
+    this.byFirstSorted = false;
+  }
+
+  delete(e: Entry, net: Net): void {
+    const table = this.tables[net.prefixLength]!;
+    const [a, b, c, d] = this.key(net.first);
+    const bucket = table.get(a, b, c, d)!;
+    bucket.splice(bucket.indexOf(e), 1);
+    if (bucket.length === 0) {
+      table.delete(a, b, c, d);
+      if (table.size === 0) this.refreshLengths();
+    }
+    this.byFirstRemoved++;
+    if (this.byFirstRemoved > 1024 && this.byFirstRemoved * 2 > this.byFirst.length) this.sweep();
+  }
+
+  private refreshLengths(): void {
+    const lengths: number[] = [];
+    for (let p = 0; p <= this.bits; p++) if ((this.tables[p]?.size ?? 0) > 0) lengths.push(p);
+    this.lengths = lengths;
+  }
+
+  private sweep(): void {
+    this.byFirst = this.byFirst.filter((e) => !e.removed);
+    this.byFirstRemoved = 0;
+  }
+
+  /** Active decisions on networks of prefix <= maxPrefix that contain `words`, appended to out. */
+  collectContaining(words: IpWords, maxPrefix: number, now: number, out: Decision[]): void {
+    const v6 = this.bits === 128;
+    const w0 = words[0] | 0;
+    const w1 = v6 ? words[1] | 0 : 0;
+    const w2 = v6 ? words[2] | 0 : 0;
+    const w3 = v6 ? words[3] | 0 : 0;
+    const { lengths, tables, masks } = this;
+    for (let li = 0; li < lengths.length; li++) {
+      const p = lengths[li];
+      if (p > maxPrefix) break;
+      const m = p << 2;
+      const bucket = tables[p]!.get(w0 & masks[m], w1 & masks[m + 1], w2 & masks[m + 2], w3 & masks[m + 3]);
+      if (bucket === undefined) continue;
+      for (let bi = 0; bi < bucket.length; bi++) {
+        const e = bucket[bi];
+        if (e.until > now) out.push(e.decision);
+      }
+    }
+  }
+
+  /** Active decisions whose interval lies within [first, last], appended to out. */
+  collectInside(first: IpWords, last: IpWords, now: number, out: Decision[]): void {
+    if (!this.byFirstSorted) {
+      if (this.byFirstRemoved > 0) this.sweep();
+      this.byFirst.sort(entryByFirst);
+      this.byFirstSorted = true;
+    }
+    const list = this.byFirst;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareWords(list[mid].net!.first, first) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < list.length; i++) {
+      const e = list[i];
+      const net = e.net!;
+      if (compareWords(net.first, last) > 0) break;
+      if (!e.removed && e.until > now && compareWords(net.last, last) <= 0) out.push(e.decision);
+    }
+  }
+}
+
+export class DecisionIndex {
+  private readonly byId = new Map<number, Entry>();
+  private readonly byValueMap = new Map<string, Entry[]>();
+  private readonly v4 = new FamilyIndex(32);
+  private readonly v6 = new FamilyIndex(128);
+  /** All entries, ordered by (until, id) when `byUntilSorted`; may hold removed entries. */
+  private byUntil: Entry[] = [];
+  private byUntilSorted = true;
+  private byUntilRemoved = 0;
+
+  /** Insert or replace by id (a soft delete arrives as an upsert with a new `until`). */
+  upsert(d: Decision): void {
+    const old = this.byId.get(d.id);
+    if (old !== undefined && old.value === d.value && (old.net !== null) === isIpScope(d.scope)) {
+      // Same value, same role: the intervals stand; only the record and maybe its order change.
+      old.decision = d;
+      if (old.until !== d.until) {
+        old.until = d.until;
+        this.byUntilSorted = false;
+      }
+      return;
+    }
+    if (old !== undefined) this.detach(old);
+    const e: Entry = { id: d.id, decision: d, until: d.until, value: d.value, net: netOf(d), removed: false };
+    this.byId.set(e.id, e);
+    const sameValue = this.byValueMap.get(e.value);
+    if (sameValue === undefined) this.byValueMap.set(e.value, [e]);
+    else sameValue.push(e);
+    this.byUntil.push(e);
+    this.byUntilSorted = false;
+    if (e.net !== null) this.family(e.net.family).add(e, e.net);
+  }
+
+  remove(id: number): void {
+    const e = this.byId.get(id);
+    if (e !== undefined) this.detach(e);
+  }
+
+  get(id: number): Decision | undefined {
+    return this.byId.get(id)?.decision;
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** Active (until > now) decisions whose interval contains the address: Ip decisions equal to it and Range decisions containing it. */
+  matchIp(ip: IpAddress, now: number): Decision[] {
+    const out: Decision[] = [];
+    const fam = this.family(ip.family);
+    fam.collectContaining(ip.words, fam.bits, now, out);
+    if (out.length > 1) out.sort(byUntilThenId);
+    return out;
+  }
+
+  /** contains=true semantics: active decisions whose interval contains the whole queried range. */
+  containingRange(r: IpRange | IpAddress, now: number): Decision[] {
+    const out: Decision[] = [];
+    const fam = this.family(r.family);
+    if (r.kind === 'address') fam.collectContaining(r.words, fam.bits, now, out);
+    else fam.collectContaining(r.first, r.prefixLength, now, out);
+    if (out.length > 1) out.sort(byUntilThenId);
+    return out;
+  }
+
+  /** contains=false semantics: active decisions whose interval lies inside the queried range. */
+  insideRange(r: IpRange | IpAddress, now: number): Decision[] {
+    const out: Decision[] = [];
+    const fam = this.family(r.family);
+    if (r.kind === 'address') fam.collectInside(r.words, r.words, now, out);
+    else fam.collectInside(r.first, r.last, now, out);
+    if (out.length > 1) out.sort(byUntilThenId);
+    return out;
+  }
+
+  /** Active decisions with exactly this value (any scope), case-sensitive. */
+  byValue(value: string, now: number): Decision[] {
+    const out: Decision[] = [];
+    const entries = this.byValueMap.get(value);
+    if (entries === undefined) return out;
+    for (const e of entries) if (e.until > now) out.push(e.decision);
+    if (out.length > 1) out.sort(byUntilThenId);
+    return out;
+  }
+
+  /** All active decisions. */
+  active(now: number): Decision[] {
+    const list = this.orderedByUntil();
+    const out: Decision[] = [];
+    for (let i = this.firstActive(list, now); i < list.length; i++) out.push(list[i].decision);
+    return out;
+  }
+
+  /** Forget decisions with until <= now (memory hygiene); returns how many. */
+  pruneExpired(now: number): number {
+    const list = this.orderedByUntil();
+    const end = this.firstActive(list, now);
+    // They are a prefix of the ordered list: cut them off here instead of leaving them to a sweep.
+    for (let i = 0; i < end; i++) this.detach(list[i], false);
+    if (end > 0) this.byUntil = list.slice(end);
+    return end;
+  }
+
+  private family(f: IpFamily): FamilyIndex {
+    return f === 4 ? this.v4 : this.v6;
+  }
+
+  /** Unlink an entry everywhere; `sweepable` = it stays in byUntil until a sweep. */
+  private detach(e: Entry, sweepable = true): void {
+    e.removed = true;
+    this.byId.delete(e.id);
+    const sameValue = this.byValueMap.get(e.value)!;
+    if (sameValue.length === 1) this.byValueMap.delete(e.value);
+    else sameValue.splice(sameValue.indexOf(e), 1);
+    if (e.net !== null) this.family(e.net.family).delete(e, e.net);
+    if (!sweepable) return;
+    this.byUntilRemoved++;
+    if (this.byUntilRemoved > 1024 && this.byUntilRemoved * 2 > this.byUntil.length) {
+      this.byUntil = this.byUntil.filter((x) => !x.removed);
+      this.byUntilRemoved = 0;
+    }
+  }
+
+  /** Live entries ordered by (until, id). */
+  private orderedByUntil(): Entry[] {
+    if (this.byUntilRemoved > 0) {
+      this.byUntil = this.byUntil.filter((x) => !x.removed);
+      this.byUntilRemoved = 0;
+    }
+    if (!this.byUntilSorted) {
+      this.byUntil.sort(entryByUntilThenId);
+      this.byUntilSorted = true;
+    }
+    return this.byUntil;
+  }
+
+  /** Index of the first entry with until > now in a list ordered by until. */
+  private firstActive(list: Entry[], now: number): number {
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid].until > now) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+}
