@@ -19,6 +19,7 @@ export interface BouncersTable {
   last_pull_rev: number | null;
   last_request_at: number | null;
   kind_override: string | null;
+  pull_cadence_ms: number | null;
 }
 
 export interface DecisionsTable {
@@ -76,6 +77,36 @@ export interface CountersTable {
   value: number;
 }
 
+export interface HealthIssuesTable {
+  id: Generated<number>;
+  kind: string;
+  criticality: string;
+  subject: string;
+  bouncer_name: string | null;
+  opened_at: number;
+  last_seen_at: number;
+  resolved_at: number | null;
+  since: number;
+  summary: string;
+  /** JSON: the ranked likely causes with their evidence lines. */
+  evidence: string;
+}
+
+export interface LapiStartsTable {
+  id: Generated<number>;
+  at: number;
+  instance: string;
+}
+
+export interface BouncerChangesTable {
+  id: Generated<number>;
+  bouncer_id: number;
+  at: number;
+  field: string;
+  old_value: string;
+  new_value: string;
+}
+
 export interface Database {
   bouncers: BouncersTable;
   decisions: DecisionsTable;
@@ -83,4 +114,7 @@ export interface Database {
   refused_requests: RefusedRequestsTable;
   vigil_meta: MetaTable;
   vigil_counters: CountersTable;
+  health_issues: HealthIssuesTable;
+  lapi_starts: LapiStartsTable;
+  bouncer_changes: BouncerChangesTable;
 }

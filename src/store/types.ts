@@ -32,6 +32,17 @@ export interface Bouncer {
   /** Last authenticated request of any kind (HEAD included); null until the first. */
   lastRequestAt: number | null;
   kindOverride: BouncerKind | null;
+  /** Median interval between stream pulls when the bouncer pulls on a steady cadence; null otherwise. */
+  pullCadenceMs: number | null;
+}
+
+/** A change of a bouncer's IP, type or version, as the Local API saw it. */
+export interface BouncerChange {
+  bouncerId: number;
+  at: number;
+  field: 'ip' | 'type' | 'version';
+  oldValue: string;
+  newValue: string;
 }
 
 export interface Decision {

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import type { Dialect } from '../dialect.ts';
 import { init } from './001-init.ts';
+import { health } from './002-health.ts';
 
 /** Explicit, ordered list: a migration is added here, never edited once released. */
 export function migrationProvider(dialect: Dialect): MigrationProvider {
@@ -8,6 +9,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
     async getMigrations(): Promise<Record<string, Migration>> {
       return {
         '001-init': init(dialect),
+        '002-health': health(dialect),
       };
     },
   };
