@@ -47,7 +47,7 @@ for (const dialect of DIALECTS) {
       cleanup = db.cleanup;
       const port = await freePort();
       apiUrl = `http://127.0.0.1:${port}/`;
-      env = { ...process.env, VIGIL_DB: db.url, VIGIL_LISTEN: `127.0.0.1:${port}`, VIGIL_LOG_LEVEL: 'info' };
+      env = { ...process.env, VIGIL_DB: db.url, VIGIL_LISTEN: `127.0.0.1:${port}`, VIGIL_LOG_LEVEL: 'info', VIGIL_METRICS_LISTEN: '127.0.0.1:0' };
       server = spawn(process.execPath, [BIN, 'serve'], { env, cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
       server.stdout!.on('data', (d) => (serverLog += d));
       server.stderr!.on('data', (d) => (serverLog += d));

@@ -53,7 +53,7 @@ for (const dialect of DIALECTS) {
     beforeAll(async () => {
       const db = await freshDbUrl(dialect);
       cleanup = db.cleanup;
-      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url }, env: {}, cwd: '/nonexistent' });
+      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: '127.0.0.1:0' }, env: {}, cwd: '/nonexistent' });
       server = await startServer(config, { clock, log: createLogger('silent') });
       await server.store.createBouncer({ name: 'custom', apiKeyHash: hashApiKey(KEY), now: T0 });
       // The decision set the reference's filter table was captured with.
@@ -237,6 +237,15 @@ for (const dialect of DIALECTS) {
       await server.activity.flush();
       const reasons = (await server.store.refusedRequests({ limit: 2 })).map((r) => [r.reason, r.bouncerName]);
       expect(reasons).toEqual([['unknown', ''], ['revoked', 'soon-revoked']]);
+    });
+
+    it('serves Prometheus metrics on its own listener', async () => {
+      await server.activity.flush();
+      const text = await (await fetch(server.metricsUrl!)).text();
+      expect(text).toMatch(/vigil_bouncer_last_pull_timestamp_seconds\{bouncer="custom",type="crowdsec-custom-bouncer"\} \d+/);
+      expect(text).toMatch(/vigil_lapi_requests_total\{route="\/v1\/decisions",method="GET",status="200"\} \d+/);
+      expect(text).toMatch(/vigil_lapi_refused_requests_total\{reason="unknown"\} [1-9]/);
+      expect(text).toMatch(/vigil_decisions_active \d+/);
     });
 
     it('sees a decision written by another process through the store revision', async () => {

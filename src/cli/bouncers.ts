@@ -4,8 +4,13 @@ import { VigilError } from '../errors.ts';
 import { generateApiKey, hashApiKey, validateApiKey, DEFAULT_KEY_BYTES } from '../bouncers/api-key.ts';
 import { formatBouncerAdded, formatBouncerList } from './format/bouncers.ts';
 import { plainTable } from './format/table.ts';
-import { formatRfc3339, parseDuration } from '../decisions/duration.ts';
-import type { Bouncer } from '../store/types.ts';
+import { csvRow } from './format/csv.ts';
+import { bouncerStatus } from '../health/evaluate.ts';
+import { toHealthInput } from '../health/engine.ts';
+import type { HealthRules } from '../health/types.ts';
+import { formatGoDuration, formatRfc3339, parseDuration } from '../decisions/duration.ts';
+import type { Bouncer, RefusedRequest } from '../store/types.ts';
+import { resolveKind } from '../health/bouncer-kind.ts';
 import { logLine, type CliIo } from './io.ts';
 import { outputOption, usageError, type CommandContext, type OutputFormat } from './main.ts';
 
@@ -51,7 +56,16 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     .addOption(outputOption())
     .action(async (o: { output: OutputFormat }) => {
       const list = await ctx.withStore((store) => store.listBouncers());
-      ctx.io.stdout(formatBouncerList(list, o.output));
+      const now = ctx.io.clock.now();
+      const rules = healthRules(ctx);
+      const health = (b: Bouncer) => bouncerStatus(toHealthInput(b), now, rules);
+      ctx.io.stdout(
+        formatBouncerList(list, o.output, {
+          // Raw stays byte-for-byte cscli's CSV (scripts parse it); human and JSON gain the health.
+          extraColumns: o.output === 'raw' ? [] : [{ header: 'Health', rawHeader: 'health', value: (b) => health(b).replace('_', ' ') }],
+          extraJson: (b) => ({ health: health(b), pull_cadence_ms: b.pullCadenceMs, last_request: b.lastRequestAt === null ? null : new Date(b.lastRequestAt).toISOString() }),
+        }),
+      );
     });
 
   bouncers
@@ -68,9 +82,15 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     .description('show one bouncer in detail')
     .addOption(outputOption())
     .action(async (name: string, o: { output: OutputFormat }) => {
-      const b = await ctx.withStore((store) => store.getBouncer(name));
+      const { b, refused } = await ctx.withStore(async (store) => ({ b: await store.getBouncer(name), refused: await store.refusedRequests({ limit: 2000 }) }));
       if (!b) throw new VigilError('E_NO_BOUNCER', `bouncer '${name}' doesn't exist (see: vigil bouncers list)`);
-      ctx.io.stdout(formatInspect(b, o.output));
+      const ua = b.type ? (b.version && b.version !== 'N/A' ? `${b.type}/${b.version}` : b.type) : '';
+      // Refused or misrouted requests that look like this bouncer's: its name, its address or its User-Agent.
+      const mine = refused
+        .filter((r) => r.bouncerName === b.name || (b.ipAddress !== '' && r.peerIp === b.ipAddress) || (ua !== '' && r.userAgent === ua))
+        .slice(0, 10);
+      const status = bouncerStatus(toHealthInput(b), ctx.io.clock.now(), healthRules(ctx));
+      ctx.io.stdout(formatInspect(b, status, mine, o.output));
     });
 
   bouncers
@@ -122,7 +142,12 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     });
 }
 
-function formatInspect(b: Bouncer, output: OutputFormat): string {
+function healthRules(ctx: CommandContext): HealthRules {
+  const h = ctx.config().health;
+  return { offlineAfterMs: h.offlineAfterMs, lateAfterFactor: h.lateAfterFactor, lateAfterMinMs: h.lateAfterMinMs };
+}
+
+function formatInspect(b: Bouncer, status: string, refused: RefusedRequest[], output: OutputFormat): string {
   const time = (ms: number | null) => (ms === null ? '' : formatRfc3339(ms));
   const fields: Array<[string, string]> = [
     ['Name', b.name],
@@ -135,18 +160,24 @@ function formatInspect(b: Bouncer, output: OutputFormat): string {
     ['Last Pull', time(b.lastPullAt)],
     ['Last Request', time(b.lastRequestAt)],
     ['Auth type', b.authType],
-    ['Kind', b.kindOverride ?? 'auto'],
+    ['Kind', `${resolveKind(b.type, b.kindOverride)}${b.kindOverride ? ' (set by operator)' : ' (from its type)'}`],
+    ['Health', status.replace('_', ' ')],
+    ['Pull cadence', b.pullCadenceMs === null ? 'not steady (live mode) or not known yet' : `every ${formatGoDuration(b.pullCadenceMs)}`],
   ];
   if (output === 'json') {
     const { apiKeyHash, ...rest } = b;
-    return JSON.stringify({ ...rest, api_key: apiKeyHash }, null, 2) + '\n';
+    return JSON.stringify({ ...rest, api_key: apiKeyHash, health: status, recentRefused: refused }, null, 2) + '\n';
   }
-  if (output === 'raw') return 'field,value\n' + fields.map(([k, v]) => `${csv(k)},${csv(v)}`).join('\n') + '\n';
-  return plainTable(['Field', 'Value'], fields);
-}
-
-function csv(v: string): string {
-  return /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+  if (output === 'raw') return csvRow(['field', 'value']) + fields.map((f) => csvRow(f)).join('');
+  let out = plainTable(['Field', 'Value'], fields);
+  if (refused.length > 0) {
+    out += '\nRecent refused or misrouted requests that look like this bouncer\'s:\n';
+    out += plainTable(
+      ['Time', 'Reason', 'From', 'Request', 'User-Agent'],
+      refused.map((r) => [formatRfc3339(r.at), r.reason, r.peerIp, `${r.method} ${r.path}`, r.userAgent]),
+    );
+  }
+  return out;
 }
 
 async function confirm(io: CliIo, question: string): Promise<void> {

@@ -7,6 +7,8 @@ import { logLine } from './io.ts';
 import { registerBouncerCommands } from './bouncers.ts';
 import { registerDecisionCommands } from './decisions.ts';
 import { registerServeCommand } from './serve.ts';
+import { registerIssueCommands } from './issues.ts';
+import { registerAdminCommands } from './admin.ts';
 
 export const VERSION = '0.1.0';
 
@@ -63,6 +65,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   registerServeCommand(program, ctx, globalFlags);
   registerBouncerCommands(program, ctx);
   registerDecisionCommands(program, ctx);
+  registerIssueCommands(program, ctx);
+  registerAdminCommands(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

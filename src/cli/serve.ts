@@ -17,7 +17,7 @@ export function registerServeCommand(program: Command, ctx: CommandContext, glob
       const server = await startServer(config, { clock: ctx.io.clock, log });
       const bouncers = await server.store.listBouncers();
       log.info(
-        { listen: server.url, store: server.store.description, config: config.file, bouncers: bouncers.length },
+        { listen: server.url, metrics: server.metricsUrl, store: server.store.description, config: config.file, bouncers: bouncers.length },
         `Vigil Local API listening on ${server.url}, store ${server.store.description}`,
       );
       if (bouncers.length === 0) {

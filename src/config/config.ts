@@ -20,6 +20,8 @@ export interface VigilConfig {
   /** `sqlite:PATH` or `postgres://…`. */
   db: string;
   logLevel: LogLevel;
+  /** Prometheus metrics listener; null when off. */
+  metricsListen: ListenAddress | null;
   /** How often a server re-reads decisions written by the CLI or by other replicas. */
   decisionsSyncEveryMs: number;
   /** How often buffered bouncer activity (last pull, last request) is written. */
@@ -38,6 +40,7 @@ export interface VigilConfig {
 export interface ConfigFlags {
   config?: string;
   listen?: string;
+  metricsListen?: string;
   db?: string;
   logLevel?: string;
 }
@@ -51,6 +54,7 @@ const fileSchema = z
     listen: z.string().optional(),
     db: z.string().optional(),
     log_level: z.enum(LOG_LEVELS).optional(),
+    metrics_listen: z.string().optional(),
     decisions_sync_every: duration.optional(),
     activity_flush_every: duration.optional(),
     health: z
@@ -99,6 +103,9 @@ export function loadConfig(opts: { flags?: ConfigFlags; env?: NodeJS.ProcessEnv;
   const [listenText, listenWhere] = pick('listen', flags.listen, fromFile.listen);
   const [dbText, dbWhere] = pick('db', flags.db, fromFile.db);
   const [levelText, levelWhere] = pick('log_level', flags.logLevel, fromFile.log_level);
+  const [metricsText, metricsWhere] = pick('metrics_listen', flags.metricsListen, fromFile.metrics_listen);
+  // As CrowdSec serves Prometheus on 127.0.0.1:6060; `off` disables it.
+  const metricsListen = metricsText === 'off' ? null : parseListen(metricsText ?? '127.0.0.1:6060', metricsWhere);
 
   const listen = parseListen(listenText ?? '127.0.0.1:8080', listenWhere);
   const db = dbText ?? 'sqlite:./data/vigil.db';
@@ -113,6 +120,7 @@ export function loadConfig(opts: { flags?: ConfigFlags; env?: NodeJS.ProcessEnv;
     listen,
     db,
     logLevel,
+    metricsListen,
     decisionsSyncEveryMs: dur('decisions_sync_every', fromFile.decisions_sync_every, '250ms'),
     activityFlushEveryMs: dur('activity_flush_every', fromFile.activity_flush_every, '1s'),
     health: {

@@ -187,7 +187,7 @@ function likelyCauses(b: BouncerHealthInput, since: number, idx: EvidenceIndex):
 
   if (b.lastPullAt !== null) {
     const window = Math.max(RESTART_WINDOW_MIN_MS, 3 * (b.pullCadenceMs ?? 0));
-    const restart = idx.lapiStarts.find((s) => s >= since && s - since <= window);
+    const restart = idx.lapiStarts.find((s) => s > since && s - since <= window);
     if (restart !== undefined) {
       causes.push({
         cause: 'lapi_restart',

@@ -1,5 +1,6 @@
 import type { Store, BouncerActivity, NewRefusedRequest } from '../store/store.ts';
-import type { Bouncer } from '../store/types.ts';
+import type { Bouncer, BouncerChange } from '../store/types.ts';
+import { pullCadence } from '../health/cadence.ts';
 
 /**
  * Buffers what authenticated requests tell about each bouncer (last pull, last request, IP,
@@ -12,6 +13,9 @@ export class ActivityRecorder {
   /** Latest values known to this process (written or pending), so unchanged fields are not rewritten. */
   #known = new Map<number, { ip: string; type: string; version: string; lastPullAt: number | null; lastPullRev: number | null }>();
   #refused: NewRefusedRequest[] = [];
+  #changes: BouncerChange[] = [];
+  /** Recent stream pull times per bouncer, for its cadence (health: integration_late). */
+  #pulls = new Map<number, number[]>();
   #refusedDropped = 0;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
@@ -54,18 +58,40 @@ export class ActivityRecorder {
     return { lastPullAt: k.lastPullAt, lastPullRev: k.lastPullRev };
   }
 
-  /** Records an authenticated request; `pull` when it counts as a decisions pull. */
-  request(b: Bouncer, at: number, peerIp: string, ua: { type: string; version: string }, pull?: { rev: number }): void {
+  #change(c: BouncerChange): void {
+    if (this.#changes.length < 1000) this.#changes.push(c);
+  }
+
+  /** Records a stream pull time and, when the cadence it shows changed, queues it for the store. */
+  #streamPull(b: Bouncer, at: number, p: BouncerActivity): void {
+    let times = this.#pulls.get(b.id);
+    if (!times) this.#pulls.set(b.id, (times = []));
+    times.push(at);
+    if (times.length > 16) times.shift();
+    const cadence = pullCadence(times);
+    const known = p.pullCadenceMs !== undefined ? p.pullCadenceMs : b.pullCadenceMs;
+    // Write only meaningful changes: a cadence that moved by more than 10 %, or appeared or vanished.
+    if (cadence === null ? known !== null : known === null || Math.abs(cadence - known) > known * 0.1) p.pullCadenceMs = cadence;
+  }
+
+  /** Records an authenticated request; `pull` when it counts as a decisions pull (`stream` for the stream endpoint). */
+  request(b: Bouncer, at: number, peerIp: string, ua: { type: string; version: string } | undefined, pull?: { rev: number; stream?: boolean }): void {
     const k = this.#knownFor(b);
     let p = this.#pending.get(b.id);
     if (!p) this.#pending.set(b.id, (p = { id: b.id }));
     p.lastRequestAt = at;
     if (peerIp !== k.ip) {
-      if (k.ip !== '') this.onIpChange(b, k.ip, peerIp);
+      if (k.ip !== '') {
+        this.onIpChange(b, k.ip, peerIp);
+        this.#change({ bouncerId: b.id, at, field: 'ip', oldValue: k.ip, newValue: peerIp });
+      }
       k.ip = peerIp;
       p.ipAddress = peerIp;
     }
-    if (ua.type !== k.type || ua.version !== k.version) {
+    // HEAD requests pass no User-Agent: CrowdSec does not take type/version from them.
+    if (ua && (ua.type !== k.type || ua.version !== k.version)) {
+      if (k.type !== '' && ua.type !== k.type) this.#change({ bouncerId: b.id, at, field: 'type', oldValue: k.type, newValue: ua.type });
+      if (k.version !== '' && ua.version !== k.version) this.#change({ bouncerId: b.id, at, field: 'version', oldValue: k.version, newValue: ua.version });
       k.type = ua.type;
       k.version = ua.version;
       p.type = ua.type;
@@ -76,6 +102,7 @@ export class ActivityRecorder {
       k.lastPullRev = pull.rev;
       p.lastPullAt = at;
       p.lastPullRev = pull.rev;
+      if (pull.stream) this.#streamPull(b, at, p);
     }
   }
 
@@ -92,6 +119,7 @@ export class ActivityRecorder {
   forget(id: number): void {
     this.#pending.delete(id);
     this.#known.delete(id);
+    this.#pulls.delete(id);
   }
 
   flush(): Promise<void> {
@@ -104,12 +132,15 @@ export class ActivityRecorder {
   async #flush(): Promise<void> {
     const batch = [...this.#pending.values()];
     const refused = this.#refused;
+    const changes = this.#changes;
     this.#pending = new Map();
     this.#refused = [];
+    this.#changes = [];
     this.#refusedDropped = 0;
     try {
       await this.#store.applyBouncerActivity(batch, Date.now());
       await this.#store.recordRefused(refused);
+      await this.#store.recordBouncerChanges(changes);
     } catch (e) {
       // Put it back so the next period retries; newer values win over the failed ones.
       for (const a of batch) {
@@ -117,6 +148,7 @@ export class ActivityRecorder {
         this.#pending.set(a.id, cur ? { ...a, ...stripUndefined(cur) } : a);
       }
       this.#refused = refused.concat(this.#refused).slice(0, 1000);
+      this.#changes = changes.concat(this.#changes).slice(0, 1000);
       throw e;
     }
   }

@@ -5,13 +5,14 @@ import type { Bouncer, Decision } from '../store/types.ts';
 import type { Clock } from '../clock.ts';
 import { isVigilError } from '../errors.ts';
 import { parseUserAgent } from '../bouncers/user-agent.ts';
-import { keyFingerprint } from '../bouncers/api-key.ts';
+import { hashApiKey, keyFingerprint } from '../bouncers/api-key.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
 import { lookupLive } from '../decisions/live-lookup.ts';
 import { matchesStream, parseLiveQuery, parseStreamQuery } from '../decisions/query.ts';
 import { decisionsJson, streamJson } from '../decisions/wire.ts';
 import type { ActivityRecorder } from './activity.ts';
 import type { BouncerAuth } from './auth.ts';
+import type { LapiMetrics } from './metrics.ts';
 
 export interface LapiDeps {
   store: Store;
@@ -22,6 +23,9 @@ export interface LapiDeps {
   log: Logger;
   /** Secret for refused-key fingerprints. */
   fingerprintSecret: Buffer;
+  metrics?: LapiMetrics;
+  /** Mounted under /admin/v1 (JSON, admin token). */
+  admin?: Hono;
 }
 
 /** The peer address of the TCP connection, IPv4-mapped IPv6 folded to IPv4 (as CrowdSec shows it). */
@@ -49,6 +53,13 @@ export function peerAddressOf(c: Context<Env>): string {
 export function createLapiApp(deps: LapiDeps): Hono<Env> {
   const { clock, sync, auth, activity, log } = deps;
   const app = new Hono<Env>();
+  const metrics = deps.metrics;
+  if (metrics) {
+    app.use('*', async (c, next) => {
+      await next();
+      metrics.requests.inc({ route: c.req.routePath, method: c.req.method, status: String(c.res.status) });
+    });
+  }
 
   const json = (c: Context, body: string, status: 200 | 400 | 403 | 500 = 200) =>
     c.body(body, status, { 'Content-Type': JSON_TYPE });
@@ -70,6 +81,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
         keyFingerprint: result.keyHash ? keyFingerprint(deps.fingerprintSecret, result.keyHash) : '',
         bouncerName: result.bouncer?.name ?? '',
       });
+      metrics?.refused.inc({ reason: result.reason });
       log.warn({ ip: peer, reason: result.reason, path: c.req.path, bouncer: result.bouncer?.name }, 'refused bouncer request');
       // Same status and body for missing, unknown and revoked keys, as CrowdSec (reference §7.3).
       return c.req.method === 'HEAD' ? c.body(null, 403, { 'Content-Type': JSON_TYPE, 'Content-Length': '30' }) : json(c, FORBIDDEN, 403);
@@ -79,7 +91,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
     if (!ua.wellFormed && c.req.method !== 'HEAD') log.warn({ ip: peer, name: b.name }, `bad user agent '${c.req.header('user-agent') ?? ''}'`);
     if (c.req.method === 'HEAD') {
       // HEAD checks the key only: no last pull, no type/version (CrowdSec does the same), but it is a sign of life.
-      activity.request(b, at, peer, { type: b.type, version: b.version });
+      activity.request(b, at, peer, undefined);
       // Hono answers HEAD through the GET route; reply here: 200 text/plain, no body, no Content-Length (reference §4).
       c.header('Content-Type', 'text/plain; charset=utf-8');
       return c.body(null, 200);
@@ -98,9 +110,29 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
     log.error({ err }, 'request failed');
     return json(c, JSON.stringify({ message: 'internal error' }), 500);
   });
-  app.notFound((c) => c.body(null, 404));
+  app.notFound((c) => {
+    // A bouncer with a wrong api_url (`//v1/…`, `/decisions`, `/v1/decision`) lands here; keep a
+    // trace so the health engine can name that cause. Scanners without a key and without
+    // "decision" in the path are not worth a row.
+    const key = c.req.header('x-api-key');
+    if (key || /decision/i.test(c.req.path)) {
+      metrics?.refused.inc({ reason: 'wrong-path' });
+      activity.refused({
+        at: clock.now(),
+        peerIp: peerAddressOf(c),
+        userAgent: c.req.header('user-agent') ?? '',
+        method: c.req.method,
+        path: c.req.path,
+        reason: 'wrong-path',
+        keyFingerprint: key ? keyFingerprint(deps.fingerprintSecret, hashApiKey(key)) : '',
+        bouncerName: '',
+      });
+    }
+    return c.body(null, 404);
+  });
 
   app.get('/health', (c) => json(c, '{"status":"up"}'));
+  if (deps.admin) app.route('/admin/v1', deps.admin);
 
   app.get('/v1/decisions', (c) =>
     withBouncer(c, 'live', (_b, at) => {
@@ -133,7 +165,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
       }
       added = added.filter((d) => !d.simulated && matchesStream(d, q));
       deleted = deleted.filter((d) => !d.simulated && matchesStream(d, q));
-      activity.request(b, at, peer, ua, { rev });
+      activity.request(b, at, peer, ua, { rev, stream: true });
       return json(c, streamJson(deleted, added, at));
     }),
   );

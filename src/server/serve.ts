@@ -10,13 +10,20 @@ import { VigilError } from '../errors.ts';
 import { ActivityRecorder } from './activity.ts';
 import { BouncerAuth } from './auth.ts';
 import { createLapiApp } from './lapi.ts';
+import { HealthEngine } from '../health/engine.ts';
+import { LapiMetrics } from './metrics.ts';
+import { createAdminApp } from './admin.ts';
+import crypto from 'node:crypto';
 
 export interface RunningServer {
   /** `http://HOST:PORT` actually bound (port 0 resolved). */
   url: string;
+  /** Prometheus endpoint, when enabled. */
+  metricsUrl: string | null;
   store: Store;
   sync: DecisionSync;
   activity: ActivityRecorder;
+  health: HealthEngine;
   /** Stop accepting, finish requests in flight, write what is buffered, close the store. */
   close(): Promise<void>;
 }
@@ -38,7 +45,22 @@ export async function startServer(config: VigilConfig, opts: { clock?: Clock; lo
   activity.onIpChange = (b, oldIp, newIp) => log.warn({ bouncer: b.name }, `new IP address detected for bouncer '${b.name}': ${newIp} (old: ${oldIp})`);
   activity.start(config.activityFlushEveryMs);
   const auth = new BouncerAuth(store, clock);
-  const app = createLapiApp({ store, clock, sync, auth, activity, log, fingerprintSecret: await store.secret('fingerprint') });
+  // Silences that begin at a restart are explained by it (health: "did not reconnect").
+  await store.recordLapiStart(clock.now(), crypto.randomUUID());
+  const health = new HealthEngine(store, clock, {
+    offlineAfterMs: config.health.offlineAfterMs,
+    lateAfterFactor: config.health.lateAfterFactor,
+    lateAfterMinMs: config.health.lateAfterMinMs,
+  });
+  health.onError = (e) => log.error({ err: e }, 'health evaluation failed');
+  health.onResult = ({ opened, resolved }) => {
+    for (const i of opened) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue opened: ${i.summary}`);
+    for (const i of resolved) log.info({ issue: i.id, kind: i.kind, bouncer: i.bouncerName }, `issue resolved: ${i.kind} ${i.subject}`);
+  };
+  const metrics = new LapiMetrics(store, clock, sync);
+  let boundUrl = `http://${formatListen(config.listen)}`;
+  const admin = createAdminApp({ store, clock, rules: health.rules, lapiUrl: () => `${boundUrl}/` });
+  const app = createLapiApp({ store, clock, sync, auth, activity, log, metrics, admin, fingerprintSecret: await store.secret('fingerprint') });
 
   const server = createAdaptorServer({ fetch: app.fetch });
   // Go's net/http keeps connections alive; so do we, bounded so idle sockets do not pile up.
@@ -57,22 +79,37 @@ export async function startServer(config: VigilConfig, opts: { clock?: Clock; lo
     server.listen(config.listen.port, config.listen.host, () => resolve());
   });
   const addr = server.address() as AddressInfo;
+  let metricsServer: { url: string; close(): Promise<void> } | undefined;
+  if (config.metricsListen) {
+    try {
+      metricsServer = await metrics.listen(config.metricsListen);
+    } catch (e) {
+      server.close();
+      throw e;
+    }
+  }
+  if (config.health.evaluateEveryMs > 0) health.start(config.health.evaluateEveryMs);
   const url = `http://${formatListen({ host: addr.address, port: addr.port })}`;
+  boundUrl = url;
 
   let closing: Promise<void> | undefined;
   return {
     url,
+    metricsUrl: metricsServer?.url ?? null,
     store,
     sync,
     activity,
+    health,
     close() {
       closing ??= (async () => {
         sync.stop();
+        health.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           // Idle keep-alive sockets would hold close() open; requests in flight still finish.
           (server as import('node:http').Server).closeIdleConnections?.();
         });
+        await metricsServer?.close();
         await activity.stop();
         await store.close();
       })();

@@ -1,8 +1,9 @@
 import crypto from 'node:crypto';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { VigilError } from '../errors.ts';
-import type { Alert, AlertWithDecisions, Bouncer, BouncerKind, Decision, RefusedRequest } from './types.ts';
-import type { AlertsTable, BouncersTable, Database, DecisionsTable, RefusedRequestsTable } from './schema.ts';
+import type { Alert, AlertWithDecisions, Bouncer, BouncerChange, BouncerKind, Decision, RefusedRequest } from './types.ts';
+import type { HealthIssue, NewHealthIssue } from './health-types.ts';
+import type { AlertsTable, BouncersTable, Database, DecisionsTable, HealthIssuesTable, RefusedRequestsTable } from './schema.ts';
 import { openDatabase, parseStoreUrl, type OpenedDatabase } from './database.ts';
 import type { Dialect } from './dialect.ts';
 
@@ -15,6 +16,8 @@ export interface BouncerActivity {
   ipAddress?: string;
   type?: string;
   version?: string;
+  /** null clears it (no steady cadence any more). */
+  pullCadenceMs?: number | null;
 }
 
 export type NewDecision = Omit<Decision, 'id' | 'alertId' | 'deletedAt'>;
@@ -73,6 +76,7 @@ export class Store {
           last_pull_rev: null,
           last_request_at: null,
           kind_override: null,
+          pull_cadence_ms: null,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -161,6 +165,7 @@ export class Store {
         if (a.ipAddress !== undefined) set.ip_address = a.ipAddress;
         if (a.type !== undefined) set.type = a.type;
         if (a.version !== undefined) set.version = a.version;
+        if (a.pullCadenceMs !== undefined) set.pull_cadence_ms = a.pullCadenceMs;
         const q = trx.updateTable('bouncers').set(set as never).where('id', '=', a.id);
         await q.execute();
       }
@@ -347,7 +352,122 @@ export class Store {
     return rows.map(toRefused);
   }
 
+  // ---------------------------------------------------------------- health
+
+  async recordLapiStart(at: number, instance: string): Promise<void> {
+    await this.db.insertInto('lapi_starts').values({ at, instance }).execute();
+    // Keep a month of starts: enough to explain any silence the engine looks at.
+    await this.db.deleteFrom('lapi_starts').where('at', '<', at - 30 * 24 * 3600_000).execute();
+  }
+
+  async lapiStarts(since: number): Promise<number[]> {
+    const rows = await this.db.selectFrom('lapi_starts').select('at').where('at', '>=', since).orderBy('at').execute();
+    return rows.map((r) => Number(r.at));
+  }
+
+  async recordBouncerChanges(changes: BouncerChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    await this.db
+      .insertInto('bouncer_changes')
+      .values(changes.map((c) => ({ bouncer_id: c.bouncerId, at: c.at, field: c.field, old_value: c.oldValue.slice(0, 256), new_value: c.newValue.slice(0, 256) })))
+      .execute();
+  }
+
+  async bouncerChanges(since: number): Promise<BouncerChange[]> {
+    const rows = await this.db.selectFrom('bouncer_changes').selectAll().where('at', '>=', since).orderBy('at').execute();
+    return rows.map((r) => ({
+      bouncerId: Number(r.bouncer_id),
+      at: Number(r.at),
+      field: r.field as BouncerChange['field'],
+      oldValue: r.old_value,
+      newValue: r.new_value,
+    }));
+  }
+
+  async openHealthIssues(): Promise<HealthIssue[]> {
+    const rows = await this.db.selectFrom('health_issues').selectAll().where('resolved_at', 'is', null).orderBy('id').execute();
+    return rows.map(toHealthIssue);
+  }
+
+  async healthIssues(opts: { includeResolved?: boolean; limit?: number } = {}): Promise<HealthIssue[]> {
+    let q = this.db.selectFrom('health_issues').selectAll();
+    if (!opts.includeResolved) q = q.where('resolved_at', 'is', null);
+    const rows = await q.orderBy('id', 'desc').limit(opts.limit ?? 1000).execute();
+    return rows.map(toHealthIssue);
+  }
+
+  async healthIssue(id: number): Promise<HealthIssue | undefined> {
+    const row = await this.db.selectFrom('health_issues').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toHealthIssue(row) : undefined;
+  }
+
+  /** How many times an issue of this kind and subject opened since `since` (flapping). */
+  async issueOpenCounts(since: number): Promise<Map<string, number>> {
+    const rows = await this.db
+      .selectFrom('health_issues')
+      .select(['kind', 'subject', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('opened_at', '>=', since)
+      .groupBy(['kind', 'subject'])
+      .execute();
+    return new Map(rows.map((r) => [`${r.kind}|${r.subject}`, Number(r.n)]));
+  }
+
+  /**
+   * Opens an issue unless another replica already has it open (the partial unique index decides).
+   * Returns the new issue, or undefined when it was already open.
+   */
+  async openHealthIssue(issue: NewHealthIssue): Promise<HealthIssue | undefined> {
+    try {
+      const row = await this.db
+        .insertInto('health_issues')
+        .values({
+          kind: issue.kind,
+          criticality: issue.criticality,
+          subject: issue.subject,
+          bouncer_name: issue.bouncerName,
+          opened_at: issue.openedAt,
+          last_seen_at: issue.openedAt,
+          resolved_at: null,
+          since: issue.since,
+          summary: issue.summary,
+          evidence: JSON.stringify(issue.evidence),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toHealthIssue(row);
+    } catch (e) {
+      if (isUniqueViolation(e)) return undefined;
+      throw e;
+    }
+  }
+
+  async touchHealthIssue(id: number, update: { lastSeenAt: number; summary: string; since: number; evidence: unknown }): Promise<void> {
+    await this.db
+      .updateTable('health_issues')
+      .set({ last_seen_at: update.lastSeenAt, summary: update.summary, since: update.since, evidence: JSON.stringify(update.evidence) })
+      .where('id', '=', id)
+      .where('resolved_at', 'is', null)
+      .execute();
+  }
+
+  async resolveHealthIssue(id: number, at: number): Promise<boolean> {
+    const res = await this.db.updateTable('health_issues').set({ resolved_at: at }).where('id', '=', id).where('resolved_at', 'is', null).executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
   // ---------------------------------------------------------------- meta
+
+  async getMeta(key: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('vigil_meta').select('value').where('key', '=', key).executeTakeFirst())?.value;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.db
+      .insertInto('vigil_meta')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
+  }
 
   /** A random per-installation secret (shared by replicas through the store), created on first use. */
   async secret(name: string): Promise<Buffer> {
@@ -371,6 +491,27 @@ async function nextRev(trx: Transaction<Database>): Promise<number> {
     .returning('value')
     .executeTakeFirstOrThrow();
   return Number(row.value);
+}
+
+function isUniqueViolation(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return err?.code === '23505' || err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(err?.message ?? '');
+}
+
+function toHealthIssue(r: Selectable<HealthIssuesTable>): HealthIssue {
+  return {
+    id: Number(r.id),
+    kind: r.kind,
+    criticality: r.criticality,
+    subject: r.subject,
+    bouncerName: r.bouncer_name,
+    openedAt: Number(r.opened_at),
+    lastSeenAt: Number(r.last_seen_at),
+    resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
+    since: Number(r.since),
+    summary: r.summary,
+    evidence: JSON.parse(r.evidence),
+  };
 }
 
 function noBouncer(name: string): VigilError {
@@ -397,6 +538,7 @@ function toBouncer(r: Selectable<BouncersTable>): Bouncer {
     lastPullRev: r.last_pull_rev === null ? null : Number(r.last_pull_rev),
     lastRequestAt: r.last_request_at === null ? null : Number(r.last_request_at),
     kindOverride: r.kind_override === 'firewall' || r.kind_override === 'remediation' ? r.kind_override : null,
+    pullCadenceMs: r.pull_cadence_ms === null ? null : Number(r.pull_cadence_ms),
   };
 }
 

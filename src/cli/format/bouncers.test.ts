@@ -163,6 +163,7 @@ function bouncer(fields: Partial<Bouncer> & Pick<Bouncer, 'id' | 'name'>): Bounc
     lastPullRev: null,
     lastRequestAt: null,
     kindOverride: null,
+    pullCadenceMs: null,
     ...fields,
   };
 }

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
 import { idColumn, type Dialect } from '../dialect.ts';
 
@@ -31,7 +31,7 @@ export function health(dialect: Dialect): Migration {
         .on('health_issues')
         .columns(['kind', 'subject'])
         .unique()
-        .where('resolved_at', 'is', null)
+        .where(sql.ref('resolved_at'), 'is', null)
         .execute();
       await db.schema.createIndex('health_issues_opened_at').on('health_issues').column('opened_at').execute();
 

@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import { rotateAdminToken } from '../server/admin.ts';
+import { logLine } from './io.ts';
+import type { CommandContext } from './main.ts';
+
+export function registerAdminCommands(program: Command, ctx: CommandContext): void {
+  const admin = program.command('admin').description('the admin API (/admin/v1) and its token');
+  admin
+    .command('token')
+    .description('create or replace the admin token (printed once; only its hash is stored)')
+    .action(async () => {
+      const token = await ctx.withStore((store) => rotateAdminToken(store));
+      ctx.io.stdout(`${token}\n`);
+      ctx.io.stderr(logLine('info', 'admin token created; any previous one no longer works. Use it as: Authorization: Bearer <token>'));
+    });
+}

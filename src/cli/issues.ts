@@ -1,0 +1,111 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import pc from 'picocolors';
+import { VigilError } from '../errors.ts';
+import { formatGoDuration, formatRfc3339 } from '../decisions/duration.ts';
+import { formatListen } from '../config/config.ts';
+import { flappingKeys } from '../health/engine.ts';
+import { formatRunbookText, type Deployment } from '../health/runbooks.ts';
+import { issueRunbook, issueStatus, topCause } from '../health/issue-view.ts';
+import { ISSUE_CATALOGUE, type CauseKind, type IssueKind, type LikelyCause } from '../health/types.ts';
+import type { HealthIssue } from '../store/health-types.ts';
+import { boxTable } from './format/table.ts';
+import { csvRow } from './format/csv.ts';
+import { outputOption, type CommandContext, type OutputFormat } from './main.ts';
+
+const CAUSE_TEXT: Record<CauseKind, string> = {
+  authentication: 'authentication failure (key invalid, bouncer deleted or re-registered)',
+  configuration: 'configuration error (API URL)',
+  stopped_or_network: 'service stopped, integration not loaded, or network',
+  lapi_restart: 'did not reconnect after a Local API restart',
+  never_pulled: 'registered but never configured or started',
+  unknown: 'unknown',
+};
+
+const status = issueStatus;
+
+export function registerIssueCommands(program: Command, ctx: CommandContext): void {
+  const issues = program.command('issues').alias('issue').description('health issues: bouncers that stopped pulling, and why');
+
+  issues
+    .command('list')
+    .alias('ls')
+    .description('list open issues (with --all, resolved ones too)')
+    .option('-a, --all', 'include resolved issues (the history)')
+    .addOption(outputOption())
+    .action(async (o: { all?: boolean; output: OutputFormat }) => {
+      const now = ctx.io.clock.now();
+      const [list, flapping] = await ctx.withStore(async (store) => [await store.healthIssues({ includeResolved: o.all }), await flappingKeys(store, now)] as const);
+      ctx.io.stdout(formatIssueList(list, flapping, o.output, now));
+    });
+
+  issues
+    .command('show <id>')
+    .description('show one issue: likely cause, evidence and the runbook for that bouncer')
+    .addOption(new Option('--deployment <where>', 'where the bouncer runs, for the runbook commands').choices(['host', 'docker', 'kubernetes']).default('host'))
+    .addOption(outputOption())
+    .action(async (id: string, o: { deployment: Deployment; output: OutputFormat }) => {
+      if (!/^\d+$/.test(id)) throw new VigilError('E_USAGE', `issue id "${id}": use the number shown by 'vigil issues list'`);
+      const now = ctx.io.clock.now();
+      const { issue, bouncer, flapping } = await ctx.withStore(async (store) => {
+        const issue = await store.healthIssue(Number(id));
+        const bouncer = issue?.bouncerName ? await store.getBouncer(issue.bouncerName) : undefined;
+        return { issue, bouncer, flapping: await flappingKeys(store, now) };
+      });
+      if (!issue) throw new VigilError('E_NO_ISSUE', `issue ${id} doesn't exist (see: vigil issues list --all)`);
+      const lapiUrl = `http://${formatListen(ctx.config().listen)}/`;
+      const runbook = issueRunbook(issue, bouncer, lapiUrl, o.deployment);
+      if (o.output === 'json') {
+        ctx.io.stdout(JSON.stringify({ ...issue, status: status(issue, flapping), runbook }, null, 2) + '\n');
+        return;
+      }
+      const color = ctx.io.isTTY && o.output === 'human';
+      const c = color ? pc : { bold: (s: string) => s, red: (s: string) => s, yellow: (s: string) => s, green: (s: string) => s, dim: (s: string) => s };
+      const title = ISSUE_CATALOGUE[issue.kind as IssueKind]?.title ?? issue.kind;
+      const lines: string[] = [];
+      const st = status(issue, flapping);
+      lines.push(c.bold(`Issue ${issue.id}: ${title}`) + ` [${issue.criticality}] ${st === 'resolved' ? c.green(st) : c.red(st)}`);
+      lines.push(issue.summary);
+      lines.push('');
+      lines.push(`Opened:    ${formatRfc3339(issue.openedAt)}`);
+      lines.push(`Since:     ${formatRfc3339(issue.since)} (${formatGoDuration(Math.round((now - issue.since) / 1000) * 1000)} ago)`);
+      lines.push(`Last seen: ${formatRfc3339(issue.lastSeenAt)}`);
+      if (issue.resolvedAt !== null) lines.push(`Resolved:  ${formatRfc3339(issue.resolvedAt)}`);
+      const causes = issue.evidence.causes as LikelyCause[];
+      if (causes.length > 0) {
+        lines.push('', c.bold('Likely cause, from what the Local API saw:'));
+        causes.forEach((cause, n) => {
+          lines.push(`  ${n + 1}. ${CAUSE_TEXT[cause.cause] ?? cause.cause} (${cause.confidence} confidence)`);
+          for (const e of cause.evidence) lines.push(`     - ${e}`);
+        });
+      }
+      if (issue.evidence.notes.length > 0) {
+        lines.push('', c.bold('Noted:'));
+        for (const note of issue.evidence.notes) lines.push(`  - ${note}`);
+      }
+      if (runbook) lines.push('', formatRunbookText(runbook, { color }));
+      ctx.io.stdout(lines.join('\n') + '\n');
+    });
+}
+
+export function formatIssueList(list: HealthIssue[], flapping: Set<string>, output: OutputFormat, now: number): string {
+  if (output === 'json') {
+    return JSON.stringify(list.map((i) => ({ ...i, status: status(i, flapping) })), null, 2) + '\n';
+  }
+  const rows = list.map((i) => [
+    String(i.id),
+    i.kind,
+    i.criticality,
+    i.bouncerName ?? '(fleet)',
+    status(i, flapping),
+    formatRfc3339(i.openedAt),
+    formatGoDuration(Math.round(((i.resolvedAt ?? now) - i.since) / 1000) * 1000),
+    topCause(i) ? CAUSE_TEXT[topCause(i)!.cause] ?? topCause(i)!.cause : '',
+  ]);
+  const headers = ['ID', 'Kind', 'Criticality', 'Bouncer', 'Status', 'Opened', 'Silent for', 'Likely cause'];
+  if (output === 'raw') {
+    return [csvRow(['id', 'kind', 'criticality', 'bouncer', 'status', 'opened_at', 'silent_for', 'likely_cause']), ...rows.map(csvRow)].join('') ;
+  }
+  if (rows.length === 0) return 'No open issues.\n';
+  return boxTable(headers, rows);
+}

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { pullCadence } from './cadence.ts';
+
+describe('pullCadence', () => {
+  it('finds the median interval of a steady stream bouncer', () => {
+    const t = [0, 10_000, 20_010, 29_990, 40_000, 50_020, 60_000];
+    expect(Math.abs(pullCadence(t)! - 10_000)).toBeLessThanOrEqual(20);
+  });
+  it('needs enough pulls to tell', () => {
+    expect(pullCadence([0, 10_000, 20_000])).toBeNull();
+  });
+  it('says nothing for irregular (live-mode) pulls', () => {
+    expect(pullCadence([0, 1_000, 60_000, 61_000, 300_000, 900_000, 905_000])).toBeNull();
+  });
+  it('tolerates one missed pull', () => {
+    expect(pullCadence([0, 10_000, 20_000, 40_000, 50_000, 60_000, 70_000])).toBe(10_000);
+  });
+});

@@ -1,0 +1,144 @@
+import type { Clock } from '../clock.ts';
+import type { Store } from '../store/store.ts';
+import type { Bouncer } from '../store/types.ts';
+import type { HealthIssue } from '../store/health-types.ts';
+import { resolveKind } from './bouncer-kind.ts';
+import { evaluate } from './evaluate.ts';
+import type { BouncerHealthInput, FleetSnapshot, Finding, HealthRules } from './types.ts';
+
+/** Opened this many times in FLAP_WINDOW: shown as flapping rather than announced each time. */
+export const FLAP_OPENS = 3;
+export const FLAP_WINDOW_MS = 24 * 3600_000;
+
+export interface EvaluationResult {
+  opened: HealthIssue[];
+  resolved: HealthIssue[];
+  open: HealthIssue[];
+}
+
+export function toHealthInput(b: Bouncer, lastUsageMetricsAt: number | null = null): BouncerHealthInput {
+  return {
+    id: b.id,
+    name: b.name,
+    type: b.type,
+    version: b.version,
+    ipAddress: b.ipAddress,
+    kind: resolveKind(b.type, b.kindOverride),
+    revoked: b.revoked,
+    createdAt: b.createdAt,
+    lastPullAt: b.lastPullAt,
+    lastRequestAt: b.lastRequestAt,
+    pullCadenceMs: b.pullCadenceMs,
+    lastUsageMetricsAt,
+  };
+}
+
+/**
+ * Runs the pure evaluator over what the store recorded and keeps the persisted issues in step:
+ * opens new ones, refreshes the evidence of open ones, resolves the ones whose condition is gone
+ * (pulls resumed, bouncer deleted). Several replicas may run it at once: the store lets exactly
+ * one of them open a given issue.
+ */
+export class HealthEngine {
+  #store: Store;
+  #clock: Clock;
+  #rules: HealthRules;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<EvaluationResult> | undefined;
+  onError: (e: unknown) => void = () => {};
+  onResult: (r: EvaluationResult) => void = () => {};
+
+  constructor(store: Store, clock: Clock, rules: HealthRules) {
+    this.#store = store;
+    this.#clock = clock;
+    this.#rules = rules;
+  }
+
+  get rules(): HealthRules {
+    return this.#rules;
+  }
+
+  start(everyMs: number): void {
+    this.#timer = setInterval(() => {
+      this.evaluateNow().catch((e) => this.onError(e));
+    }, everyMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async snapshot(now: number): Promise<FleetSnapshot> {
+    const bouncers = await this.#store.listBouncers();
+    const lookback = now - Math.max(2 * this.#rules.offlineAfterMs, 7 * 24 * 3600_000);
+    return {
+      bouncers: bouncers.map((b) => toHealthInput(b)),
+      refused: await this.#store.refusedRequests({ since: lookback, limit: 10_000 }),
+      lapiStarts: await this.#store.lapiStarts(lookback),
+      bouncerChanges: await this.#store.bouncerChanges(lookback),
+    };
+  }
+
+  /** One evaluation; concurrent calls share it. */
+  evaluateNow(): Promise<EvaluationResult> {
+    this.#running ??= this.#evaluate().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  async #evaluate(): Promise<EvaluationResult> {
+    const now = this.#clock.now();
+    const findings = evaluate(await this.snapshot(now), now, this.#rules);
+    const open = await this.#store.openHealthIssues();
+    const byKey = new Map(open.map((i) => [`${i.kind}|${i.subject}`, i]));
+    const opened: HealthIssue[] = [];
+    const resolved: HealthIssue[] = [];
+    const stillOpen: HealthIssue[] = [];
+    const seen = new Set<string>();
+    for (const f of findings) {
+      const key = `${f.kind}|${f.subject}`;
+      seen.add(key);
+      const evidence = { causes: f.causes, notes: f.notes };
+      const existing = byKey.get(key);
+      if (existing) {
+        await this.#store.touchHealthIssue(existing.id, { lastSeenAt: now, summary: f.summary, since: f.since, evidence });
+        stillOpen.push({ ...existing, lastSeenAt: now, summary: f.summary, since: f.since, evidence });
+        continue;
+      }
+      const issue = await this.#store.openHealthIssue(toNewIssue(f, now));
+      if (issue) {
+        opened.push(issue);
+        stillOpen.push(issue);
+      }
+    }
+    for (const i of open) {
+      if (seen.has(`${i.kind}|${i.subject}`)) continue;
+      if (await this.#store.resolveHealthIssue(i.id, now)) resolved.push({ ...i, resolvedAt: now });
+    }
+    const result = { opened, resolved, open: stillOpen };
+    this.onResult(result);
+    return result;
+  }
+}
+
+function toNewIssue(f: Finding, now: number) {
+  return {
+    kind: f.kind,
+    criticality: f.criticality,
+    subject: f.subject,
+    bouncerName: f.bouncerName,
+    openedAt: now,
+    since: f.since,
+    summary: f.summary,
+    evidence: { causes: f.causes, notes: f.notes },
+  };
+}
+
+/** Issues whose (kind, subject) opened at least FLAP_OPENS times in the last FLAP_WINDOW_MS. */
+export async function flappingKeys(store: Store, now: number): Promise<Set<string>> {
+  const counts = await store.issueOpenCounts(now - FLAP_WINDOW_MS);
+  return new Set([...counts].filter(([, n]) => n >= FLAP_OPENS).map(([k]) => k));
+}

@@ -1,0 +1,31 @@
+import type { HealthIssue } from '../store/health-types.ts';
+import type { Bouncer } from '../store/types.ts';
+import { bouncerFamily, resolveKind } from './bouncer-kind.ts';
+import { runbookFor, type Deployment, type Runbook } from './runbooks.ts';
+import type { CauseKind, LikelyCause } from './types.ts';
+
+export type IssueStatus = 'open' | 'flapping' | 'resolved';
+
+export function issueStatus(i: HealthIssue, flapping: Set<string>): IssueStatus {
+  if (i.resolvedAt !== null) return 'resolved';
+  return flapping.has(`${i.kind}|${i.subject}`) ? 'flapping' : 'open';
+}
+
+export function topCause(i: HealthIssue): LikelyCause | undefined {
+  return i.evidence.causes[0] as LikelyCause | undefined;
+}
+
+/** The runbook for a bouncer issue, led by its most likely cause; none for fleet-level issues. */
+export function issueRunbook(i: HealthIssue, bouncer: Bouncer | undefined, lapiUrl: string, deployment: Deployment): Runbook | undefined {
+  if (!i.bouncerName) return undefined;
+  const type = bouncer?.type ?? '';
+  return runbookFor({
+    bouncerName: i.bouncerName,
+    bouncerType: type,
+    family: bouncerFamily(type),
+    kind: resolveKind(type, bouncer?.kindOverride ?? null),
+    lapiUrl,
+    deployment,
+    cause: (topCause(i)?.cause ?? 'unknown') as CauseKind,
+  });
+}

@@ -1,0 +1,99 @@
+import crypto from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import type { Store } from '../store/store.ts';
+import type { Clock } from '../clock.ts';
+import { hashesEqual } from '../bouncers/api-key.ts';
+import { bouncerStatus } from '../health/evaluate.ts';
+import { flappingKeys, toHealthInput } from '../health/engine.ts';
+import { issueRunbook, issueStatus } from '../health/issue-view.ts';
+import type { HealthRules } from '../health/types.ts';
+import { resolveKind } from '../health/bouncer-kind.ts';
+
+const ADMIN_TOKEN_KEY = 'admin_token_sha256';
+
+/** Creates (or replaces) the admin token; only its SHA-256 is stored. Returns the token, shown once. */
+export async function rotateAdminToken(store: Store): Promise<string> {
+  const token = `vigil_${crypto.randomBytes(24).toString('base64url')}`;
+  await store.setMeta(ADMIN_TOKEN_KEY, sha256(token));
+  return token;
+}
+
+function sha256(s: string): string {
+  return crypto.createHash('sha256').update(s).digest('hex');
+}
+
+/**
+ * The JSON admin API for the dashboard and automation, under /admin/v1, authenticated with the
+ * admin token (`Authorization: Bearer …`), never with a bouncer key.
+ */
+export function createAdminApp(deps: { store: Store; clock: Clock; rules: HealthRules; lapiUrl: () => string }): Hono {
+  const { store, clock, rules } = deps;
+  const app = new Hono();
+  const unauthorized = (c: Context) => c.json({ message: 'admin token required: Authorization: Bearer <token> (create one with: vigil admin token)' }, 401);
+
+  app.use('*', async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    const stored = await store.getMeta(ADMIN_TOKEN_KEY);
+    if (!m || !stored || !hashesEqual(sha256(m[1]!), stored)) return unauthorized(c);
+    await next();
+  });
+
+  app.get('/bouncers', async (c) => {
+    const now = clock.now();
+    const list = await store.listBouncers();
+    return c.json(
+      list.map((b) => ({
+        name: b.name,
+        type: b.type,
+        version: b.version,
+        ipAddress: b.ipAddress,
+        kind: resolveKind(b.type, b.kindOverride),
+        revoked: b.revoked,
+        createdAt: iso(b.createdAt),
+        lastPullAt: iso(b.lastPullAt),
+        lastRequestAt: iso(b.lastRequestAt),
+        pullCadenceMs: b.pullCadenceMs,
+        health: bouncerStatus(toHealthInput(b), now, rules),
+      })),
+    );
+  });
+
+  app.get('/issues', async (c) => {
+    const all = c.req.query('all');
+    if (all !== undefined && all !== 'true' && all !== 'false') return c.json({ message: 'all: use true or false' }, 400);
+    const now = clock.now();
+    const [list, flapping] = [await store.healthIssues({ includeResolved: all === 'true' }), await flappingKeys(store, now)];
+    return c.json(list.map((i) => ({ ...i, status: issueStatus(i, flapping) })));
+  });
+
+  app.get('/issues/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!/^\d{1,15}$/.test(id)) return c.json({ message: `id "${id}": use a numeric issue id` }, 400);
+    const deployment = c.req.query('deployment') ?? 'host';
+    if (deployment !== 'host' && deployment !== 'docker' && deployment !== 'kubernetes') {
+      return c.json({ message: 'deployment: use host, docker or kubernetes' }, 400);
+    }
+    const issue = await store.healthIssue(Number(id));
+    if (!issue) return c.json({ message: `issue ${id} not found` }, 404);
+    const bouncer = issue.bouncerName ? await store.getBouncer(issue.bouncerName) : undefined;
+    const flapping = await flappingKeys(store, clock.now());
+    return c.json({ ...issue, status: issueStatus(issue, flapping), runbook: issueRunbook(issue, bouncer, deps.lapiUrl(), deployment) ?? null });
+  });
+
+  app.get('/summary', async (c) => {
+    const now = clock.now();
+    const bouncers = await store.listBouncers();
+    const byStatus: Record<string, number> = { healthy: 0, late: 0, offline: 0, never_pulled: 0, revoked: 0 };
+    for (const b of bouncers) byStatus[bouncerStatus(toHealthInput(b), now, rules)]!++;
+    const byCriticality: Record<string, number> = { critical: 0, high: 0, warning: 0, recommended: 0 };
+    for (const i of await store.openHealthIssues()) byCriticality[i.criticality] = (byCriticality[i.criticality] ?? 0) + 1;
+    return c.json({ bouncers: byStatus, openIssues: byCriticality });
+  });
+
+  return app;
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}

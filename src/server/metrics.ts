@@ -1,0 +1,98 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { Store } from '../store/store.ts';
+import type { Clock } from '../clock.ts';
+import type { ListenAddress } from '../config/config.ts';
+import { formatListen } from '../config/config.ts';
+import { VigilError } from '../errors.ts';
+import type { DecisionSync } from '../decisions/decision-sync.ts';
+
+/**
+ * Prometheus metrics, on their own listener as CrowdSec serves its own on 6060. Per-bouncer and
+ * per-issue gauges are read from the store at scrape time, so every replica reports the same truth.
+ */
+export class LapiMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'route' | 'method' | 'status'>;
+  readonly refused: Counter<'reason'>;
+
+  constructor(store: Store, clock: Clock, sync: DecisionSync) {
+    this.requests = new Counter({
+      name: 'vigil_lapi_requests_total',
+      help: 'Local API requests by route, method and status.',
+      labelNames: ['route', 'method', 'status'],
+      registers: [this.registry],
+    });
+    this.refused = new Counter({
+      name: 'vigil_lapi_refused_requests_total',
+      help: 'Bouncer requests refused (missing, unknown or revoked key) or sent to a wrong path.',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: 'vigil_bouncer_last_pull_timestamp_seconds',
+      help: 'Unix time of each bouncer\'s last decisions pull (absent until its first pull).',
+      labelNames: ['bouncer', 'type'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const b of await store.listBouncers()) {
+          if (b.lastPullAt !== null) this.set({ bouncer: b.name, type: b.type }, b.lastPullAt / 1000);
+        }
+      },
+    });
+    new Gauge({
+      name: 'vigil_health_open_issues',
+      help: 'Open health issues by kind and criticality.',
+      labelNames: ['kind', 'criticality'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        const counts = new Map<string, { kind: string; criticality: string; n: number }>();
+        for (const i of await store.openHealthIssues()) {
+          const key = `${i.kind}|${i.criticality}`;
+          const c = counts.get(key) ?? { kind: i.kind, criticality: i.criticality, n: 0 };
+          c.n++;
+          counts.set(key, c);
+        }
+        for (const c of counts.values()) this.set({ kind: c.kind, criticality: c.criticality }, c.n);
+      },
+    });
+    new Gauge({
+      name: 'vigil_decisions_active',
+      help: 'Active decisions in this server\'s index.',
+      registers: [this.registry],
+      collect() {
+        this.set(sync.index.active(clock.now()).length);
+      },
+    });
+  }
+
+  /** Serves /metrics; resolves with the bound URL. */
+  async listen(address: ListenAddress): Promise<{ url: string; close(): Promise<void> }> {
+    const server = http.createServer(async (req, res) => {
+      if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+        res.writeHead(404).end();
+        return;
+      }
+      try {
+        const body = await this.registry.metrics();
+        res.writeHead(200, { 'Content-Type': this.registry.contentType }).end(body);
+      } catch (e) {
+        res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`metrics failed: ${(e as Error).message}\n`);
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new VigilError('E_LISTEN', `metrics_listen ${formatListen(address)}: ${e.code === 'EADDRINUSE' ? 'address already in use; pick another or set metrics_listen: off' : e.message}`)),
+      );
+      server.listen(address.port, address.host, () => resolve());
+    });
+    const a = server.address() as AddressInfo;
+    return {
+      url: `http://${formatListen({ host: a.address, port: a.port })}/metrics`,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+}

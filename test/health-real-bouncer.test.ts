@@ -1,0 +1,114 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crowdsecBouncersAvailable, startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
+
+/**
+ * The seed's story end to end with Debian's real crowdsec-custom-bouncer and the real `vigil`
+ * binary (SQLite; the store layer is proven on PostgreSQL elsewhere): stop the bouncer and RC
+ * Integration Offline opens (offline_after 4s) with cause "stopped or network"; start it with a
+ * wrong key and the cause becomes "authentication"; fix the key and the issue resolves.
+ */
+const exec = promisify(execFile);
+const BIN = path.resolve(import.meta.dirname, '../bin/vigil.js');
+const available = crowdsecBouncersAvailable();
+
+interface IssueJson {
+  id: number;
+  kind: string;
+  subject: string;
+  status: string;
+  evidence: { causes: Array<{ cause: string; evidence: string[] }> };
+}
+
+describe.skipIf(!available.custom)(`health with the real crowdsec-custom-bouncer${available.custom ? '' : ` (skipped: ${available.reason})`}`, () => {
+  let work: string;
+  let server: ChildProcess;
+  let log = '';
+  let apiUrl: string;
+  const bouncers: CustomBouncerHandle[] = [];
+
+  const vigil = async (...args: string[]) => (await exec(process.execPath, [BIN, ...args], { cwd: work })).stdout;
+  const issues = async (): Promise<IssueJson[]> => JSON.parse(await vigil('issues', 'list', '-o', 'json'));
+  async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await fn();
+      if (v !== undefined) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nserver log:\n${log.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  beforeAll(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-health-e2e-'));
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    apiUrl = `http://127.0.0.1:${port}/`;
+    fs.writeFileSync(
+      path.join(work, 'vigil.yaml'),
+      [`listen: 127.0.0.1:${port}`, 'db: sqlite:./data/vigil.db', 'metrics_listen: 127.0.0.1:0', 'activity_flush_every: 250ms', 'health:', '  offline_after: 4s', '  evaluate_every: 500ms', ''].join('\n'),
+    );
+    server = spawn(process.execPath, [BIN, 'serve'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+    server.stdout!.on('data', (d) => (log += d));
+    server.stderr!.on('data', (d) => (log += d));
+    await until('vigil serve', async () => ((await fetch(`${apiUrl}health`).catch(() => undefined))?.ok ? true : undefined));
+  });
+
+  afterAll(async () => {
+    for (const b of bouncers) await b.stop();
+    if (server?.exitCode === null) {
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('opens on silence (stopped), turns to authentication on a wrong key, resolves when the key is fixed', async () => {
+    const key = await vigil('bouncers', 'add', 'custom-health', '-o', 'raw');
+    const running = await startCustomBouncer({ apiUrl, apiKey: key, updateFrequency: '1s', workDir: work });
+    bouncers.push(running);
+    // Healthy while it pulls.
+    await until('a pull recorded', async () => {
+      const list = JSON.parse(await vigil('bouncers', 'list', '-o', 'json'));
+      return list[0]?.health === 'healthy' && list[0]?.type === 'crowdsec-custom-bouncer' ? true : undefined;
+    });
+    expect((await issues()).filter((i) => i.subject === 'bouncer:custom-health')).toEqual([]);
+
+    await running.stop();
+    const offline = await until('RC Integration Offline', async () =>
+      (await issues()).find((i) => i.kind === 'rc_integration_offline' && i.subject === 'bouncer:custom-health'),
+    );
+    expect(offline.evidence.causes[0]!.cause).toBe('stopped_or_network');
+    expect(log).toContain('issue opened');
+    const shown = await vigil('issues', 'show', String(offline.id));
+    expect(shown).toContain('service stopped, integration not loaded, or network');
+    expect(shown).toContain('systemctl');
+
+    const wrong = await startCustomBouncer({ apiUrl, apiKey: 'not-the-key-0000000000000000000', updateFrequency: '1s', workDir: work });
+    bouncers.push(wrong);
+    const auth = await until('cause authentication', async () => {
+      const i = (await issues()).find((x) => x.id === offline.id);
+      return i?.evidence.causes[0]?.cause === 'authentication' ? i : undefined;
+    });
+    expect(auth.evidence.causes[0]!.evidence[0]).toMatch(/refused \(unknown key\) GET \/v1\/decisions\/stream from 127\.0\.0\.1 with User-Agent crowdsec-custom-bouncer\/-/);
+    expect(await vigil('issues', 'show', String(offline.id))).toContain('authentication failure');
+    await wrong.stop();
+
+    const fixed = await startCustomBouncer({ apiUrl, apiKey: key, updateFrequency: '1s', workDir: work });
+    bouncers.push(fixed);
+    await until('resolution', async () => ((await issues()).some((i) => i.id === offline.id) ? undefined : true));
+    const history: IssueJson[] = JSON.parse(await vigil('issues', 'list', '--all', '-o', 'json'));
+    expect(history.find((i) => i.id === offline.id)!.status).toBe('resolved');
+    expect(log).toContain('issue resolved');
+  });
+});
