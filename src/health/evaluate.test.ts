@@ -117,6 +117,18 @@ describe('evaluate: likely causes from evidence', () => {
     expect(f!.causes[0]!.evidence.join('\n')).toContain('api_url');
   });
 
+  it('attributes by User-Agent only when a single bouncer has it', () => {
+    const a = bouncer({ id: 1, name: 'a', ipAddress: '10.0.0.1' });
+    const b = bouncer({ id: 2, name: 'b', ipAddress: '10.0.0.2' });
+    const fromElsewhere = refused({ peerIp: '10.0.0.77' });
+    expect(evaluate(fleet([a, b], { refused: [fromElsewhere] }), now, DEFAULT_RULES).filter((f) => f.bouncerName).map((f) => f.causes[0]!.cause)).toEqual([
+      'stopped_or_network',
+      'stopped_or_network',
+    ]);
+    const [only] = evaluate(fleet([a], { refused: [fromElsewhere] }), now, DEFAULT_RULES);
+    expect(only!.causes[0]).toMatchObject({ cause: 'authentication', confidence: 'medium' });
+  });
+
   it('ignores refusals from other addresses and agents', () => {
     const s = fleet([bouncer()], { refused: [refused({ peerIp: '10.0.0.99', userAgent: 'curl/8' })] });
     const [f] = evaluate(s, now, DEFAULT_RULES);

@@ -107,6 +107,7 @@ function summaryFor(kind: IssueKind, b: BouncerHealthInput, since: number, now: 
 
 interface EvidenceIndex {
   refusedByIp: Map<string, RefusedRequest[]>;
+  /** Only for User-Agents that exactly one registered bouncer has: shared ones name nobody. */
   refusedByAgent: Map<string, RefusedRequest[]>;
   refusedByBouncer: Map<string, RefusedRequest[]>;
   lapiStarts: number[];
@@ -127,9 +128,16 @@ function indexEvidence(s: FleetSnapshot): EvidenceIndex {
     lapiStarts: [...s.lapiStarts].sort((a, b) => a - b),
     changesByBouncer: new Map(),
   };
+  // A thousand nginx bouncers share one User-Agent: a refused request with it says nothing about
+  // which of them it was. Attribute by User-Agent only when one bouncer alone has it.
+  const agentOwners = new Map<string, number>();
+  for (const b of s.bouncers) {
+    const ua = userAgentOf(b);
+    if (ua) agentOwners.set(ua, (agentOwners.get(ua) ?? 0) + 1);
+  }
   for (const r of s.refused) {
     if (r.peerIp) push(idx.refusedByIp, r.peerIp, r);
-    if (r.userAgent) push(idx.refusedByAgent, r.userAgent, r);
+    if (r.userAgent && agentOwners.get(r.userAgent) === 1) push(idx.refusedByAgent, r.userAgent, r);
     if (r.bouncerName) push(idx.refusedByBouncer, r.bouncerName, r);
   }
   for (const c of s.bouncerChanges) push(idx.changesByBouncer, c.bouncerId, c);

@@ -261,7 +261,7 @@ const PROFILES: Profile[] = [
       commands: ['helm upgrade --reuse-values -n ingress-nginx ingress-nginx ingress-nginx/ingress-nginx -f crowdsec-ingress-bouncer.yaml'],
     },
     setKey: {
-      where: 'as `API_KEY` (and `API_URL`) of the crowdsec init container in your ingress-nginx values file, then upgrade the release',
+      where: 'in the env of the crowdsec init container (with `API_URL`) in your ingress-nginx values file, then upgrade the release',
       commands: ['helm upgrade --reuse-values -n ingress-nginx ingress-nginx ingress-nginx/ingress-nginx -f crowdsec-ingress-bouncer.yaml'],
     },
   },
@@ -794,6 +794,13 @@ type StepFn = (e: Env) => RunbookStep | null;
 
 const decisionsProbeUrl = (e: Env): string => `${e.url}v1/decisions`;
 
+/** Reachability of the Local API from where the bouncer runs (PowerShell has no nc, and its `curl` is another command). */
+function reachCommands(e: Env): string[] {
+  return e.p.windows
+    ? [sh`Test-NetConnection ${e.host} -Port ${e.port}`, sh`curl.exe -I ${e.url}`]
+    : [sh`nc -zv ${e.host} ${e.port}`, sh`curl -I ${e.url}`];
+}
+
 const DIAGNOSE: Partial<Record<StepId, StepFn>> = {
   registration: (e) => ({
     text: `Check ${code(e.ctx.bouncerName)} in the bouncer list on the Local API: is it listed, is it valid (✔️, not revoked), and how old is its "Last API pull"?`,
@@ -804,11 +811,13 @@ const DIAGNOSE: Partial<Record<StepId, StepFn>> = {
   }),
   service: (e) => {
     const ops = serviceOps(e);
-    const web = e.p.runtime === 'webserver';
+    const text: Record<Runtime, string> = {
+      webserver: `Check that ${code(e.p.unit)} runs and that its configuration is valid (the bouncer lives inside it):`,
+      app: `Check that PHP (${code(e.p.unit)}) runs the site the bouncer protects:`,
+      daemon: `Check that the ${e.p.label} (${code(e.p.unit)}) is running:`,
+    };
     return {
-      text: web
-        ? `Check that ${code(e.p.unit)} runs and that its configuration is valid (the bouncer lives inside it):`
-        : `Check that the ${e.p.label} (${code(e.p.unit)}) is running:`,
+      text: text[e.p.runtime],
       commands: [...ops.status, ...(e.p.syntaxCheck ?? []).map((c) => inBouncer(e, c))],
     };
   },
@@ -820,13 +829,13 @@ const DIAGNOSE: Partial<Record<StepId, StepFn>> = {
   }),
   connectivity: (e) => ({
     text: `From where the bouncer runs, test that the Local API answers at ${code(e.url)}:`,
-    commands: [sh`curl -I ${e.url}`, sh`nc -zv ${e.host} ${e.port}`],
+    commands: reachCommands(e),
   }),
   // HEAD: it checks the key without counting as a pull (which would make the issue look resolved)
   // and, on CrowdSec ≥ 1.6.4, without creating a `name@ip` entry when run from another address.
   keyTest: (e) => ({
     text: 'From where the bouncer runs, test its key (the one in its config): 200 means the key works; 403 means the Local API does not know it (wrong, regenerated, revoked, or the bouncer was deleted).',
-    commands: [sh`curl -s -o /dev/null -I -w '%{http_code}\n' -H 'X-Api-Key: <paste-api-key>' ${decisionsProbeUrl(e)}`],
+    commands: [sh`${raw(e.p.windows ? 'curl.exe' : 'curl')} -s -o ${raw(e.p.windows ? 'NUL' : '/dev/null')} -I -w '%{http_code}\n' -H 'X-Api-Key: <paste-api-key>' ${decisionsProbeUrl(e)}`],
   }),
   config: (e) => {
     const never = e.ctx.cause === 'never_pulled';
@@ -848,7 +857,7 @@ const RESOLVE: Partial<Record<StepId, StepFn>> = {
       : '';
     return {
       text: `The Local API restarted around the time ${code(e.ctx.bouncerName)} went quiet, and it did not reconnect (a bouncer that finds the Local API down when it starts often exits, and systemd gives up after a few quick retries). Restart it so it opens a fresh connection.${retry}`,
-      commands: [...resetFailed, ...ops.restart],
+      commands: [...resetFailed, ...ops.restart, ...(e.p.runtime === 'daemon' ? ops.enable : [])],
     };
   },
   configureKey: (e) => {
@@ -864,11 +873,12 @@ const RESOLVE: Partial<Record<StepId, StepFn>> = {
     };
   },
   restart: (e) => {
+    if (e.ctx.cause === 'lapi_restart') return null; // the reconnect step restarts it
     const ops = serviceOps(e);
     const text: Record<Runtime, string> = {
       webserver: `Restart ${code(e.p.unit)} so the bouncer inside it starts again:`,
       app: `Restart PHP (${code(e.p.unit)}) so the bouncer is loaded again:`,
-      daemon: 'Restart the bouncer and make sure it starts at boot:',
+      daemon: ops.enable.length > 0 ? 'Restart the bouncer and make sure it starts at boot:' : 'Restart the bouncer:',
     };
     return {
       text: text[e.p.runtime],
@@ -892,12 +902,14 @@ const RESOLVE: Partial<Record<StepId, StepFn>> = {
   },
   network: (e) => {
     const docker =
-      e.where === 'docker' || e.ctx.deployment === 'docker'
+      e.where === 'docker'
         ? ' Between containers, use the Local API\'s service name on a shared network (e.g. `http://crowdsec:8080/`), not 127.0.0.1.'
-        : '';
+        : e.ctx.deployment === 'docker'
+          ? ' A Local API in a container must publish its port to the host (e.g. `ports: ["127.0.0.1:8080:8080"]`).'
+          : '';
     return {
       text: `If the bouncer runs on another host, the Local API must listen on an address it can reach (not 127.0.0.1) and the port must be open between them.${docker} Test, then correct the URL in its config to ${code(fillLine(e, e.p.urlLine))}:`,
-      commands: [sh`nc -zv ${e.host} ${e.port}`, sh`curl -I ${e.url}`],
+      commands: reachCommands(e),
     };
   },
   enableModule: (e) =>
@@ -909,8 +921,9 @@ const RESOLVE: Partial<Record<StepId, StepFn>> = {
     const restart = edit.restarts ? [] : ops.restart;
     const yaml = e.p.configPath.endsWith('.yaml') ? ' Check the YAML indentation.' : '';
     const local = e.p.localOverride ? ` A value in ${code(e.p.configPath + '.local')} wins over the main file.` : '';
+    const then = check.length > 0 ? (edit.restarts ? ' Then check it:' : ' Then check it and restart:') : edit.restarts ? '' : ' Then restart it:';
     return {
-      text: `Fix the configuration: set ${code(fillLine(e, e.p.urlLine))}${e.p.trailingSlash ? ' (keep the trailing `/`)' : ''} and ${code(e.p.keyLine)} ${edit.where}.${yaml}${local} Then check it and restart:`,
+      text: `Fix the configuration: set ${code(fillLine(e, e.p.urlLine))}${e.p.trailingSlash ? ' (keep the trailing `/`)' : ''} and ${code(e.p.keyLine)} ${edit.where}.${yaml}${local}${then}`,
       commands: [...edit.commands, ...check, ...restart],
     };
   },
@@ -929,7 +942,7 @@ const SEED_ORDER: { diagnose: StepId[]; resolve: StepId[] } = {
   resolve: ['reconnect', 'configureKey', 'restart', 'rekey', 'network', 'enableModule', 'fixConfig', 'permissions'],
 };
 
-export const CAUSE_FIRST: Record<CauseKind, { diagnose: StepId[]; resolve: StepId[] }> = {
+const CAUSE_FIRST: Record<CauseKind, { diagnose: StepId[]; resolve: StepId[] }> = {
   authentication: { diagnose: ['keyTest', 'registration', 'logs'], resolve: ['rekey'] },
   configuration: { diagnose: ['config', 'logs'], resolve: ['fixConfig', 'permissions'] },
   stopped_or_network: { diagnose: ['service', 'logs', 'connectivity', 'module'], resolve: ['restart', 'network', 'enableModule'] },

@@ -1,0 +1,632 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { bouncerFamily, resolveKind, type BouncerFamily } from './bouncer-kind.ts';
+import {
+  formatRunbookMarkdown,
+  formatRunbookText,
+  runbookFor,
+  shellQuote,
+  type CauseKind,
+  type Deployment,
+  type Runbook,
+  type RunbookContext,
+} from './runbooks.ts';
+
+const DEPLOYMENTS: Deployment[] = ['host', 'docker', 'kubernetes'];
+const CAUSES: CauseKind[] = ['authentication', 'configuration', 'stopped_or_network', 'lapi_restart', 'never_pulled', 'unknown'];
+
+/** One real type per family, with the config file and service its runbook must name. */
+const FAMILIES: Array<{ family: BouncerFamily; type: string; configPath: string; service: string; hostOnly?: 'host' | 'kubernetes' }> = [
+  { family: 'nginx', type: 'crowdsec-nginx-bouncer', configPath: '/etc/crowdsec/bouncers/crowdsec-nginx-bouncer.conf', service: 'nginx' },
+  { family: 'openresty', type: 'crowdsec-openresty-bouncer', configPath: '/etc/crowdsec/bouncers/crowdsec-openresty-bouncer.conf', service: 'openresty' },
+  {
+    family: 'ingress-nginx',
+    type: 'crowdsec-ingress-nginx-bouncer',
+    configPath: '/etc/nginx/lua/plugins/crowdsec/crowdsec-bouncer.conf',
+    service: 'ingress-nginx-controller',
+    hostOnly: 'kubernetes',
+  },
+  { family: 'apache', type: 'crowdsec-apache2-bouncer', configPath: '/etc/crowdsec/bouncers/crowdsec-apache2-bouncer.conf', service: 'apache2' },
+  { family: 'traefik', type: 'crowdsec-traefik-bouncer', configPath: '/etc/crowdsec/bouncers/crowdsec-traefik-bouncer.yaml', service: 'crowdsec-traefik-bouncer' },
+  { family: 'haproxy', type: 'crowdsec-haproxy-bouncer', configPath: '/etc/crowdsec/bouncers/crowdsec-haproxy-bouncer.conf', service: 'haproxy' },
+  { family: 'caddy', type: 'caddy-cs-bouncer', configPath: '/etc/caddy/Caddyfile', service: 'caddy' },
+  { family: 'envoy', type: 'cs-envoy-bouncer', configPath: '/etc/crowdsec/bouncers/cs-envoy-bouncer.yaml', service: 'cs-envoy-bouncer' },
+  {
+    family: 'cloudflare',
+    type: 'crowdsec-cloudflare-bouncer',
+    configPath: '/etc/crowdsec/bouncers/crowdsec-cloudflare-bouncer.yaml',
+    service: 'crowdsec-cloudflare-bouncer',
+  },
+  { family: 'aws-waf', type: 'crowdsec-aws-waf-bouncer', configPath: '/etc/crowdsec/bouncers/crowdsec-aws-waf-bouncer.yaml', service: 'crowdsec-aws-waf-bouncer' },
+  {
+    family: 'wordpress',
+    type: 'csphplapi_WordPress',
+    configPath: 'WordPress options crowdsec_api_url and crowdsec_api_key (wp-admin → CrowdSec)',
+    service: 'php-fpm',
+  },
+  { family: 'php', type: 'csphplapi', configPath: '/var/www/crowdsec-standalone-bouncer/scripts/settings.php', service: 'php-fpm' },
+  {
+    family: 'firewall',
+    type: 'crowdsec-firewall-bouncer',
+    configPath: '/etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml',
+    service: 'crowdsec-firewall-bouncer',
+    hostOnly: 'host',
+  },
+  {
+    family: 'blocklist-mirror',
+    type: 'crowdsec-blocklist-mirror',
+    configPath: '/etc/crowdsec/bouncers/crowdsec-blocklist-mirror.yaml',
+    service: 'crowdsec-blocklist-mirror',
+  },
+  { family: 'custom', type: 'crowdsec-custom-bouncer', configPath: '/etc/crowdsec/bouncers/crowdsec-custom-bouncer.yaml', service: 'crowdsec-custom-bouncer' },
+  { family: 'vigil', type: 'vigil-bouncer', configPath: '/etc/crowdsec/bouncers/vigil-bouncer.yaml', service: 'vigil-bouncer' },
+  { family: 'generic', type: 'curl', configPath: '/etc/crowdsec/bouncers/<bouncer-config>.yaml', service: '<bouncer-service>' },
+];
+
+function ctxFor(type: string, over: Partial<RunbookContext> = {}): RunbookContext {
+  return {
+    bouncerName: 'edge-1',
+    bouncerType: type,
+    family: bouncerFamily(type),
+    kind: resolveKind(type, null),
+    lapiUrl: 'http://127.0.0.1:8080/',
+    deployment: 'host',
+    cause: 'unknown',
+    ...over,
+  };
+}
+
+const section = (r: Runbook, title: 'Diagnose' | 'Resolve' | 'Verify') => r.sections.find((s) => s.title === title)!;
+const allCommands = (r: Runbook) => r.sections.flatMap((s) => s.steps.flatMap((st) => st.commands));
+
+const LAPI_PREFIX: Record<Deployment, string> = {
+  host: 'sudo vigil',
+  docker: 'docker exec crowdsec vigil',
+  kubernetes: 'kubectl exec -n crowdsec -it $(kubectl get pods -n crowdsec -l type=lapi -o name) -- vigil',
+};
+
+describe('runbookFor: every family × deployment × cause', () => {
+  for (const f of FAMILIES) {
+    for (const deployment of DEPLOYMENTS) {
+      for (const cause of CAUSES) {
+        it(`${f.family} / ${deployment} / ${cause}`, () => {
+          expect(bouncerFamily(f.type)).toBe(f.family);
+          const r = runbookFor(ctxFor(f.type, { deployment, cause }));
+          expect(r.configPath).toBe(f.configPath);
+          expect(r.serviceName).toBe(f.service);
+          expect(r.sections.map((s) => s.title)).toEqual(['Diagnose', 'Resolve', 'Verify']);
+          for (const s of r.sections) {
+            expect(s.steps.length).toBeGreaterThan(0);
+            for (const step of s.steps) expect(step.text).not.toBe('');
+          }
+          // Commands on the Local API go through its CLI, prefixed for where it runs.
+          expect(allCommands(r)).toContain(`${LAPI_PREFIX[deployment]} bouncers list`);
+          expect(allCommands(r)).toContain(`${LAPI_PREFIX[deployment]} decisions add --ip 192.0.2.1 --duration 5m --reason test`);
+          // The bouncer's own logs, where it runs.
+          const where = f.hostOnly ?? deployment;
+          const logs = section(r, 'Verify').steps[2].commands[0];
+          if (where === 'host') expect(logs).toBe(`sudo journalctl -u ${shellQuote(f.service)} -n 50`);
+          if (where === 'docker') expect(logs).toBe('docker logs --tail 50 <bouncer-container>');
+          if (where === 'kubernetes') expect(logs).toMatch(/^kubectl logs /);
+          // Nothing that would make a terminal show something other than what runs.
+          for (const c of allCommands(r)) expect(c).not.toMatch(/[\u0000-\u001f\u007f]/);
+        });
+      }
+    }
+  }
+});
+
+describe('runbookFor: variants chosen by the type', () => {
+  it.each<[string, string, string]>([
+    ['Crowdsec-Bouncer-Traefik-Plugin', '/etc/traefik/', 'traefik'],
+    ['crowdsec-spoa-bouncer', '/etc/crowdsec/bouncers/crowdsec-spoa-bouncer.yaml', 'crowdsec-spoa-bouncer'],
+    ['crowdsec-cloudflare-worker-bouncer', '/etc/crowdsec/bouncers/crowdsec-cloudflare-worker-bouncer.yaml', 'crowdsec-cloudflare-worker-bouncer'],
+    ['ngx_http_crowdsec_module', '/etc/nginx/nginx.conf', 'nginx'],
+    ['cs-windows-fw-bouncer', 'C:\\ProgramData\\CrowdSec\\bouncers\\cs-windows-firewall-bouncer\\cs-windows-firewall-bouncer.yaml', 'cs-windows-firewall-bouncer'],
+  ])('%s → %s (%s)', (type, configPath, service) => {
+    const r = runbookFor(ctxFor(type));
+    expect(r.configPath).toBe(configPath);
+    expect(r.serviceName).toBe(service);
+  });
+
+  it('uses each format\'s own key names', () => {
+    const text = (type: string) => JSON.stringify(runbookFor(ctxFor(type, { cause: 'configuration' })));
+    expect(text('crowdsec-nginx-bouncer')).toContain('API_URL=http://127.0.0.1:8080/');
+    expect(text('crowdsec-nginx-bouncer')).toContain('API_KEY=<paste-new-key>');
+    expect(text('crowdsec-traefik-bouncer')).toContain('crowdsec_lapi_url: http://127.0.0.1:8080/');
+    expect(text('crowdsec-cloudflare-bouncer')).toContain('crowdsec_lapi_key: <paste-new-key>');
+    expect(text('crowdsec-firewall-bouncer')).toContain('api_url: http://127.0.0.1:8080/');
+    expect(text('crowdsec-firewall-bouncer')).toContain('crowdsec-firewall-bouncer.yaml.local');
+    expect(text('crowdsec-apache2-bouncer')).toContain('CrowdsecAPIKey <paste-new-key>');
+  });
+
+  it('includes the web server checks and module enabling', () => {
+    const cmds = (type: string) => allCommands(runbookFor(ctxFor(type)));
+    expect(cmds('crowdsec-nginx-bouncer')).toContain('sudo nginx -t');
+    expect(cmds('crowdsec-apache2-bouncer')).toContain('sudo apache2ctl -t');
+    expect(cmds('crowdsec-apache2-bouncer')).toContain('sudo a2enmod crowdsec');
+    expect(cmds('csphplapi_WordPress')).toContain('wp plugin activate crowdsec');
+    expect(cmds('crowdsec-nginx-bouncer').some((c) => c.includes('load_module'))).toBe(true);
+  });
+
+  it('runs web server checks inside the container on Docker', () => {
+    const cmds = allCommands(runbookFor(ctxFor('crowdsec-nginx-bouncer', { deployment: 'docker' })));
+    expect(cmds).toContain('docker exec <bouncer-container> nginx -t');
+  });
+
+  it("keeps a firewall bouncer's commands on the host when the Local API is in Docker", () => {
+    const r = runbookFor(ctxFor('crowdsec-firewall-bouncer', { deployment: 'docker' }));
+    expect(allCommands(r)).toContain('sudo systemctl status crowdsec-firewall-bouncer');
+    expect(allCommands(r)).toContain('docker exec crowdsec vigil bouncers list');
+    expect(r.title).toContain('host');
+  });
+});
+
+describe('runbookFor: the Local API side', () => {
+  it('uses cscli when Vigil watches a real CrowdSec, with the given container and namespace', () => {
+    const cmds = (over: Partial<RunbookContext>) => allCommands(runbookFor(ctxFor('crowdsec-firewall-bouncer', { cli: 'cscli', ...over })));
+    expect(cmds({ deployment: 'host' })).toContain('sudo cscli bouncers list');
+    expect(cmds({ deployment: 'docker', container: 'cs-lapi' })).toContain('docker exec cs-lapi cscli bouncers list');
+    expect(cmds({ deployment: 'kubernetes', namespace: 'security' })).toContain(
+      'kubectl exec -n security -it $(kubectl get pods -n security -l type=lapi -o name) -- cscli bouncers list',
+    );
+    // cscli 1.4.6 has no `bouncers inspect`; Vigil has.
+    expect(cmds({}).some((c) => c.includes('inspect'))).toBe(false);
+    expect(allCommands(runbookFor(ctxFor('crowdsec-firewall-bouncer')))).toContain('sudo vigil bouncers inspect edge-1');
+  });
+
+  it('tests reachability against the host and port of the URL', () => {
+    const cmds = allCommands(runbookFor(ctxFor('crowdsec-custom-bouncer', { lapiUrl: 'https://lapi.example.net:8443/' })));
+    expect(cmds).toContain('curl -I https://lapi.example.net:8443/');
+    expect(cmds).toContain('nc -zv lapi.example.net 8443');
+    expect(cmds).toContain("curl -s -o /dev/null -I -w '%{http_code}\\n' -H 'X-Api-Key: <paste-api-key>' https://lapi.example.net:8443/v1/decisions");
+  });
+
+  it('adds the trailing `/` and replaces a wildcard listen address', () => {
+    const r = runbookFor(ctxFor('crowdsec-firewall-bouncer', { lapiUrl: 'http://0.0.0.0:8080', cause: 'configuration' }));
+    expect(JSON.stringify(r)).toContain('api_url: http://<lapi-host>:8080/');
+    expect(allCommands(r)).toContain("nc -zv '<lapi-host>' 8080");
+  });
+});
+
+describe('runbookFor: the likely cause comes first', () => {
+  const first = (cause: CauseKind, type = 'crowdsec-firewall-bouncer') => {
+    const r = runbookFor(ctxFor(type, { cause }));
+    return { diagnose: section(r, 'Diagnose').steps[0], resolve: section(r, 'Resolve').steps[0], r };
+  };
+
+  it('authentication: test the key, then re-register under a new name and update the config', () => {
+    const { diagnose, resolve } = first('authentication');
+    expect(diagnose.commands[0]).toContain('X-Api-Key');
+    expect(resolve.commands).toEqual([
+      'sudo vigil bouncers add edge-1-new',
+      'sudo nano /etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml',
+      'sudo systemctl restart crowdsec-firewall-bouncer',
+    ]);
+    expect(resolve.text).toContain('api_key: <paste-new-key>');
+  });
+
+  it('configuration: check api_url (with its trailing `/`) in the config file first', () => {
+    const { diagnose, resolve } = first('configuration');
+    expect(diagnose.text).toContain('`api_url: http://127.0.0.1:8080/` (with the trailing `/`)');
+    expect(diagnose.commands[0]).toBe(
+      "sudo grep -snE '^\\s*(api_url|api_key|mode):' /etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml /etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml.local",
+    );
+    expect(resolve.text).toMatch(/^Fix the configuration/);
+  });
+
+  it('stopped_or_network: service status, restart and enable, curl and nc', () => {
+    const { diagnose, resolve, r } = first('stopped_or_network');
+    expect(diagnose.commands).toEqual(['sudo systemctl status crowdsec-firewall-bouncer']);
+    expect(resolve.commands).toEqual(['sudo systemctl restart crowdsec-firewall-bouncer', 'sudo systemctl enable crowdsec-firewall-bouncer']);
+    expect(section(r, 'Resolve').steps[1].commands).toEqual(['nc -zv 127.0.0.1 8080', 'curl -I http://127.0.0.1:8080/']);
+  });
+
+  it('lapi_restart: restart the bouncer so it reconnects', () => {
+    const { diagnose, resolve } = first('lapi_restart');
+    expect(diagnose.commands[0]).toBe('sudo journalctl -u crowdsec-firewall-bouncer -n 50');
+    expect(resolve.text).toContain('did not reconnect');
+    expect(resolve.text).toContain('retry_initial_connect: true');
+    expect(resolve.commands).toContain('sudo systemctl restart crowdsec-firewall-bouncer');
+  });
+
+  it('never_pulled: the key was never put in the config, or the bouncer never started', () => {
+    const { diagnose, resolve } = first('never_pulled');
+    expect(diagnose.text).toContain('actually put in its config');
+    expect(resolve.text).toContain('never pulled');
+    expect(resolve.commands).toEqual([
+      'sudo nano /etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml',
+      'sudo systemctl enable --now crowdsec-firewall-bouncer',
+    ]);
+  });
+
+  it('unknown: the seed page order', () => {
+    const { diagnose, resolve } = first('unknown');
+    expect(diagnose.commands[0]).toBe('sudo vigil bouncers list');
+    expect(resolve.commands[0]).toBe('sudo systemctl restart crowdsec-firewall-bouncer');
+  });
+
+  it('keeps every step of the seed, only reordered', () => {
+    const texts = (cause: CauseKind) =>
+      runbookFor(ctxFor('crowdsec-nginx-bouncer', { cause }))
+        .sections.filter((s) => s.title === 'Diagnose')
+        .flatMap((s) => s.steps.map((st) => st.text.slice(0, 30)))
+        .sort();
+    expect(texts('authentication')).toEqual(texts('unknown'));
+    expect(texts('stopped_or_network')).toEqual(texts('unknown'));
+  });
+});
+
+describe('runbookFor: Verify', () => {
+  it('tests a web bouncer with curl and X-Forwarded-For', () => {
+    const v = section(runbookFor(ctxFor('crowdsec-nginx-bouncer')), 'Verify');
+    expect(v.steps.flatMap((s) => s.commands)).toEqual([
+      'sudo systemctl status nginx',
+      'sudo vigil bouncers list',
+      'sudo journalctl -u nginx -n 50',
+      'sudo vigil decisions add --ip 192.0.2.1 --duration 5m --reason test',
+      'curl -H "X-Forwarded-For: 192.0.2.1" http://your-service/',
+      'sudo vigil decisions delete --ip 192.0.2.1',
+    ]);
+    expect(v.steps[4].text).toContain('403 Forbidden or a captcha');
+  });
+
+  it('checks the firewall sets instead of curl for a firewall bouncer', () => {
+    const cmds = section(runbookFor(ctxFor('crowdsec-firewall-bouncer')), 'Verify').steps.flatMap((s) => s.commands);
+    expect(cmds).toContain('sudo nft list table ip crowdsec | grep -F 192.0.2.1');
+    expect(cmds).toContain('sudo iptables -L -n | grep -i crowdsec');
+    expect(cmds.some((c) => c.includes('X-Forwarded-For'))).toBe(false);
+  });
+
+  it('checks the firewall for a custom bouncer the operator marked as one', () => {
+    const r = runbookFor(ctxFor('curl', { kind: 'firewall' }));
+    expect(allCommands(r)).toContain('sudo nft list table ip crowdsec | grep -F 192.0.2.1');
+    expect(r.title).toMatch(/^Firewall Integration Offline/);
+  });
+});
+
+describe('quoting', () => {
+  const HOSTILE = "x'; rm -rf /";
+
+  it('quotes a hostile bouncer name everywhere it reaches a command', () => {
+    for (const deployment of DEPLOYMENTS) {
+      for (const cause of CAUSES) {
+        const r = runbookFor(ctxFor('crowdsec-nginx-bouncer', { bouncerName: HOSTILE, deployment, cause }));
+        const cmds = allCommands(r);
+        expect(cmds.some((c) => c.endsWith(`bouncers inspect 'x'\\''; rm -rf /'`))).toBe(true);
+        for (const c of cmds) {
+          const rest = c.split(`'x'\\''; rm -rf /'`).join('').split(`'x'\\''; rm -rf /-new'`).join('');
+          expect(rest).not.toContain('rm -rf');
+        }
+      }
+    }
+    const rekey = section(runbookFor(ctxFor('crowdsec-nginx-bouncer', { bouncerName: HOSTILE, cause: 'authentication' })), 'Resolve').steps[0];
+    expect(rekey.commands[0]).toBe(`sudo vigil bouncers add 'x'\\''; rm -rf /-new'`);
+    expect(rekey.text).toContain("`sudo vigil bouncers delete 'x'\\''; rm -rf /'`");
+  });
+
+  it('quotes the container, the namespace and the URL', () => {
+    const cmds = allCommands(
+      runbookFor(ctxFor('crowdsec-custom-bouncer', { deployment: 'docker', container: 'lapi; reboot', lapiUrl: 'http://10.0.0.5:8080/$(id)' })),
+    );
+    expect(cmds).toContain("docker exec 'lapi; reboot' vigil bouncers list");
+    expect(cmds).toContain("curl -I 'http://10.0.0.5:8080/$(id)/'");
+    const k8s = allCommands(runbookFor(ctxFor('crowdsec-custom-bouncer', { deployment: 'kubernetes', namespace: 'a b' })));
+    expect(k8s).toContain("kubectl exec -n 'a b' -it $(kubectl get pods -n 'a b' -l type=lapi -o name) -- vigil bouncers list");
+  });
+
+  it('puts `--` before a name that looks like an option', () => {
+    const cmds = allCommands(runbookFor(ctxFor('crowdsec-nginx-bouncer', { bouncerName: '-rf' })));
+    expect(cmds).toContain('sudo vigil bouncers inspect -- -rf');
+    expect(cmds).toContain('sudo vigil bouncers add -- -rf-new');
+  });
+
+  it('uses the base name of an auto-created `name@ip` entry for the new registration', () => {
+    const r = runbookFor(ctxFor('crowdsec-nginx-bouncer', { bouncerName: 'web@10.0.0.7', cause: 'authentication' }));
+    expect(section(r, 'Resolve').steps[0].commands[0]).toBe('sudo vigil bouncers add web-new');
+  });
+
+  it('makes control characters visible, in commands and in prose', () => {
+    const name = 'evil\n\u001b[31mred\u202e';
+    const r = runbookFor(ctxFor('crowdsec-nginx-bouncer', { bouncerName: name }));
+    expect(allCommands(r)).toContain("sudo vigil bouncers inspect $'evil\\n\\x1b[31mred\\u202e'");
+    const text = formatRunbookText(r);
+    const md = formatRunbookMarkdown(r);
+    for (const out of [text, md]) {
+      expect(out).not.toContain('\u001b');
+      expect(out).not.toContain('\u202e');
+      expect(out).toContain('`evil\\n\\x1b[31mred\\u202e`');
+    }
+  });
+
+  it('leaves safe words bare and round-trips the rest through bash', () => {
+    expect(shellQuote('crowdsec-firewall-bouncer')).toBe('crowdsec-firewall-bouncer');
+    expect(shellQuote('web@10.0.0.7:8080/x')).toBe('web@10.0.0.7:8080/x');
+    expect(shellQuote('')).toBe("''");
+    expect(shellQuote('a b')).toBe("'a b'");
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+    const samples = ["x'; rm -rf /", 'a b', '$(id)', '`id`', '"q"', '*', '~root', 'back\\slash', "new\nline", "tab\tand 'q' \\ \u001b", '\u202e', 'é ü 名前', ''];
+    for (const s of samples) {
+      const out = execFileSync('bash', ['-c', `printf '%s' ${shellQuote(s)}`], { encoding: 'utf8' });
+      expect(out).toBe(s);
+    }
+  });
+});
+
+describe('formatting', () => {
+  const small: Runbook = {
+    title: 'RC Integration Offline: `web`',
+    summary: 'It stopped.',
+    configPath: '/etc/x.conf',
+    serviceName: 'nginx',
+    sections: [
+      { title: 'Diagnose', steps: [{ text: 'Look:', commands: ['sudo systemctl status nginx', 'sudo nginx -t'] }, { text: 'Think.', commands: [] }] },
+      { title: 'Resolve', steps: [{ text: 'Fix `a```b`:', commands: ['echo ```'] }] },
+      { title: 'Verify', steps: [{ text: 'Check:', commands: ['sudo vigil bouncers list'] }] },
+    ],
+  };
+
+  it('text: headings, numbered steps, indented commands', () => {
+    expect(formatRunbookText(small)).toBe(
+      [
+        'RC Integration Offline: `web`',
+        'It stopped.',
+        '',
+        'Config:  /etc/x.conf',
+        'Service: nginx',
+        '',
+        'Diagnose',
+        '  1. Look:',
+        '       sudo systemctl status nginx',
+        '       sudo nginx -t',
+        '  2. Think.',
+        '',
+        'Resolve',
+        '  1. Fix `a```b`:',
+        '       echo ```',
+        '',
+        'Verify',
+        '  1. Check:',
+        '       sudo vigil bouncers list',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('text with color: bold headings, cyan commands', () => {
+    const out = formatRunbookText(small, { color: true });
+    expect(out.split('\n').slice(6, 9)).toEqual([
+      '\u001b[1m\u001b[4mDiagnose\u001b[24m\u001b[22m',
+      '  \u001b[1m1.\u001b[22m Look:',
+      '       \u001b[36msudo systemctl status nginx\u001b[39m',
+    ]);
+  });
+
+  it('markdown: fenced commands, with a fence longer than any backticks inside', () => {
+    expect(formatRunbookMarkdown(small)).toBe(
+      [
+        '## RC Integration Offline: `web`',
+        '',
+        'It stopped.',
+        '',
+        '- **Config:** `/etc/x.conf`',
+        '- **Service:** `nginx`',
+        '',
+        '### Diagnose',
+        '',
+        '1. Look:',
+        '',
+        '   ```bash',
+        '   sudo systemctl status nginx',
+        '   sudo nginx -t',
+        '   ```',
+        '',
+        '2. Think.',
+        '',
+        '### Resolve',
+        '',
+        '1. Fix `a```b`:',
+        '',
+        '   ````bash',
+        '   echo ```',
+        '   ````',
+        '',
+        '### Verify',
+        '',
+        '1. Check:',
+        '',
+        '   ```bash',
+        '   sudo vigil bouncers list',
+        '   ```',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('a whole runbook as text: firewall bouncer on a host, key refused', () => {
+    const r = runbookFor(ctxFor('crowdsec-firewall-bouncer', { bouncerName: 'fw-1', cause: 'authentication' }));
+    expect(formatRunbookText(r)).toBe(FIREWALL_AUTH_TEXT);
+  });
+
+  it('a whole runbook as markdown: Traefik bouncer in Docker, stopped', () => {
+    const r = runbookFor(ctxFor('crowdsec-traefik-bouncer', { bouncerName: 'traefik', deployment: 'docker', cause: 'stopped_or_network' }));
+    expect(formatRunbookMarkdown(r)).toBe(TRAEFIK_DOCKER_MD);
+  });
+});
+
+const FIREWALL_AUTH_TEXT = [
+  "Firewall Integration Offline: `fw-1` (firewall bouncer, host)",
+  "`fw-1` (type `crowdsec-firewall-bouncer`) has stopped pulling decisions from the Local API at `http://127.0.0.1:8080/`, so its firewall rules are going stale. Most likely the Local API refuses its key (wrong, regenerated or revoked key, or the bouncer was deleted); those steps come first.",
+  "",
+  "Config:  /etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml",
+  "Service: crowdsec-firewall-bouncer",
+  "",
+  "Diagnose",
+  "  1. From where the bouncer runs, test its key (the one in its config): 200 means the key works; 403 means the Local API does not know it (wrong, regenerated, revoked, or the bouncer was deleted).",
+  "       curl -s -o /dev/null -I -w '%{http_code}\\n' -H 'X-Api-Key: <paste-api-key>' http://127.0.0.1:8080/v1/decisions",
+  "  2. Check `fw-1` in the bouncer list on the Local API: is it listed, is it valid (✔️, not revoked), and how old is its \"Last API pull\"?",
+  "       sudo vigil bouncers list",
+  "       sudo vigil bouncers inspect fw-1",
+  "  3. Read its recent logs. `connection refused` or a timeout: the Local API is unreachable. `401`/`403` or `API error: access forbidden`: the key is refused. `module not loaded`: the integration is not enabled. `invalid configuration`: the config file.",
+  "       sudo journalctl -u crowdsec-firewall-bouncer -n 50",
+  "       sudo tail -50 /var/log/crowdsec-firewall-bouncer.log",
+  "  4. Check that the firewall bouncer (`crowdsec-firewall-bouncer`) is running:",
+  "       sudo systemctl status crowdsec-firewall-bouncer",
+  "  5. From where the bouncer runs, test that the Local API answers at `http://127.0.0.1:8080/`:",
+  "       nc -zv 127.0.0.1 8080",
+  "       curl -I http://127.0.0.1:8080/",
+  "  6. Check the URL and key it uses: the URL should be `api_url: http://127.0.0.1:8080/` (with the trailing `/`), and the key must not be empty or a leftover `${API_KEY}`. Values in `/etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml.local` override the main file.",
+  "       sudo grep -snE '^\\s*(api_url|api_key|mode):' /etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml /etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml.local",
+  "       sudo crowdsec-firewall-bouncer -c /etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml -t",
+  "",
+  "Resolve",
+  "  1. Register a new key under a new name, `fw-1-new` (keys are shown once and cannot be recovered), copy the key it prints, and set it as `api_key: <paste-new-key>` in `/etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml`. Once the new entry pulls, remove the old one: `sudo vigil bouncers delete fw-1`.",
+  "       sudo vigil bouncers add fw-1-new",
+  "       sudo nano /etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml",
+  "       sudo systemctl restart crowdsec-firewall-bouncer",
+  "  2. Restart the bouncer and make sure it starts at boot:",
+  "       sudo systemctl restart crowdsec-firewall-bouncer",
+  "       sudo systemctl enable crowdsec-firewall-bouncer",
+  "  3. If the bouncer runs on another host, the Local API must listen on an address it can reach (not 127.0.0.1) and the port must be open between them. Test, then correct the URL in its config to `api_url: http://127.0.0.1:8080/`:",
+  "       nc -zv 127.0.0.1 8080",
+  "       curl -I http://127.0.0.1:8080/",
+  "  4. Fix the configuration: set `api_url: http://127.0.0.1:8080/` (keep the trailing `/`) and `api_key: <paste-new-key>` in `/etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml`. Check the YAML indentation. A value in `/etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml.local` wins over the main file. Then check it and restart:",
+  "       sudo nano /etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml",
+  "       sudo crowdsec-firewall-bouncer -c /etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml -t",
+  "       sudo systemctl restart crowdsec-firewall-bouncer",
+  "",
+  "Verify",
+  "  1. The bouncer service is running:",
+  "       sudo systemctl status crowdsec-firewall-bouncer",
+  "  2. Pulls resume: \"Last API pull\" of `fw-1` updates within seconds to minutes.",
+  "       sudo vigil bouncers list",
+  "  3. Its logs show a successful connection (no more connection refused or 403):",
+  "       sudo journalctl -u crowdsec-firewall-bouncer -n 50",
+  "  4. Test remediation with a 5-minute decision on a documentation address:",
+  "       sudo vigil decisions add --ip 192.0.2.1 --duration 5m --reason test",
+  "  5. Check that 192.0.2.1 reached the firewall (use the line for the `mode:` in its config: nftables, iptables/ipset or pf):",
+  "       sudo nft list table ip crowdsec | grep -F 192.0.2.1",
+  "       sudo ipset list | grep -F 192.0.2.1",
+  "       sudo iptables -L -n | grep -i crowdsec",
+  "       sudo pfctl -t crowdsec-blacklists -T show | grep -F 192.0.2.1",
+  "  6. Remove the test decision:",
+  "       sudo vigil decisions delete --ip 192.0.2.1",
+  "",
+].join('\n');
+
+const TRAEFIK_DOCKER_MD = [
+  "## RC Integration Offline: `traefik` (Traefik bouncer, Docker)",
+  "",
+  "`traefik` (type `crowdsec-traefik-bouncer`) has stopped pulling decisions from the Local API at `http://127.0.0.1:8080/`, so threats reaching it are not blocked or challenged. Most likely it is stopped, not loaded by its server, or cannot reach the Local API; those steps come first.",
+  "",
+  "- **Config:** `/etc/crowdsec/bouncers/crowdsec-traefik-bouncer.yaml`",
+  "- **Service:** `crowdsec-traefik-bouncer`",
+  "",
+  "### Diagnose",
+  "",
+  "1. Check that the Traefik bouncer (`crowdsec-traefik-bouncer`) is running:",
+  "",
+  "   ```bash",
+  "   docker ps -a --filter name=<bouncer-container>",
+  "   ```",
+  "",
+  "2. Read its recent logs. `connection refused` or a timeout: the Local API is unreachable. `401`/`403` or `API error: access forbidden`: the key is refused. `module not loaded`: the integration is not enabled. `invalid configuration`: the config file.",
+  "",
+  "   ```bash",
+  "   docker logs --tail 50 <bouncer-container>",
+  "   ```",
+  "",
+  "3. From where the bouncer runs, test that the Local API answers at `http://127.0.0.1:8080/`:",
+  "",
+  "   ```bash",
+  "   nc -zv 127.0.0.1 8080",
+  "   curl -I http://127.0.0.1:8080/",
+  "   ```",
+  "",
+  "4. Check `traefik` in the bouncer list on the Local API: is it listed, is it valid (✔️, not revoked), and how old is its \"Last API pull\"?",
+  "",
+  "   ```bash",
+  "   docker exec crowdsec vigil bouncers list",
+  "   docker exec crowdsec vigil bouncers inspect traefik",
+  "   ```",
+  "",
+  "5. From where the bouncer runs, test its key (the one in its config): 200 means the key works; 403 means the Local API does not know it (wrong, regenerated, revoked, or the bouncer was deleted).",
+  "",
+  "   ```bash",
+  "   curl -s -o /dev/null -I -w '%{http_code}\\n' -H 'X-Api-Key: <paste-api-key>' http://127.0.0.1:8080/v1/decisions",
+  "   ```",
+  "",
+  "6. Check the URL and key it uses: the URL should be `crowdsec_lapi_url: http://127.0.0.1:8080/` (with the trailing `/`), and the key must not be empty or a leftover `${API_KEY}`.",
+  "",
+  "   ```bash",
+  "   docker exec <bouncer-container> grep -snE 'crowdsec_lapi_(url|key)' /etc/crowdsec/bouncers/crowdsec-traefik-bouncer.yaml",
+  "   ```",
+  "",
+  "### Resolve",
+  "",
+  "1. Restart the bouncer and make sure it starts at boot:",
+  "",
+  "   ```bash",
+  "   docker restart <bouncer-container>",
+  "   docker update --restart unless-stopped <bouncer-container>",
+  "   ```",
+  "",
+  "2. If the bouncer runs on another host, the Local API must listen on an address it can reach (not 127.0.0.1) and the port must be open between them. Between containers, use the Local API's service name on a shared network (e.g. `http://crowdsec:8080/`), not 127.0.0.1. Test, then correct the URL in its config to `crowdsec_lapi_url: http://127.0.0.1:8080/`:",
+  "",
+  "   ```bash",
+  "   nc -zv 127.0.0.1 8080",
+  "   curl -I http://127.0.0.1:8080/",
+  "   ```",
+  "",
+  "3. Register a new key under a new name, `traefik-new` (keys are shown once and cannot be recovered), copy the key it prints, and set it as `crowdsec_lapi_key: <paste-new-key>` on the Docker host, in the file mounted as `/etc/crowdsec/bouncers/crowdsec-traefik-bouncer.yaml` or the docker-compose.yml variable that fills it, then recreate the container. Once the new entry pulls, remove the old one: `docker exec crowdsec vigil bouncers delete traefik`.",
+  "",
+  "   ```bash",
+  "   docker exec crowdsec vigil bouncers add traefik-new",
+  "   docker compose up -d --force-recreate <bouncer-service>",
+  "   ```",
+  "",
+  "4. Fix the configuration: set `crowdsec_lapi_url: http://127.0.0.1:8080/` (keep the trailing `/`) and `crowdsec_lapi_key: <paste-new-key>` on the Docker host, in the file mounted as `/etc/crowdsec/bouncers/crowdsec-traefik-bouncer.yaml` or the docker-compose.yml variable that fills it, then recreate the container. Check the YAML indentation.",
+  "",
+  "   ```bash",
+  "   docker compose up -d --force-recreate <bouncer-service>",
+  "   ```",
+  "",
+  "### Verify",
+  "",
+  "1. The bouncer service is running:",
+  "",
+  "   ```bash",
+  "   docker ps -a --filter name=<bouncer-container>",
+  "   ```",
+  "",
+  "2. Pulls resume: \"Last API pull\" of `traefik` updates within seconds to minutes. A live-mode bouncer pulls only when it serves a request, so send one through it first.",
+  "",
+  "   ```bash",
+  "   docker exec crowdsec vigil bouncers list",
+  "   ```",
+  "",
+  "3. Its logs show a successful connection (no more connection refused or 403):",
+  "",
+  "   ```bash",
+  "   docker logs --tail 50 <bouncer-container>",
+  "   ```",
+  "",
+  "4. Test remediation with a 5-minute decision on a documentation address:",
+  "",
+  "   ```bash",
+  "   docker exec crowdsec vigil decisions add --ip 192.0.2.1 --duration 5m --reason test",
+  "   ```",
+  "",
+  "5. Request your service as that IP: expect 403 Forbidden or a captcha. (This works when the service trusts X-Forwarded-For from where you run curl; otherwise ban the address you test from.)",
+  "",
+  "   ```bash",
+  "   curl -H \"X-Forwarded-For: 192.0.2.1\" http://your-service/",
+  "   ```",
+  "",
+  "6. Remove the test decision:",
+  "",
+  "   ```bash",
+  "   docker exec crowdsec vigil decisions delete --ip 192.0.2.1",
+  "   ```",
+  "",
+].join('\n');
