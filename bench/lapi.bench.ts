@@ -1,0 +1,344 @@
+// End-to-end LAPI benchmark: Vigil vs the real CrowdSec 1.4.6 LAPI (when installed) vs a bare
+// node:http hello-world (the practical ceiling on this machine).
+//
+//   npm run bench            (node bench/lapi.bench.ts, on the Node 26 devDependency)
+//
+// Env knobs: BENCH_DURATION (s, default 5), BENCH_WARMUP (s, default 1), BENCH_SKIP_CROWDSEC=1.
+// Everything runs on loopback. Results: one markdown table on stdout and
+// bench/results/lapi-<timestamp>.json. Methodology follows crowdsec-wire-protocol.md §6
+// (import via `cscli decisions import`, 10k then +90k -> 100k, probe hit/miss IPs).
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import http from 'node:http';
+import autocannon from 'autocannon';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const NODE = process.execPath;
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
+const CS_SCRIPT = join(ROOT, 'scripts/crowdsec-lapi.sh');
+const HAVE_CS = existsSync('/usr/bin/crowdsec') && !process.env.BENCH_SKIP_CROWDSEC;
+const MISS_IP = '192.0.2.200';
+const HIT = { '10k': '10.0.1.1', '100k': '10.1.0.1' } as const;
+
+type Row = { metric: string; vigil: number | null; crowdsec: number | null; unit: string; better: 'higher' | 'lower'; hello?: number | null; note?: string };
+const rows: Row[] = [];
+const log = (...a: unknown[]) => console.error('[bench]', ...a);
+
+// ---------- helpers ----------
+function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 300_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
+      else resolve({ stdout, stderr });
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type Resp = { status: number; bytes: number; body: Buffer; ms: number };
+function get(url: string, headers: Record<string, string> = {}, keepBody = true): Promise<Resp> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = http.get(url, { headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      res.on('data', (c: Buffer) => { bytes += c.length; if (keepBody) chunks.push(c); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, body: Buffer.concat(chunks), ms: performance.now() - t0 }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(120_000, () => req.destroy(new Error('timeout')));
+  });
+}
+
+async function waitFor(fn: () => Promise<boolean>, what: string, timeoutMs = 60_000) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    try { if (await fn()) return; } catch { /* not yet */ }
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function vmHWM(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch { return null; }
+}
+
+function vmRSS(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch { return null; }
+}
+const memStages: Array<{ stage: string; [k: string]: unknown }> = [];
+function memStage(stage: string, ts: Array<{ name: string; pid(): number | undefined }>) {
+  const e: { stage: string; [k: string]: unknown } = { stage };
+  for (const t of ts) e[t.name] = { rssMB: vmRSS(t.pid()), hwmMB: vmHWM(t.pid()) };
+  memStages.push(e);
+  log('mem', JSON.stringify(e));
+}
+
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+
+async function stopChild(c: ChildProcess | undefined) {
+  if (!c || c.exitCode !== null || c.signalCode !== null) return;
+  const done = new Promise((r) => c.once('exit', r));
+  c.kill('SIGTERM');
+  const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
+  await done;
+  clearTimeout(t);
+}
+
+// ---------- data ----------
+// Index i -> one decision. i%20==0: a range (alternating IPv4 /24 and IPv6 /64), i%20 in 1..5: an IPv6
+// address, else an IPv4 address 10.(i>>16).(i>>8).(i&255). HIT IPs (i=257, i=65537) are IPv4 rows.
+function decisionLine(i: number): string {
+  const m = i % 20;
+  if (m === 0) {
+    const r = i / 20;
+    return r % 2 === 0
+      ? `24h,Range,100.${64 + (r >> 8)}.${r & 255}.0/24,bench`
+      : `24h,Range,2001:db8:ffff:${r.toString(16)}::/64,bench`;
+  }
+  if (m <= 5) return `24h,Ip,2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::1,bench`;
+  return `24h,Ip,10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255},bench`;
+}
+function writeCsv(path: string, from: number, to: number) {
+  const lines = ['duration,scope,value,reason'];
+  for (let i = from; i < to; i++) lines.push(decisionLine(i));
+  writeFileSync(path, lines.join('\n') + '\n');
+}
+
+// ---------- targets ----------
+interface Target {
+  name: 'vigil' | 'crowdsec' | 'hello';
+  base: string;
+  key: string;
+  pid(): number | undefined;
+}
+
+async function cannon(t: Target, path: string, connections: number) {
+  const opts = {
+    url: t.base + path,
+    connections,
+    pipelining: 1,
+    headers: { 'X-Api-Key': t.key },
+    timeout: 10,
+  };
+  if (WARMUP > 0) await autocannon({ ...opts, duration: WARMUP });
+  const r = await autocannon({ ...opts, duration: DURATION });
+  const bad = r.non2xx + r.errors + r.timeouts;
+  if (bad) log(`  ${t.name} ${path} c=${connections}: non2xx=${r.non2xx} errors=${r.errors} timeouts=${r.timeouts}`);
+  // total completed / duration is more robust than the per-second average for slow servers
+  const rps = r.requests.total / r.duration;
+  return { rps, p50: r.latency.p50, p99: r.latency.p99, bad };
+}
+
+// ---------- main ----------
+const tmp = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
+let vigilProc: ChildProcess | undefined;
+let helloProc: ChildProcess | undefined;
+let csStarted = false;
+const failures: string[] = [];
+const tStart = Date.now();
+
+try {
+  // --- hello-world ceiling (separate process, like the servers) ---
+  const helloPort = await freePort();
+  helloProc = spawn(NODE, ['-e', `require('node:http').createServer((q,s)=>{s.writeHead(200,{'content-type':'application/json'});s.end('null')}).listen(${helloPort},'127.0.0.1')`], { stdio: 'inherit' });
+  const hello: Target = { name: 'hello', base: `http://127.0.0.1:${helloPort}`, key: 'x', pid: () => helloProc?.pid };
+  await waitFor(async () => (await get(hello.base + '/')).status === 200, 'hello-world');
+
+  // --- Vigil ---
+  const vigilPort = await freePort();
+  const vigilEnv = {
+    ...process.env,
+    VIGIL_DB: `sqlite:${join(tmp, 'vigil.db')}`,
+    VIGIL_LISTEN: `127.0.0.1:${vigilPort}`,
+    VIGIL_METRICS_LISTEN: 'off',
+    VIGIL_LOG_LEVEL: 'warn',
+  };
+  const vigilCli = (...args: string[]) => sh(NODE, ['bin/vigil.js', ...args], { env: vigilEnv });
+  const vlog = openSync(join(tmp, 'vigil.log'), 'a');
+  vigilProc = spawn(NODE, ['bin/vigil.js', 'serve'], { cwd: ROOT, env: vigilEnv, stdio: ['ignore', vlog, vlog] });
+  vigilProc.once('exit', (c, s) => { if (c !== 0 && s !== 'SIGTERM') log(`vigil serve exited code=${c} signal=${s}; log ${join(tmp, 'vigil.log')}`); });
+  const vigil: Target = { name: 'vigil', base: `http://127.0.0.1:${vigilPort}`, key: '', pid: () => vigilProc?.pid };
+  await waitFor(async () => (await get(vigil.base + '/health')).status === 200, 'vigil /health');
+  vigil.key = (await vigilCli('bouncers', 'add', 'bench', '-o', 'raw')).stdout.trim();
+  log(`vigil serve pid ${vigilProc.pid} on ${vigil.base}`);
+
+  // --- CrowdSec ---
+  let crowdsec: Target | undefined;
+  if (HAVE_CS) {
+    const configured = /listen_uri:\s*(\S+)/.exec(readFileSync('/etc/crowdsec/config.yaml', 'utf8'))?.[1] ?? '';
+    const cport = Number(configured.split(':').pop());
+    // Prefer the configured port (no config rewrite) when free, else another free loopback port.
+    const listen = configured.startsWith('127.') && cport && cport !== vigilPort && (await portFree(cport)) ? configured : `127.0.0.1:${await freePort()}`;
+    await sh('bash', [CS_SCRIPT, 'reset']);
+    await sh('bash', [CS_SCRIPT, 'start', listen], { timeoutMs: 60_000 });
+    csStarted = true;
+    const pid = Number(readFileSync(`${process.env.VIGIL_TEST_STATE_DIR ?? '/var/lib/vigil-test'}/crowdsec-lapi/crowdsec.pid`, 'utf8').trim());
+    crowdsec = { name: 'crowdsec', base: `http://${listen}`, key: '', pid: () => pid };
+    crowdsec.key = (await sh('cscli', ['bouncers', 'add', 'bench', '-o', 'raw'])).stdout.trim();
+    log(`crowdsec pid ${pid} on ${crowdsec.base}`);
+  } else {
+    console.log('CrowdSec absent: measuring Vigil alone');
+  }
+  const servers = [vigil, ...(crowdsec ? [crowdsec] : [])];
+  memStage('started', servers);
+
+  // --- hello-world runs (once; the ceiling) ---
+  const helloRes: Record<number, Awaited<ReturnType<typeof cannon>>> = {};
+  for (const c of [1, 64]) helloRes[c] = await cannon(hello, '/v1/decisions?ip=' + MISS_IP, c);
+  log('hello-world', helloRes);
+
+  const sizes: Array<{ label: '10k' | '100k'; from: number; to: number }> = [
+    { label: '10k', from: 0, to: 10_000 },
+    { label: '100k', from: 10_000, to: 100_000 },
+  ];
+  const importTotals: Record<string, number> = { vigil: 0, crowdsec: 0 };
+  for (const size of sizes) {
+    const csv = join(tmp, `d-${size.label}.csv`);
+    writeCsv(csv, size.from, size.to);
+    const n = size.to - size.from;
+    const hitPath = '/v1/decisions?ip=' + HIT[size.label];
+    // import
+    const imp: Record<string, number | null> = { vigil: null, crowdsec: null };
+    for (const t of servers) {
+      try {
+        const t0 = performance.now();
+        if (t.name === 'vigil') await vigilCli('decisions', 'import', '-i', csv);
+        else await sh('cscli', ['decisions', 'import', '-i', csv]);
+        const ms = performance.now() - t0;
+        imp[t.name] = ms / 1000;
+        importTotals[t.name] += ms / 1000;
+        // The decisions are usable once the server answers the hit IP (Vigil syncs CLI writes every 250 ms).
+        const tv = performance.now();
+        await waitFor(async () => { const r = await get(t.base + hitPath, { 'X-Api-Key': t.key }); return r.status === 200 && r.body.toString() !== 'null'; }, `${t.name} sees ${size.label}`);
+        log(`${t.name} import ${n}: ${(ms / 1000).toFixed(2)} s (+${((performance.now() - tv) / 1000).toFixed(2)} s until served)`);
+      } catch (e) {
+        failures.push(`${t.name} import ${size.label}: ${(e as Error).message}`);
+        log(failures.at(-1));
+      }
+    }
+    memStage(`after import ${size.label}`, servers);
+    rows.push({ metric: `import ${size.label === '10k' ? '10k' : '+90k (→100k)'} (s)`, vigil: imp.vigil, crowdsec: imp.crowdsec, unit: 's', better: 'lower' });
+    if (size.label === '100k') rows.push({ metric: 'import total 100k (s)', vigil: importTotals.vigil, crowdsec: crowdsec ? importTotals.crowdsec : null, unit: 's', better: 'lower' });
+
+    // ?ip= hit / miss, 1 and 64 connections, alternating servers
+    for (const [kind, path] of [['hit', hitPath], ['miss', '/v1/decisions?ip=' + MISS_IP]] as const) {
+      for (const c of [1, 64]) {
+        const res: Record<string, Awaited<ReturnType<typeof cannon>> | null> = { vigil: null, crowdsec: null };
+        for (const t of servers) {
+          try { res[t.name] = await cannon(t, path, c); } catch (e) { failures.push(`${t.name} ${size.label} ${kind} c${c}: ${(e as Error).message}`); }
+        }
+        const lbl = `${size.label} ?ip= ${kind} c${c}`;
+        log(lbl, JSON.stringify(res));
+        rows.push({ metric: `${lbl} req/s`, vigil: res.vigil?.rps ?? null, crowdsec: res.crowdsec?.rps ?? null, unit: 'req/s', better: 'higher', hello: helloRes[c].rps });
+        rows.push({ metric: `${lbl} p50 (ms)`, vigil: res.vigil?.p50 ?? null, crowdsec: res.crowdsec?.p50 ?? null, unit: 'ms', better: 'lower', hello: helloRes[c].p50 });
+        rows.push({ metric: `${lbl} p99 (ms)`, vigil: res.vigil?.p99 ?? null, crowdsec: res.crowdsec?.p99 ?? null, unit: 'ms', better: 'lower', hello: helloRes[c].p99 });
+      }
+    }
+    memStage(`after ?ip= runs ${size.label}`, servers);
+  }
+
+  // --- stream startup at 100k: 3 runs, fresh bouncer each, median; then delta ---
+  const stream: Record<string, { ms: number; bytes: number; deltaMs: number; deltaBytes: number } | null> = { vigil: null, crowdsec: null };
+  for (const t of servers) {
+    try {
+      const times: number[] = [];
+      const sizesB: number[] = [];
+      let lastKey = '';
+      for (let run = 0; run < 3; run++) {
+        const name = `bench-stream-${run}`;
+        lastKey = t.name === 'vigil'
+          ? (await vigilCli('bouncers', 'add', name, '-o', 'raw')).stdout.trim()
+          : (await sh('cscli', ['bouncers', 'add', name, '-o', 'raw'])).stdout.trim();
+        const r = await get(t.base + '/v1/decisions/stream?startup=true', { 'X-Api-Key': lastKey }, false);
+        if (r.status !== 200) throw new Error(`stream startup status ${r.status}`);
+        times.push(r.ms); sizesB.push(r.bytes);
+      }
+      const d = await get(t.base + '/v1/decisions/stream', { 'X-Api-Key': lastKey });
+      stream[t.name] = { ms: median(times), bytes: median(sizesB), deltaMs: d.ms, deltaBytes: d.bytes };
+      log(`${t.name} stream startup 100k: ${times.map((x) => x.toFixed(0)).join('/')} ms, ${sizesB.join('/')} B; delta ${d.ms.toFixed(1)} ms ${d.bytes} B ${d.body.toString().slice(0, 60)}`);
+    } catch (e) {
+      failures.push(`${t.name} stream: ${(e as Error).message}`); log(failures.at(-1));
+    }
+  }
+  memStage('after streams', servers);
+  rows.push({ metric: '100k stream startup, median of 3 (ms)', vigil: stream.vigil?.ms ?? null, crowdsec: stream.crowdsec?.ms ?? null, unit: 'ms', better: 'lower' });
+  rows.push({ metric: '100k stream startup bytes', vigil: stream.vigil?.bytes ?? null, crowdsec: stream.crowdsec?.bytes ?? null, unit: 'B', better: 'lower' });
+  rows.push({ metric: '100k stream delta, nothing new (ms)', vigil: stream.vigil?.deltaMs ?? null, crowdsec: stream.crowdsec?.deltaMs ?? null, unit: 'ms', better: 'lower' });
+  rows.push({ metric: '100k stream delta bytes', vigil: stream.vigil?.deltaBytes ?? null, crowdsec: stream.crowdsec?.deltaBytes ?? null, unit: 'B', better: 'lower' });
+
+  // --- peak memory ---
+  rows.push({ metric: 'peak RSS VmHWM (MB)', vigil: vmHWM(vigil.pid()), crowdsec: crowdsec ? vmHWM(crowdsec.pid()) : null, unit: 'MB', better: 'lower', hello: vmHWM(hello.pid()) });
+} catch (e) {
+  failures.push(`fatal: ${(e as Error).stack ?? e}`);
+  log(failures.at(-1));
+  process.exitCode = 1;
+} finally {
+  await stopChild(vigilProc).catch(() => {});
+  await stopChild(helloProc).catch(() => {});
+  if (csStarted || HAVE_CS) await sh('bash', [CS_SCRIPT, 'stop'], { timeoutMs: 60_000 }).catch((e) => failures.push(`crowdsec stop: ${e.message}`));
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+// ---------- report ----------
+const fmt = (v: number | null | undefined, unit?: string) =>
+  v == null ? '–' : unit === 'B' ? String(Math.round(v)) : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
+// ratio: always expressed so that "N× > 1" means Vigil is better.
+function ratio(r: Row): string {
+  if (r.vigil == null || r.crowdsec == null || r.vigil === 0 || r.crowdsec === 0) return '–';
+  const x = r.better === 'higher' ? r.vigil / r.crowdsec : r.crowdsec / r.vigil;
+  return `${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)}×`;
+}
+const lines = [
+  '| metric | Vigil | CrowdSec | ratio (Vigil better by; >1× = Vigil better) | Vigil % of node:http hello-world |',
+  '|---|---|---|---|---|',
+  ...rows.map((r) => {
+    const pct = r.hello != null && r.vigil != null && r.unit === 'req/s' ? `${((r.vigil / r.hello) * 100).toFixed(0)}% (hello ${fmt(r.hello)})` : r.hello != null && r.unit !== 'req/s' ? `(hello ${fmt(r.hello)})` : '';
+    return `| ${r.metric} | ${fmt(r.vigil, r.unit)} | ${fmt(r.crowdsec, r.unit)} | ${ratio(r)} | ${pct} |`;
+  }),
+];
+console.log('');
+console.log('Ratio = Vigil/CrowdSec for req/s (higher is better); CrowdSec/Vigil for time, bytes and memory (lower is better), so >1× always means Vigil wins.');
+console.log(lines.join('\n'));
+if (failures.length) console.log('\nFailures:\n' + failures.map((f) => '- ' + f).join('\n'));
+console.log(`\nTotal bench wall time: ${((Date.now() - tStart) / 1000).toFixed(0)} s (autocannon ${DURATION}s runs after ${WARMUP}s warm-up, ${HAVE_CS ? 'CrowdSec 1.4.6 present' : 'CrowdSec absent'})`);
+const outDir = join(ROOT, 'bench/results');
+mkdirSync(outDir, { recursive: true });
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const out = join(outDir, `lapi-${stamp}.json`);
+writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), node: process.version, durationS: DURATION, warmupS: WARMUP, crowdsec: HAVE_CS, memStages, rows: rows.map((r) => ({ ...r, ratio: ratio(r) })), failures }, null, 2) + '\n');
+console.log(`JSON: ${out}`);
