@@ -1,6 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from '../../test/support/databases.ts';
-import { Store } from '../store/store.ts';
+import { describe, expect, it } from 'vitest';
+import { DIALECTS, useFreshStore } from '../../test/support/databases.ts';
 import { ManualClock } from '../clock.ts';
 import { hashApiKey } from '../bouncers/api-key.ts';
 import { FLAP_OPENS, flappingKeys, HealthEngine } from './engine.ts';
@@ -12,19 +11,10 @@ const H = 3600_000;
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: health engine persistence`, () => {
-    let store: Store;
-    let cleanup: () => Promise<void>;
-    beforeEach(async () => {
-      const db = await freshDbUrl(dialect);
-      cleanup = db.cleanup;
-      store = await Store.open(db.url);
-    });
-    afterEach(async () => {
-      await store.close();
-      await cleanup();
-    });
+    const current = useFreshStore(dialect);
 
     it('keeps one row per opening and shows an issue that keeps coming back as flapping', async () => {
+      const store = current();
       const clock = new ManualClock(T0);
       const rules = { ...DEFAULT_RULES, offlineAfterMs: H };
       const engine = new HealthEngine(store, clock, rules);

@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from '../../test/support/databases.ts';
-import { Store } from './store.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DIALECTS, useFreshStore } from '../../test/support/databases.ts';
+import type { Store } from './store.ts';
 import { hashApiKey } from '../bouncers/api-key.ts';
 import type { NewAlert, NewDecision } from './store.ts';
 
@@ -18,16 +18,10 @@ function decision(value: string, scope = 'Ip', untilOffset = 3600_000): NewDecis
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: store`, () => {
+    const current = useFreshStore(dialect);
     let store: Store;
-    let cleanup: () => Promise<void>;
-    beforeEach(async () => {
-      const db = await freshDbUrl(dialect);
-      cleanup = db.cleanup;
-      store = await Store.open(db.url);
-    });
-    afterEach(async () => {
-      await store.close();
-      await cleanup();
+    beforeEach(() => {
+      store = current();
     });
 
     it('creates, finds by key hash, refuses a duplicate name and deletes bouncers', async () => {

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterEach, beforeEach, inject } from 'vitest';
+import { Store } from '../../src/store/store.ts';
 
 export type TestDialect = 'sqlite' | 'postgres';
 
@@ -37,4 +38,20 @@ export async function freshDbUrl(dialect: TestDialect): Promise<{ url: string; c
       await c.end();
     },
   };
+}
+
+/** A fresh store for each test of the enclosing describe, closed and dropped afterwards. */
+export function useFreshStore(dialect: TestDialect): () => Store {
+  let store: Store | undefined;
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeEach(async () => {
+    const db = await freshDbUrl(dialect);
+    cleanup = db.cleanup;
+    store = await Store.open(db.url);
+  });
+  afterEach(async () => {
+    await store?.close();
+    await cleanup?.();
+  });
+  return () => store!;
 }
