@@ -1,3 +1,4 @@
+import { BOUNCERS_AFTER_PULLS, BOUNCERS_BEFORE_PULLS } from '../../../test/support/cscli-reference.ts';
 import { describe, expect, it } from 'vitest';
 import type { Bouncer } from '../../store/types.ts';
 import { formatBouncerAdded, formatBouncerList } from './bouncers.ts';
@@ -8,24 +9,6 @@ const ADDED_HUMAN = `Api key for 'testbouncer1':
    e8759c581418ed9f77e91dcb2d6082f8
 
 Please keep this key since you will not be able to retrieve it!
-`;
-const LIST_BEFORE_PULLS = `---------------------------------------------------------------------------------------------------------------------------
- Name                                               IP Address   Valid   Last API pull          Type   Version   Auth Type 
----------------------------------------------------------------------------------------------------------------------------
- FirewallBouncer-9EBoeUleDMRsN2aATeF1KGcI1kwQ9ce3                ✔️       2026-11-24T04:16:55Z                    api-key   
- CustomBouncer-TUAcCJY0EfZI1l0J0s0e6Wu3w2hAhVCz                  ✔️       2026-11-24T04:17:03Z                    api-key   
----------------------------------------------------------------------------------------------------------------------------
-`;
-const LIST_AFTER_PULLS = `------------------------------------------------------------------------------------------------------------------------------------------------
- Name                                               IP Address   Valid   Last API pull          Type                        Version   Auth Type 
-------------------------------------------------------------------------------------------------------------------------------------------------
- FirewallBouncer-9EBoeUleDMRsN2aATeF1KGcI1kwQ9ce3   127.0.0.1    ✔️       2026-11-24T04:19:58Z   crowdsec-firewall-bouncer   -         api-key   
- CustomBouncer-TUAcCJY0EfZI1l0J0s0e6Wu3w2hAhVCz     127.0.0.1    ✔️       2026-11-24T04:19:58Z   crowdsec-custom-bouncer     -         api-key   
- testbouncer1                                       127.0.0.1    ✔️       2026-11-24T04:18:35Z   curl                        7.88.1    api-key   
- testbouncer2                                       127.0.0.1    ✔️       2026-11-24T04:18:43Z   curl                        7.88.1    api-key   
- testbouncer3                                       127.0.0.1    ✔️       2026-11-24T04:18:57Z   x                           1         api-key   
- keyed                                                           ✔️       2026-11-24T04:17:15Z                                         api-key   
-------------------------------------------------------------------------------------------------------------------------------------------------
 `;
 const LIST_RAW = `name,ip,revoked,last_pull,type,version,auth_type
 FirewallBouncer-9EBoeUleDMRsN2aATeF1KGcI1kwQ9ce3,127.0.0.1,validated,2026-11-24T04:19:58Z,crowdsec-firewall-bouncer,-,api-key
@@ -208,11 +191,11 @@ describe('formatBouncerList human', () => {
       bouncer({ id: 1, name: FIREWALL, createdAt: at('2026-11-24T04:16:55.489Z'), lastPullAt: at('2026-11-24T04:16:55.489Z') }),
       bouncer({ id: 2, name: CUSTOM, createdAt: at('2026-11-24T04:17:03.217Z'), lastPullAt: at('2026-11-24T04:17:03.217Z') }),
     ];
-    expect(formatBouncerList(bouncers, 'human')).toBe(LIST_BEFORE_PULLS);
+    expect(formatBouncerList(bouncers, 'human')).toBe(BOUNCERS_BEFORE_PULLS);
   });
 
   it('reproduces the table after pulls', () => {
-    expect(formatBouncerList(afterPulls(), 'human')).toBe(LIST_AFTER_PULLS);
+    expect(formatBouncerList(afterPulls(), 'human')).toBe(BOUNCERS_AFTER_PULLS);
   });
 
   it('shows 🚫 for a revoked bouncer, lined up', () => {

@@ -1,20 +1,8 @@
+import { DECISIONS_HUMAN } from '../../../test/support/cscli-reference.ts';
 import { describe, expect, it } from 'vitest';
 import type { AlertWithDecisions, Decision } from '../../store/types.ts';
 import { formatDecisionList } from './decisions.ts';
 
-// Verbatim from crowdsec-wire-protocol.md §3.
-const HUMAN = `+----+--------+-----------------------+----------------------------------------------------------+---------+---------+----+--------+--------------------+----------+
-| ID | Source |      Scope:Value      |                          Reason                          | Action  | Country | AS | Events |     expiration     | Alert ID |
-+----+--------+-----------------------+----------------------------------------------------------+---------+---------+----+--------+--------------------+----------+
-| 7  | cscli  | Country:FR            | manual 'ban' from '3d1219c7c4c5404aaa1f6d2a48adfda4'     | ban     |         |    | 1      | 3h59m53.512773607s | 7        |
-| 6  | cscli  | Range:2001:db8:1::/48 | manual 'ban' from '3d1219c7c4c5404aaa1f6d2a48adfda4'     | ban     |         |    | 1      | 9m53.512768215s    | 6        |
-| 5  | cscli  | Ip:2001:db8::1        | manual 'ban' from '3d1219c7c4c5404aaa1f6d2a48adfda4'     | ban     |         |    | 1      | 9m52.51276522s     | 5        |
-| 4  | cscli  | username:foobar       | usertest                                                 | ban     |         |    | 1      | 3h59m52.512762546s | 4        |
-| 3  | cscli  | Ip:192.0.2.2          | manual 'captcha' from '3d1219c7c4c5404aaa1f6d2a48adfda4' | captcha |         |    | 1      | 1h59m52.51276004s  | 3        |
-| 2  | cscli  | Range:198.51.100.0/24 | rangetest                                                | ban     |         |    | 1      | 59m52.512757445s   | 2        |
-| 1  | cscli  | Ip:192.0.2.1          | test                                                     | ban     |         |    | 1      | 4m52.512755s       | 1        |
-+----+--------+-----------------------+----------------------------------------------------------+---------+---------+----+--------+--------------------+----------+
-`;
 const RAW = `id,source,ip,reason,action,country,as,events_count,expiration,simulated,alert_id
 7,cscli,Country:FR,manual 'ban' from '3d1219c7c4c5404aaa1f6d2a48adfda4',ban,,,1,3h59m53.241844009s,false,7
 4,cscli,username:foobar,usertest,ban,,,1,3h59m52.241830602s,false,4
@@ -333,7 +321,7 @@ describe('formatDecisionList human', () => {
       2: '59m52.512757445s',
       1: '4m52.512755s',
     });
-    expect(formatDecisionList(sevenDecisions(), 'human', NOW, { remaining })).toBe(HUMAN);
+    expect(formatDecisionList(sevenDecisions(), 'human', NOW, { remaining })).toBe(DECISIONS_HUMAN);
   });
 
   it('computes expiration as Go durations of until − now', () => {

@@ -1,3 +1,4 @@
+import { BOUNCERS_AFTER_PULLS, BOUNCERS_BEFORE_PULLS, DECISIONS_HUMAN } from '../../../test/support/cscli-reference.ts';
 import { describe, expect, it } from 'vitest';
 import { displayWidth } from './display-width.ts';
 import { boxTable, plainTable } from './table.ts';
@@ -6,27 +7,7 @@ const VALID = '\u2714\ufe0f'; // ✔️ as cscli prints it (emoji.CheckMark)
 const REVOKED = '\u{1f6ab}'; // 🚫 (emoji.Prohibited)
 const BOUNCER_HEADERS = ['Name', 'IP Address', 'Valid', 'Last API pull', 'Type', 'Version', 'Auth Type'];
 
-// Verbatim from crowdsec-wire-protocol.md §2: `cscli bouncers list`, before any pull.
-const BOUNCERS_BEFORE_PULLS = `---------------------------------------------------------------------------------------------------------------------------
- Name                                               IP Address   Valid   Last API pull          Type   Version   Auth Type 
----------------------------------------------------------------------------------------------------------------------------
- FirewallBouncer-9EBoeUleDMRsN2aATeF1KGcI1kwQ9ce3                ✔️       2026-11-24T04:16:55Z                    api-key   
- CustomBouncer-TUAcCJY0EfZI1l0J0s0e6Wu3w2hAhVCz                  ✔️       2026-11-24T04:17:03Z                    api-key   
----------------------------------------------------------------------------------------------------------------------------
-`;
 
-// Verbatim from §2: after the real bouncers and curl pulled.
-const BOUNCERS_AFTER_PULLS = `------------------------------------------------------------------------------------------------------------------------------------------------
- Name                                               IP Address   Valid   Last API pull          Type                        Version   Auth Type 
-------------------------------------------------------------------------------------------------------------------------------------------------
- FirewallBouncer-9EBoeUleDMRsN2aATeF1KGcI1kwQ9ce3   127.0.0.1    ✔️       2026-11-24T04:19:58Z   crowdsec-firewall-bouncer   -         api-key   
- CustomBouncer-TUAcCJY0EfZI1l0J0s0e6Wu3w2hAhVCz     127.0.0.1    ✔️       2026-11-24T04:19:58Z   crowdsec-custom-bouncer     -         api-key   
- testbouncer1                                       127.0.0.1    ✔️       2026-11-24T04:18:35Z   curl                        7.88.1    api-key   
- testbouncer2                                       127.0.0.1    ✔️       2026-11-24T04:18:43Z   curl                        7.88.1    api-key   
- testbouncer3                                       127.0.0.1    ✔️       2026-11-24T04:18:57Z   x                           1         api-key   
- keyed                                                           ✔️       2026-11-24T04:17:15Z                                         api-key   
-------------------------------------------------------------------------------------------------------------------------------------------------
-`;
 
 // Verbatim from §2: the `keyed` row once revoked (🚫 is two cells wide, ✔️ one).
 const REVOKED_ROW = ' keyed                                                           🚫      2026-11-24T04:17:15Z                                         api-key   ';
@@ -39,19 +20,6 @@ const MACHINES = `--------------------------------------------------------------
 -----------------------------------------------------------------------------------------------------------------------------------------------
 `;
 
-// Verbatim from §3: `cscli decisions list`.
-const DECISIONS = `+----+--------+-----------------------+----------------------------------------------------------+---------+---------+----+--------+--------------------+----------+
-| ID | Source |      Scope:Value      |                          Reason                          | Action  | Country | AS | Events |     expiration     | Alert ID |
-+----+--------+-----------------------+----------------------------------------------------------+---------+---------+----+--------+--------------------+----------+
-| 7  | cscli  | Country:FR            | manual 'ban' from '3d1219c7c4c5404aaa1f6d2a48adfda4'     | ban     |         |    | 1      | 3h59m53.512773607s | 7        |
-| 6  | cscli  | Range:2001:db8:1::/48 | manual 'ban' from '3d1219c7c4c5404aaa1f6d2a48adfda4'     | ban     |         |    | 1      | 9m53.512768215s    | 6        |
-| 5  | cscli  | Ip:2001:db8::1        | manual 'ban' from '3d1219c7c4c5404aaa1f6d2a48adfda4'     | ban     |         |    | 1      | 9m52.51276522s     | 5        |
-| 4  | cscli  | username:foobar       | usertest                                                 | ban     |         |    | 1      | 3h59m52.512762546s | 4        |
-| 3  | cscli  | Ip:192.0.2.2          | manual 'captcha' from '3d1219c7c4c5404aaa1f6d2a48adfda4' | captcha |         |    | 1      | 1h59m52.51276004s  | 3        |
-| 2  | cscli  | Range:198.51.100.0/24 | rangetest                                                | ban     |         |    | 1      | 59m52.512757445s   | 2        |
-| 1  | cscli  | Ip:192.0.2.1          | test                                                     | ban     |         |    | 1      | 4m52.512755s       | 1        |
-+----+--------+-----------------------+----------------------------------------------------------+---------+---------+----+--------+--------------------+----------+
-`;
 
 describe('plainTable (cscli bouncers/machines list)', () => {
   it('reproduces the bouncers table before any pull', () => {
@@ -100,11 +68,11 @@ describe('plainTable (cscli bouncers/machines list)', () => {
 
 describe('boxTable (cscli decisions list)', () => {
   it('reproduces the decisions table byte for byte (headers centred, floor on the left)', () => {
-    const rows = DECISIONS.split('\n')
+    const rows = DECISIONS_HUMAN.split('\n')
       .filter((l) => l.startsWith('|'))
       .map((l) => l.slice(1, -1).split('|').map((c) => c.trim()));
     const [headers, ...data] = rows;
-    expect(boxTable(headers, data)).toBe(DECISIONS);
+    expect(boxTable(headers, data)).toBe(DECISIONS_HUMAN);
   });
 
   it('honours explicit alignments', () => {
