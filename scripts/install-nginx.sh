@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Install Debian's nginx (bookworm, 1.22, built with http_auth_request_module) for the
+# forward-auth end-to-end test (test/forward-auth-nginx.test.ts). The test runs nginx itself,
+# as the current user, with its own configuration, pid file and logs in a temporary directory;
+# the packaged service is never used.
+#
+# Idempotent, non-interactive (no stdin needed), quiet unless something fails (VERBOSE=1 for
+# details). Waits for the dpkg lock when another apt runs. Fast path: when nginx with auth_request is present apt is not touched at all.
+# The package's postinst would start the service: this container's /usr/sbin/policy-rc.d refuses
+# service starts, and we stop/disable it anyway when systemd is running, so nothing binds :80.
+set -euo pipefail
+
+log() { if [[ "${VERBOSE:-}" == 1 ]]; then echo "install-nginx: $*" >&2; fi; }
+die() { echo "install-nginx: $*" >&2; exit 1; }
+
+has_auth_request() {
+  [[ -x /usr/sbin/nginx ]] && /usr/sbin/nginx -V 2>&1 | grep -q -- '--with-http_auth_request_module'
+}
+
+stop_service() {
+  if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
+    systemctl stop nginx.service >/dev/null 2>&1 || true
+    systemctl disable nginx.service >/dev/null 2>&1 || true
+  fi
+}
+
+if has_auth_request; then
+  log "already installed"
+  exit 0
+fi
+
+[[ "$(id -u)" == 0 ]] || die "must run as root (apt-get install)"
+
+export DEBIAN_FRONTEND=noninteractive
+APT_OPTS=(-y -q --no-install-recommends -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=300
+          -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+
+cand="$(apt-cache policy nginx 2>/dev/null | awk '/Candidate:/ {print $2}')"
+if [[ -z "$cand" || "$cand" == "(none)" ]]; then
+  log "apt-get update"
+  apt-get -o DPkg::Lock::Timeout=300 update -q >"$out" 2>&1 || { cat "$out" >&2; die "apt-get update failed"; }
+fi
+
+log "apt-get install nginx"
+if ! apt-get install "${APT_OPTS[@]}" nginx </dev/null >"$out" 2>&1; then
+  log "install failed; retrying after apt-get update (stale package lists)"
+  apt-get -o DPkg::Lock::Timeout=300 update -q >"$out" 2>&1 || { cat "$out" >&2; die "apt-get update failed"; }
+  apt-get install "${APT_OPTS[@]}" nginx </dev/null >"$out" 2>&1 || { cat "$out" >&2; die "apt-get install nginx failed"; }
+fi
+if [[ "${VERBOSE:-}" == 1 ]]; then cat "$out" >&2; fi
+
+stop_service
+has_auth_request || die "nginx installed but /usr/sbin/nginx lacks http_auth_request_module"
+exit 0
