@@ -55,10 +55,10 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     .description('list bouncers with their last pull')
     .addOption(outputOption())
     .action(async (o: { output: OutputFormat }) => {
-      const list = await ctx.withStore((store) => store.listBouncers());
+      const { list, reported } = await ctx.withStore(async (store) => ({ list: await store.listBouncers(), reported: await store.usageMetricsReceivedAt() }));
       const now = ctx.io.clock.now();
       const rules = healthRules(ctx);
-      const health = (b: Bouncer) => bouncerStatus(toHealthInput(b), now, rules);
+      const health = (b: Bouncer) => bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, rules);
       ctx.io.stdout(
         formatBouncerList(list, o.output, {
           // Raw stays byte-for-byte cscli's CSV (scripts parse it); human and JSON gain the health.
@@ -82,15 +82,18 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     .description('show one bouncer in detail')
     .addOption(outputOption())
     .action(async (name: string, o: { output: OutputFormat }) => {
-      const { b, refused } = await ctx.withStore(async (store) => ({ b: await store.getBouncer(name), refused: await store.refusedRequests({ limit: 2000 }) }));
+      const { b, refused, usage } = await ctx.withStore(async (store) => {
+        const found = await store.getBouncer(name);
+        return { b: found, refused: await store.refusedRequests({ limit: 2000 }), usage: found ? await store.latestUsageMetrics(found.id) : undefined };
+      });
       if (!b) throw new VigilError('E_NO_BOUNCER', `bouncer '${name}' doesn't exist (see: vigil bouncers list)`);
       const ua = b.type ? (b.version && b.version !== 'N/A' ? `${b.type}/${b.version}` : b.type) : '';
       // Refused or misrouted requests that look like this bouncer's: its name, its address or its User-Agent.
       const mine = refused
         .filter((r) => r.bouncerName === b.name || (b.ipAddress !== '' && r.peerIp === b.ipAddress) || (ua !== '' && r.userAgent === ua))
         .slice(0, 10);
-      const status = bouncerStatus(toHealthInput(b), ctx.io.clock.now(), healthRules(ctx));
-      ctx.io.stdout(formatInspect(b, status, mine, o.output));
+      const status = bouncerStatus(toHealthInput(b, usage?.receivedAt ?? null), ctx.io.clock.now(), healthRules(ctx));
+      ctx.io.stdout(formatInspect(b, status, mine, o.output, usage));
     });
 
   bouncers
@@ -147,7 +150,13 @@ function healthRules(ctx: CommandContext): HealthRules {
   return { offlineAfterMs: h.offlineAfterMs, lateAfterFactor: h.lateAfterFactor, lateAfterMinMs: h.lateAfterMinMs };
 }
 
-function formatInspect(b: Bouncer, status: string, refused: RefusedRequest[], output: OutputFormat): string {
+function formatInspect(
+  b: Bouncer,
+  status: string,
+  refused: RefusedRequest[],
+  output: OutputFormat,
+  usage?: { receivedAt: number; report: unknown },
+): string {
   const time = (ms: number | null) => (ms === null ? '' : formatRfc3339(ms));
   const fields: Array<[string, string]> = [
     ['Name', b.name],
@@ -163,10 +172,12 @@ function formatInspect(b: Bouncer, status: string, refused: RefusedRequest[], ou
     ['Kind', `${resolveKind(b.type, b.kindOverride)}${b.kindOverride ? ' (set by operator)' : ' (from its type)'}`],
     ['Health', status.replace('_', ' ')],
     ['Pull cadence', b.pullCadenceMs === null ? 'not steady (live mode) or not known yet' : `every ${formatGoDuration(b.pullCadenceMs)}`],
+    ['Usage Metrics', usage ? `last report ${time(usage.receivedAt)}${describeUsageReport(usage.report)}` : 'never reported'],
   ];
   if (output === 'json') {
     const { apiKeyHash, ...rest } = b;
-    return JSON.stringify({ ...rest, api_key: apiKeyHash, health: status, recentRefused: refused }, null, 2) + '\n';
+    const usageMetrics = usage ? { receivedAt: formatRfc3339(usage.receivedAt), report: usage.report } : null;
+    return JSON.stringify({ ...rest, api_key: apiKeyHash, health: status, usageMetrics, recentRefused: refused }, null, 2) + '\n';
   }
   if (output === 'raw') return csvRow(['field', 'value']) + fields.map((f) => csvRow(f)).join('');
   let out = plainTable(['Field', 'Value'], fields);
@@ -178,6 +189,16 @@ function formatInspect(b: Bouncer, status: string, refused: RefusedRequest[], ou
     );
   }
   return out;
+}
+
+/** ` (os debian 12; 3 metric items)` from a stored report; the report was validated on receipt. */
+function describeUsageReport(report: unknown): string {
+  const r = report as { os?: { name: string; version: string }; metrics?: Array<{ items?: unknown[] }> };
+  const parts: string[] = [];
+  if (r.os) parts.push(`os ${r.os.name} ${r.os.version}`);
+  const items = (r.metrics ?? []).reduce((n, m) => n + (m.items?.length ?? 0), 0);
+  parts.push(`${items} metric item${items === 1 ? '' : 's'}`);
+  return ` (${parts.join('; ')})`;
 }
 
 async function confirm(io: CliIo, question: string): Promise<void> {

@@ -73,8 +73,9 @@ export class HealthEngine {
   async snapshot(now: number): Promise<FleetSnapshot> {
     const bouncers = await this.#store.listBouncers();
     const lookback = now - Math.max(2 * this.#rules.offlineAfterMs, 7 * 24 * 3600_000);
+    const reported = await this.#store.usageMetricsReceivedAt();
     return {
-      bouncers: bouncers.map((b) => toHealthInput(b)),
+      bouncers: bouncers.map((b) => toHealthInput(b, reported.get(b.id) ?? null)),
       refused: await this.#store.refusedRequests({ since: lookback, limit: 10_000 }),
       lapiStarts: await this.#store.lapiStarts(lookback),
       bouncerChanges: await this.#store.bouncerChanges(lookback),

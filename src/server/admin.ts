@@ -42,6 +42,7 @@ export function createAdminApp(deps: { store: Store; clock: Clock; rules: Health
   app.get('/bouncers', async (c) => {
     const now = clock.now();
     const list = await store.listBouncers();
+    const reported = await store.usageMetricsReceivedAt();
     return c.json(
       list.map((b) => ({
         name: b.name,
@@ -54,7 +55,8 @@ export function createAdminApp(deps: { store: Store; clock: Clock; rules: Health
         lastPullAt: iso(b.lastPullAt),
         lastRequestAt: iso(b.lastRequestAt),
         pullCadenceMs: b.pullCadenceMs,
-        health: bouncerStatus(toHealthInput(b), now, rules),
+        lastUsageMetricsAt: iso(reported.get(b.id) ?? null),
+        health: bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, rules),
       })),
     );
   });
@@ -84,8 +86,9 @@ export function createAdminApp(deps: { store: Store; clock: Clock; rules: Health
   app.get('/summary', async (c) => {
     const now = clock.now();
     const bouncers = await store.listBouncers();
+    const reported = await store.usageMetricsReceivedAt();
     const byStatus: Record<string, number> = { healthy: 0, late: 0, offline: 0, never_pulled: 0, revoked: 0 };
-    for (const b of bouncers) byStatus[bouncerStatus(toHealthInput(b), now, rules)]!++;
+    for (const b of bouncers) byStatus[bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, rules)]!++;
     const byCriticality: Record<string, number> = { critical: 0, high: 0, warning: 0, recommended: 0 };
     for (const i of await store.openHealthIssues()) byCriticality[i.criticality] = (byCriticality[i.criticality] ?? 0) + 1;
     return c.json({ bouncers: byStatus, openIssues: byCriticality });

@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import type { Bouncer, Decision } from '../store/types.ts';
@@ -13,6 +14,7 @@ import { decisionsJson, streamJson } from '../decisions/wire.ts';
 import type { ActivityRecorder } from './activity.ts';
 import type { BouncerAuth } from './auth.ts';
 import type { LapiMetrics } from './metrics.ts';
+import { parseUsageMetrics, USAGE_METRICS_MAX_BYTES } from './usage-metrics.ts';
 
 export interface LapiDeps {
   store: Store;
@@ -61,7 +63,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
     });
   }
 
-  const json = (c: Context, body: string, status: 200 | 400 | 403 | 500 = 200) =>
+  const json = (c: Context, body: string, status: 200 | 400 | 403 | 413 | 422 | 500 = 200) =>
     c.body(body, status, { 'Content-Type': JSON_TYPE });
 
   /** Authenticates, records the request and hands the bouncer over; answers 403 itself. */
@@ -178,6 +180,27 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
     }),
   );
   app.on(['POST', 'PUT', 'PATCH'], ['/v1/decisions', '/v1/decisions/stream'], (c) => c.body(null, 405));
+
+  // CrowdSec 1.6.3+: bouncers report what they did. A report is a sign of life (it does not move
+  // the last pull, as in CrowdSec): the health engine counts it for live-mode bouncers.
+  const usageBodyLimit = bodyLimit({
+    maxSize: USAGE_METRICS_MAX_BYTES,
+    // The rest of the body is never read: close the connection so a client does not reuse it mid-body.
+    onError: (c) =>
+      c.body(JSON.stringify({ message: `body: larger than ${USAGE_METRICS_MAX_BYTES} bytes; send one report per push` }), 413, {
+        'Content-Type': JSON_TYPE,
+        Connection: 'close',
+      }),
+  });
+  app.post('/v1/usage-metrics', usageBodyLimit, (c) =>
+    withBouncer(c, 'none', async (b, at) => {
+      const parsed = parseUsageMetrics(new Uint8Array(await c.req.arrayBuffer()), c.req.header('content-encoding'));
+      if (!parsed.ok) return json(c, JSON.stringify({ message: parsed.message }), parsed.status);
+      await deps.store.recordUsageMetrics(b.id, at, parsed.report);
+      return c.body(null, 201);
+    }),
+  );
+  app.on(['GET', 'PUT', 'PATCH', 'DELETE'], '/v1/usage-metrics', (c) => c.body(null, 405));
 
   return app;
 }

@@ -117,4 +117,11 @@ export interface Database {
   health_issues: HealthIssuesTable;
   lapi_starts: LapiStartsTable;
   bouncer_changes: BouncerChangesTable;
+  bouncer_usage_metrics: BouncerUsageMetricsTable;
+}
+
+export interface BouncerUsageMetricsTable {
+  bouncer_id: number;
+  received_at: number;
+  report: string;
 }

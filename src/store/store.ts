@@ -108,10 +108,11 @@ export class Store {
   async deleteBouncers(names: string[]): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       for (const name of names) {
-        const res = await trx.deleteFrom('bouncers').where('name', '=', name).executeTakeFirst();
-        if (Number(res.numDeletedRows) === 0) {
+        const row = await trx.deleteFrom('bouncers').where('name', '=', name).returning('id').executeTakeFirst();
+        if (!row) {
           throw new VigilError('E_NO_BOUNCER', `unable to delete bouncer '${name}': bouncer doesn't exist`);
         }
+        await trx.deleteFrom('bouncer_usage_metrics').where('bouncer_id', '=', row.id).execute();
       }
     });
   }
@@ -350,6 +351,30 @@ export class Store {
     if (opts.since !== undefined) q = q.where('at', '>=', opts.since);
     const rows = await q.orderBy('id', 'desc').limit(opts.limit ?? 100).execute();
     return rows.map(toRefused);
+  }
+
+  // ---------------------------------------------------------------- usage metrics
+
+  /** Keeps the latest usage-metrics report of a bouncer (`POST /v1/usage-metrics`). */
+  async recordUsageMetrics(bouncerId: number, receivedAt: number, report: unknown): Promise<void> {
+    const row = { bouncer_id: bouncerId, received_at: receivedAt, report: JSON.stringify(report) };
+    await this.db
+      .insertInto('bouncer_usage_metrics')
+      .values(row)
+      .onConflict((oc) => oc.column('bouncer_id').doUpdateSet({ received_at: row.received_at, report: row.report }))
+      .execute();
+  }
+
+  /** When each bouncer last reported usage metrics, by bouncer id. */
+  async usageMetricsReceivedAt(): Promise<Map<number, number>> {
+    const rows = await this.db.selectFrom('bouncer_usage_metrics').select(['bouncer_id', 'received_at']).execute();
+    return new Map(rows.map((r) => [Number(r.bouncer_id), Number(r.received_at)]));
+  }
+
+  /** The latest report of one bouncer, as received. */
+  async latestUsageMetrics(bouncerId: number): Promise<{ receivedAt: number; report: unknown } | undefined> {
+    const row = await this.db.selectFrom('bouncer_usage_metrics').selectAll().where('bouncer_id', '=', bouncerId).executeTakeFirst();
+    return row ? { receivedAt: Number(row.received_at), report: JSON.parse(row.report) } : undefined;
   }
 
   // ---------------------------------------------------------------- health

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely/migration';
 import type { Dialect } from '../dialect.ts';
 import { init } from './001-init.ts';
 import { health } from './002-health.ts';
+import { usageMetrics } from './003-usage-metrics.ts';
 
 /** Explicit, ordered list: a migration is added here, never edited once released. */
 export function migrationProvider(dialect: Dialect): MigrationProvider {
@@ -10,6 +11,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
       return {
         '001-init': init(dialect),
         '002-health': health(dialect),
+        '003-usage-metrics': usageMetrics(),
       };
     },
   };

@@ -1,0 +1,146 @@
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { startServer, createLogger, type RunningServer } from '../src/server/serve.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { ManualClock } from '../src/clock.ts';
+import { hashApiKey } from '../src/bouncers/api-key.ts';
+
+/**
+ * POST /v1/usage-metrics (CrowdSec 1.6.3+, docs notes §2.5) over real HTTP: validated, kept per
+ * bouncer, counted by the health engine as a sign of life, never moving the last pull.
+ */
+const T0 = Date.UTC(2026, 10, 24, 6, 0, 0);
+const KEY = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
+const HOUR = 3600_000;
+
+function report(now: number, overrides: Record<string, unknown> = {}) {
+  return {
+    remediation_components: [
+      {
+        version: 'v0.1.0',
+        type: 'vigil-bouncer',
+        utc_startup_timestamp: Math.floor(T0 / 1000),
+        os: { name: 'debian', version: '12' },
+        feature_flags: [],
+        metrics: [
+          {
+            meta: { window_size_seconds: 900, utc_now_timestamp: Math.floor(now / 1000) },
+            items: [
+              { name: 'dropped', value: 12, unit: 'request', labels: { origin: 'crowdsec', ip_type: 'ipv4' } },
+              { name: 'processed', value: 3400, unit: 'request', labels: { ip_type: 'ipv4' } },
+            ],
+          },
+        ],
+        ...overrides,
+      },
+    ],
+  };
+}
+
+for (const dialect of DIALECTS) {
+  describe(`${dialect}: POST /v1/usage-metrics`, () => {
+    let server: RunningServer;
+    let cleanup: () => Promise<void>;
+    const clock = new ManualClock(T0);
+    const post = (body: string | Buffer<ArrayBuffer>, headers: Record<string, string> = {}) =>
+      fetch(`${server.url}/v1/usage-metrics`, {
+        method: 'POST',
+        body,
+        headers: { 'X-Api-Key': KEY, 'User-Agent': 'vigil-bouncer/v0.1.0', 'Content-Type': 'application/json', ...headers },
+      });
+
+    beforeAll(async () => {
+      const db = await freshDbUrl(dialect);
+      cleanup = db.cleanup;
+      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
+      server = await startServer(config, { clock, log: createLogger('silent') });
+      await server.store.createBouncer({ name: 'live-app', apiKeyHash: hashApiKey(KEY), now: T0 });
+    });
+    afterAll(async () => {
+      await server?.close();
+      await cleanup?.();
+    });
+
+    it('accepts a report with 201 and an empty body, keeps it, and leaves the last pull alone', async () => {
+      // One live query: the bouncer has pulled once.
+      await fetch(`${server.url}/v1/decisions?ip=192.0.2.9`, { headers: { 'X-Api-Key': KEY, 'User-Agent': 'vigil-bouncer/v0.1.0' } });
+      await server.activity.flush();
+      const pulledAt = (await server.store.getBouncer('live-app'))!.lastPullAt;
+      expect(pulledAt).toBe(T0);
+
+      clock.advance(HOUR);
+      const r = await post(JSON.stringify(report(clock.now())));
+      expect(r.status).toBe(201);
+      expect(await r.text()).toBe('');
+      await server.activity.flush();
+      const b = (await server.store.getBouncer('live-app'))!;
+      expect(b.lastPullAt).toBe(pulledAt);
+      expect(b.lastRequestAt).toBe(clock.now());
+      const kept = await server.store.latestUsageMetrics(b.id);
+      expect(kept?.receivedAt).toBe(clock.now());
+      expect(kept?.report).toMatchObject({ version: 'v0.1.0', os: { name: 'debian', version: '12' } });
+    });
+
+    it('keeps a live-mode bouncer that reports out of RC Integration Offline', async () => {
+      // 30 h without a pull, but a report 1 h ago: alive, only no traffic needed a lookup.
+      clock.set(T0 + 29 * HOUR);
+      expect((await post(JSON.stringify(report(clock.now())))).status).toBe(201);
+      clock.set(T0 + 30 * HOUR);
+      const { opened } = await server.health.evaluateNow();
+      expect(opened.filter((i) => i.bouncerName === 'live-app')).toEqual([]);
+      const admin = await server.store.usageMetricsReceivedAt();
+      expect(admin.get((await server.store.getBouncer('live-app'))!.id)).toBe(T0 + 29 * HOUR);
+
+      // Silence on both signals for more than 24 h: now it is offline.
+      clock.set(T0 + 54 * HOUR);
+      const later = await server.health.evaluateNow();
+      expect(later.opened.map((i) => [i.kind, i.bouncerName])).toContainEqual(['rc_integration_offline', 'live-app']);
+    });
+
+    it('accepts a gzip-compressed body, as CrowdSec decompresses them', async () => {
+      const r = await post(gzipSync(JSON.stringify(report(clock.now(), { version: 'v0.2.0' }))), { 'Content-Encoding': 'gzip' });
+      expect(r.status).toBe(201);
+      const b = (await server.store.getBouncer('live-app'))!;
+      expect((await server.store.latestUsageMetrics(b.id))?.report).toMatchObject({ version: 'v0.2.0' });
+    });
+
+    it('refuses bad bodies with CrowdSec statuses and a message naming the field, keeping the stored report', async () => {
+      const b = (await server.store.getBouncer('live-app'))!;
+      const before = await server.store.latestUsageMetrics(b.id);
+      const cases: Array<[string, number, RegExp]> = [
+        ['{not json', 400, /^body: not valid JSON/],
+        [JSON.stringify({ remediation_components: [{ utc_startup_timestamp: 1 }] }), 422, /^remediation_components\.0\.version: /],
+        [JSON.stringify(report(clock.now(), { utc_startup_timestamp: 'yesterday' })), 422, /^remediation_components\.0\.utc_startup_timestamp: /],
+        [JSON.stringify({ remediation_components: [{ version: 'v1', utc_startup_timestamp: 1, metrics: [{ meta: { window_size_seconds: 1, utc_now_timestamp: 1 }, items: [{ name: 'x', value: 'many', unit: 'ip' }] }] }] }), 422, /^remediation_components\.0\.metrics\.0\.items\.0\.value: /],
+        [JSON.stringify({ remediation_components: 'yes' }), 422, /^remediation_components: /],
+        [JSON.stringify({ log_processors: [{ version: 'v1' }] }), 400, /^log_processors: /],
+        [JSON.stringify({}), 400, /^remediation_components: missing/],
+        [JSON.stringify({ remediation_components: [report(0).remediation_components[0], report(0).remediation_components[0]] }), 400, /2 items/],
+      ];
+      for (const [body, status, message] of cases) {
+        const r = await post(body);
+        expect(r.status, body).toBe(status);
+        expect(JSON.parse(await r.text()).message, body).toMatch(message);
+      }
+      const huge = await post(JSON.stringify({ remediation_components: [{ version: 'x'.repeat(2 << 20) }] }));
+      expect(huge.status).toBe(413);
+      expect((await post(Buffer.from('not gzip'), { 'Content-Encoding': 'gzip' })).status).toBe(400);
+      expect(await server.store.latestUsageMetrics(b.id)).toEqual(before);
+    });
+
+    it('refuses a report without a valid key with the same 403 as every bouncer route', async () => {
+      const r = await post(JSON.stringify(report(clock.now())), { 'X-Api-Key': 'nope' });
+      expect(r.status).toBe(403);
+      expect(await r.text()).toBe('{"message":"access forbidden"}');
+      const wrongMethod = await fetch(`${server.url}/v1/usage-metrics`, { headers: { 'X-Api-Key': KEY } });
+      expect(wrongMethod.status).toBe(405);
+    });
+
+    it('forgets the report of a deleted bouncer', async () => {
+      const id = (await server.store.getBouncer('live-app'))!.id;
+      await server.store.deleteBouncers(['live-app']);
+      expect(await server.store.latestUsageMetrics(id)).toBeUndefined();
+    });
+  });
+}
