@@ -1,0 +1,66 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './crowdsec-instance.ts';
+import { freshDbUrl, DIALECTS } from './databases.ts';
+
+/**
+ * The test CrowdSec helper itself: an isolated real CrowdSec 1.4.6 LAPI on its own port and DB
+ * (SQLite, and PostgreSQL where CrowdSec creates its own schema), its cscli, and a restart.
+ */
+const cs = crowdsecAvailable();
+const skip = !cs.available && !process.env.CI;
+
+describe.skipIf(skip)(`isolated CrowdSec instance${skip ? ` (skipped: ${cs.reason})` : ''}`, () => {
+  let work: string;
+  beforeAll(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-cs-instance-'));
+  });
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  async function exercise(lapi: CrowdsecInstance) {
+    const key = await lapi.addBouncer('helper-bouncer');
+    expect(key).toMatch(/^[0-9a-f]{32}$/);
+    await lapi.addDecision({ ip: '192.0.2.7', duration: '5m', reason: 'helper' });
+    const res = await fetch(`${lapi.url}v1/decisions?ip=192.0.2.7`, { headers: { 'X-Api-Key': key, 'User-Agent': 'helper/1.0' } });
+    expect(res.status).toBe(200);
+    expect((await res.json())[0]).toMatchObject({ value: '192.0.2.7', origin: 'cscli', scenario: 'helper' });
+    const rows = await lapi.listBouncers();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ name: 'helper-bouncer', ip_address: '127.0.0.1', type: 'helper', version: '1.0', revoked: false });
+    await lapi.stop();
+    expect(lapi.running()).toBe(false);
+    await lapi.start();
+    expect((await fetch(`${lapi.url}health`)).ok).toBe(true);
+    await lapi.deleteBouncer('helper-bouncer');
+    expect(await lapi.listBouncers()).toEqual([]);
+  }
+
+  it('runs on its own SQLite database and port, leaving /etc/crowdsec alone', async () => {
+    const before = fs.readFileSync('/etc/crowdsec/config.yaml', 'utf8');
+    const lapi = await startCrowdsec({ workDir: work });
+    try {
+      expect(lapi.url).not.toBe('http://127.0.0.1:8080/');
+      expect(lapi.dbPath).toBeTruthy();
+      await exercise(lapi);
+      expect(fs.existsSync(lapi.dbPath!)).toBe(true);
+    } finally {
+      await lapi.destroy();
+    }
+    expect(fs.readFileSync('/etc/crowdsec/config.yaml', 'utf8')).toBe(before);
+    expect(fs.existsSync(lapi.dir)).toBe(false);
+  });
+
+  it.skipIf(!DIALECTS.includes('postgres'))('runs on PostgreSQL, creating its schema there', async () => {
+    const db = await freshDbUrl('postgres');
+    const lapi = await startCrowdsec({ workDir: work, db: { type: 'postgresql', url: db.url } });
+    try {
+      expect(lapi.dbPath).toBeNull();
+      await exercise(lapi);
+    } finally {
+      await lapi.destroy();
+      await db.cleanup();
+    }
+  });
+});
