@@ -1,6 +1,7 @@
 import type { Store, BouncerActivity, NewRefusedRequest } from '../store/store.ts';
 import type { Bouncer, BouncerChange } from '../store/types.ts';
 import { pullCadence } from '../health/cadence.ts';
+import { PullHourCounts, recordPullHours } from '../store/pull-history.ts';
 
 /**
  * Buffers what authenticated requests tell about each bouncer (last pull, last request, IP,
@@ -16,6 +17,8 @@ export class ActivityRecorder {
   #changes: BouncerChange[] = [];
   /** Recent stream pull times per bouncer, for its cadence (health: integration_late). */
   #pulls = new Map<number, number[]>();
+  /** Pulls per bouncer per hour, for the dashboard's pull timelines (migration 006). */
+  #pullHours = new PullHourCounts();
   #refusedDropped = 0;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
@@ -102,6 +105,7 @@ export class ActivityRecorder {
       k.lastPullRev = pull.rev;
       p.lastPullAt = at;
       p.lastPullRev = pull.rev;
+      this.#pullHours.add(b.id, at);
       if (pull.stream) this.#streamPull(b, at, p);
     }
   }
@@ -133,6 +137,7 @@ export class ActivityRecorder {
     const batch = [...this.#pending.values()];
     const refused = this.#refused;
     const changes = this.#changes;
+    const pullHours = this.#pullHours.take();
     this.#pending = new Map();
     this.#refused = [];
     this.#changes = [];
@@ -141,6 +146,7 @@ export class ActivityRecorder {
       await this.#store.applyBouncerActivity(batch, Date.now());
       await this.#store.recordRefused(refused);
       await this.#store.recordBouncerChanges(changes);
+      await recordPullHours(this.#store.db, pullHours);
     } catch (e) {
       // Put it back so the next period retries; newer values win over the failed ones.
       for (const a of batch) {
@@ -149,6 +155,7 @@ export class ActivityRecorder {
       }
       this.#refused = refused.concat(this.#refused).slice(0, 1000);
       this.#changes = changes.concat(this.#changes).slice(0, 1000);
+      this.#pullHours.restore(pullHours);
       throw e;
     }
   }

@@ -3,6 +3,7 @@ import type { Dialect } from '../dialect.ts';
 import { init } from './001-init.ts';
 import { health } from './002-health.ts';
 import { usageMetrics } from './003-usage-metrics.ts';
+import { pullHistory } from './006-pull-history.ts';
 
 /** Explicit, ordered list: a migration is added here, never edited once released. */
 export function migrationProvider(dialect: Dialect): MigrationProvider {
@@ -12,6 +13,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '001-init': init(dialect),
         '002-health': health(dialect),
         '003-usage-metrics': usageMetrics(),
+        '006-pull-history': pullHistory(dialect),
       };
     },
   };

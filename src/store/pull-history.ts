@@ -1,0 +1,83 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.ts';
+
+/** Pulls per bouncer per hour (migration 006); its own table type, so store.ts stays untouched. */
+export interface BouncerPullHoursTable {
+  bouncer_id: number;
+  /** Start of the hour, epoch ms (UTC). */
+  hour: number;
+  pulls: number;
+}
+
+type Db = Kysely<Database & { bouncer_pull_hours: BouncerPullHoursTable }>;
+
+export const HOUR_MS = 3600_000;
+/** 7 days for the longest timeline, plus a day so the oldest bucket shown is always complete. */
+export const PULL_HISTORY_KEPT_MS = 8 * 24 * HOUR_MS;
+// Three bound values per row: far below SQLite's and PostgreSQL's limits.
+const UPSERT_CHUNK = 1000;
+
+export const hourOf = (ms: number): number => Math.floor(ms / HOUR_MS) * HOUR_MS;
+
+/** Pull counts gathered in memory between two activity flushes: one entry per (bouncer, hour). */
+export class PullHourCounts {
+  #counts = new Map<string, { bouncerId: number; hour: number; pulls: number }>();
+
+  add(bouncerId: number, at: number, pulls = 1): void {
+    const hour = hourOf(at);
+    const key = `${bouncerId}:${hour}`;
+    const found = this.#counts.get(key);
+    if (found) found.pulls += pulls;
+    else this.#counts.set(key, { bouncerId, hour, pulls });
+  }
+
+  get size(): number {
+    return this.#counts.size;
+  }
+
+  /** Hands over what was gathered and starts afresh. */
+  take(): Array<{ bouncerId: number; hour: number; pulls: number }> {
+    const out = [...this.#counts.values()];
+    this.#counts = new Map();
+    return out;
+  }
+
+  /** Puts counts back after a failed write, so the next flush retries them. */
+  restore(rows: Array<{ bouncerId: number; hour: number; pulls: number }>): void {
+    for (const r of rows) this.add(r.bouncerId, r.hour, r.pulls);
+  }
+}
+
+function pullHoursDb(db: Kysely<Database>): Db {
+  return db.withTables<{ bouncer_pull_hours: BouncerPullHoursTable }>();
+}
+
+/**
+ * Adds the counts to the hourly buckets and forgets buckets older than the retention. Several
+ * replicas may write the same bucket: the upsert adds, it never overwrites.
+ */
+export async function recordPullHours(db: Kysely<Database>, rows: Array<{ bouncerId: number; hour: number; pulls: number }>): Promise<void> {
+  if (rows.length === 0) return;
+  // Retention counts from the newest bucket written (times come from the server's Clock).
+  const newest = rows.reduce((m, r) => Math.max(m, r.hour), 0);
+  const d = pullHoursDb(db);
+  await d.transaction().execute(async (trx) => {
+    for (let i = 0; i < rows.length; i += UPSERT_CHUNK) {
+      await trx
+        .insertInto('bouncer_pull_hours')
+        .values(rows.slice(i, i + UPSERT_CHUNK).map((r) => ({ bouncer_id: r.bouncerId, hour: r.hour, pulls: r.pulls })))
+        .onConflict((oc) => oc.columns(['bouncer_id', 'hour']).doUpdateSet((eb) => ({ pulls: eb('bouncer_pull_hours.pulls', '+', eb.ref('excluded.pulls')) })))
+        .execute();
+    }
+    // Cheap with the hour index; runs once per flush that had pulls.
+    await trx.deleteFrom('bouncer_pull_hours').where('hour', '<', newest - PULL_HISTORY_KEPT_MS).execute();
+  });
+}
+
+/** Hourly pull counts of one bouncer (or all when omitted) from `since`, oldest first. */
+export async function pullHours(db: Kysely<Database>, opts: { since: number; bouncerId?: number }): Promise<Array<{ bouncerId: number; hour: number; pulls: number }>> {
+  let q = pullHoursDb(db).selectFrom('bouncer_pull_hours').select(['bouncer_id', 'hour', 'pulls']).where('hour', '>=', hourOf(opts.since));
+  if (opts.bouncerId !== undefined) q = q.where('bouncer_id', '=', opts.bouncerId);
+  const rows = await q.orderBy('hour').execute();
+  return rows.map((r) => ({ bouncerId: Number(r.bouncer_id), hour: Number(r.hour), pulls: Number(r.pulls) }));
+}
