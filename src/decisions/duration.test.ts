@@ -67,6 +67,18 @@ describe('formatGoDuration (milliseconds in)', () => {
   });
 });
 
+describe('formatGoDuration whole-millisecond path', () => {
+  it('prints exactly what the nanosecond (BigInt) formatter prints', () => {
+    const samples = [0, 1, -1, 9, 10, 99, 100, 999, 1000, 1001, 1010, 1100, 59_999, 60_000, 3_599_999, 3_600_000, 86_400_000, 4 * 3600_000 - 1];
+    let x = 12345;
+    for (let i = 0; i < 2000; i++) {
+      x = (x * 1103515245 + 12345) % 2147483648; // deterministic pseudo-random spread up to ~25 days
+      samples.push(x, -x, x * 1000, Math.floor(x / 7));
+    }
+    for (const ms of samples) expect(formatGoDuration(ms), String(ms)).toBe(formatGoDurationNs(BigInt(ms) * 1_000_000n));
+  });
+});
+
 describe('parseDuration', () => {
   it.each<[string, number]>([
     ['90s', 90_000],

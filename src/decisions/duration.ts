@@ -167,7 +167,34 @@ export function formatGoDurationNs(ns: bigint | number): string {
 
 /** Go's `Duration.String()` for a span in milliseconds (fractions of a ms kept to the ns). */
 export function formatGoDuration(ms: number): string {
+  // Whole milliseconds (every duration the LAPI sends: epoch-ms clock minus epoch-ms until) take a
+  // plain-number path; a stream startup formats 100k of them. Anything else goes through BigInt.
+  // Go saturates at ±2^63 ns (~292 years, 9.22e12 ms): beyond 9e12 ms the BigInt path clamps.
+  if (Number.isSafeInteger(ms) && ms < 9e12 && ms > -9e12) return formatWholeMs(ms);
   return formatGoDurationNs(msToNs(ms));
+}
+
+/** Go's Duration.String() for a whole number of milliseconds, without BigInt. */
+function formatWholeMs(ms: number): string {
+  if (ms === 0) return '0s';
+  const neg = ms < 0;
+  const u = neg ? -ms : ms;
+  let out: string;
+  if (u < 1000) {
+    out = `${u}ms`;
+  } else {
+    const milli = u % 1000;
+    let secs = (u - milli) / 1000;
+    const frac = milli === 0 ? '' : milli % 100 === 0 ? `.${milli / 100}` : milli % 10 === 0 ? `.${String(milli / 10).padStart(2, '0')}` : `.${String(milli).padStart(3, '0')}`;
+    out = `${secs % 60}${frac}s`;
+    secs = Math.floor(secs / 60);
+    if (secs > 0) {
+      out = `${secs % 60}m${out}`;
+      secs = Math.floor(secs / 60);
+      if (secs > 0) out = `${secs}h${out}`;
+    }
+  }
+  return neg ? `-${out}` : out;
 }
 
 interface UtcParts {

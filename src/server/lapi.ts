@@ -2,26 +2,20 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
-import type { Bouncer, Decision } from '../store/types.ts';
+import type { Bouncer } from '../store/types.ts';
 import type { Clock } from '../clock.ts';
 import { isVigilError } from '../errors.ts';
-import { parseUserAgent } from '../bouncers/user-agent.ts';
 import { hashApiKey, keyFingerprint } from '../bouncers/api-key.ts';
-import type { DecisionSync } from '../decisions/decision-sync.ts';
-import { lookupLive } from '../decisions/live-lookup.ts';
-import { matchesStream, parseLiveQuery, parseStreamQuery } from '../decisions/query.ts';
-import { decisionsJson, streamJson } from '../decisions/wire.ts';
 import type { ActivityRecorder } from './activity.ts';
-import type { BouncerAuth } from './auth.ts';
+import { foldPeerAddress, type BouncerGate, type PullKind } from './bouncer-gate.ts';
 import type { LapiMetrics } from './metrics.ts';
 import { parseUsageMetrics, USAGE_METRICS_MAX_BYTES } from './usage-metrics.ts';
 
 export interface LapiDeps {
   store: Store;
   clock: Clock;
-  sync: DecisionSync;
-  auth: BouncerAuth;
   activity: ActivityRecorder;
+  gate: BouncerGate;
   log: Logger;
   /** Secret for refused-key fingerprints. */
   fingerprintSecret: Buffer;
@@ -30,30 +24,22 @@ export interface LapiDeps {
   admin?: Hono;
 }
 
-/** The peer address of the TCP connection, IPv4-mapped IPv6 folded to IPv4 (as CrowdSec shows it). */
-export type PeerAddress = (c: Context) => string;
-
 const JSON_TYPE = 'application/json; charset=utf-8';
 const FORBIDDEN = '{"message":"access forbidden"}';
-/** CrowdSec's GET /v1/decisions refreshes last_pull at most once a minute (reference §2). */
-const LIVE_PULL_REFRESH_MS = 60_000;
-/** Deltas re-send deletions from 2 s before the last pull, as CrowdSec does (reference §4). */
-const DELETED_OVERLAP_MS = 2_000;
 
 type Env = { Bindings: { incoming?: { socket?: { remoteAddress?: string } } } };
 
-export function peerAddressOf(c: Context<Env>): string {
-  const raw = c.env?.incoming?.socket?.remoteAddress ?? '';
-  return raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw;
+function peerAddressOf(c: Context<Env>): string {
+  return foldPeerAddress(c.env?.incoming?.socket?.remoteAddress);
 }
 
 /**
- * The bouncer-facing Local API, wire-compatible with CrowdSec 1.4.6 (reference §4, §7). Where it
- * deliberately differs (400 for a malformed ip, revoked keys refused) the README's compatibility
- * table says so.
+ * The Local API's less travelled routes, wire-compatible with CrowdSec 1.4.6 (reference §4, §7):
+ * /health, usage metrics, CrowdSec's status quirks (trailing slash, 404, 405) and the admin API.
+ * The hot decision routes are served before this app, on node:http (decision-routes.ts).
  */
 export function createLapiApp(deps: LapiDeps): Hono<Env> {
-  const { clock, sync, auth, activity, log } = deps;
+  const { clock, activity, gate, log } = deps;
   const app = new Hono<Env>();
   const metrics = deps.metrics;
   if (metrics) {
@@ -66,45 +52,14 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
   const json = (c: Context, body: string, status: 200 | 400 | 403 | 413 | 422 | 500 = 200) =>
     c.body(body, status, { 'Content-Type': JSON_TYPE });
 
-  /** Authenticates, records the request and hands the bouncer over; answers 403 itself. */
-  async function withBouncer(c: Context<Env>, pull: 'stream' | 'live' | 'none', run: (b: Bouncer, at: number) => Promise<Response> | Response) {
-    const at = clock.now();
-    const peer = peerAddressOf(c);
-    const key = c.req.header('x-api-key');
-    const result = await auth.authenticate(key);
-    if (!result.ok) {
-      activity.refused({
-        at,
-        peerIp: peer,
-        userAgent: c.req.header('user-agent') ?? '',
-        method: c.req.method,
-        path: c.req.path,
-        reason: result.reason,
-        keyFingerprint: result.keyHash ? keyFingerprint(deps.fingerprintSecret, result.keyHash) : '',
-        bouncerName: result.bouncer?.name ?? '',
-      });
-      metrics?.refused.inc({ reason: result.reason });
-      log.warn({ ip: peer, reason: result.reason, path: c.req.path, bouncer: result.bouncer?.name }, 'refused bouncer request');
-      // Same status and body for missing, unknown and revoked keys, as CrowdSec (reference §7.3).
-      return c.req.method === 'HEAD' ? c.body(null, 403, { 'Content-Type': JSON_TYPE, 'Content-Length': '30' }) : json(c, FORBIDDEN, 403);
-    }
-    const b = result.bouncer;
-    const ua = parseUserAgent(c.req.header('user-agent'));
-    if (!ua.wellFormed && c.req.method !== 'HEAD') log.warn({ ip: peer, name: b.name }, `bad user agent '${c.req.header('user-agent') ?? ''}'`);
-    if (c.req.method === 'HEAD') {
-      // HEAD checks the key only: no last pull, no type/version (CrowdSec does the same), but it is a sign of life.
-      activity.request(b, at, peer, undefined);
-      // Hono answers HEAD through the GET route; reply here: 200 text/plain, no body, no Content-Length (reference §4).
-      c.header('Content-Type', 'text/plain; charset=utf-8');
-      return c.body(null, 200);
-    } else if (pull === 'stream') {
-      // The stream handler records the pull itself, with the revision it served.
-    } else {
-      const cursor = activity.cursor(b);
-      const refresh = pull === 'live' && (cursor.lastPullAt === null || at - cursor.lastPullAt >= LIVE_PULL_REFRESH_MS);
-      activity.request(b, at, peer, ua, refresh ? { rev: cursor.lastPullRev ?? 0 } : undefined);
-    }
-    return run(b, at);
+  /** Authenticates and records the request, then hands the bouncer over; answers 403 itself. */
+  async function withBouncer(c: Context<Env>, pull: PullKind, run: (b: Bouncer, at: number) => Promise<Response> | Response) {
+    const admitted = await gate.admit(
+      { method: c.req.method, path: c.req.path, apiKey: c.req.header('x-api-key'), userAgent: c.req.header('user-agent'), peer: peerAddressOf(c) },
+      pull,
+    );
+    if (!admitted.ok) return json(c, FORBIDDEN, 403);
+    return run(admitted.bouncer, admitted.at);
   }
 
   app.onError((err, c) => {
@@ -135,42 +90,6 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
 
   app.get('/health', (c) => json(c, '{"status":"up"}'));
   if (deps.admin) app.route('/admin/v1', deps.admin);
-
-  app.get('/v1/decisions', (c) =>
-    withBouncer(c, 'live', (_b, at) => {
-      const q = parseLiveQuery(new URL(c.req.url).searchParams);
-      return json(c, decisionsJson(lookupLive(sync.index, q, at), at));
-    }),
-  );
-
-  app.get('/v1/decisions/stream', (c) =>
-    withBouncer(c, 'stream', async (b, at) => {
-      const q = parseStreamQuery(new URL(c.req.url).searchParams);
-      const peer = peerAddressOf(c);
-      const ua = parseUserAgent(c.req.header('user-agent'));
-      // Read the revision first: anything committed after it is sent next time (perhaps twice, never lost).
-      const rev = await deps.store.decisionsRev();
-      const cursor = activity.cursor(b);
-      let added: Decision[];
-      let deleted: Decision[];
-      if (q.startup || cursor.lastPullRev === null || cursor.lastPullAt === null) {
-        added = await deps.store.activeDecisions(at);
-        deleted = await deps.store.expiredDecisions(at);
-      } else {
-        const changed = await deps.store.decisionsChangedSince(cursor.lastPullRev);
-        added = changed.filter((d) => d.until > at);
-        const expired = await deps.store.expiredDecisions(at, cursor.lastPullAt - DELETED_OVERLAP_MS);
-        const seen = new Set(expired.map((d) => d.id));
-        deleted = expired.concat(changed.filter((d) => d.until <= at && !seen.has(d.id)));
-        added.sort(byUntilThenId);
-        deleted.sort(byUntilThenId);
-      }
-      added = added.filter((d) => !d.simulated && matchesStream(d, q));
-      deleted = deleted.filter((d) => !d.simulated && matchesStream(d, q));
-      activity.request(b, at, peer, ua, { rev, stream: true });
-      return json(c, streamJson(deleted, added, at));
-    }),
-  );
 
   // Gin redirects a trailing slash; some bouncer configs produce it (reference §4 "Other status quirks").
   app.get('/v1/decisions/', (c) =>
@@ -203,8 +122,4 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
   app.on(['GET', 'PUT', 'PATCH', 'DELETE'], '/v1/usage-metrics', (c) => c.body(null, 405));
 
   return app;
-}
-
-function byUntilThenId(a: Decision, b: Decision): number {
-  return a.until - b.until || a.id - b.id;
 }

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
+import http from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import type { VigilConfig } from '../config/config.ts';
 import { formatListen } from '../config/config.ts';
@@ -10,6 +11,8 @@ import { VigilError } from '../errors.ts';
 import { ActivityRecorder } from './activity.ts';
 import { BouncerAuth } from './auth.ts';
 import { createLapiApp } from './lapi.ts';
+import { BouncerGate } from './bouncer-gate.ts';
+import { createDecisionRoutes } from './decision-routes.ts';
 import { HealthEngine } from '../health/engine.ts';
 import { LapiMetrics } from './metrics.ts';
 import { createAdminApp } from './admin.ts';
@@ -60,11 +63,18 @@ export async function startServer(config: VigilConfig, opts: { clock?: Clock; lo
   const metrics = new LapiMetrics(store, clock, sync);
   let boundUrl = `http://${formatListen(config.listen)}`;
   const admin = createAdminApp({ store, clock, rules: health.rules, lapiUrl: () => `${boundUrl}/` });
-  const app = createLapiApp({ store, clock, sync, auth, activity, log, metrics, admin, fingerprintSecret: await store.secret('fingerprint') });
+  const fingerprintSecret = await store.secret('fingerprint');
+  const gate = new BouncerGate({ clock, auth, activity, log, metrics, fingerprintSecret });
+  const app = createLapiApp({ store, clock, activity, gate, log, metrics, admin, fingerprintSecret });
+  const decisionRoutes = createDecisionRoutes({ store, sync, activity, gate, log, metrics });
+  const honoListener = getRequestListener(app.fetch);
 
-  const server = createAdaptorServer({ fetch: app.fetch });
+  // The decision routes answer on node:http directly (the hot path); Hono serves the rest.
+  const server = http.createServer((req, res) => {
+    if (!decisionRoutes(req, res)) void honoListener(req, res);
+  });
   // Go's net/http keeps connections alive; so do we, bounded so idle sockets do not pile up.
-  (server as import('node:http').Server).keepAliveTimeout = 65_000;
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
       reject(
@@ -107,7 +117,7 @@ export async function startServer(config: VigilConfig, opts: { clock?: Clock; lo
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           // Idle keep-alive sockets would hold close() open; requests in flight still finish.
-          (server as import('node:http').Server).closeIdleConnections?.();
+          server.closeIdleConnections();
         });
         await metricsServer?.close();
         await activity.stop();

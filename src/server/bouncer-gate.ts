@@ -1,0 +1,111 @@
+import type { Logger } from 'pino';
+import type { Bouncer } from '../store/types.ts';
+import type { Clock } from '../clock.ts';
+import { parseUserAgent } from '../bouncers/user-agent.ts';
+import { keyFingerprint } from '../bouncers/api-key.ts';
+import type { ActivityRecorder } from './activity.ts';
+import type { BouncerAuth } from './auth.ts';
+import type { LapiMetrics } from './metrics.ts';
+
+/** What the gate needs to know of a request, whatever serves it (Hono or the raw fast path). */
+export interface GateRequest {
+  method: string;
+  path: string;
+  apiKey: string | undefined;
+  userAgent: string | undefined;
+  peer: string;
+}
+
+/**
+ * How a request moves the bouncer's record: `stream` pulls record themselves (with the revision
+ * served), `live` queries refresh the last pull at most once a minute, `none` is a sign of life only.
+ */
+export type PullKind = 'stream' | 'live' | 'none';
+
+export type GateResult = { ok: true; bouncer: Bouncer; at: number } | { ok: false; at: number };
+
+export interface BouncerGateDeps {
+  clock: Clock;
+  auth: BouncerAuth;
+  activity: ActivityRecorder;
+  log: Logger;
+  fingerprintSecret: Buffer;
+  metrics?: LapiMetrics;
+}
+
+/** CrowdSec's GET /v1/decisions refreshes last_pull at most once a minute (reference §2). */
+const LIVE_PULL_REFRESH_MS = 60_000;
+
+/**
+ * Authenticates a bouncer request and records what it says about the bouncer (last request, IP,
+ * User-Agent, live pulls); a refused key is recorded with its reason and a fingerprint, never the key.
+ */
+export class BouncerGate {
+  #deps: BouncerGateDeps;
+  // CrowdSec logs this on every request; at 1,000 requests/s that is a log flood, so once a minute per bouncer.
+  #badUaWarnings = new PerKeyThrottle(60_000);
+
+  constructor(deps: BouncerGateDeps) {
+    this.#deps = deps;
+  }
+
+  async admit(req: GateRequest, pull: PullKind): Promise<GateResult> {
+    const { clock, auth, activity, log, metrics } = this.#deps;
+    const at = clock.now();
+    const result = await auth.authenticate(req.apiKey);
+    if (!result.ok) {
+      activity.refused({
+        at,
+        peerIp: req.peer,
+        userAgent: req.userAgent ?? '',
+        method: req.method,
+        path: req.path,
+        reason: result.reason,
+        keyFingerprint: result.keyHash ? keyFingerprint(this.#deps.fingerprintSecret, result.keyHash) : '',
+        bouncerName: result.bouncer?.name ?? '',
+      });
+      metrics?.refused.inc({ reason: result.reason });
+      log.warn({ ip: req.peer, reason: result.reason, path: req.path, bouncer: result.bouncer?.name }, 'refused bouncer request');
+      return { ok: false, at };
+    }
+    const b = result.bouncer;
+    if (req.method === 'HEAD') {
+      // HEAD checks the key only: no last pull, no type/version (CrowdSec does the same), but it is a sign of life.
+      activity.request(b, at, req.peer, undefined);
+      return { ok: true, bouncer: b, at };
+    }
+    const ua = parseUserAgent(req.userAgent);
+    if (!ua.wellFormed && this.#badUaWarnings.allow(b.id, at)) {
+      log.warn({ ip: req.peer, name: b.name }, `bad user agent '${req.userAgent ?? ''}' (logged once a minute per bouncer)`);
+    }
+    // Stream pulls record themselves, with the revision they served.
+    if (pull !== 'stream') {
+      const cursor = activity.cursor(b);
+      const refresh = pull === 'live' && (cursor.lastPullAt === null || at - cursor.lastPullAt >= LIVE_PULL_REFRESH_MS);
+      activity.request(b, at, req.peer, ua, refresh ? { rev: cursor.lastPullRev ?? 0 } : undefined);
+    }
+    return { ok: true, bouncer: b, at };
+  }
+}
+
+/** Lets an event through at most once per period per key (bounded: forgets everything past 10k keys). */
+class PerKeyThrottle {
+  #last = new Map<number, number>();
+  #periodMs: number;
+  constructor(periodMs: number) {
+    this.#periodMs = periodMs;
+  }
+  allow(key: number, now: number): boolean {
+    const last = this.#last.get(key);
+    if (last !== undefined && now - last < this.#periodMs && now >= last) return false;
+    if (this.#last.size >= 10_000) this.#last.clear();
+    this.#last.set(key, now);
+    return true;
+  }
+}
+
+/** The peer address of a connection, IPv4-mapped IPv6 folded to IPv4 (as CrowdSec shows it). */
+export function foldPeerAddress(raw: string | undefined): string {
+  if (!raw) return '';
+  return raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw;
+}

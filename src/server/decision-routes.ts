@@ -1,0 +1,162 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Store } from '../store/store.ts';
+import type { Decision } from '../store/types.ts';
+import { isVigilError } from '../errors.ts';
+import { parseUserAgent } from '../bouncers/user-agent.ts';
+import type { DecisionSync } from '../decisions/decision-sync.ts';
+import { lookupLive } from '../decisions/live-lookup.ts';
+import { matchesStream, parseLiveQuery, parseStreamQuery } from '../decisions/query.ts';
+import { decisionsJson, streamJson, streamJsonChunks } from '../decisions/wire.ts';
+import type { ActivityRecorder } from './activity.ts';
+import { foldPeerAddress, type BouncerGate } from './bouncer-gate.ts';
+import type { LapiMetrics } from './metrics.ts';
+
+export interface DecisionRoutesDeps {
+  store: Store;
+  sync: DecisionSync;
+  activity: ActivityRecorder;
+  gate: BouncerGate;
+  log: Logger;
+  metrics?: LapiMetrics;
+}
+
+/** A request handler that takes the request (true) or leaves it to the next one (false). */
+export type RawRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const FORBIDDEN = '{"message":"access forbidden"}';
+/** Deltas re-send deletions from 2 s before the last pull, as CrowdSec does (reference §4). */
+const DELETED_OVERLAP_MS = 2_000;
+/** Bodies up to this many decisions go out in one write with a Content-Length; larger ones chunked, as Go does. */
+const DECISIONS_PER_CHUNK = 2000;
+
+/**
+ * `GET`/`HEAD /v1/decisions` and `/v1/decisions/stream`, the routes every bouncer hits many times a
+ * second, served straight on node:http: one parse of the URL, one write of the answer. Everything
+ * else (wrong methods, trailing slash, 404s, usage metrics, admin) goes to the Hono app. The wire
+ * behaviour is CrowdSec 1.4.6's (reference §4, §7), checked by test/lapi.test.ts and golden tests.
+ */
+export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
+  const { store, sync, activity, gate, log, metrics } = deps;
+
+  function send(req: IncomingMessage, res: ServerResponse, route: string, status: number, body: string, contentType = JSON_TYPE) {
+    res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+    metrics?.requests.inc({ route, method: req.method!, status: String(status) });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, route: '/v1/decisions' | '/v1/decisions/stream', search: string) {
+    const method = req.method!;
+    const peer = foldPeerAddress(req.socket.remoteAddress);
+    const userAgent = req.headers['user-agent'];
+    const admitted = await gate.admit(
+      { method, path: route, apiKey: req.headers['x-api-key'] as string | undefined, userAgent, peer },
+      route === '/v1/decisions' ? 'live' : 'stream',
+    );
+    if (!admitted.ok) {
+      // Same status and body for missing, unknown and revoked keys, as CrowdSec (reference §7.3).
+      if (method === 'HEAD') {
+        res.writeHead(403, { 'Content-Type': JSON_TYPE, 'Content-Length': '30' });
+        res.end();
+        metrics?.requests.inc({ route, method, status: '403' });
+      } else send(req, res, route, 403, FORBIDDEN);
+      return;
+    }
+    if (method === 'HEAD') {
+      // 200 text/plain, no body, no Content-Length (reference §4).
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end();
+      metrics?.requests.inc({ route, method, status: '200' });
+      return;
+    }
+    const { bouncer: b, at } = admitted;
+    const params = new URLSearchParams(search);
+    if (route === '/v1/decisions') {
+      send(req, res, route, 200, decisionsJson(lookupLive(sync.index, parseLiveQuery(params), at), at));
+      return;
+    }
+
+    const q = parseStreamQuery(params);
+    const cursor = activity.cursor(b);
+    let rev: number;
+    let added: Decision[];
+    let deleted: Decision[];
+    if (q.startup || cursor.lastPullRev === null || cursor.lastPullAt === null) {
+      // The whole active set from memory, first brought up to the store's revision (one cheap
+      // query) so a startup is as fresh as a database read; the cursor is the revision the index
+      // reflects, so anything committed since reaches the bouncer in its next delta.
+      if ((await store.decisionsRev()) !== sync.rev) await sync.refresh();
+      rev = sync.rev;
+      added = sync.index.active(at);
+      deleted = await store.expiredDecisions(at);
+    } else {
+      // Read the revision first: anything committed after it is sent next time (perhaps twice, never lost).
+      rev = await store.decisionsRev();
+      const changed = await store.decisionsChangedSince(cursor.lastPullRev);
+      added = changed.filter((d) => d.until > at);
+      const expired = await store.expiredDecisions(at, cursor.lastPullAt - DELETED_OVERLAP_MS);
+      const seen = new Set(expired.map((d) => d.id));
+      deleted = expired.concat(changed.filter((d) => d.until <= at && !seen.has(d.id)));
+      added.sort(byUntilThenId);
+      deleted.sort(byUntilThenId);
+    }
+    added = added.filter((d) => !d.simulated && matchesStream(d, q));
+    deleted = deleted.filter((d) => !d.simulated && matchesStream(d, q));
+    activity.request(b, at, peer, parseUserAgent(userAgent), { rev, stream: true });
+
+    if (added.length + deleted.length <= DECISIONS_PER_CHUNK) {
+      send(req, res, route, 200, streamJson(deleted, added, at));
+      return;
+    }
+    // A large startup: write it as it is built, and wait when the client reads slower than we write.
+    res.writeHead(200, { 'Content-Type': JSON_TYPE });
+    metrics?.requests.inc({ route, method, status: '200' });
+    for (const chunk of streamJsonChunks(deleted, added, at, DECISIONS_PER_CHUNK)) {
+      if (res.destroyed) return;
+      if (!res.write(chunk)) await drained(res);
+    }
+    res.end();
+  }
+
+  function fail(req: IncomingMessage, res: ServerResponse, route: string, err: unknown) {
+    if (res.headersSent) {
+      log.error({ err }, 'stream response failed midway');
+      res.destroy();
+      return;
+    }
+    if (isVigilError(err)) {
+      send(req, res, route, 400, JSON.stringify({ message: err.message }));
+      return;
+    }
+    log.error({ err }, 'request failed');
+    send(req, res, route, 500, JSON.stringify({ message: 'internal error' }));
+  }
+
+  return (req, res) => {
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    const url = req.url ?? '';
+    const mark = url.indexOf('?');
+    const path = mark < 0 ? url : url.slice(0, mark);
+    if (path !== '/v1/decisions' && path !== '/v1/decisions/stream') return false;
+    handle(req, res, path, mark < 0 ? '' : url.slice(mark + 1)).catch((err: unknown) => fail(req, res, path, err));
+    return true;
+  };
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+function byUntilThenId(a: Decision, b: Decision): number {
+  return a.until - b.until || a.id - b.id;
+}
