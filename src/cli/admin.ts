@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { rotateAdminToken } from '../server/admin.ts';
 import { logLine } from './io.ts';
 import type { CommandContext } from './main.ts';
 
@@ -9,6 +8,7 @@ export function registerAdminCommands(program: Command, ctx: CommandContext): vo
     .command('token')
     .description('create or replace the admin token (printed once; only its hash is stored)')
     .action(async () => {
+      const { rotateAdminToken } = await import('../server/admin.ts');
       const token = await ctx.withStore((store) => rotateAdminToken(store));
       ctx.io.stdout(`${token}\n`);
       ctx.io.stderr(logLine('info', 'admin token created; any previous one no longer works. Use it as: Authorization: Bearer <token>'));

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { ConfigFlags } from '../config/config.ts';
-import { createLogger, startServer } from '../server/serve.ts';
 import type { CommandContext } from './main.ts';
 
 export function registerServeCommand(program: Command, ctx: CommandContext, globalFlags: () => ConfigFlags): void {
@@ -13,6 +12,8 @@ export function registerServeCommand(program: Command, ctx: CommandContext, glob
       const flags = { ...globalFlags(), listen: o.listen };
       const { loadConfig } = await import('../config/config.ts');
       const config = loadConfig({ flags, env: ctx.io.env, cwd: ctx.io.cwd });
+      // Loaded on demand: the server's modules (HTTP, logging, metrics) would slow every other command's start.
+      const { createLogger, startServer } = await import('../server/serve.ts');
       const log = createLogger(config.logLevel, { write: (s: string) => (ctx.io.stdout(s), true) } as unknown as NodeJS.WritableStream);
       const server = await startServer(config, { clock: ctx.io.clock, log });
       const bouncers = await server.store.listBouncers();

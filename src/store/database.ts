@@ -46,10 +46,13 @@ export interface OpenedDatabase {
   db: Kysely<Database>;
   dialect: Dialect;
   location: StoreLocation;
+  /** The SQLite handle under Kysely, for the few bulk paths that reuse one prepared statement. */
+  sqlite?: SqliteDatabase.Database;
 }
 
 export async function openDatabase(location: StoreLocation, opts: { migrate?: boolean } = {}): Promise<OpenedDatabase> {
   let db: Kysely<Database>;
+  let sqliteHandle: SqliteDatabase.Database | undefined;
   if (location.dialect === 'sqlite') {
     const dir = path.dirname(path.resolve(location.target));
     fs.mkdirSync(dir, { recursive: true });
@@ -65,6 +68,7 @@ export async function openDatabase(location: StoreLocation, opts: { migrate?: bo
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    sqliteHandle = sqlite;
   } else {
     const pool = new pg.Pool({ connectionString: location.target, max: 10 });
     // An idle connection the server closes (restart, failover) must not crash the process;
@@ -78,7 +82,7 @@ export async function openDatabase(location: StoreLocation, opts: { migrate?: bo
       throw new VigilError('E_DB_OPEN', `db "${redactUrl(location.target)}": cannot connect (${(e as Error).message})`);
     }
   }
-  const opened = { db, dialect: location.dialect, location };
+  const opened: OpenedDatabase = { db, dialect: location.dialect, location, sqlite: sqliteHandle };
   if (opts.migrate !== false) {
     try {
       await migrate(opened);
@@ -91,7 +95,8 @@ export async function openDatabase(location: StoreLocation, opts: { migrate?: bo
 }
 
 export async function migrate({ db, dialect }: OpenedDatabase): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+  // Migration numbers are handed out to work landing in parallel: 004 may reach a store after 006.
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect), allowUnorderedMigrations: true });
   // Never throws; the error is in the result (Kysely's contract), so check it.
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

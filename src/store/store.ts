@@ -34,9 +34,11 @@ export class Store {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
   readonly description: string;
+  readonly #sqlite: OpenedDatabase['sqlite'];
 
   constructor(opened: OpenedDatabase, description: string) {
     this.db = opened.db;
+    this.#sqlite = opened.sqlite;
     this.dialect = opened.dialect;
     this.description = description;
   }
@@ -202,6 +204,20 @@ export class Store {
         .returning('id')
         .executeTakeFirstOrThrow();
       const ids: number[] = [];
+      if (this.#sqlite) {
+        // Inside Kysely's transaction, on its one connection: one prepared statement reused per row
+        // is ~5x faster than compiling 1,000-row INSERTs (an import of 100k decisions).
+        const insert = this.#sqlite.prepare(
+          'INSERT INTO decisions (alert_id, origin, type, scope, value, scenario, created_at, until, deleted_at, simulated, rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)',
+        );
+        for (const d of decisions) {
+          const r = insert.run(a.id, d.origin, d.type, d.scope, d.value, d.scenario, d.createdAt, d.until, d.simulated ? 1 : 0, rev);
+          ids.push(Number(r.lastInsertRowid));
+          if (ids.length % INSERT_CHUNK === 0) onProgress?.(ids.length);
+        }
+        if (ids.length % INSERT_CHUNK !== 0) onProgress?.(ids.length);
+        return { alertId: a.id, decisionIds: ids };
+      }
       for (let i = 0; i < decisions.length; i += INSERT_CHUNK) {
         const chunk = decisions.slice(i, i + INSERT_CHUNK).map((d) => ({
           alert_id: a.id,
@@ -523,7 +539,7 @@ function isUniqueViolation(e: unknown): boolean {
   return err?.code === '23505' || err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(err?.message ?? '');
 }
 
-function toHealthIssue(r: Selectable<HealthIssuesTable>): HealthIssue {
+export function toHealthIssue(r: Selectable<HealthIssuesTable>): HealthIssue {
   return {
     id: Number(r.id),
     kind: r.kind,
@@ -547,7 +563,7 @@ function redact(url: string): string {
   return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
 }
 
-function toBouncer(r: Selectable<BouncersTable>): Bouncer {
+export function toBouncer(r: Selectable<BouncersTable>): Bouncer {
   return {
     id: Number(r.id),
     name: r.name,
