@@ -6,21 +6,13 @@ import { formatGoDuration, formatRfc3339 } from '../decisions/duration.ts';
 import { formatListen } from '../config/config.ts';
 import { flappingKeys } from '../health/engine.ts';
 import { formatRunbookText, type Deployment } from '../health/runbooks.ts';
-import { issueRunbook, issueStatus, topCause } from '../health/issue-view.ts';
-import { ISSUE_CATALOGUE, type CauseKind, type IssueKind, type LikelyCause } from '../health/types.ts';
+import { CAUSE_TEXT, issueRunbook, issueStatus, topCause } from '../health/issue-view.ts';
+import { ISSUE_CATALOGUE, type IssueKind, type LikelyCause } from '../health/types.ts';
 import type { HealthIssue } from '../store/health-types.ts';
 import { boxTable } from './format/table.ts';
 import { csvRow } from './format/csv.ts';
 import { outputOption, type CommandContext, type OutputFormat } from './main.ts';
-
-const CAUSE_TEXT: Record<CauseKind, string> = {
-  authentication: 'authentication failure (key invalid, bouncer deleted or re-registered)',
-  configuration: 'configuration error (API URL)',
-  stopped_or_network: 'service stopped, integration not loaded, or network',
-  lapi_restart: 'did not reconnect after a Local API restart',
-  never_pulled: 'registered but never configured or started',
-  unknown: 'unknown',
-};
+import { registerSilenceCommands } from './silences.ts';
 
 const status = issueStatus;
 
@@ -86,6 +78,8 @@ export function registerIssueCommands(program: Command, ctx: CommandContext): vo
       if (runbook) lines.push('', formatRunbookText(runbook, { color }));
       ctx.io.stdout(lines.join('\n') + '\n');
     });
+
+  registerSilenceCommands(issues, ctx);
 }
 
 export function formatIssueList(list: HealthIssue[], flapping: Set<string>, output: OutputFormat, now: number): string {

@@ -9,6 +9,7 @@ import { registerDecisionCommands } from './decisions.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerIssueCommands } from './issues.ts';
 import { registerAdminCommands } from './admin.ts';
+import { registerNotifyCommands } from './notify.ts';
 
 export const VERSION = '0.1.0';
 
@@ -67,6 +68,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   registerDecisionCommands(program, ctx);
   registerIssueCommands(program, ctx);
   registerAdminCommands(program, ctx);
+  registerNotifyCommands(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

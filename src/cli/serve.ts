@@ -15,7 +15,7 @@ export function registerServeCommand(program: Command, ctx: CommandContext, glob
       // Loaded on demand: the server's modules (HTTP, logging, metrics) would slow every other command's start.
       const { createLogger, startServer } = await import('../server/serve.ts');
       const log = createLogger(config.logLevel, { write: (s: string) => (ctx.io.stdout(s), true) } as unknown as NodeJS.WritableStream);
-      const server = await startServer(config, { clock: ctx.io.clock, log });
+      const server = await startServer(config, { clock: ctx.io.clock, log, env: ctx.io.env });
       const bouncers = await server.store.listBouncers();
       log.info(
         { listen: server.url, metrics: server.metricsUrl, store: server.store.description, config: config.file, bouncers: bouncers.length },

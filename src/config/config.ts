@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { VigilError } from '../errors.ts';
 import { parseDuration } from '../decisions/duration.ts';
 import { parseStoreUrl } from '../store/database.ts';
+import { loadNotificationsConfig, notificationsFileSchema, type NotificationsConfig } from '../notify/config.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -32,6 +33,8 @@ export interface VigilConfig {
     lateAfterMinMs: number;
     evaluateEveryMs: number;
   };
+  /** Channels and delivery settings; secrets (`${VAR}`) are resolved when notifications start. */
+  notifications: NotificationsConfig;
   /** The file the configuration came from, if any (for messages). */
   file: string | null;
 }
@@ -66,6 +69,7 @@ const fileSchema = z
       })
       .strict()
       .optional(),
+    notifications: notificationsFileSchema.optional(),
   })
   .strict();
 
@@ -129,6 +133,7 @@ export function loadConfig(opts: { flags?: ConfigFlags; env?: NodeJS.ProcessEnv;
       lateAfterMinMs: dur('health.late_after_min', h.late_after_min, '5m'),
       evaluateEveryMs: dur('health.evaluate_every', h.evaluate_every, '30s'),
     },
+    notifications: loadNotificationsConfig(fromFile.notifications, usedFile),
     file: usedFile,
   };
 }

@@ -8,6 +8,7 @@ import { flappingKeys, toHealthInput } from '../health/engine.ts';
 import { issueRunbook, issueStatus } from '../health/issue-view.ts';
 import type { HealthRules } from '../health/types.ts';
 import { resolveKind } from '../health/bouncer-kind.ts';
+import { registerNotifyAdminRoutes } from '../notify/admin-routes.ts';
 
 const ADMIN_TOKEN_KEY = 'admin_token_sha256';
 
@@ -93,6 +94,8 @@ export function createAdminApp(deps: { store: Store; clock: Clock; rules: Health
     for (const i of await store.openHealthIssues()) byCriticality[i.criticality] = (byCriticality[i.criticality] ?? 0) + 1;
     return c.json({ bouncers: byStatus, openIssues: byCriticality });
   });
+
+  registerNotifyAdminRoutes(app, { store, clock });
 
   return app;
 }

@@ -17,6 +17,7 @@ import { HealthEngine } from '../health/engine.ts';
 import { LapiMetrics } from './metrics.ts';
 import { createAdminApp } from './admin.ts';
 import crypto from 'node:crypto';
+import { startNotifications, type Notifications } from '../notify/start.ts';
 
 export interface RunningServer {
   /** `http://HOST:PORT` actually bound (port 0 resolved). */
@@ -27,6 +28,8 @@ export interface RunningServer {
   sync: DecisionSync;
   activity: ActivityRecorder;
   health: HealthEngine;
+  /** Notification planning and delivery (a no-op without channels). */
+  notifications: Notifications;
   /** Stop accepting, finish requests in flight, write what is buffered, close the store. */
   close(): Promise<void>;
 }
@@ -36,7 +39,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
   return pino({ level, base: { svc: 'vigil' }, redact: ['req.headers["x-api-key"]', 'key', 'apiKey'] }, destination as never);
 }
 
-export async function startServer(config: VigilConfig, opts: { clock?: Clock; log?: Logger } = {}): Promise<RunningServer> {
+export async function startServer(config: VigilConfig, opts: { clock?: Clock; log?: Logger; env?: NodeJS.ProcessEnv } = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger(config.logLevel);
   const store = await Store.open(config.db);
@@ -62,6 +65,13 @@ export async function startServer(config: VigilConfig, opts: { clock?: Clock; lo
   };
   const metrics = new LapiMetrics(store, clock, sync);
   let boundUrl = `http://${formatListen(config.listen)}`;
+  // Refuses a bad channel before anything listens; queues what a crash left unannounced.
+  const notifications = await startNotifications({ store, clock, log, config, engine: health, lapiUrl: () => `${boundUrl}/`, env: opts.env }).catch(async (e) => {
+    sync.stop();
+    await activity.stop();
+    await store.close();
+    throw e;
+  });
   const admin = createAdminApp({ store, clock, rules: health.rules, lapiUrl: () => `${boundUrl}/` });
   const fingerprintSecret = await store.secret('fingerprint');
   const gate = new BouncerGate({ clock, auth, activity, log, metrics, fingerprintSecret });
@@ -110,6 +120,7 @@ export async function startServer(config: VigilConfig, opts: { clock?: Clock; lo
     sync,
     activity,
     health,
+    notifications,
     close() {
       closing ??= (async () => {
         sync.stop();
@@ -120,6 +131,7 @@ export async function startServer(config: VigilConfig, opts: { clock?: Clock; lo
           server.closeIdleConnections();
         });
         await metricsServer?.close();
+        await notifications.stop();
         await activity.stop();
         await store.close();
       })();

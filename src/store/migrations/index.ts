@@ -3,6 +3,7 @@ import type { Dialect } from '../dialect.ts';
 import { init } from './001-init.ts';
 import { health } from './002-health.ts';
 import { usageMetrics } from './003-usage-metrics.ts';
+import { notify } from './004-notify.ts';
 import { pullHistory } from './006-pull-history.ts';
 
 /** Explicit, ordered list: a migration is added here, never edited once released. */
@@ -13,6 +14,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '001-init': init(dialect),
         '002-health': health(dialect),
         '003-usage-metrics': usageMetrics(),
+        '004-notify': notify(dialect),
         '006-pull-history': pullHistory(dialect),
       };
     },

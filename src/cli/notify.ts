@@ -1,0 +1,105 @@
+import crypto from 'node:crypto';
+import type { Command } from 'commander';
+import { VigilError } from '../errors.ts';
+import { formatListen } from '../config/config.ts';
+import { formatRfc3339 } from '../decisions/duration.ts';
+import { describeTarget, resolveChannels } from '../notify/config.ts';
+import { NotifyStore, type OutboxStatus } from '../notify/notify-store.ts';
+import { sampleMessage } from '../notify/sample.ts';
+import { DeliveryError } from '../notify/senders/delivery-error.ts';
+import type { Channel } from '../notify/types.ts';
+import { humanDuration } from '../notify/wording.ts';
+import { boxTable } from './format/table.ts';
+import { csvRow } from './format/csv.ts';
+import { outputOption, type CommandContext, type OutputFormat } from './main.ts';
+
+function filterText(ch: Channel): string {
+  const parts: string[] = [];
+  if (ch.filter.criticality.length > 0) parts.push(`criticality ${ch.filter.criticality.join(',')}`);
+  if (ch.filter.kinds.length > 0) parts.push(`kinds ${ch.filter.kinds.join(',')}`);
+  if (ch.filter.bouncers.length > 0) parts.push(`bouncers ${ch.filter.bouncers.join(',')}`);
+  return parts.length > 0 ? parts.join('; ') : 'all issues';
+}
+
+/** `vigil notify …`: check the channels configured in vigil.yaml and what is queued for them. */
+export function registerNotifyCommands(program: Command, ctx: CommandContext): void {
+  const notify = program.command('notify').description('notification channels (notifications: in vigil.yaml) and their queue');
+  const channels = () => resolveChannels(ctx.config().notifications, ctx.io.env);
+
+  notify
+    .command('test <channel>')
+    .description("send a sample notification to a channel now and print the receiver's answer")
+    .action(async (name: string) => {
+      const all = channels();
+      const ch = all.find((c) => c.name === name);
+      if (!ch) {
+        const known = all.length > 0 ? `configured: ${all.map((c) => c.name).join(', ')}` : 'none is configured (add notifications.channels to vigil.yaml)';
+        throw new VigilError('E_USAGE', `channel "${name}" is not configured; ${known}`);
+      }
+      const config = ctx.config();
+      const deliveryId = crypto.randomUUID();
+      const content = sampleMessage(ctx.io.clock.now(), `http://${formatListen(config.listen)}/`);
+      try {
+        // Loaded on demand: nodemailer and the HTTP senders would slow every other command's start.
+        const { senderFor } = await import('../notify/senders/sender.ts');
+        const answer = await senderFor(ch, config.notifications.timeoutMs).send({ deliveryId, channel: ch.name, content });
+        ctx.io.stdout(`Delivered to ${ch.name} (${ch.type}, ${describeTarget(ch)}), delivery ${deliveryId}.\nReceiver answered: ${answer}\n`);
+      } catch (e) {
+        const why = e instanceof DeliveryError ? e.message : ((e as Error)?.message ?? String(e));
+        throw new VigilError('E_NOTIFY', `${ch.name} (${ch.type}, ${describeTarget(ch)}): not delivered: ${why}`);
+      }
+    });
+
+  notify
+    .command('channels')
+    .description('list the configured channels (targets masked), checking their configuration')
+    .addOption(outputOption())
+    .action(async (o: { output: OutputFormat }) => {
+      const list = channels();
+      const rows = list.map((ch) => [ch.name, ch.type, describeTarget(ch), filterText(ch), ch.remindEveryMs > 0 ? humanDuration(ch.remindEveryMs) : 'off']);
+      if (o.output === 'json') {
+        const json = list.map((ch) => ({ name: ch.name, type: ch.type, target: describeTarget(ch), filter: ch.filter, remindEveryMs: ch.remindEveryMs }));
+        ctx.io.stdout(JSON.stringify(json, null, 2) + '\n');
+      } else if (o.output === 'raw') {
+        ctx.io.stdout([csvRow(['name', 'type', 'target', 'filter', 'remind_every']), ...rows.map(csvRow)].join(''));
+      } else {
+        ctx.io.stdout(rows.length === 0 ? 'No notification channel configured (see notifications: in the README).\n' : boxTable(['Name', 'Type', 'Target', 'Sends', 'Reminders'], rows));
+      }
+    });
+
+  notify
+    .command('queue')
+    .description('messages waiting to be delivered or given up (with --all, delivered ones too, kept 30 days)')
+    .option('-a, --all', 'include delivered messages')
+    .option('--channel <name>', 'only this channel')
+    .addOption(outputOption())
+    .action(async (o: { all?: boolean; channel?: string; output: OutputFormat }) => {
+      const list = await ctx.withStore(async (store) => {
+        const ns = new NotifyStore(store);
+        const statuses: OutboxStatus[] = o.all ? ['pending', 'failed', 'sent'] : ['pending', 'failed'];
+        const rows = (await Promise.all(statuses.map((status) => ns.outbox({ status, channel: o.channel })))).flat();
+        return rows.sort((a, b) => a.id - b.id);
+      });
+      if (o.output === 'json') {
+        const json = list.map(({ content, ...m }) => ({ ...m, issues: content.issues.map((i) => i.id) }));
+        ctx.io.stdout(JSON.stringify(json, null, 2) + '\n');
+        return;
+      }
+      const rows = list.map((m) => [
+        String(m.id),
+        m.channel,
+        m.event,
+        m.content.issues.map((i) => i.id).join(','),
+        m.status,
+        String(m.attempts),
+        m.status === 'pending' ? formatRfc3339(m.nextAttemptAt) : m.sentAt !== null ? formatRfc3339(m.sentAt) : '',
+        (m.status === 'sent' ? m.answer : m.lastError) ?? '',
+        m.deliveryId,
+      ]);
+      if (o.output === 'raw') {
+        ctx.io.stdout([csvRow(['id', 'channel', 'event', 'issues', 'status', 'attempts', 'next_or_sent_at', 'last_answer', 'delivery_id']), ...rows.map(csvRow)].join(''));
+        return;
+      }
+      ctx.io.stdout(rows.length === 0 ? 'Nothing queued: every notification was delivered.\n' : boxTable(['ID', 'Channel', 'Event', 'Issues', 'Status', 'Attempts', 'Next try / sent', 'Last answer', 'Delivery'], rows));
+    });
+}

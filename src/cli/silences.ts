@@ -1,0 +1,116 @@
+import type { Command } from 'commander';
+import { VigilError } from '../errors.ts';
+import { formatGoDuration, formatRfc3339 } from '../decisions/duration.ts';
+import { NotifyStore } from '../notify/notify-store.ts';
+import { ackJson, acknowledgeIssue, createSilence, silenceJson } from '../notify/silence-commands.ts';
+import { silenceActive, type Silence } from '../notify/silences.ts';
+import { boxTable } from './format/table.ts';
+import { csvRow } from './format/csv.ts';
+import { outputOption, type CommandContext, type OutputFormat } from './main.ts';
+
+const numericId = (text: string, what: string, hint: string): number => {
+  if (!/^\d{1,15}$/.test(text)) throw new VigilError('E_USAGE', `${what} id "${text}": use the number shown by '${hint}'`);
+  return Number(text);
+};
+
+/** Who did it, as silences and acknowledgements record it. */
+function cliUser(env: NodeJS.ProcessEnv): string {
+  const user = env.SUDO_USER || env.USER || env.LOGNAME;
+  return user ? `cli:${user}` : 'cli';
+}
+
+function target(s: Silence): string {
+  return s.issueId !== null ? `issue ${s.issueId}` : `bouncer ${s.bouncerName}`;
+}
+
+function silenceStatus(s: Silence, now: number): string {
+  if (silenceActive(s, now)) return 'active';
+  return s.removedAt !== null ? 'removed' : 'ended';
+}
+
+/** `vigil issues silence|silences|unsilence|ack`: hold back notifications while someone works on it. */
+export function registerSilenceCommands(issues: Command, ctx: CommandContext): void {
+  issues
+    .command('silence [id]')
+    .description('send no notification for an issue (or every issue of a bouncer) for a while; its resolve is still sent if its open was')
+    .option('-b, --bouncer <name>', 'silence every issue of this bouncer, including ones that open later (maintenance)')
+    .option('--for <duration>', 'how long, e.g. 8h or 2d (required)')
+    .option('-r, --reason <text>', 'why (required; shown in vigil issues silences)')
+    .addOption(outputOption())
+    .action(async (id: string | undefined, o: { bouncer?: string; for?: string; reason?: string; output: OutputFormat }) => {
+      if ((id === undefined) === (o.bouncer === undefined)) {
+        throw new VigilError('E_USAGE', 'silence an issue (vigil issues silence ID --for 8h --reason TEXT) or a bouncer (--bouncer NAME), not both');
+      }
+      const now = ctx.io.clock.now();
+      const s = await ctx.withStore((store) =>
+        createSilence(store, {
+          issueId: id === undefined ? undefined : numericId(id, 'issue', 'vigil issues list'),
+          bouncer: o.bouncer,
+          for: o.for,
+          reason: o.reason,
+          createdBy: cliUser(ctx.io.env),
+          now,
+          fields: { for: '--for', reason: '--reason' },
+        }),
+      );
+      if (o.output === 'json') {
+        ctx.io.stdout(JSON.stringify(silenceJson(s, now), null, 2) + '\n');
+        return;
+      }
+      ctx.io.stdout(
+        `Silenced ${target(s)} until ${formatRfc3339(s.endsAt)} (${formatGoDuration(s.endsAt - s.createdAt)}): ${s.reason}\n` +
+          `Silence ${s.id}; end it early with: vigil issues unsilence ${s.id}\n`,
+      );
+    });
+
+  issues
+    .command('silences')
+    .description('list active silences (with --all, ended and removed ones too)')
+    .option('-a, --all', 'include ended and removed silences')
+    .addOption(outputOption())
+    .action(async (o: { all?: boolean; output: OutputFormat }) => {
+      const now = ctx.io.clock.now();
+      const list = await ctx.withStore((store) => new NotifyStore(store).silences(now, { includeEnded: o.all }));
+      if (o.output === 'json') {
+        ctx.io.stdout(JSON.stringify(list.map((s) => silenceJson(s, now)), null, 2) + '\n');
+        return;
+      }
+      const rows = list.map((s) => [String(s.id), target(s), silenceStatus(s, now), formatRfc3339(s.endsAt), s.createdBy, s.reason]);
+      if (o.output === 'raw') {
+        ctx.io.stdout([csvRow(['id', 'target', 'status', 'ends_at', 'created_by', 'reason']), ...rows.map(csvRow)].join(''));
+        return;
+      }
+      ctx.io.stdout(rows.length === 0 ? 'No active silences.\n' : boxTable(['ID', 'Silenced', 'Status', 'Until', 'By', 'Reason'], rows));
+    });
+
+  issues
+    .command('unsilence <silence-id>')
+    .description('end a silence now (an issue still open and never announced is then announced)')
+    .action(async (id: string) => {
+      const silenceId = numericId(id, 'silence', 'vigil issues silences');
+      const s = await ctx.withStore((store) => new NotifyStore(store).removeSilence(silenceId, ctx.io.clock.now()));
+      ctx.io.stdout(`Silence ${s.id} on ${target(s)} removed.\n`);
+    });
+
+  issues
+    .command('ack <id>')
+    .alias('acknowledge')
+    .description('acknowledge an open issue: no more reminders for it (its resolve is still sent)')
+    .option('-r, --reason <text>', 'a note, e.g. who is on it')
+    .addOption(outputOption())
+    .action(async (id: string, o: { reason?: string; output: OutputFormat }) => {
+      const issueId = numericId(id, 'issue', 'vigil issues list');
+      const { ack, created } = await ctx.withStore((store) =>
+        acknowledgeIssue(store, { issueId, reason: o.reason, createdBy: cliUser(ctx.io.env), now: ctx.io.clock.now() }),
+      );
+      if (o.output === 'json') {
+        ctx.io.stdout(JSON.stringify(ackJson(ack), null, 2) + '\n');
+        return;
+      }
+      ctx.io.stdout(
+        created
+          ? `Issue ${issueId} acknowledged: no more reminders; its resolve will still be sent.\n`
+          : `Issue ${issueId} was already acknowledged by ${ack.createdBy} at ${formatRfc3339(ack.createdAt)}.\n`,
+      );
+    });
+}

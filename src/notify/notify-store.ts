@@ -1,0 +1,345 @@
+import crypto from 'node:crypto';
+import { sql, type Generated, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Store } from '../store/store.ts';
+import type { Database } from '../store/schema.ts';
+import type { Dialect } from '../store/dialect.ts';
+import { VigilError } from '../errors.ts';
+import type { IssueNotifyState } from './plan.ts';
+import type { Acknowledgement, Silence } from './silences.ts';
+import type { MessageContent, NotifyEvent } from './types.ts';
+
+/** Migration 004's tables, as Kysely sees them (kept here, beside the only code that uses them). */
+export type NotifyTables = {
+  notify_outbox: {
+    id: Generated<number>;
+    delivery_id: string;
+    channel: string;
+    event: string;
+    content: string;
+    created_at: number;
+    status: string;
+    attempts: number;
+    next_attempt_at: number;
+    lease_owner: string | null;
+    lease_until: number | null;
+    last_error: string | null;
+    answer: string | null;
+    sent_at: number | null;
+  };
+  notify_issue_state: {
+    channel: string;
+    issue_id: number;
+    open_outbox_id: number;
+    open_queued_at: number;
+    reminders_queued: number;
+    resolve_outbox_id: number | null;
+    resolve_queued_at: number | null;
+  };
+  notify_silences: {
+    id: Generated<number>;
+    issue_id: number | null;
+    bouncer_name: string | null;
+    reason: string;
+    created_by: string;
+    created_at: number;
+    ends_at: number;
+    removed_at: number | null;
+  };
+  notify_acks: {
+    issue_id: number;
+    reason: string;
+    created_by: string;
+    created_at: number;
+  };
+};
+
+export type NotifyDb = Kysely<Database & NotifyTables>;
+export type NotifyTrx = Transaction<Database & NotifyTables>;
+type OutboxRow = Selectable<NotifyTables['notify_outbox']>;
+
+export type OutboxStatus = 'pending' | 'sent' | 'failed';
+
+export interface OutboxMessage {
+  id: number;
+  deliveryId: string;
+  channel: string;
+  event: NotifyEvent;
+  content: MessageContent;
+  createdAt: number;
+  status: OutboxStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+  lastError: string | null;
+  answer: string | null;
+  sentAt: number | null;
+}
+
+function toOutbox(r: OutboxRow): OutboxMessage {
+  return {
+    id: Number(r.id),
+    deliveryId: r.delivery_id,
+    channel: r.channel,
+    event: r.event as NotifyEvent,
+    content: JSON.parse(r.content) as MessageContent,
+    createdAt: Number(r.created_at),
+    status: r.status as OutboxStatus,
+    attempts: Number(r.attempts),
+    nextAttemptAt: Number(r.next_attempt_at),
+    leaseOwner: r.lease_owner,
+    leaseUntil: r.lease_until === null ? null : Number(r.lease_until),
+    lastError: r.last_error,
+    answer: r.answer,
+    sentAt: r.sent_at === null ? null : Number(r.sent_at),
+  };
+}
+
+function toSilence(r: Selectable<NotifyTables['notify_silences']>): Silence {
+  return {
+    id: Number(r.id),
+    issueId: r.issue_id === null ? null : Number(r.issue_id),
+    bouncerName: r.bouncer_name,
+    reason: r.reason,
+    createdBy: r.created_by,
+    createdAt: Number(r.created_at),
+    endsAt: Number(r.ends_at),
+    removedAt: r.removed_at === null ? null : Number(r.removed_at),
+  };
+}
+
+function toAck(r: Selectable<NotifyTables['notify_acks']>): Acknowledgement {
+  return { issueId: Number(r.issue_id), reason: r.reason, createdBy: r.created_by, createdAt: Number(r.created_at) };
+}
+
+// Arbitrary constant naming "the notification planner" among PostgreSQL advisory locks.
+const PLANNER_LOCK = 0x76_69_67_6e; // 'vign'
+// A receiver's answer or an error, as kept in the outbox: enough to diagnose, never a disk filler.
+const TEXT_KEPT = 500;
+
+/**
+ * The notification tables, through the store's own Kysely instance (`withTables` adds them to its
+ * types; the store's schema file stays untouched).
+ */
+export class NotifyStore {
+  readonly db: NotifyDb;
+  readonly dialect: Dialect;
+
+  constructor(store: Store) {
+    this.db = store.db.withTables<NotifyTables>();
+    this.dialect = store.dialect;
+  }
+
+  /**
+   * Runs `fn` in one transaction that no other replica's planner runs alongside (an advisory
+   * lock on PostgreSQL; SQLite already has one writer). What it reads and what it queues are then
+   * one consistent step: two replicas never queue the same open twice.
+   */
+  async planning<T>(fn: (trx: NotifyTrx) => Promise<T>): Promise<T> {
+    return await this.db.transaction().execute(async (trx) => {
+      if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${PLANNER_LOCK})`.execute(trx);
+      return await fn(trx);
+    });
+  }
+
+  // ---------------------------------------------------------------- planner state
+
+  /** Every announced issue whose resolve is not queued yet. */
+  async unresolvedStates(trx: NotifyTrx): Promise<IssueNotifyState[]> {
+    const rows = await trx.selectFrom('notify_issue_state').selectAll().where('resolve_queued_at', 'is', null).execute();
+    return rows.map((r) => ({
+      channel: r.channel,
+      issueId: Number(r.issue_id),
+      openQueuedAt: Number(r.open_queued_at),
+      remindersQueued: Number(r.reminders_queued),
+      resolveQueued: false,
+    }));
+  }
+
+  async enqueue(trx: NotifyTrx, m: { channel: string; content: MessageContent; now: number }): Promise<{ id: number; deliveryId: string }> {
+    const deliveryId = crypto.randomUUID();
+    const row = await trx
+      .insertInto('notify_outbox')
+      .values({
+        delivery_id: deliveryId,
+        channel: m.channel,
+        event: m.content.event,
+        content: JSON.stringify(m.content),
+        created_at: m.now,
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: m.now,
+        lease_owner: null,
+        lease_until: null,
+        last_error: null,
+        answer: null,
+        sent_at: null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { id: Number(row.id), deliveryId };
+  }
+
+  async recordOpened(trx: NotifyTrx, channel: string, issueIds: number[], outboxId: number, now: number): Promise<void> {
+    if (issueIds.length === 0) return;
+    await trx
+      .insertInto('notify_issue_state')
+      .values(issueIds.map((id) => ({ channel, issue_id: id, open_outbox_id: outboxId, open_queued_at: now, reminders_queued: 0, resolve_outbox_id: null, resolve_queued_at: null })))
+      .execute();
+  }
+
+  async recordResolved(trx: NotifyTrx, channel: string, issueIds: number[], outboxId: number, now: number): Promise<void> {
+    if (issueIds.length === 0) return;
+    await trx
+      .updateTable('notify_issue_state')
+      .set({ resolve_outbox_id: outboxId, resolve_queued_at: now })
+      .where('channel', '=', channel)
+      .where('issue_id', 'in', issueIds)
+      .execute();
+  }
+
+  async recordReminder(trx: NotifyTrx, channel: string, issueId: number, number: number): Promise<void> {
+    await trx.updateTable('notify_issue_state').set({ reminders_queued: number }).where('channel', '=', channel).where('issue_id', '=', issueId).execute();
+  }
+
+  /** Forgets delivered messages and finished issue states older than `before`. */
+  async prune(before: number): Promise<void> {
+    await this.db.deleteFrom('notify_outbox').where('status', '!=', 'pending').where('created_at', '<', before).execute();
+    await this.db.deleteFrom('notify_issue_state').where('resolve_queued_at', '<', before).execute();
+    await this.db.deleteFrom('notify_silences').where('ends_at', '<', before).execute();
+  }
+
+  // ---------------------------------------------------------------- outbox delivery
+
+  /**
+   * Takes the oldest pending message of `channel` for `owner` if it is due and nobody holds it:
+   * one conditional UPDATE, so of several replicas racing for it exactly one gets a row back
+   * (PostgreSQL re-checks the lease condition on the row it waited for). Per-channel FIFO: a
+   * message that must wait (backoff) holds back the ones behind it, so a resolve never overtakes
+   * its open.
+   */
+  async claimHead(channel: string, owner: string, now: number, leaseMs: number): Promise<OutboxMessage | undefined> {
+    const row = await this.db
+      .updateTable('notify_outbox')
+      .set((eb) => ({ lease_owner: owner, lease_until: now + leaseMs, attempts: eb('attempts', '+', 1) }))
+      .where('id', '=', (eb) =>
+        eb.selectFrom('notify_outbox').select('id').where('channel', '=', channel).where('status', '=', 'pending').orderBy('id').limit(1),
+      )
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '<=', now)
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toOutbox(row) : undefined;
+  }
+
+  /** Records the outcome only if `owner` still holds the message (its lease was not taken over). */
+  async markSent(id: number, owner: string, now: number, answer: string): Promise<boolean> {
+    return this.#finish(id, owner, { status: 'sent', sent_at: now, answer: answer.slice(0, TEXT_KEPT), last_error: null });
+  }
+
+  async markRetry(id: number, owner: string, nextAttemptAt: number, error: string): Promise<boolean> {
+    return this.#finish(id, owner, { next_attempt_at: nextAttemptAt, last_error: error.slice(0, TEXT_KEPT) });
+  }
+
+  async markFailed(id: number, owner: string, error: string): Promise<boolean> {
+    return this.#finish(id, owner, { status: 'failed', last_error: error.slice(0, TEXT_KEPT) });
+  }
+
+  async #finish(id: number, owner: string, set: Partial<OutboxRow>): Promise<boolean> {
+    const res = await this.db
+      .updateTable('notify_outbox')
+      .set({ ...set, lease_owner: null, lease_until: null })
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async outbox(opts: { status?: OutboxStatus; channel?: string; limit?: number } = {}): Promise<OutboxMessage[]> {
+    let q = this.db.selectFrom('notify_outbox').selectAll();
+    if (opts.status) q = q.where('status', '=', opts.status);
+    if (opts.channel) q = q.where('channel', '=', opts.channel);
+    const rows = await q.orderBy('id').limit(opts.limit ?? 1000).execute();
+    return rows.map(toOutbox);
+  }
+
+  /** Channels with messages still to send (a channel removed from the configuration keeps its queue). */
+  async pendingByChannel(): Promise<Map<string, number>> {
+    const rows = await this.db
+      .selectFrom('notify_outbox')
+      .select(['channel', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('status', '=', 'pending')
+      .groupBy('channel')
+      .execute();
+    return new Map(rows.map((r) => [r.channel, Number(r.n)]));
+  }
+
+  // ---------------------------------------------------------------- silences and acknowledgements
+
+  async createSilence(s: Omit<Silence, 'id' | 'removedAt'>): Promise<Silence> {
+    if ((s.issueId === null) === (s.bouncerName === null)) throw new Error('a silence names exactly one issue or one bouncer');
+    const row = await this.db
+      .insertInto('notify_silences')
+      .values({
+        issue_id: s.issueId,
+        bouncer_name: s.bouncerName,
+        reason: s.reason,
+        created_by: s.createdBy,
+        created_at: s.createdAt,
+        ends_at: s.endsAt,
+        removed_at: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toSilence(row);
+  }
+
+  /** Active silences (with `includeEnded`, also those that ended or were removed, newest first). */
+  async silences(now: number, opts: { includeEnded?: boolean } = {}, trx?: NotifyTrx): Promise<Silence[]> {
+    let q = (trx ?? this.db).selectFrom('notify_silences').selectAll();
+    if (!opts.includeEnded) q = q.where('removed_at', 'is', null).where('ends_at', '>', now).where('created_at', '<=', now);
+    const rows = await q.orderBy('id', 'desc').execute();
+    return rows.map(toSilence);
+  }
+
+  async silence(id: number): Promise<Silence | undefined> {
+    const row = await this.db.selectFrom('notify_silences').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toSilence(row) : undefined;
+  }
+
+  /** Ends a silence now. Refused when it does not exist or already ended. */
+  async removeSilence(id: number, now: number): Promise<Silence> {
+    const res = await this.db
+      .updateTable('notify_silences')
+      .set({ removed_at: now })
+      .where('id', '=', id)
+      .where('removed_at', 'is', null)
+      .where('ends_at', '>', now)
+      .executeTakeFirst();
+    const s = await this.silence(id);
+    if (!s) throw new VigilError('E_NO_SILENCE', `silence ${id} doesn't exist (see: vigil issues silences --all)`);
+    if (Number(res.numUpdatedRows) === 0) throw new VigilError('E_SILENCE_ENDED', `silence ${id} already ended at ${new Date(s.removedAt ?? s.endsAt).toISOString()}`);
+    return s;
+  }
+
+  /** Acknowledges an issue; acknowledging it again keeps the first acknowledgement. */
+  async acknowledge(a: Acknowledgement): Promise<{ ack: Acknowledgement; created: boolean }> {
+    const res = await this.db
+      .insertInto('notify_acks')
+      .values({ issue_id: a.issueId, reason: a.reason, created_by: a.createdBy, created_at: a.createdAt })
+      .onConflict((oc) => oc.column('issue_id').doNothing())
+      .executeTakeFirst();
+    const row = await this.db.selectFrom('notify_acks').selectAll().where('issue_id', '=', a.issueId).executeTakeFirstOrThrow();
+    return { ack: toAck(row), created: Number(res.numInsertedOrUpdatedRows ?? 0n) === 1 };
+  }
+
+  async acknowledgements(issueIds: number[], trx?: NotifyTrx): Promise<Map<number, Acknowledgement>> {
+    const out = new Map<number, Acknowledgement>();
+    for (let i = 0; i < issueIds.length; i += 1000) {
+      const rows = await (trx ?? this.db).selectFrom('notify_acks').selectAll().where('issue_id', 'in', issueIds.slice(i, i + 1000)).execute();
+      for (const r of rows) out.set(Number(r.issue_id), toAck(r));
+    }
+    return out;
+  }
+}

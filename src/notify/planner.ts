@@ -1,0 +1,138 @@
+import type { Clock } from '../clock.ts';
+import { toBouncer, toHealthIssue } from '../store/store.ts';
+import type { HealthIssue } from '../store/health-types.ts';
+import type { Bouncer } from '../store/types.ts';
+import { chunk, planNotifications, type PlanChannel } from './plan.ts';
+import type { NotifyStore, NotifyTrx } from './notify-store.ts';
+import { snapshotIssue } from './snapshot.ts';
+import type { MessageContent, NotifyEvent } from './types.ts';
+import { bySeverity } from './wording.ts';
+
+/** Delivered messages, finished issue states and ended silences are kept this long (for `vigil notify queue`). */
+const KEEP_MS = 30 * 24 * 3600_000;
+const PRUNE_EVERY_MS = 3600_000;
+
+/**
+ * Turns what the store says (issues, what was queued, silences, acknowledgements) into outbox
+ * messages, in one transaction per run. Runs after every evaluation and once at start: an issue
+ * opened just before a crash is still open and not yet queued, so the next run queues it.
+ */
+export class Planner {
+  #store: NotifyStore;
+  #channels: PlanChannel[];
+  #clock: Clock;
+  #lapiUrl: () => string;
+  #running: Promise<number> | undefined;
+  #again = false;
+  #lastPrune = 0;
+
+  constructor(opts: { store: NotifyStore; channels: PlanChannel[]; clock: Clock; lapiUrl: () => string }) {
+    this.#store = opts.store;
+    this.#channels = opts.channels;
+    this.#clock = opts.clock;
+    this.#lapiUrl = opts.lapiUrl;
+  }
+
+  /**
+   * Plans now; calls made while a run is in progress make one more run after it (so nothing that
+   * changed meanwhile waits for the next evaluation). Resolves with the messages queued.
+   */
+  run(): Promise<number> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      let queued = 0;
+      do {
+        this.#again = false;
+        queued += await this.#planOnce();
+      } while (this.#again);
+      return queued;
+    })().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  /** Resolves when no run is in progress. */
+  async idle(): Promise<void> {
+    await this.#running?.catch(() => {});
+  }
+
+  async #planOnce(): Promise<number> {
+    if (this.#channels.length === 0) return 0;
+    const now = this.#clock.now();
+    const queued = await this.#store.planning(async (trx) => {
+      const openIssues = (await trx.selectFrom('health_issues').selectAll().where('resolved_at', 'is', null).orderBy('id').execute()).map(toHealthIssue);
+      const states = await this.#store.unresolvedStates(trx);
+      const issuesById = new Map(openIssues.map((i) => [i.id, i]));
+      const missing = [...new Set(states.map((s) => s.issueId).filter((id) => !issuesById.has(id)))];
+      for (const i of await issuesByIds(trx, missing)) issuesById.set(i.id, i);
+      const announcedOpen = [...new Set(states.map((s) => s.issueId))].filter((id) => issuesById.get(id)?.resolvedAt === null);
+      const plans = planNotifications({
+        now,
+        channels: this.#channels,
+        openIssues,
+        states,
+        issuesById,
+        silences: await this.#store.silences(now, {}, trx),
+        acknowledged: new Set((await this.#store.acknowledgements(announcedOpen, trx)).keys()),
+      });
+      if (plans.length === 0) return 0;
+      const names = new Set<string>();
+      for (const p of plans) for (const i of [...p.opened, ...p.resolved, ...p.reminders.map((r) => r.issue)]) if (i.bouncerName) names.add(i.bouncerName);
+      const bouncers = await bouncersByName(trx, [...names]);
+      const lapiUrl = this.#lapiUrl();
+      const snapshots = new Map<number, ReturnType<typeof snapshotIssue>>();
+      const snap = (i: HealthIssue) => {
+        let s = snapshots.get(i.id);
+        if (!s) snapshots.set(i.id, (s = snapshotIssue(i, i.bouncerName ? bouncers.get(i.bouncerName) : undefined, lapiUrl)));
+        return s;
+      };
+      let n = 0;
+      const queue = async (channel: string, event: NotifyEvent, issues: HealthIssue[], record: (ids: number[], outboxId: number) => Promise<void>) => {
+        const ordered = issues.map(snap).sort(bySeverity);
+        const parts = chunk(ordered);
+        for (const [index, part] of parts.entries()) {
+          const content: MessageContent = { event, createdAt: now, lapiUrl, issues: part, part: { index: index + 1, of: parts.length } };
+          const { id } = await this.#store.enqueue(trx, { channel, content, now });
+          await record(part.map((i) => i.id), id);
+          n++;
+        }
+      };
+      for (const p of plans) {
+        await queue(p.channel, 'opened', p.opened, (ids, outboxId) => this.#store.recordOpened(trx, p.channel, ids, outboxId, now));
+        await queue(p.channel, 'resolved', p.resolved, (ids, outboxId) => this.#store.recordResolved(trx, p.channel, ids, outboxId, now));
+        const due = new Map(p.reminders.map((r) => [r.issue.id, r.number]));
+        await queue(p.channel, 'reminder', p.reminders.map((r) => r.issue), async (ids) => {
+          for (const id of ids) await this.#store.recordReminder(trx, p.channel, id, due.get(id)!);
+        });
+      }
+      return n;
+    });
+    if (now - this.#lastPrune >= PRUNE_EVERY_MS) {
+      this.#lastPrune = now;
+      await this.#store.prune(now - KEEP_MS);
+    }
+    return queued;
+  }
+}
+
+async function issuesByIds(trx: NotifyTrx, ids: number[]): Promise<HealthIssue[]> {
+  const out: HealthIssue[] = [];
+  for (let i = 0; i < ids.length; i += 1000) {
+    const rows = await trx.selectFrom('health_issues').selectAll().where('id', 'in', ids.slice(i, i + 1000)).execute();
+    out.push(...rows.map(toHealthIssue));
+  }
+  return out;
+}
+
+async function bouncersByName(trx: NotifyTrx, names: string[]): Promise<Map<string, Bouncer>> {
+  const out = new Map<string, Bouncer>();
+  for (let i = 0; i < names.length; i += 1000) {
+    const rows = await trx.selectFrom('bouncers').selectAll().where('name', 'in', names.slice(i, i + 1000)).execute();
+    for (const r of rows) out.set(r.name, toBouncer(r));
+  }
+  return out;
+}

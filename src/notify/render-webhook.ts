@@ -1,0 +1,46 @@
+import type { IssueSnapshot, OutgoingMessage } from './types.ts';
+import { headline } from './wording.ts';
+
+/** Version of the webhook body; a breaking change to its shape gets a new number. */
+export const WEBHOOK_BODY_VERSION = 1;
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function issueJson(i: IssueSnapshot) {
+  return {
+    id: i.id,
+    kind: i.kind,
+    title: i.title,
+    criticality: i.criticality,
+    subject: i.subject,
+    bouncer: i.bouncer,
+    summary: i.summary,
+    openedAt: iso(i.openedAt),
+    since: iso(i.since),
+    lastSeenAt: iso(i.lastSeenAt),
+    resolvedAt: iso(i.resolvedAt),
+    likelyCause: i.likelyCause,
+    causes: i.causes,
+    notes: i.notes,
+    runbook: i.runbook ? { ...i.runbook, markdown: i.runbookMarkdown } : null,
+  };
+}
+
+/**
+ * The generic webhook body: the issues with their likely cause and runbook, and the delivery id
+ * (also in the `X-Vigil-Delivery` header) so a receiver can drop a message it already has.
+ */
+export function renderWebhookBody(m: OutgoingMessage): string {
+  const c = m.content;
+  return JSON.stringify({
+    version: WEBHOOK_BODY_VERSION,
+    deliveryId: m.deliveryId,
+    channel: m.channel,
+    event: c.event,
+    createdAt: iso(c.createdAt),
+    headline: headline(c),
+    lapiUrl: c.lapiUrl,
+    part: c.part,
+    issues: c.issues.map(issueJson),
+  });
+}

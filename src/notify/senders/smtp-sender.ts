@@ -1,0 +1,63 @@
+import fs from 'node:fs';
+import tls from 'node:tls';
+import nodemailer from 'nodemailer';
+import type { EmailChannel, OutgoingMessage } from '../types.ts';
+import { renderEmail } from '../render-email.ts';
+import { DeliveryError, withDeadline } from './delivery-error.ts';
+import type { Sender } from './sender.ts';
+
+/**
+ * E-mail over SMTP with nodemailer: plain (`none`, never upgraded even when offered), `starttls`
+ * (the upgrade is required: a server that does not offer it is refused, so the password never
+ * crosses in clear) or `tls` (implicit TLS, port 465). The delivery id is the Message-ID and an
+ * `X-Vigil-Delivery` header, so mail filters and receivers can drop a duplicate.
+ */
+export function emailSender(ch: EmailChannel, timeoutMs: number): Sender {
+  const ca = ch.tlsCaFile ? [...tls.rootCertificates, fs.readFileSync(ch.tlsCaFile, 'utf8')] : undefined;
+  return {
+    async send(m: OutgoingMessage): Promise<string> {
+      const transport = nodemailer.createTransport({
+        host: ch.host,
+        port: ch.port,
+        secure: ch.security === 'tls',
+        requireTLS: ch.security === 'starttls',
+        ignoreTLS: ch.security === 'none',
+        auth: ch.username !== null ? { user: ch.username, pass: ch.password ?? '' } : undefined,
+        tls: { ca, rejectUnauthorized: !ch.tlsInsecureSkipVerify },
+        connectionTimeout: timeoutMs,
+        greetingTimeout: timeoutMs,
+        socketTimeout: timeoutMs,
+        disableFileAccess: true,
+        disableUrlAccess: true,
+        logger: false,
+      });
+      const mail = renderEmail(m);
+      try {
+        const info = await withDeadline(
+          timeoutMs,
+          transport.sendMail({
+            from: ch.from,
+            to: ch.to,
+            subject: mail.subject,
+            text: mail.text,
+            html: mail.html,
+            messageId: `<${m.deliveryId}@vigil.invalid>`,
+            headers: { 'X-Vigil-Delivery': m.deliveryId, 'X-Vigil-Event': m.content.event },
+          }),
+          () => transport.close(),
+        );
+        const rejected = info.rejected.length > 0 ? ` (refused for ${info.rejected.map(String).join(', ')})` : '';
+        return `${info.response}${rejected}`;
+      } catch (e) {
+        if (e instanceof DeliveryError) throw e;
+        const err = e as Error & { responseCode?: number; response?: string; code?: string };
+        // SMTP 5xx is a definite refusal (bad credentials, unknown mailbox); 4xx and I/O errors may pass later.
+        const permanent = typeof err.responseCode === 'number' && err.responseCode >= 500;
+        const text = (err.response ?? err.message ?? String(e)).replace(/\s+/g, ' ').trim();
+        throw new DeliveryError(err.code && !text.includes(err.code) ? `${err.code}: ${text}` : text, permanent);
+      } finally {
+        transport.close();
+      }
+    },
+  };
+}

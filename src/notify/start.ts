@@ -1,0 +1,100 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.ts';
+import type { VigilConfig } from '../config/config.ts';
+import { formatListen } from '../config/config.ts';
+import type { HealthEngine } from '../health/engine.ts';
+import type { Store } from '../store/store.ts';
+import { describeTarget, resolveChannels } from './config.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { NotifyStore } from './notify-store.ts';
+import { Planner } from './planner.ts';
+import { senderFor } from './senders/sender.ts';
+import type { Channel } from './types.ts';
+
+/** How often the outbox is looked at (retries coming due, other replicas' messages, expired leases). */
+export const POLL_EVERY_MS = 1000;
+
+export interface Notifications {
+  channels: Channel[];
+  store: NotifyStore;
+  planner: Planner;
+  dispatcher: Dispatcher;
+  /** Plans from what the store says now, then sends everything due (tests, and after a manual change). */
+  flush(): Promise<void>;
+  /** Stops polling and waits for attempts in flight. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Notifications for a process that evaluates health (`vigil serve`, `vigil watch`): resolves the
+ * channels (a bad one is refused here, with its key and the reason), queues what the store says is
+ * unannounced (an issue opened just before a crash), then plans after every evaluation of `engine`
+ * and sends in the background. Planning never blocks the evaluation: it runs after it, detached.
+ */
+export async function startNotifications(opts: {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  config: VigilConfig;
+  engine?: HealthEngine;
+  /** The Local API URL the runbooks name; defaults to the configured listen address. */
+  lapiUrl?: () => string;
+  env?: NodeJS.ProcessEnv;
+  pollEveryMs?: number;
+  /** Jitter source (tests pass a fixed one). */
+  random?: () => number;
+}): Promise<Notifications> {
+  const { store, clock, log, config } = opts;
+  const settings = config.notifications;
+  const channels = resolveChannels(settings, opts.env ?? process.env);
+  const notifyStore = new NotifyStore(store);
+  const lapiUrl = opts.lapiUrl ?? (() => `http://${formatListen(config.listen)}/`);
+  const planner = new Planner({ store: notifyStore, channels, clock, lapiUrl });
+  const dispatcher = new Dispatcher({
+    store: notifyStore,
+    channels: channels.map((ch) => ({ name: ch.name, sender: senderFor(ch, settings.timeoutMs), target: describeTarget(ch) })),
+    clock,
+    log,
+    settings,
+    random: opts.random,
+  });
+
+  for (const ch of channels) log.info({ channel: ch.name, type: ch.type, target: describeTarget(ch) }, `notifications to ${ch.name}: ${ch.type} ${describeTarget(ch)}`);
+  const configured = new Set(channels.map((c) => c.name));
+  for (const [name, n] of await notifyStore.pendingByChannel()) {
+    if (!configured.has(name)) log.warn({ channel: name, pending: n }, `${n} notification(s) queued for channel ${name}, which is no longer configured: kept, and sent if it comes back`);
+  }
+
+  let stopped = false;
+  const planAndSend = async () => {
+    if (stopped) return;
+    if ((await planner.run()) > 0) dispatcher.kick();
+  };
+  if (opts.engine) {
+    const engine = opts.engine;
+    const previous = engine.onResult;
+    engine.onResult = (r) => {
+      previous(r);
+      planAndSend().catch((e) => log.error({ err: e }, 'planning notifications failed; the next evaluation retries'));
+    };
+  }
+  // Before the first evaluation: what a crash left unannounced is queued and sent first.
+  await planner.run();
+  if (channels.length > 0) dispatcher.start(opts.pollEveryMs ?? POLL_EVERY_MS);
+
+  return {
+    channels,
+    store: notifyStore,
+    planner,
+    dispatcher,
+    async flush() {
+      await planner.run();
+      await dispatcher.runDue();
+    },
+    async stop() {
+      stopped = true;
+      await dispatcher.stop();
+      await planner.idle();
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import type { Criticality, IssueKind, LikelyCause } from '../health/types.ts';
+import type { Runbook } from '../health/runbooks.ts';
+
+/** What a message announces. `test` is `vigil notify test`, never stored. */
+export type NotifyEvent = 'opened' | 'resolved' | 'reminder' | 'test';
+
+/** Which issues a channel hears about. An empty list means "all". */
+export interface ChannelFilter {
+  criticality: Criticality[];
+  kinds: IssueKind[];
+  /** Bouncer names, `*` matches any run of characters. Set: fleet-level issues are left out. */
+  bouncers: string[];
+}
+
+interface ChannelBase {
+  name: string;
+  filter: ChannelFilter;
+  /** Reminder interval while an issue stays open; 0 = no reminders. */
+  remindEveryMs: number;
+}
+
+export interface WebhookChannel extends ChannelBase {
+  type: 'webhook';
+  url: string;
+  headers: Record<string, string>;
+  /** HMAC-SHA256 key for the `X-Vigil-Signature-256` header; none = unsigned. */
+  secret: string | null;
+}
+
+export interface SlackChannel extends ChannelBase {
+  type: 'slack';
+  url: string;
+}
+
+export type SmtpSecurity = 'none' | 'starttls' | 'tls';
+
+export interface EmailChannel extends ChannelBase {
+  type: 'email';
+  host: string;
+  port: number;
+  security: SmtpSecurity;
+  username: string | null;
+  password: string | null;
+  from: string;
+  to: string[];
+  /** PEM file of a CA to trust besides the system ones (a private or self-signed server). */
+  tlsCaFile: string | null;
+  tlsInsecureSkipVerify: boolean;
+}
+
+/** A channel with its secrets resolved: what a sender is built from. Never logged as is. */
+export type Channel = WebhookChannel | SlackChannel | EmailChannel;
+
+/** Delivery tuning shared by every channel. */
+export interface DeliverySettings {
+  /** One attempt (connect, send, answer) may take this long. */
+  timeoutMs: number;
+  /** First retry after about this long, doubling up to retryMaxMs (with jitter). */
+  retryInitialMs: number;
+  retryMaxMs: number;
+}
+
+/**
+ * One issue as a message carries it: a snapshot taken when the message was queued, so a retry
+ * days later sends exactly the same bytes.
+ */
+export interface IssueSnapshot {
+  id: number;
+  kind: string;
+  title: string;
+  criticality: string;
+  subject: string;
+  bouncer: string | null;
+  summary: string;
+  openedAt: number;
+  since: number;
+  lastSeenAt: number;
+  resolvedAt: number | null;
+  likelyCause: (LikelyCause & { text: string }) | null;
+  causes: LikelyCause[];
+  notes: string[];
+  runbook: Runbook | null;
+  runbookMarkdown: string | null;
+}
+
+/** What is stored in the outbox: everything needed to render the message for any channel type. */
+export interface MessageContent {
+  event: NotifyEvent;
+  createdAt: number;
+  /** The Local API URL the runbooks name (where bouncers should pull from). */
+  lapiUrl: string;
+  issues: IssueSnapshot[];
+  /** A large group is split in parts so no message grows without bound. */
+  part: { index: number; of: number };
+}
+
+/** A message ready to send: its content and the id receivers use to drop duplicates. */
+export interface OutgoingMessage {
+  deliveryId: string;
+  channel: string;
+  content: MessageContent;
+}

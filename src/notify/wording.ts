@@ -1,0 +1,58 @@
+import type { IssueSnapshot, MessageContent } from './types.ts';
+
+/** `2d 3h`, `5h 12m`, `4m 10s`, `12s`: how long, for a person (messages, not scripts). */
+export function humanDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (d > 0) return h > 0 ? `${d}d ${h}h` : `${d}d`;
+  if (h > 0) return m > 0 ? `${h}h ${m}m` : `${h}h`;
+  if (m > 0) return sec > 0 ? `${m}m ${sec}s` : `${m}m`;
+  return `${sec}s`;
+}
+
+/** `RC Integration Offline: bouncer web` or, for a fleet-level issue, its title alone. */
+export function issueLabel(i: IssueSnapshot): string {
+  return i.bouncer === null ? i.title : `${i.title}: bouncer ${i.bouncer}`;
+}
+
+/** The one line that says what happened: subject line, Slack text, notification preview. */
+export function headline(c: MessageContent): string {
+  const n = c.issues.length;
+  const first = c.issues[0];
+  const part = c.part.of > 1 ? ` (part ${c.part.index} of ${c.part.of})` : '';
+  if (c.event === 'test') return 'Test notification from Vigil: this channel works';
+  if (!first) return 'Vigil';
+  const more = n > 1 ? ` and ${n - 1} more` : '';
+  switch (c.event) {
+    case 'opened': {
+      const worst = first.criticality.toUpperCase();
+      return n === 1 ? `${worst}: ${issueLabel(first)}` : `${n} issues opened: ${issueLabel(first)}${more}${part}`;
+    }
+    case 'resolved':
+      return n === 1 ? `Resolved: ${issueLabel(first)}` : `${n} issues resolved: ${issueLabel(first)}${more}${part}`;
+    case 'reminder': {
+      const open = humanDuration(c.createdAt - first.openedAt);
+      return n === 1 ? `Still open after ${open}: ${issueLabel(first)}` : `${n} issues still open: ${issueLabel(first)}${more}${part}`;
+    }
+  }
+}
+
+/** Critical issues first, then by id: the group's most severe issue leads. */
+export function bySeverity(a: IssueSnapshot, b: IssueSnapshot): number {
+  const rank: Record<string, number> = { critical: 0, high: 1, warning: 2, recommended: 3 };
+  return (rank[a.criticality] ?? 9) - (rank[b.criticality] ?? 9) || a.id - b.id;
+}
+
+/** One line under an issue: when it opened, or how long it lasted. */
+export function issueTiming(i: IssueSnapshot, c: MessageContent): string {
+  if (i.resolvedAt !== null) return `Resolved ${iso(i.resolvedAt)} after ${humanDuration(i.resolvedAt - i.openedAt)} open (condition since ${iso(i.since)}).`;
+  if (c.event === 'reminder') return `Open for ${humanDuration(c.createdAt - i.openedAt)} (since ${iso(i.openedAt)}; condition since ${iso(i.since)}).`;
+  return `Opened ${iso(i.openedAt)} (condition since ${iso(i.since)}).`;
+}
+
+export function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
+}
