@@ -241,6 +241,32 @@ class FamilyIndex {
     }
   }
 
+  /**
+   * The active entry on a network containing the address (four int32 words; IPv4 uses the first)
+   * that `rank` puts highest, ties going to the one that lasts longest. Allocates nothing: the
+   * bouncer calls this once per request.
+   */
+  strongestContaining(w0: number, w1: number, w2: number, w3: number, now: number, rank: (d: Decision) => number): Decision | undefined {
+    const { lengths, tables, masks } = this;
+    let best: Entry | undefined;
+    let bestRank = 0;
+    for (let li = 0; li < lengths.length; li++) {
+      const m = lengths[li] << 2;
+      const bucket = tables[lengths[li]]!.get(w0 & masks[m], w1 & masks[m + 1], w2 & masks[m + 2], w3 & masks[m + 3]);
+      if (bucket === undefined) continue;
+      for (let bi = 0; bi < bucket.length; bi++) {
+        const e = bucket[bi];
+        if (e.until <= now) continue;
+        const r = rank(e.decision);
+        if (best === undefined || r > bestRank || (r === bestRank && e.until > best.until)) {
+          best = e;
+          bestRank = r;
+        }
+      }
+    }
+    return best?.decision;
+  }
+
   /** Active decisions whose interval lies within [first, last], appended to out. */
   collectInside(first: IpWords, last: IpWords, now: number, out: Decision[]): void {
     if (!this.byFirstSorted) {
@@ -318,6 +344,17 @@ export class DecisionIndex {
     fam.collectContaining(ip.words, fam.bits, now, out);
     if (out.length > 1) out.sort(byUntilThenId);
     return out;
+  }
+
+  /**
+   * The one active decision that applies to an address, for a bouncer: among the Ip and Range
+   * decisions containing it, the one `rank` puts highest (ban before captcha), ties going to the
+   * longest-lasting. `words` are the address's unsigned words (one for IPv4, four for IPv6), e.g.
+   * from parseIpInto; nothing is allocated.
+   */
+  strongestMatch(family: IpFamily, words: ArrayLike<number>, now: number, rank: (d: Decision) => number): Decision | undefined {
+    if (family === 4) return this.v4.strongestContaining(words[0] | 0, 0, 0, 0, now, rank);
+    return this.v6.strongestContaining(words[0] | 0, words[1] | 0, words[2] | 0, words[3] | 0, now, rank);
   }
 
   /** contains=true semantics: active decisions whose interval contains the whole queried range. */

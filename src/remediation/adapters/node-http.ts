@@ -1,0 +1,64 @@
+/**
+ * node:http adapters: a connect-style middleware `(req, res, next)` (node:http, Connect, Express,
+ * Polka…) and a wrapper for a plain request listener. The bouncer decides; this only translates.
+ */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Bouncer, Outcome, RequestView } from '../bouncer.ts';
+
+export type NextFunction = (err?: unknown) => void;
+export type ConnectMiddleware = (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void;
+
+/** The request as the bouncer sees it. */
+export function requestView(req: IncomingMessage): RequestView {
+  return {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    headers: req.headers,
+    peer: req.socket?.remoteAddress ?? '',
+    secure: (req.socket as TLSSocket | undefined)?.encrypted === true,
+  };
+}
+
+/** Writes a remediation (ban page, captcha page, captcha redirect). */
+export function writeOutcome(req: IncomingMessage, res: ServerResponse, o: Extract<Outcome, { action: 'respond' }>): void {
+  res.writeHead(o.status, { ...o.headers, 'Content-Length': String(Buffer.byteLength(o.body)) });
+  res.end(req.method === 'HEAD' ? undefined : o.body);
+}
+
+const isPromise = <T>(x: T | Promise<T>): x is Promise<T> => typeof (x as Promise<T>)?.then === 'function';
+
+/** Connect-style middleware: allowed requests call `next()`, the others get their remediation. */
+export function nodeMiddleware(bouncer: Bouncer): ConnectMiddleware {
+  return (req, res, next) => {
+    let out: Outcome | Promise<Outcome>;
+    try {
+      out = bouncer.handle(requestView(req));
+    } catch (e) {
+      next(e);
+      return;
+    }
+    const apply = (o: Outcome) => {
+      if (o.action === 'allow') next();
+      else writeOutcome(req, res, o);
+    };
+    if (isPromise(out)) out.then(apply, next);
+    else apply(out);
+  };
+}
+
+/** `http.createServer(withBouncer(bouncer, app))`: the listener runs only for allowed requests. */
+export function withBouncer(bouncer: Bouncer, listener: RequestListener): RequestListener {
+  const mw = nodeMiddleware(bouncer);
+  return (req, res) => {
+    mw(req, res, (err) => {
+      if (err === undefined) {
+        listener(req, res);
+        return;
+      }
+      // The bouncer itself failed: say so once and answer 500 rather than let the request through silently.
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('internal error\n');
+    });
+  };
+}
