@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './crowdsec-instance.ts';
 import { freshDbUrl, DIALECTS } from './databases.ts';
+import { mariadbAvailable, startMariadb } from './mariadb-instance.ts';
 
 /**
  * The test CrowdSec helper itself: an isolated real CrowdSec 1.4.6 LAPI on its own port and DB
@@ -61,6 +62,22 @@ describe.skipIf(skip)(`isolated CrowdSec instance${skip ? ` (skipped: ${cs.reaso
     } finally {
       await lapi.destroy();
       await db.cleanup();
+    }
+  });
+
+  const maria = mariadbAvailable();
+  it.skipIf(!maria.available && !process.env.CI)(`runs on MariaDB, creating its schema there${maria.available ? '' : ` (skipped: ${maria.reason})`}`, async () => {
+    const db = await startMariadb({ workDir: work });
+    try {
+      const lapi = await startCrowdsec({ workDir: work, db: { type: 'mysql', url: db.url } });
+      try {
+        expect(lapi.dbPath).toBeNull();
+        await exercise(lapi);
+      } finally {
+        await lapi.destroy();
+      }
+    } finally {
+      await db.destroy();
     }
   });
 });

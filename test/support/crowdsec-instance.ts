@@ -22,6 +22,7 @@
  *
  * Options: `db: { type: 'postgresql', url }` runs it on PostgreSQL (a database of its own, e.g.
  * `freshDbUrl('postgres')` from databases.ts, on the tests' embedded PostgreSQL `inject('pgUrl')`);
+ * `db: { type: 'mysql', url }` on MySQL/MariaDB (e.g. `startMariadb()` from mariadb-instance.ts).
  * CrowdSec creates its schema there itself. `start: false` creates config, DB and machine without
  * starting the LAPI (cscli bouncers/machines commands work on the DB directly; `decisions add` needs
  * the LAPI). `stop()` / `start()` restart it on the same port and DB.
@@ -96,7 +97,7 @@ function execFileSync(bin: string, args: string[]): string {
   return `${r.stdout ?? ''}${r.stderr ?? ''}`;
 }
 
-export type CrowdsecDb = { type: 'sqlite' } | { type: 'postgresql'; url: string };
+export type CrowdsecDb = { type: 'sqlite' } | { type: 'postgresql'; url: string } | { type: 'mysql'; url: string };
 
 export interface CrowdsecOptions {
   /** A directory the instance may write into (it makes its own subdirectory); default os.tmpdir(). */
@@ -134,7 +135,7 @@ export interface CrowdsecInstance {
   dir: string;
   /** Its config.yaml: pass to `cscli -c`, or to `vigil watch --crowdsec-config`. */
   configPath: string;
-  /** SQLite file, or null on PostgreSQL. */
+  /** SQLite file, or null on PostgreSQL/MySQL. */
   dbPath: string | null;
   db: CrowdsecDb;
   /** Executable script: `cscli -c <configPath> "$@"`. */
@@ -168,16 +169,16 @@ async function freeLoopbackPort(): Promise<number> {
   });
 }
 
-function pgDbConfig(url: string): Record<string, unknown> {
+function serverDbConfig(type: 'postgresql' | 'mysql', url: string): Record<string, unknown> {
   const u = new URL(url);
   return {
-    type: 'postgresql',
+    type,
     user: decodeURIComponent(u.username),
     password: decodeURIComponent(u.password),
     db_name: decodeURIComponent(u.pathname.replace(/^\//, '')),
     host: u.hostname,
-    port: Number(u.port || 5432),
-    sslmode: 'disable',
+    port: Number(u.port || (type === 'mysql' ? 3306 : 5432)),
+    ...(type === 'postgresql' ? { sslmode: 'disable' } : {}),
   };
 }
 
@@ -226,7 +227,7 @@ export async function startCrowdsec(opts: CrowdsecOptions = {}): Promise<Crowdse
     db_config:
       db.type === 'sqlite'
         ? { log_level: 'info', type: 'sqlite', db_path: dbPath, use_wal: true, flush: { max_items: 5000, max_age: '7d' } }
-        : { log_level: 'info', ...pgDbConfig(db.url), flush: { max_items: 5000, max_age: '7d' } },
+        : { log_level: 'info', ...serverDbConfig(db.type, db.url), flush: { max_items: 5000, max_age: '7d' } },
     plugin_config: { user: 'nobody', group: 'nogroup' },
     api: {
       client: { insecure_skip_verify: false, credentials_path: credentialsPath },
