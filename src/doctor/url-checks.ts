@@ -1,0 +1,124 @@
+/**
+ * The Local API URL as a bouncer will use it: scheme, host, port, path, and the trailing `/` the
+ * seed warns about. Pure.
+ *
+ * The trailing slash cuts both ways, and this is the point of checking it per format:
+ * - Go bouncers (YAML `api_url`) resolve `v1/decisions/stream` against the URL; the documented form
+ *   ends with `/`. go-cs-bouncer adds a missing one (observed with crowdsec-custom-bouncer 0.0.15:
+ *   `http://127.0.0.1:8080/lapi` requested `/lapi/v1/decisions/stream`), other clients do not: warn.
+ * - The Lua bouncers (nginx, openresty, haproxy `API_URL=`) concatenate
+ *   `API_URL .. "/v1/decisions/stream"`, so a trailing `/` gives `//v1/decisions/stream`, which the
+ *   Local API answers 404 (Vigil's health engine reports it as a wrong path): fail.
+ */
+import { fail, ok, warn, type Finding } from './finding.ts';
+
+export interface LapiEndpoint {
+  url: URL;
+  protocol: 'http' | 'https';
+  /** Host name or address as written (IPv6 without brackets). */
+  host: string;
+  port: number;
+  /** The host is a literal address: no DNS lookup needed. */
+  isAddress: boolean;
+  /** The base every Local API path is appended to, always ending with `/`. */
+  base: string;
+}
+
+export type UrlStyle = 'yaml' | 'conf' | 'url';
+
+export function checkLapiUrl(raw: string, style: UrlStyle, where: string): { findings: Finding[]; endpoint?: LapiEndpoint } {
+  const findings: Finding[] = [];
+  const urlKey = style === 'conf' ? 'API_URL' : 'api_url';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return {
+      findings: [
+        fail('url', 'url.parse', `${urlKey} "${raw}" is not a URL`, {
+          evidence: [where],
+          fix: `set ${urlKey} to the Local API's base URL, e.g. http://127.0.0.1:8080${style === 'conf' ? '' : '/'}`,
+        }),
+      ],
+    };
+  }
+  const scheme = url.protocol.replace(/:$/, '');
+  if (scheme !== 'http' && scheme !== 'https') {
+    findings.push(
+      fail('url', 'url.scheme', `${urlKey} uses "${scheme}://": the Local API speaks http or https`, {
+        evidence: [where],
+        fix: `use http://HOST:8080${style === 'conf' ? '' : '/'} (or https:// when the Local API has TLS)`,
+      }),
+    );
+    return { findings };
+  }
+  if (url.hostname === '') {
+    findings.push(fail('url', 'url.host', `${urlKey} has no host`, { evidence: [where], fix: `put the Local API's host in ${urlKey}` }));
+    return { findings };
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const isAddress = /^[\d.]+$/.test(host) || host.includes(':');
+  const port = url.port ? Number(url.port) : scheme === 'https' ? 443 : 80;
+  if (url.username || url.password) {
+    findings.push(
+      warn('url', 'url.credentials', `${urlKey} carries a user name or password: the Local API authenticates with the key, not with these`, {
+        evidence: [where],
+        fix: `remove "user:password@" from ${urlKey}`,
+      }),
+    );
+  }
+  if (!url.port && scheme === 'http') {
+    findings.push(
+      warn('url', 'url.port', `${urlKey} has no port: the bouncer connects to port 80, the Local API listens on 8080 by default`, {
+        evidence: [where],
+        fix: `add the port, e.g. http://${url.host}:8080${style === 'conf' ? '' : '/'}, unless a proxy serves the Local API on 80`,
+      }),
+    );
+  }
+  if (url.search || url.hash) {
+    findings.push(
+      warn('url', 'url.query', `${urlKey} has a query or fragment ("${url.search}${url.hash}"): the bouncer appends paths after it`, {
+        evidence: [where],
+        fix: `remove everything from "?" or "#" in ${urlKey}`,
+      }),
+    );
+  }
+
+  const path = url.pathname;
+  const isBlaas = /(^|\.)api\.crowdsec\.net$/i.test(host);
+  if (/\/v1\/decisions/.test(path) && !isBlaas) {
+    findings.push(
+      fail('url', 'url.path', `${urlKey} includes the API path "${path}": it must be the Local API's base URL`, {
+        evidence: [where, `the bouncer would request ${path.replace(/\/$/, '')}/v1/decisions/stream`],
+        fix: `set ${urlKey} to ${url.origin}${style === 'conf' ? '' : '/'}`,
+      }),
+    );
+  } else if (style === 'conf' && path.endsWith('/') && !isBlaas) {
+    const doubled = `${path}/v1/decisions/stream`;
+    findings.push(
+      fail('url', 'url.trailing-slash', `API_URL ends with "/": the Lua bouncer appends "/v1/decisions/…" and requests "${doubled.replace(/^\/\//, '//')}", which the Local API answers 404`, {
+        evidence: [where],
+        fix: `remove the trailing slash: API_URL=${url.origin}${path.replace(/\/+$/, '')}`,
+      }),
+    );
+  } else if (style !== 'conf' && !path.endsWith('/')) {
+    findings.push(
+      warn('url', 'url.trailing-slash', `${urlKey} has no trailing "/" (the seed's common configuration error)`, {
+        evidence: [where, 'go-cs-bouncer adds it itself, other clients resolve paths against the last segment and drop it'],
+        fix: `end ${urlKey} with "/": ${url.origin}${path}/`,
+      }),
+    );
+  } else {
+    findings.push(ok('url', 'url.form', `${urlKey} ${redactUserInfo(url)}: ${scheme}, host ${host}, port ${port}, path ${path}`, { evidence: [where] }));
+  }
+
+  const basePath = path.endsWith('/') ? path : `${path}/`;
+  const base = `${url.protocol}//${url.host}${basePath}`;
+  return { findings, endpoint: { url, protocol: scheme, host, port, isAddress, base } };
+}
+
+function redactUserInfo(u: URL): string {
+  const c = new URL(u.toString());
+  if (c.password) c.password = '***';
+  return c.toString();
+}

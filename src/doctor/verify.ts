@@ -1,0 +1,298 @@
+/**
+ * `vigil verify`: the seed's "Test remediation", done safely. Adds a short-lived test decision,
+ * waits until the bouncer has pulled since (its last pull moves past the moment the decision was
+ * committed) or its update period has passed, requests the protected URL with
+ * `X-Forwarded-For: IP`, expects a 403 or a captcha page, and removes the test decision on every
+ * path — failure, exception, Ctrl-C (the caller aborts `signal`).
+ *
+ * Time comes from a Clock and waiting from an injected `sleep`, so tests drive it without real
+ * delays where they want to; the decision store and the HTTP request are injected too.
+ */
+import type { Clock } from '../clock.ts';
+import { formatGoDuration } from '../decisions/duration.ts';
+import type { HttpAnswer, NetFailure } from './network-probe.ts';
+
+export type RemediationType = 'ban' | 'captcha';
+
+/** Where the test decision is written: Vigil's store, or a real CrowdSec through cscli. */
+export interface DecisionBackend {
+  /** For messages: "Vigil store sqlite:…", "cscli". */
+  describe: string;
+  /** Active decisions that already cover `ip` (they would make the test meaningless). */
+  existingDecisions(ip: string, now: number): Promise<string[]>;
+  /** Adds the decision; resolves once it is committed, with its id. */
+  addDecision(d: { ip: string; type: RemediationType; durationMs: number; reason: string; now: number }): Promise<{ id: string }>;
+  /** Removes exactly that decision; false when it was already gone. */
+  removeDecision(id: string, d: { ip: string; reason: string; now: number }): Promise<boolean>;
+  /** The bouncer's last pull (null: never), or undefined when no bouncer has that name. */
+  lastPull(name: string): Promise<{ lastPullAt: number | null } | undefined>;
+}
+
+export type Requester = (url: string, headers: Record<string, string>, timeoutMs: number) => Promise<HttpAnswer | NetFailure>;
+
+export interface VerifyOptions {
+  url: string;
+  ip: string;
+  type: RemediationType;
+  /** Wait for this bouncer's pull; without it, wait `updatePeriodMs`. */
+  bouncer?: string;
+  /** The bouncer's update period (go-cs-bouncer's default is 10 s): waited when no bouncer is named. */
+  updatePeriodMs: number;
+  /** Give up waiting for the pull after this long. */
+  timeoutMs: number;
+  /** How often the last pull is read, and the URL retried after the wait. */
+  pollMs: number;
+  /** After the pull (or period), keep retrying the URL this long: the bouncer applies what it pulled. */
+  settleMs: number;
+  /** Each HTTP request's time limit. */
+  requestTimeoutMs: number;
+  /** The decision's own lifetime: it expires by itself even if removal never runs (kill -9). */
+  decisionDurationMs: number;
+}
+
+export interface VerifyDeps {
+  backend: DecisionBackend;
+  request: Requester;
+  clock: Clock;
+  /** Waits `ms`; rejects when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  signal?: AbortSignal;
+  /** Progress lines as they happen (stderr in the CLI). */
+  progress?(line: string): void;
+}
+
+export interface VerifyStep {
+  step: 'baseline' | 'add' | 'wait' | 'check' | 'remove';
+  ok: boolean;
+  ms: number;
+  detail: string;
+}
+
+export interface VerifyResult {
+  verdict: 'pass' | 'fail' | 'aborted';
+  /** One line: why. */
+  summary: string;
+  url: string;
+  ip: string;
+  type: RemediationType;
+  bouncer?: string;
+  decisionId?: string;
+  /** The test decision is gone (or was never added). */
+  decisionRemoved: boolean;
+  steps: VerifyStep[];
+  /** Time from the decision's commit to the first blocked answer. */
+  enforcedAfterMs?: number;
+  totalMs: number;
+  fix?: string;
+}
+
+const CAPTCHA_MARKERS = /captcha|turnstile|hcaptcha|recaptcha/i;
+
+/** How the service answered an address it should block. */
+export function blockedBy(a: HttpAnswer): 'status 403' | 'a captcha page' | undefined {
+  if (a.status === 403) return 'status 403';
+  if (a.status < 500 && CAPTCHA_MARKERS.test(a.body)) return 'a captcha page';
+  return undefined;
+}
+
+const describe = (a: HttpAnswer | NetFailure) => (a.ok ? `${a.status}${blockedBy(a) ? ` (${blockedBy(a)})` : ''}` : `${a.kind}: ${a.message}`);
+
+class Aborted extends Error {}
+
+export async function runVerify(opts: VerifyOptions, deps: VerifyDeps): Promise<VerifyResult> {
+  const { backend, clock } = deps;
+  const t0 = clock.now();
+  const steps: VerifyStep[] = [];
+  const say = (line: string) => deps.progress?.(line);
+  const headers = { 'X-Forwarded-For': opts.ip, 'User-Agent': 'vigil-verify' };
+  const reason = `vigil verify ${opts.ip} ${new Date(t0).toISOString()}`;
+  const result: VerifyResult = { verdict: 'fail', summary: '', url: opts.url, ip: opts.ip, type: opts.type, bouncer: opts.bouncer, decisionRemoved: true, steps, totalMs: 0 };
+  const end = (verdict: VerifyResult['verdict'], summary: string, fix?: string) => {
+    result.verdict = verdict;
+    result.summary = summary;
+    if (fix) result.fix = fix;
+  };
+  const checkAbort = () => {
+    if (deps.signal?.aborted) throw new Aborted();
+  };
+  const sleep = async (ms: number) => {
+    try {
+      await deps.sleep(ms, deps.signal);
+    } catch (e) {
+      if (deps.signal?.aborted) throw new Aborted();
+      throw e;
+    }
+    checkAbort();
+  };
+  // A request in flight when Ctrl-C comes is abandoned, not waited for.
+  const request = (url: string, h: Record<string, string>, timeoutMs: number) => raceAbort(deps.request(url, h, timeoutMs), deps.signal);
+  const step = (s: VerifyStep) => {
+    steps.push(s);
+    say(`${s.ok ? 'ok  ' : 'FAIL'} ${s.step.padEnd(8)} ${s.detail} (${formatGoDuration(Math.round(s.ms))})`);
+  };
+
+  let decisionId: string | undefined;
+  let committedAt = 0;
+  try {
+    // 1. Baseline: the address must not be blocked before the test decision exists.
+    const existing = await backend.existingDecisions(opts.ip, clock.now());
+    let t = clock.now();
+    const before = await request(opts.url, headers, opts.requestTimeoutMs);
+    checkAbort();
+    if (!before.ok) {
+      step({ step: 'baseline', ok: false, ms: clock.now() - t, detail: `GET ${opts.url} as ${opts.ip}: ${describe(before)}` });
+      end('fail', `${opts.url} does not answer (${before.kind}): nothing to verify`, 'check the URL and that the web server runs (vigil doctor checks the bouncer side)');
+      return result;
+    }
+    if (existing.length || blockedBy(before)) {
+      step({
+        step: 'baseline',
+        ok: false,
+        ms: clock.now() - t,
+        detail: `GET ${opts.url} as ${opts.ip} → ${describe(before)}${existing.length ? `; ${existing.length} decision(s) already cover ${opts.ip}: ${existing.slice(0, 3).join('; ')}` : ''}`,
+      });
+      end(
+        'fail',
+        existing.length ? `${opts.ip} already has an active decision: the test would prove nothing` : `${opts.url} already blocks ${opts.ip} without a decision: the test would prove nothing`,
+        'pick another test address with --ip (one no decision covers), or find out why the service refuses it',
+      );
+      return result;
+    }
+    step({ step: 'baseline', ok: true, ms: clock.now() - t, detail: `GET ${opts.url} as ${opts.ip} → ${describe(before)} (not blocked yet)` });
+
+    // 2. Add the test decision.
+    let before2: { lastPullAt: number | null } | undefined;
+    if (opts.bouncer) {
+      before2 = await backend.lastPull(opts.bouncer);
+      if (!before2) {
+        end('fail', `no bouncer named '${opts.bouncer}' on the Local API`, 'give the name shown by vigil bouncers list (cscli bouncers list)');
+        return result;
+      }
+    }
+    t = clock.now();
+    const added = await backend.addDecision({ ip: opts.ip, type: opts.type, durationMs: opts.decisionDurationMs, reason, now: t });
+    decisionId = added.id;
+    result.decisionId = added.id;
+    result.decisionRemoved = false;
+    // A pull that started before this instant may have missed the decision: wait for a later one.
+    committedAt = clock.now();
+    step({ step: 'add', ok: true, ms: committedAt - t, detail: `${opts.type} ${opts.ip} for ${formatGoDuration(opts.decisionDurationMs)} (decision ${added.id}, ${backend.describe})` });
+    checkAbort();
+
+    // 3. Wait for the bouncer to pull it.
+    t = clock.now();
+    if (opts.bouncer) {
+      say(`...  wait     for bouncer '${opts.bouncer}' to pull (last pull ${fmtTime(before2!.lastPullAt)}, giving up after ${formatGoDuration(opts.timeoutMs)})`);
+      let pulledAt: number | null = null;
+      for (;;) {
+        const lp = await backend.lastPull(opts.bouncer);
+        if (lp?.lastPullAt != null && lp.lastPullAt > committedAt) {
+          pulledAt = lp.lastPullAt;
+          break;
+        }
+        if (clock.now() - t >= opts.timeoutMs) break;
+        await sleep(opts.pollMs);
+      }
+      if (pulledAt === null) {
+        step({ step: 'wait', ok: false, ms: clock.now() - t, detail: `bouncer '${opts.bouncer}' did not pull within ${formatGoDuration(opts.timeoutMs)}` });
+        end('fail', `bouncer '${opts.bouncer}' did not pull decisions within ${formatGoDuration(opts.timeoutMs)}: it is not receiving them`, `run vigil doctor on the bouncer's host, and vigil issues list on the Local API host`);
+        return result;
+      }
+      step({ step: 'wait', ok: true, ms: clock.now() - t, detail: `bouncer '${opts.bouncer}' pulled at ${fmtTime(pulledAt)}, ${formatGoDuration(pulledAt - committedAt)} after the decision` });
+    } else {
+      say(`...  wait     ${formatGoDuration(opts.updatePeriodMs)}, the bouncer's update period (name it with --bouncer to wait for its pull instead)`);
+      await sleep(opts.updatePeriodMs);
+      step({ step: 'wait', ok: true, ms: clock.now() - t, detail: `waited the update period, ${formatGoDuration(opts.updatePeriodMs)}` });
+    }
+
+    // 4. Request the URL as the test address until blocked or the settle time is over.
+    t = clock.now();
+    let last: HttpAnswer | NetFailure;
+    for (;;) {
+      last = await request(opts.url, headers, opts.requestTimeoutMs);
+      checkAbort();
+      if (last.ok && blockedBy(last)) break;
+      if (clock.now() - t >= opts.settleMs) break;
+      await sleep(opts.pollMs);
+    }
+    const how = last.ok ? blockedBy(last) : undefined;
+    if (how) {
+      result.enforcedAfterMs = clock.now() - committedAt;
+      step({ step: 'check', ok: true, ms: clock.now() - t, detail: `GET ${opts.url} as ${opts.ip} → ${describe(last)}` });
+      end('pass', `${opts.url} blocks ${opts.ip} with ${how}, ${formatGoDuration(result.enforcedAfterMs)} after the decision was added`);
+    } else {
+      step({ step: 'check', ok: false, ms: clock.now() - t, detail: `GET ${opts.url} as ${opts.ip} → ${describe(last)} (still not blocked after ${formatGoDuration(clock.now() - t)})` });
+      end(
+        'fail',
+        last.ok
+          ? `${opts.url} still serves ${opts.ip} (${last.status}) with a ${opts.type} decision in place${opts.bouncer ? ' that the bouncer has pulled' : ''}`
+          : `${opts.url} stopped answering during the test (${last.kind})`,
+        last.ok
+          ? `the bouncer ${opts.bouncer ? 'has the decision but does not apply it' : 'did not apply the decision'}: check that it trusts X-Forwarded-For from this host (real_ip / trusted proxies), that it handles ${opts.type} decisions, and that it protects this URL${opts.bouncer ? '' : '; name it with --bouncer to wait for its pull'}`
+          : 'check the web server',
+      );
+    }
+    return result;
+  } catch (e) {
+    if (e instanceof Aborted) {
+      end('aborted', 'interrupted');
+      return result;
+    }
+    throw e;
+  } finally {
+    // 5. Always remove the test decision, whatever happened above.
+    if (decisionId !== undefined) {
+      const t = clock.now();
+      try {
+        const removed = await backend.removeDecision(decisionId, { ip: opts.ip, reason, now: t });
+        result.decisionRemoved = true;
+        step({ step: 'remove', ok: true, ms: clock.now() - t, detail: `test decision ${decisionId} ${removed ? 'removed' : 'was already gone'}` });
+      } catch (err) {
+        result.decisionRemoved = false;
+        step({ step: 'remove', ok: false, ms: clock.now() - t, detail: `could not remove test decision ${decisionId}: ${(err as Error).message}; it expires by itself at the end of its ${formatGoDuration(opts.decisionDurationMs)}` });
+        if (result.verdict === 'pass') end('fail', `the test passed but its decision ${decisionId} could not be removed`, `remove it: vigil decisions delete --id ${decisionId}`);
+      }
+    }
+    if (result.verdict === 'aborted') {
+      result.summary = decisionId === undefined ? 'interrupted before the test decision was added' : result.decisionRemoved ? 'interrupted: the test decision was removed' : `interrupted: the test decision ${decisionId} could NOT be removed (remove it: vigil decisions delete --id ${decisionId})`;
+    }
+    result.totalMs = clock.now() - t0;
+  }
+}
+
+function raceAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(new Aborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+const fmtTime = (ms: number | null) => (ms === null ? 'never' : new Date(ms).toISOString());
+
+/** A real sleep that an AbortSignal cuts short. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new Error('aborted'));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new Error('aborted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
