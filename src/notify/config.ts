@@ -44,7 +44,7 @@ const emailSchema = z
   .strict();
 
 const channelSchema = z.discriminatedUnion('type', [webhookSchema, slackSchema, emailSchema], {
-  error: (issue) => (issue.code === 'invalid_union' ? 'type: use webhook, slack or email' : undefined),
+  error: (issue) => (issue.code === 'invalid_union' ? 'use webhook, slack or email' : undefined),
 });
 
 /** The `notifications:` section of vigil.yaml, as the file's schema checks it. */
@@ -77,7 +77,7 @@ export const DEFAULT_REMIND_EVERY = '24h';
 const CHANNEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export function loadNotificationsConfig(section: NotificationsFileSection | undefined, file: string | null): NotificationsConfig {
-  const where = file ? `${file}: notifications` : 'notifications';
+  const where = file ? `config file ${file}: notifications` : 'notifications';
   const s = section ?? {};
   const dur = (key: string, text: string | undefined, fallback: string, allowZero = false) =>
     parseDuration(text ?? fallback, `${where}.${key}`, { allowZero });
