@@ -13,4 +13,13 @@ export function registerAdminCommands(program: Command, ctx: CommandContext): vo
       ctx.io.stdout(`${token}\n`);
       ctx.io.stderr(logLine('info', 'admin token created; any previous one no longer works. Use it as: Authorization: Bearer <token>'));
     });
+  admin
+    .command('password')
+    .description('set a new dashboard password (printed once; only its scrypt hash is stored; sessions opened with the old one end)')
+    .action(async () => {
+      const { resetDashboardPassword } = await import('../web/credentials.ts');
+      const password = await ctx.withStore((store) => resetDashboardPassword(store));
+      ctx.io.stdout(`${password}\n`);
+      ctx.io.stderr(logLine('info', 'dashboard password set; the previous one no longer works'));
+    });
 }

@@ -15,10 +15,13 @@ export function registerServeCommand(program: Command, ctx: CommandContext, glob
       // Loaded on demand: the server's modules (HTTP, logging, metrics) would slow every other command's start.
       const { createLogger, startServer } = await import('../server/serve.ts');
       const log = createLogger(config.logLevel, { write: (s: string) => (ctx.io.stdout(s), true) } as unknown as NodeJS.WritableStream);
-      const server = await startServer(config, { clock: ctx.io.clock, log, env: ctx.io.env });
+      // The first-start dashboard password goes to stderr once, never through the log.
+      const firstStartPassword = (password: string, url: string) =>
+        ctx.io.stderr(`Dashboard ${url}: first-start password (shown once, stored hashed): ${password}\nLog in with it or with an admin token; set a new one with: vigil admin password\n`);
+      const server = await startServer(config, { clock: ctx.io.clock, log, env: ctx.io.env, firstStartPassword });
       const bouncers = await server.store.listBouncers();
       log.info(
-        { listen: server.url, metrics: server.metricsUrl, store: server.store.description, config: config.file, bouncers: bouncers.length },
+        { listen: server.url, metrics: server.metricsUrl, dashboard: server.web.dashboardUrl, store: server.store.description, config: config.file, bouncers: bouncers.length },
         `Vigil Local API listening on ${server.url}, store ${server.store.description}`,
       );
       if (bouncers.length === 0) {

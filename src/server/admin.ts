@@ -10,7 +10,7 @@ import type { HealthRules } from '../health/types.ts';
 import { resolveKind } from '../health/bouncer-kind.ts';
 import { registerNotifyAdminRoutes } from '../notify/admin-routes.ts';
 
-const ADMIN_TOKEN_KEY = 'admin_token_sha256';
+export const ADMIN_TOKEN_KEY = 'admin_token_sha256';
 
 /** Creates (or replaces) the admin token; only its SHA-256 is stored. Returns the token, shown once. */
 export async function rotateAdminToken(store: Store): Promise<string> {
@@ -27,7 +27,14 @@ function sha256(s: string): string {
  * The JSON admin API for the dashboard and automation, under /admin/v1, authenticated with the
  * admin token (`Authorization: Bearer …`), never with a bouncer key.
  */
-export function createAdminApp(deps: { store: Store; clock: Clock; rules: HealthRules; lapiUrl: () => string }): Hono {
+export function createAdminApp(deps: {
+  store: Store;
+  clock: Clock;
+  rules: HealthRules;
+  lapiUrl: () => string;
+  /** Also accept a logged-in dashboard session (CSRF-checked for changes) when no bearer token is sent. */
+  sessionAuth?: (c: Context) => Promise<'ok' | Response | null>;
+}): Hono {
   const { store, clock, rules } = deps;
   const app = new Hono();
   const unauthorized = (c: Context) => c.json({ message: 'admin token required: Authorization: Bearer <token> (create one with: vigil admin token)' }, 401);
@@ -35,6 +42,11 @@ export function createAdminApp(deps: { store: Store; clock: Clock; rules: Health
   app.use('*', async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (header === '' && deps.sessionAuth) {
+      const session = await deps.sessionAuth(c);
+      if (session === 'ok') return next();
+      if (session) return session;
+    }
     const stored = await store.getMeta(ADMIN_TOKEN_KEY);
     if (!m || !stored || !hashesEqual(sha256(m[1]!), stored)) return unauthorized(c);
     await next();

@@ -18,6 +18,7 @@ import { LapiMetrics } from './metrics.ts';
 import { createAdminApp } from './admin.ts';
 import crypto from 'node:crypto';
 import { startNotifications, type Notifications } from '../notify/start.ts';
+import { createWebSurface, type WebSurface } from '../web/surface.ts';
 
 export interface RunningServer {
   /** `http://HOST:PORT` actually bound (port 0 resolved). */
@@ -30,6 +31,8 @@ export interface RunningServer {
   health: HealthEngine;
   /** Notification planning and delivery (a no-op without channels). */
   notifications: Notifications;
+  /** The admin API and dashboard (admin_listen); `dashboardUrl` is null when off. */
+  web: WebSurface;
   /** Stop accepting, finish requests in flight, write what is buffered, close the store. */
   close(): Promise<void>;
 }
@@ -39,7 +42,16 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
   return pino({ level, base: { svc: 'vigil' }, redact: ['req.headers["x-api-key"]', 'key', 'apiKey'] }, destination as never);
 }
 
-export async function startServer(config: VigilConfig, opts: { clock?: Clock; log?: Logger; env?: NodeJS.ProcessEnv } = {}): Promise<RunningServer> {
+export async function startServer(
+  config: VigilConfig,
+  opts: {
+    clock?: Clock;
+    log?: Logger;
+    env?: NodeJS.ProcessEnv;
+    /** Creates the dashboard password on first start and hands it over to be printed once (`vigil serve`). */
+    firstStartPassword?: (password: string, dashboardUrl: string) => void;
+  } = {},
+): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger(config.logLevel);
   const store = await Store.open(config.db);
@@ -72,12 +84,14 @@ export async function startServer(config: VigilConfig, opts: { clock?: Clock; lo
     await store.close();
     throw e;
   });
-  const admin = createAdminApp({ store, clock, rules: health.rules, lapiUrl: () => `${boundUrl}/` });
+  const web = await createWebSurface({ config, store, clock, rules: health.rules, sync, log, lapiUrl: () => `${boundUrl}/` });
+  const admin = web.adminOn ? createAdminApp({ store, clock, rules: health.rules, lapiUrl: () => `${boundUrl}/`, sessionAuth: web.adminAuth }) : undefined;
+  web.attachAdmin(admin);
   const fingerprintSecret = await store.secret('fingerprint');
   const gate = new BouncerGate({ clock, auth, activity, log, metrics, fingerprintSecret });
-  const app = createLapiApp({ store, clock, activity, gate, log, metrics, admin, fingerprintSecret });
+  const app = createLapiApp({ store, clock, activity, gate, log, metrics, admin: web.adminOn === 'lapi' ? admin : undefined, fingerprintSecret });
   const decisionRoutes = createDecisionRoutes({ store, sync, activity, gate, log, metrics });
-  const honoListener = getRequestListener(app.fetch);
+  const honoListener = getRequestListener(web.onLapiListener(app.fetch));
 
   // The decision routes answer on node:http directly (the hot path); Hono serves the rest.
   const server = http.createServer((req, res) => {
@@ -111,6 +125,13 @@ export async function startServer(config: VigilConfig, opts: { clock?: Clock; lo
   if (config.health.evaluateEveryMs > 0) health.start(config.health.evaluateEveryMs);
   const url = `http://${formatListen({ host: addr.address, port: addr.port })}`;
   boundUrl = url;
+  try {
+    await web.start(url, opts.firstStartPassword);
+  } catch (e) {
+    server.close();
+    await metricsServer?.close();
+    throw e;
+  }
 
   let closing: Promise<void> | undefined;
   return {
@@ -121,10 +142,12 @@ export async function startServer(config: VigilConfig, opts: { clock?: Clock; lo
     activity,
     health,
     notifications,
+    web,
     close() {
       closing ??= (async () => {
         sync.stop();
         health.stop();
+        await web.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           // Idle keep-alive sockets would hold close() open; requests in flight still finish.

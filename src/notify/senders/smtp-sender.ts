@@ -6,6 +6,12 @@ import { renderEmail } from '../render-email.ts';
 import { DeliveryError, withDeadline } from './delivery-error.ts';
 import type { Sender } from './sender.ts';
 
+// nodemailer's error codes, in an operator's words.
+const HINTS: Record<string, string> = {
+  ETLS: 'STARTTLS failed (is TLS offered on this port? security: tls is for port 465)',
+  EAUTH: 'SMTP authentication refused (check username and password)',
+};
+
 /**
  * E-mail over SMTP with nodemailer: plain (`none`, never upgraded even when offered), `starttls`
  * (the upgrade is required: a server that does not offer it is refused, so the password never
@@ -54,7 +60,7 @@ export function emailSender(ch: EmailChannel, timeoutMs: number): Sender {
         // SMTP 5xx is a definite refusal (bad credentials, unknown mailbox); 4xx and I/O errors may pass later.
         const permanent = typeof err.responseCode === 'number' && err.responseCode >= 500;
         const text = (err.response ?? err.message ?? String(e)).replace(/\s+/g, ' ').trim();
-        throw new DeliveryError(err.code && !text.includes(err.code) ? `${err.code}: ${text}` : text, permanent);
+        throw new DeliveryError(HINTS[err.code ?? ''] ? `${HINTS[err.code!]}: ${text}` : err.code && !text.includes(err.code) ? `${err.code}: ${text}` : text, permanent);
       } finally {
         transport.close();
       }

@@ -1,0 +1,85 @@
+import crypto from 'node:crypto';
+import { promisify } from 'node:util';
+import type { Store } from '../store/store.ts';
+import { hashesEqual } from '../bouncers/api-key.ts';
+import { ADMIN_TOKEN_KEY } from '../server/admin.ts';
+
+/**
+ * What opens the dashboard: the admin token (`vigil admin token`, stored as SHA-256) or the
+ * dashboard password created at first start (stored with scrypt). Neither is stored in plain.
+ */
+export const PASSWORD_KEY = 'dashboard_password_scrypt';
+
+export type LoginVia = 'password' | 'token';
+
+const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, keylen: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
+/** 32 MiB, ~0.1 s: the password is random (≈99 bits), so the cost guards the hash, not a weak secret. */
+const SCRYPT_PARAMS = { N: 1 << 15, r: 8, p: 1 };
+const KEY_LEN = 32;
+// No 0/o, 1/l/i: read from a terminal and typed on a phone.
+const ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
+
+/** e.g. `k3xq9-mfh2w-p7zcr-tn4sd`: 20 random characters (≈99 bits). */
+export function generatePassword(): string {
+  const chars = Array.from({ length: 20 }, () => ALPHABET[crypto.randomInt(ALPHABET.length)]);
+  return [0, 5, 10, 15].map((i) => chars.slice(i, i + 5).join('')).join('-');
+}
+
+/** `scrypt$N$r$p$salt$hash` (base64url): the parameters travel with the hash so they can change. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = crypto.randomBytes(16);
+  const { N, r, p } = SCRYPT_PARAMS;
+  const key = await scrypt(password, salt, KEY_LEN, { N, r, p, maxmem: 64 * 1024 * 1024 });
+  return ['scrypt', N, r, p, salt.toString('base64url'), key.toString('base64url')].join('$');
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
+  const salt = Buffer.from(parts[4]!, 'base64url');
+  const expected = Buffer.from(parts[5]!, 'base64url');
+  if (!Number.isInteger(N) || N > 1 << 20 || !Number.isInteger(r) || !Number.isInteger(p) || expected.length === 0) return false;
+  const key = await scrypt(password, salt, expected.length, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 });
+  return crypto.timingSafeEqual(key, expected);
+}
+
+/**
+ * Creates the dashboard password on first start and returns it (to print once); null when one
+ * exists. Replicas starting together race on an insert-if-absent: only the winner prints.
+ */
+export async function ensureDashboardPassword(store: Store): Promise<string | null> {
+  if (await store.getMeta(PASSWORD_KEY)) return null;
+  const password = generatePassword();
+  const hash = await hashPassword(password);
+  await store.db.insertInto('vigil_meta').values({ key: PASSWORD_KEY, value: hash }).onConflict((oc) => oc.column('key').doNothing()).execute();
+  return (await store.getMeta(PASSWORD_KEY)) === hash ? password : null;
+}
+
+/** Replaces the dashboard password (sessions opened with the old one end); returns the new one. */
+export async function resetDashboardPassword(store: Store, password = generatePassword()): Promise<string> {
+  await store.setMeta(PASSWORD_KEY, await hashPassword(password));
+  return password;
+}
+
+/** Which credential a login secret matches, if any. The token is checked first: it costs nothing. */
+export async function checkLoginSecret(store: Store, secret: string): Promise<LoginVia | null> {
+  const token = await store.getMeta(ADMIN_TOKEN_KEY);
+  if (token && hashesEqual(sha256(secret), token)) return 'token';
+  const password = await store.getMeta(PASSWORD_KEY);
+  if (password && (await verifyPassword(secret, password))) return 'password';
+  return null;
+}
+
+/**
+ * A short fingerprint of the stored credential a session was opened with: a new password or a
+ * rotated token changes it, which ends those sessions. Null when the credential is gone.
+ */
+export async function credentialFingerprint(store: Store, via: LoginVia): Promise<string | null> {
+  const stored = await store.getMeta(via === 'token' ? ADMIN_TOKEN_KEY : PASSWORD_KEY);
+  return stored ? sha256(stored).slice(0, 16) : null;
+}
+
+function sha256(s: string): string {
+  return crypto.createHash('sha256').update(s).digest('hex');
+}

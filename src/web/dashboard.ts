@@ -1,0 +1,384 @@
+/**
+ * The dashboard: server-rendered pages under /ui, a small browser script for live updates and
+ * actions, login with the admin token or the dashboard password, signed session cookies, and CSRF
+ * protection (a per-session token in a header, and the Origin checked) on every state change.
+ */
+import { Hono, type Context } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { streamSSE } from 'hono/streaming';
+import type { Logger } from 'pino';
+import type { Store } from '../store/store.ts';
+import type { Clock } from '../clock.ts';
+import type { HealthRules } from '../health/types.ts';
+import type { DecisionSync } from '../decisions/decision-sync.ts';
+import type { Deployment } from '../health/runbooks.ts';
+import { isVigilError, VigilError } from '../errors.ts';
+import { buildDecision, manualAlert } from '../decisions/new-decisions.ts';
+import { checkLoginSecret, credentialFingerprint } from './credentials.ts';
+import { SESSION_COOKIE, SessionCodec, type Session } from './session.ts';
+import { LoginThrottle } from './login-throttle.ts';
+import { LiveUpdates } from './live.ts';
+import { DashboardData } from './data.ts';
+import { asset, isAssetName } from './assets.ts';
+import { humanDuration } from './format.ts';
+import { html, type Html } from './html.ts';
+import { layout, type PageContext, type Section } from './pages/layout.ts';
+import { loginPage } from './pages/login.ts';
+import { fleetPage } from './pages/fleet.ts';
+import { issuePage, issuesPage, issueTitle, type IssueActions } from './pages/issues.ts';
+import { issueMarks, issueMarksDigest } from './issue-marks.ts';
+import { bouncerPage } from './pages/bouncer.ts';
+import { decisionsPage } from './pages/decisions.ts';
+
+type Env = { Bindings: { incoming?: { socket?: { remoteAddress?: string; encrypted?: boolean } } } };
+
+/** Who made dashboard decisions, as cscli's manual decisions name their machine. */
+export const DASHBOARD_MACHINE_ID = 'vigil-dashboard';
+
+export interface DashboardDeps {
+  store: Store;
+  clock: Clock;
+  rules: HealthRules;
+  sync: DecisionSync;
+  log: Logger;
+  /** The Local API URL bouncers use, for the runbooks. */
+  lapiUrl: () => string;
+  sessionTtlMs: number;
+  /** How often open dashboards' data is checked for changes (default 2 s). */
+  livePollMs?: number;
+}
+
+/** What the admin API asks the dashboard: is this request a logged-in session allowed to act? */
+export type AdminSessionAuth = (c: Context) => Promise<'ok' | Response | null>;
+
+export interface Dashboard {
+  /** Serves /ui/…; route requests whose path starts with /ui to it. */
+  app: Hono<Env>;
+  /** Lets the admin API (/admin/v1) accept a dashboard session, CSRF-checked, besides the bearer token. */
+  adminAuth: AdminSessionAuth;
+  /** Silence and acknowledge show up once the admin API has their endpoints (issue 8). */
+  attachAdmin(admin: Hono): void;
+  live: LiveUpdates;
+  /** Ends the live-update streams, so the server can close. */
+  close(): Promise<void>;
+}
+
+const HTML_TYPE = 'text/html; charset=utf-8';
+const SECURITY_HEADERS: Record<string, string> = {
+  // Everything is served by Vigil itself: no inline script or style, no third party.
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'same-origin',
+};
+
+export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
+  const { store, clock, log } = deps;
+  const codec = new SessionCodec(await store.secret('dashboard-session'));
+  const throttle = new LoginThrottle();
+  const data = new DashboardData({ store, rules: deps.rules, index: deps.sync.index, lapiUrl: deps.lapiUrl });
+  const live = new LiveUpdates({ store, clock, pollMs: deps.livePollMs ?? 2000 });
+  live.onError = (e) => log.error({ err: e }, 'dashboard live-update check failed');
+  live.extraDigest = () => issueMarksDigest(store);
+  const streams = new Set<() => void>();
+  let actions: IssueActions = { silence: false, acknowledge: false };
+  // Not strict: /ui and /ui/ are the same page.
+  const app = new Hono<Env>({ strict: false }).basePath('/ui');
+
+  async function sessionOf(c: Context): Promise<Session | null> {
+    const s = codec.read(getCookie(c, SESSION_COOKIE), clock.now());
+    if (!s) return null;
+    // A new password or a rotated token ends the sessions opened with the old one.
+    return (await credentialFingerprint(store, s.via)) === s.credential ? s : null;
+  }
+
+  /** State changes must come from our own pages: same Origin as the Host asked for. */
+  function sameOrigin(c: Context): boolean {
+    const origin = c.req.header('origin');
+    if (!origin || origin === 'null') return false;
+    try {
+      return new URL(origin).host === (c.req.header('host') ?? '');
+    } catch {
+      return false;
+    }
+  }
+
+  function csrfRefusal(c: Context, s: Session, token: string | undefined): Response | null {
+    if (!sameOrigin(c)) return c.json({ message: 'cross-site request refused: the Origin header must be this dashboard\'s own' }, 403);
+    if (!codec.checkCsrf(s, token)) return c.json({ message: 'CSRF token missing or wrong: send the X-CSRF-Token header of the dashboard page (reload it)' }, 403);
+    return null;
+  }
+
+  const isHttps = (c: Context<Env>) =>
+    new URL(c.req.url).protocol === 'https:' || c.env?.incoming?.socket?.encrypted === true || (isLoopback(peerAddressOf(c)) && c.req.header('x-forwarded-proto') === 'https');
+
+  async function pageContext(s: Session | null): Promise<PageContext> {
+    return {
+      csrfToken: s ? codec.csrfToken(s) : null,
+      openIssues: s ? await data.openIssueCount() : 0,
+      assets: { css: asset('style.css').url, js: asset('app.js').url },
+    };
+  }
+
+  async function page(c: Context, s: Session | null, title: string, section: Section, main: Html, status: 200 | 400 | 401 | 404 | 429 = 200): Promise<Response> {
+    return c.body(layout(await pageContext(s), { title, section }, main).text, status, { 'Content-Type': HTML_TYPE });
+  }
+
+  app.use('*', async (c, next) => {
+    await next();
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(k, v);
+    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
+  });
+
+  app.onError((err, c) => {
+    if (isVigilError(err)) return c.json({ message: err.message }, 400);
+    log.error({ err }, 'dashboard request failed');
+    return c.json({ message: 'internal error' }, 500);
+  });
+
+  // ------------------------------------------------------------------ public: assets and login
+
+  app.get('/assets/:name', (c) => {
+    const name = c.req.param('name');
+    if (!isAssetName(name)) return c.body(null, 404);
+    const a = asset(name);
+    // The URL carries the content hash (?v=…): a new version is a new URL.
+    return c.body(a.body, 200, { 'Content-Type': a.contentType, 'Cache-Control': 'public, max-age=31536000, immutable' });
+  });
+
+  app.get('/login', async (c) => {
+    if (await sessionOf(c)) return c.redirect(safeNext(c.req.query('next')), 303);
+    return page(c, null, 'Log in', 'none', loginPage({ next: c.req.query('next') }));
+  });
+
+  app.post('/login', async (c) => {
+    if (!sameOrigin(c)) return c.json({ message: 'cross-site login refused: the Origin header must be this dashboard\'s own' }, 403);
+    const peer = peerAddressOf(c);
+    const now = clock.now();
+    const wait = throttle.retryAfter(peer, now);
+    const form = await c.req.parseBody();
+    const next = typeof form.next === 'string' ? form.next : undefined;
+    if (wait > 0) {
+      log.warn({ ip: peer }, 'dashboard login refused: too many failed attempts');
+      return page(c, null, 'Log in', 'none', loginPage({ next, error: `Too many failed attempts from your address: try again in ${humanDuration(wait)}.` }), 429);
+    }
+    const secret = typeof form.secret === 'string' ? form.secret.trim() : '';
+    const via = secret && secret.length <= 1024 ? await checkLoginSecret(store, secret) : null;
+    const credential = via ? await credentialFingerprint(store, via) : null;
+    if (!via || !credential) {
+      throttle.failed(peer, now);
+      log.warn({ ip: peer }, 'dashboard login refused: wrong password or token');
+      return page(c, null, 'Log in', 'none', loginPage({ next, error: 'Wrong password or token.' }), 401);
+    }
+    throttle.succeeded(peer);
+    const { cookie } = codec.issue(via, credential, now, deps.sessionTtlMs);
+    setCookie(c, SESSION_COOKIE, cookie, {
+      httpOnly: true,
+      sameSite: 'Strict',
+      secure: isHttps(c),
+      path: '/',
+      maxAge: Math.floor(deps.sessionTtlMs / 1000),
+    });
+    log.info({ ip: peer, via }, 'dashboard login');
+    return c.redirect(safeNext(next), 303);
+  });
+
+  // ------------------------------------------------------------------ everything else needs a session
+
+  app.use('*', async (c, next) => {
+    const s = await sessionOf(c);
+    if (!s) {
+      const p = c.req.path;
+      if (p.startsWith('/ui/api/') || p === '/ui/events' || c.req.method !== 'GET') {
+        return c.json({ message: 'not logged in, or the session expired: log in at /ui/login' }, 401);
+      }
+      const url = new URL(c.req.url);
+      return c.redirect(`/ui/login?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
+    }
+    c.set('session' as never, s as never);
+    await next();
+  });
+  const sessionIn = (c: Context): Session => c.get('session' as never) as Session;
+
+  app.post('/logout', async (c) => {
+    const s = sessionIn(c);
+    const form = await c.req.parseBody();
+    const refused = csrfRefusal(c, s, c.req.header('x-csrf-token') ?? (typeof form.csrf === 'string' ? form.csrf : undefined));
+    if (refused) return refused;
+    codec.end(s, clock.now());
+    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: isHttps(c) });
+    return c.redirect('/ui/login', 303);
+  });
+
+  app.get('/', async (c) => {
+    const s = sessionIn(c);
+    return page(c, s, 'Fleet', 'fleet', fleetPage(await data.fleet(clock.now())));
+  });
+
+  app.get('/issues', async (c) => {
+    const s = sessionIn(c);
+    const now = clock.now();
+    const all = c.req.query('all') === '1';
+    const rows = await data.issues(now, all);
+    const marks = await issueMarks(store, rows, now);
+    return page(c, s, 'Issues', 'issues', issuesPage(rows, marks, now, all));
+  });
+
+  app.get('/issues/:id', async (c) => {
+    const s = sessionIn(c);
+    const id = c.req.param('id');
+    const deployment = (c.req.query('deployment') ?? 'host') as Deployment;
+    if (!/^\d{1,15}$/.test(id) || !['host', 'docker', 'kubernetes'].includes(deployment)) return notFound(c, s);
+    const now = clock.now();
+    const v = await data.issue(Number(id), now, deployment);
+    if (!v) return notFound(c, s);
+    const marks = (await issueMarks(store, [v.issue], now)).get(v.issue.id);
+    return page(c, s, `#${v.issue.id} ${issueTitle(v.issue)}`, 'issues', issuePage(v, marks, actions));
+  });
+
+  app.get('/bouncers/:name', async (c) => {
+    const s = sessionIn(c);
+    const v = await data.bouncer(c.req.param('name'), clock.now());
+    if (!v) return notFound(c, s);
+    return page(c, s, v.row.name, 'fleet', bouncerPage(v));
+  });
+
+  app.get('/decisions', async (c) => {
+    const s = sessionIn(c);
+    const v = data.decisions(c.req.query('q'), clock.now());
+    return page(c, s, 'Decisions', 'decisions', decisionsPage(v), v.query.kind === 'invalid' ? 400 : 200);
+  });
+
+  // ------------------------------------------------------------------ JSON actions (CSRF-checked)
+
+  app.use('/api/*', async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    const refused = csrfRefusal(c, sessionIn(c), c.req.header('x-csrf-token'));
+    if (refused) return refused;
+    await next();
+  });
+
+  app.get('/api/session', (c) => c.json({ via: sessionIn(c).via, expiresAt: new Date(sessionIn(c).expiresAt).toISOString() }));
+
+  app.post('/api/decisions', async (c) => {
+    const body = await readJson(c);
+    const field = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
+    const value = field('value').trim();
+    const type = field('type').trim() || 'ban';
+    const now = clock.now();
+    const reason = field('reason').trim() || `manual '${type}' from '${DASHBOARD_MACHINE_ID}'`;
+    // Same validation and records as `vigil decisions add` (cscli's origin, a manual alert).
+    const d = buildDecision({ scope: value.includes('/') ? 'Range' : 'Ip', value, type, duration: field('duration').trim() || '4h', reason, origin: 'cscli' }, now);
+    const { decisionIds } = await store.addDecisions(
+      manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: DASHBOARD_MACHINE_ID }),
+      [d],
+    );
+    await deps.sync.refresh();
+    log.info({ decision: decisionIds[0], scope: d.scope, value: d.value, type: d.type, until: new Date(d.until).toISOString() }, 'decision added from the dashboard');
+    return c.json({ id: decisionIds[0], scope: d.scope, value: d.value, type: d.type, until: new Date(d.until).toISOString() }, 201);
+  });
+
+  app.delete('/api/decisions/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!/^\d{1,15}$/.test(id)) return c.json({ message: `id "${id}": use the numeric decision id` }, 400);
+    const n = await store.softDeleteDecisions([Number(id)], clock.now());
+    if (n === 0) return c.json({ message: `decision ${id} is not active (it expired or was deleted already)` }, 404);
+    await deps.sync.refresh();
+    log.info({ decision: Number(id) }, 'decision deleted from the dashboard');
+    return c.json({ deleted: n });
+  });
+
+  // ------------------------------------------------------------------ live updates (Server-Sent Events)
+
+  app.get('/events', (c) => {
+    const cookie = getCookie(c, SESSION_COOKIE);
+    return streamSSE(c, async (stream) => {
+      let finish: () => void = () => {};
+      const finished = new Promise<void>((resolve) => (finish = resolve));
+      streams.add(finish);
+      stream.onAbort(finish);
+      // The session can end while the page stays open: say so, and the page goes to the login.
+      const stillValid = async () => {
+        const s = codec.read(cookie, clock.now());
+        return s !== null && (await credentialFingerprint(store, s.via)) === s.credential;
+      };
+      const send = async (event: string, payload: string) => {
+        if (event !== 'expired' && !(await stillValid())) {
+          await stream.writeSSE({ event: 'expired', data: '' }).catch(() => {});
+          finish();
+          return;
+        }
+        await stream.writeSSE({ event, data: payload }).catch(finish);
+      };
+      const unsubscribe = live.subscribe((version) => void send('refresh', String(version)));
+      const keepAlive = setInterval(() => void send('ping', ''), 25_000);
+      keepAlive.unref();
+      try {
+        await stream.writeSSE({ event: 'hello', data: String(live.version), retry: 3000 });
+        void live.poll();
+        await finished;
+      } finally {
+        clearInterval(keepAlive);
+        unsubscribe();
+        streams.delete(finish);
+      }
+    });
+  });
+
+  app.notFound(async (c) => notFound(c, await sessionOf(c)));
+
+  async function notFound(c: Context, s: Session | null): Promise<Response> {
+    if (c.req.path.startsWith('/ui/api/')) return c.json({ message: 'not found' }, 404);
+    return page(c, s, 'Not found', 'none', NOT_FOUND, 404);
+  }
+
+  return {
+    app,
+    live,
+    async adminAuth(c) {
+      const s = await sessionOf(c);
+      if (!s) return null;
+      if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+        const refused = csrfRefusal(c, s, c.req.header('x-csrf-token'));
+        if (refused) return refused;
+      }
+      return 'ok';
+    },
+    attachAdmin(admin: Hono) {
+      const has = (method: string, suffix: string) => admin.routes.some((r) => r.method === method && r.path.endsWith(suffix));
+      actions = { silence: has('POST', '/issues/:id/silence'), acknowledge: has('POST', '/issues/:id/ack') };
+    },
+    async close() {
+      live.stop();
+      for (const finish of [...streams]) finish();
+    },
+  };
+}
+
+const NOT_FOUND = html`<h1>Not found</h1><p>Nothing here. Go back to the <a href="/ui/">fleet</a>.</p>`;
+
+/** Only our own pages: a `next` from the query string must never send the browser elsewhere. */
+export function safeNext(next: string | undefined): string {
+  return next && /^\/ui(\/[^\\]*)?$/.test(next) && !next.startsWith('//') ? next : '/ui/';
+}
+
+/** The TCP peer, IPv4-mapped IPv6 folded to IPv4: what the login throttle counts by. */
+function peerAddressOf(c: Context<Env>): string {
+  const raw = c.env?.incoming?.socket?.remoteAddress ?? '';
+  return raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw;
+}
+
+export function isLoopback(address: string): boolean {
+  return /^127\./.test(address) || address === '::1' || address === 'localhost';
+}
+
+async function readJson(c: Context): Promise<Record<string, unknown>> {
+  try {
+    const body = await c.req.json();
+    if (typeof body === 'object' && body !== null && !Array.isArray(body)) return body as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new VigilError('E_BAD_BODY', 'body: send a JSON object, e.g. {"value":"192.0.2.1","type":"ban","duration":"4h"}');
+}

@@ -1,0 +1,263 @@
+/**
+ * What each dashboard page shows, read from the store (and the decision index) and shaped for the
+ * pages. The pages themselves are pure functions of these view models.
+ */
+import type { Kysely } from 'kysely';
+import type { Store } from '../store/store.ts';
+import type { Database } from '../store/schema.ts';
+import type { Bouncer, BouncerChange, Decision, RefusedRequest } from '../store/types.ts';
+import type { HealthIssue } from '../store/health-types.ts';
+import type { BouncerStatus, HealthRules } from '../health/types.ts';
+import type { Runbook, Deployment } from '../health/runbooks.ts';
+import { bouncerStatus } from '../health/evaluate.ts';
+import { flappingKeys, toHealthInput } from '../health/engine.ts';
+import { issueRunbook, issueStatus, type IssueStatus } from '../health/issue-view.ts';
+import { resolveKind } from '../health/bouncer-kind.ts';
+import { pullHours } from '../store/pull-history.ts';
+import { pullBuckets, type PullBucket } from './timeline.ts';
+import type { DecisionIndex } from '../decisions/decision-index.ts';
+import { parseIp, parseRange, type IpAddress, type IpRange } from '../net/ip.ts';
+
+const DAY = 24 * 3600_000;
+
+export const CRITICALITIES = ['critical', 'high', 'warning', 'recommended'] as const;
+export const STATUSES: readonly BouncerStatus[] = ['offline', 'late', 'never_pulled', 'revoked', 'healthy'];
+
+export interface FleetRow {
+  name: string;
+  type: string;
+  version: string;
+  ipAddress: string;
+  kind: 'firewall' | 'remediation';
+  status: BouncerStatus;
+  createdAt: number;
+  lastPullAt: number | null;
+  lastRequestAt: number | null;
+  pullCadenceMs: number | null;
+  pulls24h: PullBucket[];
+  pulls7d: PullBucket[];
+  openIssueIds: number[];
+}
+
+export interface FleetSummary {
+  openIssues: Record<(typeof CRITICALITIES)[number], number>;
+  bouncers: Record<BouncerStatus, number>;
+  total: number;
+}
+
+export interface FleetView {
+  now: number;
+  summary: FleetSummary;
+  rows: FleetRow[];
+}
+
+export interface IssueRow extends HealthIssue {
+  status: IssueStatus;
+}
+
+export interface IssueView {
+  now: number;
+  issue: IssueRow;
+  bouncer: Bouncer | undefined;
+  runbook: Runbook | null;
+  deployment: Deployment;
+}
+
+export interface BouncerView {
+  now: number;
+  row: FleetRow;
+  issues: IssueRow[];
+  refused: RefusedRequest[];
+  changes: BouncerChange[];
+  usage: { receivedAt: number; report: unknown } | null;
+}
+
+export type DecisionQuery =
+  | { kind: 'none' }
+  | { kind: 'ip'; text: string; ip: IpAddress }
+  | { kind: 'range'; text: string; range: IpRange }
+  | { kind: 'invalid'; text: string; message: string };
+
+export interface DecisionsView {
+  now: number;
+  query: DecisionQuery;
+  /** Decisions that apply to the IP, or that cover the whole range. */
+  matching: Decision[];
+  /** With a range: decisions on addresses or smaller ranges inside it. */
+  inside: Decision[];
+  /** Without a query: the newest active decisions, and how many there are in all. */
+  recent: Decision[];
+  activeCount: number;
+}
+
+/** Reads for the dashboard: the store's own methods, plus two queries of its own (Kysely). */
+export class DashboardData {
+  #store: Store;
+  #rules: HealthRules;
+  #index: DecisionIndex;
+  #lapiUrl: () => string;
+
+  constructor(deps: { store: Store; rules: HealthRules; index: DecisionIndex; lapiUrl: () => string }) {
+    this.#store = deps.store;
+    this.#rules = deps.rules;
+    this.#index = deps.index;
+    this.#lapiUrl = deps.lapiUrl;
+  }
+
+  async fleet(now: number): Promise<FleetView> {
+    const [bouncers, reported, hours, open] = [
+      await this.#store.listBouncers(),
+      await this.#store.usageMetricsReceivedAt(),
+      await pullHours(this.#store.db, { since: now - 7 * DAY }),
+      await this.#store.openHealthIssues(),
+    ];
+    const byBouncer = groupBy(hours, (h) => h.bouncerId);
+    const issuesByName = groupBy(open, (i) => i.bouncerName ?? '');
+    const rows = bouncers.map((b) => this.#row(b, reported.get(b.id) ?? null, byBouncer.get(b.id) ?? [], issuesByName.get(b.name) ?? [], now));
+    // Problems first, as an operator scans the table; by name within a status.
+    rows.sort((a, b) => STATUSES.indexOf(a.status) - STATUSES.indexOf(b.status) || a.name.localeCompare(b.name));
+    const summary: FleetSummary = {
+      openIssues: { critical: 0, high: 0, warning: 0, recommended: 0 },
+      bouncers: { healthy: 0, late: 0, offline: 0, never_pulled: 0, revoked: 0 },
+      total: rows.length,
+    };
+    for (const i of open) if (i.criticality in summary.openIssues) summary.openIssues[i.criticality as keyof FleetSummary['openIssues']]++;
+    for (const r of rows) summary.bouncers[r.status]++;
+    return { now, summary, rows };
+  }
+
+  async openIssueCount(): Promise<number> {
+    return (await this.#store.openHealthIssues()).length;
+  }
+
+  async issues(now: number, includeResolved: boolean): Promise<IssueRow[]> {
+    const [list, flapping] = [await this.#store.healthIssues({ includeResolved, limit: 500 }), await flappingKeys(this.#store, now)];
+    return list.map((i) => ({ ...i, status: issueStatus(i, flapping) }));
+  }
+
+  async issue(id: number, now: number, deployment: Deployment): Promise<IssueView | undefined> {
+    const issue = await this.#store.healthIssue(id);
+    if (!issue) return undefined;
+    const bouncer = issue.bouncerName ? await this.#store.getBouncer(issue.bouncerName) : undefined;
+    const flapping = await flappingKeys(this.#store, now);
+    return {
+      now,
+      issue: { ...issue, status: issueStatus(issue, flapping) },
+      bouncer,
+      runbook: issueRunbook(issue, bouncer, this.#lapiUrl(), deployment) ?? null,
+      deployment,
+    };
+  }
+
+  async bouncer(name: string, now: number): Promise<BouncerView | undefined> {
+    const b = await this.#store.getBouncer(name);
+    if (!b) return undefined;
+    const usage = (await this.#store.latestUsageMetrics(b.id)) ?? null;
+    const hours = await pullHours(this.#store.db, { since: now - 7 * DAY, bouncerId: b.id });
+    const flapping = await flappingKeys(this.#store, now);
+    const issues = (await this.#store.healthIssues({ includeResolved: true, limit: 1000 }))
+      .filter((i) => i.bouncerName === b.name)
+      .slice(0, 20)
+      .map((i) => ({ ...i, status: issueStatus(i, flapping) }));
+    const open = issues.filter((i) => i.resolvedAt === null);
+    return {
+      now,
+      row: this.#row(b, usage?.receivedAt ?? null, hours, open, now),
+      issues,
+      refused: await refusedFor(this.#store.db, b, 25),
+      changes: (await this.#store.bouncerChanges(now - 30 * DAY)).filter((c) => c.bouncerId === b.id).reverse().slice(0, 25),
+      usage,
+    };
+  }
+
+  decisions(queryText: string | undefined, now: number): DecisionsView {
+    const query = parseDecisionQuery(queryText);
+    const view: DecisionsView = { now, query, matching: [], inside: [], recent: [], activeCount: 0 };
+    if (query.kind === 'ip') view.matching = this.#index.matchIp(query.ip, now);
+    else if (query.kind === 'range') {
+      view.matching = this.#index.containingRange(query.range, now);
+      const covering = new Set(view.matching.map((d) => d.id));
+      view.inside = this.#index.insideRange(query.range, now).filter((d) => !covering.has(d.id));
+    } else if (query.kind === 'none') {
+      const active = this.#index.active(now);
+      view.activeCount = active.length;
+      view.recent = active.sort((a, b) => b.id - a.id).slice(0, 50);
+    }
+    return view;
+  }
+
+  #row(b: Bouncer, lastUsageMetricsAt: number | null, hours: Array<{ hour: number; pulls: number }>, open: HealthIssue[], now: number): FleetRow {
+    return {
+      name: b.name,
+      type: b.type,
+      version: b.version,
+      ipAddress: b.ipAddress,
+      kind: resolveKind(b.type, b.kindOverride),
+      status: bouncerStatus(toHealthInput(b, lastUsageMetricsAt), now, this.#rules),
+      createdAt: b.createdAt,
+      lastPullAt: b.lastPullAt,
+      lastRequestAt: b.lastRequestAt,
+      pullCadenceMs: b.pullCadenceMs,
+      pulls24h: pullBuckets(hours, now, 24),
+      pulls7d: pullBuckets(hours, now, 7 * 24),
+      openIssueIds: open.map((i) => i.id),
+    };
+  }
+}
+
+/** `192.0.2.1`, `2001:db8::1`, `198.51.100.0/24`; anything else is named back with an example. */
+export function parseDecisionQuery(text: string | undefined): DecisionQuery {
+  const t = (text ?? '').trim();
+  if (t === '') return { kind: 'none' };
+  try {
+    return t.includes('/') ? { kind: 'range', text: t, range: parseRange(t) } : { kind: 'ip', text: t, ip: parseIp(t) };
+  } catch {
+    const message = t.includes('/')
+      ? `"${t}" is not a CIDR range; use e.g. 198.51.100.0/24 or 2001:db8::/48`
+      : `"${t}" is not an IPv4 or IPv6 address; use e.g. 192.0.2.1 (or a range such as 198.51.100.0/24)`;
+    return { kind: 'invalid', text: t, message };
+  }
+}
+
+/**
+ * Refused requests that concern a bouncer: with its (revoked) key, from its last address, or with
+ * its exact User-Agent. Newest first.
+ */
+async function refusedFor(db: Kysely<Database>, b: Bouncer, limit: number): Promise<RefusedRequest[]> {
+  const ua = b.type ? `${b.type}/${b.version}` : null;
+  const rows = await db
+    .selectFrom('refused_requests')
+    .selectAll()
+    .where((eb) =>
+      eb.or([
+        eb('bouncer_name', '=', b.name),
+        ...(b.ipAddress ? [eb('peer_ip', '=', b.ipAddress)] : []),
+        ...(ua ? [eb('user_agent', '=', ua)] : []),
+      ]),
+    )
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    id: Number(r.id),
+    at: Number(r.at),
+    peerIp: r.peer_ip,
+    userAgent: r.user_agent,
+    method: r.method,
+    path: r.path,
+    reason: r.reason,
+    keyFingerprint: r.key_fingerprint,
+    bouncerName: r.bouncer_name,
+  }));
+}
+
+function groupBy<T, K>(items: readonly T[], key: (t: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    let list = out.get(k);
+    if (!list) out.set(k, (list = []));
+    list.push(it);
+  }
+  return out;
+}

@@ -1,0 +1,15 @@
+import { html, type Html } from '../html.ts';
+
+export function loginPage(opts: { error?: string; next?: string }): Html {
+  return html`<div class="login panel">
+<h1>Log in to Vigil</h1>
+<p class="hint">Use the dashboard password printed when <code>vigil serve</code> first started, or an admin token (<code>vigil admin token</code>). Lost the password? <code>vigil admin password</code> sets a new one.</p>
+<form method="post" action="/ui/login">
+  ${opts.next ? html`<input type="hidden" name="next" value="${opts.next}">` : ''}
+  <label for="secret">Password or admin token</label>
+  <input id="secret" name="secret" type="password" required autocomplete="current-password" autofocus${opts.error ? html` aria-invalid="true" aria-describedby="login-error"` : ''}>
+  ${opts.error ? html`<p id="login-error" class="form-error" role="alert">${opts.error}</p>` : ''}
+  <button type="submit">Log in</button>
+</form>
+</div>`;
+}

@@ -1,0 +1,164 @@
+/**
+ * Where the admin API (/admin/v1) and the dashboard (/ui) are served (`admin_listen`): on the Local
+ * API listener (`lapi`, the default), on a listener of their own (`HOST:PORT`), or not at all
+ * (`off`). Neither is ever served without authentication: the admin API wants the admin token or a
+ * dashboard session, every dashboard page but the login wants a session.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Hono } from 'hono';
+import { getRequestListener } from '@hono/node-server';
+import type { Logger } from 'pino';
+import type { VigilConfig, ListenAddress } from '../config/config.ts';
+import { formatListen } from '../config/config.ts';
+import type { Store } from '../store/store.ts';
+import type { Clock } from '../clock.ts';
+import type { HealthRules } from '../health/types.ts';
+import type { DecisionSync } from '../decisions/decision-sync.ts';
+import { VigilError } from '../errors.ts';
+import { createDashboard, isLoopback, type AdminSessionAuth, type Dashboard } from './dashboard.ts';
+import { ensureDashboardPassword } from './credentials.ts';
+
+// Hono apps and @hono/node-server disagree on the env type; this layer only passes it through.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Fetch = (request: Request, env?: any) => Response | Promise<Response>;
+
+export interface WebSurface {
+  /** Where /admin/v1 goes: 'lapi' (the LAPI app mounts it), 'own' (our listener), or null (off). */
+  adminOn: 'lapi' | 'own' | null;
+  /** For createAdminApp: dashboard sessions may use the admin API too. */
+  adminAuth: AdminSessionAuth | undefined;
+  /** Hands over the admin API app (to serve on our own listener, and to learn its endpoints). */
+  attachAdmin(admin: import('hono').Hono | undefined): void;
+  /** Wraps the LAPI listener's fetch so /ui reaches the dashboard when it shares that listener. */
+  onLapiListener(fetch: Fetch): Fetch;
+  /**
+   * Once the LAPI listens: opens our own listener if configured and, when `firstStartPassword` is
+   * given, creates the dashboard password on first start and hands it over to be printed once.
+   */
+  start(lapiUrl: string, firstStartPassword?: (password: string, dashboardUrl: string) => void): Promise<void>;
+  /** The dashboard's address once started; null when off. */
+  dashboardUrl: string | null;
+  dashboard: Dashboard | null;
+  close(): Promise<void>;
+}
+
+export interface WebSurfaceDeps {
+  config: Pick<VigilConfig, 'adminListen' | 'adminSessionTtlMs' | 'listen'>;
+  store: Store;
+  clock: Clock;
+  rules: HealthRules;
+  sync: DecisionSync;
+  log: Logger;
+  lapiUrl: () => string;
+  livePollMs?: number;
+}
+
+const isDashboardPath = (path: string) => path === '/ui' || path.startsWith('/ui/');
+
+export async function createWebSurface(deps: WebSurfaceDeps): Promise<WebSurface> {
+  const where = deps.config.adminListen;
+  if (where === null) {
+    return {
+      adminOn: null,
+      adminAuth: undefined,
+      attachAdmin() {},
+      onLapiListener: (fetch) => fetch,
+      async start() {},
+      dashboardUrl: null,
+      dashboard: null,
+      async close() {},
+    };
+  }
+  const dashboard = await createDashboard({
+    store: deps.store,
+    clock: deps.clock,
+    rules: deps.rules,
+    sync: deps.sync,
+    log: deps.log,
+    lapiUrl: deps.lapiUrl,
+    sessionTtlMs: deps.config.adminSessionTtlMs,
+    livePollMs: deps.livePollMs,
+  });
+  const dashboardFetch = dashboard.app.fetch as Fetch;
+  let adminApp: Hono | undefined;
+  let server: http.Server | undefined;
+
+  const surface: WebSurface = {
+    adminOn: where === 'lapi' ? 'lapi' : 'own',
+    adminAuth: dashboard.adminAuth,
+    dashboard,
+    dashboardUrl: null,
+    attachAdmin(admin) {
+      adminApp = admin ? new Hono().route('/admin/v1', admin) : undefined;
+      if (admin) dashboard.attachAdmin(admin);
+    },
+    onLapiListener(fetch) {
+      if (where !== 'lapi') return fetch;
+      return (req, env) => (isDashboardPath(new URL(req.url).pathname) ? dashboardFetch(req, env) : fetch(req, env));
+    },
+    async start(lapiUrl, firstStartPassword) {
+      let base = lapiUrl;
+      let bound: ListenAddress = deps.config.listen;
+      if (where !== 'lapi') {
+        server = await listen(where, ownFetch(dashboardFetch, () => adminApp));
+        const addr = server.address() as AddressInfo;
+        bound = { host: addr.address, port: addr.port };
+        base = `http://${formatListen(bound)}`;
+      }
+      surface.dashboardUrl = `${base}/ui/`;
+      if (!isLoopback(bound.host)) {
+        deps.log.warn(
+          { listen: formatListen(bound) },
+          `the admin API and dashboard listen on ${formatListen(bound)}, reachable from other hosts over plain HTTP (login required): put TLS in front, or keep them local with admin_listen: 127.0.0.1:8081`,
+        );
+      }
+      if (firstStartPassword) {
+        const password = await ensureDashboardPassword(deps.store);
+        if (password) firstStartPassword(password, surface.dashboardUrl);
+      }
+    },
+    async close() {
+      await dashboard.close();
+      if (server) {
+        const s = server;
+        await new Promise<void>((resolve) => {
+          s.close(() => resolve());
+          s.closeIdleConnections();
+        });
+      }
+    },
+  };
+  return surface;
+}
+
+/** Our own listener: /ui, /admin/v1, and / sending a browser to the dashboard. */
+function ownFetch(dashboardFetch: Fetch, admin: () => Hono | undefined): Fetch {
+  return (req, env) => {
+    const path = new URL(req.url).pathname;
+    if (isDashboardPath(path)) return dashboardFetch(req, env);
+    const a = admin();
+    if (a && (path === '/admin/v1' || path.startsWith('/admin/v1/'))) return a.fetch(req, env);
+    if (path === '/') return new Response(null, { status: 303, headers: { Location: '/ui/' } });
+    return new Response('{"message":"not found"}', { status: 404, headers: { 'Content-Type': 'application/json; charset=utf-8' } });
+  };
+}
+
+async function listen(at: ListenAddress, fetch: Fetch): Promise<http.Server> {
+  const server = http.createServer(getRequestListener(fetch));
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      reject(
+        new VigilError(
+          'E_LISTEN',
+          e.code === 'EADDRINUSE'
+            ? `admin_listen ${formatListen(at)}: address already in use; pick another (or admin_listen: lapi to share the Local API listener)`
+            : `admin_listen ${formatListen(at)}: ${e.message}`,
+        ),
+      );
+    });
+    server.listen(at.port, at.host, () => resolve());
+  });
+  return server;
+}

@@ -1,0 +1,66 @@
+import { exactTime } from './format.ts';
+import { html, raw, type Html } from './html.ts';
+import { HOUR_MS, hourOf } from '../store/pull-history.ts';
+
+/** One bar of a pull timeline: the pulls recorded in [start, start + 1 h). */
+export interface PullBucket {
+  start: number;
+  pulls: number;
+}
+
+/** The last `spanHours` hourly buckets up to the current (partial) hour, oldest first, gaps as 0. */
+export function pullBuckets(hours: ReadonlyArray<{ hour: number; pulls: number }>, now: number, spanHours: number): PullBucket[] {
+  const last = hourOf(now);
+  const first = last - (spanHours - 1) * HOUR_MS;
+  const out: PullBucket[] = [];
+  for (let t = first; t <= last; t += HOUR_MS) out.push({ start: t, pulls: 0 });
+  for (const h of hours) {
+    if (h.hour < first || h.hour > last) continue;
+    out[(h.hour - first) / HOUR_MS]!.pulls += h.pulls;
+  }
+  return out;
+}
+
+/** What the bars say, for people who do not see them: "pulled in 20 of 24 hours, none in the last 3". */
+export function timelineSummary(buckets: readonly PullBucket[]): string {
+  const withPulls = buckets.filter((b) => b.pulls > 0).length;
+  if (withPulls === 0) return `no pull in the last ${buckets.length} hours`;
+  let silent = 0;
+  for (let i = buckets.length - 1; i >= 0 && buckets[i]!.pulls === 0; i--) silent++;
+  const tail = silent === 0 ? 'including this hour' : `none in the last ${silent} hour${silent === 1 ? '' : 's'}`;
+  return `pulled in ${withPulls} of ${buckets.length} hours, ${tail}`;
+}
+
+/** Bar height: visible for one pull, full at the busiest hour; sqrt so quiet hours still show. */
+function barHeight(pulls: number, max: number): number {
+  if (pulls <= 0) return 0;
+  return Math.round((3 + 7 * Math.sqrt(pulls / max)) * 100) / 100;
+}
+
+/**
+ * An inline SVG (no script, no library): one unit per hour, stretched to the column's width.
+ * `detailed` draws one element per hour with a tooltip (bouncer page); otherwise one path (fleet
+ * table, where hundreds of rows each carry 24 + 168 bars).
+ */
+export function timelineSvg(buckets: readonly PullBucket[], opts: { label: string; detailed?: boolean }): Html {
+  const n = buckets.length;
+  const max = Math.max(1, ...buckets.map((b) => b.pulls));
+  const summary = `${opts.label}: ${timelineSummary(buckets)}`;
+  let bars: Html;
+  if (opts.detailed) {
+    bars = html`${buckets.map((b, i) => {
+      const h = barHeight(b.pulls, max);
+      const title = `${exactTime(b.start).slice(0, 16)}–${exactTime(b.start + HOUR_MS).slice(11, 16)} UTC: ${b.pulls} pull${b.pulls === 1 ? '' : 's'}`;
+      return html`<rect class="${b.pulls > 0 ? 'tl-bar' : 'tl-gap'}" x="${i + 0.1}" y="${b.pulls > 0 ? 10 - h : 9}" width="0.8" height="${b.pulls > 0 ? h : 1}"><title>${title}</title></rect>`;
+    })}`;
+  } else {
+    const d = buckets
+      .map((b, i) => {
+        const h = barHeight(b.pulls, max);
+        return h > 0 ? `M${i + 0.1} 10v-${h}h0.8v${h}z` : '';
+      })
+      .join('');
+    bars = d ? raw(`<path class="tl-bar" d="${d}"/>`) : raw('');
+  }
+  return html`<svg class="timeline${opts.detailed ? ' timeline-detailed' : ''}" viewBox="0 0 ${n} 10" preserveAspectRatio="none" role="img" aria-label="${summary}"><title>${summary}</title><rect class="tl-bg" x="0" y="0" width="${n}" height="10"/>${bars}</svg>`;
+}
