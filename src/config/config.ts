@@ -23,11 +23,11 @@ export interface VigilConfig {
   logLevel: LogLevel;
   /** Prometheus metrics listener; null when off. */
   metricsListen: ListenAddress | null;
-  /** How often a server re-reads decisions written by the CLI or by other replicas. */
   /** Admin API and dashboard: their own listener, 'lapi' (on the Local API listener), or null (off). */
   adminListen: ListenAddress | 'lapi' | null;
   /** Dashboard sessions end this long after login. */
   adminSessionTtlMs: number;
+  /** How often a server re-reads decisions written by the CLI or by other replicas. */
   decisionsSyncEveryMs: number;
   /** How often buffered bouncer activity (last pull, last request) is written. */
   activityFlushEveryMs: number;
@@ -48,10 +48,10 @@ export interface ConfigFlags {
   config?: string;
   listen?: string;
   metricsListen?: string;
+  adminListen?: string;
   db?: string;
   logLevel?: string;
 }
-  adminListen?: string;
 
 export const DEFAULT_CONFIG_FILE = 'vigil.yaml';
 
@@ -63,11 +63,11 @@ const fileSchema = z
     db: z.string().optional(),
     log_level: z.enum(LOG_LEVELS).optional(),
     metrics_listen: z.string().optional(),
+    admin_listen: z.string().optional(),
+    admin_session_ttl: duration.optional(),
     decisions_sync_every: duration.optional(),
     activity_flush_every: duration.optional(),
     health: z
-    admin_listen: z.string().optional(),
-    admin_session_ttl: duration.optional(),
       .object({
         offline_after: duration.optional(),
         late_after_factor: z.number().positive().optional(),
@@ -117,13 +117,13 @@ export function loadConfig(opts: { flags?: ConfigFlags; env?: NodeJS.ProcessEnv;
   const [metricsText, metricsWhere] = pick('metrics_listen', flags.metricsListen, fromFile.metrics_listen);
   // As CrowdSec serves Prometheus on 127.0.0.1:6060; `off` disables it.
   const metricsListen = metricsText === 'off' ? null : parseListen(metricsText ?? '127.0.0.1:6060', metricsWhere);
+  // On the Local API listener unless told otherwise, as the admin API always was; `off` disables both.
+  const [adminText, adminWhere] = pick('admin_listen', flags.adminListen, fromFile.admin_listen);
+  const adminListen = adminText === 'off' ? null : adminText === undefined || adminText === 'lapi' ? 'lapi' : parseAdminListen(adminText, adminWhere);
 
   const listen = parseListen(listenText ?? '127.0.0.1:8080', listenWhere);
   const db = dbText ?? 'sqlite:./data/vigil.db';
   parseStoreUrl(db, dbWhere);
-  // On the Local API listener unless told otherwise, as the admin API always was; `off` disables both.
-  const [adminText, adminWhere] = pick('admin_listen', flags.adminListen, fromFile.admin_listen);
-  const adminListen = adminText === 'off' ? null : adminText === undefined || adminText === 'lapi' ? 'lapi' : parseAdminListen(adminText, adminWhere);
   const logLevel = (levelText ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new VigilError('E_CONFIG', `${levelWhere} "${levelText}": use one of ${LOG_LEVELS.join(', ')}`);
@@ -135,12 +135,12 @@ export function loadConfig(opts: { flags?: ConfigFlags; env?: NodeJS.ProcessEnv;
     db,
     logLevel,
     metricsListen,
+    adminListen,
+    adminSessionTtlMs: dur('admin_session_ttl', fromFile.admin_session_ttl, '12h'),
     decisionsSyncEveryMs: dur('decisions_sync_every', fromFile.decisions_sync_every, '250ms'),
     activityFlushEveryMs: dur('activity_flush_every', fromFile.activity_flush_every, '1s'),
     health: {
       offlineAfterMs: dur('health.offline_after', h.offline_after, '24h'),
-    adminListen,
-    adminSessionTtlMs: dur('admin_session_ttl', fromFile.admin_session_ttl, '12h'),
       lateAfterFactor: h.late_after_factor ?? 10,
       lateAfterMinMs: dur('health.late_after_min', h.late_after_min, '5m'),
       evaluateEveryMs: dur('health.evaluate_every', h.evaluate_every, '30s'),
@@ -176,11 +176,6 @@ function readConfigFile(file: string): FileConfig {
   return parsed.data;
 }
 
-/** `HOST:PORT`, `[V6]:PORT` or `:PORT` (all interfaces). */
-export function parseListen(text: string, where = 'listen'): ListenAddress {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]*)):(\d{1,5})$/.exec(text.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port < 0 || port > 65535) {
 function parseAdminListen(text: string, where: string): ListenAddress {
   try {
     return parseListen(text, where);
@@ -189,6 +184,11 @@ function parseAdminListen(text: string, where: string): ListenAddress {
   }
 }
 
+/** `HOST:PORT`, `[V6]:PORT` or `:PORT` (all interfaces). */
+export function parseListen(text: string, where = 'listen'): ListenAddress {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]*)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 0 || port > 65535) {
     throw new VigilError('E_CONFIG', `${where} "${text}": use HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080 (port 0 picks a free one)`);
   }
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
