@@ -5,11 +5,15 @@ import { Store } from '../store/store.ts';
 import type { CliIo } from './io.ts';
 import { logLine } from './io.ts';
 import { registerBouncerCommands } from './bouncers.ts';
+import { registerBouncerDaemonCommands } from './bouncer.ts';
 import { registerDecisionCommands } from './decisions.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerIssueCommands } from './issues.ts';
 import { registerAdminCommands } from './admin.ts';
+import { registerWatchCommand } from './watch.ts';
 import { registerNotifyCommands } from './notify.ts';
+import { registerDoctorCommand } from './doctor.ts';
+import { registerVerifyCommand } from './verify.ts';
 
 export const VERSION = '0.1.0';
 
@@ -65,10 +69,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
   registerServeCommand(program, ctx, globalFlags);
   registerBouncerCommands(program, ctx);
+  registerBouncerDaemonCommands(program, ctx);
   registerDecisionCommands(program, ctx);
   registerIssueCommands(program, ctx);
   registerAdminCommands(program, ctx);
+  registerWatchCommand(program, ctx);
   registerNotifyCommands(program, ctx);
+  registerDoctorCommand(program, ctx);
+  registerVerifyCommand(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
