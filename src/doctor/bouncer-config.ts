@@ -83,6 +83,13 @@ function lineOf(text: string, offset: number): number {
 /** Parses one YAML file; an empty or comment-only file is `undefined` (skipped by the merge, as yamlpatch does). */
 export function parseYamlFile(file: SourceFile): { ok: true; doc: ParsedYaml | undefined } | { ok: false; error: ParseError } {
   const doc = YAML.parseDocument(file.text, { uniqueKeys: true, prettyErrors: true, strict: true });
+  // "key: value" followed by a wrongly indented " key: value" is reported by the library at the
+  // first value; the Go bouncers (and the operator) see the ':' of the second line: point there.
+  const multi = doc.errors.find((e) => e.code === 'MULTILINE_IMPLICIT_KEY');
+  if (multi?.linePos?.[1]) {
+    const { line, col } = multi.linePos[1];
+    return { ok: false, error: { path: file.path, line, col, message: 'mapping values are not allowed here: this line is indented as if it continued the value above' } };
+  }
   const err = doc.errors[0];
   if (err) {
     const pos = err.linePos?.[0];

@@ -618,12 +618,22 @@ async function serviceFindings(opts: DoctorOptions, family: string, base: string
         }),
       );
     } else {
-      const p = procs[0];
-      out.push(ok('service', 'service.process', `${svc.process} is running (pid ${procs.map((x) => x.pid).join(', ')})`, { evidence: [p.argv.join(' ').slice(0, 200)] }));
-      const c = p.argv.indexOf('-c');
-      const used = c >= 0 ? p.argv[c + 1] : undefined;
-      if (!svc.webserver && used && path.posix.resolve('/', used) !== path.posix.resolve('/', file)) {
-        out.push(warn('service', 'service.process', `the running ${svc.process} reads ${used}, not ${file}`, { fix: `check ${used} too: vigil doctor --config ${used}` }));
+      // Go bouncers name their file with -c: the process for this file is the one reading it.
+      const configOf = (argv: string[]) => {
+        const c = argv.indexOf('-c');
+        return c >= 0 && argv[c + 1] ? path.posix.resolve('/', argv[c + 1]) : undefined;
+      };
+      const mine = svc.webserver ? procs : procs.filter((p) => configOf(p.argv) === undefined || configOf(p.argv) === path.posix.resolve('/', file));
+      if (mine.length) {
+        out.push(ok('service', 'service.process', `${svc.process} is running (pid ${mine.map((x) => x.pid).join(', ')})`, { evidence: mine.slice(0, 3).map((p) => p.argv.join(' ').slice(0, 200)) }));
+      } else {
+        const others = procs.map((p) => configOf(p.argv)).filter((c): c is string => !!c);
+        out.push(
+          fail('service', 'service.process', `no ${svc.process} process reads ${file}: the running one(s) read ${[...new Set(others)].join(', ')}`, {
+            evidence: procs.slice(0, 3).map((p) => `pid ${p.pid}: ${p.argv.join(' ').slice(0, 200)}`),
+            fix: `start the bouncer with this file (systemctl start ${svc.unit}, or ${svc.process} -c ${file}), or check the file it does read: vigil doctor ${others[0] ?? ''}`.trim(),
+          }),
+        );
       }
     }
   }

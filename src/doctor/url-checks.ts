@@ -10,7 +10,7 @@
  *   `API_URL .. "/v1/decisions/stream"`, so a trailing `/` gives `//v1/decisions/stream`, which the
  *   Local API answers 404 (Vigil's health engine reports it as a wrong path): fail.
  */
-import { fail, ok, warn, type Finding } from './finding.ts';
+import { fail, ok, redactUrl, warn, type Finding } from './finding.ts';
 
 export interface LapiEndpoint {
   url: URL;
@@ -32,10 +32,11 @@ export function checkLapiUrl(raw: string, style: UrlStyle, where: string): { fin
   let url: URL;
   try {
     url = new URL(raw);
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) throw new Error('no scheme');
   } catch {
     return {
       findings: [
-        fail('url', 'url.parse', `${urlKey} "${raw}" is not a URL`, {
+        fail('url', 'url.parse', `${urlKey} "${raw}" is not a URL${/:\/\//.test(raw) ? '' : ' (no http:// in front)'}`, {
           evidence: [where],
           fix: `set ${urlKey} to the Local API's base URL, e.g. http://127.0.0.1:8080${style === 'conf' ? '' : '/'}`,
         }),
@@ -84,7 +85,8 @@ export function checkLapiUrl(raw: string, style: UrlStyle, where: string): { fin
     );
   }
 
-  const path = url.pathname;
+  // The path as written: URL() turns an empty path into "/", which would hide a missing slash.
+  const path = raw.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').replace(/[?#].*$/, '');
   const isBlaas = /(^|\.)api\.crowdsec\.net$/i.test(host);
   if (/\/v1\/decisions/.test(path) && !isBlaas) {
     findings.push(
@@ -109,16 +111,10 @@ export function checkLapiUrl(raw: string, style: UrlStyle, where: string): { fin
       }),
     );
   } else {
-    findings.push(ok('url', 'url.form', `${urlKey} ${redactUserInfo(url)}: ${scheme}, host ${host}, port ${port}, path ${path}`, { evidence: [where] }));
+    findings.push(ok('url', 'url.form', `${urlKey} ${redactUrl(raw)}: ${scheme}, host ${host}, port ${port}, path ${path || '/'}`, { evidence: [where] }));
   }
 
   const basePath = path.endsWith('/') ? path : `${path}/`;
   const base = `${url.protocol}//${url.host}${basePath}`;
   return { findings, endpoint: { url, protocol: scheme, host, port, isAddress, base } };
-}
-
-function redactUserInfo(u: URL): string {
-  const c = new URL(u.toString());
-  if (c.password) c.password = '***';
-  return c.toString();
 }

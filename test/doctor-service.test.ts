@@ -1,0 +1,152 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashApiKey } from '../src/bouncers/api-key.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { runDoctor } from '../src/doctor/doctor.ts';
+import type { Finding } from '../src/doctor/finding.ts';
+import { execHost, localHost, runCommand } from '../src/doctor/host.ts';
+import { createLogger, startServer, type RunningServer } from '../src/server/serve.ts';
+import { crowdsecBouncersAvailable } from './support/crowdsec-bouncers.ts';
+
+/**
+ * The service stage against real processes: the real crowdsec-custom-bouncer (Debian package)
+ * running with `log_mode: file` against `vigil serve`, with a wrong key and then a right one; the
+ * process table and the log file read from /proc and disk; systemd's absence reported as "not
+ * checked"; and the same checks through the `docker exec` wrapper (a stand-in `docker` on PATH
+ * that runs the command locally, since no Docker daemon runs here).
+ */
+const KEY = 'service-test-key-0123456789abcdef';
+const bouncers = crowdsecBouncersAvailable();
+const systemd = fs.existsSync('/run/systemd/system');
+
+let dir: string;
+let server: RunningServer;
+const children: ChildProcess[] = [];
+
+const opts = (file: string) => ({
+  host: localHost(),
+  configFiles: [file],
+  timeouts: { connectMs: 1000, answerMs: 1000 },
+  userAgent: 'vigil-doctor-test',
+});
+const byCheck = (findings: Finding[], check: string) => findings.filter((f) => f.check === check);
+
+function bouncerConfig(name: string, key: string): string {
+  const sub = fs.mkdtempSync(path.join(dir, `${name}-`));
+  const file = path.join(sub, 'crowdsec-custom-bouncer.yaml');
+  fs.writeFileSync(
+    file,
+    [
+      'bin_path: /usr/bin/true',
+      'update_frequency: 500ms',
+      'daemonize: false',
+      'log_mode: file',
+      `log_dir: ${sub}/`,
+      'log_level: info',
+      `api_url: ${server.url}/`,
+      `api_key: ${key}`,
+      'prometheus: {enabled: false, listen_addr: 127.0.0.1, listen_port: 60602}',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  return file;
+}
+
+async function startBouncer(file: string, logLine: RegExp): Promise<ChildProcess> {
+  const child = spawn('crowdsec-custom-bouncer', ['-c', file], { stdio: 'ignore' });
+  children.push(child);
+  const log = path.join(path.dirname(file), 'crowdsec-custom-bouncer.log');
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
+    if (logLine.test(text)) return child;
+    if (child.exitCode !== null) throw new Error(`crowdsec-custom-bouncer exited ${child.exitCode}: ${text}`);
+    if (Date.now() > deadline) throw new Error(`no ${logLine} in ${log}: ${text}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-doctor-svc-'));
+  const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: `sqlite:${path.join(dir, 'vigil.db')}`, metricsListen: '127.0.0.1:0' }, env: {}, cwd: dir });
+  config.health.evaluateEveryMs = 0;
+  server = await startServer(config, { log: createLogger('silent') });
+  await server.store.createBouncer({ name: 'custom', apiKeyHash: hashApiKey(KEY), now: Date.now() });
+});
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await server?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('doctor: the service stage on this host', () => {
+  it(`reports systemd honestly: ${systemd ? 'a unit state' : '"not checked" when systemd is not running'}`, async () => {
+    const file = path.join(dir, 'crowdsec-cloudflare-bouncer.yaml');
+    fs.writeFileSync(file, `crowdsec_lapi_url: ${server.url}/\ncrowdsec_lapi_key: ${KEY}\n`, { mode: 0o600 });
+    const report = await runDoctor(opts(file));
+    const unit = byCheck(report.targets[0].findings, 'service.unit')[0];
+    if (systemd) {
+      expect(unit.status).not.toBe('skip');
+    } else {
+      expect(unit.status).toBe('skip');
+      expect(unit.title).toMatch(/^systemd is not running on this host \(PID 1 is .+\): unit crowdsec-cloudflare-bouncer\.service not checked$/);
+      // Not a pass: the summary counts it apart, and the process is looked for instead.
+      expect(report.summary.skip).toBeGreaterThanOrEqual(1);
+      const proc = byCheck(report.targets[0].findings, 'service.process')[0];
+      expect(proc).toMatchObject({ status: 'fail', title: 'no crowdsec-cloudflare-bouncer process is running on this host' });
+    }
+  });
+
+  it.skipIf(!bouncers.custom && !process.env.CI)(`finds the real custom bouncer, its process and its log: a wrong key, then a good one ${bouncers.reason ?? ''}`, async () => {
+    const wrong = bouncerConfig('wrong', 'not-the-registered-key-0000000000');
+    const child = await startBouncer(wrong, /access forbidden/);
+    const bad = (await runDoctor(opts(wrong))).targets[0].findings;
+    expect(byCheck(bad, 'lapi.key')[0].status).toBe('fail');
+    const proc = byCheck(bad, 'service.process')[0];
+    expect(proc.status).toBe('ok');
+    expect(proc.title).toContain(`(pid ${child.pid}`);
+    const logs = byCheck(bad, 'service.logs')[0];
+    expect(logs.status).toBe('fail');
+    expect(logs.title).toBe(`${path.dirname(wrong)}/crowdsec-custom-bouncer.log: authentication failed (401/403: key unknown, revoked or bouncer deleted)`);
+    expect(logs.evidence[0]).toMatch(/level=error msg="API error: access forbidden"$/);
+    expect(logs.fix).toMatch(/^re-register the bouncer/);
+
+    // The right key: the same bouncer binary pulls, its log shows no failure.
+    const good = bouncerConfig('good', KEY);
+    await startBouncer(good, /adding '0' decisions/);
+    const fine = (await runDoctor(opts(good))).targets[0].findings;
+    expect(fine.filter((f) => f.status === 'fail' || f.status === 'warn')).toEqual([]);
+    expect(byCheck(fine, 'service.logs')[0].title).toMatch(/^last \d+ log lines of .*crowdsec-custom-bouncer\.log: none of the failure signatures$/);
+
+    // A configuration no running bouncer reads: the process check says which file they read.
+    const unused = bouncerConfig('unused', KEY);
+    const orphan = byCheck((await runDoctor(opts(unused))).targets[0].findings, 'service.process')[0];
+    expect(orphan.status).toBe('fail');
+    expect(orphan.title).toContain(`no crowdsec-custom-bouncer process reads ${unused}`);
+  });
+
+  it('looks inside a container through docker exec (a stand-in docker on PATH)', async () => {
+    const bin = fs.mkdtempSync(path.join(dir, 'bin-'));
+    const calls = path.join(bin, 'calls.log');
+    // `docker exec -i NAME CMD ARGS…` → runs CMD ARGS… here, and records the call.
+    fs.writeFileSync(path.join(bin, 'docker'), `#!/bin/sh\necho "$*" >> ${calls}\n[ "$1" = exec ] || exit 2\nshift; [ "$1" = -i ] && shift; shift\nexec "$@"\n`, { mode: 0o755 });
+    const runner = (cmd: string, args: string[], o?: { timeoutMs?: number }) => runCommand(cmd, args, { ...o, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    const file = path.join(dir, 'crowdsec-firewall-bouncer.yaml');
+    fs.writeFileSync(file, `mode: nftables\napi_url: ${server.url}/\napi_key: \${API_KEY}\n`, { mode: 0o644 });
+    fs.writeFileSync(`${file}.local`, `api_key: ${KEY}\n`, { mode: 0o600 });
+    const report = await runDoctor({ ...opts(file), host: execHost('docker', { name: 'fw-bouncer' }, runner) });
+    expect(report.where).toBe('docker container fw-bouncer');
+    const f = report.targets[0].findings;
+    expect(byCheck(f, 'config.keys')[0].status).toBe('ok');
+    expect(byCheck(f, 'file.permissions').map((x) => x.status)).toEqual(['ok', 'ok']);
+    expect(byCheck(f, 'lapi.key')[0].status).toBe('ok');
+    expect(byCheck(f, 'network.tcp')[0].evidence).toContain('probed from the machine doctor runs on, not from inside docker container fw-bouncer');
+    const recorded = fs.readFileSync(calls, 'utf8');
+    expect(recorded).toContain(`exec -i fw-bouncer cat -- ${file}`);
+    expect(recorded).toContain(`exec -i fw-bouncer stat -c %a %u %g %s %F -- ${file}.local`);
+  });
+});
