@@ -85,6 +85,7 @@ for (const dialect of DIALECTS) {
       const again = await api(`/issues/${fleetIssue}/ack`, { method: 'POST' });
       expect(again.status).toBe(200);
       expect((await again.json()).reason).toBe('on it');
+      expect(await (await api('/acks')).json()).toEqual([{ issueId: fleetIssue, reason: 'on it', createdBy: 'admin-api', createdAt: new Date(clock.now()).toISOString() }]);
     });
 
     it('refuses bad input with the field and the fix', async () => {
@@ -115,6 +116,8 @@ for (const dialect of DIALECTS) {
       const r = await post(`/issues/${fleetIssue}/silence`, { for: '1h', reason: 'x' });
       expect(r.status).toBe(409);
       expect((await r.json()).message).toContain('already resolved');
+      // Resolved: its acknowledgement is no longer listed.
+      expect(await (await api('/acks')).json()).toEqual([]);
       const noToken = await fetch(`${server.url}/admin/v1/silences`, { headers: { 'X-Api-Key': 'web-key' } });
       expect(noToken.status).toBe(401);
     });

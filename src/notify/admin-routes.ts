@@ -37,8 +37,8 @@ function optionalString(body: Record<string, unknown>, key: string): string | un
 
 /**
  * Silences and acknowledgements on the admin API (same token, under /admin/v1):
- * `POST /issues/:id/silence`, `POST /issues/:id/ack`, `GET /silences`, `POST /silences`,
- * `DELETE /silences/:id`. Errors are `{ "message": … }` with 400, 404 or 409.
+ * `POST /issues/:id/silence`, `POST /issues/:id/ack`, `GET /acks`, `GET /silences`,
+ * `POST /silences`, `DELETE /silences/:id`. Errors are `{ "message": … }` with 400, 404 or 409.
  */
 export function registerNotifyAdminRoutes(app: Hono, deps: { store: Store; clock: Clock }): void {
   const { store, clock } = deps;
@@ -74,6 +74,16 @@ export function registerNotifyAdminRoutes(app: Hono, deps: { store: Store; clock
       const body = await jsonBody(c);
       const { ack, created } = await acknowledgeIssue(store, { issueId: Number(id), reason: optionalString(body, 'reason'), createdBy: 'admin-api', now: clock.now() });
       return c.json(ackJson(ack), created ? 201 : 200);
+    }),
+  );
+
+  app.get(
+    '/acks',
+    handle(async (c) => {
+      // The acknowledgements of the issues open now (an acknowledgement ends with its issue).
+      const open = (await store.openHealthIssues()).map((i) => i.id);
+      const acks = await new NotifyStore(store).acknowledgements(open);
+      return c.json([...acks.values()].sort((a, b) => a.issueId - b.issueId).map(ackJson));
     }),
   );
 

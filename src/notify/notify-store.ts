@@ -144,9 +144,10 @@ export class NotifyStore {
 
   // ---------------------------------------------------------------- planner state
 
-  /** Every announced issue whose resolve is not queued yet. */
-  async unresolvedStates(trx: NotifyTrx): Promise<IssueNotifyState[]> {
-    const rows = await trx.selectFrom('notify_issue_state').selectAll().where('resolve_queued_at', 'is', null).execute();
+  /** Every issue announced on one of `channels` whose resolve is not queued yet. */
+  async unresolvedStates(trx: NotifyTrx, channels: string[]): Promise<IssueNotifyState[]> {
+    if (channels.length === 0) return [];
+    const rows = await trx.selectFrom('notify_issue_state').selectAll().where('resolve_queued_at', 'is', null).where('channel', 'in', channels).execute();
     return rows.map((r) => ({
       channel: r.channel,
       issueId: Number(r.issue_id),

@@ -117,6 +117,9 @@ describe('planNotifications', () => {
     expect(at(T0 + 48 * H, { silences: [silence({ bouncerName: 'b2', endsAt: T0 + 100 * H })] })[0]!.reminders.map((r) => r.issue.id)).toEqual([1]);
     // remind_every 0: never.
     expect(at(T0 + 75 * H, { channels: [all('ops', 0)] })).toEqual([]);
+    // A channel narrowed since the open stops reminding about what it no longer takes.
+    const narrowed: PlanChannel = { ...all(), filter: { criticality: [], kinds: [], bouncers: ['b2'] } };
+    expect(at(T0 + 48 * H, { channels: [narrowed] })[0]!.reminders.map((r) => r.issue.id)).toEqual([2]);
   });
 
   it('keeps channels apart: one channel having announced an issue says nothing about another', () => {

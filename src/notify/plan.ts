@@ -48,7 +48,7 @@ export interface ChannelPlan {
  * - an open issue the channel's filter takes, not announced yet and not silenced → opened;
  * - an announced issue that is now resolved → resolved (whatever the filter or silences say now:
  *   a sent open always gets its resolve, the gap Alertmanager users complain about, #226);
- * - an announced open issue, neither silenced nor acknowledged, whose next reminder time
+ * - an announced open issue the filter still takes, neither silenced nor acknowledged, whose next reminder time
  *   (open queued + n × remind_every) has passed → reminder n. After downtime only the latest
  *   reminder is sent, not every missed one.
  *
@@ -82,7 +82,8 @@ export function planNotifications(input: PlanInput): ChannelPlan[] {
         plan.resolved.push(issue);
         continue;
       }
-      if (ch.remindEveryMs <= 0 || input.acknowledged.has(issue.id) || silencing(issue, input.silences, now)) continue;
+      // Reminders follow the channel's filter as it is now (a narrowed channel stops reminding); resolves do not.
+      if (ch.remindEveryMs <= 0 || !wants(issue) || input.acknowledged.has(issue.id) || silencing(issue, input.silences, now)) continue;
       const due = Math.floor((now - s.openQueuedAt) / ch.remindEveryMs);
       if (due > s.remindersQueued) plan.reminders.push({ issue, number: due });
     }

@@ -5,6 +5,7 @@ import type { Bouncer } from '../store/types.ts';
 import { chunk, planNotifications, type PlanChannel } from './plan.ts';
 import type { NotifyStore, NotifyTrx } from './notify-store.ts';
 import { snapshotIssue } from './snapshot.ts';
+import type { RunbookSettings } from '../health/runbook-settings.ts';
 import type { MessageContent, NotifyEvent } from './types.ts';
 import { bySeverity } from './wording.ts';
 
@@ -22,15 +23,17 @@ export class Planner {
   #channels: PlanChannel[];
   #clock: Clock;
   #lapiUrl: () => string;
+  #runbook: RunbookSettings | undefined;
   #running: Promise<number> | undefined;
   #again = false;
   #lastPrune = 0;
 
-  constructor(opts: { store: NotifyStore; channels: PlanChannel[]; clock: Clock; lapiUrl: () => string }) {
+  constructor(opts: { store: NotifyStore; channels: PlanChannel[]; clock: Clock; lapiUrl: () => string; runbook?: RunbookSettings }) {
     this.#store = opts.store;
     this.#channels = opts.channels;
     this.#clock = opts.clock;
     this.#lapiUrl = opts.lapiUrl;
+    this.#runbook = opts.runbook;
   }
 
   /**
@@ -65,7 +68,7 @@ export class Planner {
     const now = this.#clock.now();
     const queued = await this.#store.planning(async (trx) => {
       const openIssues = (await trx.selectFrom('health_issues').selectAll().where('resolved_at', 'is', null).orderBy('id').execute()).map(toHealthIssue);
-      const states = await this.#store.unresolvedStates(trx);
+      const states = await this.#store.unresolvedStates(trx, this.#channels.map((c) => c.name));
       const issuesById = new Map(openIssues.map((i) => [i.id, i]));
       const missing = [...new Set(states.map((s) => s.issueId).filter((id) => !issuesById.has(id)))];
       for (const i of await issuesByIds(trx, missing)) issuesById.set(i.id, i);
@@ -87,7 +90,7 @@ export class Planner {
       const snapshots = new Map<number, ReturnType<typeof snapshotIssue>>();
       const snap = (i: HealthIssue) => {
         let s = snapshots.get(i.id);
-        if (!s) snapshots.set(i.id, (s = snapshotIssue(i, i.bouncerName ? bouncers.get(i.bouncerName) : undefined, lapiUrl)));
+        if (!s) snapshots.set(i.id, (s = snapshotIssue(i, i.bouncerName ? bouncers.get(i.bouncerName) : undefined, lapiUrl, this.#runbook)));
         return s;
       };
       let n = 0;
