@@ -127,11 +127,13 @@ function connectLive(): void {
 
 // ---------------------------------------------------------------------------- confirmation
 
-function confirmAction(message: string): Promise<boolean> {
+function confirmAction(message: string, okLabel = 'Confirm'): Promise<boolean> {
   const dialog = document.getElementById('confirm') as HTMLDialogElement | null;
   const text = document.getElementById('confirm-text');
+  const ok = document.getElementById('confirm-ok');
   if (!dialog || !text || typeof dialog.showModal !== 'function') return Promise.resolve(window.confirm(message));
   text.textContent = message;
+  if (ok) ok.textContent = okLabel;
   dialog.returnValue = '';
   return new Promise((resolve) => {
     dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
@@ -151,7 +153,7 @@ async function runApiForm(form: HTMLFormElement, submitter: HTMLElement | null):
   const method = (form.dataset.api ?? 'POST').toUpperCase();
   const errorBox = form.querySelector<HTMLElement>('.form-error');
   if (errorBox) errorBox.textContent = '';
-  if (form.dataset.confirm && !(await confirmAction(fillIn(form.dataset.confirm, form)))) return;
+  if (form.dataset.confirm && !(await confirmAction(fillIn(form.dataset.confirm, form), form.dataset.confirmOk))) return;
   const body: Record<string, string> = {};
   for (const [k, v] of new FormData(form)) if (typeof v === 'string') body[k] = v;
   const button = submitter instanceof HTMLButtonElement ? submitter : form.querySelector('button');

@@ -61,7 +61,7 @@ function table(ds: Decision[], now: number, caption: string): Html {
 <td data-label="Origin">${d.origin}</td>
 <td data-label="Reason" class="reason">${d.scenario}</td>
 <td data-label="Expires"><time datetime="${new Date(d.until).toISOString()}" title="${exactTime(d.until)}">in ${humanDuration(d.until - now)}</time> <span class="muted">(added ${timeAgo(d.createdAt, now)})</span></td>
-<td data-label="Actions"><form data-api="DELETE" action="/ui/api/decisions/${d.id}" data-done="Decision ${d.id} deleted" data-confirm="Delete decision ${d.id}: ${d.type} on ${d.scope}:${d.value}? Bouncers stop enforcing it at their next pull.">
+<td data-label="Actions"><form data-api="DELETE" action="/ui/api/decisions/${d.id}" data-done="Decision ${d.id} deleted" data-confirm="Delete decision ${d.id}: ${d.type} on ${d.scope}:${d.value}? Bouncers stop enforcing it at their next pull." data-confirm-ok="Delete decision">
 <button type="submit" class="danger small" aria-label="Delete decision ${d.id} on ${d.value}">Delete</button><p class="form-error" role="alert"></p></form></td>
 </tr>`,
   )}</tbody></table></div>`;
@@ -69,10 +69,10 @@ function table(ds: Decision[], now: number, caption: string): Html {
 
 function addForm(value: string): Html {
   return html`<h2 id="add-h">Add a decision</h2>
-<form data-api="POST" action="/ui/api/decisions" data-done="Decision added" data-reset data-confirm="Add a {type} decision on {value} for {duration}? Bouncers enforce it at their next pull." class="add-form">
+<form data-api="POST" action="/ui/api/decisions" data-done="Decision added" data-reset data-confirm="Add a {type} decision on {value} for {duration}? Bouncers enforce it at their next pull." data-confirm-ok="Add decision" class="add-form">
   <div class="field"><label for="add-value">IP or range</label><input id="add-value" name="value" required value="${value}" placeholder="192.0.2.1 or 198.51.100.0/24" autocomplete="off" spellcheck="false" autocapitalize="off"></div>
   <div class="field"><label for="add-type">Type</label><input id="add-type" name="type" required value="ban" list="decision-types" autocomplete="off"><datalist id="decision-types"><option value="ban"><option value="captcha"></datalist></div>
-  <div class="field"><label for="add-duration">Duration</label><input id="add-duration" name="duration" required value="4h" aria-describedby="add-duration-hint" autocomplete="off"><span id="add-duration-hint" class="hint">e.g. 90m, 4h, 7d</span></div>
+  <div class="field"><label for="add-duration">Duration <span class="label-hint">(e.g. 90m, 4h, 7d)</span></label><input id="add-duration" name="duration" required value="4h" autocomplete="off"></div>
   <div class="field wide"><label for="add-reason">Reason</label><input id="add-reason" name="reason" maxlength="1024" placeholder="manual 'ban' from 'vigil-dashboard'"></div>
   <div class="field"><button type="submit">Add decision</button></div>
   <p class="form-error" role="alert"></p>

@@ -103,7 +103,7 @@ function issueActions(v: IssueView, marks: IssueMarks | undefined, actions: Issu
 <div class="action-row">
 ${actions.silence
   ? silenced
-    ? html`<form data-api="DELETE" action="/admin/v1/silences/${silenced.id}" data-done="Silence removed" data-confirm="Remove the silence on issue #${id}?">
+    ? html`<form data-api="DELETE" action="/admin/v1/silences/${silenced.id}" data-done="Silence removed" data-confirm="Remove the silence on issue #${id}? Reminders resume." data-confirm-ok="Remove silence">
   <button type="submit" class="secondary">Remove silence</button></form>`
     : html`<form data-api="POST" action="/admin/v1/issues/${id}/silence" data-done="Issue silenced" class="silence-form">
   <label for="silence-for">Silence for</label>
