@@ -6,6 +6,7 @@ import { formatGoDuration, formatRfc3339 } from '../decisions/duration.ts';
 import { formatListen } from '../config/config.ts';
 import { flappingKeys } from '../health/engine.ts';
 import { formatRunbookText, type Deployment } from '../health/runbooks.ts';
+import { readRunbookSettings } from '../health/runbook-settings.ts';
 import { CAUSE_TEXT, issueRunbook, issueStatus, topCause } from '../health/issue-view.ts';
 import { ISSUE_CATALOGUE, type IssueKind, type LikelyCause } from '../health/types.ts';
 import type { HealthIssue } from '../store/health-types.ts';
@@ -34,19 +35,20 @@ export function registerIssueCommands(program: Command, ctx: CommandContext): vo
   issues
     .command('show <id>')
     .description('show one issue: likely cause, evidence and the runbook for that bouncer')
-    .addOption(new Option('--deployment <where>', 'where the bouncer runs, for the runbook commands').choices(['host', 'docker', 'kubernetes']).default('host'))
+    .addOption(new Option('--deployment <where>', 'where the bouncer runs, for the runbook commands (default host, or what vigil watch recorded)').choices(['host', 'docker', 'kubernetes']))
     .addOption(outputOption())
-    .action(async (id: string, o: { deployment: Deployment; output: OutputFormat }) => {
+    .action(async (id: string, o: { deployment?: Deployment; output: OutputFormat }) => {
       if (!/^\d+$/.test(id)) throw new VigilError('E_USAGE', `issue id "${id}": use the number shown by 'vigil issues list'`);
       const now = ctx.io.clock.now();
-      const { issue, bouncer, flapping } = await ctx.withStore(async (store) => {
+      const { issue, bouncer, flapping, settings } = await ctx.withStore(async (store) => {
         const issue = await store.healthIssue(Number(id));
         const bouncer = issue?.bouncerName ? await store.getBouncer(issue.bouncerName) : undefined;
-        return { issue, bouncer, flapping: await flappingKeys(store, now) };
+        return { issue, bouncer, flapping: await flappingKeys(store, now), settings: await readRunbookSettings(store) };
       });
       if (!issue) throw new VigilError('E_NO_ISSUE', `issue ${id} doesn't exist (see: vigil issues list --all)`);
-      const lapiUrl = `http://${formatListen(ctx.config().listen)}/`;
-      const runbook = issueRunbook(issue, bouncer, lapiUrl, o.deployment);
+      // A store kept by `vigil watch` says where CrowdSec's Local API is and that its CLI is cscli.
+      const lapiUrl = settings?.lapiUrl ?? `http://${formatListen(ctx.config().listen)}/`;
+      const runbook = issueRunbook(issue, bouncer, lapiUrl, o.deployment ?? settings?.deployment ?? 'host', settings);
       if (o.output === 'json') {
         ctx.io.stdout(JSON.stringify({ ...issue, status: status(issue, flapping), runbook }, null, 2) + '\n');
         return;

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { VigilError } from '../errors.ts';
 import { parseDuration } from '../decisions/duration.ts';
 import { parseStoreUrl } from '../store/database.ts';
+import { watchFileSchema, type WatchFileSection } from '../watch/watch-file-schema.ts';
 import { loadNotificationsConfig, notificationsFileSchema, type NotificationsConfig } from '../notify/config.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -39,6 +40,8 @@ export interface VigilConfig {
   };
   /** Channels and delivery settings; secrets (`${VAR}`) are resolved when notifications start. */
   notifications: NotificationsConfig;
+  /** `vigil watch`'s block as written (resolved with its flags by src/watch/watch-config.ts). */
+  watch: WatchFileSection;
   /** The file the configuration came from, if any (for messages). */
   file: string | null;
 }
@@ -77,6 +80,7 @@ const fileSchema = z
       .strict()
       .optional(),
     notifications: notificationsFileSchema.optional(),
+    watch: watchFileSchema.optional(),
   })
   .strict();
 
@@ -146,6 +150,7 @@ export function loadConfig(opts: { flags?: ConfigFlags; env?: NodeJS.ProcessEnv;
       evaluateEveryMs: dur('health.evaluate_every', h.evaluate_every, '30s'),
     },
     notifications: loadNotificationsConfig(fromFile.notifications, usedFile),
+    watch: fromFile.watch ?? {},
     file: usedFile,
   };
 }

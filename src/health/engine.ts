@@ -10,6 +10,25 @@ import type { BouncerHealthInput, FleetSnapshot, Finding, HealthRules } from './
 export const FLAP_OPENS = 3;
 export const FLAP_WINDOW_MS = 24 * 3600_000;
 
+/**
+ * Thrown by a fleet source that cannot be read (`vigil watch`: CrowdSec's database locked, cscli
+ * failing). The engine then raises `finding` alone and leaves every other issue as it is: nothing is
+ * known about the bouncers, so none is raised or resolved from missing data.
+ */
+export class FleetUnavailableError extends Error {
+  readonly finding: Finding;
+  constructor(finding: Finding) {
+    super(finding.summary);
+    this.name = 'FleetUnavailableError';
+    this.finding = finding;
+  }
+}
+
+export interface HealthEngineOptions {
+  /** Where the fleet comes from; default what this store's Local API recorded. `vigil watch` reads CrowdSec's. */
+  snapshot?: (now: number) => Promise<FleetSnapshot>;
+}
+
 export interface EvaluationResult {
   opened: HealthIssue[];
   resolved: HealthIssue[];
@@ -45,13 +64,15 @@ export class HealthEngine {
   #rules: HealthRules;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<EvaluationResult> | undefined;
+  #source: ((now: number) => Promise<FleetSnapshot>) | undefined;
   onError: (e: unknown) => void = () => {};
   onResult: (r: EvaluationResult) => void = () => {};
 
-  constructor(store: Store, clock: Clock, rules: HealthRules) {
+  constructor(store: Store, clock: Clock, rules: HealthRules, options: HealthEngineOptions = {}) {
     this.#store = store;
     this.#clock = clock;
     this.#rules = rules;
+    this.#source = options.snapshot;
   }
 
   get rules(): HealthRules {
@@ -71,6 +92,7 @@ export class HealthEngine {
   }
 
   async snapshot(now: number): Promise<FleetSnapshot> {
+    if (this.#source) return await this.#source(now);
     const bouncers = await this.#store.listBouncers();
     const lookback = now - Math.max(2 * this.#rules.offlineAfterMs, 7 * 24 * 3600_000);
     const reported = await this.#store.usageMetricsReceivedAt();
@@ -92,7 +114,16 @@ export class HealthEngine {
 
   async #evaluate(): Promise<EvaluationResult> {
     const now = this.#clock.now();
-    const findings = evaluate(await this.snapshot(now), now, this.#rules);
+    let findings: Finding[];
+    // Which open issues this evaluation speaks for: all of them, unless the fleet could not be read.
+    let covers = (_i: HealthIssue) => true;
+    try {
+      findings = evaluate(await this.snapshot(now), now, this.#rules);
+    } catch (e) {
+      if (!(e instanceof FleetUnavailableError)) throw e;
+      findings = [e.finding];
+      covers = (i) => i.kind === e.finding.kind && i.subject === e.finding.subject;
+    }
     const open = await this.#store.openHealthIssues();
     const byKey = new Map(open.map((i) => [`${i.kind}|${i.subject}`, i]));
     const opened: HealthIssue[] = [];
@@ -116,7 +147,7 @@ export class HealthEngine {
       }
     }
     for (const i of open) {
-      if (seen.has(`${i.kind}|${i.subject}`)) continue;
+      if (seen.has(`${i.kind}|${i.subject}`) || !covers(i)) continue;
       if (await this.#store.resolveHealthIssue(i.id, now)) resolved.push({ ...i, resolvedAt: now });
     }
     const result = { opened, resolved, open: stillOpen };

@@ -3,6 +3,7 @@ import type { Bouncer } from '../store/types.ts';
 import { bouncerFamily, resolveKind } from './bouncer-kind.ts';
 import { runbookFor, type Deployment, type Runbook } from './runbooks.ts';
 import type { CauseKind, LikelyCause } from './types.ts';
+import type { RunbookSettings } from './runbook-settings.ts';
 
 /** The likely causes in an operator's words (CLI, notifications, dashboard). */
 export const CAUSE_TEXT: Record<CauseKind, string> = {
@@ -25,8 +26,17 @@ export function topCause(i: HealthIssue): LikelyCause | undefined {
   return i.evidence.causes[0] as LikelyCause | undefined;
 }
 
-/** The runbook for a bouncer issue, led by its most likely cause; none for fleet-level issues. */
-export function issueRunbook(i: HealthIssue, bouncer: Bouncer | undefined, lapiUrl: string, deployment: Deployment): Runbook | undefined {
+/**
+ * The runbook for a bouncer issue, led by its most likely cause; none for fleet-level issues.
+ * `settings` (the store's, see runbook-settings.ts) switches the commands to `cscli` for `vigil watch`.
+ */
+export function issueRunbook(
+  i: HealthIssue,
+  bouncer: Bouncer | undefined,
+  lapiUrl: string,
+  deployment: Deployment,
+  settings?: Pick<RunbookSettings, 'cli' | 'container' | 'namespace'>,
+): Runbook | undefined {
   if (!i.bouncerName) return undefined;
   const type = bouncer?.type ?? '';
   return runbookFor({
@@ -37,5 +47,6 @@ export function issueRunbook(i: HealthIssue, bouncer: Bouncer | undefined, lapiU
     lapiUrl,
     deployment,
     cause: (topCause(i)?.cause ?? 'unknown') as CauseKind,
+    ...(settings ? { cli: settings.cli, container: settings.container, namespace: settings.namespace } : {}),
   });
 }

@@ -1,7 +1,10 @@
 import type { BouncerChange, RefusedRequest } from '../store/types.ts';
 
-/** Issue ids and criticalities from CrowdSec's Stack Health catalogue (docs notes §1), plus our own `integration_late`. */
-export type IssueKind = 'rc_integration_offline' | 'fw_integration_offline' | 'se_no_active_rc' | 'se_no_rc' | 'integration_late';
+/**
+ * Issue ids and criticalities from CrowdSec's Stack Health catalogue (docs notes §1), plus our own
+ * `integration_late`, and `source_unavailable` (`vigil watch` cannot read CrowdSec's bouncers).
+ */
+export type IssueKind = 'rc_integration_offline' | 'fw_integration_offline' | 'se_no_active_rc' | 'se_no_rc' | 'integration_late' | 'source_unavailable';
 export type Criticality = 'critical' | 'high' | 'warning' | 'recommended';
 
 export const ISSUE_CATALOGUE: Record<IssueKind, { title: string; criticality: Criticality }> = {
@@ -10,6 +13,7 @@ export const ISSUE_CATALOGUE: Record<IssueKind, { title: string; criticality: Cr
   se_no_active_rc: { title: 'Security Engine No Active Remediation Component', criticality: 'critical' },
   se_no_rc: { title: 'Security Engine No Remediation Component', criticality: 'recommended' },
   integration_late: { title: 'Integration Late', criticality: 'warning' },
+  source_unavailable: { title: 'Watched Source Unavailable', criticality: 'high' },
 };
 
 /** The seed's "Common Root Causes", as far as the Local API can see them. */

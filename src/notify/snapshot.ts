@@ -4,13 +4,15 @@ import { CAUSE_TEXT, issueRunbook, topCause } from '../health/issue-view.ts';
 import { formatRunbookMarkdown } from '../health/runbooks.ts';
 import { ISSUE_CATALOGUE, type CauseKind, type IssueKind, type LikelyCause } from '../health/types.ts';
 import type { IssueSnapshot } from './types.ts';
+import type { RunbookSettings } from '../health/runbook-settings.ts';
 
 /** One issue as messages carry it, with its likely cause in words and the runbook for its bouncer. */
-export function snapshotIssue(issue: HealthIssue, bouncer: Bouncer | undefined, lapiUrl: string): IssueSnapshot {
+export function snapshotIssue(issue: HealthIssue, bouncer: Bouncer | undefined, lapiUrl: string, runbookSettings?: RunbookSettings): IssueSnapshot {
   const top = topCause(issue);
   // Host deployment: the message cannot know where the bouncer runs; `vigil issues show --deployment` can.
   // A resolved issue needs no runbook.
-  const runbook = issue.resolvedAt === null ? (issueRunbook(issue, bouncer, lapiUrl, 'host') ?? null) : null;
+  // `vigil watch` passes CrowdSec's settings: cscli commands, where CrowdSec runs.
+  const runbook = issue.resolvedAt === null ? (issueRunbook(issue, bouncer, lapiUrl, runbookSettings?.deployment ?? 'host', runbookSettings) ?? null) : null;
   return {
     id: issue.id,
     kind: issue.kind,

@@ -4,6 +4,7 @@ import type { VigilConfig } from '../config/config.ts';
 import { formatListen } from '../config/config.ts';
 import type { HealthEngine } from '../health/engine.ts';
 import type { Store } from '../store/store.ts';
+import type { RunbookSettings } from '../health/runbook-settings.ts';
 import { describeTarget, resolveChannels } from './config.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { NotifyStore } from './notify-store.ts';
@@ -39,6 +40,8 @@ export async function startNotifications(opts: {
   engine?: HealthEngine;
   /** The Local API URL the runbooks name; defaults to the configured listen address. */
   lapiUrl?: () => string;
+  /** How runbooks address the Local API (`vigil watch`: CrowdSec's cscli); default Vigil's own. */
+  runbook?: RunbookSettings;
   env?: NodeJS.ProcessEnv;
   pollEveryMs?: number;
   /** Jitter source (tests pass a fixed one). */
@@ -49,7 +52,7 @@ export async function startNotifications(opts: {
   const channels = resolveChannels(settings, opts.env ?? process.env);
   const notifyStore = new NotifyStore(store);
   const lapiUrl = opts.lapiUrl ?? (() => `http://${formatListen(config.listen)}/`);
-  const planner = new Planner({ store: notifyStore, channels, clock, lapiUrl });
+  const planner = new Planner({ store: notifyStore, channels, clock, lapiUrl, runbook: opts.runbook });
   const dispatcher = new Dispatcher({
     store: notifyStore,
     channels: channels.map((ch) => ({ name: ch.name, sender: senderFor(ch, settings.timeoutMs), target: describeTarget(ch) })),

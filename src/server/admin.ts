@@ -9,6 +9,7 @@ import { issueRunbook, issueStatus } from '../health/issue-view.ts';
 import type { HealthRules } from '../health/types.ts';
 import { resolveKind } from '../health/bouncer-kind.ts';
 import { registerNotifyAdminRoutes } from '../notify/admin-routes.ts';
+import { readRunbookSettings } from '../health/runbook-settings.ts';
 
 export const ADMIN_TOKEN_KEY = 'admin_token_sha256';
 
@@ -41,12 +42,12 @@ export function createAdminApp(deps: {
 
   app.use('*', async (c, next) => {
     const header = c.req.header('authorization') ?? '';
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (header === '' && deps.sessionAuth) {
       const session = await deps.sessionAuth(c);
       if (session === 'ok') return next();
       if (session) return session;
     }
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
     const stored = await store.getMeta(ADMIN_TOKEN_KEY);
     if (!m || !stored || !hashesEqual(sha256(m[1]!), stored)) return unauthorized(c);
     await next();
@@ -85,7 +86,9 @@ export function createAdminApp(deps: {
   app.get('/issues/:id', async (c) => {
     const id = c.req.param('id');
     if (!/^\d{1,15}$/.test(id)) return c.json({ message: `id "${id}": use a numeric issue id` }, 400);
-    const deployment = c.req.query('deployment') ?? 'host';
+    // `vigil watch` records CrowdSec's runbook settings (cscli, where it runs) in its store.
+    const settings = await readRunbookSettings(store);
+    const deployment = c.req.query('deployment') ?? settings?.deployment ?? 'host';
     if (deployment !== 'host' && deployment !== 'docker' && deployment !== 'kubernetes') {
       return c.json({ message: 'deployment: use host, docker or kubernetes' }, 400);
     }
@@ -93,7 +96,7 @@ export function createAdminApp(deps: {
     if (!issue) return c.json({ message: `issue ${id} not found` }, 404);
     const bouncer = issue.bouncerName ? await store.getBouncer(issue.bouncerName) : undefined;
     const flapping = await flappingKeys(store, clock.now());
-    return c.json({ ...issue, status: issueStatus(issue, flapping), runbook: issueRunbook(issue, bouncer, deps.lapiUrl(), deployment) ?? null });
+    return c.json({ ...issue, status: issueStatus(issue, flapping), runbook: issueRunbook(issue, bouncer, deps.lapiUrl(), deployment, settings) ?? null });
   });
 
   app.get('/summary', async (c) => {

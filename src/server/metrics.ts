@@ -17,7 +17,8 @@ export class LapiMetrics {
   readonly requests: Counter<'route' | 'method' | 'status'>;
   readonly refused: Counter<'reason'>;
 
-  constructor(store: Store, clock: Clock, sync: DecisionSync) {
+  /** `sync` null when there is no decision index to report (`vigil watch`: CrowdSec serves the decisions). */
+  constructor(store: Store, clock: Clock, sync: DecisionSync | null) {
     this.requests = new Counter({
       name: 'vigil_lapi_requests_total',
       help: 'Local API requests by route, method and status.',
@@ -59,14 +60,16 @@ export class LapiMetrics {
         for (const c of counts.values()) this.set({ kind: c.kind, criticality: c.criticality }, c.n);
       },
     });
-    new Gauge({
-      name: 'vigil_decisions_active',
-      help: 'Active decisions in this server\'s index.',
-      registers: [this.registry],
-      collect() {
-        this.set(sync.index.active(clock.now()).length);
-      },
-    });
+    if (sync) {
+      new Gauge({
+        name: 'vigil_decisions_active',
+        help: 'Active decisions in this server\'s index.',
+        registers: [this.registry],
+        collect() {
+          this.set(sync.index.active(clock.now()).length);
+        },
+      });
+    }
   }
 
   /** Serves /metrics; resolves with the bound URL. */

@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { VigilError } from '../errors.ts';
+import type { CommandContext } from './main.ts';
+
+interface WatchOptions {
+  crowdsecConfig?: string;
+  crowdsecDb?: string;
+  cscli?: string;
+  pollEvery?: string;
+  listen?: string;
+  lapiUrl?: string;
+  deployment?: string;
+  once?: boolean;
+}
+
+export function registerWatchCommand(program: Command, ctx: CommandContext): void {
+  program
+    .command('watch')
+    .description("watch an existing CrowdSec's bouncers with Vigil's health engine (reads only; changes nothing in CrowdSec)")
+    .option('--crowdsec-config <file>', "CrowdSec's config.yaml, for its db_config and Local API address (default /etc/crowdsec/config.yaml)")
+    .option('--crowdsec-db <url>', "CrowdSec's database instead: sqlite:PATH, postgres://USER:PASSWORD@HOST:5432/DB or mysql://USER:PASSWORD@HOST:3306/DB")
+    .option('--cscli <command>', 'read through `cscli bouncers list -o json` run with this prefix, e.g. "docker exec crowdsec cscli"')
+    .option('--poll-every <duration>', 'how often to read and evaluate (default 30s)')
+    .option('--listen <host:port>', 'admin API, /metrics and /health (default 127.0.0.1:6070; off disables)')
+    .option('--lapi-url <url>', "CrowdSec's Local API URL as bouncers use it, for runbooks (default from its config, else http://127.0.0.1:8080/)")
+    .option('--deployment <where>', 'where CrowdSec runs, for runbooks: host, docker or kubernetes (default from --cscli, else host)')
+    .option('--once', 'read and evaluate once, print the open issues, and exit (1 when the source cannot be read)')
+    .action(async (o: WatchOptions) => {
+      const config = ctx.config();
+      const { resolveWatchSettings } = await import('../watch/watch-config.ts');
+      const settings = resolveWatchSettings({
+        flags: { crowdsecConfig: o.crowdsecConfig, crowdsecDb: o.crowdsecDb, cscli: o.cscli, pollEvery: o.pollEvery, listen: o.once ? 'off' : o.listen, lapiUrl: o.lapiUrl, deployment: o.deployment },
+        file: config.watch,
+        configFile: config.file,
+        env: ctx.io.env,
+        cwd: ctx.io.cwd,
+      });
+      // Loaded on demand, as `serve` does: HTTP, logging and database drivers would slow every other command.
+      const { startWatch } = await import('../watch/start-watch.ts');
+      const { createLogger } = await import('../server/serve.ts');
+      if (o.once) {
+        const log = createLogger('warn', { write: (s: string) => (ctx.io.stderr(s), true) } as unknown as NodeJS.WritableStream);
+        const running = await startWatch(config, settings, { clock: ctx.io.clock, log, env: ctx.io.env, poll: false });
+        try {
+          const result = await running.watcher.pollOnce();
+          // A one-shot run (cron) sends what it raised before exiting.
+          await running.notifications.flush();
+          const { formatIssueList } = await import('./issues.ts');
+          const { flappingKeys } = await import('../health/engine.ts');
+          const now = ctx.io.clock.now();
+          const open = await running.store.healthIssues({ includeResolved: false });
+          ctx.io.stdout(formatIssueList(open, await flappingKeys(running.store, now), 'human', now));
+          if (result.read === 'failed') throw new VigilError('E_WATCH_SOURCE', result.error ?? "cannot read CrowdSec's bouncers");
+        } finally {
+          await running.close();
+        }
+        return;
+      }
+      const log = createLogger(config.logLevel, { write: (s: string) => (ctx.io.stdout(s), true) } as unknown as NodeJS.WritableStream);
+      const running = await startWatch(config, settings, { clock: ctx.io.clock, log, env: ctx.io.env });
+      log.info({ listen: running.url, store: running.store.description, config: config.file }, `Vigil watch running${running.url ? `, admin API and /metrics on ${running.url}` : ''}, store ${running.store.description}`);
+      const signal = await (ctx.io.stopSignal ?? new Promise<string>(() => {}));
+      log.info({ signal }, 'stopping');
+      await running.close();
+      log.info('stopped');
+    });
+}

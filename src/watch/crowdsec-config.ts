@@ -1,0 +1,162 @@
+/**
+ * Where CrowdSec keeps its bouncers, from its own config.yaml (`db_config`, with `config.yaml.local`
+ * merged over it as CrowdSec does) or from a `--crowdsec-db` URL. Parsing is pure; `readCrowdsecConfig`
+ * only reads the files.
+ */
+import fs from 'node:fs';
+import YAML from 'yaml';
+import { VigilError } from '../errors.ts';
+
+export const DEFAULT_CROWDSEC_CONFIG = '/etc/crowdsec/config.yaml';
+const DEFAULT_SQLITE_PATH = '/var/lib/crowdsec/data/crowdsec.db';
+
+export type CrowdsecDbLocation =
+  | { type: 'sqlite'; path: string }
+  | { type: 'postgres'; host: string; port: number; user: string; password: string; database: string; sslmode: string }
+  | { type: 'mysql'; host: string; port: number; user: string; password: string; database: string };
+
+export interface CrowdsecSetup {
+  db: CrowdsecDbLocation;
+  /** The Local API's URL for runbooks, from api.server.listen_uri (null when the file has none). */
+  lapiUrl: string | null;
+}
+
+/** For logs, messages and issue text: never the password. */
+export function describeDb(db: CrowdsecDbLocation): string {
+  if (db.type === 'sqlite') return `sqlite:${db.path}`;
+  const scheme = db.type === 'postgres' ? 'postgres' : 'mysql';
+  return `${scheme}://${db.user ? `${encodeURIComponent(db.user)}@` : ''}${db.host.includes(':') ? `[${db.host}]` : db.host}:${db.port}/${db.database}`;
+}
+
+/**
+ * Go's os.ExpandEnv, which CrowdSec 1.4 applies to its config file before parsing: `${VAR}` and
+ * `$VAR` are replaced, unset ones by nothing.
+ */
+export function expandEnvLikeGo(text: string, env: NodeJS.ProcessEnv): string {
+  return text.replace(/\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_m, braced: string | undefined, bare: string | undefined) => env[(braced ?? bare)!] ?? '');
+}
+
+/** go-cs-lib's yamlpatch: maps merge key by key, anything else in the patch replaces. */
+function mergeYaml(base: unknown, patch: unknown): unknown {
+  if (isMap(base) && isMap(patch)) {
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(patch)) out[k] = k in out ? mergeYaml(out[k], v) : v;
+    return out;
+  }
+  return patch === null || patch === undefined ? base : patch;
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function parseYaml(text: string, file: string): unknown {
+  const doc = YAML.parseDocument(text);
+  if (doc.errors.length > 0) {
+    const pos = doc.errors[0]!.linePos?.[0];
+    throw new VigilError('E_CROWDSEC_CONFIG', `CrowdSec config ${file}: YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}; fix the file or pass --crowdsec-db`);
+  }
+  return doc.toJS() ?? {};
+}
+
+/** The database and LAPI URL from the text of config.yaml (and config.yaml.local when present). */
+export function parseCrowdsecConfig(main: string, local: string | null, file: string, env: NodeJS.ProcessEnv = {}): CrowdsecSetup {
+  let data = parseYaml(expandEnvLikeGo(main, env), file);
+  if (local !== null) data = mergeYaml(data, parseYaml(expandEnvLikeGo(local, env), `${file}.local`));
+  if (!isMap(data)) throw new VigilError('E_CROWDSEC_CONFIG', `CrowdSec config ${file}: not a YAML mapping; is it CrowdSec's config.yaml?`);
+  const where = (key: string) => `CrowdSec config ${file}: ${key}`;
+  const dbc = data.db_config ?? {};
+  if (!isMap(dbc)) throw new VigilError('E_CROWDSEC_CONFIG', `${where('db_config')}: expected a mapping`);
+  const str = (key: string, fallback = ''): string => {
+    const v = dbc[key];
+    return v === undefined || v === null ? fallback : String(v);
+  };
+  const port = (fallback: number): number => {
+    const v = dbc.port;
+    if (v === undefined || v === null || v === '') return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new VigilError('E_CROWDSEC_CONFIG', `${where('db_config.port')} "${String(v)}": expected a port number`);
+    return n;
+  };
+  const type = str('type', 'sqlite').toLowerCase();
+  let db: CrowdsecDbLocation;
+  switch (type) {
+    case 'sqlite':
+      db = { type: 'sqlite', path: str('db_path', DEFAULT_SQLITE_PATH) };
+      break;
+    case 'postgresql':
+    case 'postgres':
+    case 'pgx':
+      db = { type: 'postgres', host: str('host', '127.0.0.1'), port: port(5432), user: str('user'), password: str('password'), database: str('db_name', 'crowdsec'), sslmode: str('sslmode', 'disable') };
+      break;
+    case 'mysql':
+      db = { type: 'mysql', host: str('host', '127.0.0.1'), port: port(3306), user: str('user'), password: str('password'), database: str('db_name', 'crowdsec') };
+      break;
+    default:
+      throw new VigilError('E_CROWDSEC_CONFIG', `${where('db_config.type')} "${type}": Vigil reads sqlite, postgresql and mysql; pass --crowdsec-db or --cscli otherwise`);
+  }
+  return { db, lapiUrl: lapiUrlOf(data) };
+}
+
+function lapiUrlOf(data: Record<string, unknown>): string | null {
+  const server = isMap(data.api) && isMap(data.api.server) ? data.api.server : undefined;
+  const listen = server && typeof server.listen_uri === 'string' ? server.listen_uri.trim() : '';
+  if (!listen) return null;
+  const tls = isMap(server!.tls) && Boolean(server!.tls.cert_file);
+  const hostPort = listen.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
+  return `${tls ? 'https' : 'http'}://${hostPort.startsWith(':') ? `0.0.0.0${hostPort}` : hostPort}/`;
+}
+
+/** Reads CrowdSec's config file (and its `.local` override); a missing or unreadable file is a clear error. */
+export function readCrowdsecConfig(file: string, env: NodeJS.ProcessEnv): CrowdsecSetup {
+  let main: string;
+  try {
+    main = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new VigilError(
+      'E_CROWDSEC_CONFIG',
+      `CrowdSec config ${file}: ${code === 'ENOENT' ? 'not found' : `cannot read (${code ?? (e as Error).message})`}; pass --crowdsec-config FILE, --crowdsec-db URL or --cscli COMMAND`,
+    );
+  }
+  let local: string | null = null;
+  try {
+    local = fs.readFileSync(`${file}.local`, 'utf8');
+  } catch {
+    // no override
+  }
+  return parseCrowdsecConfig(main, local, file, env);
+}
+
+/** A URL for a message: whatever sits between `//` and the host's `@` (user and password) is hidden. */
+export function maskCredentials(text: string): string {
+  return text.replace(/\/\/[^/?#]*@/, '//***@');
+}
+
+/** `sqlite:PATH`, `postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=…]`, `mysql://USER:PASSWORD@HOST:PORT/DB`. */
+export function parseCrowdsecDbUrl(url: string, field = '--crowdsec-db'): CrowdsecDbLocation {
+  const text = url.trim();
+  const usage = 'use sqlite:PATH, postgres://USER:PASSWORD@HOST:5432/DB or mysql://USER:PASSWORD@HOST:3306/DB';
+  if (text.startsWith('sqlite:')) {
+    const p = text.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!p) throw new VigilError('E_USAGE', `${field} "sqlite:": give the database file, e.g. sqlite:/var/lib/crowdsec/data/crowdsec.db`);
+    return { type: 'sqlite', path: p };
+  }
+  const m = /^(postgres|postgresql|mysql|mariadb):\/\//i.exec(text);
+  if (!m) throw new VigilError('E_USAGE', `${field} "${maskCredentials(text)}": ${usage}`);
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new VigilError('E_USAGE', `${field} "${maskCredentials(text)}": not a valid URL; ${usage}`);
+  }
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!database) throw new VigilError('E_USAGE', `${field} "${maskCredentials(text)}": name the database in the path, e.g. …/crowdsec`);
+  const common = {
+    host: u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database,
+  };
+  const scheme = m[1]!.toLowerCase();
+  if (scheme === 'mysql' || scheme === 'mariadb') return { type: 'mysql', port: Number(u.port || 3306), ...common };
+  return { type: 'postgres', port: Number(u.port || 5432), sslmode: u.searchParams.get('sslmode') ?? 'disable', ...common };
+}

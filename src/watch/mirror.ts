@@ -1,0 +1,96 @@
+/**
+ * Keeps `vigil watch`'s own store in step with what CrowdSec holds: one row per CrowdSec bouncer in
+ * the store's `bouncers` table, so everything that reads bouncers from a store (the health columns
+ * of `vigil bouncers list`/`inspect`, the admin API, the Prometheus gauges, the runbooks of
+ * `vigil issues show`) shows the watched fleet unchanged.
+ *
+ * Mirrored rows carry no key (`api_key_hash` is empty, which no key's SHA-512 can equal), so even a
+ * `vigil serve` pointed at this store by mistake would authenticate none of them. An operator's
+ * `vigil bouncers set NAME --kind` survives syncs. IP, type and version changes are recorded as the
+ * Local API records them, so an issue notes a change just before a silence.
+ */
+import type { Store } from '../store/store.ts';
+import type { Bouncer, BouncerChange } from '../store/types.ts';
+import { toBouncer } from '../store/store.ts';
+import type { CrowdsecBouncer } from './crowdsec-bouncer.ts';
+
+export interface MirrorResult {
+  /** The mirrored rows after the sync, by CrowdSec name. */
+  byName: Map<string, Bouncer>;
+  added: string[];
+  removed: string[];
+  changes: BouncerChange[];
+}
+
+export async function syncMirror(store: Store, bouncers: CrowdsecBouncer[], usageMetricsAt: Map<string, number>, now: number): Promise<MirrorResult> {
+  const db = store.db;
+  const existing = new Map((await db.selectFrom('bouncers').selectAll().execute()).map((r) => [r.name, toBouncer(r)]));
+  const reported = await store.usageMetricsReceivedAt();
+  const seen = new Set<string>();
+  const added: string[] = [];
+  const changes: BouncerChange[] = [];
+  const byName = new Map<string, Bouncer>();
+
+  await db.transaction().execute(async (trx) => {
+    for (const cs of bouncers) {
+      if (seen.has(cs.name)) continue; // names are unique in CrowdSec; be safe anyway
+      seen.add(cs.name);
+      const old = existing.get(cs.name);
+      const values = {
+        revoked: cs.revoked ? 1 : 0,
+        ip_address: cs.ipAddress,
+        type: cs.type,
+        version: cs.version,
+        auth_type: cs.authType === 'tls' ? 'tls' : 'api-key',
+        created_at: cs.createdAt,
+        last_pull_at: cs.lastPullAt,
+      };
+      if (!old) {
+        const row = await trx
+          .insertInto('bouncers')
+          .values({ name: cs.name, api_key_hash: '', updated_at: now, last_pull_rev: null, last_request_at: null, kind_override: null, pull_cadence_ms: null, ...values })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        byName.set(cs.name, toBouncer(row));
+        added.push(cs.name);
+        continue;
+      }
+      // Only what the Local API itself would record as a change: a value replacing another one.
+      const note = (field: BouncerChange['field'], before: string, after: string) => {
+        if (before !== '' && after !== '' && before !== after) changes.push({ bouncerId: old.id, at: now, field, oldValue: before, newValue: after });
+      };
+      note('ip', old.ipAddress, cs.ipAddress);
+      note('type', old.type, cs.type);
+      note('version', old.version, cs.version);
+      const same =
+        old.revoked === cs.revoked &&
+        old.ipAddress === cs.ipAddress &&
+        old.type === cs.type &&
+        old.version === cs.version &&
+        old.authType === values.auth_type &&
+        old.createdAt === cs.createdAt &&
+        old.lastPullAt === cs.lastPullAt;
+      if (!same) await trx.updateTable('bouncers').set({ ...values, updated_at: now }).where('id', '=', old.id).execute();
+      byName.set(cs.name, {
+        ...old,
+        revoked: cs.revoked,
+        ipAddress: cs.ipAddress,
+        type: cs.type,
+        version: cs.version,
+        authType: values.auth_type as Bouncer['authType'],
+        createdAt: cs.createdAt,
+        lastPullAt: cs.lastPullAt,
+        updatedAt: same ? old.updatedAt : now,
+      });
+    }
+  });
+
+  const removed = [...existing.keys()].filter((name) => !seen.has(name));
+  if (removed.length > 0) await store.deleteBouncers(removed);
+  await store.recordBouncerChanges(changes);
+  for (const [name, at] of usageMetricsAt) {
+    const b = byName.get(name);
+    if (b && reported.get(b.id) !== at) await store.recordUsageMetrics(b.id, at, { source: 'crowdsec', note: "reported to CrowdSec's Local API (POST /v1/usage-metrics); Vigil reads only its time" });
+  }
+  return { byName, added, removed, changes };
+}

@@ -1,0 +1,322 @@
+/**
+ * The adapters `vigil watch` reads CrowdSec's bouncers through. Each returns plain rows for the pure
+ * parser (crowdsec-bouncer.ts) and throws a `SourceError` when it cannot read: the watcher turns that
+ * into one "source unavailable" issue instead of every bouncer going offline.
+ *
+ * - CrowdSec's SQLite database, opened read-only per poll (never holding a read snapshot between
+ *   polls, so CrowdSec's WAL checkpoints proceed); a lock held past the busy timeout is a failure.
+ * - PostgreSQL and MySQL/MariaDB through one pooled connection.
+ * - `cscli bouncers list -o json` through a command prefix (docker exec, kubectl exec, ssh…), run
+ *   with execFile, never a shell.
+ * Only columns that exist are selected: 1.4 has no `auto_created`, 1.6.3+ has a `metrics` table.
+ */
+import { execFile } from 'node:child_process';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+import { VigilError } from '../errors.ts';
+import { parseBouncerRow, parseCrowdsecTime, parseCscliBouncersJson, type CrowdsecBouncer } from './crowdsec-bouncer.ts';
+import { describeDb, type CrowdsecDbLocation } from './crowdsec-config.ts';
+
+export interface SourceRead {
+  bouncers: CrowdsecBouncer[];
+  /** Latest usage-metrics report per bouncer name (CrowdSec 1.6.3+), epoch ms. */
+  usageMetricsAt: Map<string, number>;
+}
+
+export interface BouncerSource {
+  /** What it reads, for messages (no password). */
+  readonly description: string;
+  /** `cscli` for the command source; the database sources name the database. */
+  readonly kind: 'sqlite' | 'postgres' | 'mysql' | 'cscli';
+  read(): Promise<SourceRead>;
+  close(): Promise<void>;
+}
+
+/** A read that failed; the message is for an operator (no secrets). */
+export class SourceError extends VigilError {
+  constructor(message: string) {
+    super('E_WATCH_SOURCE', message);
+    this.name = 'SourceError';
+  }
+}
+
+const BOUNCER_COLUMNS = ['name', 'ip_address', 'type', 'version', 'revoked', 'auth_type', 'created_at', 'last_pull', 'auto_created'] as const;
+
+function errorText(e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  const msg = (err?.message ?? String(e)).split('\n')[0]!;
+  return err?.code && !msg.includes(err.code) ? `${err.code}: ${msg}` : msg;
+}
+
+/** What to select from the `metrics` table, or null when it has no RC reports (CrowdSec < 1.6.3). */
+function metricsQuery(columns: Set<string>, q: (id: string) => string): string | null {
+  const at = columns.has('received_at') ? 'received_at' : columns.has('collected_at') ? 'collected_at' : null;
+  if (!at || !columns.has('generated_by') || !columns.has('generated_type')) return null;
+  return `SELECT ${q('generated_by')} AS name, MAX(${q(at)}) AS at FROM ${q('metrics')} WHERE ${q('generated_type')} = 'RC' GROUP BY ${q('generated_by')}`;
+}
+
+function toRead(rows: Record<string, unknown>[], metrics: Record<string, unknown>[], where: string): SourceRead {
+  const usageMetricsAt = new Map<string, number>();
+  for (const m of metrics) {
+    const at = parseCrowdsecTime(m.at);
+    if (at !== null && typeof m.name === 'string') usageMetricsAt.set(m.name, at);
+  }
+  return { bouncers: rows.map((r) => parseBouncerRow(r, where)), usageMetricsAt };
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite
+
+export class SqliteSource implements BouncerSource {
+  readonly kind = 'sqlite';
+  readonly description: string;
+  #path: string;
+  #busyTimeoutMs: number;
+
+  constructor(path: string, opts: { busyTimeoutMs?: number } = {}) {
+    this.#path = path;
+    this.#busyTimeoutMs = opts.busyTimeoutMs ?? 2000;
+    this.description = `sqlite:${path}`;
+  }
+
+  async read(): Promise<SourceRead> {
+    let db: SqliteDatabase.Database;
+    try {
+      // Read-only and never created: Vigil must not change CrowdSec's database in any way.
+      db = new SqliteDatabase(this.#path, { readonly: true, fileMustExist: true, timeout: this.#busyTimeoutMs });
+    } catch (e) {
+      throw new SourceError(`${this.description}: cannot open (${errorText(e)}); check the path and that this user can read it and its -wal/-shm files`);
+    }
+    try {
+      const columnsOf = (table: string) => new Set((db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name));
+      const bouncerColumns = columnsOf('bouncers');
+      if (bouncerColumns.size === 0) throw new SourceError(`${this.description}: no bouncers table; is this CrowdSec's database?`);
+      const select = BOUNCER_COLUMNS.filter((c) => bouncerColumns.has(c)).map((c) => `"${c}"`);
+      // One read transaction: bouncers and metrics from the same snapshot.
+      const read = db.transaction(() => {
+        const rows = db.prepare(`SELECT ${select.join(', ')} FROM bouncers ORDER BY id`).all() as Record<string, unknown>[];
+        const mq = metricsQuery(columnsOf('metrics'), (id) => `"${id}"`);
+        const metrics = mq ? (db.prepare(mq).all() as Record<string, unknown>[]) : [];
+        return { rows, metrics };
+      });
+      const { rows, metrics } = read();
+      return toRead(rows, metrics, this.description);
+    } catch (e) {
+      if (e instanceof SourceError) throw e;
+      const busy = /SQLITE_BUSY|locked/i.test(errorText(e));
+      throw new SourceError(
+        `${this.description}: ${busy ? `database is locked (SQLITE_BUSY after ${this.#busyTimeoutMs} ms)` : `read failed (${errorText(e)})`}`,
+      );
+    } finally {
+      db.close();
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL
+
+export class PostgresSource implements BouncerSource {
+  readonly kind = 'postgres';
+  readonly description: string;
+  #pool: pg.Pool;
+
+  constructor(loc: Extract<CrowdsecDbLocation, { type: 'postgres' }>, opts: { timeoutMs?: number } = {}) {
+    this.description = describeDb(loc);
+    const timeout = opts.timeoutMs ?? 10_000;
+    const ssl = loc.sslmode === 'disable' || loc.sslmode === '' ? false : loc.sslmode === 'verify-full' || loc.sslmode === 'verify-ca' ? true : { rejectUnauthorized: false };
+    this.#pool = new pg.Pool({
+      host: loc.host,
+      port: loc.port,
+      user: loc.user,
+      password: loc.password,
+      database: loc.database,
+      ssl,
+      max: 1,
+      idleTimeoutMillis: 60_000,
+      connectionTimeoutMillis: timeout,
+      query_timeout: timeout,
+      application_name: 'vigil-watch',
+    });
+    // An idle connection the server dropped must not crash the process; the next read reconnects.
+    this.#pool.on('error', () => {});
+  }
+
+  async read(): Promise<SourceRead> {
+    try {
+      const columnsOf = async (table: string) =>
+        new Set(
+          (
+            await this.#pool.query<{ column_name: string }>(
+              'SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
+              [table],
+            )
+          ).rows.map((r) => r.column_name),
+        );
+      const bouncerColumns = await columnsOf('bouncers');
+      if (bouncerColumns.size === 0) throw new SourceError(`${this.description}: no bouncers table; is this CrowdSec's database?`);
+      const select = BOUNCER_COLUMNS.filter((c) => bouncerColumns.has(c)).map((c) => `"${c}"`);
+      const rows = (await this.#pool.query(`SELECT ${select.join(', ')} FROM bouncers ORDER BY id`)).rows as Record<string, unknown>[];
+      const mq = metricsQuery(await columnsOf('metrics'), (id) => `"${id}"`);
+      const metrics = mq ? ((await this.#pool.query(mq)).rows as Record<string, unknown>[]) : [];
+      return toRead(rows, metrics, this.description);
+    } catch (e) {
+      if (e instanceof SourceError) throw e;
+      throw new SourceError(`${this.description}: read failed (${errorText(e)})`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// MySQL / MariaDB
+
+export class MysqlSource implements BouncerSource {
+  readonly kind = 'mysql';
+  readonly description: string;
+  #loc: Extract<CrowdsecDbLocation, { type: 'mysql' }>;
+  #timeoutMs: number;
+  #pool: import('mysql2/promise').Pool | undefined;
+
+  constructor(loc: Extract<CrowdsecDbLocation, { type: 'mysql' }>, opts: { timeoutMs?: number } = {}) {
+    this.#loc = loc;
+    this.description = describeDb(loc);
+    this.#timeoutMs = opts.timeoutMs ?? 10_000;
+  }
+
+  async #connect(): Promise<import('mysql2/promise').Pool> {
+    if (this.#pool) return this.#pool;
+    const mysql = await import('mysql2/promise');
+    const pool = mysql.createPool({
+      host: this.#loc.host,
+      port: this.#loc.port,
+      user: this.#loc.user,
+      password: this.#loc.password,
+      database: this.#loc.database,
+      connectionLimit: 1,
+      connectTimeout: this.#timeoutMs,
+      // CrowdSec (Go's MySQL driver, loc=UTC) writes UTC; read the text in a UTC session.
+      dateStrings: true,
+      timezone: 'Z',
+      supportBigNumbers: true,
+    });
+    pool.pool.on('connection', (conn) => {
+      conn.query("SET time_zone = '+00:00'");
+    });
+    this.#pool = pool;
+    return pool;
+  }
+
+  async read(): Promise<SourceRead> {
+    try {
+      const pool = await this.#connect();
+      const columnsOf = async (table: string) => {
+        const [rows] = await pool.query({
+          sql: 'SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?',
+          values: [table],
+          timeout: this.#timeoutMs,
+        });
+        return new Set((rows as Array<{ c: string }>).map((r) => r.c));
+      };
+      const bouncerColumns = await columnsOf('bouncers');
+      if (bouncerColumns.size === 0) throw new SourceError(`${this.description}: no bouncers table; is this CrowdSec's database?`);
+      const select = BOUNCER_COLUMNS.filter((c) => bouncerColumns.has(c)).map((c) => `\`${c}\``);
+      const [rows] = await pool.query({ sql: `SELECT ${select.join(', ')} FROM bouncers ORDER BY id`, timeout: this.#timeoutMs });
+      const mq = metricsQuery(await columnsOf('metrics'), (id) => `\`${id}\``);
+      const metrics = mq ? ((await pool.query({ sql: mq, timeout: this.#timeoutMs }))[0] as Record<string, unknown>[]) : [];
+      return toRead(rows as Record<string, unknown>[], metrics, this.description);
+    } catch (e) {
+      if (e instanceof SourceError) throw e;
+      throw new SourceError(`${this.description}: read failed (${errorText(e)})`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#pool?.end();
+    this.#pool = undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// cscli through a command prefix
+
+export class CscliSource implements BouncerSource {
+  readonly kind = 'cscli';
+  readonly description: string;
+  #prefix: string[];
+  #argv: string[];
+  #timeoutMs: number;
+  #env: NodeJS.ProcessEnv | undefined;
+
+  /** `prefix` already split into words (shell-words.ts), e.g. ['docker', 'exec', 'crowdsec', 'cscli']. */
+  constructor(prefix: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) {
+    if (prefix.length === 0) throw new VigilError('E_USAGE', '--cscli is empty: give the command that runs cscli, e.g. "docker exec crowdsec cscli"');
+    this.#prefix = prefix;
+    this.#argv = [...prefix, 'bouncers', 'list', '-o', 'json'];
+    this.#timeoutMs = opts.timeoutMs ?? 30_000;
+    this.#env = opts.env;
+    this.description = `'${this.#argv.join(' ')}'`;
+  }
+
+  read(): Promise<SourceRead> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        this.#argv[0]!,
+        this.#argv.slice(1),
+        { timeout: this.#timeoutMs, maxBuffer: 256 * 1024 * 1024, env: this.#env ?? process.env, windowsHide: true },
+        (err, stdout, stderr) => {
+          if (err) {
+            const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string; signal?: string };
+            // cscli logs through logrus: its last line is the reason (`level=fatal msg="…"`).
+            const last = String(stderr).trim().split('\n').filter(Boolean).pop() ?? '';
+            const why =
+              e.code === 'ENOENT'
+                ? `command not found: ${this.#argv[0]}`
+                : e.killed && e.signal
+                  ? `no answer within ${this.#timeoutMs} ms (killed)`
+                  : `exit ${e.code ?? e.signal}${last ? `: ${last.slice(0, 300)}` : ''}`;
+            reject(new SourceError(`${this.description} failed (${why})`));
+            return;
+          }
+          try {
+            resolve({ bouncers: parseCscliBouncersJson(String(stdout), this.description), usageMetricsAt: new Map() });
+          } catch (pe) {
+            reject(pe instanceof SourceError ? pe : new SourceError((pe as Error).message));
+          }
+        },
+      );
+    });
+  }
+
+  /**
+   * The Local API's listen address as CrowdSec itself reports it
+   * (`cscli config show --key Config.API.Server.ListenURI`), for runbooks; null when it cannot tell.
+   */
+  lapiListenUri(): Promise<string | null> {
+    return new Promise((resolve) => {
+      const prefix = this.#prefix;
+      execFile(prefix[0]!, [...prefix.slice(1), 'config', 'show', '--key', 'Config.API.Server.ListenURI'], { timeout: 10_000, env: this.#env ?? process.env }, (err, stdout) => {
+        const v = String(stdout ?? '').trim();
+        resolve(!err && /^[\w.\-\[\]:]+:\d+$/.test(v) ? v : null);
+      });
+    });
+  }
+
+  async close(): Promise<void> {}
+}
+
+export function sourceFor(db: CrowdsecDbLocation, opts: { busyTimeoutMs?: number; timeoutMs?: number } = {}): BouncerSource {
+  switch (db.type) {
+    case 'sqlite':
+      return new SqliteSource(db.path, opts);
+    case 'postgres':
+      return new PostgresSource(db, opts);
+    case 'mysql':
+      return new MysqlSource(db, opts);
+  }
+}

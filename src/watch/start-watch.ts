@@ -1,0 +1,163 @@
+/**
+ * `vigil watch` as a running process: Vigil's own store (issues and their history), the watcher
+ * over CrowdSec's bouncers, and one HTTP listener with the same admin API as `vigil serve`
+ * (`/admin/v1`, admin token), Prometheus `/metrics` and `/health`. Nothing is written to CrowdSec.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { Hono } from 'hono';
+import { Counter, Gauge } from 'prom-client';
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../clock.ts';
+import type { VigilConfig } from '../config/config.ts';
+import { formatListen } from '../config/config.ts';
+import { VigilError } from '../errors.ts';
+import { writeRunbookSettings } from '../health/runbook-settings.ts';
+import type { HealthRules } from '../health/types.ts';
+import { createAdminApp } from '../server/admin.ts';
+import { LapiMetrics } from '../server/metrics.ts';
+import { createLogger } from '../server/serve.ts';
+import { Store } from '../store/store.ts';
+import { CscliSource, sourceFor, type BouncerSource } from './sources.ts';
+import { describeSource, type WatchSettings } from './watch-config.ts';
+import { Watcher, type PollResult } from './watcher.ts';
+import { startNotifications, type Notifications } from '../notify/start.ts';
+
+export interface RunningWatch {
+  /** `http://HOST:PORT` of the admin/metrics listener, or null when it is off. */
+  url: string | null;
+  store: Store;
+  watcher: Watcher;
+  notifications: Notifications;
+  close(): Promise<void>;
+}
+
+export function createSource(settings: WatchSettings, env?: NodeJS.ProcessEnv): BouncerSource {
+  return settings.source.type === 'cscli' ? new CscliSource(settings.source.command, { env }) : sourceFor(settings.source.db);
+}
+
+export async function startWatch(
+  config: VigilConfig,
+  settings: WatchSettings,
+  opts: { clock?: Clock; log?: Logger; env?: NodeJS.ProcessEnv; source?: BouncerSource; poll?: boolean } = {},
+): Promise<RunningWatch> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? createLogger(config.logLevel);
+  const store = await Store.open(config.db);
+  const source = opts.source ?? createSource(settings, opts.env);
+  // Through cscli, CrowdSec can say where its Local API listens when nothing else did.
+  if (settings.lapiUrlIsDefault && source instanceof CscliSource) {
+    const listen = await source.lapiListenUri();
+    if (listen) settings = { ...settings, runbook: { ...settings.runbook, lapiUrl: `http://${listen}/` } };
+  }
+  // `vigil issues show` and the admin API then write CrowdSec's commands for this store's issues.
+  await writeRunbookSettings(store, { cli: 'cscli', ...settings.runbook });
+  const rules: HealthRules = {
+    offlineAfterMs: config.health.offlineAfterMs,
+    lateAfterFactor: config.health.lateAfterFactor,
+    lateAfterMinMs: config.health.lateAfterMinMs,
+  };
+  const watcher = new Watcher(store, source, clock, rules);
+  watcher.engine.onError = (e) => log.error({ err: e }, 'health evaluation failed');
+  watcher.onError = (e) => log.error({ err: e }, 'watch poll failed');
+  watcher.engine.onResult = ({ opened, resolved }) => {
+    for (const i of opened) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue opened: ${i.summary}`);
+    for (const i of resolved) log.info({ issue: i.id, kind: i.kind, bouncer: i.bouncerName }, `issue resolved: ${i.kind} ${i.subject}`);
+  };
+  // The same notifications as `vigil serve` (channels from vigil.yaml), with CrowdSec's runbooks.
+  const runbook = { cli: 'cscli' as const, ...settings.runbook };
+  const notifications = await startNotifications({ store, clock, log, config, engine: watcher.engine, lapiUrl: () => runbook.lapiUrl, runbook, env: opts.env }).catch(
+    async (e) => {
+      await source.close();
+      await store.close();
+      throw e;
+    },
+  );
+
+  const metrics = new LapiMetrics(store, clock, null);
+  const sourceUp = new Gauge({ name: 'vigil_watch_source_up', help: "1 when the last read of CrowdSec's bouncers succeeded, else 0.", registers: [metrics.registry] });
+  const lastSuccess = new Gauge({
+    name: 'vigil_watch_last_success_timestamp_seconds',
+    help: "Unix time of the last successful read of CrowdSec's bouncers.",
+    registers: [metrics.registry],
+  });
+  const failures = new Counter({ name: 'vigil_watch_source_failures_total', help: "Failed reads of CrowdSec's bouncers.", registers: [metrics.registry] });
+  let wasUp: boolean | undefined;
+  watcher.onPoll = (r: PollResult) => {
+    const s = watcher.status();
+    sourceUp.set(s.up ? 1 : 0);
+    if (s.lastSuccessAt !== null) lastSuccess.set(s.lastSuccessAt / 1000);
+    if (r.read === 'failed') failures.inc();
+    // Log transitions, not every failed poll.
+    if (r.read === 'failed' && wasUp !== false) log.error({ source: s.source }, `cannot read CrowdSec's bouncers: ${r.error}`);
+    if (r.read === 'ok' && wasUp === false) log.info({ source: s.source }, `reading CrowdSec's bouncers again (${s.bouncers} bouncers)`);
+    if (r.mirror) {
+      for (const name of r.mirror.added) log.debug({ bouncer: name }, `bouncer '${name}' seen in CrowdSec`);
+      for (const name of r.mirror.removed) log.info({ bouncer: name }, `bouncer '${name}' no longer in CrowdSec`);
+    }
+    wasUp = r.read === 'ok';
+  };
+
+  let server: http.Server | undefined;
+  let url: string | null = null;
+  if (settings.listen) {
+    const admin = createAdminApp({ store, clock, rules, lapiUrl: () => settings.runbook.lapiUrl });
+    admin.get('/watch', (c) => {
+      const s = watcher.status();
+      const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+      return c.json({ ...s, lastReadAt: iso(s.lastReadAt), lastSuccessAt: iso(s.lastSuccessAt), failingSince: iso(s.failingSince), pollEveryMs: settings.pollEveryMs });
+    });
+    const app = new Hono();
+    app.get('/health', (c) => c.json({ status: 'up' }));
+    app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
+    app.route('/admin/v1', admin);
+    server = http.createServer(getRequestListener(app.fetch));
+    const listen = settings.listen;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', (e: NodeJS.ErrnoException) =>
+          reject(
+            new VigilError(
+              'E_LISTEN',
+              `watch listen ${formatListen(listen)}: ${e.code === 'EADDRINUSE' ? 'address already in use; pick another with --listen or turn it off with --listen off' : e.message}`,
+            ),
+          ),
+        );
+        server!.listen(listen.port, listen.host, () => resolve());
+      });
+    } catch (e) {
+      await notifications.stop();
+      await source.close();
+      await store.close();
+      throw e;
+    }
+    const a = server.address() as AddressInfo;
+    url = `http://${formatListen({ host: a.address, port: a.port })}`;
+  }
+  log.info({ source: describeSource(settings.source), every: settings.pollEveryMs, listen: url, store: store.description }, `watching CrowdSec's bouncers through ${source.description}`);
+  if (opts.poll !== false) watcher.start(settings.pollEveryMs);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    store,
+    watcher,
+    notifications,
+    close() {
+      closing ??= (async () => {
+        await watcher.stop();
+        if (server) {
+          await new Promise<void>((resolve) => {
+            server!.close(() => resolve());
+            server!.closeIdleConnections();
+          });
+        }
+        await notifications.stop();
+        await source.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

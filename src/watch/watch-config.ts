@@ -1,0 +1,115 @@
+/**
+ * `vigil watch`'s settings: the `watch:` block of vigil.yaml, `VIGIL_WATCH_*` variables and the
+ * command's flags, with the usual precedence (flags > environment > file > defaults), resolved into
+ * one source and the runbook context. Pure apart from reading CrowdSec's config file.
+ */
+import path from 'node:path';
+import { VigilError } from '../errors.ts';
+import { parseDuration } from '../decisions/duration.ts';
+import { parseListen, type ListenAddress } from '../config/config.ts';
+import type { Deployment } from '../health/runbooks.ts';
+import { DEFAULT_CROWDSEC_CONFIG, describeDb, parseCrowdsecDbUrl, readCrowdsecConfig, type CrowdsecDbLocation } from './crowdsec-config.ts';
+import { shellWords } from './shell-words.ts';
+import { runbookPlaceFromCommand } from './deployment.ts';
+import type { WatchFileSection } from './watch-file-schema.ts';
+
+export type { WatchFileSection };
+
+export interface WatchFlags {
+  crowdsecConfig?: string;
+  crowdsecDb?: string;
+  cscli?: string;
+  pollEvery?: string;
+  listen?: string;
+  lapiUrl?: string;
+  deployment?: string;
+}
+
+export type WatchSourceSpec = { type: 'db'; db: CrowdsecDbLocation; from: string } | { type: 'cscli'; command: string[]; from: string };
+
+export interface WatchSettings {
+  source: WatchSourceSpec;
+  pollEveryMs: number;
+  /** Admin API, /metrics and /health; null when off. */
+  listen: ListenAddress | null;
+  /** For runbooks: where bouncers reach CrowdSec's Local API, and how to run cscli there. */
+  runbook: { lapiUrl: string; deployment: Deployment; container?: string; namespace?: string };
+  /** True when the Local API URL is the default guess (no flag, no CrowdSec config): the cscli source may ask cscli. */
+  lapiUrlIsDefault: boolean;
+}
+
+export const DEFAULT_WATCH_LISTEN = '127.0.0.1:6070';
+export const DEFAULT_POLL_EVERY = '30s';
+
+export function resolveWatchSettings(opts: {
+  flags: WatchFlags;
+  file: WatchFileSection | undefined;
+  configFile: string | null;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}): WatchSettings {
+  const { flags, env } = opts;
+  const file = opts.file ?? {};
+  const pick = (key: keyof WatchFileSection, flag: string | undefined): { value: string | undefined; where: string } => {
+    const envName = `VIGIL_WATCH_${key.toUpperCase()}`;
+    if (flag !== undefined) return { value: flag, where: `--${key.replace(/_/g, '-')}` };
+    if (env[envName]) return { value: env[envName], where: envName };
+    return { value: file[key], where: `${opts.configFile ?? 'vigil.yaml'}: watch.${key}` };
+  };
+
+  const cscli = pick('cscli', flags.cscli);
+  const dbUrl = pick('crowdsec_db', flags.crowdsecDb);
+  const csConfig = pick('crowdsec_config', flags.crowdsecConfig);
+  if (cscli.value !== undefined && dbUrl.value !== undefined && cscli.where.startsWith('--') && dbUrl.where.startsWith('--')) {
+    throw new VigilError('E_USAGE', '--cscli and --crowdsec-db both given: watch reads one source; keep one of them');
+  }
+
+  // CrowdSec's config file: the database (unless given otherwise) and the Local API's URL.
+  const configPath = path.resolve(opts.cwd, csConfig.value ?? DEFAULT_CROWDSEC_CONFIG);
+  const needConfig = cscli.value === undefined && dbUrl.value === undefined;
+  let fromConfig: ReturnType<typeof readCrowdsecConfig> | undefined;
+  if (needConfig) fromConfig = readCrowdsecConfig(configPath, env);
+  else if (csConfig.value !== undefined) fromConfig = readCrowdsecConfig(configPath, env);
+
+  let source: WatchSourceSpec;
+  if (cscli.value !== undefined) source = { type: 'cscli', command: shellWords(cscli.value, cscli.where), from: cscli.where };
+  else if (dbUrl.value !== undefined) source = { type: 'db', db: parseCrowdsecDbUrl(dbUrl.value, dbUrl.where), from: dbUrl.where };
+  else source = { type: 'db', db: fromConfig!.db, from: `${configPath} (db_config)` };
+  if (source.type === 'db' && source.db.type === 'sqlite') source.db = { type: 'sqlite', path: path.resolve(opts.cwd, source.db.path) };
+
+  const poll = pick('poll_every', flags.pollEvery);
+  const pollEveryMs = parseDuration(poll.value ?? DEFAULT_POLL_EVERY, poll.where);
+  if (pollEveryMs < 100) throw new VigilError('E_CONFIG', `${poll.where} "${poll.value}": poll at most every 100ms, e.g. 30s`);
+
+  const listenOpt = pick('listen', flags.listen);
+  const listen = listenOpt.value === 'off' ? null : parseListen(listenOpt.value ?? DEFAULT_WATCH_LISTEN, listenOpt.where);
+
+  const lapi = pick('lapi_url', flags.lapiUrl);
+  let lapiUrl = lapi.value ?? fromConfig?.lapiUrl ?? 'http://127.0.0.1:8080/';
+  try {
+    const u = new URL(lapiUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+  } catch {
+    throw new VigilError('E_CONFIG', `${lapi.where} "${lapiUrl}": use the URL bouncers reach CrowdSec's Local API at, e.g. http://127.0.0.1:8080/`);
+  }
+  if (!lapiUrl.endsWith('/')) lapiUrl += '/';
+
+  // Where the runbooks run cscli: from the command prefix (docker exec NAME, kubectl exec -n NS), else the host.
+  const place = source.type === 'cscli' ? runbookPlaceFromCommand(source.command) : { deployment: 'host' as Deployment };
+  const dep = pick('deployment', flags.deployment);
+  if (dep.value !== undefined && dep.value !== 'host' && dep.value !== 'docker' && dep.value !== 'kubernetes') {
+    throw new VigilError('E_USAGE', `${dep.where} "${dep.value}": use host, docker or kubernetes`);
+  }
+  const deployment = (dep.value as Deployment | undefined) ?? place.deployment;
+  return {
+    source,
+    pollEveryMs,
+    listen,
+    lapiUrlIsDefault: lapi.value === undefined && !fromConfig?.lapiUrl,
+    runbook: { lapiUrl, deployment, ...(place.container ? { container: place.container } : {}), ...(place.namespace ? { namespace: place.namespace } : {}) },
+  };
+}
+
+export function describeSource(s: WatchSourceSpec): string {
+  return s.type === 'db' ? describeDb(s.db) : `'${[...s.command, 'bouncers', 'list', '-o', 'json'].join(' ')}'`;
+}
