@@ -298,6 +298,24 @@ describe('dashboard on the Local API listener (admin_listen: lapi, the default)'
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
   });
 
+  it('closes promptly while a dashboard holds a live-update stream open', async () => {
+    const password = printed[0]!.split(' ')[1]!;
+    const login = await fetch(`${server.url}/ui/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: server.url },
+      body: new URLSearchParams({ secret: password }),
+    });
+    const res = await fetch(`${server.url}/ui/events`, { headers: { Cookie: cookieFrom(login) } });
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('event: hello');
+    // close() ends the stream itself; left open, it would hold close() until the test times out.
+    await server.close();
+    let ended = false;
+    while (!ended) ended = (await reader.read().catch(() => ({ done: true }))).done;
+    expect(ended).toBe(true);
+  });
+
   it('does not create another password on the next start', async () => {
     const again = await startServer({ ...loadConfig({ flags: { listen: '127.0.0.1:0', db: `sqlite:${server.store.description.slice(7)}`, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' }), health: { ...server.health.rules, evaluateEveryMs: 0 } }, {
       log: createLogger('silent'),

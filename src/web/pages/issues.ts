@@ -1,7 +1,8 @@
 import { html, type Html } from '../html.ts';
 import { exactTime, humanDuration } from '../format.ts';
 import type { IssueRow, IssueView } from '../data.ts';
-import { ISSUE_CATALOGUE, type IssueKind, type LikelyCause } from '../../health/types.ts';
+import { ISSUE_CATALOGUE, type CauseKind, type IssueKind, type LikelyCause } from '../../health/types.ts';
+import { CAUSE_TEXT } from '../../health/issue-view.ts';
 import type { Deployment } from '../../health/runbooks.ts';
 import { criticalityBadge, inlineCode, issueStatusBadge, timeAgo } from './layout.ts';
 
@@ -18,14 +19,11 @@ export interface IssueActions {
   acknowledge: boolean;
 }
 
-export const CAUSE_LABEL: Record<string, string> = {
-  authentication: 'Authentication failure: its key is refused',
-  configuration: 'Configuration error: wrong API URL',
-  stopped_or_network: 'Service stopped, integration not loaded, or network',
-  lapi_restart: 'Did not reconnect after a Local API restart',
-  never_pulled: 'Registered but never configured or started',
-  unknown: 'Unknown',
-};
+/** The likely cause as a heading: the wording the CLI and notifications use, capitalised. */
+export function causeLabel(cause: string): string {
+  const text = CAUSE_TEXT[cause as CauseKind] ?? cause;
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
 
 export function issueTitle(i: { kind: string; bouncerName: string | null }): string {
   const title = ISSUE_CATALOGUE[i.kind as IssueKind]?.title ?? i.kind;
@@ -50,7 +48,7 @@ ${rows.map((i) => {
   return html`<tr data-issue="${i.id}">
 <td data-label="Criticality">${criticalityBadge(i.criticality)}</td>
 <th scope="row" data-label="Issue"><a href="/ui/issues/${i.id}">${issueTitle(i)}</a></th>
-<td data-label="Likely cause">${top ? CAUSE_LABEL[top.cause] ?? top.cause : html`<span class="muted">–</span>`}</td>
+<td data-label="Likely cause">${top ? causeLabel(top.cause) : html`<span class="muted">–</span>`}</td>
 <td data-label="Since">${timeAgo(i.since, now)}</td>
 <td data-label="Status">${issueStatusBadge(i.status)}${markBadges(m, now)}</td>
 </tr>`;
@@ -128,7 +126,7 @@ function issueCauses(v: IssueView): Html {
   return html`<h2 id="causes-h">Likely cause${causes.length > 1 ? 's, most likely first' : ''}</h2>
 <ol class="causes">
 ${causes.map(
-  (c) => html`<li class="cause"><p class="cause-title">${CAUSE_LABEL[c.cause] ?? c.cause} <span class="conf conf-${c.confidence}">${c.confidence} confidence</span></p>
+  (c) => html`<li class="cause"><p class="cause-title">${causeLabel(c.cause)} <span class="conf conf-${c.confidence}">${c.confidence} confidence</span></p>
 ${c.evidence.length > 0 ? html`<ul class="evidence">${c.evidence.map((e) => html`<li>${inlineCode(e)}</li>`)}</ul>` : ''}</li>`,
 )}
 </ol>

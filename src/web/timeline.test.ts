@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { pullBuckets, timelineSummary, timelineSvg } from './timeline.ts';
+
+const H = 3600_000;
+const NOW = Date.UTC(2026, 10, 24, 12, 30, 0);
+const THIS_HOUR = Date.UTC(2026, 10, 24, 12, 0, 0);
+
+describe('pull timeline', () => {
+  it('lays hourly counts on the last N hours, oldest first, gaps as zero, ignoring what lies outside', () => {
+    const b = pullBuckets(
+      [
+        { hour: THIS_HOUR - 30 * H, pulls: 9 },
+        { hour: THIS_HOUR - 2 * H, pulls: 5 },
+        { hour: THIS_HOUR, pulls: 1 },
+      ],
+      NOW,
+      24,
+    );
+    expect(b).toHaveLength(24);
+    expect(b[0]!.start).toBe(THIS_HOUR - 23 * H);
+    expect(b[23]).toEqual({ start: THIS_HOUR, pulls: 1 });
+    expect(b[21]).toEqual({ start: THIS_HOUR - 2 * H, pulls: 5 });
+    expect(b.reduce((s, x) => s + x.pulls, 0)).toBe(6);
+  });
+  it('says in words what the bars show', () => {
+    const b = pullBuckets([{ hour: THIS_HOUR - 3 * H, pulls: 5 }], NOW, 24);
+    expect(timelineSummary(b)).toBe('pulled in 1 of 24 hours, none in the last 3 hours');
+    expect(timelineSummary(pullBuckets([], NOW, 24))).toBe('no pull in the last 24 hours');
+    expect(timelineSummary(pullBuckets([{ hour: THIS_HOUR, pulls: 1 }], NOW, 24))).toBe('pulled in 1 of 24 hours, including this hour');
+  });
+  it('draws one path for a table row, one titled bar per hour for a detailed view', () => {
+    const b = pullBuckets([{ hour: THIS_HOUR - H, pulls: 4 }, { hour: THIS_HOUR, pulls: 1 }], NOW, 24);
+    const row = timelineSvg(b, { label: 'web, last 24 hours' }).text;
+    expect(row).toContain('aria-label="web, last 24 hours: pulled in 2 of 24 hours, including this hour"');
+    expect(row.match(/<path /g)).toHaveLength(1);
+    expect(row).toContain('M22.1 10v-10h0.8v10z'); // the busiest hour is full height
+    const detailed = timelineSvg(b, { label: 'Last 24 hours', detailed: true }).text;
+    expect(detailed.match(/<rect class="tl-(bar|gap)"/g)).toHaveLength(24);
+    expect(detailed).toContain('<title>2026-11-24 11:00–12:00 UTC: 4 pulls</title>');
+  });
+});
