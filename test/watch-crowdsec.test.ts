@@ -208,6 +208,15 @@ describe.skipIf(skip)(`vigil watch on the real CrowdSec 1.4.6${skip ? ` (skipped
     expect(err?.stdout).toContain('source_unavailable');
   });
 
+  it("refuses CrowdSec's own database as Vigil's store", async () => {
+    const err = await exec(process.execPath, [BIN, '--db', `sqlite:${lapi.dbPath}`, 'watch', '--once', '--crowdsec-config', lapi.configPath], { cwd: work }).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(err?.code).toBe(1);
+    expect(err?.stderr).toContain(`level=fatal msg="db: Vigil's store would be CrowdSec's own database (sqlite:${lapi.dbPath}); give vigil watch a store of its own`);
+  });
+
   /** In process, manual clock: read a CrowdSec on a database server through `flags`. */
   async function serverScenario(lapiOnDb: CrowdsecInstance, flags: Parameters<typeof resolveWatchSettings>[0]['flags']) {
     const key = await lapiOnDb.addBouncer('db-bouncer');

@@ -3,7 +3,9 @@
  * over CrowdSec's bouncers, and one HTTP listener with the same admin API as `vigil serve`
  * (`/admin/v1`, admin token), Prometheus `/metrics` and `/health`. Nothing is written to CrowdSec.
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -19,6 +21,8 @@ import { createAdminApp } from '../server/admin.ts';
 import { LapiMetrics } from '../server/metrics.ts';
 import { createLogger } from '../server/serve.ts';
 import { Store } from '../store/store.ts';
+import { parseStoreUrl } from '../store/database.ts';
+import { describeDb } from './crowdsec-config.ts';
 import { CscliSource, sourceFor, type BouncerSource } from './sources.ts';
 import { describeSource, type WatchSettings } from './watch-config.ts';
 import { Watcher, type PollResult } from './watcher.ts';
@@ -33,6 +37,32 @@ export interface RunningWatch {
   close(): Promise<void>;
 }
 
+/**
+ * Vigil's store must never be CrowdSec's database: opening it would add Vigil's tables (one of them
+ * also named `bouncers`) to CrowdSec's. Refused before anything is opened.
+ */
+export function refuseCrowdsecDbAsStore(storeUrl: string, settings: WatchSettings): void {
+  if (settings.source.type !== 'db') return;
+  const watched = settings.source.db;
+  const store = parseStoreUrl(storeUrl);
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return path.resolve(p);
+    }
+  };
+  let same = false;
+  if (watched.type === 'sqlite' && store.dialect === 'sqlite') same = real(watched.path) === real(store.target);
+  if (watched.type === 'postgres' && store.dialect === 'postgres') {
+    const u = new URL(store.target);
+    same = u.hostname === watched.host && Number(u.port || 5432) === watched.port && decodeURIComponent(u.pathname.slice(1)) === watched.database;
+  }
+  if (same) {
+    throw new VigilError('E_CONFIG', `db: Vigil's store would be CrowdSec's own database (${describeDb(watched)}); give vigil watch a store of its own, e.g. --db sqlite:/var/lib/vigil/watch.db`);
+  }
+}
+
 export function createSource(settings: WatchSettings, env?: NodeJS.ProcessEnv): BouncerSource {
   return settings.source.type === 'cscli' ? new CscliSource(settings.source.command, { env }) : sourceFor(settings.source.db);
 }
@@ -44,6 +74,7 @@ export async function startWatch(
 ): Promise<RunningWatch> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger(config.logLevel);
+  refuseCrowdsecDbAsStore(config.db, settings);
   const store = await Store.open(config.db);
   const source = opts.source ?? createSource(settings, opts.env);
   // Through cscli, CrowdSec can say where its Local API listens when nothing else did.
