@@ -7,6 +7,8 @@ import { DecisionIndex } from './decision-index.ts';
  * revision; this follows it, so decisions written by the CLI or another replica are seen within
  * one sync period, and nothing only this process knows is needed by the others.
  */
+const SYNC_PAGE = 5_000;
+
 export class DecisionSync {
   readonly index = new DecisionIndex();
   #store: Store;
@@ -53,10 +55,15 @@ export class DecisionSync {
     const rev = await this.#store.decisionsRev();
     if (rev === this.#rev) return this.#maybePrune();
     const now = this.#clock.now();
-    if (this.#rev < 0) {
-      for (const d of await this.#store.activeDecisions(now)) this.index.upsert(d);
-    } else {
-      for (const d of await this.#store.decisionsChangedSince(this.#rev)) this.index.upsert(d);
+    // Pages keep the transient rows small (a 100k import arrives as 100k changed rows). A row
+    // changed again while we page is seen with its new state at the next refresh, since the
+    // revision recorded is the one read before paging.
+    let afterId = 0;
+    for (;;) {
+      const page = await this.#store.decisionsChangedSincePage(this.#rev, now, afterId, SYNC_PAGE);
+      for (const d of page) this.index.upsert(d);
+      if (page.length < SYNC_PAGE) break;
+      afterId = page[page.length - 1]!.id;
     }
     this.#rev = rev;
     this.#maybePrune();

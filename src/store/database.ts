@@ -67,6 +67,7 @@ export async function openDatabase(location: StoreLocation, opts: { migrate?: bo
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
+    cachePreparedStatements(sqlite);
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     sqliteHandle = sqlite;
   } else {
@@ -103,4 +104,24 @@ export async function migrate({ db, dialect }: OpenedDatabase): Promise<void> {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new VigilError('E_MIGRATION', `database migration ${failed} failed: ${(error as Error).message ?? String(error)}`);
   }
+}
+
+/**
+ * Kysely prepares every query it runs; on better-sqlite3 that is a full SQLite compile each time,
+ * the largest cost of a stream pull under load (bench/pull-load.bench.ts). Queries of one shape
+ * compile to one SQL text, so a small cache of prepared statements keyed by that text removes it.
+ * Safe because Kysely runs a statement to completion (all/run) before the next use.
+ */
+function cachePreparedStatements(sqlite: SqliteDatabase.Database, size = 256): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  sqlite.prepare = ((source: string) => {
+    let stmt = cache.get(source);
+    if (stmt === undefined) {
+      stmt = prepare(source);
+      if (cache.size >= size) cache.delete(cache.keys().next().value!);
+      cache.set(source, stmt);
+    }
+    return stmt;
+  }) as typeof sqlite.prepare;
 }

@@ -30,6 +30,18 @@ export const REFUSED_REQUESTS_KEPT = 10_000;
 // SQLite allows 32766 bound variables per statement and PostgreSQL 65535; 12 columns × 1000 rows fits both.
 const INSERT_CHUNK = 1000;
 
+/** applyBouncerActivity on SQLite: absent fields keep their value; times and revision only move forward. */
+const SQLITE_ACTIVITY_UPDATE = `UPDATE bouncers SET
+  updated_at = @now,
+  last_pull_at = CASE WHEN @pull IS NULL THEN last_pull_at ELSE max(coalesce(last_pull_at, 0), @pull) END,
+  last_pull_rev = CASE WHEN @rev IS NULL THEN last_pull_rev ELSE max(coalesce(last_pull_rev, 0), @rev) END,
+  last_request_at = CASE WHEN @request IS NULL THEN last_request_at ELSE max(coalesce(last_request_at, 0), @request) END,
+  ip_address = coalesce(@ip, ip_address),
+  type = coalesce(@type, type),
+  version = coalesce(@version, version),
+  pull_cadence_ms = CASE WHEN @setCadence = 1 THEN @cadence ELSE pull_cadence_ms END
+WHERE id = @id`;
+
 export class Store {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
@@ -48,6 +60,16 @@ export class Store {
     const opened = await openDatabase(location);
     const description = location.dialect === 'sqlite' ? `sqlite:${location.target}` : redact(location.target);
     return new Store(opened, description);
+  }
+
+  /**
+   * The hottest reads (every pull) skip Kysely's query building on SQLite: same SQL, one cached
+   * prepared statement, no per-query garbage. They still take Kysely's connection, so they never
+   * see another caller's transaction half done.
+   */
+  #sqliteRead<T>(read: (db: NonNullable<OpenedDatabase['sqlite']>) => T): Promise<T> {
+    const db = this.#sqlite!;
+    return this.db.connection().execute(async () => read(db));
   }
 
   async close(): Promise<void> {
@@ -97,6 +119,10 @@ export class Store {
   }
 
   async findBouncerByKeyHash(apiKeyHash: string): Promise<Bouncer | undefined> {
+    if (this.#sqlite) {
+      const found = await this.#sqliteRead((db) => db.prepare('SELECT * FROM bouncers WHERE api_key_hash = ? ORDER BY id LIMIT 1').get(apiKeyHash));
+      return found ? toBouncer(found as Selectable<BouncersTable>) : undefined;
+    }
     const row = await this.db
       .selectFrom('bouncers')
       .selectAll()
@@ -155,6 +181,30 @@ export class Store {
 
   async applyBouncerActivity(batch: BouncerActivity[], now: number): Promise<void> {
     if (batch.length === 0) return;
+    if (this.#sqlite) {
+      // 10k bouncers pulling every 10 s is 1,000 rows a second: one prepared statement, one
+      // transaction, a few ms, so pulls waiting on the connection are not held up.
+      const sqlite = this.#sqlite;
+      const update = sqlite.prepare(SQLITE_ACTIVITY_UPDATE);
+      // Holding Kysely's (single, mutex-guarded) connection: no Kysely transaction is open meanwhile.
+      await this.db.connection().execute(async () => sqlite.transaction(() => {
+        for (const a of batch) {
+          update.run({
+            now,
+            pull: a.lastPullAt ?? null,
+            rev: a.lastPullRev ?? null,
+            request: a.lastRequestAt ?? null,
+            ip: a.ipAddress ?? null,
+            type: a.type ?? null,
+            version: a.version ?? null,
+            setCadence: a.pullCadenceMs === undefined ? 0 : 1,
+            cadence: a.pullCadenceMs ?? null,
+            id: a.id,
+          });
+        }
+      })());
+      return;
+    }
     await this.db.transaction().execute(async (trx) => {
       for (const a of batch) {
         // Another replica may have recorded a later pull already: times only move forward.
@@ -269,6 +319,12 @@ export class Store {
 
   /** Decisions whose expiry is at or before now and still stored (stream startup's `deleted`). */
   async expiredDecisions(now: number, since?: number): Promise<Decision[]> {
+    if (this.#sqlite) {
+      const found = await this.#sqliteRead((db) =>
+        db.prepare('SELECT * FROM decisions WHERE until <= ? AND until >= ? ORDER BY until, id').all(now, since ?? Number.MIN_SAFE_INTEGER),
+      );
+      return (found as Selectable<DecisionsTable>[]).map(toDecision);
+    }
     let q = this.db.selectFrom('decisions').selectAll().where('until', '<=', now);
     if (since !== undefined) q = q.where('until', '>=', since);
     const rows = await q.orderBy('until').orderBy('id').execute();
@@ -288,12 +344,32 @@ export class Store {
   }
 
   async decisionsRev(): Promise<number> {
+    if (this.#sqlite) {
+      const found = await this.#sqliteRead((db) => db.prepare("SELECT value FROM vigil_counters WHERE name = 'decisions_rev'").get() as { value: number } | undefined);
+      if (!found) throw new VigilError('E_DB_SCHEMA', 'store: the decisions_rev counter is missing; the database was not migrated by this version');
+      return Number(found.value);
+    }
     const row = await this.db.selectFrom('vigil_counters').select('value').where('name', '=', 'decisions_rev').executeTakeFirstOrThrow();
     return Number(row.value);
   }
 
   async decisionsChangedSince(rev: number): Promise<Decision[]> {
+    if (this.#sqlite) {
+      const found = await this.#sqliteRead((db) => db.prepare('SELECT * FROM decisions WHERE rev > ? ORDER BY id').all(rev));
+      return (found as Selectable<DecisionsTable>[]).map(toDecision);
+    }
     const rows = await this.db.selectFrom('decisions').selectAll().where('rev', '>', rev).orderBy('id').execute();
+    return rows.map(toDecision);
+  }
+
+  /**
+   * The same, one page at a time (ids above `afterId`, ascending), so following 100k new decisions
+   * never holds 100k raw rows at once. `rev = -1` pages through every active decision.
+   */
+  async decisionsChangedSincePage(rev: number, now: number, afterId: number, limit: number): Promise<Decision[]> {
+    let q = this.db.selectFrom('decisions').selectAll().where('id', '>', afterId);
+    q = rev < 0 ? q.where('until', '>', now) : q.where('rev', '>', rev);
+    const rows = await q.orderBy('id').limit(limit).execute();
     return rows.map(toDecision);
   }
 
@@ -583,15 +659,28 @@ export function toBouncer(r: Selectable<BouncersTable>): Bouncer {
   };
 }
 
+/**
+ * Origin, type, scope and scenario repeat across 100k decisions (an import shares one of each);
+ * the driver returns a fresh string per row. One shared copy keeps the in-memory index small.
+ */
+const interned = new Map<string, string>();
+function intern(s: string): string {
+  const known = interned.get(s);
+  if (known !== undefined) return known;
+  if (interned.size >= 20_000) interned.clear();
+  interned.set(s, s);
+  return s;
+}
+
 export function toDecision(r: Selectable<DecisionsTable>): Decision {
   return {
     id: Number(r.id),
     alertId: r.alert_id === null ? null : Number(r.alert_id),
-    origin: r.origin,
-    type: r.type,
-    scope: r.scope,
+    origin: intern(r.origin),
+    type: intern(r.type),
+    scope: intern(r.scope),
     value: r.value,
-    scenario: r.scenario,
+    scenario: intern(r.scenario),
     createdAt: Number(r.created_at),
     until: Number(r.until),
     deletedAt: r.deleted_at === null ? null : Number(r.deleted_at),
