@@ -95,7 +95,18 @@ export function blockedBy(a: HttpAnswer): 'status 403' | 'a captcha page' | unde
   return undefined;
 }
 
-const describe = (a: HttpAnswer | NetFailure) => (a.ok ? `${a.status}${blockedBy(a) ? ` (${blockedBy(a)})` : ''}` : `${a.kind}: ${a.message}`);
+/**
+ * With a captcha decision, a 401 or 429 that the address did not get before the decision is the
+ * challenge too (Vigil's forward-auth answers 401 with its proof-of-work page).
+ */
+function challengeOrBlock(a: HttpAnswer, type: RemediationType, baselineStatus: number): string | undefined {
+  const b = blockedBy(a);
+  if (b) return b;
+  if (type === 'captcha' && (a.status === 401 || a.status === 429) && a.status !== baselineStatus) return `a challenge (status ${a.status})`;
+  return undefined;
+}
+
+const describe = (a: HttpAnswer | NetFailure, how?: string) => (a.ok ? `${a.status}${how ? ` (${how})` : ''}` : `${a.kind}: ${a.message}`);
 
 class Aborted extends Error {}
 
@@ -149,7 +160,7 @@ export async function runVerify(opts: VerifyOptions, deps: VerifyDeps): Promise<
         step: 'baseline',
         ok: false,
         ms: clock.now() - t,
-        detail: `GET ${opts.url} as ${opts.ip} → ${describe(before)}${existing.length ? `; ${existing.length} decision(s) already cover ${opts.ip}: ${existing.slice(0, 3).join('; ')}` : ''}`,
+        detail: `GET ${opts.url} as ${opts.ip} → ${describe(before, blockedBy(before))}${existing.length ? `; ${existing.length} decision(s) already cover ${opts.ip}: ${existing.slice(0, 3).join('; ')}` : ''}`,
       });
       end(
         'fail',
@@ -159,6 +170,7 @@ export async function runVerify(opts: VerifyOptions, deps: VerifyDeps): Promise<
       return result;
     }
     step({ step: 'baseline', ok: true, ms: clock.now() - t, detail: `GET ${opts.url} as ${opts.ip} → ${describe(before)} (not blocked yet)` });
+    const blocked = (a: HttpAnswer) => challengeOrBlock(a, opts.type, before.status);
 
     // 2. Add the test decision.
     let before2: { lastPullAt: number | null } | undefined;
@@ -211,17 +223,17 @@ export async function runVerify(opts: VerifyOptions, deps: VerifyDeps): Promise<
     for (;;) {
       last = await request(opts.url, headers, opts.requestTimeoutMs);
       checkAbort();
-      if (last.ok && blockedBy(last)) break;
+      if (last.ok && blocked(last)) break;
       if (clock.now() - t >= opts.settleMs) break;
       await sleep(opts.pollMs);
     }
-    const how = last.ok ? blockedBy(last) : undefined;
+    const how = last.ok ? blocked(last) : undefined;
     if (how) {
       result.enforcedAfterMs = clock.now() - committedAt;
-      step({ step: 'check', ok: true, ms: clock.now() - t, detail: `GET ${opts.url} as ${opts.ip} → ${describe(last)}` });
-      end('pass', `${opts.url} blocks ${opts.ip} with ${how}, ${formatGoDuration(result.enforcedAfterMs)} after the decision was added`);
+      step({ step: 'check', ok: true, ms: clock.now() - t, detail: `GET ${opts.url} as ${opts.ip} → ${describe(last, how)}` });
+      end('pass', `${opts.url} ${how.startsWith('status 403') ? 'blocks' : 'challenges'} ${opts.ip} with ${how}, ${formatGoDuration(result.enforcedAfterMs)} after the decision was added`);
     } else {
-      step({ step: 'check', ok: false, ms: clock.now() - t, detail: `GET ${opts.url} as ${opts.ip} → ${describe(last)} (still not blocked after ${formatGoDuration(clock.now() - t)})` });
+      step({ step: 'check', ok: false, ms: clock.now() - t, detail: `GET ${opts.url} as ${opts.ip} → ${describe(last, last.ok ? blockedBy(last) : undefined)} (still not blocked after ${formatGoDuration(clock.now() - t)})` });
       end(
         'fail',
         last.ok

@@ -1,0 +1,153 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.ts';
+import type { CliIo } from '../src/cli/io.ts';
+import { systemClock } from '../src/clock.ts';
+import type { VerifyResult } from '../src/doctor/verify.ts';
+import { loadForwardAuthConfig } from '../src/remediation/forward-auth/config.ts';
+import { startForwardAuth, type ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
+import { eventually, freePort, startTestLapi, type TestLapi } from './remediation-helpers.ts';
+
+/**
+ * `vigil verify` against the real thing: Debian's nginx with Vigil's forward-auth bouncer behind
+ * `auth_request` (the README's nginx block), pulling from a real `vigil serve`. Two sites on one
+ * nginx: one whose daemon trusts nginx's X-Forwarded-For (verify passes), one whose daemon does
+ * not (the real-IP misconfiguration: verify fails and says what to check). Both remove the test
+ * decision.
+ */
+const NGINX = '/usr/sbin/nginx';
+const avail = fs.existsSync(NGINX);
+
+describe.skipIf(!avail && !process.env.CI)('vigil verify: nginx + Vigil forward-auth', () => {
+  let dir: string;
+  let lapi: TestLapi;
+  let trusting: ForwardAuthServer;
+  let distrusting: ForwardAuthServer;
+  let upstream: http.Server;
+  let nginx: ChildProcess;
+  let good: string;
+  let misconfigured: string;
+  let nginxOutput = '';
+
+  const snippet = (faHost: string) => {
+    const readme = fs.readFileSync(path.join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const m = /# vigil-forward-auth: begin\n([\s\S]*?)# vigil-forward-auth: end\n/.exec(readme);
+    if (!m) throw new Error('README.md has no forward-auth nginx block');
+    return m[1].replaceAll('127.0.0.1:7480', faHost);
+  };
+
+  async function daemon(name: string, trusted: string[]): Promise<ForwardAuthServer> {
+    const key = await lapi.addBouncer(name);
+    const file = path.join(dir, `${name}.yaml`);
+    fs.writeFileSync(
+      file,
+      [`api_url: ${lapi.url}`, `api_key: ${key}`, 'listen: 127.0.0.1:0', 'update_frequency: 1s', `trusted_proxies: [${trusted.join(', ')}]`, 'captcha:', `  signing_key_file: ${dir}/${name}-captcha.key`].join('\n'),
+    );
+    const fa = await startForwardAuth(loadForwardAuthConfig(file), { log: pino({ level: 'silent' }) });
+    await fa.bouncer.ready();
+    return fa;
+  }
+
+  async function verify(...args: string[]): Promise<{ code: number; result: VerifyResult }> {
+    let out = '';
+    const io: CliIo = { stdout: (t) => (out += t), stderr: () => {}, env: {}, cwd: dir, isTTY: false, clock: systemClock };
+    const code = await main(['--db', `sqlite:${path.join(lapi.dir, 'vigil.db')}`, 'verify', '-o', 'json', '--poll', '100ms', ...args], io);
+    return { code, result: JSON.parse(out) as VerifyResult };
+  }
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-verify-fa-'));
+    lapi = await startTestLapi(systemClock);
+    trusting = await daemon('nginx-site-a', ['127.0.0.1']);
+    distrusting = await daemon('nginx-site-b', ['192.0.2.250']);
+    upstream = http.createServer((_req, res) => res.end('application page'));
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
+    const up = (upstream.address() as AddressInfo).port;
+    const [portA, portB] = [await freePort(), await freePort()];
+    good = `http://127.0.0.1:${portA}/`;
+    misconfigured = `http://127.0.0.1:${portB}/`;
+    for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) fs.mkdirSync(path.join(dir, 'tmp', sub), { recursive: true });
+    const site = (port: number, fa: ForwardAuthServer) => `
+  server {
+    listen 127.0.0.1:${port};
+${snippet(new URL(fa.url).host)}
+    location / { proxy_pass http://127.0.0.1:${up}; }
+  }`;
+    fs.writeFileSync(
+      path.join(dir, 'nginx.conf'),
+      `daemon off;
+master_process off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp/body;
+  proxy_temp_path ${dir}/tmp/proxy;
+  fastcgi_temp_path ${dir}/tmp/fastcgi;
+  uwsgi_temp_path ${dir}/tmp/uwsgi;
+  scgi_temp_path ${dir}/tmp/scgi;
+${site(portA, trusting)}
+${site(portB, distrusting)}
+}
+`,
+    );
+    nginx = spawn(NGINX, ['-p', dir, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    nginx.stdout!.on('data', (c) => (nginxOutput += c));
+    nginx.stderr!.on('data', (c) => (nginxOutput += c));
+    await eventually(
+      'nginx answering',
+      async () => {
+        if (nginx.exitCode !== null) throw new Error(`nginx exited ${nginx.exitCode}: ${nginxOutput}`);
+        return await new Promise<boolean>((resolve) => {
+          http.get(good, (res) => (res.resume(), resolve(res.statusCode === 200))).on('error', () => resolve(false));
+        });
+      },
+      15_000,
+    );
+  });
+
+  afterAll(async () => {
+    if (nginx && nginx.exitCode === null) {
+      const exited = new Promise((r) => nginx.once('exit', r));
+      nginx.kill('SIGQUIT');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (nginx.exitCode === null) nginx.kill('SIGKILL');
+    }
+    await trusting?.close();
+    await distrusting?.close();
+    await new Promise<void>((r) => (upstream ? upstream.close(() => r()) : r()));
+    await lapi?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('passes: the forward-auth bouncer pulls the test ban and nginx answers 403', async () => {
+    const { code, result } = await verify('--url', good, '--ip', '192.0.2.10', '--bouncer', 'nginx-site-a', '--timeout', '20s');
+    expect(result.verdict).toBe('pass');
+    expect(code).toBe(0);
+    expect(result.steps.find((s) => s.step === 'wait')!.detail).toMatch(/^bouncer 'nginx-site-a' pulled at /);
+    expect(result.steps.find((s) => s.step === 'check')!.detail).toBe(`GET ${good} as 192.0.2.10 → 403 (status 403)`);
+    expect((await lapi.server.store.activeDecisions(Date.now())).filter((d) => d.value === '192.0.2.10')).toEqual([]);
+  });
+
+  it('passes for a captcha decision: the daemon\'s challenge page', async () => {
+    const { result } = await verify('--url', good, '--ip', '192.0.2.11', '--type', 'captcha', '--bouncer', 'nginx-site-a', '--timeout', '20s');
+    expect(result.verdict).toBe('pass');
+    expect(result.summary).toMatch(/challenges 192\.0\.2\.11 with a (captcha page|challenge \(status 401\))/);
+  });
+
+  it('fails when the daemon does not trust nginx\'s X-Forwarded-For, and removes the decision', async () => {
+    const { code, result } = await verify('--url', misconfigured, '--ip', '192.0.2.12', '--bouncer', 'nginx-site-b', '--timeout', '20s', '--settle', '1500ms');
+    expect(code).toBe(1);
+    expect(result.summary).toBe(`${misconfigured} still serves 192.0.2.12 (200) with a ban decision in place that the bouncer has pulled`);
+    expect(result.fix).toContain('X-Forwarded-For');
+    expect(result.decisionRemoved).toBe(true);
+    expect((await lapi.server.store.activeDecisions(Date.now())).filter((d) => d.value === '192.0.2.12')).toEqual([]);
+  });
+});
