@@ -84,7 +84,7 @@ export async function startServer(
     await store.close();
     throw e;
   });
-  const web = await createWebSurface({ config, store, clock, rules: health.rules, sync, log, lapiUrl: () => `${boundUrl}/` });
+  const web = await createWebSurface({ config, store, clock, rules: health.rules, sync, log, lapiUrl: () => `${boundUrl}/`, firstStartPassword: opts.firstStartPassword });
   const admin = web.adminOn ? createAdminApp({ store, clock, rules: health.rules, lapiUrl: () => `${boundUrl}/`, sessionAuth: web.adminAuth }) : undefined;
   web.attachAdmin(admin);
   const fingerprintSecret = await store.secret('fingerprint');
@@ -126,7 +126,7 @@ export async function startServer(
   const url = `http://${formatListen({ host: addr.address, port: addr.port })}`;
   boundUrl = url;
   try {
-    await web.start(url, opts.firstStartPassword);
+    await web.start(url);
   } catch (e) {
     server.close();
     await metricsServer?.close();

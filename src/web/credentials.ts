@@ -44,16 +44,26 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return crypto.timingSafeEqual(key, expected);
 }
 
-/**
- * Creates the dashboard password on first start and returns it (to print once); null when one
- * exists. Replicas starting together race on an insert-if-absent: only the winner prints.
- */
-export async function ensureDashboardPassword(store: Store): Promise<string | null> {
+/** A first-start password, hashed but not stored yet. */
+export interface PreparedPassword {
+  password: string;
+  hash: string;
+}
+
+/** A new first-start password and its scrypt hash; null when a password exists already. */
+export async function prepareDashboardPassword(store: Store): Promise<PreparedPassword | null> {
   if (await store.getMeta(PASSWORD_KEY)) return null;
   const password = generatePassword();
-  const hash = await hashPassword(password);
-  await store.db.insertInto('vigil_meta').values({ key: PASSWORD_KEY, value: hash }).onConflict((oc) => oc.column('key').doNothing()).execute();
-  return (await store.getMeta(PASSWORD_KEY)) === hash ? password : null;
+  return { password, hash: await hashPassword(password) };
+}
+
+/**
+ * Stores a prepared password unless one exists, and returns it (to print once) when this process's
+ * was stored. Replicas starting together race on the insert-if-absent: only the winner prints.
+ */
+export async function storeDashboardPassword(store: Store, prepared: PreparedPassword): Promise<string | null> {
+  await store.db.insertInto('vigil_meta').values({ key: PASSWORD_KEY, value: prepared.hash }).onConflict((oc) => oc.column('key').doNothing()).execute();
+  return (await store.getMeta(PASSWORD_KEY)) === prepared.hash ? prepared.password : null;
 }
 
 /** Replaces the dashboard password (sessions opened with the old one end); returns the new one. */

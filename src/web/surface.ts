@@ -17,7 +17,7 @@ import type { HealthRules } from '../health/types.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
 import { VigilError } from '../errors.ts';
 import { createDashboard, isLoopback, type AdminSessionAuth, type Dashboard } from './dashboard.ts';
-import { ensureDashboardPassword } from './credentials.ts';
+import { prepareDashboardPassword, storeDashboardPassword } from './credentials.ts';
 
 // Hono apps and @hono/node-server disagree on the env type; this layer only passes it through.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -32,11 +32,8 @@ export interface WebSurface {
   attachAdmin(admin: import('hono').Hono | undefined): void;
   /** Wraps the LAPI listener's fetch so /ui reaches the dashboard when it shares that listener. */
   onLapiListener(fetch: Fetch): Fetch;
-  /**
-   * Once the LAPI listens: opens our own listener if configured and, when `firstStartPassword` is
-   * given, creates the dashboard password on first start and hands it over to be printed once.
-   */
-  start(lapiUrl: string, firstStartPassword?: (password: string, dashboardUrl: string) => void): Promise<void>;
+  /** Once the LAPI listens: opens our own listener if configured. */
+  start(lapiUrl: string): Promise<void>;
   /** The dashboard's address once started; null when off. */
   dashboardUrl: string | null;
   dashboard: Dashboard | null;
@@ -52,6 +49,11 @@ export interface WebSurfaceDeps {
   log: Logger;
   lapiUrl: () => string;
   livePollMs?: number;
+  /**
+   * Creates the dashboard password on first start and hands it over, with the dashboard's
+   * configured address, to be printed once.
+   */
+  firstStartPassword?: (password: string, dashboardUrl: string) => void;
 }
 
 const isDashboardPath = (path: string) => path === '/ui' || path.startsWith('/ui/');
@@ -81,6 +83,13 @@ export async function createWebSurface(deps: WebSurfaceDeps): Promise<WebSurface
     livePollMs: deps.livePollMs,
   });
   const dashboardFetch = dashboard.app.fetch as Fetch;
+  if (deps.firstStartPassword) {
+    // Before anything listens (scrypt takes a moment, and a start that fails later has printed it
+    // anyway), with the configured address: the password is never created without being shown.
+    const prepared = await prepareDashboardPassword(deps.store);
+    const password = prepared ? await storeDashboardPassword(deps.store, prepared) : null;
+    if (password) deps.firstStartPassword(password, `http://${formatListen(where === 'lapi' ? deps.config.listen : where)}/ui/`);
+  }
   let adminApp: Hono | undefined;
   let server: http.Server | undefined;
 
@@ -97,7 +106,7 @@ export async function createWebSurface(deps: WebSurfaceDeps): Promise<WebSurface
       if (where !== 'lapi') return fetch;
       return (req, env) => (isDashboardPath(new URL(req.url).pathname) ? dashboardFetch(req, env) : fetch(req, env));
     },
-    async start(lapiUrl, firstStartPassword) {
+    async start(lapiUrl) {
       let base = lapiUrl;
       let bound: ListenAddress = deps.config.listen;
       if (where !== 'lapi') {
@@ -112,10 +121,6 @@ export async function createWebSurface(deps: WebSurfaceDeps): Promise<WebSurface
           { listen: formatListen(bound) },
           `the admin API and dashboard listen on ${formatListen(bound)}, reachable from other hosts over plain HTTP (login required): put TLS in front, or keep them local with admin_listen: 127.0.0.1:8081`,
         );
-      }
-      if (firstStartPassword) {
-        const password = await ensureDashboardPassword(deps.store);
-        if (password) firstStartPassword(password, surface.dashboardUrl);
       }
     },
     async close() {
