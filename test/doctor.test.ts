@@ -84,7 +84,7 @@ describe('vigil doctor: a healthy configuration', () => {
     expect(code).toBe(0);
     expect(report.passed).toBe(true);
     expect(findings.map((f) => f.check)).toEqual(['file.present', 'file.syntax', 'config.keys', 'file.permissions', 'url.form', 'network.tcp', 'lapi.health', 'lapi.key']);
-    expect(find(findings, 'lapi.key')[0].title).toMatch(/^key doct…\(32 chars\) accepted: HEAD \/v1\/decisions\/stream → 200$/);
+    expect(find(findings, 'lapi.key')[0].title).toMatch(/^key doct…\(32 chars\) accepted: HEAD \/v1\/decisions → 200$/);
     // The key is never printed whole.
     expect(JSON.stringify(report)).not.toContain(KEY);
     await server.activity.flush();
@@ -214,12 +214,12 @@ describe('vigil doctor: each failure, built for real', () => {
     const { code, findings } = await doctor([file]);
     expect(code).toBe(1);
     const f = find(findings, 'lapi.key', 'fail')[0];
-    expect(f.title).toBe('key not-…(33 chars) refused: HEAD /v1/decisions/stream → 403 access forbidden');
+    expect(f.title).toBe('key not-…(33 chars) refused: HEAD /v1/decisions → 403 access forbidden');
     expect(f.fix).toContain(`put the new key in ${file}:6 (api_key)`);
     // The Local API kept a trace of the refusal (what its health engine explains silences with).
     await server.activity.flush();
     const refused = await server.store.refusedRequests({ limit: 1 });
-    expect(refused[0]).toMatchObject({ method: 'HEAD', path: '/v1/decisions/stream', reason: 'unknown', userAgent: 'vigil-doctor/0.1.0' });
+    expect(refused[0]).toMatchObject({ method: 'HEAD', path: '/v1/decisions', reason: 'unknown', userAgent: 'crowdsec-custom-bouncer/vigil-doctor' });
   });
 
   it('a missing trailing slash: a warning for the YAML (Go) bouncers', async () => {
@@ -233,14 +233,14 @@ describe('vigil doctor: each failure, built for real', () => {
     expect(find(findings, 'lapi.key', 'ok')).toHaveLength(1);
   });
 
-  it('a trailing slash for the Lua (nginx) bouncer: it requests //v1/decisions/stream, which answers 404', async () => {
+  it('a trailing slash for the Lua (nginx) bouncer: it requests //v1/decisions…, which answers 404', async () => {
     const file = writeFile('crowdsec-nginx-bouncer.conf', `# nginx bouncer\nAPI_URL=${lapi}\nAPI_KEY=${KEY}\nMODE=stream\n`);
     const { code, findings } = await doctor([file]);
     expect(code).toBe(1);
     expect(find(findings, 'url.trailing-slash', 'fail')[0].fix).toBe(`remove the trailing slash: API_URL=${server.url}`);
     const key = find(findings, 'lapi.key', 'fail')[0];
-    expect(key.title).toBe("HEAD //v1/decisions/stream → 404: the bouncer's request path does not exist on the Local API");
-    expect(key.evidence).toContain('HEAD /v1/decisions/stream → 200 (the key itself is accepted)');
+    expect(key.title).toBe("HEAD //v1/decisions → 404: the bouncer's request path does not exist on the Local API");
+    expect(key.evidence).toContain('HEAD /v1/decisions → 200 (the key itself is accepted)');
   });
 
   it('a bouncer deleted on the Local API: its key, accepted before, is refused after', async () => {

@@ -43,7 +43,11 @@ export interface DoctorOptions {
   /** nginx main configuration for `nginx -T -c FILE` (default: nginx's own). */
   nginxConfig?: string;
   journalLines?: number;
-  /** Sent with the key check; Vigil ignores a HEAD's User-Agent, CrowdSec records it as the bouncer's type until its next pull. */
+  /**
+   * Sent with the key check of `--url`; a configuration file's check sends `<file name>/vigil-doctor`.
+   * Vigil ignores a HEAD's User-Agent; CrowdSec records it as the bouncer's type/version until the
+   * bouncer's next request.
+   */
   userAgent: string;
   lookup?: LookupFn;
 }
@@ -146,7 +150,11 @@ async function checkConfigTarget(opts: DoctorOptions, file: string): Promise<Doc
   // 2–4. URL, network, Local API
   if (settings?.url && !hasPlaceholder(settings.url.value)) {
     const key = settings.key && !hasPlaceholder(settings.key.value) ? settings.key : undefined;
-    await checkEndpoint(opts, findings, { url: settings.url.value, style: format, where: at(settings.url), key, settings });
+    // CrowdSec records the User-Agent of any authenticated request, HEAD included, as the bouncer's
+    // type/version until its next request: keep the type the bouncer itself sends (its binary's
+    // name for the packaged bouncers) and mark the version, so nothing is mislabelled meanwhile.
+    const userAgent = `${base}/vigil-doctor`;
+    await checkEndpoint(opts, findings, { url: settings.url.value, style: format, where: at(settings.url), key, settings, userAgent });
   }
 
   // 5. the service
@@ -311,6 +319,8 @@ interface EndpointInput {
   where: string;
   key?: Located;
   settings?: LapiSettings;
+  /** For a configuration file: `<file name>/vigil-doctor`, see checkConfigTarget. */
+  userAgent?: string;
 }
 
 async function checkEndpoint(opts: DoctorOptions, findings: Finding[], input: EndpointInput): Promise<void> {
@@ -438,9 +448,11 @@ async function checkEndpoint(opts: DoctorOptions, findings: Finding[], input: En
     if (input.style !== 'url') findings.push(skip('lapi', 'lapi.key', 'no usable API key in the configuration: the Local API was not asked about it'));
     return;
   }
-  // The path the bouncer itself requests: the Lua bouncers concatenate, the Go ones resolve.
-  const bouncerPath = input.style === 'conf' ? `${input.url}/v1/decisions/stream` : `${endpoint.base}v1/decisions/stream`;
-  const headers = { 'X-Api-Key': input.key.value, 'User-Agent': opts.userAgent };
+  // HEAD /v1/decisions, built as the bouncer builds its paths (the Lua bouncers concatenate, the Go
+  // ones resolve). Not /v1/decisions/stream: CrowdSec 1.4.6 records a HEAD there as a pull (observed),
+  // which would hide a silent bouncer and move its delta cursor past decisions it never received.
+  const bouncerPath = input.style === 'conf' ? `${input.url}/v1/decisions` : `${endpoint.base}v1/decisions`;
+  const headers = { 'X-Api-Key': input.key.value, 'User-Agent': input.userAgent ?? opts.userAgent };
   const r = await probeHttp(bouncerPath, { ...probeOpts, method: 'HEAD', headers });
   if (!r.ok) {
     findings.push(await httpFailure(r, `HEAD ${new URL(bouncerPath).pathname}`, endpoint, address, t, note, 'lapi.key'));
@@ -449,7 +461,7 @@ async function checkEndpoint(opts: DoctorOptions, findings: Finding[], input: En
   const masked = maskSecret(input.key.value);
   const pathShown = new URL(bouncerPath).pathname;
   if (r.status === 200) {
-    findings.push(ok('lapi', 'lapi.key', `key ${masked} accepted: HEAD ${pathShown} → 200`, { evidence: ['a HEAD does not move the bouncer\'s last pull, on Vigil or CrowdSec'], ms: r.ms }));
+    findings.push(ok('lapi', 'lapi.key', `key ${masked} accepted: HEAD ${pathShown} → 200`, { evidence: ['a HEAD /v1/decisions does not move the bouncer\'s last pull, on Vigil or CrowdSec'], ms: r.ms }));
   } else if (r.status === 403) {
     findings.push(
       fail('lapi', 'lapi.key', `key ${masked} refused: HEAD ${pathShown} → 403 access forbidden`, {
@@ -459,12 +471,12 @@ async function checkEndpoint(opts: DoctorOptions, findings: Finding[], input: En
       }),
     );
   } else if (r.status === 404) {
-    const canonical = await probeHttp(`${endpoint.url.origin}/v1/decisions/stream`, { ...probeOpts, method: 'HEAD', headers });
+    const canonical = await probeHttp(`${endpoint.url.origin}/v1/decisions`, { ...probeOpts, method: 'HEAD', headers });
     findings.push(
       fail('lapi', 'lapi.key', `HEAD ${pathShown} → 404: the bouncer's request path does not exist on the Local API`, {
         evidence: [
           `the bouncer requests ${pathShown}`,
-          ...(canonical.ok ? [`HEAD /v1/decisions/stream → ${canonical.status}${canonical.status === 200 ? ' (the key itself is accepted)' : canonical.status === 403 ? ' (and the key is refused too)' : ''}`] : []),
+          ...(canonical.ok ? [`HEAD /v1/decisions → ${canonical.status}${canonical.status === 200 ? ' (the key itself is accepted)' : canonical.status === 403 ? ' (and the key is refused too)' : ''}`] : []),
         ],
         fix: input.style === 'conf' ? `set API_URL to ${endpoint.url.origin} (no trailing slash, no path)` : `set api_url to ${endpoint.url.origin}/`,
         ms: r.ms,
