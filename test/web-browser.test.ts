@@ -225,6 +225,7 @@ suite(`dashboard in a real browser${haveChromium ? '' : ' (skipped: Debian chrom
     await shot('05-issue-silenced');
     await page.goto(`${ui}issues`);
     expect(await page.textContent(`tr[data-issue="${issueId}"]`)).toContain('silenced');
+    await shot('05b-issues');
   });
 
   it("shows a bouncer's page: pull timelines, refused requests, usage metrics", async () => {

@@ -7,6 +7,8 @@ import { hashApiKey } from '../src/bouncers/api-key.ts';
 import { rotateAdminToken } from '../src/server/admin.ts';
 import { resetDashboardPassword } from '../src/web/credentials.ts';
 import { MAX_FAILURES, WINDOW_MS } from '../src/web/login-throttle.ts';
+import { createDashboard } from '../src/web/dashboard.ts';
+import { Store } from '../src/store/store.ts';
 
 /**
  * The dashboard over real HTTP on loopback: login (password, admin token, wrong secret, throttle),
@@ -337,5 +339,39 @@ describe('admin_listen configuration', () => {
   });
   it('names the key and the choices when the value is wrong', () => {
     expect(() => load('dashboard')).toThrow('--admin-listen "dashboard": use HOST:PORT for a listener of its own (e.g. 127.0.0.1:8081), lapi to share the Local API listener, or off');
+  });
+});
+
+describe('dashboard without a decision index (as `vigil watch` can mount it)', () => {
+  it('has no Decisions page, and the rest works through app.request', async () => {
+    const db = await freshDbUrl('sqlite');
+    const store = await Store.open(db.url);
+    try {
+      const dashboard = await createDashboard({
+        store,
+        clock: new ManualClock(T0),
+        rules: { offlineAfterMs: 24 * 60 * MIN, lateAfterFactor: 10, lateAfterMinMs: 5 * MIN },
+        log: createLogger('silent'),
+        lapiUrl: () => 'http://127.0.0.1:8080/',
+        sessionTtlMs: TTL,
+      });
+      await resetDashboardPassword(store, PASSWORD);
+      const base = 'http://watch.example';
+      const login = await dashboard.app.request(`${base}/ui/login`, {
+        method: 'POST',
+        headers: { Host: 'watch.example', Origin: base, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ secret: PASSWORD }),
+      });
+      expect(login.status).toBe(303);
+      const cookie = cookieFrom(login);
+      const fleet = await dashboard.app.request(`${base}/ui/`, { headers: { Cookie: cookie } });
+      expect(fleet.status).toBe(200);
+      expect(await fleet.text()).not.toContain('/ui/decisions');
+      expect((await dashboard.app.request(`${base}/ui/decisions`, { headers: { Cookie: cookie } })).status).toBe(404);
+      await dashboard.close();
+    } finally {
+      await store.close();
+      await db.cleanup();
+    }
   });
 });

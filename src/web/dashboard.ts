@@ -39,7 +39,8 @@ export interface DashboardDeps {
   store: Store;
   clock: Clock;
   rules: HealthRules;
-  sync: DecisionSync;
+  /** The server's decision index; without it (vigil watch: CrowdSec keeps the decisions) there is no Decisions page. */
+  sync?: DecisionSync;
   log: Logger;
   /** The Local API URL bouncers use, for the runbooks. */
   lapiUrl: () => string;
@@ -77,7 +78,8 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   const { store, clock, log } = deps;
   const codec = new SessionCodec(await store.secret('dashboard-session'));
   const throttle = new LoginThrottle();
-  const data = new DashboardData({ store, rules: deps.rules, index: deps.sync.index, lapiUrl: deps.lapiUrl });
+  const sync = deps.sync;
+  const data = new DashboardData({ store, rules: deps.rules, index: sync?.index, lapiUrl: deps.lapiUrl });
   const live = new LiveUpdates({ store, clock, pollMs: deps.livePollMs ?? 2000 });
   live.onError = (e) => log.error({ err: e }, 'dashboard live-update check failed');
   live.extraDigest = () => issueMarksDigest(store);
@@ -117,6 +119,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     return {
       csrfToken: s ? codec.csrfToken(s) : null,
       openIssues: s ? await data.openIssueCount() : 0,
+      decisions: sync !== undefined,
       assets: { css: asset('style.css').url, js: asset('app.js').url },
     };
   }
@@ -246,6 +249,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
 
   app.get('/decisions', async (c) => {
     const s = sessionIn(c);
+    if (!sync) return notFound(c, s);
     const v = data.decisions(c.req.query('q'), clock.now());
     return page(c, s, 'Decisions', 'decisions', decisionsPage(v), v.query.kind === 'invalid' ? 400 : 200);
   });
@@ -262,6 +266,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   app.get('/api/session', (c) => c.json({ via: sessionIn(c).via, expiresAt: new Date(sessionIn(c).expiresAt).toISOString() }));
 
   app.post('/api/decisions', async (c) => {
+    if (!sync) return c.json({ message: 'decisions are not managed here' }, 404);
     const body = await readJson(c);
     const field = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
     const value = field('value').trim();
@@ -274,17 +279,18 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
       manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: DASHBOARD_MACHINE_ID }),
       [d],
     );
-    await deps.sync.refresh();
+    await sync.refresh();
     log.info({ decision: decisionIds[0], scope: d.scope, value: d.value, type: d.type, until: new Date(d.until).toISOString() }, 'decision added from the dashboard');
     return c.json({ id: decisionIds[0], scope: d.scope, value: d.value, type: d.type, until: new Date(d.until).toISOString() }, 201);
   });
 
   app.delete('/api/decisions/:id', async (c) => {
     const id = c.req.param('id');
+    if (!sync) return c.json({ message: 'decisions are not managed here' }, 404);
     if (!/^\d{1,15}$/.test(id)) return c.json({ message: `id "${id}": use the numeric decision id` }, 400);
     const n = await store.softDeleteDecisions([Number(id)], clock.now());
     if (n === 0) return c.json({ message: `decision ${id} is not active (it expired or was deleted already)` }, 404);
-    await deps.sync.refresh();
+    await sync.refresh();
     log.info({ decision: Number(id) }, 'decision deleted from the dashboard');
     return c.json({ deleted: n });
   });

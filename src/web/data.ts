@@ -94,10 +94,10 @@ export interface DecisionsView {
 export class DashboardData {
   #store: Store;
   #rules: HealthRules;
-  #index: DecisionIndex;
+  #index: DecisionIndex | undefined;
   #lapiUrl: () => string;
 
-  constructor(deps: { store: Store; rules: HealthRules; index: DecisionIndex; lapiUrl: () => string }) {
+  constructor(deps: { store: Store; rules: HealthRules; index: DecisionIndex | undefined; lapiUrl: () => string }) {
     this.#store = deps.store;
     this.#rules = deps.rules;
     this.#index = deps.index;
@@ -173,13 +173,15 @@ export class DashboardData {
   decisions(queryText: string | undefined, now: number): DecisionsView {
     const query = parseDecisionQuery(queryText);
     const view: DecisionsView = { now, query, matching: [], inside: [], recent: [], activeCount: 0 };
-    if (query.kind === 'ip') view.matching = this.#index.matchIp(query.ip, now);
+    const index = this.#index;
+    if (!index) return view;
+    if (query.kind === 'ip') view.matching = index.matchIp(query.ip, now);
     else if (query.kind === 'range') {
-      view.matching = this.#index.containingRange(query.range, now);
+      view.matching = index.containingRange(query.range, now);
       const covering = new Set(view.matching.map((d) => d.id));
-      view.inside = this.#index.insideRange(query.range, now).filter((d) => !covering.has(d.id));
+      view.inside = index.insideRange(query.range, now).filter((d) => !covering.has(d.id));
     } else if (query.kind === 'none') {
-      const active = this.#index.active(now);
+      const active = index.active(now);
       view.activeCount = active.length;
       view.recent = active.sort((a, b) => b.id - a.id).slice(0, 50);
     }

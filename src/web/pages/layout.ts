@@ -9,6 +9,8 @@ export interface PageContext {
   /** Null on the login page. */
   csrfToken: string | null;
   openIssues: number;
+  /** The Decisions page exists (vigil serve; not vigil watch). */
+  decisions: boolean;
   /** Asset URLs carry a content hash, so browsers may cache them for good. */
   assets: { css: string; js: string };
 }
@@ -65,7 +67,7 @@ ${loggedIn ? html`<script type="module" src="${ctx.assets.js}"></script>` : ''}
     ? html`<nav aria-label="Main">
     ${nav('fleet', '/ui/', 'Fleet')}
     ${nav('issues', '/ui/issues', 'Issues', html` <span class="count" id="nav-issues" data-live aria-label="${ctx.openIssues} open">${ctx.openIssues}</span>`)}
-    ${nav('decisions', '/ui/decisions', 'Decisions')}
+    ${ctx.decisions ? nav('decisions', '/ui/decisions', 'Decisions') : ''}
   </nav>
   <form class="logout" method="post" action="/ui/logout"><input type="hidden" name="csrf" value="${ctx.csrfToken}"><button type="submit" class="linklike">Log out</button></form>`
     : ''}
