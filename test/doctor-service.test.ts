@@ -129,6 +129,39 @@ describe('doctor: the service stage on this host', () => {
     expect(orphan.title).toContain(`no crowdsec-custom-bouncer process reads ${unused}`);
   });
 
+  it('reads a systemd unit and its journal (a stand-in systemd: none runs here)', async () => {
+    const file = path.join(dir, 'crowdsec-custom-bouncer.yaml');
+    fs.writeFileSync(file, `api_url: ${server.url}/\napi_key: ${KEY}\nlog_mode: stdout\n`, { mode: 0o600 });
+    const commands: string[] = [];
+    const show = (active: string) =>
+      `User=\nNRestarts=3\nExecMainStatus=1\nResult=exit-code\nLoadState=${active === 'missing' ? 'not-found' : 'loaded'}\nActiveState=${active}\nSubState=${active === 'active' ? 'running' : 'failed'}\nUnitFileState=disabled\nActiveEnterTimestamp=Tue 2026-11-24 05:00:00 UTC\n`;
+    let state = 'failed';
+    const real = localHost();
+    const host = {
+      ...real,
+      init: async () => ({ systemd: true, pid1: 'systemd' }),
+      which: async (cmd: string) => (cmd === 'systemctl' ? '/usr/bin/systemctl' : real.which(cmd)),
+      run: async (cmd: string, args: string[]) => {
+        commands.push(`${cmd} ${args.join(' ')}`);
+        if (cmd === 'systemctl') return { code: 0, stdout: show(state), stderr: '' };
+        if (cmd === 'journalctl') {
+          return { code: 0, stdout: '2026-11-24T05:20:40+0000 web crowdsec-custom-bouncer[812]: time="24-11-2026 05:20:40" level=error msg="API error: access forbidden"\n', stderr: '' };
+        }
+        return real.run(cmd, args);
+      },
+    };
+    const f = (await runDoctor({ ...opts(file), host })).targets[0].findings;
+    expect(byCheck(f, 'service.unit')[0]).toMatchObject({ status: 'fail', title: 'crowdsec-custom-bouncer.service is failed (failed) since Tue 2026-11-24 05:00:00 UTC' });
+    expect(byCheck(f, 'service.unit')[0].fix).toBe('sudo systemctl restart crowdsec-custom-bouncer && sudo systemctl enable crowdsec-custom-bouncer');
+    expect(byCheck(f, 'service.restarts')[0].title).toBe('crowdsec-custom-bouncer.service was restarted 3 time(s) by systemd');
+    expect(byCheck(f, 'service.enabled')[0].status).toBe('warn');
+    expect(byCheck(f, 'service.logs')[0].title).toBe('journalctl -u crowdsec-custom-bouncer: authentication failed (401/403: key unknown, revoked or bouncer deleted)');
+    expect(commands).toContain('journalctl -u crowdsec-custom-bouncer.service -n 200 --no-pager -o short-iso');
+    state = 'missing';
+    const g = (await runDoctor({ ...opts(file), host })).targets[0].findings;
+    expect(byCheck(g, 'service.unit')[0].title).toBe('no systemd unit crowdsec-custom-bouncer.service on this host');
+  });
+
   it('looks inside a container through docker exec (a stand-in docker on PATH)', async () => {
     const bin = fs.mkdtempSync(path.join(dir, 'bin-'));
     const calls = path.join(bin, 'calls.log');

@@ -109,6 +109,11 @@ describe('vigil doctor: a healthy configuration', () => {
     expect(r.out).toContain(`${file} (custom)\n  ok   file    ${file} present`);
     expect(r.out.trimEnd().split('\n').pop()).toBe('PASS 1 configuration checked: 8 ok, 0 warnings, 0 failed, 0 not checked');
     expect(r.out).not.toMatch(/\x1b\[/); // no colour when not on a terminal
+    let tty = '';
+    const code = await main(['doctor', '--no-service-checks', ...TIMEOUTS, file], { stdout: (t) => (tty += t), stderr: () => {}, env: {}, cwd: dir, isTTY: true, clock: systemClock });
+    expect(code).toBe(0);
+    expect(tty).toContain('\x1b[32mok  \x1b[39m');
+    expect(tty).toContain('\x1b[32mPASS\x1b[39m');
   });
 });
 

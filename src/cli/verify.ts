@@ -100,7 +100,7 @@ Exit code 0 when the URL blocks the address, 1 otherwise.`,
 }
 
 export function formatVerifyHuman(r: VerifyResult, color: boolean): string {
-  const c = color ? pc : { green: (s: string) => s, red: (s: string) => s, yellow: (s: string) => s, dim: (s: string) => s };
+  const c = pc.createColors(color);
   const verdict = r.verdict === 'pass' ? c.green('PASS') : r.verdict === 'aborted' ? c.yellow('ABORTED') : c.red('FAIL');
   const lines = [`${verdict} ${r.summary}`];
   if (r.fix) lines.push(`     fix: ${r.fix}`);

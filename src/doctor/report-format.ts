@@ -15,7 +15,9 @@ interface Palette {
   dim: Paint;
 }
 const plain: Palette = { ok: (s) => s, warn: (s) => s, fail: (s) => s, skip: (s) => s, bold: (s) => s, dim: (s) => s };
-const colored: Palette = { ok: pc.green, warn: pc.yellow, fail: pc.red, skip: pc.dim, bold: pc.bold, dim: pc.dim };
+// Colour follows the CLI's own terminal test (io.isTTY), not picocolors' guess from the environment.
+const c = pc.createColors(true);
+const colored: Palette = { ok: c.green, warn: c.yellow, fail: c.red, skip: c.dim, bold: c.bold, dim: c.dim };
 
 const MARK: Record<FindingStatus, string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' };
 

@@ -23,8 +23,13 @@ const UNIT_PROPS = ['LoadState', 'ActiveState', 'SubState', 'Result', 'UnitFileS
 export async function systemdUnit(host: Host, unit: string, timeoutMs: number): Promise<UnitState | { error: string }> {
   const r = await host.run('systemctl', ['show', unit, '--no-pager', `--property=${UNIT_PROPS.join(',')}`], { timeoutMs });
   if (r.code !== 0) return { error: (r.stderr || r.message || `systemctl exited ${r.code}`).trim() };
+  return parseSystemctlShow(r.stdout);
+}
+
+/** `systemctl show UNIT --property=…` prints one `Key=Value` per line. Pure. */
+export function parseSystemctlShow(text: string): UnitState {
   const p = new Map<string, string>();
-  for (const line of r.stdout.split('\n')) {
+  for (const line of text.split('\n')) {
     const eq = line.indexOf('=');
     if (eq > 0) p.set(line.slice(0, eq), line.slice(eq + 1));
   }
