@@ -3,7 +3,7 @@ import { logLine } from './io.ts';
 import type { CommandContext } from './main.ts';
 
 export function registerAdminCommands(program: Command, ctx: CommandContext): void {
-  const admin = program.command('admin').description('the admin API (/admin/v1) and its token');
+  const admin = program.command('admin').description('the admin API (/admin/v1), its token, and the dashboard password');
   admin
     .command('token')
     .description('create or replace the admin token (printed once; only its hash is stored)')

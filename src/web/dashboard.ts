@@ -30,7 +30,7 @@ import { issueMarks, issueMarksDigest } from './issue-marks.ts';
 import { bouncerPage } from './pages/bouncer.ts';
 import { decisionsPage } from './pages/decisions.ts';
 
-type Env = { Bindings: { incoming?: { socket?: { remoteAddress?: string; encrypted?: boolean } } } };
+type Env = { Bindings: { incoming?: { socket?: { remoteAddress?: string; encrypted?: boolean } } }; Variables: { session: Session } };
 
 /** Who made dashboard decisions, as cscli's manual decisions name their machine. */
 export const DASHBOARD_MACHINE_ID = 'vigil-dashboard';
@@ -199,10 +199,10 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
       const url = new URL(c.req.url);
       return c.redirect(`/ui/login?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
     }
-    c.set('session' as never, s as never);
+    c.set('session', s);
     await next();
   });
-  const sessionIn = (c: Context): Session => c.get('session' as never) as Session;
+  const sessionIn = (c: Context<Env>): Session => c.get('session');
 
   app.post('/logout', async (c) => {
     const s = sessionIn(c);
