@@ -89,6 +89,10 @@ for (const dialect of DIALECTS) {
       expect((byName('nginx').evidence.causes[0] as { cause: string }).cause).toBe('stopped_or_network');
       expect((byName('fresh').evidence.causes[0] as { cause: string }).cause).toBe('never_pulled');
       expect(byName('nginx').since).toBe(T0 - 10_000);
+      // CrowdSec's database records no refused keys: the evidence says so rather than "nothing arrived".
+      const evidence = (byName('nginx').evidence.causes[0] as { evidence: string[] }).evidence.join('\n');
+      expect(evidence).toContain("refused keys and wrong URLs are not recorded where this was read from (CrowdSec's database keeps none)");
+      expect(evidence).not.toContain('nothing at all has arrived');
 
       pull('nginx', T0 + 25 * H - 5000);
       clock.advance(30_000);

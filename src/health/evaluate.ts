@@ -112,6 +112,7 @@ interface EvidenceIndex {
   refusedByBouncer: Map<string, RefusedRequest[]>;
   lapiStarts: number[];
   changesByBouncer: Map<number, BouncerChange[]>;
+  requestsRecorded: boolean;
 }
 
 /** Group the evidence once, so 100k bouncers cost 100k map lookups, not 100k scans. */
@@ -127,6 +128,7 @@ function indexEvidence(s: FleetSnapshot): EvidenceIndex {
     refusedByBouncer: new Map(),
     lapiStarts: [...s.lapiStarts].sort((a, b) => a - b),
     changesByBouncer: new Map(),
+    requestsRecorded: s.requestsRecorded !== false,
   };
   // A thousand nginx bouncers share one User-Agent: a refused request with it says nothing about
   // which of them it was. Attribute by User-Agent only when one bouncer alone has it.
@@ -221,6 +223,10 @@ function likelyCauses(b: BouncerHealthInput, since: number, idx: EvidenceIndex):
     const evidence: string[] = [];
     if (b.lastRequestAt !== null && b.lastRequestAt > since) {
       evidence.push(`it still makes requests that are not pulls (last ${formatRfc3339(b.lastRequestAt)}): the process runs but does not pull decisions`);
+    } else if (!idx.requestsRecorded) {
+      evidence.push(
+        `no pull since ${formatRfc3339(since)}; refused keys and wrong URLs are not recorded where this was read from (CrowdSec's database keeps none), so they would look the same: check the Local API's log for requests from ${b.ipAddress || 'the bouncer'}`,
+      );
     } else {
       evidence.push(`nothing at all has arrived from ${b.ipAddress || 'it'}${ua ? ` or with User-Agent ${ua}` : ''} since ${formatRfc3339(since)}: no refused key, no wrong path`);
     }

@@ -51,6 +51,11 @@ export interface FleetSnapshot {
   /** When Local API processes started. */
   lapiStarts: number[];
   bouncerChanges: BouncerChange[];
+  /**
+   * False when the source keeps no refused or misrouted requests (`vigil watch`: CrowdSec's database
+   * has none), so their absence proves nothing. Default true (Vigil's own Local API records them).
+   */
+  requestsRecorded?: boolean;
 }
 
 export interface HealthRules {

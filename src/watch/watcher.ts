@@ -121,6 +121,7 @@ export class Watcher {
       refused: [],
       lapiStarts: [],
       bouncerChanges: await this.#store.bouncerChanges(lookback),
+      requestsRecorded: false,
     };
   }
 
