@@ -9,6 +9,7 @@
  * `vigil bouncers set NAME --kind` survives syncs. IP, type and version changes are recorded as the
  * Local API records them, so an issue notes a change just before a silence.
  */
+import { sql } from 'kysely';
 import type { Store } from '../store/store.ts';
 import type { Bouncer, BouncerChange } from '../store/types.ts';
 import { toBouncer } from '../store/store.ts';
@@ -22,6 +23,9 @@ export interface MirrorResult {
   changes: BouncerChange[];
 }
 
+/** Rows per INSERT or UPDATE statement: 500 × 14 values stays far below both databases' parameter limits. */
+const CHUNK = 500;
+
 export async function syncMirror(store: Store, bouncers: CrowdsecBouncer[], usageMetricsAt: Map<string, number>, now: number): Promise<MirrorResult> {
   const db = store.db;
   const existing = new Map((await db.selectFrom('bouncers').selectAll().execute()).map((r) => [r.name, toBouncer(r)]));
@@ -31,59 +35,81 @@ export async function syncMirror(store: Store, bouncers: CrowdsecBouncer[], usag
   const changes: BouncerChange[] = [];
   const byName = new Map<string, Bouncer>();
 
+  type Values = { revoked: number; ip_address: string; type: string; version: string; auth_type: string; created_at: number; last_pull_at: number | null };
+  const inserts: Array<Values & { name: string }> = [];
+  const updates: Array<Values & { id: number }> = [];
+  for (const cs of bouncers) {
+    if (seen.has(cs.name)) continue; // names are unique in CrowdSec; be safe anyway
+    seen.add(cs.name);
+    const old = existing.get(cs.name);
+    const values: Values = {
+      revoked: cs.revoked ? 1 : 0,
+      ip_address: cs.ipAddress,
+      type: cs.type,
+      version: cs.version,
+      auth_type: cs.authType === 'tls' ? 'tls' : 'api-key',
+      created_at: cs.createdAt,
+      last_pull_at: cs.lastPullAt,
+    };
+    if (!old) {
+      inserts.push({ name: cs.name, ...values });
+      continue;
+    }
+    // Only what the Local API itself would record as a change: a value replacing another one.
+    const note = (field: BouncerChange['field'], before: string, after: string) => {
+      if (before !== '' && after !== '' && before !== after) changes.push({ bouncerId: old.id, at: now, field, oldValue: before, newValue: after });
+    };
+    note('ip', old.ipAddress, cs.ipAddress);
+    note('type', old.type, cs.type);
+    note('version', old.version, cs.version);
+    const same =
+      old.revoked === cs.revoked &&
+      old.ipAddress === cs.ipAddress &&
+      old.type === cs.type &&
+      old.version === cs.version &&
+      old.authType === values.auth_type &&
+      old.createdAt === cs.createdAt &&
+      old.lastPullAt === cs.lastPullAt;
+    if (!same) updates.push({ id: old.id, ...values });
+    byName.set(cs.name, {
+      ...old,
+      revoked: cs.revoked,
+      ipAddress: cs.ipAddress,
+      type: cs.type,
+      version: cs.version,
+      authType: values.auth_type as Bouncer['authType'],
+      createdAt: cs.createdAt,
+      lastPullAt: cs.lastPullAt,
+      updatedAt: same ? old.updatedAt : now,
+    });
+  }
+
   await db.transaction().execute(async (trx) => {
-    for (const cs of bouncers) {
-      if (seen.has(cs.name)) continue; // names are unique in CrowdSec; be safe anyway
-      seen.add(cs.name);
-      const old = existing.get(cs.name);
-      const values = {
-        revoked: cs.revoked ? 1 : 0,
-        ip_address: cs.ipAddress,
-        type: cs.type,
-        version: cs.version,
-        auth_type: cs.authType === 'tls' ? 'tls' : 'api-key',
-        created_at: cs.createdAt,
-        last_pull_at: cs.lastPullAt,
-      };
-      if (!old) {
-        const row = await trx
-          .insertInto('bouncers')
-          .values({ name: cs.name, api_key_hash: '', updated_at: now, last_pull_rev: null, last_request_at: null, kind_override: null, pull_cadence_ms: null, ...values })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        byName.set(cs.name, toBouncer(row));
-        added.push(cs.name);
-        continue;
+    for (let i = 0; i < inserts.length; i += CHUNK) {
+      const rows = await trx
+        .insertInto('bouncers')
+        .values(inserts.slice(i, i + CHUNK).map((v) => ({ ...v, api_key_hash: '', updated_at: now, last_pull_rev: null, last_request_at: null, kind_override: null, pull_cadence_ms: null })))
+        .returningAll()
+        .execute();
+      for (const r of rows) byName.set(r.name, toBouncer(r));
+    }
+    if (store.dialect === 'postgres') {
+      // One statement per chunk: a fleet whose every last_pull moved must not cost a round trip per bouncer.
+      for (let i = 0; i < updates.length; i += CHUNK) {
+        const rows = updates
+          .slice(i, i + CHUNK)
+          .map((u) => sql`(${u.id}::bigint, ${u.revoked}::int, ${u.ip_address}::text, ${u.type}::text, ${u.version}::text, ${u.auth_type}::text, ${u.created_at}::bigint, ${u.last_pull_at}::bigint)`);
+        await sql`UPDATE bouncers AS b SET revoked = v.revoked, ip_address = v.ip_address, type = v.type, version = v.version, auth_type = v.auth_type,
+            created_at = v.created_at, last_pull_at = v.last_pull_at, updated_at = ${now}
+          FROM (VALUES ${sql.join(rows)}) AS v(id, revoked, ip_address, type, version, auth_type, created_at, last_pull_at)
+          WHERE b.id = v.id`.execute(trx);
       }
-      // Only what the Local API itself would record as a change: a value replacing another one.
-      const note = (field: BouncerChange['field'], before: string, after: string) => {
-        if (before !== '' && after !== '' && before !== after) changes.push({ bouncerId: old.id, at: now, field, oldValue: before, newValue: after });
-      };
-      note('ip', old.ipAddress, cs.ipAddress);
-      note('type', old.type, cs.type);
-      note('version', old.version, cs.version);
-      const same =
-        old.revoked === cs.revoked &&
-        old.ipAddress === cs.ipAddress &&
-        old.type === cs.type &&
-        old.version === cs.version &&
-        old.authType === values.auth_type &&
-        old.createdAt === cs.createdAt &&
-        old.lastPullAt === cs.lastPullAt;
-      if (!same) await trx.updateTable('bouncers').set({ ...values, updated_at: now }).where('id', '=', old.id).execute();
-      byName.set(cs.name, {
-        ...old,
-        revoked: cs.revoked,
-        ipAddress: cs.ipAddress,
-        type: cs.type,
-        version: cs.version,
-        authType: values.auth_type as Bouncer['authType'],
-        createdAt: cs.createdAt,
-        lastPullAt: cs.lastPullAt,
-        updatedAt: same ? old.updatedAt : now,
-      });
+    } else {
+      // SQLite: prepared statements inside one transaction cost microseconds each.
+      for (const { id, ...values } of updates) await trx.updateTable('bouncers').set({ ...values, updated_at: now }).where('id', '=', id).execute();
     }
   });
+  added.push(...inserts.map((v) => v.name));
 
   const removed = [...existing.keys()].filter((name) => !seen.has(name));
   if (removed.length > 0) await store.deleteBouncers(removed);
