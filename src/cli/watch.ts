@@ -39,7 +39,8 @@ export function registerWatchCommand(program: Command, ctx: CommandContext): voi
       const { startWatch } = await import('../watch/start-watch.ts');
       const { createLogger } = await import('../server/serve.ts');
       if (o.once) {
-        const log = createLogger('warn', { write: (s: string) => (ctx.io.stderr(s), true) } as unknown as NodeJS.WritableStream);
+        // One run prints its result (the issues table, or one fatal line); log lines would only repeat it.
+        const log = createLogger('silent', { write: (s: string) => (ctx.io.stderr(s), true) } as unknown as NodeJS.WritableStream);
         const running = await startWatch(config, settings, { clock: ctx.io.clock, log, env: ctx.io.env, poll: false });
         try {
           const result = await running.watcher.pollOnce();
