@@ -18,7 +18,7 @@
  */
 import type { Decision } from '../store/types.ts';
 import type { IpAddress, IpFamily, IpRange, IpWords } from '../net/ip.ts';
-import { compareWords, tryParseIpOrRange } from '../net/ip.ts';
+import { compareWords, tryParseInterval } from '../net/ip.ts';
 
 interface Net {
   readonly family: IpFamily;
@@ -32,6 +32,8 @@ interface Entry {
   decision: Decision;
   /** Mirrors decision.until; read on the hot path. */
   until: number;
+  /** Mirrors decision.type, so ranking a match does not touch the decision record. */
+  type: string;
   readonly value: string;
   /** Null when the decision takes no part in IP matching. */
   readonly net: Net | null;
@@ -50,13 +52,7 @@ function isIpScope(scope: string): boolean {
 
 function netOf(d: Decision): Net | null {
   if (!isIpScope(d.scope)) return null;
-  const parsed = tryParseIpOrRange(d.value);
-  if (parsed === null) return null;
-  if (parsed.kind === 'address') {
-    const prefixLength = parsed.family === 4 ? 32 : 128;
-    return { family: parsed.family, prefixLength, first: parsed.words, last: parsed.words };
-  }
-  return { family: parsed.family, prefixLength: parsed.prefixLength, first: parsed.first, last: parsed.last };
+  return tryParseInterval(d.value);
 }
 
 /** Mask of the `bits` most significant bits of a word, as int32 (bits clamped to 0..32). */
@@ -74,81 +70,136 @@ function hash4(a: number, b: number, c: number, d: number): number {
   return h ^ (h >>> 15);
 }
 
+function hash1(a: number): number {
+  let h = Math.imul(a ^ 0x5bd1e995, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 15), 0x27d4eb2f);
+  return h ^ (h >>> 15);
+}
+
+/** The entries on one network: one entry (the usual case, no array), or several. */
+type Slot = Entry | Entry[];
+
 /**
- * Open-addressing (linear probing) hash table from a masked network (four int32 words; IPv4 uses
- * the first) to the entries on that network. Lookups take the words as arguments, so the hot
- * path allocates nothing. Deletion shifts back, so there are no tombstones.
+ * Open-addressing (linear probing) hash table from a masked network to the entries on it. A slot
+ * is `width` key words (1 for IPv4, 4 for IPv6, as int32) followed by an occupied flag, all in one
+ * typed array, so a probe that misses reads one cache line and nothing else. Lookups take the
+ * words as arguments: the hot path allocates nothing. Deletion shifts back: no tombstones.
  */
 class NetTable {
-  private keys = new Int32Array(4 * 8);
-  private buckets: (Entry[] | undefined)[] = new Array<Entry[] | undefined>(8).fill(undefined);
+  private readonly width: 1 | 4;
+  private readonly stride: number;
+  private keys: Int32Array;
+  private slots: (Slot | undefined)[];
   private mask = 7;
   size = 0;
 
+  constructor(width: 1 | 4) {
+    this.width = width;
+    this.stride = width + 1;
+    this.keys = new Int32Array(this.stride * 8);
+    this.slots = new Array<Slot | undefined>(8).fill(undefined);
+  }
+
+  private hash(a: number, b: number, c: number, d: number): number {
+    return this.width === 1 ? hash1(a) : hash4(a, b, c, d);
+  }
+
+  /** The slot index holding the network, or the empty one where it would go. */
   private slotOf(a: number, b: number, c: number, d: number): number {
-    const { keys, buckets, mask } = this;
-    let i = hash4(a, b, c, d) & mask;
+    const { keys, mask, stride } = this;
+    let i = this.hash(a, b, c, d) & mask;
+    if (this.width === 1) {
+      for (;;) {
+        const k = i << 1;
+        if (keys[k + 1] === 0 || keys[k] === a) return i;
+        i = (i + 1) & mask;
+      }
+    }
     for (;;) {
-      if (buckets[i] === undefined) return i;
-      const k = i << 2;
-      if (keys[k] === a && keys[k + 1] === b && keys[k + 2] === c && keys[k + 3] === d) return i;
+      const k = i * stride;
+      if (keys[k + 4] === 0 || (keys[k] === a && keys[k + 1] === b && keys[k + 2] === c && keys[k + 3] === d)) return i;
       i = (i + 1) & mask;
     }
   }
 
-  get(a: number, b: number, c: number, d: number): Entry[] | undefined {
-    return this.buckets[this.slotOf(a, b, c, d)];
+  get(a: number, b: number, c: number, d: number): Slot | undefined {
+    return this.slots[this.slotOf(a, b, c, d)];
   }
 
-  /** The bucket for a network, created empty if absent. */
-  bucket(a: number, b: number, c: number, d: number): Entry[] {
+  /** Adds an entry to its network; true when the network is new to the table. */
+  add(a: number, b: number, c: number, d: number, e: Entry): boolean {
     const i = this.slotOf(a, b, c, d);
-    const existing = this.buckets[i];
-    if (existing !== undefined) return existing;
-    const created: Entry[] = [];
-    const k = i << 2;
+    const existing = this.slots[i];
+    if (existing !== undefined) {
+      if (Array.isArray(existing)) existing.push(e);
+      else this.slots[i] = [existing, e];
+      return false;
+    }
+    const k = i * this.stride;
     this.keys[k] = a;
-    this.keys[k + 1] = b;
-    this.keys[k + 2] = c;
-    this.keys[k + 3] = d;
-    this.buckets[i] = created;
+    if (this.width === 4) {
+      this.keys[k + 1] = b;
+      this.keys[k + 2] = c;
+      this.keys[k + 3] = d;
+    }
+    this.keys[k + this.width] = 1;
+    this.slots[i] = e;
     this.size++;
-    if (this.size * 2 > this.buckets.length) this.grow();
-    return created;
+    if (this.size * 2 > this.slots.length) this.grow();
+    return true;
   }
 
-  delete(a: number, b: number, c: number, d: number): void {
-    const { keys, buckets, mask } = this;
-    let i = this.slotOf(a, b, c, d);
-    if (buckets[i] === undefined) return;
+  /** Removes an entry from its network; true when the network is now empty (and gone). */
+  removeEntry(a: number, b: number, c: number, d: number, e: Entry): boolean {
+    const i = this.slotOf(a, b, c, d);
+    const slot = this.slots[i];
+    if (slot === undefined) return false;
+    if (Array.isArray(slot)) {
+      const at = slot.indexOf(e);
+      if (at !== -1) slot.splice(at, 1);
+      if (slot.length > 1) return false;
+      if (slot.length === 1) {
+        this.slots[i] = slot[0];
+        return false;
+      }
+    } else if (slot !== e) return false;
+    this.deleteAt(i);
+    return true;
+  }
+
+  private deleteAt(hole: number): void {
+    const { keys, slots, mask, stride, width } = this;
+    let i = hole;
     this.size--;
     // Backward-shift deletion: pull later members of the probe run into the hole.
-    for (let j = (i + 1) & mask; buckets[j] !== undefined; j = (j + 1) & mask) {
-      const k = j << 2;
-      const home = hash4(keys[k], keys[k + 1], keys[k + 2], keys[k + 3]) & mask;
+    for (let j = (i + 1) & mask; keys[j * stride + width] !== 0; j = (j + 1) & mask) {
+      const k = j * stride;
+      const home = this.hash(keys[k], width === 4 ? keys[k + 1] : 0, width === 4 ? keys[k + 2] : 0, width === 4 ? keys[k + 3] : 0) & mask;
       const stays = i <= j ? i < home && home <= j : i < home || home <= j;
       if (stays) continue;
-      keys.copyWithin(i << 2, k, k + 4);
-      buckets[i] = buckets[j];
+      keys.copyWithin(i * stride, k, k + stride);
+      slots[i] = slots[j];
       i = j;
     }
-    buckets[i] = undefined;
+    keys.fill(0, i * stride, i * stride + stride);
+    slots[i] = undefined;
   }
 
   private grow(): void {
     const oldKeys = this.keys;
-    const oldBuckets = this.buckets;
-    const capacity = oldBuckets.length * 2;
-    this.keys = new Int32Array(4 * capacity);
-    this.buckets = new Array<Entry[] | undefined>(capacity).fill(undefined);
+    const oldSlots = this.slots;
+    const { stride, width } = this;
+    const capacity = oldSlots.length * 2;
+    this.keys = new Int32Array(stride * capacity);
+    this.slots = new Array<Slot | undefined>(capacity).fill(undefined);
     this.mask = capacity - 1;
-    for (let j = 0; j < oldBuckets.length; j++) {
-      const b = oldBuckets[j];
-      if (b === undefined) continue;
-      const k = j << 2;
-      const i = this.slotOf(oldKeys[k], oldKeys[k + 1], oldKeys[k + 2], oldKeys[k + 3]);
-      this.keys.set(oldKeys.subarray(k, k + 4), i << 2);
-      this.buckets[i] = b;
+    for (let j = 0; j < oldSlots.length; j++) {
+      const slot = oldSlots[j];
+      if (slot === undefined) continue;
+      const k = j * stride;
+      const i = this.slotOf(oldKeys[k], width === 4 ? oldKeys[k + 1] : 0, width === 4 ? oldKeys[k + 2] : 0, width === 4 ? oldKeys[k + 3] : 0);
+      this.keys.set(oldKeys.subarray(k, k + stride), i * stride);
+      this.slots[i] = slot;
     }
   }
 }
@@ -162,13 +213,15 @@ class FamilyIndex {
   readonly masks: Int32Array;
   /** Prefix lengths with at least one network, ascending: the only ones a lookup probes. */
   lengths: number[] = [];
-  /** Entries ordered by first address when `byFirstSorted`; may hold removed entries. */
+  /** Entries ordered by first address when `byFirstSorted`; may hold removed entries. Not kept when lookup-only. */
   byFirst: Entry[] = [];
   byFirstSorted = true;
   byFirstRemoved = 0;
+  readonly keepByFirst: boolean;
 
-  constructor(bits: number) {
+  constructor(bits: number, keepByFirst: boolean) {
     this.bits = bits;
+    this.keepByFirst = keepByFirst;
     this.tables = new Array<NetTable | undefined>(bits + 1).fill(undefined);
     this.masks = new Int32Array(4 * (bits + 1));
     for (let p = 0; p <= bits; p++) {
@@ -176,35 +229,29 @@ class FamilyIndex {
     }
   }
 
-  /** A network's words as four int32 (IPv4 pads with zeros). */
-  private key(w: IpWords): [number, number, number, number] {
-    return this.bits === 32 ? [w[0] | 0, 0, 0, 0] : [w[0] | 0, w[1] | 0, w[2] | 0, w[3] | 0];
-  }
-
   add(e: Entry, net: Net): void {
     const p = net.prefixLength;
     let table = this.tables[p];
     if (table === undefined) {
-      table = new NetTable();
+      table = new NetTable(this.bits === 32 ? 1 : 4);
       this.tables[p] = table;
     }
-    const [a, b, c, d] = this.key(net.first);
+    const w = net.first;
     const wasEmpty = table.size === 0;
-    table.bucket(a, b, c, d).push(e);
+    if (this.bits === 32) table.add(w[0] | 0, 0, 0, 0, e);
+    else table.add(w[0] | 0, w[1] | 0, w[2] | 0, w[3] | 0, e);
     if (wasEmpty) this.refreshLengths();
+    if (!this.keepByFirst) return;
     this.byFirst.push(e);
     this.byFirstSorted = false;
   }
 
   delete(e: Entry, net: Net): void {
     const table = this.tables[net.prefixLength]!;
-    const [a, b, c, d] = this.key(net.first);
-    const bucket = table.get(a, b, c, d)!;
-    bucket.splice(bucket.indexOf(e), 1);
-    if (bucket.length === 0) {
-      table.delete(a, b, c, d);
-      if (table.size === 0) this.refreshLengths();
-    }
+    const w = net.first;
+    const emptied = this.bits === 32 ? table.removeEntry(w[0] | 0, 0, 0, 0, e) : table.removeEntry(w[0] | 0, w[1] | 0, w[2] | 0, w[3] | 0, e);
+    if (emptied && table.size === 0) this.refreshLengths();
+    if (!this.keepByFirst) return;
     this.byFirstRemoved++;
     if (this.byFirstRemoved > 1024 && this.byFirstRemoved * 2 > this.byFirst.length) this.sweep();
   }
@@ -232,10 +279,14 @@ class FamilyIndex {
       const p = lengths[li];
       if (p > maxPrefix) break;
       const m = p << 2;
-      const bucket = tables[p]!.get(w0 & masks[m], w1 & masks[m + 1], w2 & masks[m + 2], w3 & masks[m + 3]);
-      if (bucket === undefined) continue;
-      for (let bi = 0; bi < bucket.length; bi++) {
-        const e = bucket[bi];
+      const slot = tables[p]!.get(w0 & masks[m], w1 & masks[m + 1], w2 & masks[m + 2], w3 & masks[m + 3]);
+      if (slot === undefined) continue;
+      if (!Array.isArray(slot)) {
+        if (slot.until > now) out.push(slot.decision);
+        continue;
+      }
+      for (let bi = 0; bi < slot.length; bi++) {
+        const e = slot[bi];
         if (e.until > now) out.push(e.decision);
       }
     }
@@ -243,21 +294,22 @@ class FamilyIndex {
 
   /**
    * The active entry on a network containing the address (four int32 words; IPv4 uses the first)
-   * that `rank` puts highest, ties going to the one that lasts longest. Allocates nothing: the
-   * bouncer calls this once per request.
+   * whose type `rank` puts highest, ties going to the one that lasts longest. Allocates nothing
+   * and reads the decision record only of the winner: the bouncer calls this once per request.
    */
-  strongestContaining(w0: number, w1: number, w2: number, w3: number, now: number, rank: (d: Decision) => number): Decision | undefined {
+  strongestContaining(w0: number, w1: number, w2: number, w3: number, now: number, rank: (type: string) => number): Decision | undefined {
     const { lengths, tables, masks } = this;
     let best: Entry | undefined;
     let bestRank = 0;
     for (let li = 0; li < lengths.length; li++) {
       const m = lengths[li] << 2;
-      const bucket = tables[lengths[li]]!.get(w0 & masks[m], w1 & masks[m + 1], w2 & masks[m + 2], w3 & masks[m + 3]);
-      if (bucket === undefined) continue;
-      for (let bi = 0; bi < bucket.length; bi++) {
-        const e = bucket[bi];
+      const slot = tables[lengths[li]]!.get(w0 & masks[m], w1 & masks[m + 1], w2 & masks[m + 2], w3 & masks[m + 3]);
+      if (slot === undefined) continue;
+      const n = Array.isArray(slot) ? slot.length : 1;
+      for (let bi = 0; bi < n; bi++) {
+        const e = Array.isArray(slot) ? slot[bi] : slot;
         if (e.until <= now) continue;
-        const r = rank(e.decision);
+        const r = rank(e.type);
         if (best === undefined || r > bestRank || (r === bestRank && e.until > best.until)) {
           best = e;
           bestRank = r;
@@ -291,37 +343,62 @@ class FamilyIndex {
   }
 }
 
+export interface DecisionIndexOptions {
+  /**
+   * Keep only what address lookups need (a bouncer's cache): no value map and no by-address order,
+   * so byValue() and insideRange() are unavailable, and decisions that take no part in IP matching
+   * are not kept at all. Saves memory per decision.
+   */
+  lookupOnly?: boolean;
+}
+
 export class DecisionIndex {
   private readonly byId = new Map<number, Entry>();
   private readonly byValueMap = new Map<string, Entry[]>();
-  private readonly v4 = new FamilyIndex(32);
-  private readonly v6 = new FamilyIndex(128);
+  private readonly v4: FamilyIndex;
+  private readonly v6: FamilyIndex;
+  private readonly lookupOnly: boolean;
   /** All entries, ordered by (until, id) when `byUntilSorted`; may hold removed entries. */
   private byUntil: Entry[] = [];
   private byUntilSorted = true;
   private byUntilRemoved = 0;
 
-  /** Insert or replace by id (a soft delete arrives as an upsert with a new `until`). */
-  upsert(d: Decision): void {
+  constructor(options: DecisionIndexOptions = {}) {
+    this.lookupOnly = options.lookupOnly === true;
+    this.v4 = new FamilyIndex(32, !this.lookupOnly);
+    this.v6 = new FamilyIndex(128, !this.lookupOnly);
+  }
+
+  /**
+   * Insert or replace by id (a soft delete arrives as an upsert with a new `until`). Returns whether
+   * the decision takes part in IP matching (scope Ip or Range with a parsable value).
+   */
+  upsert(d: Decision): boolean {
     const old = this.byId.get(d.id);
     if (old !== undefined && old.value === d.value && (old.net !== null) === isIpScope(d.scope)) {
       // Same value, same role: the intervals stand; only the record and maybe its order change.
       old.decision = d;
+      old.type = d.type;
       if (old.until !== d.until) {
         old.until = d.until;
         this.byUntilSorted = false;
       }
-      return;
+      return old.net !== null;
     }
     if (old !== undefined) this.detach(old);
-    const e: Entry = { id: d.id, decision: d, until: d.until, value: d.value, net: netOf(d), removed: false };
+    const net = netOf(d);
+    if (net === null && this.lookupOnly) return false;
+    const e: Entry = { id: d.id, decision: d, until: d.until, type: d.type, value: d.value, net, removed: false };
     this.byId.set(e.id, e);
-    const sameValue = this.byValueMap.get(e.value);
-    if (sameValue === undefined) this.byValueMap.set(e.value, [e]);
-    else sameValue.push(e);
+    if (!this.lookupOnly) {
+      const sameValue = this.byValueMap.get(e.value);
+      if (sameValue === undefined) this.byValueMap.set(e.value, [e]);
+      else sameValue.push(e);
+    }
     this.byUntil.push(e);
     this.byUntilSorted = false;
-    if (e.net !== null) this.family(e.net.family).add(e, e.net);
+    if (net !== null) this.family(net.family).add(e, net);
+    return net !== null;
   }
 
   remove(id: number): void {
@@ -348,11 +425,11 @@ export class DecisionIndex {
 
   /**
    * The one active decision that applies to an address, for a bouncer: among the Ip and Range
-   * decisions containing it, the one `rank` puts highest (ban before captcha), ties going to the
+   * decisions containing it, the one whose type `rank` puts highest (ban before captcha), ties going to the
    * longest-lasting. `words` are the address's unsigned words (one for IPv4, four for IPv6), e.g.
    * from parseIpInto; nothing is allocated.
    */
-  strongestMatch(family: IpFamily, words: ArrayLike<number>, now: number, rank: (d: Decision) => number): Decision | undefined {
+  strongestMatch(family: IpFamily, words: ArrayLike<number>, now: number, rank: (type: string) => number): Decision | undefined {
     if (family === 4) return this.v4.strongestContaining(words[0] | 0, 0, 0, 0, now, rank);
     return this.v6.strongestContaining(words[0] | 0, words[1] | 0, words[2] | 0, words[3] | 0, now, rank);
   }
@@ -369,6 +446,7 @@ export class DecisionIndex {
 
   /** contains=false semantics: active decisions whose interval lies inside the queried range. */
   insideRange(r: IpRange | IpAddress, now: number): Decision[] {
+    if (this.lookupOnly) throw new Error('DecisionIndex: insideRange() needs an index built without lookupOnly');
     const out: Decision[] = [];
     const fam = this.family(r.family);
     if (r.kind === 'address') fam.collectInside(r.words, r.words, now, out);
@@ -379,6 +457,7 @@ export class DecisionIndex {
 
   /** Active decisions with exactly this value (any scope), case-sensitive. */
   byValue(value: string, now: number): Decision[] {
+    if (this.lookupOnly) throw new Error('DecisionIndex: byValue() needs an index built without lookupOnly');
     const out: Decision[] = [];
     const entries = this.byValueMap.get(value);
     if (entries === undefined) return out;
@@ -413,9 +492,11 @@ export class DecisionIndex {
   private detach(e: Entry, sweepable = true): void {
     e.removed = true;
     this.byId.delete(e.id);
-    const sameValue = this.byValueMap.get(e.value)!;
-    if (sameValue.length === 1) this.byValueMap.delete(e.value);
-    else sameValue.splice(sameValue.indexOf(e), 1);
+    if (!this.lookupOnly) {
+      const sameValue = this.byValueMap.get(e.value)!;
+      if (sameValue.length === 1) this.byValueMap.delete(e.value);
+      else sameValue.splice(sameValue.indexOf(e), 1);
+    }
     if (e.net !== null) this.family(e.net.family).delete(e, e.net);
     if (!sweepable) return;
     this.byUntilRemoved++;

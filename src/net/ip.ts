@@ -312,15 +312,16 @@ function scanV4(text: string, from: number, to: number): number {
   return i === to ? word : -1;
 }
 
-function hexValue(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
+/** Hex digit values by character code, -1 for anything else (a table beats three range tests). */
+const HEX_DIGIT = new Int8Array(128).fill(-1);
+for (let c = 0; c < 10; c++) HEX_DIGIT[48 + c] = c;
+for (let c = 0; c < 6; c++) {
+  HEX_DIGIT[97 + c] = 10 + c;
+  HEX_DIGIT[65 + c] = 10 + c;
 }
 
 /** Scratch for the eight IPv6 groups; JavaScript is single-threaded, so one is enough. */
-const V6_GROUPS = new Uint16Array(8);
+const V6_GROUPS = new Int32Array(8);
 
 /** Go's parseIPv6 rules (one `::` standing for at least one group, dotted IPv4 tail); fills V6_GROUPS. */
 function scanV6(text: string): boolean {
@@ -336,14 +337,15 @@ function scanV6(text: string): boolean {
   while (i < n) {
     let v = 0;
     let j = i;
-    while (j < n) {
-      const h = hexValue(text.charCodeAt(j));
+    // At most four hex digits: reading a fifth is enough to refuse.
+    const stop = i + 5 < n ? i + 5 : n;
+    for (; j < stop; j++) {
+      const c = text.charCodeAt(j);
+      const h = c < 128 ? HEX_DIGIT[c] : -1;
       if (h < 0) break;
-      v = v * 16 + h;
-      j++;
-      if (j - i > 4) return false;
+      v = (v << 4) | h;
     }
-    if (j === i) return false;
+    if (j === i || j - i > 4) return false;
     if (j < n && text.charCodeAt(j) === 46 /* . */) {
       // A dotted IPv4 tail takes two groups and ends the text.
       if (count > 6 || (ellipsis < 0 && count !== 6)) return false;
@@ -408,4 +410,35 @@ export function parseIpInto(text: string, out: Uint32Array | number[]): 0 | 4 | 
   out[2] = ((g[4] << 16) | g[5]) >>> 0;
   out[3] = ((g[6] << 16) | g[7]) >>> 0;
   return 6;
+}
+
+const intervalScratch = new Uint32Array(4);
+
+/**
+ * The interval of an address or CIDR text, as parseIpOrRange would give it, without building
+ * canonical texts (indexing 100k decisions parses each once). Null when the text is neither.
+ */
+export function tryParseInterval(text: string): IpInterval | null {
+  if (typeof text !== 'string') return null;
+  const slash = text.indexOf('/');
+  const addressText = slash === -1 ? text : text.slice(0, slash);
+  const family = parseIpInto(addressText, intervalScratch);
+  // Mapped IPv6 with a short prefix stays IPv6 (see parseRange): the exact path handles it.
+  if (family === 0 || (slash !== -1 && family === 4 && addressText.includes(':'))) {
+    const slow = tryParseIpOrRange(text);
+    return slow === null ? null : toInterval(slow);
+  }
+  const words = family === 4 ? [intervalScratch[0]] : [intervalScratch[0], intervalScratch[1], intervalScratch[2], intervalScratch[3]];
+  const bits = familyBits(family);
+  if (slash === -1) return { family, prefixLength: bits, first: words, last: words };
+  const prefixText = text.slice(slash + 1);
+  if (!PREFIX_RE.test(prefixText) || +prefixText > bits) return null;
+  const prefixLength = +prefixText;
+  const first: number[] = [];
+  const last: number[] = [];
+  for (let i = 0; i < words.length; i++) {
+    first.push(maskWord(words[i], prefixLength - 32 * i));
+    last.push(fillWord(words[i], prefixLength - 32 * i));
+  }
+  return { family, prefixLength, first, last };
 }

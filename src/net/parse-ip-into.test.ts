@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatWords, parseIp, parseIpInto } from './ip.ts';
+import { formatWords, parseIp, parseIpInto, toInterval, tryParseInterval, tryParseIpOrRange } from './ip.ts';
 
 /** parseIp's answer as (family, words), or null when it refuses the text. */
 function slow(text: string): { family: number; words: number[] } | null {
@@ -113,5 +113,25 @@ describe('parseIpInto (the bouncer fast path)', () => {
       }
     }
     expect(accepted).toBeGreaterThan(14_000);
+  });
+});
+
+describe('tryParseInterval (indexing fast path)', () => {
+  it('gives the interval parseIpOrRange gives, or null when it refuses', () => {
+    const fixed = ['192.0.2.1', '198.51.100.7/24', '0.0.0.0/0', '2001:db8::/32', '2001:db8::1/128', '::ffff:192.0.2.0/120', '::ffff:192.0.2.0/64', '::ffff:1.2.3.4', '10.0.0.0/33', '10.0.0.0/08', '1.2.3.4/', 'x/8', '::/0'];
+    const random: string[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const v6 = rnd(2) === 0;
+      const addr = v6 ? formatWords(6, [rnd(0xffffffff), rnd(0xffffffff), rnd(0xffffffff), rnd(0xffffffff)]) : formatWords(4, [rnd(0xffffffff)]);
+      random.push(rnd(3) === 0 ? addr : `${addr}/${rnd(v6 ? 130 : 34)}`);
+    }
+    for (const text of [...fixed, ...random]) {
+      const slow = tryParseIpOrRange(text);
+      const expected = slow === null ? null : toInterval(slow);
+      const got = tryParseInterval(text);
+      expect(got === null ? null : { ...got, first: [...got.first], last: [...got.last] }, text).toEqual(
+        expected === null ? null : { ...expected, first: [...expected.first], last: [...expected.last] },
+      );
+    }
   });
 });

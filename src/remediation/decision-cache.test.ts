@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseIp, parseRange } from '../net/ip.ts';
 import { DecisionCache, parseAddressInto, parseWireDuration } from './decision-cache.ts';
 
 const NOW = Date.UTC(2026, 10, 24);
@@ -84,3 +85,61 @@ describe('DecisionCache', () => {
     expect(c.pick([], NOW)).toBeUndefined();
   });
 });
+
+describe('DecisionCache agrees with a naive scan', () => {
+  it('on ~3000 random decisions of both families and types, through deltas', () => {
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const v4 = () => `10.${rnd(4)}.${rnd(256)}.${rnd(256)}`;
+    const v6 = () => `2001:db8:${rnd(4).toString(16)}::${rnd(65536).toString(16)}`;
+    const types = ['ban', 'captcha', 'throttle'];
+    const all = new Map<number, ReturnType<typeof d>>();
+    const make = (id: number) => {
+      const six = rnd(2) === 0;
+      const range = rnd(4) === 0;
+      const value = six ? (range ? `2001:db8:${rnd(4).toString(16)}::/${[32, 48, 64, 120][rnd(4)]}` : v6()) : range ? `10.${rnd(4)}.${rnd(256)}.0/${[8, 16, 24, 28][rnd(4)]}` : v4();
+      return d(id, value, types[rnd(3)], `${1 + rnd(120)}m`);
+    };
+    const c = new DecisionCache();
+    const initial = Array.from({ length: 3000 }, (_, i) => make(i + 1));
+    for (const x of initial) all.set(x.id, x);
+    c.replace(initial, NOW);
+    const added = Array.from({ length: 300 }, (_, i) => make(5000 + i));
+    const deleted = [...all.values()].filter(() => rnd(10) === 0);
+    c.apply(added, deleted, NOW);
+    for (const x of deleted) all.delete(x.id);
+    for (const x of added) all.set(x.id, x);
+    const rank = (t: string) => (t === 'ban' ? 2 : 1); // fallback ban for 'throttle'... ranks as ban
+    for (let q = 0; q < 3000; q++) {
+      const ip = rnd(2) === 0 ? v4() : v6();
+      const now = NOW + rnd(90) * 60_000;
+      const w = new Uint32Array(4);
+      const fam = parseAddressInto(ip, w);
+      const naive = [...all.values()]
+        .filter((x) => {
+          const r = parseWireDuration(x.duration)!;
+          if (NOW + r <= now) return false;
+          const net = x.value.includes('/') ? x.value : `${x.value}/${x.value.includes(':') ? 128 : 32}`;
+          return containsAddress(net, ip);
+        })
+        .map((x) => (x.type === 'captcha' ? 1 : rank(x.type)));
+      const best = naive.length === 0 ? 'none' : Math.max(...naive) === 2 ? 'ban' : 'captcha';
+      const hit = c.strongest(fam as 4 | 6, w, now);
+      expect(hit ? c.remediationOf(hit) : 'none', `${ip} at +${(now - NOW) / 60000}m`).toBe(best);
+    }
+  });
+});
+
+function containsAddress(cidr: string, ip: string): boolean {
+  const r = parseRange(cidr);
+  const a = parseIp(ip);
+  if (r.family !== a.family) return false;
+  for (let i = 0; i < a.words.length; i++) {
+    if (a.words[i]! < r.first[i]! || a.words[i]! > r.last[i]!) return false;
+    if (a.words[i] !== r.first[i] || a.words[i] !== r.last[i]) return true;
+  }
+  return true;
+}

@@ -8,7 +8,7 @@
 import type { Decision } from '../store/types.ts';
 import { DecisionIndex } from '../decisions/decision-index.ts';
 import { parseDuration } from '../decisions/duration.ts';
-import { formatWords, parseIp, parseIpInto, tryParseIpOrRange, type IpFamily } from '../net/ip.ts';
+import { formatWords, parseIp, parseIpInto, tryParseInterval, type IpFamily } from '../net/ip.ts';
 
 /** What a request gets: blocked, asked to solve a captcha, or let through. */
 export type Remediation = 'ban' | 'captcha' | 'bypass';
@@ -58,16 +58,16 @@ export interface ApplyResult {
 }
 
 export class DecisionCache {
-  #index = new DecisionIndex();
+  #index = new DecisionIndex({ lookupOnly: true });
   readonly fallbackRemediation: Remediation;
-  readonly #rank: (d: Decision) => number;
+  readonly #rank: (type: string) => number;
   /** One copy of each origin, type, scope and scenario string: 100k decisions share a few dozen. */
   readonly #strings = new Map<string, string>();
 
   constructor(options: DecisionCacheOptions = {}) {
     this.fallbackRemediation = options.fallbackRemediation ?? 'ban';
     const fallbackRank = RANK[this.fallbackRemediation];
-    this.#rank = (d) => (d.type === 'ban' ? 2 : d.type === 'captcha' ? 1 : fallbackRank);
+    this.#rank = (type) => (type === 'ban' ? 2 : type === 'captcha' ? 1 : fallbackRank);
   }
 
   /** The remediation a decision's type stands for. */
@@ -81,16 +81,13 @@ export class DecisionCache {
 
   /** A startup pull: the full set replaces what was held (stale entries cannot survive a resync). */
   replace(added: readonly unknown[] | null, now: number): ApplyResult {
-    const fresh = new DecisionIndex();
+    const fresh = new DecisionIndex({ lookupOnly: true });
     let n = 0;
     let ignored = 0;
     for (const raw of added ?? []) {
       const d = this.#toDecision(raw, now);
-      if (d === null) ignored++;
-      else {
-        fresh.upsert(d);
-        n++;
-      }
+      if (d !== null && fresh.upsert(d)) n++;
+      else ignored++;
     }
     this.#index = fresh;
     if (this.#strings.size > 10_000) this.#strings.clear();
@@ -115,11 +112,8 @@ export class DecisionCache {
     }
     for (const raw of added ?? []) {
       const d = this.#toDecision(raw, now);
-      if (d === null) ignored++;
-      else {
-        this.#index.upsert(d);
-        nAdded++;
-      }
+      if (d !== null && this.#index.upsert(d)) nAdded++;
+      else ignored++;
     }
     return { added: nAdded, deleted: nDeleted, ignored };
   }
@@ -138,8 +132,8 @@ export class DecisionCache {
     let bestRank = -1;
     for (const raw of raws) {
       const d = this.#toDecision(raw, now);
-      if (d === null) continue;
-      const r = this.#rank(d);
+      if (d === null || tryParseInterval(d.value) === null) continue;
+      const r = this.#rank(d.type);
       if (r > bestRank || (r === bestRank && d.until > best!.until)) {
         best = d;
         bestRank = r;
@@ -174,7 +168,7 @@ export class DecisionCache {
     if (raw === null || typeof raw !== 'object') return null;
     const w = raw as Partial<Record<keyof WireDecision, unknown>>;
     if (typeof w.id !== 'number' || typeof w.type !== 'string' || typeof w.scope !== 'string' || typeof w.value !== 'string') return null;
-    if (!isIpScope(w.scope) || tryParseIpOrRange(w.value) === null) return null;
+    if (!isIpScope(w.scope)) return null;
     const remaining = parseWireDuration(w.duration);
     if (remaining === null || remaining <= 0) return null;
     return {
