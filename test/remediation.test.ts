@@ -172,18 +172,26 @@ describe('bouncer library against vigil serve', () => {
     expect(bad.health().lastFailure?.kind).toBe('auth');
   });
 
-  it('pushes usage metrics in CrowdSec format, or backs off quietly from a LAPI without the route', async () => {
+  it('pushes usage metrics in CrowdSec format; vigil serve keeps the report (201) and counters restart', async () => {
     const { lines, logger } = memoryLogger();
     const b = make({ logger });
     await b.pull();
-    b.check('192.0.2.1');
-    const result = await b.pushUsageMetrics();
-    // vigil serve gains POST /v1/usage-metrics in this release; before that (like CrowdSec 1.4.6) it answers 404.
-    expect(['sent', 'unsupported']).toContain(result);
-    if (result === 'unsupported') {
-      expect(lines.filter((l) => l.startsWith('warn'))).toEqual([]);
-      expect(lines.some((l) => l.includes('does not accept usage metrics'))).toBe(true);
-    }
+    b.handle({ method: 'GET', url: '/', headers: {}, peer: '192.0.2.1' }); // banned: dropped
+    b.handle({ method: 'GET', url: '/', headers: {}, peer: '2001:db8:9::1' }); // clean: processed
+    expect(await b.pushUsageMetrics()).toBe('sent');
+    expect(lines.filter((l) => l.startsWith('warn') || l.startsWith('error'))).toEqual([]);
+    const row = await lapi.server.store.getBouncer('web-app');
+    const kept = await lapi.server.store.latestUsageMetrics(row!.id);
+    const report = kept?.report as { type: string; version: string; metrics: { items: { name: string; value: number; labels: Record<string, string> }[] }[] };
+    expect(report).toMatchObject({ type: 'vigil-bouncer', version: BOUNCER_USER_AGENT.split('/')[1] });
+    const items = report.metrics[0]!.items;
+    expect(items).toContainEqual({ name: 'dropped', value: 1, unit: 'request', labels: { origin: 'cscli', remediation: 'ban', ip_type: 'ipv4' } });
+    expect(items).toContainEqual({ name: 'processed', value: 1, unit: 'request', labels: { ip_type: 'ipv6' } });
+    expect(items.some((i) => i.name === 'active_decisions')).toBe(true);
+    // The next report starts from zero.
+    expect(await b.pushUsageMetrics()).toBe('sent');
+    const next = (await lapi.server.store.latestUsageMetrics(row!.id))?.report as typeof report;
+    expect(next.metrics[0]!.items.filter((i) => i.name !== 'active_decisions')).toEqual([]);
     expect(await make({ usageMetricsInterval: 0 }).pushUsageMetrics()).toBe('disabled');
   });
 

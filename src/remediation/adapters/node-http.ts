@@ -13,7 +13,8 @@ export type ConnectMiddleware = (req: IncomingMessage, res: ServerResponse, next
 export function requestView(req: IncomingMessage): RequestView {
   return {
     method: req.method ?? 'GET',
-    url: req.url ?? '/',
+    // Express rewrites req.url inside mounted routers; originalUrl is what the client asked for.
+    url: (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/',
     headers: req.headers,
     peer: req.socket?.remoteAddress ?? '',
     secure: (req.socket as TLSSocket | undefined)?.encrypted === true,
