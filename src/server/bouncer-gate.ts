@@ -70,7 +70,10 @@ export class BouncerGate {
     }
     const b = result.bouncer;
     if (req.method === 'HEAD') {
-      // HEAD checks the key only: no last pull, no type/version (CrowdSec does the same), but it is a sign of life.
+      // HEAD checks the key: a sign of life (last request), never a pull. CrowdSec 1.4.6 moves the
+      // last pull on HEAD /v1/decisions/stream and takes type/version from a HEAD's User-Agent
+      // (seen by `vigil doctor`'s tests); Vigil does not, so a key check (doctor, a probe) can never
+      // make a silent bouncer look like it pulled. README, compatibility table.
       activity.request(b, at, req.peer, undefined);
       return { ok: true, bouncer: b, at };
     }
