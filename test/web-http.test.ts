@@ -7,7 +7,7 @@ import { hashApiKey } from '../src/bouncers/api-key.ts';
 import { rotateAdminToken } from '../src/server/admin.ts';
 import { resetDashboardPassword } from '../src/web/credentials.ts';
 import { MAX_FAILURES, WINDOW_MS } from '../src/web/login-throttle.ts';
-import { createDashboard } from '../src/web/dashboard.ts';
+import { createDashboard, FLEET_ROWS } from '../src/web/dashboard.ts';
 import { Store } from '../src/store/store.ts';
 
 /**
@@ -259,6 +259,29 @@ for (const dialect of DIALECTS) {
       expect(await blocked.text()).toContain('Too many failed attempts');
       clock.advance(WINDOW_MS);
       expect((await login(`${PASSWORD}-2`)).status).toBe(303);
+    });
+
+    it(`draws at most ${FLEET_ROWS} rows, problems first, and all of them on request`, async () => {
+      clock.advance(24 * 60 * MIN); // 'web' and 'late-comer' are offline now
+      jar.cookie = cookieFrom(await login(`${PASSWORD}-2`));
+      const now = clock.now();
+      const many = Array.from({ length: FLEET_ROWS + 5 }, (_, i) => ({
+        name: `bulk-${String(i).padStart(3, '0')}`, api_key_hash: `bulk-hash-${i}`, revoked: 0, ip_address: '', type: '', version: '', auth_type: 'api-key',
+        created_at: now, updated_at: now, last_pull_at: null, last_pull_rev: null, last_request_at: null, kind_override: null, pull_cadence_ms: null,
+      }));
+      await server.store.db.insertInto('bouncers').values(many).execute();
+      const page = await (await get('/ui/')).text();
+      const total = FLEET_ROWS + 5 + 2;
+      expect(page.match(/<tr data-bouncer=/g)).toHaveLength(FLEET_ROWS);
+      expect(page).toContain(`The first ${FLEET_ROWS} of ${total} bouncers, problems first.`);
+      // The two offline ones lead, before the never-pulled newcomers.
+      expect([...page.matchAll(/<tr data-bouncer="([^"]+)" data-status="([^"]+)"/g)].slice(0, 3).map((m) => `${m[1]}:${m[2]}`)).toEqual([
+        'late-comer:offline',
+        'web:offline',
+        'bulk-000:never_pulled',
+      ]);
+      const all = await (await get('/ui/?all=1')).text();
+      expect(all.match(/<tr data-bouncer=/g)).toHaveLength(total);
     });
   });
 }

@@ -74,10 +74,18 @@ export async function recordPullHours(db: Kysely<Database>, rows: Array<{ bounce
   });
 }
 
-/** Hourly pull counts of one bouncer (or all when omitted) from `since`, oldest first. */
-export async function pullHours(db: Kysely<Database>, opts: { since: number; bouncerId?: number }): Promise<Array<{ bouncerId: number; hour: number; pulls: number }>> {
-  let q = pullHoursDb(db).selectFrom('bouncer_pull_hours').select(['bouncer_id', 'hour', 'pulls']).where('hour', '>=', hourOf(opts.since));
-  if (opts.bouncerId !== undefined) q = q.where('bouncer_id', '=', opts.bouncerId);
-  const rows = await q.orderBy('hour').execute();
-  return rows.map((r) => ({ bouncerId: Number(r.bouncer_id), hour: Number(r.hour), pulls: Number(r.pulls) }));
+/** Hourly pull counts from `since`, oldest first: of one bouncer, of some, or of all when neither is given. */
+export async function pullHours(
+  db: Kysely<Database>,
+  opts: { since: number; bouncerId?: number; bouncerIds?: readonly number[] },
+): Promise<Array<{ bouncerId: number; hour: number; pulls: number }>> {
+  const ids = opts.bouncerId !== undefined ? [opts.bouncerId] : opts.bouncerIds;
+  const out: Array<{ bouncerId: number; hour: number; pulls: number }> = [];
+  // Chunks keep the IN list within SQLite's bound-variable limit.
+  for (let i = 0; i < (ids ? ids.length : 1); i += UPSERT_CHUNK) {
+    let q = pullHoursDb(db).selectFrom('bouncer_pull_hours').select(['bouncer_id', 'hour', 'pulls']).where('hour', '>=', hourOf(opts.since));
+    if (ids) q = q.where('bouncer_id', 'in', ids.slice(i, i + UPSERT_CHUNK));
+    for (const r of await q.orderBy('hour').execute()) out.push({ bouncerId: Number(r.bouncer_id), hour: Number(r.hour), pulls: Number(r.pulls) });
+  }
+  return ids && ids.length > UPSERT_CHUNK ? out.sort((a, b) => a.hour - b.hour) : out;
 }

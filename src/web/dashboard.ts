@@ -6,6 +6,7 @@
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
+import { compress } from 'hono/compress';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import type { Clock } from '../clock.ts';
@@ -65,6 +66,8 @@ export interface Dashboard {
 }
 
 const HTML_TYPE = 'text/html; charset=utf-8';
+/** Rows the fleet table draws unless asked for all: problems come first, so none is hidden behind healthy ones. */
+export const FLEET_ROWS = 200;
 const SECURITY_HEADERS: Record<string, string> = {
   // Everything is served by Vigil itself: no inline script or style, no third party.
   'Content-Security-Policy':
@@ -128,6 +131,10 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     return c.body(layout(await pageContext(s), { title, section }, main).text, status, { 'Content-Type': HTML_TYPE });
   }
 
+  // Pages of a large fleet are big and refetched on every live update. (The CSRF token in them is
+  // safe from compression-oracle attacks: SameSite=Strict keeps cross-site requests logged out.)
+  // The event stream is never compressed (hono/compress skips text/event-stream).
+  app.use('*', compress());
   app.use('*', async (c, next) => {
     await next();
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(k, v);
@@ -216,7 +223,8 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
 
   app.get('/', async (c) => {
     const s = sessionIn(c);
-    return page(c, s, 'Fleet', 'fleet', fleetPage(await data.fleet(clock.now())));
+    const all = c.req.query('all') === '1';
+    return page(c, s, 'Fleet', 'fleet', fleetPage(await data.fleet(clock.now(), all ? Infinity : FLEET_ROWS)));
   });
 
   app.get('/issues', async (c) => {

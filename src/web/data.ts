@@ -104,25 +104,28 @@ export class DashboardData {
     this.#lapiUrl = deps.lapiUrl;
   }
 
-  async fleet(now: number): Promise<FleetView> {
-    const [bouncers, reported, hours, open] = [
-      await this.#store.listBouncers(),
-      await this.#store.usageMetricsReceivedAt(),
-      await pullHours(this.#store.db, { since: now - 7 * DAY }),
-      await this.#store.openHealthIssues(),
-    ];
-    const byBouncer = groupBy(hours, (h) => h.bouncerId);
-    const issuesByName = groupBy(open, (i) => i.bouncerName ?? '');
-    const rows = bouncers.map((b) => this.#row(b, reported.get(b.id) ?? null, byBouncer.get(b.id) ?? [], issuesByName.get(b.name) ?? [], now));
-    // Problems first, as an operator scans the table; by name within a status.
-    rows.sort((a, b) => STATUSES.indexOf(a.status) - STATUSES.indexOf(b.status) || a.name.localeCompare(b.name));
+  /** The summary over every bouncer; rows for the first `limit` of them, problems first. */
+  async fleet(now: number, limit = Infinity): Promise<FleetView> {
+    const [bouncers, reported, open] = [await this.#store.listBouncers(), await this.#store.usageMetricsReceivedAt(), await this.#store.openHealthIssues()];
     const summary: FleetSummary = {
       openIssues: { critical: 0, high: 0, warning: 0, recommended: 0 },
       bouncers: { healthy: 0, late: 0, offline: 0, never_pulled: 0, revoked: 0 },
-      total: rows.length,
+      total: bouncers.length,
     };
     for (const i of open) if (i.criticality in summary.openIssues) summary.openIssues[i.criticality as keyof FleetSummary['openIssues']]++;
-    for (const r of rows) summary.bouncers[r.status]++;
+    const ranked = bouncers.map((b) => {
+      const status = bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, this.#rules);
+      summary.bouncers[status]++;
+      return { b, status };
+    });
+    // Problems first, as an operator scans the table; by name within a status.
+    ranked.sort((x, y) => STATUSES.indexOf(x.status) - STATUSES.indexOf(y.status) || x.b.name.localeCompare(y.b.name));
+    const shown = ranked.slice(0, limit);
+    // Pull history only for the rows drawn: a large fleet's 7 days are 168 rows per bouncer.
+    const hours = await pullHours(this.#store.db, { since: now - 7 * DAY, bouncerIds: shown.map((r) => r.b.id) });
+    const byBouncer = groupBy(hours, (h) => h.bouncerId);
+    const issuesByName = groupBy(open, (i) => i.bouncerName ?? '');
+    const rows = shown.map(({ b }) => this.#row(b, reported.get(b.id) ?? null, byBouncer.get(b.id) ?? [], issuesByName.get(b.name) ?? [], now));
     return { now, summary, rows };
   }
 
@@ -162,7 +165,7 @@ export class DashboardData {
     const open = issues.filter((i) => i.resolvedAt === null);
     return {
       now,
-      row: this.#row(b, usage?.receivedAt ?? null, hours, open, now),
+      row: this.#row(b, usage?.receivedAt ?? null, hours, open, now, true),
       issues,
       refused: await refusedFor(this.#store.db, b, 25),
       changes: (await this.#store.bouncerChanges(now - 30 * DAY)).filter((c) => c.bouncerId === b.id).reverse().slice(0, 25),
@@ -188,7 +191,8 @@ export class DashboardData {
     return view;
   }
 
-  #row(b: Bouncer, lastUsageMetricsAt: number | null, hours: Array<{ hour: number; pulls: number }>, open: HealthIssue[], now: number): FleetRow {
+  /** `detailed`: hourly bars over 7 days (a bouncer's page); the fleet table draws 6-hour bars. */
+  #row(b: Bouncer, lastUsageMetricsAt: number | null, hours: Array<{ hour: number; pulls: number }>, open: HealthIssue[], now: number, detailed = false): FleetRow {
     return {
       name: b.name,
       type: b.type,
@@ -201,7 +205,7 @@ export class DashboardData {
       lastRequestAt: b.lastRequestAt,
       pullCadenceMs: b.pullCadenceMs,
       pulls24h: pullBuckets(hours, now, 24),
-      pulls7d: pullBuckets(hours, now, 7 * 24),
+      pulls7d: pullBuckets(hours, now, 7 * 24, detailed ? 1 : 6),
       openIssueIds: open.map((i) => i.id),
     };
   }

@@ -2,39 +2,51 @@ import { exactTime } from './format.ts';
 import { html, raw, type Html } from './html.ts';
 import { HOUR_MS, hourOf } from '../store/pull-history.ts';
 
-/** One bar of a pull timeline: the pulls recorded in [start, start + 1 h). */
+/** One bar of a pull timeline: the pulls recorded in [start, start + hours × 1 h). */
 export interface PullBucket {
   start: number;
+  /** 1 for hourly bars; more where a long span must stay small (the fleet table's 7 days). */
+  hours: number;
   pulls: number;
 }
 
-/** The last `spanHours` hourly buckets up to the current (partial) hour, oldest first, gaps as 0. */
-export function pullBuckets(hours: ReadonlyArray<{ hour: number; pulls: number }>, now: number, spanHours: number): PullBucket[] {
-  const last = hourOf(now);
-  const first = last - (spanHours - 1) * HOUR_MS;
+/**
+ * The last `spanHours` hours up to the current (partial) hour in bars of `bucketHours`, oldest
+ * first, gaps as 0. Bars are aligned on the current hour, so the last bar always holds "now".
+ */
+export function pullBuckets(hours: ReadonlyArray<{ hour: number; pulls: number }>, now: number, spanHours: number, bucketHours = 1): PullBucket[] {
+  const lastHour = hourOf(now);
+  const n = Math.ceil(spanHours / bucketHours);
+  const firstHour = lastHour - (n * bucketHours - 1) * HOUR_MS;
   const out: PullBucket[] = [];
-  for (let t = first; t <= last; t += HOUR_MS) out.push({ start: t, pulls: 0 });
+  for (let i = 0; i < n; i++) out.push({ start: firstHour + i * bucketHours * HOUR_MS, hours: bucketHours, pulls: 0 });
   for (const h of hours) {
-    if (h.hour < first || h.hour > last) continue;
-    out[(h.hour - first) / HOUR_MS]!.pulls += h.pulls;
+    if (h.hour < firstHour || h.hour > lastHour) continue;
+    out[Math.floor((h.hour - firstHour) / (bucketHours * HOUR_MS))]!.pulls += h.pulls;
   }
   return out;
 }
 
-/** What the bars say, for people who do not see them: "pulled in 20 of 24 hours, none in the last 3". */
+function periods(n: number, hours: number): string {
+  const unit = hours === 1 ? 'hour' : `${hours}-hour period`;
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
+/** What the bars say, for people who do not see them: "pulled in 20 of 24 hours, none in the last 3 hours". */
 export function timelineSummary(buckets: readonly PullBucket[]): string {
+  const size = buckets[0]?.hours ?? 1;
   const withPulls = buckets.filter((b) => b.pulls > 0).length;
-  if (withPulls === 0) return `no pull in the last ${buckets.length} hours`;
+  if (withPulls === 0) return `no pull in the last ${periods(buckets.length, size)}`;
   let silent = 0;
   for (let i = buckets.length - 1; i >= 0 && buckets[i]!.pulls === 0; i--) silent++;
-  const tail = silent === 0 ? 'including this hour' : `none in the last ${silent} hour${silent === 1 ? '' : 's'}`;
-  return `pulled in ${withPulls} of ${buckets.length} hours, ${tail}`;
+  const tail = silent === 0 ? `including this ${size === 1 ? 'hour' : 'period'}` : `none in the last ${periods(silent, size)}`;
+  return `pulled in ${withPulls} of ${periods(buckets.length, size)}, ${tail}`;
 }
 
 /** Bar height: visible for one pull, full at the busiest hour; sqrt so quiet hours still show. */
 function barHeight(pulls: number, max: number): number {
   if (pulls <= 0) return 0;
-  return Math.round((3 + 7 * Math.sqrt(pulls / max)) * 100) / 100;
+  return Math.round((3 + 7 * Math.sqrt(pulls / max)) * 10) / 10;
 }
 
 /**
@@ -50,7 +62,7 @@ export function timelineSvg(buckets: readonly PullBucket[], opts: { label: strin
   if (opts.detailed) {
     bars = html`${buckets.map((b, i) => {
       const h = barHeight(b.pulls, max);
-      const title = `${exactTime(b.start).slice(0, 16)}–${exactTime(b.start + HOUR_MS).slice(11, 16)} UTC: ${b.pulls} pull${b.pulls === 1 ? '' : 's'}`;
+      const title = `${exactTime(b.start).slice(0, 16)}–${exactTime(b.start + b.hours * HOUR_MS).slice(11, 16)} UTC: ${b.pulls} pull${b.pulls === 1 ? '' : 's'}`;
       return html`<rect class="${b.pulls > 0 ? 'tl-bar' : 'tl-gap'}" x="${i + 0.1}" y="${b.pulls > 0 ? 10 - h : 9}" width="0.8" height="${b.pulls > 0 ? h : 1}"><title>${title}</title></rect>`;
     })}`;
   } else {

@@ -26,7 +26,11 @@ function fleetTable(v: FleetView): Html {
   if (v.rows.length === 0) {
     return html`<p class="empty">No bouncer registered yet. Add one with <code>vigil bouncers add NAME</code> and put the key printed in its configuration.</p>`;
   }
-  return html`<div class="table-wrap"><table class="fleet">
+  const hidden = v.summary.total - v.rows.length;
+  return html`${hidden > 0
+    ? html`<p class="hint">The first ${v.rows.length} of ${v.summary.total} bouncers, problems first. <a href="/ui/?all=1">Show all ${v.summary.total}</a></p>`
+    : ''}
+<div class="table-wrap"><table class="fleet">
 <caption class="sr-only">Bouncers, problems first</caption>
 <thead><tr><th scope="col">Status</th><th scope="col">Name</th><th scope="col">Type</th><th scope="col">IP</th><th scope="col">Version</th><th scope="col">Last pull</th><th scope="col">Pulls, 24 h</th><th scope="col" class="wide-only">Pulls, 7 days</th></tr></thead>
 <tbody>
