@@ -32,7 +32,7 @@ export function topCause(i: HealthIssue): LikelyCause | undefined {
  */
 export function issueRunbook(
   i: HealthIssue,
-  bouncer: Bouncer | undefined,
+  bouncer: Pick<Bouncer, 'type' | 'kindOverride'> | undefined,
   lapiUrl: string,
   deployment: Deployment,
   settings?: Pick<RunbookSettings, 'cli' | 'container' | 'namespace'>,

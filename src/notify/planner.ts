@@ -90,7 +90,7 @@ export class Planner {
       const snapshots = new Map<number, ReturnType<typeof snapshotIssue>>();
       const snap = (i: HealthIssue) => {
         let s = snapshots.get(i.id);
-        if (!s) snapshots.set(i.id, (s = snapshotIssue(i, i.bouncerName ? bouncers.get(i.bouncerName) : undefined, lapiUrl, this.#runbook)));
+        if (!s) snapshots.set(i.id, (s = snapshotIssue(i, i.bouncerName ? bouncers.get(i.bouncerName) : undefined)));
         return s;
       };
       let n = 0;
@@ -98,7 +98,7 @@ export class Planner {
         const ordered = issues.map(snap).sort(bySeverity);
         const parts = chunk(ordered);
         for (const [index, part] of parts.entries()) {
-          const content: MessageContent = { event, createdAt: now, lapiUrl, issues: part, part: { index: index + 1, of: parts.length } };
+          const content: MessageContent = { event, createdAt: now, lapiUrl, runbookSettings: this.#runbook, issues: part, part: { index: index + 1, of: parts.length } };
           const { id } = await this.#store.enqueue(trx, { channel, content, now });
           await record(part.map((i) => i.id), id);
           n++;

@@ -1,4 +1,5 @@
 import { formatRunbookText, type Runbook } from '../health/runbooks.ts';
+import { snapshotRunbook } from './snapshot.ts';
 import type { IssueSnapshot, OutgoingMessage } from './types.ts';
 import { headline, issueLabel, issueTiming } from './wording.ts';
 
@@ -45,7 +46,8 @@ function issueText(i: IssueSnapshot, m: OutgoingMessage): string {
     }
     if (i.notes.length > 0) lines.push('Noted:', ...i.notes.map((n) => `  - ${n}`));
     lines.push(`Details: vigil issues show ${i.id}    Stop reminders: vigil issues ack ${i.id}`);
-    if (i.runbook && c.event !== 'reminder') lines.push('', formatRunbookText(i.runbook).trimEnd());
+    const runbook = c.event === 'reminder' ? null : snapshotRunbook(i, c);
+    if (runbook) lines.push('', formatRunbookText(runbook).trimEnd());
   }
   return lines.join('\n');
 }
@@ -90,7 +92,8 @@ function issueHtml(i: IssueSnapshot, m: OutgoingMessage): string {
     }
     if (i.notes.length > 0) parts.push(`<p><b>Noted:</b></p><ul>${i.notes.map((n) => `<li>${htmlEscape(n)}</li>`).join('')}</ul>`);
     parts.push(`<p><small>Details: <code>vigil issues show ${i.id}</code> · stop reminders: <code>vigil issues ack ${i.id}</code></small></p>`);
-    if (i.runbook && c.event !== 'reminder') parts.push(runbookHtml(i.runbook));
+    const runbook = c.event === 'reminder' ? null : snapshotRunbook(i, c);
+    if (runbook) parts.push(runbookHtml(runbook));
   }
   parts.push('</div>');
   return parts.join('\n');

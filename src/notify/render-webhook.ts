@@ -1,4 +1,6 @@
-import type { IssueSnapshot, OutgoingMessage } from './types.ts';
+import { formatRunbookMarkdown } from '../health/runbooks.ts';
+import { snapshotRunbook } from './snapshot.ts';
+import type { IssueSnapshot, MessageContent, OutgoingMessage } from './types.ts';
 import { headline } from './wording.ts';
 
 /** Version of the webhook body; a breaking change to its shape gets a new number. */
@@ -6,7 +8,8 @@ export const WEBHOOK_BODY_VERSION = 1;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function issueJson(i: IssueSnapshot) {
+function issueJson(i: IssueSnapshot, c: MessageContent) {
+  const runbook = snapshotRunbook(i, c);
   return {
     id: i.id,
     kind: i.kind,
@@ -22,7 +25,7 @@ function issueJson(i: IssueSnapshot) {
     likelyCause: i.likelyCause,
     causes: i.causes,
     notes: i.notes,
-    runbook: i.runbook ? { ...i.runbook, markdown: i.runbookMarkdown } : null,
+    runbook: runbook ? { ...runbook, markdown: formatRunbookMarkdown(runbook) } : null,
   };
 }
 
@@ -41,6 +44,6 @@ export function renderWebhookBody(m: OutgoingMessage): string {
     headline: headline(c),
     lapiUrl: c.lapiUrl,
     part: c.part,
-    issues: c.issues.map(issueJson),
+    issues: c.issues.map((i) => issueJson(i, c)),
   });
 }

@@ -40,7 +40,7 @@ function message(event: MessageContent['event'], issues: HealthIssue[], createdA
   return {
     deliveryId: '11111111-2222-4333-8444-555555555555',
     channel: 'ops',
-    content: { event, createdAt, lapiUrl: LAPI, issues: issues.map((i) => snapshotIssue(i, undefined, LAPI)), part: { index: 1, of: 1 } },
+    content: { event, createdAt, lapiUrl: LAPI, issues: issues.map((i) => snapshotIssue(i, undefined)), part: { index: 1, of: 1 } },
   };
 }
 
@@ -83,6 +83,17 @@ describe('webhook body', () => {
     expect(verifySignature('s3cret', body, undefined)).toBe(false);
     // Known vector: the HMAC itself is standard.
     expect(signBody('key', 'The quick brown fox jumps over the lazy dog')).toBe('sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8');
+  });
+
+  it("builds the runbook when rendering, with the store's runbook settings (vigil watch: cscli)", () => {
+    const m = message('opened', [issue()]);
+    expect(JSON.parse(renderWebhookBody(m)).issues[0].runbook.markdown).toContain('vigil bouncers list');
+    const watch = { ...m, content: { ...m.content, runbookSettings: { cli: 'cscli' as const } } };
+    const md = JSON.parse(renderWebhookBody(watch)).issues[0].runbook.markdown;
+    expect(md).toContain('cscli bouncers list');
+    expect(md).not.toContain('vigil bouncers list');
+    // Nothing of the runbook is stored with the message.
+    expect(JSON.stringify(m.content).length).toBeLessThan(2000);
   });
 
   it('leaves out the runbook of a resolved issue', () => {

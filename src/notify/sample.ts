@@ -39,5 +39,5 @@ export function sampleMessage(now: number, lapiUrl: string): MessageContent {
     kindOverride: null,
     pullCadenceMs: null,
   };
-  return { event: 'test', createdAt: now, lapiUrl, issues: [snapshotIssue(issue, bouncer, lapiUrl)], part: { index: 1, of: 1 } };
+  return { event: 'test', createdAt: now, lapiUrl, issues: [snapshotIssue(issue, bouncer)], part: { index: 1, of: 1 } };
 }

@@ -1,18 +1,13 @@
 import type { HealthIssue } from '../store/health-types.ts';
 import type { Bouncer } from '../store/types.ts';
 import { CAUSE_TEXT, issueRunbook, topCause } from '../health/issue-view.ts';
-import { formatRunbookMarkdown } from '../health/runbooks.ts';
+import type { Runbook } from '../health/runbooks.ts';
 import { ISSUE_CATALOGUE, type CauseKind, type IssueKind, type LikelyCause } from '../health/types.ts';
-import type { IssueSnapshot } from './types.ts';
-import type { RunbookSettings } from '../health/runbook-settings.ts';
+import type { IssueSnapshot, MessageContent } from './types.ts';
 
-/** One issue as messages carry it, with its likely cause in words and the runbook for its bouncer. */
-export function snapshotIssue(issue: HealthIssue, bouncer: Bouncer | undefined, lapiUrl: string, runbookSettings?: RunbookSettings): IssueSnapshot {
+/** One issue as messages carry it: what it is, its likely cause in words, and what its runbook is made from. */
+export function snapshotIssue(issue: HealthIssue, bouncer: Pick<Bouncer, 'type' | 'kindOverride'> | undefined): IssueSnapshot {
   const top = topCause(issue);
-  // Host deployment: the message cannot know where the bouncer runs; `vigil issues show --deployment` can.
-  // A resolved issue needs no runbook.
-  // `vigil watch` passes CrowdSec's settings: cscli commands, where CrowdSec runs.
-  const runbook = issue.resolvedAt === null ? (issueRunbook(issue, bouncer, lapiUrl, runbookSettings?.deployment ?? 'host', runbookSettings) ?? null) : null;
   return {
     id: issue.id,
     kind: issue.kind,
@@ -20,6 +15,8 @@ export function snapshotIssue(issue: HealthIssue, bouncer: Bouncer | undefined, 
     criticality: issue.criticality,
     subject: issue.subject,
     bouncer: issue.bouncerName,
+    bouncerType: bouncer?.type ?? '',
+    bouncerKindOverride: bouncer?.kindOverride ?? null,
     summary: issue.summary,
     openedAt: issue.openedAt,
     since: issue.since,
@@ -28,7 +25,31 @@ export function snapshotIssue(issue: HealthIssue, bouncer: Bouncer | undefined, 
     likelyCause: top ? { ...top, text: CAUSE_TEXT[top.cause as CauseKind] ?? top.cause } : null,
     causes: issue.evidence.causes as LikelyCause[],
     notes: issue.evidence.notes,
-    runbook,
-    runbookMarkdown: runbook ? formatRunbookMarkdown(runbook) : null,
   };
+}
+
+/**
+ * The runbook of an open bouncer issue, built when the message is rendered rather than stored
+ * with it: it is most of a message's size (about 9 KB an issue), and the same snapshot and code
+ * give the same text on every retry. The deployment is the one the store's runbook settings name
+ * (`vigil watch`), else host: a message cannot know where a bouncer runs; `vigil issues show
+ * --deployment` can.
+ */
+export function snapshotRunbook(s: IssueSnapshot, content: Pick<MessageContent, 'lapiUrl' | 'runbookSettings'>): Runbook | null {
+  if (s.resolvedAt !== null || s.bouncer === null) return null;
+  const issue: HealthIssue = {
+    id: s.id,
+    kind: s.kind,
+    criticality: s.criticality,
+    subject: s.subject,
+    bouncerName: s.bouncer,
+    openedAt: s.openedAt,
+    lastSeenAt: s.lastSeenAt,
+    resolvedAt: s.resolvedAt,
+    since: s.since,
+    summary: s.summary,
+    evidence: { causes: s.causes, notes: s.notes },
+  };
+  const settings = content.runbookSettings;
+  return issueRunbook(issue, { type: s.bouncerType, kindOverride: s.bouncerKindOverride }, content.lapiUrl, settings?.deployment ?? 'host', settings) ?? null;
 }

@@ -1,5 +1,5 @@
 import type { Criticality, IssueKind, LikelyCause } from '../health/types.ts';
-import type { Runbook } from '../health/runbooks.ts';
+import type { RunbookSettings } from '../health/runbook-settings.ts';
 
 /** What a message announces. `test` is `vigil notify test`, never stored. */
 export type NotifyEvent = 'opened' | 'resolved' | 'reminder' | 'test';
@@ -71,6 +71,9 @@ export interface IssueSnapshot {
   criticality: string;
   subject: string;
   bouncer: string | null;
+  /** What the bouncer's runbook is built from (its family and kind). */
+  bouncerType: string;
+  bouncerKindOverride: 'firewall' | 'remediation' | null;
   summary: string;
   openedAt: number;
   since: number;
@@ -79,8 +82,6 @@ export interface IssueSnapshot {
   likelyCause: (LikelyCause & { text: string }) | null;
   causes: LikelyCause[];
   notes: string[];
-  runbook: Runbook | null;
-  runbookMarkdown: string | null;
 }
 
 /** What is stored in the outbox: everything needed to render the message for any channel type. */
@@ -89,6 +90,8 @@ export interface MessageContent {
   createdAt: number;
   /** The Local API URL the runbooks name (where bouncers should pull from). */
   lapiUrl: string;
+  /** How runbooks address the Local API (`vigil watch`: CrowdSec's cscli); absent for Vigil's own. */
+  runbookSettings?: RunbookSettings;
   issues: IssueSnapshot[];
   /** A large group is split in parts so no message grows without bound. */
   part: { index: number; of: number };
