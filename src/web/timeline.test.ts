@@ -18,16 +18,21 @@ describe('pull timeline', () => {
     );
     expect(b).toHaveLength(24);
     expect(b[0]!.start).toBe(THIS_HOUR - 23 * H);
-    expect(b[23]).toEqual({ start: THIS_HOUR, hours: 1, pulls: 1 });
-    expect(b[21]).toEqual({ start: THIS_HOUR - 2 * H, hours: 1, pulls: 5 });
+    expect(b[23]).toEqual({ start: THIS_HOUR, hours: 1, pulls: 1, silentHours: 0 });
+    expect(b[21]).toEqual({ start: THIS_HOUR - 2 * H, hours: 1, pulls: 5, silentHours: 0 });
     expect(b.reduce((s, x) => s + x.pulls, 0)).toBe(6);
   });
   it('groups hours into longer bars ending with the current hour', () => {
     const b = pullBuckets([{ hour: THIS_HOUR - 7 * H, pulls: 2 }, { hour: THIS_HOUR - 5 * H, pulls: 3 }, { hour: THIS_HOUR, pulls: 1 }], NOW, 7 * 24, 6);
     expect(b).toHaveLength(28);
-    expect(b[27]).toEqual({ start: THIS_HOUR - 5 * H, hours: 6, pulls: 4 });
-    expect(b[26]).toEqual({ start: THIS_HOUR - 11 * H, hours: 6, pulls: 2 });
+    expect(b[27]).toEqual({ start: THIS_HOUR - 5 * H, hours: 6, pulls: 4, silentHours: 4 });
+    expect(b[26]).toEqual({ start: THIS_HOUR - 11 * H, hours: 6, pulls: 2, silentHours: 5 });
     expect(timelineSummary(b)).toBe('pulled in 2 of 28 6-hour periods, including this period');
+    // Bars hiding silent hours are drawn apart (amber), so a 5-hour outage inside two bars still shows.
+    const svg = timelineSvg(b, { label: '7 days' }).text;
+    expect(svg).toContain('<path class="tl-partial" d="M26.1');
+    expect(svg).not.toContain('class="tl-bar"');
+    expect(svg).toContain('(amber bars include hours without a pull)');
   });
   it('says in words what the bars show', () => {
     const b = pullBuckets([{ hour: THIS_HOUR - 3 * H, pulls: 5 }], NOW, 24);

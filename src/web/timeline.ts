@@ -8,6 +8,8 @@ export interface PullBucket {
   /** 1 for hourly bars; more where a long span must stay small (the fleet table's 7 days). */
   hours: number;
   pulls: number;
+  /** Hours of the bar without a single pull: a multi-hour bar with pulls may still hide a gap. */
+  silentHours: number;
 }
 
 /**
@@ -19,10 +21,12 @@ export function pullBuckets(hours: ReadonlyArray<{ hour: number; pulls: number }
   const n = Math.ceil(spanHours / bucketHours);
   const firstHour = lastHour - (n * bucketHours - 1) * HOUR_MS;
   const out: PullBucket[] = [];
-  for (let i = 0; i < n; i++) out.push({ start: firstHour + i * bucketHours * HOUR_MS, hours: bucketHours, pulls: 0 });
+  for (let i = 0; i < n; i++) out.push({ start: firstHour + i * bucketHours * HOUR_MS, hours: bucketHours, pulls: 0, silentHours: bucketHours });
   for (const h of hours) {
-    if (h.hour < firstHour || h.hour > lastHour) continue;
-    out[Math.floor((h.hour - firstHour) / (bucketHours * HOUR_MS))]!.pulls += h.pulls;
+    if (h.hour < firstHour || h.hour > lastHour || h.pulls <= 0) continue;
+    const b = out[Math.floor((h.hour - firstHour) / (bucketHours * HOUR_MS))]!;
+    b.pulls += h.pulls;
+    b.silentHours--;
   }
   return out;
 }
@@ -57,22 +61,27 @@ function barHeight(pulls: number, max: number): number {
 export function timelineSvg(buckets: readonly PullBucket[], opts: { label: string; detailed?: boolean }): Html {
   const n = buckets.length;
   const max = Math.max(1, ...buckets.map((b) => b.pulls));
-  const summary = `${opts.label}: ${timelineSummary(buckets)}`;
+  const gaps = buckets.some((b) => b.pulls > 0 && b.silentHours > 0 && b.hours > 1);
+  const summary = `${opts.label}: ${timelineSummary(buckets)}${gaps ? ' (amber bars include hours without a pull)' : ''}`;
   let bars: Html;
   if (opts.detailed) {
     bars = html`${buckets.map((b, i) => {
       const h = barHeight(b.pulls, max);
+      const cls = b.pulls === 0 ? 'tl-gap' : b.silentHours > 0 ? 'tl-partial' : 'tl-bar';
       const title = `${exactTime(b.start).slice(0, 16)}–${exactTime(b.start + b.hours * HOUR_MS).slice(11, 16)} UTC: ${b.pulls} pull${b.pulls === 1 ? '' : 's'}`;
-      return html`<rect class="${b.pulls > 0 ? 'tl-bar' : 'tl-gap'}" x="${i + 0.1}" y="${b.pulls > 0 ? 10 - h : 9}" width="0.8" height="${b.pulls > 0 ? h : 1}"><title>${title}</title></rect>`;
+      return html`<rect class="${cls}" x="${i + 0.1}" y="${b.pulls > 0 ? 10 - h : 9}" width="0.8" height="${b.pulls > 0 ? h : 1}"><title>${title}</title></rect>`;
     })}`;
   } else {
-    const d = buckets
-      .map((b, i) => {
-        const h = barHeight(b.pulls, max);
-        return h > 0 ? `M${i + 0.1} 10v-${h}h0.8v${h}z` : '';
-      })
-      .join('');
-    bars = d ? raw(`<path class="tl-bar" d="${d}"/>`) : raw('');
+    // Two paths: bars with a pull every hour, and bars hiding a silent hour (amber).
+    const path = (partial: boolean) =>
+      buckets
+        .map((b, i) => {
+          const h = barHeight(b.pulls, max);
+          return h > 0 && b.silentHours > 0 === partial ? `M${i + 0.1} 10v-${h}h0.8v${h}z` : '';
+        })
+        .join('');
+    const [full, partial] = [path(false), path(true)];
+    bars = raw(`${full ? `<path class="tl-bar" d="${full}"/>` : ''}${partial ? `<path class="tl-partial" d="${partial}"/>` : ''}`);
   }
   return html`<svg class="timeline${opts.detailed ? ' timeline-detailed' : ''}" viewBox="0 0 ${n} 10" preserveAspectRatio="none" role="img" aria-label="${summary}"><title>${summary}</title><rect class="tl-bg" x="0" y="0" width="${n}" height="10"/>${bars}</svg>`;
 }
