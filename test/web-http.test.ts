@@ -5,7 +5,8 @@ import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/clock.ts';
 import { hashApiKey } from '../src/bouncers/api-key.ts';
 import { rotateAdminToken } from '../src/server/admin.ts';
-import { resetDashboardPassword } from '../src/web/credentials.ts';
+import { checkLoginSecret, resetDashboardPassword } from '../src/web/credentials.ts';
+import { main } from '../src/cli/main.ts';
 import { MAX_FAILURES, WINDOW_MS } from '../src/web/login-throttle.ts';
 import { createDashboard, FLEET_ROWS } from '../src/web/dashboard.ts';
 import { Store } from '../src/store/store.ts';
@@ -394,6 +395,37 @@ describe('dashboard without a decision index (as `vigil watch` can mount it)', (
       await dashboard.close();
     } finally {
       await store.close();
+      await db.cleanup();
+    }
+  });
+});
+
+describe('vigil admin password', () => {
+  it('prints a new password once, stores only its scrypt hash, and the old one stops working', async () => {
+    const db = await freshDbUrl('sqlite');
+    try {
+      const run = async () => {
+        let out = '';
+        let err = '';
+        const code = await main(['admin', 'password'], { stdout: (t) => (out += t), stderr: (t) => (err += t), env: { VIGIL_DB: db.url }, cwd: '/nonexistent', isTTY: false, clock: new ManualClock(T0) });
+        return { code, out, err };
+      };
+      const first = await run();
+      expect(first.code).toBe(0);
+      const password = first.out.trim();
+      expect(password).toMatch(/^[a-z2-9]{5}(-[a-z2-9]{5}){3}$/);
+      expect(first.err).toContain('dashboard password set');
+      const second = await run();
+      const store = await Store.open(db.url);
+      try {
+        const stored = (await store.getMeta('dashboard_password_scrypt'))!;
+        expect(stored).not.toContain(second.out.trim());
+        expect(await checkLoginSecret(store, second.out.trim())).toBe('password');
+        expect(await checkLoginSecret(store, password)).toBeNull();
+      } finally {
+        await store.close();
+      }
+    } finally {
       await db.cleanup();
     }
   });
