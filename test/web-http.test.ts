@@ -9,6 +9,7 @@ import { checkLoginSecret, resetDashboardPassword } from '../src/web/credentials
 import { main } from '../src/cli/main.ts';
 import { MAX_FAILURES, WINDOW_MS } from '../src/web/login-throttle.ts';
 import { createDashboard, FLEET_ROWS } from '../src/web/dashboard.ts';
+import { createWebSurface } from '../src/web/surface.ts';
 import { Store } from '../src/store/store.ts';
 
 /**
@@ -131,6 +132,12 @@ for (const dialect of DIALECTS) {
       const body = await fleet.text();
       expect(body).toContain('data-bouncer="web"');
       expect(body).toContain('Never pulled');
+    });
+
+    it('marks the cookie Secure behind a TLS proxy on the same host (X-Forwarded-Proto from loopback)', async () => {
+      const res = await login(PASSWORD, { 'X-Forwarded-Proto': 'https', Origin: origin.replace('http:', 'https:') });
+      expect(res.status).toBe(303);
+      expect(res.headers.get('set-cookie')).toContain('Secure');
     });
 
     it('logs in with the admin token too; a never-seen `next` cannot send the browser elsewhere', async () => {
@@ -426,6 +433,30 @@ describe('vigil admin password', () => {
         await store.close();
       }
     } finally {
+      await db.cleanup();
+    }
+  });
+});
+
+describe('admin listener on a non-loopback address', () => {
+  it('warns at start that it is reachable from other hosts, login required', async () => {
+    const db = await freshDbUrl('sqlite');
+    const store = await Store.open(db.url);
+    const lines: string[] = [];
+    try {
+      const web = await createWebSurface({
+        config: { adminListen: 'lapi', adminSessionTtlMs: TTL, listen: { host: '0.0.0.0', port: 8080 } },
+        store,
+        clock: new ManualClock(T0),
+        rules: { offlineAfterMs: 24 * 60 * MIN, lateAfterFactor: 10, lateAfterMinMs: 5 * MIN },
+        log: createLogger('warn', { write: (l: string) => (lines.push(l), true) } as unknown as NodeJS.WritableStream),
+        lapiUrl: () => 'http://0.0.0.0:8080/',
+      });
+      await web.start('http://0.0.0.0:8080');
+      await web.close();
+      expect(lines.join('')).toContain('the admin API and dashboard listen on 0.0.0.0:8080, reachable from other hosts over plain HTTP (login required)');
+    } finally {
+      await store.close();
       await db.cleanup();
     }
   });

@@ -45,7 +45,8 @@ export interface WebSurfaceDeps {
   store: Store;
   clock: Clock;
   rules: HealthRules;
-  sync: DecisionSync;
+  /** Without it (vigil watch) the dashboard has no Decisions page. */
+  sync?: DecisionSync;
   log: Logger;
   lapiUrl: () => string;
   livePollMs?: number;
