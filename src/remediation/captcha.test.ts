@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
 import { CaptchaService, cookieValue, leadingZeroBits, loadOrCreateSigningKey, solvesChallenge } from './captcha.ts';
 import { POW_SOLVER_JS, captchaPage, safeReturnPath } from './pages.ts';
+import { createBouncer } from './bouncer.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 6, 0, 0);
 
@@ -101,6 +103,59 @@ describe('proof-of-work captcha', () => {
     expect(safeReturnPath('/shop?x=1')).toBe('/shop?x=1');
     for (const bad of ['//evil.example/', 'https://evil.example/', '/\\evil', '', null, 'shop', '/.vigil/captcha/verify?c=1']) {
       expect(safeReturnPath(bad)).toBe('/');
+    }
+  });
+});
+
+describe('provider captcha (Turnstile, hCaptcha, reCAPTCHA)', () => {
+  it('checks the widget token with siteverify (secret, response, remoteip) and passes on success only', async () => {
+    // The providers are on the internet; a loopback stand-in speaks their siteverify form protocol.
+    const seen: URLSearchParams[] = [];
+    const siteverify = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        const form = new URLSearchParams(body);
+        seen.push(form);
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ success: form.get('secret') === 's3cret' && form.get('response') === 'good-token' }));
+      });
+    });
+    await new Promise<void>((r) => siteverify.listen(0, '127.0.0.1', () => r()));
+    const verifyUrl = `http://127.0.0.1:${(siteverify.address() as { port: number }).port}/siteverify`;
+    try {
+      const clock = new ManualClock(T0);
+      const svc = new CaptchaService({ provider: 'turnstile', siteKey: 'site', secretKey: 's3cret', verifyUrl }, clock);
+      expect(await svc.verifyProviderToken('192.0.2.1', 'good-token')).toBe(true);
+      expect(await svc.verifyProviderToken('192.0.2.1', 'bad-token')).toBe(false);
+      expect(await svc.verifyProviderToken('192.0.2.1', '')).toBe(false);
+      expect(seen[0]?.get('remoteip')).toBe('192.0.2.1');
+      const down = new CaptchaService({ provider: 'hcaptcha', siteKey: 'site', secretKey: 's3cret', verifyUrl: 'http://127.0.0.1:9/' }, clock);
+      expect(await down.verifyProviderToken('192.0.2.1', 'good-token')).toBe(false);
+
+      // Through the bouncer: the page loads the widget; a good token earns the pass cookie.
+      const b = createBouncer({
+        apiUrl: 'http://127.0.0.1:9/',
+        apiKey: 'k',
+        autoStart: false,
+        clock,
+        captcha: { provider: 'turnstile', siteKey: 'site-key-1', secretKey: 's3cret', verifyUrl },
+        logger: { debug() {}, info() {}, warn() {}, error() {} },
+      });
+      b.cache.replace([{ id: 1, origin: 'crowdsec', type: 'captcha', scope: 'Ip', value: '192.0.2.9', duration: '1h', scenario: 's' }], T0);
+      const view = (url: string, cookie?: string) => ({ method: 'GET', url, headers: cookie ? { cookie } : {}, peer: '192.0.2.9' });
+      const page = (await b.handle(view('/'))) as { status: number; body: string };
+      expect(page.status).toBe(401);
+      expect(page.body).toContain('data-sitekey="site-key-1"');
+      const bad = (await b.handle(view('/.vigil/captcha/verify?t=bad-token&r=%2F'))) as { status: number };
+      expect(bad.status).toBe(401);
+      const good = (await b.handle(view('/.vigil/captcha/verify?t=good-token&r=%2Fx'))) as { status: number; headers: Record<string, string> };
+      expect(good.status).toBe(303);
+      expect(good.headers.Location).toBe('/x');
+      const cookie = good.headers['Set-Cookie']!.split(';')[0]!;
+      expect(await b.handle(view('/x', cookie))).toMatchObject({ action: 'allow' });
+    } finally {
+      await new Promise<void>((r) => siteverify.close(() => r()));
     }
   });
 });
