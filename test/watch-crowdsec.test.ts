@@ -177,6 +177,12 @@ describe.skipIf(skip)(`vigil watch on the real CrowdSec 1.4.6${skip ? ` (skipped
     expect(status).toMatchObject({ up: true, source: `sqlite:${lapi.dbPath}`, consecutiveFailures: 0 });
     const listed = await (await fetch(`${w.url}/admin/v1/bouncers`, { headers: { authorization: `Bearer ${token}` } })).json();
     expect(listed.find((b: { name: string }) => b.name === 'custom-sqlite')).toMatchObject({ health: 'healthy' });
+    // The dashboard shares the listener, behind its login; its first-start password was printed once.
+    expect(w.log()).toMatch(/Dashboard http:\/\/127\.0\.0\.1:\d+\/ui\/: first-start password \(shown once, stored hashed\): \S+/);
+    const ui = await fetch(`${w.url}/ui/`, { redirect: 'manual' });
+    expect([200, 302, 303]).toContain(ui.status);
+    const page = await fetch(`${w.url}/ui/bouncers`, { headers: { authorization: `Bearer ${token}` }, redirect: 'manual' });
+    expect([200, 302, 303]).toContain(page.status);
   }
 
   it('--cscli source (a command prefix, run without a shell): offline, then resolved', async () => {

@@ -58,8 +58,14 @@ export function registerWatchCommand(program: Command, ctx: CommandContext): voi
         return;
       }
       const log = createLogger(config.logLevel, { write: (s: string) => (ctx.io.stdout(s), true) } as unknown as NodeJS.WritableStream);
-      const running = await startWatch(config, settings, { clock: ctx.io.clock, log, env: ctx.io.env });
-      log.info({ listen: running.url, store: running.store.description, config: config.file }, `Vigil watch running${running.url ? `, admin API and /metrics on ${running.url}` : ''}, store ${running.store.description}`);
+      // The first-start dashboard password goes to stderr once, never through the log (as serve does).
+      const firstStartPassword = (password: string, url: string) =>
+        ctx.io.stderr(`Dashboard ${url}: first-start password (shown once, stored hashed): ${password}\nLog in with it or with an admin token; set a new one with: vigil admin password\n`);
+      const running = await startWatch(config, settings, { clock: ctx.io.clock, log, env: ctx.io.env, firstStartPassword });
+      log.info(
+        { listen: running.url, dashboard: running.dashboardUrl, store: running.store.description, config: config.file },
+        `Vigil watch running${running.url ? `, admin API and /metrics on ${running.url}, dashboard ${running.dashboardUrl}` : ''}, store ${running.store.description}`,
+      );
       const signal = await (ctx.io.stopSignal ?? new Promise<string>(() => {}));
       log.info({ signal }, 'stopping');
       await running.close();

@@ -27,6 +27,7 @@ import { CscliSource, sourceFor, type BouncerSource } from './sources.ts';
 import { describeSource, type WatchSettings } from './watch-config.ts';
 import { Watcher, type PollResult } from './watcher.ts';
 import { startNotifications, type Notifications } from '../notify/start.ts';
+import { createWebSurface, type WebSurface } from '../web/surface.ts';
 
 export interface RunningWatch {
   /** `http://HOST:PORT` of the admin/metrics listener, or null when it is off. */
@@ -34,6 +35,8 @@ export interface RunningWatch {
   store: Store;
   watcher: Watcher;
   notifications: Notifications;
+  /** The dashboard's address (`/ui/` on the watch listener); null when the listener is off. */
+  dashboardUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -70,7 +73,15 @@ export function createSource(settings: WatchSettings, env?: NodeJS.ProcessEnv): 
 export async function startWatch(
   config: VigilConfig,
   settings: WatchSettings,
-  opts: { clock?: Clock; log?: Logger; env?: NodeJS.ProcessEnv; source?: BouncerSource; poll?: boolean } = {},
+  opts: {
+    clock?: Clock;
+    log?: Logger;
+    env?: NodeJS.ProcessEnv;
+    source?: BouncerSource;
+    poll?: boolean;
+    /** Creates the dashboard password on first start and hands it over to be printed once. */
+    firstStartPassword?: (password: string, dashboardUrl: string) => void;
+  } = {},
 ): Promise<RunningWatch> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger(config.logLevel);
@@ -131,9 +142,21 @@ export async function startWatch(
   };
 
   let server: http.Server | undefined;
+  let web: WebSurface | undefined;
   let url: string | null = null;
   if (settings.listen) {
-    const admin = createAdminApp({ store, clock, rules, lapiUrl: () => settings.runbook.lapiUrl });
+    // The dashboard too, on the same listener as the admin API (its Decisions page needs a decision index: absent here).
+    web = await createWebSurface({
+      config: { adminListen: 'lapi', adminSessionTtlMs: config.adminSessionTtlMs, listen: settings.listen },
+      store,
+      clock,
+      rules,
+      log,
+      lapiUrl: () => runbook.lapiUrl,
+      firstStartPassword: opts.firstStartPassword,
+    });
+    const admin = createAdminApp({ store, clock, rules, lapiUrl: () => runbook.lapiUrl, sessionAuth: web.adminAuth });
+    web.attachAdmin(admin);
     admin.get('/watch', (c) => {
       const s = watcher.status();
       const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -143,7 +166,7 @@ export async function startWatch(
     app.get('/health', (c) => c.json({ status: 'up' }));
     app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
     app.route('/admin/v1', admin);
-    server = http.createServer(getRequestListener(app.fetch));
+    server = http.createServer(getRequestListener(web.onLapiListener(app.fetch)));
     const listen = settings.listen;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -158,6 +181,7 @@ export async function startWatch(
         server!.listen(listen.port, listen.host, () => resolve());
       });
     } catch (e) {
+      await web.close();
       await notifications.stop();
       await source.close();
       await store.close();
@@ -165,6 +189,7 @@ export async function startWatch(
     }
     const a = server.address() as AddressInfo;
     url = `http://${formatListen({ host: a.address, port: a.port })}`;
+    await web.start(url);
   }
   log.info({ source: describeSource(settings.source), every: settings.pollEveryMs, listen: url, store: store.description }, `watching CrowdSec's bouncers through ${source.description}`);
   if (opts.poll !== false) watcher.start(settings.pollEveryMs);
@@ -175,6 +200,7 @@ export async function startWatch(
     store,
     watcher,
     notifications,
+    dashboardUrl: web?.dashboardUrl ?? null,
     close() {
       closing ??= (async () => {
         await watcher.stop();
@@ -184,6 +210,7 @@ export async function startWatch(
             server!.closeIdleConnections();
           });
         }
+        await web?.close();
         await notifications.stop();
         await source.close();
         await store.close();
