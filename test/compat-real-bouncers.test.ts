@@ -73,7 +73,9 @@ for (const dialect of DIALECTS) {
       fs.rmSync(work, { recursive: true, force: true });
     });
 
-    it('logs where it listens and which store it uses, and that no bouncer is registered', () => {
+    it('logs where it listens and which store it uses, and that no bouncer is registered', async () => {
+      // The line follows a store query made after the port is open: /health may answer first.
+      for (let i = 0; i < 100 && !serverLog.includes('no bouncer registered yet'); i++) await new Promise((r) => setTimeout(r, 50));
       expect(serverLog).toContain(`Vigil Local API listening on ${apiUrl.slice(0, -1)}`);
       expect(serverLog).toContain("no bouncer registered yet: add one with 'vigil bouncers add NAME'");
     });
