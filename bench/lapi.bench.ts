@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import http from 'node:http';
 import autocannon from 'autocannon';
+import { freePort, residentMB, sleep } from './support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODE = process.execPath;
@@ -40,17 +41,6 @@ function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: 
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.createServer();
@@ -59,7 +49,6 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Resp = { status: number; bytes: number; body: Buffer; ms: number };
 function get(url: string, headers: Record<string, string> = {}, keepBody = true): Promise<Resp> {
@@ -86,21 +75,8 @@ async function waitFor(fn: () => Promise<boolean>, what: string, timeoutMs = 60_
   throw new Error(`timed out waiting for ${what}`);
 }
 
-function vmHWM(pid: number | undefined): number | null {
-  if (!pid) return null;
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : null;
-  } catch { return null; }
-}
-
-function vmRSS(pid: number | undefined): number | null {
-  if (!pid) return null;
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : null;
-  } catch { return null; }
-}
+const vmHWM = (pid: number | undefined) => residentMB(pid, 'VmHWM');
+const vmRSS = (pid: number | undefined) => residentMB(pid, 'VmRSS');
 const memStages: Array<{ stage: string; [k: string]: unknown }> = [];
 function memStage(stage: string, ts: Array<{ name: string; pid(): number | undefined }>) {
   const e: { stage: string; [k: string]: unknown } = { stage };

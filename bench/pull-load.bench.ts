@@ -10,14 +10,14 @@
 // over a pool of keep-alive connections (the server cost per pull is what is measured; 10k
 // sockets would measure the client). Results: a table on stdout and bench/results/pull-load-*.json.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
-import net from 'node:net';
 import crypto from 'node:crypto';
 import { Store } from '../src/store/store.ts';
+import { freePort, residentMB, sleep } from './support.ts';
 import { hashApiKey } from '../src/bouncers/api-key.ts';
 import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
 
@@ -27,27 +27,7 @@ const EVERY_MS = Number(process.env.PULL_EVERY_S ?? 10) * 1000;
 const SECONDS = Number(process.env.PULL_SECONDS ?? 40);
 const SOCKETS = Number(process.env.PULL_SOCKETS ?? 128);
 const log = (...a: unknown[]) => console.error('[pull-load]', ...a);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-function vm(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number | null {
-  try {
-    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
-}
+const vm = residentMB;
 
 const tmp = mkdtempSync(join(tmpdir(), 'vigil-pull-'));
 const dbUrl = `sqlite:${join(tmp, 'vigil.db')}`;

@@ -1,0 +1,28 @@
+// Small helpers shared by the benchmark scripts.
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A loopback TCP port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** A process's peak (VmHWM) or current (VmRSS) resident set in MB, from /proc; null when gone. */
+export function residentMB(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number | null {
+  if (!pid) return null;
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
