@@ -7,6 +7,7 @@ import { hashApiKey } from '../src/bouncers/api-key.ts';
 import { rotateAdminToken } from '../src/server/admin.ts';
 import { checkLoginSecret, resetDashboardPassword } from '../src/web/credentials.ts';
 import { main } from '../src/cli/main.ts';
+import { writeRunbookSettings } from '../src/health/runbook-settings.ts';
 import { MAX_FAILURES, WINDOW_MS } from '../src/web/login-throttle.ts';
 import { createDashboard, FLEET_ROWS } from '../src/web/dashboard.ts';
 import { createWebSurface } from '../src/web/surface.ts';
@@ -290,6 +291,18 @@ for (const dialect of DIALECTS) {
       ]);
       const all = await (await get('/ui/?all=1')).text();
       expect(all.match(/<tr data-bouncer=/g)).toHaveLength(total);
+    });
+
+    it("writes runbooks as the store's runbook settings say (vigil watch: cscli, where CrowdSec runs)", async () => {
+      await server.health.evaluateNow();
+      const issue = (await server.store.openHealthIssues()).find((i) => i.bouncerName === 'web')!;
+      expect((await get(`/ui/issues/${issue.id}`)).status).toBe(200);
+      expect(await (await get(`/ui/issues/${issue.id}`)).text()).toContain('sudo vigil bouncers');
+      await writeRunbookSettings(server.store, { cli: 'cscli', deployment: 'docker', container: 'crowdsec' });
+      const page = await (await get(`/ui/issues/${issue.id}`)).text();
+      expect(page).toContain('docker exec crowdsec cscli bouncers');
+      expect(page).toMatch(/<a href="\/ui\/issues\/\d+\?deployment=docker" aria-current="page">Docker<\/a>/);
+      expect(await (await get(`/ui/issues/${issue.id}?deployment=host`)).text()).toContain('sudo cscli bouncers');
     });
   });
 }

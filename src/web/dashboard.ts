@@ -239,8 +239,8 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   app.get('/issues/:id', async (c) => {
     const s = sessionIn(c);
     const id = c.req.param('id');
-    const deployment = (c.req.query('deployment') ?? 'host') as Deployment;
-    if (!/^\d{1,15}$/.test(id) || !['host', 'docker', 'kubernetes'].includes(deployment)) return notFound(c, s);
+    const deployment = c.req.query('deployment') as Deployment | undefined;
+    if (!/^\d{1,15}$/.test(id) || (deployment !== undefined && !['host', 'docker', 'kubernetes'].includes(deployment))) return notFound(c, s);
     const now = clock.now();
     const v = await data.issue(Number(id), now, deployment);
     if (!v) return notFound(c, s);

@@ -13,6 +13,7 @@ import { bouncerStatus } from '../health/evaluate.ts';
 import { flappingKeys, toHealthInput } from '../health/engine.ts';
 import { issueRunbook, issueStatus, type IssueStatus } from '../health/issue-view.ts';
 import { resolveKind } from '../health/bouncer-kind.ts';
+import { readRunbookSettings } from '../health/runbook-settings.ts';
 import { pullHours } from '../store/pull-history.ts';
 import { pullBuckets, type PullBucket } from './timeline.ts';
 import type { DecisionIndex } from '../decisions/decision-index.ts';
@@ -138,16 +139,20 @@ export class DashboardData {
     return list.map((i) => ({ ...i, status: issueStatus(i, flapping) }));
   }
 
-  async issue(id: number, now: number, deployment: Deployment): Promise<IssueView | undefined> {
+  /** `deployment` as asked, else where the store's runbook settings say the Local API runs (vigil watch), else host. */
+  async issue(id: number, now: number, asked: Deployment | undefined): Promise<IssueView | undefined> {
     const issue = await this.#store.healthIssue(id);
     if (!issue) return undefined;
     const bouncer = issue.bouncerName ? await this.#store.getBouncer(issue.bouncerName) : undefined;
     const flapping = await flappingKeys(this.#store, now);
+    // The same commands as the CLI and the admin API write: `cscli …` when the store is vigil watch's.
+    const settings = await readRunbookSettings(this.#store);
+    const deployment = asked ?? settings?.deployment ?? 'host';
     return {
       now,
       issue: { ...issue, status: issueStatus(issue, flapping) },
       bouncer,
-      runbook: issueRunbook(issue, bouncer, this.#lapiUrl(), deployment) ?? null,
+      runbook: issueRunbook(issue, bouncer, this.#lapiUrl(), deployment, settings) ?? null,
       deployment,
     };
   }

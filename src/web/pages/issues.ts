@@ -140,7 +140,7 @@ function runbookSection(v: IssueView): Html {
   return html`<h2 id="runbook-h">Runbook</h2>
 <p>${inlineCode(rb.summary)}</p>
 <nav class="tabs" aria-label="Where the Local API runs">${DEPLOYMENTS.map(
-    ([d, label]) => html`<a href="/ui/issues/${v.issue.id}${d === 'host' ? '' : `?deployment=${d}`}"${d === v.deployment ? html` aria-current="page"` : ''}>${label}</a>`,
+    ([d, label]) => html`<a href="/ui/issues/${v.issue.id}?deployment=${d}"${d === v.deployment ? html` aria-current="page"` : ''}>${label}</a>`,
   )}</nav>
 <p class="muted">Config: <code>${rb.configPath}</code> · service: <code>${rb.serviceName}</code></p>
 ${rb.sections.map(
