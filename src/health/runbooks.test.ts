@@ -59,7 +59,7 @@ const FAMILIES: Array<{ family: BouncerFamily; type: string; configPath: string;
     service: 'crowdsec-blocklist-mirror',
   },
   { family: 'custom', type: 'crowdsec-custom-bouncer', configPath: '/etc/crowdsec/bouncers/crowdsec-custom-bouncer.yaml', service: 'crowdsec-custom-bouncer' },
-  { family: 'vigil', type: 'vigil-bouncer', configPath: '/etc/crowdsec/bouncers/vigil-bouncer.yaml', service: 'vigil-bouncer' },
+  { family: 'vigil', type: 'vigil-bouncer', configPath: '/etc/crowdsec/bouncers/vigil-forward-auth.yaml', service: 'vigil-forward-auth' },
   { family: 'generic', type: 'curl', configPath: '/etc/crowdsec/bouncers/<bouncer-config>.yaml', service: '<bouncer-service>' },
 ];
 
