@@ -13,7 +13,8 @@ export function generateApiKey(lengthBytes = DEFAULT_KEY_BYTES): string {
 
 /** SHA-512 hex, exactly what CrowdSec stores in bouncers.api_key. */
 export function hashApiKey(key: string): string {
-  return crypto.createHash('sha512').update(key).digest('hex');
+  // One-shot hash: no Hash object per request on the hot path.
+  return crypto.hash('sha512', key, 'hex');
 }
 
 /** Constant-time comparison of two hex hashes of equal length. */
