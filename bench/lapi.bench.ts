@@ -14,7 +14,6 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import http from 'node:http';
-import autocannon from 'autocannon';
 import { freePort, residentMB, sleep } from './support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -124,22 +123,55 @@ interface Target {
   pid(): number | undefined;
 }
 
+/**
+ * One autocannon run in a fresh child process: the load generator shares the 2 cores with the
+ * server, so it must not carry this script's own heap (100k-decision files, 14 MB bodies) into the
+ * measurement, and every server is measured by an identical client.
+ */
+async function autocannonRun(url: string, headers: Record<string, string>, connections: number, seconds: number) {
+  const args = [join(ROOT, 'node_modules/autocannon/autocannon.js'), '-j', '-c', String(connections), '-p', '1', '-t', '10', '-d', String(seconds)];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  args.push(url);
+  const { stdout } = await sh(NODE, args, { timeoutMs: (seconds + 60) * 1000 });
+  return JSON.parse(stdout) as { requests: { total: number }; duration: number; latency: { p50: number; p99: number }; non2xx: number; errors: number; timeouts: number };
+}
+
 async function cannon(t: Target, path: string, connections: number) {
-  const opts = {
-    url: t.base + path,
-    connections,
-    pipelining: 1,
-    // A real bouncer's User-Agent: without one, both LAPIs log "bad user agent" (CrowdSec on every request).
-    headers: { 'X-Api-Key': t.key, 'User-Agent': BOUNCER_UA },
-    timeout: 10,
-  };
-  if (WARMUP > 0) await autocannon({ ...opts, duration: WARMUP });
-  const r = await autocannon({ ...opts, duration: DURATION });
+  // A real bouncer's User-Agent: without one, both LAPIs log "bad user agent" (CrowdSec on every request).
+  const headers = { 'X-Api-Key': t.key, 'User-Agent': BOUNCER_UA };
+  if (WARMUP > 0) await autocannonRun(t.base + path, headers, connections, WARMUP);
+  const r = await autocannonRun(t.base + path, headers, connections, DURATION);
   const bad = r.non2xx + r.errors + r.timeouts;
   if (bad) log(`  ${t.name} ${path} c=${connections}: non2xx=${r.non2xx} errors=${r.errors} timeouts=${r.timeouts}`);
   // total completed / duration is more robust than the per-second average for slow servers
   const rps = r.requests.total / r.duration;
+  // A slow server keeps working through its queued requests after the load stops; let it finish
+  // before the next measurement, so it never runs on top of the other server's.
+  await quiesce(t.pid());
   return { rps, p50: r.latency.p50, p99: r.latency.p99, bad };
+}
+
+/** CPU time (ms) a process has used so far, from /proc; null when gone. */
+function cpuMs(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
+  } catch {
+    return null;
+  }
+}
+
+/** Waits until a process uses under 5% of a core over half a second (at most 15 s). */
+async function quiesce(pid: number | undefined): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  let before = cpuMs(pid);
+  while (before !== null && Date.now() < deadline) {
+    await sleep(500);
+    const now = cpuMs(pid);
+    if (now === null || now - before < 25) return;
+    before = now;
+  }
 }
 
 // ---------- main ----------

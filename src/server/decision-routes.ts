@@ -6,7 +6,7 @@ import { isVigilError } from '../errors.ts';
 import { parseUserAgent } from '../bouncers/user-agent.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
 import { lookupLive } from '../decisions/live-lookup.ts';
-import { matchesStream, parseLiveQuery, parseStreamQuery } from '../decisions/query.ts';
+import { matchesStream, parseLiveQueryString, parseStreamQuery } from '../decisions/query.ts';
 import { decisionsJson, streamJson, streamJsonChunks } from '../decisions/wire.ts';
 import type { ActivityRecorder } from './activity.ts';
 import { foldPeerAddress, type BouncerGate } from './bouncer-gate.ts';
@@ -58,9 +58,9 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
   async function handle(req: IncomingMessage, res: ServerResponse, route: '/v1/decisions' | '/v1/decisions/stream', search: string) {
     const method = req.method!;
     const peer = foldPeerAddress(req.socket.remoteAddress);
-    const userAgent = req.headers['user-agent'];
+    const userAgent = firstHeader(req, 'user-agent');
     const admitted = await gate.admit(
-      { method, path: route, apiKey: req.headers['x-api-key'] as string | undefined, userAgent, peer },
+      { method, path: route, apiKey: firstHeader(req, 'x-api-key'), userAgent, peer },
       route === '/v1/decisions' ? 'live' : 'stream',
     );
     if (!admitted.ok) {
@@ -80,13 +80,12 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
       return;
     }
     const { bouncer: b, at } = admitted;
-    const params = new URLSearchParams(search);
     if (route === '/v1/decisions') {
-      send(req, res, route, 200, decisionsJson(lookupLive(sync.index, parseLiveQuery(params), at), at));
+      send(req, res, route, 200, decisionsJson(lookupLive(sync.index, parseLiveQueryString(search), at), at));
       return;
     }
 
-    const q = parseStreamQuery(params);
+    const q = parseStreamQuery(new URLSearchParams(search));
     const cursor = activity.cursor(b);
     let rev: number;
     let added: Decision[];
@@ -152,6 +151,20 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     handle(req, res, path, mark < 0 ? '' : url.slice(mark + 1)).catch((err: unknown) => fail(req, res, path, err));
     return true;
   };
+}
+
+/**
+ * The first value of a request header, read from the raw list: Go's Header.Get (what CrowdSec
+ * reads) takes the first of repeated headers, and skipping the merged `req.headers` object saves
+ * building it on every request.
+ */
+function firstHeader(req: IncomingMessage, lowerName: string): string | undefined {
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return raw[i + 1];
+  }
+  return undefined;
 }
 
 function drained(res: ServerResponse): Promise<void> {
