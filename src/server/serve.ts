@@ -7,12 +7,12 @@ import { formatListen } from '../config/config.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { Store } from '../store/store.ts';
 import { DecisionSync } from '../decisions/decision-sync.ts';
-import { VigilError } from '../errors.ts';
 import { ActivityRecorder } from './activity.ts';
 import { BouncerAuth } from './auth.ts';
 import { createLapiApp } from './lapi.ts';
 import { BouncerGate } from './bouncer-gate.ts';
 import { createDecisionRoutes } from './decision-routes.ts';
+import { listenOn } from './listen.ts';
 import { HealthEngine } from '../health/engine.ts';
 import { LapiMetrics } from './metrics.ts';
 import { createAdminApp } from './admin.ts';
@@ -97,21 +97,7 @@ export async function startServer(
   const server = http.createServer((req, res) => {
     if (!decisionRoutes(req, res)) void honoListener(req, res);
   });
-  // Go's net/http keeps connections alive; so do we, bounded so idle sockets do not pile up.
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => {
-      reject(
-        new VigilError(
-          'E_LISTEN',
-          e.code === 'EADDRINUSE'
-            ? `listen ${formatListen(config.listen)}: address already in use; stop the other server or pick another with --listen`
-            : `listen ${formatListen(config.listen)}: ${e.message}`,
-        ),
-      );
-    });
-    server.listen(config.listen.port, config.listen.host, () => resolve());
-  });
+  await listenOn(server, config.listen, 'listen', 'stop the other server or pick another with --listen');
   const addr = server.address() as AddressInfo;
   let metricsServer: { url: string; close(): Promise<void> } | undefined;
   if (config.metricsListen) {

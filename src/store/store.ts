@@ -706,7 +706,7 @@ function toAlert(r: Selectable<AlertsTable>): Alert {
   };
 }
 
-function toRefused(r: Selectable<RefusedRequestsTable>): RefusedRequest {
+export function toRefused(r: Selectable<RefusedRequestsTable>): RefusedRequest {
   return {
     id: Number(r.id),
     at: Number(r.at),

@@ -3,7 +3,7 @@
  * pages. The pages themselves are pure functions of these view models.
  */
 import type { Kysely } from 'kysely';
-import type { Store } from '../store/store.ts';
+import { toRefused, type Store } from '../store/store.ts';
 import type { Database } from '../store/schema.ts';
 import type { Bouncer, BouncerChange, Decision, RefusedRequest } from '../store/types.ts';
 import type { HealthIssue } from '../store/health-types.ts';
@@ -249,17 +249,7 @@ async function refusedFor(db: Kysely<Database>, b: Bouncer, limit: number): Prom
     .orderBy('id', 'desc')
     .limit(limit)
     .execute();
-  return rows.map((r) => ({
-    id: Number(r.id),
-    at: Number(r.at),
-    peerIp: r.peer_ip,
-    userAgent: r.user_agent,
-    method: r.method,
-    path: r.path,
-    reason: r.reason,
-    keyFingerprint: r.key_fingerprint,
-    bouncerName: r.bouncer_name,
-  }));
+  return rows.map(toRefused);
 }
 
 function groupBy<T, K>(items: readonly T[], key: (t: T) => K): Map<K, T[]> {

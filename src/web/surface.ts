@@ -5,6 +5,7 @@
  * dashboard session, every dashboard page but the login wants a session.
  */
 import http from 'node:http';
+import { listenOn } from '../server/listen.ts';
 import type { AddressInfo } from 'node:net';
 import { Hono } from 'hono';
 import { getRequestListener } from '@hono/node-server';
@@ -15,7 +16,6 @@ import type { Store } from '../store/store.ts';
 import type { Clock } from '../clock.ts';
 import type { HealthRules } from '../health/types.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
-import { VigilError } from '../errors.ts';
 import { createDashboard, isLoopback, type AdminSessionAuth, type Dashboard } from './dashboard.ts';
 import { prepareDashboardPassword, storeDashboardPassword } from './credentials.ts';
 
@@ -152,19 +152,6 @@ function ownFetch(dashboardFetch: Fetch, admin: () => Hono | undefined): Fetch {
 
 async function listen(at: ListenAddress, fetch: Fetch): Promise<http.Server> {
   const server = http.createServer(getRequestListener(fetch));
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => {
-      reject(
-        new VigilError(
-          'E_LISTEN',
-          e.code === 'EADDRINUSE'
-            ? `admin_listen ${formatListen(at)}: address already in use; pick another (or admin_listen: lapi to share the Local API listener)`
-            : `admin_listen ${formatListen(at)}: ${e.message}`,
-        ),
-      );
-    });
-    server.listen(at.port, at.host, () => resolve());
-  });
+  await listenOn(server, at, 'admin_listen', 'pick another (or admin_listen: lapi to share the Local API listener)');
   return server;
 }
