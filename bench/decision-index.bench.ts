@@ -7,17 +7,12 @@ import type { Decision } from '../src/store/types.ts';
 import type { IpAddress, IpRange } from '../src/net/ip.ts';
 import { formatWords, parseIp, parseRange } from '../src/net/ip.ts';
 import { DecisionIndex } from '../src/decisions/decision-index.ts';
+import { seededU32 } from './support.ts';
 
 const TOTAL = 100_000;
 const NOW = Date.UTC(2026, 10, 24);
 
-let seed = 0x5eed;
-function u32(): number {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return (t ^ (t >>> 14)) >>> 0;
-}
+const u32 = seededU32(0x5eed);
 const pick = <T>(xs: readonly T[]): T => xs[u32() % xs.length];
 
 const v4Text = (): string => formatWords(4, [u32()]);

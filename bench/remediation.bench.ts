@@ -21,6 +21,7 @@ import { formatWords, parseRange } from '../src/net/ip.ts';
 import { formatGoDuration } from '../src/decisions/duration.ts';
 import { createBouncer, withBouncer, type Bouncer, type RequestView } from '../src/remediation/index.ts';
 import { parseAddressInto } from '../src/remediation/decision-cache.ts';
+import { seededU32 } from './support.ts';
 
 const TOTAL = 100_000;
 const ROOT = path.join(import.meta.dirname, '..');
@@ -28,13 +29,7 @@ const ROOT = path.join(import.meta.dirname, '..');
 // ------------------------------------------------------------------------------------------
 // Deterministic data, the same mix as bench/decision-index.bench.ts
 
-let seed = 0x5eed;
-function u32(): number {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return (t ^ (t >>> 14)) >>> 0;
-}
+const u32 = seededU32(0x5eed);
 const pick = <T>(xs: readonly T[]): T => xs[u32() % xs.length];
 const v4Text = (): string => formatWords(4, [u32()]);
 const v6Text = (): string => formatWords(6, [((u32() & 0x1fffffff) | 0x20000000) >>> 0, u32(), u32(), u32()]);

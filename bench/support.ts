@@ -26,3 +26,14 @@ export function residentMB(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): n
     return null;
   }
 }
+
+/** A small deterministic 32-bit generator (mulberry32), so every run benches the same addresses. */
+export function seededU32(seed = 0x5eed): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}

@@ -42,7 +42,8 @@ export interface BouncersAvailability {
   reason?: string;
 }
 
-function findExecutable(name: string): string | undefined {
+/** An executable on PATH or in the usual system directories. */
+export function findExecutable(name: string): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/sbin', '/usr/local/bin', '/sbin', '/bin'];
   for (const dir of dirs) {
     if (!dir) continue;

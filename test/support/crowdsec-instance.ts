@@ -41,6 +41,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import YAML from 'yaml';
+import { findExecutable } from './crowdsec-bouncers.ts';
 
 const execFileAsync = promisify(execFile);
 const MAX_LOG_CHARS = 4 * 1024 * 1024;
@@ -55,20 +56,6 @@ export interface CrowdsecAvailability {
   version?: string;
 }
 
-function findExecutable(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/sbin', '/usr/local/bin'];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      if (fs.statSync(p).isFile()) return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 let availability: CrowdsecAvailability | undefined;
 
