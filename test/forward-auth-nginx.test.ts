@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../src/clock.ts';
 import { loadForwardAuthConfig } from '../src/remediation/forward-auth/config.ts';
 import { startForwardAuth, type ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
-import { eventually, freePort, request, solvePage, startTestLapi, type TestLapi } from './remediation-helpers.ts';
+import { eventually, freePort, request, solvePage, startTestLapi, stopNginx, type TestLapi } from './remediation-helpers.ts';
 
 /**
  * A real Debian nginx (auth_request) in front of a loopback upstream, the forward-auth daemon and
@@ -127,12 +127,7 @@ ${readmeSnippet().replaceAll('127.0.0.1:7480', faAddress)}
   });
 
   afterAll(async () => {
-    if (nginx && nginx.exitCode === null) {
-      const exited = new Promise((r) => nginx.once('exit', r));
-      nginx.kill('SIGQUIT');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (nginx.exitCode === null) nginx.kill('SIGKILL');
-    }
+    await stopNginx(nginx);
     await fa?.close();
     await new Promise<void>((r) => (upstream ? upstream.close(() => r()) : r()));
     await lapi?.close();

@@ -3,6 +3,7 @@
  * and a raw HTTP client that can pick its loopback source address (127.0.0.x) so a test plays
  * several clients and proxies.
  */
+import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -133,3 +134,12 @@ export function memoryLogger(): { lines: string[]; logger: { debug: Log; info: L
   return { lines, logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } };
 }
 type Log = (obj: object, msg: string) => void;
+
+/** Stops a test's nginx: a graceful SIGQUIT, then SIGKILL if it is still there after 5 s. */
+export async function stopNginx(nginx: ChildProcess | undefined): Promise<void> {
+  if (!nginx || nginx.exitCode !== null) return;
+  const exited = new Promise((r) => nginx.once('exit', r));
+  nginx.kill('SIGQUIT');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  if (nginx.exitCode === null) nginx.kill('SIGKILL');
+}

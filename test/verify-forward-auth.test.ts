@@ -12,7 +12,7 @@ import { systemClock } from '../src/clock.ts';
 import type { VerifyResult } from '../src/doctor/verify.ts';
 import { loadForwardAuthConfig } from '../src/remediation/forward-auth/config.ts';
 import { startForwardAuth, type ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
-import { eventually, freePort, startTestLapi, type TestLapi } from './remediation-helpers.ts';
+import { eventually, freePort, startTestLapi, stopNginx, type TestLapi } from './remediation-helpers.ts';
 
 /**
  * `vigil verify` against the real thing: Debian's nginx with Vigil's forward-auth bouncer behind
@@ -114,12 +114,7 @@ ${site(portB, distrusting)}
   });
 
   afterAll(async () => {
-    if (nginx && nginx.exitCode === null) {
-      const exited = new Promise((r) => nginx.once('exit', r));
-      nginx.kill('SIGQUIT');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (nginx.exitCode === null) nginx.kill('SIGKILL');
-    }
+    await stopNginx(nginx);
     await trusting?.close();
     await distrusting?.close();
     await new Promise<void>((r) => (upstream ? upstream.close(() => r()) : r()));
