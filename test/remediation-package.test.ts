@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 /**
  * The package entry point: `import { createBouncer } from 'vigil/bouncer'` resolves through
  * package.json `exports` (run by Node itself, as an application would), and the public API does not
- * load Express, Fastify or the Local API server.
+ * load Express, Fastify or the Local API server. Here on the sources (the `vigil-source` condition);
+ * test/bouncer-package.test.ts covers the built copy an installed package uses.
  */
 const root = path.join(import.meta.dirname, '..');
 const node = path.join(root, 'node_modules', '.bin', 'node');
@@ -25,7 +26,7 @@ console.log(JSON.stringify({ ua: BOUNCER_USER_AGENT, types: [typeof withBouncer,
 `,
     );
     try {
-      const out = JSON.parse(execFileSync(node, [script], { cwd: root, encoding: 'utf8' }));
+      const out = JSON.parse(execFileSync(node, ['--conditions=vigil-source', script], { cwd: root, encoding: 'utf8' }));
       expect(out.ua).toMatch(/^vigil-bouncer\/v\d+\.\d+\.\d+/);
       expect(out.types).toEqual(['function', 'function', 'function']);
       expect(out.check).toEqual({ remediation: 'bypass', reason: 'none' });
