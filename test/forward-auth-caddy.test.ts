@@ -1,0 +1,214 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../src/clock.ts';
+import { eventually, freePort, request, solvePage, startTestLapi, type TestLapi } from './remediation-helpers.ts';
+
+/**
+ * A real Debian Caddy (`forward_auth`) in front of a loopback upstream, the real
+ * `vigil bouncer forward-auth` command (a child process on Node 26) and a real `vigil serve`, with the
+ * README's `forward_auth` block used verbatim. Caddy runs as this user from a Caddyfile in a temporary
+ * directory (admin API off, no HTTPS, its data and config directories there too).
+ *
+ * Clients and proxies are told apart by loopback source address: 127.0.0.1 is the trusted proxy in
+ * front of Caddy (it sends X-Forwarded-For; the block's `trusted_proxies` lets it through), 127.0.0.2 and
+ * 127.0.0.3 are untrusted clients whose X-Forwarded-For Caddy replaces.
+ */
+const CADDY = '/usr/bin/caddy';
+const root = path.join(import.meta.dirname, '..');
+const node = path.join(root, 'node_modules', '.bin', 'node');
+
+function caddyAvailable(): { ok: boolean; reason?: string } {
+  if (!fs.existsSync(CADDY)) return { ok: false, reason: '(skipped: caddy not installed; run: sudo bash scripts/install-caddy.sh)' };
+  const v = spawnSync(CADDY, ['list-modules'], { encoding: 'utf8' });
+  if (!v.stdout?.split('\n').includes('http.handlers.reverse_proxy')) return { ok: false, reason: '(skipped: caddy lacks http.handlers.reverse_proxy)' };
+  return { ok: true };
+}
+const avail = caddyAvailable();
+
+/** The `forward_auth` block between the README's markers, exactly as documented. */
+function readmeSnippet(): string {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const m = /# vigil-forward-auth-caddy: begin\n([\s\S]*?)\s*# vigil-forward-auth-caddy: end\n/.exec(readme);
+  if (!m) throw new Error('README.md has no "# vigil-forward-auth-caddy: begin … end" Caddyfile block');
+  return m[1]!;
+}
+
+/** SIGTERM (both Caddy and vigil stop gracefully on it), then SIGKILL after 5 s. */
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real Caddy ${avail.reason ?? ''}`, () => {
+  let lapi: TestLapi;
+  let key: string;
+  let upstream: http.Server;
+  let daemon: ChildProcess;
+  let daemonUrl = '';
+  let daemonOutput = '';
+  let caddy: ChildProcess;
+  let caddyOutput = '';
+  let dir: string;
+  let base: string;
+  let upstreamHits: string[] = [];
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-caddy-'));
+    lapi = await startTestLapi(systemClock);
+    key = await lapi.addBouncer('caddy-forward-auth');
+    await lapi.addDecision('Ip', '203.0.113.7', 'ban');
+    await lapi.addDecision('Range', '2001:db8:bad::/48', 'ban');
+    await lapi.addDecision('Ip', '203.0.113.9', 'captcha');
+    await lapi.addDecision('Ip', '203.0.113.10', 'captcha');
+    await lapi.addDecision('Ip', '127.0.0.2', 'ban');
+
+    upstream = http.createServer((req, res) => {
+      upstreamHits.push(`${req.method} ${req.url}`);
+      res.end('upstream ok');
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
+    const upstreamPort = (upstream.address() as AddressInfo).port;
+
+    // The daemon as an operator runs it: `vigil bouncer forward-auth -c FILE`.
+    const faFile = path.join(dir, 'vigil-forward-auth.yaml');
+    fs.writeFileSync(
+      faFile,
+      [
+        `api_url: ${lapi.url}`,
+        'api_key: ${VIGIL_FORWARD_AUTH_KEY}',
+        'listen: 127.0.0.1:0',
+        'update_frequency: 1s',
+        'trusted_proxies: [127.0.0.1]',
+        'captcha:',
+        '  difficulty: 12',
+        `  signing_key_file: ${dir}/captcha.key`,
+      ].join('\n'),
+    );
+    daemon = spawn(node, [path.join(root, 'bin', 'vigil.js'), 'bouncer', 'forward-auth', '-c', faFile], {
+      cwd: dir,
+      env: { ...process.env, VIGIL_FORWARD_AUTH_KEY: key },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    daemon.stdout!.on('data', (c) => (daemonOutput += c));
+    daemon.stderr!.on('data', (c) => (daemonOutput += c));
+    await eventually(
+      'the daemon listening',
+      () => {
+        if (daemon.exitCode !== null) throw new Error(`vigil bouncer forward-auth exited ${daemon.exitCode}: ${daemonOutput}`);
+        const line = daemonOutput.split('\n').find((l) => l.includes('Vigil forward-auth listening on'));
+        if (line) daemonUrl = JSON.parse(line).listen;
+        return daemonUrl !== '';
+      },
+      20_000,
+    );
+    await eventually('the daemon healthy (first pull done)', async () => (await request(daemonUrl, '/health')).status === 200, 10_000);
+
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    const caddyfile = `{
+  admin off
+  auto_https off
+}
+http://127.0.0.1:${port} {
+  bind 127.0.0.1
+${readmeSnippet().replaceAll('127.0.0.1:7480', new URL(daemonUrl).host).replace('trusted_proxies 10.0.0.0/8', 'trusted_proxies 127.0.0.1/32')}
+  reverse_proxy 127.0.0.1:${upstreamPort}
+}
+`;
+    fs.writeFileSync(path.join(dir, 'Caddyfile'), caddyfile);
+    // HOME and XDG_* keep Caddy's storage (certificates, autosave) inside the test's directory.
+    caddy = spawn(CADDY, ['run', '--config', path.join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, HOME: dir, XDG_DATA_HOME: path.join(dir, 'data'), XDG_CONFIG_HOME: path.join(dir, 'config') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    caddy.stdout!.on('data', (c) => (caddyOutput += c));
+    caddy.stderr!.on('data', (c) => (caddyOutput += c));
+    await eventually(
+      'Caddy answering',
+      async () => {
+        if (caddy.exitCode !== null) throw new Error(`caddy exited ${caddy.exitCode}:\n${caddyOutput}\n${caddyfile}`);
+        try {
+          await request(base, '/', { headers: { 'X-Forwarded-For': '198.51.100.1' } });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      15_000,
+    );
+  });
+
+  afterAll(async () => {
+    await stop(caddy);
+    await stop(daemon);
+    await new Promise<void>((r) => (upstream ? upstream.close(() => r()) : r()));
+    await lapi?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const viaProxy = (client: string, extra: Record<string, string> = {}) => ({ headers: { 'X-Forwarded-For': client, Accept: 'text/html', ...extra } });
+
+  it('a clean address passes to the upstream', async () => {
+    upstreamHits = [];
+    const r = await request(base, '/page?a=1', viaProxy('198.51.100.20'));
+    expect(r).toMatchObject({ status: 200, body: 'upstream ok' });
+    expect(upstreamHits).toEqual(['GET /page?a=1']);
+    // A client straight to Caddy, with no forwarding header.
+    expect(await request(base, '/direct', { localAddress: '127.0.0.3' })).toMatchObject({ status: 200, body: 'upstream ok' });
+  });
+
+  it('a banned address sent by a trusted proxy in X-Forwarded-For gets 403 and the ban page; the upstream never sees it', async () => {
+    upstreamHits = [];
+    const r = await request(base, '/page', viaProxy('203.0.113.7'));
+    expect(r.status).toBe(403);
+    expect(r.body).toContain('<h1>Access denied</h1>');
+    const v6 = await request(base, '/api', viaProxy('2001:db8:bad::1', { Accept: 'application/json' }));
+    expect(v6.status).toBe(403);
+    expect(JSON.parse(v6.body)).toEqual({ message: 'access denied', remediation: 'ban' });
+    // A POST is checked too (forward_auth asks with GET and the original method in X-Forwarded-Method).
+    expect((await request(base, '/form', { ...viaProxy('203.0.113.7'), method: 'POST' })).status).toBe(403);
+    expect(upstreamHits).toEqual([]);
+  });
+
+  it('an untrusted client cannot spoof X-Forwarded-For', async () => {
+    // 127.0.0.2 is banned and claims to be a clean address.
+    const spoof = await request(base, '/', { headers: { 'X-Forwarded-For': '198.51.100.30' }, localAddress: '127.0.0.2' });
+    expect(spoof.status).toBe(403);
+    // 127.0.0.3 is clean; claiming a banned address changes nothing.
+    const framed = await request(base, '/', { headers: { 'X-Forwarded-For': '203.0.113.7' }, localAddress: '127.0.0.3' });
+    expect(framed).toMatchObject({ status: 200, body: 'upstream ok' });
+  });
+
+  it('a captcha decision gets the challenge; solved as a browser would, the cookie lets it through', async () => {
+    upstreamHits = [];
+    const page = await request(base, '/shop?item=7', viaProxy('203.0.113.9'));
+    expect(page.status).toBe(401);
+    expect(page.body).toContain('Checking your browser');
+    // The answer goes through Caddy's forward_auth like any request (the daemon reads X-Forwarded-Uri).
+    const { challenge, nonce } = solvePage(page.body);
+    const solved = await request(base, `/.vigil/captcha/verify?c=${encodeURIComponent(challenge)}&n=${nonce}&r=${encodeURIComponent('/shop?item=7')}`, viaProxy('203.0.113.9'));
+    expect(solved.status).toBe(303);
+    expect(solved.headers.location).toBe('/shop?item=7');
+    const cookie = String(solved.headers['set-cookie']).split(';')[0]!;
+    const after = await request(base, '/shop?item=7', viaProxy('203.0.113.9', { Cookie: cookie }));
+    expect(after).toMatchObject({ status: 200, body: 'upstream ok' });
+    expect(upstreamHits).toEqual(['GET /shop?item=7']);
+    // The cookie is bound to the address that solved it.
+    expect((await request(base, '/shop?item=7', viaProxy('203.0.113.10', { Cookie: cookie }))).status).toBe(401);
+  });
+
+  it('the daemon logged the remediations and never the API key', () => {
+    expect(daemonOutput).toContain('ban 203.0.113.7');
+    expect(daemonOutput).toContain('captcha solved by 203.0.113.9');
+    expect(daemonOutput).not.toContain(key);
+  });
+});
