@@ -140,7 +140,11 @@ async function cannon(t: Target, path: string, connections: number) {
   // A real bouncer's User-Agent: without one, both LAPIs log "bad user agent" (CrowdSec on every request).
   const headers = { 'X-Api-Key': t.key, 'User-Agent': BOUNCER_UA };
   if (WARMUP > 0) await autocannonRun(t.base + path, headers, connections, WARMUP);
+  const cpu0 = cpuMs(t.pid());
   const r = await autocannonRun(t.base + path, headers, connections, DURATION);
+  const cpu1 = cpuMs(t.pid());
+  // The server's own CPU per request (µs): what it spends, whatever the load generator does.
+  const cpuUs = cpu0 !== null && cpu1 !== null && r.requests.total > 0 ? ((cpu1 - cpu0) * 1000) / r.requests.total : null;
   const bad = r.non2xx + r.errors + r.timeouts;
   if (bad) log(`  ${t.name} ${path} c=${connections}: non2xx=${r.non2xx} errors=${r.errors} timeouts=${r.timeouts}`);
   // total completed / duration is more robust than the per-second average for slow servers
@@ -148,7 +152,7 @@ async function cannon(t: Target, path: string, connections: number) {
   // A slow server keeps working through its queued requests after the load stops; let it finish
   // before the next measurement, so it never runs on top of the other server's.
   await quiesce(t.pid());
-  return { rps, p50: r.latency.p50, p99: r.latency.p99, bad };
+  return { rps, p50: r.latency.p50, p99: r.latency.p99, bad, cpuUs };
 }
 
 /** CPU time (ms) a process has used so far, from /proc; null when gone. */
@@ -291,6 +295,7 @@ try {
         rows.push({ metric: `${lbl} req/s`, vigil: res.vigil?.rps ?? null, crowdsec: res.crowdsec?.rps ?? null, unit: 'req/s', better: 'higher', hello: helloRes[c].rps });
         rows.push({ metric: `${lbl} p50 (ms)`, vigil: res.vigil?.p50 ?? null, crowdsec: res.crowdsec?.p50 ?? null, unit: 'ms', better: 'lower', hello: helloRes[c].p50 });
         rows.push({ metric: `${lbl} p99 (ms)`, vigil: res.vigil?.p99 ?? null, crowdsec: res.crowdsec?.p99 ?? null, unit: 'ms', better: 'lower', hello: helloRes[c].p99 });
+        rows.push({ metric: `${lbl} server CPU per request (µs)`, vigil: res.vigil?.cpuUs ?? null, crowdsec: res.crowdsec?.cpuUs ?? null, unit: 'µs', better: 'lower', hello: helloRes[c].cpuUs });
       }
     }
     memStage(`after ?ip= runs ${size.label}`, servers);

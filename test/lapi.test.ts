@@ -22,7 +22,7 @@ interface Reply {
 }
 
 /** Raw HTTP so that headers (or their absence) are seen exactly as sent. */
-function request(base: string, method: string, path: string, headers: Record<string, string> = {}): Promise<Reply> {
+function request(base: string, method: string, path: string, headers: Record<string, string | string[]> = {}): Promise<Reply> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
     const req = http.request({ host: u.hostname, port: u.port, method, path, headers, agent: false }, (res) => {
@@ -256,6 +256,31 @@ for (const dialect of DIALECTS) {
       await server.store.softDeleteDecisions([id], clock.now());
       await server.sync.refresh();
       expect((await request(server.url, 'GET', '/v1/decisions?ip=203.0.113.77', auth)).body).toBe('null');
+    });
+
+    // Last: these add refused requests and move the clock.
+    it('reads a repeated X-Api-Key as Go does: the first value decides', async () => {
+      // node:http joins repeated custom headers with ", "; CrowdSec (Header.Get) takes the first.
+      const first = await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', { 'X-Api-Key': [KEY, 'not-the-key'], 'User-Agent': auth['User-Agent'] });
+      expect(first.status).toBe(200);
+      expect(first.body).toBe((await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', auth)).body);
+      const second = await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', { 'X-Api-Key': ['not-the-key', KEY], 'User-Agent': auth['User-Agent'] });
+      expect(second.status).toBe(403);
+      expect(second.body).toBe('{"message":"access forbidden"}');
+    });
+
+    it('answers a known key from its cache and a revoked one with 403 once the cache expires', async () => {
+      const name = `cached-${dialect}`;
+      const key = `cache-test-key-${dialect}`;
+      await server.store.createBouncer({ name, apiKeyHash: hashApiKey(key), now: clock.now() });
+      const h = { 'X-Api-Key': key, 'User-Agent': auth['User-Agent'] };
+      expect((await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', h)).status).toBe(200);
+      // Served from the cached answer (no store read): still 200 within the cache's second.
+      expect((await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', h)).status).toBe(200);
+      await server.store.deleteBouncers([name]);
+      clock.advance(1001);
+      expect((await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', h)).status).toBe(403);
+      expect((await request(server.url, 'HEAD', '/v1/decisions', h)).status).toBe(403);
     });
   });
 }

@@ -1,11 +1,21 @@
+import crypto from 'node:crypto';
 import type { Store } from '../store/store.ts';
 import type { Bouncer } from '../store/types.ts';
 import type { Clock } from '../clock.ts';
-import { hashApiKey, hashesEqual } from '../bouncers/api-key.ts';
+import { hashApiKey } from '../bouncers/api-key.ts';
 
 export type AuthResult =
   | { ok: true; bouncer: Bouncer }
   | { ok: false; reason: 'missing' | 'unknown' | 'revoked'; keyHash: string; bouncer?: Bouncer };
+
+interface CacheEntry {
+  bouncer: Bouncer | undefined;
+  /** The bouncer's stored SHA-512 as bytes, decoded once, for the constant-time comparison. */
+  storedDigest: Buffer | undefined;
+  at: number;
+}
+
+const MISSING: AuthResult = { ok: false, reason: 'missing', keyHash: '' };
 
 /**
  * API-key authentication as CrowdSec does it (SHA-512 of `X-Api-Key`, looked up in the store),
@@ -16,7 +26,7 @@ export class BouncerAuth {
   #store: Store;
   #clock: Clock;
   #ttlMs: number;
-  #cache = new Map<string, { bouncer: Bouncer | undefined; at: number }>();
+  #cache = new Map<string, CacheEntry>();
 
   constructor(store: Store, clock: Clock, ttlMs = 1000) {
     this.#store = store;
@@ -24,26 +34,48 @@ export class BouncerAuth {
     this.#ttlMs = ttlMs;
   }
 
+  /**
+   * The answer when the cache alone can give it (a missing key, or a key seen within `ttlMs`),
+   * else undefined: the caller then awaits `authenticate`. Synchronous, so the hot path answers a
+   * known bouncer without a promise.
+   */
+  cached(key: string | undefined): AuthResult | undefined {
+    if (key === undefined || key === '') return MISSING;
+    const digest = crypto.hash('sha512', key, 'buffer');
+    const keyHash = digest.toString('hex');
+    const entry = this.#cache.get(keyHash);
+    if (entry === undefined || !this.#fresh(entry)) return undefined;
+    return judge(entry, keyHash, digest);
+  }
+
   async authenticate(key: string | undefined): Promise<AuthResult> {
-    if (key === undefined || key === '') return { ok: false, reason: 'missing', keyHash: '' };
-    const keyHash = hashApiKey(key);
-    const now = this.#clock.now();
-    let entry = this.#cache.get(keyHash);
-    if (!entry || now - entry.at > this.#ttlMs || now < entry.at) {
-      const bouncer = await this.#store.findBouncerByKeyHash(keyHash);
-      // Bounded: random keys from a scanner must not grow memory.
-      if (this.#cache.size > 50_000) this.#cache.clear();
-      entry = { bouncer, at: now };
-      this.#cache.set(keyHash, entry);
-    }
-    const b = entry.bouncer;
-    if (!b || !hashesEqual(b.apiKeyHash, keyHash)) return { ok: false, reason: 'unknown', keyHash };
-    if (b.revoked) return { ok: false, reason: 'revoked', keyHash, bouncer: b };
-    return { ok: true, bouncer: b };
+    const hit = this.cached(key);
+    if (hit !== undefined) return hit;
+    const keyHash = hashApiKey(key!);
+    const bouncer = await this.#store.findBouncerByKeyHash(keyHash);
+    // Bounded: random keys from a scanner must not grow memory.
+    if (this.#cache.size > 50_000) this.#cache.clear();
+    const entry: CacheEntry = { bouncer, storedDigest: bouncer ? Buffer.from(bouncer.apiKeyHash, 'hex') : undefined, at: this.#clock.now() };
+    this.#cache.set(keyHash, entry);
+    return judge(entry, keyHash, Buffer.from(keyHash, 'hex'));
   }
 
   /** Drop cached answers (after this process changes bouncers). */
   invalidate(): void {
     this.#cache.clear();
   }
+
+  #fresh(entry: CacheEntry): boolean {
+    const now = this.#clock.now();
+    return now - entry.at <= this.#ttlMs && now >= entry.at;
+  }
+}
+
+function judge(entry: CacheEntry, keyHash: string, digest: Buffer): AuthResult {
+  const b = entry.bouncer;
+  // The map lookup found the entry by hash; the constant-time comparison is what decides.
+  const stored = entry.storedDigest;
+  if (!b || !stored || stored.length !== digest.length || !crypto.timingSafeEqual(stored, digest)) return { ok: false, reason: 'unknown', keyHash };
+  if (b.revoked) return { ok: false, reason: 'revoked', keyHash, bouncer: b };
+  return { ok: true, bouncer: b };
 }

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { Bouncer } from '../store/types.ts';
 import type { Clock } from '../clock.ts';
-import { parseUserAgent } from '../bouncers/user-agent.ts';
+import { parseUserAgent, type ParsedUserAgent } from '../bouncers/user-agent.ts';
 import { keyFingerprint } from '../bouncers/api-key.ts';
 import type { ActivityRecorder } from './activity.ts';
-import type { BouncerAuth } from './auth.ts';
+import type { AuthResult, BouncerAuth } from './auth.ts';
 import type { LapiMetrics } from './metrics.ts';
 
 /** What the gate needs to know of a request, whatever serves it (Hono or the raw fast path). */
@@ -44,15 +44,29 @@ export class BouncerGate {
   #deps: BouncerGateDeps;
   // CrowdSec logs this on every request; at 1,000 requests/s that is a log flood, so once a minute per bouncer.
   #badUaWarnings = new PerKeyThrottle(60_000);
+  #userAgents = new UserAgentMemo();
 
   constructor(deps: BouncerGateDeps) {
     this.#deps = deps;
   }
 
+  /** Authenticates and records the request. */
   async admit(req: GateRequest, pull: PullKind): Promise<GateResult> {
-    const { clock, auth, activity, log, metrics } = this.#deps;
-    const at = clock.now();
-    const result = await auth.authenticate(req.apiKey);
+    const at = this.#deps.clock.now();
+    return this.#decide(req, pull, await this.#deps.auth.authenticate(req.apiKey), at);
+  }
+
+  /**
+   * `admit` when the key's answer is already known (cached within a second), else undefined and the
+   * caller awaits `admit`: a bouncer pulling steadily is answered without a promise.
+   */
+  admitNow(req: GateRequest, pull: PullKind): GateResult | undefined {
+    const result = this.#deps.auth.cached(req.apiKey);
+    return result === undefined ? undefined : this.#decide(req, pull, result, this.#deps.clock.now());
+  }
+
+  #decide(req: GateRequest, pull: PullKind, result: AuthResult, at: number): GateResult {
+    const { activity, log, metrics } = this.#deps;
     if (!result.ok) {
       activity.refused({
         at,
@@ -77,7 +91,7 @@ export class BouncerGate {
       activity.request(b, at, req.peer, undefined);
       return { ok: true, bouncer: b, at };
     }
-    const ua = parseUserAgent(req.userAgent);
+    const ua = this.#userAgents.parse(req.userAgent);
     if (!ua.wellFormed && this.#badUaWarnings.allow(b.id, at)) {
       log.warn({ ip: req.peer, name: b.name }, `bad user agent '${req.userAgent ?? ''}' (logged once a minute per bouncer)`);
     }
@@ -88,6 +102,21 @@ export class BouncerGate {
       activity.request(b, at, req.peer, ua, refresh ? { rev: cursor.lastPullRev ?? 0 } : undefined);
     }
     return { ok: true, bouncer: b, at };
+  }
+}
+
+/** parseUserAgent, remembered: a fleet sends a handful of distinct User-Agents, over and over. */
+class UserAgentMemo {
+  #parsed = new Map<string, ParsedUserAgent>();
+  parse(ua: string | undefined): ParsedUserAgent {
+    if (ua === undefined) return parseUserAgent(ua);
+    let p = this.#parsed.get(ua);
+    if (p === undefined) {
+      // Bounded: anyone with a valid key could send a new User-Agent per request.
+      if (this.#parsed.size >= 1000) this.#parsed.clear();
+      this.#parsed.set(ua, (p = parseUserAgent(ua)));
+    }
+    return p;
   }
 }
 

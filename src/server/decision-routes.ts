@@ -9,7 +9,7 @@ import { lookupLive } from '../decisions/live-lookup.ts';
 import { matchesStream, parseLiveQueryString, parseStreamQuery } from '../decisions/query.ts';
 import { decisionsJson, streamJson, streamJsonChunks } from '../decisions/wire.ts';
 import type { ActivityRecorder } from './activity.ts';
-import { foldPeerAddress, type BouncerGate } from './bouncer-gate.ts';
+import { foldPeerAddress, type BouncerGate, type GateRequest, type GateResult } from './bouncer-gate.ts';
 import type { LapiMetrics } from './metrics.ts';
 
 export interface DecisionRoutesDeps {
@@ -55,14 +55,14 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     count(route, req.method!, status);
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, route: '/v1/decisions' | '/v1/decisions/stream', search: string) {
+  type Route = '/v1/decisions' | '/v1/decisions/stream';
+
+  /**
+   * Answers a refused key, a HEAD and a live query; returns false for a stream GET (which reads
+   * the store and answers asynchronously).
+   */
+  function answer(req: IncomingMessage, res: ServerResponse, route: Route, search: string, admitted: GateResult): boolean {
     const method = req.method!;
-    const peer = foldPeerAddress(req.socket.remoteAddress);
-    const userAgent = firstHeader(req, 'user-agent');
-    const admitted = await gate.admit(
-      { method, path: route, apiKey: firstHeader(req, 'x-api-key'), userAgent, peer },
-      route === '/v1/decisions' ? 'live' : 'stream',
-    );
     if (!admitted.ok) {
       // Same status and body for missing, unknown and revoked keys, as CrowdSec (reference §7.3).
       if (method === 'HEAD') {
@@ -70,21 +70,28 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
         res.end();
         count(route, method, 403);
       } else send(req, res, route, 403, FORBIDDEN);
-      return;
+      return true;
     }
     if (method === 'HEAD') {
       // 200 text/plain, no body, no Content-Length (reference §4).
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end();
       count(route, method, 200);
-      return;
+      return true;
     }
-    const { bouncer: b, at } = admitted;
     if (route === '/v1/decisions') {
+      const at = admitted.at;
       send(req, res, route, 200, decisionsJson(lookupLive(sync.index, parseLiveQueryString(search), at), at));
-      return;
+      return true;
     }
+    return false;
+  }
 
+  async function handle(req: IncomingMessage, res: ServerResponse, route: Route, search: string, gateReq: GateRequest, known: GateResult | undefined) {
+    const admitted = known ?? (await gate.admit(gateReq, route === '/v1/decisions' ? 'live' : 'stream'));
+    if (answer(req, res, route, search, admitted) || !admitted.ok) return;
+    const { bouncer: b, at } = admitted;
+    const { peer, userAgent } = gateReq;
     const q = parseStreamQuery(new URLSearchParams(search));
     const cursor = activity.cursor(b);
     let rev: number;
@@ -119,7 +126,7 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     }
     // A large startup: write it as it is built, and wait when the client reads slower than we write.
     res.writeHead(200, { 'Content-Type': JSON_TYPE });
-    count(route, method, 200);
+    count(route, req.method!, 200);
     for (const chunk of streamJsonChunks(deleted, added, at, DECISIONS_PER_CHUNK)) {
       if (res.destroyed) return;
       if (!res.write(chunk)) await drained(res);
@@ -148,17 +155,35 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     const mark = url.indexOf('?');
     const path = mark < 0 ? url : url.slice(0, mark);
     if (path !== '/v1/decisions' && path !== '/v1/decisions/stream') return false;
-    handle(req, res, path, mark < 0 ? '' : url.slice(mark + 1)).catch((err: unknown) => fail(req, res, path, err));
+    const search = mark < 0 ? '' : url.slice(mark + 1);
+    const gateReq: GateRequest = {
+      method,
+      path,
+      apiKey: requestHeader(req, 'x-api-key'),
+      userAgent: req.headers['user-agent'],
+      peer: foldPeerAddress(req.socket.remoteAddress),
+    };
+    try {
+      // A bouncer whose key was checked within the last second is answered synchronously, in the
+      // request's own tick, as a plain node:http handler would: no promise, no extra turn.
+      const known = gate.admitNow(gateReq, path === '/v1/decisions' ? 'live' : 'stream');
+      if (known !== undefined && answer(req, res, path, search, known)) return true;
+      handle(req, res, path, search, gateReq, known).catch((err: unknown) => fail(req, res, path, err));
+    } catch (err) {
+      fail(req, res, path, err);
+    }
     return true;
   };
 }
 
 /**
- * The first value of a request header, read from the raw list: Go's Header.Get (what CrowdSec
- * reads) takes the first of repeated headers, and skipping the merged `req.headers` object saves
- * building it on every request.
+ * A request header as Go's Header.Get (what CrowdSec reads) sees it: the first value when the header
+ * is repeated. node:http joins repeated custom headers with ", " in `req.headers` (built for every
+ * request anyway), so only then is the raw list read.
  */
-function firstHeader(req: IncomingMessage, lowerName: string): string | undefined {
+function requestHeader(req: IncomingMessage, lowerName: string): string | undefined {
+  const joined = req.headers[lowerName];
+  if (typeof joined !== 'string' || !joined.includes(',')) return joined as string | undefined;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
