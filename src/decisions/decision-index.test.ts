@@ -357,3 +357,74 @@ describe('DecisionIndex: agrees with a naive scan', () => {
     expect(nonEmpty).toBeGreaterThan(500);
   });
 });
+
+describe('DecisionIndex: the per-/16 length filter', () => {
+  // Addresses over many /16s and every prefix length, so lookups skip lengths their /16 never held,
+  // and mass removals, so the filter is rebuilt while lookups go on.
+  const random = rng(424242);
+  const int = (n: number): number => Math.floor(random() * n);
+  const slash16s = Array.from({ length: 40 }, () => [1 + int(223), int(256)]);
+  const v4 = (): string => {
+    const [a, b] = slash16s[int(slash16s.length)]!;
+    return `${a}.${b}.${int(4)}.${int(256)}`;
+  };
+  const v6 = (): string => `2001:${(0xd00 + int(40)).toString(16)}:${int(4).toString(16)}::${int(64).toString(16)}`;
+  const randomDecision = (id: number): Decision => {
+    const roll = int(4);
+    const value =
+      roll === 0 ? v4() : roll === 1 ? `${v4()}/${4 + int(29)}` : roll === 2 ? v6() : `${v6()}/${8 + int(121)}`;
+    return dec(id, roll % 2 === 0 ? 'Ip' : 'Range', value, { type: int(5) === 0 ? 'captcha' : 'ban', until: NOW + (1 + int(50)) * MIN });
+  };
+  const naiveIds = (all: Map<number, Decision>, ip: IpAddress): number[] =>
+    [...all.values()]
+      .filter((d) => d.until > NOW && intervalContains(tryParseIpOrRange(d.value)!, ip))
+      .sort((a, b) => a.until - b.until || a.id - b.id)
+      .map((d) => d.id);
+  const rank = (type: string): number => (type === 'ban' ? 2 : 1);
+  const naiveStrongest = (all: Map<number, Decision>, ip: IpAddress): Decision | undefined => {
+    let best: Decision | undefined;
+    for (const d of all.values()) {
+      if (d.until <= NOW || !intervalContains(tryParseIpOrRange(d.value)!, ip)) continue;
+      if (best === undefined || rank(d.type) > rank(best.type) || (rank(d.type) === rank(best.type) && d.until > best.until)) best = d;
+    }
+    return best;
+  };
+
+  it('finds exactly what a scan finds, before and after thousands of removals', () => {
+    const index = new DecisionIndex({ lookupOnly: true });
+    const all = new Map<number, Decision>();
+    for (let id = 1; id <= 4000; id++) {
+      const d = randomDecision(id);
+      index.upsert(d);
+      all.set(id, d);
+    }
+    let hits = 0;
+    const check = () => {
+      for (let q = 0; q < 400; q++) {
+        const ip = parseIp(int(2) === 0 ? v4() : v6());
+        const expected = naiveIds(all, ip);
+        expect(ids(index.matchIp(ip, NOW))).toEqual(expected);
+        const strongest = index.strongestMatch(ip.family, ip.words, NOW, rank);
+        const want = naiveStrongest(all, ip);
+        // Ties (same rank and until) may pick either: compare what decides.
+        expect(strongest === undefined).toBe(want === undefined);
+        if (want) expect([rank(strongest!.type), strongest!.until]).toEqual([rank(want.type), want.until]);
+        if (expected.length > 0) hits++;
+      }
+    };
+    check();
+    // Remove 3,500 (past the rebuild threshold), then add new ones under other /16s' lengths.
+    for (const id of [...all.keys()].slice(0, 3500)) {
+      index.remove(id);
+      all.delete(id);
+    }
+    check();
+    for (let id = 5000; id < 6000; id++) {
+      const d = randomDecision(id);
+      index.upsert(d);
+      all.set(id, d);
+    }
+    check();
+    expect(hits).toBeGreaterThan(100);
+  });
+});

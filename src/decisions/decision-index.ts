@@ -27,6 +27,12 @@ interface Net {
   readonly last: IpWords;
 }
 
+/** A match as the index holds it: the decision and its type (kept beside it for ranking). */
+export interface IndexMatch {
+  readonly decision: Decision;
+  readonly type: string;
+}
+
 interface Entry {
   readonly id: number;
   decision: Decision;
@@ -126,6 +132,12 @@ class NetTable {
     return this.slots[this.slotOf(a, b, c, d)];
   }
 
+  /** Calls `fn` with the first key word of every network held. */
+  forEachFirstWord(fn: (w0: number) => void): void {
+    const { keys, slots, stride } = this;
+    for (let i = 0; i < slots.length; i++) if (slots[i] !== undefined) fn(keys[i * stride]);
+  }
+
   /** Adds an entry to its network; true when the network is new to the table. */
   add(a: number, b: number, c: number, d: number, e: Entry): boolean {
     const i = this.slotOf(a, b, c, d);
@@ -213,6 +225,17 @@ class FamilyIndex {
   readonly masks: Int32Array;
   /** Prefix lengths with at least one network, ascending: the only ones a lookup probes. */
   lengths: number[] = [];
+  /**
+   * Which prefix lengths of 16 and more have a network under each /16 (first word >>> 16): bit
+   * `lengthBit[p]` of `buckets[top16]`. A lookup skips the lengths its /16 has never held, so an
+   * address among 100k decisions probes one or two tables instead of every length present. Bits
+   * are set on insert and cleared only by a rebuild (a stale bit costs one probe, never a miss).
+   */
+  readonly buckets = new Int32Array(1 << 16);
+  /** 0 for lengths under 16 (always probed); IPv4 one bit per length, IPv6 one per four lengths. */
+  readonly lengthBit: Int32Array;
+  #removedSinceRebuild = 0;
+  #networks = 0;
   /** Entries ordered by first address when `byFirstSorted`; may hold removed entries. Not kept when lookup-only. */
   byFirst: Entry[] = [];
   byFirstSorted = true;
@@ -227,6 +250,27 @@ class FamilyIndex {
     for (let p = 0; p <= bits; p++) {
       for (let i = 0; i < 4; i++) this.masks[4 * p + i] = wordMask(p - 32 * i);
     }
+    this.lengthBit = new Int32Array(bits + 1);
+    for (let p = 16; p <= bits; p++) this.lengthBit[p] = 1 << (bits === 32 ? p - 16 : Math.min(31, (p - 16) >> 2));
+  }
+
+  /** Whether a lookup of an address whose first word is `w0` must probe the networks of length p. */
+  private mayHold(p: number, w0: number): boolean {
+    const bit = this.lengthBit[p];
+    return bit === 0 || (this.buckets[w0 >>> 16] & bit) !== 0;
+  }
+
+  private rebuildBuckets(): void {
+    this.buckets.fill(0);
+    for (let p = 16; p <= this.bits; p++) {
+      const table = this.tables[p];
+      if (table === undefined || table.size === 0) continue;
+      const bit = this.lengthBit[p];
+      table.forEachFirstWord((w0) => {
+        this.buckets[w0 >>> 16] |= bit;
+      });
+    }
+    this.#removedSinceRebuild = 0;
   }
 
   add(e: Entry, net: Net): void {
@@ -238,8 +282,9 @@ class FamilyIndex {
     }
     const w = net.first;
     const wasEmpty = table.size === 0;
-    if (this.bits === 32) table.add(w[0] | 0, 0, 0, 0, e);
-    else table.add(w[0] | 0, w[1] | 0, w[2] | 0, w[3] | 0, e);
+    const isNew = this.bits === 32 ? table.add(w[0] | 0, 0, 0, 0, e) : table.add(w[0] | 0, w[1] | 0, w[2] | 0, w[3] | 0, e);
+    if (isNew) this.#networks++;
+    this.buckets[w[0] >>> 16] |= this.lengthBit[p];
     if (wasEmpty) this.refreshLengths();
     if (!this.keepByFirst) return;
     this.byFirst.push(e);
@@ -250,6 +295,11 @@ class FamilyIndex {
     const table = this.tables[net.prefixLength]!;
     const w = net.first;
     const emptied = this.bits === 32 ? table.removeEntry(w[0] | 0, 0, 0, 0, e) : table.removeEntry(w[0] | 0, w[1] | 0, w[2] | 0, w[3] | 0, e);
+    if (emptied) {
+      this.#networks--;
+      // Stale bits only cost probes; rebuild once as many networks went as remain (amortised O(1)).
+      if (++this.#removedSinceRebuild > 1024 && this.#removedSinceRebuild > this.#networks) this.rebuildBuckets();
+    }
     if (emptied && table.size === 0) this.refreshLengths();
     if (!this.keepByFirst) return;
     this.byFirstRemoved++;
@@ -278,6 +328,7 @@ class FamilyIndex {
     for (let li = 0; li < lengths.length; li++) {
       const p = lengths[li];
       if (p > maxPrefix) break;
+      if (!this.mayHold(p, w0)) continue;
       const m = p << 2;
       const slot = tables[p]!.get(w0 & masks[m], w1 & masks[m + 1], w2 & masks[m + 2], w3 & masks[m + 3]);
       if (slot === undefined) continue;
@@ -297,13 +348,15 @@ class FamilyIndex {
    * whose type `rank` puts highest, ties going to the one that lasts longest. Allocates nothing
    * and reads the decision record only of the winner: the bouncer calls this once per request.
    */
-  strongestContaining(w0: number, w1: number, w2: number, w3: number, now: number, rank: (type: string) => number): Decision | undefined {
+  strongestContaining(w0: number, w1: number, w2: number, w3: number, now: number, rank: (type: string) => number): Entry | undefined {
     const { lengths, tables, masks } = this;
     let best: Entry | undefined;
     let bestRank = 0;
     for (let li = 0; li < lengths.length; li++) {
-      const m = lengths[li] << 2;
-      const slot = tables[lengths[li]]!.get(w0 & masks[m], w1 & masks[m + 1], w2 & masks[m + 2], w3 & masks[m + 3]);
+      const p = lengths[li];
+      if (!this.mayHold(p, w0)) continue;
+      const m = p << 2;
+      const slot = tables[p]!.get(w0 & masks[m], w1 & masks[m + 1], w2 & masks[m + 2], w3 & masks[m + 3]);
       if (slot === undefined) continue;
       const n = Array.isArray(slot) ? slot.length : 1;
       for (let bi = 0; bi < n; bi++) {
@@ -316,7 +369,7 @@ class FamilyIndex {
         }
       }
     }
-    return best?.decision;
+    return best;
   }
 
   /** Active decisions whose interval lies within [first, last], appended to out. */
@@ -430,6 +483,11 @@ export class DecisionIndex {
    * from parseIpInto; nothing is allocated.
    */
   strongestMatch(family: IpFamily, words: ArrayLike<number>, now: number, rank: (type: string) => number): Decision | undefined {
+    return this.strongestEntry(family, words, now, rank)?.decision;
+  }
+
+  /** strongestMatch, with the winner's type beside its decision: ranking it needs no read of the decision record. */
+  strongestEntry(family: IpFamily, words: ArrayLike<number>, now: number, rank: (type: string) => number): IndexMatch | undefined {
     if (family === 4) return this.v4.strongestContaining(words[0] | 0, 0, 0, 0, now, rank);
     return this.v6.strongestContaining(words[0] | 0, words[1] | 0, words[2] | 0, words[3] | 0, now, rank);
   }

@@ -332,7 +332,10 @@ export class Bouncer {
     const now = this.#clock.now();
     if (this.options.mode === 'stream') {
       if (this.#failingClosed(now)) return this.#failClosedVerdict();
-      return this.#verdictOf(this.cache.strongest(family, this.#scratch, now));
+      const match = this.cache.strongestMatch(family, this.#scratch, now);
+      if (match === undefined) return ALLOW;
+      const remediation = this.cache.remediationOfType(match.type);
+      return remediation === 'bypass' ? ALLOW : { remediation, reason: 'decision', decision: match.decision };
     }
     const cached = this.#live.get(ip);
     if (cached !== undefined && cached.expiresAt > now) return this.#verdictOf(cached.decision);

@@ -86,14 +86,6 @@ function forwardedFor(element: string): string {
 /** Header values as node gives them: a repeated header is an array (or already joined with ", "). */
 export type HeaderValue = string | readonly string[] | undefined;
 
-function chainOf(header: RealIpHeader, value: HeaderValue): string[] {
-  const joined = typeof value === 'string' ? value : value === undefined ? '' : value.join(',');
-  if (joined.trim() === '') return [];
-  const elements = joined.split(',');
-  if (header === 'forwarded') return elements.map((e) => addressOfElement(forwardedFor(e)));
-  return elements.map(addressOfElement);
-}
-
 /**
  * The client address for a request from `peer` carrying `value` in the configured header. Returns
  * the address text (as written; parse it to normalise), or null when the walk reaches an element
@@ -101,20 +93,25 @@ function chainOf(header: RealIpHeader, value: HeaderValue): string[] {
  */
 export function resolveClientIp(peer: string, header: RealIpHeader, value: HeaderValue, trusted: TrustedProxies): string | null {
   if (trusted.size === 0 || value === undefined || !trusted.hasText(peer)) return peer;
-  const chain = chainOf(header, value);
+  const joined = typeof value === 'string' ? value : value.join(',');
+  if (joined.trim() === '') return peer;
+  // Walk the elements from the right, in place: every request behind a proxy comes through here.
   let client = peer;
-  for (let i = chain.length - 1; i >= 0; i--) {
-    const hop = chain[i];
-    if (!trusted.hasText(hop)) {
-      return isAddress(hop) ? hop : null;
-    }
+  let end = joined.length;
+  for (;;) {
+    const comma = joined.lastIndexOf(',', end - 1);
+    const element = joined.slice(comma + 1, end);
+    const hop = addressOfElement(header === 'forwarded' ? forwardedFor(element) : element);
+    const family = parseAddressInto(hop, probe);
+    if (family === 0) return null;
+    if (!trusted.has(family, probe)) return hop;
     client = hop;
+    if (comma === -1) break;
+    end = comma;
   }
   // Every hop was a trusted proxy: the leftmost one is where the request came from.
   return client;
 }
 
+/** Scratch words for the walk (single-threaded, and nothing in the walk re-enters it). */
 const probe = new Uint32Array(4);
-function isAddress(text: string): boolean {
-  return parseAddressInto(text, probe) !== 0;
-}

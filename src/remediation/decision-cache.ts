@@ -6,7 +6,7 @@
  * API cannot be reached. Pure apart from the caller's `now`.
  */
 import type { Decision } from '../store/types.ts';
-import { DecisionIndex } from '../decisions/decision-index.ts';
+import { DecisionIndex, type IndexMatch } from '../decisions/decision-index.ts';
 import { parseDuration } from '../decisions/duration.ts';
 import { formatWords, parseIp, parseIpInto, tryParseInterval, type IpFamily } from '../net/ip.ts';
 
@@ -72,7 +72,7 @@ export class DecisionCache {
 
   /** The remediation a decision's type stands for. */
   remediationOf(d: Decision): Remediation {
-    return d.type === 'ban' ? 'ban' : d.type === 'captcha' ? 'captcha' : this.fallbackRemediation;
+    return this.remediationOfType(d.type);
   }
 
   get size(): number {
@@ -145,6 +145,16 @@ export class DecisionCache {
   /** The decision that applies to an address given as words (see parseAddressInto), or undefined. */
   strongest(family: IpFamily, words: ArrayLike<number>, now: number): Decision | undefined {
     return this.#index.strongestMatch(family, words, now, this.#rank);
+  }
+
+  /** `strongest` with the decision's type beside it, for the per-request path. */
+  strongestMatch(family: IpFamily, words: ArrayLike<number>, now: number): IndexMatch | undefined {
+    return this.#index.strongestEntry(family, words, now, this.#rank);
+  }
+
+  /** The remediation a decision type stands for. */
+  remediationOfType(type: string): Remediation {
+    return type === 'ban' ? 'ban' : type === 'captcha' ? 'captcha' : this.fallbackRemediation;
   }
 
   /** Forget what has expired locally. */
