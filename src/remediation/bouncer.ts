@@ -65,6 +65,9 @@ interface LiveEntry {
 }
 
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+/** Whether the client asked for JSON (read only when a remediation is rendered). */
+const acceptsJson = (req: RequestView): boolean => wantsJson(first(req.headers.accept));
+
 const isPromise = <T>(x: T | Promise<T>): x is Promise<T> => typeof (x as Promise<T>)?.then === 'function';
 
 export class Bouncer {
@@ -381,18 +384,17 @@ export class Bouncer {
   handle(req: RequestView, mode: HandleMode = 'middleware'): Outcome | Promise<Outcome> {
     const ip = this.clientIp(req);
     const family = ip === null ? 0 : parseAddressInto(ip, this.#scratch);
-    const asJson = wantsJson(first(req.headers.accept));
     if (ip === null || family === 0) {
       this.#log.info({ ip: ip ?? req.peer, remediation: 'ban', reason: 'bad_client_address' }, 'request refused: the client address is not an IP address');
-      return this.#respond(ip, null, banPage(ip ?? '?', 'bad_client_address', asJson));
+      return this.#respond(ip, null, banPage(ip ?? '?', 'bad_client_address', acceptsJson(req)));
     }
     const target = mode === 'forward-auth' ? this.#originalUri(req) : req.url;
     if (target.startsWith(VERIFY_PATH) && (target.length === VERIFY_PATH.length || target[VERIFY_PATH.length] === '?')) {
-      return this.#verify(ip, family, target, req, asJson);
+      return this.#verify(ip, family, target, req, acceptsJson(req));
     }
     const v = this.#checkParsed(family, ip);
-    if (isPromise(v)) return v.then((verdict) => this.#finish(ip, family, verdict, req, mode, asJson));
-    return this.#finish(ip, family, v, req, mode, asJson);
+    if (isPromise(v)) return v.then((verdict) => this.#finish(ip, family, verdict, req, mode));
+    return this.#finish(ip, family, v, req, mode);
   }
 
   #originalUri(req: RequestView): string {
@@ -410,9 +412,11 @@ export class Bouncer {
     return { action: 'respond', ip, verdict, status: page.status, headers: extra ? { ...page.headers, ...extra } : page.headers, body: page.body };
   }
 
-  #finish(ip: string, family: IpFamily, verdict: Verdict, req: RequestView, mode: HandleMode, asJson: boolean): Outcome {
+  #finish(ip: string, family: IpFamily, verdict: Verdict, req: RequestView, mode: HandleMode, asJson?: boolean): Outcome {
     this.#counters.processed(family);
     if (verdict.remediation === 'bypass') return mode === 'render' ? this.#respond(ip, verdict, continuePage()) : { action: 'allow', ip, verdict };
+    // Only a refused request needs to know how to answer (most requests are let through).
+    asJson ??= acceptsJson(req);
     // Parsed again: after a live query's await, the scratch words may be another request's.
     parseAddressInto(ip, this.#scratch);
     const canonical = canonicalIp(family, this.#scratch);

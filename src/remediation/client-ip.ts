@@ -48,10 +48,18 @@ export class TrustedProxies {
     return false;
   }
 
+  // The last answer: behind a proxy, every request comes from the same few peers.
+  #lastText: string | undefined;
+  #lastAnswer = false;
+
   /** Whether an address text is a trusted proxy (false when it is not an address). */
   hasText(text: string): boolean {
+    if (text === this.#lastText) return this.#lastAnswer;
     const family = parseAddressInto(text, this.#scratch);
-    return family !== 0 && this.has(family, this.#scratch);
+    const answer = family !== 0 && this.has(family, this.#scratch);
+    this.#lastText = text;
+    this.#lastAnswer = answer;
+    return answer;
   }
 }
 

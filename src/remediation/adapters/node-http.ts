@@ -39,27 +39,37 @@ export function nodeMiddleware(bouncer: Bouncer): ConnectMiddleware {
       next(e);
       return;
     }
-    const apply = (o: Outcome) => {
-      if (o.action === 'allow') next();
-      else writeOutcome(req, res, o);
-    };
-    if (isPromise(out)) out.then(apply, next);
-    else apply(out);
+    // The usual answer is synchronous: no closure per request for it.
+    if (!isPromise(out)) applyOutcome(req, res, out, next);
+    else out.then((o) => applyOutcome(req, res, o, next), next);
   };
+}
+
+function applyOutcome(req: IncomingMessage, res: ServerResponse, o: Outcome, next: NextFunction): void {
+  if (o.action === 'allow') next();
+  else writeOutcome(req, res, o);
 }
 
 /** `http.createServer(withBouncer(bouncer, app))`: the listener runs only for allowed requests. */
 export function withBouncer(bouncer: Bouncer, listener: RequestListener): RequestListener {
-  const mw = nodeMiddleware(bouncer);
+  const failed = (res: ServerResponse) => {
+    // The bouncer itself failed: say so and answer 500 rather than let the request through silently.
+    if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end('internal error\n');
+  };
+  const settle = (req: IncomingMessage, res: ServerResponse, o: Outcome) => {
+    if (o.action === 'allow') listener(req, res);
+    else writeOutcome(req, res, o);
+  };
   return (req, res) => {
-    mw(req, res, (err) => {
-      if (err === undefined) {
-        listener(req, res);
-        return;
-      }
-      // The bouncer itself failed: say so once and answer 500 rather than let the request through silently.
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end('internal error\n');
-    });
+    let out: Outcome | Promise<Outcome>;
+    try {
+      out = bouncer.handle(requestView(req));
+    } catch {
+      failed(res);
+      return;
+    }
+    if (!isPromise(out)) settle(req, res, out);
+    else out.then((o) => settle(req, res, o), () => failed(res));
   };
 }
