@@ -243,11 +243,13 @@ try {
   // The hello-world (the ceiling) is measured right before each Vigil run with the same client and
   // connections: its own numbers drift over a long run, so a single early run would flatter it.
   const helloRun = (c: number) => cannon(hello, '/v1/decisions?ip=' + MISS_IP, c);
-  // Both servers are compared in their steady state: Vigil has served many runs by the time it is
-  // measured, and a node:http process's first 64-connection run is its fastest (measured: 9.2 µs of
-  // CPU a request, then 10.6-11.0 µs in every later run), so the hello-world serves a c1 and a c64
-  // run that are not recorded.
+  // Both servers are compared in their steady state. Every server here idles while the others are
+  // measured, and a node:http process that has idled ~25 s after serving load is slower from then on
+  // (a hello-world: 8.6-9.2 µs of CPU a request before, 10.2-10.8 µs after; V8's memory reducer: with
+  // --no-memory-reducer it stays fast). So the hello-world serves a c1 and a c64 run that are not
+  // recorded, then idles 30 s, before its first recorded run.
   log('hello-world warm-up (not recorded)', JSON.stringify([await helloRun(1), await helloRun(64)]));
+  await sleep(30_000);
 
   // 10k first; then both stores are emptied and the full 100k file is imported in one go (the
   // import row of the targets), so each import starts from the same state on both servers.

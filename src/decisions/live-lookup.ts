@@ -14,6 +14,8 @@ export function lookupLive(index: DecisionIndex, q: LiveQuery, now: number): Dec
   else candidates = index.active(now);
   if (candidates.length === 0) return candidates;
   const needsFilter = q.value !== undefined || q.type !== undefined || q.origins || q.scenariosContaining || q.scenariosNotContaining;
+  // The usual answer, a bouncer's `ip=` with one live decision: no copy.
+  if (!needsFilter && candidates.length === 1 && !candidates[0]!.simulated) return candidates;
   return candidates.filter(
     (d) =>
       !d.simulated &&

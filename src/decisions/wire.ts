@@ -35,6 +35,7 @@ export function decisionJson(d: Decision, now: number): string {
 /** An array of decisions, or `null` when empty: CrowdSec never sends `[]` (reference §7.1). */
 export function decisionsJson(list: readonly Decision[], now: number): string {
   if (list.length === 0) return 'null';
+  if (list.length === 1) return '[' + decisionJson(list[0]!, now) + ']';
   const parts = new Array<string>(list.length);
   for (let i = 0; i < list.length; i++) parts[i] = decisionJson(list[i]!, now);
   return '[' + parts.join(',') + ']';
