@@ -34,25 +34,9 @@ fi
 
 [[ "$(id -u)" == 0 ]] || die "must run as root (apt-get install)"
 
-export DEBIAN_FRONTEND=noninteractive
-APT_OPTS=(-y -q --no-install-recommends -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=300
-          -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
-out="$(mktemp)"
-trap 'rm -f "$out"' EXIT
-
-cand="$(apt-cache policy caddy 2>/dev/null | awk '/Candidate:/ {print $2}')"
-if [[ -z "$cand" || "$cand" == "(none)" ]]; then
-  log "apt-get update"
-  apt-get -o DPkg::Lock::Timeout=300 update -q >"$out" 2>&1 || { cat "$out" >&2; die "apt-get update failed"; }
-fi
-
-log "apt-get install caddy"
-if ! apt-get install "${APT_OPTS[@]}" caddy </dev/null >"$out" 2>&1; then
-  log "install failed; retrying after apt-get update (stale package lists)"
-  apt-get -o DPkg::Lock::Timeout=300 update -q >"$out" 2>&1 || { cat "$out" >&2; die "apt-get update failed"; }
-  apt-get install "${APT_OPTS[@]}" caddy </dev/null >"$out" 2>&1 || { cat "$out" >&2; die "apt-get install caddy failed"; }
-fi
-if [[ "${VERBOSE:-}" == 1 ]]; then cat "$out" >&2; fi
+# shellcheck source=scripts/apt-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
+apt_install caddy
 
 stop_service
 has_caddy || die "caddy installed but /usr/bin/caddy lacks the reverse_proxy handler (forward_auth needs it)"
