@@ -1,0 +1,91 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect, it } from 'vitest';
+import { request, solvePage, type TestLapi } from '../remediation-helpers.ts';
+
+/**
+ * What every reverse proxy in front of `vigil bouncer forward-auth` must do, written once and run
+ * against each real proxy (nginx `auth_request`, Caddy `forward_auth`). 127.0.0.1 is the trusted
+ * proxy in front of the one under test (it sends X-Forwarded-For); 127.0.0.2 (banned) and 127.0.0.3
+ * are untrusted clients.
+ */
+
+/** The decisions the cases expect, added to the test LAPI. */
+export async function addProxyCaseDecisions(lapi: TestLapi): Promise<void> {
+  await lapi.addDecision('Ip', '203.0.113.7', 'ban');
+  await lapi.addDecision('Range', '2001:db8:bad::/48', 'ban');
+  await lapi.addDecision('Ip', '203.0.113.9', 'captcha');
+  await lapi.addDecision('Ip', '203.0.113.10', 'captcha');
+  await lapi.addDecision('Ip', '127.0.0.2', 'ban');
+}
+
+/** The upstream behind the proxy: answers `upstream ok` and records what reached it. */
+export interface Upstream {
+  server: http.Server;
+  port: number;
+  hits: string[];
+}
+
+export async function startUpstream(): Promise<Upstream> {
+  const hits: string[] = [];
+  const server = http.createServer((req, res) => {
+    hits.push(`${req.method} ${req.url}`);
+    res.end('upstream ok');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { server, port: (server.address() as AddressInfo).port, hits };
+}
+
+/** A request as the trusted proxy in front sends it, on behalf of `client`. */
+export const viaProxy = (client: string, extra: Record<string, string> = {}) => ({ headers: { 'X-Forwarded-For': client, Accept: 'text/html', ...extra } });
+
+/** Registers the shared cases; `base()` is the proxy's URL once started. */
+export function proxyCases(base: () => string, upstream: () => Upstream): void {
+  const hits = () => upstream().hits;
+  const clearHits = () => void hits().splice(0);
+
+  it('a clean address passes to the upstream', async () => {
+    clearHits();
+    const r = await request(base(), '/page?a=1', viaProxy('198.51.100.20'));
+    expect(r).toMatchObject({ status: 200, body: 'upstream ok' });
+    expect(hits()).toEqual(['GET /page?a=1']);
+  });
+
+  it('a banned address sent by a trusted proxy in X-Forwarded-For gets 403 and the ban page (HTML or JSON); the upstream never sees it', async () => {
+    clearHits();
+    const r = await request(base(), '/page', viaProxy('203.0.113.7'));
+    expect(r.status).toBe(403);
+    expect(r.body).toContain('<h1>Access denied</h1>');
+    const v6 = await request(base(), '/api', viaProxy('2001:db8:bad::1', { Accept: 'application/json' }));
+    expect(v6.status).toBe(403);
+    expect(JSON.parse(v6.body)).toEqual({ message: 'access denied', remediation: 'ban' });
+    expect(hits()).toEqual([]);
+  });
+
+  it('an untrusted client cannot spoof X-Forwarded-For', async () => {
+    // 127.0.0.2 is banned and claims to be a clean address.
+    const spoof = await request(base(), '/', { headers: { 'X-Forwarded-For': '198.51.100.30' }, localAddress: '127.0.0.2' });
+    expect(spoof.status).toBe(403);
+    // 127.0.0.3 is clean; claiming a banned address changes nothing.
+    const framed = await request(base(), '/', { headers: { 'X-Forwarded-For': '203.0.113.7' }, localAddress: '127.0.0.3' });
+    expect(framed).toMatchObject({ status: 200, body: 'upstream ok' });
+  });
+
+  it('a captcha decision gets the challenge; solved as a browser would, the cookie lets it through, for that address only', async () => {
+    clearHits();
+    const page = await request(base(), '/shop?item=7', viaProxy('203.0.113.9'));
+    expect(page.status).toBe(401);
+    expect(page.body).toContain('Checking your browser');
+    // The answer goes through the proxy like any request (the daemon reads the original URI).
+    const { challenge, nonce } = solvePage(page.body);
+    const solved = await request(base(), `/.vigil/captcha/verify?c=${encodeURIComponent(challenge)}&n=${nonce}&r=${encodeURIComponent('/shop?item=7')}`, viaProxy('203.0.113.9'));
+    expect(solved.status).toBe(303);
+    expect(solved.headers.location).toBe('/shop?item=7');
+    const cookie = String(solved.headers['set-cookie']).split(';')[0]!;
+    const after = await request(base(), '/shop?item=7', viaProxy('203.0.113.9', { Cookie: cookie }));
+    expect(after).toMatchObject({ status: 200, body: 'upstream ok' });
+    expect(hits()).toEqual(['GET /shop?item=7']);
+    // The cookie is bound to the address that solved it.
+    expect((await request(base(), '/shop?item=7', viaProxy('203.0.113.10', { Cookie: cookie }))).status).toBe(401);
+  });
+}
