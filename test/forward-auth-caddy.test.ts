@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../src/clock.ts';
 import { eventually, freePort, request, startTestLapi, type TestLapi } from './remediation-helpers.ts';
-import { addProxyCaseDecisions, proxyCases, startUpstream, viaProxy, type Upstream } from './support/forward-auth-cases.ts';
+import { addProxyCaseDecisions, proxyCases, startProxy, startUpstream, viaProxy, type Upstream } from './support/forward-auth-cases.ts';
 
 /**
  * A real Debian Caddy (`forward_auth`) in front of a loopback upstream, the real
@@ -54,7 +54,6 @@ describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real Caddy 
   let daemonUrl = '';
   let daemonOutput = '';
   let caddy: ChildProcess;
-  let caddyOutput = '';
   let dir: string;
   let base: string;
 
@@ -113,25 +112,16 @@ ${readmeSnippet().replaceAll('127.0.0.1:7480', new URL(daemonUrl).host).replace(
 `;
     fs.writeFileSync(path.join(dir, 'Caddyfile'), caddyfile);
     // HOME and XDG_* keep Caddy's storage (certificates, autosave) inside the test's directory.
-    caddy = spawn(CADDY, ['run', '--config', path.join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
-      cwd: dir,
-      env: { PATH: process.env.PATH, HOME: dir, XDG_DATA_HOME: path.join(dir, 'data'), XDG_CONFIG_HOME: path.join(dir, 'config') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    caddy.stdout!.on('data', (c) => (caddyOutput += c));
-    caddy.stderr!.on('data', (c) => (caddyOutput += c));
-    await eventually(
-      'Caddy answering',
-      async () => {
-        if (caddy.exitCode !== null) throw new Error(`caddy exited ${caddy.exitCode}:\n${caddyOutput}\n${caddyfile}`);
-        try {
-          await request(base, '/', { headers: { 'X-Forwarded-For': '198.51.100.1' } });
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      15_000,
+    caddy = await startProxy(
+      'caddy',
+      () =>
+        spawn(CADDY, ['run', '--config', path.join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
+          cwd: dir,
+          env: { PATH: process.env.PATH, HOME: dir, XDG_DATA_HOME: path.join(dir, 'data'), XDG_CONFIG_HOME: path.join(dir, 'config') },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      base,
+      (output) => `\n${output}\n${caddyfile}`,
     );
   });
 

@@ -8,7 +8,7 @@ import { systemClock } from '../src/clock.ts';
 import { loadForwardAuthConfig } from '../src/remediation/forward-auth/config.ts';
 import { startForwardAuth, type ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
 import { eventually, freePort, request, startTestLapi, stopNginx, type TestLapi } from './remediation-helpers.ts';
-import { addProxyCaseDecisions, proxyCases, startUpstream, viaProxy, type Upstream } from './support/forward-auth-cases.ts';
+import { addProxyCaseDecisions, proxyCases, startProxy, startUpstream, viaProxy, type Upstream } from './support/forward-auth-cases.ts';
 
 /**
  * A real Debian nginx (auth_request) in front of a loopback upstream, the forward-auth daemon and
@@ -43,7 +43,6 @@ describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real nginx 
   let nginx: ChildProcess;
   let dir: string;
   let base: string;
-  let nginxOutput = '';
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-nginx-'));
@@ -97,21 +96,11 @@ ${readmeSnippet().replaceAll('127.0.0.1:7480', faAddress)}
 }
 `;
     fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
-    nginx = spawn(NGINX, ['-p', dir, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    nginx.stdout!.on('data', (c) => (nginxOutput += c));
-    nginx.stderr!.on('data', (c) => (nginxOutput += c));
-    await eventually(
-      'nginx answering',
-      async () => {
-        if (nginx.exitCode !== null) throw new Error(`nginx exited ${nginx.exitCode}: ${nginxOutput} ${fs.readFileSync(`${dir}/error.log`, 'utf8')}`);
-        try {
-          await request(base, '/', { headers: { 'X-Forwarded-For': '198.51.100.1' } });
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      15_000,
+    nginx = await startProxy(
+      'nginx',
+      () => spawn(NGINX, ['-p', dir, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      base,
+      (output) => `${output} ${fs.readFileSync(`${dir}/error.log`, 'utf8')}`,
     );
   });
 

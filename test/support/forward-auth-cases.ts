@@ -1,7 +1,8 @@
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect, it } from 'vitest';
-import { request, solvePage, type TestLapi } from '../remediation-helpers.ts';
+import { eventually, request, solvePage, type TestLapi } from '../remediation-helpers.ts';
 
 /**
  * What every reverse proxy in front of `vigil bouncer forward-auth` must do, written once and run
@@ -34,6 +35,31 @@ export async function startUpstream(): Promise<Upstream> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { server, port: (server.address() as AddressInfo).port, hits };
+}
+
+/**
+ * Starts a proxy process and waits until it answers on `base`; `whyExited` says what it printed
+ * when it exits instead (a configuration error), so the failure names the cause.
+ */
+export async function startProxy(name: string, start: () => ChildProcess, base: string, whyExited: (output: string) => string): Promise<ChildProcess> {
+  let output = '';
+  const child = start();
+  child.stdout?.on('data', (c) => (output += c));
+  child.stderr?.on('data', (c) => (output += c));
+  await eventually(
+    `${name} answering`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}: ${whyExited(output)}`);
+      try {
+        await request(base, '/', { headers: { 'X-Forwarded-For': '198.51.100.1' } });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    15_000,
+  );
+  return child;
 }
 
 /** A request as the trusted proxy in front sends it, on behalf of `client`. */
