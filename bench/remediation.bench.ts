@@ -20,7 +20,7 @@ import autocannon from 'autocannon';
 import { formatWords, parseRange } from '../src/net/ip.ts';
 import { formatGoDuration } from '../src/decisions/duration.ts';
 import { createBouncer, withBouncer, type Bouncer, type RequestView } from '../src/remediation/index.ts';
-import { parseAddressInto } from '../src/remediation/decision-cache.ts';
+import { parseAddressInto, type WireDecision } from '../src/remediation/decision-cache.ts';
 import { seededU32 } from './support.ts';
 
 const TOTAL = 100_000;
@@ -39,15 +39,7 @@ const V6_PREFIXES = [32, 48, 48, 56, 64, 64, 64];
 const ORIGINS = ['crowdsec', 'CAPI', 'lists', 'cscli'];
 const SCENARIOS = ['crowdsecurity/ssh-bf', 'crowdsecurity/http-probing', 'crowdsecurity/http-crawl-non_statics', 'firehol_level1'];
 
-interface Wire {
-  duration: string;
-  id: number;
-  origin: string;
-  scenario: string;
-  scope: string;
-  type: string;
-  value: string;
-}
+type Wire = WireDecision;
 
 function makeWire(): Wire[] {
   const out: Wire[] = [];

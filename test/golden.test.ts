@@ -8,6 +8,7 @@ import { ManualClock } from '../src/clock.ts';
 import { hashApiKey } from '../src/bouncers/api-key.ts';
 import { parseDuration } from '../src/decisions/duration.ts';
 import { manualAlert } from '../src/decisions/new-decisions.ts';
+import type { WireDecision } from '../src/remediation/decision-cache.ts';
 
 /**
  * Golden tests: the bodies CrowdSec 1.4.6 sent (shared/reference/fixtures/) rebuilt in Vigil's
@@ -20,16 +21,6 @@ const FIXTURES = process.env.VIGIL_REFERENCE_FIXTURES ?? path.resolve(import.met
 const haveFixtures = fs.existsSync(FIXTURES) || Boolean(process.env.CI);
 const T0 = Date.UTC(2026, 10, 24, 4, 20, 0);
 const KEY = 'golden-key';
-
-interface WireDecision {
-  duration: string;
-  id: number;
-  origin: string;
-  scenario: string;
-  scope: string;
-  type: string;
-  value: string;
-}
 
 const read = (name: string) => fs.readFileSync(path.join(FIXTURES, name), 'utf8');
 /** Durations and ids differ by construction; everything else must be identical. */
