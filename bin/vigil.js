@@ -1,18 +1,46 @@
 #!/usr/bin/env -S node --max-semi-space-size=8
 // A smaller young generation (8 MB semi-spaces, Node's default is larger) keeps `vigil serve` ~60 MB
 // smaller with 100k decisions in memory, with the same throughput (README "Benchmarks").
-// Vigil runs its TypeScript directly on Node's type stripping (Node >= 23.6). `npm install` brings a
-// current Node (the `node` devDependency) and `npx vigil` / `npm run vigil` use it.
+//
+// Two layouts: a checkout runs src/*.ts on Node's type stripping; an installed package (npm pack,
+// npm install -g) has no src/ and runs the JavaScript that prepack built into dist/. The Node
+// version Vigil needs is stated once, in package.json's `engines`. An older Node on PATH (Debian's
+// Node 20) hands over to the Node that `npm install` brought (the `node` devDependency), so
+// `vigil` works from PATH after `npm link` as well as through `npx vigil`.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const fromSource = fs.existsSync(new URL('../src/cli/main.ts', import.meta.url));
+const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const wanted = /^>=\s*(\d+)(?:\.(\d+))?/.exec(pkg.engines?.node ?? '') ?? [null, '24', '0'];
+const [wantMajor, wantMinor] = [Number(wanted[1]), Number(wanted[2] ?? 0)];
 const [major, minor] = process.versions.node.split('.').map(Number);
-if (major < 23 || (major === 23 && minor < 6)) {
-  process.stderr.write(
-    `level=fatal msg="vigil needs Node.js 24 or newer (this is ${process.version}): run it as 'npx vigil …' after 'npm install', which brings its own Node"\n`,
-  );
-  process.exit(1);
+
+if (major < wantMajor || (major === wantMajor && minor < wantMinor)) {
+  const bundled = `${root}node_modules/node/bin/node`;
+  if (process.env.VIGIL_REEXEC !== '1' && fs.existsSync(bundled)) {
+    const child = spawn(bundled, ['--max-semi-space-size=8', ...process.execArgv.filter((a) => !a.startsWith('--max-semi-space-size')), fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+      stdio: 'inherit',
+      env: { ...process.env, VIGIL_REEXEC: '1' },
+    });
+    // `vigil serve` under systemd or a terminal: the signal that stops us stops it.
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+    child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+  } else {
+    process.stderr.write(
+      `level=fatal msg="vigil needs Node.js ${pkg.engines?.node ?? '>=24'} (this is ${process.version}): install a newer Node, or run 'npm install' in ${root} to bring one"\n`,
+    );
+    process.exit(1);
+  }
+} else {
+  const entry = fromSource ? '../src/cli' : '../dist/cli';
+  const ext = fromSource ? 'ts' : 'js';
+  const { main } = await import(`${entry}/main.${ext}`);
+  const { processIo } = await import(`${entry}/io.${ext}`);
+  const code = await main(process.argv.slice(2), processIo());
+  process.exitCode = code;
+  // serve keeps no handles after close; other commands are done: leave promptly.
+  if (process.argv[2] !== 'serve') process.exit(code);
 }
-const { main } = await import('../src/cli/main.ts');
-const { processIo } = await import('../src/cli/io.ts');
-const code = await main(process.argv.slice(2), processIo());
-process.exitCode = code;
-// serve keeps no handles after close; other commands are done: leave promptly.
-if (process.argv[2] !== 'serve') process.exit(code);

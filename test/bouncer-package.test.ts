@@ -1,21 +1,22 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../src/clock.ts';
-import { startTestLapi, type TestLapi } from './remediation-helpers.ts';
+import { freePort, startTestLapi, type TestLapi } from './remediation-helpers.ts';
 
 /**
- * `vigil/bouncer` as another project gets it: `npm pack` (its prepack builds dist/ with
- * tsconfig.bouncer.json), `npm install` of the tarball into a fresh `type: module` project, then a
+ * Vigil as an installed package: `npm pack` (its prepack builds dist/ with tsconfig.build.json,
+ * scripts/build.sh), `npm install` of the tarball into a fresh project; `vigil serve` and the CLI
+ * run from that copy's built JavaScript; and `vigil/bouncer` as another project gets it: `npm install` of the tarball into a fresh `type: module` project, then a
  * plain-JS script run by Node 26 from that project (Node does not strip types inside node_modules,
  * so this only works with the built JavaScript) pulls from a real `vigil serve`; and a TypeScript
  * consumer is typechecked against the installed .d.ts.
  *
- * The package is packed from a staged copy of the checkout (package.json, bin, src, tsconfigs,
- * README; node_modules linked) so that the build never touches the shared checkout's dist/ while
+ * The package is packed from a staged copy of the checkout (package.json, bin, src, scripts,
+ * tsconfigs, README; node_modules linked) so that the build never touches the shared checkout's dist/ while
  * someone else runs the suite.
  */
 const root = path.join(import.meta.dirname, '..');
@@ -38,7 +39,7 @@ describe('vigil/bouncer installed from the packed tarball', () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-pack-'));
     const staged = path.join(tmp, 'vigil');
     fs.mkdirSync(staged);
-    for (const entry of ['package.json', 'bin', 'src', 'tsconfig.json', 'tsconfig.bouncer.json', 'README.md']) {
+    for (const entry of ['package.json', 'bin', 'src', 'scripts', 'tsconfig.json', 'tsconfig.build.json', 'README.md']) {
       fs.cpSync(path.join(root, entry), path.join(staged, entry), { recursive: true });
     }
     fs.symlinkSync(path.join(root, 'node_modules'), path.join(staged, 'node_modules'), 'dir');
@@ -66,14 +67,60 @@ describe('vigil/bouncer installed from the packed tarball', () => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('the tarball holds the built library with its .d.ts, bin and src, and no tests', () => {
+  it('the tarball holds the built JavaScript with its .d.ts, the bin and the dashboard files, and no sources or tests', () => {
     const files = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).trim().split('\n');
-    expect(files).toEqual(expect.arrayContaining(['package/dist/remediation/index.js', 'package/dist/remediation/index.d.ts', 'package/bin/vigil.js', 'package/src/cli/main.ts']));
-    expect(files.filter((f) => f.endsWith('.test.ts'))).toEqual([]);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'package/dist/remediation/index.js',
+        'package/dist/remediation/index.d.ts',
+        'package/dist/cli/main.js',
+        'package/dist/web/client/app.ts',
+        'package/dist/web/client/style.css',
+        'package/bin/vigil.js',
+      ]),
+    );
+    // No src/: the bin runs dist/ when src/ is absent (Node strips no types inside node_modules).
+    expect(files.filter((f) => f.startsWith('package/src/'))).toEqual([]);
+    expect(files.filter((f) => f.includes('.test.'))).toEqual([]);
     // Relative imports were rewritten to the emitted .js files.
     const js = fs.readFileSync(path.join(consumer, 'node_modules/vigil/dist/remediation/bouncer.js'), 'utf8');
     expect(js).toMatch(/from '\.\.\/clock\.js'/);
     expect(js).not.toMatch(/from '[^']+\.ts'/);
+  });
+
+  it('the installed copy runs the CLI and `vigil serve` from its built JavaScript', async () => {
+    const bin = path.join(consumer, 'node_modules', 'vigil', 'bin', 'vigil.js');
+    const db = `sqlite:${path.join(tmp, 'installed', 'vigil.db')}`;
+    const run = (args: string[]) => execFileSync(node, [bin, ...args], { cwd: tmp, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const added = run(['bouncers', 'add', 'from-package', '--db', db, '-o', 'raw']).trim();
+    expect(added).toMatch(/^\S{16,}$/);
+    const port = await freePort();
+    const child = spawn(node, [bin, 'serve', '--db', db, '--listen', `127.0.0.1:${port}`], {
+      cwd: tmp,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, VIGIL_METRICS_LISTEN: 'off' },
+    });
+    let log = '';
+    child.stdout.on('data', (d) => (log += d));
+    child.stderr.on('data', (d) => (log += d));
+    try {
+      let status = 0;
+      for (let i = 0; i < 100 && status !== 200 && child.exitCode === null; i++) {
+        status = await fetch(`http://127.0.0.1:${port}/v1/decisions?ip=192.0.2.1`, { headers: { 'X-Api-Key': added } }).then((r) => r.status, () => 0);
+        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status, log).toBe(200);
+      const pid = child.pid!;
+      // The process runs the package's dist/, not a checkout's src/.
+      const maps = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      expect(maps).toContain(path.join('node_modules', 'vigil', 'bin', 'vigil.js'));
+      expect(fs.existsSync(path.join(consumer, 'node_modules', 'vigil', 'src'))).toBe(false);
+    } finally {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+    }
   });
 
   it('a plain-JS consumer imports it from node_modules, pulls from vigil serve and enforces a ban', async () => {
