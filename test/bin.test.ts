@@ -23,8 +23,9 @@ describe('bin/vigil.js', () => {
     expect(fs.readFileSync(bin, 'utf8')).not.toMatch(/major < \d+/);
   });
 
-  it.runIf(systemNode !== undefined && systemMajor !== null && systemMajor < Number(/\d+/.exec(engines)![0]))(
-    `on an older system Node (${systemNode} v${systemMajor}) it hands over to the Node npm install brought`,
+  const older = systemNode !== undefined && systemMajor !== null && systemMajor < Number(/\d+/.exec(engines)![0]);
+  it.runIf(older)(
+    `on an older system Node it hands over to the Node npm install brought${older ? ` (${systemNode}, v${systemMajor})` : ' (skipped: no Node older than engines on this machine)'}`,
     () => {
       const db = `sqlite:${path.join(tmp, 'v.db')}`;
       const r = spawnSync(systemNode!, [bin, 'bouncers', 'add', 'old-node', '--db', db, '-o', 'json'], { encoding: 'utf8', cwd: tmp });

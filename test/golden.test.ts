@@ -11,14 +11,12 @@ import { manualAlert } from '../src/decisions/new-decisions.ts';
 import type { WireDecision } from '../src/remediation/decision-cache.ts';
 
 /**
- * Golden tests: the bodies CrowdSec 1.4.6 sent (shared/reference/fixtures/) rebuilt in Vigil's
+ * Golden tests: the bodies CrowdSec 1.4.6 sent (test/fixtures/crowdsec-1.4.6/, captured from the
+ * real programs: docs/reference/crowdsec-wire-protocol.md) rebuilt in Vigil's
  * store and fetched over HTTP must come back byte for byte, once durations (nanoseconds there,
  * milliseconds here) and ids (assigned by each database) are normalised.
  */
-// shared/ sits beside the checkout (and beside CI's clone); VIGIL_REFERENCE_FIXTURES overrides.
-const FIXTURES = process.env.VIGIL_REFERENCE_FIXTURES ?? path.resolve(import.meta.dirname, '../../shared/reference/fixtures');
-// Outside CI a checkout without shared/ skips these; in CI their absence is a failure, not a skip.
-const haveFixtures = fs.existsSync(FIXTURES) || Boolean(process.env.CI);
+const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'crowdsec-1.4.6');
 const T0 = Date.UTC(2026, 10, 24, 4, 20, 0);
 const KEY = 'golden-key';
 
@@ -26,7 +24,7 @@ const read = (name: string) => fs.readFileSync(path.join(FIXTURES, name), 'utf8'
 /** Durations and ids differ by construction; everything else must be identical. */
 const normalise = (body: string) => body.replace(/"duration":"-?[0-9hmsµn.]+"/g, '"duration":"D"').replace(/"id":\d+/g, '"id":N');
 
-describe.skipIf(!haveFixtures)(`golden bodies from CrowdSec 1.4.6${haveFixtures ? '' : ` (skipped: no ${FIXTURES})`}`, () => {
+describe('golden bodies from CrowdSec 1.4.6', () => {
   for (const dialect of DIALECTS) {
     describe(dialect, () => {
       let server: RunningServer;

@@ -34,7 +34,7 @@ const LIST_JSON_ONE = `[
     "auth_type": "api-key"
   }
 ]`;
-// Verbatim fixtures/cscli-bouncers-list.json.
+// Verbatim test/fixtures/crowdsec-1.4.6/cscli-bouncers-list.json.
 const LIST_JSON_FIXTURE = `[
   {
     "id": 1,
@@ -260,7 +260,7 @@ describe('formatBouncerList json', () => {
     expect(formatBouncerList([b], 'json')).toBe(toMillisecondPrecision(LIST_JSON_ONE) + '\n');
   });
 
-  it('reproduces fixtures/cscli-bouncers-list.json (to the millisecond): created_at moves with updates, until keeps creation', () => {
+  it('reproduces test/fixtures/crowdsec-1.4.6/cscli-bouncers-list.json (to the millisecond): created_at moves with updates, until keeps creation', () => {
     const rows = JSON.parse(LIST_JSON_FIXTURE) as Array<Record<string, string | number | boolean>>;
     const bouncers = rows.map((r) =>
       bouncer({

@@ -86,7 +86,7 @@ export function formatBouncerList(bouncers: readonly Bouncer[], output: OutputFo
 
 /**
  * The ent row as cscli encodes it. CrowdSec's schema gives `created_at` an UpdateDefault, so
- * it moves with every write and equals updated_at (fixtures/cscli-bouncers-list.json), while
+ * it moves with every write and equals updated_at (test/fixtures/crowdsec-1.4.6/cscli-bouncers-list.json), while
  * `until`, never written after creation, is what keeps the creation time. Kept on purpose.
  */
 function bouncerJson(b: Bouncer, extraJson: BouncerListOptions['extraJson']): Record<string, unknown> {

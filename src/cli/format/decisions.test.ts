@@ -8,7 +8,7 @@ const RAW = `id,source,ip,reason,action,country,as,events_count,expiration,simul
 4,cscli,username:foobar,usertest,ban,,,1,3h59m52.241830602s,false,4
 1,cscli,Ip:192.0.2.1,test,ban,,,1,4m52.241824115s,false,1
 `;
-// Verbatim fixtures/cscli-decisions-list.json (no trailing newline: cscli prints it with "%s").
+// Verbatim test/fixtures/crowdsec-1.4.6/cscli-decisions-list.json (no trailing newline: cscli prints it with "%s").
 const JSON_FIXTURE = `[
  {
   "capacity": 0,
@@ -379,7 +379,7 @@ describe('formatDecisionList raw', () => {
 });
 
 describe('formatDecisionList json', () => {
-  it('reproduces fixtures/cscli-decisions-list.json byte for byte', () => {
+  it('reproduces test/fixtures/crowdsec-1.4.6/cscli-decisions-list.json byte for byte', () => {
     const remaining = captured({
       7: '3h59m53.352848965s',
       6: '9m53.352845153s',
