@@ -7,6 +7,7 @@ import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
 import { compress } from 'hono/compress';
+import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import type { Clock } from '../clock.ts';
@@ -72,6 +73,10 @@ export interface Dashboard {
 }
 
 const HTML_TYPE = 'text/html; charset=utf-8';
+/** The login form is a secret (<= 1 KiB) and a `next` (<= 2 KiB): anything bigger is not ours, and nobody is logged in yet. */
+export const MAX_LOGIN_BODY = 16 * 1024;
+/** Logged-in changes are small JSON objects (a decision, a silence). */
+export const MAX_DASHBOARD_BODY = 64 * 1024;
 /** Rows the fleet table draws unless asked for all: problems come first, so none is hidden behind healthy ones. */
 export const FLEET_ROWS = 200;
 const SECURITY_HEADERS: Record<string, string> = {
@@ -157,6 +162,12 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     return c.json({ message: 'internal error' }, 500);
   });
 
+  // Read no further than a form of ours can be (hono/body-limit counts a chunked body as it comes).
+  const tooLarge = (max: number) => (c: Context) =>
+    c.json({ message: `request body over ${max / 1024} KiB: the dashboard's forms and actions are smaller; send only the fields they use` }, 413);
+  app.post('/login', bodyLimit({ maxSize: MAX_LOGIN_BODY, onError: tooLarge(MAX_LOGIN_BODY) }));
+  app.use('*', bodyLimit({ maxSize: MAX_DASHBOARD_BODY, onError: tooLarge(MAX_DASHBOARD_BODY) }));
+
   // ------------------------------------------------------------------ public: assets and login
 
   app.get('/assets/:name', (c) => {
@@ -173,7 +184,9 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   });
 
   app.post('/login', async (c) => {
-    if (!sameOrigin(c)) return c.json({ message: 'cross-site login refused: the Origin header must be this dashboard\'s own' }, 403);
+    if (!sameOrigin(c)) {
+      return c.json({ message: "cross-site login refused: the Origin header must be this dashboard's own (behind a reverse proxy: keep the Host header, or send X-Forwarded-Host from an address in admin_trusted_proxies)" }, 403);
+    }
     const peer = clientAddress(facts(c), trusted);
     const form = await c.req.parseBody();
     const next = typeof form.next === 'string' ? form.next : undefined;

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freshDbUrl } from '../support/databases.ts';
 import { requestFrom, type Answer } from '../support/http-from.ts';
@@ -5,6 +6,7 @@ import { startServer, createLogger, type RunningServer } from '../../src/server/
 import { loadConfig } from '../../src/config/config.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { resetDashboardPassword } from '../../src/web/credentials.ts';
+import { MAX_LOGIN_BODY } from '../../src/web/dashboard.ts';
 import { GLOBAL_MAX_FAILURES, MAX_FAILURES, WINDOW_MS } from '../../src/web/login-throttle.ts';
 
 /**
@@ -106,5 +108,48 @@ describe('login brute force', () => {
     expect((await login(PASSWORD, '127.0.0.2')).status).toBe(303);
     clock.advance(WINDOW_MS);
     expect((await login(PASSWORD, '127.0.0.1')).status).toBe(303);
+  });
+});
+
+describe('login body size', () => {
+  let server: RunningServer;
+  let cleanup: () => Promise<void>;
+  let origin: string;
+
+  beforeAll(async () => {
+    const db = await freshDbUrl('sqlite');
+    cleanup = db.cleanup;
+    const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off', adminListen: '127.0.0.1:0' }, env: {}, cwd: '/nonexistent' });
+    config.health.evaluateEveryMs = 0;
+    server = await startServer(config, { clock: new ManualClock(T0), log: createLogger('silent') });
+    origin = new URL(server.web.dashboardUrl!).origin;
+    await resetDashboardPassword(server.store, PASSWORD);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await cleanup?.();
+  });
+
+  it(`refuses a login body over ${MAX_LOGIN_BODY / 1024} KiB with 413 (declared or chunked), and the next login works`, async () => {
+    const big = `secret=${'a'.repeat(8 * 1024 * 1024)}`;
+    const declared = await requestFrom(`${origin}/ui/login`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: origin }, body: big });
+    expect(declared.status).toBe(413);
+    expect(declared.text).toContain('request body over 16 KiB');
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const u = new URL(`${origin}/ui/login`);
+      const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: origin, 'Transfer-Encoding': 'chunked' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      // The server may answer and close before it has it all.
+      req.on('error', () => {});
+      req.on('close', () => resolve(0));
+      for (let i = 0; i < 64; i++) req.write('a'.repeat(64 * 1024));
+      req.end();
+      setTimeout(() => reject(new Error('no answer to a chunked 4 MiB login')), 10_000).unref();
+    });
+    expect(chunked).toBe(413);
+    const ok = await requestFrom(`${origin}/ui/login`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: origin }, body: new URLSearchParams({ secret: PASSWORD }).toString() });
+    expect(ok.status).toBe(303);
   });
 });
