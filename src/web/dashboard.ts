@@ -335,6 +335,8 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
 
   app.get('/events', (c) => {
     const cookie = getCookie(c, SESSION_COOKIE);
+    // nginx would hold the events in its buffer (proxy_buffering is on by default): pass them as they come.
+    c.header('X-Accel-Buffering', 'no');
     return streamSSE(c, async (stream) => {
       let finish: () => void = () => {};
       const finished = new Promise<void>((resolve) => (finish = resolve));
