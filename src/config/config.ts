@@ -7,6 +7,7 @@ import { parseDuration } from '../decisions/duration.ts';
 import { parseStoreUrl } from '../store/database.ts';
 import { watchFileSchema, type WatchFileSection } from '../watch/watch-file-schema.ts';
 import { loadNotificationsConfig, notificationsFileSchema, type NotificationsConfig } from '../notify/config.ts';
+import { TrustedProxies } from '../remediation/client-ip.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -28,6 +29,8 @@ export interface VigilConfig {
   adminListen: ListenAddress | 'lapi' | null;
   /** Dashboard sessions end this long after login. */
   adminSessionTtlMs: number;
+  /** Reverse proxies (addresses, CIDR ranges) whose X-Forwarded-Proto/Host/For the dashboard believes. */
+  adminTrustedProxies: string[];
   /** How often a server re-reads decisions written by the CLI or by other replicas. */
   decisionsSyncEveryMs: number;
   /** How often buffered bouncer activity (last pull, last request) is written. */
@@ -57,6 +60,8 @@ export interface ConfigFlags {
 }
 
 export const DEFAULT_CONFIG_FILE = 'vigil.yaml';
+/** A TLS proxy on the same host works without configuration; any other peer's forwarding headers are ignored. */
+export const DEFAULT_ADMIN_TRUSTED_PROXIES: readonly string[] = ['127.0.0.1', '::1'];
 
 const duration = z.string();
 // The YAML file: snake_case keys, every one optional, unknown keys refused (a typo must not pass silently).
@@ -68,6 +73,7 @@ const fileSchema = z
     metrics_listen: z.string().optional(),
     admin_listen: z.string().optional(),
     admin_session_ttl: duration.optional(),
+    admin_trusted_proxies: z.array(z.string()).optional(),
     decisions_sync_every: duration.optional(),
     activity_flush_every: duration.optional(),
     health: z
@@ -134,6 +140,9 @@ export function loadConfig(opts: { flags?: ConfigFlags; env?: NodeJS.ProcessEnv;
   }
   const dur = (key: string, text: string | undefined, fallback: string) => parseDuration(text ?? fallback, usedFile && text ? `${usedFile}: ${key}` : key);
   const h = fromFile.health ?? {};
+  const adminTrustedProxies = fromFile.admin_trusted_proxies ?? [...DEFAULT_ADMIN_TRUSTED_PROXIES];
+  // Compiled here only to refuse a bad entry at load, naming it; the dashboard compiles its own.
+  new TrustedProxies(adminTrustedProxies, usedFile ? `${usedFile}: admin_trusted_proxies` : 'admin_trusted_proxies');
   return {
     listen,
     db,
@@ -141,6 +150,7 @@ export function loadConfig(opts: { flags?: ConfigFlags; env?: NodeJS.ProcessEnv;
     metricsListen,
     adminListen,
     adminSessionTtlMs: dur('admin_session_ttl', fromFile.admin_session_ttl, '12h'),
+    adminTrustedProxies,
     decisionsSyncEveryMs: dur('decisions_sync_every', fromFile.decisions_sync_every, '250ms'),
     activityFlushEveryMs: dur('activity_flush_every', fromFile.activity_flush_every, '1s'),
     health: {

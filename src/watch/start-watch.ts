@@ -147,7 +147,7 @@ export async function startWatch(
   if (settings.listen) {
     // The dashboard too, on the same listener as the admin API (its Decisions page needs a decision index: absent here).
     web = await createWebSurface({
-      config: { adminListen: 'lapi', adminSessionTtlMs: config.adminSessionTtlMs, listen: settings.listen },
+      config: { adminListen: 'lapi', adminSessionTtlMs: config.adminSessionTtlMs, adminTrustedProxies: config.adminTrustedProxies, listen: settings.listen },
       store,
       clock,
       rules,

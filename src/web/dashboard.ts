@@ -7,6 +7,7 @@ import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
 import { compress } from 'hono/compress';
+import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import type { Clock } from '../clock.ts';
@@ -17,11 +18,15 @@ import { isVigilError, VigilError } from '../errors.ts';
 import { buildDecision, manualAlert } from '../decisions/new-decisions.ts';
 import { checkLoginSecret, credentialFingerprint } from './credentials.ts';
 import { SESSION_COOKIE, SessionCodec, type Session } from './session.ts';
-import { LoginThrottle } from './login-throttle.ts';
+import { isRefusal, LoginThrottle } from './login-throttle.ts';
+import { EndedSessions } from './ended-sessions.ts';
+import { clientAddress, fromOwnPages, servedOverHttps, type RequestFacts } from './forwarded.ts';
+import { TrustedProxies } from '../remediation/client-ip.ts';
+import { DEFAULT_ADMIN_TRUSTED_PROXIES } from '../config/config.ts';
 import { LiveUpdates } from './live.ts';
 import { DashboardData } from './data.ts';
 import { asset, isAssetName } from './assets.ts';
-import { humanDuration } from './format.ts';
+import { exactTime, humanDuration } from './format.ts';
 import { html, type Html } from './html.ts';
 import { layout, type PageContext, type Section } from './pages/layout.ts';
 import { loginPage } from './pages/login.ts';
@@ -46,6 +51,8 @@ export interface DashboardDeps {
   /** The Local API URL bouncers use, for the runbooks. */
   lapiUrl: () => string;
   sessionTtlMs: number;
+  /** Reverse proxies whose X-Forwarded-Proto/Host/For are believed (`admin_trusted_proxies`; default loopback). */
+  trustedProxies?: readonly string[];
   /** How often open dashboards' data is checked for changes (default 2 s). */
   livePollMs?: number;
 }
@@ -66,6 +73,10 @@ export interface Dashboard {
 }
 
 const HTML_TYPE = 'text/html; charset=utf-8';
+/** The login form is a secret (<= 1 KiB) and a `next` (<= 2 KiB): anything bigger is not ours, and nobody is logged in yet. */
+export const MAX_LOGIN_BODY = 16 * 1024;
+/** Logged-in changes are small JSON objects (a decision, a silence). */
+export const MAX_DASHBOARD_BODY = 64 * 1024;
 /** Rows the fleet table draws unless asked for all: problems come first, so none is hidden behind healthy ones. */
 export const FLEET_ROWS = 200;
 const SECURITY_HEADERS: Record<string, string> = {
@@ -81,6 +92,8 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   const { store, clock, log } = deps;
   const codec = new SessionCodec(await store.secret('dashboard-session'));
   const throttle = new LoginThrottle();
+  const ended = new EndedSessions(store);
+  const trusted = new TrustedProxies(deps.trustedProxies ?? DEFAULT_ADMIN_TRUSTED_PROXIES, 'admin_trusted_proxies');
   const sync = deps.sync;
   const data = new DashboardData({ store, rules: deps.rules, index: sync?.index, lapiUrl: deps.lapiUrl });
   const live = new LiveUpdates({ store, clock, pollMs: deps.livePollMs ?? 2000 });
@@ -92,31 +105,33 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   const app = new Hono<Env>({ strict: false }).basePath('/ui');
 
   async function sessionOf(c: Context): Promise<Session | null> {
-    const s = codec.read(getCookie(c, SESSION_COOKIE), clock.now());
+    return validSession(getCookie(c, SESSION_COOKIE));
+  }
+
+  async function validSession(cookie: string | undefined): Promise<Session | null> {
+    const s = codec.read(cookie, clock.now());
     if (!s) return null;
     // A new password or a rotated token ends the sessions opened with the old one.
-    return (await credentialFingerprint(store, s.via)) === s.credential ? s : null;
+    if ((await credentialFingerprint(store, s.via)) !== s.credential) return null;
+    return (await ended.has(s)) ? null : s;
   }
 
-  /** State changes must come from our own pages: same Origin as the Host asked for. */
-  function sameOrigin(c: Context): boolean {
-    const origin = c.req.header('origin');
-    if (!origin || origin === 'null') return false;
-    try {
-      return new URL(origin).host === (c.req.header('host') ?? '');
-    } catch {
-      return false;
-    }
-  }
+  const facts = (c: Context<Env>): RequestFacts => ({
+    peer: peerAddressOf(c),
+    encrypted: new URL(c.req.url).protocol === 'https:' || c.env?.incoming?.socket?.encrypted === true,
+    header: (name) => c.req.header(name),
+  });
 
-  function csrfRefusal(c: Context, s: Session, token: string | undefined): Response | null {
+  /** State changes must come from our own pages (forwarded.ts: Sec-Fetch-Site, or the Origin's host). */
+  const sameOrigin = (c: Context<Env>): boolean => fromOwnPages(facts(c), trusted);
+
+  function csrfRefusal(c: Context<Env>, s: Session, token: string | undefined): Response | null {
     if (!sameOrigin(c)) return c.json({ message: 'cross-site request refused: the Origin header must be this dashboard\'s own' }, 403);
     if (!codec.checkCsrf(s, token)) return c.json({ message: 'CSRF token missing or wrong: send the X-CSRF-Token header of the dashboard page (reload it)' }, 403);
     return null;
   }
 
-  const isHttps = (c: Context<Env>) =>
-    new URL(c.req.url).protocol === 'https:' || c.env?.incoming?.socket?.encrypted === true || (isLoopback(peerAddressOf(c)) && c.req.header('x-forwarded-proto') === 'https');
+  const isHttps = (c: Context<Env>) => servedOverHttps(facts(c), trusted);
 
   async function pageContext(s: Session | null): Promise<PageContext> {
     return {
@@ -147,6 +162,12 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     return c.json({ message: 'internal error' }, 500);
   });
 
+  // Read no further than a form of ours can be (hono/body-limit counts a chunked body as it comes).
+  const tooLarge = (max: number) => (c: Context) =>
+    c.json({ message: `request body over ${max / 1024} KiB: the dashboard's forms and actions are smaller; send only the fields they use` }, 413);
+  app.post('/login', bodyLimit({ maxSize: MAX_LOGIN_BODY, onError: tooLarge(MAX_LOGIN_BODY) }));
+  app.use('*', bodyLimit({ maxSize: MAX_DASHBOARD_BODY, onError: tooLarge(MAX_DASHBOARD_BODY) }));
+
   // ------------------------------------------------------------------ public: assets and login
 
   app.get('/assets/:name', (c) => {
@@ -159,29 +180,36 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
 
   app.get('/login', async (c) => {
     if (await sessionOf(c)) return c.redirect(safeNext(c.req.query('next')), 303);
-    return page(c, null, 'Log in', 'none', loginPage({ next: c.req.query('next') }));
+    return page(c, null, 'Log in', 'none', loginPage({ next: safeNext(c.req.query('next')) }));
   });
 
   app.post('/login', async (c) => {
-    if (!sameOrigin(c)) return c.json({ message: 'cross-site login refused: the Origin header must be this dashboard\'s own' }, 403);
-    const peer = peerAddressOf(c);
-    const now = clock.now();
-    const wait = throttle.retryAfter(peer, now);
+    if (!sameOrigin(c)) {
+      return c.json({ message: "cross-site login refused: the Origin header must be this dashboard's own (behind a reverse proxy: keep the Host header, or send X-Forwarded-Host from an address in admin_trusted_proxies)" }, 403);
+    }
+    const peer = clientAddress(facts(c), trusted);
     const form = await c.req.parseBody();
     const next = typeof form.next === 'string' ? form.next : undefined;
-    if (wait > 0) {
-      log.warn({ ip: peer }, 'dashboard login refused: too many failed attempts');
-      return page(c, null, 'Log in', 'none', loginPage({ next, error: `Too many failed attempts from your address: try again in ${humanDuration(wait)}.` }), 429);
+    // The slot is taken before the secret is checked, with no await in between (login-throttle.ts).
+    const now = clock.now();
+    const attempt = throttle.begin(peer, now);
+    if (isRefusal(attempt)) {
+      const wait = attempt.retryAfterMs;
+      const who = attempt.reason === 'address' ? 'from your address' : 'to this dashboard from all addresses together';
+      log.warn({ ip: peer, limit: attempt.reason }, 'dashboard login refused: too many failed attempts');
+      const error = `Too many failed attempts ${who}: try again in ${humanDuration(wait)} (at ${exactTime(now + wait)}); even the right password is refused until then.`;
+      c.header('Retry-After', String(Math.ceil(wait / 1000)));
+      return page(c, null, 'Log in', 'none', loginPage({ next: safeNext(next), error }), 429);
     }
     const secret = typeof form.secret === 'string' ? form.secret.trim() : '';
     const via = secret && secret.length <= 1024 ? await checkLoginSecret(store, secret) : null;
     const credential = via ? await credentialFingerprint(store, via) : null;
     if (!via || !credential) {
-      throttle.failed(peer, now);
+      // The slot stays taken: that is the failure.
       log.warn({ ip: peer }, 'dashboard login refused: wrong password or token');
-      return page(c, null, 'Log in', 'none', loginPage({ next, error: 'Wrong password or token.' }), 401);
+      return page(c, null, 'Log in', 'none', loginPage({ next: safeNext(next), error: 'Wrong password or token.' }), 401);
     }
-    throttle.succeeded(peer);
+    attempt.succeeded();
     const { cookie } = codec.issue(via, credential, now, deps.sessionTtlMs);
     setCookie(c, SESSION_COOKIE, cookie, {
       httpOnly: true,
@@ -216,7 +244,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     const form = await c.req.parseBody();
     const refused = csrfRefusal(c, s, c.req.header('x-csrf-token') ?? (typeof form.csrf === 'string' ? form.csrf : undefined));
     if (refused) return refused;
-    codec.end(s, clock.now());
+    await ended.end(s, clock.now());
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: isHttps(c) });
     return c.redirect('/ui/login', 303);
   });
@@ -307,16 +335,15 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
 
   app.get('/events', (c) => {
     const cookie = getCookie(c, SESSION_COOKIE);
+    // nginx would hold the events in its buffer (proxy_buffering is on by default): pass them as they come.
+    c.header('X-Accel-Buffering', 'no');
     return streamSSE(c, async (stream) => {
       let finish: () => void = () => {};
       const finished = new Promise<void>((resolve) => (finish = resolve));
       streams.add(finish);
       stream.onAbort(finish);
       // The session can end while the page stays open: say so, and the page goes to the login.
-      const stillValid = async () => {
-        const s = codec.read(cookie, clock.now());
-        return s !== null && (await credentialFingerprint(store, s.via)) === s.credential;
-      };
+      const stillValid = async () => (await validSession(cookie)) !== null;
       const send = async (event: string, payload: string) => {
         if (event !== 'expired' && !(await stillValid())) {
           await stream.writeSSE({ event: 'expired', data: '' }).catch(() => {});
@@ -372,9 +399,29 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
 
 const NOT_FOUND = html`<h1>Not found</h1><p>Nothing here. Go back to the <a href="/ui/">fleet</a>.</p>`;
 
-/** Only our own pages: a `next` from the query string must never send the browser elsewhere. */
+/** Longer than any page of ours needs; a longer `next` is someone else's. */
+const MAX_NEXT = 2048;
+const BASE = 'http://vigil.invalid';
+
+/**
+ * Only our own pages: a `next` from a link or the login form never sends the browser elsewhere, nor
+ * puts anything odd in the Location header. Kept only when it is a plain path (and query) under /ui
+ * that reads the same once a browser has resolved it: no dot segments (`/ui/../x`, `%2e%2e`), no
+ * backslash, control character or space (escaped or not), no escape that is not UTF-8, no scheme or
+ * host. Anything else is /ui/.
+ */
 export function safeNext(next: string | undefined): string {
-  return next && /^\/ui(\/[^\\]*)?$/.test(next) && !next.startsWith('//') ? next : '/ui/';
+  if (!next || next.length > MAX_NEXT || !/^\/ui(?:[/?][\x21-\x7e]*)?$/.test(next) || /[\\"<>`]/.test(next)) return '/ui/';
+  let resolved: URL;
+  try {
+    // Escapes must be of UTF-8 text, and of no control character (`%ff`, `%0d%0a`).
+    if (/[\x00-\x1f\x7f]/.test(decodeURIComponent(next))) return '/ui/';
+    resolved = new URL(next, BASE);
+  } catch {
+    return '/ui/';
+  }
+  const same = resolved.origin === BASE && resolved.pathname + resolved.search + resolved.hash === next;
+  return same && (resolved.pathname === '/ui' || resolved.pathname.startsWith('/ui/')) ? next : '/ui/';
 }
 
 /** The TCP peer, IPv4-mapped IPv6 folded to IPv4: what the login throttle counts by. */

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SessionCodec } from './session.ts';
-import { LoginThrottle, MAX_FAILURES, WINDOW_MS } from './login-throttle.ts';
+import { GLOBAL_MAX_FAILURES, isRefusal, LoginThrottle, MAX_FAILURES, WINDOW_MS } from './login-throttle.ts';
 import { safeNext } from './dashboard.ts';
 import { generatePassword, hashPassword, verifyPassword } from './credentials.ts';
 
@@ -28,12 +28,6 @@ describe('SessionCodec', () => {
     expect(codec.read(undefined, T0)).toBeNull();
   });
 
-  it('forgets a logged-out session', () => {
-    const { session, cookie } = codec.issue('password', 'fp1', T0, TTL);
-    codec.end(session, T0);
-    expect(codec.read(cookie, T0 + 1)).toBeNull();
-  });
-
   it('derives a CSRF token per session and checks it in constant time', () => {
     const a = codec.issue('password', 'fp', T0, TTL).session;
     const b = codec.issue('password', 'fp', T0, TTL).session;
@@ -46,18 +40,36 @@ describe('SessionCodec', () => {
 });
 
 describe('LoginThrottle', () => {
+  const take = (t: LoginThrottle, address: string, now: number) => {
+    const r = t.begin(address, now);
+    if (isRefusal(r)) throw new Error(`refused: ${JSON.stringify(r)}`);
+    return r;
+  };
+
   it(`refuses an address after ${MAX_FAILURES} failures in the window, until the oldest leaves it`, () => {
     const t = new LoginThrottle();
-    for (let i = 0; i < MAX_FAILURES; i++) {
-      expect(t.retryAfter('192.0.2.1', T0 + i)).toBe(0);
-      t.failed('192.0.2.1', T0 + i);
-    }
-    expect(t.retryAfter('192.0.2.1', T0 + 10)).toBe(WINDOW_MS - 10);
-    expect(t.retryAfter('192.0.2.2', T0 + 10)).toBe(0);
-    expect(t.retryAfter('192.0.2.1', T0 + WINDOW_MS)).toBe(0);
-    t.failed('192.0.2.3', T0);
-    t.succeeded('192.0.2.3');
-    expect(t.retryAfter('192.0.2.3', T0)).toBe(0);
+    for (let i = 0; i < MAX_FAILURES; i++) take(t, '192.0.2.1', T0 + i);
+    expect(t.begin('192.0.2.1', T0 + 10)).toEqual({ reason: 'address', retryAfterMs: WINDOW_MS - 10 });
+    expect(isRefusal(t.begin('192.0.2.2', T0 + 10))).toBe(false);
+    expect(isRefusal(t.begin('192.0.2.1', T0 + WINDOW_MS))).toBe(false);
+  });
+
+  it('counts an attempt in flight as a failure until it succeeds; a success frees the address', () => {
+    const t = new LoginThrottle();
+    const inFlight = Array.from({ length: MAX_FAILURES }, () => take(t, '192.0.2.1', T0));
+    expect(isRefusal(t.begin('192.0.2.1', T0))).toBe(true);
+    inFlight[0]!.succeeded();
+    inFlight[0]!.succeeded(); // twice is once
+    expect(isRefusal(t.begin('192.0.2.1', T0))).toBe(false);
+  });
+
+  it(`refuses every address after ${GLOBAL_MAX_FAILURES} failures from all of them, until the window passes`, () => {
+    const t = new LoginThrottle();
+    for (let i = 0; i < GLOBAL_MAX_FAILURES; i++) take(t, `198.51.100.${i}`, T0 + i);
+    expect(t.begin('203.0.113.9', T0 + 100)).toEqual({ reason: 'global', retryAfterMs: WINDOW_MS - 100 });
+    // The oldest failure leaves the window: one slot opens, and only one.
+    take(t, '203.0.113.9', T0 + WINDOW_MS);
+    expect(isRefusal(t.begin('203.0.113.10', T0 + WINDOW_MS))).toBe(true);
   });
 });
 
@@ -81,5 +93,6 @@ describe('safeNext', () => {
     expect(safeNext('/ui/issues/3?deployment=docker')).toBe('/ui/issues/3?deployment=docker');
     expect(safeNext('/ui')).toBe('/ui');
     for (const bad of ['//evil.example/ui/', 'https://evil.example/', '/uix', '/ui\\..\\x', '/admin/v1/summary', undefined, '']) expect(safeNext(bad)).toBe('/ui/');
+    for (const bad of ['/ui/\r\nSet-Cookie: a=b', '/ui/../x', '/ui/%2e%2e/x', '/ui/%ff', '/ui/%0d%0a', '/ui/a b', `/ui/${'a'.repeat(2048)}`]) expect(safeNext(bad)).toBe('/ui/');
   });
 });

@@ -5,7 +5,8 @@ import type { LoginVia } from './credentials.ts';
  * Dashboard sessions as signed cookies (HMAC-SHA256 under a secret kept in the store), so they
  * survive a restart and work on any replica sharing the store. A session names the credential
  * it was opened with and that credential's fingerprint: a new password or token ends it. Expiry
- * is absolute, from the server's Clock. Logout is remembered per process until expiry.
+ * is absolute, from the server's Clock. Logouts are kept in the store (ended-sessions.ts), not here:
+ * this only signs and reads.
  */
 export interface Session {
   id: string;
@@ -20,8 +21,6 @@ export const SESSION_COOKIE = 'vigil_session';
 
 export class SessionCodec {
   #secret: Buffer;
-  /** Logged-out session ids until they would have expired anyway. */
-  #ended = new Map<string, number>();
 
   constructor(secret: Buffer) {
     this.#secret = secret;
@@ -33,7 +32,7 @@ export class SessionCodec {
     return { session, cookie: `${payload}.${this.#mac(payload)}` };
   }
 
-  /** The session a cookie carries, or null when it is forged, malformed, expired or logged out. */
+  /** The session a cookie carries, or null when it is forged, malformed or expired. */
   read(cookie: string | undefined, now: number): Session | null {
     if (!cookie || cookie.length > 512) return null;
     const parts = cookie.split('.');
@@ -45,13 +44,8 @@ export class SessionCodec {
     const [, id, via, issuedAt, expiresAt, credential] = parts as [string, string, string, string, string, string];
     if (via !== 'password' && via !== 'token') return null;
     const session: Session = { id, via, issuedAt: Number(issuedAt), expiresAt: Number(expiresAt), credential };
-    if (!(now < session.expiresAt) || this.#ended.has(id)) return null;
+    if (!(now < session.expiresAt)) return null;
     return session;
-  }
-
-  end(session: Session, now: number): void {
-    this.#ended.set(session.id, session.expiresAt);
-    for (const [id, exp] of this.#ended) if (exp <= now) this.#ended.delete(id);
   }
 
   /** The CSRF token of a session: derived, so nothing is stored; sent back in a header. */

@@ -41,7 +41,7 @@ export interface WebSurface {
 }
 
 export interface WebSurfaceDeps {
-  config: Pick<VigilConfig, 'adminListen' | 'adminSessionTtlMs' | 'listen'>;
+  config: Pick<VigilConfig, 'adminListen' | 'adminSessionTtlMs' | 'listen'> & Partial<Pick<VigilConfig, 'adminTrustedProxies'>>;
   store: Store;
   clock: Clock;
   rules: HealthRules;
@@ -81,6 +81,7 @@ export async function createWebSurface(deps: WebSurfaceDeps): Promise<WebSurface
     log: deps.log,
     lapiUrl: deps.lapiUrl,
     sessionTtlMs: deps.config.adminSessionTtlMs,
+    trustedProxies: deps.config.adminTrustedProxies,
     livePollMs: deps.livePollMs,
   });
   const dashboardFetch = dashboard.app.fetch as Fetch;

@@ -1,0 +1,30 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.ts';
+
+/** Logged-out dashboard sessions (migration 008); its own table type, so store.ts stays untouched. */
+export interface EndedSessionsTable {
+  /** SHA-256 (hex) of the session id the cookie carries. */
+  session_id_sha256: string;
+  /** Epoch ms: when the session would have expired anyway. */
+  expires_at: number;
+}
+
+type Db = Kysely<Database & { dashboard_ended_sessions: EndedSessionsTable }>;
+
+const table = (db: Kysely<Database>): Db => db.withTables<{ dashboard_ended_sessions: EndedSessionsTable }>();
+
+/** Records a logout (again is harmless: replicas or a double click) and prunes those expired by `now`. */
+export async function recordEndedSession(db: Kysely<Database>, idSha256: string, expiresAt: number, now: number): Promise<void> {
+  const t = table(db);
+  await t
+    .insertInto('dashboard_ended_sessions')
+    .values({ session_id_sha256: idSha256, expires_at: expiresAt })
+    .onConflict((oc) => oc.column('session_id_sha256').doNothing())
+    .execute();
+  await t.deleteFrom('dashboard_ended_sessions').where('expires_at', '<=', now).execute();
+}
+
+export async function isSessionEnded(db: Kysely<Database>, idSha256: string): Promise<boolean> {
+  const row = await table(db).selectFrom('dashboard_ended_sessions').select('expires_at').where('session_id_sha256', '=', idSha256).executeTakeFirst();
+  return row !== undefined;
+}
