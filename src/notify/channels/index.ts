@@ -15,7 +15,6 @@ type Definition = (typeof CHANNEL_TYPES)[number];
 
 /** A channel with its secrets resolved: what a sender is built from. Never logged as is: print `describeTarget`. */
 export type Channel = ReturnType<Definition['resolve']>;
-export type ChannelType = Channel['type'];
 
 const typeNames = CHANNEL_TYPES.map((d) => d.type);
 type FileSchemas<T extends readonly { fileSchema: z.ZodObject }[]> = { [K in keyof T]: T[K]['fileSchema'] };

@@ -1,8 +1,6 @@
 import { CHANNEL_TYPES, type Channel } from './index.ts';
 import type { Sender } from './shared/sender.ts';
 
-export type { Sender } from './shared/sender.ts';
-
 // Loaded once, when this module is: `vigil serve` at start, a CLI command only when it sends.
 const factories = new Map(await Promise.all(CHANNEL_TYPES.map(async (d) => [d.type, await d.loadSender()] as const)));
 
