@@ -17,12 +17,14 @@ type Definition = (typeof CHANNEL_TYPES)[number];
 export type Channel = ReturnType<Definition['resolve']>;
 
 const typeNames = CHANNEL_TYPES.map((d) => d.type);
+// `webhook, slack or email`
+const typeList = typeNames.length > 1 ? `${typeNames.slice(0, -1).join(', ')} or ${typeNames.at(-1)}` : typeNames[0];
 type FileSchemas<T extends readonly { fileSchema: z.ZodObject }[]> = { [K in keyof T]: T[K]['fileSchema'] };
 const schemas = CHANNEL_TYPES.map((d) => d.fileSchema) as unknown as FileSchemas<typeof CHANNEL_TYPES>;
 
 /** One entry of `notifications.channels`, whichever its type. */
 export const channelFileSchema = z.discriminatedUnion('type', schemas, {
-  error: (issue) => (issue.code === 'invalid_union' ? `use ${typeNames.slice(0, -1).join(', ')} or ${typeNames.at(-1)}` : undefined),
+  error: (issue) => (issue.code === 'invalid_union' ? `use ${typeList}` : undefined),
 });
 
 export type ChannelFileSection = z.infer<typeof channelFileSchema>;
