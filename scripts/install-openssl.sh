@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The openssl CLI, with which the SMTP tests (test/notify-smtp.test.ts) make a self-signed
+# The openssl CLI, with which the SMTP tests (src/notify/channels/email/sender.test.ts) make a self-signed
 # certificate for STARTTLS and implicit TLS. Idempotent, non-interactive; a no-op when present
 # (it usually is: ca-certificates depends on it).
 set -euo pipefail

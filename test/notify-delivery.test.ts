@@ -6,7 +6,7 @@ import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/clock.ts';
 import { hashApiKey } from '../src/bouncers/api-key.ts';
 import { loadNotificationsConfig, type NotificationsFileSection } from '../src/notify/config.ts';
-import { verifySignature } from '../src/notify/signature.ts';
+import { verifySignature } from '../src/notify/channels/webhook/signature.ts';
 import { acknowledgeIssue, createSilence } from '../src/notify/silence-commands.ts';
 import { PERMANENT_FAILURE_ATTEMPTS } from '../src/notify/dispatcher.ts';
 

@@ -3,11 +3,11 @@ import type { Command } from 'commander';
 import { VigilError } from '../errors.ts';
 import { formatListen } from '../config/config.ts';
 import { formatRfc3339 } from '../decisions/duration.ts';
-import { describeTarget, resolveChannels } from '../notify/config.ts';
+import { describeTarget, type Channel } from '../notify/channels/index.ts';
+import { resolveChannels } from '../notify/config.ts';
 import { NotifyStore, type OutboxStatus } from '../notify/notify-store.ts';
 import { sampleMessage } from '../notify/sample.ts';
-import { DeliveryError } from '../notify/senders/delivery-error.ts';
-import type { Channel } from '../notify/types.ts';
+import { DeliveryError } from '../notify/channels/shared/delivery-error.ts';
 import { humanDuration } from '../notify/wording.ts';
 import { boxTable } from './format/table.ts';
 import { csvRow } from './format/csv.ts';
@@ -41,7 +41,7 @@ export function registerNotifyCommands(program: Command, ctx: CommandContext): v
       const content = sampleMessage(ctx.io.clock.now(), `http://${formatListen(config.listen)}/`);
       try {
         // Loaded on demand: nodemailer and the HTTP senders would slow every other command's start.
-        const { senderFor } = await import('../notify/senders/sender.ts');
+        const { senderFor } = await import('../notify/channels/senders.ts');
         const answer = await senderFor(ch, config.notifications.timeoutMs).send({ deliveryId, channel: ch.name, content });
         ctx.io.stdout(`Delivered to ${ch.name} (${ch.type}, ${describeTarget(ch)}), delivery ${deliveryId}.\nReceiver answered: ${answer}\n`);
       } catch (e) {

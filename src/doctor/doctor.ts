@@ -15,7 +15,7 @@ import { formatOfFile, loadBouncerConfig, hasPlaceholder, type LapiSettings, typ
 import { buildReport, fail, maskSecret, ok, skip, warn, type DoctorReport, type DoctorTarget, type Finding } from './finding.ts';
 import { isFileError, type Host } from './host.ts';
 import { scanLogLines, SIGNATURE_TEXT, type SignatureKind } from './log-signatures.ts';
-import { formatAddress, probeDns, probeHttp, probeTcp, probeTls, type LookupFn, type NetFailure, type ProbeTimeouts } from './network-probe.ts';
+import { formatAddress, probeDns, probeHttp, probeTcp, probeTls, type HttpAnswer, type HttpProbeOptions, type LookupFn, type NetFailure, type ProbeTimeouts, type TlsOutcome } from './network-probe.ts';
 import { formatMode, lookupUser, ownerNames, readableBy, worldReadable } from './permissions.ts';
 import { apacheTest, journalLines, logFileLines, matchProcesses, nginxTest, systemdUnit } from './service-probe.ts';
 import { checkLapiUrl, type LapiEndpoint, type UrlStyle } from './url-checks.ts';
@@ -323,102 +323,132 @@ interface EndpointInput {
   userAgent?: string;
 }
 
+/** What one endpoint check carries from step to step: its input, the URL as parsed, and where findings go. */
+interface EndpointProbe {
+  opts: DoctorOptions;
+  findings: Finding[];
+  input: EndpointInput;
+  endpoint: LapiEndpoint;
+  t: ProbeTimeouts;
+  /** Said on every network finding when doctor probes from another machine than the bouncer's. */
+  note: string[];
+}
+
+/** The URL, then DNS, TCP, TLS, the Local API's /health and the key, in order; each step stops the rest when it fails. */
 async function checkEndpoint(opts: DoctorOptions, findings: Finding[], input: EndpointInput): Promise<void> {
   const { findings: urlFindings, endpoint } = checkLapiUrl(input.url, input.style, input.where);
   findings.push(...urlFindings);
   if (!endpoint) return;
   const note = opts.host.local ? [] : [`probed from the machine doctor runs on, not from inside ${opts.host.where}`];
-  const t = opts.timeouts;
+  const p: EndpointProbe = { opts, findings, input, endpoint, t: opts.timeouts, note };
 
-  // DNS
-  let addresses: string[];
-  if (endpoint.isAddress) {
-    addresses = [endpoint.host];
-  } else {
-    const d = await probeDns(endpoint.host, { timeoutMs: t.connectMs, lookup: opts.lookup });
-    if (!d.ok) {
-      findings.push(
-        fail('network', 'network.dns', `${endpoint.host} does not resolve: ${d.message}`, {
-          evidence: [...note, `code ${d.code ?? '?'}`],
-          fix: 'fix the host name in the URL, or make it resolvable (DNS, /etc/hosts; in Docker, the Local API container\'s name on a shared network)',
-          ms: d.ms,
-        }),
-      );
-      return;
-    }
-    addresses = d.addresses;
-    findings.push(ok('network', 'network.dns', `${endpoint.host} resolves to ${addresses.join(', ')}`, { evidence: note, ms: d.ms }));
+  const addresses = await resolveHost(p);
+  if (!addresses) return;
+  const address = await connectTcp(p, addresses);
+  if (address === null) return;
+  const tls = await checkTls(p, address);
+  if (!tls) return;
+  // Local API: /health, then the key with a HEAD (does not move the bouncer's last pull).
+  const probeOpts: HttpProbeOptions = { ...p.t, address, ca: tls.ca, insecure: tls.insecure };
+  if (!(await checkHealth(p, address, probeOpts))) return;
+  await checkKey(p, address, probeOpts);
+}
+
+/** The addresses of the URL's host (itself when it is one); null when it does not resolve. */
+async function resolveHost({ opts, findings, endpoint, t, note }: EndpointProbe): Promise<string[] | null> {
+  if (endpoint.isAddress) return [endpoint.host];
+  const d = await probeDns(endpoint.host, { timeoutMs: t.connectMs, lookup: opts.lookup });
+  if (!d.ok) {
+    findings.push(
+      fail('network', 'network.dns', `${endpoint.host} does not resolve: ${d.message}`, {
+        evidence: [...note, `code ${d.code ?? '?'}`],
+        fix: 'fix the host name in the URL, or make it resolvable (DNS, /etc/hosts; in Docker, the Local API container\'s name on a shared network)',
+        ms: d.ms,
+      }),
+    );
+    return null;
   }
+  findings.push(ok('network', 'network.dns', `${endpoint.host} resolves to ${d.addresses.join(', ')}`, { evidence: note, ms: d.ms }));
+  return d.addresses;
+}
 
-  // TCP: every address (at most 4), like a client falling back from one to the next.
+/** TCP: every address (at most 4), like a client falling back from one to the next; the first that connects, or null. */
+async function connectTcp({ findings, endpoint, t, note }: EndpointProbe, addresses: string[]): Promise<string | null> {
   const tried: { address: string; r: Awaited<ReturnType<typeof probeTcp>> }[] = [];
   for (const a of addresses.slice(0, 4)) tried.push({ address: a, r: await probeTcp(a, endpoint.port, { timeoutMs: t.connectMs }) });
   const reachable = tried.find((x) => x.r.ok);
   const failedLines = tried.filter((x) => !x.r.ok).map((x) => (x.r as NetFailure).message);
   if (!reachable) {
     findings.push(tcpFailure(tried[0].r as NetFailure, formatAddress(tried[0].address, endpoint.port), [...failedLines.slice(1), ...note]));
-    return;
+    return null;
   }
-  const address = reachable.address;
-  findings.push(ok('network', 'network.tcp', `TCP connect to ${formatAddress(address, endpoint.port)} ok`, { evidence: [...failedLines, ...note], ms: reachable.r.ms }));
+  findings.push(ok('network', 'network.tcp', `TCP connect to ${formatAddress(reachable.address, endpoint.port)} ok`, { evidence: [...failedLines, ...note], ms: reachable.r.ms }));
+  return reachable.address;
+}
 
-  // TLS
+/**
+ * TLS, for an https URL: the handshake and the certificate, as the bouncer would check it. Returns
+ * how the HTTP probes connect (the CA, and whether to skip verification), or null when the
+ * handshake fails. A rejected certificate does not stop the checks: they go on unverified.
+ */
+async function checkTls({ opts, findings, input, endpoint, t, note }: EndpointProbe, address: string): Promise<{ ca: string | undefined; insecure: boolean } | null> {
   let ca: string | undefined;
-  let insecure = input.settings?.insecureSkipVerify?.value === true;
-  if (endpoint.protocol === 'https') {
-    if (input.settings?.caCertPath) {
-      const c = await opts.host.readFile(input.settings.caCertPath.value);
-      if (isFileError(c)) {
-        findings.push(fail('network', 'network.tls', `ca_cert_path ${input.settings.caCertPath.value} cannot be read: ${c.message}`, { fix: 'point ca_cert_path at the PEM file of the CA that signed the Local API certificate' }));
-      } else ca = c.text;
-    }
-    const r = await probeTls(address, endpoint.port, { servername: endpoint.host, timeoutMs: t.answerMs, ca });
-    if (!r.ok) {
-      const plain = /wrong version number|packet length too long|http request/i.test(r.message);
-      findings.push(
-        fail('network', 'network.tls', `TLS handshake with ${formatAddress(address, endpoint.port)} failed${plain ? ': the port speaks plain HTTP' : ''}`, {
-          evidence: [r.message, ...note],
-          fix: plain ? `use http:// in the URL: http://${endpoint.url.host}${endpoint.url.pathname}` : 'check that the Local API serves TLS on this port (api.server.tls in CrowdSec)',
-          ms: r.ms,
-        }),
-      );
-      return;
-    }
-    const cert = r.certificate;
-    const certLines = cert ? [`subject ${cert.subject}`, `issuer ${cert.issuer}`, `valid ${cert.validFrom} → ${cert.validTo}`, ...(cert.altNames ? [cert.altNames] : [])] : [];
-    if (r.authorized) {
-      findings.push(ok('network', 'network.tls', `TLS ${r.protocol} with a certificate that verifies for ${endpoint.host}`, { evidence: [...certLines, ...note], ms: r.ms }));
-    } else if (insecure) {
-      findings.push(
-        warn('network', 'network.tls', `certificate not verified (${describeCertError(r.authorizationError)}); the bouncer accepts it only because certificate checks are off`, {
-          evidence: [...certLines, `${input.settings?.insecureSkipVerify ? at(input.settings.insecureSkipVerify) : ''}`],
-          fix: 'give the bouncer the CA (ca_cert_path) and turn insecure_skip_verify off (SSL_VERIFY=true)',
-          ms: r.ms,
-        }),
-      );
-    } else {
-      findings.push(
-        fail('network', 'network.tls', `certificate rejected: ${describeCertError(r.authorizationError)}`, {
-          evidence: [...certLines, ...note],
-          fix: cert?.selfSigned
-            ? 'the Local API uses a self-signed certificate: set ca_cert_path to it (or to its CA) in the bouncer configuration'
-            : /ALTNAME|Hostname/i.test(r.authorizationError ?? '')
-              ? `use a host name the certificate covers (${cert?.altNames || cert?.subject}) in the URL, or reissue the certificate for ${endpoint.host}`
-              : 'set ca_cert_path to the CA that signed the Local API certificate, or renew it if it expired',
-          ms: r.ms,
-        }),
-      );
-      // Go on without verification to test the Local API and the key anyway.
-      insecure = true;
-    }
+  const insecure = input.settings?.insecureSkipVerify?.value === true;
+  if (endpoint.protocol !== 'https') return { ca, insecure };
+  if (input.settings?.caCertPath) {
+    const c = await opts.host.readFile(input.settings.caCertPath.value);
+    if (isFileError(c)) {
+      findings.push(fail('network', 'network.tls', `ca_cert_path ${input.settings.caCertPath.value} cannot be read: ${c.message}`, { fix: 'point ca_cert_path at the PEM file of the CA that signed the Local API certificate' }));
+    } else ca = c.text;
   }
+  const r = await probeTls(address, endpoint.port, { servername: endpoint.host, timeoutMs: t.answerMs, ca });
+  if (!r.ok) {
+    const plain = /wrong version number|packet length too long|http request/i.test(r.message);
+    findings.push(
+      fail('network', 'network.tls', `TLS handshake with ${formatAddress(address, endpoint.port)} failed${plain ? ': the port speaks plain HTTP' : ''}`, {
+        evidence: [r.message, ...note],
+        fix: plain ? `use http:// in the URL: http://${endpoint.url.host}${endpoint.url.pathname}` : 'check that the Local API serves TLS on this port (api.server.tls in CrowdSec)',
+        ms: r.ms,
+      }),
+    );
+    return null;
+  }
+  findings.push(certificateFinding(r, endpoint, input.settings, insecure, note));
+  // Go on without verification to test the Local API and the key anyway.
+  return { ca, insecure: insecure || !r.authorized };
+}
 
-  // Local API: /health, then the key with a HEAD (does not move the bouncer's last pull).
-  const probeOpts = { ...t, address, ca, insecure };
+/** What the handshake says of the certificate: verified, accepted only because checks are off, or rejected (and why). */
+function certificateFinding(r: TlsOutcome, endpoint: LapiEndpoint, settings: LapiSettings | undefined, insecure: boolean, note: string[]): Finding {
+  const cert = r.certificate;
+  const certLines = cert ? [`subject ${cert.subject}`, `issuer ${cert.issuer}`, `valid ${cert.validFrom} → ${cert.validTo}`, ...(cert.altNames ? [cert.altNames] : [])] : [];
+  if (r.authorized) {
+    return ok('network', 'network.tls', `TLS ${r.protocol} with a certificate that verifies for ${endpoint.host}`, { evidence: [...certLines, ...note], ms: r.ms });
+  }
+  if (insecure) {
+    return warn('network', 'network.tls', `certificate not verified (${describeCertError(r.authorizationError)}); the bouncer accepts it only because certificate checks are off`, {
+      evidence: [...certLines, `${settings?.insecureSkipVerify ? at(settings.insecureSkipVerify) : ''}`],
+      fix: 'give the bouncer the CA (ca_cert_path) and turn insecure_skip_verify off (SSL_VERIFY=true)',
+      ms: r.ms,
+    });
+  }
+  return fail('network', 'network.tls', `certificate rejected: ${describeCertError(r.authorizationError)}`, {
+    evidence: [...certLines, ...note],
+    fix: cert?.selfSigned
+      ? 'the Local API uses a self-signed certificate: set ca_cert_path to it (or to its CA) in the bouncer configuration'
+      : /ALTNAME|Hostname/i.test(r.authorizationError ?? '')
+        ? `use a host name the certificate covers (${cert?.altNames || cert?.subject}) in the URL, or reissue the certificate for ${endpoint.host}`
+        : 'set ca_cert_path to the CA that signed the Local API certificate, or renew it if it expired',
+    ms: r.ms,
+  });
+}
+
+/** GET /health: is a Local API answering there? False when nothing answered (the key is then not asked about). */
+async function checkHealth({ findings, endpoint, t, note }: EndpointProbe, address: string, probeOpts: HttpProbeOptions): Promise<boolean> {
   const health = await probeHttp(`${endpoint.base}health`, probeOpts);
   if (!health.ok) {
     findings.push(await httpFailure(health, `GET ${endpoint.base}health`, endpoint, address, t, note));
-    return;
+    return false;
   }
   if (health.status === 200 && /"status"\s*:\s*"up"/.test(health.body)) {
     findings.push(ok('lapi', 'lapi.health', `Local API up: GET /health → 200 ${health.body.trim().slice(0, 40)}`, { ms: health.ms }));
@@ -439,7 +469,11 @@ async function checkEndpoint(opts: DoctorOptions, findings: Finding[], input: En
       }),
     );
   }
+  return true;
+}
 
+/** The key: does the Local API know a bouncer with it? Asked on the path the bouncer itself requests. */
+async function checkKey({ opts, findings, input, endpoint, t, note }: EndpointProbe, address: string, probeOpts: HttpProbeOptions): Promise<void> {
   if (input.settings?.certAuth && !input.key) {
     findings.push(skip('lapi', 'lapi.key', 'client-certificate authentication: the key check does not apply, the certificate was not tested'));
     return;
@@ -458,39 +492,38 @@ async function checkEndpoint(opts: DoctorOptions, findings: Finding[], input: En
     findings.push(await httpFailure(r, `HEAD ${new URL(bouncerPath).pathname}`, endpoint, address, t, note, 'lapi.key'));
     return;
   }
-  const masked = maskSecret(input.key.value);
-  const pathShown = new URL(bouncerPath).pathname;
+  findings.push(await keyAnswerFinding(r, new URL(bouncerPath).pathname, input.key, input.style, endpoint, { ...probeOpts, method: 'HEAD', headers }));
+}
+
+/** What the Local API's answer to the key's HEAD means: accepted, unknown key, wrong path (then the canonical one is asked), or something else. */
+async function keyAnswerFinding(r: HttpAnswer, pathShown: string, key: Located, style: UrlStyle, endpoint: LapiEndpoint, headOpts: HttpProbeOptions): Promise<Finding> {
+  const masked = maskSecret(key.value);
   if (r.status === 200) {
-    findings.push(ok('lapi', 'lapi.key', `key ${masked} accepted: HEAD ${pathShown} → 200`, { evidence: ['a HEAD /v1/decisions does not move the bouncer\'s last pull, on Vigil or CrowdSec'], ms: r.ms }));
-  } else if (r.status === 403) {
-    findings.push(
-      fail('lapi', 'lapi.key', `key ${masked} refused: HEAD ${pathShown} → 403 access forbidden`, {
-        evidence: [`key from ${at(input.key)}`, 'the Local API knows no bouncer with this key: a wrong key, a revoked one, or the bouncer was deleted'],
-        fix: `on the Local API host, list the bouncers (vigil bouncers list, or cscli bouncers list); register it again (vigil bouncers add NAME, or cscli bouncers add NAME) and put the new key in ${at(input.key)}, then restart the bouncer`,
-        ms: r.ms,
-      }),
-    );
-  } else if (r.status === 404) {
-    const canonical = await probeHttp(`${endpoint.url.origin}/v1/decisions`, { ...probeOpts, method: 'HEAD', headers });
-    findings.push(
-      fail('lapi', 'lapi.key', `HEAD ${pathShown} → 404: the bouncer's request path does not exist on the Local API`, {
-        evidence: [
-          `the bouncer requests ${pathShown}`,
-          ...(canonical.ok ? [`HEAD /v1/decisions → ${canonical.status}${canonical.status === 200 ? ' (the key itself is accepted)' : canonical.status === 403 ? ' (and the key is refused too)' : ''}`] : []),
-        ],
-        fix: input.style === 'conf' ? `set API_URL to ${endpoint.url.origin} (no trailing slash, no path)` : `set api_url to ${endpoint.url.origin}/`,
-        ms: r.ms,
-      }),
-    );
-  } else {
-    findings.push(
-      fail('lapi', 'lapi.key', `HEAD ${pathShown} → ${r.status}`, {
-        evidence: [String(r.headers['content-type'] ?? '')],
-        fix: r.status === 401 ? 'the server asks for another kind of authentication: is this the Local API, or a proxy in front of it?' : 'check the Local API\'s own log for this request',
-        ms: r.ms,
-      }),
-    );
+    return ok('lapi', 'lapi.key', `key ${masked} accepted: HEAD ${pathShown} → 200`, { evidence: ['a HEAD /v1/decisions does not move the bouncer\'s last pull, on Vigil or CrowdSec'], ms: r.ms });
   }
+  if (r.status === 403) {
+    return fail('lapi', 'lapi.key', `key ${masked} refused: HEAD ${pathShown} → 403 access forbidden`, {
+      evidence: [`key from ${at(key)}`, 'the Local API knows no bouncer with this key: a wrong key, a revoked one, or the bouncer was deleted'],
+      fix: `on the Local API host, list the bouncers (vigil bouncers list, or cscli bouncers list); register it again (vigil bouncers add NAME, or cscli bouncers add NAME) and put the new key in ${at(key)}, then restart the bouncer`,
+      ms: r.ms,
+    });
+  }
+  if (r.status === 404) {
+    const canonical = await probeHttp(`${endpoint.url.origin}/v1/decisions`, headOpts);
+    return fail('lapi', 'lapi.key', `HEAD ${pathShown} → 404: the bouncer's request path does not exist on the Local API`, {
+      evidence: [
+        `the bouncer requests ${pathShown}`,
+        ...(canonical.ok ? [`HEAD /v1/decisions → ${canonical.status}${canonical.status === 200 ? ' (the key itself is accepted)' : canonical.status === 403 ? ' (and the key is refused too)' : ''}`] : []),
+      ],
+      fix: style === 'conf' ? `set API_URL to ${endpoint.url.origin} (no trailing slash, no path)` : `set api_url to ${endpoint.url.origin}/`,
+      ms: r.ms,
+    });
+  }
+  return fail('lapi', 'lapi.key', `HEAD ${pathShown} → ${r.status}`, {
+    evidence: [String(r.headers['content-type'] ?? '')],
+    fix: r.status === 401 ? 'the server asks for another kind of authentication: is this the Local API, or a proxy in front of it?' : 'check the Local API\'s own log for this request',
+    ms: r.ms,
+  });
 }
 
 function describeCertError(code: string | undefined): string {
@@ -580,95 +613,116 @@ const LOG_FIX: Record<SignatureKind, string> = {
   terminated: 'the bouncer exited: fix the cause above, then restart it (some bouncers never retry a failed first request)',
 };
 
+/** The log lines the signatures are scanned in, where they came from, and every place looked at. */
+interface ServiceLogs {
+  lines: string[] | undefined;
+  source: string;
+  looked: string[];
+}
+
 async function serviceFindings(opts: DoctorOptions, family: string, base: string, file: string, settings: LapiSettings | undefined): Promise<Finding[]> {
   const out: Finding[] = [];
   const host = opts.host;
   const svc = serviceFor(family, base, settings, opts.service);
   const t = Math.max(opts.timeouts.answerMs, 5000);
   const init = await host.init();
-  let lines: string[] | undefined;
-  let source = '';
-  const looked: string[] = [];
+  const logs: ServiceLogs = { lines: undefined, source: '', looked: [] };
 
   if (init.systemd && (await host.which('systemctl'))) {
-    const u = await systemdUnit(host, `${svc.unit}.service`, t);
-    if ('error' in u) {
-      out.push(skip('service', 'service.unit', `systemctl show ${svc.unit} failed: not checked`, { evidence: [u.error] }));
-    } else if (u.loadState === 'not-found') {
-      out.push(fail('service', 'service.unit', `no systemd unit ${svc.unit}.service on ${host.where}`, { fix: 'install the bouncer\'s package (it ships the unit), or name the unit with --service NAME' }));
-    } else {
-      const state = `${u.activeState} (${u.subState})${u.activeEnterTimestamp ? ` since ${u.activeEnterTimestamp}` : ''}`;
-      if (u.activeState === 'active') out.push(ok('service', 'service.unit', `${svc.unit}.service is ${state}`));
-      else {
-        out.push(
-          fail('service', 'service.unit', `${svc.unit}.service is ${state}`, {
-            evidence: [`result ${u.result || '?'}, main process exit status ${u.execMainStatus || '?'}`],
-            fix: `sudo systemctl restart ${svc.unit} && sudo systemctl enable ${svc.unit}`,
-          }),
-        );
-      }
-      if (u.nRestarts && u.nRestarts > 0) out.push(warn('service', 'service.restarts', `${svc.unit}.service was restarted ${u.nRestarts} time(s) by systemd`, { fix: 'it keeps exiting: read the log lines below for why' }));
-      if (u.unitFileState === 'disabled') out.push(warn('service', 'service.enabled', `${svc.unit}.service is not enabled: it will not start at boot`, { fix: `sudo systemctl enable ${svc.unit}` }));
-    }
-    const j = await journalLines(host, `${svc.unit}.service`, opts.journalLines ?? 200, t);
-    if (!('error' in j) && j.length > 0) {
-      lines = j;
-      source = `journalctl -u ${svc.unit}`;
-    }
-    looked.push(`journalctl -u ${svc.unit}`);
+    out.push(...(await unitFindings(host, svc, t)));
+    await readJournal(opts, svc, t, logs);
   } else {
     out.push(
       skip('service', 'service.unit', `systemd is not running on ${host.where} (PID 1 is ${init.pid1}): unit ${svc.unit}.service not checked`, {
         evidence: ['no /run/systemd/system'],
       }),
     );
-    const procs = matchProcesses(await host.processes(), svc.process);
-    if (procs.length === 0) {
-      out.push(
-        fail('service', 'service.process', `no ${svc.process} process is running on ${host.where}`, {
-          fix: family === 'nginx' || family === 'apache' || family === 'openresty' ? `start the web server (systemctl start ${svc.unit}, or ${svc.process})` : `start the bouncer (systemctl start ${svc.unit}, or ${svc.process} -c ${file})`,
-        }),
-      );
-    } else {
-      // Go bouncers name their file with -c: the process for this file is the one reading it.
-      const configOf = (argv: string[]) => {
-        const c = argv.indexOf('-c');
-        return c >= 0 && argv[c + 1] ? path.posix.resolve('/', argv[c + 1]) : undefined;
-      };
-      const mine = svc.webserver ? procs : procs.filter((p) => configOf(p.argv) === undefined || configOf(p.argv) === path.posix.resolve('/', file));
-      if (mine.length) {
-        out.push(ok('service', 'service.process', `${svc.process} is running (pid ${mine.map((x) => x.pid).join(', ')})`, { evidence: mine.slice(0, 3).map((p) => p.argv.join(' ').slice(0, 200)) }));
-      } else {
-        const others = procs.map((p) => configOf(p.argv)).filter((c): c is string => !!c);
-        out.push(
-          fail('service', 'service.process', `no ${svc.process} process reads ${file}: the running one(s) read ${[...new Set(others)].join(', ')}`, {
-            evidence: procs.slice(0, 3).map((p) => `pid ${p.pid}: ${p.argv.join(' ').slice(0, 200)}`),
-            fix: `start the bouncer with this file (systemctl start ${svc.unit}, or ${svc.process} -c ${file}), or check the file it does read: vigil doctor ${others[0] ?? ''}`.trim(),
-          }),
-        );
-      }
-    }
+    out.push(await processFinding(host, svc, family, file));
   }
 
-  if (!lines) {
-    const candidates = opts.logFile ? [opts.logFile] : svc.logFiles;
-    for (const f of candidates) {
-      const r = await logFileLines(host, f, opts.journalLines ?? 200);
-      looked.push(f);
-      if (Array.isArray(r)) {
-        if (r.length) {
-          lines = r;
-          source = f;
-          break;
-        }
-      } else if (!r.missing) {
-        out.push(skip('service', 'service.logs', `cannot read ${f}: ${r.error}`, { fix: 'run doctor as root' }));
-      }
-    }
-  }
-  out.push(...logFindings(lines, source, looked));
+  if (!logs.lines) out.push(...(await readLogFiles(opts, svc, logs)));
+  out.push(...logFindings(logs.lines, logs.source, logs.looked));
   if (svc.webserver === 'nginx') out.push(...(await nginxFindings(opts, file, t)));
   if (svc.webserver === 'apache') out.push(...(await apacheFindings(opts, t)));
+  return out;
+}
+
+/** The systemd unit: installed, active, restarted by systemd, enabled at boot. */
+async function unitFindings(host: Host, svc: ServiceInfo, t: number): Promise<Finding[]> {
+  const out: Finding[] = [];
+  const u = await systemdUnit(host, `${svc.unit}.service`, t);
+  if ('error' in u) {
+    out.push(skip('service', 'service.unit', `systemctl show ${svc.unit} failed: not checked`, { evidence: [u.error] }));
+  } else if (u.loadState === 'not-found') {
+    out.push(fail('service', 'service.unit', `no systemd unit ${svc.unit}.service on ${host.where}`, { fix: 'install the bouncer\'s package (it ships the unit), or name the unit with --service NAME' }));
+  } else {
+    const state = `${u.activeState} (${u.subState})${u.activeEnterTimestamp ? ` since ${u.activeEnterTimestamp}` : ''}`;
+    if (u.activeState === 'active') out.push(ok('service', 'service.unit', `${svc.unit}.service is ${state}`));
+    else {
+      out.push(
+        fail('service', 'service.unit', `${svc.unit}.service is ${state}`, {
+          evidence: [`result ${u.result || '?'}, main process exit status ${u.execMainStatus || '?'}`],
+          fix: `sudo systemctl restart ${svc.unit} && sudo systemctl enable ${svc.unit}`,
+        }),
+      );
+    }
+    if (u.nRestarts && u.nRestarts > 0) out.push(warn('service', 'service.restarts', `${svc.unit}.service was restarted ${u.nRestarts} time(s) by systemd`, { fix: 'it keeps exiting: read the log lines below for why' }));
+    if (u.unitFileState === 'disabled') out.push(warn('service', 'service.enabled', `${svc.unit}.service is not enabled: it will not start at boot`, { fix: `sudo systemctl enable ${svc.unit}` }));
+  }
+  return out;
+}
+
+/** The unit's journal, when it has lines. */
+async function readJournal(opts: DoctorOptions, svc: ServiceInfo, t: number, logs: ServiceLogs): Promise<void> {
+  const j = await journalLines(opts.host, `${svc.unit}.service`, opts.journalLines ?? 200, t);
+  if (!('error' in j) && j.length > 0) {
+    logs.lines = j;
+    logs.source = `journalctl -u ${svc.unit}`;
+  }
+  logs.looked.push(`journalctl -u ${svc.unit}`);
+}
+
+/** Without systemd: is a process of the service running, and (Go bouncers) the one reading this file? */
+async function processFinding(host: Host, svc: ServiceInfo, family: string, file: string): Promise<Finding> {
+  const procs = matchProcesses(await host.processes(), svc.process);
+  if (procs.length === 0) {
+    return fail('service', 'service.process', `no ${svc.process} process is running on ${host.where}`, {
+      fix: family === 'nginx' || family === 'apache' || family === 'openresty' ? `start the web server (systemctl start ${svc.unit}, or ${svc.process})` : `start the bouncer (systemctl start ${svc.unit}, or ${svc.process} -c ${file})`,
+    });
+  }
+  // Go bouncers name their file with -c: the process for this file is the one reading it.
+  const configOf = (argv: string[]) => {
+    const c = argv.indexOf('-c');
+    return c >= 0 && argv[c + 1] ? path.posix.resolve('/', argv[c + 1]) : undefined;
+  };
+  const mine = svc.webserver ? procs : procs.filter((p) => configOf(p.argv) === undefined || configOf(p.argv) === path.posix.resolve('/', file));
+  if (mine.length) {
+    return ok('service', 'service.process', `${svc.process} is running (pid ${mine.map((x) => x.pid).join(', ')})`, { evidence: mine.slice(0, 3).map((p) => p.argv.join(' ').slice(0, 200)) });
+  }
+  const others = procs.map((p) => configOf(p.argv)).filter((c): c is string => !!c);
+  return fail('service', 'service.process', `no ${svc.process} process reads ${file}: the running one(s) read ${[...new Set(others)].join(', ')}`, {
+    evidence: procs.slice(0, 3).map((p) => `pid ${p.pid}: ${p.argv.join(' ').slice(0, 200)}`),
+    fix: `start the bouncer with this file (systemctl start ${svc.unit}, or ${svc.process} -c ${file}), or check the file it does read: vigil doctor ${others[0] ?? ''}`.trim(),
+  });
+}
+
+/** The first log file with lines (`--log-file`, else the service's own); a file that cannot be read is said. */
+async function readLogFiles(opts: DoctorOptions, svc: ServiceInfo, logs: ServiceLogs): Promise<Finding[]> {
+  const out: Finding[] = [];
+  const candidates = opts.logFile ? [opts.logFile] : svc.logFiles;
+  for (const f of candidates) {
+    const r = await logFileLines(opts.host, f, opts.journalLines ?? 200);
+    logs.looked.push(f);
+    if (Array.isArray(r)) {
+      if (r.length) {
+        logs.lines = r;
+        logs.source = f;
+        break;
+      }
+    } else if (!r.missing) {
+      out.push(skip('service', 'service.logs', `cannot read ${f}: ${r.error}`, { fix: 'run doctor as root' }));
+    }
+  }
   return out;
 }
 

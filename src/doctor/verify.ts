@@ -110,166 +110,230 @@ const describe = (a: HttpAnswer | NetFailure, how?: string) => (a.ok ? `${a.stat
 
 class Aborted extends Error {}
 
-export async function runVerify(opts: VerifyOptions, deps: VerifyDeps): Promise<VerifyResult> {
-  const { backend, clock } = deps;
-  const t0 = clock.now();
-  const steps: VerifyStep[] = [];
-  const say = (line: string) => deps.progress?.(line);
-  const headers = { 'X-Forwarded-For': opts.ip, 'User-Agent': 'vigil-verify' };
-  const reason = `vigil verify ${opts.ip} ${new Date(t0).toISOString()}`;
-  const result: VerifyResult = { verdict: 'fail', summary: '', url: opts.url, ip: opts.ip, type: opts.type, bouncer: opts.bouncer, decisionRemoved: true, steps, totalMs: 0 };
-  const end = (verdict: VerifyResult['verdict'], summary: string, fix?: string) => {
-    result.verdict = verdict;
-    result.summary = summary;
-    if (fix) result.fix = fix;
-  };
-  const checkAbort = () => {
-    if (deps.signal?.aborted) throw new Aborted();
-  };
-  const sleep = async (ms: number) => {
+/**
+ * One verification in progress: its options, what it has found so far, and the helpers every step
+ * uses (progress lines, abortable waits and requests). The steps are the functions below runVerify.
+ */
+class VerifyRun {
+  readonly opts: VerifyOptions;
+  readonly deps: VerifyDeps;
+  readonly t0: number;
+  readonly headers: Record<string, string>;
+  /** The test decision's reason (and the removal's): names the address and the run. */
+  readonly reason: string;
+  readonly result: VerifyResult;
+  decisionId: string | undefined;
+  /** When the test decision was committed: a pull that started before may have missed it. */
+  committedAt = 0;
+
+  constructor(opts: VerifyOptions, deps: VerifyDeps) {
+    this.opts = opts;
+    this.deps = deps;
+    this.t0 = deps.clock.now();
+    this.headers = { 'X-Forwarded-For': opts.ip, 'User-Agent': 'vigil-verify' };
+    this.reason = `vigil verify ${opts.ip} ${new Date(this.t0).toISOString()}`;
+    this.result = { verdict: 'fail', summary: '', url: opts.url, ip: opts.ip, type: opts.type, bouncer: opts.bouncer, decisionRemoved: true, steps: [], totalMs: 0 };
+  }
+
+  now(): number {
+    return this.deps.clock.now();
+  }
+
+  say(line: string): void {
+    this.deps.progress?.(line);
+  }
+
+  step(s: VerifyStep): void {
+    this.result.steps.push(s);
+    this.say(`${s.ok ? 'ok  ' : 'FAIL'} ${s.step.padEnd(8)} ${s.detail} (${formatGoDuration(Math.round(s.ms))})`);
+  }
+
+  end(verdict: VerifyResult['verdict'], summary: string, fix?: string): void {
+    this.result.verdict = verdict;
+    this.result.summary = summary;
+    if (fix) this.result.fix = fix;
+  }
+
+  checkAbort(): void {
+    if (this.deps.signal?.aborted) throw new Aborted();
+  }
+
+  async sleep(ms: number): Promise<void> {
     try {
-      await deps.sleep(ms, deps.signal);
+      await this.deps.sleep(ms, this.deps.signal);
     } catch (e) {
-      if (deps.signal?.aborted) throw new Aborted();
+      if (this.deps.signal?.aborted) throw new Aborted();
       throw e;
     }
-    checkAbort();
-  };
-  // A request in flight when Ctrl-C comes is abandoned, not waited for.
-  const request = (url: string, h: Record<string, string>, timeoutMs: number) => raceAbort(deps.request(url, h, timeoutMs), deps.signal);
-  const step = (s: VerifyStep) => {
-    steps.push(s);
-    say(`${s.ok ? 'ok  ' : 'FAIL'} ${s.step.padEnd(8)} ${s.detail} (${formatGoDuration(Math.round(s.ms))})`);
-  };
+    this.checkAbort();
+  }
 
-  let decisionId: string | undefined;
-  let committedAt = 0;
+  /** The URL as the test address. A request in flight when Ctrl-C comes is abandoned, not waited for. */
+  requestUrl(): Promise<HttpAnswer | NetFailure> {
+    return raceAbort(this.deps.request(this.opts.url, this.headers, this.opts.requestTimeoutMs), this.deps.signal);
+  }
+}
+
+/** Baseline, add a test decision, wait for the bouncer's pull, check the URL blocks the address, and always remove the decision. */
+export async function runVerify(opts: VerifyOptions, deps: VerifyDeps): Promise<VerifyResult> {
+  const run = new VerifyRun(opts, deps);
   try {
-    // 1. Baseline: the address must not be blocked before the test decision exists.
-    const existing = await backend.existingDecisions(opts.ip, clock.now());
-    let t = clock.now();
-    const before = await request(opts.url, headers, opts.requestTimeoutMs);
-    checkAbort();
-    if (!before.ok) {
-      step({ step: 'baseline', ok: false, ms: clock.now() - t, detail: `GET ${opts.url} as ${opts.ip}: ${describe(before)}` });
-      end('fail', `${opts.url} does not answer (${before.kind}): nothing to verify`, 'check the URL and that the web server runs (vigil doctor checks the bouncer side)');
-      return result;
-    }
-    if (existing.length || blockedBy(before)) {
-      step({
-        step: 'baseline',
-        ok: false,
-        ms: clock.now() - t,
-        detail: `GET ${opts.url} as ${opts.ip} → ${describe(before, blockedBy(before))}${existing.length ? `; ${existing.length} decision(s) already cover ${opts.ip}: ${existing.slice(0, 3).join('; ')}` : ''}`,
-      });
-      end(
-        'fail',
-        existing.length ? `${opts.ip} already has an active decision: the test would prove nothing` : `${opts.url} already blocks ${opts.ip} without a decision: the test would prove nothing`,
-        'pick another test address with --ip (one no decision covers), or find out why the service refuses it',
-      );
-      return result;
-    }
-    step({ step: 'baseline', ok: true, ms: clock.now() - t, detail: `GET ${opts.url} as ${opts.ip} → ${describe(before)} (not blocked yet)` });
-    const blocked = (a: HttpAnswer) => challengeOrBlock(a, opts.type, before.status);
-
-    // 2. Add the test decision.
-    let before2: { lastPullAt: number | null } | undefined;
-    if (opts.bouncer) {
-      before2 = await backend.lastPull(opts.bouncer);
-      if (!before2) {
-        end('fail', `no bouncer named '${opts.bouncer}' on the Local API`, 'give the name shown by vigil bouncers list (cscli bouncers list)');
-        return result;
-      }
-    }
-    t = clock.now();
-    const added = await backend.addDecision({ ip: opts.ip, type: opts.type, durationMs: opts.decisionDurationMs, reason, now: t });
-    decisionId = added.id;
-    result.decisionId = added.id;
-    result.decisionRemoved = false;
-    // A pull that started before this instant may have missed the decision: wait for a later one.
-    committedAt = clock.now();
-    step({ step: 'add', ok: true, ms: committedAt - t, detail: `${opts.type} ${opts.ip} for ${formatGoDuration(opts.decisionDurationMs)} (decision ${added.id}, ${backend.describe})` });
-    checkAbort();
-
-    // 3. Wait for the bouncer to pull it.
-    t = clock.now();
-    if (opts.bouncer) {
-      say(`...  wait     for bouncer '${opts.bouncer}' to pull (last pull ${fmtTime(before2!.lastPullAt)}, giving up after ${formatGoDuration(opts.timeoutMs)})`);
-      let pulledAt: number | null = null;
-      for (;;) {
-        const lp = await backend.lastPull(opts.bouncer);
-        if (lp?.lastPullAt != null && lp.lastPullAt > committedAt) {
-          pulledAt = lp.lastPullAt;
-          break;
-        }
-        if (clock.now() - t >= opts.timeoutMs) break;
-        await sleep(opts.pollMs);
-      }
-      if (pulledAt === null) {
-        step({ step: 'wait', ok: false, ms: clock.now() - t, detail: `bouncer '${opts.bouncer}' did not pull within ${formatGoDuration(opts.timeoutMs)}` });
-        end('fail', `bouncer '${opts.bouncer}' did not pull decisions within ${formatGoDuration(opts.timeoutMs)}: it is not receiving them`, `run vigil doctor on the bouncer's host, and vigil issues list on the Local API host`);
-        return result;
-      }
-      step({ step: 'wait', ok: true, ms: clock.now() - t, detail: `bouncer '${opts.bouncer}' pulled at ${fmtTime(pulledAt)}, ${formatGoDuration(pulledAt - committedAt)} after the decision` });
-    } else {
-      say(`...  wait     ${formatGoDuration(opts.updatePeriodMs)}, the bouncer's update period (name it with --bouncer to wait for its pull instead)`);
-      await sleep(opts.updatePeriodMs);
-      step({ step: 'wait', ok: true, ms: clock.now() - t, detail: `waited the update period, ${formatGoDuration(opts.updatePeriodMs)}` });
-    }
-
-    // 4. Request the URL as the test address until blocked or the settle time is over.
-    t = clock.now();
-    let last: HttpAnswer | NetFailure;
-    for (;;) {
-      last = await request(opts.url, headers, opts.requestTimeoutMs);
-      checkAbort();
-      if (last.ok && blocked(last)) break;
-      if (clock.now() - t >= opts.settleMs) break;
-      await sleep(opts.pollMs);
-    }
-    const how = last.ok ? blocked(last) : undefined;
-    if (how) {
-      result.enforcedAfterMs = clock.now() - committedAt;
-      step({ step: 'check', ok: true, ms: clock.now() - t, detail: `GET ${opts.url} as ${opts.ip} → ${describe(last, how)}` });
-      end('pass', `${opts.url} ${how.startsWith('status 403') ? 'blocks' : 'challenges'} ${opts.ip} with ${how}, ${formatGoDuration(result.enforcedAfterMs)} after the decision was added`);
-    } else {
-      step({ step: 'check', ok: false, ms: clock.now() - t, detail: `GET ${opts.url} as ${opts.ip} → ${describe(last, last.ok ? blockedBy(last) : undefined)} (still not blocked after ${formatGoDuration(clock.now() - t)})` });
-      end(
-        'fail',
-        last.ok
-          ? `${opts.url} still serves ${opts.ip} (${last.status}) with a ${opts.type} decision in place${opts.bouncer ? ' that the bouncer has pulled' : ''}`
-          : `${opts.url} stopped answering during the test (${last.kind})`,
-        last.ok
-          ? `the bouncer ${opts.bouncer ? 'has the decision but does not apply it' : 'did not apply the decision'}: check that it trusts X-Forwarded-For from this host (real_ip / trusted proxies), that it handles ${opts.type} decisions, and that it protects this URL${opts.bouncer ? '' : '; name it with --bouncer to wait for its pull'}`
-          : 'check the web server',
-      );
-    }
-    return result;
+    const baselineStatus = await checkBaseline(run);
+    if (baselineStatus === null) return run.result;
+    const lastPullBefore = await addTestDecision(run);
+    if (lastPullBefore === null) return run.result;
+    if (!(await waitForPull(run, lastPullBefore))) return run.result;
+    await checkBlocked(run, baselineStatus);
+    return run.result;
   } catch (e) {
     if (e instanceof Aborted) {
-      end('aborted', 'interrupted');
-      return result;
+      run.end('aborted', 'interrupted');
+      return run.result;
     }
     throw e;
   } finally {
-    // 5. Always remove the test decision, whatever happened above.
-    if (decisionId !== undefined) {
-      const t = clock.now();
-      try {
-        const removed = await backend.removeDecision(decisionId, { ip: opts.ip, reason, now: t });
-        result.decisionRemoved = true;
-        step({ step: 'remove', ok: true, ms: clock.now() - t, detail: `test decision ${decisionId} ${removed ? 'removed' : 'was already gone'}` });
-      } catch (err) {
-        result.decisionRemoved = false;
-        step({ step: 'remove', ok: false, ms: clock.now() - t, detail: `could not remove test decision ${decisionId}: ${(err as Error).message}; it expires by itself at the end of its ${formatGoDuration(opts.decisionDurationMs)}` });
-        if (result.verdict === 'pass') end('fail', `the test passed but its decision ${decisionId} could not be removed`, `remove it: vigil decisions delete --id ${decisionId}`);
-      }
-    }
-    if (result.verdict === 'aborted') {
-      result.summary = decisionId === undefined ? 'interrupted before the test decision was added' : result.decisionRemoved ? 'interrupted: the test decision was removed' : `interrupted: the test decision ${decisionId} could NOT be removed (remove it: vigil decisions delete --id ${decisionId})`;
-    }
-    result.totalMs = clock.now() - t0;
+    await removeTestDecision(run);
+    if (run.result.verdict === 'aborted') run.result.summary = abortedSummary(run);
+    run.result.totalMs = run.now() - run.t0;
   }
+}
+
+/** 1. The address must not be blocked before the test decision exists. Its status then (for captcha challenges), or null: the run ends. */
+async function checkBaseline(run: VerifyRun): Promise<number | null> {
+  const { opts } = run;
+  const existing = await run.deps.backend.existingDecisions(opts.ip, run.now());
+  const t = run.now();
+  const before = await run.requestUrl();
+  run.checkAbort();
+  if (!before.ok) {
+    run.step({ step: 'baseline', ok: false, ms: run.now() - t, detail: `GET ${opts.url} as ${opts.ip}: ${describe(before)}` });
+    run.end('fail', `${opts.url} does not answer (${before.kind}): nothing to verify`, 'check the URL and that the web server runs (vigil doctor checks the bouncer side)');
+    return null;
+  }
+  if (existing.length || blockedBy(before)) {
+    run.step({
+      step: 'baseline',
+      ok: false,
+      ms: run.now() - t,
+      detail: `GET ${opts.url} as ${opts.ip} → ${describe(before, blockedBy(before))}${existing.length ? `; ${existing.length} decision(s) already cover ${opts.ip}: ${existing.slice(0, 3).join('; ')}` : ''}`,
+    });
+    run.end(
+      'fail',
+      existing.length ? `${opts.ip} already has an active decision: the test would prove nothing` : `${opts.url} already blocks ${opts.ip} without a decision: the test would prove nothing`,
+      'pick another test address with --ip (one no decision covers), or find out why the service refuses it',
+    );
+    return null;
+  }
+  run.step({ step: 'baseline', ok: true, ms: run.now() - t, detail: `GET ${opts.url} as ${opts.ip} → ${describe(before)} (not blocked yet)` });
+  return before.status;
+}
+
+/** 2. The test decision, once the named bouncer is known. The bouncer's last pull before it (undefined: none named), or null: the run ends. */
+async function addTestDecision(run: VerifyRun): Promise<{ lastPullAt: number | null } | undefined | null> {
+  const { opts, result } = run;
+  const backend = run.deps.backend;
+  let lastPullBefore: { lastPullAt: number | null } | undefined;
+  if (opts.bouncer) {
+    lastPullBefore = await backend.lastPull(opts.bouncer);
+    if (!lastPullBefore) {
+      run.end('fail', `no bouncer named '${opts.bouncer}' on the Local API`, 'give the name shown by vigil bouncers list (cscli bouncers list)');
+      return null;
+    }
+  }
+  const t = run.now();
+  const added = await backend.addDecision({ ip: opts.ip, type: opts.type, durationMs: opts.decisionDurationMs, reason: run.reason, now: t });
+  run.decisionId = added.id;
+  result.decisionId = added.id;
+  result.decisionRemoved = false;
+  // A pull that started before this instant may have missed the decision: wait for a later one.
+  run.committedAt = run.now();
+  run.step({ step: 'add', ok: true, ms: run.committedAt - t, detail: `${opts.type} ${opts.ip} for ${formatGoDuration(opts.decisionDurationMs)} (decision ${added.id}, ${backend.describe})` });
+  run.checkAbort();
+  return lastPullBefore;
+}
+
+/** 3. Wait for the named bouncer to pull the decision, or the update period when none is named. False: it never pulled, the run ends. */
+async function waitForPull(run: VerifyRun, lastPullBefore: { lastPullAt: number | null } | undefined): Promise<boolean> {
+  const { opts } = run;
+  const t = run.now();
+  if (!opts.bouncer) {
+    run.say(`...  wait     ${formatGoDuration(opts.updatePeriodMs)}, the bouncer's update period (name it with --bouncer to wait for its pull instead)`);
+    await run.sleep(opts.updatePeriodMs);
+    run.step({ step: 'wait', ok: true, ms: run.now() - t, detail: `waited the update period, ${formatGoDuration(opts.updatePeriodMs)}` });
+    return true;
+  }
+  run.say(`...  wait     for bouncer '${opts.bouncer}' to pull (last pull ${fmtTime(lastPullBefore!.lastPullAt)}, giving up after ${formatGoDuration(opts.timeoutMs)})`);
+  let pulledAt: number | null = null;
+  for (;;) {
+    const lp = await run.deps.backend.lastPull(opts.bouncer);
+    if (lp?.lastPullAt != null && lp.lastPullAt > run.committedAt) {
+      pulledAt = lp.lastPullAt;
+      break;
+    }
+    if (run.now() - t >= opts.timeoutMs) break;
+    await run.sleep(opts.pollMs);
+  }
+  if (pulledAt === null) {
+    run.step({ step: 'wait', ok: false, ms: run.now() - t, detail: `bouncer '${opts.bouncer}' did not pull within ${formatGoDuration(opts.timeoutMs)}` });
+    run.end('fail', `bouncer '${opts.bouncer}' did not pull decisions within ${formatGoDuration(opts.timeoutMs)}: it is not receiving them`, `run vigil doctor on the bouncer's host, and vigil issues list on the Local API host`);
+    return false;
+  }
+  run.step({ step: 'wait', ok: true, ms: run.now() - t, detail: `bouncer '${opts.bouncer}' pulled at ${fmtTime(pulledAt)}, ${formatGoDuration(pulledAt - run.committedAt)} after the decision` });
+  return true;
+}
+
+/** 4. Request the URL as the test address until it is blocked or the settle time is over: the verdict. */
+async function checkBlocked(run: VerifyRun, baselineStatus: number): Promise<void> {
+  const { opts, result } = run;
+  const blocked = (a: HttpAnswer) => challengeOrBlock(a, opts.type, baselineStatus);
+  const t = run.now();
+  let last: HttpAnswer | NetFailure;
+  for (;;) {
+    last = await run.requestUrl();
+    run.checkAbort();
+    if (last.ok && blocked(last)) break;
+    if (run.now() - t >= opts.settleMs) break;
+    await run.sleep(opts.pollMs);
+  }
+  const how = last.ok ? blocked(last) : undefined;
+  if (how) {
+    result.enforcedAfterMs = run.now() - run.committedAt;
+    run.step({ step: 'check', ok: true, ms: run.now() - t, detail: `GET ${opts.url} as ${opts.ip} → ${describe(last, how)}` });
+    run.end('pass', `${opts.url} ${how.startsWith('status 403') ? 'blocks' : 'challenges'} ${opts.ip} with ${how}, ${formatGoDuration(result.enforcedAfterMs)} after the decision was added`);
+    return;
+  }
+  run.step({ step: 'check', ok: false, ms: run.now() - t, detail: `GET ${opts.url} as ${opts.ip} → ${describe(last, last.ok ? blockedBy(last) : undefined)} (still not blocked after ${formatGoDuration(run.now() - t)})` });
+  run.end(
+    'fail',
+    last.ok
+      ? `${opts.url} still serves ${opts.ip} (${last.status}) with a ${opts.type} decision in place${opts.bouncer ? ' that the bouncer has pulled' : ''}`
+      : `${opts.url} stopped answering during the test (${last.kind})`,
+    last.ok
+      ? `the bouncer ${opts.bouncer ? 'has the decision but does not apply it' : 'did not apply the decision'}: check that it trusts X-Forwarded-For from this host (real_ip / trusted proxies), that it handles ${opts.type} decisions, and that it protects this URL${opts.bouncer ? '' : '; name it with --bouncer to wait for its pull'}`
+      : 'check the web server',
+  );
+}
+
+/** 5. Always remove the test decision, whatever happened before; a pass whose decision stays is a fail. */
+async function removeTestDecision(run: VerifyRun): Promise<void> {
+  const { opts, result, decisionId } = run;
+  if (decisionId === undefined) return;
+  const t = run.now();
+  try {
+    const removed = await run.deps.backend.removeDecision(decisionId, { ip: opts.ip, reason: run.reason, now: t });
+    result.decisionRemoved = true;
+    run.step({ step: 'remove', ok: true, ms: run.now() - t, detail: `test decision ${decisionId} ${removed ? 'removed' : 'was already gone'}` });
+  } catch (err) {
+    result.decisionRemoved = false;
+    run.step({ step: 'remove', ok: false, ms: run.now() - t, detail: `could not remove test decision ${decisionId}: ${(err as Error).message}; it expires by itself at the end of its ${formatGoDuration(opts.decisionDurationMs)}` });
+    if (result.verdict === 'pass') run.end('fail', `the test passed but its decision ${decisionId} could not be removed`, `remove it: vigil decisions delete --id ${decisionId}`);
+  }
+}
+
+/** What an interrupted run left behind: nothing, or a decision that could not be removed. */
+function abortedSummary({ decisionId, result }: VerifyRun): string {
+  if (decisionId === undefined) return 'interrupted before the test decision was added';
+  return result.decisionRemoved ? 'interrupted: the test decision was removed' : `interrupted: the test decision ${decisionId} could NOT be removed (remove it: vigil decisions delete --id ${decisionId})`;
 }
 
 function raceAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {

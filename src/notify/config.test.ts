@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/config.ts';
-import { describeTarget, expandEnv, resolveChannels } from './config.ts';
-import { maskUrl } from './mask.ts';
+import { describeTarget } from './channels/index.ts';
+import { expandEnv, resolveChannels } from './config.ts';
 import { retryDelay } from './backoff.ts';
 
 function withFile(yaml: string) {
@@ -112,17 +112,6 @@ notifications:
     expect(expandEnv('a${X}b$$c$d', { X: '1' }, 'k')).toBe('a1b$c$d');
     expect(() => expandEnv('${1X}', {}, 'k')).toThrow('k: "${1X}" is not a variable reference');
     expect(() => expandEnv('${EMPTY}', { EMPTY: '' }, 'k')).toThrow('environment variable EMPTY is not set');
-  });
-});
-
-describe('maskUrl', () => {
-  it('keeps scheme, host and first path segment; masks the rest, the query and credentials', () => {
-    expect(maskUrl(SLACK)).toBe('https://hooks.slack.com/services/***');
-    expect(maskUrl('https://discord.com/api/webhooks/123/abcdef/slack')).toBe('https://discord.com/api/***');
-    expect(maskUrl('http://127.0.0.1:8080/hook')).toBe('http://127.0.0.1:8080/***');
-    expect(maskUrl('https://user:pw@example.com/?token=abc')).toBe('https://***@example.com?***');
-    expect(maskUrl('https://example.com')).toBe('https://example.com');
-    expect(maskUrl('garbage')).toBe('***');
   });
 });
 

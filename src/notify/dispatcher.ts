@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import { retryDelay } from './backoff.ts';
 import type { NotifyStore, OutboxMessage } from './notify-store.ts';
-import { DeliveryError } from './senders/delivery-error.ts';
-import type { Sender } from './senders/sender.ts';
+import { DeliveryError } from './channels/shared/delivery-error.ts';
+import type { Sender } from './channels/shared/sender.ts';
 import type { DeliverySettings } from './types.ts';
 
 /** A message the receiver keeps refusing outright is given up after this many attempts (then `failed`). */

@@ -5,12 +5,12 @@ import { formatListen } from '../config/config.ts';
 import type { HealthEngine } from '../health/engine.ts';
 import type { Store } from '../store/store.ts';
 import type { RunbookSettings } from '../health/runbook-settings.ts';
-import { describeTarget, resolveChannels } from './config.ts';
+import { resolveChannels } from './config.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { NotifyStore } from './notify-store.ts';
 import { Planner } from './planner.ts';
-import { senderFor } from './senders/sender.ts';
-import type { Channel } from './types.ts';
+import { describeTarget, type Channel } from './channels/index.ts';
+import { senderFor } from './channels/senders.ts';
 
 /** How often the outbox is looked at (retries coming due, other replicas' messages, expired leases). */
 export const POLL_EVERY_MS = 1000;

@@ -12,45 +12,6 @@ export interface ChannelFilter {
   bouncers: string[];
 }
 
-interface ChannelBase {
-  name: string;
-  filter: ChannelFilter;
-  /** Reminder interval while an issue stays open; 0 = no reminders. */
-  remindEveryMs: number;
-}
-
-export interface WebhookChannel extends ChannelBase {
-  type: 'webhook';
-  url: string;
-  headers: Record<string, string>;
-  /** HMAC-SHA256 key for the `X-Vigil-Signature-256` header; none = unsigned. */
-  secret: string | null;
-}
-
-export interface SlackChannel extends ChannelBase {
-  type: 'slack';
-  url: string;
-}
-
-export type SmtpSecurity = 'none' | 'starttls' | 'tls';
-
-export interface EmailChannel extends ChannelBase {
-  type: 'email';
-  host: string;
-  port: number;
-  security: SmtpSecurity;
-  username: string | null;
-  password: string | null;
-  from: string;
-  to: string[];
-  /** PEM file of a CA to trust besides the system ones (a private or self-signed server). */
-  tlsCaFile: string | null;
-  tlsInsecureSkipVerify: boolean;
-}
-
-/** A channel with its secrets resolved: what a sender is built from. Never logged as is. */
-export type Channel = WebhookChannel | SlackChannel | EmailChannel;
-
 /** Delivery tuning shared by every channel. */
 export interface DeliverySettings {
   /** One attempt (connect, send, answer) may take this long. */

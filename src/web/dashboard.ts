@@ -89,63 +89,136 @@ const SECURITY_HEADERS: Record<string, string> = {
 };
 
 export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
-  const { store, clock, log } = deps;
-  const codec = new SessionCodec(await store.secret('dashboard-session'));
-  const throttle = new LoginThrottle();
-  const ended = new EndedSessions(store);
-  const trusted = new TrustedProxies(deps.trustedProxies ?? DEFAULT_ADMIN_TRUSTED_PROXIES, 'admin_trusted_proxies');
-  const sync = deps.sync;
-  const data = new DashboardData({ store, rules: deps.rules, index: sync?.index, lapiUrl: deps.lapiUrl });
-  const live = new LiveUpdates({ store, clock, pollMs: deps.livePollMs ?? 2000 });
-  live.onError = (e) => log.error({ err: e }, 'dashboard live-update check failed');
-  live.extraDigest = () => issueMarksDigest(store);
-  const streams = new Set<() => void>();
-  let actions: IssueActions = { silence: false, acknowledge: false };
+  const ui = new DashboardContext(deps, await deps.store.secret('dashboard-session'));
   // Not strict: /ui and /ui/ are the same page.
   const app = new Hono<Env>({ strict: false }).basePath('/ui');
+  // Registration order is the routing order: everything after requireSession needs a session.
+  applyResponseRules(app, ui.log);
+  registerPublicRoutes(app, ui);
+  requireSession(app, ui);
+  registerPages(app, ui);
+  registerActionsApi(app, ui);
+  registerLiveEvents(app, ui);
+  app.notFound(async (c) => ui.notFound(c, await ui.sessionOf(c)));
 
-  async function sessionOf(c: Context): Promise<Session | null> {
-    return validSession(getCookie(c, SESSION_COOKIE));
+  return {
+    app,
+    live: ui.live,
+    async adminAuth(c) {
+      const s = await ui.sessionOf(c);
+      if (!s) return null;
+      if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+        const refused = ui.csrfRefusal(c, s, c.req.header('x-csrf-token'));
+        if (refused) return refused;
+      }
+      return 'ok';
+    },
+    attachAdmin(admin: Hono) {
+      const has = (method: string, suffix: string) => admin.routes.some((r) => r.method === method && r.path.endsWith(suffix));
+      ui.actions = { silence: has('POST', '/issues/:id/silence'), acknowledge: has('POST', '/issues/:id/ack') };
+    },
+    async close() {
+      ui.live.stop();
+      for (const finish of [...ui.streams]) finish();
+    },
+  };
+}
+
+/** What every dashboard route shares: its state, and how it reads a session, checks a change and draws a page. */
+class DashboardContext {
+  readonly deps: DashboardDeps;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly codec: SessionCodec;
+  readonly throttle = new LoginThrottle();
+  readonly ended: EndedSessions;
+  readonly trusted: TrustedProxies;
+  readonly sync: DecisionSync | undefined;
+  readonly data: DashboardData;
+  readonly live: LiveUpdates;
+  /** The open live-update streams, each ended by its function. */
+  readonly streams = new Set<() => void>();
+  /** Which admin actions the issue pages offer; set once the admin API is attached. */
+  actions: IssueActions = { silence: false, acknowledge: false };
+
+  constructor(deps: DashboardDeps, sessionSecret: Awaited<ReturnType<Store['secret']>>) {
+    const { store, clock, log } = deps;
+    this.deps = deps;
+    this.store = store;
+    this.clock = clock;
+    this.log = log;
+    this.codec = new SessionCodec(sessionSecret);
+    this.ended = new EndedSessions(store);
+    this.trusted = new TrustedProxies(deps.trustedProxies ?? DEFAULT_ADMIN_TRUSTED_PROXIES, 'admin_trusted_proxies');
+    this.sync = deps.sync;
+    this.data = new DashboardData({ store, rules: deps.rules, index: this.sync?.index, lapiUrl: deps.lapiUrl });
+    this.live = new LiveUpdates({ store, clock, pollMs: deps.livePollMs ?? 2000 });
+    this.live.onError = (e) => log.error({ err: e }, 'dashboard live-update check failed');
+    this.live.extraDigest = () => issueMarksDigest(store);
   }
 
-  async function validSession(cookie: string | undefined): Promise<Session | null> {
-    const s = codec.read(cookie, clock.now());
+  async sessionOf(c: Context): Promise<Session | null> {
+    return this.validSession(getCookie(c, SESSION_COOKIE));
+  }
+
+  async validSession(cookie: string | undefined): Promise<Session | null> {
+    const s = this.codec.read(cookie, this.clock.now());
     if (!s) return null;
     // A new password or a rotated token ends the sessions opened with the old one.
-    if ((await credentialFingerprint(store, s.via)) !== s.credential) return null;
-    return (await ended.has(s)) ? null : s;
+    if ((await credentialFingerprint(this.store, s.via)) !== s.credential) return null;
+    return (await this.ended.has(s)) ? null : s;
   }
 
-  const facts = (c: Context<Env>): RequestFacts => ({
-    peer: peerAddressOf(c),
-    encrypted: new URL(c.req.url).protocol === 'https:' || c.env?.incoming?.socket?.encrypted === true,
-    header: (name) => c.req.header(name),
-  });
+  /** The session requireSession found; only in routes registered after it. */
+  sessionIn(c: Context<Env>): Session {
+    return c.get('session');
+  }
+
+  facts(c: Context<Env>): RequestFacts {
+    return {
+      peer: peerAddressOf(c),
+      encrypted: new URL(c.req.url).protocol === 'https:' || c.env?.incoming?.socket?.encrypted === true,
+      header: (name) => c.req.header(name),
+    };
+  }
 
   /** State changes must come from our own pages (forwarded.ts: Sec-Fetch-Site, or the Origin's host). */
-  const sameOrigin = (c: Context<Env>): boolean => fromOwnPages(facts(c), trusted);
+  sameOrigin(c: Context<Env>): boolean {
+    return fromOwnPages(this.facts(c), this.trusted);
+  }
 
-  function csrfRefusal(c: Context<Env>, s: Session, token: string | undefined): Response | null {
-    if (!sameOrigin(c)) return c.json({ message: 'cross-site request refused: the Origin header must be this dashboard\'s own' }, 403);
-    if (!codec.checkCsrf(s, token)) return c.json({ message: 'CSRF token missing or wrong: send the X-CSRF-Token header of the dashboard page (reload it)' }, 403);
+  csrfRefusal(c: Context<Env>, s: Session, token: string | undefined): Response | null {
+    if (!this.sameOrigin(c)) return c.json({ message: 'cross-site request refused: the Origin header must be this dashboard\'s own' }, 403);
+    if (!this.codec.checkCsrf(s, token)) return c.json({ message: 'CSRF token missing or wrong: send the X-CSRF-Token header of the dashboard page (reload it)' }, 403);
     return null;
   }
 
-  const isHttps = (c: Context<Env>) => servedOverHttps(facts(c), trusted);
+  isHttps(c: Context<Env>): boolean {
+    return servedOverHttps(this.facts(c), this.trusted);
+  }
 
-  async function pageContext(s: Session | null): Promise<PageContext> {
+  async pageContext(s: Session | null): Promise<PageContext> {
     return {
-      csrfToken: s ? codec.csrfToken(s) : null,
-      openIssues: s ? await data.openIssueCount() : 0,
-      decisions: sync !== undefined,
+      csrfToken: s ? this.codec.csrfToken(s) : null,
+      openIssues: s ? await this.data.openIssueCount() : 0,
+      decisions: this.sync !== undefined,
       assets: { css: asset('style.css').url, js: asset('app.js').url },
     };
   }
 
-  async function page(c: Context, s: Session | null, title: string, section: Section, main: Html, status: 200 | 400 | 401 | 404 | 429 = 200): Promise<Response> {
-    return c.body(layout(await pageContext(s), { title, section }, main).text, status, { 'Content-Type': HTML_TYPE });
+  async page(c: Context, s: Session | null, title: string, section: Section, main: Html, status: 200 | 400 | 401 | 404 | 429 = 200): Promise<Response> {
+    return c.body(layout(await this.pageContext(s), { title, section }, main).text, status, { 'Content-Type': HTML_TYPE });
   }
 
+  async notFound(c: Context, s: Session | null): Promise<Response> {
+    if (c.req.path.startsWith('/ui/api/')) return c.json({ message: 'not found' }, 404);
+    return this.page(c, s, 'Not found', 'none', NOT_FOUND, 404);
+  }
+}
+
+/** Compression, security headers, errors as JSON, and body size limits: what every answer gets. */
+function applyResponseRules(app: Hono<Env>, log: Logger): void {
   // Pages of a large fleet are big and refetched on every live update. (The CSRF token in them is
   // safe from compression-oracle attacks: SameSite=Strict keeps cross-site requests logged out.)
   // The event stream is never compressed (hono/compress skips text/event-stream).
@@ -167,9 +240,10 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     c.json({ message: `request body over ${max / 1024} KiB: the dashboard's forms and actions are smaller; send only the fields they use` }, 413);
   app.post('/login', bodyLimit({ maxSize: MAX_LOGIN_BODY, onError: tooLarge(MAX_LOGIN_BODY) }));
   app.use('*', bodyLimit({ maxSize: MAX_DASHBOARD_BODY, onError: tooLarge(MAX_DASHBOARD_BODY) }));
+}
 
-  // ------------------------------------------------------------------ public: assets and login
-
+/** What needs no session: the browser files and the login. */
+function registerPublicRoutes(app: Hono<Env>, ui: DashboardContext): void {
   app.get('/assets/:name', (c) => {
     const name = c.req.param('name');
     if (!isAssetName(name)) return c.body(null, 404);
@@ -179,53 +253,58 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   });
 
   app.get('/login', async (c) => {
-    if (await sessionOf(c)) return c.redirect(safeNext(c.req.query('next')), 303);
-    return page(c, null, 'Log in', 'none', loginPage({ next: safeNext(c.req.query('next')) }));
+    if (await ui.sessionOf(c)) return c.redirect(safeNext(c.req.query('next')), 303);
+    return ui.page(c, null, 'Log in', 'none', loginPage({ next: safeNext(c.req.query('next')) }));
   });
 
-  app.post('/login', async (c) => {
-    if (!sameOrigin(c)) {
-      return c.json({ message: "cross-site login refused: the Origin header must be this dashboard's own (behind a reverse proxy: keep the Host header, or send X-Forwarded-Host from an address in admin_trusted_proxies)" }, 403);
-    }
-    const peer = clientAddress(facts(c), trusted);
-    const form = await c.req.parseBody();
-    const next = typeof form.next === 'string' ? form.next : undefined;
-    // The slot is taken before the secret is checked, with no await in between (login-throttle.ts).
-    const now = clock.now();
-    const attempt = throttle.begin(peer, now);
-    if (isRefusal(attempt)) {
-      const wait = attempt.retryAfterMs;
-      const who = attempt.reason === 'address' ? 'from your address' : 'to this dashboard from all addresses together';
-      log.warn({ ip: peer, limit: attempt.reason }, 'dashboard login refused: too many failed attempts');
-      const error = `Too many failed attempts ${who}: try again in ${humanDuration(wait)} (at ${exactTime(now + wait)}); even the right password is refused until then.`;
-      c.header('Retry-After', String(Math.ceil(wait / 1000)));
-      return page(c, null, 'Log in', 'none', loginPage({ next: safeNext(next), error }), 429);
-    }
-    const secret = typeof form.secret === 'string' ? form.secret.trim() : '';
-    const via = secret && secret.length <= 1024 ? await checkLoginSecret(store, secret) : null;
-    const credential = via ? await credentialFingerprint(store, via) : null;
-    if (!via || !credential) {
-      // The slot stays taken: that is the failure.
-      log.warn({ ip: peer }, 'dashboard login refused: wrong password or token');
-      return page(c, null, 'Log in', 'none', loginPage({ next: safeNext(next), error: 'Wrong password or token.' }), 401);
-    }
-    attempt.succeeded();
-    const { cookie } = codec.issue(via, credential, now, deps.sessionTtlMs);
-    setCookie(c, SESSION_COOKIE, cookie, {
-      httpOnly: true,
-      sameSite: 'Strict',
-      secure: isHttps(c),
-      path: '/',
-      maxAge: Math.floor(deps.sessionTtlMs / 1000),
-    });
-    log.info({ ip: peer, via }, 'dashboard login');
-    return c.redirect(safeNext(next), 303);
+  app.post('/login', (c) => logIn(c, ui));
+}
+
+/** The login form's answer: throttled per address and overall, then the secret checked and a session cookie set. */
+async function logIn(c: Context<Env>, ui: DashboardContext): Promise<Response> {
+  const { store, clock, log, codec, deps } = ui;
+  if (!ui.sameOrigin(c)) {
+    return c.json({ message: "cross-site login refused: the Origin header must be this dashboard's own (behind a reverse proxy: keep the Host header, or send X-Forwarded-Host from an address in admin_trusted_proxies)" }, 403);
+  }
+  const peer = clientAddress(ui.facts(c), ui.trusted);
+  const form = await c.req.parseBody();
+  const next = typeof form.next === 'string' ? form.next : undefined;
+  // The slot is taken before the secret is checked, with no await in between (login-throttle.ts).
+  const now = clock.now();
+  const attempt = ui.throttle.begin(peer, now);
+  if (isRefusal(attempt)) {
+    const wait = attempt.retryAfterMs;
+    const who = attempt.reason === 'address' ? 'from your address' : 'to this dashboard from all addresses together';
+    log.warn({ ip: peer, limit: attempt.reason }, 'dashboard login refused: too many failed attempts');
+    const error = `Too many failed attempts ${who}: try again in ${humanDuration(wait)} (at ${exactTime(now + wait)}); even the right password is refused until then.`;
+    c.header('Retry-After', String(Math.ceil(wait / 1000)));
+    return ui.page(c, null, 'Log in', 'none', loginPage({ next: safeNext(next), error }), 429);
+  }
+  const secret = typeof form.secret === 'string' ? form.secret.trim() : '';
+  const via = secret && secret.length <= 1024 ? await checkLoginSecret(store, secret) : null;
+  const credential = via ? await credentialFingerprint(store, via) : null;
+  if (!via || !credential) {
+    // The slot stays taken: that is the failure.
+    log.warn({ ip: peer }, 'dashboard login refused: wrong password or token');
+    return ui.page(c, null, 'Log in', 'none', loginPage({ next: safeNext(next), error: 'Wrong password or token.' }), 401);
+  }
+  attempt.succeeded();
+  const { cookie } = codec.issue(via, credential, now, deps.sessionTtlMs);
+  setCookie(c, SESSION_COOKIE, cookie, {
+    httpOnly: true,
+    sameSite: 'Strict',
+    secure: ui.isHttps(c),
+    path: '/',
+    maxAge: Math.floor(deps.sessionTtlMs / 1000),
   });
+  log.info({ ip: peer, via }, 'dashboard login');
+  return c.redirect(safeNext(next), 303);
+}
 
-  // ------------------------------------------------------------------ everything else needs a session
-
+/** Everything registered after this needs a session: pages go to the login, the API and events answer 401. */
+function requireSession(app: Hono<Env>, ui: DashboardContext): void {
   app.use('*', async (c, next) => {
-    const s = await sessionOf(c);
+    const s = await ui.sessionOf(c);
     if (!s) {
       const p = c.req.path;
       if (p.startsWith('/ui/api/') || p === '/ui/events' || c.req.method !== 'GET') {
@@ -237,102 +316,114 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     c.set('session', s);
     await next();
   });
-  const sessionIn = (c: Context<Env>): Session => c.get('session');
+}
 
+/** The logout and the pages: fleet, issues, one issue, one bouncer, decisions. */
+function registerPages(app: Hono<Env>, ui: DashboardContext): void {
+  const { store, clock, data } = ui;
   app.post('/logout', async (c) => {
-    const s = sessionIn(c);
+    const s = ui.sessionIn(c);
     const form = await c.req.parseBody();
-    const refused = csrfRefusal(c, s, c.req.header('x-csrf-token') ?? (typeof form.csrf === 'string' ? form.csrf : undefined));
+    const refused = ui.csrfRefusal(c, s, c.req.header('x-csrf-token') ?? (typeof form.csrf === 'string' ? form.csrf : undefined));
     if (refused) return refused;
-    await ended.end(s, clock.now());
-    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: isHttps(c) });
+    await ui.ended.end(s, clock.now());
+    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: ui.isHttps(c) });
     return c.redirect('/ui/login', 303);
   });
 
   app.get('/', async (c) => {
-    const s = sessionIn(c);
+    const s = ui.sessionIn(c);
     const all = c.req.query('all') === '1';
-    return page(c, s, 'Fleet', 'fleet', fleetPage(await data.fleet(clock.now(), all ? Infinity : FLEET_ROWS)));
+    return ui.page(c, s, 'Fleet', 'fleet', fleetPage(await data.fleet(clock.now(), all ? Infinity : FLEET_ROWS)));
   });
 
   app.get('/issues', async (c) => {
-    const s = sessionIn(c);
+    const s = ui.sessionIn(c);
     const now = clock.now();
     const all = c.req.query('all') === '1';
     const rows = await data.issues(now, all);
     const marks = await issueMarks(store, rows, now);
-    return page(c, s, 'Issues', 'issues', issuesPage(rows, marks, now, all));
+    return ui.page(c, s, 'Issues', 'issues', issuesPage(rows, marks, now, all));
   });
 
   app.get('/issues/:id', async (c) => {
-    const s = sessionIn(c);
+    const s = ui.sessionIn(c);
     const id = c.req.param('id');
     const deployment = c.req.query('deployment') as Deployment | undefined;
-    if (!/^\d{1,15}$/.test(id) || (deployment !== undefined && !['host', 'docker', 'kubernetes'].includes(deployment))) return notFound(c, s);
+    if (!/^\d{1,15}$/.test(id) || (deployment !== undefined && !['host', 'docker', 'kubernetes'].includes(deployment))) return ui.notFound(c, s);
     const now = clock.now();
     const v = await data.issue(Number(id), now, deployment);
-    if (!v) return notFound(c, s);
+    if (!v) return ui.notFound(c, s);
     const marks = (await issueMarks(store, [v.issue], now)).get(v.issue.id);
-    return page(c, s, `#${v.issue.id} ${issueTitle(v.issue)}`, 'issues', issuePage(v, marks, actions));
+    return ui.page(c, s, `#${v.issue.id} ${issueTitle(v.issue)}`, 'issues', issuePage(v, marks, ui.actions));
   });
 
   app.get('/bouncers/:name', async (c) => {
-    const s = sessionIn(c);
+    const s = ui.sessionIn(c);
     const v = await data.bouncer(c.req.param('name'), clock.now());
-    if (!v) return notFound(c, s);
-    return page(c, s, v.row.name, 'fleet', bouncerPage(v));
+    if (!v) return ui.notFound(c, s);
+    return ui.page(c, s, v.row.name, 'fleet', bouncerPage(v));
   });
 
   app.get('/decisions', async (c) => {
-    const s = sessionIn(c);
-    if (!sync) return notFound(c, s);
+    const s = ui.sessionIn(c);
+    if (!ui.sync) return ui.notFound(c, s);
     const v = data.decisions(c.req.query('q'), clock.now());
-    return page(c, s, 'Decisions', 'decisions', decisionsPage(v), v.query.kind === 'invalid' ? 400 : 200);
+    return ui.page(c, s, 'Decisions', 'decisions', decisionsPage(v), v.query.kind === 'invalid' ? 400 : 200);
   });
+}
 
-  // ------------------------------------------------------------------ JSON actions (CSRF-checked)
-
+/** The JSON API of the pages' actions: CSRF-checked changes, the session, adding and deleting decisions. */
+function registerActionsApi(app: Hono<Env>, ui: DashboardContext): void {
   app.use('/api/*', async (c, next) => {
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    const refused = csrfRefusal(c, sessionIn(c), c.req.header('x-csrf-token'));
+    const refused = ui.csrfRefusal(c, ui.sessionIn(c), c.req.header('x-csrf-token'));
     if (refused) return refused;
     await next();
   });
 
-  app.get('/api/session', (c) => c.json({ via: sessionIn(c).via, expiresAt: new Date(sessionIn(c).expiresAt).toISOString() }));
+  app.get('/api/session', (c) => c.json({ via: ui.sessionIn(c).via, expiresAt: new Date(ui.sessionIn(c).expiresAt).toISOString() }));
+  app.post('/api/decisions', (c) => addDecision(c, ui));
+  app.delete('/api/decisions/:id', (c) => deleteDecision(c, ui));
+}
 
-  app.post('/api/decisions', async (c) => {
-    if (!sync) return c.json({ message: 'decisions are not managed here' }, 404);
-    const body = await readJson(c);
-    const field = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
-    const value = field('value').trim();
-    const type = field('type').trim() || 'ban';
-    const now = clock.now();
-    const reason = field('reason').trim() || `manual '${type}' from '${DASHBOARD_MACHINE_ID}'`;
-    // Same validation and records as `vigil decisions add` (cscli's origin, a manual alert).
-    const d = buildDecision({ scope: value.includes('/') ? 'Range' : 'Ip', value, type, duration: field('duration').trim() || '4h', reason, origin: 'cscli' }, now);
-    const { decisionIds } = await store.addDecisions(
-      manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: DASHBOARD_MACHINE_ID }),
-      [d],
-    );
-    await sync.refresh();
-    log.info({ decision: decisionIds[0], scope: d.scope, value: d.value, type: d.type, until: new Date(d.until).toISOString() }, 'decision added from the dashboard');
-    return c.json({ id: decisionIds[0], scope: d.scope, value: d.value, type: d.type, until: new Date(d.until).toISOString() }, 201);
-  });
+/** A manual decision from the dashboard, validated and recorded as `vigil decisions add` does. */
+async function addDecision(c: Context<Env>, ui: DashboardContext): Promise<Response> {
+  const { store, clock, log, sync } = ui;
+  if (!sync) return c.json({ message: 'decisions are not managed here' }, 404);
+  const body = await readJson(c);
+  const field = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
+  const value = field('value').trim();
+  const type = field('type').trim() || 'ban';
+  const now = clock.now();
+  const reason = field('reason').trim() || `manual '${type}' from '${DASHBOARD_MACHINE_ID}'`;
+  // Same validation and records as `vigil decisions add` (cscli's origin, a manual alert).
+  const d = buildDecision({ scope: value.includes('/') ? 'Range' : 'Ip', value, type, duration: field('duration').trim() || '4h', reason, origin: 'cscli' }, now);
+  const { decisionIds } = await store.addDecisions(
+    manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: DASHBOARD_MACHINE_ID }),
+    [d],
+  );
+  await sync.refresh();
+  log.info({ decision: decisionIds[0], scope: d.scope, value: d.value, type: d.type, until: new Date(d.until).toISOString() }, 'decision added from the dashboard');
+  return c.json({ id: decisionIds[0], scope: d.scope, value: d.value, type: d.type, until: new Date(d.until).toISOString() }, 201);
+}
 
-  app.delete('/api/decisions/:id', async (c) => {
-    const id = c.req.param('id');
-    if (!sync) return c.json({ message: 'decisions are not managed here' }, 404);
-    if (!/^\d{1,15}$/.test(id)) return c.json({ message: `id "${id}": use the numeric decision id` }, 400);
-    const n = await store.softDeleteDecisions([Number(id)], clock.now());
-    if (n === 0) return c.json({ message: `decision ${id} is not active (it expired or was deleted already)` }, 404);
-    await sync.refresh();
-    log.info({ decision: Number(id) }, 'decision deleted from the dashboard');
-    return c.json({ deleted: n });
-  });
+/** A decision deleted from the dashboard (soft, as `vigil decisions delete`), and the index refreshed. */
+async function deleteDecision(c: Context<Env, '/api/decisions/:id'>, ui: DashboardContext): Promise<Response> {
+  const { store, clock, log, sync } = ui;
+  const id = c.req.param('id');
+  if (!sync) return c.json({ message: 'decisions are not managed here' }, 404);
+  if (!/^\d{1,15}$/.test(id)) return c.json({ message: `id "${id}": use the numeric decision id` }, 400);
+  const n = await store.softDeleteDecisions([Number(id)], clock.now());
+  if (n === 0) return c.json({ message: `decision ${id} is not active (it expired or was deleted already)` }, 404);
+  await sync.refresh();
+  log.info({ decision: Number(id) }, 'decision deleted from the dashboard');
+  return c.json({ deleted: n });
+}
 
-  // ------------------------------------------------------------------ live updates (Server-Sent Events)
-
+/** Live updates (Server-Sent Events): `refresh` when the data changed, `ping` to keep proxies open, `expired` when the session ends. */
+function registerLiveEvents(app: Hono<Env>, ui: DashboardContext): void {
+  const { live, streams } = ui;
   app.get('/events', (c) => {
     const cookie = getCookie(c, SESSION_COOKIE);
     // nginx would hold the events in its buffer (proxy_buffering is on by default): pass them as they come.
@@ -343,7 +434,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
       streams.add(finish);
       stream.onAbort(finish);
       // The session can end while the page stays open: say so, and the page goes to the login.
-      const stillValid = async () => (await validSession(cookie)) !== null;
+      const stillValid = async () => (await ui.validSession(cookie)) !== null;
       const send = async (event: string, payload: string) => {
         if (event !== 'expired' && !(await stillValid())) {
           await stream.writeSSE({ event: 'expired', data: '' }).catch(() => {});
@@ -366,35 +457,6 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
       }
     });
   });
-
-  app.notFound(async (c) => notFound(c, await sessionOf(c)));
-
-  async function notFound(c: Context, s: Session | null): Promise<Response> {
-    if (c.req.path.startsWith('/ui/api/')) return c.json({ message: 'not found' }, 404);
-    return page(c, s, 'Not found', 'none', NOT_FOUND, 404);
-  }
-
-  return {
-    app,
-    live,
-    async adminAuth(c) {
-      const s = await sessionOf(c);
-      if (!s) return null;
-      if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
-        const refused = csrfRefusal(c, s, c.req.header('x-csrf-token'));
-        if (refused) return refused;
-      }
-      return 'ok';
-    },
-    attachAdmin(admin: Hono) {
-      const has = (method: string, suffix: string) => admin.routes.some((r) => r.method === method && r.path.endsWith(suffix));
-      actions = { silence: has('POST', '/issues/:id/silence'), acknowledge: has('POST', '/issues/:id/ack') };
-    },
-    async close() {
-      live.stop();
-      for (const finish of [...streams]) finish();
-    },
-  };
 }
 
 const NOT_FOUND = html`<h1>Not found</h1><p>Nothing here. Go back to the <a href="/ui/">fleet</a>.</p>`;

@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import tls from 'node:tls';
 import nodemailer from 'nodemailer';
-import type { EmailChannel, OutgoingMessage } from '../types.ts';
-import { renderEmail } from '../render-email.ts';
-import { DeliveryError, withDeadline } from './delivery-error.ts';
-import type { Sender } from './sender.ts';
+import type { OutgoingMessage } from '../../types.ts';
+import { DeliveryError, withDeadline } from '../shared/delivery-error.ts';
+import type { Sender } from '../shared/sender.ts';
+import type { EmailChannel } from './index.ts';
+import { renderEmail } from './render.ts';
 
 // nodemailer's error codes, in an operator's words.
 const HINTS: Record<string, string> = {

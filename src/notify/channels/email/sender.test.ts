@@ -6,11 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { emailSender } from '../src/notify/senders/smtp-sender.ts';
-import { DeliveryError } from '../src/notify/senders/delivery-error.ts';
-import { loadNotificationsConfig, resolveChannels } from '../src/notify/config.ts';
-import { sampleMessage } from '../src/notify/sample.ts';
-import type { EmailChannel, OutgoingMessage } from '../src/notify/types.ts';
+import { loadNotificationsConfig, resolveChannels } from '../../config.ts';
+import { sampleMessage } from '../../sample.ts';
+import type { OutgoingMessage } from '../../types.ts';
+import { DeliveryError } from '../shared/delivery-error.ts';
+import type { EmailChannel } from './index.ts';
+import { emailSender } from './sender.ts';
 
 /**
  * E-mail against a real SMTP server on loopback (the smtp-server package), parsed with mailparser:

@@ -4,6 +4,9 @@ import { DeliveryError, withDeadline } from './delivery-error.ts';
 
 // Names the body format (WEBHOOK_BODY_VERSION), not the release: receivers key on what they parse.
 export const USER_AGENT = 'vigil-notifications/1';
+// Every HTTP channel sends these, so receivers can drop a duplicate and route by event.
+export const DELIVERY_HEADER = 'X-Vigil-Delivery';
+export const EVENT_HEADER = 'X-Vigil-Event';
 // A receiver's answer is shown and stored, not processed: a short prefix is enough.
 const ANSWER_KEPT = 300;
 

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { VigilError } from '../../../errors.ts';
+import { defineChannel, type ChannelBase } from '../shared/channel-definition.ts';
+import { filterKeys } from '../shared/filter-keys.ts';
+import { httpUrl } from '../shared/http-url.ts';
+import { maskUrl } from '../shared/mask-url.ts';
+
+/** A generic webhook: the issues as JSON, optionally signed. */
+export interface WebhookChannel extends ChannelBase {
+  type: 'webhook';
+  url: string;
+  headers: Record<string, string>;
+  /** HMAC-SHA256 key for the `X-Vigil-Signature-256` header; none = unsigned. */
+  secret: string | null;
+}
+
+const webhookSchema = z
+  .object({
+    type: z.literal('webhook'),
+    url: z.string(),
+    headers: z.record(z.string(), z.string()).optional(),
+    secret: z.string().optional(),
+    ...filterKeys,
+  })
+  .strict();
+
+export const webhookChannel = defineChannel<typeof webhookSchema, WebhookChannel>({
+  type: 'webhook',
+  fileSchema: webhookSchema,
+  resolve(ch, base, { at, text: str }) {
+    const headers: Record<string, string> = {};
+    for (const [h, v] of Object.entries(ch.headers ?? {})) {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h)) throw new VigilError('E_CONFIG', `${at('headers')}: "${h}" is not a valid HTTP header name`);
+      const value = str(`headers.${h}`, v);
+      if (/[\r\n\0]/.test(value)) throw new VigilError('E_CONFIG', `${at(`headers.${h}`)}: a header value cannot contain a line break`);
+      headers[h] = value;
+    }
+    const secret = ch.secret === undefined ? null : str('secret', ch.secret);
+    return { ...base, type: 'webhook', url: httpUrl(at('url'), str('url', ch.url)), headers, secret };
+  },
+  // The URL may carry a token; header values and the secret are never printed.
+  target: (ch) => maskUrl(ch.url),
+  loadSender: async () => (await import('./sender.ts')).webhookSender,
+});
