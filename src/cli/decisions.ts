@@ -89,8 +89,9 @@ export function registerDecisionCommands(program: Command, ctx: CommandContext):
       const now = ctx.io.clock.now();
       const reason = o.reason ?? `manual '${o.type}' from '${CLI_MACHINE_ID}'`;
       const d = buildDecision({ scope, value, type: o.type, duration: o.duration, reason, origin: 'cscli' }, now);
-      await ctx.withStore((store) =>
-        store.addDecisions(manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: CLI_MACHINE_ID }), [d]),
+      await ctx.withStore(
+        (store) => store.addDecisions(manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: CLI_MACHINE_ID }), [d]),
+        { create: true },
       );
       ctx.io.stderr(logLine('info', 'Decision successfully added'));
     });
@@ -163,12 +164,14 @@ export function registerDecisionCommands(program: Command, ctx: CommandContext):
       const bar = ctx.io.isTTY ? new cliProgress.SingleBar({ clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
       bar?.start(built.length, 0);
       try {
-        await ctx.withStore((store) =>
-          store.addDecisions(
-            manualAlert({ now, scenario: `add: ${built.length} IPs`, scope: 'cscli/manual-import', value: '', count: built.length, machineId: CLI_MACHINE_ID }),
-            built,
-            (done) => bar?.update(done),
-          ),
+        await ctx.withStore(
+          (store) =>
+            store.addDecisions(
+              manualAlert({ now, scenario: `add: ${built.length} IPs`, scope: 'cscli/manual-import', value: '', count: built.length, machineId: CLI_MACHINE_ID }),
+              built,
+              (done) => bar?.update(done),
+            ),
+          { create: true },
         );
       } finally {
         bar?.stop();

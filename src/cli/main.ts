@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { isVigilError, VigilError } from '../errors.ts';
 import { loadConfig, type ConfigFlags, type VigilConfig } from '../config/config.ts';
 import { Store } from '../store/store.ts';
+import { readableByOthersMessage } from '../store/database.ts';
 import type { CliIo } from './io.ts';
 import { logLine } from './io.ts';
 import { registerBouncerCommands } from './bouncers.ts';
@@ -21,8 +22,12 @@ export const VERSION = '0.1.0';
 export interface CommandContext {
   io: CliIo;
   config(): VigilConfig;
-  /** Opens the configured store, runs `fn`, always closes it. */
-  withStore<T>(fn: (store: Store) => Promise<T>): Promise<T>;
+  /**
+   * Opens the configured store, runs `fn`, always closes it. Only a command that writes
+   * (`create: true`) may create a SQLite store, and it says so on stderr; a read on a store
+   * that does not exist fails naming the path and where the setting came from.
+   */
+  withStore<T>(fn: (store: Store) => Promise<T>, opts?: { create?: boolean }): Promise<T>;
 }
 
 export type OutputFormat = 'human' | 'json' | 'raw';
@@ -57,8 +62,16 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const ctx: CommandContext = {
     io,
     config: () => (cached ??= loadConfig({ flags: globalFlags(), env: io.env, cwd: io.cwd })),
-    async withStore(fn) {
-      const store = await Store.open(ctx.config().db);
+    async withStore(fn, opts = {}) {
+      const config = ctx.config();
+      // Readable by others: the secrets are exposed already and the CLI uses none of them, so it
+      // warns and carries on; serve and watch, which sign sessions with them, refuse to start.
+      const store = await Store.open(config.db, { create: opts.create === true, source: config.dbSource, othersCanRead: 'report' });
+      if (store.created) io.stderr(logLine('info', `created a new store at ${store.description.replace(/^sqlite:/, '')}`));
+      if (store.readableByOthers.length > 0) {
+        const file = store.description.replace(/^sqlite:/, '');
+        io.stderr(logLine('warning', `${readableByOthersMessage(file, store.readableByOthers)} (vigil serve refuses to start until then)`));
+      }
       try {
         return await fn(store);
       } finally {
