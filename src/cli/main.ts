@@ -51,7 +51,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .configureOutput({
       writeOut: (s) => io.stdout(s),
       writeErr: (s) => io.stderr(s),
-      outputError: (s, write) => write(logLine('fatal', s.replace(/^error: /, '').trim())),
+      outputError: (s, write) => write(logLine('fatal', explainUsage(s.replace(/^error: /, '').trim(), argv))),
     });
 
   const globalFlags = (): ConfigFlags => {
@@ -106,6 +106,25 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stderr(logLine('fatal', `unexpected error: ${(e as Error)?.message ?? String(e)}`));
     return 1;
   }
+}
+
+/**
+ * commander's "unknown option '-x'" for what is often a name or a value that starts with '-'
+ * (`vigil bouncers add -x`): say which argument it was and the two ways out.
+ */
+export function explainUsage(message: string, argv: string[]): string {
+  const m = /^unknown option '([^']+)'/.exec(message);
+  if (!m || m[1]!.startsWith('--')) return message;
+  // The command words before it, without options and their values (`--db URL`).
+  const words: string[] = [];
+  const before = argv.slice(0, Math.max(0, argv.indexOf(m[1]!)));
+  for (let i = 0; i < before.length; i++) {
+    if (before[i]!.startsWith('-')) {
+      if (!before[i]!.includes('=')) i++;
+    } else words.push(before[i]!);
+  }
+  const example = `vigil ${[...words, '--', m[1]!].join(' ')}`;
+  return `${message}: if '${m[1]}' is a name or a value, not an option, put it after -- (${example}); bouncer names start with a letter or digit; see --help for the options`;
 }
 
 /** For options commander does not validate: a clear error naming the flag. */
