@@ -3,6 +3,7 @@ import { isVigilError, VigilError } from '../errors.ts';
 import { loadConfig, type ConfigFlags, type VigilConfig } from '../config/config.ts';
 import { Store } from '../store/store.ts';
 import { readableByOthersMessage } from '../store/database.ts';
+import { redactUrl } from '../redact-url.ts';
 import type { CliIo } from './io.ts';
 import { logLine } from './io.ts';
 import { registerBouncerCommands } from './bouncers.ts';
@@ -99,11 +100,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       // --help and --version end here too, successfully.
       return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 1;
     }
+    // Messages are written to hold no password; redactUrl is the second net (a driver's own text).
     if (isVigilError(e)) {
-      io.stderr(logLine('fatal', e.message));
+      io.stderr(logLine('fatal', redactUrl(e.message)));
       return 1;
     }
-    io.stderr(logLine('fatal', `unexpected error: ${(e as Error)?.message ?? String(e)}`));
+    io.stderr(logLine('fatal', redactUrl(`unexpected error: ${(e as Error)?.message ?? String(e)}`)));
     return 1;
   }
 }

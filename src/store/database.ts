@@ -29,10 +29,10 @@ export function parseStoreUrl(url: string, field = 'db'): StoreLocation {
   }
   if (text.startsWith('sqlite:')) {
     const p = text.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    if (p === '') throw new VigilError('E_BAD_DB', `${field} "sqlite:": give a file path, e.g. sqlite:./data/vigil.db`);
+    if (p === '') throw new VigilError('E_BAD_DB', `${field} "sqlite:": give a file path, e.g. sqlite:/var/lib/vigil/vigil.db`);
     return { dialect: 'sqlite', target: p };
   }
-  throw new VigilError('E_BAD_DB', `${field} "${redactUrl(text)}": use sqlite:PATH (e.g. sqlite:./data/vigil.db) or postgres://USER:PASSWORD@HOST:5432/DB`);
+  throw new VigilError('E_BAD_DB', `${field} "${redactUrl(text)}": use sqlite:PATH (e.g. sqlite:/var/lib/vigil/vigil.db) or postgres://USER:PASSWORD@HOST:5432/DB`);
 }
 
 /** For logs and messages: never show a password (the one shared rule, src/redact-url.ts). */
