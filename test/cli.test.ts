@@ -47,6 +47,8 @@ for (const dialect of DIALECTS) {
       dbUrl = db.url;
       cleanup = db.cleanup;
       clock.set(T0);
+      // The store exists, as once `vigil serve` has run (a first write would say it created one).
+      await (await Store.open(dbUrl)).close();
     });
     afterEach(async () => {
       await cleanup();

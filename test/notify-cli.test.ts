@@ -46,6 +46,8 @@ for (const dialect of DIALECTS) {
       dbUrl = db.url;
       cleanup = db.cleanup;
       clock.set(T0);
+      // The store exists, as once `vigil serve` has run (read commands never create one).
+      await (await Store.open(dbUrl)).close();
       hook = await startHttpReceiver();
       broken = await startHttpReceiver(() => ({ status: 500, body: 'upstream down' }));
       env = { VIGIL_DB: dbUrl, HOOK_URL: hook.url, USER: 'alice' };

@@ -9,7 +9,7 @@ export function registerAdminCommands(program: Command, ctx: CommandContext): vo
     .description('create or replace the admin token (printed once; only its hash is stored)')
     .action(async () => {
       const { rotateAdminToken } = await import('../server/admin.ts');
-      const token = await ctx.withStore((store) => rotateAdminToken(store));
+      const token = await ctx.withStore((store) => rotateAdminToken(store), { create: true });
       ctx.io.stdout(`${token}\n`);
       ctx.io.stderr(logLine('info', 'admin token created; any previous one no longer works. Use it as: Authorization: Bearer <token>'));
     });
@@ -18,7 +18,7 @@ export function registerAdminCommands(program: Command, ctx: CommandContext): vo
     .description('set a new dashboard password (printed once; only its scrypt hash is stored; sessions opened with the old one end)')
     .action(async () => {
       const { resetDashboardPassword } = await import('../web/credentials.ts');
-      const password = await ctx.withStore((store) => resetDashboardPassword(store));
+      const password = await ctx.withStore((store) => resetDashboardPassword(store), { create: true });
       ctx.io.stdout(`${password}\n`);
       ctx.io.stderr(logLine('info', 'dashboard password set; the previous one no longer works'));
     });

@@ -11,6 +11,7 @@ import type { HealthRules } from '../health/types.ts';
 import { formatGoDuration, formatRfc3339, parseDuration } from '../decisions/duration.ts';
 import type { Bouncer, RefusedRequest } from '../store/types.ts';
 import { resolveKind } from '../health/bouncer-kind.ts';
+import { storeRole } from '../store/store-role.ts';
 import { logLine, type CliIo } from './io.ts';
 import { outputOption, usageError, type CommandContext, type OutputFormat } from './main.ts';
 
@@ -44,7 +45,16 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
         if (!/^\d+$/.test(o.length ?? '16')) throw usageError(`--length "${o.length}": use a whole number of bytes, e.g. 16`);
         key = generateApiKey(n);
       }
-      await ctx.withStore((store) => store.createBouncer({ name, apiKeyHash: hashApiKey(key), now: ctx.io.clock.now() }));
+      await ctx.withStore(
+        async (store) => {
+          // A bouncer added to watch's mirror would be deleted at its next read of CrowdSec.
+          if ((await storeRole(store)) === 'watch') {
+            throw new VigilError('E_STORE_ROLE', `store ${store.description} is vigil watch's (a mirror of CrowdSec's bouncers): add the bouncer in CrowdSec (cscli bouncers add ${name}), or pass --db with vigil serve's store`);
+          }
+          await store.createBouncer({ name, apiKeyHash: hashApiKey(key), now: ctx.io.clock.now() });
+        },
+        { create: true },
+      );
       // The only place a key is ever printed.
       ctx.io.stdout(formatBouncerAdded(name, key, o.output));
     });

@@ -5,7 +5,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import cliProgress from 'cli-progress';
 import { VigilError } from '../errors.ts';
 import { parseIp, parseRange } from '../net/ip.ts';
-import { buildDecision, DEFAULT_DECISION, manualAlert, type DecisionRequest } from '../decisions/new-decisions.ts';
+import { buildDecision, DECISION_LIMITS, DEFAULT_DECISION, manualAlert, type DecisionRequest } from '../decisions/new-decisions.ts';
 import { selectDecisions, type DecisionSelector } from '../decisions/select.ts';
 import type { NewDecision } from '../store/store.ts';
 import { formatDecisionList } from './format/decisions.ts';
@@ -81,6 +81,14 @@ export function registerDecisionCommands(program: Command, ctx: CommandContext):
     .action(async (o: { ip?: string; range?: string; scope?: string; value?: string; duration: string; reason?: string; type: string }) => {
       const given = [o.ip !== undefined, o.range !== undefined, o.value !== undefined].filter(Boolean).length;
       if (given !== 1) throw usageError('give exactly one of --ip IP, --range CIDR or --scope SCOPE --value VALUE');
+      // An empty or oversized flag is named as typed (`--ip ""`), not as the field it fills.
+      const flag = o.ip !== undefined ? '--ip' : o.range !== undefined ? '--range' : '--value';
+      const text = (o.ip ?? o.range ?? o.value)!;
+      const example = flag === '--ip' ? 'an IPv4 or IPv6 address, e.g. 192.0.2.1' : flag === '--range' ? 'a CIDR range, e.g. 198.51.100.0/24' : 'the value to act on, e.g. --scope Country --value FR';
+      if (text.trim() === '') throw usageError(`${flag} "${text}": empty; give ${example}`);
+      if (text.length > DECISION_LIMITS.value) throw usageError(`${flag}: ${text.length} characters; at most ${DECISION_LIMITS.value}`);
+      if (o.scope !== undefined && o.scope.trim() === '') throw usageError('--scope "": empty; use Ip, Range or another scope such as Country');
+      if (o.reason !== undefined && o.reason.length > DECISION_LIMITS.reason) throw usageError(`--reason: ${o.reason.length} characters; at most ${DECISION_LIMITS.reason}`);
       let scope: string;
       let value: string;
       if (o.ip !== undefined) [scope, value] = ['Ip', o.ip];
@@ -89,8 +97,9 @@ export function registerDecisionCommands(program: Command, ctx: CommandContext):
       const now = ctx.io.clock.now();
       const reason = o.reason ?? `manual '${o.type}' from '${CLI_MACHINE_ID}'`;
       const d = buildDecision({ scope, value, type: o.type, duration: o.duration, reason, origin: 'cscli' }, now);
-      await ctx.withStore((store) =>
-        store.addDecisions(manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: CLI_MACHINE_ID }), [d]),
+      await ctx.withStore(
+        (store) => store.addDecisions(manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: CLI_MACHINE_ID }), [d]),
+        { create: true },
       );
       ctx.io.stderr(logLine('info', 'Decision successfully added'));
     });
@@ -163,12 +172,14 @@ export function registerDecisionCommands(program: Command, ctx: CommandContext):
       const bar = ctx.io.isTTY ? new cliProgress.SingleBar({ clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
       bar?.start(built.length, 0);
       try {
-        await ctx.withStore((store) =>
-          store.addDecisions(
-            manualAlert({ now, scenario: `add: ${built.length} IPs`, scope: 'cscli/manual-import', value: '', count: built.length, machineId: CLI_MACHINE_ID }),
-            built,
-            (done) => bar?.update(done),
-          ),
+        await ctx.withStore(
+          (store) =>
+            store.addDecisions(
+              manualAlert({ now, scenario: `add: ${built.length} IPs`, scope: 'cscli/manual-import', value: '', count: built.length, machineId: CLI_MACHINE_ID }),
+              built,
+              (done) => bar?.update(done),
+            ),
+          { create: true },
         );
       } finally {
         bar?.stop();

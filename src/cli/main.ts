@@ -2,6 +2,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { isVigilError, VigilError } from '../errors.ts';
 import { loadConfig, type ConfigFlags, type VigilConfig } from '../config/config.ts';
 import { Store } from '../store/store.ts';
+import { readableByOthersMessage } from '../store/database.ts';
+import { redactUrl } from '../redact-url.ts';
 import type { CliIo } from './io.ts';
 import { logLine } from './io.ts';
 import { registerBouncerCommands } from './bouncers.ts';
@@ -21,8 +23,12 @@ export const VERSION = '0.1.0';
 export interface CommandContext {
   io: CliIo;
   config(): VigilConfig;
-  /** Opens the configured store, runs `fn`, always closes it. */
-  withStore<T>(fn: (store: Store) => Promise<T>): Promise<T>;
+  /**
+   * Opens the configured store, runs `fn`, always closes it. Only a command that writes
+   * (`create: true`) may create a SQLite store, and it says so on stderr; a read on a store
+   * that does not exist fails naming the path and where the setting came from.
+   */
+  withStore<T>(fn: (store: Store) => Promise<T>, opts?: { create?: boolean }): Promise<T>;
 }
 
 export type OutputFormat = 'human' | 'json' | 'raw';
@@ -46,7 +52,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .configureOutput({
       writeOut: (s) => io.stdout(s),
       writeErr: (s) => io.stderr(s),
-      outputError: (s, write) => write(logLine('fatal', s.replace(/^error: /, '').trim())),
+      outputError: (s, write) => write(logLine('fatal', explainUsage(s.replace(/^error: /, '').trim(), argv))),
     });
 
   const globalFlags = (): ConfigFlags => {
@@ -57,8 +63,16 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const ctx: CommandContext = {
     io,
     config: () => (cached ??= loadConfig({ flags: globalFlags(), env: io.env, cwd: io.cwd })),
-    async withStore(fn) {
-      const store = await Store.open(ctx.config().db);
+    async withStore(fn, opts = {}) {
+      const config = ctx.config();
+      // Readable by others: the secrets are exposed already and the CLI uses none of them, so it
+      // warns and carries on; serve and watch, which sign sessions with them, refuse to start.
+      const store = await Store.open(config.db, { create: opts.create === true, source: config.dbSource, othersCanRead: 'report' });
+      if (store.created) io.stderr(logLine('info', `created a new store at ${store.description.replace(/^sqlite:/, '')}`));
+      if (store.readableByOthers.length > 0) {
+        const file = store.description.replace(/^sqlite:/, '');
+        io.stderr(logLine('warning', `${readableByOthersMessage(file, store.readableByOthers)} (vigil serve refuses to start until then)`));
+      }
       try {
         return await fn(store);
       } finally {
@@ -86,13 +100,33 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       // --help and --version end here too, successfully.
       return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 1;
     }
+    // Messages are written to hold no password; redactUrl is the second net (a driver's own text).
     if (isVigilError(e)) {
-      io.stderr(logLine('fatal', e.message));
+      io.stderr(logLine('fatal', redactUrl(e.message)));
       return 1;
     }
-    io.stderr(logLine('fatal', `unexpected error: ${(e as Error)?.message ?? String(e)}`));
+    io.stderr(logLine('fatal', redactUrl(`unexpected error: ${(e as Error)?.message ?? String(e)}`)));
     return 1;
   }
+}
+
+/**
+ * commander's "unknown option '-x'" for what is often a name or a value that starts with '-'
+ * (`vigil bouncers add -x`): say which argument it was and the two ways out.
+ */
+export function explainUsage(message: string, argv: string[]): string {
+  const m = /^unknown option '([^']+)'/.exec(message);
+  if (!m || m[1]!.startsWith('--')) return message;
+  // The command words before it, without options and their values (`--db URL`).
+  const words: string[] = [];
+  const before = argv.slice(0, Math.max(0, argv.indexOf(m[1]!)));
+  for (let i = 0; i < before.length; i++) {
+    if (before[i]!.startsWith('-')) {
+      if (!before[i]!.includes('=')) i++;
+    } else words.push(before[i]!);
+  }
+  const example = `vigil ${[...words, '--', m[1]!].join(' ')}`;
+  return `${message}: if '${m[1]}' is a name or a value, not an option, put it after -- (${example}); bouncer names start with a letter or digit; see --help for the options`;
 }
 
 /** For options commander does not validate: a clear error naming the flag. */

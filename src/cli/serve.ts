@@ -21,8 +21,8 @@ export function registerServeCommand(program: Command, ctx: CommandContext, glob
       const server = await startServer(config, { clock: ctx.io.clock, log, env: ctx.io.env, firstStartPassword });
       const bouncers = await server.store.listBouncers();
       log.info(
-        { listen: server.url, metrics: server.metricsUrl, dashboard: server.web.dashboardUrl, store: server.store.description, config: config.file, bouncers: bouncers.length },
-        `Vigil Local API listening on ${server.url}, store ${server.store.description}`,
+        { listen: server.url, metrics: server.metricsUrl, dashboard: server.web.dashboardUrl, store: server.store.description, dbFrom: config.dbSource, config: config.file, bouncers: bouncers.length },
+        `Vigil Local API listening on ${server.url}, store ${server.store.description} (db from ${config.dbSource})`,
       );
       if (bouncers.length === 0) {
         log.info(`no bouncer registered yet: add one with 'vigil bouncers add NAME' and put the key in the bouncer's configuration (api_url: ${server.url}/)`);

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
@@ -20,8 +21,10 @@ export interface ListenAddress {
 export interface VigilConfig {
   /** Where the bouncer-facing Local API listens. */
   listen: ListenAddress;
-  /** `sqlite:PATH` or `postgres://…`. */
+  /** `sqlite:/ABSOLUTE/PATH` (resolved, see resolveDb) or `postgres://…`. */
   db: string;
+  /** Where `db` came from, for messages: `--db`, `VIGIL_DB`, `FILE: db` or `default`. */
+  dbSource: string;
   logLevel: LogLevel;
   /** Prometheus metrics listener; null when off. */
   metricsListen: ListenAddress | null;
@@ -62,6 +65,30 @@ export interface ConfigFlags {
 export const DEFAULT_CONFIG_FILE = 'vigil.yaml';
 /** A TLS proxy on the same host works without configuration; any other peer's forwarding headers are ignored. */
 export const DEFAULT_ADMIN_TRUSTED_PROXIES: readonly string[] = ['127.0.0.1', '::1'];
+/** Read when neither --config, VIGIL_CONFIG nor ./vigil.yaml names a file (a service's configuration). */
+export const SYSTEM_CONFIG_FILE = '/etc/vigil/vigil.yaml';
+/** The default store's file name inside the data directory (see defaultDataDir). */
+export const DEFAULT_STORE_FILE = 'vigil.db';
+
+/**
+ * Where the default store lives when no `db` is given: $VIGIL_DATA_DIR, else /var/lib/vigil for
+ * root (a service), else $XDG_DATA_HOME/vigil or ~/.local/share/vigil. Never the working directory:
+ * the CLI run from another folder must find the store `vigil serve` uses.
+ */
+export function defaultDataDir(env: NodeJS.ProcessEnv, cwd: string, uid: number | undefined = process.getuid?.()): string {
+  if (env.VIGIL_DATA_DIR) return path.resolve(cwd, env.VIGIL_DATA_DIR);
+  if (uid === 0) return '/var/lib/vigil';
+  const home = env.HOME || os.homedir();
+  const xdg = env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : path.join(home, '.local', 'share');
+  return path.join(xdg, 'vigil');
+}
+
+/** A relative SQLite path is made absolute against `base` (the config file's folder, or the working directory for flags and environment). */
+export function resolveDb(url: string, base: string, where: string): string {
+  const loc = parseStoreUrl(url, where);
+  if (loc.dialect !== 'sqlite' || path.isAbsolute(loc.target)) return loc.dialect === 'sqlite' ? `sqlite:${loc.target}` : url.trim();
+  return `sqlite:${path.resolve(base, loc.target)}`;
+}
 
 const duration = z.string();
 // The YAML file: snake_case keys, every one optional, unknown keys refused (a typo must not pass silently).
@@ -96,13 +123,18 @@ type FileConfig = z.infer<typeof fileSchema>;
  * Flags > environment (VIGIL_*) > YAML file > defaults. Every command calls this, so the server
  * and the CLI always agree on the store. A bad value fails with the file, the key and the reason.
  */
-export function loadConfig(opts: { flags?: ConfigFlags; env?: NodeJS.ProcessEnv; cwd?: string } = {}): VigilConfig {
+export function loadConfig(
+  opts: { flags?: ConfigFlags; env?: NodeJS.ProcessEnv; cwd?: string; systemConfigFile?: string | null; uid?: number } = {},
+): VigilConfig {
   const flags = opts.flags ?? {};
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
 
+  // --config / VIGIL_CONFIG, else ./vigil.yaml, else /etc/vigil/vigil.yaml.
   const explicit = flags.config ?? env.VIGIL_CONFIG;
-  const file = explicit ? path.resolve(cwd, explicit) : path.resolve(cwd, DEFAULT_CONFIG_FILE);
+  const system = opts.systemConfigFile === undefined ? SYSTEM_CONFIG_FILE : opts.systemConfigFile;
+  const local = path.resolve(cwd, DEFAULT_CONFIG_FILE);
+  const file = explicit ? path.resolve(cwd, explicit) : !fs.existsSync(local) && system && fs.existsSync(system) ? system : local;
   let fromFile: FileConfig = {};
   let usedFile: string | null = null;
   if (fs.existsSync(file)) {
@@ -132,8 +164,13 @@ export function loadConfig(opts: { flags?: ConfigFlags; env?: NodeJS.ProcessEnv;
   const adminListen = adminText === 'off' ? null : adminText === undefined || adminText === 'lapi' ? 'lapi' : parseAdminListen(adminText, adminWhere);
 
   const listen = parseListen(listenText ?? '127.0.0.1:8080', listenWhere);
-  const db = dbText ?? 'sqlite:./data/vigil.db';
-  parseStoreUrl(db, dbWhere);
+  // A path in vigil.yaml is relative to that file, one from a flag or VIGIL_DB to the working directory.
+  const dbFromFile = dbText !== undefined && !dbWhere.startsWith('--') && !dbWhere.startsWith('VIGIL_');
+  const dbSource = dbText === undefined ? 'default' : dbWhere;
+  const db =
+    dbText === undefined
+      ? `sqlite:${path.join(defaultDataDir(env, cwd, opts.uid), DEFAULT_STORE_FILE)}`
+      : resolveDb(dbText, dbFromFile && usedFile ? path.dirname(usedFile) : cwd, dbWhere);
   const logLevel = (levelText ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new VigilError('E_CONFIG', `${levelWhere} "${levelText}": use one of ${LOG_LEVELS.join(', ')}`);
@@ -146,6 +183,7 @@ export function loadConfig(opts: { flags?: ConfigFlags; env?: NodeJS.ProcessEnv;
   return {
     listen,
     db,
+    dbSource,
     logLevel,
     metricsListen,
     adminListen,

@@ -16,6 +16,17 @@ export interface DecisionRequest {
 export const DEFAULT_DECISION = { duration: '4h', type: 'ban', scope: 'Ip' } as const;
 
 /**
+ * Longest fields a decision may carry. Value and origin: 255, the width CrowdSec's own schema gets
+ * on MySQL (ent's default varchar(255)), so whatever Vigil holds CrowdSec could hold and bouncers
+ * already handle. Reason (the scenario): 1024, as before. Scope 64 and type 32 by their patterns.
+ */
+export const DECISION_LIMITS = { value: 255, origin: 255, reason: 1024, scope: 64, type: 32 } as const;
+
+function tooLong(at: string, field: string, text: string, max: number): VigilError {
+  return new VigilError('E_TOO_LONG', `${at}${field}: ${text.length} characters; at most ${max}`);
+}
+
+/**
  * Validates and normalises one decision. `ip`/`range` scopes are matched case-insensitively and
  * stored as `Ip`/`Range` (how every CrowdSec component writes them); other scopes stay as typed.
  * `field` prefixes messages (`row 7: …`) so a bad import row is named.
@@ -25,10 +36,12 @@ export function buildDecision(req: DecisionRequest, now: number, field = ''): Ne
   let scope = req.scope.trim();
   const value = req.value.trim();
   if (scope === '') throw new VigilError('E_BAD_SCOPE', `${at}scope is empty: use Ip, Range or another scope such as Country`);
+  if (scope.length > DECISION_LIMITS.scope) throw tooLong(at, 'scope', scope, DECISION_LIMITS.scope);
   if (!/^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/.test(scope)) {
     throw new VigilError('E_BAD_SCOPE', `${at}scope "${scope}": use letters, digits, '_', '.', ':' or '-' (e.g. Ip, Range, Country)`);
   }
   if (value === '') throw new VigilError('E_BAD_VALUE', `${at}value is empty: give the IP, range or value the decision applies to`);
+  if (value.length > DECISION_LIMITS.value) throw tooLong(at, 'value', value, DECISION_LIMITS.value);
   const lower = scope.toLowerCase();
   if (lower === 'ip') {
     scope = 'Ip';
@@ -47,13 +60,15 @@ export function buildDecision(req: DecisionRequest, now: number, field = ''): Ne
     }
   }
   const type = req.type.trim();
+  if (type.length > DECISION_LIMITS.type) throw tooLong(at, 'type', type, DECISION_LIMITS.type);
   if (!/^[a-z][a-z0-9_-]{0,31}$/i.test(type)) {
     throw new VigilError('E_BAD_TYPE', `${at}type "${req.type}": use ban, captcha or another remediation name (letters, digits, - or _)`);
   }
   const ms = parseDuration(req.duration.trim(), `${at}duration`);
   if (ms <= 0) throw new VigilError('E_BAD_DURATION', `${at}duration "${req.duration}": must be positive, e.g. 4h`);
   const scenario = req.reason;
-  if (scenario.length > 1024) throw new VigilError('E_BAD_REASON', `${at}reason: at most 1024 characters`);
+  if (scenario.length > DECISION_LIMITS.reason) throw tooLong(at, 'reason', scenario, DECISION_LIMITS.reason);
+  if (req.origin.length > DECISION_LIMITS.origin) throw tooLong(at, 'origin', req.origin, DECISION_LIMITS.origin);
   return { origin: req.origin, type, scope, value, scenario, createdAt: now, until: now + ms, simulated: false };
 }
 

@@ -90,7 +90,5 @@ export function maskSecret(value: string): string {
   return `${value.slice(0, 4)}…(${value.length} chars)`;
 }
 
-/** A URL for display with any password replaced (`postgres://user:***@host`). */
-export function redactUrl(text: string): string {
-  return text.replace(/(\/\/[^:/@\s]+:)[^@/\s]+@/g, '$1***@');
-}
+/** A URL for display with any password replaced (`postgres://user:***@host`): the one shared rule. */
+export { redactUrl } from '../redact-url.ts';

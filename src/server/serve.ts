@@ -54,7 +54,8 @@ export async function startServer(
 ): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger(config.logLevel);
-  const store = await Store.open(config.db);
+  const store = await Store.open(config.db, { role: 'serve', source: config.dbSource });
+  if (store.created) log.info({ store: store.description }, `created a new store at ${store.description.replace(/^sqlite:/, '')}`);
   const sync = new DecisionSync(store, clock);
   sync.onError = (e) => log.error({ err: e }, 'decision sync failed');
   await sync.start(config.decisionsSyncEveryMs);

@@ -8,6 +8,7 @@ import { VigilError } from '../errors.ts';
 import type { Database } from './schema.ts';
 import type { Dialect } from './dialect.ts';
 import { migrationProvider } from './migrations/index.ts';
+import { redactSecretsOf, redactUrl } from '../redact-url.ts';
 
 export interface StoreLocation {
   dialect: Dialect;
@@ -28,16 +29,14 @@ export function parseStoreUrl(url: string, field = 'db'): StoreLocation {
   }
   if (text.startsWith('sqlite:')) {
     const p = text.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    if (p === '') throw new VigilError('E_BAD_DB', `${field} "sqlite:": give a file path, e.g. sqlite:./data/vigil.db`);
+    if (p === '') throw new VigilError('E_BAD_DB', `${field} "sqlite:": give a file path, e.g. sqlite:/var/lib/vigil/vigil.db`);
     return { dialect: 'sqlite', target: p };
   }
-  throw new VigilError('E_BAD_DB', `${field} "${redactUrl(text)}": use sqlite:PATH (e.g. sqlite:./data/vigil.db) or postgres://USER:PASSWORD@HOST:5432/DB`);
+  throw new VigilError('E_BAD_DB', `${field} "${redactUrl(text)}": use sqlite:PATH (e.g. sqlite:/var/lib/vigil/vigil.db) or postgres://USER:PASSWORD@HOST:5432/DB`);
 }
 
-/** For logs and messages: never show a password. */
-export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
-}
+/** For logs and messages: never show a password (the one shared rule, src/redact-url.ts). */
+export { redactUrl };
 
 // pg returns BIGINT (int8) as strings; every BIGINT here is an epoch-ms time, id or counter (< 2^53).
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -48,22 +47,62 @@ export interface OpenedDatabase {
   location: StoreLocation;
   /** The SQLite handle under Kysely, for the few bulk paths that reuse one prepared statement. */
   sqlite?: SqliteDatabase.Database;
+  /** True when this open created the SQLite file (the caller says so to the operator). */
+  created: boolean;
+  /** Store files other users can read (e.g. `/x/vigil.db (mode 0644)`), when `othersCanRead` is 'report'. */
+  readableByOthers: string[];
 }
 
-export async function openDatabase(location: StoreLocation, opts: { migrate?: boolean } = {}): Promise<OpenedDatabase> {
+export interface OpenOptions {
+  migrate?: boolean;
+  /** false: a SQLite file that does not exist is an error (read commands), never a new empty store. */
+  create?: boolean;
+  /** Says where the db setting came from in the "no store" error, e.g. `--db` or `default`. */
+  source?: string;
+  /**
+   * A store file other users can read exposes the session signing key and the fingerprint secret:
+   * 'refuse' (vigil serve, vigil watch) fails naming the chmod, 'report' lists the files in
+   * `readableByOthers`. Default 'refuse'.
+   */
+  othersCanRead?: 'refuse' | 'report';
+}
+
+/** Waits this long for a PostgreSQL server that does not answer (closed port, black hole); libpq's `connect_timeout` (seconds) in the URL overrides it. */
+export const PG_CONNECT_TIMEOUT_MS = 5000;
+
+export async function openDatabase(location: StoreLocation, opts: OpenOptions = {}): Promise<OpenedDatabase> {
   let db: Kysely<Database>;
   let sqliteHandle: SqliteDatabase.Database | undefined;
+  let created = false;
+  let readableByOthers: string[] = [];
   if (location.dialect === 'sqlite') {
-    const dir = path.dirname(path.resolve(location.target));
-    fs.mkdirSync(dir, { recursive: true });
+    const file = path.resolve(location.target);
+    const shown = `sqlite:${location.target}`;
+    if (!fs.existsSync(file)) {
+      if (opts.create === false) {
+        throw new VigilError(
+          'E_NO_STORE',
+          `no Vigil store at ${file}${opts.source ? ` (db from ${opts.source})` : ''}: run "vigil serve" or "vigil bouncers add" first, or pass --db`,
+        );
+      }
+      makeStoreDirectory(path.dirname(file), shown);
+      createPrivateFile(file, shown);
+      created = true;
+    }
+    readableByOthers = storeFilesReadableByOthers(file);
+    if (readableByOthers.length > 0 && (opts.othersCanRead ?? 'refuse') === 'refuse') {
+      throw new VigilError('E_STORE_MODE', readableByOthersMessage(file, readableByOthers));
+    }
     let sqlite: SqliteDatabase.Database;
     try {
-      sqlite = new SqliteDatabase(location.target);
+      sqlite = new SqliteDatabase(file);
+      // WAL: the CLI and the server share the file; readers never block the writer.
+      sqlite.pragma('journal_mode = WAL');
     } catch (e) {
-      throw new VigilError('E_DB_OPEN', `db "sqlite:${location.target}": cannot open (${(e as Error).message}); check the path and its permissions`);
+      throw new VigilError('E_DB_OPEN', `db "${shown}": cannot open (${(e as Error).message}); check the path and its permissions`);
     }
-    // WAL: the CLI and the server share the file; readers never block the writer.
-    sqlite.pragma('journal_mode = WAL');
+    // SQLite gives -wal/-shm the database file's mode; a new store's are made private whatever the umask.
+    if (created) for (const extra of [`${file}-wal`, `${file}-shm`]) chmodIfPresent(extra, 0o600);
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
@@ -71,7 +110,7 @@ export async function openDatabase(location: StoreLocation, opts: { migrate?: bo
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     sqliteHandle = sqlite;
   } else {
-    const pool = new pg.Pool({ connectionString: location.target, max: 10 });
+    const pool = new pg.Pool({ connectionString: location.target, max: 10, connectionTimeoutMillis: pgConnectTimeoutMs(location.target) });
     // An idle connection the server closes (restart, failover) must not crash the process;
     // the pool replaces it and the next query reports any real problem.
     pool.on('error', () => {});
@@ -80,19 +119,102 @@ export async function openDatabase(location: StoreLocation, opts: { migrate?: bo
       await db.selectNoFrom((eb) => eb.val(1).as('one')).execute();
     } catch (e) {
       await db.destroy();
-      throw new VigilError('E_DB_OPEN', `db "${redactUrl(location.target)}": cannot connect (${(e as Error).message})`);
+      const why = redactSecretsOf(location.target, (e as Error).message || (e as NodeJS.ErrnoException).code || String(e));
+      throw new VigilError('E_DB_OPEN', `db "${redactUrl(location.target)}": cannot connect (${why})`);
     }
   }
-  const opened: OpenedDatabase = { db, dialect: location.dialect, location, sqlite: sqliteHandle };
+  const opened: OpenedDatabase = { db, dialect: location.dialect, location, sqlite: sqliteHandle, created, readableByOthers };
   if (opts.migrate !== false) {
     try {
       await migrate(opened);
     } catch (e) {
       await db.destroy();
+      if (e instanceof VigilError && location.dialect === 'postgres') throw new VigilError(e.code, redactSecretsOf(location.target, e.message));
       throw e;
     }
   }
   return opened;
+}
+
+function pgConnectTimeoutMs(url: string): number {
+  try {
+    const s = new URL(url).searchParams.get('connect_timeout');
+    if (s !== null && /^\d+$/.test(s) && Number(s) > 0) return Number(s) * 1000;
+  } catch {
+    // parseStoreUrl validated it already
+  }
+  return PG_CONNECT_TIMEOUT_MS;
+}
+
+/**
+ * Creates the store's missing directories one level at a time, each 0700. Not mkdirSync's
+ * `recursive`: under /proc it loops for ever (mkdir says ENOENT for a parent that exists), which
+ * hung `--db sqlite:/proc/x/vigil.db`. An existing directory is left as it is.
+ */
+function makeStoreDirectory(dir: string, shown: string): void {
+  const missing: string[] = [];
+  let at = dir;
+  while (!fs.existsSync(at)) {
+    missing.unshift(at);
+    const parent = path.dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d, { mode: 0o700 });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      if (code === 'EEXIST') continue;
+      throw new VigilError('E_DB_OPEN', `db "${shown}": cannot create directory ${d} (${code}); choose a writable path with --db or VIGIL_DB`);
+    }
+  }
+}
+
+/** The file exists before SQLite opens it, 0600 whatever the umask: it will hold the installation's secrets. */
+function createPrivateFile(file: string, shown: string): void {
+  try {
+    const fd = fs.openSync(file, 'wx', 0o600);
+    try {
+      fs.fchmodSync(fd, 0o600);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    if (code === 'EEXIST') return;
+    throw new VigilError('E_DB_OPEN', `db "${shown}": cannot create ${file} (${code}); choose a writable path with --db or VIGIL_DB`);
+  }
+}
+
+function chmodIfPresent(file: string, mode: number): void {
+  try {
+    fs.chmodSync(file, mode);
+  } catch {
+    // not there (yet): SQLite creates it with the database file's mode
+  }
+}
+
+/** The store file and its -wal/-shm companions that other users may read, as `PATH (mode 0644)`. */
+export function storeFilesReadableByOthers(file: string): string[] {
+  const found: string[] = [];
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    let mode: number;
+    try {
+      mode = fs.statSync(f).mode & 0o777;
+    } catch {
+      continue;
+    }
+    if (mode & 0o004) found.push(`${f} (mode 0${mode.toString(8)})`);
+  }
+  return found;
+}
+
+export function readableByOthersMessage(file: string, files: string[]): string {
+  const paths = files.map((f) => f.replace(/ \(mode \d+\)$/, ''));
+  const mode = /\(mode (\d+)\)$/.exec(files[0]!)?.[1] ?? '';
+  const which = files.length === 1 && paths[0] === file ? `store ${file}` : `store ${file} (${files.join(', ')})`;
+  return `${which} is readable by other users${files.length === 1 ? ` (mode ${mode})` : ''}: run chmod 600 ${paths.join(' ')}`;
 }
 
 export async function migrate({ db, dialect }: OpenedDatabase): Promise<void> {

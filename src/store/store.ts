@@ -4,7 +4,9 @@ import { VigilError } from '../errors.ts';
 import type { Alert, AlertWithDecisions, Bouncer, BouncerChange, BouncerKind, Decision, RefusedRequest } from './types.ts';
 import type { HealthIssue, NewHealthIssue } from './health-types.ts';
 import type { AlertsTable, BouncersTable, Database, DecisionsTable, HealthIssuesTable, RefusedRequestsTable } from './schema.ts';
-import { openDatabase, parseStoreUrl, type OpenedDatabase } from './database.ts';
+import { openDatabase, parseStoreUrl, type OpenedDatabase, type OpenOptions } from './database.ts';
+import { claimStoreRole, type StoreRole } from './store-role.ts';
+import { redactUrl } from '../redact-url.ts';
 import type { Dialect } from './dialect.ts';
 
 /** What a burst of authenticated requests changed about one bouncer (written in batches). */
@@ -47,19 +49,38 @@ export class Store {
   readonly dialect: Dialect;
   readonly description: string;
   readonly #sqlite: OpenedDatabase['sqlite'];
+  /** This open created the SQLite file. */
+  readonly created: boolean;
+  /** Store files other users can read (only when opened with `othersCanRead: 'report'`). */
+  readonly readableByOthers: string[];
 
   constructor(opened: OpenedDatabase, description: string) {
     this.db = opened.db;
     this.#sqlite = opened.sqlite;
     this.dialect = opened.dialect;
     this.description = description;
+    this.created = opened.created;
+    this.readableByOthers = opened.readableByOthers;
   }
 
-  static async open(url: string): Promise<Store> {
+  /**
+   * `role`: the process that owns the store (vigil serve or vigil watch); a store owned by the
+   * other one is refused before anything is written (src/store/store-role.ts).
+   */
+  static async open(url: string, opts: OpenOptions & { role?: StoreRole } = {}): Promise<Store> {
     const location = parseStoreUrl(url);
-    const opened = await openDatabase(location);
-    const description = location.dialect === 'sqlite' ? `sqlite:${location.target}` : redact(location.target);
-    return new Store(opened, description);
+    const opened = await openDatabase(location, opts);
+    const description = location.dialect === 'sqlite' ? `sqlite:${location.target}` : redactUrl(location.target);
+    const store = new Store(opened, description);
+    if (opts.role) {
+      try {
+        await claimStoreRole(store, opts.role);
+      } catch (e) {
+        await store.close();
+        throw e;
+      }
+    }
+    return store;
   }
 
   /**
@@ -83,6 +104,14 @@ export class Store {
       const existing = await trx.selectFrom('bouncers').select('id').where('name', '=', input.name).executeTakeFirst();
       if (existing) {
         throw new VigilError('E_BOUNCER_EXISTS', `unable to create bouncer: bouncer ${input.name} already exists`);
+      }
+      // One key, one bouncer: a shared key authenticates as whichever row comes first, so the other
+      // never shows a pull and its health is wrong. (Mirrored rows from vigil watch carry no key.)
+      if (input.apiKeyHash !== '') {
+        const sameKey = await trx.selectFrom('bouncers').select('name').where('api_key_hash', '=', input.apiKeyHash).executeTakeFirst();
+        if (sameKey) {
+          throw new VigilError('E_KEY_IN_USE', `unable to create bouncer: this API key is already used by bouncer ${sameKey.name}; give ${input.name} its own key (omit --key for a random one)`);
+        }
       }
       const row = await trx
         .insertInto('bouncers')
@@ -633,10 +662,6 @@ export function toHealthIssue(r: Selectable<HealthIssuesTable>): HealthIssue {
 
 function noBouncer(name: string): VigilError {
   return new VigilError('E_NO_BOUNCER', `bouncer '${name}' doesn't exist (see: vigil bouncers list)`);
-}
-
-function redact(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
 }
 
 export function toBouncer(r: Selectable<BouncersTable>): Bouncer {

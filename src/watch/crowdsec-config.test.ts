@@ -82,7 +82,7 @@ describe('--crowdsec-db', () => {
 
   it('refuses others without printing the password', () => {
     const err = () => parseCrowdsecDbUrl('mongodb://cs:hunter2@db/crowdsec');
-    expect(err).toThrow(/--crowdsec-db "mongodb:\/\/\*\*\*@db\/crowdsec": use sqlite:PATH, postgres:/);
+    expect(err).toThrow(/--crowdsec-db "mongodb:\/\/cs:\*\*\*@db\/crowdsec": use sqlite:PATH, postgres:/);
     expect(err).not.toThrow(/hunter2/);
     expect(() => parseCrowdsecDbUrl('postgres://cs:hunter2@db/')).toThrow(/name the database in the path/);
   });

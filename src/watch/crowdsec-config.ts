@@ -4,6 +4,7 @@
  * only reads the files.
  */
 import fs from 'node:fs';
+import { redactUrl } from '../redact-url.ts';
 import YAML from 'yaml';
 import { VigilError } from '../errors.ts';
 
@@ -126,10 +127,8 @@ export function readCrowdsecConfig(file: string, env: NodeJS.ProcessEnv): Crowds
   return parseCrowdsecConfig(main, local, file, env);
 }
 
-/** A URL for a message: whatever sits between `//` and the host's `@` (user and password) is hidden. */
-export function maskCredentials(text: string): string {
-  return text.replace(/\/\/[^/?#]*@/, '//***@');
-}
+/** A URL for a message: its password (userinfo or query) hidden, by the one shared rule. */
+export const maskCredentials = redactUrl;
 
 /** `sqlite:PATH`, `postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=…]`, `mysql://USER:PASSWORD@HOST:PORT/DB`. */
 export function parseCrowdsecDbUrl(url: string, field = '--crowdsec-db'): CrowdsecDbLocation {

@@ -86,7 +86,8 @@ export async function startWatch(
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger(config.logLevel);
   refuseCrowdsecDbAsStore(config.db, settings);
-  const store = await Store.open(config.db);
+  const store = await Store.open(config.db, { role: 'watch', source: config.dbSource });
+  if (store.created) log.info({ store: store.description }, `created a new store at ${store.description.replace(/^sqlite:/, '')}`);
   const source = opts.source ?? createSource(settings, opts.env);
   // Through cscli, CrowdSec can say where its Local API listens when nothing else did.
   if (settings.lapiUrlIsDefault && source instanceof CscliSource) {
