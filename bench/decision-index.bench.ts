@@ -3,10 +3,10 @@
  * Run: node bench/decision-index.bench.ts   (Node 26; add --expose-gc for a steadier heap figure)
  */
 import { performance } from 'node:perf_hooks';
-import type { Decision } from '../src/store/types.ts';
-import type { IpAddress, IpRange } from '../src/net/ip.ts';
-import { formatWords, parseIp, parseRange } from '../src/net/ip.ts';
-import { DecisionIndex } from '../src/decisions/decision-index.ts';
+import type { Decision } from '../src/core/model/records.ts';
+import type { IpAddress, IpRange } from '../src/lib/ip.ts';
+import { formatWords, parseIp, parseRange } from '../src/lib/ip.ts';
+import { DecisionIndex } from '../src/core/decisions/decision-index.ts';
 import { seededU32 } from './support.ts';
 
 const TOTAL = 100_000;

@@ -2,9 +2,9 @@
  * How long one health evaluation of a large fleet takes (pure evaluator, no I/O).
  * Run: npm run bench:health   (prints a table)
  */
-import { evaluate, DEFAULT_RULES } from '../src/health/evaluate.ts';
-import type { BouncerHealthInput, FleetSnapshot } from '../src/health/types.ts';
-import type { RefusedRequest } from '../src/store/types.ts';
+import { evaluate, DEFAULT_RULES } from '../src/core/health/evaluate.ts';
+import type { BouncerHealthInput, FleetSnapshot } from '../src/core/health/types.ts';
+import type { RefusedRequest } from '../src/core/model/records.ts';
 
 const now = Date.UTC(2026, 10, 24);
 function fleet(n: number): FleetSnapshot {

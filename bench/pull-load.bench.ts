@@ -18,7 +18,7 @@ import http from 'node:http';
 import crypto from 'node:crypto';
 import { Store } from '../src/store/store.ts';
 import { freePort, residentMB, sleep } from './support.ts';
-import { hashApiKey } from '../src/bouncers/api-key.ts';
+import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');

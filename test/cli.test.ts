@@ -5,9 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { main } from '../src/cli/main.ts';
 import type { CliIo } from '../src/cli/io.ts';
-import { ManualClock } from '../src/clock.ts';
+import { ManualClock } from '../src/lib/clock.ts';
 import { Store } from '../src/store/store.ts';
-import { hashApiKey } from '../src/bouncers/api-key.ts';
+import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 
 /** The cscli-style CLI, run in-process through main(argv, io), on each database. */
 const T0 = Date.UTC(2026, 10, 24, 4, 17, 15);

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
 import type { CliIo } from '../src/cli/io.ts';
-import { systemClock } from '../src/clock.ts';
-import type { DoctorReport, Finding } from '../src/doctor/finding.ts';
+import { systemClock } from '../src/lib/clock.ts';
+import type { DoctorReport, Finding } from '../src/core/doctor/finding.ts';
 import { localHost } from '../src/doctor/host.ts';
 
 /**

@@ -4,11 +4,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
 import type { CliIo } from '../src/cli/io.ts';
-import { systemClock } from '../src/clock.ts';
+import { systemClock } from '../src/lib/clock.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { createLogger, startServer, type RunningServer } from '../src/server/serve.ts';
-import { hashApiKey } from '../src/bouncers/api-key.ts';
-import type { DoctorReport, Finding } from '../src/doctor/finding.ts';
+import { hashApiKey } from '../src/core/bouncers/api-key.ts';
+import type { DoctorReport, Finding } from '../src/core/doctor/finding.ts';
 import { probeHttp, probeTcp, probeTls } from '../src/doctor/network-probe.ts';
 import {
   closedPort,

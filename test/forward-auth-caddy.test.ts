@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../src/clock.ts';
+import { systemClock } from '../src/lib/clock.ts';
 import { eventually, freePort, request, startTestLapi, type TestLapi } from './remediation-helpers.ts';
 import { addProxyCaseDecisions, proxyCases, startProxy, startUpstream, viaProxy, type Upstream } from './support/forward-auth-cases.ts';
 

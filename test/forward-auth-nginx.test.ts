@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../src/clock.ts';
+import { systemClock } from '../src/lib/clock.ts';
 import { loadForwardAuthConfig } from '../src/remediation/forward-auth/config.ts';
 import { startForwardAuth, type ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
 import { eventually, freePort, request, startTestLapi, stopNginx, type TestLapi } from './remediation-helpers.ts';

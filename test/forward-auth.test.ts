@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock, systemClock } from '../src/clock.ts';
+import { ManualClock, systemClock } from '../src/lib/clock.ts';
 import { main } from '../src/cli/main.ts';
 import type { CliIo } from '../src/cli/io.ts';
 import { loadForwardAuthConfig } from '../src/remediation/forward-auth/config.ts';

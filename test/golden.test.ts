@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { startServer, createLogger, type RunningServer } from '../src/server/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
-import { ManualClock } from '../src/clock.ts';
-import { hashApiKey } from '../src/bouncers/api-key.ts';
-import { parseDuration } from '../src/decisions/duration.ts';
+import { ManualClock } from '../src/lib/clock.ts';
+import { hashApiKey } from '../src/core/bouncers/api-key.ts';
+import { parseDuration } from '../src/lib/duration.ts';
 import { manualAlert } from '../src/decisions/new-decisions.ts';
 import type { WireDecision } from '../src/remediation/decision-cache.ts';
 

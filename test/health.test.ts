@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { startServer, createLogger, type RunningServer } from '../src/server/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
-import { ManualClock } from '../src/clock.ts';
-import { hashApiKey } from '../src/bouncers/api-key.ts';
-import type { HealthIssue } from '../src/store/health-types.ts';
+import { ManualClock } from '../src/lib/clock.ts';
+import { hashApiKey } from '../src/core/bouncers/api-key.ts';
+import type { HealthIssue } from '../src/core/model/health-issue.ts';
 import { rotateAdminToken } from '../src/server/admin.ts';
 
 /**

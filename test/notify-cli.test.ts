@@ -6,11 +6,11 @@ import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { startHttpReceiver, unusedPort, type HttpReceiver } from './support/receivers.ts';
 import { main } from '../src/cli/main.ts';
 import type { CliIo } from '../src/cli/io.ts';
-import { ManualClock } from '../src/clock.ts';
+import { ManualClock } from '../src/lib/clock.ts';
 import { Store } from '../src/store/store.ts';
 import { HealthEngine } from '../src/health/engine.ts';
-import { DEFAULT_RULES } from '../src/health/evaluate.ts';
-import { hashApiKey } from '../src/bouncers/api-key.ts';
+import { DEFAULT_RULES } from '../src/core/health/evaluate.ts';
+import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 
 /** `vigil notify …` and `vigil issues silence|silences|unsilence|ack`, in-process through main(argv, io), on each database. */
 const T0 = Date.UTC(2026, 10, 11, 10, 0, 0);

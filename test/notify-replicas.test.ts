@@ -3,10 +3,10 @@ import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { startHttpReceiver, type HttpReceiver } from './support/receivers.ts';
 import { startServer, createLogger, type RunningServer } from '../src/server/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
-import { ManualClock } from '../src/clock.ts';
-import { hashApiKey } from '../src/bouncers/api-key.ts';
+import { ManualClock } from '../src/lib/clock.ts';
+import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { loadNotificationsConfig } from '../src/notify/config.ts';
-import type { MessageContent } from '../src/notify/types.ts';
+import type { MessageContent } from '../src/core/notify/types.ts';
 
 /**
  * Two `vigil serve` replicas on one PostgreSQL database, both planning and sending: every message

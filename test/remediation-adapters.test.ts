@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/clock.ts';
+import { ManualClock } from '../src/lib/clock.ts';
 import { createBouncer, expressBouncer, fastifyBouncer, withBouncer, type Bouncer } from '../src/remediation/index.ts';
 import { memoryLogger, request, solvePage, startTestLapi, type TestLapi } from './remediation-helpers.ts';
 

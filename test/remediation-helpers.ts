@@ -12,8 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { startServer, createLogger, type RunningServer } from '../src/server/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
-import type { Clock } from '../src/clock.ts';
-import { generateApiKey, hashApiKey } from '../src/bouncers/api-key.ts';
+import type { Clock } from '../src/lib/clock.ts';
+import { generateApiKey, hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
 import { solvesChallenge } from '../src/remediation/captcha.ts';
 

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/clock.ts';
+import { ManualClock } from '../src/lib/clock.ts';
 import { createBouncer, type Bouncer, type BouncerOptions } from '../src/remediation/index.ts';
 import { BOUNCER_USER_AGENT } from '../src/remediation/version.ts';
 import { freePort, memoryLogger, startTestLapi, type TestLapi } from './remediation-helpers.ts';

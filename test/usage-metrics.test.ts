@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { startServer, createLogger, type RunningServer } from '../src/server/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
-import { ManualClock } from '../src/clock.ts';
-import { hashApiKey } from '../src/bouncers/api-key.ts';
+import { ManualClock } from '../src/lib/clock.ts';
+import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 
 /**
  * POST /v1/usage-metrics (CrowdSec 1.6.3+, docs notes §2.5) over real HTTP: validated, kept per

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
 import type { CliIo } from '../src/cli/io.ts';
-import { systemClock } from '../src/clock.ts';
+import { systemClock } from '../src/lib/clock.ts';
 import type { VerifyResult } from '../src/doctor/verify.ts';
 import { loadForwardAuthConfig } from '../src/remediation/forward-auth/config.ts';
 import { startForwardAuth, type ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/clock.ts';
+import { ManualClock } from '../src/lib/clock.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { startWatch } from '../src/watch/start-watch.ts';
 import { resolveWatchSettings } from '../src/watch/watch-config.ts';

@@ -6,8 +6,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { freshDbUrl } from './support/databases.ts';
 import { startServer, createLogger, type RunningServer } from '../src/server/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
-import { ManualClock } from '../src/clock.ts';
-import { hashApiKey } from '../src/bouncers/api-key.ts';
+import { ManualClock } from '../src/lib/clock.ts';
+import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { manualAlert } from '../src/decisions/new-decisions.ts';
 import { recordPullHours, hourOf, HOUR_MS } from '../src/store/pull-history.ts';
 import { NotifyStore } from '../src/notify/notify-store.ts';

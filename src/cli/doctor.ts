@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CommanderError, Option, type Command } from 'commander';
-import { parseDuration } from '../decisions/duration.ts';
+import { parseDuration } from '../lib/duration.ts';
 import { DEFAULT_CONFIG_DIR, runDoctor } from '../doctor/doctor.ts';
 import { execHost, localHost, type Host } from '../doctor/host.ts';
-import { formatDoctorHuman, formatDoctorJson } from '../doctor/report-format.ts';
+import { formatDoctorHuman, formatDoctorJson } from '../core/doctor/report-format.ts';
 import { usageError, VERSION, type CommandContext } from './main.ts';
 
 interface DoctorFlags {

@@ -1,5 +1,5 @@
-import type { Clock } from '../clock.ts';
-import { systemClock } from '../clock.ts';
+import type { Clock } from '../lib/clock.ts';
+import { systemClock } from '../lib/clock.ts';
 
 /** Everything a command touches outside itself, so tests run `main(argv, io)` in-process. */
 export interface CliIo {

@@ -1,9 +1,9 @@
 import { Command, CommanderError, Option } from 'commander';
-import { isVigilError, VigilError } from '../errors.ts';
+import { isVigilError, VigilError } from '../lib/errors.ts';
 import { loadConfig, type ConfigFlags, type VigilConfig } from '../config/config.ts';
 import { Store } from '../store/store.ts';
 import { readableByOthersMessage } from '../store/database.ts';
-import { redactUrl } from '../redact-url.ts';
+import { redactUrl } from '../lib/redact-url.ts';
 import type { CliIo } from './io.ts';
 import { logLine } from './io.ts';
 import { registerBouncerCommands } from './bouncers.ts';

@@ -1,14 +1,14 @@
 import crypto from 'node:crypto';
 import type { Command } from 'commander';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../lib/errors.ts';
 import { formatListen } from '../config/config.ts';
-import { formatRfc3339 } from '../decisions/duration.ts';
+import { formatRfc3339 } from '../lib/duration.ts';
 import { describeTarget, type Channel } from '../notify/channels/index.ts';
 import { resolveChannels } from '../notify/config.ts';
 import { NotifyStore, type OutboxStatus } from '../notify/notify-store.ts';
 import { sampleMessage } from '../notify/sample.ts';
 import { DeliveryError } from '../notify/channels/shared/delivery-error.ts';
-import { humanDuration } from '../notify/wording.ts';
+import { humanDuration } from '../core/notify/wording.ts';
 import { boxTable } from './format/table.ts';
 import { csvRow } from './format/csv.ts';
 import { outputOption, type CommandContext, type OutputFormat } from './main.ts';

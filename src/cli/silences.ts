@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { VigilError } from '../errors.ts';
-import { formatGoDuration, formatRfc3339 } from '../decisions/duration.ts';
+import { VigilError } from '../lib/errors.ts';
+import { formatGoDuration, formatRfc3339 } from '../lib/duration.ts';
 import { NotifyStore } from '../notify/notify-store.ts';
 import { ackJson, acknowledgeIssue, createSilence, silenceJson } from '../notify/silence-commands.ts';
-import { silenceActive, type Silence } from '../notify/silences.ts';
+import { silenceActive, type Silence } from '../core/notify/silences.ts';
 import { boxTable } from './format/table.ts';
 import { csvRow } from './format/csv.ts';
 import { outputOption, type CommandContext, type OutputFormat } from './main.ts';

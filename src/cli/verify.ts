@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import pc from 'picocolors';
-import { formatGoDuration, parseDuration } from '../decisions/duration.ts';
-import { parseIp } from '../net/ip.ts';
+import { formatGoDuration, parseDuration } from '../lib/duration.ts';
+import { parseIp } from '../lib/ip.ts';
 import { probeHttp } from '../doctor/network-probe.ts';
 import { abortableSleep, runVerify, type DecisionBackend, type RemediationType, type VerifyResult } from '../doctor/verify.ts';
 import { cscliBackend, storeBackend } from '../doctor/verify-backends.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../lib/errors.ts';
 import type { CommandContext } from './main.ts';
 
 interface WatchOptions {

@@ -1,6 +1,6 @@
 import type { Store } from '../store/store.ts';
-import type { Clock } from '../clock.ts';
-import { DecisionIndex } from './decision-index.ts';
+import type { Clock } from '../lib/clock.ts';
+import { DecisionIndex } from '../core/decisions/decision-index.ts';
 
 /**
  * Keeps a process's in-memory DecisionIndex equal to the store. Writers bump a store-wide

@@ -1,7 +1,7 @@
-import { VigilError } from '../errors.ts';
-import { parseIp, parseRange } from '../net/ip.ts';
+import { VigilError } from '../lib/errors.ts';
+import { parseIp, parseRange } from '../lib/ip.ts';
 import type { NewAlert, NewDecision } from '../store/store.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../lib/duration.ts';
 
 /** What an operator asks for with `decisions add` or one import row, before validation. */
 export interface DecisionRequest {

@@ -9,17 +9,17 @@
  * `vigil serve` and a real CrowdSec.
  */
 import path from 'node:path';
-import { bouncerFamily } from '../health/bouncer-kind.ts';
-import { parseDuration } from '../decisions/duration.ts';
-import { formatOfFile, loadBouncerConfig, hasPlaceholder, type LapiSettings, type Located, type ParseError, type SourceFile } from './bouncer-config.ts';
-import { buildReport, fail, maskSecret, ok, skip, warn, type DoctorReport, type DoctorTarget, type Finding } from './finding.ts';
+import { bouncerFamily } from '../core/health/bouncer-kind.ts';
+import { parseDuration } from '../lib/duration.ts';
+import { formatOfFile, loadBouncerConfig, hasPlaceholder, type LapiSettings, type Located, type ParseError, type SourceFile } from '../core/doctor/bouncer-config.ts';
+import { buildReport, fail, maskSecret, ok, skip, warn, type DoctorReport, type DoctorTarget, type Finding } from '../core/doctor/finding.ts';
 import { isFileError, type Host } from './host.ts';
-import { scanLogLines, SIGNATURE_TEXT, type SignatureKind } from './log-signatures.ts';
+import { scanLogLines, SIGNATURE_TEXT, type SignatureKind } from '../core/doctor/log-signatures.ts';
 import { formatAddress, probeDns, probeHttp, probeTcp, probeTls, type HttpAnswer, type HttpProbeOptions, type LookupFn, type NetFailure, type ProbeTimeouts, type TlsOutcome } from './network-probe.ts';
-import { formatMode, lookupUser, ownerNames, readableBy, worldReadable } from './permissions.ts';
+import { formatMode, lookupUser, ownerNames, readableBy, worldReadable } from '../core/doctor/permissions.ts';
 import { apacheTest, journalLines, logFileLines, matchProcesses, nginxTest, systemdUnit } from './service-probe.ts';
-import { checkLapiUrl, type LapiEndpoint, type UrlStyle } from './url-checks.ts';
-import { apacheHasCrowdsec, nginxTestErrors, scanNginxDump } from './webserver-config.ts';
+import { checkLapiUrl, type LapiEndpoint, type UrlStyle } from '../core/doctor/url-checks.ts';
+import { apacheHasCrowdsec, nginxTestErrors, scanNginxDump } from '../core/doctor/webserver-config.ts';
 
 export const DEFAULT_CONFIG_DIR = '/etc/crowdsec/bouncers';
 

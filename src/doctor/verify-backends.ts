@@ -10,11 +10,11 @@
  *   `cscli decisions delete --id` removes exactly that one, `cscli bouncers list -o json` gives the
  *   last pull.
  */
-import { formatGoDuration } from '../decisions/duration.ts';
+import { formatGoDuration } from '../lib/duration.ts';
 import { buildDecision, manualAlert } from '../decisions/new-decisions.ts';
-import { selectDecisions } from '../decisions/select.ts';
-import { VigilError } from '../errors.ts';
-import { parseIp } from '../net/ip.ts';
+import { selectDecisions } from '../core/decisions/select.ts';
+import { VigilError } from '../lib/errors.ts';
+import { parseIp } from '../lib/ip.ts';
 import type { Store } from '../store/store.ts';
 import { runCommand } from './host.ts';
 import type { DecisionBackend } from './verify.ts';

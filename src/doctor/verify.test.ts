@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../clock.ts';
+import { ManualClock } from '../lib/clock.ts';
 import type { HttpAnswer } from './network-probe.ts';
 import { runVerify, type DecisionBackend, type VerifyOptions } from './verify.ts';
 

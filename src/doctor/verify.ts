@@ -8,8 +8,8 @@
  * Time comes from a Clock and waiting from an injected `sleep`, so tests drive it without real
  * delays where they want to; the decision store and the HTTP request are injected too.
  */
-import type { Clock } from '../clock.ts';
-import { formatGoDuration } from '../decisions/duration.ts';
+import type { Clock } from '../lib/clock.ts';
+import { formatGoDuration } from '../lib/duration.ts';
 import type { HttpAnswer, NetFailure } from './network-probe.ts';
 
 export type RemediationType = 'ban' | 'captcha';

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DIALECTS, useFreshStore } from '../../test/support/databases.ts';
-import { ManualClock } from '../clock.ts';
-import { hashApiKey } from '../bouncers/api-key.ts';
+import { ManualClock } from '../lib/clock.ts';
+import { hashApiKey } from '../core/bouncers/api-key.ts';
 import { FLAP_OPENS, flappingKeys, HealthEngine } from './engine.ts';
-import { DEFAULT_RULES } from './evaluate.ts';
-import { issueStatus } from './issue-view.ts';
+import { DEFAULT_RULES } from '../core/health/evaluate.ts';
+import { issueStatus } from '../core/health/issue-view.ts';
 
 const T0 = Date.UTC(2026, 10, 4);
 const H = 3600_000;

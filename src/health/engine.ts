@@ -1,10 +1,10 @@
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../lib/clock.ts';
 import type { Store } from '../store/store.ts';
-import type { Bouncer } from '../store/types.ts';
-import type { HealthIssue } from '../store/health-types.ts';
-import { resolveKind } from './bouncer-kind.ts';
-import { evaluate } from './evaluate.ts';
-import type { BouncerHealthInput, FleetSnapshot, Finding, HealthRules } from './types.ts';
+import type { Bouncer } from '../core/model/records.ts';
+import type { HealthIssue } from '../core/model/health-issue.ts';
+import { resolveKind } from '../core/health/bouncer-kind.ts';
+import { evaluate } from '../core/health/evaluate.ts';
+import type { BouncerHealthInput, FleetSnapshot, Finding, HealthRules } from '../core/health/types.ts';
 
 /** Opened this many times in FLAP_WINDOW: shown as flapping rather than announced each time. */
 export const FLAP_OPENS = 3;

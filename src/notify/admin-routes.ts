@@ -1,7 +1,7 @@
 import type { Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { Clock } from '../clock.ts';
-import { isVigilError } from '../errors.ts';
+import type { Clock } from '../lib/clock.ts';
+import { isVigilError } from '../lib/errors.ts';
 import type { Store } from '../store/store.ts';
 import { NotifyStore } from './notify-store.ts';
 import { ackJson, acknowledgeIssue, createSilence, silenceJson } from './silence-commands.ts';

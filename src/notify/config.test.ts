@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/config.ts';
 import { describeTarget } from './channels/index.ts';
 import { expandEnv, resolveChannels } from './config.ts';
-import { retryDelay } from './backoff.ts';
+import { retryDelay } from '../core/notify/backoff.ts';
 
 function withFile(yaml: string) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-notify-config-'));

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { VigilError } from '../errors.ts';
-import { parseDuration } from '../decisions/duration.ts';
-import type { ChannelFilter, DeliverySettings } from './types.ts';
+import { VigilError } from '../lib/errors.ts';
+import { parseDuration } from '../lib/duration.ts';
+import type { ChannelFilter, DeliverySettings } from '../core/notify/types.ts';
 import { channelFileSchema, definitionOf, type Channel, type ChannelFileSection } from './channels/index.ts';
 import type { ChannelBase } from './channels/shared/channel-definition.ts';
 

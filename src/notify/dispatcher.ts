@@ -1,11 +1,11 @@
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.ts';
-import { retryDelay } from './backoff.ts';
+import type { Clock } from '../lib/clock.ts';
+import { retryDelay } from '../core/notify/backoff.ts';
 import type { NotifyStore, OutboxMessage } from './notify-store.ts';
 import { DeliveryError } from './channels/shared/delivery-error.ts';
 import type { Sender } from './channels/shared/sender.ts';
-import type { DeliverySettings } from './types.ts';
+import type { DeliverySettings } from '../core/notify/types.ts';
 
 /** A message the receiver keeps refusing outright is given up after this many attempts (then `failed`). */
 export const PERMANENT_FAILURE_ATTEMPTS = 5;

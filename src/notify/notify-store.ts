@@ -3,10 +3,10 @@ import { sql, type Generated, type Kysely, type Selectable, type Transaction } f
 import type { Store } from '../store/store.ts';
 import type { Database } from '../store/schema.ts';
 import type { Dialect } from '../store/dialect.ts';
-import { VigilError } from '../errors.ts';
-import type { IssueNotifyState } from './plan.ts';
-import type { Acknowledgement, Silence } from './silences.ts';
-import type { MessageContent, NotifyEvent } from './types.ts';
+import { VigilError } from '../lib/errors.ts';
+import type { IssueNotifyState } from '../core/notify/plan.ts';
+import type { Acknowledgement, Silence } from '../core/notify/silences.ts';
+import type { MessageContent, NotifyEvent } from '../core/notify/types.ts';
 
 /** Migration 004's tables, as Kysely sees them (kept here, beside the only code that uses them). */
 export type NotifyTables = {

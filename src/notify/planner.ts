@@ -1,13 +1,13 @@
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../lib/clock.ts';
 import { toBouncer, toHealthIssue } from '../store/store.ts';
-import type { HealthIssue } from '../store/health-types.ts';
-import type { Bouncer } from '../store/types.ts';
-import { chunk, planNotifications, type PlanChannel } from './plan.ts';
+import type { HealthIssue } from '../core/model/health-issue.ts';
+import type { Bouncer } from '../core/model/records.ts';
+import { chunk, planNotifications, type PlanChannel } from '../core/notify/plan.ts';
 import type { NotifyStore, NotifyTrx } from './notify-store.ts';
-import { snapshotIssue } from './snapshot.ts';
-import type { RunbookSettings } from '../health/runbook-settings.ts';
-import type { MessageContent, NotifyEvent } from './types.ts';
-import { bySeverity } from './wording.ts';
+import { snapshotIssue } from '../core/notify/snapshot.ts';
+import type { RunbookSettings } from '../store/runbook-settings.ts';
+import type { MessageContent, NotifyEvent } from '../core/notify/types.ts';
+import { bySeverity } from '../core/notify/wording.ts';
 
 /** Delivered messages, finished issue states and ended silences are kept this long (for `vigil notify queue`). */
 const KEEP_MS = 30 * 24 * 3600_000;

@@ -1,7 +1,7 @@
-import type { HealthIssue } from '../store/health-types.ts';
-import type { Bouncer } from '../store/types.ts';
-import { snapshotIssue } from './snapshot.ts';
-import type { MessageContent } from './types.ts';
+import type { HealthIssue } from '../core/model/health-issue.ts';
+import type { Bouncer } from '../core/model/records.ts';
+import { snapshotIssue } from '../core/notify/snapshot.ts';
+import type { MessageContent } from '../core/notify/types.ts';
 
 /** What `vigil notify test` sends: a made-up issue, marked as a test, in the real message format. */
 export function sampleMessage(now: number, lapiUrl: string): MessageContent {

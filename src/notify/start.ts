@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../lib/clock.ts';
 import type { VigilConfig } from '../config/config.ts';
 import { formatListen } from '../config/config.ts';
 import type { HealthEngine } from '../health/engine.ts';
 import type { Store } from '../store/store.ts';
-import type { RunbookSettings } from '../health/runbook-settings.ts';
+import type { RunbookSettings } from '../store/runbook-settings.ts';
 import { resolveChannels } from './config.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { NotifyStore } from './notify-store.ts';

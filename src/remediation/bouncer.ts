@@ -5,9 +5,9 @@
  * Framework adapters (node:http, Express, Fastify) and the forward-auth daemon call `handle()`.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { systemClock, type Clock } from '../clock.ts';
-import type { Decision } from '../store/types.ts';
-import type { IpFamily } from '../net/ip.ts';
+import { systemClock, type Clock } from '../lib/clock.ts';
+import type { Decision } from '../core/model/records.ts';
+import type { IpFamily } from '../lib/ip.ts';
 import { DecisionCache, canonicalIp, parseAddressInto, type Remediation } from './decision-cache.ts';
 import { LapiClient, LapiError } from './lapi-client.ts';
 import { resolveClientIp, TrustedProxies } from './client-ip.ts';

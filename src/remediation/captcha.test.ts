@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../clock.ts';
+import { ManualClock } from '../lib/clock.ts';
 import { CaptchaService, cookieValue, leadingZeroBits, loadOrCreateSigningKey, solvesChallenge } from './captcha.ts';
 import { POW_SOLVER_JS, captchaPage, safeReturnPath } from './pages.ts';
 import { createBouncer } from './bouncer.ts';

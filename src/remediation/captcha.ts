@@ -12,8 +12,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { VigilError } from '../errors.ts';
-import type { Clock } from '../clock.ts';
+import { VigilError } from '../lib/errors.ts';
+import type { Clock } from '../lib/clock.ts';
 
 export const CAPTCHA_PROVIDERS = ['pow', 'turnstile', 'hcaptcha', 'recaptcha'] as const;
 export type CaptchaProvider = (typeof CAPTCHA_PROVIDERS)[number];

@@ -7,8 +7,8 @@
  * One header is configured, never several: a proxy that sets X-Forwarded-For passes a client's own
  * `Forwarded` header through untouched, so reading both would let the client speak.
  */
-import { VigilError } from '../errors.ts';
-import { compareWords, parseRange, type IpFamily } from '../net/ip.ts';
+import { VigilError } from '../lib/errors.ts';
+import { compareWords, parseRange, type IpFamily } from '../lib/ip.ts';
 import { parseAddressInto } from './decision-cache.ts';
 
 export const REAL_IP_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'] as const;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseIp, parseRange } from '../net/ip.ts';
+import { parseIp, parseRange } from '../lib/ip.ts';
 import { DecisionCache, parseAddressInto, parseWireDuration } from './decision-cache.ts';
 
 const NOW = Date.UTC(2026, 10, 24);

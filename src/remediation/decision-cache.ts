@@ -1,14 +1,14 @@
 /**
  * The bouncer's local copy of the decisions that concern IP addresses, kept in the Local API's own
- * interval index (src/decisions/decision-index.ts): IPv4 and IPv6 addresses and ranges, ranges never
+ * interval index (src/core/decisions/decision-index.ts): IPv4 and IPv6 addresses and ranges, ranges never
  * expanded, one hash probe per prefix length present, nothing scanned per request. Expiry is local
  * (each decision's remaining `duration` on arrival), so a decision lapses on time even when the Local
  * API cannot be reached. Pure apart from the caller's `now`.
  */
-import type { Decision } from '../store/types.ts';
-import { DecisionIndex, type IndexMatch } from '../decisions/decision-index.ts';
-import { parseDuration } from '../decisions/duration.ts';
-import { formatWords, parseIp, parseIpInto, tryParseInterval, type IpFamily } from '../net/ip.ts';
+import type { Decision } from '../core/model/records.ts';
+import { DecisionIndex, type IndexMatch } from '../core/decisions/decision-index.ts';
+import { parseDuration } from '../lib/duration.ts';
+import { formatWords, parseIp, parseIpInto, tryParseInterval, type IpFamily } from '../lib/ip.ts';
 
 /** What a request gets: blocked, asked to solve a captcha, or let through. */
 export type Remediation = 'ban' | 'captcha' | 'bypass';

@@ -5,7 +5,7 @@
  * answered), because the fix differs (caddy-crowdsec-bouncer #140/#142 in anchors §2.4). The key is
  * never part of a message.
  */
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../lib/errors.ts';
 import { BOUNCER_USER_AGENT } from './version.ts';
 
 /** Why a call failed, in the operator's terms. */

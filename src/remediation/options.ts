@@ -3,9 +3,9 @@
  * strings (`10s`) or milliseconds, defaults from go-cs-bouncer and CrowdSec's remediation spec, and
  * a clear error naming the option and the fix. The forward-auth daemon's YAML maps onto these.
  */
-import { VigilError } from '../errors.ts';
-import { parseDuration } from '../decisions/duration.ts';
-import type { Clock } from '../clock.ts';
+import { VigilError } from '../lib/errors.ts';
+import { parseDuration } from '../lib/duration.ts';
+import type { Clock } from '../lib/clock.ts';
 import type { Remediation } from './decision-cache.ts';
 import { REAL_IP_HEADERS, type RealIpHeader } from './client-ip.ts';
 import type { CaptchaProvider } from './captcha.ts';

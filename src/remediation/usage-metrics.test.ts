@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { Decision } from '../store/types.ts';
+import type { Decision } from '../core/model/records.ts';
 import { UsageCounters, usageMetricsPayload } from './usage-metrics.ts';
 import { BOUNCER_VERSION } from './version.ts';
 

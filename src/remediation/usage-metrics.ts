@@ -7,8 +7,8 @@
  * only at push time. Pure apart from the `now` the caller passes.
  */
 import os from 'node:os';
-import type { Decision } from '../store/types.ts';
-import type { IpFamily } from '../net/ip.ts';
+import type { Decision } from '../core/model/records.ts';
+import type { IpFamily } from '../lib/ip.ts';
 import type { Remediation } from './decision-cache.ts';
 import { BOUNCER_TYPE, BOUNCER_VERSION } from './version.ts';
 

@@ -1,6 +1,6 @@
 import type { Store, BouncerActivity, NewRefusedRequest } from '../store/store.ts';
-import type { Bouncer, BouncerChange } from '../store/types.ts';
-import { pullCadence } from '../health/cadence.ts';
+import type { Bouncer, BouncerChange } from '../core/model/records.ts';
+import { pullCadence } from '../core/health/cadence.ts';
 import { PullHourCounts, recordPullHours } from '../store/pull-history.ts';
 
 /**

@@ -1,15 +1,15 @@
 import crypto from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import type { Store } from '../store/store.ts';
-import type { Clock } from '../clock.ts';
-import { hashesEqual } from '../bouncers/api-key.ts';
-import { bouncerStatus } from '../health/evaluate.ts';
+import type { Clock } from '../lib/clock.ts';
+import { hashesEqual } from '../core/bouncers/api-key.ts';
+import { bouncerStatus } from '../core/health/evaluate.ts';
 import { flappingKeys, toHealthInput } from '../health/engine.ts';
-import { issueRunbook, issueStatus } from '../health/issue-view.ts';
-import type { HealthRules } from '../health/types.ts';
-import { resolveKind } from '../health/bouncer-kind.ts';
+import { issueRunbook, issueStatus } from '../core/health/issue-view.ts';
+import type { HealthRules } from '../core/health/types.ts';
+import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { registerNotifyAdminRoutes } from '../notify/admin-routes.ts';
-import { readRunbookSettings } from '../health/runbook-settings.ts';
+import { readRunbookSettings } from '../store/runbook-settings.ts';
 
 export const ADMIN_TOKEN_KEY = 'admin_token_sha256';
 

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import type { Store } from '../store/store.ts';
-import type { Bouncer } from '../store/types.ts';
-import type { Clock } from '../clock.ts';
-import { hashApiKey } from '../bouncers/api-key.ts';
+import type { Bouncer } from '../core/model/records.ts';
+import type { Clock } from '../lib/clock.ts';
+import { hashApiKey } from '../core/bouncers/api-key.ts';
 
 export type AuthResult =
   | { ok: true; bouncer: Bouncer }

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { Bouncer } from '../store/types.ts';
-import type { Clock } from '../clock.ts';
-import { parseUserAgent, type ParsedUserAgent } from '../bouncers/user-agent.ts';
-import { keyFingerprint } from '../bouncers/api-key.ts';
+import type { Bouncer } from '../core/model/records.ts';
+import type { Clock } from '../lib/clock.ts';
+import { parseUserAgent, type ParsedUserAgent } from '../core/bouncers/user-agent.ts';
+import { keyFingerprint } from '../core/bouncers/api-key.ts';
 import type { ActivityRecorder } from './activity.ts';
 import type { AuthResult, BouncerAuth } from './auth.ts';
 import type { LapiMetrics } from './metrics.ts';

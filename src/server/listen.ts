@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { formatListen, type ListenAddress } from '../config/config.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../lib/errors.ts';
 
 /**
  * Binds an HTTP server, turning the usual failures into one line that names the setting and the

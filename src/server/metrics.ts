@@ -2,10 +2,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Store } from '../store/store.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../lib/clock.ts';
 import type { ListenAddress } from '../config/config.ts';
 import { formatListen } from '../config/config.ts';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../lib/errors.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
 
 /**

@@ -4,7 +4,7 @@ import { getRequestListener } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import type { VigilConfig } from '../config/config.ts';
 import { formatListen } from '../config/config.ts';
-import { systemClock, type Clock } from '../clock.ts';
+import { systemClock, type Clock } from '../lib/clock.ts';
 import { Store } from '../store/store.ts';
 import { DecisionSync } from '../decisions/decision-sync.ts';
 import { ActivityRecorder } from './activity.ts';

@@ -4,11 +4,11 @@ import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { Migrator } from 'kysely/migration';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../lib/errors.ts';
 import type { Database } from './schema.ts';
 import type { Dialect } from './dialect.ts';
 import { migrationProvider } from './migrations/index.ts';
-import { redactSecretsOf, redactUrl } from '../redact-url.ts';
+import { redactSecretsOf, redactUrl } from '../lib/redact-url.ts';
 
 export interface StoreLocation {
   dialect: Dialect;
@@ -35,7 +35,7 @@ export function parseStoreUrl(url: string, field = 'db'): StoreLocation {
   throw new VigilError('E_BAD_DB', `${field} "${redactUrl(text)}": use sqlite:PATH (e.g. sqlite:/var/lib/vigil/vigil.db) or postgres://USER:PASSWORD@HOST:5432/DB`);
 }
 
-/** For logs and messages: never show a password (the one shared rule, src/redact-url.ts). */
+/** For logs and messages: never show a password (the one shared rule, src/lib/redact-url.ts). */
 export { redactUrl };
 
 // pg returns BIGINT (int8) as strings; every BIGINT here is an epoch-ms time, id or counter (< 2^53).

@@ -6,7 +6,7 @@
  * `vigil_meta.store_role`, and the other one is refused before it writes anything.
  */
 import path from 'node:path';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../lib/errors.ts';
 import type { Store } from './store.ts';
 
 export type StoreRole = 'serve' | 'watch';

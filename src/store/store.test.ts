@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, useFreshStore } from '../../test/support/databases.ts';
 import type { Store } from './store.ts';
-import { hashApiKey } from '../bouncers/api-key.ts';
+import { hashApiKey } from '../core/bouncers/api-key.ts';
 import type { NewAlert, NewDecision } from './store.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 4, 0, 0);

@@ -1,12 +1,12 @@
 import crypto from 'node:crypto';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import { VigilError } from '../errors.ts';
-import type { Alert, AlertWithDecisions, Bouncer, BouncerChange, BouncerKind, Decision, RefusedRequest } from './types.ts';
-import type { HealthIssue, NewHealthIssue } from './health-types.ts';
+import { VigilError } from '../lib/errors.ts';
+import type { Alert, AlertWithDecisions, Bouncer, BouncerChange, BouncerKind, Decision, RefusedRequest } from '../core/model/records.ts';
+import type { HealthIssue, NewHealthIssue } from '../core/model/health-issue.ts';
 import type { AlertsTable, BouncersTable, Database, DecisionsTable, HealthIssuesTable, RefusedRequestsTable } from './schema.ts';
 import { openDatabase, parseStoreUrl, type OpenedDatabase, type OpenOptions } from './database.ts';
 import { claimStoreRole, type StoreRole } from './store-role.ts';
-import { redactUrl } from '../redact-url.ts';
+import { redactUrl } from '../lib/redact-url.ts';
 import type { Dialect } from './dialect.ts';
 
 /** What a burst of authenticated requests changed about one bouncer (written in batches). */

@@ -4,9 +4,9 @@
  * only reads the files.
  */
 import fs from 'node:fs';
-import { redactUrl } from '../redact-url.ts';
+import { redactUrl } from '../lib/redact-url.ts';
 import YAML from 'yaml';
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../lib/errors.ts';
 
 export const DEFAULT_CROWDSEC_CONFIG = '/etc/crowdsec/config.yaml';
 const DEFAULT_SQLITE_PATH = '/var/lib/crowdsec/data/crowdsec.db';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { evaluate, DEFAULT_RULES } from '../health/evaluate.ts';
-import type { BouncerHealthInput } from '../health/types.ts';
+import { evaluate, DEFAULT_RULES } from '../core/health/evaluate.ts';
+import type { BouncerHealthInput } from '../core/health/types.ts';
 import { baseBouncerName, fleetInputs, sourceUnavailableFinding, type WatchedEntry } from './fleet.ts';
 
 const H = 3600_000;

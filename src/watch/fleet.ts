@@ -6,8 +6,8 @@
  * bouncers are `CN@ip` rows. A child left behind by a container that changed address is not an
  * offline bouncer while its parent (or a sibling) pulls: the family is alive when any member pulls.
  */
-import { formatGoDuration, formatRfc3339 } from '../decisions/duration.ts';
-import { ISSUE_CATALOGUE, type BouncerHealthInput, type Finding } from '../health/types.ts';
+import { formatGoDuration, formatRfc3339 } from '../lib/duration.ts';
+import { ISSUE_CATALOGUE, type BouncerHealthInput, type Finding } from '../core/health/types.ts';
 
 export interface WatchedEntry {
   /** As the mirror gives it (toHealthInput of the mirrored row). */

@@ -11,7 +11,7 @@
  */
 import { sql } from 'kysely';
 import type { Store } from '../store/store.ts';
-import type { Bouncer, BouncerChange } from '../store/types.ts';
+import type { Bouncer, BouncerChange } from '../core/model/records.ts';
 import { toBouncer } from '../store/store.ts';
 import type { CrowdsecBouncer } from './crowdsec-bouncer.ts';
 

@@ -5,7 +5,7 @@
  * do (pipes, redirections, `;`, `&`, `$VAR`, `$(…)`, backquotes, globs) is refused with the fix,
  * since the words are run with execFile: put such a command in a script and pass the script.
  */
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../lib/errors.ts';
 
 const OPERATORS = new Set(['|', '&', ';', '<', '>', '(', ')']);
 

@@ -4,10 +4,10 @@
  * one source and the runbook context. Pure apart from reading CrowdSec's config file.
  */
 import path from 'node:path';
-import { VigilError } from '../errors.ts';
-import { parseDuration } from '../decisions/duration.ts';
+import { VigilError } from '../lib/errors.ts';
+import { parseDuration } from '../lib/duration.ts';
 import { parseListen, type ListenAddress } from '../config/config.ts';
-import type { Deployment } from '../health/runbooks.ts';
+import type { Deployment } from '../core/health/runbooks.ts';
 import { DEFAULT_CROWDSEC_CONFIG, describeDb, parseCrowdsecDbUrl, readCrowdsecConfig, type CrowdsecDbLocation } from './crowdsec-config.ts';
 import { shellWords } from './shell-words.ts';
 import { runbookPlaceFromCommand } from './deployment.ts';

@@ -4,9 +4,9 @@
  * its own issue (`source_unavailable`); the bouncers' issues then stay exactly as they were until a
  * read succeeds again, so a locked database never looks like a fleet going offline.
  */
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../lib/clock.ts';
 import { FleetUnavailableError, HealthEngine, toHealthInput, type EvaluationResult } from '../health/engine.ts';
-import type { FleetSnapshot, HealthRules } from '../health/types.ts';
+import type { FleetSnapshot, HealthRules } from '../core/health/types.ts';
 import type { Store } from '../store/store.ts';
 import type { CrowdsecBouncer } from './crowdsec-bouncer.ts';
 import { fleetInputs, sourceUnavailableFinding, type WatchedEntry } from './fleet.ts';

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Store } from '../store/store.ts';
-import { hashesEqual } from '../bouncers/api-key.ts';
+import { hashesEqual } from '../core/bouncers/api-key.ts';
 import { ADMIN_TOKEN_KEY } from '../server/admin.ts';
 
 /**

@@ -5,19 +5,19 @@
 import type { Kysely } from 'kysely';
 import { toRefused, type Store } from '../store/store.ts';
 import type { Database } from '../store/schema.ts';
-import type { Bouncer, BouncerChange, Decision, RefusedRequest } from '../store/types.ts';
-import type { HealthIssue } from '../store/health-types.ts';
-import type { BouncerStatus, HealthRules } from '../health/types.ts';
-import type { Runbook, Deployment } from '../health/runbooks.ts';
-import { bouncerStatus } from '../health/evaluate.ts';
+import type { Bouncer, BouncerChange, Decision, RefusedRequest } from '../core/model/records.ts';
+import type { HealthIssue } from '../core/model/health-issue.ts';
+import type { BouncerStatus, HealthRules } from '../core/health/types.ts';
+import type { Runbook, Deployment } from '../core/health/runbooks.ts';
+import { bouncerStatus } from '../core/health/evaluate.ts';
 import { flappingKeys, toHealthInput } from '../health/engine.ts';
-import { issueRunbook, issueStatus, type IssueStatus } from '../health/issue-view.ts';
-import { resolveKind } from '../health/bouncer-kind.ts';
-import { readRunbookSettings } from '../health/runbook-settings.ts';
+import { issueRunbook, issueStatus, type IssueStatus } from '../core/health/issue-view.ts';
+import { resolveKind } from '../core/health/bouncer-kind.ts';
+import { readRunbookSettings } from '../store/runbook-settings.ts';
 import { pullHours } from '../store/pull-history.ts';
 import { pullBuckets, type PullBucket } from './timeline.ts';
-import type { DecisionIndex } from '../decisions/decision-index.ts';
-import { parseIp, parseRange, type IpAddress, type IpRange } from '../net/ip.ts';
+import type { DecisionIndex } from '../core/decisions/decision-index.ts';
+import { parseIp, parseRange, type IpAddress, type IpRange } from '../lib/ip.ts';
 
 const DAY = 24 * 3600_000;
 

@@ -4,7 +4,7 @@
  * X-Forwarded-* headers are read only from a trusted proxy (`admin_trusted_proxies`, loopback by
  * default); from any other peer they are ignored, so a client cannot choose what they say. Pure.
  */
-import { VigilError } from '../errors.ts';
+import { VigilError } from '../lib/errors.ts';
 import { resolveClientIp, type TrustedProxies } from '../remediation/client-ip.ts';
 
 export interface RequestFacts {

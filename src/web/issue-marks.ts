@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import type { Store } from '../store/store.ts';
-import type { HealthIssue } from '../store/health-types.ts';
+import type { HealthIssue } from '../core/model/health-issue.ts';
 import { NotifyStore } from '../notify/notify-store.ts';
-import { silencing } from '../notify/silences.ts';
+import { silencing } from '../core/notify/silences.ts';
 import type { IssueMarks } from './pages/issues.ts';
 
 /** Which issues are silenced (by issue or by bouncer) or acknowledged: the notifications' records. */

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from '../support/databases.ts';
 import { main } from '../../src/cli/main.ts';
 import type { CliIo } from '../../src/cli/io.ts';
-import { ManualClock } from '../../src/clock.ts';
+import { ManualClock } from '../../src/lib/clock.ts';
 import { Store } from '../../src/store/store.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 4, 17, 15);

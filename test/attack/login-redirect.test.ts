@@ -3,7 +3,7 @@ import { freshDbUrl } from '../support/databases.ts';
 import { cookieOf, requestFrom } from '../support/http-from.ts';
 import { startServer, createLogger, type RunningServer } from '../../src/server/serve.ts';
 import { loadConfig } from '../../src/config/config.ts';
-import { ManualClock } from '../../src/clock.ts';
+import { ManualClock } from '../../src/lib/clock.ts';
 import { resetDashboardPassword } from '../../src/web/credentials.ts';
 
 /**

@@ -4,7 +4,7 @@ import { freshDbUrl } from '../support/databases.ts';
 import { requestFrom, type Answer } from '../support/http-from.ts';
 import { startServer, createLogger, type RunningServer } from '../../src/server/serve.ts';
 import { loadConfig } from '../../src/config/config.ts';
-import { ManualClock } from '../../src/clock.ts';
+import { ManualClock } from '../../src/lib/clock.ts';
 import { resetDashboardPassword } from '../../src/web/credentials.ts';
 import { MAX_LOGIN_BODY } from '../../src/web/dashboard.ts';
 import { GLOBAL_MAX_FAILURES, MAX_FAILURES, WINDOW_MS } from '../../src/web/login-throttle.ts';

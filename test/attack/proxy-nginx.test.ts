@@ -10,7 +10,7 @@ import { requestFrom, type Answer } from '../support/http-from.ts';
 import { eventually, freePort, stopNginx } from '../remediation-helpers.ts';
 import { startServer, createLogger, type RunningServer } from '../../src/server/serve.ts';
 import { loadConfig } from '../../src/config/config.ts';
-import { ManualClock } from '../../src/clock.ts';
+import { ManualClock } from '../../src/lib/clock.ts';
 import { resetDashboardPassword } from '../../src/web/credentials.ts';
 import { MAX_FAILURES } from '../../src/web/login-throttle.ts';
 

@@ -13,14 +13,14 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from '../support/databases.ts';
 import { main } from '../../src/cli/main.ts';
 import type { CliIo } from '../../src/cli/io.ts';
-import { ManualClock } from '../../src/clock.ts';
+import { ManualClock } from '../../src/lib/clock.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger, startServer } from '../../src/server/serve.ts';
 import { startWatch } from '../../src/watch/start-watch.ts';
 import type { BouncerSource } from '../../src/watch/sources.ts';
 import type { WatchSettings } from '../../src/watch/watch-config.ts';
 import { Store } from '../../src/store/store.ts';
-import { hashApiKey } from '../../src/bouncers/api-key.ts';
+import { hashApiKey } from '../../src/core/bouncers/api-key.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
 const T0 = Date.UTC(2026, 10, 24, 4, 17, 15);

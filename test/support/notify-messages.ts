@@ -1,6 +1,6 @@
-import type { HealthIssue } from '../../src/store/health-types.ts';
-import { snapshotIssue } from '../../src/notify/snapshot.ts';
-import type { MessageContent, OutgoingMessage } from '../../src/notify/types.ts';
+import type { HealthIssue } from '../../src/core/model/health-issue.ts';
+import { snapshotIssue } from '../../src/core/notify/snapshot.ts';
+import type { MessageContent, OutgoingMessage } from '../../src/core/notify/types.ts';
 
 // Fixtures of the notification renderers' tests (src/notify/channels/*/render.test.ts): one bouncer issue and the message that carries it.
 

@@ -1,6 +1,6 @@
 import { BOUNCERS_AFTER_PULLS, BOUNCERS_BEFORE_PULLS } from '../../../test/support/cscli-reference.ts';
 import { describe, expect, it } from 'vitest';
-import type { Bouncer } from '../../store/types.ts';
+import type { Bouncer } from '../../core/model/records.ts';
 import { formatBouncerAdded, formatBouncerList } from './bouncers.ts';
 
 // Verbatim from crowdsec-wire-protocol.md §2.

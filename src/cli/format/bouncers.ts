@@ -1,5 +1,5 @@
-import { formatRfc3339 } from '../../decisions/duration.ts';
-import type { Bouncer } from '../../store/types.ts';
+import { formatRfc3339 } from '../../lib/duration.ts';
+import type { Bouncer } from '../../core/model/records.ts';
 import { csvRow } from './csv.ts';
 import { goJson } from './go-json.ts';
 import type { OutputFormat } from './output-format.ts';

@@ -1,6 +1,6 @@
 import { DECISIONS_HUMAN } from '../../../test/support/cscli-reference.ts';
 import { describe, expect, it } from 'vitest';
-import type { AlertWithDecisions, Decision } from '../../store/types.ts';
+import type { AlertWithDecisions, Decision } from '../../core/model/records.ts';
 import { formatDecisionList } from './decisions.ts';
 
 const RAW = `id,source,ip,reason,action,country,as,events_count,expiration,simulated,alert_id

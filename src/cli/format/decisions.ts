@@ -1,5 +1,5 @@
-import { formatGoDuration, formatGoTimeString, formatRfc3339 } from '../../decisions/duration.ts';
-import type { Alert, AlertWithDecisions, Decision } from '../../store/types.ts';
+import { formatGoDuration, formatGoTimeString, formatRfc3339 } from '../../lib/duration.ts';
+import type { Alert, AlertWithDecisions, Decision } from '../../core/model/records.ts';
 import { csvRow } from './csv.ts';
 import { goJson } from './go-json.ts';
 import type { OutputFormat } from './output-format.ts';

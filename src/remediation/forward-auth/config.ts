@@ -7,12 +7,12 @@
 import fs from 'node:fs';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { VigilError } from '../../errors.ts';
+import { VigilError } from '../../lib/errors.ts';
 import { parseListen, type ListenAddress } from '../../config/config.ts';
 import { normalizeOptions, type BouncerOptions } from '../options.ts';
 import { CAPTCHA_PROVIDERS, CaptchaService } from '../captcha.ts';
 import { TrustedProxies } from '../client-ip.ts';
-import { systemClock } from '../../clock.ts';
+import { systemClock } from '../../lib/clock.ts';
 
 export const DEFAULT_FORWARD_AUTH_CONFIG = '/etc/crowdsec/bouncers/vigil-forward-auth.yaml';
 export const DEFAULT_FORWARD_AUTH_LISTEN = '127.0.0.1:7480';

@@ -1,7 +1,7 @@
 import { html, type Html } from '../html.ts';
 import { exactTime, humanDuration } from '../format.ts';
 import type { DecisionsView } from '../data.ts';
-import type { Decision } from '../../store/types.ts';
+import type { Decision } from '../../core/model/records.ts';
 import { timeAgo } from './layout.ts';
 
 export function decisionsPage(v: DecisionsView): Html {

@@ -1,9 +1,9 @@
 import { html, type Html } from '../html.ts';
 import { exactTime, humanDuration } from '../format.ts';
 import type { IssueRow, IssueView } from '../data.ts';
-import { ISSUE_CATALOGUE, type CauseKind, type IssueKind, type LikelyCause } from '../../health/types.ts';
-import { CAUSE_TEXT } from '../../health/issue-view.ts';
-import type { Deployment } from '../../health/runbooks.ts';
+import { ISSUE_CATALOGUE, type CauseKind, type IssueKind, type LikelyCause } from '../../core/health/types.ts';
+import { CAUSE_TEXT } from '../../core/health/issue-view.ts';
+import type { Deployment } from '../../core/health/runbooks.ts';
 import { criticalityBadge, inlineCode, issueStatusBadge, timeAgo } from './layout.ts';
 
 /** Silence and acknowledgement of an issue, when the notifications part provides them. */

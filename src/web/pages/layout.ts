@@ -1,7 +1,7 @@
 import { html, type Html } from '../html.ts';
 import { exactTime, relativeTime } from '../format.ts';
-import type { BouncerStatus } from '../../health/types.ts';
-import type { IssueStatus } from '../../health/issue-view.ts';
+import type { BouncerStatus } from '../../core/health/types.ts';
+import type { IssueStatus } from '../../core/health/issue-view.ts';
 
 export type Section = 'fleet' | 'issues' | 'decisions' | 'none';
 

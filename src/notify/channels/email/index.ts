@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { z } from 'zod';
-import { VigilError } from '../../../errors.ts';
+import { VigilError } from '../../../lib/errors.ts';
 import { defineChannel, type ChannelBase } from '../shared/channel-definition.ts';
 import { filterKeys } from '../shared/filter-keys.ts';
 

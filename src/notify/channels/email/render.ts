@@ -1,7 +1,7 @@
-import { formatRunbookText, type Runbook } from '../../../health/runbooks.ts';
-import { snapshotRunbook } from '../../snapshot.ts';
-import type { IssueSnapshot, OutgoingMessage } from '../../types.ts';
-import { headline, issueLabel, issueTiming } from '../../wording.ts';
+import { formatRunbookText, type Runbook } from '../../../core/health/runbooks.ts';
+import { snapshotRunbook } from '../../../core/notify/snapshot.ts';
+import type { IssueSnapshot, OutgoingMessage } from '../../../core/notify/types.ts';
+import { headline, issueLabel, issueTiming } from '../../../core/notify/wording.ts';
 
 export interface RenderedEmail {
   subject: string;

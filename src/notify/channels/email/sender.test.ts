@@ -8,7 +8,7 @@ import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { loadNotificationsConfig, resolveChannels } from '../../config.ts';
 import { sampleMessage } from '../../sample.ts';
-import type { OutgoingMessage } from '../../types.ts';
+import type { OutgoingMessage } from '../../../core/notify/types.ts';
 import { DeliveryError } from '../shared/delivery-error.ts';
 import type { EmailChannel } from './index.ts';
 import { emailSender } from './sender.ts';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import tls from 'node:tls';
 import nodemailer from 'nodemailer';
-import type { OutgoingMessage } from '../../types.ts';
+import type { OutgoingMessage } from '../../../core/notify/types.ts';
 import { DeliveryError, withDeadline } from '../shared/delivery-error.ts';
 import type { Sender } from '../shared/sender.ts';
 import type { EmailChannel } from './index.ts';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ChannelFilter } from '../../types.ts';
+import type { ChannelFilter } from '../../../core/notify/types.ts';
 import type { Sender } from './sender.ts';
 
 /** What every resolved channel has, whatever its type: set by the shared config code. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ISSUE_CATALOGUE, type Criticality, type IssueKind } from '../../../health/types.ts';
+import { ISSUE_CATALOGUE, type Criticality, type IssueKind } from '../../../core/health/types.ts';
 
 const CRITICALITIES = ['critical', 'high', 'warning', 'recommended'] as const satisfies readonly Criticality[];
 const KINDS = Object.keys(ISSUE_CATALOGUE) as [IssueKind, ...IssueKind[]];

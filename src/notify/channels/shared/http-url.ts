@@ -1,4 +1,4 @@
-import { VigilError } from '../../../errors.ts';
+import { VigilError } from '../../../lib/errors.ts';
 import { maskUrl } from './mask-url.ts';
 
 /** An http(s) URL, normalised; refused naming the key, with the URL masked (its path may be the secret). */

@@ -1,4 +1,4 @@
-import type { OutgoingMessage } from '../../types.ts';
+import type { OutgoingMessage } from '../../../core/notify/types.ts';
 
 /** Sends one message; resolves with the receiver's answer, rejects with a DeliveryError. */
 export interface Sender {

@@ -1,5 +1,5 @@
-import type { IssueSnapshot, MessageContent, OutgoingMessage } from '../../types.ts';
-import { headline, issueLabel, issueTiming } from '../../wording.ts';
+import type { IssueSnapshot, MessageContent, OutgoingMessage } from '../../../core/notify/types.ts';
+import { headline, issueLabel, issueTiming } from '../../../core/notify/wording.ts';
 
 const COLOR: Record<string, string> = { critical: '#d62728', high: '#d62728', warning: '#ff9f1c', recommended: '#1f77b4' };
 const RESOLVED = '#2ca02c';

@@ -1,4 +1,4 @@
-import type { OutgoingMessage } from '../../types.ts';
+import type { OutgoingMessage } from '../../../core/notify/types.ts';
 import { DELIVERY_HEADER, EVENT_HEADER, postJson } from '../shared/http-sender.ts';
 import type { Sender } from '../shared/sender.ts';
 import type { SlackChannel } from './index.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { VigilError } from '../../../errors.ts';
+import { VigilError } from '../../../lib/errors.ts';
 import { defineChannel, type ChannelBase } from '../shared/channel-definition.ts';
 import { filterKeys } from '../shared/filter-keys.ts';
 import { httpUrl } from '../shared/http-url.ts';

@@ -1,7 +1,7 @@
-import { formatRunbookMarkdown } from '../../../health/runbooks.ts';
-import { snapshotRunbook } from '../../snapshot.ts';
-import type { IssueSnapshot, MessageContent, OutgoingMessage } from '../../types.ts';
-import { headline } from '../../wording.ts';
+import { formatRunbookMarkdown } from '../../../core/health/runbooks.ts';
+import { snapshotRunbook } from '../../../core/notify/snapshot.ts';
+import type { IssueSnapshot, MessageContent, OutgoingMessage } from '../../../core/notify/types.ts';
+import { headline } from '../../../core/notify/wording.ts';
 
 /** Version of the webhook body; a breaking change to its shape gets a new number. */
 export const WEBHOOK_BODY_VERSION = 1;

@@ -1,0 +1,115 @@
+import { VigilError } from '../../lib/errors.ts';
+import { parseIp, parseRange, type IpAddress, type IpRange } from '../../lib/ip.ts';
+import type { Decision } from '../model/records.ts';
+
+/**
+ * Filters of `GET /v1/decisions`, as CrowdSec 1.4.6 reads them (reference §4): the first value of
+ * a repeated parameter wins, unknown parameters are ignored, and `scope` is ignored entirely.
+ */
+export interface LiveQuery {
+  ip?: IpAddress;
+  range?: IpRange;
+  /** true: decisions containing the ip/range; false: decisions inside the range. */
+  contains: boolean;
+  value?: string;
+  type?: string;
+  origins?: string[];
+  scenariosContaining?: string[];
+  scenariosNotContaining?: string[];
+}
+
+export function parseLiveQuery(params: URLSearchParams): LiveQuery {
+  const q: LiveQuery = { contains: true };
+  const ip = params.get('ip');
+  if (ip !== null) q.ip = parseIpParam(ip, 'ip');
+  const range = params.get('range');
+  if (range !== null) q.range = parseRangeParam(range);
+  const contains = params.get('contains');
+  if (contains !== null) q.contains = parseBool(contains, 'contains');
+  const value = params.get('value');
+  if (value !== null) q.value = value;
+  const type = params.get('type');
+  if (type !== null) q.type = type;
+  Object.assign(q, parseCommonFilters(params));
+  return q;
+}
+
+/**
+ * The same from the raw query string. A bouncer's usual query is a lone `ip=ADDRESS` (nothing to
+ * decode): read it directly, without building URLSearchParams, on the busiest route.
+ */
+export function parseLiveQueryString(search: string): LiveQuery {
+  if (search.startsWith('ip=') && !/[&%+;#]/.test(search)) return { contains: true, ip: parseIpParam(search.slice(3), 'ip') };
+  return parseLiveQuery(new URLSearchParams(search));
+}
+
+/** Filters of `GET /v1/decisions/stream`. */
+export interface StreamQuery {
+  startup: boolean;
+  /** Lower-cased scopes; CrowdSec's default is ip and range. */
+  scopes: string[];
+  origins?: string[];
+  scenariosContaining?: string[];
+  scenariosNotContaining?: string[];
+}
+
+export function parseStreamQuery(params: URLSearchParams): StreamQuery {
+  // Only the exact string "true" means startup, as in CrowdSec (reference §7.6).
+  const startup = params.get('startup') === 'true';
+  const scopesText = params.get('scopes');
+  const scopes = scopesText ? splitList(scopesText).map((s) => s.toLowerCase()) : ['ip', 'range'];
+  return { startup, scopes, ...parseCommonFilters(params) };
+}
+
+function parseCommonFilters(params: URLSearchParams): Pick<LiveQuery, 'origins' | 'scenariosContaining' | 'scenariosNotContaining'> {
+  const out: Pick<LiveQuery, 'origins' | 'scenariosContaining' | 'scenariosNotContaining'> = {};
+  const origins = params.get('origins');
+  if (origins) out.origins = splitList(origins);
+  const sc = params.get('scenarios_containing');
+  if (sc) out.scenariosContaining = splitList(sc).map((s) => s.toLowerCase());
+  const snc = params.get('scenarios_not_containing');
+  if (snc) out.scenariosNotContaining = splitList(snc).map((s) => s.toLowerCase());
+  return out;
+}
+
+/** The filters that are not about addresses, applied to candidates. */
+export function matchesCommon(d: Decision, q: Pick<LiveQuery, 'origins' | 'scenariosContaining' | 'scenariosNotContaining'>): boolean {
+  if (q.origins && !q.origins.includes(d.origin)) return false;
+  if (q.scenariosContaining || q.scenariosNotContaining) {
+    const s = d.scenario.toLowerCase();
+    if (q.scenariosContaining && !q.scenariosContaining.some((w) => s.includes(w))) return false;
+    if (q.scenariosNotContaining && q.scenariosNotContaining.some((w) => s.includes(w))) return false;
+  }
+  return true;
+}
+
+export function matchesStream(d: Decision, q: StreamQuery): boolean {
+  return q.scopes.includes(d.scope.toLowerCase()) && matchesCommon(d, q);
+}
+
+function splitList(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+function parseBool(text: string, field: string): boolean {
+  const t = text.toLowerCase();
+  if (t === 'true' || t === '1') return true;
+  if (t === 'false' || t === '0') return false;
+  throw new VigilError('E_BAD_PARAM', `${field} "${text}": use true or false`);
+}
+
+function parseIpParam(text: string, field: string): IpAddress {
+  try {
+    return parseIp(text);
+  } catch {
+    throw new VigilError('E_BAD_PARAM', `${field} "${text}": not an IPv4 or IPv6 address; use e.g. 192.0.2.1 or 2001:db8::1`);
+  }
+}
+
+function parseRangeParam(text: string): IpRange {
+  try {
+    return parseRange(text);
+  } catch {
+    throw new VigilError('E_BAD_PARAM', `range "${text}": not a CIDR range; use e.g. 198.51.100.0/24 or 2001:db8::/48`);
+  }
+}

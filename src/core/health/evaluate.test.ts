@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { bouncerStatus, DEFAULT_RULES, evaluate } from './evaluate.ts';
+import type { BouncerHealthInput, FleetSnapshot } from './types.ts';
+import type { RefusedRequest } from '../model/records.ts';
+
+const T0 = Date.UTC(2026, 10, 1, 0, 0, 0);
+const H = 3600_000;
+
+function bouncer(over: Partial<BouncerHealthInput> = {}): BouncerHealthInput {
+  return {
+    id: 1, name: 'nginx', type: 'crowdsec-nginx-bouncer', version: 'v1.0.8', ipAddress: '10.0.0.5', kind: 'remediation',
+    revoked: false, createdAt: T0, lastPullAt: T0, lastRequestAt: T0, pullCadenceMs: null, lastUsageMetricsAt: null, ...over,
+  };
+}
+function fleet(bouncers: BouncerHealthInput[], over: Partial<FleetSnapshot> = {}): FleetSnapshot {
+  return { bouncers, refused: [], lapiStarts: [], bouncerChanges: [], ...over };
+}
+let rid = 0;
+function refused(over: Partial<RefusedRequest>): RefusedRequest {
+  return { id: ++rid, at: T0 + H, peerIp: '10.0.0.5', userAgent: 'crowdsec-nginx-bouncer/v1.0.8', method: 'GET', path: '/v1/decisions', reason: 'unknown', keyFingerprint: 'aaaa', bouncerName: '', ...over };
+}
+const kinds = (f: ReturnType<typeof evaluate>) => f.map((x) => `${x.kind}:${x.subject}`);
+
+describe('evaluate: offline boundaries', () => {
+  it('raises RC Integration Offline only after exactly 24 h without a pull', () => {
+    const s = fleet([bouncer(), bouncer({ id: 2, name: 'other', lastPullAt: T0 + 24 * H })]);
+    expect(kinds(evaluate(s, T0 + 24 * H, DEFAULT_RULES))).toEqual([]);
+    expect(kinds(evaluate(s, T0 + 24 * H + 1000, DEFAULT_RULES))).toEqual(['rc_integration_offline:bouncer:nginx']);
+  });
+
+  it('raises Firewall Integration Offline for firewall bouncers', () => {
+    const s = fleet([bouncer({ kind: 'firewall', name: 'fw', type: 'crowdsec-firewall-bouncer' }), bouncer({ id: 2, name: 'web', lastPullAt: T0 + 20 * H })]);
+    const f = evaluate(s, T0 + 24 * H + 1000, DEFAULT_RULES);
+    expect(kinds(f)).toEqual(['fw_integration_offline:bouncer:fw']);
+    expect(f[0]!.criticality).toBe('critical');
+    expect(f[0]!.summary).toContain("firewall bouncer 'fw'");
+  });
+
+  it('counts a never-pulled bouncer from its registration', () => {
+    const b = bouncer({ lastPullAt: null, lastRequestAt: null, createdAt: T0 + H });
+    expect(evaluate(fleet([b]), T0 + 25 * H, DEFAULT_RULES).filter((x) => x.subject !== 'fleet')).toEqual([]);
+    const f = evaluate(fleet([b]), T0 + 25 * H + 1000, DEFAULT_RULES);
+    expect(kinds(f)).toEqual(['rc_integration_offline:bouncer:nginx', 'se_no_active_rc:fleet']);
+    expect(f[0]!.causes[0]!.cause).toBe('never_pulled');
+    expect(f[0]!.summary).toContain('never pulled');
+    expect(bouncerStatus(b, T0 + 2 * H, DEFAULT_RULES)).toBe('never_pulled');
+  });
+
+  it('raises se_no_rc with no bouncer and se_no_active_rc when every bouncer is inactive', () => {
+    expect(evaluate(fleet([]), T0, DEFAULT_RULES)).toMatchObject([{ kind: 'se_no_rc', criticality: 'recommended', subject: 'fleet' }]);
+    const both = fleet([bouncer(), bouncer({ id: 2, name: 'b', lastPullAt: T0 + H })]);
+    expect(kinds(evaluate(both, T0 + 25 * H, DEFAULT_RULES))).toEqual(['rc_integration_offline:bouncer:nginx']);
+    expect(kinds(evaluate(both, T0 + 25 * H + 1000, DEFAULT_RULES))).toContain('se_no_active_rc:fleet');
+  });
+
+  it('does not raise for a revoked bouncer, and shows it as revoked', () => {
+    const b = bouncer({ revoked: true });
+    const f = evaluate(fleet([b, bouncer({ id: 2, name: 'ok', lastPullAt: T0 + 30 * H })]), T0 + 30 * H, DEFAULT_RULES);
+    expect(kinds(f)).toEqual([]);
+    expect(bouncerStatus(b, T0 + 30 * H, DEFAULT_RULES)).toBe('revoked');
+  });
+
+  it('takes a usage-metrics report as a sign of life', () => {
+    const b = bouncer({ lastUsageMetricsAt: T0 + 20 * H });
+    expect(kinds(evaluate(fleet([b]), T0 + 30 * H, DEFAULT_RULES))).toEqual([]);
+  });
+
+  it('follows tightened thresholds', () => {
+    const rules = { ...DEFAULT_RULES, offlineAfterMs: 60_000 };
+    expect(kinds(evaluate(fleet([bouncer()]), T0 + 60_000, rules))).toEqual([]);
+    expect(kinds(evaluate(fleet([bouncer()]), T0 + 61_000, rules))).toContain('rc_integration_offline:bouncer:nginx');
+  });
+});
+
+describe('evaluate: integration_late', () => {
+  it('raises for a steady bouncer silent for more than max(10 × cadence, 5 min), never for live mode', () => {
+    const steady = bouncer({ pullCadenceMs: 10_000 });
+    const live = bouncer({ id: 2, name: 'live', pullCadenceMs: null });
+    expect(kinds(evaluate(fleet([steady, live]), T0 + 5 * 60_000, DEFAULT_RULES))).toEqual([]);
+    const f = evaluate(fleet([steady, live]), T0 + 5 * 60_000 + 1000, DEFAULT_RULES);
+    expect(kinds(f)).toEqual(['integration_late:bouncer:nginx']);
+    expect(f[0]!.criticality).toBe('warning');
+    expect(f[0]!.summary).toContain('usually pulls every 10s');
+    expect(bouncerStatus(steady, T0 + 6 * 60_000, DEFAULT_RULES)).toBe('late');
+    // A slow cadence scales the threshold: 10 × 2 min.
+    const slow = bouncer({ pullCadenceMs: 120_000 });
+    expect(kinds(evaluate(fleet([slow]), T0 + 20 * 60_000, DEFAULT_RULES))).toEqual([]);
+    expect(kinds(evaluate(fleet([slow]), T0 + 20 * 60_000 + 1, DEFAULT_RULES))).toEqual(['integration_late:bouncer:nginx']);
+    // Once offline, it is offline, not late.
+    expect(kinds(evaluate(fleet([steady]), T0 + 25 * H, DEFAULT_RULES))).toEqual(['rc_integration_offline:bouncer:nginx', 'se_no_active_rc:fleet']);
+  });
+});
+
+describe('evaluate: likely causes from evidence', () => {
+  const now = T0 + 25 * H;
+
+  it('blames authentication when its IP and User-Agent were refused since the silence', () => {
+    const s = fleet([bouncer()], { refused: [refused({}), refused({ at: T0 + 2 * H }), refused({ at: T0 - H })] });
+    const [f] = evaluate(s, now, DEFAULT_RULES);
+    expect(f!.causes[0]).toMatchObject({ cause: 'authentication', confidence: 'high' });
+    expect(f!.causes[0]!.evidence[0]).toMatch(/^2 request\(s\) refused \(unknown key\) GET \/v1\/decisions from 10\.0\.0\.5 with User-Agent crowdsec-nginx-bouncer\/v1\.0\.8/);
+    expect(f!.causes[0]!.evidence).toContain('every refused request carried the same key: a stale or mistyped key in its configuration');
+  });
+
+  it('blames a revoked key with high confidence', () => {
+    const s = fleet([bouncer({ ipAddress: '' , type: '' })], { refused: [refused({ reason: 'revoked', bouncerName: 'nginx', peerIp: '10.9.9.9' })] });
+    const [f] = evaluate(s, now, DEFAULT_RULES);
+    expect(f!.causes[0]).toMatchObject({ cause: 'authentication', confidence: 'high' });
+    expect(f!.causes[0]!.evidence[0]).toContain('revoked');
+  });
+
+  it('blames the API URL when its requests hit wrong paths', () => {
+    const s = fleet([bouncer()], { refused: [refused({ reason: 'wrong-path', path: '//v1/decisions/stream', keyFingerprint: '' })] });
+    const [f] = evaluate(s, now, DEFAULT_RULES);
+    expect(f!.causes[0]!.cause).toBe('configuration');
+    expect(f!.causes[0]!.evidence.join('\n')).toContain('//v1/decisions/stream');
+    expect(f!.causes[0]!.evidence.join('\n')).toContain('api_url');
+  });
+
+  it('attributes by User-Agent only when a single bouncer has it', () => {
+    const a = bouncer({ id: 1, name: 'a', ipAddress: '10.0.0.1' });
+    const b = bouncer({ id: 2, name: 'b', ipAddress: '10.0.0.2' });
+    const fromElsewhere = refused({ peerIp: '10.0.0.77' });
+    expect(evaluate(fleet([a, b], { refused: [fromElsewhere] }), now, DEFAULT_RULES).filter((f) => f.bouncerName).map((f) => f.causes[0]!.cause)).toEqual([
+      'stopped_or_network',
+      'stopped_or_network',
+    ]);
+    const [only] = evaluate(fleet([a], { refused: [fromElsewhere] }), now, DEFAULT_RULES);
+    expect(only!.causes[0]).toMatchObject({ cause: 'authentication', confidence: 'medium' });
+  });
+
+  it('ignores refusals from other addresses and agents', () => {
+    const s = fleet([bouncer()], { refused: [refused({ peerIp: '10.0.0.99', userAgent: 'curl/8' })] });
+    const [f] = evaluate(s, now, DEFAULT_RULES);
+    expect(f!.causes.map((c) => c.cause)).toEqual(['stopped_or_network']);
+    expect(f!.causes[0]!.evidence[0]).toContain('nothing at all has arrived from 10.0.0.5');
+  });
+
+  it('blames a LAPI restart that came right after the last pull', () => {
+    const s = fleet([bouncer({ pullCadenceMs: 10_000 })], { lapiStarts: [T0 + 30_000, T0 - 5 * H] });
+    const [f] = evaluate(s, now, DEFAULT_RULES);
+    expect(f!.causes[0]).toMatchObject({ cause: 'lapi_restart', confidence: 'high' });
+    expect(f!.causes[1]!.cause).toBe('stopped_or_network');
+    const late = fleet([bouncer()], { lapiStarts: [T0 + 3 * H] });
+    expect(evaluate(late, now, DEFAULT_RULES)[0]!.causes.map((c) => c.cause)).toEqual(['stopped_or_network']);
+  });
+
+  it('notes an IP or version change just before the silence', () => {
+    const s = fleet([bouncer()], { bouncerChanges: [{ bouncerId: 1, at: T0 - 10 * 60_000, field: 'ip', oldValue: '10.0.0.4', newValue: '10.0.0.5' }] });
+    const [f] = evaluate(s, now, DEFAULT_RULES);
+    expect(f!.notes).toEqual([expect.stringContaining("IP address changed from '10.0.0.4' to '10.0.0.5'")]);
+  });
+
+  it('says when a process still sends non-pull requests', () => {
+    const [f] = evaluate(fleet([bouncer({ lastRequestAt: T0 + 20 * H })]), now, DEFAULT_RULES);
+    expect(f!.causes[0]!.evidence[0]).toContain('still makes requests that are not pulls');
+  });
+});

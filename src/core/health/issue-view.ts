@@ -1,0 +1,52 @@
+import type { HealthIssue } from '../model/health-issue.ts';
+import type { Bouncer } from '../model/records.ts';
+import { bouncerFamily, resolveKind } from './bouncer-kind.ts';
+import { runbookFor, type Deployment, type Runbook } from './runbooks.ts';
+import type { CauseKind, LikelyCause } from './types.ts';
+import type { RunbookSettings } from '../../store/runbook-settings.ts';
+
+/** The likely causes in an operator's words (CLI, notifications, dashboard). */
+export const CAUSE_TEXT: Record<CauseKind, string> = {
+  authentication: 'authentication failure (key invalid, bouncer deleted or re-registered)',
+  configuration: 'configuration error (API URL)',
+  stopped_or_network: 'service stopped, integration not loaded, or network',
+  lapi_restart: 'did not reconnect after a Local API restart',
+  never_pulled: 'registered but never configured or started',
+  unknown: 'unknown',
+};
+
+export type IssueStatus = 'open' | 'flapping' | 'resolved';
+
+export function issueStatus(i: HealthIssue, flapping: Set<string>): IssueStatus {
+  if (i.resolvedAt !== null) return 'resolved';
+  return flapping.has(`${i.kind}|${i.subject}`) ? 'flapping' : 'open';
+}
+
+export function topCause(i: HealthIssue): LikelyCause | undefined {
+  return i.evidence.causes[0] as LikelyCause | undefined;
+}
+
+/**
+ * The runbook for a bouncer issue, led by its most likely cause; none for fleet-level issues.
+ * `settings` (the store's, see runbook-settings.ts) switches the commands to `cscli` for `vigil watch`.
+ */
+export function issueRunbook(
+  i: HealthIssue,
+  bouncer: Pick<Bouncer, 'type' | 'kindOverride'> | undefined,
+  lapiUrl: string,
+  deployment: Deployment,
+  settings?: Pick<RunbookSettings, 'cli' | 'container' | 'namespace'>,
+): Runbook | undefined {
+  if (!i.bouncerName) return undefined;
+  const type = bouncer?.type ?? '';
+  return runbookFor({
+    bouncerName: i.bouncerName,
+    bouncerType: type,
+    family: bouncerFamily(type),
+    kind: resolveKind(type, bouncer?.kindOverride ?? null),
+    lapiUrl,
+    deployment,
+    cause: (topCause(i)?.cause ?? 'unknown') as CauseKind,
+    ...(settings ? { cli: settings.cli, container: settings.container, namespace: settings.namespace } : {}),
+  });
+}

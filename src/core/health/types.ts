@@ -1,0 +1,85 @@
+import type { BouncerChange, RefusedRequest } from '../model/records.ts';
+
+/**
+ * Issue ids and criticalities from CrowdSec's Stack Health catalogue (docs notes §1), plus our own
+ * `integration_late`, and `source_unavailable` (`vigil watch` cannot read CrowdSec's bouncers).
+ */
+export type IssueKind = 'rc_integration_offline' | 'fw_integration_offline' | 'se_no_active_rc' | 'se_no_rc' | 'integration_late' | 'source_unavailable';
+export type Criticality = 'critical' | 'high' | 'warning' | 'recommended';
+
+export const ISSUE_CATALOGUE: Record<IssueKind, { title: string; criticality: Criticality }> = {
+  rc_integration_offline: { title: 'RC Integration Offline', criticality: 'critical' },
+  fw_integration_offline: { title: 'Firewall Integration Offline', criticality: 'critical' },
+  se_no_active_rc: { title: 'Security Engine No Active Remediation Component', criticality: 'critical' },
+  se_no_rc: { title: 'Security Engine No Remediation Component', criticality: 'recommended' },
+  integration_late: { title: 'Integration Late', criticality: 'warning' },
+  source_unavailable: { title: 'Watched Source Unavailable', criticality: 'high' },
+};
+
+/** The seed's "Common Root Causes", as far as the Local API can see them. */
+export type CauseKind = 'authentication' | 'configuration' | 'stopped_or_network' | 'lapi_restart' | 'never_pulled' | 'unknown';
+
+export interface LikelyCause {
+  cause: CauseKind;
+  confidence: 'high' | 'medium' | 'low';
+  /** What the LAPI recorded that points here, one line each, for an operator to read. */
+  evidence: string[];
+}
+
+/** A bouncer as the evaluator needs it. */
+export interface BouncerHealthInput {
+  id: number;
+  name: string;
+  type: string;
+  version: string;
+  ipAddress: string;
+  kind: 'firewall' | 'remediation';
+  revoked: boolean;
+  createdAt: number;
+  lastPullAt: number | null;
+  lastRequestAt: number | null;
+  /** Median interval of stream pulls when steady; null for live-mode or unknown cadence. */
+  pullCadenceMs: number | null;
+  /** Last usage-metrics report: proof of life for a live-mode bouncer that had no traffic to pull for. */
+  lastUsageMetricsAt: number | null;
+}
+
+export interface FleetSnapshot {
+  bouncers: BouncerHealthInput[];
+  /** Refused and misrouted requests, recent first or in any order. */
+  refused: RefusedRequest[];
+  /** When Local API processes started. */
+  lapiStarts: number[];
+  bouncerChanges: BouncerChange[];
+  /**
+   * False when the source keeps no refused or misrouted requests (`vigil watch`: CrowdSec's database
+   * has none), so their absence proves nothing. Default true (Vigil's own Local API records them).
+   */
+  requestsRecorded?: boolean;
+}
+
+export interface HealthRules {
+  /** A bouncer silent for longer than this is offline (default 24 h). */
+  offlineAfterMs: number;
+  /** A steady bouncer silent for more than max(factor × its cadence, lateAfterMinMs) is late. */
+  lateAfterFactor: number;
+  lateAfterMinMs: number;
+}
+
+/** One condition that holds now. The engine turns findings into persisted issues. */
+export interface Finding {
+  kind: IssueKind;
+  criticality: Criticality;
+  /** `bouncer:<name>` or `fleet`: one open issue per kind and subject. */
+  subject: string;
+  bouncerName: string | null;
+  /** When the condition began: the last sign of life, or the registration. */
+  since: number;
+  summary: string;
+  /** Most likely first. Empty for fleet-level findings. */
+  causes: LikelyCause[];
+  /** Facts worth knowing that do not point at a cause (an IP or version change just before). */
+  notes: string[];
+}
+
+export type BouncerStatus = 'healthy' | 'late' | 'offline' | 'never_pulled' | 'revoked';

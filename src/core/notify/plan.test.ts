@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import type { HealthIssue } from '../model/health-issue.ts';
+import { planNotifications, type IssueNotifyState, type PlanChannel, type PlanInput } from './plan.ts';
+import type { Silence } from './silences.ts';
+
+const T0 = Date.UTC(2026, 10, 6);
+const H = 3600_000;
+
+function issue(id: number, over: Partial<HealthIssue> = {}): HealthIssue {
+  const name = over.bouncerName === undefined ? `b${id}` : over.bouncerName;
+  return {
+    id,
+    kind: 'rc_integration_offline',
+    criticality: 'critical',
+    subject: name ? `bouncer:${name}` : 'fleet',
+    bouncerName: name,
+    openedAt: T0,
+    lastSeenAt: T0,
+    resolvedAt: null,
+    since: T0 - 24 * H,
+    summary: `issue ${id}`,
+    evidence: { causes: [], notes: [] },
+    ...over,
+  };
+}
+
+const all = (name = 'ops', remindEveryMs = 24 * H): PlanChannel => ({ name, filter: { criticality: [], kinds: [], bouncers: [] }, remindEveryMs });
+const state = (issueId: number, over: Partial<IssueNotifyState> = {}): IssueNotifyState => ({
+  channel: 'ops',
+  issueId,
+  openQueuedAt: T0,
+  remindersQueued: 0,
+  resolveQueued: false,
+  ...over,
+});
+const silence = (over: Partial<Silence>): Silence => ({
+  id: 1,
+  issueId: null,
+  bouncerName: null,
+  reason: 'maintenance',
+  createdBy: 'test',
+  createdAt: T0 - H,
+  endsAt: T0 + 8 * H,
+  removedAt: null,
+  ...over,
+});
+
+function plan(over: Partial<PlanInput>) {
+  const openIssues = over.openIssues ?? [];
+  const issuesById = over.issuesById ?? new Map(openIssues.map((i) => [i.id, i]));
+  return planNotifications({ now: T0, channels: [all()], openIssues, states: [], issuesById, silences: [], acknowledged: new Set(), ...over });
+}
+const ids = (list: HealthIssue[]) => list.map((i) => i.id);
+
+describe('planNotifications', () => {
+  it('groups every unannounced open issue into one "opened" per channel, and nothing twice', () => {
+    const open = [issue(3), issue(1), issue(2)];
+    const [p] = plan({ openIssues: open, channels: [all('ops'), all('mail')] }).filter((x) => x.channel === 'ops');
+    expect(ids(p!.opened)).toEqual([1, 2, 3]);
+    expect(plan({ openIssues: open, channels: [all('ops'), all('mail')] }).map((x) => x.channel)).toEqual(['ops', 'mail']);
+    // Once queued (a state exists), the same issues plan nothing.
+    expect(plan({ openIssues: open, states: [state(1), state(2), state(3)] })).toEqual([]);
+  });
+
+  it('applies each channel filter: criticality, kind, bouncer glob (fleet issues excluded by a bouncer filter)', () => {
+    const open = [
+      issue(1, { criticality: 'warning', kind: 'integration_late', bouncerName: 'web-1' }),
+      issue(2, { bouncerName: 'web-2' }),
+      issue(3, { bouncerName: 'fw' , kind: 'fw_integration_offline' }),
+      issue(4, { bouncerName: null, kind: 'se_no_active_rc' }),
+    ];
+    const ch = (name: string, filter: Partial<PlanChannel['filter']>): PlanChannel => ({ ...all(name), filter: { criticality: [], kinds: [], bouncers: [], ...filter } });
+    const plans = plan({
+      openIssues: open,
+      channels: [ch('critical', { criticality: ['critical'] }), ch('fw', { kinds: ['fw_integration_offline'] }), ch('web', { bouncers: ['web-*'] })],
+    });
+    expect(Object.fromEntries(plans.map((p) => [p.channel, ids(p.opened)]))).toEqual({ critical: [2, 3, 4], fw: [3], web: [1, 2] });
+  });
+
+  it('holds back the open of a silenced issue (by id or by bouncer) and sends it when the silence ends', () => {
+    const open = [issue(1), issue(2), issue(3)];
+    const silences = [silence({ id: 1, issueId: 1 }), silence({ id: 2, bouncerName: 'b2' })];
+    expect(ids(plan({ openIssues: open, silences })[0]!.opened)).toEqual([3]);
+    // Ended (time passed) or removed: the still-open issues go out.
+    expect(ids(plan({ openIssues: open, silences, now: T0 + 9 * H })[0]!.opened)).toEqual([1, 2, 3]);
+    const removed = silences.map((s) => ({ ...s, removedAt: T0 }));
+    expect(ids(plan({ openIssues: open, silences: removed })[0]!.opened)).toEqual([1, 2, 3]);
+    // A silence that starts later does not apply yet.
+    expect(ids(plan({ openIssues: open, silences: [silence({ issueId: 1, createdAt: T0 + H })] })[0]!.opened)).toEqual([1, 2, 3]);
+  });
+
+  it('sends the resolve of every announced issue, even when silenced or filtered out since', () => {
+    const resolved = issue(1, { resolvedAt: T0 + H, criticality: 'warning' });
+    const p = plan({
+      now: T0 + H,
+      issuesById: new Map([[1, resolved]]),
+      states: [state(1)],
+      silences: [silence({ issueId: 1, createdAt: T0, endsAt: T0 + 10 * H })],
+      channels: [{ ...all(), filter: { criticality: ['critical'], kinds: [], bouncers: [] } }],
+    });
+    expect(ids(p[0]!.resolved)).toEqual([1]);
+    // Its resolve queued: nothing more.
+    expect(plan({ now: T0 + H, issuesById: new Map([[1, resolved]]), states: [state(1, { resolveQueued: true })] })).toEqual([]);
+  });
+
+  it('sends nothing for an issue that resolved while silenced and never announced', () => {
+    expect(plan({ issuesById: new Map([[1, issue(1, { resolvedAt: T0 })]]), openIssues: [] })).toEqual([]);
+  });
+
+  it('reminds every remind_every after the open was queued, only the latest after downtime, none when acknowledged or silenced', () => {
+    const open = [issue(1), issue(2)];
+    const at = (now: number, over: Partial<PlanInput> = {}) => plan({ now, openIssues: open, states: [state(1), state(2, { remindersQueued: 1 })], ...over });
+    expect(at(T0 + 24 * H - 1)).toEqual([]);
+    expect(at(T0 + 24 * H)[0]!.reminders.map((r) => [r.issue.id, r.number])).toEqual([[1, 1]]);
+    expect(at(T0 + 75 * H)[0]!.reminders.map((r) => [r.issue.id, r.number])).toEqual([[1, 3], [2, 3]]);
+    expect(at(T0 + 48 * H, { acknowledged: new Set([1]) })[0]!.reminders.map((r) => r.issue.id)).toEqual([2]);
+    expect(at(T0 + 48 * H, { silences: [silence({ bouncerName: 'b2', endsAt: T0 + 100 * H })] })[0]!.reminders.map((r) => r.issue.id)).toEqual([1]);
+    // remind_every 0: never.
+    expect(at(T0 + 75 * H, { channels: [all('ops', 0)] })).toEqual([]);
+    // A channel narrowed since the open stops reminding about what it no longer takes.
+    const narrowed: PlanChannel = { ...all(), filter: { criticality: [], kinds: [], bouncers: ['b2'] } };
+    expect(at(T0 + 48 * H, { channels: [narrowed] })[0]!.reminders.map((r) => r.issue.id)).toEqual([2]);
+  });
+
+  it('keeps channels apart: one channel having announced an issue says nothing about another', () => {
+    const p = plan({ openIssues: [issue(1)], states: [state(1, { channel: 'ops' })], channels: [all('ops'), all('mail')] });
+    expect(p.map((x) => [x.channel, ids(x.opened)])).toEqual([['mail', [1]]]);
+  });
+});

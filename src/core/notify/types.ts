@@ -1,0 +1,66 @@
+import type { Criticality, IssueKind, LikelyCause } from '../health/types.ts';
+import type { RunbookSettings } from '../../store/runbook-settings.ts';
+
+/** What a message announces. `test` is `vigil notify test`, never stored. */
+export type NotifyEvent = 'opened' | 'resolved' | 'reminder' | 'test';
+
+/** Which issues a channel hears about. An empty list means "all". */
+export interface ChannelFilter {
+  criticality: Criticality[];
+  kinds: IssueKind[];
+  /** Bouncer names, `*` matches any run of characters. Set: fleet-level issues are left out. */
+  bouncers: string[];
+}
+
+/** Delivery tuning shared by every channel. */
+export interface DeliverySettings {
+  /** One attempt (connect, send, answer) may take this long. */
+  timeoutMs: number;
+  /** First retry after about this long, doubling up to retryMaxMs (with jitter). */
+  retryInitialMs: number;
+  retryMaxMs: number;
+}
+
+/**
+ * One issue as a message carries it: a snapshot taken when the message was queued, so a retry
+ * days later sends exactly the same bytes.
+ */
+export interface IssueSnapshot {
+  id: number;
+  kind: string;
+  title: string;
+  criticality: string;
+  subject: string;
+  bouncer: string | null;
+  /** What the bouncer's runbook is built from (its family and kind). */
+  bouncerType: string;
+  bouncerKindOverride: 'firewall' | 'remediation' | null;
+  summary: string;
+  openedAt: number;
+  since: number;
+  lastSeenAt: number;
+  resolvedAt: number | null;
+  likelyCause: (LikelyCause & { text: string }) | null;
+  causes: LikelyCause[];
+  notes: string[];
+}
+
+/** What is stored in the outbox: everything needed to render the message for any channel type. */
+export interface MessageContent {
+  event: NotifyEvent;
+  createdAt: number;
+  /** The Local API URL the runbooks name (where bouncers should pull from). */
+  lapiUrl: string;
+  /** How runbooks address the Local API (`vigil watch`: CrowdSec's cscli); absent for Vigil's own. */
+  runbookSettings?: RunbookSettings;
+  issues: IssueSnapshot[];
+  /** A large group is split in parts so no message grows without bound. */
+  part: { index: number; of: number };
+}
+
+/** A message ready to send: its content and the id receivers use to drop duplicates. */
+export interface OutgoingMessage {
+  deliveryId: string;
+  channel: string;
+  content: MessageContent;
+}

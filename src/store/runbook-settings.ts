@@ -1,0 +1,36 @@
+import type { Store } from './store.ts';
+import type { Deployment } from '../core/health/runbooks.ts';
+
+/**
+ * How a store's runbooks address the Local API, kept in the store itself so the CLI and the admin
+ * API write the same commands as the process that raised the issue: absent for `vigil serve` (Vigil's
+ * own Local API, `vigil …` commands); `vigil watch` records CrowdSec's (`cscli …`, its URL, and
+ * where cscli runs).
+ */
+export interface RunbookSettings {
+  cli: 'vigil' | 'cscli';
+  /** The Local API URL bouncers use. */
+  lapiUrl?: string;
+  deployment?: Deployment;
+  /** Docker container of the Local API. */
+  container?: string;
+  /** Kubernetes namespace of the Local API. */
+  namespace?: string;
+}
+
+const META_KEY = 'runbook_settings';
+
+export async function readRunbookSettings(store: Store): Promise<RunbookSettings | undefined> {
+  const text = await store.getMeta(META_KEY);
+  if (!text) return undefined;
+  try {
+    const s = JSON.parse(text) as RunbookSettings;
+    return s.cli === 'cscli' || s.cli === 'vigil' ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeRunbookSettings(store: Store, settings: RunbookSettings): Promise<void> {
+  await store.setMeta(META_KEY, JSON.stringify(settings));
+}
