@@ -84,7 +84,7 @@ describe('vigil/bouncer installed from the packed tarball', () => {
     expect(files.filter((f) => f.includes('.test.'))).toEqual([]);
     // Relative imports were rewritten to the emitted .js files.
     const js = fs.readFileSync(path.join(consumer, 'node_modules/vigil/dist/remediation/bouncer.js'), 'utf8');
-    expect(js).toMatch(/from '\.\.\/clock\.js'/);
+    expect(js).toMatch(/from '\.\.\/lib\/clock\.js'/);
     expect(js).not.toMatch(/from '[^']+\.ts'/);
   });
 
