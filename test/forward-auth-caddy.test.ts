@@ -10,7 +10,7 @@ import { addProxyCaseDecisions, proxyCases, startProxy, startUpstream, viaProxy,
 /**
  * A real Debian Caddy (`forward_auth`) in front of a loopback upstream, the real
  * `vigil bouncer forward-auth` command (a child process on Node 26) and a real `vigil serve`, with the
- * README's `forward_auth` block used verbatim. Caddy runs as this user from a Caddyfile in a temporary
+ * docs/bouncer.md's `forward_auth` block used verbatim. Caddy runs as this user from a Caddyfile in a temporary
  * directory (admin API off, no HTTPS, its data and config directories there too).
  *
  * Clients and proxies are told apart by loopback source address: 127.0.0.1 is the trusted proxy in
@@ -29,11 +29,11 @@ function caddyAvailable(): { ok: boolean; reason?: string } {
 }
 const avail = caddyAvailable();
 
-/** The `forward_auth` block between the README's markers, exactly as documented. */
+/** The `forward_auth` block between the docs/bouncer.md's markers, exactly as documented. */
 function readmeSnippet(): string {
-  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const readme = fs.readFileSync(path.join(root, 'docs', 'bouncer.md'), 'utf8');
   const m = /# vigil-forward-auth-caddy: begin\n([\s\S]*?)\s*# vigil-forward-auth-caddy: end\n/.exec(readme);
-  if (!m) throw new Error('README.md has no "# vigil-forward-auth-caddy: begin … end" Caddyfile block');
+  if (!m) throw new Error('docs/bouncer.md has no "# vigil-forward-auth-caddy: begin … end" Caddyfile block');
   return m[1]!;
 }
 

@@ -12,7 +12,7 @@ import { addProxyCaseDecisions, proxyCases, startProxy, startUpstream, viaProxy,
 
 /**
  * A real Debian nginx (auth_request) in front of a loopback upstream, the forward-auth daemon and
- * a real `vigil serve`, with the README's nginx block used verbatim. nginx runs as this user in a
+ * a real `vigil serve`, with the docs/bouncer.md's nginx block used verbatim. nginx runs as this user in a
  * temporary directory (its own config, pid file, logs and temp paths, single process).
  *
  * Clients and proxies are told apart by loopback source address: 127.0.0.1 is the trusted proxy
@@ -28,11 +28,11 @@ function nginxAvailable(): { ok: boolean; reason?: string } {
 }
 const avail = nginxAvailable();
 
-/** The nginx block between the README's markers, exactly as documented. */
+/** The nginx block between the docs/bouncer.md's markers, exactly as documented. */
 function readmeSnippet(): string {
-  const readme = fs.readFileSync(path.join(import.meta.dirname, '..', 'README.md'), 'utf8');
+  const readme = fs.readFileSync(path.join(import.meta.dirname, '..', 'docs', 'bouncer.md'), 'utf8');
   const m = /# vigil-forward-auth: begin\n([\s\S]*?)# vigil-forward-auth: end\n/.exec(readme);
-  if (!m) throw new Error('README.md has no "# vigil-forward-auth: begin … end" nginx block');
+  if (!m) throw new Error('docs/bouncer.md has no "# vigil-forward-auth: begin … end" nginx block');
   return m[1]!;
 }
 

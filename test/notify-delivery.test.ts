@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
-import { startHttpReceiver, unusedPort, type HttpReceiver } from './support/receivers.ts';
+import { startHttpReceiver, type HttpReceiver } from './support/receivers.ts';
 import { startServer, createLogger, type RunningServer } from '../src/server/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
@@ -220,7 +220,7 @@ for (const dialect of DIALECTS) {
       await server.notifications.flush();
       expect(good.requests).toHaveLength(1);
       expect(flaky.requests).toHaveLength(1);
-      let [m] = await outbox('flaky');
+      const [m] = await outbox('flaky');
       expect(m).toMatchObject({ status: 'pending', attempts: 1, lastError: 'HTTP 500 internal error', deliveryId: flaky.requests[0]!.headers['x-vigil-delivery'] });
       // Not due yet: no new attempt.
       await server.notifications.flush();

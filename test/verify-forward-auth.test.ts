@@ -16,7 +16,7 @@ import { eventually, freePort, startTestLapi, stopNginx, type TestLapi } from '.
 
 /**
  * `vigil verify` against the real thing: Debian's nginx with Vigil's forward-auth bouncer behind
- * `auth_request` (the README's nginx block), pulling from a real `vigil serve`. Two sites on one
+ * `auth_request` (the docs/bouncer.md's nginx block), pulling from a real `vigil serve`. Two sites on one
  * nginx: one whose daemon trusts nginx's X-Forwarded-For (verify passes), one whose daemon does
  * not (the real-IP misconfiguration: verify fails and says what to check). Both remove the test
  * decision.
@@ -36,9 +36,9 @@ describe.skipIf(!avail && !process.env.CI)('vigil verify: nginx + Vigil forward-
   let nginxOutput = '';
 
   const snippet = (faHost: string) => {
-    const readme = fs.readFileSync(path.join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const readme = fs.readFileSync(path.join(import.meta.dirname, '..', 'docs', 'bouncer.md'), 'utf8');
     const m = /# vigil-forward-auth: begin\n([\s\S]*?)# vigil-forward-auth: end\n/.exec(readme);
-    if (!m) throw new Error('README.md has no forward-auth nginx block');
+    if (!m) throw new Error('docs/bouncer.md has no forward-auth nginx block');
     return m[1].replaceAll('127.0.0.1:7480', faHost);
   };
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { logLine } from './io.ts';
-import type { CommandContext } from './main.ts';
+import type { CommandContext } from './context.ts';
 
 export function registerAdminCommands(program: Command, ctx: CommandContext): void {
   const admin = program.command('admin').description('the admin API (/admin/v1), its token, and the dashboard password');

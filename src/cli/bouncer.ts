@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import pino from 'pino';
-import type { CommandContext } from './main.ts';
+import type { CommandContext } from './context.ts';
 import { DEFAULT_FORWARD_AUTH_CONFIG, loadForwardAuthConfig } from '../remediation/forward-auth/config.ts';
 import { startForwardAuth } from '../remediation/forward-auth/server.ts';
 import { BOUNCER_USER_AGENT } from '../remediation/version.ts';

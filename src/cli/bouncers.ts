@@ -13,7 +13,7 @@ import type { Bouncer, RefusedRequest } from '../core/model/records.ts';
 import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { storeRole } from '../store/store-role.ts';
 import { logLine, type CliIo } from './io.ts';
-import { outputOption, usageError, type CommandContext, type OutputFormat } from './main.ts';
+import { outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
 
 /** Names go in logs, tables and URLs: keep them printable and short. */
 export function validateBouncerName(name: string): string {

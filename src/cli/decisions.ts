@@ -10,7 +10,7 @@ import { selectDecisions, type DecisionSelector } from '../core/decisions/select
 import type { NewDecision } from '../store/store.ts';
 import { formatDecisionList } from './format/decisions.ts';
 import { logLine } from './io.ts';
-import { outputOption, usageError, type CommandContext, type OutputFormat } from './main.ts';
+import { outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
 
 /** The machine name cscli would put in "manual 'ban' from '<machine>'". */
 export const CLI_MACHINE_ID = 'vigil';

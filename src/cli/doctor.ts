@@ -5,7 +5,7 @@ import { parseDuration } from '../lib/duration.ts';
 import { DEFAULT_CONFIG_DIR, runDoctor } from '../doctor/doctor.ts';
 import { execHost, localHost, type Host } from '../doctor/host.ts';
 import { formatDoctorHuman, formatDoctorJson } from '../core/doctor/report-format.ts';
-import { usageError, VERSION, type CommandContext } from './main.ts';
+import { usageError, VERSION, type CommandContext } from './context.ts';
 
 interface DoctorFlags {
   dir: string;

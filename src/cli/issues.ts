@@ -3,7 +3,7 @@ import { Option } from 'commander';
 import pc from 'picocolors';
 import { VigilError } from '../lib/errors.ts';
 import { formatGoDuration, formatRfc3339 } from '../lib/duration.ts';
-import { formatListen } from '../config/config.ts';
+import { formatListen } from '../lib/listen-address.ts';
 import { flappingKeys } from '../health/engine.ts';
 import { formatRunbookText, type Deployment } from '../core/health/runbooks.ts';
 import { readRunbookSettings } from '../store/runbook-settings.ts';
@@ -12,7 +12,7 @@ import { ISSUE_CATALOGUE, type IssueKind, type LikelyCause } from '../core/healt
 import type { HealthIssue } from '../core/model/health-issue.ts';
 import { boxTable } from './format/table.ts';
 import { csvRow } from './format/csv.ts';
-import { outputOption, type CommandContext, type OutputFormat } from './main.ts';
+import { outputOption, type CommandContext, type OutputFormat } from './context.ts';
 import { registerSilenceCommands } from './silences.ts';
 
 const status = issueStatus;

@@ -1,10 +1,11 @@
-import { Command, CommanderError, Option } from 'commander';
-import { isVigilError, VigilError } from '../lib/errors.ts';
+import { Command, CommanderError, } from 'commander';
+import { isVigilError, } from '../lib/errors.ts';
 import { loadConfig, type ConfigFlags, type VigilConfig } from '../config/config.ts';
 import { Store } from '../store/store.ts';
 import { readableByOthersMessage } from '../store/database.ts';
 import { redactUrl } from '../lib/redact-url.ts';
 import type { CliIo } from './io.ts';
+import { VERSION, type CommandContext } from './context.ts';
 import { logLine } from './io.ts';
 import { registerBouncerCommands } from './bouncers.ts';
 import { registerBouncerDaemonCommands } from './bouncer.ts';
@@ -16,25 +17,6 @@ import { registerWatchCommand } from './watch.ts';
 import { registerNotifyCommands } from './notify.ts';
 import { registerDoctorCommand } from './doctor.ts';
 import { registerVerifyCommand } from './verify.ts';
-
-export const VERSION = '0.1.0';
-
-/** What every command gets: its IO, the merged configuration, and the store opened on demand. */
-export interface CommandContext {
-  io: CliIo;
-  config(): VigilConfig;
-  /**
-   * Opens the configured store, runs `fn`, always closes it. Only a command that writes
-   * (`create: true`) may create a SQLite store, and it says so on stderr; a read on a store
-   * that does not exist fails naming the path and where the setting came from.
-   */
-  withStore<T>(fn: (store: Store) => Promise<T>, opts?: { create?: boolean }): Promise<T>;
-}
-
-export type OutputFormat = 'human' | 'json' | 'raw';
-
-export const outputOption = () =>
-  new Option('-o, --output <format>', 'output format: human, json or raw').choices(['human', 'json', 'raw']).default('human');
 
 /**
  * The CLI's single entry point: parses `argv` (without node and script), runs the command, and
@@ -127,9 +109,4 @@ export function explainUsage(message: string, argv: string[]): string {
   }
   const example = `vigil ${[...words, '--', m[1]!].join(' ')}`;
   return `${message}: if '${m[1]}' is a name or a value, not an option, put it after -- (${example}); bouncer names start with a letter or digit; see --help for the options`;
-}
-
-/** For options commander does not validate: a clear error naming the flag. */
-export function usageError(message: string): VigilError {
-  return new VigilError('E_USAGE', message);
 }

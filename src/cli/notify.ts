@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Command } from 'commander';
 import { VigilError } from '../lib/errors.ts';
-import { formatListen } from '../config/config.ts';
+import { formatListen } from '../lib/listen-address.ts';
 import { formatRfc3339 } from '../lib/duration.ts';
 import { describeTarget, type Channel } from '../notify/channels/index.ts';
 import { resolveChannels } from '../notify/config.ts';
@@ -11,7 +11,7 @@ import { DeliveryError } from '../notify/channels/shared/delivery-error.ts';
 import { humanDuration } from '../core/notify/wording.ts';
 import { boxTable } from './format/table.ts';
 import { csvRow } from './format/csv.ts';
-import { outputOption, type CommandContext, type OutputFormat } from './main.ts';
+import { outputOption, type CommandContext, type OutputFormat } from './context.ts';
 
 function filterText(ch: Channel): string {
   const parts: string[] = [];

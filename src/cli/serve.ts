@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ConfigFlags } from '../config/config.ts';
-import type { CommandContext } from './main.ts';
+import type { CommandContext } from './context.ts';
 
 export function registerServeCommand(program: Command, ctx: CommandContext, globalFlags: () => ConfigFlags): void {
   program

@@ -6,7 +6,7 @@ import { ackJson, acknowledgeIssue, createSilence, silenceJson } from '../notify
 import { silenceActive, type Silence } from '../core/notify/silences.ts';
 import { boxTable } from './format/table.ts';
 import { csvRow } from './format/csv.ts';
-import { outputOption, type CommandContext, type OutputFormat } from './main.ts';
+import { outputOption, type CommandContext, type OutputFormat } from './context.ts';
 
 const numericId = (text: string, what: string, hint: string): number => {
   if (!/^\d{1,15}$/.test(text)) throw new VigilError('E_USAGE', `${what} id "${text}": use the number shown by '${hint}'`);

@@ -6,7 +6,7 @@ import { probeHttp } from '../doctor/network-probe.ts';
 import { abortableSleep, runVerify, type DecisionBackend, type RemediationType, type VerifyResult } from '../doctor/verify.ts';
 import { cscliBackend, storeBackend } from '../doctor/verify-backends.ts';
 import { checksFailed } from './doctor.ts';
-import { usageError, type CommandContext } from './main.ts';
+import { usageError, type CommandContext } from './context.ts';
 
 interface VerifyFlags {
   url: string;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { VigilError } from '../lib/errors.ts';
-import type { CommandContext } from './main.ts';
+import type { CommandContext } from './context.ts';
 
 interface WatchOptions {
   crowdsecConfig?: string;

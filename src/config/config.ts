@@ -4,19 +4,17 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { VigilError } from '../lib/errors.ts';
+import { parseListen, type ListenAddress } from '../lib/listen-address.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { parseStoreUrl } from '../store/database.ts';
-import { watchFileSchema, type WatchFileSection } from '../watch/watch-file-schema.ts';
+import { watchFileSchema, type WatchFileSection } from './watch-file-schema.ts';
 import { loadNotificationsConfig, notificationsFileSchema, type NotificationsConfig } from '../notify/config.ts';
 import { TrustedProxies } from '../remediation/client-ip.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
+export type { ListenAddress };
 
 export interface VigilConfig {
   /** Where the bouncer-facing Local API listens. */
@@ -235,18 +233,4 @@ function parseAdminListen(text: string, where: string): ListenAddress {
   } catch {
     throw new VigilError('E_CONFIG', `${where} "${text}": use HOST:PORT for a listener of its own (e.g. 127.0.0.1:8081), lapi to share the Local API listener, or off`);
   }
-}
-
-/** `HOST:PORT`, `[V6]:PORT` or `:PORT` (all interfaces). */
-export function parseListen(text: string, where = 'listen'): ListenAddress {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]*)):(\d{1,5})$/.exec(text.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port < 0 || port > 65535) {
-    throw new VigilError('E_CONFIG', `${where} "${text}": use HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080 (port 0 picks a free one)`);
-  }
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
-}
-
-export function formatListen(a: ListenAddress): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }

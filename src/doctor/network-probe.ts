@@ -155,7 +155,7 @@ export async function probeTls(
     );
     socket.once('secureConnect', () => {
       const c = socket.getPeerCertificate();
-      const certificate = c && c.subject
+      const certificate = c?.subject
         ? {
             subject: dn(c.subject),
             issuer: dn(c.issuer),

@@ -338,7 +338,7 @@ function scanV6(text: string): boolean {
     let v = 0;
     let j = i;
     // At most four hex digits: reading a fifth is enough to refuse.
-    const stop = i + 5 < n ? i + 5 : n;
+    const stop = Math.min(i + 5, n);
     for (; j < stop; j++) {
       const c = text.charCodeAt(j);
       const h = c < 128 ? HEX_DIGIT[c] : -1;

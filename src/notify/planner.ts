@@ -5,7 +5,7 @@ import type { Bouncer } from '../core/model/records.ts';
 import { chunk, planNotifications, type PlanChannel } from '../core/notify/plan.ts';
 import type { NotifyStore, NotifyTrx } from './notify-store.ts';
 import { snapshotIssue } from '../core/notify/snapshot.ts';
-import type { RunbookSettings } from '../store/runbook-settings.ts';
+import type { RunbookSettings } from '../core/health/runbook-settings.ts';
 import type { MessageContent, NotifyEvent } from '../core/notify/types.ts';
 import { bySeverity } from '../core/notify/wording.ts';
 

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.ts';
-import type { VigilConfig } from '../config/config.ts';
-import { formatListen } from '../config/config.ts';
+import type { NotificationsConfig } from './config.ts';
+import type { ListenAddress } from '../lib/listen-address.ts';
+import { formatListen } from '../lib/listen-address.ts';
 import type { HealthEngine } from '../health/engine.ts';
 import type { Store } from '../store/store.ts';
-import type { RunbookSettings } from '../store/runbook-settings.ts';
+import type { RunbookSettings } from '../core/health/runbook-settings.ts';
 import { resolveChannels } from './config.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { NotifyStore } from './notify-store.ts';
@@ -36,7 +37,8 @@ export async function startNotifications(opts: {
   store: Store;
   clock: Clock;
   log: Logger;
-  config: VigilConfig;
+  /** The configuration's notifications and where the Local API listens (for runbooks' URL). */
+  config: { notifications: NotificationsConfig; listen: ListenAddress };
   engine?: HealthEngine;
   /** The Local API URL the runbooks name; defaults to the configured listen address. */
   lapiUrl?: () => string;

@@ -400,7 +400,7 @@ export class Bouncer {
   #originalUri(req: RequestView): string {
     const h = req.headers;
     const uri = first(h['x-forwarded-uri']) ?? first(h['x-original-uri']);
-    return uri !== undefined && uri.startsWith('/') ? uri : '/';
+    return uri?.startsWith('/') ? uri : '/';
   }
 
   #secure(req: RequestView): boolean {

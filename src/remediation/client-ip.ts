@@ -24,7 +24,7 @@ export class TrustedProxies {
   constructor(list: readonly string[], field = 'trusted_proxies') {
     for (const [i, text] of list.entries()) {
       const t = text.trim();
-      let r;
+      let r: ReturnType<typeof parseRange>;
       try {
         r = parseRange(t.includes('/') ? t : `${t}/${t.includes(':') ? 128 : 32}`);
       } catch {

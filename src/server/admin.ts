@@ -1,3 +1,4 @@
+import { META_KEYS } from '../store/meta-keys.ts';
 import crypto from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import type { Store } from '../store/store.ts';
@@ -11,7 +12,7 @@ import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { registerNotifyAdminRoutes } from '../notify/admin-routes.ts';
 import { readRunbookSettings } from '../store/runbook-settings.ts';
 
-export const ADMIN_TOKEN_KEY = 'admin_token_sha256';
+const ADMIN_TOKEN_KEY = META_KEYS.adminToken;
 
 /** Creates (or replaces) the admin token; only its SHA-256 is stored. Returns the token, shown once. */
 export async function rotateAdminToken(store: Store): Promise<string> {

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { formatListen, type ListenAddress } from '../config/config.ts';
+import { formatListen, type ListenAddress } from '../lib/listen-address.ts';
 import { VigilError } from '../lib/errors.ts';
 
 /**

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Store } from '../store/store.ts';
 import type { Clock } from '../lib/clock.ts';
-import type { ListenAddress } from '../config/config.ts';
-import { formatListen } from '../config/config.ts';
+import type { ListenAddress } from '../lib/listen-address.ts';
+import { formatListen } from '../lib/listen-address.ts';
 import { VigilError } from '../lib/errors.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
 

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import type { VigilConfig } from '../config/config.ts';
-import { formatListen } from '../config/config.ts';
+import { formatListen } from '../lib/listen-address.ts';
 import { systemClock, type Clock } from '../lib/clock.ts';
 import { Store } from '../store/store.ts';
 import { DecisionSync } from '../decisions/decision-sync.ts';

@@ -1,24 +1,10 @@
+import { META_KEYS } from './meta-keys.ts';
 import type { Store } from './store.ts';
-import type { Deployment } from '../core/health/runbooks.ts';
+import type { RunbookSettings } from '../core/health/runbook-settings.ts';
 
-/**
- * How a store's runbooks address the Local API, kept in the store itself so the CLI and the admin
- * API write the same commands as the process that raised the issue: absent for `vigil serve` (Vigil's
- * own Local API, `vigil …` commands); `vigil watch` records CrowdSec's (`cscli …`, its URL, and
- * where cscli runs).
- */
-export interface RunbookSettings {
-  cli: 'vigil' | 'cscli';
-  /** The Local API URL bouncers use. */
-  lapiUrl?: string;
-  deployment?: Deployment;
-  /** Docker container of the Local API. */
-  container?: string;
-  /** Kubernetes namespace of the Local API. */
-  namespace?: string;
-}
+/** The runbook settings row of the store (META_KEYS.runbookSettings). */
 
-const META_KEY = 'runbook_settings';
+const META_KEY = META_KEYS.runbookSettings;
 
 export async function readRunbookSettings(store: Store): Promise<RunbookSettings | undefined> {
   const text = await store.getMeta(META_KEY);

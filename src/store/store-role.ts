@@ -5,13 +5,14 @@
  * fleet it cannot authenticate. So the first of them to open a store records itself in
  * `vigil_meta.store_role`, and the other one is refused before it writes anything.
  */
+import { META_KEYS } from './meta-keys.ts';
 import path from 'node:path';
 import { VigilError } from '../lib/errors.ts';
 import type { Store } from './store.ts';
 
 export type StoreRole = 'serve' | 'watch';
 
-export const STORE_ROLE_KEY = 'store_role';
+export const STORE_ROLE_KEY = META_KEYS.storeRole;
 
 /** The owner recorded in the store, else what its contents say (stores from before the record), else null (unused). */
 export async function storeRole(store: Store): Promise<StoreRole | null> {
@@ -42,7 +43,7 @@ async function inferRole(store: Store): Promise<StoreRole | null> {
   const started = await db.selectFrom('lapi_starts').select('id').limit(1).executeTakeFirst();
   if (keyed || started) return 'serve';
   const mirrored = await db.selectFrom('bouncers').select('id').limit(1).executeTakeFirst();
-  const runbook = await store.getMeta('runbook_settings');
+  const runbook = await store.getMeta(META_KEYS.runbookSettings);
   if (mirrored || (runbook !== undefined && /"cli"\s*:\s*"cscli"/.test(runbook))) return 'watch';
   return null;
 }

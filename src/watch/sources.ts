@@ -302,7 +302,7 @@ export class CscliSource implements BouncerSource {
       const prefix = this.#prefix;
       execFile(prefix[0]!, [...prefix.slice(1), 'config', 'show', '--key', 'Config.API.Server.ListenURI'], { timeout: 10_000, env: this.#env ?? process.env }, (err, stdout) => {
         const v = String(stdout ?? '').trim();
-        resolve(!err && /^[\w.\-\[\]:]+:\d+$/.test(v) ? v : null);
+        resolve(!err && /^[\w.\-[\]:]+:\d+$/.test(v) ? v : null);
       });
     });
   }

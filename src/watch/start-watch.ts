@@ -13,7 +13,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../lib/clock.ts';
 import type { VigilConfig } from '../config/config.ts';
-import { formatListen } from '../config/config.ts';
+import { formatListen } from '../lib/listen-address.ts';
 import { VigilError } from '../lib/errors.ts';
 import { writeRunbookSettings } from '../store/runbook-settings.ts';
 import type { HealthRules } from '../core/health/types.ts';

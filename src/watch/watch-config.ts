@@ -6,12 +6,12 @@
 import path from 'node:path';
 import { VigilError } from '../lib/errors.ts';
 import { parseDuration } from '../lib/duration.ts';
-import { parseListen, type ListenAddress } from '../config/config.ts';
+import { parseListen, type ListenAddress } from '../lib/listen-address.ts';
 import type { Deployment } from '../core/health/runbooks.ts';
 import { DEFAULT_CROWDSEC_CONFIG, describeDb, parseCrowdsecDbUrl, readCrowdsecConfig, type CrowdsecDbLocation } from './crowdsec-config.ts';
 import { shellWords } from './shell-words.ts';
 import { runbookPlaceFromCommand } from './deployment.ts';
-import type { WatchFileSection } from './watch-file-schema.ts';
+import type { WatchFileSection } from '../config/watch-file-schema.ts';
 
 export type { WatchFileSection };
 

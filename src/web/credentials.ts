@@ -2,13 +2,15 @@ import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Store } from '../store/store.ts';
 import { hashesEqual } from '../core/bouncers/api-key.ts';
-import { ADMIN_TOKEN_KEY } from '../server/admin.ts';
+import { META_KEYS } from '../store/meta-keys.ts';
+
+const ADMIN_TOKEN_KEY = META_KEYS.adminToken;
 
 /**
  * What opens the dashboard: the admin token (`vigil admin token`, stored as SHA-256) or the
  * dashboard password created at first start (stored with scrypt). Neither is stored in plain.
  */
-export const PASSWORD_KEY = 'dashboard_password_scrypt';
+export const PASSWORD_KEY = META_KEYS.dashboardPassword;
 
 export type LoginVia = 'password' | 'token';
 

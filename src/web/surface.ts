@@ -10,8 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { Hono } from 'hono';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
-import type { VigilConfig, ListenAddress } from '../config/config.ts';
-import { formatListen } from '../config/config.ts';
+import type { VigilConfig } from '../config/config.ts';
+import type { ListenAddress } from '../lib/listen-address.ts';
+import { formatListen } from '../lib/listen-address.ts';
 import type { Store } from '../store/store.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { HealthRules } from '../core/health/types.ts';
@@ -19,8 +20,7 @@ import type { DecisionSync } from '../decisions/decision-sync.ts';
 import { createDashboard, isLoopback, type AdminSessionAuth, type Dashboard } from './dashboard.ts';
 import { prepareDashboardPassword, storeDashboardPassword } from './credentials.ts';
 
-// Hono apps and @hono/node-server disagree on the env type; this layer only passes it through.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: Hono apps and @hono/node-server disagree on the env type; this layer only passes it through.
 type Fetch = (request: Request, env?: any) => Response | Promise<Response>;
 
 export interface WebSurface {

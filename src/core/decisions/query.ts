@@ -78,7 +78,7 @@ export function matchesCommon(d: Decision, q: Pick<LiveQuery, 'origins' | 'scena
   if (q.scenariosContaining || q.scenariosNotContaining) {
     const s = d.scenario.toLowerCase();
     if (q.scenariosContaining && !q.scenariosContaining.some((w) => s.includes(w))) return false;
-    if (q.scenariosNotContaining && q.scenariosNotContaining.some((w) => s.includes(w))) return false;
+    if (q.scenariosNotContaining?.some((w) => s.includes(w))) return false;
   }
   return true;
 }

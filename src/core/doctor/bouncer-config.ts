@@ -197,7 +197,7 @@ export function loadYamlConfig(main: SourceFile, local?: SourceFile): LoadResult
 
   const visit = (v: Plain, prefix: string): void => {
     if (v !== null && typeof v === 'object') {
-      if (Array.isArray(v)) v.forEach((x, i) => visit(x, `${prefix}[${i}]`));
+      if (Array.isArray(v)) for (const [i, x] of v.entries()) visit(x, `${prefix}[${i}]`);
       else for (const [k, x] of Object.entries(v)) visit(x, prefix ? `${prefix}.${k}` : k);
       return;
     }

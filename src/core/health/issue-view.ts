@@ -3,7 +3,7 @@ import type { Bouncer } from '../model/records.ts';
 import { bouncerFamily, resolveKind } from './bouncer-kind.ts';
 import { runbookFor, type Deployment, type Runbook } from './runbooks.ts';
 import type { CauseKind, LikelyCause } from './types.ts';
-import type { RunbookSettings } from '../../store/runbook-settings.ts';
+import type { RunbookSettings } from './runbook-settings.ts';
 
 /** The likely causes in an operator's words (CLI, notifications, dashboard). */
 export const CAUSE_TEXT: Record<CauseKind, string> = {

@@ -1,5 +1,5 @@
 import type { Criticality, IssueKind, LikelyCause } from '../health/types.ts';
-import type { RunbookSettings } from '../../store/runbook-settings.ts';
+import type { RunbookSettings } from '../health/runbook-settings.ts';
 
 /** What a message announces. `test` is `vigil notify test`, never stored. */
 export type NotifyEvent = 'opened' | 'resolved' | 'reminder' | 'test';

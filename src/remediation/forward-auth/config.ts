@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { VigilError } from '../../lib/errors.ts';
-import { parseListen, type ListenAddress } from '../../config/config.ts';
+import { parseListen, type ListenAddress } from '../../lib/listen-address.ts';
 import { normalizeOptions, type BouncerOptions } from '../options.ts';
 import { CAPTCHA_PROVIDERS, CaptchaService } from '../captcha.ts';
 import { TrustedProxies } from '../client-ip.ts';

@@ -12,7 +12,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { formatListen } from '../../config/config.ts';
+import { formatListen } from '../../lib/listen-address.ts';
 import { VigilError } from '../../lib/errors.ts';
 import { formatRfc3339 } from '../../lib/duration.ts';
 import type { Clock } from '../../lib/clock.ts';

@@ -180,7 +180,7 @@ async function runApiForm(form: HTMLFormElement, submitter: HTMLElement | null):
     if (errorBox) errorBox.textContent = message;
     else toast(message);
   } finally {
-    if (button && button.isConnected) button.disabled = false;
+    if (button?.isConnected) button.disabled = false;
   }
 }
 

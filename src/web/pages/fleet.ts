@@ -1,7 +1,7 @@
 import { html, type Html } from '../html.ts';
 import { timelineSvg } from '../timeline.ts';
 import { CRITICALITIES, STATUSES, type FleetRow, type FleetView } from '../data.ts';
-import { STATUS_LABEL, statusBadge, timeAgo } from './layout.ts';
+import { statusBadge, timeAgo } from './layout.ts';
 
 export function fleetPage(v: FleetView): Html {
   return html`<h1>Fleet</h1>

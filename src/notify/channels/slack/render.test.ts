@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { H, T0, hostile, issue, message } from '../../../../test/support/notify-messages.ts';
+import { H, T0, issue, message } from '../../../../test/support/notify-messages.ts';
 import { renderSlackBody, slackEscape } from './render.ts';
 
 describe('Slack body', () => {

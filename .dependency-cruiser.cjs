@@ -1,0 +1,61 @@
+/**
+ * The boundaries of src/ (`npm run lint`, run by CI), so the layers stay visible:
+ * - src/lib/: small generic helpers; import nothing else of Vigil's.
+ * - src/core/: the domain (model, health evaluation, runbooks, decision matching, notification
+ *   planning, doctor checks): pure, no I/O; imports only core/ and lib/ and no driver or server.
+ * - every other folder is an adapter; an adapter imports core/, lib/ and the adapters listed
+ *   BEFORE it in ADAPTERS, never one after it, so no two adapters import each other.
+ * - no import cycle between files (type-only imports aside).
+ */
+const ADAPTERS = ['store', 'decisions', 'health', 'notify', 'remediation', 'config', 'doctor', 'web', 'server', 'watch', 'cli'];
+
+const layering = ADAPTERS.map((name, i) => ({
+  name: `adapter-order-${name}`,
+  comment: `${name}/ may import only core/, lib/ and ${ADAPTERS.slice(0, i).join(', ') || 'no other adapter'} (see ADAPTERS in .dependency-cruiser.cjs)`,
+  severity: 'error',
+  from: { path: `^src/${name}/` },
+  to: { path: `^src/(${ADAPTERS.slice(i + 1).join('|')})/` },
+}));
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'an import cycle: split the shared piece into its own module (a cycle of type-only imports is allowed: it is erased at run time)',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+    },
+    {
+      name: 'lib-is-generic',
+      comment: 'src/lib/ holds generic helpers: it imports nothing else of Vigil',
+      severity: 'error',
+      from: { path: '^src/lib/' },
+      to: { path: '^src/', pathNot: '^src/lib/' },
+    },
+    {
+      name: 'core-imports-core-and-lib',
+      comment: 'src/core/ is the pure domain: it imports only core/ and lib/',
+      severity: 'error',
+      from: { path: '^src/core/' },
+      to: { path: '^src/', pathNot: '^src/(core|lib)/' },
+    },
+    {
+      name: 'core-has-no-io',
+      comment: 'src/core/ does no I/O: no file system, network, process, database or server module',
+      severity: 'error',
+      from: { path: '^src/(core|lib)/' },
+      to: {
+        path: '^(node:)?(fs|fs/promises|net|http|https|http2|tls|dns|dgram|child_process|cluster|worker_threads)$|(^|/)node_modules/(pg|better-sqlite3|kysely|mysql2|hono|@hono|pino|prom-client|nodemailer|commander)/',
+      },
+    },
+    ...layering,
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '\\.test\\.ts$' },
+    tsPreCompilationDeps: true,
+    // TypeScript 7 has no compiler API yet; swc parses our erasable TypeScript.
+    parser: 'swc',
+  },
+};

@@ -1,0 +1,14 @@
+/**
+ * The keys of the store's `vigil_meta` rows, in one place: each names what it holds, and no two
+ * parts of Vigil can pick the same one by accident.
+ */
+export const META_KEYS = {
+  /** SHA-256 of the admin API token (`vigil admin token`). */
+  adminToken: 'admin_token_sha256',
+  /** scrypt hash of the dashboard password. */
+  dashboardPassword: 'dashboard_password_scrypt',
+  /** Which program owns the store: serve or watch (store-role.ts). */
+  storeRole: 'store_role',
+  /** How runbooks address the Local API (runbook-settings.ts). */
+  runbookSettings: 'runbook_settings',
+} as const;
