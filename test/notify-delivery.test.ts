@@ -118,7 +118,7 @@ for (const dialect of DIALECTS) {
       await pull('web');
       await cycle();
       expect(hook.requests).toHaveLength(3);
-      expect(hook.requests[2]!.json).toMatchObject({ event: 'reminder', headline: `Still open after 1d: Firewall Integration Offline: bouncer fw` });
+      expect(hook.requests[2]!.json).toMatchObject({ event: 'reminder', headline: `Still open after 1 d: Firewall Integration Offline: bouncer fw` });
       expect(hook.requests[2]!.json.issues.map((i: { id: number }) => i.id)).toEqual([fw]);
       await acknowledgeIssue(server.store, { issueId: fw, reason: 'on it', createdBy: 'test', now: clock.now() });
       clock.advance(25 * H);

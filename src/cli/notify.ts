@@ -8,7 +8,7 @@ import { resolveChannels } from '../notify/config.ts';
 import { NotifyStore, type OutboxStatus } from '../notify/notify-store.ts';
 import { sampleMessage } from '../notify/sample.ts';
 import { DeliveryError } from '../notify/channels/shared/delivery-error.ts';
-import { humanDuration } from '../core/notify/wording.ts';
+import { humanDuration } from '../lib/human-time.ts';
 import { boxTable } from './format/table.ts';
 import { csvRow } from './format/csv.ts';
 import { outputOption, type CommandContext, type OutputFormat } from './context.ts';

@@ -26,7 +26,7 @@ import { DEFAULT_ADMIN_TRUSTED_PROXIES } from '../config/config.ts';
 import { LiveUpdates } from './live.ts';
 import { DashboardData } from './data.ts';
 import { asset, isAssetName } from './assets.ts';
-import { exactTime, humanDuration } from './format.ts';
+import { exactTime, humanDuration } from '../lib/human-time.ts';
 import { html, type Html } from './html.ts';
 import { layout, type PageContext, type Section } from './pages/layout.ts';
 import { loginPage } from './pages/login.ts';

@@ -1,4 +1,4 @@
-import { exactTime } from './format.ts';
+import { exactTime } from '../lib/human-time.ts';
 import { html, raw, type Html } from './html.ts';
 import { HOUR_MS, hourOf } from '../store/pull-history.ts';
 

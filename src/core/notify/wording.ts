@@ -1,17 +1,6 @@
+import { humanDuration } from '../../lib/human-time.ts';
 import type { IssueSnapshot, MessageContent } from './types.ts';
 
-/** `2d 3h`, `5h 12m`, `4m 10s`, `12s`: how long, for a person (messages, not scripts). */
-export function humanDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  const d = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  if (d > 0) return h > 0 ? `${d}d ${h}h` : `${d}d`;
-  if (h > 0) return m > 0 ? `${h}h ${m}m` : `${h}h`;
-  if (m > 0) return sec > 0 ? `${m}m ${sec}s` : `${m}m`;
-  return `${sec}s`;
-}
 
 /** `RC Integration Offline: bouncer web` or, for a fleet-level issue, its title alone. */
 export function issueLabel(i: IssueSnapshot): string {

@@ -1,5 +1,5 @@
 import { html, type Html } from '../html.ts';
-import { exactTime, humanDuration } from '../format.ts';
+import { exactTime, humanDuration } from '../../lib/human-time.ts';
 import { timelineSvg } from '../timeline.ts';
 import type { BouncerView } from '../data.ts';
 import { criticalityBadge, issueStatusBadge, statusBadge, timeAgo } from './layout.ts';

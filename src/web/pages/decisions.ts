@@ -1,5 +1,5 @@
 import { html, type Html } from '../html.ts';
-import { exactTime, humanDuration } from '../format.ts';
+import { exactTime, humanDuration } from '../../lib/human-time.ts';
 import type { DecisionsView } from '../data.ts';
 import type { Decision } from '../../core/model/records.ts';
 import { timeAgo } from './layout.ts';

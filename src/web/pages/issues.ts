@@ -1,5 +1,5 @@
 import { html, type Html } from '../html.ts';
-import { exactTime, humanDuration } from '../format.ts';
+import { exactTime, humanDuration } from '../../lib/human-time.ts';
 import type { IssueRow, IssueView } from '../data.ts';
 import { ISSUE_CATALOGUE, type CauseKind, type IssueKind, type LikelyCause } from '../../core/health/types.ts';
 import { CAUSE_TEXT } from '../../core/health/issue-view.ts';

@@ -1,5 +1,5 @@
 import { html, type Html } from '../html.ts';
-import { exactTime, relativeTime } from '../format.ts';
+import { exactTime, relativeTime } from '../../lib/human-time.ts';
 import type { BouncerStatus } from '../../core/health/types.ts';
 import type { IssueStatus } from '../../core/health/issue-view.ts';
 

@@ -19,10 +19,10 @@ describe('e-mail', () => {
   it('says how long a resolved issue lasted, and how long a reminded one has been open', () => {
     const resolved = renderEmail(message('resolved', [issue({ resolvedAt: T0 + 2 * H + 5 * 60_000 })]));
     expect(resolved.subject).toBe('[Vigil] Resolved: RC Integration Offline: bouncer web');
-    expect(resolved.text).toContain('Resolved 2026-11-06T14:05:00Z after 2h 5m open');
+    expect(resolved.text).toContain('Resolved 2026-11-06T14:05:00Z after 2 h 5 min open');
     expect(resolved.text).not.toContain('Diagnose');
     const reminder = renderEmail(message('reminder', [issue()], T0 + 24 * H));
-    expect(reminder.subject).toBe('[Vigil] Still open after 1d: RC Integration Offline: bouncer web');
+    expect(reminder.subject).toBe('[Vigil] Still open after 1 d: RC Integration Offline: bouncer web');
   });
 
   it('shows Markdown code spans of any fence length as <code>, everything escaped', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exactTime, humanDuration, relativeTime } from './format.ts';
+import { exactTime, humanDuration, relativeTime } from './human-time.ts';
 
 const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
 
