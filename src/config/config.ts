@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { VigilError } from '../lib/errors.ts';
 import { parseListen, type ListenAddress } from '../lib/listen-address.ts';
 import { parseDuration } from '../lib/duration.ts';
+import { DEFAULT_EVALUATE_EVERY_MS, DEFAULT_RULES } from '../core/health/evaluate.ts';
 import { parseStoreUrl } from '../store/database.ts';
 import { watchFileSchema, type WatchFileSection } from './watch-file-schema.ts';
 import { loadNotificationsConfig, notificationsFileSchema, type NotificationsConfig } from '../notify/config.ts';
@@ -190,10 +191,10 @@ export function loadConfig(
     decisionsSyncEveryMs: dur('decisions_sync_every', fromFile.decisions_sync_every, '250ms'),
     activityFlushEveryMs: dur('activity_flush_every', fromFile.activity_flush_every, '1s'),
     health: {
-      offlineAfterMs: dur('health.offline_after', h.offline_after, '24h'),
-      lateAfterFactor: h.late_after_factor ?? 10,
-      lateAfterMinMs: dur('health.late_after_min', h.late_after_min, '5m'),
-      evaluateEveryMs: dur('health.evaluate_every', h.evaluate_every, '30s'),
+      offlineAfterMs: h.offline_after === undefined ? DEFAULT_RULES.offlineAfterMs : dur('health.offline_after', h.offline_after, ''),
+      lateAfterFactor: h.late_after_factor ?? DEFAULT_RULES.lateAfterFactor,
+      lateAfterMinMs: h.late_after_min === undefined ? DEFAULT_RULES.lateAfterMinMs : dur('health.late_after_min', h.late_after_min, ''),
+      evaluateEveryMs: h.evaluate_every === undefined ? DEFAULT_EVALUATE_EVERY_MS : dur('health.evaluate_every', h.evaluate_every, ''),
     },
     notifications: loadNotificationsConfig(fromFile.notifications, usedFile),
     watch: fromFile.watch ?? {},

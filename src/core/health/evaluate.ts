@@ -11,7 +11,10 @@ import {
   type LikelyCause,
 } from './types.ts';
 
+/** The health defaults, defined here once: the configuration (health.*) and the engine both read them. */
 export const DEFAULT_RULES: HealthRules = { offlineAfterMs: 24 * 3600_000, lateAfterFactor: 10, lateAfterMinMs: 5 * 60_000 };
+/** How often `vigil serve` evaluates by default (health.evaluate_every). */
+export const DEFAULT_EVALUATE_EVERY_MS = 30_000;
 
 /** A silence that began this close before a LAPI restart is blamed on the restart. */
 const RESTART_WINDOW_MIN_MS = 2 * 60_000;
