@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { VigilError } from '../errors.ts';
 import { parseDuration } from '../decisions/duration.ts';
 import { parseStoreUrl } from '../store/database.ts';
+import { DEFAULT_LIMITS, type ListenerLimits } from '../server/limits.ts';
 import { watchFileSchema, type WatchFileSection } from '../watch/watch-file-schema.ts';
 import { loadNotificationsConfig, notificationsFileSchema, type NotificationsConfig } from '../notify/config.ts';
 
@@ -38,6 +39,8 @@ export interface VigilConfig {
     lateAfterMinMs: number;
     evaluateEveryMs: number;
   };
+  /** Listener timeouts and connection caps (`limits:`), and how long a store call may take. */
+  limits: ListenerLimits & { storeTimeoutMs: number };
   /** Channels and delivery settings; secrets (`${VAR}`) are resolved when notifications start. */
   notifications: NotificationsConfig;
   /** `vigil watch`'s block as written (resolved with its flags by src/watch/watch-config.ts). */
@@ -76,6 +79,18 @@ const fileSchema = z
         late_after_factor: z.number().positive().optional(),
         late_after_min: duration.optional(),
         evaluate_every: duration.optional(),
+      })
+      .strict()
+      .optional(),
+    limits: z
+      .object({
+        header_timeout: duration.optional(),
+        request_timeout: duration.optional(),
+        keep_alive_timeout: duration.optional(),
+        idle_timeout: duration.optional(),
+        max_connections: z.number().int().min(16).optional(),
+        max_connections_per_peer: z.number().int().min(1).optional(),
+        store_timeout: duration.optional(),
       })
       .strict()
       .optional(),
@@ -134,6 +149,12 @@ export function loadConfig(opts: { flags?: ConfigFlags; env?: NodeJS.ProcessEnv;
   }
   const dur = (key: string, text: string | undefined, fallback: string) => parseDuration(text ?? fallback, usedFile && text ? `${usedFile}: ${key}` : key);
   const h = fromFile.health ?? {};
+  const l = fromFile.limits ?? {};
+  // A zero timeout would mean "never" to node:http: refuse it rather than silently turn a limit off.
+  const positive = (key: string, ms: number) => {
+    if (ms > 0) return ms;
+    throw new VigilError('E_CONFIG', `${usedFile ?? 'config'}: ${key}: must be more than 0 (e.g. 10s)`);
+  };
   return {
     listen,
     db,
@@ -148,6 +169,15 @@ export function loadConfig(opts: { flags?: ConfigFlags; env?: NodeJS.ProcessEnv;
       lateAfterFactor: h.late_after_factor ?? 10,
       lateAfterMinMs: dur('health.late_after_min', h.late_after_min, '5m'),
       evaluateEveryMs: dur('health.evaluate_every', h.evaluate_every, '30s'),
+    },
+    limits: {
+      headerTimeoutMs: positive('limits.header_timeout', dur('limits.header_timeout', l.header_timeout, `${DEFAULT_LIMITS.headerTimeoutMs}ms`)),
+      requestTimeoutMs: positive('limits.request_timeout', dur('limits.request_timeout', l.request_timeout, `${DEFAULT_LIMITS.requestTimeoutMs}ms`)),
+      keepAliveTimeoutMs: positive('limits.keep_alive_timeout', dur('limits.keep_alive_timeout', l.keep_alive_timeout, `${DEFAULT_LIMITS.keepAliveTimeoutMs}ms`)),
+      idleTimeoutMs: positive('limits.idle_timeout', dur('limits.idle_timeout', l.idle_timeout, `${DEFAULT_LIMITS.idleTimeoutMs}ms`)),
+      maxConnections: l.max_connections ?? DEFAULT_LIMITS.maxConnections,
+      maxConnectionsPerPeer: l.max_connections_per_peer ?? DEFAULT_LIMITS.maxConnectionsPerPeer,
+      storeTimeoutMs: positive('limits.store_timeout', dur('limits.store_timeout', l.store_timeout, '5s')),
     },
     notifications: loadNotificationsConfig(fromFile.notifications, usedFile),
     watch: fromFile.watch ?? {},

@@ -16,6 +16,7 @@ export class LapiMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'route' | 'method' | 'status'>;
   readonly refused: Counter<'reason'>;
+  readonly connectionsRefused: Counter<'reason'>;
 
   /** `sync` null when there is no decision index to report (`vigil watch`: CrowdSec serves the decisions). */
   constructor(store: Store, clock: Clock, sync: DecisionSync | null) {
@@ -28,6 +29,12 @@ export class LapiMetrics {
     this.refused = new Counter({
       name: 'vigil_lapi_refused_requests_total',
       help: 'Bouncer requests refused (missing, unknown or revoked key) or sent to a wrong path.',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    this.connectionsRefused = new Counter({
+      name: 'vigil_lapi_connections_refused_total',
+      help: 'Connections closed on arrival: peer_cap (limits.max_connections_per_peer), fair_share (listener 3/4 full), listener_full.',
       labelNames: ['reason'],
       registers: [this.registry],
     });

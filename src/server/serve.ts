@@ -13,6 +13,7 @@ import { createLapiApp } from './lapi.ts';
 import { BouncerGate } from './bouncer-gate.ts';
 import { createDecisionRoutes } from './decision-routes.ts';
 import { listenOn } from './listen.ts';
+import { guardListener, serverOptions } from './limits.ts';
 import { HealthEngine } from '../health/engine.ts';
 import { LapiMetrics } from './metrics.ts';
 import { createAdminApp } from './admin.ts';
@@ -94,9 +95,11 @@ export async function startServer(
   const honoListener = getRequestListener(web.onLapiListener(app.fetch));
 
   // The decision routes answer on node:http directly (the hot path); Hono serves the rest.
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(serverOptions(config.limits), (req, res) => {
     if (!decisionRoutes(req, res)) void honoListener(req, res);
   });
+  // Timeouts and connection caps: slow or idle sockets must never keep a bouncer out (issue 15).
+  guardListener(server, config.limits, { log, refused: metrics.connectionsRefused });
   await listenOn(server, config.listen, 'listen', 'stop the other server or pick another with --listen');
   const addr = server.address() as AddressInfo;
   let metricsServer: { url: string; close(): Promise<void> } | undefined;
