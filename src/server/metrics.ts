@@ -17,6 +17,7 @@ export class LapiMetrics {
   readonly requests: Counter<'route' | 'method' | 'status'>;
   readonly refused: Counter<'reason'>;
   readonly connectionsRefused: Counter<'reason'>;
+  readonly bodiesRefused: Counter<'reason'>;
 
   /** `sync` null when there is no decision index to report (`vigil watch`: CrowdSec serves the decisions). */
   constructor(store: Store, clock: Clock, sync: DecisionSync | null) {
@@ -35,6 +36,12 @@ export class LapiMetrics {
     this.connectionsRefused = new Counter({
       name: 'vigil_lapi_connections_refused_total',
       help: 'Connections closed on arrival: peer_cap (limits.max_connections_per_peer), fair_share (listener 3/4 full), listener_full.',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    this.bodiesRefused = new Counter({
+      name: 'vigil_lapi_bodies_refused_total',
+      help: 'Requests refused before their body was read: too_large (over the route cap), unauthenticated (refused key).',
       labelNames: ['reason'],
       registers: [this.registry],
     });

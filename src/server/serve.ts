@@ -14,6 +14,7 @@ import { BouncerGate } from './bouncer-gate.ts';
 import { createDecisionRoutes } from './decision-routes.ts';
 import { listenOn } from './listen.ts';
 import { guardListener, serverOptions } from './limits.ts';
+import { createBodyGuard } from './body-guard.ts';
 import { HealthEngine } from '../health/engine.ts';
 import { LapiMetrics } from './metrics.ts';
 import { createAdminApp } from './admin.ts';
@@ -92,11 +93,14 @@ export async function startServer(
   const gate = new BouncerGate({ clock, auth, activity, log, metrics, fingerprintSecret });
   const app = createLapiApp({ store, clock, activity, gate, log, metrics, admin: web.adminOn === 'lapi' ? admin : undefined, fingerprintSecret });
   const decisionRoutes = createDecisionRoutes({ store, sync, activity, gate, log, metrics });
-  const honoListener = getRequestListener(web.onLapiListener(app.fetch));
+  // The body guard reads bodies (capped) and closes a connection whose body was left unread;
+  // node-server would drain it (up to 64 MiB each).
+  const honoListener = getRequestListener(web.onLapiListener(app.fetch), { autoCleanupIncoming: false });
+  const bodyGuard = createBodyGuard({ gate, onRefused: (reason) => metrics.bodiesRefused.inc({ reason }) });
 
   // The decision routes answer on node:http directly (the hot path); Hono serves the rest.
   const server = http.createServer(serverOptions(config.limits), (req, res) => {
-    if (!decisionRoutes(req, res)) void honoListener(req, res);
+    if (!decisionRoutes(req, res)) bodyGuard(req, res, () => void honoListener(req, res));
   });
   // Timeouts and connection caps: slow or idle sockets must never keep a bouncer out (issue 15).
   guardListener(server, config.limits, { log, refused: metrics.connectionsRefused });
