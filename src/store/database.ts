@@ -50,7 +50,7 @@ export interface OpenedDatabase {
   sqlite?: SqliteDatabase.Database;
 }
 
-export async function openDatabase(location: StoreLocation, opts: { migrate?: boolean } = {}): Promise<OpenedDatabase> {
+export async function openDatabase(location: StoreLocation, opts: { migrate?: boolean; timeoutMs?: number } = {}): Promise<OpenedDatabase> {
   let db: Kysely<Database>;
   let sqliteHandle: SqliteDatabase.Database | undefined;
   if (location.dialect === 'sqlite') {
@@ -71,7 +71,17 @@ export async function openDatabase(location: StoreLocation, opts: { migrate?: bo
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     sqliteHandle = sqlite;
   } else {
-    const pool = new pg.Pool({ connectionString: location.target, max: 10 });
+    const timeoutMs = opts.timeoutMs;
+    const pool = new pg.Pool({
+      connectionString: location.target,
+      max: 10,
+      keepAlive: true,
+      // The server's bounded waits (the CLI's long imports keep none): a frozen or unreachable
+      // server fails calls after timeoutMs instead of holding them.
+      ...(timeoutMs
+        ? { connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, statement_timeout: timeoutMs, idle_in_transaction_session_timeout: Math.max(10_000, 2 * timeoutMs) }
+        : {}),
+    });
     // An idle connection the server closes (restart, failover) must not crash the process;
     // the pool replaces it and the next query reports any real problem.
     pool.on('error', () => {});

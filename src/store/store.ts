@@ -55,9 +55,10 @@ export class Store {
     this.description = description;
   }
 
-  static async open(url: string): Promise<Store> {
+  /** `timeoutMs`: how long one PostgreSQL query or connection attempt may take (limits.store_timeout). */
+  static async open(url: string, opts: { timeoutMs?: number } = {}): Promise<Store> {
     const location = parseStoreUrl(url);
-    const opened = await openDatabase(location);
+    const opened = await openDatabase(location, { timeoutMs: opts.timeoutMs });
     const description = location.dialect === 'sqlite' ? `sqlite:${location.target}` : redact(location.target);
     return new Store(opened, description);
   }

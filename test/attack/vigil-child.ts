@@ -17,6 +17,8 @@ export const BOUNCER_UA = 'crowdsec-custom-bouncer/v0.0.15';
 export interface VigilChild {
   url: string;
   port: number;
+  /** The /metrics URL when started with `metrics: true`. */
+  metricsUrl: string | null;
   pid: number;
   child: ChildProcess;
   output(): string;
@@ -25,13 +27,13 @@ export interface VigilChild {
   stop(): Promise<void>;
 }
 
-export async function startVigilChild(opts: { db: string; configLines?: string[]; nofile?: number; env?: NodeJS.ProcessEnv }): Promise<VigilChild> {
+export async function startVigilChild(opts: { db: string; configLines?: string[]; nofile?: number; env?: NodeJS.ProcessEnv; metrics?: boolean }): Promise<VigilChild> {
   const store = await Store.open(opts.db);
   if (!(await store.getBouncer('attack-bouncer'))) await store.createBouncer({ name: 'attack-bouncer', apiKeyHash: hashApiKey(BOUNCER_KEY), now: Date.now() });
   await store.close();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-attack-'));
   const configFile = path.join(dir, 'vigil.yaml');
-  fs.writeFileSync(configFile, ['listen: 127.0.0.1:0', `db: ${opts.db}`, 'metrics_listen: "off"', ...(opts.configLines ?? []), ''].join('\n'));
+  fs.writeFileSync(configFile, ['listen: 127.0.0.1:0', `db: ${opts.db}`, opts.metrics ? 'metrics_listen: 127.0.0.1:0' : 'metrics_listen: "off"', ...(opts.configLines ?? []), ''].join('\n'));
   const args = [BIN, 'serve', '--config', configFile];
   const child = opts.nofile
     ? spawn('prlimit', [`--nofile=${opts.nofile}:${opts.nofile}`, '--', process.execPath, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -51,6 +53,7 @@ export async function startVigilChild(opts: { db: string; configLines?: string[]
   });
   return {
     url,
+    metricsUrl: /"metrics":"(http:[^"]+)"/.exec(out)?.[1] ?? null,
     port: Number(new URL(url).port),
     // prlimit execs node in place: same pid.
     pid: child.pid!,
