@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BouncerGate } from './bouncer-gate.ts';
 import { foldPeerAddress } from './bouncer-gate.ts';
 import { USAGE_METRICS_MAX_BYTES } from './usage-metrics.ts';
+import { isStoreDown } from './store-health.ts';
 
 /**
  * Request bodies on the Local API listener: capped per route, never read for a refused key, and
@@ -133,8 +134,10 @@ export function createBodyGuard(deps: { gate: BouncerGate; onRefused?: (reason: 
     closeWhenUnread(req, res);
     const fail = (err: unknown) => {
       if (res.headersSent) return void res.destroy();
-      res.writeHead(500, { 'Content-Type': JSON_TYPE, Connection: 'close' });
-      res.end(JSON.stringify({ message: 'internal error', detail: String(err).slice(0, 200) }));
+      // An unknown key while the store is down: retry later, as on the decision routes.
+      const down = isStoreDown(err);
+      res.writeHead(down ? 503 : 500, { 'Content-Type': JSON_TYPE, Connection: 'close' });
+      res.end(down ? '{"message":"store unavailable: retry shortly"}' : '{"message":"internal error"}');
     };
     // Admin and dashboard routes check credentials before they read: without any, none is read either.
     const anonymous = path !== '/ui/login' && path !== '/v1/usage-metrics' && req.headers.authorization === undefined && req.headers.cookie === undefined;
