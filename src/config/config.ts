@@ -9,6 +9,7 @@ import { parseDuration } from '../lib/duration.ts';
 import { DEFAULT_EVALUATE_EVERY_MS, DEFAULT_RULES } from '../core/health/evaluate.ts';
 import { parseStoreUrl } from '../store/database.ts';
 import { watchFileSchema, type WatchFileSection } from './watch-file-schema.ts';
+import { DEFAULT_LIMITS, type ListenerLimits } from '../server/limits.ts';
 import { loadNotificationsConfig, notificationsFileSchema, type NotificationsConfig } from '../notify/config.ts';
 import { TrustedProxies } from '../remediation/client-ip.ts';
 
@@ -43,6 +44,8 @@ export interface VigilConfig {
     lateAfterMinMs: number;
     evaluateEveryMs: number;
   };
+  /** Listener timeouts and connection caps (`limits:`), and how long a store call may take. */
+  limits: ListenerLimits & { storeTimeoutMs: number };
   /** Channels and delivery settings; secrets (`${VAR}`) are resolved when notifications start. */
   notifications: NotificationsConfig;
   /** `vigil watch`'s block as written (resolved with its flags by src/watch/watch-config.ts). */
@@ -108,6 +111,18 @@ const fileSchema = z
         late_after_factor: z.number().positive().optional(),
         late_after_min: duration.optional(),
         evaluate_every: duration.optional(),
+      })
+      .strict()
+      .optional(),
+    limits: z
+      .object({
+        header_timeout: duration.optional(),
+        request_timeout: duration.optional(),
+        keep_alive_timeout: duration.optional(),
+        idle_timeout: duration.optional(),
+        max_connections: z.number().int().min(16).optional(),
+        max_connections_per_peer: z.number().int().min(1).optional(),
+        store_timeout: duration.optional(),
       })
       .strict()
       .optional(),
@@ -179,6 +194,12 @@ export function loadConfig(
   const adminTrustedProxies = fromFile.admin_trusted_proxies ?? [...DEFAULT_ADMIN_TRUSTED_PROXIES];
   // Compiled here only to refuse a bad entry at load, naming it; the dashboard compiles its own.
   new TrustedProxies(adminTrustedProxies, usedFile ? `${usedFile}: admin_trusted_proxies` : 'admin_trusted_proxies');
+  const l = fromFile.limits ?? {};
+  // A zero timeout would mean "never" to node:http: refuse it rather than silently turn a limit off.
+  const positive = (key: string, ms: number) => {
+    if (ms > 0) return ms;
+    throw new VigilError('E_CONFIG', `${usedFile ?? 'config'}: ${key}: must be more than 0 (e.g. 10s)`);
+  };
   return {
     listen,
     db,
@@ -195,6 +216,15 @@ export function loadConfig(
       lateAfterFactor: h.late_after_factor ?? DEFAULT_RULES.lateAfterFactor,
       lateAfterMinMs: h.late_after_min === undefined ? DEFAULT_RULES.lateAfterMinMs : dur('health.late_after_min', h.late_after_min, ''),
       evaluateEveryMs: h.evaluate_every === undefined ? DEFAULT_EVALUATE_EVERY_MS : dur('health.evaluate_every', h.evaluate_every, ''),
+    },
+    limits: {
+      headerTimeoutMs: positive('limits.header_timeout', dur('limits.header_timeout', l.header_timeout, `${DEFAULT_LIMITS.headerTimeoutMs}ms`)),
+      requestTimeoutMs: positive('limits.request_timeout', dur('limits.request_timeout', l.request_timeout, `${DEFAULT_LIMITS.requestTimeoutMs}ms`)),
+      keepAliveTimeoutMs: positive('limits.keep_alive_timeout', dur('limits.keep_alive_timeout', l.keep_alive_timeout, `${DEFAULT_LIMITS.keepAliveTimeoutMs}ms`)),
+      idleTimeoutMs: positive('limits.idle_timeout', dur('limits.idle_timeout', l.idle_timeout, `${DEFAULT_LIMITS.idleTimeoutMs}ms`)),
+      maxConnections: l.max_connections ?? DEFAULT_LIMITS.maxConnections,
+      maxConnectionsPerPeer: l.max_connections_per_peer ?? DEFAULT_LIMITS.maxConnectionsPerPeer,
+      storeTimeoutMs: positive('limits.store_timeout', dur('limits.store_timeout', l.store_timeout, '5s')),
     },
     notifications: loadNotificationsConfig(fromFile.notifications, usedFile),
     watch: fromFile.watch ?? {},

@@ -3,6 +3,7 @@ import type { Store } from '../store/store.ts';
 import type { Bouncer } from '../core/model/records.ts';
 import type { Clock } from '../lib/clock.ts';
 import { hashApiKey } from '../core/bouncers/api-key.ts';
+import { isStoreDown, type StoreHealth } from './store-health.ts';
 
 export type AuthResult =
   | { ok: true; bouncer: Bouncer }
@@ -14,6 +15,9 @@ interface CacheEntry {
   storedDigest: Buffer | undefined;
   at: number;
 }
+
+/** While the store is down, a key it confirmed within this long is still answered from memory. */
+export const STALE_KEY_MAX_MS = 15 * 60_000;
 
 const MISSING: AuthResult = { ok: false, reason: 'missing', keyHash: '' };
 
@@ -27,11 +31,14 @@ export class BouncerAuth {
   #clock: Clock;
   #ttlMs: number;
   #cache = new Map<string, CacheEntry>();
+  #storeHealth: StoreHealth | undefined;
 
-  constructor(store: Store, clock: Clock, ttlMs = 1000) {
+  /** With `storeHealth`, a lookup is bounded by its deadline and a known key outlives a store outage. */
+  constructor(store: Store, clock: Clock, ttlMs = 1000, storeHealth?: StoreHealth) {
     this.#store = store;
     this.#clock = clock;
     this.#ttlMs = ttlMs;
+    this.#storeHealth = storeHealth;
   }
 
   /**
@@ -52,7 +59,18 @@ export class BouncerAuth {
     const hit = this.cached(key);
     if (hit !== undefined) return hit;
     const keyHash = hashApiKey(key!);
-    const bouncer = await this.#store.findBouncerByKeyHash(keyHash);
+    let bouncer: Bouncer | undefined;
+    try {
+      const find = () => this.#store.findBouncerByKeyHash(keyHash);
+      bouncer = await (this.#storeHealth ? this.#storeHealth.call(find) : find());
+    } catch (e) {
+      // The store is down or slow: a key it confirmed recently keeps working (bounded staleness);
+      // an unknown one gets E_STORE_DOWN (503), never a 403 that would tell a bouncer its key is wrong.
+      const stale = this.#cache.get(keyHash);
+      const age = this.#clock.now() - (stale?.at ?? -Infinity);
+      if (isStoreDown(e) && stale && age >= 0 && age <= STALE_KEY_MAX_MS) return judge(stale, keyHash, Buffer.from(keyHash, 'hex'));
+      throw e;
+    }
     // Bounded: random keys from a scanner must not grow memory.
     if (this.#cache.size > 50_000) this.#cache.clear();
     const entry: CacheEntry = { bouncer, storedDigest: bouncer ? Buffer.from(bouncer.apiKeyHash, 'hex') : undefined, at: this.#clock.now() };

@@ -11,6 +11,7 @@ import { decisionsJson, streamJson, streamJsonChunks } from '../core/decisions/w
 import type { ActivityRecorder } from './activity.ts';
 import { foldPeerAddress, type BouncerGate, type GateRequest, type GateResult } from './bouncer-gate.ts';
 import type { LapiMetrics } from './metrics.ts';
+import { isStoreDown, type StoreHealth } from './store-health.ts';
 
 export interface DecisionRoutesDeps {
   store: Store;
@@ -19,6 +20,8 @@ export interface DecisionRoutesDeps {
   gate: BouncerGate;
   log: Logger;
   metrics?: LapiMetrics;
+  /** Bounds the store calls of a pull; when the store is down, pulls are answered from memory. */
+  storeHealth?: StoreHealth;
 }
 
 /** A request handler that takes the request (true) or leaves it to the next one (false). */
@@ -38,7 +41,8 @@ const DECISIONS_PER_CHUNK = 2000;
  * behaviour is CrowdSec 1.4.6's (reference §4, §7), checked by test/lapi.test.ts and golden tests.
  */
 export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
-  const { store, sync, activity, gate, log, metrics } = deps;
+  const { store, sync, activity, gate, log, metrics, storeHealth } = deps;
+  const call = <T>(fn: () => Promise<T>): Promise<T> => (storeHealth ? storeHealth.call(fn) : fn());
   // One counter child per (route, method, status), looked up by a string: no label hashing per request.
   const counted = new Map<string, { inc(): void }>();
   function count(route: string, method: string, status: number): void {
@@ -97,24 +101,35 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     let rev: number;
     let added: Decision[];
     let deleted: Decision[];
-    if (q.startup || cursor.lastPullRev === null || cursor.lastPullAt === null) {
-      // The whole active set from memory, first brought up to the store's revision (one cheap
-      // query) so a startup is as fresh as a database read; the cursor is the revision the index
-      // reflects, so anything committed since reaches the bouncer in its next delta.
-      if ((await store.decisionsRev()) !== sync.rev) await sync.refresh();
-      rev = sync.rev;
-      added = sync.index.active(at);
-      deleted = await store.expiredDecisions(at);
-    } else {
-      // Read the revision first: anything committed after it is sent next time (perhaps twice, never lost).
-      rev = await store.decisionsRev();
-      const changed = await store.decisionsChangedSince(cursor.lastPullRev);
-      added = changed.filter((d) => d.until > at);
-      const expired = await store.expiredDecisions(at, cursor.lastPullAt - DELETED_OVERLAP_MS);
-      const seen = new Set(expired.map((d) => d.id));
-      deleted = expired.concat(changed.filter((d) => d.until <= at && !seen.has(d.id)));
-      added.sort(byUntilThenId);
-      deleted.sort(byUntilThenId);
+    const startup = q.startup || cursor.lastPullRev === null || cursor.lastPullAt === null;
+    try {
+      if (startup) {
+        // The whole active set from memory, first brought up to the store's revision (one cheap
+        // query) so a startup is as fresh as a database read; the cursor is the revision the index
+        // reflects, so anything committed since reaches the bouncer in its next delta.
+        if ((await call(() => store.decisionsRev())) !== sync.rev) await call(() => sync.refresh());
+        rev = sync.rev;
+        added = sync.index.active(at);
+        deleted = await call(() => store.expiredDecisions(at));
+      } else {
+        // Read the revision first: anything committed after it is sent next time (perhaps twice, never lost).
+        rev = await call(() => store.decisionsRev());
+        const changed = await call(() => store.decisionsChangedSince(cursor.lastPullRev!));
+        added = changed.filter((d) => d.until > at);
+        const expired = await call(() => store.expiredDecisions(at, cursor.lastPullAt! - DELETED_OVERLAP_MS));
+        const seen = new Set(expired.map((d) => d.id));
+        deleted = expired.concat(changed.filter((d) => d.until <= at && !seen.has(d.id)));
+        added.sort(byUntilThenId);
+        deleted.sort(byUntilThenId);
+      }
+    } catch (e) {
+      if (!isStoreDown(e)) throw e;
+      // The store is down or slow: answer from memory. A startup gets the index's active set; a
+      // delta gets nothing new and keeps its cursor, so the first delta after recovery sends
+      // everything that changed meanwhile. Expired decisions the bouncer drops by their duration.
+      rev = startup ? sync.rev : cursor.lastPullRev!;
+      added = startup ? sync.index.active(at) : [];
+      deleted = [];
     }
     added = added.filter((d) => !d.simulated && matchesStream(d, q));
     deleted = deleted.filter((d) => !d.simulated && matchesStream(d, q));
@@ -138,6 +153,11 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     if (res.headersSent) {
       log.error({ err }, 'stream response failed midway');
       res.destroy();
+      return;
+    }
+    if (isStoreDown(err)) {
+      // An unknown key while the store is down: unavailable (retry), never "access forbidden".
+      send(req, res, route, 503, JSON.stringify({ message: 'store unavailable: retry shortly' }));
       return;
     }
     if (isVigilError(err)) {

@@ -6,6 +6,7 @@ import type { Bouncer } from '../core/model/records.ts';
 import type { Clock } from '../lib/clock.ts';
 import { isVigilError } from '../lib/errors.ts';
 import { hashApiKey, keyFingerprint } from '../core/bouncers/api-key.ts';
+import { isStoreDown } from './store-health.ts';
 import type { ActivityRecorder } from './activity.ts';
 import { foldPeerAddress, type BouncerGate, type PullKind } from './bouncer-gate.ts';
 import type { LapiMetrics } from './metrics.ts';
@@ -22,6 +23,8 @@ export interface LapiDeps {
   metrics?: LapiMetrics;
   /** Mounted under /admin/v1 (JSON, admin token). */
   admin?: Hono;
+  /** Whether the store answers; /health says so when it does not. */
+  storeUp?: () => boolean;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -49,7 +52,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
     });
   }
 
-  const json = (c: Context, body: string, status: 200 | 400 | 403 | 413 | 422 | 500 = 200) =>
+  const json = (c: Context, body: string, status: 200 | 400 | 403 | 413 | 422 | 500 | 503 = 200) =>
     c.body(body, status, { 'Content-Type': JSON_TYPE });
 
   /** Authenticates and records the request, then hands the bouncer over; answers 403 itself. */
@@ -63,6 +66,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
   }
 
   app.onError((err, c) => {
+    if (isStoreDown(err)) return json(c, JSON.stringify({ message: err.message }), 503);
     if (isVigilError(err)) return json(c, JSON.stringify({ message: err.message }), 400);
     log.error({ err }, 'request failed');
     return json(c, JSON.stringify({ message: 'internal error' }), 500);
@@ -88,7 +92,10 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
     return c.body(null, 404);
   });
 
-  app.get('/health', (c) => json(c, '{"status":"up"}'));
+  // CrowdSec's answer, byte for byte, while the store answers. Without it this server still serves
+  // decisions from memory, so it stays 200 (a load balancer must not take every replica out
+  // because their shared PostgreSQL is down); the body says the store is degraded.
+  app.get('/health', (c) => json(c, deps.storeUp && !deps.storeUp() ? '{"status":"up","store":"degraded"}' : '{"status":"up"}'));
   if (deps.admin) app.route('/admin/v1', deps.admin);
 
   // Gin redirects a trailing slash; some bouncer configs produce it (reference §4 "Other status quirks").

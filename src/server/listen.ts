@@ -1,14 +1,16 @@
 import type http from 'node:http';
 import { formatListen, type ListenAddress } from '../lib/listen-address.ts';
 import { VigilError } from '../lib/errors.ts';
+import { applyTimeouts } from './limits.ts';
 
 /**
  * Binds an HTTP server, turning the usual failures into one line that names the setting and the
  * fix (`field` is the configuration key, `inUseFix` what to do when the port is taken).
  */
 export async function listenOn(server: http.Server, at: ListenAddress, field: string, inUseFix: string): Promise<void> {
-  // Go's net/http keeps connections alive; so do we, bounded so idle sockets do not pile up.
-  server.keepAliveTimeout = 65_000;
+  // Go's net/http keeps connections alive; so do we, bounded so idle or slow sockets do not pile up
+  // (a listener guarded by guardListener keeps its configured limits).
+  applyTimeouts(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
       const where = `${field} ${formatListen(at)}`;

@@ -7,6 +7,7 @@ import type { ListenAddress } from '../lib/listen-address.ts';
 import { formatListen } from '../lib/listen-address.ts';
 import { VigilError } from '../lib/errors.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
+import type { StoreHealth } from './store-health.ts';
 
 /**
  * Prometheus metrics, on their own listener as CrowdSec serves its own on 6060. Per-bouncer and
@@ -16,9 +17,13 @@ export class LapiMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'route' | 'method' | 'status'>;
   readonly refused: Counter<'reason'>;
+  readonly connectionsRefused: Counter<'reason'>;
+  readonly bodiesRefused: Counter<'reason'>;
 
   /** `sync` null when there is no decision index to report (`vigil watch`: CrowdSec serves the decisions). */
-  constructor(store: Store, clock: Clock, sync: DecisionSync | null) {
+  constructor(store: Store, clock: Clock, sync: DecisionSync | null, storeHealth?: StoreHealth) {
+    // Scrape-time store reads are bounded too: while the store is down /metrics still answers, at once.
+    const read = <T>(fn: () => Promise<T>, fallback: T): Promise<T> => (storeHealth ? storeHealth.call(fn).catch(() => fallback) : fn());
     this.requests = new Counter({
       name: 'vigil_lapi_requests_total',
       help: 'Local API requests by route, method and status.',
@@ -31,6 +36,18 @@ export class LapiMetrics {
       labelNames: ['reason'],
       registers: [this.registry],
     });
+    this.connectionsRefused = new Counter({
+      name: 'vigil_lapi_connections_refused_total',
+      help: 'Connections closed on arrival: peer_cap (limits.max_connections_per_peer), fair_share (listener 3/4 full), listener_full.',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    this.bodiesRefused = new Counter({
+      name: 'vigil_lapi_bodies_refused_total',
+      help: 'Requests refused before their body was read: too_large (over the route cap), unauthenticated (refused key).',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
     new Gauge({
       name: 'vigil_bouncer_last_pull_timestamp_seconds',
       help: 'Unix time of each bouncer\'s last decisions pull (absent until its first pull).',
@@ -38,7 +55,7 @@ export class LapiMetrics {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const b of await store.listBouncers()) {
+        for (const b of await read(() => store.listBouncers(), [])) {
           if (b.lastPullAt !== null) this.set({ bouncer: b.name, type: b.type }, b.lastPullAt / 1000);
         }
       },
@@ -51,7 +68,7 @@ export class LapiMetrics {
       async collect() {
         this.reset();
         const counts = new Map<string, { kind: string; criticality: string; n: number }>();
-        for (const i of await store.openHealthIssues()) {
+        for (const i of await read(() => store.openHealthIssues(), [])) {
           const key = `${i.kind}|${i.criticality}`;
           const c = counts.get(key) ?? { kind: i.kind, criticality: i.criticality, n: 0 };
           c.n++;
@@ -60,6 +77,25 @@ export class LapiMetrics {
         for (const c of counts.values()) this.set({ kind: c.kind, criticality: c.criticality }, c.n);
       },
     });
+    if (storeHealth) {
+      new Gauge({
+        name: 'vigil_store_up',
+        help: '1 when the store answers, 0 while it is down or slow (bouncers are then answered from memory).',
+        registers: [this.registry],
+        collect() {
+          this.set(storeHealth.up ? 1 : 0);
+        },
+      });
+      new Counter({
+        name: 'vigil_store_errors_total',
+        help: 'Store calls that failed or ran past their deadline.',
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(storeHealth.errors);
+        },
+      });
+    }
     if (sync) {
       new Gauge({
         name: 'vigil_decisions_active',

@@ -13,6 +13,9 @@ import { createLapiApp } from './lapi.ts';
 import { BouncerGate } from './bouncer-gate.ts';
 import { createDecisionRoutes } from './decision-routes.ts';
 import { listenOn } from './listen.ts';
+import { guardListener, serverOptions } from './limits.ts';
+import { createBodyGuard } from './body-guard.ts';
+import { StoreHealth } from './store-health.ts';
 import { HealthEngine } from '../health/engine.ts';
 import { LapiMetrics } from './metrics.ts';
 import { createAdminApp } from './admin.ts';
@@ -54,16 +57,21 @@ export async function startServer(
 ): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger(config.logLevel);
-  const store = await Store.open(config.db, { role: 'serve', source: config.dbSource });
+  const store = await Store.open(config.db, { role: 'serve', source: config.dbSource, timeoutMs: config.limits.storeTimeoutMs });
   if (store.created) log.info({ store: store.description }, `created a new store at ${store.description.replace(/^sqlite:/, '')}`);
+  // Store failures are logged when the store goes down and when it is back, not once per call.
+  const storeHealth = new StoreHealth({ log, probe: () => store.decisionsRev() });
   const sync = new DecisionSync(store, clock);
-  sync.onError = (e) => log.error({ err: e }, 'decision sync failed');
+  sync.onError = (e) => storeHealth.failed(e);
   await sync.start(config.decisionsSyncEveryMs);
   const activity = new ActivityRecorder(store);
-  activity.onError = (e) => log.error({ err: e }, 'writing bouncer activity failed; will retry');
+  activity.onError = (e) => {
+    if (storeHealth.up) log.error({ err: e }, 'writing bouncer activity failed; will retry');
+    storeHealth.failed(e);
+  };
   activity.onIpChange = (b, oldIp, newIp) => log.warn({ bouncer: b.name }, `new IP address detected for bouncer '${b.name}': ${newIp} (old: ${oldIp})`);
   activity.start(config.activityFlushEveryMs);
-  const auth = new BouncerAuth(store, clock);
+  const auth = new BouncerAuth(store, clock, undefined, storeHealth);
   // Silences that begin at a restart are explained by it (health: "did not reconnect").
   await store.recordLapiStart(clock.now(), crypto.randomUUID());
   const health = new HealthEngine(store, clock, {
@@ -76,7 +84,7 @@ export async function startServer(
     for (const i of opened) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue opened: ${i.summary}`);
     for (const i of resolved) log.info({ issue: i.id, kind: i.kind, bouncer: i.bouncerName }, `issue resolved: ${i.kind} ${i.subject}`);
   };
-  const metrics = new LapiMetrics(store, clock, sync);
+  const metrics = new LapiMetrics(store, clock, sync, storeHealth);
   let boundUrl = `http://${formatListen(config.listen)}`;
   // Refuses a bad channel before anything listens; queues what a crash left unannounced.
   const notifications = await startNotifications({ store, clock, log, config, engine: health, lapiUrl: () => `${boundUrl}/`, env: opts.env }).catch(async (e) => {
@@ -90,14 +98,19 @@ export async function startServer(
   web.attachAdmin(admin);
   const fingerprintSecret = await store.secret('fingerprint');
   const gate = new BouncerGate({ clock, auth, activity, log, metrics, fingerprintSecret });
-  const app = createLapiApp({ store, clock, activity, gate, log, metrics, admin: web.adminOn === 'lapi' ? admin : undefined, fingerprintSecret });
-  const decisionRoutes = createDecisionRoutes({ store, sync, activity, gate, log, metrics });
-  const honoListener = getRequestListener(web.onLapiListener(app.fetch));
+  const app = createLapiApp({ store, clock, activity, gate, log, metrics, admin: web.adminOn === 'lapi' ? admin : undefined, fingerprintSecret, storeUp: () => storeHealth.up });
+  const decisionRoutes = createDecisionRoutes({ store, sync, activity, gate, log, metrics, storeHealth });
+  // The body guard reads bodies (capped) and closes a connection whose body was left unread;
+  // node-server would drain it (up to 64 MiB each).
+  const honoListener = getRequestListener(web.onLapiListener(app.fetch), { autoCleanupIncoming: false });
+  const bodyGuard = createBodyGuard({ gate, onRefused: (reason) => metrics.bodiesRefused.inc({ reason }) });
 
   // The decision routes answer on node:http directly (the hot path); Hono serves the rest.
-  const server = http.createServer((req, res) => {
-    if (!decisionRoutes(req, res)) void honoListener(req, res);
+  const server = http.createServer(serverOptions(config.limits), (req, res) => {
+    if (!decisionRoutes(req, res)) bodyGuard(req, res, () => void honoListener(req, res));
   });
+  // Timeouts and connection caps: slow or idle sockets must never keep a bouncer out (issue 15).
+  guardListener(server, config.limits, { log, refused: metrics.connectionsRefused });
   await listenOn(server, config.listen, 'listen', 'stop the other server or pick another with --listen');
   const addr = server.address() as AddressInfo;
   let metricsServer: { url: string; close(): Promise<void> } | undefined;
@@ -134,6 +147,7 @@ export async function startServer(
       closing ??= (async () => {
         sync.stop();
         health.stop();
+        storeHealth.stop();
         await web.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

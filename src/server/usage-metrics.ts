@@ -50,8 +50,12 @@ export function parseUsageMetrics(body: Uint8Array, contentEncoding: string | un
   let raw = body;
   if (contentEncoding && /gzip/i.test(contentEncoding)) {
     try {
+      // Inflation stops at the cap: a bomb costs at most the cap in memory.
       raw = gunzipSync(body, { maxOutputLength: USAGE_METRICS_MAX_BYTES });
-    } catch {
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        return { ok: false, status: 413, message: `body: larger than ${USAGE_METRICS_MAX_BYTES} bytes once decompressed; send one report per push` };
+      }
       return { ok: false, status: 400, message: `body: not valid gzip, or larger than ${USAGE_METRICS_MAX_BYTES} bytes once decompressed` };
     }
   }

@@ -65,6 +65,8 @@ export interface OpenOptions {
    * `readableByOthers`. Default 'refuse'.
    */
   othersCanRead?: 'refuse' | 'report';
+  /** The server's bound on one PostgreSQL query or connection attempt (limits.store_timeout); none for the CLI. */
+  timeoutMs?: number;
 }
 
 /** Waits this long for a PostgreSQL server that does not answer (closed port, black hole); libpq's `connect_timeout` (seconds) in the URL overrides it. */
@@ -110,7 +112,16 @@ export async function openDatabase(location: StoreLocation, opts: OpenOptions = 
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     sqliteHandle = sqlite;
   } else {
-    const pool = new pg.Pool({ connectionString: location.target, max: 10, connectionTimeoutMillis: pgConnectTimeoutMs(location.target) });
+    const timeoutMs = opts.timeoutMs;
+    const pool = new pg.Pool({
+      connectionString: location.target,
+      max: 10,
+      keepAlive: true,
+      connectionTimeoutMillis: timeoutMs ?? pgConnectTimeoutMs(location.target),
+      // The server's bounded waits (the CLI's long imports keep none): a frozen or unreachable
+      // server fails calls after timeoutMs instead of holding them.
+      ...(timeoutMs ? { query_timeout: timeoutMs, statement_timeout: timeoutMs, idle_in_transaction_session_timeout: Math.max(10_000, 2 * timeoutMs) } : {}),
+    });
     // An idle connection the server closes (restart, failover) must not crash the process;
     // the pool replaces it and the next query reports any real problem.
     pool.on('error', () => {});

@@ -65,7 +65,8 @@ export class Store {
 
   /**
    * `role`: the process that owns the store (vigil serve or vigil watch); a store owned by the
-   * other one is refused before anything is written (src/store/store-role.ts).
+   * other one is refused before anything is written (src/store/store-role.ts). `timeoutMs`: how long
+   * one PostgreSQL query or connection attempt may take (limits.store_timeout).
    */
   static async open(url: string, opts: OpenOptions & { role?: StoreRole } = {}): Promise<Store> {
     const location = parseStoreUrl(url);
