@@ -8,7 +8,7 @@ import { loadConfig } from '../src/config/config.ts';
 import { runDoctor } from '../src/doctor/doctor.ts';
 import type { Finding } from '../src/core/doctor/finding.ts';
 import { execHost, localHost, runCommand } from '../src/doctor/host.ts';
-import { createLogger, startServer, type RunningServer } from '../src/server/serve.ts';
+import { createLogger, startServer, type RunningServer } from '../src/app/serve.ts';
 import { crowdsecBouncersAvailable } from './support/crowdsec-bouncers.ts';
 
 /**

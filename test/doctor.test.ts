@@ -6,7 +6,7 @@ import { main } from '../src/cli/main.ts';
 import type { CliIo } from '../src/cli/io.ts';
 import { systemClock } from '../src/lib/clock.ts';
 import { loadConfig } from '../src/config/config.ts';
-import { createLogger, startServer, type RunningServer } from '../src/server/serve.ts';
+import { createLogger, startServer, type RunningServer } from '../src/app/serve.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import type { DoctorReport, Finding } from '../src/core/doctor/finding.ts';
 import { probeHttp, probeTcp, probeTls } from '../src/doctor/network-probe.ts';

@@ -11,7 +11,7 @@ import { HealthEngine } from '../src/health/engine.ts';
 import { DEFAULT_RULES } from '../src/core/health/evaluate.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { loadNotificationsConfig } from '../src/notify/config.ts';
-import { createLogger, startServer } from '../src/server/serve.ts';
+import { createLogger, startServer } from '../src/app/serve.ts';
 
 /**
  * A kill -9 loses no notification. A real `vigil serve` (child process) is killed with SIGKILL

@@ -10,7 +10,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, createLogger, type RunningServer } from '../src/server/serve.ts';
+import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
 import type { Clock } from '../src/lib/clock.ts';
 import { generateApiKey, hashApiKey } from '../src/core/bouncers/api-key.ts';

@@ -9,7 +9,7 @@ import type { CliIo } from '../src/cli/io.ts';
 import { systemClock } from '../src/lib/clock.ts';
 import { loadConfig } from '../src/config/config.ts';
 import type { VerifyResult } from '../src/doctor/verify.ts';
-import { createLogger, startServer, type RunningServer } from '../src/server/serve.ts';
+import { createLogger, startServer, type RunningServer } from '../src/app/serve.ts';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { startEnforcingServer, type EnforcingServer } from './support/enforcing-web-server.ts';
 

@@ -237,7 +237,7 @@ describe.skipIf(skip)(`vigil watch on the real CrowdSec 1.4.6${skip ? ` (skipped
     const settings = resolveWatchSettings({ flags: { ...flags, listen: 'off' }, file: {}, configFile: null, env: {}, cwd: dir });
     const clock = new ManualClock(Date.now());
     const silent = { write: () => true } as unknown as NodeJS.WritableStream;
-    const { createLogger } = await import('../src/server/serve.ts');
+    const { createLogger } = await import('../src/app/serve.ts');
     const w = await startWatch(config, settings, { clock, log: createLogger('silent', silent), poll: false });
     try {
       let r = await w.watcher.pollOnce();

@@ -13,7 +13,7 @@ export function registerServeCommand(program: Command, ctx: CommandContext, glob
       const { loadConfig } = await import('../config/config.ts');
       const config = loadConfig({ flags, env: ctx.io.env, cwd: ctx.io.cwd });
       // Loaded on demand: the server's modules (HTTP, logging, metrics) would slow every other command's start.
-      const { createLogger, startServer } = await import('../server/serve.ts');
+      const { createLogger, startServer } = await import('../app/serve.ts');
       const log = createLogger(config.logLevel, { write: (s: string) => (ctx.io.stdout(s), true) } as unknown as NodeJS.WritableStream);
       // The first-start dashboard password goes to stderr once, never through the log.
       const firstStartPassword = (password: string, url: string) =>

@@ -37,7 +37,7 @@ export function registerWatchCommand(program: Command, ctx: CommandContext): voi
       });
       // Loaded on demand, as `serve` does: HTTP, logging and database drivers would slow every other command.
       const { startWatch } = await import('../watch/start-watch.ts');
-      const { createLogger } = await import('../server/serve.ts');
+      const { createLogger } = await import('../lib/logger.ts');
       if (o.once) {
         // One run prints its result (the issues table, or one fatal line); log lines would only repeat it.
         const log = createLogger('silent', { write: (s: string) => (ctx.io.stderr(s), true) } as unknown as NodeJS.WritableStream);

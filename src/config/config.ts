@@ -9,7 +9,7 @@ import { parseDuration } from '../lib/duration.ts';
 import { DEFAULT_EVALUATE_EVERY_MS, DEFAULT_RULES } from '../core/health/evaluate.ts';
 import { parseStoreUrl } from '../store/database.ts';
 import { watchFileSchema, type WatchFileSection } from './watch-file-schema.ts';
-import { DEFAULT_LIMITS, type ListenerLimits } from '../server/limits.ts';
+import { DEFAULT_LIMITS, type ListenerLimits } from './listener-limits.ts';
 import { loadNotificationsConfig, notificationsFileSchema, type NotificationsConfig } from '../notify/config.ts';
 import { TrustedProxies } from '../remediation/client-ip.ts';
 

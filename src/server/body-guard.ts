@@ -114,14 +114,18 @@ export function createBodyGuard(deps: { gate: BouncerGate; onRefused?: (reason: 
     if (body === 'gone') return;
     if (body === 'too_large') {
       deps.onRefused?.('too_large');
-      return refuse(req, res, 413, tooLarge(path, cap));
+      refuse(req, res, 413, tooLarge(path, cap));
+      return;
     }
     (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
     next();
   }
 
   return function guard(req: IncomingMessage, res: ServerResponse, next: () => void): void {
-    if (!hasBody(req)) return next();
+    if (!hasBody(req)) {
+      next();
+      return;
+    }
     const url = req.url ?? '';
     const mark = url.indexOf('?');
     const path = mark < 0 ? url : url.slice(0, mark);
@@ -129,7 +133,8 @@ export function createBodyGuard(deps: { gate: BouncerGate; onRefused?: (reason: 
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > cap) {
       deps.onRefused?.('too_large');
-      return refuse(req, res, 413, tooLarge(path, cap));
+      refuse(req, res, 413, tooLarge(path, cap));
+      return;
     }
     closeWhenUnread(req, res);
     const fail = (err: unknown) => {
@@ -144,7 +149,8 @@ export function createBodyGuard(deps: { gate: BouncerGate; onRefused?: (reason: 
     if (!readsBody(path) || anonymous) {
       // The route answers without a body (404, 405, 401): it gets an empty one, the connection closes after.
       (req as IncomingMessage & { rawBody?: Buffer }).rawBody = Buffer.alloc(0);
-      return next();
+      next();
+      return;
     }
     if (path !== '/v1/usage-metrics' || req.method !== 'POST') return void read(req, res, path, cap, next).catch(fail);
     // The key first: a refused key's body is never read. The gate records the refusal, as on any route.

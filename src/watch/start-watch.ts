@@ -19,7 +19,7 @@ import { writeRunbookSettings } from '../store/runbook-settings.ts';
 import type { HealthRules } from '../core/health/types.ts';
 import { createAdminApp } from '../server/admin.ts';
 import { LapiMetrics } from '../server/metrics.ts';
-import { createLogger } from '../server/serve.ts';
+import { createLogger } from '../lib/logger.ts';
 import { Store } from '../store/store.ts';
 import { parseStoreUrl } from '../store/database.ts';
 import { describeDb } from './crowdsec-config.ts';

@@ -70,7 +70,9 @@ describe('request bodies on the Local API listener', () => {
         { localAddress: SOURCES[i % SOURCES.length], chunk, chunks: 64 },
       ),
     );
-    cleanups.push(() => uploads.forEach((u) => u.socket.destroy()));
+    cleanups.push(() => {
+      for (const u of uploads) u.socket.destroy();
+    });
     await Promise.race([Promise.all(uploads.map((u) => u.written)), new Promise((r) => setTimeout(r, 8_000))]);
     const r = await pull(vigil.port, { timeoutMs: 3_000 });
     expect(r.status).toBe(200);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freshDbUrl } from '../support/databases.ts';
 import { makeSelfSignedCert } from '../support/loopback-faults.ts';
 import { requestFrom, type Answer } from '../support/http-from.ts';
-import { startServer, createLogger, type RunningServer } from '../../src/server/serve.ts';
+import { startServer, createLogger, type RunningServer } from '../../src/app/serve.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { resetDashboardPassword } from '../../src/web/credentials.ts';

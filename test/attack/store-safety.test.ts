@@ -15,7 +15,7 @@ import { main } from '../../src/cli/main.ts';
 import type { CliIo } from '../../src/cli/io.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { loadConfig } from '../../src/config/config.ts';
-import { createLogger, startServer } from '../../src/server/serve.ts';
+import { createLogger, startServer } from '../../src/app/serve.ts';
 import { startWatch } from '../../src/watch/start-watch.ts';
 import type { BouncerSource } from '../../src/watch/sources.ts';
 import type { WatchSettings } from '../../src/watch/watch-config.ts';

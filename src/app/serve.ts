@@ -1,24 +1,28 @@
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
 import { getRequestListener } from '@hono/node-server';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from '../lib/logger.ts';
+
+/** Re-exported: tests and embedders start a server and its logger from here. */
+export { createLogger };
 import type { VigilConfig } from '../config/config.ts';
 import { formatListen } from '../lib/listen-address.ts';
 import { systemClock, type Clock } from '../lib/clock.ts';
 import { Store } from '../store/store.ts';
 import { DecisionSync } from '../decisions/decision-sync.ts';
-import { ActivityRecorder } from './activity.ts';
-import { BouncerAuth } from './auth.ts';
-import { createLapiApp } from './lapi.ts';
-import { BouncerGate } from './bouncer-gate.ts';
-import { createDecisionRoutes } from './decision-routes.ts';
-import { listenOn } from './listen.ts';
-import { guardListener, serverOptions } from './limits.ts';
-import { createBodyGuard } from './body-guard.ts';
-import { StoreHealth } from './store-health.ts';
+import { ActivityRecorder } from '../server/activity.ts';
+import { BouncerAuth } from '../server/auth.ts';
+import { createLapiApp } from '../server/lapi.ts';
+import { BouncerGate } from '../server/bouncer-gate.ts';
+import { createDecisionRoutes } from '../server/decision-routes.ts';
+import { listenOn } from '../server/listen.ts';
+import { guardListener, serverOptions } from '../server/limits.ts';
+import { createBodyGuard } from '../server/body-guard.ts';
+import { StoreHealth } from '../server/store-health.ts';
 import { HealthEngine } from '../health/engine.ts';
-import { LapiMetrics } from './metrics.ts';
-import { createAdminApp } from './admin.ts';
+import { LapiMetrics } from '../server/metrics.ts';
+import { createAdminApp } from '../server/admin.ts';
 import crypto from 'node:crypto';
 import { startNotifications, type Notifications } from '../notify/start.ts';
 import { createWebSurface, type WebSurface } from '../web/surface.ts';
@@ -40,10 +44,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  // Keys never reach a log line: the key header is not logged anywhere, and this is a second net.
-  return pino({ level, base: { svc: 'vigil' }, redact: ['req.headers["x-api-key"]', 'key', 'apiKey'] }, destination as never);
-}
 
 export async function startServer(
   config: VigilConfig,

@@ -1,0 +1,28 @@
+/**
+ * How long the listener waits for clients and how many sockets it holds, so idle or slow
+ * connections (slowloris) cannot exhaust file descriptors and keep real bouncers out.
+ * The defaults suit real bouncers: go-cs-bouncer pulls every 10 s on a keep-alive connection.
+ */
+export interface ListenerLimits {
+  /** Whole request head (request line + headers) must arrive within this (`limits.header_timeout`). */
+  headerTimeoutMs: number;
+  /** Whole request, body included, must arrive within this (`limits.request_timeout`). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this, as Go's http.Server idle timeout (`limits.keep_alive_timeout`). */
+  keepAliveTimeoutMs: number;
+  /** A socket with no traffic either way for this long is closed, e.g. a client that stopped reading (`limits.idle_timeout`). */
+  idleTimeoutMs: number;
+  /** Open connections at most; lowered to fit the open-file limit (`limits.max_connections`). */
+  maxConnections: number;
+  /** Open connections per client address at most (`limits.max_connections_per_peer`). */
+  maxConnectionsPerPeer: number;
+}
+
+export const DEFAULT_LIMITS: ListenerLimits = {
+  headerTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 65_000,
+  idleTimeoutMs: 120_000,
+  maxConnections: 10_000,
+  maxConnectionsPerPeer: 256,
+};
