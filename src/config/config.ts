@@ -5,7 +5,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { VigilError } from '../lib/errors.ts';
 import { parseListen, type ListenAddress } from '../lib/listen-address.ts';
-import { parseDuration } from '../lib/duration.ts';
+import { formatGoDuration, parseDuration } from '../lib/duration.ts';
 import { DEFAULT_EVALUATE_EVERY_MS, DEFAULT_RULES } from '../core/health/evaluate.ts';
 import { parseStoreUrl } from '../store/database.ts';
 import { watchFileSchema, type WatchFileSection } from './watch-file-schema.ts';
@@ -93,41 +93,88 @@ export function resolveDb(url: string, base: string, where: string): string {
 }
 
 const duration = z.string();
+
+/** What docs/configuration.md says of a key (generated from this schema: src/config/config-docs.ts). */
+export interface KeyDoc {
+  description: string;
+  default?: string;
+  env?: string;
+  flag?: string;
+}
+const doc = <T extends z.ZodType>(schema: T, meta: KeyDoc): T => schema.meta({ ...meta });
+const ms = (n: number) => formatGoDuration(n);
+
+/** The defaults of the keys below, written once: loadConfig applies them and the docs print them. */
+export const CONFIG_DEFAULTS = {
+  listen: '127.0.0.1:8080',
+  metrics_listen: '127.0.0.1:6060',
+  admin_listen: 'lapi',
+  log_level: 'info',
+  admin_session_ttl: '12h',
+  decisions_sync_every: '250ms',
+  activity_flush_every: '1s',
+  store_timeout: '5s',
+} as const;
+
 // The YAML file: snake_case keys, every one optional, unknown keys refused (a typo must not pass silently).
-const fileSchema = z
+export const fileSchema = z
   .object({
-    listen: z.string().optional(),
-    db: z.string().optional(),
-    log_level: z.enum(LOG_LEVELS).optional(),
-    metrics_listen: z.string().optional(),
-    admin_listen: z.string().optional(),
-    admin_session_ttl: duration.optional(),
-    admin_trusted_proxies: z.array(z.string()).optional(),
-    decisions_sync_every: duration.optional(),
-    activity_flush_every: duration.optional(),
-    health: z
-      .object({
-        offline_after: duration.optional(),
-        late_after_factor: z.number().positive().optional(),
-        late_after_min: duration.optional(),
-        evaluate_every: duration.optional(),
-      })
-      .strict()
-      .optional(),
-    limits: z
-      .object({
-        header_timeout: duration.optional(),
-        request_timeout: duration.optional(),
-        keep_alive_timeout: duration.optional(),
-        idle_timeout: duration.optional(),
-        max_connections: z.number().int().min(16).optional(),
-        max_connections_per_peer: z.number().int().min(1).optional(),
-        store_timeout: duration.optional(),
-      })
-      .strict()
-      .optional(),
-    notifications: notificationsFileSchema.optional(),
-    watch: watchFileSchema.optional(),
+    listen: doc(z.string().optional(), {
+      description: 'Where the Local API listens for bouncers: `HOST:PORT`, `[V6]:PORT` or `:PORT` (all interfaces); port 0 picks a free one.',
+      default: CONFIG_DEFAULTS.listen,
+      env: 'VIGIL_LISTEN',
+      flag: '--listen (serve)',
+    }),
+    db: doc(z.string().optional(), {
+      description:
+        'The store: `sqlite:PATH` or `postgres://USER:PASSWORD@HOST:5432/DB` (several replicas on one PostgreSQL). A relative path in this file is relative to the file; from a flag or the environment, to the working directory.',
+      default: '`vigil.db` in the data directory: `$VIGIL_DATA_DIR`, else `/var/lib/vigil` as root, else `${XDG_DATA_HOME:-~/.local/share}/vigil`',
+      env: 'VIGIL_DB',
+      flag: '--db',
+    }),
+    log_level: doc(z.enum(LOG_LEVELS).optional(), { description: 'Log level of `vigil serve` and `vigil watch` (JSON lines on stdout).', default: CONFIG_DEFAULTS.log_level, env: 'VIGIL_LOG_LEVEL', flag: '--log-level' }),
+    metrics_listen: doc(z.string().optional(), { description: 'Prometheus `/metrics` listener (as CrowdSec serves its own on 6060); `off` disables it.', default: CONFIG_DEFAULTS.metrics_listen, env: 'VIGIL_METRICS_LISTEN' }),
+    admin_listen: doc(z.string().optional(), {
+      description: 'The admin API (`/admin/v1`) and the dashboard (`/ui/`): `lapi` (on the Local API listener), `HOST:PORT` (a listener of their own) or `off`.',
+      default: CONFIG_DEFAULTS.admin_listen,
+      env: 'VIGIL_ADMIN_LISTEN',
+    }),
+    admin_session_ttl: doc(duration.optional(), { description: 'A dashboard session ends this long after login.', default: CONFIG_DEFAULTS.admin_session_ttl }),
+    admin_trusted_proxies: doc(z.array(z.string()).optional(), {
+      description: "Reverse proxies (addresses or CIDRs) whose `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-For` the dashboard believes; `[]` trusts none.",
+      default: `[${DEFAULT_ADMIN_TRUSTED_PROXIES.join(', ')}]`,
+    }),
+    decisions_sync_every: doc(duration.optional(), { description: 'How often a server re-reads decisions written by the CLI or another replica.', default: CONFIG_DEFAULTS.decisions_sync_every }),
+    activity_flush_every: doc(duration.optional(), { description: 'How often buffered bouncer activity (last pull, last request, refused requests) is written; a `kill -9` loses at most this much.', default: CONFIG_DEFAULTS.activity_flush_every }),
+    health: doc(
+      z
+        .object({
+          offline_after: doc(duration.optional(), { description: 'A bouncer silent for longer is offline: RC / Firewall Integration Offline (Critical).', default: ms(DEFAULT_RULES.offlineAfterMs) }),
+          late_after_factor: doc(z.number().positive().optional(), { description: 'A bouncer with a steady pull cadence is late after this many missed intervals …', default: String(DEFAULT_RULES.lateAfterFactor) }),
+          late_after_min: doc(duration.optional(), { description: '… but never before this silence.', default: ms(DEFAULT_RULES.lateAfterMinMs) }),
+          evaluate_every: doc(duration.optional(), { description: 'How often the health engine evaluates the fleet.', default: ms(DEFAULT_EVALUATE_EVERY_MS) }),
+        })
+        .strict()
+        .optional(),
+      { description: 'Health thresholds (docs/health.md).' },
+    ),
+    limits: doc(
+      z
+        .object({
+          header_timeout: doc(duration.optional(), { description: 'The request line and headers must arrive within this; also the longest wait for a connection\'s first request.', default: ms(DEFAULT_LIMITS.headerTimeoutMs) }),
+          request_timeout: doc(duration.optional(), { description: 'The whole request, body included, must arrive within this.', default: ms(DEFAULT_LIMITS.requestTimeoutMs) }),
+          keep_alive_timeout: doc(duration.optional(), { description: "An idle keep-alive connection is closed after this (Go's http.Server default; bouncers pull every 10 s).", default: ms(DEFAULT_LIMITS.keepAliveTimeoutMs) }),
+          idle_timeout: doc(duration.optional(), { description: 'A connection with no traffic either way (a client that stopped reading) is closed after this.', default: ms(DEFAULT_LIMITS.idleTimeoutMs) }),
+          max_connections: doc(z.number().int().min(16).optional(), { description: 'Open connections at most; lowered to the open-file limit minus 128, with a warning naming the fix.', default: String(DEFAULT_LIMITS.maxConnections) }),
+          max_connections_per_peer: doc(z.number().int().min(1).optional(), { description: 'Open connections per client address at most; once ¾ of max_connections are open, an address holding 1/16 of them is refused.', default: String(DEFAULT_LIMITS.maxConnectionsPerPeer) }),
+          store_timeout: doc(duration.optional(), { description: "PostgreSQL connection, query and statement timeout of the server (the CLI's long imports keep none).", default: CONFIG_DEFAULTS.store_timeout }),
+        })
+        .strict()
+        .optional(),
+      { description: "The Local API listener's limits (README, Security and limits)." },
+    ),
+    notifications: doc(notificationsFileSchema.optional(), { description: 'Notification channels and delivery (docs/notifications.md).' }),
+    watch: doc(watchFileSchema.optional(), { description: '`vigil watch` over an existing CrowdSec (docs/watch.md); `VIGIL_WATCH_<KEY>` variables and the command\'s flags override each key.' }),
   })
   .strict();
 
@@ -172,12 +219,12 @@ export function loadConfig(
   const [levelText, levelWhere] = pick('log_level', flags.logLevel, fromFile.log_level);
   const [metricsText, metricsWhere] = pick('metrics_listen', flags.metricsListen, fromFile.metrics_listen);
   // As CrowdSec serves Prometheus on 127.0.0.1:6060; `off` disables it.
-  const metricsListen = metricsText === 'off' ? null : parseListen(metricsText ?? '127.0.0.1:6060', metricsWhere);
+  const metricsListen = metricsText === 'off' ? null : parseListen(metricsText ?? CONFIG_DEFAULTS.metrics_listen, metricsWhere);
   // On the Local API listener unless told otherwise, as the admin API always was; `off` disables both.
   const [adminText, adminWhere] = pick('admin_listen', flags.adminListen, fromFile.admin_listen);
   const adminListen = adminText === 'off' ? null : adminText === undefined || adminText === 'lapi' ? 'lapi' : parseAdminListen(adminText, adminWhere);
 
-  const listen = parseListen(listenText ?? '127.0.0.1:8080', listenWhere);
+  const listen = parseListen(listenText ?? CONFIG_DEFAULTS.listen, listenWhere);
   // A path in vigil.yaml is relative to that file, one from a flag or VIGIL_DB to the working directory.
   const dbFromFile = dbText !== undefined && !dbWhere.startsWith('--') && !dbWhere.startsWith('VIGIL_');
   const dbSource = dbText === undefined ? 'default' : dbWhere;
@@ -185,7 +232,7 @@ export function loadConfig(
     dbText === undefined
       ? `sqlite:${path.join(defaultDataDir(env, cwd, opts.uid), DEFAULT_STORE_FILE)}`
       : resolveDb(dbText, dbFromFile && usedFile ? path.dirname(usedFile) : cwd, dbWhere);
-  const logLevel = (levelText ?? 'info') as LogLevel;
+  const logLevel = (levelText ?? CONFIG_DEFAULTS.log_level) as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new VigilError('E_CONFIG', `${levelWhere} "${levelText}": use one of ${LOG_LEVELS.join(', ')}`);
   }
@@ -207,10 +254,10 @@ export function loadConfig(
     logLevel,
     metricsListen,
     adminListen,
-    adminSessionTtlMs: dur('admin_session_ttl', fromFile.admin_session_ttl, '12h'),
+    adminSessionTtlMs: dur('admin_session_ttl', fromFile.admin_session_ttl, CONFIG_DEFAULTS.admin_session_ttl),
     adminTrustedProxies,
-    decisionsSyncEveryMs: dur('decisions_sync_every', fromFile.decisions_sync_every, '250ms'),
-    activityFlushEveryMs: dur('activity_flush_every', fromFile.activity_flush_every, '1s'),
+    decisionsSyncEveryMs: dur('decisions_sync_every', fromFile.decisions_sync_every, CONFIG_DEFAULTS.decisions_sync_every),
+    activityFlushEveryMs: dur('activity_flush_every', fromFile.activity_flush_every, CONFIG_DEFAULTS.activity_flush_every),
     health: {
       offlineAfterMs: h.offline_after === undefined ? DEFAULT_RULES.offlineAfterMs : dur('health.offline_after', h.offline_after, ''),
       lateAfterFactor: h.late_after_factor ?? DEFAULT_RULES.lateAfterFactor,
@@ -224,7 +271,7 @@ export function loadConfig(
       idleTimeoutMs: positive('limits.idle_timeout', dur('limits.idle_timeout', l.idle_timeout, `${DEFAULT_LIMITS.idleTimeoutMs}ms`)),
       maxConnections: l.max_connections ?? DEFAULT_LIMITS.maxConnections,
       maxConnectionsPerPeer: l.max_connections_per_peer ?? DEFAULT_LIMITS.maxConnectionsPerPeer,
-      storeTimeoutMs: positive('limits.store_timeout', dur('limits.store_timeout', l.store_timeout, '5s')),
+      storeTimeoutMs: positive('limits.store_timeout', dur('limits.store_timeout', l.store_timeout, CONFIG_DEFAULTS.store_timeout)),
     },
     notifications: loadNotificationsConfig(fromFile.notifications, usedFile),
     watch: fromFile.watch ?? {},

@@ -6,15 +6,18 @@ import { channelFileSchema, definitionOf, type Channel, type ChannelFileSection 
 import type { ChannelBase } from './channels/shared/channel-definition.ts';
 
 const duration = z.string();
+export const DEFAULT_REMIND_EVERY = '24h';
+/** Delivery defaults, written once for the loader and the docs. */
+const DELIVERY_DEFAULTS = { timeout: '10s', retry_initial: '10s', retry_max: '10m' } as const;
 
 /** The `notifications:` section of vigil.yaml, as the file's schema checks it. */
 export const notificationsFileSchema = z
   .object({
-    remind_every: duration.optional(),
-    timeout: duration.optional(),
-    retry_initial: duration.optional(),
-    retry_max: duration.optional(),
-    channels: z.record(z.string(), channelFileSchema).optional(),
+    remind_every: duration.optional().meta({ description: 'Reminder interval while an issue stays open and unacknowledged; `0` turns reminders off.', default: DEFAULT_REMIND_EVERY }),
+    timeout: duration.optional().meta({ description: 'One delivery attempt (connect, send, answer) may take this long.', default: DELIVERY_DEFAULTS.timeout }),
+    retry_initial: duration.optional().meta({ description: 'First retry after a failed attempt; doubles each time, with jitter.', default: DELIVERY_DEFAULTS.retry_initial }),
+    retry_max: duration.optional().meta({ description: 'The longest wait between retries.', default: DELIVERY_DEFAULTS.retry_max }),
+    channels: z.record(z.string(), channelFileSchema).optional().meta({ description: 'Channels by name (letters, digits, `.`, `_`, `-`; ≤ 64): each a `webhook`, `slack` or `email` section (below).' }),
   })
   .strict();
 
@@ -32,7 +35,6 @@ export interface NotificationsConfig extends DeliverySettings {
   where: string;
 }
 
-export const DEFAULT_REMIND_EVERY = '24h';
 const CHANNEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export function loadNotificationsConfig(section: NotificationsFileSection | undefined, file: string | null): NotificationsConfig {
@@ -49,14 +51,14 @@ export function loadNotificationsConfig(section: NotificationsFileSection | unde
   }
   const config: NotificationsConfig = {
     remindEveryMs: dur('remind_every', s.remind_every, DEFAULT_REMIND_EVERY, true),
-    timeoutMs: dur('timeout', s.timeout, '10s'),
-    retryInitialMs: dur('retry_initial', s.retry_initial, '10s'),
-    retryMaxMs: dur('retry_max', s.retry_max, '10m'),
+    timeoutMs: dur('timeout', s.timeout, DELIVERY_DEFAULTS.timeout),
+    retryInitialMs: dur('retry_initial', s.retry_initial, DELIVERY_DEFAULTS.retry_initial),
+    retryMaxMs: dur('retry_max', s.retry_max, DELIVERY_DEFAULTS.retry_max),
     channels,
     where,
   };
   if (config.retryMaxMs < config.retryInitialMs) {
-    throw new VigilError('E_CONFIG', `${where}.retry_max: must be at least retry_initial (${s.retry_initial ?? '10s'})`);
+    throw new VigilError('E_CONFIG', `${where}.retry_max: must be at least retry_initial (${s.retry_initial ?? DELIVERY_DEFAULTS.retry_initial})`);
   }
   return config;
 }

@@ -17,9 +17,9 @@ export interface WebhookChannel extends ChannelBase {
 const webhookSchema = z
   .object({
     type: z.literal('webhook'),
-    url: z.string(),
-    headers: z.record(z.string(), z.string()).optional(),
-    secret: z.string().optional(),
+    url: z.string().meta({ description: 'http:// or https:// URL the JSON body is POSTed to.' }),
+    headers: z.record(z.string(), z.string()).optional().meta({ description: 'Extra request headers; values may use `${VAR}`.' }),
+    secret: z.string().optional().meta({ description: 'HMAC-SHA256 key: each body is signed in `X-Vigil-Signature-256`.' }),
     ...filterKeys,
   })
   .strict();
