@@ -1,4 +1,5 @@
 import type { BouncerChange, RefusedRequest } from '../store/types.ts';
+import type { RefusedSummary } from '../store/refused-summaries.ts';
 
 /**
  * Issue ids and criticalities from CrowdSec's Stack Health catalogue (docs notes §1), plus our own
@@ -46,8 +47,13 @@ export interface BouncerHealthInput {
 
 export interface FleetSnapshot {
   bouncers: BouncerHealthInput[];
-  /** Refused and misrouted requests, recent first or in any order. */
+  /** Refused and misrouted requests one by one, in any order (each counts as a summary of one). */
   refused: RefusedRequest[];
+  /**
+   * Refused and misrouted requests summed per (address, User-Agent, reason): what Vigil's own
+   * Local API hands over, since a flood cannot push them out the way it fills the raw record.
+   */
+  refusedSummaries?: RefusedSummary[];
   /** When Local API processes started. */
   lapiStarts: number[];
   bouncerChanges: BouncerChange[];

@@ -5,7 +5,6 @@ import type { Store } from '../store/store.ts';
 import type { Bouncer } from '../store/types.ts';
 import type { Clock } from '../clock.ts';
 import { isVigilError } from '../errors.ts';
-import { hashApiKey, keyFingerprint } from '../bouncers/api-key.ts';
 import type { ActivityRecorder } from './activity.ts';
 import { foldPeerAddress, type BouncerGate, type PullKind } from './bouncer-gate.ts';
 import type { LapiMetrics } from './metrics.ts';
@@ -17,8 +16,6 @@ export interface LapiDeps {
   activity: ActivityRecorder;
   gate: BouncerGate;
   log: Logger;
-  /** Secret for refused-key fingerprints. */
-  fingerprintSecret: Buffer;
   metrics?: LapiMetrics;
   /** Mounted under /admin/v1 (JSON, admin token). */
   admin?: Hono;
@@ -67,23 +64,14 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
     log.error({ err }, 'request failed');
     return json(c, JSON.stringify({ message: 'internal error' }), 500);
   });
-  app.notFound((c) => {
+  app.notFound(async (c) => {
     // A bouncer with a wrong api_url (`//v1/…`, `/decisions`, `/v1/decision`) lands here; keep a
     // trace so the health engine can name that cause. Scanners without a key and without
     // "decision" in the path are not worth a row.
     const key = c.req.header('x-api-key');
     if (key || /decision/i.test(c.req.path)) {
       metrics?.refused.inc({ reason: 'wrong-path' });
-      activity.refused({
-        at: clock.now(),
-        peerIp: peerAddressOf(c),
-        userAgent: c.req.header('user-agent') ?? '',
-        method: c.req.method,
-        path: c.req.path,
-        reason: 'wrong-path',
-        keyFingerprint: key ? keyFingerprint(deps.fingerprintSecret, hashApiKey(key)) : '',
-        bouncerName: '',
-      });
+      await gate.misrouted({ method: c.req.method, path: c.req.path, apiKey: key, userAgent: c.req.header('user-agent'), peer: peerAddressOf(c) });
     }
     return c.body(null, 404);
   });

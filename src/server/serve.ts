@@ -89,7 +89,7 @@ export async function startServer(
   web.attachAdmin(admin);
   const fingerprintSecret = await store.secret('fingerprint');
   const gate = new BouncerGate({ clock, auth, activity, log, metrics, fingerprintSecret });
-  const app = createLapiApp({ store, clock, activity, gate, log, metrics, admin: web.adminOn === 'lapi' ? admin : undefined, fingerprintSecret });
+  const app = createLapiApp({ store, clock, activity, gate, log, metrics, admin: web.adminOn === 'lapi' ? admin : undefined });
   const decisionRoutes = createDecisionRoutes({ store, sync, activity, gate, log, metrics });
   const honoListener = getRequestListener(web.onLapiListener(app.fetch));
 
@@ -141,6 +141,7 @@ export async function startServer(
         });
         await metricsServer?.close();
         await notifications.stop();
+        gate.stop();
         await activity.stop();
         await store.close();
       })();
