@@ -156,7 +156,7 @@ function indexEvidence(s: FleetSnapshot): EvidenceIndex {
     requestsRecorded: s.requestsRecorded !== false,
   };
   const refused = s.refused.map(summaryOf);
-  if (s.refusedSummaries) refused.push(...s.refusedSummaries);
+  for (const r of s.refusedSummaries ?? []) refused.push(r);
   // Only the addresses refused requests came from matter: 100k bouncers are not grouped for nothing.
   const refusedIps = new Set<string>();
   for (const r of refused) if (r.peerIp) refusedIps.add(r.peerIp);
@@ -167,7 +167,9 @@ function indexEvidence(s: FleetSnapshot): EvidenceIndex {
     const ua = userAgentOf(b);
     if (ua) agentOwners.set(ua, (agentOwners.get(ua) ?? 0) + 1);
     if (b.ipAddress && refusedIps.has(b.ipAddress)) {
-      push(idx.bouncersByIp, b.ipAddress, b.name);
+      const names = idx.bouncersByIp.get(b.ipAddress);
+      if (names) names.push(b.name);
+      else idx.bouncersByIp.set(b.ipAddress, [b.name]);
       if (b.type) {
         const pair = `${b.ipAddress}\0${b.type}`;
         idx.pairOwners.set(pair, (idx.pairOwners.get(pair) ?? 0) + 1);
