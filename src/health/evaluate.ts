@@ -246,7 +246,7 @@ function confidenceOf(b: BouncerHealthInput, matches: Array<{ r: RefusedSummary;
   const shown = names.slice(0, 5).map((n) => `'${n}'`).join(', ') + (names.length > 5 ? `, and ${names.length - 5} more` : '');
   return {
     confidence,
-    shared: `its address ${b.ipAddress} is shared by ${names.length} bouncers (${shown}) and these requests carried none of their keys${b.type ? ` nor its User-Agent ${b.type}` : ''}: they could come from any of them`,
+    shared: `its address ${b.ipAddress} is shared by ${names.length} bouncers (${shown}) and nothing in these requests (key, User-Agent) tells which one sent them: they could come from any of them`,
   };
 }
 
