@@ -98,7 +98,7 @@ export async function startServer(
   web.attachAdmin(admin);
   const fingerprintSecret = await store.secret('fingerprint');
   const gate = new BouncerGate({ clock, auth, activity, log, metrics, fingerprintSecret });
-  const app = createLapiApp({ store, clock, activity, gate, log, metrics, admin: web.adminOn === 'lapi' ? admin : undefined, fingerprintSecret, storeUp: () => storeHealth.up });
+  const app = createLapiApp({ store, clock, activity, gate, log, metrics, admin: web.adminOn === 'lapi' ? admin : undefined, storeUp: () => storeHealth.up });
   const decisionRoutes = createDecisionRoutes({ store, sync, activity, gate, log, metrics, storeHealth });
   // The body guard reads bodies (capped) and closes a connection whose body was left unread;
   // node-server would drain it (up to 64 MiB each).
@@ -156,6 +156,7 @@ export async function startServer(
         });
         await metricsServer?.close();
         await notifications.stop();
+        gate.stop();
         await activity.stop();
         await store.close();
       })();

@@ -5,6 +5,7 @@ import type { HealthIssue } from '../core/model/health-issue.ts';
 import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { evaluate } from '../core/health/evaluate.ts';
 import type { BouncerHealthInput, FleetSnapshot, Finding, HealthRules } from '../core/health/types.ts';
+import { refusedSummaries } from '../store/refused-summaries.ts';
 
 /** Opened this many times in FLAP_WINDOW: shown as flapping rather than announced each time. */
 export const FLAP_OPENS = 3;
@@ -98,7 +99,9 @@ export class HealthEngine {
     const reported = await this.#store.usageMetricsReceivedAt();
     return {
       bouncers: bouncers.map((b) => toHealthInput(b, reported.get(b.id) ?? null)),
-      refused: await this.#store.refusedRequests({ since: lookback, limit: 10_000 }),
+      // Summaries, not the raw record: a flood of random keys fills the raw record, never these.
+      refused: [],
+      refusedSummaries: await refusedSummaries(this.#store.db, { since: lookback }),
       lapiStarts: await this.#store.lapiStarts(lookback),
       bouncerChanges: await this.#store.bouncerChanges(lookback),
     };

@@ -2,6 +2,7 @@ import type { Store, BouncerActivity, NewRefusedRequest } from '../store/store.t
 import type { Bouncer, BouncerChange } from '../core/model/records.ts';
 import { pullCadence } from '../core/health/cadence.ts';
 import { PullHourCounts, recordPullHours } from '../store/pull-history.ts';
+import { RefusedSummaryCounts, recordRefusedSummaries } from '../store/refused-summaries.ts';
 
 /**
  * Buffers what authenticated requests tell about each bouncer (last pull, last request, IP,
@@ -19,7 +20,8 @@ export class ActivityRecorder {
   #pulls = new Map<number, number[]>();
   /** Pulls per bouncer per hour, for the dashboard's pull timelines (migration 006). */
   #pullHours = new PullHourCounts();
-  #refusedDropped = 0;
+  /** Refused requests summed per (address, agent, reason), every one of them (migration 007). */
+  #refusedSummaries = new RefusedSummaryCounts();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   onError: (e: unknown) => void = () => {};
@@ -111,11 +113,10 @@ export class ActivityRecorder {
   }
 
   refused(r: NewRefusedRequest): void {
+    // Summed before the cap below: the summaries are the evidence a flood cannot erase.
+    this.#refusedSummaries.add(r);
     // A flood of bad keys must not become a flood of writes: keep the first 1,000 per period.
-    if (this.#refused.length >= 1000) {
-      this.#refusedDropped++;
-      return;
-    }
+    if (this.#refused.length >= 1000) return;
     this.#refused.push(r);
   }
 
@@ -138,13 +139,14 @@ export class ActivityRecorder {
     const refused = this.#refused;
     const changes = this.#changes;
     const pullHours = this.#pullHours.take();
+    const summaries = this.#refusedSummaries.take();
     this.#pending = new Map();
     this.#refused = [];
     this.#changes = [];
-    this.#refusedDropped = 0;
     try {
       await this.#store.applyBouncerActivity(batch, Date.now());
       await this.#store.recordRefused(refused);
+      await recordRefusedSummaries(this.#store.db, summaries);
       await this.#store.recordBouncerChanges(changes);
       await recordPullHours(this.#store.db, pullHours);
     } catch (e) {
@@ -156,6 +158,7 @@ export class ActivityRecorder {
       this.#refused = refused.concat(this.#refused).slice(0, 1000);
       this.#changes = changes.concat(this.#changes).slice(0, 1000);
       this.#pullHours.restore(pullHours);
+      this.#refusedSummaries.restore(summaries);
       throw e;
     }
   }

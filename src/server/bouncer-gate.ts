@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { Bouncer } from '../core/model/records.ts';
 import type { Clock } from '../lib/clock.ts';
 import { parseUserAgent, type ParsedUserAgent } from '../core/bouncers/user-agent.ts';
-import { keyFingerprint } from '../core/bouncers/api-key.ts';
+import { hashApiKey, keyFingerprint } from '../core/bouncers/api-key.ts';
+import { RefusalLog, REFUSAL_LOG_EVERY_MS } from './refusal-log.ts';
 import type { ActivityRecorder } from './activity.ts';
 import type { AuthResult, BouncerAuth } from './auth.ts';
 import type { LapiMetrics } from './metrics.ts';
@@ -45,9 +46,48 @@ export class BouncerGate {
   // CrowdSec logs this on every request; at 1,000 requests/s that is a log flood, so once a minute per bouncer.
   #badUaWarnings = new PerKeyThrottle(60_000);
   #userAgents = new UserAgentMemo();
+  // One warn line per refused request was 14.5 MB for a 100k-key flood: first per address, then sums.
+  #refusals: RefusalLog;
+  #refusalTimer: NodeJS.Timeout;
 
   constructor(deps: BouncerGateDeps) {
     this.#deps = deps;
+    this.#refusals = new RefusalLog(deps.log);
+    // The sum is written even when the flood stops; the request path writes it too, by the Clock.
+    this.#refusalTimer = setInterval(() => this.#refusals.flush(deps.clock.now()), REFUSAL_LOG_EVERY_MS);
+    this.#refusalTimer.unref();
+  }
+
+  /** Writes what the refusal log summed so far and stops its timer (server close). */
+  stop(): void {
+    clearInterval(this.#refusalTimer);
+    this.#refusals.flush(this.#deps.clock.now());
+  }
+
+  /**
+   * Records a request that reached no route (a wrong api_url). A key it carries is looked up, so
+   * a bouncer's own key sent to a wrong path is recorded as its own: the health engine then
+   * blames its configuration with certainty, whatever address it came from.
+   */
+  async misrouted(req: GateRequest): Promise<void> {
+    const at = this.#deps.clock.now();
+    let owner = '';
+    let fingerprint = '';
+    if (req.apiKey) {
+      const result = await this.#deps.auth.authenticate(req.apiKey);
+      owner = result.ok ? result.bouncer.name : (result.bouncer?.name ?? '');
+      fingerprint = keyFingerprint(this.#deps.fingerprintSecret, result.ok ? result.bouncer.apiKeyHash : result.keyHash || hashApiKey(req.apiKey));
+    }
+    this.#deps.activity.refused({
+      at,
+      peerIp: req.peer,
+      userAgent: req.userAgent ?? '',
+      method: req.method,
+      path: req.path,
+      reason: 'wrong-path',
+      keyFingerprint: fingerprint,
+      bouncerName: owner,
+    });
   }
 
   /** Authenticates and records the request. */
@@ -79,7 +119,7 @@ export class BouncerGate {
         bouncerName: result.bouncer?.name ?? '',
       });
       metrics?.refused.inc({ reason: result.reason });
-      log.warn({ ip: req.peer, reason: result.reason, path: req.path, bouncer: result.bouncer?.name }, 'refused bouncer request');
+      this.#refusals.note(at, { ip: req.peer, reason: result.reason, path: req.path, bouncer: result.bouncer?.name });
       return { ok: false, at };
     }
     const b = result.bouncer;

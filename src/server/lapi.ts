@@ -5,7 +5,6 @@ import type { Store } from '../store/store.ts';
 import type { Bouncer } from '../core/model/records.ts';
 import type { Clock } from '../lib/clock.ts';
 import { isVigilError } from '../lib/errors.ts';
-import { hashApiKey, keyFingerprint } from '../core/bouncers/api-key.ts';
 import { isStoreDown } from './store-health.ts';
 import type { ActivityRecorder } from './activity.ts';
 import { foldPeerAddress, type BouncerGate, type PullKind } from './bouncer-gate.ts';
@@ -18,8 +17,6 @@ export interface LapiDeps {
   activity: ActivityRecorder;
   gate: BouncerGate;
   log: Logger;
-  /** Secret for refused-key fingerprints. */
-  fingerprintSecret: Buffer;
   metrics?: LapiMetrics;
   /** Mounted under /admin/v1 (JSON, admin token). */
   admin?: Hono;
@@ -42,7 +39,7 @@ function peerAddressOf(c: Context<Env>): string {
  * The hot decision routes are served before this app, on node:http (decision-routes.ts).
  */
 export function createLapiApp(deps: LapiDeps): Hono<Env> {
-  const { clock, activity, gate, log } = deps;
+  const { gate, log } = deps;
   const app = new Hono<Env>();
   const metrics = deps.metrics;
   if (metrics) {
@@ -71,23 +68,14 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
     log.error({ err }, 'request failed');
     return json(c, JSON.stringify({ message: 'internal error' }), 500);
   });
-  app.notFound((c) => {
+  app.notFound(async (c) => {
     // A bouncer with a wrong api_url (`//v1/…`, `/decisions`, `/v1/decision`) lands here; keep a
     // trace so the health engine can name that cause. Scanners without a key and without
     // "decision" in the path are not worth a row.
     const key = c.req.header('x-api-key');
     if (key || /decision/i.test(c.req.path)) {
       metrics?.refused.inc({ reason: 'wrong-path' });
-      activity.refused({
-        at: clock.now(),
-        peerIp: peerAddressOf(c),
-        userAgent: c.req.header('user-agent') ?? '',
-        method: c.req.method,
-        path: c.req.path,
-        reason: 'wrong-path',
-        keyFingerprint: key ? keyFingerprint(deps.fingerprintSecret, hashApiKey(key)) : '',
-        bouncerName: '',
-      });
+      await gate.misrouted({ method: c.req.method, path: c.req.path, apiKey: key, userAgent: c.req.header('user-agent'), peer: peerAddressOf(c) });
     }
     return c.body(null, 404);
   });

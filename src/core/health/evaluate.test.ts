@@ -156,3 +156,40 @@ describe('evaluate: likely causes from evidence', () => {
     expect(f!.causes[0]!.evidence[0]).toContain('still makes requests that are not pulls');
   });
 });
+
+describe('evaluate: refused-request summaries', () => {
+  const now = T0 + 25 * H;
+  const summary = (over: Partial<import('../model/records.ts').RefusedSummary>) => ({
+    peerIp: '10.0.0.5', userAgent: 'crowdsec-nginx-bouncer/v1.0.8', reason: 'unknown', keyFingerprint: 'aaaa', severalKeys: false, bouncerName: '',
+    method: 'GET', path: '/v1/decisions', firstAt: T0 + H, lastAt: T0 + 20 * H, count: 8000, ...over,
+  });
+
+  it('reads summaries like requests: counted, with the same-key note only when one key came', () => {
+    const [f] = evaluate(fleet([bouncer()], { refusedSummaries: [summary({})] }), now, DEFAULT_RULES);
+    expect(f!.causes[0]).toMatchObject({ cause: 'authentication', confidence: 'high' });
+    expect(f!.causes[0]!.evidence[0]).toMatch(/^8000 request\(s\) refused/);
+    expect(f!.causes[0]!.evidence).toContain('every refused request carried the same key: a stale or mistyped key in its configuration');
+    const [many] = evaluate(fleet([bouncer()], { refusedSummaries: [summary({ severalKeys: true })] }), now, DEFAULT_RULES);
+    expect(many!.causes[0]!.evidence.join('\n')).not.toContain('same key');
+    // Last seen before the silence began: not evidence of it.
+    const [old] = evaluate(fleet([bouncer({ lastPullAt: T0 + 21 * H })], { refusedSummaries: [summary({})] }), T0 + 46 * H, DEFAULT_RULES);
+    expect(old!.causes.map((c) => c.cause)).toEqual(['stopped_or_network']);
+  });
+
+  it('blames its configuration with certainty when its own key went to a wrong path, from anywhere', () => {
+    const s = fleet([bouncer(), bouncer({ id: 2, name: 'other', ipAddress: '10.0.0.9', lastPullAt: T0 + 24 * H })], {
+      refusedSummaries: [summary({ reason: 'wrong-path', path: '//v1/decisions', bouncerName: 'nginx', peerIp: '10.0.0.9', userAgent: 'curl/8.5.0' })],
+    });
+    const [f] = evaluate(s, now, DEFAULT_RULES);
+    expect(f!.causes[0]).toMatchObject({ cause: 'configuration', confidence: 'high' });
+    expect(f!.causes[0]!.evidence[0]).toBe('they carried its own key');
+  });
+
+  it('does not blame a bouncer for another bouncer\'s own key refused from its address', () => {
+    const s = fleet([bouncer(), bouncer({ id: 2, name: 'fw', type: 'crowdsec-firewall-bouncer', lastPullAt: T0 + 24 * H })], {
+      refusedSummaries: [summary({ reason: 'revoked', bouncerName: 'fw' })],
+    });
+    const [f] = evaluate(s, now, DEFAULT_RULES);
+    expect(f!.causes.map((c) => c.cause)).toEqual(['stopped_or_network']);
+  });
+});

@@ -1,5 +1,7 @@
 import { formatGoDuration, formatRfc3339 } from '../../lib/duration.ts';
 import type { BouncerChange, RefusedRequest } from '../model/records.ts';
+import type { RefusedSummary } from '../model/records.ts';
+import { parseUserAgent } from '../bouncers/user-agent.ts';
 import {
   ISSUE_CATALOGUE,
   type BouncerHealthInput,
@@ -109,13 +111,33 @@ function summaryFor(kind: IssueKind, b: BouncerHealthInput, since: number, now: 
 }
 
 interface EvidenceIndex {
-  refusedByIp: Map<string, RefusedRequest[]>;
+  refusedByIp: Map<string, RefusedSummary[]>;
   /** Only for User-Agents that exactly one registered bouncer has: shared ones name nobody. */
-  refusedByAgent: Map<string, RefusedRequest[]>;
-  refusedByBouncer: Map<string, RefusedRequest[]>;
+  refusedByAgent: Map<string, RefusedSummary[]>;
+  /** Requests that carried a bouncer's own key (revoked, or sent to a wrong path): certainly it. */
+  refusedByBouncer: Map<string, RefusedSummary[]>;
+  /** Bouncers per address (names, in registration order). */
+  bouncersByIp: Map<string, string[]>;
+  /** Bouncers per address and product (`ip\0type`): a refused request with that pair is theirs. */
+  pairOwners: Map<string, number>;
+  /** The product (type) of each refused request's User-Agent, parsed as for a bouncer. */
+  productOf: Map<string, string>;
   lapiStarts: number[];
   changesByBouncer: Map<number, BouncerChange[]>;
   requestsRecorded: boolean;
+}
+
+/** How surely a refused request is a given bouncer's. */
+type Match = 'own' | 'pair' | 'ip' | 'agent' | 'shared' | 'other';
+const MATCH_CONFIDENCE: Record<Exclude<Match, 'other'>, LikelyCause['confidence']> = { own: 'high', pair: 'high', ip: 'medium', agent: 'medium', shared: 'low' };
+const CONFIDENCE_RANK: Record<LikelyCause['confidence'], number> = { high: 0, medium: 1, low: 2 };
+
+/** A raw refused request is a summary of one. */
+function summaryOf(r: RefusedRequest): RefusedSummary {
+  return {
+    peerIp: r.peerIp, userAgent: r.userAgent, reason: r.reason, keyFingerprint: r.keyFingerprint, severalKeys: false,
+    bouncerName: r.bouncerName, method: r.method, path: r.path, firstAt: r.at, lastAt: r.at, count: 1,
+  };
 }
 
 /** Group the evidence once, so 100k bouncers cost 100k map lookups, not 100k scans. */
@@ -129,21 +151,39 @@ function indexEvidence(s: FleetSnapshot): EvidenceIndex {
     refusedByIp: new Map(),
     refusedByAgent: new Map(),
     refusedByBouncer: new Map(),
+    bouncersByIp: new Map(),
+    pairOwners: new Map(),
+    productOf: new Map(),
     lapiStarts: [...s.lapiStarts].sort((a, b) => a - b),
     changesByBouncer: new Map(),
     requestsRecorded: s.requestsRecorded !== false,
   };
+  const refused = s.refused.map(summaryOf);
+  for (const r of s.refusedSummaries ?? []) refused.push(r);
+  // Only the addresses refused requests came from matter: 100k bouncers are not grouped for nothing.
+  const refusedIps = new Set<string>();
+  for (const r of refused) if (r.peerIp) refusedIps.add(r.peerIp);
   // A thousand nginx bouncers share one User-Agent: a refused request with it says nothing about
   // which of them it was. Attribute by User-Agent only when one bouncer alone has it.
   const agentOwners = new Map<string, number>();
   for (const b of s.bouncers) {
     const ua = userAgentOf(b);
     if (ua) agentOwners.set(ua, (agentOwners.get(ua) ?? 0) + 1);
+    if (b.ipAddress && refusedIps.has(b.ipAddress)) {
+      const names = idx.bouncersByIp.get(b.ipAddress);
+      if (names) names.push(b.name);
+      else idx.bouncersByIp.set(b.ipAddress, [b.name]);
+      if (b.type) {
+        const pair = `${b.ipAddress}\0${b.type}`;
+        idx.pairOwners.set(pair, (idx.pairOwners.get(pair) ?? 0) + 1);
+      }
+    }
   }
-  for (const r of s.refused) {
+  for (const r of refused) {
     if (r.peerIp) push(idx.refusedByIp, r.peerIp, r);
     if (r.userAgent && agentOwners.get(r.userAgent) === 1) push(idx.refusedByAgent, r.userAgent, r);
     if (r.bouncerName) push(idx.refusedByBouncer, r.bouncerName, r);
+    if (!idx.productOf.has(r.userAgent)) idx.productOf.set(r.userAgent, r.userAgent ? parseUserAgent(r.userAgent).type : '');
   }
   for (const c of s.bouncerChanges) push(idx.changesByBouncer, c.bouncerId, c);
   return idx;
@@ -154,23 +194,63 @@ function userAgentOf(b: BouncerHealthInput): string {
   return b.version && b.version !== 'N/A' ? `${b.type}/${b.version}` : b.type;
 }
 
-/** Requests since the silence began that came from this bouncer's IP or with its User-Agent. */
-function relatedRequests(b: BouncerHealthInput, since: number, idx: EvidenceIndex): RefusedRequest[] {
-  const seen = new Set<number>();
-  const out: RefusedRequest[] = [];
-  const add = (list: RefusedRequest[] | undefined) => {
+/**
+ * How surely `r` is this bouncer's: its own key first (same key = same bouncer), then its address
+ * and User-Agent product, its address alone only when the request names no other product, and its
+ * User-Agent from elsewhere when no other bouncer has it. Shared addresses lower the confidence.
+ */
+function matchOf(b: BouncerHealthInput, r: RefusedSummary, idx: EvidenceIndex): Match {
+  if (r.bouncerName) return r.bouncerName === b.name ? 'own' : 'other';
+  if (b.ipAddress !== '' && r.peerIp === b.ipAddress) {
+    const product = idx.productOf.get(r.userAgent) ?? '';
+    if (b.type !== '' && product === b.type) return (idx.pairOwners.get(`${r.peerIp}\0${b.type}`) ?? 0) === 1 ? 'pair' : 'shared';
+    // A request that names another product is another client on that host (curl, a script, another bouncer).
+    if (product !== '' && b.type !== '') return 'other';
+    return (idx.bouncersByIp.get(r.peerIp)?.length ?? 0) === 1 ? 'ip' : 'shared';
+  }
+  return 'agent';
+}
+
+interface Related {
+  blamed: Array<{ r: RefusedSummary; match: Exclude<Match, 'other'> }>;
+  /** From its address, but plainly another client's. */
+  others: RefusedSummary[];
+}
+
+/** Requests since the silence began that came from this bouncer's IP, with its User-Agent, or with its own key. */
+function relatedRequests(b: BouncerHealthInput, since: number, idx: EvidenceIndex): Related {
+  const seen = new Set<RefusedSummary>();
+  const out: Related = { blamed: [], others: [] };
+  const add = (list: RefusedSummary[] | undefined) => {
     for (const r of list ?? []) {
-      if (r.at > since && !seen.has(r.id)) {
-        seen.add(r.id);
-        out.push(r);
+      if (r.lastAt > since && !seen.has(r)) {
+        seen.add(r);
+        const match = matchOf(b, r, idx);
+        if (match === 'other') {
+          if (r.peerIp === b.ipAddress) out.others.push(r);
+        }
+        else out.blamed.push({ r, match });
       }
     }
   };
+  add(idx.refusedByBouncer.get(b.name));
   if (b.ipAddress) add(idx.refusedByIp.get(b.ipAddress));
   const ua = userAgentOf(b);
   if (ua) add(idx.refusedByAgent.get(ua));
-  add(idx.refusedByBouncer.get(b.name));
-  return out.sort((x, y) => x.at - y.at);
+  return out;
+}
+
+/** The best confidence among these matches, and a line naming the candidates when the address is shared. */
+function confidenceOf(b: BouncerHealthInput, matches: Array<{ r: RefusedSummary; match: Exclude<Match, 'other'> }>, idx: EvidenceIndex): { confidence: LikelyCause['confidence']; shared?: string } {
+  let confidence: LikelyCause['confidence'] = 'low';
+  for (const m of matches) if (CONFIDENCE_RANK[MATCH_CONFIDENCE[m.match]] < CONFIDENCE_RANK[confidence]) confidence = MATCH_CONFIDENCE[m.match];
+  if (confidence !== 'low') return { confidence };
+  const names = idx.bouncersByIp.get(b.ipAddress) ?? [];
+  const shown = names.slice(0, 5).map((n) => `'${n}'`).join(', ') + (names.length > 5 ? `, and ${names.length - 5} more` : '');
+  return {
+    confidence,
+    shared: `its address ${b.ipAddress} is shared by ${names.length} bouncers (${shown}) and nothing in these requests (key, User-Agent) tells which one sent them: they could come from any of them`,
+  };
 }
 
 function likelyCauses(b: BouncerHealthInput, since: number, idx: EvidenceIndex): LikelyCause[] {
@@ -178,24 +258,30 @@ function likelyCauses(b: BouncerHealthInput, since: number, idx: EvidenceIndex):
   const related = relatedRequests(b, since, idx);
   const ua = userAgentOf(b);
 
-  const refused = related.filter((r) => r.reason !== 'wrong-path');
+  const refused = related.blamed.filter((m) => m.r.reason !== 'wrong-path');
   if (refused.length > 0) {
-    const byIp = refused.some((r) => b.ipAddress !== '' && r.peerIp === b.ipAddress);
-    const byAgent = refused.some((r) => ua !== '' && r.userAgent === ua);
-    const revoked = refused.filter((r) => r.reason === 'revoked' && r.bouncerName === b.name);
-    const fingerprints = new Set(refused.map((r) => r.keyFingerprint).filter(Boolean));
-    const evidence = describeRequests(refused, 'refused');
-    if (revoked.length > 0) evidence.unshift(`its own key was refused ${revoked.length} time(s) because the bouncer is revoked`);
-    if (fingerprints.size === 1 && refused.length > 1) evidence.push('every refused request carried the same key: a stale or mistyped key in its configuration');
-    if (refused.some((r) => r.reason === 'missing')) evidence.push('some requests carried no X-Api-Key header at all: the key is missing from its configuration');
-    causes.push({ cause: 'authentication', confidence: revoked.length > 0 || (byIp && byAgent) ? 'high' : 'medium', evidence });
+    const rows = refused.map((m) => m.r);
+    const { confidence, shared } = confidenceOf(b, refused, idx);
+    const revoked = rows.filter((r) => r.reason === 'revoked' && r.bouncerName === b.name).reduce((n, r) => n + r.count, 0);
+    const fingerprints = new Set(rows.map((r) => r.keyFingerprint).filter(Boolean));
+    const total = rows.reduce((n, r) => n + r.count, 0);
+    const evidence = describeRequests(rows, 'refused');
+    if (revoked > 0) evidence.unshift(`its own key was refused ${revoked} time(s) because the bouncer is revoked`);
+    if (fingerprints.size === 1 && total > 1 && rows.every((r) => !r.severalKeys)) evidence.push('every refused request carried the same key: a stale or mistyped key in its configuration');
+    if (rows.some((r) => r.reason === 'missing')) evidence.push('some requests carried no X-Api-Key header at all: the key is missing from its configuration');
+    if (shared) evidence.push(shared);
+    causes.push({ cause: 'authentication', confidence, evidence });
   }
 
-  const misrouted = related.filter((r) => r.reason === 'wrong-path');
+  const misrouted = related.blamed.filter((m) => m.r.reason === 'wrong-path');
   if (misrouted.length > 0) {
-    const evidence = describeRequests(misrouted, 'answered 404');
+    const rows = misrouted.map((m) => m.r);
+    const { confidence, shared } = confidenceOf(b, misrouted, idx);
+    const evidence = describeRequests(rows, 'answered 404');
+    if (rows.some((r) => r.bouncerName === b.name)) evidence.unshift('they carried its own key');
     evidence.push(`the Local API serves /v1/decisions and /v1/decisions/stream: check api_url (it should look like http://HOST:8080/)`);
-    causes.push({ cause: 'configuration', confidence: 'high', evidence });
+    if (shared) evidence.push(shared);
+    causes.push({ cause: 'configuration', confidence, evidence });
   }
 
   if (b.lastPullAt !== null) {
@@ -222,25 +308,36 @@ function likelyCauses(b: BouncerHealthInput, since: number, idx: EvidenceIndex):
     });
   }
 
-  if (causes.length === 0 || causes.every((c) => c.cause === 'lapi_restart')) {
+  // Evidence that could be another bouncer's (low confidence) does not rule out a plain stop.
+  if (causes.every((c) => c.cause === 'lapi_restart' || c.confidence === 'low') && !causes.some((c) => c.cause === 'never_pulled')) {
     const evidence: string[] = [];
+    const strong = causes.some((c) => c.confidence !== 'low');
+    const lowOnly = causes.length > 0 && !strong;
     if (b.lastRequestAt !== null && b.lastRequestAt > since) {
       evidence.push(`it still makes requests that are not pulls (last ${formatRfc3339(b.lastRequestAt)}): the process runs but does not pull decisions`);
     } else if (!idx.requestsRecorded) {
       evidence.push(
         `no pull since ${formatRfc3339(since)}; refused keys and wrong URLs are not recorded where this was read from (CrowdSec's database keeps none), so they would look the same: check the Local API's log for requests from ${b.ipAddress || 'the bouncer'}`,
       );
+    } else if (related.others.length > 0 || lowOnly) {
+      evidence.push(`nothing that is surely this bouncer's has arrived since ${formatRfc3339(since)}`);
     } else {
       evidence.push(`nothing at all has arrived from ${b.ipAddress || 'it'}${ua ? ` or with User-Agent ${ua}` : ''} since ${formatRfc3339(since)}: no refused key, no wrong path`);
+    }
+    if (related.others.length > 0) {
+      const n = related.others.reduce((k, r) => k + r.count, 0);
+      const agents = [...new Set(related.others.map((r) => r.userAgent))].slice(0, 3).join(', ');
+      evidence.push(`${n} refused request(s) from its address ${b.ipAddress} came with other User-Agents (${agents}) and keys that are not its own: another client on that host, not this bouncer`);
     }
     evidence.push(
       b.kind === 'firewall'
         ? 'check that the firewall bouncer service runs and can reach the Local API'
         : 'check that the bouncer service or web-server module runs, is loaded, and can reach the Local API',
     );
-    causes.push({ cause: 'stopped_or_network', confidence: causes.length === 0 ? 'medium' : 'low', evidence });
+    causes.push({ cause: 'stopped_or_network', confidence: strong ? 'low' : 'medium', evidence });
   }
-  return causes;
+  // Most likely first; equal confidences keep the order above.
+  return causes.sort((x, y) => CONFIDENCE_RANK[x.confidence] - CONFIDENCE_RANK[y.confidence]);
 }
 
 function changeNotes(b: BouncerHealthInput, since: number, idx: EvidenceIndex): string[] {
@@ -253,16 +350,16 @@ function changeNotes(b: BouncerHealthInput, since: number, idx: EvidenceIndex): 
   return notes;
 }
 
-function describeRequests(list: RefusedRequest[], verb: string): string[] {
-  const groups = new Map<string, { n: number; first: number; last: number; r: RefusedRequest }>();
+function describeRequests(list: RefusedSummary[], verb: string): string[] {
+  const groups = new Map<string, { n: number; first: number; last: number; r: RefusedSummary }>();
   for (const r of list) {
     const key = `${r.reason}|${r.peerIp}|${r.userAgent}|${r.path}`;
     const g = groups.get(key);
     if (g) {
-      g.n++;
-      g.last = Math.max(g.last, r.at);
-      g.first = Math.min(g.first, r.at);
-    } else groups.set(key, { n: 1, first: r.at, last: r.at, r });
+      g.n += r.count;
+      g.last = Math.max(g.last, r.lastAt);
+      g.first = Math.min(g.first, r.firstAt);
+    } else groups.set(key, { n: r.count, first: r.firstAt, last: r.lastAt, r });
   }
   const reasonText: Record<string, string> = { unknown: 'unknown key', missing: 'no key', revoked: 'revoked key', 'wrong-path': 'wrong path' };
   return [...groups.values()]

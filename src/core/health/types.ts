@@ -1,4 +1,4 @@
-import type { BouncerChange, RefusedRequest } from '../model/records.ts';
+import type { BouncerChange, RefusedRequest, RefusedSummary } from '../model/records.ts';
 
 /**
  * Issue ids and criticalities from CrowdSec's Stack Health catalogue (docs notes §1), plus our own
@@ -46,8 +46,13 @@ export interface BouncerHealthInput {
 
 export interface FleetSnapshot {
   bouncers: BouncerHealthInput[];
-  /** Refused and misrouted requests, recent first or in any order. */
+  /** Refused and misrouted requests one by one, in any order (each counts as a summary of one). */
   refused: RefusedRequest[];
+  /**
+   * Refused and misrouted requests summed per (address, User-Agent, reason): what Vigil's own
+   * Local API hands over, since a flood cannot push them out the way it fills the raw record.
+   */
+  refusedSummaries?: RefusedSummary[];
   /** When Local API processes started. */
   lapiStarts: number[];
   bouncerChanges: BouncerChange[];

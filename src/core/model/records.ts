@@ -100,3 +100,23 @@ export interface RefusedRequest {
   /** The bouncer the key belonged to, when the reason is 'revoked'. */
   bouncerName: string;
 }
+
+/** What was refused from one address with one User-Agent for one reason. */
+export interface RefusedSummary {
+  peerIp: string;
+  userAgent: string;
+  /** 'missing' | 'unknown' | 'revoked' | 'wrong-path' */
+  reason: string;
+  /** The first key's fingerprint ('' when none was sent); see `severalKeys`. */
+  keyFingerprint: string;
+  /** True once two different keys (or a key and no key) came: a stale key is one key, a scan is many. */
+  severalKeys: boolean;
+  /** The bouncer the key belonged to (reason 'revoked'), latest seen. */
+  bouncerName: string;
+  /** The latest request's method and path. */
+  method: string;
+  path: string;
+  firstAt: number;
+  lastAt: number;
+  count: number;
+}

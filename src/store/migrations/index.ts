@@ -5,6 +5,7 @@ import { health } from './002-health.ts';
 import { usageMetrics } from './003-usage-metrics.ts';
 import { notify } from './004-notify.ts';
 import { pullHistory } from './006-pull-history.ts';
+import { refusedSummaries } from './007-refused-summaries.ts';
 import { endedSessions } from './008-ended-sessions.ts';
 
 /** Explicit, ordered list: a migration is added here, never edited once released. */
@@ -17,6 +18,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '003-usage-metrics': usageMetrics(),
         '004-notify': notify(dialect),
         '006-pull-history': pullHistory(dialect),
+        '007-refused-summaries': refusedSummaries(dialect),
         '008-ended-sessions': endedSessions(),
       };
     },
