@@ -47,7 +47,7 @@ describe('forward-auth configuration', () => {
 
   it('refuses a bad file with one line naming the key and the fix', async () => {
     const cases: [string, string, NodeJS.ProcessEnv?][] = [
-      [`${base}update_frecuency: 10s\n`, 'unknown key update_frecuency; see the README'],
+      [`${base}update_frecuency: 10s\n`, 'unknown key update_frecuency; see docs/bouncer.md'],
       ['api_url: http://127.0.0.1:8080/\n', "api_key: missing; give the bouncer's key: register it with 'vigil bouncers add"],
       [base.replace('abcdef0123456789', '${NOPE_KEY}'), 'line 2: ${NOPE_KEY} is not set in the environment; export NOPE_KEY'],
       [`${base}update_frequency: 10 seconds\n`, 'update_frequency "10 seconds": use a number followed by'],

@@ -10,7 +10,7 @@ import type { Store } from '../src/store/store.ts';
 
 /**
  * The bouncer-facing Local API over real HTTP on loopback, on each database, checked against the
- * behaviour captured from CrowdSec 1.4.6 (shared/reference/crowdsec-wire-protocol.md §4, §7).
+ * behaviour captured from CrowdSec 1.4.6 (docs/reference/crowdsec-wire-protocol.md §4, §7).
  */
 const T0 = Date.UTC(2026, 10, 24, 4, 18, 0);
 const KEY = 'e8759c581418ed9f77e91dcb2d6082f8';

@@ -7,7 +7,7 @@ import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 
 /**
- * POST /v1/usage-metrics (CrowdSec 1.6.3+, docs notes §2.5) over real HTTP: validated, kept per
+ * POST /v1/usage-metrics (CrowdSec 1.6.3+, docs/reference/crowdsec-docs-notes.md §2.5) over real HTTP: validated, kept per
  * bouncer, counted by the health engine as a sign of life, never moving the last pull.
  */
 const T0 = Date.UTC(2026, 10, 24, 6, 0, 0);

@@ -63,7 +63,7 @@ export function registerNotifyCommands(program: Command, ctx: CommandContext): v
       } else if (o.output === 'raw') {
         ctx.io.stdout([csvRow(['name', 'type', 'target', 'filter', 'remind_every']), ...rows.map(csvRow)].join(''));
       } else {
-        ctx.io.stdout(rows.length === 0 ? 'No notification channel configured (see notifications: in the README).\n' : boxTable(['Name', 'Type', 'Target', 'Sends', 'Reminders'], rows));
+        ctx.io.stdout(rows.length === 0 ? 'No notification channel configured (see docs/notifications.md).\n' : boxTable(['Name', 'Type', 'Target', 'Sends', 'Reminders'], rows));
       }
     });
 

@@ -32,7 +32,7 @@ function typeName(s: z.ZodType): string {
   const d = defOf(s);
   switch (d.type) {
     case 'string':
-      return 'string';
+      return (metaOf(s) as { format?: string }).format === 'duration' ? 'duration' : 'string';
     case 'number':
       return 'number';
     case 'boolean':
@@ -45,8 +45,10 @@ function typeName(s: z.ZodType): string {
       return `list of ${typeName(d.element as z.ZodType)}`;
     case 'record':
       return `map of ${typeName(d.valueType as z.ZodType)}`;
-    case 'union':
-      return (d.options as z.ZodType[]).map(typeName).join(' or ');
+    case 'union': {
+      const names = [...new Set((d.options as z.ZodType[]).map(typeName))];
+      return names.join(' or ');
+    }
     case 'object':
       return 'section';
     default:
@@ -111,7 +113,9 @@ Durations are Go durations: \`250ms\`, \`10s\`, \`5m\`, \`24h\`, \`1h30m\`.
 
 ${table(top, true)}
 
-Sections: ${sections.map((r) => `\`${r.key}\` (${cell(r.meta.description)})`).join('; ')}.
+Sections:
+
+${sections.map((r) => `- \`${r.key}\`: ${r.meta.description ?? ''}`).join('\n')}
 
 ## \`notifications\`
 

@@ -92,7 +92,7 @@ export function resolveDb(url: string, base: string, where: string): string {
   return `sqlite:${path.resolve(base, loc.target)}`;
 }
 
-const duration = z.string();
+const duration = z.string().meta({ format: 'duration' });
 
 /** What docs/configuration.md says of a key (generated from this schema: src/config/config-docs.ts). */
 export interface KeyDoc {
@@ -102,7 +102,8 @@ export interface KeyDoc {
   flag?: string;
 }
 const doc = <T extends z.ZodType>(schema: T, meta: KeyDoc): T => schema.meta({ ...meta });
-const ms = (n: number) => formatGoDuration(n);
+// `24h`, `5m`, `1m5s`: Go's form without its trailing zero units.
+const ms = (n: number) => formatGoDuration(n).replace(/(\D)0s$/, '$1').replace(/(\D)0m$/, '$1');
 
 /** The defaults of the keys below, written once: loadConfig applies them and the docs print them. */
 export const CONFIG_DEFAULTS = {
@@ -171,7 +172,7 @@ export const fileSchema = z
         })
         .strict()
         .optional(),
-      { description: "The Local API listener's limits (README, Security and limits)." },
+      { description: "The Local API listener's limits (README.md, Security and limits)." },
     ),
     notifications: doc(notificationsFileSchema.optional(), { description: 'Notification channels and delivery (docs/notifications.md).' }),
     watch: doc(watchFileSchema.optional(), { description: '`vigil watch` over an existing CrowdSec (docs/watch.md); `VIGIL_WATCH_<KEY>` variables and the command\'s flags override each key.' }),
@@ -299,7 +300,7 @@ function readConfigFile(file: string): FileConfig {
     const issue = parsed.error.issues[0]!;
     const key = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? '' : '(top level)');
     const unknown = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys.join(', ') : '';
-    const reason = issue.code === 'unrecognized_keys' ? `unknown key ${unknown}; see the README for the keys Vigil reads` : issue.message;
+    const reason = issue.code === 'unrecognized_keys' ? `unknown key ${unknown}; see docs/configuration.md for the keys Vigil reads` : issue.message;
     throw new VigilError('E_CONFIG', `config file ${file}: ${key ? `${key}: ` : ''}${reason}`);
   }
   return parsed.data;

@@ -72,7 +72,7 @@ export function buildDecision(req: DecisionRequest, now: number, field = ''): Ne
   return { origin: req.origin, type, scope, value, scenario, createdAt: now, until: now + ms, simulated: false };
 }
 
-/** The synthetic alert cscli creates around manual decisions (reference §3). */
+/** The synthetic alert cscli creates around manual decisions (docs/reference/crowdsec-wire-protocol.md §3). */
 export function manualAlert(opts: { now: number; scenario: string; scope: string; value: string; count: number; machineId: string }): NewAlert {
   return {
     createdAt: opts.now,

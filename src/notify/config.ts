@@ -5,7 +5,7 @@ import type { ChannelFilter, DeliverySettings } from '../core/notify/types.ts';
 import { channelFileSchema, definitionOf, type Channel, type ChannelFileSection } from './channels/index.ts';
 import type { ChannelBase } from './channels/shared/channel-definition.ts';
 
-const duration = z.string();
+const duration = z.string().meta({ format: 'duration' });
 export const DEFAULT_REMIND_EVERY = '24h';
 /** Delivery defaults, written once for the loader and the docs. */
 const DELIVERY_DEFAULTS = { timeout: '10s', retry_initial: '10s', retry_max: '10m' } as const;

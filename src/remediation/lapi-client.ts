@@ -80,7 +80,7 @@ export class LapiClient {
     const body = await this.#json('GET', `v1/decisions/stream?${params.join('&')}`, timeoutMs);
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw this.#bad('v1/decisions/stream', 'not a {"new","deleted"} object');
     const b = body as { new?: unknown; deleted?: unknown };
-    // Older LAPIs send null for an empty list, newer ones []: accept both (docs notes §2.3).
+    // Older LAPIs send null for an empty list, newer ones []: accept both (docs/reference/crowdsec-docs-notes.md §2.3).
     const asList = (v: unknown, key: string): unknown[] | null => {
       if (v === null || v === undefined) return null;
       if (!Array.isArray(v)) throw this.#bad('v1/decisions/stream', `"${key}" is not a list`);

@@ -5,7 +5,7 @@
  */
 import type { CaptchaProvider } from './captcha.ts';
 
-/** Paths the bouncer answers itself, under the protected site (documented in the README). */
+/** Paths the bouncer answers itself, under the protected site (documented in docs/bouncer.md). */
 export const VIGIL_PATH_PREFIX = '/.vigil/';
 export const VERIFY_PATH = '/.vigil/captcha/verify';
 /** nginx's `error_page 401 403 = /.vigil/remediation;` lands here (forward-auth daemon only). */

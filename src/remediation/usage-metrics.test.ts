@@ -4,7 +4,7 @@ import type { Decision } from '../core/model/records.ts';
 import { UsageCounters, usageMetricsPayload } from './usage-metrics.ts';
 import { BOUNCER_VERSION } from './version.ts';
 
-/** CrowdSec's AllMetrics schema for a remediation component (docs notes §2.5, swagger). */
+/** CrowdSec's AllMetrics schema for a remediation component (docs/reference/crowdsec-docs-notes.md §2.5, swagger). */
 const item = z.object({ name: z.string(), value: z.number(), unit: z.string(), labels: z.record(z.string(), z.string()) }).strict();
 const allMetrics = z
   .object({

@@ -1,5 +1,5 @@
 /**
- * Usage metrics in CrowdSec's format (`POST /v1/usage-metrics`, docs notes §2.5, the remediation
+ * Usage metrics in CrowdSec's format (`POST /v1/usage-metrics`, docs/reference/crowdsec-docs-notes.md §2.5, the remediation
  * component metrics spec): counters since the last successful push, then one
  * `remediation_components` item with `processed` (every request looked at, bypass included),
  * `dropped` (requests remediated, per origin and remediation) and `active_decisions` (per origin and
@@ -111,7 +111,7 @@ export function usageMetricsPayload(input: PayloadInput): UsageMetricsPayload {
         name: input.name ?? BOUNCER_TYPE,
         version: BOUNCER_VERSION,
         os: { name: os.type().toLowerCase(), version: os.release() },
-        feature_flags: [], // "expected to be empty for remediation components" (docs notes §2.5)
+        feature_flags: [], // "expected to be empty for remediation components" (docs/reference/crowdsec-docs-notes.md §2.5)
         utc_startup_timestamp: s(input.startedAt),
         ...(input.lastPullAt !== null ? { last_pull: s(input.lastPullAt) } : {}),
         metrics: [

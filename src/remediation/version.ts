@@ -5,7 +5,7 @@ export const VIGIL_VERSION: string = (createRequire(import.meta.url)('../../pack
 
 /**
  * What the bouncer calls itself on the wire: the LAPI splits the User-Agent on `/` into type and
- * version (docs notes §2.6), and the Console wants a semantic version with a `v` (anchors §2.3).
+ * version (docs/reference/crowdsec-docs-notes.md §2.6), and the Console wants a semantic version with a `v` (docs/reference/anchors.md §2.3).
  */
 export const BOUNCER_TYPE = 'vigil-bouncer';
 export const BOUNCER_VERSION = `v${VIGIL_VERSION}`;

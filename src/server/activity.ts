@@ -7,7 +7,7 @@ import { RefusedSummaryCounts, recordRefusedSummaries } from '../store/refused-s
 /**
  * Buffers what authenticated requests tell about each bouncer (last pull, last request, IP,
  * type, version) and writes it in one transaction per period. 1,000 pulls/s would otherwise be
- * 1,000 write transactions/s. A crash loses at most one period of last-pull times: see README.
+ * 1,000 write transactions/s. A crash loses at most one period of last-pull times: see docs/local-api.md.
  */
 export class ActivityRecorder {
   #store: Store;

@@ -34,7 +34,7 @@ export interface BouncerGateDeps {
   metrics?: LapiMetrics;
 }
 
-/** CrowdSec's GET /v1/decisions refreshes last_pull at most once a minute (reference §2). */
+/** CrowdSec's GET /v1/decisions refreshes last_pull at most once a minute (docs/reference/crowdsec-wire-protocol.md §2). */
 const LIVE_PULL_REFRESH_MS = 60_000;
 
 /**
@@ -127,7 +127,7 @@ export class BouncerGate {
       // HEAD checks the key: a sign of life (last request), never a pull. CrowdSec 1.4.6 moves the
       // last pull on HEAD /v1/decisions/stream and takes type/version from a HEAD's User-Agent
       // (seen by `vigil doctor`'s tests); Vigil does not, so a key check (doctor, a probe) can never
-      // make a silent bouncer look like it pulled. README, compatibility table.
+      // make a silent bouncer look like it pulled. docs/local-api.md, compatibility table.
       activity.request(b, at, req.peer, undefined);
       return { ok: true, bouncer: b, at };
     }

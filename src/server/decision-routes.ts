@@ -29,7 +29,7 @@ export type RawRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const FORBIDDEN = '{"message":"access forbidden"}';
-/** Deltas re-send deletions from 2 s before the last pull, as CrowdSec does (reference §4). */
+/** Deltas re-send deletions from 2 s before the last pull, as CrowdSec does (docs/reference/crowdsec-wire-protocol.md §4). */
 const DELETED_OVERLAP_MS = 2_000;
 /** Bodies up to this many decisions go out in one write with a Content-Length; larger ones chunked, as Go does. */
 const DECISIONS_PER_CHUNK = 2000;
@@ -38,7 +38,7 @@ const DECISIONS_PER_CHUNK = 2000;
  * `GET`/`HEAD /v1/decisions` and `/v1/decisions/stream`, the routes every bouncer hits many times a
  * second, served straight on node:http: one parse of the URL, one write of the answer. Everything
  * else (wrong methods, trailing slash, 404s, usage metrics, admin) goes to the Hono app. The wire
- * behaviour is CrowdSec 1.4.6's (reference §4, §7), checked by test/lapi.test.ts and golden tests.
+ * behaviour is CrowdSec 1.4.6's (docs/reference/crowdsec-wire-protocol.md §4, §7), checked by test/lapi.test.ts and golden tests.
  */
 export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
   const { store, sync, activity, gate, log, metrics, storeHealth } = deps;
@@ -68,7 +68,7 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
   function answer(req: IncomingMessage, res: ServerResponse, route: Route, search: string, admitted: GateResult): boolean {
     const method = req.method!;
     if (!admitted.ok) {
-      // Same status and body for missing, unknown and revoked keys, as CrowdSec (reference §7.3).
+      // Same status and body for missing, unknown and revoked keys, as CrowdSec (docs/reference/crowdsec-wire-protocol.md §7.3).
       if (method === 'HEAD') {
         res.writeHead(403, { 'Content-Type': JSON_TYPE, 'Content-Length': '30' });
         res.end();
@@ -77,7 +77,7 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
       return true;
     }
     if (method === 'HEAD') {
-      // 200 text/plain, no body, no Content-Length (reference §4).
+      // 200 text/plain, no body, no Content-Length (docs/reference/crowdsec-wire-protocol.md §4).
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end();
       count(route, method, 200);

@@ -34,7 +34,7 @@ function peerAddressOf(c: Context<Env>): string {
 }
 
 /**
- * The Local API's less travelled routes, wire-compatible with CrowdSec 1.4.6 (reference §4, §7):
+ * The Local API's less travelled routes, wire-compatible with CrowdSec 1.4.6 (docs/reference/crowdsec-wire-protocol.md §4, §7):
  * /health, usage metrics, CrowdSec's status quirks (trailing slash, 404, 405) and the admin API.
  * The hot decision routes are served before this app, on node:http (decision-routes.ts).
  */
@@ -86,7 +86,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
   app.get('/health', (c) => json(c, deps.storeUp && !deps.storeUp() ? '{"status":"up","store":"degraded"}' : '{"status":"up"}'));
   if (deps.admin) app.route('/admin/v1', deps.admin);
 
-  // Gin redirects a trailing slash; some bouncer configs produce it (reference §4 "Other status quirks").
+  // Gin redirects a trailing slash; some bouncer configs produce it (docs/reference/crowdsec-wire-protocol.md §4 "Other status quirks").
   app.get('/v1/decisions/', (c) =>
     c.body('<a href="/v1/decisions">Moved Permanently</a>.\n\n', 301, {
       Location: '/v1/decisions',

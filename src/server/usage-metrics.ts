@@ -2,7 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 
 /**
- * `POST /v1/usage-metrics` bodies (CrowdSec 1.6.3+, docs notes §2.5), validated as CrowdSec's
+ * `POST /v1/usage-metrics` bodies (CrowdSec 1.6.3+, docs/reference/crowdsec-docs-notes.md §2.5), validated as CrowdSec's
  * swagger does: 400 for a body that is not JSON or has the wrong shape of payload kinds, 422 for a
  * field that fails the schema. Only remediation-component reports are accepted: bouncers send them.
  */

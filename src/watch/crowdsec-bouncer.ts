@@ -1,6 +1,6 @@
 /**
  * CrowdSec's bouncers as its database and `cscli bouncers list -o json` hold them, parsed into one
- * plain record, across versions (shared/reference/crowdsec-docs-notes.md §2.6, §2.8;
+ * plain record, across versions (docs/reference/crowdsec-docs-notes.md §2.6, §2.8;
  * crowdsec-wire-protocol.md §2):
  *
  * - 1.4 sets `last_pull` to the creation time, so "Last API pull" of a bouncer that never pulled is

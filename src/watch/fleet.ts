@@ -2,7 +2,7 @@
  * The watched CrowdSec fleet as the health evaluator sees it. Pure.
  *
  * Entries that are one bouncer seen from several addresses count as one: CrowdSec 1.6.4+ creates a
- * `name@ip` child when a shared key arrives from a new address (docs notes §2.6, P3), and TLS
+ * `name@ip` child when a shared key arrives from a new address (docs/reference/crowdsec-docs-notes.md §2.6, P3), and TLS
  * bouncers are `CN@ip` rows. A child left behind by a container that changed address is not an
  * offline bouncer while its parent (or a sibling) pulls: the family is alive when any member pulls.
  */

@@ -1,5 +1,5 @@
 /**
- * cscli's human output, verbatim from shared/reference/crowdsec-wire-protocol.md §2 and §3: the
+ * cscli's human output, verbatim from docs/reference/crowdsec-wire-protocol.md §2 and §3: the
  * golden strings the formatter tests compare against, kept in one place.
  */
 

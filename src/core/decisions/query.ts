@@ -3,7 +3,7 @@ import { parseIp, parseRange, type IpAddress, type IpRange } from '../../lib/ip.
 import type { Decision } from '../model/records.ts';
 
 /**
- * Filters of `GET /v1/decisions`, as CrowdSec 1.4.6 reads them (reference §4): the first value of
+ * Filters of `GET /v1/decisions`, as CrowdSec 1.4.6 reads them (docs/reference/crowdsec-wire-protocol.md §4): the first value of
  * a repeated parameter wins, unknown parameters are ignored, and `scope` is ignored entirely.
  */
 export interface LiveQuery {
@@ -54,7 +54,7 @@ export interface StreamQuery {
 }
 
 export function parseStreamQuery(params: URLSearchParams): StreamQuery {
-  // Only the exact string "true" means startup, as in CrowdSec (reference §7.6).
+  // Only the exact string "true" means startup, as in CrowdSec (docs/reference/crowdsec-wire-protocol.md §7.6).
   const startup = params.get('startup') === 'true';
   const scopesText = params.get('scopes');
   const scopes = scopesText ? splitList(scopesText).map((s) => s.toLowerCase()) : ['ip', 'range'];

@@ -26,13 +26,13 @@ function tailOf(d: Decision): string {
 /**
  * One decision as the CrowdSec LAPI sends it to bouncers: exactly these seven keys, in this
  * (alphabetical) order, `duration` the remaining time as Go prints it, negative once expired
- * (reference §4, §7.2). A Go duration needs no JSON escaping (digits, `hms.µ-`).
+ * (docs/reference/crowdsec-wire-protocol.md §4, §7.2). A Go duration needs no JSON escaping (digits, `hms.µ-`).
  */
 export function decisionJson(d: Decision, now: number): string {
   return '{"duration":"' + formatGoDuration(d.until - now) + '"' + tailOf(d);
 }
 
-/** An array of decisions, or `null` when empty: CrowdSec never sends `[]` (reference §7.1). */
+/** An array of decisions, or `null` when empty: CrowdSec never sends `[]` (docs/reference/crowdsec-wire-protocol.md §7.1). */
 export function decisionsJson(list: readonly Decision[], now: number): string {
   if (list.length === 0) return 'null';
   if (list.length === 1) return '[' + decisionJson(list[0]!, now) + ']';

@@ -2,7 +2,7 @@
  * Reading bouncer configurations the way the bouncers themselves read them. Pure: takes file
  * contents, returns what the bouncer would end up with, or where and why it would stop.
  *
- * Two formats (docs notes §3.2):
+ * Two formats (docs/reference/crowdsec-docs-notes.md §3.2):
  * - YAML (Go bouncers: firewall, custom, cloudflare, spoa, …). `FILE.local`, when present, is
  *   deep-merged over `FILE` exactly as CrowdSec's yamlpatch does: mappings merge key by key,
  *   sequences and scalars are replaced, an explicit null removes, duplicate keys and a mapping
@@ -148,7 +148,7 @@ function get(doc: Plain, dotted: string): Plain | undefined {
 const scalarText = (v: Plain | undefined): string | undefined =>
   v === undefined || v === null || typeof v === 'object' ? undefined : String(v);
 
-// Which keys each bouncer family uses for the Local API (docs notes §3.2), first present wins.
+// Which keys each bouncer family uses for the Local API (docs/reference/crowdsec-docs-notes.md §3.2), first present wins.
 const YAML_URL_KEYS = ['api_url', 'crowdsec_lapi_url', 'crowdsec_config.lapi_url', 'lapi_url'];
 const YAML_KEY_KEYS = ['api_key', 'crowdsec_lapi_key', 'crowdsec_config.lapi_key', 'lapi_key'];
 const YAML_FREQ_KEYS = ['update_frequency', 'crowdsec_update_frequency', 'crowdsec_config.update_frequency'];

@@ -1,6 +1,6 @@
 /**
  * What a bouncer is, from the type the Local API recorded from its User-Agent (`<type>/<version>`,
- * docs notes §2.6). Pure: no I/O.
+ * docs/reference/crowdsec-docs-notes.md §2.6). Pure: no I/O.
  *
  * The family picks the runbook (config file, service, checks); the kind picks the issue:
  * a firewall bouncer that stops pulling is "Firewall Integration Offline", anything else

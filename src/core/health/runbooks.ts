@@ -1,6 +1,6 @@
 /**
  * The RC Integration Offline page's diagnosis, resolution and verification steps
- * (shared/reference/rc-integration-offline.md), kept as data and tailored to one bouncer:
+ * (docs/reference/rc-integration-offline.md), kept as data and tailored to one bouncer:
  * its family's config file and keys, its service, where it and the Local API run, and the most
  * likely cause first. Pure: builds text, runs nothing.
  *
@@ -105,7 +105,7 @@ function sh(strings: TemplateStringsArray, ...values: Array<string | Raw>): stri
 }
 
 // ---------------------------------------------------------------------------------------------
-// Profiles: how each kind of bouncer is configured and run (docs notes §3.2, the seed page, and the
+// Profiles: how each kind of bouncer is configured and run (docs/reference/crowdsec-docs-notes.md §3.2, the seed page, and the
 // bouncers' own sources). One family can have several variants, chosen by the type.
 
 type Runtime = 'daemon' | 'webserver' | 'app';

@@ -1,7 +1,7 @@
 import type { BouncerChange, RefusedRequest, RefusedSummary } from '../model/records.ts';
 
 /**
- * Issue ids and criticalities from CrowdSec's Stack Health catalogue (docs notes §1), plus our own
+ * Issue ids and criticalities from CrowdSec's Stack Health catalogue (docs/reference/crowdsec-docs-notes.md §1), plus our own
  * `integration_late`, and `source_unavailable` (`vigil watch` cannot read CrowdSec's bouncers).
  */
 export type IssueKind = 'rc_integration_offline' | 'fw_integration_offline' | 'se_no_active_rc' | 'se_no_rc' | 'integration_late' | 'source_unavailable';

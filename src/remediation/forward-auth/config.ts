@@ -1,6 +1,6 @@
 /**
  * The forward-auth daemon's YAML configuration, in the shape of CrowdSec's own bouncers
- * (`api_url`, `api_key`, `update_frequency`, … docs notes §3), read strictly: an unknown key, a
+ * (`api_url`, `api_key`, `update_frequency`, … docs/reference/crowdsec-docs-notes.md §3), read strictly: an unknown key, a
  * wrong type or a bad value is refused with the file, the key and the fix. `${VAR}` is replaced by
  * the environment variable, as the Go bouncers do, so the key can stay out of the file.
  */
@@ -118,7 +118,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   const key = issue.path.join('.');
   if (issue.code === 'unrecognized_keys') {
     const where = key ? `${key}: ` : '';
-    return `${where}unknown key ${issue.keys.join(', ')}; see the README (forward-auth configuration) for the keys it reads`;
+    return `${where}unknown key ${issue.keys.join(', ')}; see docs/bouncer.md (forward-auth) for the keys it reads`;
   }
   if (issue.code === 'invalid_type' && issue.input === undefined) return `${key}: missing; give ${REQUIRED_HINT[key] ?? 'a value'}`;
   if (issue.code === 'invalid_value') return `${key}: ${JSON.stringify(issue.input)} is not allowed; use one of ${issue.values.map(String).join(', ')}`;
@@ -133,7 +133,7 @@ export function loadForwardAuthConfig(file: string, opts: { env?: NodeJS.Process
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const fix = code === 'ENOENT' ? `create it (see the README: Vigil bouncer, forward-auth) or pass another file with --config` : 'check its permissions';
+    const fix = code === 'ENOENT' ? `create it (see docs/bouncer.md, forward-auth) or pass another file with --config` : 'check its permissions';
     throw new VigilError('E_CONFIG', `config file ${file}: cannot read it (${code ?? (e as Error).message}); ${fix}`);
   }
   const expanded = expandEnv(text, opts.env ?? process.env, file);
