@@ -132,12 +132,8 @@ const hitsV4: IpAddress[] = Array.from({ length: QUERIES }, () => parseIp(addres
 const hitsV6: IpAddress[] = Array.from({ length: QUERIES }, () => parseIp(addressIn(pick(v6Decisions))));
 const missV4: IpAddress[] = Array.from({ length: QUERIES }, () => parseIp(v4Text()));
 const missV6: IpAddress[] = Array.from({ length: QUERIES }, () => parseIp(v6Text()));
-const mixedText: string[] = Array.from({ length: QUERIES }, (_, i) =>
-  [hitsV4, missV4, hitsV6, missV6][i & 3][i >> 2].text,
-);
-const ranges24: IpRange[] = Array.from({ length: QUERIES }, (_, i) =>
-  parseRange(`${hitsV4[i].text}/${pick([16, 24, 28])}`),
-);
+const mixedText: string[] = Array.from({ length: QUERIES }, (_, i) => [hitsV4, missV4, hitsV6, missV6][i & 3][i >> 2].text);
+const ranges24: IpRange[] = Array.from({ length: QUERIES }, (_, i) => parseRange(`${hitsV4[i].text}/${pick([16, 24, 28])}`));
 
 measure('matchIp IPv4, hits', LOOKUPS, (i) => index.matchIp(hitsV4[i % QUERIES], NOW).length);
 measure('matchIp IPv4, random (misses)', LOOKUPS, (i) => index.matchIp(missV4[i % QUERIES], NOW).length);

@@ -13,15 +13,33 @@ function fleet(n: number): FleetSnapshot {
     // A tenth offline, a tenth late, the rest healthy: evidence lookups run for a fifth of them.
     const silence = i % 10 === 0 ? 30 * 3600_000 : i % 10 === 1 ? 20 * 60_000 : 5_000;
     bouncers.push({
-      id: i, name: `b${i}`, type: i % 3 === 0 ? 'crowdsec-firewall-bouncer' : 'crowdsec-nginx-bouncer', version: 'v1',
-      ipAddress: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, kind: i % 3 === 0 ? 'firewall' : 'remediation',
-      revoked: false, createdAt: now - 40 * 3600_000, lastPullAt: now - silence, lastRequestAt: now - silence,
-      pullCadenceMs: 10_000, lastUsageMetricsAt: null,
+      id: i,
+      name: `b${i}`,
+      type: i % 3 === 0 ? 'crowdsec-firewall-bouncer' : 'crowdsec-nginx-bouncer',
+      version: 'v1',
+      ipAddress: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+      kind: i % 3 === 0 ? 'firewall' : 'remediation',
+      revoked: false,
+      createdAt: now - 40 * 3600_000,
+      lastPullAt: now - silence,
+      lastRequestAt: now - silence,
+      pullCadenceMs: 10_000,
+      lastUsageMetricsAt: null,
     });
   }
   const refused: RefusedRequest[] = [];
   for (let i = 0; i < 10_000; i++) {
-    refused.push({ id: i, at: now - 3600_000, peerIp: `10.0.${(i >> 8) & 255}.${i & 255}`, userAgent: 'crowdsec-nginx-bouncer/v1', method: 'GET', path: '/v1/decisions/stream', reason: 'unknown', keyFingerprint: 'x', bouncerName: '' });
+    refused.push({
+      id: i,
+      at: now - 3600_000,
+      peerIp: `10.0.${(i >> 8) & 255}.${i & 255}`,
+      userAgent: 'crowdsec-nginx-bouncer/v1',
+      method: 'GET',
+      path: '/v1/decisions/stream',
+      reason: 'unknown',
+      keyFingerprint: 'x',
+      bouncerName: '',
+    });
   }
   return { bouncers, refused, lapiStarts: [now - 2 * 3600_000], bouncerChanges: [] };
 }

@@ -31,12 +31,21 @@ const rows: Row[] = [];
 const log = (...a: unknown[]) => console.error('[bench]', ...a);
 
 // ---------- helpers ----------
-function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+function sh(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 300_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
-      else resolve({ stdout, stderr });
-    });
+    execFile(
+      cmd,
+      args,
+      { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 300_000, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
+        else resolve({ stdout, stderr });
+      },
+    );
   });
 }
 
@@ -48,7 +57,6 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-
 type Resp = { status: number; bytes: number; body: Buffer; ms: number };
 function get(url: string, headers: Record<string, string> = {}, keepBody = true): Promise<Resp> {
   return new Promise((resolve, reject) => {
@@ -56,7 +64,10 @@ function get(url: string, headers: Record<string, string> = {}, keepBody = true)
     const req = http.get(url, { headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       let bytes = 0;
-      res.on('data', (c: Buffer) => { bytes += c.length; if (keepBody) chunks.push(c); });
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+        if (keepBody) chunks.push(c);
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, body: Buffer.concat(chunks), ms: performance.now() - t0 }));
       res.on('error', reject);
     });
@@ -68,7 +79,11 @@ function get(url: string, headers: Record<string, string> = {}, keepBody = true)
 async function waitFor(fn: () => Promise<boolean>, what: string, timeoutMs = 60_000) {
   const t0 = Date.now();
   while (Date.now() - t0 < timeoutMs) {
-    try { if (await fn()) return; } catch { /* not yet */ }
+    try {
+      if (await fn()) return;
+    } catch {
+      /* not yet */
+    }
     await sleep(100);
   }
   throw new Error(`timed out waiting for ${what}`);
@@ -84,7 +99,10 @@ function memStage(stage: string, ts: Array<{ name: string; pid(): number | undef
   log('mem', JSON.stringify(e));
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
 
 async function stopChild(c: ChildProcess | undefined) {
   if (!c || c.exitCode !== null || c.signalCode !== null) return;
@@ -102,9 +120,7 @@ function decisionLine(i: number): string {
   const m = i % 20;
   if (m === 0) {
     const r = i / 20;
-    return r % 2 === 0
-      ? `24h,Range,100.${64 + (r >> 8)}.${r & 255}.0/24,bench`
-      : `24h,Range,2001:db8:ffff:${r.toString(16)}::/64,bench`;
+    return r % 2 === 0 ? `24h,Range,100.${64 + (r >> 8)}.${r & 255}.0/24,bench` : `24h,Range,2001:db8:ffff:${r.toString(16)}::/64,bench`;
   }
   if (m <= 5) return `24h,Ip,2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::1,bench`;
   return `24h,Ip,10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255},bench`;
@@ -133,7 +149,14 @@ async function autocannonRun(url: string, headers: Record<string, string>, conne
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
   args.push(url);
   const { stdout } = await sh(NODE, args, { timeoutMs: (seconds + 60) * 1000 });
-  return JSON.parse(stdout) as { requests: { total: number }; duration: number; latency: { p50: number; p99: number }; non2xx: number; errors: number; timeouts: number };
+  return JSON.parse(stdout) as {
+    requests: { total: number };
+    duration: number;
+    latency: { p50: number; p99: number };
+    non2xx: number;
+    errors: number;
+    timeouts: number;
+  };
 }
 
 async function cannon(t: Target, path: string, connections: number) {
@@ -189,7 +212,11 @@ const tStart = Date.now();
 try {
   // --- hello-world ceiling (separate process, like the servers) ---
   const helloPort = await freePort();
-  helloProc = spawn(NODE, ['-e', `require('node:http').createServer((q,s)=>{s.writeHead(200,{'content-type':'application/json'});s.end('null')}).listen(${helloPort},'127.0.0.1')`], { stdio: 'inherit' });
+  helloProc = spawn(
+    NODE,
+    ['-e', `require('node:http').createServer((q,s)=>{s.writeHead(200,{'content-type':'application/json'});s.end('null')}).listen(${helloPort},'127.0.0.1')`],
+    { stdio: 'inherit' },
+  );
   const hello: Target = { name: 'hello', base: `http://127.0.0.1:${helloPort}`, key: 'x', pid: () => helloProc?.pid };
   await waitFor(async () => (await get(hello.base + '/')).status === 200, 'hello-world');
 
@@ -211,7 +238,9 @@ try {
       env: { ...vigilEnv, PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}` },
       stdio: ['ignore', vlog, vlog],
     });
-    p.once('exit', (c, sig) => { if (c !== 0 && sig !== 'SIGTERM') log(`vigil serve exited code=${c} signal=${sig}; log ${join(tmp, 'vigil.log')}`); });
+    p.once('exit', (c, sig) => {
+      if (c !== 0 && sig !== 'SIGTERM') log(`vigil serve exited code=${c} signal=${sig}; log ${join(tmp, 'vigil.log')}`);
+    });
     return p;
   };
   vigilProc = spawnVigil();
@@ -283,7 +312,10 @@ try {
         imp[t.name] = ms / 1000;
         // The decisions are usable once the server answers the hit IP (Vigil syncs CLI writes every 250 ms).
         const tv = performance.now();
-        await waitFor(async () => { const r = await get(t.base + hitPath, { 'X-Api-Key': t.key }); return r.status === 200 && r.body.toString() !== 'null'; }, `${t.name} sees ${size.label}`);
+        await waitFor(async () => {
+          const r = await get(t.base + hitPath, { 'X-Api-Key': t.key });
+          return r.status === 200 && r.body.toString() !== 'null';
+        }, `${t.name} sees ${size.label}`);
         log(`${t.name} import ${n}: ${(ms / 1000).toFixed(2)} s (+${((performance.now() - tv) / 1000).toFixed(2)} s until served)`);
       } catch (e) {
         failures.push(`${t.name} import ${size.label}: ${(e as Error).message}`);
@@ -291,22 +323,63 @@ try {
       }
     }
     memStage(`after import ${size.label}`, servers);
-    rows.push({ metric: size.clearFirst ? 'import 100k, emptied store (s)' : 'import 10k (s)', vigil: imp.vigil, crowdsec: imp.crowdsec, unit: 's', better: 'lower' });
+    rows.push({
+      metric: size.clearFirst ? 'import 100k, emptied store (s)' : 'import 10k (s)',
+      vigil: imp.vigil,
+      crowdsec: imp.crowdsec,
+      unit: 's',
+      better: 'lower',
+    });
 
     // ?ip= hit / miss, 1 and 64 connections, alternating servers
-    for (const [kind, path] of [['hit', hitPath], ['miss', '/v1/decisions?ip=' + MISS_IP]] as const) {
+    for (const [kind, path] of [
+      ['hit', hitPath],
+      ['miss', '/v1/decisions?ip=' + MISS_IP],
+    ] as const) {
       for (const c of [1, 64]) {
         const res: Record<string, Awaited<ReturnType<typeof cannon>> | null> = { vigil: null, crowdsec: null };
         const helloNow = await helloRun(c);
         for (const t of servers) {
-          try { res[t.name] = await cannon(t, path, c); } catch (e) { failures.push(`${t.name} ${size.label} ${kind} c${c}: ${(e as Error).message}`); }
+          try {
+            res[t.name] = await cannon(t, path, c);
+          } catch (e) {
+            failures.push(`${t.name} ${size.label} ${kind} c${c}: ${(e as Error).message}`);
+          }
         }
         const lbl = `${size.label} ?ip= ${kind} c${c}`;
         log(lbl, JSON.stringify({ ...res, hello: helloNow }));
-        rows.push({ metric: `${lbl} req/s`, vigil: res.vigil?.rps ?? null, crowdsec: res.crowdsec?.rps ?? null, unit: 'req/s', better: 'higher', hello: helloNow.rps });
-        rows.push({ metric: `${lbl} p50 (ms)`, vigil: res.vigil?.p50 ?? null, crowdsec: res.crowdsec?.p50 ?? null, unit: 'ms', better: 'lower', hello: helloNow.p50 });
-        rows.push({ metric: `${lbl} p99 (ms)`, vigil: res.vigil?.p99 ?? null, crowdsec: res.crowdsec?.p99 ?? null, unit: 'ms', better: 'lower', hello: helloNow.p99 });
-        rows.push({ metric: `${lbl} server CPU per request (µs)`, vigil: res.vigil?.cpuUs ?? null, crowdsec: res.crowdsec?.cpuUs ?? null, unit: 'µs', better: 'lower', hello: helloNow.cpuUs });
+        rows.push({
+          metric: `${lbl} req/s`,
+          vigil: res.vigil?.rps ?? null,
+          crowdsec: res.crowdsec?.rps ?? null,
+          unit: 'req/s',
+          better: 'higher',
+          hello: helloNow.rps,
+        });
+        rows.push({
+          metric: `${lbl} p50 (ms)`,
+          vigil: res.vigil?.p50 ?? null,
+          crowdsec: res.crowdsec?.p50 ?? null,
+          unit: 'ms',
+          better: 'lower',
+          hello: helloNow.p50,
+        });
+        rows.push({
+          metric: `${lbl} p99 (ms)`,
+          vigil: res.vigil?.p99 ?? null,
+          crowdsec: res.crowdsec?.p99 ?? null,
+          unit: 'ms',
+          better: 'lower',
+          hello: helloNow.p99,
+        });
+        rows.push({
+          metric: `${lbl} server CPU per request (µs)`,
+          vigil: res.vigil?.cpuUs ?? null,
+          crowdsec: res.crowdsec?.cpuUs ?? null,
+          unit: 'µs',
+          better: 'lower',
+          hello: helloNow.cpuUs,
+        });
       }
     }
     memStage(`after ?ip= runs ${size.label}`, servers);
@@ -321,12 +394,14 @@ try {
       let lastKey = '';
       for (let run = 0; run < 3; run++) {
         const name = `bench-stream-${run}`;
-        lastKey = t.name === 'vigil'
-          ? (await vigilCli('bouncers', 'add', name, '-o', 'raw')).stdout.trim()
-          : (await sh('cscli', ['bouncers', 'add', name, '-o', 'raw'])).stdout.trim();
+        lastKey =
+          t.name === 'vigil'
+            ? (await vigilCli('bouncers', 'add', name, '-o', 'raw')).stdout.trim()
+            : (await sh('cscli', ['bouncers', 'add', name, '-o', 'raw'])).stdout.trim();
         const r = await get(t.base + '/v1/decisions/stream?startup=true', { 'X-Api-Key': lastKey, 'User-Agent': BOUNCER_UA }, false);
         if (r.status !== 200) throw new Error(`stream startup status ${r.status}`);
-        times.push(r.ms); sizesB.push(r.bytes);
+        times.push(r.ms);
+        sizesB.push(r.bytes);
       }
       // Deltas with nothing new, as a bouncer polls: median of 5, a second apart.
       const deltas: Resp[] = [];
@@ -337,19 +412,47 @@ try {
       const d = deltas[0]!;
       const deltaMs = median(deltas.map((x) => x.ms));
       stream[t.name] = { ms: median(times), bytes: median(sizesB), deltaMs, deltaBytes: d.bytes };
-      log(`${t.name} stream startup 100k: ${times.map((x) => x.toFixed(0)).join('/')} ms, ${sizesB.join('/')} B; deltas ${deltas.map((x) => x.ms.toFixed(1)).join('/')} ms ${d.bytes} B ${d.body.toString().slice(0, 60)}`);
+      log(
+        `${t.name} stream startup 100k: ${times.map((x) => x.toFixed(0)).join('/')} ms, ${sizesB.join('/')} B; deltas ${deltas.map((x) => x.ms.toFixed(1)).join('/')} ms ${d.bytes} B ${d.body.toString().slice(0, 60)}`,
+      );
     } catch (e) {
-      failures.push(`${t.name} stream: ${(e as Error).message}`); log(failures.at(-1));
+      failures.push(`${t.name} stream: ${(e as Error).message}`);
+      log(failures.at(-1));
     }
   }
   memStage('after streams', servers);
-  rows.push({ metric: '100k stream startup, median of 3 (ms)', vigil: stream.vigil?.ms ?? null, crowdsec: stream.crowdsec?.ms ?? null, unit: 'ms', better: 'lower' });
+  rows.push({
+    metric: '100k stream startup, median of 3 (ms)',
+    vigil: stream.vigil?.ms ?? null,
+    crowdsec: stream.crowdsec?.ms ?? null,
+    unit: 'ms',
+    better: 'lower',
+  });
   rows.push({ metric: '100k stream startup bytes', vigil: stream.vigil?.bytes ?? null, crowdsec: stream.crowdsec?.bytes ?? null, unit: 'B', better: 'lower' });
-  rows.push({ metric: '100k stream delta, nothing new, median of 5 (ms)', vigil: stream.vigil?.deltaMs ?? null, crowdsec: stream.crowdsec?.deltaMs ?? null, unit: 'ms', better: 'lower' });
-  rows.push({ metric: '100k stream delta bytes', vigil: stream.vigil?.deltaBytes ?? null, crowdsec: stream.crowdsec?.deltaBytes ?? null, unit: 'B', better: 'lower' });
+  rows.push({
+    metric: '100k stream delta, nothing new, median of 5 (ms)',
+    vigil: stream.vigil?.deltaMs ?? null,
+    crowdsec: stream.crowdsec?.deltaMs ?? null,
+    unit: 'ms',
+    better: 'lower',
+  });
+  rows.push({
+    metric: '100k stream delta bytes',
+    vigil: stream.vigil?.deltaBytes ?? null,
+    crowdsec: stream.crowdsec?.deltaBytes ?? null,
+    unit: 'B',
+    better: 'lower',
+  });
 
   // --- peak memory ---
-  rows.push({ metric: 'peak RSS VmHWM (MB)', vigil: vmHWM(vigil.pid()), crowdsec: crowdsec ? vmHWM(crowdsec.pid()) : null, unit: 'MB', better: 'lower', hello: vmHWM(hello.pid()) });
+  rows.push({
+    metric: 'peak RSS VmHWM (MB)',
+    vigil: vmHWM(vigil.pid()),
+    crowdsec: crowdsec ? vmHWM(crowdsec.pid()) : null,
+    unit: 'MB',
+    better: 'lower',
+    hello: vmHWM(hello.pid()),
+  });
 
   // --- Vigil restarted with its 100k decisions stored (how a LAPI usually comes up) ---
   // The process above started empty and got its decisions while serving; in that history node's
@@ -360,10 +463,16 @@ try {
   const restartAt = performance.now();
   vigilProc = spawnVigil();
   await waitFor(async () => (await get(vigil.base + '/health')).status === 200, 'restarted vigil /health');
-  await waitFor(async () => { const r = await get(vigil.base + '/v1/decisions?ip=' + HIT['100k'], { 'X-Api-Key': vigil.key, 'User-Agent': BOUNCER_UA }); return r.status === 200 && r.body.toString() !== 'null'; }, 'restarted vigil serves 100k');
+  await waitFor(async () => {
+    const r = await get(vigil.base + '/v1/decisions?ip=' + HIT['100k'], { 'X-Api-Key': vigil.key, 'User-Agent': BOUNCER_UA });
+    return r.status === 200 && r.body.toString() !== 'null';
+  }, 'restarted vigil serves 100k');
   const restartS = (performance.now() - restartAt) / 1000;
   rows.push({ metric: 'restart with 100k stored, until the first hit is served (s)', vigil: restartS, crowdsec: null, unit: 's', better: 'lower' });
-  for (const [kind, path] of [['hit', '/v1/decisions?ip=' + HIT['100k']], ['miss', '/v1/decisions?ip=' + MISS_IP]] as const) {
+  for (const [kind, path] of [
+    ['hit', '/v1/decisions?ip=' + HIT['100k']],
+    ['miss', '/v1/decisions?ip=' + MISS_IP],
+  ] as const) {
     const helloNow = await helloRun(64);
     const res = await cannon(vigil, path, 64);
     const lbl = `after restart, 100k ?ip= ${kind} c64`;
@@ -395,18 +504,43 @@ const lines = [
   '| metric | Vigil | CrowdSec | ratio (Vigil better by; >1× = Vigil better) | Vigil % of node:http hello-world |',
   '|---|---|---|---|---|',
   ...rows.map((r) => {
-    const pct = r.hello != null && r.vigil != null && r.unit === 'req/s' ? `${((r.vigil / r.hello) * 100).toFixed(0)}% (hello ${fmt(r.hello)})` : r.hello != null && r.unit !== 'req/s' ? `(hello ${fmt(r.hello)})` : '';
+    const pct =
+      r.hello != null && r.vigil != null && r.unit === 'req/s'
+        ? `${((r.vigil / r.hello) * 100).toFixed(0)}% (hello ${fmt(r.hello)})`
+        : r.hello != null && r.unit !== 'req/s'
+          ? `(hello ${fmt(r.hello)})`
+          : '';
     return `| ${r.metric} | ${fmt(r.vigil, r.unit)} | ${fmt(r.crowdsec, r.unit)} | ${ratio(r)} | ${pct} |`;
   }),
 ];
 console.log('');
-console.log('Ratio = Vigil/CrowdSec for req/s (higher is better); CrowdSec/Vigil for time, bytes and memory (lower is better), so >1× always means Vigil wins.');
+console.log(
+  'Ratio = Vigil/CrowdSec for req/s (higher is better); CrowdSec/Vigil for time, bytes and memory (lower is better), so >1× always means Vigil wins.',
+);
 console.log(lines.join('\n'));
 if (failures.length) console.log('\nFailures:\n' + failures.map((f) => '- ' + f).join('\n'));
-console.log(`\nTotal bench wall time: ${((Date.now() - tStart) / 1000).toFixed(0)} s (autocannon ${DURATION}s runs after ${WARMUP}s warm-up, ${HAVE_CS ? 'CrowdSec 1.4.6 present' : 'CrowdSec absent'})`);
+console.log(
+  `\nTotal bench wall time: ${((Date.now() - tStart) / 1000).toFixed(0)} s (autocannon ${DURATION}s runs after ${WARMUP}s warm-up, ${HAVE_CS ? 'CrowdSec 1.4.6 present' : 'CrowdSec absent'})`,
+);
 const outDir = join(ROOT, 'bench/results');
 mkdirSync(outDir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const out = join(outDir, `lapi-${stamp}.json`);
-writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), node: process.version, durationS: DURATION, warmupS: WARMUP, crowdsec: HAVE_CS, memStages, rows: rows.map((r) => ({ ...r, ratio: ratio(r) })), failures }, null, 2) + '\n');
+writeFileSync(
+  out,
+  JSON.stringify(
+    {
+      at: new Date().toISOString(),
+      node: process.version,
+      durationS: DURATION,
+      warmupS: WARMUP,
+      crowdsec: HAVE_CS,
+      memStages,
+      rows: rows.map((r) => ({ ...r, ratio: ratio(r) })),
+      failures,
+    },
+    null,
+    2,
+  ) + '\n',
+);
 console.log(`JSON: ${out}`);

@@ -47,7 +47,12 @@ try {
   log(`registered ${BOUNCERS} bouncers in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const addDecisions = async (n: number, from: number) => {
     const now = Date.now();
-    const ds = Array.from({ length: n }, (_, i) => buildDecision({ scope: 'Ip', value: `10.9.${((from + i) >> 8) & 255}.${(from + i) & 255}`, type: 'ban', duration: '4h', reason: 'pull-load', origin: 'cscli' }, now));
+    const ds = Array.from({ length: n }, (_, i) =>
+      buildDecision(
+        { scope: 'Ip', value: `10.9.${((from + i) >> 8) & 255}.${(from + i) & 255}`, type: 'ban', duration: '4h', reason: 'pull-load', origin: 'cscli' },
+        now,
+      ),
+    );
     await store.addDecisions(manualAlert({ now, scenario: 'pull-load', scope: 'Ip', value: ds[0]!.value, count: n, machineId: 'bench' }), ds);
   };
   await addDecisions(100, 0);
@@ -57,7 +62,14 @@ try {
   const logFd = openSync(join(tmp, 'vigil.log'), 'a');
   server = spawn(join(ROOT, 'bin/vigil.js'), ['serve'], {
     cwd: ROOT,
-    env: { ...process.env, PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}`, VIGIL_DB: dbUrl, VIGIL_LISTEN: `127.0.0.1:${port}`, VIGIL_METRICS_LISTEN: 'off', VIGIL_LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}`,
+      VIGIL_DB: dbUrl,
+      VIGIL_LISTEN: `127.0.0.1:${port}`,
+      VIGIL_METRICS_LISTEN: 'off',
+      VIGIL_LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', logFd, logFd],
   });
   const base = `http://127.0.0.1:${port}`;
@@ -167,7 +179,9 @@ try {
   console.log(`| pull load: ${BOUNCERS} bouncers, one stream pull each every ${EVERY_MS / 1000} s, ${SECONDS} s, SQLite | value | target |`);
   console.log('|---|---|---|');
   console.log(`| pulls/s achieved | ${(sent / elapsed).toFixed(0)} | ${(BOUNCERS / (EVERY_MS / 1000)).toFixed(0)} |`);
-  console.log(`| pull latency p50 / p99 / max (ms), after the startup round | ${q(0.5).toFixed(2)} / ${q(0.99).toFixed(2)} / ${(latencies.at(-1) ?? NaN).toFixed(1)} | p99 < 50 |`);
+  console.log(
+    `| pull latency p50 / p99 / max (ms), after the startup round | ${q(0.5).toFixed(2)} / ${q(0.99).toFixed(2)} / ${(latencies.at(-1) ?? NaN).toFixed(1)} | p99 < 50 |`,
+  );
   console.log(`| errors (non-200 or connection) | ${errors} | 0 |`);
   console.log(`| last pull recorded vs sent: max error (ms) | ${maxErr} | ≤ 1000 |`);
   console.log(`| bouncers whose last pull is off by > 1 s, or missing | ${over1s}, ${missing} | 0, 0 |`);

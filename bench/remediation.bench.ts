@@ -107,7 +107,12 @@ async function runBench(): Promise<void> {
   };
   const MB = 1048576;
   const tStart = Date.now();
-  console.log(`Vigil bouncer benchmark: ${TOTAL.toLocaleString('en-US')} decisions, node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `Vigil bouncer benchmark: ${TOTAL.toLocaleString('en-US')} decisions, node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
 
   // --- memory and load time -------------------------------------------------------------
   // The wire decisions and the JSON body exist before the first measure and after the second, so
@@ -185,10 +190,27 @@ async function runBench(): Promise<void> {
   const blocked = (b: Bouncer, list: RequestView[]) => (i: number) => (b.handle(list[i % list.length]!) as { action: string }).action !== 'allow';
   const cleanV4 = qv4.filter((_, i) => i % 2 === 1);
   const cleanMixed = qmixed.filter((_, i) => i % 2 === 1);
-  measure('handle(request), clean client, peer address', LOOKUPS / 2, blocked(bouncer, cleanMixed.map((t) => view(t))));
+  measure(
+    'handle(request), clean client, peer address',
+    LOOKUPS / 2,
+    blocked(
+      bouncer,
+      cleanMixed.map((t) => view(t)),
+    ),
+  );
   const proxied = loadedBouncer(queriesSource, ['127.0.0.1', '10.0.0.0/8']);
-  measure('handle(request), clean client via 2 trusted proxies (X-Forwarded-For)', LOOKUPS / 2, blocked(proxied, cleanV4.map((t) => view('127.0.0.1', `${t}, 10.0.0.7`))));
-  const bannedViews = queriesSource.filter((d) => d.type === 'ban').slice(0, 20_000).map((d) => view(addressIn(d.value)));
+  measure(
+    'handle(request), clean client via 2 trusted proxies (X-Forwarded-For)',
+    LOOKUPS / 2,
+    blocked(
+      proxied,
+      cleanV4.map((t) => view('127.0.0.1', `${t}, 10.0.0.7`)),
+    ),
+  );
+  const bannedViews = queriesSource
+    .filter((d) => d.type === 'ban')
+    .slice(0, 20_000)
+    .map((d) => view(addressIn(d.value)));
   measure('handle(request), banned client (renders the 403 page)', LOOKUPS / 10, blocked(bouncer, bannedViews));
 
   // --- HTTP ------------------------------------------------------------------------------
@@ -242,8 +264,17 @@ async function runBench(): Promise<void> {
   );
   console.log('\nLookups (one core, 2M per case):');
   console.table(lookupRows);
-  console.log(`\nnode:http hello world, autocannon 50 connections, ${DURATION}s runs after ${WARMUP}s warm-up, ${ROUNDS} rounds alternating (100k decisions loaded, clean client):`);
-  console.table(httpRows.map((r) => ({ server: r.server, 'req/s (median)': fmt(r['req/s (median)']), 'vs plain': `${((100 * r['req/s (median)']) / plain - 100).toFixed(1)}%`, runs: r.runs.map(fmt).join(' / ') })));
+  console.log(
+    `\nnode:http hello world, autocannon 50 connections, ${DURATION}s runs after ${WARMUP}s warm-up, ${ROUNDS} rounds alternating (100k decisions loaded, clean client):`,
+  );
+  console.table(
+    httpRows.map((r) => ({
+      server: r.server,
+      'req/s (median)': fmt(r['req/s (median)']),
+      'vs plain': `${((100 * r['req/s (median)']) / plain - 100).toFixed(1)}%`,
+      runs: r.runs.map(fmt).join(' / '),
+    })),
+  );
 
   const md: string[] = [
     '| metric | value |',
@@ -255,6 +286,9 @@ async function runBench(): Promise<void> {
   ];
   console.log(`\n${md.join('\n')}`);
   const out = path.join(ROOT, 'bench', 'results', `remediation-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(out, `${JSON.stringify({ node: process.version, loadavg: os.loadavg(), loadMs, bodyMb, heapDelta, rssDelta, lookupRows, httpRows }, null, 2)}\n`);
+  fs.writeFileSync(
+    out,
+    `${JSON.stringify({ node: process.version, loadavg: os.loadavg(), loadMs, bodyMb, heapDelta, rssDelta, lookupRows, httpRows }, null, 2)}\n`,
+  );
   console.log(`\nwritten ${path.relative(ROOT, out)}; wall time ${((Date.now() - tStart) / 1000).toFixed(0)} s`);
 }

@@ -14,7 +14,10 @@ import { Store } from '../src/store/store.ts';
 import { SqliteSource } from '../src/watch/sources.ts';
 import { Watcher } from '../src/watch/watcher.ts';
 
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 const entTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '000000+00:00');
 
 for (const n of sizes.length ? sizes : [1000, 10_000]) {
@@ -25,9 +28,22 @@ for (const n of sizes.length ? sizes : [1000, 10_000]) {
     "CREATE TABLE `bouncers` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `created_at` datetime NULL, `updated_at` datetime NULL, `name` text NOT NULL, `api_key` text NOT NULL, `revoked` bool NOT NULL, `ip_address` text NULL DEFAULT '', `type` text NULL, `version` text NULL, `until` datetime NULL, `last_pull` datetime NOT NULL, `auth_type` text NOT NULL DEFAULT 'api-key');",
   );
   const t0 = Date.now();
-  const ins = cs.prepare('INSERT INTO bouncers (created_at, updated_at, name, api_key, revoked, ip_address, type, version, until, last_pull) VALUES (?,?,?,?,0,?,?,?,?,?)');
+  const ins = cs.prepare(
+    'INSERT INTO bouncers (created_at, updated_at, name, api_key, revoked, ip_address, type, version, until, last_pull) VALUES (?,?,?,?,0,?,?,?,?,?)',
+  );
   cs.transaction(() => {
-    for (let i = 0; i < n; i++) ins.run(entTime(t0 - 86_400_000), entTime(t0), `bouncer-${i}`, 'ab'.repeat(64), `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 'crowdsec-firewall-bouncer', 'v0.0.25', entTime(t0), entTime(t0 - (i % 600) * 1000));
+    for (let i = 0; i < n; i++)
+      ins.run(
+        entTime(t0 - 86_400_000),
+        entTime(t0),
+        `bouncer-${i}`,
+        'ab'.repeat(64),
+        `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+        'crowdsec-firewall-bouncer',
+        'v0.0.25',
+        entTime(t0),
+        entTime(t0 - (i % 600) * 1000),
+      );
   })();
   const storeUrl = process.env.VIGIL_BENCH_STORE ?? `sqlite:${path.join(dir, 'vigil.db')}`;
   const store = await Store.open(storeUrl);

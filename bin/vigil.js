@@ -21,10 +21,19 @@ const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < wantMajor || (major === wantMajor && minor < wantMinor)) {
   const bundled = `${root}node_modules/node/bin/node`;
   if (process.env.VIGIL_REEXEC !== '1' && fs.existsSync(bundled)) {
-    const child = spawn(bundled, ['--max-semi-space-size=8', ...process.execArgv.filter((a) => !a.startsWith('--max-semi-space-size')), fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-      stdio: 'inherit',
-      env: { ...process.env, VIGIL_REEXEC: '1' },
-    });
+    const child = spawn(
+      bundled,
+      [
+        '--max-semi-space-size=8',
+        ...process.execArgv.filter((a) => !a.startsWith('--max-semi-space-size')),
+        fileURLToPath(import.meta.url),
+        ...process.argv.slice(2),
+      ],
+      {
+        stdio: 'inherit',
+        env: { ...process.env, VIGIL_REEXEC: '1' },
+      },
+    );
     // `vigil serve` under systemd or a terminal: the signal that stops us stops it.
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => child.kill(sig));
     child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));

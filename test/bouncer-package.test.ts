@@ -106,7 +106,10 @@ describe('vigil/bouncer installed from the packed tarball', () => {
     try {
       let status = 0;
       for (let i = 0; i < 100 && status !== 200 && child.exitCode === null; i++) {
-        status = await fetch(`http://127.0.0.1:${port}/v1/decisions?ip=192.0.2.1`, { headers: { 'X-Api-Key': added } }).then((r) => r.status, () => 0);
+        status = await fetch(`http://127.0.0.1:${port}/v1/decisions?ip=192.0.2.1`, { headers: { 'X-Api-Key': added } }).then(
+          (r) => r.status,
+          () => 0,
+        );
         if (status !== 200) await new Promise((r) => setTimeout(r, 100));
       }
       expect(status, log).toBe(200);
@@ -152,7 +155,12 @@ console.log(JSON.stringify({ ua: BOUNCER_USER_AGENT, healthy, remediation, statu
 `,
     );
     // Asynchronous: the Local API runs in this process and must keep answering.
-    const { stdout } = await promisify(execFile)(node, [script], { cwd: consumer, encoding: 'utf8', env: { ...process.env, LAPI_URL: lapi.url, VIGIL_BOUNCER_KEY: key }, timeout: 20_000 });
+    const { stdout } = await promisify(execFile)(node, [script], {
+      cwd: consumer,
+      encoding: 'utf8',
+      env: { ...process.env, LAPI_URL: lapi.url, VIGIL_BOUNCER_KEY: key },
+      timeout: 20_000,
+    });
     const out = JSON.parse(stdout);
     expect(out.ua).toMatch(/^vigil-bouncer\/v\d+\.\d+\.\d+/);
     expect(out.healthy).toBe(true);

@@ -28,114 +28,117 @@ async function freePort(): Promise<number> {
 }
 
 for (const dialect of DIALECTS) {
-  describe.skipIf(!available.custom)(`${dialect}: real CrowdSec bouncers against vigil serve${available.custom ? '' : ` (skipped: ${available.reason})`}`, () => {
-    let work: string;
-    let env: NodeJS.ProcessEnv;
-    let server: ChildProcess;
-    let serverLog = '';
-    let apiUrl: string;
-    let cleanup: () => Promise<void>;
+  describe.skipIf(!available.custom)(
+    `${dialect}: real CrowdSec bouncers against vigil serve${available.custom ? '' : ` (skipped: ${available.reason})`}`,
+    () => {
+      let work: string;
+      let env: NodeJS.ProcessEnv;
+      let server: ChildProcess;
+      let serverLog = '';
+      let apiUrl: string;
+      let cleanup: () => Promise<void>;
 
-    const vigil = async (...args: string[]) => {
-      const r = await exec(process.execPath, [BIN, ...args], { env, cwd: work });
-      return r.stdout;
-    };
+      const vigil = async (...args: string[]) => {
+        const r = await exec(process.execPath, [BIN, ...args], { env, cwd: work });
+        return r.stdout;
+      };
 
-    beforeAll(async () => {
-      work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-compat-'));
-      const db = await freshDbUrl(dialect);
-      cleanup = db.cleanup;
-      const port = await freePort();
-      apiUrl = `http://127.0.0.1:${port}/`;
-      env = { ...process.env, VIGIL_DB: db.url, VIGIL_LISTEN: `127.0.0.1:${port}`, VIGIL_LOG_LEVEL: 'info', VIGIL_METRICS_LISTEN: '127.0.0.1:0' };
-      server = spawn(process.execPath, [BIN, 'serve'], { env, cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
-      server.stdout!.on('data', (d) => (serverLog += d));
-      server.stderr!.on('data', (d) => (serverLog += d));
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        try {
-          if ((await fetch(`${apiUrl}health`)).ok) break;
-        } catch {
-          // not yet listening
+      beforeAll(async () => {
+        work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-compat-'));
+        const db = await freshDbUrl(dialect);
+        cleanup = db.cleanup;
+        const port = await freePort();
+        apiUrl = `http://127.0.0.1:${port}/`;
+        env = { ...process.env, VIGIL_DB: db.url, VIGIL_LISTEN: `127.0.0.1:${port}`, VIGIL_LOG_LEVEL: 'info', VIGIL_METRICS_LISTEN: '127.0.0.1:0' };
+        server = spawn(process.execPath, [BIN, 'serve'], { env, cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+        server.stdout!.on('data', (d) => (serverLog += d));
+        server.stderr!.on('data', (d) => (serverLog += d));
+        const deadline = Date.now() + 20_000;
+        for (;;) {
+          try {
+            if ((await fetch(`${apiUrl}health`)).ok) break;
+          } catch {
+            // not yet listening
+          }
+          if (Date.now() > deadline || server.exitCode !== null) throw new Error(`vigil serve did not start:\n${serverLog}`);
+          await new Promise((r) => setTimeout(r, 100));
         }
-        if (Date.now() > deadline || server.exitCode !== null) throw new Error(`vigil serve did not start:\n${serverLog}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    });
+      });
 
-    afterAll(async () => {
-      if (server && server.exitCode === null) {
-        const exited = new Promise((r) => server.once('exit', r));
+      afterAll(async () => {
+        if (server && server.exitCode === null) {
+          const exited = new Promise((r) => server.once('exit', r));
+          server.kill('SIGTERM');
+          await exited;
+        }
+        await cleanup?.();
+        fs.rmSync(work, { recursive: true, force: true });
+      });
+
+      it('logs where it listens and which store it uses, and that no bouncer is registered', async () => {
+        // The line follows a store query made after the port is open: /health may answer first.
+        for (let i = 0; i < 100 && !serverLog.includes('no bouncer registered yet'); i++) await new Promise((r) => setTimeout(r, 50));
+        expect(serverLog).toContain(`Vigil Local API listening on ${apiUrl.slice(0, -1)}`);
+        expect(serverLog).toContain("no bouncer registered yet: add one with 'vigil bouncers add NAME'");
+      });
+
+      it('custom bouncer receives add and del for decisions made with the CLI, and shows in bouncers list', async () => {
+        const key = await vigil('bouncers', 'add', 'custom-e2e', '-o', 'raw');
+        expect(key).toMatch(/^[0-9a-f]{32}$/);
+        const bouncer = await startCustomBouncer({ apiUrl, apiKey: key, updateFrequency: '1s', workDir: work });
+        try {
+          const t0 = Date.now();
+          await vigil('decisions', 'add', '--ip', '192.0.2.77', '--duration', '5m', '--reason', 'e2e test');
+          await vigil('decisions', 'add', '--range', '2001:db8:77::/48', '--duration', '1h', '--type', 'captcha');
+          const add = await bouncer.waitFor((e) => e.action === 'add' && e.value === '192.0.2.77', 10_000);
+          expect(add.scenario).toBe('e2e test');
+          expect(add.seconds).toBeGreaterThan(290);
+          expect(add.seconds).toBeLessThanOrEqual(300);
+          expect(add.decision).toMatchObject({ origin: 'cscli', scope: 'Ip', type: 'ban', value: '192.0.2.77' });
+          const range = await bouncer.waitFor((e) => e.action === 'add' && e.value === '2001:db8:77::/48', 10_000);
+          expect(range.decision).toMatchObject({ scope: 'Range', type: 'captcha' });
+          // Within its update period (1 s) plus the server's sync, well under the 10 s CrowdSec default.
+          expect(add.at - t0).toBeLessThan(5_000);
+
+          await vigil('decisions', 'delete', '--ip', '192.0.2.77');
+          const del = await bouncer.waitFor((e) => e.action === 'del' && e.value === '192.0.2.77', 10_000);
+          expect(del.seconds).toBeLessThanOrEqual(0);
+
+          await new Promise((r) => setTimeout(r, 1500)); // one activity flush
+          const list = JSON.parse(await vigil('bouncers', 'list', '-o', 'json'));
+          const row = list.find((b: { name: string }) => b.name === 'custom-e2e');
+          expect(row).toMatchObject({ type: 'crowdsec-custom-bouncer', version: '-', ip_address: '127.0.0.1', revoked: false });
+          expect(Date.now() - Date.parse(row.last_pull)).toBeLessThan(5_000);
+        } finally {
+          await bouncer.stop();
+        }
+      });
+
+      it.skipIf(!available.firewall)('firewall bouncer puts banned addresses in its nftables sets and removes them', async () => {
+        const key = await vigil('bouncers', 'add', 'firewall-e2e', '-o', 'raw');
+        const fw = await startFirewallBouncer({ apiUrl, apiKey: key, updateFrequency: '1s', workDir: work, setOnly: true });
+        try {
+          await vigil('decisions', 'add', '--ip', '198.51.100.200', '--duration', '10m');
+          await vigil('decisions', 'add', '--ip', '2001:db8::200', '--duration', '10m');
+          await fw.waitForIps((ips) => ips.includes('198.51.100.200') && ips.includes('2001:db8::200'), 10_000);
+          await vigil('decisions', 'delete', '--ip', '198.51.100.200');
+          await fw.waitForIps((ips) => !ips.includes('198.51.100.200'), 10_000);
+          await new Promise((r) => setTimeout(r, 1500));
+          const list = JSON.parse(await vigil('bouncers', 'list', '-o', 'json'));
+          expect(list.find((b: { name: string }) => b.name === 'firewall-e2e')).toMatchObject({ type: 'crowdsec-firewall-bouncer', ip_address: '127.0.0.1' });
+        } finally {
+          await fw.stop();
+        }
+      });
+
+      it('stops on SIGTERM with exit 0 after writing what it buffered', async () => {
+        const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
         server.kill('SIGTERM');
-        await exited;
-      }
-      await cleanup?.();
-      fs.rmSync(work, { recursive: true, force: true });
-    });
-
-    it('logs where it listens and which store it uses, and that no bouncer is registered', async () => {
-      // The line follows a store query made after the port is open: /health may answer first.
-      for (let i = 0; i < 100 && !serverLog.includes('no bouncer registered yet'); i++) await new Promise((r) => setTimeout(r, 50));
-      expect(serverLog).toContain(`Vigil Local API listening on ${apiUrl.slice(0, -1)}`);
-      expect(serverLog).toContain("no bouncer registered yet: add one with 'vigil bouncers add NAME'");
-    });
-
-    it('custom bouncer receives add and del for decisions made with the CLI, and shows in bouncers list', async () => {
-      const key = await vigil('bouncers', 'add', 'custom-e2e', '-o', 'raw');
-      expect(key).toMatch(/^[0-9a-f]{32}$/);
-      const bouncer = await startCustomBouncer({ apiUrl, apiKey: key, updateFrequency: '1s', workDir: work });
-      try {
-        const t0 = Date.now();
-        await vigil('decisions', 'add', '--ip', '192.0.2.77', '--duration', '5m', '--reason', 'e2e test');
-        await vigil('decisions', 'add', '--range', '2001:db8:77::/48', '--duration', '1h', '--type', 'captcha');
-        const add = await bouncer.waitFor((e) => e.action === 'add' && e.value === '192.0.2.77', 10_000);
-        expect(add.scenario).toBe('e2e test');
-        expect(add.seconds).toBeGreaterThan(290);
-        expect(add.seconds).toBeLessThanOrEqual(300);
-        expect(add.decision).toMatchObject({ origin: 'cscli', scope: 'Ip', type: 'ban', value: '192.0.2.77' });
-        const range = await bouncer.waitFor((e) => e.action === 'add' && e.value === '2001:db8:77::/48', 10_000);
-        expect(range.decision).toMatchObject({ scope: 'Range', type: 'captcha' });
-        // Within its update period (1 s) plus the server's sync, well under the 10 s CrowdSec default.
-        expect(add.at - t0).toBeLessThan(5_000);
-
-        await vigil('decisions', 'delete', '--ip', '192.0.2.77');
-        const del = await bouncer.waitFor((e) => e.action === 'del' && e.value === '192.0.2.77', 10_000);
-        expect(del.seconds).toBeLessThanOrEqual(0);
-
-        await new Promise((r) => setTimeout(r, 1500)); // one activity flush
-        const list = JSON.parse(await vigil('bouncers', 'list', '-o', 'json'));
-        const row = list.find((b: { name: string }) => b.name === 'custom-e2e');
-        expect(row).toMatchObject({ type: 'crowdsec-custom-bouncer', version: '-', ip_address: '127.0.0.1', revoked: false });
-        expect(Date.now() - Date.parse(row.last_pull)).toBeLessThan(5_000);
-      } finally {
-        await bouncer.stop();
-      }
-    });
-
-    it.skipIf(!available.firewall)('firewall bouncer puts banned addresses in its nftables sets and removes them', async () => {
-      const key = await vigil('bouncers', 'add', 'firewall-e2e', '-o', 'raw');
-      const fw = await startFirewallBouncer({ apiUrl, apiKey: key, updateFrequency: '1s', workDir: work, setOnly: true });
-      try {
-        await vigil('decisions', 'add', '--ip', '198.51.100.200', '--duration', '10m');
-        await vigil('decisions', 'add', '--ip', '2001:db8::200', '--duration', '10m');
-        await fw.waitForIps((ips) => ips.includes('198.51.100.200') && ips.includes('2001:db8::200'), 10_000);
-        await vigil('decisions', 'delete', '--ip', '198.51.100.200');
-        await fw.waitForIps((ips) => !ips.includes('198.51.100.200'), 10_000);
-        await new Promise((r) => setTimeout(r, 1500));
-        const list = JSON.parse(await vigil('bouncers', 'list', '-o', 'json'));
-        expect(list.find((b: { name: string }) => b.name === 'firewall-e2e')).toMatchObject({ type: 'crowdsec-firewall-bouncer', ip_address: '127.0.0.1' });
-      } finally {
-        await fw.stop();
-      }
-    });
-
-    it('stops on SIGTERM with exit 0 after writing what it buffered', async () => {
-      const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
-      server.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      expect(serverLog).toContain('"msg":"stopped"');
-      // The server kept no key in its log.
-      expect(serverLog).not.toMatch(/[0-9a-f]{32}/);
-    });
-  });
+        expect(await exited).toBe(0);
+        expect(serverLog).toContain('"msg":"stopped"');
+        // The server kept no key in its log.
+        expect(serverLog).not.toMatch(/[0-9a-f]{32}/);
+      });
+    },
+  );
 }

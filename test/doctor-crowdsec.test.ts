@@ -98,7 +98,21 @@ describe.skipIf(!cs.available && !process.env.CI)(`doctor and verify against a r
     };
 
     it('adds the test decision through cscli, sees the block, removes exactly that decision', async () => {
-      const r = await vigil('verify', '-o', 'json', '--cscli', lapi.cscliWrapper, '--url', live.url, '--ip', '192.0.2.21', '--update-period', '500ms', '--poll', '200ms');
+      const r = await vigil(
+        'verify',
+        '-o',
+        'json',
+        '--cscli',
+        lapi.cscliWrapper,
+        '--url',
+        live.url,
+        '--ip',
+        '192.0.2.21',
+        '--update-period',
+        '500ms',
+        '--poll',
+        '200ms',
+      );
       const result = JSON.parse(r.out) as VerifyResult;
       expect(result.verdict).toBe('pass');
       expect(r.code).toBe(0);
@@ -106,8 +120,24 @@ describe.skipIf(!cs.available && !process.env.CI)(`doctor and verify against a r
       expect(await decisionsFor('192.0.2.21')).toEqual([]);
     });
 
-    it('waits for a stream bouncer\'s last pull as cscli reports it', async () => {
-      const r = await vigil('verify', '-o', 'json', '--cscli', lapi.cscliWrapper, '--url', stream.url, '--ip', '192.0.2.22', '--bouncer', 'stream-web', '--timeout', '20s', '--poll', '300ms');
+    it("waits for a stream bouncer's last pull as cscli reports it", async () => {
+      const r = await vigil(
+        'verify',
+        '-o',
+        'json',
+        '--cscli',
+        lapi.cscliWrapper,
+        '--url',
+        stream.url,
+        '--ip',
+        '192.0.2.22',
+        '--bouncer',
+        'stream-web',
+        '--timeout',
+        '20s',
+        '--poll',
+        '300ms',
+      );
       const result = JSON.parse(r.out) as VerifyResult;
       expect(result.verdict).toBe('pass');
       expect(result.steps[2].detail).toMatch(/^bouncer 'stream-web' pulled at /);

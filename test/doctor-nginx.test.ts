@@ -67,7 +67,7 @@ describe.skipIf(!nginx && !process.env.CI)('doctor: nginx -t and the CrowdSec in
     expect(findings[1].title).toBe('nginx has no CrowdSec integration: no Lua bouncer, no crowdsec module, no auth_request');
   });
 
-  it('with the Lua bouncer\'s directives but no Lua module: module not loaded', async () => {
+  it("with the Lua bouncer's directives but no Lua module: module not loaded", async () => {
     const conf = nginxConf(
       'lua.conf',
       '',

@@ -101,33 +101,36 @@ describe('doctor: the service stage on this host', () => {
     }
   });
 
-  it.skipIf(!bouncers.custom && !process.env.CI)(`finds the real custom bouncer, its process and its log: a wrong key, then a good one ${bouncers.reason ?? ''}`, async () => {
-    const wrong = bouncerConfig('wrong', 'not-the-registered-key-0000000000');
-    const child = await startBouncer(wrong, /access forbidden/);
-    const bad = (await runDoctor(opts(wrong))).targets[0].findings;
-    expect(byCheck(bad, 'lapi.key')[0].status).toBe('fail');
-    const proc = byCheck(bad, 'service.process')[0];
-    expect(proc.status).toBe('ok');
-    expect(proc.title).toContain(`(pid ${child.pid}`);
-    const logs = byCheck(bad, 'service.logs')[0];
-    expect(logs.status).toBe('fail');
-    expect(logs.title).toBe(`${path.dirname(wrong)}/crowdsec-custom-bouncer.log: authentication failed (401/403: key unknown, revoked or bouncer deleted)`);
-    expect(logs.evidence[0]).toMatch(/level=error msg="API error: access forbidden"$/);
-    expect(logs.fix).toMatch(/^re-register the bouncer/);
+  it.skipIf(!bouncers.custom && !process.env.CI)(
+    `finds the real custom bouncer, its process and its log: a wrong key, then a good one ${bouncers.reason ?? ''}`,
+    async () => {
+      const wrong = bouncerConfig('wrong', 'not-the-registered-key-0000000000');
+      const child = await startBouncer(wrong, /access forbidden/);
+      const bad = (await runDoctor(opts(wrong))).targets[0].findings;
+      expect(byCheck(bad, 'lapi.key')[0].status).toBe('fail');
+      const proc = byCheck(bad, 'service.process')[0];
+      expect(proc.status).toBe('ok');
+      expect(proc.title).toContain(`(pid ${child.pid}`);
+      const logs = byCheck(bad, 'service.logs')[0];
+      expect(logs.status).toBe('fail');
+      expect(logs.title).toBe(`${path.dirname(wrong)}/crowdsec-custom-bouncer.log: authentication failed (401/403: key unknown, revoked or bouncer deleted)`);
+      expect(logs.evidence[0]).toMatch(/level=error msg="API error: access forbidden"$/);
+      expect(logs.fix).toMatch(/^re-register the bouncer/);
 
-    // The right key: the same bouncer binary pulls, its log shows no failure.
-    const good = bouncerConfig('good', KEY);
-    await startBouncer(good, /adding '0' decisions/);
-    const fine = (await runDoctor(opts(good))).targets[0].findings;
-    expect(fine.filter((f) => f.status === 'fail' || f.status === 'warn')).toEqual([]);
-    expect(byCheck(fine, 'service.logs')[0].title).toMatch(/^last \d+ log lines of .*crowdsec-custom-bouncer\.log: none of the failure signatures$/);
+      // The right key: the same bouncer binary pulls, its log shows no failure.
+      const good = bouncerConfig('good', KEY);
+      await startBouncer(good, /adding '0' decisions/);
+      const fine = (await runDoctor(opts(good))).targets[0].findings;
+      expect(fine.filter((f) => f.status === 'fail' || f.status === 'warn')).toEqual([]);
+      expect(byCheck(fine, 'service.logs')[0].title).toMatch(/^last \d+ log lines of .*crowdsec-custom-bouncer\.log: none of the failure signatures$/);
 
-    // A configuration no running bouncer reads: the process check says which file they read.
-    const unused = bouncerConfig('unused', KEY);
-    const orphan = byCheck((await runDoctor(opts(unused))).targets[0].findings, 'service.process')[0];
-    expect(orphan.status).toBe('fail');
-    expect(orphan.title).toContain(`no crowdsec-custom-bouncer process reads ${unused}`);
-  });
+      // A configuration no running bouncer reads: the process check says which file they read.
+      const unused = bouncerConfig('unused', KEY);
+      const orphan = byCheck((await runDoctor(opts(unused))).targets[0].findings, 'service.process')[0];
+      expect(orphan.status).toBe('fail');
+      expect(orphan.title).toContain(`no crowdsec-custom-bouncer process reads ${unused}`);
+    },
+  );
 
   it('reads a systemd unit and its journal (a stand-in systemd: none runs here)', async () => {
     const file = path.join(dir, 'crowdsec-custom-bouncer.yaml');
@@ -145,17 +148,26 @@ describe('doctor: the service stage on this host', () => {
         commands.push(`${cmd} ${args.join(' ')}`);
         if (cmd === 'systemctl') return { code: 0, stdout: show(state), stderr: '' };
         if (cmd === 'journalctl') {
-          return { code: 0, stdout: '2026-11-24T05:20:40+0000 web crowdsec-custom-bouncer[812]: time="24-11-2026 05:20:40" level=error msg="API error: access forbidden"\n', stderr: '' };
+          return {
+            code: 0,
+            stdout: '2026-11-24T05:20:40+0000 web crowdsec-custom-bouncer[812]: time="24-11-2026 05:20:40" level=error msg="API error: access forbidden"\n',
+            stderr: '',
+          };
         }
         return real.run(cmd, args);
       },
     };
     const f = (await runDoctor({ ...opts(file), host })).targets[0].findings;
-    expect(byCheck(f, 'service.unit')[0]).toMatchObject({ status: 'fail', title: 'crowdsec-custom-bouncer.service is failed (failed) since Tue 2026-11-24 05:00:00 UTC' });
+    expect(byCheck(f, 'service.unit')[0]).toMatchObject({
+      status: 'fail',
+      title: 'crowdsec-custom-bouncer.service is failed (failed) since Tue 2026-11-24 05:00:00 UTC',
+    });
     expect(byCheck(f, 'service.unit')[0].fix).toBe('sudo systemctl restart crowdsec-custom-bouncer && sudo systemctl enable crowdsec-custom-bouncer');
     expect(byCheck(f, 'service.restarts')[0].title).toBe('crowdsec-custom-bouncer.service was restarted 3 time(s) by systemd');
     expect(byCheck(f, 'service.enabled')[0].status).toBe('warn');
-    expect(byCheck(f, 'service.logs')[0].title).toBe('journalctl -u crowdsec-custom-bouncer: authentication failed (401/403: key unknown, revoked or bouncer deleted)');
+    expect(byCheck(f, 'service.logs')[0].title).toBe(
+      'journalctl -u crowdsec-custom-bouncer: authentication failed (401/403: key unknown, revoked or bouncer deleted)',
+    );
     expect(commands).toContain('journalctl -u crowdsec-custom-bouncer.service -n 200 --no-pager -o short-iso');
     state = 'missing';
     const g = (await runDoctor({ ...opts(file), host })).targets[0].findings;
@@ -166,8 +178,13 @@ describe('doctor: the service stage on this host', () => {
     const bin = fs.mkdtempSync(path.join(dir, 'bin-'));
     const calls = path.join(bin, 'calls.log');
     // `docker exec -i NAME CMD ARGS…` → runs CMD ARGS… here, and records the call.
-    fs.writeFileSync(path.join(bin, 'docker'), `#!/bin/sh\necho "$*" >> ${calls}\n[ "$1" = exec ] || exit 2\nshift; [ "$1" = -i ] && shift; shift\nexec "$@"\n`, { mode: 0o755 });
-    const runner = (cmd: string, args: string[], o?: { timeoutMs?: number }) => runCommand(cmd, args, { ...o, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    fs.writeFileSync(
+      path.join(bin, 'docker'),
+      `#!/bin/sh\necho "$*" >> ${calls}\n[ "$1" = exec ] || exit 2\nshift; [ "$1" = -i ] && shift; shift\nexec "$@"\n`,
+      { mode: 0o755 },
+    );
+    const runner = (cmd: string, args: string[], o?: { timeoutMs?: number }) =>
+      runCommand(cmd, args, { ...o, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
     const file = path.join(dir, 'crowdsec-firewall-bouncer.yaml');
     fs.writeFileSync(file, `mode: nftables\napi_url: ${server.url}/\napi_key: \${API_KEY}\n`, { mode: 0o644 });
     fs.writeFileSync(`${file}.local`, `api_key: ${KEY}\n`, { mode: 0o600 });

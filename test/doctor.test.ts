@@ -77,13 +77,22 @@ afterAll(async () => {
 });
 
 describe('vigil doctor: a healthy configuration', () => {
-  it('passes every check against vigil serve, exit 0, without moving the bouncer\'s last pull', async () => {
+  it("passes every check against vigil serve, exit 0, without moving the bouncer's last pull", async () => {
     const file = writeFile('crowdsec-custom-bouncer.yaml', yamlConfig(lapi));
     const { code, report, findings } = await doctor([file]);
     expect(findings.filter((f) => f.status !== 'ok')).toEqual([]);
     expect(code).toBe(0);
     expect(report.passed).toBe(true);
-    expect(findings.map((f) => f.check)).toEqual(['file.present', 'file.syntax', 'config.keys', 'file.permissions', 'url.form', 'network.tcp', 'lapi.health', 'lapi.key']);
+    expect(findings.map((f) => f.check)).toEqual([
+      'file.present',
+      'file.syntax',
+      'config.keys',
+      'file.permissions',
+      'url.form',
+      'network.tcp',
+      'lapi.health',
+      'lapi.key',
+    ]);
     expect(find(findings, 'lapi.key')[0].title).toMatch(/^key doct…\(32 chars\) accepted: HEAD \/v1\/decisions → 200$/);
     // The key is never printed whole.
     expect(JSON.stringify(report)).not.toContain(KEY);
@@ -110,7 +119,14 @@ describe('vigil doctor: a healthy configuration', () => {
     expect(r.out.trimEnd().split('\n').pop()).toBe('PASS 1 configuration checked: 8 ok, 0 warnings, 0 failed, 0 not checked');
     expect(r.out).not.toMatch(/\x1b\[/); // no colour when not on a terminal
     let tty = '';
-    const code = await main(['doctor', '--no-service-checks', ...TIMEOUTS, file], { stdout: (t) => (tty += t), stderr: () => {}, env: {}, cwd: dir, isTTY: true, clock: systemClock });
+    const code = await main(['doctor', '--no-service-checks', ...TIMEOUTS, file], {
+      stdout: (t) => (tty += t),
+      stderr: () => {},
+      env: {},
+      cwd: dir,
+      isTTY: true,
+      clock: systemClock,
+    });
     expect(code).toBe(0);
     expect(tty).toContain('\x1b[32mok  \x1b[39m');
     expect(tty).toContain('\x1b[32mPASS\x1b[39m');
@@ -157,7 +173,9 @@ describe('vigil doctor: each failure, built for real', () => {
     expect(f.title).toBe(`api_key is the unreplaced placeholder \${API_KEY} (${file}:6)`);
     expect(f.fix).toContain(`${file}.local as "api_key: <key>"`);
     // The placeholder is not sent to the Local API as a key: that check is reported as not made.
-    expect(find(findings, 'lapi.key').map((x) => `${x.status}: ${x.title}`)).toEqual(['skip: no usable API key in the configuration: the Local API was not asked about it']);
+    expect(find(findings, 'lapi.key').map((x) => `${x.status}: ${x.title}`)).toEqual([
+      'skip: no usable API key in the configuration: the Local API was not asked about it',
+    ]);
     expect(find(findings, 'lapi.health', 'ok')).toHaveLength(1);
   });
 
@@ -171,7 +189,7 @@ describe('vigil doctor: each failure, built for real', () => {
     expect(f.fix).toBe(`sudo chmod 600 ${file}`);
   });
 
-  it('a file the web server\'s user cannot read', async () => {
+  it("a file the web server's user cannot read", async () => {
     const file = writeFile('crowdsec-nginx-bouncer.conf', `API_URL=${server.url}\nAPI_KEY=${KEY}\n`, 0o600);
     fs.chownSync(file, 0, 0);
     const { findings } = await doctor([file, '--service-user', 'nobody']);
@@ -198,7 +216,9 @@ describe('vigil doctor: each failure, built for real', () => {
       expect(code).toBe(1);
       expect(find(findings, 'network.tcp', 'ok')).toHaveLength(1);
       const f = find(findings, 'lapi.health', 'fail')[0];
-      expect(f.title).toBe(`127.0.0.1:${silent.port} accepts connections but never answers (GET http://127.0.0.1:${silent.port}/health: no response within 700 ms)`);
+      expect(f.title).toBe(
+        `127.0.0.1:${silent.port} accepts connections but never answers (GET http://127.0.0.1:${silent.port}/health: no response within 700 ms)`,
+      );
       expect(f.ms).toBeGreaterThanOrEqual(650);
     } finally {
       await silent.close();
@@ -262,7 +282,9 @@ describe('vigil doctor: each failure, built for real', () => {
       result = await doctor([file]);
     }
     expect(result.code).toBe(1);
-    expect(find(result.findings, 'lapi.key', 'fail')[0].evidence[1]).toBe('the Local API knows no bouncer with this key: a wrong key, a revoked one, or the bouncer was deleted');
+    expect(find(result.findings, 'lapi.key', 'fail')[0].evidence[1]).toBe(
+      'the Local API knows no bouncer with this key: a wrong key, a revoked one, or the bouncer was deleted',
+    );
   });
 
   it('an http:// URL to a TLS port, and an https:// URL to a plain port', async () => {
@@ -347,25 +369,28 @@ describe('network probes tell the failures apart', () => {
     expect(await probeHttp(`${lapi}health`, { connectMs: 500, answerMs: 500 })).toMatchObject({ ok: true, status: 200, body: '{"status":"up"}' });
   });
 
-  it.skipIf(!filter.available && !process.env.CI)(`timed out (packets dropped) and unreachable (ICMP), with nftables on loopback ${filter.reason ?? ''}`, async () => {
-    const pf = startPacketFilter();
-    try {
-      const [dropped, hostUnreach, netUnreach] = [await closedPort(), await closedPort(), await closedPort()];
-      pf.drop(dropped);
-      pf.reject(hostUnreach, 'host-unreachable');
-      pf.reject(netUnreach, 'no-route');
-      expect(await probeTcp('127.0.0.1', dropped, { timeoutMs: 400 })).toMatchObject({ ok: false, kind: 'connect-timeout' });
-      expect(await probeTcp('127.0.0.1', hostUnreach, { timeoutMs: 2000 })).toMatchObject({ ok: false, kind: 'unreachable', code: 'EHOSTUNREACH' });
-      expect(await probeTcp('127.0.0.1', netUnreach, { timeoutMs: 2000 })).toMatchObject({ ok: false, kind: 'unreachable', code: 'ENETUNREACH' });
-      // And through doctor, with the finding's wording.
-      const file = writeFile('crowdsec-custom-bouncer.yaml', yamlConfig(`http://127.0.0.1:${dropped}/`));
-      const timedOut = find((await doctor([file])).findings, 'network.tcp', 'fail')[0];
-      expect(timedOut.title).toBe(`timed out connecting to 127.0.0.1:${dropped}: packets are dropped on the way`);
-      const file2 = writeFile('crowdsec-custom-bouncer.yaml', yamlConfig(`http://127.0.0.1:${hostUnreach}/`));
-      const unreachable = find((await doctor([file2])).findings, 'network.tcp', 'fail')[0];
-      expect(unreachable.title).toBe(`127.0.0.1:${hostUnreach} is unreachable (EHOSTUNREACH): no route to it from here`);
-    } finally {
-      pf.remove();
-    }
-  });
+  it.skipIf(!filter.available && !process.env.CI)(
+    `timed out (packets dropped) and unreachable (ICMP), with nftables on loopback ${filter.reason ?? ''}`,
+    async () => {
+      const pf = startPacketFilter();
+      try {
+        const [dropped, hostUnreach, netUnreach] = [await closedPort(), await closedPort(), await closedPort()];
+        pf.drop(dropped);
+        pf.reject(hostUnreach, 'host-unreachable');
+        pf.reject(netUnreach, 'no-route');
+        expect(await probeTcp('127.0.0.1', dropped, { timeoutMs: 400 })).toMatchObject({ ok: false, kind: 'connect-timeout' });
+        expect(await probeTcp('127.0.0.1', hostUnreach, { timeoutMs: 2000 })).toMatchObject({ ok: false, kind: 'unreachable', code: 'EHOSTUNREACH' });
+        expect(await probeTcp('127.0.0.1', netUnreach, { timeoutMs: 2000 })).toMatchObject({ ok: false, kind: 'unreachable', code: 'ENETUNREACH' });
+        // And through doctor, with the finding's wording.
+        const file = writeFile('crowdsec-custom-bouncer.yaml', yamlConfig(`http://127.0.0.1:${dropped}/`));
+        const timedOut = find((await doctor([file])).findings, 'network.tcp', 'fail')[0];
+        expect(timedOut.title).toBe(`timed out connecting to 127.0.0.1:${dropped}: packets are dropped on the way`);
+        const file2 = writeFile('crowdsec-custom-bouncer.yaml', yamlConfig(`http://127.0.0.1:${hostUnreach}/`));
+        const unreachable = find((await doctor([file2])).findings, 'network.tcp', 'fail')[0];
+        expect(unreachable.title).toBe(`127.0.0.1:${hostUnreach} is unreachable (EHOSTUNREACH): no route to it from here`);
+      } finally {
+        pf.remove();
+      }
+    },
+  );
 });

@@ -133,7 +133,10 @@ ${readmeSnippet().replaceAll('127.0.0.1:7480', new URL(daemonUrl).host).replace(
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  proxyCases(() => base, () => upstream);
+  proxyCases(
+    () => base,
+    () => upstream,
+  );
 
   it('a client straight to Caddy, with no forwarding header, is judged by its own address', async () => {
     expect(await request(base, '/direct', { localAddress: '127.0.0.3' })).toMatchObject({ status: 200, body: 'upstream ok' });

@@ -112,7 +112,10 @@ ${readmeSnippet().replaceAll('127.0.0.1:7480', faAddress)}
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  proxyCases(() => base, () => upstream);
+  proxyCases(
+    () => base,
+    () => upstream,
+  );
 
   it('the internal check path cannot be reached from outside', async () => {
     expect((await request(base, '/.vigil/auth', viaProxy('198.51.100.20'))).status).not.toBe(200);

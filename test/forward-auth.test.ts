@@ -122,13 +122,28 @@ describe('forward-auth daemon (the Traefik / Caddy protocol) against vigil serve
 
   // What Traefik's forwardAuth sends: the client in X-Forwarded-For, the original request in X-Forwarded-*.
   const traefik = (client: string, uri: string, extra: Record<string, string> = {}) => ({
-    headers: { 'X-Forwarded-For': client, 'X-Forwarded-Method': 'GET', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'shop.example', 'X-Forwarded-Uri': uri, ...extra },
+    headers: {
+      'X-Forwarded-For': client,
+      'X-Forwarded-Method': 'GET',
+      'X-Forwarded-Proto': 'https',
+      'X-Forwarded-Host': 'shop.example',
+      'X-Forwarded-Uri': uri,
+      ...extra,
+    },
   });
 
   it('reports healthy with the age of the last pull', async () => {
     const r = await request(fa.url, '/health');
     expect(r.status).toBe(200);
-    expect(JSON.parse(r.body)).toMatchObject({ status: 'healthy', healthy: true, mode: 'stream', last_pull_age_seconds: 0, decisions: 2, last_error: null, version: expect.stringMatching(/^v\d/) });
+    expect(JSON.parse(r.body)).toMatchObject({
+      status: 'healthy',
+      healthy: true,
+      mode: 'stream',
+      last_pull_age_seconds: 0,
+      decisions: 2,
+      last_error: null,
+      version: expect.stringMatching(/^v\d/),
+    });
   });
 
   it('200 for a clean client, 403 with the page for a banned one', async () => {

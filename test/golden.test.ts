@@ -42,7 +42,16 @@ describe('golden bodies from CrowdSec 1.4.6', () => {
           const until = d.duration.startsWith('-') ? T0 - remaining : T0 + remaining;
           const alert = manualAlert({ now: T0 - 60_000, scenario: d.scenario, scope: d.scope, value: d.value, count: 1, machineId: 'vigil' });
           const { decisionIds } = await server.store.addDecisions(alert, [
-            { origin: d.origin, type: d.type, scope: d.scope, value: d.value, scenario: d.scenario, createdAt: T0 - 60_000, until: Math.max(until, T0 - 59_000), simulated: false },
+            {
+              origin: d.origin,
+              type: d.type,
+              scope: d.scope,
+              value: d.value,
+              scenario: d.scenario,
+              createdAt: T0 - 60_000,
+              until: Math.max(until, T0 - 59_000),
+              simulated: false,
+            },
           ]);
           if (until <= T0) await server.store.softDeleteDecisions(decisionIds, until);
         }

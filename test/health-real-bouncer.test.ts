@@ -55,7 +55,16 @@ describe.skipIf(!available.custom)(`health with the real crowdsec-custom-bouncer
     apiUrl = `http://127.0.0.1:${port}/`;
     fs.writeFileSync(
       path.join(work, 'vigil.yaml'),
-      [`listen: 127.0.0.1:${port}`, 'db: sqlite:./data/vigil.db', 'metrics_listen: 127.0.0.1:0', 'activity_flush_every: 250ms', 'health:', '  offline_after: 4s', '  evaluate_every: 500ms', ''].join('\n'),
+      [
+        `listen: 127.0.0.1:${port}`,
+        'db: sqlite:./data/vigil.db',
+        'metrics_listen: 127.0.0.1:0',
+        'activity_flush_every: 250ms',
+        'health:',
+        '  offline_after: 4s',
+        '  evaluate_every: 500ms',
+        '',
+      ].join('\n'),
     );
     server = spawn(process.execPath, [BIN, 'serve'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout!.on('data', (d) => (log += d));
@@ -100,7 +109,9 @@ describe.skipIf(!available.custom)(`health with the real crowdsec-custom-bouncer
       const i = (await issues()).find((x) => x.id === offline.id);
       return i?.evidence.causes[0]?.cause === 'authentication' ? i : undefined;
     });
-    expect(auth.evidence.causes[0]!.evidence[0]).toMatch(/refused \(unknown key\) GET \/v1\/decisions\/stream from 127\.0\.0\.1 with User-Agent crowdsec-custom-bouncer\/-/);
+    expect(auth.evidence.causes[0]!.evidence[0]).toMatch(
+      /refused \(unknown key\) GET \/v1\/decisions\/stream from 127\.0\.0\.1 with User-Agent crowdsec-custom-bouncer\/-/,
+    );
     expect(await vigil('issues', 'show', String(offline.id))).toContain('authentication failure');
     await wrong.stop();
 

@@ -62,8 +62,12 @@ for (const dialect of DIALECTS) {
     });
 
     it('opens RC and Firewall Integration Offline one second after 24 h of silence, cause "stopped or network"', async () => {
-      expect(await get(server.url, '/v1/decisions/stream?startup=true', { 'X-Api-Key': 'web-key', 'User-Agent': 'crowdsec-nginx-bouncer/v1.0.8' }, '127.0.0.2')).toBe(200);
-      expect(await get(server.url, '/v1/decisions/stream?startup=true', { 'X-Api-Key': 'fw-key', 'User-Agent': 'crowdsec-firewall-bouncer/v0.0.25' }, '127.0.0.3')).toBe(200);
+      expect(
+        await get(server.url, '/v1/decisions/stream?startup=true', { 'X-Api-Key': 'web-key', 'User-Agent': 'crowdsec-nginx-bouncer/v1.0.8' }, '127.0.0.2'),
+      ).toBe(200);
+      expect(
+        await get(server.url, '/v1/decisions/stream?startup=true', { 'X-Api-Key': 'fw-key', 'User-Agent': 'crowdsec-firewall-bouncer/v0.0.25' }, '127.0.0.3'),
+      ).toBe(200);
       const pulledAt = clock.now();
       clock.set(pulledAt + 24 * H);
       expect((await evaluate()).opened).toEqual([]);
@@ -85,20 +89,26 @@ for (const dialect of DIALECTS) {
 
     it('turns the cause into "authentication" when its key is refused from its address', async () => {
       for (let i = 0; i < 3; i++) {
-        expect(await get(server.url, '/v1/decisions/stream?', { 'X-Api-Key': 'stale-key', 'User-Agent': 'crowdsec-nginx-bouncer/v1.0.8' }, '127.0.0.2')).toBe(403);
+        expect(await get(server.url, '/v1/decisions/stream?', { 'X-Api-Key': 'stale-key', 'User-Agent': 'crowdsec-nginx-bouncer/v1.0.8' }, '127.0.0.2')).toBe(
+          403,
+        );
       }
       await evaluate();
       const web = await issueFor('bouncer:web');
       expect(topCause(web)).toBe('authentication');
       const cause = web.evidence.causes[0] as { confidence: string; evidence: string[] };
       expect(cause.confidence).toBe('high');
-      expect(cause.evidence[0]).toMatch(/^3 request\(s\) refused \(unknown key\) GET \/v1\/decisions\/stream from 127\.0\.0\.2 with User-Agent crowdsec-nginx-bouncer\/v1\.0\.8/);
+      expect(cause.evidence[0]).toMatch(
+        /^3 request\(s\) refused \(unknown key\) GET \/v1\/decisions\/stream from 127\.0\.0\.2 with User-Agent crowdsec-nginx-bouncer\/v1\.0\.8/,
+      );
       // The firewall bouncer's issue is not blamed on the web bouncer's key.
       expect(topCause(await issueFor('bouncer:fw'))).toBe('stopped_or_network');
     });
 
     it('names a wrong API URL when its requests hit wrong paths', async () => {
-      expect(await get(server.url, '//v1/decisions/stream?startup=true', { 'X-Api-Key': 'fw-key', 'User-Agent': 'crowdsec-firewall-bouncer/v0.0.25' }, '127.0.0.3')).toBe(404);
+      expect(
+        await get(server.url, '//v1/decisions/stream?startup=true', { 'X-Api-Key': 'fw-key', 'User-Agent': 'crowdsec-firewall-bouncer/v0.0.25' }, '127.0.0.3'),
+      ).toBe(404);
       await evaluate();
       const fw = await issueFor('bouncer:fw');
       expect(topCause(fw)).toBe('configuration');
@@ -115,7 +125,12 @@ for (const dialect of DIALECTS) {
       expect(await openIssues()).toEqual([]);
       // History is kept.
       const all = await server.store.healthIssues({ includeResolved: true });
-      expect(all.filter((i) => i.resolvedAt !== null).map((i) => i.kind).sort()).toEqual(['fw_integration_offline', 'rc_integration_offline', 'se_no_active_rc', 'se_no_rc']);
+      expect(
+        all
+          .filter((i) => i.resolvedAt !== null)
+          .map((i) => i.kind)
+          .sort(),
+      ).toEqual(['fw_integration_offline', 'rc_integration_offline', 'se_no_active_rc', 'se_no_rc']);
     });
 
     it('explains a silence that began at a LAPI restart', async () => {
@@ -137,7 +152,10 @@ for (const dialect of DIALECTS) {
       expect((await fetch(`${url}/issues`, { headers: { Authorization: 'Bearer web-key' } })).status).toBe(401);
       const auth = { Authorization: `Bearer ${token}` };
       const issues = await (await fetch(`${url}/issues`, { headers: auth })).json();
-      expect(issues.map((i: { kind: string; status: string }) => `${i.kind}:${i.status}`).sort()).toEqual(['rc_integration_offline:open', 'se_no_active_rc:open']);
+      expect(issues.map((i: { kind: string; status: string }) => `${i.kind}:${i.status}`).sort()).toEqual([
+        'rc_integration_offline:open',
+        'se_no_active_rc:open',
+      ]);
       const rc = issues.find((i: { kind: string }) => i.kind === 'rc_integration_offline');
       const one = await (await fetch(`${url}/issues/${rc.id}?deployment=docker`, { headers: auth })).json();
       expect(one.runbook.sections.map((x: { title: string }) => x.title)).toEqual(['Diagnose', 'Resolve', 'Verify']);

@@ -139,7 +139,13 @@ for (const dialect of DIALECTS) {
     });
 
     it('refuses a malformed ip or range with 400 and a message naming the field', async () => {
-      for (const [query, field] of [['?ip=', 'ip'], ['?ip=bogus', 'ip'], ['?range=bogus', 'range'], ['?range=10.0.0.0/33', 'range'], ['?contains=maybe&range=10.0.0.0/8', 'contains']]) {
+      for (const [query, field] of [
+        ['?ip=', 'ip'],
+        ['?ip=bogus', 'ip'],
+        ['?range=bogus', 'range'],
+        ['?range=10.0.0.0/33', 'range'],
+        ['?contains=maybe&range=10.0.0.0/8', 'contains'],
+      ]) {
         const r = await request(server.url, 'GET', `/v1/decisions${query}`, auth);
         expect(r.status, query).toBe(400);
         expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
@@ -236,7 +242,10 @@ for (const dialect of DIALECTS) {
       expect((await request(server.url, 'GET', '/v1/decisions', { 'X-Api-Key': 'rk' })).status).toBe(403);
       await server.activity.flush();
       const reasons = (await server.store.refusedRequests({ limit: 2 })).map((r) => [r.reason, r.bouncerName]);
-      expect(reasons).toEqual([['unknown', ''], ['revoked', 'soon-revoked']]);
+      expect(reasons).toEqual([
+        ['unknown', ''],
+        ['revoked', 'soon-revoked'],
+      ]);
     });
 
     it('serves Prometheus metrics on its own listener', async () => {

@@ -20,7 +20,10 @@ for (const dialect of DIALECTS) {
     let token: string;
     const clock = new ManualClock(T0);
     const api = (path: string, init: RequestInit = {}) =>
-      fetch(`${server.url}/admin/v1${path}`, { ...init, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...(init.headers ?? {}) } });
+      fetch(`${server.url}/admin/v1${path}`, {
+        ...init,
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...(init.headers ?? {}) },
+      });
     const post = (path: string, body: unknown) => api(path, { method: 'POST', body: JSON.stringify(body) });
     let fleetIssue: number;
 
@@ -85,7 +88,9 @@ for (const dialect of DIALECTS) {
       const again = await api(`/issues/${fleetIssue}/ack`, { method: 'POST' });
       expect(again.status).toBe(200);
       expect((await again.json()).reason).toBe('on it');
-      expect(await (await api('/acks')).json()).toEqual([{ issueId: fleetIssue, reason: 'on it', createdBy: 'admin-api', createdAt: new Date(clock.now()).toISOString() }]);
+      expect(await (await api('/acks')).json()).toEqual([
+        { issueId: fleetIssue, reason: 'on it', createdBy: 'admin-api', createdAt: new Date(clock.now()).toISOString() },
+      ]);
     });
 
     it('refuses bad input with the field and the fix', async () => {
@@ -94,7 +99,7 @@ for (const dialect of DIALECTS) {
         [`/issues/${fleetIssue}/silence`, { for: '8x', reason: 'x' }, 400, 'for "8x"'],
         [`/issues/${fleetIssue}/silence`, { for: '8h' }, 400, 'reason: say why'],
         [`/issues/${fleetIssue}/silence`, { for: 8, reason: 'x' }, 400, 'for: must be a string'],
-        ['/issues/999999/silence', { for: '8h', reason: 'x' }, 404, 'issue 999999 doesn\'t exist'],
+        ['/issues/999999/silence', { for: '8h', reason: 'x' }, 404, "issue 999999 doesn't exist"],
         ['/issues/abc/silence', { for: '8h', reason: 'x' }, 400, 'id "abc": use a numeric issue id'],
         ['/silences', { issueId: fleetIssue, bouncer: 'web', for: '1h', reason: 'x' }, 400, 'not both or neither'],
         ['/issues/999999/ack', {}, 404, "issue 999999 doesn't exist"],

@@ -101,9 +101,27 @@ for (const dialect of DIALECTS) {
     it('notify channels lists targets masked and the filters; a missing secret names the key and the variable', async () => {
       const r = await vigil('notify', 'channels', '-o', 'json');
       expect(JSON.parse(r.out)).toEqual([
-        { name: 'hook', type: 'webhook', target: `http://127.0.0.1:${hook.port}/hooks/***`, filter: { criticality: [], kinds: [], bouncers: [] }, remindEveryMs: 86_400_000 },
-        { name: 'chat', type: 'slack', target: `http://127.0.0.1:${broken.port}/hooks/***`, filter: { criticality: ['critical'], kinds: [], bouncers: [] }, remindEveryMs: 86_400_000 },
-        { name: 'dead', type: 'webhook', target: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/\*\*\*$/), filter: { criticality: [], kinds: [], bouncers: [] }, remindEveryMs: 86_400_000 },
+        {
+          name: 'hook',
+          type: 'webhook',
+          target: `http://127.0.0.1:${hook.port}/hooks/***`,
+          filter: { criticality: [], kinds: [], bouncers: [] },
+          remindEveryMs: 86_400_000,
+        },
+        {
+          name: 'chat',
+          type: 'slack',
+          target: `http://127.0.0.1:${broken.port}/hooks/***`,
+          filter: { criticality: ['critical'], kinds: [], bouncers: [] },
+          remindEveryMs: 86_400_000,
+        },
+        {
+          name: 'dead',
+          type: 'webhook',
+          target: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/\*\*\*$/),
+          filter: { criticality: [], kinds: [], bouncers: [] },
+          remindEveryMs: 86_400_000,
+        },
       ]);
       delete env.HOOK_URL;
       const missing = await vigil('notify', 'channels');
@@ -114,10 +132,14 @@ for (const dialect of DIALECTS) {
     });
 
     it('serve refuses a bad channel at start, naming the key and the reason', async () => {
-      writeConfig('listen: 127.0.0.1:0\nmetrics_listen: "off"\nnotifications:\n  channels:\n    chat:\n      type: slack\n      url: "ftp://example.com/T0/B0/secret-token"\n');
+      writeConfig(
+        'listen: 127.0.0.1:0\nmetrics_listen: "off"\nnotifications:\n  channels:\n    chat:\n      type: slack\n      url: "ftp://example.com/T0/B0/secret-token"\n',
+      );
       const r = await vigil('serve');
       expect(r.code).toBe(1);
-      expect(r.err).toBe(`level=fatal msg="config file ${path.join(dir, 'vigil.yaml')}: notifications.channels.chat.url: "ftp://***": use an http:// or https:// URL"\n`);
+      expect(r.err).toBe(
+        `level=fatal msg="config file ${path.join(dir, 'vigil.yaml')}: notifications.channels.chat.url: "ftp://***": use an http:// or https:// URL"\n`,
+      );
       writeConfig('notifications:\n  channels:\n    chat:\n      type: slak\n');
       const typo = await vigil('serve');
       expect(typo.err).toContain('notifications.channels.chat.type: use webhook, slack or email');
@@ -133,9 +155,20 @@ for (const dialect of DIALECTS) {
         await store.close();
       }
       const s1 = await vigil('issues', 'silence', String(issueId), '--for', '8h', '--reason', 'planned upgrade');
-      expect(s1).toEqual({ code: 0, err: '', out: `Silenced issue ${issueId} until 2026-11-11T18:00:00Z (8h0m0s): planned upgrade\nSilence 1; end it early with: vigil issues unsilence 1\n` });
+      expect(s1).toEqual({
+        code: 0,
+        err: '',
+        out: `Silenced issue ${issueId} until 2026-11-11T18:00:00Z (8h0m0s): planned upgrade\nSilence 1; end it early with: vigil issues unsilence 1\n`,
+      });
       const s2 = await vigil('issues', 'silence', '--bouncer', 'web', '--for', '2d', '--reason', 'decommissioning', '-o', 'json');
-      expect(JSON.parse(s2.out)).toMatchObject({ id: 2, issueId: null, bouncer: 'web', createdBy: 'cli:alice', endsAt: '2026-11-13T10:00:00.000Z', active: true });
+      expect(JSON.parse(s2.out)).toMatchObject({
+        id: 2,
+        issueId: null,
+        bouncer: 'web',
+        createdBy: 'cli:alice',
+        endsAt: '2026-11-13T10:00:00.000Z',
+        active: true,
+      });
 
       const list = await vigil('issues', 'silences', '-o', 'raw');
       expect(list.out).toBe(
@@ -152,7 +185,9 @@ for (const dialect of DIALECTS) {
       expect(again.code).toBe(1);
       expect(again.err).toBe('level=fatal msg="silence 1 already ended at 2026-11-11T10:01:00.000Z"\n');
 
-      expect((await vigil('issues', 'ack', String(issueId), '--reason', 'bob is on it')).out).toBe(`Issue ${issueId} acknowledged: no more reminders; its resolve will still be sent.\n`);
+      expect((await vigil('issues', 'ack', String(issueId), '--reason', 'bob is on it')).out).toBe(
+        `Issue ${issueId} acknowledged: no more reminders; its resolve will still be sent.\n`,
+      );
       expect((await vigil('issues', 'ack', String(issueId))).out).toBe(`Issue ${issueId} was already acknowledged by cli:alice at 2026-11-11T10:01:00Z.\n`);
     });
 
@@ -161,7 +196,10 @@ for (const dialect of DIALECTS) {
         [['issues', 'silence', '1', '--reason', 'x'], '--for: how long, e.g. 8h or 2d'],
         [['issues', 'silence', '1', '--for', '8h'], '--reason: say why'],
         [['issues', 'silence', '1', '--for', 'soon', '--reason', 'x'], '--for "soon"'],
-        [['issues', 'silence', '--for', '8h', '--reason', 'x'], 'silence an issue (vigil issues silence ID --for 8h --reason TEXT) or a bouncer (--bouncer NAME), not both'],
+        [
+          ['issues', 'silence', '--for', '8h', '--reason', 'x'],
+          'silence an issue (vigil issues silence ID --for 8h --reason TEXT) or a bouncer (--bouncer NAME), not both',
+        ],
         [['issues', 'silence', '99', '--for', '8h', '--reason', 'x'], "issue 99 doesn't exist"],
         [['issues', 'silence', '--bouncer', 'ghost', '--for', '8h', '--reason', 'x'], "bouncer 'ghost' doesn't exist"],
         [['issues', 'silence', 'abc', '--for', '8h', '--reason', 'x'], 'issue id "abc": use the number shown by \'vigil issues list\''],

@@ -38,7 +38,11 @@ for (const dialect of DIALECTS) {
     let chat: HttpReceiver;
     const ids: Record<string, number> = {};
 
-    const pull = (...names: string[]) => server.store.applyBouncerActivity(names.map((n) => ({ id: ids[n]!, lastPullAt: clock.now() })), clock.now());
+    const pull = (...names: string[]) =>
+      server.store.applyBouncerActivity(
+        names.map((n) => ({ id: ids[n]!, lastPullAt: clock.now() })),
+        clock.now(),
+      );
     const cycle = async () => {
       const r = await server.health.evaluateNow();
       await server.notifications.flush();
@@ -180,7 +184,11 @@ for (const dialect of DIALECTS) {
     let gone: HttpReceiver;
     let flakyPort: number;
     const ids: Record<string, number> = {};
-    const pull = (...names: string[]) => server.store.applyBouncerActivity(names.map((n) => ({ id: ids[n]!, lastPullAt: clock.now() })), clock.now());
+    const pull = (...names: string[]) =>
+      server.store.applyBouncerActivity(
+        names.map((n) => ({ id: ids[n]!, lastPullAt: clock.now() })),
+        clock.now(),
+      );
     const outbox = (channel: string) => server.notifications.store.outbox({ channel });
 
     beforeAll(async () => {
@@ -221,7 +229,12 @@ for (const dialect of DIALECTS) {
       expect(good.requests).toHaveLength(1);
       expect(flaky.requests).toHaveLength(1);
       const [m] = await outbox('flaky');
-      expect(m).toMatchObject({ status: 'pending', attempts: 1, lastError: 'HTTP 500 internal error', deliveryId: flaky.requests[0]!.headers['x-vigil-delivery'] });
+      expect(m).toMatchObject({
+        status: 'pending',
+        attempts: 1,
+        lastError: 'HTTP 500 internal error',
+        deliveryId: flaky.requests[0]!.headers['x-vigil-delivery'],
+      });
       // Not due yet: no new attempt.
       await server.notifications.flush();
       expect(flaky.requests).toHaveLength(1);

@@ -30,7 +30,10 @@ describe.skipIf(!DIALECTS.includes('postgres'))('postgres: two replicas send eac
     const config = () => {
       const c = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
       c.health.evaluateEveryMs = 0;
-      c.notifications = loadNotificationsConfig({ channels: Object.fromEntries(channels.map((n) => [n, { type: 'webhook' as const, url: receivers[n]!.url }])) }, null);
+      c.notifications = loadNotificationsConfig(
+        { channels: Object.fromEntries(channels.map((n) => [n, { type: 'webhook' as const, url: receivers[n]!.url }])) },
+        null,
+      );
       return c;
     };
     a = await startServer(config(), { clock, log: createLogger('silent'), env: {} });
@@ -50,7 +53,10 @@ describe.skipIf(!DIALECTS.includes('postgres'))('postgres: two replicas send eac
     const ids = new Map<string, number>();
     for (const n of names) ids.set(n, (await a.store.createBouncer({ name: n, apiKeyHash: hashApiKey(`${n}-key`), now: T0 })).id);
     const pullAll = (except?: string) =>
-      a.store.applyBouncerActivity(names.filter((n) => n !== except).map((n) => ({ id: ids.get(n)!, lastPullAt: clock.now() })), clock.now());
+      a.store.applyBouncerActivity(
+        names.filter((n) => n !== except).map((n) => ({ id: ids.get(n)!, lastPullAt: clock.now() })),
+        clock.now(),
+      );
     await pullAll();
     for (const silent of names) {
       // `silent` stops pulling for 25 h, then resumes: one open and one resolve, planned by both at once.
@@ -76,7 +82,8 @@ describe.skipIf(!DIALECTS.includes('postgres'))('postgres: two replicas send eac
     const queued = new Map<string, string[]>(channels.map((c) => [c, []]));
     await a.notifications.store.planning(async (trx) => {
       for (let i = 0; i < 30; i++) {
-        for (const channel of channels) queued.get(channel)!.push((await a.notifications.store.enqueue(trx, { channel, content, now: clock.now() })).deliveryId);
+        for (const channel of channels)
+          queued.get(channel)!.push((await a.notifications.store.enqueue(trx, { channel, content, now: clock.now() })).deliveryId);
       }
     });
     await Promise.all([a.notifications.dispatcher.runDue(), b.notifications.dispatcher.runDue(), a.notifications.dispatcher.runDue()]);

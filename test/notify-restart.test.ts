@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
-import { startHttpReceiver, } from './support/receivers.ts';
+import { startHttpReceiver } from './support/receivers.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { Store } from '../src/store/store.ts';
 import { HealthEngine } from '../src/health/engine.ts';

@@ -114,7 +114,9 @@ describe('adapters', () => {
     const wrong = await request(app.url, `/.vigil/captcha/verify?c=${encodeURIComponent(c)}&n=999999999999&r=%2Fshop`, { headers: xff });
     expect(wrong.status).toBe(401);
     expect(wrong.body).toContain('was not accepted');
-    const solved = await request(app.url, `/.vigil/captcha/verify?c=${encodeURIComponent(c)}&n=${nonce}&r=${encodeURIComponent('/shop?item=3')}`, { headers: xff });
+    const solved = await request(app.url, `/.vigil/captcha/verify?c=${encodeURIComponent(c)}&n=${nonce}&r=${encodeURIComponent('/shop?item=3')}`, {
+      headers: xff,
+    });
     expect(solved.status).toBe(303);
     expect(solved.headers.location).toBe('/shop?item=3');
     const cookie = String(solved.headers['set-cookie']).split(';')[0]!;

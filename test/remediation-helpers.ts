@@ -48,7 +48,10 @@ export async function startTestLapi(clock: Clock): Promise<TestLapi> {
     async addDecision(scope, value, type = 'ban', duration = '1h', origin = 'cscli') {
       const now = clock.now();
       const d = buildDecision({ scope, value, type, duration, reason: `test ${type}`, origin }, now);
-      const { decisionIds } = await server.store.addDecisions(manualAlert({ now, scenario: d.scenario, scope: d.scope, value: d.value, count: 1, machineId: 'test' }), [d]);
+      const { decisionIds } = await server.store.addDecisions(
+        manualAlert({ now, scenario: d.scenario, scope: d.scope, value: d.value, count: 1, machineId: 'test' }),
+        [d],
+      );
       await server.sync.refresh();
       return decisionIds[0]!;
     },
@@ -72,11 +75,7 @@ export interface Reply {
 }
 
 /** One request on a fresh connection, from `localAddress` (default 127.0.0.1). */
-export function request(
-  base: string,
-  p: string,
-  opts: { method?: string; headers?: Record<string, string>; localAddress?: string } = {},
-): Promise<Reply> {
+export function request(base: string, p: string, opts: { method?: string; headers?: Record<string, string>; localAddress?: string } = {}): Promise<Reply> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -130,7 +129,10 @@ export const randomName = (prefix: string): string => `${prefix}-${crypto.random
 /** Collects the bouncer's log lines (pino-compatible logger). */
 export function memoryLogger(): { lines: string[]; logger: { debug: Log; info: Log; warn: Log; error: Log } } {
   const lines: string[] = [];
-  const at = (level: string): Log => (obj, msg) => lines.push(`${level} ${msg} ${JSON.stringify(obj)}`);
+  const at =
+    (level: string): Log =>
+    (obj, msg) =>
+      lines.push(`${level} ${msg} ${JSON.stringify(obj)}`);
   return { lines, logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } };
 }
 type Log = (obj: object, msg: string) => void;

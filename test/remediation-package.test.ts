@@ -33,7 +33,9 @@ console.log(JSON.stringify({ ua: BOUNCER_USER_AGENT, types: [typeof withBouncer,
       const loaded = out.loaded as string[];
       expect(loaded.some((f) => f.endsWith('/src/remediation/index.ts'))).toBe(true);
       expect(loaded.some((f) => f.includes('node_modules/ipaddr.js/'))).toBe(true); // the hook sees dependencies
-      const heavy = loaded.filter((f) => /node_modules\/(express|fastify|hono|@hono|kysely|better-sqlite3|pg|pino|commander)\/|\/src\/(server|store|cli)\//.test(f));
+      const heavy = loaded.filter((f) =>
+        /node_modules\/(express|fastify|hono|@hono|kysely|better-sqlite3|pg|pino|commander)\/|\/src\/(server|store|cli)\//.test(f),
+      );
       expect(heavy).toEqual([]);
     } finally {
       fs.rmSync(script, { force: true });

@@ -112,7 +112,19 @@ for (const dialect of DIALECTS) {
         ['{not json', 400, /^body: not valid JSON/],
         [JSON.stringify({ remediation_components: [{ utc_startup_timestamp: 1 }] }), 422, /^remediation_components\.0\.version: /],
         [JSON.stringify(report(clock.now(), { utc_startup_timestamp: 'yesterday' })), 422, /^remediation_components\.0\.utc_startup_timestamp: /],
-        [JSON.stringify({ remediation_components: [{ version: 'v1', utc_startup_timestamp: 1, metrics: [{ meta: { window_size_seconds: 1, utc_now_timestamp: 1 }, items: [{ name: 'x', value: 'many', unit: 'ip' }] }] }] }), 422, /^remediation_components\.0\.metrics\.0\.items\.0\.value: /],
+        [
+          JSON.stringify({
+            remediation_components: [
+              {
+                version: 'v1',
+                utc_startup_timestamp: 1,
+                metrics: [{ meta: { window_size_seconds: 1, utc_now_timestamp: 1 }, items: [{ name: 'x', value: 'many', unit: 'ip' }] }],
+              },
+            ],
+          }),
+          422,
+          /^remediation_components\.0\.metrics\.0\.items\.0\.value: /,
+        ],
         [JSON.stringify({ remediation_components: 'yes' }), 422, /^remediation_components: /],
         [JSON.stringify({ log_processors: [{ version: 'v1' }] }), 400, /^log_processors: /],
         [JSON.stringify({}), 400, /^remediation_components: missing/],

@@ -47,7 +47,15 @@ describe.skipIf(!avail && !process.env.CI)('vigil verify: nginx + Vigil forward-
     const file = path.join(dir, `${name}.yaml`);
     fs.writeFileSync(
       file,
-      [`api_url: ${lapi.url}`, `api_key: ${key}`, 'listen: 127.0.0.1:0', 'update_frequency: 1s', `trusted_proxies: [${trusted.join(', ')}]`, 'captcha:', `  signing_key_file: ${dir}/${name}-captcha.key`].join('\n'),
+      [
+        `api_url: ${lapi.url}`,
+        `api_key: ${key}`,
+        'listen: 127.0.0.1:0',
+        'update_frequency: 1s',
+        `trusted_proxies: [${trusted.join(', ')}]`,
+        'captcha:',
+        `  signing_key_file: ${dir}/${name}-captcha.key`,
+      ].join('\n'),
     );
     const fa = await startForwardAuth(loadForwardAuthConfig(file), { log: pino({ level: 'silent' }) });
     await fa.bouncer.ready();
@@ -131,13 +139,13 @@ ${site(portB, distrusting)}
     expect((await lapi.server.store.activeDecisions(Date.now())).filter((d) => d.value === '192.0.2.10')).toEqual([]);
   });
 
-  it('passes for a captcha decision: the daemon\'s challenge page', async () => {
+  it("passes for a captcha decision: the daemon's challenge page", async () => {
     const { result } = await verify('--url', good, '--ip', '192.0.2.11', '--type', 'captcha', '--bouncer', 'nginx-site-a', '--timeout', '20s');
     expect(result.verdict).toBe('pass');
     expect(result.summary).toMatch(/challenges 192\.0\.2\.11 with a (captcha page|challenge \(status 401\))/);
   });
 
-  it('fails when the daemon does not trust nginx\'s X-Forwarded-For, and removes the decision', async () => {
+  it("fails when the daemon does not trust nginx's X-Forwarded-For, and removes the decision", async () => {
     const { code, result } = await verify('--url', misconfigured, '--ip', '192.0.2.12', '--bouncer', 'nginx-site-b', '--timeout', '20s', '--settle', '1500ms');
     expect(code).toBe(1);
     expect(result.summary).toBe(`${misconfigured} still serves 192.0.2.12 (200) with a ban decision in place that the bouncer has pulled`);

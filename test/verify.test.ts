@@ -74,7 +74,9 @@ for (const dialect of DIALECTS) {
       const { code, result } = await verify('--url', live.url, '--update-period', '600ms');
       expect(result.verdict).toBe('pass');
       expect(code).toBe(0);
-      expect(result.summary).toMatch(new RegExp(`^${live.url.replace(/[.]/g, '\\.')} blocks 192\\.0\\.2\\.1 with status 403, [\\d.]+m?s after the decision was added$`));
+      expect(result.summary).toMatch(
+        new RegExp(`^${live.url.replace(/[.]/g, '\\.')} blocks 192\\.0\\.2\\.1 with status 403, [\\d.]+m?s after the decision was added$`),
+      );
       expect(result.steps.map((s) => `${s.step}:${s.ok}`)).toEqual(['baseline:true', 'add:true', 'wait:true', 'check:true', 'remove:true']);
       expect(result.steps[0].detail).toBe(`GET ${live.url} as 192.0.2.1 → 200 (not blocked yet)`);
       const state = await decisionState(result.decisionId);
@@ -91,7 +93,7 @@ for (const dialect of DIALECTS) {
       expect(result.decisionRemoved).toBe(true);
     });
 
-    it('waits for a stream bouncer\'s pull with --bouncer, then passes', async () => {
+    it("waits for a stream bouncer's pull with --bouncer, then passes", async () => {
       const pullsBefore = stream.pulls();
       const { code, result } = await verify('--url', stream.url, '--ip', '192.0.2.2', '--bouncer', 'web-stream', '--timeout', '15s', '--settle', '500ms');
       expect(result.verdict).toBe('pass');
@@ -122,7 +124,16 @@ for (const dialect of DIALECTS) {
     });
 
     it('refuses an address that already has a decision, and adds nothing', async () => {
-      expect(await main(['--db', dbUrl, 'decisions', 'add', '--ip', '192.0.2.77', '--duration', '5m'], { stdout: () => {}, stderr: () => {}, env: {}, cwd: dir, isTTY: false, clock: systemClock })).toBe(0);
+      expect(
+        await main(['--db', dbUrl, 'decisions', 'add', '--ip', '192.0.2.77', '--duration', '5m'], {
+          stdout: () => {},
+          stderr: () => {},
+          env: {},
+          cwd: dir,
+          isTTY: false,
+          clock: systemClock,
+        }),
+      ).toBe(0);
       await new Promise((r) => setTimeout(r, 400)); // the server's decision sync (250 ms)
       const { code, result } = await verify('--url', live.url, '--ip', '192.0.2.77');
       expect(code).toBe(1);

@@ -151,7 +151,11 @@ describe.skipIf(skip)(`vigil watch on the real CrowdSec 1.4.6${skip ? ` (skipped
     const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
     try {
       const key = await lapi.addBouncer('custom-sqlite');
-      const w = await watchBinary('sqlite', ['--crowdsec-config', lapi.configPath], ['notifications:', '  channels:', '    ops:', '      type: webhook', `      url: ${hook}`]);
+      const w = await watchBinary(
+        'sqlite',
+        ['--crowdsec-config', lapi.configPath],
+        ['notifications:', '  channels:', '    ops:', '      type: webhook', `      url: ${hook}`],
+      );
       await offlineThenBack(w, 'custom-sqlite', key);
       await until('the resolved notification', async () => (received.some((m) => m.event === 'resolved') ? true : undefined), w.context);
       const opened = received.find((m) => m.event === 'opened' && m.issues.some((i) => i.bouncer === 'custom-sqlite'))!;
@@ -166,13 +170,15 @@ describe.skipIf(skip)(`vigil watch on the real CrowdSec 1.4.6${skip ? ` (skipped
   }, 90_000);
 
   async function checkAdminAndMetrics(w: Awaited<ReturnType<typeof watchBinary>>) {
-
     const metrics = await (await fetch(`${w.url}/metrics`)).text();
     expect(metrics).toMatch(/^vigil_watch_source_up 1$/m);
     expect(metrics).toMatch(/^vigil_bouncer_last_pull_timestamp_seconds\{bouncer="custom-sqlite",type="crowdsec-custom-bouncer"\} \d+/m);
     expect(metrics).not.toContain('vigil_decisions_active');
     expect((await fetch(`${w.url}/admin/v1/issues`)).status).toBe(401);
-    const token = (await w.vigil('admin', 'token')).trim().split(/\s+/).find((t) => t.startsWith('vigil_'))!;
+    const token = (await w.vigil('admin', 'token'))
+      .trim()
+      .split(/\s+/)
+      .find((t) => t.startsWith('vigil_'))!;
     const status = await (await fetch(`${w.url}/admin/v1/watch`, { headers: { authorization: `Bearer ${token}` } })).json();
     expect(status).toMatchObject({ up: true, source: `sqlite:${lapi.dbPath}`, consecutiveFailures: 0 });
     const listed = await (await fetch(`${w.url}/admin/v1/bouncers`, { headers: { authorization: `Bearer ${token}` } })).json();
@@ -215,12 +221,16 @@ describe.skipIf(skip)(`vigil watch on the real CrowdSec 1.4.6${skip ? ` (skipped
   });
 
   it("refuses CrowdSec's own database as Vigil's store", async () => {
-    const err = await exec(process.execPath, [BIN, '--db', `sqlite:${lapi.dbPath}`, 'watch', '--once', '--crowdsec-config', lapi.configPath], { cwd: work }).then(
+    const err = await exec(process.execPath, [BIN, '--db', `sqlite:${lapi.dbPath}`, 'watch', '--once', '--crowdsec-config', lapi.configPath], {
+      cwd: work,
+    }).then(
       () => undefined,
       (e: { code: number; stderr: string }) => e,
     );
     expect(err?.code).toBe(1);
-    expect(err?.stderr).toContain(`level=fatal msg="db: Vigil's store would be CrowdSec's own database (sqlite:${lapi.dbPath}); give vigil watch a store of its own`);
+    expect(err?.stderr).toContain(
+      `level=fatal msg="db: Vigil's store would be CrowdSec's own database (sqlite:${lapi.dbPath}); give vigil watch a store of its own`,
+    );
   });
 
   /** In process, manual clock: read a CrowdSec on a database server through `flags`. */
@@ -228,7 +238,11 @@ describe.skipIf(skip)(`vigil watch on the real CrowdSec 1.4.6${skip ? ` (skipped
     const key = await lapiOnDb.addBouncer('db-bouncer');
     await lapiOnDb.addBouncer('db-fresh');
     let b = await bouncer(key, lapiOnDb.url);
-    await until('a pull recorded by CrowdSec', async () => ((await lapiOnDb.listBouncers()).find((x) => x.name === 'db-bouncer')?.ip_address ? true : undefined), () => lapiOnDb.logs());
+    await until(
+      'a pull recorded by CrowdSec',
+      async () => ((await lapiOnDb.listBouncers()).find((x) => x.name === 'db-bouncer')?.ip_address ? true : undefined),
+      () => lapiOnDb.logs(),
+    );
     await b.stop();
     const stoppedAt = Date.now();
 
@@ -289,17 +303,20 @@ describe.skipIf(skip)(`vigil watch on the real CrowdSec 1.4.6${skip ? ` (skipped
   });
 
   const maria = mariadbAvailable();
-  it.skipIf(!maria.available && !process.env.CI)(`MySQL/MariaDB source, from --crowdsec-db mysql://…${maria.available ? '' : ` (skipped: ${maria.reason})`}`, async () => {
-    const db = await startMariadb({ workDir: work });
-    try {
-      const onMaria = await startCrowdsec({ workDir: work, db: { type: 'mysql', url: db.url } });
+  it.skipIf(!maria.available && !process.env.CI)(
+    `MySQL/MariaDB source, from --crowdsec-db mysql://…${maria.available ? '' : ` (skipped: ${maria.reason})`}`,
+    async () => {
+      const db = await startMariadb({ workDir: work });
       try {
-        await serverScenario(onMaria, { crowdsecDb: db.url });
+        const onMaria = await startCrowdsec({ workDir: work, db: { type: 'mysql', url: db.url } });
+        try {
+          await serverScenario(onMaria, { crowdsecDb: db.url });
+        } finally {
+          await onMaria.destroy();
+        }
       } finally {
-        await onMaria.destroy();
+        await db.destroy();
       }
-    } finally {
-      await db.destroy();
-    }
-  });
+    },
+  );
 });

@@ -26,7 +26,7 @@ const SCHEMA_146 = [
 const SCHEMA_16 = [
   "CREATE TABLE `bouncers` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `name` text NOT NULL, `api_key` text NOT NULL, `revoked` bool NOT NULL, `ip_address` text NULL DEFAULT '', `type` text NULL, `version` text NULL, `last_pull` datetime NULL, `auth_type` text NOT NULL DEFAULT 'api-key', `osname` text NULL, `osfamily` text NULL, `osversion` text NULL, `featureflags` text NULL, `auto_created` bool NOT NULL DEFAULT false);",
   'CREATE UNIQUE INDEX `bouncers_name_key` ON `bouncers` (`name`);',
-  "CREATE TABLE `metrics` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `generated_type` text NOT NULL, `generated_by` text NOT NULL, `received_at` datetime NOT NULL, `pushed_at` datetime NULL, `payload` text NOT NULL);",
+  'CREATE TABLE `metrics` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `generated_type` text NOT NULL, `generated_by` text NOT NULL, `received_at` datetime NOT NULL, `pushed_at` datetime NULL, `payload` text NOT NULL);',
 ];
 
 const H = 3600_000;
@@ -58,8 +58,21 @@ for (const dialect of DIALECTS) {
     }
     const add146 = (name: string, b: { created: number; lastPull: number; ip?: string; type?: string; version?: string }) =>
       cs
-        .prepare('INSERT INTO bouncers (created_at, updated_at, name, api_key, revoked, ip_address, type, version, until, last_pull, auth_type) VALUES (?,?,?,?,0,?,?,?,?,?,?)')
-        .run(entTime(b.created), entTime(b.created), name, 'ab'.repeat(64), b.ip ?? '', b.type ?? null, b.version ?? null, entTime(b.created), entTime(b.lastPull), 'api-key');
+        .prepare(
+          'INSERT INTO bouncers (created_at, updated_at, name, api_key, revoked, ip_address, type, version, until, last_pull, auth_type) VALUES (?,?,?,?,0,?,?,?,?,?,?)',
+        )
+        .run(
+          entTime(b.created),
+          entTime(b.created),
+          name,
+          'ab'.repeat(64),
+          b.ip ?? '',
+          b.type ?? null,
+          b.version ?? null,
+          entTime(b.created),
+          entTime(b.lastPull),
+          'api-key',
+        );
     const pull = (name: string, at: number, ip?: string) =>
       cs.prepare('UPDATE bouncers SET last_pull = ?, ip_address = coalesce(?, ip_address) WHERE name = ?').run(entTime(at), ip ?? null, name);
     const open = async () => (await store().openHealthIssues()).map((i) => `${i.kind} ${i.subject}`).sort();
@@ -154,7 +167,9 @@ for (const dialect of DIALECTS) {
       pull('nginx', T0 + 50 * H - 1000);
       await watcher.pollOnce();
       expect(await open()).toEqual(['fw_integration_offline bouncer:firewall']);
-      expect((await store().healthIssues({ includeResolved: true })).filter((i) => i.kind === 'source_unavailable').map((i) => i.resolvedAt)).toEqual([T0 + 25 * H + 90_000]);
+      expect((await store().healthIssues({ includeResolved: true })).filter((i) => i.kind === 'source_unavailable').map((i) => i.resolvedAt)).toEqual([
+        T0 + 25 * H + 90_000,
+      ]);
     });
 
     it('a missing database is a source failure too, from the first poll', async () => {
@@ -170,14 +185,29 @@ for (const dialect of DIALECTS) {
       crowdsec(SCHEMA_16);
       const add = (name: string, b: { lastPull: number | null; ip: string; auto?: boolean; created?: number }) =>
         cs
-          .prepare('INSERT INTO bouncers (created_at, updated_at, name, api_key, revoked, ip_address, type, version, last_pull, auth_type, auto_created) VALUES (?,?,?,?,0,?,?,?,?,?,?)')
-          .run(entTime(b.created ?? T0 - 48 * H), entTime(T0), name, 'cd'.repeat(64), b.ip, 'crowdsec-nginx-bouncer', 'v1.1.0', b.lastPull === null ? null : entTime(b.lastPull), 'api-key', b.auto ? 1 : 0);
+          .prepare(
+            'INSERT INTO bouncers (created_at, updated_at, name, api_key, revoked, ip_address, type, version, last_pull, auth_type, auto_created) VALUES (?,?,?,?,0,?,?,?,?,?,?)',
+          )
+          .run(
+            entTime(b.created ?? T0 - 48 * H),
+            entTime(T0),
+            name,
+            'cd'.repeat(64),
+            b.ip,
+            'crowdsec-nginx-bouncer',
+            'v1.1.0',
+            b.lastPull === null ? null : entTime(b.lastPull),
+            'api-key',
+            b.auto ? 1 : 0,
+          );
       add('nginx', { lastPull: T0 - 5000, ip: '172.18.0.4' });
       add('nginx@172.18.0.5', { lastPull: T0 - 30 * H, ip: '172.18.0.5', auto: true });
       add('nginx@172.18.0.6', { lastPull: null, ip: '172.18.0.6', auto: true, created: T0 - 40 * H });
       // A live-mode bouncer with no traffic: no pull for two days, but it reports usage metrics (1.6.3+).
       add('quiet-live', { lastPull: T0 - 48 * H, ip: '10.1.1.1' });
-      cs.prepare("INSERT INTO metrics (generated_type, generated_by, received_at, payload) VALUES ('RC', 'quiet-live', ?, '{}')").run(entTime(T0 - 20 * 60_000));
+      cs.prepare("INSERT INTO metrics (generated_type, generated_by, received_at, payload) VALUES ('RC', 'quiet-live', ?, '{}')").run(
+        entTime(T0 - 20 * 60_000),
+      );
       const watcher = new Watcher(store(), new SqliteSource(csPath), clock, DEFAULT_RULES);
       await watcher.pollOnce();
       expect(await open()).toEqual([]);

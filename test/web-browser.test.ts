@@ -116,7 +116,16 @@ suite(`dashboard in a real browser${haveChromium ? '' : ' (skipped: Debian chrom
         },
       ],
     };
-    expect(await request(server.url, 'POST', '/v1/usage-metrics', { 'X-Api-Key': NGINX.key, 'User-Agent': NGINX.ua, 'Content-Type': 'application/json' }, NGINX.ip, JSON.stringify(report))).toBe(201);
+    expect(
+      await request(
+        server.url,
+        'POST',
+        '/v1/usage-metrics',
+        { 'X-Api-Key': NGINX.key, 'User-Agent': NGINX.ua, 'Content-Type': 'application/json' },
+        NGINX.ip,
+        JSON.stringify(report),
+      ),
+    ).toBe(201);
     // Decisions, as the CLI writes them: a range and a single address.
     for (const [scope, value, reason] of [
       ['Range', '198.51.100.0/24', 'scanner network'],
@@ -132,7 +141,16 @@ suite(`dashboard in a real browser${haveChromium ? '' : ' (skipped: Debian chrom
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       // Never reach out: no updates, no sync, no QUIC; a fresh profile per launch (playwright's temporary user-data-dir).
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(ui).origin });
@@ -169,7 +187,9 @@ suite(`dashboard in a real browser${haveChromium ? '' : ' (skipped: Debian chrom
     expect(await status('app-never-started')).toBe('Never pulled');
     expect(await status('old-proxy')).toBe('Revoked');
     expect(await page.getAttribute(`tr[data-bouncer="${NGINX.name}"] time`, 'title')).toMatch(/\(your time\) · 2026-11-24 09:30:00 UTC$/);
-    expect(await page.getAttribute(`tr[data-bouncer="${NGINX.name}"] svg`, 'aria-label')).toBe('nginx-web, last 24 hours: pulled in 24 of 24 hours, including this hour');
+    expect(await page.getAttribute(`tr[data-bouncer="${NGINX.name}"] svg`, 'aria-label')).toBe(
+      'nginx-web, last 24 hours: pulled in 24 of 24 hours, including this hour',
+    );
     expect(await page.textContent('.card-critical .num')).toBe('0');
     await shot('02-fleet');
   });
@@ -291,10 +311,13 @@ suite(`dashboard in a real browser${haveChromium ? '' : ' (skipped: Debian chrom
     // WCAG AA: 4.5:1 for every status and criticality badge, computed from the rendered colours.
     const worst = await page.evaluate(() => {
       const lum = (rgb: string) => {
-        const [r, g, b] = rgb.match(/\d+/g)!.slice(0, 3).map((v) => {
-          const c = Number(v) / 255;
-          return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-        });
+        const [r, g, b] = rgb
+          .match(/\d+/g)!
+          .slice(0, 3)
+          .map((v) => {
+            const c = Number(v) / 255;
+            return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+          });
         return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
       };
       let min = 21;

@@ -62,7 +62,11 @@ for (const dialect of DIALECTS) {
     beforeAll(async () => {
       const db = await freshDbUrl(dialect);
       cleanup = db.cleanup;
-      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off', adminListen: '127.0.0.1:0' }, env: {}, cwd: '/nonexistent' });
+      const config = loadConfig({
+        flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off', adminListen: '127.0.0.1:0' },
+        env: {},
+        cwd: '/nonexistent',
+      });
       config.health.evaluateEveryMs = 0;
       server = await startServer(config, { clock, log: createLogger('silent') });
       ui = server.web.dashboardUrl!;
@@ -170,11 +174,24 @@ for (const dialect of DIALECTS) {
 
     it('adds a decision, finds it by IP and by range from the index, and deletes it (with the token)', async () => {
       const csrf = await csrfOf();
-      const added = await send('POST', '/ui/api/decisions', { value: '192.0.2.1', type: 'ban', duration: '4h', reason: 'from the test' }, { 'X-CSRF-Token': csrf });
+      const added = await send(
+        'POST',
+        '/ui/api/decisions',
+        { value: '192.0.2.1', type: 'ban', duration: '4h', reason: 'from the test' },
+        { 'X-CSRF-Token': csrf },
+      );
       expect(added.status).toBe(201);
       const { id } = await added.json();
       const [d] = await server.store.activeDecisions(clock.now());
-      expect(d).toMatchObject({ id, scope: 'Ip', value: '192.0.2.1', type: 'ban', origin: 'cscli', scenario: 'from the test', until: clock.now() + 4 * 60 * MIN });
+      expect(d).toMatchObject({
+        id,
+        scope: 'Ip',
+        value: '192.0.2.1',
+        type: 'ban',
+        origin: 'cscli',
+        scenario: 'from the test',
+        until: clock.now() + 4 * 60 * MIN,
+      });
       expect(await (await get('/ui/decisions?q=192.0.2.1')).text()).toContain('1 active decision applies to 192.0.2.1');
       expect(await (await get('/ui/decisions?q=192.0.2.0%2F24')).text()).toContain('1 applies to addresses or smaller ranges inside it');
       const bad = await get('/ui/decisions?q=192.0.2.300');
@@ -202,7 +219,9 @@ for (const dialect of DIALECTS) {
 
     it('draws the pull timeline from the hourly pull history', async () => {
       for (let i = 0; i < 3; i++) {
-        const r = await fetch(`${server.url}/v1/decisions/stream?startup=${i === 0}`, { headers: { 'X-Api-Key': 'web-key', 'User-Agent': 'crowdsec-firewall-bouncer/v0.0.25' } });
+        const r = await fetch(`${server.url}/v1/decisions/stream?startup=${i === 0}`, {
+          headers: { 'X-Api-Key': 'web-key', 'User-Agent': 'crowdsec-firewall-bouncer/v0.0.25' },
+        });
         expect(r.status).toBe(200);
       }
       await server.activity.flush();
@@ -275,8 +294,20 @@ for (const dialect of DIALECTS) {
       jar.cookie = cookieFrom(await login(`${PASSWORD}-2`));
       const now = clock.now();
       const many = Array.from({ length: FLEET_ROWS + 5 }, (_, i) => ({
-        name: `bulk-${String(i).padStart(3, '0')}`, api_key_hash: `bulk-hash-${i}`, revoked: 0, ip_address: '', type: '', version: '', auth_type: 'api-key',
-        created_at: now, updated_at: now, last_pull_at: null, last_pull_rev: null, last_request_at: null, kind_override: null, pull_cadence_ms: null,
+        name: `bulk-${String(i).padStart(3, '0')}`,
+        api_key_hash: `bulk-hash-${i}`,
+        revoked: 0,
+        ip_address: '',
+        type: '',
+        version: '',
+        auth_type: 'api-key',
+        created_at: now,
+        updated_at: now,
+        last_pull_at: null,
+        last_pull_rev: null,
+        last_request_at: null,
+        kind_override: null,
+        pull_cadence_ms: null,
       }));
       await server.store.db.insertInto('bouncers').values(many).execute();
       const page = await (await get('/ui/')).text();
@@ -364,10 +395,20 @@ describe('dashboard on the Local API listener (admin_listen: lapi, the default)'
   });
 
   it('does not create another password on the next start', async () => {
-    const again = await startServer({ ...loadConfig({ flags: { listen: '127.0.0.1:0', db: `sqlite:${server.store.description.slice(7)}`, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' }), health: { ...server.health.rules, evaluateEveryMs: 0 } }, {
-      log: createLogger('silent'),
-      firstStartPassword: (p) => printed.push(p),
-    });
+    const again = await startServer(
+      {
+        ...loadConfig({
+          flags: { listen: '127.0.0.1:0', db: `sqlite:${server.store.description.slice(7)}`, metricsListen: 'off' },
+          env: {},
+          cwd: '/nonexistent',
+        }),
+        health: { ...server.health.rules, evaluateEveryMs: 0 },
+      },
+      {
+        log: createLogger('silent'),
+        firstStartPassword: (p) => printed.push(p),
+      },
+    );
     await again.close();
     expect(printed).toHaveLength(1);
   });
@@ -382,7 +423,9 @@ describe('admin_listen configuration', () => {
     expect(load(undefined).adminSessionTtlMs).toBe(TTL);
   });
   it('names the key and the choices when the value is wrong', () => {
-    expect(() => load('dashboard')).toThrow('--admin-listen "dashboard": use HOST:PORT for a listener of its own (e.g. 127.0.0.1:8081), lapi to share the Local API listener, or off');
+    expect(() => load('dashboard')).toThrow(
+      '--admin-listen "dashboard": use HOST:PORT for a listener of its own (e.g. 127.0.0.1:8081), lapi to share the Local API listener, or off',
+    );
   });
 });
 
@@ -427,7 +470,14 @@ describe('vigil admin password', () => {
       const run = async () => {
         let out = '';
         let err = '';
-        const code = await main(['admin', 'password'], { stdout: (t) => (out += t), stderr: (t) => (err += t), env: { VIGIL_DB: db.url }, cwd: '/nonexistent', isTTY: false, clock: new ManualClock(T0) });
+        const code = await main(['admin', 'password'], {
+          stdout: (t) => (out += t),
+          stderr: (t) => (err += t),
+          env: { VIGIL_DB: db.url },
+          cwd: '/nonexistent',
+          isTTY: false,
+          clock: new ManualClock(T0),
+        });
         return { code, out, err };
       };
       const first = await run();

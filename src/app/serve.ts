@@ -44,7 +44,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-
 export async function startServer(
   config: VigilConfig,
   opts: {
@@ -87,13 +86,24 @@ export async function startServer(
   const metrics = new LapiMetrics(store, clock, sync, storeHealth);
   let boundUrl = `http://${formatListen(config.listen)}`;
   // Refuses a bad channel before anything listens; queues what a crash left unannounced.
-  const notifications = await startNotifications({ store, clock, log, config, engine: health, lapiUrl: () => `${boundUrl}/`, env: opts.env }).catch(async (e) => {
-    sync.stop();
-    await activity.stop();
-    await store.close();
-    throw e;
+  const notifications = await startNotifications({ store, clock, log, config, engine: health, lapiUrl: () => `${boundUrl}/`, env: opts.env }).catch(
+    async (e) => {
+      sync.stop();
+      await activity.stop();
+      await store.close();
+      throw e;
+    },
+  );
+  const web = await createWebSurface({
+    config,
+    store,
+    clock,
+    rules: health.rules,
+    sync,
+    log,
+    lapiUrl: () => `${boundUrl}/`,
+    firstStartPassword: opts.firstStartPassword,
   });
-  const web = await createWebSurface({ config, store, clock, rules: health.rules, sync, log, lapiUrl: () => `${boundUrl}/`, firstStartPassword: opts.firstStartPassword });
   const admin = web.adminOn ? createAdminApp({ store, clock, rules: health.rules, lapiUrl: () => `${boundUrl}/`, sessionAuth: web.adminAuth }) : undefined;
   web.attachAdmin(admin);
   const fingerprintSecret = await store.secret('fingerprint');

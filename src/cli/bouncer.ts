@@ -27,10 +27,9 @@ export function registerBouncerDaemonCommands(program: Command, ctx: CommandCont
         ctx.io.stdout(`configuration ${config.file} is valid\n`);
         return;
       }
-      const log = pino(
-        { level: config.logLevel, base: { svc: 'vigil-forward-auth' }, redact: ['apiKey', 'api_key', 'key', 'req.headers["x-api-key"]'] },
-        { write: (s: string) => (ctx.io.stdout(s), true) } as unknown as NodeJS.WritableStream,
-      );
+      const log = pino({ level: config.logLevel, base: { svc: 'vigil-forward-auth' }, redact: ['apiKey', 'api_key', 'key', 'req.headers["x-api-key"]'] }, {
+        write: (s: string) => (ctx.io.stdout(s), true),
+      } as unknown as NodeJS.WritableStream);
       const server = await startForwardAuth(config, { log, clock: ctx.io.clock });
       const o2 = server.bouncer.options;
       log.info(

@@ -18,10 +18,7 @@ import { outputOption, usageError, type CommandContext, type OutputFormat } from
 /** Names go in logs, tables and URLs: keep them printable and short. */
 export function validateBouncerName(name: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/.test(name)) {
-    throw new VigilError(
-      'E_BAD_NAME',
-      `bouncer name "${name}": use 1 to 128 letters, digits, '.', '_', '@', ':' or '-', starting with a letter or digit`,
-    );
+    throw new VigilError('E_BAD_NAME', `bouncer name "${name}": use 1 to 128 letters, digits, '.', '_', '@', ':' or '-', starting with a letter or digit`);
   }
   return name;
 }
@@ -49,7 +46,10 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
         async (store) => {
           // A bouncer added to watch's mirror would be deleted at its next read of CrowdSec.
           if ((await storeRole(store)) === 'watch') {
-            throw new VigilError('E_STORE_ROLE', `store ${store.description} is vigil watch's (a mirror of CrowdSec's bouncers): add the bouncer in CrowdSec (cscli bouncers add ${name}), or pass --db with vigil serve's store`);
+            throw new VigilError(
+              'E_STORE_ROLE',
+              `store ${store.description} is vigil watch's (a mirror of CrowdSec's bouncers): add the bouncer in CrowdSec (cscli bouncers add ${name}), or pass --db with vigil serve's store`,
+            );
           }
           await store.createBouncer({ name, apiKeyHash: hashApiKey(key), now: ctx.io.clock.now() });
         },
@@ -73,7 +73,11 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
         formatBouncerList(list, o.output, {
           // Raw stays byte-for-byte cscli's CSV (scripts parse it); human and JSON gain the health.
           extraColumns: o.output === 'raw' ? [] : [{ header: 'Health', rawHeader: 'health', value: (b) => health(b).replace('_', ' ') }],
-          extraJson: (b) => ({ health: health(b), pull_cadence_ms: b.pullCadenceMs, last_request: b.lastRequestAt === null ? null : new Date(b.lastRequestAt).toISOString() }),
+          extraJson: (b) => ({
+            health: health(b),
+            pull_cadence_ms: b.pullCadenceMs,
+            last_request: b.lastRequestAt === null ? null : new Date(b.lastRequestAt).toISOString(),
+          }),
         }),
       );
     });
@@ -131,7 +135,7 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
 
   bouncers
     .command('revoke <name>')
-    .description('refuse this bouncer\'s key without deleting its record (undo with unrevoke)')
+    .description("refuse this bouncer's key without deleting its record (undo with unrevoke)")
     .action(async (name: string) => {
       await ctx.withStore((store) => store.setBouncerRevoked(name, true, ctx.io.clock.now()));
       ctx.io.stderr(logLine('info', `bouncer '${name}' revoked`));
@@ -139,7 +143,7 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
 
   bouncers
     .command('unrevoke <name>')
-    .description('accept a revoked bouncer\'s key again')
+    .description("accept a revoked bouncer's key again")
     .action(async (name: string) => {
       await ctx.withStore((store) => store.setBouncerRevoked(name, false, ctx.io.clock.now()));
       ctx.io.stderr(logLine('info', `bouncer '${name}' accepted again`));
@@ -148,7 +152,9 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
   bouncers
     .command('set <name>')
     .description('set what a bouncer is, when its type does not say (firewall or application-level remediation)')
-    .addOption(new Option('--kind <kind>', 'firewall, remediation, or auto (decided from its type)').choices(['firewall', 'remediation', 'auto']).makeOptionMandatory())
+    .addOption(
+      new Option('--kind <kind>', 'firewall, remediation, or auto (decided from its type)').choices(['firewall', 'remediation', 'auto']).makeOptionMandatory(),
+    )
     .action(async (name: string, o: { kind: 'firewall' | 'remediation' | 'auto' }) => {
       await ctx.withStore((store) => store.setBouncerKind(name, o.kind === 'auto' ? null : o.kind, ctx.io.clock.now()));
       ctx.io.stderr(logLine('info', `bouncer '${name}' kind set to ${o.kind}`));
@@ -160,13 +166,7 @@ function healthRules(ctx: CommandContext): HealthRules {
   return { offlineAfterMs: h.offlineAfterMs, lateAfterFactor: h.lateAfterFactor, lateAfterMinMs: h.lateAfterMinMs };
 }
 
-function formatInspect(
-  b: Bouncer,
-  status: string,
-  refused: RefusedRequest[],
-  output: OutputFormat,
-  usage?: { receivedAt: number; report: unknown },
-): string {
+function formatInspect(b: Bouncer, status: string, refused: RefusedRequest[], output: OutputFormat, usage?: { receivedAt: number; report: unknown }): string {
   const time = (ms: number | null) => (ms === null ? '' : formatRfc3339(ms));
   const fields: Array<[string, string]> = [
     ['Name', b.name],
@@ -192,7 +192,7 @@ function formatInspect(
   if (output === 'raw') return csvRow(['field', 'value']) + fields.map((f) => csvRow(f)).join('');
   let out = plainTable(['Field', 'Value'], fields);
   if (refused.length > 0) {
-    out += '\nRecent refused or misrouted requests that look like this bouncer\'s:\n';
+    out += "\nRecent refused or misrouted requests that look like this bouncer's:\n";
     out += plainTable(
       ['Time', 'Reason', 'From', 'Request', 'User-Agent'],
       refused.map((r) => [formatRfc3339(r.at), r.reason, r.peerIp, `${r.method} ${r.path}`, r.userAgent]),

@@ -24,8 +24,7 @@ export interface CommandContext {
 
 export type OutputFormat = 'human' | 'json' | 'raw';
 
-export const outputOption = () =>
-  new Option('-o, --output <format>', 'output format: human, json or raw').choices(['human', 'json', 'raw']).default('human');
+export const outputOption = () => new Option('-o, --output <format>', 'output format: human, json or raw').choices(['human', 'json', 'raw']).default('human');
 
 /** For options commander does not validate: a clear error naming the flag. */
 export function usageError(message: string): VigilError {

@@ -84,11 +84,17 @@ export function registerDecisionCommands(program: Command, ctx: CommandContext):
       // An empty or oversized flag is named as typed (`--ip ""`), not as the field it fills.
       const flag = o.ip !== undefined ? '--ip' : o.range !== undefined ? '--range' : '--value';
       const text = (o.ip ?? o.range ?? o.value)!;
-      const example = flag === '--ip' ? 'an IPv4 or IPv6 address, e.g. 192.0.2.1' : flag === '--range' ? 'a CIDR range, e.g. 198.51.100.0/24' : 'the value to act on, e.g. --scope Country --value FR';
+      const example =
+        flag === '--ip'
+          ? 'an IPv4 or IPv6 address, e.g. 192.0.2.1'
+          : flag === '--range'
+            ? 'a CIDR range, e.g. 198.51.100.0/24'
+            : 'the value to act on, e.g. --scope Country --value FR';
       if (text.trim() === '') throw usageError(`${flag} "${text}": empty; give ${example}`);
       if (text.length > DECISION_LIMITS.value) throw usageError(`${flag}: ${text.length} characters; at most ${DECISION_LIMITS.value}`);
       if (o.scope !== undefined && o.scope.trim() === '') throw usageError('--scope "": empty; use Ip, Range or another scope such as Country');
-      if (o.reason !== undefined && o.reason.length > DECISION_LIMITS.reason) throw usageError(`--reason: ${o.reason.length} characters; at most ${DECISION_LIMITS.reason}`);
+      if (o.reason !== undefined && o.reason.length > DECISION_LIMITS.reason)
+        throw usageError(`--reason: ${o.reason.length} characters; at most ${DECISION_LIMITS.reason}`);
       let scope: string;
       let value: string;
       if (o.ip !== undefined) [scope, value] = ['Ip', o.ip];
@@ -140,7 +146,10 @@ export function registerDecisionCommands(program: Command, ctx: CommandContext):
     const now = ctx.io.clock.now();
     const n = await ctx.withStore(async (store) => {
       const chosen = selectDecisions(await store.activeDecisions(now), selector);
-      return store.softDeleteDecisions(chosen.map((d) => d.id), now);
+      return store.softDeleteDecisions(
+        chosen.map((d) => d.id),
+        now,
+      );
     });
     ctx.io.stderr(logLine('info', `${n} decision(s) deleted`));
   });
@@ -175,7 +184,14 @@ export function registerDecisionCommands(program: Command, ctx: CommandContext):
         await ctx.withStore(
           (store) =>
             store.addDecisions(
-              manualAlert({ now, scenario: `add: ${built.length} IPs`, scope: 'cscli/manual-import', value: '', count: built.length, machineId: CLI_MACHINE_ID }),
+              manualAlert({
+                now,
+                scenario: `add: ${built.length} IPs`,
+                scope: 'cscli/manual-import',
+                value: '',
+                count: built.length,
+                machineId: CLI_MACHINE_ID,
+              }),
               built,
               (done) => bar?.update(done),
             ),
@@ -221,7 +237,10 @@ function readImportFile(input: string, format: string | undefined, cwd: string):
     try {
       rows = parseCsv(text, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true });
     } catch (e) {
-      throw new VigilError('E_IMPORT_PARSE', `${input}: not valid CSV (${(e as Error).message.split('\n')[0]}); expected a header such as duration,scope,value,reason`);
+      throw new VigilError(
+        'E_IMPORT_PARSE',
+        `${input}: not valid CSV (${(e as Error).message.split('\n')[0]}); expected a header such as duration,scope,value,reason`,
+      );
     }
   }
   if (rows.length > IMPORT_MAX_ROWS) throw new VigilError('E_IMPORT_SIZE', `${input}: ${rows.length} rows; import at most ${IMPORT_MAX_ROWS} at once`);

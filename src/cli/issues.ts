@@ -28,14 +28,22 @@ export function registerIssueCommands(program: Command, ctx: CommandContext): vo
     .addOption(outputOption())
     .action(async (o: { all?: boolean; output: OutputFormat }) => {
       const now = ctx.io.clock.now();
-      const [list, flapping] = await ctx.withStore(async (store) => [await store.healthIssues({ includeResolved: o.all }), await flappingKeys(store, now)] as const);
+      const [list, flapping] = await ctx.withStore(
+        async (store) => [await store.healthIssues({ includeResolved: o.all }), await flappingKeys(store, now)] as const,
+      );
       ctx.io.stdout(formatIssueList(list, flapping, o.output, now));
     });
 
   issues
     .command('show <id>')
     .description('show one issue: likely cause, evidence and the runbook for that bouncer')
-    .addOption(new Option('--deployment <where>', 'where the bouncer runs, for the runbook commands (default host, or what vigil watch recorded)').choices(['host', 'docker', 'kubernetes']))
+    .addOption(
+      new Option('--deployment <where>', 'where the bouncer runs, for the runbook commands (default host, or what vigil watch recorded)').choices([
+        'host',
+        'docker',
+        'kubernetes',
+      ]),
+    )
     .addOption(outputOption())
     .action(async (id: string, o: { deployment?: Deployment; output: OutputFormat }) => {
       if (!/^\d+$/.test(id)) throw new VigilError('E_USAGE', `issue id "${id}": use the number shown by 'vigil issues list'`);
@@ -86,7 +94,13 @@ export function registerIssueCommands(program: Command, ctx: CommandContext): vo
 
 export function formatIssueList(list: HealthIssue[], flapping: Set<string>, output: OutputFormat, now: number): string {
   if (output === 'json') {
-    return JSON.stringify(list.map((i) => ({ ...i, status: status(i, flapping) })), null, 2) + '\n';
+    return (
+      JSON.stringify(
+        list.map((i) => ({ ...i, status: status(i, flapping) })),
+        null,
+        2,
+      ) + '\n'
+    );
   }
   const rows = list.map((i) => [
     String(i.id),
@@ -96,11 +110,11 @@ export function formatIssueList(list: HealthIssue[], flapping: Set<string>, outp
     status(i, flapping),
     formatRfc3339(i.openedAt),
     formatGoDuration(Math.round(((i.resolvedAt ?? now) - i.since) / 1000) * 1000),
-    topCause(i) ? CAUSE_TEXT[topCause(i)!.cause] ?? topCause(i)!.cause : '',
+    topCause(i) ? (CAUSE_TEXT[topCause(i)!.cause] ?? topCause(i)!.cause) : '',
   ]);
   const headers = ['ID', 'Kind', 'Criticality', 'Bouncer', 'Status', 'Opened', 'Silent for', 'Likely cause'];
   if (output === 'raw') {
-    return [csvRow(['id', 'kind', 'criticality', 'bouncer', 'status', 'opened_at', 'silent_for', 'likely_cause']), ...rows.map(csvRow)].join('') ;
+    return [csvRow(['id', 'kind', 'criticality', 'bouncer', 'status', 'opened_at', 'silent_for', 'likely_cause']), ...rows.map(csvRow)].join('');
   }
   if (rows.length === 0) return 'No open issues.\n';
   return boxTable(headers, rows);

@@ -1,5 +1,5 @@
-import { Command, CommanderError, } from 'commander';
-import { isVigilError, } from '../lib/errors.ts';
+import { Command, CommanderError } from 'commander';
+import { isVigilError } from '../lib/errors.ts';
 import { loadConfig, type ConfigFlags, type VigilConfig } from '../config/config.ts';
 import { Store } from '../store/store.ts';
 import { readableByOthersMessage } from '../store/database.ts';

@@ -63,7 +63,11 @@ export function registerNotifyCommands(program: Command, ctx: CommandContext): v
       } else if (o.output === 'raw') {
         ctx.io.stdout([csvRow(['name', 'type', 'target', 'filter', 'remind_every']), ...rows.map(csvRow)].join(''));
       } else {
-        ctx.io.stdout(rows.length === 0 ? 'No notification channel configured (see docs/notifications.md).\n' : boxTable(['Name', 'Type', 'Target', 'Sends', 'Reminders'], rows));
+        ctx.io.stdout(
+          rows.length === 0
+            ? 'No notification channel configured (see docs/notifications.md).\n'
+            : boxTable(['Name', 'Type', 'Target', 'Sends', 'Reminders'], rows),
+        );
       }
     });
 
@@ -97,9 +101,15 @@ export function registerNotifyCommands(program: Command, ctx: CommandContext): v
         m.deliveryId,
       ]);
       if (o.output === 'raw') {
-        ctx.io.stdout([csvRow(['id', 'channel', 'event', 'issues', 'status', 'attempts', 'next_or_sent_at', 'last_answer', 'delivery_id']), ...rows.map(csvRow)].join(''));
+        ctx.io.stdout(
+          [csvRow(['id', 'channel', 'event', 'issues', 'status', 'attempts', 'next_or_sent_at', 'last_answer', 'delivery_id']), ...rows.map(csvRow)].join(''),
+        );
         return;
       }
-      ctx.io.stdout(rows.length === 0 ? 'Nothing queued: every notification was delivered.\n' : boxTable(['ID', 'Channel', 'Event', 'Issues', 'Status', 'Attempts', 'Next try / sent', 'Last answer', 'Delivery'], rows));
+      ctx.io.stdout(
+        rows.length === 0
+          ? 'Nothing queued: every notification was delivered.\n'
+          : boxTable(['ID', 'Channel', 'Event', 'Issues', 'Status', 'Attempts', 'Next try / sent', 'Last answer', 'Delivery'], rows),
+      );
     });
 }

@@ -17,11 +17,21 @@ export function registerServeCommand(program: Command, ctx: CommandContext, glob
       const log = createLogger(config.logLevel, { write: (s: string) => (ctx.io.stdout(s), true) } as unknown as NodeJS.WritableStream);
       // The first-start dashboard password goes to stderr once, never through the log.
       const firstStartPassword = (password: string, url: string) =>
-        ctx.io.stderr(`Dashboard ${url}: first-start password (shown once, stored hashed): ${password}\nLog in with it or with an admin token; set a new one with: vigil admin password\n`);
+        ctx.io.stderr(
+          `Dashboard ${url}: first-start password (shown once, stored hashed): ${password}\nLog in with it or with an admin token; set a new one with: vigil admin password\n`,
+        );
       const server = await startServer(config, { clock: ctx.io.clock, log, env: ctx.io.env, firstStartPassword });
       const bouncers = await server.store.listBouncers();
       log.info(
-        { listen: server.url, metrics: server.metricsUrl, dashboard: server.web.dashboardUrl, store: server.store.description, dbFrom: config.dbSource, config: config.file, bouncers: bouncers.length },
+        {
+          listen: server.url,
+          metrics: server.metricsUrl,
+          dashboard: server.web.dashboardUrl,
+          store: server.store.description,
+          dbFrom: config.dbSource,
+          config: config.file,
+          bouncers: bouncers.length,
+        },
         `Vigil Local API listening on ${server.url}, store ${server.store.description} (db from ${config.dbSource})`,
       );
       if (bouncers.length === 0) {

@@ -72,7 +72,13 @@ export function registerSilenceCommands(issues: Command, ctx: CommandContext): v
       const now = ctx.io.clock.now();
       const list = await ctx.withStore((store) => new NotifyStore(store).silences(now, { includeEnded: o.all }));
       if (o.output === 'json') {
-        ctx.io.stdout(JSON.stringify(list.map((s) => silenceJson(s, now)), null, 2) + '\n');
+        ctx.io.stdout(
+          JSON.stringify(
+            list.map((s) => silenceJson(s, now)),
+            null,
+            2,
+          ) + '\n',
+        );
         return;
       }
       const rows = list.map((s) => [String(s.id), target(s), silenceStatus(s, now), formatRfc3339(s.endsAt), s.createdBy, s.reason]);

@@ -32,18 +32,23 @@ function duration(text: string, flag: string): number {
 export function registerVerifyCommand(program: Command, ctx: CommandContext): void {
   program
     .command('verify')
-    .description('test remediation end to end: add a short-lived test decision, wait for the bouncer to pull it, expect the URL to block the address, remove the decision')
+    .description(
+      'test remediation end to end: add a short-lived test decision, wait for the bouncer to pull it, expect the URL to block the address, remove the decision',
+    )
     .requiredOption('--url <url>', 'a URL the bouncer protects, e.g. http://127.0.0.1/')
     .option('--ip <ip>', 'test address, sent as X-Forwarded-For (a documentation address by default)', '192.0.2.1')
     .addOption(new Option('--type <type>', 'decision type').choices(['ban', 'captcha']).default('ban'))
     .option('--bouncer <name>', 'wait until this bouncer has pulled the decision (as named in vigil bouncers list)')
-    .option('--timeout <duration>', 'give up waiting for the bouncer\'s pull after this long', '60s')
-    .option('--update-period <duration>', 'without --bouncer: wait this long, the bouncer\'s update period', '10s')
+    .option('--timeout <duration>', "give up waiting for the bouncer's pull after this long", '60s')
+    .option('--update-period <duration>', "without --bouncer: wait this long, the bouncer's update period", '10s')
     .option('--poll <duration>', 'how often the last pull is read and the URL retried', '500ms')
     .option('--settle <duration>', 'after the pull, keep retrying the URL this long while the bouncer applies it', '2s')
     .option('--request-timeout <duration>', 'time limit of each request to the URL', '5s')
     .option('--duration <duration>', 'lifetime of the test decision (it expires by itself even if removal never runs)', '5m')
-    .option('--cscli <command>', 'write the decision through a real CrowdSec\'s cscli instead of Vigil\'s store, e.g. "cscli" or "cscli -c /etc/crowdsec/config.yaml"')
+    .option(
+      '--cscli <command>',
+      'write the decision through a real CrowdSec\'s cscli instead of Vigil\'s store, e.g. "cscli" or "cscli -c /etc/crowdsec/config.yaml"',
+    )
     .addOption(new Option('-o, --output <format>', 'output format: human or json').choices(['human', 'json']).default('human'))
     .addHelpText(
       'after',
@@ -77,7 +82,9 @@ Exit code 0 when the URL blocks the address, 1 otherwise.`,
         decisionDurationMs: duration(o.duration, '--duration'),
       };
       if (opts.decisionDurationMs < opts.timeoutMs + opts.settleMs + 10_000) {
-        throw usageError(`--duration ${o.duration}: the test decision must outlive the wait (--timeout ${o.timeout} + --settle ${o.settle}); use at least ${formatGoDuration(opts.timeoutMs + opts.settleMs + 10_000)}`);
+        throw usageError(
+          `--duration ${o.duration}: the test decision must outlive the wait (--timeout ${o.timeout} + --settle ${o.settle}); use at least ${formatGoDuration(opts.timeoutMs + opts.settleMs + 10_000)}`,
+        );
       }
       const abort = new AbortController();
       void ctx.io.stopSignal?.then(() => abort.abort());
@@ -91,9 +98,7 @@ Exit code 0 when the URL blocks the address, 1 otherwise.`,
           request: (url, headers, timeoutMs) => probeHttp(url, { headers, connectMs: timeoutMs, answerMs: timeoutMs }),
           progress: o.output === 'human' ? (line) => ctx.io.stderr(`${line}\n`) : undefined,
         });
-      const result = o.cscli
-        ? await run(cscliBackend(o.cscli.split(/\s+/).filter(Boolean)))
-        : await ctx.withStore((store) => run(storeBackend(store)));
+      const result = o.cscli ? await run(cscliBackend(o.cscli.split(/\s+/).filter(Boolean))) : await ctx.withStore((store) => run(storeBackend(store)));
       ctx.io.stdout(o.output === 'json' ? JSON.stringify(result, null, 2) + '\n' : formatVerifyHuman(result, color));
       if (result.verdict !== 'pass') throw checksFailed();
     });
@@ -105,6 +110,10 @@ export function formatVerifyHuman(r: VerifyResult, color: boolean): string {
   const lines = [`${verdict} ${r.summary}`];
   if (r.fix) lines.push(`     fix: ${r.fix}`);
   const timing = r.steps.map((s) => `${s.step} ${formatGoDuration(Math.round(s.ms))}`).join(', ');
-  lines.push(c.dim(`     ${timing}; total ${formatGoDuration(Math.round(r.totalMs))}${r.decisionId ? `; test decision ${r.decisionId} ${r.decisionRemoved ? 'removed' : 'NOT removed'}` : ''}`));
+  lines.push(
+    c.dim(
+      `     ${timing}; total ${formatGoDuration(Math.round(r.totalMs))}${r.decisionId ? `; test decision ${r.decisionId} ${r.decisionRemoved ? 'removed' : 'NOT removed'}` : ''}`,
+    ),
+  );
   return lines.join('\n') + '\n';
 }

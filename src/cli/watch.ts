@@ -29,7 +29,15 @@ export function registerWatchCommand(program: Command, ctx: CommandContext): voi
       const config = ctx.config();
       const { resolveWatchSettings } = await import('../watch/watch-config.ts');
       const settings = resolveWatchSettings({
-        flags: { crowdsecConfig: o.crowdsecConfig, crowdsecDb: o.crowdsecDb, cscli: o.cscli, pollEvery: o.pollEvery, listen: o.once ? 'off' : o.listen, lapiUrl: o.lapiUrl, deployment: o.deployment },
+        flags: {
+          crowdsecConfig: o.crowdsecConfig,
+          crowdsecDb: o.crowdsecDb,
+          cscli: o.cscli,
+          pollEvery: o.pollEvery,
+          listen: o.once ? 'off' : o.listen,
+          lapiUrl: o.lapiUrl,
+          deployment: o.deployment,
+        },
         file: config.watch,
         configFile: config.file,
         env: ctx.io.env,
@@ -60,7 +68,9 @@ export function registerWatchCommand(program: Command, ctx: CommandContext): voi
       const log = createLogger(config.logLevel, { write: (s: string) => (ctx.io.stdout(s), true) } as unknown as NodeJS.WritableStream);
       // The first-start dashboard password goes to stderr once, never through the log (as serve does).
       const firstStartPassword = (password: string, url: string) =>
-        ctx.io.stderr(`Dashboard ${url}: first-start password (shown once, stored hashed): ${password}\nLog in with it or with an admin token; set a new one with: vigil admin password\n`);
+        ctx.io.stderr(
+          `Dashboard ${url}: first-start password (shown once, stored hashed): ${password}\nLog in with it or with an admin token; set a new one with: vigil admin password\n`,
+        );
       const running = await startWatch(config, settings, { clock: ctx.io.clock, log, env: ctx.io.env, firstStartPassword });
       log.info(
         { listen: running.url, dashboard: running.dashboardUrl, store: running.store.description, config: config.file },

@@ -25,7 +25,15 @@ describe('docs/configuration.md', () => {
       });
     };
     expect(walk(fileSchema, '')).toEqual([]);
-    for (const key of ['listen', 'db', 'health.offline_after', 'limits.header_timeout', 'notifications.retry_max', 'watch.poll_every', 'admin_trusted_proxies']) {
+    for (const key of [
+      'listen',
+      'db',
+      'health.offline_after',
+      'limits.header_timeout',
+      'notifications.retry_max',
+      'watch.poll_every',
+      'admin_trusted_proxies',
+    ]) {
       expect(text).toContain(`| \`${key}\` |`);
     }
   });

@@ -71,7 +71,9 @@ const cell = (text: string | undefined) => (text ?? '').replace(/\|/g, '\\|').re
 const code = (text: string | undefined) => (text ? (text.includes('`') ? text : `\`${text}\``) : '');
 
 function table(list: Row[], withOverrides: boolean): string {
-  const head = withOverrides ? '| key | type | default | environment / flag | meaning |\n|---|---|---|---|---|' : '| key | type | default | meaning |\n|---|---|---|---|';
+  const head = withOverrides
+    ? '| key | type | default | environment / flag | meaning |\n|---|---|---|---|---|'
+    : '| key | type | default | meaning |\n|---|---|---|---|';
   const lines = list.map((r) => {
     const overrides = [r.meta.env && `\`${r.meta.env}\``, r.meta.flag && `\`${r.meta.flag}\``].filter(Boolean).join(', ');
     const base = `| \`${r.key}\` | ${r.type} | ${cell(code(r.meta.default))} |`;
@@ -119,7 +121,10 @@ ${sections.map((r) => `- \`${r.key}\`: ${r.meta.description ?? ''}`).join('\n')}
 
 ## \`notifications\`
 
-${table(notifications.filter((r) => !r.key.startsWith('notifications.channels.')), false)}
+${table(
+  notifications.filter((r) => !r.key.startsWith('notifications.channels.')),
+  false,
+)}
 
 Each entry of \`notifications.channels\` has a \`type\`; the filter keys (\`criticality\`, \`kinds\`,
 \`bouncers\`, \`remind_every\`) apply to every type. See [notifications.md](notifications.md).

@@ -29,10 +29,23 @@ describe('where the store is', () => {
     fs.writeFileSync(path.join(dir, 'vigil.yaml'), 'db: sqlite:store/v.db\n');
     const cwd = fs.mkdtempSync(path.join(dir, 'cwd-'));
     const file = path.join(dir, 'vigil.yaml');
-    expect(loadConfig({ flags: { config: file }, env: {}, cwd, systemConfigFile: null })).toMatchObject({ db: `sqlite:${dir}/store/v.db`, dbSource: `${file}: db` });
-    expect(loadConfig({ flags: { config: file, db: 'sqlite:x.db' }, env: {}, cwd, systemConfigFile: null })).toMatchObject({ db: `sqlite:${cwd}/x.db`, dbSource: '--db' });
-    expect(loadConfig({ flags: { config: file }, env: { VIGIL_DB: 'sqlite:y.db' }, cwd, systemConfigFile: null })).toMatchObject({ db: `sqlite:${cwd}/y.db`, dbSource: 'VIGIL_DB' });
-    expect(loadConfig({ env: { VIGIL_DATA_DIR: dir }, cwd, systemConfigFile: null })).toMatchObject({ db: `sqlite:${dir}/vigil.db`, dbSource: 'default', file: null });
+    expect(loadConfig({ flags: { config: file }, env: {}, cwd, systemConfigFile: null })).toMatchObject({
+      db: `sqlite:${dir}/store/v.db`,
+      dbSource: `${file}: db`,
+    });
+    expect(loadConfig({ flags: { config: file, db: 'sqlite:x.db' }, env: {}, cwd, systemConfigFile: null })).toMatchObject({
+      db: `sqlite:${cwd}/x.db`,
+      dbSource: '--db',
+    });
+    expect(loadConfig({ flags: { config: file }, env: { VIGIL_DB: 'sqlite:y.db' }, cwd, systemConfigFile: null })).toMatchObject({
+      db: `sqlite:${cwd}/y.db`,
+      dbSource: 'VIGIL_DB',
+    });
+    expect(loadConfig({ env: { VIGIL_DATA_DIR: dir }, cwd, systemConfigFile: null })).toMatchObject({
+      db: `sqlite:${dir}/vigil.db`,
+      dbSource: 'default',
+      file: null,
+    });
   });
 
   it('config discovery: --config / VIGIL_CONFIG, then ./vigil.yaml, then the system file', () => {

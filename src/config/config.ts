@@ -103,7 +103,10 @@ export interface KeyDoc {
 }
 const doc = <T extends z.ZodType>(schema: T, meta: KeyDoc): T => schema.meta({ ...meta });
 // `24h`, `5m`, `1m5s`: Go's form without its trailing zero units.
-const ms = (n: number) => formatGoDuration(n).replace(/(\D)0s$/, '$1').replace(/(\D)0m$/, '$1');
+const ms = (n: number) =>
+  formatGoDuration(n)
+    .replace(/(\D)0s$/, '$1')
+    .replace(/(\D)0m$/, '$1');
 
 /** The defaults of the keys below, written once: loadConfig applies them and the docs print them. */
 export const CONFIG_DEFAULTS = {
@@ -133,25 +136,48 @@ export const fileSchema = z
       env: 'VIGIL_DB',
       flag: '--db',
     }),
-    log_level: doc(z.enum(LOG_LEVELS).optional(), { description: 'Log level of `vigil serve` and `vigil watch` (JSON lines on stdout).', default: CONFIG_DEFAULTS.log_level, env: 'VIGIL_LOG_LEVEL', flag: '--log-level' }),
-    metrics_listen: doc(z.string().optional(), { description: 'Prometheus `/metrics` listener (as CrowdSec serves its own on 6060); `off` disables it.', default: CONFIG_DEFAULTS.metrics_listen, env: 'VIGIL_METRICS_LISTEN' }),
+    log_level: doc(z.enum(LOG_LEVELS).optional(), {
+      description: 'Log level of `vigil serve` and `vigil watch` (JSON lines on stdout).',
+      default: CONFIG_DEFAULTS.log_level,
+      env: 'VIGIL_LOG_LEVEL',
+      flag: '--log-level',
+    }),
+    metrics_listen: doc(z.string().optional(), {
+      description: 'Prometheus `/metrics` listener (as CrowdSec serves its own on 6060); `off` disables it.',
+      default: CONFIG_DEFAULTS.metrics_listen,
+      env: 'VIGIL_METRICS_LISTEN',
+    }),
     admin_listen: doc(z.string().optional(), {
-      description: 'The admin API (`/admin/v1`) and the dashboard (`/ui/`): `lapi` (on the Local API listener), `HOST:PORT` (a listener of their own) or `off`.',
+      description:
+        'The admin API (`/admin/v1`) and the dashboard (`/ui/`): `lapi` (on the Local API listener), `HOST:PORT` (a listener of their own) or `off`.',
       default: CONFIG_DEFAULTS.admin_listen,
       env: 'VIGIL_ADMIN_LISTEN',
     }),
     admin_session_ttl: doc(duration.optional(), { description: 'A dashboard session ends this long after login.', default: CONFIG_DEFAULTS.admin_session_ttl }),
     admin_trusted_proxies: doc(z.array(z.string()).optional(), {
-      description: "Reverse proxies (addresses or CIDRs) whose `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-For` the dashboard believes; `[]` trusts none.",
+      description:
+        'Reverse proxies (addresses or CIDRs) whose `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-For` the dashboard believes; `[]` trusts none.',
       default: `[${DEFAULT_ADMIN_TRUSTED_PROXIES.join(', ')}]`,
     }),
-    decisions_sync_every: doc(duration.optional(), { description: 'How often a server re-reads decisions written by the CLI or another replica.', default: CONFIG_DEFAULTS.decisions_sync_every }),
-    activity_flush_every: doc(duration.optional(), { description: 'How often buffered bouncer activity (last pull, last request, refused requests) is written; a `kill -9` loses at most this much.', default: CONFIG_DEFAULTS.activity_flush_every }),
+    decisions_sync_every: doc(duration.optional(), {
+      description: 'How often a server re-reads decisions written by the CLI or another replica.',
+      default: CONFIG_DEFAULTS.decisions_sync_every,
+    }),
+    activity_flush_every: doc(duration.optional(), {
+      description: 'How often buffered bouncer activity (last pull, last request, refused requests) is written; a `kill -9` loses at most this much.',
+      default: CONFIG_DEFAULTS.activity_flush_every,
+    }),
     health: doc(
       z
         .object({
-          offline_after: doc(duration.optional(), { description: 'A bouncer silent for longer is offline: RC / Firewall Integration Offline (Critical).', default: ms(DEFAULT_RULES.offlineAfterMs) }),
-          late_after_factor: doc(z.number().positive().optional(), { description: 'A bouncer with a steady pull cadence is late after this many missed intervals …', default: String(DEFAULT_RULES.lateAfterFactor) }),
+          offline_after: doc(duration.optional(), {
+            description: 'A bouncer silent for longer is offline: RC / Firewall Integration Offline (Critical).',
+            default: ms(DEFAULT_RULES.offlineAfterMs),
+          }),
+          late_after_factor: doc(z.number().positive().optional(), {
+            description: 'A bouncer with a steady pull cadence is late after this many missed intervals …',
+            default: String(DEFAULT_RULES.lateAfterFactor),
+          }),
           late_after_min: doc(duration.optional(), { description: '… but never before this silence.', default: ms(DEFAULT_RULES.lateAfterMinMs) }),
           evaluate_every: doc(duration.optional(), { description: 'How often the health engine evaluates the fleet.', default: ms(DEFAULT_EVALUATE_EVERY_MS) }),
         })
@@ -162,20 +188,43 @@ export const fileSchema = z
     limits: doc(
       z
         .object({
-          header_timeout: doc(duration.optional(), { description: 'The request line and headers must arrive within this; also the longest wait for a connection\'s first request.', default: ms(DEFAULT_LIMITS.headerTimeoutMs) }),
-          request_timeout: doc(duration.optional(), { description: 'The whole request, body included, must arrive within this.', default: ms(DEFAULT_LIMITS.requestTimeoutMs) }),
-          keep_alive_timeout: doc(duration.optional(), { description: "An idle keep-alive connection is closed after this (Go's http.Server default; bouncers pull every 10 s).", default: ms(DEFAULT_LIMITS.keepAliveTimeoutMs) }),
-          idle_timeout: doc(duration.optional(), { description: 'A connection with no traffic either way (a client that stopped reading) is closed after this.', default: ms(DEFAULT_LIMITS.idleTimeoutMs) }),
-          max_connections: doc(z.number().int().min(16).optional(), { description: 'Open connections at most; lowered to the open-file limit minus 128, with a warning naming the fix.', default: String(DEFAULT_LIMITS.maxConnections) }),
-          max_connections_per_peer: doc(z.number().int().min(1).optional(), { description: 'Open connections per client address at most; once ¾ of max_connections are open, an address holding 1/16 of them is refused.', default: String(DEFAULT_LIMITS.maxConnectionsPerPeer) }),
-          store_timeout: doc(duration.optional(), { description: "PostgreSQL connection, query and statement timeout of the server (the CLI's long imports keep none).", default: CONFIG_DEFAULTS.store_timeout }),
+          header_timeout: doc(duration.optional(), {
+            description: "The request line and headers must arrive within this; also the longest wait for a connection's first request.",
+            default: ms(DEFAULT_LIMITS.headerTimeoutMs),
+          }),
+          request_timeout: doc(duration.optional(), {
+            description: 'The whole request, body included, must arrive within this.',
+            default: ms(DEFAULT_LIMITS.requestTimeoutMs),
+          }),
+          keep_alive_timeout: doc(duration.optional(), {
+            description: "An idle keep-alive connection is closed after this (Go's http.Server default; bouncers pull every 10 s).",
+            default: ms(DEFAULT_LIMITS.keepAliveTimeoutMs),
+          }),
+          idle_timeout: doc(duration.optional(), {
+            description: 'A connection with no traffic either way (a client that stopped reading) is closed after this.',
+            default: ms(DEFAULT_LIMITS.idleTimeoutMs),
+          }),
+          max_connections: doc(z.number().int().min(16).optional(), {
+            description: 'Open connections at most; lowered to the open-file limit minus 128, with a warning naming the fix.',
+            default: String(DEFAULT_LIMITS.maxConnections),
+          }),
+          max_connections_per_peer: doc(z.number().int().min(1).optional(), {
+            description: 'Open connections per client address at most; once ¾ of max_connections are open, an address holding 1/16 of them is refused.',
+            default: String(DEFAULT_LIMITS.maxConnectionsPerPeer),
+          }),
+          store_timeout: doc(duration.optional(), {
+            description: "PostgreSQL connection, query and statement timeout of the server (the CLI's long imports keep none).",
+            default: CONFIG_DEFAULTS.store_timeout,
+          }),
         })
         .strict()
         .optional(),
       { description: "The Local API listener's limits (README.md, Security and limits)." },
     ),
     notifications: doc(notificationsFileSchema.optional(), { description: 'Notification channels and delivery (docs/notifications.md).' }),
-    watch: doc(watchFileSchema.optional(), { description: '`vigil watch` over an existing CrowdSec (docs/watch.md); `VIGIL_WATCH_<KEY>` variables and the command\'s flags override each key.' }),
+    watch: doc(watchFileSchema.optional(), {
+      description: "`vigil watch` over an existing CrowdSec (docs/watch.md); `VIGIL_WATCH_<KEY>` variables and the command's flags override each key.",
+    }),
   })
   .strict();
 
@@ -268,7 +317,10 @@ export function loadConfig(
     limits: {
       headerTimeoutMs: positive('limits.header_timeout', dur('limits.header_timeout', l.header_timeout, `${DEFAULT_LIMITS.headerTimeoutMs}ms`)),
       requestTimeoutMs: positive('limits.request_timeout', dur('limits.request_timeout', l.request_timeout, `${DEFAULT_LIMITS.requestTimeoutMs}ms`)),
-      keepAliveTimeoutMs: positive('limits.keep_alive_timeout', dur('limits.keep_alive_timeout', l.keep_alive_timeout, `${DEFAULT_LIMITS.keepAliveTimeoutMs}ms`)),
+      keepAliveTimeoutMs: positive(
+        'limits.keep_alive_timeout',
+        dur('limits.keep_alive_timeout', l.keep_alive_timeout, `${DEFAULT_LIMITS.keepAliveTimeoutMs}ms`),
+      ),
       idleTimeoutMs: positive('limits.idle_timeout', dur('limits.idle_timeout', l.idle_timeout, `${DEFAULT_LIMITS.idleTimeoutMs}ms`)),
       maxConnections: l.max_connections ?? DEFAULT_LIMITS.maxConnections,
       maxConnectionsPerPeer: l.max_connections_per_peer ?? DEFAULT_LIMITS.maxConnectionsPerPeer,
@@ -292,7 +344,10 @@ function readConfigFile(file: string): FileConfig {
     const err = doc.errors[0]!;
     const pos = err.linePos?.[0];
     const at = pos ? `line ${pos.line}, column ${pos.col}` : 'unknown position';
-    throw new VigilError('E_CONFIG', `config file ${file}: YAML syntax error at ${at}: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+    throw new VigilError(
+      'E_CONFIG',
+      `config file ${file}: YAML syntax error at ${at}: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+    );
   }
   const data = doc.toJS() ?? {};
   const parsed = fileSchema.safeParse(data);
@@ -310,6 +365,9 @@ function parseAdminListen(text: string, where: string): ListenAddress {
   try {
     return parseListen(text, where);
   } catch {
-    throw new VigilError('E_CONFIG', `${where} "${text}": use HOST:PORT for a listener of its own (e.g. 127.0.0.1:8081), lapi to share the Local API listener, or off`);
+    throw new VigilError(
+      'E_CONFIG',
+      `${where} "${text}": use HOST:PORT for a listener of its own (e.g. 127.0.0.1:8081), lapi to share the Local API listener, or off`,
+    );
   }
 }

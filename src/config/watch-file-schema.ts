@@ -6,13 +6,36 @@ import { z } from 'zod';
  */
 export const watchFileSchema = z
   .object({
-    crowdsec_config: z.string().optional().meta({ description: "CrowdSec's config.yaml, for its db_config and Local API address.", default: '/etc/crowdsec/config.yaml', flag: '--crowdsec-config' }),
-    crowdsec_db: z.string().optional().meta({ description: "CrowdSec's database instead: `sqlite:PATH`, `postgres://…` or `mysql://…` (read only).", default: "from CrowdSec's config", flag: '--crowdsec-db' }),
+    crowdsec_config: z.string().optional().meta({
+      description: "CrowdSec's config.yaml, for its db_config and Local API address.",
+      default: '/etc/crowdsec/config.yaml',
+      flag: '--crowdsec-config',
+    }),
+    crowdsec_db: z.string().optional().meta({
+      description: "CrowdSec's database instead: `sqlite:PATH`, `postgres://…` or `mysql://…` (read only).",
+      default: "from CrowdSec's config",
+      flag: '--crowdsec-db',
+    }),
     cscli: z.string().optional().meta({ description: 'Read through `PREFIX bouncers list -o json`, e.g. `docker exec crowdsec cscli`.', flag: '--cscli' }),
-    poll_every: z.string().meta({ format: 'duration' }).optional().meta({ description: 'How often to read and evaluate (at least 100ms).', default: '30s', flag: '--poll-every' }),
-    listen: z.string().optional().meta({ description: 'Admin API, dashboard, `/metrics` and `/health` of `vigil watch`; `off` disables it.', default: '127.0.0.1:6070', flag: '--listen (watch)' }),
-    lapi_url: z.string().optional().meta({ description: "CrowdSec's Local API URL as bouncers use it, for runbooks.", default: "from CrowdSec's config, else http://127.0.0.1:8080/", flag: '--lapi-url' }),
-    deployment: z.enum(['host', 'docker', 'kubernetes']).optional().meta({ description: 'Where CrowdSec runs, for runbooks.', default: 'from --cscli, else host', flag: '--deployment' }),
+    poll_every: z
+      .string()
+      .meta({ format: 'duration' })
+      .optional()
+      .meta({ description: 'How often to read and evaluate (at least 100ms).', default: '30s', flag: '--poll-every' }),
+    listen: z.string().optional().meta({
+      description: 'Admin API, dashboard, `/metrics` and `/health` of `vigil watch`; `off` disables it.',
+      default: '127.0.0.1:6070',
+      flag: '--listen (watch)',
+    }),
+    lapi_url: z.string().optional().meta({
+      description: "CrowdSec's Local API URL as bouncers use it, for runbooks.",
+      default: "from CrowdSec's config, else http://127.0.0.1:8080/",
+      flag: '--lapi-url',
+    }),
+    deployment: z
+      .enum(['host', 'docker', 'kubernetes'])
+      .optional()
+      .meta({ description: 'Where CrowdSec runs, for runbooks.', default: 'from --cscli, else host', flag: '--deployment' }),
   })
   .strict();
 

@@ -11,11 +11,31 @@
 import path from 'node:path';
 import { bouncerFamily } from '../core/health/bouncer-kind.ts';
 import { parseDuration } from '../lib/duration.ts';
-import { formatOfFile, loadBouncerConfig, hasPlaceholder, type LapiSettings, type Located, type ParseError, type SourceFile } from '../core/doctor/bouncer-config.ts';
+import {
+  formatOfFile,
+  loadBouncerConfig,
+  hasPlaceholder,
+  type LapiSettings,
+  type Located,
+  type ParseError,
+  type SourceFile,
+} from '../core/doctor/bouncer-config.ts';
 import { buildReport, fail, maskSecret, ok, skip, warn, type DoctorReport, type DoctorTarget, type Finding } from '../core/doctor/finding.ts';
 import { isFileError, type Host } from './host.ts';
 import { scanLogLines, SIGNATURE_TEXT, type SignatureKind } from '../core/doctor/log-signatures.ts';
-import { formatAddress, probeDns, probeHttp, probeTcp, probeTls, type HttpAnswer, type HttpProbeOptions, type LookupFn, type NetFailure, type ProbeTimeouts, type TlsOutcome } from './network-probe.ts';
+import {
+  formatAddress,
+  probeDns,
+  probeHttp,
+  probeTcp,
+  probeTls,
+  type HttpAnswer,
+  type HttpProbeOptions,
+  type LookupFn,
+  type NetFailure,
+  type ProbeTimeouts,
+  type TlsOutcome,
+} from './network-probe.ts';
 import { formatMode, lookupUser, ownerNames, readableBy, worldReadable } from '../core/doctor/permissions.ts';
 import { apacheTest, journalLines, logFileLines, matchProcesses, nginxTest, systemdUnit } from './service-probe.ts';
 import { checkLapiUrl, type LapiEndpoint, type UrlStyle } from '../core/doctor/url-checks.ts';
@@ -72,7 +92,8 @@ export function serviceFor(family: string, base: string, settings: LapiSettings 
     defaultUser,
   });
   if (family === 'nginx' || family === 'ingress-nginx') return own('nginx', 'nginx', ['/var/log/nginx/error.log'], 'nginx', 'www-data');
-  if (family === 'openresty') return own('openresty', 'nginx', ['/usr/local/openresty/nginx/logs/error.log', '/var/log/openresty/error.log'], 'nginx', 'www-data');
+  if (family === 'openresty')
+    return own('openresty', 'nginx', ['/usr/local/openresty/nginx/logs/error.log', '/var/log/openresty/error.log'], 'nginx', 'www-data');
   if (family === 'apache') return own('apache2', 'apache2', ['/var/log/apache2/error.log'], 'apache', 'www-data');
   if (family === 'haproxy' && !/spoa/.test(base)) return own('haproxy', 'haproxy', ['/var/log/haproxy.log']);
   // Go bouncers: `log_mode: file` writes <log_dir>/<binary>.log (the default), stdout goes to the journal.
@@ -98,15 +119,25 @@ async function discover(host: Host, dir: string): Promise<{ files: string[] } | 
   const fix = 'give the bouncer configuration with --config FILE, or check a Local API and key directly with --url URL --key KEY';
   if (isFileError(list)) {
     return {
-      finding: fail('file', 'file.discover', list.error === 'ENOENT' ? `${dir} does not exist: no bouncer configuration to check` : `cannot list ${dir}: ${list.message}`, {
-        evidence: [`looked in ${dir} on ${host.where}`],
-        fix: list.error === 'EACCES' ? `run doctor as root (sudo vigil doctor), or ${fix}` : fix,
-      }),
+      finding: fail(
+        'file',
+        'file.discover',
+        list.error === 'ENOENT' ? `${dir} does not exist: no bouncer configuration to check` : `cannot list ${dir}: ${list.message}`,
+        {
+          evidence: [`looked in ${dir} on ${host.where}`],
+          fix: list.error === 'EACCES' ? `run doctor as root (sudo vigil doctor), or ${fix}` : fix,
+        },
+      ),
     };
   }
   const files = list.filter((n) => /\.(ya?ml|conf)$/i.test(n) && !n.startsWith('.')).map((n) => path.posix.join(dir, n));
   if (files.length === 0) {
-    return { finding: fail('file', 'file.discover', `no bouncer configuration (*.yaml, *.conf) in ${dir}`, { evidence: [`${dir}: ${list.length ? list.join(', ') : 'empty'}`], fix }) };
+    return {
+      finding: fail('file', 'file.discover', `no bouncer configuration (*.yaml, *.conf) in ${dir}`, {
+        evidence: [`${dir}: ${list.length ? list.join(', ') : 'empty'}`],
+        fix,
+      }),
+    };
   }
   return { files };
 }
@@ -116,7 +147,8 @@ async function discover(host: Host, dir: string): Promise<{ files: string[] } | 
 async function checkUrlTarget(opts: DoctorOptions): Promise<DoctorTarget> {
   const findings: Finding[] = [];
   const key = opts.key !== undefined && opts.key !== '' ? { value: opts.key, path: '--key', key: '--key' } : undefined;
-  if (!key) findings.push(warn('file', 'config.key', 'no --key given: the key is not checked', { fix: 'add --key KEY to check that the Local API accepts it' }));
+  if (!key)
+    findings.push(warn('file', 'config.key', 'no --key given: the key is not checked', { fix: 'add --key KEY to check that the Local API accepts it' }));
   await checkEndpoint(opts, findings, { url: opts.url!, style: 'url', where: '--url', key });
   return { name: opts.url!, format: 'url', family: 'generic', findings };
 }
@@ -140,8 +172,16 @@ async function checkConfigTarget(opts: DoctorOptions, file: string): Promise<Doc
       findings.push(syntaxFinding(res.error, format, loaded));
     } else {
       settings = res.settings;
-      findings.push(ok('file', 'file.syntax', `${res.files.join(' + ')}: ${format === 'yaml' ? `valid YAML${loaded.local ? ', .local merged over it as the bouncer does' : ''}` : 'valid KEY=VALUE'}`, { evidence: res.files }));
-      for (const n of settings.notes) findings.push(warn('file', 'file.notes', `${n.path}${n.line ? `:${n.line}` : ''}: ${n.message}`, { fix: 'remove or correct that line' }));
+      findings.push(
+        ok(
+          'file',
+          'file.syntax',
+          `${res.files.join(' + ')}: ${format === 'yaml' ? `valid YAML${loaded.local ? ', .local merged over it as the bouncer does' : ''}` : 'valid KEY=VALUE'}`,
+          { evidence: res.files },
+        ),
+      );
+      for (const n of settings.notes)
+        findings.push(warn('file', 'file.notes', `${n.path}${n.line ? `:${n.line}` : ''}: ${n.message}`, { fix: 'remove or correct that line' }));
       findings.push(...settingsFindings(settings, format, file));
       findings.push(...(await permissionFindings(opts, family, settings, loaded)));
     }
@@ -175,7 +215,10 @@ async function readConfigFiles(host: Host, file: string, findings: Finding[]): P
   if (isFileError(st)) {
     findings.push(
       st.error === 'ENOENT'
-        ? fail('file', 'file.present', `${file} does not exist`, { evidence: [`on ${host.where}`], fix: 'reinstall the bouncer package, or give the right path with --config FILE' })
+        ? fail('file', 'file.present', `${file} does not exist`, {
+            evidence: [`on ${host.where}`],
+            fix: 'reinstall the bouncer package, or give the right path with --config FILE',
+          })
         : fail('file', 'file.present', `cannot inspect ${file}: ${st.message}`, { fix: 'run doctor as root (sudo vigil doctor)' }),
     );
     return undefined;
@@ -238,8 +281,19 @@ function settingsFindings(s: LapiSettings, format: string, file: string): Findin
   const keyFile = format === 'yaml' ? `${file}.local` : file;
   const keyLine = format === 'yaml' ? 'api_key: <key>' : 'API_KEY=<key>';
   const register = `register the bouncer on the Local API host (vigil bouncers add NAME, or cscli bouncers add NAME) and put the key in ${keyFile} as "${keyLine}", then restart the bouncer`;
-  if (!s.url) out.push(fail('file', 'config.url', `no Local API URL: ${urlKeys} is not set`, { fix: `set ${format === 'yaml' ? 'api_url: http://127.0.0.1:8080/' : 'API_URL=http://127.0.0.1:8080'}` }));
-  if (!s.key && !s.certAuth) out.push(fail('file', 'config.key', `no API key: ${keyKeys} is not set (nor a client certificate)`, { evidence: ['the bouncer stops with "config does not contain LAPI key or certificate"'], fix: register }));
+  if (!s.url)
+    out.push(
+      fail('file', 'config.url', `no Local API URL: ${urlKeys} is not set`, {
+        fix: `set ${format === 'yaml' ? 'api_url: http://127.0.0.1:8080/' : 'API_URL=http://127.0.0.1:8080'}`,
+      }),
+    );
+  if (!s.key && !s.certAuth)
+    out.push(
+      fail('file', 'config.key', `no API key: ${keyKeys} is not set (nor a client certificate)`, {
+        evidence: ['the bouncer stops with "config does not contain LAPI key or certificate"'],
+        fix: register,
+      }),
+    );
   for (const p of s.placeholders) {
     const isCore = p === s.url || p === s.key || p.key === s.url?.key || p.key === s.key?.key;
     const placeholder = /\$\{[^}]+\}/.exec(p.value)![0];
@@ -250,22 +304,43 @@ function settingsFindings(s: LapiSettings, format: string, file: string): Findin
             'the bouncer sends it literally (observed with crowdsec-custom-bouncer 0.0.15, even with that variable in its environment) and the Local API answers 403',
             'packages fill it at install time only when cscli is on the same host',
           ],
-          fix: p === s.url || p.key === s.url?.key ? `replace it with the Local API URL, e.g. ${format === 'yaml' ? 'http://127.0.0.1:8080/' : 'http://127.0.0.1:8080'}` : register,
+          fix:
+            p === s.url || p.key === s.url?.key
+              ? `replace it with the Local API URL, e.g. ${format === 'yaml' ? 'http://127.0.0.1:8080/' : 'http://127.0.0.1:8080'}`
+              : register,
         }),
       );
     } else {
-      out.push(warn('file', 'config.placeholder', `${p.key} is the unreplaced placeholder ${placeholder} (${p.path}${p.line ? `:${p.line}` : ''})`, { fix: `set ${p.key} to a real value (in ${keyFile} to survive package upgrades)` }));
+      out.push(
+        warn('file', 'config.placeholder', `${p.key} is the unreplaced placeholder ${placeholder} (${p.path}${p.line ? `:${p.line}` : ''})`, {
+          fix: `set ${p.key} to a real value (in ${keyFile} to survive package upgrades)`,
+        }),
+      );
     }
   }
   if (s.updateFrequency && !hasPlaceholder(s.updateFrequency.value)) {
     const v = s.updateFrequency.value;
-    const valid = format === 'yaml' ? (() => { try { return parseDuration(v, s.updateFrequency!.key) > 0; } catch { return false; } })() : /^\d+$/.test(v) && Number(v) > 0;
+    const valid =
+      format === 'yaml'
+        ? (() => {
+            try {
+              return parseDuration(v, s.updateFrequency!.key) > 0;
+            } catch {
+              return false;
+            }
+          })()
+        : /^\d+$/.test(v) && Number(v) > 0;
     if (!valid) {
       out.push(
-        fail('file', 'config.update-frequency', `${s.updateFrequency.key} "${v}" is not a valid ${format === 'yaml' ? 'duration' : 'number of seconds'} (${at(s.updateFrequency)})`, {
-          evidence: format === 'yaml' ? ['the bouncer logs "unable to parse duration" and exits with status 0, so systemd does not restart it'] : [],
-          fix: format === 'yaml' ? `write a Go duration with its unit: ${s.updateFrequency.key}: 10s` : `${s.updateFrequency.key}=10`,
-        }),
+        fail(
+          'file',
+          'config.update-frequency',
+          `${s.updateFrequency.key} "${v}" is not a valid ${format === 'yaml' ? 'duration' : 'number of seconds'} (${at(s.updateFrequency)})`,
+          {
+            evidence: format === 'yaml' ? ['the bouncer logs "unable to parse duration" and exits with status 0, so systemd does not restart it'] : [],
+            fix: format === 'yaml' ? `write a Go duration with its unit: ${s.updateFrequency.key}: 10s` : `${s.updateFrequency.key}=10`,
+          },
+        ),
       );
     }
   }
@@ -305,7 +380,11 @@ async function permissionFindings(opts: DoctorOptions, family: string, s: LapiSe
         }),
       );
     } else {
-      out.push(ok('file', 'file.permissions', `${desc}${user ? `, readable by ${userName}` : ''}${holdsKey ? ', not readable by others' : ''}`, { evidence: user ? [] : [`user ${userName} not found on ${host.where}: its access not checked`] }));
+      out.push(
+        ok('file', 'file.permissions', `${desc}${user ? `, readable by ${userName}` : ''}${holdsKey ? ', not readable by others' : ''}`, {
+          evidence: user ? [] : [`user ${userName} not found on ${host.where}: its access not checked`],
+        }),
+      );
     }
   }
   return out;
@@ -362,7 +441,7 @@ async function resolveHost({ opts, findings, endpoint, t, note }: EndpointProbe)
     findings.push(
       fail('network', 'network.dns', `${endpoint.host} does not resolve: ${d.message}`, {
         evidence: [...note, `code ${d.code ?? '?'}`],
-        fix: 'fix the host name in the URL, or make it resolvable (DNS, /etc/hosts; in Docker, the Local API container\'s name on a shared network)',
+        fix: "fix the host name in the URL, or make it resolvable (DNS, /etc/hosts; in Docker, the Local API container's name on a shared network)",
         ms: d.ms,
       }),
     );
@@ -382,7 +461,12 @@ async function connectTcp({ findings, endpoint, t, note }: EndpointProbe, addres
     findings.push(tcpFailure(tried[0].r as NetFailure, formatAddress(tried[0].address, endpoint.port), [...failedLines.slice(1), ...note]));
     return null;
   }
-  findings.push(ok('network', 'network.tcp', `TCP connect to ${formatAddress(reachable.address, endpoint.port)} ok`, { evidence: [...failedLines, ...note], ms: reachable.r.ms }));
+  findings.push(
+    ok('network', 'network.tcp', `TCP connect to ${formatAddress(reachable.address, endpoint.port)} ok`, {
+      evidence: [...failedLines, ...note],
+      ms: reachable.r.ms,
+    }),
+  );
   return reachable.address;
 }
 
@@ -391,14 +475,21 @@ async function connectTcp({ findings, endpoint, t, note }: EndpointProbe, addres
  * how the HTTP probes connect (the CA, and whether to skip verification), or null when the
  * handshake fails. A rejected certificate does not stop the checks: they go on unverified.
  */
-async function checkTls({ opts, findings, input, endpoint, t, note }: EndpointProbe, address: string): Promise<{ ca: string | undefined; insecure: boolean } | null> {
+async function checkTls(
+  { opts, findings, input, endpoint, t, note }: EndpointProbe,
+  address: string,
+): Promise<{ ca: string | undefined; insecure: boolean } | null> {
   let ca: string | undefined;
   const insecure = input.settings?.insecureSkipVerify?.value === true;
   if (endpoint.protocol !== 'https') return { ca, insecure };
   if (input.settings?.caCertPath) {
     const c = await opts.host.readFile(input.settings.caCertPath.value);
     if (isFileError(c)) {
-      findings.push(fail('network', 'network.tls', `ca_cert_path ${input.settings.caCertPath.value} cannot be read: ${c.message}`, { fix: 'point ca_cert_path at the PEM file of the CA that signed the Local API certificate' }));
+      findings.push(
+        fail('network', 'network.tls', `ca_cert_path ${input.settings.caCertPath.value} cannot be read: ${c.message}`, {
+          fix: 'point ca_cert_path at the PEM file of the CA that signed the Local API certificate',
+        }),
+      );
     } else ca = c.text;
   }
   const r = await probeTls(address, endpoint.port, { servername: endpoint.host, timeoutMs: t.answerMs, ca });
@@ -407,7 +498,9 @@ async function checkTls({ opts, findings, input, endpoint, t, note }: EndpointPr
     findings.push(
       fail('network', 'network.tls', `TLS handshake with ${formatAddress(address, endpoint.port)} failed${plain ? ': the port speaks plain HTTP' : ''}`, {
         evidence: [r.message, ...note],
-        fix: plain ? `use http:// in the URL: http://${endpoint.url.host}${endpoint.url.pathname}` : 'check that the Local API serves TLS on this port (api.server.tls in CrowdSec)',
+        fix: plain
+          ? `use http:// in the URL: http://${endpoint.url.host}${endpoint.url.pathname}`
+          : 'check that the Local API serves TLS on this port (api.server.tls in CrowdSec)',
         ms: r.ms,
       }),
     );
@@ -421,16 +514,26 @@ async function checkTls({ opts, findings, input, endpoint, t, note }: EndpointPr
 /** What the handshake says of the certificate: verified, accepted only because checks are off, or rejected (and why). */
 function certificateFinding(r: TlsOutcome, endpoint: LapiEndpoint, settings: LapiSettings | undefined, insecure: boolean, note: string[]): Finding {
   const cert = r.certificate;
-  const certLines = cert ? [`subject ${cert.subject}`, `issuer ${cert.issuer}`, `valid ${cert.validFrom} → ${cert.validTo}`, ...(cert.altNames ? [cert.altNames] : [])] : [];
+  const certLines = cert
+    ? [`subject ${cert.subject}`, `issuer ${cert.issuer}`, `valid ${cert.validFrom} → ${cert.validTo}`, ...(cert.altNames ? [cert.altNames] : [])]
+    : [];
   if (r.authorized) {
-    return ok('network', 'network.tls', `TLS ${r.protocol} with a certificate that verifies for ${endpoint.host}`, { evidence: [...certLines, ...note], ms: r.ms });
-  }
-  if (insecure) {
-    return warn('network', 'network.tls', `certificate not verified (${describeCertError(r.authorizationError)}); the bouncer accepts it only because certificate checks are off`, {
-      evidence: [...certLines, `${settings?.insecureSkipVerify ? at(settings.insecureSkipVerify) : ''}`],
-      fix: 'give the bouncer the CA (ca_cert_path) and turn insecure_skip_verify off (SSL_VERIFY=true)',
+    return ok('network', 'network.tls', `TLS ${r.protocol} with a certificate that verifies for ${endpoint.host}`, {
+      evidence: [...certLines, ...note],
       ms: r.ms,
     });
+  }
+  if (insecure) {
+    return warn(
+      'network',
+      'network.tls',
+      `certificate not verified (${describeCertError(r.authorizationError)}); the bouncer accepts it only because certificate checks are off`,
+      {
+        evidence: [...certLines, `${settings?.insecureSkipVerify ? at(settings.insecureSkipVerify) : ''}`],
+        fix: 'give the bouncer the CA (ca_cert_path) and turn insecure_skip_verify off (SSL_VERIFY=true)',
+        ms: r.ms,
+      },
+    );
   }
   return fail('network', 'network.tls', `certificate rejected: ${describeCertError(r.authorizationError)}`, {
     evidence: [...certLines, ...note],
@@ -496,10 +599,20 @@ async function checkKey({ opts, findings, input, endpoint, t, note }: EndpointPr
 }
 
 /** What the Local API's answer to the key's HEAD means: accepted, unknown key, wrong path (then the canonical one is asked), or something else. */
-async function keyAnswerFinding(r: HttpAnswer, pathShown: string, key: Located, style: UrlStyle, endpoint: LapiEndpoint, headOpts: HttpProbeOptions): Promise<Finding> {
+async function keyAnswerFinding(
+  r: HttpAnswer,
+  pathShown: string,
+  key: Located,
+  style: UrlStyle,
+  endpoint: LapiEndpoint,
+  headOpts: HttpProbeOptions,
+): Promise<Finding> {
   const masked = maskSecret(key.value);
   if (r.status === 200) {
-    return ok('lapi', 'lapi.key', `key ${masked} accepted: HEAD ${pathShown} → 200`, { evidence: ['a HEAD /v1/decisions does not move the bouncer\'s last pull, on Vigil or CrowdSec'], ms: r.ms });
+    return ok('lapi', 'lapi.key', `key ${masked} accepted: HEAD ${pathShown} → 200`, {
+      evidence: ["a HEAD /v1/decisions does not move the bouncer's last pull, on Vigil or CrowdSec"],
+      ms: r.ms,
+    });
   }
   if (r.status === 403) {
     return fail('lapi', 'lapi.key', `key ${masked} refused: HEAD ${pathShown} → 403 access forbidden`, {
@@ -513,7 +626,11 @@ async function keyAnswerFinding(r: HttpAnswer, pathShown: string, key: Located, 
     return fail('lapi', 'lapi.key', `HEAD ${pathShown} → 404: the bouncer's request path does not exist on the Local API`, {
       evidence: [
         `the bouncer requests ${pathShown}`,
-        ...(canonical.ok ? [`HEAD /v1/decisions → ${canonical.status}${canonical.status === 200 ? ' (the key itself is accepted)' : canonical.status === 403 ? ' (and the key is refused too)' : ''}`] : []),
+        ...(canonical.ok
+          ? [
+              `HEAD /v1/decisions → ${canonical.status}${canonical.status === 200 ? ' (the key itself is accepted)' : canonical.status === 403 ? ' (and the key is refused too)' : ''}`,
+            ]
+          : []),
       ],
       fix: style === 'conf' ? `set API_URL to ${endpoint.url.origin} (no trailing slash, no path)` : `set api_url to ${endpoint.url.origin}/`,
       ms: r.ms,
@@ -521,7 +638,10 @@ async function keyAnswerFinding(r: HttpAnswer, pathShown: string, key: Located, 
   }
   return fail('lapi', 'lapi.key', `HEAD ${pathShown} → ${r.status}`, {
     evidence: [String(r.headers['content-type'] ?? '')],
-    fix: r.status === 401 ? 'the server asks for another kind of authentication: is this the Local API, or a proxy in front of it?' : 'check the Local API\'s own log for this request',
+    fix:
+      r.status === 401
+        ? 'the server asks for another kind of authentication: is this the Local API, or a proxy in front of it?'
+        : "check the Local API's own log for this request",
     ms: r.ms,
   });
 }
@@ -557,7 +677,7 @@ function tcpFailure(r: NetFailure, addr: string, evidence: string[]): Finding {
     case 'connect-timeout':
       return fail('network', 'network.tcp', `timed out connecting to ${addr}: packets are dropped on the way`, {
         evidence: ev,
-        fix: 'a firewall (the Local API host\'s, a security group, a network policy) drops the traffic, or the host is down: open the port for this host (test with nc -zv HOST PORT)',
+        fix: "a firewall (the Local API host's, a security group, a network policy) drops the traffic, or the host is down: open the port for this host (test with nc -zv HOST PORT)",
         ms: r.ms,
       });
     case 'unreachable':
@@ -567,11 +687,23 @@ function tcpFailure(r: NetFailure, addr: string, evidence: string[]): Finding {
         ms: r.ms,
       });
     default:
-      return fail('network', 'network.tcp', `cannot connect to ${addr}: ${r.message}`, { evidence: ev, fix: 'check the address and port in the URL', ms: r.ms });
+      return fail('network', 'network.tcp', `cannot connect to ${addr}: ${r.message}`, {
+        evidence: ev,
+        fix: 'check the address and port in the URL',
+        ms: r.ms,
+      });
   }
 }
 
-async function httpFailure(r: NetFailure, what: string, endpoint: LapiEndpoint, address: string, t: ProbeTimeouts, note: string[], check = 'lapi.health'): Promise<Finding> {
+async function httpFailure(
+  r: NetFailure,
+  what: string,
+  endpoint: LapiEndpoint,
+  address: string,
+  t: ProbeTimeouts,
+  note: string[],
+  check = 'lapi.health',
+): Promise<Finding> {
   const addr = formatAddress(address, endpoint.port);
   if (r.kind === 'no-answer') {
     return fail('lapi', check, `${addr} accepts connections but never answers (${what}: no response within ${t.answerMs} ms)`, {
@@ -591,10 +723,14 @@ async function httpFailure(r: NetFailure, what: string, endpoint: LapiEndpoint, 
     }
   }
   if (r.kind === 'tls') {
-    return fail('network', 'network.tls', `TLS failure talking to ${addr}: ${r.message}`, { evidence: note, fix: 'check the certificate (ca_cert_path) and that the port serves https', ms: r.ms });
+    return fail('network', 'network.tls', `TLS failure talking to ${addr}: ${r.message}`, {
+      evidence: note,
+      fix: 'check the certificate (ca_cert_path) and that the port serves https',
+      ms: r.ms,
+    });
   }
   if (r.kind === 'refused' || r.kind === 'connect-timeout' || r.kind === 'unreachable') return tcpFailure(r, addr, note);
-  return fail('lapi', check, `${what} failed: ${r.message}`, { evidence: note, fix: 'check the Local API\'s log around this time', ms: r.ms });
+  return fail('lapi', check, `${what} failed: ${r.message}`, { evidence: note, fix: "check the Local API's log around this time", ms: r.ms });
 }
 
 // ----------------------------------------------------------------------------------- service
@@ -603,7 +739,7 @@ const LOG_FIX: Record<SignatureKind, string> = {
   dns: 'fix the Local API host name in the configuration, or the resolver on this host',
   unreachable: 'fix the route to the Local API host (address, VPN, Docker network)',
   'connection-refused': 'start the Local API, or fix the port in the configuration',
-  tls: 'give the bouncer the Local API\'s CA (ca_cert_path), or use the scheme the port speaks (http/https)',
+  tls: "give the bouncer the Local API's CA (ca_cert_path), or use the scheme the port speaks (http/https)",
   timeout: 'open the Local API port for this host (firewall), or restart a hung Local API',
   'connection-closed': 'the Local API port speaks TLS: use https:// in the URL',
   auth: 're-register the bouncer (vigil bouncers add NAME, or cscli bouncers add NAME) and put the new key in its configuration',
@@ -654,7 +790,11 @@ async function unitFindings(host: Host, svc: ServiceInfo, t: number): Promise<Fi
   if ('error' in u) {
     out.push(skip('service', 'service.unit', `systemctl show ${svc.unit} failed: not checked`, { evidence: [u.error] }));
   } else if (u.loadState === 'not-found') {
-    out.push(fail('service', 'service.unit', `no systemd unit ${svc.unit}.service on ${host.where}`, { fix: 'install the bouncer\'s package (it ships the unit), or name the unit with --service NAME' }));
+    out.push(
+      fail('service', 'service.unit', `no systemd unit ${svc.unit}.service on ${host.where}`, {
+        fix: "install the bouncer's package (it ships the unit), or name the unit with --service NAME",
+      }),
+    );
   } else {
     const state = `${u.activeState} (${u.subState})${u.activeEnterTimestamp ? ` since ${u.activeEnterTimestamp}` : ''}`;
     if (u.activeState === 'active') out.push(ok('service', 'service.unit', `${svc.unit}.service is ${state}`));
@@ -666,8 +806,16 @@ async function unitFindings(host: Host, svc: ServiceInfo, t: number): Promise<Fi
         }),
       );
     }
-    if (u.nRestarts && u.nRestarts > 0) out.push(warn('service', 'service.restarts', `${svc.unit}.service was restarted ${u.nRestarts} time(s) by systemd`, { fix: 'it keeps exiting: read the log lines below for why' }));
-    if (u.unitFileState === 'disabled') out.push(warn('service', 'service.enabled', `${svc.unit}.service is not enabled: it will not start at boot`, { fix: `sudo systemctl enable ${svc.unit}` }));
+    if (u.nRestarts && u.nRestarts > 0)
+      out.push(
+        warn('service', 'service.restarts', `${svc.unit}.service was restarted ${u.nRestarts} time(s) by systemd`, {
+          fix: 'it keeps exiting: read the log lines below for why',
+        }),
+      );
+    if (u.unitFileState === 'disabled')
+      out.push(
+        warn('service', 'service.enabled', `${svc.unit}.service is not enabled: it will not start at boot`, { fix: `sudo systemctl enable ${svc.unit}` }),
+      );
   }
   return out;
 }
@@ -687,7 +835,10 @@ async function processFinding(host: Host, svc: ServiceInfo, family: string, file
   const procs = matchProcesses(await host.processes(), svc.process);
   if (procs.length === 0) {
     return fail('service', 'service.process', `no ${svc.process} process is running on ${host.where}`, {
-      fix: family === 'nginx' || family === 'apache' || family === 'openresty' ? `start the web server (systemctl start ${svc.unit}, or ${svc.process})` : `start the bouncer (systemctl start ${svc.unit}, or ${svc.process} -c ${file})`,
+      fix:
+        family === 'nginx' || family === 'apache' || family === 'openresty'
+          ? `start the web server (systemctl start ${svc.unit}, or ${svc.process})`
+          : `start the bouncer (systemctl start ${svc.unit}, or ${svc.process} -c ${file})`,
     });
   }
   // Go bouncers name their file with -c: the process for this file is the one reading it.
@@ -697,7 +848,9 @@ async function processFinding(host: Host, svc: ServiceInfo, family: string, file
   };
   const mine = svc.webserver ? procs : procs.filter((p) => configOf(p.argv) === undefined || configOf(p.argv) === path.posix.resolve('/', file));
   if (mine.length) {
-    return ok('service', 'service.process', `${svc.process} is running (pid ${mine.map((x) => x.pid).join(', ')})`, { evidence: mine.slice(0, 3).map((p) => p.argv.join(' ').slice(0, 200)) });
+    return ok('service', 'service.process', `${svc.process} is running (pid ${mine.map((x) => x.pid).join(', ')})`, {
+      evidence: mine.slice(0, 3).map((p) => p.argv.join(' ').slice(0, 200)),
+    });
   }
   const others = procs.map((p) => configOf(p.argv)).filter((c): c is string => !!c);
   return fail('service', 'service.process', `no ${svc.process} process reads ${file}: the running one(s) read ${[...new Set(others)].join(', ')}`, {
@@ -732,7 +885,11 @@ export function logFindings(lines: string[] | undefined, source: string, looked:
   if (scan.hits.length === 0) return [ok('service', 'service.logs', `last ${scan.lines} log lines of ${source}: none of the failure signatures`)];
   const evidence = scan.hits.map((h) => `${h.count}× ${SIGNATURE_TEXT[h.kind]}; last: ${h.lastLine}`);
   if (scan.recovered) {
-    return [ok('service', 'service.logs', `${source}: earlier errors, then a successful exchange with the Local API`, { evidence: [...evidence, `since: ${scan.lastSuccess!.line}`] })];
+    return [
+      ok('service', 'service.logs', `${source}: earlier errors, then a successful exchange with the Local API`, {
+        evidence: [...evidence, `since: ${scan.lastSuccess!.line}`],
+      }),
+    ];
   }
   const last = scan.lastError!;
   return [
@@ -773,18 +930,28 @@ async function nginxFindings(opts: DoctorOptions, file: string, timeoutMs: numbe
   if (i.none) {
     out.push(
       fail('service', 'service.integration', 'nginx has no CrowdSec integration: no Lua bouncer, no crowdsec module, no auth_request', {
-        evidence: ['searched the whole configuration (nginx -T) for lua_package_path …crowdsec, require "crowdsec", load_module …ngx_http_crowdsec_module.so, crowdsec_enabled, auth_request'],
-        fix: 'enable the bouncer in nginx: include its configuration (the Lua bouncer\'s conf.d/crowdsec_nginx.conf, or load_module + crowdsec_enabled on), then nginx -t && systemctl reload nginx',
+        evidence: [
+          'searched the whole configuration (nginx -T) for lua_package_path …crowdsec, require "crowdsec", load_module …ngx_http_crowdsec_module.so, crowdsec_enabled, auth_request',
+        ],
+        fix: "enable the bouncer in nginx: include its configuration (the Lua bouncer's conf.d/crowdsec_nginx.conf, or load_module + crowdsec_enabled on), then nginx -t && systemctl reload nginx",
       }),
     );
   } else if (r.ok) {
     const what = i.lua.length ? 'the CrowdSec Lua bouncer' : i.cModule.length ? 'the CrowdSec nginx module' : 'an auth_request (forward-auth) bouncer';
     out.push(ok('service', 'service.integration', `nginx loads ${what}`, { evidence: ev([...i.lua, ...i.cModule, ...i.forwardAuth]) }));
     if (i.bouncerConfigs.length && !i.bouncerConfigs.some((c) => path.posix.resolve('/', c) === path.posix.resolve('/', file)) && /\.conf$/.test(file)) {
-      out.push(warn('service', 'service.integration', `nginx's Lua bouncer reads ${i.bouncerConfigs.join(', ')}, not ${file}`, { fix: `check that file instead: vigil doctor --config ${i.bouncerConfigs[0]}` }));
+      out.push(
+        warn('service', 'service.integration', `nginx's Lua bouncer reads ${i.bouncerConfigs.join(', ')}, not ${file}`, {
+          fix: `check that file instead: vigil doctor --config ${i.bouncerConfigs[0]}`,
+        }),
+      );
     }
   } else {
-    out.push(skip('service', 'service.integration', 'CrowdSec directives are present, but nginx refuses the configuration: not loaded until it passes nginx -t', { evidence: ev([...i.lua, ...i.cModule, ...i.forwardAuth]) }));
+    out.push(
+      skip('service', 'service.integration', 'CrowdSec directives are present, but nginx refuses the configuration: not loaded until it passes nginx -t', {
+        evidence: ev([...i.lua, ...i.cModule, ...i.forwardAuth]),
+      }),
+    );
   }
   return out;
 }
@@ -794,10 +961,21 @@ async function apacheFindings(opts: DoctorOptions, timeoutMs: number): Promise<F
   if ('missing' in r) return [skip('service', 'service.apache', `apache2ctl is not installed on ${opts.host.where}: apache2ctl -t not run`)];
   if ('error' in r) return [fail('service', 'service.apache', `apache2ctl -t could not run: ${r.error}`)];
   const out: Finding[] = [];
-  if (!r.ok) out.push(fail('service', 'service.apache', `${r.binary} -t failed`, { evidence: r.stderr.trim().split('\n').slice(0, 6), fix: 'fix the line named above, then apache2ctl -t && systemctl reload apache2' }));
+  if (!r.ok)
+    out.push(
+      fail('service', 'service.apache', `${r.binary} -t failed`, {
+        evidence: r.stderr.trim().split('\n').slice(0, 6),
+        fix: 'fix the line named above, then apache2ctl -t && systemctl reload apache2',
+      }),
+    );
   else out.push(ok('service', 'service.apache', `${r.binary} -t: Syntax OK`));
   const mods = apacheHasCrowdsec(r.modules);
   if (mods.length) out.push(ok('service', 'service.integration', 'apache loads the CrowdSec module', { evidence: mods.map((m) => m.text) }));
-  else out.push(fail('service', 'service.integration', 'apache does not load the CrowdSec module (not in apache2ctl -M)', { fix: 'sudo a2enmod crowdsec && sudo systemctl restart apache2' }));
+  else
+    out.push(
+      fail('service', 'service.integration', 'apache does not load the CrowdSec module (not in apache2ctl -M)', {
+        fix: 'sudo a2enmod crowdsec && sudo systemctl restart apache2',
+      }),
+    );
   return out;
 }

@@ -67,7 +67,8 @@ export function runCommand(cmd: string, args: string[], opts: { timeoutMs?: numb
         if (!err) return resolve({ code: 0, stdout, stderr });
         const e = err as NodeJS.ErrnoException & { code?: string | number; killed?: boolean; signal?: string };
         if (e.code === 'ENOENT') return resolve({ code: null, stdout, stderr, failure: 'not-found', message: `${cmd}: not found` });
-        if (e.killed || e.signal === 'SIGTERM') return resolve({ code: null, stdout, stderr, failure: 'timeout', message: `${cmd} did not finish in ${opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms` });
+        if (e.killed || e.signal === 'SIGTERM')
+          return resolve({ code: null, stdout, stderr, failure: 'timeout', message: `${cmd} did not finish in ${opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms` });
         if (typeof e.code === 'number') return resolve({ code: e.code, stdout, stderr });
         resolve({ code: null, stdout, stderr, failure: 'error', message: e.message });
       },
@@ -159,7 +160,10 @@ export function localHost(): Host {
       for (const e of entries) {
         if (!/^\d+$/.test(e)) continue;
         try {
-          const argv = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').filter((s) => s !== '');
+          const argv = fs
+            .readFileSync(`/proc/${e}/cmdline`, 'utf8')
+            .split('\0')
+            .filter((s) => s !== '');
           if (argv.length) out.push({ pid: Number(e), argv });
         } catch {
           // gone meanwhile
@@ -234,7 +238,13 @@ export function execHost(kind: 'docker' | 'kubectl', target: { name: string; nam
         .split('\n')
         .map((l) => {
           const tab = l.indexOf('\t');
-          return { pid: Number(l.slice(0, tab)), argv: l.slice(tab + 1).split('\u0001').filter(Boolean) };
+          return {
+            pid: Number(l.slice(0, tab)),
+            argv: l
+              .slice(tab + 1)
+              .split('\u0001')
+              .filter(Boolean),
+          };
         })
         .filter((p) => p.pid > 0 && p.argv.length > 0);
     },

@@ -11,15 +11,7 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 
-export type NetFailureKind =
-  | 'dns'
-  | 'refused'
-  | 'connect-timeout'
-  | 'unreachable'
-  | 'tls'
-  | 'no-answer'
-  | 'closed'
-  | 'other';
+export type NetFailureKind = 'dns' | 'refused' | 'connect-timeout' | 'unreachable' | 'tls' | 'no-answer' | 'closed' | 'other';
 
 export interface NetFailure {
   ok: false;
@@ -30,7 +22,11 @@ export interface NetFailure {
   ms: number;
 }
 
-export type LookupFn = (host: string, opts: { all: true }, cb: (err: NodeJS.ErrnoException | null, addresses: { address: string; family: number }[]) => void) => void;
+export type LookupFn = (
+  host: string,
+  opts: { all: true },
+  cb: (err: NodeJS.ErrnoException | null, addresses: { address: string; family: number }[]) => void,
+) => void;
 
 export interface ProbeTimeouts {
   /** DNS lookup and TCP connect. */
@@ -62,7 +58,11 @@ function classify(e: NodeJS.ErrnoException): NetFailureKind {
     case 'EPIPE':
       return 'closed';
   }
-  if (/^ERR_SSL_|^ERR_TLS_|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(e.code ?? '') || /SSL routines|wrong version number|packet length too long/.test(e.message)) return 'tls';
+  if (
+    /^ERR_SSL_|^ERR_TLS_|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(e.code ?? '') ||
+    /SSL routines|wrong version number|packet length too long/.test(e.message)
+  )
+    return 'tls';
   if (/socket hang up/.test(e.message)) return 'closed';
   return 'other';
 }
@@ -76,10 +76,20 @@ export async function probeDns(
   const t0 = process.hrtime.bigint();
   const lookup = opts.lookup ?? (dns.lookup as unknown as LookupFn);
   return await new Promise((resolve) => {
-    const timer = setTimeout(() => resolve({ ok: false, kind: 'dns', code: 'ETIMEOUT', message: `lookup ${host}: no answer within ${opts.timeoutMs} ms`, ms: since(t0) }), opts.timeoutMs);
+    const timer = setTimeout(
+      () => resolve({ ok: false, kind: 'dns', code: 'ETIMEOUT', message: `lookup ${host}: no answer within ${opts.timeoutMs} ms`, ms: since(t0) }),
+      opts.timeoutMs,
+    );
     lookup(host, { all: true }, (err, addresses) => {
       clearTimeout(timer);
-      if (err) resolve({ ok: false, kind: 'dns', code: err.code, message: `lookup ${host}: ${err.code === 'ENOTFOUND' ? 'no such host' : err.message}`, ms: since(t0) });
+      if (err)
+        resolve({
+          ok: false,
+          kind: 'dns',
+          code: err.code,
+          message: `lookup ${host}: ${err.code === 'ENOTFOUND' ? 'no such host' : err.message}`,
+          ms: since(t0),
+        });
       else resolve({ ok: true, addresses: addresses.map((a) => a.address), ms: since(t0) });
     });
   });
@@ -97,11 +107,20 @@ export async function probeTcp(address: string, port: number, opts: { timeoutMs:
       resolve(r);
     };
     const timer = setTimeout(
-      () => done({ ok: false, kind: 'connect-timeout', code: 'ETIMEDOUT', message: `connect ${fmt(address, port)}: no answer within ${opts.timeoutMs} ms (packets dropped, or a firewall)`, ms: since(t0) }),
+      () =>
+        done({
+          ok: false,
+          kind: 'connect-timeout',
+          code: 'ETIMEDOUT',
+          message: `connect ${fmt(address, port)}: no answer within ${opts.timeoutMs} ms (packets dropped, or a firewall)`,
+          ms: since(t0),
+        }),
       opts.timeoutMs,
     );
     socket.once('connect', () => done({ ok: true, ms: since(t0) }));
-    socket.once('error', (e: NodeJS.ErrnoException) => done({ ok: false, kind: classify(e), code: e.code, message: `connect ${fmt(address, port)}: ${e.code ?? e.message}`, ms: since(t0) }));
+    socket.once('error', (e: NodeJS.ErrnoException) =>
+      done({ ok: false, kind: classify(e), code: e.code, message: `connect ${fmt(address, port)}: ${e.code ?? e.message}`, ms: since(t0) }),
+    );
   });
 }
 
@@ -127,11 +146,7 @@ export interface TlsOutcome {
   certificate?: CertificateSummary;
 }
 
-export async function probeTls(
-  address: string,
-  port: number,
-  opts: { servername: string; timeoutMs: number; ca?: string },
-): Promise<TlsOutcome | NetFailure> {
+export async function probeTls(address: string, port: number, opts: { servername: string; timeoutMs: number; ca?: string }): Promise<TlsOutcome | NetFailure> {
   const t0 = process.hrtime.bigint();
   return await new Promise((resolve) => {
     const servername = net.isIP(opts.servername) ? undefined : opts.servername;
@@ -150,7 +165,14 @@ export async function probeTls(
       resolve(r);
     };
     const timer = setTimeout(
-      () => done({ ok: false, kind: 'no-answer', code: 'ETIMEDOUT', message: `TLS handshake with ${fmt(address, port)}: no answer within ${opts.timeoutMs} ms`, ms: since(t0) }),
+      () =>
+        done({
+          ok: false,
+          kind: 'no-answer',
+          code: 'ETIMEDOUT',
+          message: `TLS handshake with ${fmt(address, port)}: no answer within ${opts.timeoutMs} ms`,
+          ms: since(t0),
+        }),
       opts.timeoutMs,
     );
     socket.once('secureConnect', () => {
@@ -177,7 +199,13 @@ export async function probeTls(
     });
     socket.once('error', (e: NodeJS.ErrnoException) => {
       const kind = classify(e);
-      done({ ok: false, kind: kind === 'other' || kind === 'closed' ? 'tls' : kind, code: e.code, message: `TLS handshake with ${fmt(address, port)}: ${e.message}`, ms: since(t0) });
+      done({
+        ok: false,
+        kind: kind === 'other' || kind === 'closed' ? 'tls' : kind,
+        code: e.code,
+        message: `TLS handshake with ${fmt(address, port)}: ${e.message}`,
+        ms: since(t0),
+      });
     });
   });
 }
@@ -243,7 +271,13 @@ export async function probeHttp(url: string, opts: HttpProbeOptions): Promise<Ht
         path: `${u.pathname}${u.search}`,
         headers: { Host: u.host, ...opts.headers },
         agent: false,
-        ...(isHttps ? { servername: net.isIP(u.hostname) ? undefined : u.hostname, rejectUnauthorized: !opts.insecure, ...(opts.ca ? { ca: [...tls.rootCertificates, opts.ca] } : {}) } : {}),
+        ...(isHttps
+          ? {
+              servername: net.isIP(u.hostname) ? undefined : u.hostname,
+              rejectUnauthorized: !opts.insecure,
+              ...(opts.ca ? { ca: [...tls.rootCertificates, opts.ca] } : {}),
+            }
+          : {}),
       },
       (res) => {
         let body = '';
@@ -256,14 +290,22 @@ export async function probeHttp(url: string, opts: HttpProbeOptions): Promise<Ht
       },
     );
     const connectTimer = setTimeout(() => {
-      if (!connected) finish({ ok: false, kind: 'connect-timeout', code: 'ETIMEDOUT', message: `connect: no answer within ${opts.connectMs} ms`, ms: since(t0) });
+      if (!connected)
+        finish({ ok: false, kind: 'connect-timeout', code: 'ETIMEDOUT', message: `connect: no answer within ${opts.connectMs} ms`, ms: since(t0) });
     }, opts.connectMs);
     req.on('socket', (s: net.Socket) => {
       const onConnected = () => {
         connected = true;
         clearTimeout(connectTimer);
         answerTimer = setTimeout(
-          () => finish({ ok: false, kind: 'no-answer', code: 'ETIMEDOUT', message: `the server accepted the connection but sent no response within ${opts.answerMs} ms`, ms: since(t0) }),
+          () =>
+            finish({
+              ok: false,
+              kind: 'no-answer',
+              code: 'ETIMEDOUT',
+              message: `the server accepted the connection but sent no response within ${opts.answerMs} ms`,
+              ms: since(t0),
+            }),
           opts.answerMs,
         );
       };

@@ -80,7 +80,10 @@ export interface NginxCheck {
   stderr: string;
 }
 
-export async function nginxTest(host: Host, opts: { configFile?: string; binary?: string; timeoutMs: number }): Promise<NginxCheck | { missing: true } | { error: string }> {
+export async function nginxTest(
+  host: Host,
+  opts: { configFile?: string; binary?: string; timeoutMs: number },
+): Promise<NginxCheck | { missing: true } | { error: string }> {
   const bin = opts.binary ?? (await host.which('nginx')) ?? (await host.which('openresty'));
   if (!bin) return { missing: true };
   // -T tests like -t and also prints the whole configuration, includes resolved.

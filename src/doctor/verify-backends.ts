@@ -54,7 +54,8 @@ export function cscliBackend(command: string[], opts: { timeoutMs?: number } = {
   const runFull = async (args: string[]) => {
     const r = await runCommand(bin, [...lead, ...args], { timeoutMs: opts.timeoutMs ?? 30_000 });
     if (r.failure === 'not-found') throw new VigilError('E_CSCLI', `--cscli: ${bin} not found`);
-    if (r.code !== 0) throw new VigilError('E_CSCLI', `cscli ${args.slice(0, 2).join(' ')} failed: ${(r.stderr || r.stdout || r.message || '').trim().split('\n').pop()}`);
+    if (r.code !== 0)
+      throw new VigilError('E_CSCLI', `cscli ${args.slice(0, 2).join(' ')} failed: ${(r.stderr || r.stdout || r.message || '').trim().split('\n').pop()}`);
     return r;
   };
   const run = async (args: string[]): Promise<string> => (await runFull(args)).stdout;

@@ -36,7 +36,18 @@ function memoryBackend(clock: ManualClock) {
 }
 
 const answer = (status: number, body = ''): HttpAnswer => ({ ok: true, status, headers: {}, body, ms: 1 });
-const OPTS: VerifyOptions = { url: 'http://web/', ip: '192.0.2.1', type: 'ban', bouncer: 'web', updatePeriodMs: 10_000, timeoutMs: 30_000, pollMs: 500, settleMs: 0, requestTimeoutMs: 1000, decisionDurationMs: 300_000 };
+const OPTS: VerifyOptions = {
+  url: 'http://web/',
+  ip: '192.0.2.1',
+  type: 'ban',
+  bouncer: 'web',
+  updatePeriodMs: 10_000,
+  timeoutMs: 30_000,
+  pollMs: 500,
+  settleMs: 0,
+  requestTimeoutMs: 1000,
+  decisionDurationMs: 300_000,
+};
 
 describe('runVerify', () => {
   it('waits for a pull later than the commit, not just any pull, then passes and removes the decision', async () => {
@@ -70,7 +81,10 @@ describe('runVerify', () => {
   it('gives up after the timeout when the bouncer never pulls, and removes the decision', async () => {
     const clock = new ManualClock(T0);
     const m = memoryBackend(clock);
-    const result = await runVerify({ ...OPTS, timeoutMs: 5000 }, { backend: m.backend, clock, sleep: async (ms) => clock.advance(ms), request: async () => answer(200) });
+    const result = await runVerify(
+      { ...OPTS, timeoutMs: 5000 },
+      { backend: m.backend, clock, sleep: async (ms) => clock.advance(ms), request: async () => answer(200) },
+    );
     expect(result.verdict).toBe('fail');
     expect(result.summary).toBe("bouncer 'web' did not pull decisions within 5s: it is not receiving them");
     expect(m.decisions.size).toBe(0);
@@ -81,15 +95,18 @@ describe('runVerify', () => {
     const m = memoryBackend(clock);
     let calls = 0;
     await expect(
-      runVerify({ ...OPTS, bouncer: undefined, updatePeriodMs: 1000 }, {
-        backend: m.backend,
-        clock,
-        sleep: async (ms) => clock.advance(ms),
-        request: async () => {
-          if (++calls === 2) throw new Error('boom');
-          return answer(200);
+      runVerify(
+        { ...OPTS, bouncer: undefined, updatePeriodMs: 1000 },
+        {
+          backend: m.backend,
+          clock,
+          sleep: async (ms) => clock.advance(ms),
+          request: async () => {
+            if (++calls === 2) throw new Error('boom');
+            return answer(200);
+          },
         },
-      }),
+      ),
     ).rejects.toThrow('boom');
     expect(m.decisions.size).toBe(0);
   });
@@ -128,12 +145,15 @@ describe('runVerify', () => {
   it('accepts a captcha page', async () => {
     const clock = new ManualClock(T0);
     const m = memoryBackend(clock);
-    const result = await runVerify({ ...OPTS, bouncer: undefined, type: 'captcha', updatePeriodMs: 1000 }, {
-      backend: m.backend,
-      clock,
-      sleep: async (ms) => clock.advance(ms),
-      request: async () => (m.decisions.size ? answer(200, '<div class="h-captcha">') : answer(200, 'hello')),
-    });
+    const result = await runVerify(
+      { ...OPTS, bouncer: undefined, type: 'captcha', updatePeriodMs: 1000 },
+      {
+        backend: m.backend,
+        clock,
+        sleep: async (ms) => clock.advance(ms),
+        request: async () => (m.decisions.size ? answer(200, '<div class="h-captcha">') : answer(200, 'hello')),
+      },
+    );
     expect(result.verdict).toBe('pass');
     expect(result.summary).toMatch(/with a captcha page/);
   });

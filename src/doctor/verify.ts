@@ -132,7 +132,17 @@ class VerifyRun {
     this.t0 = deps.clock.now();
     this.headers = { 'X-Forwarded-For': opts.ip, 'User-Agent': 'vigil-verify' };
     this.reason = `vigil verify ${opts.ip} ${new Date(this.t0).toISOString()}`;
-    this.result = { verdict: 'fail', summary: '', url: opts.url, ip: opts.ip, type: opts.type, bouncer: opts.bouncer, decisionRemoved: true, steps: [], totalMs: 0 };
+    this.result = {
+      verdict: 'fail',
+      summary: '',
+      url: opts.url,
+      ip: opts.ip,
+      type: opts.type,
+      bouncer: opts.bouncer,
+      decisionRemoved: true,
+      steps: [],
+      totalMs: 0,
+    };
   }
 
   now(): number {
@@ -207,7 +217,11 @@ async function checkBaseline(run: VerifyRun): Promise<number | null> {
   run.checkAbort();
   if (!before.ok) {
     run.step({ step: 'baseline', ok: false, ms: run.now() - t, detail: `GET ${opts.url} as ${opts.ip}: ${describe(before)}` });
-    run.end('fail', `${opts.url} does not answer (${before.kind}): nothing to verify`, 'check the URL and that the web server runs (vigil doctor checks the bouncer side)');
+    run.end(
+      'fail',
+      `${opts.url} does not answer (${before.kind}): nothing to verify`,
+      'check the URL and that the web server runs (vigil doctor checks the bouncer side)',
+    );
     return null;
   }
   if (existing.length || blockedBy(before)) {
@@ -219,7 +233,9 @@ async function checkBaseline(run: VerifyRun): Promise<number | null> {
     });
     run.end(
       'fail',
-      existing.length ? `${opts.ip} already has an active decision: the test would prove nothing` : `${opts.url} already blocks ${opts.ip} without a decision: the test would prove nothing`,
+      existing.length
+        ? `${opts.ip} already has an active decision: the test would prove nothing`
+        : `${opts.url} already blocks ${opts.ip} without a decision: the test would prove nothing`,
       'pick another test address with --ip (one no decision covers), or find out why the service refuses it',
     );
     return null;
@@ -247,7 +263,12 @@ async function addTestDecision(run: VerifyRun): Promise<{ lastPullAt: number | n
   result.decisionRemoved = false;
   // A pull that started before this instant may have missed the decision: wait for a later one.
   run.committedAt = run.now();
-  run.step({ step: 'add', ok: true, ms: run.committedAt - t, detail: `${opts.type} ${opts.ip} for ${formatGoDuration(opts.decisionDurationMs)} (decision ${added.id}, ${backend.describe})` });
+  run.step({
+    step: 'add',
+    ok: true,
+    ms: run.committedAt - t,
+    detail: `${opts.type} ${opts.ip} for ${formatGoDuration(opts.decisionDurationMs)} (decision ${added.id}, ${backend.describe})`,
+  });
   run.checkAbort();
   return lastPullBefore;
 }
@@ -262,7 +283,9 @@ async function waitForPull(run: VerifyRun, lastPullBefore: { lastPullAt: number 
     run.step({ step: 'wait', ok: true, ms: run.now() - t, detail: `waited the update period, ${formatGoDuration(opts.updatePeriodMs)}` });
     return true;
   }
-  run.say(`...  wait     for bouncer '${opts.bouncer}' to pull (last pull ${fmtTime(lastPullBefore!.lastPullAt)}, giving up after ${formatGoDuration(opts.timeoutMs)})`);
+  run.say(
+    `...  wait     for bouncer '${opts.bouncer}' to pull (last pull ${fmtTime(lastPullBefore!.lastPullAt)}, giving up after ${formatGoDuration(opts.timeoutMs)})`,
+  );
   let pulledAt: number | null = null;
   for (;;) {
     const lp = await run.deps.backend.lastPull(opts.bouncer);
@@ -275,10 +298,19 @@ async function waitForPull(run: VerifyRun, lastPullBefore: { lastPullAt: number 
   }
   if (pulledAt === null) {
     run.step({ step: 'wait', ok: false, ms: run.now() - t, detail: `bouncer '${opts.bouncer}' did not pull within ${formatGoDuration(opts.timeoutMs)}` });
-    run.end('fail', `bouncer '${opts.bouncer}' did not pull decisions within ${formatGoDuration(opts.timeoutMs)}: it is not receiving them`, `run vigil doctor on the bouncer's host, and vigil issues list on the Local API host`);
+    run.end(
+      'fail',
+      `bouncer '${opts.bouncer}' did not pull decisions within ${formatGoDuration(opts.timeoutMs)}: it is not receiving them`,
+      `run vigil doctor on the bouncer's host, and vigil issues list on the Local API host`,
+    );
     return false;
   }
-  run.step({ step: 'wait', ok: true, ms: run.now() - t, detail: `bouncer '${opts.bouncer}' pulled at ${fmtTime(pulledAt)}, ${formatGoDuration(pulledAt - run.committedAt)} after the decision` });
+  run.step({
+    step: 'wait',
+    ok: true,
+    ms: run.now() - t,
+    detail: `bouncer '${opts.bouncer}' pulled at ${fmtTime(pulledAt)}, ${formatGoDuration(pulledAt - run.committedAt)} after the decision`,
+  });
   return true;
 }
 
@@ -299,10 +331,18 @@ async function checkBlocked(run: VerifyRun, baselineStatus: number): Promise<voi
   if (how) {
     result.enforcedAfterMs = run.now() - run.committedAt;
     run.step({ step: 'check', ok: true, ms: run.now() - t, detail: `GET ${opts.url} as ${opts.ip} → ${describe(last, how)}` });
-    run.end('pass', `${opts.url} ${how.startsWith('status 403') ? 'blocks' : 'challenges'} ${opts.ip} with ${how}, ${formatGoDuration(result.enforcedAfterMs)} after the decision was added`);
+    run.end(
+      'pass',
+      `${opts.url} ${how.startsWith('status 403') ? 'blocks' : 'challenges'} ${opts.ip} with ${how}, ${formatGoDuration(result.enforcedAfterMs)} after the decision was added`,
+    );
     return;
   }
-  run.step({ step: 'check', ok: false, ms: run.now() - t, detail: `GET ${opts.url} as ${opts.ip} → ${describe(last, last.ok ? blockedBy(last) : undefined)} (still not blocked after ${formatGoDuration(run.now() - t)})` });
+  run.step({
+    step: 'check',
+    ok: false,
+    ms: run.now() - t,
+    detail: `GET ${opts.url} as ${opts.ip} → ${describe(last, last.ok ? blockedBy(last) : undefined)} (still not blocked after ${formatGoDuration(run.now() - t)})`,
+  });
   run.end(
     'fail',
     last.ok
@@ -325,15 +365,23 @@ async function removeTestDecision(run: VerifyRun): Promise<void> {
     run.step({ step: 'remove', ok: true, ms: run.now() - t, detail: `test decision ${decisionId} ${removed ? 'removed' : 'was already gone'}` });
   } catch (err) {
     result.decisionRemoved = false;
-    run.step({ step: 'remove', ok: false, ms: run.now() - t, detail: `could not remove test decision ${decisionId}: ${(err as Error).message}; it expires by itself at the end of its ${formatGoDuration(opts.decisionDurationMs)}` });
-    if (result.verdict === 'pass') run.end('fail', `the test passed but its decision ${decisionId} could not be removed`, `remove it: vigil decisions delete --id ${decisionId}`);
+    run.step({
+      step: 'remove',
+      ok: false,
+      ms: run.now() - t,
+      detail: `could not remove test decision ${decisionId}: ${(err as Error).message}; it expires by itself at the end of its ${formatGoDuration(opts.decisionDurationMs)}`,
+    });
+    if (result.verdict === 'pass')
+      run.end('fail', `the test passed but its decision ${decisionId} could not be removed`, `remove it: vigil decisions delete --id ${decisionId}`);
   }
 }
 
 /** What an interrupted run left behind: nothing, or a decision that could not be removed. */
 function abortedSummary({ decisionId, result }: VerifyRun): string {
   if (decisionId === undefined) return 'interrupted before the test decision was added';
-  return result.decisionRemoved ? 'interrupted: the test decision was removed' : `interrupted: the test decision ${decisionId} could NOT be removed (remove it: vigil decisions delete --id ${decisionId})`;
+  return result.decisionRemoved
+    ? 'interrupted: the test decision was removed'
+    : `interrupted: the test decision ${decisionId} could NOT be removed (remove it: vigil decisions delete --id ${decisionId})`;
 }
 
 function raceAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isVigilError } from './errors.ts';
-import {
-  formatGoDuration,
-  formatGoDurationNs,
-  formatGoTimeString,
-  formatRfc3339,
-  parseDuration,
-  parseDurationNs,
-} from './duration.ts';
+import { formatGoDuration, formatGoDurationNs, formatGoTimeString, formatRfc3339, parseDuration, parseDurationNs } from './duration.ts';
 
 const S = 1_000_000_000n;
 const MIN = 60n * S;

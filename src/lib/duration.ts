@@ -185,7 +185,14 @@ function formatWholeMs(ms: number): string {
   } else {
     const milli = u % 1000;
     let secs = (u - milli) / 1000;
-    const frac = milli === 0 ? '' : milli % 100 === 0 ? `.${milli / 100}` : milli % 10 === 0 ? `.${String(milli / 10).padStart(2, '0')}` : `.${String(milli).padStart(3, '0')}`;
+    const frac =
+      milli === 0
+        ? ''
+        : milli % 100 === 0
+          ? `.${milli / 100}`
+          : milli % 10 === 0
+            ? `.${String(milli / 10).padStart(2, '0')}`
+            : `.${String(milli).padStart(3, '0')}`;
     out = `${secs % 60}${frac}s`;
     secs = Math.floor(secs / 60);
     if (secs > 0) {

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import ipaddr from 'ipaddr.js';
 import { isVigilError } from './errors.ts';
-import {
-  compareWords,
-  formatWords,
-  intervalContains,
-  maskWord,
-  parseIp,
-  parseIpOrRange,
-  parseRange,
-  toInterval,
-  tryParseIpOrRange,
-} from './ip.ts';
+import { compareWords, formatWords, intervalContains, maskWord, parseIp, parseIpOrRange, parseRange, toInterval, tryParseIpOrRange } from './ip.ts';
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -39,9 +29,7 @@ describe('parseIp', () => {
     expect(parseIp('::').text).toBe('::');
     expect(parseIp('::1').text).toBe('::1');
     expect(parseIp('1::').text).toBe('1::');
-    expect(parseIp('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff').words).toEqual([
-      0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
-    ]);
+    expect(parseIp('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff').words).toEqual([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff]);
   });
 
   it('formats like Go: a single zero group is not compressed, the first longest run wins', () => {
@@ -252,9 +240,7 @@ describe('intervals', () => {
         ? Array.from({ length: 8 }, () => (rand() % 4 === 0 ? 0 : rand() & 0xffff).toString(16)).join(':')
         : Array.from({ length: 4 }, () => rand() & 3).join('.');
       // Addresses near the base so that a fair share fall inside.
-      const addr = v6
-        ? base.replace(/[^:]+$/, (rand() & 0xffff).toString(16))
-        : base.replace(/\d+$/, String(rand() & 255));
+      const addr = v6 ? base.replace(/[^:]+$/, (rand() & 0xffff).toString(16)) : base.replace(/\d+$/, String(rand() & 255));
       const range = parseRange(`${base}/${prefix}`);
       const ip = parseIp(addr);
       const expected = ipaddr.parse(addr).match(ipaddr.parseCIDR(`${base}/${prefix}`));

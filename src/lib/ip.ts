@@ -167,12 +167,7 @@ function parseV6Words(text: string): number[] | null {
     return null;
   }
   if (parts.length !== 8) return null;
-  return [
-    ((parts[0] << 16) | parts[1]) >>> 0,
-    ((parts[2] << 16) | parts[3]) >>> 0,
-    ((parts[4] << 16) | parts[5]) >>> 0,
-    ((parts[6] << 16) | parts[7]) >>> 0,
-  ];
+  return [((parts[0] << 16) | parts[1]) >>> 0, ((parts[2] << 16) | parts[3]) >>> 0, ((parts[4] << 16) | parts[5]) >>> 0, ((parts[6] << 16) | parts[7]) >>> 0];
 }
 
 const isMappedV4 = (w: IpWords): boolean => w[0] === 0 && w[1] === 0 && w[2] === 0xffff;

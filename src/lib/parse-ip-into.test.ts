@@ -118,7 +118,21 @@ describe('parseIpInto (the bouncer fast path)', () => {
 
 describe('tryParseInterval (indexing fast path)', () => {
   it('gives the interval parseIpOrRange gives, or null when it refuses', () => {
-    const fixed = ['192.0.2.1', '198.51.100.7/24', '0.0.0.0/0', '2001:db8::/32', '2001:db8::1/128', '::ffff:192.0.2.0/120', '::ffff:192.0.2.0/64', '::ffff:1.2.3.4', '10.0.0.0/33', '10.0.0.0/08', '1.2.3.4/', 'x/8', '::/0'];
+    const fixed = [
+      '192.0.2.1',
+      '198.51.100.7/24',
+      '0.0.0.0/0',
+      '2001:db8::/32',
+      '2001:db8::1/128',
+      '::ffff:192.0.2.0/120',
+      '::ffff:192.0.2.0/64',
+      '::ffff:1.2.3.4',
+      '10.0.0.0/33',
+      '10.0.0.0/08',
+      '1.2.3.4/',
+      'x/8',
+      '::/0',
+    ];
     const random: string[] = [];
     for (let i = 0; i < 5000; i++) {
       const v6 = rnd(2) === 0;

@@ -61,7 +61,13 @@ export function registerNotifyAdminRoutes(app: Hono, deps: { store: Store; clock
       if (!ID.test(id)) return badId(c, id, 'issue');
       const body = await jsonBody(c);
       const now = clock.now();
-      const s = await createSilence(store, { issueId: Number(id), for: optionalString(body, 'for'), reason: optionalString(body, 'reason'), createdBy: 'admin-api', now });
+      const s = await createSilence(store, {
+        issueId: Number(id),
+        for: optionalString(body, 'for'),
+        reason: optionalString(body, 'reason'),
+        createdBy: 'admin-api',
+        now,
+      });
       return c.json(silenceJson(s, now), 201);
     }),
   );
@@ -72,7 +78,12 @@ export function registerNotifyAdminRoutes(app: Hono, deps: { store: Store; clock
       const id = c.req.param('id')!;
       if (!ID.test(id)) return badId(c, id, 'issue');
       const body = await jsonBody(c);
-      const { ack, created } = await acknowledgeIssue(store, { issueId: Number(id), reason: optionalString(body, 'reason'), createdBy: 'admin-api', now: clock.now() });
+      const { ack, created } = await acknowledgeIssue(store, {
+        issueId: Number(id),
+        reason: optionalString(body, 'reason'),
+        createdBy: 'admin-api',
+        now: clock.now(),
+      });
       return c.json(ackJson(ack), created ? 201 : 200);
     }),
   );

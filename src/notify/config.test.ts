@@ -60,7 +60,15 @@ notifications:
       remindEveryMs: 0,
     });
     expect(chat).toMatchObject({ type: 'slack', url: SLACK, remindEveryMs: 12 * 3600_000 });
-    expect(mail).toMatchObject({ type: 'email', host: 'smtp.example.com', port: 587, security: 'starttls', username: 'vigil', password: 'pw', to: ['ops@example.com'] });
+    expect(mail).toMatchObject({
+      type: 'email',
+      host: 'smtp.example.com',
+      port: 587,
+      security: 'starttls',
+      username: 'vigil',
+      password: 'pw',
+      to: ['ops@example.com'],
+    });
     // What is printed never holds the secrets.
     expect(describeTarget(hook!)).toBe('https://example.com/vigil/***');
     expect(describeTarget(chat!)).toBe('https://hooks.slack.com/services/***');
@@ -89,14 +97,29 @@ notifications:
       expect(() => load()).toThrow(`config file ${file}: ${message}`);
     }
     const resolveCases: Array<[string, string]> = [
-      ['chat:\n      type: slack\n      url: "ftp://hooks.example.com/secret-token"', 'notifications.channels.chat.url: "ftp://***": use an http:// or https:// URL'],
+      [
+        'chat:\n      type: slack\n      url: "ftp://hooks.example.com/secret-token"',
+        'notifications.channels.chat.url: "ftp://***": use an http:// or https:// URL',
+      ],
       ['chat:\n      type: slack\n      url: "not a url /secret-token"', 'notifications.channels.chat.url: "***" is not a URL'],
       ['m:\n      type: email\n      host: h\n      from: nobody\n      to: a@b.c', 'notifications.channels.m.from: "nobody" is not an e-mail address'],
       ['m:\n      type: email\n      host: h\n      from: a@b.c\n      to: [a@b.c, "x y"]', 'notifications.channels.m.to[1]: "x y" is not an e-mail address'],
-      ['m:\n      type: email\n      host: h\n      from: a@b.c\n      to: a@b.c\n      username: u', 'notifications.channels.m.password: set both username and password'],
-      ['m:\n      type: email\n      host: h\n      from: a@b.c\n      to: a@b.c\n      tls_ca_file: /nonexistent/ca.pem', 'notifications.channels.m.tls_ca_file: /nonexistent/ca.pem: no such file'],
-      ['m:\n      type: email\n      host: h\n      from: a@b.c\n      to: a@b.c\n      security: none\n      tls_insecure_skip_verify: true', 'notifications.channels.m.security: TLS options are set but security is none'],
-      ['h:\n      type: webhook\n      url: https://x.example\n      headers: { "Bad Header": x }', 'notifications.channels.h.headers: "Bad Header" is not a valid HTTP header name'],
+      [
+        'm:\n      type: email\n      host: h\n      from: a@b.c\n      to: a@b.c\n      username: u',
+        'notifications.channels.m.password: set both username and password',
+      ],
+      [
+        'm:\n      type: email\n      host: h\n      from: a@b.c\n      to: a@b.c\n      tls_ca_file: /nonexistent/ca.pem',
+        'notifications.channels.m.tls_ca_file: /nonexistent/ca.pem: no such file',
+      ],
+      [
+        'm:\n      type: email\n      host: h\n      from: a@b.c\n      to: a@b.c\n      security: none\n      tls_insecure_skip_verify: true',
+        'notifications.channels.m.security: TLS options are set but security is none',
+      ],
+      [
+        'h:\n      type: webhook\n      url: https://x.example\n      headers: { "Bad Header": x }',
+        'notifications.channels.h.headers: "Bad Header" is not a valid HTTP header name',
+      ],
     ];
     for (const [channel, message] of resolveCases) {
       const { load, file } = withFile(`notifications:\n  channels:\n    ${channel}\n`);

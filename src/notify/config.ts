@@ -13,11 +13,18 @@ const DELIVERY_DEFAULTS = { timeout: '10s', retry_initial: '10s', retry_max: '10
 /** The `notifications:` section of vigil.yaml, as the file's schema checks it. */
 export const notificationsFileSchema = z
   .object({
-    remind_every: duration.optional().meta({ description: 'Reminder interval while an issue stays open and unacknowledged; `0` turns reminders off.', default: DEFAULT_REMIND_EVERY }),
+    remind_every: duration
+      .optional()
+      .meta({ description: 'Reminder interval while an issue stays open and unacknowledged; `0` turns reminders off.', default: DEFAULT_REMIND_EVERY }),
     timeout: duration.optional().meta({ description: 'One delivery attempt (connect, send, answer) may take this long.', default: DELIVERY_DEFAULTS.timeout }),
-    retry_initial: duration.optional().meta({ description: 'First retry after a failed attempt; doubles each time, with jitter.', default: DELIVERY_DEFAULTS.retry_initial }),
+    retry_initial: duration
+      .optional()
+      .meta({ description: 'First retry after a failed attempt; doubles each time, with jitter.', default: DELIVERY_DEFAULTS.retry_initial }),
     retry_max: duration.optional().meta({ description: 'The longest wait between retries.', default: DELIVERY_DEFAULTS.retry_max }),
-    channels: z.record(z.string(), channelFileSchema).optional().meta({ description: 'Channels by name (letters, digits, `.`, `_`, `-`; ≤ 64): each a `webhook`, `slack` or `email` section (below).' }),
+    channels: z
+      .record(z.string(), channelFileSchema)
+      .optional()
+      .meta({ description: 'Channels by name (letters, digits, `.`, `_`, `-`; ≤ 64): each a `webhook`, `slack` or `email` section (below).' }),
   })
   .strict();
 
@@ -40,8 +47,7 @@ const CHANNEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export function loadNotificationsConfig(section: NotificationsFileSection | undefined, file: string | null): NotificationsConfig {
   const where = file ? `config file ${file}: notifications` : 'notifications';
   const s = section ?? {};
-  const dur = (key: string, text: string | undefined, fallback: string, allowZero = false) =>
-    parseDuration(text ?? fallback, `${where}.${key}`, { allowZero });
+  const dur = (key: string, text: string | undefined, fallback: string, allowZero = false) => parseDuration(text ?? fallback, `${where}.${key}`, { allowZero });
   const channels = s.channels ?? {};
   for (const [name, ch] of Object.entries(channels)) {
     if (!CHANNEL_NAME.test(name)) {
@@ -72,7 +78,10 @@ export function expandEnv(text: string, env: NodeJS.ProcessEnv, key: string): st
     if (match === '$$') return '$';
     if (match === '$') return '$';
     if (!name || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new VigilError('E_CONFIG', `${key}: "\${${name ?? ''}}" is not a variable reference; use \${NAME} with letters, digits and _ (write $$ for a literal $)`);
+      throw new VigilError(
+        'E_CONFIG',
+        `${key}: "\${${name ?? ''}}" is not a variable reference; use \${NAME} with letters, digits and _ (write $$ for a literal $)`,
+      );
     }
     const value = env[name];
     if (value === undefined || value === '') {

@@ -121,7 +121,10 @@ export class Dispatcher {
       }
       const delay = retryDelay(m.attempts, this.#settings.retryInitialMs, this.#settings.retryMaxMs, this.#random);
       await this.#store.markRetry(m.id, this.owner, this.#clock.now() + delay, err.message);
-      this.#log.warn({ ...ctx, answer: err.message, retryInMs: delay }, `notification not delivered to ${ch.name} (${err.message}); retrying in ${Math.round(delay / 1000)}s`);
+      this.#log.warn(
+        { ...ctx, answer: err.message, retryInMs: delay },
+        `notification not delivered to ${ch.name} (${err.message}); retrying in ${Math.round(delay / 1000)}s`,
+      );
       return;
     }
     if (!(await this.#store.markSent(m.id, this.owner, this.#clock.now(), answer))) {

@@ -185,7 +185,17 @@ export class NotifyStore {
     if (issueIds.length === 0) return;
     await trx
       .insertInto('notify_issue_state')
-      .values(issueIds.map((id) => ({ channel, issue_id: id, open_outbox_id: outboxId, open_queued_at: now, reminders_queued: 0, resolve_outbox_id: null, resolve_queued_at: null })))
+      .values(
+        issueIds.map((id) => ({
+          channel,
+          issue_id: id,
+          open_outbox_id: outboxId,
+          open_queued_at: now,
+          reminders_queued: 0,
+          resolve_outbox_id: null,
+          resolve_queued_at: null,
+        })),
+      )
       .execute();
   }
 
@@ -261,7 +271,10 @@ export class NotifyStore {
     let q = this.db.selectFrom('notify_outbox').selectAll();
     if (opts.status) q = q.where('status', '=', opts.status);
     if (opts.channel) q = q.where('channel', '=', opts.channel);
-    const rows = await q.orderBy('id').limit(opts.limit ?? 1000).execute();
+    const rows = await q
+      .orderBy('id')
+      .limit(opts.limit ?? 1000)
+      .execute();
     return rows.map(toOutbox);
   }
 
@@ -320,7 +333,8 @@ export class NotifyStore {
       .executeTakeFirst();
     const s = await this.silence(id);
     if (!s) throw new VigilError('E_NO_SILENCE', `silence ${id} doesn't exist (see: vigil issues silences --all)`);
-    if (Number(res.numUpdatedRows) === 0) throw new VigilError('E_SILENCE_ENDED', `silence ${id} already ended at ${new Date(s.removedAt ?? s.endsAt).toISOString()}`);
+    if (Number(res.numUpdatedRows) === 0)
+      throw new VigilError('E_SILENCE_ENDED', `silence ${id} already ended at ${new Date(s.removedAt ?? s.endsAt).toISOString()}`);
     return s;
   }
 
@@ -338,7 +352,11 @@ export class NotifyStore {
   async acknowledgements(issueIds: number[], trx?: NotifyTrx): Promise<Map<number, Acknowledgement>> {
     const out = new Map<number, Acknowledgement>();
     for (let i = 0; i < issueIds.length; i += 1000) {
-      const rows = await (trx ?? this.db).selectFrom('notify_acks').selectAll().where('issue_id', 'in', issueIds.slice(i, i + 1000)).execute();
+      const rows = await (trx ?? this.db)
+        .selectFrom('notify_acks')
+        .selectAll()
+        .where('issue_id', 'in', issueIds.slice(i, i + 1000))
+        .execute();
       for (const r of rows) out.set(Number(r.issue_id), toAck(r));
     }
     return out;

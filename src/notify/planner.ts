@@ -68,7 +68,10 @@ export class Planner {
     const now = this.#clock.now();
     const queued = await this.#store.planning(async (trx) => {
       const openIssues = (await trx.selectFrom('health_issues').selectAll().where('resolved_at', 'is', null).orderBy('id').execute()).map(toHealthIssue);
-      const states = await this.#store.unresolvedStates(trx, this.#channels.map((c) => c.name));
+      const states = await this.#store.unresolvedStates(
+        trx,
+        this.#channels.map((c) => c.name),
+      );
       const issuesById = new Map(openIssues.map((i) => [i.id, i]));
       const missing = [...new Set(states.map((s) => s.issueId).filter((id) => !issuesById.has(id)))];
       for (const i of await issuesByIds(trx, missing)) issuesById.set(i.id, i);
@@ -98,9 +101,19 @@ export class Planner {
         const ordered = issues.map(snap).sort(bySeverity);
         const parts = chunk(ordered);
         for (const [index, part] of parts.entries()) {
-          const content: MessageContent = { event, createdAt: now, lapiUrl, runbookSettings: this.#runbook, issues: part, part: { index: index + 1, of: parts.length } };
+          const content: MessageContent = {
+            event,
+            createdAt: now,
+            lapiUrl,
+            runbookSettings: this.#runbook,
+            issues: part,
+            part: { index: index + 1, of: parts.length },
+          };
           const { id } = await this.#store.enqueue(trx, { channel, content, now });
-          await record(part.map((i) => i.id), id);
+          await record(
+            part.map((i) => i.id),
+            id,
+          );
           n++;
         }
       };
@@ -108,9 +121,14 @@ export class Planner {
         await queue(p.channel, 'opened', p.opened, (ids, outboxId) => this.#store.recordOpened(trx, p.channel, ids, outboxId, now));
         await queue(p.channel, 'resolved', p.resolved, (ids, outboxId) => this.#store.recordResolved(trx, p.channel, ids, outboxId, now));
         const due = new Map(p.reminders.map((r) => [r.issue.id, r.number]));
-        await queue(p.channel, 'reminder', p.reminders.map((r) => r.issue), async (ids) => {
-          for (const id of ids) await this.#store.recordReminder(trx, p.channel, id, due.get(id)!);
-        });
+        await queue(
+          p.channel,
+          'reminder',
+          p.reminders.map((r) => r.issue),
+          async (ids) => {
+            for (const id of ids) await this.#store.recordReminder(trx, p.channel, id, due.get(id)!);
+          },
+        );
       }
       return n;
     });
@@ -125,7 +143,11 @@ export class Planner {
 async function issuesByIds(trx: NotifyTrx, ids: number[]): Promise<HealthIssue[]> {
   const out: HealthIssue[] = [];
   for (let i = 0; i < ids.length; i += 1000) {
-    const rows = await trx.selectFrom('health_issues').selectAll().where('id', 'in', ids.slice(i, i + 1000)).execute();
+    const rows = await trx
+      .selectFrom('health_issues')
+      .selectAll()
+      .where('id', 'in', ids.slice(i, i + 1000))
+      .execute();
     out.push(...rows.map(toHealthIssue));
   }
   return out;
@@ -134,7 +156,11 @@ async function issuesByIds(trx: NotifyTrx, ids: number[]): Promise<HealthIssue[]
 async function bouncersByName(trx: NotifyTrx, names: string[]): Promise<Map<string, Bouncer>> {
   const out = new Map<string, Bouncer>();
   for (let i = 0; i < names.length; i += 1000) {
-    const rows = await trx.selectFrom('bouncers').selectAll().where('name', 'in', names.slice(i, i + 1000)).execute();
+    const rows = await trx
+      .selectFrom('bouncers')
+      .selectAll()
+      .where('name', 'in', names.slice(i, i + 1000))
+      .execute();
     for (const r of rows) out.set(r.name, toBouncer(r));
   }
   return out;

@@ -11,7 +11,8 @@ const MAX_REASON = 1000;
 
 function checkReason(reason: string | undefined, field: string, required: boolean): string {
   const r = (reason ?? '').trim();
-  if (required && r === '') throw new VigilError('E_USAGE', `${field}: say why (it is shown to whoever wonders why no notification came), e.g. "planned nginx upgrade"`);
+  if (required && r === '')
+    throw new VigilError('E_USAGE', `${field}: say why (it is shown to whoever wonders why no notification came), e.g. "planned nginx upgrade"`);
   if (r.length > MAX_REASON) throw new VigilError('E_USAGE', `${field}: at most ${MAX_REASON} characters`);
   return r;
 }
@@ -38,7 +39,8 @@ export async function createSilence(store: Store, req: SilenceRequest): Promise<
   const fields = req.fields ?? { for: 'for', reason: 'reason' };
   const durationMs = checkFor(req.for, fields.for);
   const reason = checkReason(req.reason, fields.reason, true);
-  if ((req.issueId === undefined) === (req.bouncer === undefined)) throw new VigilError('E_USAGE', 'name one issue or one bouncer to silence, not both or neither');
+  if ((req.issueId === undefined) === (req.bouncer === undefined))
+    throw new VigilError('E_USAGE', 'name one issue or one bouncer to silence, not both or neither');
   if (req.issueId !== undefined) {
     const issue = await store.healthIssue(req.issueId);
     if (!issue) throw new VigilError('E_NO_ISSUE', `issue ${req.issueId} doesn't exist (see: vigil issues list)`);

@@ -64,10 +64,15 @@ export async function startNotifications(opts: {
     random: opts.random,
   });
 
-  for (const ch of channels) log.info({ channel: ch.name, type: ch.type, target: describeTarget(ch) }, `notifications to ${ch.name}: ${ch.type} ${describeTarget(ch)}`);
+  for (const ch of channels)
+    log.info({ channel: ch.name, type: ch.type, target: describeTarget(ch) }, `notifications to ${ch.name}: ${ch.type} ${describeTarget(ch)}`);
   const configured = new Set(channels.map((c) => c.name));
   for (const [name, n] of await notifyStore.pendingByChannel()) {
-    if (!configured.has(name)) log.warn({ channel: name, pending: n }, `${n} notification(s) queued for channel ${name}, which is no longer configured: kept, and sent if it comes back`);
+    if (!configured.has(name))
+      log.warn(
+        { channel: name, pending: n },
+        `${n} notification(s) queued for channel ${name}, which is no longer configured: kept, and sent if it comes back`,
+      );
   }
 
   let stopped = false;

@@ -431,7 +431,8 @@ export class Bouncer {
     }
     this.#counters.drop(d ? originLabel(d) : verdict.reason === 'invalid_address' ? 'invalid-address' : 'fail-closed', 'ban', family);
     this.#logRemediation(canonical, verdict);
-    const reason: BanReason = verdict.reason === 'lapi_unavailable' ? 'lapi_unavailable' : verdict.reason === 'invalid_address' ? 'bad_client_address' : 'decision';
+    const reason: BanReason =
+      verdict.reason === 'lapi_unavailable' ? 'lapi_unavailable' : verdict.reason === 'invalid_address' ? 'bad_client_address' : 'decision';
     return this.#respond(ip, verdict, banPage(canonical, reason, asJson));
   }
 
@@ -467,7 +468,12 @@ export class Bouncer {
         ip,
         verdict,
         status: 303,
-        headers: { Location: back, 'Set-Cookie': this.captcha.passCookie(canonical, this.#secure(req)), 'Cache-Control': 'no-store', 'Content-Type': 'text/plain; charset=utf-8' },
+        headers: {
+          Location: back,
+          'Set-Cookie': this.captcha.passCookie(canonical, this.#secure(req)),
+          'Cache-Control': 'no-store',
+          'Content-Type': 'text/plain; charset=utf-8',
+        },
         body: 'solved, continuing\n',
       };
     };

@@ -62,7 +62,12 @@ describe('proof-of-work captcha', () => {
     const header = `a=b; ${setCookie.split(';')[0]}; c=d`;
     expect(svc.hasPass('2001:db8::5', header)).toBe(true);
     expect(svc.hasPass('2001:db8::6', header)).toBe(false);
-    expect(svc.hasPass('2001:db8::5', header.replace(/=(\d+)\./, (_, e) => `=${Number(e) + 9999}.`))).toBe(false);
+    expect(
+      svc.hasPass(
+        '2001:db8::5',
+        header.replace(/=(\d+)\./, (_, e) => `=${Number(e) + 9999}.`),
+      ),
+    ).toBe(false);
     expect(svc.hasPass('2001:db8::5', undefined)).toBe(false);
     clock.advance(3600_000);
     expect(svc.hasPass('2001:db8::5', header)).toBe(false);

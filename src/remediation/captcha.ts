@@ -137,7 +137,10 @@ export class CaptchaService {
     }
     this.difficulty = options.difficulty ?? DEFAULT_DIFFICULTY;
     if (!Number.isInteger(this.difficulty) || this.difficulty < MIN_DIFFICULTY || this.difficulty > MAX_DIFFICULTY) {
-      throw new VigilError('E_CONFIG', `captcha.difficulty ${this.difficulty}: use a whole number of bits from ${MIN_DIFFICULTY} to ${MAX_DIFFICULTY} (18 takes a browser about a second)`);
+      throw new VigilError(
+        'E_CONFIG',
+        `captcha.difficulty ${this.difficulty}: use a whole number of bits from ${MIN_DIFFICULTY} to ${MAX_DIFFICULTY} (18 takes a browser about a second)`,
+      );
     }
     this.lifetimeMs = options.lifetimeMs ?? DEFAULT_CAPTCHA_LIFETIME_MS;
     this.challengeTtlMs = options.challengeTtlMs ?? 600_000;
@@ -148,7 +151,10 @@ export class CaptchaService {
     this.siteKey = options.siteKey ?? '';
     this.#secretKey = options.secretKey ?? '';
     if (this.provider !== 'pow' && (this.siteKey === '' || this.#secretKey === '')) {
-      throw new VigilError('E_CONFIG', `captcha.provider ${this.provider} needs captcha.site_key and captcha.secret_key from the provider's dashboard (or use provider pow, which needs none)`);
+      throw new VigilError(
+        'E_CONFIG',
+        `captcha.provider ${this.provider} needs captcha.site_key and captcha.secret_key from the provider's dashboard (or use provider pow, which needs none)`,
+      );
     }
     this.#verifyUrl = options.verifyUrl ?? (this.provider === 'pow' ? '' : SITEVERIFY_URLS[this.provider]);
     this.#verifyTimeoutMs = options.verifyTimeoutMs ?? 5000;

@@ -73,7 +73,18 @@ describe('DecisionCache', () => {
 
   it('ignores other scopes, bad values and malformed records; accepts null lists', () => {
     const c = new DecisionCache();
-    const r = c.replace([d(1, 'FR', 'ban', '1h', 'Country'), d(2, 'bogus', 'ban', '1h', 'Ip'), d(3, '192.0.2.1', 'ban', 'soon'), d(4, '192.0.2.1', 'ban', '-5s'), null, 'x', d(5, '192.0.2.5', 'ban', '1h', 'ip')], NOW);
+    const r = c.replace(
+      [
+        d(1, 'FR', 'ban', '1h', 'Country'),
+        d(2, 'bogus', 'ban', '1h', 'Ip'),
+        d(3, '192.0.2.1', 'ban', 'soon'),
+        d(4, '192.0.2.1', 'ban', '-5s'),
+        null,
+        'x',
+        d(5, '192.0.2.5', 'ban', '1h', 'ip'),
+      ],
+      NOW,
+    );
     expect(r).toEqual({ added: 1, deleted: 0, ignored: 6 });
     expect(c.apply(null, null, NOW)).toEqual({ added: 0, deleted: 0, ignored: 0 });
   });
@@ -100,7 +111,13 @@ describe('DecisionCache agrees with a naive scan', () => {
     const make = (id: number) => {
       const six = rnd(2) === 0;
       const range = rnd(4) === 0;
-      const value = six ? (range ? `2001:db8:${rnd(4).toString(16)}::/${[32, 48, 64, 120][rnd(4)]}` : v6()) : range ? `10.${rnd(4)}.${rnd(256)}.0/${[8, 16, 24, 28][rnd(4)]}` : v4();
+      const value = six
+        ? range
+          ? `2001:db8:${rnd(4).toString(16)}::/${[32, 48, 64, 120][rnd(4)]}`
+          : v6()
+        : range
+          ? `10.${rnd(4)}.${rnd(256)}.0/${[8, 16, 24, 28][rnd(4)]}`
+          : v4();
       return d(id, value, types[rnd(3)], `${1 + rnd(120)}m`);
     };
     const c = new DecisionCache();

@@ -163,7 +163,11 @@ export class LapiClient {
       );
     }
     if (status === 404) {
-      return new LapiError('not_found', status, `the Local API at ${this.#shown} has no ${route} (404): check api_url, the Local API's base URL such as http://127.0.0.1:8080/`);
+      return new LapiError(
+        'not_found',
+        status,
+        `the Local API at ${this.#shown} has no ${route} (404): check api_url, the Local API's base URL such as http://127.0.0.1:8080/`,
+      );
     }
     return new LapiError('http', status, `the Local API at ${this.#shown} answered ${status} to ${route}${said ? `: ${said}` : ''}`);
   }

@@ -112,7 +112,8 @@ function bad(option: string, fix: string): VigilError {
 export function durationMs(value: DurationInput | undefined, fallback: string, option: string, allowZero = false): number {
   if (value === undefined) return parseDuration(fallback, option, { allowZero });
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) throw bad(option, `${value}: use a positive duration such as 10s (or milliseconds as a number)`);
+    if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0))
+      throw bad(option, `${value}: use a positive duration such as 10s (or milliseconds as a number)`);
     return value;
   }
   return parseDuration(value, option, { allowZero });
@@ -136,17 +137,23 @@ export function normalizeOptions(o: BouncerOptions, names: (option: string) => s
   const mode = o.mode ?? 'stream';
   if (mode !== 'stream' && mode !== 'live') throw bad(names('mode'), `"${String(mode)}": use stream or live`);
   const updateFrequencyMs = durationMs(o.updateFrequency, '10s', names('updateFrequency'));
-  const unhealthyAfterMs = o.unhealthyAfter === undefined ? defaultUnhealthyAfter(updateFrequencyMs) : durationMs(o.unhealthyAfter, '30s', names('unhealthyAfter'));
+  const unhealthyAfterMs =
+    o.unhealthyAfter === undefined ? defaultUnhealthyAfter(updateFrequencyMs) : durationMs(o.unhealthyAfter, '30s', names('unhealthyAfter'));
   if (unhealthyAfterMs < updateFrequencyMs) {
-    throw bad(names('unhealthyAfter'), `must be at least ${names('updateFrequency')} (one missed pull is not an outage); leave it out for max(3 × ${names('updateFrequency')}, 30s)`);
+    throw bad(
+      names('unhealthyAfter'),
+      `must be at least ${names('updateFrequency')} (one missed pull is not an outage); leave it out for max(3 × ${names('updateFrequency')}, 30s)`,
+    );
   }
   const remediations = ['ban', 'captcha', 'bypass'];
   const fallbackRemediation = o.fallbackRemediation ?? 'ban';
   if (!remediations.includes(fallbackRemediation)) throw bad(names('fallbackRemediation'), `"${fallbackRemediation}": use ban, captcha or bypass`);
   const failClosedRemediation = o.failClosedRemediation ?? 'ban';
-  if (failClosedRemediation !== 'ban' && failClosedRemediation !== 'captcha') throw bad(names('failClosedRemediation'), `"${String(failClosedRemediation)}": use ban or captcha`);
+  if (failClosedRemediation !== 'ban' && failClosedRemediation !== 'captcha')
+    throw bad(names('failClosedRemediation'), `"${String(failClosedRemediation)}": use ban or captcha`);
   const header = (o.realIpHeader ?? 'X-Forwarded-For').toLowerCase();
-  if (!(REAL_IP_HEADERS as readonly string[]).includes(header)) throw bad(names('realIpHeader'), `"${o.realIpHeader}": use X-Forwarded-For, Forwarded or X-Real-IP`);
+  if (!(REAL_IP_HEADERS as readonly string[]).includes(header))
+    throw bad(names('realIpHeader'), `"${o.realIpHeader}": use X-Forwarded-For, Forwarded or X-Real-IP`);
   const usageMetricsIntervalMs = durationMs(o.usageMetricsInterval, '30m', names('usageMetricsInterval'), true);
   if (usageMetricsIntervalMs !== 0 && usageMetricsIntervalMs < MIN_USAGE_METRICS_INTERVAL_MS) {
     throw bad(names('usageMetricsInterval'), 'at least 10m (CrowdSec asks bouncers not to push more often), or 0 to turn usage metrics off');

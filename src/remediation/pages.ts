@@ -156,11 +156,7 @@ export function captchaPage(input: CaptchaPageInput, asJson: boolean): Page {
 
 /** A page with nothing to do any more (e.g. the captcha was solved in another tab): reload. */
 export function continuePage(): Page {
-  return page(
-    200,
-    'Continue',
-    '<h1>You may continue</h1><p>Reloading…</p><script>setTimeout(function(){location.reload();},1000);</script>',
-  );
+  return page(200, 'Continue', '<h1>You may continue</h1><p>Reloading…</p><script>setTimeout(function(){location.reload();},1000);</script>');
 }
 
 /** Where to send the browser after a solved captcha: a path on this site only (no open redirect). */

@@ -19,7 +19,11 @@ const allMetrics = z
             feature_flags: z.array(z.string()),
             utc_startup_timestamp: z.number().int(),
             last_pull: z.number().int().optional(),
-            metrics: z.array(z.object({ meta: z.object({ window_size_seconds: z.number().int(), utc_now_timestamp: z.number().int() }).strict(), items: z.array(item) }).strict()),
+            metrics: z.array(
+              z
+                .object({ meta: z.object({ window_size_seconds: z.number().int(), utc_now_timestamp: z.number().int() }).strict(), items: z.array(item) })
+                .strict(),
+            ),
           })
           .strict(),
       )
@@ -60,7 +64,13 @@ describe('usage metrics payload', () => {
     });
     expect(allMetrics.safeParse(p).success).toBe(true);
     const rc = p.remediation_components[0];
-    expect(rc).toMatchObject({ type: 'vigil-bouncer', version: BOUNCER_VERSION, feature_flags: [], utc_startup_timestamp: (T0 - 5000) / 1000, last_pull: (T0 + 1799_000) / 1000 });
+    expect(rc).toMatchObject({
+      type: 'vigil-bouncer',
+      version: BOUNCER_VERSION,
+      feature_flags: [],
+      utc_startup_timestamp: (T0 - 5000) / 1000,
+      last_pull: (T0 + 1799_000) / 1000,
+    });
     expect(rc.metrics[0].meta).toEqual({ window_size_seconds: 1800, utc_now_timestamp: (T0 + 1800_000) / 1000 });
     expect(rc.metrics[0].items).toEqual([
       { name: 'processed', value: 2, unit: 'request', labels: { ip_type: 'ipv4' } },

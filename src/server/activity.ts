@@ -18,9 +18,9 @@ export class ActivityRecorder {
   #changes: BouncerChange[] = [];
   /** Recent stream pull times per bouncer, for its cadence (health: integration_late). */
   #pulls = new Map<number, number[]>();
-  /** Pulls per bouncer per hour, for the dashboard's pull timelines (migration 006). */
+  /** Pulls per bouncer per hour, for the dashboard's pull timelines (migration 005). */
   #pullHours = new PullHourCounts();
-  /** Refused requests summed per (address, agent, reason), every one of them (migration 007). */
+  /** Refused requests summed per (address, agent, reason), every one of them (migration 006). */
   #refusedSummaries = new RefusedSummaryCounts();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;

@@ -5,9 +5,7 @@ import type { Clock } from '../lib/clock.ts';
 import { hashApiKey } from '../core/bouncers/api-key.ts';
 import { isStoreDown, type StoreHealth } from './store-health.ts';
 
-export type AuthResult =
-  | { ok: true; bouncer: Bouncer }
-  | { ok: false; reason: 'missing' | 'unknown' | 'revoked'; keyHash: string; bouncer?: Bouncer };
+export type AuthResult = { ok: true; bouncer: Bouncer } | { ok: false; reason: 'missing' | 'unknown' | 'revoked'; keyHash: string; bouncer?: Bouncer };
 
 interface CacheEntry {
   bouncer: Bouncer | undefined;

@@ -156,7 +156,16 @@ export function createBodyGuard(deps: { gate: BouncerGate; onRefused?: (reason: 
     // The key first: a refused key's body is never read. The gate records the refusal, as on any route.
     const key = req.headers['x-api-key'];
     deps.gate
-      .admit({ method: 'POST', path, apiKey: typeof key === 'string' ? key : undefined, userAgent: req.headers['user-agent'], peer: foldPeerAddress(req.socket.remoteAddress) }, 'none')
+      .admit(
+        {
+          method: 'POST',
+          path,
+          apiKey: typeof key === 'string' ? key : undefined,
+          userAgent: req.headers['user-agent'],
+          peer: foldPeerAddress(req.socket.remoteAddress),
+        },
+        'none',
+      )
       .then((admitted) => {
         if (admitted.ok) return read(req, res, path, cap, next);
         deps.onRefused?.('unauthenticated');

@@ -49,8 +49,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
     });
   }
 
-  const json = (c: Context, body: string, status: 200 | 400 | 403 | 413 | 422 | 500 | 503 = 200) =>
-    c.body(body, status, { 'Content-Type': JSON_TYPE });
+  const json = (c: Context, body: string, status: 200 | 400 | 403 | 413 | 422 | 500 | 503 = 200) => c.body(body, status, { 'Content-Type': JSON_TYPE });
 
   /** Authenticates and records the request, then hands the bouncer over; answers 403 itself. */
   async function withBouncer(c: Context<Env>, pull: PullKind, run: (b: Bouncer, at: number) => Promise<Response> | Response) {

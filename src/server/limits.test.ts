@@ -7,7 +7,8 @@ import { loadConfig } from '../config/config.ts';
 
 describe('listener limits', () => {
   it('reads the open-file limit from /proc/self/limits', () => {
-    const text = 'Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 524288               files\n';
+    const text =
+      'Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 524288               files\n';
     expect(readOpenFileLimit(text)).toEqual({ soft: 1024, hard: 524288 });
     expect(readOpenFileLimit('Max open files unlimited unlimited files')).toEqual({ soft: Infinity, hard: Infinity });
     expect(readOpenFileLimit('nothing here')).toBeNull();
@@ -35,7 +36,12 @@ describe('listener limits', () => {
     const file = path.join(dir, 'vigil.yaml');
     expect(loadConfig({ env: {}, cwd: dir }).limits).toEqual({ ...DEFAULT_LIMITS, storeTimeoutMs: 5_000 });
     fs.writeFileSync(file, 'limits:\n  header_timeout: 2s\n  max_connections_per_peer: 32\n  store_timeout: 1s\n');
-    expect(loadConfig({ env: {}, cwd: dir }).limits).toMatchObject({ headerTimeoutMs: 2_000, maxConnectionsPerPeer: 32, storeTimeoutMs: 1_000, keepAliveTimeoutMs: 65_000 });
+    expect(loadConfig({ env: {}, cwd: dir }).limits).toMatchObject({
+      headerTimeoutMs: 2_000,
+      maxConnectionsPerPeer: 32,
+      storeTimeoutMs: 1_000,
+      keepAliveTimeoutMs: 65_000,
+    });
     fs.writeFileSync(file, 'limits:\n  max_connections_per_peer: 0\n');
     expect(() => loadConfig({ env: {}, cwd: dir })).toThrow(/limits\.max_connections_per_peer: /);
     fs.writeFileSync(file, 'limits:\n  header_timout: 2s\n');

@@ -50,7 +50,7 @@ export class LapiMetrics {
     });
     new Gauge({
       name: 'vigil_bouncer_last_pull_timestamp_seconds',
-      help: 'Unix time of each bouncer\'s last decisions pull (absent until its first pull).',
+      help: "Unix time of each bouncer's last decisions pull (absent until its first pull).",
       labelNames: ['bouncer', 'type'],
       registers: [this.registry],
       async collect() {
@@ -99,7 +99,7 @@ export class LapiMetrics {
     if (sync) {
       new Gauge({
         name: 'vigil_decisions_active',
-        help: 'Active decisions in this server\'s index.',
+        help: "Active decisions in this server's index.",
         registers: [this.registry],
         collect() {
           this.set(sync.index.active(clock.now()).length);
@@ -124,7 +124,12 @@ export class LapiMetrics {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) =>
-        reject(new VigilError('E_LISTEN', `metrics_listen ${formatListen(address)}: ${e.code === 'EADDRINUSE' ? 'address already in use; pick another or set metrics_listen: off' : e.message}`)),
+        reject(
+          new VigilError(
+            'E_LISTEN',
+            `metrics_listen ${formatListen(address)}: ${e.code === 'EADDRINUSE' ? 'address already in use; pick another or set metrics_listen: off' : e.message}`,
+          ),
+        ),
       );
       server.listen(address.port, address.host, () => resolve());
     });

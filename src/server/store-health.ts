@@ -55,7 +55,10 @@ export class StoreHealth {
       if (this.#probing) return;
       this.#probing = true;
       withDeadline(this.#probe(), this.#probeEveryMs * 5)
-        .then(() => this.#recovered(), () => this.errors++)
+        .then(
+          () => this.#recovered(),
+          () => this.errors++,
+        )
         .finally(() => (this.#probing = false));
     }, this.#probeEveryMs);
     this.#timer.unref();

@@ -42,9 +42,7 @@ const allMetrics = z.object({
 /** Larger than any real report (a few KB), small enough that a hostile body costs nothing. */
 export const USAGE_METRICS_MAX_BYTES = 1 << 20;
 
-export type UsageMetricsResult =
-  | { ok: true; report: RemediationComponentReport }
-  | { ok: false; status: 400 | 413 | 422; message: string };
+export type UsageMetricsResult = { ok: true; report: RemediationComponentReport } | { ok: false; status: 400 | 413 | 422; message: string };
 
 export function parseUsageMetrics(body: Uint8Array, contentEncoding: string | undefined): UsageMetricsResult {
   let raw = body;

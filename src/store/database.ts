@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { VigilError } from '../lib/errors.ts';
 import type { Database } from './schema.ts';
 import type { Dialect } from './dialect.ts';
-import { migrationProvider } from './migrations/index.ts';
+import { LEGACY_MIGRATION_NAMES, migrationProvider } from './migrations/index.ts';
 import { redactSecretsOf, redactUrl } from '../lib/redact-url.ts';
 
 export interface StoreLocation {
@@ -32,7 +32,10 @@ export function parseStoreUrl(url: string, field = 'db'): StoreLocation {
     if (p === '') throw new VigilError('E_BAD_DB', `${field} "sqlite:": give a file path, e.g. sqlite:/var/lib/vigil/vigil.db`);
     return { dialect: 'sqlite', target: p };
   }
-  throw new VigilError('E_BAD_DB', `${field} "${redactUrl(text)}": use sqlite:PATH (e.g. sqlite:/var/lib/vigil/vigil.db) or postgres://USER:PASSWORD@HOST:5432/DB`);
+  throw new VigilError(
+    'E_BAD_DB',
+    `${field} "${redactUrl(text)}": use sqlite:PATH (e.g. sqlite:/var/lib/vigil/vigil.db) or postgres://USER:PASSWORD@HOST:5432/DB`,
+  );
 }
 
 /** For logs and messages: never show a password (the one shared rule, src/lib/redact-url.ts). */
@@ -229,7 +232,8 @@ export function readableByOthersMessage(file: string, files: string[]): string {
 }
 
 export async function migrate({ db, dialect }: OpenedDatabase): Promise<void> {
-  // Migration numbers are handed out to work landing in parallel: 004 may reach a store after 006.
+  await renameLegacyMigrations(db);
+  // Migration numbers are handed out to work landing in parallel: one may reach a store after a later one.
   const migrator = new Migrator({ db, provider: migrationProvider(dialect), allowUnorderedMigrations: true });
   // Never throws; the error is in the result (Kysely's contract), so check it.
   const { error, results } = await migrator.migrateToLatest();
@@ -257,4 +261,13 @@ function cachePreparedStatements(sqlite: SqliteDatabase.Database, size = 256): v
     }
     return stmt;
   }) as typeof sqlite.prepare;
+}
+
+/** A store migrated before a renumbering records the old names; give them their current ones. */
+async function renameLegacyMigrations(db: Kysely<Database>): Promise<void> {
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+  if (!tables.some((t) => t.name === 'kysely_migration')) return;
+  for (const [old, current] of Object.entries(LEGACY_MIGRATION_NAMES)) {
+    await sql`UPDATE kysely_migration SET name = ${current} WHERE name = ${old}`.execute(db);
+  }
 }

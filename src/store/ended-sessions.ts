@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 
-/** Logged-out dashboard sessions (migration 008); its own table type, so store.ts stays untouched. */
+/** Logged-out dashboard sessions (migration 007); its own table type, so store.ts stays untouched. */
 export interface EndedSessionsTable {
   /** SHA-256 (hex) of the session id the cookie carries. */
   session_id_sha256: string;

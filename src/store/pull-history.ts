@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 
-/** Pulls per bouncer per hour (migration 006); its own table type, so store.ts stays untouched. */
+/** Pulls per bouncer per hour (migration 005); its own table type, so store.ts stays untouched. */
 export interface BouncerPullHoursTable {
   bouncer_id: number;
   /** Start of the hour, epoch ms (UTC). */
@@ -70,7 +70,10 @@ export async function recordPullHours(db: Kysely<Database>, rows: Array<{ bounce
         .execute();
     }
     // Cheap with the hour index; runs once per flush that had pulls.
-    await trx.deleteFrom('bouncer_pull_hours').where('hour', '<', newest - PULL_HISTORY_KEPT_MS).execute();
+    await trx
+      .deleteFrom('bouncer_pull_hours')
+      .where('hour', '<', newest - PULL_HISTORY_KEPT_MS)
+      .execute();
   });
 }
 

@@ -4,7 +4,7 @@ import type { NewRefusedRequest } from './store.ts';
 import type { RefusedSummary } from '../core/model/records.ts';
 
 /**
- * Refused and misrouted requests summed per (peer address, User-Agent, reason): migration 007.
+ * Refused and misrouted requests summed per (peer address, User-Agent, reason): migration 006.
  * The raw record (refused_requests) keeps the last 10k requests for display; a flood of random
  * keys fills it in seconds. These summaries are what the health engine reads: a flood of 100k keys
  * from one address is one row, so it cannot push a real bouncer's refusals out.
@@ -25,7 +25,6 @@ export interface RefusedSummariesTable {
 }
 
 export type { RefusedSummary };
-
 
 type Db = Kysely<Database & { refused_summaries: RefusedSummariesTable }>;
 
@@ -173,8 +172,14 @@ export async function recordRefusedSummaries(db: Kysely<Database>, rows: Refused
         )
         .execute();
     }
-    await trx.deleteFrom('refused_summaries').where('last_at', '<', newest - REFUSED_SUMMARIES_KEPT_MS).execute();
-    const { n } = await trx.selectFrom('refused_summaries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    await trx
+      .deleteFrom('refused_summaries')
+      .where('last_at', '<', newest - REFUSED_SUMMARIES_KEPT_MS)
+      .execute();
+    const { n } = await trx
+      .selectFrom('refused_summaries')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     const excess = Number(n) - REFUSED_SUMMARIES_KEPT;
     if (excess > 0) {
       // One-shot rows (a random key, a scanner's agent) go first; a bouncer retrying its stale key every 10 s has thousands.

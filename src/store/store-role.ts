@@ -27,7 +27,11 @@ export async function claimStoreRole(store: Store, role: StoreRole): Promise<voi
   if (owner !== null && owner !== role) throw storeRoleError(store.description, owner, role);
   if (recorded === undefined) {
     // Two processes starting at once: the first insert wins and the loser is refused like any other.
-    await store.db.insertInto('vigil_meta').values({ key: STORE_ROLE_KEY, value: role }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    await store.db
+      .insertInto('vigil_meta')
+      .values({ key: STORE_ROLE_KEY, value: role })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
     const now = await store.getMeta(STORE_ROLE_KEY);
     if (now !== role) throw storeRoleError(store.description, now as StoreRole, role);
   }
@@ -51,7 +55,10 @@ async function inferRole(store: Store): Promise<StoreRole | null> {
 export function storeRoleError(description: string, owner: StoreRole, wanted: StoreRole): VigilError {
   const what = owner === 'serve' ? "vigil serve's (its bouncers and their keys)" : "vigil watch's (its mirror of CrowdSec's bouncers, without keys)";
   const harm = wanted === 'watch' ? "watch would delete serve's bouncers and their keys would get 403" : 'serve would not recognise any key of these bouncers';
-  return new VigilError('E_STORE_ROLE', `store ${description} is ${what}: ${harm}; give vigil ${wanted} a store of its own, e.g. --db ${otherStore(description, wanted)}`);
+  return new VigilError(
+    'E_STORE_ROLE',
+    `store ${description} is ${what}: ${harm}; give vigil ${wanted} a store of its own, e.g. --db ${otherStore(description, wanted)}`,
+  );
 }
 
 function otherStore(description: string, wanted: StoreRole): string {

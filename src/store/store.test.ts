@@ -8,8 +8,18 @@ const T0 = Date.UTC(2026, 10, 24, 4, 0, 0);
 
 function alert(n: number): NewAlert {
   return {
-    createdAt: T0, scenario: 'test', message: 'test', machineId: 'vigil', sourceScope: 'Ip', sourceValue: '192.0.2.1',
-    sourceIp: '192.0.2.1', eventsCount: n, leakspeed: '0', startAt: T0, stopAt: T0, simulated: false,
+    createdAt: T0,
+    scenario: 'test',
+    message: 'test',
+    machineId: 'vigil',
+    sourceScope: 'Ip',
+    sourceValue: '192.0.2.1',
+    sourceIp: '192.0.2.1',
+    eventsCount: n,
+    leakspeed: '0',
+    startAt: T0,
+    stopAt: T0,
+    simulated: false,
   };
 }
 function decision(value: string, scope = 'Ip', untilOffset = 3600_000): NewDecision {
@@ -42,7 +52,10 @@ for (const dialect of DIALECTS) {
 
     it('records activity with last pull moving only forward', async () => {
       const b = await store.createBouncer({ name: 'fw', apiKeyHash: hashApiKey('k'), now: T0 });
-      await store.applyBouncerActivity([{ id: b.id, lastPullAt: T0 + 2000, lastRequestAt: T0 + 2000, ipAddress: '127.0.0.1', type: 'crowdsec-firewall-bouncer', version: '-' }], T0 + 2000);
+      await store.applyBouncerActivity(
+        [{ id: b.id, lastPullAt: T0 + 2000, lastRequestAt: T0 + 2000, ipAddress: '127.0.0.1', type: 'crowdsec-firewall-bouncer', version: '-' }],
+        T0 + 2000,
+      );
       await store.applyBouncerActivity([{ id: b.id, lastPullAt: T0 + 1000, lastRequestAt: T0 + 3000 }], T0 + 3000);
       const got = await store.getBouncer('fw');
       expect(got).toMatchObject({ lastPullAt: T0 + 2000, lastRequestAt: T0 + 3000, ipAddress: '127.0.0.1', type: 'crowdsec-firewall-bouncer', version: '-' });
@@ -87,7 +100,9 @@ for (const dialect of DIALECTS) {
     });
 
     it('keeps the refused-request record and a stable secret', async () => {
-      await store.recordRefused([{ at: T0, peerIp: '127.0.0.1', userAgent: 'curl/8', method: 'GET', path: '/v1/decisions', reason: 'unknown', keyFingerprint: 'abcd', bouncerName: '' }]);
+      await store.recordRefused([
+        { at: T0, peerIp: '127.0.0.1', userAgent: 'curl/8', method: 'GET', path: '/v1/decisions', reason: 'unknown', keyFingerprint: 'abcd', bouncerName: '' },
+      ]);
       expect(await store.refusedRequests()).toMatchObject([{ peerIp: '127.0.0.1', reason: 'unknown', keyFingerprint: 'abcd' }]);
       const s1 = await store.secret('fingerprint');
       const s2 = await store.secret('fingerprint');

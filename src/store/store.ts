@@ -111,7 +111,10 @@ export class Store {
       if (input.apiKeyHash !== '') {
         const sameKey = await trx.selectFrom('bouncers').select('name').where('api_key_hash', '=', input.apiKeyHash).executeTakeFirst();
         if (sameKey) {
-          throw new VigilError('E_KEY_IN_USE', `unable to create bouncer: this API key is already used by bouncer ${sameKey.name}; give ${input.name} its own key (omit --key for a random one)`);
+          throw new VigilError(
+            'E_KEY_IN_USE',
+            `unable to create bouncer: this API key is already used by bouncer ${sameKey.name}; give ${input.name} its own key (omit --key for a random one)`,
+          );
         }
       }
       const row = await trx
@@ -153,12 +156,7 @@ export class Store {
       const found = await this.#sqliteRead((db) => db.prepare('SELECT * FROM bouncers WHERE api_key_hash = ? ORDER BY id LIMIT 1').get(apiKeyHash));
       return found ? toBouncer(found as Selectable<BouncersTable>) : undefined;
     }
-    const row = await this.db
-      .selectFrom('bouncers')
-      .selectAll()
-      .where('api_key_hash', '=', apiKeyHash)
-      .orderBy('id')
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('bouncers').selectAll().where('api_key_hash', '=', apiKeyHash).orderBy('id').executeTakeFirst();
     return row ? toBouncer(row) : undefined;
   }
 
@@ -185,11 +183,7 @@ export class Store {
   }
 
   async setBouncerKind(name: string, kind: BouncerKind | null, now: number): Promise<void> {
-    const res = await this.db
-      .updateTable('bouncers')
-      .set({ kind_override: kind, updated_at: now })
-      .where('name', '=', name)
-      .executeTakeFirst();
+    const res = await this.db.updateTable('bouncers').set({ kind_override: kind, updated_at: now }).where('name', '=', name).executeTakeFirst();
     if (Number(res.numUpdatedRows) === 0) throw noBouncer(name);
   }
 
@@ -198,12 +192,7 @@ export class Store {
     const rows = await this.db
       .selectFrom('bouncers')
       .selectAll()
-      .where((eb) =>
-        eb.or([
-          eb('last_pull_at', '<', cutoff),
-          eb.and([eb('last_pull_at', 'is', null), eb('created_at', '<', cutoff)]),
-        ]),
-      )
+      .where((eb) => eb.or([eb('last_pull_at', '<', cutoff), eb.and([eb('last_pull_at', 'is', null), eb('created_at', '<', cutoff)])]))
       .orderBy('id')
       .execute();
     return rows.map(toBouncer);
@@ -217,30 +206,31 @@ export class Store {
       const sqlite = this.#sqlite;
       const update = sqlite.prepare(SQLITE_ACTIVITY_UPDATE);
       // Holding Kysely's (single, mutex-guarded) connection: no Kysely transaction is open meanwhile.
-      await this.db.connection().execute(async () => sqlite.transaction(() => {
-        for (const a of batch) {
-          update.run({
-            now,
-            pull: a.lastPullAt ?? null,
-            rev: a.lastPullRev ?? null,
-            request: a.lastRequestAt ?? null,
-            ip: a.ipAddress ?? null,
-            type: a.type ?? null,
-            version: a.version ?? null,
-            setCadence: a.pullCadenceMs === undefined ? 0 : 1,
-            cadence: a.pullCadenceMs ?? null,
-            id: a.id,
-          });
-        }
-      })());
+      await this.db.connection().execute(async () =>
+        sqlite.transaction(() => {
+          for (const a of batch) {
+            update.run({
+              now,
+              pull: a.lastPullAt ?? null,
+              rev: a.lastPullRev ?? null,
+              request: a.lastRequestAt ?? null,
+              ip: a.ipAddress ?? null,
+              type: a.type ?? null,
+              version: a.version ?? null,
+              setCadence: a.pullCadenceMs === undefined ? 0 : 1,
+              cadence: a.pullCadenceMs ?? null,
+              id: a.id,
+            });
+          }
+        })(),
+      );
       return;
     }
     await this.db.transaction().execute(async (trx) => {
       for (const a of batch) {
         // Another replica may have recorded a later pull already: times only move forward.
         const greatest = this.dialect === 'postgres' ? 'greatest' : 'max';
-        const later = (col: 'last_pull_at' | 'last_request_at', v: number) =>
-          sql<number>`${sql.raw(greatest)}(coalesce(${sql.ref(col)}, 0), ${v})`;
+        const later = (col: 'last_pull_at' | 'last_request_at', v: number) => sql<number>`${sql.raw(greatest)}(coalesce(${sql.ref(col)}, 0), ${v})`;
         const set: Record<string, unknown> = { updated_at: now };
         if (a.lastPullAt !== undefined) set.last_pull_at = later('last_pull_at', a.lastPullAt);
         if (a.lastPullRev !== undefined) set.last_pull_rev = sql<number>`${sql.raw(greatest)}(coalesce(last_pull_rev, 0), ${a.lastPullRev})`;
@@ -249,7 +239,10 @@ export class Store {
         if (a.type !== undefined) set.type = a.type;
         if (a.version !== undefined) set.version = a.version;
         if (a.pullCadenceMs !== undefined) set.pull_cadence_ms = a.pullCadenceMs;
-        const q = trx.updateTable('bouncers').set(set as never).where('id', '=', a.id);
+        const q = trx
+          .updateTable('bouncers')
+          .set(set as never)
+          .where('id', '=', a.id);
         await q.execute();
       }
     });
@@ -258,11 +251,7 @@ export class Store {
   // ---------------------------------------------------------------- decisions
 
   /** One alert and its decisions in one transaction (an import of 100k rows included). */
-  async addDecisions(
-    alert: NewAlert,
-    decisions: NewDecision[],
-    onProgress?: (done: number) => void,
-  ): Promise<{ alertId: number; decisionIds: number[] }> {
+  async addDecisions(alert: NewAlert, decisions: NewDecision[], onProgress?: (done: number) => void): Promise<{ alertId: number; decisionIds: number[] }> {
     return await this.db.transaction().execute(async (trx) => {
       const rev = await nextRev(trx);
       const a = await trx
@@ -375,7 +364,9 @@ export class Store {
 
   async decisionsRev(): Promise<number> {
     if (this.#sqlite) {
-      const found = await this.#sqliteRead((db) => db.prepare("SELECT value FROM vigil_counters WHERE name = 'decisions_rev'").get() as { value: number } | undefined);
+      const found = await this.#sqliteRead(
+        (db) => db.prepare("SELECT value FROM vigil_counters WHERE name = 'decisions_rev'").get() as { value: number } | undefined,
+      );
       if (!found) throw new VigilError('E_DB_SCHEMA', 'store: the decisions_rev counter is missing; the database was not migrated by this version');
       return Number(found.value);
     }
@@ -406,7 +397,11 @@ export class Store {
   async alertsFor(alertIds: number[]): Promise<Map<number, Alert>> {
     const out = new Map<number, Alert>();
     for (let i = 0; i < alertIds.length; i += INSERT_CHUNK) {
-      const rows = await this.db.selectFrom('alerts').selectAll().where('id', 'in', alertIds.slice(i, i + INSERT_CHUNK)).execute();
+      const rows = await this.db
+        .selectFrom('alerts')
+        .selectAll()
+        .where('id', 'in', alertIds.slice(i, i + INSERT_CHUNK))
+        .execute();
       for (const r of rows) out.set(r.id, toAlert(r));
     }
     return out;
@@ -457,13 +452,7 @@ export class Store {
           })),
         )
         .execute();
-      const cut = await trx
-        .selectFrom('refused_requests')
-        .select('id')
-        .orderBy('id', 'desc')
-        .offset(REFUSED_REQUESTS_KEPT)
-        .limit(1)
-        .executeTakeFirst();
+      const cut = await trx.selectFrom('refused_requests').select('id').orderBy('id', 'desc').offset(REFUSED_REQUESTS_KEPT).limit(1).executeTakeFirst();
       if (cut) await trx.deleteFrom('refused_requests').where('id', '<=', cut.id).execute();
     });
   }
@@ -471,7 +460,10 @@ export class Store {
   async refusedRequests(opts: { since?: number; limit?: number } = {}): Promise<RefusedRequest[]> {
     let q = this.db.selectFrom('refused_requests').selectAll();
     if (opts.since !== undefined) q = q.where('at', '>=', opts.since);
-    const rows = await q.orderBy('id', 'desc').limit(opts.limit ?? 100).execute();
+    const rows = await q
+      .orderBy('id', 'desc')
+      .limit(opts.limit ?? 100)
+      .execute();
     return rows.map(toRefused);
   }
 
@@ -504,7 +496,10 @@ export class Store {
   async recordLapiStart(at: number, instance: string): Promise<void> {
     await this.db.insertInto('lapi_starts').values({ at, instance }).execute();
     // Keep a month of starts: enough to explain any silence the engine looks at.
-    await this.db.deleteFrom('lapi_starts').where('at', '<', at - 30 * 24 * 3600_000).execute();
+    await this.db
+      .deleteFrom('lapi_starts')
+      .where('at', '<', at - 30 * 24 * 3600_000)
+      .execute();
   }
 
   async lapiStarts(since: number): Promise<number[]> {
@@ -516,7 +511,9 @@ export class Store {
     if (changes.length === 0) return;
     await this.db
       .insertInto('bouncer_changes')
-      .values(changes.map((c) => ({ bouncer_id: c.bouncerId, at: c.at, field: c.field, old_value: c.oldValue.slice(0, 256), new_value: c.newValue.slice(0, 256) })))
+      .values(
+        changes.map((c) => ({ bouncer_id: c.bouncerId, at: c.at, field: c.field, old_value: c.oldValue.slice(0, 256), new_value: c.newValue.slice(0, 256) })),
+      )
       .execute();
   }
 
@@ -539,7 +536,10 @@ export class Store {
   async healthIssues(opts: { includeResolved?: boolean; limit?: number } = {}): Promise<HealthIssue[]> {
     let q = this.db.selectFrom('health_issues').selectAll();
     if (!opts.includeResolved) q = q.where('resolved_at', 'is', null);
-    const rows = await q.orderBy('id', 'desc').limit(opts.limit ?? 1000).execute();
+    const rows = await q
+      .orderBy('id', 'desc')
+      .limit(opts.limit ?? 1000)
+      .execute();
     return rows.map(toHealthIssue);
   }
 
@@ -622,7 +622,11 @@ export class Store {
     const found = await this.db.selectFrom('vigil_meta').select('value').where('key', '=', key).executeTakeFirst();
     if (found) return Buffer.from(found.value, 'hex');
     const value = crypto.randomBytes(32).toString('hex');
-    await this.db.insertInto('vigil_meta').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    await this.db
+      .insertInto('vigil_meta')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
     const row = await this.db.selectFrom('vigil_meta').select('value').where('key', '=', key).executeTakeFirstOrThrow();
     return Buffer.from(row.value, 'hex');
   }

@@ -53,7 +53,10 @@ describe('bouncer rows across CrowdSec versions', () => {
   });
 
   it('1.6.3+: an empty last_pull is never pulled; auto_created children are marked', () => {
-    const b = parseBouncerRow({ name: 'nginx@10.0.0.7', ip_address: '10.0.0.7', revoked: true, created_at: new Date(T), last_pull: null, auto_created: 1 }, 't');
+    const b = parseBouncerRow(
+      { name: 'nginx@10.0.0.7', ip_address: '10.0.0.7', revoked: true, created_at: new Date(T), last_pull: null, auto_created: 1 },
+      't',
+    );
     expect(b).toMatchObject({ lastPullAt: null, autoCreated: true, revoked: true, createdAt: T });
   });
 
@@ -104,8 +107,31 @@ describe('cscli bouncers list -o json', () => {
 
   it('parses 1.6+ output (no id, no key, null last_pull, auto_created)', () => {
     const out = JSON.stringify([
-      { created_at: '2026-11-24T04:00:00Z', updated_at: '2026-11-24T04:00:00Z', name: 'traefik', revoked: false, ip_address: '10.0.0.2', type: 'traefik-plugin', version: '1.4.2', last_pull: '2026-11-24T05:00:00Z', auth_type: 'api-key', os: 'linux/?', auto_created: false },
-      { created_at: '2026-11-24T04:30:00Z', updated_at: '2026-11-24T04:30:00Z', name: 'traefik@10.0.0.3', revoked: false, ip_address: '10.0.0.3', type: 'traefik-plugin', version: '1.4.2', last_pull: null, auth_type: 'api-key', auto_created: true },
+      {
+        created_at: '2026-11-24T04:00:00Z',
+        updated_at: '2026-11-24T04:00:00Z',
+        name: 'traefik',
+        revoked: false,
+        ip_address: '10.0.0.2',
+        type: 'traefik-plugin',
+        version: '1.4.2',
+        last_pull: '2026-11-24T05:00:00Z',
+        auth_type: 'api-key',
+        os: 'linux/?',
+        auto_created: false,
+      },
+      {
+        created_at: '2026-11-24T04:30:00Z',
+        updated_at: '2026-11-24T04:30:00Z',
+        name: 'traefik@10.0.0.3',
+        revoked: false,
+        ip_address: '10.0.0.3',
+        type: 'traefik-plugin',
+        version: '1.4.2',
+        last_pull: null,
+        auth_type: 'api-key',
+        auto_created: true,
+      },
     ]);
     const [parent, child] = parseCscliBouncersJson(out, 'cscli');
     expect(parent).toMatchObject({ name: 'traefik', lastPullAt: Date.parse('2026-11-24T05:00:00Z'), autoCreated: false });
@@ -119,7 +145,9 @@ describe('cscli bouncers list -o json', () => {
   });
 
   it('says what is wrong with output that is not the list', () => {
-    expect(() => parseCscliBouncersJson('Error: unknown command "bouncer"', "'cscli'")).toThrow(/'cscli': output is not JSON .*must print 'cscli bouncers list -o json'/);
+    expect(() => parseCscliBouncersJson('Error: unknown command "bouncer"', "'cscli'")).toThrow(
+      /'cscli': output is not JSON .*must print 'cscli bouncers list -o json'/,
+    );
     expect(() => parseCscliBouncersJson('{"a":1}', 'c')).toThrow(/expected a JSON array of bouncers, got object/);
   });
 });

@@ -37,12 +37,18 @@ describe("CrowdSec's config file", () => {
   });
 
   it('merges config.yaml.local over it (the Debian package enables WAL there), key by key', () => {
-    const local = 'db_config:\n  use_wal: true\n  db_path: /srv/cs.db\napi:\n  server:\n    listen_uri: 0.0.0.0:8081\n    tls:\n      cert_file: /etc/crowdsec/ssl/cert.pem\n';
+    const local =
+      'db_config:\n  use_wal: true\n  db_path: /srv/cs.db\napi:\n  server:\n    listen_uri: 0.0.0.0:8081\n    tls:\n      cert_file: /etc/crowdsec/ssl/cert.pem\n';
     expect(parseCrowdsecConfig(DEBIAN_CONFIG, local, 'c.yaml')).toEqual({ db: { type: 'sqlite', path: '/srv/cs.db' }, lapiUrl: 'https://0.0.0.0:8081/' });
   });
 
   it('reads PostgreSQL and MySQL db_config, with ${VAR} expanded as CrowdSec does', () => {
-    const pg = parseCrowdsecConfig('db_config:\n  type: postgresql\n  user: crowdsec\n  password: ${PG_PASS}\n  db_name: cs\n  host: db.internal\n  port: 5433\n  sslmode: require\n', null, 'c', { PG_PASS: 'p@ss' });
+    const pg = parseCrowdsecConfig(
+      'db_config:\n  type: postgresql\n  user: crowdsec\n  password: ${PG_PASS}\n  db_name: cs\n  host: db.internal\n  port: 5433\n  sslmode: require\n',
+      null,
+      'c',
+      { PG_PASS: 'p@ss' },
+    );
     expect(pg.db).toEqual({ type: 'postgres', host: 'db.internal', port: 5433, user: 'crowdsec', password: 'p@ss', database: 'cs', sslmode: 'require' });
     expect(describeDb(pg.db)).toBe('postgres://crowdsec@db.internal:5433/cs');
     expect(pg.lapiUrl).toBeNull();
@@ -61,7 +67,9 @@ describe("CrowdSec's config file", () => {
     );
     expect(() => parseCrowdsecConfig('db_config:\n  type: mysql\n  port: lots\n', null, 'c')).toThrow(/db_config.port "lots": expected a port number/);
     expect(() => parseCrowdsecConfig('db_config: [\n', null, 'c')).toThrow(/YAML syntax error at line/);
-    expect(() => readCrowdsecConfig('/nonexistent/crowdsec/config.yaml', {})).toThrow(/config.yaml: not found; pass --crowdsec-config FILE, --crowdsec-db URL or --cscli COMMAND/);
+    expect(() => readCrowdsecConfig('/nonexistent/crowdsec/config.yaml', {})).toThrow(
+      /config.yaml: not found; pass --crowdsec-config FILE, --crowdsec-db URL or --cscli COMMAND/,
+    );
   });
 });
 
@@ -116,7 +124,13 @@ describe('watch settings', () => {
   });
 
   it('reads VIGIL_WATCH_* between flags and the file', () => {
-    const s = resolveWatchSettings({ flags: {}, file: { poll_every: '1m', cscli: 'cscli' }, configFile: 'vigil.yaml', env: { VIGIL_WATCH_POLL_EVERY: '10s' }, cwd: dir });
+    const s = resolveWatchSettings({
+      flags: {},
+      file: { poll_every: '1m', cscli: 'cscli' },
+      configFile: 'vigil.yaml',
+      env: { VIGIL_WATCH_POLL_EVERY: '10s' },
+      cwd: dir,
+    });
     expect(s.pollEveryMs).toBe(10_000);
   });
 
@@ -124,8 +138,12 @@ describe('watch settings', () => {
     const base = { file: {}, configFile: '/etc/vigil.yaml', env: {}, cwd: dir };
     expect(() => resolveWatchSettings({ ...base, flags: { cscli: 'cscli', crowdsecDb: 'sqlite:/x' } })).toThrow(/--cscli and --crowdsec-db both given/);
     expect(() => resolveWatchSettings({ ...base, flags: { cscli: 'cscli', pollEvery: '5x' } })).toThrow(/--poll-every/);
-    expect(() => resolveWatchSettings({ ...base, flags: {}, file: { cscli: 'cscli', listen: 'nowhere' } })).toThrow(/\/etc\/vigil.yaml: watch.listen "nowhere": use HOST:PORT/);
-    expect(() => resolveWatchSettings({ ...base, flags: { cscli: 'cscli', lapiUrl: 'ftp://x' } })).toThrow(/--lapi-url "ftp:\/\/x": use the URL bouncers reach/);
+    expect(() => resolveWatchSettings({ ...base, flags: {}, file: { cscli: 'cscli', listen: 'nowhere' } })).toThrow(
+      /\/etc\/vigil.yaml: watch.listen "nowhere": use HOST:PORT/,
+    );
+    expect(() => resolveWatchSettings({ ...base, flags: { cscli: 'cscli', lapiUrl: 'ftp://x' } })).toThrow(
+      /--lapi-url "ftp:\/\/x": use the URL bouncers reach/,
+    );
     expect(() => resolveWatchSettings({ ...base, flags: { cscli: 'cscli', deployment: 'vm' } })).toThrow(/--deployment "vm": use host, docker or kubernetes/);
   });
 });

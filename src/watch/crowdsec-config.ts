@@ -34,7 +34,10 @@ export function describeDb(db: CrowdsecDbLocation): string {
  * `$VAR` are replaced, unset ones by nothing.
  */
 export function expandEnvLikeGo(text: string, env: NodeJS.ProcessEnv): string {
-  return text.replace(/\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_m, braced: string | undefined, bare: string | undefined) => env[(braced ?? bare)!] ?? '');
+  return text.replace(
+    /\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (_m, braced: string | undefined, bare: string | undefined) => env[(braced ?? bare)!] ?? '',
+  );
 }
 
 /** go-cs-lib's yamlpatch: maps merge key by key, anything else in the patch replaces. */
@@ -53,7 +56,10 @@ function parseYaml(text: string, file: string): unknown {
   const doc = YAML.parseDocument(text);
   if (doc.errors.length > 0) {
     const pos = doc.errors[0]!.linePos?.[0];
-    throw new VigilError('E_CROWDSEC_CONFIG', `CrowdSec config ${file}: YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}; fix the file or pass --crowdsec-db`);
+    throw new VigilError(
+      'E_CROWDSEC_CONFIG',
+      `CrowdSec config ${file}: YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}; fix the file or pass --crowdsec-db`,
+    );
   }
   return doc.toJS() ?? {};
 }
@@ -74,7 +80,8 @@ export function parseCrowdsecConfig(main: string, local: string | null, file: st
     const v = dbc.port;
     if (v === undefined || v === null || v === '') return fallback;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new VigilError('E_CROWDSEC_CONFIG', `${where('db_config.port')} "${String(v)}": expected a port number`);
+    if (!Number.isInteger(n) || n < 1 || n > 65535)
+      throw new VigilError('E_CROWDSEC_CONFIG', `${where('db_config.port')} "${String(v)}": expected a port number`);
     return n;
   };
   const type = str('type', 'sqlite').toLowerCase();
@@ -86,13 +93,31 @@ export function parseCrowdsecConfig(main: string, local: string | null, file: st
     case 'postgresql':
     case 'postgres':
     case 'pgx':
-      db = { type: 'postgres', host: str('host', '127.0.0.1'), port: port(5432), user: str('user'), password: str('password'), database: str('db_name', 'crowdsec'), sslmode: str('sslmode', 'disable') };
+      db = {
+        type: 'postgres',
+        host: str('host', '127.0.0.1'),
+        port: port(5432),
+        user: str('user'),
+        password: str('password'),
+        database: str('db_name', 'crowdsec'),
+        sslmode: str('sslmode', 'disable'),
+      };
       break;
     case 'mysql':
-      db = { type: 'mysql', host: str('host', '127.0.0.1'), port: port(3306), user: str('user'), password: str('password'), database: str('db_name', 'crowdsec') };
+      db = {
+        type: 'mysql',
+        host: str('host', '127.0.0.1'),
+        port: port(3306),
+        user: str('user'),
+        password: str('password'),
+        database: str('db_name', 'crowdsec'),
+      };
       break;
     default:
-      throw new VigilError('E_CROWDSEC_CONFIG', `${where('db_config.type')} "${type}": Vigil reads sqlite, postgresql and mysql; pass --crowdsec-db or --cscli otherwise`);
+      throw new VigilError(
+        'E_CROWDSEC_CONFIG',
+        `${where('db_config.type')} "${type}": Vigil reads sqlite, postgresql and mysql; pass --crowdsec-db or --cscli otherwise`,
+      );
   }
   return { db, lapiUrl: lapiUrlOf(data) };
 }

@@ -105,8 +105,10 @@ export function sourceUnavailableFinding(source: string, error: string, failingS
 
 function hintFor(error: string): string {
   if (/; check /.test(error)) return ''; // the source already said what to check
-  if (/SQLITE_BUSY|database is locked/i.test(error)) return 'CrowdSec held a write lock longer than the busy timeout; enable WAL (db_config: use_wal: true) so readers never wait';
-  if (/EACCES|permission denied|SQLITE_CANTOPEN|unable to open/i.test(error)) return "check that the user running vigil watch can read CrowdSec's database (and its -wal/-shm files)";
+  if (/SQLITE_BUSY|database is locked/i.test(error))
+    return 'CrowdSec held a write lock longer than the busy timeout; enable WAL (db_config: use_wal: true) so readers never wait';
+  if (/EACCES|permission denied|SQLITE_CANTOPEN|unable to open/i.test(error))
+    return "check that the user running vigil watch can read CrowdSec's database (and its -wal/-shm files)";
   if (/ENOENT|not found|no such file/i.test(error)) return 'check the path (--crowdsec-config, --crowdsec-db or --cscli)';
   if (/ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|timeout/i.test(error)) return "check that CrowdSec's database server is up and reachable";
   return '';

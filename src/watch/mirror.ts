@@ -88,7 +88,11 @@ export async function syncMirror(store: Store, bouncers: CrowdsecBouncer[], usag
     for (let i = 0; i < inserts.length; i += CHUNK) {
       const rows = await trx
         .insertInto('bouncers')
-        .values(inserts.slice(i, i + CHUNK).map((v) => ({ ...v, api_key_hash: '', updated_at: now, last_pull_rev: null, last_request_at: null, kind_override: null, pull_cadence_ms: null })))
+        .values(
+          inserts
+            .slice(i, i + CHUNK)
+            .map((v) => ({ ...v, api_key_hash: '', updated_at: now, last_pull_rev: null, last_request_at: null, kind_override: null, pull_cadence_ms: null })),
+        )
         .returningAll()
         .execute();
       for (const r of rows) byName.set(r.name, toBouncer(r));
@@ -98,7 +102,10 @@ export async function syncMirror(store: Store, bouncers: CrowdsecBouncer[], usag
       for (let i = 0; i < updates.length; i += CHUNK) {
         const rows = updates
           .slice(i, i + CHUNK)
-          .map((u) => sql`(${u.id}::bigint, ${u.revoked}::int, ${u.ip_address}::text, ${u.type}::text, ${u.version}::text, ${u.auth_type}::text, ${u.created_at}::bigint, ${u.last_pull_at}::bigint)`);
+          .map(
+            (u) =>
+              sql`(${u.id}::bigint, ${u.revoked}::int, ${u.ip_address}::text, ${u.type}::text, ${u.version}::text, ${u.auth_type}::text, ${u.created_at}::bigint, ${u.last_pull_at}::bigint)`,
+          );
         await sql`UPDATE bouncers AS b SET revoked = v.revoked, ip_address = v.ip_address, type = v.type, version = v.version, auth_type = v.auth_type,
             created_at = v.created_at, last_pull_at = v.last_pull_at, updated_at = ${now}
           FROM (VALUES ${sql.join(rows)}) AS v(id, revoked, ip_address, type, version, auth_type, created_at, last_pull_at)
@@ -106,7 +113,12 @@ export async function syncMirror(store: Store, bouncers: CrowdsecBouncer[], usag
       }
     } else {
       // SQLite: prepared statements inside one transaction cost microseconds each.
-      for (const { id, ...values } of updates) await trx.updateTable('bouncers').set({ ...values, updated_at: now }).where('id', '=', id).execute();
+      for (const { id, ...values } of updates)
+        await trx
+          .updateTable('bouncers')
+          .set({ ...values, updated_at: now })
+          .where('id', '=', id)
+          .execute();
     }
   });
   added.push(...inserts.map((v) => v.name));
@@ -116,7 +128,11 @@ export async function syncMirror(store: Store, bouncers: CrowdsecBouncer[], usag
   await store.recordBouncerChanges(changes);
   for (const [name, at] of usageMetricsAt) {
     const b = byName.get(name);
-    if (b && reported.get(b.id) !== at) await store.recordUsageMetrics(b.id, at, { source: 'crowdsec', note: "reported to CrowdSec's Local API (POST /v1/usage-metrics); Vigil reads only its time" });
+    if (b && reported.get(b.id) !== at)
+      await store.recordUsageMetrics(b.id, at, {
+        source: 'crowdsec',
+        note: "reported to CrowdSec's Local API (POST /v1/usage-metrics); Vigil reads only its time",
+      });
   }
   return { byName, added, removed, changes };
 }

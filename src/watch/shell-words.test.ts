@@ -22,7 +22,16 @@ describe('shell words (--cscli)', () => {
   });
 
   it('refuses what only a shell could run, naming the flag and the fix', () => {
-    for (const bad of ['cscli | tee x', 'cscli; rm -rf /', 'cscli > out', 'docker exec $CONTAINER cscli', 'docker exec "$(pick)" cscli', 'cscli `x`', 'cscli &', 'ls *']) {
+    for (const bad of [
+      'cscli | tee x',
+      'cscli; rm -rf /',
+      'cscli > out',
+      'docker exec $CONTAINER cscli',
+      'docker exec "$(pick)" cscli',
+      'cscli `x`',
+      'cscli &',
+      'ls *',
+    ]) {
       expect(() => shellWords(bad), bad).toThrow(/--cscli ".*": .* needs a shell, and the command is run without one; put it in a script/);
     }
     expect(() => shellWords("docker exec 'crowdsec cscli")).toThrow(/unterminated single quote/);

@@ -14,7 +14,10 @@ export function shellWords(line: string, field = '--cscli'): string[] {
   let word = '';
   let inWord = false;
   const refuse = (what: string): never => {
-    throw new VigilError('E_USAGE', `${field} "${line}": ${what} needs a shell, and the command is run without one; put it in a script and pass the script's path`);
+    throw new VigilError(
+      'E_USAGE',
+      `${field} "${line}": ${what} needs a shell, and the command is run without one; put it in a script and pass the script's path`,
+    );
   };
   for (let i = 0; i < line.length; i++) {
     const ch = line[i]!;

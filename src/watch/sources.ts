@@ -126,7 +126,12 @@ export class PostgresSource implements BouncerSource {
   constructor(loc: Extract<CrowdsecDbLocation, { type: 'postgres' }>, opts: { timeoutMs?: number } = {}) {
     this.description = describeDb(loc);
     const timeout = opts.timeoutMs ?? 10_000;
-    const ssl = loc.sslmode === 'disable' || loc.sslmode === '' ? false : loc.sslmode === 'verify-full' || loc.sslmode === 'verify-ca' ? true : { rejectUnauthorized: false };
+    const ssl =
+      loc.sslmode === 'disable' || loc.sslmode === ''
+        ? false
+        : loc.sslmode === 'verify-full' || loc.sslmode === 'verify-ca'
+          ? true
+          : { rejectUnauthorized: false };
     this.#pool = new pg.Pool({
       host: loc.host,
       port: loc.port,
@@ -300,10 +305,15 @@ export class CscliSource implements BouncerSource {
   lapiListenUri(): Promise<string | null> {
     return new Promise((resolve) => {
       const prefix = this.#prefix;
-      execFile(prefix[0]!, [...prefix.slice(1), 'config', 'show', '--key', 'Config.API.Server.ListenURI'], { timeout: 10_000, env: this.#env ?? process.env }, (err, stdout) => {
-        const v = String(stdout ?? '').trim();
-        resolve(!err && /^[\w.\-[\]:]+:\d+$/.test(v) ? v : null);
-      });
+      execFile(
+        prefix[0]!,
+        [...prefix.slice(1), 'config', 'show', '--key', 'Config.API.Server.ListenURI'],
+        { timeout: 10_000, env: this.#env ?? process.env },
+        (err, stdout) => {
+          const v = String(stdout ?? '').trim();
+          resolve(!err && /^[\w.\-[\]:]+:\d+$/.test(v) ? v : null);
+        },
+      );
     });
   }
 

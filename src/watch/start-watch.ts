@@ -62,7 +62,10 @@ export function refuseCrowdsecDbAsStore(storeUrl: string, settings: WatchSetting
     same = u.hostname === watched.host && Number(u.port || 5432) === watched.port && decodeURIComponent(u.pathname.slice(1)) === watched.database;
   }
   if (same) {
-    throw new VigilError('E_CONFIG', `db: Vigil's store would be CrowdSec's own database (${describeDb(watched)}); give vigil watch a store of its own, e.g. --db sqlite:/var/lib/vigil/watch.db`);
+    throw new VigilError(
+      'E_CONFIG',
+      `db: Vigil's store would be CrowdSec's own database (${describeDb(watched)}); give vigil watch a store of its own, e.g. --db sqlite:/var/lib/vigil/watch.db`,
+    );
   }
 }
 
@@ -110,16 +113,27 @@ export async function startWatch(
   };
   // The same notifications as `vigil serve` (channels from vigil.yaml), with CrowdSec's runbooks.
   const runbook = { cli: 'cscli' as const, ...settings.runbook };
-  const notifications = await startNotifications({ store, clock, log, config, engine: watcher.engine, lapiUrl: () => runbook.lapiUrl, runbook, env: opts.env }).catch(
-    async (e) => {
-      await source.close();
-      await store.close();
-      throw e;
-    },
-  );
+  const notifications = await startNotifications({
+    store,
+    clock,
+    log,
+    config,
+    engine: watcher.engine,
+    lapiUrl: () => runbook.lapiUrl,
+    runbook,
+    env: opts.env,
+  }).catch(async (e) => {
+    await source.close();
+    await store.close();
+    throw e;
+  });
 
   const metrics = new LapiMetrics(store, clock, null);
-  const sourceUp = new Gauge({ name: 'vigil_watch_source_up', help: "1 when the last read of CrowdSec's bouncers succeeded, else 0.", registers: [metrics.registry] });
+  const sourceUp = new Gauge({
+    name: 'vigil_watch_source_up',
+    help: "1 when the last read of CrowdSec's bouncers succeeded, else 0.",
+    registers: [metrics.registry],
+  });
   const lastSuccess = new Gauge({
     name: 'vigil_watch_last_success_timestamp_seconds',
     help: "Unix time of the last successful read of CrowdSec's bouncers.",
@@ -161,7 +175,13 @@ export async function startWatch(
     admin.get('/watch', (c) => {
       const s = watcher.status();
       const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-      return c.json({ ...s, lastReadAt: iso(s.lastReadAt), lastSuccessAt: iso(s.lastSuccessAt), failingSince: iso(s.failingSince), pollEveryMs: settings.pollEveryMs });
+      return c.json({
+        ...s,
+        lastReadAt: iso(s.lastReadAt),
+        lastSuccessAt: iso(s.lastSuccessAt),
+        failingSince: iso(s.failingSince),
+        pollEveryMs: settings.pollEveryMs,
+      });
     });
     const app = new Hono();
     app.get('/health', (c) => c.json({ status: 'up' }));
@@ -192,7 +212,10 @@ export async function startWatch(
     url = `http://${formatListen({ host: a.address, port: a.port })}`;
     await web.start(url);
   }
-  log.info({ source: describeSource(settings.source), every: settings.pollEveryMs, listen: url, store: store.description }, `watching CrowdSec's bouncers through ${source.description}`);
+  log.info(
+    { source: describeSource(settings.source), every: settings.pollEveryMs, listen: url, store: store.description },
+    `watching CrowdSec's bouncers through ${source.description}`,
+  );
   if (opts.poll !== false) watcher.start(settings.pollEveryMs);
 
   let closing: Promise<void> | undefined;

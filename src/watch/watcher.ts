@@ -95,7 +95,14 @@ export class Watcher {
         const b = mirror!.byName.get(cs.name);
         return b ? [{ input: toHealthInput(b, read!.usageMetricsAt.get(cs.name) ?? null), autoCreated: cs.autoCreated, authType: cs.authType }] : [];
       });
-      Object.assign(this.#status, { up: true, lastSuccessAt: now, failingSince: null, consecutiveFailures: 0, lastError: null, bouncers: read.bouncers.length });
+      Object.assign(this.#status, {
+        up: true,
+        lastSuccessAt: now,
+        failingSince: null,
+        consecutiveFailures: 0,
+        lastError: null,
+        bouncers: read.bouncers.length,
+      });
     } else {
       this.#status.failingSince ??= now;
       this.#status.up = false;

@@ -189,8 +189,9 @@ class DashboardContext {
   }
 
   csrfRefusal(c: Context<Env>, s: Session, token: string | undefined): Response | null {
-    if (!this.sameOrigin(c)) return c.json({ message: 'cross-site request refused: the Origin header must be this dashboard\'s own' }, 403);
-    if (!this.codec.checkCsrf(s, token)) return c.json({ message: 'CSRF token missing or wrong: send the X-CSRF-Token header of the dashboard page (reload it)' }, 403);
+    if (!this.sameOrigin(c)) return c.json({ message: "cross-site request refused: the Origin header must be this dashboard's own" }, 403);
+    if (!this.codec.checkCsrf(s, token))
+      return c.json({ message: 'CSRF token missing or wrong: send the X-CSRF-Token header of the dashboard page (reload it)' }, 403);
     return null;
   }
 
@@ -264,7 +265,13 @@ function registerPublicRoutes(app: Hono<Env>, ui: DashboardContext): void {
 async function logIn(c: Context<Env>, ui: DashboardContext): Promise<Response> {
   const { store, clock, log, codec, deps } = ui;
   if (!ui.sameOrigin(c)) {
-    return c.json({ message: "cross-site login refused: the Origin header must be this dashboard's own (behind a reverse proxy: keep the Host header, or send X-Forwarded-Host from an address in admin_trusted_proxies)" }, 403);
+    return c.json(
+      {
+        message:
+          "cross-site login refused: the Origin header must be this dashboard's own (behind a reverse proxy: keep the Host header, or send X-Forwarded-Host from an address in admin_trusted_proxies)",
+      },
+      403,
+    );
   }
   const peer = clientAddress(ui.facts(c), ui.trusted);
   const form = await c.req.parseBody();
@@ -398,13 +405,19 @@ async function addDecision(c: Context<Env>, ui: DashboardContext): Promise<Respo
   const now = clock.now();
   const reason = field('reason').trim() || `manual '${type}' from '${DASHBOARD_MACHINE_ID}'`;
   // Same validation and records as `vigil decisions add` (cscli's origin, a manual alert).
-  const d = buildDecision({ scope: value.includes('/') ? 'Range' : 'Ip', value, type, duration: field('duration').trim() || '4h', reason, origin: 'cscli' }, now);
+  const d = buildDecision(
+    { scope: value.includes('/') ? 'Range' : 'Ip', value, type, duration: field('duration').trim() || '4h', reason, origin: 'cscli' },
+    now,
+  );
   const { decisionIds } = await store.addDecisions(
     manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: DASHBOARD_MACHINE_ID }),
     [d],
   );
   await sync.refresh();
-  log.info({ decision: decisionIds[0], scope: d.scope, value: d.value, type: d.type, until: new Date(d.until).toISOString() }, 'decision added from the dashboard');
+  log.info(
+    { decision: decisionIds[0], scope: d.scope, value: d.value, type: d.type, until: new Date(d.until).toISOString() },
+    'decision added from the dashboard',
+  );
   return c.json({ id: decisionIds[0], scope: d.scope, value: d.value, type: d.type, until: new Date(d.until).toISOString() }, 201);
 }
 

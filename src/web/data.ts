@@ -173,7 +173,10 @@ export class DashboardData {
       row: this.#row(b, usage?.receivedAt ?? null, hours, open, now, true),
       issues,
       refused: await refusedFor(this.#store.db, b, 25),
-      changes: (await this.#store.bouncerChanges(now - 30 * DAY)).filter((c) => c.bouncerId === b.id).reverse().slice(0, 25),
+      changes: (await this.#store.bouncerChanges(now - 30 * DAY))
+        .filter((c) => c.bouncerId === b.id)
+        .reverse()
+        .slice(0, 25),
       usage,
     };
   }
@@ -197,7 +200,14 @@ export class DashboardData {
   }
 
   /** `detailed`: hourly bars over 7 days (a bouncer's page); the fleet table draws 6-hour bars. */
-  #row(b: Bouncer, lastUsageMetricsAt: number | null, hours: Array<{ hour: number; pulls: number }>, open: HealthIssue[], now: number, detailed = false): FleetRow {
+  #row(
+    b: Bouncer,
+    lastUsageMetricsAt: number | null,
+    hours: Array<{ hour: number; pulls: number }>,
+    open: HealthIssue[],
+    now: number,
+    detailed = false,
+  ): FleetRow {
     return {
       name: b.name,
       type: b.type,
@@ -240,11 +250,7 @@ async function refusedFor(db: Kysely<Database>, b: Bouncer, limit: number): Prom
     .selectFrom('refused_requests')
     .selectAll()
     .where((eb) =>
-      eb.or([
-        eb('bouncer_name', '=', b.name),
-        ...(b.ipAddress ? [eb('peer_ip', '=', b.ipAddress)] : []),
-        ...(ua ? [eb('user_agent', '=', ua)] : []),
-      ]),
+      eb.or([eb('bouncer_name', '=', b.name), ...(b.ipAddress ? [eb('peer_ip', '=', b.ipAddress)] : []), ...(ua ? [eb('user_agent', '=', ua)] : [])]),
     )
     .orderBy('id', 'desc')
     .limit(limit)

@@ -31,6 +31,9 @@ export async function issueMarksDigest(store: Store): Promise<string> {
     .selectFrom('notify_silences')
     .select([sql<number>`count(*)`.as('n'), sql<number>`max(id)`.as('m'), sql<number>`max(coalesce(removed_at, 0))`.as('r')])
     .executeTakeFirstOrThrow();
-  const a = await db.selectFrom('notify_acks').select([sql<number>`count(*)`.as('n'), sql<number>`max(created_at)`.as('m')]).executeTakeFirstOrThrow();
+  const a = await db
+    .selectFrom('notify_acks')
+    .select([sql<number>`count(*)`.as('n'), sql<number>`max(created_at)`.as('m')])
+    .executeTakeFirstOrThrow();
   return [s.n, s.m, s.r, a.n, a.m].join(':');
 }

@@ -80,7 +80,12 @@ export class LiveUpdates {
       .executeTakeFirstOrThrow();
     const i = await db
       .selectFrom('health_issues')
-      .select([sql<number>`count(*)`.as('n'), sql<number>`max(id)`.as('m'), sql<number>`max(last_seen_at)`.as('s'), sql<number>`max(coalesce(resolved_at, 0))`.as('r')])
+      .select([
+        sql<number>`count(*)`.as('n'),
+        sql<number>`max(id)`.as('m'),
+        sql<number>`max(last_seen_at)`.as('s'),
+        sql<number>`max(coalesce(resolved_at, 0))`.as('r'),
+      ])
       .executeTakeFirstOrThrow();
     const rev = await this.#store.decisionsRev();
     const tick = Math.floor(this.#clock.now() / this.#tickMs);

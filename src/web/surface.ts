@@ -112,7 +112,10 @@ export async function createWebSurface(deps: WebSurfaceDeps): Promise<WebSurface
       let base = lapiUrl;
       let bound: ListenAddress = deps.config.listen;
       if (where !== 'lapi') {
-        server = await listen(where, ownFetch(dashboardFetch, () => adminApp));
+        server = await listen(
+          where,
+          ownFetch(dashboardFetch, () => adminApp),
+        );
         const addr = server.address() as AddressInfo;
         bound = { host: addr.address, port: addr.port };
         base = `http://${formatListen(bound)}`;

@@ -23,7 +23,16 @@ describe('pull timeline', () => {
     expect(b.reduce((s, x) => s + x.pulls, 0)).toBe(6);
   });
   it('groups hours into longer bars ending with the current hour', () => {
-    const b = pullBuckets([{ hour: THIS_HOUR - 7 * H, pulls: 2 }, { hour: THIS_HOUR - 5 * H, pulls: 3 }, { hour: THIS_HOUR, pulls: 1 }], NOW, 7 * 24, 6);
+    const b = pullBuckets(
+      [
+        { hour: THIS_HOUR - 7 * H, pulls: 2 },
+        { hour: THIS_HOUR - 5 * H, pulls: 3 },
+        { hour: THIS_HOUR, pulls: 1 },
+      ],
+      NOW,
+      7 * 24,
+      6,
+    );
     expect(b).toHaveLength(28);
     expect(b[27]).toEqual({ start: THIS_HOUR - 5 * H, hours: 6, pulls: 4, silentHours: 4 });
     expect(b[26]).toEqual({ start: THIS_HOUR - 11 * H, hours: 6, pulls: 2, silentHours: 5 });
@@ -41,7 +50,14 @@ describe('pull timeline', () => {
     expect(timelineSummary(pullBuckets([{ hour: THIS_HOUR, pulls: 1 }], NOW, 24))).toBe('pulled in 1 of 24 hours, including this hour');
   });
   it('draws one path for a table row, one titled bar per hour for a detailed view', () => {
-    const b = pullBuckets([{ hour: THIS_HOUR - H, pulls: 4 }, { hour: THIS_HOUR, pulls: 1 }], NOW, 24);
+    const b = pullBuckets(
+      [
+        { hour: THIS_HOUR - H, pulls: 4 },
+        { hour: THIS_HOUR, pulls: 1 },
+      ],
+      NOW,
+      24,
+    );
     const row = timelineSvg(b, { label: 'web, last 24 hours' }).text;
     expect(row).toContain('aria-label="web, last 24 hours: pulled in 2 of 24 hours, including this hour"');
     expect(row.match(/<path /g)).toHaveLength(1);

@@ -102,7 +102,13 @@ describe('request bodies on the Local API listener', () => {
           method: 'POST',
           path: '/v1/usage-metrics',
           agent: false,
-          headers: { 'X-Api-Key': BOUNCER_KEY, 'User-Agent': BOUNCER_UA, 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'Content-Length': bomb.length },
+          headers: {
+            'X-Api-Key': BOUNCER_KEY,
+            'User-Agent': BOUNCER_UA,
+            'Content-Type': 'application/json',
+            'Content-Encoding': 'gzip',
+            'Content-Length': bomb.length,
+          },
         },
         (r) => {
           let body = '';

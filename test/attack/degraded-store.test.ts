@@ -31,14 +31,14 @@ async function startPgProxy(target: { host: string; port: number }): Promise<PgP
     refusing: false,
     freeze() {
       frozen = true;
-      for (const [a, b] of pairs) (a.pause(), b.pause());
+      for (const [a, b] of pairs) a.pause(), b.pause();
     },
     unfreeze() {
       frozen = false;
-      for (const [a, b] of pairs) (a.resume(), b.resume());
+      for (const [a, b] of pairs) a.resume(), b.resume();
     },
     cut() {
-      for (const [a, b] of pairs) (a.destroy(), b.destroy());
+      for (const [a, b] of pairs) a.destroy(), b.destroy();
       pairs.clear();
     },
     close: () => new Promise<void>((r) => (proxy.cut(), server.close(() => r()))),
@@ -56,7 +56,7 @@ async function startPgProxy(target: { host: string; port: number }): Promise<PgP
     upstream.on('close', drop);
     client.pipe(upstream);
     upstream.pipe(client);
-    if (frozen) (client.pause(), upstream.pause());
+    if (frozen) client.pause(), upstream.pause();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   proxy.port = (server.address() as AddressInfo).port;

@@ -132,15 +132,29 @@ describe('login body size', () => {
 
   it(`refuses a login body over ${MAX_LOGIN_BODY / 1024} KiB with 413 (declared or chunked), and the next login works`, async () => {
     const big = `secret=${'a'.repeat(8 * 1024 * 1024)}`;
-    const declared = await requestFrom(`${origin}/ui/login`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: origin }, body: big });
+    const declared = await requestFrom(`${origin}/ui/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: origin },
+      body: big,
+    });
     expect(declared.status).toBe(413);
     expect(declared.text).toContain('request body over 16 KiB');
     const chunked = await new Promise<number>((resolve, reject) => {
       const u = new URL(`${origin}/ui/login`);
-      const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: origin, 'Transfer-Encoding': 'chunked' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = http.request(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: 'POST',
+          agent: false,
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: origin, 'Transfer-Encoding': 'chunked' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       // The server may answer and close before it has it all.
       req.on('error', () => {});
       req.on('close', () => resolve(0));
@@ -149,7 +163,11 @@ describe('login body size', () => {
       setTimeout(() => reject(new Error('no answer to a chunked 4 MiB login')), 10_000).unref();
     });
     expect(chunked).toBe(413);
-    const ok = await requestFrom(`${origin}/ui/login`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: origin }, body: new URLSearchParams({ secret: PASSWORD }).toString() });
+    const ok = await requestFrom(`${origin}/ui/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: origin },
+      body: new URLSearchParams({ secret: PASSWORD }).toString(),
+    });
     expect(ok.status).toBe(303);
   });
 });

@@ -81,7 +81,9 @@ for (const dialect of DIALECTS) {
       expect(issue.kind).toBe('rc_integration_offline');
       const top = issue.evidence.causes[0] as { cause: string; confidence: string; evidence: string[] };
       expect(top).toMatchObject({ cause: 'authentication', confidence: 'high' });
-      expect(top.evidence[0]).toMatch(/^30 request\(s\) refused \(unknown key\) GET \/v1\/decisions\/stream from 127\.0\.0\.1 with User-Agent go-cs-bouncer\/v0\.0\.15/);
+      expect(top.evidence[0]).toMatch(
+        /^30 request\(s\) refused \(unknown key\) GET \/v1\/decisions\/stream from 127\.0\.0\.1 with User-Agent go-cs-bouncer\/v0\.0\.15/,
+      );
       expect(top.evidence).toContain('every refused request carried the same key: a stale or mistyped key in its configuration');
     }, 60_000);
   });

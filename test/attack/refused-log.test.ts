@@ -68,6 +68,8 @@ describe(`${DIALECTS[0]}: the refused-request log under a flood`, () => {
     expect(firsts.length + sums.reduce((n, m) => n + m.refused!, 0)).toBe(100_001);
     expect(firsts.map((m) => m.ip)).toContain('127.0.0.2');
     expect(sums.length).toBeGreaterThanOrEqual(2);
-    expect(sums[0]!.msg).toMatch(/^refused [\d,]+ bouncer request\(s\) from [\d,]+ address\(es\) in the last \d+s(; [\d,]+ from addresses not logged yet)?; top: 127\.0\.0\.\d+ \([\d,]+, unknown key\)/);
+    expect(sums[0]!.msg).toMatch(
+      /^refused [\d,]+ bouncer request\(s\) from [\d,]+ address\(es\) in the last \d+s(; [\d,]+ from addresses not logged yet)?; top: 127\.0\.0\.\d+ \([\d,]+, unknown key\)/,
+    );
   }, 60_000);
 });

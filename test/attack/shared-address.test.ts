@@ -33,7 +33,8 @@ for (const dialect of DIALECTS) {
     const clock = new ManualClock(T0);
     const UA = { nginx: 'crowdsec-nginx-bouncer/v1.0.8', traefik: 'crowdsec-traefik-bouncer/v1.3.0', custom: 'crowdsec-custom-bouncer/v0.0.17' } as const;
     const pull = (name: keyof typeof UA) => get(server.url, '/v1/decisions/stream', { 'X-Api-Key': `${name}-key`, 'User-Agent': UA[name] }, '127.0.0.1');
-    const wrongKey = (ua: string | undefined) => get(server.url, '/v1/decisions/stream', { 'X-Api-Key': 'wrong-key', ...(ua ? { 'User-Agent': ua } : {}) }, '127.0.0.1');
+    const wrongKey = (ua: string | undefined) =>
+      get(server.url, '/v1/decisions/stream', { 'X-Api-Key': 'wrong-key', ...(ua ? { 'User-Agent': ua } : {}) }, '127.0.0.1');
     const evaluate = async () => {
       await server.activity.flush();
       await server.health.evaluateNow();
@@ -63,7 +64,9 @@ for (const dialect of DIALECTS) {
       expect(open.map((i) => i.subject)).toEqual(['bouncer:traefik']);
       const [top] = causesOf(open[0]!);
       expect(top).toMatchObject({ cause: 'authentication', confidence: 'high' });
-      expect(top!.evidence[0]).toMatch(/^24 request\(s\) refused \(unknown key\) GET \/v1\/decisions\/stream from 127\.0\.0\.1 with User-Agent crowdsec-traefik-bouncer\/v1\.3\.0/);
+      expect(top!.evidence[0]).toMatch(
+        /^24 request\(s\) refused \(unknown key\) GET \/v1\/decisions\/stream from 127\.0\.0\.1 with User-Agent crowdsec-traefik-bouncer\/v1\.3\.0/,
+      );
     });
 
     it("does not blame another bouncer on the address for traefik's refusals, nor for a User-Agent matching none", async () => {
@@ -112,7 +115,9 @@ for (const dialect of DIALECTS) {
       const pulled = clock.now();
       for (let h = 1; h <= 20; h++) {
         clock.set(pulled + h * H);
-        expect(await get(server.url, '/v1/decisions/stream', { 'X-Api-Key': 'nginx-wrong', 'User-Agent': 'crowdsec-nginx-bouncer/v1.0.8' }, '127.0.0.1')).toBe(403);
+        expect(await get(server.url, '/v1/decisions/stream', { 'X-Api-Key': 'nginx-wrong', 'User-Agent': 'crowdsec-nginx-bouncer/v1.0.8' }, '127.0.0.1')).toBe(
+          403,
+        );
         expect(await get(server.url, '/v1/decisions', { 'X-Api-Key': 'script-wrong', 'User-Agent': 'python-requests/2.31.0' }, '127.0.0.1')).toBe(403);
       }
       clock.set(pulled + 24 * H + 1000);

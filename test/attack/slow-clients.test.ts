@@ -99,10 +99,19 @@ describe('slow clients on the Local API listener', () => {
     cleanups.push(() => agent.destroy());
     const get = () =>
       new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
-        const req = http.get({ host: '127.0.0.1', port: vigil.port, path: '/v1/decisions/stream', agent, headers: { 'X-Api-Key': 'attack-test-key-0123456789abcdef', 'User-Agent': 'crowdsec-custom-bouncer/v0.0.15' } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket }));
-        });
+        const req = http.get(
+          {
+            host: '127.0.0.1',
+            port: vigil.port,
+            path: '/v1/decisions/stream',
+            agent,
+            headers: { 'X-Api-Key': 'attack-test-key-0123456789abcdef', 'User-Agent': 'crowdsec-custom-bouncer/v0.0.15' },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket }));
+          },
+        );
         req.on('error', reject);
       });
     expect((await get()).status).toBe(200);

@@ -31,7 +31,19 @@ const crowdsec: BouncerSource = {
   description: 'test CrowdSec',
   kind: 'sqlite',
   read: async () => ({
-    bouncers: [{ name: 'cs-nginx', ipAddress: '127.0.0.1', type: 'crowdsec-nginx-bouncer', version: 'v1.0.8', revoked: false, authType: 'api-key', createdAt: T0, lastPullAt: T0, autoCreated: false }],
+    bouncers: [
+      {
+        name: 'cs-nginx',
+        ipAddress: '127.0.0.1',
+        type: 'crowdsec-nginx-bouncer',
+        version: 'v1.0.8',
+        revoked: false,
+        authType: 'api-key',
+        createdAt: T0,
+        lastPullAt: T0,
+        autoCreated: false,
+      },
+    ],
     usageMetricsAt: new Map(),
   }),
   close: async () => {},
@@ -73,7 +85,11 @@ function cli(env: NodeJS.ProcessEnv, cwd: string) {
 function runBin(args: string[], opts: { env?: NodeJS.ProcessEnv; limitMs: number; cwd?: string }) {
   return new Promise<{ code: number | null; out: string; timedOut: boolean; ms: number }>((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...opts.env }, cwd: opts.cwd ?? os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH, ...opts.env },
+      cwd: opts.cwd ?? os.tmpdir(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -115,7 +131,9 @@ for (const dialect of DIALECTS) {
         .catch((e: Error & { code?: string }) => e);
       await watch?.close();
 
-      expect(refused?.message).toMatch(/^store \S+ is vigil serve's \(its bouncers and their keys\): watch would delete serve's bouncers.*give vigil watch a store of its own, e\.g\. --db \S+/);
+      expect(refused?.message).toMatch(
+        /^store \S+ is vigil serve's \(its bouncers and their keys\): watch would delete serve's bouncers.*give vigil watch a store of its own, e\.g\. --db \S+/,
+      );
       expect(refused?.code).toBe('E_STORE_ROLE');
       if (dialect === 'postgres') expect(refused?.message).not.toContain(':vigil@');
       expect(await snapshot(url)).toEqual(before);
@@ -149,7 +167,9 @@ for (const dialect of DIALECTS) {
       await s.close();
       const before = await snapshot(url);
       const config = loadConfig({ flags: { db: url }, env: {}, cwd: os.tmpdir() });
-      await expect(startWatch(config, watchSettings, { clock: new ManualClock(T0), log: silent, source: crowdsec, poll: false })).rejects.toMatchObject({ code: 'E_STORE_ROLE' });
+      await expect(startWatch(config, watchSettings, { clock: new ManualClock(T0), log: silent, source: crowdsec, poll: false })).rejects.toMatchObject({
+        code: 'E_STORE_ROLE',
+      });
       expect(await snapshot(url)).toEqual(before);
     });
   });
@@ -166,7 +186,12 @@ describe('the default store does not depend on the working directory', () => {
     const data = path.join(home, 'data');
     const cwd = fs.mkdtempSync(path.join(home, 'elsewhere-'));
     const vigil = cli({ VIGIL_DATA_DIR: data }, cwd);
-    for (const argv of [['decisions', 'list'], ['bouncers', 'list'], ['issues', 'list'], ['bouncers', 'inspect', 'x']]) {
+    for (const argv of [
+      ['decisions', 'list'],
+      ['bouncers', 'list'],
+      ['issues', 'list'],
+      ['bouncers', 'inspect', 'x'],
+    ]) {
       const r = await vigil(...argv);
       expect(r.code, argv.join(' ')).toBe(1);
       expect(r.err).toBe(
@@ -195,7 +220,9 @@ describe('the default store does not depend on the working directory', () => {
     const xdg = path.join(home, 'xdg');
     const config = loadConfig({ env: { XDG_DATA_HOME: xdg, HOME: home }, cwd: home, uid: 1000, systemConfigFile: null });
     expect(config).toMatchObject({ db: `sqlite:${path.join(xdg, 'vigil', 'vigil.db')}`, dbSource: 'default' });
-    expect(loadConfig({ env: { HOME: home }, cwd: home, uid: 1000, systemConfigFile: null }).db).toBe(`sqlite:${path.join(home, '.local', 'share', 'vigil', 'vigil.db')}`);
+    expect(loadConfig({ env: { HOME: home }, cwd: home, uid: 1000, systemConfigFile: null }).db).toBe(
+      `sqlite:${path.join(home, '.local', 'share', 'vigil', 'vigil.db')}`,
+    );
     expect(loadConfig({ env: {}, cwd: home, uid: 0, systemConfigFile: null }).db).toBe('sqlite:/var/lib/vigil/vigil.db');
   });
 
@@ -299,7 +326,9 @@ describe('store files are private', () => {
     );
     const r = await cli({ VIGIL_DB: `sqlite:${file}` }, dir)('bouncers', 'list');
     expect(r.code).toBe(0);
-    expect(r.err).toBe(`level=warning msg="store ${file} is readable by other users (mode 0644): run chmod 600 ${file} (vigil serve refuses to start until then)"\n`);
+    expect(r.err).toBe(
+      `level=warning msg="store ${file} is readable by other users (mode 0644): run chmod 600 ${file} (vigil serve refuses to start until then)"\n`,
+    );
     expect(mode(file)).toBe('0644');
   });
 });

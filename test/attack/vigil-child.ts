@@ -27,16 +27,30 @@ export interface VigilChild {
   stop(): Promise<void>;
 }
 
-export async function startVigilChild(opts: { db: string; configLines?: string[]; nofile?: number; env?: NodeJS.ProcessEnv; metrics?: boolean }): Promise<VigilChild> {
+export async function startVigilChild(opts: {
+  db: string;
+  configLines?: string[];
+  nofile?: number;
+  env?: NodeJS.ProcessEnv;
+  metrics?: boolean;
+}): Promise<VigilChild> {
   const store = await Store.open(opts.db);
   if (!(await store.getBouncer('attack-bouncer'))) await store.createBouncer({ name: 'attack-bouncer', apiKeyHash: hashApiKey(BOUNCER_KEY), now: Date.now() });
   await store.close();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-attack-'));
   const configFile = path.join(dir, 'vigil.yaml');
-  fs.writeFileSync(configFile, ['listen: 127.0.0.1:0', `db: ${opts.db}`, opts.metrics ? 'metrics_listen: 127.0.0.1:0' : 'metrics_listen: "off"', ...(opts.configLines ?? []), ''].join('\n'));
+  fs.writeFileSync(
+    configFile,
+    ['listen: 127.0.0.1:0', `db: ${opts.db}`, opts.metrics ? 'metrics_listen: 127.0.0.1:0' : 'metrics_listen: "off"', ...(opts.configLines ?? []), ''].join(
+      '\n',
+    ),
+  );
   const args = [BIN, 'serve', '--config', configFile];
   const child = opts.nofile
-    ? spawn('prlimit', [`--nofile=${opts.nofile}:${opts.nofile}`, '--', process.execPath, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawn('prlimit', [`--nofile=${opts.nofile}:${opts.nofile}`, '--', process.execPath, ...args], {
+        env: { ...process.env, ...opts.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
     : spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));

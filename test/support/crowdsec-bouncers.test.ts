@@ -161,45 +161,42 @@ describe('crowdsec-firewall-bouncer (real binary, nftables)', () => {
   });
 
   for (const setOnly of [false, true]) {
-    it.skipIf(!avail.firewall)(
-      `fills and empties its nftables sets (setOnly=${setOnly})${avail.firewall ? '' : ` — SKIPPED: ${avail.reason}`}`,
-      async () => {
-        lapi = await startFakeLapi([
-          {
-            deleted: null,
-            new: [
-              decision(1, '192.0.2.1'),
-              decision(2, '2001:db8::1'),
-              decision(3, '198.51.100.0/24', { scope: 'Range' }),
-              decision(4, '192.0.2.2', { type: 'captcha' }),
-            ],
-          },
-          { deleted: [decision(1, '192.0.2.1', { duration: '-1s' })], new: null },
-        ]);
-        bouncer = await startFirewallBouncer({ apiUrl: lapi.url, apiKey: API_KEY, updateFrequency: '1s', workDir, setOnly });
-        const names = bouncer.names;
+    it.skipIf(!avail.firewall)(`fills and empties its nftables sets (setOnly=${setOnly})${avail.firewall ? '' : ` — SKIPPED: ${avail.reason}`}`, async () => {
+      lapi = await startFakeLapi([
+        {
+          deleted: null,
+          new: [
+            decision(1, '192.0.2.1'),
+            decision(2, '2001:db8::1'),
+            decision(3, '198.51.100.0/24', { scope: 'Range' }),
+            decision(4, '192.0.2.2', { type: 'captcha' }),
+          ],
+        },
+        { deleted: [decision(1, '192.0.2.1', { duration: '-1s' })], new: null },
+      ]);
+      bouncer = await startFirewallBouncer({ apiUrl: lapi.url, apiKey: API_KEY, updateFrequency: '1s', workDir, setOnly });
+      const names = bouncer.names;
 
-        // captcha skipped (supported_decisions_types: [ban]); the range keeps only its network address.
-        await bouncer.waitForIps((ips) => ips.includes('192.0.2.1'), 10_000);
-        expect(await bouncer.listIps()).toEqual(['192.0.2.1', '198.51.100.0', '2001:db8::1']);
-        const sets = await bouncer.listSets();
-        expect(sets.v4[0]!.timeout).toBe(299);
-        await bouncer.waitForIps((ips) => !ips.includes('192.0.2.1'), 10_000);
-        expect(await bouncer.listIps()).toEqual(['198.51.100.0', '2001:db8::1']);
-        expect(lapi.requests[0]!.headers['user-agent']).toBe('crowdsec-firewall-bouncer/-');
-        expect(lapi.requests[0]!.url).toBe('/v1/decisions/stream?startup=true');
+      // captcha skipped (supported_decisions_types: [ban]); the range keeps only its network address.
+      await bouncer.waitForIps((ips) => ips.includes('192.0.2.1'), 10_000);
+      expect(await bouncer.listIps()).toEqual(['192.0.2.1', '198.51.100.0', '2001:db8::1']);
+      const sets = await bouncer.listSets();
+      expect(sets.v4[0]!.timeout).toBe(299);
+      await bouncer.waitForIps((ips) => !ips.includes('192.0.2.1'), 10_000);
+      expect(await bouncer.listIps()).toEqual(['198.51.100.0', '2001:db8::1']);
+      expect(lapi.requests[0]!.headers['user-agent']).toBe('crowdsec-firewall-bouncer/-');
+      expect(lapi.requests[0]!.url).toBe('/v1/decisions/stream?startup=true');
 
-        const { execFileSync } = await import('node:child_process');
-        const tables = (): string => execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' });
-        expect(tables()).toContain(names.ipv4.table);
-        const ruleset = execFileSync('nft', ['list', 'table', 'ip', names.ipv4.table], { encoding: 'utf8' });
-        if (setOnly) expect(ruleset).not.toContain('hook input');
-        else expect(ruleset).toMatch(/hook input[\s\S]*saddr @.*drop/);
+      const { execFileSync } = await import('node:child_process');
+      const tables = (): string => execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' });
+      expect(tables()).toContain(names.ipv4.table);
+      const ruleset = execFileSync('nft', ['list', 'table', 'ip', names.ipv4.table], { encoding: 'utf8' });
+      if (setOnly) expect(ruleset).not.toContain('hook input');
+      else expect(ruleset).toMatch(/hook input[\s\S]*saddr @.*drop/);
 
-        await bouncer.stop();
-        expect(tables()).not.toContain(names.ipv4.table);
-        expect(tables()).not.toContain(names.ipv6.table);
-      },
-    );
+      await bouncer.stop();
+      expect(tables()).not.toContain(names.ipv4.table);
+      expect(tables()).not.toContain(names.ipv6.table);
+    });
   }
 });

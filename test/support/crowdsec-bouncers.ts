@@ -473,7 +473,10 @@ function nftSync(args: string[]): void {
 }
 
 function deleteTablesSync(names: FirewallBouncerNames): void {
-  for (const [family, t] of [['ip', names.ipv4.table], ['ip6', names.ipv6.table]] as const) {
+  for (const [family, t] of [
+    ['ip', names.ipv4.table],
+    ['ip6', names.ipv6.table],
+  ] as const) {
     try {
       nftSync(['delete', 'table', family, t]);
     } catch {

@@ -66,18 +66,21 @@ describe.skipIf(skip)(`isolated CrowdSec instance${skip ? ` (skipped: ${cs.reaso
   });
 
   const maria = mariadbAvailable();
-  it.skipIf(!maria.available && !process.env.CI)(`runs on MariaDB, creating its schema there${maria.available ? '' : ` (skipped: ${maria.reason})`}`, async () => {
-    const db = await startMariadb({ workDir: work });
-    try {
-      const lapi = await startCrowdsec({ workDir: work, db: { type: 'mysql', url: db.url } });
+  it.skipIf(!maria.available && !process.env.CI)(
+    `runs on MariaDB, creating its schema there${maria.available ? '' : ` (skipped: ${maria.reason})`}`,
+    async () => {
+      const db = await startMariadb({ workDir: work });
       try {
-        expect(lapi.dbPath).toBeNull();
-        await exercise(lapi);
+        const lapi = await startCrowdsec({ workDir: work, db: { type: 'mysql', url: db.url } });
+        try {
+          expect(lapi.dbPath).toBeNull();
+          await exercise(lapi);
+        } finally {
+          await lapi.destroy();
+        }
       } finally {
-        await lapi.destroy();
+        await db.destroy();
       }
-    } finally {
-      await db.destroy();
-    }
-  });
+    },
+  );
 });

@@ -56,7 +56,6 @@ export interface CrowdsecAvailability {
   version?: string;
 }
 
-
 let availability: CrowdsecAvailability | undefined;
 
 /** Whether a real CrowdSec (crowdsec + cscli binaries) can be started here. */
@@ -250,7 +249,18 @@ export async function startCrowdsec(opts: CrowdsecOptions = {}): Promise<Crowdse
   if (db.type === 'postgresql') await shimPgSettingsForOldEnt(db.url);
 
   // The local machine, as the package's postinst registers it (cscli decisions add logs in with it).
-  await cscli(['machines', 'add', 'vigil-test-machine', '--password', crypto.randomBytes(16).toString('hex'), '-f', credentialsPath, '-u', `http://${listen}`, '--force']);
+  await cscli([
+    'machines',
+    'add',
+    'vigil-test-machine',
+    '--password',
+    crypto.randomBytes(16).toString('hex'),
+    '-f',
+    credentialsPath,
+    '-u',
+    `http://${listen}`,
+    '--force',
+  ]);
 
   let log = '';
   let child: ChildProcess | undefined;

@@ -104,7 +104,11 @@ export function proxyCases(base: () => string, upstream: () => Upstream): void {
     expect(page.body).toContain('Checking your browser');
     // The answer goes through the proxy like any request (the daemon reads the original URI).
     const { challenge, nonce } = solvePage(page.body);
-    const solved = await request(base(), `/.vigil/captcha/verify?c=${encodeURIComponent(challenge)}&n=${nonce}&r=${encodeURIComponent('/shop?item=7')}`, viaProxy('203.0.113.9'));
+    const solved = await request(
+      base(),
+      `/.vigil/captcha/verify?c=${encodeURIComponent(challenge)}&n=${nonce}&r=${encodeURIComponent('/shop?item=7')}`,
+      viaProxy('203.0.113.9'),
+    );
     expect(solved.status).toBe(303);
     expect(solved.headers.location).toBe('/shop?item=7');
     const cookie = String(solved.headers['set-cookie']).split(';')[0]!;

@@ -62,7 +62,25 @@ export function makeSelfSignedCert(dir: string): { cert: string; key: string; ce
   const keyPath = path.join(dir, 'key.pem');
   execFileSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
     { stdio: 'ignore' },
   );
   return { cert: fs.readFileSync(certPath, 'utf8'), key: fs.readFileSync(keyPath, 'utf8'), certPath };
@@ -139,7 +157,8 @@ export function startPacketFilter(): PacketFilter {
   process.once('exit', remove);
   return {
     drop: (port) => nft('add', 'rule', 'inet', table, 'out', 'ip', 'daddr', '127.0.0.1', 'tcp', 'dport', String(port), 'drop'),
-    reject: (port, how) => nft('add', 'rule', 'inet', table, 'out', 'ip', 'daddr', '127.0.0.1', 'tcp', 'dport', String(port), 'reject', 'with', 'icmpx', 'type', how),
+    reject: (port, how) =>
+      nft('add', 'rule', 'inet', table, 'out', 'ip', 'daddr', '127.0.0.1', 'tcp', 'dport', String(port), 'reject', 'with', 'icmpx', 'type', how),
     remove,
   };
 }

@@ -72,7 +72,17 @@ export async function startMariadb(opts: { workDir?: string; database?: string; 
   let log = '';
   const child: ChildProcess = spawn(
     server,
-    ['--no-defaults', `--datadir=${dataDir}`, ...runAs, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${socket}`, `--pid-file=${path.join(dir, 'mysqld.pid')}`, '--skip-log-bin', '--innodb-buffer-pool-size=16M'],
+    [
+      '--no-defaults',
+      `--datadir=${dataDir}`,
+      ...runAs,
+      `--port=${port}`,
+      '--bind-address=127.0.0.1',
+      `--socket=${socket}`,
+      `--pid-file=${path.join(dir, 'mysqld.pid')}`,
+      '--skip-log-bin',
+      '--innodb-buffer-pool-size=16M',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.on('data', (d) => (log += d));
@@ -109,7 +119,9 @@ export async function startMariadb(opts: { workDir?: string; database?: string; 
   const database = opts.database ?? 'crowdsec';
   const user = 'vigil';
   const password = crypto.randomBytes(12).toString('hex');
-  const created = sql(`CREATE DATABASE \`${database}\`; CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'; GRANT ALL ON \`${database}\`.* TO '${user}'@'%';`);
+  const created = sql(
+    `CREATE DATABASE \`${database}\`; CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'; GRANT ALL ON \`${database}\`.* TO '${user}'@'%';`,
+  );
   if (created.status !== 0) {
     await destroy();
     throw new Error(`creating the database failed: ${created.stderr}`);

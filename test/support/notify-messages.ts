@@ -38,4 +38,3 @@ export function message(event: MessageContent['event'], issues: HealthIssue[], c
     content: { event, createdAt, lapiUrl: LAPI, issues: issues.map((i) => snapshotIssue(i, undefined)), part: { index: 1, of: 1 } },
   };
 }
-

@@ -201,17 +201,22 @@ describe('formatBouncerList human', () => {
   it('shows 🚫 for a revoked bouncer, lined up', () => {
     const bouncers = afterPulls().map((b) => (b.name === 'keyed' ? { ...b, revoked: true } : b));
     const lines = formatBouncerList(bouncers, 'human').split('\n');
-    expect(lines[8]).toBe(' keyed                                                           \u{1f6ab}      2026-11-24T04:17:15Z                                         api-key   ');
+    expect(lines[8]).toBe(
+      ' keyed                                                           \u{1f6ab}      2026-11-24T04:17:15Z                                         api-key   ',
+    );
   });
 
   it('leaves Last API pull empty for a bouncer that never pulled (Vigil, on purpose)', () => {
     const out = formatBouncerList([bouncer({ id: 1, name: 'fresh' })], 'human');
     expect(out).toBe(
-      '-'.repeat(73) + '\n' +
+      '-'.repeat(73) +
+        '\n' +
         ' Name    IP Address   Valid   Last API pull   Type   Version   Auth Type \n' +
-        '-'.repeat(73) + '\n' +
+        '-'.repeat(73) +
+        '\n' +
         ` fresh${' '.repeat(16)}\u2714\ufe0f${' '.repeat(40)}api-key   \n` +
-        '-'.repeat(73) + '\n',
+        '-'.repeat(73) +
+        '\n',
     );
   });
 

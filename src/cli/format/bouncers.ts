@@ -79,7 +79,12 @@ export function formatBouncerList(bouncers: readonly Bouncer[], output: OutputFo
     }
     case 'json': {
       // json.Encoder with a two-space indent: a trailing newline, and `[]` for no bouncers.
-      return goJson(bouncers.map((b) => bouncerJson(b, options.extraJson)), '  ') + '\n';
+      return (
+        goJson(
+          bouncers.map((b) => bouncerJson(b, options.extraJson)),
+          '  ',
+        ) + '\n'
+      );
     }
   }
 }

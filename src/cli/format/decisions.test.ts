@@ -255,7 +255,16 @@ const at = (iso: string): number => Date.parse(iso);
 const NOW = at('2026-11-24T04:18:13Z');
 
 /** One `cscli decisions add` = one alert with one decision (§3). */
-function added(id: number, createdAt: string, startAt: string, scope: string, value: string, type: string, scenario: string, untilMs: number): AlertWithDecisions {
+function added(
+  id: number,
+  createdAt: string,
+  startAt: string,
+  scope: string,
+  value: string,
+  type: string,
+  scenario: string,
+  untilMs: number,
+): AlertWithDecisions {
   return {
     alert: {
       id,
@@ -308,7 +317,10 @@ function sevenDecisions(): AlertWithDecisions[] {
 }
 
 /** CrowdSec's nanosecond remaining times, as captured; Vigil's own are in ms (tested below). */
-const captured = (durations: Record<number, string>) => (d: Decision): string => durations[d.id];
+const captured =
+  (durations: Record<number, string>) =>
+  (d: Decision): string =>
+    durations[d.id];
 
 describe('formatDecisionList human', () => {
   it('reproduces the §3 table byte for byte', () => {
@@ -354,7 +366,10 @@ describe('formatDecisionList human', () => {
     expect(out.endsWith('+\n1 duplicated entries skipped\n')).toBe(true);
     // json drops it too (cscli edits the alerts before choosing the format), leaving `[]`.
     const json = JSON.parse(formatDecisionList([second, first], 'json', NOW)) as Array<{ id: number; decisions: unknown[] }>;
-    expect(json.map((a) => [a.id, a.decisions.length])).toEqual([[2, 1], [1, 0]]);
+    expect(json.map((a) => [a.id, a.decisions.length])).toEqual([
+      [2, 1],
+      [1, 0],
+    ]);
   });
 });
 

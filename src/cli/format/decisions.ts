@@ -33,12 +33,7 @@ const RAW_HEADERS = ['id', 'source', 'ip', 'reason', 'action', 'country', 'as', 
  * Empty list: human prints `No active decisions`; json prints `null` (the LAPI answers `null`
  * for no alerts and cscli re-encodes that nil slice), with no newline; raw prints the header only.
  */
-export function formatDecisionList(
-  items: readonly AlertWithDecisions[],
-  output: OutputFormat,
-  now: number,
-  options: DecisionListOptions = {},
-): string {
+export function formatDecisionList(items: readonly AlertWithDecisions[], output: OutputFormat, now: number, options: DecisionListOptions = {}): string {
   const remaining = options.remaining ?? ((d: Decision, at: number) => formatGoDuration(d.until - at));
   const printMachine = options.printMachine ?? false;
   const { alerts, skipped } = dedupe(sortAlerts(items));

@@ -5,7 +5,6 @@
  * \n \r \t (Go < 1.22, which built CrowdSec 1.4.6, has no \b or \f), lone surrogates as U+FFFD.
  */
 
-
 function quote(text: string): string {
   let out = '"';
   for (const ch of text) {

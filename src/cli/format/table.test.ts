@@ -7,10 +7,9 @@ const VALID = '\u2714\ufe0f'; // ✔️ as cscli prints it (emoji.CheckMark)
 const REVOKED = '\u{1f6ab}'; // 🚫 (emoji.Prohibited)
 const BOUNCER_HEADERS = ['Name', 'IP Address', 'Valid', 'Last API pull', 'Type', 'Version', 'Auth Type'];
 
-
-
 // Verbatim from §2: the `keyed` row once revoked (🚫 is two cells wide, ✔️ one).
-const REVOKED_ROW = ' keyed                                                           🚫      2026-11-24T04:17:15Z                                         api-key   ';
+const REVOKED_ROW =
+  ' keyed                                                           🚫      2026-11-24T04:17:15Z                                         api-key   ';
 
 // Verbatim from §5: `cscli machines list`.
 const MACHINES = `-----------------------------------------------------------------------------------------------------------------------------------------------
@@ -19,7 +18,6 @@ const MACHINES = `--------------------------------------------------------------
  3d1219c7c4c5404aaa1f6d2a48adfda4   127.0.0.1    2026-11-24T04:19:45Z   ✔️        v1.4.6-6~deb12u1+b1-linux-debian   password    1m50s          
 -----------------------------------------------------------------------------------------------------------------------------------------------
 `;
-
 
 describe('plainTable (cscli bouncers/machines list)', () => {
   it('reproduces the bouncers table before any pull', () => {
@@ -70,15 +68,18 @@ describe('boxTable (cscli decisions list)', () => {
   it('reproduces the decisions table byte for byte (headers centred, floor on the left)', () => {
     const rows = DECISIONS_HUMAN.split('\n')
       .filter((l) => l.startsWith('|'))
-      .map((l) => l.slice(1, -1).split('|').map((c) => c.trim()));
+      .map((l) =>
+        l
+          .slice(1, -1)
+          .split('|')
+          .map((c) => c.trim()),
+      );
     const [headers, ...data] = rows;
     expect(boxTable(headers, data)).toBe(DECISIONS_HUMAN);
   });
 
   it('honours explicit alignments', () => {
-    expect(boxTable(['N'], [['1'], ['100']], { align: ['right'], headerAlign: ['left'] })).toBe(
-      '+-----+\n| N   |\n+-----+\n|   1 |\n| 100 |\n+-----+\n',
-    );
+    expect(boxTable(['N'], [['1'], ['100']], { align: ['right'], headerAlign: ['left'] })).toBe('+-----+\n| N   |\n+-----+\n|   1 |\n| 100 |\n+-----+\n');
   });
 });
 

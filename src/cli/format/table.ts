@@ -89,11 +89,8 @@ function renderTable(style: Style, headers: readonly string[], rows: readonly (r
     for (const l of row.lines) while (l.length < row.height) l.push('');
   }
 
-  const widths = Array.from({ length: columnCount }, (_, c) =>
-    Math.max(...table.map((row) => Math.max(...row.lines[c].map(displayWidth)))),
-  );
-  const alignOf = (row: Row, c: number): Align =>
-    row.header ? (options.headerAlign?.[c] ?? style.defaultHeaderAlign) : (options.align?.[c] ?? 'left');
+  const widths = Array.from({ length: columnCount }, (_, c) => Math.max(...table.map((row) => Math.max(...row.lines[c].map(displayWidth)))));
+  const alignOf = (row: Row, c: number): Align => (row.header ? (options.headerAlign?.[c] ?? style.defaultHeaderAlign) : (options.align?.[c] ?? 'left'));
 
   const { cross, ew, ns } = style.dividers;
   const rule = (): string => {
@@ -138,7 +135,10 @@ function sanitizeCell(text: string): string {
 
 /** Go's strings.TrimSpace (unicode.IsSpace; unlike String.prototype.trim, U+FEFF is not space). */
 function goTrimSpace(text: string): string {
-  return text.replace(/^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g, '');
+  return text.replace(
+    /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g,
+    '',
+  );
 }
 
 const NEWLINE = '\n'; // marker between source lines; no word can contain '\n'

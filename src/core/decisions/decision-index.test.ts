@@ -274,8 +274,7 @@ describe('DecisionIndex: agrees with a naive scan', () => {
     if (roll < 19) return { scope: 'Ip', value: `::ffff:${v4()}` };
     return { scope: ['username', 'Country', 'ip'][int(3)], value: ['foobar', 'FR', 'bogus'][int(3)] };
   };
-  const randomDecision = (id: number): Decision =>
-    dec(id, '', '', { ...value(), until: NOW + (int(40) - 10) * MIN });
+  const randomDecision = (id: number): Decision => dec(id, '', '', { ...value(), until: NOW + (int(40) - 10) * MIN });
 
   const parsedOf = new WeakMap<Decision, IpAddress | IpRange | null>();
   const parsed = (d: Decision): IpAddress | IpRange | null => {
@@ -322,7 +321,10 @@ describe('DecisionIndex: agrees with a naive scan', () => {
         if (inside.length > 0) nonEmpty++;
       }
       expect(ids(index.active(now))).toEqual(
-        [...all.values()].filter((d) => d.until > now).sort((a, b) => a.until - b.until || a.id - b.id).map((d) => d.id),
+        [...all.values()]
+          .filter((d) => d.until > now)
+          .sort((a, b) => a.until - b.until || a.id - b.id)
+          .map((d) => d.id),
       );
       // Churn: removals, until moves (soft deletes and extensions), value changes, new decisions.
       for (let c = 0; c < 300; c++) {
@@ -371,8 +373,7 @@ describe('DecisionIndex: the per-/16 length filter', () => {
   const v6 = (): string => `2001:${(0xd00 + int(40)).toString(16)}:${int(4).toString(16)}::${int(64).toString(16)}`;
   const randomDecision = (id: number): Decision => {
     const roll = int(4);
-    const value =
-      roll === 0 ? v4() : roll === 1 ? `${v4()}/${4 + int(29)}` : roll === 2 ? v6() : `${v6()}/${8 + int(121)}`;
+    const value = roll === 0 ? v4() : roll === 1 ? `${v4()}/${4 + int(29)}` : roll === 2 ? v6() : `${v6()}/${8 + int(121)}`;
     return dec(id, roll % 2 === 0 ? 'Ip' : 'Range', value, { type: int(5) === 0 ? 'captcha' : 'ban', until: NOW + (1 + int(50)) * MIN });
   };
   const naiveIds = (all: Map<number, Decision>, ip: IpAddress): number[] =>

@@ -18,8 +18,6 @@ export function lookupLive(index: DecisionIndex, q: LiveQuery, now: number): Dec
   if (!needsFilter && candidates.length === 1 && !candidates[0]!.simulated) return candidates;
   return candidates.filter(
     (d) =>
-      !d.simulated &&
-      (!needsFilter ||
-        ((q.value === undefined || d.value === q.value) && (q.type === undefined || d.type === q.type) && matchesCommon(d, q))),
+      !d.simulated && (!needsFilter || ((q.value === undefined || d.value === q.value) && (q.type === undefined || d.type === q.type) && matchesCommon(d, q))),
   );
 }

@@ -88,7 +88,10 @@ export function matchesStream(d: Decision, q: StreamQuery): boolean {
 }
 
 function splitList(text: string): string[] {
-  return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 function parseBool(text: string, field: string): boolean {

@@ -32,7 +32,16 @@ describe('decision JSON on the wire', () => {
   });
 
   it('streams in chunks that join to exactly the whole body, for every size around a chunk boundary', () => {
-    for (const [nDeleted, nAdded] of [[0, 0], [1, 0], [0, 1], [3, 4], [4, 4], [5, 9], [0, 8], [9, 0]]) {
+    for (const [nDeleted, nAdded] of [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [3, 4],
+      [4, 4],
+      [5, 9],
+      [0, 8],
+      [9, 0],
+    ]) {
       const deleted = Array.from({ length: nDeleted }, (_, i) => decision(1000 + i, { until: NOW - i }));
       const added = Array.from({ length: nAdded }, (_, i) => decision(i + 1));
       const chunks = [...streamJsonChunks(deleted, added, NOW, 4)];

@@ -11,12 +11,18 @@ function tailOf(d: Decision): string {
   let tail = tails.get(d);
   if (tail === undefined) {
     tail =
-      ',"id":' + d.id +
-      ',"origin":' + JSON.stringify(d.origin) +
-      ',"scenario":' + JSON.stringify(d.scenario) +
-      ',"scope":' + JSON.stringify(d.scope) +
-      ',"type":' + JSON.stringify(d.type) +
-      ',"value":' + JSON.stringify(d.value) +
+      ',"id":' +
+      d.id +
+      ',"origin":' +
+      JSON.stringify(d.origin) +
+      ',"scenario":' +
+      JSON.stringify(d.scenario) +
+      ',"scope":' +
+      JSON.stringify(d.scope) +
+      ',"type":' +
+      JSON.stringify(d.type) +
+      ',"value":' +
+      JSON.stringify(d.value) +
       '}';
     tails.set(d, tail);
   }

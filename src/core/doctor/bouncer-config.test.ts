@@ -30,13 +30,23 @@ describe('YAML bouncer configurations', () => {
     expect(alone.settings.placeholders.map((p) => `${p.key}=${p.value}@${p.line}`)).toEqual(['bin_path=${BINARY_PATH}@1', 'api_key=${API_KEY}@6']);
   });
 
-  it('knows every family\'s key names', () => {
+  it("knows every family's key names", () => {
     const cf = loadYamlConfig(f('cf.yaml', 'crowdsec_lapi_url: http://lapi:8080/\ncrowdsec_lapi_key: k1\ncrowdsec_update_frequency: 10s\n'));
-    expect(cf.ok && [cf.settings.url?.key, cf.settings.key?.key, cf.settings.updateFrequency?.key]).toEqual(['crowdsec_lapi_url', 'crowdsec_lapi_key', 'crowdsec_update_frequency']);
+    expect(cf.ok && [cf.settings.url?.key, cf.settings.key?.key, cf.settings.updateFrequency?.key]).toEqual([
+      'crowdsec_lapi_url',
+      'crowdsec_lapi_key',
+      'crowdsec_update_frequency',
+    ]);
     const worker = loadYamlConfig(f('w.yaml', 'crowdsec_config:\n  lapi_url: http://lapi:8080/\n  lapi_key: k2\n'));
     expect(worker.ok && [worker.settings.url?.key, worker.settings.key?.value, worker.settings.url?.line]).toEqual(['crowdsec_config.lapi_url', 'k2', 2]);
-    const mtls = loadYamlConfig(f('fw.yaml', 'api_url: https://lapi:8080/\ncert_path: /c.pem\nkey_path: /k.pem\nca_cert_path: /ca.pem\ninsecure_skip_verify: false\n'));
-    expect(mtls.ok && [mtls.settings.certAuth?.cert?.value, mtls.settings.caCertPath?.value, mtls.settings.insecureSkipVerify?.value]).toEqual(['/c.pem', '/ca.pem', false]);
+    const mtls = loadYamlConfig(
+      f('fw.yaml', 'api_url: https://lapi:8080/\ncert_path: /c.pem\nkey_path: /k.pem\nca_cert_path: /ca.pem\ninsecure_skip_verify: false\n'),
+    );
+    expect(mtls.ok && [mtls.settings.certAuth?.cert?.value, mtls.settings.caCertPath?.value, mtls.settings.insecureSkipVerify?.value]).toEqual([
+      '/c.pem',
+      '/ca.pem',
+      false,
+    ]);
   });
 
   it('reports YAML errors with the file, line and column', () => {
@@ -61,7 +71,10 @@ describe('YAML bouncer configurations', () => {
 
 describe('KEY=VALUE (lua-cs-bouncer) configurations', () => {
   it('reads keys, lets .local override, and notes what the bouncer would complain about', () => {
-    const main = f('/etc/crowdsec/bouncers/crowdsec-nginx-bouncer.conf', '# comment\nAPI_URL=http://127.0.0.1:8080\nAPI_KEY="quoted"\nMODE=stream\nFOO=bar\n\nUPDATE_FREQUENCY=10\n');
+    const main = f(
+      '/etc/crowdsec/bouncers/crowdsec-nginx-bouncer.conf',
+      '# comment\nAPI_URL=http://127.0.0.1:8080\nAPI_KEY="quoted"\nMODE=stream\nFOO=bar\n\nUPDATE_FREQUENCY=10\n',
+    );
     const local = f('/etc/crowdsec/bouncers/crowdsec-nginx-bouncer.conf.local', 'API_KEY=abcdef0123456789\n');
     const r = loadKeyValueConfig(main, local);
     if (!r.ok) throw new Error(r.error.message);

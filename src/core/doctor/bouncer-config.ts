@@ -58,9 +58,7 @@ export interface LapiSettings {
   notes: { message: string; path: string; line?: number }[];
 }
 
-export type LoadResult =
-  | { ok: true; settings: LapiSettings; files: string[] }
-  | { ok: false; error: ParseError; files: string[] };
+export type LoadResult = { ok: true; settings: LapiSettings; files: string[] } | { ok: false; error: ParseError; files: string[] };
 
 const PLACEHOLDER = /\$\{[A-Za-z_][A-Za-z0-9_]*\}/;
 
@@ -88,7 +86,10 @@ export function parseYamlFile(file: SourceFile): { ok: true; doc: ParsedYaml | u
   const multi = doc.errors.find((e) => e.code === 'MULTILINE_IMPLICIT_KEY');
   if (multi?.linePos?.[1]) {
     const { line, col } = multi.linePos[1];
-    return { ok: false, error: { path: file.path, line, col, message: 'mapping values are not allowed here: this line is indented as if it continued the value above' } };
+    return {
+      ok: false,
+      error: { path: file.path, line, col, message: 'mapping values are not allowed here: this line is indented as if it continued the value above' },
+    };
   }
   const err = doc.errors[0];
   if (err) {
@@ -117,8 +118,7 @@ export function parseYamlFile(file: SourceFile): { ok: true; doc: ParsedYaml | u
   return { ok: true, doc: { value, lines } };
 }
 
-const kindOf = (v: Plain): 'mapping' | 'sequence' | 'scalar' =>
-  v !== null && typeof v === 'object' ? (Array.isArray(v) ? 'sequence' : 'mapping') : 'scalar';
+const kindOf = (v: Plain): 'mapping' | 'sequence' | 'scalar' => (v !== null && typeof v === 'object' ? (Array.isArray(v) ? 'sequence' : 'mapping') : 'scalar');
 
 /** yamlpatch's strict merge (crowdsec pkg/yamlpatch/merge.go semantics). Throws on a type mismatch. */
 export function mergeYaml(into: Plain | undefined, from: Plain | undefined, path = ''): Plain {
@@ -145,8 +145,7 @@ function get(doc: Plain, dotted: string): Plain | undefined {
   return cur;
 }
 
-const scalarText = (v: Plain | undefined): string | undefined =>
-  v === undefined || v === null || typeof v === 'object' ? undefined : String(v);
+const scalarText = (v: Plain | undefined): string | undefined => (v === undefined || v === null || typeof v === 'object' ? undefined : String(v));
 
 // Which keys each bouncer family uses for the Local API (docs/reference/crowdsec-docs-notes.md §3.2), first present wins.
 const YAML_URL_KEYS = ['api_url', 'crowdsec_lapi_url', 'crowdsec_config.lapi_url', 'lapi_url'];
@@ -212,13 +211,42 @@ export function loadYamlConfig(main: SourceFile, local?: SourceFile): LoadResult
 
 // lua-cs-bouncer's accepted keys (lib/plugins/crowdsec/config.lua); anything else is logged as unsupported.
 const CONF_KEYS = new Set([
-  'ENABLED', 'ENABLE_INTERNAL', 'API_URL', 'API_KEY', 'BOUNCING_ON_TYPE', 'MODE', 'SECRET_KEY', 'SITE_KEY',
-  'BAN_TEMPLATE_PATH', 'CAPTCHA_TEMPLATE_PATH', 'REDIRECT_LOCATION', 'RET_CODE', 'CAPTCHA_RET_CODE', 'EXCLUDE_LOCATION',
-  'FALLBACK_REMEDIATION', 'CAPTCHA_PROVIDER', 'APPSEC_URL', 'APPSEC_FAILURE_ACTION', 'ALWAYS_SEND_TO_APPSEC',
-  'APPSEC_DROP_UNREADABLE_BODY', 'SSL_VERIFY', 'USE_TLS_AUTH', 'TLS_CLIENT_CERT', 'TLS_CLIENT_KEY',
-  'SCENARIOS_CONTAINING', 'SCENARIOS_NOT_CONTAINING', 'CACHE_EXPIRATION', 'CACHE_SIZE', 'REQUEST_TIMEOUT',
-  'UPDATE_FREQUENCY', 'CAPTCHA_EXPIRATION', 'APPSEC_CONNECT_TIMEOUT', 'APPSEC_SEND_TIMEOUT', 'APPSEC_PROCESS_TIMEOUT',
-  'STREAM_REQUEST_TIMEOUT', 'MAP_PATH',
+  'ENABLED',
+  'ENABLE_INTERNAL',
+  'API_URL',
+  'API_KEY',
+  'BOUNCING_ON_TYPE',
+  'MODE',
+  'SECRET_KEY',
+  'SITE_KEY',
+  'BAN_TEMPLATE_PATH',
+  'CAPTCHA_TEMPLATE_PATH',
+  'REDIRECT_LOCATION',
+  'RET_CODE',
+  'CAPTCHA_RET_CODE',
+  'EXCLUDE_LOCATION',
+  'FALLBACK_REMEDIATION',
+  'CAPTCHA_PROVIDER',
+  'APPSEC_URL',
+  'APPSEC_FAILURE_ACTION',
+  'ALWAYS_SEND_TO_APPSEC',
+  'APPSEC_DROP_UNREADABLE_BODY',
+  'SSL_VERIFY',
+  'USE_TLS_AUTH',
+  'TLS_CLIENT_CERT',
+  'TLS_CLIENT_KEY',
+  'SCENARIOS_CONTAINING',
+  'SCENARIOS_NOT_CONTAINING',
+  'CACHE_EXPIRATION',
+  'CACHE_SIZE',
+  'REQUEST_TIMEOUT',
+  'UPDATE_FREQUENCY',
+  'CAPTCHA_EXPIRATION',
+  'APPSEC_CONNECT_TIMEOUT',
+  'APPSEC_SEND_TIMEOUT',
+  'APPSEC_PROCESS_TIMEOUT',
+  'STREAM_REQUEST_TIMEOUT',
+  'MAP_PATH',
 ]);
 
 interface ConfEntry {
@@ -235,7 +263,12 @@ export function parseKeyValueFile(file: SourceFile, into: Map<string, ConfEntry>
     const eq = raw.indexOf('=');
     if (eq < 0) {
       // The Lua bouncer logs "invalid configuration line" and stops reading the file here.
-      return { path: file.path, line: i + 1, col: 1, message: `invalid configuration line "${raw.trim().slice(0, 60)}": expected KEY=VALUE; the bouncer stops reading the file at this line` };
+      return {
+        path: file.path,
+        line: i + 1,
+        col: 1,
+        message: `invalid configuration line "${raw.trim().slice(0, 60)}": expected KEY=VALUE; the bouncer stops reading the file at this line`,
+      };
     }
     const key = raw.slice(0, eq).trim();
     const value = raw.slice(eq + 1).trim();

@@ -29,7 +29,10 @@ const REAL: Record<string, string[]> = {
     'time="24-11-2026 05:24:10" level=error msg="unable to configure bouncer: config does not contain LAPI key or certificate"',
     'time="2026-11-24T05:24:08Z" level=fatal msg="unable to read config file: couldn\'t decode source: yaml: unmarshal errors:\\n  line 3: key \\"api_key\\" already set in map"',
   ],
-  terminated: ['time="24-11-2026 05:23:40" level=error msg="terminating bouncer process"', 'time="24-11-2026 05:23:40" level=error msg="process return with error: stream api init failed"'],
+  terminated: [
+    'time="24-11-2026 05:23:40" level=error msg="terminating bouncer process"',
+    'time="24-11-2026 05:23:40" level=error msg="process return with error: stream api init failed"',
+  ],
   'module-not-loaded': [
     '2026/11/24 05:40:00 [emerg] 1234#1234: unknown directive "lua_package_path" in /tmp/x/nginx.conf:12',
     '2026/11/24 05:40:00 [emerg] 1234#1234: dlopen() "/usr/share/nginx/modules/ngx_http_crowdsec_module.so" failed (/usr/share/nginx/modules/ngx_http_crowdsec_module.so: cannot open shared object file: No such file or directory) in /tmp/x/nginx.conf:1',
@@ -64,7 +67,11 @@ describe('log signature scanner', () => {
   });
 
   it('sees a recovery: a successful pull after the last error', () => {
-    const scan = scanLogLines([REAL['connection-refused'][0], 'time="24-11-2026 05:20:44" level=info msg="deleting \'0\' decisions"', 'time="24-11-2026 05:20:44" level=info msg="adding \'3\' decisions"']);
+    const scan = scanLogLines([
+      REAL['connection-refused'][0],
+      'time="24-11-2026 05:20:44" level=info msg="deleting \'0\' decisions"',
+      'time="24-11-2026 05:20:44" level=info msg="adding \'3\' decisions"',
+    ]);
     expect(scan.recovered).toBe(true);
     expect(scan.lastSuccess?.line).toContain("adding '3' decisions");
   });

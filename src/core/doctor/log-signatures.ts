@@ -31,15 +31,23 @@ export type SignatureKind =
 
 /** First match wins: a DNS timeout is a DNS failure, not a generic timeout. */
 const SIGNATURES: ReadonlyArray<{ kind: SignatureKind; pattern: RegExp }> = [
-  { kind: 'dns', pattern: /no such host|server misbehaving|lookup \S+ on \S+: .*timeout|ENOTFOUND|EAI_AGAIN|could not resolve|failed to resolve|name resolution/i },
+  {
+    kind: 'dns',
+    pattern: /no such host|server misbehaving|lookup \S+ on \S+: .*timeout|ENOTFOUND|EAI_AGAIN|could not resolve|failed to resolve|name resolution/i,
+  },
   { kind: 'unreachable', pattern: /no route to host|network is unreachable|EHOSTUNREACH|ENETUNREACH|host is unreachable/i },
   { kind: 'connection-refused', pattern: /connection refused|ECONNREFUSED/i },
-  { kind: 'tls', pattern: /x509: |\btls: |server gave HTTP response to HTTPS client|ssl handshake|SSL_do_handshake|certificate verify failed|self[- ]signed certificate|wrong version number/i },
+  {
+    kind: 'tls',
+    pattern:
+      /x509: |\btls: |server gave HTTP response to HTTPS client|ssl handshake|SSL_do_handshake|certificate verify failed|self[- ]signed certificate|wrong version number/i,
+  },
   { kind: 'timeout', pattern: /i\/o timeout|timed out|deadline exceeded|Client\.Timeout|ETIMEDOUT/i },
   { kind: 'connection-closed', pattern: /error: EOF"?\s*$|: EOF"?\s*$|unexpected EOF|connection reset|ECONNRESET|socket hang up/i },
   {
     kind: 'auth',
-    pattern: /access forbidden|API key not found|\b(?:HTTP|status(?: code)?:?|returned|code) ?(?:401|403)\b|\b(?:401|403) (?:Unauthorized|Forbidden)\b|\bunauthorized\b|\bforbidden\b/i,
+    pattern:
+      /access forbidden|API key not found|\b(?:HTTP|status(?: code)?:?|returned|code) ?(?:401|403)\b|\b(?:401|403) (?:Unauthorized|Forbidden)\b|\bunauthorized\b|\bforbidden\b/i,
   },
   { kind: 'not-found', pattern: /\b(?:HTTP|status(?: code)?:?|returned|code) ?404\b|\b404 Not Found\b|page not found/i },
   {
@@ -56,7 +64,8 @@ const SIGNATURES: ReadonlyArray<{ kind: SignatureKind; pattern: RegExp }> = [
 ];
 
 /** Lines that show the bouncer talking to the Local API successfully. */
-const SUCCESS = /adding '\d+' decisions|deleting '\d+' decisions|added \d+ (?:new )?decisions|deleted \d+ decisions|\[Crowdsec\] Initialisation done|decisions? (?:pulled|received)|stream (?:pull|update) (?:ok|succeeded)/i;
+const SUCCESS =
+  /adding '\d+' decisions|deleting '\d+' decisions|added \d+ (?:new )?decisions|deleted \d+ decisions|\[Crowdsec\] Initialisation done|decisions? (?:pulled|received)|stream (?:pull|update) (?:ok|succeeded)/i;
 
 export const SIGNATURE_TEXT: Record<SignatureKind, string> = {
   dns: 'DNS failure (the Local API host name does not resolve)',

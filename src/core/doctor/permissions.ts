@@ -51,7 +51,15 @@ export function lookupUser(passwd: string, group: string, name: string): UserIds
 
 /** Names for uid/gid in messages (`root:www-data`); numbers when unknown. */
 export function ownerNames(passwd: string, group: string, f: FileOwnership): string {
-  const user = passwd.split('\n').map((l) => l.split(':')).find((x) => Number(x[2]) === f.uid)?.[0] ?? String(f.uid);
-  const grp = group.split('\n').map((l) => l.split(':')).find((x) => Number(x[2]) === f.gid)?.[0] ?? String(f.gid);
+  const user =
+    passwd
+      .split('\n')
+      .map((l) => l.split(':'))
+      .find((x) => Number(x[2]) === f.uid)?.[0] ?? String(f.uid);
+  const grp =
+    group
+      .split('\n')
+      .map((l) => l.split(':'))
+      .find((x) => Number(x[2]) === f.gid)?.[0] ?? String(f.gid);
   return `${user}:${grp}`;
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkLapiUrl } from './url-checks.ts';
 
-const checks = (url: string, style: 'yaml' | 'conf' | 'url' = 'yaml') => checkLapiUrl(url, style, 'f.yaml:1 (api_url)').findings.map((f) => `${f.check}:${f.status}`);
+const checks = (url: string, style: 'yaml' | 'conf' | 'url' = 'yaml') =>
+  checkLapiUrl(url, style, 'f.yaml:1 (api_url)').findings.map((f) => `${f.check}:${f.status}`);
 
 describe('Local API URL checks', () => {
   it('accepts the documented forms', () => {

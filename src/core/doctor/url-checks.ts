@@ -98,10 +98,15 @@ export function checkLapiUrl(raw: string, style: UrlStyle, where: string): { fin
   } else if (style === 'conf' && path.endsWith('/') && !isBlaas) {
     const doubled = `${path}/v1/decisions/stream`;
     findings.push(
-      fail('url', 'url.trailing-slash', `API_URL ends with "/": the Lua bouncer appends "/v1/decisions/…" and requests "${doubled.replace(/^\/\//, '//')}", which the Local API answers 404`, {
-        evidence: [where],
-        fix: `remove the trailing slash: API_URL=${url.origin}${path.replace(/\/+$/, '')}`,
-      }),
+      fail(
+        'url',
+        'url.trailing-slash',
+        `API_URL ends with "/": the Lua bouncer appends "/v1/decisions/…" and requests "${doubled.replace(/^\/\//, '//')}", which the Local API answers 404`,
+        {
+          evidence: [where],
+          fix: `remove the trailing slash: API_URL=${url.origin}${path.replace(/\/+$/, '')}`,
+        },
+      ),
     );
   } else if (style !== 'conf' && !path.endsWith('/')) {
     findings.push(

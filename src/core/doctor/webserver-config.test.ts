@@ -40,7 +40,10 @@ describe('nginx configuration dump', () => {
 
   it('keeps the error lines of nginx -t', () => {
     const stderr = 'nginx: [emerg] unknown directive "lua_package_path" in /tmp/n.conf:5\nnginx: configuration file /tmp/n.conf test failed\n';
-    expect(nginxTestErrors(stderr)).toEqual(['nginx: [emerg] unknown directive "lua_package_path" in /tmp/n.conf:5', 'nginx: configuration file /tmp/n.conf test failed']);
+    expect(nginxTestErrors(stderr)).toEqual([
+      'nginx: [emerg] unknown directive "lua_package_path" in /tmp/n.conf:5',
+      'nginx: configuration file /tmp/n.conf test failed',
+    ]);
   });
 
   it('finds mod_crowdsec in apache2ctl -M', () => {

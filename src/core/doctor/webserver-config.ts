@@ -28,7 +28,8 @@ export interface NginxIntegration {
   none: boolean;
 }
 
-const LUA = /lua_package_path\s+['"][^'"]*crowdsec|require\s*\(?\s*['"]crowdsec['"]|\bcs\.(?:init|Allow|SetupStream)\s*\(|lua_shared_dict\s+crowdsec_cache|access_by_lua_file\s+\S*crowdsec/i;
+const LUA =
+  /lua_package_path\s+['"][^'"]*crowdsec|require\s*\(?\s*['"]crowdsec['"]|\bcs\.(?:init|Allow|SetupStream)\s*\(|lua_shared_dict\s+crowdsec_cache|access_by_lua_file\s+\S*crowdsec/i;
 const LUA_MODULE = /load_module\s+\S*ngx_http_lua_module\.so|openresty/i;
 const C_MODULE = /load_module\s+\S*ngx_http_crowdsec_module\.so|^\s*crowdsec_(?:enabled|api_url|api_key)\b/i;
 const AUTH_REQUEST = /(?:^|[{;]\s*)auth_request\s+([^\s;]+)\s*;/;

@@ -8,8 +8,19 @@ const H = 3600_000;
 
 function bouncer(over: Partial<BouncerHealthInput> = {}): BouncerHealthInput {
   return {
-    id: 1, name: 'nginx', type: 'crowdsec-nginx-bouncer', version: 'v1.0.8', ipAddress: '10.0.0.5', kind: 'remediation',
-    revoked: false, createdAt: T0, lastPullAt: T0, lastRequestAt: T0, pullCadenceMs: null, lastUsageMetricsAt: null, ...over,
+    id: 1,
+    name: 'nginx',
+    type: 'crowdsec-nginx-bouncer',
+    version: 'v1.0.8',
+    ipAddress: '10.0.0.5',
+    kind: 'remediation',
+    revoked: false,
+    createdAt: T0,
+    lastPullAt: T0,
+    lastRequestAt: T0,
+    pullCadenceMs: null,
+    lastUsageMetricsAt: null,
+    ...over,
   };
 }
 function fleet(bouncers: BouncerHealthInput[], over: Partial<FleetSnapshot> = {}): FleetSnapshot {
@@ -17,7 +28,18 @@ function fleet(bouncers: BouncerHealthInput[], over: Partial<FleetSnapshot> = {}
 }
 let rid = 0;
 function refused(over: Partial<RefusedRequest>): RefusedRequest {
-  return { id: ++rid, at: T0 + H, peerIp: '10.0.0.5', userAgent: 'crowdsec-nginx-bouncer/v1.0.8', method: 'GET', path: '/v1/decisions', reason: 'unknown', keyFingerprint: 'aaaa', bouncerName: '', ...over };
+  return {
+    id: ++rid,
+    at: T0 + H,
+    peerIp: '10.0.0.5',
+    userAgent: 'crowdsec-nginx-bouncer/v1.0.8',
+    method: 'GET',
+    path: '/v1/decisions',
+    reason: 'unknown',
+    keyFingerprint: 'aaaa',
+    bouncerName: '',
+    ...over,
+  };
 }
 const kinds = (f: ReturnType<typeof evaluate>) => f.map((x) => `${x.kind}:${x.subject}`);
 
@@ -98,12 +120,14 @@ describe('evaluate: likely causes from evidence', () => {
     const s = fleet([bouncer()], { refused: [refused({}), refused({ at: T0 + 2 * H }), refused({ at: T0 - H })] });
     const [f] = evaluate(s, now, DEFAULT_RULES);
     expect(f!.causes[0]).toMatchObject({ cause: 'authentication', confidence: 'high' });
-    expect(f!.causes[0]!.evidence[0]).toMatch(/^2 request\(s\) refused \(unknown key\) GET \/v1\/decisions from 10\.0\.0\.5 with User-Agent crowdsec-nginx-bouncer\/v1\.0\.8/);
+    expect(f!.causes[0]!.evidence[0]).toMatch(
+      /^2 request\(s\) refused \(unknown key\) GET \/v1\/decisions from 10\.0\.0\.5 with User-Agent crowdsec-nginx-bouncer\/v1\.0\.8/,
+    );
     expect(f!.causes[0]!.evidence).toContain('every refused request carried the same key: a stale or mistyped key in its configuration');
   });
 
   it('blames a revoked key with high confidence', () => {
-    const s = fleet([bouncer({ ipAddress: '' , type: '' })], { refused: [refused({ reason: 'revoked', bouncerName: 'nginx', peerIp: '10.9.9.9' })] });
+    const s = fleet([bouncer({ ipAddress: '', type: '' })], { refused: [refused({ reason: 'revoked', bouncerName: 'nginx', peerIp: '10.9.9.9' })] });
     const [f] = evaluate(s, now, DEFAULT_RULES);
     expect(f!.causes[0]).toMatchObject({ cause: 'authentication', confidence: 'high' });
     expect(f!.causes[0]!.evidence[0]).toContain('revoked');
@@ -121,10 +145,11 @@ describe('evaluate: likely causes from evidence', () => {
     const a = bouncer({ id: 1, name: 'a', ipAddress: '10.0.0.1' });
     const b = bouncer({ id: 2, name: 'b', ipAddress: '10.0.0.2' });
     const fromElsewhere = refused({ peerIp: '10.0.0.77' });
-    expect(evaluate(fleet([a, b], { refused: [fromElsewhere] }), now, DEFAULT_RULES).filter((f) => f.bouncerName).map((f) => f.causes[0]!.cause)).toEqual([
-      'stopped_or_network',
-      'stopped_or_network',
-    ]);
+    expect(
+      evaluate(fleet([a, b], { refused: [fromElsewhere] }), now, DEFAULT_RULES)
+        .filter((f) => f.bouncerName)
+        .map((f) => f.causes[0]!.cause),
+    ).toEqual(['stopped_or_network', 'stopped_or_network']);
     const [only] = evaluate(fleet([a], { refused: [fromElsewhere] }), now, DEFAULT_RULES);
     expect(only!.causes[0]).toMatchObject({ cause: 'authentication', confidence: 'medium' });
   });
@@ -160,8 +185,18 @@ describe('evaluate: likely causes from evidence', () => {
 describe('evaluate: refused-request summaries', () => {
   const now = T0 + 25 * H;
   const summary = (over: Partial<import('../model/records.ts').RefusedSummary>) => ({
-    peerIp: '10.0.0.5', userAgent: 'crowdsec-nginx-bouncer/v1.0.8', reason: 'unknown', keyFingerprint: 'aaaa', severalKeys: false, bouncerName: '',
-    method: 'GET', path: '/v1/decisions', firstAt: T0 + H, lastAt: T0 + 20 * H, count: 8000, ...over,
+    peerIp: '10.0.0.5',
+    userAgent: 'crowdsec-nginx-bouncer/v1.0.8',
+    reason: 'unknown',
+    keyFingerprint: 'aaaa',
+    severalKeys: false,
+    bouncerName: '',
+    method: 'GET',
+    path: '/v1/decisions',
+    firstAt: T0 + H,
+    lastAt: T0 + 20 * H,
+    count: 8000,
+    ...over,
   });
 
   it('reads summaries like requests: counted, with the same-key note only when one key came', () => {
@@ -185,7 +220,7 @@ describe('evaluate: refused-request summaries', () => {
     expect(f!.causes[0]!.evidence[0]).toBe('they carried its own key');
   });
 
-  it('does not blame a bouncer for another bouncer\'s own key refused from its address', () => {
+  it("does not blame a bouncer for another bouncer's own key refused from its address", () => {
     const s = fleet([bouncer(), bouncer({ id: 2, name: 'fw', type: 'crowdsec-firewall-bouncer', lastPullAt: T0 + 24 * H })], {
       refusedSummaries: [summary({ reason: 'revoked', bouncerName: 'fw' })],
     });

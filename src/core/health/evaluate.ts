@@ -129,14 +129,29 @@ interface EvidenceIndex {
 
 /** How surely a refused request is a given bouncer's. */
 type Match = 'own' | 'pair' | 'ip' | 'agent' | 'shared' | 'other';
-const MATCH_CONFIDENCE: Record<Exclude<Match, 'other'>, LikelyCause['confidence']> = { own: 'high', pair: 'high', ip: 'medium', agent: 'medium', shared: 'low' };
+const MATCH_CONFIDENCE: Record<Exclude<Match, 'other'>, LikelyCause['confidence']> = {
+  own: 'high',
+  pair: 'high',
+  ip: 'medium',
+  agent: 'medium',
+  shared: 'low',
+};
 const CONFIDENCE_RANK: Record<LikelyCause['confidence'], number> = { high: 0, medium: 1, low: 2 };
 
 /** A raw refused request is a summary of one. */
 function summaryOf(r: RefusedRequest): RefusedSummary {
   return {
-    peerIp: r.peerIp, userAgent: r.userAgent, reason: r.reason, keyFingerprint: r.keyFingerprint, severalKeys: false,
-    bouncerName: r.bouncerName, method: r.method, path: r.path, firstAt: r.at, lastAt: r.at, count: 1,
+    peerIp: r.peerIp,
+    userAgent: r.userAgent,
+    reason: r.reason,
+    keyFingerprint: r.keyFingerprint,
+    severalKeys: false,
+    bouncerName: r.bouncerName,
+    method: r.method,
+    path: r.path,
+    firstAt: r.at,
+    lastAt: r.at,
+    count: 1,
   };
 }
 
@@ -228,8 +243,7 @@ function relatedRequests(b: BouncerHealthInput, since: number, idx: EvidenceInde
         const match = matchOf(b, r, idx);
         if (match === 'other') {
           if (r.peerIp === b.ipAddress) out.others.push(r);
-        }
-        else out.blamed.push({ r, match });
+        } else out.blamed.push({ r, match });
       }
     }
   };
@@ -241,12 +255,20 @@ function relatedRequests(b: BouncerHealthInput, since: number, idx: EvidenceInde
 }
 
 /** The best confidence among these matches, and a line naming the candidates when the address is shared. */
-function confidenceOf(b: BouncerHealthInput, matches: Array<{ r: RefusedSummary; match: Exclude<Match, 'other'> }>, idx: EvidenceIndex): { confidence: LikelyCause['confidence']; shared?: string } {
+function confidenceOf(
+  b: BouncerHealthInput,
+  matches: Array<{ r: RefusedSummary; match: Exclude<Match, 'other'> }>,
+  idx: EvidenceIndex,
+): { confidence: LikelyCause['confidence']; shared?: string } {
   let confidence: LikelyCause['confidence'] = 'low';
   for (const m of matches) if (CONFIDENCE_RANK[MATCH_CONFIDENCE[m.match]] < CONFIDENCE_RANK[confidence]) confidence = MATCH_CONFIDENCE[m.match];
   if (confidence !== 'low') return { confidence };
   const names = idx.bouncersByIp.get(b.ipAddress) ?? [];
-  const shown = names.slice(0, 5).map((n) => `'${n}'`).join(', ') + (names.length > 5 ? `, and ${names.length - 5} more` : '');
+  const shown =
+    names
+      .slice(0, 5)
+      .map((n) => `'${n}'`)
+      .join(', ') + (names.length > 5 ? `, and ${names.length - 5} more` : '');
   return {
     confidence,
     shared: `its address ${b.ipAddress} is shared by ${names.length} bouncers (${shown}) and nothing in these requests (key, User-Agent) tells which one sent them: they could come from any of them`,
@@ -267,7 +289,8 @@ function likelyCauses(b: BouncerHealthInput, since: number, idx: EvidenceIndex):
     const total = rows.reduce((n, r) => n + r.count, 0);
     const evidence = describeRequests(rows, 'refused');
     if (revoked > 0) evidence.unshift(`its own key was refused ${revoked} time(s) because the bouncer is revoked`);
-    if (fingerprints.size === 1 && total > 1 && rows.every((r) => !r.severalKeys)) evidence.push('every refused request carried the same key: a stale or mistyped key in its configuration');
+    if (fingerprints.size === 1 && total > 1 && rows.every((r) => !r.severalKeys))
+      evidence.push('every refused request carried the same key: a stale or mistyped key in its configuration');
     if (rows.some((r) => r.reason === 'missing')) evidence.push('some requests carried no X-Api-Key header at all: the key is missing from its configuration');
     if (shared) evidence.push(shared);
     causes.push({ cause: 'authentication', confidence, evidence });
@@ -322,12 +345,16 @@ function likelyCauses(b: BouncerHealthInput, since: number, idx: EvidenceIndex):
     } else if (related.others.length > 0 || lowOnly) {
       evidence.push(`nothing that is surely this bouncer's has arrived since ${formatRfc3339(since)}`);
     } else {
-      evidence.push(`nothing at all has arrived from ${b.ipAddress || 'it'}${ua ? ` or with User-Agent ${ua}` : ''} since ${formatRfc3339(since)}: no refused key, no wrong path`);
+      evidence.push(
+        `nothing at all has arrived from ${b.ipAddress || 'it'}${ua ? ` or with User-Agent ${ua}` : ''} since ${formatRfc3339(since)}: no refused key, no wrong path`,
+      );
     }
     if (related.others.length > 0) {
       const n = related.others.reduce((k, r) => k + r.count, 0);
       const agents = [...new Set(related.others.map((r) => r.userAgent))].slice(0, 3).join(', ');
-      evidence.push(`${n} refused request(s) from its address ${b.ipAddress} came with other User-Agents (${agents}) and keys that are not its own: another client on that host, not this bouncer`);
+      evidence.push(
+        `${n} refused request(s) from its address ${b.ipAddress} came with other User-Agents (${agents}) and keys that are not its own: another client on that host, not this bouncer`,
+      );
     }
     evidence.push(
       b.kind === 'firewall'
@@ -344,7 +371,9 @@ function changeNotes(b: BouncerHealthInput, since: number, idx: EvidenceIndex): 
   const notes: string[] = [];
   for (const c of idx.changesByBouncer.get(b.id) ?? []) {
     if (c.at <= since + 1000 && since - c.at <= CHANGE_NOTE_WINDOW_MS) {
-      notes.push(`its ${c.field === 'ip' ? 'IP address' : c.field} changed from '${c.oldValue}' to '${c.newValue}' at ${formatRfc3339(c.at)}, just before it went silent`);
+      notes.push(
+        `its ${c.field === 'ip' ? 'IP address' : c.field} changed from '${c.oldValue}' to '${c.newValue}' at ${formatRfc3339(c.at)}, just before it went silent`,
+      );
     }
   }
   return notes;

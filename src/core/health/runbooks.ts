@@ -424,7 +424,7 @@ const PROFILES: Profile[] = [
     runtime: 'daemon',
     logs: ['/var/log/crowdsec-cloudflare-bouncer.log'],
     verify: {
-      text: 'Cloudflare decides on the real client address, so X-Forwarded-For cannot simulate it: check that 192.0.2.1 appears in the bouncer\'s IP list in the Cloudflare dashboard, or in its log:',
+      text: "Cloudflare decides on the real client address, so X-Forwarded-For cannot simulate it: check that 192.0.2.1 appears in the bouncer's IP list in the Cloudflare dashboard, or in its log:",
       commands: ['sudo grep -F 192.0.2.1 /var/log/crowdsec-cloudflare-bouncer.log'],
     },
   },
@@ -441,7 +441,7 @@ const PROFILES: Profile[] = [
     runtime: 'daemon',
     logs: ['/var/log/crowdsec-aws-waf-bouncer.log'],
     verify: {
-      text: 'Check that 192.0.2.1 reached the bouncer\'s IP set in AWS WAF (use the scope and IP set from its config):',
+      text: "Check that 192.0.2.1 reached the bouncer's IP set in AWS WAF (use the scope and IP set from its config):",
       commands: ['aws wafv2 list-ip-sets --scope REGIONAL', 'aws wafv2 get-ip-set --scope REGIONAL --name <ip-set-name> --id <ip-set-id>'],
     },
   },
@@ -608,9 +608,7 @@ function genericProfile(family: BouncerFamily, type: string): Profile {
 function profileFor(family: BouncerFamily, type: string): Profile {
   const t = type.toLowerCase();
   const ofFamily = PROFILES.filter((p) => p.family === family);
-  return (
-    ofFamily.find((p) => p.when?.some((w) => t.includes(w))) ?? ofFamily.find((p) => p.when === undefined) ?? genericProfile(family, type)
-  );
+  return ofFamily.find((p) => p.when?.some((w) => t.includes(w))) ?? ofFamily.find((p) => p.when === undefined) ?? genericProfile(family, type);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -764,7 +762,11 @@ function editConfig(e: Env): { where: string; commands: string[]; restarts: bool
   switch (e.where) {
     case 'host':
       return p.id === 'traefik-plugin'
-        ? { where: 'in the file that defines the crowdsec middleware (under `/etc/traefik/`)', commands: ["sudo grep -rln 'crowdsecLapi' /etc/traefik/"], restarts: false }
+        ? {
+            where: 'in the file that defines the crowdsec middleware (under `/etc/traefik/`)',
+            commands: ["sudo grep -rln 'crowdsecLapi' /etc/traefik/"],
+            restarts: false,
+          }
         : { where: `in ${code(p.configPath)}`, commands: [sh`sudo nano ${p.configPath}`], restarts: false };
     case 'docker':
       return {
@@ -809,18 +811,13 @@ const decisionsProbeUrl = (e: Env): string => `${e.url}v1/decisions`;
 
 /** Reachability of the Local API from where the bouncer runs (PowerShell has no nc, and its `curl` is another command). */
 function reachCommands(e: Env): string[] {
-  return e.p.windows
-    ? [sh`Test-NetConnection ${e.host} -Port ${e.port}`, sh`curl.exe -I ${e.url}`]
-    : [sh`nc -zv ${e.host} ${e.port}`, sh`curl -I ${e.url}`];
+  return e.p.windows ? [sh`Test-NetConnection ${e.host} -Port ${e.port}`, sh`curl.exe -I ${e.url}`] : [sh`nc -zv ${e.host} ${e.port}`, sh`curl -I ${e.url}`];
 }
 
 const DIAGNOSE: Partial<Record<StepId, StepFn>> = {
   registration: (e) => ({
     text: `Check ${code(e.ctx.bouncerName)} in the bouncer list on the Local API: is it listed, is it valid (✔️, not revoked), and how old is its "Last API pull"?`,
-    commands: [
-      lapiCmd(e, 'bouncers list'),
-      ...(e.cli === 'vigil' ? [lapiCmd(e, `bouncers inspect ${nameArg(e.ctx.bouncerName)}`)] : []),
-    ],
+    commands: [lapiCmd(e, 'bouncers list'), ...(e.cli === 'vigil' ? [lapiCmd(e, `bouncers inspect ${nameArg(e.ctx.bouncerName)}`)] : [])],
   }),
   service: (e) => {
     const ops = serviceOps(e);
@@ -848,7 +845,9 @@ const DIAGNOSE: Partial<Record<StepId, StepFn>> = {
   // and, on CrowdSec ≥ 1.6.4, without creating a `name@ip` entry when run from another address.
   keyTest: (e) => ({
     text: 'From where the bouncer runs, test its key (the one in its config): 200 means the key works; 403 means the Local API does not know it (wrong, regenerated, revoked, or the bouncer was deleted).',
-    commands: [sh`${raw(e.p.windows ? 'curl.exe' : 'curl')} -s -o ${raw(e.p.windows ? 'NUL' : '/dev/null')} -I -w '%{http_code}\n' -H 'X-Api-Key: <paste-api-key>' ${decisionsProbeUrl(e)}`],
+    commands: [
+      sh`${raw(e.p.windows ? 'curl.exe' : 'curl')} -s -o ${raw(e.p.windows ? 'NUL' : '/dev/null')} -I -w '%{http_code}\n' -H 'X-Api-Key: <paste-api-key>' ${decisionsProbeUrl(e)}`,
+    ],
   }),
   config: (e) => {
     const never = e.ctx.cause === 'never_pulled';
@@ -905,7 +904,7 @@ const RESOLVE: Partial<Record<StepId, StepFn>> = {
     const ops = serviceOps(e);
     const dockerEnv =
       e.cli === 'cscli' && e.ctx.deployment === 'docker'
-        ? ' If the key is set through `BOUNCER_KEY_<name>` in the crowdsec container\'s environment, change it there and recreate that container instead.'
+        ? " If the key is set through `BOUNCER_KEY_<name>` in the crowdsec container's environment, change it there and recreate that container instead."
         : '';
     const restart = edit.restarts ? [] : ops.restart;
     return {
@@ -916,7 +915,7 @@ const RESOLVE: Partial<Record<StepId, StepFn>> = {
   network: (e) => {
     const docker =
       e.where === 'docker'
-        ? ' Between containers, use the Local API\'s service name on a shared network (e.g. `http://crowdsec:8080/`), not 127.0.0.1.'
+        ? " Between containers, use the Local API's service name on a shared network (e.g. `http://crowdsec:8080/`), not 127.0.0.1."
         : e.ctx.deployment === 'docker'
           ? ' A Local API in a container must publish its port to the host (e.g. `ports: ["127.0.0.1:8080:8080"]`).'
           : '';
@@ -926,11 +925,16 @@ const RESOLVE: Partial<Record<StepId, StepFn>> = {
     };
   },
   enableModule: (e) =>
-    e.p.moduleEnable ? { text: e.p.moduleEnable.text, commands: e.p.moduleEnable.commands.map((c) => (e.p.runsOn === 'kubernetes' ? c : inBouncer(e, c))) } : null,
+    e.p.moduleEnable
+      ? { text: e.p.moduleEnable.text, commands: e.p.moduleEnable.commands.map((c) => (e.p.runsOn === 'kubernetes' ? c : inBouncer(e, c))) }
+      : null,
   fixConfig: (e) => {
     const edit = editConfig(e);
     const ops = serviceOps(e);
-    const check = [...(e.p.syntaxCheck ?? []).map((c) => inBouncer(e, c)), ...(e.p.selfTest ? [inBouncer(e, sh`sudo ${e.p.selfTest} -c ${e.p.configPath} -t`)] : [])];
+    const check = [
+      ...(e.p.syntaxCheck ?? []).map((c) => inBouncer(e, c)),
+      ...(e.p.selfTest ? [inBouncer(e, sh`sudo ${e.p.selfTest} -c ${e.p.configPath} -t`)] : []),
+    ];
     const restart = edit.restarts ? [] : ops.restart;
     const yaml = e.p.configPath.endsWith('.yaml') ? ' Check the YAML indentation.' : '';
     const local = e.p.localOverride ? ` A value in ${code(e.p.configPath + '.local')} wins over the main file.` : '';
@@ -974,12 +978,14 @@ function verifySteps(e: Env): RunbookStep[] {
     e.ctx.kind === 'remediation'
       ? ` A live-mode bouncer${e.p.liveByDefault ? ' (the default for this one)' : ''} pulls only when it serves a request, so send one through it first.`
       : '';
-  const test: RunbookStep = e.p.verify ?? (e.ctx.kind === 'firewall'
-    ? FIREWALL_VERIFY
-    : {
-        text: 'Request your service as that IP: expect 403 Forbidden or a captcha. (This works when the service trusts X-Forwarded-For from where you run curl; otherwise ban the address you test from.)',
-        commands: ['curl -H "X-Forwarded-For: 192.0.2.1" http://your-service/'],
-      });
+  const test: RunbookStep =
+    e.p.verify ??
+    (e.ctx.kind === 'firewall'
+      ? FIREWALL_VERIFY
+      : {
+          text: 'Request your service as that IP: expect 403 Forbidden or a captcha. (This works when the service trusts X-Forwarded-For from where you run curl; otherwise ban the address you test from.)',
+          commands: ['curl -H "X-Forwarded-For: 192.0.2.1" http://your-service/'],
+        });
   return [
     { text: 'The bouncer service is running:', commands: ops.status },
     {
@@ -1064,5 +1070,10 @@ export function formatRunbookMarkdown(r: Runbook): string {
       }
     });
   }
-  return lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
+  return (
+    lines
+      .join('\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .trimEnd() + '\n'
+  );
 }

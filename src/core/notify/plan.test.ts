@@ -66,10 +66,13 @@ describe('planNotifications', () => {
     const open = [
       issue(1, { criticality: 'warning', kind: 'integration_late', bouncerName: 'web-1' }),
       issue(2, { bouncerName: 'web-2' }),
-      issue(3, { bouncerName: 'fw' , kind: 'fw_integration_offline' }),
+      issue(3, { bouncerName: 'fw', kind: 'fw_integration_offline' }),
       issue(4, { bouncerName: null, kind: 'se_no_active_rc' }),
     ];
-    const ch = (name: string, filter: Partial<PlanChannel['filter']>): PlanChannel => ({ ...all(name), filter: { criticality: [], kinds: [], bouncers: [], ...filter } });
+    const ch = (name: string, filter: Partial<PlanChannel['filter']>): PlanChannel => ({
+      ...all(name),
+      filter: { criticality: [], kinds: [], bouncers: [], ...filter },
+    });
     const plans = plan({
       openIssues: open,
       channels: [ch('critical', { criticality: ['critical'] }), ch('fw', { kinds: ['fw_integration_offline'] }), ch('web', { bouncers: ['web-*'] })],
@@ -112,7 +115,10 @@ describe('planNotifications', () => {
     const at = (now: number, over: Partial<PlanInput> = {}) => plan({ now, openIssues: open, states: [state(1), state(2, { remindersQueued: 1 })], ...over });
     expect(at(T0 + 24 * H - 1)).toEqual([]);
     expect(at(T0 + 24 * H)[0]!.reminders.map((r) => [r.issue.id, r.number])).toEqual([[1, 1]]);
-    expect(at(T0 + 75 * H)[0]!.reminders.map((r) => [r.issue.id, r.number])).toEqual([[1, 3], [2, 3]]);
+    expect(at(T0 + 75 * H)[0]!.reminders.map((r) => [r.issue.id, r.number])).toEqual([
+      [1, 3],
+      [2, 3],
+    ]);
     expect(at(T0 + 48 * H, { acknowledged: new Set([1]) })[0]!.reminders.map((r) => r.issue.id)).toEqual([2]);
     expect(at(T0 + 48 * H, { silences: [silence({ bouncerName: 'b2', endsAt: T0 + 100 * H })] })[0]!.reminders.map((r) => r.issue.id)).toEqual([1]);
     // remind_every 0: never.

@@ -27,7 +27,5 @@ export function silenceActive(s: Silence, now: number): boolean {
 }
 
 export function silencing(issue: Pick<HealthIssue, 'id' | 'bouncerName'>, silences: Silence[], now: number): Silence | undefined {
-  return silences.find(
-    (s) => silenceActive(s, now) && (s.issueId === issue.id || (s.bouncerName !== null && s.bouncerName === issue.bouncerName)),
-  );
+  return silences.find((s) => silenceActive(s, now) && (s.issueId === issue.id || (s.bouncerName !== null && s.bouncerName === issue.bouncerName)));
 }

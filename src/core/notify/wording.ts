@@ -1,7 +1,6 @@
 import { humanDuration } from '../../lib/human-time.ts';
 import type { IssueSnapshot, MessageContent } from './types.ts';
 
-
 /** `RC Integration Offline: bouncer web` or, for a fleet-level issue, its title alone. */
 export function issueLabel(i: IssueSnapshot): string {
   return i.bouncer === null ? i.title : `${i.title}: bouncer ${i.bouncer}`;

@@ -34,7 +34,11 @@ export function fastifyBouncer(bouncer: Bouncer): FastifyPluginLike {
   const hook: OnRequestHook = (request, reply, done) => {
     const apply = (o: Outcome) => {
       if (o.action === 'allow') done();
-      else reply.code(o.status).headers(o.headers).send(request.raw.method === 'HEAD' ? '' : o.body);
+      else
+        reply
+          .code(o.status)
+          .headers(o.headers)
+          .send(request.raw.method === 'HEAD' ? '' : o.body);
     };
     let out: Outcome | Promise<Outcome>;
     try {

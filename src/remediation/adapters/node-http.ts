@@ -70,6 +70,10 @@ export function withBouncer(bouncer: Bouncer, listener: RequestListener): Reques
       return;
     }
     if (!isPromise(out)) settle(req, res, out);
-    else out.then((o) => settle(req, res, o), () => failed(res));
+    else
+      out.then(
+        (o) => settle(req, res, o),
+        () => failed(res),
+      );
   };
 }

@@ -69,7 +69,8 @@ type FileConfig = z.infer<typeof schema>;
 /** What a missing required key needs. */
 const REQUIRED_HINT: Record<string, string> = {
   api_url: "the Local API's base URL, e.g. api_url: http://127.0.0.1:8080/",
-  api_key: "the bouncer's key: register it with 'vigil bouncers add vigil-forward-auth' (or 'cscli bouncers add …') and set api_key: <key> (or api_key: ${API_KEY})",
+  api_key:
+    "the bouncer's key: register it with 'vigil bouncers add vigil-forward-auth' (or 'cscli bouncers add …') and set api_key: <key> (or api_key: ${API_KEY})",
 };
 
 export interface ForwardAuthConfig {
@@ -106,7 +107,10 @@ export function expandEnv(text: string, env: NodeJS.ProcessEnv, file: string): s
       return line.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
         const value = env[name];
         if (value === undefined) {
-          throw new VigilError('E_CONFIG', `config file ${file}: line ${i + 1}: \${${name}} is not set in the environment; export ${name} or write the value in the file`);
+          throw new VigilError(
+            'E_CONFIG',
+            `config file ${file}: line ${i + 1}: \${${name}} is not set in the environment; export ${name} or write the value in the file`,
+          );
         }
         return value;
       });
@@ -122,7 +126,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   }
   if (issue.code === 'invalid_type' && issue.input === undefined) return `${key}: missing; give ${REQUIRED_HINT[key] ?? 'a value'}`;
   if (issue.code === 'invalid_value') return `${key}: ${JSON.stringify(issue.input)} is not allowed; use one of ${issue.values.map(String).join(', ')}`;
-  if (issue.code === 'invalid_type') return `${key}: expected ${issue.expected}, got ${JSON.stringify(issue.input)}${issue.expected === 'string' ? ' (quote it, or write a duration such as 10s)' : ''}`;
+  if (issue.code === 'invalid_type')
+    return `${key}: expected ${issue.expected}, got ${JSON.stringify(issue.input)}${issue.expected === 'string' ? ' (quote it, or write a duration such as 10s)' : ''}`;
   return `${key}: ${issue.message}`;
 }
 
@@ -141,7 +146,10 @@ export function loadForwardAuthConfig(file: string, opts: { env?: NodeJS.Process
   if (doc.errors.length > 0) {
     const err = doc.errors[0]!;
     const pos = err.linePos?.[0];
-    throw new VigilError('E_CONFIG', `config file ${file}: YAML error at ${pos ? `line ${pos.line}, column ${pos.col}` : 'unknown position'}: ${err.message.split('\n')[0]}`);
+    throw new VigilError(
+      'E_CONFIG',
+      `config file ${file}: YAML error at ${pos ? `line ${pos.line}, column ${pos.col}` : 'unknown position'}: ${err.message.split('\n')[0]}`,
+    );
   }
   const data = (doc.toJS() ?? {}) as unknown;
   const parsed = schema.safeParse(data, { reportInput: true });

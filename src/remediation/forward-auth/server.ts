@@ -42,7 +42,9 @@ export function healthBody(bouncer: Bouncer): { status: number; body: Record<str
       last_pull_age_seconds: h.lastSuccessAt === null ? null : Math.round(h.ageMs / 100) / 10,
       unhealthy_after_seconds: h.unhealthyAfterMs / 1000,
       consecutive_failures: h.consecutiveFailures,
-      last_error: h.lastFailure ? { at: formatRfc3339(h.lastFailure.at), kind: h.lastFailure.kind, status: h.lastFailure.status, message: h.lastFailure.message } : null,
+      last_error: h.lastFailure
+        ? { at: formatRfc3339(h.lastFailure.at), kind: h.lastFailure.kind, status: h.lastFailure.status, message: h.lastFailure.message }
+        : null,
       decisions: bouncer.cache.size,
       version: BOUNCER_VERSION,
       summary: h.summary,

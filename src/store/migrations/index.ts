@@ -4,11 +4,17 @@ import { init } from './001-init.ts';
 import { health } from './002-health.ts';
 import { usageMetrics } from './003-usage-metrics.ts';
 import { notify } from './004-notify.ts';
-import { pullHistory } from './006-pull-history.ts';
-import { refusedSummaries } from './007-refused-summaries.ts';
-import { endedSessions } from './008-ended-sessions.ts';
+import { pullHistory } from './005-pull-history.ts';
+import { refusedSummaries } from './006-refused-summaries.ts';
+import { endedSessions } from './007-ended-sessions.ts';
 
-/** Explicit, ordered list: a migration is added here, never edited once released. */
+/**
+ * Names a released store may have recorded for a migration that was renumbered since (the list was
+ * made gapless: 005 had been left free by parallel work). `migrate` renames them before running.
+ */
+export const LEGACY_MIGRATION_NAMES: Readonly<Record<string, string>> = { '006-pull-history': '005-pull-history' };
+
+/** Explicit, ordered list, numbered without gaps: a migration is added here, never edited once released. */
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
     async getMigrations(): Promise<Record<string, Migration>> {
@@ -17,9 +23,9 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '002-health': health(dialect),
         '003-usage-metrics': usageMetrics(),
         '004-notify': notify(dialect),
-        '006-pull-history': pullHistory(dialect),
-        '007-refused-summaries': refusedSummaries(dialect),
-        '008-ended-sessions': endedSessions(),
+        '005-pull-history': pullHistory(dialect),
+        '006-refused-summaries': refusedSummaries(dialect),
+        '007-ended-sessions': endedSessions(),
       };
     },
   };

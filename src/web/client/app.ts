@@ -91,7 +91,14 @@ async function swapLiveRegions(force: boolean): Promise<void> {
 
 /** Enough to find "the same" control again after its region was re-rendered. */
 function keyOf(el: Element): string {
-  return [el.tagName, el.id, el.getAttribute('href') ?? '', el.getAttribute('name') ?? '', el.getAttribute('aria-label') ?? '', el.textContent?.trim() ?? ''].join('|');
+  return [
+    el.tagName,
+    el.id,
+    el.getAttribute('href') ?? '',
+    el.getAttribute('name') ?? '',
+    el.getAttribute('aria-label') ?? '',
+    el.textContent?.trim() ?? '',
+  ].join('|');
 }
 
 function connectLive(): void {

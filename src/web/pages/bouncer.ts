@@ -35,11 +35,14 @@ function facts(v: BouncerView): Html {
   <div><dt>Pull cadence</dt><dd>${r.pullCadenceMs !== null ? `every ${humanDuration(r.pullCadenceMs)} (stream mode)` : html`<span class="muted">no steady cadence (live mode, or too few pulls yet)</span>`}</dd></div>
   <div><dt>Registered</dt><dd>${timeAgo(r.createdAt, v.now)} <span class="muted">(${exactTime(r.createdAt)})</span></dd></div>
 </dl>
-${v.issues.length > 0
-  ? html`<h2>Issues</h2><ul class="plain">${v.issues.map(
-      (i) => html`<li>${criticalityBadge(i.criticality)} ${issueStatusBadge(i.status)} <a href="/ui/issues/${i.id}">${issueTitle(i)}</a> <span class="muted">opened ${timeAgo(i.openedAt, v.now)}</span></li>`,
-    )}</ul>`
-  : ''}`;
+${
+  v.issues.length > 0
+    ? html`<h2>Issues</h2><ul class="plain">${v.issues.map(
+        (i) =>
+          html`<li>${criticalityBadge(i.criticality)} ${issueStatusBadge(i.status)} <a href="/ui/issues/${i.id}">${issueTitle(i)}</a> <span class="muted">opened ${timeAgo(i.openedAt, v.now)}</span></li>`,
+      )}</ul>`
+    : ''
+}`;
 }
 
 function axis(labels: string[]): Html {
@@ -64,7 +67,8 @@ function refused(v: BouncerView): Html {
   return html`${head}<div class="table-wrap"><table class="refused">
 <thead><tr><th scope="col">When</th><th scope="col">From</th><th scope="col">Reason</th><th scope="col">Request</th><th scope="col">User-Agent</th><th scope="col">Key</th></tr></thead>
 <tbody>${v.refused.map(
-    (q) => html`<tr><td data-label="When">${timeAgo(q.at, v.now)}</td><td data-label="From" class="mono">${q.peerIp}</td><td data-label="Reason">${REFUSED_REASON[q.reason] ?? q.reason}</td><td data-label="Request" class="mono">${q.method} ${q.path}</td><td data-label="User-Agent" class="mono">${q.userAgent || html`<span class="muted">–</span>`}</td><td data-label="Key" class="mono">${q.keyFingerprint ? html`<abbr title="fingerprint of the key sent, not the key">${q.keyFingerprint}</abbr>` : html`<span class="muted">none</span>`}</td></tr>`,
+    (q) =>
+      html`<tr><td data-label="When">${timeAgo(q.at, v.now)}</td><td data-label="From" class="mono">${q.peerIp}</td><td data-label="Reason">${REFUSED_REASON[q.reason] ?? q.reason}</td><td data-label="Request" class="mono">${q.method} ${q.path}</td><td data-label="User-Agent" class="mono">${q.userAgent || html`<span class="muted">–</span>`}</td><td data-label="Key" class="mono">${q.keyFingerprint ? html`<abbr title="fingerprint of the key sent, not the key">${q.keyFingerprint}</abbr>` : html`<span class="muted">none</span>`}</td></tr>`,
   )}</tbody></table></div>`;
 }
 
@@ -85,7 +89,8 @@ interface UsageReport {
 
 function usage(v: BouncerView): Html {
   const head = html`<h2 id="usage-h">Usage metrics</h2>`;
-  if (!v.usage) return html`${head}<p class="empty">Not reported. Bouncers built on CrowdSec 1.6.3 or newer send them every 30 minutes (<code>POST /v1/usage-metrics</code>).</p>`;
+  if (!v.usage)
+    return html`${head}<p class="empty">Not reported. Bouncers built on CrowdSec 1.6.3 or newer send them every 30 minutes (<code>POST /v1/usage-metrics</code>).</p>`;
   const rep = v.usage.report as UsageReport;
   const windows = rep.metrics ?? [];
   const totals = new Map<string, { value: number; unit: string }>();
@@ -104,11 +109,13 @@ function usage(v: BouncerView): Html {
   const span = windows.reduce((s, w) => s + w.meta.window_size_seconds, 0);
   return html`${head}
 <p>Last report ${timeAgo(v.usage.receivedAt, v.now)}${rep.version ? html`, version ${rep.version}` : ''}${rep.os ? html`, ${rep.os.name} ${rep.os.version}` : ''}${rep.utc_startup_timestamp ? html`, running since ${exactTime(rep.utc_startup_timestamp * 1000)}` : ''}.</p>
-${totals.size > 0
-  ? html`<div class="table-wrap"><table class="usage"><caption>Totals over the last report's ${windows.length} window${windows.length === 1 ? '' : 's'} (${humanDuration(span * 1000)})</caption>
+${
+  totals.size > 0
+    ? html`<div class="table-wrap"><table class="usage"><caption>Totals over the last report's ${windows.length} window${windows.length === 1 ? '' : 's'} (${humanDuration(span * 1000)})</caption>
 <thead><tr><th scope="col">Metric</th><th scope="col" class="num">Value</th><th scope="col">Unit</th></tr></thead>
 <tbody>${[...totals].map(([k, t]) => html`<tr><td data-label="Metric">${k}</td><td data-label="Value" class="num">${t.value.toLocaleString('en-US')}</td><td data-label="Unit">${t.unit}</td></tr>`)}</tbody></table></div>`
-  : html`<p class="muted">The report carried no metric items.</p>`}
+    : html`<p class="muted">The report carried no metric items.</p>`
+}
 ${rep.feature_flags && rep.feature_flags.length > 0 ? html`<p class="muted">Feature flags: ${rep.feature_flags.join(', ')}</p>` : ''}`;
 }
 

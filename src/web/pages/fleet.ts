@@ -15,7 +15,8 @@ function fleetSummary(v: FleetView): Html {
   return html`<h2 class="sr-only">Open issues</h2>
 <ul class="cards">
   ${CRITICALITIES.map(
-    (c) => html`<li><a class="card card-${c}${openIssues[c] > 0 ? ' card-active' : ''}" href="/ui/issues"><span class="num">${openIssues[c]}</span> <span class="what">${c}</span></a></li>`,
+    (c) =>
+      html`<li><a class="card card-${c}${openIssues[c] > 0 ? ' card-active' : ''}" href="/ui/issues"><span class="num">${openIssues[c]}</span> <span class="what">${c}</span></a></li>`,
   )}
 </ul>
 <p class="fleetline">${total} bouncer${total === 1 ? '' : 's'}${total > 0 ? ':' : ''}</p>
@@ -27,9 +28,11 @@ function fleetTable(v: FleetView): Html {
     return html`<p class="empty">No bouncer registered yet. Add one with <code>vigil bouncers add NAME</code> and put the key printed in its configuration.</p>`;
   }
   const hidden = v.summary.total - v.rows.length;
-  return html`${hidden > 0
-    ? html`<p class="hint">The first ${v.rows.length} of ${v.summary.total} bouncers, problems first. <a href="/ui/?all=1">Show all ${v.summary.total}</a></p>`
-    : ''}
+  return html`${
+    hidden > 0
+      ? html`<p class="hint">The first ${v.rows.length} of ${v.summary.total} bouncers, problems first. <a href="/ui/?all=1">Show all ${v.summary.total}</a></p>`
+      : ''
+  }
 <div class="table-wrap"><table class="fleet">
 <caption class="sr-only">Bouncers, problems first</caption>
 <thead><tr><th scope="col">Status</th><th scope="col">Name</th><th scope="col">Type</th><th scope="col">IP</th><th scope="col">Version</th><th scope="col">Last pull</th><th scope="col">Pulls, 24 h</th><th scope="col" class="wide-only">Pulls, 7 days</th></tr></thead>
@@ -51,4 +54,3 @@ function fleetRow(r: FleetRow, now: number): Html {
 <td data-label="Pulls, 7 days" class="tl-cell wide-only">${timelineSvg(r.pulls7d, { label: `${r.name}, last 7 days` })}</td>
 </tr>`;
 }
-

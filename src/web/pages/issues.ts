@@ -99,11 +99,12 @@ function issueActions(v: IssueView, marks: IssueMarks | undefined, actions: Issu
 <h2 id="actions-h">Silence or acknowledge</h2>
 <p class="hint">A silenced or acknowledged issue sends no reminders; its resolution is still announced.</p>
 <div class="action-row">
-${actions.silence
-  ? silenced
-    ? html`<form data-api="DELETE" action="/admin/v1/silences/${silenced.id}" data-done="Silence removed" data-confirm="Remove the silence on issue #${id}? Reminders resume." data-confirm-ok="Remove silence">
+${
+  actions.silence
+    ? silenced
+      ? html`<form data-api="DELETE" action="/admin/v1/silences/${silenced.id}" data-done="Silence removed" data-confirm="Remove the silence on issue #${id}? Reminders resume." data-confirm-ok="Remove silence">
   <button type="submit" class="secondary">Remove silence</button></form>`
-    : html`<form data-api="POST" action="/admin/v1/issues/${id}/silence" data-done="Issue silenced" class="silence-form">
+      : html`<form data-api="POST" action="/admin/v1/issues/${id}/silence" data-done="Issue silenced" class="silence-form">
   <label for="silence-for">Silence for</label>
   <select id="silence-for" name="for"><option value="1h">1 hour</option><option value="8h" selected>8 hours</option><option value="24h">24 hours</option><option value="7d">7 days</option></select>
   <label for="silence-reason">Reason</label>
@@ -111,10 +112,13 @@ ${actions.silence
   <button type="submit">Silence</button>
   <p class="form-error" role="alert"></p>
 </form>`
-  : ''}
-${actions.acknowledge && !marks?.acknowledged
-  ? html`<form data-api="POST" action="/admin/v1/issues/${id}/ack" data-done="Issue acknowledged"><button type="submit" class="secondary">Acknowledge</button><p class="form-error" role="alert"></p></form>`
-  : ''}
+    : ''
+}
+${
+  actions.acknowledge && !marks?.acknowledged
+    ? html`<form data-api="POST" action="/admin/v1/issues/${id}/ack" data-done="Issue acknowledged"><button type="submit" class="secondary">Acknowledge</button><p class="form-error" role="alert"></p></form>`
+    : ''
+}
 </div>
 </section>`;
 }
@@ -122,7 +126,8 @@ ${actions.acknowledge && !marks?.acknowledged
 function issueCauses(v: IssueView): Html {
   const causes = v.issue.evidence.causes as LikelyCause[];
   const notes = v.issue.evidence.notes ?? [];
-  if (causes.length === 0 && notes.length === 0) return html`<h2 id="causes-h">Likely cause</h2><p class="muted">This issue concerns the whole fleet; there is no single cause to rank.</p>`;
+  if (causes.length === 0 && notes.length === 0)
+    return html`<h2 id="causes-h">Likely cause</h2><p class="muted">This issue concerns the whole fleet; there is no single cause to rank.</p>`;
   return html`<h2 id="causes-h">Likely cause${causes.length > 1 ? 's, most likely first' : ''}</h2>
 <ol class="causes">
 ${causes.map(

@@ -63,20 +63,23 @@ ${loggedIn ? html`<script type="module" src="${ctx.assets.js}"></script>` : ''}
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
   <a class="brand" href="/ui/">Vigil</a>
-  ${loggedIn
-    ? html`<nav aria-label="Main">
+  ${
+    loggedIn
+      ? html`<nav aria-label="Main">
     ${nav('fleet', '/ui/', 'Fleet')}
     ${nav('issues', '/ui/issues', 'Issues', html` <span class="count" id="nav-issues" data-live aria-label="${ctx.openIssues} open">${ctx.openIssues}</span>`)}
     ${ctx.decisions ? nav('decisions', '/ui/decisions', 'Decisions') : ''}
   </nav>
   <form class="logout" method="post" action="/ui/logout"><input type="hidden" name="csrf" value="${ctx.csrfToken}"><button type="submit" class="linklike">Log out</button></form>`
-    : ''}
+      : ''
+  }
 </header>
 <main id="main" tabindex="-1">
 ${main}
 </main>
-${loggedIn
-  ? html`<footer class="foot"><span id="live-state" class="live live-connecting" role="status">Connecting…</span> · times are UTC; hover one for your local time</footer>
+${
+  loggedIn
+    ? html`<footer class="foot"><span id="live-state" class="live live-connecting" role="status">Connecting…</span> · times are UTC; hover one for your local time</footer>
 <div id="toast" class="toast" role="status" aria-live="polite"></div>
 <dialog id="confirm" aria-labelledby="confirm-title">
   <form method="dialog">
@@ -85,7 +88,8 @@ ${loggedIn
     <div class="actions"><button value="cancel" class="secondary">Cancel</button> <button value="ok" id="confirm-ok" class="danger">Confirm</button></div>
   </form>
 </dialog>`
-  : ''}
+    : ''
+}
 </body>
 </html>
 `;

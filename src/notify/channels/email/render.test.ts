@@ -32,4 +32,3 @@ describe('e-mail', () => {
     expect(htmlEscape(`"'&<>`)).toBe('&quot;&#39;&amp;&lt;&gt;');
   });
 });
-

@@ -41,7 +41,9 @@ function issueText(i: IssueSnapshot, m: OutgoingMessage): string {
   const lines = [`[${i.criticality.toUpperCase()}] ${issueLabel(i)} (issue ${i.id})`, i.summary, issueTiming(i, c)];
   if (i.resolvedAt === null) {
     for (const [n, cause] of i.causes.entries()) {
-      lines.push(`${n === 0 ? 'Likely cause' : 'Also possible'}: ${n === 0 && i.likelyCause ? i.likelyCause.text : cause.cause} (${cause.confidence} confidence)`);
+      lines.push(
+        `${n === 0 ? 'Likely cause' : 'Also possible'}: ${n === 0 && i.likelyCause ? i.likelyCause.text : cause.cause} (${cause.confidence} confidence)`,
+      );
       for (const e of cause.evidence) lines.push(`  - ${e}`);
     }
     if (i.notes.length > 0) lines.push('Noted:', ...i.notes.map((n) => `  - ${n}`));

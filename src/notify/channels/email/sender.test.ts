@@ -63,7 +63,11 @@ async function startSmtp(opts: Partial<SMTPServerOptions> & { password?: string 
 }
 
 const T0 = Date.UTC(2026, 10, 8, 9, 0, 0);
-const message = (deliveryId: string): OutgoingMessage => ({ deliveryId, channel: 'mail', content: { ...sampleMessage(T0, 'http://127.0.0.1:8080/'), event: 'opened' } });
+const message = (deliveryId: string): OutgoingMessage => ({
+  deliveryId,
+  channel: 'mail',
+  content: { ...sampleMessage(T0, 'http://127.0.0.1:8080/'), event: 'opened' },
+});
 
 function channel(over: Partial<EmailChannel>): EmailChannel {
   return {
@@ -93,11 +97,27 @@ describe.skipIf(!hasOpenssl)('e-mail over SMTP to a real server', () => {
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-smtp-'));
     caFile = path.join(dir, 'cert.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=vigil-test-smtp',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout', path.join(dir, 'key.pem'), '-out', caFile,
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=vigil-test-smtp',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        caFile,
+      ],
+      { stdio: 'ignore' },
+    );
     key = fs.readFileSync(path.join(dir, 'key.pem'), 'utf8');
     cert = fs.readFileSync(caFile, 'utf8');
   });
@@ -107,7 +127,20 @@ describe.skipIf(!hasOpenssl)('e-mail over SMTP to a real server', () => {
     const smtp = await startSmtp({ key, cert, password: 'p@ss w0rd' });
     try {
       // Through the configuration, the password from the environment.
-      const section = { channels: { mail: { type: 'email' as const, host: '127.0.0.1', port: smtp.port, username: 'vigil', password: '${SMTP_PASSWORD}', from: 'Vigil <vigil@example.test>', to: ['ops@example.test', 'oncall@example.test'], tls_ca_file: caFile } } };
+      const section = {
+        channels: {
+          mail: {
+            type: 'email' as const,
+            host: '127.0.0.1',
+            port: smtp.port,
+            username: 'vigil',
+            password: '${SMTP_PASSWORD}',
+            from: 'Vigil <vigil@example.test>',
+            to: ['ops@example.test', 'oncall@example.test'],
+            tls_ca_file: caFile,
+          },
+        },
+      };
       const [ch] = resolveChannels(loadNotificationsConfig(section, null), { SMTP_PASSWORD: 'p@ss w0rd' });
       const answer = await emailSender(ch as EmailChannel, 5000).send(message('7b0c5a52-0000-4000-8000-000000000001'));
       expect(answer).toMatch(/^250 /);
@@ -133,7 +166,9 @@ describe.skipIf(!hasOpenssl)('e-mail over SMTP to a real server', () => {
   it('sends over implicit TLS (port-465 style)', async () => {
     const smtp = await startSmtp({ key, cert, secure: true, password: 'pw' });
     try {
-      const answer = await emailSender(channel({ port: smtp.port, security: 'tls', username: 'vigil', password: 'pw', tlsCaFile: caFile }), 5000).send(message('d-tls'));
+      const answer = await emailSender(channel({ port: smtp.port, security: 'tls', username: 'vigil', password: 'pw', tlsCaFile: caFile }), 5000).send(
+        message('d-tls'),
+      );
       expect(answer).toMatch(/^250 /);
       expect(smtp.received[0]!.secure).toBe(true);
     } finally {
@@ -186,7 +221,9 @@ describe.skipIf(!hasOpenssl)('e-mail over SMTP to a real server', () => {
   it('refuses an untrusted certificate unless told to skip verification', async () => {
     const smtp = await startSmtp({ key, cert });
     try {
-      const err = await emailSender(channel({ port: smtp.port }), 5000).send(message('d-untrusted')).catch((e: unknown) => e);
+      const err = await emailSender(channel({ port: smtp.port }), 5000)
+        .send(message('d-untrusted'))
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DeliveryError);
       expect((err as DeliveryError).message).toMatch(/certificate/i);
       expect(smtp.received).toHaveLength(0);
@@ -203,7 +240,9 @@ describe.skipIf(!hasOpenssl)('e-mail over SMTP to a real server', () => {
     const silent = net.createServer((s) => sockets.push(s));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
     try {
-      const err = await emailSender(channel({ port: (silent.address() as AddressInfo).port, security: 'none' }), 500).send(message('d-slow')).catch((e: unknown) => e);
+      const err = await emailSender(channel({ port: (silent.address() as AddressInfo).port, security: 'none' }), 500)
+        .send(message('d-slow'))
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DeliveryError);
       expect((err as DeliveryError).permanent).toBe(false);
     } finally {

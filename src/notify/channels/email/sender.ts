@@ -61,7 +61,10 @@ export function emailSender(ch: EmailChannel, timeoutMs: number): Sender {
         // SMTP 5xx is a definite refusal (bad credentials, unknown mailbox); 4xx and I/O errors may pass later.
         const permanent = typeof err.responseCode === 'number' && err.responseCode >= 500;
         const text = (err.response ?? err.message ?? String(e)).replace(/\s+/g, ' ').trim();
-        throw new DeliveryError(HINTS[err.code ?? ''] ? `${HINTS[err.code!]}: ${text}` : err.code && !text.includes(err.code) ? `${err.code}: ${text}` : text, permanent);
+        throw new DeliveryError(
+          HINTS[err.code ?? ''] ? `${HINTS[err.code!]}: ${text}` : err.code && !text.includes(err.code) ? `${err.code}: ${text}` : text,
+          permanent,
+        );
       } finally {
         transport.close();
       }

@@ -10,7 +10,16 @@ export interface SlackChannel extends ChannelBase {
   url: string;
 }
 
-const slackSchema = z.object({ type: z.literal('slack'), url: z.string().meta({ description: 'Incoming-webhook URL (Slack, or the Slack-compatible endpoint of Mattermost or Discord); keep it in the environment: `${SLACK_WEBHOOK_URL}`.' }), ...filterKeys }).strict();
+const slackSchema = z
+  .object({
+    type: z.literal('slack'),
+    url: z.string().meta({
+      description:
+        'Incoming-webhook URL (Slack, or the Slack-compatible endpoint of Mattermost or Discord); keep it in the environment: `${SLACK_WEBHOOK_URL}`.',
+    }),
+    ...filterKeys,
+  })
+  .strict();
 
 export const slackChannel = defineChannel<typeof slackSchema, SlackChannel>({
   type: 'slack',

@@ -20,4 +20,3 @@ describe('Slack body', () => {
     expect(slackEscape('a<b>&c')).toBe('a&lt;b&gt;&amp;c');
   });
 });
-

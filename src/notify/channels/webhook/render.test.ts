@@ -60,4 +60,3 @@ describe('webhook body', () => {
     expect(body.issues[0]).toMatchObject({ resolvedAt: '2026-11-06T14:00:00.000Z', runbook: null });
   });
 });
-
