@@ -1,3 +1,4 @@
+import { writeTestNginxConf } from './support/nginx-conf.ts';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -72,30 +73,16 @@ describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real nginx 
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     const faAddress = new URL(fa.url).host;
-    for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) fs.mkdirSync(path.join(dir, 'tmp', sub), { recursive: true });
-    const conf = `
-daemon off;
-master_process off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log ${dir}/access.log;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-  server {
+    writeTestNginxConf(
+      dir,
+      `  server {
     listen 127.0.0.1:${port};
 ${readmeSnippet().replaceAll('127.0.0.1:7480', faAddress)}
     location / {
       proxy_pass http://127.0.0.1:${upstream.port};
     }
-  }
-}
-`;
-    fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
+  }`,
+    );
     nginx = await startProxy(
       'nginx',
       () => spawn(NGINX, ['-p', dir, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`], { stdio: ['ignore', 'pipe', 'pipe'] }),

@@ -1,4 +1,4 @@
-import http from 'node:http';
+import { getStatus as get } from './support/http-from.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
@@ -15,18 +15,6 @@ import { rotateAdminToken } from '../src/server/admin.ts';
  */
 const T0 = Date.UTC(2026, 10, 2, 0, 0, 0);
 const H = 3600_000;
-
-function get(base: string, path: string, headers: Record<string, string>, localAddress: string): Promise<number> {
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path, headers, localAddress, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode!));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: health engine over real traffic`, () => {

@@ -1,3 +1,4 @@
+import { writeTestNginxConf } from './support/nginx-conf.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -80,32 +81,13 @@ describe.skipIf(!avail && !process.env.CI)('vigil verify: nginx + Vigil forward-
     const [portA, portB] = [await freePort(), await freePort()];
     good = `http://127.0.0.1:${portA}/`;
     misconfigured = `http://127.0.0.1:${portB}/`;
-    for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) fs.mkdirSync(path.join(dir, 'tmp', sub), { recursive: true });
     const site = (port: number, fa: ForwardAuthServer) => `
   server {
     listen 127.0.0.1:${port};
 ${snippet(new URL(fa.url).host)}
     location / { proxy_pass http://127.0.0.1:${up}; }
   }`;
-    fs.writeFileSync(
-      path.join(dir, 'nginx.conf'),
-      `daemon off;
-master_process off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-${site(portA, trusting)}
-${site(portB, distrusting)}
-}
-`,
-    );
+    writeTestNginxConf(dir, `${site(portA, trusting)}\n${site(portB, distrusting)}`, { accessLog: false });
     nginx = spawn(NGINX, ['-p', dir, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`], { stdio: ['ignore', 'pipe', 'pipe'] });
     nginx.stdout!.on('data', (c) => (nginxOutput += c));
     nginx.stderr!.on('data', (c) => (nginxOutput += c));

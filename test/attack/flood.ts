@@ -4,18 +4,7 @@ import http from 'node:http';
 /** Loopback addresses 127.0.0.2 … 127.0.0.250: the flood's peers (never any other address). */
 export const FLOOD_ADDRESSES = Array.from({ length: 249 }, (_, i) => `127.0.0.${i + 2}`);
 
-/** One GET from `localAddress`, answering its status code. */
-export function get(base: string, path: string, headers: Record<string, string>, localAddress: string): Promise<number> {
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path, headers, localAddress, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode!));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+export { getStatus as get } from '../support/http-from.ts';
 
 /**
  * `total` requests with a new random key each, from the flood addresses in turn, over keep-alive

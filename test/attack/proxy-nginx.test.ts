@@ -1,3 +1,4 @@
+import { writeTestNginxConf } from '../support/nginx-conf.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -68,24 +69,10 @@ describe.skipIf(!available && !process.env.CI)('dashboard behind a real nginx wi
     const [p1, p2] = [await freePort(), await freePort()];
     documented = `https://127.0.0.1:${p1}`;
     minimal = `https://127.0.0.1:${p2}`;
-    for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) fs.mkdirSync(path.join(dir, 'tmp', sub), { recursive: true });
     const tls = `ssl_certificate ${cert.certPath}; ssl_certificate_key ${path.join(dir, 'key.pem')};`;
-    fs.writeFileSync(
-      path.join(dir, 'nginx.conf'),
-      `
-daemon off;
-master_process off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log ${dir}/access.log;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-  server {
+    writeTestNginxConf(
+      dir,
+      `  server {
     listen 127.0.0.1:${p1} ssl;
     ${tls}
 ${DASHBOARD_NGINX_SNIPPET.replace('127.0.0.1:8081', dashboard)}
@@ -94,9 +81,7 @@ ${DASHBOARD_NGINX_SNIPPET.replace('127.0.0.1:8081', dashboard)}
     listen 127.0.0.1:${p2} ssl;
     ${tls}
     location / { proxy_pass http://${dashboard}; }
-  }
-}
-`,
+  }`,
     );
     let output = '';
     nginx = spawn(NGINX, ['-p', dir, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`], { stdio: ['ignore', 'pipe', 'pipe'] });

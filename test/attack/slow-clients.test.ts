@@ -1,8 +1,17 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { crowdsecBouncersAvailable, startCustomBouncer } from '../support/crowdsec-bouncers.ts';
 import { freshDbUrl } from '../support/databases.ts';
-import { pull, startVigilChild, type VigilChild } from './vigil-child.ts';
+import { BOUNCER_KEY, pull, startVigilChild, type VigilChild } from './vigil-child.ts';
+
+const BIN = path.join(import.meta.dirname, '..', '..', 'bin', 'vigil.js');
+const realBouncers = crowdsecBouncersAvailable();
 
 /**
  * Issue 15, slow clients: idle and slowloris connections must not exhaust a stock 1,024
@@ -70,9 +79,11 @@ describe('slow clients on the Local API listener', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
+  let dbUrl = '';
   async function start(configLines: string[] = [], nofile?: number): Promise<VigilChild> {
     const db = await freshDbUrl('sqlite');
     cleanups.push(db.cleanup);
+    dbUrl = db.url;
     const vigil = await startVigilChild({ db: db.url, configLines, nofile });
     cleanups.push(() => vigil.stop());
     return vigil;
@@ -124,4 +135,25 @@ describe('slow clients on the Local API listener', () => {
     const again = await get();
     expect(again).toEqual({ status: 200, reused: true });
   }, 30_000);
+
+  // In CI the real bouncer must run; elsewhere its absence is said in the name.
+  it.skipIf(!realBouncers.custom && !process.env.CI)(
+    `the real crowdsec-custom-bouncer keeps getting decisions during 2,000 hostile connections${realBouncers.custom ? '' : ` (skipped: ${realBouncers.reason})`}`,
+    async () => {
+      const vigil = await start([], 1024);
+      const hostile = await openHostile(vigil.port, 2_000);
+      cleanups.push(() => hostile.destroy());
+      const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-attack-cb-'));
+      cleanups.push(() => fs.rmSync(workDir, { recursive: true, force: true }));
+      const bouncer = await startCustomBouncer({ apiUrl: `${vigil.url}/`, apiKey: BOUNCER_KEY, workDir, updateFrequency: '1s' });
+      cleanups.push(() => bouncer.stop());
+      const added = Date.now();
+      await promisify(execFile)(process.execPath, [BIN, 'decisions', 'add', '--ip', '192.0.2.99', '--duration', '5m', '--db', dbUrl]);
+      const e = await bouncer.waitFor((ev) => ev.action === 'add' && ev.value === '192.0.2.99', 10_000);
+      // The decision reached the real bouncer within a few of its 1 s pulls, hostile sockets notwithstanding.
+      expect(e.at - added).toBeLessThan(5_000);
+      expect(bouncer.exitCode()).toBeUndefined();
+    },
+    40_000,
+  );
 });

