@@ -10,7 +10,7 @@ import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { manualAlert } from '../src/decisions/new-decisions.ts';
 import { recordPullHours, hourOf, HOUR_MS } from '../src/store/pull-history.ts';
-import { NotifyStore } from '../src/notify/notify-store.ts';
+import { NotifyStore } from '../src/store/notify-store.ts';
 
 /**
  * The dashboard in a real browser (Debian's chromium driven by playwright-core; no browser is

@@ -5,7 +5,7 @@ import { formatListen } from '../lib/listen-address.ts';
 import { formatRfc3339 } from '../lib/duration.ts';
 import { describeTarget, type Channel } from '../notify/channels/index.ts';
 import { resolveChannels } from '../notify/config.ts';
-import { NotifyStore, type OutboxStatus } from '../notify/notify-store.ts';
+import { NotifyStore, type OutboxStatus } from '../store/notify-store.ts';
 import { sampleMessage } from '../notify/sample.ts';
 import { DeliveryError } from '../notify/channels/shared/delivery-error.ts';
 import { humanDuration } from '../lib/human-time.ts';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { VigilError } from '../lib/errors.ts';
 import { formatGoDuration, formatRfc3339 } from '../lib/duration.ts';
-import { NotifyStore } from '../notify/notify-store.ts';
+import { NotifyStore } from '../store/notify-store.ts';
 import { ackJson, acknowledgeIssue, createSilence, silenceJson } from '../notify/silence-commands.ts';
 import { silenceActive, type Silence } from '../core/notify/silences.ts';
 import { boxTable } from './format/table.ts';

@@ -3,7 +3,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Clock } from '../lib/clock.ts';
 import { isVigilError } from '../lib/errors.ts';
 import type { Store } from '../store/store.ts';
-import { NotifyStore } from './notify-store.ts';
+import { NotifyStore } from '../store/notify-store.ts';
 import { ackJson, acknowledgeIssue, createSilence, silenceJson } from './silence-commands.ts';
 
 const STATUS: Record<string, ContentfulStatusCode> = {

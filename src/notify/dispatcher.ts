@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.ts';
 import { retryDelay } from '../core/notify/backoff.ts';
-import type { NotifyStore, OutboxMessage } from './notify-store.ts';
+import type { NotifyStore, OutboxMessage } from '../store/notify-store.ts';
 import { DeliveryError } from './channels/shared/delivery-error.ts';
 import type { Sender } from './channels/shared/sender.ts';
 import type { DeliverySettings } from '../core/notify/types.ts';

@@ -3,7 +3,7 @@ import { toBouncer, toHealthIssue } from '../store/store.ts';
 import type { HealthIssue } from '../core/model/health-issue.ts';
 import type { Bouncer } from '../core/model/records.ts';
 import { chunk, planNotifications, type PlanChannel } from '../core/notify/plan.ts';
-import type { NotifyStore, NotifyTrx } from './notify-store.ts';
+import type { NotifyStore, NotifyTrx } from '../store/notify-store.ts';
 import { snapshotIssue } from '../core/notify/snapshot.ts';
 import type { RunbookSettings } from '../core/health/runbook-settings.ts';
 import type { MessageContent, NotifyEvent } from '../core/notify/types.ts';

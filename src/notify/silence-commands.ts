@@ -1,7 +1,7 @@
 import { VigilError } from '../lib/errors.ts';
 import { parseDuration } from '../lib/duration.ts';
 import type { Store } from '../store/store.ts';
-import { NotifyStore } from './notify-store.ts';
+import { NotifyStore } from '../store/notify-store.ts';
 import { silenceActive, type Acknowledgement, type Silence } from '../core/notify/silences.ts';
 
 /** What the CLI and the admin API do for silences and acknowledgements, with the same checks and errors. */

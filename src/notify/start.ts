@@ -8,7 +8,7 @@ import type { Store } from '../store/store.ts';
 import type { RunbookSettings } from '../core/health/runbook-settings.ts';
 import { resolveChannels } from './config.ts';
 import { Dispatcher } from './dispatcher.ts';
-import { NotifyStore } from './notify-store.ts';
+import { NotifyStore } from '../store/notify-store.ts';
 import { Planner } from './planner.ts';
 import { describeTarget, type Channel } from './channels/index.ts';
 import { senderFor } from './channels/senders.ts';

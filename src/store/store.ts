@@ -457,6 +457,24 @@ export class Store {
     });
   }
 
+  /**
+   * Refused requests that concern a bouncer: with its (revoked) key, from its last address, or with
+   * its exact User-Agent. Newest first.
+   */
+  async refusedRequestsFor(b: Bouncer, limit: number): Promise<RefusedRequest[]> {
+    const ua = b.type ? `${b.type}/${b.version}` : null;
+    const rows = await this.db
+      .selectFrom('refused_requests')
+      .selectAll()
+      .where((eb) =>
+        eb.or([eb('bouncer_name', '=', b.name), ...(b.ipAddress ? [eb('peer_ip', '=', b.ipAddress)] : []), ...(ua ? [eb('user_agent', '=', ua)] : [])]),
+      )
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toRefused);
+  }
+
   async refusedRequests(opts: { since?: number; limit?: number } = {}): Promise<RefusedRequest[]> {
     let q = this.db.selectFrom('refused_requests').selectAll();
     if (opts.since !== undefined) q = q.where('at', '>=', opts.since);
@@ -606,6 +624,15 @@ export class Store {
 
   async getMeta(key: string): Promise<string | undefined> {
     return (await this.db.selectFrom('vigil_meta').select('value').where('key', '=', key).executeTakeFirst())?.value;
+  }
+
+  /** Writes a meta row unless one exists: replicas racing on a first value agree on the winner's. */
+  async setMetaIfAbsent(key: string, value: string): Promise<void> {
+    await this.db
+      .insertInto('vigil_meta')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
   }
 
   async setMeta(key: string, value: string): Promise<void> {

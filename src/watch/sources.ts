@@ -14,7 +14,7 @@ import { execFile } from 'node:child_process';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { VigilError } from '../lib/errors.ts';
-import { parseBouncerRow, parseCrowdsecTime, parseCscliBouncersJson, type CrowdsecBouncer } from './crowdsec-bouncer.ts';
+import { parseBouncerRow, parseCrowdsecTime, parseCscliBouncersJson, type CrowdsecBouncer } from '../core/model/crowdsec-bouncer.ts';
 import { describeDb, type CrowdsecDbLocation } from './crowdsec-config.ts';
 
 export interface SourceRead {

@@ -8,9 +8,9 @@ import type { Clock } from '../lib/clock.ts';
 import { FleetUnavailableError, HealthEngine, toHealthInput, type EvaluationResult } from '../health/engine.ts';
 import type { FleetSnapshot, HealthRules } from '../core/health/types.ts';
 import type { Store } from '../store/store.ts';
-import type { CrowdsecBouncer } from './crowdsec-bouncer.ts';
+import type { CrowdsecBouncer } from '../core/model/crowdsec-bouncer.ts';
 import { fleetInputs, sourceUnavailableFinding, type WatchedEntry } from './fleet.ts';
-import { syncMirror, type MirrorResult } from './mirror.ts';
+import { syncMirror, type MirrorResult } from '../store/bouncer-mirror.ts';
 import type { BouncerSource } from './sources.ts';
 
 export interface WatchStatus {

@@ -64,11 +64,7 @@ export async function prepareDashboardPassword(store: Store): Promise<PreparedPa
  * was stored. Replicas starting together race on the insert-if-absent: only the winner prints.
  */
 export async function storeDashboardPassword(store: Store, prepared: PreparedPassword): Promise<string | null> {
-  await store.db
-    .insertInto('vigil_meta')
-    .values({ key: PASSWORD_KEY, value: prepared.hash })
-    .onConflict((oc) => oc.column('key').doNothing())
-    .execute();
+  await store.setMetaIfAbsent(PASSWORD_KEY, prepared.hash);
   return (await store.getMeta(PASSWORD_KEY)) === prepared.hash ? prepared.password : null;
 }
 

@@ -32,7 +32,8 @@ import { layout, type PageContext, type Section } from './pages/layout.ts';
 import { loginPage } from './pages/login.ts';
 import { fleetPage } from './pages/fleet.ts';
 import { issuePage, issuesPage, issueTitle, type IssueActions } from './pages/issues.ts';
-import { issueMarks, issueMarksDigest } from './issue-marks.ts';
+import { issueMarks } from './issue-marks.ts';
+import { issueMarksDigest } from '../store/change-digest.ts';
 import { bouncerPage } from './pages/bouncer.ts';
 import { decisionsPage } from './pages/decisions.ts';
 

@@ -1,10 +1,4 @@
-/**
- * What each dashboard page shows, read from the store (and the decision index) and shaped for the
- * pages. The pages themselves are pure functions of these view models.
- */
-import type { Kysely } from 'kysely';
-import { toRefused, type Store } from '../store/store.ts';
-import type { Database } from '../store/schema.ts';
+import type { Store } from '../store/store.ts';
 import type { Bouncer, BouncerChange, Decision, RefusedRequest } from '../core/model/records.ts';
 import type { HealthIssue } from '../core/model/health-issue.ts';
 import type { BouncerStatus, HealthRules } from '../core/health/types.ts';
@@ -172,7 +166,7 @@ export class DashboardData {
       now,
       row: this.#row(b, usage?.receivedAt ?? null, hours, open, now, true),
       issues,
-      refused: await refusedFor(this.#store.db, b, 25),
+      refused: await this.#store.refusedRequestsFor(b, 25),
       changes: (await this.#store.bouncerChanges(now - 30 * DAY))
         .filter((c) => c.bouncerId === b.id)
         .reverse()
@@ -238,24 +232,6 @@ export function parseDecisionQuery(text: string | undefined): DecisionQuery {
       : `"${t}" is not an IPv4 or IPv6 address; use e.g. 192.0.2.1 (or a range such as 198.51.100.0/24)`;
     return { kind: 'invalid', text: t, message };
   }
-}
-
-/**
- * Refused requests that concern a bouncer: with its (revoked) key, from its last address, or with
- * its exact User-Agent. Newest first.
- */
-async function refusedFor(db: Kysely<Database>, b: Bouncer, limit: number): Promise<RefusedRequest[]> {
-  const ua = b.type ? `${b.type}/${b.version}` : null;
-  const rows = await db
-    .selectFrom('refused_requests')
-    .selectAll()
-    .where((eb) =>
-      eb.or([eb('bouncer_name', '=', b.name), ...(b.ipAddress ? [eb('peer_ip', '=', b.ipAddress)] : []), ...(ua ? [eb('user_agent', '=', ua)] : [])]),
-    )
-    .orderBy('id', 'desc')
-    .limit(limit)
-    .execute();
-  return rows.map(toRefused);
 }
 
 function groupBy<T, K>(items: readonly T[], key: (t: T) => K): Map<K, T[]> {

@@ -1,7 +1,6 @@
-import { sql } from 'kysely';
 import type { Store } from '../store/store.ts';
 import type { HealthIssue } from '../core/model/health-issue.ts';
-import { NotifyStore } from '../notify/notify-store.ts';
+import { NotifyStore } from '../store/notify-store.ts';
 import { silencing } from '../core/notify/silences.ts';
 import type { IssueMarks } from './pages/issues.ts';
 
@@ -22,18 +21,4 @@ export async function issueMarks(store: Store, issues: ReadonlyArray<Pick<Health
     });
   }
   return out;
-}
-
-/** Changes to silences and acknowledgements, for the live-update digest. */
-export async function issueMarksDigest(store: Store): Promise<string> {
-  const db = new NotifyStore(store).db;
-  const s = await db
-    .selectFrom('notify_silences')
-    .select([sql<number>`count(*)`.as('n'), sql<number>`max(id)`.as('m'), sql<number>`max(coalesce(removed_at, 0))`.as('r')])
-    .executeTakeFirstOrThrow();
-  const a = await db
-    .selectFrom('notify_acks')
-    .select([sql<number>`count(*)`.as('n'), sql<number>`max(created_at)`.as('m')])
-    .executeTakeFirstOrThrow();
-  return [s.n, s.m, s.r, a.n, a.m].join(':');
 }

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { fleetDigestRows } from '../store/change-digest.ts';
 import type { Store } from '../store/store.ts';
 import type { Clock } from '../lib/clock.ts';
 
@@ -73,20 +73,7 @@ export class LiveUpdates {
   }
 
   async digest(): Promise<string> {
-    const db = this.#store.db;
-    const b = await db
-      .selectFrom('bouncers')
-      .select([sql<number>`count(*)`.as('n'), sql<number>`max(updated_at)`.as('u'), sql<number>`max(coalesce(last_pull_at, 0))`.as('p')])
-      .executeTakeFirstOrThrow();
-    const i = await db
-      .selectFrom('health_issues')
-      .select([
-        sql<number>`count(*)`.as('n'),
-        sql<number>`max(id)`.as('m'),
-        sql<number>`max(last_seen_at)`.as('s'),
-        sql<number>`max(coalesce(resolved_at, 0))`.as('r'),
-      ])
-      .executeTakeFirstOrThrow();
+    const { b, i } = await fleetDigestRows(this.#store);
     const rev = await this.#store.decisionsRev();
     const tick = Math.floor(this.#clock.now() / this.#tickMs);
     const extra = this.extraDigest ? await this.extraDigest() : '';

@@ -10,10 +10,10 @@
  * Local API records them, so an issue notes a change just before a silence.
  */
 import { sql } from 'kysely';
-import type { Store } from '../store/store.ts';
+import type { Store } from './store.ts';
 import type { Bouncer, BouncerChange } from '../core/model/records.ts';
-import { toBouncer } from '../store/store.ts';
-import type { CrowdsecBouncer } from './crowdsec-bouncer.ts';
+import { toBouncer } from './store.ts';
+import type { CrowdsecBouncer } from '../core/model/crowdsec-bouncer.ts';
 
 export interface MirrorResult {
   /** The mirrored rows after the sync, by CrowdSec name. */

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import { sql, type Generated, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { Store } from '../store/store.ts';
-import type { Database } from '../store/schema.ts';
-import type { Dialect } from '../store/dialect.ts';
+import type { Store } from './store.ts';
+import type { Database } from './schema.ts';
+import type { Dialect } from './dialect.ts';
 import { VigilError } from '../lib/errors.ts';
 import type { IssueNotifyState } from '../core/notify/plan.ts';
 import type { Acknowledgement, Silence } from '../core/notify/silences.ts';

@@ -11,7 +11,7 @@
  *
  * Pure: values in (strings, numbers, Dates as drivers return them), records out.
  */
-import { VigilError } from '../lib/errors.ts';
+import { VigilError } from '../../lib/errors.ts';
 
 export interface CrowdsecBouncer {
   name: string;
