@@ -104,7 +104,7 @@ export async function startServer(
     lapiUrl: () => `${boundUrl}/`,
     firstStartPassword: opts.firstStartPassword,
   });
-  const admin = web.adminOn ? createAdminApp({ store, clock, rules: health.rules, lapiUrl: () => `${boundUrl}/`, sessionAuth: web.adminAuth }) : undefined;
+  const admin = web.adminOn ? createAdminApp({ store, clock, rules: health.rules, lapiUrl: () => `${boundUrl}/`, sessionAuth: web.adminAuth, log }) : undefined;
   web.attachAdmin(admin);
   const fingerprintSecret = await store.secret('fingerprint');
   const gate = new BouncerGate({ clock, auth, activity, log, metrics, fingerprintSecret });

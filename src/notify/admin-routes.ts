@@ -1,18 +1,9 @@
 import type { Context, Hono } from 'hono';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Clock } from '../lib/clock.ts';
-import { isVigilError } from '../lib/errors.ts';
+import { httpErrorOf } from '../lib/http-errors.ts';
 import type { Store } from '../store/store.ts';
 import { NotifyStore } from '../store/notify-store.ts';
 import { ackJson, acknowledgeIssue, createSilence, silenceJson } from './silence-commands.ts';
-
-const STATUS: Record<string, ContentfulStatusCode> = {
-  E_NO_ISSUE: 404,
-  E_NO_BOUNCER: 404,
-  E_NO_SILENCE: 404,
-  E_ISSUE_RESOLVED: 409,
-  E_SILENCE_ENDED: 409,
-};
 
 const ID = /^\d{1,15}$/;
 
@@ -46,7 +37,8 @@ export function registerNotifyAdminRoutes(app: Hono, deps: { store: Store; clock
     try {
       return await fn(c);
     } catch (e) {
-      if (isVigilError(e)) return c.json({ message: e.message }, STATUS[e.code] ?? 400);
+      const known = httpErrorOf(e);
+      if (known) return c.body(known.body, known.status, { 'Content-Type': 'application/json; charset=utf-8' });
       const status = (e as { status?: number }).status;
       if (status === 400) return c.json({ message: (e as Error).message }, 400);
       throw e;

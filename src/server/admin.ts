@@ -1,6 +1,9 @@
 import { META_KEYS } from '../store/meta-keys.ts';
 import crypto from 'node:crypto';
 import { Hono, type Context } from 'hono';
+import type { Logger } from 'pino';
+import { installErrorHandler } from '../lib/http-errors.ts';
+import { createLogger } from '../lib/logger.ts';
 import type { Store } from '../store/store.ts';
 import type { Clock } from '../lib/clock.ts';
 import { hashesEqual } from '../core/bouncers/api-key.ts';
@@ -36,9 +39,12 @@ export function createAdminApp(deps: {
   lapiUrl: () => string;
   /** Also accept a logged-in dashboard session (CSRF-checked for changes) when no bearer token is sent. */
   sessionAuth?: (c: Context) => Promise<'ok' | Response | null>;
+  /** Where a request that failed on our side is logged (its answer is a bare 500). */
+  log?: Logger;
 }): Hono {
   const { store, clock, rules } = deps;
   const app = new Hono();
+  installErrorHandler(app, deps.log ?? createLogger('silent'), 'admin API');
   const unauthorized = (c: Context) => c.json({ message: 'admin token required: Authorization: Bearer <token> (create one with: vigil admin token)' }, 401);
 
   app.use('*', async (c, next) => {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import type { Decision } from '../core/model/records.ts';
-import { isVigilError } from '../lib/errors.ts';
+import { errorAnswer } from '../lib/http-errors.ts';
 import { parseUserAgent } from '../core/bouncers/user-agent.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
 import { lookupLive } from '../core/decisions/live-lookup.ts';
@@ -155,17 +155,9 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
       res.destroy();
       return;
     }
-    if (isStoreDown(err)) {
-      // An unknown key while the store is down: unavailable (retry), never "access forbidden".
-      send(req, res, route, 503, JSON.stringify({ message: 'store unavailable: retry shortly' }));
-      return;
-    }
-    if (isVigilError(err)) {
-      send(req, res, route, 400, JSON.stringify({ message: err.message }));
-      return;
-    }
-    log.error({ err }, 'request failed');
-    send(req, res, route, 500, JSON.stringify({ message: 'internal error' }));
+    // The same table as every Hono app (lib/http-errors.ts): 503 while the store is down, 400 for input.
+    const answer = errorAnswer(err, log);
+    send(req, res, route, answer.status, answer.body);
   }
 
   return (req, res) => {

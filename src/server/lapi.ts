@@ -4,8 +4,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import type { Bouncer } from '../core/model/records.ts';
 import type { Clock } from '../lib/clock.ts';
-import { isVigilError } from '../lib/errors.ts';
-import { isStoreDown } from './store-health.ts';
+import { installErrorHandler } from '../lib/http-errors.ts';
 import type { ActivityRecorder } from './activity.ts';
 import { foldPeerAddress, type BouncerGate, type PullKind } from './bouncer-gate.ts';
 import type { LapiMetrics } from './metrics.ts';
@@ -61,12 +60,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
     return run(admitted.bouncer, admitted.at);
   }
 
-  app.onError((err, c) => {
-    if (isStoreDown(err)) return json(c, JSON.stringify({ message: err.message }), 503);
-    if (isVigilError(err)) return json(c, JSON.stringify({ message: err.message }), 400);
-    log.error({ err }, 'request failed');
-    return json(c, JSON.stringify({ message: 'internal error' }), 500);
-  });
+  installErrorHandler(app, log, 'Local API');
   app.notFound(async (c) => {
     // A bouncer with a wrong api_url (`//v1/…`, `/decisions`, `/v1/decision`) lands here; keep a
     // trace so the health engine can name that cause. Scanners without a key and without

@@ -170,7 +170,7 @@ export async function startWatch(
       lapiUrl: () => runbook.lapiUrl,
       firstStartPassword: opts.firstStartPassword,
     });
-    const admin = createAdminApp({ store, clock, rules, lapiUrl: () => runbook.lapiUrl, sessionAuth: web.adminAuth });
+    const admin = createAdminApp({ store, clock, rules, lapiUrl: () => runbook.lapiUrl, sessionAuth: web.adminAuth, log });
     web.attachAdmin(admin);
     admin.get('/watch', (c) => {
       const s = watcher.status();

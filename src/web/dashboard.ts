@@ -14,7 +14,8 @@ import type { Clock } from '../lib/clock.ts';
 import type { HealthRules } from '../core/health/types.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
 import type { Deployment } from '../core/health/runbooks.ts';
-import { isVigilError, VigilError } from '../lib/errors.ts';
+import { VigilError } from '../lib/errors.ts';
+import { installErrorHandler } from '../lib/http-errors.ts';
 import { buildDecision, manualAlert } from '../decisions/new-decisions.ts';
 import { checkLoginSecret, credentialFingerprint } from './credentials.ts';
 import { SESSION_COOKIE, SessionCodec, type Session } from './session.ts';
@@ -231,11 +232,7 @@ function applyResponseRules(app: Hono<Env>, log: Logger): void {
     if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
   });
 
-  app.onError((err, c) => {
-    if (isVigilError(err)) return c.json({ message: err.message }, 400);
-    log.error({ err }, 'dashboard request failed');
-    return c.json({ message: 'internal error' }, 500);
-  });
+  installErrorHandler(app, log, 'dashboard');
 
   // Read no further than a form of ours can be (hono/body-limit counts a chunked body as it comes).
   const tooLarge = (max: number) => (c: Context) =>
