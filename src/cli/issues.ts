@@ -7,7 +7,8 @@ import { formatListen } from '../lib/listen-address.ts';
 import { flappingKeys } from '../health/engine.ts';
 import { formatRunbookText, type Deployment } from '../core/health/runbooks.ts';
 import { readRunbookSettings } from '../store/runbook-settings.ts';
-import { CAUSE_TEXT, issueRunbook, issueStatus, topCause } from '../core/health/issue-view.ts';
+import { causeText } from '../core/health/causes.ts';
+import { issueRunbook, issueStatus, topCause } from '../core/health/issue-view.ts';
 import { ISSUE_CATALOGUE, type IssueKind, type LikelyCause } from '../core/health/types.ts';
 import type { HealthIssue } from '../core/model/health-issue.ts';
 import { boxTable } from './format/table.ts';
@@ -77,7 +78,7 @@ export function registerIssueCommands(program: Command, ctx: CommandContext): vo
       if (causes.length > 0) {
         lines.push('', c.bold('Likely cause, from what the Local API saw:'));
         causes.forEach((cause, n) => {
-          lines.push(`  ${n + 1}. ${CAUSE_TEXT[cause.cause] ?? cause.cause} (${cause.confidence} confidence)`);
+          lines.push(`  ${n + 1}. ${causeText(cause.cause)} (${cause.confidence} confidence)`);
           for (const e of cause.evidence) lines.push(`     - ${e}`);
         });
       }
@@ -110,7 +111,7 @@ export function formatIssueList(list: HealthIssue[], flapping: Set<string>, outp
     status(i, flapping),
     formatRfc3339(i.openedAt),
     formatGoDuration(Math.round(((i.resolvedAt ?? now) - i.since) / 1000) * 1000),
-    topCause(i) ? (CAUSE_TEXT[topCause(i)!.cause] ?? topCause(i)!.cause) : '',
+    topCause(i) ? causeText(topCause(i)!.cause) : '',
   ]);
   const headers = ['ID', 'Kind', 'Criticality', 'Bouncer', 'Status', 'Opened', 'Silent for', 'Likely cause'];
   if (output === 'raw') {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEPLOYMENTS } from '../core/health/runbooks.ts';
 
 /**
  * The `watch:` block of vigil.yaml (read by `vigil watch` only). Its own module, importing nothing
@@ -33,7 +34,7 @@ export const watchFileSchema = z
       flag: '--lapi-url',
     }),
     deployment: z
-      .enum(['host', 'docker', 'kubernetes'])
+      .enum(DEPLOYMENTS)
       .optional()
       .meta({ description: 'Where CrowdSec runs, for runbooks.', default: 'from --cscli, else host', flag: '--deployment' }),
   })

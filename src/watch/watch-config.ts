@@ -7,7 +7,7 @@ import path from 'node:path';
 import { VigilError } from '../lib/errors.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { parseListen, type ListenAddress } from '../lib/listen-address.ts';
-import type { Deployment } from '../core/health/runbooks.ts';
+import { DEPLOYMENTS, type Deployment } from '../core/health/runbooks.ts';
 import { DEFAULT_CROWDSEC_CONFIG, describeDb, parseCrowdsecDbUrl, readCrowdsecConfig, type CrowdsecDbLocation } from './crowdsec-config.ts';
 import { shellWords } from './shell-words.ts';
 import { runbookPlaceFromCommand } from './deployment.ts';
@@ -97,7 +97,7 @@ export function resolveWatchSettings(opts: {
   // Where the runbooks run cscli: from the command prefix (docker exec NAME, kubectl exec -n NS), else the host.
   const place = source.type === 'cscli' ? runbookPlaceFromCommand(source.command) : { deployment: 'host' as Deployment };
   const dep = pick('deployment', flags.deployment);
-  if (dep.value !== undefined && dep.value !== 'host' && dep.value !== 'docker' && dep.value !== 'kubernetes') {
+  if (dep.value !== undefined && !(DEPLOYMENTS as readonly string[]).includes(dep.value)) {
     throw new VigilError('E_USAGE', `${dep.where} "${dep.value}": use host, docker or kubernetes`);
   }
   const deployment = (dep.value as Deployment | undefined) ?? place.deployment;

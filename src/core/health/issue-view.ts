@@ -5,16 +5,6 @@ import { runbookFor, type Deployment, type Runbook } from './runbooks.ts';
 import type { CauseKind, LikelyCause } from './types.ts';
 import type { RunbookSettings } from './runbook-settings.ts';
 
-/** The likely causes in an operator's words (CLI, notifications, dashboard). */
-export const CAUSE_TEXT: Record<CauseKind, string> = {
-  authentication: 'authentication failure (key invalid, bouncer deleted or re-registered)',
-  configuration: 'configuration error (API URL)',
-  stopped_or_network: 'service stopped, integration not loaded, or network',
-  lapi_restart: 'did not reconnect after a Local API restart',
-  never_pulled: 'registered but never configured or started',
-  unknown: 'unknown',
-};
-
 export type IssueStatus = 'open' | 'flapping' | 'resolved';
 
 export function issueStatus(i: HealthIssue, flapping: Set<string>): IssueStatus {

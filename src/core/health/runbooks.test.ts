@@ -1,7 +1,9 @@
+import { CAUSE_KINDS } from './causes.ts';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { bouncerFamily, resolveKind, type BouncerFamily } from './bouncer-kind.ts';
 import {
+  DEPLOYMENTS,
   formatRunbookMarkdown,
   formatRunbookText,
   runbookFor,
@@ -12,8 +14,7 @@ import {
   type RunbookContext,
 } from './runbooks.ts';
 
-const DEPLOYMENTS: Deployment[] = ['host', 'docker', 'kubernetes'];
-const CAUSES: CauseKind[] = ['authentication', 'configuration', 'stopped_or_network', 'lapi_restart', 'never_pulled', 'unknown'];
+const CAUSES: CauseKind[] = CAUSE_KINDS;
 
 /** One real type per family, with the config file and service its runbook must name. */
 const FAMILIES: Array<{ family: BouncerFamily; type: string; configPath: string; service: string; hostOnly?: 'host' | 'kubernetes' }> = [

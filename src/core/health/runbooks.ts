@@ -10,10 +10,12 @@
  */
 import pc from 'picocolors';
 import type { BouncerFamily } from './bouncer-kind.ts';
-import type { CauseKind } from './types.ts';
+import { CAUSES, causeSummary, type CauseKind } from './causes.ts';
 
 export type { CauseKind };
-export type Deployment = 'host' | 'docker' | 'kubernetes';
+/** Where CrowdSec's (or Vigil's) Local API runs, as runbooks address it. */
+export const DEPLOYMENTS = ['host', 'docker', 'kubernetes'] as const;
+export type Deployment = (typeof DEPLOYMENTS)[number];
 
 export interface RunbookContext {
   bouncerName: string;
@@ -788,7 +790,7 @@ function editConfig(e: Env): { where: string; commands: string[]; restarts: bool
 // ---------------------------------------------------------------------------------------------
 // The steps (the seed's, in its order), each a function of the context; null when not applicable.
 
-type StepId =
+export type StepId =
   | 'registration'
   | 'service'
   | 'module'
@@ -959,15 +961,6 @@ const SEED_ORDER: { diagnose: StepId[]; resolve: StepId[] } = {
   resolve: ['reconnect', 'configureKey', 'restart', 'rekey', 'network', 'enableModule', 'fixConfig', 'permissions'],
 };
 
-const CAUSE_FIRST: Record<CauseKind, { diagnose: StepId[]; resolve: StepId[] }> = {
-  authentication: { diagnose: ['keyTest', 'registration', 'logs'], resolve: ['rekey'] },
-  configuration: { diagnose: ['config', 'logs'], resolve: ['fixConfig', 'permissions'] },
-  stopped_or_network: { diagnose: ['service', 'logs', 'connectivity', 'module'], resolve: ['restart', 'network', 'enableModule'] },
-  lapi_restart: { diagnose: ['logs', 'service'], resolve: ['reconnect'] },
-  never_pulled: { diagnose: ['config', 'service', 'registration'], resolve: ['configureKey', 'rekey'] },
-  unknown: { diagnose: [], resolve: [] },
-};
-
 function ordered(first: StepId[], seed: StepId[]): StepId[] {
   return [...first, ...seed.filter((id) => !first.includes(id))];
 }
@@ -1002,28 +995,19 @@ function verifySteps(e: Env): RunbookStep[] {
   ];
 }
 
-const CAUSE_SUMMARY: Record<CauseKind, string> = {
-  authentication: 'the Local API refuses its key (wrong, regenerated or revoked key, or the bouncer was deleted)',
-  configuration: 'its configuration points it at the wrong place (API URL) or is malformed',
-  stopped_or_network: 'it is stopped, not loaded by its server, or cannot reach the Local API',
-  lapi_restart: 'it did not reconnect after the Local API restarted',
-  never_pulled: 'it was registered but never configured or started',
-  unknown: 'not clear from what the Local API saw, so the steps follow the usual order',
-};
-
 const WHERE: Record<Deployment, string> = { host: 'host', docker: 'Docker', kubernetes: 'Kubernetes' };
 
 export function runbookFor(ctx: RunbookContext): Runbook {
   const e = envFor(ctx);
   const issue = ctx.kind === 'firewall' ? 'Firewall Integration Offline' : 'RC Integration Offline';
-  const first = CAUSE_FIRST[ctx.cause] ?? CAUSE_FIRST.unknown;
+  const first = CAUSES[ctx.cause]?.first ?? CAUSES.unknown.first;
   const build = (ids: StepId[], table: Partial<Record<StepId, StepFn>>): RunbookStep[] =>
     ids.flatMap((id) => {
       const step = table[id]?.(e);
       return step ? [step] : [];
     });
   const typeText = ctx.bouncerType === '' ? 'unknown type' : `type ${code(ctx.bouncerType)}`;
-  const likely = ctx.cause === 'unknown' ? `Likely cause: ${CAUSE_SUMMARY.unknown}.` : `Most likely ${CAUSE_SUMMARY[ctx.cause]}; those steps come first.`;
+  const likely = ctx.cause === 'unknown' ? `Likely cause: ${causeSummary('unknown')}.` : `Most likely ${causeSummary(ctx.cause)}; those steps come first.`;
   return {
     title: `${issue}: ${code(ctx.bouncerName)} (${e.p.label}, ${WHERE[e.where]})`,
     summary: `${code(ctx.bouncerName)} (${typeText}) has stopped pulling decisions from the Local API at ${code(e.url)}, so ${ctx.kind === 'firewall' ? 'its firewall rules are going stale' : 'threats reaching it are not blocked or challenged'}. ${likely}`,

@@ -4,8 +4,18 @@ import type { BouncerChange, RefusedRequest, RefusedSummary } from '../model/rec
  * Issue ids and criticalities from CrowdSec's Stack Health catalogue (docs/reference/crowdsec-docs-notes.md §1), plus our own
  * `integration_late`, and `source_unavailable` (`vigil watch` cannot read CrowdSec's bouncers).
  */
-export type IssueKind = 'rc_integration_offline' | 'fw_integration_offline' | 'se_no_active_rc' | 'se_no_rc' | 'integration_late' | 'source_unavailable';
-export type Criticality = 'critical' | 'high' | 'warning' | 'recommended';
+export const ISSUE_KINDS = [
+  'rc_integration_offline',
+  'fw_integration_offline',
+  'se_no_active_rc',
+  'se_no_rc',
+  'integration_late',
+  'source_unavailable',
+] as const;
+export type IssueKind = (typeof ISSUE_KINDS)[number];
+/** Most severe first. */
+export const CRITICALITIES = ['critical', 'high', 'warning', 'recommended'] as const;
+export type Criticality = (typeof CRITICALITIES)[number];
 
 export const ISSUE_CATALOGUE: Record<IssueKind, { title: string; criticality: Criticality }> = {
   rc_integration_offline: { title: 'RC Integration Offline', criticality: 'critical' },
@@ -16,8 +26,9 @@ export const ISSUE_CATALOGUE: Record<IssueKind, { title: string; criticality: Cr
   source_unavailable: { title: 'Watched Source Unavailable', criticality: 'high' },
 };
 
-/** The seed's "Common Root Causes", as far as the Local API can see them. */
-export type CauseKind = 'authentication' | 'configuration' | 'stopped_or_network' | 'lapi_restart' | 'never_pulled' | 'unknown';
+import type { CauseKind } from './causes.ts';
+
+export type { CauseKind };
 
 export interface LikelyCause {
   cause: CauseKind;

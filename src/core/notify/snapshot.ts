@@ -1,8 +1,9 @@
 import type { HealthIssue } from '../model/health-issue.ts';
 import type { Bouncer } from '../model/records.ts';
-import { CAUSE_TEXT, issueRunbook, topCause } from '../health/issue-view.ts';
+import { causeText } from '../health/causes.ts';
+import { issueRunbook, topCause } from '../health/issue-view.ts';
 import type { Runbook } from '../health/runbooks.ts';
-import { ISSUE_CATALOGUE, type CauseKind, type IssueKind, type LikelyCause } from '../health/types.ts';
+import { ISSUE_CATALOGUE, type IssueKind, type LikelyCause } from '../health/types.ts';
 import type { IssueSnapshot, MessageContent } from './types.ts';
 
 /** One issue as messages carry it: what it is, its likely cause in words, and what its runbook is made from. */
@@ -22,7 +23,7 @@ export function snapshotIssue(issue: HealthIssue, bouncer: Pick<Bouncer, 'type' 
     since: issue.since,
     lastSeenAt: issue.lastSeenAt,
     resolvedAt: issue.resolvedAt,
-    likelyCause: top ? { ...top, text: CAUSE_TEXT[top.cause as CauseKind] ?? top.cause } : null,
+    likelyCause: top ? { ...top, text: causeText(top.cause) } : null,
     causes: issue.evidence.causes as LikelyCause[],
     notes: issue.evidence.notes,
   };

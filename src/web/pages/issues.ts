@@ -1,8 +1,8 @@
 import { html, type Html } from '../html.ts';
 import { exactTime, humanDuration } from '../../lib/human-time.ts';
 import type { IssueRow, IssueView } from '../data.ts';
-import { ISSUE_CATALOGUE, type CauseKind, type IssueKind, type LikelyCause } from '../../core/health/types.ts';
-import { CAUSE_TEXT } from '../../core/health/issue-view.ts';
+import { ISSUE_CATALOGUE, type IssueKind, type LikelyCause } from '../../core/health/types.ts';
+import { causeText } from '../../core/health/causes.ts';
 import type { Deployment } from '../../core/health/runbooks.ts';
 import { criticalityBadge, inlineCode, issueStatusBadge, timeAgo } from './layout.ts';
 
@@ -21,7 +21,7 @@ export interface IssueActions {
 
 /** The likely cause as a heading: the wording the CLI and notifications use, capitalised. */
 export function causeLabel(cause: string): string {
-  const text = CAUSE_TEXT[cause as CauseKind] ?? cause;
+  const text = causeText(cause);
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 

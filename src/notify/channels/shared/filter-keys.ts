@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { ISSUE_CATALOGUE, type Criticality, type IssueKind } from '../../../core/health/types.ts';
+import { CRITICALITIES, ISSUE_KINDS } from '../../../core/health/types.ts';
 
-const CRITICALITIES = ['critical', 'high', 'warning', 'recommended'] as const satisfies readonly Criticality[];
-const KINDS = Object.keys(ISSUE_CATALOGUE) as [IssueKind, ...IssueKind[]];
+const KINDS = ISSUE_KINDS;
 
 /** Keys every channel section accepts: which issues it hears about, and its own reminder interval. */
 export const filterKeys = {

@@ -1,0 +1,60 @@
+import type { StepId } from './runbooks.ts';
+
+/**
+ * The likely causes the health engine can name, one entry each: the seed's "Common Root Causes" as
+ * far as the Local API can see them. A new cause is one entry here (its words, its runbook summary,
+ * the runbook steps it moves to the front); the evaluator then only has to raise it.
+ */
+interface CauseDefinition {
+  /** In an operator's words: the CLI, notifications, the dashboard. */
+  text: string;
+  /** The runbook's "most likely because …". */
+  summary: string;
+  /** The runbook steps this cause moves to the front, in the seed's order otherwise. */
+  first: { diagnose: StepId[]; resolve: StepId[] };
+}
+
+export const CAUSES = {
+  authentication: {
+    text: 'authentication failure (key invalid, bouncer deleted or re-registered)',
+    summary: 'the Local API refuses its key (wrong, regenerated or revoked key, or the bouncer was deleted)',
+    first: { diagnose: ['keyTest', 'registration', 'logs'], resolve: ['rekey'] },
+  },
+  configuration: {
+    text: 'configuration error (API URL)',
+    summary: 'its configuration points it at the wrong place (API URL) or is malformed',
+    first: { diagnose: ['config', 'logs'], resolve: ['fixConfig', 'permissions'] },
+  },
+  stopped_or_network: {
+    text: 'service stopped, integration not loaded, or network',
+    summary: 'it is stopped, not loaded by its server, or cannot reach the Local API',
+    first: { diagnose: ['service', 'logs', 'connectivity', 'module'], resolve: ['restart', 'network', 'enableModule'] },
+  },
+  lapi_restart: {
+    text: 'did not reconnect after a Local API restart',
+    summary: 'it did not reconnect after the Local API restarted',
+    first: { diagnose: ['logs', 'service'], resolve: ['reconnect'] },
+  },
+  never_pulled: {
+    text: 'registered but never configured or started',
+    summary: 'it was registered but never configured or started',
+    first: { diagnose: ['config', 'service', 'registration'], resolve: ['configureKey', 'rekey'] },
+  },
+  unknown: {
+    text: 'unknown',
+    summary: 'not clear from what the Local API saw, so the steps follow the usual order',
+    first: { diagnose: [], resolve: [] },
+  },
+} as const satisfies Record<string, CauseDefinition>;
+
+export type CauseKind = keyof typeof CAUSES;
+export const CAUSE_KINDS = Object.keys(CAUSES) as CauseKind[];
+
+/** What a cause means for a person; an unknown name (an older store's) as it is. */
+export function causeText(cause: string): string {
+  return (CAUSES as Record<string, CauseDefinition>)[cause]?.text ?? cause;
+}
+
+export function causeSummary(cause: string): string {
+  return ((CAUSES as Record<string, CauseDefinition>)[cause] ?? CAUSES.unknown).summary;
+}
