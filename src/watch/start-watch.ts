@@ -18,6 +18,7 @@ import { VigilError } from '../lib/errors.ts';
 import { writeRunbookSettings } from '../store/runbook-settings.ts';
 import type { HealthRules } from '../core/health/types.ts';
 import { createAdminApp } from '../server/admin.ts';
+import { listenOn } from '../server/listen.ts';
 import { LapiMetrics } from '../server/metrics.ts';
 import { createLogger } from '../lib/logger.ts';
 import { Store } from '../store/store.ts';
@@ -92,11 +93,7 @@ export async function startWatch(
   const store = await Store.open(config.db, { role: 'watch', source: config.dbSource });
   if (store.created) log.info({ store: store.description }, `created a new store at ${store.description.replace(/^sqlite:/, '')}`);
   const source = opts.source ?? createSource(settings, opts.env);
-  // Through cscli, CrowdSec can say where its Local API listens when nothing else did.
-  if (settings.lapiUrlIsDefault && source instanceof CscliSource) {
-    const listen = await source.lapiListenUri();
-    if (listen) settings = { ...settings, runbook: { ...settings.runbook, lapiUrl: `http://${listen}/` } };
-  }
+  settings = await withLearntLapiUrl(settings, source);
   // `vigil issues show` and the admin API then write CrowdSec's commands for this store's issues.
   await writeRunbookSettings(store, { cli: 'cscli', ...settings.runbook });
   const rules: HealthRules = {
@@ -104,13 +101,7 @@ export async function startWatch(
     lateAfterFactor: config.health.lateAfterFactor,
     lateAfterMinMs: config.health.lateAfterMinMs,
   };
-  const watcher = new Watcher(store, source, clock, rules);
-  watcher.engine.onError = (e) => log.error({ err: e }, 'health evaluation failed');
-  watcher.onError = (e) => log.error({ err: e }, 'watch poll failed');
-  watcher.engine.onResult = ({ opened, resolved }) => {
-    for (const i of opened) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue opened: ${i.summary}`);
-    for (const i of resolved) log.info({ issue: i.id, kind: i.kind, bouncer: i.bouncerName }, `issue resolved: ${i.kind} ${i.subject}`);
-  };
+  const watcher = loggedWatcher(new Watcher(store, source, clock, rules), log);
   // The same notifications as `vigil serve` (channels from vigil.yaml), with CrowdSec's runbooks.
   const runbook = { cli: 'cscli' as const, ...settings.runbook };
   const notifications = await startNotifications({
@@ -127,7 +118,77 @@ export async function startWatch(
     await store.close();
     throw e;
   });
+  const metrics = watchMetrics(store, clock, watcher, log);
 
+  let listener: WatchListener | undefined;
+  const listen = settings.listen;
+  if (listen) {
+    try {
+      listener = await startWatchListener({
+        config,
+        settings: { ...settings, listen },
+        store,
+        clock,
+        rules,
+        log,
+        watcher,
+        metrics,
+        lapiUrl: () => runbook.lapiUrl,
+        firstStartPassword: opts.firstStartPassword,
+      });
+    } catch (e) {
+      await notifications.stop();
+      await source.close();
+      await store.close();
+      throw e;
+    }
+  }
+  log.info(
+    { source: describeSource(settings.source), every: settings.pollEveryMs, listen: listener?.url ?? null, store: store.description },
+    `watching CrowdSec's bouncers through ${source.description}`,
+  );
+  if (opts.poll !== false) watcher.start(settings.pollEveryMs);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: listener?.url ?? null,
+    store,
+    watcher,
+    notifications,
+    dashboardUrl: listener?.web.dashboardUrl ?? null,
+    close() {
+      closing ??= (async () => {
+        await watcher.stop();
+        await listener?.close();
+        await notifications.stop();
+        await source.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Through cscli, CrowdSec can say where its Local API listens when nothing else did. */
+async function withLearntLapiUrl(settings: WatchSettings, source: BouncerSource): Promise<WatchSettings> {
+  if (!settings.lapiUrlIsDefault || !(source instanceof CscliSource)) return settings;
+  const listen = await source.lapiListenUri();
+  return listen ? { ...settings, runbook: { ...settings.runbook, lapiUrl: `http://${listen}/` } } : settings;
+}
+
+/** The watcher with its failures and the issues it opens and resolves going to the log. */
+function loggedWatcher(watcher: Watcher, log: Logger): Watcher {
+  watcher.engine.onError = (e) => log.error({ err: e }, 'health evaluation failed');
+  watcher.onError = (e) => log.error({ err: e }, 'watch poll failed');
+  watcher.engine.onResult = ({ opened, resolved }) => {
+    for (const i of opened) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue opened: ${i.summary}`);
+    for (const i of resolved) log.info({ issue: i.id, kind: i.kind, bouncer: i.bouncerName }, `issue resolved: ${i.kind} ${i.subject}`);
+  };
+  return watcher;
+}
+
+/** The health gauges `vigil serve` has, and the source's: up, last success, failures; transitions logged. */
+function watchMetrics(store: Store, clock: Clock, watcher: Watcher, log: Logger): LapiMetrics {
   const metrics = new LapiMetrics(store, clock, null);
   const sourceUp = new Gauge({
     name: 'vigil_watch_source_up',
@@ -155,91 +216,75 @@ export async function startWatch(
     }
     wasUp = r.read === 'ok';
   };
+  return metrics;
+}
 
-  let server: http.Server | undefined;
-  let web: WebSurface | undefined;
-  let url: string | null = null;
-  if (settings.listen) {
-    // The dashboard too, on the same listener as the admin API (its Decisions page needs a decision index: absent here).
-    web = await createWebSurface({
-      config: { adminListen: 'lapi', adminSessionTtlMs: config.adminSessionTtlMs, adminTrustedProxies: config.adminTrustedProxies, listen: settings.listen },
-      store,
-      clock,
-      rules,
-      log,
-      lapiUrl: () => runbook.lapiUrl,
-      firstStartPassword: opts.firstStartPassword,
+interface WatchListener {
+  url: string;
+  web: WebSurface;
+  close(): Promise<void>;
+}
+
+/** One listener: the admin API (with `/admin/v1/watch`), the dashboard, `/metrics` and `/health`. */
+async function startWatchListener(deps: {
+  config: VigilConfig;
+  settings: WatchSettings & { listen: NonNullable<WatchSettings['listen']> };
+  store: Store;
+  clock: Clock;
+  rules: HealthRules;
+  log: Logger;
+  watcher: Watcher;
+  metrics: LapiMetrics;
+  lapiUrl: () => string;
+  firstStartPassword?: (password: string, dashboardUrl: string) => void;
+}): Promise<WatchListener> {
+  const { config, settings, store, clock, rules, log, watcher, metrics, lapiUrl } = deps;
+  // The dashboard too, on the same listener as the admin API (its Decisions page needs a decision index: absent here).
+  const web = await createWebSurface({
+    config: { adminListen: 'lapi', adminSessionTtlMs: config.adminSessionTtlMs, adminTrustedProxies: config.adminTrustedProxies, listen: settings.listen },
+    store,
+    clock,
+    rules,
+    log,
+    lapiUrl,
+    firstStartPassword: deps.firstStartPassword,
+  });
+  const admin = createAdminApp({ store, clock, rules, lapiUrl, sessionAuth: web.adminAuth, log });
+  web.attachAdmin(admin);
+  admin.get('/watch', (c) => {
+    const s = watcher.status();
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    return c.json({
+      ...s,
+      lastReadAt: iso(s.lastReadAt),
+      lastSuccessAt: iso(s.lastSuccessAt),
+      failingSince: iso(s.failingSince),
+      pollEveryMs: settings.pollEveryMs,
     });
-    const admin = createAdminApp({ store, clock, rules, lapiUrl: () => runbook.lapiUrl, sessionAuth: web.adminAuth, log });
-    web.attachAdmin(admin);
-    admin.get('/watch', (c) => {
-      const s = watcher.status();
-      const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-      return c.json({
-        ...s,
-        lastReadAt: iso(s.lastReadAt),
-        lastSuccessAt: iso(s.lastSuccessAt),
-        failingSince: iso(s.failingSince),
-        pollEveryMs: settings.pollEveryMs,
-      });
-    });
-    const app = new Hono();
-    app.get('/health', (c) => c.json({ status: 'up' }));
-    app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
-    app.route('/admin/v1', admin);
-    server = http.createServer(getRequestListener(web.onLapiListener(app.fetch)));
-    const listen = settings.listen;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server!.once('error', (e: NodeJS.ErrnoException) =>
-          reject(
-            new VigilError(
-              'E_LISTEN',
-              `watch listen ${formatListen(listen)}: ${e.code === 'EADDRINUSE' ? 'address already in use; pick another with --listen or turn it off with --listen off' : e.message}`,
-            ),
-          ),
-        );
-        server!.listen(listen.port, listen.host, () => resolve());
-      });
-    } catch (e) {
-      await web.close();
-      await notifications.stop();
-      await source.close();
-      await store.close();
-      throw e;
-    }
-    const a = server.address() as AddressInfo;
-    url = `http://${formatListen({ host: a.address, port: a.port })}`;
-    await web.start(url);
+  });
+  const app = new Hono();
+  app.get('/health', (c) => c.json({ status: 'up' }));
+  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
+  app.route('/admin/v1', admin);
+  const server = http.createServer(getRequestListener(web.onLapiListener(app.fetch)));
+  try {
+    await listenOn(server, settings.listen, 'watch listen', 'pick another with --listen or turn it off with --listen off');
+  } catch (e) {
+    await web.close();
+    throw e;
   }
-  log.info(
-    { source: describeSource(settings.source), every: settings.pollEveryMs, listen: url, store: store.description },
-    `watching CrowdSec's bouncers through ${source.description}`,
-  );
-  if (opts.poll !== false) watcher.start(settings.pollEveryMs);
-
-  let closing: Promise<void> | undefined;
+  const a = server.address() as AddressInfo;
+  const url = `http://${formatListen({ host: a.address, port: a.port })}`;
+  await web.start(url);
   return {
     url,
-    store,
-    watcher,
-    notifications,
-    dashboardUrl: web?.dashboardUrl ?? null,
-    close() {
-      closing ??= (async () => {
-        await watcher.stop();
-        if (server) {
-          await new Promise<void>((resolve) => {
-            server!.close(() => resolve());
-            server!.closeIdleConnections();
-          });
-        }
-        await web?.close();
-        await notifications.stop();
-        await source.close();
-        await store.close();
-      })();
-      return closing;
+    web,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await web.close();
     },
   };
 }
