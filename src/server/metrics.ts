@@ -5,7 +5,7 @@ import type { Store } from '../store/store.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { ListenAddress } from '../lib/listen-address.ts';
 import { formatListen } from '../lib/listen-address.ts';
-import { VigilError } from '../lib/errors.ts';
+import { listenOn } from './listen.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
 import type { StoreHealth } from './store-health.ts';
 
@@ -122,17 +122,7 @@ export class LapiMetrics {
         res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`metrics failed: ${(e as Error).message}\n`);
       }
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) =>
-        reject(
-          new VigilError(
-            'E_LISTEN',
-            `metrics_listen ${formatListen(address)}: ${e.code === 'EADDRINUSE' ? 'address already in use; pick another or set metrics_listen: off' : e.message}`,
-          ),
-        ),
-      );
-      server.listen(address.port, address.host, () => resolve());
-    });
+    await listenOn(server, address, 'metrics_listen', 'pick another or set metrics_listen: off');
     const a = server.address() as AddressInfo;
     return {
       url: `http://${formatListen({ host: a.address, port: a.port })}/metrics`,
