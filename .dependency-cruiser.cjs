@@ -7,6 +7,7 @@
  *   BEFORE it in ADAPTERS, never one after it, so no two adapters import each other. app/ holds
  *   the composition roots (`vigil serve` as a running process), above everything but the CLI.
  * - no import cycle between files (type-only imports aside).
+ * - only src/store/ imports kysely: every query of Vigil's own store lives there.
  */
 const ADAPTERS = ['store', 'decisions', 'health', 'notify', 'remediation', 'config', 'doctor', 'server', 'web', 'watch', 'app', 'cli'];
 
@@ -49,6 +50,13 @@ module.exports = {
       to: {
         path: '^(node:)?(fs|fs/promises|net|http|https|http2|tls|dns|dgram|child_process|cluster|worker_threads)$|(^|/)node_modules/(pg|better-sqlite3|kysely|mysql2|hono|@hono|pino|prom-client|nodemailer|commander)/',
       },
+    },
+    {
+      name: 'sql-lives-in-store',
+      comment: 'queries live in src/store/ (one owner for SQL): add a repository function there instead of importing kysely',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/store/' },
+      to: { path: '(^|/)node_modules/kysely/' },
     },
     ...layering,
   ],

@@ -1,9 +1,7 @@
 import type { Clock } from '../lib/clock.ts';
-import { toBouncer, toHealthIssue } from '../store/store.ts';
 import type { HealthIssue } from '../core/model/health-issue.ts';
-import type { Bouncer } from '../core/model/records.ts';
 import { chunk, planNotifications, type PlanChannel } from '../core/notify/plan.ts';
-import type { NotifyStore, NotifyTrx } from '../store/notify-store.ts';
+import { bouncersByName, issuesByIds, openIssuesIn, type NotifyStore } from '../store/notify-store.ts';
 import { snapshotIssue } from '../core/notify/snapshot.ts';
 import type { RunbookSettings } from '../core/health/runbook-settings.ts';
 import type { MessageContent, NotifyEvent } from '../core/notify/types.ts';
@@ -67,7 +65,7 @@ export class Planner {
     if (this.#channels.length === 0) return 0;
     const now = this.#clock.now();
     const queued = await this.#store.planning(async (trx) => {
-      const openIssues = (await trx.selectFrom('health_issues').selectAll().where('resolved_at', 'is', null).orderBy('id').execute()).map(toHealthIssue);
+      const openIssues = await openIssuesIn(trx);
       const states = await this.#store.unresolvedStates(
         trx,
         this.#channels.map((c) => c.name),
@@ -138,30 +136,4 @@ export class Planner {
     }
     return queued;
   }
-}
-
-async function issuesByIds(trx: NotifyTrx, ids: number[]): Promise<HealthIssue[]> {
-  const out: HealthIssue[] = [];
-  for (let i = 0; i < ids.length; i += 1000) {
-    const rows = await trx
-      .selectFrom('health_issues')
-      .selectAll()
-      .where('id', 'in', ids.slice(i, i + 1000))
-      .execute();
-    out.push(...rows.map(toHealthIssue));
-  }
-  return out;
-}
-
-async function bouncersByName(trx: NotifyTrx, names: string[]): Promise<Map<string, Bouncer>> {
-  const out = new Map<string, Bouncer>();
-  for (let i = 0; i < names.length; i += 1000) {
-    const rows = await trx
-      .selectFrom('bouncers')
-      .selectAll()
-      .where('name', 'in', names.slice(i, i + 1000))
-      .execute();
-    for (const r of rows) out.set(r.name, toBouncer(r));
-  }
-  return out;
 }
