@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { VigilError } from '../lib/errors.ts';
+import { expandEnvRefs } from '../lib/env.ts';
 import { parseDuration } from '../lib/duration.ts';
 import type { ChannelFilter, DeliverySettings } from '../core/notify/types.ts';
 import { channelFileSchema, definitionOf, type Channel, type ChannelFileSection } from './channels/index.ts';
@@ -74,20 +75,9 @@ export function loadNotificationsConfig(section: NotificationsFileSection | unde
  * variable is refused, naming the key and the variable (never its value).
  */
 export function expandEnv(text: string, env: NodeJS.ProcessEnv, key: string): string {
-  return text.replace(/\$\$|\$\{([^}]*)\}|\$/g, (match, name: string | undefined) => {
-    if (match === '$$') return '$';
-    if (match === '$') return '$';
-    if (!name || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new VigilError(
-        'E_CONFIG',
-        `${key}: "\${${name ?? ''}}" is not a variable reference; use \${NAME} with letters, digits and _ (write $$ for a literal $)`,
-      );
-    }
-    const value = env[name];
-    if (value === undefined || value === '') {
-      throw new VigilError('E_CONFIG', `${key}: environment variable ${name} is not set (referenced as \${${name}}); export it to the server's environment`);
-    }
-    return value;
+  return expandEnvRefs(text, env, {
+    missing: (name) => `${key}: environment variable ${name} is not set (referenced as \${${name}}); export it to the server's environment`,
+    strict: { malformed: (ref) => `${key}: "\${${ref}}" is not a variable reference; use \${NAME} with letters, digits and _ (write $$ for a literal $)` },
   });
 }
 

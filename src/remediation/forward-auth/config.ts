@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { VigilError } from '../../lib/errors.ts';
+import { expandEnvRefs } from '../../lib/env.ts';
 import { parseListen, type ListenAddress } from '../../lib/listen-address.ts';
 import { normalizeOptions, type BouncerOptions } from '../options.ts';
 import { CAPTCHA_PROVIDERS, CaptchaService } from '../captcha.ts';
@@ -102,19 +103,14 @@ const YAML_KEYS: Record<string, string> = {
 export function expandEnv(text: string, env: NodeJS.ProcessEnv, file: string): string {
   return text
     .split('\n')
-    .map((line, i) => {
-      if (line.trimStart().startsWith('#')) return line;
-      return line.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
-        const value = env[name];
-        if (value === undefined) {
-          throw new VigilError(
-            'E_CONFIG',
-            `config file ${file}: line ${i + 1}: \${${name}} is not set in the environment; export ${name} or write the value in the file`,
-          );
-        }
-        return value;
-      });
-    })
+    .map((line, i) =>
+      line.trimStart().startsWith('#')
+        ? line
+        : expandEnvRefs(line, env, {
+            allowEmpty: true,
+            missing: (name) => `config file ${file}: line ${i + 1}: \${${name}} is not set in the environment; export ${name} or write the value in the file`,
+          }),
+    )
     .join('\n');
 }
 
