@@ -1,30 +1,28 @@
 import type { Context, Hono } from 'hono';
 import type { Clock } from '../lib/clock.ts';
+import { z } from 'zod';
 import { httpErrorOf } from '../lib/http-errors.ts';
+import { readJsonBody } from '../lib/json-body.ts';
 import type { Store } from '../store/store.ts';
 import { NotifyStore } from '../store/notify-store.ts';
 import { ackJson, acknowledgeIssue, createSilence, silenceJson } from './silence-commands.ts';
 
 const ID = /^\d{1,15}$/;
 
-async function jsonBody(c: Context): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
-  if (text.trim() === '') return {};
-  try {
-    const v = JSON.parse(text) as unknown;
-    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw Object.assign(new Error('body: send a JSON object, e.g. {"for":"8h","reason":"planned upgrade"}'), { status: 400 });
-}
-
-function optionalString(body: Record<string, unknown>, key: string): string | undefined {
-  const v = body[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw Object.assign(new Error(`${key}: must be a string`), { status: 400 });
-  return v;
-}
+const text = z.string({ error: 'must be a string' }).optional().nullable();
+const SILENCE_BODY = z.object({ for: text, reason: text });
+const ACK_BODY = z.object({ reason: text });
+const NEW_SILENCE_BODY = z.object({
+  issueId: z
+    .number({ error: 'must be a positive integer' })
+    .int({ error: 'must be a positive integer' })
+    .positive({ error: 'must be a positive integer' })
+    .optional(),
+  bouncer: text,
+  for: text,
+  reason: text,
+});
+const orUndefined = (v: string | null | undefined) => v ?? undefined;
 
 /**
  * Silences and acknowledgements on the admin API (same token, under /admin/v1):
@@ -39,8 +37,6 @@ export function registerNotifyAdminRoutes(app: Hono, deps: { store: Store; clock
     } catch (e) {
       const known = httpErrorOf(e);
       if (known) return c.body(known.body, known.status, { 'Content-Type': 'application/json; charset=utf-8' });
-      const status = (e as { status?: number }).status;
-      if (status === 400) return c.json({ message: (e as Error).message }, 400);
       throw e;
     }
   };
@@ -51,12 +47,12 @@ export function registerNotifyAdminRoutes(app: Hono, deps: { store: Store; clock
     handle(async (c) => {
       const id = c.req.param('id')!;
       if (!ID.test(id)) return badId(c, id, 'issue');
-      const body = await jsonBody(c);
+      const body = await readJsonBody(c, SILENCE_BODY, '{"for":"8h","reason":"planned upgrade"}');
       const now = clock.now();
       const s = await createSilence(store, {
         issueId: Number(id),
-        for: optionalString(body, 'for'),
-        reason: optionalString(body, 'reason'),
+        for: orUndefined(body.for),
+        reason: orUndefined(body.reason),
         createdBy: 'admin-api',
         now,
       });
@@ -69,10 +65,10 @@ export function registerNotifyAdminRoutes(app: Hono, deps: { store: Store; clock
     handle(async (c) => {
       const id = c.req.param('id')!;
       if (!ID.test(id)) return badId(c, id, 'issue');
-      const body = await jsonBody(c);
+      const body = await readJsonBody(c, ACK_BODY, '{"reason":"looking into it"}');
       const { ack, created } = await acknowledgeIssue(store, {
         issueId: Number(id),
-        reason: optionalString(body, 'reason'),
+        reason: orUndefined(body.reason),
         createdBy: 'admin-api',
         now: clock.now(),
       });
@@ -104,17 +100,13 @@ export function registerNotifyAdminRoutes(app: Hono, deps: { store: Store; clock
   app.post(
     '/silences',
     handle(async (c) => {
-      const body = await jsonBody(c);
-      const issueId = body.issueId;
-      if (issueId !== undefined && (typeof issueId !== 'number' || !Number.isSafeInteger(issueId) || issueId < 1)) {
-        return c.json({ message: 'issueId: must be a positive integer' }, 400);
-      }
+      const body = await readJsonBody(c, NEW_SILENCE_BODY, '{"bouncer":"edge-*","for":"2d","reason":"maintenance"}');
       const now = clock.now();
       const s = await createSilence(store, {
-        issueId: issueId as number | undefined,
-        bouncer: optionalString(body, 'bouncer'),
-        for: optionalString(body, 'for'),
-        reason: optionalString(body, 'reason'),
+        issueId: body.issueId,
+        bouncer: orUndefined(body.bouncer),
+        for: orUndefined(body.for),
+        reason: orUndefined(body.reason),
         createdBy: 'admin-api',
         now,
       });

@@ -14,8 +14,9 @@ import type { Clock } from '../lib/clock.ts';
 import type { HealthRules } from '../core/health/types.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
 import type { Deployment } from '../core/health/runbooks.ts';
-import { VigilError } from '../lib/errors.ts';
 import { installErrorHandler } from '../lib/http-errors.ts';
+import { readJsonBody } from '../lib/json-body.ts';
+import { z } from 'zod';
 import { buildDecision, manualAlert } from '../decisions/new-decisions.ts';
 import { checkLoginSecret, credentialFingerprint } from './credentials.ts';
 import { SESSION_COOKIE, SessionCodec, type Session } from './session.ts';
@@ -396,8 +397,8 @@ function registerActionsApi(app: Hono<Env>, ui: DashboardContext): void {
 async function addDecision(c: Context<Env>, ui: DashboardContext): Promise<Response> {
   const { store, clock, log, sync } = ui;
   if (!sync) return c.json({ message: 'decisions are not managed here' }, 404);
-  const body = await readJson(c);
-  const field = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
+  const body = await readJsonBody(c, NEW_DECISION_BODY, '{"value":"192.0.2.1","type":"ban","duration":"4h"}');
+  const field = (k: keyof typeof body) => body[k] ?? '';
   const value = field('value').trim();
   const type = field('type').trim() || 'ban';
   const now = clock.now();
@@ -507,12 +508,10 @@ export function isLoopback(address: string): boolean {
   return /^127\./.test(address) || address === '::1' || address === 'localhost';
 }
 
-async function readJson(c: Context): Promise<Record<string, unknown>> {
-  try {
-    const body = await c.req.json();
-    if (typeof body === 'object' && body !== null && !Array.isArray(body)) return body as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw new VigilError('E_BAD_BODY', 'body: send a JSON object, e.g. {"value":"192.0.2.1","type":"ban","duration":"4h"}');
-}
+/** A decision added from the dashboard: every field a string, checked further as `vigil decisions add` checks it. */
+const NEW_DECISION_BODY = z.object({
+  value: z.string({ error: 'must be a string (an IP address or a range)' }).optional(),
+  type: z.string({ error: 'must be a string, e.g. ban' }).optional(),
+  duration: z.string({ error: 'must be a string, e.g. 4h' }).optional(),
+  reason: z.string({ error: 'must be a string' }).optional(),
+});
