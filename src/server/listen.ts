@@ -1,6 +1,6 @@
 import type http from 'node:http';
-import { formatListen, type ListenAddress } from '../lib/listen-address.ts';
-import { VigilError } from '../lib/errors.ts';
+import type { ListenAddress } from '../lib/listen-address.ts';
+import { bindListener } from '../lib/listen.ts';
 import { applyTimeouts } from './limits.ts';
 
 /**
@@ -11,11 +11,5 @@ export async function listenOn(server: http.Server, at: ListenAddress, field: st
   // Go's net/http keeps connections alive; so do we, bounded so idle or slow sockets do not pile up
   // (a listener guarded by guardListener keeps its configured limits).
   applyTimeouts(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => {
-      const where = `${field} ${formatListen(at)}`;
-      reject(new VigilError('E_LISTEN', e.code === 'EADDRINUSE' ? `${where}: address already in use; ${inUseFix}` : `${where}: ${e.message}`));
-    });
-    server.listen(at.port, at.host, () => resolve());
-  });
+  await bindListener(server, at, field, inUseFix);
 }

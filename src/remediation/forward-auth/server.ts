@@ -13,7 +13,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { formatListen } from '../../lib/listen-address.ts';
-import { VigilError } from '../../lib/errors.ts';
+import { bindListener } from '../../lib/listen.ts';
 import { formatRfc3339 } from '../../lib/duration.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { createBouncer, type Bouncer, type HandleMode, type Outcome } from '../bouncer.ts';
@@ -99,19 +99,10 @@ export async function startForwardAuth(config: ForwardAuthConfig, opts: { log: L
   server.keepAliveTimeout = 65_000;
 
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.listen.port, config.listen.host, () => resolve());
-    });
+    await bindListener(server, config.listen, 'listen', `stop the other service or set listen: in ${config.file} (or --listen)`);
   } catch (e) {
     await bouncer.stop();
-    const err = e as NodeJS.ErrnoException;
-    throw new VigilError(
-      'E_LISTEN',
-      err.code === 'EADDRINUSE'
-        ? `listen ${formatListen(config.listen)}: address already in use; stop the other service or set listen: in ${config.file} (or --listen)`
-        : `listen ${formatListen(config.listen)}: ${err.message}`,
-    );
+    throw e;
   }
   const addr = server.address() as AddressInfo;
   const url = `http://${formatListen({ host: addr.address, port: addr.port })}`;
