@@ -58,6 +58,13 @@ module.exports = {
       from: { path: '^src/', pathNot: '^src/store/' },
       to: { path: '(^|/)node_modules/kysely/' },
     },
+    {
+      name: 'store-handle-stays-in-store',
+      comment: "a Store's Kysely handle (store-db.ts) is for src/store/'s repositories only",
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/store/' },
+      to: { path: '^src/store/store-db\\.ts$' },
+    },
     ...layering,
   ],
   options: {

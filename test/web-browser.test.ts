@@ -94,7 +94,7 @@ suite(`dashboard in a real browser${haveChromium ? '' : ' (skipped: Debian chrom
       if (!(ago >= 70 && ago < 75)) history.push({ bouncerId: 1, hour: h, pulls: 330 + (ago % 7) * 5 });
       history.push({ bouncerId: 2, hour: h, pulls: 360 });
     }
-    await recordPullHours(store.db, history);
+    await recordPullHours(store, history);
     // Usage metrics, as a CrowdSec ≥ 1.6.3 bouncer reports them.
     const report = {
       remediation_components: [

@@ -1,3 +1,4 @@
+import { dbOf } from '../src/store/store-db.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
@@ -309,7 +310,7 @@ for (const dialect of DIALECTS) {
         kind_override: null,
         pull_cadence_ms: null,
       }));
-      await server.store.db.insertInto('bouncers').values(many).execute();
+      await dbOf(server.store).insertInto('bouncers').values(many).execute();
       const page = await (await get('/ui/')).text();
       const total = FLEET_ROWS + 5 + 2;
       expect(page.match(/<tr data-bouncer=/g)).toHaveLength(FLEET_ROWS);

@@ -101,7 +101,7 @@ export class HealthEngine {
       bouncers: bouncers.map((b) => toHealthInput(b, reported.get(b.id) ?? null)),
       // Summaries, not the raw record: a flood of random keys fills the raw record, never these.
       refused: [],
-      refusedSummaries: await refusedSummaries(this.#store.db, { since: lookback }),
+      refusedSummaries: await refusedSummaries(this.#store, { since: lookback }),
       lapiStarts: await this.#store.lapiStarts(lookback),
       bouncerChanges: await this.#store.bouncerChanges(lookback),
     };

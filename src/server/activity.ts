@@ -146,9 +146,9 @@ export class ActivityRecorder {
     try {
       await this.#store.applyBouncerActivity(batch, Date.now());
       await this.#store.recordRefused(refused);
-      await recordRefusedSummaries(this.#store.db, summaries);
+      await recordRefusedSummaries(this.#store, summaries);
       await this.#store.recordBouncerChanges(changes);
-      await recordPullHours(this.#store.db, pullHours);
+      await recordPullHours(this.#store, pullHours);
     } catch (e) {
       // Put it back so the next period retries; newer values win over the failed ones.
       for (const a of batch) {

@@ -1,3 +1,4 @@
+import { dbOf } from './store-db.ts';
 /**
  * Keeps `vigil watch`'s own store in step with what CrowdSec holds: one row per CrowdSec bouncer in
  * the store's `bouncers` table, so everything that reads bouncers from a store (the health columns
@@ -27,7 +28,7 @@ export interface MirrorResult {
 const CHUNK = 500;
 
 export async function syncMirror(store: Store, bouncers: CrowdsecBouncer[], usageMetricsAt: Map<string, number>, now: number): Promise<MirrorResult> {
-  const db = store.db;
+  const db = dbOf(store);
   const existing = new Map((await db.selectFrom('bouncers').selectAll().execute()).map((r) => [r.name, toBouncer(r)]));
   const reported = await store.usageMetricsReceivedAt();
   const seen = new Set<string>();

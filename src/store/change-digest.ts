@@ -1,3 +1,4 @@
+import { dbOf } from './store-db.ts';
 import { sql } from 'kysely';
 import { NotifyStore } from './notify-store.ts';
 import type { Store } from './store.ts';
@@ -7,7 +8,7 @@ import type { Store } from './store.ts';
  * acknowledgements): the dashboard's live updates compare them instead of re-reading every page.
  */
 export async function fleetDigestRows(store: Store) {
-  const db = store.db;
+  const db = dbOf(store);
   const b = await db
     .selectFrom('bouncers')
     .select([sql<number>`count(*)`.as('n'), sql<number>`max(updated_at)`.as('u'), sql<number>`max(coalesce(last_pull_at, 0))`.as('p')])

@@ -1,3 +1,5 @@
+import { dbOf } from './store-db.ts';
+import type { Store } from './store.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 
@@ -14,7 +16,8 @@ type Db = Kysely<Database & { dashboard_ended_sessions: EndedSessionsTable }>;
 const table = (db: Kysely<Database>): Db => db.withTables<{ dashboard_ended_sessions: EndedSessionsTable }>();
 
 /** Records a logout (again is harmless: replicas or a double click) and prunes those expired by `now`. */
-export async function recordEndedSession(db: Kysely<Database>, idSha256: string, expiresAt: number, now: number): Promise<void> {
+export async function recordEndedSession(store: Store, idSha256: string, expiresAt: number, now: number): Promise<void> {
+  const db = dbOf(store);
   const t = table(db);
   await t
     .insertInto('dashboard_ended_sessions')
@@ -24,7 +27,8 @@ export async function recordEndedSession(db: Kysely<Database>, idSha256: string,
   await t.deleteFrom('dashboard_ended_sessions').where('expires_at', '<=', now).execute();
 }
 
-export async function isSessionEnded(db: Kysely<Database>, idSha256: string): Promise<boolean> {
+export async function isSessionEnded(store: Store, idSha256: string): Promise<boolean> {
+  const db = dbOf(store);
   const row = await table(db).selectFrom('dashboard_ended_sessions').select('expires_at').where('session_id_sha256', '=', idSha256).executeTakeFirst();
   return row !== undefined;
 }

@@ -1,3 +1,4 @@
+import { dbOf } from './store-db.ts';
 import crypto from 'node:crypto';
 import { sql, type Generated, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { toBouncer, toHealthIssue, type Store } from './store.ts';
@@ -128,7 +129,7 @@ export class NotifyStore {
   readonly dialect: Dialect;
 
   constructor(store: Store) {
-    this.db = store.db.withTables<NotifyTables>();
+    this.db = dbOf(store).withTables<NotifyTables>();
     this.dialect = store.dialect;
   }
 

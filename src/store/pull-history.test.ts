@@ -34,16 +34,16 @@ for (const dialect of DIALECTS) {
     });
 
     it('adds to the same hourly bucket across writes (replicas add, never overwrite) and keeps 8 days', async () => {
-      await recordPullHours(store.db, [
+      await recordPullHours(store, [
         { bouncerId: 1, hour: T0, pulls: 3 },
         { bouncerId: 2, hour: T0, pulls: 1 },
       ]);
-      await recordPullHours(store.db, [{ bouncerId: 1, hour: T0, pulls: 4 }]);
-      expect(await pullHours(store.db, { since: T0, bouncerId: 1 })).toEqual([{ bouncerId: 1, hour: T0, pulls: 7 }]);
-      expect(await pullHours(store.db, { since: T0 + 5 })).toHaveLength(2); // `since` rounds down to its hour
+      await recordPullHours(store, [{ bouncerId: 1, hour: T0, pulls: 4 }]);
+      expect(await pullHours(store, { since: T0, bouncerId: 1 })).toEqual([{ bouncerId: 1, hour: T0, pulls: 7 }]);
+      expect(await pullHours(store, { since: T0 + 5 })).toHaveLength(2); // `since` rounds down to its hour
       const later = hourOf(T0 + PULL_HISTORY_KEPT_MS + HOUR_MS);
-      await recordPullHours(store.db, [{ bouncerId: 1, hour: later, pulls: 1 }]);
-      expect(await pullHours(store.db, { since: 0 })).toEqual([{ bouncerId: 1, hour: later, pulls: 1 }]);
+      await recordPullHours(store, [{ bouncerId: 1, hour: later, pulls: 1 }]);
+      expect(await pullHours(store, { since: 0 })).toEqual([{ bouncerId: 1, hour: later, pulls: 1 }]);
     });
   });
 }

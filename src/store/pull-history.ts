@@ -1,3 +1,5 @@
+import { dbOf } from './store-db.ts';
+import type { Store } from './store.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 
@@ -56,7 +58,8 @@ function pullHoursDb(db: Kysely<Database>): Db {
  * Adds the counts to the hourly buckets and forgets buckets older than the retention. Several
  * replicas may write the same bucket: the upsert adds, it never overwrites.
  */
-export async function recordPullHours(db: Kysely<Database>, rows: Array<{ bouncerId: number; hour: number; pulls: number }>): Promise<void> {
+export async function recordPullHours(store: Store, rows: Array<{ bouncerId: number; hour: number; pulls: number }>): Promise<void> {
+  const db = dbOf(store);
   if (rows.length === 0) return;
   // Retention counts from the newest bucket written (times come from the server's Clock).
   const newest = rows.reduce((m, r) => Math.max(m, r.hour), 0);
@@ -79,9 +82,10 @@ export async function recordPullHours(db: Kysely<Database>, rows: Array<{ bounce
 
 /** Hourly pull counts from `since`, oldest first: of one bouncer, of some, or of all when neither is given. */
 export async function pullHours(
-  db: Kysely<Database>,
+  store: Store,
   opts: { since: number; bouncerId?: number; bouncerIds?: readonly number[] },
 ): Promise<Array<{ bouncerId: number; hour: number; pulls: number }>> {
+  const db = dbOf(store);
   const ids = opts.bouncerId !== undefined ? [opts.bouncerId] : opts.bouncerIds;
   const out: Array<{ bouncerId: number; hour: number; pulls: number }> = [];
   // Chunks keep the IN list within SQLite's bound-variable limit.

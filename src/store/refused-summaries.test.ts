@@ -60,25 +60,25 @@ for (const dialect of DIALECTS) {
     });
 
     it('adds to a stored row: counts sum, times widen, a different key marks several keys', async () => {
-      await recordRefusedSummaries(store().db, [row({ count: 3, firstAt: T0, lastAt: T0 + 1000 })]);
-      await recordRefusedSummaries(store().db, [row({ count: 2, firstAt: T0 - 5000, lastAt: T0 + 9000, path: '/v1/decisions' })]);
-      expect(await refusedSummaries(store().db, { since: 0 })).toMatchObject([
+      await recordRefusedSummaries(store(), [row({ count: 3, firstAt: T0, lastAt: T0 + 1000 })]);
+      await recordRefusedSummaries(store(), [row({ count: 2, firstAt: T0 - 5000, lastAt: T0 + 9000, path: '/v1/decisions' })]);
+      expect(await refusedSummaries(store(), { since: 0 })).toMatchObject([
         { count: 5, firstAt: T0 - 5000, lastAt: T0 + 9000, path: '/v1/decisions', severalKeys: false },
       ]);
-      await recordRefusedSummaries(store().db, [row({ keyFingerprint: 'bbbb', lastAt: T0 + 100 })]);
-      expect(await refusedSummaries(store().db, { since: 0 })).toMatchObject([
+      await recordRefusedSummaries(store(), [row({ keyFingerprint: 'bbbb', lastAt: T0 + 100 })]);
+      expect(await refusedSummaries(store(), { since: 0 })).toMatchObject([
         { count: 6, lastAt: T0 + 9000, path: '/v1/decisions', severalKeys: true, keyFingerprint: 'aaaa' },
       ]);
     });
 
     it(`keeps ${REFUSED_SUMMARIES_KEPT.toLocaleString('en')} rows, evicting one-shot rows before a bouncer that retries`, async () => {
       // The victim is the oldest row, but it has many requests: the flood's one-shot rows go first.
-      await recordRefusedSummaries(store().db, [row({ count: 8640, firstAt: T0 - 1000, lastAt: T0 - 1000 })]);
+      await recordRefusedSummaries(store(), [row({ count: 8640, firstAt: T0 - 1000, lastAt: T0 - 1000 })]);
       const flood = Array.from({ length: REFUSED_SUMMARIES_KEPT + 500 }, (_, i) =>
         row({ peerIp: `fd00::${i.toString(16)}`, userAgent: 'scan', lastAt: T0 + i, firstAt: T0 + i }),
       );
-      await recordRefusedSummaries(store().db, flood);
-      const kept = await refusedSummaries(store().db, { since: 0, limit: REFUSED_SUMMARIES_KEPT + 1000 });
+      await recordRefusedSummaries(store(), flood);
+      const kept = await refusedSummaries(store(), { since: 0, limit: REFUSED_SUMMARIES_KEPT + 1000 });
       expect(kept.length).toBe(REFUSED_SUMMARIES_KEPT);
       expect(kept.find((r) => r.peerIp === '127.0.0.1')).toMatchObject({ count: 8640 });
       // The oldest one-shot rows were the ones evicted.

@@ -1,3 +1,5 @@
+import { dbOf } from './store-db.ts';
+import type { Store } from './store.ts';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import type { NewRefusedRequest } from './store.ts';
@@ -133,7 +135,8 @@ function summariesDb(db: Kysely<Database>): Db {
  * Adds the summaries to the stored ones (several replicas may write the same row: the upsert adds,
  * it never overwrites), then keeps the table within REFUSED_SUMMARIES_KEPT rows and 30 days.
  */
-export async function recordRefusedSummaries(db: Kysely<Database>, rows: RefusedSummary[]): Promise<void> {
+export async function recordRefusedSummaries(store: Store, rows: RefusedSummary[]): Promise<void> {
+  const db = dbOf(store);
   if (rows.length === 0) return;
   const newest = rows.reduce((m, r) => Math.max(m, r.lastAt), 0);
   const d = summariesDb(db);
@@ -190,7 +193,8 @@ export async function recordRefusedSummaries(db: Kysely<Database>, rows: Refused
 }
 
 /** Summaries updated since `since`, most recent first. */
-export async function refusedSummaries(db: Kysely<Database>, opts: { since: number; limit?: number }): Promise<RefusedSummary[]> {
+export async function refusedSummaries(store: Store, opts: { since: number; limit?: number }): Promise<RefusedSummary[]> {
+  const db = dbOf(store);
   const rows = await summariesDb(db)
     .selectFrom('refused_summaries')
     .selectAll()

@@ -1,3 +1,4 @@
+import { dbOf } from './store-db.ts';
 /**
  * Which process owns a store. `vigil serve` keeps bouncers with their keys; `vigil watch` keeps a
  * mirror of CrowdSec's bouncers (without keys) and deletes every row CrowdSec does not have. On one
@@ -27,7 +28,7 @@ export async function claimStoreRole(store: Store, role: StoreRole): Promise<voi
   if (owner !== null && owner !== role) throw storeRoleError(store.description, owner, role);
   if (recorded === undefined) {
     // Two processes starting at once: the first insert wins and the loser is refused like any other.
-    await store.db
+    await dbOf(store)
       .insertInto('vigil_meta')
       .values({ key: STORE_ROLE_KEY, value: role })
       .onConflict((oc) => oc.column('key').doNothing())
@@ -42,7 +43,7 @@ export async function claimStoreRole(store: Store, role: StoreRole): Promise<voi
  * serve's; a mirror (bouncers, none with a key) or CrowdSec's runbook settings is watch's.
  */
 async function inferRole(store: Store): Promise<StoreRole | null> {
-  const db = store.db;
+  const db = dbOf(store);
   const keyed = await db.selectFrom('bouncers').select('id').where('api_key_hash', '<>', '').limit(1).executeTakeFirst();
   const started = await db.selectFrom('lapi_starts').select('id').limit(1).executeTakeFirst();
   if (keyed || started) return 'serve';

@@ -5,6 +5,7 @@ import type { Alert, AlertWithDecisions, Bouncer, BouncerChange, BouncerKind, De
 import type { HealthIssue, NewHealthIssue } from '../core/model/health-issue.ts';
 import type { AlertsTable, BouncersTable, Database, DecisionsTable, HealthIssuesTable, RefusedRequestsTable } from './schema.ts';
 import { openDatabase, parseStoreUrl, type OpenedDatabase, type OpenOptions } from './database.ts';
+import { attachDb } from './store-db.ts';
 import { claimStoreRole, type StoreRole } from './store-role.ts';
 import { redactUrl } from '../lib/redact-url.ts';
 import type { Dialect } from './dialect.ts';
@@ -45,7 +46,7 @@ const SQLITE_ACTIVITY_UPDATE = `UPDATE bouncers SET
 WHERE id = @id`;
 
 export class Store {
-  readonly db: Kysely<Database>;
+  readonly #db: Kysely<Database>;
   readonly dialect: Dialect;
   readonly description: string;
   readonly #sqlite: OpenedDatabase['sqlite'];
@@ -55,7 +56,8 @@ export class Store {
   readonly readableByOthers: string[];
 
   constructor(opened: OpenedDatabase, description: string) {
-    this.db = opened.db;
+    this.#db = opened.db;
+    attachDb(this, opened.db);
     this.#sqlite = opened.sqlite;
     this.dialect = opened.dialect;
     this.description = description;
@@ -91,17 +93,17 @@ export class Store {
    */
   #sqliteRead<T>(read: (db: NonNullable<OpenedDatabase['sqlite']>) => T): Promise<T> {
     const db = this.#sqlite!;
-    return this.db.connection().execute(async () => read(db));
+    return this.#db.connection().execute(async () => read(db));
   }
 
   async close(): Promise<void> {
-    await this.db.destroy();
+    await this.#db.destroy();
   }
 
   // ---------------------------------------------------------------- bouncers
 
   async createBouncer(input: { name: string; apiKeyHash: string; now: number; authType?: 'api-key' | 'tls' }): Promise<Bouncer> {
-    return await this.db.transaction().execute(async (trx) => {
+    return await this.#db.transaction().execute(async (trx) => {
       const existing = await trx.selectFrom('bouncers').select('id').where('name', '=', input.name).executeTakeFirst();
       if (existing) {
         throw new VigilError('E_BOUNCER_EXISTS', `unable to create bouncer: bouncer ${input.name} already exists`);
@@ -142,12 +144,12 @@ export class Store {
   }
 
   async listBouncers(): Promise<Bouncer[]> {
-    const rows = await this.db.selectFrom('bouncers').selectAll().orderBy('id').execute();
+    const rows = await this.#db.selectFrom('bouncers').selectAll().orderBy('id').execute();
     return rows.map(toBouncer);
   }
 
   async getBouncer(name: string): Promise<Bouncer | undefined> {
-    const row = await this.db.selectFrom('bouncers').selectAll().where('name', '=', name).executeTakeFirst();
+    const row = await this.#db.selectFrom('bouncers').selectAll().where('name', '=', name).executeTakeFirst();
     return row ? toBouncer(row) : undefined;
   }
 
@@ -156,13 +158,13 @@ export class Store {
       const found = await this.#sqliteRead((db) => db.prepare('SELECT * FROM bouncers WHERE api_key_hash = ? ORDER BY id LIMIT 1').get(apiKeyHash));
       return found ? toBouncer(found as Selectable<BouncersTable>) : undefined;
     }
-    const row = await this.db.selectFrom('bouncers').selectAll().where('api_key_hash', '=', apiKeyHash).orderBy('id').executeTakeFirst();
+    const row = await this.#db.selectFrom('bouncers').selectAll().where('api_key_hash', '=', apiKeyHash).orderBy('id').executeTakeFirst();
     return row ? toBouncer(row) : undefined;
   }
 
   /** Deletes every named bouncer or none: an unknown name fails the whole call. */
   async deleteBouncers(names: string[]): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.#db.transaction().execute(async (trx) => {
       for (const name of names) {
         const row = await trx.deleteFrom('bouncers').where('name', '=', name).returning('id').executeTakeFirst();
         if (!row) {
@@ -174,7 +176,7 @@ export class Store {
   }
 
   async setBouncerRevoked(name: string, revoked: boolean, now: number): Promise<void> {
-    const res = await this.db
+    const res = await this.#db
       .updateTable('bouncers')
       .set({ revoked: revoked ? 1 : 0, updated_at: now })
       .where('name', '=', name)
@@ -183,13 +185,13 @@ export class Store {
   }
 
   async setBouncerKind(name: string, kind: BouncerKind | null, now: number): Promise<void> {
-    const res = await this.db.updateTable('bouncers').set({ kind_override: kind, updated_at: now }).where('name', '=', name).executeTakeFirst();
+    const res = await this.#db.updateTable('bouncers').set({ kind_override: kind, updated_at: now }).where('name', '=', name).executeTakeFirst();
     if (Number(res.numUpdatedRows) === 0) throw noBouncer(name);
   }
 
   /** Bouncers idle since before `cutoff` (never-pulled ones count from registration), as cscli prune selects them. */
   async staleBouncers(cutoff: number): Promise<Bouncer[]> {
-    const rows = await this.db
+    const rows = await this.#db
       .selectFrom('bouncers')
       .selectAll()
       .where((eb) => eb.or([eb('last_pull_at', '<', cutoff), eb.and([eb('last_pull_at', 'is', null), eb('created_at', '<', cutoff)])]))
@@ -206,7 +208,7 @@ export class Store {
       const sqlite = this.#sqlite;
       const update = sqlite.prepare(SQLITE_ACTIVITY_UPDATE);
       // Holding Kysely's (single, mutex-guarded) connection: no Kysely transaction is open meanwhile.
-      await this.db.connection().execute(async () =>
+      await this.#db.connection().execute(async () =>
         sqlite.transaction(() => {
           for (const a of batch) {
             update.run({
@@ -226,7 +228,7 @@ export class Store {
       );
       return;
     }
-    await this.db.transaction().execute(async (trx) => {
+    await this.#db.transaction().execute(async (trx) => {
       for (const a of batch) {
         // Another replica may have recorded a later pull already: times only move forward.
         const greatest = this.dialect === 'postgres' ? 'greatest' : 'max';
@@ -252,7 +254,7 @@ export class Store {
 
   /** One alert and its decisions in one transaction (an import of 100k rows included). */
   async addDecisions(alert: NewAlert, decisions: NewDecision[], onProgress?: (done: number) => void): Promise<{ alertId: number; decisionIds: number[] }> {
-    return await this.db.transaction().execute(async (trx) => {
+    return await this.#db.transaction().execute(async (trx) => {
       const rev = await nextRev(trx);
       const a = await trx
         .insertInto('alerts')
@@ -315,7 +317,7 @@ export class Store {
    */
   async softDeleteDecisions(ids: number[], now: number): Promise<number> {
     if (ids.length === 0) return 0;
-    return await this.db.transaction().execute(async (trx) => {
+    return await this.#db.transaction().execute(async (trx) => {
       const rev = await nextRev(trx);
       let n = 0;
       for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
@@ -332,7 +334,7 @@ export class Store {
   }
 
   async activeDecisions(now: number): Promise<Decision[]> {
-    const rows = await this.db.selectFrom('decisions').selectAll().where('until', '>', now).orderBy('until').orderBy('id').execute();
+    const rows = await this.#db.selectFrom('decisions').selectAll().where('until', '>', now).orderBy('until').orderBy('id').execute();
     return rows.map(toDecision);
   }
 
@@ -344,14 +346,14 @@ export class Store {
       );
       return (found as Selectable<DecisionsTable>[]).map(toDecision);
     }
-    let q = this.db.selectFrom('decisions').selectAll().where('until', '<=', now);
+    let q = this.#db.selectFrom('decisions').selectAll().where('until', '<=', now);
     if (since !== undefined) q = q.where('until', '>=', since);
     const rows = await q.orderBy('until').orderBy('id').execute();
     return rows.map(toDecision);
   }
 
   async decisionsCreatedAfter(after: number, now: number): Promise<Decision[]> {
-    const rows = await this.db
+    const rows = await this.#db
       .selectFrom('decisions')
       .selectAll()
       .where('created_at', '>', after)
@@ -370,7 +372,7 @@ export class Store {
       if (!found) throw new VigilError('E_DB_SCHEMA', 'store: the decisions_rev counter is missing; the database was not migrated by this version');
       return Number(found.value);
     }
-    const row = await this.db.selectFrom('vigil_counters').select('value').where('name', '=', 'decisions_rev').executeTakeFirstOrThrow();
+    const row = await this.#db.selectFrom('vigil_counters').select('value').where('name', '=', 'decisions_rev').executeTakeFirstOrThrow();
     return Number(row.value);
   }
 
@@ -379,7 +381,7 @@ export class Store {
       const found = await this.#sqliteRead((db) => db.prepare('SELECT * FROM decisions WHERE rev > ? ORDER BY id').all(rev));
       return (found as Selectable<DecisionsTable>[]).map(toDecision);
     }
-    const rows = await this.db.selectFrom('decisions').selectAll().where('rev', '>', rev).orderBy('id').execute();
+    const rows = await this.#db.selectFrom('decisions').selectAll().where('rev', '>', rev).orderBy('id').execute();
     return rows.map(toDecision);
   }
 
@@ -388,7 +390,7 @@ export class Store {
    * never holds 100k raw rows at once. `rev = -1` pages through every active decision.
    */
   async decisionsChangedSincePage(rev: number, now: number, afterId: number, limit: number): Promise<Decision[]> {
-    let q = this.db.selectFrom('decisions').selectAll().where('id', '>', afterId);
+    let q = this.#db.selectFrom('decisions').selectAll().where('id', '>', afterId);
     q = rev < 0 ? q.where('until', '>', now) : q.where('rev', '>', rev);
     const rows = await q.orderBy('id').limit(limit).execute();
     return rows.map(toDecision);
@@ -397,7 +399,7 @@ export class Store {
   async alertsFor(alertIds: number[]): Promise<Map<number, Alert>> {
     const out = new Map<number, Alert>();
     for (let i = 0; i < alertIds.length; i += INSERT_CHUNK) {
-      const rows = await this.db
+      const rows = await this.#db
         .selectFrom('alerts')
         .selectAll()
         .where('id', 'in', alertIds.slice(i, i + INSERT_CHUNK))
@@ -424,8 +426,8 @@ export class Store {
 
   /** Forgets decisions expired before `cutoff` (CrowdSec's flush max_age), with their empty alerts. */
   async purgeExpiredDecisions(cutoff: number): Promise<number> {
-    const res = await this.db.deleteFrom('decisions').where('until', '<', cutoff).executeTakeFirst();
-    await this.db
+    const res = await this.#db.deleteFrom('decisions').where('until', '<', cutoff).executeTakeFirst();
+    await this.#db
       .deleteFrom('alerts')
       .where((eb) => eb.not(eb.exists(eb.selectFrom('decisions').select('id').whereRef('decisions.alert_id', '=', 'alerts.id'))))
       .execute();
@@ -436,7 +438,7 @@ export class Store {
 
   async recordRefused(batch: NewRefusedRequest[]): Promise<void> {
     if (batch.length === 0) return;
-    await this.db.transaction().execute(async (trx) => {
+    await this.#db.transaction().execute(async (trx) => {
       await trx
         .insertInto('refused_requests')
         .values(
@@ -463,7 +465,7 @@ export class Store {
    */
   async refusedRequestsFor(b: Bouncer, limit: number): Promise<RefusedRequest[]> {
     const ua = b.type ? `${b.type}/${b.version}` : null;
-    const rows = await this.db
+    const rows = await this.#db
       .selectFrom('refused_requests')
       .selectAll()
       .where((eb) =>
@@ -476,7 +478,7 @@ export class Store {
   }
 
   async refusedRequests(opts: { since?: number; limit?: number } = {}): Promise<RefusedRequest[]> {
-    let q = this.db.selectFrom('refused_requests').selectAll();
+    let q = this.#db.selectFrom('refused_requests').selectAll();
     if (opts.since !== undefined) q = q.where('at', '>=', opts.since);
     const rows = await q
       .orderBy('id', 'desc')
@@ -490,7 +492,7 @@ export class Store {
   /** Keeps the latest usage-metrics report of a bouncer (`POST /v1/usage-metrics`). */
   async recordUsageMetrics(bouncerId: number, receivedAt: number, report: unknown): Promise<void> {
     const row = { bouncer_id: bouncerId, received_at: receivedAt, report: JSON.stringify(report) };
-    await this.db
+    await this.#db
       .insertInto('bouncer_usage_metrics')
       .values(row)
       .onConflict((oc) => oc.column('bouncer_id').doUpdateSet({ received_at: row.received_at, report: row.report }))
@@ -499,35 +501,35 @@ export class Store {
 
   /** When each bouncer last reported usage metrics, by bouncer id. */
   async usageMetricsReceivedAt(): Promise<Map<number, number>> {
-    const rows = await this.db.selectFrom('bouncer_usage_metrics').select(['bouncer_id', 'received_at']).execute();
+    const rows = await this.#db.selectFrom('bouncer_usage_metrics').select(['bouncer_id', 'received_at']).execute();
     return new Map(rows.map((r) => [Number(r.bouncer_id), Number(r.received_at)]));
   }
 
   /** The latest report of one bouncer, as received. */
   async latestUsageMetrics(bouncerId: number): Promise<{ receivedAt: number; report: unknown } | undefined> {
-    const row = await this.db.selectFrom('bouncer_usage_metrics').selectAll().where('bouncer_id', '=', bouncerId).executeTakeFirst();
+    const row = await this.#db.selectFrom('bouncer_usage_metrics').selectAll().where('bouncer_id', '=', bouncerId).executeTakeFirst();
     return row ? { receivedAt: Number(row.received_at), report: JSON.parse(row.report) } : undefined;
   }
 
   // ---------------------------------------------------------------- health
 
   async recordLapiStart(at: number, instance: string): Promise<void> {
-    await this.db.insertInto('lapi_starts').values({ at, instance }).execute();
+    await this.#db.insertInto('lapi_starts').values({ at, instance }).execute();
     // Keep a month of starts: enough to explain any silence the engine looks at.
-    await this.db
+    await this.#db
       .deleteFrom('lapi_starts')
       .where('at', '<', at - 30 * 24 * 3600_000)
       .execute();
   }
 
   async lapiStarts(since: number): Promise<number[]> {
-    const rows = await this.db.selectFrom('lapi_starts').select('at').where('at', '>=', since).orderBy('at').execute();
+    const rows = await this.#db.selectFrom('lapi_starts').select('at').where('at', '>=', since).orderBy('at').execute();
     return rows.map((r) => Number(r.at));
   }
 
   async recordBouncerChanges(changes: BouncerChange[]): Promise<void> {
     if (changes.length === 0) return;
-    await this.db
+    await this.#db
       .insertInto('bouncer_changes')
       .values(
         changes.map((c) => ({ bouncer_id: c.bouncerId, at: c.at, field: c.field, old_value: c.oldValue.slice(0, 256), new_value: c.newValue.slice(0, 256) })),
@@ -536,7 +538,7 @@ export class Store {
   }
 
   async bouncerChanges(since: number): Promise<BouncerChange[]> {
-    const rows = await this.db.selectFrom('bouncer_changes').selectAll().where('at', '>=', since).orderBy('at').execute();
+    const rows = await this.#db.selectFrom('bouncer_changes').selectAll().where('at', '>=', since).orderBy('at').execute();
     return rows.map((r) => ({
       bouncerId: Number(r.bouncer_id),
       at: Number(r.at),
@@ -547,12 +549,12 @@ export class Store {
   }
 
   async openHealthIssues(): Promise<HealthIssue[]> {
-    const rows = await this.db.selectFrom('health_issues').selectAll().where('resolved_at', 'is', null).orderBy('id').execute();
+    const rows = await this.#db.selectFrom('health_issues').selectAll().where('resolved_at', 'is', null).orderBy('id').execute();
     return rows.map(toHealthIssue);
   }
 
   async healthIssues(opts: { includeResolved?: boolean; limit?: number } = {}): Promise<HealthIssue[]> {
-    let q = this.db.selectFrom('health_issues').selectAll();
+    let q = this.#db.selectFrom('health_issues').selectAll();
     if (!opts.includeResolved) q = q.where('resolved_at', 'is', null);
     const rows = await q
       .orderBy('id', 'desc')
@@ -562,13 +564,13 @@ export class Store {
   }
 
   async healthIssue(id: number): Promise<HealthIssue | undefined> {
-    const row = await this.db.selectFrom('health_issues').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.#db.selectFrom('health_issues').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toHealthIssue(row) : undefined;
   }
 
   /** How many times an issue of this kind and subject opened since `since` (flapping). */
   async issueOpenCounts(since: number): Promise<Map<string, number>> {
-    const rows = await this.db
+    const rows = await this.#db
       .selectFrom('health_issues')
       .select(['kind', 'subject', (eb) => eb.fn.countAll<number>().as('n')])
       .where('opened_at', '>=', since)
@@ -583,7 +585,7 @@ export class Store {
    */
   async openHealthIssue(issue: NewHealthIssue): Promise<HealthIssue | undefined> {
     try {
-      const row = await this.db
+      const row = await this.#db
         .insertInto('health_issues')
         .values({
           kind: issue.kind,
@@ -607,7 +609,7 @@ export class Store {
   }
 
   async touchHealthIssue(id: number, update: { lastSeenAt: number; summary: string; since: number; evidence: unknown }): Promise<void> {
-    await this.db
+    await this.#db
       .updateTable('health_issues')
       .set({ last_seen_at: update.lastSeenAt, summary: update.summary, since: update.since, evidence: JSON.stringify(update.evidence) })
       .where('id', '=', id)
@@ -616,19 +618,19 @@ export class Store {
   }
 
   async resolveHealthIssue(id: number, at: number): Promise<boolean> {
-    const res = await this.db.updateTable('health_issues').set({ resolved_at: at }).where('id', '=', id).where('resolved_at', 'is', null).executeTakeFirst();
+    const res = await this.#db.updateTable('health_issues').set({ resolved_at: at }).where('id', '=', id).where('resolved_at', 'is', null).executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
 
   // ---------------------------------------------------------------- meta
 
   async getMeta(key: string): Promise<string | undefined> {
-    return (await this.db.selectFrom('vigil_meta').select('value').where('key', '=', key).executeTakeFirst())?.value;
+    return (await this.#db.selectFrom('vigil_meta').select('value').where('key', '=', key).executeTakeFirst())?.value;
   }
 
   /** Writes a meta row unless one exists: replicas racing on a first value agree on the winner's. */
   async setMetaIfAbsent(key: string, value: string): Promise<void> {
-    await this.db
+    await this.#db
       .insertInto('vigil_meta')
       .values({ key, value })
       .onConflict((oc) => oc.column('key').doNothing())
@@ -636,7 +638,7 @@ export class Store {
   }
 
   async setMeta(key: string, value: string): Promise<void> {
-    await this.db
+    await this.#db
       .insertInto('vigil_meta')
       .values({ key, value })
       .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
@@ -646,15 +648,15 @@ export class Store {
   /** A random per-installation secret (shared by replicas through the store), created on first use. */
   async secret(name: string): Promise<Buffer> {
     const key = `secret:${name}`;
-    const found = await this.db.selectFrom('vigil_meta').select('value').where('key', '=', key).executeTakeFirst();
+    const found = await this.#db.selectFrom('vigil_meta').select('value').where('key', '=', key).executeTakeFirst();
     if (found) return Buffer.from(found.value, 'hex');
     const value = crypto.randomBytes(32).toString('hex');
-    await this.db
+    await this.#db
       .insertInto('vigil_meta')
       .values({ key, value })
       .onConflict((oc) => oc.column('key').doNothing())
       .execute();
-    const row = await this.db.selectFrom('vigil_meta').select('value').where('key', '=', key).executeTakeFirstOrThrow();
+    const row = await this.#db.selectFrom('vigil_meta').select('value').where('key', '=', key).executeTakeFirstOrThrow();
     return Buffer.from(row.value, 'hex');
   }
 }

@@ -117,7 +117,7 @@ export class DashboardData {
     ranked.sort((x, y) => STATUSES.indexOf(x.status) - STATUSES.indexOf(y.status) || x.b.name.localeCompare(y.b.name));
     const shown = ranked.slice(0, limit);
     // Pull history only for the rows drawn: a large fleet's 7 days are 168 rows per bouncer.
-    const hours = await pullHours(this.#store.db, { since: now - 7 * DAY, bouncerIds: shown.map((r) => r.b.id) });
+    const hours = await pullHours(this.#store, { since: now - 7 * DAY, bouncerIds: shown.map((r) => r.b.id) });
     const byBouncer = groupBy(hours, (h) => h.bouncerId);
     const issuesByName = groupBy(open, (i) => i.bouncerName ?? '');
     const rows = shown.map(({ b }) => this.#row(b, reported.get(b.id) ?? null, byBouncer.get(b.id) ?? [], issuesByName.get(b.name) ?? [], now));
@@ -155,7 +155,7 @@ export class DashboardData {
     const b = await this.#store.getBouncer(name);
     if (!b) return undefined;
     const usage = (await this.#store.latestUsageMetrics(b.id)) ?? null;
-    const hours = await pullHours(this.#store.db, { since: now - 7 * DAY, bouncerId: b.id });
+    const hours = await pullHours(this.#store, { since: now - 7 * DAY, bouncerId: b.id });
     const flapping = await flappingKeys(this.#store, now);
     const issues = (await this.#store.healthIssues({ includeResolved: true, limit: 1000 }))
       .filter((i) => i.bouncerName === b.name)

@@ -22,13 +22,13 @@ export class EndedSessions {
 
   async has(session: Session): Promise<boolean> {
     if (this.#known.has(session.id)) return true;
-    if (!(await isSessionEnded(this.#store.db, idHash(session.id)))) return false;
+    if (!(await isSessionEnded(this.#store, idHash(session.id)))) return false;
     this.#remember(session);
     return true;
   }
 
   async end(session: Session, now: number): Promise<void> {
-    await recordEndedSession(this.#store.db, idHash(session.id), session.expiresAt, now);
+    await recordEndedSession(this.#store, idHash(session.id), session.expiresAt, now);
     this.#remember(session);
     for (const [id, expiresAt] of this.#known) if (expiresAt <= now) this.#known.delete(id);
   }

@@ -2,6 +2,7 @@
  * CLI edges (issue 15): one key per bouncer, empty and dash-led arguments named, field lengths
  * capped with the cap in the message, and a refused command or import stores nothing.
  */
+import { dbOf } from '../../src/store/store-db.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,9 +34,9 @@ for (const dialect of DIALECTS) {
       const s = await Store.open(dbUrl);
       try {
         return {
-          bouncers: await s.db.selectFrom('bouncers').selectAll().orderBy('id').execute(),
-          decisions: await s.db.selectFrom('decisions').selectAll().orderBy('id').execute(),
-          alerts: await s.db.selectFrom('alerts').selectAll().orderBy('id').execute(),
+          bouncers: await dbOf(s).selectFrom('bouncers').selectAll().orderBy('id').execute(),
+          decisions: await dbOf(s).selectFrom('decisions').selectAll().orderBy('id').execute(),
+          alerts: await dbOf(s).selectFrom('alerts').selectAll().orderBy('id').execute(),
         };
       } finally {
         await s.close();

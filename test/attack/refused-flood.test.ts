@@ -69,7 +69,7 @@ for (const dialect of DIALECTS) {
       expect(raw.length).toBeLessThanOrEqual(REFUSED_REQUESTS_KEPT);
       expect(raw.some((r) => r.peerIp === '127.0.0.1')).toBe(false);
       // …while the summaries are one row per address: 249 for the flood, one for the victim.
-      const summaries = await refusedSummaries(server.store.db, { since: 0 });
+      const summaries = await refusedSummaries(server.store, { since: 0 });
       expect(summaries.length).toBe(250);
       expect(summaries.find((s) => s.peerIp === '127.0.0.1')).toMatchObject({ userAgent: VICTIM_UA, count: 30, severalKeys: false, reason: 'unknown' });
       expect(summaries.filter((s) => s.peerIp !== '127.0.0.1').every((s) => s.severalKeys)).toBe(true);

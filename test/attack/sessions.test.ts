@@ -1,3 +1,4 @@
+import { dbOf } from '../../src/store/store-db.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from '../support/databases.ts';
 import { cookieOf, requestFrom } from '../support/http-from.ts';
@@ -97,7 +98,7 @@ for (const dialect of DIALECTS) {
       const s = await start();
       const cookie = await login(s.origin);
       await logout(s.origin, cookie);
-      const table = s.server.store.db.withTables<{ dashboard_ended_sessions: { session_id_sha256: string; expires_at: number } }>();
+      const table = dbOf(s.server.store).withTables<{ dashboard_ended_sessions: { session_id_sha256: string; expires_at: number } }>();
       const rows = async () => (await table.selectFrom('dashboard_ended_sessions').select('expires_at').execute()).length;
       expect(await rows()).toBeGreaterThanOrEqual(1);
       clock.advance(TTL);

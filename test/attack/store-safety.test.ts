@@ -3,6 +3,7 @@
  * the working directory, an unusable store fails at once, store files are private, and no password
  * reaches a log or an error line. Real files, real PostgreSQL, real processes for the hangs.
  */
+import { dbOf } from '../../src/store/store-db.ts';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -62,9 +63,9 @@ async function snapshot(url: string) {
   const s = await Store.open(url);
   try {
     return {
-      bouncers: await s.db.selectFrom('bouncers').selectAll().orderBy('id').execute(),
-      meta: await s.db.selectFrom('vigil_meta').selectAll().orderBy('key').execute(),
-      starts: await s.db.selectFrom('lapi_starts').selectAll().orderBy('id').execute(),
+      bouncers: await dbOf(s).selectFrom('bouncers').selectAll().orderBy('id').execute(),
+      meta: await dbOf(s).selectFrom('vigil_meta').selectAll().orderBy('key').execute(),
+      starts: await dbOf(s).selectFrom('lapi_starts').selectAll().orderBy('id').execute(),
     };
   } finally {
     await s.close();

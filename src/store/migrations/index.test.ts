@@ -1,3 +1,4 @@
+import { dbOf } from '../store-db.ts';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from '../../../test/support/databases.ts';
@@ -15,14 +16,14 @@ describe('migrations', () => {
       const { url, cleanup } = await freshDbUrl(dialect);
       try {
         const first = await Store.open(url);
-        const db = first.db;
+        const db = dbOf(first);
         // As a store migrated before the renumbering recorded it.
         for (const [old, current] of Object.entries(LEGACY_MIGRATION_NAMES)) {
           await sql`UPDATE kysely_migration SET name = ${old} WHERE name = ${current}`.execute(db);
         }
         await first.close();
         const again = await Store.open(url);
-        const rows = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name`.execute(again.db);
+        const rows = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name`.execute(dbOf(again));
         await again.close();
         const names = rows.rows.map((r) => r.name);
         expect(names).toEqual(Object.keys(await migrationProvider(dialect).getMigrations()).sort());
