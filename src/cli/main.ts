@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isVigilError } from '../lib/errors.ts';
 import { loadConfig, type ConfigFlags, type VigilConfig } from '../config/config.ts';
 import { Store } from '../store/store.ts';
-import { readableByOthersMessage } from '../store/database.ts';
+import { readableByOthersMessage } from '../store/dialects/sqlite.ts';
 import { redactUrl } from '../lib/redact-url.ts';
 import type { CliIo } from './io.ts';
 import { VERSION, type CommandContext } from './context.ts';
