@@ -1,19 +1,13 @@
 import { dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
 import type { Kysely } from 'kysely';
-import type { Database } from './schema.ts';
+import type { Database, EndedSessionsTable } from './schema.ts';
 
 /** Logged-out dashboard sessions (migration 007); its own table type, so store.ts stays untouched. */
-export interface EndedSessionsTable {
-  /** SHA-256 (hex) of the session id the cookie carries. */
-  session_id_sha256: string;
-  /** Epoch ms: when the session would have expired anyway. */
-  expires_at: number;
-}
 
 type Db = Kysely<Database & { dashboard_ended_sessions: EndedSessionsTable }>;
 
-const table = (db: Kysely<Database>): Db => db.withTables<{ dashboard_ended_sessions: EndedSessionsTable }>();
+const table = (db: Kysely<Database>): Db => db;
 
 /** Records a logout (again is harmless: replicas or a double click) and prunes those expired by `now`. */
 export async function recordEndedSession(store: Store, idSha256: string, expiresAt: number, now: number): Promise<void> {

@@ -1,10 +1,10 @@
 import { dbOf } from './store-db.ts';
 import crypto from 'node:crypto';
-import { sql, type Generated, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { toBouncer, toHealthIssue, type Store } from './store.ts';
 import type { HealthIssue } from '../core/model/health-issue.ts';
 import type { Bouncer } from '../core/model/records.ts';
-import type { Database } from './schema.ts';
+import type { Database, NotifyTables } from './schema.ts';
 import type { Dialect } from './dialect.ts';
 import { VigilError } from '../lib/errors.ts';
 import type { IssueNotifyState } from '../core/notify/plan.ts';
@@ -12,49 +12,6 @@ import type { Acknowledgement, Silence } from '../core/notify/silences.ts';
 import type { MessageContent, NotifyEvent } from '../core/notify/types.ts';
 
 /** Migration 004's tables, as Kysely sees them (kept here, beside the only code that uses them). */
-export type NotifyTables = {
-  notify_outbox: {
-    id: Generated<number>;
-    delivery_id: string;
-    channel: string;
-    event: string;
-    content: string;
-    created_at: number;
-    status: string;
-    attempts: number;
-    next_attempt_at: number;
-    lease_owner: string | null;
-    lease_until: number | null;
-    last_error: string | null;
-    answer: string | null;
-    sent_at: number | null;
-  };
-  notify_issue_state: {
-    channel: string;
-    issue_id: number;
-    open_outbox_id: number;
-    open_queued_at: number;
-    reminders_queued: number;
-    resolve_outbox_id: number | null;
-    resolve_queued_at: number | null;
-  };
-  notify_silences: {
-    id: Generated<number>;
-    issue_id: number | null;
-    bouncer_name: string | null;
-    reason: string;
-    created_by: string;
-    created_at: number;
-    ends_at: number;
-    removed_at: number | null;
-  };
-  notify_acks: {
-    issue_id: number;
-    reason: string;
-    created_by: string;
-    created_at: number;
-  };
-};
 
 export type NotifyDb = Kysely<Database & NotifyTables>;
 export type NotifyTrx = Transaction<Database & NotifyTables>;
@@ -120,16 +77,13 @@ const PLANNER_LOCK = 0x76_69_67_6e; // 'vign'
 // A receiver's answer or an error, as kept in the outbox: enough to diagnose, never a disk filler.
 const TEXT_KEPT = 500;
 
-/**
- * The notification tables, through the store's own Kysely instance (`withTables` adds them to its
- * types; the store's schema file stays untouched).
- */
+/** The notification tables (outbox, states, silences, acknowledgements), through the store's own Kysely instance. */
 export class NotifyStore {
   readonly db: NotifyDb;
   readonly dialect: Dialect;
 
   constructor(store: Store) {
-    this.db = dbOf(store).withTables<NotifyTables>();
+    this.db = dbOf(store);
     this.dialect = store.dialect;
   }
 

@@ -1,15 +1,9 @@
 import { dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
 import type { Kysely } from 'kysely';
-import type { Database } from './schema.ts';
+import type { Database, BouncerPullHoursTable } from './schema.ts';
 
 /** Pulls per bouncer per hour (migration 005); its own table type, so store.ts stays untouched. */
-export interface BouncerPullHoursTable {
-  bouncer_id: number;
-  /** Start of the hour, epoch ms (UTC). */
-  hour: number;
-  pulls: number;
-}
 
 type Db = Kysely<Database & { bouncer_pull_hours: BouncerPullHoursTable }>;
 
@@ -51,7 +45,7 @@ export class PullHourCounts {
 }
 
 function pullHoursDb(db: Kysely<Database>): Db {
-  return db.withTables<{ bouncer_pull_hours: BouncerPullHoursTable }>();
+  return db;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
 import { sql, type Kysely } from 'kysely';
-import type { Database } from './schema.ts';
+import type { Database, RefusedSummariesTable } from './schema.ts';
 import type { NewRefusedRequest } from './store.ts';
 import type { RefusedSummary } from '../core/model/records.ts';
 
@@ -11,20 +11,6 @@ import type { RefusedSummary } from '../core/model/records.ts';
  * keys fills it in seconds. These summaries are what the health engine reads: a flood of 100k keys
  * from one address is one row, so it cannot push a real bouncer's refusals out.
  */
-export interface RefusedSummariesTable {
-  id: number;
-  peer_ip: string;
-  user_agent: string;
-  reason: string;
-  key_fingerprint: string;
-  several_keys: number;
-  bouncer_name: string;
-  method: string;
-  path: string;
-  first_at: number;
-  last_at: number;
-  count: number;
-}
 
 export type { RefusedSummary };
 
@@ -128,7 +114,7 @@ export function mergeInto(into: RefusedSummary, s: RefusedSummary): void {
 }
 
 function summariesDb(db: Kysely<Database>): Db {
-  return db.withTables<{ refused_summaries: RefusedSummariesTable }>();
+  return db;
 }
 
 /**

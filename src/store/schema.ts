@@ -107,7 +107,8 @@ export interface BouncerChangesTable {
   new_value: string;
 }
 
-export interface Database {
+/** Every table of the store, one complete type (migrations 001–007; the notification tables of 004 in NotifyTables). */
+export interface Database extends NotifyTables {
   bouncers: BouncersTable;
   decisions: DecisionsTable;
   alerts: AlertsTable;
@@ -118,6 +119,12 @@ export interface Database {
   lapi_starts: LapiStartsTable;
   bouncer_changes: BouncerChangesTable;
   bouncer_usage_metrics: BouncerUsageMetricsTable;
+  // migration 005
+  bouncer_pull_hours: BouncerPullHoursTable;
+  // migration 006
+  refused_summaries: RefusedSummariesTable;
+  // migration 007
+  dashboard_ended_sessions: EndedSessionsTable;
 }
 
 export interface BouncerUsageMetricsTable {
@@ -125,3 +132,80 @@ export interface BouncerUsageMetricsTable {
   received_at: number;
   report: string;
 }
+
+/** Pulls per bouncer per hour (migration 005). */
+export interface BouncerPullHoursTable {
+  bouncer_id: number;
+  /** Start of the hour, epoch ms (UTC). */
+  hour: number;
+  pulls: number;
+}
+
+/** Refused requests summed per (address, User-Agent, reason) (migration 006). */
+export interface RefusedSummariesTable {
+  id: number;
+  peer_ip: string;
+  user_agent: string;
+  reason: string;
+  key_fingerprint: string;
+  several_keys: number;
+  bouncer_name: string;
+  method: string;
+  path: string;
+  first_at: number;
+  last_at: number;
+  count: number;
+}
+
+/** Logged-out dashboard sessions (migration 007). */
+export interface EndedSessionsTable {
+  /** SHA-256 (hex) of the session id the cookie carries. */
+  session_id_sha256: string;
+  /** Epoch ms: when the session would have expired anyway. */
+  expires_at: number;
+}
+
+/** The notification tables (migration 004). */
+export type NotifyTables = {
+  notify_outbox: {
+    id: Generated<number>;
+    delivery_id: string;
+    channel: string;
+    event: string;
+    content: string;
+    created_at: number;
+    status: string;
+    attempts: number;
+    next_attempt_at: number;
+    lease_owner: string | null;
+    lease_until: number | null;
+    last_error: string | null;
+    answer: string | null;
+    sent_at: number | null;
+  };
+  notify_issue_state: {
+    channel: string;
+    issue_id: number;
+    open_outbox_id: number;
+    open_queued_at: number;
+    reminders_queued: number;
+    resolve_outbox_id: number | null;
+    resolve_queued_at: number | null;
+  };
+  notify_silences: {
+    id: Generated<number>;
+    issue_id: number | null;
+    bouncer_name: string | null;
+    reason: string;
+    created_by: string;
+    created_at: number;
+    ends_at: number;
+    removed_at: number | null;
+  };
+  notify_acks: {
+    issue_id: number;
+    reason: string;
+    created_by: string;
+    created_at: number;
+  };
+};
