@@ -4,7 +4,7 @@ import type { CommandContext } from './context.ts';
 import { DEFAULT_FORWARD_AUTH_CONFIG, loadForwardAuthConfig } from '../remediation/forward-auth/config.ts';
 import { startForwardAuth } from '../remediation/forward-auth/server.ts';
 import { BOUNCER_USER_AGENT } from '../remediation/version.ts';
-import { redactUrl } from '../remediation/lapi-client.ts';
+import { redactUrl } from '../lib/redact-url.ts';
 
 /**
  * `vigil bouncer forward-auth`: Vigil's own bouncer as a daemon for reverse proxies. `bouncer` is
@@ -33,8 +33,8 @@ export function registerBouncerDaemonCommands(program: Command, ctx: CommandCont
       const server = await startForwardAuth(config, { log, clock: ctx.io.clock });
       const o2 = server.bouncer.options;
       log.info(
-        { listen: server.url, lapi: redactUrl(new URL(o2.apiUrl)), mode: o2.mode, config: config.file, userAgent: BOUNCER_USER_AGENT },
-        `Vigil forward-auth listening on ${server.url}; Local API ${redactUrl(new URL(o2.apiUrl))} (${o2.mode}${o2.mode === 'stream' ? `, every ${o2.updateFrequencyMs / 1000}s` : ''}); health at ${server.url}/health`,
+        { listen: server.url, lapi: redactUrl(new URL(o2.apiUrl).href), mode: o2.mode, config: config.file, userAgent: BOUNCER_USER_AGENT },
+        `Vigil forward-auth listening on ${server.url}; Local API ${redactUrl(new URL(o2.apiUrl).href)} (${o2.mode}${o2.mode === 'stream' ? `, every ${o2.updateFrequencyMs / 1000}s` : ''}); health at ${server.url}/health`,
       );
       const signal = await (ctx.io.stopSignal ?? new Promise<string>(() => {}));
       log.info({ signal }, 'stopping');

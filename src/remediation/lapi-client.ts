@@ -7,6 +7,7 @@
  */
 import { VigilError } from '../lib/errors.ts';
 import { BOUNCER_USER_AGENT } from './version.ts';
+import { redactUrl } from '../lib/redact-url.ts';
 
 /** Why a call failed, in the operator's terms. */
 export type LapiFailureKind = 'auth' | 'not_found' | 'http' | 'network' | 'timeout' | 'bad_response';
@@ -42,15 +43,6 @@ export interface LapiClientOptions {
   userAgent?: string;
 }
 
-/** The URL for messages: no user:password part. */
-export function redactUrl(url: URL): string {
-  if (url.username === '' && url.password === '') return url.href;
-  const copy = new URL(url.href);
-  copy.username = '';
-  copy.password = '';
-  return copy.href;
-}
-
 export class LapiClient {
   readonly baseUrl: URL;
   readonly #apiKey: string;
@@ -62,7 +54,7 @@ export class LapiClient {
     this.baseUrl = new URL(text);
     this.#apiKey = options.apiKey;
     this.#userAgent = options.userAgent ?? BOUNCER_USER_AGENT;
-    this.#shown = redactUrl(this.baseUrl);
+    this.#shown = redactUrl(this.baseUrl.href);
   }
 
   /** `GET /v1/decisions/stream`: `startup=true` for the full set, else the delta since our last pull. */

@@ -18,6 +18,7 @@ import { VigilError } from '../lib/errors.ts';
 import { writeRunbookSettings } from '../store/runbook-settings.ts';
 import type { HealthRules } from '../core/health/types.ts';
 import { createAdminApp } from '../server/admin.ts';
+import { installErrorHandler } from '../lib/http-errors.ts';
 import { listenOn } from '../server/listen.ts';
 import { LapiMetrics } from '../server/metrics.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -263,6 +264,7 @@ async function startWatchListener(deps: {
     });
   });
   const app = new Hono();
+  installErrorHandler(app, log, 'watch');
   app.get('/health', (c) => c.json({ status: 'up' }));
   app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
   app.route('/admin/v1', admin);
