@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import YAML from 'yaml';
+import { parseYaml } from '../lib/yaml.ts';
 import { z } from 'zod';
 import { VigilError } from '../lib/errors.ts';
 import { parseListen, type ListenAddress } from '../lib/listen-address.ts';
@@ -339,17 +339,7 @@ function readConfigFile(file: string): FileConfig {
   } catch (e) {
     throw new VigilError('E_CONFIG', `config file ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  const doc = YAML.parseDocument(text);
-  if (doc.errors.length > 0) {
-    const err = doc.errors[0]!;
-    const pos = err.linePos?.[0];
-    const at = pos ? `line ${pos.line}, column ${pos.col}` : 'unknown position';
-    throw new VigilError(
-      'E_CONFIG',
-      `config file ${file}: YAML syntax error at ${at}: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
-    );
-  }
-  const data = doc.toJS() ?? {};
+  const data = parseYaml(text, 'E_CONFIG', (at, reason) => `config file ${file}: YAML syntax error at ${at}: ${reason}`);
   const parsed = fileSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { redactUrl } from '../lib/redact-url.ts';
-import YAML from 'yaml';
+import { parseYaml } from '../lib/yaml.ts';
 import { VigilError } from '../lib/errors.ts';
 
 export const DEFAULT_CROWDSEC_CONFIG = '/etc/crowdsec/config.yaml';
@@ -52,22 +52,14 @@ function mergeYaml(base: unknown, patch: unknown): unknown {
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function parseYaml(text: string, file: string): unknown {
-  const doc = YAML.parseDocument(text);
-  if (doc.errors.length > 0) {
-    const pos = doc.errors[0]!.linePos?.[0];
-    throw new VigilError(
-      'E_CROWDSEC_CONFIG',
-      `CrowdSec config ${file}: YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}; fix the file or pass --crowdsec-db`,
-    );
-  }
-  return doc.toJS() ?? {};
+function parseCrowdsecYaml(text: string, file: string): unknown {
+  return parseYaml(text, 'E_CROWDSEC_CONFIG', (at) => `CrowdSec config ${file}: YAML syntax error at ${at}; fix the file or pass --crowdsec-db`);
 }
 
 /** The database and LAPI URL from the text of config.yaml (and config.yaml.local when present). */
 export function parseCrowdsecConfig(main: string, local: string | null, file: string, env: NodeJS.ProcessEnv = {}): CrowdsecSetup {
-  let data = parseYaml(expandEnvLikeGo(main, env), file);
-  if (local !== null) data = mergeYaml(data, parseYaml(expandEnvLikeGo(local, env), `${file}.local`));
+  let data = parseCrowdsecYaml(expandEnvLikeGo(main, env), file);
+  if (local !== null) data = mergeYaml(data, parseCrowdsecYaml(expandEnvLikeGo(local, env), `${file}.local`));
   if (!isMap(data)) throw new VigilError('E_CROWDSEC_CONFIG', `CrowdSec config ${file}: not a YAML mapping; is it CrowdSec's config.yaml?`);
   const where = (key: string) => `CrowdSec config ${file}: ${key}`;
   const dbc = data.db_config ?? {};

@@ -5,7 +5,7 @@
  * the environment variable, as the Go bouncers do, so the key can stay out of the file.
  */
 import fs from 'node:fs';
-import YAML from 'yaml';
+import { parseYaml } from '../../lib/yaml.ts';
 import { z } from 'zod';
 import { VigilError } from '../../lib/errors.ts';
 import { expandEnvRefs } from '../../lib/env.ts';
@@ -138,16 +138,7 @@ export function loadForwardAuthConfig(file: string, opts: { env?: NodeJS.Process
     throw new VigilError('E_CONFIG', `config file ${file}: cannot read it (${code ?? (e as Error).message}); ${fix}`);
   }
   const expanded = expandEnv(text, opts.env ?? process.env, file);
-  const doc = YAML.parseDocument(expanded);
-  if (doc.errors.length > 0) {
-    const err = doc.errors[0]!;
-    const pos = err.linePos?.[0];
-    throw new VigilError(
-      'E_CONFIG',
-      `config file ${file}: YAML error at ${pos ? `line ${pos.line}, column ${pos.col}` : 'unknown position'}: ${err.message.split('\n')[0]}`,
-    );
-  }
-  const data = (doc.toJS() ?? {}) as unknown;
+  const data = parseYaml(expanded, 'E_CONFIG', (at, reason) => `config file ${file}: YAML error at ${at}: ${reason}`);
   const parsed = schema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new VigilError('E_CONFIG', `config file ${file}: ${describeIssue(parsed.error.issues[0]!)}`);
   const c: FileConfig = parsed.data;
