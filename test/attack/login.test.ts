@@ -1,11 +1,9 @@
 import http from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { freshDbUrl } from '../support/databases.ts';
+import { startDashboardServer } from '../support/dashboard-server.ts';
 import { requestFrom, type Answer } from '../support/http-from.ts';
-import { startServer, createLogger, type RunningServer } from '../../src/app/serve.ts';
-import { loadConfig } from '../../src/config/config.ts';
+import type { RunningServer } from '../../src/app/serve.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
-import { resetDashboardPassword } from '../../src/web/credentials.ts';
 import { MAX_LOGIN_BODY } from '../../src/web/dashboard.ts';
 import { GLOBAL_MAX_FAILURES, MAX_FAILURES, WINDOW_MS } from '../../src/web/login-throttle.ts';
 
@@ -38,13 +36,8 @@ describe('login brute force', () => {
   };
 
   beforeAll(async () => {
-    const db = await freshDbUrl('sqlite');
-    cleanup = db.cleanup;
-    const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off', adminListen: '127.0.0.1:0' }, env: {}, cwd: '/nonexistent' });
-    config.health.evaluateEveryMs = 0;
-    server = await startServer(config, { clock, log: createLogger('silent') });
+    ({ server, cleanup } = await startDashboardServer({ clock, password: PASSWORD }));
     origin = new URL(server.web.dashboardUrl!).origin;
-    await resetDashboardPassword(server.store, PASSWORD);
   });
   afterAll(async () => {
     await server?.close();
@@ -117,13 +110,8 @@ describe('login body size', () => {
   let origin: string;
 
   beforeAll(async () => {
-    const db = await freshDbUrl('sqlite');
-    cleanup = db.cleanup;
-    const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off', adminListen: '127.0.0.1:0' }, env: {}, cwd: '/nonexistent' });
-    config.health.evaluateEveryMs = 0;
-    server = await startServer(config, { clock: new ManualClock(T0), log: createLogger('silent') });
+    ({ server, cleanup } = await startDashboardServer({ clock: new ManualClock(T0), password: PASSWORD }));
     origin = new URL(server.web.dashboardUrl!).origin;
-    await resetDashboardPassword(server.store, PASSWORD);
   });
   afterAll(async () => {
     await server?.close();

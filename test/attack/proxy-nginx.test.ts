@@ -5,14 +5,12 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDbUrl } from '../support/databases.ts';
+import { startDashboardServer } from '../support/dashboard-server.ts';
 import { makeSelfSignedCert, opensslAvailable } from '../support/loopback-faults.ts';
 import { requestFrom, type Answer } from '../support/http-from.ts';
 import { eventually, freePort, stopNginx } from '../remediation-helpers.ts';
-import { startServer, createLogger, type RunningServer } from '../../src/app/serve.ts';
-import { loadConfig } from '../../src/config/config.ts';
+import type { RunningServer } from '../../src/app/serve.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
-import { resetDashboardPassword } from '../../src/web/credentials.ts';
 import { MAX_FAILURES } from '../../src/web/login-throttle.ts';
 
 /**
@@ -57,12 +55,7 @@ describe.skipIf(!available && !process.env.CI)('dashboard behind a real nginx wi
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-nginx-tls-'));
-    const db = await freshDbUrl('sqlite');
-    cleanup = db.cleanup;
-    const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off', adminListen: '127.0.0.1:0' }, env: {}, cwd: '/nonexistent' });
-    config.health.evaluateEveryMs = 0;
-    server = await startServer(config, { clock: new ManualClock(T0), log: createLogger('silent') });
-    await resetDashboardPassword(server.store, PASSWORD);
+    ({ server, cleanup } = await startDashboardServer({ clock: new ManualClock(T0), password: PASSWORD }));
     const dashboard = new URL(server.web.dashboardUrl!).host;
     const cert = makeSelfSignedCert(dir);
     ca = cert.cert;

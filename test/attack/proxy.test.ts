@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freshDbUrl } from '../support/databases.ts';
+import { startDashboardServer } from '../support/dashboard-server.ts';
 import { makeSelfSignedCert } from '../support/loopback-faults.ts';
 import { requestFrom, type Answer } from '../support/http-from.ts';
 import { startServer, createLogger, type RunningServer } from '../../src/app/serve.ts';
@@ -74,13 +75,8 @@ describe('dashboard behind a TLS reverse proxy', () => {
     });
 
   beforeAll(async () => {
-    const db = await freshDbUrl('sqlite');
-    cleanup = db.cleanup;
-    const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off', adminListen: '127.0.0.1:0' }, env: {}, cwd: '/nonexistent' });
-    config.health.evaluateEveryMs = 0;
-    server = await startServer(config, { clock, log: createLogger('silent') });
+    ({ server, cleanup } = await startDashboardServer({ clock, password: PASSWORD }));
     direct = new URL(server.web.dashboardUrl!).origin;
-    await resetDashboardPassword(server.store, PASSWORD);
     const cert = makeSelfSignedCert(dir);
     ca = cert.cert;
     proxy = await startTlsProxy(cert, direct, false);
