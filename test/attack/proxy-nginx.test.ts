@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboardServer } from '../support/dashboard-server.ts';
 import { makeSelfSignedCert, opensslAvailable } from '../support/loopback-faults.ts';
-import { requestFrom, type Answer } from '../support/http-from.ts';
+import { postLogin, requestFrom, type Answer } from '../support/http-from.ts';
 import { eventually, freePort, stopNginx } from '../remediation-helpers.ts';
 import type { RunningServer } from '../../src/app/serve.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
@@ -45,13 +45,7 @@ describe.skipIf(!available && !process.env.CI)('dashboard behind a real nginx wi
   let minimal: string;
 
   const login = (base: string, secret: string, opts: { from?: string; headers?: Record<string, string> } = {}): Promise<Answer> =>
-    requestFrom(`${base}/ui/login`, {
-      method: 'POST',
-      localAddress: opts.from,
-      ca,
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: base, ...opts.headers },
-      body: new URLSearchParams({ secret }).toString(),
-    });
+    postLogin(base, secret, { ...opts, ca });
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-nginx-tls-'));

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freshDbUrl } from '../support/databases.ts';
 import { startDashboardServer } from '../support/dashboard-server.ts';
 import { makeSelfSignedCert } from '../support/loopback-faults.ts';
-import { requestFrom, type Answer } from '../support/http-from.ts';
+import { postLogin, requestFrom, type Answer } from '../support/http-from.ts';
 import { startServer, createLogger, type RunningServer } from '../../src/app/serve.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
@@ -66,13 +66,7 @@ describe('dashboard behind a TLS reverse proxy', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-proxy-'));
 
   const login = (base: string, secret: string, opts: { from?: string; headers?: Record<string, string> } = {}): Promise<Answer> =>
-    requestFrom(`${base}/ui/login`, {
-      method: 'POST',
-      localAddress: opts.from,
-      ca,
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: base, ...opts.headers },
-      body: new URLSearchParams({ secret }).toString(),
-    });
+    postLogin(base, secret, { ...opts, ca });
 
   beforeAll(async () => {
     ({ server, cleanup } = await startDashboardServer({ clock, password: PASSWORD }));

@@ -68,3 +68,14 @@ export function getStatus(base: string, path: string, headers: Record<string, st
     req.end();
   });
 }
+
+/** The dashboard's login form posted as a browser does (from `from`, trusting `ca` for https). */
+export function postLogin(base: string, secret: string, opts: { from?: string; headers?: Record<string, string>; ca?: string } = {}): Promise<Answer> {
+  return requestFrom(`${base}/ui/login`, {
+    method: 'POST',
+    localAddress: opts.from,
+    ca: opts.ca,
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: base, ...opts.headers },
+    body: new URLSearchParams({ secret }).toString(),
+  });
+}
