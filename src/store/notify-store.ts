@@ -13,8 +13,8 @@ import type { MessageContent, NotifyEvent } from '../core/notify/types.ts';
 
 /** Migration 004's tables, as Kysely sees them (kept here, beside the only code that uses them). */
 
-export type NotifyDb = Kysely<Database & NotifyTables>;
-export type NotifyTrx = Transaction<Database & NotifyTables>;
+export type NotifyDb = Kysely<Database>;
+export type NotifyTrx = Transaction<Database>;
 type OutboxRow = Selectable<NotifyTables['notify_outbox']>;
 
 export type OutboxStatus = 'pending' | 'sent' | 'failed';

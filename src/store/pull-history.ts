@@ -1,11 +1,7 @@
 import { dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
-import type { Kysely } from 'kysely';
-import type { Database, BouncerPullHoursTable } from './schema.ts';
 
-/** Pulls per bouncer per hour (migration 005); its own table type, so store.ts stays untouched. */
-
-type Db = Kysely<Database & { bouncer_pull_hours: BouncerPullHoursTable }>;
+// Pulls per bouncer per hour (migration 005; table type in schema.ts), for the dashboard's timelines.
 
 export const HOUR_MS = 3600_000;
 /** 7 days for the longest timeline, plus a day so the oldest bucket shown is always complete. */
@@ -44,10 +40,6 @@ export class PullHourCounts {
   }
 }
 
-function pullHoursDb(db: Kysely<Database>): Db {
-  return db;
-}
-
 /**
  * Adds the counts to the hourly buckets and forgets buckets older than the retention. Several
  * replicas may write the same bucket: the upsert adds, it never overwrites.
@@ -57,8 +49,7 @@ export async function recordPullHours(store: Store, rows: Array<{ bouncerId: num
   if (rows.length === 0) return;
   // Retention counts from the newest bucket written (times come from the server's Clock).
   const newest = rows.reduce((m, r) => Math.max(m, r.hour), 0);
-  const d = pullHoursDb(db);
-  await d.transaction().execute(async (trx) => {
+  await db.transaction().execute(async (trx) => {
     for (let i = 0; i < rows.length; i += UPSERT_CHUNK) {
       await trx
         .insertInto('bouncer_pull_hours')
@@ -84,7 +75,7 @@ export async function pullHours(
   const out: Array<{ bouncerId: number; hour: number; pulls: number }> = [];
   // Chunks keep the IN list within SQLite's bound-variable limit.
   for (let i = 0; i < (ids ? ids.length : 1); i += UPSERT_CHUNK) {
-    let q = pullHoursDb(db).selectFrom('bouncer_pull_hours').select(['bouncer_id', 'hour', 'pulls']).where('hour', '>=', hourOf(opts.since));
+    let q = db.selectFrom('bouncer_pull_hours').select(['bouncer_id', 'hour', 'pulls']).where('hour', '>=', hourOf(opts.since));
     if (ids) q = q.where('bouncer_id', 'in', ids.slice(i, i + UPSERT_CHUNK));
     for (const r of await q.orderBy('hour').execute()) out.push({ bouncerId: Number(r.bouncer_id), hour: Number(r.hour), pulls: Number(r.pulls) });
   }

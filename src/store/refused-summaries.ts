@@ -1,7 +1,6 @@
 import { dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
-import { sql, type Kysely } from 'kysely';
-import type { Database, RefusedSummariesTable } from './schema.ts';
+import { sql } from 'kysely';
 import type { NewRefusedRequest } from './store.ts';
 import type { RefusedSummary } from '../core/model/records.ts';
 
@@ -13,8 +12,6 @@ import type { RefusedSummary } from '../core/model/records.ts';
  */
 
 export type { RefusedSummary };
-
-type Db = Kysely<Database & { refused_summaries: RefusedSummariesTable }>;
 
 /** Rows kept; past it, the rows with the fewest requests (then the oldest) are deleted first. */
 export const REFUSED_SUMMARIES_KEPT = 50_000;
@@ -113,10 +110,6 @@ export function mergeInto(into: RefusedSummary, s: RefusedSummary): void {
   into.count += s.count;
 }
 
-function summariesDb(db: Kysely<Database>): Db {
-  return db;
-}
-
 /**
  * Adds the summaries to the stored ones (several replicas may write the same row: the upsert adds,
  * it never overwrites), then keeps the table within REFUSED_SUMMARIES_KEPT rows and 30 days.
@@ -125,11 +118,10 @@ export async function recordRefusedSummaries(store: Store, rows: RefusedSummary[
   const db = dbOf(store);
   if (rows.length === 0) return;
   const newest = rows.reduce((m, r) => Math.max(m, r.lastAt), 0);
-  const d = summariesDb(db);
   const t = (col: string) => sql.ref(`refused_summaries.${col}`);
   const x = (col: string) => sql.ref(`excluded.${col}`);
   const newer = sql`${x('last_at')} >= ${t('last_at')}`;
-  await d.transaction().execute(async (trx) => {
+  await db.transaction().execute(async (trx) => {
     for (let i = 0; i < rows.length; i += UPSERT_CHUNK) {
       await trx
         .insertInto('refused_summaries')
@@ -181,7 +173,7 @@ export async function recordRefusedSummaries(store: Store, rows: RefusedSummary[
 /** Summaries updated since `since`, most recent first. */
 export async function refusedSummaries(store: Store, opts: { since: number; limit?: number }): Promise<RefusedSummary[]> {
   const db = dbOf(store);
-  const rows = await summariesDb(db)
+  const rows = await db
     .selectFrom('refused_summaries')
     .selectAll()
     .where('last_at', '>=', opts.since)
