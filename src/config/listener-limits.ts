@@ -26,3 +26,16 @@ export const DEFAULT_LIMITS: ListenerLimits = {
   maxConnections: 10_000,
   maxConnectionsPerPeer: 256,
 };
+
+/**
+ * Request body caps, in bytes, written once: the Local API listener's body guard
+ * (server/body-guard.ts) and the dashboard's own listener (web/dashboard.ts) apply the same ones.
+ */
+export const BODY_CAPS = {
+  /** The dashboard login form: a secret (<= 1 KiB) and a `next` (<= 2 KiB); nobody is logged in yet. */
+  login: 16 * 1024,
+  /** Admin API JSON and dashboard forms: one decision, one silence, a logout; a few hundred bytes each. */
+  admin: 64 * 1024,
+  /** Routes that read no body: a 404/405 never needs more. CrowdSec 1.7 allows 2 MiB unauthenticated; less is plenty here. */
+  other: 64 * 1024,
+} as const;

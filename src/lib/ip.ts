@@ -430,3 +430,9 @@ export function tryParseInterval(text: string): IpInterval | null {
   }
   return { family, prefixLength, first, last };
 }
+
+/** The peer address of a connection, IPv4-mapped IPv6 folded to IPv4 (as CrowdSec shows it). */
+export function foldPeerAddress(raw: string | undefined): string {
+  if (!raw) return '';
+  return raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw;
+}

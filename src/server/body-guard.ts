@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BouncerGate } from './bouncer-gate.ts';
-import { foldPeerAddress } from './bouncer-gate.ts';
+import { foldPeerAddress } from '../lib/ip.ts';
 import { USAGE_METRICS_MAX_BYTES } from './usage-metrics.ts';
 import { isStoreDown } from './store-health.ts';
+import { BODY_CAPS } from '../config/listener-limits.ts';
 
 /**
  * Request bodies on the Local API listener: capped per route, never read for a refused key, and
@@ -10,19 +11,12 @@ import { isStoreDown } from './store-health.ts';
  * that never ends costs one answer, not a socket that keeps reading (issue 15).
  */
 
-/** The dashboard login form: a password or token and a `next` URL. */
-export const LOGIN_MAX_BYTES = 16 * 1024;
-/** Admin API JSON and dashboard forms: one decision, one silence, a logout; a few hundred bytes each. */
-export const ADMIN_MAX_BYTES = 64 * 1024;
-/** Routes that read no body: a 404/405 never needs more. CrowdSec 1.7 allows 2 MiB unauthenticated; less is plenty here. */
-export const OTHER_MAX_BYTES = 64 * 1024;
-
 /** The largest body a route may receive, in bytes (measured as sent; gzip is capped again once inflated). */
 export function bodyCapFor(path: string): number {
   if (path === '/v1/usage-metrics') return USAGE_METRICS_MAX_BYTES;
-  if (path === '/ui/login') return LOGIN_MAX_BYTES;
-  if (path === '/ui' || path.startsWith('/ui/') || path === '/admin/v1' || path.startsWith('/admin/v1/')) return ADMIN_MAX_BYTES;
-  return OTHER_MAX_BYTES;
+  if (path === '/ui/login') return BODY_CAPS.login;
+  if (path === '/ui' || path.startsWith('/ui/') || path === '/admin/v1' || path.startsWith('/admin/v1/')) return BODY_CAPS.admin;
+  return BODY_CAPS.other;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';

@@ -175,9 +175,3 @@ class PerKeyThrottle {
     return true;
   }
 }
-
-/** The peer address of a connection, IPv4-mapped IPv6 folded to IPv4 (as CrowdSec shows it). */
-export function foldPeerAddress(raw: string | undefined): string {
-  if (!raw) return '';
-  return raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw;
-}

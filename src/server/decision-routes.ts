@@ -9,7 +9,8 @@ import { lookupLive } from '../core/decisions/live-lookup.ts';
 import { matchesStream, parseLiveQueryString, parseStreamQuery } from '../core/decisions/query.ts';
 import { decisionsJson, streamJson, streamJsonChunks } from '../core/decisions/wire.ts';
 import type { ActivityRecorder } from './activity.ts';
-import { foldPeerAddress, type BouncerGate, type GateRequest, type GateResult } from './bouncer-gate.ts';
+import { foldPeerAddress } from '../lib/ip.ts';
+import type { BouncerGate, GateRequest, GateResult } from './bouncer-gate.ts';
 import type { LapiMetrics } from './metrics.ts';
 import { isStoreDown, type StoreHealth } from './store-health.ts';
 

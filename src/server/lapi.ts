@@ -6,7 +6,8 @@ import type { Bouncer } from '../core/model/records.ts';
 import type { Clock } from '../lib/clock.ts';
 import { installErrorHandler } from '../lib/http-errors.ts';
 import type { ActivityRecorder } from './activity.ts';
-import { foldPeerAddress, type BouncerGate, type PullKind } from './bouncer-gate.ts';
+import { foldPeerAddress } from '../lib/ip.ts';
+import type { BouncerGate, PullKind } from './bouncer-gate.ts';
 import type { LapiMetrics } from './metrics.ts';
 import { parseUsageMetrics, USAGE_METRICS_MAX_BYTES } from './usage-metrics.ts';
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { foldPeerAddress } from './bouncer-gate.ts';
+import { foldPeerAddress } from '../lib/ip.ts';
 import { DEFAULT_LIMITS, type ListenerLimits } from '../config/listener-limits.ts';
 
 export { DEFAULT_LIMITS, type ListenerLimits };

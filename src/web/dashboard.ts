@@ -38,6 +38,8 @@ import { issueMarks } from './issue-marks.ts';
 import { issueMarksDigest } from '../store/change-digest.ts';
 import { bouncerPage } from './pages/bouncer.ts';
 import { decisionsPage } from './pages/decisions.ts';
+import { BODY_CAPS } from '../config/listener-limits.ts';
+import { foldPeerAddress } from '../lib/ip.ts';
 
 type Env = { Bindings: { incoming?: { socket?: { remoteAddress?: string; encrypted?: boolean } } }; Variables: { session: Session } };
 
@@ -76,10 +78,9 @@ export interface Dashboard {
 }
 
 const HTML_TYPE = 'text/html; charset=utf-8';
-/** The login form is a secret (<= 1 KiB) and a `next` (<= 2 KiB): anything bigger is not ours, and nobody is logged in yet. */
-export const MAX_LOGIN_BODY = 16 * 1024;
-/** Logged-in changes are small JSON objects (a decision, a silence). */
-export const MAX_DASHBOARD_BODY = 64 * 1024;
+/** The body caps of config/listener-limits.ts, as the dashboard's own listener applies them. */
+export const MAX_LOGIN_BODY = BODY_CAPS.login;
+const MAX_DASHBOARD_BODY = BODY_CAPS.admin;
 /** Rows the fleet table draws unless asked for all: problems come first, so none is hidden behind healthy ones. */
 export const FLEET_ROWS = 200;
 const SECURITY_HEADERS: Record<string, string> = {
@@ -500,8 +501,7 @@ export function safeNext(next: string | undefined): string {
 
 /** The TCP peer, IPv4-mapped IPv6 folded to IPv4: what the login throttle counts by. */
 function peerAddressOf(c: Context<Env>): string {
-  const raw = c.env?.incoming?.socket?.remoteAddress ?? '';
-  return raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw;
+  return foldPeerAddress(c.env?.incoming?.socket?.remoteAddress);
 }
 
 export function isLoopback(address: string): boolean {

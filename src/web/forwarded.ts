@@ -6,6 +6,7 @@
  */
 import { VigilError } from '../lib/errors.ts';
 import { resolveClientIp, type TrustedProxies } from '../remediation/client-ip.ts';
+import { foldPeerAddress } from '../lib/ip.ts';
 
 export interface RequestFacts {
   /** The TCP peer, IPv4-mapped IPv6 folded to IPv4 ('' when there is no socket: app.request). */
@@ -63,5 +64,5 @@ export function clientAddress(r: RequestFacts, trusted: TrustedProxies): string 
       `X-Forwarded-For ${JSON.stringify(value!.slice(0, 100))}: not a list of IP addresses; the proxy in front of the dashboard must send client addresses (nginx: proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for)`,
     );
   }
-  return client.startsWith('::ffff:') && client.includes('.') ? client.slice(7) : client;
+  return foldPeerAddress(client);
 }
