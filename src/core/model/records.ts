@@ -120,3 +120,37 @@ export interface RefusedSummary {
   lastAt: number;
   count: number;
 }
+
+/** How a machine (a CrowdSec agent or cscli) proves who it is: a password (bcrypt), or a client certificate. */
+export type MachineAuthType = 'password' | 'tls';
+
+/**
+ * A watcher ("machine"): a CrowdSec Security Engine agent or cscli that logs in with a password
+ * (or a client certificate), sends heartbeats and pushes alerts (docs/reference/crowdsec-1.6-1.7.md §8).
+ */
+export interface Machine {
+  id: number;
+  /** The login name (`machine_id` in CrowdSec's API; `Name` in cscli machines list). */
+  machineId: string;
+  /** bcrypt hash of the password, as CrowdSec stores it; '' for TLS machines. */
+  passwordHash: string;
+  /** Address of the last login; '' before the first. */
+  ipAddress: string;
+  /** From the login User-Agent (`crowdsec/<version>`); '' before the first login. */
+  version: string;
+  /** The scenarios the agent announced at its last login, comma-joined as CrowdSec stores them. */
+  scenarios: string;
+  /** Only validated machines may log in (`machines validate`, or auto-registration with a token). */
+  isValidated: boolean;
+  authType: MachineAuthType;
+  createdAt: number;
+  updatedAt: number;
+  /** Last successful login; null until the first. */
+  lastLoginAt: number | null;
+  /** Last GET /v1/heartbeat; null until the first. */
+  lastHeartbeatAt: number | null;
+  /** Last POST /v1/alerts; null until the first. */
+  lastPushAt: number | null;
+  /** Median interval between heartbeats when steady (the agent sends one every 60 s); null otherwise. */
+  heartbeatCadenceMs: number | null;
+}
