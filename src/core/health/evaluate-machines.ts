@@ -37,6 +37,18 @@ export function machineLateAfter(m: MachineHealthInput, rules: HealthRules): num
   return Math.max(rules.lateAfterFactor * m.heartbeatCadenceMs, rules.lateAfterMinMs);
 }
 
+export type MachineStatus = 'healthy' | 'late' | 'offline' | 'never_logged_in' | 'pending';
+
+/** What a person reads at a glance: healthy, late, offline, never logged in, pending validation. */
+export function machineStatus(m: MachineHealthInput, now: number, rules: HealthRules): MachineStatus {
+  if (!m.isValidated) return 'pending';
+  const silent = now - machineLastSeen(m);
+  if (silent > rules.offlineAfterMs) return 'offline';
+  if (m.lastLoginAt === null && m.lastHeartbeatAt === null) return 'never_logged_in';
+  const late = machineLateAfter(m, rules);
+  return late !== null && silent > late ? 'late' : 'healthy';
+}
+
 export function evaluateMachines(snapshot: FleetSnapshot, now: number, rules: HealthRules): Finding[] {
   const machines = snapshot.machines ?? [];
   if (machines.length === 0) return [];
