@@ -11,6 +11,8 @@ import type { CliIo } from '../src/cli/io.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { Store } from '../src/store/store.ts';
 import { createMachine, getMachine, listMachines, recordHeartbeat, recordLogin } from '../src/store/machines.ts';
+import { HealthEngine } from '../src/health/engine.ts';
+import { DEFAULT_RULES } from '../src/core/health/evaluate.ts';
 
 /** `vigil machines …` run in-process through main(argv, io) on each database, and once as the real binary. */
 const T0 = Date.UTC(2026, 10, 24, 4, 17, 15);
@@ -203,6 +205,22 @@ for (const dialect of DIALECTS) {
       expect(forced.code).toBe(0);
       expect((await withStore(listMachines)).map((m) => m.machineId)).toEqual(['fresh', 'pending-new']);
       expect((await vigil('machines', 'prune', '-d', '24h')).out).toBe('No machines to prune.\n');
+    });
+
+    it('issues list and show name the machine, its cause and its runbook', async () => {
+      await vigil('machines', 'add', 'agent1', '--auto', '-f', 'creds.yaml');
+      clock.set(T0 + 25 * 3600_000);
+      await withStore((s) => new HealthEngine(s, clock, DEFAULT_RULES).evaluateNow());
+      const list = await vigil('issues', 'list', '-o', 'raw');
+      const row = list.out.split('\n').find((l) => l.includes('lp_offline'))!;
+      expect(row).toMatch(/^\d+,lp_offline,critical,machine:agent1,open,/);
+      expect(row).toContain('added but the agent never logged in');
+      const id = row.split(',')[0]!;
+      const show = await vigil('issues', 'show', id);
+      expect(show.code).toBe(0);
+      expect(show.out).toContain("machine 'agent1' was added 25h0m0s ago and has never logged in");
+      expect(show.out).toContain('LP Offline: `agent1` (CrowdSec agent)');
+      expect(show.out).toContain('sudo vigil machines add agent1 --auto --force -f /etc/crowdsec/local_api_credentials.yaml');
     });
 
     it.runIf(dialect === 'sqlite')('the real binary: prune with stdin not a terminal refuses, then --force deletes', async () => {

@@ -6,6 +6,7 @@ import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { evaluate } from '../core/health/evaluate.ts';
 import type { BouncerHealthInput, FleetSnapshot, Finding, HealthRules } from '../core/health/types.ts';
 import { refusedSummaries } from '../store/refused-summaries.ts';
+import { listMachines } from '../store/machines.ts';
 
 /** Opened this many times in FLAP_WINDOW: shown as flapping rather than announced each time. */
 export const FLAP_OPENS = 3;
@@ -104,6 +105,8 @@ export class HealthEngine {
       refusedSummaries: await refusedSummaries(this.#store, { since: lookback }),
       lapiStarts: await this.#store.lapiStarts(lookback),
       bouncerChanges: await this.#store.bouncerChanges(lookback),
+      // Machines (log processors): a Machine is what the evaluator needs, as it is.
+      machines: await listMachines(this.#store),
     };
   }
 
