@@ -11,6 +11,7 @@ import type { HealthRules } from '../core/health/types.ts';
 import { formatGoDuration, formatRfc3339, parseDuration } from '../lib/duration.ts';
 import type { Bouncer, RefusedRequest } from '../core/model/records.ts';
 import { resolveKind } from '../core/health/bouncer-kind.ts';
+import { isMachineRefusal } from '../core/health/machine-causes.ts';
 import { storeRole } from '../store/store-role.ts';
 import { logLine, type CliIo } from './io.ts';
 import { outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
@@ -104,6 +105,7 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
       const ua = b.type ? (b.version && b.version !== 'N/A' ? `${b.type}/${b.version}` : b.type) : '';
       // Refused or misrouted requests that look like this bouncer's: its name, its address or its User-Agent.
       const mine = refused
+        .filter((r) => !isMachineRefusal(r.reason))
         .filter((r) => r.bouncerName === b.name || (b.ipAddress !== '' && r.peerIp === b.ipAddress) || (ua !== '' && r.userAgent === ua))
         .slice(0, 10);
       const status = bouncerStatus(toHealthInput(b, usage?.receivedAt ?? null), ctx.io.clock.now(), healthRules(ctx));

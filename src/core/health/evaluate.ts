@@ -2,6 +2,8 @@ import { formatGoDuration, formatRfc3339 } from '../../lib/duration.ts';
 import type { BouncerChange, RefusedRequest } from '../model/records.ts';
 import type { RefusedSummary } from '../model/records.ts';
 import { parseUserAgent } from '../bouncers/user-agent.ts';
+import { evaluateMachines } from './evaluate-machines.ts';
+import { isMachineRefusal } from './machine-causes.ts';
 import {
   ISSUE_CATALOGUE,
   type BouncerHealthInput,
@@ -90,6 +92,8 @@ export function evaluate(snapshot: FleetSnapshot, now: number, rules: HealthRule
       ),
     );
   }
+  // Machines (log processors): evaluate-machines.ts.
+  findings.push(...evaluateMachines(snapshot, now, rules));
   return findings;
 }
 
@@ -175,6 +179,8 @@ function indexEvidence(s: FleetSnapshot): EvidenceIndex {
   };
   const refused = s.refused.map(summaryOf);
   for (const r of s.refusedSummaries ?? []) refused.push(r);
+  // Refused logins and tokens are machines' (evaluate-machines.ts), not bouncer keys.
+  removeMachineRefusals(refused);
   // Only the addresses refused requests came from matter: 100k bouncers are not grouped for nothing.
   const refusedIps = new Set<string>();
   for (const r of refused) if (r.peerIp) refusedIps.add(r.peerIp);
@@ -202,6 +208,12 @@ function indexEvidence(s: FleetSnapshot): EvidenceIndex {
   }
   for (const c of s.bouncerChanges) push(idx.changesByBouncer, c.bouncerId, c);
   return idx;
+}
+
+function removeMachineRefusals(list: RefusedSummary[]): void {
+  let kept = 0;
+  for (const r of list) if (!isMachineRefusal(r.reason)) list[kept++] = r;
+  list.length = kept;
 }
 
 function userAgentOf(b: BouncerHealthInput): string {
