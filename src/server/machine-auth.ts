@@ -129,5 +129,5 @@ export class PasswordChecks {
 /** The machine a valid token names, if it still exists and is validated. */
 export async function machineOfToken(store: Store, machineId: string): Promise<Machine | undefined> {
   const m = await getMachine(store, machineId);
-  return m && m.isValidated ? m : undefined;
+  return m?.isValidated ? m : undefined;
 }

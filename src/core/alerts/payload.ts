@@ -215,17 +215,19 @@ export function parseAlertsPayload(data: unknown): AlertsPayload {
   }
   // Then swagger's required fields, every failure listed.
   const failures: string[] = [];
-  data.forEach((a: unknown, i) => {
-    if (!isObject(a)) return void failures.push(`${i} in body is required`);
+  for (const [i, a] of (data as unknown[]).entries()) {
+    if (!isObject(a)) {
+      failures.push(`${i} in body is required`);
+      continue;
+    }
     for (const k of REQUIRED_ALERT) if (!present(a, k)) failures.push(`${i}.${k} in body is required`);
     if (isObject(a.source)) for (const k of REQUIRED_SOURCE) if (!present(a.source, k)) failures.push(`${i}.source.${k} in body is required`);
-    if (Array.isArray(a.decisions)) {
-      a.decisions.forEach((d: unknown, j) => {
-        if (!isObject(d)) return void failures.push(`${i}.decisions.${j} in body is required`);
-        for (const k of REQUIRED_DECISION) if (!present(d, k)) failures.push(`${i}.decisions.${j}.${k} in body is required`);
-      });
+    if (!Array.isArray(a.decisions)) continue;
+    for (const [j, d] of (a.decisions as unknown[]).entries()) {
+      if (!isObject(d)) failures.push(`${i}.decisions.${j} in body is required`);
+      else for (const k of REQUIRED_DECISION) if (!present(d, k)) failures.push(`${i}.decisions.${j}.${k} in body is required`);
     }
-  });
+  }
   if (failures.length > 0) return { ok: false, status: 500, message: `validation failure list:\n${failures.join('\n')}` };
 
   const alerts: IncomingAlert[] = [];
