@@ -159,7 +159,7 @@ function fits(v: unknown, kind: Kind): boolean {
 /** Go's message for a field of the wrong JSON type, e.g. `json: cannot unmarshal string into Go struct field Alert.capacity of type int32`. */
 function typeCheck(obj: Record<string, unknown>, types: Record<string, Kind>, struct: string): string | null {
   for (const [key, kind] of Object.entries(types)) {
-    if (!(key in obj) || fits(obj[key], kind)) continue;
+    if (obj[key] === undefined || fits(obj[key], kind)) continue;
     return `json: cannot unmarshal ${jsonKind(obj[key])} into Go struct field ${struct}.${key} of type ${GO_TYPE_OF[kind]}`;
   }
   return null;
