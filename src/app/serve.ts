@@ -19,6 +19,8 @@ import { createDecisionRoutes } from '../server/decision-routes.ts';
 import { listenOn } from '../server/listen.ts';
 import { guardListener, serverOptions } from '../server/limits.ts';
 import { createBodyGuard } from '../server/body-guard.ts';
+import { MachineTokens } from '../server/machine-auth.ts';
+import { createWatcherApp } from '../server/watcher-routes.ts';
 import { StoreHealth } from '../server/store-health.ts';
 import { HealthEngine } from '../health/engine.ts';
 import { LapiMetrics } from '../server/metrics.ts';
@@ -108,12 +110,29 @@ export async function startServer(
   web.attachAdmin(admin);
   const fingerprintSecret = await store.secret('fingerprint');
   const gate = new BouncerGate({ clock, auth, activity, log, metrics, fingerprintSecret });
-  const app = createLapiApp({ store, clock, activity, gate, log, metrics, admin: web.adminOn === 'lapi' ? admin : undefined, storeUp: () => storeHealth.up });
+  // The JWT key lives in the store: a token from one replica is honoured by the others.
+  const machineTokens = new MachineTokens(await store.secret('jwt'), clock);
+  const watchers = createWatcherApp({ store, clock, sync, activity, tokens: machineTokens, config: config.watcherApi, log });
+  const app = createLapiApp({
+    store,
+    clock,
+    activity,
+    gate,
+    log,
+    metrics,
+    admin: web.adminOn === 'lapi' ? admin : undefined,
+    storeUp: () => storeHealth.up,
+    watchers,
+  });
   const decisionRoutes = createDecisionRoutes({ store, sync, activity, gate, log, metrics, storeHealth });
   // The body guard reads bodies (capped) and closes a connection whose body was left unread;
   // node-server would drain it (up to 64 MiB each).
   const honoListener = getRequestListener(web.onLapiListener(app.fetch), { autoCleanupIncoming: false });
-  const bodyGuard = createBodyGuard({ gate, onRefused: (reason) => metrics.bodiesRefused.inc({ reason }) });
+  const bodyGuard = createBodyGuard({
+    gate,
+    onRefused: (reason) => metrics.bodiesRefused.inc({ reason }),
+    machineToken: async (token) => (await machineTokens.check(token)).ok,
+  });
 
   // The decision routes answer on node:http directly (the hot path); Hono serves the rest.
   const server = http.createServer(serverOptions(config.limits), (req, res) => {

@@ -12,6 +12,7 @@ import { watchFileSchema, type WatchFileSection } from './watch-file-schema.ts';
 import { DEFAULT_LIMITS, type ListenerLimits } from './listener-limits.ts';
 import { loadNotificationsConfig, notificationsFileSchema, type NotificationsConfig } from '../notify/config.ts';
 import { TrustedProxies } from '../remediation/client-ip.ts';
+import { apiFileSchema, loadWatcherApiConfig, profilesFileSchema, type WatcherApiConfig } from './watcher-config.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -50,6 +51,8 @@ export interface VigilConfig {
   notifications: NotificationsConfig;
   /** `vigil watch`'s block as written (resolved with its flags by src/watch/watch-config.ts). */
   watch: WatchFileSection;
+  /** The watcher API: registration, alert deletion, profiles (`api:`, `profiles:`). */
+  watcherApi: WatcherApiConfig;
   /** The file the configuration came from, if any (for messages). */
   file: string | null;
 }
@@ -222,6 +225,14 @@ export const fileSchema = z
       { description: "The Local API listener's limits (README.md, Security and limits)." },
     ),
     notifications: doc(notificationsFileSchema.optional(), { description: 'Notification channels and delivery (docs/notifications.md).' }),
+    api: doc(apiFileSchema.optional(), {
+      description: 'The watcher (machine) side of the Local API: registration and alert deletion (docs/local-api.md, Watchers).',
+    }),
+    profiles: doc(profilesFileSchema.optional(), {
+      description:
+        "How an agent's alerts become decisions, a structured subset of CrowdSec's profiles.yaml: each item has `name`, `filters` (`scopes`, `remediation`, `scenarios` (exact or `prefix*`), `origins`; all given must match), `decisions` (`type`, `duration`, optional `scope: Range`) and `on_success` (`break` or `continue`). Given, it replaces the default.",
+      default: "remediation: true and scope Ip → ban 4h, break (CrowdSec's default)",
+    }),
     watch: doc(watchFileSchema.optional(), {
       description: "`vigil watch` over an existing CrowdSec (docs/watch.md); `VIGIL_WATCH_<KEY>` variables and the command's flags override each key.",
     }),
@@ -328,6 +339,7 @@ export function loadConfig(
     },
     notifications: loadNotificationsConfig(fromFile.notifications, usedFile),
     watch: fromFile.watch ?? {},
+    watcherApi: loadWatcherApiConfig(fromFile.api, fromFile.profiles, usedFile),
     file: usedFile,
   };
 }

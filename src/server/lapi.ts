@@ -22,12 +22,14 @@ export interface LapiDeps {
   admin?: Hono;
   /** Whether the store answers; /health says so when it does not. */
   storeUp?: () => boolean;
+  /** The watcher (machine) routes (watcher-routes.ts). */
+  watchers?: Hono<Env>;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const FORBIDDEN = '{"message":"access forbidden"}';
 
-type Env = { Bindings: { incoming?: { socket?: { remoteAddress?: string } } } };
+export type Env = { Bindings: { incoming?: { socket?: { remoteAddress?: string } } } };
 
 function peerAddressOf(c: Context<Env>): string {
   return foldPeerAddress(c.env?.incoming?.socket?.remoteAddress);
@@ -79,6 +81,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
   // because their shared PostgreSQL is down); the body says the store is degraded.
   app.get('/health', (c) => json(c, deps.storeUp && !deps.storeUp() ? '{"status":"up","store":"degraded"}' : '{"status":"up"}'));
   if (deps.admin) app.route('/admin/v1', deps.admin);
+  if (deps.watchers) app.route('/', deps.watchers);
 
   // Gin redirects a trailing slash; some bouncer configs produce it (docs/reference/crowdsec-wire-protocol.md §4 "Other status quirks").
   app.get('/v1/decisions/', (c) =>

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { VigilError } from '../lib/errors.ts';
-import type { Alert, AlertWithDecisions, Bouncer, BouncerChange, BouncerKind, Decision, RefusedRequest } from '../core/model/records.ts';
+import type { Alert, AlertDetails, AlertWithDecisions, Bouncer, BouncerChange, BouncerKind, Decision, RefusedRequest } from '../core/model/records.ts';
 import type { HealthIssue, NewHealthIssue } from '../core/model/health-issue.ts';
 import type { AlertsTable, BouncersTable, Database, DecisionsTable, HealthIssuesTable, RefusedRequestsTable } from './schema.ts';
 import { openDatabase, parseStoreUrl, type OpenedDatabase, type OpenOptions } from './database.ts';
@@ -24,7 +24,8 @@ export interface BouncerActivity {
 }
 
 export type NewDecision = Omit<Decision, 'id' | 'alertId' | 'deletedAt'>;
-export type NewAlert = Omit<Alert, 'id'>;
+/** An alert to write; the CrowdSec details (migration 008) default for the CLI's own alerts. */
+export type NewAlert = Omit<Alert, 'id'> & Partial<AlertDetails>;
 export type NewRefusedRequest = Omit<RefusedRequest, 'id'>;
 
 /** Keep the refused-request record bounded: enough to explain a silence, never a disk filler. */
@@ -271,6 +272,12 @@ export class Store {
           start_at: alert.startAt,
           stop_at: alert.stopAt,
           simulated: alert.simulated ? 1 : 0,
+          capacity: alert.capacity,
+          scenario_hash: alert.scenarioHash,
+          scenario_version: alert.scenarioVersion,
+          remediation: alert.remediation === undefined ? undefined : alert.remediation ? 1 : 0,
+          kind: alert.kind,
+          extra: alert.extra,
         })
         .returning('id')
         .executeTakeFirstOrThrow();

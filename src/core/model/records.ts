@@ -80,6 +80,21 @@ export interface Alert {
   simulated: boolean;
 }
 
+/**
+ * What CrowdSec's alerts carry beyond `Alert`, so a pushed alert reads back as sent (migration 008).
+ * The CLI's own alerts keep the defaults (0, '', false, '{}').
+ */
+export interface AlertDetails {
+  capacity: number;
+  scenarioHash: string;
+  scenarioVersion: string;
+  remediation: boolean;
+  /** 1.7.7+ `kind` (`cscli`, `crowdsec`…); '' when the client sent none. */
+  kind: string;
+  /** JSON text: labels, events, meta, uuid, and the source's as_name/as_number/cn/range/latitude/longitude. */
+  extra: string;
+}
+
 export interface AlertWithDecisions {
   alert: Alert;
   decisions: Decision[];
