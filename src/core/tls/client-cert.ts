@@ -33,13 +33,16 @@ const CRL_TROUBLE = new Set(['UNABLE_TO_GET_CRL', 'CRL_HAS_EXPIRED', 'CRL_NOT_YE
 export function judgeClientCert(cert: PeerCertFacts, allowedOus: readonly string[], now: number): ClientCertVerdict {
   const refuse = (reason: ClientCertReason, detail: string): ClientCertVerdict => ({ ok: false, reason, cn: cert.cn, detail });
   const err = cert.authorizationError;
+  const expired = () => refuse('tls:expired', `the certificate expired at ${new Date(cert.validTo).toISOString()}`);
+  const notYet = () => refuse('tls:not-yet-valid', `the certificate is valid only from ${new Date(cert.validFrom).toISOString()}`);
   if (err === 'CERT_REVOKED') return refuse('tls:revoked', 'the certificate is revoked by the CRL (tls.crl_path)');
-  if ((err !== undefined && EXPIRED.has(err)) || now > cert.validTo)
-    return refuse('tls:expired', `the certificate expired at ${new Date(cert.validTo).toISOString()}`);
-  if ((err !== undefined && NOT_YET.has(err)) || now < cert.validFrom)
-    return refuse('tls:not-yet-valid', `the certificate is valid only from ${new Date(cert.validFrom).toISOString()}`);
+  if (err !== undefined && EXPIRED.has(err)) return expired();
+  if (err !== undefined && NOT_YET.has(err)) return notYet();
   if (err !== undefined && CRL_TROUBLE.has(err)) return refuse('tls:crl-unavailable', `the revocation check could not run (${err}): check tls.crl_path`);
   if (!cert.authorized) return refuse('tls:untrusted', `the certificate does not verify against tls.ca_cert_path (${err ?? 'not verified'})`);
+  // OpenSSL checked the dates against the system time; the Clock decides as well.
+  if (now > cert.validTo) return expired();
+  if (now < cert.validFrom) return notYet();
   if (cert.cn === '') return refuse('tls:no-cn', 'the certificate has no Common Name (CN) to name the bouncer or agent');
   if (!cert.ous.some((ou) => allowedOus.includes(ou)))
     return refuse('tls:bad-ou', `its OU (${cert.ous.join(', ') || 'none'}) is not one of ${allowedOus.join(', ')}`);
