@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDbUrl } from './support/databases.ts';
 import { makeTestPki, opensslAvailable, type TestPki } from './support/test-pki.ts';
