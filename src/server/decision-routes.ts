@@ -6,7 +6,7 @@ import { errorAnswer } from '../lib/http-errors.ts';
 import { parseUserAgent } from '../core/bouncers/user-agent.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
 import { lookupLive } from '../core/decisions/live-lookup.ts';
-import { matchesStream, parseLiveQueryString, parseStreamQuery } from '../core/decisions/query.ts';
+import { longestPerValue, matchesStream, parseLiveQueryString, parseStreamQuery } from '../core/decisions/query.ts';
 import { decisionsJson, streamJson, streamJsonChunks } from '../core/decisions/wire.ts';
 import type { ActivityRecorder } from './activity.ts';
 import { foldPeerAddress } from '../lib/ip.ts';
@@ -134,6 +134,12 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
       rev = startup ? sync.rev : cursor.lastPullRev!;
       added = startup ? sync.index.active(at) : [];
       deleted = [];
+    }
+    if (q.dedup) {
+      // A startup's candidates hold every active decision already: no lookups needed.
+      const longest = longestPerValue(added.concat(deleted), startup ? () => [] : (v) => sync.index.byValue(v, at));
+      added = added.filter((d) => longest.has(d));
+      deleted = deleted.filter((d) => longest.has(d));
     }
     added = added.filter((d) => !d.simulated && matchesStream(d, q));
     deleted = deleted.filter((d) => !d.simulated && matchesStream(d, q));
