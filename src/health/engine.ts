@@ -51,6 +51,7 @@ export function toHealthInput(b: Bouncer, lastUsageMetricsAt: number | null = nu
     lastRequestAt: b.lastRequestAt,
     pullCadenceMs: b.pullCadenceMs,
     lastUsageMetricsAt,
+    autoCreated: b.autoCreated,
   };
 }
 

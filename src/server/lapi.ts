@@ -10,6 +10,7 @@ import { foldPeerAddress } from '../lib/ip.ts';
 import type { BouncerGate, PullKind } from './bouncer-gate.ts';
 import type { LapiMetrics } from './metrics.ts';
 import { parseUsageMetrics, USAGE_METRICS_MAX_BYTES } from './usage-metrics.ts';
+import type { ClientCertSource } from './client-cert.ts';
 
 export interface LapiDeps {
   store: Store;
@@ -24,12 +25,14 @@ export interface LapiDeps {
   storeUp?: () => boolean;
   /** The watcher (machine) routes (watcher-routes.ts). */
   watchers?: Hono<Env>;
+  /** On a TLS listener: client certificates stand for bouncers (usage metrics), as on the decision routes. */
+  clientCerts?: ClientCertSource;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const FORBIDDEN = '{"message":"access forbidden"}';
 
-export type Env = { Bindings: { incoming?: { socket?: { remoteAddress?: string } } } };
+export type Env = { Bindings: { incoming?: { socket?: import('node:net').Socket } } };
 
 function peerAddressOf(c: Context<Env>): string {
   return foldPeerAddress(c.env?.incoming?.socket?.remoteAddress);
@@ -55,8 +58,16 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
 
   /** Authenticates and records the request, then hands the bouncer over; answers 403 itself. */
   async function withBouncer(c: Context<Env>, pull: PullKind, run: (b: Bouncer, at: number) => Promise<Response> | Response) {
+    const socket = c.env?.incoming?.socket;
     const admitted = await gate.admit(
-      { method: c.req.method, path: c.req.path, apiKey: c.req.header('x-api-key'), userAgent: c.req.header('user-agent'), peer: peerAddressOf(c) },
+      {
+        method: c.req.method,
+        path: c.req.path,
+        apiKey: c.req.header('x-api-key'),
+        userAgent: c.req.header('user-agent'),
+        peer: peerAddressOf(c),
+        clientCert: socket && deps.clientCerts ? deps.clientCerts.bouncer(socket) : undefined,
+      },
       pull,
     );
     if (!admitted.ok) return json(c, FORBIDDEN, 403);

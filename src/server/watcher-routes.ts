@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { Env } from './lapi.ts';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { Hono, type Context } from 'hono';
@@ -39,8 +40,6 @@ export interface WatcherDeps {
   log: Logger;
   passwords?: PasswordChecks;
 }
-
-type Env = { Bindings: { incoming?: { socket?: { remoteAddress?: string } } } };
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const LOOPBACK = new TrustedProxies(['127.0.0.0/8', '::1']);

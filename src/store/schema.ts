@@ -20,6 +20,8 @@ export interface BouncersTable {
   last_request_at: number | null;
   kind_override: string | null;
   pull_cadence_ms: number | null;
+  /** Created by the Local API for a shared key's new address, or for a client certificate (migration 009). */
+  auto_created: Generated<number>;
 }
 
 export interface DecisionsTable {

@@ -38,6 +38,11 @@ export const CAUSES = {
     summary: 'it did not reconnect after the Local API restarted',
     first: { diagnose: ['logs', 'service'], resolve: ['reconnect'] },
   },
+  instance_stopped: {
+    text: 'one instance of a shared key stopped while the others still pull (a pod replaced, or its address changed)',
+    summary: 'this instance stopped while other instances with the same key (or certificate) still pull: a pod was replaced or its address changed',
+    first: { diagnose: ['registration', 'service', 'logs'], resolve: ['restart'] },
+  },
   never_pulled: {
     text: 'registered but never configured or started',
     summary: 'it was registered but never configured or started',

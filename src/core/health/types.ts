@@ -62,6 +62,11 @@ export interface BouncerHealthInput {
   pullCadenceMs: number | null;
   /** Last usage-metrics report: proof of life for a live-mode bouncer that had no traffic to pull for. */
   lastUsageMetricsAt: number | null;
+  /**
+   * Created by the Local API for a shared key's other address (`NAME@IP`) or a client certificate
+   * (`CN@IP`): a family is a name and its `NAME@…` rows (docs/reference/crowdsec-1.6-1.7.md §1).
+   */
+  autoCreated?: boolean;
 }
 
 export interface FleetSnapshot {

@@ -34,6 +34,11 @@ export interface Bouncer {
   kindOverride: BouncerKind | null;
   /** Median interval between stream pulls when the bouncer pulls on a steady cadence; null otherwise. */
   pullCadenceMs: number | null;
+  /**
+   * Created by the Local API, not by an operator: `NAME@IP` for a shared key seen from a new address,
+   * or `CN@IP` for a client certificate (CrowdSec 1.6.4+, docs/reference/crowdsec-1.6-1.7.md §1, §2).
+   */
+  autoCreated: boolean;
 }
 
 /** A change of a bouncer's IP, type or version, as the Local API saw it. */
