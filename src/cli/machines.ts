@@ -2,15 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Command } from 'commander';
-import bcrypt from 'bcryptjs';
+import { hashPassword } from '../lib/password.ts';
 import { VigilError } from '../lib/errors.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { formatListen } from '../lib/listen-address.ts';
 import type { Machine } from '../core/model/records.ts';
 import type { HealthRules } from '../core/health/types.ts';
 import { machineStatus } from '../core/health/evaluate-machines.ts';
-import { createMachine, deleteMachines, getMachine, listMachines, machinesToPrune, validateMachine } from '../store/machines.ts';
-import { setMachinePassword } from '../store/machine-credentials.ts';
+import { createMachine, deleteMachines, getMachine, listMachines, machinesToPrune, setMachinePassword, validateMachine } from '../store/machines.ts';
 import { storeRole } from '../store/store-role.ts';
 import { formatCredentials, formatMachineInspect, formatMachineList } from './format/machines.ts';
 import { logLine, type CliIo } from './io.ts';
@@ -24,8 +23,6 @@ import { outputOption, usageError, type CommandContext, type OutputFormat } from
 /** cscli's --auto password: 64 characters from its alphabet (letters and digits). */
 const PASSWORD_LENGTH = 64;
 const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-/** CrowdSec hashes machine passwords with bcrypt at Go's default cost. */
-const BCRYPT_COST = 10;
 /** bcrypt reads only the first 72 bytes: a longer password would be silently cut. */
 const PASSWORD_MAX_BYTES = 72;
 /** cscli machines prune's default (-d). */
@@ -116,7 +113,7 @@ export function registerMachineCommands(program: Command, ctx: CommandContext): 
       const password = o.password !== undefined ? validatePassword(o.password) : generatePassword();
       const url = o.url !== undefined ? validateUrl(o.url) : defaultUrl(ctx);
       const target = o.file !== undefined && o.file !== '-' ? checkTarget(o.file, ctx.io.cwd) : null;
-      const hash = await bcrypt.hash(password, BCRYPT_COST);
+      const hash = await hashPassword(password);
       const now = ctx.io.clock.now();
       await ctx.withStore(
         async (store) => {

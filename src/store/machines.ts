@@ -107,6 +107,20 @@ export async function recordPush(store: Store, machineId: string, now: number): 
 }
 
 /**
+ * `machines add NAME --force` on an existing machine: a new password, everything else kept (its
+ * validation, its history), as cscli's CreateMachine with force does. Tokens it holds stay valid
+ * until they expire; its next login needs the new password.
+ */
+export async function setMachinePassword(store: Store, machineId: string, passwordHash: string, now: number): Promise<void> {
+  const res = await dbOf(store)
+    .updateTable('machines')
+    .set({ password_hash: passwordHash, updated_at: now })
+    .where('machine_id', '=', machineId)
+    .executeTakeFirst();
+  if (Number(res.numUpdatedRows) === 0) throw new VigilError('E_NO_MACHINE', `machine '${machineId}' doesn't exist`);
+}
+
+/**
  * Machines `machines prune` would remove: last heartbeat before `cutoff`, or none ever and created
  * before it (as cscli machines prune does).
  */
