@@ -11,6 +11,7 @@ import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { createLapiListener } from '../src/server/tls-listener.ts';
+import { getMachine, listMachines } from '../src/store/machines.ts';
 
 /**
  * HTTPS on the Local API and bouncer client certificates (docs/reference/crowdsec-1.6-1.7.md §2), over
@@ -28,7 +29,17 @@ interface Reply {
 function get(
   base: string,
   p: string,
-  opts: { ca: string; cert?: string; key?: string; apiKey?: string; from?: string; maxVersion?: tls.SecureVersion },
+  opts: {
+    ca: string;
+    cert?: string;
+    key?: string;
+    apiKey?: string;
+    from?: string;
+    maxVersion?: tls.SecureVersion;
+    method?: string;
+    body?: string;
+    headers?: Record<string, string>;
+  },
 ): Promise<Reply> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
@@ -43,7 +54,8 @@ function get(
         localAddress: opts.from,
         maxVersion: opts.maxVersion,
         agent: false,
-        headers: { 'User-Agent': 'crowdsec-firewall-bouncer/v0.0.25', ...(opts.apiKey ? { 'X-Api-Key': opts.apiKey } : {}) },
+        method: opts.method ?? 'GET',
+        headers: { 'User-Agent': 'crowdsec-firewall-bouncer/v0.0.25', ...(opts.apiKey ? { 'X-Api-Key': opts.apiKey } : {}), ...opts.headers },
       },
       (res) => {
         let text = '';
@@ -53,7 +65,7 @@ function get(
       },
     );
     req.on('error', reject);
-    req.end();
+    req.end(opts.body);
   });
 }
 
@@ -180,6 +192,32 @@ describe.skipIf(!opensslAvailable())('Local API over TLS with client certificate
     expect((await get(server.url, '/v1/decisions/stream', as('later'))).status).toBe(403);
     expect((await get(server.url, '/v1/decisions/stream', as('fw'))).status).toBe(200);
     fs.writeFileSync(pki.crl, good);
+  });
+
+  it('an agent logs in with its certificate as CN@IP (validated, auth type tls) and uses the token; a bouncer certificate cannot', async () => {
+    const agentUa = { 'User-Agent': 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian', 'Content-Type': 'application/json' };
+    const login = (name: string) =>
+      get(server.url, '/v1/watchers/login', { ...as(name), method: 'POST', headers: agentUa, body: '{"scenarios":["crowdsecurity/ssh-bf"]}' });
+    const r = await login('agent');
+    expect(r.status).toBe(200);
+    const { token } = JSON.parse(r.text) as { token: string };
+    const beat = await get(server.url, '/v1/heartbeat', { ...as('agent'), headers: { ...agentUa, Authorization: `Bearer ${token}` } });
+    expect(beat.status).toBe(200);
+    const m = await getMachine(server.store, 'lp1@127.0.0.1');
+    expect([m?.authType, m?.isValidated, m?.scenarios, m?.version, m?.lastHeartbeatAt !== null]).toEqual([
+      'tls',
+      true,
+      'crowdsecurity/ssh-bf',
+      'v1.4.6-6~deb12u1+b1-linux-debian',
+      true,
+    ]);
+    // A second login reuses the row.
+    expect((await login('agent')).status).toBe(200);
+    expect((await listMachines(server.store)).filter((x) => x.machineId.startsWith('lp1@'))).toHaveLength(1);
+    const refused = await login('fw');
+    expect([refused.status, JSON.parse(refused.text)]).toEqual([401, { code: 401, message: 'incorrect Username or Password' }]);
+    expect(await refusedReasons()).toContain('tls:bad-ou');
+    expect(await getMachine(server.store, 'fw-tls@127.0.0.1')).toBeUndefined();
   });
 
   it('agents: the login route can ask for a verdict against agents_allowed_ou (+ CRL)', async () => {

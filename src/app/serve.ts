@@ -120,7 +120,7 @@ export async function startServer(
   const clientCerts = listener.clientCerts;
   // The JWT key lives in the store: a token from one replica is honoured by the others.
   const machineTokens = new MachineTokens(await store.secret('jwt'), clock);
-  const watchers = createWatcherApp({ store, clock, sync, activity, tokens: machineTokens, config: config.watcherApi, log });
+  const watchers = createWatcherApp({ store, clock, sync, activity, tokens: machineTokens, config: config.watcherApi, log, clientCerts });
   const app = createLapiApp({
     store,
     clock,

@@ -6,6 +6,7 @@ import { judgeClientCert, type ClientCertVerdict, type PeerCertFacts } from '../
 /** What the routes ask of a connection: the verdict on its client certificate, undefined when it sent none. */
 export interface ClientCertSource {
   bouncer(socket: net.Socket): ClientCertVerdict | undefined;
+  agent(socket: net.Socket): ClientCertVerdict | undefined;
 }
 
 /**

@@ -21,6 +21,8 @@ import { alertsByIds, alertsPage, decisionsOfAlerts, deleteAlerts, getAlert, typ
 import { createMachine, deleteMachines, getMachine, recordHeartbeat, recordLogin, recordPush } from '../store/machines.ts';
 import type { NewDecision, Store } from '../store/store.ts';
 import type { ActivityRecorder } from './activity.ts';
+import type { ClientCertSource } from './client-cert.ts';
+import type { ClientCertVerdict } from '../core/tls/client-cert.ts';
 import { JWT_REALM, machineOfToken, PasswordChecks, tokenOf, type MachineTokens } from './machine-auth.ts';
 import { BODY_CAPS } from '../config/listener-limits.ts';
 import type { WatcherApiConfig } from '../config/watcher-config.ts';
@@ -39,6 +41,8 @@ export interface WatcherDeps {
   config: WatcherApiConfig;
   log: Logger;
   passwords?: PasswordChecks;
+  /** On a TLS listener: a client certificate with an allowed OU logs an agent in as `CN@ip`. */
+  clientCerts?: ClientCertSource;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -121,6 +125,55 @@ export function createWatcherApp(deps: WatcherDeps): Hono<Env> {
 
   // ------------------------------------------------------------ login, register, identity
 
+  /**
+   * An agent with a client certificate (CrowdSec's JWT.authTLS, docs/reference/crowdsec-1.6-1.7.md §2): the
+   * body carries only scenarios; the machine is `CN@ip`, created validated with auth type tls. A
+   * password machine of that name is refused, as in CrowdSec.
+   */
+  async function loginByCertificate(c: Context<Env>, verdict: ClientCertVerdict, body: Record<string, unknown>): Promise<Response> {
+    const peer = peerOf(c);
+    if (!verdict.ok) {
+      refused(c, verdict.reason, verdict.cn ? `${verdict.cn}@${peer}` : '');
+      deps.log.warn({ ip: peer, reason: verdict.reason }, `agent certificate refused: ${verdict.detail}`);
+      return unauthorized(c, 'incorrect Username or Password');
+    }
+    const machineId = `${verdict.cn}@${peer}`.slice(0, MAX_MACHINE_ID);
+    const scenarios = body.scenarios;
+    if (!(scenarios === undefined || scenarios === null || (Array.isArray(scenarios) && scenarios.every((s) => typeof s === 'string')))) {
+      refused(c, 'login:bad-input', machineId);
+      return unauthorized(c, 'input format error');
+    }
+    const ua = (c.req.header('user-agent') ?? '').split('/');
+    if (ua.length !== 2 || ua[0] === '' || ua[1] === '') {
+      refused(c, 'login:bad-user-agent', machineId);
+      return unauthorized(c, 'incorrect Username or Password');
+    }
+    const now = clock.now();
+    let m = await getMachine(store, machineId);
+    if (!m) {
+      try {
+        m = await createMachine(store, { machineId, passwordHash: '', now, isValidated: true, authType: 'tls', ipAddress: peer });
+        deps.log.info({ machine: machineId }, `machine ${machineId} created by its TLS client certificate`);
+      } catch (e) {
+        // Two first logins at once (or two replicas): the loser uses the winner's row.
+        if (!isVigilError(e) || e.code !== 'E_MACHINE_EXISTS') throw e;
+        m = await getMachine(store, machineId);
+      }
+    }
+    if (!m || m.authType !== 'tls') {
+      refused(c, 'tls:password-machine', machineId);
+      return unauthorized(c, 'incorrect Username or Password');
+    }
+    await recordLogin(store, machineId, {
+      ipAddress: peer,
+      version: ua[1]!.slice(0, 255),
+      scenarios: Array.isArray(scenarios) ? (scenarios as string[]).join(',').slice(0, 64 * 1024) : m.scenarios,
+      now,
+    });
+    const issued = await tokens.issue(machineId);
+    return json(c, { code: 200, expire: issued.expire, token: issued.token }, 200);
+  }
+
   app.post('/v1/watchers/login', async (c) => {
     let text: string;
     try {
@@ -140,6 +193,9 @@ export function createWatcherApp(deps: WatcherDeps): Hono<Env> {
       return unauthorized(c, `missing: ${goJsonError(text)}`);
     }
     const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+    const socket = c.env?.incoming?.socket;
+    const verdict = socket ? deps.clientCerts?.agent(socket) : undefined;
+    if (verdict !== undefined) return loginByCertificate(c, verdict, b);
     const machineId = b.machine_id;
     const password = b.password;
     const scenarios = b.scenarios;
