@@ -2,8 +2,9 @@
  * Following a log file another program writes (CrowdSec's access log), as `tail -F` does, one read
  * per poll from a kept offset:
  * - on the first read, only the last `startBytes` (a huge log is not read whole at start);
- * - rename/create rotation (logrotate's default, lumberjack): the path names a new file (another
- *   inode): what is left of the old one is read to its end first, then the new one from 0;
+ * - rename/create rotation (logrotate's default, lumberjack): while the path is missing the old file
+ *   is still followed (its writer has it open); once the path names a new file (another inode), what
+ *   is left of the old one is read to its end first, then the new one from 0;
  * - copytruncate: the file shrank below the offset, or its first bytes changed (it was truncated and
  *   has grown again since): read again from 0;
  * - at most `maxBytesPerRead` per read; the rest waits for the next.
@@ -47,12 +48,21 @@ export class FileTail {
     } catch (e) {
       error = `${this.path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (e as Error).message}`;
     }
-    // The path moved on (renamed away, or a new file in its place): finish the old file first.
-    if (this.#file && (!stat || stat.ino !== this.#ino)) {
+    if (this.#file && !stat) {
+      // Renamed away and no new file yet: the writer still writes to the old one, so keep reading it.
+      try {
+        await this.#drain(lines, this.#maxBytes);
+        return { lines, rotations: this.rotations };
+      } catch {
+        await this.#close();
+      }
+    }
+    // A new file in its place: finish the old one first.
+    if (this.#file && stat && stat.ino !== this.#ino) {
       await this.#drain(lines, Number.POSITIVE_INFINITY);
       this.#flushPartial(lines);
       await this.#close();
-      if (stat) this.rotations++;
+      this.rotations++;
     }
     if (!stat) return { lines, error, rotations: this.rotations };
     try {

@@ -36,7 +36,7 @@ export interface ParseOptions {
 const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
 
 /** logrus's text formatter: `time="…" level=… msg="…"` and more `key=value` fields. */
-const LOGRUS_TEXT = /^time="([^"]*)"\s+level=(\w+)\s+msg=("(?:[^"\\]|\\.)*"|\S*)/;
+const LOGRUS_TEXT = /^time="([^"]*)"\s+level=(\w+)\s+msg=("(?:[^"\\]|\\.)*"|[^"\s]*)/;
 /** gin's line as CrowdSec formats it (pkg/apiserver: `%s - [%s] "%s %s %s %d %s %q %s"`). */
 const GIN = /^(\S+) - \[([^\]]+)\] "([A-Z]+) (\S+) (HTTP\/[\d.]+) (\d{3}) (\S+) "((?:[^"\\]|\\.)*)" ?(.*)"$/;
 const LISTENING = /Local API listening on (\S+)/;
@@ -49,6 +49,8 @@ export function parseLapiLogLine(line: string, opts: ParseOptions = {}): LapiLog
   let wrapperTime: number | null = null;
   const m = LOGRUS_TEXT.exec(text);
   if (m) {
+    // A quoted message cut short (a line torn by a crash or a rotation).
+    if (m[3] === '' && text.slice(m[0].length).startsWith('"')) return { type: 'malformed' };
     msg = m[3]!.startsWith('"') ? unquoteGo(m[3]!) : m[3]!;
     wrapperTime = logrusTextTime(m[1]!, opts);
   } else if (text.startsWith('{')) {

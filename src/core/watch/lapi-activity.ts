@@ -73,7 +73,9 @@ export class LapiActivity {
   }
 
   addLapiStart(at: number): void {
-    if (this.#starts.some((s) => Math.abs(s - at) < 2000)) return; // the same start, seen in two places
+    // The same start seen twice (the log read again); a start seen in both the log and the counters
+    // may appear twice a moment apart, which changes nothing in the evaluation.
+    if (this.#starts.includes(at)) return;
     this.#starts.push(at);
     this.#starts.sort((a, b) => a - b);
     if (this.#starts.length > MAX_STARTS) this.#starts.splice(0, this.#starts.length - MAX_STARTS);
