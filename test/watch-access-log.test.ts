@@ -70,7 +70,8 @@ describe.skipIf(skip)(`vigil watch reads CrowdSec 1.4.6's access log and counter
     const fwKey = await lapi.addBouncer('fw');
     puller = await startCustomBouncer({ apiUrl: lapi.url, apiKey: key, updateFrequency: '1s', workDir: work });
     // The firewall bouncer pulls once with its key, then (a stale key in its config) is refused.
-    const fw = (k: string) => fetch(`${lapi.url}v1/decisions/stream?startup=true`, { headers: { 'X-Api-Key': k, 'User-Agent': 'cs-firewall-bouncer/v0.0.28' } });
+    const fw = (k: string) =>
+      fetch(`${lapi.url}v1/decisions/stream?startup=true`, { headers: { 'X-Api-Key': k, 'User-Agent': 'cs-firewall-bouncer/v0.0.28' } });
     expect((await fw(fwKey)).status).toBe(200);
 
     const dir = fs.mkdtempSync(path.join(work, 'watch-'));
@@ -124,7 +125,11 @@ describe.skipIf(skip)(`vigil watch reads CrowdSec 1.4.6's access log and counter
     await lapi.stop();
     await lapi.start();
     if (puller.exitCode() !== undefined) puller = await startCustomBouncer({ apiUrl: lapi.url, apiKey: key, updateFrequency: '1s', workDir: work });
-    await until('pulls in the new file', async () => (fs.existsSync(access) && fs.readFileSync(access, 'utf8').includes('crowdsec-custom-bouncer') ? true : undefined), context);
+    await until(
+      'pulls in the new file',
+      async () => (fs.existsSync(access) && fs.readFileSync(access, 'utf8').includes('crowdsec-custom-bouncer') ? true : undefined),
+      context,
+    );
     await poll();
     expect(w.watcher.status().learning.accessLog!.rotations).toBeGreaterThanOrEqual(2);
 
@@ -169,7 +174,9 @@ describe.skipIf(skip)(`vigil watch reads CrowdSec 1.4.6's access log and counter
     expect(fwIssue.kind).toBe('fw_integration_offline');
     const fwCause = fwIssue.evidence.causes[0] as { cause: string; evidence: string[] };
     expect(fwCause.cause).toBe('authentication');
-    expect(fwCause.evidence.join('\n')).toMatch(/3 request\(s\) refused \(unknown key\) GET \/v1\/decisions\/stream from 127\.0\.0\.1 with User-Agent cs-firewall-bouncer\/v0\.0\.28/);
+    expect(fwCause.evidence.join('\n')).toMatch(
+      /3 request\(s\) refused \(unknown key\) GET \/v1\/decisions\/stream from 127\.0\.0\.1 with User-Agent cs-firewall-bouncer\/v0\.0\.28/,
+    );
     const pullerIssue = issues.find((i) => i.subject === 'bouncer:puller')!;
     expect(pullerIssue.kind).toBe('rc_integration_offline');
     expect(JSON.stringify(pullerIssue.evidence)).not.toContain('not recorded where this was read from');

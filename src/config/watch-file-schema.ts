@@ -39,7 +39,7 @@ export const watchFileSchema = z
       .meta({ description: 'Where CrowdSec runs, for runbooks.', default: 'from --cscli, else host', flag: '--deployment' }),
     access_log: z.string().optional().meta({
       description: "CrowdSec's Local API access log, read for pulls (cadence), refused keys, wrong paths and restarts: a path, `journald[:UNIT]`, or `off`.",
-      default: "from CrowdSec's config (common.log_dir/crowdsec_api.log, or journald with log_media: stdout), else /var/log/crowdsec_api.log",
+      default: "from CrowdSec's config (common.log_dir, default /var/log/, + crowdsec_api.log; journald with log_media: stdout), else off",
       flag: '--access-log',
     }),
     prometheus_url: z.string().optional().meta({

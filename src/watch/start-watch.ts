@@ -239,9 +239,29 @@ function watchMetrics(store: Store, clock: Clock, watcher: Watcher, log: Logger)
     registers: [metrics.registry],
   });
   const failures = new Counter({ name: 'vigil_watch_source_failures_total', help: "Failed reads of CrowdSec's bouncers.", registers: [metrics.registry] });
+  const logUp = new Gauge({
+    name: 'vigil_watch_access_log_up',
+    help: "1 when the last read of CrowdSec's access log succeeded, 0 when it failed; absent when it is not read.",
+    registers: [metrics.registry],
+  });
+  const logMalformed = new Gauge({
+    name: 'vigil_watch_access_log_malformed_lines',
+    help: "Lines of CrowdSec's access log that could not be read (skipped), since start.",
+    registers: [metrics.registry],
+  });
+  const promUp = new Gauge({
+    name: 'vigil_watch_prometheus_up',
+    help: "1 when the last scrape of CrowdSec's Prometheus endpoint succeeded, else 0; absent when it is not scraped.",
+    registers: [metrics.registry],
+  });
   let wasUp: boolean | undefined;
   watcher.onPoll = (r: PollResult) => {
     const s = watcher.status();
+    if (s.learning.accessLog) {
+      logUp.set(s.learning.accessLog.up ? 1 : 0);
+      logMalformed.set(s.learning.accessLog.malformed);
+    }
+    if (s.learning.prometheus) promUp.set(s.learning.prometheus.up ? 1 : 0);
     sourceUp.set(s.up ? 1 : 0);
     if (s.lastSuccessAt !== null) lastSuccess.set(s.lastSuccessAt / 1000);
     if (r.read === 'failed') failures.inc();

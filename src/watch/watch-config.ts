@@ -126,7 +126,8 @@ export function resolveWatchSettings(opts: {
  * logs: `log_media: file` → `<log_dir>/crowdsec_api.log` (and crowdsec.log beside it);
  * `log_media: stdout` → journald's `crowdsec` unit, but only for the system's config
  * (/etc/crowdsec/config.yaml is what systemd's unit runs; another config is another CrowdSec).
- * Without a CrowdSec config: /var/log/crowdsec_api.log, read when it exists.
+ * Without CrowdSec's config (`--crowdsec-db`, `--cscli` alone): off, since this host's /var/log may
+ * be another CrowdSec's. A default that does not exist here is skipped at start (start-watch.ts).
  */
 function resolveLapiLog(
   opt: { value: string | undefined; where: string },
@@ -151,7 +152,9 @@ function resolveLapiLog(
     }
     return configPath === DEFAULT_CROWDSEC_CONFIG ? { type: 'journald', unit: 'crowdsec', from: where, explicit: false } : null;
   }
-  return { type: 'file', accessLog: '/var/log/crowdsec_api.log', mainLog: '/var/log/crowdsec.log', from: 'default', explicit: false };
+  // --crowdsec-db or --cscli without CrowdSec's config: this host's /var/log may be another CrowdSec's
+  // (a container's LAPI logs elsewhere); say where with --access-log.
+  return null;
 }
 
 function resolvePrometheusUrl(opt: { value: string | undefined; where: string }, fromConfig: ReturnType<typeof readCrowdsecConfig> | undefined): string | null {

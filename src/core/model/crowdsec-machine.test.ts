@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCscliMachinesJson, parseMachineRow } from './crowdsec-machine.ts';
 
 describe("CrowdSec's machines", () => {
-  it("cscli machines list -o json (1.4.6, real): camelCase keys; a machine that never logged in has no heartbeat, push or login", () => {
+  it('cscli machines list -o json (1.4.6, real): camelCase keys; a machine that never logged in has no heartbeat, push or login', () => {
     // Captured from cscli 1.4.6 right after `cscli machines add`: last_push/last_heartbeat are registration placeholders.
     const out = `[{"id":1,"created_at":"2026-12-03T09:59:37.155094324Z","updated_at":"2026-12-03T09:59:37.155094765Z","last_push":"2026-12-03T09:59:37.155094865Z","last_heartbeat":"2026-12-03T09:59:37.155094975Z","machineId":"vigil-test-machine","isValidated":true,"auth_type":"password","edges":{}}]`;
     expect(parseCscliMachinesJson(out)).toEqual([
@@ -39,7 +39,14 @@ describe("CrowdSec's machines", () => {
       },
       1,
     );
-    expect(m).toMatchObject({ id: 3, isValidated: false, authType: 'tls', lastHeartbeatAt: Date.parse('2026-12-03T08:59:00Z'), lastLoginAt: Date.parse('2026-12-03T08:59:00Z'), lastPushAt: Date.parse('2026-12-02T10:00:00Z') });
+    expect(m).toMatchObject({
+      id: 3,
+      isValidated: false,
+      authType: 'tls',
+      lastHeartbeatAt: Date.parse('2026-12-03T08:59:00Z'),
+      lastLoginAt: Date.parse('2026-12-03T08:59:00Z'),
+      lastPushAt: Date.parse('2026-12-02T10:00:00Z'),
+    });
     expect(parseMachineRow({ machine_id: '' }, 1)).toBeNull();
   });
 });

@@ -36,7 +36,9 @@ describe('parseLapiLogLine on CrowdSec 1.4.6 access log lines', () => {
       { type: 'lapi_start', at: Date.parse('2026-12-03T10:00:28Z'), listen: '127.0.0.1:38715' },
       { type: 'lapi_start', at: Date.parse('2026-12-03T10:00:29Z'), listen: '127.0.0.1:38715' },
     ]);
-    expect(events.filter((e) => e.type === 'unknown_machine')).toEqual([{ type: 'unknown_machine', at: Date.parse('2026-12-03T10:00:28Z'), machineId: 'nobody' }]);
+    expect(events.filter((e) => e.type === 'unknown_machine')).toEqual([
+      { type: 'unknown_machine', at: Date.parse('2026-12-03T10:00:28Z'), machineId: 'nobody' },
+    ]);
     expect(events.filter((e) => e.type === 'malformed')).toEqual([]);
     expect(events.filter((e) => e.type === 'other').length).toBe(mainLog.length - 3);
   });
@@ -54,7 +56,10 @@ describe('parseLapiLogLine on CrowdSec 1.4.6 access log lines', () => {
     const json = JSON.stringify({ level: 'info', msg: bare, time: '2026-12-03T10:00:28Z' });
     expect(parseLapiLogLine(json)).toMatchObject({ type: 'request', status: 200, at: Date.parse('2026-12-03T10:00:28Z') });
     // IPv6 peer, and a numeric zone.
-    expect(parseLapiLogLine(bare.replace('10.0.0.5', '2001:db8::1').replace('UTC', '+0100'))).toMatchObject({ peerIp: '2001:db8::1', at: Date.parse('2026-12-03T09:00:28Z') });
+    expect(parseLapiLogLine(bare.replace('10.0.0.5', '2001:db8::1').replace('UTC', '+0100'))).toMatchObject({
+      peerIp: '2001:db8::1',
+      at: Date.parse('2026-12-03T09:00:28Z'),
+    });
   });
 
   it('damaged lines are malformed, never thrown', () => {
