@@ -60,7 +60,12 @@ for (const dialect of DIALECTS) {
       fs.writeFileSync(log, Array.from({ length: 8 }, (_, i) => accessLine(T0 + i * 10_000, '10.0.0.5', ua)).join(''));
       const clock = new ManualClock(T0 + 80_000);
       const learning = await LapiLearning.open(store, clock, { log: new FileLapiLog(log, null), prometheusUrl: url });
-      const m = await syncMirror(store, [row('fw-a', '10.0.0.5', 'cs-firewall-bouncer'), row('fw-b', '10.0.0.5', 'cs-firewall-bouncer')], new Map(), clock.now());
+      const m = await syncMirror(
+        store,
+        [row('fw-a', '10.0.0.5', 'cs-firewall-bouncer'), row('fw-b', '10.0.0.5', 'cs-firewall-bouncer')],
+        new Map(),
+        clock.now(),
+      );
       metrics = 'cs_lapi_bouncer_requests_total{bouncer="fw-a",method="GET",route="/v1/decisions/stream"} 10\nprocess_start_time_seconds 1.79629e+09\n';
       await learning.collect();
       let learnt = await learning.apply(m.byName);
