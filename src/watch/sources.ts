@@ -15,12 +15,16 @@ import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { VigilError } from '../lib/errors.ts';
 import { parseBouncerRow, parseCrowdsecTime, parseCscliBouncersJson, type CrowdsecBouncer } from '../core/model/crowdsec-bouncer.ts';
+import { parseCscliMachinesJson, parseMachineRow } from '../core/model/crowdsec-machine.ts';
+import type { MachineHealthInput } from '../core/health/types.ts';
 import { describeDb, type CrowdsecDbLocation } from './crowdsec-config.ts';
 
 export interface SourceRead {
   bouncers: CrowdsecBouncer[];
   /** Latest usage-metrics report per bouncer name (CrowdSec 1.6.3+), epoch ms. */
   usageMetricsAt: Map<string, number>;
+  /** CrowdSec's machines (log processors); absent when they could not be listed. */
+  machines?: MachineHealthInput[];
 }
 
 export interface BouncerSource {
@@ -41,6 +45,32 @@ export class SourceError extends VigilError {
 }
 
 const BOUNCER_COLUMNS = ['name', 'ip_address', 'type', 'version', 'revoked', 'auth_type', 'created_at', 'last_pull', 'auto_created'] as const;
+const MACHINE_COLUMNS = [
+  'id',
+  'machine_id',
+  'ip_address',
+  'version',
+  'is_validated',
+  'auth_type',
+  'created_at',
+  'updated_at',
+  'last_push',
+  'last_heartbeat',
+] as const;
+
+/** The machines query over the columns this version has, or null without a machines table. */
+function machinesQuery(columns: Set<string>, q: (id: string) => string): string | null {
+  if (!columns.has('machine_id')) return null;
+  return `SELECT ${MACHINE_COLUMNS.filter((c) => columns.has(c))
+    .map(q)
+    .join(', ')} FROM ${q('machines')} ORDER BY ${q('id')}`;
+}
+
+const toMachines = (rows: Record<string, unknown>[]): MachineHealthInput[] =>
+  rows.flatMap((r, i) => {
+    const m = parseMachineRow(r, i + 1);
+    return m ? [m] : [];
+  });
 
 function errorText(e: unknown): string {
   const err = e as { code?: string; message?: string };
@@ -55,13 +85,13 @@ function metricsQuery(columns: Set<string>, q: (id: string) => string): string |
   return `SELECT ${q('generated_by')} AS name, MAX(${q(at)}) AS at FROM ${q('metrics')} WHERE ${q('generated_type')} = 'RC' GROUP BY ${q('generated_by')}`;
 }
 
-function toRead(rows: Record<string, unknown>[], metrics: Record<string, unknown>[], where: string): SourceRead {
+function toRead(rows: Record<string, unknown>[], metrics: Record<string, unknown>[], where: string, machines: Record<string, unknown>[] | null): SourceRead {
   const usageMetricsAt = new Map<string, number>();
   for (const m of metrics) {
     const at = parseCrowdsecTime(m.at);
     if (at !== null && typeof m.name === 'string') usageMetricsAt.set(m.name, at);
   }
-  return { bouncers: rows.map((r) => parseBouncerRow(r, where)), usageMetricsAt };
+  return { bouncers: rows.map((r) => parseBouncerRow(r, where)), usageMetricsAt, ...(machines ? { machines: toMachines(machines) } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -97,10 +127,12 @@ export class SqliteSource implements BouncerSource {
         const rows = db.prepare(`SELECT ${select.join(', ')} FROM bouncers ORDER BY id`).all() as Record<string, unknown>[];
         const mq = metricsQuery(columnsOf('metrics'), (id) => `"${id}"`);
         const metrics = mq ? (db.prepare(mq).all() as Record<string, unknown>[]) : [];
-        return { rows, metrics };
+        const machq = machinesQuery(columnsOf('machines'), (id) => `"${id}"`);
+        const machines = machq ? (db.prepare(machq).all() as Record<string, unknown>[]) : null;
+        return { rows, metrics, machines };
       });
-      const { rows, metrics } = read();
-      return toRead(rows, metrics, this.description);
+      const { rows, metrics, machines } = read();
+      return toRead(rows, metrics, this.description, machines);
     } catch (e) {
       if (e instanceof SourceError) throw e;
       const busy = /SQLITE_BUSY|locked/i.test(errorText(e));
@@ -166,7 +198,9 @@ export class PostgresSource implements BouncerSource {
       const rows = (await this.#pool.query(`SELECT ${select.join(', ')} FROM bouncers ORDER BY id`)).rows as Record<string, unknown>[];
       const mq = metricsQuery(await columnsOf('metrics'), (id) => `"${id}"`);
       const metrics = mq ? ((await this.#pool.query(mq)).rows as Record<string, unknown>[]) : [];
-      return toRead(rows, metrics, this.description);
+      const machq = machinesQuery(await columnsOf('machines'), (id) => `"${id}"`);
+      const machines = machq ? ((await this.#pool.query(machq)).rows as Record<string, unknown>[]) : null;
+      return toRead(rows, metrics, this.description, machines);
     } catch (e) {
       if (e instanceof SourceError) throw e;
       throw new SourceError(`${this.description}: read failed (${errorText(e)})`);
@@ -234,7 +268,9 @@ export class MysqlSource implements BouncerSource {
       const [rows] = await pool.query({ sql: `SELECT ${select.join(', ')} FROM bouncers ORDER BY id`, timeout: this.#timeoutMs });
       const mq = metricsQuery(await columnsOf('metrics'), (id) => `\`${id}\``);
       const metrics = mq ? ((await pool.query({ sql: mq, timeout: this.#timeoutMs }))[0] as Record<string, unknown>[]) : [];
-      return toRead(rows as Record<string, unknown>[], metrics, this.description);
+      const machq = machinesQuery(await columnsOf('machines'), (id) => `\`${id}\``);
+      const machines = machq ? ((await pool.query({ sql: machq, timeout: this.#timeoutMs }))[0] as Record<string, unknown>[]) : null;
+      return toRead(rows as Record<string, unknown>[], metrics, this.description, machines);
     } catch (e) {
       if (e instanceof SourceError) throw e;
       throw new SourceError(`${this.description}: read failed (${errorText(e)})`);
@@ -268,7 +304,32 @@ export class CscliSource implements BouncerSource {
     this.description = `'${this.#argv.join(' ')}'`;
   }
 
-  read(): Promise<SourceRead> {
+  async read(): Promise<SourceRead> {
+    const [read, machines] = await Promise.all([this.#readBouncers(), this.#readMachines()]);
+    return machines ? { ...read, machines } : read;
+  }
+
+  /** `PREFIX machines list -o json`; null when it fails (bouncers are still read: machines are extra). */
+  #readMachines(): Promise<MachineHealthInput[] | null> {
+    return new Promise((resolve) => {
+      const p = this.#prefix;
+      execFile(
+        p[0]!,
+        [...p.slice(1), 'machines', 'list', '-o', 'json'],
+        { timeout: this.#timeoutMs, maxBuffer: 64 * 1024 * 1024, env: this.#env ?? process.env, windowsHide: true },
+        (err, stdout) => {
+          if (err) return resolve(null);
+          try {
+            resolve(parseCscliMachinesJson(String(stdout)));
+          } catch {
+            resolve(null);
+          }
+        },
+      );
+    });
+  }
+
+  #readBouncers(): Promise<SourceRead> {
     return new Promise((resolve, reject) => {
       execFile(
         this.#argv[0]!,
