@@ -94,8 +94,44 @@ function toRead(rows: Record<string, unknown>[], metrics: Record<string, unknown
   return { bouncers: rows.map((r) => parseBouncerRow(r, where)), usageMetricsAt, ...(machines ? { machines: toMachines(machines) } : {}) };
 }
 
+/** What `vigil import crowdsec` copies: rows as the database has them, with their secrets' hashes. */
+export interface CrowdsecImportRows {
+  bouncers: Record<string, unknown>[];
+  machines: Record<string, unknown>[];
+  decisions: Record<string, unknown>[];
+}
+
+const IMPORT_COLUMNS = {
+  bouncers: ['id', 'name', 'api_key', 'revoked', 'ip_address', 'type', 'version', 'auth_type', 'auto_created'],
+  machines: ['id', 'machine_id', 'password', 'ip_address', 'version', 'is_validated', 'auth_type'],
+  decisions: ['id', 'until', 'scenario', 'type', 'scope', 'value', 'origin', 'simulated'],
+} as const;
+
+/**
+ * The import's three reads, over the columns this CrowdSec version has, through one database's
+ * `columnsOf` and `all`. Decisions are all read (times are text on SQLite): the pure side keeps the active ones.
+ */
+async function readImportRows(
+  columnsOf: (table: string) => Promise<Set<string>> | Set<string>,
+  all: (sql: string) => Promise<Record<string, unknown>[]> | Record<string, unknown>[],
+  q: (id: string) => string,
+): Promise<CrowdsecImportRows> {
+  const out: CrowdsecImportRows = { bouncers: [], machines: [], decisions: [] };
+  for (const table of ['bouncers', 'machines', 'decisions'] as const) {
+    const have = await columnsOf(table);
+    const cols = IMPORT_COLUMNS[table].filter((c) => have.has(c));
+    if (cols.length === 0) continue;
+    out[table] = await all(`SELECT ${cols.map(q).join(', ')} FROM ${q(table)} ORDER BY ${q('id')}`);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // SQLite
+
+function sqliteColumns(db: SqliteDatabase.Database, table: string): Set<string> {
+  return new Set((db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name));
+}
 
 export class SqliteSource implements BouncerSource {
   readonly kind = 'sqlite';
@@ -118,7 +154,7 @@ export class SqliteSource implements BouncerSource {
       throw new SourceError(`${this.description}: cannot open (${errorText(e)}); check the path and that this user can read it and its -wal/-shm files`);
     }
     try {
-      const columnsOf = (table: string) => new Set((db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name));
+      const columnsOf = (table: string) => sqliteColumns(db, table);
       const bouncerColumns = columnsOf('bouncers');
       if (bouncerColumns.size === 0) throw new SourceError(`${this.description}: no bouncers table; is this CrowdSec's database?`);
       const select = BOUNCER_COLUMNS.filter((c) => bouncerColumns.has(c)).map((c) => `"${c}"`);
@@ -139,6 +175,27 @@ export class SqliteSource implements BouncerSource {
       throw new SourceError(
         `${this.description}: ${busy ? `database is locked (SQLITE_BUSY after ${this.#busyTimeoutMs} ms)` : `read failed (${errorText(e)})`}`,
       );
+    } finally {
+      db.close();
+    }
+  }
+
+  async readForImport(): Promise<CrowdsecImportRows> {
+    let db: SqliteDatabase.Database;
+    try {
+      db = new SqliteDatabase(this.#path, { readonly: true, fileMustExist: true, timeout: this.#busyTimeoutMs });
+    } catch (e) {
+      throw new SourceError(`${this.description}: cannot open (${errorText(e)}); check the path and that this user can read it and its -wal/-shm files`);
+    }
+    try {
+      const columnsOf = (table: string) => sqliteColumns(db, table);
+      return await readImportRows(
+        columnsOf,
+        (sql) => db.prepare(sql).all() as Record<string, unknown>[],
+        (id) => `"${id}"`,
+      );
+    } catch (e) {
+      throw new SourceError(`${this.description}: read failed (${errorText(e)})`);
     } finally {
       db.close();
     }
@@ -183,15 +240,7 @@ export class PostgresSource implements BouncerSource {
 
   async read(): Promise<SourceRead> {
     try {
-      const columnsOf = async (table: string) =>
-        new Set(
-          (
-            await this.#pool.query<{ column_name: string }>(
-              'SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
-              [table],
-            )
-          ).rows.map((r) => r.column_name),
-        );
+      const columnsOf = (table: string) => this.#columnsOf(table);
       const bouncerColumns = await columnsOf('bouncers');
       if (bouncerColumns.size === 0) throw new SourceError(`${this.description}: no bouncers table; is this CrowdSec's database?`);
       const select = BOUNCER_COLUMNS.filter((c) => bouncerColumns.has(c)).map((c) => `"${c}"`);
@@ -203,6 +252,27 @@ export class PostgresSource implements BouncerSource {
       return toRead(rows, metrics, this.description, machines);
     } catch (e) {
       if (e instanceof SourceError) throw e;
+      throw new SourceError(`${this.description}: read failed (${errorText(e)})`);
+    }
+  }
+
+  async #columnsOf(table: string): Promise<Set<string>> {
+    const res = await this.#pool.query<{ column_name: string }>(
+      'SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
+      [table],
+    );
+    return new Set(res.rows.map((r) => r.column_name));
+  }
+
+  async readForImport(): Promise<CrowdsecImportRows> {
+    try {
+      const columnsOf = (table: string) => this.#columnsOf(table);
+      return await readImportRows(
+        columnsOf,
+        async (sql) => (await this.#pool.query(sql)).rows as Record<string, unknown>[],
+        (id) => `"${id}"`,
+      );
+    } catch (e) {
       throw new SourceError(`${this.description}: read failed (${errorText(e)})`);
     }
   }
@@ -254,14 +324,7 @@ export class MysqlSource implements BouncerSource {
   async read(): Promise<SourceRead> {
     try {
       const pool = await this.#connect();
-      const columnsOf = async (table: string) => {
-        const [rows] = await pool.query({
-          sql: 'SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?',
-          values: [table],
-          timeout: this.#timeoutMs,
-        });
-        return new Set((rows as Array<{ c: string }>).map((r) => r.c));
-      };
+      const columnsOf = (table: string) => this.#columnsOf(pool, table);
       const bouncerColumns = await columnsOf('bouncers');
       if (bouncerColumns.size === 0) throw new SourceError(`${this.description}: no bouncers table; is this CrowdSec's database?`);
       const select = BOUNCER_COLUMNS.filter((c) => bouncerColumns.has(c)).map((c) => `\`${c}\``);
@@ -273,6 +336,26 @@ export class MysqlSource implements BouncerSource {
       return toRead(rows as Record<string, unknown>[], metrics, this.description, machines);
     } catch (e) {
       if (e instanceof SourceError) throw e;
+      throw new SourceError(`${this.description}: read failed (${errorText(e)})`);
+    }
+  }
+
+  async #columnsOf(pool: import('mysql2/promise').Pool, table: string): Promise<Set<string>> {
+    const [rows] = await pool.query({
+      sql: 'SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?',
+      values: [table],
+      timeout: this.#timeoutMs,
+    });
+    return new Set((rows as Array<{ c: string }>).map((r) => r.c));
+  }
+
+  async readForImport(): Promise<CrowdsecImportRows> {
+    try {
+      const pool = await this.#connect();
+      const columnsOf = (table: string) => this.#columnsOf(pool, table);
+      const all = async (sql: string) => (await pool.query({ sql, timeout: this.#timeoutMs }))[0] as Record<string, unknown>[];
+      return await readImportRows(columnsOf, all, (id) => `\`${id}\``);
+    } catch (e) {
       throw new SourceError(`${this.description}: read failed (${errorText(e)})`);
     }
   }
@@ -381,7 +464,10 @@ export class CscliSource implements BouncerSource {
   async close(): Promise<void> {}
 }
 
-export function sourceFor(db: CrowdsecDbLocation, opts: { busyTimeoutMs?: number; timeoutMs?: number } = {}): BouncerSource {
+/** A source on CrowdSec's database itself: it can also hand over what `vigil import crowdsec` copies. */
+export type DatabaseSource = BouncerSource & { readForImport(): Promise<CrowdsecImportRows> };
+
+export function sourceFor(db: CrowdsecDbLocation, opts: { busyTimeoutMs?: number; timeoutMs?: number } = {}): DatabaseSource {
   switch (db.type) {
     case 'sqlite':
       return new SqliteSource(db.path, opts);
