@@ -29,21 +29,19 @@ export const canariesFileSchema = z.array(
         .optional()
         .meta({ description: 'The remediation: `ban` expects 403, `captcha` the challenge page (as `vigil verify --type`).', default: 'ban' }),
       every: duration.optional().meta({ description: 'How often the canary runs.', default: DEFAULT_CANARY_EVERY }),
-      address: z
-        .string()
-        .optional()
-        .meta({ description: 'The test address: in 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 or 2001:db8::/32 (documentation ranges).', default: DEFAULT_CANARY_ADDRESS }),
-      via: z
-        .enum(CANARY_VIAS)
-        .optional()
-        .meta({
-          description:
-            'How the address reaches the site: `x-forwarded-for` (a header the site trusts from Vigil) or `source` (the connection is made from that address: loopback targets only, the address assigned to `lo`).',
-          default: 'x-forwarded-for',
-        }),
-      timeout: duration
-        .optional()
-        .meta({ description: "Give up waiting for the bouncer's pull after this long.", default: "3 × the bouncer's pull cadence, at least 30s, at most `every`" }),
+      address: z.string().optional().meta({
+        description: 'The test address: in 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 or 2001:db8::/32 (documentation ranges).',
+        default: DEFAULT_CANARY_ADDRESS,
+      }),
+      via: z.enum(CANARY_VIAS).optional().meta({
+        description:
+          'How the address reaches the site: `x-forwarded-for` (a header the site trusts from Vigil) or `source` (the connection is made from that address: loopback targets only, the address assigned to `lo`).',
+        default: 'x-forwarded-for',
+      }),
+      timeout: duration.optional().meta({
+        description: "Give up waiting for the bouncer's pull after this long.",
+        default: "3 × the bouncer's pull cadence, at least 30s, at most `every`",
+      }),
       origin: z
         .string()
         .min(1)
