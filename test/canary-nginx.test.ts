@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LikelyCause } from '../src/core/health/types.ts';
 import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
 import { canaryRuns } from '../src/store/canaries.ts';
 import { eventually, freePort, request, stopNginx } from './remediation-helpers.ts';
@@ -132,7 +133,7 @@ ${snippet(withAuthRequest)}
     const [issue] = await lapi.openIssues('remediation_not_enforced');
     expect(issue).toMatchObject({ criticality: 'critical', subject: 'canary:shop', bouncerName: 'nginx-fa' });
     expect(issue!.summary).toContain(`${url} does not block ${ADDRESS} (step check failed)`);
-    expect(issue!.evidence.causes.map((c) => c.cause)).toEqual(['integration_not_loaded', 'client_address_not_passed']);
+    expect((issue!.evidence.causes as LikelyCause[]).map((c) => c.cause)).toEqual(['integration_not_loaded', 'client_address_not_passed']);
     expect(await lapi.activeFor(ADDRESS)).toBe(0);
 
     writeConf(true);
@@ -146,7 +147,7 @@ ${snippet(withAuthRequest)}
     const run = (await lapi.server.canaries.runNow('ghost'))!;
     expect(run).toMatchObject({ verdict: 'fail', failedStep: 'wait', pulledAfterMs: null, decisionRemoved: true });
     const issue = (await lapi.openIssues('remediation_not_enforced')).find((i) => i.subject === 'canary:ghost')!;
-    expect(issue.evidence.causes[0]!.cause).toBe('decision_not_pulled');
+    expect((issue.evidence.causes as LikelyCause[])[0]!.cause).toBe('decision_not_pulled');
     expect(await lapi.activeFor('198.51.100.99')).toBe(0);
   }, 20_000);
 
