@@ -1,6 +1,6 @@
 import type { ImportedBouncer, ImportedMachine } from '../core/model/crowdsec-import.ts';
 import { dbOf } from './store-db.ts';
-import type { Store } from './store.ts';
+import { newBouncerRow, type Store } from './store.ts';
 
 /**
  * Writes the bouncers and machines of `vigil import crowdsec` in one transaction, each row whole
@@ -19,23 +19,7 @@ export async function insertImportedIdentities(
       for (const b of rows.bouncers) {
         const inserted = await trx
           .insertInto('bouncers')
-          .values({
-            name: b.name,
-            api_key_hash: b.apiKeyHash,
-            revoked: b.revoked ? 1 : 0,
-            ip_address: b.ipAddress,
-            type: b.type,
-            version: b.version,
-            auth_type: b.authType,
-            created_at: now,
-            updated_at: now,
-            last_pull_at: null,
-            last_pull_rev: null,
-            last_request_at: null,
-            kind_override: null,
-            pull_cadence_ms: null,
-            auto_created: b.autoCreated ? 1 : 0,
-          })
+          .values(newBouncerRow({ ...b, now }))
           .onConflict((oc) => oc.column('name').doNothing())
           .returning('name')
           .executeTakeFirst();

@@ -145,14 +145,17 @@ export class SqliteSource implements BouncerSource {
     this.description = `sqlite:${path}`;
   }
 
-  async read(): Promise<SourceRead> {
-    let db: SqliteDatabase.Database;
+  /** Read-only and never created: Vigil must not change CrowdSec's database in any way. */
+  #open(): SqliteDatabase.Database {
     try {
-      // Read-only and never created: Vigil must not change CrowdSec's database in any way.
-      db = new SqliteDatabase(this.#path, { readonly: true, fileMustExist: true, timeout: this.#busyTimeoutMs });
+      return new SqliteDatabase(this.#path, { readonly: true, fileMustExist: true, timeout: this.#busyTimeoutMs });
     } catch (e) {
       throw new SourceError(`${this.description}: cannot open (${errorText(e)}); check the path and that this user can read it and its -wal/-shm files`);
     }
+  }
+
+  async read(): Promise<SourceRead> {
+    const db = this.#open();
     try {
       const columnsOf = (table: string) => sqliteColumns(db, table);
       const bouncerColumns = columnsOf('bouncers');
@@ -181,12 +184,7 @@ export class SqliteSource implements BouncerSource {
   }
 
   async readForImport(): Promise<CrowdsecImportRows> {
-    let db: SqliteDatabase.Database;
-    try {
-      db = new SqliteDatabase(this.#path, { readonly: true, fileMustExist: true, timeout: this.#busyTimeoutMs });
-    } catch (e) {
-      throw new SourceError(`${this.description}: cannot open (${errorText(e)}); check the path and that this user can read it and its -wal/-shm files`);
-    }
+    const db = this.#open();
     try {
       const columnsOf = (table: string) => sqliteColumns(db, table);
       return await readImportRows(
