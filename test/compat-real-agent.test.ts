@@ -1,11 +1,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { createLogger, startServer, type RunningServer } from '../src/app/serve.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { ManualClock } from '../src/lib/clock.ts';
+import { getMachine } from '../src/store/machines.ts';
 import { crowdsecBouncersAvailable, startCustomBouncer } from './support/crowdsec-bouncers.ts';
 import { startCrowdsecAgent, type CrowdsecAgent } from './support/crowdsec-agent.ts';
 import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
 import { startRecordingProxy, toFixture, type RecordedExchange, type RecordingProxy } from './support/recording-proxy.ts';
+import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 
 /**
  * The real CrowdSec 1.4.6 agent (Debian's `crowdsec` binary, agent only) reading an SSH brute force
@@ -14,7 +22,16 @@ import { startRecordingProxy, toFixture, type RecordedExchange, type RecordingPr
  * fixtures test/fixtures/crowdsec-1.4.6/agent-*.json (VIGIL_WRITE_FIXTURES=1 rewrites them; the
  * heartbeat one waits for the agent's first heartbeat, 60 s after its login); without that the
  * test checks that today's traffic still has the recorded shape.
+ *
+ * Then the same against Vigil: the agent with credentials from `vigil machines add NAME --auto -f
+ * FILE --url URL` pushes the brute force to `vigil serve` (a child process) and Debian's real
+ * crowdsec-custom-bouncer pulling from Vigil gets the ban; the real `cscli` 1.4.6 with those
+ * credentials adds, lists, deletes decisions and lists alerts. And the machine's health: an agent
+ * whose heartbeats arrive keeps lp_offline closed, a stopped one opens it (an in-process Vigil on
+ * a manual clock, the agent's real 60 s heartbeat).
  */
+const exec = promisify(execFile);
+const BIN = path.resolve(import.meta.dirname, '../bin/vigil.js');
 const cs = crowdsecAvailable();
 const bouncers = crowdsecBouncersAvailable();
 const FIXTURES = path.resolve(import.meta.dirname, 'fixtures/crowdsec-1.4.6');
@@ -151,5 +168,205 @@ describe.skipIf(!cs.available && !process.env.CI)(
       ).toEqual([ATTACKER, '192.0.2.78']);
       expect(listed.every((a) => a.machine_id === AGENT_LOGIN)).toBe(true);
     });
+  },
+);
+
+interface Credentials {
+  url: string;
+  login: string;
+  password: string;
+}
+
+describe.skipIf(!cs.available && !process.env.CI)(
+  `real CrowdSec 1.4.6 agent, cscli and bouncer against vigil serve${cs.available ? '' : ` (skipped: ${cs.reason})`}`,
+  () => {
+    let work: string;
+    let vigil: VigilServe;
+    let agent: CrowdsecAgent;
+    let creds: Credentials;
+    let bouncer: Awaited<ReturnType<typeof startCustomBouncer>> | undefined;
+    const cscli = async (...args: string[]) => {
+      try {
+        const r = await exec('cscli', ['-c', agent.configPath, ...args], { timeout: 30_000 });
+        return { stdout: r.stdout, stderr: r.stderr };
+      } catch (e) {
+        const err = e as Error & { stderr?: string; stdout?: string };
+        throw new Error(`cscli ${args.join(' ')} failed: ${err.stderr?.trim() || err.message}\n${err.stdout ?? ''}\nvigil log:\n${vigil.logs().slice(-3000)}`);
+      }
+    };
+
+    beforeAll(async () => {
+      work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-agent-e2e-'));
+      vigil = await startVigilServe({ workDir: work, configLines: ['activity_flush_every: 250ms'] });
+      const credsFile = path.join(work, 'agent-credentials.yaml');
+      await vigil.cli('machines', 'add', 'agent-e2e', '--auto', '-f', credsFile, '--url', vigil.url);
+      creds = YAML.parse(fs.readFileSync(credsFile, 'utf8')) as Credentials;
+      agent = await startCrowdsecAgent({ workDir: work, lapiUrl: creds.url, login: creds.login, password: creds.password });
+      if (bouncers.custom) {
+        const key = (await vigil.cli('bouncers', 'add', 'agent-e2e-bouncer', '-o', 'raw')).trim();
+        bouncer = await startCustomBouncer({ apiUrl: vigil.url, apiKey: key, workDir: work });
+      }
+    });
+
+    afterAll(async () => {
+      await bouncer?.stop();
+      await agent?.destroy();
+      await vigil?.stop();
+      if (work) fs.rmSync(work, { recursive: true, force: true });
+    });
+
+    it('vigil machines add --auto -f writes the credentials the agent reads (url, login, password)', () => {
+      expect(creds.url).toBe(vigil.url);
+      expect(creds.login).toBe('agent-e2e');
+      expect(creds.password).toMatch(/^\S{32,}$/);
+    });
+
+    it('the agent pushes the SSH brute force to Vigil and a real bouncer pulling from Vigil gets the ban', async () => {
+      agent.appendSshBruteForce(ATTACKER);
+      await agent.waitForLog(`Ip ${ATTACKER} performed 'crowdsecurity/ssh-bf'`, 20_000);
+      if (!bouncer) return;
+      const add = await bouncer
+        .waitFor((e) => e.action === 'add' && e.value === ATTACKER, 20_000)
+        .catch((e: Error) => {
+          throw new Error(`${e.message}\nagent log:\n${agent.logs().slice(-3000)}\nvigil log:\n${vigil.logs().slice(-3000)}`);
+        });
+      expect(add.decision).toMatchObject({
+        origin: 'crowdsec',
+        scope: 'Ip',
+        type: 'ban',
+        value: ATTACKER,
+        scenario: expect.stringMatching(/^crowdsecurity\/ssh-bf/),
+      });
+      expect(add.seconds).toBeGreaterThan(4 * 3600 - 60);
+      expect(add.seconds).toBeLessThanOrEqual(4 * 3600);
+      // Nothing in the agent's log says Vigil refused it.
+      expect(agent.logs()).not.toMatch(/level=(error|fatal)[^\n]*(api|alert|login|401|403|500)/i);
+    });
+
+    it('real cscli 1.4.6 with the machine credentials: decisions add, list (human and json), delete, alerts list', async () => {
+      const add = await cscli('decisions', 'add', '--ip', '192.0.2.99', '--duration', '10m', '--reason', 'proof e2e');
+      expect(add.stderr).toContain('Decision successfully added');
+      if (bouncer) {
+        const ev = await bouncer.waitFor((e) => e.action === 'add' && e.value === '192.0.2.99', 10_000);
+        expect(ev.decision).toMatchObject({ origin: 'cscli', scenario: 'proof e2e', type: 'ban', scope: 'Ip' });
+      }
+
+      const human = (await cscli('decisions', 'list')).stdout;
+      expect(human).toMatch(/\|\s*ID\s*\|\s*Source\s*\|\s*Scope:Value\s*\|/);
+      expect(human).toContain('Ip:192.0.2.99');
+      expect(human).toContain(`Ip:${ATTACKER}`);
+      expect(human).toContain('proof e2e');
+
+      const json = JSON.parse((await cscli('decisions', 'list', '-o', 'json')).stdout) as Array<Record<string, unknown>>;
+      const reference = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'cscli-decisions-list.json'), 'utf8')) as Array<Record<string, unknown>>;
+      const manual = json.find((a) => (a.source as { value: string }).value === '192.0.2.99');
+      expect(manual).toBeDefined();
+      expect(Object.keys(manual!).sort()).toEqual(Object.keys(reference[0]!).sort());
+      expect(manual).toMatchObject({ scenario: 'proof e2e', machine_id: 'agent-e2e', decisions: [{ value: '192.0.2.99', origin: 'cscli', type: 'ban' }] });
+      const fromAgent = json.filter((a) => (a.source as { value: string }).value === ATTACKER);
+      expect(fromAgent.map((a) => a.scenario)).toContain('crowdsecurity/ssh-bf');
+
+      const del = await cscli('decisions', 'delete', '--ip', '192.0.2.99');
+      expect(del.stderr).toContain('1 decision(s) deleted');
+      if (bouncer) await bouncer.waitFor((e) => e.action === 'del' && e.value === '192.0.2.99', 10_000);
+      const after = (await cscli('decisions', 'list')).stdout;
+      expect(after).not.toContain('Ip:192.0.2.99');
+
+      const alerts = (await cscli('alerts', 'list')).stdout;
+      expect(alerts).toContain('crowdsecurity/ssh-bf');
+      expect(alerts).toContain(`Ip:${ATTACKER}`);
+    });
+
+    it('vigil machines list shows the agent with its version from the User-Agent', async () => {
+      const rows = JSON.parse(await vigil.cli('machines', 'list', '-o', 'json')) as Array<Record<string, unknown>>;
+      expect(rows.find((r) => r.machineId === 'agent-e2e')).toMatchObject({
+        isValidated: true,
+        version: expect.stringMatching(/^v1\.4\.6/),
+        ipAddress: '127.0.0.1',
+      });
+    });
+  },
+);
+
+describe.skipIf(!cs.available && !process.env.CI)(
+  `lp_offline with the real CrowdSec 1.4.6 agent's heartbeats${cs.available ? '' : ` (skipped: ${cs.reason})`}`,
+  () => {
+    const OFFLINE_AFTER = 10 * 60_000;
+    let work: string;
+    let server: RunningServer;
+    let agent: CrowdsecAgent;
+    let proxy: RecordingProxy;
+    const clock = new ManualClock(Date.now());
+    const evaluate = async () => {
+      await server.activity.flush();
+      return server.health.evaluateNow();
+    };
+    const lpOffline = async () => (await server.store.openHealthIssues()).filter((i) => i.kind === 'lp_offline' && i.subject.includes('agent-hb'));
+
+    beforeAll(async () => {
+      work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-agent-health-'));
+      const db = `sqlite:${path.join(work, 'vigil.db')}`;
+      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db, metricsListen: '127.0.0.1:0' }, env: {}, cwd: '/nonexistent' });
+      config.health.evaluateEveryMs = 0; // evaluated by hand
+      config.health.offlineAfterMs = OFFLINE_AFTER;
+      server = await startServer(config, { clock, log: createLogger('silent') });
+      const credsFile = path.join(work, 'agent.yaml');
+      await exec(process.execPath, [BIN, 'machines', 'add', 'agent-hb', '--auto', '-f', credsFile, '--url', `${server.url}/`, '--db', db], { cwd: work });
+      const c = YAML.parse(fs.readFileSync(credsFile, 'utf8')) as Credentials;
+      proxy = await startRecordingProxy(`${server.url}/`);
+      agent = await startCrowdsecAgent({ workDir: work, lapiUrl: proxy.url, login: c.login, password: c.password });
+    });
+
+    afterAll(async () => {
+      await agent?.destroy();
+      await proxy?.close();
+      await server?.close();
+      if (work) fs.rmSync(work, { recursive: true, force: true });
+    });
+
+    it('silence opens lp_offline, the next real heartbeat closes it, and a stopped agent opens it again', async () => {
+      // The agent logs in twice at start (agent-session.json), a sign of life: healthy.
+      const logins = () => proxy.exchanges().filter((x) => x.path === '/v1/watchers/login' && x.status === 200).length;
+      const loginDeadline = Date.now() + 15_000;
+      while (logins() < 2) {
+        if (Date.now() > loginDeadline) throw new Error(`the agent did not log in twice:\n${agent.logs().slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect((await getMachine(server.store, 'agent-hb'))?.lastHeartbeatAt).toBeNull();
+      await evaluate();
+      expect(await lpOffline()).toEqual([]);
+
+      // Vigil's clock jumps past offline_after before the agent's first heartbeat (60 s after login).
+      clock.advance(OFFLINE_AFTER + 1000);
+      await evaluate();
+      expect((await lpOffline()).length).toBe(1);
+
+      // The real heartbeat arrives, stamped with Vigil's (moved) clock: the issue resolves.
+      const deadline = Date.now() + 75_000;
+      for (;;) {
+        await evaluate();
+        if ((await lpOffline()).length === 0) break;
+        if (Date.now() > deadline) throw new Error(`no heartbeat resolved lp_offline within 75 s:\n${agent.logs().slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      // It was the heartbeat: nothing else reached Vigil since the clock moved.
+      expect(proxy.exchanges().map((x) => `${x.method} ${x.path} ${x.status}`)).toEqual([
+        'POST /v1/watchers/login 200',
+        'POST /v1/watchers/login 200',
+        'GET /v1/heartbeat 200',
+      ]);
+      expect((await getMachine(server.store, 'agent-hb'))?.lastHeartbeatAt).toBe(clock.now());
+
+      // Stopped: no heartbeat any more; past offline_after it opens again.
+      await agent.stop();
+      clock.advance(OFFLINE_AFTER - 60_000);
+      await evaluate();
+      expect(await lpOffline()).toEqual([]);
+      clock.advance(60_000 + 1000);
+      await evaluate();
+      const open = await lpOffline();
+      expect(open.length).toBe(1);
+      expect(open[0]!.summary).toContain("machine 'agent-hb'");
+    }, 120_000);
   },
 );
