@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import http from 'node:http';
+import type http from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createLogger } from '../lib/logger.ts';
@@ -17,8 +17,11 @@ import { createLapiApp } from '../server/lapi.ts';
 import { BouncerGate } from '../server/bouncer-gate.ts';
 import { createDecisionRoutes } from '../server/decision-routes.ts';
 import { listenOn } from '../server/listen.ts';
+import { createLapiListener } from '../server/tls-listener.ts';
 import { guardListener, serverOptions } from '../server/limits.ts';
 import { createBodyGuard } from '../server/body-guard.ts';
+import { MachineTokens } from '../server/machine-auth.ts';
+import { createWatcherApp } from '../server/watcher-routes.ts';
 import { StoreHealth } from '../server/store-health.ts';
 import { HealthEngine } from '../health/engine.ts';
 import { LapiMetrics } from '../server/metrics.ts';
@@ -28,7 +31,7 @@ import { startNotifications, type Notifications } from '../notify/start.ts';
 import { createWebSurface, type WebSurface } from '../web/surface.ts';
 
 export interface RunningServer {
-  /** `http://HOST:PORT` actually bound (port 0 resolved). */
+  /** `http://HOST:PORT` (`https://` with `tls:`) actually bound (port 0 resolved). */
   url: string;
   /** Prometheus endpoint, when enabled. */
   metricsUrl: string | null;
@@ -71,6 +74,8 @@ export async function startServer(
   activity.onIpChange = (b, oldIp, newIp) => log.warn({ bouncer: b.name }, `new IP address detected for bouncer '${b.name}': ${newIp} (old: ${oldIp})`);
   activity.start(config.activityFlushEveryMs);
   const auth = new BouncerAuth(store, clock, undefined, storeHealth);
+  // CrowdSec's line (key sharing, client certificates: docs/reference/crowdsec-1.6-1.7.md §1, §2).
+  auth.onCreated = (b) => log.info({ bouncer: b.name, ip: b.ipAddress, auth_type: b.authType }, `Creating bouncer ${b.name}`);
   // Silences that begin at a restart are explained by it (health: "did not reconnect").
   await store.recordLapiStart(clock.now(), crypto.randomUUID());
   const health = new HealthEngine(store, clock, {
@@ -84,7 +89,8 @@ export async function startServer(
     for (const i of resolved) log.info({ issue: i.id, kind: i.kind, bouncer: i.bouncerName }, `issue resolved: ${i.kind} ${i.subject}`);
   };
   const metrics = new LapiMetrics(store, clock, sync, storeHealth);
-  let boundUrl = `http://${formatListen(config.listen)}`;
+  const scheme = config.tls ? 'https' : 'http';
+  let boundUrl = `${scheme}://${formatListen(config.listen)}`;
   // Refuses a bad channel before anything listens; queues what a crash left unannounced.
   const notifications = await startNotifications({ store, clock, log, config, engine: health, lapiUrl: () => `${boundUrl}/`, env: opts.env }).catch(
     async (e) => {
@@ -108,17 +114,40 @@ export async function startServer(
   web.attachAdmin(admin);
   const fingerprintSecret = await store.secret('fingerprint');
   const gate = new BouncerGate({ clock, auth, activity, log, metrics, fingerprintSecret });
-  const app = createLapiApp({ store, clock, activity, gate, log, metrics, admin: web.adminOn === 'lapi' ? admin : undefined, storeUp: () => storeHealth.up });
-  const decisionRoutes = createDecisionRoutes({ store, sync, activity, gate, log, metrics, storeHealth });
+  // Built before the routes: on a TLS listener, client certificates stand for bouncers.
+  let onRequest: http.RequestListener = () => {};
+  const listener = createLapiListener(config.tls, serverOptions(config.limits), (req, res) => onRequest(req, res), { clock, log });
+  const clientCerts = listener.clientCerts;
+  // The JWT key lives in the store: a token from one replica is honoured by the others.
+  const machineTokens = new MachineTokens(await store.secret('jwt'), clock);
+  const watchers = createWatcherApp({ store, clock, sync, activity, tokens: machineTokens, config: config.watcherApi, log, clientCerts });
+  const app = createLapiApp({
+    store,
+    clock,
+    activity,
+    gate,
+    log,
+    metrics,
+    admin: web.adminOn === 'lapi' ? admin : undefined,
+    storeUp: () => storeHealth.up,
+    watchers,
+    clientCerts,
+  });
+  const decisionRoutes = createDecisionRoutes({ store, sync, activity, gate, log, metrics, storeHealth, clientCerts });
   // The body guard reads bodies (capped) and closes a connection whose body was left unread;
   // node-server would drain it (up to 64 MiB each).
   const honoListener = getRequestListener(web.onLapiListener(app.fetch), { autoCleanupIncoming: false });
-  const bodyGuard = createBodyGuard({ gate, onRefused: (reason) => metrics.bodiesRefused.inc({ reason }) });
+  const bodyGuard = createBodyGuard({
+    gate,
+    onRefused: (reason) => metrics.bodiesRefused.inc({ reason }),
+    machineToken: async (token) => (await machineTokens.check(token)).ok,
+  });
 
   // The decision routes answer on node:http directly (the hot path); Hono serves the rest.
-  const server = http.createServer(serverOptions(config.limits), (req, res) => {
+  const server = listener.server;
+  onRequest = (req, res) => {
     if (!decisionRoutes(req, res)) bodyGuard(req, res, () => void honoListener(req, res));
-  });
+  };
   // Timeouts and connection caps: slow or idle sockets must never keep a bouncer out (issue 15).
   guardListener(server, config.limits, { log, refused: metrics.connectionsRefused });
   await listenOn(server, config.listen, 'listen', 'stop the other server or pick another with --listen');
@@ -133,7 +162,7 @@ export async function startServer(
     }
   }
   if (config.health.evaluateEveryMs > 0) health.start(config.health.evaluateEveryMs);
-  const url = `http://${formatListen({ host: addr.address, port: addr.port })}`;
+  const url = `${scheme}://${formatListen({ host: addr.address, port: addr.port })}`;
   boundUrl = url;
   try {
     await web.start(url);

@@ -11,6 +11,7 @@ import type { HealthRules } from '../core/health/types.ts';
 import { formatGoDuration, formatRfc3339, parseDuration } from '../lib/duration.ts';
 import type { Bouncer, RefusedRequest } from '../core/model/records.ts';
 import { resolveKind } from '../core/health/bouncer-kind.ts';
+import { isMachineRefusal } from '../core/health/machine-causes.ts';
 import { storeRole } from '../store/store-role.ts';
 import { logLine, type CliIo } from './io.ts';
 import { outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
@@ -74,6 +75,8 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
           // Raw stays byte-for-byte cscli's CSV (scripts parse it); human and JSON gain the health.
           extraColumns: o.output === 'raw' ? [] : [{ header: 'Health', rawHeader: 'health', value: (b) => health(b).replace('_', ' ') }],
           extraJson: (b) => ({
+            // cscli 1.6.4+ (docs/reference/crowdsec-1.6-1.7.md §5).
+            auto_created: b.autoCreated,
             health: health(b),
             pull_cadence_ms: b.pullCadenceMs,
             last_request: b.lastRequestAt === null ? null : new Date(b.lastRequestAt).toISOString(),
@@ -85,10 +88,16 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
   bouncers
     .command('delete <names...>')
     .alias('remove')
-    .description('delete bouncers (their keys stop working)')
+    .description("delete bouncers (their keys stop working), with the NAME@IP rows a shared key's other addresses got")
     .action(async (names: string[]) => {
-      await ctx.withStore((store) => store.deleteBouncers(names));
-      for (const name of names) ctx.io.stderr(logLine('info', `bouncer '${name}' deleted successfully`));
+      const lines = await ctx.withStore(async (store) => {
+        const all = await store.listBouncers();
+        const byName = new Map(all.map((b) => [b.name, b]));
+        const plan = planBouncerDelete(names, byName, all);
+        if (plan.doomed.length > 0) await store.deleteBouncers(plan.doomed);
+        return plan.lines;
+      });
+      for (const [level, line] of lines) ctx.io.stderr(logLine(level, line));
     });
 
   bouncers
@@ -104,6 +113,7 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
       const ua = b.type ? (b.version && b.version !== 'N/A' ? `${b.type}/${b.version}` : b.type) : '';
       // Refused or misrouted requests that look like this bouncer's: its name, its address or its User-Agent.
       const mine = refused
+        .filter((r) => !isMachineRefusal(r.reason))
         .filter((r) => r.bouncerName === b.name || (b.ipAddress !== '' && r.peerIp === b.ipAddress) || (ua !== '' && r.userAgent === ua))
         .slice(0, 10);
       const status = bouncerStatus(toHealthInput(b, usage?.receivedAt ?? null), ctx.io.clock.now(), healthRules(ctx));
@@ -161,6 +171,44 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     });
 }
 
+/**
+ * What `cscli bouncers delete` (1.6.4+) does with shared keys (docs/reference/crowdsec-1.6-1.7.md §1): a
+ * parent takes its auto-created `NAME@…` rows with it; an auto-created API-key row is refused (WARN,
+ * exit 0) in favour of its parent, or left with an error when it has none (prune removes it); TLS
+ * rows have no parent and are always deleted. An unknown name fails the whole command first.
+ */
+export function planBouncerDelete(
+  names: string[],
+  byName: ReadonlyMap<string, Bouncer>,
+  all: readonly Bouncer[],
+): { doomed: string[]; lines: Array<['info' | 'warning' | 'error', string]> } {
+  const doomed = new Set<string>();
+  const lines: Array<['info' | 'warning' | 'error', string]> = [];
+  for (const name of names) {
+    if (!byName.has(name)) throw new VigilError('E_NO_BOUNCER', `unable to delete bouncer '${name}': bouncer doesn't exist`);
+  }
+  for (const name of names) {
+    const b = byName.get(name)!;
+    if (b.autoCreated && b.authType === 'api-key') {
+      const parent = name.split('@')[0]!;
+      if (byName.has(parent)) lines.push(['warning', `bouncer '${name}' is auto-created and cannot be deleted, delete parent bouncer ${parent} instead`]);
+      else
+        lines.push([
+          'error',
+          `bouncer '${name}' is auto-created, but its parent bouncer ${parent} doesn't exist: not deleted (vigil bouncers prune removes it once idle)`,
+        ]);
+      continue;
+    }
+    const family = [b, ...all.filter((c) => c.autoCreated && c.authType === 'api-key' && c.name.startsWith(`${name}@`))];
+    for (const m of family) {
+      if (doomed.has(m.name)) continue;
+      doomed.add(m.name);
+      lines.push(['info', `bouncer '${m.name}' deleted successfully`]);
+    }
+  }
+  return { doomed: [...doomed], lines };
+}
+
 function healthRules(ctx: CommandContext): HealthRules {
   const h = ctx.config().health;
   return { offlineAfterMs: h.offlineAfterMs, lateAfterFactor: h.lateAfterFactor, lateAfterMinMs: h.lateAfterMinMs };
@@ -179,6 +227,7 @@ function formatInspect(b: Bouncer, status: string, refused: RefusedRequest[], ou
     ['Last Pull', time(b.lastPullAt)],
     ['Last Request', time(b.lastRequestAt)],
     ['Auth type', b.authType],
+    ['Auto Created', String(b.autoCreated)],
     ['Kind', `${resolveKind(b.type, b.kindOverride)}${b.kindOverride ? ' (set by operator)' : ' (from its type)'}`],
     ['Health', status.replace('_', ' ')],
     ['Pull cadence', b.pullCadenceMs === null ? 'not steady (live mode) or not known yet' : `every ${formatGoDuration(b.pullCadenceMs)}`],

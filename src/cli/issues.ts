@@ -107,7 +107,7 @@ export function formatIssueList(list: HealthIssue[], flapping: Set<string>, outp
     String(i.id),
     i.kind,
     i.criticality,
-    i.bouncerName ?? '(fleet)',
+    i.bouncerName ?? (i.subject.startsWith('machine:') ? i.subject : '(fleet)'),
     status(i, flapping),
     formatRfc3339(i.openedAt),
     formatGoDuration(Math.round(((i.resolvedAt ?? now) - i.since) / 1000) * 1000),

@@ -9,6 +9,7 @@ import { VERSION, type CommandContext } from './context.ts';
 import { logLine } from './io.ts';
 import { registerBouncerCommands } from './bouncers.ts';
 import { registerBouncerDaemonCommands } from './bouncer.ts';
+import { registerMachineCommands } from './machines.ts';
 import { registerDecisionCommands } from './decisions.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerIssueCommands } from './issues.ts';
@@ -66,6 +67,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   registerServeCommand(program, ctx, globalFlags);
   registerBouncerCommands(program, ctx);
   registerBouncerDaemonCommands(program, ctx);
+  registerMachineCommands(program, ctx);
   registerDecisionCommands(program, ctx);
   registerIssueCommands(program, ctx);
   registerAdminCommands(program, ctx);

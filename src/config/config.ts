@@ -12,15 +12,39 @@ import { watchFileSchema, type WatchFileSection } from './watch-file-schema.ts';
 import { DEFAULT_LIMITS, type ListenerLimits } from './listener-limits.ts';
 import { loadNotificationsConfig, notificationsFileSchema, type NotificationsConfig } from '../notify/config.ts';
 import { TrustedProxies } from '../remediation/client-ip.ts';
+import { apiFileSchema, loadWatcherApiConfig, profilesFileSchema, type WatcherApiConfig } from './watcher-config.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type { ListenAddress };
 
+/** CrowdSec's `api.server.tls.client_verification` names (Go's tls.ClientAuthType). */
+export const CLIENT_VERIFICATIONS = [
+  'NoClientCert',
+  'RequestClientCert',
+  'RequireAnyClientCert',
+  'VerifyClientCertIfGiven',
+  'RequireAndVerifyClientCert',
+] as const;
+export type ClientVerification = (typeof CLIENT_VERIFICATIONS)[number];
+
+/** HTTPS on the Local API listener and client certificates (`tls:`, CrowdSec's `api.server.tls`). */
+export interface LapiTlsConfig {
+  certFile: string;
+  keyFile: string;
+  clientVerification: ClientVerification;
+  caCertPath: string | null;
+  bouncersAllowedOu: string[];
+  agentsAllowedOu: string[];
+  crlPath: string | null;
+}
+
 export interface VigilConfig {
   /** Where the bouncer-facing Local API listens. */
   listen: ListenAddress;
+  /** HTTPS and client certificates on that listener; null for plain HTTP. */
+  tls: LapiTlsConfig | null;
   /** `sqlite:/ABSOLUTE/PATH` (resolved, see resolveDb) or `postgres://…`. */
   db: string;
   /** Where `db` came from, for messages: `--db`, `VIGIL_DB`, `FILE: db` or `default`. */
@@ -50,6 +74,8 @@ export interface VigilConfig {
   notifications: NotificationsConfig;
   /** `vigil watch`'s block as written (resolved with its flags by src/watch/watch-config.ts). */
   watch: WatchFileSection;
+  /** The watcher API: registration, alert deletion, profiles (`api:`, `profiles:`). */
+  watcherApi: WatcherApiConfig;
   /** The file the configuration came from, if any (for messages). */
   file: string | null;
 }
@@ -185,6 +211,38 @@ export const fileSchema = z
         .optional(),
       { description: 'Health thresholds (docs/health.md).' },
     ),
+    tls: doc(
+      z
+        .object({
+          cert_file: doc(z.string().optional(), {
+            description: 'PEM certificate (chain) the Local API listener serves HTTPS with; give `key_file` too.',
+          }),
+          key_file: doc(z.string().optional(), { description: 'PEM private key of `cert_file`.' }),
+          client_verification: doc(z.enum(CLIENT_VERIFICATIONS).optional(), {
+            description:
+              "Client certificates, by CrowdSec's names: `NoClientCert`, `RequestClientCert`, `RequireAnyClientCert`, `VerifyClientCertIfGiven` or `RequireAndVerifyClientCert`.",
+            default: 'VerifyClientCertIfGiven',
+          }),
+          ca_cert_path: doc(z.string().optional(), {
+            description: "PEM CA certificate(s) client certificates are verified against, added to the system's CAs (as CrowdSec does).",
+          }),
+          bouncers_allowed_ou: doc(z.array(z.string()).optional(), {
+            description: 'A client certificate with one of these OUs authenticates a bouncer, named `CN@IP`, instead of an API key.',
+            default: '[bouncer-ou]',
+          }),
+          agents_allowed_ou: doc(z.array(z.string()).optional(), {
+            description: 'A client certificate with one of these OUs may log an agent in (`POST /v1/watchers/login`).',
+            default: '[agent-ou]',
+          }),
+          crl_path: doc(z.string().optional(), {
+            description:
+              'PEM file with one or more CRLs; re-read when it changes (checked at most every 5 s); a file that does not parse keeps the previous CRLs.',
+          }),
+        })
+        .strict()
+        .optional(),
+      { description: "HTTPS on the Local API listener and client-certificate authentication (CrowdSec's `api.server.tls`, docs/local-api.md)." },
+    ),
     limits: doc(
       z
         .object({
@@ -222,6 +280,14 @@ export const fileSchema = z
       { description: "The Local API listener's limits (README.md, Security and limits)." },
     ),
     notifications: doc(notificationsFileSchema.optional(), { description: 'Notification channels and delivery (docs/notifications.md).' }),
+    api: doc(apiFileSchema.optional(), {
+      description: 'The watcher (machine) side of the Local API: registration and alert deletion (docs/local-api.md, Watchers).',
+    }),
+    profiles: doc(profilesFileSchema.optional(), {
+      description:
+        "How an agent's alerts become decisions, a structured subset of CrowdSec's profiles.yaml: each item has `name`, `filters` (`scopes`, `remediation`, `scenarios` (exact or `prefix*`), `origins`; all given must match), `decisions` (`type`, `duration`, optional `scope: Range`) and `on_success` (`break` or `continue`). Given, it replaces the default.",
+      default: "remediation: true and scope Ip → ban 4h, break (CrowdSec's default)",
+    }),
     watch: doc(watchFileSchema.optional(), {
       description: "`vigil watch` over an existing CrowdSec (docs/watch.md); `VIGIL_WATCH_<KEY>` variables and the command's flags override each key.",
     }),
@@ -299,6 +365,7 @@ export function loadConfig(
   };
   return {
     listen,
+    tls: lapiTls(fromFile.tls, usedFile),
     db,
     dbSource,
     logLevel,
@@ -328,7 +395,42 @@ export function loadConfig(
     },
     notifications: loadNotificationsConfig(fromFile.notifications, usedFile),
     watch: fromFile.watch ?? {},
+    watcherApi: loadWatcherApiConfig(fromFile.api, fromFile.profiles, usedFile),
     file: usedFile,
+  };
+}
+
+/** The `tls:` block: both files or neither, OU lists without empty entries, paths from the file's folder. */
+function lapiTls(t: FileConfig['tls'], usedFile: string | null): LapiTlsConfig | null {
+  if (t === undefined) return null;
+  const where = (key: string) => `${usedFile ?? 'config'}: tls.${key}`;
+  const base = usedFile ? path.dirname(usedFile) : process.cwd();
+  const file = (v: string | undefined) => (v === undefined || v === '' ? null : path.resolve(base, v));
+  const cert = file(t.cert_file);
+  const key = file(t.key_file);
+  if (cert === null && key === null) {
+    const other = Object.keys(t).filter((k) => t[k as keyof typeof t] !== undefined);
+    if (other.length === 0) return null;
+    throw new VigilError(
+      'E_CONFIG',
+      `${where('cert_file')}: missing; ${other.map((k) => `tls.${k}`).join(', ')} need HTTPS: give tls.cert_file and tls.key_file`,
+    );
+  }
+  if (cert === null) throw new VigilError('E_CONFIG', `${where('cert_file')}: missing; tls.key_file is set: give both the certificate and its key, or neither`);
+  if (key === null) throw new VigilError('E_CONFIG', `${where('key_file')}: missing; tls.cert_file is set: give both the certificate and its key, or neither`);
+  const ous = (name: 'bouncers_allowed_ou' | 'agents_allowed_ou', fallback: string) => {
+    const list = t[name] ?? [fallback];
+    if (list.some((ou) => ou.trim() === '')) throw new VigilError('E_CONFIG', `${where(name)}: an empty OU; remove it or write the OU, e.g. ${fallback}`);
+    return [...new Set(list)];
+  };
+  return {
+    certFile: cert,
+    keyFile: key,
+    clientVerification: t.client_verification ?? 'VerifyClientCertIfGiven',
+    caCertPath: file(t.ca_cert_path),
+    bouncersAllowedOu: ous('bouncers_allowed_ou', 'bouncer-ou'),
+    agentsAllowedOu: ous('agents_allowed_ou', 'agent-ou'),
+    crlPath: file(t.crl_path),
   };
 }
 

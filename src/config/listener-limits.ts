@@ -36,6 +36,10 @@ export const BODY_CAPS = {
   login: 16 * 1024,
   /** Admin API JSON and dashboard forms: one decision, one silence, a logout; a few hundred bytes each. */
   admin: 64 * 1024,
+  /** Watcher register/login and allowlist checks (CrowdSec 1.7's unauthenticated 2 MiB), after gzip too. */
+  watcher: 2 * 1024 * 1024,
+  /** POST /v1/alerts: `cscli decisions import` of 100k+ rows is one alert of ~15 MB; after gzip too. */
+  alerts: 64 * 1024 * 1024,
   /** Routes that read no body: a 404/405 never needs more. CrowdSec 1.7 allows 2 MiB unauthenticated; less is plenty here. */
   other: 64 * 1024,
 } as const;

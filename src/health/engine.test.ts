@@ -5,6 +5,8 @@ import { hashApiKey } from '../core/bouncers/api-key.ts';
 import { FLAP_OPENS, flappingKeys, HealthEngine } from './engine.ts';
 import { DEFAULT_RULES } from '../core/health/evaluate.ts';
 import { issueStatus } from '../core/health/issue-view.ts';
+import { createMachine, deleteMachines, recordHeartbeat, recordLogin } from '../store/machines.ts';
+import { recordRefusedSummaries } from '../store/refused-summaries.ts';
 
 const T0 = Date.UTC(2026, 10, 4);
 const H = 3600_000;
@@ -37,6 +39,72 @@ for (const dialect of DIALECTS) {
       expect(await store.healthIssues({ includeResolved: true })).toHaveLength(FLAP_OPENS + 1);
       // A day later the history no longer counts as flapping.
       expect(issueStatus(open!, await flappingKeys(store, clock.now() + 25 * H))).toBe('open');
+    });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`${dialect}: health engine over machines`, () => {
+    const current = useFreshStore(dialect);
+
+    it('heartbeat → no issue; 24 h without → LP Offline with its cause; a heartbeat again → resolved', async () => {
+      const store = current();
+      const clock = new ManualClock(T0);
+      const engine = new HealthEngine(store, clock, DEFAULT_RULES);
+      const machineIssues = async () => (await store.openHealthIssues()).filter((i) => i.subject.startsWith('machine:'));
+      await createMachine(store, { machineId: 'agent1', passwordHash: '$2a$10$x', now: T0, isValidated: true });
+      await recordLogin(store, 'agent1', { ipAddress: '10.0.0.7', version: 'v1.7.8', scenarios: '', now: T0 });
+      for (let n = 0; n <= 6; n++) await recordHeartbeat(store, 'agent1', T0 + n * 60_000);
+      clock.set(T0 + 6 * 60_000 + 30_000);
+      await engine.evaluateNow();
+      expect(await machineIssues()).toEqual([]);
+
+      // Its password no longer matches: the agent keeps trying to log in and is refused.
+      const lastBeat = T0 + 6 * 60_000;
+      await recordRefusedSummaries(store, [
+        {
+          peerIp: '10.0.0.7',
+          userAgent: 'crowdsec/v1.7.8',
+          reason: 'login:bad-password',
+          keyFingerprint: '',
+          severalKeys: false,
+          bouncerName: 'agent1',
+          method: 'POST',
+          path: '/v1/watchers/login',
+          firstAt: lastBeat + 60_000,
+          lastAt: lastBeat + 20 * H,
+          count: 1200,
+        },
+      ]);
+      clock.set(lastBeat + 24 * H);
+      await engine.evaluateNow();
+      // Silent for exactly 24 h is not yet offline; it was late long before.
+      expect((await machineIssues()).map((i) => i.kind)).toEqual(['lp_late']);
+      clock.set(lastBeat + 24 * H + 1000);
+      const r = await engine.evaluateNow();
+      expect(r.opened.map((i) => `${i.kind}:${i.subject}`)).toEqual(['lp_offline:machine:agent1']);
+      expect(r.resolved.map((i) => i.kind)).toEqual(['lp_late']);
+      const [offline] = await machineIssues();
+      expect(offline).toMatchObject({ kind: 'lp_offline', criticality: 'critical', bouncerName: null, since: lastBeat });
+      expect((offline!.evidence.causes[0] as { cause: string; confidence: string }).cause).toBe('machine_bad_password');
+      expect((offline!.evidence.causes[0] as { confidence: string }).confidence).toBe('high');
+
+      await recordHeartbeat(store, 'agent1', clock.now() + 5000);
+      clock.advance(10_000);
+      const back = await engine.evaluateNow();
+      expect(back.resolved.map((i) => `${i.kind}:${i.subject}`)).toEqual(['lp_offline:machine:agent1']);
+      expect(await machineIssues()).toEqual([]);
+    });
+
+    it('a machine deleted while offline resolves its issue; none without machines', async () => {
+      const store = current();
+      const clock = new ManualClock(T0);
+      const engine = new HealthEngine(store, clock, DEFAULT_RULES);
+      await createMachine(store, { machineId: 'agent2', passwordHash: '$2a$10$x', now: T0, isValidated: true });
+      clock.set(T0 + 25 * H);
+      expect((await engine.evaluateNow()).opened.map((i) => i.kind)).toContain('lp_offline');
+      await deleteMachines(store, ['agent2']);
+      expect((await engine.evaluateNow()).resolved.map((i) => i.kind)).toEqual(['lp_offline']);
     });
   });
 }

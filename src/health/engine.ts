@@ -1,11 +1,12 @@
 import type { Clock } from '../lib/clock.ts';
 import type { Store } from '../store/store.ts';
-import type { Bouncer } from '../core/model/records.ts';
+import type { Bouncer, Machine } from '../core/model/records.ts';
 import type { HealthIssue } from '../core/model/health-issue.ts';
 import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { evaluate } from '../core/health/evaluate.ts';
-import type { BouncerHealthInput, FleetSnapshot, Finding, HealthRules } from '../core/health/types.ts';
+import type { BouncerHealthInput, FleetSnapshot, Finding, HealthRules, MachineHealthInput } from '../core/health/types.ts';
 import { refusedSummaries } from '../store/refused-summaries.ts';
+import { listMachines } from '../store/machines.ts';
 
 /** Opened this many times in FLAP_WINDOW: shown as flapping rather than announced each time. */
 export const FLAP_OPENS = 3;
@@ -50,6 +51,23 @@ export function toHealthInput(b: Bouncer, lastUsageMetricsAt: number | null = nu
     lastRequestAt: b.lastRequestAt,
     pullCadenceMs: b.pullCadenceMs,
     lastUsageMetricsAt,
+    autoCreated: b.autoCreated,
+  };
+}
+
+export function toMachineHealthInput(m: Machine): MachineHealthInput {
+  return {
+    id: m.id,
+    machineId: m.machineId,
+    ipAddress: m.ipAddress,
+    version: m.version,
+    isValidated: m.isValidated,
+    authType: m.authType,
+    createdAt: m.createdAt,
+    lastLoginAt: m.lastLoginAt,
+    lastHeartbeatAt: m.lastHeartbeatAt,
+    lastPushAt: m.lastPushAt,
+    heartbeatCadenceMs: m.heartbeatCadenceMs,
   };
 }
 
@@ -104,6 +122,8 @@ export class HealthEngine {
       refusedSummaries: await refusedSummaries(this.#store, { since: lookback }),
       lapiStarts: await this.#store.lapiStarts(lookback),
       bouncerChanges: await this.#store.bouncerChanges(lookback),
+      // Machines (log processors), without their password hashes.
+      machines: (await listMachines(this.#store)).map(toMachineHealthInput),
     };
   }
 

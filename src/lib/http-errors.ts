@@ -10,10 +10,12 @@ import { isVigilError, type VigilErrorCode } from './errors.ts';
 export const HTTP_STATUS_BY_CODE: Partial<Record<VigilErrorCode, ContentfulStatusCode>> = {
   E_NO_ISSUE: 404,
   E_NO_BOUNCER: 404,
+  E_NO_MACHINE: 404,
   E_NO_SILENCE: 404,
   E_ISSUE_RESOLVED: 409,
   E_SILENCE_ENDED: 409,
   E_BOUNCER_EXISTS: 409,
+  E_MACHINE_EXISTS: 409,
   E_KEY_IN_USE: 409,
   E_TOO_LONG: 400,
   // An unknown key while the store is down: retry shortly, never "access forbidden".

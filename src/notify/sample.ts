@@ -38,6 +38,7 @@ export function sampleMessage(now: number, lapiUrl: string): MessageContent {
     lastRequestAt: since,
     kindOverride: null,
     pullCadenceMs: null,
+    autoCreated: false,
   };
   return { event: 'test', createdAt: now, lapiUrl, issues: [snapshotIssue(issue, bouncer)], part: { index: 1, of: 1 } };
 }

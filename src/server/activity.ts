@@ -79,13 +79,20 @@ export class ActivityRecorder {
     if (cadence === null ? known !== null : known === null || Math.abs(cadence - known) > known * 0.1) p.pullCadenceMs = cadence;
   }
 
-  /** Records an authenticated request; `pull` when it counts as a decisions pull (`stream` for the stream endpoint). */
-  request(b: Bouncer, at: number, peerIp: string, ua: { type: string; version: string } | undefined, pull?: { rev: number; stream?: boolean }): void {
+  /** Records an authenticated request (`peerIp` undefined keeps the row's address); `pull` when it counts as a decisions pull (`stream` for the stream endpoint). */
+  request(
+    b: Bouncer,
+    at: number,
+    peerIp: string | undefined,
+    ua: { type: string; version: string } | undefined,
+    pull?: { rev: number; stream?: boolean },
+  ): void {
     const k = this.#knownFor(b);
     let p = this.#pending.get(b.id);
     if (!p) this.#pending.set(b.id, (p = { id: b.id }));
     p.lastRequestAt = at;
-    if (peerIp !== k.ip) {
+    // undefined: a key check (HEAD), which says nothing of where this row's instance runs.
+    if (peerIp !== undefined && peerIp !== k.ip) {
       if (k.ip !== '') {
         this.onIpChange(b, k.ip, peerIp);
         this.#change({ bouncerId: b.id, at, field: 'ip', oldValue: k.ip, newValue: peerIp });

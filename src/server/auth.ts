@@ -3,14 +3,26 @@ import type { Store } from '../store/store.ts';
 import type { Bouncer } from '../core/model/records.ts';
 import type { Clock } from '../lib/clock.ts';
 import { hashApiKey } from '../core/bouncers/api-key.ts';
+import { chooseKeyRow, keyRevoked } from '../core/bouncers/key-sharing.ts';
 import { isStoreDown, type StoreHealth } from './store-health.ts';
 
-export type AuthResult = { ok: true; bouncer: Bouncer } | { ok: false; reason: 'missing' | 'unknown' | 'revoked'; keyHash: string; bouncer?: Bouncer };
+/** Why a request was refused: its key, or (`tls:…`) its client certificate (src/server/client-cert.ts). */
+export type RefusalReason = 'missing' | 'unknown' | 'revoked' | `tls:${string}`;
+
+export type AuthResult = { ok: true; bouncer: Bouncer } | { ok: false; reason: RefusalReason; keyHash: string; bouncer?: Bouncer };
 
 interface CacheEntry {
-  bouncer: Bouncer | undefined;
-  /** The bouncer's stored SHA-512 as bytes, decoded once, for the constant-time comparison. */
+  /** Every row of the key, oldest first (a shared key has one per address). */
+  rows: Bouncer[];
+  /** The rows by address: the hot path finds a steady bouncer's row in one lookup. */
+  byIp: Map<string, Bouncer>;
+  /** The stored SHA-512 as bytes, decoded once, for the constant-time comparison. */
   storedDigest: Buffer | undefined;
+  at: number;
+}
+
+interface TlsEntry {
+  bouncer: Bouncer | undefined;
   at: number;
 }
 
@@ -18,18 +30,26 @@ interface CacheEntry {
 export const STALE_KEY_MAX_MS = 15 * 60_000;
 
 const MISSING: AuthResult = { ok: false, reason: 'missing', keyHash: '' };
+const CACHE_MAX = 50_000;
 
 /**
  * API-key authentication as CrowdSec does it (SHA-512 of `X-Api-Key`, looked up in the store),
- * with a short cache so a hot path does not query per request. The cache lives `ttlMs`: a bouncer
- * deleted or revoked by the CLI or another replica is refused within that time.
+ * with key sharing (1.6.4+): a key used from a new address gets a row of its own, `NAME@IP`, so
+ * each instance keeps its own last pull and stream cursor (docs/reference/crowdsec-1.6-1.7.md §1).
+ * A short cache, by key and address, answers a steady bouncer without a query. It lives `ttlMs`:
+ * a bouncer deleted or revoked by the CLI or another replica is refused within that time.
  */
 export class BouncerAuth {
   #store: Store;
   #clock: Clock;
   #ttlMs: number;
   #cache = new Map<string, CacheEntry>();
+  #tls = new Map<string, TlsEntry>();
+  /** One resolution at a time per key (or certificate name): two first requests create one row. */
+  #locks = new Map<string, Promise<void>>();
   #storeHealth: StoreHealth | undefined;
+  /** Told of each row this process created (CrowdSec logs `Creating bouncer <name>`). */
+  onCreated: (b: Bouncer) => void = () => {};
 
   /** With `storeHealth`, a lookup is bounded by its deadline and a known key outlives a store outage. */
   constructor(store: Store, clock: Clock, ttlMs = 1000, storeHealth?: StoreHealth) {
@@ -40,58 +60,165 @@ export class BouncerAuth {
   }
 
   /**
-   * The answer when the cache alone can give it (a missing key, or a key seen within `ttlMs`),
-   * else undefined: the caller then awaits `authenticate`. Synchronous, so the hot path answers a
-   * known bouncer without a promise.
+   * The answer when the cache alone can give it (a missing key, or a key seen from this address
+   * within `ttlMs`), else undefined: the caller then awaits `authenticate`. Synchronous, so the hot
+   * path answers a known bouncer without a promise.
    */
-  cached(key: string | undefined): AuthResult | undefined {
+  cached(key: string | undefined, peer: string, method: string): AuthResult | undefined {
     if (key === undefined || key === '') return MISSING;
     const digest = crypto.hash('sha512', key, 'buffer');
     const keyHash = digest.toString('hex');
     const entry = this.#cache.get(keyHash);
-    if (entry === undefined || !this.#fresh(entry)) return undefined;
-    return judge(entry, keyHash, digest);
+    if (entry === undefined || !this.#fresh(entry.at)) return undefined;
+    if (!sameDigest(entry, digest)) return { ok: false, reason: 'unknown', keyHash };
+    const row = entry.byIp.get(peer);
+    if (row !== undefined && row.authType === 'api-key') return judge(entry.rows, row, keyHash);
+    if (method === 'HEAD') {
+      const choice = chooseKeyRow(entry.rows, peer, method);
+      return 'use' in choice ? judge(entry.rows, choice.use, keyHash) : { ok: false, reason: 'unknown', keyHash };
+    }
+    // A new address (a row to claim or create) is the store's business.
+    return undefined;
   }
 
-  async authenticate(key: string | undefined): Promise<AuthResult> {
-    const hit = this.cached(key);
+  async authenticate(key: string | undefined, peer: string, method: string): Promise<AuthResult> {
+    const hit = this.cached(key, peer, method);
     if (hit !== undefined) return hit;
     const keyHash = hashApiKey(key!);
-    let bouncer: Bouncer | undefined;
-    try {
-      const find = () => this.#store.findBouncerByKeyHash(keyHash);
-      bouncer = await (this.#storeHealth ? this.#storeHealth.call(find) : find());
-    } catch (e) {
-      // The store is down or slow: a key it confirmed recently keeps working (bounded staleness);
-      // an unknown one gets E_STORE_DOWN (503), never a 403 that would tell a bouncer its key is wrong.
-      const stale = this.#cache.get(keyHash);
-      const age = this.#clock.now() - (stale?.at ?? -Infinity);
-      if (isStoreDown(e) && stale && age >= 0 && age <= STALE_KEY_MAX_MS) return judge(stale, keyHash, Buffer.from(keyHash, 'hex'));
-      throw e;
-    }
-    // Bounded: random keys from a scanner must not grow memory.
-    if (this.#cache.size > 50_000) this.#cache.clear();
-    const entry: CacheEntry = { bouncer, storedDigest: bouncer ? Buffer.from(bouncer.apiKeyHash, 'hex') : undefined, at: this.#clock.now() };
-    this.#cache.set(keyHash, entry);
-    return judge(entry, keyHash, Buffer.from(keyHash, 'hex'));
+    return this.#serialized(keyHash, async () => this.cached(key, peer, method) ?? (await this.#resolve(keyHash, peer, method)));
+  }
+
+  /**
+   * The row of a verified client certificate, `CN@IP` (cs `APIKey.authTLS`, docs/reference/crowdsec-1.6-1.7.md §2):
+   * created on first use with auth type `tls` and a random key nobody knows; a row of that name
+   * that authenticates by key is refused.
+   */
+  cachedTls(name: string): AuthResult | undefined {
+    const entry = this.#tls.get(name);
+    if (entry === undefined || entry.bouncer === undefined || !this.#fresh(entry.at)) return undefined;
+    return judgeTls(entry.bouncer);
+  }
+
+  async authenticateTls(name: string, peer: string): Promise<AuthResult> {
+    const hit = this.cachedTls(name);
+    if (hit !== undefined) return hit;
+    return this.#serialized(`tls\0${name}`, async () => {
+      const again = this.cachedTls(name);
+      if (again !== undefined) return again;
+      let bouncer = await this.#call(() => this.#store.getBouncer(name));
+      if (bouncer === undefined) {
+        // Random bytes hashed: a valid-looking hash no key can produce, so the row never answers X-Api-Key.
+        const apiKeyHash = hashApiKey(crypto.randomBytes(32).toString('hex'));
+        const made = await this.#call(() => this.#store.createAutoBouncer({ name, apiKeyHash, ip: peer, now: this.#clock.now(), authType: 'tls' }));
+        if (made.created) this.onCreated(made.bouncer);
+        bouncer = made.bouncer;
+      }
+      this.#bound(this.#tls);
+      this.#tls.set(name, { bouncer, at: this.#clock.now() });
+      return judgeTls(bouncer);
+    });
   }
 
   /** Drop cached answers (after this process changes bouncers). */
   invalidate(): void {
     this.#cache.clear();
+    this.#tls.clear();
   }
 
-  #fresh(entry: CacheEntry): boolean {
+  async #resolve(keyHash: string, peer: string, method: string): Promise<AuthResult> {
+    let rows: Bouncer[];
+    try {
+      rows = await this.#call(() => this.#store.bouncersByKeyHash(keyHash));
+    } catch (e) {
+      // The store is down or slow: a key and address it confirmed recently keep working (bounded
+      // staleness); anything else gets E_STORE_DOWN (503), never a 403 that would tell a bouncer
+      // its key is wrong. No row is claimed or created meanwhile.
+      const stale = this.#cache.get(keyHash);
+      const age = this.#clock.now() - (stale?.at ?? -Infinity);
+      if (isStoreDown(e) && stale && age >= 0 && age <= STALE_KEY_MAX_MS) {
+        const choice = chooseKeyRow(stale.rows, peer, 'HEAD');
+        const row = method === 'HEAD' ? ('use' in choice ? choice.use : undefined) : stale.byIp.get(peer);
+        if (row) return judge(stale.rows, row, keyHash);
+      }
+      throw e;
+    }
+    // A claim lost to another request or replica: read again and choose again (at most twice).
+    for (let attempt = 0; ; attempt++) {
+      this.#remember(keyHash, rows);
+      const choice = chooseKeyRow(rows, peer, method);
+      if ('none' in choice) return { ok: false, reason: 'unknown', keyHash };
+      if ('use' in choice) return judge(rows, choice.use, keyHash);
+      // A revoked key gets no new row: it is refused from every address.
+      if (keyRevoked(rows, rows[0]!)) return { ok: false, reason: 'revoked', keyHash, bouncer: rows[0]! };
+      const now = this.#clock.now();
+      if ('claim' in choice) {
+        // Lost or won, the rows say who has it now; a row deleted and re-added meanwhile ends the loop.
+        if (attempt >= 3) return { ok: false, reason: 'unknown', keyHash };
+        await this.#call(() => this.#store.claimBouncerAddress(choice.claim.id, peer, now));
+        rows = await this.#call(() => this.#store.bouncersByKeyHash(keyHash));
+        continue;
+      }
+      const made = await this.#call(() => this.#store.createAutoBouncer({ name: choice.create, apiKeyHash: keyHash, ip: peer, now, authType: 'api-key' }));
+      if (made.created) this.onCreated(made.bouncer);
+      rows = await this.#call(() => this.#store.bouncersByKeyHash(keyHash));
+      this.#remember(keyHash, rows);
+      // The row of that name is another key's, or a certificate's: CrowdSec fails the same way.
+      if (made.bouncer.apiKeyHash !== keyHash || made.bouncer.authType !== 'api-key') return { ok: false, reason: 'unknown', keyHash };
+      return judge(rows, rows.find((b) => b.id === made.bouncer.id) ?? made.bouncer, keyHash);
+    }
+  }
+
+  #remember(keyHash: string, rows: Bouncer[]): void {
+    this.#bound(this.#cache);
+    const byIp = new Map<string, Bouncer>();
+    for (const b of rows) if (b.ipAddress !== '' && !byIp.has(b.ipAddress)) byIp.set(b.ipAddress, b);
+    this.#cache.set(keyHash, { rows, byIp, storedDigest: rows.length > 0 ? Buffer.from(rows[0]!.apiKeyHash, 'hex') : undefined, at: this.#clock.now() });
+  }
+
+  /** Bounded: random keys from a scanner must not grow memory. */
+  #bound(map: Map<string, unknown>): void {
+    if (map.size > CACHE_MAX) map.clear();
+  }
+
+  #call<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#storeHealth ? this.#storeHealth.call(fn) : fn();
+  }
+
+  async #serialized<T>(lock: string, run: () => Promise<T>): Promise<T> {
+    const before = this.#locks.get(lock);
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = (before ?? Promise.resolve()).then(() => mine);
+    this.#locks.set(lock, tail);
+    try {
+      await before;
+      return await run();
+    } finally {
+      release();
+      if (this.#locks.get(lock) === tail) this.#locks.delete(lock);
+    }
+  }
+
+  #fresh(at: number): boolean {
     const now = this.#clock.now();
-    return now - entry.at <= this.#ttlMs && now >= entry.at;
+    return now - at <= this.#ttlMs && now >= at;
   }
 }
 
-function judge(entry: CacheEntry, keyHash: string, digest: Buffer): AuthResult {
-  const b = entry.bouncer;
-  // The map lookup found the entry by hash; the constant-time comparison is what decides.
+/** The map lookup found the entry by hash; the constant-time comparison is what decides. */
+function sameDigest(entry: CacheEntry, digest: Buffer): boolean {
   const stored = entry.storedDigest;
-  if (!b || !stored || stored.length !== digest.length || !crypto.timingSafeEqual(stored, digest)) return { ok: false, reason: 'unknown', keyHash };
-  if (b.revoked) return { ok: false, reason: 'revoked', keyHash, bouncer: b };
+  return stored !== undefined && stored.length === digest.length && crypto.timingSafeEqual(stored, digest);
+}
+
+function judge(rows: readonly Bouncer[], b: Bouncer, keyHash: string): AuthResult {
+  if (keyRevoked(rows, b)) return { ok: false, reason: 'revoked', keyHash, bouncer: b };
+  return { ok: true, bouncer: b };
+}
+
+function judgeTls(b: Bouncer): AuthResult {
+  // cs: "bouncer isn't allowed to auth by TLS"; the refusal names it so health can explain it.
+  if (b.authType !== 'tls') return { ok: false, reason: 'tls:api-key-bouncer', keyHash: '', bouncer: b };
+  if (b.revoked) return { ok: false, reason: 'revoked', keyHash: '', bouncer: b };
   return { ok: true, bouncer: b };
 }

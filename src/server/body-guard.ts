@@ -15,6 +15,8 @@ import { BODY_CAPS } from '../config/listener-limits.ts';
 export function bodyCapFor(path: string): number {
   if (path === '/v1/usage-metrics') return USAGE_METRICS_MAX_BYTES;
   if (path === '/ui/login') return BODY_CAPS.login;
+  if (path === '/v1/alerts') return BODY_CAPS.alerts;
+  if (WATCHER_BODY_PATHS.has(path)) return BODY_CAPS.watcher;
   if (path === '/ui' || path.startsWith('/ui/') || path === '/admin/v1' || path.startsWith('/admin/v1/')) return BODY_CAPS.admin;
   return BODY_CAPS.other;
 }
@@ -66,9 +68,22 @@ function refuse(req: IncomingMessage, res: ServerResponse, status: 403 | 413, bo
   res.end(body);
 }
 
+/** Watcher routes that read a body besides /v1/alerts (server/watcher-routes.ts). */
+const WATCHER_BODY_PATHS = new Set(['/v1/watchers', '/v1/watchers/login', '/v1/allowlists/check']);
+/** Those a machine sends before it has a token. */
+const PRE_LOGIN_PATHS = new Set(['/v1/watchers', '/v1/watchers/login']);
+
 /** Paths whose handlers read a body; anywhere else (404, 405) the body is never read. */
 function readsBody(path: string): boolean {
-  return path === '/v1/usage-metrics' || path === '/ui' || path.startsWith('/ui/') || path === '/admin/v1' || path.startsWith('/admin/v1/');
+  return (
+    path === '/v1/usage-metrics' ||
+    path === '/v1/alerts' ||
+    WATCHER_BODY_PATHS.has(path) ||
+    path === '/ui' ||
+    path.startsWith('/ui/') ||
+    path === '/admin/v1' ||
+    path.startsWith('/admin/v1/')
+  );
 }
 
 /** The body, read here under the cap: the Hono app then finds it in `rawBody` (@hono/node-server) and never streams the socket. */
@@ -102,7 +117,12 @@ function readCapped(req: IncomingMessage, cap: number): Promise<Buffer | 'too_la
  * buffers a whole upload before any route runs); and makes sure an unread body ends the
  * connection. Calls `next` when the request may go on.
  */
-export function createBodyGuard(deps: { gate: BouncerGate; onRefused?: (reason: 'too_large' | 'unauthenticated') => void }) {
+export function createBodyGuard(deps: {
+  gate: BouncerGate;
+  onRefused?: (reason: 'too_large' | 'unauthenticated') => void;
+  /** Whether a machine's JWT is valid: an alerts upload (up to 64 MiB) is read only for one. */
+  machineToken?: (token: string) => Promise<boolean>;
+}) {
   async function read(req: IncomingMessage, res: ServerResponse, path: string, cap: number, next: () => void): Promise<void> {
     const body = await readCapped(req, cap);
     if (body === 'gone') return;
@@ -139,11 +159,33 @@ export function createBodyGuard(deps: { gate: BouncerGate; onRefused?: (reason: 
       res.end(down ? '{"message":"store unavailable: retry shortly"}' : '{"message":"internal error"}');
     };
     // Admin and dashboard routes check credentials before they read: without any, none is read either.
-    const anonymous = path !== '/ui/login' && path !== '/v1/usage-metrics' && req.headers.authorization === undefined && req.headers.cookie === undefined;
+    const anonymous =
+      path !== '/ui/login' &&
+      path !== '/v1/usage-metrics' &&
+      !PRE_LOGIN_PATHS.has(path) &&
+      req.headers.authorization === undefined &&
+      req.headers.cookie === undefined &&
+      !(path === '/v1/alerts' && /[?&]token=/.test(url));
     if (!readsBody(path) || anonymous) {
       // The route answers without a body (404, 405, 401): it gets an empty one, the connection closes after.
       (req as IncomingMessage & { rawBody?: Buffer }).rawBody = Buffer.alloc(0);
       next();
+      return;
+    }
+    if (path === '/v1/alerts' && req.method === 'POST' && deps.machineToken) {
+      // The token first, as the key on usage metrics: a bogus one never gets 64 MiB read.
+      const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+      const token = m ? m[1]!.trim() : (new URLSearchParams(url.slice(mark + 1)).get('token') ?? '');
+      deps
+        .machineToken(token)
+        .then((ok) => {
+          if (ok) return read(req, res, path, cap, next);
+          deps.onRefused?.('unauthenticated');
+          // The route answers the 401 (gin-jwt's body); the body stays unread.
+          (req as IncomingMessage & { rawBody?: Buffer }).rawBody = Buffer.alloc(0);
+          next();
+        })
+        .catch(fail);
       return;
     }
     if (path !== '/v1/usage-metrics' || req.method !== 'POST') return void read(req, res, path, cap, next).catch(fail);

@@ -6,6 +6,7 @@ import { hashApiKey, keyFingerprint } from '../core/bouncers/api-key.ts';
 import { RefusalLog, REFUSAL_LOG_EVERY_MS } from './refusal-log.ts';
 import type { ActivityRecorder } from './activity.ts';
 import type { AuthResult, BouncerAuth } from './auth.ts';
+import type { ClientCertVerdict } from '../core/tls/client-cert.ts';
 import type { LapiMetrics } from './metrics.ts';
 
 /** What the gate needs to know of a request, whatever serves it (Hono or the raw fast path). */
@@ -15,6 +16,11 @@ export interface GateRequest {
   apiKey: string | undefined;
   userAgent: string | undefined;
   peer: string;
+  /**
+   * The client certificate's verdict when the connection presented one (TLS listener): used
+   * instead of the API key, as CrowdSec does (src/server/client-cert.ts).
+   */
+  clientCert?: ClientCertVerdict;
 }
 
 /**
@@ -74,7 +80,8 @@ export class BouncerGate {
     let owner = '';
     let fingerprint = '';
     if (req.apiKey) {
-      const result = await this.#deps.auth.authenticate(req.apiKey);
+      // As a HEAD: naming the owner must not claim or create a row.
+      const result = await this.#deps.auth.authenticate(req.apiKey, req.peer, 'HEAD');
       owner = result.ok ? result.bouncer.name : (result.bouncer?.name ?? '');
       fingerprint = keyFingerprint(this.#deps.fingerprintSecret, result.ok ? result.bouncer.apiKeyHash : result.keyHash || hashApiKey(req.apiKey));
     }
@@ -93,7 +100,12 @@ export class BouncerGate {
   /** Authenticates and records the request. */
   async admit(req: GateRequest, pull: PullKind): Promise<GateResult> {
     const at = this.#deps.clock.now();
-    return this.#decide(req, pull, await this.#deps.auth.authenticate(req.apiKey), at);
+    const cert = req.clientCert;
+    if (cert !== undefined) {
+      const result = cert.ok ? await this.#deps.auth.authenticateTls(`${cert.cn}@${req.peer}`, req.peer) : certRefusal(cert.reason);
+      return this.#decide(req, pull, result, at);
+    }
+    return this.#decide(req, pull, await this.#deps.auth.authenticate(req.apiKey, req.peer, req.method), at);
   }
 
   /**
@@ -101,7 +113,13 @@ export class BouncerGate {
    * caller awaits `admit`: a bouncer pulling steadily is answered without a promise.
    */
   admitNow(req: GateRequest, pull: PullKind): GateResult | undefined {
-    const result = this.#deps.auth.cached(req.apiKey);
+    const cert = req.clientCert;
+    const result =
+      cert === undefined
+        ? this.#deps.auth.cached(req.apiKey, req.peer, req.method)
+        : cert.ok
+          ? this.#deps.auth.cachedTls(`${cert.cn}@${req.peer}`)
+          : certRefusal(cert.reason);
     return result === undefined ? undefined : this.#decide(req, pull, result, this.#deps.clock.now());
   }
 
@@ -127,8 +145,9 @@ export class BouncerGate {
       // HEAD checks the key: a sign of life (last request), never a pull. CrowdSec 1.4.6 moves the
       // last pull on HEAD /v1/decisions/stream and takes type/version from a HEAD's User-Agent
       // (seen by `vigil doctor`'s tests); Vigil does not, so a key check (doctor, a probe) can never
-      // make a silent bouncer look like it pulled. docs/local-api.md, compatibility table.
-      activity.request(b, at, req.peer, undefined);
+      // make a silent bouncer look like it pulled. docs/local-api.md, compatibility table. Nor does
+      // it move the row's address: with a shared key, a HEAD from elsewhere is not that instance (1.6.4+).
+      activity.request(b, at, undefined, undefined);
       return { ok: true, bouncer: b, at };
     }
     const ua = this.#userAgents.parse(req.userAgent);
@@ -143,6 +162,10 @@ export class BouncerGate {
     }
     return { ok: true, bouncer: b, at };
   }
+}
+
+function certRefusal(reason: `tls:${string}`): AuthResult {
+  return { ok: false, reason, keyHash: '' };
 }
 
 /** parseUserAgent, remembered: a fleet sends a handful of distinct User-Agents, over and over. */

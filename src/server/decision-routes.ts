@@ -6,13 +6,14 @@ import { errorAnswer } from '../lib/http-errors.ts';
 import { parseUserAgent } from '../core/bouncers/user-agent.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
 import { lookupLive } from '../core/decisions/live-lookup.ts';
-import { matchesStream, parseLiveQueryString, parseStreamQuery } from '../core/decisions/query.ts';
+import { longestPerValue, matchesStream, parseLiveQueryString, parseStreamQuery } from '../core/decisions/query.ts';
 import { decisionsJson, streamJson, streamJsonChunks } from '../core/decisions/wire.ts';
 import type { ActivityRecorder } from './activity.ts';
 import { foldPeerAddress } from '../lib/ip.ts';
 import type { BouncerGate, GateRequest, GateResult } from './bouncer-gate.ts';
 import type { LapiMetrics } from './metrics.ts';
 import { isStoreDown, type StoreHealth } from './store-health.ts';
+import type { ClientCertSource } from './client-cert.ts';
 
 export interface DecisionRoutesDeps {
   store: Store;
@@ -23,6 +24,8 @@ export interface DecisionRoutesDeps {
   metrics?: LapiMetrics;
   /** Bounds the store calls of a pull; when the store is down, pulls are answered from memory. */
   storeHealth?: StoreHealth;
+  /** On a TLS listener: the verdict on a connection's client certificate, used instead of the API key. */
+  clientCerts?: ClientCertSource;
 }
 
 /** A request handler that takes the request (true) or leaves it to the next one (false). */
@@ -42,7 +45,7 @@ const DECISIONS_PER_CHUNK = 2000;
  * behaviour is CrowdSec 1.4.6's (docs/reference/crowdsec-wire-protocol.md §4, §7), checked by test/lapi.test.ts and golden tests.
  */
 export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
-  const { store, sync, activity, gate, log, metrics, storeHealth } = deps;
+  const { store, sync, activity, gate, log, metrics, storeHealth, clientCerts } = deps;
   const call = <T>(fn: () => Promise<T>): Promise<T> => (storeHealth ? storeHealth.call(fn) : fn());
   // One counter child per (route, method, status), looked up by a string: no label hashing per request.
   const counted = new Map<string, { inc(): void }>();
@@ -132,6 +135,12 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
       added = startup ? sync.index.active(at) : [];
       deleted = [];
     }
+    if (q.dedup) {
+      // A startup's candidates hold every active decision already: no lookups needed.
+      const longest = longestPerValue(added.concat(deleted), startup ? () => [] : (v) => sync.index.byValue(v, at));
+      added = added.filter((d) => longest.has(d));
+      deleted = deleted.filter((d) => longest.has(d));
+    }
     added = added.filter((d) => !d.simulated && matchesStream(d, q));
     deleted = deleted.filter((d) => !d.simulated && matchesStream(d, q));
     activity.request(b, at, peer, parseUserAgent(userAgent), { rev, stream: true });
@@ -175,6 +184,7 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
       apiKey: requestHeader(req, 'x-api-key'),
       userAgent: req.headers['user-agent'],
       peer: foldPeerAddress(req.socket.remoteAddress),
+      clientCert: clientCerts?.bouncer(req.socket),
     };
     try {
       // A bouncer whose key was checked within the last second is answered synchronously, in the

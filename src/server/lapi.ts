@@ -10,6 +10,7 @@ import { foldPeerAddress } from '../lib/ip.ts';
 import type { BouncerGate, PullKind } from './bouncer-gate.ts';
 import type { LapiMetrics } from './metrics.ts';
 import { parseUsageMetrics, USAGE_METRICS_MAX_BYTES } from './usage-metrics.ts';
+import type { ClientCertSource } from './client-cert.ts';
 
 export interface LapiDeps {
   store: Store;
@@ -22,12 +23,16 @@ export interface LapiDeps {
   admin?: Hono;
   /** Whether the store answers; /health says so when it does not. */
   storeUp?: () => boolean;
+  /** The watcher (machine) routes (watcher-routes.ts). */
+  watchers?: Hono<Env>;
+  /** On a TLS listener: client certificates stand for bouncers (usage metrics), as on the decision routes. */
+  clientCerts?: ClientCertSource;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const FORBIDDEN = '{"message":"access forbidden"}';
 
-type Env = { Bindings: { incoming?: { socket?: { remoteAddress?: string } } } };
+export type Env = { Bindings: { incoming?: { socket?: import('node:net').Socket } } };
 
 function peerAddressOf(c: Context<Env>): string {
   return foldPeerAddress(c.env?.incoming?.socket?.remoteAddress);
@@ -53,8 +58,16 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
 
   /** Authenticates and records the request, then hands the bouncer over; answers 403 itself. */
   async function withBouncer(c: Context<Env>, pull: PullKind, run: (b: Bouncer, at: number) => Promise<Response> | Response) {
+    const socket = c.env?.incoming?.socket;
     const admitted = await gate.admit(
-      { method: c.req.method, path: c.req.path, apiKey: c.req.header('x-api-key'), userAgent: c.req.header('user-agent'), peer: peerAddressOf(c) },
+      {
+        method: c.req.method,
+        path: c.req.path,
+        apiKey: c.req.header('x-api-key'),
+        userAgent: c.req.header('user-agent'),
+        peer: peerAddressOf(c),
+        clientCert: socket && deps.clientCerts ? deps.clientCerts.bouncer(socket) : undefined,
+      },
       pull,
     );
     if (!admitted.ok) return json(c, FORBIDDEN, 403);
@@ -79,6 +92,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
   // because their shared PostgreSQL is down); the body says the store is degraded.
   app.get('/health', (c) => json(c, deps.storeUp && !deps.storeUp() ? '{"status":"up","store":"degraded"}' : '{"status":"up"}'));
   if (deps.admin) app.route('/admin/v1', deps.admin);
+  if (deps.watchers) app.route('/', deps.watchers);
 
   // Gin redirects a trailing slash; some bouncer configs produce it (docs/reference/crowdsec-wire-protocol.md §4 "Other status quirks").
   app.get('/v1/decisions/', (c) =>

@@ -20,6 +20,8 @@ export interface BouncersTable {
   last_request_at: number | null;
   kind_override: string | null;
   pull_cadence_ms: number | null;
+  /** Created by the Local API for a shared key's new address, or for a client certificate (migration 009). */
+  auto_created: Generated<number>;
 }
 
 export interface DecisionsTable {
@@ -52,6 +54,14 @@ export interface AlertsTable {
   start_at: number;
   stop_at: number;
   simulated: number;
+  // migration 008: what CrowdSec's alerts round-trip (defaults for the CLI's own alerts)
+  capacity: ColumnType<number, number | undefined, number>;
+  scenario_hash: ColumnType<string, string | undefined, string>;
+  scenario_version: ColumnType<string, string | undefined, string>;
+  remediation: ColumnType<number, number | undefined, number>;
+  kind: ColumnType<string, string | undefined, string>;
+  /** JSON: labels, events, meta, the source's AS/country/range/coordinates. */
+  extra: ColumnType<string, string | undefined, string>;
 }
 
 export interface RefusedRequestsTable {
@@ -107,7 +117,7 @@ export interface BouncerChangesTable {
   new_value: string;
 }
 
-/** Every table of the store, one complete type (migrations 001–007; the notification tables of 004 in NotifyTables). */
+/** Every table of the store, one complete type (migrations 001–008; the notification tables of 004 in NotifyTables). */
 export interface Database extends NotifyTables {
   bouncers: BouncersTable;
   decisions: DecisionsTable;
@@ -125,6 +135,8 @@ export interface Database extends NotifyTables {
   refused_summaries: RefusedSummariesTable;
   // migration 007
   dashboard_ended_sessions: EndedSessionsTable;
+  // migration 008
+  machines: MachinesTable;
 }
 
 export interface BouncerUsageMetricsTable {
@@ -209,3 +221,23 @@ export type NotifyTables = {
     created_at: number;
   };
 };
+
+/** Watchers: CrowdSec agents and cscli (migration 008). Booleans 0/1, times epoch ms. */
+export interface MachinesTable {
+  id: Generated<number>;
+  machine_id: string;
+  password_hash: string;
+  ip_address: string;
+  version: string;
+  scenarios: string;
+  is_validated: number;
+  auth_type: string;
+  created_at: number;
+  updated_at: number;
+  last_login_at: number | null;
+  last_heartbeat_at: number | null;
+  last_push_at: number | null;
+  heartbeat_cadence_ms: number | null;
+  /** JSON array of the last heartbeat times (epoch ms). */
+  recent_heartbeats: string;
+}

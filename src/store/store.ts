@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { VigilError } from '../lib/errors.ts';
-import type { Alert, AlertWithDecisions, Bouncer, BouncerChange, BouncerKind, Decision, RefusedRequest } from '../core/model/records.ts';
+import type { Alert, AlertDetails, AlertWithDecisions, Bouncer, BouncerChange, BouncerKind, Decision, RefusedRequest } from '../core/model/records.ts';
 import type { HealthIssue, NewHealthIssue } from '../core/model/health-issue.ts';
 import type { AlertsTable, BouncersTable, Database, DecisionsTable, HealthIssuesTable, RefusedRequestsTable } from './schema.ts';
 import { openDatabase, parseStoreUrl, type OpenedDatabase, type OpenOptions } from './database.ts';
@@ -24,7 +24,8 @@ export interface BouncerActivity {
 }
 
 export type NewDecision = Omit<Decision, 'id' | 'alertId' | 'deletedAt'>;
-export type NewAlert = Omit<Alert, 'id'>;
+/** An alert to write; the CrowdSec details (migration 008) default for the CLI's own alerts. */
+export type NewAlert = Omit<Alert, 'id'> & Partial<AlertDetails>;
 export type NewRefusedRequest = Omit<RefusedRequest, 'id'>;
 
 /** Keep the refused-request record bounded: enough to explain a silence, never a disk filler. */
@@ -162,6 +163,75 @@ export class Store {
     return row ? toBouncer(row) : undefined;
   }
 
+  /**
+   * Every row of an API key, oldest first: the key's own row and the `NAME@IP` rows the Local API
+   * created for its other addresses (key sharing, docs/reference/crowdsec-1.6-1.7.md §1).
+   */
+  async bouncersByKeyHash(apiKeyHash: string): Promise<Bouncer[]> {
+    if (this.#sqlite) {
+      const rows = await this.#sqliteRead((db) => db.prepare('SELECT * FROM bouncers WHERE api_key_hash = ? ORDER BY id').all(apiKeyHash));
+      return (rows as Selectable<BouncersTable>[]).map(toBouncer);
+    }
+    const rows = await this.#db.selectFrom('bouncers').selectAll().where('api_key_hash', '=', apiKeyHash).orderBy('id').execute();
+    return rows.map(toBouncer);
+  }
+
+  /**
+   * Gives a freshly added key's row (no address yet) its first address, unless someone claimed it
+   * first (another request, another replica): written at once, not batched, because the next
+   * request from that address is matched by it. Returns the row as it now is.
+   */
+  async claimBouncerAddress(id: number, ip: string, now: number): Promise<{ claimed: boolean; bouncer: Bouncer | undefined }> {
+    const res = await this.#db
+      .updateTable('bouncers')
+      .set({ ip_address: ip, updated_at: now })
+      .where('id', '=', id)
+      .where('ip_address', '=', '')
+      .executeTakeFirst();
+    const row = await this.#db.selectFrom('bouncers').selectAll().where('id', '=', id).executeTakeFirst();
+    return { claimed: Number(res.numUpdatedRows) === 1, bouncer: row ? toBouncer(row) : undefined };
+  }
+
+  /**
+   * Creates a row the Local API decided on (`NAME@IP` for a shared key, `CN@IP` for a client
+   * certificate). The unique name decides a race between requests or replicas: the loser gets the
+   * winner's row and `created: false`.
+   */
+  async createAutoBouncer(input: {
+    name: string;
+    apiKeyHash: string;
+    ip: string;
+    now: number;
+    authType: 'api-key' | 'tls';
+  }): Promise<{ created: boolean; bouncer: Bouncer }> {
+    const values = {
+      name: input.name,
+      api_key_hash: input.apiKeyHash,
+      revoked: 0,
+      ip_address: input.ip,
+      type: '',
+      version: '',
+      auth_type: input.authType,
+      created_at: input.now,
+      updated_at: input.now,
+      last_pull_at: null,
+      last_pull_rev: null,
+      last_request_at: null,
+      kind_override: null,
+      pull_cadence_ms: null,
+      auto_created: 1,
+    };
+    const inserted = await this.#db
+      .insertInto('bouncers')
+      .values(values)
+      .onConflict((oc) => oc.column('name').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (inserted) return { created: true, bouncer: toBouncer(inserted) };
+    const row = await this.#db.selectFrom('bouncers').selectAll().where('name', '=', input.name).executeTakeFirstOrThrow();
+    return { created: false, bouncer: toBouncer(row) };
+  }
+
   /** Deletes every named bouncer or none: an unknown name fails the whole call. */
   async deleteBouncers(names: string[]): Promise<void> {
     await this.#db.transaction().execute(async (trx) => {
@@ -271,6 +341,12 @@ export class Store {
           start_at: alert.startAt,
           stop_at: alert.stopAt,
           simulated: alert.simulated ? 1 : 0,
+          capacity: alert.capacity,
+          scenario_hash: alert.scenarioHash,
+          scenario_version: alert.scenarioVersion,
+          remediation: alert.remediation === undefined ? undefined : alert.remediation ? 1 : 0,
+          kind: alert.kind,
+          extra: alert.extra,
         })
         .returning('id')
         .executeTakeFirstOrThrow();
@@ -715,6 +791,7 @@ export function toBouncer(r: Selectable<BouncersTable>): Bouncer {
     lastRequestAt: r.last_request_at === null ? null : Number(r.last_request_at),
     kindOverride: r.kind_override === 'firewall' || r.kind_override === 'remediation' ? r.kind_override : null,
     pullCadenceMs: r.pull_cadence_ms === null ? null : Number(r.pull_cadence_ms),
+    autoCreated: Number(r.auto_created ?? 0) === 1,
   };
 }
 

@@ -438,7 +438,10 @@ export interface FirewallBouncerHandle {
 
 export interface FirewallBouncerOptions {
   apiUrl: string;
+  /** '' with `tls`: the client certificate authenticates instead. */
   apiKey: string;
+  /** Client certificate auth and the CA that signed the Local API's certificate (`cert_path`, `key_path`, `ca_cert_path`). */
+  tls?: { certPath: string; keyPath: string; caCertPath: string };
   /** Go duration; default '1s' */
   updateFrequency?: string;
   workDir: string;
@@ -577,6 +580,7 @@ export async function startFirewallBouncer(opts: FirewallBouncerOptions): Promis
     log_level: opts.logLevel ?? 'info',
     api_url: opts.apiUrl,
     api_key: opts.apiKey,
+    ...(opts.tls ? { cert_path: opts.tls.certPath, key_path: opts.tls.keyPath, ca_cert_path: opts.tls.caCertPath } : {}),
     insecure_skip_verify: false,
     disable_ipv6: !ipv6,
     deny_action: 'DROP',

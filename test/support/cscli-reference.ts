@@ -38,3 +38,35 @@ export const DECISIONS_HUMAN = `+----+--------+-----------------------+---------
 | 1  | cscli  | Ip:192.0.2.1          | test                                                     | ban     |         |    | 1      | 4m52.512755s       | 1        |
 +----+--------+-----------------------+----------------------------------------------------------+---------+---------+----+--------+--------------------+----------+
 `;
+
+/** `cscli machines list` (docs/reference/crowdsec-wire-protocol.md §5). */
+export const MACHINES_LIST = `-----------------------------------------------------------------------------------------------------------------------------------------------
+ Name                               IP Address   Last Update            Status   Version                            Auth Type   Last Heartbeat 
+-----------------------------------------------------------------------------------------------------------------------------------------------
+ 3d1219c7c4c5404aaa1f6d2a48adfda4   127.0.0.1    2026-11-24T04:19:45Z   ✔️        v1.4.6-6~deb12u1+b1-linux-debian   password    1m50s          
+-----------------------------------------------------------------------------------------------------------------------------------------------
+`;
+
+/** `cscli machines list -o json` (§5). */
+export const MACHINES_LIST_JSON = `[
+  {
+    "id": 1,
+    "created_at": "2026-11-24T04:19:45.611047375Z",
+    "updated_at": "2026-11-24T04:19:45.611048114Z",
+    "last_push": "2026-11-24T04:19:45.611048275Z",
+    "last_heartbeat": "2026-11-24T04:19:45.611048411Z",
+    "machineId": "3d1219c7c4c5404aaa1f6d2a48adfda4",
+    "ipAddress": "127.0.0.1",
+    "version": "v1.4.6-6~deb12u1+b1-linux-debian",
+    "isValidated": true,
+    "auth_type": "password",
+    "edges": {}
+  }
+]
+`;
+
+/** `cscli machines list -o raw` (§5). */
+export const MACHINES_LIST_RAW = `machine_id,ip_address,updated_at,validated,version,auth_type,last_heartbeat
+3d1219c7c4c5404aaa1f6d2a48adfda4,127.0.0.1,2026-11-24T04:21:36Z,true,7.88.1,password,0s
+newmachine1,127.0.0.1,2026-11-24T04:21:36Z,false,,password,0s
+`;

@@ -147,6 +147,7 @@ function bouncer(fields: Partial<Bouncer> & Pick<Bouncer, 'id' | 'name'>): Bounc
     lastRequestAt: null,
     kindOverride: null,
     pullCadenceMs: null,
+    autoCreated: false,
     ...fields,
   };
 }

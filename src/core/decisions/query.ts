@@ -46,6 +46,11 @@ export function parseLiveQueryString(search: string): LiveQuery {
 /** Filters of `GET /v1/decisions/stream`. */
 export interface StreamQuery {
   startup: boolean;
+  /**
+   * Only the longest decision per (value, type, scope) (CrowdSec's default, docs/reference/crowdsec-1.6-1.7.md §4.3);
+   * `dedup=false` sends every one.
+   */
+  dedup: boolean;
   /** Lower-cased scopes; CrowdSec's default is ip and range. */
   scopes: string[];
   origins?: string[];
@@ -58,7 +63,36 @@ export function parseStreamQuery(params: URLSearchParams): StreamQuery {
   const startup = params.get('startup') === 'true';
   const scopesText = params.get('scopes');
   const scopes = scopesText ? splitList(scopesText).map((s) => s.toLowerCase()) : ['ip', 'range'];
-  return { startup, scopes, ...parseCommonFilters(params) };
+  return { startup, dedup: params.get('dedup') !== 'false', scopes, ...parseCommonFilters(params) };
+}
+
+/**
+ * CrowdSec's `longestDecisionForScopeTypeValue` (docs/reference/crowdsec-1.6-1.7.md §4.3): a decision is sent only when
+ * no other decision with the same (value, type, scope) lasts longer, whatever its origin, simulated
+ * flag or expiry, so a bouncer filtering on origins may get nothing for a value, and a shorter
+ * decision's expiry is not sent while a longer one is active. Applied before the stream's filters.
+ * `othersFor(value)`: the active decisions of that value (the in-memory index); the candidates
+ * themselves cover the expired ones that matter.
+ */
+export function longestPerValue(candidates: readonly Decision[], othersFor: (value: string) => readonly Decision[]): Set<Decision> {
+  const longest = new Map<string, number>();
+  const note = (d: Decision) => {
+    const k = `${d.value}\0${d.type}\0${d.scope}`;
+    const cur = longest.get(k);
+    if (cur === undefined || d.until > cur) longest.set(k, d.until);
+  };
+  const values = new Set<string>();
+  const ids = new Set<number>();
+  for (const d of candidates) {
+    note(d);
+    values.add(d.value);
+    ids.add(d.id);
+  }
+  // A candidate read from the store is newer than the index's copy of it (a deletion not synced yet).
+  for (const v of values) for (const d of othersFor(v)) if (!ids.has(d.id)) note(d);
+  const keep = new Set<Decision>();
+  for (const d of candidates) if (d.until >= longest.get(`${d.value}\0${d.type}\0${d.scope}`)!) keep.add(d);
+  return keep;
 }
 
 function parseCommonFilters(params: URLSearchParams): Pick<LiveQuery, 'origins' | 'scenariosContaining' | 'scenariosNotContaining'> {

@@ -1,4 +1,5 @@
 import type { StepId } from './runbooks.ts';
+import { MACHINE_CAUSES } from './machine-causes.ts';
 
 /**
  * The likely causes the health engine can name, one entry each: the seed's "Common Root Causes" as
@@ -15,6 +16,8 @@ interface CauseDefinition {
 }
 
 export const CAUSES = {
+  // Machines' (log processors') causes live in machine-causes.ts.
+  ...MACHINE_CAUSES,
   authentication: {
     text: 'authentication failure (key invalid, bouncer deleted or re-registered)',
     summary: 'the Local API refuses its key (wrong, regenerated or revoked key, or the bouncer was deleted)',
@@ -34,6 +37,11 @@ export const CAUSES = {
     text: 'did not reconnect after a Local API restart',
     summary: 'it did not reconnect after the Local API restarted',
     first: { diagnose: ['logs', 'service'], resolve: ['reconnect'] },
+  },
+  instance_stopped: {
+    text: 'one instance of a shared key stopped while the others still pull (a pod replaced, or its address changed)',
+    summary: 'this instance stopped while other instances with the same key (or certificate) still pull: a pod was replaced or its address changed',
+    first: { diagnose: ['registration', 'service', 'logs'], resolve: ['restart'] },
   },
   never_pulled: {
     text: 'registered but never configured or started',

@@ -2,6 +2,8 @@ import { formatGoDuration, formatRfc3339 } from '../../lib/duration.ts';
 import type { BouncerChange, RefusedRequest } from '../model/records.ts';
 import type { RefusedSummary } from '../model/records.ts';
 import { parseUserAgent } from '../bouncers/user-agent.ts';
+import { evaluateMachines } from './evaluate-machines.ts';
+import { isMachineRefusal } from './machine-causes.ts';
 import {
   ISSUE_CATALOGUE,
   type BouncerHealthInput,
@@ -52,6 +54,7 @@ export function bouncerStatus(b: BouncerHealthInput, now: number, rules: HealthR
 export function evaluate(snapshot: FleetSnapshot, now: number, rules: HealthRules): Finding[] {
   const findings: Finding[] = [];
   const evidence = indexEvidence(snapshot);
+  const families = bouncerFamilies(snapshot.bouncers);
   let active = 0;
   for (const b of snapshot.bouncers) {
     const since = lastSignOfLife(b);
@@ -59,6 +62,10 @@ export function evaluate(snapshot: FleetSnapshot, now: number, rules: HealthRule
     if (!b.revoked && silent <= rules.offlineAfterMs) active++;
     // A revoked bouncer is switched off on purpose: it is shown as such, not raised as offline.
     if (b.revoked) continue;
+    const siblings = families.get(b) ?? [];
+    // A shared key's own row that nobody claimed, or whose pulls all went to its NAME@IP rows: the
+    // key works, through them; the row itself is not an instance that stopped.
+    if (!b.autoCreated && b.lastPullAt === null && b.lastUsageMetricsAt === null && siblings.some((s) => s.lastPullAt !== null)) continue;
     let kind: IssueKind | null = null;
     if (silent > rules.offlineAfterMs) kind = b.kind === 'firewall' ? 'fw_integration_offline' : 'rc_integration_offline';
     else {
@@ -67,6 +74,8 @@ export function evaluate(snapshot: FleetSnapshot, now: number, rules: HealthRule
     }
     if (kind === null) continue;
     const causes = likelyCauses(b, since, evidence);
+    const stillPulling = siblings.filter((s) => !s.revoked && s.lastPullAt !== null && s.lastPullAt > since && now - lastSignOfLife(s) <= rules.offlineAfterMs);
+    if (stillPulling.length > 0 && b.lastPullAt !== null) causes.unshift(instanceStopped(b, stillPulling));
     findings.push({
       kind,
       criticality: ISSUE_CATALOGUE[kind].criticality,
@@ -90,7 +99,52 @@ export function evaluate(snapshot: FleetSnapshot, now: number, rules: HealthRule
       ),
     );
   }
+  // Machines (log processors): evaluate-machines.ts.
+  findings.push(...evaluateMachines(snapshot, now, rules));
   return findings;
+}
+
+/**
+ * Families of rows: a name and the `NAME@…` rows the Local API created (a shared key's other
+ * addresses, or one client certificate's `CN@IP` rows). Only rows that have a relative are listed.
+ */
+function bouncerFamilies(bouncers: readonly BouncerHealthInput[]): Map<BouncerHealthInput, BouncerHealthInput[]> {
+  const byBase = new Map<string, BouncerHealthInput[]>();
+  for (const b of bouncers) {
+    const at = b.name.indexOf('@');
+    // Operator-made names may contain '@' too: only auto-created rows join a family by their prefix.
+    const base = at < 0 ? b.name : b.autoCreated ? b.name.slice(0, at) : undefined;
+    if (base === undefined) continue;
+    const list = byBase.get(base);
+    if (list) list.push(b);
+    else byBase.set(base, [b]);
+  }
+  const out = new Map<BouncerHealthInput, BouncerHealthInput[]>();
+  for (const members of byBase.values()) {
+    if (members.length < 2 || !members.some((m) => m.autoCreated)) continue;
+    for (const m of members)
+      out.set(
+        m,
+        members.filter((o) => o !== m),
+      );
+  }
+  return out;
+}
+
+function instanceStopped(b: BouncerHealthInput, stillPulling: BouncerHealthInput[]): LikelyCause {
+  const newest = [...stillPulling].sort((x, y) => (y.lastPullAt ?? 0) - (x.lastPullAt ?? 0));
+  const shown = newest.slice(0, 3).map((s) => `${s.ipAddress || 'an unknown address'} as ${s.name}`);
+  const more = newest.length > 3 ? ` and ${newest.length - 3} more` : '';
+  return {
+    cause: 'instance_stopped',
+    confidence: 'high',
+    evidence: [
+      `the key still pulls from ${shown.join(', ')}${more} (last pull ${formatRfc3339(newest[0]!.lastPullAt!)}): this instance, last seen from ${b.ipAddress || 'an unknown address'}, stopped — a pod replaced or its address changed`,
+      b.autoCreated
+        ? `if it is gone for good, \`vigil bouncers prune\` removes idle rows (an auto-created row is deleted only with its parent, which would take the live rows and their key with it)`
+        : `if it is gone for good, \`vigil bouncers prune\` removes idle rows; \`vigil bouncers delete ${b.name}\` would also delete the ${b.name}@… rows that still pull, and their key would stop working`,
+    ],
+  };
 }
 
 function fleetFinding(kind: IssueKind, since: number, summary: string): Finding {
@@ -175,6 +229,8 @@ function indexEvidence(s: FleetSnapshot): EvidenceIndex {
   };
   const refused = s.refused.map(summaryOf);
   for (const r of s.refusedSummaries ?? []) refused.push(r);
+  // Refused logins and tokens are machines' (evaluate-machines.ts), not bouncer keys.
+  removeMachineRefusals(refused);
   // Only the addresses refused requests came from matter: 100k bouncers are not grouped for nothing.
   const refusedIps = new Set<string>();
   for (const r of refused) if (r.peerIp) refusedIps.add(r.peerIp);
@@ -202,6 +258,12 @@ function indexEvidence(s: FleetSnapshot): EvidenceIndex {
   }
   for (const c of s.bouncerChanges) push(idx.changesByBouncer, c.bouncerId, c);
   return idx;
+}
+
+function removeMachineRefusals(list: RefusedSummary[]): void {
+  let kept = 0;
+  for (const r of list) if (!isMachineRefusal(r.reason)) list[kept++] = r;
+  list.length = kept;
 }
 
 function userAgentOf(b: BouncerHealthInput): string {

@@ -2,6 +2,7 @@ import type { HealthIssue } from '../model/health-issue.ts';
 import type { Bouncer } from '../model/records.ts';
 import { bouncerFamily, resolveKind } from './bouncer-kind.ts';
 import { runbookFor, type Deployment, type Runbook } from './runbooks.ts';
+import { machineRunbookFor, type MachineIssueKind } from './machine-runbooks.ts';
 import type { CauseKind, LikelyCause } from './types.ts';
 import type { RunbookSettings } from './runbook-settings.ts';
 
@@ -27,6 +28,7 @@ export function issueRunbook(
   deployment: Deployment,
   settings?: Pick<RunbookSettings, 'cli' | 'container' | 'namespace'>,
 ): Runbook | undefined {
+  if (i.subject.startsWith('machine:')) return machineIssueRunbook(i, lapiUrl, deployment, settings);
   if (!i.bouncerName) return undefined;
   const type = bouncer?.type ?? '';
   return runbookFor({
@@ -37,6 +39,25 @@ export function issueRunbook(
     lapiUrl,
     deployment,
     cause: (topCause(i)?.cause ?? 'unknown') as CauseKind,
+    ...(settings ? { cli: settings.cli, container: settings.container, namespace: settings.namespace } : {}),
+  });
+}
+
+/** The runbook for a machine (log processor) issue, subject `machine:<machine_id>`. */
+function machineIssueRunbook(
+  i: HealthIssue,
+  lapiUrl: string,
+  deployment: Deployment,
+  settings?: Pick<RunbookSettings, 'cli' | 'container' | 'namespace'>,
+): Runbook | undefined {
+  const kinds: readonly string[] = ['lp_offline', 'lp_late', 'lp_pending', 'lp_no_alerts'] satisfies MachineIssueKind[];
+  if (!kinds.includes(i.kind)) return undefined;
+  return machineRunbookFor({
+    machineId: i.subject.slice('machine:'.length),
+    issue: i.kind as MachineIssueKind,
+    lapiUrl,
+    deployment,
+    cause: topCause(i)?.cause ?? 'unknown',
     ...(settings ? { cli: settings.cli, container: settings.container, namespace: settings.namespace } : {}),
   });
 }

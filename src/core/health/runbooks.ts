@@ -82,7 +82,7 @@ export function shellQuote(value: string): string {
 }
 
 /** A value shown in prose: a Markdown code span that no content can break out of, controls made visible. */
-function code(value: string): string {
+export function code(value: string): string {
   const visible = value.replace(NEEDS_ESCAPE_ALL, escapeChar);
   const longestRun = Math.max(0, ...(visible.match(/`+/g) ?? []).map((r) => r.length));
   const fence = '`'.repeat(longestRun + 1);
@@ -629,7 +629,7 @@ interface Env {
   scheme: string;
 }
 
-function parseLapi(lapiUrl: string): { url: string; host: string; port: string; scheme: string } {
+export function parseLapi(lapiUrl: string): { url: string; host: string; port: string; scheme: string } {
   let u: URL;
   try {
     u = new URL(lapiUrl);

@@ -1,4 +1,4 @@
-import type { BouncerChange, RefusedRequest, RefusedSummary } from '../model/records.ts';
+import type { BouncerChange, Machine, RefusedRequest, RefusedSummary } from '../model/records.ts';
 
 /**
  * Issue ids and criticalities from CrowdSec's Stack Health catalogue (docs/reference/crowdsec-docs-notes.md §1), plus our own
@@ -11,6 +11,11 @@ export const ISSUE_KINDS = [
   'se_no_rc',
   'integration_late',
   'source_unavailable',
+  // Machines (log processors): CrowdSec's LP Offline and LP No Alerts, and our own early warnings.
+  'lp_offline',
+  'lp_no_alerts',
+  'lp_late',
+  'lp_pending',
 ] as const;
 export type IssueKind = (typeof ISSUE_KINDS)[number];
 /** Most severe first. */
@@ -24,6 +29,10 @@ export const ISSUE_CATALOGUE: Record<IssueKind, { title: string; criticality: Cr
   se_no_rc: { title: 'Security Engine No Remediation Component', criticality: 'recommended' },
   integration_late: { title: 'Integration Late', criticality: 'warning' },
   source_unavailable: { title: 'Watched Source Unavailable', criticality: 'high' },
+  lp_offline: { title: 'LP Offline', criticality: 'critical' },
+  lp_no_alerts: { title: 'LP No Alerts', criticality: 'high' },
+  lp_late: { title: 'LP Late', criticality: 'warning' },
+  lp_pending: { title: 'LP Pending Validation', criticality: 'warning' },
 };
 
 import type { CauseKind } from './causes.ts';
@@ -53,6 +62,11 @@ export interface BouncerHealthInput {
   pullCadenceMs: number | null;
   /** Last usage-metrics report: proof of life for a live-mode bouncer that had no traffic to pull for. */
   lastUsageMetricsAt: number | null;
+  /**
+   * Created by the Local API for a shared key's other address (`NAME@IP`) or a client certificate
+   * (`CN@IP`): a family is a name and its `NAME@…` rows (docs/reference/crowdsec-1.6-1.7.md §1).
+   */
+  autoCreated?: boolean;
 }
 
 export interface FleetSnapshot {
@@ -72,6 +86,35 @@ export interface FleetSnapshot {
    * has none), so their absence proves nothing. Default true (Vigil's own Local API records them).
    */
   requestsRecorded?: boolean;
+  /** Watchers (log processors). Absent: none known, and no machine issue is raised (`vigil watch`, older callers). */
+  machines?: MachineHealthInput[];
+  /** IP and version changes of machines at login. */
+  machineChanges?: MachineChange[];
+}
+
+/** A machine as the evaluator needs it. */
+export type MachineHealthInput = Pick<
+  Machine,
+  | 'id'
+  | 'machineId'
+  | 'ipAddress'
+  | 'version'
+  | 'isValidated'
+  | 'authType'
+  | 'createdAt'
+  | 'lastLoginAt'
+  | 'lastHeartbeatAt'
+  | 'lastPushAt'
+  | 'heartbeatCadenceMs'
+>;
+
+/** A change of a machine's IP or version, seen at a login. */
+export interface MachineChange {
+  machineId: number;
+  at: number;
+  field: 'ip' | 'version';
+  oldValue: string;
+  newValue: string;
 }
 
 export interface HealthRules {
@@ -86,7 +129,7 @@ export interface HealthRules {
 export interface Finding {
   kind: IssueKind;
   criticality: Criticality;
-  /** `bouncer:<name>` or `fleet`: one open issue per kind and subject. */
+  /** `bouncer:<name>`, `machine:<machine_id>` or `fleet`: one open issue per kind and subject. */
   subject: string;
   bouncerName: string | null;
   /** When the condition began: the last sign of life, or the registration. */

@@ -34,6 +34,11 @@ export interface Bouncer {
   kindOverride: BouncerKind | null;
   /** Median interval between stream pulls when the bouncer pulls on a steady cadence; null otherwise. */
   pullCadenceMs: number | null;
+  /**
+   * Created by the Local API, not by an operator: `NAME@IP` for a shared key seen from a new address,
+   * or `CN@IP` for a client certificate (CrowdSec 1.6.4+, docs/reference/crowdsec-1.6-1.7.md §1, §2).
+   */
+  autoCreated: boolean;
 }
 
 /** A change of a bouncer's IP, type or version, as the Local API saw it. */
@@ -78,6 +83,21 @@ export interface Alert {
   startAt: number;
   stopAt: number;
   simulated: boolean;
+}
+
+/**
+ * What CrowdSec's alerts carry beyond `Alert`, so a pushed alert reads back as sent (migration 008).
+ * The CLI's own alerts keep the defaults (0, '', false, '{}').
+ */
+export interface AlertDetails {
+  capacity: number;
+  scenarioHash: string;
+  scenarioVersion: string;
+  remediation: boolean;
+  /** 1.7.7+ `kind` (`cscli`, `crowdsec`…); '' when the client sent none. */
+  kind: string;
+  /** JSON text: labels, events, meta, uuid, and the source's as_name/as_number/cn/range/latitude/longitude. */
+  extra: string;
 }
 
 export interface AlertWithDecisions {

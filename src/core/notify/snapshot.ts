@@ -30,14 +30,15 @@ export function snapshotIssue(issue: HealthIssue, bouncer: Pick<Bouncer, 'type' 
 }
 
 /**
- * The runbook of an open bouncer issue, built when the message is rendered rather than stored
+ * The runbook of an open bouncer or machine issue, built when the message is rendered rather than stored
  * with it: it is most of a message's size (about 9 KB an issue), and the same snapshot and code
  * give the same text on every retry. The deployment is the one the store's runbook settings name
  * (`vigil watch`), else host: a message cannot know where a bouncer runs; `vigil issues show
  * --deployment` can.
  */
 export function snapshotRunbook(s: IssueSnapshot, content: Pick<MessageContent, 'lapiUrl' | 'runbookSettings'>): Runbook | null {
-  if (s.resolvedAt !== null || s.bouncer === null) return null;
+  // Fleet issues have no runbook; bouncer and machine (`machine:<name>`) issues do.
+  if (s.resolvedAt !== null || (s.bouncer === null && !s.subject.startsWith('machine:'))) return null;
   const issue: HealthIssue = {
     id: s.id,
     kind: s.kind,

@@ -1,9 +1,10 @@
 import { humanDuration } from '../../lib/human-time.ts';
 import type { IssueSnapshot, MessageContent } from './types.ts';
 
-/** `RC Integration Offline: bouncer web` or, for a fleet-level issue, its title alone. */
+/** `RC Integration Offline: bouncer web`, `LP Offline: machine agent1`, or, for a fleet-level issue, its title alone. */
 export function issueLabel(i: IssueSnapshot): string {
-  return i.bouncer === null ? i.title : `${i.title}: bouncer ${i.bouncer}`;
+  if (i.bouncer !== null) return `${i.title}: bouncer ${i.bouncer}`;
+  return i.subject.startsWith('machine:') ? `${i.title}: machine ${i.subject.slice('machine:'.length)}` : i.title;
 }
 
 /** The one line that says what happened: subject line, Slack text, notification preview. */

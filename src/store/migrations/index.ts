@@ -7,6 +7,8 @@ import { notify } from './004-notify.ts';
 import { pullHistory } from './005-pull-history.ts';
 import { refusedSummaries } from './006-refused-summaries.ts';
 import { endedSessions } from './007-ended-sessions.ts';
+import { machines } from './008-machines.ts';
+import { bouncerFamilies } from './009-bouncer-families.ts';
 
 /**
  * Names a released store may have recorded for a migration that was renumbered since (the list was
@@ -26,6 +28,8 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '005-pull-history': pullHistory(dialect),
         '006-refused-summaries': refusedSummaries(dialect),
         '007-ended-sessions': endedSessions(),
+        '008-machines': machines(dialect),
+        '009-bouncer-families': bouncerFamilies(),
       };
     },
   };

@@ -25,8 +25,9 @@ export function causeLabel(cause: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-export function issueTitle(i: { kind: string; bouncerName: string | null }): string {
+export function issueTitle(i: { kind: string; bouncerName: string | null; subject?: string }): string {
   const title = ISSUE_CATALOGUE[i.kind as IssueKind]?.title ?? i.kind;
+  if (!i.bouncerName && i.subject?.startsWith('machine:')) return `${title}: machine ${i.subject.slice('machine:'.length)}`;
   return i.bouncerName ? `${title}: ${i.bouncerName}` : title;
 }
 

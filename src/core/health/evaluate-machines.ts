@@ -1,0 +1,311 @@
+import { formatGoDuration, formatRfc3339 } from '../../lib/duration.ts';
+import type { RefusedRequest, RefusedSummary } from '../model/records.ts';
+import { isMachineRefusal } from './machine-causes.ts';
+import {
+  ISSUE_CATALOGUE,
+  type Finding,
+  type FleetSnapshot,
+  type HealthRules,
+  type IssueKind,
+  type LikelyCause,
+  type MachineChange,
+  type MachineHealthInput,
+} from './types.ts';
+
+/**
+ * The machine (log processor) half of the evaluator: CrowdSec's LP Offline and LP No Alerts
+ * (docs/reference/crowdsec-docs-notes.md §1.3), our early LP Late from the heartbeat cadence, and
+ * LP Pending Validation for a machine that registered but cannot log in until someone validates
+ * it. Pure, like evaluate.ts, which calls it.
+ */
+
+/** CrowdSec's LP No Alerts: online, but no alert pushed for 48 h (docs/reference/crowdsec-1.6-1.7.md §7). */
+export const NO_ALERTS_AFTER_MS = 48 * 3600_000;
+/** A silence that began this close before a Local API restart is blamed on the restart (the agent beats every 60 s). */
+const RESTART_WINDOW_MIN_MS = 3 * 60_000;
+/** An IP or version change this long before the silence is worth noting. */
+const CHANGE_NOTE_WINDOW_MS = 3600_000;
+
+/** The machine's last sign of life: a heartbeat, a login or an alert push; its registration when none. */
+export function machineLastSeen(m: MachineHealthInput): number {
+  return Math.max(m.lastHeartbeatAt ?? 0, m.lastLoginAt ?? 0, m.lastPushAt ?? 0) || m.createdAt;
+}
+
+/** The silence after which a machine beating steadily counts as late, or null without a steady cadence. */
+export function machineLateAfter(m: MachineHealthInput, rules: HealthRules): number | null {
+  if (m.heartbeatCadenceMs === null || m.heartbeatCadenceMs <= 0) return null;
+  return Math.max(rules.lateAfterFactor * m.heartbeatCadenceMs, rules.lateAfterMinMs);
+}
+
+export type MachineStatus = 'healthy' | 'late' | 'offline' | 'never_logged_in' | 'pending';
+
+/** What a person reads at a glance: healthy, late, offline, never logged in, pending validation. */
+export function machineStatus(m: MachineHealthInput, now: number, rules: HealthRules): MachineStatus {
+  if (!m.isValidated) return 'pending';
+  const silent = now - machineLastSeen(m);
+  if (silent > rules.offlineAfterMs) return 'offline';
+  if (m.lastLoginAt === null && m.lastHeartbeatAt === null) return 'never_logged_in';
+  const late = machineLateAfter(m, rules);
+  return late !== null && silent > late ? 'late' : 'healthy';
+}
+
+export function evaluateMachines(snapshot: FleetSnapshot, now: number, rules: HealthRules): Finding[] {
+  const machines = snapshot.machines ?? [];
+  if (machines.length === 0) return [];
+  const idx = indexMachineEvidence(snapshot);
+  const findings: Finding[] = [];
+  for (const m of machines) {
+    const since = machineLastSeen(m);
+    const silent = now - since;
+    const label = `machine '${m.machineId}'`;
+    if (!m.isValidated) {
+      // Waiting for an operator, not broken: raised at once, with what its login attempts show.
+      const tries = related(m, m.createdAt, idx).filter((x) => x.r.reason === 'login:not-validated');
+      const evidence = [
+        `registered at ${formatRfc3339(m.createdAt)}${m.ipAddress ? ` from ${m.ipAddress}` : ''} and not validated: the Local API refuses its logins until it is`,
+        ...describe(tries.map((x) => x.r)),
+      ];
+      findings.push(
+        finding(
+          'lp_pending',
+          m,
+          m.createdAt,
+          `${label} registered ${ago(now, m.createdAt)} ago and waits for validation: until then it cannot log in or push alerts.`,
+          [{ cause: 'machine_not_validated', confidence: 'high', evidence }],
+        ),
+      );
+      continue;
+    }
+    if (silent > rules.offlineAfterMs) {
+      const never = m.lastLoginAt === null && m.lastHeartbeatAt === null;
+      const summary = never
+        ? `${label} was added ${ago(now, m.createdAt)} ago and has never logged in: no alerts come from it.`
+        : `${label} has not checked in for ${ago(now, since)} (last seen ${formatRfc3339(since)}): its log processing is not reaching the Local API.`;
+      findings.push(finding('lp_offline', m, since, summary, offlineCauses(m, since, idx), changeNotes(m, since, idx)));
+      continue;
+    }
+    const late = machineLateAfter(m, rules);
+    if (late !== null && silent > late) {
+      findings.push(
+        finding(
+          'lp_late',
+          m,
+          since,
+          `${label} usually sends a heartbeat every ${formatGoDuration(m.heartbeatCadenceMs!)} but has been silent for ${ago(now, since)}.`,
+          offlineCauses(m, since, idx),
+          changeNotes(m, since, idx),
+        ),
+      );
+    }
+    // Online (not offline): has it pushed anything in 48 h? A machine never pushed counts from its registration.
+    const pushed = m.lastPushAt ?? m.createdAt;
+    if (m.lastLoginAt !== null && now - pushed > NO_ALERTS_AFTER_MS) {
+      const evidence = [
+        m.lastPushAt === null
+          ? `it has never pushed an alert since it was added at ${formatRfc3339(m.createdAt)}`
+          : `its last alert push was at ${formatRfc3339(m.lastPushAt)}, ${ago(now, m.lastPushAt)} ago`,
+        `it is online: last heartbeat ${m.lastHeartbeatAt === null ? 'never' : formatRfc3339(m.lastHeartbeatAt)}, last login ${formatRfc3339(m.lastLoginAt)}`,
+        'on the agent, `cscli metrics` shows whether its logs are read (acquisition), parsed (parsers) and reach scenarios (buckets)',
+      ];
+      findings.push(
+        finding('lp_no_alerts', m, pushed, `${label} is online but has pushed no alert for ${ago(now, pushed)}: its scenarios are not firing.`, [
+          { cause: 'no_alerts', confidence: 'medium', evidence },
+        ]),
+      );
+    }
+  }
+  return findings;
+}
+
+function finding(kind: IssueKind, m: MachineHealthInput, since: number, summary: string, causes: LikelyCause[], notes: string[] = []): Finding {
+  return { kind, criticality: ISSUE_CATALOGUE[kind].criticality, subject: `machine:${m.machineId}`, bouncerName: null, since, summary, causes, notes };
+}
+
+interface MachineEvidence {
+  refusedByIp: Map<string, RefusedSummary[]>;
+  refusedByName: Map<string, RefusedSummary[]>;
+  machineIds: Set<string>;
+  machinesByIp: Map<string, number>;
+  lapiStarts: number[];
+  changes: Map<number, MachineChange[]>;
+  requestsRecorded: boolean;
+}
+
+function summaryOf(r: RefusedRequest): RefusedSummary {
+  return { ...r, severalKeys: false, firstAt: r.at, lastAt: r.at, count: 1 };
+}
+
+function indexMachineEvidence(s: FleetSnapshot): MachineEvidence {
+  const push = <K, V>(m: Map<K, V[]>, k: K, v: V) => {
+    const list = m.get(k);
+    if (list) list.push(v);
+    else m.set(k, [v]);
+  };
+  const idx: MachineEvidence = {
+    refusedByIp: new Map(),
+    refusedByName: new Map(),
+    machineIds: new Set(),
+    machinesByIp: new Map(),
+    lapiStarts: [...s.lapiStarts].sort((a, b) => a - b),
+    changes: new Map(),
+    requestsRecorded: s.requestsRecorded !== false,
+  };
+  for (const m of s.machines ?? []) {
+    idx.machineIds.add(m.machineId);
+    if (m.ipAddress) idx.machinesByIp.set(m.ipAddress, (idx.machinesByIp.get(m.ipAddress) ?? 0) + 1);
+  }
+  // Only refusals of logins and tokens: a bouncer's refused key says nothing about an agent.
+  const refused = [...s.refused.map(summaryOf), ...(s.refusedSummaries ?? [])].filter((r) => isMachineRefusal(r.reason));
+  for (const r of refused) {
+    if (r.peerIp) push(idx.refusedByIp, r.peerIp, r);
+    // The login's machine_id is recorded in bouncerName.
+    if (r.bouncerName) push(idx.refusedByName, r.bouncerName, r);
+  }
+  for (const c of s.machineChanges ?? []) push(idx.changes, c.machineId, c);
+  return idx;
+}
+
+type Match = 'own' | 'ip' | 'shared';
+const CONFIDENCE: Record<Match, LikelyCause['confidence']> = { own: 'high', ip: 'medium', shared: 'low' };
+const RANK: Record<LikelyCause['confidence'], number> = { high: 0, medium: 1, low: 2 };
+
+/**
+ * Refusals since `since` that are this machine's: those naming it (its machine_id), then those from
+ * its address that name no other known machine (a credentials file naming a deleted or other machine
+ * is still this agent). From an address several machines share, only low confidence.
+ */
+function related(m: MachineHealthInput, since: number, idx: MachineEvidence): Array<{ r: RefusedSummary; match: Match }> {
+  const out: Array<{ r: RefusedSummary; match: Match }> = [];
+  const seen = new Set<RefusedSummary>();
+  for (const r of idx.refusedByName.get(m.machineId) ?? []) {
+    if (r.lastAt > since) {
+      seen.add(r);
+      out.push({ r, match: 'own' });
+    }
+  }
+  if (m.ipAddress) {
+    for (const r of idx.refusedByIp.get(m.ipAddress) ?? []) {
+      if (r.lastAt <= since || seen.has(r)) continue;
+      if (r.bouncerName && idx.machineIds.has(r.bouncerName)) continue; // another known machine's login
+      out.push({ r, match: (idx.machinesByIp.get(m.ipAddress) ?? 0) > 1 ? 'shared' : 'ip' });
+    }
+  }
+  return out;
+}
+
+/** Which cause each refusal reason points at. */
+const REASON_CAUSE: Record<string, LikelyCause['cause']> = {
+  'login:bad-password': 'machine_bad_password',
+  'login:unknown-machine': 'machine_unknown',
+  'login:not-validated': 'machine_not_validated',
+  'login:bad-user-agent': 'machine_login_rejected',
+  'login:bad-input': 'machine_login_rejected',
+  'jwt:invalid': 'jwt_rejected',
+  'jwt:expired': 'jwt_rejected',
+};
+
+function offlineCauses(m: MachineHealthInput, since: number, idx: MachineEvidence): LikelyCause[] {
+  const causes: LikelyCause[] = [];
+  const byCause = new Map<LikelyCause['cause'], Array<{ r: RefusedSummary; match: Match }>>();
+  for (const x of related(m, since, idx)) {
+    const cause = REASON_CAUSE[x.r.reason];
+    if (!cause) continue;
+    const list = byCause.get(cause);
+    if (list) list.push(x);
+    else byCause.set(cause, [x]);
+  }
+  for (const [cause, list] of byCause) {
+    let confidence: LikelyCause['confidence'] = 'low';
+    for (const x of list) if (RANK[CONFIDENCE[x.match]] < RANK[confidence]) confidence = CONFIDENCE[x.match];
+    const evidence = describe(list.map((x) => x.r));
+    const others = [...new Set(list.map((x) => x.r.bouncerName).filter((n) => n && n !== m.machineId))];
+    if (cause === 'machine_unknown' && others.length > 0)
+      evidence.push(
+        `its address logs in as ${others.map((n) => `'${n}'`).join(', ')}, which the Local API does not know: the credentials file names another machine`,
+      );
+    if (cause === 'machine_bad_password') evidence.push(`the password in the agent's local_api_credentials.yaml is not the one stored for '${m.machineId}'`);
+    if (cause === 'jwt_rejected')
+      evidence.push(
+        'a token signed before a change of the Local API secret (or by another replica with another secret) is refused until the agent logs in again',
+      );
+    if (list.some((x) => x.match === 'shared'))
+      evidence.push(`its address ${m.ipAddress} is shared by ${idx.machinesByIp.get(m.ipAddress)} machines: these could be another one's`);
+    causes.push({ cause, confidence, evidence });
+  }
+
+  if (m.lastHeartbeatAt !== null || m.lastLoginAt !== null) {
+    const window = Math.max(RESTART_WINDOW_MIN_MS, 3 * (m.heartbeatCadenceMs ?? 0));
+    const restart = idx.lapiStarts.find((s) => s > since && s - since <= window);
+    if (restart !== undefined) {
+      causes.push({
+        cause: 'lapi_restart',
+        confidence: causes.length === 0 ? 'high' : 'medium',
+        evidence: [
+          `the Local API restarted at ${formatRfc3339(restart)}, ${formatGoDuration(roundToSecond(restart - since))} after this machine was last seen, and it has not checked in since: the agent did not log in again`,
+        ],
+      });
+    }
+  }
+
+  if (m.lastLoginAt === null && m.lastHeartbeatAt === null) {
+    causes.push({
+      cause: 'machine_never_logged_in',
+      confidence: causes.length === 0 ? 'high' : 'low',
+      evidence: [
+        `added at ${formatRfc3339(m.createdAt)} and never logged in: its credentials were probably never written to the agent's local_api_credentials.yaml, or the agent never started`,
+      ],
+    });
+  } else if (causes.every((c) => c.confidence === 'low' || c.cause === 'lapi_restart')) {
+    const strong = causes.some((c) => c.confidence !== 'low');
+    const evidence = [
+      idx.requestsRecorded
+        ? `nothing at all has arrived from ${m.ipAddress || 'it'} since ${formatRfc3339(since)}: no refused login, no refused token`
+        : `no heartbeat since ${formatRfc3339(since)}; refused logins are not recorded where this was read from`,
+      'check that the crowdsec service runs on the agent host and can reach the Local API',
+    ];
+    causes.push({ cause: 'agent_stopped_or_network', confidence: strong ? 'low' : 'medium', evidence });
+  }
+  return causes.sort((x, y) => RANK[x.confidence] - RANK[y.confidence]);
+}
+
+function changeNotes(m: MachineHealthInput, since: number, idx: MachineEvidence): string[] {
+  const notes: string[] = [];
+  for (const c of idx.changes.get(m.id) ?? []) {
+    if (c.at <= since + 1000 && since - c.at <= CHANGE_NOTE_WINDOW_MS) {
+      notes.push(
+        `its ${c.field === 'ip' ? 'IP address' : c.field} changed from '${c.oldValue}' to '${c.newValue}' at ${formatRfc3339(c.at)}, just before it went silent`,
+      );
+    }
+  }
+  return notes;
+}
+
+const REASON_TEXT: Record<string, string> = {
+  'login:bad-password': 'wrong password',
+  'login:unknown-machine': 'unknown machine',
+  'login:not-validated': 'not validated',
+  'login:bad-user-agent': 'User-Agent is not name/version',
+  'login:bad-input': 'malformed login',
+  'jwt:invalid': 'invalid token',
+  'jwt:expired': 'expired token',
+};
+
+function describe(list: RefusedSummary[]): string[] {
+  return [...list]
+    .sort((a, b) => b.count - a.count)
+    .slice(0, 5)
+    .map(
+      (r) =>
+        `${r.count} request(s) refused (${REASON_TEXT[r.reason] ?? r.reason}) ${r.method} ${r.path} from ${r.peerIp}` +
+        `${r.bouncerName ? ` as '${r.bouncerName}'` : ''}${r.userAgent ? ` with User-Agent ${r.userAgent}` : ''}, ` +
+        (r.count > 1 ? `from ${formatRfc3339(r.firstAt)} to ${formatRfc3339(r.lastAt)}` : `at ${formatRfc3339(r.firstAt)}`),
+    );
+}
+
+function ago(now: number, t: number): string {
+  return formatGoDuration(roundToSecond(now - t));
+}
+
+function roundToSecond(ms: number): number {
+  return Math.round(ms / 1000) * 1000;
+}

@@ -1,0 +1,77 @@
+import type { MachineStepId } from './machine-runbooks.ts';
+
+/**
+ * The likely causes of a machine (log processor) issue: what the Local API can see of an agent
+ * that stopped checking in or stopped pushing alerts. Spread into the cause registry (causes.ts),
+ * so `causeText`/`causeSummary` and the stored issues treat them as any other cause. `first` is the
+ * bouncer runbook's (none apply); `machine` names the machine runbook's steps it moves to the front.
+ */
+export const MACHINE_CAUSES = {
+  machine_bad_password: {
+    text: 'login refused: wrong password (its credentials file no longer matches)',
+    summary: "the Local API refuses its password: the agent's local_api_credentials.yaml no longer matches what Vigil stores",
+    first: { diagnose: [], resolve: [] },
+    machine: { diagnose: ['credentials', 'agentLogs'], resolve: ['resetPassword'] },
+  },
+  machine_unknown: {
+    text: 'login refused: unknown machine (deleted, or its credentials name another machine)',
+    summary: 'it logs in under a machine name the Local API does not know: the machine was deleted, or its credentials file names another one',
+    first: { diagnose: [], resolve: [] },
+    machine: { diagnose: ['credentials', 'machineList'], resolve: ['recreate'] },
+  },
+  machine_not_validated: {
+    text: 'registered but not validated',
+    summary: 'it registered itself but nobody validated it, so every login is refused',
+    first: { diagnose: [], resolve: [] },
+    machine: { diagnose: ['machineList'], resolve: ['validate'] },
+  },
+  machine_login_rejected: {
+    text: 'login rejected: not a CrowdSec agent request (User-Agent or body)',
+    summary: 'its logins are rejected before the password is checked (a User-Agent that is not `name/version`, or a malformed body)',
+    first: { diagnose: [], resolve: [] },
+    machine: { diagnose: ['agentLogs', 'agentVersion'], resolve: ['restartAgent'] },
+  },
+  jwt_rejected: {
+    text: 'its token is refused (Local API secret changed, or clocks disagree)',
+    summary: 'the Local API refuses the token it logged in with (signed with another secret, or expired by a clock that disagrees)',
+    first: { diagnose: [], resolve: [] },
+    machine: { diagnose: ['agentLogs', 'clock'], resolve: ['secret', 'restartAgent'] },
+  },
+  machine_never_logged_in: {
+    text: 'added but the agent never logged in (credentials never installed, or agent not started)',
+    summary: 'it was added but the agent never logged in: the credentials were never put on the agent, or the agent never started',
+    first: { diagnose: [], resolve: [] },
+    machine: { diagnose: ['credentials', 'agentService', 'connectivity'], resolve: ['installCredentials', 'restartAgent'] },
+  },
+  agent_stopped_or_network: {
+    text: 'agent stopped, or cannot reach the Local API',
+    summary: 'the CrowdSec agent is stopped or cannot reach the Local API',
+    first: { diagnose: [], resolve: [] },
+    machine: { diagnose: ['agentService', 'agentLogs', 'connectivity'], resolve: ['restartAgent', 'network'] },
+  },
+  no_alerts: {
+    text: 'no scenario fired (logs not read or not parsed, scenarios missing or in simulation, or a quiet service)',
+    summary:
+      'it runs, but no scenario has fired: its logs are not read or not parsed, its scenarios are missing or in simulation, or the service it watches is quiet',
+    first: { diagnose: [], resolve: [] },
+    machine: { diagnose: ['acquisition', 'scenarios'], resolve: ['fixAcquisition', 'enableScenarios'] },
+  },
+} as const satisfies Record<
+  string,
+  { text: string; summary: string; first: { diagnose: never[]; resolve: never[] }; machine: { diagnose: MachineStepId[]; resolve: MachineStepId[] } }
+>;
+
+export type MachineCauseKind = keyof typeof MACHINE_CAUSES;
+
+/** The machine runbook steps a cause moves to the front; `lapi_restart` and unknown causes have their own. */
+export function machineStepsFirst(cause: string): { diagnose: readonly MachineStepId[]; resolve: readonly MachineStepId[] } {
+  if (cause === 'lapi_restart') return { diagnose: ['agentLogs', 'agentService'], resolve: ['restartAgent'] };
+  return (
+    (MACHINE_CAUSES as Record<string, { machine: { diagnose: MachineStepId[]; resolve: MachineStepId[] } }>)[cause]?.machine ?? { diagnose: [], resolve: [] }
+  );
+}
+
+/** Refused requests that are machines' (watcher logins, JWTs), not bouncer keys: bouncer rules skip them. */
+export function isMachineRefusal(reason: string): boolean {
+  return reason.startsWith('login:') || reason.startsWith('jwt:');
+}

@@ -1,0 +1,111 @@
+import type { Selectable } from 'kysely';
+import type { Alert, AlertDetails, Decision } from '../core/model/records.ts';
+import type { AlertsTable } from './schema.ts';
+import { dbOf } from './store-db.ts';
+import { toDecision, type Store } from './store.ts';
+
+// Alerts as the watcher API reads and deletes them (table in 001, CrowdSec's details in 008).
+// Writing goes through Store.addDecisions, which bumps the decisions revision bouncers follow.
+
+export type StoredAlert = Alert & AlertDetails;
+
+const CHUNK = 1000;
+
+/** One page of alerts by id, newest first (`desc`) or oldest first, after the cursor `afterId`. */
+export async function alertsPage(store: Store, opts: { sort: 'asc' | 'desc'; afterId: number | null; limit: number }): Promise<StoredAlert[]> {
+  let q = dbOf(store).selectFrom('alerts').selectAll();
+  if (opts.afterId !== null) q = q.where('id', opts.sort === 'desc' ? '<' : '>', opts.afterId);
+  const rows = await q.orderBy('id', opts.sort).limit(opts.limit).execute();
+  return rows.map(toStoredAlert);
+}
+
+/** Alerts by id, in the order asked (missing ones skipped). */
+export async function alertsByIds(store: Store, ids: readonly number[]): Promise<StoredAlert[]> {
+  const found = new Map<number, StoredAlert>();
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const rows = await dbOf(store)
+      .selectFrom('alerts')
+      .selectAll()
+      .where('id', 'in', ids.slice(i, i + CHUNK))
+      .execute();
+    for (const r of rows) found.set(Number(r.id), toStoredAlert(r));
+  }
+  return ids.map((id) => found.get(id)).filter((a): a is StoredAlert => a !== undefined);
+}
+
+export async function getAlert(store: Store, id: number): Promise<StoredAlert | undefined> {
+  const row = await dbOf(store).selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toStoredAlert(row) : undefined;
+}
+
+/** Every decision of these alerts, expired and deleted ones included (CrowdSec shows them all), by alert. */
+export async function decisionsOfAlerts(store: Store, alertIds: readonly number[]): Promise<Map<number, Decision[]>> {
+  const out = new Map<number, Decision[]>();
+  for (let i = 0; i < alertIds.length; i += CHUNK) {
+    const rows = await dbOf(store)
+      .selectFrom('decisions')
+      .selectAll()
+      .where('alert_id', 'in', alertIds.slice(i, i + CHUNK))
+      .orderBy('id')
+      .execute();
+    for (const r of rows) {
+      const d = toDecision(r);
+      let list = out.get(d.alertId!);
+      if (!list) out.set(d.alertId!, (list = []));
+      list.push(d);
+    }
+  }
+  return out;
+}
+
+/**
+ * Deletes alerts. Their active decisions are soft-deleted first (so stream bouncers receive them
+ * under `deleted`, which CrowdSec's hard delete does not do), then detached and left for the
+ * expiry purge; the alert rows go. Returns the alerts deleted.
+ */
+export async function deleteAlerts(store: Store, alertIds: readonly number[], now: number): Promise<number> {
+  if (alertIds.length === 0) return 0;
+  const db = dbOf(store);
+  for (let i = 0; i < alertIds.length; i += CHUNK) {
+    const chunk = alertIds.slice(i, i + CHUNK);
+    const active = await db.selectFrom('decisions').select('id').where('alert_id', 'in', chunk).where('until', '>', now).execute();
+    await store.softDeleteDecisions(
+      active.map((r) => Number(r.id)),
+      now,
+    );
+  }
+  let n = 0;
+  await db.transaction().execute(async (trx) => {
+    for (let i = 0; i < alertIds.length; i += CHUNK) {
+      const chunk = alertIds.slice(i, i + CHUNK);
+      await trx.updateTable('decisions').set({ alert_id: null }).where('alert_id', 'in', chunk).execute();
+      const res = await trx.deleteFrom('alerts').where('id', 'in', chunk).executeTakeFirst();
+      n += Number(res.numDeletedRows);
+    }
+  });
+  return n;
+}
+
+export function toStoredAlert(r: Selectable<AlertsTable>): StoredAlert {
+  return {
+    id: Number(r.id),
+    createdAt: Number(r.created_at),
+    scenario: r.scenario,
+    message: r.message,
+    machineId: r.machine_id,
+    sourceScope: r.source_scope,
+    sourceValue: r.source_value,
+    sourceIp: r.source_ip,
+    eventsCount: Number(r.events_count),
+    leakspeed: r.leakspeed,
+    startAt: Number(r.start_at),
+    stopAt: Number(r.stop_at),
+    simulated: Number(r.simulated) === 1,
+    capacity: Number(r.capacity),
+    scenarioHash: r.scenario_hash,
+    scenarioVersion: r.scenario_version,
+    remediation: Number(r.remediation) === 1,
+    kind: r.kind,
+    extra: r.extra,
+  };
+}

@@ -1,0 +1,476 @@
+import http from 'node:http';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sign } from 'hono/jwt';
+import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { ManualClock } from '../src/lib/clock.ts';
+import { hashPassword } from '../src/lib/password.ts';
+import { hashApiKey } from '../src/core/bouncers/api-key.ts';
+import { createMachine, getMachine } from '../src/store/machines.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * The watcher (machine) side over real HTTP on loopback, against `vigil serve` on each database,
+ * checked against CrowdSec 1.4.6's captured bodies (docs/reference/crowdsec-wire-protocol.md §3, §5).
+ */
+const T0 = Date.UTC(2026, 10, 24, 4, 18, 6);
+const UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
+const PASSWORD = '0aAVQspBuconzuzhl95nfuLu4dC4Z2E6';
+const MACHINE = '3d1219c7c4c5404aaa1f6d2a48adfda4';
+const REG_TOKEN = 'x'.repeat(40);
+const BOUNCER_KEY = 'e8759c581418ed9f77e91dcb2d6082f8';
+
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+function request(base: string, method: string, p: string, opts: { headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<Reply> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { ...opts.headers };
+    if (opts.body !== undefined) headers['Content-Length'] = Buffer.byteLength(opts.body);
+    const req = http.request({ host: u.hostname, port: u.port, method, path: p, headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+const cscliAlert = (value: string, duration = '5m', extra: Record<string, unknown> = {}) => ({
+  capacity: 0,
+  created_at: '2026-11-24T04:18:06Z',
+  decisions: [{ duration, origin: 'cscli', scenario: 'test', scope: 'Ip', type: 'ban', value }],
+  events: [],
+  events_count: 1,
+  labels: null,
+  leakspeed: '0',
+  message: 'test',
+  scenario: 'test',
+  scenario_hash: '',
+  scenario_version: '',
+  simulated: false,
+  source: { ip: value, scope: 'Ip', value },
+  start_at: '2026-11-24T04:18:06Z',
+  stop_at: '2026-11-24T04:18:06Z',
+  ...extra,
+});
+
+const agentAlert = (ip: string, remediation = true) => ({
+  capacity: 5,
+  decisions: null,
+  events: [{ meta: [{ key: 'source_ip', value: ip }], timestamp: '2026-11-24T04:18:00Z' }],
+  events_count: 6,
+  labels: null,
+  leakspeed: '10s',
+  message: `Ip ${ip} performed 'crowdsecurity/ssh-bf' (6 events over 2s) at 2026-11-24 04:18:05 +0000 UTC`,
+  remediation,
+  scenario: 'crowdsecurity/ssh-bf',
+  scenario_hash: '4441dcff07020f6690d998b7101e642359ba405c2abb83565bbbdcee36de280f',
+  scenario_version: '0.1',
+  simulated: false,
+  source: { as_name: 'EXAMPLE-AS', as_number: '64500', cn: 'FR', ip, latitude: 48.85, longitude: 2.35, range: '203.0.113.0/24', scope: 'Ip', value: ip },
+  start_at: '2026-11-24T04:18:03Z',
+  stop_at: '2026-11-24T04:18:05Z',
+});
+
+function writeConfig(dbUrl: string, extra: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-watcher-'));
+  const file = path.join(dir, 'vigil.yaml');
+  fs.writeFileSync(file, `listen: 127.0.0.1:0\nmetrics_listen: 'off'\ndb: ${JSON.stringify(dbUrl)}\n${extra}`);
+  return file;
+}
+
+for (const dialect of DIALECTS) {
+  describe(`${dialect}: watcher API over HTTP`, () => {
+    let server: RunningServer;
+    let other: RunningServer;
+    let cleanup: () => Promise<void>;
+    const clock = new ManualClock(T0);
+    let token = '';
+
+    const login = (body: unknown, ua = UA) =>
+      request(server.url, 'POST', '/v1/watchers/login', {
+        headers: { 'User-Agent': ua, 'Content-Type': 'application/json' },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    const jwt = (t = token) => ({ Authorization: `Bearer ${t}`, 'User-Agent': UA, 'Content-Type': 'application/json' });
+    const refusedReasons = async () => {
+      await server.activity.flush();
+      return (await server.store.refusedRequests({ limit: 100 })).map((r) => `${r.reason}:${r.bouncerName}`);
+    };
+
+    beforeAll(async () => {
+      const db = await freshDbUrl(dialect);
+      cleanup = db.cleanup;
+      const file = writeConfig(db.url, `api:\n  auto_registration:\n    enabled: true\n    token: ${REG_TOKEN}\n    allowed_ranges: [127.0.0.1/32]\n`);
+      const config = loadConfig({ flags: { config: file }, env: {}, cwd: '/nonexistent' });
+      server = await startServer(config, { clock, log: createLogger('silent') });
+      // A second replica on the same database: tokens must work across them.
+      other = await startServer(config, { clock, log: createLogger('silent') });
+      await createMachine(server.store, { machineId: MACHINE, passwordHash: await hashPassword(PASSWORD), now: T0, isValidated: true });
+      await createMachine(server.store, { machineId: 'pending', passwordHash: await hashPassword(PASSWORD), now: T0 });
+      await server.store.createBouncer({ name: 'fw', apiKeyHash: hashApiKey(BOUNCER_KEY), now: T0 });
+    });
+    afterAll(async () => {
+      await other?.close();
+      await server?.close();
+      await cleanup?.();
+    });
+
+    it('logs in as CrowdSec does: {code, expire, token}, HS256 {exp, id, orig_iat}, 1 h; records ip, version, scenarios', async () => {
+      const r = await login({ machine_id: MACHINE, password: PASSWORD, scenarios: ['crowdsecurity/ssh-bf', 'crowdsecurity/http-probing'] });
+      expect(r.status).toBe(200);
+      expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+      const body = JSON.parse(r.body);
+      expect(Object.keys(body)).toEqual(['code', 'expire', 'token']);
+      expect(body.code).toBe(200);
+      expect(body.expire).toBe('2026-11-24T05:18:06Z');
+      const [h, p] = body.token.split('.');
+      expect(JSON.parse(Buffer.from(h, 'base64url').toString())).toEqual({ alg: 'HS256', typ: 'JWT' });
+      expect(JSON.parse(Buffer.from(p, 'base64url').toString())).toEqual({ exp: T0 / 1000 + 3600, id: MACHINE, orig_iat: T0 / 1000 });
+      token = body.token;
+      const m = await getMachine(server.store, MACHINE);
+      expect(m).toMatchObject({
+        ipAddress: '127.0.0.1',
+        version: 'v1.4.6-6~deb12u1+b1-linux-debian',
+        scenarios: 'crowdsecurity/ssh-bf,crowdsecurity/http-probing',
+        lastLoginAt: T0,
+      });
+    });
+
+    it('refuses bad logins with CrowdSec bodies and the JWT realm, records why, and stores nothing', async () => {
+      const cases: Array<[unknown, string, string]> = [
+        [{ machine_id: MACHINE, password: 'wrong' }, 'incorrect Username or Password', 'login:bad-password'],
+        [{ machine_id: 'nobody', password: PASSWORD }, 'incorrect Username or Password', 'login:unknown-machine'],
+        [{ machine_id: 'pending', password: PASSWORD }, 'incorrect Username or Password', 'login:not-validated'],
+        [{}, 'input format error', 'login:bad-input'],
+        ['x{', "missing: invalid character 'x' looking for beginning of value", 'login:bad-input'],
+      ];
+      for (const [body, message] of cases) {
+        const r = await login(body);
+        expect(r.status).toBe(401);
+        expect(JSON.parse(r.body)).toEqual({ code: 401, message });
+        expect(r.headers['www-authenticate']).toBe('JWT realm=Crowdsec API local');
+      }
+      const badUa = await login({ machine_id: MACHINE, password: PASSWORD }, 'curl');
+      expect(badUa.status).toBe(401);
+      const reasons = await refusedReasons();
+      for (const want of [
+        'login:bad-password:' + MACHINE,
+        'login:unknown-machine:nobody',
+        'login:not-validated:pending',
+        'login:bad-input:',
+        'login:bad-user-agent:' + MACHINE,
+      ]) {
+        expect(reasons).toContain(want);
+      }
+      expect(await getMachine(server.store, 'nobody')).toBeUndefined();
+      expect((await getMachine(server.store, 'pending'))?.lastLoginAt).toBeNull();
+    });
+
+    it('accepts a gzip login body and refuses one over 2 MiB once inflated', async () => {
+      const ok = await request(server.url, 'POST', '/v1/watchers/login', {
+        headers: { 'User-Agent': UA, 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+        body: gzipSync(JSON.stringify({ machine_id: MACHINE, password: PASSWORD, scenarios: null })),
+      });
+      expect(ok.status).toBe(200);
+      const bomb = await request(server.url, 'POST', '/v1/watchers/login', {
+        headers: { 'User-Agent': UA, 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+        body: gzipSync(JSON.stringify({ machine_id: MACHINE, password: PASSWORD, pad: 'a'.repeat(3 * 1024 * 1024) })),
+      });
+      expect(bomb.status).toBe(413);
+    });
+
+    it('answers heartbeats on either replica with a token from one (the key is in the store)', async () => {
+      clock.set(T0 + 60_000);
+      const a = await request(server.url, 'GET', '/v1/heartbeat', { headers: jwt() });
+      expect(a.status).toBe(200);
+      expect(a.body).toBe('');
+      expect(a.headers['content-length']).toBe('0');
+      clock.set(T0 + 120_000);
+      const b = await request(other.url, 'GET', '/v1/heartbeat', { headers: jwt() });
+      expect(b.status).toBe(200);
+      expect((await getMachine(server.store, MACHINE))?.lastHeartbeatAt).toBe(T0 + 120_000);
+    });
+
+    it('refuses missing, forged, expired and alg-none tokens with 401 and gin-jwt messages', async () => {
+      const missing = await request(server.url, 'GET', '/v1/heartbeat');
+      expect(missing.status).toBe(401);
+      expect(missing.body).toBe('{"code":401,"message":"cookie token is empty"}');
+      expect(missing.headers['www-authenticate']).toBe('JWT realm=Crowdsec API local');
+      const now = Math.floor(clock.now() / 1000);
+      const forged = await sign({ exp: now + 3600, id: MACHINE, orig_iat: now }, 'not-the-key', 'HS256');
+      const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ exp: now + 3600, id: MACHINE, orig_iat: now })).toString('base64url')}.`;
+      const hs512 = await sign({ exp: now + 3600, id: MACHINE, orig_iat: now }, 'k', 'HS512');
+      const cases: Array<[string, string]> = [
+        [forged, 'signature is invalid'],
+        [none, 'invalid signing algorithm'],
+        [hs512, 'invalid signing algorithm'],
+        ['abc', 'token contains an invalid number of segments'],
+        ['a.b.c', 'token is malformed'],
+      ];
+      for (const [t, message] of cases) {
+        const r = await request(server.url, 'GET', '/v1/heartbeat', { headers: jwt(t) });
+        expect(r.status, t).toBe(401);
+        expect(JSON.parse(r.body)).toEqual({ code: 401, message });
+      }
+      clock.set(T0 + 3600_000);
+      const expired = await request(server.url, 'GET', '/v1/heartbeat', { headers: jwt() });
+      expect(expired.status).toBe(401);
+      expect(JSON.parse(expired.body).message).toBe('Token is expired');
+      // Within MaxRefresh of orig_iat a refresh is still possible? Exactly at the limit it is not.
+      const refresh = await request(server.url, 'GET', '/v1/refresh_token', { headers: jwt() });
+      expect(refresh.status).toBe(401);
+      const reasons = await refusedReasons();
+      expect(reasons).toContain('jwt:invalid:');
+      expect(reasons).toContain('jwt:expired:');
+      clock.set(T0 + 200_000);
+      const fresh = JSON.parse((await login({ machine_id: MACHINE, password: PASSWORD })).body).token;
+      const refreshed = await request(server.url, 'GET', '/v1/refresh_token', { headers: jwt(fresh) });
+      expect(refreshed.status).toBe(200);
+      token = JSON.parse(refreshed.body).token;
+    });
+
+    it('POST /v1/alerts with cscli decisions: 201 ["<id>"], decisions reach bouncers, GET /v1/alerts in 1.4.6 shape', async () => {
+      clock.set(T0);
+      token = JSON.parse((await login({ machine_id: MACHINE, password: PASSWORD })).body).token;
+      const r = await request(server.url, 'POST', '/v1/alerts', { headers: jwt(), body: JSON.stringify([cscliAlert('192.0.2.1')]) });
+      expect(r.status).toBe(201);
+      expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+      const ids = JSON.parse(r.body);
+      expect(ids).toEqual([expect.stringMatching(/^\d+$/)]);
+      const seen = await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', {
+        headers: { 'X-Api-Key': BOUNCER_KEY, 'User-Agent': 'cs-firewall-bouncer/v0.0.31' },
+      });
+      expect(JSON.parse(seen.body)).toEqual([
+        { duration: '5m0s', id: expect.any(Number), origin: 'cscli', scenario: 'test', scope: 'Ip', type: 'ban', value: '192.0.2.1' },
+      ]);
+      clock.set(T0 + 1500);
+      const list = await request(server.url, 'GET', '/v1/alerts?has_active_decision=true&include_capi=false&limit=100', { headers: jwt() });
+      expect(list.status).toBe(200);
+      const [a] = JSON.parse(list.body);
+      expect(Object.keys(a)).toEqual([
+        'capacity',
+        'created_at',
+        'decisions',
+        'events',
+        'events_count',
+        'id',
+        'labels',
+        'leakspeed',
+        'machine_id',
+        'message',
+        'scenario',
+        'scenario_hash',
+        'scenario_version',
+        'simulated',
+        'source',
+        'start_at',
+        'stop_at',
+      ]);
+      expect(a).toMatchObject({
+        capacity: 0,
+        created_at: '2026-11-24T04:18:06Z',
+        events: null,
+        events_count: 1,
+        id: Number(ids[0]),
+        labels: null,
+        leakspeed: '0',
+        machine_id: MACHINE,
+        source: { ip: '192.0.2.1', scope: 'Ip', value: '192.0.2.1' },
+        start_at: '2026-11-24 04:18:06 +0000 UTC',
+        stop_at: '2026-11-24 04:18:06 +0000 UTC',
+      });
+      expect(a.decisions).toEqual([
+        { duration: '4m58.5s', id: expect.any(Number), origin: 'cscli', scenario: 'test', scope: 'Ip', simulated: false, type: 'ban', value: '192.0.2.1' },
+      ]);
+      const head = await request(server.url, 'HEAD', '/v1/alerts', { headers: jwt() });
+      expect(head.status).toBe(200);
+      expect(head.body).toBe('');
+      expect((await getMachine(server.store, MACHINE))?.lastPushAt).toBe(T0);
+    });
+
+    it("an agent's alert without decisions gets them from the default profile (remediation + Ip → ban 4h, origin crowdsec)", async () => {
+      // Until = stop_at (04:18:05) + 4h, as CrowdSec computes it; now is 04:18:16.
+      clock.set(T0 + 10_000);
+      const r = await request(server.url, 'POST', '/v1/alerts', {
+        headers: { ...jwt(), 'Content-Encoding': 'gzip' },
+        body: gzipSync(JSON.stringify([agentAlert('203.0.113.7'), agentAlert('203.0.113.8', false)])),
+      });
+      expect(r.status).toBe(201);
+      const [withBan, without] = JSON.parse(r.body);
+      const list = JSON.parse((await request(server.url, 'GET', '/v1/alerts?scenario=crowdsecurity/ssh-bf', { headers: jwt() })).body);
+      const banned = list.find((a: { id: number }) => a.id === Number(withBan));
+      expect(banned.decisions).toEqual([
+        {
+          duration: '3h59m49s',
+          id: expect.any(Number),
+          origin: 'crowdsec',
+          scenario: 'crowdsecurity/ssh-bf',
+          scope: 'Ip',
+          simulated: false,
+          type: 'ban',
+          value: '203.0.113.7',
+        },
+      ]);
+      // What the agent sent reads back: source details, events, capacity, hash, remediation.
+      expect(banned.source).toEqual({
+        as_name: 'EXAMPLE-AS',
+        as_number: '64500',
+        cn: 'FR',
+        ip: '203.0.113.7',
+        latitude: 48.85,
+        longitude: 2.35,
+        range: '203.0.113.0/24',
+        scope: 'Ip',
+        value: '203.0.113.7',
+      });
+      expect(banned).toMatchObject({ capacity: 5, remediation: true, scenario_version: '0.1', events_count: 6, leakspeed: '10s' });
+      expect(banned.events).toEqual([{ meta: [{ key: 'source_ip', value: '203.0.113.7' }], timestamp: '2026-11-24T04:18:00Z' }]);
+      expect(list.find((a: { id: number }) => a.id === Number(without)).decisions).toBeNull();
+      // Filters: ip, range with contains, origin, decision_type.
+      const byIp = JSON.parse((await request(server.url, 'GET', '/v1/alerts?ip=203.0.113.7', { headers: jwt() })).body);
+      expect(byIp.map((a: { id: number }) => a.id)).toEqual([Number(withBan)]);
+      const inRange = JSON.parse((await request(server.url, 'GET', '/v1/alerts?range=203.0.113.0/24&contains=false', { headers: jwt() })).body);
+      expect(inRange.map((a: { id: number }) => a.id).sort()).toEqual([Number(withBan), Number(without)].sort());
+      const byOrigin = JSON.parse((await request(server.url, 'GET', '/v1/alerts?origin=crowdsec', { headers: jwt() })).body);
+      expect(byOrigin.map((a: { id: number }) => a.id)).toEqual([Number(withBan)]);
+      const none = await request(server.url, 'GET', '/v1/alerts?decision_type=captcha', { headers: jwt() });
+      expect(none.body).toBe('null');
+      const bad = await request(server.url, 'GET', '/v1/alerts?bogus=1', { headers: jwt() });
+      expect(bad.status).toBe(400);
+      expect(JSON.parse(bad.body).message).toBe("Filter parameter 'bogus' is unknown (=1): invalid filter");
+    });
+
+    it('refuses malformed alerts with CrowdSec shapes, stores nothing, never answers 5xx except CrowdSec validation list', async () => {
+      const before = (await server.store.activeDecisions(clock.now())).length;
+      const missing = await request(server.url, 'POST', '/v1/alerts', { headers: jwt(), body: '[{}]' });
+      expect(missing.status).toBe(500);
+      expect(JSON.parse(missing.body).message).toBe(
+        'validation failure list:\n0.capacity in body is required\n0.events in body is required\n0.events_count in body is required\n0.leakspeed in body is required\n0.message in body is required\n0.scenario in body is required\n0.scenario_hash in body is required\n0.scenario_version in body is required\n0.simulated in body is required\n0.source in body is required\n0.start_at in body is required\n0.stop_at in body is required',
+      );
+      const cases: Array<[string, number, RegExp]> = [
+        ['x', 400, /invalid character 'x'/],
+        ['{}', 400, /cannot unmarshal object into Go value of type models.AddAlertsRequest/],
+        [JSON.stringify([cscliAlert('192.0.2.9', '5m', { capacity: 'big' })]), 400, /Alert.capacity of type int32/],
+        [JSON.stringify([cscliAlert('192.0.2.9', '5x')]), 400, /0\.decisions\.0: duration "5x"/],
+        [JSON.stringify([cscliAlert('not-an-ip')]), 400, /0\.decisions\.0: ip "not-an-ip"/],
+        [
+          JSON.stringify([
+            { ...cscliAlert('192.0.2.9'), decisions: [{ duration: '1h', origin: 'cscli', scenario: 's', scope: 'bad scope!', type: 'ban', value: 'v' }] },
+          ]),
+          400,
+          /scope "bad scope!"/,
+        ],
+        [JSON.stringify([cscliAlert('192.0.2.9', '5m', { start_at: 'yesterday' })]), 400, /0\.start_at: "yesterday" is not an RFC 3339 time/],
+        [JSON.stringify(Array.from({ length: 1001 }, () => cscliAlert('192.0.2.9'))), 413, /at most 1000 per request/],
+      ];
+      for (const [body, status, message] of cases) {
+        const r = await request(server.url, 'POST', '/v1/alerts', { headers: jwt(), body });
+        expect(r.status, body.slice(0, 80)).toBe(status);
+        expect(JSON.parse(r.body).message).toMatch(message);
+      }
+      // 10k decisions in one alert with one bad one: named, nothing stored.
+      const many = cscliAlert('192.0.2.9');
+      many.decisions = Array.from({ length: 10_000 }, (_, i) => ({
+        duration: '1h',
+        origin: 'cscli-import',
+        scenario: 'imp',
+        scope: 'Ip',
+        type: 'ban',
+        value: `10.1.${i >> 8}.${i & 255}`,
+      }));
+      many.decisions[9_999]!.value = '10.1.999.1';
+      const bad = await request(server.url, 'POST', '/v1/alerts', { headers: jwt(), body: JSON.stringify([many]) });
+      expect(bad.status).toBe(400);
+      expect(JSON.parse(bad.body).message).toMatch(/^0\.decisions\.9999: ip "10\.1\.999\.1"/);
+      expect((await server.store.activeDecisions(clock.now())).length).toBe(before);
+      // The same 10k, all good: one alert, 10k decisions, answered in one request.
+      many.decisions[9_999]!.value = '10.2.0.1';
+      const good = await request(server.url, 'POST', '/v1/alerts', { headers: jwt(), body: JSON.stringify([many]) });
+      expect(good.status).toBe(201);
+      expect((await server.store.activeDecisions(clock.now())).length).toBe(before + 10_000);
+      const unauth = await request(server.url, 'POST', '/v1/alerts', {
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify([cscliAlert('192.0.2.10')]),
+      });
+      expect(unauth.status).toBe(401);
+      expect(unauth.body).toBe('{"code":401,"message":"cookie token is empty"}');
+    });
+
+    it('DELETE /v1/decisions soft-deletes (bouncers get them in deleted); DELETE /v1/alerts only from loopback or trusted_ips', async () => {
+      const stream0 = await request(server.url, 'GET', '/v1/decisions/stream?startup=true', {
+        headers: { 'X-Api-Key': BOUNCER_KEY, 'User-Agent': 'cs-firewall-bouncer/v0.0.31' },
+      });
+      expect(stream0.status).toBe(200);
+      const del = await request(server.url, 'DELETE', '/v1/decisions?ip=192.0.2.1', { headers: jwt() });
+      expect(del.status).toBe(200);
+      expect(JSON.parse(del.body)).toEqual({ nbDeleted: '1' });
+      const stream = await request(server.url, 'GET', '/v1/decisions/stream', {
+        headers: { 'X-Api-Key': BOUNCER_KEY, 'User-Agent': 'cs-firewall-bouncer/v0.0.31' },
+      });
+      expect(JSON.parse(stream.body).deleted.map((d: { value: string }) => d.value)).toContain('192.0.2.1');
+      const badParam = await request(server.url, 'DELETE', '/v1/decisions?nope=1', { headers: jwt() });
+      expect(badParam.status).toBe(400);
+      const byId = await request(server.url, 'DELETE', '/v1/decisions/abc', { headers: jwt() });
+      expect(byId.status).toBe(400);
+      const agentAlerts = JSON.parse((await request(server.url, 'GET', '/v1/alerts?scenario=crowdsecurity/ssh-bf', { headers: jwt() })).body);
+      const one = await request(server.url, 'DELETE', `/v1/alerts/${agentAlerts[0].id}`, { headers: jwt() });
+      expect(JSON.parse(one.body)).toEqual({ nbDeleted: '1' });
+      const rest = await request(server.url, 'DELETE', '/v1/alerts?scenario=crowdsecurity/ssh-bf', { headers: jwt() });
+      expect(JSON.parse(rest.body)).toEqual({ nbDeleted: String(agentAlerts.length - 1) });
+      expect(JSON.parse((await request(server.url, 'GET', '/v1/alerts?scenario=crowdsecurity/ssh-bf', { headers: jwt() })).body)).toBeNull();
+      const gone = await request(server.url, 'DELETE', `/v1/alerts/${agentAlerts[0].id}`, { headers: jwt() });
+      expect(gone.status).toBe(404);
+    });
+
+    it('allowlists: none, in CrowdSec shapes', async () => {
+      expect((await request(server.url, 'GET', '/v1/allowlists?with_content=true', { headers: jwt() })).body).toBe('[]');
+      expect((await request(server.url, 'GET', '/v1/allowlists/mylist', { headers: jwt() })).status).toBe(404);
+      expect((await request(server.url, 'GET', '/v1/allowlists/check/1.2.3.4', { headers: jwt() })).body).toBe('{"allowlisted":false,"reason":""}');
+      expect((await request(server.url, 'HEAD', '/v1/allowlists/check/10.0.0.0%2F24', { headers: jwt() })).status).toBe(204);
+      expect((await request(server.url, 'POST', '/v1/allowlists/check', { headers: jwt(), body: '{"targets":["1.2.3.4"]}' })).body).toBe('{"results":[]}');
+      expect((await request(server.url, 'POST', '/v1/allowlists/check', { headers: jwt(), body: '{"targets":[]}' })).status).toBe(400);
+      expect((await request(server.url, 'GET', '/v1/allowlists')).status).toBe(401);
+    });
+
+    it('registers: 201 pending, 202 with the token, 401 wrong token, 403 existing, 422 missing fields; 405 wrong method; unregisters with 204', async () => {
+      const reg = (body: unknown) =>
+        request(server.url, 'POST', '/v1/watchers', { headers: { 'User-Agent': UA, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      const pending = await reg({ machine_id: 'newmachine1', password: 'secretpassword123' });
+      expect(pending.status).toBe(201);
+      expect(pending.body).toBe('');
+      expect((await getMachine(server.store, 'newmachine1'))?.isValidated).toBe(false);
+      expect((await reg({ machine_id: 'newmachine1', password: 'x' })).status).toBe(403);
+      const auto = await reg({ machine_id: 'auto1', password: 'secretpassword123', registration_token: REG_TOKEN });
+      expect(auto.status).toBe(202);
+      expect((await getMachine(server.store, 'auto1'))?.isValidated).toBe(true);
+      const wrong = await reg({ machine_id: 'auto2', password: 'secretpassword123', registration_token: 'y'.repeat(40) });
+      expect(wrong.status).toBe(401);
+      expect(JSON.parse(wrong.body)).toEqual({ message: 'invalid token for auto registration' });
+      expect(await getMachine(server.store, 'auto2')).toBeUndefined();
+      const incomplete = await reg({ machine_id: 'x' });
+      expect(incomplete.status).toBe(422);
+      expect(JSON.parse(incomplete.body).message).toBe('validation failure list:\npassword in body is required');
+      expect((await request(server.url, 'POST', '/v1/watchers', { headers: { 'User-Agent': UA }, body: 'nope' })).status).toBe(400);
+      expect((await request(server.url, 'GET', '/v1/watchers/login')).status).toBe(405);
+      expect((await request(server.url, 'PUT', '/v1/alerts', { headers: jwt() })).status).toBe(405);
+      const autoToken = JSON.parse((await login({ machine_id: 'auto1', password: 'secretpassword123' })).body).token;
+      const self = await request(server.url, 'DELETE', '/v1/watchers/self', { headers: jwt(autoToken) });
+      expect(self.status).toBe(204);
+      expect(await getMachine(server.store, 'auto1')).toBeUndefined();
+      // Its token no longer opens anything.
+      expect((await request(server.url, 'GET', '/v1/heartbeat', { headers: jwt(autoToken) })).status).toBe(401);
+    });
+  });
+}
