@@ -25,8 +25,8 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import bcrypt from 'bcryptjs';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
+import { hashPassword } from '../src/lib/password.ts';
 import { createMachine } from '../src/store/machines.ts';
 import { Store } from '../src/store/store.ts';
 import { freePort, residentMB, sleep } from './support.ts';
@@ -108,7 +108,7 @@ try {
   // --- machines (bcrypt, as `vigil machines add`) and bouncers, written before the server starts ---
   const store = await Store.open(dbUrl);
   const password = crypto.randomBytes(24).toString('hex');
-  const passwordHash = await bcrypt.hash(password, 10);
+  const passwordHash = await hashPassword(password);
   for (let i = 0; i < AGENTS; i++) await createMachine(store, { machineId: `agent-${i}`, passwordHash, now: Date.now(), isValidated: true });
   const keys: string[] = [];
   for (let i = 0; i < BOUNCERS; i++) {
