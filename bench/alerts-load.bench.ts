@@ -6,14 +6,15 @@
 // decisions made, and the server's CPU and peak memory.
 //
 //   npm run bench:alerts     (env: ALERTS_PER_S=1000 ALERTS_PER_POST=10 AGENTS=10
-//                             PULLS_PER_S=1000 PULL_EVERY_S=10 SECONDS=30)
+//                             PULLS_PER_S=1000 PULL_EVERY_S=10 STREAM_BOUNCERS=50 SECONDS=30)
 //
-// PULLS_PER_S × PULL_EVERY_S bouncers are registered (10,000 by default), STREAM_SHARE (0.5) of them
-// in stream mode, the others live; each pulls once every PULL_EVERY_S at its own phase, as
-// bench/pull-load.bench.ts does. Stream bouncers make their startup pull before the load (they
-// were running when the attack began). Every new decision then has to reach every stream bouncer:
-// ALERTS_PER_S × (stream bouncers) decisions/s leave the server in deltas, which is what makes a
-// big stream fleet heavy (STREAM_SHARE=0 measures the write path against live pulls only).
+// PULLS_PER_S × PULL_EVERY_S bouncers are registered (10,000 by default), STREAM_BOUNCERS (50) of
+// them in stream mode (firewall bouncers), the others live (web-server bouncers asking about each
+// client); each pulls once every PULL_EVERY_S at its own phase, as bench/pull-load.bench.ts does.
+// Stream bouncers make their startup pull before the load (they were running when the attack
+// began). Every new decision then has to reach every stream bouncer: ALERTS_PER_S × STREAM_BOUNCERS
+// decisions/s leave the server in deltas (50,000/s by default), which is what makes a big stream
+// fleet heavy under an attack this size (STREAM_BOUNCERS=0: the write path against live pulls only).
 //
 // The agent in 1.4.6 pushes the alerts of one overflow burst in one POST (agent-session.json: two
 // alerts, one request); ALERTS_PER_POST=1 measures one request per alert. Requests go over pools
@@ -39,8 +40,10 @@ const PULLS_PER_S = Number(process.env.PULLS_PER_S ?? 1000);
 /** Each bouncer pulls once every PULL_EVERY_S (go-cs-bouncer's default update_frequency is 10 s). */
 const PULL_EVERY_S = Number(process.env.PULL_EVERY_S ?? 10);
 const BOUNCERS = Math.max(1, Math.round(PULLS_PER_S * PULL_EVERY_S));
-/** The share of bouncers in stream mode (the others query live, `GET /v1/decisions?ip=`). */
-const STREAM_SHARE = Math.min(1, Math.max(0, Number(process.env.STREAM_SHARE ?? 0.5)));
+/** How many of them run in stream mode (the others query live, `GET /v1/decisions?ip=`). */
+const STREAM_BOUNCERS = Math.min(BOUNCERS, Math.max(0, Number(process.env.STREAM_BOUNCERS ?? 50)));
+/** A request not answered in this long counts as an error (and the run ends). */
+const REQUEST_TIMEOUT_MS = 10_000;
 const SECONDS = Number(process.env.SECONDS ?? 30);
 /** Not measured: the first seconds (every stream bouncer's startup pull is never measured). */
 const WARMUP_S = 3;
@@ -99,7 +102,7 @@ const out: Record<string, unknown> = {
   agents: AGENTS,
   pullsPerSecondTarget: PULLS_PER_S,
   pullEverySeconds: PULL_EVERY_S,
-  streamShare: STREAM_SHARE,
+  streamBouncers: STREAM_BOUNCERS,
   bouncers: BOUNCERS,
   seconds: SECONDS,
 };
@@ -122,7 +125,9 @@ try {
   // --- the server, launched the way an operator runs it ---
   const port = await freePort();
   const logFd = openSync(join(tmp, 'vigil.log'), 'a');
-  server = spawn(join(ROOT, 'bin/vigil.js'), ['serve'], {
+  // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the server.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  server = spawn(process.execPath, ['--max-semi-space-size=8', ...nodeArgs, join(ROOT, 'bin/vigil.js'), 'serve'], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -148,7 +153,7 @@ try {
   ): Promise<{ ms: number; status: number; body: string; bytes: number }> =>
     new Promise((resolve) => {
       const t = performance.now();
-      const req = http.request(`${base}${path}`, { method, agent, headers }, (res) => {
+      const req = http.request(`${base}${path}`, { method, agent, headers, timeout: REQUEST_TIMEOUT_MS }, (res) => {
         const chunks: Buffer[] = [];
         let bytes = 0;
         res.on('data', (d: Buffer) => {
@@ -157,6 +162,7 @@ try {
         });
         res.on('end', () => resolve({ ms: performance.now() - t, status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), bytes }));
       });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', () => resolve({ ms: performance.now() - t, status: 0, body: '', bytes: 0 }));
       req.end(body);
     });
@@ -175,7 +181,7 @@ try {
     if (r.status !== 200) throw new Error(`login agent-${i}: ${r.status} ${r.body}`);
     tokens.push((JSON.parse(r.body) as { token: string }).token);
   }
-  const streamBouncers = Math.round(BOUNCERS * STREAM_SHARE);
+  const streamBouncers = STREAM_BOUNCERS;
   const isStream = (i: number) => i < streamBouncers;
   for (let i = 0; i < streamBouncers; i += 100) {
     await Promise.all(
@@ -328,7 +334,7 @@ try {
   const pass = q(pullLat, 0.99) < 50 && pullErrors === 0 && pushErrors === 0 && decisionsActive >= alertsAccepted;
   console.log('');
   console.log(
-    `| alerts under load: ${ALERTS_PER_S} alerts/s (${ALERTS_PER_POST} per POST, ${AGENTS} agents) + ${PULLS_PER_S} pulls/s (${BOUNCERS} bouncers each every ${PULL_EVERY_S} s, ${Math.round(STREAM_SHARE * 100)}% stream), ${SECONDS} s, SQLite | value | target |`,
+    `| alerts under load: ${ALERTS_PER_S} alerts/s (${ALERTS_PER_POST} per POST, ${AGENTS} agents) + ${PULLS_PER_S} pulls/s (${BOUNCERS} bouncers each every ${PULL_EVERY_S} s, ${STREAM_BOUNCERS} of them stream), ${SECONDS} s, SQLite | value | target |`,
   );
   console.log('|---|---|---|');
   console.log(`| alerts/s pushed (accepted / sent) | ${(alertsSent / totalS).toFixed(0)} (${alertsAccepted} / ${alertsSent}) | ${ALERTS_PER_S} |`);
