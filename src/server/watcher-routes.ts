@@ -160,7 +160,7 @@ export function createWatcherApp(deps: WatcherDeps): Hono<Env> {
         m = await getMachine(store, machineId);
       }
     }
-    if (!m || m.authType !== 'tls') {
+    if (m?.authType !== 'tls') {
       refused(c, 'tls:password-machine', machineId);
       return unauthorized(c, 'incorrect Username or Password');
     }

@@ -3,6 +3,7 @@ import type { BouncerChange, RefusedRequest } from '../model/records.ts';
 import type { RefusedSummary } from '../model/records.ts';
 import { parseUserAgent } from '../bouncers/user-agent.ts';
 import { evaluateMachines } from './evaluate-machines.ts';
+import { evaluateEnforcement } from './enforcement.ts';
 import { isMachineRefusal } from './machine-causes.ts';
 import {
   ISSUE_CATALOGUE,
@@ -101,6 +102,8 @@ export function evaluate(snapshot: FleetSnapshot, now: number, rules: HealthRule
   }
   // Machines (log processors): evaluate-machines.ts.
   findings.push(...evaluateMachines(snapshot, now, rules));
+  // Canaries and drift (proof of enforcement): enforcement.ts.
+  if (snapshot.enforcement) findings.push(...evaluateEnforcement(snapshot.enforcement));
   return findings;
 }
 
