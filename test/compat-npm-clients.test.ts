@@ -128,7 +128,7 @@ function scenarios(name: string, target: () => Target, opts: { usageMetrics: boo
     expect(wire.every((x) => x.requestHeaders['user-agent'] === 'CrowdSec Express-NodeJS bouncer/v0.0.1')).toBe(true);
   });
 
-  // Last: its filtered deletes (sent as a body, ignored as in CrowdSec) delete every decision and alert.
+  // Last: its filtered deletes (sent as a body) delete every decision and alert on CrowdSec, none on Vigil (400).
   it(`${name}: crowdsec-client watcher (login, heartbeat, alerts, decisions) and its stream bouncer`, async () => {
     const { base, key, proxy } = target();
     proxy.clear();
@@ -142,13 +142,21 @@ function scenarios(name: string, target: () => Target, opts: { usageMetrics: boo
     expect(s['alert-delete-by-id']!.result).toEqual({ nbDeleted: '1' });
     expect(s['search-after-delete']).toMatchObject({ count: 0 });
     // The two cscli alerts (BANNED, RANGE) are left; the client's filter travels in the body,
-    // which CrowdSec ignores: both decisions and both alerts go.
+    // which CrowdSec ignores: both decisions and both alerts go. Vigil refuses such a delete (400):
+    // nothing goes.
     expect(s['active-before-filter-delete']).toMatchObject({ count: 2 });
-    expect(s['decisions-delete-filter-in-body']!.result).toEqual({ nbDeleted: '2' });
-    expect(s['alerts-delete-filter-in-body']!.result).toEqual({ nbDeleted: '2' });
-    expect(s['alerts-left']).toMatchObject({ count: 0 });
-
     const wire = proxy.exchanges();
+    if (name.startsWith('vigil')) {
+      expect(s['decisions-delete-filter-in-body']!.message).toContain('DELETE /v1/decisions: filters go in the query string');
+      expect(s['alerts-delete-filter-in-body']!.message).toContain('DELETE /v1/alerts: filters go in the query string');
+      expect(wire.filter((x) => x.method === 'DELETE' && (x.path === '/v1/decisions' || x.path === '/v1/alerts')).map((x) => x.status)).toEqual([400, 400]);
+      expect(s['alerts-left']).toMatchObject({ count: 2 });
+    } else {
+      expect(s['decisions-delete-filter-in-body']!.result).toEqual({ nbDeleted: '2' });
+      expect(s['alerts-delete-filter-in-body']!.result).toEqual({ nbDeleted: '2' });
+      expect(s['alerts-left']).toMatchObject({ count: 0 });
+    }
+
     const login = wire.find((x) => x.path === '/v1/watchers/login');
     expect(login?.status).toBe(200);
     expect(JSON.parse(login!.requestBody)).toEqual({ scenarios: [], machine_id: MACHINE, password: PASSWORD });
