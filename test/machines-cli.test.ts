@@ -5,9 +5,8 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import YAML from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from './support/databases.ts';
-import { main } from '../src/cli/main.ts';
-import type { CliIo } from '../src/cli/io.ts';
+import { cliRunner } from './support/cli.ts';
+import { DIALECTS, freshDbUrl, withStoreAt } from './support/databases.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { Store } from '../src/store/store.ts';
 import { createMachine, getMachine, listMachines, recordHeartbeat, recordLogin } from '../src/store/machines.ts';
@@ -18,12 +17,6 @@ import { DEFAULT_RULES } from '../src/core/health/evaluate.ts';
 const T0 = Date.UTC(2026, 10, 24, 4, 17, 15);
 const bin = path.join(import.meta.dirname, '..', 'bin', 'vigil.js');
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
 for (const dialect of DIALECTS) {
   describe(`${dialect}: vigil machines`, () => {
     let dir: string;
@@ -31,21 +24,8 @@ for (const dialect of DIALECTS) {
     let cleanup: () => Promise<void>;
     const clock = new ManualClock(T0);
 
-    const vigil = async (...argv: string[]): Promise<Run> => {
-      let out = '';
-      let err = '';
-      const io: CliIo = { stdout: (t) => (out += t), stderr: (t) => (err += t), env: { VIGIL_DB: dbUrl }, cwd: dir, isTTY: false, clock };
-      const code = await main(argv, io);
-      return { code, out, err: err.replace(/\\"/g, '"') };
-    };
-    const withStore = async <T>(fn: (s: Store) => Promise<T>): Promise<T> => {
-      const s = await Store.open(dbUrl);
-      try {
-        return await fn(s);
-      } finally {
-        await s.close();
-      }
-    };
+    const vigil = cliRunner(() => ({ env: { VIGIL_DB: dbUrl }, cwd: dir, clock }));
+    const withStore = <T>(fn: (s: Store) => Promise<T>): Promise<T> => withStoreAt(dbUrl, fn);
 
     beforeEach(async () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-machines-'));

@@ -4,22 +4,15 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { startHttpReceiver, unusedPort, type HttpReceiver } from './support/receivers.ts';
-import { main } from '../src/cli/main.ts';
-import type { CliIo } from '../src/cli/io.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { Store } from '../src/store/store.ts';
 import { HealthEngine } from '../src/health/engine.ts';
 import { DEFAULT_RULES } from '../src/core/health/evaluate.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
+import { cliRunner } from './support/cli.ts';
 
 /** `vigil notify …` and `vigil issues silence|silences|unsilence|ack`, in-process through main(argv, io), on each database. */
 const T0 = Date.UTC(2026, 10, 11, 10, 0, 0);
-
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: notification and silence commands`, () => {
@@ -31,13 +24,7 @@ for (const dialect of DIALECTS) {
     const clock = new ManualClock(T0);
     let env: NodeJS.ProcessEnv;
 
-    const vigil = async (...argv: string[]): Promise<Run> => {
-      let out = '';
-      let err = '';
-      const io: CliIo = { stdout: (t) => (out += t), stderr: (t) => (err += t), env, cwd: dir, isTTY: false, clock };
-      const code = await main(argv, io);
-      return { code, out, err: err.replace(/\\"/g, '"') };
-    };
+    const vigil = cliRunner(() => ({ env, cwd: dir, clock }));
     const writeConfig = (yaml: string) => fs.writeFileSync(path.join(dir, 'vigil.yaml'), yaml);
 
     beforeEach(async () => {

@@ -8,10 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from '../support/databases.ts';
-import { main } from '../../src/cli/main.ts';
-import type { CliIo } from '../../src/cli/io.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { Store } from '../../src/store/store.ts';
+import { cliRunner } from '../support/cli.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 4, 17, 15);
 const KEY = '0123456789abcdef0123456789abcdef';
@@ -22,13 +21,7 @@ for (const dialect of DIALECTS) {
     let dbUrl: string;
     let cleanup: () => Promise<void>;
 
-    const vigil = async (...argv: string[]) => {
-      let out = '';
-      let err = '';
-      const io: CliIo = { stdout: (t) => (out += t), stderr: (t) => (err += t), env: { VIGIL_DB: dbUrl }, cwd: dir, isTTY: false, clock: new ManualClock(T0) };
-      const code = await main(argv, io);
-      return { code, out, err: err.replace(/\\"/g, '"') };
-    };
+    const vigil = cliRunner(() => ({ env: { VIGIL_DB: dbUrl }, cwd: dir, clock: new ManualClock(T0) }));
     /** Every bouncer and decision: what a refused command must leave as it was. */
     const contents = async () => {
       const s = await Store.open(dbUrl);
