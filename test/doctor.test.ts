@@ -9,17 +9,9 @@ import { createLogger, startServer, type RunningServer } from '../src/app/serve.
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import type { DoctorReport, Finding } from '../src/core/doctor/finding.ts';
 import { probeHttp, probeTcp, probeTls } from '../src/doctor/network-probe.ts';
-import {
-  closedPort,
-  makeSelfSignedCert,
-  opensslAvailable,
-  packetFilterAvailable,
-  startPacketFilter,
-  startSelfSignedTlsServer,
-  startSilentServer,
-  type Closable,
-} from './support/loopback-faults.ts';
+import { closedPort, packetFilterAvailable, startPacketFilter, startSelfSignedTlsServer, startSilentServer, type Closable } from './support/loopback-faults.ts';
 import { cliRunner } from './support/cli.ts';
+import { makeSelfSignedCert, opensslAvailable } from './support/test-pki.ts';
 
 /**
  * `vigil doctor` against the real `vigil serve` (in-process, port 0) and real failures built on
