@@ -1,11 +1,10 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cliRunner } from './support/cli.ts';
-import { DIALECTS, freshDbUrl, withStoreAt } from './support/databases.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { cliRunner, useCliWorkspace } from './support/cli.ts';
+import { DIALECTS, withStoreAt } from './support/databases.ts';
 import { ManualClock } from '../src/lib/clock.ts';
-import { Store } from '../src/store/store.ts';
+import type { Store } from '../src/store/store.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 
 /** The cscli-style CLI, run in-process through main(argv, io), on each database. */
@@ -13,26 +12,17 @@ const T0 = Date.UTC(2026, 10, 24, 4, 17, 15);
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: vigil CLI`, () => {
+    const workspace = useCliWorkspace(dialect, 'vigil-cli-');
     let dir: string;
     let dbUrl: string;
-    let cleanup: () => Promise<void>;
     const clock = new ManualClock(T0);
 
     const vigil = cliRunner(() => ({ env: { VIGIL_DB: dbUrl }, cwd: dir, clock }));
     const withStore = <T>(fn: (s: Store) => Promise<T>): Promise<T> => withStoreAt(dbUrl, fn);
 
-    beforeEach(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-cli-'));
-      const db = await freshDbUrl(dialect);
-      dbUrl = db.url;
-      cleanup = db.cleanup;
+    beforeEach(() => {
+      ({ dir, dbUrl } = workspace());
       clock.set(T0);
-      // The store exists, as once `vigil serve` has run (a first write would say it created one).
-      await (await Store.open(dbUrl)).close();
-    });
-    afterEach(async () => {
-      await cleanup();
-      fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it('bouncers add prints the key exactly as cscli, stores only its SHA-512', async () => {

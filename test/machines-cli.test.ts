@@ -1,14 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import YAML from 'yaml';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cliRunner } from './support/cli.ts';
-import { DIALECTS, freshDbUrl, withStoreAt } from './support/databases.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { cliRunner, useCliWorkspace } from './support/cli.ts';
+import { DIALECTS, withStoreAt } from './support/databases.ts';
 import { ManualClock } from '../src/lib/clock.ts';
-import { Store } from '../src/store/store.ts';
+import type { Store } from '../src/store/store.ts';
 import { createMachine, getMachine, listMachines, recordHeartbeat, recordLogin } from '../src/store/machines.ts';
 import { HealthEngine } from '../src/health/engine.ts';
 import { DEFAULT_RULES } from '../src/core/health/evaluate.ts';
@@ -19,25 +18,17 @@ const bin = path.join(import.meta.dirname, '..', 'bin', 'vigil.js');
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: vigil machines`, () => {
+    const workspace = useCliWorkspace(dialect, 'vigil-machines-');
     let dir: string;
     let dbUrl: string;
-    let cleanup: () => Promise<void>;
     const clock = new ManualClock(T0);
 
     const vigil = cliRunner(() => ({ env: { VIGIL_DB: dbUrl }, cwd: dir, clock }));
     const withStore = <T>(fn: (s: Store) => Promise<T>): Promise<T> => withStoreAt(dbUrl, fn);
 
-    beforeEach(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-machines-'));
-      const db = await freshDbUrl(dialect);
-      dbUrl = db.url;
-      cleanup = db.cleanup;
+    beforeEach(() => {
+      ({ dir, dbUrl } = workspace());
       clock.set(T0);
-      await (await Store.open(dbUrl)).close();
-    });
-    afterEach(async () => {
-      await cleanup();
-      fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it('add --auto -f FILE writes the credentials the agent reads; the machine is validated and its password bcrypt-hashed', async () => {
