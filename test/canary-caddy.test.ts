@@ -8,6 +8,7 @@ import { canaryRuns } from '../src/store/canaries.ts';
 import { eventually, freePort } from './remediation-helpers.ts';
 import { startCanaryLapi, type CanaryLapi } from './support/canary-lapi.ts';
 import { startProxy, startUpstream, type Upstream } from './support/forward-auth-cases.ts';
+import { stopChild } from './support/processes.ts';
 
 /**
  * Canaries against a real Debian Caddy (`forward_auth`, the docs/bouncer.md's block) in front of
@@ -22,14 +23,6 @@ const ADDRESS = '203.0.113.77';
 // forward_auth is a Caddyfile shortcut for reverse_proxy.
 const avail =
   fs.existsSync(CADDY) && (spawnSync(CADDY, ['list-modules'], { encoding: 'utf8' }).stdout ?? '').split('\n').includes('http.handlers.reverse_proxy');
-
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-}
 
 describe.skipIf(!avail && !process.env.CI)('canaries: real Caddy + Vigil forward-auth', () => {
   let lapi: CanaryLapi;
@@ -47,7 +40,7 @@ describe.skipIf(!avail && !process.env.CI)('canaries: real Caddy + Vigil forward
       .replace('trusted_proxies 10.0.0.0/8', 'trusted_proxies 127.0.0.1/32');
   };
   const startCaddy = async (withForwardAuth: boolean) => {
-    await stop(caddy);
+    await stopChild(caddy);
     const caddyfile = `{
   admin off
   auto_https off
@@ -87,7 +80,7 @@ ${withForwardAuth ? block() : ''}
   }, 60_000);
 
   afterAll(async () => {
-    await stop(caddy);
+    await stopChild(caddy);
     await new Promise<void>((r) => (upstream ? upstream.server.close(() => r()) : r()));
     await lapi?.close();
   });

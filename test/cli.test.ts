@@ -1,58 +1,28 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from './support/databases.ts';
-import { main } from '../src/cli/main.ts';
-import type { CliIo } from '../src/cli/io.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { cliRunner, useCliWorkspace } from './support/cli.ts';
+import { DIALECTS, withStoreAt } from './support/databases.ts';
 import { ManualClock } from '../src/lib/clock.ts';
-import { Store } from '../src/store/store.ts';
+import type { Store } from '../src/store/store.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 
 /** The cscli-style CLI, run in-process through main(argv, io), on each database. */
 const T0 = Date.UTC(2026, 10, 24, 4, 17, 15);
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
 for (const dialect of DIALECTS) {
   describe(`${dialect}: vigil CLI`, () => {
+    const workspace = useCliWorkspace(dialect, 'vigil-cli-');
     let dir: string;
     let dbUrl: string;
-    let cleanup: () => Promise<void>;
     const clock = new ManualClock(T0);
 
-    const vigil = async (...argv: string[]): Promise<Run> => {
-      let out = '';
-      let err = '';
-      const io: CliIo = { stdout: (t) => (out += t), stderr: (t) => (err += t), env: { VIGIL_DB: dbUrl }, cwd: dir, isTTY: false, clock };
-      const code = await main(argv, io);
-      return { code, out, err: err.replace(/\\"/g, '"') };
-    };
-    const withStore = async <T>(fn: (s: Store) => Promise<T>): Promise<T> => {
-      const s = await Store.open(dbUrl);
-      try {
-        return await fn(s);
-      } finally {
-        await s.close();
-      }
-    };
+    const vigil = cliRunner(() => ({ env: { VIGIL_DB: dbUrl }, cwd: dir, clock }));
+    const withStore = <T>(fn: (s: Store) => Promise<T>): Promise<T> => withStoreAt(dbUrl, fn);
 
-    beforeEach(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-cli-'));
-      const db = await freshDbUrl(dialect);
-      dbUrl = db.url;
-      cleanup = db.cleanup;
+    beforeEach(() => {
+      ({ dir, dbUrl } = workspace());
       clock.set(T0);
-      // The store exists, as once `vigil serve` has run (a first write would say it created one).
-      await (await Store.open(dbUrl)).close();
-    });
-    afterEach(async () => {
-      await cleanup();
-      fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it('bouncers add prints the key exactly as cscli, stores only its SHA-512', async () => {
@@ -213,12 +183,7 @@ for (const dialect of DIALECTS) {
     it('reads the same configuration as the server: file, env, flags, with clear errors', async () => {
       const cfg = path.join(dir, 'vigil.yaml');
       fs.writeFileSync(cfg, `db: ${dbUrl}\nlisten: 127.0.0.1:9999\n`);
-      const viaFile = async (...argv: string[]) => {
-        let out = '';
-        let err = '';
-        const code = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), env: {}, cwd: dir, isTTY: false, clock });
-        return { code, out, err: err.replace(/\\"/g, '"') };
-      };
+      const viaFile = cliRunner(() => ({ env: {}, cwd: dir, clock }));
       expect((await viaFile('bouncers', 'add', 'from-file', '-o', 'raw')).code).toBe(0);
       expect((await withStore((s) => s.listBouncers())).map((b) => b.name)).toEqual(['from-file']);
       fs.writeFileSync(cfg, 'db: [unclosed\n');

@@ -1,12 +1,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { crowdsecBouncersAvailable, startCustomBouncer, startFirewallBouncer } from './support/crowdsec-bouncers.ts';
+import { freePort } from './support/processes.ts';
 
 /**
  * The proof the core issue asks for: Debian's real `crowdsec-custom-bouncer` and
@@ -17,15 +17,6 @@ import { crowdsecBouncersAvailable, startCustomBouncer, startFirewallBouncer } f
 const exec = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, '../bin/vigil.js');
 const available = crowdsecBouncersAvailable();
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 for (const dialect of DIALECTS) {
   describe.skipIf(!available.custom)(

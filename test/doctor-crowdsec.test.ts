@@ -2,13 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.ts';
-import type { CliIo } from '../src/cli/io.ts';
-import { systemClock } from '../src/lib/clock.ts';
 import type { DoctorReport, Finding } from '../src/core/doctor/finding.ts';
 import type { VerifyResult } from '../src/doctor/verify.ts';
 import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
 import { startEnforcingServer, type EnforcingServer } from './support/enforcing-web-server.ts';
+import { cliRunner } from './support/cli.ts';
 
 /**
  * doctor and verify against a REAL CrowdSec 1.4.6 Local API (isolated instance: its own config,
@@ -23,13 +21,7 @@ describe.skipIf(!cs.available && !process.env.CI)(`doctor and verify against a r
   let lapi: CrowdsecInstance;
   let key: string;
 
-  async function vigil(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const io: CliIo = { stdout: (t) => (out += t), stderr: (t) => (err += t), env: {}, cwd: dir, isTTY: false, clock: systemClock };
-    const code = await main(argv, io);
-    return { code, out, err };
-  }
+  const vigil = cliRunner(() => ({ cwd: dir }));
   const findings = (out: string): Finding[] => (JSON.parse(out) as DoctorReport).targets.flatMap((t) => t.findings);
 
   beforeAll(async () => {

@@ -3,23 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
-import type { CliIo } from '../src/cli/io.ts';
 import { systemClock } from '../src/lib/clock.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { createLogger, startServer, type RunningServer } from '../src/app/serve.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import type { DoctorReport, Finding } from '../src/core/doctor/finding.ts';
 import { probeHttp, probeTcp, probeTls } from '../src/doctor/network-probe.ts';
-import {
-  closedPort,
-  makeSelfSignedCert,
-  opensslAvailable,
-  packetFilterAvailable,
-  startPacketFilter,
-  startSelfSignedTlsServer,
-  startSilentServer,
-  type Closable,
-} from './support/loopback-faults.ts';
+import { closedPort, packetFilterAvailable, startPacketFilter, startSelfSignedTlsServer, startSilentServer, type Closable } from './support/loopback-faults.ts';
+import { cliRunner } from './support/cli.ts';
+import { makeSelfSignedCert, opensslAvailable } from './support/test-pki.ts';
 
 /**
  * `vigil doctor` against the real `vigil serve` (in-process, port 0) and real failures built on
@@ -35,13 +27,7 @@ let dir: string;
 let server: RunningServer;
 let lapi: string; // http://127.0.0.1:PORT/
 
-async function vigil(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { stdout: (t) => (out += t), stderr: (t) => (err += t), env: {}, cwd: dir, isTTY: false, clock: systemClock };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const vigil = cliRunner(() => ({ cwd: dir }));
 
 /** Runs doctor on the given files with -o json, service checks off unless asked. */
 async function doctor(args: string[], opts: { service?: boolean } = {}): Promise<{ code: number; report: DoctorReport; findings: Finding[] }> {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../src/lib/clock.ts';
 import { eventually, freePort, request, startTestLapi, type TestLapi } from './remediation-helpers.ts';
 import { addProxyCaseDecisions, proxyCases, startProxy, startUpstream, viaProxy, type Upstream } from './support/forward-auth-cases.ts';
+import { stopChild } from './support/processes.ts';
 
 /**
  * A real Debian Caddy (`forward_auth`) in front of a loopback upstream, the real
@@ -35,15 +36,6 @@ function readmeSnippet(): string {
   const m = /# vigil-forward-auth-caddy: begin\n([\s\S]*?)\s*# vigil-forward-auth-caddy: end\n/.exec(readme);
   if (!m) throw new Error('docs/bouncer.md has no "# vigil-forward-auth-caddy: begin … end" Caddyfile block');
   return m[1]!;
-}
-
-/** SIGTERM (both Caddy and vigil stop gracefully on it), then SIGKILL after 5 s. */
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
 describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real Caddy ${avail.reason ?? ''}`, () => {
@@ -126,8 +118,8 @@ ${readmeSnippet().replaceAll('127.0.0.1:7480', new URL(daemonUrl).host).replace(
   });
 
   afterAll(async () => {
-    await stop(caddy);
-    await stop(daemon);
+    await stopChild(caddy);
+    await stopChild(daemon);
     await new Promise<void>((r) => (upstream ? upstream.server.close(() => r()) : r()));
     await lapi?.close();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });

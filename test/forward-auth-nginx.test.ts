@@ -3,12 +3,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../src/lib/clock.ts';
-import { loadForwardAuthConfig } from '../src/remediation/forward-auth/config.ts';
-import { startForwardAuth, type ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
-import { eventually, freePort, request, startTestLapi, stopNginx, type TestLapi } from './remediation-helpers.ts';
+import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
+import { eventually, freePort, request, startForwardAuthDaemon, startTestLapi, stopNginx, type TestLapi } from './remediation-helpers.ts';
 import { addProxyCaseDecisions, proxyCases, startProxy, startUpstream, viaProxy, type Upstream } from './support/forward-auth-cases.ts';
 
 /**
@@ -52,23 +50,16 @@ describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real nginx 
     await addProxyCaseDecisions(lapi);
     upstream = await startUpstream();
 
-    const faFile = path.join(dir, 'vigil-forward-auth.yaml');
-    fs.writeFileSync(
-      faFile,
-      [
-        `api_url: ${lapi.url}`,
-        `api_key: ${key}`,
-        'listen: 127.0.0.1:0',
-        'update_frequency: 200ms',
-        'unhealthy_after: 1s',
-        'trusted_proxies: [127.0.0.1]',
-        'captcha:',
-        '  difficulty: 12',
-        `  signing_key_file: ${dir}/captcha.key`,
-      ].join('\n'),
-    );
-    fa = await startForwardAuth(loadForwardAuthConfig(faFile), { log: pino({ level: 'silent' }) });
-    await fa.bouncer.ready();
+    fa = await startForwardAuthDaemon({
+      dir,
+      name: 'vigil-forward-auth',
+      apiUrl: lapi.url,
+      key,
+      updateFrequency: '200ms',
+      unhealthyAfter: '1s',
+      trustedProxies: ['127.0.0.1'],
+      captchaDifficulty: 12,
+    });
 
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;

@@ -1,11 +1,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crowdsecBouncersAvailable, startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
+import { until } from './support/wait.ts';
+import { freePort } from './support/processes.ts';
 
 /**
  * The seed's story end to end with Debian's real crowdsec-custom-bouncer and the real `vigil`
@@ -34,24 +35,11 @@ describe.skipIf(!available.custom)(`health with the real crowdsec-custom-bouncer
 
   const vigil = async (...args: string[]) => (await exec(process.execPath, [BIN, ...args], { cwd: work })).stdout;
   const issues = async (): Promise<IssueJson[]> => JSON.parse(await vigil('issues', 'list', '-o', 'json'));
-  async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await fn();
-      if (v !== undefined) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nserver log:\n${log.slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  const serverLog = () => `server log:\n${log.slice(-3000)}`;
 
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-health-e2e-'));
-    const port = await new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     apiUrl = `http://127.0.0.1:${port}/`;
     fs.writeFileSync(
       path.join(work, 'vigil.yaml'),
@@ -69,7 +57,7 @@ describe.skipIf(!available.custom)(`health with the real crowdsec-custom-bouncer
     server = spawn(process.execPath, [BIN, 'serve'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout!.on('data', (d) => (log += d));
     server.stderr!.on('data', (d) => (log += d));
-    await until('vigil serve', async () => ((await fetch(`${apiUrl}health`).catch(() => undefined))?.ok ? true : undefined));
+    await until('vigil serve', async () => ((await fetch(`${apiUrl}health`).catch(() => undefined))?.ok ? true : undefined), serverLog);
   });
 
   afterAll(async () => {
@@ -87,15 +75,21 @@ describe.skipIf(!available.custom)(`health with the real crowdsec-custom-bouncer
     const running = await startCustomBouncer({ apiUrl, apiKey: key, updateFrequency: '1s', workDir: work });
     bouncers.push(running);
     // Healthy while it pulls.
-    await until('a pull recorded', async () => {
-      const list = JSON.parse(await vigil('bouncers', 'list', '-o', 'json'));
-      return list[0]?.health === 'healthy' && list[0]?.type === 'crowdsec-custom-bouncer' ? true : undefined;
-    });
+    await until(
+      'a pull recorded',
+      async () => {
+        const list = JSON.parse(await vigil('bouncers', 'list', '-o', 'json'));
+        return list[0]?.health === 'healthy' && list[0]?.type === 'crowdsec-custom-bouncer' ? true : undefined;
+      },
+      serverLog,
+    );
     expect((await issues()).filter((i) => i.subject === 'bouncer:custom-health')).toEqual([]);
 
     await running.stop();
-    const offline = await until('RC Integration Offline', async () =>
-      (await issues()).find((i) => i.kind === 'rc_integration_offline' && i.subject === 'bouncer:custom-health'),
+    const offline = await until(
+      'RC Integration Offline',
+      async () => (await issues()).find((i) => i.kind === 'rc_integration_offline' && i.subject === 'bouncer:custom-health'),
+      serverLog,
     );
     expect(offline.evidence.causes[0]!.cause).toBe('stopped_or_network');
     expect(log).toContain('issue opened');
@@ -105,10 +99,14 @@ describe.skipIf(!available.custom)(`health with the real crowdsec-custom-bouncer
 
     const wrong = await startCustomBouncer({ apiUrl, apiKey: 'not-the-key-0000000000000000000', updateFrequency: '1s', workDir: work });
     bouncers.push(wrong);
-    const auth = await until('cause authentication', async () => {
-      const i = (await issues()).find((x) => x.id === offline.id);
-      return i?.evidence.causes[0]?.cause === 'authentication' ? i : undefined;
-    });
+    const auth = await until(
+      'cause authentication',
+      async () => {
+        const i = (await issues()).find((x) => x.id === offline.id);
+        return i?.evidence.causes[0]?.cause === 'authentication' ? i : undefined;
+      },
+      serverLog,
+    );
     expect(auth.evidence.causes[0]!.evidence[0]).toMatch(
       /refused \(unknown key\) GET \/v1\/decisions\/stream from 127\.0\.0\.1 with User-Agent crowdsec-custom-bouncer\/-/,
     );
@@ -117,7 +115,7 @@ describe.skipIf(!available.custom)(`health with the real crowdsec-custom-bouncer
 
     const fixed = await startCustomBouncer({ apiUrl, apiKey: key, updateFrequency: '1s', workDir: work });
     bouncers.push(fixed);
-    await until('resolution', async () => ((await issues()).some((i) => i.id === offline.id) ? undefined : true));
+    await until('resolution', async () => ((await issues()).some((i) => i.id === offline.id) ? undefined : true), serverLog);
     const history: IssueJson[] = JSON.parse(await vigil('issues', 'list', '--all', '-o', 'json'));
     expect(history.find((i) => i.id === offline.id)!.status).toBe('resolved');
     expect(log).toContain('issue resolved');

@@ -5,12 +5,10 @@ import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
-import { main } from '../src/cli/main.ts';
-import type { CliIo } from '../src/cli/io.ts';
 import { startServer, createLogger } from '../src/app/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
-import { systemClock } from '../src/lib/clock.ts';
 import { Store } from '../src/store/store.ts';
+import { cliRunner, runVigil } from './support/cli.ts';
 
 /**
  * `vigil import crowdsec` from a REAL CrowdSec 1.4.6 database: afterwards `vigil serve` answers the
@@ -46,12 +44,7 @@ describe.skipIf(skip)(`vigil import crowdsec from the real CrowdSec 1.4.6${skip 
   for (const dialect of DIALECTS) {
     it(`${dialect}: keys, passwords and active decisions move over; a second run adds nothing; --dry-run writes nothing`, async () => {
       const db = await freshDbUrl(dialect);
-      const vigil = async (...argv: string[]) => {
-        let out = '';
-        let err = '';
-        const io: CliIo = { stdout: (t) => (out += t), stderr: (t) => (err += t), env: { VIGIL_DB: db.url }, cwd: work, isTTY: false, clock: systemClock };
-        return { code: await main(argv, io), out, err };
-      };
+      const vigil = cliRunner(() => ({ env: { VIGIL_DB: db.url }, cwd: work }));
       const from = `sqlite:${crowdsec.dbPath}`;
       try {
         await (await Store.open(db.url)).close();
@@ -116,12 +109,11 @@ describe.skipIf(skip)(`vigil import crowdsec from the real CrowdSec 1.4.6${skip 
   }
 
   it('refuses a CrowdSec database that does not exist, naming it, and writes nothing', async () => {
-    let err = '';
     const db = await freshDbUrl('sqlite');
     try {
-      const io: CliIo = { stdout: () => {}, stderr: (t) => (err += t), env: { VIGIL_DB: db.url }, cwd: work, isTTY: false, clock: systemClock };
-      expect(await main(['import', 'crowdsec', '--crowdsec-db', `sqlite:${work}/nope.db`], io)).toBe(1);
-      expect(err).toContain(`sqlite:${work}/nope.db: cannot open`);
+      const r = await runVigil({ env: { VIGIL_DB: db.url }, cwd: work }, ['import', 'crowdsec', '--crowdsec-db', `sqlite:${work}/nope.db`]);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(`sqlite:${work}/nope.db: cannot open`);
     } finally {
       await db.cleanup();
     }

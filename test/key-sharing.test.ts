@@ -10,9 +10,8 @@ import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
-import { main } from '../src/cli/main.ts';
-import type { CliIo } from '../src/cli/io.ts';
 import type { Store } from '../src/store/store.ts';
+import { cliRunner } from './support/cli.ts';
 
 /**
  * CrowdSec 1.6.4+ key sharing (docs/reference/crowdsec-1.6-1.7.md §1) over real HTTP on loopback: one
@@ -158,13 +157,7 @@ for (const dialect of DIALECTS) {
       await pull('127.0.0.3', KEY, '?startup=true');
       await server.activity.flush();
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-share-'));
-      const vigil = async (...argv: string[]) => {
-        let out = '';
-        let err = '';
-        const io: CliIo = { stdout: (t) => (out += t), stderr: (t) => (err += t), env: { VIGIL_DB: dbUrl }, cwd: dir, isTTY: false, clock };
-        const code = await main(argv, io);
-        return { code, out, err };
-      };
+      const vigil = cliRunner(() => ({ env: { VIGIL_DB: dbUrl }, cwd: dir, clock }));
       const list = JSON.parse((await vigil('bouncers', 'list', '-o', 'json')).out) as Array<{
         name: string;
         ip_address: string;
@@ -201,14 +194,13 @@ for (const dialect of DIALECTS) {
       // The parent goes another way (vigil's store API, as another tool could): the child is an orphan.
       await server.store.deleteBouncers(['fw']);
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-share-'));
-      let err = '';
-      const io: CliIo = { stdout: () => {}, stderr: (t) => (err += t), env: { VIGIL_DB: dbUrl }, cwd: dir, isTTY: false, clock };
-      expect(await main(['bouncers', 'delete', 'fw@127.0.0.2'], io)).toBe(0);
-      expect(err).toMatch(/^level=error msg=".*fw@127.0.0.2.*parent bouncer fw doesn't exist/);
+      const vigil = cliRunner(() => ({ env: { VIGIL_DB: dbUrl }, cwd: dir, clock }));
+      const orphan = await vigil('bouncers', 'delete', 'fw@127.0.0.2');
+      expect(orphan.code).toBe(0);
+      expect(orphan.err).toMatch(/^level=error msg=".*fw@127.0.0.2.*parent bouncer fw doesn't exist/);
       expect(await server.store.getBouncer('fw@127.0.0.2')).toBeDefined();
       clock.advance(2 * 3600_000);
-      err = '';
-      expect(await main(['bouncers', 'prune', '-d', '1h', '--force'], io)).toBe(0);
+      expect((await vigil('bouncers', 'prune', '-d', '1h', '--force')).code).toBe(0);
       expect(await server.store.getBouncer('fw@127.0.0.2')).toBeUndefined();
       fs.rmSync(dir, { recursive: true, force: true });
     });

@@ -1,15 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import YAML from 'yaml';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from './support/databases.ts';
-import { main } from '../src/cli/main.ts';
-import type { CliIo } from '../src/cli/io.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { cliRunner, useCliWorkspace } from './support/cli.ts';
+import { DIALECTS, withStoreAt } from './support/databases.ts';
 import { ManualClock } from '../src/lib/clock.ts';
-import { Store } from '../src/store/store.ts';
+import type { Store } from '../src/store/store.ts';
 import { createMachine, getMachine, listMachines, recordHeartbeat, recordLogin } from '../src/store/machines.ts';
 import { HealthEngine } from '../src/health/engine.ts';
 import { DEFAULT_RULES } from '../src/core/health/evaluate.ts';
@@ -18,46 +16,19 @@ import { DEFAULT_RULES } from '../src/core/health/evaluate.ts';
 const T0 = Date.UTC(2026, 10, 24, 4, 17, 15);
 const bin = path.join(import.meta.dirname, '..', 'bin', 'vigil.js');
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
 for (const dialect of DIALECTS) {
   describe(`${dialect}: vigil machines`, () => {
+    const workspace = useCliWorkspace(dialect, 'vigil-machines-');
     let dir: string;
     let dbUrl: string;
-    let cleanup: () => Promise<void>;
     const clock = new ManualClock(T0);
 
-    const vigil = async (...argv: string[]): Promise<Run> => {
-      let out = '';
-      let err = '';
-      const io: CliIo = { stdout: (t) => (out += t), stderr: (t) => (err += t), env: { VIGIL_DB: dbUrl }, cwd: dir, isTTY: false, clock };
-      const code = await main(argv, io);
-      return { code, out, err: err.replace(/\\"/g, '"') };
-    };
-    const withStore = async <T>(fn: (s: Store) => Promise<T>): Promise<T> => {
-      const s = await Store.open(dbUrl);
-      try {
-        return await fn(s);
-      } finally {
-        await s.close();
-      }
-    };
+    const vigil = cliRunner(() => ({ env: { VIGIL_DB: dbUrl }, cwd: dir, clock }));
+    const withStore = <T>(fn: (s: Store) => Promise<T>): Promise<T> => withStoreAt(dbUrl, fn);
 
-    beforeEach(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-machines-'));
-      const db = await freshDbUrl(dialect);
-      dbUrl = db.url;
-      cleanup = db.cleanup;
+    beforeEach(() => {
+      ({ dir, dbUrl } = workspace());
       clock.set(T0);
-      await (await Store.open(dbUrl)).close();
-    });
-    afterEach(async () => {
-      await cleanup();
-      fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it('add --auto -f FILE writes the credentials the agent reads; the machine is validated and its password bcrypt-hashed', async () => {

@@ -1,53 +1,34 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { DIALECTS } from './support/databases.ts';
 import { startHttpReceiver, unusedPort, type HttpReceiver } from './support/receivers.ts';
-import { main } from '../src/cli/main.ts';
-import type { CliIo } from '../src/cli/io.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { Store } from '../src/store/store.ts';
 import { HealthEngine } from '../src/health/engine.ts';
 import { DEFAULT_RULES } from '../src/core/health/evaluate.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
+import { cliRunner, useCliWorkspace } from './support/cli.ts';
 
 /** `vigil notify …` and `vigil issues silence|silences|unsilence|ack`, in-process through main(argv, io), on each database. */
 const T0 = Date.UTC(2026, 10, 11, 10, 0, 0);
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
 for (const dialect of DIALECTS) {
   describe(`${dialect}: notification and silence commands`, () => {
+    const workspace = useCliWorkspace(dialect, 'vigil-notify-cli-');
     let dir: string;
     let dbUrl: string;
-    let cleanup: () => Promise<void>;
     let hook: HttpReceiver;
     let broken: HttpReceiver;
     const clock = new ManualClock(T0);
     let env: NodeJS.ProcessEnv;
 
-    const vigil = async (...argv: string[]): Promise<Run> => {
-      let out = '';
-      let err = '';
-      const io: CliIo = { stdout: (t) => (out += t), stderr: (t) => (err += t), env, cwd: dir, isTTY: false, clock };
-      const code = await main(argv, io);
-      return { code, out, err: err.replace(/\\"/g, '"') };
-    };
+    const vigil = cliRunner(() => ({ env, cwd: dir, clock }));
     const writeConfig = (yaml: string) => fs.writeFileSync(path.join(dir, 'vigil.yaml'), yaml);
 
     beforeEach(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-notify-cli-'));
-      const db = await freshDbUrl(dialect);
-      dbUrl = db.url;
-      cleanup = db.cleanup;
+      ({ dir, dbUrl } = workspace());
       clock.set(T0);
-      // The store exists, as once `vigil serve` has run (read commands never create one).
-      await (await Store.open(dbUrl)).close();
       hook = await startHttpReceiver();
       broken = await startHttpReceiver(() => ({ status: 500, body: 'upstream down' }));
       env = { VIGIL_DB: dbUrl, HOOK_URL: hook.url, USER: 'alice' };
@@ -74,8 +55,6 @@ for (const dialect of DIALECTS) {
     afterEach(async () => {
       await hook.close();
       await broken.close();
-      await cleanup();
-      fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it("notify test sends a sample and prints the receiver's answer; a refusal is one fatal line, exit 1", async () => {

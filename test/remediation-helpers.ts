@@ -7,15 +7,18 @@ import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import pino from 'pino';
 import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
 import type { Clock } from '../src/lib/clock.ts';
 import { generateApiKey, hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
 import { solvesChallenge } from '../src/remediation/captcha.ts';
+import { loadForwardAuthConfig } from '../src/remediation/forward-auth/config.ts';
+import { startForwardAuth, type ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
+import { stopChild } from './support/processes.ts';
 
 export interface TestLapi {
   server: RunningServer;
@@ -30,9 +33,22 @@ export interface TestLapi {
   close(): Promise<void>;
 }
 
-export async function startTestLapi(clock: Clock): Promise<TestLapi> {
+/** `vigilYaml`: the server's vigil.yaml (e.g. its `canaries:`), else none; no system config file either way. */
+export async function startTestLapi(clock: Clock, opts: { vigilYaml?: string } = {}): Promise<TestLapi> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bouncer-test-'));
-  const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: `sqlite:${path.join(dir, 'vigil.db')}`, metricsListen: 'off' }, env: {}, cwd: dir });
+  const configFile = path.join(dir, 'vigil.yaml');
+  if (opts.vigilYaml !== undefined) fs.writeFileSync(configFile, opts.vigilYaml);
+  const config = loadConfig({
+    flags: {
+      config: opts.vigilYaml === undefined ? undefined : configFile,
+      listen: '127.0.0.1:0',
+      db: `sqlite:${path.join(dir, 'vigil.db')}`,
+      metricsListen: 'off',
+    },
+    env: {},
+    cwd: dir,
+    systemConfigFile: null,
+  });
   config.health.evaluateEveryMs = 0;
   const server = await startServer(config, { clock, log: createLogger('silent') });
   let closed = false;
@@ -66,6 +82,41 @@ export async function startTestLapi(clock: Clock): Promise<TestLapi> {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Vigil's forward-auth daemon (in process) as a bouncer of `apiUrl` with `key`, from a
+ * `<name>.yaml` written in `dir` (listen 127.0.0.1:0, the captcha's signing key beside it);
+ * resolves once its first pull is done.
+ */
+export async function startForwardAuthDaemon(opts: {
+  dir: string;
+  name: string;
+  apiUrl: string;
+  key: string;
+  updateFrequency: string;
+  trustedProxies: string[];
+  unhealthyAfter?: string;
+  captchaDifficulty?: number;
+}): Promise<ForwardAuthServer> {
+  const file = path.join(opts.dir, `${opts.name}.yaml`);
+  fs.writeFileSync(
+    file,
+    [
+      `api_url: ${opts.apiUrl}`,
+      `api_key: ${opts.key}`,
+      'listen: 127.0.0.1:0',
+      `update_frequency: ${opts.updateFrequency}`,
+      ...(opts.unhealthyAfter ? [`unhealthy_after: ${opts.unhealthyAfter}`] : []),
+      `trusted_proxies: [${opts.trustedProxies.join(', ')}]`,
+      'captcha:',
+      ...(opts.captchaDifficulty ? [`  difficulty: ${opts.captchaDifficulty}`] : []),
+      `  signing_key_file: ${path.join(opts.dir, `${opts.name}-captcha.key`)}`,
+    ].join('\n'),
+  );
+  const fa = await startForwardAuth(loadForwardAuthConfig(file), { log: pino({ level: 'silent' }) });
+  await fa.bouncer.ready();
+  return fa;
 }
 
 export interface Reply {
@@ -102,27 +153,9 @@ export function solvePage(html: string): { challenge: string; nonce: string } {
   }
 }
 
-/** A free TCP port on 127.0.0.1 (for programs that cannot take port 0, such as nginx). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+export { freePort } from './support/processes.ts';
 
-/** Polls `check` until it returns true (real time, for real daemons), failing after `timeoutMs`. */
-export async function eventually(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { eventually } from './support/wait.ts';
 
 export const randomName = (prefix: string): string => `${prefix}-${crypto.randomBytes(3).toString('hex')}`;
 
@@ -138,10 +171,6 @@ export function memoryLogger(): { lines: string[]; logger: { debug: Log; info: L
 type Log = (obj: object, msg: string) => void;
 
 /** Stops a test's nginx: a graceful SIGQUIT, then SIGKILL if it is still there after 5 s. */
-export async function stopNginx(nginx: ChildProcess | undefined): Promise<void> {
-  if (!nginx || nginx.exitCode !== null) return;
-  const exited = new Promise((r) => nginx.once('exit', r));
-  nginx.kill('SIGQUIT');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  if (nginx.exitCode === null) nginx.kill('SIGKILL');
+export function stopNginx(nginx: ChildProcess | undefined): Promise<void> {
+  return stopChild(nginx, 'SIGQUIT');
 }

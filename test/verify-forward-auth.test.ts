@@ -5,15 +5,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
 import type { CliIo } from '../src/cli/io.ts';
 import { systemClock } from '../src/lib/clock.ts';
 import type { VerifyResult } from '../src/doctor/verify.ts';
-import { loadForwardAuthConfig } from '../src/remediation/forward-auth/config.ts';
-import { startForwardAuth, type ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
-import { eventually, freePort, startTestLapi, stopNginx, type TestLapi } from './remediation-helpers.ts';
+import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
+import { eventually, freePort, startForwardAuthDaemon, startTestLapi, stopNginx, type TestLapi } from './remediation-helpers.ts';
 
 /**
  * `vigil verify` against the real thing: Debian's nginx with Vigil's forward-auth bouncer behind
@@ -43,25 +41,8 @@ describe.skipIf(!avail && !process.env.CI)('vigil verify: nginx + Vigil forward-
     return m[1].replaceAll('127.0.0.1:7480', faHost);
   };
 
-  async function daemon(name: string, trusted: string[]): Promise<ForwardAuthServer> {
-    const key = await lapi.addBouncer(name);
-    const file = path.join(dir, `${name}.yaml`);
-    fs.writeFileSync(
-      file,
-      [
-        `api_url: ${lapi.url}`,
-        `api_key: ${key}`,
-        'listen: 127.0.0.1:0',
-        'update_frequency: 1s',
-        `trusted_proxies: [${trusted.join(', ')}]`,
-        'captcha:',
-        `  signing_key_file: ${dir}/${name}-captcha.key`,
-      ].join('\n'),
-    );
-    const fa = await startForwardAuth(loadForwardAuthConfig(file), { log: pino({ level: 'silent' }) });
-    await fa.bouncer.ready();
-    return fa;
-  }
+  const daemon = async (name: string, trustedProxies: string[]): Promise<ForwardAuthServer> =>
+    startForwardAuthDaemon({ dir, name, apiUrl: lapi.url, key: await lapi.addBouncer(name), updateFrequency: '1s', trustedProxies });
 
   async function verify(...args: string[]): Promise<{ code: number; result: VerifyResult }> {
     let out = '';

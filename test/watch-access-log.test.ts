@@ -11,6 +11,7 @@ import { startWatch, type RunningWatch } from '../src/watch/start-watch.ts';
 import { resolveWatchSettings } from '../src/watch/watch-config.ts';
 import { crowdsecBouncersAvailable, startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
 import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
+import { until } from './support/wait.ts';
 
 /**
  * `vigil watch` over a real, unchanged CrowdSec 1.4.6 that logs to files (log_media: file) with its
@@ -23,16 +24,6 @@ const cs = crowdsecAvailable();
 const bouncers = crowdsecBouncersAvailable();
 const reason = !cs.available ? cs.reason : !bouncers.custom ? bouncers.reason : undefined;
 const skip = reason !== undefined && !process.env.CI;
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, context: () => string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${context()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** Successful pulls by the custom bouncer, counted in every log file CrowdSec wrote (the ground truth). */
 function pullsInLogs(dir: string): number {

@@ -14,6 +14,7 @@ import { crowdsecBouncersAvailable, startCustomBouncer, type CustomBouncerHandle
 import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { mariadbAvailable, startMariadb } from './support/mariadb-instance.ts';
+import { until } from './support/wait.ts';
 
 /**
  * `vigil watch` against the real CrowdSec 1.4.6 (Debian) and the real crowdsec-custom-bouncer:
@@ -38,16 +39,6 @@ interface IssueJson {
   status: string;
   summary: string;
   evidence: { causes: Array<{ cause: string; evidence: string[] }> };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, context: () => string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${context()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe.skipIf(skip)(`vigil watch on the real CrowdSec 1.4.6${skip ? ` (skipped: ${reason})` : ''}`, () => {

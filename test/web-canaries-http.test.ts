@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
-import { loadConfig } from '../src/config/config.ts';
+import type { RunningServer } from '../src/app/serve.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { recordCanaryRun, recordDriftObservation, type NewCanaryRun } from '../src/store/canaries.ts';
-import { resetDashboardPassword } from '../src/web/credentials.ts';
-import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { DIALECTS } from './support/databases.ts';
+import { startDashboardServer } from './support/dashboard-server.ts';
 
 /**
  * The bouncer page's canary history and drift over real HTTP: each run's result, the step that
@@ -46,17 +45,8 @@ for (const dialect of DIALECTS) {
     const clock = new ManualClock(T0);
 
     beforeAll(async () => {
-      const db = await freshDbUrl(dialect);
-      cleanup = db.cleanup;
-      const config = loadConfig({
-        flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off', adminListen: '127.0.0.1:0' },
-        env: {},
-        cwd: '/nonexistent',
-      });
-      config.health.evaluateEveryMs = 0;
-      server = await startServer(config, { clock, log: createLogger('silent') });
+      ({ server, cleanup } = await startDashboardServer({ clock, password: PASSWORD, dialect }));
       origin = new URL(server.web.dashboardUrl!).origin;
-      await resetDashboardPassword(server.store, PASSWORD);
       const b = await server.store.createBouncer({ name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 - 3600_000 });
       await server.store.createBouncer({ name: 'other', apiKeyHash: hashApiKey('other-key'), now: T0 - 3600_000 });
       await recordCanaryRun(server.store, run({}));

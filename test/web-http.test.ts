@@ -1,6 +1,7 @@
 import { dbOf } from '../src/store/store-db.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { startDashboardServer } from './support/dashboard-server.ts';
 import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
@@ -61,18 +62,9 @@ for (const dialect of DIALECTS) {
     const csrfOf = async (cookie = jar.cookie) => /<meta name="csrf-token" content="([^"]+)">/.exec(await (await get('/ui/', cookie)).text())?.[1] ?? '';
 
     beforeAll(async () => {
-      const db = await freshDbUrl(dialect);
-      cleanup = db.cleanup;
-      const config = loadConfig({
-        flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off', adminListen: '127.0.0.1:0' },
-        env: {},
-        cwd: '/nonexistent',
-      });
-      config.health.evaluateEveryMs = 0;
-      server = await startServer(config, { clock, log: createLogger('silent') });
+      ({ server, cleanup } = await startDashboardServer({ clock, password: PASSWORD, dialect }));
       ui = server.web.dashboardUrl!;
       origin = new URL(ui).origin;
-      await resetDashboardPassword(server.store, PASSWORD);
       token = await rotateAdminToken(server.store);
       await server.store.createBouncer({ name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 });
     });

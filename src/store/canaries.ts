@@ -1,4 +1,6 @@
 import type { CanaryRun, CanaryStep, DriftObservation, StreamFilters } from '../core/health/enforcement.ts';
+import type { Selectable } from 'kysely';
+import type { CanaryRunsTable } from './schema.ts';
 import { dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
 
@@ -51,27 +53,7 @@ export async function recordCanaryRun(store: Store, r: NewCanaryRun): Promise<nu
   return Number(row.id);
 }
 
-type RunRow = {
-  id: number;
-  canary: string;
-  bouncer_name: string;
-  url: string;
-  address: string;
-  expect: string;
-  started_at: number;
-  finished_at: number;
-  verdict: string;
-  failed_step: string | null;
-  summary: string;
-  fix: string | null;
-  decision_id: string | null;
-  decision_removed: number;
-  answer_status: number | null;
-  pulled_after_ms: number | null;
-  enforced_after_ms: number | null;
-  total_ms: number;
-  steps: string;
-};
+type RunRow = Selectable<CanaryRunsTable>;
 
 const num = (v: number | null) => (v === null ? null : Number(v));
 
@@ -108,7 +90,7 @@ export async function canaryRuns(store: Store, where: { canary?: string; bouncer
     .orderBy('id', 'desc')
     .limit(where.limit ?? 50)
     .execute();
-  return rows.map((r) => toRun(r as RunRow));
+  return rows.map(toRun);
 }
 
 /** The filters of each bouncer's last stream pull, recorded when they change. */

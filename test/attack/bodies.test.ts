@@ -4,6 +4,7 @@ import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freshDbUrl } from '../support/databases.ts';
 import { BOUNCER_KEY, BOUNCER_UA, pull, startVigilChild, type VigilChild } from './vigil-child.ts';
+import { eventually } from '../support/wait.ts';
 
 /**
  * Issue 15, bodies read before authentication: unfinished unauthenticated uploads must cost
@@ -12,14 +13,6 @@ import { BOUNCER_KEY, BOUNCER_UA, pull, startVigilChild, type VigilChild } from 
  */
 const SOURCES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.8', '127.0.0.9'];
 const PATHS = ['/v1/usage-metrics', '/admin/v1/issues/1/ack', '/ui/login', '/v1/watchers/login', '/v1/decisions'];
-
-async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Raw request over a socket: the status line of the answer, and whether the server closed. */
 function rawUpload(port: number, head: string, opts: { localAddress?: string; chunk?: Buffer; chunks?: number } = {}) {
@@ -81,7 +74,7 @@ describe('request bodies on the Local API listener', () => {
     expect(grewMb).toBeLessThan(100);
     // Every upload was refused (401/403/404/405/413) and its connection closed, without its body read.
     // A client still writing when the server closes may get a reset instead of the answer (as from Go's net/http).
-    await until('every upload to be closed', () => uploads.every((u) => u.closed()), 8_000);
+    await eventually('every upload to be closed', () => uploads.every((u) => u.closed()), 8_000);
     const statuses = new Set(uploads.map((u) => u.status()).filter((s) => s !== undefined));
     expect(statuses.size).toBeGreaterThan(0);
     for (const s of statuses) expect(['401', '403', '404', '405', '413']).toContain(s);
@@ -132,7 +125,7 @@ describe('request bodies on the Local API listener', () => {
       `POST /v1/usage-metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: ${BOUNCER_KEY}\r\nUser-Agent: ${BOUNCER_UA}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"remediation_components":`,
     );
     cleanups.push(() => void u.socket.destroy());
-    await until('the unfinished body to be closed', () => u.closed(), 8_000);
+    await eventually('the unfinished body to be closed', () => u.closed(), 8_000);
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(1_500);
     expect(took).toBeLessThan(6_000);

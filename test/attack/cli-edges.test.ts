@@ -4,54 +4,33 @@
  */
 import { dbOf } from '../../src/store/store-db.ts';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from '../support/databases.ts';
-import { main } from '../../src/cli/main.ts';
-import type { CliIo } from '../../src/cli/io.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DIALECTS, withStoreAt } from '../support/databases.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
-import { Store } from '../../src/store/store.ts';
+import { cliRunner, useCliWorkspace } from '../support/cli.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 4, 17, 15);
 const KEY = '0123456789abcdef0123456789abcdef';
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: CLI edges`, () => {
+    const workspace = useCliWorkspace(dialect, 'vigil-attack-cli-');
     let dir: string;
     let dbUrl: string;
-    let cleanup: () => Promise<void>;
 
-    const vigil = async (...argv: string[]) => {
-      let out = '';
-      let err = '';
-      const io: CliIo = { stdout: (t) => (out += t), stderr: (t) => (err += t), env: { VIGIL_DB: dbUrl }, cwd: dir, isTTY: false, clock: new ManualClock(T0) };
-      const code = await main(argv, io);
-      return { code, out, err: err.replace(/\\"/g, '"') };
-    };
+    const vigil = cliRunner(() => ({ env: { VIGIL_DB: dbUrl }, cwd: dir, clock: new ManualClock(T0) }));
     /** Every bouncer and decision: what a refused command must leave as it was. */
-    const contents = async () => {
-      const s = await Store.open(dbUrl);
-      try {
-        return {
-          bouncers: await dbOf(s).selectFrom('bouncers').selectAll().orderBy('id').execute(),
-          decisions: await dbOf(s).selectFrom('decisions').selectAll().orderBy('id').execute(),
-          alerts: await dbOf(s).selectFrom('alerts').selectAll().orderBy('id').execute(),
-        };
-      } finally {
-        await s.close();
-      }
-    };
+    const contents = () =>
+      withStoreAt(dbUrl, async (s) => ({
+        bouncers: await dbOf(s).selectFrom('bouncers').selectAll().orderBy('id').execute(),
+        decisions: await dbOf(s).selectFrom('decisions').selectAll().orderBy('id').execute(),
+        alerts: await dbOf(s).selectFrom('alerts').selectAll().orderBy('id').execute(),
+      }));
     const oneLine = (err: string) => expect(err.split('\n').filter(Boolean)).toHaveLength(1);
 
-    beforeEach(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-attack-cli-'));
-      ({ url: dbUrl, cleanup } = await freshDbUrl(dialect));
-      await (await Store.open(dbUrl)).close();
-    });
-    afterEach(async () => {
-      await cleanup();
-      fs.rmSync(dir, { recursive: true, force: true });
+    beforeEach(() => {
+      ({ dir, dbUrl } = workspace());
     });
 
     it('a key already used by another bouncer is refused: one line, exit 1, nothing stored', async () => {

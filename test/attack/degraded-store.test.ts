@@ -6,6 +6,7 @@ import { DIALECTS, freshDbUrl } from '../support/databases.ts';
 import { Store } from '../../src/store/store.ts';
 import { buildDecision, manualAlert } from '../../src/decisions/new-decisions.ts';
 import { pull, startVigilChild } from './vigil-child.ts';
+import { eventually } from '../support/wait.ts';
 
 /**
  * Issue 15, a degraded PostgreSQL: a TCP proxy between Vigil and the test's PostgreSQL freezes
@@ -76,14 +77,6 @@ function get(url: string, headers: Record<string, string> = {}): Promise<{ statu
   });
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 describe.skipIf(!DIALECTS.includes('postgres'))('a frozen or restarting PostgreSQL', () => {
   const cleanups: Array<() => Promise<void> | void> = [];
   afterEach(async () => {
@@ -144,7 +137,7 @@ describe.skipIf(!DIALECTS.includes('postgres'))('a frozen or restarting PostgreS
     expect(stranger.status).toBe(503);
     expect(stranger.ms).toBeLessThan(1_000);
     proxy.unfreeze();
-    await until('the store to be up again after the freeze', async () => (await health()) === '{"status":"up"}', 12_000);
+    await eventually('the store to be up again after the freeze', async () => (await health()) === '{"status":"up"}', 12_000, 200);
     expect(await storeUp()).toBe('1');
 
     // Restart: every connection cut, new ones refused for a while, then accepted again.
@@ -153,7 +146,7 @@ describe.skipIf(!DIALECTS.includes('postgres'))('a frozen or restarting PostgreS
     await pullsKeepAnswering(2_000);
     expect(await health()).toBe('{"status":"up","store":"degraded"}');
     proxy.refusing = false;
-    await until('the store to be up again after the restart', async () => (await health()) === '{"status":"up"}', 12_000);
+    await eventually('the store to be up again after the restart', async () => (await health()) === '{"status":"up"}', 12_000, 200);
     const after = await pull(vigil.port);
     expect(after.status).toBe(200);
     expect(after.ms).toBeLessThan(1_000);

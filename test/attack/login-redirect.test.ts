@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDbUrl } from '../support/databases.ts';
+import { startDashboardServer } from '../support/dashboard-server.ts';
 import { cookieOf, requestFrom } from '../support/http-from.ts';
-import { startServer, createLogger, type RunningServer } from '../../src/app/serve.ts';
-import { loadConfig } from '../../src/config/config.ts';
+import type { RunningServer } from '../../src/app/serve.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
-import { resetDashboardPassword } from '../../src/web/credentials.ts';
 
 /**
  * The login's `next=` (where the browser goes after logging in) over real HTTP, as a browser or an
@@ -50,13 +48,8 @@ describe('login next= redirects', () => {
     });
 
   beforeAll(async () => {
-    const db = await freshDbUrl('sqlite');
-    cleanup = db.cleanup;
-    const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off', adminListen: '127.0.0.1:0' }, env: {}, cwd: '/nonexistent' });
-    config.health.evaluateEveryMs = 0;
-    server = await startServer(config, { clock: new ManualClock(Date.UTC(2026, 11, 1)), log: createLogger('silent') });
+    ({ server, cleanup } = await startDashboardServer({ clock: new ManualClock(Date.UTC(2026, 11, 1)), password: PASSWORD }));
     origin = new URL(server.web.dashboardUrl!).origin;
-    await resetDashboardPassword(server.store, PASSWORD);
     cookie = cookieOf(await postLogin(''));
     expect(cookie).toMatch(/^vigil_session=/);
   });

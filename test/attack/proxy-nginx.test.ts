@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboardServer } from '../support/dashboard-server.ts';
-import { makeSelfSignedCert, opensslAvailable } from '../support/loopback-faults.ts';
+import { makeSelfSignedCert, opensslAvailable } from '../support/test-pki.ts';
 import { postLogin, requestFrom, type Answer } from '../support/http-from.ts';
 import { eventually, freePort, stopNginx } from '../remediation-helpers.ts';
 import type { RunningServer } from '../../src/app/serve.ts';

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freshDbUrl } from '../support/databases.ts';
 import { startDashboardServer } from '../support/dashboard-server.ts';
-import { makeSelfSignedCert } from '../support/loopback-faults.ts';
+import { makeSelfSignedCert } from '../support/test-pki.ts';
 import { postLogin, requestFrom, type Answer } from '../support/http-from.ts';
 import { startServer, createLogger, type RunningServer } from '../../src/app/serve.ts';
 import { loadConfig } from '../../src/config/config.ts';

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { crowdsecBouncersAvailable, startCustomBouncer } from '../support/crowdsec-bouncers.ts';
 import { freshDbUrl } from '../support/databases.ts';
 import { BOUNCER_KEY, pull, startVigilChild, type VigilChild } from './vigil-child.ts';
+import { eventually } from '../support/wait.ts';
 
 const BIN = path.join(import.meta.dirname, '..', '..', 'bin', 'vigil.js');
 const realBouncers = crowdsecBouncersAvailable();
@@ -65,14 +66,6 @@ async function openHostile(port: number, count: number): Promise<Hostile> {
   };
 }
 
-async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('slow clients on the Local API listener', () => {
   const cleanups: Array<() => Promise<void> | void> = [];
   afterEach(async () => {
@@ -100,7 +93,7 @@ describe('slow clients on the Local API listener', () => {
       expect(r.ms).toBeLessThan(1_000);
     }
     // The over-cap sockets were refused at once and said so, aggregated.
-    await until('the refused connections to be logged', () => /connections refused/.test(vigil.output()), 8_000);
+    await eventually('the refused connections to be logged', () => /connections refused/.test(vigil.output()), 8_000);
     expect(vigil.output()).toMatch(/open-file limit/);
   }, 30_000);
 
@@ -129,7 +122,7 @@ describe('slow clients on the Local API listener', () => {
     const started = Date.now();
     const hostile = await openHostile(vigil.port, 40);
     cleanups.push(() => hostile.destroy());
-    await until('the hostile sockets to be closed', () => hostile.closed() === 40, 6_000);
+    await eventually('the hostile sockets to be closed', () => hostile.closed() === 40, 6_000);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
     // Idle between pulls for longer than the header timeout: keep-alive is governed by its own timeout.
     const again = await get();

@@ -12,8 +12,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from '../support/databases.ts';
-import { main } from '../../src/cli/main.ts';
-import type { CliIo } from '../../src/cli/io.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger, startServer } from '../../src/app/serve.ts';
@@ -22,6 +20,7 @@ import type { BouncerSource } from '../../src/watch/sources.ts';
 import type { WatchSettings } from '../../src/watch/watch-config.ts';
 import { Store } from '../../src/store/store.ts';
 import { hashApiKey } from '../../src/core/bouncers/api-key.ts';
+import { cliRunner } from '../support/cli.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
 const T0 = Date.UTC(2026, 10, 24, 4, 17, 15);
@@ -73,13 +72,7 @@ async function snapshot(url: string) {
 }
 
 function cli(env: NodeJS.ProcessEnv, cwd: string) {
-  return async (...argv: string[]) => {
-    let out = '';
-    let err = '';
-    const io: CliIo = { stdout: (t) => (out += t), stderr: (t) => (err += t), env, cwd, isTTY: false, clock: new ManualClock(T0) };
-    const code = await main(argv, io);
-    return { code, out, err: err.replace(/\\"/g, '"') };
-  };
+  return cliRunner(() => ({ env, cwd, clock: new ManualClock(T0) }));
 }
 
 /** Runs the real binary; kills it after `limitMs` (the test then fails on `timedOut`). */

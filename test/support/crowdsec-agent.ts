@@ -19,16 +19,15 @@
  *
  * Tests skip only outside CI when it is absent (`!available && !process.env.CI`): in CI it must run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { findExecutable } from './crowdsec-bouncers.ts';
+import { loggedProcess, shellQuote } from './processes.ts';
 
 export { crowdsecAvailable } from './crowdsec-instance.ts';
 
-const MAX_LOG_CHARS = 4 * 1024 * 1024;
 const HUB_DIR = '/var/lib/crowdsec/hub';
 const SYSTEM_PATTERNS_DIR = '/etc/crowdsec/patterns';
 
@@ -95,10 +94,6 @@ export function sshFailedPasswordLines(ip: string, count: number, at: Date = new
   return lines;
 }
 
-function shq(s: string): string {
-  return /^[A-Za-z0-9._/@:-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 function linkHubItem(configDir: string, kind: 'parsers' | 'scenarios', stage: string | undefined, item: string): void {
   const [author, name] = item.split('/') as [string, string];
   const source = stage ? path.join(HUB_DIR, kind, stage, author, `${name}.yaml`) : path.join(HUB_DIR, kind, author, `${name}.yaml`);
@@ -146,68 +141,34 @@ export async function startCrowdsecAgent(opts: CrowdsecAgentOptions): Promise<Cr
     prometheus: { enabled: false, level: 'full', listen_addr: '127.0.0.1', listen_port: 6060 },
   };
   fs.writeFileSync(configPath, YAML.stringify(config));
-  fs.writeFileSync(path.join(dir, 'run.sh'), `#!/bin/sh\nexec ${shq(bin)} -c ${shq(configPath)} -no-api -no-capi "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, 'run.sh'), `#!/bin/sh\nexec ${shellQuote(bin)} -c ${shellQuote(configPath)} -no-api -no-capi "$@"\n`, { mode: 0o755 });
 
-  let log = '';
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> | undefined;
-  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
-  const killOnExit = () => {
-    if (running()) child!.kill('SIGKILL');
-  };
+  const proc = loggedProcess(bin, ['-c', configPath, '-no-api', '-no-capi'], { cwd: dir });
 
   const waitForLog = async (pattern: RegExp | string, timeoutMs: number, from = 0): Promise<string> => {
     const deadline = Date.now() + timeoutMs;
     const test = (s: string) => (typeof pattern === 'string' ? s.includes(pattern) : pattern.test(s));
     for (;;) {
-      const tail = log.slice(from);
+      const tail = proc.logs().slice(from);
       if (test(tail)) {
         const line = tail.split('\n').find(test);
         return line ?? tail;
       }
-      if (!running()) throw new Error(`crowdsec agent is not running (waiting for ${pattern}); log:\n${log.slice(-4000)}`);
-      if (Date.now() > deadline) throw new Error(`crowdsec agent did not log ${pattern} within ${timeoutMs} ms; log:\n${log.slice(-4000)}`);
+      if (!proc.running()) throw new Error(`crowdsec agent is not running (waiting for ${pattern}); log:\n${proc.logs().slice(-4000)}`);
+      if (Date.now() > deadline) throw new Error(`crowdsec agent did not log ${pattern} within ${timeoutMs} ms; log:\n${proc.logs().slice(-4000)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   };
 
-  const stop = async () => {
-    if (!child || !exited) return;
-    const c = child;
-    if (running()) {
-      c.kill('SIGTERM');
-      const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    child = undefined;
-    exited = undefined;
-    process.off('exit', killOnExit);
-  };
-
   const start = async () => {
-    if (running()) return;
-    const from = log.length;
-    const c = spawn(bin, ['-c', configPath, '-no-api', '-no-capi'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    child = c;
-    const append = (chunk: Buffer) => {
-      if (log.length < MAX_LOG_CHARS) log += chunk.toString('utf8');
-    };
-    c.stdout!.on('data', append);
-    c.stderr!.on('data', append);
-    exited = new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.once('error', (e) => {
-        log += `\n[harness] spawn error: ${e.message}\n`;
-        resolve();
-      });
-    });
-    process.on('exit', killOnExit);
+    if (proc.running()) return;
+    const from = proc.logs().length;
+    proc.spawn();
     try {
       // The file datasource tails from the end: lines appended after this are read.
       await waitForLog('Starting processing data', opts.startTimeoutMs ?? 30_000, from);
     } catch (e) {
-      await stop();
+      await proc.stop();
       throw e;
     }
   };
@@ -218,8 +179,8 @@ export async function startCrowdsecAgent(opts: CrowdsecAgentOptions): Promise<Cr
     credentialsPath,
     authLog,
     start,
-    stop,
-    running,
+    stop: proc.stop,
+    running: proc.running,
     appendLines(lines) {
       fs.appendFileSync(authLog, lines.map((l) => `${l}\n`).join(''));
     },
@@ -227,9 +188,9 @@ export async function startCrowdsecAgent(opts: CrowdsecAgentOptions): Promise<Cr
       agent.appendLines(sshFailedPasswordLines(ip, count));
     },
     waitForLog,
-    logs: () => log,
+    logs: proc.logs,
     async destroy() {
-      await stop();
+      await proc.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -32,19 +32,18 @@
  *
  * Tests skip only outside CI when it is absent (`!available && !process.env.CI`): in CI it must run.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import YAML from 'yaml';
 import { findExecutable } from './crowdsec-bouncers.ts';
+import { awaitHealthy, freePort, loggedProcess, shellQuote } from './processes.ts';
 
 const execFileAsync = promisify(execFile);
-const MAX_LOG_CHARS = 4 * 1024 * 1024;
 /** Read-only things we borrow from the package's install (never written). */
 const SYSTEM_CONFIG_DIR = '/etc/crowdsec';
 const SYSTEM_HUB_DIR = '/var/lib/crowdsec/hub/';
@@ -155,17 +154,6 @@ export interface CrowdsecInstance {
   destroy(): Promise<void>;
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  return await new Promise<number>((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 function serverDbConfig(type: 'postgresql' | 'mysql', url: string): Record<string, unknown> {
   const u = new URL(url);
   return {
@@ -187,8 +175,8 @@ export async function startCrowdsec(opts: CrowdsecOptions = {}): Promise<Crowdse
   fs.mkdirSync(workDir, { recursive: true });
   const dir = fs.mkdtempSync(path.join(workDir, 'crowdsec-'));
   const db = opts.db ?? { type: 'sqlite' };
-  const port = await freeLoopbackPort();
-  const promPort = opts.prometheus ? await freeLoopbackPort() : 6060;
+  const port = await freePort();
+  const promPort = opts.prometheus ? await freePort() : 6060;
   const listen = `127.0.0.1:${port}`;
   const url = `http://${listen}/`;
   const configPath = path.join(dir, 'config.yaml');
@@ -252,7 +240,9 @@ export async function startCrowdsec(opts: CrowdsecOptions = {}): Promise<Crowdse
   const cscliBin = findExecutable('cscli')!;
   const crowdsecBin = findExecutable('crowdsec')!;
   const cscliWrapper = path.join(dir, 'cscli');
-  fs.writeFileSync(cscliWrapper, `#!/bin/sh\n# cscli on the test CrowdSec in ${dir}\nexec ${shq(cscliBin)} -c ${shq(configPath)} "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(cscliWrapper, `#!/bin/sh\n# cscli on the test CrowdSec in ${dir}\nexec ${shellQuote(cscliBin)} -c ${shellQuote(configPath)} "$@"\n`, {
+    mode: 0o755,
+  });
 
   const cscli = async (args: string[]) => {
     try {
@@ -280,63 +270,12 @@ export async function startCrowdsec(opts: CrowdsecOptions = {}): Promise<Crowdse
     '--force',
   ]);
 
-  let log = '';
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> | undefined;
-
-  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
-
-  const stop = async () => {
-    if (!child || !exited) return;
-    const c = child;
-    if (running()) {
-      c.kill('SIGTERM');
-      const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    child = undefined;
-    exited = undefined;
-    process.off('exit', killOnExit);
-  };
-  const killOnExit = () => {
-    if (running()) child!.kill('SIGKILL');
-  };
+  const proc = loggedProcess(crowdsecBin, ['-c', configPath, '-no-cs', '-no-capi'], { cwd: dir });
 
   const start = async () => {
-    if (running()) return;
-    const c = spawn(crowdsecBin, ['-c', configPath, '-no-cs', '-no-capi'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    child = c;
-    const append = (chunk: Buffer) => {
-      if (log.length < MAX_LOG_CHARS) log += chunk.toString('utf8');
-    };
-    c.stdout!.on('data', append);
-    c.stderr!.on('data', append);
-    exited = new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.once('error', (e) => {
-        log += `\n[harness] spawn error: ${e.message}\n`;
-        resolve();
-      });
-    });
-    process.on('exit', killOnExit);
-    const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
-    for (;;) {
-      if (!running()) {
-        await stop();
-        throw new Error(`crowdsec exited during startup (config ${configPath}); log:\n${log.slice(-4000)}`);
-      }
-      const ok = await fetch(`${url}health`, { signal: AbortSignal.timeout(2000) }).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) return;
-      if (Date.now() > deadline) {
-        await stop();
-        throw new Error(`crowdsec did not answer ${url}health in time; log:\n${log.slice(-4000)}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    if (proc.running()) return;
+    proc.spawn();
+    await awaitHealthy(proc, url, opts.startTimeoutMs ?? 30_000, `crowdsec (config ${configPath})`);
   };
 
   const instance: CrowdsecInstance = {
@@ -369,11 +308,11 @@ export async function startCrowdsec(opts: CrowdsecOptions = {}): Promise<Crowdse
       await cscli(args);
     },
     start,
-    stop,
-    running,
-    logs: () => log,
+    stop: proc.stop,
+    running: proc.running,
+    logs: proc.logs,
     async destroy() {
-      await stop();
+      await proc.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -411,8 +350,4 @@ async function shimPgSettingsForOldEnt(url: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-function shq(s: string): string {
-  return /^[A-Za-z0-9._/@:-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

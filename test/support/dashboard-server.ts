@@ -2,18 +2,20 @@ import { createLogger, type RunningServer, startServer } from '../../src/app/ser
 import { loadConfig, type VigilConfig } from '../../src/config/config.ts';
 import type { Clock } from '../../src/lib/clock.ts';
 import { resetDashboardPassword } from '../../src/web/credentials.ts';
-import { freshDbUrl } from './databases.ts';
+import { freshDbUrl, type TestDialect } from './databases.ts';
 
 /**
- * A real `vigil serve` (in process, on SQLite) with the dashboard on a listener of its own, no health
- * timer, and a known dashboard password: what the dashboard's attack tests start from.
+ * A real `vigil serve` (in process, on a fresh database, SQLite unless `dialect` says) with the
+ * dashboard on a listener of its own, no health timer, and a known dashboard password: what the
+ * dashboard's tests start from.
  */
 export async function startDashboardServer(opts: {
   clock: Clock;
   password: string;
+  dialect?: TestDialect;
   adjust?: (config: VigilConfig) => void;
 }): Promise<{ server: RunningServer; cleanup: () => Promise<void> }> {
-  const db = await freshDbUrl('sqlite');
+  const db = await freshDbUrl(opts.dialect ?? 'sqlite');
   const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off', adminListen: '127.0.0.1:0' }, env: {}, cwd: '/nonexistent' });
   config.health.evaluateEveryMs = 0;
   opts.adjust?.(config);

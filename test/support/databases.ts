@@ -55,3 +55,13 @@ export function useFreshStore(dialect: TestDialect): () => Store {
   });
   return () => store!;
 }
+
+/** Opens the store at `url`, runs `fn` on it and closes it (what a test reads after a CLI run). */
+export async function withStoreAt<T>(url: string, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await Store.open(url);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}

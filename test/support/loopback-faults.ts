@@ -2,26 +2,19 @@
  * Real network failures on loopback, for the doctor's probes:
  * - a port with nothing listening (connection refused): `closedPort()`;
  * - a server that accepts connections and never answers: `startSilentServer()`;
- * - a TLS server with a self-signed certificate made here by openssl: `startSelfSignedTlsServer()`;
+ * - a TLS server with a self-signed certificate (test-pki.ts's makeSelfSignedCert): `startSelfSignedTlsServer()`;
  * - packets dropped (connect timeout) and ICMP host/network unreachable: `startPacketFilter()`, an
  *   nftables table of our own that drops or rejects traffic to chosen loopback ports (root + nft).
  */
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { freePort } from './processes.ts';
 
 /** A loopback port nobody listens on (bound once, then released). */
-export async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+export const closedPort = freePort;
 
 export interface Closable {
   port: number;
@@ -45,45 +38,6 @@ export async function startSilentServer(): Promise<Closable> {
         s.close(() => r());
       }),
   };
-}
-
-export function opensslAvailable(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A self-signed certificate for localhost / 127.0.0.1, written into `dir` (cert.pem, key.pem). */
-export function makeSelfSignedCert(dir: string): { cert: string; key: string; certPath: string } {
-  const certPath = path.join(dir, 'cert.pem');
-  const keyPath = path.join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert: fs.readFileSync(certPath, 'utf8'), key: fs.readFileSync(keyPath, 'utf8'), certPath };
 }
 
 /** An https server with that certificate, proxying every request to `target` (a Local API). */

@@ -10,12 +10,12 @@
  *     await db.destroy();
  *   });
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort, loggedProcess } from './processes.ts';
 
 const SERVER_CANDIDATES = ['/usr/sbin/mariadbd', '/usr/sbin/mysqld'];
 const INSTALL_DB = '/usr/bin/mariadb-install-db';
@@ -41,17 +41,6 @@ export interface MariadbInstance {
   destroy(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 export async function startMariadb(opts: { workDir?: string; database?: string; startTimeoutMs?: number } = {}): Promise<MariadbInstance> {
   const avail = mariadbAvailable();
   if (!avail.available) throw new Error(avail.reason);
@@ -69,8 +58,7 @@ export async function startMariadb(opts: { workDir?: string; database?: string; 
   });
   if (init.status !== 0) throw new Error(`mariadb-install-db failed: ${init.stderr || init.stdout}`);
 
-  let log = '';
-  const child: ChildProcess = spawn(
+  const proc = loggedProcess(
     server,
     [
       '--no-defaults',
@@ -83,36 +71,25 @@ export async function startMariadb(opts: { workDir?: string; database?: string; 
       '--skip-log-bin',
       '--innodb-buffer-pool-size=16M',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { killAfterMs: 15_000 },
   );
-  child.stdout!.on('data', (d) => (log += d));
-  child.stderr!.on('data', (d) => (log += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const killOnExit = () => child.kill('SIGKILL');
-  process.on('exit', killOnExit);
-
+  proc.spawn();
   const destroy = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(t);
-    }
-    process.off('exit', killOnExit);
+    await proc.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   };
 
   const sql = (statement: string) => spawnSync(CLIENT, ['--no-defaults', '-S', socket, '-uroot', '-e', statement], { encoding: 'utf8', timeout: 10_000 });
   const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
   for (;;) {
-    if (child.exitCode !== null) {
+    if (!proc.running()) {
       await destroy();
-      throw new Error(`mariadbd exited during startup:\n${log.slice(-3000)}`);
+      throw new Error(`mariadbd exited during startup:\n${proc.logs().slice(-3000)}`);
     }
     if (fs.existsSync(socket) && sql('SELECT 1').status === 0) break;
     if (Date.now() > deadline) {
       await destroy();
-      throw new Error(`mariadbd did not start in time:\n${log.slice(-3000)}`);
+      throw new Error(`mariadbd did not start in time:\n${proc.logs().slice(-3000)}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -126,5 +103,5 @@ export async function startMariadb(opts: { workDir?: string; database?: string; 
     await destroy();
     throw new Error(`creating the database failed: ${created.stderr}`);
   }
-  return { url: `mysql://${user}:${password}@127.0.0.1:${port}/${database}`, host: '127.0.0.1', port, user, password, database, logs: () => log, destroy };
+  return { url: `mysql://${user}:${password}@127.0.0.1:${port}/${database}`, host: '127.0.0.1', port, user, password, database, logs: proc.logs, destroy };
 }

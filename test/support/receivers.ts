@@ -1,6 +1,6 @@
 import http from 'node:http';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { freePort } from './processes.ts';
 
 /** What a test receiver does with the next request. `hang`: read it, never answer. */
 export type Answer = { status: number; body?: string } | 'hang';
@@ -87,10 +87,4 @@ export async function startHttpReceiver(answers: Answer[] | ((n: number) => Answ
 }
 
 /** A loopback port nothing listens on (connections to it are refused) until someone binds it. */
-export async function unusedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
+export const unusedPort = freePort;

@@ -6,7 +6,8 @@ import path from 'node:path';
 /**
  * A small PKI made with the real `openssl` (scripts/install-openssl.sh): a CA, a server certificate
  * for 127.0.0.1, and client certificates with OUs, signed by `openssl ca` so that one can be
- * expired (explicit dates) and one revoked (a real CRL).
+ * expired (explicit dates) and one revoked (a real CRL); and, for tests that only need TLS, one
+ * self-signed certificate (makeSelfSignedCert).
  */
 export interface TestPki {
   dir: string;
@@ -30,6 +31,36 @@ export function opensslAvailable(): boolean {
   } catch {
     return false;
   }
+}
+
+/** A self-signed certificate for localhost / 127.0.0.1, written into `dir` (cert.pem, key.pem). */
+export function makeSelfSignedCert(dir: string): { cert: string; key: string; certPath: string } {
+  const certPath = path.join(dir, 'cert.pem');
+  const keyPath = path.join(dir, 'key.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  return { cert: fs.readFileSync(certPath, 'utf8'), key: fs.readFileSync(keyPath, 'utf8'), certPath };
 }
 
 export function makeTestPki(): TestPki {

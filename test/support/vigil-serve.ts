@@ -7,11 +7,11 @@
  *   const key = (await vigil.cli('bouncers', 'add', 'b1', '-o', 'raw')).trim();
  *   await vigil.stop();
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { awaitHealthy, freePort, loggedProcess } from './processes.ts';
 
 const exec = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, '../../bin/vigil.js');
@@ -25,25 +25,14 @@ export interface VigilServe {
   /** Runs `vigil ...args` with the server's config; resolves with stdout, rejects with stderr. */
   cli(...args: string[]): Promise<string>;
   logs(): string;
-  /** SIGTERM and wait. Idempotent. */
+  /** SIGTERM (SIGKILL after 10 s) and wait. Idempotent. */
   stop(): Promise<void>;
-}
-
-export async function freeLoopbackPort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startVigilServe(opts: { workDir: string; configLines?: string[]; db?: string }): Promise<VigilServe> {
   fs.mkdirSync(opts.workDir, { recursive: true });
   const dir = fs.mkdtempSync(path.join(opts.workDir, 'vigil-'));
-  const port = await freeLoopbackPort();
+  const port = await freePort();
   const listen = `127.0.0.1:${port}`;
   const url = `http://${listen}/`;
   const configPath = path.join(dir, 'vigil.yaml');
@@ -52,38 +41,9 @@ export async function startVigilServe(opts: { workDir: string; configLines?: str
     [`listen: ${listen}`, `db: ${opts.db ?? 'sqlite:./data/vigil.db'}`, 'metrics_listen: 127.0.0.1:0', ...(opts.configLines ?? []), ''].join('\n'),
   );
   const env = { ...process.env, VIGIL_CONFIG: configPath };
-  let log = '';
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'serve', '--config', configPath], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d) => (log += d));
-  child.stderr!.on('data', (d) => (log += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const killOnExit = () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  };
-  process.on('exit', killOnExit);
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(t);
-    }
-    process.off('exit', killOnExit);
-  };
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`vigil serve exited (${child.exitCode}) during startup:\n${log}`);
-    const ok = await fetch(`${url}health`, { signal: AbortSignal.timeout(2000) }).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`vigil serve did not answer ${url}health within 20 s:\n${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const proc = loggedProcess(process.execPath, [BIN, 'serve', '--config', configPath], { cwd: dir, env });
+  proc.spawn();
+  await awaitHealthy(proc, url, 20_000, 'vigil serve');
   return {
     url,
     listen,
@@ -97,7 +57,7 @@ export async function startVigilServe(opts: { workDir: string; configLines?: str
         throw new Error(`vigil ${args.join(' ')} failed: ${err.stderr?.trim() || err.message}`);
       }
     },
-    logs: () => log,
-    stop,
+    logs: proc.logs,
+    stop: proc.stop,
   };
 }
