@@ -6,7 +6,7 @@ import { createLogger } from '../lib/logger.ts';
 
 /** Re-exported: tests and embedders start a server and its logger from here. */
 export { createLogger };
-import type { VigilConfig } from '../config/config.ts';
+import { healthRules, type VigilConfig } from '../config/config.ts';
 import { formatListen } from '../lib/listen-address.ts';
 import { systemClock, type Clock } from '../lib/clock.ts';
 import { Store } from '../store/store.ts';
@@ -78,11 +78,7 @@ export async function startServer(
   auth.onCreated = (b) => log.info({ bouncer: b.name, ip: b.ipAddress, auth_type: b.authType }, `Creating bouncer ${b.name}`);
   // Silences that begin at a restart are explained by it (health: "did not reconnect").
   await store.recordLapiStart(clock.now(), crypto.randomUUID());
-  const health = new HealthEngine(store, clock, {
-    offlineAfterMs: config.health.offlineAfterMs,
-    lateAfterFactor: config.health.lateAfterFactor,
-    lateAfterMinMs: config.health.lateAfterMinMs,
-  });
+  const health = new HealthEngine(store, clock, healthRules(config.health));
   health.onError = (e) => log.error({ err: e }, 'health evaluation failed');
   health.onResult = ({ opened, resolved }) => {
     for (const i of opened) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue opened: ${i.summary}`);

@@ -50,7 +50,8 @@ for (const dialect of DIALECTS) {
     it('heartbeat → no issue; 24 h without → LP Offline with its cause; a heartbeat again → resolved', async () => {
       const store = current();
       const clock = new ManualClock(T0);
-      const engine = new HealthEngine(store, clock, DEFAULT_RULES);
+      // CrowdSec's 24 h for offline (no cadence escalation, tested in evaluate-machines.test.ts), our LP Late before it.
+      const engine = new HealthEngine(store, clock, { ...DEFAULT_RULES, offlineAfterFactor: 0 });
       const machineIssues = async () => (await store.openHealthIssues()).filter((i) => i.subject.startsWith('machine:'));
       await createMachine(store, { machineId: 'agent1', passwordHash: '$2a$10$x', now: T0, isValidated: true });
       await recordLogin(store, 'agent1', { ipAddress: '10.0.0.7', version: 'v1.7.8', scenarios: '', now: T0 });

@@ -12,7 +12,7 @@ import { Hono } from 'hono';
 import { Counter, Gauge } from 'prom-client';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../lib/clock.ts';
-import type { VigilConfig } from '../config/config.ts';
+import { healthRules, type VigilConfig } from '../config/config.ts';
 import { formatListen } from '../lib/listen-address.ts';
 import { VigilError } from '../lib/errors.ts';
 import { writeRunbookSettings } from '../store/runbook-settings.ts';
@@ -97,11 +97,7 @@ export async function startWatch(
   settings = await withLearntLapiUrl(settings, source);
   // `vigil issues show` and the admin API then write CrowdSec's commands for this store's issues.
   await writeRunbookSettings(store, { cli: 'cscli', ...settings.runbook });
-  const rules: HealthRules = {
-    offlineAfterMs: config.health.offlineAfterMs,
-    lateAfterFactor: config.health.lateAfterFactor,
-    lateAfterMinMs: config.health.lateAfterMinMs,
-  };
+  const rules: HealthRules = healthRules(config.health);
   const watcher = loggedWatcher(new Watcher(store, source, clock, rules), log);
   // The same notifications as `vigil serve` (channels from vigil.yaml), with CrowdSec's runbooks.
   const runbook = { cli: 'cscli' as const, ...settings.runbook };
