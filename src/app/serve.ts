@@ -80,8 +80,9 @@ export async function startServer(
   await store.recordLapiStart(clock.now(), crypto.randomUUID());
   const health = new HealthEngine(store, clock, healthRules(config.health));
   health.onError = (e) => log.error({ err: e }, 'health evaluation failed');
-  health.onResult = ({ opened, resolved }) => {
+  health.onResult = ({ opened, resolved, escalated }) => {
     for (const i of opened) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue opened: ${i.summary}`);
+    for (const i of escalated) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue now ${i.kind}: ${i.summary}`);
     for (const i of resolved) log.info({ issue: i.id, kind: i.kind, bouncer: i.bouncerName }, `issue resolved: ${i.kind} ${i.subject}`);
   };
   const metrics = new LapiMetrics(store, clock, sync, storeHealth);

@@ -177,8 +177,9 @@ async function withLearntLapiUrl(settings: WatchSettings, source: BouncerSource)
 function loggedWatcher(watcher: Watcher, log: Logger): Watcher {
   watcher.engine.onError = (e) => log.error({ err: e }, 'health evaluation failed');
   watcher.onError = (e) => log.error({ err: e }, 'watch poll failed');
-  watcher.engine.onResult = ({ opened, resolved }) => {
+  watcher.engine.onResult = ({ opened, resolved, escalated }) => {
     for (const i of opened) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue opened: ${i.summary}`);
+    for (const i of escalated) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue now ${i.kind}: ${i.summary}`);
     for (const i of resolved) log.info({ issue: i.id, kind: i.kind, bouncer: i.bouncerName }, `issue resolved: ${i.kind} ${i.subject}`);
   };
   return watcher;

@@ -31,6 +31,8 @@ const state = (issueId: number, over: Partial<IssueNotifyState> = {}): IssueNoti
   openQueuedAt: T0,
   remindersQueued: 0,
   resolveQueued: false,
+  announced: { criticality: 'critical', cause: null },
+  updateQueuedAt: null,
   ...over,
 });
 const silence = (over: Partial<Silence>): Silence => ({
