@@ -1,3 +1,4 @@
+import { formatGoDuration } from '../../lib/duration.ts';
 import type { HealthRules } from './types.ts';
 
 /**
@@ -56,4 +57,9 @@ export function cadenceThresholds(cadenceMs: number | null, rules: HealthRules):
       ? null
       : Math.min(Math.max(rules.offlineAfterFactor * cadenceMs, rules.offlineAfterMinMs ?? 0), rules.offlineAfterMs);
   return { statusLateMs, issueLateMs, offlineMs };
+}
+
+/** A learnt cadence as a person reads it: a median of real intervals is 10.002s; say 10s (to 0.1 s). */
+export function formatCadence(ms: number): string {
+  return formatGoDuration(Math.max(100, Math.round(ms / 100) * 100));
 }

@@ -1,6 +1,6 @@
 import { formatGoDuration, formatRfc3339 } from '../../lib/duration.ts';
 import type { RefusedRequest, RefusedSummary } from '../model/records.ts';
-import { cadenceThresholds } from './cadence.ts';
+import { cadenceThresholds, formatCadence } from './cadence.ts';
 import { isMachineRefusal } from './machine-causes.ts';
 import {
   ISSUE_CATALOGUE,
@@ -100,7 +100,7 @@ export function evaluateMachines(snapshot: FleetSnapshot, now: number, rules: He
           'lp_late',
           m,
           since,
-          `${label} usually sends a heartbeat every ${formatGoDuration(m.heartbeatCadenceMs!)} but has been silent for ${ago(now, since)}.`,
+          `${label} usually sends a heartbeat every ${formatCadence(m.heartbeatCadenceMs!)} but has been silent for ${ago(now, since)}.`,
           offlineCauses(m, since, idx),
           changeNotes(m, since, idx),
         ),

@@ -2,7 +2,7 @@ import { formatGoDuration, formatRfc3339 } from '../../lib/duration.ts';
 import type { BouncerChange, RefusedRequest } from '../model/records.ts';
 import type { RefusedSummary } from '../model/records.ts';
 import { parseUserAgent } from '../bouncers/user-agent.ts';
-import { cadenceThresholds, type CadenceThresholds } from './cadence.ts';
+import { cadenceThresholds, formatCadence, type CadenceThresholds } from './cadence.ts';
 import { evaluateMachines } from './evaluate-machines.ts';
 import { isMachineRefusal } from './machine-causes.ts';
 import {
@@ -211,9 +211,9 @@ function summaryFor(kind: IssueKind, b: BouncerHealthInput, since: number, now: 
     return `${label} was registered ${silence} ago and has never pulled decisions.`;
   }
   if (kind === 'integration_late') {
-    return `${label} usually pulls every ${formatGoDuration(b.pullCadenceMs!)} but has been silent for ${silence}.`;
+    return `${label} usually pulls every ${formatCadence(b.pullCadenceMs!)} but has been silent for ${silence}.`;
   }
-  const usually = b.pullCadenceMs !== null && b.pullCadenceMs > 0 ? ` usually pulls every ${formatGoDuration(b.pullCadenceMs)} but` : '';
+  const usually = b.pullCadenceMs !== null && b.pullCadenceMs > 0 ? ` usually pulls every ${formatCadence(b.pullCadenceMs)} but` : '';
   return `${label}${usually} has not pulled decisions for ${silence} (last pull ${formatRfc3339(since)}): its remediation has stopped.`;
 }
 
