@@ -11,6 +11,7 @@ import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { loadNotificationsConfig } from '../src/notify/config.ts';
 import { UPDATE_EVERY_MS } from '../src/core/notify/plan.ts';
+import { rotateAdminToken } from '../src/server/admin.ts';
 
 /**
  * One bouncer incident, end to end, with the default health rules: a stream bouncer pulls every
@@ -106,7 +107,18 @@ for (const dialect of DIALECTS) {
       await smtp?.close();
     });
 
-    it('killed: nothing for 1 min, then Integration Late (Warning) on every channel, cause "stopped"', async () => {
+    it('killed: shown late after 3 missed pulls (admin API), nothing sent for 1 min, then Integration Late (Warning) on every channel, cause "stopped"', async () => {
+      const token = await rotateAdminToken(server.store);
+      const shown = async () => {
+        const [b] = await (await fetch(`${server.url}/admin/v1/bouncers`, { headers: { Authorization: `Bearer ${token}` } })).json();
+        return b.health;
+      };
+      clock.set(lastPull + 30_000);
+      expect(await shown()).toBe('healthy');
+      clock.set(lastPull + 31_000);
+      expect(await shown()).toBe('late');
+      await cycle();
+      expect(counts()).toEqual([0, 0, 0]);
       clock.set(lastPull + 60_000);
       await cycle();
       expect(counts()).toEqual([0, 0, 0]);
