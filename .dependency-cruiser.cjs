@@ -9,7 +9,7 @@
  * - no import cycle between files (type-only imports aside).
  * - only src/store/ imports kysely: every query of Vigil's own store lives there.
  */
-const ADAPTERS = ['store', 'decisions', 'health', 'notify', 'remediation', 'config', 'doctor', 'server', 'web', 'watch', 'app', 'cli'];
+const ADAPTERS = ['store', 'decisions', 'health', 'notify', 'remediation', 'config', 'doctor', 'canary', 'server', 'web', 'watch', 'app', 'cli'];
 
 const layering = ADAPTERS.map((name, i) => ({
   name: `adapter-order-${name}`,

@@ -29,6 +29,11 @@ import { createAdminApp } from '../server/admin.ts';
 import crypto from 'node:crypto';
 import { startNotifications, type Notifications } from '../notify/start.ts';
 import { createWebSurface, type WebSurface } from '../web/surface.ts';
+import { CanaryRunner } from '../canary/runner.ts';
+import { DriftObserver } from '../canary/drift.ts';
+
+/** How often drift is checked against the latest usage-metrics reports (bouncers report every 30 min by default). */
+const DRIFT_OBSERVE_EVERY_MS = 30_000;
 
 export interface RunningServer {
   /** `http://HOST:PORT` (`https://` with `tls:`) actually bound (port 0 resolved). */
@@ -43,6 +48,9 @@ export interface RunningServer {
   notifications: Notifications;
   /** The admin API and dashboard (admin_listen); `dashboardUrl` is null when off. */
   web: WebSurface;
+  /** Canaries (`canaries:`) and drift observations: proof of enforcement (docs/canaries.md). */
+  canaries: CanaryRunner;
+  drift: DriftObserver;
   /** Stop accepting, finish requests in flight, write what is buffered, close the store. */
   close(): Promise<void>;
 }
@@ -78,7 +86,7 @@ export async function startServer(
   auth.onCreated = (b) => log.info({ bouncer: b.name, ip: b.ipAddress, auth_type: b.authType }, `Creating bouncer ${b.name}`);
   // Silences that begin at a restart are explained by it (health: "did not reconnect").
   await store.recordLapiStart(clock.now(), crypto.randomUUID());
-  const health = new HealthEngine(store, clock, healthRules(config.health));
+  const health = new HealthEngine(store, clock, healthRules(config.health), { canaries: config.canaries });
   health.onError = (e) => log.error({ err: e }, 'health evaluation failed');
   health.onResult = ({ opened, resolved, escalated }) => {
     for (const i of opened) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue opened: ${i.summary}`);
@@ -159,6 +167,21 @@ export async function startServer(
     }
   }
   if (config.health.evaluateEveryMs > 0) health.start(config.health.evaluateEveryMs);
+  // Proof of enforcement: each canary run, and each new drift observation, is evaluated at once.
+  const canaries = new CanaryRunner({
+    store,
+    clock,
+    log,
+    canaries: config.canaries,
+    sync,
+    lastPullSeen: (b) => activity.cursor(b).lastPullAt,
+    afterRun: () => health.evaluateNow().catch((e) => log.error({ err: e }, 'health evaluation failed')),
+  });
+  canaries.start();
+  const drift = new DriftObserver(store, clock);
+  drift.onError = (e) => log.error({ err: e }, 'drift observation failed');
+  drift.onObserved = () => health.evaluateNow().catch((e) => log.error({ err: e }, 'health evaluation failed'));
+  drift.start(DRIFT_OBSERVE_EVERY_MS);
   const url = `${scheme}://${formatListen({ host: addr.address, port: addr.port })}`;
   boundUrl = url;
   try {
@@ -179,8 +202,13 @@ export async function startServer(
     health,
     notifications,
     web,
+    canaries,
+    drift,
     close() {
       closing ??= (async () => {
+        // First: a canary in flight removes its test decision while the store is open.
+        await canaries.stop();
+        await drift.stop();
         sync.stop();
         health.stop();
         storeHealth.stop();

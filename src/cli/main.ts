@@ -18,6 +18,7 @@ import { registerWatchCommand } from './watch.ts';
 import { registerNotifyCommands } from './notify.ts';
 import { registerDoctorCommand } from './doctor.ts';
 import { registerVerifyCommand } from './verify.ts';
+import { registerImportCommands } from './import.ts';
 
 /**
  * The CLI's single entry point: parses `argv` (without node and script), runs the command, and
@@ -75,6 +76,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   registerNotifyCommands(program, ctx);
   registerDoctorCommand(program, ctx);
   registerVerifyCommand(program, ctx);
+  registerImportCommands(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

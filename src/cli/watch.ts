@@ -10,6 +10,8 @@ interface WatchOptions {
   listen?: string;
   lapiUrl?: string;
   deployment?: string;
+  accessLog?: string;
+  prometheusUrl?: string;
   once?: boolean;
 }
 
@@ -24,6 +26,14 @@ export function registerWatchCommand(program: Command, ctx: CommandContext): voi
     .option('--listen <host:port>', 'admin API, /metrics and /health (default 127.0.0.1:6070; off disables)')
     .option('--lapi-url <url>', "CrowdSec's Local API URL as bouncers use it, for runbooks (default from its config, else http://127.0.0.1:8080/)")
     .option('--deployment <where>', 'where CrowdSec runs, for runbooks: host, docker or kubernetes (default from --cscli, else host)')
+    .option(
+      '--access-log <path>',
+      "CrowdSec's Local API access log, for pulls, cadence, refused keys and restarts: a path, journald[:UNIT] or off (default from CrowdSec's config)",
+    )
+    .option(
+      '--prometheus-url <url>',
+      "CrowdSec's Prometheus endpoint, e.g. http://127.0.0.1:6060/metrics, or off (default from CrowdSec's config when enabled)",
+    )
     .option('--once', 'read and evaluate once, print the open issues, and exit (1 when the source cannot be read)')
     .action(async (o: WatchOptions) => {
       const config = ctx.config();
@@ -37,6 +47,8 @@ export function registerWatchCommand(program: Command, ctx: CommandContext): voi
           listen: o.once ? 'off' : o.listen,
           lapiUrl: o.lapiUrl,
           deployment: o.deployment,
+          accessLog: o.accessLog,
+          prometheusUrl: o.prometheusUrl,
         },
         file: config.watch,
         configFile: config.file,

@@ -14,6 +14,7 @@ import { DEFAULT_LIMITS, type ListenerLimits } from './listener-limits.ts';
 import { loadNotificationsConfig, notificationsFileSchema, type NotificationsConfig } from '../notify/config.ts';
 import { TrustedProxies } from '../remediation/client-ip.ts';
 import { apiFileSchema, loadWatcherApiConfig, profilesFileSchema, type WatcherApiConfig } from './watcher-config.ts';
+import { canariesFileSchema, loadCanaries, type CanaryConfig } from './canaries.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -80,6 +81,8 @@ export interface VigilConfig {
   watch: WatchFileSection;
   /** The watcher API: registration, alert deletion, profiles (`api:`, `profiles:`). */
   watcherApi: WatcherApiConfig;
+  /** Sites whose enforcement is proven on a schedule (`canaries:`, docs/canaries.md). */
+  canaries: CanaryConfig[];
   /** The file the configuration came from, if any (for messages). */
   file: string | null;
 }
@@ -318,6 +321,11 @@ export const fileSchema = z
         "How an agent's alerts become decisions, a structured subset of CrowdSec's profiles.yaml: each item has `name`, `filters` (`scopes`, `remediation`, `scenarios` (exact or `prefix*`), `origins`; all given must match), `decisions` (`type`, `duration`, optional `scope: Range`) and `on_success` (`break` or `continue`). Given, it replaces the default.",
       default: "remediation: true and scope Ip → ban 4h, break (CrowdSec's default)",
     }),
+    canaries: doc(canariesFileSchema.optional(), {
+      description:
+        "Proof of enforcement (docs/canaries.md): each item has `url`, `bouncer`, `expect`, `every`, `address`, `via`, `timeout`, `origin`; on schedule Vigil adds a short-lived decision for the documentation address, waits for the bouncer's pull, expects the URL to block it, and removes it.",
+      default: '[] (none)',
+    }),
     watch: doc(watchFileSchema.optional(), {
       description: "`vigil watch` over an existing CrowdSec (docs/watch.md); `VIGIL_WATCH_<KEY>` variables and the command's flags override each key.",
     }),
@@ -429,6 +437,7 @@ export function loadConfig(
     notifications: loadNotificationsConfig(fromFile.notifications, usedFile),
     watch: fromFile.watch ?? {},
     watcherApi: loadWatcherApiConfig(fromFile.api, fromFile.profiles, usedFile),
+    canaries: loadCanaries(fromFile.canaries, usedFile),
     file: usedFile,
   };
 }

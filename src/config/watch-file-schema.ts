@@ -37,6 +37,16 @@ export const watchFileSchema = z
       .enum(DEPLOYMENTS)
       .optional()
       .meta({ description: 'Where CrowdSec runs, for runbooks.', default: 'from --cscli, else host', flag: '--deployment' }),
+    access_log: z.string().optional().meta({
+      description: "CrowdSec's Local API access log, read for pulls (cadence), refused keys, wrong paths and restarts: a path, `journald[:UNIT]`, or `off`.",
+      default: "from CrowdSec's config (common.log_dir, default /var/log/, + crowdsec_api.log; journald with log_media: stdout), else off",
+      flag: '--access-log',
+    }),
+    prometheus_url: z.string().optional().meta({
+      description: "CrowdSec's Prometheus endpoint, scraped each poll for per-bouncer request counters and restarts; `off` disables it.",
+      default: "from CrowdSec's config when prometheus.enabled (http://listen_addr:listen_port/metrics)",
+      flag: '--prometheus-url',
+    }),
   })
   .strict();
 

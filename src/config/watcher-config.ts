@@ -27,11 +27,15 @@ export const apiFileSchema = z
       .strict()
       .optional()
       .meta({ description: "CrowdSec 1.6.3+'s auto-registration of machines." }),
-    disable_remote_registration: z.boolean().optional().meta({ description: 'Refuse `POST /v1/watchers` from anywhere but loopback (403).', default: 'false' }),
-    trusted_ips: z
-      .array(z.string())
+    disable_remote_registration: z
+      .boolean()
       .optional()
-      .meta({ description: 'Addresses or CIDR ranges, besides loopback, allowed to delete alerts (`DELETE /v1/alerts`).', default: '[] (loopback only)' }),
+      .meta({ description: 'Refuse `POST /v1/watchers` from anywhere but 127.0.0.1 and ::1 (403).', default: 'false' }),
+    trusted_ips: z.array(z.string()).optional().meta({
+      description:
+        'Addresses or CIDR ranges, besides 127.0.0.1 and ::1 (as in CrowdSec: not the rest of 127/8), allowed to delete alerts (`DELETE /v1/alerts`).',
+      default: '[] (127.0.0.1 and ::1 only)',
+    }),
   })
   .strict();
 

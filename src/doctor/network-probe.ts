@@ -237,6 +237,8 @@ export interface HttpProbeOptions extends ProbeTimeouts {
   insecure?: boolean;
   /** Connect to this address instead of resolving the URL's host (the one DNS gave). */
   address?: string;
+  /** Connect from this local address (a canary's `via: source`). */
+  localAddress?: string;
 }
 
 const MAX_BODY = 16 * 1024;
@@ -271,6 +273,7 @@ export async function probeHttp(url: string, opts: HttpProbeOptions): Promise<Ht
         path: `${u.pathname}${u.search}`,
         headers: { Host: u.host, ...opts.headers },
         agent: false,
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
         ...(isHttps
           ? {
               servername: net.isIP(u.hostname) ? undefined : u.hostname,

@@ -8,6 +8,7 @@ import { incidentKey } from '../core/health/incident.ts';
 import type { BouncerHealthInput, FleetSnapshot, Finding, HealthRules, MachineHealthInput } from '../core/health/types.ts';
 import { refusedSummaries } from '../store/refused-summaries.ts';
 import { listMachines } from '../store/machines.ts';
+import { enforcementInput, type CanaryHealthConfig } from './enforcement.ts';
 
 /** Opened this many times in FLAP_WINDOW: shown as flapping rather than announced each time. */
 export const FLAP_OPENS = 3;
@@ -30,6 +31,8 @@ export class FleetUnavailableError extends Error {
 export interface HealthEngineOptions {
   /** Where the fleet comes from; default what this store's Local API recorded. `vigil watch` reads CrowdSec's. */
   snapshot?: (now: number) => Promise<FleetSnapshot>;
+  /** The configured canaries (`canaries:`): their runs and drift observations are evaluated too (docs/canaries.md). */
+  canaries?: CanaryHealthConfig[];
 }
 
 export interface EvaluationResult {
@@ -87,6 +90,7 @@ export class HealthEngine {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<EvaluationResult> | undefined;
   #source: ((now: number) => Promise<FleetSnapshot>) | undefined;
+  #canaries: CanaryHealthConfig[];
   onError: (e: unknown) => void = () => {};
   onResult: (r: EvaluationResult) => void = () => {};
 
@@ -95,6 +99,7 @@ export class HealthEngine {
     this.#clock = clock;
     this.#rules = rules;
     this.#source = options.snapshot;
+    this.#canaries = options.canaries ?? [];
   }
 
   get rules(): HealthRules {
@@ -127,6 +132,8 @@ export class HealthEngine {
       bouncerChanges: await this.#store.bouncerChanges(lookback),
       // Machines (log processors), without their password hashes.
       machines: (await listMachines(this.#store)).map(toMachineHealthInput),
+      // Canaries and drift (proof of enforcement).
+      enforcement: await enforcementInput(this.#store, this.#canaries, bouncers),
     };
   }
 

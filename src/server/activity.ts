@@ -3,6 +3,8 @@ import type { Bouncer, BouncerChange } from '../core/model/records.ts';
 import { pullCadence } from '../core/health/cadence.ts';
 import { PullHourCounts, recordPullHours } from '../store/pull-history.ts';
 import { RefusedSummaryCounts, recordRefusedSummaries } from '../store/refused-summaries.ts';
+import { recordStreamFilters } from '../store/canaries.ts';
+import type { StreamFilters } from '../core/health/enforcement.ts';
 
 /**
  * Buffers what authenticated requests tell about each bouncer (last pull, last request, IP,
@@ -22,6 +24,9 @@ export class ActivityRecorder {
   #pullHours = new PullHourCounts();
   /** Refused requests summed per (address, agent, reason), every one of them (migration 006). */
   #refusedSummaries = new RefusedSummaryCounts();
+  /** Each bouncer's stream filters as last written, and those changed since (migration 010: drift). */
+  #filtersKnown = new Map<number, string>();
+  #filtersPending = new Map<number, { bouncerId: number; seenAt: number; filters: StreamFilters }>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   onError: (e: unknown) => void = () => {};
@@ -119,6 +124,14 @@ export class ActivityRecorder {
     }
   }
 
+  /** The filters of a stream pull (origins, scopes, scenarios): written when they change. */
+  streamFilters(b: Bouncer, at: number, filters: StreamFilters): void {
+    const text = JSON.stringify(filters);
+    if (this.#filtersKnown.get(b.id) === text) return;
+    this.#filtersKnown.set(b.id, text);
+    this.#filtersPending.set(b.id, { bouncerId: b.id, seenAt: at, filters });
+  }
+
   refused(r: NewRefusedRequest): void {
     // Summed before the cap below: the summaries are the evidence a flood cannot erase.
     this.#refusedSummaries.add(r);
@@ -132,6 +145,8 @@ export class ActivityRecorder {
     this.#pending.delete(id);
     this.#known.delete(id);
     this.#pulls.delete(id);
+    this.#filtersKnown.delete(id);
+    this.#filtersPending.delete(id);
   }
 
   flush(): Promise<void> {
@@ -147,6 +162,8 @@ export class ActivityRecorder {
     const changes = this.#changes;
     const pullHours = this.#pullHours.take();
     const summaries = this.#refusedSummaries.take();
+    const filters = [...this.#filtersPending.values()];
+    this.#filtersPending = new Map();
     this.#pending = new Map();
     this.#refused = [];
     this.#changes = [];
@@ -156,7 +173,9 @@ export class ActivityRecorder {
       await recordRefusedSummaries(this.#store, summaries);
       await this.#store.recordBouncerChanges(changes);
       await recordPullHours(this.#store, pullHours);
+      await recordStreamFilters(this.#store, filters);
     } catch (e) {
+      for (const f of filters) if (!this.#filtersPending.has(f.bouncerId)) this.#filtersPending.set(f.bouncerId, f);
       // Put it back so the next period retries; newer values win over the failed ones.
       for (const a of batch) {
         const cur = this.#pending.get(a.id);

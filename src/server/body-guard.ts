@@ -62,7 +62,7 @@ function closeWhenUnread(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-function refuse(req: IncomingMessage, res: ServerResponse, status: 403 | 413, body: string): void {
+function refuse(req: IncomingMessage, res: ServerResponse, status: 400 | 403 | 413, body: string): void {
   closeWhenUnread(req, res);
   res.writeHead(status, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
   res.end(body);
@@ -143,6 +143,20 @@ export function createBodyGuard(deps: {
     const url = req.url ?? '';
     const mark = url.indexOf('?');
     const path = mark < 0 ? url : url.slice(0, mark);
+    if (req.method === 'DELETE' && (path === '/v1/decisions' || path === '/v1/alerts')) {
+      // CrowdSec reads these filters from the query only, so a client that sends them as a body
+      // (crowdsec-client 1.0.0's delete({ip})) deletes everything there. Refused: nothing is deleted.
+      const what = path === '/v1/decisions' ? 'decision' : 'alert';
+      refuse(
+        req,
+        res,
+        400,
+        JSON.stringify({
+          message: `DELETE ${path}: filters go in the query string (e.g. ${path}?ip=192.0.2.1); a body is not read, and without a filter this would delete every ${what}`,
+        }),
+      );
+      return;
+    }
     const cap = bodyCapFor(path);
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > cap) {

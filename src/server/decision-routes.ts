@@ -144,6 +144,13 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     added = added.filter((d) => !d.simulated && matchesStream(d, q));
     deleted = deleted.filter((d) => !d.simulated && matchesStream(d, q));
     activity.request(b, at, peer, parseUserAgent(userAgent), { rev, stream: true });
+    activity.streamFilters(b, at, {
+      scopes: q.scopes,
+      origins: q.origins,
+      scenariosContaining: q.scenariosContaining,
+      scenariosNotContaining: q.scenariosNotContaining,
+      dedup: q.dedup,
+    });
 
     if (added.length + deleted.length <= DECISIONS_PER_CHUNK) {
       send(req, res, route, 200, streamJson(deleted, added, at));

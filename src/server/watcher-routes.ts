@@ -46,7 +46,8 @@ export interface WatcherDeps {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-const LOOPBACK = new TrustedProxies(['127.0.0.0/8', '::1']);
+// CrowdSec compares with exactly 127.0.0.1 and ::1 (not all of 127/8) for alert deletes and remote registration.
+const LOOPBACK = new TrustedProxies(['127.0.0.1', '::1']);
 const gunzipAsync = promisify(gunzip);
 /** bcrypt reads only the first 72 bytes: a longer password is refused rather than silently cut. */
 const MAX_PASSWORD_BYTES = 72;
@@ -160,7 +161,7 @@ export function createWatcherApp(deps: WatcherDeps): Hono<Env> {
         m = await getMachine(store, machineId);
       }
     }
-    if (!m || m.authType !== 'tls') {
+    if (m?.authType !== 'tls') {
       refused(c, 'tls:password-machine', machineId);
       return unauthorized(c, 'incorrect Username or Password');
     }

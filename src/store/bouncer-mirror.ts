@@ -43,13 +43,15 @@ export async function syncMirror(store: Store, bouncers: CrowdsecBouncer[], usag
     if (seen.has(cs.name)) continue; // names are unique in CrowdSec; be safe anyway
     seen.add(cs.name);
     const old = existing.get(cs.name);
+    // CrowdSec 1.4 moves created_at with every update of the row (each pull): the registration is the earliest one seen.
+    const createdAt = old && old.createdAt > 0 && cs.createdAt > 0 ? Math.min(old.createdAt, cs.createdAt) : cs.createdAt;
     const values: Values = {
       revoked: cs.revoked ? 1 : 0,
       ip_address: cs.ipAddress,
       type: cs.type,
       version: cs.version,
       auth_type: cs.authType === 'tls' ? 'tls' : 'api-key',
-      created_at: cs.createdAt,
+      created_at: createdAt,
       last_pull_at: cs.lastPullAt,
     };
     if (!old) {
@@ -69,7 +71,7 @@ export async function syncMirror(store: Store, bouncers: CrowdsecBouncer[], usag
       old.type === cs.type &&
       old.version === cs.version &&
       old.authType === values.auth_type &&
-      old.createdAt === cs.createdAt &&
+      old.createdAt === createdAt &&
       old.lastPullAt === cs.lastPullAt;
     if (!same) updates.push({ id: old.id, ...values });
     byName.set(cs.name, {
@@ -79,7 +81,7 @@ export async function syncMirror(store: Store, bouncers: CrowdsecBouncer[], usag
       type: cs.type,
       version: cs.version,
       authType: values.auth_type as Bouncer['authType'],
-      createdAt: cs.createdAt,
+      createdAt,
       lastPullAt: cs.lastPullAt,
       updatedAt: same ? old.updatedAt : now,
     });
@@ -136,4 +138,16 @@ export async function syncMirror(store: Store, bouncers: CrowdsecBouncer[], usag
       });
   }
   return { byName, added, removed, changes };
+}
+
+/**
+ * Moves a mirrored bouncer's registration back to `at` when something older proves it existed (its
+ * first request in CrowdSec's access log): 1.4's created_at only says when the row last changed.
+ */
+export async function lowerMirrorCreatedAt(store: Store, rows: Array<{ id: number; at: number }>): Promise<void> {
+  if (rows.length === 0) return;
+  const db = dbOf(store);
+  await db.transaction().execute(async (trx) => {
+    for (const r of rows) await trx.updateTable('bouncers').set({ created_at: r.at }).where('id', '=', r.id).where('created_at', '>', r.at).execute();
+  });
 }

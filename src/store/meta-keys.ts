@@ -11,4 +11,6 @@ export const META_KEYS = {
   storeRole: 'store_role',
   /** How runbooks address the Local API (runbook-settings.ts). */
   runbookSettings: 'runbook_settings',
+  /** `vigil watch`: the latest pull from CrowdSec's access log already counted in the pull history. */
+  watchPullsCountedUntil: 'watch_pulls_counted_until',
 } as const;

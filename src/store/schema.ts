@@ -137,6 +137,48 @@ export interface Database extends NotifyTables {
   dashboard_ended_sessions: EndedSessionsTable;
   // migration 008
   machines: MachinesTable;
+  // migration 010
+  canary_runs: CanaryRunsTable;
+  bouncer_stream_filters: BouncerStreamFiltersTable;
+  bouncer_drift_observations: BouncerDriftObservationsTable;
+}
+
+/** Proof of enforcement (migration 010, src/store/canaries.ts). */
+export interface CanaryRunsTable {
+  id: Generated<number>;
+  canary: string;
+  bouncer_name: string;
+  url: string;
+  address: string;
+  expect: string;
+  started_at: number;
+  finished_at: number;
+  verdict: string;
+  failed_step: string | null;
+  summary: string;
+  fix: string | null;
+  decision_id: string | null;
+  decision_removed: number;
+  answer_status: number | null;
+  pulled_after_ms: number | null;
+  enforced_after_ms: number | null;
+  total_ms: number;
+  steps: string;
+}
+
+export interface BouncerStreamFiltersTable {
+  bouncer_id: number;
+  seen_at: number;
+  filters: string;
+}
+
+export interface BouncerDriftObservationsTable {
+  bouncer_id: number;
+  report_at: number;
+  observed_at: number;
+  reported: number;
+  expected: number;
+  by_origin: string;
 }
 
 export interface BouncerUsageMetricsTable {
@@ -203,7 +245,7 @@ export type NotifyTables = {
     reminders_queued: number;
     resolve_outbox_id: number | null;
     resolve_queued_at: number | null;
-    // migration 010: what the channel was last told (criticality, top cause) and when the last update went.
+    // migration 011: what the channel was last told (criticality, top cause) and when the last update went.
     announced_criticality: string | null;
     announced_cause: string | null;
     update_queued_at: number | null;

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { VigilError } from '../lib/errors.ts';
 import type { Alert, AlertDetails, AlertWithDecisions, Bouncer, BouncerChange, BouncerKind, Decision, RefusedRequest } from '../core/model/records.ts';
 import type { HealthIssue, NewHealthIssue } from '../core/model/health-issue.ts';
@@ -122,22 +122,7 @@ export class Store {
       }
       const row = await trx
         .insertInto('bouncers')
-        .values({
-          name: input.name,
-          api_key_hash: input.apiKeyHash,
-          revoked: 0,
-          ip_address: '',
-          type: '',
-          version: '',
-          auth_type: input.authType ?? 'api-key',
-          created_at: input.now,
-          updated_at: input.now,
-          last_pull_at: null,
-          last_pull_rev: null,
-          last_request_at: null,
-          kind_override: null,
-          pull_cadence_ms: null,
-        })
+        .values(newBouncerRow({ name: input.name, apiKeyHash: input.apiKeyHash, authType: input.authType ?? 'api-key', now: input.now }))
         .returningAll()
         .executeTakeFirstOrThrow();
       return toBouncer(row);
@@ -204,23 +189,14 @@ export class Store {
     now: number;
     authType: 'api-key' | 'tls';
   }): Promise<{ created: boolean; bouncer: Bouncer }> {
-    const values = {
+    const values = newBouncerRow({
       name: input.name,
-      api_key_hash: input.apiKeyHash,
-      revoked: 0,
-      ip_address: input.ip,
-      type: '',
-      version: '',
-      auth_type: input.authType,
-      created_at: input.now,
-      updated_at: input.now,
-      last_pull_at: null,
-      last_pull_rev: null,
-      last_request_at: null,
-      kind_override: null,
-      pull_cadence_ms: null,
-      auto_created: 1,
-    };
+      apiKeyHash: input.apiKeyHash,
+      authType: input.authType,
+      now: input.now,
+      ipAddress: input.ip,
+      autoCreated: true,
+    });
     const inserted = await this.#db
       .insertInto('bouncers')
       .values(values)
@@ -750,6 +726,37 @@ export class Store {
     const row = await this.#db.selectFrom('vigil_meta').select('value').where('key', '=', key).executeTakeFirstOrThrow();
     return Buffer.from(row.value, 'hex');
   }
+}
+
+/** A bouncer row as it is first written: never pulled, no cadence, no override. */
+export function newBouncerRow(b: {
+  name: string;
+  apiKeyHash: string;
+  authType: 'api-key' | 'tls';
+  now: number;
+  ipAddress?: string;
+  type?: string;
+  version?: string;
+  revoked?: boolean;
+  autoCreated?: boolean;
+}): Insertable<BouncersTable> {
+  return {
+    name: b.name,
+    api_key_hash: b.apiKeyHash,
+    revoked: b.revoked ? 1 : 0,
+    ip_address: b.ipAddress ?? '',
+    type: b.type ?? '',
+    version: b.version ?? '',
+    auth_type: b.authType,
+    created_at: b.now,
+    updated_at: b.now,
+    last_pull_at: null,
+    last_pull_rev: null,
+    last_request_at: null,
+    kind_override: null,
+    pull_cadence_ms: null,
+    auto_created: b.autoCreated ? 1 : 0,
+  };
 }
 
 async function nextRev(trx: Transaction<Database>): Promise<number> {

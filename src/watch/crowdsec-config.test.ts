@@ -33,13 +33,28 @@ describe("CrowdSec's config file", () => {
     expect(parseCrowdsecConfig(DEBIAN_CONFIG, null, '/etc/crowdsec/config.yaml')).toEqual({
       db: { type: 'sqlite', path: '/var/lib/crowdsec/data/crowdsec.db' },
       lapiUrl: 'http://127.0.0.1:8080/',
+      // No log_dir: CrowdSec's default; no prometheus block: off.
+      logs: { media: 'file', dir: '/var/log/' },
+      prometheusUrl: null,
     });
+  });
+
+  it('where it logs and its Prometheus endpoint (0.0.0.0 reached on loopback; default port 6060)', () => {
+    const c = parseCrowdsecConfig('common:\n  log_media: stdout\n  log_dir: /srv/log/\nprometheus:\n  enabled: true\n  listen_addr: 0.0.0.0\n', null, 'c');
+    expect(c.logs).toEqual({ media: 'stdout', dir: '/srv/log/' });
+    expect(c.prometheusUrl).toBe('http://127.0.0.1:6060/metrics');
+    expect(parseCrowdsecConfig('prometheus:\n  enabled: false\n  listen_port: 6061\n', null, 'c').prometheusUrl).toBeNull();
+    expect(parseCrowdsecConfig('prometheus:\n  enabled: true\n  listen_addr: "::1"\n  listen_port: 6061\n', null, 'c').prometheusUrl).toBe(
+      'http://[::1]:6061/metrics',
+    );
+    // CrowdSec's own default media is stdout.
+    expect(parseCrowdsecConfig('db_config:\n  type: sqlite\n', null, 'c').logs.media).toBe('stdout');
   });
 
   it('merges config.yaml.local over it (the Debian package enables WAL there), key by key', () => {
     const local =
       'db_config:\n  use_wal: true\n  db_path: /srv/cs.db\napi:\n  server:\n    listen_uri: 0.0.0.0:8081\n    tls:\n      cert_file: /etc/crowdsec/ssl/cert.pem\n';
-    expect(parseCrowdsecConfig(DEBIAN_CONFIG, local, 'c.yaml')).toEqual({ db: { type: 'sqlite', path: '/srv/cs.db' }, lapiUrl: 'https://0.0.0.0:8081/' });
+    expect(parseCrowdsecConfig(DEBIAN_CONFIG, local, 'c.yaml')).toMatchObject({ db: { type: 'sqlite', path: '/srv/cs.db' }, lapiUrl: 'https://0.0.0.0:8081/' });
   });
 
   it('reads PostgreSQL and MySQL db_config, with ${VAR} expanded as CrowdSec does', () => {
@@ -121,6 +136,51 @@ describe('watch settings', () => {
     expect(s.pollEveryMs).toBe(5000);
     expect(s.listen).toBeNull();
     expect(s.runbook).toEqual({ lapiUrl: 'http://127.0.0.1:8080/', deployment: 'docker', container: 'cs' });
+  });
+
+  it("the access log and metrics URL: from CrowdSec's config, else the default path; flags, journald and off", () => {
+    const fromConfig = resolveWatchSettings({ flags: { crowdsecConfig: csConfig }, file: {}, configFile: null, env: {}, cwd: dir });
+    expect(fromConfig.lapiLog).toEqual({
+      type: 'file',
+      accessLog: '/var/log/crowdsec_api.log',
+      mainLog: '/var/log/crowdsec.log',
+      from: `${csConfig} (common.log_media: file)`,
+      explicit: false,
+    });
+    expect(fromConfig.prometheusUrl).toBeNull();
+    // log_media: stdout for a config that is not the system's: no journald guess (another CrowdSec's unit).
+    const stdoutConfig = path.join(dir, 'stdout.yaml');
+    fs.writeFileSync(stdoutConfig, DEBIAN_CONFIG.replace('log_media: file', 'log_media: stdout') + 'prometheus:\n  enabled: true\n  listen_port: 6061\n');
+    const stdout = resolveWatchSettings({ flags: { crowdsecConfig: stdoutConfig }, file: {}, configFile: null, env: {}, cwd: dir });
+    expect(stdout.lapiLog).toBeNull();
+    expect(stdout.prometheusUrl).toBe('http://127.0.0.1:6061/metrics');
+    const cscli = resolveWatchSettings({ flags: { cscli: 'cscli' }, file: {}, configFile: null, env: {}, cwd: dir });
+    // Without CrowdSec's config, this host's /var/log may be another CrowdSec's: nothing is guessed.
+    expect(cscli.lapiLog).toBeNull();
+    const given = resolveWatchSettings({
+      flags: { cscli: 'cscli', accessLog: 'logs/api.log', prometheusUrl: 'off' },
+      file: { prometheus_url: 'http://x:6060/metrics' },
+      configFile: null,
+      env: {},
+      cwd: dir,
+    });
+    expect(given.lapiLog).toMatchObject({
+      type: 'file',
+      accessLog: path.join(dir, 'logs/api.log'),
+      mainLog: path.join(dir, 'logs/crowdsec.log'),
+      explicit: true,
+    });
+    expect(given.prometheusUrl).toBeNull();
+    expect(
+      resolveWatchSettings({ flags: { cscli: 'cscli', accessLog: 'journald:crowdsec-lapi' }, file: {}, configFile: null, env: {}, cwd: dir }).lapiLog,
+    ).toMatchObject({
+      type: 'journald',
+      unit: 'crowdsec-lapi',
+    });
+    expect(resolveWatchSettings({ flags: { cscli: 'cscli' }, file: { access_log: 'off' }, configFile: null, env: {}, cwd: dir }).lapiLog).toBeNull();
+    expect(() => resolveWatchSettings({ flags: { cscli: 'cscli', prometheusUrl: 'ftp://x' }, file: {}, configFile: null, env: {}, cwd: dir })).toThrow(
+      /--prometheus-url "ftp:\/\/x": use CrowdSec's metrics URL, e\.g\. http:\/\/127\.0\.0\.1:6060\/metrics, or off/,
+    );
   });
 
   it('reads VIGIL_WATCH_* between flags and the file', () => {

@@ -20,6 +20,10 @@ export interface CrowdsecSetup {
   db: CrowdsecDbLocation;
   /** The Local API's URL for runbooks, from api.server.listen_uri (null when the file has none). */
   lapiUrl: string | null;
+  /** Where CrowdSec logs: `common.log_media` (file, stdout) and `common.log_dir` (default /var/log/). */
+  logs: { media: string; dir: string };
+  /** Its Prometheus endpoint when `prometheus.enabled` (listen_addr:listen_port, default 127.0.0.1:6060), else null. */
+  prometheusUrl: string | null;
 }
 
 /** For logs, messages and issue text: never the password. */
@@ -111,7 +115,24 @@ export function parseCrowdsecConfig(main: string, local: string | null, file: st
         `${where('db_config.type')} "${type}": Vigil reads sqlite, postgresql and mysql; pass --crowdsec-db or --cscli otherwise`,
       );
   }
-  return { db, lapiUrl: lapiUrlOf(data) };
+  return { db, lapiUrl: lapiUrlOf(data), logs: logsOf(data), prometheusUrl: prometheusUrlOf(data) };
+}
+
+function logsOf(data: Record<string, unknown>): CrowdsecSetup['logs'] {
+  const common = isMap(data.common) ? data.common : {};
+  const media = typeof common.log_media === 'string' && common.log_media ? common.log_media : 'stdout';
+  const dir = typeof common.log_dir === 'string' && common.log_dir ? common.log_dir : '/var/log/';
+  return { media, dir };
+}
+
+function prometheusUrlOf(data: Record<string, unknown>): string | null {
+  const p = isMap(data.prometheus) ? data.prometheus : null;
+  if (!p || (p.enabled !== true && p.enabled !== 'true')) return null;
+  let host = typeof p.listen_addr === 'string' && p.listen_addr ? p.listen_addr : '127.0.0.1';
+  // Listening on every address: reach it on loopback.
+  if (host === '0.0.0.0' || host === '::' || host === '[::]') host = '127.0.0.1';
+  const port = p.listen_port === undefined || p.listen_port === null || p.listen_port === '' ? 6060 : Number(p.listen_port);
+  return `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}/metrics`;
 }
 
 function lapiUrlOf(data: Record<string, unknown>): string | null {

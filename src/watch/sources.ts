@@ -15,12 +15,16 @@ import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { VigilError } from '../lib/errors.ts';
 import { parseBouncerRow, parseCrowdsecTime, parseCscliBouncersJson, type CrowdsecBouncer } from '../core/model/crowdsec-bouncer.ts';
+import { parseCscliMachinesJson, parseMachineRow } from '../core/model/crowdsec-machine.ts';
+import type { MachineHealthInput } from '../core/health/types.ts';
 import { describeDb, type CrowdsecDbLocation } from './crowdsec-config.ts';
 
 export interface SourceRead {
   bouncers: CrowdsecBouncer[];
   /** Latest usage-metrics report per bouncer name (CrowdSec 1.6.3+), epoch ms. */
   usageMetricsAt: Map<string, number>;
+  /** CrowdSec's machines (log processors); absent when they could not be listed. */
+  machines?: MachineHealthInput[];
 }
 
 export interface BouncerSource {
@@ -41,6 +45,32 @@ export class SourceError extends VigilError {
 }
 
 const BOUNCER_COLUMNS = ['name', 'ip_address', 'type', 'version', 'revoked', 'auth_type', 'created_at', 'last_pull', 'auto_created'] as const;
+const MACHINE_COLUMNS = [
+  'id',
+  'machine_id',
+  'ip_address',
+  'version',
+  'is_validated',
+  'auth_type',
+  'created_at',
+  'updated_at',
+  'last_push',
+  'last_heartbeat',
+] as const;
+
+/** The machines query over the columns this version has, or null without a machines table. */
+function machinesQuery(columns: Set<string>, q: (id: string) => string): string | null {
+  if (!columns.has('machine_id')) return null;
+  return `SELECT ${MACHINE_COLUMNS.filter((c) => columns.has(c))
+    .map(q)
+    .join(', ')} FROM ${q('machines')} ORDER BY ${q('id')}`;
+}
+
+const toMachines = (rows: Record<string, unknown>[]): MachineHealthInput[] =>
+  rows.flatMap((r, i) => {
+    const m = parseMachineRow(r, i + 1);
+    return m ? [m] : [];
+  });
 
 function errorText(e: unknown): string {
   const err = e as { code?: string; message?: string };
@@ -55,17 +85,53 @@ function metricsQuery(columns: Set<string>, q: (id: string) => string): string |
   return `SELECT ${q('generated_by')} AS name, MAX(${q(at)}) AS at FROM ${q('metrics')} WHERE ${q('generated_type')} = 'RC' GROUP BY ${q('generated_by')}`;
 }
 
-function toRead(rows: Record<string, unknown>[], metrics: Record<string, unknown>[], where: string): SourceRead {
+function toRead(rows: Record<string, unknown>[], metrics: Record<string, unknown>[], where: string, machines: Record<string, unknown>[] | null): SourceRead {
   const usageMetricsAt = new Map<string, number>();
   for (const m of metrics) {
     const at = parseCrowdsecTime(m.at);
     if (at !== null && typeof m.name === 'string') usageMetricsAt.set(m.name, at);
   }
-  return { bouncers: rows.map((r) => parseBouncerRow(r, where)), usageMetricsAt };
+  return { bouncers: rows.map((r) => parseBouncerRow(r, where)), usageMetricsAt, ...(machines ? { machines: toMachines(machines) } : {}) };
+}
+
+/** What `vigil import crowdsec` copies: rows as the database has them, with their secrets' hashes. */
+export interface CrowdsecImportRows {
+  bouncers: Record<string, unknown>[];
+  machines: Record<string, unknown>[];
+  decisions: Record<string, unknown>[];
+}
+
+const IMPORT_COLUMNS = {
+  bouncers: ['id', 'name', 'api_key', 'revoked', 'ip_address', 'type', 'version', 'auth_type', 'auto_created'],
+  machines: ['id', 'machine_id', 'password', 'ip_address', 'version', 'is_validated', 'auth_type'],
+  decisions: ['id', 'until', 'scenario', 'type', 'scope', 'value', 'origin', 'simulated'],
+} as const;
+
+/**
+ * The import's three reads, over the columns this CrowdSec version has, through one database's
+ * `columnsOf` and `all`. Decisions are all read (times are text on SQLite): the pure side keeps the active ones.
+ */
+async function readImportRows(
+  columnsOf: (table: string) => Promise<Set<string>> | Set<string>,
+  all: (sql: string) => Promise<Record<string, unknown>[]> | Record<string, unknown>[],
+  q: (id: string) => string,
+): Promise<CrowdsecImportRows> {
+  const out: CrowdsecImportRows = { bouncers: [], machines: [], decisions: [] };
+  for (const table of ['bouncers', 'machines', 'decisions'] as const) {
+    const have = await columnsOf(table);
+    const cols = IMPORT_COLUMNS[table].filter((c) => have.has(c));
+    if (cols.length === 0) continue;
+    out[table] = await all(`SELECT ${cols.map(q).join(', ')} FROM ${q(table)} ORDER BY ${q('id')}`);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
 // SQLite
+
+function sqliteColumns(db: SqliteDatabase.Database, table: string): Set<string> {
+  return new Set((db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name));
+}
 
 export class SqliteSource implements BouncerSource {
   readonly kind = 'sqlite';
@@ -79,16 +145,19 @@ export class SqliteSource implements BouncerSource {
     this.description = `sqlite:${path}`;
   }
 
-  async read(): Promise<SourceRead> {
-    let db: SqliteDatabase.Database;
+  /** Read-only and never created: Vigil must not change CrowdSec's database in any way. */
+  #open(): SqliteDatabase.Database {
     try {
-      // Read-only and never created: Vigil must not change CrowdSec's database in any way.
-      db = new SqliteDatabase(this.#path, { readonly: true, fileMustExist: true, timeout: this.#busyTimeoutMs });
+      return new SqliteDatabase(this.#path, { readonly: true, fileMustExist: true, timeout: this.#busyTimeoutMs });
     } catch (e) {
       throw new SourceError(`${this.description}: cannot open (${errorText(e)}); check the path and that this user can read it and its -wal/-shm files`);
     }
+  }
+
+  async read(): Promise<SourceRead> {
+    const db = this.#open();
     try {
-      const columnsOf = (table: string) => new Set((db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name));
+      const columnsOf = (table: string) => sqliteColumns(db, table);
       const bouncerColumns = columnsOf('bouncers');
       if (bouncerColumns.size === 0) throw new SourceError(`${this.description}: no bouncers table; is this CrowdSec's database?`);
       const select = BOUNCER_COLUMNS.filter((c) => bouncerColumns.has(c)).map((c) => `"${c}"`);
@@ -97,16 +166,34 @@ export class SqliteSource implements BouncerSource {
         const rows = db.prepare(`SELECT ${select.join(', ')} FROM bouncers ORDER BY id`).all() as Record<string, unknown>[];
         const mq = metricsQuery(columnsOf('metrics'), (id) => `"${id}"`);
         const metrics = mq ? (db.prepare(mq).all() as Record<string, unknown>[]) : [];
-        return { rows, metrics };
+        const machq = machinesQuery(columnsOf('machines'), (id) => `"${id}"`);
+        const machines = machq ? (db.prepare(machq).all() as Record<string, unknown>[]) : null;
+        return { rows, metrics, machines };
       });
-      const { rows, metrics } = read();
-      return toRead(rows, metrics, this.description);
+      const { rows, metrics, machines } = read();
+      return toRead(rows, metrics, this.description, machines);
     } catch (e) {
       if (e instanceof SourceError) throw e;
       const busy = /SQLITE_BUSY|locked/i.test(errorText(e));
       throw new SourceError(
         `${this.description}: ${busy ? `database is locked (SQLITE_BUSY after ${this.#busyTimeoutMs} ms)` : `read failed (${errorText(e)})`}`,
       );
+    } finally {
+      db.close();
+    }
+  }
+
+  async readForImport(): Promise<CrowdsecImportRows> {
+    const db = this.#open();
+    try {
+      const columnsOf = (table: string) => sqliteColumns(db, table);
+      return await readImportRows(
+        columnsOf,
+        (sql) => db.prepare(sql).all() as Record<string, unknown>[],
+        (id) => `"${id}"`,
+      );
+    } catch (e) {
+      throw new SourceError(`${this.description}: read failed (${errorText(e)})`);
     } finally {
       db.close();
     }
@@ -151,24 +238,39 @@ export class PostgresSource implements BouncerSource {
 
   async read(): Promise<SourceRead> {
     try {
-      const columnsOf = async (table: string) =>
-        new Set(
-          (
-            await this.#pool.query<{ column_name: string }>(
-              'SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
-              [table],
-            )
-          ).rows.map((r) => r.column_name),
-        );
+      const columnsOf = (table: string) => this.#columnsOf(table);
       const bouncerColumns = await columnsOf('bouncers');
       if (bouncerColumns.size === 0) throw new SourceError(`${this.description}: no bouncers table; is this CrowdSec's database?`);
       const select = BOUNCER_COLUMNS.filter((c) => bouncerColumns.has(c)).map((c) => `"${c}"`);
       const rows = (await this.#pool.query(`SELECT ${select.join(', ')} FROM bouncers ORDER BY id`)).rows as Record<string, unknown>[];
       const mq = metricsQuery(await columnsOf('metrics'), (id) => `"${id}"`);
       const metrics = mq ? ((await this.#pool.query(mq)).rows as Record<string, unknown>[]) : [];
-      return toRead(rows, metrics, this.description);
+      const machq = machinesQuery(await columnsOf('machines'), (id) => `"${id}"`);
+      const machines = machq ? ((await this.#pool.query(machq)).rows as Record<string, unknown>[]) : null;
+      return toRead(rows, metrics, this.description, machines);
     } catch (e) {
       if (e instanceof SourceError) throw e;
+      throw new SourceError(`${this.description}: read failed (${errorText(e)})`);
+    }
+  }
+
+  async #columnsOf(table: string): Promise<Set<string>> {
+    const res = await this.#pool.query<{ column_name: string }>(
+      'SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
+      [table],
+    );
+    return new Set(res.rows.map((r) => r.column_name));
+  }
+
+  async readForImport(): Promise<CrowdsecImportRows> {
+    try {
+      const columnsOf = (table: string) => this.#columnsOf(table);
+      return await readImportRows(
+        columnsOf,
+        async (sql) => (await this.#pool.query(sql)).rows as Record<string, unknown>[],
+        (id) => `"${id}"`,
+      );
+    } catch (e) {
       throw new SourceError(`${this.description}: read failed (${errorText(e)})`);
     }
   }
@@ -220,23 +322,38 @@ export class MysqlSource implements BouncerSource {
   async read(): Promise<SourceRead> {
     try {
       const pool = await this.#connect();
-      const columnsOf = async (table: string) => {
-        const [rows] = await pool.query({
-          sql: 'SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?',
-          values: [table],
-          timeout: this.#timeoutMs,
-        });
-        return new Set((rows as Array<{ c: string }>).map((r) => r.c));
-      };
+      const columnsOf = (table: string) => this.#columnsOf(pool, table);
       const bouncerColumns = await columnsOf('bouncers');
       if (bouncerColumns.size === 0) throw new SourceError(`${this.description}: no bouncers table; is this CrowdSec's database?`);
       const select = BOUNCER_COLUMNS.filter((c) => bouncerColumns.has(c)).map((c) => `\`${c}\``);
       const [rows] = await pool.query({ sql: `SELECT ${select.join(', ')} FROM bouncers ORDER BY id`, timeout: this.#timeoutMs });
       const mq = metricsQuery(await columnsOf('metrics'), (id) => `\`${id}\``);
       const metrics = mq ? ((await pool.query({ sql: mq, timeout: this.#timeoutMs }))[0] as Record<string, unknown>[]) : [];
-      return toRead(rows as Record<string, unknown>[], metrics, this.description);
+      const machq = machinesQuery(await columnsOf('machines'), (id) => `\`${id}\``);
+      const machines = machq ? ((await pool.query({ sql: machq, timeout: this.#timeoutMs }))[0] as Record<string, unknown>[]) : null;
+      return toRead(rows as Record<string, unknown>[], metrics, this.description, machines);
     } catch (e) {
       if (e instanceof SourceError) throw e;
+      throw new SourceError(`${this.description}: read failed (${errorText(e)})`);
+    }
+  }
+
+  async #columnsOf(pool: import('mysql2/promise').Pool, table: string): Promise<Set<string>> {
+    const [rows] = await pool.query({
+      sql: 'SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?',
+      values: [table],
+      timeout: this.#timeoutMs,
+    });
+    return new Set((rows as Array<{ c: string }>).map((r) => r.c));
+  }
+
+  async readForImport(): Promise<CrowdsecImportRows> {
+    try {
+      const pool = await this.#connect();
+      const columnsOf = (table: string) => this.#columnsOf(pool, table);
+      const all = async (sql: string) => (await pool.query({ sql, timeout: this.#timeoutMs }))[0] as Record<string, unknown>[];
+      return await readImportRows(columnsOf, all, (id) => `\`${id}\``);
+    } catch (e) {
       throw new SourceError(`${this.description}: read failed (${errorText(e)})`);
     }
   }
@@ -268,7 +385,32 @@ export class CscliSource implements BouncerSource {
     this.description = `'${this.#argv.join(' ')}'`;
   }
 
-  read(): Promise<SourceRead> {
+  async read(): Promise<SourceRead> {
+    const [read, machines] = await Promise.all([this.#readBouncers(), this.#readMachines()]);
+    return machines ? { ...read, machines } : read;
+  }
+
+  /** `PREFIX machines list -o json`; null when it fails (bouncers are still read: machines are extra). */
+  #readMachines(): Promise<MachineHealthInput[] | null> {
+    return new Promise((resolve) => {
+      const p = this.#prefix;
+      execFile(
+        p[0]!,
+        [...p.slice(1), 'machines', 'list', '-o', 'json'],
+        { timeout: this.#timeoutMs, maxBuffer: 64 * 1024 * 1024, env: this.#env ?? process.env, windowsHide: true },
+        (err, stdout) => {
+          if (err) return resolve(null);
+          try {
+            resolve(parseCscliMachinesJson(String(stdout)));
+          } catch {
+            resolve(null);
+          }
+        },
+      );
+    });
+  }
+
+  #readBouncers(): Promise<SourceRead> {
     return new Promise((resolve, reject) => {
       execFile(
         this.#argv[0]!,
@@ -320,7 +462,10 @@ export class CscliSource implements BouncerSource {
   async close(): Promise<void> {}
 }
 
-export function sourceFor(db: CrowdsecDbLocation, opts: { busyTimeoutMs?: number; timeoutMs?: number } = {}): BouncerSource {
+/** A source on CrowdSec's database itself: it can also hand over what `vigil import crowdsec` copies. */
+export type DatabaseSource = BouncerSource & { readForImport(): Promise<CrowdsecImportRows> };
+
+export function sourceFor(db: CrowdsecDbLocation, opts: { busyTimeoutMs?: number; timeoutMs?: number } = {}): DatabaseSource {
   switch (db.type) {
     case 'sqlite':
       return new SqliteSource(db.path, opts);

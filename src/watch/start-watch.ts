@@ -28,6 +28,8 @@ import { describeDb } from './crowdsec-config.ts';
 import { CscliSource, sourceFor, type BouncerSource } from './sources.ts';
 import { describeSource, type WatchSettings } from './watch-config.ts';
 import { Watcher, type PollResult } from './watcher.ts';
+import { LapiLearning } from './lapi-learning.ts';
+import { describeLapiLog, lapiLogReader, type LapiLogSpec } from './lapi-log.ts';
 import { startNotifications, type Notifications } from '../notify/start.ts';
 import { createWebSurface, type WebSurface } from '../web/surface.ts';
 
@@ -98,7 +100,8 @@ export async function startWatch(
   // `vigil issues show` and the admin API then write CrowdSec's commands for this store's issues.
   await writeRunbookSettings(store, { cli: 'cscli', ...settings.runbook });
   const rules: HealthRules = healthRules(config.health);
-  const watcher = loggedWatcher(new Watcher(store, source, clock, rules), log);
+  const learning = await LapiLearning.open(store, clock, { log: openLapiLog(settings.lapiLog ?? null, log), prometheusUrl: settings.prometheusUrl ?? null });
+  const watcher = loggedWatcher(new Watcher(store, source, clock, rules, { learning }), log);
   // The same notifications as `vigil serve` (channels from vigil.yaml), with CrowdSec's runbooks.
   const runbook = { cli: 'cscli' as const, ...settings.runbook };
   const notifications = await startNotifications({
@@ -111,6 +114,7 @@ export async function startWatch(
     runbook,
     env: opts.env,
   }).catch(async (e) => {
+    await learning.close();
     await source.close();
     await store.close();
     throw e;
@@ -135,13 +139,21 @@ export async function startWatch(
       });
     } catch (e) {
       await notifications.stop();
+      await learning.close();
       await source.close();
       await store.close();
       throw e;
     }
   }
   log.info(
-    { source: describeSource(settings.source), every: settings.pollEveryMs, listen: listener?.url ?? null, store: store.description },
+    {
+      source: describeSource(settings.source),
+      every: settings.pollEveryMs,
+      listen: listener?.url ?? null,
+      store: store.description,
+      accessLog: learning.status().accessLog?.source ?? null,
+      prometheus: learning.status().prometheus?.url ?? null,
+    },
     `watching CrowdSec's bouncers through ${source.description}`,
   );
   if (opts.poll !== false) watcher.start(settings.pollEveryMs);
@@ -158,12 +170,37 @@ export async function startWatch(
         await watcher.stop();
         await listener?.close();
         await notifications.stop();
+        await learning.close();
         await source.close();
         await store.close();
       })();
       return closing;
     },
   };
+}
+
+/**
+ * The access log reader, or null when off. A default guess that does not exist here (no such file,
+ * no journalctl) is skipped with a line in the log; a path given explicitly is read even while it is
+ * missing, and its absence shows in `/admin/v1/watch`.
+ */
+function openLapiLog(spec: LapiLogSpec | null, log: Logger): ReturnType<typeof lapiLogReader> | null {
+  if (!spec) return null;
+  if (!spec.explicit) {
+    const present = spec.type === 'file' ? fs.existsSync(spec.accessLog) : onPath('journalctl');
+    if (!present) {
+      log.info(
+        { accessLog: describeLapiLog(spec), from: spec.from },
+        `not reading CrowdSec's access log: ${describeLapiLog(spec)} is not here (set watch.access_log)`,
+      );
+      return null;
+    }
+  }
+  return lapiLogReader(spec);
+}
+
+function onPath(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((d) => d !== '' && fs.existsSync(path.join(d, cmd)));
 }
 
 /** Through cscli, CrowdSec can say where its Local API listens when nothing else did. */
@@ -199,9 +236,29 @@ function watchMetrics(store: Store, clock: Clock, watcher: Watcher, log: Logger)
     registers: [metrics.registry],
   });
   const failures = new Counter({ name: 'vigil_watch_source_failures_total', help: "Failed reads of CrowdSec's bouncers.", registers: [metrics.registry] });
+  const logUp = new Gauge({
+    name: 'vigil_watch_access_log_up',
+    help: "1 when the last read of CrowdSec's access log succeeded, 0 when it failed; absent when it is not read.",
+    registers: [metrics.registry],
+  });
+  const logMalformed = new Gauge({
+    name: 'vigil_watch_access_log_malformed_lines',
+    help: "Lines of CrowdSec's access log that could not be read (skipped), since start.",
+    registers: [metrics.registry],
+  });
+  const promUp = new Gauge({
+    name: 'vigil_watch_prometheus_up',
+    help: "1 when the last scrape of CrowdSec's Prometheus endpoint succeeded, else 0; absent when it is not scraped.",
+    registers: [metrics.registry],
+  });
   let wasUp: boolean | undefined;
   watcher.onPoll = (r: PollResult) => {
     const s = watcher.status();
+    if (s.learning.accessLog) {
+      logUp.set(s.learning.accessLog.up ? 1 : 0);
+      logMalformed.set(s.learning.accessLog.malformed);
+    }
+    if (s.learning.prometheus) promUp.set(s.learning.prometheus.up ? 1 : 0);
     sourceUp.set(s.up ? 1 : 0);
     if (s.lastSuccessAt !== null) lastSuccess.set(s.lastSuccessAt / 1000);
     if (r.read === 'failed') failures.inc();

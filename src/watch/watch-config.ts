@@ -12,6 +12,7 @@ import { DEFAULT_CROWDSEC_CONFIG, describeDb, parseCrowdsecDbUrl, readCrowdsecCo
 import { shellWords } from './shell-words.ts';
 import { runbookPlaceFromCommand } from './deployment.ts';
 import type { WatchFileSection } from '../config/watch-file-schema.ts';
+import type { LapiLogSpec } from './lapi-log.ts';
 
 export type { WatchFileSection };
 
@@ -23,6 +24,8 @@ export interface WatchFlags {
   listen?: string;
   lapiUrl?: string;
   deployment?: string;
+  accessLog?: string;
+  prometheusUrl?: string;
 }
 
 export type WatchSourceSpec = { type: 'db'; db: CrowdsecDbLocation; from: string } | { type: 'cscli'; command: string[]; from: string };
@@ -36,6 +39,10 @@ export interface WatchSettings {
   runbook: { lapiUrl: string; deployment: Deployment; container?: string; namespace?: string };
   /** True when the Local API URL is the default guess (no flag, no CrowdSec config): the cscli source may ask cscli. */
   lapiUrlIsDefault: boolean;
+  /** CrowdSec's Local API log (access log and main log, or journald); null when off. */
+  lapiLog?: LapiLogSpec | null;
+  /** CrowdSec's Prometheus endpoint; null when off. */
+  prometheusUrl?: string | null;
 }
 
 export const DEFAULT_WATCH_LISTEN = '127.0.0.1:6070';
@@ -101,13 +108,66 @@ export function resolveWatchSettings(opts: {
     throw new VigilError('E_USAGE', `${dep.where} "${dep.value}": use host, docker or kubernetes`);
   }
   const deployment = (dep.value as Deployment | undefined) ?? place.deployment;
+  const lapiLog = resolveLapiLog(pick('access_log', flags.accessLog), fromConfig, configPath, opts.cwd);
+  const prometheusUrl = resolvePrometheusUrl(pick('prometheus_url', flags.prometheusUrl), fromConfig);
   return {
+    lapiLog,
+    prometheusUrl,
     source,
     pollEveryMs,
     listen,
     lapiUrlIsDefault: lapi.value === undefined && !fromConfig?.lapiUrl,
     runbook: { lapiUrl, deployment, ...(place.container ? { container: place.container } : {}), ...(place.namespace ? { namespace: place.namespace } : {}) },
   };
+}
+
+/**
+ * The access log: given (a path, `journald[:UNIT]`, `off`), else where CrowdSec's config says it
+ * logs: `log_media: file` → `<log_dir>/crowdsec_api.log` (and crowdsec.log beside it);
+ * `log_media: stdout` → journald's `crowdsec` unit, but only for the system's config
+ * (/etc/crowdsec/config.yaml is what systemd's unit runs; another config is another CrowdSec).
+ * Without CrowdSec's config (`--crowdsec-db`, `--cscli` alone): off, since this host's /var/log may
+ * be another CrowdSec's. A default that does not exist here is skipped at start (start-watch.ts).
+ */
+function resolveLapiLog(
+  opt: { value: string | undefined; where: string },
+  fromConfig: ReturnType<typeof readCrowdsecConfig> | undefined,
+  configPath: string,
+  cwd: string,
+): LapiLogSpec | null {
+  const v = opt.value?.trim();
+  if (v === 'off') return null;
+  if (v !== undefined) {
+    if (v === '') throw new VigilError('E_CONFIG', `${opt.where} "": give the access log's path (e.g. /var/log/crowdsec_api.log), journald[:UNIT] or off`);
+    const j = /^journald(?::(.+))?$/.exec(v);
+    if (j) return { type: 'journald', unit: j[1] ?? 'crowdsec', from: opt.where, explicit: true };
+    const file = path.resolve(cwd, v);
+    return { type: 'file', accessLog: file, mainLog: path.join(path.dirname(file), 'crowdsec.log'), from: opt.where, explicit: true };
+  }
+  if (fromConfig) {
+    const where = `${configPath} (common.log_media: ${fromConfig.logs.media})`;
+    if (fromConfig.logs.media === 'file') {
+      const dir = path.resolve(cwd, fromConfig.logs.dir);
+      return { type: 'file', accessLog: path.join(dir, 'crowdsec_api.log'), mainLog: path.join(dir, 'crowdsec.log'), from: where, explicit: false };
+    }
+    return configPath === DEFAULT_CROWDSEC_CONFIG ? { type: 'journald', unit: 'crowdsec', from: where, explicit: false } : null;
+  }
+  // --crowdsec-db or --cscli without CrowdSec's config: this host's /var/log may be another CrowdSec's
+  // (a container's LAPI logs elsewhere); say where with --access-log.
+  return null;
+}
+
+function resolvePrometheusUrl(opt: { value: string | undefined; where: string }, fromConfig: ReturnType<typeof readCrowdsecConfig> | undefined): string | null {
+  const v = opt.value?.trim();
+  if (v === 'off') return null;
+  if (v === undefined) return fromConfig?.prometheusUrl ?? null;
+  try {
+    const u = new URL(v);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+  } catch {
+    throw new VigilError('E_CONFIG', `${opt.where} "${v}": use CrowdSec's metrics URL, e.g. http://127.0.0.1:6060/metrics, or off`);
+  }
+  return v;
 }
 
 export function describeSource(s: WatchSourceSpec): string {

@@ -6,12 +6,13 @@
  */
 import type { Clock } from '../lib/clock.ts';
 import { FleetUnavailableError, HealthEngine, toHealthInput, type EvaluationResult } from '../health/engine.ts';
-import type { FleetSnapshot, HealthRules } from '../core/health/types.ts';
+import type { FleetSnapshot, HealthRules, MachineHealthInput } from '../core/health/types.ts';
 import type { Store } from '../store/store.ts';
 import type { CrowdsecBouncer } from '../core/model/crowdsec-bouncer.ts';
 import { fleetInputs, sourceUnavailableFinding, type WatchedEntry } from './fleet.ts';
 import { syncMirror, type MirrorResult } from '../store/bouncer-mirror.ts';
-import type { BouncerSource } from './sources.ts';
+import type { BouncerSource, SourceRead } from './sources.ts';
+import type { LapiLearning, LearningStatus } from './lapi-learning.ts';
 
 export interface WatchStatus {
   source: string;
@@ -24,6 +25,10 @@ export interface WatchStatus {
   totalFailures: number;
   lastError: string | null;
   bouncers: number;
+  /** CrowdSec's machines read (null when the source does not list them). */
+  machines: number | null;
+  /** What is read besides CrowdSec's database: its access log and Prometheus counters. */
+  learning: LearningStatus;
 }
 
 export interface PollResult {
@@ -43,12 +48,17 @@ export class Watcher {
   #stopped = false;
   #polling: Promise<PollResult> | undefined;
   #entries: WatchedEntry[] = [];
+  #machines: MachineHealthInput[] | undefined;
+  /** The earliest created_at seen per machine: CrowdSec 1.4 moves it on every update (as a bouncer's). */
+  #machineCreated = new Map<string, number>();
+  #learning: LapiLearning | undefined;
   #status: WatchStatus;
   onError: (e: unknown) => void = () => {};
   onPoll: (r: PollResult) => void = () => {};
 
-  constructor(store: Store, source: BouncerSource, clock: Clock, rules: HealthRules) {
+  constructor(store: Store, source: BouncerSource, clock: Clock, rules: HealthRules, opts: { learning?: LapiLearning } = {}) {
     this.#store = store;
+    this.#learning = opts.learning;
     this.source = source;
     this.#clock = clock;
     this.#rules = rules;
@@ -63,11 +73,13 @@ export class Watcher {
       totalFailures: 0,
       lastError: null,
       bouncers: 0,
+      machines: null,
+      learning: { accessLog: null, prometheus: null },
     };
   }
 
   status(): WatchStatus {
-    return { ...this.#status };
+    return { ...this.#status, learning: this.#learning?.status() ?? { accessLog: null, prometheus: null } };
   }
 
   /** One poll: read, mirror, evaluate. Concurrent calls share it. */
@@ -81,19 +93,36 @@ export class Watcher {
   async #poll(): Promise<PollResult> {
     const now = this.#clock.now();
     this.#status.lastReadAt = now;
-    let read: { bouncers: CrowdsecBouncer[]; usageMetricsAt: Map<string, number> } | undefined;
+    let read: SourceRead | undefined;
     let error: string | undefined;
     try {
       read = await this.source.read();
     } catch (e) {
       error = (e as Error)?.message ?? String(e);
     }
+    // The log and the counters are read whether or not the database could be: nothing is lost meanwhile.
+    await this.#learning?.collect();
     let mirror: MirrorResult | undefined;
     if (read) {
       mirror = await syncMirror(this.#store, read.bouncers, read.usageMetricsAt, now);
-      this.#entries = read.bouncers.flatMap((cs) => {
+      const learnt = this.#learning ? await this.#learning.apply(mirror.byName) : new Map();
+      this.#entries = read.bouncers.flatMap((cs: CrowdsecBouncer) => {
         const b = mirror!.byName.get(cs.name);
-        return b ? [{ input: toHealthInput(b, read!.usageMetricsAt.get(cs.name) ?? null), autoCreated: cs.autoCreated, authType: cs.authType }] : [];
+        if (!b) return [];
+        const input = toHealthInput(b, read!.usageMetricsAt.get(cs.name) ?? null);
+        const l = learnt.get(cs.name);
+        if (l) {
+          input.lastPullAt = later(input.lastPullAt, l.lastPullAt);
+          input.lastRequestAt = later(input.lastRequestAt, l.lastRequestAt);
+          input.pullCadenceMs = l.pullCadenceMs;
+        }
+        return [{ input, autoCreated: cs.autoCreated, authType: cs.authType }];
+      });
+      this.#machines = read.machines?.map((m) => {
+        const first = Math.min(this.#machineCreated.get(m.machineId) ?? m.createdAt, m.createdAt);
+        this.#machineCreated.set(m.machineId, first);
+        const seen = { ...m, createdAt: first };
+        return this.#learning ? this.#learning.machine(seen) : seen;
       });
       Object.assign(this.#status, {
         up: true,
@@ -102,6 +131,7 @@ export class Watcher {
         consecutiveFailures: 0,
         lastError: null,
         bouncers: read.bouncers.length,
+        machines: read.machines?.length ?? null,
       });
     } else {
       this.#status.failingSince ??= now;
@@ -122,13 +152,17 @@ export class Watcher {
       throw new FleetUnavailableError(sourceUnavailableFinding(s.source, s.lastError ?? 'not read yet', s.failingSince ?? now, s.consecutiveFailures, now));
     }
     const lookback = now - Math.max(2 * this.#rules.offlineAfterMs, 7 * 24 * 3600_000);
+    const learning = this.#learning;
     return {
       bouncers: fleetInputs(this.#entries),
-      // CrowdSec keeps neither refused requests nor its own restarts in its database.
+      // CrowdSec keeps neither refused requests nor its own restarts in its database: its access
+      // log and counters do, when they are read (lapi-learning.ts).
       refused: [],
-      lapiStarts: [],
+      refusedSummaries: learning?.refusedSummaries(lookback) ?? [],
+      lapiStarts: learning?.lapiStarts(lookback) ?? [],
       bouncerChanges: await this.#store.bouncerChanges(lookback),
-      requestsRecorded: false,
+      requestsRecorded: learning?.requestsRecorded ?? false,
+      ...(this.#machines ? { machines: this.#machines } : {}),
     };
   }
 
@@ -155,4 +189,8 @@ export class Watcher {
     this.#timer = undefined;
     await this.#polling?.catch(() => {});
   }
+}
+
+function later(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
 }

@@ -1,4 +1,6 @@
 import type { Store } from '../store/store.ts';
+import { canaryRuns, driftObservations } from '../store/canaries.ts';
+import type { CanaryRun, DriftObservation } from '../core/health/enforcement.ts';
 import type { Bouncer, BouncerChange, Decision, RefusedRequest } from '../core/model/records.ts';
 import type { HealthIssue } from '../core/model/health-issue.ts';
 import type { BouncerStatus, HealthRules } from '../core/health/types.ts';
@@ -65,6 +67,9 @@ export interface BouncerView {
   refused: RefusedRequest[];
   changes: BouncerChange[];
   usage: { receivedAt: number; report: unknown } | null;
+  /** Its canaries' latest runs and its drift observations, newest first (docs/canaries.md). */
+  canaryRuns: CanaryRun[];
+  drift: DriftObservation[];
 }
 
 export type DecisionQuery =
@@ -172,6 +177,8 @@ export class DashboardData {
         .reverse()
         .slice(0, 25),
       usage,
+      canaryRuns: await canaryRuns(this.#store, { bouncerName: b.name, limit: 20 }),
+      drift: (await driftObservations(this.#store, new Map([[b.id, b.name]]), 10))[0] ?? [],
     };
   }
 

@@ -95,6 +95,13 @@ export interface CrowdsecOptions {
   /** ms to wait for GET /health; default 30 000. */
   startTimeoutMs?: number;
   logLevel?: 'info' | 'debug' | 'trace' | 'warning' | 'error';
+  /**
+   * `file`: CrowdSec writes its logs as the package does, crowdsec.log and the Local API's access
+   * log crowdsec_api.log in `<dir>/logs/` (`logDir`); default `stdout` (captured by `logs()`).
+   */
+  logMedia?: 'stdout' | 'file';
+  /** Turn on its Prometheus listener on a free loopback port (`prometheusUrl`); default off. */
+  prometheus?: boolean;
 }
 
 /** One row of `cscli bouncers list -o json` (1.4.6). */
@@ -123,6 +130,10 @@ export interface CrowdsecInstance {
   configPath: string;
   /** SQLite file, or null on PostgreSQL/MySQL. */
   dbPath: string | null;
+  /** `<dir>/logs`: common.log_dir (crowdsec.log, crowdsec_api.log with `logMedia: 'file'`). */
+  logDir: string;
+  /** `http://127.0.0.1:PORT/metrics` with `prometheus: true`, else null. */
+  prometheusUrl: string | null;
   db: CrowdsecDb;
   /** Executable script: `cscli -c <configPath> "$@"`. */
   cscliWrapper: string;
@@ -177,6 +188,7 @@ export async function startCrowdsec(opts: CrowdsecOptions = {}): Promise<Crowdse
   const dir = fs.mkdtempSync(path.join(workDir, 'crowdsec-'));
   const db = opts.db ?? { type: 'sqlite' };
   const port = await freeLoopbackPort();
+  const promPort = opts.prometheus ? await freeLoopbackPort() : 6060;
   const listen = `127.0.0.1:${port}`;
   const url = `http://${listen}/`;
   const configPath = path.join(dir, 'config.yaml');
@@ -198,7 +210,13 @@ export async function startCrowdsec(opts: CrowdsecOptions = {}): Promise<Crowdse
 
   // The package's config.yaml, rewritten: every path that is written to is ours; LAPI only.
   const config = {
-    common: { daemonize: false, log_media: 'stdout', log_level: opts.logLevel ?? 'info', log_dir: path.join(dir, 'logs') + '/', working_dir: '.' },
+    common: {
+      daemonize: false,
+      log_media: opts.logMedia ?? 'stdout',
+      log_level: opts.logLevel ?? 'info',
+      log_dir: path.join(dir, 'logs') + '/',
+      working_dir: '.',
+    },
     config_paths: {
       config_dir: dir + '/',
       data_dir: dataDir + '/',
@@ -226,8 +244,8 @@ export async function startCrowdsec(opts: CrowdsecOptions = {}): Promise<Crowdse
         trusted_ips: ['127.0.0.1', '::1'],
       },
     },
-    // Off: the system instance (and CrowdSec's default) use 127.0.0.1:6060.
-    prometheus: { enabled: false, level: 'full', listen_addr: '127.0.0.1', listen_port: 6060 },
+    // Off unless asked for (then on a port of its own): the system instance (and CrowdSec's default) use 127.0.0.1:6060.
+    prometheus: { enabled: opts.prometheus === true, level: 'full', listen_addr: '127.0.0.1', listen_port: promPort },
   };
   fs.writeFileSync(configPath, YAML.stringify(config));
 
@@ -327,6 +345,8 @@ export async function startCrowdsec(opts: CrowdsecOptions = {}): Promise<Crowdse
     dir,
     configPath,
     dbPath,
+    logDir: path.join(dir, 'logs'),
+    prometheusUrl: opts.prometheus ? `http://127.0.0.1:${promPort}/metrics` : null,
     db,
     cscliWrapper,
     cscli,

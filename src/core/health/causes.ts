@@ -1,5 +1,6 @@
 import type { StepId } from './runbooks.ts';
 import { MACHINE_CAUSES } from './machine-causes.ts';
+import { ENFORCEMENT_CAUSES } from './enforcement-causes.ts';
 
 /**
  * The likely causes the health engine can name, one entry each: the seed's "Common Root Causes" as
@@ -18,6 +19,8 @@ interface CauseDefinition {
 export const CAUSES = {
   // Machines' (log processors') causes live in machine-causes.ts.
   ...MACHINE_CAUSES,
+  // Canaries and drift (proof of enforcement) live in enforcement-causes.ts.
+  ...ENFORCEMENT_CAUSES,
   authentication: {
     text: 'authentication failure (key invalid, bouncer deleted or re-registered)',
     summary: 'the Local API refuses its key (wrong, regenerated or revoked key, or the bouncer was deleted)',

@@ -4,6 +4,7 @@ import type { RefusedSummary } from '../model/records.ts';
 import { parseUserAgent } from '../bouncers/user-agent.ts';
 import { cadenceThresholds, formatCadence, type CadenceThresholds } from './cadence.ts';
 import { evaluateMachines } from './evaluate-machines.ts';
+import { evaluateEnforcement } from './enforcement.ts';
 import { isMachineRefusal } from './machine-causes.ts';
 import {
   ISSUE_CATALOGUE,
@@ -153,6 +154,8 @@ export function evaluate(snapshot: FleetSnapshot, now: number, rules: HealthRule
   }
   // Machines (log processors): evaluate-machines.ts.
   findings.push(...evaluateMachines(snapshot, now, rules));
+  // Canaries and drift (proof of enforcement): enforcement.ts.
+  if (snapshot.enforcement) findings.push(...evaluateEnforcement(snapshot.enforcement));
   return findings;
 }
 

@@ -3,6 +3,7 @@ import type { Bouncer } from '../model/records.ts';
 import { bouncerFamily, resolveKind } from './bouncer-kind.ts';
 import { runbookFor, type Deployment, type Runbook } from './runbooks.ts';
 import { machineRunbookFor, type MachineIssueKind } from './machine-runbooks.ts';
+import { enforcementRunbookFor } from './enforcement-runbooks.ts';
 import type { CauseKind, LikelyCause } from './types.ts';
 import type { RunbookSettings } from './runbook-settings.ts';
 
@@ -30,6 +31,14 @@ export function issueRunbook(
 ): Runbook | undefined {
   if (i.subject.startsWith('machine:')) return machineIssueRunbook(i, lapiUrl, deployment, settings);
   if (!i.bouncerName) return undefined;
+  if (i.kind === 'remediation_not_enforced' || i.kind === 'remediation_drift')
+    return enforcementRunbookFor({
+      issue: i.kind,
+      bouncerName: i.bouncerName,
+      cause: topCause(i)?.cause ?? 'unknown',
+      canary: i.subject.startsWith('canary:') ? i.subject.slice('canary:'.length) : undefined,
+      cli: settings?.cli,
+    });
   const type = bouncer?.type ?? '';
   return runbookFor({
     bouncerName: i.bouncerName,

@@ -16,6 +16,9 @@ export const ISSUE_KINDS = [
   'lp_no_alerts',
   'lp_late',
   'lp_pending',
+  // Proof of enforcement (docs/canaries.md): a canary not blocked, a bouncer holding other than it is sent.
+  'remediation_not_enforced',
+  'remediation_drift',
 ] as const;
 export type IssueKind = (typeof ISSUE_KINDS)[number];
 /** Most severe first. */
@@ -33,9 +36,12 @@ export const ISSUE_CATALOGUE: Record<IssueKind, { title: string; criticality: Cr
   lp_no_alerts: { title: 'LP No Alerts', criticality: 'high' },
   lp_late: { title: 'LP Late', criticality: 'warning' },
   lp_pending: { title: 'LP Pending Validation', criticality: 'warning' },
+  remediation_not_enforced: { title: 'Remediation Not Enforced', criticality: 'critical' },
+  remediation_drift: { title: 'Remediation Drift', criticality: 'high' },
 };
 
 import type { CauseKind } from './causes.ts';
+import type { EnforcementInput } from './enforcement.ts';
 
 export type { CauseKind };
 
@@ -90,6 +96,8 @@ export interface FleetSnapshot {
   machines?: MachineHealthInput[];
   /** IP and version changes of machines at login. */
   machineChanges?: MachineChange[];
+  /** Canaries and drift observations (enforcement.ts). Absent: nothing is raised or resolved from them. */
+  enforcement?: EnforcementInput;
 }
 
 /** A machine as the evaluator needs it. */

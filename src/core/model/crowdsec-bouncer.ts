@@ -55,7 +55,7 @@ function validTime(ms: number): number | null {
   return Number.isFinite(ms) && ms > 0 ? ms : null;
 }
 
-function parseBool(value: unknown): boolean {
+export function parseBool(value: unknown): boolean {
   if (typeof value === 'boolean') return value;
   if (typeof value === 'number' || typeof value === 'bigint') return Number(value) !== 0;
   if (typeof value === 'string') return value === '1' || value.toLowerCase() === 'true' || value.toLowerCase() === 't';
@@ -63,7 +63,7 @@ function parseBool(value: unknown): boolean {
   return false;
 }
 
-const text = (value: unknown): string => (value === null || value === undefined ? '' : String(value));
+export const text = (value: unknown): string => (value === null || value === undefined ? '' : String(value));
 
 /**
  * One bouncer row (database columns or cscli JSON keys are the same names: `name`, `ip_address`,

@@ -9,7 +9,8 @@ import { refusedSummaries } from './006-refused-summaries.ts';
 import { endedSessions } from './007-ended-sessions.ts';
 import { machines } from './008-machines.ts';
 import { bouncerFamilies } from './009-bouncer-families.ts';
-import { notifyUpdates } from './010-notify-updates.ts';
+import { canaries } from './010-canaries.ts';
+import { notifyUpdates } from './011-notify-updates.ts';
 
 /**
  * Names a released store may have recorded for a migration that was renumbered since (the list was
@@ -31,7 +32,8 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '007-ended-sessions': endedSessions(),
         '008-machines': machines(dialect),
         '009-bouncer-families': bouncerFamilies(),
-        '010-notify-updates': notifyUpdates(),
+        '010-canaries': canaries(dialect),
+        '011-notify-updates': notifyUpdates(),
       };
     },
   };

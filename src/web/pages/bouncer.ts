@@ -4,6 +4,7 @@ import { timelineSvg } from '../timeline.ts';
 import type { BouncerView } from '../data.ts';
 import { criticalityBadge, issueStatusBadge, statusBadge, timeAgo } from './layout.ts';
 import { issueTitle } from './issues.ts';
+import { canaries } from './bouncer-canaries.ts';
 
 const REFUSED_REASON: Record<string, string> = {
   missing: 'no key',
@@ -19,6 +20,7 @@ export function bouncerPage(v: BouncerView): Html {
 <section id="bouncer-facts" data-live aria-label="State">${facts(v)}</section>
 <section id="bouncer-pulls" data-live aria-labelledby="pulls-h">${pulls(v)}</section>
 <section id="bouncer-refused" data-live aria-labelledby="refused-h">${refused(v)}</section>
+<section id="bouncer-canaries" data-live aria-labelledby="canaries-h">${canaries(v)}</section>
 <section id="bouncer-usage" data-live aria-labelledby="usage-h">${usage(v)}</section>
 <section id="bouncer-changes" data-live aria-labelledby="changes-h">${changes(v)}</section>`;
 }

@@ -1,0 +1,374 @@
+// Alerts under load: `vigil serve` on SQLite taking 1,000 alerts/s from agents (JWT, the real
+// CrowdSec 1.4.6 agent's ssh-bf alert body from test/fixtures/crowdsec-1.4.6/agent-alerts-post.json,
+// each with its own source address so the default profile makes one ban per alert) while serving
+// 1,000 bouncer pulls/s (half stream deltas, half live `GET /v1/decisions?ip=`). Reports what was
+// achieved, pull latency p50/p99/max (target p99 < 50 ms), alert push latency, errors, the
+// decisions made, and the server's CPU and peak memory.
+//
+//   npm run bench:alerts     (env: ALERTS_PER_S=1000 ALERTS_PER_POST=10 AGENTS=10
+//                             PULLS_PER_S=1000 PULL_EVERY_S=10 STREAM_BOUNCERS=50 SECONDS=30)
+//
+// PULLS_PER_S × PULL_EVERY_S bouncers are registered (10,000 by default), STREAM_BOUNCERS (50) of
+// them in stream mode (firewall bouncers), the others live (web-server bouncers asking about each
+// client); each pulls once every PULL_EVERY_S at its own phase, as bench/pull-load.bench.ts does.
+// Stream bouncers make their startup pull before the load (they were running when the attack
+// began). Every new decision then has to reach every stream bouncer: ALERTS_PER_S × STREAM_BOUNCERS
+// decisions/s leave the server in deltas (50,000/s by default), which is what makes a big stream
+// fleet heavy under an attack this size (STREAM_BOUNCERS=0: the write path against live pulls only).
+//
+// The agent in 1.4.6 pushes the alerts of one overflow burst in one POST (agent-session.json: two
+// alerts, one request); ALERTS_PER_POST=1 measures one request per alert. Requests go over pools
+// of keep-alive connections. Results: a table on stdout and bench/results/alerts-load-*.json.
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hashApiKey } from '../src/core/bouncers/api-key.ts';
+import { hashPassword } from '../src/lib/password.ts';
+import { createMachine } from '../src/store/machines.ts';
+import { Store } from '../src/store/store.ts';
+import { freePort, residentMB, sleep } from './support.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ALERTS_PER_S = Number(process.env.ALERTS_PER_S ?? 1000);
+const ALERTS_PER_POST = Math.max(1, Number(process.env.ALERTS_PER_POST ?? 10));
+const AGENTS = Number(process.env.AGENTS ?? 10);
+const PULLS_PER_S = Number(process.env.PULLS_PER_S ?? 1000);
+/** Each bouncer pulls once every PULL_EVERY_S (go-cs-bouncer's default update_frequency is 10 s). */
+const PULL_EVERY_S = Number(process.env.PULL_EVERY_S ?? 10);
+const BOUNCERS = Math.max(1, Math.round(PULLS_PER_S * PULL_EVERY_S));
+/** How many of them run in stream mode (the others query live, `GET /v1/decisions?ip=`). */
+const STREAM_BOUNCERS = Math.min(BOUNCERS, Math.max(0, Number(process.env.STREAM_BOUNCERS ?? 50)));
+/** A request not answered in this long counts as an error (and the run ends). */
+const REQUEST_TIMEOUT_MS = 10_000;
+const SECONDS = Number(process.env.SECONDS ?? 30);
+/** Not measured: the first seconds (every stream bouncer's startup pull is never measured). */
+const WARMUP_S = 3;
+const SOCKETS = Number(process.env.SOCKETS ?? 64);
+const AGENT_UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
+const log = (...a: unknown[]) => console.error('[alerts-load]', ...a);
+
+/** The real agent's ssh-bf alert, re-addressed. */
+const fixture = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/crowdsec-1.4.6/agent-alerts-post.json'), 'utf8')) as {
+  request: { body: Array<Record<string, unknown>> };
+};
+const template = fixture.request.body.find((a) => a.scenario === 'crowdsecurity/ssh-bf')!;
+const templateText = JSON.stringify(template);
+const templateIp = (template.source as { ip: string }).ip;
+const alertFor = (n: number, now: Date): string => {
+  const ip = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+  const stamp = now.toISOString();
+  return templateText
+    .split(templateIp)
+    .join(ip)
+    .replace(/"(start_at|stop_at|timestamp)":"[^"]*"/g, `"$1":"${stamp}"`)
+    .replace(/"key":"timestamp","value":"[^"]*"/g, `"key":"timestamp","value":"${stamp}"`);
+};
+
+function cpuSeconds(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, USER_HZ = 100
+  } catch {
+    return null;
+  }
+}
+
+/** Linux PSI: µs some task waited for a CPU (the machine's contention, not ours alone); null without PSI. */
+function cpuStallUs(): number | null {
+  try {
+    const m = /^some .*total=(\d+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+const q = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? Number.NaN;
+
+const tmp = mkdtempSync(join(tmpdir(), 'vigil-alerts-load-'));
+const dbUrl = `sqlite:${join(tmp, 'vigil.db')}`;
+let server: ChildProcess | undefined;
+const out: Record<string, unknown> = {
+  at: new Date().toISOString(),
+  db: 'sqlite',
+  alertsPerSecondTarget: ALERTS_PER_S,
+  alertsPerPost: ALERTS_PER_POST,
+  agents: AGENTS,
+  pullsPerSecondTarget: PULLS_PER_S,
+  pullEverySeconds: PULL_EVERY_S,
+  streamBouncers: STREAM_BOUNCERS,
+  bouncers: BOUNCERS,
+  seconds: SECONDS,
+};
+
+try {
+  // --- machines (bcrypt, as `vigil machines add`) and bouncers, written before the server starts ---
+  const store = await Store.open(dbUrl);
+  const password = crypto.randomBytes(24).toString('hex');
+  const passwordHash = await hashPassword(password);
+  for (let i = 0; i < AGENTS; i++) await createMachine(store, { machineId: `agent-${i}`, passwordHash, now: Date.now(), isValidated: true });
+  const keys: string[] = [];
+  for (let i = 0; i < BOUNCERS; i++) {
+    const key = crypto.randomBytes(16).toString('hex');
+    keys.push(key);
+    await store.createBouncer({ name: `rc-${i}`, apiKeyHash: hashApiKey(key), now: Date.now() });
+  }
+  await store.close();
+  log(`registered ${AGENTS} machines and ${BOUNCERS} bouncers`);
+
+  // --- the server, launched the way an operator runs it ---
+  const port = await freePort();
+  const logFd = openSync(join(tmp, 'vigil.log'), 'a');
+  // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the server.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  server = spawn(process.execPath, ['--max-semi-space-size=8', ...nodeArgs, join(ROOT, 'bin/vigil.js'), 'serve'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}`,
+      VIGIL_DB: dbUrl,
+      VIGIL_LISTEN: `127.0.0.1:${port}`,
+      VIGIL_METRICS_LISTEN: 'off',
+      VIGIL_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', logFd, logFd],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const pullAgent = new http.Agent({ keepAlive: true, maxSockets: SOCKETS });
+  const pushAgent = new http.Agent({ keepAlive: true, maxSockets: Math.max(AGENTS, 16) });
+
+  const request = (
+    agent: http.Agent,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: string,
+    keepBody = true,
+  ): Promise<{ ms: number; status: number; body: string; bytes: number }> =>
+    new Promise((resolve) => {
+      const t = performance.now();
+      const req = http.request(`${base}${path}`, { method, agent, headers, timeout: REQUEST_TIMEOUT_MS }, (res) => {
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        res.on('data', (d: Buffer) => {
+          bytes += d.length;
+          if (keepBody) chunks.push(d);
+        });
+        res.on('end', () => resolve({ ms: performance.now() - t, status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), bytes }));
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', () => resolve({ ms: performance.now() - t, status: 0, body: '', bytes: 0 }));
+      req.end(body);
+    });
+
+  for (let i = 0; i < 200; i++) {
+    if ((await request(pullAgent, 'GET', '/health', {})).status === 200) break;
+    await sleep(100);
+  }
+  log(`vigil serve pid ${server.pid} on ${base}`);
+
+  // --- agents log in as the real agent does ---
+  const tokens: string[] = [];
+  for (let i = 0; i < AGENTS; i++) {
+    const body = JSON.stringify({ machine_id: `agent-${i}`, password, scenarios: ['crowdsecurity/ssh-bf', 'crowdsecurity/ssh-slow-bf'] });
+    const r = await request(pushAgent, 'POST', '/v1/watchers/login', { 'Content-Type': 'application/json', 'User-Agent': AGENT_UA }, body);
+    if (r.status !== 200) throw new Error(`login agent-${i}: ${r.status} ${r.body}`);
+    tokens.push((JSON.parse(r.body) as { token: string }).token);
+  }
+  const streamBouncers = STREAM_BOUNCERS;
+  const isStream = (i: number) => i < streamBouncers;
+  for (let i = 0; i < streamBouncers; i += 100) {
+    await Promise.all(
+      Array.from({ length: Math.min(100, streamBouncers - i) }, (_, j) =>
+        request(
+          pullAgent,
+          'GET',
+          '/v1/decisions/stream?startup=true',
+          { 'X-Api-Key': keys[i + j]!, 'User-Agent': 'crowdsec-firewall-bouncer/v0.0.25' },
+          undefined,
+          false,
+        ),
+      ),
+    );
+  }
+  log('agents logged in; load begins');
+
+  // --- the load ---
+  const pullLat: number[] = [];
+  const streamLat: number[] = [];
+  const liveLat: number[] = [];
+  const pushLat: number[] = [];
+  let pullErrors = 0;
+  let pushErrors = 0;
+  let pullsSent = 0;
+  let pullBytes = 0;
+  let postsSent = 0;
+  let alertsSent = 0;
+  let alertsAccepted = 0;
+  let alertCounter = 1;
+  let firstPushError = '';
+  const pending = new Set<Promise<void>>();
+  const track = (p: Promise<void>) => {
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  };
+  const start = Date.now();
+  const measureFrom = start + WARMUP_S * 1000;
+  const endAt = start + SECONDS * 1000;
+  const cpu0 = cpuSeconds(server.pid);
+  let cpuAtMeasure: number | null = null;
+  let clientCpuAtMeasure = process.cpuUsage();
+  let stallAtMeasure = cpuStallUs();
+  let measuredAt = 0;
+  let nextPull = 0;
+  let nextPost = 0;
+  const postsPerS = ALERTS_PER_S / ALERTS_PER_POST;
+  while (Date.now() < endAt) {
+    const elapsed = Date.now() - start;
+    if (cpuAtMeasure === null && Date.now() >= measureFrom) {
+      cpuAtMeasure = cpuSeconds(server.pid);
+      clientCpuAtMeasure = process.cpuUsage();
+      stallAtMeasure = cpuStallUs();
+      measuredAt = Date.now();
+    }
+    // Pull k is bouncer (k % BOUNCERS)'s pull in round floor(k / BOUNCERS).
+    const pullsDue = Math.floor((elapsed * BOUNCERS) / (PULL_EVERY_S * 1000));
+    for (; nextPull < pullsDue; nextPull++) {
+      const k = nextPull;
+      const bouncer = k % BOUNCERS;
+      const live = !isStream(bouncer);
+      const path = live ? `/v1/decisions?ip=10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}` : '/v1/decisions/stream';
+      const sentAt = Date.now();
+      pullsSent++;
+      track(
+        request(
+          pullAgent,
+          'GET',
+          path,
+          { 'X-Api-Key': keys[bouncer]!, 'User-Agent': live ? 'nodejs-cs-bouncer/v0.2.0' : 'crowdsec-firewall-bouncer/v0.0.25' },
+          undefined,
+          false,
+        ).then((r) => {
+          if (r.status !== 200) pullErrors++;
+          pullBytes += r.bytes;
+          if (sentAt >= measureFrom) {
+            pullLat.push(r.ms);
+            (live ? liveLat : streamLat).push(r.ms);
+          }
+        }),
+      );
+    }
+    const postsDue = Math.floor((elapsed * postsPerS) / 1000);
+    for (; nextPost < postsDue; nextPost++) {
+      const now = new Date();
+      const items: string[] = [];
+      for (let j = 0; j < ALERTS_PER_POST; j++) items.push(alertFor(alertCounter++, now));
+      const body = `[${items.join(',')}]`;
+      const sentAt = Date.now();
+      postsSent++;
+      alertsSent += ALERTS_PER_POST;
+      track(
+        request(
+          pushAgent,
+          'POST',
+          '/v1/alerts',
+          { Authorization: `Bearer ${tokens[nextPost % AGENTS]}`, 'Content-Type': 'application/json', 'User-Agent': AGENT_UA },
+          body,
+        ).then((r) => {
+          if (r.status !== 201) {
+            pushErrors++;
+            firstPushError ||= `${r.status} ${r.body.slice(0, 300)}`;
+          } else alertsAccepted += (JSON.parse(r.body) as unknown[]).length;
+          if (sentAt >= measureFrom) pushLat.push(r.ms);
+        }),
+      );
+    }
+    await sleep(2);
+  }
+  const cpuEnd = cpuSeconds(server.pid);
+  const clientCpu = process.cpuUsage(clientCpuAtMeasure);
+  const stallEnd = cpuStallUs();
+  const measuredS = (Date.now() - measuredAt) / 1000;
+  await Promise.all([...pending]);
+  const totalS = (Date.now() - start) / 1000;
+
+  // Decisions made: every accepted alert's address is in the stream of a fresh bouncer.
+  const startup = await request(pullAgent, 'GET', '/v1/decisions/stream?startup=true', { 'X-Api-Key': keys[BOUNCERS - 1]!, 'User-Agent': 'bench-check/v0' });
+  const decisionsActive = ((JSON.parse(startup.body) as { new: unknown[] | null }).new ?? []).length;
+
+  for (const xs of [pullLat, streamLat, liveLat, pushLat]) xs.sort((a, b) => a - b);
+  const cpuPct = cpuAtMeasure !== null && cpuEnd !== null ? (100 * (cpuEnd - cpuAtMeasure)) / measuredS : null;
+  Object.assign(out, {
+    pullsSent,
+    pullsPerSecond: pullsSent / totalS,
+    pullMBPerSecond: pullBytes / totalS / 1e6,
+    postsSent,
+    alertsSent,
+    alertsAccepted,
+    alertsPerSecond: alertsSent / totalS,
+    decisionsActive,
+    pullP50Ms: q(pullLat, 0.5),
+    pullP99Ms: q(pullLat, 0.99),
+    pullMaxMs: pullLat.at(-1),
+    streamP99Ms: q(streamLat, 0.99),
+    liveP99Ms: q(liveLat, 0.99),
+    pushP50Ms: q(pushLat, 0.5),
+    pushP99Ms: q(pushLat, 0.99),
+    pushMaxMs: pushLat.at(-1),
+    pullErrors,
+    pushErrors,
+    firstPushError: firstPushError || undefined,
+    serverCpuPercentOfOneCore: cpuPct,
+    serverCpuSecondsTotal: cpuEnd !== null && cpu0 !== null ? cpuEnd - cpu0 : null,
+    serverPeakRssMB: residentMB(server.pid, 'VmHWM'),
+    machineCpuStallPercent: stallEnd !== null && stallAtMeasure !== null ? (100 * (stallEnd - stallAtMeasure)) / 1e6 / measuredS : null,
+    loadGeneratorCpuPercentOfOneCore: (100 * (clientCpu.user + clientCpu.system)) / 1e6 / measuredS,
+  });
+  const f = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(2));
+  const pass = q(pullLat, 0.99) < 50 && pullErrors === 0 && pushErrors === 0 && decisionsActive >= alertsAccepted;
+  console.log('');
+  console.log(
+    `| alerts under load: ${ALERTS_PER_S} alerts/s (${ALERTS_PER_POST} per POST, ${AGENTS} agents) + ${PULLS_PER_S} pulls/s (${BOUNCERS} bouncers each every ${PULL_EVERY_S} s, ${STREAM_BOUNCERS} of them stream), ${SECONDS} s, SQLite | value | target |`,
+  );
+  console.log('|---|---|---|');
+  console.log(`| alerts/s pushed (accepted / sent) | ${(alertsSent / totalS).toFixed(0)} (${alertsAccepted} / ${alertsSent}) | ${ALERTS_PER_S} |`);
+  console.log(`| decisions active after the run (one per alert) | ${decisionsActive} | ${alertsAccepted} |`);
+  console.log(`| pulls/s served (MB/s of decisions sent) | ${(pullsSent / totalS).toFixed(0)} (${(pullBytes / totalS / 1e6).toFixed(1)}) | ${PULLS_PER_S} |`);
+  console.log(`| pull latency p50 / p99 / max (ms) | ${f(q(pullLat, 0.5))} / ${f(q(pullLat, 0.99))} / ${f(pullLat.at(-1))} | p99 < 50 |`);
+  console.log(`| … stream delta p99 / live ?ip= p99 (ms) | ${f(q(streamLat, 0.99))} / ${f(q(liveLat, 0.99))} | |`);
+  console.log(`| alert push latency p50 / p99 / max (ms) | ${f(q(pushLat, 0.5))} / ${f(q(pushLat, 0.99))} / ${f(pushLat.at(-1))} | |`);
+  console.log(`| errors (pulls, pushes) | ${pullErrors}, ${pushErrors} | 0, 0 |`);
+  console.log(`| server CPU (% of one core, measured window) | ${cpuPct === null ? '–' : cpuPct.toFixed(0)} | |`);
+  console.log(
+    `| load generator CPU (% of one core; near 100 = the client limits the run) | ${(out.loadGeneratorCpuPercentOfOneCore as number).toFixed(0)} | |`,
+  );
+  const stall = out.machineCpuStallPercent as number | null;
+  console.log(
+    `| machine CPU pressure (PSI some: % of time a task waited for a CPU; high = the numbers are the machine's) | ${stall === null ? '–' : stall.toFixed(0)} | ~0 |`,
+  );
+  console.log(`| server peak RSS (MB) | ${(out.serverPeakRssMB as number | null)?.toFixed(0) ?? '–'} | |`);
+  if (firstPushError) console.log(`first push error: ${firstPushError}`);
+  console.log(`\n${pass ? 'PASS' : 'MISS'}: pull p99 < 50 ms with every alert accepted and turned into a decision`);
+} catch (e) {
+  log('fatal', e);
+  process.exitCode = 1;
+} finally {
+  if (server && server.exitCode === null) {
+    const done = new Promise((r) => server!.once('exit', r));
+    server.kill('SIGTERM');
+    await done;
+  }
+  rmSync(tmp, { recursive: true, force: true });
+}
+const dir = join(ROOT, 'bench/results');
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `alerts-load-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+console.log(`JSON: ${file}`);
+process.exit(process.exitCode ?? 0);

@@ -1,0 +1,72 @@
+/**
+ * Drift (docs/canaries.md): after each usage-metrics report, what the bouncer says it holds
+ * (`active_decisions`, docs/reference/crowdsec-1.6-1.7.md §6) against what the Local API sends it
+ * for the filters of its last stream pull. One observation per report is stored; the health engine
+ * raises remediation_drift when two in a row disagree (core/health/enforcement.ts).
+ */
+import { driftObservation, expectedActiveDecisions, reportedActiveDecisions } from '../core/health/enforcement.ts';
+import type { Decision } from '../core/model/records.ts';
+import type { Clock } from '../lib/clock.ts';
+import { driftObservations, recordDriftObservation, streamFilters } from '../store/canaries.ts';
+import type { Store } from '../store/store.ts';
+
+/** Records an observation for each report not observed yet; the number recorded. */
+export async function observeDrift(store: Store, now: number): Promise<number> {
+  const filters = await streamFilters(store);
+  if (filters.size === 0) return 0;
+  const received = await store.usageMetricsReceivedAt();
+  const bouncers = await store.listBouncers();
+  const names = new Map(bouncers.map((b) => [b.id, b.name]));
+  const observed = new Map((await driftObservations(store, names, 1)).map(([o]) => [o!.bouncerId, o!.reportAt]));
+  let active: Decision[] | undefined;
+  let recorded = 0;
+  for (const b of bouncers) {
+    const f = filters.get(b.id);
+    const at = received.get(b.id);
+    if (!f || at === undefined || (observed.get(b.id) ?? -1) >= at) continue;
+    const report = await store.latestUsageMetrics(b.id);
+    const reported = report ? reportedActiveDecisions(report.report) : null;
+    // A report without active_decisions (older bouncers send only processed/dropped) proves nothing.
+    if (!report || reported === null) continue;
+    active ??= await store.activeDecisions(now);
+    await recordDriftObservation(store, driftObservation(b, report.receivedAt, reported, expectedActiveDecisions(active, f.filters)), now);
+    recorded++;
+  }
+  return recorded;
+}
+
+export class DriftObserver {
+  #store: Store;
+  #clock: Clock;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<number> | undefined;
+  onError: (e: unknown) => void = () => {};
+  /** Called when observations were recorded (the health engine evaluates). */
+  onObserved: (n: number) => Promise<unknown> | undefined = () => {};
+
+  constructor(store: Store, clock: Clock) {
+    this.#store = store;
+    this.#clock = clock;
+  }
+
+  observeNow(): Promise<number> {
+    this.#running ??= (async () => {
+      const n = await observeDrift(this.#store, this.#clock.now());
+      if (n > 0) await this.onObserved(n);
+      return n;
+    })().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  start(everyMs: number): void {
+    this.#timer = setInterval(() => void this.observeNow().catch((e) => this.onError(e)), everyMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#running?.catch(() => {});
+  }
+}

@@ -1,0 +1,86 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS, useFreshStore } from '../../test/support/databases.ts';
+import type { CanaryConfig } from '../config/canaries.ts';
+import { hashApiKey } from '../core/bouncers/api-key.ts';
+import { ManualClock } from '../lib/clock.ts';
+import { canaryRuns } from '../store/canaries.ts';
+import { CanaryRunner, canaryWaits, DEFAULT_CANARY_TIMINGS } from './runner.ts';
+
+/**
+ * The schedule without sleeping: a ManualClock, and a `sleep` that moves it. The site is a real
+ * loopback server that never blocks; the bouncer never pulls, so each run fails at `wait` once the
+ * clock has passed the timeout, and its decision is removed.
+ */
+const T0 = Date.UTC(2026, 10, 24, 4, 0, 0);
+const silent = { info() {}, warn() {}, error() {} };
+
+describe('canaryWaits', () => {
+  const c = { everyMs: 300_000, timeoutMs: null } as CanaryConfig;
+  it("3 × the bouncer's cadence, at least 30s, at most every; the decision outlives wait and settle", () => {
+    expect(canaryWaits(c, 10_000, DEFAULT_CANARY_TIMINGS)).toEqual({ timeoutMs: 30_000, decisionDurationMs: 62_000 });
+    expect(canaryWaits(c, 60_000, DEFAULT_CANARY_TIMINGS).timeoutMs).toBe(180_000);
+    expect(canaryWaits(c, 3600_000, DEFAULT_CANARY_TIMINGS).timeoutMs).toBe(300_000);
+    expect(canaryWaits({ ...c, timeoutMs: 5000 }, 60_000, DEFAULT_CANARY_TIMINGS).timeoutMs).toBe(5000);
+  });
+});
+
+for (const dialect of DIALECTS) {
+  describe(`${dialect}: the canary schedule, driven by the clock`, () => {
+    const current = useFreshStore(dialect);
+    let site: http.Server;
+    let url: string;
+    beforeAll(async () => {
+      site = http.createServer((_req, res) => res.end('page'));
+      await new Promise<void>((r) => site.listen(0, '127.0.0.1', () => r()));
+      url = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
+    });
+    afterAll(() => new Promise<void>((r) => site.close(() => r())));
+
+    it('runs when due, not before; the next run one interval later; each run stored and its decision removed', async () => {
+      const store = current();
+      await store.createBouncer({ name: 'silent', apiKeyHash: hashApiKey('k'.repeat(32)), now: T0 });
+      const clock = new ManualClock(T0);
+      const canary: CanaryConfig = {
+        name: 'shop',
+        url,
+        bouncer: 'silent',
+        expect: 'ban',
+        everyMs: 120_000,
+        address: '192.0.2.9',
+        via: 'x-forwarded-for',
+        timeoutMs: 20_000,
+        origin: 'vigil-canary',
+      };
+      const after: number[] = [];
+      const runner = new CanaryRunner({
+        store,
+        clock,
+        log: silent,
+        canaries: [canary],
+        sleep: async (ms) => clock.advance(ms),
+        afterRun: (r) => void after.push(r.id),
+      });
+      // The first run comes min(every, 60s) after start.
+      expect(runner.nextRunAt('shop')).toBe(T0 + 60_000);
+      expect(await runner.tick()).toEqual([]);
+      clock.set(T0 + 59_999);
+      expect(await runner.tick()).toEqual([]);
+      clock.set(T0 + 60_000);
+      const [first] = await runner.tick();
+      expect(first).toMatchObject({ verdict: 'fail', failedStep: 'wait', decisionRemoved: true, startedAt: T0 + 60_000 });
+      expect(first!.totalMs).toBeGreaterThanOrEqual(20_000);
+      expect(runner.nextRunAt('shop')).toBe(T0 + 180_000);
+      expect(await runner.tick()).toEqual([]);
+      clock.set(T0 + 180_000);
+      expect(await runner.tick()).toHaveLength(1);
+      expect((await canaryRuns(store, { canary: 'shop' })).map((r) => r.startedAt)).toEqual([T0 + 180_000, T0 + 60_000]);
+      expect(after).toHaveLength(2);
+      expect((await store.activeDecisions(clock.now())).filter((d) => d.value === '192.0.2.9')).toEqual([]);
+      await runner.stop();
+      clock.set(T0 + 10 * 120_000);
+      expect(await runner.tick()).toEqual([]);
+    });
+  });
+}

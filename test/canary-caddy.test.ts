@@ -1,0 +1,119 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LikelyCause } from '../src/core/health/types.ts';
+import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
+import { canaryRuns } from '../src/store/canaries.ts';
+import { eventually, freePort } from './remediation-helpers.ts';
+import { startCanaryLapi, type CanaryLapi } from './support/canary-lapi.ts';
+import { startProxy, startUpstream, type Upstream } from './support/forward-auth-cases.ts';
+
+/**
+ * Canaries against a real Debian Caddy (`forward_auth`, the docs/bouncer.md's block) in front of
+ * Vigil's forward-auth daemon and a real `vigil serve` running the canary on its own schedule.
+ * Caddy runs with its admin API off, so a changed Caddyfile means a restart (as `systemctl restart
+ * caddy` would): without `forward_auth` the canary raises remediation_not_enforced, with it back the
+ * issue resolves.
+ */
+const CADDY = '/usr/bin/caddy';
+const EVERY_MS = 3000;
+const ADDRESS = '203.0.113.77';
+// forward_auth is a Caddyfile shortcut for reverse_proxy.
+const avail =
+  fs.existsSync(CADDY) && (spawnSync(CADDY, ['list-modules'], { encoding: 'utf8' }).stdout ?? '').split('\n').includes('http.handlers.reverse_proxy');
+
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+describe.skipIf(!avail && !process.env.CI)('canaries: real Caddy + Vigil forward-auth', () => {
+  let lapi: CanaryLapi;
+  let fa: ForwardAuthServer;
+  let upstream: Upstream;
+  let caddy: ChildProcess | undefined;
+  let port: number;
+  let url: string;
+
+  const block = () => {
+    const readme = fs.readFileSync(path.join(import.meta.dirname, '..', 'docs', 'bouncer.md'), 'utf8');
+    return /# vigil-forward-auth-caddy: begin\n([\s\S]*?)\s*# vigil-forward-auth-caddy: end\n/
+      .exec(readme)![1]!
+      .replaceAll('127.0.0.1:7480', new URL(fa.url).host)
+      .replace('trusted_proxies 10.0.0.0/8', 'trusted_proxies 127.0.0.1/32');
+  };
+  const startCaddy = async (withForwardAuth: boolean) => {
+    await stop(caddy);
+    const caddyfile = `{
+  admin off
+  auto_https off
+}
+http://127.0.0.1:${port} {
+  bind 127.0.0.1
+${withForwardAuth ? block() : ''}
+  reverse_proxy 127.0.0.1:${upstream.port}
+}
+`;
+    fs.writeFileSync(path.join(lapi.dir, 'Caddyfile'), caddyfile);
+    caddy = await startProxy(
+      'caddy',
+      () =>
+        spawn(CADDY, ['run', '--config', path.join(lapi.dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
+          cwd: lapi.dir,
+          env: { PATH: process.env.PATH, HOME: lapi.dir, XDG_DATA_HOME: path.join(lapi.dir, 'data'), XDG_CONFIG_HOME: path.join(lapi.dir, 'config') },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      url,
+      (output) => `\n${output}\n${caddyfile}`,
+    );
+  };
+  const runs = () => canaryRuns(lapi.server.store, { canary: 'caddy-site' });
+
+  beforeAll(async () => {
+    port = await freePort();
+    url = `http://127.0.0.1:${port}/`;
+    lapi = await startCanaryLapi(
+      [`  - name: caddy-site`, `    url: ${url}`, `    bouncer: caddy-fa`, `    every: ${EVERY_MS / 1000}s`, `    address: ${ADDRESS}`, `    timeout: 5s`].join(
+        '\n',
+      ),
+    );
+    fa = await lapi.forwardAuth('caddy-fa');
+    upstream = await startUpstream();
+    await startCaddy(true);
+  }, 60_000);
+
+  afterAll(async () => {
+    await stop(caddy);
+    await new Promise<void>((r) => (upstream ? upstream.server.close(() => r()) : r()));
+    await lapi?.close();
+  });
+
+  it('a working site: the scheduled canary passes with 403, no issue, no decision left', async () => {
+    await eventually('a canary run', async () => (await runs()).length > 0, EVERY_MS + 15_000);
+    expect((await runs())[0]).toMatchObject({ verdict: 'pass', answerStatus: 403, decisionRemoved: true });
+    expect(await lapi.openIssues('remediation_not_enforced')).toEqual([]);
+    expect(await lapi.activeFor(ADDRESS)).toBe(0);
+  }, 30_000);
+
+  it('forward_auth removed: remediation_not_enforced within one interval; restored: resolved', async () => {
+    await startCaddy(false);
+    const t0 = Date.now();
+    await eventually('the issue opened', async () => (await lapi.openIssues('remediation_not_enforced')).length > 0, 2 * EVERY_MS + 20_000);
+    const failed = (await runs()).find((r) => r.verdict === 'fail')!;
+    expect(Date.now() - t0).toBeLessThan(EVERY_MS + failed.totalMs + 2000);
+    expect(failed).toMatchObject({ failedStep: 'check', answerStatus: 200, decisionRemoved: true });
+    const [issue] = await lapi.openIssues('remediation_not_enforced');
+    expect(issue).toMatchObject({ criticality: 'critical', subject: 'canary:caddy-site', bouncerName: 'caddy-fa' });
+    expect((issue!.evidence.causes as LikelyCause[])[0]!.cause).toBe('integration_not_loaded');
+    expect(await lapi.activeFor(ADDRESS)).toBe(0);
+
+    await startCaddy(true);
+    await eventually('the issue resolved', async () => (await lapi.openIssues('remediation_not_enforced')).length === 0, 2 * EVERY_MS + 20_000);
+    expect((await runs())[0]).toMatchObject({ verdict: 'pass', answerStatus: 403 });
+    expect(await lapi.activeFor(ADDRESS)).toBe(0);
+  }, 60_000);
+});

@@ -1,0 +1,145 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LikelyCause } from '../src/core/health/types.ts';
+import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
+import { createBouncer, type Bouncer } from '../src/remediation/index.ts';
+import { driftObservations, streamFilters } from '../src/store/canaries.ts';
+import { startCanaryLapi, type CanaryLapi } from './support/canary-lapi.ts';
+
+/**
+ * Drift with real bouncers: Vigil's own bouncer library (it pushes usage metrics with
+ * `active_decisions` per origin, src/remediation/usage-metrics.ts) pulling from a real `vigil serve`
+ * that holds crowdsec- and cscli-origin decisions.
+ *
+ * - `lossy-fw` asks for everything but loses the cscli origin on its way (cs-firewall-bouncer #506:
+ *   one origin silently omitted): a real HTTP hop in front of the Local API drops cscli decisions
+ *   from its stream answers. Two reports in a row → remediation_drift with the numbers and cscli named.
+ * - `crowdsec-only` has `origins: crowdsec` in its own query: it holds what it asked for, so it is not
+ *   drift (an origins filter is an operator's choice, recorded from its pulls).
+ */
+const CROWDSEC = ['198.51.100.10', '198.51.100.11', '198.51.100.12', '2001:db8::10'];
+const CSCLI = ['203.0.113.20', '203.0.113.21', '203.0.113.22', '203.0.113.23', '203.0.113.24'];
+
+describe('drift: real bouncers against what the Local API sends them', () => {
+  let lapi: CanaryLapi;
+  let lossyHop: http.Server;
+  let lossyUrl = '';
+  let dropCscli = true;
+  const keys = new Map<string, string>();
+  const bouncers: Bouncer[] = [];
+
+  async function addDecision(origin: string, value: string) {
+    const now = Date.now();
+    const d = buildDecision({ scope: 'Ip', value, type: 'ban', duration: '1h', reason: `test ${origin}`, origin }, now);
+    await lapi.server.store.addDecisions(manualAlert({ now, scenario: d.scenario, scope: d.scope, value: d.value, count: 1, machineId: 'test' }), [d]);
+  }
+
+  /** A real HTTP hop that forwards to the Local API and drops cscli decisions from stream answers. */
+  async function startLossyHop(target: URL): Promise<string> {
+    lossyHop = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        const up = http.request(
+          { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
+          (ur) => {
+            const body: Buffer[] = [];
+            ur.on('data', (c) => body.push(c));
+            ur.on('end', () => {
+              let out = Buffer.concat(body);
+              if (dropCscli && req.url?.startsWith('/v1/decisions/stream') && ur.statusCode === 200) {
+                const json = JSON.parse(out.toString('utf8')) as { new: { origin: string }[] | null; deleted: unknown };
+                json.new = (json.new ?? []).filter((d) => d.origin !== 'cscli');
+                out = Buffer.from(JSON.stringify(json));
+              }
+              const headers = { ...ur.headers, 'content-length': String(out.length) };
+              delete headers['transfer-encoding'];
+              res.writeHead(ur.statusCode!, headers);
+              res.end(out);
+            });
+          },
+        );
+        up.on('error', () => res.destroy());
+        up.end(Buffer.concat(chunks));
+      });
+    });
+    await new Promise<void>((r) => lossyHop.listen(0, '127.0.0.1', () => r()));
+    return `http://127.0.0.1:${(lossyHop.address() as AddressInfo).port}/`;
+  }
+
+  async function bouncer(name: string, apiUrl: string, over: { origins?: string[] } = {}): Promise<Bouncer> {
+    const key = await lapi.addBouncer(name);
+    keys.set(name, key);
+    const b = createBouncer({ apiUrl, apiKey: key, usageMetricsInterval: '30m', name, ...over });
+    bouncers.push(b);
+    return b;
+  }
+
+  /** One report cycle: pull, push usage metrics, make the Local API write the activity, observe. */
+  async function report(b: Bouncer): Promise<void> {
+    await b.pull();
+    expect(await b.pushUsageMetrics()).toBe('sent');
+    await lapi.server.activity.flush();
+    await lapi.server.drift.observeNow();
+    // Report times are milliseconds: the next report must not share this one's.
+    await new Promise((r) => setTimeout(r, 5));
+  }
+
+  beforeAll(async () => {
+    lapi = await startCanaryLapi('  []');
+    for (const v of CROWDSEC) await addDecision('crowdsec', v);
+    for (const v of CSCLI) await addDecision('cscli', v);
+  });
+
+  afterAll(async () => {
+    for (const b of bouncers) await b.stop();
+    await new Promise<void>((r) => (lossyHop ? lossyHop.close(() => r()) : r()));
+    await lapi?.close();
+  });
+
+  it('a bouncer that loses the cscli origin: one report is not enough, two in a row raise remediation_drift (High) with the numbers', async () => {
+    lossyUrl = await startLossyHop(new URL(lapi.url));
+    const lossy = await bouncer('lossy-fw', lossyUrl);
+    await report(lossy);
+    expect(lossy.cache.size).toBe(CROWDSEC.length);
+    // Its stream query as the Local API recorded it: no origin filter.
+    const id = (await lapi.server.store.getBouncer('lossy-fw'))!.id;
+    expect((await streamFilters(lapi.server.store)).get(id)!.filters).toEqual({ scopes: ['ip', 'range'], dedup: true });
+    expect(await lapi.openIssues('remediation_drift')).toEqual([]);
+
+    await report(lossy);
+    const [obs] = await driftObservations(lapi.server.store, new Map([[id, 'lossy-fw']]));
+    expect(obs![0]).toMatchObject({
+      reported: CROWDSEC.length,
+      expected: CROWDSEC.length + CSCLI.length,
+      byOrigin: { crowdsec: { reported: 4, expected: 4 }, cscli: { reported: 0, expected: 5 } },
+    });
+    const issues = await lapi.openIssues('remediation_drift');
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatchObject({ criticality: 'high', subject: 'bouncer:lossy-fw', bouncerName: 'lossy-fw' });
+    expect(issues[0]!.summary).toBe("bouncer 'lossy-fw' reports 4 active decisions, the Local API sends it 9 (none of origin cscli)");
+    const cause = (issues[0]!.evidence.causes as LikelyCause[])[0]!;
+    expect(cause.cause).toBe('origins_dropped');
+    expect(cause.evidence).toContain('cscli: reports 0, sent 5');
+  });
+
+  it('a bouncer whose own query says origins=crowdsec holds what it asked for: no drift', async () => {
+    const filtered = await bouncer('crowdsec-only', lapi.url, { origins: ['crowdsec'] });
+    await report(filtered);
+    await report(filtered);
+    expect(filtered.cache.size).toBe(CROWDSEC.length);
+    const id = (await lapi.server.store.getBouncer('crowdsec-only'))!.id;
+    expect((await streamFilters(lapi.server.store)).get(id)!.filters).toMatchObject({ origins: ['crowdsec'] });
+    expect((await lapi.openIssues('remediation_drift')).map((i) => i.bouncerName)).toEqual(['lossy-fw']);
+  });
+
+  it('the lossy hop fixed and the bouncer restarted (a full pull): its next report agrees and the issue resolves', async () => {
+    dropCscli = false;
+    const restarted = createBouncer({ apiUrl: lossyUrl, apiKey: keys.get('lossy-fw')!, usageMetricsInterval: '30m', name: 'lossy-fw' });
+    bouncers.push(restarted);
+    await report(restarted);
+    expect(restarted.cache.size).toBe(CROWDSEC.length + CSCLI.length);
+    expect(await lapi.openIssues('remediation_drift')).toEqual([]);
+  });
+});
