@@ -13,8 +13,9 @@
  *   --target serve (default): `vigil serve`, its own Local API, default health settings apart from
  *     the port, and (unless --defaults) the escalation brought to 2 min (`offline_after_factor: 12`,
  *     `offline_after_min: 2m`) so a run takes about 4 min; --defaults keeps the 10 min (about 12 min).
- *   --target watch: `vigil watch` beside a real CrowdSec Local API (Debian's 1.4.6) whose bouncer it
- *     cannot see pull except through CrowdSec's database (and, with the watchlog work, its access log).
+ *   --target watch: `vigil watch --crowdsec-config` beside a real CrowdSec Local API (Debian's 1.4.6,
+ *     logging to crowdsec_api.log, Prometheus on), the bouncer pulling from CrowdSec: watch learns
+ *     its pulls from CrowdSec's database and access log, every `watch.poll_every` (30 s).
  * Writes bench/results/time-to-know-<target>-<time>.json and prints a table.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -106,7 +107,8 @@ try {
     await until('vigil serve', async () => ((await fetch(`${apiUrl}health`).catch(() => undefined))?.ok ? true : undefined), 30_000, 200);
     addBouncer = async () => (await vigil('bouncers', 'add', 'bench', '-o', 'raw')).trim();
   } else {
-    crowdsec = await startCrowdsec({ workDir: work });
+    // As Debian installs it: the Local API logs to crowdsec_api.log, Prometheus on.
+    crowdsec = await startCrowdsec({ workDir: work, logMedia: 'file', prometheus: true });
     apiUrl = crowdsec.url;
     fs.writeFileSync(
       path.join(work, 'vigil.yaml'),
