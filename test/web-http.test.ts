@@ -388,15 +388,13 @@ describe('dashboard on the Local API listener (admin_listen: lapi, the default)'
   });
 
   it('does not create another password on the next start', async () => {
+    const config = loadConfig({
+      flags: { listen: '127.0.0.1:0', db: `sqlite:${server.store.description.slice(7)}`, metricsListen: 'off' },
+      env: {},
+      cwd: '/nonexistent',
+    });
     const again = await startServer(
-      {
-        ...loadConfig({
-          flags: { listen: '127.0.0.1:0', db: `sqlite:${server.store.description.slice(7)}`, metricsListen: 'off' },
-          env: {},
-          cwd: '/nonexistent',
-        }),
-        health: { ...server.health.rules, evaluateEveryMs: 0 },
-      },
+      { ...config, health: { ...config.health, evaluateEveryMs: 0 } },
       {
         log: createLogger('silent'),
         firstStartPassword: (p) => printed.push(p),

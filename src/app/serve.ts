@@ -6,7 +6,7 @@ import { createLogger } from '../lib/logger.ts';
 
 /** Re-exported: tests and embedders start a server and its logger from here. */
 export { createLogger };
-import type { VigilConfig } from '../config/config.ts';
+import { healthRules, type VigilConfig } from '../config/config.ts';
 import { formatListen } from '../lib/listen-address.ts';
 import { systemClock, type Clock } from '../lib/clock.ts';
 import { Store } from '../store/store.ts';
@@ -86,19 +86,11 @@ export async function startServer(
   auth.onCreated = (b) => log.info({ bouncer: b.name, ip: b.ipAddress, auth_type: b.authType }, `Creating bouncer ${b.name}`);
   // Silences that begin at a restart are explained by it (health: "did not reconnect").
   await store.recordLapiStart(clock.now(), crypto.randomUUID());
-  const health = new HealthEngine(
-    store,
-    clock,
-    {
-      offlineAfterMs: config.health.offlineAfterMs,
-      lateAfterFactor: config.health.lateAfterFactor,
-      lateAfterMinMs: config.health.lateAfterMinMs,
-    },
-    { canaries: config.canaries },
-  );
+  const health = new HealthEngine(store, clock, healthRules(config.health), { canaries: config.canaries });
   health.onError = (e) => log.error({ err: e }, 'health evaluation failed');
-  health.onResult = ({ opened, resolved }) => {
+  health.onResult = ({ opened, resolved, escalated }) => {
     for (const i of opened) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue opened: ${i.summary}`);
+    for (const i of escalated) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue now ${i.kind}: ${i.summary}`);
     for (const i of resolved) log.info({ issue: i.id, kind: i.kind, bouncer: i.bouncerName }, `issue resolved: ${i.kind} ${i.subject}`);
   };
   const metrics = new LapiMetrics(store, clock, sync, storeHealth);

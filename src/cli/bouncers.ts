@@ -1,3 +1,4 @@
+import { healthRules as rulesOf } from '../config/config.ts';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { VigilError } from '../lib/errors.ts';
@@ -211,7 +212,7 @@ export function planBouncerDelete(
 
 function healthRules(ctx: CommandContext): HealthRules {
   const h = ctx.config().health;
-  return { offlineAfterMs: h.offlineAfterMs, lateAfterFactor: h.lateAfterFactor, lateAfterMinMs: h.lateAfterMinMs };
+  return rulesOf(h);
 }
 
 function formatInspect(b: Bouncer, status: string, refused: RefusedRequest[], output: OutputFormat, usage?: { receivedAt: number; report: unknown }): string {

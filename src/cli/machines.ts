@@ -1,3 +1,4 @@
+import { healthRules as rulesOf } from '../config/config.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
@@ -238,7 +239,7 @@ function noMachine(name: string): VigilError {
 
 function healthRules(ctx: CommandContext): HealthRules {
   const h = ctx.config().health;
-  return { offlineAfterMs: h.offlineAfterMs, lateAfterFactor: h.lateAfterFactor, lateAfterMinMs: h.lateAfterMinMs };
+  return rulesOf(h);
 }
 
 async function confirm(io: CliIo, question: string): Promise<void> {

@@ -7,6 +7,7 @@ import { VigilError } from '../lib/errors.ts';
 import { parseListen, type ListenAddress } from '../lib/listen-address.ts';
 import { formatGoDuration, parseDuration } from '../lib/duration.ts';
 import { DEFAULT_EVALUATE_EVERY_MS, DEFAULT_RULES } from '../core/health/evaluate.ts';
+import type { HealthRules } from '../core/health/types.ts';
 import { parseStoreUrl } from '../store/database.ts';
 import { watchFileSchema, type WatchFileSection } from './watch-file-schema.ts';
 import { DEFAULT_LIMITS, type ListenerLimits } from './listener-limits.ts';
@@ -67,6 +68,9 @@ export interface VigilConfig {
     offlineAfterMs: number;
     lateAfterFactor: number;
     lateAfterMinMs: number;
+    offlineAfterFactor: number;
+    offlineAfterMinMs: number;
+    mode: 'vigil' | 'console';
     evaluateEveryMs: number;
   };
   /** Listener timeouts and connection caps (`limits:`), and how long a store call may take. */
@@ -138,6 +142,18 @@ const ms = (n: number) =>
     .replace(/(\D)0m$/, '$1');
 
 /** The defaults of the keys below, written once: loadConfig applies them and the docs print them. */
+/** The health engine's rules from `health:` (every command that judges health builds them here). */
+export function healthRules(h: VigilConfig['health']): HealthRules {
+  return {
+    offlineAfterMs: h.offlineAfterMs,
+    lateAfterFactor: h.lateAfterFactor,
+    lateAfterMinMs: h.lateAfterMinMs,
+    offlineAfterFactor: h.offlineAfterFactor,
+    offlineAfterMinMs: h.offlineAfterMinMs,
+    mode: h.mode,
+  };
+}
+
 export const CONFIG_DEFAULTS = {
   listen: '127.0.0.1:8080',
   metrics_listen: '127.0.0.1:6060',
@@ -199,15 +215,29 @@ export const fileSchema = z
     health: doc(
       z
         .object({
+          mode: doc(z.enum(['vigil', 'console']).optional(), {
+            description:
+              "`vigil`: steady bouncers and agents are judged on their cadence (late, then offline, in minutes). `console`: CrowdSec Console's rule alone, offline after `offline_after`.",
+            default: DEFAULT_RULES.mode!,
+          }),
           offline_after: doc(duration.optional(), {
-            description: 'A bouncer silent for longer is offline: RC / Firewall Integration Offline (Critical).',
+            description:
+              'Anything silent for longer is offline: RC / Firewall Integration Offline, LP Offline (Critical). The only rule for bouncers without a steady cadence (live mode, HEAD-only).',
             default: ms(DEFAULT_RULES.offlineAfterMs),
           }),
           late_after_factor: doc(z.number().positive().optional(), {
-            description: 'A bouncer with a steady pull cadence is late after this many missed intervals …',
+            description: 'A bouncer with a steady pull cadence raises Integration Late (Warning) after this many missed pulls …',
             default: String(DEFAULT_RULES.lateAfterFactor),
           }),
           late_after_min: doc(duration.optional(), { description: '… but never before this silence.', default: ms(DEFAULT_RULES.lateAfterMinMs) }),
+          offline_after_factor: doc(z.number().positive().optional(), {
+            description: 'A bouncer with a steady pull cadence is offline (Critical; the late issue escalates) after this many missed pulls …',
+            default: String(DEFAULT_RULES.offlineAfterFactor),
+          }),
+          offline_after_min: doc(duration.optional(), {
+            description: '… but never before this silence (and never after `offline_after`).',
+            default: ms(DEFAULT_RULES.offlineAfterMinMs!),
+          }),
           evaluate_every: doc(duration.optional(), { description: 'How often the health engine evaluates the fleet.', default: ms(DEFAULT_EVALUATE_EVERY_MS) }),
         })
         .strict()
@@ -387,6 +417,9 @@ export function loadConfig(
       offlineAfterMs: h.offline_after === undefined ? DEFAULT_RULES.offlineAfterMs : dur('health.offline_after', h.offline_after, ''),
       lateAfterFactor: h.late_after_factor ?? DEFAULT_RULES.lateAfterFactor,
       lateAfterMinMs: h.late_after_min === undefined ? DEFAULT_RULES.lateAfterMinMs : dur('health.late_after_min', h.late_after_min, ''),
+      offlineAfterFactor: h.offline_after_factor ?? DEFAULT_RULES.offlineAfterFactor!,
+      offlineAfterMinMs: h.offline_after_min === undefined ? DEFAULT_RULES.offlineAfterMinMs! : dur('health.offline_after_min', h.offline_after_min, ''),
+      mode: h.mode ?? DEFAULT_RULES.mode!,
       evaluateEveryMs: h.evaluate_every === undefined ? DEFAULT_EVALUATE_EVERY_MS : dur('health.evaluate_every', h.evaluate_every, ''),
     },
     limits: {

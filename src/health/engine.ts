@@ -4,6 +4,7 @@ import type { Bouncer, Machine } from '../core/model/records.ts';
 import type { HealthIssue } from '../core/model/health-issue.ts';
 import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { evaluate } from '../core/health/evaluate.ts';
+import { incidentKey } from '../core/health/incident.ts';
 import type { BouncerHealthInput, FleetSnapshot, Finding, HealthRules, MachineHealthInput } from '../core/health/types.ts';
 import { refusedSummaries } from '../store/refused-summaries.ts';
 import { listMachines } from '../store/machines.ts';
@@ -38,6 +39,8 @@ export interface EvaluationResult {
   opened: HealthIssue[];
   resolved: HealthIssue[];
   open: HealthIssue[];
+  /** Open issues that moved to another stage of their incident (late → offline), as they are now. */
+  escalated: HealthIssue[];
 }
 
 export function toHealthInput(b: Bouncer, lastUsageMetricsAt: number | null = null): BouncerHealthInput {
@@ -155,32 +158,44 @@ export class HealthEngine {
       covers = (i) => i.kind === e.finding.kind && i.subject === e.finding.subject;
     }
     const open = await this.#store.openHealthIssues();
-    const byKey = new Map(open.map((i) => [`${i.kind}|${i.subject}`, i]));
+    // One issue per incident (incident.ts): a late issue whose bouncer is now offline is that issue, escalated.
+    const foundKind = new Map(findings.map((f) => [incidentKey(f.kind, f.subject), f.kind]));
+    const byIncident = new Map<string, HealthIssue>();
+    for (const i of open) {
+      const key = incidentKey(i.kind, i.subject);
+      // Two stages open at once (from before incidents, or a replica race): the exact kind wins, the other resolves.
+      if (!byIncident.has(key) || i.kind === foundKind.get(key)) byIncident.set(key, i);
+    }
     const opened: HealthIssue[] = [];
     const resolved: HealthIssue[] = [];
+    const escalated: HealthIssue[] = [];
     const stillOpen: HealthIssue[] = [];
-    const seen = new Set<string>();
+    const kept = new Set<number>();
     for (const f of findings) {
-      const key = `${f.kind}|${f.subject}`;
-      seen.add(key);
       const evidence = { causes: f.causes, notes: f.notes };
-      const existing = byKey.get(key);
-      if (existing) {
-        await this.#store.touchHealthIssue(existing.id, { lastSeenAt: now, summary: f.summary, since: f.since, evidence });
-        stillOpen.push({ ...existing, lastSeenAt: now, summary: f.summary, since: f.since, evidence });
+      const existing = byIncident.get(incidentKey(f.kind, f.subject));
+      if (existing && !kept.has(existing.id)) {
+        const moved = existing.kind !== f.kind;
+        const update = { lastSeenAt: now, summary: f.summary, since: f.since, evidence, ...(moved ? { kind: f.kind, criticality: f.criticality } : {}) };
+        if (!(await this.#store.touchHealthIssue(existing.id, update))) continue; // that stage is open already: the next evaluation sees it
+        kept.add(existing.id);
+        const current = { ...existing, ...update };
+        stillOpen.push(current);
+        if (moved) escalated.push(current);
         continue;
       }
       const issue = await this.#store.openHealthIssue(toNewIssue(f, now));
       if (issue) {
+        kept.add(issue.id);
         opened.push(issue);
         stillOpen.push(issue);
       }
     }
     for (const i of open) {
-      if (seen.has(`${i.kind}|${i.subject}`) || !covers(i)) continue;
+      if (kept.has(i.id) || !covers(i)) continue;
       if (await this.#store.resolveHealthIssue(i.id, now)) resolved.push({ ...i, resolvedAt: now });
     }
-    const result = { opened, resolved, open: stillOpen };
+    const result = { opened, resolved, open: stillOpen, escalated };
     this.onResult(result);
     return result;
   }

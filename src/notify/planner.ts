@@ -1,6 +1,8 @@
 import type { Clock } from '../lib/clock.ts';
 import type { HealthIssue } from '../core/model/health-issue.ts';
-import { chunk, planNotifications, type PlanChannel } from '../core/notify/plan.ts';
+import { announcedCause, chunk, moreSevere, planNotifications, type Announced, type PlanChannel } from '../core/notify/plan.ts';
+import { causeText } from '../core/health/causes.ts';
+import type { IssueSnapshot } from '../core/notify/types.ts';
 import { bouncersByName, issuesByIds, openIssuesIn, type NotifyStore } from '../store/notify-store.ts';
 import { snapshotIssue } from '../core/notify/snapshot.ts';
 import type { RunbookSettings } from '../core/health/runbook-settings.ts';
@@ -85,7 +87,9 @@ export class Planner {
       });
       if (plans.length === 0) return 0;
       const names = new Set<string>();
-      for (const p of plans) for (const i of [...p.opened, ...p.resolved, ...p.reminders.map((r) => r.issue)]) if (i.bouncerName) names.add(i.bouncerName);
+      for (const p of plans)
+        for (const i of [...p.opened, ...p.resolved, ...p.reminders.map((r) => r.issue), ...p.updates.map((u) => u.issue)])
+          if (i.bouncerName) names.add(i.bouncerName);
       const bouncers = await bouncersByName(trx, [...names]);
       const lapiUrl = this.#lapiUrl();
       const snapshots = new Map<number, ReturnType<typeof snapshotIssue>>();
@@ -95,8 +99,14 @@ export class Planner {
         return s;
       };
       let n = 0;
-      const queue = async (channel: string, event: NotifyEvent, issues: HealthIssue[], record: (ids: number[], outboxId: number) => Promise<void>) => {
-        const ordered = issues.map(snap).sort(bySeverity);
+      const queue = async (
+        channel: string,
+        event: NotifyEvent,
+        issues: HealthIssue[],
+        record: (ids: number[], outboxId: number) => Promise<void>,
+        snapshot: (i: HealthIssue) => IssueSnapshot = snap,
+      ) => {
+        const ordered = issues.map(snapshot).sort(bySeverity);
         const parts = chunk(ordered);
         for (const [index, part] of parts.entries()) {
           const content: MessageContent = {
@@ -115,8 +125,35 @@ export class Planner {
           n++;
         }
       };
+      const told = (i: HealthIssue): Announced => ({ criticality: i.criticality, cause: announcedCause(i) });
       for (const p of plans) {
-        await queue(p.channel, 'opened', p.opened, (ids, outboxId) => this.#store.recordOpened(trx, p.channel, ids, outboxId, now));
+        for (const i of p.adopted) await this.#store.recordAnnounced(trx, p.channel, i.id, told(i), null);
+        const announced = new Map(p.opened.map((i) => [i.id, told(i)]));
+        await queue(p.channel, 'opened', p.opened, (ids, outboxId) => this.#store.recordOpened(trx, p.channel, ids, outboxId, now, announced));
+        // Updates: each issue with what this channel was told before; the most severe criticality stays on record.
+        const from = new Map(p.updates.map((u) => [u.issue.id, u.from]));
+        await queue(
+          p.channel,
+          'updated',
+          p.updates.map((u) => u.issue),
+          async (ids) => {
+            for (const id of ids) {
+              const issue = p.updates.find((u) => u.issue.id === id)!.issue;
+              const was = from.get(id)!;
+              await this.#store.recordAnnounced(
+                trx,
+                p.channel,
+                id,
+                { criticality: moreSevere(was.criticality, issue.criticality), cause: announcedCause(issue) },
+                now,
+              );
+            }
+          },
+          (i) => {
+            const was = from.get(i.id)!;
+            return { ...snap(i), previous: { criticality: was.criticality, cause: was.cause, causeText: was.cause === null ? null : causeText(was.cause) } };
+          },
+        );
         await queue(p.channel, 'resolved', p.resolved, (ids, outboxId) => this.#store.recordResolved(trx, p.channel, ids, outboxId, now));
         const due = new Map(p.reminders.map((r) => [r.issue.id, r.number]));
         await queue(

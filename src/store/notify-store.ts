@@ -7,7 +7,7 @@ import type { Bouncer } from '../core/model/records.ts';
 import type { Database, NotifyTables } from './schema.ts';
 import type { Dialect } from './dialect.ts';
 import { VigilError } from '../lib/errors.ts';
-import type { IssueNotifyState } from '../core/notify/plan.ts';
+import type { Announced, IssueNotifyState } from '../core/notify/plan.ts';
 import type { Acknowledgement, Silence } from '../core/notify/silences.ts';
 import type { MessageContent, NotifyEvent } from '../core/notify/types.ts';
 
@@ -111,6 +111,8 @@ export class NotifyStore {
       openQueuedAt: Number(r.open_queued_at),
       remindersQueued: Number(r.reminders_queued),
       resolveQueued: false,
+      announced: r.announced_criticality === null ? null : { criticality: r.announced_criticality, cause: r.announced_cause },
+      updateQueuedAt: r.update_queued_at === null ? null : Number(r.update_queued_at),
     }));
   }
 
@@ -138,7 +140,8 @@ export class NotifyStore {
     return { id: Number(row.id), deliveryId };
   }
 
-  async recordOpened(trx: NotifyTrx, channel: string, issueIds: number[], outboxId: number, now: number): Promise<void> {
+  /** `announced`: what the open told of each issue (criticality, top cause), for later updates. */
+  async recordOpened(trx: NotifyTrx, channel: string, issueIds: number[], outboxId: number, now: number, announced?: Map<number, Announced>): Promise<void> {
     if (issueIds.length === 0) return;
     await trx
       .insertInto('notify_issue_state')
@@ -151,8 +154,25 @@ export class NotifyStore {
           reminders_queued: 0,
           resolve_outbox_id: null,
           resolve_queued_at: null,
+          announced_criticality: announced?.get(id)?.criticality ?? null,
+          announced_cause: announced?.get(id)?.cause ?? null,
+          update_queued_at: null,
         })),
       )
+      .execute();
+  }
+
+  /** Records what the channel now knows of an issue; `queuedAt` null when nothing was sent (adopted). */
+  async recordAnnounced(trx: NotifyTrx, channel: string, issueId: number, announced: Announced, queuedAt: number | null): Promise<void> {
+    await trx
+      .updateTable('notify_issue_state')
+      .set({
+        announced_criticality: announced.criticality,
+        announced_cause: announced.cause,
+        ...(queuedAt === null ? {} : { update_queued_at: queuedAt }),
+      })
+      .where('channel', '=', channel)
+      .where('issue_id', '=', issueId)
       .execute();
   }
 

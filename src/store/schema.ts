@@ -245,6 +245,10 @@ export type NotifyTables = {
     reminders_queued: number;
     resolve_outbox_id: number | null;
     resolve_queued_at: number | null;
+    // migration 011: what the channel was last told (criticality, top cause) and when the last update went.
+    announced_criticality: string | null;
+    announced_cause: string | null;
+    update_queued_at: number | null;
   };
   notify_silences: {
     id: Generated<number>;

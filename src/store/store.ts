@@ -660,13 +660,28 @@ export class Store {
     }
   }
 
-  async touchHealthIssue(id: number, update: { lastSeenAt: number; summary: string; since: number; evidence: unknown }): Promise<void> {
-    await this.#db
-      .updateTable('health_issues')
-      .set({ last_seen_at: update.lastSeenAt, summary: update.summary, since: update.since, evidence: JSON.stringify(update.evidence) })
-      .where('id', '=', id)
-      .where('resolved_at', 'is', null)
-      .execute();
+  /**
+   * Refreshes an open issue; with `kind` and `criticality`, moves it to another stage of its incident
+   * (late → offline, health/engine.ts). Returns false when that stage is already open for the subject
+   * (another replica opened it: the partial unique index decides).
+   */
+  async touchHealthIssue(
+    id: number,
+    update: { lastSeenAt: number; summary: string; since: number; evidence: unknown; kind?: string; criticality?: string },
+  ): Promise<boolean> {
+    const stage = update.kind !== undefined && update.criticality !== undefined ? { kind: update.kind, criticality: update.criticality } : {};
+    try {
+      await this.#db
+        .updateTable('health_issues')
+        .set({ last_seen_at: update.lastSeenAt, summary: update.summary, since: update.since, evidence: JSON.stringify(update.evidence), ...stage })
+        .where('id', '=', id)
+        .where('resolved_at', 'is', null)
+        .execute();
+      return true;
+    } catch (e) {
+      if (isUniqueViolation(e)) return false;
+      throw e;
+    }
   }
 
   async resolveHealthIssue(id: number, at: number): Promise<boolean> {

@@ -12,7 +12,7 @@ import { Hono } from 'hono';
 import { Counter, Gauge } from 'prom-client';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../lib/clock.ts';
-import type { VigilConfig } from '../config/config.ts';
+import { healthRules, type VigilConfig } from '../config/config.ts';
 import { formatListen } from '../lib/listen-address.ts';
 import { VigilError } from '../lib/errors.ts';
 import { writeRunbookSettings } from '../store/runbook-settings.ts';
@@ -99,11 +99,7 @@ export async function startWatch(
   settings = await withLearntLapiUrl(settings, source);
   // `vigil issues show` and the admin API then write CrowdSec's commands for this store's issues.
   await writeRunbookSettings(store, { cli: 'cscli', ...settings.runbook });
-  const rules: HealthRules = {
-    offlineAfterMs: config.health.offlineAfterMs,
-    lateAfterFactor: config.health.lateAfterFactor,
-    lateAfterMinMs: config.health.lateAfterMinMs,
-  };
+  const rules: HealthRules = healthRules(config.health);
   const learning = await LapiLearning.open(store, clock, { log: openLapiLog(settings.lapiLog ?? null, log), prometheusUrl: settings.prometheusUrl ?? null });
   const watcher = loggedWatcher(new Watcher(store, source, clock, rules, { learning }), log);
   // The same notifications as `vigil serve` (channels from vigil.yaml), with CrowdSec's runbooks.
@@ -218,8 +214,9 @@ async function withLearntLapiUrl(settings: WatchSettings, source: BouncerSource)
 function loggedWatcher(watcher: Watcher, log: Logger): Watcher {
   watcher.engine.onError = (e) => log.error({ err: e }, 'health evaluation failed');
   watcher.onError = (e) => log.error({ err: e }, 'watch poll failed');
-  watcher.engine.onResult = ({ opened, resolved }) => {
+  watcher.engine.onResult = ({ opened, resolved, escalated }) => {
     for (const i of opened) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue opened: ${i.summary}`);
+    for (const i of escalated) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue now ${i.kind}: ${i.summary}`);
     for (const i of resolved) log.info({ issue: i.id, kind: i.kind, bouncer: i.bouncerName }, `issue resolved: ${i.kind} ${i.subject}`);
   };
   return watcher;

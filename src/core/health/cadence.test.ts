@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pullCadence } from './cadence.ts';
+import { formatCadence, pullCadence } from './cadence.ts';
 
 describe('pullCadence', () => {
   it('finds the median interval of a steady stream bouncer', () => {
@@ -14,5 +14,8 @@ describe('pullCadence', () => {
   });
   it('tolerates one missed pull', () => {
     expect(pullCadence([0, 10_000, 20_000, 40_000, 50_000, 60_000, 70_000])).toBe(10_000);
+  });
+  it('is said to 0.1 s', () => {
+    expect([formatCadence(10_002), formatCadence(1_450), formatCadence(60_040), formatCadence(20)]).toEqual(['10s', '1.5s', '1m0s', '100ms']);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RULES, evaluate } from './evaluate.ts';
-import { NO_ALERTS_AFTER_MS } from './evaluate-machines.ts';
+import { machineStatus, NO_ALERTS_AFTER_MS } from './evaluate-machines.ts';
 import { causeText, CAUSE_KINDS } from './causes.ts';
 import { MACHINE_CAUSES } from './machine-causes.ts';
 import { machineRunbookFor } from './machine-runbooks.ts';
@@ -160,13 +160,23 @@ describe('evaluate: LP Offline', () => {
 });
 
 describe('evaluate: LP Late, LP Pending Validation', () => {
-  it('warns when a machine that beats every 60 s is silent for 10 cadences', () => {
-    const s = fleet([machine({ heartbeatCadenceMs: MIN })]);
-    expect(kinds(evaluate(s, T0 + 10 * MIN, DEFAULT_RULES))).toEqual([]);
-    const f = evaluate(s, T0 + 10 * MIN + 1000, DEFAULT_RULES);
+  it('a machine beating every 60 s: late at 3 missed beats (status), LP Late at 6, LP Offline at 30', () => {
+    const m = machine({ heartbeatCadenceMs: MIN });
+    const s = fleet([m]);
+    expect(machineStatus(m, T0 + 3 * MIN, DEFAULT_RULES)).toBe('healthy');
+    expect(machineStatus(m, T0 + 3 * MIN + 1, DEFAULT_RULES)).toBe('late');
+    expect(kinds(evaluate(s, T0 + 6 * MIN, DEFAULT_RULES))).toEqual([]);
+    const f = evaluate(s, T0 + 6 * MIN + 1000, DEFAULT_RULES);
     expect(kinds(f)).toEqual(['lp_late:machine:agent1']);
     expect(f[0]!.criticality).toBe('warning');
-    expect(f[0]!.summary).toBe("machine 'agent1' usually sends a heartbeat every 1m0s but has been silent for 10m1s.");
+    expect(f[0]!.summary).toBe("machine 'agent1' usually sends a heartbeat every 1m0s but has been silent for 6m1s.");
+    expect(kinds(evaluate(s, T0 + 30 * MIN, DEFAULT_RULES))).toEqual(['lp_late:machine:agent1']);
+    expect(kinds(evaluate(s, T0 + 30 * MIN + 1, DEFAULT_RULES))).toEqual(['lp_offline:machine:agent1']);
+    expect(machineStatus(m, T0 + 30 * MIN + 1, DEFAULT_RULES)).toBe('offline');
+    // Console mode: CrowdSec's 24 h alone.
+    const console = { ...DEFAULT_RULES, mode: 'console' as const };
+    expect(kinds(evaluate(s, T0 + 24 * H, console))).toEqual([]);
+    expect(machineStatus(m, T0 + 24 * H, console)).toBe('healthy');
     // Without a steady cadence, nothing until 24 h.
     expect(kinds(evaluate(fleet([machine()]), T0 + 10 * H, DEFAULT_RULES))).toEqual([]);
   });

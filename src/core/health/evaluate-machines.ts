@@ -1,5 +1,6 @@
 import { formatGoDuration, formatRfc3339 } from '../../lib/duration.ts';
 import type { RefusedRequest, RefusedSummary } from '../model/records.ts';
+import { cadenceThresholds, formatCadence } from './cadence.ts';
 import { isMachineRefusal } from './machine-causes.ts';
 import {
   ISSUE_CATALOGUE,
@@ -31,10 +32,17 @@ export function machineLastSeen(m: MachineHealthInput): number {
   return Math.max(m.lastHeartbeatAt ?? 0, m.lastLoginAt ?? 0, m.lastPushAt ?? 0) || m.createdAt;
 }
 
-/** The silence after which a machine beating steadily counts as late, or null without a steady cadence. */
+/** The silence after which a machine beating steadily raises LP Late, or null without a steady cadence. */
 export function machineLateAfter(m: MachineHealthInput, rules: HealthRules): number | null {
-  if (m.heartbeatCadenceMs === null || m.heartbeatCadenceMs <= 0) return null;
-  return Math.max(rules.lateAfterFactor * m.heartbeatCadenceMs, rules.lateAfterMinMs);
+  return cadenceThresholds(m.heartbeatCadenceMs, rules)?.issueLateMs ?? null;
+}
+
+/**
+ * The silence after which a machine is offline: its cadence's offline threshold (the agent beats
+ * every 60 s: 30 min by default) when it beats steadily, else CrowdSec's 24 h.
+ */
+export function machineOfflineAfter(m: MachineHealthInput, rules: HealthRules): number {
+  return cadenceThresholds(m.heartbeatCadenceMs, rules)?.offlineMs ?? rules.offlineAfterMs;
 }
 
 export type MachineStatus = 'healthy' | 'late' | 'offline' | 'never_logged_in' | 'pending';
@@ -43,9 +51,10 @@ export type MachineStatus = 'healthy' | 'late' | 'offline' | 'never_logged_in' |
 export function machineStatus(m: MachineHealthInput, now: number, rules: HealthRules): MachineStatus {
   if (!m.isValidated) return 'pending';
   const silent = now - machineLastSeen(m);
-  if (silent > rules.offlineAfterMs) return 'offline';
+  if (silent > machineOfflineAfter(m, rules)) return 'offline';
   if (m.lastLoginAt === null && m.lastHeartbeatAt === null) return 'never_logged_in';
-  const late = machineLateAfter(m, rules);
+  // Shown late after STATUS_LATE_MISSED missed heartbeats, before LP Late opens.
+  const late = cadenceThresholds(m.heartbeatCadenceMs, rules)?.statusLateMs ?? null;
   return late !== null && silent > late ? 'late' : 'healthy';
 }
 
@@ -76,7 +85,7 @@ export function evaluateMachines(snapshot: FleetSnapshot, now: number, rules: He
       );
       continue;
     }
-    if (silent > rules.offlineAfterMs) {
+    if (silent > machineOfflineAfter(m, rules)) {
       const never = m.lastLoginAt === null && m.lastHeartbeatAt === null;
       const summary = never
         ? `${label} was added ${ago(now, m.createdAt)} ago and has never logged in: no alerts come from it.`
@@ -91,7 +100,7 @@ export function evaluateMachines(snapshot: FleetSnapshot, now: number, rules: He
           'lp_late',
           m,
           since,
-          `${label} usually sends a heartbeat every ${formatGoDuration(m.heartbeatCadenceMs!)} but has been silent for ${ago(now, since)}.`,
+          `${label} usually sends a heartbeat every ${formatCadence(m.heartbeatCadenceMs!)} but has been silent for ${ago(now, since)}.`,
           offlineCauses(m, since, idx),
           changeNotes(m, since, idx),
         ),

@@ -95,21 +95,86 @@ describe('evaluate: offline boundaries', () => {
 });
 
 describe('evaluate: integration_late', () => {
-  it('raises for a steady bouncer silent for more than max(10 × cadence, 5 min), never for live mode', () => {
-    const steady = bouncer({ pullCadenceMs: 10_000 });
-    const live = bouncer({ id: 2, name: 'live', pullCadenceMs: null });
-    expect(kinds(evaluate(fleet([steady, live]), T0 + 5 * 60_000, DEFAULT_RULES))).toEqual([]);
-    const f = evaluate(fleet([steady, live]), T0 + 5 * 60_000 + 1000, DEFAULT_RULES);
-    expect(kinds(f)).toEqual(['integration_late:bouncer:nginx']);
-    expect(f[0]!.criticality).toBe('warning');
-    expect(f[0]!.summary).toContain('usually pulls every 10s');
-    expect(bouncerStatus(steady, T0 + 6 * 60_000, DEFAULT_RULES)).toBe('late');
-    // A slow cadence scales the threshold: 10 × 2 min.
+  // A stream bouncer pulling every 10 s (the bouncers' default update_frequency), last pull at T0.
+  const steady = bouncer({ pullCadenceMs: 10_000 });
+  const at = (ms: number) => ({ status: bouncerStatus(steady, T0 + ms, DEFAULT_RULES), findings: kinds(evaluate(fleet([steady]), T0 + ms, DEFAULT_RULES)) });
+
+  it('a 10 s bouncer: late at 3 missed pulls (status), Integration Late at 6 (1 min), offline at 30 (10 min)', () => {
+    expect(at(30_000)).toEqual({ status: 'healthy', findings: [] });
+    expect(at(30_001)).toEqual({ status: 'late', findings: [] });
+    expect(at(60_000)).toEqual({ status: 'late', findings: [] });
+    expect(at(60_001)).toEqual({ status: 'late', findings: ['integration_late:bouncer:nginx'] });
+    expect(at(10 * 60_000)).toEqual({ status: 'late', findings: ['integration_late:bouncer:nginx'] });
+    expect(at(10 * 60_000 + 1)).toEqual({ status: 'offline', findings: ['rc_integration_offline:bouncer:nginx'] });
+    // The fleet still counts it active for CrowdSec's se_no_active_rc (24 h).
+    expect(at(25 * H)).toEqual({ status: 'offline', findings: ['rc_integration_offline:bouncer:nginx', 'se_no_active_rc:fleet'] });
+  });
+
+  it('the late and offline findings of one silence have the same since, the last pull, and say the cadence', () => {
+    const late = evaluate(fleet([steady]), T0 + 61_000, DEFAULT_RULES)[0]!;
+    expect(late).toMatchObject({ criticality: 'warning', since: T0 });
+    expect(late.summary).toBe("bouncer 'nginx' (crowdsec-nginx-bouncer) usually pulls every 10s but has been silent for 1m1s.");
+    const off = evaluate(fleet([steady]), T0 + 11 * 60_000, DEFAULT_RULES)[0]!;
+    expect(off).toMatchObject({ criticality: 'critical', since: T0 });
+    expect(off.summary).toBe(
+      "bouncer 'nginx' (crowdsec-nginx-bouncer) usually pulls every 10s but has not pulled decisions for 11m0s (last pull 2026-11-01T00:00:00Z): its remediation has stopped.",
+    );
+  });
+
+  it('a 1 s cadence is not late before the 15 s floor; a slow cadence scales every threshold', () => {
+    const fast = bouncer({ pullCadenceMs: 1_000 });
+    expect(bouncerStatus(fast, T0 + 15_000, DEFAULT_RULES)).toBe('healthy');
+    expect(bouncerStatus(fast, T0 + 15_001, DEFAULT_RULES)).toBe('late');
+    // 6 × 1 s is under the 1 min floor: the issue waits for it.
+    expect(kinds(evaluate(fleet([fast]), T0 + 60_000, DEFAULT_RULES))).toEqual([]);
+    expect(kinds(evaluate(fleet([fast]), T0 + 60_001, DEFAULT_RULES))).toEqual(['integration_late:bouncer:nginx']);
     const slow = bouncer({ pullCadenceMs: 120_000 });
-    expect(kinds(evaluate(fleet([slow]), T0 + 20 * 60_000, DEFAULT_RULES))).toEqual([]);
-    expect(kinds(evaluate(fleet([slow]), T0 + 20 * 60_000 + 1, DEFAULT_RULES))).toEqual(['integration_late:bouncer:nginx']);
-    // Once offline, it is offline, not late.
-    expect(kinds(evaluate(fleet([steady]), T0 + 25 * H, DEFAULT_RULES))).toEqual(['rc_integration_offline:bouncer:nginx', 'se_no_active_rc:fleet']);
+    expect(bouncerStatus(slow, T0 + 6 * 60_000, DEFAULT_RULES)).toBe('healthy');
+    expect(bouncerStatus(slow, T0 + 6 * 60_000 + 1, DEFAULT_RULES)).toBe('late');
+    expect(kinds(evaluate(fleet([slow]), T0 + 12 * 60_000, DEFAULT_RULES))).toEqual([]);
+    expect(kinds(evaluate(fleet([slow]), T0 + 12 * 60_000 + 1, DEFAULT_RULES))).toEqual(['integration_late:bouncer:nginx']);
+    expect(kinds(evaluate(fleet([slow]), T0 + 60 * 60_000, DEFAULT_RULES))).toEqual(['integration_late:bouncer:nginx']);
+    expect(kinds(evaluate(fleet([slow]), T0 + 60 * 60_000 + 1, DEFAULT_RULES))).toEqual(['rc_integration_offline:bouncer:nginx']);
+    // Cadence offline never comes later than offline_after.
+    const hourly = bouncer({ pullCadenceMs: H });
+    expect(kinds(evaluate(fleet([hourly]), T0 + 24 * H + 1, DEFAULT_RULES))).toEqual(['rc_integration_offline:bouncer:nginx', 'se_no_active_rc:fleet']);
+  });
+
+  it('live mode, HEAD-only key checks and usage reports count as life: no cadence, no false alarm', () => {
+    const live = bouncer({ name: 'live', pullCadenceMs: null, lastPullAt: T0 });
+    // An AppSec component checking its key with HEAD: never a pull, always a request.
+    const appsec = bouncer({ id: 2, name: 'appsec', type: '', pullCadenceMs: null, lastPullAt: null, lastRequestAt: T0 + 30 * H });
+    const reports = bouncer({ id: 3, name: 'reports', pullCadenceMs: null, lastPullAt: T0, lastUsageMetricsAt: T0 + 30 * H });
+    const s = fleet([live, appsec, reports]);
+    expect(kinds(evaluate(s, T0 + 23 * H, DEFAULT_RULES))).toEqual([]);
+    expect(kinds(evaluate(s, T0 + 31 * H, DEFAULT_RULES))).toEqual(['rc_integration_offline:bouncer:live']);
+    expect(bouncerStatus(appsec, T0 + 31 * H, DEFAULT_RULES)).toBe('healthy');
+    expect(bouncerStatus(reports, T0 + 31 * H, DEFAULT_RULES)).toBe('healthy');
+    expect(bouncerStatus(live, T0 + 23 * H, DEFAULT_RULES)).toBe('healthy');
+  });
+
+  it('a steady bouncer that stopped pulling but still reports is late, not offline', () => {
+    const b = bouncer({ pullCadenceMs: 10_000, lastUsageMetricsAt: T0 + 20 * 60_000 });
+    expect(kinds(evaluate(fleet([b]), T0 + 25 * 60_000, DEFAULT_RULES))).toEqual(['integration_late:bouncer:nginx']);
+    expect(bouncerStatus(b, T0 + 25 * 60_000, DEFAULT_RULES)).toBe('late');
+    // Silent in every way for 10 min more: offline.
+    expect(kinds(evaluate(fleet([b]), T0 + 30 * 60_000 + 1, DEFAULT_RULES))).toEqual(['rc_integration_offline:bouncer:nginx']);
+  });
+
+  it("console mode: CrowdSec Console's 24 h alone, healthy until then", () => {
+    const rules = { ...DEFAULT_RULES, mode: 'console' as const };
+    expect(bouncerStatus(steady, T0 + 24 * H, rules)).toBe('healthy');
+    expect(kinds(evaluate(fleet([steady]), T0 + 24 * H, rules))).toEqual([]);
+    expect(kinds(evaluate(fleet([steady]), T0 + 24 * H + 1, rules))).toEqual(['rc_integration_offline:bouncer:nginx', 'se_no_active_rc:fleet']);
+  });
+
+  it('follows configured factors, and keeps status ≤ issue ≤ offline', () => {
+    const rules = { ...DEFAULT_RULES, lateAfterFactor: 2, lateAfterMinMs: 0, offlineAfterFactor: 4, offlineAfterMinMs: 0 };
+    // Issue at 2 × 10 s: the status is late no later than that.
+    expect(bouncerStatus(steady, T0 + 20_000, rules)).toBe('healthy');
+    expect(bouncerStatus(steady, T0 + 20_001, rules)).toBe('late');
+    expect(kinds(evaluate(fleet([steady]), T0 + 20_001, rules))).toEqual(['integration_late:bouncer:nginx']);
+    expect(kinds(evaluate(fleet([steady]), T0 + 40_001, rules))).toEqual(['rc_integration_offline:bouncer:nginx']);
   });
 });
 
@@ -176,9 +241,13 @@ describe('evaluate: likely causes from evidence', () => {
     expect(f!.notes).toEqual([expect.stringContaining("IP address changed from '10.0.0.4' to '10.0.0.5'")]);
   });
 
-  it('says when a process still sends non-pull requests', () => {
-    const [f] = evaluate(fleet([bouncer({ lastRequestAt: T0 + 20 * H })]), now, DEFAULT_RULES);
+  it('says when a steady bouncer still sends non-pull requests: late, never offline while it talks', () => {
+    const b = bouncer({ pullCadenceMs: 10_000, lastRequestAt: T0 + 50 * 60_000 });
+    const [f] = evaluate(fleet([b]), T0 + 55 * 60_000, DEFAULT_RULES);
+    expect(f!.kind).toBe('integration_late');
+    expect(f!.since).toBe(T0);
     expect(f!.causes[0]!.evidence[0]).toContain('still makes requests that are not pulls');
+    expect(bouncerStatus(b, T0 + 55 * 60_000, DEFAULT_RULES)).toBe('late');
   });
 });
 

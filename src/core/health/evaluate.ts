@@ -2,6 +2,7 @@ import { formatGoDuration, formatRfc3339 } from '../../lib/duration.ts';
 import type { BouncerChange, RefusedRequest } from '../model/records.ts';
 import type { RefusedSummary } from '../model/records.ts';
 import { parseUserAgent } from '../bouncers/user-agent.ts';
+import { cadenceThresholds, formatCadence, type CadenceThresholds } from './cadence.ts';
 import { evaluateMachines } from './evaluate-machines.ts';
 import { evaluateEnforcement } from './enforcement.ts';
 import { isMachineRefusal } from './machine-causes.ts';
@@ -16,35 +17,81 @@ import {
   type LikelyCause,
 } from './types.ts';
 
-/** The health defaults, defined here once: the configuration (health.*) and the engine both read them. */
-export const DEFAULT_RULES: HealthRules = { offlineAfterMs: 24 * 3600_000, lateAfterFactor: 10, lateAfterMinMs: 5 * 60_000 };
-/** How often `vigil serve` evaluates by default (health.evaluate_every). */
-export const DEFAULT_EVALUATE_EVERY_MS = 30_000;
+/**
+ * The health defaults, defined here once: the configuration (health.*) and the engine both read them.
+ *
+ * - Integration Late (Warning) after 6 missed pulls, at least 1 min: a 10 s bouncer (the bouncers'
+ *   default `update_frequency`) raises it after 60 s, so with the 10 s evaluation a person hears of
+ *   it within 70 s. The minute rides out a Local API restart or upgrade and a short network blip
+ *   (the bouncer retries at its next tick), so an issue means the bouncer really stopped pulling.
+ * - Offline (Critical) after 30 missed pulls, at least 10 min: 10 min for a 10 s bouncer, 30 min
+ *   for a 60 s one. By then it is no restart, upgrade or reboot (minutes) but a stopped enforcer:
+ *   new bans are not applied. A bouncer with no steady cadence (live mode, HEAD-only key checks)
+ *   keeps CrowdSec Console's 24 h (`offlineAfterMs`), which `health.mode: console` restores for all.
+ */
+export const DEFAULT_RULES: HealthRules = {
+  offlineAfterMs: 24 * 3600_000,
+  lateAfterFactor: 6,
+  lateAfterMinMs: 60_000,
+  offlineAfterFactor: 30,
+  offlineAfterMinMs: 10 * 60_000,
+  mode: 'vigil',
+};
+/** How often `vigil serve` evaluates by default (health.evaluate_every): cheap (bench:health), and it bounds the time to know. */
+export const DEFAULT_EVALUATE_EVERY_MS = 10_000;
 
 /** A silence that began this close before a LAPI restart is blamed on the restart. */
 const RESTART_WINDOW_MIN_MS = 2 * 60_000;
 /** An IP or version change this long before the silence is worth noting. */
 const CHANGE_NOTE_WINDOW_MS = 3600_000;
 
-/** The bouncer's last sign of life: a pull, or a usage-metrics report; registration when neither. */
+/**
+ * The bouncer's last sign of life: a pull, a usage-metrics report, or any request its key made
+ * (a HEAD key check from an AppSec component or a probe); registration when none. The 24 h rule
+ * counts from here, so live-mode and HEAD-only bouncers never look dead while they talk to us.
+ */
 export function lastSignOfLife(b: BouncerHealthInput): number {
-  return Math.max(b.lastPullAt ?? b.createdAt, b.lastUsageMetricsAt ?? 0);
+  return Math.max(b.lastPullAt ?? b.createdAt, b.lastUsageMetricsAt ?? 0, b.lastRequestAt ?? 0);
 }
 
-/** The silence after which a steady bouncer counts as late, or null when it has no steady cadence. */
+/**
+ * The cadence rules' view of a bouncer: its thresholds and how long it has not pulled, or null when
+ * it has no steady cadence (or in console mode). A steady bouncer is judged on its pulls: a usage
+ * report or a HEAD does not deliver it new decisions.
+ */
+function steady(b: BouncerHealthInput, now: number, rules: HealthRules): { t: CadenceThresholds; lastPull: number; pullSilence: number } | null {
+  const t = cadenceThresholds(b.pullCadenceMs, rules);
+  if (t === null || b.lastPullAt === null) return null;
+  return { t, lastPull: b.lastPullAt, pullSilence: now - b.lastPullAt };
+}
+
+/**
+ * Offline by cadence: no pull for the offline threshold, and nothing else heard either (a process
+ * that still reports or makes requests is late, not gone: the Warning says so with its evidence).
+ */
+function offlineByCadence(s: NonNullable<ReturnType<typeof steady>>, lifeSilence: number): boolean {
+  return s.t.offlineMs !== null && s.pullSilence > s.t.offlineMs && lifeSilence > s.t.offlineMs;
+}
+
+/** The silence after which a steady bouncer raises Integration Late, or null when it has no steady cadence. */
 export function lateAfter(b: BouncerHealthInput, rules: HealthRules): number | null {
-  if (b.pullCadenceMs === null || b.pullCadenceMs <= 0) return null;
-  return Math.max(rules.lateAfterFactor * b.pullCadenceMs, rules.lateAfterMinMs);
+  return cadenceThresholds(b.pullCadenceMs, rules)?.issueLateMs ?? null;
 }
 
-/** What a person reads at a glance in a list: healthy, late, offline, never pulled, revoked. */
+/**
+ * What a person reads at a glance in a list: healthy, late, offline, never pulled, revoked. A
+ * steady bouncer is `late` once it missed STATUS_LATE_MISSED pulls, before any issue opens.
+ */
 export function bouncerStatus(b: BouncerHealthInput, now: number, rules: HealthRules): BouncerStatus {
   if (b.revoked) return 'revoked';
-  const silent = now - lastSignOfLife(b);
-  if (silent > rules.offlineAfterMs) return 'offline';
-  if (b.lastPullAt === null && b.lastUsageMetricsAt === null) return 'never_pulled';
-  const late = lateAfter(b, rules);
-  if (late !== null && silent > late) return 'late';
+  const lifeSilence = now - lastSignOfLife(b);
+  if (lifeSilence > rules.offlineAfterMs) return 'offline';
+  if (b.lastPullAt === null && b.lastUsageMetricsAt === null && b.lastRequestAt === null) return 'never_pulled';
+  const s = steady(b, now, rules);
+  if (s !== null) {
+    if (offlineByCadence(s, lifeSilence)) return 'offline';
+    if (s.pullSilence > s.t.statusLateMs) return 'late';
+  }
   return 'healthy';
 }
 
@@ -58,7 +105,7 @@ export function evaluate(snapshot: FleetSnapshot, now: number, rules: HealthRule
   const families = bouncerFamilies(snapshot.bouncers);
   let active = 0;
   for (const b of snapshot.bouncers) {
-    const since = lastSignOfLife(b);
+    let since = lastSignOfLife(b);
     const silent = now - since;
     if (!b.revoked && silent <= rules.offlineAfterMs) active++;
     // A revoked bouncer is switched off on purpose: it is shown as such, not raised as offline.
@@ -68,10 +115,15 @@ export function evaluate(snapshot: FleetSnapshot, now: number, rules: HealthRule
     // key works, through them; the row itself is not an instance that stopped.
     if (!b.autoCreated && b.lastPullAt === null && b.lastUsageMetricsAt === null && siblings.some((s) => s.lastPullAt !== null)) continue;
     let kind: IssueKind | null = null;
-    if (silent > rules.offlineAfterMs) kind = b.kind === 'firewall' ? 'fw_integration_offline' : 'rc_integration_offline';
+    const offline: IssueKind = b.kind === 'firewall' ? 'fw_integration_offline' : 'rc_integration_offline';
+    if (silent > rules.offlineAfterMs) kind = offline;
     else {
-      const late = lateAfter(b, rules);
-      if (late !== null && silent > late) kind = 'integration_late';
+      // A steady bouncer: judged from its last pull, so one incident keeps one `since` from late to offline.
+      const s = steady(b, now, rules);
+      if (s !== null && (offlineByCadence(s, silent) || s.pullSilence > s.t.issueLateMs)) {
+        kind = offlineByCadence(s, silent) ? offline : 'integration_late';
+        since = s.lastPull;
+      }
     }
     if (kind === null) continue;
     const causes = likelyCauses(b, since, evidence);
@@ -162,9 +214,10 @@ function summaryFor(kind: IssueKind, b: BouncerHealthInput, since: number, now: 
     return `${label} was registered ${silence} ago and has never pulled decisions.`;
   }
   if (kind === 'integration_late') {
-    return `${label} usually pulls every ${formatGoDuration(b.pullCadenceMs!)} but has been silent for ${silence}.`;
+    return `${label} usually pulls every ${formatCadence(b.pullCadenceMs!)} but has been silent for ${silence}.`;
   }
-  return `${label} has not pulled decisions for ${silence} (last pull ${formatRfc3339(since)}): its remediation has stopped.`;
+  const usually = b.pullCadenceMs !== null && b.pullCadenceMs > 0 ? ` usually pulls every ${formatCadence(b.pullCadenceMs)} but` : '';
+  return `${label}${usually} has not pulled decisions for ${silence} (last pull ${formatRfc3339(since)}): its remediation has stopped.`;
 }
 
 interface EvidenceIndex {

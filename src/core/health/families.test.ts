@@ -37,7 +37,8 @@ describe('families of a shared key', () => {
       now,
       DEFAULT_RULES,
     );
-    expect(f.map((x) => [x.kind, x.subject])).toEqual([['integration_late', 'bouncer:fw']]);
+    // Silent for an hour at a 10 s cadence: offline (Critical) by its cadence, long before 24 h.
+    expect(f.map((x) => [x.kind, x.subject])).toEqual([['fw_integration_offline', 'bouncer:fw']]);
     expect(f[0]!.causes[0]).toMatchObject({ cause: 'instance_stopped', confidence: 'high' });
     expect(f[0]!.causes[0]!.evidence[0]).toBe(
       'the key still pulls from 10.0.0.2 as fw@10.0.0.2 (last pull 2026-11-01T01:59:55Z): this instance, last seen from 10.0.0.1, stopped — a pod replaced or its address changed',

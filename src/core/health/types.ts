@@ -126,11 +126,19 @@ export interface MachineChange {
 }
 
 export interface HealthRules {
-  /** A bouncer silent for longer than this is offline (default 24 h). */
+  /** A bouncer silent for longer than this is offline (default 24 h): CrowdSec Console's rule, for every bouncer. */
   offlineAfterMs: number;
-  /** A steady bouncer silent for more than max(factor × its cadence, lateAfterMinMs) is late. */
+  /** A steady bouncer not pulling for more than max(factor × its cadence, lateAfterMinMs) raises Integration Late. */
   lateAfterFactor: number;
   lateAfterMinMs: number;
+  /**
+   * A steady bouncer silent for more than max(factor × its cadence, offlineAfterMinMs) (never more than
+   * offlineAfterMs) is offline. Absent: only offlineAfterMs (cadence.ts, cadenceThresholds).
+   */
+  offlineAfterFactor?: number;
+  offlineAfterMinMs?: number;
+  /** `console`: CrowdSec Console's rules alone (offline after offlineAfterMs, no cadence). Absent: `vigil`. */
+  mode?: 'vigil' | 'console';
 }
 
 /** One condition that holds now. The engine turns findings into persisted issues. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HealthIssue } from '../model/health-issue.ts';
-import { planNotifications, type IssueNotifyState, type PlanChannel, type PlanInput } from './plan.ts';
+import { planNotifications, UPDATE_EVERY_MS, type IssueNotifyState, type PlanChannel, type PlanInput } from './plan.ts';
 import type { Silence } from './silences.ts';
 
 const T0 = Date.UTC(2026, 10, 6);
@@ -31,6 +31,8 @@ const state = (issueId: number, over: Partial<IssueNotifyState> = {}): IssueNoti
   openQueuedAt: T0,
   remindersQueued: 0,
   resolveQueued: false,
+  announced: { criticality: 'critical', cause: null },
+  updateQueuedAt: null,
   ...over,
 });
 const silence = (over: Partial<Silence>): Silence => ({
@@ -131,5 +133,59 @@ describe('planNotifications', () => {
   it('keeps channels apart: one channel having announced an issue says nothing about another', () => {
     const p = plan({ openIssues: [issue(1)], states: [state(1, { channel: 'ops' })], channels: [all('ops'), all('mail')] });
     expect(p.map((x) => [x.channel, ids(x.opened)])).toEqual([['mail', [1]]]);
+  });
+
+  describe('updates', () => {
+    const cause = (c: string) => ({ causes: [{ cause: c, confidence: 'high', evidence: [] }], notes: [] });
+    const late = (c = 'stopped_or_network', over: Partial<HealthIssue> = {}) =>
+      issue(1, { kind: 'integration_late', criticality: 'warning', evidence: cause(c), ...over });
+    const told = (c: string | null = 'stopped_or_network', criticality = 'warning') => ({ criticality, cause: c });
+    const updates = (p: ReturnType<typeof plan>) => p.flatMap((x) => x.updates.map((u) => [x.channel, u.issue.id, u.from.criticality, u.from.cause]));
+
+    it('nothing while the issue is as announced', () => {
+      expect(plan({ openIssues: [late()], states: [state(1, { announced: told() })] })).toEqual([]);
+    });
+
+    it('a rise in criticality goes at once, to every channel, even acknowledged and right after another update', () => {
+      const offline = late('stopped_or_network', { kind: 'rc_integration_offline', criticality: 'critical' });
+      const states = [state(1, { announced: told(), updateQueuedAt: T0 - 1 }), state(1, { channel: 'mail', announced: told() })];
+      const p = plan({ openIssues: [offline], states, channels: [all('ops'), all('mail')], acknowledged: new Set([1]) });
+      expect(updates(p)).toEqual([
+        ['ops', 1, 'warning', 'stopped_or_network'],
+        ['mail', 1, 'warning', 'stopped_or_network'],
+      ]);
+      // A drop is not announced.
+      expect(plan({ openIssues: [late()], states: [state(1, { announced: told('stopped_or_network', 'critical') })] })).toEqual([]);
+    });
+
+    it('a cause change goes at once the first time, then at most once per UPDATE_EVERY_MS, never when acknowledged', () => {
+      const auth = late('authentication');
+      expect(updates(plan({ openIssues: [auth], states: [state(1, { announced: told() })] }))).toEqual([['ops', 1, 'warning', 'stopped_or_network']]);
+      // It flipped back since the update that said "authentication": held until the window has passed.
+      const back = late('stopped_or_network');
+      const atMs = (ms: number) => plan({ now: T0 + ms, openIssues: [back], states: [state(1, { announced: told('authentication'), updateQueuedAt: T0 })] });
+      expect(atMs(UPDATE_EVERY_MS - 1)).toEqual([]);
+      expect(updates(atMs(UPDATE_EVERY_MS))).toEqual([['ops', 1, 'warning', 'authentication']]);
+      expect(plan({ openIssues: [auth], states: [state(1, { announced: told() })], acknowledged: new Set([1]) })).toEqual([]);
+      // An issue that lost its causes says nothing.
+      expect(plan({ openIssues: [late('x', { evidence: { causes: [], notes: [] } })], states: [state(1, { announced: told() })] })).toEqual([]);
+    });
+
+    it('none while silenced or filtered out; an update stands for the reminder due with it', () => {
+      const offline = late('authentication', { kind: 'rc_integration_offline', criticality: 'critical' });
+      const states = [state(1, { announced: told() })];
+      expect(plan({ openIssues: [offline], states, silences: [silence({ issueId: 1 })] })).toEqual([]);
+      const warningsOnly: PlanChannel = { ...all(), filter: { criticality: ['warning'], kinds: [], bouncers: [] } };
+      expect(plan({ openIssues: [offline], states, channels: [warningsOnly] })).toEqual([]);
+      const [p] = plan({ now: T0 + 24 * H, openIssues: [offline], states });
+      expect([p!.updates.length, p!.reminders.length]).toEqual([1, 0]);
+    });
+
+    it('a state from before updates is adopted as it is, without a message, and still reminds', () => {
+      const [p] = plan({ now: T0 + 24 * H, openIssues: [late('authentication')], states: [state(1, { announced: null })] });
+      expect(ids(p!.adopted)).toEqual([1]);
+      expect(p!.updates).toEqual([]);
+      expect(p!.reminders.map((r) => r.issue.id)).toEqual([1]);
+    });
   });
 });

@@ -1,4 +1,5 @@
 import type { HealthIssue } from '../model/health-issue.ts';
+import { CRITICALITIES, type LikelyCause } from '../health/types.ts';
 import type { ChannelFilter } from './types.ts';
 import { compileFilter } from './filter.ts';
 import { silencing, type Silence } from './silences.ts';
@@ -11,7 +12,29 @@ export interface IssueNotifyState {
   openQueuedAt: number;
   remindersQueued: number;
   resolveQueued: boolean;
+  /**
+   * What this channel was last told of the issue: its criticality (the most severe announced) and
+   * top cause. Null for a state from before updates existed: the planner adopts the issue as it is.
+   * Absent: treated as null.
+   */
+  announced?: Announced | null;
+  /** When its last update was queued; null or absent: none yet. */
+  updateQueuedAt?: number | null;
 }
+
+export interface Announced {
+  criticality: string;
+  cause: string | null;
+}
+
+/**
+ * A change of likely cause reaches a channel at most once in this long per issue (a cause that
+ * flips back and forth as evidence comes and goes makes no storm: after the first update, the
+ * next waits, and then says only where it stands). A rise in criticality (late Warning → offline
+ * Critical) goes at once: the announced criticality only rises, so that happens at most
+ * CRITICALITIES.length − 1 times per issue.
+ */
+export const UPDATE_EVERY_MS = 5 * 60_000;
 
 export interface PlanChannel {
   name: string;
@@ -38,6 +61,34 @@ export interface ChannelPlan {
   resolved: HealthIssue[];
   /** Issues due a reminder, with the reminder number (1 = first) that is now due. */
   reminders: Array<{ issue: HealthIssue; number: number }>;
+  /** Announced open issues whose criticality rose or whose likely cause changed since, with what was announced. */
+  updates: Array<{ issue: HealthIssue; from: Announced }>;
+  /** States with nothing announced on record (from before updates): record the issue as it is, send nothing. */
+  adopted: HealthIssue[];
+}
+
+/** The likely cause a channel is told of: the top cause's kind, or null when there is none. */
+export function announcedCause(issue: HealthIssue): string | null {
+  return (issue.evidence.causes[0] as LikelyCause | undefined)?.cause ?? null;
+}
+
+const rank = (c: string) => {
+  const i = (CRITICALITIES as readonly string[]).indexOf(c);
+  return i < 0 ? CRITICALITIES.length : i;
+};
+
+/** The more severe of two criticalities: what stays announced after an update. */
+export function moreSevere(a: string, b: string): string {
+  return rank(b) < rank(a) ? b : a;
+}
+
+/** What an update tells: the criticality rose, or (not acknowledged, not within UPDATE_EVERY_MS of the last) the cause changed. */
+function updateDue(issue: HealthIssue, s: IssueNotifyState, now: number, acknowledged: boolean): boolean {
+  const was = s.announced!;
+  if (rank(issue.criticality) < rank(was.criticality)) return true;
+  const cause = announcedCause(issue);
+  if (cause === null || cause === was.cause || acknowledged) return false;
+  return s.updateQueuedAt == null || now - s.updateQueuedAt >= UPDATE_EVERY_MS;
 }
 
 /**
@@ -48,6 +99,9 @@ export interface ChannelPlan {
  * - an open issue the channel's filter takes, not announced yet and not silenced → opened;
  * - an announced issue that is now resolved → resolved (whatever the filter or silences say now:
  *   a sent open always gets its resolve, the gap Alertmanager users complain about, #226);
+ * - an announced open issue the filter still takes and not silenced whose criticality rose above
+ *   what the channel was told, or (not acknowledged) whose likely cause changed, at most once per
+ *   UPDATE_EVERY_MS → updated (it stands for a reminder due at the same time);
  * - an announced open issue the filter still takes, neither silenced nor acknowledged, whose next reminder time
  *   (open queued + n × remind_every) has passed → reminder n. After downtime only the latest
  *   reminder is sent, not every missed one.
@@ -68,7 +122,7 @@ export function planNotifications(input: PlanInput): ChannelPlan[] {
   for (const ch of input.channels) {
     const wants = compileFilter(ch.filter);
     const states = byChannel.get(ch.name) ?? new Map<number, IssueNotifyState>();
-    const plan: ChannelPlan = { channel: ch.name, opened: [], resolved: [], reminders: [] };
+    const plan: ChannelPlan = { channel: ch.name, opened: [], resolved: [], reminders: [], updates: [], adopted: [] };
     for (const issue of input.openIssues) {
       if (states.has(issue.id)) continue;
       if (!wants(issue) || silencing(issue, input.silences, now)) continue;
@@ -82,8 +136,14 @@ export function planNotifications(input: PlanInput): ChannelPlan[] {
         plan.resolved.push(issue);
         continue;
       }
-      // Reminders follow the channel's filter as it is now (a narrowed channel stops reminding); resolves do not.
-      if (ch.remindEveryMs <= 0 || !wants(issue) || input.acknowledged.has(issue.id) || silencing(issue, input.silences, now)) continue;
+      // Updates and reminders follow the channel's filter as it is now (a narrowed channel stops reminding); resolves do not.
+      if (!wants(issue) || silencing(issue, input.silences, now)) continue;
+      if (!s.announced) plan.adopted.push(issue);
+      else if (updateDue(issue, s, now, input.acknowledged.has(issue.id))) {
+        plan.updates.push({ issue, from: s.announced });
+        continue;
+      }
+      if (ch.remindEveryMs <= 0 || input.acknowledged.has(issue.id)) continue;
       const due = Math.floor((now - s.openQueuedAt) / ch.remindEveryMs);
       if (due > s.remindersQueued) plan.reminders.push({ issue, number: due });
     }
@@ -91,7 +151,8 @@ export function planNotifications(input: PlanInput): ChannelPlan[] {
     plan.opened.sort(byId);
     plan.resolved.sort(byId);
     plan.reminders.sort((a, b) => byId(a.issue, b.issue));
-    if (plan.opened.length + plan.resolved.length + plan.reminders.length > 0) plans.push(plan);
+    plan.updates.sort((a, b) => byId(a.issue, b.issue));
+    if (plan.opened.length + plan.resolved.length + plan.reminders.length + plan.updates.length + plan.adopted.length > 0) plans.push(plan);
   }
   return plans;
 }

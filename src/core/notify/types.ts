@@ -1,8 +1,11 @@
 import type { Criticality, IssueKind, LikelyCause } from '../health/types.ts';
 import type { RunbookSettings } from '../health/runbook-settings.ts';
 
-/** What a message announces. `test` is `vigil notify test`, never stored. */
-export type NotifyEvent = 'opened' | 'resolved' | 'reminder' | 'test';
+/**
+ * What a message announces. `updated`: an announced open issue whose criticality rose or whose
+ * likely cause changed (core/notify/plan.ts). `test` is `vigil notify test`, never stored.
+ */
+export type NotifyEvent = 'opened' | 'resolved' | 'reminder' | 'updated' | 'test';
 
 /** Which issues a channel hears about. An empty list means "all". */
 export interface ChannelFilter {
@@ -43,6 +46,8 @@ export interface IssueSnapshot {
   likelyCause: (LikelyCause & { text: string }) | null;
   causes: LikelyCause[];
   notes: string[];
+  /** In an `updated` message: what this channel had been told before (criticality, likely cause in words). */
+  previous?: { criticality: string; cause: string | null; causeText: string | null };
 }
 
 /** What is stored in the outbox: everything needed to render the message for any channel type. */

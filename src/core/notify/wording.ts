@@ -26,7 +26,24 @@ export function headline(c: MessageContent): string {
       const open = humanDuration(c.createdAt - first.openedAt);
       return n === 1 ? `Still open after ${open}: ${issueLabel(first)}` : `${n} issues still open: ${issueLabel(first)}${more}${part}`;
     }
+    case 'updated': {
+      if (n > 1) return `${n} issues updated: ${issueLabel(first)}${more}${part}`;
+      const was = first.previous;
+      if (was && was.criticality !== first.criticality) return `Now ${first.criticality.toUpperCase()} (was ${was.criticality}): ${issueLabel(first)}`;
+      return `Likely cause changed: ${issueLabel(first)}${first.likelyCause ? `: ${first.likelyCause.text}` : ''}`;
+    }
   }
+}
+
+/** In an update, one line saying what changed since the channel was last told; null otherwise. */
+export function issueChange(i: IssueSnapshot): string | null {
+  const was = i.previous;
+  if (!was) return null;
+  const parts: string[] = [];
+  if (was.criticality !== i.criticality) parts.push(`criticality ${was.criticality} → ${i.criticality}`);
+  const now = i.likelyCause?.text ?? null;
+  if (i.likelyCause?.cause !== (was.cause ?? undefined)) parts.push(`likely cause ${was.causeText ?? 'none'} → ${now ?? 'none'}`);
+  return parts.length > 0 ? `Changed since the last message: ${parts.join('; ')}.` : null;
 }
 
 /** Critical issues first, then by id: the group's most severe issue leads. */

@@ -10,6 +10,7 @@ import { endedSessions } from './007-ended-sessions.ts';
 import { machines } from './008-machines.ts';
 import { bouncerFamilies } from './009-bouncer-families.ts';
 import { canaries } from './010-canaries.ts';
+import { notifyUpdates } from './011-notify-updates.ts';
 
 /**
  * Names a released store may have recorded for a migration that was renumbered since (the list was
@@ -32,6 +33,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '008-machines': machines(dialect),
         '009-bouncer-families': bouncerFamilies(),
         '010-canaries': canaries(dialect),
+        '011-notify-updates': notifyUpdates(),
       };
     },
   };

@@ -1,7 +1,7 @@
 import { formatRunbookText, type Runbook } from '../../../core/health/runbooks.ts';
 import { snapshotRunbook } from '../../../core/notify/snapshot.ts';
 import type { IssueSnapshot, OutgoingMessage } from '../../../core/notify/types.ts';
-import { headline, issueLabel, issueTiming } from '../../../core/notify/wording.ts';
+import { headline, issueChange, issueLabel, issueTiming } from '../../../core/notify/wording.ts';
 
 export interface RenderedEmail {
   subject: string;
@@ -39,6 +39,8 @@ export function inlineCodeHtml(text: string): string {
 function issueText(i: IssueSnapshot, m: OutgoingMessage): string {
   const c = m.content;
   const lines = [`[${i.criticality.toUpperCase()}] ${issueLabel(i)} (issue ${i.id})`, i.summary, issueTiming(i, c)];
+  const change = issueChange(i);
+  if (change) lines.push(change);
   if (i.resolvedAt === null) {
     for (const [n, cause] of i.causes.entries()) {
       lines.push(
@@ -82,6 +84,8 @@ function issueHtml(i: IssueSnapshot, m: OutgoingMessage): string {
     `<p>${htmlEscape(i.summary)}</p>`,
     `<p><small>${htmlEscape(issueTiming(i, c))}</small></p>`,
   ];
+  const change = issueChange(i);
+  if (change) parts.push(`<p><b>${htmlEscape(change)}</b></p>`);
   if (i.resolvedAt === null) {
     if (i.causes.length > 0) {
       parts.push('<p><b>Likely cause, from what the Local API saw:</b></p><ol>');

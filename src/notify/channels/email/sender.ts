@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import tls from 'node:tls';
 import nodemailer from 'nodemailer';
@@ -39,6 +40,7 @@ export function emailSender(ch: EmailChannel, timeoutMs: number): Sender {
         logger: false,
       });
       const mail = renderEmail(m);
+      const thread = emailThread(m);
       try {
         const info = await withDeadline(
           timeoutMs,
@@ -49,6 +51,7 @@ export function emailSender(ch: EmailChannel, timeoutMs: number): Sender {
             text: mail.text,
             html: mail.html,
             messageId: `<${m.deliveryId}@vigil.invalid>`,
+            ...(thread ? { inReplyTo: thread, references: thread } : {}),
             headers: { 'X-Vigil-Delivery': m.deliveryId, 'X-Vigil-Event': m.content.event },
           }),
           () => transport.close(),
@@ -70,4 +73,16 @@ export function emailSender(ch: EmailChannel, timeoutMs: number): Sender {
       }
     },
   };
+}
+
+/**
+ * The thread of a one-issue message: opened, updated, reminders and resolved of one issue share a
+ * `References` id (named by the issue id and this Local API, so two Vigils never share a thread), so
+ * mail clients show one incident as one thread. A grouped message starts its own.
+ */
+export function emailThread(m: OutgoingMessage): string | null {
+  const issues = m.content.issues;
+  if (issues.length !== 1) return null;
+  const where = crypto.createHash('sha256').update(m.content.lapiUrl).digest('hex').slice(0, 12);
+  return `<vigil-issue-${issues[0]!.id}.${where}@vigil.invalid>`;
 }

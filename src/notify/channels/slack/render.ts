@@ -1,5 +1,5 @@
 import type { IssueSnapshot, MessageContent, OutgoingMessage } from '../../../core/notify/types.ts';
-import { headline, issueLabel, issueTiming } from '../../../core/notify/wording.ts';
+import { headline, issueChange, issueLabel, issueTiming } from '../../../core/notify/wording.ts';
 
 const COLOR: Record<string, string> = { critical: '#d62728', high: '#d62728', warning: '#ff9f1c', recommended: '#1f77b4' };
 const RESOLVED = '#2ca02c';
@@ -11,6 +11,8 @@ export function slackEscape(text: string): string {
 
 function attachment(i: IssueSnapshot, c: MessageContent, deliveryId: string) {
   const lines = [slackEscape(i.summary), slackEscape(issueTiming(i, c))];
+  const change = issueChange(i);
+  if (change) lines.push(`*${slackEscape(change)}*`);
   if (i.resolvedAt === null && i.likelyCause) {
     lines.push(`*Likely cause:* ${slackEscape(i.likelyCause.text)} (${i.likelyCause.confidence} confidence)`);
     for (const e of i.likelyCause.evidence.slice(0, 3)) lines.push(`• ${slackEscape(e)}`);

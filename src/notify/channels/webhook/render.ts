@@ -25,6 +25,8 @@ function issueJson(i: IssueSnapshot, c: MessageContent) {
     likelyCause: i.likelyCause,
     causes: i.causes,
     notes: i.notes,
+    // `updated` events: what this channel had been told before (criticality, likely cause).
+    ...(i.previous ? { previous: i.previous } : {}),
     runbook: runbook ? { ...runbook, markdown: formatRunbookMarkdown(runbook) } : null,
   };
 }
