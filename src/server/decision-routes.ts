@@ -118,7 +118,8 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
       } else {
         // Read the revision first: anything committed after it is sent next time (perhaps twice, never lost).
         rev = await call(() => store.decisionsRev());
-        const changed = await call(() => store.decisionsChangedSince(cursor.lastPullRev!));
+        // At the store's revision, the index's recent changes are what the store would return.
+        const changed = sync.changesSince(cursor.lastPullRev!, rev) ?? (await call(() => store.decisionsChangedSince(cursor.lastPullRev!)));
         added = changed.filter((d) => d.until > at);
         const expired = await call(() => store.expiredDecisions(at, cursor.lastPullAt! - DELETED_OVERLAP_MS));
         const seen = new Set(expired.map((d) => d.id));

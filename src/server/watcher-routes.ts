@@ -354,10 +354,10 @@ export function createWatcherApp(deps: WatcherDeps): Hono<Env> {
           throw new VigilError('E_TOO_LONG', `${i}.source: scope at most 64 and value at most 1024 characters`);
       }
       const decisions = decisionsFor(parsed.alerts, config.profiles, now);
-      const ids: string[] = [];
-      for (const [i, a] of parsed.alerts.entries()) {
-        const { alertId } = await store.addDecisions(
-          {
+      // One transaction for the whole request: all or nothing, one revision for every decision.
+      const written = await store.addAlerts(
+        parsed.alerts.map((a, i) => ({
+          alert: {
             createdAt: now,
             scenario: a.scenario,
             message: a.message,
@@ -377,13 +377,14 @@ export function createWatcherApp(deps: WatcherDeps): Hono<Env> {
             kind: a.kind,
             extra: extraOf(a),
           },
-          decisions[i]!,
-        );
-        ids.push(String(alertId));
-      }
+          decisions: decisions[i]!,
+        })),
+      );
       await recordPush(store, m.machineId, now);
-      // Bouncers on this replica see the decisions at once; the others within one sync period.
-      await deps.sync.refresh();
+      // Bouncers on this replica see the decisions at once (taken from the write, not read back);
+      // the others within one sync period.
+      await deps.sync.applyWritten(written);
+      const ids = written.alertIds.map(String);
       return json(c, ids, 201);
     }),
   );
