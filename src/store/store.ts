@@ -159,8 +159,7 @@ export class Store {
 
   async findBouncerByKeyHash(apiKeyHash: string): Promise<Bouncer | undefined> {
     if (this.#sqlite) {
-      const found = await this.#sqliteRead((db) => db.prepare('SELECT * FROM bouncers WHERE api_key_hash = ? ORDER BY id LIMIT 1').get(apiKeyHash));
-      return found ? toBouncer(found as Selectable<BouncersTable>) : undefined;
+      return (await this.bouncersByKeyHash(apiKeyHash))[0];
     }
     const row = await this.#db.selectFrom('bouncers').selectAll().where('api_key_hash', '=', apiKeyHash).orderBy('id').executeTakeFirst();
     return row ? toBouncer(row) : undefined;
@@ -172,8 +171,10 @@ export class Store {
    */
   async bouncersByKeyHash(apiKeyHash: string): Promise<Bouncer[]> {
     if (this.#sqlite) {
-      const rows = await this.#sqliteRead((db) => db.prepare('SELECT * FROM bouncers WHERE api_key_hash = ? ORDER BY id').all(apiKeyHash));
-      return (rows as Selectable<BouncersTable>[]).map(toBouncer);
+      // Sorted here: with ORDER BY id the same index search costs SQLite 3.54 five times as much
+      // (45 µs against 9 µs for 10k bouncers), and it runs on every pull of a key not seen for a second.
+      const rows = await this.#sqliteRead((db) => db.prepare('SELECT * FROM bouncers WHERE api_key_hash = ?').all(apiKeyHash));
+      return (rows as Selectable<BouncersTable>[]).map(toBouncer).sort((a, b) => a.id - b.id);
     }
     const rows = await this.#db.selectFrom('bouncers').selectAll().where('api_key_hash', '=', apiKeyHash).orderBy('id').execute();
     return rows.map(toBouncer);
