@@ -9,8 +9,8 @@ import { DecisionIndex } from '../core/decisions/decision-index.ts';
  * one sync period, and nothing only this process knows is needed by the others.
  */
 const SYNC_PAGE = 5_000;
-/** Decisions taken into the index between two turns of the event loop (a 100k import: 20 turns). */
-const APPLY_SLICE = 5_000;
+/** Decisions taken into the index between two turns of the event loop (a 100k import: 50 turns). */
+const APPLY_SLICE = 2_000;
 /** Changes kept for stream deltas: a bouncer further behind is answered from the store. */
 const CHANGES_KEPT = 200_000;
 

@@ -9,6 +9,7 @@ import { attachDb } from './store-db.ts';
 import { claimStoreRole, type StoreRole } from './store-role.ts';
 import { redactUrl } from '../lib/redact-url.ts';
 import type { Dialect } from './dialect.ts';
+import { openSqliteReader } from './dialects/sqlite.ts';
 
 /** What a burst of authenticated requests changed about one bouncer (written in batches). */
 export interface BouncerActivity {
@@ -43,8 +44,8 @@ export const REFUSED_REQUESTS_KEPT = 10_000;
 
 // SQLite allows 32766 bound variables per statement and PostgreSQL 65535; 12 columns × 1000 rows fits both.
 const INSERT_CHUNK = 1000;
-/** Rows an SQLite write inserts before it lets the event loop turn (about 10 ms of work). */
-const SQLITE_WRITE_SLICE = 5000;
+/** Rows an SQLite write inserts before it lets the event loop turn (a few ms of work: 5 indexes on decisions). */
+const SQLITE_WRITE_SLICE = 1000;
 const SQLITE_INSERT_ALERT = `INSERT INTO alerts (created_at, scenario, message, machine_id, source_scope, source_value, source_ip, events_count, leakspeed,
   start_at, stop_at, simulated, capacity, scenario_hash, scenario_version, remediation, kind, extra)
 VALUES (@created_at, @scenario, @message, @machine_id, @source_scope, @source_value, @source_ip, @events_count, @leakspeed,
@@ -69,6 +70,8 @@ export class Store {
   readonly dialect: Dialect;
   readonly description: string;
   readonly #sqlite: OpenedDatabase['sqlite'];
+  /** SQLite: the connection the hottest reads use (dialects/sqlite.ts openSqliteReader). */
+  readonly #reader: OpenedDatabase['sqlite'];
   /** This open created the SQLite file. */
   readonly created: boolean;
   /** Store files other users can read (only when opened with `othersCanRead: 'report'`). */
@@ -78,6 +81,7 @@ export class Store {
     this.#db = opened.db;
     attachDb(this, opened.db);
     this.#sqlite = opened.sqlite;
+    this.#reader = opened.sqlite ? openSqliteReader(opened.sqlite) : undefined;
     this.dialect = opened.dialect;
     this.description = description;
     this.created = opened.created;
@@ -111,11 +115,20 @@ export class Store {
    * see another caller's transaction half done.
    */
   #sqliteRead<T>(read: (db: NonNullable<OpenedDatabase['sqlite']>) => T): Promise<T> {
+    // On its own connection (committed state only): never queued behind a long write on the main one.
+    if (this.#reader) {
+      try {
+        return Promise.resolve(read(this.#reader));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     const db = this.#sqlite!;
     return this.#db.connection().execute(async () => read(db));
   }
 
   async close(): Promise<void> {
+    this.#reader?.close();
     await this.#db.destroy();
   }
 
@@ -344,7 +357,7 @@ export class Store {
             .values(chunk.map((d) => decisionRow(d, a.id, rev)))
             .returning('id')
             .execute();
-          rows.forEach((r, j) => stored.push(storedDecision(chunk[j]!, Number(r.id), a.id)));
+          for (const [j, r] of rows.entries()) stored.push(storedDecision(chunk[j]!, Number(r.id), a.id));
           onProgress?.(stored.length);
         }
       }
