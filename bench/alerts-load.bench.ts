@@ -1,16 +1,18 @@
 // Alerts under load: `vigil serve` on SQLite taking 1,000 alerts/s from agents (JWT, the real
 // CrowdSec 1.4.6 agent's ssh-bf alert body from test/fixtures/crowdsec-1.4.6/agent-alerts-post.json,
 // each with its own source address so the default profile makes one ban per alert) while serving
-// 1,000 bouncer pulls/s (half stream deltas, half live `GET /v1/decisions?ip=`). Reports what was
+// 1,000 bouncer pulls/s (50 stream bouncers, the rest live `GET /v1/decisions?ip=`). Reports what was
 // achieved, pull latency p50/p99/max (target p99 < 50 ms), alert push latency, errors, the
 // decisions made, and the server's CPU and peak memory.
 //
 //   npm run bench:alerts     (env: ALERTS_PER_S=1000 ALERTS_PER_POST=10 AGENTS=10
-//                             PULLS_PER_S=1000 PULL_EVERY_S=10 STREAM_BOUNCERS=50 SECONDS=30)
+//                             PULLS_PER_S=1000 PULL_EVERY_S=10 STREAM_BOUNCERS=50 SECONDS=30
+//                             STREAM_TOGETHER=0)
 //
 // PULLS_PER_S × PULL_EVERY_S bouncers are registered (10,000 by default), STREAM_BOUNCERS (50) of
 // them in stream mode (firewall bouncers), the others live (web-server bouncers asking about each
-// client); each pulls once every PULL_EVERY_S at its own phase, as bench/pull-load.bench.ts does.
+// client); each pulls once every PULL_EVERY_S at its own phase, as bench/pull-load.bench.ts does
+// (the stream ones spread over the fleet; STREAM_TOGETHER=1: all within the same 50 ms, the worst case).
 // Stream bouncers make their startup pull before the load (they were running when the attack
 // began). Every new decision then has to reach every stream bouncer: ALERTS_PER_S × STREAM_BOUNCERS
 // decisions/s leave the server in deltas (50,000/s by default), which is what makes a big stream
@@ -182,7 +184,11 @@ try {
     tokens.push((JSON.parse(r.body) as { token: string }).token);
   }
   const streamBouncers = STREAM_BOUNCERS;
-  const isStream = (i: number) => i < streamBouncers;
+  // Bouncer i pulls at phase i ms: the stream bouncers are spread over the fleet (every stride-th),
+  // each at its own phase as firewall bouncers started at different times are. STREAM_TOGETHER=1
+  // makes them the first ones, all pulling within the same 50 ms (the worst case).
+  const stride = process.env.STREAM_TOGETHER === '1' || streamBouncers === 0 ? 1 : Math.floor(BOUNCERS / streamBouncers);
+  const isStream = (i: number) => i % stride === 0 && i / stride < streamBouncers;
   for (let i = 0; i < streamBouncers; i += 100) {
     await Promise.all(
       Array.from({ length: Math.min(100, streamBouncers - i) }, (_, j) =>
@@ -190,7 +196,7 @@ try {
           pullAgent,
           'GET',
           '/v1/decisions/stream?startup=true',
-          { 'X-Api-Key': keys[i + j]!, 'User-Agent': 'crowdsec-firewall-bouncer/v0.0.25' },
+          { 'X-Api-Key': keys[(i + j) * stride]!, 'User-Agent': 'crowdsec-firewall-bouncer/v0.0.25' },
           undefined,
           false,
         ),

@@ -37,6 +37,40 @@ const FORBIDDEN = '{"message":"access forbidden"}';
 const DELETED_OVERLAP_MS = 2_000;
 /** Bodies up to this many decisions go out in one write with a Content-Length; larger ones chunked, as Go does. */
 const DECISIONS_PER_CHUNK = 2000;
+/** A larger body is built and written this many decisions per turn of the event loop (about a millisecond). */
+const DECISIONS_PER_TURN = 500;
+/** A delta this large waits for its turn before it is computed (a few ms of work). */
+const LARGE_DELTA = 1000;
+
+/**
+ * Large stream bodies take turns: one piece per turn of the event loop for all of them together.
+ * Fifty firewall bouncers pulling a 10k-decision delta at once is half a million decisions to
+ * write; taking turns keeps every small answer (a live query, a short delta) behind at most one
+ * piece instead of behind all of them.
+ */
+class Turns {
+  #waiting: Array<() => void> = [];
+  #scheduled = false;
+
+  next(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#waiting.push(resolve);
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // An immediate queued from an immediate runs on the next turn: incoming requests are read in between.
+    setImmediate(() => {
+      this.#scheduled = false;
+      const run = this.#waiting.shift();
+      if (this.#waiting.length > 0) this.#schedule();
+      run?.();
+    });
+  }
+}
 
 /**
  * `GET`/`HEAD /v1/decisions` and `/v1/decisions/stream`, the routes every bouncer hits many times a
@@ -47,6 +81,7 @@ const DECISIONS_PER_CHUNK = 2000;
 export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
   const { store, sync, activity, gate, log, metrics, storeHealth, clientCerts } = deps;
   const call = <T>(fn: () => Promise<T>): Promise<T> => (storeHealth ? storeHealth.call(fn) : fn());
+  const turns = new Turns();
   // One counter child per (route, method, status), looked up by a string: no label hashing per request.
   const counted = new Map<string, { inc(): void }>();
   function count(route: string, method: string, status: number): void {
@@ -118,7 +153,10 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
       } else {
         // Read the revision first: anything committed after it is sent next time (perhaps twice, never lost).
         rev = await call(() => store.decisionsRev());
-        const changed = await call(() => store.decisionsChangedSince(cursor.lastPullRev!));
+        // At the store's revision, the index's recent changes are what the store would return.
+        let changed = sync.changesSince(cursor.lastPullRev!, rev);
+        if (changed === undefined) changed = await call(() => store.decisionsChangedSince(cursor.lastPullRev!));
+        else if (changed.length > LARGE_DELTA) await turns.next();
         added = changed.filter((d) => d.until > at);
         const expired = await call(() => store.expiredDecisions(at, cursor.lastPullAt! - DELETED_OVERLAP_MS));
         const seen = new Set(expired.map((d) => d.id));
@@ -159,9 +197,10 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     // A large startup: write it as it is built, and wait when the client reads slower than we write.
     res.writeHead(200, { 'Content-Type': JSON_TYPE });
     count(route, req.method!, 200);
-    for (const chunk of streamJsonChunks(deleted, added, at, DECISIONS_PER_CHUNK)) {
+    for (const chunk of streamJsonChunks(deleted, added, at, DECISIONS_PER_TURN)) {
       if (res.destroyed) return;
       if (!res.write(chunk)) await drained(res);
+      await turns.next();
     }
     res.end();
   }

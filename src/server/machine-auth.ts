@@ -20,9 +20,14 @@ export const JWT_REALM = 'JWT realm=Crowdsec API local';
 
 export type TokenCheck = { ok: true; machineId: string; origIat: number } | { ok: false; reason: 'jwt:invalid' | 'jwt:expired'; message: string };
 
+/** Tokens whose signature was verified, kept so an agent's next push skips the HMAC (bounded). */
+const VERIFIED_KEPT = 10_000;
+
 export class MachineTokens {
   #secret: string;
   #clock: Clock;
+  /** Token → its verified payload: the signature check is the same every time; expiry is not, so it runs each time. */
+  #verified = new Map<string, Record<string, unknown>>();
 
   constructor(secret: Buffer, clock: Clock) {
     // hono/jwt takes the HMAC key as a string; hex keeps all 256 bits.
@@ -40,16 +45,19 @@ export class MachineTokens {
   /** Checks a token; `allowExpiredWithinRefresh` for /v1/refresh_token (gin-jwt's MaxRefresh). */
   async check(token: string, allowExpiredWithinRefresh = false): Promise<TokenCheck> {
     if (token.split('.').length !== 3) return { ok: false, reason: 'jwt:invalid', message: 'token contains an invalid number of segments' };
-    let payload: Record<string, unknown>;
-    try {
-      // Only HS256: `none` and every other algorithm fail the header check (gin-jwt's message).
-      payload = (await verify(token, this.#secret, { alg: 'HS256', exp: false, nbf: false, iat: false })) as Record<string, unknown>;
-    } catch (e) {
-      const name = (e as Error).name;
-      if (name === 'JwtAlgorithmMismatch' || name === 'JwtHeaderInvalid') return { ok: false, reason: 'jwt:invalid', message: 'invalid signing algorithm' };
-      if (name === 'JwtTokenSignatureMismatched') return { ok: false, reason: 'jwt:invalid', message: 'signature is invalid' };
-      return { ok: false, reason: 'jwt:invalid', message: 'token is malformed' };
-    }
+    let payload = this.#verified.get(token);
+    if (payload === undefined)
+      try {
+        // Only HS256: `none` and every other algorithm fail the header check (gin-jwt's message).
+        payload = (await verify(token, this.#secret, { alg: 'HS256', exp: false, nbf: false, iat: false })) as Record<string, unknown>;
+        if (this.#verified.size >= VERIFIED_KEPT) this.#verified.clear();
+        this.#verified.set(token, payload);
+      } catch (e) {
+        const name = (e as Error).name;
+        if (name === 'JwtAlgorithmMismatch' || name === 'JwtHeaderInvalid') return { ok: false, reason: 'jwt:invalid', message: 'invalid signing algorithm' };
+        if (name === 'JwtTokenSignatureMismatched') return { ok: false, reason: 'jwt:invalid', message: 'signature is invalid' };
+        return { ok: false, reason: 'jwt:invalid', message: 'token is malformed' };
+      }
     const { id, exp, orig_iat: origIat } = payload;
     if (typeof id !== 'string' || id === '' || typeof exp !== 'number' || !Number.isFinite(exp)) {
       return { ok: false, reason: 'jwt:invalid', message: 'token is malformed' };

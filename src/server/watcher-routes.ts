@@ -52,6 +52,8 @@ const gunzipAsync = promisify(gunzip);
 /** bcrypt reads only the first 72 bytes: a longer password is refused rather than silently cut. */
 const MAX_PASSWORD_BYTES = 72;
 const MAX_MACHINE_ID = 255;
+/** Decisions checked between two turns of the event loop (a few ms of work). */
+const BUILD_SLICE = 5_000;
 
 const peerOf = (c: Context<Env>): string => foldPeerAddress(c.env?.incoming?.socket?.remoteAddress);
 
@@ -316,25 +318,51 @@ export function createWatcherApp(deps: WatcherDeps): Hono<Env> {
 
   // ------------------------------------------------------------ alerts
 
-  /** Every decision of every alert, validated before anything is stored. */
-  function decisionsFor(alerts: IncomingAlert[], profiles: readonly Profile[], now: number): NewDecision[][] {
-    return alerts.map((a, i) => {
-      // An alert's stop_at anchors its decisions, as in CrowdSec; never in the future.
-      const base = Math.min(a.stopAt, now);
-      const built = (
-        req: { scope: string; value: string; type: string; duration: string; reason: string; origin: string },
-        field: string,
-        simulated: boolean,
-      ) => {
-        if (req.origin === '') throw new VigilError('E_BAD_VALUE', `${field}: origin is empty; use e.g. cscli`);
-        const d = buildDecision(req, base, field);
-        return { ...d, createdAt: now, simulated: simulated || a.simulated };
-      };
-      if (a.decisions && a.decisions.length > 0) {
-        return a.decisions.map((d, j) => built({ ...d, reason: d.scenario }, `${i}.decisions.${j}`, d.simulated));
+  /**
+   * Every decision of every alert, validated before anything is stored. A 100k import is checked
+   * in slices with a turn of the event loop between them, so pulls are answered meanwhile.
+   */
+  async function decisionsFor(alerts: IncomingAlert[], profiles: readonly Profile[], now: number): Promise<NewDecision[][]> {
+    const out: NewDecision[][] = [];
+    let built = 0;
+    for (const [i, a] of alerts.entries()) {
+      if (a.decisions && a.decisions.length > BUILD_SLICE) {
+        const list: NewDecision[] = [];
+        for (let j = 0; j < a.decisions.length; j += BUILD_SLICE) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          list.push(...decisionsOf(a, i, profiles, now, j, j + BUILD_SLICE));
+        }
+        out.push(list);
+        continue;
       }
-      return decisionsFromProfiles(a, profiles).map((d, j) => built(d, `${i}.profiles.${d.profile}.${j}`, false));
-    });
+      out.push(decisionsOf(a, i, profiles, now, 0, Number.POSITIVE_INFINITY));
+      built += out[i]!.length;
+      if (built >= BUILD_SLICE) {
+        built = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+    return out;
+  }
+
+  /** The decisions [from, to) of alert `i`: its own, or what the profiles make of it. */
+  function decisionsOf(a: IncomingAlert, i: number, profiles: readonly Profile[], now: number, from: number, to: number): NewDecision[] {
+    // An alert's stop_at anchors its decisions, as in CrowdSec; never in the future.
+    const base = Math.min(a.stopAt, now);
+    const built = (
+      req: { scope: string; value: string; type: string; duration: string; reason: string; origin: string },
+      field: string,
+      simulated: boolean,
+    ) => {
+      if (req.origin === '') throw new VigilError('E_BAD_VALUE', `${field}: origin is empty; use e.g. cscli`);
+      const d = buildDecision(req, base, field);
+      return { ...d, createdAt: now, simulated: simulated || a.simulated };
+    };
+    if (a.decisions && a.decisions.length > 0) {
+      const own = a.decisions.slice(from, to);
+      return own.map((d, j) => built({ ...d, reason: d.scenario }, `${i}.decisions.${from + j}`, d.simulated));
+    }
+    return decisionsFromProfiles(a, profiles).map((d, j) => built(d, `${i}.profiles.${d.profile}.${j}`, false));
   }
 
   app.post('/v1/alerts', (c) =>
@@ -354,11 +382,11 @@ export function createWatcherApp(deps: WatcherDeps): Hono<Env> {
         if (a.source.value.length > 1024 || a.source.scope.length > 64)
           throw new VigilError('E_TOO_LONG', `${i}.source: scope at most 64 and value at most 1024 characters`);
       }
-      const decisions = decisionsFor(parsed.alerts, config.profiles, now);
-      const ids: string[] = [];
-      for (const [i, a] of parsed.alerts.entries()) {
-        const { alertId } = await store.addDecisions(
-          {
+      const decisions = await decisionsFor(parsed.alerts, config.profiles, now);
+      // One transaction for the whole request: all or nothing, one revision for every decision.
+      const written = await store.addAlerts(
+        parsed.alerts.map((a, i) => ({
+          alert: {
             createdAt: now,
             scenario: a.scenario,
             message: a.message,
@@ -378,13 +406,14 @@ export function createWatcherApp(deps: WatcherDeps): Hono<Env> {
             kind: a.kind,
             extra: extraOf(a),
           },
-          decisions[i]!,
-        );
-        ids.push(String(alertId));
-      }
+          decisions: decisions[i]!,
+        })),
+      );
       await recordPush(store, m.machineId, now);
-      // Bouncers on this replica see the decisions at once; the others within one sync period.
-      await deps.sync.refresh();
+      // Bouncers on this replica see the decisions at once (taken from the write, not read back);
+      // the others within one sync period.
+      await deps.sync.applyWritten(written);
+      const ids = written.alertIds.map(String);
       return json(c, ids, 201);
     }),
   );

@@ -75,23 +75,35 @@ export function parseStreamQuery(params: URLSearchParams): StreamQuery {
  * themselves cover the expired ones that matter.
  */
 export function longestPerValue(candidates: readonly Decision[], othersFor: (value: string) => readonly Decision[]): Set<Decision> {
-  const longest = new Map<string, number>();
-  const note = (d: Decision) => {
-    const k = `${d.value}\0${d.type}\0${d.scope}`;
-    const cur = longest.get(k);
-    if (cur === undefined || d.until > cur) longest.set(k, d.until);
-  };
-  const values = new Set<string>();
-  const ids = new Set<number>();
+  // By value first: nearly every value has one candidate and no other decision, kept without
+  // building a key (a delta after a 100k import is 100k values). A decision's value never changes,
+  // so the index's copy of a candidate is always among that value's own candidates.
+  const byValue = new Map<string, Decision | Decision[]>();
   for (const d of candidates) {
-    note(d);
-    values.add(d.value);
-    ids.add(d.id);
+    const g = byValue.get(d.value);
+    if (g === undefined) byValue.set(d.value, d);
+    else if (Array.isArray(g)) g.push(d);
+    else byValue.set(d.value, [g, d]);
   }
-  // A candidate read from the store is newer than the index's copy of it (a deletion not synced yet).
-  for (const v of values) for (const d of othersFor(v)) if (!ids.has(d.id)) note(d);
   const keep = new Set<Decision>();
-  for (const d of candidates) if (d.until >= longest.get(`${d.value}\0${d.type}\0${d.scope}`)!) keep.add(d);
+  for (const [value, g] of byValue) {
+    const others = othersFor(value);
+    if (!Array.isArray(g) && (others.length === 0 || (others.length === 1 && others[0]!.id === g.id))) {
+      keep.add(g);
+      continue;
+    }
+    const group = Array.isArray(g) ? g : [g];
+    const longest = new Map<string, number>();
+    const note = (d: Decision) => {
+      const k = `${d.type}\0${d.scope}`;
+      const cur = longest.get(k);
+      if (cur === undefined || d.until > cur) longest.set(k, d.until);
+    };
+    for (const d of group) note(d);
+    // A candidate read from the store is newer than the index's copy of it (a deletion not synced yet).
+    for (const d of others) if (!group.some((c) => c.id === d.id)) note(d);
+    for (const d of group) if (d.until >= longest.get(`${d.type}\0${d.scope}`)!) keep.add(d);
+  }
   return keep;
 }
 

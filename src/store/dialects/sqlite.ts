@@ -139,3 +139,18 @@ function cachePreparedStatements(sqlite: SqliteDatabase.Database, size = 256): v
     return stmt;
   }) as typeof sqlite.prepare;
 }
+
+/**
+ * A second connection to the same file for the hottest reads (every pull's key lookup, the
+ * decisions revision and deltas): WAL lets it read the last committed state while the main
+ * connection is inside a long write (a 100k import), so pulls are not queued behind it. Reads
+ * only; undefined for an in-memory database (a second connection would be another database).
+ */
+export function openSqliteReader(sqlite: SqliteDatabase.Database): SqliteDatabase.Database | undefined {
+  if (sqlite.memory) return undefined;
+  const reader = new SqliteDatabase(sqlite.name, { fileMustExist: true });
+  reader.pragma('busy_timeout = 5000');
+  reader.pragma('query_only = ON');
+  cachePreparedStatements(reader);
+  return reader;
+}
