@@ -15,8 +15,9 @@ import { startCanaryLapi, type CanaryLapi } from './support/canary-lapi.ts';
  * - `lossy-fw` asks for everything but loses the cscli origin on its way (cs-firewall-bouncer #506:
  *   one origin silently omitted): a real HTTP hop in front of the Local API drops cscli decisions
  *   from its stream answers. Two reports in a row → remediation_drift with the numbers and cscli named.
- * - `crowdsec-only` has `origins: crowdsec` in its own query: it holds what it asked for, so it is not
- *   drift (an origins filter is an operator's choice, recorded from its pulls).
+ * - `crowdsec-only` has `origins: crowdsec` in its own query (recorded from its pulls): it holds what it
+ *   asked for, but the five cscli bans the Local API holds never reach it, so that is drift too, with
+ *   its own cause (origins_filtered) saying the filter is the bouncer's (cs #2014, cloudflare-worker #81).
  */
 const CROWDSEC = ['198.51.100.10', '198.51.100.11', '198.51.100.12', '2001:db8::10'];
 const CSCLI = ['203.0.113.20', '203.0.113.21', '203.0.113.22', '203.0.113.23', '203.0.113.24'];
@@ -118,20 +119,29 @@ describe('drift: real bouncers against what the Local API sends them', () => {
     const issues = await lapi.openIssues('remediation_drift');
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatchObject({ criticality: 'high', subject: 'bouncer:lossy-fw', bouncerName: 'lossy-fw' });
-    expect(issues[0]!.summary).toBe("bouncer 'lossy-fw' reports 4 active decisions, the Local API sends it 9 (none of origin cscli)");
+    expect(issues[0]!.summary).toBe("bouncer 'lossy-fw' reports 4 active decisions, the Local API holds 9 for its scopes (none of origin cscli)");
     const cause = (issues[0]!.evidence.causes as LikelyCause[])[0]!;
     expect(cause.cause).toBe('origins_dropped');
     expect(cause.evidence).toContain('cscli: reports 0, sent 5');
   });
 
-  it('a bouncer whose own query says origins=crowdsec holds what it asked for: no drift', async () => {
+  it('a bouncer whose own origins filter drops cscli: drift, blamed on its filter, with the numbers', async () => {
     const filtered = await bouncer('crowdsec-only', lapi.url, { origins: ['crowdsec'] });
     await report(filtered);
+    expect((await lapi.openIssues('remediation_drift')).map((i) => i.bouncerName)).toEqual(['lossy-fw']);
     await report(filtered);
     expect(filtered.cache.size).toBe(CROWDSEC.length);
     const id = (await lapi.server.store.getBouncer('crowdsec-only'))!.id;
     expect((await streamFilters(lapi.server.store)).get(id)!.filters).toMatchObject({ origins: ['crowdsec'] });
-    expect((await lapi.openIssues('remediation_drift')).map((i) => i.bouncerName)).toEqual(['lossy-fw']);
+    const issues = await lapi.openIssues('remediation_drift');
+    expect(issues.map((i) => i.bouncerName).sort()).toEqual(['crowdsec-only', 'lossy-fw']);
+    const mine = issues.find((i) => i.bouncerName === 'crowdsec-only')!;
+    expect(mine.summary).toBe(
+      "bouncer 'crowdsec-only' reports 4 active decisions, the Local API holds 9 for its scopes (its origins filter leaves out cscli (5))",
+    );
+    const cause = (mine.evidence.causes as LikelyCause[])[0]!;
+    expect(cause.cause).toBe('origins_filtered');
+    expect(cause.evidence[0]).toBe('its own stream query leaves out origins the Local API holds active decisions of: cscli (5)');
   });
 
   it('the lossy hop fixed and the bouncer restarted (a full pull): its next report agrees and the issue resolves', async () => {
@@ -140,6 +150,6 @@ describe('drift: real bouncers against what the Local API sends them', () => {
     bouncers.push(restarted);
     await report(restarted);
     expect(restarted.cache.size).toBe(CROWDSEC.length + CSCLI.length);
-    expect(await lapi.openIssues('remediation_drift')).toEqual([]);
+    expect((await lapi.openIssues('remediation_drift')).map((i) => i.bouncerName)).toEqual(['crowdsec-only']);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Drift (docs/canaries.md): after each usage-metrics report, what the bouncer says it holds
- * (`active_decisions`, docs/reference/crowdsec-1.6-1.7.md §6) against what the Local API sends it
- * for the filters of its last stream pull. One observation per report is stored; the health engine
+ * (`active_decisions`, docs/reference/crowdsec-1.6-1.7.md §6) against what the Local API holds for
+ * the scopes and scenario filters of its last stream pull, all origins included. One observation per report is stored; the health engine
  * raises remediation_drift when two in a row disagree (core/health/enforcement.ts).
  */
 import { driftObservation, expectedActiveDecisions, reportedActiveDecisions } from '../core/health/enforcement.ts';
@@ -29,7 +29,10 @@ export async function observeDrift(store: Store, now: number): Promise<number> {
     // A report without active_decisions (older bouncers send only processed/dropped) proves nothing.
     if (!report || reported === null) continue;
     active ??= await store.activeDecisions(now);
-    await recordDriftObservation(store, driftObservation(b, report.receivedAt, reported, expectedActiveDecisions(active, f.filters)), now);
+    // Every origin counts: decisions its own origins filter leaves out are decisions the Local API
+    // holds that this bouncer never enforces (cs #2014, cloudflare-worker #81); they are marked so.
+    const expected = expectedActiveDecisions(active, { ...f.filters, origins: undefined });
+    await recordDriftObservation(store, driftObservation(b, report.receivedAt, reported, expected, f.filters.origins), now);
     recorded++;
   }
   return recorded;

@@ -29,6 +29,11 @@ export const ENFORCEMENT_CAUSES = {
     summary: 'the bouncer reports holding no decisions of some origins the Local API sends it: a filter or a bug drops them',
     first: { diagnose: [], resolve: [] },
   },
+  origins_filtered: {
+    text: "the bouncer's own origins filter leaves out origins the Local API holds active decisions of (e.g. origins: crowdsec drops every cscli ban)",
+    summary: "the bouncer's origins filter leaves out decisions the Local API holds: they are never enforced there",
+    first: { diagnose: [], resolve: [] },
+  },
   decisions_missing: {
     text: 'the bouncer holds fewer decisions than the Local API sends it (lost cache after a restart, a missed delta, or a full set that failed)',
     summary: 'the bouncer holds fewer decisions than it is sent: it lost its cache, missed a delta, or failed to apply part of the set',

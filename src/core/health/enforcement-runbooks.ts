@@ -47,6 +47,10 @@ export function enforcementRunbookFor(ctx: EnforcementRunbookContext): Runbook {
       text: "Compare the bouncer's filters (origins, scopes, scenarios) with the origins it reports; a filter that leaves out an origin you rely on, or a bouncer bug dropping one (cs-firewall-bouncer #506), shows here.",
       commands: [`sudo ${cli} bouncers inspect ${b}`, `sudo ${cli} decisions list -o json | jq -r '.[].decisions[]?.origin' | sort | uniq -c`],
     },
+    originsFilter: {
+      text: "Its configuration asks for some origins only (`origins:` in the bouncer's config, sent as `?origins=` on each pull). Add the origins it should enforce (e.g. `origins: crowdsec,cscli`) and restart it; if leaving them out is on purpose, silence this issue (`vigil issues silence`).",
+      commands: [`sudo ${cli} bouncers inspect ${b}`],
+    },
     restart: {
       text: 'A restart makes the bouncer pull the full set again (startup=true): a lost cache or a missed delta is rebuilt.',
       commands: ['sudo systemctl restart <bouncer-service>'],
@@ -58,6 +62,7 @@ export function enforcementRunbookFor(ctx: EnforcementRunbookContext): Runbook {
     client_address_not_passed: ['clientAddress', 'module'],
     site_unreachable: ['site', 'module'],
     origins_dropped: ['origins', 'restart'],
+    origins_filtered: ['originsFilter', 'origins'],
     decisions_missing: ['restart', 'origins'],
     decisions_extra: ['restart', 'origins'],
   };

@@ -170,9 +170,46 @@ describe('drift', () => {
     expect(driftFinding([bad(T0)])).toBeNull();
     const f = driftFinding([bad(T0 + 60_000), bad(T0)])!;
     expect(f).toMatchObject({ kind: 'remediation_drift', criticality: 'high', subject: 'bouncer:fw', since: T0 });
-    expect(f.summary).toBe("bouncer 'fw' reports 40 active decisions, the Local API sends it 65 (none of origin cscli)");
+    expect(f.summary).toBe("bouncer 'fw' reports 40 active decisions, the Local API holds 65 for its scopes (none of origin cscli)");
     expect(f.causes[0]!.cause).toBe('origins_dropped');
     expect(f.causes[0]!.evidence).toContain('cscli: reports 0, sent 25');
+  });
+
+  it("an origin the bouncer's own filter leaves out is drift too, blamed on the filter; blocklists count as lists", () => {
+    const filtered = (t: number) =>
+      driftObservation(
+        { id: 1, name: 'fw' },
+        t,
+        new Map([['crowdsec', 40]]),
+        new Map([
+          ['crowdsec', 40],
+          ['cscli', 25],
+          ['lists:firehol', 3],
+        ]),
+        ['crowdsec', 'lists'],
+      );
+    expect(filtered(T0).byOrigin).toEqual({
+      crowdsec: { reported: 40, expected: 40 },
+      cscli: { reported: 0, expected: 25, filtered: true },
+      'lists:firehol': { reported: 0, expected: 3 },
+    });
+    const f = driftFinding([filtered(T0 + 60_000), filtered(T0)])!;
+    // lists:firehol is asked for and missing: that loss comes first; the filter is the cause once nothing else is lost.
+    expect(f.causes[0]!.cause).toBe('origins_dropped');
+    const onlyFiltered = (t: number) =>
+      driftObservation(
+        { id: 1, name: 'fw' },
+        t,
+        new Map([['crowdsec', 40]]),
+        new Map([
+          ['crowdsec', 40],
+          ['cscli', 25],
+        ]),
+        ['crowdsec'],
+      );
+    const g = driftFinding([onlyFiltered(T0 + 60_000), onlyFiltered(T0)])!;
+    expect(g.summary).toBe("bouncer 'fw' reports 40 active decisions, the Local API holds 65 for its scopes (its origins filter leaves out cscli (25))");
+    expect(g.causes[0]).toMatchObject({ cause: 'origins_filtered', confidence: 'high' });
   });
 
   it('agreement resolves it; a gap within the tolerance (decisions that came or went between report and check) is not drift', () => {

@@ -64,8 +64,12 @@ export interface DriftObservation {
   reportAt: number;
   reported: number;
   expected: number;
-  /** Per origin label (`lists:<list>` for blocklists, as bouncers report them). */
-  byOrigin: Record<string, { reported: number; expected: number }>;
+  /**
+   * Per origin label (`lists:<list>` for blocklists, as bouncers report them). `filtered`: the
+   * bouncer's own stream query leaves this origin out, so the Local API holds decisions of it that
+   * never reach the bouncer (its `expected` counts them all the same).
+   */
+  byOrigin: Record<string, { reported: number; expected: number; filtered?: boolean }>;
 }
 
 export interface EnforcementInput {
@@ -194,9 +198,17 @@ export function driftObservation(
   reportAt: number,
   reported: Map<string, number>,
   expected: Map<string, number>,
+  askedOrigins?: readonly string[],
 ): DriftObservation {
   const byOrigin: DriftObservation['byOrigin'] = {};
-  for (const o of new Set([...reported.keys(), ...expected.keys()])) byOrigin[o] = { reported: reported.get(o) ?? 0, expected: expected.get(o) ?? 0 };
+  for (const o of new Set([...reported.keys(), ...expected.keys()])) {
+    const raw = o.startsWith('lists:') ? 'lists' : o;
+    byOrigin[o] = {
+      reported: reported.get(o) ?? 0,
+      expected: expected.get(o) ?? 0,
+      ...(askedOrigins && !askedOrigins.includes(raw) ? { filtered: true } : {}),
+    };
+  }
   const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
   return { bouncerId: bouncer.id, bouncerName: bouncer.name, reportAt, reported: sum(reported), expected: sum(expected), byOrigin };
 }
@@ -215,8 +227,11 @@ export function driftFinding(observations: DriftObservation[]): Finding | null {
   while (streak < observations.length && isDrift(observations[streak]!)) streak++;
   const since = observations[streak - 1]!.reportAt;
   const missing = Object.entries(latest.byOrigin)
-    .filter(([, v]) => v.expected > 0 && v.reported === 0)
+    .filter(([, v]) => v.expected > 0 && v.reported === 0 && !v.filtered)
     .map(([o]) => o);
+  const filtered = Object.entries(latest.byOrigin)
+    .filter(([, v]) => v.expected > 0 && v.reported === 0 && v.filtered)
+    .map(([o, v]) => `${o} (${v.expected})`);
   const origins = Object.entries(latest.byOrigin)
     .filter(([, v]) => v.reported !== v.expected)
     .map(([o, v]) => `${o}: reports ${v.reported}, sent ${v.expected}`);
@@ -227,16 +242,22 @@ export function driftFinding(observations: DriftObservation[]): Finding | null {
   const cause: LikelyCause =
     missing.length > 0
       ? { cause: 'origins_dropped', confidence: 'high', evidence: [`origins it holds none of: ${missing.join(', ')}`, ...evidence] }
-      : latest.reported < latest.expected
-        ? { cause: 'decisions_missing', confidence: 'medium', evidence }
-        : { cause: 'decisions_extra', confidence: 'medium', evidence };
+      : filtered.length > 0
+        ? {
+            cause: 'origins_filtered',
+            confidence: 'high',
+            evidence: [`its own stream query leaves out origins the Local API holds active decisions of: ${filtered.join(', ')}`, ...evidence],
+          }
+        : latest.reported < latest.expected
+          ? { cause: 'decisions_missing', confidence: 'medium', evidence }
+          : { cause: 'decisions_extra', confidence: 'medium', evidence };
   return {
     kind: 'remediation_drift',
     criticality: ISSUE_CATALOGUE.remediation_drift.criticality,
     subject: `bouncer:${latest.bouncerName}`,
     bouncerName: latest.bouncerName,
     since,
-    summary: `bouncer '${latest.bouncerName}' reports ${latest.reported} active decisions, the Local API sends it ${latest.expected}${missing.length ? ` (none of origin ${missing.join(', ')})` : ''}`,
+    summary: `bouncer '${latest.bouncerName}' reports ${latest.reported} active decisions, the Local API holds ${latest.expected} for its scopes${missing.length ? ` (none of origin ${missing.join(', ')})` : filtered.length ? ` (its origins filter leaves out ${filtered.join(', ')})` : ''}`,
     causes: [cause],
     notes: [],
   };
