@@ -29,7 +29,7 @@ function row(now: number) {
 
 function drift(obs: DriftObservation[]): Html {
   if (obs.length === 0) return html``;
-  return html`<h3>Drift <span class="muted">(reported active decisions against what the Local API sends it)</span></h3>
+  return html`<h3>Drift <span class="muted">(reported active decisions against what the Local API holds for its scopes, every origin)</span></h3>
 <div class="table-wrap"><table class="drift">
 <thead><tr><th scope="col">Report</th><th scope="col" class="num">Reports holding</th><th scope="col" class="num">Sent</th><th scope="col">Origins that differ</th></tr></thead>
 <tbody>${obs.map(
