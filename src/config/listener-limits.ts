@@ -36,7 +36,13 @@ export const BODY_CAPS = {
   login: 16 * 1024,
   /** Admin API JSON and dashboard forms: one decision, one silence, a logout; a few hundred bytes each. */
   admin: 64 * 1024,
-  /** Watcher register/login and allowlist checks (CrowdSec 1.7's unauthenticated 2 MiB), after gzip too. */
+  /**
+   * Watcher register and login, read before anyone is authenticated, after gzip too: a name, a
+   * password and the agent's scenario list (a full hub is ~25 KB). CrowdSec 1.7 allows 2 MiB; that
+   * many never-ending logins would hold 2 MiB each, so 128 KiB.
+   */
+  watcherLogin: 128 * 1024,
+  /** Allowlist checks (a machine's token checked first), after gzip too: CrowdSec 1.7's 2 MiB. */
   watcher: 2 * 1024 * 1024,
   /** POST /v1/alerts: `cscli decisions import` of 100k+ rows is one alert of ~15 MB; after gzip too. */
   alerts: 64 * 1024 * 1024,

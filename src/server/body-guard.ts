@@ -16,6 +16,7 @@ export function bodyCapFor(path: string): number {
   if (path === '/v1/usage-metrics') return USAGE_METRICS_MAX_BYTES;
   if (path === '/ui/login') return BODY_CAPS.login;
   if (path === '/v1/alerts') return BODY_CAPS.alerts;
+  if (PRE_LOGIN_PATHS.has(path)) return BODY_CAPS.watcherLogin;
   if (WATCHER_BODY_PATHS.has(path)) return BODY_CAPS.watcher;
   if (path === '/ui' || path.startsWith('/ui/') || path === '/admin/v1' || path.startsWith('/admin/v1/')) return BODY_CAPS.admin;
   return BODY_CAPS.other;

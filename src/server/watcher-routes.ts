@@ -180,7 +180,7 @@ export function createWatcherApp(deps: WatcherDeps): Hono<Env> {
   app.post('/v1/watchers/login', async (c) => {
     let text: string;
     try {
-      text = await bodyText(c, BODY_CAPS.watcher);
+      text = await bodyText(c, BODY_CAPS.watcherLogin);
     } catch (e) {
       if (isVigilError(e)) {
         refused(c, 'login:bad-input', '');
@@ -258,7 +258,7 @@ export function createWatcherApp(deps: WatcherDeps): Hono<Env> {
   });
 
   app.post('/v1/watchers', async (c) => {
-    const text = await bodyText(c, BODY_CAPS.watcher);
+    const text = await bodyText(c, BODY_CAPS.watcherLogin);
     let body: unknown;
     try {
       body = JSON.parse(text);

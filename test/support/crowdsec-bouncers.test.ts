@@ -35,7 +35,7 @@ interface FakeLapi {
 }
 
 /** Answers the n-th stream request with responses[n] (then `{"deleted":null,"new":null}` forever). */
-async function startFakeLapi(responses: object[], port = 0): Promise<FakeLapi> {
+async function startFakeLapi(responses: object[], port = 0, host = '127.0.0.1'): Promise<FakeLapi> {
   const requests: SeenRequest[] = [];
   let streamCalls = 0;
   const server = http.createServer((req, res) => {
@@ -51,10 +51,10 @@ async function startFakeLapi(responses: object[], port = 0): Promise<FakeLapi> {
     const body = responses[streamCalls++] ?? { deleted: null, new: null };
     res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
   const addr = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${addr.port}/`,
+    url: `http://${host}:${addr.port}/`,
     requests,
     close: () =>
       new Promise<void>((resolve) => {
@@ -136,13 +136,15 @@ describe('crowdsec-custom-bouncer (real binary)', () => {
   });
 
   it.skipIf(!avail.custom)('hangs without retrying when the LAPI is down at startup (real 0.0.15 behaviour)', async () => {
-    // Reserve a free port, close it, start the bouncer against it, then bring the LAPI up there.
-    const probe = await startFakeLapi([]);
+    // Reserve a free port, close it, start the bouncer against it, then bring the LAPI up there. On an
+    // address of its own (127.0.0.47): on 127.0.0.1 a parallel test could take the freed port meanwhile.
+    const HOST = '127.0.0.47';
+    const probe = await startFakeLapi([], 0, HOST);
     const port = Number(new URL(probe.url).port);
     await probe.close();
-    bouncer = await startCustomBouncer({ apiUrl: `http://127.0.0.1:${port}/`, apiKey: API_KEY, updateFrequency: '1s', workDir });
+    bouncer = await startCustomBouncer({ apiUrl: `http://${HOST}:${port}/`, apiKey: API_KEY, updateFrequency: '1s', workDir });
     expect(bouncer.logs()).toMatch(/connection refused/);
-    lapi = await startFakeLapi([{ deleted: null, new: [decision(1, '192.0.2.9')] }], port);
+    lapi = await startFakeLapi([{ deleted: null, new: [decision(1, '192.0.2.9')] }], port, HOST);
     await new Promise((r) => setTimeout(r, 3_000));
     expect(bouncer.exitCode()).toBeUndefined(); // still running...
     expect(lapi.requests).toHaveLength(0); // ...but never polls again
