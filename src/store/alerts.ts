@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import type { Alert, AlertDetails, Decision } from '../core/model/records.ts';
 import type { AlertsTable } from './schema.ts';
 import { dbOf } from './store-db.ts';
-import { toDecision, type Store } from './store.ts';
+import { toAlert, toDecision, type Store } from './store.ts';
 
 // Alerts as the watcher API reads and deletes them (table in 001, CrowdSec's details in 008).
 // Writing goes through Store.addDecisions, which bumps the decisions revision bouncers follow.
@@ -88,19 +88,7 @@ export async function deleteAlerts(store: Store, alertIds: readonly number[], no
 
 export function toStoredAlert(r: Selectable<AlertsTable>): StoredAlert {
   return {
-    id: Number(r.id),
-    createdAt: Number(r.created_at),
-    scenario: r.scenario,
-    message: r.message,
-    machineId: r.machine_id,
-    sourceScope: r.source_scope,
-    sourceValue: r.source_value,
-    sourceIp: r.source_ip,
-    eventsCount: Number(r.events_count),
-    leakspeed: r.leakspeed,
-    startAt: Number(r.start_at),
-    stopAt: Number(r.stop_at),
-    simulated: Number(r.simulated) === 1,
+    ...toAlert(r),
     capacity: Number(r.capacity),
     scenarioHash: r.scenario_hash,
     scenarioVersion: r.scenario_version,

@@ -953,7 +953,7 @@ export function toDecision(r: Selectable<DecisionsTable>): Decision {
   };
 }
 
-function toAlert(r: Selectable<AlertsTable>): Alert {
+export function toAlert(r: Selectable<AlertsTable>): Alert {
   return {
     id: Number(r.id),
     createdAt: Number(r.created_at),

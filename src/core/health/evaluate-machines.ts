@@ -1,4 +1,5 @@
 import { formatGoDuration, formatRfc3339 } from '../../lib/duration.ts';
+import { changeNotes } from './change-notes.ts';
 import type { RefusedRequest, RefusedSummary } from '../model/records.ts';
 import { cadenceThresholds, formatCadence } from './cadence.ts';
 import { isMachineRefusal } from './machine-causes.ts';
@@ -24,8 +25,6 @@ import {
 export const NO_ALERTS_AFTER_MS = 48 * 3600_000;
 /** A silence that began this close before a Local API restart is blamed on the restart (the agent beats every 60 s). */
 const RESTART_WINDOW_MIN_MS = 3 * 60_000;
-/** An IP or version change this long before the silence is worth noting. */
-const CHANGE_NOTE_WINDOW_MS = 3600_000;
 
 /** The machine's last sign of life: a heartbeat, a login or an alert push; its registration when none. */
 export function machineLastSeen(m: MachineHealthInput): number {
@@ -90,7 +89,7 @@ export function evaluateMachines(snapshot: FleetSnapshot, now: number, rules: He
       const summary = never
         ? `${label} was added ${ago(now, m.createdAt)} ago and has never logged in: no alerts come from it.`
         : `${label} has not checked in for ${ago(now, since)} (last seen ${formatRfc3339(since)}): its log processing is not reaching the Local API.`;
-      findings.push(finding('lp_offline', m, since, summary, offlineCauses(m, since, idx), changeNotes(m, since, idx)));
+      findings.push(finding('lp_offline', m, since, summary, offlineCauses(m, since, idx), changeNotes(idx.changes.get(m.id), since)));
       continue;
     }
     const late = machineLateAfter(m, rules);
@@ -102,7 +101,7 @@ export function evaluateMachines(snapshot: FleetSnapshot, now: number, rules: He
           since,
           `${label} usually sends a heartbeat every ${formatCadence(m.heartbeatCadenceMs!)} but has been silent for ${ago(now, since)}.`,
           offlineCauses(m, since, idx),
-          changeNotes(m, since, idx),
+          changeNotes(idx.changes.get(m.id), since),
         ),
       );
     }
@@ -275,18 +274,6 @@ function offlineCauses(m: MachineHealthInput, since: number, idx: MachineEvidenc
     causes.push({ cause: 'agent_stopped_or_network', confidence: strong ? 'low' : 'medium', evidence });
   }
   return causes.sort((x, y) => RANK[x.confidence] - RANK[y.confidence]);
-}
-
-function changeNotes(m: MachineHealthInput, since: number, idx: MachineEvidence): string[] {
-  const notes: string[] = [];
-  for (const c of idx.changes.get(m.id) ?? []) {
-    if (c.at <= since + 1000 && since - c.at <= CHANGE_NOTE_WINDOW_MS) {
-      notes.push(
-        `its ${c.field === 'ip' ? 'IP address' : c.field} changed from '${c.oldValue}' to '${c.newValue}' at ${formatRfc3339(c.at)}, just before it went silent`,
-      );
-    }
-  }
-  return notes;
 }
 
 const REASON_TEXT: Record<string, string> = {

@@ -1,4 +1,5 @@
 import { formatGoDuration, formatRfc3339 } from '../../lib/duration.ts';
+import { changeNotes } from './change-notes.ts';
 import type { BouncerChange, RefusedRequest } from '../model/records.ts';
 import type { RefusedSummary } from '../model/records.ts';
 import { parseUserAgent } from '../bouncers/user-agent.ts';
@@ -42,8 +43,6 @@ export const DEFAULT_EVALUATE_EVERY_MS = 10_000;
 
 /** A silence that began this close before a LAPI restart is blamed on the restart. */
 const RESTART_WINDOW_MIN_MS = 2 * 60_000;
-/** An IP or version change this long before the silence is worth noting. */
-const CHANGE_NOTE_WINDOW_MS = 3600_000;
 
 /**
  * The bouncer's last sign of life: a pull, a usage-metrics report, or any request its key made
@@ -137,7 +136,7 @@ export function evaluate(snapshot: FleetSnapshot, now: number, rules: HealthRule
       since,
       summary: summaryFor(kind, b, since, now),
       causes,
-      notes: changeNotes(b, since, evidence),
+      notes: changeNotes(evidence.changesByBouncer.get(b.id), since),
     });
   }
   if (snapshot.bouncers.length === 0) {
@@ -483,18 +482,6 @@ function likelyCauses(b: BouncerHealthInput, since: number, idx: EvidenceIndex):
   }
   // Most likely first; equal confidences keep the order above.
   return causes.sort((x, y) => CONFIDENCE_RANK[x.confidence] - CONFIDENCE_RANK[y.confidence]);
-}
-
-function changeNotes(b: BouncerHealthInput, since: number, idx: EvidenceIndex): string[] {
-  const notes: string[] = [];
-  for (const c of idx.changesByBouncer.get(b.id) ?? []) {
-    if (c.at <= since + 1000 && since - c.at <= CHANGE_NOTE_WINDOW_MS) {
-      notes.push(
-        `its ${c.field === 'ip' ? 'IP address' : c.field} changed from '${c.oldValue}' to '${c.newValue}' at ${formatRfc3339(c.at)}, just before it went silent`,
-      );
-    }
-  }
-  return notes;
 }
 
 function describeRequests(list: RefusedSummary[], verb: string): string[] {

@@ -1,0 +1,17 @@
+import { formatRfc3339 } from '../../lib/duration.ts';
+
+/** An IP or version change this long before the silence is worth noting. */
+const CHANGE_NOTE_WINDOW_MS = 3600_000;
+
+/** The IP and version changes of a bouncer or machine just before it went silent (`since`), one line each. */
+export function changeNotes(changes: readonly { at: number; field: string; oldValue: string; newValue: string }[] | undefined, since: number): string[] {
+  const notes: string[] = [];
+  for (const c of changes ?? []) {
+    if (c.at <= since + 1000 && since - c.at <= CHANGE_NOTE_WINDOW_MS) {
+      notes.push(
+        `its ${c.field === 'ip' ? 'IP address' : c.field} changed from '${c.oldValue}' to '${c.newValue}' at ${formatRfc3339(c.at)}, just before it went silent`,
+      );
+    }
+  }
+  return notes;
+}
