@@ -23,7 +23,7 @@
 // of keep-alive connections. Results: a table on stdout and bench/results/alerts-load-*.json.
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,7 +32,7 @@ import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { hashPassword } from '../src/lib/password.ts';
 import { createMachine } from '../src/store/machines.ts';
 import { Store } from '../src/store/store.ts';
-import { freePort, residentMB, sleep } from './support.ts';
+import { freePort, residentMB, sleep, stopServer, writeResult } from './support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ALERTS_PER_S = Number(process.env.ALERTS_PER_S ?? 1000);
@@ -365,16 +365,8 @@ try {
   log('fatal', e);
   process.exitCode = 1;
 } finally {
-  if (server && server.exitCode === null) {
-    const done = new Promise((r) => server!.once('exit', r));
-    server.kill('SIGTERM');
-    await done;
-  }
+  await stopServer(server);
   rmSync(tmp, { recursive: true, force: true });
 }
-const dir = join(ROOT, 'bench/results');
-mkdirSync(dir, { recursive: true });
-const file = join(dir, `alerts-load-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
-console.log(`JSON: ${file}`);
+writeResult(ROOT, 'alerts-load', out);
 process.exit(process.exitCode ?? 0);

@@ -10,14 +10,14 @@
 // over a pool of keep-alive connections (the server cost per pull is what is measured; 10k
 // sockets would measure the client). Results: a table on stdout and bench/results/pull-load-*.json.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { Store } from '../src/store/store.ts';
-import { freePort, residentMB, sleep } from './support.ts';
+import { freePort, residentMB, sleep, stopServer, writeResult } from './support.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
 
@@ -191,16 +191,8 @@ try {
   log('fatal', e);
   process.exitCode = 1;
 } finally {
-  if (server && server.exitCode === null) {
-    const done = new Promise((r) => server!.once('exit', r));
-    server.kill('SIGTERM');
-    await done;
-  }
+  await stopServer(server);
   rmSync(tmp, { recursive: true, force: true });
 }
-const dir = join(ROOT, 'bench/results');
-mkdirSync(dir, { recursive: true });
-const file = join(dir, `pull-load-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
-console.log(`JSON: ${file}`);
+writeResult(ROOT, 'pull-load', out);
 process.exit(process.exitCode ?? 0);

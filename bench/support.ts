@@ -1,5 +1,7 @@
 // Small helpers shared by the benchmark scripts.
-import { readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import net from 'node:net';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -36,4 +38,22 @@ export function seededU32(seed = 0x5eed): () => number {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return (t ^ (t >>> 14)) >>> 0;
   };
+}
+
+/** SIGTERM a server the bench started, and wait for it to exit (a no-op when it already has). */
+export async function stopServer(server: ChildProcess | undefined): Promise<void> {
+  if (!server || server.exitCode !== null) return;
+  const done = new Promise((r) => server.once('exit', r));
+  server.kill('SIGTERM');
+  await done;
+}
+
+/** Writes `bench/results/<name>-<ISO time>.json` under `root` and says where. */
+export function writeResult(root: string, name: string, out: unknown): string {
+  const dir = join(root, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  console.log(`JSON: ${file}`);
+  return file;
 }

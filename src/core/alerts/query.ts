@@ -67,6 +67,15 @@ export function normaliseScope(s: string): string {
 
 const badIp = (v: string) => new VigilError('E_BAD_IP', `unable to convert '${v.slice(0, 64)}' to int: invalid address: invalid ip address / range`);
 
+/** `parse(v)`, or CrowdSec's error for a bad address or range in a filter. */
+function addressParam<T>(v: string, parse: (text: string) => T): T {
+  try {
+    return parse(v);
+  } catch {
+    throw badIp(v);
+  }
+}
+
 function bool(name: string, v: string): boolean {
   if (v === 'true') return true;
   if (v === 'false') return false;
@@ -88,18 +97,10 @@ export function parseAlertFilter(params: URLSearchParams, now: number): AlertFil
         f.scenario = v;
         break;
       case 'ip':
-        try {
-          f.target = parseIp(v);
-        } catch {
-          throw badIp(v);
-        }
+        f.target = addressParam(v, parseIp);
         break;
       case 'range':
-        try {
-          f.target = parseRange(v);
-        } catch {
-          throw badIp(v);
-        }
+        f.target = addressParam(v, parseRange);
         break;
       case 'contains':
         f.contains = bool(k, v);
@@ -223,18 +224,10 @@ export function parseDecisionDeleteFilter(params: URLSearchParams): DecisionDele
         f.scenario = v;
         break;
       case 'ip':
-        try {
-          f.target = { ip: parseIp(v) };
-        } catch {
-          throw badIp(v);
-        }
+        f.target = { ip: addressParam(v, parseIp) };
         break;
       case 'range':
-        try {
-          f.target = { range: parseRange(v) };
-        } catch {
-          throw badIp(v);
-        }
+        f.target = { range: addressParam(v, parseRange) };
         break;
       case 'contains':
         f.contains = bool(k, v);

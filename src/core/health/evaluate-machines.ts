@@ -1,6 +1,6 @@
 import { formatGoDuration, formatRfc3339 } from '../../lib/duration.ts';
-import { changeNotes } from './change-notes.ts';
-import type { RefusedRequest, RefusedSummary } from '../model/records.ts';
+import { changeNotes, pushTo, summaryOf } from './evidence.ts';
+import type { RefusedSummary } from '../model/records.ts';
 import { cadenceThresholds, formatCadence } from './cadence.ts';
 import { isMachineRefusal } from './machine-causes.ts';
 import {
@@ -139,16 +139,7 @@ interface MachineEvidence {
   requestsRecorded: boolean;
 }
 
-function summaryOf(r: RefusedRequest): RefusedSummary {
-  return { ...r, severalKeys: false, firstAt: r.at, lastAt: r.at, count: 1 };
-}
-
 function indexMachineEvidence(s: FleetSnapshot): MachineEvidence {
-  const push = <K, V>(m: Map<K, V[]>, k: K, v: V) => {
-    const list = m.get(k);
-    if (list) list.push(v);
-    else m.set(k, [v]);
-  };
   const idx: MachineEvidence = {
     refusedByIp: new Map(),
     refusedByName: new Map(),
@@ -165,11 +156,11 @@ function indexMachineEvidence(s: FleetSnapshot): MachineEvidence {
   // Only refusals of logins and tokens: a bouncer's refused key says nothing about an agent.
   const refused = [...s.refused.map(summaryOf), ...(s.refusedSummaries ?? [])].filter((r) => isMachineRefusal(r.reason));
   for (const r of refused) {
-    if (r.peerIp) push(idx.refusedByIp, r.peerIp, r);
+    if (r.peerIp) pushTo(idx.refusedByIp, r.peerIp, r);
     // The login's machine_id is recorded in bouncerName.
-    if (r.bouncerName) push(idx.refusedByName, r.bouncerName, r);
+    if (r.bouncerName) pushTo(idx.refusedByName, r.bouncerName, r);
   }
-  for (const c of s.machineChanges ?? []) push(idx.changes, c.machineId, c);
+  for (const c of s.machineChanges ?? []) pushTo(idx.changes, c.machineId, c);
   return idx;
 }
 

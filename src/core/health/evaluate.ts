@@ -1,6 +1,6 @@
 import { formatGoDuration, formatRfc3339 } from '../../lib/duration.ts';
-import { changeNotes } from './change-notes.ts';
-import type { BouncerChange, RefusedRequest } from '../model/records.ts';
+import { changeNotes, pushTo, summaryOf } from './evidence.ts';
+import type { BouncerChange } from '../model/records.ts';
 import type { RefusedSummary } from '../model/records.ts';
 import { parseUserAgent } from '../bouncers/user-agent.ts';
 import { cadenceThresholds, formatCadence, type CadenceThresholds } from './cadence.ts';
@@ -247,30 +247,8 @@ const MATCH_CONFIDENCE: Record<Exclude<Match, 'other'>, LikelyCause['confidence'
 };
 const CONFIDENCE_RANK: Record<LikelyCause['confidence'], number> = { high: 0, medium: 1, low: 2 };
 
-/** A raw refused request is a summary of one. */
-function summaryOf(r: RefusedRequest): RefusedSummary {
-  return {
-    peerIp: r.peerIp,
-    userAgent: r.userAgent,
-    reason: r.reason,
-    keyFingerprint: r.keyFingerprint,
-    severalKeys: false,
-    bouncerName: r.bouncerName,
-    method: r.method,
-    path: r.path,
-    firstAt: r.at,
-    lastAt: r.at,
-    count: 1,
-  };
-}
-
 /** Group the evidence once, so 100k bouncers cost 100k map lookups, not 100k scans. */
 function indexEvidence(s: FleetSnapshot): EvidenceIndex {
-  const push = <K, V>(m: Map<K, V[]>, k: K, v: V) => {
-    const list = m.get(k);
-    if (list) list.push(v);
-    else m.set(k, [v]);
-  };
   const idx: EvidenceIndex = {
     refusedByIp: new Map(),
     refusedByAgent: new Map(),
@@ -306,12 +284,12 @@ function indexEvidence(s: FleetSnapshot): EvidenceIndex {
     }
   }
   for (const r of refused) {
-    if (r.peerIp) push(idx.refusedByIp, r.peerIp, r);
-    if (r.userAgent && agentOwners.get(r.userAgent) === 1) push(idx.refusedByAgent, r.userAgent, r);
-    if (r.bouncerName) push(idx.refusedByBouncer, r.bouncerName, r);
+    if (r.peerIp) pushTo(idx.refusedByIp, r.peerIp, r);
+    if (r.userAgent && agentOwners.get(r.userAgent) === 1) pushTo(idx.refusedByAgent, r.userAgent, r);
+    if (r.bouncerName) pushTo(idx.refusedByBouncer, r.bouncerName, r);
     if (!idx.productOf.has(r.userAgent)) idx.productOf.set(r.userAgent, r.userAgent ? parseUserAgent(r.userAgent).type : '');
   }
-  for (const c of s.bouncerChanges) push(idx.changesByBouncer, c.bouncerId, c);
+  for (const c of s.bouncerChanges) pushTo(idx.changesByBouncer, c.bouncerId, c);
   return idx;
 }
 

@@ -1,4 +1,7 @@
 import { formatRfc3339 } from '../../lib/duration.ts';
+import type { RefusedRequest, RefusedSummary } from '../model/records.ts';
+
+/* Evidence helpers the bouncer and machine evaluators share. */
 
 /** An IP or version change this long before the silence is worth noting. */
 const CHANGE_NOTE_WINDOW_MS = 3600_000;
@@ -14,4 +17,28 @@ export function changeNotes(changes: readonly { at: number; field: string; oldVa
     }
   }
   return notes;
+}
+
+/** A raw refused request is a summary of one. */
+export function summaryOf(r: RefusedRequest): RefusedSummary {
+  return {
+    peerIp: r.peerIp,
+    userAgent: r.userAgent,
+    reason: r.reason,
+    keyFingerprint: r.keyFingerprint,
+    severalKeys: false,
+    bouncerName: r.bouncerName,
+    method: r.method,
+    path: r.path,
+    firstAt: r.at,
+    lastAt: r.at,
+    count: 1,
+  };
+}
+
+/** Appends to the list under `k`, creating it. */
+export function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
 }
