@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { until } from './wait.ts';
 import {
   crowdsecBouncersAvailable,
   parseRecordedCalls,
@@ -143,7 +144,15 @@ describe('crowdsec-custom-bouncer (real binary)', () => {
     const port = Number(new URL(probe.url).port);
     await probe.close();
     bouncer = await startCustomBouncer({ apiUrl: `http://${HOST}:${port}/`, apiKey: API_KEY, updateFrequency: '1s', workDir });
-    expect(bouncer.logs()).toMatch(/connection refused/);
+    // Its first failed pull is logged a moment after it starts (later on a loaded machine).
+    const started = bouncer;
+    await until(
+      'the refused first pull in its log',
+      () => (/connection refused/.test(started.logs()) ? true : undefined),
+      () => started.logs(),
+      10_000,
+      50,
+    );
     lapi = await startFakeLapi([{ deleted: null, new: [decision(1, '192.0.2.9')] }], port, HOST);
     await new Promise((r) => setTimeout(r, 3_000));
     expect(bouncer.exitCode()).toBeUndefined(); // still running...
