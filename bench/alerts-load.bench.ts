@@ -23,8 +23,9 @@
 // of keep-alive connections. Results: a table on stdout and bench/results/alerts-load-*.json.
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +52,9 @@ const SECONDS = Number(process.env.SECONDS ?? 30);
 const WARMUP_S = 3;
 const SOCKETS = Number(process.env.SOCKETS ?? 64);
 const AGENT_UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
+/** SLOW_OUT=FILE: every request slower than 30 ms, with its monotonic send and end times (ns), to match with a server profile. */
+const SLOW_OUT = process.env.SLOW_OUT;
+const slowLog: string[] = [];
 const log = (...a: unknown[]) => console.error('[alerts-load]', ...a);
 
 /** The real agent's ssh-bf alert, re-addressed. */
@@ -155,14 +159,30 @@ try {
   ): Promise<{ ms: number; status: number; body: string; bytes: number }> =>
     new Promise((resolve) => {
       const t = performance.now();
+      const t0 = process.hrtime.bigint();
+      let tSock = 0,
+        tResp = 0,
+        reused = false;
       const req = http.request(`${base}${path}`, { method, agent, headers, timeout: REQUEST_TIMEOUT_MS }, (res) => {
+        tResp = performance.now() - t;
         const chunks: Buffer[] = [];
         let bytes = 0;
         res.on('data', (d: Buffer) => {
           bytes += d.length;
           if (keepBody) chunks.push(d);
         });
-        res.on('end', () => resolve({ ms: performance.now() - t, status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), bytes }));
+        res.on('end', () => {
+          const ms = performance.now() - t;
+          if (SLOW_OUT && ms > 30)
+            slowLog.push(
+              `${t0} ${process.hrtime.bigint()} ${ms.toFixed(1)} ${method} ${path.slice(0, 30)} sock=${tSock.toFixed(1)} reused=${reused} resp=${tResp.toFixed(1)}`,
+            );
+          resolve({ ms, status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), bytes });
+        });
+      });
+      req.on('socket', (so) => {
+        tSock = performance.now() - t;
+        reused = (so as unknown as { _httpMessage?: unknown; bytesWritten: number }).bytesWritten > 0;
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', () => resolve({ ms: performance.now() - t, status: 0, body: '', bytes: 0 }));
@@ -224,6 +244,8 @@ try {
     pending.add(p);
     void p.finally(() => pending.delete(p));
   };
+  // The load generator's own event-loop delay: a response it reads late counts as a slow pull.
+  const clientLag = monitorEventLoopDelay({ resolution: 1 });
   const start = Date.now();
   const measureFrom = start + WARMUP_S * 1000;
   const endAt = start + SECONDS * 1000;
@@ -242,6 +264,7 @@ try {
       clientCpuAtMeasure = process.cpuUsage();
       stallAtMeasure = cpuStallUs();
       measuredAt = Date.now();
+      clientLag.enable();
     }
     // Pull k is bouncer (k % BOUNCERS)'s pull in round floor(k / BOUNCERS).
     const pullsDue = Math.floor((elapsed * BOUNCERS) / (PULL_EVERY_S * 1000));
@@ -297,6 +320,7 @@ try {
     }
     await sleep(2);
   }
+  clientLag.disable();
   const cpuEnd = cpuSeconds(server.pid);
   const clientCpu = process.cpuUsage(clientCpuAtMeasure);
   const stallEnd = cpuStallUs();
@@ -334,6 +358,8 @@ try {
     serverCpuSecondsTotal: cpuEnd !== null && cpu0 !== null ? cpuEnd - cpu0 : null,
     serverPeakRssMB: residentMB(server.pid, 'VmHWM'),
     machineCpuStallPercent: stallEnd !== null && stallAtMeasure !== null ? (100 * (stallEnd - stallAtMeasure)) / 1e6 / measuredS : null,
+    loadGeneratorLagP99Ms: clientLag.percentile(99) / 1e6,
+    loadGeneratorLagMaxMs: clientLag.max / 1e6,
     loadGeneratorCpuPercentOfOneCore: (100 * (clientCpu.user + clientCpu.system)) / 1e6 / measuredS,
   });
   const f = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(2));
@@ -354,6 +380,9 @@ try {
   console.log(
     `| load generator CPU (% of one core; near 100 = the client limits the run) | ${(out.loadGeneratorCpuPercentOfOneCore as number).toFixed(0)} | |`,
   );
+  console.log(
+    `| load generator event-loop delay p99 / max (ms; it adds to every latency above) | ${f(out.loadGeneratorLagP99Ms as number)} / ${f(out.loadGeneratorLagMaxMs as number)} | |`,
+  );
   const stall = out.machineCpuStallPercent as number | null;
   console.log(
     `| machine CPU pressure (PSI some: % of time a task waited for a CPU; high = the numbers are the machine's) | ${stall === null ? '–' : stall.toFixed(0)} | ~0 |`,
@@ -366,7 +395,10 @@ try {
   process.exitCode = 1;
 } finally {
   await stopServer(server);
-  rmSync(tmp, { recursive: true, force: true });
+  // BENCH_KEEP=1 keeps the database and the server's log (e.g. with BENCH_NODE_ARGS=--trace-gc).
+  if (process.env.BENCH_KEEP === '1') log(`kept ${tmp}`);
+  else rmSync(tmp, { recursive: true, force: true });
 }
+if (SLOW_OUT) writeFileSync(SLOW_OUT, `${slowLog.join('\n')}\n`);
 writeResult(ROOT, 'alerts-load', out);
 process.exit(process.exitCode ?? 0);

@@ -2,6 +2,7 @@ import type { Store, WrittenAlerts } from '../store/store.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Decision } from '../core/model/records.ts';
 import { DecisionIndex } from '../core/decisions/decision-index.ts';
+import { nextTurn } from '../lib/turns.ts';
 
 /**
  * Keeps a process's in-memory DecisionIndex equal to the store. Writers bump a store-wide
@@ -74,7 +75,7 @@ export class DecisionSync {
     // A large import goes in slices; refreshes meanwhile wait for it (they would read it anyway).
     this.#running = (async () => {
       for (let i = 0; i < w.decisions.length; i += APPLY_SLICE) {
-        if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        if (i > 0) await nextTurn();
         this.#take(w.rev, w.decisions, i, Math.min(w.decisions.length, i + APPLY_SLICE));
       }
       this.#rev = w.rev;

@@ -3,7 +3,8 @@ import type { Store } from '../store/store.ts';
 import type { Bouncer, Machine } from '../core/model/records.ts';
 import type { HealthIssue } from '../core/model/health-issue.ts';
 import { resolveKind } from '../core/health/bouncer-kind.ts';
-import { evaluate } from '../core/health/evaluate.ts';
+import { evaluateInSlices } from '../core/health/evaluate.ts';
+import { nextTurn, runInTurns } from '../lib/turns.ts';
 import { incidentKey } from '../core/health/incident.ts';
 import type { BouncerHealthInput, FleetSnapshot, Finding, HealthRules, MachineHealthInput } from '../core/health/types.ts';
 import { refusedSummaries } from '../store/refused-summaries.ts';
@@ -123,8 +124,13 @@ export class HealthEngine {
     const bouncers = await this.#store.listBouncers();
     const lookback = now - Math.max(2 * this.#rules.offlineAfterMs, 7 * 24 * 3600_000);
     const reported = await this.#store.usageMetricsReceivedAt();
+    const inputs: BouncerHealthInput[] = [];
+    for (const b of bouncers) {
+      inputs.push(toHealthInput(b, reported.get(b.id) ?? null));
+      if (inputs.length % 2000 === 0) await nextTurn();
+    }
     return {
-      bouncers: bouncers.map((b) => toHealthInput(b, reported.get(b.id) ?? null)),
+      bouncers: inputs,
       // Summaries, not the raw record: a flood of random keys fills the raw record, never these.
       refused: [],
       refusedSummaries: await refusedSummaries(this.#store, { since: lookback }),
@@ -151,7 +157,7 @@ export class HealthEngine {
     // Which open issues this evaluation speaks for: all of them, unless the fleet could not be read.
     let covers = (_i: HealthIssue) => true;
     try {
-      findings = evaluate(await this.snapshot(now), now, this.#rules);
+      findings = await runInTurns(evaluateInSlices(await this.snapshot(now), now, this.#rules));
     } catch (e) {
       if (!(e instanceof FleetUnavailableError)) throw e;
       findings = [e.finding];

@@ -26,6 +26,7 @@ import type { ClientCertVerdict } from '../core/tls/client-cert.ts';
 import { JWT_REALM, machineOfToken, PasswordChecks, tokenOf, type MachineTokens } from './machine-auth.ts';
 import { BODY_CAPS } from '../config/listener-limits.ts';
 import type { WatcherApiConfig } from '../config/watcher-config.ts';
+import { nextTurn } from '../lib/turns.ts';
 
 /**
  * The watcher (machine) side of the Local API, wire-compatible with CrowdSec 1.4.6 and the 1.6/1.7
@@ -329,7 +330,7 @@ export function createWatcherApp(deps: WatcherDeps): Hono<Env> {
       if (a.decisions && a.decisions.length > BUILD_SLICE) {
         const list: NewDecision[] = [];
         for (let j = 0; j < a.decisions.length; j += BUILD_SLICE) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          await nextTurn();
           list.push(...decisionsOf(a, i, profiles, now, j, j + BUILD_SLICE));
         }
         out.push(list);
@@ -339,7 +340,7 @@ export function createWatcherApp(deps: WatcherDeps): Hono<Env> {
       built += out[i]!.length;
       if (built >= BUILD_SLICE) {
         built = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await nextTurn();
       }
     }
     return out;

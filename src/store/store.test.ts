@@ -34,6 +34,15 @@ for (const dialect of DIALECTS) {
       store = current();
     });
 
+    it('lists every bouncer in id order across pages, including after a gap of deleted ids', async () => {
+      for (let i = 0; i < 2003; i++) await store.createBouncer({ name: `b${i}`, apiKeyHash: hashApiKey(`k${i}`), now: T0 });
+      await store.deleteBouncers(['b999', 'b1000']);
+      const listed = await store.listBouncers();
+      expect(listed).toHaveLength(2001);
+      expect(listed.map((b) => b.name)).toEqual(Array.from({ length: 2003 }, (_, i) => `b${i}`).filter((n) => n !== 'b999' && n !== 'b1000'));
+      expect(listed.every((b, i) => i === 0 || b.id > listed[i - 1]!.id)).toBe(true);
+    });
+
     it('creates, finds by key hash, refuses a duplicate name and deletes bouncers', async () => {
       const b = await store.createBouncer({ name: 'nginx', apiKeyHash: hashApiKey('k1'), now: T0 });
       expect(b).toMatchObject({ name: 'nginx', revoked: false, ipAddress: '', type: '', version: '', authType: 'api-key', lastPullAt: null, createdAt: T0 });

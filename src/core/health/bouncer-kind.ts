@@ -80,6 +80,18 @@ export const FAMILY_RULES: ReadonlyArray<{ family: BouncerFamily; contains: read
 
 /** The family of a bouncer type (the part of the User-Agent before `/`). Unknown types are `generic`. */
 export function bouncerFamily(type: string): BouncerFamily {
+  let family = familyOfType.get(type);
+  if (family === undefined) {
+    // A fleet has a handful of types: remembered, so 10k bouncers are not 10k scans of the rules.
+    if (familyOfType.size >= 1000) familyOfType.clear();
+    familyOfType.set(type, (family = familyByRules(type)));
+  }
+  return family;
+}
+
+const familyOfType = new Map<string, BouncerFamily>();
+
+function familyByRules(type: string): BouncerFamily {
   const t = type.toLowerCase();
   for (const rule of FAMILY_RULES) {
     if (rule.contains.some((s) => t.includes(s))) return rule.family;

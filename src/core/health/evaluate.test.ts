@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bouncerStatus, DEFAULT_RULES, evaluate } from './evaluate.ts';
+import { bouncerStatus, DEFAULT_RULES, evaluate, evaluateInSlices } from './evaluate.ts';
 import type { BouncerHealthInput, FleetSnapshot } from './types.ts';
 import type { RefusedRequest } from '../model/records.ts';
 
@@ -295,5 +295,23 @@ describe('evaluate: refused-request summaries', () => {
     });
     const [f] = evaluate(s, now, DEFAULT_RULES);
     expect(f!.causes.map((c) => c.cause)).toEqual(['stopped_or_network']);
+  });
+});
+
+describe('evaluateInSlices', () => {
+  it('finds what evaluate finds, pausing between slices of bouncers', () => {
+    const many = Array.from({ length: 2345 }, (_, i) =>
+      bouncer({ id: i + 1, name: `b${i}`, ipAddress: `10.1.${i >> 8}.${i & 255}`, lastPullAt: i % 7 === 0 ? T0 : T0 + 24 * H }),
+    );
+    const s = fleet(many, { refused: [refused({ peerIp: '10.1.0.7', at: T0 + 2 * H })] });
+    const now = T0 + 24 * H + 1000;
+    const steps = evaluateInSlices(s, now, DEFAULT_RULES, 500);
+    let pauses = 0;
+    let step = steps.next();
+    for (; !step.done; step = steps.next()) pauses++;
+    // Two grouping passes, then one pause per 500 bouncers judged.
+    expect(pauses).toBe(2 + Math.floor(2345 / 500));
+    expect(step.value).toEqual(evaluate(s, now, DEFAULT_RULES));
+    expect(step.value.filter((f) => f.kind === 'rc_integration_offline')).toHaveLength(Math.ceil(2345 / 7));
   });
 });
