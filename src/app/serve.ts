@@ -82,6 +82,7 @@ export async function startServer(
   activity.onIpChange = (b, oldIp, newIp) => log.warn({ bouncer: b.name }, `new IP address detected for bouncer '${b.name}': ${newIp} (old: ${oldIp})`);
   activity.start(config.activityFlushEveryMs);
   const auth = new BouncerAuth(store, clock, undefined, storeHealth);
+  auth.start();
   // CrowdSec's line (key sharing, client certificates: docs/reference/crowdsec-1.6-1.7.md §1, §2).
   auth.onCreated = (b) => log.info({ bouncer: b.name, ip: b.ipAddress, auth_type: b.authType }, `Creating bouncer ${b.name}`);
   // Silences that begin at a restart are explained by it (health: "did not reconnect").
@@ -100,6 +101,7 @@ export async function startServer(
   const notifications = await startNotifications({ store, clock, log, config, engine: health, lapiUrl: () => `${boundUrl}/`, env: opts.env }).catch(
     async (e) => {
       sync.stop();
+      auth.stop();
       await activity.stop();
       await store.close();
       throw e;
@@ -221,6 +223,7 @@ export async function startServer(
         await metricsServer?.close();
         await notifications.stop();
         gate.stop();
+        auth.stop();
         await activity.stop();
         await store.close();
       })();

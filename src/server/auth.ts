@@ -29,6 +29,9 @@ interface TlsEntry {
 /** While the store is down, a key it confirmed within this long is still answered from memory. */
 export const STALE_KEY_MAX_MS = 15 * 60_000;
 
+/** How often the bouncers revision is read (`start`). */
+export const REVISION_CHECK_EVERY_MS = 500;
+
 const MISSING: AuthResult = { ok: false, reason: 'missing', keyHash: '' };
 const CACHE_MAX = 50_000;
 
@@ -36,8 +39,12 @@ const CACHE_MAX = 50_000;
  * API-key authentication as CrowdSec does it (SHA-512 of `X-Api-Key`, looked up in the store),
  * with key sharing (1.6.4+): a key used from a new address gets a row of its own, `NAME@IP`, so
  * each instance keeps its own last pull and stream cursor (docs/reference/crowdsec-1.6-1.7.md §1).
- * A short cache, by key and address, answers a steady bouncer without a query. It lives `ttlMs`:
- * a bouncer deleted or revoked by the CLI or another replica is refused within that time.
+ * A cache, by key and address, answers a steady bouncer without a query. An answer is trusted for
+ * `ttlMs` after it was read, and beyond that for as long as the store's bouncers revision (moved by
+ * triggers on every change that matters, migration 012) holds: `start` reads that one counter every
+ * REVISION_CHECK_EVERY_MS and drops the cache when it moved. So a bouncer deleted or revoked by the
+ * CLI or another replica is refused within about a second, and 10k bouncers pulling every 10 s cost
+ * two tiny queries a second instead of 1,000 key lookups.
  */
 export class BouncerAuth {
   #store: Store;
@@ -48,6 +55,10 @@ export class BouncerAuth {
   /** One resolution at a time per key (or certificate name): two first requests create one row. */
   #locks = new Map<string, Promise<void>>();
   #storeHealth: StoreHealth | undefined;
+  /** The bouncers revision as last read, and when (by the Clock): cached answers hold while it does. */
+  #confirmed: { rev: number; at: number } | undefined;
+  #revisionTimer: NodeJS.Timeout | undefined;
+  #confirming: Promise<void> | undefined;
   /** Told of each row this process created (CrowdSec logs `Creating bouncer <name>`). */
   onCreated: (b: Bouncer) => void = () => {};
 
@@ -117,6 +128,40 @@ export class BouncerAuth {
       this.#tls.set(name, { bouncer, at: this.#clock.now() });
       return judgeTls(bouncer);
     });
+  }
+
+  /** Reads the bouncers revision every `everyMs` (see the class comment); `stop` ends it. */
+  start(everyMs = REVISION_CHECK_EVERY_MS): void {
+    this.stop();
+    void this.confirmRevision();
+    this.#revisionTimer = setInterval(() => void this.confirmRevision(), everyMs);
+    this.#revisionTimer.unref();
+  }
+
+  stop(): void {
+    if (this.#revisionTimer) clearInterval(this.#revisionTimer);
+    this.#revisionTimer = undefined;
+  }
+
+  /**
+   * Reads the bouncers revision; a moved one drops every cached answer. The first reading drops
+   * them too: nothing says what changed before it. A failed read changes nothing, and the
+   * revision's trust runs out `ttlMs` after the last good one (the store's health logs the failure).
+   */
+  confirmRevision(): Promise<void> {
+    this.#confirming ??= (async () => {
+      try {
+        const at = this.#clock.now();
+        const rev = await this.#call(() => this.#store.bouncersRev());
+        if (this.#confirmed?.rev !== rev) this.invalidate();
+        this.#confirmed = { rev, at };
+      } catch {
+        // Left to the revision's expiry; pulls then ask the store, and its errors are answered there.
+      }
+    })().finally(() => {
+      this.#confirming = undefined;
+    });
+    return this.#confirming;
   }
 
   /** Drop cached answers (after this process changes bouncers). */
@@ -201,7 +246,10 @@ export class BouncerAuth {
 
   #fresh(at: number): boolean {
     const now = this.#clock.now();
-    return now - at <= this.#ttlMs && now >= at;
+    if (now < at) return false;
+    if (now - at <= this.#ttlMs) return true;
+    const c = this.#confirmed;
+    return c !== undefined && now >= c.at && now - c.at <= this.#ttlMs;
   }
 }
 

@@ -18,7 +18,7 @@ import { foldPeerAddress } from '../lib/ip.ts';
 import { hashPassword } from '../lib/password.ts';
 import { TrustedProxies } from '../remediation/client-ip.ts';
 import { alertsByIds, alertsPage, decisionsOfAlerts, deleteAlerts, getAlert, type StoredAlert } from '../store/alerts.ts';
-import { createMachine, deleteMachines, getMachine, recordHeartbeat, recordLogin, recordPush } from '../store/machines.ts';
+import { createMachine, deleteMachines, getMachine, recordHeartbeat, recordLogin } from '../store/machines.ts';
 import type { NewDecision, Store } from '../store/store.ts';
 import type { ActivityRecorder } from './activity.ts';
 import type { ClientCertSource } from './client-cert.ts';
@@ -409,8 +409,10 @@ export function createWatcherApp(deps: WatcherDeps): Hono<Env> {
           },
           decisions: decisions[i]!,
         })),
+        undefined,
+        // The machine's last push goes in the same transaction: one commit per POST, not two.
+        { machineId: m.machineId, at: now },
       );
-      await recordPush(store, m.machineId, now);
       // Bouncers on this replica see the decisions at once (taken from the write, not read back);
       // the others within one sync period.
       await deps.sync.applyWritten(written);

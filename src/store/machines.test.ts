@@ -9,7 +9,6 @@ import {
   machinesToPrune,
   recordHeartbeat,
   recordLogin,
-  recordPush,
   validateMachine,
 } from './machines.ts';
 import type { Store } from './store.ts';
@@ -61,7 +60,9 @@ for (const dialect of DIALECTS) {
         scenarios: 'crowdsecurity/ssh-bf,crowdsecurity/http-probing',
         now: T0 + 1,
       });
-      await recordPush(store, 'agent-1', T0 + 2);
+      // A push is recorded with its alerts, in their transaction (POST /v1/alerts).
+      const alert = { createdAt: T0 + 2, scenario: 's', message: 'm', machineId: 'agent-1', sourceScope: 'Ip', sourceValue: '192.0.2.9', sourceIp: '192.0.2.9', eventsCount: 1, leakspeed: '', startAt: T0, stopAt: T0, simulated: false };
+      await store.addAlerts([{ alert, decisions: [] }], undefined, { machineId: 'agent-1', at: T0 + 2 });
       let m = await getMachine(store, 'agent-1');
       expect(m).toMatchObject({
         ipAddress: '192.0.2.7',

@@ -102,10 +102,6 @@ export async function recordHeartbeat(store: Store, machineId: string, now: numb
   });
 }
 
-export async function recordPush(store: Store, machineId: string, now: number): Promise<void> {
-  await dbOf(store).updateTable('machines').set({ last_push_at: now }).where('machine_id', '=', machineId).execute();
-}
-
 /**
  * `machines add NAME --force` on an existing machine: a new password, everything else kept (its
  * validation, its history), as cscli's CreateMachine with force does. Tokens it holds stay valid

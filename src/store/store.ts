@@ -34,6 +34,12 @@ export interface NewAlertWithDecisions {
   decisions: NewDecision[];
 }
 /** What addAlerts stored: alert ids in order, the decisions as stored, and their revision. */
+/** The machine whose POST /v1/alerts this is: its last push is recorded in the same transaction. */
+export interface AlertsPush {
+  machineId: string;
+  at: number;
+}
+
 export interface WrittenAlerts {
   alertIds: number[];
   decisions: Decision[];
@@ -355,10 +361,11 @@ export class Store {
    * revision for all of them. Returns the alert ids in order, every decision as stored (alert by
    * alert, in order) and the revision, so this process's index can take them without a query.
    */
-  async addAlerts(batch: readonly NewAlertWithDecisions[], onProgress?: (done: number) => void): Promise<WrittenAlerts> {
-    if (this.#sqlite) return this.#addAlertsSqlite(batch, onProgress);
+  async addAlerts(batch: readonly NewAlertWithDecisions[], onProgress?: (done: number) => void, pushed?: AlertsPush): Promise<WrittenAlerts> {
+    if (this.#sqlite) return this.#addAlertsSqlite(batch, onProgress, pushed);
     return await this.#db.transaction().execute(async (trx) => {
       const rev = await nextRev(trx);
+      if (pushed) await trx.updateTable('machines').set({ last_push_at: pushed.at }).where('machine_id', '=', pushed.machineId).execute();
       const alertIds: number[] = [];
       const stored: Decision[] = [];
       for (const { alert, decisions } of batch) {
@@ -385,10 +392,11 @@ export class Store {
    * 100k import (one alert from `cscli decisions import`) is all or nothing and still lets pulls
    * answered from memory through meanwhile.
    */
-  async #addAlertsSqlite(batch: readonly NewAlertWithDecisions[], onProgress?: (done: number) => void): Promise<WrittenAlerts> {
+  async #addAlertsSqlite(batch: readonly NewAlertWithDecisions[], onProgress?: (done: number) => void, pushed?: AlertsPush): Promise<WrittenAlerts> {
     const db = this.#sqlite!;
     return await this.#db.connection().execute(async () => {
       const bump = db.prepare("UPDATE vigil_counters SET value = value + 1 WHERE name = 'decisions_rev' RETURNING value");
+      const lastPush = pushed ? db.prepare('UPDATE machines SET last_push_at = ? WHERE machine_id = ?') : undefined;
       const insertAlert = db.prepare(SQLITE_INSERT_ALERT);
       const insertDecision = db.prepare(SQLITE_INSERT_DECISION);
       db.exec('BEGIN IMMEDIATE');
@@ -396,6 +404,7 @@ export class Store {
         const bumped = bump.get() as { value: number } | undefined;
         if (!bumped) throw new VigilError('E_DB_SCHEMA', 'store: the decisions_rev counter is missing; the database was not migrated by this version');
         const rev = Number(bumped.value);
+        lastPush?.run(pushed!.at, pushed!.machineId);
         const alertIds: number[] = [];
         const stored: Decision[] = [];
         let slice = 0;
@@ -475,15 +484,24 @@ export class Store {
     return rows.map(toDecision);
   }
 
-  async decisionsRev(): Promise<number> {
+  decisionsRev(): Promise<number> {
+    return this.#counter('decisions_rev');
+  }
+
+  /** The revision of what authenticates bouncers, moved by triggers on every change of it (migration 012). */
+  bouncersRev(): Promise<number> {
+    return this.#counter('bouncers_rev');
+  }
+
+  async #counter(name: 'decisions_rev' | 'bouncers_rev'): Promise<number> {
+    const missing = () => new VigilError('E_DB_SCHEMA', `store: the ${name} counter is missing; the database was not migrated by this version`);
     if (this.#sqlite) {
-      const found = await this.#sqliteRead(
-        (db) => db.prepare("SELECT value FROM vigil_counters WHERE name = 'decisions_rev'").get() as { value: number } | undefined,
-      );
-      if (!found) throw new VigilError('E_DB_SCHEMA', 'store: the decisions_rev counter is missing; the database was not migrated by this version');
+      const found = await this.#sqliteRead((db) => db.prepare('SELECT value FROM vigil_counters WHERE name = ?').get(name) as { value: number } | undefined);
+      if (!found) throw missing();
       return Number(found.value);
     }
-    const row = await this.#db.selectFrom('vigil_counters').select('value').where('name', '=', 'decisions_rev').executeTakeFirstOrThrow();
+    const row = await this.#db.selectFrom('vigil_counters').select('value').where('name', '=', name).executeTakeFirst();
+    if (!row) throw missing();
     return Number(row.value);
   }
 

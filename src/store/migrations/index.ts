@@ -11,6 +11,7 @@ import { machines } from './008-machines.ts';
 import { bouncerFamilies } from './009-bouncer-families.ts';
 import { canaries } from './010-canaries.ts';
 import { notifyUpdates } from './011-notify-updates.ts';
+import { bouncersRev } from './012-bouncers-rev.ts';
 
 /**
  * Names a released store may have recorded for a migration that was renumbered since (the list was
@@ -34,6 +35,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '009-bouncer-families': bouncerFamilies(),
         '010-canaries': canaries(dialect),
         '011-notify-updates': notifyUpdates(),
+        '012-bouncers-rev': bouncersRev(dialect),
       };
     },
   };
