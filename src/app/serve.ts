@@ -67,7 +67,13 @@ export async function startServer(
 ): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger(config.logLevel);
-  const store = await Store.open(config.db, { role: 'serve', source: config.dbSource, timeoutMs: config.limits.storeTimeoutMs });
+  const store = await Store.open(config.db, {
+    role: 'serve',
+    source: config.dbSource,
+    timeoutMs: config.limits.storeTimeoutMs,
+    checkpointInBackground: true,
+    onWarning: (message) => log.warn(message),
+  });
   if (store.created) log.info({ store: store.description }, `created a new store at ${store.description.replace(/^sqlite:/, '')}`);
   // Store failures are logged when the store goes down and when it is back, not once per call.
   const storeHealth = new StoreHealth({ log, probe: () => store.decisionsRev() });

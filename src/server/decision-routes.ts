@@ -7,7 +7,7 @@ import { parseUserAgent } from '../core/bouncers/user-agent.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
 import { lookupLive } from '../core/decisions/live-lookup.ts';
 import { longestPerValue, matchesStream, parseLiveQueryString, parseStreamQuery } from '../core/decisions/query.ts';
-import { decisionsJson, streamJson, streamJsonChunks } from '../core/decisions/wire.ts';
+import { decisionsJson, streamBody, streamBodyChunks } from '../core/decisions/wire.ts';
 import type { ActivityRecorder } from './activity.ts';
 import { foldPeerAddress } from '../lib/ip.ts';
 import type { BouncerGate, GateRequest, GateResult } from './bouncer-gate.ts';
@@ -92,7 +92,7 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     child.inc();
   }
 
-  function send(req: IncomingMessage, res: ServerResponse, route: string, status: number, body: string, contentType = JSON_TYPE) {
+  function send(req: IncomingMessage, res: ServerResponse, route: string, status: number, body: string | Buffer, contentType = JSON_TYPE) {
     res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
     count(route, req.method!, status);
@@ -191,13 +191,13 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     });
 
     if (added.length + deleted.length <= DECISIONS_PER_CHUNK) {
-      send(req, res, route, 200, streamJson(deleted, added, at));
+      send(req, res, route, 200, streamBody(deleted, added, at));
       return;
     }
     // A large startup: write it as it is built, and wait when the client reads slower than we write.
     res.writeHead(200, { 'Content-Type': JSON_TYPE });
     count(route, req.method!, 200);
-    for (const chunk of streamJsonChunks(deleted, added, at, DECISIONS_PER_TURN)) {
+    for (const chunk of streamBodyChunks(deleted, added, at, DECISIONS_PER_TURN)) {
       if (res.destroyed) return;
       if (!res.write(chunk)) await drained(res);
       await turns.next();

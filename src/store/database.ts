@@ -66,6 +66,12 @@ export interface OpenOptions {
   othersCanRead?: 'refuse' | 'report';
   /** The server's bound on one PostgreSQL query or connection attempt (limits.store_timeout); none for the CLI. */
   timeoutMs?: number;
+  /**
+   * SQLite file: checkpoint the WAL on a worker thread (dialects/sqlite-checkpointer.ts), for a
+   * long-running server; its failures are told to `onWarning`. The CLI's short opens don't.
+   */
+  checkpointInBackground?: boolean;
+  onWarning?: (message: string) => void;
 }
 
 export async function openDatabase(location: StoreLocation, opts: OpenOptions = {}): Promise<OpenedDatabase> {

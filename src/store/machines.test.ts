@@ -61,7 +61,20 @@ for (const dialect of DIALECTS) {
         now: T0 + 1,
       });
       // A push is recorded with its alerts, in their transaction (POST /v1/alerts).
-      const alert = { createdAt: T0 + 2, scenario: 's', message: 'm', machineId: 'agent-1', sourceScope: 'Ip', sourceValue: '192.0.2.9', sourceIp: '192.0.2.9', eventsCount: 1, leakspeed: '', startAt: T0, stopAt: T0, simulated: false };
+      const alert = {
+        createdAt: T0 + 2,
+        scenario: 's',
+        message: 'm',
+        machineId: 'agent-1',
+        sourceScope: 'Ip',
+        sourceValue: '192.0.2.9',
+        sourceIp: '192.0.2.9',
+        eventsCount: 1,
+        leakspeed: '',
+        startAt: T0,
+        stopAt: T0,
+        simulated: false,
+      };
       await store.addAlerts([{ alert, decisions: [] }], undefined, { machineId: 'agent-1', at: T0 + 2 });
       let m = await getMachine(store, 'agent-1');
       expect(m).toMatchObject({

@@ -10,6 +10,7 @@ import { claimStoreRole, type StoreRole } from './store-role.ts';
 import { redactUrl } from '../lib/redact-url.ts';
 import type { Dialect } from './dialect.ts';
 import { openSqliteReader } from './dialects/sqlite.ts';
+import { startCheckpointer, type Checkpointer } from './dialects/sqlite-checkpointer.ts';
 import { nextTurn } from '../lib/turns.ts';
 
 /** What a burst of authenticated requests changed about one bouncer (written in batches). */
@@ -87,11 +88,17 @@ export class Store {
   /** Store files other users can read (only when opened with `othersCanRead: 'report'`). */
   readonly readableByOthers: string[];
 
-  constructor(opened: OpenedDatabase, description: string) {
+  /** SQLite: the worker that checkpoints the WAL, when opened with `checkpointInBackground`. */
+  readonly #checkpointer: Checkpointer | undefined;
+
+  constructor(opened: OpenedDatabase, description: string, opts: Pick<OpenOptions, 'checkpointInBackground' | 'onWarning'> = {}) {
     this.#db = opened.db;
     attachDb(this, opened.db);
     this.#sqlite = opened.sqlite;
     this.#reader = opened.sqlite ? openSqliteReader(opened.sqlite) : undefined;
+    if (opts.checkpointInBackground && opened.sqlite && !opened.sqlite.memory) {
+      this.#checkpointer = startCheckpointer(opened.sqlite.name, opts.onWarning ?? (() => {}));
+    }
     this.dialect = opened.dialect;
     this.description = description;
     this.created = opened.created;
@@ -107,7 +114,7 @@ export class Store {
     const location = parseStoreUrl(url);
     const opened = await openDatabase(location, opts);
     const description = location.dialect === 'sqlite' ? `sqlite:${location.target}` : redactUrl(location.target);
-    const store = new Store(opened, description);
+    const store = new Store(opened, description, opts);
     if (opts.role) {
       try {
         await claimStoreRole(store, opts.role);
@@ -138,6 +145,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this.#checkpointer?.stop();
     this.#reader?.close();
     await this.#db.destroy();
   }

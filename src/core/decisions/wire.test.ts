@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Decision } from '../model/records.ts';
-import { decisionJson, streamJson, streamJsonChunks } from './wire.ts';
+import { decisionJson, streamBody, streamBodyChunks, streamJson } from './wire.ts';
 
 const NOW = Date.UTC(2026, 10, 24, 6, 0, 0);
 
@@ -44,13 +44,25 @@ describe('decision JSON on the wire', () => {
     ]) {
       const deleted = Array.from({ length: nDeleted }, (_, i) => decision(1000 + i, { until: NOW - i }));
       const added = Array.from({ length: nAdded }, (_, i) => decision(i + 1));
-      const chunks = [...streamJsonChunks(deleted, added, NOW, 4)];
-      expect(chunks.join(''), `${nDeleted}/${nAdded}`).toBe(streamJson(deleted, added, NOW));
-      const body = JSON.parse(chunks.join(''));
+      const chunks = [...streamBodyChunks(deleted, added, NOW, 4)];
+      const joined = Buffer.concat(chunks).toString('utf8');
+      expect(joined, `${nDeleted}/${nAdded}`).toBe(streamJson(deleted, added, NOW));
+      expect(streamBody(deleted, added, NOW).toString('utf8')).toBe(joined);
+      const body = JSON.parse(joined);
       expect(body.deleted === null ? 0 : body.deleted.length).toBe(nDeleted);
       expect(body.new === null ? 0 : body.new.length).toBe(nAdded);
       // No chunk carries more than 4 decisions.
-      for (const c of chunks) expect((c.match(/"duration"/g) ?? []).length).toBeLessThanOrEqual(4);
+      for (const c of chunks) expect((c.toString('utf8').match(/"duration"/g) ?? []).length).toBeLessThanOrEqual(4);
     }
+  });
+
+  it('writes any text as UTF-8 bytes, the same as the JSON string (escapes, accents, emoji, line separators)', () => {
+    const odd = ['say "hi" \\ \u00e9\u2028', 'crowdsecurity/\u{1F600}-scan', 'ban \u4e2d\u6587', '\u0000\u001f tab\t'];
+    const added = odd.map((scenario, i) => decision(i + 1, { scenario, value: `v\u00e9${i}`, origin: 'cscli\u00fc' }));
+    const deleted = [decision(99, { until: NOW - 1234, scenario: odd[1]! })];
+    for (const per of [1, 2, 1000]) {
+      expect(Buffer.concat([...streamBodyChunks(deleted, added, NOW + 17, per)]).toString('utf8')).toBe(streamJson(deleted, added, NOW + 17));
+    }
+    expect(JSON.parse(streamBody(deleted, added, NOW).toString('utf8')).new.map((d: { scenario: string }) => d.scenario)).toEqual(odd);
   });
 });

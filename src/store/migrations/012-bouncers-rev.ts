@@ -16,10 +16,10 @@ export function bouncersRev(dialect: Dialect): Migration {
       await db.insertInto('vigil_counters').values({ name: 'bouncers_rev', value: 0 }).execute();
       const bump = "UPDATE vigil_counters SET value = value + 1 WHERE name = 'bouncers_rev'";
       if (dialect === 'postgres') {
+        await sql.raw(`CREATE FUNCTION vigil_bump_bouncers_rev() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${bump}; RETURN NULL; END $$`).execute(db);
         await sql
-          .raw(`CREATE FUNCTION vigil_bump_bouncers_rev() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${bump}; RETURN NULL; END $$`)
+          .raw('CREATE TRIGGER bouncers_rev_rows AFTER INSERT OR DELETE ON bouncers FOR EACH STATEMENT EXECUTE FUNCTION vigil_bump_bouncers_rev()')
           .execute(db);
-        await sql.raw('CREATE TRIGGER bouncers_rev_rows AFTER INSERT OR DELETE ON bouncers FOR EACH STATEMENT EXECUTE FUNCTION vigil_bump_bouncers_rev()').execute(db);
         await sql
           .raw(
             `CREATE TRIGGER bouncers_rev_update AFTER UPDATE OF api_key_hash, revoked, name, auth_type, ip_address ON bouncers FOR EACH ROW
