@@ -34,6 +34,22 @@ for (const dialect of DIALECTS) {
       store = current();
     });
 
+    it('writes POSTs of the same turn each all or nothing, with their own revisions in order (group commit on SQLite)', async () => {
+      const before = await store.decisionsRev();
+      const bad = { ...decision('198.51.100.66'), value: null as unknown as string };
+      const results = await Promise.allSettled([
+        store.addAlerts([{ alert: alert(1), decisions: [decision('198.51.100.1')] }]),
+        store.addAlerts([{ alert: alert(2), decisions: [decision('198.51.100.2'), bad] }]),
+        store.addAlerts([{ alert: alert(3), decisions: [decision('198.51.100.3')] }]),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      const revs = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.rev] : []));
+      expect(revs).toEqual([before + 1, before + 2]);
+      expect(await store.decisionsRev()).toBe(before + 2);
+      // The failed POST left nothing behind, not even its first decision.
+      expect((await store.activeDecisions(T0)).map((d) => d.value).sort()).toEqual(['198.51.100.1', '198.51.100.3']);
+    });
+
     it('lists every bouncer in id order across pages, including after a gap of deleted ids', async () => {
       for (let i = 0; i < 2003; i++) await store.createBouncer({ name: `b${i}`, apiKeyHash: hashApiKey(`k${i}`), now: T0 });
       await store.deleteBouncers(['b999', 'b1000']);
