@@ -72,6 +72,9 @@ export function startCheckpointer(file: string, onError: (message: string) => vo
         stopped = resolve;
         void exited.then(() => resolve(0));
       });
+      // Held until it has stopped: a process closing its store awaits this, and an unreferenced
+      // worker would let the event loop run dry first (exit 13, an unsettled await).
+      worker.ref();
       worker.postMessage('stop');
       const runs = await done;
       await exited;
