@@ -8,6 +8,8 @@
 //   npm run bench:alerts     (env: ALERTS_PER_S=1000 ALERTS_PER_POST=10 AGENTS=10
 //                             PULLS_PER_S=1000 PULL_EVERY_S=10 STREAM_BOUNCERS=50 SECONDS=30
 //                             STREAM_TOGETHER=0)
+//   diagnostics: BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (profile the server), BENCH_KEEP=1
+//   (keep its database and log), SLOW_OUT=FILE (the slow requests, with monotonic times)
 //
 // PULLS_PER_S × PULL_EVERY_S bouncers are registered (10,000 by default), STREAM_BOUNCERS (50) of
 // them in stream mode (firewall bouncers), the others live (web-server bouncers asking about each
@@ -52,7 +54,11 @@ const SECONDS = Number(process.env.SECONDS ?? 30);
 const WARMUP_S = 3;
 const SOCKETS = Number(process.env.SOCKETS ?? 64);
 const AGENT_UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
-/** SLOW_OUT=FILE: every request slower than 30 ms, with its monotonic send and end times (ns), to match with a server profile. */
+/**
+ * SLOW_OUT=FILE: every request slower than 30 ms, one line each: monotonic send and end times (ns,
+ * the clock a server's --cpu-prof uses, so they can be matched with what it was doing), ms, method,
+ * path and when the response headers came.
+ */
 const SLOW_OUT = process.env.SLOW_OUT;
 const slowLog: string[] = [];
 const log = (...a: unknown[]) => console.error('[alerts-load]', ...a);
@@ -160,11 +166,9 @@ try {
     new Promise((resolve) => {
       const t = performance.now();
       const t0 = process.hrtime.bigint();
-      let tSock = 0,
-        tResp = 0,
-        reused = false;
+      let headersMs = 0;
       const req = http.request(`${base}${path}`, { method, agent, headers, timeout: REQUEST_TIMEOUT_MS }, (res) => {
-        tResp = performance.now() - t;
+        headersMs = performance.now() - t;
         const chunks: Buffer[] = [];
         let bytes = 0;
         res.on('data', (d: Buffer) => {
@@ -174,15 +178,9 @@ try {
         res.on('end', () => {
           const ms = performance.now() - t;
           if (SLOW_OUT && ms > 30)
-            slowLog.push(
-              `${t0} ${process.hrtime.bigint()} ${ms.toFixed(1)} ${method} ${path.slice(0, 30)} sock=${tSock.toFixed(1)} reused=${reused} resp=${tResp.toFixed(1)}`,
-            );
+            slowLog.push(`${t0} ${process.hrtime.bigint()} ${ms.toFixed(1)} ${method} ${path.slice(0, 30)} headers=${headersMs.toFixed(1)}`);
           resolve({ ms, status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), bytes });
         });
-      });
-      req.on('socket', (so) => {
-        tSock = performance.now() - t;
-        reused = (so as unknown as { _httpMessage?: unknown; bytesWritten: number }).bytesWritten > 0;
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', () => resolve({ ms: performance.now() - t, status: 0, body: '', bytes: 0 }));
