@@ -2,15 +2,16 @@ import type { Decision } from '../model/records.ts';
 import { formatGoDuration } from '../../lib/duration.ts';
 
 /**
- * Everything after `duration` in a decision's JSON never changes: keep it per decision object, so a
- * stream startup of 100k decisions served from the in-memory index only formats durations.
+ * Everything after `duration` in a decision's JSON never changes: keep it per decision object, with
+ * its UTF-8 length, so a stream startup of 100k decisions served from the in-memory index only
+ * formats durations, and its buffers are allocated at their exact size.
  */
-const tails = new WeakMap<Decision, string>();
+const tails = new WeakMap<Decision, { text: string; bytes: number }>();
 
-function tailOf(d: Decision): string {
+function tailEntry(d: Decision): { text: string; bytes: number } {
   let tail = tails.get(d);
   if (tail === undefined) {
-    tail =
+    const text =
       ',"id":' +
       d.id +
       ',"origin":' +
@@ -24,9 +25,14 @@ function tailOf(d: Decision): string {
       ',"value":' +
       JSON.stringify(d.value) +
       '}';
+    tail = { text, bytes: Buffer.byteLength(text) };
     tails.set(d, tail);
   }
   return tail;
+}
+
+function tailOf(d: Decision): string {
+  return tailEntry(d).text;
 }
 
 /**
@@ -53,26 +59,52 @@ export function streamJson(deleted: readonly Decision[], added: readonly Decisio
 }
 
 const HEAD = Buffer.from('{"duration":"');
+const QUOTE = 0x22;
 const COMMA = 0x2c;
 const OPEN = 0x5b;
 const CLOSE = 0x5d;
+const DELETED = '{"deleted":';
+const NEW = ',"new":';
 
 /**
  * The same stream body as bytes, in pieces of at most `perChunk` decisions: a 100k startup is
  * written to the socket as it is built instead of held whole in memory. Joined, the pieces equal
- * streamJson's UTF-8. Each piece is written straight into one buffer (the constant head, the
- * duration, the cached tail): 3.5 times faster than joining strings that the socket then encodes
- * again, and a 10k delta to 50 firewall bouncers a second is the LAPI's biggest job under an attack.
+ * streamJson's UTF-8. Each piece is written straight into one buffer of its exact size (the
+ * constant head, the duration, the cached tail): 3.5 times faster than joining strings that the
+ * socket then encodes again, and a 10k delta to 50 firewall bouncers a second is the LAPI's biggest
+ * job under an attack.
  */
 export function* streamBodyChunks(deleted: readonly Decision[], added: readonly Decision[], now: number, perChunk = 2000): Generator<Buffer> {
-  yield* arrayBodyChunks('{"deleted":', deleted, now, perChunk);
-  yield* arrayBodyChunks(',"new":', added, now, perChunk);
+  yield* arrayBodyChunks(DELETED, deleted, now, perChunk);
+  yield* arrayBodyChunks(NEW, added, now, perChunk);
   yield Buffer.from('}');
 }
 
-/** The whole stream body as one buffer (a body small enough to send with a Content-Length). */
-export function streamBody(deleted: readonly Decision[], added: readonly Decision[], now: number): Buffer {
-  return Buffer.concat([...streamBodyChunks(deleted, added, now, Number.POSITIVE_INFINITY)]);
+/** The durations of list[from, to) at `now`, and how many bytes those decisions take with their commas. */
+function formatted(list: readonly Decision[], from: number, to: number, now: number): { durations: string[]; bytes: number } {
+  const durations = new Array<string>(to - from);
+  let bytes = Math.max(0, to - from - 1);
+  for (let i = from; i < to; i++) {
+    const duration = formatGoDuration(list[i]!.until - now);
+    durations[i - from] = duration;
+    bytes += HEAD.length + duration.length + 1 + tailEntry(list[i]!).bytes;
+  }
+  return { durations, bytes };
+}
+
+/** Writes decisions [from, from + durations.length) at `at`, with `[` / `]` when first / last; returns the new offset. */
+function writeArray(buf: Buffer, at: number, list: readonly Decision[], from: number, f: { durations: string[] }, first: boolean, last: boolean): number {
+  if (first && last && f.durations.length === 0) return at + buf.write('null', at, 'latin1');
+  buf[at++] = first ? OPEN : COMMA;
+  for (let j = 0; j < f.durations.length; j++) {
+    if (j > 0) buf[at++] = COMMA;
+    at += HEAD.copy(buf, at);
+    at += buf.write(f.durations[j]!, at, 'latin1');
+    buf[at++] = QUOTE;
+    at += buf.write(tailEntry(list[from + j]!).text, at, 'utf8');
+  }
+  if (last) buf[at++] = CLOSE;
+  return at;
 }
 
 function* arrayBodyChunks(prefix: string, list: readonly Decision[], now: number, perChunk: number): Generator<Buffer> {
@@ -82,26 +114,11 @@ function* arrayBodyChunks(prefix: string, list: readonly Decision[], now: number
   }
   for (let start = 0; start < list.length; start += perChunk) {
     const end = Math.min(list.length, start + perChunk);
-    const durations = new Array<string>(end - start);
-    // An upper bound: a Go duration is ASCII; a tail's UTF-16 unit is at most 3 bytes of UTF-8.
-    let size = prefix.length + 2;
-    for (let i = start; i < end; i++) {
-      const d = list[i]!;
-      const duration = formatGoDuration(d.until - now);
-      durations[i - start] = duration;
-      size += HEAD.length + duration.length + 1 + 3 * tailOf(d).length + 1;
-    }
-    const buf = Buffer.allocUnsafe(size);
-    let at = start === 0 ? buf.write(prefix, 0, 'latin1') : 0;
-    buf[at++] = start === 0 ? OPEN : COMMA;
-    for (let i = start; i < end; i++) {
-      if (i > start) buf[at++] = COMMA;
-      at += HEAD.copy(buf, at);
-      at += buf.write(durations[i - start]!, at, 'latin1');
-      buf[at++] = 0x22; // the duration's closing quote
-      at += buf.write(tailOf(list[i]!), at, 'utf8');
-    }
-    if (end === list.length) buf[at++] = CLOSE;
-    yield buf.subarray(0, at);
+    const f = formatted(list, start, end, now);
+    const first = start === 0;
+    const last = end === list.length;
+    const buf = Buffer.allocUnsafe((first ? prefix.length : 0) + f.bytes + 1 + (last ? 1 : 0));
+    const at = writeArray(buf, first ? buf.write(prefix, 0, 'latin1') : 0, list, start, f, first, last);
+    yield at === buf.length ? buf : buf.subarray(0, at);
   }
 }
