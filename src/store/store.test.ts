@@ -117,11 +117,14 @@ for (const dialect of DIALECTS) {
       expect(grouped[0]!.alert.eventsCount).toBe(2);
     });
 
-    it('imports 5,000 decisions in one transaction', async () => {
-      const many = Array.from({ length: 5000 }, (_, i) => decision(`10.0.${i >> 8}.${i & 255}`));
-      const { decisionIds } = await store.addDecisions(alert(5000), many);
-      expect(decisionIds).toHaveLength(5000);
-      expect(await store.activeDecisions(T0)).toHaveLength(5000);
+    it('imports 5,500 decisions in one transaction, telling its progress', async () => {
+      const many = Array.from({ length: 5500 }, (_, i) => decision(`10.0.${i >> 8}.${i & 255}`));
+      const progress: number[] = [];
+      const { decisionIds } = await store.addDecisions(alert(5500), many, (done) => progress.push(done));
+      expect(decisionIds).toHaveLength(5500);
+      // Every 1,000 rows and once at the end, each count once.
+      expect(progress).toEqual([1000, 2000, 3000, 4000, 5000, 5500]);
+      expect(await store.activeDecisions(T0)).toHaveLength(5500);
     });
 
     it('keeps the refused-request record and a stable secret', async () => {

@@ -417,13 +417,14 @@ export class Store {
       db.exec('BEGIN IMMEDIATE');
       try {
         const steps = this.#insertAlertsSqlite(batch, pushed);
+        let reported = 0;
         let step = steps.next();
         for (; !step.done; step = steps.next()) {
-          onProgress?.(step.value);
+          onProgress?.((reported = step.value));
           await nextTurn();
         }
         const written = step.value;
-        if (written.decisions.length % INSERT_CHUNK !== 0) onProgress?.(written.decisions.length);
+        if (written.decisions.length !== reported) onProgress?.(written.decisions.length);
         db.exec('COMMIT');
         return written;
       } catch (e) {
