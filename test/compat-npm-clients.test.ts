@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
 import { startRecordingProxy, type RecordingProxy } from './support/recording-proxy.ts';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
+import { eventually } from './support/wait.ts';
 
 /**
  * Three npm packages nobody here wrote, installed from the npm registry into a temporary project
@@ -213,6 +214,12 @@ describe('npm LAPI clients against vigil serve', () => {
     const key = (await vigil.cli('bouncers', 'add', 'npm-bouncer', '-o', 'raw')).trim();
     await vigil.cli('decisions', 'add', '--ip', BANNED, '--duration', '1h');
     await vigil.cli('decisions', 'add', '--range', RANGE, '--duration', '1h');
+    // The CLI is another process: the server takes its writes in within decisions_sync_every (250 ms),
+    // where CrowdSec reads its database on every query. The scripts start as fast as that.
+    await eventually('vigil serve answering the range the CLI added', async () => {
+      const r = await fetch(`${vigil.url}v1/decisions?ip=${IN_RANGE}`, { headers: { 'X-Api-Key': key } });
+      return (await r.text()) !== 'null';
+    });
     const proxy = await startRecordingProxy(vigil.url);
     target = { base: proxy.url.slice(0, -1), key, proxy };
   }, 240_000);
