@@ -14,3 +14,11 @@ export async function runInTurns<T>(steps: Generator<void, T>): Promise<T> {
     await nextTurn();
   }
 }
+
+/** Runs a sliced computation to its end at once (its pauses ignored) and returns its result. */
+export function runToEnd<T>(steps: Generator<unknown, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}

@@ -92,7 +92,7 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     child.inc();
   }
 
-  function send(req: IncomingMessage, res: ServerResponse, route: string, status: number, body: string | Buffer, contentType = JSON_TYPE) {
+  function send(req: IncomingMessage, res: ServerResponse, route: string, status: number, body: string, contentType = JSON_TYPE) {
     res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
     count(route, req.method!, status);

@@ -11,7 +11,7 @@ import { redactUrl } from '../lib/redact-url.ts';
 import type { Dialect } from './dialect.ts';
 import { openSqliteReader } from './dialects/sqlite.ts';
 import { startCheckpointer, type Checkpointer } from './dialects/sqlite-checkpointer.ts';
-import { nextTurn } from '../lib/turns.ts';
+import { nextTurn, runToEnd } from '../lib/turns.ts';
 
 /** What a burst of authenticated requests changed about one bouncer (written in batches). */
 export interface BouncerActivity {
@@ -460,11 +460,9 @@ export class Store {
           for (const w of group) {
             db.exec('SAVEPOINT vigil_post');
             try {
-              const steps = this.#insertAlertsSqlite(w.batch, w.pushed);
-              let step = steps.next();
-              while (!step.done) step = steps.next();
+              const written = runToEnd(this.#insertAlertsSqlite(w.batch, w.pushed));
               db.exec('RELEASE vigil_post');
-              outcomes.push({ ok: true, written: step.value });
+              outcomes.push({ ok: true, written });
             } catch (error) {
               db.exec('ROLLBACK TO vigil_post');
               db.exec('RELEASE vigil_post');

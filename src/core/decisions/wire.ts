@@ -92,9 +92,8 @@ function formatted(list: readonly Decision[], from: number, to: number, now: num
   return { durations, bytes };
 }
 
-/** Writes decisions [from, from + durations.length) at `at`, with `[` / `]` when first / last; returns the new offset. */
+/** Writes decisions [from, from + durations.length) (at least one) at `at`, with `[` / `]` when first / last; returns the new offset. */
 function writeArray(buf: Buffer, at: number, list: readonly Decision[], from: number, f: { durations: string[] }, first: boolean, last: boolean): number {
-  if (first && last && f.durations.length === 0) return at + buf.write('null', at, 'latin1');
   buf[at++] = first ? OPEN : COMMA;
   for (let j = 0; j < f.durations.length; j++) {
     if (j > 0) buf[at++] = COMMA;

@@ -1,4 +1,5 @@
 import { formatGoDuration, formatRfc3339 } from '../../lib/duration.ts';
+import { runToEnd } from '../../lib/turns.ts';
 import { changeNotes, pushTo, summaryOf } from './evidence.ts';
 import type { BouncerChange } from '../model/records.ts';
 import type { RefusedSummary } from '../model/records.ts';
@@ -99,11 +100,7 @@ export function bouncerStatus(b: BouncerHealthInput, now: number, rules: HealthR
  * no clock of its own, so tests move `now` across the exact boundaries.
  */
 export function evaluate(snapshot: FleetSnapshot, now: number, rules: HealthRules): Finding[] {
-  const steps = evaluateInSlices(snapshot, now, rules);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
+  return runToEnd(evaluateInSlices(snapshot, now, rules));
 }
 
 /** Bouncers judged per slice of `evaluateInSlices`: about 2 ms of work. */
