@@ -14,13 +14,13 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import http from 'node:http';
+import { startCrowdsec, type CrowdsecInstance } from '../test/support/crowdsec-instance.ts';
 import { freePort, residentMB, sleep } from './support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODE = process.execPath;
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
-const CS_SCRIPT = join(ROOT, 'scripts/crowdsec-lapi.sh');
 const HAVE_CS = existsSync('/usr/bin/crowdsec') && !process.env.BENCH_SKIP_CROWDSEC;
 const MISS_IP = '192.0.2.200';
 const BOUNCER_UA = 'crowdsec-custom-bouncer/v0.0.15';
@@ -46,14 +46,6 @@ function sh(
         else resolve({ stdout, stderr });
       },
     );
-  });
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }
 
@@ -205,7 +197,7 @@ async function quiesce(pid: number | undefined): Promise<void> {
 const tmp = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
 let vigilProc: ChildProcess | undefined;
 let helloProc: ChildProcess | undefined;
-let csStarted = false;
+let csInstance: CrowdsecInstance | undefined;
 const failures: string[] = [];
 const tStart = Date.now();
 
@@ -252,17 +244,13 @@ try {
   // --- CrowdSec ---
   let crowdsec: Target | undefined;
   if (HAVE_CS) {
-    const configured = /listen_uri:\s*(\S+)/.exec(readFileSync('/etc/crowdsec/config.yaml', 'utf8'))?.[1] ?? '';
-    const cport = Number(configured.split(':').pop());
-    // Prefer the configured port (no config rewrite) when free, else another free loopback port.
-    const listen = configured.startsWith('127.') && cport && cport !== vigilPort && (await portFree(cport)) ? configured : `127.0.0.1:${await freePort()}`;
-    await sh('bash', [CS_SCRIPT, 'reset']);
-    await sh('bash', [CS_SCRIPT, 'start', listen], { timeoutMs: 60_000 });
-    csStarted = true;
-    const pid = Number(readFileSync(`${process.env.VIGIL_TEST_STATE_DIR ?? '/var/lib/vigil-test'}/crowdsec-lapi/crowdsec.pid`, 'utf8').trim());
-    crowdsec = { name: 'crowdsec', base: `http://${listen}`, key: '', pid: () => pid };
-    crowdsec.key = (await sh('cscli', ['bouncers', 'add', 'bench', '-o', 'raw'])).stdout.trim();
-    log(`crowdsec pid ${pid} on ${crowdsec.base}`);
+    // A private instance (test/support/crowdsec-instance.ts): its own config, database and port in
+    // this bench's temporary folder; /etc/crowdsec and /var/lib/crowdsec are never touched.
+    csInstance = await startCrowdsec({ workDir: tmp, logLevel: 'warning', startTimeoutMs: 60_000 });
+    const cs = csInstance;
+    crowdsec = { name: 'crowdsec', base: cs.url.replace(/\/$/, ''), key: '', pid: () => cs.pid() };
+    crowdsec.key = await cs.addBouncer('bench');
+    log(`crowdsec pid ${cs.pid()} on ${crowdsec.base}`);
   } else {
     console.log('CrowdSec absent: measuring Vigil alone');
   }
@@ -291,7 +279,7 @@ try {
       for (const t of servers) {
         try {
           if (t.name === 'vigil') await vigilCli('decisions', 'delete', '--all');
-          else await sh('cscli', ['decisions', 'delete', '--all']);
+          else await csInstance!.cscli(['decisions', 'delete', '--all']);
         } catch (e) {
           failures.push(`${t.name} delete --all: ${(e as Error).message}`);
         }
@@ -307,7 +295,7 @@ try {
       try {
         const t0 = performance.now();
         if (t.name === 'vigil') await vigilCli('decisions', 'import', '-i', csv);
-        else await sh('cscli', ['decisions', 'import', '-i', csv]);
+        else await csInstance!.cscli(['decisions', 'import', '-i', csv]);
         const ms = performance.now() - t0;
         imp[t.name] = ms / 1000;
         // The decisions are usable once the server answers the hit IP (Vigil syncs CLI writes every 250 ms).
@@ -394,10 +382,7 @@ try {
       let lastKey = '';
       for (let run = 0; run < 3; run++) {
         const name = `bench-stream-${run}`;
-        lastKey =
-          t.name === 'vigil'
-            ? (await vigilCli('bouncers', 'add', name, '-o', 'raw')).stdout.trim()
-            : (await sh('cscli', ['bouncers', 'add', name, '-o', 'raw'])).stdout.trim();
+        lastKey = t.name === 'vigil' ? (await vigilCli('bouncers', 'add', name, '-o', 'raw')).stdout.trim() : await csInstance!.addBouncer(name);
         const r = await get(t.base + '/v1/decisions/stream?startup=true', { 'X-Api-Key': lastKey, 'User-Agent': BOUNCER_UA }, false);
         if (r.status !== 200) throw new Error(`stream startup status ${r.status}`);
         times.push(r.ms);
@@ -487,7 +472,7 @@ try {
 } finally {
   await stopChild(vigilProc).catch(() => {});
   await stopChild(helloProc).catch(() => {});
-  if (csStarted || HAVE_CS) await sh('bash', [CS_SCRIPT, 'stop'], { timeoutMs: 60_000 }).catch((e) => failures.push(`crowdsec stop: ${e.message}`));
+  await csInstance?.destroy().catch((e: Error) => failures.push(`crowdsec stop: ${e.message}`));
   rmSync(tmp, { recursive: true, force: true });
 }
 

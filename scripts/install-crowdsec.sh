@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Install the real CrowdSec 1.4.6 engine (Debian bookworm package) OFFLINE and
-# configure it to run as a Local API only (no Central API, no agent), listening
-# on a loopback address. Used as the reference implementation in compatibility
-# tests; start/stop it with scripts/crowdsec-lapi.sh.
+# Install the real CrowdSec 1.4.6 engine (Debian bookworm package) OFFLINE, for the
+# compatibility tests and benchmarks. They never use the installed instance: each starts a
+# private one from a copied config in a temporary folder, on free ports
+# (test/support/crowdsec-instance.ts), and the suite fails if /etc/crowdsec or
+# /var/lib/crowdsec changed (test/support/global-setup.ts).
 #
-#   scripts/install-crowdsec.sh [LISTEN]
-#   LISTEN = PORT | 127.0.0.1:PORT | [::1]:PORT   (or env VIGIL_CROWDSEC_LISTEN)
-#   default 127.0.0.1:8080
+#   scripts/install-crowdsec.sh
+#
+# An existing install (an operator's own CrowdSec) is left exactly as it is: no
+# configuration rewritten, no service stopped.
 #
 # Idempotent, non-interactive, quiet unless failing (VERBOSE=1 for details).
 #
@@ -17,30 +19,18 @@
 # previous attempt have failed anyway, we write it again and run
 # `dpkg --configure -a`.
 #
-# Configuration changes made to /etc/crowdsec/config.yaml (a dpkg conffile; we
-# install with --force-confold so upgrades keep them):
-#   common.daemonize: false, common.log_media: stdout (we daemonize ourselves)
-#   api.server.listen_uri: LISTEN
-#   api.server.online_client: removed (no Central API)
-# and /etc/crowdsec/local_api_credentials.yaml `url:` follows LISTEN.
 # The package's systemd unit is never started (no systemd as PID 1 in this
-# container, and /usr/sbin/policy-rc.d refuses service starts); we stop and
-# disable it anyway when systemd is running.
+# container, and /usr/sbin/policy-rc.d refuses service starts); when this script
+# installed the package on a host with systemd, it stops and disables that unit.
 set -euo pipefail
-
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=scripts/crowdsec-lapi.sh
-source "$here/crowdsec-lapi.sh" --source-only
 
 log() { if [[ "${VERBOSE:-}" == 1 ]]; then echo "install-crowdsec: $*" >&2; fi; }
 die() { echo "install-crowdsec: $*" >&2; exit 1; }
 
 [[ "$(id -u)" == 0 ]] || die "must run as root (apt-get install)"
 
-listen="$(cs_normalize_listen "${1:-${VIGIL_CROWDSEC_LISTEN:-127.0.0.1:8080}}")" || exit 1
 VERSION_PREFIX=1.4.6
 CAPI=/etc/crowdsec/online_api_credentials.yaml
-CONFIG=/etc/crowdsec/config.yaml
 
 pkg_status() { dpkg-query -W -f='${Status} ${Version}' crowdsec 2>/dev/null || true; }
 
@@ -56,6 +46,7 @@ write_capi_placeholder() {
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 
+installed_now=0
 st="$(pkg_status)"
 if [[ "$st" == "install ok installed "* ]]; then
   log "crowdsec already installed: $st"
@@ -92,6 +83,7 @@ else
     cat "$out" >&2
     die "crowdsec not installed: $(pkg_status)"
   fi
+  installed_now=1
 fi
 
 st="$(pkg_status)"
@@ -101,12 +93,9 @@ st="$(pkg_status)"
 [[ -s /etc/crowdsec/local_api_credentials.yaml ]] \
   || die "/etc/crowdsec/local_api_credentials.yaml missing (postinst did not register the machine)"
 
-# Never leave the packaged service running (it would listen on 127.0.0.1:8080).
-if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
+# A service this script just installed is not left running (it would take 127.0.0.1:8080).
+if [[ "$installed_now" == 1 && -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
   systemctl stop crowdsec.service >/dev/null 2>&1 || true
   systemctl disable crowdsec.service >/dev/null 2>&1 || true
 fi
-
-cs_configure "$listen"
-log "configured: LAPI only on $listen (config $CONFIG)"
 exit 0

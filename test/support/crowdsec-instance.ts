@@ -3,7 +3,7 @@
  * `scripts/install-crowdsec.sh`; `.ci/run` installs it). Each instance has its own temp config dir,
  * its own database, its own free loopback port, LAPI only (`-no-cs -no-capi`, no online_client, no
  * Prometheus listener), and never touches /etc/crowdsec's state or the system instance that
- * `scripts/crowdsec-lapi.sh` runs (the lead benchmarks against that one).
+ * an operator runs.
  *
  *   import { crowdsecAvailable, startCrowdsec } from './support/crowdsec-instance.ts';
  *   const cs = crowdsecAvailable();
@@ -148,6 +148,8 @@ export interface CrowdsecInstance {
   /** SIGTERM, SIGKILL after 10 s. Idempotent. */
   stop(): Promise<void>;
   running(): boolean;
+  /** The LAPI's process id while it runs. */
+  pid(): number | undefined;
   /** The LAPI's stdout/stderr since it was created (all starts). */
   logs(): string;
   /** stop() and remove its directory (its PostgreSQL database is the caller's to drop). */
@@ -310,6 +312,7 @@ export async function startCrowdsec(opts: CrowdsecOptions = {}): Promise<Crowdse
     start,
     stop: proc.stop,
     running: proc.running,
+    pid: proc.pid,
     logs: proc.logs,
     async destroy() {
       await proc.stop();

@@ -23,6 +23,8 @@ export interface LoggedProcess {
   /** Spawns it unless it is running; stdout and stderr go to logs(). */
   spawn(): void;
   running(): boolean;
+  /** Its process id while it runs. */
+  pid(): number | undefined;
   /** SIGTERM, SIGKILL after `killAfterMs`; resolves once it has exited. Idempotent. */
   stop(): Promise<void>;
   /** Its stdout and stderr since it was created (all starts), up to 4 MiB. */
@@ -60,6 +62,7 @@ export function loggedProcess(bin: string, args: string[], opts: { cwd?: string;
       process.on('exit', killOnExit);
     },
     running,
+    pid: () => (running() ? child!.pid : undefined),
     async stop() {
       if (!child || !exited) return;
       const c = child;
