@@ -1,5 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
 import { startRecordingProxy, type RecordingProxy } from './support/recording-proxy.ts';
+import { npmClientProject } from './support/npm-clients.ts';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 import { eventually } from './support/wait.ts';
 
@@ -23,8 +23,6 @@ import { eventually } from './support/wait.ts';
  */
 const exec = promisify(execFile);
 const cs = crowdsecAvailable();
-const SCRIPTS = path.resolve(import.meta.dirname, 'fixtures/npm-clients');
-const PACKAGES = ['crowdsec-client@1.0.0', '@crowdsec/nodejs-bouncer@0.2.0', '@crowdsec/express-bouncer@0.1.0', 'express@4.21.2'];
 const MACHINE = 'npm-watcher';
 const PASSWORD = 'npm-watcher-password-0123456789abcdef';
 const BANNED = '192.0.2.50';
@@ -32,29 +30,6 @@ const RANGE = '198.51.100.0/24';
 const IN_RANGE = '198.51.100.9';
 const CLEAN = '203.0.113.99';
 const WATCHER_IP = '203.0.113.60';
-
-/** The temporary npm project with the packages installed (once per package list). */
-function clientProject(): string {
-  const key = crypto.createHash('sha256').update(PACKAGES.join('\n')).digest('hex').slice(0, 12);
-  const dir = path.join(os.tmpdir(), `vigil-npm-clients-${key}`);
-  const marker = path.join(dir, '.installed');
-  if (!fs.existsSync(marker)) {
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'vigil-npm-clients', private: true, type: 'module' }));
-    // npm warns about this machine's settings on stderr; only the exit code matters.
-    const r = npm(['install', ...PACKAGES, '--prefer-offline', '--no-audit', '--no-fund', '--no-package-lock', '--ignore-scripts'], dir);
-    if (r.status !== 0) throw new Error(`npm install ${PACKAGES.join(' ')} failed:\n${r.stderr}`);
-    fs.writeFileSync(marker, new Date().toISOString());
-  }
-  for (const f of fs.readdirSync(SCRIPTS)) if (/\.(mjs|cjs)$/.test(f)) fs.copyFileSync(path.join(SCRIPTS, f), path.join(dir, f));
-  return dir;
-}
-
-function npm(args: string[], cwd: string): { status: number | null; stderr: string } {
-  const r = spawnSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' }, timeout: 180_000 });
-  return { status: r.status, stderr: `${r.stderr}${r.error ? `\n${r.error.message}` : ''}` };
-}
 
 type Steps = Record<string, Record<string, unknown>>;
 
@@ -180,7 +155,7 @@ describe.skipIf(skip)(`npm LAPI clients against the real CrowdSec 1.4.6 LAPI (re
 
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-npm-ref-'));
-    [project, lapi] = await Promise.all([Promise.resolve().then(clientProject), startCrowdsec({ workDir: work })]);
+    [project, lapi] = await Promise.all([Promise.resolve().then(() => npmClientProject()), startCrowdsec({ workDir: work })]);
     await lapi.cscli(['machines', 'add', MACHINE, '--password', PASSWORD, '-f', path.join(work, 'machine.yaml'), '--force']);
     const key = await lapi.addBouncer('npm-bouncer');
     await lapi.addDecision({ ip: BANNED, duration: '1h' });
@@ -207,7 +182,7 @@ describe('npm LAPI clients against vigil serve', () => {
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-npm-compat-'));
     [project, vigil] = await Promise.all([
-      Promise.resolve().then(clientProject),
+      Promise.resolve().then(() => npmClientProject()),
       startVigilServe({ workDir: work, configLines: ['activity_flush_every: 250ms'] }),
     ]);
     await vigil.cli('machines', 'add', MACHINE, '--password', PASSWORD, '-f', path.join(work, 'machine.yaml'));

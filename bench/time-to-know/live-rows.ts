@@ -1,0 +1,120 @@
+/**
+ * The live-mode rows: a site protected by the real `@crowdsec/nodejs-bouncer@0.2.0` in live mode (its
+ * default; test/fixtures/npm-clients/live-site.mjs) against the real `vigil serve`. The bench sends the
+ * site its visitors (2 requests/s, each from an address the bouncer has not cached, so each asks the
+ * Local API `GET /v1/decisions?ip=`); the addresses are only header values, nothing is sent to them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { npmClientProject } from '../../test/support/npm-clients.ts';
+import { sleep } from '../support.ts';
+import { about, pageRow, Pager, type Row, until, VigilProcess } from './harness.ts';
+import { STALE_KEY, type RowContext } from './serve-rows.ts';
+
+export interface LiveOptions {
+  /** How long the site runs with its key before it stops, so its rhythm can be learnt. */
+  learnMs: number;
+  /** How often the site pushes usage metrics in the usage-metrics row (the Lua bouncer: 15 min). */
+  usageEveryMs: number;
+}
+
+class LiveSite {
+  #child: ChildProcess | undefined;
+  #traffic: NodeJS.Timeout | undefined;
+  #n = 0;
+  port = 0;
+
+  async start(project: string, lapiUrl: string, key: string, usageEveryMs = 0): Promise<void> {
+    const child = spawn(process.execPath, [path.join(project, 'live-site.mjs')], {
+      cwd: project,
+      env: { ...process.env, LAPI_URL: lapiUrl.replace(/\/$/, ''), BOUNCER_KEY: key, USAGE_EVERY_MS: String(usageEveryMs) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.#child = child;
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.resume();
+    const port = await until(() => /"listening":(\d+)/.exec(out)?.[1], 20_000, 100);
+    if (!port) throw new Error(`live-site did not start:\n${out}`);
+    this.port = Number(port);
+  }
+
+  /** Visitors at `perSecond`, each from an address of 198.18.0.0/15 the bouncer has not seen. */
+  visit(perSecond: number): void {
+    this.#traffic = setInterval(() => {
+      const n = this.#n++;
+      const ip = `198.${18 + ((n >> 16) & 1)}.${(n >> 8) & 255}.${n & 255}`;
+      fetch(`http://127.0.0.1:${this.port}/`, { headers: { 'x-client-ip': ip } })
+        .then((r) => r.arrayBuffer())
+        .catch(() => {});
+    }, 1000 / perSecond);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#traffic);
+    const c = this.#child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill('SIGKILL');
+    await exited;
+  }
+}
+
+async function servedSite(ctx: RowContext): Promise<{ v: VigilProcess; pager: Pager; project: string; key: string }> {
+  const project = npmClientProject();
+  const pager = await new Pager().start();
+  ctx.cleanup.push(() => pager.close());
+  const v = await VigilProcess.serve(path.join(ctx.dir, 'serve'), pager.channelLines());
+  ctx.cleanup.push(() => v.stop());
+  await v.start();
+  const key = (await v.cli('bouncers', 'add', 'site', '-o', 'raw')).trim();
+  return { v, pager, project, key };
+}
+
+function site(ctx: RowContext): LiveSite {
+  const s = new LiveSite();
+  ctx.cleanup.push(() => s.stop());
+  return s;
+}
+
+/** Its key is replaced by a wrong one while visitors keep coming: the site fails open. */
+export async function liveWrongKey(ctx: RowContext): Promise<Row[]> {
+  const { v, pager, project, key } = await servedSite(ctx);
+  const good = site(ctx);
+  await good.start(project, v.url, key);
+  good.visit(2);
+  await sleep(120_000);
+  await good.stop();
+  const bad = site(ctx);
+  await bad.start(project, v.url, STALE_KEY);
+  bad.visit(2);
+  const from = Date.now();
+  const critical = await pager.first((p) => p.issues.some((i) => i.bouncer === 'site' && i.criticality === 'critical'), from, 300_000);
+  const auth = (i: { likelyCause: { cause: string } | null }) => (i.likelyCause?.cause === 'authentication' ? null : 'cause is not authentication');
+  return [pageRow('live, wrong key while visitors arrive: Critical', 120, critical, from, 'site', auth)];
+}
+
+/** Steady visitors for `learnMs`, then the bouncer stops asking (the site or its module is gone). */
+export async function liveStoppedWithTraffic(ctx: RowContext, opts: LiveOptions): Promise<Row[]> {
+  const { v, pager, project, key } = await servedSite(ctx);
+  const s = site(ctx);
+  await s.start(project, v.url, key);
+  s.visit(2);
+  await sleep(opts.learnMs);
+  await s.stop();
+  const stoppedAt = Date.now();
+  const page = await pager.first((p) => p.event === 'opened' && about('site')(p), stoppedAt, 1_800_000);
+  return [pageRow(`live, stopped after ${Math.round(opts.learnMs / 60_000)} min of steady visitors`, 900, page, stoppedAt, 'site')];
+}
+
+/** No visitors at all (a quiet site), usage metrics every `usageEveryMs`; then it stops. */
+export async function liveStoppedWithUsageMetrics(ctx: RowContext, opts: LiveOptions): Promise<Row[]> {
+  const { v, pager, project, key } = await servedSite(ctx);
+  const s = site(ctx);
+  await s.start(project, v.url, key, opts.usageEveryMs);
+  await sleep(Math.max(opts.learnMs, opts.usageEveryMs * 4 + 30_000));
+  await s.stop();
+  const stoppedAt = Date.now();
+  const page = await pager.first((p) => p.event === 'opened' && about('site')(p), stoppedAt, Math.max(1_800_000, opts.usageEveryMs * 6));
+  return [pageRow(`live, usage metrics every ${Math.round(opts.usageEveryMs / 60_000)} min, stopped`, 900, page, stoppedAt, 'site')];
+}
