@@ -1,0 +1,12 @@
+import { describe, expect, it } from 'vitest';
+import { printable } from './printable.ts';
+
+describe('printable', () => {
+  it('turns C0, C1 and DEL into visible escapes, keeping text and (when asked) newlines', () => {
+    expect(printable('\u001b[31mred\u001b[0m')).toBe('\\x1b[31mred\\x1b[0m');
+    expect(printable('osc \u001b]52;c;ZXZpbA==\u0007 csi \u009b2J del \u007f')).toBe('osc \\x1b]52;c;ZXZpbA==\\x07 csi \\x9b2J del \\x7f');
+    expect(printable('a\r\nb\tc')).toBe('a\\x0d\\x0ab\\x09c');
+    expect(printable('a\nb\rc', { keepNewlines: true })).toBe('a\nb\\x0dc');
+    expect(printable('plain ascii, accents é, emoji 🚫, U+2028 \u2028')).toBe('plain ascii, accents é, emoji 🚫, U+2028 \u2028');
+  });
+});
