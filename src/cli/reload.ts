@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { VigilError } from '../lib/errors.ts';
+import { isVigilError, VigilError } from '../lib/errors.ts';
 import type { CommandContext } from './context.ts';
 
 /** How long `vigil reload` waits for serve to say how its reload went. */
@@ -15,7 +15,14 @@ export function registerReloadCommand(program: Command, ctx: CommandContext): vo
     .command('reload')
     .description("re-read vigil.yaml in the running 'vigil serve' (as SIGHUP does) and say whether it was applied")
     .action(async () => {
-      const config = ctx.config();
+      let config: ReturnType<typeof ctx.config>;
+      try {
+        config = ctx.config();
+      } catch (e) {
+        // The file serve would read does not load: say why here; serve is not asked and keeps running as it is.
+        if (isVigilError(e)) throw new VigilError('E_RELOAD', `${e.message} (not reloaded: vigil serve keeps its running configuration)`);
+        throw e;
+      }
       const { runFilePath, readRunFile } = await import('../app/run-file.ts');
       const file = runFilePath(config, ctx.io.env, ctx.io.cwd);
       const before = readRunFile(file);
