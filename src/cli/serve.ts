@@ -24,10 +24,33 @@ export function registerServeCommand(program: Command, ctx: CommandContext, glob
           `Dashboard ${url}: first-start password (shown once, stored hashed): ${password}\nLog in with it or with an admin token; set a new one with: vigil admin password\n`,
         );
       const stopSignal = ctx.io.stopSignal ?? new Promise<string>(() => {});
+      // SIGHUP is a reload from the first moment (Node's default would end the process): one asked
+      // while starting runs once the server is up. Reloads run one at a time, in the order asked.
+      let started: Awaited<ReturnType<typeof startServer>> | undefined;
+      let reloadAsked = false;
+      let reloading: Promise<void> = Promise.resolve();
+      const reload = () => {
+        const server = started;
+        if (!server) {
+          reloadAsked = true;
+          return;
+        }
+        reloading = reloading.then(async () => {
+          const outcome = await reloadFromFile(load, (next) => server.reload(next), log).catch((e: unknown) => {
+            const message = `reload failed: ${(e as Error)?.message ?? String(e)}`;
+            log.error({ err: e, reload: 'failed' }, message);
+            return { applied: false, message };
+          });
+          run.reload = { seq: run.reload.seq + 1, at: ctx.io.clock.now(), applied: outcome.applied, message: outcome.message };
+          writeRun();
+        });
+      };
+      const stopReload = ctx.io.onReload?.(reload);
       const starting = startServer(config, { clock: ctx.io.clock, log, env: ctx.io.env, firstStartPassword });
       // SIGTERM while starting: let the start finish (or fail), then stop at once.
       const first = await Promise.race([starting.then((server) => ({ server })), stopSignal.then((signal) => ({ signal }))]);
       if ('signal' in first) {
+        stopReload?.();
         log.info({ signal: first.signal }, 'stopping while starting');
         await (await starting).close();
         log.info('stopped');
@@ -61,19 +84,8 @@ export function registerServeCommand(program: Command, ctx: CommandContext, glob
         }
       };
       writeRun();
-      // Reloads one at a time, in the order asked.
-      let reloading: Promise<void> = Promise.resolve();
-      const stopReload = ctx.io.onReload?.(() => {
-        reloading = reloading.then(async () => {
-          const outcome = await reloadFromFile(load, (next) => server.reload(next), log).catch((e: unknown) => {
-            const message = `reload failed: ${(e as Error)?.message ?? String(e)}`;
-            log.error({ err: e, reload: 'failed' }, message);
-            return { applied: false, message };
-          });
-          run.reload = { seq: run.reload.seq + 1, at: ctx.io.clock.now(), applied: outcome.applied, message: outcome.message };
-          writeRun();
-        });
-      });
+      started = server;
+      if (reloadAsked) reload();
       const signal = await stopSignal;
       stopReload?.();
       log.info({ signal }, 'stopping: finishing requests in flight and writing buffered activity');
