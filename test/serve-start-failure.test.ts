@@ -118,7 +118,10 @@ describe('vigil serve (real process) when a port is taken', () => {
       expect(signal).toBe(null);
       expect(code).toBe(1);
       expect(Date.now() - t0).toBeLessThan(8000);
-      const fatal = run.output().split('\n').filter((l) => l.includes('level=fatal'));
+      const fatal = run
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('level=fatal'));
       expect(fatal).toHaveLength(1);
       expect(fatal[0]).toContain(`${which} 127.0.0.1:${taken.port}: address already in use`);
       expect(fatal[0]).toMatch(which === 'listen' ? /pick another with --listen/ : /metrics_listen: off/);

@@ -27,12 +27,28 @@ describe('Lifecycle', () => {
     const events: string[] = [];
     const life = new Lifecycle(silent);
     const failure = life.build(async (l) => {
-      await l.start('store', () => events.push('start store'), () => void events.push('stop store'));
-      await l.start('notifications', () => events.push('start notifications'), () => void events.push('stop notifications'));
-      await l.start('listener', () => {
-        throw new Error('listen 127.0.0.1:8080: address already in use');
-      }, () => void events.push('stop listener'));
-      await l.start('canaries', () => events.push('start canaries'), () => void events.push('stop canaries'));
+      await l.start(
+        'store',
+        () => events.push('start store'),
+        () => void events.push('stop store'),
+      );
+      await l.start(
+        'notifications',
+        () => events.push('start notifications'),
+        () => void events.push('stop notifications'),
+      );
+      await l.start(
+        'listener',
+        () => {
+          throw new Error('listen 127.0.0.1:8080: address already in use');
+        },
+        () => void events.push('stop listener'),
+      );
+      await l.start(
+        'canaries',
+        () => events.push('start canaries'),
+        () => void events.push('stop canaries'),
+      );
     });
     await expect(failure).rejects.toThrow('address already in use');
     expect(events).toEqual(['start store', 'start notifications', 'stop notifications', 'stop store']);
@@ -41,11 +57,23 @@ describe('Lifecycle', () => {
   it('a part that fails to stop does not keep the others open; the first failure is rethrown', async () => {
     const events: string[] = [];
     const life = new Lifecycle(silent);
-    await life.start('store', () => 1, () => void events.push('stop store'));
-    await life.start('dispatcher', () => 2, () => {
-      throw new Error('dispatcher stuck');
-    });
-    await life.start('listener', () => 3, () => void events.push('stop listener'));
+    await life.start(
+      'store',
+      () => 1,
+      () => void events.push('stop store'),
+    );
+    await life.start(
+      'dispatcher',
+      () => 2,
+      () => {
+        throw new Error('dispatcher stuck');
+      },
+    );
+    await life.start(
+      'listener',
+      () => 3,
+      () => void events.push('stop listener'),
+    );
     await expect(life.stop()).rejects.toThrow('dispatcher stuck');
     expect(events).toEqual(['stop listener', 'stop store']);
   });

@@ -109,11 +109,7 @@ export async function applyReload(t: ReloadTarget): Promise<ReloadOutcome> {
  * it. A refused file (or a refused channel) keeps the running configuration; either way one line
  * is logged and the outcome returned for the run file (`vigil reload` reads it).
  */
-export async function reloadFromFile(
-  load: () => VigilConfig,
-  apply: (next: VigilConfig) => Promise<ReloadOutcome>,
-  log: Logger,
-): Promise<ReloadOutcome> {
+export async function reloadFromFile(load: () => VigilConfig, apply: (next: VigilConfig) => Promise<ReloadOutcome>, log: Logger): Promise<ReloadOutcome> {
   let outcome: ReloadOutcome;
   try {
     outcome = await apply(load());
@@ -129,7 +125,14 @@ export async function reloadFromFile(
 
 /** The canary runner for a list of canaries, started (each run evaluated at once). */
 export function startCanaries(
-  deps: { store: Store; clock: Clock; log: Logger; sync: CanaryRunnerDeps['sync']; lastPullSeen: CanaryRunnerDeps['lastPullSeen']; evaluate: () => Promise<unknown> },
+  deps: {
+    store: Store;
+    clock: Clock;
+    log: Logger;
+    sync: CanaryRunnerDeps['sync'];
+    lastPullSeen: CanaryRunnerDeps['lastPullSeen'];
+    evaluate: () => Promise<unknown>;
+  },
   canaries: CanaryConfig[],
 ): CanaryRunner {
   const runner = new CanaryRunner({

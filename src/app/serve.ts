@@ -103,7 +103,12 @@ export async function startServer(config: VigilConfig, opts: StartOptions = {}):
     );
     const listeners = await startListeners(life, config, { ...core, clock, log, web, lapiUrl });
     boundUrl = listeners.url;
-    if (config.health.evaluateEveryMs > 0) await life.start('health evaluation', () => health.start(config.health.evaluateEveryMs), () => health.stop());
+    if (config.health.evaluateEveryMs > 0)
+      await life.start(
+        'health evaluation',
+        () => health.start(config.health.evaluateEveryMs),
+        () => health.stop(),
+      );
     const evaluate = () => health.evaluateNow().catch((e) => log.error({ err: e }, 'health evaluation failed'));
     // Proof of enforcement: each canary run, and each new drift observation, is evaluated at once.
     const canaryDeps = { store, clock, log, sync: core.sync, lastPullSeen: (b: Bouncer) => core.activity.cursor(b).lastPullAt, evaluate };
@@ -166,7 +171,11 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
   );
   if (store.created) log.info({ store: store.description }, `created a new store at ${store.description.replace(/^sqlite:/, '')}`);
   // Store failures are logged when the store goes down and when it is back, not once per call.
-  const storeHealth = await life.start('store health', () => new StoreHealth({ log, probe: () => store.decisionsRev() }), (s) => s.stop());
+  const storeHealth = await life.start(
+    'store health',
+    () => new StoreHealth({ log, probe: () => store.decisionsRev() }),
+    (s) => s.stop(),
+  );
   const sync = await life.start(
     'decision sync',
     async () => {
@@ -223,7 +232,11 @@ async function startListeners(
   const admin = web.adminOn ? createAdminApp({ store, clock, rules: health.rules, lapiUrl, sessionAuth: web.adminAuth, log }) : undefined;
   web.attachAdmin(admin);
   const fingerprintSecret = await store.secret('fingerprint');
-  const gate = await life.start('bouncer gate', () => new BouncerGate({ clock, auth, activity, log, metrics, fingerprintSecret }), (g) => g.stop());
+  const gate = await life.start(
+    'bouncer gate',
+    () => new BouncerGate({ clock, auth, activity, log, metrics, fingerprintSecret }),
+    (g) => g.stop(),
+  );
   // Built before the routes: on a TLS listener, client certificates stand for bouncers.
   let onRequest: http.RequestListener = () => {};
   const listener = createLapiListener(config.tls, serverOptions(config.limits), (req, res) => onRequest(req, res), { clock, log });
@@ -270,7 +283,13 @@ async function startListeners(
       }),
   );
   const addr = server.address() as AddressInfo;
-  const metricsServer = config.metricsListen ? await life.start('metrics listener', () => metrics.listen(config.metricsListen!), (m) => m.close()) : null;
+  const metricsServer = config.metricsListen
+    ? await life.start(
+        'metrics listener',
+        () => metrics.listen(config.metricsListen!),
+        (m) => m.close(),
+      )
+    : null;
   const scheme = config.tls ? 'https' : 'http';
   return { url: `${scheme}://${formatListen({ host: addr.address, port: addr.port })}`, metricsUrl: metricsServer?.url ?? null };
 }

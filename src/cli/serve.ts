@@ -75,12 +75,21 @@ export function registerServeCommand(program: Command, ctx: CommandContext, glob
       }
       // The run file lets `vigil reload` find this process and read the outcome of its reload.
       const runPath = runFile.runFilePath(config, ctx.io.env, ctx.io.cwd);
-      const run: import('../app/run-file.ts').RunFile = { pid: process.pid, url: server.url, config: config.file, startedAt: ctx.io.clock.now(), reload: { seq: 0, at: null, applied: null, message: null } };
+      const run: import('../app/run-file.ts').RunFile = {
+        pid: process.pid,
+        url: server.url,
+        config: config.file,
+        startedAt: ctx.io.clock.now(),
+        reload: { seq: 0, at: null, applied: null, message: null },
+      };
       const writeRun = () => {
         try {
           runFile.writeRunFile(runPath, run);
         } catch (e) {
-          log.warn({ runFile: runPath }, `cannot write ${runPath} (${(e as Error).message}): 'vigil reload' will not find this server; kill -HUP ${process.pid} still reloads`);
+          log.warn(
+            { runFile: runPath },
+            `cannot write ${runPath} (${(e as Error).message}): 'vigil reload' will not find this server; kill -HUP ${process.pid} still reloads`,
+          );
         }
       };
       writeRun();
