@@ -144,5 +144,18 @@ for (const dialect of DIALECTS) {
       // Still on the old port, and now at debug level.
       expect((await fetch(`http://127.0.0.1:${port}/health`)).ok).toBe(true);
     });
+
+    it('a canary added to vigil.yaml runs after a reload, without a restart', async () => {
+      const db = await freshDbUrl(dialect);
+      cleanups.push(db.cleanup);
+      const serve = await startServe(db.url, await freePort());
+      // No such bouncer: the run fails at once, which is enough to see it ran.
+      serve.write(['canaries:', '  - name: shop', '    url: http://127.0.0.1:9/', '    bouncer: nginx-shop', '    every: 2s']);
+      const r = await serve.cli('reload');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/applied canaries/);
+      await until('the canary to run', () => (serve.output().includes("canary 'shop'") ? true : undefined), serve.output);
+      expect(serve.child.exitCode).toBe(null);
+    });
   });
 }
