@@ -50,6 +50,8 @@ if (major < wantMajor || (major === wantMajor && minor < wantMinor)) {
   const { processIo } = await import(`${entry}/io.${ext}`);
   const code = await main(process.argv.slice(2), processIo());
   process.exitCode = code;
-  // serve keeps no handles after close; other commands are done: leave promptly.
-  if (process.argv[2] !== 'serve') process.exit(code);
+  // serve keeps no handles after close; other commands are done: leave promptly. A serve that
+  // failed to start leaves at once too, whatever is still pending (a unit with Restart=always
+  // must see it exit; stdout and stderr are synchronous on Linux, so its last line is written).
+  if (process.argv[2] !== 'serve' || code !== 0) process.exit(code);
 }

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
+import crypto from 'node:crypto';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createLogger } from '../lib/logger.ts';
@@ -24,13 +25,16 @@ import { MachineTokens } from '../server/machine-auth.ts';
 import { createWatcherApp } from '../server/watcher-routes.ts';
 import { StoreHealth } from '../server/store-health.ts';
 import { HealthEngine } from '../health/engine.ts';
+import { logIssueChanges } from '../health/issue-log.ts';
 import { LapiMetrics } from '../server/metrics.ts';
 import { createAdminApp } from '../server/admin.ts';
-import crypto from 'node:crypto';
 import { startNotifications, type Notifications } from '../notify/start.ts';
 import { createWebSurface, type WebSurface } from '../web/surface.ts';
-import { CanaryRunner } from '../canary/runner.ts';
+import type { CanaryRunner } from '../canary/runner.ts';
 import { DriftObserver } from '../canary/drift.ts';
+import type { Bouncer } from '../core/model/records.ts';
+import { Lifecycle } from './lifecycle.ts';
+import { applyReload, startCanaries, type ReloadOutcome } from './reload.ts';
 
 /** How often drift is checked against the latest usage-metrics reports (bouncers report every 30 min by default). */
 const DRIFT_OBSERVE_EVERY_MS = 30_000;
@@ -48,85 +52,191 @@ export interface RunningServer {
   notifications: Notifications;
   /** The admin API and dashboard (admin_listen); `dashboardUrl` is null when off. */
   web: WebSurface;
-  /** Canaries (`canaries:`) and drift observations: proof of enforcement (docs/canaries.md). */
-  canaries: CanaryRunner;
+  /** Canaries (`canaries:`) and drift observations: proof of enforcement (docs/canaries.md). A reload may replace the runner. */
+  readonly canaries: CanaryRunner;
   drift: DriftObserver;
+  /** The configuration in use (the one started with, or the last reload applied). */
+  readonly config: VigilConfig;
+  /**
+   * Applies a re-read vigil.yaml without losing state (docs/operations.md § Reload). Settings that
+   * only a restart changes are named in the outcome and logged once; the rest is applied.
+   */
+  reload(next: VigilConfig): Promise<ReloadOutcome>;
   /** Stop accepting, finish requests in flight, write what is buffered, close the store. */
   close(): Promise<void>;
 }
 
-export async function startServer(
-  config: VigilConfig,
-  opts: {
-    clock?: Clock;
-    log?: Logger;
-    env?: NodeJS.ProcessEnv;
-    /** Creates the dashboard password on first start and hands it over to be printed once (`vigil serve`). */
-    firstStartPassword?: (password: string, dashboardUrl: string) => void;
-  } = {},
-): Promise<RunningServer> {
+export interface StartOptions {
+  clock?: Clock;
+  log?: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Creates the dashboard password on first start and hands it over to be printed once (`vigil serve`). */
+  firstStartPassword?: (password: string, dashboardUrl: string) => void;
+}
+
+/**
+ * Starts `vigil serve`'s parts in order on one lifecycle (app/lifecycle.ts): the store and what
+ * follows it, health and notifications, the listeners, then the proof-of-enforcement loops. Stopped
+ * in reverse; a part that fails to start stops exactly those started before it, then rethrows.
+ */
+export async function startServer(config: VigilConfig, opts: StartOptions = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger(config.logLevel);
-  const store = await Store.open(config.db, {
-    role: 'serve',
-    source: config.dbSource,
-    timeoutMs: config.limits.storeTimeoutMs,
-    checkpointInBackground: true,
-    onWarning: (message) => log.warn(message),
+  const life = new Lifecycle(log);
+  return life.build(async () => {
+    const core = await startCore(life, config, clock, log);
+    // Parts that only need the store (an "alive mark", a cleanup loop) start here, before anything listens.
+    const scheme = config.tls ? 'https' : 'http';
+    let boundUrl = `${scheme}://${formatListen(config.listen)}`;
+    const lapiUrl = () => `${boundUrl}/`;
+    const { store, health } = core;
+    // Refuses a bad channel before anything listens; queues what a crash left unannounced.
+    const notifications = await life.start(
+      'notifications',
+      () => startNotifications({ store, clock, log, config, engine: health, lapiUrl, env: opts.env }),
+      (n) => n.stop(),
+    );
+    const web = await life.start(
+      'dashboard',
+      () => createWebSurface({ config, store, clock, rules: health.rules, sync: core.sync, log, lapiUrl, firstStartPassword: opts.firstStartPassword }),
+      (w) => w.close(),
+    );
+    const listeners = await startListeners(life, config, { ...core, clock, log, web, lapiUrl });
+    boundUrl = listeners.url;
+    if (config.health.evaluateEveryMs > 0)
+      await life.start(
+        'health evaluation',
+        () => health.start(config.health.evaluateEveryMs),
+        () => health.stop(),
+      );
+    const evaluate = () => health.evaluateNow().catch((e) => log.error({ err: e }, 'health evaluation failed'));
+    // Proof of enforcement: each canary run, and each new drift observation, is evaluated at once.
+    const canaryDeps = { store, clock, log, sync: core.sync, lastPullSeen: (b: Bouncer) => core.activity.cursor(b).lastPullAt, evaluate };
+    let canaries = startCanaries(canaryDeps, config.canaries);
+    life.defer('canaries', () => canaries.stop());
+    const drift = await life.start(
+      'drift observation',
+      () => {
+        const d = new DriftObserver(store, clock);
+        d.failed.subscribe((e) => log.error({ err: e }, 'drift observation failed'));
+        d.observed.subscribe(() => void evaluate());
+        d.start(DRIFT_OBSERVE_EVERY_MS);
+        return d;
+      },
+      (d) => d.stop(),
+    );
+    await web.start(listeners.url);
+
+    let current = config;
+    return {
+      url: listeners.url,
+      metricsUrl: listeners.metricsUrl,
+      ...core,
+      notifications,
+      web,
+      get canaries() {
+        return canaries;
+      },
+      drift,
+      get config() {
+        return current;
+      },
+      async reload(next) {
+        const replaceCanaries = async (list: VigilConfig['canaries']) => {
+          await canaries.stop();
+          canaries = startCanaries(canaryDeps, list);
+        };
+        const outcome = await applyReload({ current, next, log, env: opts.env, health, notifications, replaceCanaries });
+        if (outcome.applied) current = { ...next, ...outcome.kept };
+        return outcome;
+      },
+      close: () => life.stop(),
+    };
   });
+}
+
+/** The store and the parts that live on it: store health, decision sync, activity, keys, the health engine. */
+async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log: Logger) {
+  const store = await life.start(
+    'store',
+    () =>
+      Store.open(config.db, {
+        role: 'serve',
+        source: config.dbSource,
+        timeoutMs: config.limits.storeTimeoutMs,
+        checkpointInBackground: true,
+        onWarning: (message) => log.warn(message),
+      }),
+    (s) => s.close(),
+  );
   if (store.created) log.info({ store: store.description }, `created a new store at ${store.description.replace(/^sqlite:/, '')}`);
   // Store failures are logged when the store goes down and when it is back, not once per call.
-  const storeHealth = new StoreHealth({ log, probe: () => store.decisionsRev() });
-  const sync = new DecisionSync(store, clock);
-  sync.onError = (e) => storeHealth.failed(e);
-  await sync.start(config.decisionsSyncEveryMs);
-  const activity = new ActivityRecorder(store);
-  activity.onError = (e) => {
-    if (storeHealth.up) log.error({ err: e }, 'writing bouncer activity failed; will retry');
-    storeHealth.failed(e);
-  };
-  activity.onIpChange = (b, oldIp, newIp) => log.warn({ bouncer: b.name }, `new IP address detected for bouncer '${b.name}': ${newIp} (old: ${oldIp})`);
-  activity.start(config.activityFlushEveryMs);
-  const auth = new BouncerAuth(store, clock, undefined, storeHealth);
-  auth.start();
-  // CrowdSec's line (key sharing, client certificates: docs/reference/crowdsec-1.6-1.7.md §1, §2).
-  auth.onCreated = (b) => log.info({ bouncer: b.name, ip: b.ipAddress, auth_type: b.authType }, `Creating bouncer ${b.name}`);
+  const storeHealth = await life.start(
+    'store health',
+    () => new StoreHealth({ log, probe: () => store.decisionsRev() }),
+    (s) => s.stop(),
+  );
+  const sync = await life.start(
+    'decision sync',
+    async () => {
+      const s = new DecisionSync(store, clock);
+      s.failed.subscribe((e) => storeHealth.failed(e));
+      await s.start(config.decisionsSyncEveryMs);
+      return s;
+    },
+    (s) => s.stop(),
+  );
+  const activity = await life.start(
+    'bouncer activity',
+    () => {
+      const a = new ActivityRecorder(store);
+      a.onError = (e) => {
+        if (storeHealth.up) log.error({ err: e }, 'writing bouncer activity failed; will retry');
+        storeHealth.failed(e);
+      };
+      a.onIpChange = (b, oldIp, newIp) => log.warn({ bouncer: b.name }, `new IP address detected for bouncer '${b.name}': ${newIp} (old: ${oldIp})`);
+      a.start(config.activityFlushEveryMs);
+      return a;
+    },
+    (a) => a.stop(),
+  );
+  const auth = await life.start(
+    'bouncer keys',
+    () => {
+      const a = new BouncerAuth(store, clock, undefined, storeHealth);
+      a.start();
+      // CrowdSec's line (key sharing, client certificates: docs/reference/crowdsec-1.6-1.7.md §1, §2).
+      a.onCreated = (b) => log.info({ bouncer: b.name, ip: b.ipAddress, auth_type: b.authType }, `Creating bouncer ${b.name}`);
+      return a;
+    },
+    (a) => a.stop(),
+  );
   // Silences that begin at a restart are explained by it (health: "did not reconnect").
   await store.recordLapiStart(clock.now(), crypto.randomUUID());
   const health = new HealthEngine(store, clock, healthRules(config.health), { canaries: config.canaries });
-  health.onError = (e) => log.error({ err: e }, 'health evaluation failed');
-  health.onResult = ({ opened, resolved, escalated }) => {
-    for (const i of opened) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue opened: ${i.summary}`);
-    for (const i of escalated) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue now ${i.kind}: ${i.summary}`);
-    for (const i of resolved) log.info({ issue: i.id, kind: i.kind, bouncer: i.bouncerName }, `issue resolved: ${i.kind} ${i.subject}`);
-  };
+  health.failed.subscribe((e) => log.error({ err: e }, 'health evaluation failed'));
+  health.evaluated.subscribe(logIssueChanges(log));
+  return { store, storeHealth, sync, activity, auth, health };
+}
+
+type Core = Awaited<ReturnType<typeof startCore>>;
+
+/** The Local API listener (decision routes on node:http, the rest on Hono) and the metrics listener. */
+async function startListeners(
+  life: Lifecycle,
+  config: VigilConfig,
+  deps: Core & { clock: Clock; log: Logger; web: WebSurface; lapiUrl: () => string },
+): Promise<{ url: string; metricsUrl: string | null }> {
+  const { store, clock, log, sync, activity, auth, storeHealth, web, health, lapiUrl } = deps;
   const metrics = new LapiMetrics(store, clock, sync, storeHealth);
-  const scheme = config.tls ? 'https' : 'http';
-  let boundUrl = `${scheme}://${formatListen(config.listen)}`;
-  // Refuses a bad channel before anything listens; queues what a crash left unannounced.
-  const notifications = await startNotifications({ store, clock, log, config, engine: health, lapiUrl: () => `${boundUrl}/`, env: opts.env }).catch(
-    async (e) => {
-      sync.stop();
-      auth.stop();
-      await activity.stop();
-      await store.close();
-      throw e;
-    },
-  );
-  const web = await createWebSurface({
-    config,
-    store,
-    clock,
-    rules: health.rules,
-    sync,
-    log,
-    lapiUrl: () => `${boundUrl}/`,
-    firstStartPassword: opts.firstStartPassword,
-  });
-  const admin = web.adminOn ? createAdminApp({ store, clock, rules: health.rules, lapiUrl: () => `${boundUrl}/`, sessionAuth: web.adminAuth, log }) : undefined;
+  const admin = web.adminOn ? createAdminApp({ store, clock, rules: health.rules, lapiUrl, sessionAuth: web.adminAuth, log }) : undefined;
   web.attachAdmin(admin);
   const fingerprintSecret = await store.secret('fingerprint');
-  const gate = new BouncerGate({ clock, auth, activity, log, metrics, fingerprintSecret });
+  const gate = await life.start(
+    'bouncer gate',
+    () => new BouncerGate({ clock, auth, activity, log, metrics, fingerprintSecret }),
+    (g) => g.stop(),
+  );
   // Built before the routes: on a TLS listener, client certificates stand for bouncers.
   let onRequest: http.RequestListener = () => {};
   const listener = createLapiListener(config.tls, serverOptions(config.limits), (req, res) => onRequest(req, res), { clock, log });
@@ -155,7 +265,6 @@ export async function startServer(
     onRefused: (reason) => metrics.bodiesRefused.inc({ reason }),
     machineToken: async (token) => (await machineTokens.check(token)).ok,
   });
-
   // The decision routes answer on node:http directly (the hot path); Hono serves the rest.
   const server = listener.server;
   onRequest = (req, res) => {
@@ -163,77 +272,24 @@ export async function startServer(
   };
   // Timeouts and connection caps: slow or idle sockets must never keep a bouncer out (issue 15).
   guardListener(server, config.limits, { log, refused: metrics.connectionsRefused });
-  await listenOn(server, config.listen, 'listen', 'stop the other server or pick another with --listen');
+  await life.start(
+    'local api listener',
+    () => listenOn(server, config.listen, 'listen', 'stop the other server or pick another with --listen'),
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Idle keep-alive sockets would hold close() open; requests in flight still finish.
+        server.closeIdleConnections();
+      }),
+  );
   const addr = server.address() as AddressInfo;
-  let metricsServer: { url: string; close(): Promise<void> } | undefined;
-  if (config.metricsListen) {
-    try {
-      metricsServer = await metrics.listen(config.metricsListen);
-    } catch (e) {
-      server.close();
-      throw e;
-    }
-  }
-  if (config.health.evaluateEveryMs > 0) health.start(config.health.evaluateEveryMs);
-  // Proof of enforcement: each canary run, and each new drift observation, is evaluated at once.
-  const canaries = new CanaryRunner({
-    store,
-    clock,
-    log,
-    canaries: config.canaries,
-    sync,
-    lastPullSeen: (b) => activity.cursor(b).lastPullAt,
-    afterRun: () => health.evaluateNow().catch((e) => log.error({ err: e }, 'health evaluation failed')),
-  });
-  canaries.start();
-  const drift = new DriftObserver(store, clock);
-  drift.onError = (e) => log.error({ err: e }, 'drift observation failed');
-  drift.onObserved = () => health.evaluateNow().catch((e) => log.error({ err: e }, 'health evaluation failed'));
-  drift.start(DRIFT_OBSERVE_EVERY_MS);
-  const url = `${scheme}://${formatListen({ host: addr.address, port: addr.port })}`;
-  boundUrl = url;
-  try {
-    await web.start(url);
-  } catch (e) {
-    server.close();
-    await metricsServer?.close();
-    throw e;
-  }
-
-  let closing: Promise<void> | undefined;
-  return {
-    url,
-    metricsUrl: metricsServer?.url ?? null,
-    store,
-    sync,
-    activity,
-    health,
-    notifications,
-    web,
-    canaries,
-    drift,
-    close() {
-      closing ??= (async () => {
-        // First: a canary in flight removes its test decision while the store is open.
-        await canaries.stop();
-        await drift.stop();
-        sync.stop();
-        health.stop();
-        storeHealth.stop();
-        await web.close();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          // Idle keep-alive sockets would hold close() open; requests in flight still finish.
-          server.closeIdleConnections();
-        });
-        await metricsServer?.close();
-        await notifications.stop();
-        gate.stop();
-        auth.stop();
-        await activity.stop();
-        await store.close();
-      })();
-      return closing;
-    },
-  };
+  const metricsServer = config.metricsListen
+    ? await life.start(
+        'metrics listener',
+        () => metrics.listen(config.metricsListen!),
+        (m) => m.close(),
+      )
+    : null;
+  const scheme = config.tls ? 'https' : 'http';
+  return { url: `${scheme}://${formatListen({ host: addr.address, port: addr.port })}`, metricsUrl: metricsServer?.url ?? null };
 }

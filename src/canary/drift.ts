@@ -9,6 +9,7 @@ import type { Decision } from '../core/model/records.ts';
 import type { Clock } from '../lib/clock.ts';
 import { driftObservations, recordDriftObservation, streamFilters } from '../store/canaries.ts';
 import type { Store } from '../store/store.ts';
+import { Topic } from '../lib/topic.ts';
 
 /** Records an observation for each report not observed yet; the number recorded. */
 export async function observeDrift(store: Store, now: number): Promise<number> {
@@ -43,9 +44,10 @@ export class DriftObserver {
   #clock: Clock;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<number> | undefined;
-  onError: (e: unknown) => void = () => {};
-  /** Called when observations were recorded (the health engine evaluates). */
-  onObserved: (n: number) => Promise<unknown> | undefined = () => {};
+  /** An observation that failed. */
+  readonly failed = new Topic<unknown>();
+  /** Observations were recorded (how many): the health engine evaluates. */
+  readonly observed = new Topic<number>();
 
   constructor(store: Store, clock: Clock) {
     this.#store = store;
@@ -55,7 +57,7 @@ export class DriftObserver {
   observeNow(): Promise<number> {
     this.#running ??= (async () => {
       const n = await observeDrift(this.#store, this.#clock.now());
-      if (n > 0) await this.onObserved(n);
+      if (n > 0) this.observed.publish(n);
       return n;
     })().finally(() => {
       this.#running = undefined;
@@ -64,7 +66,7 @@ export class DriftObserver {
   }
 
   start(everyMs: number): void {
-    this.#timer = setInterval(() => void this.observeNow().catch((e) => this.onError(e)), everyMs);
+    this.#timer = setInterval(() => void this.observeNow().catch((e) => this.failed.publish(e)), everyMs);
     this.#timer.unref();
   }
 

@@ -12,6 +12,8 @@ export interface CliIo {
   clock: Clock;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM); used by `serve`. */
   stopSignal?: Promise<string>;
+  /** Calls `listener` on each reload request (SIGHUP); returns the way to stop listening. Used by `serve`. */
+  onReload?: (listener: () => void) => () => void;
 }
 
 export function processIo(): CliIo {
@@ -26,6 +28,11 @@ export function processIo(): CliIo {
       process.once('SIGINT', () => resolve('SIGINT'));
       process.once('SIGTERM', () => resolve('SIGTERM'));
     }),
+    // Only a command that listens turns SIGHUP into a reload; any other keeps Node's default (exit).
+    onReload: (listener) => {
+      process.on('SIGHUP', listener);
+      return () => process.off('SIGHUP', listener);
+    },
   };
 }
 

@@ -12,6 +12,7 @@ import { registerBouncerDaemonCommands } from './bouncer.ts';
 import { registerMachineCommands } from './machines.ts';
 import { registerDecisionCommands } from './decisions.ts';
 import { registerServeCommand } from './serve.ts';
+import { registerReloadCommand } from './reload.ts';
 import { registerIssueCommands } from './issues.ts';
 import { registerAdminCommands } from './admin.ts';
 import { registerWatchCommand } from './watch.ts';
@@ -66,6 +67,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   };
 
   registerServeCommand(program, ctx, globalFlags);
+  registerReloadCommand(program, ctx);
   registerBouncerCommands(program, ctx);
   registerBouncerDaemonCommands(program, ctx);
   registerMachineCommands(program, ctx);

@@ -5,22 +5,58 @@ import type { CommandContext } from './context.ts';
 export function registerServeCommand(program: Command, ctx: CommandContext, globalFlags: () => ConfigFlags): void {
   program
     .command('serve')
-    .description('run the Local API that bouncers pull decisions from')
+    .description('run the Local API that bouncers pull decisions from (SIGHUP or `vigil reload` re-reads vigil.yaml)')
     .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8080; env VIGIL_LISTEN)')
     .action(async (o: { listen?: string }) => {
       // Flags of this command join the global ones, then the usual precedence applies.
       const flags = { ...globalFlags(), listen: o.listen };
       const { loadConfig } = await import('../config/config.ts');
-      const config = loadConfig({ flags, env: ctx.io.env, cwd: ctx.io.cwd });
+      const load = () => loadConfig({ flags, env: ctx.io.env, cwd: ctx.io.cwd });
+      const config = load();
       // Loaded on demand: the server's modules (HTTP, logging, metrics) would slow every other command's start.
       const { createLogger, startServer } = await import('../app/serve.ts');
+      const { reloadFromFile } = await import('../app/reload.ts');
+      const runFile = await import('../app/run-file.ts');
       const log = createLogger(config.logLevel, { write: (s: string) => (ctx.io.stdout(s), true) } as unknown as NodeJS.WritableStream);
       // The first-start dashboard password goes to stderr once, never through the log.
       const firstStartPassword = (password: string, url: string) =>
         ctx.io.stderr(
           `Dashboard ${url}: first-start password (shown once, stored hashed): ${password}\nLog in with it or with an admin token; set a new one with: vigil admin password\n`,
         );
-      const server = await startServer(config, { clock: ctx.io.clock, log, env: ctx.io.env, firstStartPassword });
+      const stopSignal = ctx.io.stopSignal ?? new Promise<string>(() => {});
+      // SIGHUP is a reload from the first moment (Node's default would end the process): one asked
+      // while starting runs once the server is up. Reloads run one at a time, in the order asked.
+      let started: Awaited<ReturnType<typeof startServer>> | undefined;
+      let reloadAsked = false;
+      let reloading: Promise<void> = Promise.resolve();
+      const reload = () => {
+        const server = started;
+        if (!server) {
+          reloadAsked = true;
+          return;
+        }
+        reloading = reloading.then(async () => {
+          const outcome = await reloadFromFile(load, (next) => server.reload(next), log).catch((e: unknown) => {
+            const message = `reload failed: ${(e as Error)?.message ?? String(e)}`;
+            log.error({ err: e, reload: 'failed' }, message);
+            return { applied: false, message };
+          });
+          run.reload = { seq: run.reload.seq + 1, at: ctx.io.clock.now(), applied: outcome.applied, message: outcome.message };
+          writeRun();
+        });
+      };
+      const stopReload = ctx.io.onReload?.(reload);
+      const starting = startServer(config, { clock: ctx.io.clock, log, env: ctx.io.env, firstStartPassword });
+      // SIGTERM while starting: let the start finish (or fail), then stop at once.
+      const first = await Promise.race([starting.then((server) => ({ server })), stopSignal.then((signal) => ({ signal }))]);
+      if ('signal' in first) {
+        stopReload?.();
+        log.info({ signal: first.signal }, 'stopping while starting');
+        await (await starting).close();
+        log.info('stopped');
+        return;
+      }
+      const { server } = first;
       const bouncers = await server.store.listBouncers();
       log.info(
         {
@@ -37,9 +73,34 @@ export function registerServeCommand(program: Command, ctx: CommandContext, glob
       if (bouncers.length === 0) {
         log.info(`no bouncer registered yet: add one with 'vigil bouncers add NAME' and put the key in the bouncer's configuration (api_url: ${server.url}/)`);
       }
-      const signal = await (ctx.io.stopSignal ?? new Promise<string>(() => {}));
+      // The run file lets `vigil reload` find this process and read the outcome of its reload.
+      const runPath = runFile.runFilePath(config, ctx.io.env, ctx.io.cwd);
+      const run: import('../app/run-file.ts').RunFile = {
+        pid: process.pid,
+        url: server.url,
+        config: config.file,
+        startedAt: ctx.io.clock.now(),
+        reload: { seq: 0, at: null, applied: null, message: null },
+      };
+      const writeRun = () => {
+        try {
+          runFile.writeRunFile(runPath, run);
+        } catch (e) {
+          log.warn(
+            { runFile: runPath },
+            `cannot write ${runPath} (${(e as Error).message}): 'vigil reload' will not find this server; kill -HUP ${process.pid} still reloads`,
+          );
+        }
+      };
+      writeRun();
+      started = server;
+      if (reloadAsked) reload();
+      const signal = await stopSignal;
+      stopReload?.();
       log.info({ signal }, 'stopping: finishing requests in flight and writing buffered activity');
+      await reloading;
       await server.close();
+      runFile.removeRunFile(runPath, process.pid);
       log.info('stopped');
     });
 }

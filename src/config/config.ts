@@ -156,7 +156,8 @@ export function healthRules(h: VigilConfig['health']): HealthRules {
 
 export const CONFIG_DEFAULTS = {
   listen: '127.0.0.1:8080',
-  metrics_listen: '127.0.0.1:6060',
+  // Not CrowdSec's 6060 (its Prometheus): Vigil beside a running CrowdSec must start. 6070 is vigil watch's.
+  metrics_listen: '127.0.0.1:6071',
   admin_listen: 'lapi',
   log_level: 'info',
   admin_session_ttl: '12h',
@@ -188,7 +189,8 @@ export const fileSchema = z
       flag: '--log-level',
     }),
     metrics_listen: doc(z.string().optional(), {
-      description: 'Prometheus `/metrics` listener (as CrowdSec serves its own on 6060); `off` disables it.',
+      description:
+        "Prometheus `/metrics` listener; `off` disables it. Not CrowdSec's 6060: beside a running CrowdSec (Prometheus 6060, LAPI 8080, AppSec 7422, bouncers 60601/60602) both must start.",
       default: CONFIG_DEFAULTS.metrics_listen,
       env: 'VIGIL_METRICS_LISTEN',
     }),
@@ -372,7 +374,7 @@ export function loadConfig(
   const [dbText, dbWhere] = pick('db', flags.db, fromFile.db);
   const [levelText, levelWhere] = pick('log_level', flags.logLevel, fromFile.log_level);
   const [metricsText, metricsWhere] = pick('metrics_listen', flags.metricsListen, fromFile.metrics_listen);
-  // As CrowdSec serves Prometheus on 127.0.0.1:6060; `off` disables it.
+  // Its own port (CrowdSec's Prometheus keeps 6060); `off` disables it.
   const metricsListen = metricsText === 'off' ? null : parseListen(metricsText ?? CONFIG_DEFAULTS.metrics_listen, metricsWhere);
   // On the Local API listener unless told otherwise, as the admin API always was; `off` disables both.
   const [adminText, adminWhere] = pick('admin_listen', flags.adminListen, fromFile.admin_listen);

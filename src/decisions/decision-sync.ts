@@ -3,6 +3,7 @@ import type { Clock } from '../lib/clock.ts';
 import type { Decision } from '../core/model/records.ts';
 import { DecisionIndex } from '../core/decisions/decision-index.ts';
 import { nextTurn } from '../lib/turns.ts';
+import { Topic } from '../lib/topic.ts';
 
 /**
  * Keeps a process's in-memory DecisionIndex equal to the store. Writers bump a store-wide
@@ -25,7 +26,8 @@ export class DecisionSync {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #lastPrune = 0;
-  onError: (e: unknown) => void = () => {};
+  /** A scheduled refresh that failed (the store is down: serve's store health hears it). */
+  readonly failed = new Topic<unknown>();
 
   constructor(store: Store, clock: Clock) {
     this.#store = store;
@@ -40,7 +42,7 @@ export class DecisionSync {
   async start(everyMs: number): Promise<void> {
     await this.refresh();
     this.#timer = setInterval(() => {
-      this.refresh().catch((e) => this.onError(e));
+      this.refresh().catch((e) => this.failed.publish(e));
     }, everyMs);
     this.#timer.unref();
   }

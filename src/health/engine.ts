@@ -10,6 +10,7 @@ import type { BouncerHealthInput, FleetSnapshot, Finding, HealthRules, MachineHe
 import { refusedSummaries } from '../store/refused-summaries.ts';
 import { listMachines } from '../store/machines.ts';
 import { enforcementInput, type CanaryHealthConfig } from './enforcement.ts';
+import { Topic } from '../lib/topic.ts';
 
 /** Opened this many times in FLAP_WINDOW: shown as flapping rather than announced each time. */
 export const FLAP_OPENS = 3;
@@ -92,8 +93,10 @@ export class HealthEngine {
   #running: Promise<EvaluationResult> | undefined;
   #source: ((now: number) => Promise<FleetSnapshot>) | undefined;
   #canaries: CanaryHealthConfig[];
-  onError: (e: unknown) => void = () => {};
-  onResult: (r: EvaluationResult) => void = () => {};
+  /** Each evaluation's outcome (the log, notifications): any number of subscribers. */
+  readonly evaluated = new Topic<EvaluationResult>();
+  /** A scheduled evaluation that failed. */
+  readonly failed = new Topic<unknown>();
 
   constructor(store: Store, clock: Clock, rules: HealthRules, options: HealthEngineOptions = {}) {
     this.#store = store;
@@ -107,9 +110,15 @@ export class HealthEngine {
     return this.#rules;
   }
 
+  /** A reload's new rules and canaries; the next evaluation judges by them (open issues stay). */
+  reconfigure(rules: HealthRules, canaries: CanaryHealthConfig[]): void {
+    this.#rules = rules;
+    this.#canaries = canaries;
+  }
+
   start(everyMs: number): void {
     this.#timer = setInterval(() => {
-      this.evaluateNow().catch((e) => this.onError(e));
+      this.evaluateNow().catch((e) => this.failed.publish(e));
     }, everyMs);
     this.#timer.unref();
   }
@@ -202,7 +211,7 @@ export class HealthEngine {
       if (await this.#store.resolveHealthIssue(i.id, now)) resolved.push({ ...i, resolvedAt: now });
     }
     const result = { opened, resolved, open: stillOpen, escalated };
-    this.onResult(result);
+    this.evaluated.publish(result);
     return result;
   }
 }

@@ -40,6 +40,7 @@ export const VIGIL_ERROR_CODES = [
   'E_NO_MACHINE',
   'E_NO_SILENCE',
   'E_NO_STORE',
+  'E_RELOAD',
   'E_SILENCE_ENDED',
   'E_STORE_DOWN',
   'E_STORE_MODE',

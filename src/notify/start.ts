@@ -17,12 +17,19 @@ import { senderFor } from './channels/senders.ts';
 export const POLL_EVERY_MS = 1000;
 
 export interface Notifications {
-  channels: Channel[];
+  /** The channels in use now (a reload may change them). */
+  readonly channels: Channel[];
   store: NotifyStore;
-  planner: Planner;
-  dispatcher: Dispatcher;
+  readonly planner: Planner;
+  readonly dispatcher: Dispatcher;
   /** Plans from what the store says now, then sends everything due (tests, and after a manual change). */
   flush(): Promise<void>;
+  /**
+   * A reload's first half: resolves the new channels (secrets, values) and throws, naming the key,
+   * without changing anything when one is bad. The function it returns switches to them: attempts in
+   * flight finish, what is queued for a channel stays queued, open issues are planned for new channels.
+   */
+  prepare(settings: NotificationsConfig): () => Promise<void>;
   /** Stops polling and waits for attempts in flight. */
   stop(): Promise<void>;
 }
@@ -50,61 +57,87 @@ export async function startNotifications(opts: {
   random?: () => number;
 }): Promise<Notifications> {
   const { store, clock, log, config } = opts;
-  const settings = config.notifications;
-  const channels = resolveChannels(settings, opts.env ?? process.env);
   const notifyStore = new NotifyStore(store);
   const lapiUrl = opts.lapiUrl ?? (() => `http://${formatListen(config.listen)}/`);
-  const planner = new Planner({ store: notifyStore, channels, clock, lapiUrl, runbook: opts.runbook });
-  const dispatcher = new Dispatcher({
-    store: notifyStore,
-    channels: channels.map((ch) => ({ name: ch.name, sender: senderFor(ch, settings.timeoutMs), target: describeTarget(ch) })),
-    clock,
-    log,
-    settings,
-    random: opts.random,
-  });
+  const env = opts.env ?? process.env;
+  // Planner and dispatcher for one set of channels; a reload builds a new pair and swaps it in.
+  const build = (settings: NotificationsConfig) => {
+    const channels = resolveChannels(settings, env);
+    const planner = new Planner({ store: notifyStore, channels, clock, lapiUrl, runbook: opts.runbook });
+    const dispatcher = new Dispatcher({
+      store: notifyStore,
+      channels: channels.map((ch) => ({ name: ch.name, sender: senderFor(ch, settings.timeoutMs), target: describeTarget(ch) })),
+      clock,
+      log,
+      settings,
+      random: opts.random,
+    });
+    return { channels, planner, dispatcher };
+  };
+  let current = build(config.notifications);
+  const pollEveryMs = opts.pollEveryMs ?? POLL_EVERY_MS;
 
-  for (const ch of channels)
-    log.info({ channel: ch.name, type: ch.type, target: describeTarget(ch) }, `notifications to ${ch.name}: ${ch.type} ${describeTarget(ch)}`);
-  const configured = new Set(channels.map((c) => c.name));
-  for (const [name, n] of await notifyStore.pendingByChannel()) {
-    if (!configured.has(name))
-      log.warn(
-        { channel: name, pending: n },
-        `${n} notification(s) queued for channel ${name}, which is no longer configured: kept, and sent if it comes back`,
-      );
-  }
+  const announce = async (channels: Channel[]) => {
+    for (const ch of channels)
+      log.info({ channel: ch.name, type: ch.type, target: describeTarget(ch) }, `notifications to ${ch.name}: ${ch.type} ${describeTarget(ch)}`);
+    const configured = new Set(channels.map((c) => c.name));
+    for (const [name, n] of await notifyStore.pendingByChannel()) {
+      if (!configured.has(name))
+        log.warn(
+          { channel: name, pending: n },
+          `${n} notification(s) queued for channel ${name}, which is no longer configured: kept, and sent if it comes back`,
+        );
+    }
+  };
+  await announce(current.channels);
 
   let stopped = false;
   const planAndSend = async () => {
     if (stopped) return;
+    const { planner, dispatcher } = current;
     if ((await planner.run()) > 0) dispatcher.kick();
   };
-  if (opts.engine) {
-    const engine = opts.engine;
-    const previous = engine.onResult;
-    engine.onResult = (r) => {
-      previous(r);
-      planAndSend().catch((e) => log.error({ err: e }, 'planning notifications failed; the next evaluation retries'));
-    };
-  }
+  // A subscription, not a wrapped callback: the log and the dashboard listen to the same engine.
+  const unsubscribe = opts.engine?.evaluated.subscribe(() => {
+    planAndSend().catch((e) => log.error({ err: e }, 'planning notifications failed; the next evaluation retries'));
+  });
   // Before the first evaluation: what a crash left unannounced is queued and sent first.
-  await planner.run();
-  if (channels.length > 0) dispatcher.start(opts.pollEveryMs ?? POLL_EVERY_MS);
+  await current.planner.run();
+  if (current.channels.length > 0) current.dispatcher.start(pollEveryMs);
 
   return {
-    channels,
+    get channels() {
+      return current.channels;
+    },
     store: notifyStore,
-    planner,
-    dispatcher,
+    get planner() {
+      return current.planner;
+    },
+    get dispatcher() {
+      return current.dispatcher;
+    },
     async flush() {
-      await planner.run();
-      await dispatcher.runDue();
+      await current.planner.run();
+      await current.dispatcher.runDue();
+    },
+    prepare(settings) {
+      const next = build(settings);
+      return async () => {
+        const before = current;
+        await before.dispatcher.stop();
+        await before.planner.idle();
+        current = next;
+        if (stopped) return;
+        await announce(next.channels);
+        if (next.channels.length > 0) next.dispatcher.start(pollEveryMs);
+        await planAndSend();
+      };
     },
     async stop() {
       stopped = true;
-      await dispatcher.stop();
-      await planner.idle();
+      unsubscribe?.();
+      await current.dispatcher.stop();
+      await current.planner.idle();
     },
   };
 }

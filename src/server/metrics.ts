@@ -10,7 +10,7 @@ import type { DecisionSync } from '../decisions/decision-sync.ts';
 import type { StoreHealth } from './store-health.ts';
 
 /**
- * Prometheus metrics, on their own listener as CrowdSec serves its own on 6060. Per-bouncer and
+ * Prometheus metrics, on their own listener (default 127.0.0.1:6071; CrowdSec keeps its own on 6060). Per-bouncer and
  * per-issue gauges are read from the store at scrape time, so every replica reports the same truth.
  */
 export class LapiMetrics {

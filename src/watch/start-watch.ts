@@ -32,6 +32,7 @@ import { LapiLearning } from './lapi-learning.ts';
 import { describeLapiLog, lapiLogReader, type LapiLogSpec } from './lapi-log.ts';
 import { startNotifications, type Notifications } from '../notify/start.ts';
 import { createWebSurface, type WebSurface } from '../web/surface.ts';
+import { logIssueChanges } from '../health/issue-log.ts';
 
 export interface RunningWatch {
   /** `http://HOST:PORT` of the admin/metrics listener, or null when it is off. */
@@ -212,13 +213,9 @@ async function withLearntLapiUrl(settings: WatchSettings, source: BouncerSource)
 
 /** The watcher with its failures and the issues it opens and resolves going to the log. */
 function loggedWatcher(watcher: Watcher, log: Logger): Watcher {
-  watcher.engine.onError = (e) => log.error({ err: e }, 'health evaluation failed');
+  watcher.engine.failed.subscribe((e) => log.error({ err: e }, 'health evaluation failed'));
   watcher.onError = (e) => log.error({ err: e }, 'watch poll failed');
-  watcher.engine.onResult = ({ opened, resolved, escalated }) => {
-    for (const i of opened) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue opened: ${i.summary}`);
-    for (const i of escalated) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue now ${i.kind}: ${i.summary}`);
-    for (const i of resolved) log.info({ issue: i.id, kind: i.kind, bouncer: i.bouncerName }, `issue resolved: ${i.kind} ${i.subject}`);
-  };
+  watcher.engine.evaluated.subscribe(logIssueChanges(log));
   return watcher;
 }
 
