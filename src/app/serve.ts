@@ -22,6 +22,7 @@ import { guardListener, serverOptions } from '../server/limits.ts';
 import { createBodyGuard } from '../server/body-guard.ts';
 import { MachineTokens } from '../server/machine-auth.ts';
 import { createWatcherApp } from '../server/watcher-routes.ts';
+import { agentUsageHandler } from '../server/agent-usage.ts';
 import { StoreHealth } from '../server/store-health.ts';
 import { HealthEngine } from '../health/engine.ts';
 import { LapiMetrics } from '../server/metrics.ts';
@@ -145,6 +146,7 @@ export async function startServer(
     storeUp: () => storeHealth.up,
     watchers,
     clientCerts,
+    agentUsage: agentUsageHandler({ store, clock, activity, tokens: machineTokens }),
   });
   const decisionRoutes = createDecisionRoutes({ store, sync, activity, gate, log, metrics, storeHealth, clientCerts });
   // The body guard reads bodies (capped) and closes a connection whose body was left unread;
