@@ -141,7 +141,7 @@ export class HealthEngine {
       // Machines (log processors), without their password hashes.
       machines: (await listMachines(this.#store)).map(toMachineHealthInput),
       // Agents' usage reports, with the windows LP No Logs Parsed looks back over.
-      logProcessorUsage: await logProcessorUsage(this.#store, now - NO_LOGS_PARSED_AFTER_MS - 3600_000),
+      logProcessorUsage: await logProcessorUsage(this.#store, now - (this.#rules.noLogsParsedAfterMs ?? NO_LOGS_PARSED_AFTER_MS) - 3600_000),
       // Canaries and drift (proof of enforcement).
       enforcement: await enforcementInput(this.#store, this.#canaries, bouncers),
     };

@@ -48,6 +48,8 @@ export interface LogProcessorUsageInput {
 export function evaluateLogProcessors(snapshot: FleetSnapshot, now: number, rules: HealthRules): Finding[] {
   const usage = new Map((snapshot.logProcessorUsage ?? []).map((u) => [u.machineId, u]));
   if (usage.size === 0) return [];
+  const readAfter = rules.noLogsReadAfterMs ?? NO_LOGS_READ_AFTER_MS;
+  const parsedAfter = rules.noLogsParsedAfterMs ?? NO_LOGS_PARSED_AFTER_MS;
   const findings: Finding[] = [];
   for (const m of snapshot.machines ?? []) {
     const u = usage.get(m.id);
@@ -57,13 +59,13 @@ export function evaluateLogProcessors(snapshot: FleetSnapshot, now: number, rule
     if (status === 'offline' || status === 'pending') continue;
     if (now - u.lastReportAt > REPORTS_STALE_AFTER_MS) continue;
     const readSince = u.lastReadAt ?? u.firstReportAt;
-    if (now - readSince > NO_LOGS_READ_AFTER_MS) {
+    if (now - readSince > readAfter) {
       findings.push(noLogsRead(m, u, readSince, now));
       // Nothing is read now: that is the one thing to fix first, so No Logs Parsed waits for it.
       continue;
     }
     const parsedSince = u.lastParsedAt ?? u.firstReportAt;
-    if (u.lastReadAt !== null && now - u.lastReadAt <= NO_LOGS_PARSED_AFTER_MS && now - parsedSince > NO_LOGS_PARSED_AFTER_MS) {
+    if (u.lastReadAt !== null && now - u.lastReadAt <= parsedAfter && now - parsedSince > parsedAfter) {
       findings.push(noLogsParsed(m, u, parsedSince, now));
     }
   }

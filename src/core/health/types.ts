@@ -145,6 +145,9 @@ export interface HealthRules {
    */
   offlineAfterFactor?: number;
   offlineAfterMinMs?: number;
+  /** LP No Logs Read after this long without a line read (default 24 h), LP No Logs Parsed after this long without one parsed (48 h). */
+  noLogsReadAfterMs?: number;
+  noLogsParsedAfterMs?: number;
   /** `console`: CrowdSec Console's rules alone (offline after offlineAfterMs, no cadence). Absent: `vigil`. */
   mode?: 'vigil' | 'console';
 }
