@@ -67,18 +67,26 @@ describe('agents’ usage reports end to end (real vigil serve and CLI)', () => 
   it('raises LP No Logs Read for an agent that reports nothing read, then LP No Logs Parsed once it reads but cannot parse', async () => {
     expect(await report(agentBody('none'))).toBe(201);
     // Keep reporting (as the agent does) until the 3 s rule has passed and the issue shows.
-    const read = await until('LP No Logs Read in vigil issues list', async () => {
-      expect(await report(agentBody('none'))).toBe(201);
-      return open('lp_no_logs_read')();
-    }, vigil.logs);
+    const read = await until(
+      'LP No Logs Read in vigil issues list',
+      async () => {
+        expect(await report(agentBody('none'))).toBe(201);
+        return open('lp_no_logs_read')();
+      },
+      vigil.logs,
+    );
     expect(read).toMatchObject({ criticality: 'critical' });
     expect(read.evidence.causes[0]!.cause).toBe('logs_not_read');
 
     // Lines now arrive but none parse: No Logs Read resolves; No Logs Parsed opens past its 5 s.
-    const parsed = await until('LP No Logs Parsed in vigil issues list', async () => {
-      expect(await report(agentBody('unparsed'))).toBe(201);
-      return open('lp_no_logs_parsed')();
-    }, vigil.logs);
+    const parsed = await until(
+      'LP No Logs Parsed in vigil issues list',
+      async () => {
+        expect(await report(agentBody('unparsed'))).toBe(201);
+        return open('lp_no_logs_parsed')();
+      },
+      vigil.logs,
+    );
     expect(parsed.evidence.causes[0]!.cause).toBe('logs_not_parsed');
     // Lines keep arriving (a report now), so nothing read is no longer true; the table shows the parse issue.
     expect(await report(agentBody('unparsed'))).toBe(201);

@@ -107,7 +107,13 @@ for (const dialect of DIALECTS) {
       const id = (await getMachine(server.store, AGENT))!.id;
       const all = await logProcessorUsage(server.store, 0);
       expect(all.map((u) => u.machineId)).toEqual([id]);
-      expect(all[0]).toMatchObject({ firstReportAt: clock.now(), lastReportAt: clock.now(), lastReadAt: clock.now(), lastParsedAt: clock.now(), datasources: { file: 2 } });
+      expect(all[0]).toMatchObject({
+        firstReportAt: clock.now(),
+        lastReportAt: clock.now(),
+        lastReadAt: clock.now(),
+        lastParsedAt: clock.now(),
+        datasources: { file: 2 },
+      });
       expect(all[0]!.windows).toEqual([
         {
           at: clock.now(),

@@ -111,8 +111,16 @@ for (const dialect of DIALECTS) {
       // CrowdSec's statuses (docs/reference/crowdsec-1.6-1.7.md §6): 400 for a type error, 422 for a validation failure.
       const cases: Array<[string, number, RegExp]> = [
         ['{not json', 400, /^body: not valid JSON/],
-        [JSON.stringify({ remediation_components: [{ utc_startup_timestamp: 1 }] }), 422, /^validation failure list:\nremediation_components\.0\.version in body is required$/],
-        [JSON.stringify(report(clock.now(), { utc_startup_timestamp: 'yesterday' })), 400, /^json: cannot unmarshal string into Go struct field .*utc_startup_timestamp of type int64/],
+        [
+          JSON.stringify({ remediation_components: [{ utc_startup_timestamp: 1 }] }),
+          422,
+          /^validation failure list:\nremediation_components\.0\.version in body is required$/,
+        ],
+        [
+          JSON.stringify(report(clock.now(), { utc_startup_timestamp: 'yesterday' })),
+          400,
+          /^json: cannot unmarshal string into Go struct field .*utc_startup_timestamp of type int64/,
+        ],
         [
           JSON.stringify({
             remediation_components: [

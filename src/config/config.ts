@@ -249,7 +249,7 @@ export const fileSchema = z
             default: ms(NO_LOGS_READ_AFTER_MS),
           }),
           no_logs_parsed_after: doc(duration.optional(), {
-            description: 'An agent that reads lines but has parsed none for longer raises LP No Logs Parsed (Critical; the Console\'s 48 h).',
+            description: "An agent that reads lines but has parsed none for longer raises LP No Logs Parsed (Critical; the Console's 48 h).",
             default: ms(NO_LOGS_PARSED_AFTER_MS),
           }),
         })

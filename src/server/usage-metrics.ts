@@ -24,7 +24,8 @@ export function parseBouncerUsageMetrics(body: Uint8Array, contentEncoding: stri
   if (lp.length > 1) return { ok: false, status: 400, message: 'Payload has more than one log processor' };
   if (rc.length === 0)
     return { ok: false, status: 400, message: 'Missing remediation component data: a bouncer (X-Api-Key) sends one remediation_components item' };
-  if (rc.length > 1) return { ok: false, status: 400, message: `Payload has more than one remediation component (${rc.length} items); a bouncer sends exactly one` };
+  if (rc.length > 1)
+    return { ok: false, status: 400, message: `Payload has more than one remediation component (${rc.length} items); a bouncer sends exactly one` };
   return { ok: true, report: rc[0]! };
 }
 

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RULES, evaluate } from './evaluate.ts';
-import { evaluateLogProcessors, NO_LOGS_PARSED_AFTER_MS, NO_LOGS_READ_AFTER_MS, type LogProcessorUsageInput, type LogProcessorWindow } from './log-processors.ts';
+import {
+  evaluateLogProcessors,
+  NO_LOGS_PARSED_AFTER_MS,
+  NO_LOGS_READ_AFTER_MS,
+  type LogProcessorUsageInput,
+  type LogProcessorWindow,
+} from './log-processors.ts';
 import { machineRunbookFor } from './machine-runbooks.ts';
 import { causeText } from './causes.ts';
 import { formatRunbookText } from './runbooks.ts';
@@ -29,7 +35,14 @@ function machine(now: number, over: Partial<MachineHealthInput> = {}): MachineHe
   };
 }
 function win(at: number, read: number, parsed: number): LogProcessorWindow {
-  return { at, windowSeconds: 1800, read, parsed, unparsed: read - parsed, bySource: read ? { '/var/log/nginx/access.log': { type: 'file', read, parsed, unparsed: read - parsed } } : {} };
+  return {
+    at,
+    windowSeconds: 1800,
+    read,
+    parsed,
+    unparsed: read - parsed,
+    bySource: read ? { '/var/log/nginx/access.log': { type: 'file', read, parsed, unparsed: read - parsed } } : {},
+  };
 }
 function usage(now: number, over: Partial<LogProcessorUsageInput> = {}): LogProcessorUsageInput {
   return {
@@ -160,12 +173,24 @@ describe('through the whole evaluator and the runbooks', () => {
   });
 
   it('has a runbook for each issue, led by the acquisition or the parsers', () => {
-    const read = machineRunbookFor({ machineId: 'agent1', issue: 'lp_no_logs_read', lapiUrl: 'http://127.0.0.1:8080/', deployment: 'host', cause: 'logs_not_read' });
+    const read = machineRunbookFor({
+      machineId: 'agent1',
+      issue: 'lp_no_logs_read',
+      lapiUrl: 'http://127.0.0.1:8080/',
+      deployment: 'host',
+      cause: 'logs_not_read',
+    });
     expect(read.title).toBe('LP No Logs Read: `agent1` (CrowdSec agent)');
     const readText = formatRunbookText(read);
     expect(readText).toContain('sudo cat /etc/crowdsec/acquis.yaml');
     expect(readText).toContain('sudo cscli metrics show acquisition parsers');
-    const parsed = machineRunbookFor({ machineId: 'agent1', issue: 'lp_no_logs_parsed', lapiUrl: 'http://127.0.0.1:8080/', deployment: 'docker', cause: 'logs_not_parsed' });
+    const parsed = machineRunbookFor({
+      machineId: 'agent1',
+      issue: 'lp_no_logs_parsed',
+      lapiUrl: 'http://127.0.0.1:8080/',
+      deployment: 'docker',
+      cause: 'logs_not_parsed',
+    });
     const text = formatRunbookText(parsed);
     expect(parsed.title).toBe('LP No Logs Parsed: `agent1` (CrowdSec agent)');
     expect(text).toContain("docker exec crowdsec cscli explain --log '<one line of the log>' --type nginx");

@@ -89,10 +89,7 @@ function noLogsRead(m: MachineHealthInput, u: LogProcessorUsageInput, since: num
       evidence: [...evidence, 'its report lists no datasource: acquis.yaml and acquis.d/ configure none, or none loaded'],
     });
   } else {
-    const lastSources = [...u.windows]
-      .reverse()
-      .find((w) => w.read > 0)
-      ?.bySource;
+    const lastSources = [...u.windows].reverse().find((w) => w.read > 0)?.bySource;
     causes.push({
       cause: 'logs_not_read',
       confidence: 'medium',

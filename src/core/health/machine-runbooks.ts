@@ -154,7 +154,10 @@ const DIAGNOSE: Record<string, (e: Env) => RunbookStep | null> = {
   }),
   sourceFiles: (e) => ({
     text: 'Check that the files exist, grow and are readable by the agent (in a container, that they are mounted into it); its log says `no matching files` or `permission denied` otherwise.',
-    commands: [agentCmd(e, 'sudo ls -l /var/log/'), agentCmd(e, "sudo grep -iE 'no matching files|permission denied|acquisition' /var/log/crowdsec.log | tail -20")],
+    commands: [
+      agentCmd(e, 'sudo ls -l /var/log/'),
+      agentCmd(e, "sudo grep -iE 'no matching files|permission denied|acquisition' /var/log/crowdsec.log | tail -20"),
+    ],
   }),
   parsers: (e) => ({
     text: 'Check that parsers for the service are installed (a collection brings them) and see which stage drops the lines (Parser Metrics: Hits, Parsed, Unparsed):',
@@ -269,18 +272,18 @@ export function machineRunbookFor(ctx: MachineRunbookContext): Runbook {
     ctx.issue === 'lp_no_logs_read' || ctx.issue === 'lp_no_logs_parsed'
       ? logs
       : ctx.issue === 'lp_no_alerts'
-      ? [
-          { text: 'Scenarios receive events again (Scenario Metrics):', commands: [agentCmd(e, 'sudo cscli metrics show scenarios')] },
-          { text: 'Its next alert clears the issue (Last Update moves):', commands: [lapiCmd(e, `machines inspect ${e.name}`)] },
-        ]
-      : [
-          { text: 'The agent is running:', commands: agentOps(e).status },
-          {
-            text: `${code(ctx.machineId)} shows ✔️ and a Last Heartbeat under 2 minutes, without ⚠️ (the agent beats every 60 s):`,
-            commands: [lapiCmd(e, 'machines list')],
-          },
-          { text: 'Its logs show a successful login (no more 401 or connection refused):', commands: agentOps(e).logs.slice(0, 1) },
-        ];
+        ? [
+            { text: 'Scenarios receive events again (Scenario Metrics):', commands: [agentCmd(e, 'sudo cscli metrics show scenarios')] },
+            { text: 'Its next alert clears the issue (Last Update moves):', commands: [lapiCmd(e, `machines inspect ${e.name}`)] },
+          ]
+        : [
+            { text: 'The agent is running:', commands: agentOps(e).status },
+            {
+              text: `${code(ctx.machineId)} shows ✔️ and a Last Heartbeat under 2 minutes, without ⚠️ (the agent beats every 60 s):`,
+              commands: [lapiCmd(e, 'machines list')],
+            },
+            { text: 'Its logs show a successful login (no more 401 or connection refused):', commands: agentOps(e).logs.slice(0, 1) },
+          ];
   return {
     title: `${TITLES[ctx.issue]}: ${code(ctx.machineId)} (CrowdSec agent)`,
     summary: `${code(ctx.machineId)} ${what[ctx.issue]}. ${likely}`,

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeUsageMetrics } from './decode.ts';
+import { decodeUsageMetrics, type MetricItem } from './decode.ts';
 import { logProcessorCounts } from './log-processor-counts.ts';
 
 /** The decoder against the exact bodies real components send (test/fixtures/usage-metrics/README.md) and CrowdSec's refusals. */
@@ -66,7 +66,10 @@ describe('decodeUsageMetrics', () => {
         { meta: { window_size_seconds: 900, utc_now_timestamp: 4 }, items: [{ name: 'dropped', value: 1, unit: 'request', labels: {} }] },
       ],
     });
-    expect(decodeUsageMetrics({ remediation_components: null, log_processors: {} })).toEqual({ ok: true, value: { remediationComponents: [], logProcessors: [] } });
+    expect(decodeUsageMetrics({ remediation_components: null, log_processors: {} })).toEqual({
+      ok: true,
+      value: { remediationComponents: [], logProcessors: [] },
+    });
     expect(decodeUsageMetrics(null)).toEqual({ ok: true, value: { remediationComponents: [], logProcessors: [] } });
   });
 
@@ -87,13 +90,17 @@ describe('decodeUsageMetrics', () => {
   });
 
   it('counts per parser node when the agent has no global counters, from the first stage only', () => {
-    const items = [
+    const items: MetricItem[] = [
       { name: 'read', value: 10, unit: 'line', labels: { source: 'a.log', datasource_type: 'file' } },
       { name: 'parsed', value: 10, unit: 'line', labels: { source: 'a.log', parser_stage: 's00-raw' } },
       { name: 'parsed', value: 4, unit: 'line', labels: { source: 'a.log', parser_stage: 's01-parse' } },
       { name: 'unparsed', value: 6, unit: 'line', labels: { source: 'a.log', parser_stage: 's01-parse' } },
     ];
-    expect(logProcessorCounts({ metrics: [{ meta: { window_size_seconds: 1800, utc_now_timestamp: 1 }, items }] })).toMatchObject({ read: 10, parsed: 4, unparsed: 6 });
+    expect(logProcessorCounts({ metrics: [{ meta: { window_size_seconds: 1800, utc_now_timestamp: 1 }, items }] })).toMatchObject({
+      read: 10,
+      parsed: 4,
+      unparsed: 6,
+    });
     expect(logProcessorCounts({ metrics: [] })).toEqual({ read: 0, parsed: 0, unparsed: 0, bySource: {} });
   });
 
@@ -106,20 +113,48 @@ describe('decodeUsageMetrics', () => {
       ],
       [rc({ utc_startup_timestamp: 1.5 }), 400, /cannot unmarshal number 1.5 into Go struct field .* of type int64/],
       // The official spec example's "metrics": {…} object: CrowdSec refuses it (a list is expected).
-      [rc({ metrics: { meta: {}, items: [] } }), 400, /cannot unmarshal object into Go struct field RemediationComponentsMetrics.metrics of type \[\]\*models.DetailedMetrics/],
+      [
+        rc({ metrics: { meta: {}, items: [] } }),
+        400,
+        /cannot unmarshal object into Go struct field RemediationComponentsMetrics.metrics of type \[\]\*models.DetailedMetrics/,
+      ],
       [rc({ feature_flags: 'none' }), 400, /cannot unmarshal string .* of type \[\]string/],
-      [rc({ metrics: [{ meta: { window_size_seconds: 1, utc_now_timestamp: 1 }, items: [{ name: 'x', value: 'many', unit: 'ip' }] }] }), 400, /MetricsDetailItem.value of type float64 \(remediation_components.0.metrics.0.items.0.value\)/],
-      [rc({ metrics: [{ meta: { window_size_seconds: 1, utc_now_timestamp: 1 }, items: [{ name: 'x', value: 1, unit: 'ip', labels: { a: 1 } }] }] }), 400, /labels.a/],
+      [
+        rc({ metrics: [{ meta: { window_size_seconds: 1, utc_now_timestamp: 1 }, items: [{ name: 'x', value: 'many', unit: 'ip' }] }] }),
+        400,
+        /MetricsDetailItem.value of type float64 \(remediation_components.0.metrics.0.items.0.value\)/,
+      ],
+      [
+        rc({ metrics: [{ meta: { window_size_seconds: 1, utc_now_timestamp: 1 }, items: [{ name: 'x', value: 1, unit: 'ip', labels: { a: 1 } }] }] }),
+        400,
+        /labels.a/,
+      ],
       [{ remediation_components: 'yes' }, 400, /AllMetrics.remediation_components of type/],
       ['a string', 400, 'json: cannot unmarshal string into Go value of type models.AllMetrics'],
       [{ remediation_components: [{ utc_startup_timestamp: 1 }] }, 422, 'validation failure list:\nremediation_components.0.version in body is required'],
-      [{ remediation_components: [null] }, 422, /remediation_components.0.version in body is required\nremediation_components.0.utc_startup_timestamp in body is required/],
+      [
+        { remediation_components: [null] },
+        422,
+        /remediation_components.0.version in body is required\nremediation_components.0.utc_startup_timestamp in body is required/,
+      ],
       [rc({ os: { name: 'debian' } }), 422, 'validation failure list:\nremediation_components.0.os.version in body is required'],
       [rc({ metrics: [{ items: [] }] }), 422, 'validation failure list:\nremediation_components.0.metrics.0.meta in body is required'],
       [rc({ metrics: [{ meta: { window_size_seconds: 1, utc_now_timestamp: 1 } }] }), 422, /metrics.0.items in body is required/],
-      [rc({ metrics: [{ meta: { window_size_seconds: 1, utc_now_timestamp: 1 }, items: [{ name: 'x', unit: 'ip' }] }] }), 422, /items.0.value in body is required/],
-      [rc({ metrics: [{ meta: { window_size_seconds: 1, utc_now_timestamp: 1 }, items: [{ name: 'x'.repeat(256), value: 1, unit: 'ip' }] }] }), 422, /items.0.name in body should be at most 255 chars long/],
-      [{ log_processors: [{ version: 'v1', utc_startup_timestamp: 1 }] }, 422, /log_processors.0.datasources in body is required\nlog_processors.0.hub_items in body is required/],
+      [
+        rc({ metrics: [{ meta: { window_size_seconds: 1, utc_now_timestamp: 1 }, items: [{ name: 'x', unit: 'ip' }] }] }),
+        422,
+        /items.0.value in body is required/,
+      ],
+      [
+        rc({ metrics: [{ meta: { window_size_seconds: 1, utc_now_timestamp: 1 }, items: [{ name: 'x'.repeat(256), value: 1, unit: 'ip' }] }] }),
+        422,
+        /items.0.name in body should be at most 255 chars long/,
+      ],
+      [
+        { log_processors: [{ version: 'v1', utc_startup_timestamp: 1 }] },
+        422,
+        /log_processors.0.datasources in body is required\nlog_processors.0.hub_items in body is required/,
+      ],
     ];
     for (const [body, status, message] of cases) {
       const r = decodeUsageMetrics(body);
