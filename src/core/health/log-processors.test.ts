@@ -10,6 +10,8 @@ import {
 import { machineRunbookFor } from './machine-runbooks.ts';
 import { causeText } from './causes.ts';
 import { formatRunbookText } from './runbooks.ts';
+import { issueRunbook } from './issue-view.ts';
+import type { HealthIssue } from '../model/health-issue.ts';
 import type { BouncerHealthInput, FleetSnapshot, MachineHealthInput } from './types.ts';
 
 /** LP No Logs Read (24 h) and LP No Logs Parsed (48 h) from agents' usage reports, across the exact boundaries, time passed in. */
@@ -195,5 +197,28 @@ describe('through the whole evaluator and the runbooks', () => {
     expect(parsed.title).toBe('LP No Logs Parsed: `agent1` (CrowdSec agent)');
     expect(text).toContain("docker exec crowdsec cscli explain --log '<one line of the log>' --type nginx");
     expect(text).toContain('docker exec crowdsec cscli collections install crowdsecurity/nginx');
+  });
+
+  it('issues show finds the runbook of a stored issue of either kind', () => {
+    for (const [kind, cause] of [
+      ['lp_no_logs_read', 'acquisition_missing'],
+      ['lp_no_logs_parsed', 'logs_not_parsed'],
+    ] as const) {
+      const issue: HealthIssue = {
+        id: 1,
+        kind,
+        criticality: 'critical',
+        subject: 'machine:agent1',
+        bouncerName: null,
+        openedAt: T0,
+        lastSeenAt: T0,
+        resolvedAt: null,
+        since: T0,
+        summary: '',
+        evidence: { causes: [{ cause, confidence: 'high', evidence: [] }], notes: [] },
+      };
+      const r = issueRunbook(issue, undefined, 'http://127.0.0.1:8080/', 'host');
+      expect(r?.title, kind).toMatch(/^LP No Logs (Read|Parsed): `agent1`/);
+    }
   });
 });
