@@ -108,10 +108,19 @@ for (const dialect of DIALECTS) {
     it('refuses bad bodies with CrowdSec statuses and a message naming the field, keeping the stored report', async () => {
       const b = (await server.store.getBouncer('live-app'))!;
       const before = await server.store.latestUsageMetrics(b.id);
+      // CrowdSec's statuses (docs/reference/crowdsec-1.6-1.7.md §6): 400 for a type error, 422 for a validation failure.
       const cases: Array<[string, number, RegExp]> = [
         ['{not json', 400, /^body: not valid JSON/],
-        [JSON.stringify({ remediation_components: [{ utc_startup_timestamp: 1 }] }), 422, /^remediation_components\.0\.version: /],
-        [JSON.stringify(report(clock.now(), { utc_startup_timestamp: 'yesterday' })), 422, /^remediation_components\.0\.utc_startup_timestamp: /],
+        [
+          JSON.stringify({ remediation_components: [{ utc_startup_timestamp: 1 }] }),
+          422,
+          /^validation failure list:\nremediation_components\.0\.version in body is required$/,
+        ],
+        [
+          JSON.stringify(report(clock.now(), { utc_startup_timestamp: 'yesterday' })),
+          400,
+          /^json: cannot unmarshal string into Go struct field .*utc_startup_timestamp of type int64/,
+        ],
         [
           JSON.stringify({
             remediation_components: [
@@ -122,12 +131,13 @@ for (const dialect of DIALECTS) {
               },
             ],
           }),
-          422,
-          /^remediation_components\.0\.metrics\.0\.items\.0\.value: /,
+          400,
+          /\(remediation_components\.0\.metrics\.0\.items\.0\.value\)$/,
         ],
-        [JSON.stringify({ remediation_components: 'yes' }), 422, /^remediation_components: /],
-        [JSON.stringify({ log_processors: [{ version: 'v1' }] }), 400, /^log_processors: /],
-        [JSON.stringify({}), 400, /^remediation_components: missing/],
+        [JSON.stringify({ remediation_components: 'yes' }), 400, /AllMetrics\.remediation_components/],
+        [JSON.stringify({ log_processors: [{ version: 'v1' }] }), 422, /log_processors\.0\.utc_startup_timestamp in body is required/],
+        [JSON.stringify({}), 400, /^Missing remediation component data/],
+        [JSON.stringify({ remediation_components: null, log_processors: null }), 400, /^Missing remediation component data/],
         [JSON.stringify({ remediation_components: [report(0).remediation_components[0], report(0).remediation_components[0]] }), 400, /2 items/],
       ];
       for (const [body, status, message] of cases) {

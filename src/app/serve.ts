@@ -23,6 +23,7 @@ import { guardListener, serverOptions } from '../server/limits.ts';
 import { createBodyGuard } from '../server/body-guard.ts';
 import { MachineTokens } from '../server/machine-auth.ts';
 import { createWatcherApp } from '../server/watcher-routes.ts';
+import { agentUsageHandler } from '../server/agent-usage.ts';
 import { StoreHealth } from '../server/store-health.ts';
 import { HealthEngine } from '../health/engine.ts';
 import { logIssueChanges } from '../health/issue-log.ts';
@@ -255,6 +256,7 @@ async function startListeners(
     storeUp: () => storeHealth.up,
     watchers,
     clientCerts,
+    agentUsage: agentUsageHandler({ store, clock, activity, tokens: machineTokens }),
   });
   const decisionRoutes = createDecisionRoutes({ store, sync, activity, gate, log, metrics, storeHealth, clientCerts });
   // The body guard reads bodies (capped) and closes a connection whose body was left unread;

@@ -7,6 +7,7 @@ import { VigilError } from '../lib/errors.ts';
 import { parseListen, type ListenAddress } from '../lib/listen-address.ts';
 import { formatGoDuration, parseDuration } from '../lib/duration.ts';
 import { DEFAULT_EVALUATE_EVERY_MS, DEFAULT_RULES } from '../core/health/evaluate.ts';
+import { NO_LOGS_PARSED_AFTER_MS, NO_LOGS_READ_AFTER_MS } from '../core/health/log-processors.ts';
 import type { HealthRules } from '../core/health/types.ts';
 import { parseStoreUrl } from '../store/database.ts';
 import { watchFileSchema, type WatchFileSection } from './watch-file-schema.ts';
@@ -72,6 +73,8 @@ export interface VigilConfig {
     offlineAfterMinMs: number;
     mode: 'vigil' | 'console';
     evaluateEveryMs: number;
+    noLogsReadAfterMs: number;
+    noLogsParsedAfterMs: number;
   };
   /** Listener timeouts and connection caps (`limits:`), and how long a store call may take. */
   limits: ListenerLimits & { storeTimeoutMs: number };
@@ -151,6 +154,8 @@ export function healthRules(h: VigilConfig['health']): HealthRules {
     offlineAfterFactor: h.offlineAfterFactor,
     offlineAfterMinMs: h.offlineAfterMinMs,
     mode: h.mode,
+    noLogsReadAfterMs: h.noLogsReadAfterMs,
+    noLogsParsedAfterMs: h.noLogsParsedAfterMs,
   };
 }
 
@@ -241,6 +246,14 @@ export const fileSchema = z
             default: ms(DEFAULT_RULES.offlineAfterMinMs!),
           }),
           evaluate_every: doc(duration.optional(), { description: 'How often the health engine evaluates the fleet.', default: ms(DEFAULT_EVALUATE_EVERY_MS) }),
+          no_logs_read_after: doc(duration.optional(), {
+            description: "An agent whose usage reports count no line read for longer raises LP No Logs Read (Critical; CrowdSec Console's 24 h).",
+            default: ms(NO_LOGS_READ_AFTER_MS),
+          }),
+          no_logs_parsed_after: doc(duration.optional(), {
+            description: "An agent that reads lines but has parsed none for longer raises LP No Logs Parsed (Critical; the Console's 48 h).",
+            default: ms(NO_LOGS_PARSED_AFTER_MS),
+          }),
         })
         .strict()
         .optional(),
@@ -423,6 +436,8 @@ export function loadConfig(
       offlineAfterMinMs: h.offline_after_min === undefined ? DEFAULT_RULES.offlineAfterMinMs! : dur('health.offline_after_min', h.offline_after_min, ''),
       mode: h.mode ?? DEFAULT_RULES.mode!,
       evaluateEveryMs: h.evaluate_every === undefined ? DEFAULT_EVALUATE_EVERY_MS : dur('health.evaluate_every', h.evaluate_every, ''),
+      noLogsReadAfterMs: h.no_logs_read_after === undefined ? NO_LOGS_READ_AFTER_MS : dur('health.no_logs_read_after', h.no_logs_read_after, ''),
+      noLogsParsedAfterMs: h.no_logs_parsed_after === undefined ? NO_LOGS_PARSED_AFTER_MS : dur('health.no_logs_parsed_after', h.no_logs_parsed_after, ''),
     },
     limits: {
       headerTimeoutMs: positive('limits.header_timeout', dur('limits.header_timeout', l.header_timeout, `${DEFAULT_LIMITS.headerTimeoutMs}ms`)),

@@ -9,6 +9,8 @@ import { incidentKey } from '../core/health/incident.ts';
 import type { BouncerHealthInput, FleetSnapshot, Finding, HealthRules, MachineHealthInput } from '../core/health/types.ts';
 import { refusedSummaries } from '../store/refused-summaries.ts';
 import { listMachines } from '../store/machines.ts';
+import { logProcessorUsage } from '../store/usage-log-processors.ts';
+import { NO_LOGS_PARSED_AFTER_MS } from '../core/health/log-processors.ts';
 import { enforcementInput, type CanaryHealthConfig } from './enforcement.ts';
 import { Topic } from '../lib/topic.ts';
 
@@ -147,6 +149,8 @@ export class HealthEngine {
       bouncerChanges: await this.#store.bouncerChanges(lookback),
       // Machines (log processors), without their password hashes.
       machines: (await listMachines(this.#store)).map(toMachineHealthInput),
+      // Agents' usage reports, with the windows LP No Logs Parsed looks back over.
+      logProcessorUsage: await logProcessorUsage(this.#store, now - (this.#rules.noLogsParsedAfterMs ?? NO_LOGS_PARSED_AFTER_MS) - 3600_000),
       // Canaries and drift (proof of enforcement).
       enforcement: await enforcementInput(this.#store, this.#canaries, bouncers),
     };

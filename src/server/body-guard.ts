@@ -204,8 +204,23 @@ export function createBodyGuard(deps: {
       return;
     }
     if (path !== '/v1/usage-metrics' || req.method !== 'POST') return void read(req, res, path, cap, next).catch(fail);
-    // The key first: a refused key's body is never read. The gate records the refusal, as on any route.
     const key = req.headers['x-api-key'];
+    if (!key && (req.headers.authorization !== undefined || /^crowdsec\//.test(req.headers['user-agent'] ?? '')) && deps.machineToken) {
+      // An agent's report (JWT): the token first, as the key for a bouncer's.
+      const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+      deps
+        .machineToken(m ? m[1]!.trim() : '')
+        .then((ok) => {
+          if (ok) return read(req, res, path, cap, next);
+          deps.onRefused?.('unauthenticated');
+          // The route answers gin-jwt's 401; the body stays unread.
+          (req as IncomingMessage & { rawBody?: Buffer }).rawBody = Buffer.alloc(0);
+          next();
+        })
+        .catch(fail);
+      return;
+    }
+    // The key first: a refused key's body is never read. The gate records the refusal, as on any route.
     deps.gate
       .admit(
         {

@@ -9,7 +9,8 @@ import type { ActivityRecorder } from './activity.ts';
 import { foldPeerAddress } from '../lib/ip.ts';
 import type { BouncerGate, PullKind } from './bouncer-gate.ts';
 import type { LapiMetrics } from './metrics.ts';
-import { parseUsageMetrics, USAGE_METRICS_MAX_BYTES } from './usage-metrics.ts';
+import { parseBouncerUsageMetrics, USAGE_METRICS_MAX_BYTES } from './usage-metrics.ts';
+import { isAgentRequest } from './agent-usage.ts';
 import type { ClientCertSource } from './client-cert.ts';
 
 export interface LapiDeps {
@@ -27,6 +28,8 @@ export interface LapiDeps {
   watchers?: Hono<Env>;
   /** On a TLS listener: client certificates stand for bouncers (usage metrics), as on the decision routes. */
   clientCerts?: ClientCertSource;
+  /** Agents' usage reports (agent-usage.ts); without it, only bouncers' are taken. */
+  agentUsage?: (c: Context<Env>) => Promise<Response>;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -115,12 +118,15 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
       }),
   });
   app.post('/v1/usage-metrics', usageBodyLimit, (c) =>
-    withBouncer(c, 'none', async (b, at) => {
-      const parsed = parseUsageMetrics(new Uint8Array(await c.req.arrayBuffer()), c.req.header('content-encoding'));
-      if (!parsed.ok) return json(c, JSON.stringify({ message: parsed.message }), parsed.status);
-      await deps.store.recordUsageMetrics(b.id, at, parsed.report);
-      return c.body(null, 201);
-    }),
+    // CrowdSec's eitherAuthMiddleware: an API key is a bouncer's, a JWT (or `crowdsec/` User-Agent) an agent's.
+    deps.agentUsage && isAgentRequest(c)
+      ? deps.agentUsage(c)
+      : withBouncer(c, 'none', async (b, at) => {
+          const parsed = parseBouncerUsageMetrics(new Uint8Array(await c.req.arrayBuffer()), c.req.header('content-encoding'));
+          if (!parsed.ok) return json(c, JSON.stringify({ message: parsed.message }), parsed.status);
+          await deps.store.recordUsageMetrics(b.id, at, parsed.report);
+          return c.body(null, 201);
+        }),
   );
   app.on(['GET', 'PUT', 'PATCH', 'DELETE'], '/v1/usage-metrics', (c) => c.body(null, 405));
 

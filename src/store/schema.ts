@@ -141,6 +141,9 @@ export interface Database extends NotifyTables {
   canary_runs: CanaryRunsTable;
   bouncer_stream_filters: BouncerStreamFiltersTable;
   bouncer_drift_observations: BouncerDriftObservationsTable;
+  // migration 015 (src/store/usage-log-processors.ts)
+  machine_usage_metrics: MachineUsageMetricsTable;
+  machine_usage_windows: MachineUsageWindowsTable;
 }
 
 /** Proof of enforcement (migration 010, src/store/canaries.ts). */
@@ -286,4 +289,24 @@ export interface MachinesTable {
   heartbeat_cadence_ms: number | null;
   /** JSON array of the last heartbeat times (epoch ms). */
   recent_heartbeats: string;
+}
+
+/** Agents' usage-metrics reports (migration 015, src/store/usage-log-processors.ts). */
+export interface MachineUsageMetricsTable {
+  machine_id: number;
+  first_report_at: number;
+  received_at: number;
+  last_read_at: number | null;
+  last_parsed_at: number | null;
+  report: string;
+}
+
+export interface MachineUsageWindowsTable {
+  machine_id: number;
+  received_at: number;
+  window_seconds: number;
+  lines_read: number;
+  lines_parsed: number;
+  lines_unparsed: number;
+  sources: string;
 }

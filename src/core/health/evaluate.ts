@@ -6,6 +6,7 @@ import type { RefusedSummary } from '../model/records.ts';
 import { parseUserAgent } from '../bouncers/user-agent.ts';
 import { cadenceThresholds, formatCadence, type CadenceThresholds } from './cadence.ts';
 import { evaluateMachines } from './evaluate-machines.ts';
+import { evaluateLogProcessors } from './log-processors.ts';
 import { evaluateEnforcement } from './enforcement.ts';
 import { isMachineRefusal } from './machine-causes.ts';
 import {
@@ -170,6 +171,8 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
   }
   // Machines (log processors): evaluate-machines.ts.
   findings.push(...evaluateMachines(snapshot, now, rules));
+  // Their logs, from their usage reports: log-processors.ts.
+  findings.push(...evaluateLogProcessors(snapshot, now, rules));
   // Canaries and drift (proof of enforcement): enforcement.ts.
   if (snapshot.enforcement) findings.push(...evaluateEnforcement(snapshot.enforcement));
   return findings;

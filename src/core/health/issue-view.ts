@@ -59,7 +59,7 @@ function machineIssueRunbook(
   deployment: Deployment,
   settings?: Pick<RunbookSettings, 'cli' | 'container' | 'namespace'>,
 ): Runbook | undefined {
-  const kinds: readonly string[] = ['lp_offline', 'lp_late', 'lp_pending', 'lp_no_alerts'] satisfies MachineIssueKind[];
+  const kinds: readonly string[] = ['lp_offline', 'lp_late', 'lp_pending', 'lp_no_alerts', 'lp_no_logs_read', 'lp_no_logs_parsed'] satisfies MachineIssueKind[];
   if (!kinds.includes(i.kind)) return undefined;
   return machineRunbookFor({
     machineId: i.subject.slice('machine:'.length),

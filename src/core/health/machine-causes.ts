@@ -56,6 +56,26 @@ export const MACHINE_CAUSES = {
     first: { diagnose: [], resolve: [] },
     machine: { diagnose: ['acquisition', 'scenarios'], resolve: ['fixAcquisition', 'enableScenarios'] },
   },
+  // LP No Logs Read / No Logs Parsed (log-processors.ts), from the agent's usage reports.
+  acquisition_missing: {
+    text: 'no log source configured (acquis.yaml and acquis.d/ define none)',
+    summary: 'its acquisition configures no log source, so it reads nothing',
+    first: { diagnose: [], resolve: [] },
+    machine: { diagnose: ['acquisitionConfig', 'agentLogs'], resolve: ['fixAcquisition'] },
+  },
+  logs_not_read: {
+    text: 'its log sources read nothing (files missing, empty or unreadable, not mounted in the container, or a wrong datasource type)',
+    summary:
+      'its log sources read nothing: the files are missing, empty or unreadable (permissions), not mounted in its container, or the datasource type is wrong',
+    first: { diagnose: [], resolve: [] },
+    machine: { diagnose: ['acquisitionConfig', 'sourceFiles', 'acquisition', 'agentLogs'], resolve: ['fixAcquisition'] },
+  },
+  logs_not_parsed: {
+    text: 'lines are read but no parser accepts them (collection missing, or log format or type label mismatch)',
+    summary: "lines are read but no parser accepts them: the service's collection is missing, or the log format or its `type` label does not match a parser",
+    first: { diagnose: [], resolve: [] },
+    machine: { diagnose: ['acquisition', 'parsers', 'explain'], resolve: ['installCollection', 'fixAcquisition'] },
+  },
 } as const satisfies Record<
   string,
   { text: string; summary: string; first: { diagnose: never[]; resolve: never[] }; machine: { diagnose: MachineStepId[]; resolve: MachineStepId[] } }

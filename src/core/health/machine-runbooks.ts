@@ -10,7 +10,7 @@ import { code, parseLapi, shellQuote, type Deployment, type Runbook, type Runboo
 
 export const AGENT_CREDENTIALS_FILE = '/etc/crowdsec/local_api_credentials.yaml';
 
-export type MachineIssueKind = 'lp_offline' | 'lp_late' | 'lp_pending' | 'lp_no_alerts';
+export type MachineIssueKind = 'lp_offline' | 'lp_late' | 'lp_pending' | 'lp_no_alerts' | 'lp_no_logs_read' | 'lp_no_logs_parsed';
 
 export interface MachineRunbookContext {
   machineId: string;
@@ -45,7 +45,12 @@ export type MachineStepId =
   | 'network'
   | 'secret'
   | 'fixAcquisition'
-  | 'enableScenarios';
+  | 'enableScenarios'
+  | 'acquisitionConfig'
+  | 'sourceFiles'
+  | 'parsers'
+  | 'explain'
+  | 'installCollection';
 
 interface Env {
   ctx: MachineRunbookContext;
@@ -143,6 +148,25 @@ const DIAGNOSE: Record<string, (e: Env) => RunbookStep | null> = {
     text: 'Check that scenarios are installed, not in simulation, and receive events (Scenario Metrics: Current Count, Overflows):',
     commands: [agentCmd(e, 'sudo cscli scenarios list'), agentCmd(e, 'sudo cscli simulation status'), agentCmd(e, 'sudo cscli metrics show scenarios')],
   }),
+  acquisitionConfig: (e) => ({
+    text: 'List the log sources it is configured to read (acquis.yaml and every file in acquis.d/): each needs a source (`filenames:`, `journalctl_filter:`, `container_name:`…) and `labels: {type: …}`.',
+    commands: [agentCmd(e, 'sudo cat /etc/crowdsec/acquis.yaml'), agentCmd(e, 'sudo ls -l /etc/crowdsec/acquis.d/')],
+  }),
+  sourceFiles: (e) => ({
+    text: 'Check that the files exist, grow and are readable by the agent (in a container, that they are mounted into it); its log says `no matching files` or `permission denied` otherwise.',
+    commands: [
+      agentCmd(e, 'sudo ls -l /var/log/'),
+      agentCmd(e, "sudo grep -iE 'no matching files|permission denied|acquisition' /var/log/crowdsec.log | tail -20"),
+    ],
+  }),
+  parsers: (e) => ({
+    text: 'Check that parsers for the service are installed (a collection brings them) and see which stage drops the lines (Parser Metrics: Hits, Parsed, Unparsed):',
+    commands: [agentCmd(e, 'sudo cscli parsers list'), agentCmd(e, 'sudo cscli metrics show parsers')],
+  }),
+  explain: (e) => ({
+    text: 'Run one of its log lines through the parsers to see where it stops (set `--type` to the `labels.type` of its acquisition):',
+    commands: [agentCmd(e, "sudo cscli explain --log '<one line of the log>' --type nginx")],
+  }),
 };
 
 const RESOLVE: Record<string, (e: Env) => RunbookStep | null> = {
@@ -181,6 +205,10 @@ const RESOLVE: Record<string, (e: Env) => RunbookStep | null> = {
     text: 'If no lines are read, fix its acquisition (the log files or sources in acquis.yaml and acquis.d/, and their permissions); if lines are read but not parsed, install the collection for that service:',
     commands: [agentCmd(e, 'sudo ls /etc/crowdsec/acquis.yaml /etc/crowdsec/acquis.d/'), agentCmd(e, 'sudo cscli collections list')],
   }),
+  installCollection: (e) => ({
+    text: "Install the collection for the service whose lines are not parsed (it brings the parsers and scenarios), check that the acquisition's `labels.type` names that parser's program, then reload the agent:",
+    commands: [agentCmd(e, 'sudo cscli collections install crowdsecurity/nginx'), ...agentOps(e).restart.slice(0, 1)],
+  }),
   enableScenarios: (e) => ({
     text: 'If scenarios are in simulation, their alerts stay local: take them out of simulation (or install a collection if none is there), then reload the agent. A quiet service may simply have had no attack.',
     commands: [agentCmd(e, 'sudo cscli simulation disable --global'), ...agentOps(e).restart.slice(0, 1)],
@@ -195,6 +223,8 @@ const ORDER: Record<MachineIssueKind, { diagnose: string[]; resolve: string[] }>
   lp_late: { diagnose: ['machineList', 'agentService', 'agentLogs', 'connectivity'], resolve: ['restartAgent', 'network'] },
   lp_pending: { diagnose: ['machineList'], resolve: ['validate'] },
   lp_no_alerts: { diagnose: ['acquisition', 'scenarios', 'agentLogs'], resolve: ['fixAcquisition', 'enableScenarios'] },
+  lp_no_logs_read: { diagnose: ['acquisitionConfig', 'sourceFiles', 'acquisition', 'agentLogs'], resolve: ['fixAcquisition'] },
+  lp_no_logs_parsed: { diagnose: ['acquisition', 'parsers', 'explain'], resolve: ['installCollection', 'fixAcquisition'] },
 };
 
 const TITLES: Record<MachineIssueKind, string> = {
@@ -202,6 +232,8 @@ const TITLES: Record<MachineIssueKind, string> = {
   lp_late: 'LP Late',
   lp_pending: 'LP Pending Validation',
   lp_no_alerts: 'LP No Alerts',
+  lp_no_logs_read: 'LP No Logs Read',
+  lp_no_logs_parsed: 'LP No Logs Parsed',
 };
 
 function ordered(first: readonly string[], seed: string[]): string[] {
@@ -222,22 +254,36 @@ export function machineRunbookFor(ctx: MachineRunbookContext): Runbook {
     lp_late: 'has missed its regular heartbeats',
     lp_pending: 'registered but cannot log in until it is validated',
     lp_no_alerts: 'is online but has pushed no alert for 48 hours',
+    lp_no_logs_read: 'reports no log line read for 24 hours, so nothing reaches its scenarios',
+    lp_no_logs_parsed: 'reads logs but has parsed none for 48 hours, so no scenario can fire on them',
   };
   const likely = ctx.cause === 'unknown' ? `Likely cause: ${causeSummary('unknown')}.` : `Most likely ${causeSummary(ctx.cause)}; those steps come first.`;
+  const logs: RunbookStep[] = [
+    {
+      text: '`Lines read` grows under Acquisition Metrics, and `Lines parsed` under Parser Metrics:',
+      commands: [agentCmd(e, 'sudo cscli metrics show acquisition parsers')],
+    },
+    {
+      text: 'Its next usage report (every 30 minutes; the agent also sends one when it starts) clears the issue:',
+      commands: [lapiCmd(e, `machines inspect ${e.name}`)],
+    },
+  ];
   const verify: RunbookStep[] =
-    ctx.issue === 'lp_no_alerts'
-      ? [
-          { text: 'Scenarios receive events again (Scenario Metrics):', commands: [agentCmd(e, 'sudo cscli metrics show scenarios')] },
-          { text: 'Its next alert clears the issue (Last Update moves):', commands: [lapiCmd(e, `machines inspect ${e.name}`)] },
-        ]
-      : [
-          { text: 'The agent is running:', commands: agentOps(e).status },
-          {
-            text: `${code(ctx.machineId)} shows ✔️ and a Last Heartbeat under 2 minutes, without ⚠️ (the agent beats every 60 s):`,
-            commands: [lapiCmd(e, 'machines list')],
-          },
-          { text: 'Its logs show a successful login (no more 401 or connection refused):', commands: agentOps(e).logs.slice(0, 1) },
-        ];
+    ctx.issue === 'lp_no_logs_read' || ctx.issue === 'lp_no_logs_parsed'
+      ? logs
+      : ctx.issue === 'lp_no_alerts'
+        ? [
+            { text: 'Scenarios receive events again (Scenario Metrics):', commands: [agentCmd(e, 'sudo cscli metrics show scenarios')] },
+            { text: 'Its next alert clears the issue (Last Update moves):', commands: [lapiCmd(e, `machines inspect ${e.name}`)] },
+          ]
+        : [
+            { text: 'The agent is running:', commands: agentOps(e).status },
+            {
+              text: `${code(ctx.machineId)} shows ✔️ and a Last Heartbeat under 2 minutes, without ⚠️ (the agent beats every 60 s):`,
+              commands: [lapiCmd(e, 'machines list')],
+            },
+            { text: 'Its logs show a successful login (no more 401 or connection refused):', commands: agentOps(e).logs.slice(0, 1) },
+          ];
   return {
     title: `${TITLES[ctx.issue]}: ${code(ctx.machineId)} (CrowdSec agent)`,
     summary: `${code(ctx.machineId)} ${what[ctx.issue]}. ${likely}`,

@@ -16,6 +16,9 @@ export const ISSUE_KINDS = [
   'lp_no_alerts',
   'lp_late',
   'lp_pending',
+  // From agents' usage reports (log-processors.ts): CrowdSec's LP No Logs Read and LP No Logs Parsed.
+  'lp_no_logs_read',
+  'lp_no_logs_parsed',
   // Proof of enforcement (docs/canaries.md): a canary not blocked, a bouncer holding other than it is sent.
   'remediation_not_enforced',
   'remediation_drift',
@@ -36,12 +39,15 @@ export const ISSUE_CATALOGUE: Record<IssueKind, { title: string; criticality: Cr
   lp_no_alerts: { title: 'LP No Alerts', criticality: 'high' },
   lp_late: { title: 'LP Late', criticality: 'warning' },
   lp_pending: { title: 'LP Pending Validation', criticality: 'warning' },
+  lp_no_logs_read: { title: 'LP No Logs Read', criticality: 'critical' },
+  lp_no_logs_parsed: { title: 'LP No Logs Parsed', criticality: 'critical' },
   remediation_not_enforced: { title: 'Remediation Not Enforced', criticality: 'critical' },
   remediation_drift: { title: 'Remediation Drift', criticality: 'high' },
 };
 
 import type { CauseKind } from './causes.ts';
 import type { EnforcementInput } from './enforcement.ts';
+import type { LogProcessorUsageInput } from './log-processors.ts';
 
 export type { CauseKind };
 
@@ -96,6 +102,8 @@ export interface FleetSnapshot {
   machines?: MachineHealthInput[];
   /** IP and version changes of machines at login. */
   machineChanges?: MachineChange[];
+  /** Agents' usage-metrics reports, by machines.id (log-processors.ts). Absent: no LP No Logs issue is raised or resolved. */
+  logProcessorUsage?: LogProcessorUsageInput[];
   /** Canaries and drift observations (enforcement.ts). Absent: nothing is raised or resolved from them. */
   enforcement?: EnforcementInput;
 }
@@ -137,6 +145,9 @@ export interface HealthRules {
    */
   offlineAfterFactor?: number;
   offlineAfterMinMs?: number;
+  /** LP No Logs Read after this long without a line read (default 24 h), LP No Logs Parsed after this long without one parsed (48 h). */
+  noLogsReadAfterMs?: number;
+  noLogsParsedAfterMs?: number;
   /** `console`: CrowdSec Console's rules alone (offline after offlineAfterMs, no cadence). Absent: `vigil`. */
   mode?: 'vigil' | 'console';
 }
