@@ -4,7 +4,7 @@ import type { CanaryRun, DriftObservation } from '../core/health/enforcement.ts'
 import type { Bouncer, BouncerChange, Decision, RefusedRequest } from '../core/model/records.ts';
 import type { HealthIssue } from '../core/model/health-issue.ts';
 import type { BouncerStatus, HealthRules } from '../core/health/types.ts';
-import type { Runbook, Deployment } from '../core/health/runbooks.ts';
+import type { Runbook, Deployment } from '../core/health/runbooks/index.ts';
 import { bouncerStatus } from '../core/health/evaluate.ts';
 import { flappingKeys, toHealthInput } from '../health/engine.ts';
 import { issueRunbook, issueStatus, type IssueStatus } from '../core/health/issue-view.ts';

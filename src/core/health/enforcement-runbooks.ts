@@ -4,7 +4,7 @@
  * value that reaches a shell command goes through `shellQuote`.
  */
 import { causeSummary } from './causes.ts';
-import { code, shellQuote, type Runbook, type RunbookStep } from './runbooks.ts';
+import { code, shellQuote, type Runbook, type RunbookStep } from './runbooks/index.ts';
 
 export type EnforcementIssueKind = 'remediation_not_enforced' | 'remediation_drift';
 

@@ -1,7 +1,7 @@
 import type { HealthIssue } from '../model/health-issue.ts';
 import type { Bouncer } from '../model/records.ts';
 import { bouncerFamily, resolveKind } from './bouncer-kind.ts';
-import { runbookFor, type Deployment, type Runbook } from './runbooks.ts';
+import { runbookFor, type Deployment, type Runbook } from './runbooks/index.ts';
 import { machineRunbookFor, type MachineIssueKind } from './machine-runbooks.ts';
 import { enforcementRunbookFor } from './enforcement-runbooks.ts';
 import type { CauseKind, LikelyCause } from './types.ts';

@@ -1,4 +1,4 @@
-import type { Deployment } from './runbooks.ts';
+import type { Deployment } from './runbooks/index.ts';
 
 /**
  * How a store's runbooks address the Local API, kept in the store itself so the CLI and the admin

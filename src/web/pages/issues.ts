@@ -3,7 +3,7 @@ import { exactTime, humanDuration } from '../../lib/human-time.ts';
 import type { IssueRow, IssueView } from '../data.ts';
 import { ISSUE_CATALOGUE, type IssueKind, type LikelyCause } from '../../core/health/types.ts';
 import { causeText } from '../../core/health/causes.ts';
-import type { Deployment } from '../../core/health/runbooks.ts';
+import type { Deployment } from '../../core/health/runbooks/index.ts';
 import { criticalityBadge, inlineCode, issueStatusBadge, timeAgo } from './layout.ts';
 
 /** Silence and acknowledgement of an issue, when the notifications part provides them. */

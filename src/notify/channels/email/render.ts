@@ -1,4 +1,5 @@
-import { formatRunbookText, type Runbook } from '../../../core/health/runbooks.ts';
+import type { Runbook } from '../../../core/health/runbooks/index.ts';
+import { formatRunbookText } from '../../../presentation/runbook-format.ts';
 import { snapshotRunbook } from '../../../core/notify/snapshot.ts';
 import type { IssueSnapshot, OutgoingMessage } from '../../../core/notify/types.ts';
 import { headline, issueChange, issueLabel, issueTiming } from '../../../core/notify/wording.ts';

@@ -1,0 +1,42 @@
+/** The shape of a runbook and of what it is tailored to (runbookFor's input). */
+import type { BouncerFamily } from '../bouncer-kind.ts';
+import type { CauseKind } from '../causes.ts';
+
+export type { CauseKind };
+/** Where CrowdSec's (or Vigil's) Local API runs, as runbooks address it. */
+export const DEPLOYMENTS = ['host', 'docker', 'kubernetes'] as const;
+export type Deployment = (typeof DEPLOYMENTS)[number];
+
+export interface RunbookContext {
+  bouncerName: string;
+  bouncerType: string;
+  family: BouncerFamily;
+  kind: 'firewall' | 'remediation';
+  /** e.g. http://127.0.0.1:8080/ */
+  lapiUrl: string;
+  deployment: Deployment;
+  /** The most likely cause: its steps come first. */
+  cause: CauseKind;
+  /** Docker container of the Local API (default `crowdsec`). */
+  container?: string;
+  /** Kubernetes namespace of the Local API (default `crowdsec`). */
+  namespace?: string;
+  /** Which CLI manages bouncers on the Local API host (default `vigil`; `cscli` when Vigil watches a real CrowdSec). */
+  cli?: 'vigil' | 'cscli';
+}
+
+export interface RunbookStep {
+  text: string;
+  commands: string[];
+}
+export interface RunbookSection {
+  title: 'Diagnose' | 'Resolve' | 'Verify';
+  steps: RunbookStep[];
+}
+export interface Runbook {
+  title: string;
+  summary: string;
+  configPath: string;
+  serviceName: string;
+  sections: RunbookSection[];
+}
