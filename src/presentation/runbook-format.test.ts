@@ -310,3 +310,12 @@ const TRAEFIK_DOCKER_MD = [
   '   ```',
   '',
 ].join('\n');
+
+describe('fields a runbook leaves empty', () => {
+  it('are left out, not printed blank', () => {
+    const r: Runbook = { title: 'T', summary: 'S', configPath: '', serviceName: '', sections: [{ title: 'Verify', steps: [{ text: 'Look.', commands: [] }] }] };
+    expect(formatRunbookText(r)).not.toMatch(/Config:|Service:/);
+    expect(formatRunbookMarkdown(r)).not.toMatch(/Config|Service/);
+    expect(formatRunbookText({ ...r, serviceName: 'nginx' })).toContain('Service: nginx');
+  });
+});

@@ -5,7 +5,10 @@ import { code, type Runbook } from '../core/health/runbooks/index.ts';
 /** For a terminal: title, summary, headed sections, numbered steps, commands indented under them. */
 export function formatRunbookText(r: Runbook, opts: { color?: boolean } = {}): string {
   const c = pc.createColors(opts.color ?? false);
-  const lines: string[] = [c.bold(r.title), r.summary, '', `Config:  ${r.configPath}`, `Service: ${r.serviceName}`];
+  // An empty field (a runbook that names no file or service) is left out, not printed blank.
+  const lines: string[] = [c.bold(r.title), r.summary, ''];
+  if (r.configPath) lines.push(`Config:  ${r.configPath}`);
+  if (r.serviceName) lines.push(`Service: ${r.serviceName}`);
   for (const section of r.sections) {
     lines.push('', c.bold(c.underline(section.title)));
     section.steps.forEach((step, i) => {
@@ -19,7 +22,9 @@ export function formatRunbookText(r: Runbook, opts: { color?: boolean } = {}): s
 
 /** For notifications and the dashboard: fenced commands that no command can close early. */
 export function formatRunbookMarkdown(r: Runbook): string {
-  const lines: string[] = [`## ${r.title}`, '', r.summary, '', `- **Config:** ${code(r.configPath)}`, `- **Service:** ${code(r.serviceName)}`];
+  const lines: string[] = [`## ${r.title}`, '', r.summary, ''];
+  if (r.configPath) lines.push(`- **Config:** ${code(r.configPath)}`);
+  if (r.serviceName) lines.push(`- **Service:** ${code(r.serviceName)}`);
   for (const section of r.sections) {
     lines.push('', `### ${section.title}`, '');
     section.steps.forEach((step, i) => {

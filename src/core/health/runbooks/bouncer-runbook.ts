@@ -9,7 +9,8 @@
  * types from any client holding a key.
  */
 import { CAUSES, causeSummary } from '../causes.ts';
-import { envFor, type Env, lapiCmd, serviceOps } from './env.ts';
+import { ISSUE_CATALOGUE } from '../types.ts';
+import { envFor, type Env, lapiCmd, serviceOps, withoutSystemd } from './env.ts';
 import { FIREWALL_VERIFY } from './profiles-daemons.ts';
 import { code } from './quoting.ts';
 import { DIAGNOSE, ordered, RESOLVE, SEED_ORDER, type StepFn, type StepId } from './steps.ts';
@@ -29,13 +30,15 @@ function verifySteps(e: Env): RunbookStep[] {
           text: 'Request your service as that IP: expect 403 Forbidden or a captcha. (This works when the service trusts X-Forwarded-For from where you run curl; otherwise ban the address you test from.)',
           commands: ['curl -H "X-Forwarded-For: 192.0.2.1" http://your-service/'],
         });
+  const logs: RunbookStep[] =
+    ops.logs.length > 0 ? [{ text: 'Its logs show a successful connection (no more connection refused or 403):', commands: ops.logs.slice(0, 1) }] : [];
   return [
-    { text: 'The bouncer service is running:', commands: ops.status },
+    { text: withoutSystemd(e) ? 'The bouncer process is running:' : 'The bouncer service is running:', commands: ops.status },
     {
       text: `Pulls resume: "Last API pull" of ${code(e.ctx.bouncerName)} updates within seconds to minutes.${live}`,
       commands: [lapiCmd(e, 'bouncers list')],
     },
-    { text: 'Its logs show a successful connection (no more connection refused or 403):', commands: ops.logs.slice(0, 1) },
+    ...logs,
     {
       text: 'Test remediation with a 5-minute decision on a documentation address:',
       commands: [lapiCmd(e, 'decisions add --ip 192.0.2.1 --duration 5m --reason test')],
@@ -49,7 +52,9 @@ const WHERE: Record<Deployment, string> = { host: 'host', docker: 'Docker', kube
 
 export function runbookFor(ctx: RunbookContext): Runbook {
   const e = envFor(ctx);
-  const issue = ctx.kind === 'firewall' ? 'Firewall Integration Offline' : 'RC Integration Offline';
+  // The heading names the open issue: a Warning (Integration Late) is not called Offline.
+  const issue = ISSUE_CATALOGUE[ctx.issue ?? (ctx.kind === 'firewall' ? 'fw_integration_offline' : 'rc_integration_offline')].title;
+  const late = ctx.issue === 'integration_late';
   const first = CAUSES[ctx.cause]?.first ?? CAUSES.unknown.first;
   const build = (ids: StepId[], table: Partial<Record<StepId, StepFn>>): RunbookStep[] =>
     ids.flatMap((id) => {
@@ -60,7 +65,7 @@ export function runbookFor(ctx: RunbookContext): Runbook {
   const likely = ctx.cause === 'unknown' ? `Likely cause: ${causeSummary('unknown')}.` : `Most likely ${causeSummary(ctx.cause)}; those steps come first.`;
   return {
     title: `${issue}: ${code(ctx.bouncerName)} (${e.p.label}, ${WHERE[e.where]})`,
-    summary: `${code(ctx.bouncerName)} (${typeText}) has stopped pulling decisions from the Local API at ${code(e.url)}, so ${ctx.kind === 'firewall' ? 'its firewall rules are going stale' : 'threats reaching it are not blocked or challenged'}. ${likely}`,
+    summary: `${code(ctx.bouncerName)} (${typeText}) ${late ? 'has not pulled decisions for longer than usual' : 'has stopped pulling decisions'} from the Local API at ${code(e.url)}, so ${ctx.kind === 'firewall' ? `its firewall rules ${late ? 'may be' : 'are'} going stale` : `threats reaching it ${late ? 'may not be' : 'are not'} blocked or challenged`}. ${likely}`,
     configPath: e.p.configPath,
     serviceName: e.p.unit,
     sections: [

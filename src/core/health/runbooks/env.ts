@@ -68,7 +68,8 @@ export function inBouncer(e: Env, hostCommand: string): string {
   if (e.p.windows) return hostCommand;
   switch (e.where) {
     case 'host':
-      return hostCommand;
+      // Without systemd, the init scripts (service(8)) restart and reload web servers.
+      return withoutSystemd(e) ? hostCommand.replace(/^sudo systemctl (restart|reload) (\S+)$/, 'sudo service $2 $1') : hostCommand;
     case 'docker':
       return `docker exec <bouncer-container> ${bare}`;
     case 'kubernetes': {
@@ -78,9 +79,41 @@ export function inBouncer(e: Env, hostCommand: string): string {
   }
 }
 
+/** On the host, with no systemd to ask (doctor's finding, recorded by `vigil serve`). */
+export const withoutSystemd = (e: Env): boolean => e.where === 'host' && !e.p.windows && e.ctx.serviceManager === 'none';
+
+export interface ServiceOps {
+  status: string[];
+  restart: string[];
+  enable: string[];
+  logs: string[];
+}
+
+/**
+ * A host without systemd: find the process by its command line, start a daemon by hand with its
+ * config (its output to a log file when it keeps no log of its own), restart a web server through
+ * its init script, read log files.
+ */
+function processOps(e: Env): ServiceOps {
+  const p = e.p;
+  const daemon = p.runtime === 'daemon' && p.binary !== undefined;
+  const name = daemon ? (p.binary as string) : p.unit;
+  const ownLog = p.logs.length === 0 && daemon ? `/var/log/${p.unit}.log` : undefined;
+  const launch = daemon
+    ? [sh`sudo pkill -f ${name}`, sh`sudo nohup ${raw(name)} -c ${p.configPath} ${raw(ownLog ? `>>${shellQuote(ownLog)}` : '>/dev/null')} 2>&1 &`]
+    : [sh`sudo service ${p.unit} restart`];
+  return {
+    status: [sh`pgrep -af ${name}`],
+    restart: launch,
+    enable: [],
+    logs: [...p.logs, ...(ownLog ? [ownLog] : [])].map((f) => sh`sudo tail -50 ${f}`),
+  };
+}
+
 /** The bouncer's own service: status, restart, enable, logs, in its environment. */
-export function serviceOps(e: Env): { status: string[]; restart: string[]; enable: string[]; logs: string[] } {
+export function serviceOps(e: Env): ServiceOps {
   const unit = e.p.unit;
+  if (withoutSystemd(e)) return processOps(e);
   if (e.p.windows) {
     return {
       status: [sh`Get-Service ${unit}`],
@@ -129,6 +162,16 @@ export function fillLine(e: Env, line: string): string {
     .replace('{scheme}', () => e.scheme);
 }
 
+/** `<binary> -c <config> -t` where the bouncer has it, run where it runs. */
+export function selfTest(e: Env): string | undefined {
+  return e.p.selfTest && e.p.binary ? inBouncer(e, sh`sudo ${raw(e.p.binary)} -c ${e.p.configPath} -t`) : undefined;
+}
+
+/** The URL line as the operator writes it, with where it goes when not in the bouncer's own file. */
+export function urlSetting(e: Env): string {
+  return code(fillLine(e, e.p.urlLine)) + (e.p.urlWhere ? ` ${e.p.urlWhere.text}` : '');
+}
+
 /** Show the URL and key lines as the bouncer reads them. */
 export function showConfig(e: Env): string[] {
   const p = e.p;
@@ -138,7 +181,8 @@ export function showConfig(e: Env): string[] {
   const files = p.localOverride ? sh`${p.configPath} ${p.configPath + '.local'}` : sh`${p.configPath}`;
   const out = [inBouncer(e, sh`sudo grep -snE ${p.keysPattern} ${raw(files)}`)];
   if (p.id === 'haproxy-lua') out.push(inBouncer(e, "sudo grep -nA3 'backend crowdsec' /etc/haproxy/haproxy.cfg"));
-  if (p.selfTest) out.push(inBouncer(e, sh`sudo ${p.selfTest} -c ${p.configPath} -t`));
+  const test = selfTest(e);
+  if (test) out.push(test);
   return out;
 }
 

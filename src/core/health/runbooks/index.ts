@@ -5,6 +5,18 @@
  */
 export { runbookFor } from './bouncer-runbook.ts';
 export { parseLapi } from './env.ts';
+export { bouncerService } from './profile-for.ts';
 export { code, shellQuote } from './quoting.ts';
 export type { StepId } from './steps.ts';
-export { DEPLOYMENTS, type CauseKind, type Deployment, type Runbook, type RunbookContext, type RunbookSection, type RunbookStep } from './types.ts';
+export {
+  DEPLOYMENTS,
+  SERVICE_MANAGERS,
+  type BouncerIssueKind,
+  type ServiceManager,
+  type CauseKind,
+  type Deployment,
+  type Runbook,
+  type RunbookContext,
+  type RunbookSection,
+  type RunbookStep,
+} from './types.ts';

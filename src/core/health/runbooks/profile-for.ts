@@ -20,6 +20,7 @@ function genericProfile(family: BouncerFamily, type: string): Profile {
     keysPattern: '^\\s*(api_url|api_key):',
     trailingSlash: true,
     unit,
+    ...(unitLike ? { binary: unit } : {}),
     runtime: 'daemon',
     logs: unitLike ? [`/var/log/${unit}.log`] : ['/var/log/<bouncer>.log'],
   };
@@ -29,4 +30,10 @@ export function profileFor(family: BouncerFamily, type: string): Profile {
   const t = type.toLowerCase();
   const ofFamily = PROFILES.filter((p) => p.family === family);
   return ofFamily.find((p) => p.when?.some((w) => t.includes(w))) ?? ofFamily.find((p) => p.when === undefined) ?? genericProfile(family, type);
+}
+
+/** The config file and service a bouncer of this family and type usually has (for runbooks of other issues). */
+export function bouncerService(family: BouncerFamily, type: string): { configPath: string; unit: string } {
+  const p = profileFor(family, type);
+  return { configPath: p.configPath, unit: p.unit };
 }

@@ -15,6 +15,8 @@ export interface Profile {
   configPath: string;
   /** The line that sets the Local API URL, as written in the file; `{url}`, `{hostport}` and `{scheme}` are filled in. */
   urlLine: string;
+  /** Where the URL line lives when not in `configPath` (a phrase after the line, e.g. "in the backend … of haproxy.cfg"). */
+  urlWhere?: { text: string; file: string };
   /** The line that sets the key, with `<paste-new-key>` for the operator to fill. */
   keyLine: string;
   /** An extended regex matching those lines, to show them (`grep -snE`). */
@@ -25,8 +27,13 @@ export interface Profile {
   localOverride?: boolean;
   /** Reads its config with go-cs-bouncer's ConfigReader, so `retry_initial_connect` applies. */
   goCsBouncer?: boolean;
-  /** Binary with `-c <config> -t` ("test config and exit"). */
-  selfTest?: string;
+  /**
+   * The command that runs it with `-c <config>` (the binary, or `vigil bouncer forward-auth`): how to
+   * start it by hand on a host without systemd, and how to find its process.
+   */
+  binary?: string;
+  /** Whether `binary -c <config> -t` tests the config and exits (checked against the packages: Debian's custom bouncer 0.0.15 has no `-t`). */
+  selfTest?: boolean;
   /** systemd unit (or Windows service) that runs it. */
   unit: string;
   runtime: Runtime;

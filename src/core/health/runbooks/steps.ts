@@ -1,6 +1,6 @@
 import { code, raw, sh } from './quoting.ts';
 import type { Runtime } from './profile.ts';
-import { editConfig, type Env, fillLine, inBouncer, lapiCmd, nameArg, serviceOps, showConfig } from './env.ts';
+import { editConfig, type Env, inBouncer, lapiCmd, nameArg, selfTest, serviceOps, showConfig, urlSetting, withoutSystemd } from './env.ts';
 import type { RunbookStep } from './types.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -71,7 +71,7 @@ export const DIAGNOSE: Partial<Record<StepId, StepFn>> = {
     const never = e.ctx.cause === 'never_pulled';
     const lead = never
       ? 'Check that the key given when it was registered was actually put in its config (not left empty or as `${API_KEY}`):'
-      : `Check the URL and key it uses: the URL should be ${code(fillLine(e, e.p.urlLine))}${e.p.trailingSlash ? ' (with the trailing `/`)' : ''}, and the key must not be empty or a leftover \`\${API_KEY}\`.`;
+      : `Check the URL and key it uses: the URL should be ${urlSetting(e)}${e.p.trailingSlash ? ' (with the trailing `/`)' : ''}, and the key must not be empty or a leftover \`\${API_KEY}\`.`;
     const local = e.p.localOverride ? ` Values in ${code(e.p.configPath + '.local')} override the main file.` : '';
     return { text: lead + local, commands: showConfig(e) };
   },
@@ -81,7 +81,8 @@ export const RESOLVE: Partial<Record<StepId, StepFn>> = {
   reconnect: (e) => {
     if (e.ctx.cause !== 'lapi_restart') return null;
     const ops = serviceOps(e);
-    const resetFailed = e.where === 'host' && !e.p.windows && e.p.runtime === 'daemon' ? [sh`sudo systemctl reset-failed ${e.p.unit}`] : [];
+    const resetFailed =
+      e.where === 'host' && !e.p.windows && !withoutSystemd(e) && e.p.runtime === 'daemon' ? [sh`sudo systemctl reset-failed ${e.p.unit}`] : [];
     const retry = e.p.goCsBouncer
       ? ` To ride out the next restart, set ${code('retry_initial_connect: true')} in ${code(e.p.configPath)}: it then retries every 10 s instead of exiting when the Local API is down at its start.`
       : '';
@@ -98,7 +99,11 @@ export const RESOLVE: Partial<Record<StepId, StepFn>> = {
       text: `${code(e.ctx.bouncerName)} was registered but has never pulled: its key was probably never put in its config, or it was never started. Set the key shown at registration as ${code(e.p.keyLine)} ${edit.where}, and start it. (A lost key cannot be shown again: register a new one as in the next step.)`,
       commands: [
         ...edit.commands,
-        ...(edit.restarts ? [] : e.where === 'host' && !e.p.windows && e.p.runtime === 'daemon' ? [sh`sudo systemctl enable --now ${e.p.unit}`] : ops.restart),
+        ...(edit.restarts
+          ? []
+          : e.where === 'host' && !e.p.windows && !withoutSystemd(e) && e.p.runtime === 'daemon'
+            ? [sh`sudo systemctl enable --now ${e.p.unit}`]
+            : ops.restart),
       ],
     };
   },
@@ -138,7 +143,7 @@ export const RESOLVE: Partial<Record<StepId, StepFn>> = {
           ? ' A Local API in a container must publish its port to the host (e.g. `ports: ["127.0.0.1:8080:8080"]`).'
           : '';
     return {
-      text: `If the bouncer runs on another host, the Local API must listen on an address it can reach (not 127.0.0.1) and the port must be open between them.${docker} Test, then correct the URL in its config to ${code(fillLine(e, e.p.urlLine))}:`,
+      text: `If the bouncer runs on another host, the Local API must listen on an address it can reach (not 127.0.0.1) and the port must be open between them.${docker} Test, then correct the URL in its config to ${urlSetting(e)}:`,
       commands: reachCommands(e),
     };
   },
@@ -149,17 +154,16 @@ export const RESOLVE: Partial<Record<StepId, StepFn>> = {
   fixConfig: (e) => {
     const edit = editConfig(e);
     const ops = serviceOps(e);
-    const check = [
-      ...(e.p.syntaxCheck ?? []).map((c) => inBouncer(e, c)),
-      ...(e.p.selfTest ? [inBouncer(e, sh`sudo ${e.p.selfTest} -c ${e.p.configPath} -t`)] : []),
-    ];
+    const check = [...(e.p.syntaxCheck ?? []).map((c) => inBouncer(e, c)), ...(selfTest(e) ? [selfTest(e) as string] : [])];
     const restart = edit.restarts ? [] : ops.restart;
     const yaml = e.p.configPath.endsWith('.yaml') ? ' Check the YAML indentation.' : '';
     const local = e.p.localOverride ? ` A value in ${code(e.p.configPath + '.local')} wins over the main file.` : '';
     const then = check.length > 0 ? (edit.restarts ? ' Then check it:' : ' Then check it and restart:') : edit.restarts ? '' : ' Then restart it:';
+    // HAProxy's Lua bouncer reaches the Local API through a backend in haproxy.cfg, not its own file.
+    const urlFile = e.p.urlWhere && e.where === 'host' ? [sh`sudo nano ${e.p.urlWhere.file}`] : [];
     return {
-      text: `Fix the configuration: set ${code(fillLine(e, e.p.urlLine))}${e.p.trailingSlash ? ' (keep the trailing `/`)' : ''} and ${code(e.p.keyLine)} ${edit.where}.${yaml}${local}${then}`,
-      commands: [...edit.commands, ...check, ...restart],
+      text: `Fix the configuration: set ${urlSetting(e)}${e.p.trailingSlash ? ' (keep the trailing `/`)' : ''}${e.p.urlWhere ? ',' : ''} and ${code(e.p.keyLine)} ${edit.where}.${yaml}${local}${then}`,
+      commands: [...urlFile, ...edit.commands, ...check, ...restart],
     };
   },
   permissions: (e) => {

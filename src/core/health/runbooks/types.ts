@@ -7,6 +7,13 @@ export type { CauseKind };
 export const DEPLOYMENTS = ['host', 'docker', 'kubernetes'] as const;
 export type Deployment = (typeof DEPLOYMENTS)[number];
 
+/** What starts and watches services on the bouncer's host: without systemd, runbooks start processes by hand and read log files. */
+export const SERVICE_MANAGERS = ['systemd', 'none'] as const;
+export type ServiceManager = (typeof SERVICE_MANAGERS)[number];
+
+/** The bouncer issues this runbook serves: its title follows the issue's kind. */
+export type BouncerIssueKind = 'integration_late' | 'rc_integration_offline' | 'fw_integration_offline';
+
 export interface RunbookContext {
   bouncerName: string;
   bouncerType: string;
@@ -23,6 +30,10 @@ export interface RunbookContext {
   namespace?: string;
   /** Which CLI manages bouncers on the Local API host (default `vigil`; `cscli` when Vigil watches a real CrowdSec). */
   cli?: 'vigil' | 'cscli';
+  /** The open issue's kind (default: offline, for the bouncer's kind). */
+  issue?: BouncerIssueKind;
+  /** The host's service manager, as recorded by the process that runs the Local API (default systemd). */
+  serviceManager?: ServiceManager;
 }
 
 export interface RunbookStep {
