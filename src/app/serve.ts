@@ -16,6 +16,8 @@ import { BouncerAuth } from '../server/auth.ts';
 import { createLapiApp } from '../server/lapi.ts';
 import { BouncerGate } from '../server/bouncer-gate.ts';
 import { createDecisionRoutes } from '../server/decision-routes.ts';
+import { detectServiceManager } from '../lib/service-manager.ts';
+import { recordServeRunbookSettings } from '../store/runbook-settings.ts';
 import { listenOn } from '../server/listen.ts';
 import { createLapiListener } from '../server/tls-listener.ts';
 import { guardListener, serverOptions } from '../server/limits.ts';
@@ -192,6 +194,7 @@ export async function startServer(
   drift.start(DRIFT_OBSERVE_EVERY_MS);
   const url = `${scheme}://${formatListen({ host: addr.address, port: addr.port })}`;
   boundUrl = url;
+  await recordServeRunbookSettings(store, { lapiUrl: `${url}/`, serviceManager: detectServiceManager() });
   try {
     await web.start(url);
   } catch (e) {

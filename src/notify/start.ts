@@ -1,3 +1,4 @@
+import { detectServiceManager } from '../lib/service-manager.ts';
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.ts';
 import type { NotificationsConfig } from './config.ts';
@@ -54,7 +55,9 @@ export async function startNotifications(opts: {
   const channels = resolveChannels(settings, opts.env ?? process.env);
   const notifyStore = new NotifyStore(store);
   const lapiUrl = opts.lapiUrl ?? (() => `http://${formatListen(config.listen)}/`);
-  const planner = new Planner({ store: notifyStore, channels, clock, lapiUrl, runbook: opts.runbook });
+  // Vigil's own Local API: `vigil …` commands, and systemctl only where systemd runs.
+  const runbook = opts.runbook ?? { cli: 'vigil', serviceManager: detectServiceManager() };
+  const planner = new Planner({ store: notifyStore, channels, clock, lapiUrl, runbook });
   const dispatcher = new Dispatcher({
     store: notifyStore,
     channels: channels.map((ch) => ({ name: ch.name, sender: senderFor(ch, settings.timeoutMs), target: describeTarget(ch) })),
