@@ -3,13 +3,15 @@
  * - src/lib/: small generic helpers (they may touch files or sockets); import nothing else of Vigil's.
  * - src/core/: the domain (model, health evaluation, runbooks, decision matching, notification
  *   planning, doctor checks): pure, no I/O; imports only core/ and lib/ and no driver or server.
+ * - presentation/ renders core's data for people (terminal colours, Markdown): the first adapter,
+ *   so notifications, the dashboard and the CLI all share it.
  * - every other folder is an adapter; an adapter imports core/, lib/ and the adapters listed
  *   BEFORE it in ADAPTERS, never one after it, so no two adapters import each other. app/ holds
  *   the composition roots (`vigil serve` as a running process), above everything but the CLI.
  * - no import cycle between files (type-only imports aside).
  * - only src/store/ imports kysely: every query of Vigil's own store lives there.
  */
-const ADAPTERS = ['store', 'decisions', 'health', 'notify', 'remediation', 'config', 'doctor', 'canary', 'server', 'web', 'watch', 'app', 'cli'];
+const ADAPTERS = ['presentation', 'store', 'decisions', 'health', 'notify', 'remediation', 'config', 'doctor', 'canary', 'server', 'web', 'watch', 'app', 'cli'];
 
 const layering = ADAPTERS.map((name, i) => ({
   name: `adapter-order-${name}`,

@@ -34,9 +34,9 @@ const opts = (file: string) => ({
 });
 const byCheck = (findings: Finding[], check: string) => findings.filter((f) => f.check === check);
 
-function bouncerConfig(name: string, key: string): string {
+function bouncerConfig(name: string, key: string, fileName = 'crowdsec-custom-bouncer.yaml'): string {
   const sub = fs.mkdtempSync(path.join(dir, `${name}-`));
-  const file = path.join(sub, 'crowdsec-custom-bouncer.yaml');
+  const file = path.join(sub, fileName);
   fs.writeFileSync(
     file,
     [
@@ -131,6 +131,30 @@ describe('doctor: the service stage on this host', () => {
       expect(orphan.title).toContain(`no crowdsec-custom-bouncer process reads ${unused}`);
     },
   );
+
+  it.skipIf(!bouncers.custom && !process.env.CI)(
+    `finds the real custom bouncer by its config path when the file is not named after it (custom.yaml) ${bouncers.reason ?? ''}`,
+    async () => {
+      const file = bouncerConfig('renamed', KEY, 'custom.yaml');
+      const child = await startBouncer(file, /adding '0' decisions/);
+      const findings = (await runDoctor(opts(file))).targets[0].findings;
+      const proc = byCheck(findings, 'service.process')[0];
+      if (!systemd) expect(proc).toMatchObject({ status: 'ok', title: `crowdsec-custom-bouncer is running with this file (pid ${child.pid})` });
+      // Its log is the binary's (<log_dir>/crowdsec-custom-bouncer.log), not custom.log.
+      expect(byCheck(findings, 'service.logs')[0].title).toBe(
+        `last ${byCheck(findings, 'service.logs')[0].title.match(/^last (\d+)/)?.[1]} log lines of ${path.dirname(file)}/crowdsec-custom-bouncer.log: none of the failure signatures`,
+      );
+      expect(findings.filter((f) => f.status === 'fail' || f.status === 'warn')).toEqual([]);
+    },
+  );
+
+  it('suggests --service and --log-file when no process matches the name it guessed', async () => {
+    const file = path.join(dir, 'my-edge.yaml');
+    fs.writeFileSync(file, `api_url: ${server.url}/\napi_key: ${KEY}\n`, { mode: 0o600 });
+    const proc = byCheck((await runDoctor(opts(file))).targets[0].findings, systemd ? 'service.unit' : 'service.process')[0];
+    expect(proc.status).toBe('fail');
+    expect(proc.fix).toContain('--service NAME --log-file FILE');
+  });
 
   it('reads a systemd unit and its journal (a stand-in systemd: none runs here)', async () => {
     const file = path.join(dir, 'crowdsec-custom-bouncer.yaml');

@@ -123,7 +123,10 @@ describe('vigil doctor: each failure, built for real', () => {
   it('a missing file', async () => {
     const { code, findings } = await doctor([path.join(dir, 'nope.yaml')]);
     expect(code).toBe(1);
-    expect(find(findings, 'file.present', 'fail')[0].title).toBe(`${path.join(dir, 'nope.yaml')} does not exist`);
+    const missing = find(findings, 'file.present', 'fail')[0];
+    expect(missing.title).toBe(`${path.join(dir, 'nope.yaml')} does not exist`);
+    // A typo first: what the folder holds, before reinstalling anything.
+    expect(missing.fix).toMatch(new RegExp(`^check the path for a typo \\(${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} holds `));
     expect(findings).toHaveLength(1);
   });
 

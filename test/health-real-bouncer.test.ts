@@ -95,7 +95,8 @@ describe.skipIf(!available.custom)(`health with the real crowdsec-custom-bouncer
     expect(log).toContain('issue opened');
     const shown = await vigil('issues', 'show', String(offline.id));
     expect(shown).toContain('service stopped, integration not loaded, or network');
-    expect(shown).toContain('systemctl');
+    // The service steps follow the host serve runs on: systemctl with systemd, the process and its log file without.
+    expect(shown).toContain(fs.existsSync('/run/systemd/system') ? 'systemctl' : 'pgrep -af crowdsec-custom-bouncer');
 
     const wrong = await startCustomBouncer({ apiUrl, apiKey: 'not-the-key-0000000000000000000', updateFrequency: '1s', workDir: work });
     bouncers.push(wrong);

@@ -17,6 +17,8 @@ import { BouncerAuth } from '../server/auth.ts';
 import { createLapiApp } from '../server/lapi.ts';
 import { BouncerGate } from '../server/bouncer-gate.ts';
 import { createDecisionRoutes } from '../server/decision-routes.ts';
+import { detectServiceManager } from '../lib/service-manager.ts';
+import { recordServeRunbookSettings } from '../store/runbook-settings.ts';
 import { listenOn } from '../server/listen.ts';
 import { createLapiListener } from '../server/tls-listener.ts';
 import { guardListener, serverOptions } from '../server/limits.ts';
@@ -104,6 +106,8 @@ export async function startServer(config: VigilConfig, opts: StartOptions = {}):
     );
     const listeners = await startListeners(life, config, { ...core, clock, log, web, lapiUrl });
     boundUrl = listeners.url;
+    // `vigil issues show` in another process prints this URL and this host's service manager in runbooks.
+    await recordServeRunbookSettings(core.store, { lapiUrl: `${listeners.url}/`, serviceManager: detectServiceManager() });
     if (config.health.evaluateEveryMs > 0)
       await life.start(
         'health evaluation',

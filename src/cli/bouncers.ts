@@ -1,3 +1,4 @@
+import { refusedOf } from '../core/health/attribution.ts';
 import { healthRules as rulesOf } from '../config/config.ts';
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -12,7 +13,6 @@ import type { HealthRules } from '../core/health/types.ts';
 import { formatGoDuration, formatRfc3339, parseDuration } from '../lib/duration.ts';
 import type { Bouncer, RefusedRequest } from '../core/model/records.ts';
 import { resolveKind } from '../core/health/bouncer-kind.ts';
-import { isMachineRefusal } from '../core/health/machine-causes.ts';
 import { storeRole } from '../store/store-role.ts';
 import { logLine, type CliIo } from './io.ts';
 import { outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
@@ -106,17 +106,20 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     .description('show one bouncer in detail')
     .addOption(outputOption())
     .action(async (name: string, o: { output: OutputFormat }) => {
-      const { b, refused, usage } = await ctx.withStore(async (store) => {
+      const { b, fleet, refused, usage } = await ctx.withStore(async (store) => {
         const found = await store.getBouncer(name);
-        return { b: found, refused: await store.refusedRequests({ limit: 2000 }), usage: found ? await store.latestUsageMetrics(found.id) : undefined };
+        return {
+          b: found,
+          fleet: await store.listBouncers(),
+          refused: await store.refusedRequests({ limit: 2000 }),
+          usage: found ? await store.latestUsageMetrics(found.id) : undefined,
+        };
       });
       if (!b) throw new VigilError('E_NO_BOUNCER', `bouncer '${name}' doesn't exist (see: vigil bouncers list)`);
-      const ua = b.type ? (b.version && b.version !== 'N/A' ? `${b.type}/${b.version}` : b.type) : '';
-      // Refused or misrouted requests that look like this bouncer's: its name, its address or its User-Agent.
-      const mine = refused
-        .filter((r) => !isMachineRefusal(r.reason))
-        .filter((r) => r.bouncerName === b.name || (b.ipAddress !== '' && r.peerIp === b.ipAddress) || (ua !== '' && r.userAgent === ua))
-        .slice(0, 10);
+      // Refused or misrouted requests that are this bouncer's by the health engine's rules (attribution.ts).
+      const mine = refusedOf(b, fleet, refused)
+        .slice(0, 10)
+        .map((m) => ({ ...m.request, whose: m.label }));
       const status = bouncerStatus(toHealthInput(b, usage?.receivedAt ?? null), ctx.io.clock.now(), healthRules(ctx));
       ctx.io.stdout(formatInspect(b, status, mine, o.output, usage));
     });
@@ -215,7 +218,13 @@ function healthRules(ctx: CommandContext): HealthRules {
   return rulesOf(h);
 }
 
-function formatInspect(b: Bouncer, status: string, refused: RefusedRequest[], output: OutputFormat, usage?: { receivedAt: number; report: unknown }): string {
+function formatInspect(
+  b: Bouncer,
+  status: string,
+  refused: Array<RefusedRequest & { whose: string }>,
+  output: OutputFormat,
+  usage?: { receivedAt: number; report: unknown },
+): string {
   const time = (ms: number | null) => (ms === null ? '' : formatRfc3339(ms));
   const fields: Array<[string, string]> = [
     ['Name', b.name],
@@ -242,10 +251,10 @@ function formatInspect(b: Bouncer, status: string, refused: RefusedRequest[], ou
   if (output === 'raw') return csvRow(['field', 'value']) + fields.map((f) => csvRow(f)).join('');
   let out = plainTable(['Field', 'Value'], fields);
   if (refused.length > 0) {
-    out += "\nRecent refused or misrouted requests that look like this bouncer's:\n";
+    out += "\nRecent refused or misrouted requests that are this bouncer's (Whose: by its key, its address and User-Agent, or its address alone):\n";
     out += plainTable(
-      ['Time', 'Reason', 'From', 'Request', 'User-Agent'],
-      refused.map((r) => [formatRfc3339(r.at), r.reason, r.peerIp, `${r.method} ${r.path}`, r.userAgent]),
+      ['Time', 'Reason', 'From', 'Request', 'User-Agent', 'Whose'],
+      refused.map((r) => [formatRfc3339(r.at), r.reason, r.peerIp, `${r.method} ${r.path}`, r.userAgent, r.whose]),
     );
   }
   return out;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEPLOYMENTS } from '../core/health/runbooks.ts';
+import { DEPLOYMENTS } from '../core/health/runbooks/index.ts';
 
 /**
  * The `watch:` block of vigil.yaml (read by `vigil watch` only). Its own module, importing nothing

@@ -37,6 +37,7 @@ import {
   type TlsOutcome,
 } from './network-probe.ts';
 import { formatMode, lookupUser, ownerNames, readableBy, worldReadable } from '../core/doctor/permissions.ts';
+import { processesForConfig } from '../core/doctor/process-for-config.ts';
 import { apacheTest, journalLines, logFileLines, matchProcesses, nginxTest, systemdUnit } from './service-probe.ts';
 import { checkLapiUrl, type LapiEndpoint, type UrlStyle } from '../core/doctor/url-checks.ts';
 import { apacheHasCrowdsec, nginxTestErrors, scanNginxDump } from '../core/doctor/webserver-config.ts';
@@ -210,6 +211,19 @@ interface LoadedFiles {
   stats: Map<string, { mode: number; uid: number; gid: number }>;
 }
 
+/** A missing file is most often a typo: name what its folder holds before anything heavier. */
+async function missingFileFix(host: Host, file: string): Promise<string> {
+  const dir = path.posix.dirname(file);
+  const list = await host.listDir(dir);
+  const configs = isFileError(list) ? [] : list.filter((n) => /\.(ya?ml|conf)$/i.test(n)).sort();
+  const holds = isFileError(list)
+    ? `${dir} does not exist either`
+    : configs.length > 0
+      ? `${dir} holds ${configs.slice(0, 5).join(', ')}${configs.length > 5 ? ', …' : ''}`
+      : `${dir} holds no .yaml or .conf file`;
+  return `check the path for a typo (${holds}) and give the right one (vigil doctor FILE); if the bouncer's package shipped this file, reinstall it`;
+}
+
 async function readConfigFiles(host: Host, file: string, findings: Finding[]): Promise<LoadedFiles | undefined> {
   const st = await host.stat(file);
   if (isFileError(st)) {
@@ -217,7 +231,7 @@ async function readConfigFiles(host: Host, file: string, findings: Finding[]): P
       st.error === 'ENOENT'
         ? fail('file', 'file.present', `${file} does not exist`, {
             evidence: [`on ${host.where}`],
-            fix: 'reinstall the bouncer package, or give the right path with --config FILE',
+            fix: await missingFileFix(host, file),
           })
         : fail('file', 'file.present', `cannot inspect ${file}: ${st.message}`, { fix: 'run doctor as root (sudo vigil doctor)' }),
     );
@@ -759,7 +773,10 @@ interface ServiceLogs {
 async function serviceFindings(opts: DoctorOptions, family: string, base: string, file: string, settings: LapiSettings | undefined): Promise<Finding[]> {
   const out: Finding[] = [];
   const host = opts.host;
-  const svc = serviceFor(family, base, settings, opts.service);
+  // The process that reads this file names the service and its log, whatever the file is called
+  // (`custom.yaml` read by crowdsec-custom-bouncer); --service overrides.
+  const reader = opts.service || WEB_FAMILIES.has(family) ? undefined : processesForConfig(await host.processes(), file);
+  const svc = serviceFor(family, reader?.name ?? base, settings, opts.service);
   const t = Math.max(opts.timeouts.answerMs, 5000);
   const init = await host.init();
   const logs: ServiceLogs = { lines: undefined, source: '', looked: [] };
@@ -773,7 +790,7 @@ async function serviceFindings(opts: DoctorOptions, family: string, base: string
         evidence: ['no /run/systemd/system'],
       }),
     );
-    out.push(await processFinding(host, svc, family, file));
+    out.push(reader ? readerFinding(svc, reader.processes) : await processFinding(host, svc, family, file));
   }
 
   if (!logs.lines) out.push(...(await readLogFiles(opts, svc, logs)));
@@ -792,7 +809,7 @@ async function unitFindings(host: Host, svc: ServiceInfo, t: number): Promise<Fi
   } else if (u.loadState === 'not-found') {
     out.push(
       fail('service', 'service.unit', `no systemd unit ${svc.unit}.service on ${host.where}`, {
-        fix: "install the bouncer's package (it ships the unit), or name the unit with --service NAME",
+        fix: `install the bouncer's package (it ships the unit), or name the unit and its log with --service NAME --log-file FILE`,
       }),
     );
   } else {
@@ -830,6 +847,16 @@ async function readJournal(opts: DoctorOptions, svc: ServiceInfo, t: number, log
   logs.looked.push(`journalctl -u ${svc.unit}`);
 }
 
+/** The process found by this file's path on its command line. */
+function readerFinding(svc: ServiceInfo, procs: Array<{ pid: number; argv: string[] }>): Finding {
+  return ok('service', 'service.process', `${svc.process} is running with this file (pid ${procs.map((x) => x.pid).join(', ')})`, {
+    evidence: procs.slice(0, 3).map((p) => p.argv.join(' ').slice(0, 200)),
+  });
+}
+
+/** When doctor guessed the service from the file's name, say how to tell it. */
+const namesHint = (file: string) => ` If it runs under another name or logs elsewhere, tell doctor: vigil doctor --service NAME --log-file FILE ${file}`;
+
 /** Without systemd: is a process of the service running, and (Go bouncers) the one reading this file? */
 async function processFinding(host: Host, svc: ServiceInfo, family: string, file: string): Promise<Finding> {
   const procs = matchProcesses(await host.processes(), svc.process);
@@ -838,7 +865,7 @@ async function processFinding(host: Host, svc: ServiceInfo, family: string, file
       fix:
         family === 'nginx' || family === 'apache' || family === 'openresty'
           ? `start the web server (systemctl start ${svc.unit}, or ${svc.process})`
-          : `start the bouncer (systemctl start ${svc.unit}, or ${svc.process} -c ${file})`,
+          : `start the bouncer (systemctl start ${svc.unit}, or ${svc.process} -c ${file}).${namesHint(file)}`,
     });
   }
   // Go bouncers name their file with -c: the process for this file is the one reading it.

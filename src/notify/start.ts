@@ -1,3 +1,4 @@
+import { detectServiceManager } from '../lib/service-manager.ts';
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.ts';
 import type { NotificationsConfig } from './config.ts';
@@ -60,10 +61,12 @@ export async function startNotifications(opts: {
   const notifyStore = new NotifyStore(store);
   const lapiUrl = opts.lapiUrl ?? (() => `http://${formatListen(config.listen)}/`);
   const env = opts.env ?? process.env;
+  // Vigil's own Local API: `vigil …` commands, and systemctl only where systemd runs.
+  const runbook = opts.runbook ?? { cli: 'vigil', serviceManager: detectServiceManager() };
   // Planner and dispatcher for one set of channels; a reload builds a new pair and swaps it in.
   const build = (settings: NotificationsConfig) => {
     const channels = resolveChannels(settings, env);
-    const planner = new Planner({ store: notifyStore, channels, clock, lapiUrl, runbook: opts.runbook });
+    const planner = new Planner({ store: notifyStore, channels, clock, lapiUrl, runbook });
     const dispatcher = new Dispatcher({
       store: notifyStore,
       channels: channels.map((ch) => ({ name: ch.name, sender: senderFor(ch, settings.timeoutMs), target: describeTarget(ch) })),

@@ -1,6 +1,7 @@
 import { META_KEYS } from './meta-keys.ts';
 import type { Store } from './store.ts';
 import type { RunbookSettings } from '../core/health/runbook-settings.ts';
+import type { ServiceManager } from '../core/health/runbooks/index.ts';
 
 /** The runbook settings row of the store (META_KEYS.runbookSettings). */
 
@@ -19,4 +20,12 @@ export async function readRunbookSettings(store: Store): Promise<RunbookSettings
 
 export async function writeRunbookSettings(store: Store, settings: RunbookSettings): Promise<void> {
   await store.setMeta(META_KEY, JSON.stringify(settings));
+}
+
+/**
+ * `vigil serve` records where it actually listens and the host's service manager, so runbooks
+ * rendered elsewhere (`vigil issues show` in another shell, with another config) name that URL.
+ */
+export async function recordServeRunbookSettings(store: Store, facts: { lapiUrl: string; serviceManager: ServiceManager }): Promise<void> {
+  await writeRunbookSettings(store, { cli: 'vigil', lapiUrl: facts.lapiUrl, serviceManager: facts.serviceManager });
 }

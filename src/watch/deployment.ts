@@ -3,7 +3,7 @@
  * write the same prefix: `docker exec NAME cscli …` → Docker with that container,
  * `kubectl exec -n NS … -- cscli` → Kubernetes in that namespace, anything else → the host. Pure.
  */
-import type { Deployment } from '../core/health/runbooks.ts';
+import type { Deployment } from '../core/health/runbooks/index.ts';
 
 export interface RunbookPlace {
   deployment: Deployment;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { VigilError } from '../lib/errors.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { parseListen, type ListenAddress } from '../lib/listen-address.ts';
-import { DEPLOYMENTS, type Deployment } from '../core/health/runbooks.ts';
+import { DEPLOYMENTS, type Deployment } from '../core/health/runbooks/index.ts';
 import { DEFAULT_CROWDSEC_CONFIG, describeDb, parseCrowdsecDbUrl, readCrowdsecConfig, type CrowdsecDbLocation } from './crowdsec-config.ts';
 import { shellWords } from './shell-words.ts';
 import { runbookPlaceFromCommand } from './deployment.ts';

@@ -13,7 +13,7 @@ import type { Store } from '../store/store.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { HealthRules } from '../core/health/types.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
-import type { Deployment } from '../core/health/runbooks.ts';
+import type { Deployment } from '../core/health/runbooks/index.ts';
 import { installErrorHandler } from '../lib/http-errors.ts';
 import { readJsonBody } from '../lib/json-body.ts';
 import { z } from 'zod';

@@ -1,10 +1,11 @@
+import { refusedOf } from '../core/health/attribution.ts';
 import type { Store } from '../store/store.ts';
 import { canaryRuns, driftObservations } from '../store/canaries.ts';
 import type { CanaryRun, DriftObservation } from '../core/health/enforcement.ts';
 import type { Bouncer, BouncerChange, Decision, RefusedRequest } from '../core/model/records.ts';
 import type { HealthIssue } from '../core/model/health-issue.ts';
 import type { BouncerStatus, HealthRules } from '../core/health/types.ts';
-import type { Runbook, Deployment } from '../core/health/runbooks.ts';
+import type { Runbook, Deployment } from '../core/health/runbooks/index.ts';
 import { bouncerStatus } from '../core/health/evaluate.ts';
 import { flappingKeys, toHealthInput } from '../health/engine.ts';
 import { issueRunbook, issueStatus, type IssueStatus } from '../core/health/issue-view.ts';
@@ -64,7 +65,8 @@ export interface BouncerView {
   now: number;
   row: FleetRow;
   issues: IssueRow[];
-  refused: RefusedRequest[];
+  /** Refused requests that are this bouncer's by the health engine's rules (attribution.ts), with why. */
+  refused: Array<RefusedRequest & { whose: string }>;
   changes: BouncerChange[];
   usage: { receivedAt: number; report: unknown } | null;
   /** Its canaries' latest runs and its drift observations, newest first (docs/canaries.md). */
@@ -171,7 +173,9 @@ export class DashboardData {
       now,
       row: this.#row(b, usage?.receivedAt ?? null, hours, open, now, true),
       issues,
-      refused: await this.#store.refusedRequestsFor(b, 25),
+      refused: refusedOf(b, await this.#store.listBouncers(), await this.#store.refusedRequestsFor(b, 200))
+        .slice(0, 25)
+        .map((m) => ({ ...m.request, whose: m.label })),
       changes: (await this.#store.bouncerChanges(now - 30 * DAY))
         .filter((c) => c.bouncerId === b.id)
         .reverse()

@@ -1,4 +1,4 @@
-import type { StepId } from './runbooks.ts';
+import type { StepId } from './runbooks/index.ts';
 import { MACHINE_CAUSES } from './machine-causes.ts';
 import { ENFORCEMENT_CAUSES } from './enforcement-causes.ts';
 

@@ -5,7 +5,6 @@ import { causeText, CAUSE_KINDS } from './causes.ts';
 import { MACHINE_CAUSES } from './machine-causes.ts';
 import { machineRunbookFor } from './machine-runbooks.ts';
 import { issueRunbook } from './issue-view.ts';
-import { formatRunbookText } from './runbooks.ts';
 import type { BouncerHealthInput, FleetSnapshot, MachineHealthInput } from './types.ts';
 import type { RefusedRequest } from '../model/records.ts';
 import type { HealthIssue } from '../model/health-issue.ts';
@@ -284,8 +283,9 @@ describe('machine causes and runbooks', () => {
 
   it('no alerts points at acquisition and scenarios', () => {
     const r = machineRunbookFor({ machineId: 'agent1', issue: 'lp_no_alerts', lapiUrl: 'http://127.0.0.1:8080/', deployment: 'host', cause: 'no_alerts' });
-    expect(formatRunbookText(r)).toContain('sudo cscli metrics show acquisition parsers');
-    expect(formatRunbookText(r)).toContain('sudo cscli simulation status');
+    const commands = r.sections.flatMap((s) => s.steps.flatMap((st) => st.commands));
+    expect(commands).toContain('sudo cscli metrics show acquisition parsers');
+    expect(commands).toContain('sudo cscli simulation status');
   });
 
   it('quotes names that a shell would read otherwise', () => {

@@ -223,7 +223,34 @@ describe('evaluate: likely causes from evidence', () => {
     const s = fleet([bouncer()], { refused: [refused({ peerIp: '10.0.0.99', userAgent: 'curl/8' })] });
     const [f] = evaluate(s, now, DEFAULT_RULES);
     expect(f!.causes.map((c) => c.cause)).toEqual(['stopped_or_network']);
-    expect(f!.causes[0]!.evidence[0]).toContain('nothing at all has arrived from 10.0.0.5');
+    expect(f!.causes[0]!.evidence[0]).toContain(
+      'nothing with its key or its User-Agent crowdsec-nginx-bouncer/v1.0.8 has arrived since 2026-11-01T00:00:00Z, and nothing was refused from its address 10.0.0.5',
+    );
+  });
+
+  it('on a shared host, speaks of its own traffic and says the others on its address kept pulling', () => {
+    const dead = bouncer({ name: 'custom', type: 'crowdsec-custom-bouncer', version: '-', ipAddress: '127.0.0.1' });
+    const fw = bouncer({
+      id: 2,
+      name: 'fw',
+      type: 'crowdsec-firewall-bouncer',
+      version: '-',
+      ipAddress: '127.0.0.1',
+      kind: 'firewall',
+      lastPullAt: now - 5000,
+    });
+    const fa = bouncer({ id: 3, name: 'forward-auth', type: 'vigil-bouncer', version: '1', ipAddress: '127.0.0.1', lastPullAt: now - 3000 });
+    const [f] = evaluate(fleet([dead, fw, fa]), now, DEFAULT_RULES);
+    expect(f!.bouncerName).toBe('custom');
+    const evidence = f!.causes[0]!.evidence;
+    expect(evidence.join('\n')).not.toContain('nothing at all has arrived from 127.0.0.1');
+    expect(evidence[0]).toContain('nothing with its key or its User-Agent crowdsec-custom-bouncer/- has arrived since');
+    expect(evidence[1]).toBe(
+      `other bouncers on 127.0.0.1 kept pulling (last: 'forward-auth' at ${new Date(now - 3000).toISOString().replace('.000', '')}, 'fw' at ${new Date(now - 5000).toISOString().replace('.000', '')}): the host and the network are up, so this bouncer's own process is the likely fault`,
+    );
+    // Alone on its address, nothing more is said.
+    const [alone] = evaluate(fleet([dead]), now, DEFAULT_RULES);
+    expect(alone!.causes[0]!.evidence.join('\n')).not.toContain('kept pulling');
   });
 
   it('blames a LAPI restart that came right after the last pull', () => {

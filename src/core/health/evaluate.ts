@@ -9,6 +9,7 @@ import { evaluateMachines } from './evaluate-machines.ts';
 import { evaluateLogProcessors } from './log-processors.ts';
 import { evaluateEnforcement } from './enforcement.ts';
 import { isMachineRefusal } from './machine-causes.ts';
+import { MATCH_CONFIDENCE, matchOf, userAgentOf, type Attributed } from './attribution.ts';
 import {
   ISSUE_CATALOGUE,
   type BouncerHealthInput,
@@ -251,20 +252,13 @@ interface EvidenceIndex {
   pairOwners: Map<string, number>;
   /** The product (type) of each refused request's User-Agent, parsed as for a bouncer. */
   productOf: Map<string, string>;
+  /** The newest pullers of each address (a few, newest first): other bouncers on a shared host that kept pulling. */
+  pullersByIp: Map<string, Array<{ name: string; lastPullAt: number }>>;
   lapiStarts: number[];
   changesByBouncer: Map<number, BouncerChange[]>;
   requestsRecorded: boolean;
 }
 
-/** How surely a refused request is a given bouncer's. */
-type Match = 'own' | 'pair' | 'ip' | 'agent' | 'shared' | 'other';
-const MATCH_CONFIDENCE: Record<Exclude<Match, 'other'>, LikelyCause['confidence']> = {
-  own: 'high',
-  pair: 'high',
-  ip: 'medium',
-  agent: 'medium',
-  shared: 'low',
-};
 const CONFIDENCE_RANK: Record<LikelyCause['confidence'], number> = { high: 0, medium: 1, low: 2 };
 
 /** Group the evidence once, so 100k bouncers cost 100k map lookups, not 100k scans. */
@@ -276,6 +270,7 @@ function indexEvidence(s: FleetSnapshot): EvidenceIndex {
     bouncersByIp: new Map(),
     pairOwners: new Map(),
     productOf: new Map(),
+    pullersByIp: new Map(),
     lapiStarts: [...s.lapiStarts].sort((a, b) => a - b),
     changesByBouncer: new Map(),
     requestsRecorded: s.requestsRecorded !== false,
@@ -293,6 +288,7 @@ function indexEvidence(s: FleetSnapshot): EvidenceIndex {
   for (const b of s.bouncers) {
     const ua = userAgentOf(b);
     if (ua) agentOwners.set(ua, (agentOwners.get(ua) ?? 0) + 1);
+    if (b.ipAddress && b.lastPullAt !== null) keepNewest(idx.pullersByIp, b.ipAddress, { name: b.name, lastPullAt: b.lastPullAt });
     if (b.ipAddress && refusedIps.has(b.ipAddress)) {
       const names = idx.bouncersByIp.get(b.ipAddress);
       if (names) names.push(b.name);
@@ -313,36 +309,39 @@ function indexEvidence(s: FleetSnapshot): EvidenceIndex {
   return idx;
 }
 
+const PULLERS_KEPT = 4;
+
+function keepNewest(m: Map<string, Array<{ name: string; lastPullAt: number }>>, ip: string, p: { name: string; lastPullAt: number }): void {
+  const list = m.get(ip) ?? [];
+  if (list.length === PULLERS_KEPT && list[PULLERS_KEPT - 1]!.lastPullAt >= p.lastPullAt) return;
+  list.push(p);
+  list.sort((a, b) => b.lastPullAt - a.lastPullAt);
+  if (list.length > PULLERS_KEPT) list.length = PULLERS_KEPT;
+  m.set(ip, list);
+}
+
+/**
+ * Other bouncers on this bouncer's address that pulled after it went silent: the host and the
+ * network are up, which points at this bouncer's own process. Undefined when none did.
+ */
+function neighboursPulling(b: BouncerHealthInput, since: number, idx: EvidenceIndex): string | undefined {
+  const others = (idx.pullersByIp.get(b.ipAddress) ?? []).filter((p) => p.name !== b.name && p.lastPullAt > since);
+  if (others.length === 0) return undefined;
+  const shown = others
+    .slice(0, 3)
+    .map((p) => `'${p.name}' at ${formatRfc3339(p.lastPullAt)}`)
+    .join(', ');
+  return `other bouncers on ${b.ipAddress} kept pulling (last: ${shown}): the host and the network are up, so this bouncer's own process is the likely fault`;
+}
+
 function removeMachineRefusals(list: RefusedSummary[]): void {
   let kept = 0;
   for (const r of list) if (!isMachineRefusal(r.reason)) list[kept++] = r;
   list.length = kept;
 }
 
-function userAgentOf(b: BouncerHealthInput): string {
-  if (!b.type) return '';
-  return b.version && b.version !== 'N/A' ? `${b.type}/${b.version}` : b.type;
-}
-
-/**
- * How surely `r` is this bouncer's: its own key first (same key = same bouncer), then its address
- * and User-Agent product, its address alone only when the request names no other product, and its
- * User-Agent from elsewhere when no other bouncer has it. Shared addresses lower the confidence.
- */
-function matchOf(b: BouncerHealthInput, r: RefusedSummary, idx: EvidenceIndex): Match {
-  if (r.bouncerName) return r.bouncerName === b.name ? 'own' : 'other';
-  if (b.ipAddress !== '' && r.peerIp === b.ipAddress) {
-    const product = idx.productOf.get(r.userAgent) ?? '';
-    if (b.type !== '' && product === b.type) return (idx.pairOwners.get(`${r.peerIp}\0${b.type}`) ?? 0) === 1 ? 'pair' : 'shared';
-    // A request that names another product is another client on that host (curl, a script, another bouncer).
-    if (product !== '' && b.type !== '') return 'other';
-    return (idx.bouncersByIp.get(r.peerIp)?.length ?? 0) === 1 ? 'ip' : 'shared';
-  }
-  return 'agent';
-}
-
 interface Related {
-  blamed: Array<{ r: RefusedSummary; match: Exclude<Match, 'other'> }>;
+  blamed: Array<{ r: RefusedSummary; match: Attributed }>;
   /** From its address, but plainly another client's. */
   others: RefusedSummary[];
 }
@@ -372,7 +371,7 @@ function relatedRequests(b: BouncerHealthInput, since: number, idx: EvidenceInde
 /** The best confidence among these matches, and a line naming the candidates when the address is shared. */
 function confidenceOf(
   b: BouncerHealthInput,
-  matches: Array<{ r: RefusedSummary; match: Exclude<Match, 'other'> }>,
+  matches: Array<{ r: RefusedSummary; match: Attributed }>,
   idx: EvidenceIndex,
 ): { confidence: LikelyCause['confidence']; shared?: string } {
   let confidence: LikelyCause['confidence'] = 'low';
@@ -460,10 +459,13 @@ function likelyCauses(b: BouncerHealthInput, since: number, idx: EvidenceIndex):
     } else if (related.others.length > 0 || lowOnly) {
       evidence.push(`nothing that is surely this bouncer's has arrived since ${formatRfc3339(since)}`);
     } else {
+      // Its own traffic only: on a shared host (127.0.0.1) other bouncers' pulls still arrive from its address.
       evidence.push(
-        `nothing at all has arrived from ${b.ipAddress || 'it'}${ua ? ` or with User-Agent ${ua}` : ''} since ${formatRfc3339(since)}: no refused key, no wrong path`,
+        `nothing with its key${ua ? ` or its User-Agent ${ua}` : ''} has arrived since ${formatRfc3339(since)}, and nothing was refused from its address${b.ipAddress ? ` ${b.ipAddress}` : ''}: no refused key, no wrong path`,
       );
     }
+    const neighbours = b.ipAddress ? neighboursPulling(b, since, idx) : undefined;
+    if (neighbours) evidence.push(neighbours);
     if (related.others.length > 0) {
       const n = related.others.reduce((k, r) => k + r.count, 0);
       const agents = [...new Set(related.others.map((r) => r.userAgent))].slice(0, 3).join(', ');

@@ -1,11 +1,13 @@
 import type { HealthIssue } from '../model/health-issue.ts';
 import type { Bouncer } from '../model/records.ts';
 import { bouncerFamily, resolveKind } from './bouncer-kind.ts';
-import { runbookFor, type Deployment, type Runbook } from './runbooks.ts';
+import { bouncerService, runbookFor, type BouncerIssueKind, type Deployment, type Runbook } from './runbooks/index.ts';
 import { machineRunbookFor, type MachineIssueKind } from './machine-runbooks.ts';
 import { enforcementRunbookFor } from './enforcement-runbooks.ts';
 import type { CauseKind, LikelyCause } from './types.ts';
 import type { RunbookSettings } from './runbook-settings.ts';
+
+const BOUNCER_ISSUES: readonly string[] = ['integration_late', 'rc_integration_offline', 'fw_integration_offline'] satisfies BouncerIssueKind[];
 
 export type IssueStatus = 'open' | 'flapping' | 'resolved';
 
@@ -27,19 +29,25 @@ export function issueRunbook(
   bouncer: Pick<Bouncer, 'type' | 'kindOverride'> | undefined,
   lapiUrl: string,
   deployment: Deployment,
-  settings?: Pick<RunbookSettings, 'cli' | 'container' | 'namespace'>,
+  settings?: Pick<RunbookSettings, 'cli' | 'container' | 'namespace' | 'serviceManager'>,
 ): Runbook | undefined {
   if (i.subject.startsWith('machine:')) return machineIssueRunbook(i, lapiUrl, deployment, settings);
   if (!i.bouncerName) return undefined;
-  if (i.kind === 'remediation_not_enforced' || i.kind === 'remediation_drift')
+  const type = bouncer?.type ?? '';
+  if (i.kind === 'remediation_not_enforced' || i.kind === 'remediation_drift') {
+    const canary = i.subject.startsWith('canary:') ? i.subject.slice('canary:'.length) : undefined;
+    const service = bouncer ? bouncerService(bouncerFamily(type), type) : undefined;
     return enforcementRunbookFor({
       issue: i.kind,
       bouncerName: i.bouncerName,
       cause: topCause(i)?.cause ?? 'unknown',
-      canary: i.subject.startsWith('canary:') ? i.subject.slice('canary:'.length) : undefined,
+      canary,
+      canaryUrl: canary === undefined ? undefined : canaryUrlOf(i.summary, canary),
+      ...(service ? { configPath: service.configPath, serviceName: service.unit } : {}),
+      serviceManager: settings?.serviceManager,
       cli: settings?.cli,
     });
-  const type = bouncer?.type ?? '';
+  }
   return runbookFor({
     bouncerName: i.bouncerName,
     bouncerType: type,
@@ -48,7 +56,8 @@ export function issueRunbook(
     lapiUrl,
     deployment,
     cause: (topCause(i)?.cause ?? 'unknown') as CauseKind,
-    ...(settings ? { cli: settings.cli, container: settings.container, namespace: settings.namespace } : {}),
+    ...(BOUNCER_ISSUES.includes(i.kind) ? { issue: i.kind as BouncerIssueKind } : {}),
+    ...(settings ? { cli: settings.cli, container: settings.container, namespace: settings.namespace, serviceManager: settings.serviceManager } : {}),
   });
 }
 
@@ -69,4 +78,13 @@ function machineIssueRunbook(
     cause: topCause(i)?.cause ?? 'unknown',
     ...(settings ? { cli: settings.cli, container: settings.container, namespace: settings.namespace } : {}),
   });
+}
+
+/** The URL a canary tests, from its issue's summary (`canary 'NAME': URL does not block …`, enforcement.ts). */
+export function canaryUrlOf(summary: string, canary: string): string | undefined {
+  const prefix = `canary '${canary}': `;
+  if (!summary.startsWith(prefix)) return undefined;
+  const rest = summary.slice(prefix.length);
+  const end = rest.search(/ does not (block|challenge) /);
+  return end > 0 ? rest.slice(0, end) : undefined;
 }

@@ -9,7 +9,7 @@ import {
 } from './log-processors.ts';
 import { machineRunbookFor } from './machine-runbooks.ts';
 import { causeText } from './causes.ts';
-import { formatRunbookText } from './runbooks.ts';
+import { formatRunbookText } from '../../presentation/runbook-format.ts';
 import { issueRunbook } from './issue-view.ts';
 import type { HealthIssue } from '../model/health-issue.ts';
 import type { BouncerHealthInput, FleetSnapshot, MachineHealthInput } from './types.ts';

@@ -6,7 +6,7 @@
  */
 import { causeSummary } from './causes.ts';
 import { machineStepsFirst } from './machine-causes.ts';
-import { code, parseLapi, shellQuote, type Deployment, type Runbook, type RunbookStep } from './runbooks.ts';
+import { code, parseLapi, shellQuote, type Deployment, type Runbook, type RunbookStep } from './runbooks/index.ts';
 
 export const AGENT_CREDENTIALS_FILE = '/etc/crowdsec/local_api_credentials.yaml';
 

@@ -1,4 +1,4 @@
-import type { Deployment } from './runbooks.ts';
+import type { Deployment, ServiceManager } from './runbooks/index.ts';
 
 /**
  * How a store's runbooks address the Local API, kept in the store itself so the CLI and the admin
@@ -15,4 +15,6 @@ export interface RunbookSettings {
   container?: string;
   /** Kubernetes namespace of the Local API. */
   namespace?: string;
+  /** The Local API host's service manager (`vigil serve` records what it finds): `none` = no systemd. */
+  serviceManager?: ServiceManager;
 }

@@ -2,7 +2,7 @@ import type { HealthIssue } from '../model/health-issue.ts';
 import type { Bouncer } from '../model/records.ts';
 import { causeText } from '../health/causes.ts';
 import { issueRunbook, topCause } from '../health/issue-view.ts';
-import type { Runbook } from '../health/runbooks.ts';
+import type { Runbook } from '../health/runbooks/index.ts';
 import { ISSUE_CATALOGUE, type IssueKind, type LikelyCause } from '../health/types.ts';
 import type { IssueSnapshot, MessageContent } from './types.ts';
 

@@ -64,13 +64,13 @@ ${axis(['7 d ago', '5 d', '3 d', '1 d', 'now'])}`;
 
 function refused(v: BouncerView): Html {
   const head = html`<h2 id="refused-h">Recent refused requests</h2>
-<p class="hint">With its revoked key, from its last address, or with its User-Agent: the trail a broken key or URL leaves.</p>`;
+<p class="hint">With its own key, from its address with its User-Agent, or from its address when nothing names another client: the trail a broken key or URL leaves. On an address several bouncers share, only the key is sure, and the Whose column says so.</p>`;
   if (v.refused.length === 0) return html`${head}<p class="empty">None recorded.</p>`;
   return html`${head}<div class="table-wrap"><table class="refused">
-<thead><tr><th scope="col">When</th><th scope="col">From</th><th scope="col">Reason</th><th scope="col">Request</th><th scope="col">User-Agent</th><th scope="col">Key</th></tr></thead>
+<thead><tr><th scope="col">When</th><th scope="col">From</th><th scope="col">Reason</th><th scope="col">Request</th><th scope="col">User-Agent</th><th scope="col">Key</th><th scope="col">Whose</th></tr></thead>
 <tbody>${v.refused.map(
     (q) =>
-      html`<tr><td data-label="When">${timeAgo(q.at, v.now)}</td><td data-label="From" class="mono">${q.peerIp}</td><td data-label="Reason">${REFUSED_REASON[q.reason] ?? q.reason}</td><td data-label="Request" class="mono">${q.method} ${q.path}</td><td data-label="User-Agent" class="mono">${q.userAgent || html`<span class="muted">–</span>`}</td><td data-label="Key" class="mono">${q.keyFingerprint ? html`<abbr title="fingerprint of the key sent, not the key">${q.keyFingerprint}</abbr>` : html`<span class="muted">none</span>`}</td></tr>`,
+      html`<tr><td data-label="When">${timeAgo(q.at, v.now)}</td><td data-label="From" class="mono">${q.peerIp}</td><td data-label="Reason">${REFUSED_REASON[q.reason] ?? q.reason}</td><td data-label="Request" class="mono">${q.method} ${q.path}</td><td data-label="User-Agent" class="mono">${q.userAgent || html`<span class="muted">–</span>`}</td><td data-label="Key" class="mono">${q.keyFingerprint ? html`<abbr title="fingerprint of the key sent, not the key">${q.keyFingerprint}</abbr>` : html`<span class="muted">none</span>`}</td><td data-label="Whose">${q.whose}</td></tr>`,
   )}</tbody></table></div>`;
 }
 

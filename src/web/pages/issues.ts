@@ -3,7 +3,7 @@ import { exactTime, humanDuration } from '../../lib/human-time.ts';
 import type { IssueRow, IssueView } from '../data.ts';
 import { ISSUE_CATALOGUE, type IssueKind, type LikelyCause } from '../../core/health/types.ts';
 import { causeText } from '../../core/health/causes.ts';
-import type { Deployment } from '../../core/health/runbooks.ts';
+import type { Deployment } from '../../core/health/runbooks/index.ts';
 import { criticalityBadge, inlineCode, issueStatusBadge, timeAgo } from './layout.ts';
 
 /** Silence and acknowledgement of an issue, when the notifications part provides them. */
@@ -143,12 +143,17 @@ function runbookSection(v: IssueView): Html {
   const rb = v.runbook;
   if (!rb) return html`<h2 id="runbook-h">Runbook</h2><p class="muted">Fleet-level issue: see the bouncers' own issues for their runbooks.</p>`;
   let n = 0;
+  // A runbook that names no file or service leaves that field out rather than printing it blank.
+  const fields = [
+    rb.configPath ? html`Config: <code>${rb.configPath}</code>` : null,
+    rb.serviceName ? html`service: <code>${rb.serviceName}</code>` : null,
+  ].filter((f) => f !== null);
   return html`<h2 id="runbook-h">Runbook</h2>
 <p>${inlineCode(rb.summary)}</p>
 <nav class="tabs" aria-label="Where the Local API runs">${DEPLOYMENTS.map(
     ([d, label]) => html`<a href="/ui/issues/${v.issue.id}?deployment=${d}"${d === v.deployment ? html` aria-current="page"` : ''}>${label}</a>`,
   )}</nav>
-<p class="muted">Config: <code>${rb.configPath}</code> · service: <code>${rb.serviceName}</code></p>
+${fields.length > 0 ? html`<p class="muted">${fields.flatMap((f, i) => (i > 0 ? [html` · `, f] : [f]))}</p>` : ''}
 ${rb.sections.map(
   (s) => html`<h3>${s.title}</h3>
 <ol class="steps">${s.steps.map((step) => {

@@ -1,4 +1,5 @@
-import { formatRunbookText, type Runbook } from '../../../core/health/runbooks.ts';
+import type { Runbook } from '../../../core/health/runbooks/index.ts';
+import { formatRunbookText } from '../../../presentation/runbook-format.ts';
 import { snapshotRunbook } from '../../../core/notify/snapshot.ts';
 import type { IssueSnapshot, OutgoingMessage } from '../../../core/notify/types.ts';
 import { headline, issueChange, issueLabel, issueTiming } from '../../../core/notify/wording.ts';
@@ -57,11 +58,12 @@ function issueText(i: IssueSnapshot, m: OutgoingMessage): string {
 }
 
 function runbookHtml(r: Runbook): string {
-  const parts = [
-    `<h3 style="margin:16px 0 4px">${inlineCodeHtml(r.title)}</h3>`,
-    `<p>${inlineCodeHtml(r.summary)}</p>`,
-    `<p>Config: <code>${htmlEscape(r.configPath)}</code> · Service: <code>${htmlEscape(r.serviceName)}</code></p>`,
-  ];
+  const parts = [`<h3 style="margin:16px 0 4px">${inlineCodeHtml(r.title)}</h3>`, `<p>${inlineCodeHtml(r.summary)}</p>`];
+  const fields = [
+    r.configPath ? `Config: <code>${htmlEscape(r.configPath)}</code>` : '',
+    r.serviceName ? `Service: <code>${htmlEscape(r.serviceName)}</code>` : '',
+  ].filter((f) => f !== '');
+  if (fields.length > 0) parts.push(`<p>${fields.join(' · ')}</p>`);
   for (const section of r.sections) {
     parts.push(`<h4 style="margin:12px 0 4px">${htmlEscape(section.title)}</h4><ol>`);
     for (const step of section.steps) {

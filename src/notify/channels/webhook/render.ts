@@ -1,4 +1,4 @@
-import { formatRunbookMarkdown } from '../../../core/health/runbooks.ts';
+import { formatRunbookMarkdown } from '../../../presentation/runbook-format.ts';
 import { snapshotRunbook } from '../../../core/notify/snapshot.ts';
 import type { IssueSnapshot, MessageContent, OutgoingMessage } from '../../../core/notify/types.ts';
 import { headline } from '../../../core/notify/wording.ts';
