@@ -24,9 +24,9 @@ import { MachineTokens } from '../server/machine-auth.ts';
 import { createWatcherApp } from '../server/watcher-routes.ts';
 import { StoreHealth } from '../server/store-health.ts';
 import { HealthEngine } from '../health/engine.ts';
+import { LapiAlive } from '../health/lapi-alive.ts';
 import { LapiMetrics } from '../server/metrics.ts';
 import { createAdminApp } from '../server/admin.ts';
-import crypto from 'node:crypto';
 import { startNotifications, type Notifications } from '../notify/start.ts';
 import { createWebSurface, type WebSurface } from '../web/surface.ts';
 import { CanaryRunner } from '../canary/runner.ts';
@@ -91,8 +91,9 @@ export async function startServer(
   auth.start();
   // CrowdSec's line (key sharing, client certificates: docs/reference/crowdsec-1.6-1.7.md §1, §2).
   auth.onCreated = (b) => log.info({ bouncer: b.name, ip: b.ipAddress, auth_type: b.authType }, `Creating bouncer ${b.name}`);
-  // Silences that begin at a restart are explained by it (health: "did not reconnect").
-  await store.recordLapiStart(clock.now(), crypto.randomUUID());
+  // This run, marked alive as it goes: silences that begin at a restart are explained by it, and the time no run was alive is nobody's silence.
+  const alive = await LapiAlive.start(store, clock);
+  alive.onError = (e) => storeHealth.failed(e);
   const health = new HealthEngine(store, clock, healthRules(config.health), { canaries: config.canaries });
   health.onError = (e) => log.error({ err: e }, 'health evaluation failed');
   health.onResult = ({ opened, resolved, escalated }) => {
@@ -109,6 +110,7 @@ export async function startServer(
       sync.stop();
       auth.stop();
       await activity.stop();
+      await alive.stop();
       await store.close();
       throw e;
     },
@@ -231,6 +233,7 @@ export async function startServer(
         gate.stop();
         auth.stop();
         await activity.stop();
+        await alive.stop();
         await store.close();
       })();
       return closing;

@@ -5,10 +5,12 @@ import type { HealthIssue } from '../core/model/health-issue.ts';
 import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { evaluateInSlices } from '../core/health/evaluate.ts';
 import { nextTurn, runInTurns } from '../lib/turns.ts';
-import { incidentKey } from '../core/health/incident.ts';
+import { incidentKey, settleStage } from '../core/health/incident.ts';
 import type { BouncerHealthInput, FleetSnapshot, Finding, HealthRules, MachineHealthInput } from '../core/health/types.ts';
 import { refusedSummaries } from '../store/refused-summaries.ts';
 import { listMachines } from '../store/machines.ts';
+import { lapiRuns } from '../store/lapi-runs.ts';
+import { downtimeFrom } from '../core/health/downtime.ts';
 import { enforcementInput, type CanaryHealthConfig } from './enforcement.ts';
 
 /** Opened this many times in FLAP_WINDOW: shown as flapping rather than announced each time. */
@@ -135,6 +137,8 @@ export class HealthEngine {
       refused: [],
       refusedSummaries: await refusedSummaries(this.#store, { since: lookback }),
       lapiStarts: await this.#store.lapiStarts(lookback),
+      // When no Local API process ran: nobody's silence (core/health/downtime.ts).
+      downtime: downtimeFrom(await lapiRuns(this.#store, lookback)),
       bouncerChanges: await this.#store.bouncerChanges(lookback),
       // Machines (log processors), without their password hashes.
       machines: (await listMachines(this.#store)).map(toMachineHealthInput),
@@ -181,8 +185,10 @@ export class HealthEngine {
       const evidence = { causes: f.causes, notes: f.notes };
       const existing = byIncident.get(incidentKey(f.kind, f.subject));
       if (existing && !kept.has(existing.id)) {
-        const moved = existing.kind !== f.kind;
-        const update = { lastSeenAt: now, summary: f.summary, since: f.since, evidence, ...(moved ? { kind: f.kind, criticality: f.criticality } : {}) };
+        // A fall that only a probe or a login would explain keeps the graver stage (incident.ts).
+        const stage = settleStage(existing, f);
+        const moved = existing.kind !== stage.kind;
+        const update = { lastSeenAt: now, summary: f.summary, since: f.since, evidence, ...(moved ? stage : {}) };
         if (!(await this.#store.touchHealthIssue(existing.id, update))) continue; // that stage is open already: the next evaluation sees it
         kept.add(existing.id);
         const current = { ...existing, ...update };

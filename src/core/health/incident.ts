@@ -18,3 +18,18 @@ const STAGES: Partial<Record<IssueKind, string>> = {
 export function incidentKey(kind: string, subject: string): string {
   return `${STAGES[kind as IssueKind] ?? kind}|${subject}`;
 }
+
+const SEVERITY: Record<string, number> = { critical: 0, high: 1, warning: 2, recommended: 3 };
+
+/**
+ * The stage an open issue moves to for a new finding of its incident. A rise (late → offline) is
+ * taken at once. A fall (offline → late) only when the component's own traffic says so
+ * (`Finding.ownTraffic`): a probe or key check made with a dead bouncer's key, or a cscli login
+ * with an agent's credentials, does not bring it back, so the issue keeps its graver stage and
+ * nobody is told "Now WARNING" about a bouncer that is still dead.
+ */
+export function settleStage(open: { kind: string; criticality: string }, found: { kind: string; criticality: string; ownTraffic?: boolean }): { kind: string; criticality: string } {
+  const falls = (SEVERITY[found.criticality] ?? 9) > (SEVERITY[open.criticality] ?? 9);
+  if (falls && found.ownTraffic === false) return { kind: open.kind, criticality: open.criticality };
+  return { kind: found.kind, criticality: found.criticality };
+}

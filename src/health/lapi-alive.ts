@@ -1,0 +1,58 @@
+import crypto from 'node:crypto';
+import type { Clock } from '../lib/clock.ts';
+import type { Store } from '../store/store.ts';
+import { markLapiAlive } from '../store/lapi-runs.ts';
+
+/**
+ * How often a running `vigil serve` marks itself alive. A crash is known to within this much: the
+ * gap from its last mark to the next start is downtime, so up to this much of its last uptime may
+ * be forgiven to a bouncer, never the reverse. One small UPDATE per replica per interval.
+ */
+export const ALIVE_MARK_EVERY_MS = 10_000;
+
+/**
+ * This process's run of the Local API in the store: its start (which also explains silences that
+ * begin just before it: "did not reconnect") and a periodic "alive until" mark, written once more
+ * when it stops. Whatever no run covered is Vigil's own downtime (core/health/downtime.ts).
+ */
+export class LapiAlive {
+  readonly instance = crypto.randomUUID();
+  #store: Store;
+  #clock: Clock;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  onError: (e: unknown) => void = () => {};
+
+  private constructor(store: Store, clock: Clock) {
+    this.#store = store;
+    this.#clock = clock;
+  }
+
+  /** Records the start, marks it alive, and keeps marking every `everyMs`. */
+  static async start(store: Store, clock: Clock, everyMs = ALIVE_MARK_EVERY_MS): Promise<LapiAlive> {
+    const run = new LapiAlive(store, clock);
+    const at = clock.now();
+    await store.recordLapiStart(at, run.instance);
+    await markLapiAlive(store, run.instance, at);
+    run.#timer = setInterval(() => void run.mark(), everyMs);
+    run.#timer.unref();
+    return run;
+  }
+
+  /** Marks this run alive now; a failure (store down) is reported and the next tick tries again. */
+  async mark(): Promise<void> {
+    try {
+      await markLapiAlive(this.#store, this.instance, this.#clock.now());
+    } catch (e) {
+      this.onError(e);
+    }
+  }
+
+  /** The last mark, so a clean stop's downtime starts exactly when it stopped. Before the store closes. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.mark();
+  }
+}
