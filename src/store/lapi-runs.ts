@@ -11,12 +11,12 @@ export async function markLapiAlive(store: Store, instance: string, at: number):
 }
 
 /** Every run alive at or after `since` (or started then), oldest first. */
-export async function lapiRuns(store: Store, since: number): Promise<LapiRun[]> {
+export async function lapiRuns(store: Store, since: number): Promise<Array<LapiRun & { instance: string }>> {
   const rows = await dbOf(store)
     .selectFrom('lapi_starts')
-    .select(['at', 'alive_until'])
+    .select(['at', 'alive_until', 'instance'])
     .where((eb) => eb.or([eb('at', '>=', since), eb('alive_until', '>=', since)]))
     .orderBy('at')
     .execute();
-  return rows.map((r) => ({ startedAt: Number(r.at), aliveUntil: r.alive_until === null ? null : Number(r.alive_until) }));
+  return rows.map((r) => ({ instance: r.instance, startedAt: Number(r.at), aliveUntil: r.alive_until === null ? null : Number(r.alive_until) }));
 }
