@@ -101,7 +101,11 @@ for (const dialect of DIALECTS) {
 
     it("a probe with the dead bouncer's key (doctor's HEAD) keeps it Critical, and tells nothing", async () => {
       clock.advance(10_000);
-      const probe = await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, { method: 'HEAD', headers: { 'X-Api-Key': 'web-key', 'User-Agent': 'vigil-doctor/1' }, localAddress: FROM });
+      const probe = await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, {
+        method: 'HEAD',
+        headers: { 'X-Api-Key': 'web-key', 'User-Agent': 'vigil-doctor/1' },
+        localAddress: FROM,
+      });
       expect(probe.status).toBe(200);
       for (let n = 0; n < 3; n++) {
         await cycle();

@@ -9,8 +9,7 @@ import { incidentKey, settleStage } from '../core/health/incident.ts';
 import type { BouncerHealthInput, FleetSnapshot, Finding, HealthRules, MachineHealthInput } from '../core/health/types.ts';
 import { refusedSummaries } from '../store/refused-summaries.ts';
 import { listMachines } from '../store/machines.ts';
-import { lapiRuns } from '../store/lapi-runs.ts';
-import { downtimeFrom } from '../core/health/downtime.ts';
+import { vigilDowntime } from './lapi-alive.ts';
 import { enforcementInput, type CanaryHealthConfig } from './enforcement.ts';
 
 /** Opened this many times in FLAP_WINDOW: shown as flapping rather than announced each time. */
@@ -142,7 +141,7 @@ export class HealthEngine {
       refusedSummaries: await refusedSummaries(this.#store, { since: lookback }),
       lapiStarts: await this.#store.lapiStarts(lookback),
       // When no Local API process ran: nobody's silence (core/health/downtime.ts).
-      downtime: downtimeFrom((await lapiRuns(this.#store, lookback)).map((r) => (r.instance === this.#lapiInstance ? { ...r, aliveUntil: now } : r))),
+      downtime: await vigilDowntime(this.#store, lookback, now, this.#lapiInstance),
       bouncerChanges: await this.#store.bouncerChanges(lookback),
       // Machines (log processors), without their password hashes.
       machines: (await listMachines(this.#store)).map(toMachineHealthInput),

@@ -1,7 +1,9 @@
 import crypto from 'node:crypto';
 import type { Clock } from '../lib/clock.ts';
 import type { Store } from '../store/store.ts';
-import { markLapiAlive } from '../store/lapi-runs.ts';
+import { lapiRuns, markLapiAlive } from '../store/lapi-runs.ts';
+import { downtimeFrom, type Interval } from '../core/health/downtime.ts';
+import type { HealthRules } from '../core/health/types.ts';
 
 /**
  * How often a running `vigil serve` marks itself alive. A crash is known to within this much: the
@@ -55,4 +57,18 @@ export class LapiAlive {
     clearInterval(this.#timer);
     await this.mark();
   }
+}
+
+/**
+ * Vigil's own downtime since `since` (core/health/downtime.ts), for the evaluator and for every view
+ * that shows a status (CLI, admin API, dashboard). `liveInstance`: the asking process's run, alive now.
+ */
+export async function vigilDowntime(store: Store, since: number, now: number, liveInstance?: string): Promise<Interval[]> {
+  const runs = await lapiRuns(store, since);
+  return downtimeFrom(runs.map((r) => (r.instance === liveInstance ? { ...r, aliveUntil: now } : r)));
+}
+
+/** How far back a status or an evaluation looks for downtime: as far as its longest rule (the 24 h rule, twice) or a week. */
+export function downtimeLookback(now: number, rules: HealthRules): number {
+  return now - Math.max(2 * rules.offlineAfterMs, 7 * 24 * 3600_000);
 }

@@ -47,7 +47,7 @@ const fleet = (over: Partial<FleetSnapshot>): FleetSnapshot => ({ bouncers: [], 
 const kinds = (s: FleetSnapshot, now: number) => evaluate(s, now, DEFAULT_RULES).map((f) => `${f.kind}:${f.subject}`);
 
 describe('downtimeFrom: the time no Local API run was alive', () => {
-  it('is the gap between a run\'s last mark and the next start; none after the last run', () => {
+  it("is the gap between a run's last mark and the next start; none after the last run", () => {
     expect(downtimeFrom([])).toEqual([]);
     expect(downtimeFrom([{ startedAt: T0, aliveUntil: T0 + H }])).toEqual([]);
     expect(
@@ -87,7 +87,7 @@ describe('downtimeFrom: the time no Local API run was alive', () => {
   });
 });
 
-describe('evaluate: Vigil\'s own downtime is not a bouncer\'s silence', () => {
+describe("evaluate: Vigil's own downtime is not a bouncer's silence", () => {
   // A 10 s bouncer (late after 60 s, offline after 10 min). Its last pull at T0; Vigil down from T0 + 5 s
   // (its last mark) to T0 + 15 min, longer than the offline threshold.
   const down = [{ from: T0 + 5 * S, to: T0 + 15 * MIN }];
@@ -141,7 +141,7 @@ describe('evaluate: Vigil\'s own downtime is not a bouncer\'s silence', () => {
   });
 });
 
-describe('a fall in stage needs the component\'s own traffic', () => {
+describe("a fall in stage needs the component's own traffic", () => {
   const down: never[] = [];
   it('offline, then a key check (not a pull, not a report): the finding says late but not by its own traffic', () => {
     const probed = bouncer({ lastPullAt: T0, lastRequestAt: T0 + 11 * MIN });
@@ -159,13 +159,15 @@ describe('a fall in stage needs the component\'s own traffic', () => {
   });
 
   it('a rise is taken whatever the traffic', () => {
-    expect(settleStage({ kind: 'integration_late', criticality: 'warning' }, { kind: 'rc_integration_offline', criticality: 'critical', ownTraffic: false })).toEqual({
+    expect(
+      settleStage({ kind: 'integration_late', criticality: 'warning' }, { kind: 'rc_integration_offline', criticality: 'critical', ownTraffic: false }),
+    ).toEqual({
       kind: 'rc_integration_offline',
       criticality: 'critical',
     });
   });
 
-  it('machines: late only thanks to a login (cscli with the agent\'s credentials) is not its own traffic', () => {
+  it("machines: late only thanks to a login (cscli with the agent's credentials) is not its own traffic", () => {
     const m = machine({ lastHeartbeatAt: T0, lastPushAt: T0, lastLoginAt: T0 + 31 * MIN });
     const f = evaluate(fleet({ bouncers: [bouncer({ lastPullAt: T0 + 40 * MIN })], machines: [m] }), T0 + 38 * MIN, DEFAULT_RULES).find((x) =>
       x.subject.startsWith('machine:'),

@@ -28,7 +28,10 @@ const SEVERITY: Record<string, number> = { critical: 0, high: 1, warning: 2, rec
  * with an agent's credentials, does not bring it back, so the issue keeps its graver stage and
  * nobody is told "Now WARNING" about a bouncer that is still dead.
  */
-export function settleStage(open: { kind: string; criticality: string }, found: { kind: string; criticality: string; ownTraffic?: boolean }): { kind: string; criticality: string } {
+export function settleStage(
+  open: { kind: string; criticality: string },
+  found: { kind: string; criticality: string; ownTraffic?: boolean },
+): { kind: string; criticality: string } {
   const falls = (SEVERITY[found.criticality] ?? 9) > (SEVERITY[open.criticality] ?? 9);
   if (falls && found.ownTraffic === false) return { kind: open.kind, criticality: open.criticality };
   return { kind: found.kind, criticality: found.criticality };
