@@ -94,7 +94,7 @@ export async function startServer(
   // This run, marked alive as it goes: silences that begin at a restart are explained by it, and the time no run was alive is nobody's silence.
   const alive = await LapiAlive.start(store, clock);
   alive.onError = (e) => storeHealth.failed(e);
-  const health = new HealthEngine(store, clock, healthRules(config.health), { canaries: config.canaries, lapiInstance: alive.instance });
+  const health = new HealthEngine(store, clock, healthRules(config.health), { canaries: config.canaries });
   health.onError = (e) => log.error({ err: e }, 'health evaluation failed');
   health.onResult = ({ opened, resolved, escalated }) => {
     for (const i of opened) log.warn({ issue: i.id, kind: i.kind, bouncer: i.bouncerName, criticality: i.criticality }, `issue opened: ${i.summary}`);

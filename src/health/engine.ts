@@ -35,8 +35,6 @@ export interface HealthEngineOptions {
   snapshot?: (now: number) => Promise<FleetSnapshot>;
   /** The configured canaries (`canaries:`): their runs and drift observations are evaluated too (docs/canaries.md). */
   canaries?: CanaryHealthConfig[];
-  /** This process's Local API run (lapi-alive.ts): alive now, whatever its last mark says. */
-  lapiInstance?: string;
 }
 
 export interface EvaluationResult {
@@ -95,7 +93,6 @@ export class HealthEngine {
   #running: Promise<EvaluationResult> | undefined;
   #source: ((now: number) => Promise<FleetSnapshot>) | undefined;
   #canaries: CanaryHealthConfig[];
-  #lapiInstance: string | undefined;
   onError: (e: unknown) => void = () => {};
   onResult: (r: EvaluationResult) => void = () => {};
 
@@ -105,7 +102,6 @@ export class HealthEngine {
     this.#rules = rules;
     this.#source = options.snapshot;
     this.#canaries = options.canaries ?? [];
-    this.#lapiInstance = options.lapiInstance;
   }
 
   get rules(): HealthRules {
@@ -141,7 +137,7 @@ export class HealthEngine {
       refusedSummaries: await refusedSummaries(this.#store, { since: lookback }),
       lapiStarts: await this.#store.lapiStarts(lookback),
       // When no Local API process ran: nobody's silence (core/health/downtime.ts).
-      downtime: await vigilDowntime(this.#store, lookback, now, this.#lapiInstance),
+      downtime: await vigilDowntime(this.#store, lookback, now),
       bouncerChanges: await this.#store.bouncerChanges(lookback),
       // Machines (log processors), without their password hashes.
       machines: (await listMachines(this.#store)).map(toMachineHealthInput),

@@ -12,6 +12,9 @@ import type { HealthRules } from '../core/health/types.ts';
  */
 export const ALIVE_MARK_EVERY_MS = 10_000;
 
+/** The run this process serves on each open store: alive now, whatever its last mark says (it lags by up to a mark interval). */
+const liveRuns = new WeakMap<Store, string>();
+
 /**
  * This process's run of the Local API in the store: its start (which also explains silences that
  * begin just before it: "did not reconnect") and a periodic "alive until" mark, written once more
@@ -36,6 +39,7 @@ export class LapiAlive {
     const at = clock.now();
     await store.recordLapiStart(at, run.instance);
     await markLapiAlive(store, run.instance, at);
+    liveRuns.set(store, run.instance);
     run.#timer = setInterval(() => void run.mark(), everyMs);
     run.#timer.unref();
     return run;
@@ -55,16 +59,19 @@ export class LapiAlive {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#timer);
+    if (liveRuns.get(this.#store) === this.instance) liveRuns.delete(this.#store);
     await this.mark();
   }
 }
 
 /**
  * Vigil's own downtime since `since` (core/health/downtime.ts), for the evaluator and for every view
- * that shows a status (CLI, admin API, dashboard). `liveInstance`: the asking process's run, alive now.
+ * that shows a status (CLI, admin API, dashboard). The run this process serves, if any, is alive now:
+ * a replica that started after its last mark is no gap.
  */
-export async function vigilDowntime(store: Store, since: number, now: number, liveInstance?: string): Promise<Interval[]> {
+export async function vigilDowntime(store: Store, since: number, now: number): Promise<Interval[]> {
   const runs = await lapiRuns(store, since);
+  const liveInstance = liveRuns.get(store);
   return downtimeFrom(runs.map((r) => (r.instance === liveInstance ? { ...r, aliveUntil: now } : r)));
 }
 
