@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DIALECTS, useFreshStore } from '../../test/support/databases.ts';
+import { DIALECTS, freshDbUrl, useFreshStore } from '../../test/support/databases.ts';
+import { Store } from '../store/store.ts';
 import { ManualClock } from '../lib/clock.ts';
 import { hashApiKey } from '../core/bouncers/api-key.ts';
 import { DEFAULT_RULES } from '../core/health/evaluate.ts';
@@ -48,6 +49,38 @@ for (const dialect of DIALECTS) {
         expect((await engine.snapshot(clock.now())).downtime).toEqual([{ from: T0 + 3 * MIN + 30 * S, to: T0 + 15 * MIN + 30 * S }]);
       } finally {
         await a3.stop();
+      }
+    });
+
+    it('two replicas, each with its own connection to one database: a restart of one while the other serves forgives nothing', async () => {
+      const { url, cleanup } = await freshDbUrl(dialect);
+      const [storeA, storeB] = [await Store.open(url), await Store.open(url)];
+      const clock = new ManualClock(T0);
+      try {
+        const a = await LapiAlive.start(storeA, clock, 3600_000);
+        const b = await LapiAlive.start(storeB, clock, 3600_000);
+        const bouncer = await storeA.createBouncer({ name: 'custom', apiKeyHash: hashApiKey('k'), now: T0 });
+        await storeA.applyBouncerActivity([{ id: bouncer.id, lastPullAt: T0, pullCadenceMs: 10_000 }], T0);
+        // A is upgraded (down 5 min) while B serves: the bouncer, which pulls from A, is judged by the wall clock.
+        clock.set(T0 + 5 * S);
+        await a.stop();
+        clock.set(T0 + 5 * MIN);
+        const a2 = await LapiAlive.start(storeA, clock, 3600_000);
+        await b.mark();
+        const engine = new HealthEngine(storeA, clock, DEFAULT_RULES);
+        expect((await engine.evaluateNow()).opened.map((i) => i.kind)).toEqual(['integration_late']);
+        // Then both are down for 20 min: only that is downtime.
+        clock.set(T0 + 6 * MIN);
+        await a2.stop();
+        await b.stop();
+        clock.set(T0 + 26 * MIN);
+        const a3 = await LapiAlive.start(storeA, clock, 3600_000);
+        expect((await engine.snapshot(clock.now())).downtime).toEqual([{ from: T0 + 6 * MIN, to: T0 + 26 * MIN }]);
+        await a3.stop();
+      } finally {
+        await storeA.close();
+        await storeB.close();
+        await cleanup();
       }
     });
 
