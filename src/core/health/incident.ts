@@ -1,4 +1,4 @@
-import type { IssueKind } from './types.ts';
+import { CRITICALITIES, type IssueKind } from './types.ts';
 
 /**
  * Kinds that are stages of one incident on one subject: a steady bouncer that stops pulling is late
@@ -19,7 +19,11 @@ export function incidentKey(kind: string, subject: string): string {
   return `${STAGES[kind as IssueKind] ?? kind}|${subject}`;
 }
 
-const SEVERITY: Record<string, number> = { critical: 0, high: 1, warning: 2, recommended: 3 };
+/** 0 for the most severe (CRITICALITIES order); unknown ones last. */
+const severity = (c: string) => {
+  const i = (CRITICALITIES as readonly string[]).indexOf(c);
+  return i < 0 ? CRITICALITIES.length : i;
+};
 
 /**
  * The stage an open issue moves to for a new finding of its incident. A rise (late → offline) is
@@ -32,7 +36,7 @@ export function settleStage(
   open: { kind: string; criticality: string },
   found: { kind: string; criticality: string; ownTraffic?: boolean },
 ): { kind: string; criticality: string } {
-  const falls = (SEVERITY[found.criticality] ?? 9) > (SEVERITY[open.criticality] ?? 9);
+  const falls = severity(found.criticality) > severity(open.criticality);
   if (falls && found.ownTraffic === false) return { kind: open.kind, criticality: open.criticality };
   return { kind: found.kind, criticality: found.criticality };
 }
