@@ -80,7 +80,7 @@ describe.skipIf(!available.custom)(`evidence on a shared host${available.custom 
     fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it('speaks of its own traffic, names the real URL, and keeps other clients out of its refused requests', async () => {
+  it('speaks of its own traffic, names the real URL, and keeps other clients out of its refused requests', { timeout: 90_000 }, async () => {
     const keyA = (await vigil(work, 'bouncers', 'add', 'custom-a', '-o', 'raw')).trim();
     const keyB = (await vigil(work, 'bouncers', 'add', 'custom-b', '-o', 'raw')).trim();
     const keyF = (await vigil(work, 'bouncers', 'add', 'forward-auth', '-o', 'raw')).trim();

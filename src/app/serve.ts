@@ -1,6 +1,5 @@
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
-import crypto from 'node:crypto';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createLogger } from '../lib/logger.ts';
@@ -29,6 +28,7 @@ import { agentUsageHandler } from '../server/agent-usage.ts';
 import { StoreHealth } from '../server/store-health.ts';
 import { HealthEngine } from '../health/engine.ts';
 import { logIssueChanges } from '../health/issue-log.ts';
+import { LapiAlive } from '../health/lapi-alive.ts';
 import { LapiMetrics } from '../server/metrics.ts';
 import { createAdminApp } from '../server/admin.ts';
 import { startNotifications, type Notifications } from '../notify/start.ts';
@@ -216,8 +216,17 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
     },
     (a) => a.stop(),
   );
-  // Silences that begin at a restart are explained by it (health: "did not reconnect").
-  await store.recordLapiStart(clock.now(), crypto.randomUUID());
+  // This run, marked alive as it goes: silences that begin at a restart are explained by it, and the
+  // time no run was alive is nobody's silence (core/health/downtime.ts). Its last mark is written on stop.
+  await life.start(
+    'alive mark',
+    async () => {
+      const a = await LapiAlive.start(store, clock);
+      a.onError = (e) => storeHealth.failed(e);
+      return a;
+    },
+    (a) => a.stop(),
+  );
   const health = new HealthEngine(store, clock, healthRules(config.health), { canaries: config.canaries });
   health.failed.subscribe((e) => log.error({ err: e }, 'health evaluation failed'));
   health.evaluated.subscribe(logIssueChanges(log));

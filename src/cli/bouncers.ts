@@ -9,6 +9,7 @@ import { plainTable } from './format/table.ts';
 import { csvRow } from './format/csv.ts';
 import { bouncerStatus } from '../core/health/evaluate.ts';
 import { toHealthInput } from '../health/engine.ts';
+import { downtimeLookback, vigilDowntime } from '../health/lapi-alive.ts';
 import type { HealthRules } from '../core/health/types.ts';
 import { formatGoDuration, formatRfc3339, parseDuration } from '../lib/duration.ts';
 import type { Bouncer, RefusedRequest } from '../core/model/records.ts';
@@ -67,10 +68,14 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     .description('list bouncers with their last pull')
     .addOption(outputOption())
     .action(async (o: { output: OutputFormat }) => {
-      const { list, reported } = await ctx.withStore(async (store) => ({ list: await store.listBouncers(), reported: await store.usageMetricsReceivedAt() }));
       const now = ctx.io.clock.now();
       const rules = healthRules(ctx);
-      const health = (b: Bouncer) => bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, rules);
+      const { list, reported, downtime } = await ctx.withStore(async (store) => ({
+        list: await store.listBouncers(),
+        reported: await store.usageMetricsReceivedAt(),
+        downtime: await vigilDowntime(store, downtimeLookback(now, rules), now),
+      }));
+      const health = (b: Bouncer) => bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, rules, downtime);
       ctx.io.stdout(
         formatBouncerList(list, o.output, {
           // Raw stays byte-for-byte cscli's CSV (scripts parse it); human and JSON gain the health.
@@ -106,13 +111,15 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     .description('show one bouncer in detail')
     .addOption(outputOption())
     .action(async (name: string, o: { output: OutputFormat }) => {
-      const { b, fleet, refused, usage } = await ctx.withStore(async (store) => {
+      const now = ctx.io.clock.now();
+      const { b, fleet, refused, usage, downtime } = await ctx.withStore(async (store) => {
         const found = await store.getBouncer(name);
         return {
           b: found,
           fleet: await store.listBouncers(),
           refused: await store.refusedRequests({ limit: 2000 }),
           usage: found ? await store.latestUsageMetrics(found.id) : undefined,
+          downtime: await vigilDowntime(store, downtimeLookback(now, healthRules(ctx)), now),
         };
       });
       if (!b) throw new VigilError('E_NO_BOUNCER', `bouncer '${name}' doesn't exist (see: vigil bouncers list)`);
@@ -120,7 +127,7 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
       const mine = refusedOf(b, fleet, refused)
         .slice(0, 10)
         .map((m) => ({ ...m.request, whose: m.label }));
-      const status = bouncerStatus(toHealthInput(b, usage?.receivedAt ?? null), ctx.io.clock.now(), healthRules(ctx));
+      const status = bouncerStatus(toHealthInput(b, usage?.receivedAt ?? null), now, healthRules(ctx), downtime);
       ctx.io.stdout(formatInspect(b, status, mine, o.output, usage));
     });
 

@@ -10,6 +10,7 @@ import { formatListen } from '../lib/listen-address.ts';
 import type { Machine } from '../core/model/records.ts';
 import type { HealthRules } from '../core/health/types.ts';
 import { machineStatus } from '../core/health/evaluate-machines.ts';
+import { downtimeLookback, vigilDowntime } from '../health/lapi-alive.ts';
 import { createMachine, deleteMachines, getMachine, listMachines, machinesToPrune, setMachinePassword, validateMachine } from '../store/machines.ts';
 import { storeRole } from '../store/store-role.ts';
 import { formatCredentials, formatMachineInspect, formatMachineList } from './format/machines.ts';
@@ -192,10 +193,13 @@ export function registerMachineCommands(program: Command, ctx: CommandContext): 
     .addOption(outputOption())
     .action(async (name: string, o: { output: OutputFormat }) => {
       validateMachineName(name);
-      const m = await ctx.withStore((store) => getMachine(store, name));
-      if (!m) throw noMachine(name);
       const now = ctx.io.clock.now();
-      ctx.io.stdout(formatMachineInspect(m, machineStatus(m, now, healthRules(ctx)), o.output, now));
+      const { m, downtime } = await ctx.withStore(async (store) => ({
+        m: await getMachine(store, name),
+        downtime: await vigilDowntime(store, downtimeLookback(now, healthRules(ctx)), now),
+      }));
+      if (!m) throw noMachine(name);
+      ctx.io.stdout(formatMachineInspect(m, machineStatus(m, now, healthRules(ctx), downtime), o.output, now));
     });
 
   machines

@@ -5,12 +5,13 @@ import type { HealthIssue } from '../core/model/health-issue.ts';
 import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { evaluateInSlices } from '../core/health/evaluate.ts';
 import { nextTurn, runInTurns } from '../lib/turns.ts';
-import { incidentKey } from '../core/health/incident.ts';
+import { incidentKey, settleStage } from '../core/health/incident.ts';
 import type { BouncerHealthInput, FleetSnapshot, Finding, HealthRules, MachineHealthInput } from '../core/health/types.ts';
 import { refusedSummaries } from '../store/refused-summaries.ts';
 import { listMachines } from '../store/machines.ts';
 import { logProcessorUsage } from '../store/usage-log-processors.ts';
 import { NO_LOGS_PARSED_AFTER_MS } from '../core/health/log-processors.ts';
+import { vigilDowntime } from './lapi-alive.ts';
 import { enforcementInput, type CanaryHealthConfig } from './enforcement.ts';
 import { Topic } from '../lib/topic.ts';
 
@@ -146,6 +147,8 @@ export class HealthEngine {
       refused: [],
       refusedSummaries: await refusedSummaries(this.#store, { since: lookback }),
       lapiStarts: await this.#store.lapiStarts(lookback),
+      // When no Local API process ran: nobody's silence (core/health/downtime.ts).
+      downtime: await vigilDowntime(this.#store, lookback, now),
       bouncerChanges: await this.#store.bouncerChanges(lookback),
       // Machines (log processors), without their password hashes.
       machines: (await listMachines(this.#store)).map(toMachineHealthInput),
@@ -194,8 +197,10 @@ export class HealthEngine {
       const evidence = { causes: f.causes, notes: f.notes };
       const existing = byIncident.get(incidentKey(f.kind, f.subject));
       if (existing && !kept.has(existing.id)) {
-        const moved = existing.kind !== f.kind;
-        const update = { lastSeenAt: now, summary: f.summary, since: f.since, evidence, ...(moved ? { kind: f.kind, criticality: f.criticality } : {}) };
+        // A fall that only a probe or a login would explain keeps the graver stage (incident.ts).
+        const stage = settleStage(existing, f);
+        const moved = existing.kind !== stage.kind;
+        const update = { lastSeenAt: now, summary: f.summary, since: f.since, evidence, ...(moved ? stage : {}) };
         if (!(await this.#store.touchHealthIssue(existing.id, update))) continue; // that stage is open already: the next evaluation sees it
         kept.add(existing.id);
         const current = { ...existing, ...update };

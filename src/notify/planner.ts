@@ -1,6 +1,6 @@
 import type { Clock } from '../lib/clock.ts';
 import type { HealthIssue } from '../core/model/health-issue.ts';
-import { announcedCause, chunk, moreSevere, planNotifications, type Announced, type PlanChannel } from '../core/notify/plan.ts';
+import { announcedCause, chunk, planNotifications, type Announced, type PlanChannel } from '../core/notify/plan.ts';
 import { causeText } from '../core/health/causes.ts';
 import type { IssueSnapshot } from '../core/notify/types.ts';
 import { bouncersByName, issuesByIds, openIssuesIn, type NotifyStore } from '../store/notify-store.ts';
@@ -130,7 +130,8 @@ export class Planner {
         for (const i of p.adopted) await this.#store.recordAnnounced(trx, p.channel, i.id, told(i), null);
         const announced = new Map(p.opened.map((i) => [i.id, told(i)]));
         await queue(p.channel, 'opened', p.opened, (ids, outboxId) => this.#store.recordOpened(trx, p.channel, ids, outboxId, now, announced));
-        // Updates: each issue with what this channel was told before; the most severe criticality stays on record.
+        // Updates: each issue with what this channel was told before; what it is told now goes on record
+        // (the cause rate limit counts only updates that told a new cause: plan.ts).
         const from = new Map(p.updates.map((u) => [u.issue.id, u.from]));
         await queue(
           p.channel,
@@ -140,13 +141,8 @@ export class Planner {
             for (const id of ids) {
               const issue = p.updates.find((u) => u.issue.id === id)!.issue;
               const was = from.get(id)!;
-              await this.#store.recordAnnounced(
-                trx,
-                p.channel,
-                id,
-                { criticality: moreSevere(was.criticality, issue.criticality), cause: announcedCause(issue) },
-                now,
-              );
+              const cause = announcedCause(issue);
+              await this.#store.recordAnnounced(trx, p.channel, id, { criticality: issue.criticality, cause }, cause !== was.cause ? now : null);
             }
           },
           (i) => {

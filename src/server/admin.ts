@@ -9,6 +9,7 @@ import type { Clock } from '../lib/clock.ts';
 import { hashesEqual } from '../core/bouncers/api-key.ts';
 import { bouncerStatus } from '../core/health/evaluate.ts';
 import { flappingKeys, toHealthInput } from '../health/engine.ts';
+import { downtimeLookback, vigilDowntime } from '../health/lapi-alive.ts';
 import { issueRunbook, issueStatus } from '../core/health/issue-view.ts';
 import type { HealthRules } from '../core/health/types.ts';
 import { resolveKind } from '../core/health/bouncer-kind.ts';
@@ -64,6 +65,7 @@ export function createAdminApp(deps: {
     const now = clock.now();
     const list = await store.listBouncers();
     const reported = await store.usageMetricsReceivedAt();
+    const downtime = await vigilDowntime(store, downtimeLookback(now, rules), now);
     return c.json(
       list.map((b) => ({
         name: b.name,
@@ -77,7 +79,7 @@ export function createAdminApp(deps: {
         lastRequestAt: iso(b.lastRequestAt),
         pullCadenceMs: b.pullCadenceMs,
         lastUsageMetricsAt: iso(reported.get(b.id) ?? null),
-        health: bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, rules),
+        health: bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, rules, downtime),
       })),
     );
   });
@@ -111,7 +113,8 @@ export function createAdminApp(deps: {
     const bouncers = await store.listBouncers();
     const reported = await store.usageMetricsReceivedAt();
     const byStatus: Record<string, number> = { healthy: 0, late: 0, offline: 0, never_pulled: 0, revoked: 0 };
-    for (const b of bouncers) byStatus[bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, rules)]!++;
+    const downtime = await vigilDowntime(store, downtimeLookback(now, rules), now);
+    for (const b of bouncers) byStatus[bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, rules, downtime)]!++;
     const byCriticality: Record<string, number> = { critical: 0, high: 0, warning: 0, recommended: 0 };
     for (const i of await store.openHealthIssues()) byCriticality[i.criticality] = (byCriticality[i.criticality] ?? 0) + 1;
     return c.json({ bouncers: byStatus, openIssues: byCriticality });

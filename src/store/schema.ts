@@ -106,6 +106,8 @@ export interface LapiStartsTable {
   id: Generated<number>;
   at: number;
   instance: string;
+  /** Migration 014: the run's last "alive" mark; null for runs from before. */
+  alive_until: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface BouncerChangesTable {

@@ -8,6 +8,8 @@ import type { BouncerStatus, HealthRules } from '../core/health/types.ts';
 import type { Runbook, Deployment } from '../core/health/runbooks/index.ts';
 import { bouncerStatus } from '../core/health/evaluate.ts';
 import { flappingKeys, toHealthInput } from '../health/engine.ts';
+import { downtimeLookback, vigilDowntime } from '../health/lapi-alive.ts';
+import type { Interval } from '../core/health/downtime.ts';
 import { issueRunbook, issueStatus, type IssueStatus } from '../core/health/issue-view.ts';
 import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { readRunbookSettings } from '../store/runbook-settings.ts';
@@ -115,8 +117,9 @@ export class DashboardData {
       total: bouncers.length,
     };
     for (const i of open) if (i.criticality in summary.openIssues) summary.openIssues[i.criticality as keyof FleetSummary['openIssues']]++;
+    const downtime = await vigilDowntime(this.#store, downtimeLookback(now, this.#rules), now);
     const ranked = bouncers.map((b) => {
-      const status = bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, this.#rules);
+      const status = bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, this.#rules, downtime);
       summary.bouncers[status]++;
       return { b, status };
     });
@@ -127,7 +130,7 @@ export class DashboardData {
     const hours = await pullHours(this.#store, { since: now - 7 * DAY, bouncerIds: shown.map((r) => r.b.id) });
     const byBouncer = groupBy(hours, (h) => h.bouncerId);
     const issuesByName = groupBy(open, (i) => i.bouncerName ?? '');
-    const rows = shown.map(({ b }) => this.#row(b, reported.get(b.id) ?? null, byBouncer.get(b.id) ?? [], issuesByName.get(b.name) ?? [], now));
+    const rows = shown.map(({ b }) => this.#row(b, reported.get(b.id) ?? null, byBouncer.get(b.id) ?? [], issuesByName.get(b.name) ?? [], now, downtime));
     return { now, summary, rows };
   }
 
@@ -171,7 +174,7 @@ export class DashboardData {
     const open = issues.filter((i) => i.resolvedAt === null);
     return {
       now,
-      row: this.#row(b, usage?.receivedAt ?? null, hours, open, now, true),
+      row: this.#row(b, usage?.receivedAt ?? null, hours, open, now, await vigilDowntime(this.#store, downtimeLookback(now, this.#rules), now), true),
       issues,
       refused: refusedOf(b, await this.#store.listBouncers(), await this.#store.refusedRequestsFor(b, 200))
         .slice(0, 25)
@@ -211,6 +214,7 @@ export class DashboardData {
     hours: Array<{ hour: number; pulls: number }>,
     open: HealthIssue[],
     now: number,
+    downtime: Interval[],
     detailed = false,
   ): FleetRow {
     return {
@@ -219,7 +223,7 @@ export class DashboardData {
       version: b.version,
       ipAddress: b.ipAddress,
       kind: resolveKind(b.type, b.kindOverride),
-      status: bouncerStatus(toHealthInput(b, lastUsageMetricsAt), now, this.#rules),
+      status: bouncerStatus(toHealthInput(b, lastUsageMetricsAt), now, this.#rules, downtime),
       createdAt: b.createdAt,
       lastPullAt: b.lastPullAt,
       lastRequestAt: b.lastRequestAt,

@@ -3,6 +3,7 @@ import { changeNotes, pushTo, summaryOf } from './evidence.ts';
 import type { RefusedSummary } from '../model/records.ts';
 import { cadenceThresholds, formatCadence } from './cadence.ts';
 import { isMachineRefusal } from './machine-causes.ts';
+import { silenceSince, type Interval } from './downtime.ts';
 import {
   ISSUE_CATALOGUE,
   type Finding,
@@ -46,10 +47,15 @@ export function machineOfflineAfter(m: MachineHealthInput, rules: HealthRules): 
 
 export type MachineStatus = 'healthy' | 'late' | 'offline' | 'never_logged_in' | 'pending';
 
-/** What a person reads at a glance: healthy, late, offline, never logged in, pending validation. */
-export function machineStatus(m: MachineHealthInput, now: number, rules: HealthRules): MachineStatus {
+/** What its agent itself sends: heartbeats and alert pushes (a login may be cscli's, with the agent's credentials). */
+function machineOwnTraffic(m: MachineHealthInput): number {
+  return Math.max(m.lastHeartbeatAt ?? 0, m.lastPushAt ?? 0) || m.createdAt;
+}
+
+/** What a person reads at a glance: healthy, late, offline, never logged in, pending validation. Vigil's own `downtime` is not its silence. */
+export function machineStatus(m: MachineHealthInput, now: number, rules: HealthRules, downtime?: readonly Interval[]): MachineStatus {
   if (!m.isValidated) return 'pending';
-  const silent = now - machineLastSeen(m);
+  const silent = silenceSince(machineLastSeen(m), now, downtime);
   if (silent > machineOfflineAfter(m, rules)) return 'offline';
   if (m.lastLoginAt === null && m.lastHeartbeatAt === null) return 'never_logged_in';
   // Shown late after STATUS_LATE_MISSED missed heartbeats, before LP Late opens.
@@ -64,7 +70,8 @@ export function evaluateMachines(snapshot: FleetSnapshot, now: number, rules: He
   const findings: Finding[] = [];
   for (const m of machines) {
     const since = machineLastSeen(m);
-    const silent = now - since;
+    // Time while Vigil itself was down is not the agent's silence (downtime.ts).
+    const silent = silenceSince(since, now, snapshot.downtime);
     const label = `machine '${m.machineId}'`;
     if (!m.isValidated) {
       // Waiting for an operator, not broken: raised at once, with what its login attempts show.
@@ -94,20 +101,21 @@ export function evaluateMachines(snapshot: FleetSnapshot, now: number, rules: He
     }
     const late = machineLateAfter(m, rules);
     if (late !== null && silent > late) {
-      findings.push(
-        finding(
-          'lp_late',
-          m,
-          since,
-          `${label} usually sends a heartbeat every ${formatCadence(m.heartbeatCadenceMs!)} but has been silent for ${ago(now, since)}.`,
-          offlineCauses(m, since, idx),
-          changeNotes(idx.changes.get(m.id), since),
-        ),
+      const f = finding(
+        'lp_late',
+        m,
+        since,
+        `${label} usually sends a heartbeat every ${formatCadence(m.heartbeatCadenceMs!)} but has been silent for ${ago(now, since)}.`,
+        offlineCauses(m, since, idx),
+        changeNotes(idx.changes.get(m.id), since),
       );
+      // Late rather than offline only thanks to a login (cscli logs in with the agent's credentials)?
+      if (silenceSince(machineOwnTraffic(m), now, snapshot.downtime) > machineOfflineAfter(m, rules)) f.ownTraffic = false;
+      findings.push(f);
     }
     // Online (not offline): has it pushed anything in 48 h? A machine never pushed counts from its registration.
     const pushed = m.lastPushAt ?? m.createdAt;
-    if (m.lastLoginAt !== null && now - pushed > NO_ALERTS_AFTER_MS) {
+    if (m.lastLoginAt !== null && silenceSince(pushed, now, snapshot.downtime) > NO_ALERTS_AFTER_MS) {
       const evidence = [
         m.lastPushAt === null
           ? `it has never pushed an alert since it was added at ${formatRfc3339(m.createdAt)}`

@@ -10,6 +10,7 @@ import { evaluateLogProcessors } from './log-processors.ts';
 import { evaluateEnforcement } from './enforcement.ts';
 import { isMachineRefusal } from './machine-causes.ts';
 import { MATCH_CONFIDENCE, matchOf, userAgentOf, type Attributed } from './attribution.ts';
+import { silenceSince, type Interval } from './downtime.ts';
 import {
   ISSUE_CATALOGUE,
   type BouncerHealthInput,
@@ -56,15 +57,25 @@ export function lastSignOfLife(b: BouncerHealthInput): number {
   return Math.max(b.lastPullAt ?? b.createdAt, b.lastUsageMetricsAt ?? 0, b.lastRequestAt ?? 0);
 }
 
+/** Its pulls and usage reports: what the bouncer itself sends, as opposed to a key check or a probe made with its key. */
+function lastOwnTraffic(b: BouncerHealthInput): number {
+  return Math.max(b.lastPullAt ?? b.createdAt, b.lastUsageMetricsAt ?? 0);
+}
+
 /**
- * The cadence rules' view of a bouncer: its thresholds and how long it has not pulled, or null when
- * it has no steady cadence (or in console mode). A steady bouncer is judged on its pulls: a usage
- * report or a HEAD does not deliver it new decisions.
+ * The cadence rules' view of a bouncer: its thresholds and how long it has not pulled (less Vigil's
+ * own downtime), or null when it has no steady cadence (or in console mode). A steady bouncer is
+ * judged on its pulls: a usage report or a HEAD does not deliver it new decisions.
  */
-function steady(b: BouncerHealthInput, now: number, rules: HealthRules): { t: CadenceThresholds; lastPull: number; pullSilence: number } | null {
+function steady(
+  b: BouncerHealthInput,
+  now: number,
+  rules: HealthRules,
+  downtime?: readonly Interval[],
+): { t: CadenceThresholds; lastPull: number; pullSilence: number } | null {
   const t = cadenceThresholds(b.pullCadenceMs, rules);
   if (t === null || b.lastPullAt === null) return null;
-  return { t, lastPull: b.lastPullAt, pullSilence: now - b.lastPullAt };
+  return { t, lastPull: b.lastPullAt, pullSilence: silenceSince(b.lastPullAt, now, downtime) };
 }
 
 /**
@@ -82,14 +93,15 @@ export function lateAfter(b: BouncerHealthInput, rules: HealthRules): number | n
 
 /**
  * What a person reads at a glance in a list: healthy, late, offline, never pulled, revoked. A
- * steady bouncer is `late` once it missed STATUS_LATE_MISSED pulls, before any issue opens.
+ * steady bouncer is `late` once it missed STATUS_LATE_MISSED pulls, before any issue opens. Vigil's
+ * own `downtime` is not counted as its silence.
  */
-export function bouncerStatus(b: BouncerHealthInput, now: number, rules: HealthRules): BouncerStatus {
+export function bouncerStatus(b: BouncerHealthInput, now: number, rules: HealthRules, downtime?: readonly Interval[]): BouncerStatus {
   if (b.revoked) return 'revoked';
-  const lifeSilence = now - lastSignOfLife(b);
+  const lifeSilence = silenceSince(lastSignOfLife(b), now, downtime);
   if (lifeSilence > rules.offlineAfterMs) return 'offline';
   if (b.lastPullAt === null && b.lastUsageMetricsAt === null && b.lastRequestAt === null) return 'never_pulled';
-  const s = steady(b, now, rules);
+  const s = steady(b, now, rules, downtime);
   if (s !== null) {
     if (offlineByCadence(s, lifeSilence)) return 'offline';
     if (s.pullSilence > s.t.statusLateMs) return 'late';
@@ -124,7 +136,8 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
   for (const b of snapshot.bouncers) {
     if (++judged % slice === 0) yield;
     let since = lastSignOfLife(b);
-    const silent = now - since;
+    // Time while Vigil itself was down is nobody's silence (downtime.ts).
+    const silent = silenceSince(since, now, snapshot.downtime);
     if (!b.revoked && silent <= rules.offlineAfterMs) active++;
     // A revoked bouncer is switched off on purpose: it is shown as such, not raised as offline.
     if (b.revoked) continue;
@@ -133,14 +146,17 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
     // key works, through them; the row itself is not an instance that stopped.
     if (!b.autoCreated && b.lastPullAt === null && b.lastUsageMetricsAt === null && siblings.some((s) => s.lastPullAt !== null)) continue;
     let kind: IssueKind | null = null;
+    let ownTraffic = true;
     const offline: IssueKind = b.kind === 'firewall' ? 'fw_integration_offline' : 'rc_integration_offline';
     if (silent > rules.offlineAfterMs) kind = offline;
     else {
       // A steady bouncer: judged from its last pull, so one incident keeps one `since` from late to offline.
-      const s = steady(b, now, rules);
+      const s = steady(b, now, rules, snapshot.downtime);
       if (s !== null && (offlineByCadence(s, silent) || s.pullSilence > s.t.issueLateMs)) {
         kind = offlineByCadence(s, silent) ? offline : 'integration_late';
         since = s.lastPull;
+        // Late rather than offline only thanks to requests that are not its pulls or reports (a HEAD, a probe)?
+        if (kind === 'integration_late') ownTraffic = !offlineByCadence(s, silenceSince(lastOwnTraffic(b), now, snapshot.downtime));
       }
     }
     if (kind === null) continue;
@@ -156,6 +172,7 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
       summary: summaryFor(kind, b, since, now),
       causes,
       notes: changeNotes(evidence.changesByBouncer.get(b.id), since),
+      ...(ownTraffic ? {} : { ownTraffic }),
     });
   }
   if (snapshot.bouncers.length === 0) {

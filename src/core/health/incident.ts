@@ -1,4 +1,4 @@
-import type { IssueKind } from './types.ts';
+import { CRITICALITIES, type IssueKind } from './types.ts';
 
 /**
  * Kinds that are stages of one incident on one subject: a steady bouncer that stops pulling is late
@@ -17,4 +17,26 @@ const STAGES: Partial<Record<IssueKind, string>> = {
 /** The key of the incident an issue of `kind` on `subject` belongs to: its stages share it. */
 export function incidentKey(kind: string, subject: string): string {
   return `${STAGES[kind as IssueKind] ?? kind}|${subject}`;
+}
+
+/** 0 for the most severe (CRITICALITIES order); unknown ones last. */
+const severity = (c: string) => {
+  const i = (CRITICALITIES as readonly string[]).indexOf(c);
+  return i < 0 ? CRITICALITIES.length : i;
+};
+
+/**
+ * The stage an open issue moves to for a new finding of its incident. A rise (late → offline) is
+ * taken at once. A fall (offline → late) only when the component's own traffic says so
+ * (`Finding.ownTraffic`): a probe or key check made with a dead bouncer's key, or a cscli login
+ * with an agent's credentials, does not bring it back, so the issue keeps its graver stage and
+ * nobody is told "Now WARNING" about a bouncer that is still dead.
+ */
+export function settleStage(
+  open: { kind: string; criticality: string },
+  found: { kind: string; criticality: string; ownTraffic?: boolean },
+): { kind: string; criticality: string } {
+  const falls = severity(found.criticality) > severity(open.criticality);
+  if (falls && found.ownTraffic === false) return { kind: open.kind, criticality: open.criticality };
+  return { kind: found.kind, criticality: found.criticality };
 }

@@ -48,6 +48,7 @@ export const ISSUE_CATALOGUE: Record<IssueKind, { title: string; criticality: Cr
 import type { CauseKind } from './causes.ts';
 import type { EnforcementInput } from './enforcement.ts';
 import type { LogProcessorUsageInput } from './log-processors.ts';
+import type { Interval } from './downtime.ts';
 
 export type { CauseKind };
 
@@ -92,6 +93,11 @@ export interface FleetSnapshot {
   refusedSummaries?: RefusedSummary[];
   /** When Local API processes started. */
   lapiStarts: number[];
+  /**
+   * When no Local API process ran (downtime.ts): that time is not counted as any component's silence.
+   * Absent: none (`vigil watch`, whose bouncers' pulls CrowdSec records whether watch runs or not).
+   */
+  downtime?: Interval[];
   bouncerChanges: BouncerChange[];
   /**
    * False when the source keeps no refused or misrouted requests (`vigil watch`: CrowdSec's database
@@ -166,6 +172,13 @@ export interface Finding {
   causes: LikelyCause[];
   /** Facts worth knowing that do not point at a cause (an IP or version change just before). */
   notes: string[];
+  /**
+   * False when only requests that are not the component's own traffic (a key check, a probe such as
+   * `vigil doctor`, a login) keep it at this stage rather than a graver one: its pulls and usage
+   * reports (an agent's heartbeats and pushes) alone would say worse. An open issue then keeps its
+   * graver stage (incident.ts): a fall is told only when the component itself came back. Absent: true.
+   */
+  ownTraffic?: boolean;
 }
 
 export type BouncerStatus = 'healthy' | 'late' | 'offline' | 'never_pulled' | 'revoked';

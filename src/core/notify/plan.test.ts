@@ -154,8 +154,13 @@ describe('planNotifications', () => {
         ['ops', 1, 'warning', 'stopped_or_network'],
         ['mail', 1, 'warning', 'stopped_or_network'],
       ]);
-      // A drop is not announced.
-      expect(plan({ openIssues: [late()], states: [state(1, { announced: told('stopped_or_network', 'critical') })] })).toEqual([]);
+    });
+
+    it('a fall goes at once too, even acknowledged and within the cause window: the engine lowers a stage only when the component itself is heard again', () => {
+      const states = [state(1, { announced: told('stopped_or_network', 'critical'), updateQueuedAt: T0 - 1 })];
+      expect(updates(plan({ openIssues: [late()], states, acknowledged: new Set([1]) }))).toEqual([['ops', 1, 'critical', 'stopped_or_network']]);
+      // Told as it is now: nothing more.
+      expect(plan({ now: T0 + 10_000, openIssues: [late()], states: [state(1, { announced: told('stopped_or_network', 'warning') })] })).toEqual([]);
     });
 
     it('a cause change goes at once the first time, then at most once per UPDATE_EVERY_MS, never when acknowledged', () => {
@@ -167,6 +172,14 @@ describe('planNotifications', () => {
       expect(atMs(UPDATE_EVERY_MS - 1)).toEqual([]);
       expect(updates(atMs(UPDATE_EVERY_MS))).toEqual([['ops', 1, 'warning', 'authentication']]);
       expect(plan({ openIssues: [auth], states: [state(1, { announced: told() })], acknowledged: new Set([1]) })).toEqual([]);
+      // The first cause an issue gets (it opened with none) goes at once, whatever the window says.
+      const firstCause = plan({ now: T0 + 1000, openIssues: [auth], states: [state(1, { announced: told(null), updateQueuedAt: T0 })] });
+      expect(updates(firstCause)).toEqual([['ops', 1, 'warning', null]]);
+      // An escalation does not hold the cause change after it: only a cause update stamps the window.
+      const escalatedOnly = late('authentication', { kind: 'rc_integration_offline', criticality: 'critical' });
+      expect(
+        updates(plan({ openIssues: [escalatedOnly], states: [state(1, { announced: told('stopped_or_network', 'critical'), updateQueuedAt: null })] })),
+      ).toEqual([['ops', 1, 'critical', 'stopped_or_network']]);
       // An issue that lost its causes says nothing.
       expect(plan({ openIssues: [late('x', { evidence: { causes: [], notes: [] } })], states: [state(1, { announced: told() })] })).toEqual([]);
     });

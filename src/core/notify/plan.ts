@@ -13,12 +13,11 @@ export interface IssueNotifyState {
   remindersQueued: number;
   resolveQueued: boolean;
   /**
-   * What this channel was last told of the issue: its criticality (the most severe announced) and
-   * top cause. Null for a state from before updates existed: the planner adopts the issue as it is.
-   * Absent: treated as null.
+   * What this channel was last told of the issue: its criticality and top cause. Null for a state
+   * from before updates existed: the planner adopts the issue as it is. Absent: treated as null.
    */
   announced?: Announced | null;
-  /** When its last update was queued; null or absent: none yet. */
+  /** When the last update that told a new likely cause was queued (the cause rate limit); null or absent: none yet. */
   updateQueuedAt?: number | null;
 }
 
@@ -28,11 +27,13 @@ export interface Announced {
 }
 
 /**
- * A change of likely cause reaches a channel at most once in this long per issue (a cause that
- * flips back and forth as evidence comes and goes makes no storm: after the first update, the
- * next waits, and then says only where it stands). A rise in criticality (late Warning → offline
- * Critical) goes at once: the announced criticality only rises, so that happens at most
- * CRITICALITIES.length − 1 times per issue.
+ * After an update that told a new likely cause, the next cause change waits until this long has
+ * passed (a cause that flips back and forth as evidence comes and goes makes no storm: the first
+ * change goes at once, the next waits, and then says only where it stands; a flip back to what
+ * was told sends nothing). Only cause updates count: an escalation does not hold the cause change
+ * that follows it. A change of criticality goes at once, up or down: a rise whenever the stage
+ * rises; a fall only happens when the component's own traffic resumed (the engine keeps an open
+ * issue at its graver stage otherwise: core/health/incident.ts), and then it is news.
  */
 export const UPDATE_EVERY_MS = 5 * 60_000;
 
@@ -77,17 +78,22 @@ const rank = (c: string) => {
   return i < 0 ? CRITICALITIES.length : i;
 };
 
-/** The more severe of two criticalities: what stays announced after an update. */
-export function moreSevere(a: string, b: string): string {
-  return rank(b) < rank(a) ? b : a;
+/** Whether `now` is less severe than `was`: an update then says the issue got better. */
+export function isFall(was: string, now: string): boolean {
+  return rank(now) > rank(was);
 }
 
-/** What an update tells: the criticality rose, or (not acknowledged, not within UPDATE_EVERY_MS of the last) the cause changed. */
+/**
+ * What an update tells: the criticality moved (at once), or (not acknowledged) the likely cause
+ * changed: at once for the first cause an issue gets and for the first change, then not within
+ * UPDATE_EVERY_MS of the last cause update.
+ */
 function updateDue(issue: HealthIssue, s: IssueNotifyState, now: number, acknowledged: boolean): boolean {
   const was = s.announced!;
-  if (rank(issue.criticality) < rank(was.criticality)) return true;
+  if (issue.criticality !== was.criticality) return true;
   const cause = announcedCause(issue);
   if (cause === null || cause === was.cause || acknowledged) return false;
+  if (was.cause === null) return true;
   return s.updateQueuedAt == null || now - s.updateQueuedAt >= UPDATE_EVERY_MS;
 }
 
@@ -99,9 +105,11 @@ function updateDue(issue: HealthIssue, s: IssueNotifyState, now: number, acknowl
  * - an open issue the channel's filter takes, not announced yet and not silenced → opened;
  * - an announced issue that is now resolved → resolved (whatever the filter or silences say now:
  *   a sent open always gets its resolve, the gap Alertmanager users complain about, #226);
- * - an announced open issue the filter still takes and not silenced whose criticality rose above
- *   what the channel was told, or (not acknowledged) whose likely cause changed, at most once per
- *   UPDATE_EVERY_MS → updated (it stands for a reminder due at the same time);
+ * - an announced open issue the filter still takes and not silenced whose criticality differs from
+ *   what the channel was told (a rise; a fall, which the engine allows only when the component's
+ *   own traffic resumed), or (not acknowledged) whose likely cause changed (the first at once,
+ *   later ones not within UPDATE_EVERY_MS of the last cause update) → updated (it stands for a
+ *   reminder due at the same time);
  * - an announced open issue the filter still takes, neither silenced nor acknowledged, whose next reminder time
  *   (open queued + n × remind_every) has passed → reminder n. After downtime only the latest
  *   reminder is sent, not every missed one.

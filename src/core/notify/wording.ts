@@ -1,5 +1,6 @@
 import { humanDuration } from '../../lib/human-time.ts';
 import type { IssueSnapshot, MessageContent } from './types.ts';
+import { isFall } from './plan.ts';
 
 /** `RC Integration Offline: bouncer web`, `LP Offline: machine agent1`, or, for a fleet-level issue, its title alone. */
 export function issueLabel(i: IssueSnapshot): string {
@@ -29,7 +30,11 @@ export function headline(c: MessageContent): string {
     case 'updated': {
       if (n > 1) return `${n} issues updated: ${issueLabel(first)}${more}${part}`;
       const was = first.previous;
-      if (was && was.criticality !== first.criticality) return `Now ${first.criticality.toUpperCase()} (was ${was.criticality}): ${issueLabel(first)}`;
+      if (was && was.criticality !== first.criticality) {
+        // A fall is sent only when the component's own traffic resumed (core/notify/plan.ts): say so.
+        const better = isFall(was.criticality, first.criticality) ? 'Heard from again, now' : 'Now';
+        return `${better} ${first.criticality.toUpperCase()} (was ${was.criticality}): ${issueLabel(first)}`;
+      }
       return `Likely cause changed: ${issueLabel(first)}${first.likelyCause ? `: ${first.likelyCause.text}` : ''}`;
     }
   }
@@ -40,7 +45,10 @@ export function issueChange(i: IssueSnapshot): string | null {
   const was = i.previous;
   if (!was) return null;
   const parts: string[] = [];
-  if (was.criticality !== i.criticality) parts.push(`criticality ${was.criticality} → ${i.criticality}`);
+  if (was.criticality !== i.criticality)
+    parts.push(
+      `criticality ${was.criticality} → ${i.criticality}${isFall(was.criticality, i.criticality) ? ' (its own traffic resumed, but it is not back to normal)' : ''}`,
+    );
   const now = i.likelyCause?.text ?? null;
   if (i.likelyCause?.cause !== (was.cause ?? undefined)) parts.push(`likely cause ${was.causeText ?? 'none'} → ${now ?? 'none'}`);
   return parts.length > 0 ? `Changed since the last message: ${parts.join('; ')}.` : null;

@@ -1,0 +1,22 @@
+import type { LapiRun } from '../core/health/downtime.ts';
+import { dbOf } from './store-db.ts';
+import type { Store } from './store.ts';
+
+// Local API runs (`lapi_starts`, migration 014's `alive_until`): when each `vigil serve` process
+// started and the last time it said it was alive. The gaps between them are Vigil's own downtime.
+
+/** Records that the run of `instance` (its `lapi_starts` row) was alive at `at`. */
+export async function markLapiAlive(store: Store, instance: string, at: number): Promise<void> {
+  await dbOf(store).updateTable('lapi_starts').set({ alive_until: at }).where('instance', '=', instance).execute();
+}
+
+/** Every run alive at or after `since` (or started then), oldest first. */
+export async function lapiRuns(store: Store, since: number): Promise<Array<LapiRun & { instance: string }>> {
+  const rows = await dbOf(store)
+    .selectFrom('lapi_starts')
+    .select(['at', 'alive_until', 'instance'])
+    .where((eb) => eb.or([eb('at', '>=', since), eb('alive_until', '>=', since)]))
+    .orderBy('at')
+    .execute();
+  return rows.map((r) => ({ instance: r.instance, startedAt: Number(r.at), aliveUntil: r.alive_until === null ? null : Number(r.alive_until) }));
+}
