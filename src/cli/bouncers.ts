@@ -1,4 +1,6 @@
 import { healthRules as rulesOf } from '../config/config.ts';
+import { describeProbe, type LastProbe } from '../core/bouncers/probe.ts';
+import { lastProbes } from '../store/bouncer-probes.ts';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { VigilError } from '../lib/errors.ts';
@@ -106,9 +108,10 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     .description('show one bouncer in detail')
     .addOption(outputOption())
     .action(async (name: string, o: { output: OutputFormat }) => {
-      const { b, refused, usage } = await ctx.withStore(async (store) => {
+      const { b, refused, usage, probe } = await ctx.withStore(async (store) => {
         const found = await store.getBouncer(name);
-        return { b: found, refused: await store.refusedRequests({ limit: 2000 }), usage: found ? await store.latestUsageMetrics(found.id) : undefined };
+        const probe = found ? (await lastProbes(store, [found.id])).get(found.id) : undefined;
+        return { b: found, refused: await store.refusedRequests({ limit: 2000 }), usage: found ? await store.latestUsageMetrics(found.id) : undefined, probe };
       });
       if (!b) throw new VigilError('E_NO_BOUNCER', `bouncer '${name}' doesn't exist (see: vigil bouncers list)`);
       const ua = b.type ? (b.version && b.version !== 'N/A' ? `${b.type}/${b.version}` : b.type) : '';
@@ -118,7 +121,7 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
         .filter((r) => r.bouncerName === b.name || (b.ipAddress !== '' && r.peerIp === b.ipAddress) || (ua !== '' && r.userAgent === ua))
         .slice(0, 10);
       const status = bouncerStatus(toHealthInput(b, usage?.receivedAt ?? null), ctx.io.clock.now(), healthRules(ctx));
-      ctx.io.stdout(formatInspect(b, status, mine, o.output, usage));
+      ctx.io.stdout(formatInspect(b, status, mine, o.output, usage, probe));
     });
 
   bouncers
@@ -215,7 +218,14 @@ function healthRules(ctx: CommandContext): HealthRules {
   return rulesOf(h);
 }
 
-function formatInspect(b: Bouncer, status: string, refused: RefusedRequest[], output: OutputFormat, usage?: { receivedAt: number; report: unknown }): string {
+function formatInspect(
+  b: Bouncer,
+  status: string,
+  refused: RefusedRequest[],
+  output: OutputFormat,
+  usage?: { receivedAt: number; report: unknown },
+  probe?: LastProbe,
+): string {
   const time = (ms: number | null) => (ms === null ? '' : formatRfc3339(ms));
   const fields: Array<[string, string]> = [
     ['Name', b.name],
@@ -233,11 +243,14 @@ function formatInspect(b: Bouncer, status: string, refused: RefusedRequest[], ou
     ['Health', status.replace('_', ' ')],
     ['Pull cadence', b.pullCadenceMs === null ? 'not steady (live mode) or not known yet' : `every ${formatGoDuration(b.pullCadenceMs)}`],
     ['Usage Metrics', usage ? `last report ${time(usage.receivedAt)}${describeUsageReport(usage.report)}` : 'never reported'],
+    // A check of its key by doctor or curl: evidence, never a sign of life (issue 24).
+    ['Last Probe', probe ? describeProbe(probe) : 'none'],
   ];
   if (output === 'json') {
     const { apiKeyHash, ...rest } = b;
     const usageMetrics = usage ? { receivedAt: formatRfc3339(usage.receivedAt), report: usage.report } : null;
-    return JSON.stringify({ ...rest, api_key: apiKeyHash, health: status, usageMetrics, recentRefused: refused }, null, 2) + '\n';
+    const lastProbe = probe ? { ...probe, at: formatRfc3339(probe.at), from: describeProbe(probe) } : null;
+    return JSON.stringify({ ...rest, api_key: apiKeyHash, health: status, usageMetrics, lastProbe, recentRefused: refused }, null, 2) + '\n';
   }
   if (output === 'raw') return csvRow(['field', 'value']) + fields.map((f) => csvRow(f)).join('');
   let out = plainTable(['Field', 'Value'], fields);

@@ -9,6 +9,8 @@ import { incidentKey } from '../core/health/incident.ts';
 import type { BouncerHealthInput, FleetSnapshot, Finding, HealthRules, MachineHealthInput } from '../core/health/types.ts';
 import { refusedSummaries } from '../store/refused-summaries.ts';
 import { listMachines } from '../store/machines.ts';
+import { lastProbes } from '../store/bouncer-probes.ts';
+import type { LastProbe } from '../core/bouncers/probe.ts';
 import { enforcementInput, type CanaryHealthConfig } from './enforcement.ts';
 
 /** Opened this many times in FLAP_WINDOW: shown as flapping rather than announced each time. */
@@ -44,7 +46,7 @@ export interface EvaluationResult {
   escalated: HealthIssue[];
 }
 
-export function toHealthInput(b: Bouncer, lastUsageMetricsAt: number | null = null): BouncerHealthInput {
+export function toHealthInput(b: Bouncer, lastUsageMetricsAt: number | null = null, lastProbe: LastProbe | null = null): BouncerHealthInput {
   return {
     id: b.id,
     name: b.name,
@@ -59,6 +61,7 @@ export function toHealthInput(b: Bouncer, lastUsageMetricsAt: number | null = nu
     pullCadenceMs: b.pullCadenceMs,
     lastUsageMetricsAt,
     autoCreated: b.autoCreated,
+    lastProbe,
   };
 }
 
@@ -124,9 +127,10 @@ export class HealthEngine {
     const bouncers = await this.#store.listBouncers();
     const lookback = now - Math.max(2 * this.#rules.offlineAfterMs, 7 * 24 * 3600_000);
     const reported = await this.#store.usageMetricsReceivedAt();
+    const probes = await lastProbes(this.#store);
     const inputs: BouncerHealthInput[] = [];
     for (const b of bouncers) {
-      inputs.push(toHealthInput(b, reported.get(b.id) ?? null));
+      inputs.push(toHealthInput(b, reported.get(b.id) ?? null, probes.get(b.id) ?? null));
       if (inputs.length % 2000 === 0) await nextTurn();
     }
     return {

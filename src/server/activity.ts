@@ -5,6 +5,7 @@ import { PullHourCounts, recordPullHours } from '../store/pull-history.ts';
 import { RefusedSummaryCounts, recordRefusedSummaries } from '../store/refused-summaries.ts';
 import { recordStreamFilters } from '../store/canaries.ts';
 import type { StreamFilters } from '../core/health/enforcement.ts';
+import { recordProbes, type ProbeRow } from '../store/bouncer-probes.ts';
 
 /**
  * Buffers what authenticated requests tell about each bouncer (last pull, last request, IP,
@@ -27,6 +28,8 @@ export class ActivityRecorder {
   /** Each bouncer's stream filters as last written, and those changed since (migration 010: drift). */
   #filtersKnown = new Map<number, string>();
   #filtersPending = new Map<number, { bouncerId: number; seenAt: number; filters: StreamFilters }>();
+  /** The newest probe per bouncer since the last flush (migration 013): evidence, never life. */
+  #probes = new Map<number, ProbeRow>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   onError: (e: unknown) => void = () => {};
@@ -132,6 +135,15 @@ export class ActivityRecorder {
     }
   }
 
+  /**
+   * A request with the bouncer's key that was not its own traffic (src/core/bouncers/probe.ts):
+   * kept as its last probe, and nothing else about the bouncer moves.
+   */
+  probe(row: ProbeRow): void {
+    if (this.#probes.size >= 10_000 && !this.#probes.has(row.bouncerId)) return;
+    this.#probes.set(row.bouncerId, row);
+  }
+
   /** The filters of a stream pull (origins, scopes, scenarios): written when they change. */
   streamFilters(b: Bouncer, at: number, filters: StreamFilters): void {
     const text = JSON.stringify(filters);
@@ -155,6 +167,7 @@ export class ActivityRecorder {
     this.#pulls.delete(id);
     this.#filtersKnown.delete(id);
     this.#filtersPending.delete(id);
+    this.#probes.delete(id);
   }
 
   flush(): Promise<void> {
@@ -171,6 +184,8 @@ export class ActivityRecorder {
     const pullHours = this.#pullHours.take();
     const summaries = this.#refusedSummaries.take();
     const filters = [...this.#filtersPending.values()];
+    const probes = [...this.#probes.values()];
+    this.#probes = new Map();
     this.#filtersPending = new Map();
     this.#pending = new Map();
     this.#refused = [];
@@ -182,7 +197,9 @@ export class ActivityRecorder {
       await this.#store.recordBouncerChanges(changes);
       await recordPullHours(this.#store, pullHours);
       await recordStreamFilters(this.#store, filters);
+      await recordProbes(this.#store, probes);
     } catch (e) {
+      for (const p of probes) if (!this.#probes.has(p.bouncerId)) this.#probes.set(p.bouncerId, p);
       for (const f of filters) if (!this.#filtersPending.has(f.bouncerId)) this.#filtersPending.set(f.bouncerId, f);
       // Put it back so the next period retries; newer values win over the failed ones.
       for (const a of batch) {

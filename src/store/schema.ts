@@ -141,6 +141,18 @@ export interface Database extends NotifyTables {
   canary_runs: CanaryRunsTable;
   bouncer_stream_filters: BouncerStreamFiltersTable;
   bouncer_drift_observations: BouncerDriftObservationsTable;
+  // migration 013
+  bouncer_probes: BouncerProbesTable;
+}
+
+/** The last probe of a bouncer's key (migration 013, src/store/bouncer-probes.ts). */
+export interface BouncerProbesTable {
+  bouncer_id: number;
+  at: number;
+  user_agent: string;
+  peer_ip: string;
+  method: string;
+  path: string;
 }
 
 /** Proof of enforcement (migration 010, src/store/canaries.ts). */

@@ -12,6 +12,7 @@ import { bouncerFamilies } from './009-bouncer-families.ts';
 import { canaries } from './010-canaries.ts';
 import { notifyUpdates } from './011-notify-updates.ts';
 import { bouncersRev } from './012-bouncers-rev.ts';
+import { bouncerProbes } from './013-bouncer-probes.ts';
 
 /**
  * Names a released store may have recorded for a migration that was renumbered since (the list was
@@ -36,6 +37,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '010-canaries': canaries(dialect),
         '011-notify-updates': notifyUpdates(),
         '012-bouncers-rev': bouncersRev(dialect),
+        '013-bouncer-probes': bouncerProbes(),
       };
     },
   };
