@@ -48,8 +48,15 @@ for (const dialect of DIALECTS) {
 
     const issueOf = (dbUrl: string, subject: string) => withStoreAt(dbUrl, async (s) => (await s.openHealthIssues()).find((i) => i.subject === subject));
     const evidenceOf = (i: HealthIssue) => i.evidence.causes.flatMap((c) => (c as { evidence: string[] }).evidence).join('\n');
-    /** Two evaluations and an activity flush, at least. */
-    const settle = () => sleep(1200);
+    /**
+     * The open issue of `subject` once an evaluation shows `text` in its evidence (a bounded wait,
+     * so a loaded machine is no failure); a resolved issue never shows it, and the wait fails.
+     */
+    const evaluatedWith = (dbUrl: string, subject: string, text: string) =>
+      until(`evidence '${text}'`, async () => {
+        const i = await issueOf(dbUrl, subject);
+        return i && evidenceOf(i).includes(text) ? i : undefined;
+      });
 
     it('vigil doctor and a curl -I with the key keep a dead bouncer Critical, record no life, and show as evidence', async () => {
       const { v, dbUrl } = await serve();
@@ -69,8 +76,8 @@ for (const dialect of DIALECTS) {
       // The real vigil doctor against it (its key check is a HEAD /v1/decisions).
       const report = await v.cli('doctor', '--url', v.url, '--key', key, '-o', 'json');
       expect(report).toContain('accepted');
-      await settle();
-      let issue = (await issueOf(dbUrl, 'bouncer:fw'))!;
+      // An evaluation after the probe shows it as evidence (old code: the issue fell to a Warning instead).
+      let issue = await evaluatedWith(dbUrl, 'bouncer:fw', 'from vigil doctor');
       expect([issue.id, issue.kind, issue.criticality]).toEqual([critical.id, 'fw_integration_offline', 'critical']);
       expect(evidenceOf(issue)).toMatch(/key accepted at \S+, from vigil doctor \(HEAD \/v1\/decisions from 127\.0\.0\.1\)/);
       expect(evidenceOf(issue)).not.toContain('the process runs but does not pull decisions');
@@ -81,8 +88,7 @@ for (const dialect of DIALECTS) {
       // The runbook's curl -I -H 'X-Api-Key: …' (curl's User-Agent).
       const head = await fetch(`${v.url}v1/decisions/stream`, { method: 'HEAD', headers: { 'X-Api-Key': key, 'User-Agent': 'curl/8.5.0' } });
       expect(head.status).toBe(200);
-      await settle();
-      issue = (await issueOf(dbUrl, 'bouncer:fw'))!;
+      issue = await evaluatedWith(dbUrl, 'bouncer:fw', 'from curl/8.5.0');
       expect([issue.id, issue.kind, issue.criticality]).toEqual([critical.id, 'fw_integration_offline', 'critical']);
       expect(evidenceOf(issue)).toMatch(/key accepted at \S+, from curl\/8\.5\.0 \(HEAD \/v1\/decisions\/stream from 127\.0\.0\.1\)/);
       after = (await withStoreAt(dbUrl, (s) => s.getBouncer('fw')))!;
@@ -124,8 +130,7 @@ for (const dialect of DIALECTS) {
       const auth = { 'User-Agent': AGENT_UA, Authorization: `Bearer ${cscli}` };
       expect((await fetch(`${v.url}v1/alerts?has_active_decision=true&include_capi=false&limit=100`, { headers: auth })).status).toBe(200);
       expect((await fetch(`${v.url}v1/alerts?include_capi=false&limit=50`, { headers: auth })).status).toBe(200);
-      await settle();
-      const issue = (await issueOf(dbUrl, 'machine:myhost'))!;
+      const issue = await evaluatedWith(dbUrl, 'machine:myhost', 'was not followed by a heartbeat');
       expect([issue.id, issue.kind, issue.criticality]).toEqual([offline.id, 'lp_offline', 'critical']);
       expect(evidenceOf(issue)).toContain('was not followed by a heartbeat: cscli');
       expect(await v.cli('machines', 'inspect', 'myhost')).toMatch(/Health\s+offline/);
