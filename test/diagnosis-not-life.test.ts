@@ -82,7 +82,12 @@ for (const dialect of DIALECTS) {
       expect(evidenceOf(issue)).toMatch(/key accepted at \S+, from vigil doctor \(HEAD \/v1\/decisions from 127\.0\.0\.1\)/);
       expect(evidenceOf(issue)).not.toContain('the process runs but does not pull decisions');
       let after = (await withStoreAt(dbUrl, (s) => s.getBouncer('fw')))!;
-      expect([after.lastRequestAt, after.lastPullAt, after.type, after.version]).toEqual([before.lastRequestAt, before.lastPullAt, before.type, before.version]);
+      expect([after.lastRequestAt, after.lastPullAt, after.type, after.version]).toEqual([
+        before.lastRequestAt,
+        before.lastPullAt,
+        before.type,
+        before.version,
+      ]);
       expect(await v.cli('bouncers', 'inspect', 'fw')).toMatch(/Last Probe\s+key accepted at \S+, from vigil doctor/);
 
       // The runbook's curl -I -H 'X-Api-Key: …' (curl's User-Agent).

@@ -88,7 +88,11 @@ describe('vigil doctor: a healthy configuration', () => {
     expect(b?.lastPullAt).toBeNull();
     // Doctor's key check is a probe (issue 24): evidence, never a sign of life.
     expect(b?.lastRequestAt).toBeNull();
-    expect((await lastProbes(server.store, [b!.id])).get(b!.id)).toMatchObject({ method: 'HEAD', path: '/v1/decisions', userAgent: 'crowdsec-custom-bouncer/vigil-doctor' });
+    expect((await lastProbes(server.store, [b!.id])).get(b!.id)).toMatchObject({
+      method: 'HEAD',
+      path: '/v1/decisions',
+      userAgent: 'crowdsec-custom-bouncer/vigil-doctor',
+    });
   });
 
   it('merges FILE.local over FILE as the bouncers do: the key in .local wins, the main file keeps the placeholder', async () => {

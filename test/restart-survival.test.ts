@@ -96,14 +96,7 @@ for (const dialect of DIALECTS) {
     it('statuses and open issues: the issue stays open under its id, is not re-opened nor paged again, and the status stays late', async () => {
       const hook = await startHttpReceiver();
       cleanups.push(() => hook.close());
-      const { db, serve } = await setup([
-        'notifications:',
-        '  timeout: 2s',
-        '  channels:',
-        '    hook:',
-        '      type: webhook',
-        `      url: ${hook.url}`,
-      ]);
+      const { db, serve } = await setup(['notifications:', '  timeout: 2s', '  channels:', '    hook:', '      type: webhook', `      url: ${hook.url}`]);
       const first = await serve();
       const key = (await first.cli('bouncers', 'add', 'fw', '-o', 'raw')).trim();
       await pulls(first, key, 8);
@@ -131,7 +124,10 @@ for (const dialect of DIALECTS) {
       const first = await serve();
       const key = (await first.cli('bouncers', 'add', 'web', '-o', 'raw')).trim();
       for (let i = 0; i < 3; i++) {
-        const r = await requestFrom(`${first.url}v1/decisions/stream?`, { headers: { 'X-Api-Key': 'stale-key', 'User-Agent': BOUNCER_UA }, localAddress: '127.0.0.2' });
+        const r = await requestFrom(`${first.url}v1/decisions/stream?`, {
+          headers: { 'X-Api-Key': 'stale-key', 'User-Agent': BOUNCER_UA },
+          localAddress: '127.0.0.2',
+        });
         expect(r.status).toBe(403);
       }
       expect((await fetch(`${first.url}v1/decisions`, { method: 'HEAD', headers: { 'X-Api-Key': key, 'User-Agent': 'curl/8.5.0' } })).status).toBe(200);
@@ -163,7 +159,10 @@ for (const dialect of DIALECTS) {
 
       const second = await serve();
       // A delta (no startup) from the second instance: nothing new since its cursor, no new row.
-      const delta = await requestFrom(`${second.url}v1/decisions/stream?`, { headers: { 'X-Api-Key': key, 'User-Agent': BOUNCER_UA }, localAddress: '127.0.0.2' });
+      const delta = await requestFrom(`${second.url}v1/decisions/stream?`, {
+        headers: { 'X-Api-Key': key, 'User-Agent': BOUNCER_UA },
+        localAddress: '127.0.0.2',
+      });
       expect(delta.status).toBe(200);
       expect(JSON.parse(delta.text)).toEqual({ deleted: null, new: null });
       await sleep(300);

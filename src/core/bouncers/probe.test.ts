@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { describeProbe, probeOf } from './probe.ts';
 
 /** Real User-Agents: doctor's two forms, curl, CrowdSec's AppSec key check (Go's bare client), bouncers'. */
-describe('probeOf: only a bouncer\'s own traffic is life', () => {
+describe("probeOf: only a bouncer's own traffic is life", () => {
   it("names Vigil's own probes, whatever the method", () => {
     expect(probeOf('HEAD', 'vigil-doctor/0.9.0', 'crowdsec-custom-bouncer')?.from).toBe('vigil doctor');
     expect(probeOf('HEAD', 'crowdsec-custom-bouncer/vigil-doctor', 'crowdsec-custom-bouncer')?.from).toBe('vigil doctor');
@@ -26,7 +26,13 @@ describe('probeOf: only a bouncer\'s own traffic is life', () => {
     expect(probeOf('HEAD', 'curl/8.5.0', 'curl')).toBeNull();
   });
   it('is told as evidence with when, who and from where', () => {
-    const line = describeProbe({ at: Date.UTC(2026, 11, 7, 17, 1, 0), userAgent: 'vigil-doctor/0.9.0', peerIp: '127.0.0.1', method: 'HEAD', path: '/v1/decisions' });
+    const line = describeProbe({
+      at: Date.UTC(2026, 11, 7, 17, 1, 0),
+      userAgent: 'vigil-doctor/0.9.0',
+      peerIp: '127.0.0.1',
+      method: 'HEAD',
+      path: '/v1/decisions',
+    });
     expect(line).toBe(
       'key accepted at 2026-12-07T17:01:00Z, from vigil doctor (HEAD /v1/decisions from 127.0.0.1): a check by a person or a tool, not a sign of life',
     );
