@@ -5,6 +5,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl, withStoreAt } from './support/databases.ts';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 import type { HealthIssue } from '../src/core/model/health-issue.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { crowdsecAvailable, startCrowdsecAgent } from './support/crowdsec-agent.ts';
+
+const exec = promisify(execFile);
+const cs = crowdsecAvailable();
+/** The real cscli 1.4.6; in CI it must be there. */
+const skipCscli = !cs.available && !process.env.CI;
 
 /**
  * Issue 24 item 5: the operator's diagnosis never revives the dead. A real `vigil serve` learns a
@@ -89,6 +97,7 @@ for (const dialect of DIALECTS) {
         before.version,
       ]);
       expect(await v.cli('bouncers', 'inspect', 'fw')).toMatch(/Last Probe\s+key accepted at \S+, from vigil doctor/);
+      expect(await v.cli('issues', 'show', String(issue.id))).toContain('from vigil doctor (HEAD /v1/decisions from 127.0.0.1)');
 
       // The runbook's curl -I -H 'X-Api-Key: …' (curl's User-Agent).
       const head = await fetch(`${v.url}v1/decisions/stream`, { method: 'HEAD', headers: { 'X-Api-Key': key, 'User-Agent': 'curl/8.5.0' } });
@@ -103,6 +112,47 @@ for (const dialect of DIALECTS) {
       // Its own traffic is still life: one pull resolves it.
       expect((await fetch(`${v.url}v1/decisions/stream?`, { headers })).status).toBe(200);
       await until('resolved', async () => ((await issueOf(dbUrl, 'bouncer:fw')) === undefined ? true : undefined));
+    });
+
+    /** An agent `myhost` that logged in and beat steadily every EVERY_MS, then stopped: LP Offline. */
+    async function stoppedAgent(v: VigilServe, dbUrl: string, password: string): Promise<HealthIssue> {
+      const r = await fetch(`${v.url}v1/watchers/login`, {
+        method: 'POST',
+        headers: { 'User-Agent': AGENT_UA, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ machine_id: 'myhost', password, scenarios: [] }),
+      });
+      expect(r.status).toBe(200);
+      const { token } = (await r.json()) as { token: string };
+      for (let i = 0; i < 8; i++) {
+        expect((await fetch(`${v.url}v1/heartbeat`, { headers: { 'User-Agent': AGENT_UA, Authorization: `Bearer ${token}` } })).status).toBe(200);
+        await sleep(EVERY_MS);
+      }
+      return until('lp_offline', async () => {
+        const i = await issueOf(dbUrl, 'machine:myhost');
+        return i?.kind === 'lp_offline' ? i : undefined;
+      });
+    }
+
+    it.skipIf(skipCscli)("the real cscli 1.4.6 (decisions list, alerts list) with a stopped agent's credentials does not resolve LP Offline", async () => {
+      const { v, dbUrl } = await serve();
+      const password = 'agent-test-password-0123456789abcdef';
+      await v.cli('machines', 'add', 'myhost', '--password', password);
+      // The agent's own configuration (its credentials file), not started: cscli reads it.
+      const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-cscli-'));
+      const agent = await startCrowdsecAgent({ workDir, lapiUrl: v.url, login: 'myhost', password, start: false });
+      cleanups.push(async () => {
+        await agent.destroy();
+        fs.rmSync(workDir, { recursive: true, force: true });
+      });
+      const offline = await stoppedAgent(v, dbUrl, password);
+      for (const args of [
+        ['decisions', 'list'],
+        ['alerts', 'list'],
+      ])
+        await exec('cscli', ['-c', agent.configPath, ...args], { timeout: 30_000 });
+      const issue = await evaluatedWith(dbUrl, 'machine:myhost', 'was not followed by a heartbeat: cscli');
+      expect([issue.id, issue.kind, issue.criticality]).toEqual([offline.id, 'lp_offline', 'critical']);
+      expect(await v.cli('machines', 'inspect', 'myhost')).toMatch(/Health\s+offline/);
     });
 
     it("cscli's login and reads with a stopped agent's credentials do not resolve LP Offline", async () => {
