@@ -272,13 +272,14 @@ function offlineCauses(m: MachineHealthInput, since: number, idx: MachineEvidenc
     ];
     causes.push({ cause: 'agent_stopped_or_network', confidence: strong ? 'low' : 'medium', evidence });
   }
+  causes.sort((x, y) => RANK[x.confidence] - RANK[y.confidence]);
   // A login since then with no heartbeat after it: cscli, or an agent that died again. Evidence, not life.
   if (m.lastLoginAt !== null && m.lastLoginAt > since && causes.length > 0) {
-    causes[causes.length - 1]!.evidence.push(
+    causes[0]!.evidence.push(
       `a login with its credentials at ${formatRfc3339(m.lastLoginAt)} was not followed by a heartbeat: cscli (which logs in with the agent's credentials) or an agent that stopped again; a login alone is not a sign of life`,
     );
   }
-  return causes.sort((x, y) => RANK[x.confidence] - RANK[y.confidence]);
+  return causes;
 }
 
 const REASON_TEXT: Record<string, string> = {

@@ -476,10 +476,11 @@ function likelyCauses(b: BouncerHealthInput, since: number, idx: EvidenceIndex):
     );
     causes.push({ cause: 'stopped_or_network', confidence: strong ? 'low' : 'medium', evidence });
   }
-  // A check of its key (doctor, curl) since the silence began: shown, so nobody takes it for the bouncer.
-  if (b.lastProbe && b.lastProbe.at > since && causes.length > 0) causes[causes.length - 1]!.evidence.push(describeProbe(b.lastProbe));
   // Most likely first; equal confidences keep the order above.
-  return causes.sort((x, y) => CONFIDENCE_RANK[x.confidence] - CONFIDENCE_RANK[y.confidence]);
+  causes.sort((x, y) => CONFIDENCE_RANK[x.confidence] - CONFIDENCE_RANK[y.confidence]);
+  // A check of its key (doctor, curl) since the silence began: shown, so nobody takes it for the bouncer.
+  if (b.lastProbe && b.lastProbe.at > since && causes.length > 0) causes[0]!.evidence.push(describeProbe(b.lastProbe));
+  return causes;
 }
 
 function describeRequests(list: RefusedSummary[], verb: string): string[] {
