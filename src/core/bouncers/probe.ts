@@ -6,7 +6,7 @@ import { formatRfc3339 } from '../../lib/duration.ts';
  * life (issue 24): a probe is kept as evidence and never moves the last request, the last pull, the
  * type or the version, so a diagnosis cannot make a dead bouncer look alive.
  *
- * The rule, from the User-Agents real clients send (docs/health.md, "What counts as a sign of life"):
+ * The rule, from the User-Agents real clients send (docs/health.md, "A diagnosis is never a sign of life"):
  * - Vigil's own probes name themselves: `vigil-doctor/<version>`, or `<bouncer binary>/vigil-doctor`
  *   when doctor checks a bouncer's configuration file (so CrowdSec, which records a HEAD's
  *   User-Agent as the type, keeps the right type), `vigil-verify`, `vigil-canary`: always probes.
