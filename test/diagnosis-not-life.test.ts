@@ -27,7 +27,7 @@ const AGENT_UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -38,7 +38,8 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 }
 
 for (const dialect of DIALECTS) {
-  describe(`${dialect}: a diagnosis is evidence, never a sign of life`, () => {
+  // A real process, a few seconds of pulls and real CLIs: a loaded CI machine needs more than the default 30 s.
+  describe(`${dialect}: a diagnosis is evidence, never a sign of life`, { timeout: 120_000 }, () => {
     const cleanups: Array<() => Promise<void>> = [];
     afterEach(async () => {
       for (const c of cleanups.splice(0).reverse()) await c();

@@ -22,7 +22,7 @@ const BOUNCER_UA = 'crowdsec-custom-bouncer/v0.0.15';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -33,7 +33,8 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 }
 
 for (const dialect of DIALECTS) {
-  describe(`${dialect}: what vigil serve learnt survives its restart`, () => {
+  // Two real processes and a few seconds of pulls each: a loaded CI machine needs more than the default 30 s.
+  describe(`${dialect}: what vigil serve learnt survives its restart`, { timeout: 120_000 }, () => {
     const cleanups: Array<() => Promise<void>> = [];
     afterEach(async () => {
       for (const c of cleanups.splice(0).reverse()) await c();
