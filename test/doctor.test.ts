@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { lastProbes } from '../src/store/bouncer-probes.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,7 +86,13 @@ describe('vigil doctor: a healthy configuration', () => {
     await server.activity.flush();
     const b = await server.store.getBouncer('web-bouncer');
     expect(b?.lastPullAt).toBeNull();
-    expect(b?.lastRequestAt).not.toBeNull();
+    // Doctor's key check is a probe (issue 24): evidence, never a sign of life.
+    expect(b?.lastRequestAt).toBeNull();
+    expect((await lastProbes(server.store, [b!.id])).get(b!.id)).toMatchObject({
+      method: 'HEAD',
+      path: '/v1/decisions',
+      userAgent: 'crowdsec-custom-bouncer/vigil-doctor',
+    });
   });
 
   it('merges FILE.local over FILE as the bouncers do: the key in .local wins, the main file keeps the placeholder', async () => {

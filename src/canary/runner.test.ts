@@ -81,6 +81,25 @@ for (const dialect of DIALECTS) {
       await runner.stop();
       clock.set(T0 + 10 * 120_000);
       expect(await runner.tick()).toEqual([]);
+
+      // A restart of vigil serve (a new runner on the same store) keeps the schedule: the next run
+      // is one interval after the last stored one, not one start delay after the restart.
+      clock.set(T0 + 200_000);
+      const restarted = new CanaryRunner({ store, clock, log: silent, canaries: [canary], sleep: async (ms) => clock.advance(ms) });
+      expect(restarted.nextRunAt('shop')).toBe(T0 + 260_000);
+      expect(await restarted.tick()).toEqual([]);
+      expect(restarted.nextRunAt('shop')).toBe(T0 + 300_000);
+      clock.set(T0 + 299_999);
+      expect(await restarted.tick()).toEqual([]);
+      clock.set(T0 + 300_000);
+      expect(await restarted.tick()).toHaveLength(1);
+      await restarted.stop();
+      // Back after a long downtime: the start delay, not a run at once.
+      clock.set(T0 + 10 * 3600_000);
+      const late = new CanaryRunner({ store, clock, log: silent, canaries: [canary], sleep: async (ms) => clock.advance(ms) });
+      expect(await late.tick()).toEqual([]);
+      expect(late.nextRunAt('shop')).toBe(T0 + 10 * 3600_000 + 60_000);
+      await late.stop();
     });
   });
 }

@@ -17,7 +17,7 @@ import type { DecisionSync } from '../decisions/decision-sync.ts';
 import { probeHttp } from '../doctor/network-probe.ts';
 import { abortableSleep, runVerify, type Requester, type VerifyResult } from '../doctor/verify.ts';
 import type { Clock } from '../lib/clock.ts';
-import { recordCanaryRun } from '../store/canaries.ts';
+import { canaryRuns, recordCanaryRun } from '../store/canaries.ts';
 import type { Store } from '../store/store.ts';
 import { canaryBackend } from './backend.ts';
 
@@ -105,6 +105,7 @@ export class CanaryRunner {
   #abort = new AbortController();
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  #resumed: Promise<void> | undefined;
 
   constructor(deps: CanaryRunnerDeps) {
     this.#deps = deps;
@@ -124,8 +125,24 @@ export class CanaryRunner {
     return this.#nextAt.get(name);
   }
 
+  /**
+   * Keeps each canary's schedule across a restart of `vigil serve`: its next run is one interval
+   * after its last stored run when that is later than the start delay (a canary every 6 h is not run
+   * again after each restart). Read once, at the first tick; a failed read keeps the start delay.
+   */
+  async #resumeSchedule(): Promise<void> {
+    for (const c of this.#deps.canaries) {
+      const [last] = await canaryRuns(this.#deps.store, { canary: c.name, limit: 1 }).catch(() => []);
+      const planned = this.#nextAt.get(c.name);
+      if (last && planned !== undefined && last.startedAt + c.everyMs > planned) this.#nextAt.set(c.name, last.startedAt + c.everyMs);
+    }
+  }
+
   /** Starts the canaries that are due at the clock's now; resolves when those runs are stored. */
   async tick(): Promise<CanaryRun[]> {
+    if (this.#stopped) return [];
+    this.#resumed ??= this.#resumeSchedule();
+    await this.#resumed;
     if (this.#stopped) return [];
     const now = this.#deps.clock.now();
     const started: Promise<CanaryRun | undefined>[] = [];

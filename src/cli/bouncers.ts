@@ -1,5 +1,7 @@
 import { refusedOf } from '../core/health/attribution.ts';
 import { healthRules as rulesOf } from '../config/config.ts';
+import { describeProbe, type LastProbe } from '../core/bouncers/probe.ts';
+import { lastProbes } from '../store/bouncer-probes.ts';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { VigilError } from '../lib/errors.ts';
@@ -112,7 +114,7 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     .addOption(outputOption())
     .action(async (name: string, o: { output: OutputFormat }) => {
       const now = ctx.io.clock.now();
-      const { b, fleet, refused, usage, downtime } = await ctx.withStore(async (store) => {
+      const { b, fleet, refused, usage, downtime, probe } = await ctx.withStore(async (store) => {
         const found = await store.getBouncer(name);
         return {
           b: found,
@@ -120,6 +122,7 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
           refused: await store.refusedRequests({ limit: 2000 }),
           usage: found ? await store.latestUsageMetrics(found.id) : undefined,
           downtime: await vigilDowntime(store, downtimeLookback(now, healthRules(ctx)), now),
+          probe: found ? (await lastProbes(store, [found.id])).get(found.id) : undefined,
         };
       });
       if (!b) throw new VigilError('E_NO_BOUNCER', `bouncer '${name}' doesn't exist (see: vigil bouncers list)`);
@@ -128,7 +131,7 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
         .slice(0, 10)
         .map((m) => ({ ...m.request, whose: m.label }));
       const status = bouncerStatus(toHealthInput(b, usage?.receivedAt ?? null), now, healthRules(ctx), downtime);
-      ctx.io.stdout(formatInspect(b, status, mine, o.output, usage));
+      ctx.io.stdout(formatInspect(b, status, mine, o.output, usage, probe));
     });
 
   bouncers
@@ -231,6 +234,7 @@ function formatInspect(
   refused: Array<RefusedRequest & { whose: string }>,
   output: OutputFormat,
   usage?: { receivedAt: number; report: unknown },
+  probe?: LastProbe,
 ): string {
   const time = (ms: number | null) => (ms === null ? '' : formatRfc3339(ms));
   const fields: Array<[string, string]> = [
@@ -249,11 +253,14 @@ function formatInspect(
     ['Health', status.replace('_', ' ')],
     ['Pull cadence', b.pullCadenceMs === null ? 'not steady (live mode) or not known yet' : `every ${formatGoDuration(b.pullCadenceMs)}`],
     ['Usage Metrics', usage ? `last report ${time(usage.receivedAt)}${describeUsageReport(usage.report)}` : 'never reported'],
+    // A check of its key by doctor or curl: evidence, never a sign of life (issue 24).
+    ['Last Probe', probe ? describeProbe(probe) : 'none'],
   ];
   if (output === 'json') {
     const { apiKeyHash, ...rest } = b;
     const usageMetrics = usage ? { receivedAt: formatRfc3339(usage.receivedAt), report: usage.report } : null;
-    return JSON.stringify({ ...rest, api_key: apiKeyHash, health: status, usageMetrics, recentRefused: refused }, null, 2) + '\n';
+    const lastProbe = probe ? { ...probe, at: formatRfc3339(probe.at), from: describeProbe(probe) } : null;
+    return JSON.stringify({ ...rest, api_key: apiKeyHash, health: status, usageMetrics, lastProbe, recentRefused: refused }, null, 2) + '\n';
   }
   if (output === 'raw') return csvRow(['field', 'value']) + fields.map((f) => csvRow(f)).join('');
   let out = plainTable(['Field', 'Value'], fields);

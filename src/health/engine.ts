@@ -12,6 +12,8 @@ import { listMachines } from '../store/machines.ts';
 import { logProcessorUsage } from '../store/usage-log-processors.ts';
 import { NO_LOGS_PARSED_AFTER_MS } from '../core/health/log-processors.ts';
 import { vigilDowntime } from './lapi-alive.ts';
+import { lastProbes } from '../store/bouncer-probes.ts';
+import type { LastProbe } from '../core/bouncers/probe.ts';
 import { enforcementInput, type CanaryHealthConfig } from './enforcement.ts';
 import { Topic } from '../lib/topic.ts';
 
@@ -48,7 +50,7 @@ export interface EvaluationResult {
   escalated: HealthIssue[];
 }
 
-export function toHealthInput(b: Bouncer, lastUsageMetricsAt: number | null = null): BouncerHealthInput {
+export function toHealthInput(b: Bouncer, lastUsageMetricsAt: number | null = null, lastProbe: LastProbe | null = null): BouncerHealthInput {
   return {
     id: b.id,
     name: b.name,
@@ -63,6 +65,7 @@ export function toHealthInput(b: Bouncer, lastUsageMetricsAt: number | null = nu
     pullCadenceMs: b.pullCadenceMs,
     lastUsageMetricsAt,
     autoCreated: b.autoCreated,
+    lastProbe,
   };
 }
 
@@ -136,9 +139,10 @@ export class HealthEngine {
     const bouncers = await this.#store.listBouncers();
     const lookback = now - Math.max(2 * this.#rules.offlineAfterMs, 7 * 24 * 3600_000);
     const reported = await this.#store.usageMetricsReceivedAt();
+    const probes = await lastProbes(this.#store);
     const inputs: BouncerHealthInput[] = [];
     for (const b of bouncers) {
-      inputs.push(toHealthInput(b, reported.get(b.id) ?? null));
+      inputs.push(toHealthInput(b, reported.get(b.id) ?? null, probes.get(b.id) ?? null));
       if (inputs.length % 2000 === 0) await nextTurn();
     }
     return {

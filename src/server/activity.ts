@@ -1,10 +1,11 @@
 import type { Store, BouncerActivity, NewRefusedRequest } from '../store/store.ts';
 import type { Bouncer, BouncerChange } from '../core/model/records.ts';
-import { pullCadence } from '../core/health/cadence.ts';
+import { cadenceUpdate, readCadence } from '../core/health/cadence.ts';
 import { PullHourCounts, recordPullHours } from '../store/pull-history.ts';
 import { RefusedSummaryCounts, recordRefusedSummaries } from '../store/refused-summaries.ts';
 import { recordStreamFilters } from '../store/canaries.ts';
 import type { StreamFilters } from '../core/health/enforcement.ts';
+import { recordProbes, type ProbeRow } from '../store/bouncer-probes.ts';
 
 /**
  * Buffers what authenticated requests tell about each bouncer (last pull, last request, IP,
@@ -15,7 +16,7 @@ export class ActivityRecorder {
   #store: Store;
   #pending = new Map<number, BouncerActivity>();
   /** Latest values known to this process (written or pending), so unchanged fields are not rewritten. */
-  #known = new Map<number, { ip: string; type: string; version: string; lastPullAt: number | null; lastPullRev: number | null }>();
+  #known = new Map<number, KnownBouncer>();
   #refused: NewRefusedRequest[] = [];
   #changes: BouncerChange[] = [];
   /** Recent stream pull times per bouncer, for its cadence (health: integration_late). */
@@ -27,6 +28,8 @@ export class ActivityRecorder {
   /** Each bouncer's stream filters as last written, and those changed since (migration 010: drift). */
   #filtersKnown = new Map<number, string>();
   #filtersPending = new Map<number, { bouncerId: number; seenAt: number; filters: StreamFilters }>();
+  /** The newest probe per bouncer since the last flush (migration 013): evidence, never life. */
+  #probes = new Map<number, ProbeRow>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   onError: (e: unknown) => void = () => {};
@@ -52,7 +55,9 @@ export class ActivityRecorder {
   #knownFor(b: Bouncer) {
     let k = this.#known.get(b.id);
     if (!k) {
-      k = { ip: b.ipAddress, type: b.type, version: b.version, lastPullAt: b.lastPullAt, lastPullRev: b.lastPullRev };
+      // Seeded from the store's row when this process first meets the bouncer (after a restart: what
+      // the process before it learnt). Later rows from the key cache may be stale: see #streamPull.
+      k = { ip: b.ipAddress, type: b.type, version: b.version, lastPullAt: b.lastPullAt, lastPullRev: b.lastPullRev, pullCadenceMs: b.pullCadenceMs };
       this.#known.set(b.id, k);
     } else {
       // Another replica may have moved them on; the store's record is as good as ours.
@@ -72,16 +77,22 @@ export class ActivityRecorder {
     if (this.#changes.length < 1000) this.#changes.push(c);
   }
 
-  /** Records a stream pull time and, when the cadence it shows changed, queues it for the store. */
-  #streamPull(b: Bouncer, at: number, p: BouncerActivity): void {
+  /**
+   * Records a stream pull time and, when the cadence it shows changed, queues it for the store. The
+   * cadence is compared with what this process knows (seeded from the store, then what it wrote),
+   * never with the key cache's row: that row is not re-read when activity is written, so after a
+   * restart it kept the old cadence while the store held null, and nothing was ever written again.
+   */
+  #streamPull(b: Bouncer, k: KnownBouncer, at: number, p: BouncerActivity): void {
     let times = this.#pulls.get(b.id);
     if (!times) this.#pulls.set(b.id, (times = []));
     times.push(at);
     if (times.length > 16) times.shift();
-    const cadence = pullCadence(times);
-    const known = p.pullCadenceMs !== undefined ? p.pullCadenceMs : b.pullCadenceMs;
-    // Write only meaningful changes: a cadence that moved by more than 10 %, or appeared or vanished.
-    if (cadence === null ? known !== null : known === null || Math.abs(cadence - known) > known * 0.1) p.pullCadenceMs = cadence;
+    // Too few pulls since this process started say nothing: a learnt cadence keeps applying.
+    const next = cadenceUpdate(readCadence(times), k.pullCadenceMs);
+    if (next === undefined) return;
+    k.pullCadenceMs = next;
+    p.pullCadenceMs = next;
   }
 
   /** Records an authenticated request (`peerIp` undefined keeps the row's address); `pull` when it counts as a decisions pull (`stream` for the stream endpoint). */
@@ -120,8 +131,17 @@ export class ActivityRecorder {
       p.lastPullAt = at;
       p.lastPullRev = pull.rev;
       this.#pullHours.add(b.id, at);
-      if (pull.stream) this.#streamPull(b, at, p);
+      if (pull.stream) this.#streamPull(b, k, at, p);
     }
+  }
+
+  /**
+   * A request with the bouncer's key that was not its own traffic (src/core/bouncers/probe.ts):
+   * kept as its last probe, and nothing else about the bouncer moves.
+   */
+  probe(row: ProbeRow): void {
+    if (this.#probes.size >= 10_000 && !this.#probes.has(row.bouncerId)) return;
+    this.#probes.set(row.bouncerId, row);
   }
 
   /** The filters of a stream pull (origins, scopes, scenarios): written when they change. */
@@ -147,6 +167,7 @@ export class ActivityRecorder {
     this.#pulls.delete(id);
     this.#filtersKnown.delete(id);
     this.#filtersPending.delete(id);
+    this.#probes.delete(id);
   }
 
   flush(): Promise<void> {
@@ -163,6 +184,8 @@ export class ActivityRecorder {
     const pullHours = this.#pullHours.take();
     const summaries = this.#refusedSummaries.take();
     const filters = [...this.#filtersPending.values()];
+    const probes = [...this.#probes.values()];
+    this.#probes = new Map();
     this.#filtersPending = new Map();
     this.#pending = new Map();
     this.#refused = [];
@@ -174,7 +197,9 @@ export class ActivityRecorder {
       await this.#store.recordBouncerChanges(changes);
       await recordPullHours(this.#store, pullHours);
       await recordStreamFilters(this.#store, filters);
+      await recordProbes(this.#store, probes);
     } catch (e) {
+      for (const p of probes) if (!this.#probes.has(p.bouncerId)) this.#probes.set(p.bouncerId, p);
       for (const f of filters) if (!this.#filtersPending.has(f.bouncerId)) this.#filtersPending.set(f.bouncerId, f);
       // Put it back so the next period retries; newer values win over the failed ones.
       for (const a of batch) {
@@ -188,6 +213,16 @@ export class ActivityRecorder {
       throw e;
     }
   }
+}
+
+/** What this process knows of a bouncer (written or pending), so unchanged fields are not rewritten. */
+interface KnownBouncer {
+  ip: string;
+  type: string;
+  version: string;
+  lastPullAt: number | null;
+  lastPullRev: number | null;
+  pullCadenceMs: number | null;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

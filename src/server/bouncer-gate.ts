@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Bouncer } from '../core/model/records.ts';
 import type { Clock } from '../lib/clock.ts';
 import { parseUserAgent, type ParsedUserAgent } from '../core/bouncers/user-agent.ts';
+import { probeOf } from '../core/bouncers/probe.ts';
 import { hashApiKey, keyFingerprint } from '../core/bouncers/api-key.ts';
 import { RefusalLog, REFUSAL_LOG_EVERY_MS } from './refusal-log.ts';
 import type { ActivityRecorder } from './activity.ts';
@@ -29,7 +30,8 @@ export interface GateRequest {
  */
 export type PullKind = 'stream' | 'live' | 'none';
 
-export type GateResult = { ok: true; bouncer: Bouncer; at: number } | { ok: false; at: number };
+/** `probe`: the key was accepted for someone checking it (doctor, curl), not the bouncer: nothing about it is recorded but the probe. */
+export type GateResult = { ok: true; bouncer: Bouncer; at: number; probe?: boolean } | { ok: false; at: number };
 
 export interface BouncerGateDeps {
   clock: Clock;
@@ -141,6 +143,12 @@ export class BouncerGate {
       return { ok: false, at };
     }
     const b = result.bouncer;
+    // Only a bouncer's own traffic is life (issue 24): a diagnosis is evidence, never a sign of life.
+    const probe = probeOf(req.method, req.userAgent, b.type);
+    if (probe !== null) {
+      activity.probe({ bouncerId: b.id, at, userAgent: probe.userAgent, peerIp: req.peer, method: req.method, path: req.path });
+      return { ok: true, bouncer: b, at, probe: true };
+    }
     if (req.method === 'HEAD') {
       // HEAD checks the key: a sign of life (last request), never a pull. CrowdSec 1.4.6 moves the
       // last pull on HEAD /v1/decisions/stream and takes type/version from a HEAD's User-Agent

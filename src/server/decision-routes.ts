@@ -181,14 +181,17 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     }
     added = added.filter((d) => !d.simulated && matchesStream(d, q));
     deleted = deleted.filter((d) => !d.simulated && matchesStream(d, q));
-    activity.request(b, at, peer, parseUserAgent(userAgent), { rev, stream: true });
-    activity.streamFilters(b, at, {
-      scopes: q.scopes,
-      origins: q.origins,
-      scenariosContaining: q.scenariosContaining,
-      scenariosNotContaining: q.scenariosNotContaining,
-      dedup: q.dedup,
-    });
+    // A probe's pull (doctor, curl) is answered from the bouncer's cursor and moves nothing of it.
+    if (!admitted.probe) {
+      activity.request(b, at, peer, parseUserAgent(userAgent), { rev, stream: true });
+      activity.streamFilters(b, at, {
+        scopes: q.scopes,
+        origins: q.origins,
+        scenariosContaining: q.scenariosContaining,
+        scenariosNotContaining: q.scenariosNotContaining,
+        dedup: q.dedup,
+      });
+    }
 
     if (added.length + deleted.length <= DECISIONS_PER_CHUNK) {
       // A string on V8's heap: 10k bouncers' startups of a few kB each are young garbage, where

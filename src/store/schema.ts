@@ -146,6 +146,18 @@ export interface Database extends NotifyTables {
   // migration 015 (src/store/usage-log-processors.ts)
   machine_usage_metrics: MachineUsageMetricsTable;
   machine_usage_windows: MachineUsageWindowsTable;
+  // migration 013
+  bouncer_probes: BouncerProbesTable;
+}
+
+/** The last probe of a bouncer's key (migration 013, src/store/bouncer-probes.ts). */
+export interface BouncerProbesTable {
+  bouncer_id: number;
+  at: number;
+  user_agent: string;
+  peer_ip: string;
+  method: string;
+  path: string;
 }
 
 /** Proof of enforcement (migration 010, src/store/canaries.ts). */

@@ -284,6 +284,7 @@ export class Store {
           throw new VigilError('E_NO_BOUNCER', `unable to delete bouncer '${name}': bouncer doesn't exist`);
         }
         await trx.deleteFrom('bouncer_usage_metrics').where('bouncer_id', '=', row.id).execute();
+        await trx.deleteFrom('bouncer_probes').where('bouncer_id', '=', row.id).execute();
       }
     });
   }

@@ -14,6 +14,8 @@ import { issueRunbook, issueStatus, type IssueStatus } from '../core/health/issu
 import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { readRunbookSettings } from '../store/runbook-settings.ts';
 import { pullHours } from '../store/pull-history.ts';
+import { lastProbes } from '../store/bouncer-probes.ts';
+import type { LastProbe } from '../core/bouncers/probe.ts';
 import { pullBuckets, type PullBucket } from './timeline.ts';
 import type { DecisionIndex } from '../core/decisions/decision-index.ts';
 import { parseIp, parseRange, type IpAddress, type IpRange } from '../lib/ip.ts';
@@ -74,6 +76,8 @@ export interface BouncerView {
   /** Its canaries' latest runs and its drift observations, newest first (docs/canaries.md). */
   canaryRuns: CanaryRun[];
   drift: DriftObservation[];
+  /** The last check of its key by doctor or curl: evidence, never life (issue 24). */
+  lastProbe: LastProbe | null;
 }
 
 export type DecisionQuery =
@@ -186,6 +190,7 @@ export class DashboardData {
       usage,
       canaryRuns: await canaryRuns(this.#store, { bouncerName: b.name, limit: 20 }),
       drift: (await driftObservations(this.#store, new Map([[b.id, b.name]]), 10))[0] ?? [],
+      lastProbe: (await lastProbes(this.#store, [b.id])).get(b.id) ?? null,
     };
   }
 

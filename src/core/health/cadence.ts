@@ -8,16 +8,40 @@ import type { HealthRules } from './types.ts';
  */
 export const MIN_INTERVALS = 5;
 
-export function pullCadence(times: readonly number[]): number | null {
-  if (times.length < MIN_INTERVALS + 1) return null;
+/**
+ * What recent pull (or heartbeat) times say of a cadence: steady at `ms`, irregular (live mode,
+ * pulls only when traffic comes), or too few to tell yet. "Too few" is not "irregular": a process
+ * that just started has seen few pulls, and that must not erase a cadence learnt before (issue 24).
+ */
+export type CadenceReading = { steady: number } | 'irregular' | 'too_few';
+
+export function readCadence(times: readonly number[]): CadenceReading {
+  if (times.length < MIN_INTERVALS + 1) return 'too_few';
   const intervals: number[] = [];
   for (let i = 1; i < times.length; i++) intervals.push(times[i]! - times[i - 1]!);
   const sorted = [...intervals].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)]!;
-  if (median <= 0) return null;
+  if (median <= 0) return 'irregular';
   // Steady: at least 80 % of the intervals within a factor of two of the median.
   const near = intervals.filter((d) => d >= median / 2 && d <= median * 2).length;
-  return near >= intervals.length * 0.8 ? median : null;
+  return near >= intervals.length * 0.8 ? { steady: median } : 'irregular';
+}
+
+export function pullCadence(times: readonly number[]): number | null {
+  const r = readCadence(times);
+  return typeof r === 'object' ? r.steady : null;
+}
+
+/**
+ * The cadence to store after a reading, given the one known (stored or last written), or undefined
+ * to leave it: only a steady reading that moved by more than 10 % or appeared, or irregular pulls
+ * where a cadence was known, change it. Too few pulls never do.
+ */
+export function cadenceUpdate(reading: CadenceReading, known: number | null): number | null | undefined {
+  if (reading === 'too_few') return undefined;
+  if (reading === 'irregular') return known === null ? undefined : null;
+  const ms = reading.steady;
+  return known === null || Math.abs(ms - known) > known * 0.1 ? ms : undefined;
 }
 
 /** A steady client that missed this many pulls (or heartbeats) is shown late at once. */

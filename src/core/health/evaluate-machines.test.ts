@@ -322,3 +322,18 @@ describe('machine causes and runbooks', () => {
 function summary(r: RefusedRequest) {
   return { ...r, severalKeys: false, firstAt: r.at, lastAt: r.at, count: 1 };
 }
+
+describe('a login is not a sign of life (issue 24: cscli logs in with the agent credentials)', () => {
+  it('a stopped agent stays offline after a login, which shows as evidence; a never-beating machine still counts its login', () => {
+    const stopped = machine({ heartbeatCadenceMs: 60_000, lastHeartbeatAt: T0, lastPushAt: T0 - H, lastLoginAt: T0 + 40 * MIN });
+    const now = T0 + 41 * MIN;
+    const [f] = evaluate({ bouncers: [], refused: [], lapiStarts: [], bouncerChanges: [], machines: [stopped] }, now, DEFAULT_RULES).filter((x) =>
+      x.subject.startsWith('machine:'),
+    );
+    expect([f!.kind, f!.since]).toEqual(['lp_offline', T0]);
+    expect(f!.causes[0]!.evidence.join('\n')).toContain('a login with its credentials at 2026-11-01T00:40:00Z was not followed by a heartbeat');
+    expect(machineStatus(stopped, now, DEFAULT_RULES)).toBe('offline');
+    const fresh = machine({ createdAt: T0, lastHeartbeatAt: null, lastPushAt: null, lastLoginAt: T0 + 30_000 });
+    expect(machineStatus(fresh, T0 + 60_000, DEFAULT_RULES)).toBe('healthy');
+  });
+});

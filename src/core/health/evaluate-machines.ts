@@ -27,9 +27,17 @@ export const NO_ALERTS_AFTER_MS = 48 * 3600_000;
 /** A silence that began this close before a Local API restart is blamed on the restart (the agent beats every 60 s). */
 const RESTART_WINDOW_MIN_MS = 3 * 60_000;
 
-/** The machine's last sign of life: a heartbeat, a login or an alert push; its registration when none. */
+/**
+ * The machine's last sign of life: a heartbeat or an alert push, the agent's own traffic. A login is
+ * not one (issue 24): cscli logs in with the agent's own credentials to read decisions and alerts,
+ * so one `cscli decisions list` would revive a stopped agent. A login counts only for a machine that
+ * never beat nor pushed (just added: the agent's first heartbeat comes a minute after its login);
+ * its registration when none.
+ */
 export function machineLastSeen(m: MachineHealthInput): number {
-  return Math.max(m.lastHeartbeatAt ?? 0, m.lastLoginAt ?? 0, m.lastPushAt ?? 0) || m.createdAt;
+  const own = Math.max(m.lastHeartbeatAt ?? 0, m.lastPushAt ?? 0);
+  if (own > 0) return own;
+  return m.lastLoginAt ?? m.createdAt;
 }
 
 /** The silence after which a machine beating steadily raises LP Late, or null without a steady cadence. */
@@ -272,7 +280,14 @@ function offlineCauses(m: MachineHealthInput, since: number, idx: MachineEvidenc
     ];
     causes.push({ cause: 'agent_stopped_or_network', confidence: strong ? 'low' : 'medium', evidence });
   }
-  return causes.sort((x, y) => RANK[x.confidence] - RANK[y.confidence]);
+  causes.sort((x, y) => RANK[x.confidence] - RANK[y.confidence]);
+  // A login since then with no heartbeat after it: cscli, or an agent that died again. Evidence, not life.
+  if (m.lastLoginAt !== null && m.lastLoginAt > since && causes.length > 0) {
+    causes[0]!.evidence.push(
+      `a login with its credentials at ${formatRfc3339(m.lastLoginAt)} was not followed by a heartbeat: cscli (which logs in with the agent's credentials) or an agent that stopped again; a login alone is not a sign of life`,
+    );
+  }
+  return causes;
 }
 
 const REASON_TEXT: Record<string, string> = {

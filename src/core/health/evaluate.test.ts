@@ -342,3 +342,21 @@ describe('evaluateInSlices', () => {
     expect(step.value.filter((f) => f.kind === 'rc_integration_offline')).toHaveLength(Math.ceil(2345 / 7));
   });
 });
+
+describe('a probe of the key (issue 24): evidence, never life', () => {
+  it('a dead steady bouncer probed by vigil doctor stays offline, and the top cause names the probe', () => {
+    const probedAt = T0 + 20 * 60_000;
+    const b = bouncer({
+      pullCadenceMs: 10_000,
+      lastProbe: { at: probedAt, userAgent: 'vigil-doctor/0.9.0', peerIp: '127.0.0.1', method: 'HEAD', path: '/v1/decisions' },
+    });
+    const [f] = evaluate(fleet([b]), probedAt + 10_000, DEFAULT_RULES);
+    expect([f!.kind, f!.criticality]).toEqual(['rc_integration_offline', 'critical']);
+    expect(f!.causes[0]!.evidence.at(-1)).toBe(
+      'key accepted at 2026-11-01T00:20:00Z, from vigil doctor (HEAD /v1/decisions from 127.0.0.1): a check by a person or a tool, not a sign of life',
+    );
+    // A probe from before the silence says nothing about it.
+    const old = bouncer({ ...b, lastProbe: { ...b.lastProbe!, at: T0 - 1000 } });
+    expect(JSON.stringify(evaluate(fleet([old]), probedAt + 10_000, DEFAULT_RULES))).not.toContain('key accepted');
+  });
+});

@@ -4,6 +4,7 @@ import { changeNotes, pushTo, summaryOf } from './evidence.ts';
 import type { BouncerChange } from '../model/records.ts';
 import type { RefusedSummary } from '../model/records.ts';
 import { parseUserAgent } from '../bouncers/user-agent.ts';
+import { describeProbe } from '../bouncers/probe.ts';
 import { cadenceThresholds, formatCadence, type CadenceThresholds } from './cadence.ts';
 import { evaluateMachines } from './evaluate-machines.ts';
 import { evaluateLogProcessors } from './log-processors.ts';
@@ -498,7 +499,10 @@ function likelyCauses(b: BouncerHealthInput, since: number, idx: EvidenceIndex):
     causes.push({ cause: 'stopped_or_network', confidence: strong ? 'low' : 'medium', evidence });
   }
   // Most likely first; equal confidences keep the order above.
-  return causes.sort((x, y) => CONFIDENCE_RANK[x.confidence] - CONFIDENCE_RANK[y.confidence]);
+  causes.sort((x, y) => CONFIDENCE_RANK[x.confidence] - CONFIDENCE_RANK[y.confidence]);
+  // A check of its key (doctor, curl) since the silence began: shown, so nobody takes it for the bouncer.
+  if (b.lastProbe && b.lastProbe.at > since && causes.length > 0) causes[0]!.evidence.push(describeProbe(b.lastProbe));
+  return causes;
 }
 
 function describeRequests(list: RefusedSummary[], verb: string): string[] {

@@ -1,3 +1,4 @@
+import type { LastProbe } from '../bouncers/probe.ts';
 import type { BouncerChange, Machine, RefusedRequest, RefusedSummary } from '../model/records.ts';
 
 /**
@@ -80,6 +81,8 @@ export interface BouncerHealthInput {
    * (`CN@IP`): a family is a name and its `NAME@…` rows (docs/reference/crowdsec-1.6-1.7.md §1).
    */
   autoCreated?: boolean;
+  /** The last request with its key that was someone checking it (doctor, curl): evidence, never life (issue 24). */
+  lastProbe?: LastProbe | null;
 }
 
 export interface FleetSnapshot {

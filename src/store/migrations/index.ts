@@ -12,6 +12,7 @@ import { bouncerFamilies } from './009-bouncer-families.ts';
 import { canaries } from './010-canaries.ts';
 import { notifyUpdates } from './011-notify-updates.ts';
 import { bouncersRev } from './012-bouncers-rev.ts';
+import { bouncerProbes } from './013-bouncer-probes.ts';
 import { lapiAlive } from './014-lapi-alive.ts';
 import { logProcessorUsage } from './015-log-processor-usage.ts';
 
@@ -38,6 +39,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '010-canaries': canaries(dialect),
         '011-notify-updates': notifyUpdates(),
         '012-bouncers-rev': bouncersRev(dialect),
+        '013-bouncer-probes': bouncerProbes(),
         '014-lapi-alive': lapiAlive(),
         '015-log-processor-usage': logProcessorUsage(),
       };

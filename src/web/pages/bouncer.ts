@@ -4,6 +4,7 @@ import { timelineSvg } from '../timeline.ts';
 import type { BouncerView } from '../data.ts';
 import { criticalityBadge, issueStatusBadge, statusBadge, timeAgo } from './layout.ts';
 import { issueTitle } from './issues.ts';
+import { describeProbe } from '../../core/bouncers/probe.ts';
 import { canaries } from './bouncer-canaries.ts';
 
 const REFUSED_REASON: Record<string, string> = {
@@ -34,6 +35,7 @@ function facts(v: BouncerView): Html {
   <div><dt>IP address</dt><dd class="mono">${r.ipAddress || html`<span class="muted">–</span>`}</dd></div>
   <div><dt>Last pull</dt><dd>${timeAgo(r.lastPullAt, v.now)}${r.lastPullAt !== null ? html` <span class="muted">(${exactTime(r.lastPullAt)})</span>` : ''}</dd></div>
   <div><dt>Last request</dt><dd>${timeAgo(r.lastRequestAt, v.now)}</dd></div>
+  ${v.lastProbe ? html`<div><dt>Last probe</dt><dd>${describeProbe(v.lastProbe)}</dd></div>` : ''}
   <div><dt>Pull cadence</dt><dd>${r.pullCadenceMs !== null ? `every ${humanDuration(r.pullCadenceMs)} (stream mode)` : html`<span class="muted">no steady cadence (live mode, or too few pulls yet)</span>`}</dd></div>
   <div><dt>Registered</dt><dd>${timeAgo(r.createdAt, v.now)} <span class="muted">(${exactTime(r.createdAt)})</span></dd></div>
 </dl>
