@@ -14,6 +14,8 @@ export const MAX_ALERTS_PER_REQUEST = 1_000;
 export const MAX_DECISIONS_PER_REQUEST = 250_000;
 /** Events and meta entries kept per alert (round-tripped as JSON, never queried). */
 export const MAX_EVENTS_PER_ALERT = 1_000;
+/** Longest text fields of an alert, in characters (Vigil's bounds: CrowdSec's are its database's). */
+export const ALERT_TEXT_LIMITS = { scenario: 1024, message: 16 * 1024, sourceScope: 64, sourceValue: 1024 } as const;
 
 export interface IncomingDecision {
   duration: string;
@@ -284,5 +286,18 @@ export function parseAlertsPayload(data: unknown): AlertsPayload {
       uuid: str(a.uuid),
     });
   }
-  return { ok: true, alerts };
+  const tooLong = textTooLong(alerts);
+  return tooLong === null ? { ok: true, alerts } : { ok: false, status: 400, message: tooLong };
+}
+
+/** The first alert field over {@link ALERT_TEXT_LIMITS}, named, or null. */
+function textTooLong(alerts: readonly IncomingAlert[]): string | null {
+  const max = ALERT_TEXT_LIMITS;
+  for (const [i, a] of alerts.entries()) {
+    if (a.scenario.length > max.scenario) return `${i}.scenario: ${a.scenario.length} characters; at most ${max.scenario}`;
+    if (a.message.length > max.message) return `${i}.message: ${a.message.length} characters; at most ${max.message}`;
+    if (a.source.value.length > max.sourceValue || a.source.scope.length > max.sourceScope)
+      return `${i}.source: scope at most ${max.sourceScope} and value at most ${max.sourceValue} characters`;
+  }
+  return null;
 }
