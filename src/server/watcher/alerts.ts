@@ -58,81 +58,90 @@ function alertIdOf(c: Context): number | undefined {
 }
 
 export function alertRoutes(ctx: WatcherContext): WatcherApp {
-  const { store, sync, config } = ctx;
   const app = new Hono<WatcherEnv>();
-
-  /** CrowdSec: only loopback (or its Unix socket) and trusted_ips may delete alerts. */
-  const forbiddenFrom = (c: Context<WatcherEnv>): Response | undefined => {
-    const peer = peerOf(c);
-    if (isLoopback(peer) || ctx.trusted.hasText(peer)) return undefined;
-    return json(c, { message: `access forbidden from this IP (${peer})` }, 403);
-  };
-
-  app.post('/v1/alerts', ctx.machine, async (c) => {
-    const now = c.get('now');
-    const text = await bodyText(c, BODY_CAPS.alerts);
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch {
-      return json(c, { message: goJsonError(text) }, 400);
-    }
-    const parsed = parseAlertsPayload(data);
-    if (!parsed.ok) return json(c, { message: parsed.message }, parsed.status);
-    // Every decision checked before anything is stored; a 100k import in slices, pulls answered meanwhile.
-    const batch = await runInTurns(buildAlerts(parsed.alerts, config.profiles, c.get('machine').machineId, now));
-    // One transaction for the whole request: all or nothing, one revision for every decision.
-    // The machine's last push goes in the same transaction: one commit per POST, not two.
-    const written = await store.addAlerts(batch, undefined, { machineId: c.get('machine').machineId, at: now });
-    // Bouncers on this replica see the decisions at once (taken from the write, not read back);
-    // the others within one sync period.
-    await sync.applyWritten(written);
-    return json(c, written.alertIds.map(String), 201);
-  });
-
-  app.get('/v1/alerts', ctx.machine, async (c) => {
-    const now = c.get('now');
-    const f = parseAlertFilter(new URL(c.req.url).searchParams, now);
-    const found = await selectAlerts(store, f, now, f.limit);
-    const body = found.length === 0 ? 'null' : `[${found.map((x) => alertJson(x.alert, f.withDecisions ? x.decisions : [], now)).join(',')}]`;
-    return json(c, body, 200);
-  });
-
-  app.get('/v1/alerts/:id', ctx.machine, async (c) => {
-    const id = alertIdOf(c);
-    if (id === undefined) return json(c, { message: 'alert_id must be valid integer' }, 400);
-    const a = await getAlert(store, id);
-    if (!a) return json(c, { message: 'object not found' }, 404);
-    const ds = (await decisionsOfAlerts(store, [id])).get(id) ?? [];
-    return json(c, alertJson(a, ds, c.get('now')), 200);
-  });
-
-  app.delete('/v1/alerts', ctx.machine, async (c) => {
-    const no = forbiddenFrom(c);
-    if (no) return no;
-    const now = c.get('now');
-    const f = parseAlertFilter(new URL(c.req.url).searchParams, now);
-    // A delete takes every match (limit is a read's paging), simulated alerts included.
-    const found = await selectAlerts(store, { ...f, simulated: true }, now, null);
-    const n = await deleteAlerts(
-      store,
-      found.map((x) => x.alert.id),
-      now,
-    );
-    await sync.refresh();
-    return json(c, { nbDeleted: String(n) }, 200);
-  });
-
-  app.delete('/v1/alerts/:id', ctx.machine, async (c) => {
-    const no = forbiddenFrom(c);
-    if (no) return no;
-    const id = alertIdOf(c);
-    if (id === undefined) return json(c, { message: 'alert_id must be valid integer' }, 400);
-    const n = await deleteAlerts(store, [id], c.get('now'));
-    if (n === 0) return json(c, { message: 'object not found' }, 404);
-    await sync.refresh();
-    return json(c, { nbDeleted: String(n) }, 200);
-  });
-
+  app.post('/v1/alerts', ctx.machine, (c) => pushAlerts(ctx, c));
+  app.get('/v1/alerts', ctx.machine, (c) => listAlerts(ctx, c));
+  app.get('/v1/alerts/:id', ctx.machine, (c) => showAlert(ctx, c));
+  app.delete('/v1/alerts', ctx.machine, (c) => deleteMatchingAlerts(ctx, c));
+  app.delete('/v1/alerts/:id', ctx.machine, (c) => deleteOneAlert(ctx, c));
   return app;
+}
+
+/** POST /v1/alerts: an agent's alerts (decisions from the profiles) or cscli's (their own decisions). */
+async function pushAlerts(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<Response> {
+  const now = c.get('now');
+  const text = await bodyText(c, BODY_CAPS.alerts);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return json(c, { message: goJsonError(text) }, 400);
+  }
+  const parsed = parseAlertsPayload(data);
+  if (!parsed.ok) return json(c, { message: parsed.message }, parsed.status);
+  // Every decision checked before anything is stored; a 100k import in slices, pulls answered meanwhile.
+  const machineId = c.get('machine').machineId;
+  const batch = await runInTurns(buildAlerts(parsed.alerts, ctx.config.profiles, machineId, now));
+  // One transaction for the whole request: all or nothing, one revision for every decision.
+  // The machine's last push goes in the same transaction: one commit per POST, not two.
+  const written = await ctx.store.addAlerts(batch, undefined, { machineId, at: now });
+  // Bouncers on this replica see the decisions at once (taken from the write, not read back);
+  // the others within one sync period.
+  await ctx.sync.applyWritten(written);
+  return json(c, written.alertIds.map(String), 201);
+}
+
+/** GET /v1/alerts: `cscli alerts list` and `cscli decisions list`; `null` when none, as CrowdSec. */
+async function listAlerts(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<Response> {
+  const now = c.get('now');
+  const f = parseAlertFilter(new URL(c.req.url).searchParams, now);
+  const found = await selectAlerts(ctx.store, f, now, f.limit);
+  const body = found.length === 0 ? 'null' : `[${found.map((x) => alertJson(x.alert, f.withDecisions ? x.decisions : [], now)).join(',')}]`;
+  return json(c, body, 200);
+}
+
+/** GET /v1/alerts/:id. */
+async function showAlert(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<Response> {
+  const id = alertIdOf(c);
+  if (id === undefined) return json(c, { message: 'alert_id must be valid integer' }, 400);
+  const a = await getAlert(ctx.store, id);
+  if (!a) return json(c, { message: 'object not found' }, 404);
+  const ds = (await decisionsOfAlerts(ctx.store, [id])).get(id) ?? [];
+  return json(c, alertJson(a, ds, c.get('now')), 200);
+}
+
+/** DELETE /v1/alerts?filters: every alert the filter selects. */
+async function deleteMatchingAlerts(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<Response> {
+  const no = forbiddenFrom(ctx, c);
+  if (no) return no;
+  const now = c.get('now');
+  const f = parseAlertFilter(new URL(c.req.url).searchParams, now);
+  // A delete takes every match (limit is a read's paging), simulated alerts included.
+  const found = await selectAlerts(ctx.store, { ...f, simulated: true }, now, null);
+  const n = await deleteAlerts(
+    ctx.store,
+    found.map((x) => x.alert.id),
+    now,
+  );
+  await ctx.sync.refresh();
+  return json(c, { nbDeleted: String(n) }, 200);
+}
+
+/** DELETE /v1/alerts/:id. */
+async function deleteOneAlert(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<Response> {
+  const no = forbiddenFrom(ctx, c);
+  if (no) return no;
+  const id = alertIdOf(c);
+  if (id === undefined) return json(c, { message: 'alert_id must be valid integer' }, 400);
+  const n = await deleteAlerts(ctx.store, [id], c.get('now'));
+  if (n === 0) return json(c, { message: 'object not found' }, 404);
+  await ctx.sync.refresh();
+  return json(c, { nbDeleted: String(n) }, 200);
+}
+
+/** CrowdSec: only loopback (or its Unix socket) and trusted_ips may delete alerts. */
+function forbiddenFrom(ctx: WatcherContext, c: Context<WatcherEnv>): Response | undefined {
+  const peer = peerOf(c);
+  if (isLoopback(peer) || ctx.trusted.hasText(peer)) return undefined;
+  return json(c, { message: `access forbidden from this IP (${peer})` }, 403);
 }
