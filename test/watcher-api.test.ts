@@ -374,6 +374,7 @@ for (const dialect of DIALECTS) {
         ],
         [JSON.stringify([cscliAlert('192.0.2.9', '5m', { start_at: 'yesterday' })]), 400, /0\.start_at: "yesterday" is not an RFC 3339 time/],
         [JSON.stringify(Array.from({ length: 1001 }, () => cscliAlert('192.0.2.9'))), 413, /at most 1000 per request/],
+        [JSON.stringify([cscliAlert('192.0.2.9', '5m', { scenario: 's'.repeat(1025) })]), 400, /^0\.scenario: 1025 characters; at most 1024$/],
       ];
       for (const [body, status, message] of cases) {
         const r = await request(server.url, 'POST', '/v1/alerts', { headers: jwt(), body });

@@ -23,7 +23,7 @@ import { createLapiListener } from '../server/tls-listener.ts';
 import { guardListener, serverOptions } from '../server/limits.ts';
 import { createBodyGuard } from '../server/body-guard.ts';
 import { MachineTokens } from '../server/machine-auth.ts';
-import { createWatcherApp } from '../server/watcher-routes.ts';
+import { createWatcherApp } from '../server/watcher/index.ts';
 import { agentUsageHandler } from '../server/agent-usage.ts';
 import { StoreHealth } from '../server/store-health.ts';
 import { HealthEngine } from '../health/engine.ts';

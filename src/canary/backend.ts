@@ -7,7 +7,7 @@
  */
 import { selectDecisions } from '../core/decisions/select.ts';
 import type { Bouncer } from '../core/model/records.ts';
-import { buildDecision, manualAlert } from '../decisions/new-decisions.ts';
+import { buildDecision, manualAlert } from '../core/decisions/new-decisions.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
 import type { DecisionBackend } from '../doctor/verify.ts';
 import { formatGoDuration } from '../lib/duration.ts';

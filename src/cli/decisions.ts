@@ -5,7 +5,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import cliProgress from 'cli-progress';
 import { VigilError } from '../lib/errors.ts';
 import { parseIp, parseRange } from '../lib/ip.ts';
-import { buildDecision, DECISION_LIMITS, DEFAULT_DECISION, manualAlert, type DecisionRequest } from '../decisions/new-decisions.ts';
+import { buildDecision, DECISION_LIMITS, DEFAULT_DECISION, manualAlert, type DecisionRequest } from '../core/decisions/new-decisions.ts';
 import { selectDecisions, type DecisionSelector } from '../core/decisions/select.ts';
 import type { NewDecision } from '../store/store.ts';
 import { formatDecisionList } from './format/decisions.ts';

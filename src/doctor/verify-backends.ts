@@ -11,7 +11,7 @@
  *   last pull.
  */
 import { formatGoDuration } from '../lib/duration.ts';
-import { buildDecision, manualAlert } from '../decisions/new-decisions.ts';
+import { buildDecision, manualAlert } from '../core/decisions/new-decisions.ts';
 import { selectDecisions } from '../core/decisions/select.ts';
 import { VigilError } from '../lib/errors.ts';
 import { parseIp } from '../lib/ip.ts';

@@ -69,7 +69,7 @@ function refuse(req: IncomingMessage, res: ServerResponse, status: 400 | 403 | 4
   res.end(body);
 }
 
-/** Watcher routes that read a body besides /v1/alerts (server/watcher-routes.ts). */
+/** Watcher routes that read a body besides /v1/alerts (server/watcher/). */
 const WATCHER_BODY_PATHS = new Set(['/v1/watchers', '/v1/watchers/login', '/v1/allowlists/check']);
 /** Those a machine sends before it has a token. */
 const PRE_LOGIN_PATHS = new Set(['/v1/watchers', '/v1/watchers/login']);

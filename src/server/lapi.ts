@@ -24,7 +24,7 @@ export interface LapiDeps {
   admin?: Hono;
   /** Whether the store answers; /health says so when it does not. */
   storeUp?: () => boolean;
-  /** The watcher (machine) routes (watcher-routes.ts). */
+  /** The watcher (machine) routes (watcher/index.ts). */
   watchers?: Hono<Env>;
   /** On a TLS listener: client certificates stand for bouncers (usage metrics), as on the decision routes. */
   clientCerts?: ClientCertSource;

@@ -1,7 +1,18 @@
 import crypto from 'node:crypto';
 import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { VigilError } from '../lib/errors.ts';
-import type { Alert, AlertDetails, AlertWithDecisions, Bouncer, BouncerChange, BouncerKind, Decision, RefusedRequest } from '../core/model/records.ts';
+import type {
+  Alert,
+  AlertWithDecisions,
+  Bouncer,
+  BouncerChange,
+  BouncerKind,
+  Decision,
+  NewAlert,
+  NewAlertWithDecisions,
+  NewDecision,
+  RefusedRequest,
+} from '../core/model/records.ts';
 import type { HealthIssue, NewHealthIssue } from '../core/model/health-issue.ts';
 import type { AlertsTable, BouncersTable, Database, DecisionsTable, HealthIssuesTable, RefusedRequestsTable } from './schema.ts';
 import { openDatabase, parseStoreUrl, type OpenedDatabase, type OpenOptions } from './database.ts';
@@ -26,14 +37,9 @@ export interface BouncerActivity {
   pullCadenceMs?: number | null;
 }
 
-export type NewDecision = Omit<Decision, 'id' | 'alertId' | 'deletedAt'>;
-/** An alert to write; the CrowdSec details (migration 008) default for the CLI's own alerts. */
-export type NewAlert = Omit<Alert, 'id'> & Partial<AlertDetails>;
+// The write types are the domain's (core/model): pure code builds them, the store writes them.
+export type { NewAlert, NewAlertWithDecisions, NewDecision };
 export type NewRefusedRequest = Omit<RefusedRequest, 'id'>;
-export interface NewAlertWithDecisions {
-  alert: NewAlert;
-  decisions: NewDecision[];
-}
 /** What addAlerts stored: alert ids in order, the decisions as stored, and their revision. */
 /** The machine whose POST /v1/alerts this is: its last push is recorded in the same transaction. */
 export interface AlertsPush {

@@ -1,5 +1,5 @@
 import { planCrowdsecImport } from '../core/model/crowdsec-import.ts';
-import { buildDecision } from '../decisions/new-decisions.ts';
+import { buildDecision } from '../core/decisions/new-decisions.ts';
 import { isVigilError } from '../lib/errors.ts';
 import { insertImportedIdentities } from '../store/crowdsec-import.ts';
 import { listMachines } from '../store/machines.ts';

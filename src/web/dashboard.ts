@@ -17,7 +17,7 @@ import type { Deployment } from '../core/health/runbooks/index.ts';
 import { installErrorHandler } from '../lib/http-errors.ts';
 import { readJsonBody } from '../lib/json-body.ts';
 import { z } from 'zod';
-import { buildDecision, manualAlert } from '../decisions/new-decisions.ts';
+import { buildDecision, manualAlert } from '../core/decisions/new-decisions.ts';
 import { checkLoginSecret, credentialFingerprint } from './credentials.ts';
 import { SESSION_COOKIE, SessionCodec, type Session } from './session.ts';
 import { isRefusal, LoginThrottle } from './login-throttle.ts';

@@ -14,6 +14,8 @@ export const MAX_ALERTS_PER_REQUEST = 1_000;
 export const MAX_DECISIONS_PER_REQUEST = 250_000;
 /** Events and meta entries kept per alert (round-tripped as JSON, never queried). */
 export const MAX_EVENTS_PER_ALERT = 1_000;
+/** Longest text fields of an alert, in characters (Vigil's bounds: CrowdSec's are its database's). */
+export const ALERT_TEXT_LIMITS = { scenario: 1024, message: 16 * 1024, sourceScope: 64, sourceValue: 1024 } as const;
 
 export interface IncomingDecision {
   duration: string;
@@ -178,6 +180,8 @@ function parseTime(text: string): number | null {
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
+type Refusal = Extract<AlertsPayload, { ok: false }>;
+
 /** Checks and converts a decoded POST /v1/alerts body. */
 export function parseAlertsPayload(data: unknown): AlertsPayload {
   if (!Array.isArray(data)) {
@@ -187,6 +191,23 @@ export function parseAlertsPayload(data: unknown): AlertsPayload {
     return { ok: false, status: 413, message: `body: ${data.length} alerts; send at most ${MAX_ALERTS_PER_REQUEST} per request` };
   }
   // Decoding first (400), as Go's json does for the whole body before any validation.
+  const undecodable = decodeFailure(data);
+  if (undecodable) return undecodable;
+  // Then swagger's required fields, every failure listed.
+  const failures = requiredFailures(data);
+  if (failures.length > 0) return { ok: false, status: 500, message: `validation failure list:\n${failures.join('\n')}` };
+  const alerts: IncomingAlert[] = [];
+  for (const [i, a] of data.entries()) {
+    const alert = incomingAlert(a as Record<string, unknown>, i);
+    if ('ok' in alert) return alert;
+    alerts.push(alert);
+  }
+  const tooLong = textTooLong(alerts);
+  return tooLong === null ? { ok: true, alerts } : { ok: false, status: 400, message: tooLong };
+}
+
+/** The first field Go's json would not decode into its type (400), or too much of something (413). */
+function decodeFailure(data: unknown[]): Refusal | null {
   let decisionCount = 0;
   for (const a of data) {
     if (a === null) continue;
@@ -213,9 +234,13 @@ export function parseAlertsPayload(data: unknown): AlertsPayload {
       return { ok: false, status: 413, message: `events: ${a.events.length} events in one alert; send at most ${MAX_EVENTS_PER_ALERT}` };
     }
   }
-  // Then swagger's required fields, every failure listed.
+  return null;
+}
+
+/** Swagger's required fields missing, in go-swagger's order. */
+function requiredFailures(data: unknown[]): string[] {
   const failures: string[] = [];
-  for (const [i, a] of (data as unknown[]).entries()) {
+  for (const [i, a] of data.entries()) {
     if (!isObject(a)) {
       failures.push(`${i} in body is required`);
       continue;
@@ -228,61 +253,71 @@ export function parseAlertsPayload(data: unknown): AlertsPayload {
       else for (const k of REQUIRED_DECISION) if (!present(d, k)) failures.push(`${i}.decisions.${j}.${k} in body is required`);
     }
   }
-  if (failures.length > 0) return { ok: false, status: 500, message: `validation failure list:\n${failures.join('\n')}` };
+  return failures;
+}
 
-  const alerts: IncomingAlert[] = [];
-  for (let i = 0; i < data.length; i++) {
-    const a = data[i] as Record<string, unknown>;
-    const s = a.source as Record<string, unknown>;
-    const times: Record<string, number | null> = {};
-    for (const k of ['start_at', 'stop_at', 'created_at'] as const) {
-      if (!present(a, k)) continue;
-      const t = parseTime(a[k] as string);
-      if (t === null)
-        return { ok: false, status: 400, message: `${i}.${k}: "${String(a[k]).slice(0, 64)}" is not an RFC 3339 time; send e.g. 2026-11-24T04:18:06Z` };
-      times[k] = t;
-    }
-    alerts.push({
-      capacity: a.capacity as number,
-      createdAt: times.created_at ?? null,
-      decisions: Array.isArray(a.decisions)
-        ? (a.decisions as Array<Record<string, unknown>>).map((d) => ({
-            duration: d.duration as string,
-            origin: d.origin as string,
-            scenario: d.scenario as string,
-            scope: d.scope as string,
-            type: d.type as string,
-            value: d.value as string,
-            simulated: d.simulated === true,
-          }))
-        : null,
-      events: a.events as unknown[],
-      eventsCount: a.events_count as number,
-      labels: Array.isArray(a.labels) ? a.labels.filter((l): l is string => typeof l === 'string') : null,
-      leakspeed: a.leakspeed as string,
-      message: a.message as string,
-      meta: Array.isArray(a.meta) ? a.meta : null,
-      remediation: a.remediation === true,
-      scenario: a.scenario as string,
-      scenarioHash: a.scenario_hash as string,
-      scenarioVersion: a.scenario_version as string,
-      simulated: a.simulated as boolean,
-      source: {
-        scope: s.scope as string,
-        value: s.value as string,
-        ip: str(s.ip),
-        range: str(s.range),
-        asName: str(s.as_name),
-        asNumber: str(s.as_number),
-        cn: str(s.cn),
-        latitude: typeof s.latitude === 'number' ? s.latitude : 0,
-        longitude: typeof s.longitude === 'number' ? s.longitude : 0,
-      },
-      startAt: times.start_at!,
-      stopAt: times.stop_at!,
-      kind: str(a.kind),
-      uuid: str(a.uuid),
-    });
+/** One decoded alert with its times parsed, or the refusal of a time that is not RFC 3339. */
+function incomingAlert(a: Record<string, unknown>, i: number): IncomingAlert | Refusal {
+  const s = a.source as Record<string, unknown>;
+  const times: Record<string, number | null> = {};
+  for (const k of ['start_at', 'stop_at', 'created_at'] as const) {
+    if (!present(a, k)) continue;
+    const t = parseTime(a[k] as string);
+    if (t === null)
+      return { ok: false, status: 400, message: `${i}.${k}: "${String(a[k]).slice(0, 64)}" is not an RFC 3339 time; send e.g. 2026-11-24T04:18:06Z` };
+    times[k] = t;
   }
-  return { ok: true, alerts };
+  return {
+    capacity: a.capacity as number,
+    createdAt: times.created_at ?? null,
+    decisions: Array.isArray(a.decisions)
+      ? (a.decisions as Array<Record<string, unknown>>).map((d) => ({
+          duration: d.duration as string,
+          origin: d.origin as string,
+          scenario: d.scenario as string,
+          scope: d.scope as string,
+          type: d.type as string,
+          value: d.value as string,
+          simulated: d.simulated === true,
+        }))
+      : null,
+    events: a.events as unknown[],
+    eventsCount: a.events_count as number,
+    labels: Array.isArray(a.labels) ? a.labels.filter((l): l is string => typeof l === 'string') : null,
+    leakspeed: a.leakspeed as string,
+    message: a.message as string,
+    meta: Array.isArray(a.meta) ? a.meta : null,
+    remediation: a.remediation === true,
+    scenario: a.scenario as string,
+    scenarioHash: a.scenario_hash as string,
+    scenarioVersion: a.scenario_version as string,
+    simulated: a.simulated as boolean,
+    source: {
+      scope: s.scope as string,
+      value: s.value as string,
+      ip: str(s.ip),
+      range: str(s.range),
+      asName: str(s.as_name),
+      asNumber: str(s.as_number),
+      cn: str(s.cn),
+      latitude: typeof s.latitude === 'number' ? s.latitude : 0,
+      longitude: typeof s.longitude === 'number' ? s.longitude : 0,
+    },
+    startAt: times.start_at!,
+    stopAt: times.stop_at!,
+    kind: str(a.kind),
+    uuid: str(a.uuid),
+  };
+}
+
+/** The first alert field over {@link ALERT_TEXT_LIMITS}, named, or null. */
+function textTooLong(alerts: readonly IncomingAlert[]): string | null {
+  const max = ALERT_TEXT_LIMITS;
+  for (const [i, a] of alerts.entries()) {
+    if (a.scenario.length > max.scenario) return `${i}.scenario: ${a.scenario.length} characters; at most ${max.scenario}`;
+    if (a.message.length > max.message) return `${i}.message: ${a.message.length} characters; at most ${max.message}`;
+    if (a.source.value.length > max.sourceValue || a.source.scope.length > max.sourceScope)
+      return `${i}.source: scope at most ${max.sourceScope} and value at most ${max.sourceValue} characters`;
+  }
+  return null;
 }

@@ -29,7 +29,7 @@ export const DEFAULT_PROFILES: readonly Profile[] = [
 /** The origin of decisions a profile makes from an agent's alert (CrowdSec's `types.CrowdSecOrigin`). */
 export const AGENT_ORIGIN = 'crowdsec';
 
-/** A decision a profile asks for, before validation (src/decisions/new-decisions.ts buildDecision). */
+/** A decision a profile asks for, before validation (core/decisions/new-decisions.ts buildDecision). */
 export interface ProfileDecision {
   profile: string;
   scope: string;

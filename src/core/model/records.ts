@@ -174,3 +174,12 @@ export interface Machine {
   /** Median interval between heartbeats when steady (the agent sends one every 60 s); null otherwise. */
   heartbeatCadenceMs: number | null;
 }
+
+/** A decision to write (the store gives it its id, alert and revision). */
+export type NewDecision = Omit<Decision, 'id' | 'alertId' | 'deletedAt'>;
+/** An alert to write; the CrowdSec details (migration 008) default for the CLI's own alerts. */
+export type NewAlert = Omit<Alert, 'id'> & Partial<AlertDetails>;
+export interface NewAlertWithDecisions {
+  alert: NewAlert;
+  decisions: NewDecision[];
+}
