@@ -42,6 +42,7 @@ export const ISSUE_CATALOGUE: Record<IssueKind, { title: string; criticality: Cr
 
 import type { CauseKind } from './causes.ts';
 import type { EnforcementInput } from './enforcement.ts';
+import type { RhythmHour } from './live-rhythm.ts';
 
 export type { CauseKind };
 
@@ -73,6 +74,10 @@ export interface BouncerHealthInput {
    * (`CN@IP`): a family is a name and its `NAME@…` rows (docs/reference/crowdsec-1.6-1.7.md §1).
    */
   autoCreated?: boolean;
+  /** The period of its usage-metrics reports (the latest report's `window_size_seconds`); absent or null: none (live-rhythm.ts). */
+  usageReportPeriodMs?: number | null;
+  /** Its learnt live-query rhythm for the current hour and the ones just before (live-rhythm.ts); absent: not learnt. */
+  queryRhythm?: RhythmHour[] | null;
 }
 
 export interface FleetSnapshot {
@@ -139,6 +144,8 @@ export interface HealthRules {
   offlineAfterMinMs?: number;
   /** `console`: CrowdSec Console's rules alone (offline after offlineAfterMs, no cadence). Absent: `vigil`. */
   mode?: 'vigil' | 'console';
+  /** Refusals surely a bouncer's, with nothing of it succeeding, for this long raise it Critical (fail-open.ts; default 1 min). */
+  failOpenAfterMs?: number;
 }
 
 /** One condition that holds now. The engine turns findings into persisted issues. */
