@@ -10,6 +10,7 @@ import type { BouncerHealthInput, FleetSnapshot, Finding, HealthRules, MachineHe
 import { refusedSummaries } from '../store/refused-summaries.ts';
 import { listMachines } from '../store/machines.ts';
 import { enforcementInput, type CanaryHealthConfig } from './enforcement.ts';
+import { LiveSignals } from './live-signals.ts';
 
 /** Opened this many times in FLAP_WINDOW: shown as flapping rather than announced each time. */
 export const FLAP_OPENS = 3;
@@ -92,6 +93,8 @@ export class HealthEngine {
   #running: Promise<EvaluationResult> | undefined;
   #source: ((now: number) => Promise<FleetSnapshot>) | undefined;
   #canaries: CanaryHealthConfig[];
+  /** Live-mode bouncers' report periods and rhythms, read again only when they can have changed. */
+  #live = new LiveSignals();
   onError: (e: unknown) => void = () => {};
   onResult: (r: EvaluationResult) => void = () => {};
 
@@ -129,6 +132,7 @@ export class HealthEngine {
       inputs.push(toHealthInput(b, reported.get(b.id) ?? null));
       if (inputs.length % 2000 === 0) await nextTurn();
     }
+    await this.#live.annotate(this.#store, inputs, now);
     return {
       bouncers: inputs,
       // Summaries, not the raw record: a flood of random keys fills the raw record, never these.
