@@ -96,7 +96,7 @@ function failOpenCause(
   } else if (fingerprints.length > 0) {
     evidence.push(`key fingerprints ${fingerprints.slice(0, 3).join(', ')}${fingerprints.length > 3 ? ', …' : ''}${sure.some((t) => t.r.severalKeys) ? ' (more than one key)' : ''}`);
   }
-  const sources = [...new Set(sure.map((t) => `${t.r.peerIp}${t.r.userAgent ? ` with User-Agent ${t.r.userAgent}` : ''}`))].slice(0, 3);
+  const sources = [...new Set(sure.map((t) => `${t.r.method} ${t.r.path} from ${t.r.peerIp}${t.r.userAgent ? ` with User-Agent ${t.r.userAgent}` : ''}`))].slice(0, 3);
   const how = sure.some((t) => t.match === 'own') ? 'its own key' : `its address and User-Agent (no other bouncer at ${b.ipAddress} has that product)`;
   evidence.push(`tied to it by ${how}: from ${sources.join('; ')}`);
   evidence.push(
