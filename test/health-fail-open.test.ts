@@ -100,8 +100,17 @@ describe('fail-open with the real @crowdsec/nodejs-bouncer in live mode', () => 
     const key = (await vigil.cli('bouncers', 'add', 'shop', '-o', 'raw')).trim();
     // Healthy live queries first: Vigil learns its address and User-Agent.
     const good = queries(key, 3, 0);
-    await until('3 live queries answered', () => (lines(good).some((l) => l.step === 'done') ? true : undefined), () => good.logs(), 30_000);
-    expect(lines(good).filter((l) => l.step === 'query').map((l) => l.remediation)).toEqual(['bypass', 'bypass', 'bypass']);
+    await until(
+      '3 live queries answered',
+      () => (lines(good).some((l) => l.step === 'done') ? true : undefined),
+      () => good.logs(),
+      30_000,
+    );
+    expect(
+      lines(good)
+        .filter((l) => l.step === 'query')
+        .map((l) => l.remediation),
+    ).toEqual(['bypass', 'bypass', 'bypass']);
     const listed = JSON.parse(await vigil.cli('bouncers', 'list', '-o', 'json')) as Array<{ name: string; type: string }>;
     expect(listed.find((b) => b.name === 'shop')?.type).toBe('nodejs-cs-bouncer');
 
@@ -119,7 +128,9 @@ describe('fail-open with the real @crowdsec/nodejs-bouncer in live mode', () => 
     const tookMs = Date.now() - startedAt;
     // The 2-minute goal (with the defaults, VIGIL_FAIL_OPEN_DEFAULTS=1); far less with the test's settings.
     expect(tookMs).toBeLessThan(defaults ? 120_000 : 30_000);
-    console.log(`fail-open: Critical issue listed ${(tookMs / 1000).toFixed(1)} s after the wrong key's first query (${defaults ? 'default settings' : 'test settings'})`);
+    console.log(
+      `fail-open: Critical issue listed ${(tookMs / 1000).toFixed(1)} s after the wrong key's first query (${defaults ? 'default settings' : 'test settings'})`,
+    );
     expect(issue.kind).toBe('rc_integration_offline');
     expect(issue.summary).toContain('failing open');
     const refused = lines(bad).filter((l) => l.step === 'query');

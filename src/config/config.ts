@@ -243,7 +243,7 @@ export const fileSchema = z
           }),
           fail_open_after: doc(duration.optional(), {
             description:
-              "A bouncer whose requests have all been refused (key, certificate) for this long since its last success, tied to it by its own key or its address and User-Agent, is raised Critical: it fails open or is blocked from updates.",
+              'A bouncer whose requests have all been refused (key, certificate) for this long since its last success, tied to it by its own key or its address and User-Agent, is raised Critical: it fails open or is blocked from updates.',
             default: ms(DEFAULT_FAIL_OPEN_AFTER_MS),
           }),
           evaluate_every: doc(duration.optional(), { description: 'How often the health engine evaluates the fleet.', default: ms(DEFAULT_EVALUATE_EVERY_MS) }),

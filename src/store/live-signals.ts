@@ -54,11 +54,7 @@ export function reportPeriodMs(report: string): number | null {
  * the fewest live queries recorded in that hour of the week over the last RHYTHM_MAX_WEEKS weeks
  * it existed (an hour with no row recorded none). Only for `bouncers`.
  */
-export async function queryRhythms(
-  store: Store,
-  bouncers: ReadonlyArray<{ id: number; createdAt: number }>,
-  now: number,
-): Promise<Map<number, RhythmHour[]>> {
+export async function queryRhythms(store: Store, bouncers: ReadonlyArray<{ id: number; createdAt: number }>, now: number): Promise<Map<number, RhythmHour[]>> {
   const db = dbOf(store);
   const current = hourOf(now);
   const hours: number[] = [];

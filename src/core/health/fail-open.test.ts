@@ -87,15 +87,18 @@ describe('fail-open: refused, nothing succeeding', () => {
     // No User-Agent: the address alone.
     expect(evaluate(fleet([bouncer()], [refusal({ userAgent: '', lastAt: T + 300 * S })]), T + 300 * S, DEFAULT_RULES)).toEqual([]);
     // Its User-Agent from another address (a flood that copies it).
-    expect(evaluate(fleet([bouncer()], [refusal({ peerIp: '203.0.113.9', lastAt: T + 300 * S, count: 100_000, severalKeys: true })]), T + 300 * S, DEFAULT_RULES)).toEqual([]);
+    expect(
+      evaluate(fleet([bouncer()], [refusal({ peerIp: '203.0.113.9', lastAt: T + 300 * S, count: 100_000, severalKeys: true })]), T + 300 * S, DEFAULT_RULES),
+    ).toEqual([]);
     // Another product from its address (curl on the same host).
     expect(evaluate(fleet([bouncer()], [refusal({ userAgent: 'curl/8.5.0', lastAt: T + 300 * S })]), T + 300 * S, DEFAULT_RULES)).toEqual([]);
   });
 
   it('a revoked bouncer is revoked, not failing open', () => {
-    const s = fleet([bouncer({ revoked: true }), bouncer({ id: 2, name: 'other', ipAddress: '10.0.0.6', lastRequestAt: T + 300 * S })], [
-      refusal({ reason: 'revoked', bouncerName: 'shop', lastAt: T + 300 * S }),
-    ]);
+    const s = fleet(
+      [bouncer({ revoked: true }), bouncer({ id: 2, name: 'other', ipAddress: '10.0.0.6', lastRequestAt: T + 300 * S })],
+      [refusal({ reason: 'revoked', bouncerName: 'shop', lastAt: T + 300 * S })],
+    );
     expect(evaluate(s, T + 300 * S, DEFAULT_RULES)).toEqual([]);
   });
 

@@ -64,7 +64,14 @@ export function failOpen(b: BouncerHealthInput, tied: readonly TiedRefusal[], no
   const firstKnown = firstAt > lastSuccess;
   const firstRefusedAt = firstKnown ? firstAt : lastSuccess;
   const refused = sure.reduce((n, t) => n + t.r.count, 0);
-  return { lastSuccess, firstRefusedAt, firstKnown, lastRefusedAt, refused, cause: failOpenCause(b, sure, { lastSuccess, firstAt, firstKnown, lastRefusedAt, refused }) };
+  return {
+    lastSuccess,
+    firstRefusedAt,
+    firstKnown,
+    lastRefusedAt,
+    refused,
+    cause: failOpenCause(b, sure, { lastSuccess, firstAt, firstKnown, lastRefusedAt, refused }),
+  };
 }
 
 const REASON_TEXT: Record<string, string> = {
@@ -92,11 +99,17 @@ function failOpenCause(
   evidence.push(`they carried ${reasons.map(reasonText).join('; ')}`);
   const fingerprints = [...new Set(sure.map((t) => t.r.keyFingerprint).filter(Boolean))];
   if (fingerprints.length === 1 && sure.every((t) => !t.r.severalKeys)) {
-    evidence.push(`every refused request carried the same key, fingerprint ${fingerprints[0]} (the key itself is never stored): a stale or mistyped key in its configuration`);
+    evidence.push(
+      `every refused request carried the same key, fingerprint ${fingerprints[0]} (the key itself is never stored): a stale or mistyped key in its configuration`,
+    );
   } else if (fingerprints.length > 0) {
-    evidence.push(`key fingerprints ${fingerprints.slice(0, 3).join(', ')}${fingerprints.length > 3 ? ', …' : ''}${sure.some((t) => t.r.severalKeys) ? ' (more than one key)' : ''}`);
+    evidence.push(
+      `key fingerprints ${fingerprints.slice(0, 3).join(', ')}${fingerprints.length > 3 ? ', …' : ''}${sure.some((t) => t.r.severalKeys) ? ' (more than one key)' : ''}`,
+    );
   }
-  const sources = [...new Set(sure.map((t) => `${t.r.method} ${t.r.path} from ${t.r.peerIp}${t.r.userAgent ? ` with User-Agent ${t.r.userAgent}` : ''}`))].slice(0, 3);
+  const sources = [
+    ...new Set(sure.map((t) => `${t.r.method} ${t.r.path} from ${t.r.peerIp}${t.r.userAgent ? ` with User-Agent ${t.r.userAgent}` : ''}`)),
+  ].slice(0, 3);
   const how = sure.some((t) => t.match === 'own') ? 'its own key' : `its address and User-Agent (no other bouncer at ${b.ipAddress} has that product)`;
   evidence.push(`tied to it by ${how}: from ${sources.join('; ')}`);
   evidence.push(
@@ -110,6 +123,9 @@ function failOpenCause(
 /** The issue's summary line for a bouncer failing open. */
 export function failOpenSummary(b: BouncerHealthInput, v: FailOpenVerdict): string {
   const label = b.type ? `bouncer '${b.name}' (${b.type})` : `bouncer '${b.name}'`;
-  const what = b.kind === 'firewall' ? 'it is blocked from updates (its rules go stale)' : 'it is failing open (a live-mode bouncer lets every client through) or blocked from updates';
+  const what =
+    b.kind === 'firewall'
+      ? 'it is blocked from updates (its rules go stale)'
+      : 'it is failing open (a live-mode bouncer lets every client through) or blocked from updates';
   return `${label}: every request since ${formatRfc3339(v.lastSuccess)} was refused (${v.refused}, the latest at ${formatRfc3339(v.lastRefusedAt)}) and none succeeded: ${what}.`;
 }

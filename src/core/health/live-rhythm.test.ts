@@ -29,7 +29,13 @@ function bouncer(over: Partial<BouncerHealthInput> = {}): BouncerHealthInput {
 function rhythm(fewest: number, weeks = 3, hourNow = MONDAY_9): RhythmHour[] {
   return Array.from({ length: 6 }, (_, j) => ({ hourStart: hourNow - j * H, fewest, weeks }));
 }
-const fleet = (b: BouncerHealthInput[], over: Partial<FleetSnapshot> = {}): FleetSnapshot => ({ bouncers: b, refused: [], lapiStarts: [], bouncerChanges: [], ...over });
+const fleet = (b: BouncerHealthInput[], over: Partial<FleetSnapshot> = {}): FleetSnapshot => ({
+  bouncers: b,
+  refused: [],
+  lapiStarts: [],
+  bouncerChanges: [],
+  ...over,
+});
 const at = (f: ReturnType<typeof evaluate>) => f.map((x) => `${x.kind}/${x.criticality}/${x.causes[0]?.cause}`);
 
 describe('live rhythm: queries expected at this hour of the week', () => {
@@ -47,7 +53,9 @@ describe('live rhythm: queries expected at this hour of the week', () => {
     expect(at([f!])).toEqual(['integration_late/warning/live_silent']);
     expect(f!.since).toBe(MONDAY_9 + 10 * M);
     expect(f!.causes[0]!.confidence).toBe('medium');
-    expect(f!.causes[0]!.evidence[0]).toMatch(/no live query for 5m0s .* about 5\.0 a minute at this hour: 25 queries expected, so a running bouncer would be this silent with probability about 1e-11/);
+    expect(f!.causes[0]!.evidence[0]).toMatch(
+      /no live query for 5m0s .* about 5\.0 a minute at this hour: 25 queries expected, so a running bouncer would be this silent with probability about 1e-11/,
+    );
   });
 
   it('at 1 a minute needs 18 min: the expected count must reach 18', () => {

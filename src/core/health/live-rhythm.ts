@@ -182,7 +182,10 @@ function roundToSecond(ms: number): number {
 /** The issue's summary line for a live-mode bouncer gone silent. */
 export function liveSilenceSummary(b: BouncerHealthInput, v: LiveSilence, now: number): string {
   const label = b.type ? `live-mode bouncer '${b.name}' (${b.type})` : `live-mode bouncer '${b.name}'`;
-  const signs = [v.rhythm ? 'at this hour it usually queries steadily' : '', v.reports ? `its usage-metrics reports (every ${formatGoDuration(v.reports.periodMs)}) stopped` : '']
+  const signs = [
+    v.rhythm ? 'at this hour it usually queries steadily' : '',
+    v.reports ? `its usage-metrics reports (every ${formatGoDuration(v.reports.periodMs)}) stopped` : '',
+  ]
     .filter(Boolean)
     .join(', and ');
   return `${label} has been silent for ${formatGoDuration(roundToSecond(now - v.since))} (last seen ${formatRfc3339(v.since)}): ${signs}.`;
