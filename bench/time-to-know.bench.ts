@@ -170,7 +170,11 @@ try {
     staleAt = Date.now();
     causeChanged = await until(
       'cause change',
-      hook((h) => h.at >= staleAt! && h.event === 'updated' && h.issues.some((i) => i.likelyCause?.cause === 'authentication')),
+      // fail_open: its stale key refused past health.fail_open_after with nothing succeeding (Critical at once, docs/health.md).
+      hook(
+        (h) =>
+          h.at >= staleAt! && h.event === 'updated' && h.issues.some((i) => i.likelyCause?.cause === 'authentication' || i.likelyCause?.cause === 'fail_open'),
+      ),
       90_000,
     );
     escalated = await until(
