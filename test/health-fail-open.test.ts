@@ -143,6 +143,11 @@ describe('fail-open with the real @crowdsec/nodejs-bouncer in live mode', () => 
     expect(evidence).toMatch(/every refused request carried the same key, fingerprint [0-9a-f]+/);
     expect(evidence).toContain('User-Agent nodejs-cs-bouncer/v0.2.0');
     expect(JSON.stringify(await issues())).not.toContain(wrongKey);
+    const shown = await vigil.cli('issues', 'show', String(issue.id));
+    expect(shown).toContain('authentication: the bouncer is failing open or blocked from updates');
+    // A live bouncer with neither usage reports nor a learnt rhythm: a canary is suggested.
+    expect(shown).toContain('canary');
+    expect(shown).not.toContain(wrongKey);
 
     // The right key is back: its first successful query resolves the issue.
     await bad.stop();
