@@ -52,7 +52,7 @@ export function reportPeriodMs(report: string): number | null {
 /**
  * Each bouncer's rhythm for the hour holding `now` and the RHYTHM_HOURS − 1 before it: for each,
  * the fewest live queries recorded in that hour of the week over the last RHYTHM_MAX_WEEKS weeks
- * it existed (an hour with no row recorded none). Only for `bouncers`.
+ * it existed and had history (an hour with no row then recorded none). Only for `bouncers`.
  */
 export async function queryRhythms(store: Store, bouncers: ReadonlyArray<{ id: number; createdAt: number }>, now: number): Promise<Map<number, RhythmHour[]>> {
   const db = dbOf(store);
@@ -60,7 +60,21 @@ export async function queryRhythms(store: Store, bouncers: ReadonlyArray<{ id: n
   const hours: number[] = [];
   for (let j = 0; j < RHYTHM_HOURS; j++) for (let k = 1; k <= RHYTHM_MAX_WEEKS; k++) hours.push(current - j * HOUR_MS - k * WEEK_MS);
   const counts = new Map<string, number>();
+  // The first hour recorded for each: before it nothing was recorded (Vigil not installed yet, or the
+  // bouncer imported from CrowdSec with an older creation date), which is not "no queries".
+  const firstRecorded = new Map<number, number>();
   for (let i = 0; i < bouncers.length; i += CHUNK) {
+    const firsts = await db
+      .selectFrom('bouncer_pull_hours')
+      .select((eb) => ['bouncer_id', eb.fn.min('hour').as('first')])
+      .where(
+        'bouncer_id',
+        'in',
+        bouncers.slice(i, i + CHUNK).map((b) => b.id),
+      )
+      .groupBy('bouncer_id')
+      .execute();
+    for (const r of firsts) firstRecorded.set(Number(r.bouncer_id), Number(r.first));
     const rows = await db
       .selectFrom('bouncer_pull_hours')
       .select(['bouncer_id', 'hour', 'pulls'])
@@ -82,8 +96,8 @@ export async function queryRhythms(store: Store, bouncers: ReadonlyArray<{ id: n
       let weeks = 0;
       for (let k = 1; k <= RHYTHM_MAX_WEEKS; k++) {
         const past = hourStart - k * WEEK_MS;
-        // Only weeks it existed for that whole hour: a bouncer added last Tuesday has no Monday yet.
-        if (b.createdAt > past) continue;
+        // Only weeks it existed for that whole hour and was recorded: a bouncer added last Tuesday has no Monday yet.
+        if (b.createdAt > past || (firstRecorded.get(b.id) ?? Number.POSITIVE_INFINITY) > past) continue;
         weeks++;
         fewest = Math.min(fewest, counts.get(`${b.id}:${past}`) ?? 0);
       }
