@@ -1,7 +1,7 @@
 import { dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
-import { HOUR_MS, hourOf } from './pull-history.ts';
-import { RHYTHM_HOURS, RHYTHM_MAX_WEEKS, type RhythmHour } from '../core/health/live-rhythm.ts';
+import { HOUR_MS } from './pull-history.ts';
+import { learnRhythm, rhythmSourceHours, type RhythmHour } from '../core/health/live-rhythm.ts';
 
 /*
  * What the health engine needs to judge a live-mode bouncer (core/health/live-rhythm.ts), read from
@@ -56,22 +56,17 @@ export function reportPeriodMs(report: string): number | null {
  */
 export async function queryRhythms(store: Store, bouncers: ReadonlyArray<{ id: number; createdAt: number }>, now: number): Promise<Map<number, RhythmHour[]>> {
   const db = dbOf(store);
-  const current = hourOf(now);
-  const hours: number[] = [];
-  for (let j = 0; j < RHYTHM_HOURS; j++) for (let k = 1; k <= RHYTHM_MAX_WEEKS; k++) hours.push(current - j * HOUR_MS - k * WEEK_MS);
+  const hours = rhythmSourceHours(now);
   const counts = new Map<string, number>();
   // The first hour recorded for each: before it nothing was recorded (Vigil not installed yet, or the
   // bouncer imported from CrowdSec with an older creation date), which is not "no queries".
   const firstRecorded = new Map<number, number>();
   for (let i = 0; i < bouncers.length; i += CHUNK) {
+    const ids = bouncers.slice(i, i + CHUNK).map((b) => b.id);
     const firsts = await db
       .selectFrom('bouncer_pull_hours')
       .select((eb) => ['bouncer_id', eb.fn.min('hour').as('first')])
-      .where(
-        'bouncer_id',
-        'in',
-        bouncers.slice(i, i + CHUNK).map((b) => b.id),
-      )
+      .where('bouncer_id', 'in', ids)
       .groupBy('bouncer_id')
       .execute();
     for (const r of firsts) firstRecorded.set(Number(r.bouncer_id), Number(r.first));
@@ -79,31 +74,15 @@ export async function queryRhythms(store: Store, bouncers: ReadonlyArray<{ id: n
       .selectFrom('bouncer_pull_hours')
       .select(['bouncer_id', 'hour', 'pulls'])
       .where('hour', 'in', hours)
-      .where(
-        'bouncer_id',
-        'in',
-        bouncers.slice(i, i + CHUNK).map((b) => b.id),
-      )
+      .where('bouncer_id', 'in', ids)
       .execute();
     for (const r of rows) counts.set(`${Number(r.bouncer_id)}:${Number(r.hour)}`, Number(r.pulls));
   }
   const out = new Map<number, RhythmHour[]>();
-  for (const b of bouncers) {
-    const rhythm: RhythmHour[] = [];
-    for (let j = 0; j < RHYTHM_HOURS; j++) {
-      const hourStart = current - j * HOUR_MS;
-      let fewest = Number.POSITIVE_INFINITY;
-      let weeks = 0;
-      for (let k = 1; k <= RHYTHM_MAX_WEEKS; k++) {
-        const past = hourStart - k * WEEK_MS;
-        // Only weeks it existed for that whole hour and was recorded: a bouncer added last Tuesday has no Monday yet.
-        if (b.createdAt > past || (firstRecorded.get(b.id) ?? Number.POSITIVE_INFINITY) > past) continue;
-        weeks++;
-        fewest = Math.min(fewest, counts.get(`${b.id}:${past}`) ?? 0);
-      }
-      rhythm.push({ hourStart, fewest: weeks === 0 ? 0 : fewest, weeks });
-    }
-    out.set(b.id, rhythm);
-  }
+  for (const b of bouncers)
+    out.set(
+      b.id,
+      learnRhythm((h) => counts.get(`${b.id}:${h}`) ?? 0, b.createdAt, firstRecorded.get(b.id) ?? null, now),
+    );
   return out;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RULES, evaluate } from './evaluate.ts';
-import { queriesPerMinute, RHYTHM_EXPECTED, type RhythmHour } from './live-rhythm.ts';
+import { learnRhythm, queriesPerMinute, RHYTHM_EXPECTED, rhythmSourceHours, type RhythmHour } from './live-rhythm.ts';
 import type { BouncerHealthInput, FleetSnapshot } from './types.ts';
 
 /** A stopped live-mode bouncer (issue 25 item 3) through the real evaluator, across exact boundaries. */
@@ -44,6 +44,23 @@ describe('live rhythm: queries expected at this hour of the week', () => {
     expect(queriesPerMinute(50)).toBe(5);
     expect(queriesPerMinute(60)).toBe(29); // capped: an hour of 60 says "at least every minute"
     expect(RHYTHM_EXPECTED).toBe(18);
+  });
+
+  it('learns the fewest per hour of the week over the weeks it existed and was recorded (what the store and a simulation feed in)', () => {
+    const W = 7 * 24 * H;
+    const now = MONDAY_9 + 20 * M;
+    expect(rhythmSourceHours(now)).toHaveLength(24);
+    expect(rhythmSourceHours(now)).toContain(MONDAY_9 - 4 * W);
+    const recorded = new Map([
+      [MONDAY_9 - W, 50],
+      [MONDAY_9 - 2 * W, 41],
+      [MONDAY_9 - 3 * W, 55],
+    ]);
+    const r = learnRhythm((h) => recorded.get(h) ?? 0, MONDAY_9 - 100 * W, MONDAY_9 - 3 * W, now);
+    expect(r[0]).toEqual({ hourStart: MONDAY_9, fewest: 41, weeks: 3 });
+    // 08:00 three weeks ago came before its first recorded hour: 2 weeks, none recorded.
+    expect(r[1]).toEqual({ hourStart: MONDAY_9 - H, fewest: 0, weeks: 2 });
+    expect(learnRhythm(() => 60, MONDAY_9 - 100 * W, null, now).every((h) => h.weeks === 0)).toBe(true);
   });
 
   it('at steady traffic (5 a minute) raises Integration Late after exactly 5 min of silence (the floor)', () => {

@@ -52,6 +52,42 @@ export const REPORTS_SLACK_MS = 60_000;
 export const REPORT_PERIOD_MIN_MS = 60_000;
 export const REPORT_PERIOD_MAX_MS = 24 * 3600_000;
 
+const HOUR = 3600_000;
+const WEEK = 7 * 24 * HOUR;
+
+/** The past hours (epoch ms) whose recorded queries `learnRhythm` reads for the hour holding `now`. */
+export function rhythmSourceHours(now: number): number[] {
+  const current = Math.floor(now / HOUR) * HOUR;
+  const hours: number[] = [];
+  for (let j = 0; j < RHYTHM_HOURS; j++) for (let k = 1; k <= RHYTHM_MAX_WEEKS; k++) hours.push(current - j * HOUR - k * WEEK);
+  return hours;
+}
+
+/**
+ * A bouncer's rhythm for the hour holding `now` and the RHYTHM_HOURS − 1 before it, from its live
+ * queries recorded per hour (`recorded(hourStart)`, 0 when none): for each, the fewest in that hour
+ * of the week over the last RHYTHM_MAX_WEEKS weeks that it existed (`createdAt`) and was recorded
+ * (`firstRecorded`, its first recorded hour: before it nothing was recorded, which is not silence).
+ * The store (src/store/live-signals.ts) and a simulation both build it here.
+ */
+export function learnRhythm(recorded: (hourStart: number) => number, createdAt: number, firstRecorded: number | null, now: number): RhythmHour[] {
+  const current = Math.floor(now / HOUR) * HOUR;
+  const rhythm: RhythmHour[] = [];
+  for (let j = 0; j < RHYTHM_HOURS; j++) {
+    const hourStart = current - j * HOUR;
+    let fewest = Number.POSITIVE_INFINITY;
+    let weeks = 0;
+    for (let k = 1; k <= RHYTHM_MAX_WEEKS; k++) {
+      const past = hourStart - k * WEEK;
+      if (createdAt > past || firstRecorded === null || firstRecorded > past) continue;
+      weeks++;
+      fewest = Math.min(fewest, recorded(past));
+    }
+    rhythm.push({ hourStart, fewest: weeks === 0 ? 0 : fewest, weeks });
+  }
+  return rhythm;
+}
+
 /** Queries a minute implied by `recorded` live queries in an hour (at most one recorded a minute). */
 export function queriesPerMinute(recorded: number): number {
   const c = Math.min(Math.max(recorded, 0), 58);
