@@ -111,8 +111,17 @@ describe('fail-open with the real @crowdsec/nodejs-bouncer in live mode', () => 
         .filter((l) => l.step === 'query')
         .map((l) => l.remediation),
     ).toEqual(['bypass', 'bypass', 'bypass']);
-    const listed = JSON.parse(await vigil.cli('bouncers', 'list', '-o', 'json')) as Array<{ name: string; type: string }>;
-    expect(listed.find((b) => b.name === 'shop')?.type).toBe('nodejs-cs-bouncer');
+    // Written at the next activity flush.
+    await until(
+      'its User-Agent recorded',
+      async () =>
+        (JSON.parse(await vigil.cli('bouncers', 'list', '-o', 'json')) as Array<{ name: string; type: string }>).find((b) => b.name === 'shop')?.type ===
+        'nodejs-cs-bouncer'
+          ? true
+          : undefined,
+      () => vigil.logs().slice(-2000),
+      20_000,
+    );
 
     // The key in its configuration is now wrong (regenerated, mistyped): clients keep arriving.
     const wrongKey = crypto.randomBytes(16).toString('hex');
