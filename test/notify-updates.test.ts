@@ -77,6 +77,9 @@ for (const dialect of DIALECTS) {
       // Default health rules: only the timer is off (evaluated by hand as the clock moves).
       const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
       config.health.evaluateEveryMs = 0;
+      // This file follows one incident through a cause change at Warning; a stale key refused past
+      // fail_open_after would raise it Critical at once (fail-open, its own tests), so not here.
+      config.health.failOpenAfterMs = 24 * 3600_000;
       config.notifications = loadNotificationsConfig(
         {
           channels: {

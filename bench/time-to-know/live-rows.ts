@@ -90,7 +90,8 @@ export async function liveWrongKey(ctx: RowContext): Promise<Row[]> {
   bad.visit(2);
   const from = Date.now();
   const critical = await pager.first((p) => p.issues.some((i) => i.bouncer === 'site' && i.criticality === 'critical'), from, 300_000);
-  const auth = (i: { likelyCause: { cause: string } | null }) => (i.likelyCause?.cause === 'authentication' ? null : 'cause is not authentication');
+  const auth = (i: { likelyCause: { cause: string } | null }) =>
+    i.likelyCause?.cause === 'authentication' || i.likelyCause?.cause === 'fail_open' ? null : 'cause is not authentication or fail_open';
   return [pageRow('live, wrong key while visitors arrive: Critical', 120, critical, from, 'site', auth)];
 }
 

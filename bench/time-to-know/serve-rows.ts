@@ -110,7 +110,8 @@ export async function wrongKeyStream(ctx: RowContext): Promise<Row[]> {
   const from = Date.now();
   const paged = await pager.first(about('edge'), from, 240_000);
   const critical = await pager.first((p) => p.issues.some((i) => i.bouncer === 'edge' && i.criticality === 'critical'), from, 240_000);
-  const auth = (i: { likelyCause: { cause: string } | null }) => (i.likelyCause?.cause === 'authentication' ? null : 'cause is not authentication');
+  const auth = (i: { likelyCause: { cause: string } | null }) =>
+    i.likelyCause?.cause === 'authentication' || i.likelyCause?.cause === 'fail_open' ? null : 'cause is not authentication or fail_open';
   return [
     pageRow('wrong key, stream: paged', 90, paged, from, 'edge', auth),
     pageRow('wrong key, stream: Critical (fail-open)', 120, critical, from, 'edge', auth),

@@ -8,6 +8,7 @@ import { parseListen, type ListenAddress } from '../lib/listen-address.ts';
 import { formatGoDuration, parseDuration } from '../lib/duration.ts';
 import { DEFAULT_EVALUATE_EVERY_MS, DEFAULT_RULES } from '../core/health/evaluate.ts';
 import { NO_LOGS_PARSED_AFTER_MS, NO_LOGS_READ_AFTER_MS } from '../core/health/log-processors.ts';
+import { DEFAULT_FAIL_OPEN_AFTER_MS } from '../core/health/fail-open.ts';
 import type { HealthRules } from '../core/health/types.ts';
 import { parseStoreUrl } from '../store/database.ts';
 import { watchFileSchema, type WatchFileSection } from './watch-file-schema.ts';
@@ -71,6 +72,7 @@ export interface VigilConfig {
     lateAfterMinMs: number;
     offlineAfterFactor: number;
     offlineAfterMinMs: number;
+    failOpenAfterMs: number;
     mode: 'vigil' | 'console';
     evaluateEveryMs: number;
     noLogsReadAfterMs: number;
@@ -153,6 +155,7 @@ export function healthRules(h: VigilConfig['health']): HealthRules {
     lateAfterMinMs: h.lateAfterMinMs,
     offlineAfterFactor: h.offlineAfterFactor,
     offlineAfterMinMs: h.offlineAfterMinMs,
+    failOpenAfterMs: h.failOpenAfterMs,
     mode: h.mode,
     noLogsReadAfterMs: h.noLogsReadAfterMs,
     noLogsParsedAfterMs: h.noLogsParsedAfterMs,
@@ -244,6 +247,11 @@ export const fileSchema = z
           offline_after_min: doc(duration.optional(), {
             description: '… but never before this silence (and never after `offline_after`).',
             default: ms(DEFAULT_RULES.offlineAfterMinMs!),
+          }),
+          fail_open_after: doc(duration.optional(), {
+            description:
+              'A bouncer whose requests have all been refused (key, certificate) for this long since its last success, tied to it by its own key or its address and User-Agent, is raised Critical: it fails open or is blocked from updates.',
+            default: ms(DEFAULT_FAIL_OPEN_AFTER_MS),
           }),
           evaluate_every: doc(duration.optional(), { description: 'How often the health engine evaluates the fleet.', default: ms(DEFAULT_EVALUATE_EVERY_MS) }),
           no_logs_read_after: doc(duration.optional(), {
@@ -434,6 +442,7 @@ export function loadConfig(
       lateAfterMinMs: h.late_after_min === undefined ? DEFAULT_RULES.lateAfterMinMs : dur('health.late_after_min', h.late_after_min, ''),
       offlineAfterFactor: h.offline_after_factor ?? DEFAULT_RULES.offlineAfterFactor!,
       offlineAfterMinMs: h.offline_after_min === undefined ? DEFAULT_RULES.offlineAfterMinMs! : dur('health.offline_after_min', h.offline_after_min, ''),
+      failOpenAfterMs: h.fail_open_after === undefined ? DEFAULT_FAIL_OPEN_AFTER_MS : dur('health.fail_open_after', h.fail_open_after, ''),
       mode: h.mode ?? DEFAULT_RULES.mode!,
       evaluateEveryMs: h.evaluate_every === undefined ? DEFAULT_EVALUATE_EVERY_MS : dur('health.evaluate_every', h.evaluate_every, ''),
       noLogsReadAfterMs: h.no_logs_read_after === undefined ? NO_LOGS_READ_AFTER_MS : dur('health.no_logs_read_after', h.no_logs_read_after, ''),

@@ -16,6 +16,7 @@ import { lastProbes } from '../store/bouncer-probes.ts';
 import type { LastProbe } from '../core/bouncers/probe.ts';
 import { enforcementInput, type CanaryHealthConfig } from './enforcement.ts';
 import { Topic } from '../lib/topic.ts';
+import { LiveSignals } from './live-signals.ts';
 
 /** Opened this many times in FLAP_WINDOW: shown as flapping rather than announced each time. */
 export const FLAP_OPENS = 3;
@@ -103,6 +104,8 @@ export class HealthEngine {
   readonly evaluated = new Topic<EvaluationResult>();
   /** A scheduled evaluation that failed. */
   readonly failed = new Topic<unknown>();
+  /** Live-mode bouncers' report periods and rhythms, read again only when they can have changed. */
+  #live = new LiveSignals();
 
   constructor(store: Store, clock: Clock, rules: HealthRules, options: HealthEngineOptions = {}) {
     this.#store = store;
@@ -145,6 +148,7 @@ export class HealthEngine {
       inputs.push(toHealthInput(b, reported.get(b.id) ?? null, probes.get(b.id) ?? null));
       if (inputs.length % 2000 === 0) await nextTurn();
     }
+    await this.#live.annotate(this.#store, inputs, now);
     return {
       bouncers: inputs,
       // Summaries, not the raw record: a flood of random keys fills the raw record, never these.

@@ -33,7 +33,7 @@ for (const dialect of DIALECTS) {
       store = current();
     });
 
-    it('adds to the same hourly bucket across writes (replicas add, never overwrite) and keeps 8 days', async () => {
+    it('adds to the same hourly bucket across writes (replicas add, never overwrite) and keeps PULL_HISTORY_KEPT_MS (29 days)', async () => {
       await recordPullHours(store, [
         { bouncerId: 1, hour: T0, pulls: 3 },
         { bouncerId: 2, hour: T0, pulls: 1 },

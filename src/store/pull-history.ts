@@ -1,11 +1,16 @@
 import { dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
 
-// Pulls per bouncer per hour (migration 005; table type in schema.ts), for the dashboard's timelines.
+// Pulls per bouncer per hour (migration 005; table type in schema.ts), for the dashboard's timelines
+// and a live-mode bouncer's rhythm per hour of the week (live-signals.ts).
 
 export const HOUR_MS = 3600_000;
-/** 7 days for the longest timeline, plus a day so the oldest bucket shown is always complete. */
-export const PULL_HISTORY_KEPT_MS = 8 * 24 * HOUR_MS;
+/**
+ * 4 weeks for a live bouncer's rhythm (the same hour of the week in each of the last 4 weeks:
+ * core/health/live-rhythm.ts), plus a day so the oldest bucket read is always complete; the
+ * dashboard's longest timeline is 7 days. About 700 small rows per bouncer.
+ */
+export const PULL_HISTORY_KEPT_MS = 29 * 24 * HOUR_MS;
 // Three bound values per row: far below SQLite's and PostgreSQL's limits.
 const UPSERT_CHUNK = 1000;
 

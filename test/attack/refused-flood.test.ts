@@ -40,7 +40,7 @@ for (const dialect of DIALECTS) {
       await cleanup?.();
     });
 
-    it(`keeps the victim's cause "authentication" after ${FLOOD[dialect].toLocaleString('en')} random keys from 249 other addresses`, async () => {
+    it(`keeps the victim's cause (fail-open: its stale key refused) after ${FLOOD[dialect].toLocaleString('en')} random keys from 249 other addresses`, async () => {
       await server.store.createBouncer({ name: 'victim', apiKeyHash: hashApiKey('right-key'), now: clock.now() });
       expect(await get(server.url, '/v1/decisions/stream?startup=true', { 'X-Api-Key': 'right-key', 'User-Agent': VICTIM_UA }, '127.0.0.1')).toBe(200);
       const lastPull = clock.now();
@@ -80,11 +80,11 @@ for (const dialect of DIALECTS) {
       const issue = (await server.store.openHealthIssues()).find((i) => i.subject === 'bouncer:victim')!;
       expect(issue.kind).toBe('rc_integration_offline');
       const top = issue.evidence.causes[0] as { cause: string; confidence: string; evidence: string[] };
-      expect(top).toMatchObject({ cause: 'authentication', confidence: 'high' });
-      expect(top.evidence[0]).toMatch(
-        /^30 request\(s\) refused \(unknown key\) GET \/v1\/decisions\/stream from 127\.0\.0\.1 with User-Agent go-cs-bouncer\/v0\.0\.15/,
-      );
-      expect(top.evidence).toContain('every refused request carried the same key: a stale or mistyped key in its configuration');
+      // Its own refusals (address and User-Agent), nothing succeeding since: failing open (fail-open.ts).
+      expect(top).toMatchObject({ cause: 'fail_open', confidence: 'high' });
+      expect(top.evidence[0]).toMatch(/^30 request\(s\) refused since /);
+      expect(top.evidence.join('\n')).toContain('GET /v1/decisions/stream from 127.0.0.1 with User-Agent go-cs-bouncer/v0.0.15');
+      expect(top.evidence.join('\n')).toMatch(/every refused request carried the same key, fingerprint [0-9a-f]+/);
     }, 60_000);
   });
 }

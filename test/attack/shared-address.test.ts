@@ -63,10 +63,10 @@ for (const dialect of DIALECTS) {
       const open = await evaluate();
       expect(open.map((i) => i.subject)).toEqual(['bouncer:traefik']);
       const [top] = causesOf(open[0]!);
-      expect(top).toMatchObject({ cause: 'authentication', confidence: 'high' });
-      expect(top!.evidence[0]).toMatch(
-        /^24 request\(s\) refused \(unknown key\) GET \/v1\/decisions\/stream from 127\.0\.0\.1 with User-Agent crowdsec-traefik-bouncer\/v1\.3\.0/,
-      );
+      // Surely its own (address and a product no other bouncer there has), nothing succeeding: fail-open.
+      expect(top).toMatchObject({ cause: 'fail_open', confidence: 'high' });
+      expect(top!.evidence[0]).toMatch(/^24 request\(s\) refused since /);
+      expect(top!.evidence.join('\n')).toContain('GET /v1/decisions/stream from 127.0.0.1 with User-Agent crowdsec-traefik-bouncer/v1.3.0');
     });
 
     it("does not blame another bouncer on the address for traefik's refusals, nor for a User-Agent matching none", async () => {
@@ -91,7 +91,9 @@ for (const dialect of DIALECTS) {
       expect(custom.find((c) => c.cause === 'authentication')!.evidence.join('\n')).toContain("shared by 3 bouncers ('nginx', 'traefik', 'custom')");
       expect(custom[0]!.evidence.join('\n')).toMatch(/came with other User-Agents \(.*mystery-client\/1\.0.*\) and keys that are not its own/);
       // traefik's own cause stays what it was.
-      expect(causesOf(open.find((i) => i.subject === 'bouncer:traefik')!)[0]).toMatchObject({ cause: 'authentication', confidence: 'high' });
+      expect(causesOf(open.find((i) => i.subject === 'bouncer:traefik')!)[0]).toMatchObject({ cause: 'fail_open', confidence: 'high' });
+      // custom's low-confidence refusals never page it as failing open.
+      expect(custom.some((c) => c.cause === 'fail_open')).toBe(false);
     });
   });
 

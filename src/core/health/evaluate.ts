@@ -12,6 +12,8 @@ import { evaluateEnforcement } from './enforcement.ts';
 import { isMachineRefusal } from './machine-causes.ts';
 import { MATCH_CONFIDENCE, matchOf, userAgentOf, type Attributed } from './attribution.ts';
 import { silenceSince, type Interval } from './downtime.ts';
+import { failOpen, failOpenSummary } from './fail-open.ts';
+import { canaryNote, liveSilence, liveSilenceSummary } from './live-rhythm.ts';
 import {
   ISSUE_CATALOGUE,
   type BouncerHealthInput,
@@ -160,8 +162,16 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
         if (kind === 'integration_late') ownTraffic = !offlineByCadence(s, silenceSince(lastOwnTraffic(b), now, snapshot.downtime));
       }
     }
+    // Issue 25: refused with nothing succeeding (fail-open.ts), a live-mode bouncer gone silent (live-rhythm.ts).
+    const early = earlyVerdict(b, kind, now, rules, snapshot.lapiStarts, evidence);
+    if (early) {
+      kind = early.kind;
+      since = early.since;
+    }
     if (kind === null) continue;
-    const causes = likelyCauses(b, since, evidence);
+    let causes = likelyCauses(b, since, evidence);
+    if (early) causes = [early.cause, ...causes.filter((c) => !early.replaces.includes(c.cause))];
+    const canary = canaryNote(b, rules);
     const stillPulling = siblings.filter((s) => !s.revoked && s.lastPullAt !== null && s.lastPullAt > since && now - lastSignOfLife(s) <= rules.offlineAfterMs);
     if (stillPulling.length > 0 && b.lastPullAt !== null) causes.unshift(instanceStopped(b, stillPulling));
     findings.push({
@@ -170,9 +180,9 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
       subject: `bouncer:${b.name}`,
       bouncerName: b.name,
       since,
-      summary: summaryFor(kind, b, since, now),
+      summary: early?.summary ?? summaryFor(kind, b, since, now),
       causes,
-      notes: changeNotes(evidence.changesByBouncer.get(b.id), since),
+      notes: [...changeNotes(evidence.changesByBouncer.get(b.id), since), ...(canary ? [canary] : [])],
       ...(ownTraffic ? {} : { ownTraffic }),
     });
   }
@@ -237,6 +247,33 @@ function instanceStopped(b: BouncerHealthInput, stillPulling: BouncerHealthInput
         ? `if it is gone for good, \`vigil bouncers prune\` removes idle rows (an auto-created row is deleted only with its parent, which would take the live rows and their key with it)`
         : `if it is gone for good, \`vigil bouncers prune\` removes idle rows; \`vigil bouncers delete ${b.name}\` would also delete the ${b.name}@… rows that still pull, and their key would stop working`,
     ],
+  };
+}
+
+/**
+ * Fail-open (Critical at once) wins over every other rule; a silent live-mode bouncer raises what
+ * its signals say (late on one, offline on both) unless a rule above already said as much.
+ */
+function earlyVerdict(
+  b: BouncerHealthInput,
+  kind: IssueKind | null,
+  now: number,
+  rules: HealthRules,
+  lapiStarts: number[],
+  idx: EvidenceIndex,
+): { kind: IssueKind; since: number; summary: string; cause: LikelyCause; replaces: string[] } | null {
+  const offline: IssueKind = b.kind === 'firewall' ? 'fw_integration_offline' : 'rc_integration_offline';
+  const failing = failOpen(b, relatedRequests(b, lastSignOfLife(b), idx).blamed, now, rules);
+  if (failing) return { kind: offline, since: failing.lastSuccess, summary: failOpenSummary(b, failing), cause: failing.cause, replaces: ['authentication'] };
+  if (kind !== null && kind !== 'integration_late') return null;
+  const live = liveSilence(b, lapiStarts, now, rules);
+  if (live === null || (kind === 'integration_late' && live.stage === 'late')) return null;
+  return {
+    kind: live.stage === 'offline' ? offline : 'integration_late',
+    since: live.since,
+    summary: liveSilenceSummary(b, live, now),
+    cause: live.cause,
+    replaces: ['stopped_or_network'],
   };
 }
 

@@ -50,6 +50,7 @@ import type { CauseKind } from './causes.ts';
 import type { EnforcementInput } from './enforcement.ts';
 import type { LogProcessorUsageInput } from './log-processors.ts';
 import type { Interval } from './downtime.ts';
+import type { RhythmHour } from './live-rhythm.ts';
 
 export type { CauseKind };
 
@@ -83,6 +84,10 @@ export interface BouncerHealthInput {
   autoCreated?: boolean;
   /** The last request with its key that was someone checking it (doctor, curl): evidence, never life (issue 24). */
   lastProbe?: LastProbe | null;
+  /** The period of its usage-metrics reports (the latest report's `window_size_seconds`); absent or null: none (live-rhythm.ts). */
+  usageReportPeriodMs?: number | null;
+  /** Its learnt live-query rhythm for the current hour and the ones just before (live-rhythm.ts); absent: not learnt. */
+  queryRhythm?: RhythmHour[] | null;
 }
 
 export interface FleetSnapshot {
@@ -159,6 +164,8 @@ export interface HealthRules {
   noLogsParsedAfterMs?: number;
   /** `console`: CrowdSec Console's rules alone (offline after offlineAfterMs, no cadence). Absent: `vigil`. */
   mode?: 'vigil' | 'console';
+  /** Refusals surely a bouncer's, with nothing of it succeeding, for this long raise it Critical (fail-open.ts; default 1 min). */
+  failOpenAfterMs?: number;
 }
 
 /** One condition that holds now. The engine turns findings into persisted issues. */

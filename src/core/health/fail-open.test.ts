@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_RULES, evaluate } from './evaluate.ts';
+import { DEFAULT_FAIL_OPEN_AFTER_MS } from './fail-open.ts';
+import type { BouncerHealthInput, FleetSnapshot } from './types.ts';
+import type { RefusedSummary } from '../model/records.ts';
+
+/** Fail-open (issue 25 item 2) through the real evaluator, across its exact boundaries. */
+const T = Date.UTC(2026, 11, 7, 9, 0, 0);
+const S = 1000;
+
+function bouncer(over: Partial<BouncerHealthInput> = {}): BouncerHealthInput {
+  return {
+    id: 1,
+    name: 'shop',
+    type: 'nodejs-cs-bouncer',
+    version: 'v0.2.0',
+    ipAddress: '10.0.0.5',
+    kind: 'remediation',
+    revoked: false,
+    createdAt: T - 30 * 24 * 3600_000,
+    lastPullAt: T - 30 * S,
+    lastRequestAt: T,
+    pullCadenceMs: null,
+    lastUsageMetricsAt: null,
+    ...over,
+  };
+}
+function refusal(over: Partial<RefusedSummary> = {}): RefusedSummary {
+  return {
+    peerIp: '10.0.0.5',
+    userAgent: 'nodejs-cs-bouncer/v0.2.0',
+    reason: 'unknown',
+    keyFingerprint: 'f00dfeed',
+    severalKeys: false,
+    bouncerName: '',
+    method: 'GET',
+    path: '/v1/decisions',
+    firstAt: T + S,
+    lastAt: T + 60 * S,
+    count: 240,
+    ...over,
+  };
+}
+function fleet(bouncers: BouncerHealthInput[], refusedSummaries: RefusedSummary[], over: Partial<FleetSnapshot> = {}): FleetSnapshot {
+  return { bouncers, refused: [], refusedSummaries, lapiStarts: [], bouncerChanges: [], ...over };
+}
+const at = (f: ReturnType<typeof evaluate>) => f.map((x) => `${x.kind}/${x.criticality}/${x.causes[0]?.cause}`);
+
+describe('fail-open: refused, nothing succeeding', () => {
+  it('is Critical once refusals reach exactly fail_open_after past the last success, not a millisecond before', () => {
+    expect(DEFAULT_FAIL_OPEN_AFTER_MS).toBe(60_000);
+    const before = fleet([bouncer()], [refusal({ lastAt: T + 60 * S - 1 })]);
+    expect(evaluate(before, T + 60 * S, DEFAULT_RULES)).toEqual([]);
+    const [f, ...rest] = evaluate(fleet([bouncer()], [refusal()]), T + 60 * S, DEFAULT_RULES);
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({ kind: 'rc_integration_offline', criticality: 'critical', subject: 'bouncer:shop', since: T });
+    expect(f!.summary).toContain('failing open');
+    expect(f!.causes[0]).toMatchObject({ cause: 'fail_open', confidence: 'high' });
+    const evidence = f!.causes[0]!.evidence.join('\n');
+    expect(evidence).toContain('240 request(s) refused since 2026-12-07T09:00:01Z');
+    expect(evidence).toContain('fingerprint f00dfeed');
+    expect(evidence).toContain('a key the Local API does not know');
+  });
+
+  it('resolves when one of its requests succeeds again', () => {
+    const s = fleet([bouncer({ lastRequestAt: T + 61 * S })], [refusal()]);
+    expect(evaluate(s, T + 62 * S, DEFAULT_RULES)).toEqual([]);
+  });
+
+  it('counts from the last success when the summary began before it (an old row from the same address and agent)', () => {
+    const s = fleet([bouncer()], [refusal({ firstAt: T - 3 * 24 * 3600_000, lastAt: T + 90 * S, count: 9000 })]);
+    const [f] = evaluate(s, T + 90 * S, DEFAULT_RULES);
+    expect(f!.since).toBe(T);
+    expect(f!.causes[0]!.evidence[0]).toContain('since at least 2026-12-07T09:00:00Z');
+  });
+
+  it('in stream mode opens Critical directly, before the late Warning would', () => {
+    // A 10 s stream bouncer: last pull T, refused every 10 s from T+10s; Integration Late would be at T+60s.
+    const b = bouncer({ type: 'crowdsec-firewall-bouncer', kind: 'firewall', pullCadenceMs: 10_000, lastPullAt: T, lastRequestAt: T });
+    const r = refusal({ userAgent: 'crowdsec-firewall-bouncer/v0.0.25', path: '/v1/decisions/stream', firstAt: T + 10 * S, lastAt: T + 60 * S, count: 6 });
+    expect(at(evaluate(fleet([b], [r]), T + 61 * S, DEFAULT_RULES))).toEqual(['fw_integration_offline/critical/fail_open']);
+  });
+
+  it('never pages on low or medium confidence: a shared address and product, an address alone, a User-Agent from elsewhere', () => {
+    const twin = bouncer({ id: 2, name: 'shop-2' });
+    expect(evaluate(fleet([bouncer(), twin], [refusal({ lastAt: T + 300 * S })]), T + 300 * S, DEFAULT_RULES)).toEqual([]);
+    // No User-Agent: the address alone.
+    expect(evaluate(fleet([bouncer()], [refusal({ userAgent: '', lastAt: T + 300 * S })]), T + 300 * S, DEFAULT_RULES)).toEqual([]);
+    // Its User-Agent from another address (a flood that copies it).
+    expect(
+      evaluate(fleet([bouncer()], [refusal({ peerIp: '203.0.113.9', lastAt: T + 300 * S, count: 100_000, severalKeys: true })]), T + 300 * S, DEFAULT_RULES),
+    ).toEqual([]);
+    // Another product from its address (curl on the same host).
+    expect(evaluate(fleet([bouncer()], [refusal({ userAgent: 'curl/8.5.0', lastAt: T + 300 * S })]), T + 300 * S, DEFAULT_RULES)).toEqual([]);
+  });
+
+  it('a revoked bouncer is revoked, not failing open', () => {
+    const s = fleet(
+      [bouncer({ revoked: true }), bouncer({ id: 2, name: 'other', ipAddress: '10.0.0.6', lastRequestAt: T + 300 * S })],
+      [refusal({ reason: 'revoked', bouncerName: 'shop', lastAt: T + 300 * S })],
+    );
+    expect(evaluate(s, T + 300 * S, DEFAULT_RULES)).toEqual([]);
+  });
+
+  it('names a refused client certificate, and keeps to the Console rules in console mode', () => {
+    const s = fleet([bouncer()], [refusal({ reason: 'tls:unknown-ca', keyFingerprint: '', lastAt: T + 120 * S })]);
+    const [f] = evaluate(s, T + 120 * S, DEFAULT_RULES);
+    expect(f!.causes[0]!.evidence.join('\n')).toContain('a client certificate the Local API refused (unknown-ca)');
+    expect(evaluate(s, T + 120 * S, { ...DEFAULT_RULES, mode: 'console' })).toEqual([]);
+  });
+
+  it('takes a shorter fail_open_after from the rules', () => {
+    const s = fleet([bouncer()], [refusal({ lastAt: T + 5 * S })]);
+    expect(evaluate(s, T + 5 * S, DEFAULT_RULES)).toEqual([]);
+    expect(at(evaluate(s, T + 5 * S, { ...DEFAULT_RULES, failOpenAfterMs: 5000 }))).toEqual(['rc_integration_offline/critical/fail_open']);
+  });
+});
