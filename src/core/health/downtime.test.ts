@@ -129,12 +129,12 @@ describe("evaluate: Vigil's own downtime is not a bouncer's silence", () => {
   });
 
   it('machines: heartbeat rules (LP Late, LP Offline) count without the downtime', () => {
-    // Beats every 60 s: LP Late after 6 min counted, offline after 30 min counted.
+    // Beats every 60 s: LP Late after 2.5 beats counted (150 s), offline after 30 min counted.
     const m = machine();
     const s = fleet({ bouncers: [bouncer({ lastPullAt: back + 40 * MIN })], machines: [m], downtime: down });
     const lp = (now: number) => kinds(s, now).filter((k) => k.includes('machine'));
-    expect(lp(back + 6 * MIN - 5 * S)).toEqual([]);
-    expect(lp(back + 6 * MIN - 4 * S)).toEqual(['lp_late:machine:agent1']);
+    expect(lp(back + 150 * S - 5 * S)).toEqual([]);
+    expect(lp(back + 150 * S - 4 * S)).toEqual(['lp_late:machine:agent1']);
     expect(machineStatus(m, back + 2 * MIN, DEFAULT_RULES, down)).toBe('healthy');
     expect(machineStatus(m, back + 2 * MIN, DEFAULT_RULES)).toBe('late'); // 17 min by the wall clock
     expect(lp(back + 30 * MIN - 4 * S)).toEqual(['lp_offline:machine:agent1']);
@@ -167,11 +167,12 @@ describe("a fall in stage needs the component's own traffic", () => {
     });
   });
 
-  it("machines: late only thanks to a login (cscli with the agent's credentials) is not its own traffic", () => {
+  it("machines: a login (cscli with the agent's credentials) after the silence began keeps it offline", () => {
     const m = machine({ lastHeartbeatAt: T0, lastPushAt: T0, lastLoginAt: T0 + 31 * MIN });
     const f = evaluate(fleet({ bouncers: [bouncer({ lastPullAt: T0 + 40 * MIN })], machines: [m] }), T0 + 38 * MIN, DEFAULT_RULES).find((x) =>
       x.subject.startsWith('machine:'),
     );
-    expect(f).toMatchObject({ kind: 'lp_late', ownTraffic: false });
+    // Not life at all (evaluate-machines.ts machineLastSeen): no fall to LP Late, nothing to hold back.
+    expect(f).toMatchObject({ kind: 'lp_offline' });
   });
 });

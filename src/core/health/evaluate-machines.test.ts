@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RULES, evaluate } from './evaluate.ts';
-import { machineStatus, NO_ALERTS_AFTER_MS } from './evaluate-machines.ts';
+import { machineLateAfter, machineStatus, NO_ALERTS_AFTER_MS } from './evaluate-machines.ts';
 import { causeText, CAUSE_KINDS } from './causes.ts';
 import { MACHINE_CAUSES } from './machine-causes.ts';
 import { machineRunbookFor } from './machine-runbooks.ts';
@@ -159,16 +159,18 @@ describe('evaluate: LP Offline', () => {
 });
 
 describe('evaluate: LP Late, LP Pending Validation', () => {
-  it('a machine beating every 60 s: late at 3 missed beats (status), LP Late at 6, LP Offline at 30', () => {
+  it('a machine beating every 60 s: late (status) and LP Late at 2.5 missed beats, LP Offline at 30', () => {
     const m = machine({ heartbeatCadenceMs: MIN });
     const s = fleet([m]);
-    expect(machineStatus(m, T0 + 3 * MIN, DEFAULT_RULES)).toBe('healthy');
-    expect(machineStatus(m, T0 + 3 * MIN + 1, DEFAULT_RULES)).toBe('late');
-    expect(kinds(evaluate(s, T0 + 6 * MIN, DEFAULT_RULES))).toEqual([]);
-    const f = evaluate(s, T0 + 6 * MIN + 1000, DEFAULT_RULES);
+    expect(machineStatus(m, T0 + 150_000, DEFAULT_RULES)).toBe('healthy');
+    expect(machineStatus(m, T0 + 150_001, DEFAULT_RULES)).toBe('late');
+    expect(kinds(evaluate(s, T0 + 150_000, DEFAULT_RULES))).toEqual([]);
+    const f = evaluate(s, T0 + 150_001, DEFAULT_RULES);
     expect(kinds(f)).toEqual(['lp_late:machine:agent1']);
     expect(f[0]!.criticality).toBe('warning');
-    expect(f[0]!.summary).toBe("machine 'agent1' usually sends a heartbeat every 1m0s but has been silent for 6m1s.");
+    expect(f[0]!.summary).toBe("machine 'agent1' usually sends a heartbeat every 1m0s but has been silent for 2m30s.");
+    // A smaller late_after_factor than the machines' own still applies to them.
+    expect(machineLateAfter(m, { ...DEFAULT_RULES, lateAfterFactor: 2 })).toBe(2 * MIN);
     expect(kinds(evaluate(s, T0 + 30 * MIN, DEFAULT_RULES))).toEqual(['lp_late:machine:agent1']);
     expect(kinds(evaluate(s, T0 + 30 * MIN + 1, DEFAULT_RULES))).toEqual(['lp_offline:machine:agent1']);
     expect(machineStatus(m, T0 + 30 * MIN + 1, DEFAULT_RULES)).toBe('offline');

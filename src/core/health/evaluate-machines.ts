@@ -40,9 +40,22 @@ export function machineLastSeen(m: MachineHealthInput): number {
   return m.lastLoginAt ?? m.createdAt;
 }
 
+/**
+ * Missed heartbeats after which LP Late opens (at most; `health.late_after_factor` when smaller). An
+ * agent beats every minute (CrowdSec 1.4.6 to 1.7), so the bouncers' 6 would be 6 minutes: 2.5 pages a
+ * stopped agent within 3 minutes of its stop while a single late heartbeat (a GC pause, a slow login
+ * renewal) still raises nothing. Vigil's own downtime never counts (downtime.ts).
+ */
+export const MACHINE_LATE_AFTER_FACTOR = 2.5;
+
+/** A machine's thresholds: the bouncers' rules with LP Late after MACHINE_LATE_AFTER_FACTOR missed heartbeats. */
+function machineThresholds(m: MachineHealthInput, rules: HealthRules) {
+  return cadenceThresholds(m.heartbeatCadenceMs, { ...rules, lateAfterFactor: Math.min(rules.lateAfterFactor, MACHINE_LATE_AFTER_FACTOR) });
+}
+
 /** The silence after which a machine beating steadily raises LP Late, or null without a steady cadence. */
 export function machineLateAfter(m: MachineHealthInput, rules: HealthRules): number | null {
-  return cadenceThresholds(m.heartbeatCadenceMs, rules)?.issueLateMs ?? null;
+  return machineThresholds(m, rules)?.issueLateMs ?? null;
 }
 
 /**
@@ -50,7 +63,7 @@ export function machineLateAfter(m: MachineHealthInput, rules: HealthRules): num
  * every 60 s: 30 min by default) when it beats steadily, else CrowdSec's 24 h.
  */
 export function machineOfflineAfter(m: MachineHealthInput, rules: HealthRules): number {
-  return cadenceThresholds(m.heartbeatCadenceMs, rules)?.offlineMs ?? rules.offlineAfterMs;
+  return machineThresholds(m, rules)?.offlineMs ?? rules.offlineAfterMs;
 }
 
 export type MachineStatus = 'healthy' | 'late' | 'offline' | 'never_logged_in' | 'pending';
@@ -67,7 +80,7 @@ export function machineStatus(m: MachineHealthInput, now: number, rules: HealthR
   if (silent > machineOfflineAfter(m, rules)) return 'offline';
   if (m.lastLoginAt === null && m.lastHeartbeatAt === null) return 'never_logged_in';
   // Shown late after STATUS_LATE_MISSED missed heartbeats, before LP Late opens.
-  const late = cadenceThresholds(m.heartbeatCadenceMs, rules)?.statusLateMs ?? null;
+  const late = machineThresholds(m, rules)?.statusLateMs ?? null;
   return late !== null && silent > late ? 'late' : 'healthy';
 }
 
