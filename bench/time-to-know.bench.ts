@@ -6,7 +6,7 @@
  * goal (stream 90 s, agents 3 min, fail-open Critical 2 min, live 15 min, CrowdSec LAPI down 60 s);
  * no-fault rows must page nothing.
  *
- * Run: npm run bench:time-to-know [-- --rows a,b] [--concurrency 4] [--down 10m] [--live-learn 20m] [--usage-every 5m]
+ * Run: npm run bench:time-to-know [-- --rows a,b] [--concurrency 4] [--down 10m] [--live-learn 5m] [--usage-every 5m]
  *   rows: fresh, restart, outage, wrongkey, probes, agent, reload, watch, watch-agent, live-wrongkey,
  *         live-traffic, live-usage (default: all). Rows run side by side, each with its own processes,
  *         store and ports; the longest (outage, probes, watch, live-*) take 12–35 min.
@@ -35,7 +35,7 @@ import { agentStoppedWatch, watchHealthyThenLapiDown } from './time-to-know/watc
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : fallback);
-const live: LiveOptions = { learnMs: parseDuration(flag('--live-learn', '20m')), usageEveryMs: parseDuration(flag('--usage-every', '5m')) };
+const live: LiveOptions = { learnMs: parseDuration(flag('--live-learn', '5m')), usageEveryMs: parseDuration(flag('--usage-every', '5m')) };
 const downMs = parseDuration(flag('--down', '10m'));
 
 const ROWS: Record<string, { needs: 'bouncers' | 'crowdsec' | 'npm'; run: (ctx: RowContext) => Promise<Row[]> }> = {
