@@ -21,6 +21,9 @@ import { registerDoctorCommand } from './doctor.ts';
 import { registerVerifyCommand } from './verify.ts';
 import { registerImportCommands } from './import.ts';
 
+/** How long a command's write waits for vigil serve's transaction on a SQLite store (store/database.ts). */
+const CLI_BUSY_TIMEOUT_MS = 30_000;
+
 /**
  * The CLI's single entry point: parses `argv` (without node and script), runs the command, and
  * returns the exit code. Errors are caught here only: one line on stderr, exit 1.
@@ -52,7 +55,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const config = ctx.config();
       // Readable by others: the secrets are exposed already and the CLI uses none of them, so it
       // warns and carries on; serve and watch, which sign sessions with them, refuse to start.
-      const store = await Store.open(config.db, { create: opts.create === true, source: config.dbSource, othersCanRead: 'report' });
+      const store = await Store.open(config.db, {
+        create: opts.create === true,
+        source: config.dbSource,
+        othersCanRead: 'report',
+        busyTimeoutMs: CLI_BUSY_TIMEOUT_MS,
+      });
       if (store.created) io.stderr(logLine('info', `created a new store at ${store.description.replace(/^sqlite:/, '')}`));
       if (store.readableByOthers.length > 0) {
         const file = store.description.replace(/^sqlite:/, '');

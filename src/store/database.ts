@@ -72,6 +72,12 @@ export interface OpenOptions {
    */
   checkpointInBackground?: boolean;
   onWarning?: (message: string) => void;
+  /**
+   * SQLite: how long a write waits for another process's transaction (busy_timeout). 5 s by default:
+   * the server's event loop waits with it. The CLI waits longer: a command that fails with "database
+   * is locked" because serve was busy for a moment helps nobody.
+   */
+  busyTimeoutMs?: number;
 }
 
 export async function openDatabase(location: StoreLocation, opts: OpenOptions = {}): Promise<OpenedDatabase> {

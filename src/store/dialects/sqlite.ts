@@ -43,7 +43,7 @@ export function openSqlite(
   // SQLite gives -wal/-shm the database file's mode; a new store's are made private whatever the umask.
   if (created) for (const extra of [`${file}-wal`, `${file}-shm`]) chmodIfPresent(extra, 0o600);
   sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma(`busy_timeout = ${Math.round(opts.busyTimeoutMs ?? 5000)}`);
   sqlite.pragma('foreign_keys = ON');
   cachePreparedStatements(sqlite);
   return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), sqlite, created, readableByOthers };
