@@ -21,7 +21,14 @@ export const FAILURE_TEXT: Record<FailureKind, string> = {
   network_cut: 'nothing it sends arrives (a firewall rule, a route): like killed, seen from the Local API',
 };
 
-export const FAILURES = {
+export const FAILURES: {
+  perBouncer: number;
+  earliestAfterMs: number;
+  windowMs: number;
+  repairAfterPageMs: number;
+  graceMs: number;
+  unloadedStillReportsShare: number;
+} = {
   /** Mean failures per bouncer over the run (Poisson), none overlapping. */
   perBouncer: 1.2,
   /** Failures start this long after the run begins (cadences and rhythms learnt) … */
@@ -35,6 +42,8 @@ export const FAILURES = {
   unloadedStillReportsShare: 0.5,
 };
 
+export type FailureSettings = typeof FAILURES;
+
 export interface Failure {
   bouncer: number;
   kind: FailureKind;
@@ -47,15 +56,11 @@ export interface Failure {
   firstCriticalAt: number | null;
 }
 
-function poisson(rng: Rng, mean: number): number {
-  return rng.poisson(mean);
-}
-
 /** The failures of one bouncer, in time order, not overlapping, each with its full window inside the run. */
-export function scheduleFailures(rng: Rng, bouncer: number, start: number, end: number): Failure[] {
-  const n = Math.min(3, poisson(rng, FAILURES.perBouncer));
-  const first = start + FAILURES.earliestAfterMs;
-  const last = end - FAILURES.windowMs;
+export function scheduleFailures(rng: Rng, bouncer: number, start: number, end: number, settings: FailureSettings = FAILURES): Failure[] {
+  const n = Math.min(3, rng.poisson(settings.perBouncer));
+  const first = start + settings.earliestAfterMs;
+  const last = end - settings.windowMs;
   if (last <= first) return [];
   const starts: number[] = [];
   for (let i = 0; i < n; i++) starts.push(Math.floor(rng.between(first, last)));
@@ -63,10 +68,10 @@ export function scheduleFailures(rng: Rng, bouncer: number, start: number, end: 
   const out: Failure[] = [];
   for (const s of starts) {
     const kind = rng.pick(FAILURE_KINDS);
-    const stillReports = rng.chance(FAILURES.unloadedStillReportsShare);
+    const stillReports = rng.chance(settings.unloadedStillReportsShare);
     // Not overlapping the previous one's whole window (it may end sooner once paged, never later).
-    if (out.length > 0 && s < out[out.length - 1]!.start + FAILURES.windowMs) continue;
-    out.push({ bouncer, kind, start: s, end: s + FAILURES.windowMs, stillReports, firstPageAt: null, firstCriticalAt: null });
+    if (out.length > 0 && s < out[out.length - 1]!.start + settings.windowMs) continue;
+    out.push({ bouncer, kind, start: s, end: s + settings.windowMs, stillReports, firstPageAt: null, firstCriticalAt: null });
   }
   return out;
 }
@@ -80,8 +85,16 @@ export function failureAt(list: readonly Failure[], t: number): Failure | null {
   return null;
 }
 
-/** The failure a page at `t` belongs to: in effect, or ended within graceMs. */
-export function failureOfPage(list: readonly Failure[], t: number): Failure | null {
-  for (const f of list) if (t >= f.start && t < f.end + FAILURES.graceMs) return f;
+/**
+ * Whether the Local API can see it at all: a stream bouncer whose web server stopped enforcing still
+ * pulls as ever, so only a canary (docs/canaries.md) tells. A page during it is about something else.
+ */
+export function visibleToLapi(f: Failure, mode: 'stream' | 'live'): boolean {
+  return !(f.kind === 'module_unloaded' && mode === 'stream');
+}
+
+/** The failure a page at `t` belongs to: in effect (and visible to the Local API), or ended within graceMs. */
+export function failureOfPage(list: readonly Failure[], mode: 'stream' | 'live', t: number): Failure | null {
+  for (const f of list) if (t >= f.start && t < f.end + FAILURES.graceMs && visibleToLapi(f, mode)) return f;
   return null;
 }

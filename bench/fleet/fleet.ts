@@ -7,7 +7,7 @@
 import { pullCadence } from '../../src/core/health/cadence.ts';
 import { resolveKind } from '../../src/core/health/bouncer-kind.ts';
 import type { RefusedSummary } from '../../src/core/model/records.ts';
-import { scheduleFailures, type Failure } from './failures.ts';
+import { FAILURES, scheduleFailures, type Failure, type FailureSettings } from './failures.ts';
 import { fleetNoise, Intervals, liveQueriesPerMin, NOISE, randomIntervals, randomTraffic, type FleetNoise, type Interval, type Traffic } from './noise.ts';
 import { PullTimes } from './pull-times.ts';
 import { Rng } from './random.ts';
@@ -86,6 +86,9 @@ export interface FleetOptions {
   seed: number;
   /** The run's first instant (UTC); default Monday 2026-11-02 00:00. */
   start?: number;
+  /** Shorter runs (the tests) move failures and Vigil's restarts closer together. */
+  failures?: Partial<FailureSettings>;
+  vigilRestartEveryMs?: number;
 }
 
 export class Fleet {
@@ -93,6 +96,7 @@ export class Fleet {
   readonly end: number;
   readonly bouncers: SimBouncer[] = [];
   readonly noise: FleetNoise;
+  readonly failureSettings: FailureSettings;
   /** Bouncers whose refused requests or cadence changed since the evaluation loop last took this list. */
   flagged: SimBouncer[] = [];
 
@@ -100,7 +104,8 @@ export class Fleet {
     this.start = opts.start ?? Date.UTC(2026, 10, 2);
     this.end = this.start + opts.days * D;
     const rng = new Rng(opts.seed);
-    this.noise = fleetNoise(rng.fork(0x0f1ee7), this.start, this.end);
+    this.failureSettings = { ...FAILURES, ...opts.failures };
+    this.noise = fleetNoise(rng.fork(0x0f1ee7), this.start, this.end, opts.vigilRestartEveryMs);
     for (let i = 0; i < opts.bouncers; i++) this.bouncers.push(this.#create(i, rng.fork(i + 1)));
   }
 
@@ -132,7 +137,7 @@ export class Fleet {
       rng,
       blips: new Intervals(randomIntervals(rng, this.start, this.end, NOISE.bouncerBlipEveryMs, NOISE.blipMinMs, NOISE.blipMaxMs)),
       nightly: new Intervals(nightly),
-      failures: scheduleFailures(rng, index, this.start, this.end),
+      failures: scheduleFailures(rng, index, this.start, this.end, this.failureSettings),
       createdAt: this.start - 7 * D,
       lastPullAt: null,
       lastRequestAt: null,

@@ -120,8 +120,8 @@ export interface FleetNoise {
   fleetBlips: Intervals;
 }
 
-export function fleetNoise(rng: Rng, start: number, end: number): FleetNoise {
-  const down = randomIntervals(rng, start + H, end, NOISE.vigilRestartEveryMs, NOISE.vigilRestartMinMs, NOISE.vigilRestartMaxMs);
+export function fleetNoise(rng: Rng, start: number, end: number, restartEveryMs: number = NOISE.vigilRestartEveryMs): FleetNoise {
+  const down = randomIntervals(rng, start + H, end, restartEveryMs, NOISE.vigilRestartMinMs, NOISE.vigilRestartMaxMs);
   // The upgrade: halfway, on a weekday afternoon (14:00 UTC).
   const mid = start + Math.floor((end - start) / 2 / D) * D + 14 * H;
   if (mid + NOISE.upgradeMs < end) down.push({ from: mid, to: mid + NOISE.upgradeMs });

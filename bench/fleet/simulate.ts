@@ -12,7 +12,7 @@
 import { DEFAULT_EVALUATE_EVERY_MS, DEFAULT_RULES, evaluate } from '../../src/core/health/evaluate.ts';
 import type { HealthRules } from '../../src/core/health/types.ts';
 import { Bookkeeping, type Told } from './bookkeeping.ts';
-import { FAILURES, failureAt } from './failures.ts';
+import { failureAt, visibleToLapi } from './failures.ts';
 import { Fleet, type FleetOptions, type SimBouncer } from './fleet.ts';
 import { snapshotOf, wakeAt } from './snapshot.ts';
 
@@ -42,10 +42,10 @@ export function notePage(fleet: Fleet, byName: Map<string, SimBouncer>, t: Told)
   if (t.event !== 'opened' || !t.subject.startsWith('bouncer:')) return;
   const b = byName.get(t.subject.slice('bouncer:'.length));
   const f = b ? failureAt(b.failures, t.at) : null;
-  if (!f) return;
+  if (!f || !visibleToLapi(f, b!.mode)) return;
   if (t.channel === 'all' && f.firstPageAt === null) {
     f.firstPageAt = t.at;
-    f.end = Math.min(f.end, t.at + FAILURES.repairAfterPageMs);
+    f.end = Math.min(f.end, t.at + fleet.failureSettings.repairAfterPageMs);
     fleet.repaired(b!, f.end);
   }
   if (t.channel === 'critical' && f.firstCriticalAt === null) f.firstCriticalAt = t.at;

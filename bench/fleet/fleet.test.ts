@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Told } from './bookkeeping.ts';
+import { simulateWithStore } from './reference.ts';
+import { simulate, type SimOptions } from './simulate.ts';
+
+const H = 3600_000;
+/** 20 bouncers for a day, failures and Vigil restarts brought close together so a day holds every kind. */
+const SMALL: SimOptions = {
+  bouncers: 20,
+  days: 1,
+  seed: 3,
+  failures: { earliestAfterMs: H, windowMs: 6 * H, perBouncer: 2 },
+  vigilRestartEveryMs: 4 * H,
+};
+
+const canonical = (told: readonly Told[]) => told.map((t) => `${t.at} ${t.channel} ${t.event} ${t.subject} ${t.kind} ${t.criticality} ${t.cause}`).sort();
+
+describe('fleet simulation', () => {
+  const sparse = simulate(SMALL);
+
+  it('tells, judging only the bouncers whose findings can change, exactly what judging all every 10 s tells', () => {
+    const every = simulate({ ...SMALL, mode: 'every-tick' });
+    expect(canonical(sparse.told)).toEqual(canonical(every.told));
+    // The run is not trivial: pages, escalations, cause changes and resolves, from failures and noise.
+    const events = new Set(sparse.told.map((t) => `${t.channel}:${t.event}`));
+    expect([...events].sort()).toEqual(expect.arrayContaining(['all:opened', 'all:resolved', 'all:updated', 'critical:opened', 'critical:resolved']));
+    const failures = sparse.fleet.bouncers.flatMap((b) => b.failures);
+    expect(new Set(failures.map((f) => f.kind)).size).toBe(4);
+    expect(failures.filter((f) => f.firstPageAt !== null).length).toBeGreaterThan(3);
+    expect(sparse.fleet.noise.lapiStarts.length).toBeGreaterThan(3);
+    // …for a fraction of the work.
+    expect(sparse.bouncersJudged * 20).toBeLessThan(every.bouncersJudged);
+  });
+
+  it('is deterministic: the same seed gives the same messages, another seed others', () => {
+    expect(canonical(simulate(SMALL).told)).toEqual(canonical(sparse.told));
+    expect(canonical(simulate({ ...SMALL, seed: 4 }).told)).not.toEqual(canonical(sparse.told));
+  });
+
+  it('tells what the real HealthEngine and Planner queue over a SQLite store, evaluating every 10 s', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-fleet-'));
+    try {
+      const real = await simulateWithStore(SMALL, `sqlite:${path.join(dir, 'vigil.db')}`);
+      expect(canonical(real.told)).toEqual(canonical(sparse.told));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+});
