@@ -54,6 +54,8 @@ export interface Failure {
   stillReports: boolean;
   firstPageAt: number | null;
   firstCriticalAt: number | null;
+  /** The bouncer's stored cadence when it began (undefined until then): null means only the 24 h rule holds. */
+  cadenceAtStart?: number | null;
 }
 
 /** The failures of one bouncer, in time order, not overlapping, each with its full window inside the run. */

@@ -195,6 +195,7 @@ export class Fleet {
       }
       if (t < f.end) {
         failure = f;
+        if (f.cadenceAtStart === undefined) f.cadenceAtStart = b.cadenceMs;
         until = Math.min(until, f.end);
         break;
       }
