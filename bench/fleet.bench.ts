@@ -53,7 +53,9 @@ const opts = {
   rules,
 };
 
-console.log(`Fleet simulation: ${opts.bouncers} bouncers × ${opts.days} days, seed ${opts.seed}, evaluation every ${DEFAULT_EVALUATE_EVERY_MS / 1000} s (${opts.mode})`);
+console.log(
+  `Fleet simulation: ${opts.bouncers} bouncers × ${opts.days} days, seed ${opts.seed}, evaluation every ${DEFAULT_EVALUATE_EVERY_MS / 1000} s (${opts.mode})`,
+);
 console.log('Noise model (bench/fleet/noise.ts):');
 for (const [k, v] of Object.entries(NOISE)) console.log(`  ${k}: ${JSON.stringify(v)}`);
 console.log('Failures (bench/fleet/failures.ts):');
@@ -65,8 +67,12 @@ const result = simulate(opts);
 const seconds = (performance.now() - started) / 1000;
 const m = measure(result);
 
-console.log(`\nRules: ${JSON.stringify(rules)}${rules === DEFAULT_RULES || JSON.stringify(rules) === JSON.stringify(DEFAULT_RULES) ? ' (the defaults)' : ''}; channels: all (every criticality) and critical.`);
-console.log(`Simulated in ${seconds.toFixed(1)} s: ${result.ticks} evaluation ticks, ${result.evaluations} evaluator calls judging ${result.bouncersJudged} bouncers in all.\n`);
+console.log(
+  `\nRules: ${JSON.stringify(rules)}${rules === DEFAULT_RULES || JSON.stringify(rules) === JSON.stringify(DEFAULT_RULES) ? ' (the defaults)' : ''}; channels: all (every criticality) and critical.`,
+);
+console.log(
+  `Simulated in ${seconds.toFixed(1)} s: ${result.ticks} evaluation ticks, ${result.evaluations} evaluator calls judging ${result.bouncersJudged} bouncers in all.\n`,
+);
 console.log(table(m));
 const rate = falsePageRate(m, m.falsePages);
 const criticalRate = falsePageRate(m, m.falseCriticalPages);

@@ -103,7 +103,15 @@ export class Bookkeeping {
     const stateOf = (channel: string, id: number) => this.#states.find((s) => s.channel === channel && s.issueId === id)!;
     for (const p of plans) {
       for (const i of p.opened) {
-        this.#states.push({ channel: p.channel, issueId: i.id, openQueuedAt: now, remindersQueued: 0, resolveQueued: false, announced: told(i), updateQueuedAt: null });
+        this.#states.push({
+          channel: p.channel,
+          issueId: i.id,
+          openQueuedAt: now,
+          remindersQueued: 0,
+          resolveQueued: false,
+          announced: told(i),
+          updateQueuedAt: null,
+        });
         this.#tell(now, p.channel, 'opened', i);
       }
       for (const u of p.updates) {

@@ -53,6 +53,7 @@ export interface SimBouncer {
   /** Vigil's starts seen by the ring: its recorder is in memory, a restart empties it (the stored cadence stays). */
   ringEpoch: number;
   pullsSinceCadence: number;
+  pullsUntilPause: number;
   /** Refused-request summaries from its address, per (User-Agent, reason), as Vigil's store keeps them. */
   refused: Map<string, RefusedSummary>;
   /** Pulls and live queries per hour of the week (UTC), for rhythm rules (h/live). */
@@ -113,7 +114,11 @@ export class Fleet {
     const mode: Mode = rng.chance(NOISE.streamShare) ? 'stream' : 'live';
     const freqMs = mode === 'live' ? 0 : rng.chance(NOISE.stream10sShare) ? 10 * S : 60 * S;
     const firewall = mode === 'stream' && rng.chance(0.5);
-    const type = firewall ? 'crowdsec-firewall-bouncer' : mode === 'stream' ? 'crowdsec-nginx-bouncer' : rng.pick(['crowdsec-nginx-bouncer', 'crowdsec-traefik-bouncer', 'crowdsec-nodejs-bouncer']);
+    const type = firewall
+      ? 'crowdsec-firewall-bouncer'
+      : mode === 'stream'
+        ? 'crowdsec-nginx-bouncer'
+        : rng.pick(['crowdsec-nginx-bouncer', 'crowdsec-traefik-bouncer', 'crowdsec-nodejs-bouncer']);
     const utcOffsetH = rng.pick(UTC_OFFSETS);
     const reports = rng.chance(mode === 'live' ? NOISE.liveReportShare : NOISE.streamReportShare);
     const reportEveryMs = reports ? rng.pick(NOISE.reportPeriodsMs) : null;
@@ -147,6 +152,7 @@ export class Fleet {
       lastStreamPullAt: 0,
       ringEpoch: 0,
       pullsSinceCadence: 0,
+      pullsUntilPause: pullsToNextPause(rng),
       refused: new Map(),
       pullHours: new Uint32Array(168),
       nextPullAt: Number.POSITIVE_INFINITY,
@@ -245,11 +251,19 @@ export class Fleet {
       b.nextPullAt = s.nightly.to;
       return;
     }
-    const pause = b.rng.float() < NOISE.gcPauseChance ? b.rng.between(0, NOISE.gcPauseMaxMs) : 0;
+    // Which pulls a pause holds: a geometric countdown, one draw per pause instead of one per pull.
+    let pause = 0;
+    if (--b.pullsUntilPause <= 0) {
+      pause = b.rng.between(0, NOISE.gcPauseMaxMs);
+      b.pullsUntilPause = pullsToNextPause(b.rng);
+    }
     b.nextPullAt = Math.floor(t + b.freqMs * (1 + NOISE.pullJitter * (2 * b.rng.float() - 1)) + pause);
     // Killed: no pull; once restarted it pulls at its next tick.
     if (s.blocked || s.failure?.kind === 'killed') return;
-    if (s.failure?.kind === 'wrong_key') return this.#refuse(b, t, 'GET', '/v1/decisions/stream', 1);
+    if (s.failure?.kind === 'wrong_key') {
+      this.#refuse(b, t, 'GET', '/v1/decisions/stream', 1);
+      return;
+    }
     // module_unloaded: the process pulls as ever; nothing on the Local API's side shows the web server ignores it.
     this.#recordStreamPull(b, t, s.epoch);
   }
@@ -295,7 +309,10 @@ export class Fleet {
     const at = Math.floor(t - MIN + MIN * b.rng.float() ** (1 / n));
     const s = this.#at(b, t);
     if (s.failure?.kind === 'killed' || s.failure?.kind === 'module_unloaded' || s.nightly || s.blocked) return;
-    if (s.failure?.kind === 'wrong_key') return this.#refuse(b, at, 'GET', '/v1/decisions', n);
+    if (s.failure?.kind === 'wrong_key') {
+      this.#refuse(b, at, 'GET', '/v1/decisions', n);
+      return;
+    }
     b.lastRequestAt = at;
     if (b.lastPullAt === null || at - b.lastPullAt >= LIVE_PULL_REFRESH_MS) b.lastPullAt = at;
     b.lifeChanged = true;
@@ -310,7 +327,10 @@ export class Fleet {
     if (f?.kind === 'module_unloaded' && b.mode === 'live' && !f.stillReports) return;
     // A report lost to a restart or a blip is not sent again: the next period's is.
     if (s.nightly || s.blocked) return;
-    if (f?.kind === 'wrong_key') return this.#refuse(b, t, 'POST', '/v1/usage-metrics', 1);
+    if (f?.kind === 'wrong_key') {
+      this.#refuse(b, t, 'POST', '/v1/usage-metrics', 1);
+      return;
+    }
     b.lastUsageAt = t;
     b.lastRequestAt = Math.max(b.lastRequestAt ?? 0, t);
     b.lifeChanged = true;
@@ -344,6 +364,11 @@ export class Fleet {
     }
     this.#flag(b, 'refusedChanged');
   }
+}
+
+/** Pulls until the next one a pause holds: geometric with mean 1 / gcPauseChance. */
+function pullsToNextPause(rng: Rng): number {
+  return 1 + Math.floor(Math.log(1 - rng.float()) / Math.log(1 - NOISE.gcPauseChance));
 }
 
 export function hourOfWeek(t: number): number {

@@ -75,7 +75,8 @@ export function measure(result: SimResult): Metrics {
   const byName = new Map(fleet.bouncers.map((b) => [b.name, b]));
   const cells = new Map<string, Cell>();
   for (const kind of FAILURE_KINDS)
-    for (const [mode, variant] of VARIANTS) cells.set(`${kind}|${mode}|${variant}`, { kind, mode, variant, failures: 0, visible: true, toPage: [], toCritical: [] });
+    for (const [mode, variant] of VARIANTS)
+      cells.set(`${kind}|${mode}|${variant}`, { kind, mode, variant, failures: 0, visible: true, toPage: [], toCritical: [] });
   let failedMs = 0;
   for (const b of fleet.bouncers) {
     for (const f of b.failures) {
@@ -117,10 +118,7 @@ const pct = (x: number) => `${(100 * x).toFixed(x > 0 && x < 0.1 ? 1 : 0)} %`;
 /** The table as markdown (docs/benchmarks.md takes it as printed). */
 export function table(m: Metrics): string {
   const windowH = FAILURES.windowMs / 3600_000;
-  const rows = [
-    `| failure | mode | n | time to page p50 / p95 / max | never paged in ${windowH} h | Critical page p50 / p95 |`,
-    '|---|---|---|---|---|---|',
-  ];
+  const rows = [`| failure | mode | n | time to page p50 / p95 / max | never paged in ${windowH} h | Critical page p50 / p95 |`, '|---|---|---|---|---|---|'];
   for (const c of m.cells) {
     if (!c.visible) {
       rows.push(`| ${c.kind} | ${c.mode} ${c.variant} | ${c.failures} | not visible to the Local API: only a canary tells (docs/canaries.md) | | |`);
