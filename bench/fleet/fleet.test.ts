@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DIALECTS, freshDbUrl } from '../../test/support/databases.ts';
 import type { Told } from './bookkeeping.ts';
 import { simulateWithStore } from './reference.ts';
 import { simulate, type SimOptions } from './simulate.ts';
@@ -40,13 +38,15 @@ describe('fleet simulation', () => {
     expect(canonical(simulate({ ...SMALL, seed: 4 }).told)).not.toEqual(canonical(sparse.told));
   });
 
-  it('tells what the real HealthEngine and Planner queue over a SQLite store, evaluating every 10 s', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-fleet-'));
-    try {
-      const real = await simulateWithStore(SMALL, `sqlite:${path.join(dir, 'vigil.db')}`);
-      expect(canonical(real.told)).toEqual(canonical(sparse.told));
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  }, 300_000);
+  for (const dialect of DIALECTS) {
+    it(`tells what the real HealthEngine and Planner queue over ${dialect}, evaluating every 10 s`, async () => {
+      const db = await freshDbUrl(dialect);
+      try {
+        const real = await simulateWithStore(SMALL, db.url);
+        expect(canonical(real.told)).toEqual(canonical(sparse.told));
+      } finally {
+        await db.cleanup();
+      }
+    }, 600_000);
+  }
 });
