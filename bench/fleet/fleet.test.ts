@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from '../../test/support/databases.ts';
 import type { Told } from './bookkeeping.ts';
 import { simulateWithStore } from './reference.ts';
+import type { SimBouncer } from './fleet.ts';
 import { simulate, type SimOptions } from './simulate.ts';
+import { recordedPulls } from './snapshot.ts';
 
 const H = 3600_000;
 /** 20 bouncers for a day, failures and Vigil restarts brought close together so a day holds every kind. */
@@ -36,6 +38,36 @@ describe('fleet simulation', () => {
   it('is deterministic: the same seed gives the same messages, another seed others', () => {
     expect(canonical(simulate(SMALL).told)).toEqual(canonical(sparse.told));
     expect(canonical(simulate({ ...SMALL, seed: 4 }).told)).not.toEqual(canonical(sparse.told));
+  });
+
+  it('records what rhythm rules learn from: steady stream pulls per hour, live lookups that follow the day and the week', () => {
+    const fleet = simulate({ bouncers: 60, days: 14, seed: 5, failures: { perBouncer: 0 } }).fleet;
+    const hourly = (b: SimBouncer, from: number, hours: number) => {
+      const count = recordedPulls(fleet, b);
+      let n = 0;
+      for (let h = 0; h < hours; h++) n += count(from + h * H);
+      return n;
+    };
+    const stream = fleet.bouncers.find((b) => b.mode === 'stream' && b.freqMs === 10_000)!;
+    // 360 pulls an hour, less what blips, restarts and Vigil's downtime took: a week of it.
+    const week = hourly(stream, fleet.start, 7 * 24);
+    expect(week).toBeGreaterThan(0.97 * 7 * 24 * 360);
+    expect(week).toBeLessThanOrEqual(7 * 24 * 370);
+    let night = 0;
+    let afternoon = 0;
+    let saturday = 0;
+    let tuesday = 0;
+    for (const b of fleet.bouncers.filter((x) => x.mode === 'live')) {
+      const local = (day: number, hour: number) => fleet.start + day * 24 * H + (hour - b.traffic!.utcOffsetH) * H;
+      // The run starts on a Monday (UTC): day 1 is a Tuesday, day 5 a Saturday.
+      night += hourly(b, local(1, 3), 2);
+      afternoon += hourly(b, local(1, 14), 2);
+      tuesday += hourly(b, local(1, 0), 24);
+      saturday += hourly(b, local(5, 0), 24);
+    }
+    expect(night * 8).toBeLessThan(afternoon);
+    expect(saturday).toBeLessThan(0.7 * tuesday);
+    expect(saturday).toBeGreaterThan(0.3 * tuesday);
   });
 
   for (const dialect of DIALECTS) {

@@ -21,6 +21,8 @@ const RING = 16;
 const CADENCE_EVERY = 32;
 /** A live query moves the last pull at most once a minute (server/bouncer-gate.ts, LIVE_PULL_REFRESH_MS). */
 const LIVE_PULL_REFRESH_MS = 60 * S;
+/** How long the fleet ran before the run began (its pull history, its registration). */
+export const HISTORY_WEEKS = 4;
 const UTC_OFFSETS = [-8, -5, -3, 0, 1, 2, 3, 5.5, 8, 9, 10];
 
 export type Mode = 'stream' | 'live';
@@ -56,7 +58,10 @@ export interface SimBouncer {
   pullsUntilPause: number;
   /** Refused-request summaries from its address, per (User-Agent, reason), as Vigil's store keeps them. */
   refused: Map<string, RefusedSummary>;
-  /** Pulls and live queries per hour of the week (UTC), for rhythm rules (h/live). */
+  /**
+   * Pulls (stream) and live lookups per hour since `Fleet.historyStart`, as Vigil's pull history
+   * keeps them (store/pull-history.ts): what a rhythm rule learns from (`recordedPulls` in snapshot.ts).
+   */
   pullHours: Uint32Array;
   // Schedule.
   nextPullAt: number;
@@ -98,12 +103,15 @@ export class Fleet {
   readonly bouncers: SimBouncer[] = [];
   readonly noise: FleetNoise;
   readonly failureSettings: FailureSettings;
+  /** The fleet ran HISTORY_WEEKS before the run began: its pull history starts here (an hour boundary). */
+  readonly historyStart: number;
   /** Bouncers whose refused requests or cadence changed since the evaluation loop last took this list. */
   flagged: SimBouncer[] = [];
 
   constructor(opts: FleetOptions) {
     this.start = opts.start ?? Date.UTC(2026, 10, 2);
     this.end = this.start + opts.days * D;
+    this.historyStart = Math.floor((this.start - HISTORY_WEEKS * 7 * D) / H) * H;
     const rng = new Rng(opts.seed);
     this.failureSettings = { ...FAILURES, ...opts.failures };
     this.noise = fleetNoise(rng.fork(0x0f1ee7), this.start, this.end, opts.vigilRestartEveryMs);
@@ -143,7 +151,7 @@ export class Fleet {
       blips: new Intervals(randomIntervals(rng, this.start, this.end, NOISE.bouncerBlipEveryMs, NOISE.blipMinMs, NOISE.blipMaxMs)),
       nightly: new Intervals(nightly),
       failures: scheduleFailures(rng, index, this.start, this.end, this.failureSettings),
-      createdAt: this.start - 7 * D,
+      createdAt: this.historyStart,
       lastPullAt: null,
       lastRequestAt: null,
       lastUsageAt: null,
@@ -154,7 +162,7 @@ export class Fleet {
       pullsSinceCadence: 0,
       pullsUntilPause: pullsToNextPause(rng),
       refused: new Map(),
-      pullHours: new Uint32Array(168),
+      pullHours: new Uint32Array(Math.ceil((this.end - this.historyStart) / H) + 1),
       nextPullAt: Number.POSITIVE_INFINITY,
       nextMinuteAt: Number.POSITIVE_INFINITY,
       nextReportAt: Number.POSITIVE_INFINITY,
@@ -173,6 +181,10 @@ export class Fleet {
       b.lastPullAt = this.start - Math.floor(rng.between(0, 10 * MIN));
       b.lastRequestAt = b.lastPullAt;
       b.nextMinuteAt = this.start + MIN;
+    }
+    // Its history before the run: a stream bouncer's steady pulls, a live site's lookups hour by hour.
+    for (let hour = this.historyStart; hour < this.start; hour += H) {
+      b.pullHours[(hour - this.historyStart) / H] = mode === 'stream' ? H / freqMs : rng.poisson(60 * liveQueriesPerMin(b.traffic!, hour + H / 2));
     }
     if (reportEveryMs !== null) {
       b.lastUsageAt = this.start - Math.floor(rng.between(0, reportEveryMs));
@@ -272,7 +284,7 @@ export class Fleet {
     b.lastPullAt = t;
     b.lastRequestAt = t;
     b.lifeChanged = true;
-    b.pullHours[hourOfWeek(t)]!++;
+    b.pullHours[Math.floor((t - this.historyStart) / H)]!++;
     if (epoch !== b.ringEpoch) {
       b.ring.clear();
       b.ringEpoch = epoch;
@@ -316,7 +328,7 @@ export class Fleet {
     b.lastRequestAt = at;
     if (b.lastPullAt === null || at - b.lastPullAt >= LIVE_PULL_REFRESH_MS) b.lastPullAt = at;
     b.lifeChanged = true;
-    b.pullHours[hourOfWeek(at)]! += n;
+    b.pullHours[Math.floor((at - this.historyStart) / H)]! += n;
   }
 
   #report(b: SimBouncer, t: number): void {
@@ -369,10 +381,6 @@ export class Fleet {
 /** Pulls until the next one a pause holds: geometric with mean 1 / gcPauseChance. */
 function pullsToNextPause(rng: Rng): number {
   return 1 + Math.floor(Math.log(1 - rng.float()) / Math.log(1 - NOISE.gcPauseChance));
-}
-
-export function hourOfWeek(t: number): number {
-  return Math.floor(t / H) % 168;
 }
 
 /** How many of the (sorted) starts are at or before `t`. */

@@ -54,6 +54,21 @@ export function snapshotOf(fleet: Fleet, bouncers: readonly SimBouncer[], now: n
   };
 }
 
+/** Pulls and live lookups Vigil recorded for `b` in the hour starting at `hourStart` (store/pull-history.ts's buckets). */
+export function recordedPulls(fleet: Fleet, b: SimBouncer): (hourStart: number) => number {
+  return (hourStart) => (hourStart < fleet.historyStart ? 0 : (b.pullHours[Math.floor((hourStart - fleet.historyStart) / 3600_000)] ?? 0));
+}
+
+/** The first hour with a recorded pull: the fleet's history starts then. */
+export function firstRecordedHour(fleet: Fleet): number {
+  return fleet.historyStart;
+}
+
+/** The period its usage reports announce (`window_size_seconds`), once one arrived; null: it sends none. */
+export function usageReportPeriodMs(b: SimBouncer): number | null {
+  return b.lastUsageAt === null ? null : b.reportEveryMs;
+}
+
 /** Vigil's downtime up to `now` (restarts, the upgrade): for rules that leave it out of a silence (h/grace). */
 export function vigilDowntime(fleet: Fleet, now: number): Interval[] {
   return fleet.noise.vigilDown.list.filter((iv) => iv.from <= now).map((iv) => ({ from: iv.from, to: Math.min(iv.to, now) }));
