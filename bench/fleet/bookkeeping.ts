@@ -40,12 +40,6 @@ export class Bookkeeping {
   /** Called for each opened message, as it is planned (the simulation repairs a paged failure). */
   onTold: (t: Told) => void = () => {};
 
-  /** Subjects with an open issue. */
-  hasOpen(subject: string): boolean {
-    for (const i of this.open.values()) if (i.subject === subject) return true;
-    return false;
-  }
-
   /**
    * engine.ts #evaluate, for the subjects this evaluation covers (all of them when every bouncer was
    * evaluated): each finding refreshes its incident's open issue (moving it to the finding's stage)

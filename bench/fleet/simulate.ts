@@ -36,7 +36,7 @@ export interface SimResult {
 
 /**
  * What a page does to the failure it belongs to: the first message on `all` is the page (the
- * failure is repaired REPAIR after it), the first on `critical` the Critical page.
+ * failure is repaired `repairAfterPageMs` after it), the first on `critical` the Critical page.
  */
 export function notePage(fleet: Fleet, byName: Map<string, SimBouncer>, t: Told): void {
   if (t.event !== 'opened' || !t.subject.startsWith('bouncer:')) return;
