@@ -1,0 +1,134 @@
+/**
+ * The simulation loop: every `everyMs` (serve's evaluation interval, 10 s) the fleet runs up to now,
+ * the real evaluator judges the bouncers, the engine's bookkeeping keeps the issues, and the real
+ * planner decides what each channel is told. While Vigil is down nothing is evaluated.
+ *
+ * `sparse` (the default) evaluates at each tick only the bouncers whose findings can change: a
+ * refused request or a cadence change since their last evaluation, a threshold of theirs crossed
+ * (`wakeAt`), or, with an issue open, any new record or a Local API start (the causes read them);
+ * and all of them once an hour (fleet-level findings, and a net for rules `wakeAt` does not know).
+ * `every-tick` evaluates every bouncer every tick. fleet.test.ts shows both tell the same.
+ */
+import { DEFAULT_EVALUATE_EVERY_MS, DEFAULT_RULES, evaluate } from '../../src/core/health/evaluate.ts';
+import type { HealthRules } from '../../src/core/health/types.ts';
+import { Bookkeeping, type Told } from './bookkeeping.ts';
+import { failureAt, visibleToLapi } from './failures.ts';
+import { Fleet, type FleetOptions, type SimBouncer } from './fleet.ts';
+import { snapshotOf, wakeAt } from './snapshot.ts';
+
+export interface SimOptions extends FleetOptions {
+  rules?: HealthRules;
+  everyMs?: number;
+  mode?: 'sparse' | 'every-tick';
+  /** Sparse: a full evaluation this often. */
+  sweepEveryMs?: number;
+}
+
+export interface SimResult {
+  fleet: Fleet;
+  told: Told[];
+  rules: HealthRules;
+  /** Evaluator calls, and bouncers judged in all (a full evaluation every tick would judge bouncers × ticks). */
+  evaluations: number;
+  bouncersJudged: number;
+  ticks: number;
+}
+
+/**
+ * What a page does to the failure it belongs to: the first message on `all` is the page (the
+ * failure is repaired `repairAfterPageMs` after it), the first on `critical` the Critical page.
+ */
+export function notePage(fleet: Fleet, byName: Map<string, SimBouncer>, t: Told): void {
+  if (t.event !== 'opened' || !t.subject.startsWith('bouncer:')) return;
+  const b = byName.get(t.subject.slice('bouncer:'.length));
+  const f = b ? failureAt(b.failures, t.at) : null;
+  if (!f || !visibleToLapi(f, b!.mode)) return;
+  if (t.channel === 'all' && f.firstPageAt === null) {
+    f.firstPageAt = t.at;
+    f.end = Math.min(f.end, t.at + fleet.failureSettings.repairAfterPageMs);
+    fleet.repaired(b!, f.end);
+  }
+  if (t.channel === 'critical' && f.firstCriticalAt === null) f.firstCriticalAt = t.at;
+}
+
+export function simulate(opts: SimOptions): SimResult {
+  const rules = opts.rules ?? DEFAULT_RULES;
+  const everyMs = opts.everyMs ?? DEFAULT_EVALUATE_EVERY_MS;
+  const sweepEveryMs = opts.sweepEveryMs ?? 3600_000;
+  const fleet = new Fleet(opts);
+  const book = new Bookkeeping();
+  const byName = new Map(fleet.bouncers.map((b) => [b.name, b]));
+  book.onTold = (t) => notePage(fleet, byName, t);
+  const n = fleet.bouncers.length;
+  const wake = new Float64Array(n); // 0: judged at the first evaluation
+  const lastEval = new Float64Array(n);
+  const chosen = new Uint8Array(n);
+  let startsSeen = 0;
+  let nextSweep = fleet.start;
+  let evaluations = 0;
+  let bouncersJudged = 0;
+  let ticks = 0;
+  for (let now = fleet.start + everyMs; now <= fleet.end; now += everyMs) {
+    ticks++;
+    fleet.advanceTo(now);
+    if (fleet.noise.vigilDown.contains(now)) continue;
+    let starts = startsSeen;
+    while (starts < fleet.noise.lapiStarts.length && fleet.noise.lapiStarts[starts]! <= now) starts++;
+    const newStart = starts !== startsSeen;
+    startsSeen = starts;
+    const full = opts.mode === 'every-tick' || now >= nextSweep;
+    if (full && opts.mode !== 'every-tick') nextSweep += sweepEveryMs;
+    let judged: SimBouncer[];
+    if (full) {
+      judged = fleet.bouncers;
+      fleet.flagged.length = 0;
+    } else {
+      judged = [];
+      const take = (b: SimBouncer) => {
+        if (chosen[b.index] === 0) {
+          chosen[b.index] = 1;
+          judged.push(b);
+        }
+      };
+      // With an issue open, anything new may change its stage or causes.
+      for (const issue of book.open.values()) {
+        const b = issue.bouncerName === null ? undefined : byName.get(issue.bouncerName);
+        if (b && (b.lifeChanged || newStart)) take(b);
+      }
+      // A refused request or a cadence change may raise one.
+      for (const b of fleet.flagged) take(b);
+      fleet.flagged.length = 0;
+      for (let i = 0; i < n; i++) {
+        if (now <= wake[i]! || chosen[i] === 1) continue;
+        const b = fleet.bouncers[i]!;
+        // Signs of life only push thresholds later: the stale wake is early, never late.
+        if (b.lifeChanged) {
+          wake[i] = wakeAt(b, lastEval[i]!, rules);
+          b.lifeChanged = false;
+        }
+        if (now > wake[i]!) take(b);
+      }
+      for (const b of judged) chosen[b.index] = 0;
+    }
+    if (judged.length > 0) {
+      evaluations++;
+      bouncersJudged += judged.length;
+      let findings = evaluate(snapshotOf(fleet, judged, now, rules), now, rules);
+      let covers: (subject: string) => boolean = () => true;
+      if (!full) {
+        // A part of the fleet says nothing about the fleet as a whole: its fleet-level findings wait for the sweep.
+        findings = findings.filter((f) => f.subject.startsWith('bouncer:'));
+        const subjects = new Set(judged.map((b) => `bouncer:${b.name}`));
+        covers = (s) => subjects.has(s);
+      }
+      book.apply(findings, covers, now);
+      for (const b of judged) {
+        b.lifeChanged = b.refusedChanged = b.cadenceChanged = false;
+        lastEval[b.index] = now;
+        wake[b.index] = wakeAt(b, now, rules);
+      }
+    }
+    book.plan(now);
+  }
+  return { fleet, told: book.told, rules, evaluations, bouncersJudged, ticks };
+}
