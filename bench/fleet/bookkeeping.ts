@@ -10,7 +10,7 @@
 import { incidentKey } from '../../src/core/health/incident.ts';
 import type { Finding } from '../../src/core/health/types.ts';
 import type { HealthIssue } from '../../src/core/model/health-issue.ts';
-import { announcedCause, moreSevere, planNotifications, type Announced, type IssueNotifyState, type PlanChannel } from '../../src/core/notify/plan.ts';
+import { announcedCause, planNotifications, type Announced, type IssueNotifyState, type PlanChannel } from '../../src/core/notify/plan.ts';
 
 /** One issue as one message told a channel about it. */
 export interface Told {
@@ -110,7 +110,7 @@ export class Bookkeeping {
       }
       for (const u of p.updates) {
         const s = stateOf(p.channel, u.issue.id);
-        s.announced = { criticality: moreSevere(u.from.criticality, u.issue.criticality), cause: announcedCause(u.issue) };
+        s.announced = { criticality: u.issue.criticality, cause: announcedCause(u.issue) };
         s.updateQueuedAt = now;
         this.#tell(now, p.channel, 'updated', u.issue);
       }

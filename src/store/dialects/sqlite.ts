@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { CompiledQuery, type DatabaseConnection, type Driver, Kysely, SqliteDialect, type SqliteDialectConfig, SqliteDriver } from 'kysely';
 import { VigilError } from '../../lib/errors.ts';
 import type { Database } from '../schema.ts';
 import type { OpenOptions } from '../database.ts';
@@ -46,7 +46,7 @@ export function openSqlite(
   sqlite.pragma(`busy_timeout = ${Math.round(opts.busyTimeoutMs ?? 5000)}`);
   sqlite.pragma('foreign_keys = ON');
   cachePreparedStatements(sqlite);
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), sqlite, created, readableByOthers };
+  return { db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) }), sqlite, created, readableByOthers };
 }
 
 /**
@@ -153,4 +153,27 @@ export function openSqliteReader(sqlite: SqliteDatabase.Database): SqliteDatabas
   reader.pragma('query_only = ON');
   cachePreparedStatements(reader);
   return reader;
+}
+
+/**
+ * Transactions begin IMMEDIATE: they take the write lock at BEGIN, where busy_timeout waits for
+ * another process's transaction. A deferred one (Kysely's `begin`) reads first and fails at once with
+ * "database is locked" when it then writes after vigil serve committed in between (SQLite does not
+ * call the busy handler for that upgrade): `vigil bouncers add` right after serve started did.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
 }
