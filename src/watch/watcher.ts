@@ -13,6 +13,7 @@ import { fleetInputs, sourceUnavailableFinding, type WatchedEntry } from './flee
 import { syncMirror, type MirrorResult } from '../store/bouncer-mirror.ts';
 import type { BouncerSource, SourceRead } from './sources.ts';
 import type { LapiLearning, LearningStatus } from './lapi-learning.ts';
+import { lastSeenFrom } from '../core/watch/last-pull.ts';
 
 export interface WatchStatus {
   source: string;
@@ -112,7 +113,8 @@ export class Watcher {
         const input = toHealthInput(b, read!.usageMetricsAt.get(cs.name) ?? null);
         const l = learnt.get(cs.name);
         if (l) {
-          input.lastPullAt = later(input.lastPullAt, l.lastPullAt);
+          // Exact times (CrowdSec's last_pull, the access log) before a counter rise's scrape time.
+          input.lastPullAt = lastSeenFrom(later(input.lastPullAt, l.lastPullAt), l.countedPull);
           input.lastRequestAt = later(input.lastRequestAt, l.lastRequestAt);
           input.pullCadenceMs = l.pullCadenceMs;
         }
