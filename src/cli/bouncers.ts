@@ -1,4 +1,5 @@
 import { healthRules as rulesOf } from '../config/config.ts';
+import { readWatchPollEvery } from '../store/watch-poll-every.ts';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { VigilError } from '../lib/errors.ts';
@@ -67,9 +68,13 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     .description('list bouncers with their last pull')
     .addOption(outputOption())
     .action(async (o: { output: OutputFormat }) => {
-      const { list, reported } = await ctx.withStore(async (store) => ({ list: await store.listBouncers(), reported: await store.usageMetricsReceivedAt() }));
+      const { list, reported, observedEveryMs } = await ctx.withStore(async (store) => ({
+        list: await store.listBouncers(),
+        reported: await store.usageMetricsReceivedAt(),
+        observedEveryMs: await readWatchPollEvery(store),
+      }));
       const now = ctx.io.clock.now();
-      const rules = healthRules(ctx);
+      const rules = { ...healthRules(ctx), observedEveryMs };
       const health = (b: Bouncer) => bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, rules);
       ctx.io.stdout(
         formatBouncerList(list, o.output, {
@@ -106,9 +111,14 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     .description('show one bouncer in detail')
     .addOption(outputOption())
     .action(async (name: string, o: { output: OutputFormat }) => {
-      const { b, refused, usage } = await ctx.withStore(async (store) => {
+      const { b, refused, usage, observedEveryMs } = await ctx.withStore(async (store) => {
         const found = await store.getBouncer(name);
-        return { b: found, refused: await store.refusedRequests({ limit: 2000 }), usage: found ? await store.latestUsageMetrics(found.id) : undefined };
+        return {
+          b: found,
+          refused: await store.refusedRequests({ limit: 2000 }),
+          usage: found ? await store.latestUsageMetrics(found.id) : undefined,
+          observedEveryMs: await readWatchPollEvery(store),
+        };
       });
       if (!b) throw new VigilError('E_NO_BOUNCER', `bouncer '${name}' doesn't exist (see: vigil bouncers list)`);
       const ua = b.type ? (b.version && b.version !== 'N/A' ? `${b.type}/${b.version}` : b.type) : '';
@@ -117,7 +127,7 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
         .filter((r) => !isMachineRefusal(r.reason))
         .filter((r) => r.bouncerName === b.name || (b.ipAddress !== '' && r.peerIp === b.ipAddress) || (ua !== '' && r.userAgent === ua))
         .slice(0, 10);
-      const status = bouncerStatus(toHealthInput(b, usage?.receivedAt ?? null), ctx.io.clock.now(), healthRules(ctx));
+      const status = bouncerStatus(toHealthInput(b, usage?.receivedAt ?? null), ctx.io.clock.now(), { ...healthRules(ctx), observedEveryMs });
       ctx.io.stdout(formatInspect(b, status, mine, o.output, usage));
     });
 

@@ -1,4 +1,5 @@
 import { healthRules as rulesOf } from '../config/config.ts';
+import { readWatchPollEvery } from '../store/watch-poll-every.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
@@ -192,10 +193,10 @@ export function registerMachineCommands(program: Command, ctx: CommandContext): 
     .addOption(outputOption())
     .action(async (name: string, o: { output: OutputFormat }) => {
       validateMachineName(name);
-      const m = await ctx.withStore((store) => getMachine(store, name));
+      const { m, observedEveryMs } = await ctx.withStore(async (store) => ({ m: await getMachine(store, name), observedEveryMs: await readWatchPollEvery(store) }));
       if (!m) throw noMachine(name);
       const now = ctx.io.clock.now();
-      ctx.io.stdout(formatMachineInspect(m, machineStatus(m, now, healthRules(ctx)), o.output, now));
+      ctx.io.stdout(formatMachineInspect(m, machineStatus(m, now, { ...healthRules(ctx), observedEveryMs }), o.output, now));
     });
 
   machines

@@ -119,7 +119,7 @@ describe('watch settings', () => {
   it('reads the source from CrowdSec config by default, relative paths from the working directory', () => {
     const s = resolveWatchSettings({ flags: { crowdsecConfig: csConfig }, file: {}, configFile: null, env: {}, cwd: dir });
     expect(s.source).toEqual({ type: 'db', db: { type: 'sqlite', path: path.join(dir, 'data/crowdsec.db') }, from: `${csConfig} (db_config)` });
-    expect(s.pollEveryMs).toBe(30_000);
+    expect(s.pollEveryMs).toBe(10_000);
     expect(s.listen).toEqual({ host: '127.0.0.1', port: 6070 });
     expect(s.runbook).toEqual({ lapiUrl: 'http://127.0.0.1:8080/', deployment: 'host' });
   });

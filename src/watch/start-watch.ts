@@ -16,6 +16,7 @@ import { healthRules, type VigilConfig } from '../config/config.ts';
 import { formatListen } from '../lib/listen-address.ts';
 import { VigilError } from '../lib/errors.ts';
 import { writeRunbookSettings } from '../store/runbook-settings.ts';
+import { writeWatchPollEvery } from '../store/watch-poll-every.ts';
 import type { HealthRules } from '../core/health/types.ts';
 import { createAdminApp } from '../server/admin.ts';
 import { installErrorHandler } from '../lib/http-errors.ts';
@@ -99,7 +100,9 @@ export async function startWatch(
   settings = await withLearntLapiUrl(settings, source);
   // `vigil issues show` and the admin API then write CrowdSec's commands for this store's issues.
   await writeRunbookSettings(store, { cli: 'cscli', ...settings.runbook });
-  const rules: HealthRules = healthRules(config.health);
+  // Statuses read between two polls allow for a last pull up to one poll old (no false `late`).
+  const rules: HealthRules = { ...healthRules(config.health), observedEveryMs: settings.pollEveryMs };
+  await writeWatchPollEvery(store, settings.pollEveryMs);
   const learning = await LapiLearning.open(store, clock, { log: openLapiLog(settings.lapiLog ?? null, log), prometheusUrl: settings.prometheusUrl ?? null });
   const watcher = loggedWatcher(new Watcher(store, source, clock, rules, { learning }), log);
   // The same notifications as `vigil serve` (channels from vigil.yaml), with CrowdSec's runbooks.

@@ -139,6 +139,12 @@ export interface HealthRules {
   offlineAfterMinMs?: number;
   /** `console`: CrowdSec Console's rules alone (offline after offlineAfterMs, no cadence). Absent: `vigil`. */
   mode?: 'vigil' | 'console';
+  /**
+   * How old the last pull or heartbeat can be when a status is read: `vigil watch` reads CrowdSec
+   * every `poll_every`, so between reads a healthy client looks silent for up to that much longer.
+   * Added to the `late` status threshold only (issues are judged right after a read). Absent: 0.
+   */
+  observedEveryMs?: number;
 }
 
 /** One condition that holds now. The engine turns findings into persisted issues. */
