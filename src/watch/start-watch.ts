@@ -30,6 +30,7 @@ import { CscliSource, sourceFor, type BouncerSource } from './sources.ts';
 import { describeSource, type WatchSettings } from './watch-config.ts';
 import { Watcher, type PollResult } from './watcher.ts';
 import { LapiLearning } from './lapi-learning.ts';
+import { lapiProbe } from './lapi-probe.ts';
 import { describeLapiLog, lapiLogReader, type LapiLogSpec } from './lapi-log.ts';
 import { startNotifications, type Notifications } from '../notify/start.ts';
 import { createWebSurface, type WebSurface } from '../web/surface.ts';
@@ -104,7 +105,9 @@ export async function startWatch(
   const rules: HealthRules = { ...healthRules(config.health), observedEveryMs: settings.pollEveryMs };
   await writeWatchPollEvery(store, settings.pollEveryMs);
   const learning = await LapiLearning.open(store, clock, { log: openLapiLog(settings.lapiLog ?? null, log), prometheusUrl: settings.prometheusUrl ?? null });
-  const watcher = loggedWatcher(new Watcher(store, source, clock, rules, { learning }), log);
+  // CrowdSec's own Local API is probed where its address is known (its config, --lapi-url), not at a guess.
+  const probe = settings.lapiUrlIsDefault ? undefined : lapiProbe(settings.runbook.lapiUrl, { crowdsecConfigPath: settings.crowdsecConfigPath, env: opts.env });
+  const watcher = loggedWatcher(new Watcher(store, source, clock, rules, { learning, lapiProbe: probe }), log);
   // The same notifications as `vigil serve` (channels from vigil.yaml), with CrowdSec's runbooks.
   const runbook = { cli: 'cscli' as const, ...settings.runbook };
   const notifications = await startNotifications({

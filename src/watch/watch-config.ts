@@ -43,6 +43,8 @@ export interface WatchSettings {
   lapiLog?: LapiLogSpec | null;
   /** CrowdSec's Prometheus endpoint; null when off. */
   prometheusUrl?: string | null;
+  /** CrowdSec's config file when it was read (re-read each poll for `api.server.enable`); null otherwise. */
+  crowdsecConfigPath?: string | null;
 }
 
 export const DEFAULT_WATCH_LISTEN = '127.0.0.1:6070';
@@ -114,6 +116,7 @@ export function resolveWatchSettings(opts: {
   return {
     lapiLog,
     prometheusUrl,
+    crowdsecConfigPath: fromConfig ? configPath : null,
     source,
     pollEveryMs,
     listen,

@@ -14,6 +14,8 @@ import { syncMirror, type MirrorResult } from '../store/bouncer-mirror.ts';
 import type { BouncerSource, SourceRead } from './sources.ts';
 import type { LapiLearning, LearningStatus } from './lapi-learning.ts';
 import { lastSeenFrom } from '../core/watch/last-pull.ts';
+import { LapiOutages } from '../core/watch/lapi-outages.ts';
+import { withOutagesCredited, type LapiProbe } from './lapi-probe.ts';
 
 export interface WatchStatus {
   source: string;
@@ -53,13 +55,18 @@ export class Watcher {
   /** The earliest created_at seen per machine: CrowdSec 1.4 moves it on every update (as a bouncer's). */
   #machineCreated = new Map<string, number>();
   #learning: LapiLearning | undefined;
+  #probe: LapiProbe | undefined;
+  /** CrowdSec's own Local API, probe by probe (null when it is not probed). */
+  readonly lapi: LapiOutages | null;
   #status: WatchStatus;
   onError: (e: unknown) => void = () => {};
   onPoll: (r: PollResult) => void = () => {};
 
-  constructor(store: Store, source: BouncerSource, clock: Clock, rules: HealthRules, opts: { learning?: LapiLearning } = {}) {
+  constructor(store: Store, source: BouncerSource, clock: Clock, rules: HealthRules, opts: { learning?: LapiLearning; lapiProbe?: LapiProbe } = {}) {
     this.#store = store;
     this.#learning = opts.learning;
+    this.#probe = opts.lapiProbe;
+    this.lapi = opts.lapiProbe ? new LapiOutages(opts.lapiProbe.url) : null;
     this.source = source;
     this.#clock = clock;
     this.#rules = rules;
@@ -103,6 +110,10 @@ export class Watcher {
     }
     // The log and the counters are read whether or not the database could be: nothing is lost meanwhile.
     await this.#learning?.collect();
+    if (this.#probe && this.lapi) {
+      const result = await this.#probe.probe();
+      this.lapi.observe({ at: this.#clock.now(), result, prometheusUp: this.#learning?.status().prometheus?.up ?? null });
+    }
     let mirror: MirrorResult | undefined;
     if (read) {
       mirror = await syncMirror(this.#store, read.bouncers, read.usageMetricsAt, now);
@@ -150,13 +161,21 @@ export class Watcher {
 
   async #snapshot(now: number): Promise<FleetSnapshot> {
     const s = this.#status;
-    if (!s.up) {
-      throw new FleetUnavailableError(sourceUnavailableFinding(s.source, s.lastError ?? 'not read yet', s.failingSince ?? now, s.consecutiveFailures, now));
+    // While CrowdSec's Local API does not serve, the bouncers' and agents' silence is its own: their
+    // verdicts are held (nothing raised, resolved or escalated) and one issue says why.
+    const held = this.lapi?.holding === true;
+    if (!s.up || held) {
+      const findings = [];
+      if (!s.up) findings.push(sourceUnavailableFinding(s.source, s.lastError ?? 'not read yet', s.failingSince ?? now, s.consecutiveFailures, now));
+      const lapi = held ? this.lapi!.finding(now) : null;
+      if (lapi) findings.push(lapi);
+      throw new FleetUnavailableError(findings);
     }
     const lookback = now - Math.max(2 * this.#rules.offlineAfterMs, 7 * 24 * 3600_000);
     const learning = this.#learning;
+    const credited = withOutagesCredited(fleetInputs(this.#entries), this.#machines, this.lapi?.outages(lookback, now) ?? [], now, this.#rules);
     return {
-      bouncers: fleetInputs(this.#entries),
+      bouncers: credited.bouncers,
       // CrowdSec keeps neither refused requests nor its own restarts in its database: its access
       // log and counters do, when they are read (lapi-learning.ts).
       refused: [],
@@ -164,7 +183,7 @@ export class Watcher {
       lapiStarts: learning?.lapiStarts(lookback) ?? [],
       bouncerChanges: await this.#store.bouncerChanges(lookback),
       requestsRecorded: learning?.requestsRecorded ?? false,
-      ...(this.#machines ? { machines: this.#machines } : {}),
+      ...(credited.machines ? { machines: credited.machines } : {}),
     };
   }
 

@@ -1,6 +1,7 @@
 import type { StepId } from './runbooks.ts';
 import { MACHINE_CAUSES } from './machine-causes.ts';
 import { ENFORCEMENT_CAUSES } from './enforcement-causes.ts';
+import { LAPI_CAUSES } from './lapi-causes.ts';
 
 /**
  * The likely causes the health engine can name, one entry each: the seed's "Common Root Causes" as
@@ -21,6 +22,8 @@ export const CAUSES = {
   ...MACHINE_CAUSES,
   // Canaries and drift (proof of enforcement) live in enforcement-causes.ts.
   ...ENFORCEMENT_CAUSES,
+  // CrowdSec's own Local API down or replaced (`vigil watch`) live in lapi-causes.ts.
+  ...LAPI_CAUSES,
   authentication: {
     text: 'authentication failure (key invalid, bouncer deleted or re-registered)',
     summary: 'the Local API refuses its key (wrong, regenerated or revoked key, or the bouncer was deleted)',

@@ -11,6 +11,9 @@ export const ISSUE_KINDS = [
   'se_no_rc',
   'integration_late',
   'source_unavailable',
+  // `vigil watch`: CrowdSec's own Local API does not answer, or Vigil now answers in its place.
+  'lapi_down',
+  'lapi_replaced',
   // Machines (log processors): CrowdSec's LP Offline and LP No Alerts, and our own early warnings.
   'lp_offline',
   'lp_no_alerts',
@@ -32,6 +35,8 @@ export const ISSUE_CATALOGUE: Record<IssueKind, { title: string; criticality: Cr
   se_no_rc: { title: 'Security Engine No Remediation Component', criticality: 'recommended' },
   integration_late: { title: 'Integration Late', criticality: 'warning' },
   source_unavailable: { title: 'Watched Source Unavailable', criticality: 'high' },
+  lapi_down: { title: 'CrowdSec Local API Down', criticality: 'critical' },
+  lapi_replaced: { title: 'CrowdSec Local API Replaced', criticality: 'high' },
   lp_offline: { title: 'LP Offline', criticality: 'critical' },
   lp_no_alerts: { title: 'LP No Alerts', criticality: 'high' },
   lp_late: { title: 'LP Late', criticality: 'warning' },
