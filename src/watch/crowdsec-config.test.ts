@@ -36,7 +36,10 @@ describe("CrowdSec's config file", () => {
       // No log_dir: CrowdSec's default; no prometheus block: off.
       logs: { media: 'file', dir: '/var/log/' },
       prometheusUrl: null,
+      lapiEnabled: true,
     });
+    // A host switched to Vigil runs its agent with the Local API off (docs/local-api.md § Switching).
+    expect(parseCrowdsecConfig(`${DEBIAN_CONFIG}\n`.replace(/api:\n  server:\n/, 'api:\n  server:\n    enable: false\n'), null, 'c').lapiEnabled).toBe(false);
   });
 
   it('where it logs and its Prometheus endpoint (0.0.0.0 reached on loopback; default port 6060)', () => {
