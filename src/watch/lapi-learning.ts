@@ -247,6 +247,23 @@ export class LapiLearning {
     return { ...m, lastHeartbeatAt, lastPushAt, lastLoginAt: m.lastLoginAt ?? lastHeartbeatAt ?? lastPushAt };
   }
 
+  /**
+   * Heartbeat times from the access log per machine_id: a client (address + User-Agent) is one
+   * machine when exactly one of CrowdSec's machines has that address (or, several sharing it, one
+   * whose version the User-Agent names). Machines the log cannot tell apart get none from it.
+   */
+  heartbeats(machines: readonly MachineHealthInput[]): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const a of this.activity.agents()) {
+      let owners = machines.filter((m) => m.ipAddress !== '' && m.ipAddress === a.peerIp);
+      if (owners.length > 1) owners = owners.filter((m) => m.version !== '' && a.userAgent.includes(m.version));
+      if (owners.length !== 1) continue;
+      const id = owners[0]!.machineId;
+      out.set(id, [...(out.get(id) ?? []), ...a.heartbeats]);
+    }
+    return out;
+  }
+
   refusedSummaries(since: number): RefusedSummary[] {
     return this.activity.refusedSummaries(since);
   }

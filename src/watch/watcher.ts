@@ -11,6 +11,7 @@ import type { Store } from '../store/store.ts';
 import type { CrowdsecBouncer } from '../core/model/crowdsec-bouncer.ts';
 import { fleetInputs, sourceUnavailableFinding, type WatchedEntry } from './fleet.ts';
 import { syncMirror, type MirrorResult } from '../store/bouncer-mirror.ts';
+import { syncMachineMirror } from '../store/machine-mirror.ts';
 import type { BouncerSource, SourceRead } from './sources.ts';
 import type { LapiLearning, LearningStatus } from './lapi-learning.ts';
 import { lastSeenFrom } from '../core/watch/last-pull.ts';
@@ -131,12 +132,16 @@ export class Watcher {
         }
         return [{ input, autoCreated: cs.autoCreated, authType: cs.authType }];
       });
-      this.#machines = read.machines?.map((m) => {
-        const first = Math.min(this.#machineCreated.get(m.machineId) ?? m.createdAt, m.createdAt);
-        this.#machineCreated.set(m.machineId, first);
-        const seen = { ...m, createdAt: first };
-        return this.#learning ? this.#learning.machine(seen) : seen;
-      });
+      if (read.machines) {
+        const seen = read.machines.map((m) => {
+          const first = Math.min(this.#machineCreated.get(m.machineId) ?? m.createdAt, m.createdAt);
+          this.#machineCreated.set(m.machineId, first);
+          return { ...m, createdAt: first };
+        });
+        // Mirrored with the heartbeat cadence learnt from last_heartbeat and the access log (machine-mirror.ts).
+        const mirrored = await syncMachineMirror(this.#store, seen, this.#learning?.heartbeats(seen) ?? new Map(), now);
+        this.#machines = mirrored.map((m) => (this.#learning ? this.#learning.machine(m) : m));
+      } else this.#machines = undefined;
       Object.assign(this.#status, {
         up: true,
         lastSuccessAt: now,
