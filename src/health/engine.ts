@@ -167,7 +167,8 @@ export class HealthEngine {
     } catch (e) {
       if (!(e instanceof FleetUnavailableError)) throw e;
       findings = e.findings;
-      covers = (i) => e.findings.some((f) => i.kind === f.kind && i.subject === f.subject);
+      // What the held evaluation speaks for: its findings' subjects (`lapi_replaced` ends an open `lapi_down`).
+      covers = (i) => e.findings.some((f) => i.subject === f.subject);
     }
     const open = await this.#store.openHealthIssues();
     // One issue per incident (incident.ts): a late issue whose bouncer is now offline is that issue, escalated.

@@ -18,7 +18,7 @@ import type { Store } from './store.ts';
  * One heartbeat seen twice (CrowdSec's database to the microsecond, the access log to the second)
  * is one: times closer than this merge into the later.
  */
-const SAME_BEAT_MS = 1500;
+const SAME_BEAT_MS = 1000;
 
 /** Heartbeat times, sorted, near-duplicates merged, the last HEARTBEATS_KEPT. */
 export function mergeHeartbeats(...series: ReadonlyArray<readonly number[]>): number[] {
