@@ -98,7 +98,13 @@ describe.skipIf(skip)(`vigil watch: CrowdSec's Local API down or replaced, agent
     fs.writeFileSync(path.join(dir, 'vigil.yaml'), healthLines.length > 0 ? ['health:', ...healthLines.map((l) => `  ${l}`), ''].join('\n') : '');
     const db = `sqlite:${path.join(dir, 'watch.db')}`;
     const config = loadConfig({ flags: { db, config: path.join(dir, 'vigil.yaml') }, env: {}, cwd: dir });
-    const settings = resolveWatchSettings({ flags: { crowdsecConfig: lapi.configPath, listen: 'off', pollEvery }, file: {}, configFile: null, env: {}, cwd: dir });
+    const settings = resolveWatchSettings({
+      flags: { crowdsecConfig: lapi.configPath, listen: 'off', pollEvery },
+      file: {},
+      configFile: null,
+      env: {},
+      cwd: dir,
+    });
     return { running: await startWatch(config, settings, { log: silent }), db, dir };
   }
 
@@ -150,7 +156,12 @@ describe.skipIf(skip)(`vigil watch: CrowdSec's Local API down or replaced, agent
     // 1. Watch B polls every 15 s (the `late` floor): sampled as an operator would, for 2 minutes.
     const b = await watchOver('b', '15s', []);
     sampler = b.running;
-    await until('watch B knows the cadence', async () => ((await sampler!.store.listBouncers()).find((x) => x.name === 'custom')?.pullCadenceMs ? true : undefined), context, 30_000);
+    await until(
+      'watch B knows the cadence',
+      async () => ((await sampler!.store.listBouncers()).find((x) => x.name === 'custom')?.pullCadenceMs ? true : undefined),
+      context,
+      30_000,
+    );
     const statuses: string[] = [];
     const sampleUntil = Date.now() + 120_000;
     while (Date.now() < sampleUntil) {
@@ -194,7 +205,12 @@ describe.skipIf(skip)(`vigil watch: CrowdSec's Local API down or replaced, agent
     await agent.stop();
     agent = undefined;
     const agentStoppedAt = Date.now();
-    await until('lp_late', async () => ((await openIssues()).some((i) => i.kind === 'lp_late' && i.subject === 'machine:agent-1') ? true : undefined), context, 60_000);
+    await until(
+      'lp_late',
+      async () => ((await openIssues()).some((i) => i.kind === 'lp_late' && i.subject === 'machine:agent-1') ? true : undefined),
+      context,
+      60_000,
+    );
     console.log(`[watch-outage] lp_late opened ${((Date.now() - agentStoppedAt) / 1000).toFixed(1)} s after the agent stopped (cadence 2 s, floors down)`);
     expect((await openIssues()).filter((i) => i.subject === 'bouncer:custom')).toEqual([]);
 

@@ -193,7 +193,10 @@ export function registerMachineCommands(program: Command, ctx: CommandContext): 
     .addOption(outputOption())
     .action(async (name: string, o: { output: OutputFormat }) => {
       validateMachineName(name);
-      const { m, observedEveryMs } = await ctx.withStore(async (store) => ({ m: await getMachine(store, name), observedEveryMs: await readWatchPollEvery(store) }));
+      const { m, observedEveryMs } = await ctx.withStore(async (store) => ({
+        m: await getMachine(store, name),
+        observedEveryMs: await readWatchPollEvery(store),
+      }));
       if (!m) throw noMachine(name);
       const now = ctx.io.clock.now();
       ctx.io.stdout(formatMachineInspect(m, machineStatus(m, now, { ...healthRules(ctx), observedEveryMs }), o.output, now));

@@ -23,7 +23,7 @@ const agent = (over: Partial<MachineHealthInput> = {}): MachineHealthInput => ({
 });
 
 describe('heartbeat times from two sources', () => {
-  it("one beat seen in the database (to the µs) and the log (to the second) counts once", () => {
+  it('one beat seen in the database (to the µs) and the log (to the second) counts once', () => {
     expect(mergeHeartbeats([T0 + 650, T0 + 60_999], [T0, T0 + 60_000, T0 + 120_000])).toEqual([T0 + 650, T0 + 60_999, T0 + 120_000]);
   });
 });

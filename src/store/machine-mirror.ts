@@ -22,7 +22,10 @@ const SAME_BEAT_MS = 1000;
 
 /** Heartbeat times, sorted, near-duplicates merged, the last HEARTBEATS_KEPT. */
 export function mergeHeartbeats(...series: ReadonlyArray<readonly number[]>): number[] {
-  const all = series.flat().filter((t) => Number.isFinite(t)).sort((a, b) => a - b);
+  const all = series
+    .flat()
+    .filter((t) => Number.isFinite(t))
+    .sort((a, b) => a - b);
   const out: number[] = [];
   for (const t of all) {
     if (out.length > 0 && t - out[out.length - 1]! < SAME_BEAT_MS) out[out.length - 1] = t;
@@ -57,7 +60,11 @@ export async function syncMachineMirror(
   await db.transaction().execute(async (trx) => {
     for (const m of machines) {
       const old = existing.get(m.machineId);
-      const times = mergeHeartbeats(old ? parseTimes(old.recent_heartbeats) : [], beats.get(m.machineId) ?? [], m.lastHeartbeatAt === null ? [] : [m.lastHeartbeatAt]);
+      const times = mergeHeartbeats(
+        old ? parseTimes(old.recent_heartbeats) : [],
+        beats.get(m.machineId) ?? [],
+        m.lastHeartbeatAt === null ? [] : [m.lastHeartbeatAt],
+      );
       const cadence = pullCadence(times);
       const values = {
         ip_address: m.ipAddress,
@@ -88,7 +95,12 @@ export async function syncMachineMirror(
           nullableEq(old.last_push_at, values.last_push_at) &&
           nullableEq(old.heartbeat_cadence_ms, values.heartbeat_cadence_ms) &&
           old.recent_heartbeats === values.recent_heartbeats;
-        if (!same) await trx.updateTable('machines').set({ ...values, updated_at: now }).where('id', '=', old.id).execute();
+        if (!same)
+          await trx
+            .updateTable('machines')
+            .set({ ...values, updated_at: now })
+            .where('id', '=', old.id)
+            .execute();
       }
       out.push({ ...m, createdAt: values.created_at, lastHeartbeatAt: values.last_heartbeat_at, heartbeatCadenceMs: cadence });
     }

@@ -39,7 +39,7 @@ describe("CrowdSec's config file", () => {
       lapiEnabled: true,
     });
     // A host switched to Vigil runs its agent with the Local API off (docs/local-api.md § Switching).
-    expect(parseCrowdsecConfig(`${DEBIAN_CONFIG}\n`.replace(/api:\n  server:\n/, 'api:\n  server:\n    enable: false\n'), null, 'c').lapiEnabled).toBe(false);
+    expect(parseCrowdsecConfig(`${DEBIAN_CONFIG}\n`.replace(/api:\n {2}server:\n/, 'api:\n  server:\n    enable: false\n'), null, 'c').lapiEnabled).toBe(false);
   });
 
   it('where it logs and its Prometheus endpoint (0.0.0.0 reached on loopback; default port 6060)', () => {

@@ -77,7 +77,12 @@ for (const dialect of DIALECTS) {
       learnt = await learning.apply(m.byName);
       expect([...learnt.keys()]).toEqual(['fw-a']);
       // A rise proves a pull between the two scrapes, not at the second one.
-      expect(learnt.get('fw-a')).toEqual({ lastPullAt: null, countedPull: { after: T0 + 80_000, at: T0 + 90_000 }, lastRequestAt: T0 + 90_000, pullCadenceMs: null });
+      expect(learnt.get('fw-a')).toEqual({
+        lastPullAt: null,
+        countedPull: { after: T0 + 80_000, at: T0 + 90_000 },
+        lastRequestAt: T0 + 90_000,
+        pullCadenceMs: null,
+      });
       const a = m.byName.get('fw-a')!;
       expect(await pullHours(store, { since: T0 - 3600_000, bouncerId: a.id })).toEqual([{ bouncerId: a.id, hour: T0, pulls: 3 }]);
       expect(learning.lapiStarts(0)).toEqual([1_796_290_000_000]);
@@ -119,7 +124,12 @@ for (const dialect of DIALECTS) {
       const m = await syncMirror(store, [row('custom', '10.0.0.6', 'crowdsec-custom-bouncer')], new Map(), clock.now());
       await first.collect();
       expect(first.requestsRecorded).toBe(true);
-      expect((await first.apply(m.byName)).get('custom')).toEqual({ lastPullAt: T0 + 70_000, countedPull: null, lastRequestAt: T0 + 70_000, pullCadenceMs: 10_000 });
+      expect((await first.apply(m.byName)).get('custom')).toEqual({
+        lastPullAt: T0 + 70_000,
+        countedPull: null,
+        lastRequestAt: T0 + 70_000,
+        pullCadenceMs: 10_000,
+      });
       const stored = (await store.listBouncers())[0]!;
       expect(stored).toMatchObject({ pullCadenceMs: 10_000, lastRequestAt: T0 + 70_000 });
       await first.close();

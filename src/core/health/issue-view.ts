@@ -32,7 +32,14 @@ export function issueRunbook(
 ): Runbook | undefined {
   if (i.subject.startsWith('machine:')) return machineIssueRunbook(i, lapiUrl, deployment, settings);
   if (i.kind === 'lapi_down' || i.kind === 'lapi_replaced')
-    return lapiRunbookFor({ issue: i.kind, lapiUrl, deployment, cause: topCause(i)?.cause ?? 'unknown', container: settings?.container, namespace: settings?.namespace });
+    return lapiRunbookFor({
+      issue: i.kind,
+      lapiUrl,
+      deployment,
+      cause: topCause(i)?.cause ?? 'unknown',
+      container: settings?.container,
+      namespace: settings?.namespace,
+    });
   if (!i.bouncerName) return undefined;
   if (i.kind === 'remediation_not_enforced' || i.kind === 'remediation_drift')
     return enforcementRunbookFor({

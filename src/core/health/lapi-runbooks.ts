@@ -24,7 +24,12 @@ export function lapiRunbookFor(ctx: LapiRunbookContext): Runbook {
   const ns = shellQuote(ctx.namespace ?? 'crowdsec');
   const ops =
     ctx.deployment === 'docker'
-      ? { status: `docker ps -a --filter name=${c}`, logs: `docker logs --tail 50 ${c}`, restart: `docker restart ${c}`, config: `docker exec ${c} cat /etc/crowdsec/config.yaml` }
+      ? {
+          status: `docker ps -a --filter name=${c}`,
+          logs: `docker logs --tail 50 ${c}`,
+          restart: `docker restart ${c}`,
+          config: `docker exec ${c} cat /etc/crowdsec/config.yaml`,
+        }
       : ctx.deployment === 'kubernetes'
         ? {
             status: `kubectl get pods -n ${ns}`,
@@ -39,7 +44,10 @@ export function lapiRunbookFor(ctx: LapiRunbookContext): Runbook {
             config: 'sudo grep -nA3 "server:" /etc/crowdsec/config.yaml /etc/crowdsec/config.yaml.local 2>/dev/null',
           };
   const likely = `Most likely ${causeSummary(ctx.cause)}.`;
-  const listening: RunbookStep = { text: `What listens on port ${code(lapi.port)} (nothing, CrowdSec, or another program):`, commands: [`sudo ss -ltnp 'sport = :${lapi.port}'`] };
+  const listening: RunbookStep = {
+    text: `What listens on port ${code(lapi.port)} (nothing, CrowdSec, or another program):`,
+    commands: [`sudo ss -ltnp 'sport = :${lapi.port}'`],
+  };
   if (ctx.issue === 'lapi_replaced') {
     return {
       title: `CrowdSec Local API Replaced: ${code(lapi.url)}`,
@@ -62,10 +70,16 @@ export function lapiRunbookFor(ctx: LapiRunbookContext): Runbook {
               text: 'The stack was switched to Vigil: stop this watch (Vigil serve watches the bouncers now, see its issues):',
               commands: ['sudo systemctl disable --now vigil-watch  # or stop the vigil watch process', 'sudo vigil issues list'],
             },
-            { text: 'Or point this watch at the CrowdSec that still serves the bouncers:', commands: ['sudo vigil watch --crowdsec-config /path/to/that/config.yaml'] },
+            {
+              text: 'Or point this watch at the CrowdSec that still serves the bouncers:',
+              commands: ['sudo vigil watch --crowdsec-config /path/to/that/config.yaml'],
+            },
           ],
         },
-        { title: 'Verify', steps: [{ text: 'The issue resolves when CrowdSec serves this address again, or it is gone with this watch.', commands: [health] }] },
+        {
+          title: 'Verify',
+          steps: [{ text: 'The issue resolves when CrowdSec serves this address again, or it is gone with this watch.', commands: [health] }],
+        },
       ],
     };
   }

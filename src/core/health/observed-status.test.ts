@@ -55,7 +55,19 @@ describe("a healthy bouncer's status under watch, sampled every second for 10 mi
   it('a bouncer that stopped is still shown late, one poll later at most', () => {
     const rules = { ...DEFAULT_RULES, observedEveryMs: 10_000 };
     const b = { lastPullAt: T0, pullCadenceMs: 10_000 } as BouncerHealthInput;
-    const base: BouncerHealthInput = { ...b, id: 1, name: 'x', type: 't', version: '', ipAddress: '', kind: 'remediation', revoked: false, createdAt: T0 - 1000, lastRequestAt: null, lastUsageMetricsAt: null };
+    const base: BouncerHealthInput = {
+      ...b,
+      id: 1,
+      name: 'x',
+      type: 't',
+      version: '',
+      ipAddress: '',
+      kind: 'remediation',
+      revoked: false,
+      createdAt: T0 - 1000,
+      lastRequestAt: null,
+      lastUsageMetricsAt: null,
+    };
     expect(bouncerStatus(base, T0 + 40_000, rules)).toBe('healthy');
     expect(bouncerStatus(base, T0 + 40_001, rules)).toBe('late');
   });

@@ -96,8 +96,14 @@ export class LapiOutages {
     const prom =
       c.last.prometheusUp === null
         ? []
-        : [c.last.prometheusUp ? "CrowdSec's Prometheus endpoint still answers: the crowdsec process runs" : "CrowdSec's Prometheus endpoint does not answer either"];
-    const notes = [`first seen at ${formatRfc3339(c.firstFailAt)}; last seen serving ${this.#lastUpAt === null ? 'never (since watch started)' : `at ${formatRfc3339(this.#lastUpAt)}`}`];
+        : [
+            c.last.prometheusUp
+              ? "CrowdSec's Prometheus endpoint still answers: the crowdsec process runs"
+              : "CrowdSec's Prometheus endpoint does not answer either",
+          ];
+    const notes = [
+      `first seen at ${formatRfc3339(c.firstFailAt)}; last seen serving ${this.#lastUpAt === null ? 'never (since watch started)' : `at ${formatRfc3339(this.#lastUpAt)}`}`,
+    ];
     if (r.state === 'replaced' || r.state === 'disabled') {
       const cause: LikelyCause =
         r.state === 'replaced'
