@@ -61,7 +61,7 @@ export function registerWatchCommand(program: Command, ctx: CommandContext): voi
       if (o.once) {
         // One run prints its result (the issues table, or one fatal line); log lines would only repeat it.
         const log = createLogger('silent', { write: (s: string) => (ctx.io.stderr(s), true) } as unknown as NodeJS.WritableStream);
-        const running = await startWatch(config, settings, { clock: ctx.io.clock, log, env: ctx.io.env, poll: false });
+        const running = await startWatch(config, settings, { clock: ctx.io.clock, log, env: ctx.io.env, poll: false, oneShot: true });
         try {
           const result = await running.watcher.pollOnce();
           // A one-shot run (cron) sends what it raised before exiting.

@@ -88,6 +88,8 @@ export async function startWatch(
     env?: NodeJS.ProcessEnv;
     source?: BouncerSource;
     poll?: boolean;
+    /** `vigil watch --once`: one poll in a new process; CrowdSec's Local API down is raised at its first failed probe. */
+    oneShot?: boolean;
     /** Creates the dashboard password on first start and hands it over to be printed once. */
     firstStartPassword?: (password: string, dashboardUrl: string) => void;
   } = {},
@@ -107,7 +109,7 @@ export async function startWatch(
   const learning = await LapiLearning.open(store, clock, { log: openLapiLog(settings.lapiLog ?? null, log), prometheusUrl: settings.prometheusUrl ?? null });
   // CrowdSec's own Local API is probed where its address is known (its config, --lapi-url), not at a guess.
   const probe = settings.lapiUrlIsDefault ? undefined : lapiProbe(settings.runbook.lapiUrl, { crowdsecConfigPath: settings.crowdsecConfigPath, env: opts.env });
-  const watcher = loggedWatcher(new Watcher(store, source, clock, rules, { learning, lapiProbe: probe }), log);
+  const watcher = loggedWatcher(new Watcher(store, source, clock, rules, { learning, lapiProbe: probe, oneShot: opts.oneShot }), log);
   // The same notifications as `vigil serve` (channels from vigil.yaml), with CrowdSec's runbooks.
   const runbook = { cli: 'cscli' as const, ...settings.runbook };
   const notifications = await startNotifications({

@@ -63,11 +63,11 @@ export class Watcher {
   onError: (e: unknown) => void = () => {};
   onPoll: (r: PollResult) => void = () => {};
 
-  constructor(store: Store, source: BouncerSource, clock: Clock, rules: HealthRules, opts: { learning?: LapiLearning; lapiProbe?: LapiProbe } = {}) {
+  constructor(store: Store, source: BouncerSource, clock: Clock, rules: HealthRules, opts: { learning?: LapiLearning; lapiProbe?: LapiProbe; oneShot?: boolean } = {}) {
     this.#store = store;
     this.#learning = opts.learning;
     this.#probe = opts.lapiProbe;
-    this.lapi = opts.lapiProbe ? new LapiOutages(opts.lapiProbe.url) : null;
+    this.lapi = opts.lapiProbe ? new LapiOutages(opts.lapiProbe.url, { oneShot: opts.oneShot }) : null;
     this.source = source;
     this.#clock = clock;
     this.#rules = rules;

@@ -37,6 +37,11 @@ describe("CrowdSec's Local API, probe by probe", () => {
       expect(f.causes[0]!.cause).toBe(result.state === 'replaced' ? 'lapi_replaced_by_vigil' : 'lapi_disabled');
     }
   });
+  it('vigil watch --once (one probe per process) raises at its first failed probe', () => {
+    const o = new LapiOutages(URL, { oneShot: true });
+    o.observe({ at: T0, result: down, prometheusUp: null });
+    expect(o.finding(T0)?.kind).toBe('lapi_down');
+  });
   it('keeps the outage from the last probe that found it serving to the first that does again', () => {
     const o = new LapiOutages(URL);
     o.observe({ at: T0, result: { state: 'up' }, prometheusUp: null });

@@ -48,13 +48,20 @@ interface Current {
 
 export class LapiOutages {
   readonly #url: string;
+  readonly #probes: number;
+  readonly #minMs: number;
   #current: Current | null = null;
   #lastUpAt: number | null = null;
   #ended: Outage[] = [];
 
-  /** `url`: the Local API's URL, for messages. */
-  constructor(url: string) {
+  /**
+   * `url`: the Local API's URL, for messages. `oneShot` (`vigil watch --once`, a new process per
+   * run): one failed probe is all there will be, so it raises at once.
+   */
+  constructor(url: string, opts: { oneShot?: boolean } = {}) {
     this.#url = url;
+    this.#probes = opts.oneShot ? 1 : DOWN_PROBES;
+    this.#minMs = opts.oneShot ? 0 : DOWN_MIN_MS;
   }
 
   observe(o: LapiObservation): void {
@@ -89,7 +96,7 @@ export class LapiOutages {
   /** The one issue while it does not serve, once that lasted DOWN_PROBES probes and DOWN_MIN_MS; else null. */
   finding(now: number): Finding | null {
     const c = this.#current;
-    if (!c || c.failures < DOWN_PROBES || now - c.firstFailAt < DOWN_MIN_MS) return null;
+    if (!c || c.failures < this.#probes || now - c.firstFailAt < this.#minMs) return null;
     const r = c.last.result;
     const lasted = formatGoDuration(Math.max(0, Math.round((now - c.firstFailAt) / 1000)) * 1000);
     const held = 'Bouncer and machine issues are held as they were until it serves again; its downtime will not count as their silence.';
