@@ -184,6 +184,7 @@ describe.skipIf(skip)(`vigil watch: CrowdSec's Local API down or replaced, agent
     console.log(`[watch-outage] lapi_down opened ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s after CrowdSec was stopped`);
     const down = (await store.openHealthIssues()).find((i) => i.kind === 'lapi_down')!;
     expect(down.criticality).toBe('critical');
+    expect(w.watcher.status().lapi).toMatchObject({ state: 'down' });
     expect((down.evidence.causes[0] as { cause: string }).cause).toBe('lapi_stopped');
     // Longer than the bouncer's and the agent's Late thresholds (6 s): still only the Local API's issue.
     await new Promise((r) => setTimeout(r, 15_000));

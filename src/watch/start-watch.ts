@@ -259,9 +259,25 @@ function watchMetrics(store: Store, clock: Clock, watcher: Watcher, log: Logger)
     help: "1 when the last scrape of CrowdSec's Prometheus endpoint succeeded, else 0; absent when it is not scraped.",
     registers: [metrics.registry],
   });
+  const lapiUp = new Gauge({
+    name: 'vigil_watch_lapi_up',
+    help: "1 when CrowdSec's own Local API answered its last probe, else 0 (down, disabled, or answered by Vigil); absent when it is not probed.",
+    registers: [metrics.registry],
+  });
   let wasUp: boolean | undefined;
+  let lapiWas: string | undefined;
   watcher.onPoll = (r: PollResult) => {
     const s = watcher.status();
+    if (s.lapi) {
+      lapiUp.set(s.lapi.state === 'up' ? 1 : 0);
+      // Log transitions of CrowdSec's Local API, not every probe.
+      if (lapiWas !== undefined && s.lapi.state !== lapiWas)
+        (s.lapi.state === 'up' ? log.info.bind(log) : log.warn.bind(log))(
+          { lapi: s.lapi.state },
+          `CrowdSec's Local API is ${s.lapi.state === 'up' ? 'serving again' : s.lapi.state}`,
+        );
+      lapiWas = s.lapi.state;
+    }
     if (s.learning.accessLog) {
       logUp.set(s.learning.accessLog.up ? 1 : 0);
       logMalformed.set(s.learning.accessLog.malformed);
@@ -322,6 +338,7 @@ async function startWatchListener(deps: {
       lastReadAt: iso(s.lastReadAt),
       lastSuccessAt: iso(s.lastSuccessAt),
       failingSince: iso(s.failingSince),
+      lapi: s.lapi ? { state: s.lapi.state, notServingSince: iso(s.lapi.notServingSince), lastUpAt: iso(s.lapi.lastUpAt) } : null,
       pollEveryMs: settings.pollEveryMs,
     });
   });

@@ -33,6 +33,8 @@ export interface WatchStatus {
   machines: number | null;
   /** What is read besides CrowdSec's database: its access log and Prometheus counters. */
   learning: LearningStatus;
+  /** CrowdSec's own Local API as probed (`up`, `down`, `replaced`, `disabled`); null when it is not probed. */
+  lapi: ReturnType<LapiOutages['state']> | null;
 }
 
 export interface PollResult {
@@ -63,7 +65,13 @@ export class Watcher {
   onError: (e: unknown) => void = () => {};
   onPoll: (r: PollResult) => void = () => {};
 
-  constructor(store: Store, source: BouncerSource, clock: Clock, rules: HealthRules, opts: { learning?: LapiLearning; lapiProbe?: LapiProbe; oneShot?: boolean } = {}) {
+  constructor(
+    store: Store,
+    source: BouncerSource,
+    clock: Clock,
+    rules: HealthRules,
+    opts: { learning?: LapiLearning; lapiProbe?: LapiProbe; oneShot?: boolean } = {},
+  ) {
     this.#store = store;
     this.#learning = opts.learning;
     this.#probe = opts.lapiProbe;
@@ -84,11 +92,12 @@ export class Watcher {
       bouncers: 0,
       machines: null,
       learning: { accessLog: null, prometheus: null },
+      lapi: null,
     };
   }
 
   status(): WatchStatus {
-    return { ...this.#status, learning: this.#learning?.status() ?? { accessLog: null, prometheus: null } };
+    return { ...this.#status, learning: this.#learning?.status() ?? { accessLog: null, prometheus: null }, lapi: this.lapi?.state() ?? null };
   }
 
   /** One poll: read, mirror, evaluate. Concurrent calls share it. */

@@ -87,6 +87,15 @@ export class LapiOutages {
     return this.#current !== null;
   }
 
+  /** For /admin/v1/watch and the metrics: the last probe's state, and since when it has not served. */
+  state(): { state: LapiProbeResult['state'] | 'unknown'; notServingSince: number | null; lastUpAt: number | null } {
+    return {
+      state: this.#current ? this.#current.last.result.state : this.#lastUpAt !== null ? 'up' : 'unknown',
+      notServingSince: this.#current?.firstFailAt ?? null,
+      lastUpAt: this.#lastUpAt,
+    };
+  }
+
   /** Outages overlapping [since, now]; the current one ends at `now`. */
   outages(since: number, now: number): Outage[] {
     const all = [...this.#ended, ...(this.#current ? [{ from: this.#current.from, to: null }] : [])];
