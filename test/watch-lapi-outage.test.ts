@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -180,6 +181,13 @@ describe.skipIf(skip)(`vigil watch: CrowdSec's Local API down or replaced, agent
     // 2. CrowdSec's Local API stops: one issue, within 60 s, and nothing blamed on the fleet.
     const stoppedAt = Date.now();
     await lapi.stop();
+    // With CrowdSec stopped nobody else writes its database: watch's reads leave it byte for byte.
+    const sums = () =>
+      ['', '-wal'].map((ext) => {
+        const f = `${lapi.dbPath!}${ext}`;
+        return fs.existsSync(f) ? crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex') : 'absent';
+      });
+    const before = sums();
     await until('lapi_down', async () => ((await openIssues()).some((i) => i.kind === 'lapi_down') ? true : undefined), context, 60_000);
     console.log(`[watch-outage] lapi_down opened ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s after CrowdSec was stopped`);
     const down = (await store.openHealthIssues()).find((i) => i.kind === 'lapi_down')!;
@@ -189,6 +197,7 @@ describe.skipIf(skip)(`vigil watch: CrowdSec's Local API down or replaced, agent
     // Longer than the bouncer's and the agent's Late thresholds (6 s): still only the Local API's issue.
     await new Promise((r) => setTimeout(r, 15_000));
     expect(await everOpened()).toEqual(['lapi_down lapi']);
+    expect(sums()).toEqual(before);
     const runbook = await runVigil({ cwd: a.dir }, ['issues', 'show', String(down.id), '--db', a.db]);
     expect(runbook.out).toContain('CrowdSec Local API Down');
 
