@@ -171,7 +171,9 @@ describe.skipIf(skip)(`vigil watch on the real CrowdSec 1.4.6${skip ? ` (skipped
       .split(/\s+/)
       .find((t) => t.startsWith('vigil_'))!;
     const status = await (await fetch(`${w.url}/admin/v1/watch`, { headers: { authorization: `Bearer ${token}` } })).json();
-    expect(status).toMatchObject({ up: true, source: `sqlite:${lapi.dbPath}`, consecutiveFailures: 0 });
+    // CrowdSec's own Local API is probed at the address its config gives.
+    expect(status).toMatchObject({ up: true, source: `sqlite:${lapi.dbPath}`, consecutiveFailures: 0, lapi: { state: 'up', notServingSince: null } });
+    expect(metrics).toMatch(/^vigil_watch_lapi_up 1$/m);
     const listed = await (await fetch(`${w.url}/admin/v1/bouncers`, { headers: { authorization: `Bearer ${token}` } })).json();
     expect(listed.find((b: { name: string }) => b.name === 'custom-sqlite')).toMatchObject({ health: 'healthy' });
     // The dashboard shares the listener, behind its login; its first-start password was printed once.

@@ -2,6 +2,7 @@ import { refusedOf } from '../core/health/attribution.ts';
 import { healthRules as rulesOf } from '../config/config.ts';
 import { describeProbe, type LastProbe } from '../core/bouncers/probe.ts';
 import { lastProbes } from '../store/bouncer-probes.ts';
+import { readWatchPollEvery } from '../store/watch-poll-every.ts';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { VigilError } from '../lib/errors.ts';
@@ -71,12 +72,13 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     .addOption(outputOption())
     .action(async (o: { output: OutputFormat }) => {
       const now = ctx.io.clock.now();
-      const rules = healthRules(ctx);
-      const { list, reported, downtime } = await ctx.withStore(async (store) => ({
+      const { list, reported, downtime, observedEveryMs } = await ctx.withStore(async (store) => ({
         list: await store.listBouncers(),
         reported: await store.usageMetricsReceivedAt(),
-        downtime: await vigilDowntime(store, downtimeLookback(now, rules), now),
+        downtime: await vigilDowntime(store, downtimeLookback(now, healthRules(ctx)), now),
+        observedEveryMs: await readWatchPollEvery(store),
       }));
+      const rules = { ...healthRules(ctx), observedEveryMs };
       const health = (b: Bouncer) => bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, rules, downtime);
       ctx.io.stdout(
         formatBouncerList(list, o.output, {
@@ -114,7 +116,7 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     .addOption(outputOption())
     .action(async (name: string, o: { output: OutputFormat }) => {
       const now = ctx.io.clock.now();
-      const { b, fleet, refused, usage, downtime, probe } = await ctx.withStore(async (store) => {
+      const { b, fleet, refused, usage, downtime, probe, observedEveryMs } = await ctx.withStore(async (store) => {
         const found = await store.getBouncer(name);
         return {
           b: found,
@@ -123,6 +125,7 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
           usage: found ? await store.latestUsageMetrics(found.id) : undefined,
           downtime: await vigilDowntime(store, downtimeLookback(now, healthRules(ctx)), now),
           probe: found ? (await lastProbes(store, [found.id])).get(found.id) : undefined,
+          observedEveryMs: await readWatchPollEvery(store),
         };
       });
       if (!b) throw new VigilError('E_NO_BOUNCER', `bouncer '${name}' doesn't exist (see: vigil bouncers list)`);
@@ -130,7 +133,7 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
       const mine = refusedOf(b, fleet, refused)
         .slice(0, 10)
         .map((m) => ({ ...m.request, whose: m.label }));
-      const status = bouncerStatus(toHealthInput(b, usage?.receivedAt ?? null), now, healthRules(ctx), downtime);
+      const status = bouncerStatus(toHealthInput(b, usage?.receivedAt ?? null), now, { ...healthRules(ctx), observedEveryMs }, downtime);
       ctx.io.stdout(formatInspect(b, status, mine, o.output, usage, probe));
     });
 

@@ -1,4 +1,5 @@
 import { healthRules as rulesOf } from '../config/config.ts';
+import { readWatchPollEvery } from '../store/watch-poll-every.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
@@ -194,12 +195,13 @@ export function registerMachineCommands(program: Command, ctx: CommandContext): 
     .action(async (name: string, o: { output: OutputFormat }) => {
       validateMachineName(name);
       const now = ctx.io.clock.now();
-      const { m, downtime } = await ctx.withStore(async (store) => ({
+      const { m, downtime, observedEveryMs } = await ctx.withStore(async (store) => ({
         m: await getMachine(store, name),
         downtime: await vigilDowntime(store, downtimeLookback(now, healthRules(ctx)), now),
+        observedEveryMs: await readWatchPollEvery(store),
       }));
       if (!m) throw noMachine(name);
-      ctx.io.stdout(formatMachineInspect(m, machineStatus(m, now, healthRules(ctx), downtime), o.output, now));
+      ctx.io.stdout(formatMachineInspect(m, machineStatus(m, now, { ...healthRules(ctx), observedEveryMs }, downtime), o.output, now));
     });
 
   machines

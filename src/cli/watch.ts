@@ -22,7 +22,7 @@ export function registerWatchCommand(program: Command, ctx: CommandContext): voi
     .option('--crowdsec-config <file>', "CrowdSec's config.yaml, for its db_config and Local API address (default /etc/crowdsec/config.yaml)")
     .option('--crowdsec-db <url>', "CrowdSec's database instead: sqlite:PATH, postgres://USER:PASSWORD@HOST:5432/DB or mysql://USER:PASSWORD@HOST:3306/DB")
     .option('--cscli <command>', 'read through `cscli bouncers list -o json` run with this prefix, e.g. "docker exec crowdsec cscli"')
-    .option('--poll-every <duration>', 'how often to read and evaluate (default 30s)')
+    .option('--poll-every <duration>', "how often to read, probe CrowdSec's Local API and evaluate (default 10s)")
     .option('--listen <host:port>', 'admin API, /metrics and /health (default 127.0.0.1:6070; off disables)')
     .option('--lapi-url <url>', "CrowdSec's Local API URL as bouncers use it, for runbooks (default from its config, else http://127.0.0.1:8080/)")
     .option('--deployment <where>', 'where CrowdSec runs, for runbooks: host, docker or kubernetes (default from --cscli, else host)')
@@ -61,7 +61,7 @@ export function registerWatchCommand(program: Command, ctx: CommandContext): voi
       if (o.once) {
         // One run prints its result (the issues table, or one fatal line); log lines would only repeat it.
         const log = createLogger('silent', { write: (s: string) => (ctx.io.stderr(s), true) } as unknown as NodeJS.WritableStream);
-        const running = await startWatch(config, settings, { clock: ctx.io.clock, log, env: ctx.io.env, poll: false });
+        const running = await startWatch(config, settings, { clock: ctx.io.clock, log, env: ctx.io.env, poll: false, oneShot: true });
         try {
           const result = await running.watcher.pollOnce();
           // A one-shot run (cron) sends what it raised before exiting.

@@ -22,7 +22,7 @@ export const watchFileSchema = z
       .string()
       .meta({ format: 'duration' })
       .optional()
-      .meta({ description: 'How often to read and evaluate (at least 100ms).', default: '30s', flag: '--poll-every' }),
+      .meta({ description: "How often to read, probe CrowdSec's Local API and evaluate (at least 100ms).", default: '10s', flag: '--poll-every' }),
     listen: z.string().optional().meta({
       description: 'Admin API, dashboard, `/metrics` and `/health` of `vigil watch`; `off` disables it.',
       default: '127.0.0.1:6070',

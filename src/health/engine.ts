@@ -28,11 +28,17 @@ export const FLAP_WINDOW_MS = 24 * 3600_000;
  * known about the bouncers, so none is raised or resolved from missing data.
  */
 export class FleetUnavailableError extends Error {
-  readonly finding: Finding;
-  constructor(finding: Finding) {
-    super(finding.summary);
+  /** Raised alone, in place of the fleet's findings: none (a hold not yet worth an issue), one or more. */
+  readonly findings: Finding[];
+  constructor(finding: Finding | Finding[]) {
+    const findings = Array.isArray(finding) ? finding : [finding];
+    super(findings[0]?.summary ?? 'fleet verdicts held');
     this.name = 'FleetUnavailableError';
-    this.finding = finding;
+    this.findings = findings;
+  }
+
+  get finding(): Finding | undefined {
+    return this.findings[0];
   }
 }
 
@@ -184,8 +190,9 @@ export class HealthEngine {
       findings = await runInTurns(evaluateInSlices(await this.snapshot(now), now, this.#rules));
     } catch (e) {
       if (!(e instanceof FleetUnavailableError)) throw e;
-      findings = [e.finding];
-      covers = (i) => i.kind === e.finding.kind && i.subject === e.finding.subject;
+      findings = e.findings;
+      // What the held evaluation speaks for: its findings' subjects (`lapi_replaced` ends an open `lapi_down`).
+      covers = (i) => e.findings.some((f) => i.subject === f.subject);
     }
     const open = await this.#store.openHealthIssues();
     // One issue per incident (incident.ts): a late issue whose bouncer is now offline is that issue, escalated.

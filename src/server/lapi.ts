@@ -13,6 +13,9 @@ import { parseBouncerUsageMetrics, USAGE_METRICS_MAX_BYTES } from './usage-metri
 import { isAgentRequest } from './agent-usage.ts';
 import type { ClientCertSource } from './client-cert.ts';
 
+/** The `Server` header of `/health`: how `vigil watch` tells Vigil from CrowdSec on the Local API's address. */
+export const VIGIL_SERVER_HEADER = 'Vigil';
+
 export interface LapiDeps {
   store: Store;
   clock: Clock;
@@ -93,7 +96,11 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
   // CrowdSec's answer, byte for byte, while the store answers. Without it this server still serves
   // decisions from memory, so it stays 200 (a load balancer must not take every replica out
   // because their shared PostgreSQL is down); the body says the store is degraded.
-  app.get('/health', (c) => json(c, deps.storeUp && !deps.storeUp() ? '{"status":"up","store":"degraded"}' : '{"status":"up"}'));
+  // The Server header tells a `vigil watch` left on this address that Vigil, not CrowdSec, serves it.
+  app.get('/health', (c) => {
+    c.header('Server', VIGIL_SERVER_HEADER);
+    return json(c, deps.storeUp && !deps.storeUp() ? '{"status":"up","store":"degraded"}' : '{"status":"up"}');
+  });
   if (deps.admin) app.route('/admin/v1', deps.admin);
   if (deps.watchers) app.route('/', deps.watchers);
 

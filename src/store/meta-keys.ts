@@ -13,4 +13,6 @@ export const META_KEYS = {
   runbookSettings: 'runbook_settings',
   /** `vigil watch`: the latest pull from CrowdSec's access log already counted in the pull history. */
   watchPullsCountedUntil: 'watch_pulls_counted_until',
+  /** `vigil watch`: its poll_every in ms, so a status read from its store allows for a read up to one poll old. */
+  watchPollEveryMs: 'watch_poll_every_ms',
 } as const;

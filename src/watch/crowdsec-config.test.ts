@@ -36,7 +36,10 @@ describe("CrowdSec's config file", () => {
       // No log_dir: CrowdSec's default; no prometheus block: off.
       logs: { media: 'file', dir: '/var/log/' },
       prometheusUrl: null,
+      lapiEnabled: true,
     });
+    // A host switched to Vigil runs its agent with the Local API off (docs/local-api.md § Switching).
+    expect(parseCrowdsecConfig(`${DEBIAN_CONFIG}\n`.replace(/api:\n {2}server:\n/, 'api:\n  server:\n    enable: false\n'), null, 'c').lapiEnabled).toBe(false);
   });
 
   it('where it logs and its Prometheus endpoint (0.0.0.0 reached on loopback; default port 6060)', () => {
@@ -119,7 +122,7 @@ describe('watch settings', () => {
   it('reads the source from CrowdSec config by default, relative paths from the working directory', () => {
     const s = resolveWatchSettings({ flags: { crowdsecConfig: csConfig }, file: {}, configFile: null, env: {}, cwd: dir });
     expect(s.source).toEqual({ type: 'db', db: { type: 'sqlite', path: path.join(dir, 'data/crowdsec.db') }, from: `${csConfig} (db_config)` });
-    expect(s.pollEveryMs).toBe(30_000);
+    expect(s.pollEveryMs).toBe(10_000);
     expect(s.listen).toEqual({ host: '127.0.0.1', port: 6070 });
     expect(s.runbook).toEqual({ lapiUrl: 'http://127.0.0.1:8080/', deployment: 'host' });
   });

@@ -24,6 +24,8 @@ export interface CrowdsecSetup {
   logs: { media: string; dir: string };
   /** Its Prometheus endpoint when `prometheus.enabled` (listen_addr:listen_port, default 127.0.0.1:6060), else null. */
   prometheusUrl: string | null;
+  /** False with `api.server.enable: false`: this CrowdSec runs no Local API (an agent of another one, or of Vigil). */
+  lapiEnabled: boolean;
 }
 
 /** For logs, messages and issue text: never the password. */
@@ -115,7 +117,9 @@ export function parseCrowdsecConfig(main: string, local: string | null, file: st
         `${where('db_config.type')} "${type}": Vigil reads sqlite, postgresql and mysql; pass --crowdsec-db or --cscli otherwise`,
       );
   }
-  return { db, lapiUrl: lapiUrlOf(data), logs: logsOf(data), prometheusUrl: prometheusUrlOf(data) };
+  const server = isMap(data.api) && isMap(data.api.server) ? data.api.server : {};
+  const lapiEnabled = server.enable !== false && server.enable !== 'false';
+  return { db, lapiUrl: lapiUrlOf(data), logs: logsOf(data), prometheusUrl: prometheusUrlOf(data), lapiEnabled };
 }
 
 function logsOf(data: Record<string, unknown>): CrowdsecSetup['logs'] {

@@ -11,6 +11,7 @@ import { syncMirror } from '../store/bouncer-mirror.ts';
 import { pullHours } from '../store/pull-history.ts';
 import type { Store } from '../store/store.ts';
 import { LapiLearning } from './lapi-learning.ts';
+import { lastSeenFrom } from '../core/watch/last-pull.ts';
 import { FileLapiLog } from './lapi-log.ts';
 
 const T0 = Date.UTC(2026, 11, 3, 10, 0, 0);
@@ -75,7 +76,13 @@ for (const dialect of DIALECTS) {
       await learning.collect();
       learnt = await learning.apply(m.byName);
       expect([...learnt.keys()]).toEqual(['fw-a']);
-      expect(learnt.get('fw-a')).toEqual({ lastPullAt: T0 + 90_000, lastRequestAt: T0 + 90_000, pullCadenceMs: null });
+      // A rise proves a pull between the two scrapes, not at the second one.
+      expect(learnt.get('fw-a')).toEqual({
+        lastPullAt: null,
+        countedPull: { after: T0 + 80_000, at: T0 + 90_000 },
+        lastRequestAt: T0 + 90_000,
+        pullCadenceMs: null,
+      });
       const a = m.byName.get('fw-a')!;
       expect(await pullHours(store, { since: T0 - 3600_000, bouncerId: a.id })).toEqual([{ bouncerId: a.id, hour: T0, pulls: 3 }]);
       expect(learning.lapiStarts(0)).toEqual([1_796_290_000_000]);
@@ -85,6 +92,25 @@ for (const dialect of DIALECTS) {
       await learning.collect();
       expect(learning.lapiStarts(0)).toEqual([1_796_290_000_000, T0 + 100_000]);
       expect(learning.status()).toMatchObject({ accessLog: { up: true, lines: 8, requests: 8, malformed: 0 }, prometheus: { up: true, scrapes: 3 } });
+      await learning.close();
+    });
+
+    it("a bouncer the log and the counters both see: its last pull is the log's exact time, not the scrape that saw the rise", async () => {
+      const log = path.join(dir, 'crowdsec_api.log');
+      const ua = 'crowdsec-custom-bouncer/v0.0.15';
+      fs.writeFileSync(log, Array.from({ length: 7 }, (_, i) => accessLine(T0 + i * 10_000, '10.0.0.7', ua)).join(''));
+      const clock = new ManualClock(T0 + 55_000);
+      const learning = await LapiLearning.open(store, clock, { log: new FileLapiLog(log, null), prometheusUrl: url });
+      const m = await syncMirror(store, [row('custom', '10.0.0.7', 'crowdsec-custom-bouncer')], new Map(), clock.now());
+      metrics = 'cs_lapi_bouncer_requests_total{bouncer="custom",method="GET",route="/v1/decisions/stream"} 6\n';
+      await learning.collect();
+      await learning.apply(m.byName);
+      // The pull at T0+60 s is in the log; the counters see its rise at the scrape 16 s later.
+      clock.set(T0 + 76_000);
+      metrics = metrics.replace('} 6', '} 7');
+      await learning.collect();
+      const l = (await learning.apply(m.byName)).get('custom')!;
+      expect(lastSeenFrom(l.lastPullAt, l.countedPull)).toBe(T0 + 60_000);
       await learning.close();
     });
 
@@ -98,7 +124,12 @@ for (const dialect of DIALECTS) {
       const m = await syncMirror(store, [row('custom', '10.0.0.6', 'crowdsec-custom-bouncer')], new Map(), clock.now());
       await first.collect();
       expect(first.requestsRecorded).toBe(true);
-      expect((await first.apply(m.byName)).get('custom')).toEqual({ lastPullAt: T0 + 70_000, lastRequestAt: T0 + 70_000, pullCadenceMs: 10_000 });
+      expect((await first.apply(m.byName)).get('custom')).toEqual({
+        lastPullAt: T0 + 70_000,
+        countedPull: null,
+        lastRequestAt: T0 + 70_000,
+        pullCadenceMs: 10_000,
+      });
       const stored = (await store.listBouncers())[0]!;
       expect(stored).toMatchObject({ pullCadenceMs: 10_000, lastRequestAt: T0 + 70_000 });
       await first.close();

@@ -18,6 +18,7 @@ import { pullCadence } from '../core/health/cadence.ts';
 import { parseLapiLogLine, type ParseOptions } from '../core/watch/access-log.ts';
 import { LapiActivity } from '../core/watch/lapi-activity.ts';
 import { counterChange, lapiCounters, type LapiCounters } from '../core/watch/prometheus-text.ts';
+import { lastSeenFrom, type CountedWindow } from '../core/watch/last-pull.ts';
 import { redactUrl } from '../lib/redact-url.ts';
 import type { Store } from '../store/store.ts';
 import { META_KEYS } from '../store/meta-keys.ts';
@@ -32,7 +33,10 @@ export interface LearningStatus {
 
 /** What the log and counters add to one bouncer row's health input. */
 export interface LearntBouncer {
+  /** The last pull the access log dates exactly. */
   lastPullAt: number | null;
+  /** The last rise of its pull counters: a pull somewhere in that window (last-pull.ts). */
+  countedPull: CountedWindow | null;
   lastRequestAt: number | null;
   pullCadenceMs: number | null;
 }
@@ -48,10 +52,12 @@ export class LapiLearning {
   #prometheusUrl: string | null;
   #fetchTimeoutMs: number;
   #counters: LapiCounters | null = null;
-  #promPullAt = new Map<string, number>();
-  #promSeenAt = new Map<string, number>();
-  #promHeartbeatAt = new Map<string, number>();
-  #promPushAt = new Map<string, number>();
+  #lastScrapeAt: number | null = null;
+  /** Counter rises: a request in (previous scrape, that scrape], never a time of its own. */
+  #promPullAt = new Map<string, CountedWindow>();
+  #promSeenAt = new Map<string, CountedWindow>();
+  #promHeartbeatAt = new Map<string, CountedWindow>();
+  #promPushAt = new Map<string, CountedWindow>();
   #pendingPromPulls = new Map<string, number>();
   #status: LearningStatus;
   /** Bouncer names the access log speaks for (their pulls are counted from it, not from the counters). */
@@ -130,19 +136,21 @@ export class LapiLearning {
     s.scrapes++;
     const cur = lapiCounters(text);
     if (cur.processStartAt !== null) this.activity.addLapiStart(cur.processStartAt);
-    if (this.#counters) {
+    const prevAt = this.#lastScrapeAt;
+    this.#lastScrapeAt = now;
+    if (this.#counters && prevAt !== null) {
       const change = counterChange(this.#counters, cur);
+      const w: CountedWindow = { after: prevAt, at: now };
       // A counter reset without a process start time to say when: between the two scrapes.
       if (change.restarted && cur.processStartAt === null) this.activity.addLapiStart(now);
       for (const [name, n] of change.bouncerPulls) {
-        this.#promPullAt.set(name, now);
+        this.#promPullAt.set(name, w);
         this.#pendingPromPulls.set(name, (this.#pendingPromPulls.get(name) ?? 0) + n);
       }
-      for (const name of change.bouncersSeen) this.#promSeenAt.set(name, now);
+      for (const name of change.bouncersSeen) this.#promSeenAt.set(name, w);
       for (const [name, routes] of change.machinesSeen) {
-        if (routes.has('GET /v1/heartbeat')) this.#promHeartbeatAt.set(name, now);
-        if (routes.has('POST /v1/alerts')) this.#promPushAt.set(name, now);
-        this.#promSeenAt.set(`machine\0${name}`, now);
+        if (routes.has('GET /v1/heartbeat')) this.#promHeartbeatAt.set(name, w);
+        if (routes.has('POST /v1/alerts')) this.#promPushAt.set(name, w);
       }
     }
     this.#counters = cur;
@@ -209,13 +217,14 @@ export class LapiLearning {
       const promSeen = this.#promSeenAt.get(b.name) ?? null;
       if (!l && promPull === null && promSeen === null) continue;
       const cadence = l ? pullCadence([...l.pulls].sort((x, y) => x - y)) : null;
-      const lastRequestAt = max(max(l?.lastRequestAt ?? null, promSeen), b.lastRequestAt);
+      const lastRequestAt = lastSeenFrom(max(max(l?.lastRequestAt ?? null, l?.lastPullAt ?? null), b.lastRequestAt), promSeen);
       const u: { id: number; lastRequestAt?: number; pullCadenceMs?: number | null } = { id: b.id };
       if (lastRequestAt !== null && lastRequestAt !== b.lastRequestAt) u.lastRequestAt = lastRequestAt;
       if (l && cadence !== null && cadence !== b.pullCadenceMs) u.pullCadenceMs = cadence;
       if (u.lastRequestAt !== undefined || u.pullCadenceMs !== undefined) updates.push(u);
       out.set(b.name, {
-        lastPullAt: max(l?.lastPullAt ?? null, promPull),
+        lastPullAt: l?.lastPullAt ?? null,
+        countedPull: promPull,
         lastRequestAt,
         pullCadenceMs: cadence ?? b.pullCadenceMs,
       });
@@ -225,12 +234,34 @@ export class LapiLearning {
     return out;
   }
 
-  /** A machine as the counters saw it: later heartbeats and pushes than CrowdSec's database, if any. */
+  /**
+   * A machine as the counters saw it: a heartbeat or push CrowdSec's database does not date yet
+   * (last-pull.ts: a counter rise never moves an exact time that falls in its window).
+   */
   machine(m: MachineHealthInput): MachineHealthInput {
     const hb = this.#promHeartbeatAt.get(m.machineId) ?? null;
     const push = this.#promPushAt.get(m.machineId) ?? null;
     if (hb === null && push === null) return m;
-    return { ...m, lastHeartbeatAt: max(m.lastHeartbeatAt, hb), lastPushAt: max(m.lastPushAt, push), lastLoginAt: m.lastLoginAt ?? hb ?? push };
+    const lastHeartbeatAt = lastSeenFrom(m.lastHeartbeatAt, hb);
+    const lastPushAt = lastSeenFrom(m.lastPushAt, push);
+    return { ...m, lastHeartbeatAt, lastPushAt, lastLoginAt: m.lastLoginAt ?? lastHeartbeatAt ?? lastPushAt };
+  }
+
+  /**
+   * Heartbeat times from the access log per machine_id: a client (address + User-Agent) is one
+   * machine when exactly one of CrowdSec's machines has that address (or, several sharing it, one
+   * whose version the User-Agent names). Machines the log cannot tell apart get none from it.
+   */
+  heartbeats(machines: readonly MachineHealthInput[]): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const a of this.activity.agents()) {
+      let owners = machines.filter((m) => m.ipAddress !== '' && m.ipAddress === a.peerIp);
+      if (owners.length > 1) owners = owners.filter((m) => m.version !== '' && a.userAgent.includes(m.version));
+      if (owners.length !== 1) continue;
+      const id = owners[0]!.machineId;
+      out.set(id, [...(out.get(id) ?? []), ...a.heartbeats]);
+    }
+    return out;
   }
 
   refusedSummaries(since: number): RefusedSummary[] {

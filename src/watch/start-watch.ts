@@ -16,6 +16,7 @@ import { healthRules, type VigilConfig } from '../config/config.ts';
 import { formatListen } from '../lib/listen-address.ts';
 import { VigilError } from '../lib/errors.ts';
 import { writeRunbookSettings } from '../store/runbook-settings.ts';
+import { writeWatchPollEvery } from '../store/watch-poll-every.ts';
 import type { HealthRules } from '../core/health/types.ts';
 import { createAdminApp } from '../server/admin.ts';
 import { installErrorHandler } from '../lib/http-errors.ts';
@@ -29,6 +30,7 @@ import { CscliSource, sourceFor, type BouncerSource } from './sources.ts';
 import { describeSource, type WatchSettings } from './watch-config.ts';
 import { Watcher, type PollResult } from './watcher.ts';
 import { LapiLearning } from './lapi-learning.ts';
+import { lapiProbe } from './lapi-probe.ts';
 import { describeLapiLog, lapiLogReader, type LapiLogSpec } from './lapi-log.ts';
 import { startNotifications, type Notifications } from '../notify/start.ts';
 import { createWebSurface, type WebSurface } from '../web/surface.ts';
@@ -87,6 +89,8 @@ export async function startWatch(
     env?: NodeJS.ProcessEnv;
     source?: BouncerSource;
     poll?: boolean;
+    /** `vigil watch --once`: one poll in a new process; CrowdSec's Local API down is raised at its first failed probe. */
+    oneShot?: boolean;
     /** Creates the dashboard password on first start and hands it over to be printed once. */
     firstStartPassword?: (password: string, dashboardUrl: string) => void;
   } = {},
@@ -100,9 +104,13 @@ export async function startWatch(
   settings = await withLearntLapiUrl(settings, source);
   // `vigil issues show` and the admin API then write CrowdSec's commands for this store's issues.
   await writeRunbookSettings(store, { cli: 'cscli', ...settings.runbook });
-  const rules: HealthRules = healthRules(config.health);
+  // Statuses read between two polls allow for a last pull up to one poll old (no false `late`).
+  const rules: HealthRules = { ...healthRules(config.health), observedEveryMs: settings.pollEveryMs };
+  await writeWatchPollEvery(store, settings.pollEveryMs);
   const learning = await LapiLearning.open(store, clock, { log: openLapiLog(settings.lapiLog ?? null, log), prometheusUrl: settings.prometheusUrl ?? null });
-  const watcher = loggedWatcher(new Watcher(store, source, clock, rules, { learning }), log);
+  // CrowdSec's own Local API is probed where its address is known (its config, --lapi-url), not at a guess.
+  const probe = settings.lapiUrlIsDefault ? undefined : lapiProbe(settings.runbook.lapiUrl, { crowdsecConfigPath: settings.crowdsecConfigPath, env: opts.env });
+  const watcher = loggedWatcher(new Watcher(store, source, clock, rules, { learning, lapiProbe: probe, oneShot: opts.oneShot }), log);
   // The same notifications as `vigil serve` (channels from vigil.yaml), with CrowdSec's runbooks.
   const runbook = { cli: 'cscli' as const, ...settings.runbook };
   const notifications = await startNotifications({
@@ -248,9 +256,25 @@ function watchMetrics(store: Store, clock: Clock, watcher: Watcher, log: Logger)
     help: "1 when the last scrape of CrowdSec's Prometheus endpoint succeeded, else 0; absent when it is not scraped.",
     registers: [metrics.registry],
   });
+  const lapiUp = new Gauge({
+    name: 'vigil_watch_lapi_up',
+    help: "1 when CrowdSec's own Local API answered its last probe, else 0 (down, disabled, or answered by Vigil); absent when it is not probed.",
+    registers: [metrics.registry],
+  });
   let wasUp: boolean | undefined;
+  let lapiWas: string | undefined;
   watcher.onPoll = (r: PollResult) => {
     const s = watcher.status();
+    if (s.lapi) {
+      lapiUp.set(s.lapi.state === 'up' ? 1 : 0);
+      // Log transitions of CrowdSec's Local API, not every probe.
+      if (lapiWas !== undefined && s.lapi.state !== lapiWas)
+        (s.lapi.state === 'up' ? log.info.bind(log) : log.warn.bind(log))(
+          { lapi: s.lapi.state },
+          `CrowdSec's Local API is ${s.lapi.state === 'up' ? 'serving again' : s.lapi.state}`,
+        );
+      lapiWas = s.lapi.state;
+    }
     if (s.learning.accessLog) {
       logUp.set(s.learning.accessLog.up ? 1 : 0);
       logMalformed.set(s.learning.accessLog.malformed);
@@ -311,6 +335,7 @@ async function startWatchListener(deps: {
       lastReadAt: iso(s.lastReadAt),
       lastSuccessAt: iso(s.lastSuccessAt),
       failingSince: iso(s.failingSince),
+      lapi: s.lapi ? { state: s.lapi.state, notServingSince: iso(s.lapi.notServingSince), lastUpAt: iso(s.lapi.lastUpAt) } : null,
       pollEveryMs: settings.pollEveryMs,
     });
   });

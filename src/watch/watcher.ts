@@ -11,8 +11,12 @@ import type { Store } from '../store/store.ts';
 import type { CrowdsecBouncer } from '../core/model/crowdsec-bouncer.ts';
 import { fleetInputs, sourceUnavailableFinding, type WatchedEntry } from './fleet.ts';
 import { syncMirror, type MirrorResult } from '../store/bouncer-mirror.ts';
+import { syncMachineMirror } from '../store/machine-mirror.ts';
 import type { BouncerSource, SourceRead } from './sources.ts';
 import type { LapiLearning, LearningStatus } from './lapi-learning.ts';
+import { lastSeenFrom } from '../core/watch/last-pull.ts';
+import { LapiOutages } from '../core/watch/lapi-outages.ts';
+import { withOutagesCredited, type LapiProbe } from './lapi-probe.ts';
 
 export interface WatchStatus {
   source: string;
@@ -29,6 +33,8 @@ export interface WatchStatus {
   machines: number | null;
   /** What is read besides CrowdSec's database: its access log and Prometheus counters. */
   learning: LearningStatus;
+  /** CrowdSec's own Local API as probed (`up`, `down`, `replaced`, `disabled`); null when it is not probed. */
+  lapi: ReturnType<LapiOutages['state']> | null;
 }
 
 export interface PollResult {
@@ -52,13 +58,24 @@ export class Watcher {
   /** The earliest created_at seen per machine: CrowdSec 1.4 moves it on every update (as a bouncer's). */
   #machineCreated = new Map<string, number>();
   #learning: LapiLearning | undefined;
+  #probe: LapiProbe | undefined;
+  /** CrowdSec's own Local API, probe by probe (null when it is not probed). */
+  readonly lapi: LapiOutages | null;
   #status: WatchStatus;
   onError: (e: unknown) => void = () => {};
   onPoll: (r: PollResult) => void = () => {};
 
-  constructor(store: Store, source: BouncerSource, clock: Clock, rules: HealthRules, opts: { learning?: LapiLearning } = {}) {
+  constructor(
+    store: Store,
+    source: BouncerSource,
+    clock: Clock,
+    rules: HealthRules,
+    opts: { learning?: LapiLearning; lapiProbe?: LapiProbe; oneShot?: boolean } = {},
+  ) {
     this.#store = store;
     this.#learning = opts.learning;
+    this.#probe = opts.lapiProbe;
+    this.lapi = opts.lapiProbe ? new LapiOutages(opts.lapiProbe.url, { oneShot: opts.oneShot }) : null;
     this.source = source;
     this.#clock = clock;
     this.#rules = rules;
@@ -75,11 +92,12 @@ export class Watcher {
       bouncers: 0,
       machines: null,
       learning: { accessLog: null, prometheus: null },
+      lapi: null,
     };
   }
 
   status(): WatchStatus {
-    return { ...this.#status, learning: this.#learning?.status() ?? { accessLog: null, prometheus: null } };
+    return { ...this.#status, learning: this.#learning?.status() ?? { accessLog: null, prometheus: null }, lapi: this.lapi?.state() ?? null };
   }
 
   /** One poll: read, mirror, evaluate. Concurrent calls share it. */
@@ -102,6 +120,10 @@ export class Watcher {
     }
     // The log and the counters are read whether or not the database could be: nothing is lost meanwhile.
     await this.#learning?.collect();
+    if (this.#probe && this.lapi) {
+      const result = await this.#probe.probe();
+      this.lapi.observe({ at: this.#clock.now(), result, prometheusUp: this.#learning?.status().prometheus?.up ?? null });
+    }
     let mirror: MirrorResult | undefined;
     if (read) {
       mirror = await syncMirror(this.#store, read.bouncers, read.usageMetricsAt, now);
@@ -112,18 +134,23 @@ export class Watcher {
         const input = toHealthInput(b, read!.usageMetricsAt.get(cs.name) ?? null);
         const l = learnt.get(cs.name);
         if (l) {
-          input.lastPullAt = later(input.lastPullAt, l.lastPullAt);
+          // Exact times (CrowdSec's last_pull, the access log) before a counter rise's scrape time.
+          input.lastPullAt = lastSeenFrom(later(input.lastPullAt, l.lastPullAt), l.countedPull);
           input.lastRequestAt = later(input.lastRequestAt, l.lastRequestAt);
           input.pullCadenceMs = l.pullCadenceMs;
         }
         return [{ input, autoCreated: cs.autoCreated, authType: cs.authType }];
       });
-      this.#machines = read.machines?.map((m) => {
-        const first = Math.min(this.#machineCreated.get(m.machineId) ?? m.createdAt, m.createdAt);
-        this.#machineCreated.set(m.machineId, first);
-        const seen = { ...m, createdAt: first };
-        return this.#learning ? this.#learning.machine(seen) : seen;
-      });
+      if (read.machines) {
+        const seen = read.machines.map((m) => {
+          const first = Math.min(this.#machineCreated.get(m.machineId) ?? m.createdAt, m.createdAt);
+          this.#machineCreated.set(m.machineId, first);
+          return { ...m, createdAt: first };
+        });
+        // Mirrored with the heartbeat cadence learnt from last_heartbeat and the access log (machine-mirror.ts).
+        const mirrored = await syncMachineMirror(this.#store, seen, this.#learning?.heartbeats(seen) ?? new Map(), now);
+        this.#machines = mirrored.map((m) => (this.#learning ? this.#learning.machine(m) : m));
+      } else this.#machines = undefined;
       Object.assign(this.#status, {
         up: true,
         lastSuccessAt: now,
@@ -148,13 +175,21 @@ export class Watcher {
 
   async #snapshot(now: number): Promise<FleetSnapshot> {
     const s = this.#status;
-    if (!s.up) {
-      throw new FleetUnavailableError(sourceUnavailableFinding(s.source, s.lastError ?? 'not read yet', s.failingSince ?? now, s.consecutiveFailures, now));
+    // While CrowdSec's Local API does not serve, the bouncers' and agents' silence is its own: their
+    // verdicts are held (nothing raised, resolved or escalated) and one issue says why.
+    const held = this.lapi?.holding === true;
+    if (!s.up || held) {
+      const findings = [];
+      if (!s.up) findings.push(sourceUnavailableFinding(s.source, s.lastError ?? 'not read yet', s.failingSince ?? now, s.consecutiveFailures, now));
+      const lapi = held ? this.lapi!.finding(now) : null;
+      if (lapi) findings.push(lapi);
+      throw new FleetUnavailableError(findings);
     }
     const lookback = now - Math.max(2 * this.#rules.offlineAfterMs, 7 * 24 * 3600_000);
     const learning = this.#learning;
+    const credited = withOutagesCredited(fleetInputs(this.#entries), this.#machines, this.lapi?.outages(lookback, now) ?? [], now, this.#rules);
     return {
-      bouncers: fleetInputs(this.#entries),
+      bouncers: credited.bouncers,
       // CrowdSec keeps neither refused requests nor its own restarts in its database: its access
       // log and counters do, when they are read (lapi-learning.ts).
       refused: [],
@@ -162,7 +197,7 @@ export class Watcher {
       lapiStarts: learning?.lapiStarts(lookback) ?? [],
       bouncerChanges: await this.#store.bouncerChanges(lookback),
       requestsRecorded: learning?.requestsRecorded ?? false,
-      ...(this.#machines ? { machines: this.#machines } : {}),
+      ...(credited.machines ? { machines: credited.machines } : {}),
     };
   }
 

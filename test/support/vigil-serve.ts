@@ -29,11 +29,11 @@ export interface VigilServe {
   stop(): Promise<void>;
 }
 
-export async function startVigilServe(opts: { workDir: string; configLines?: string[]; db?: string }): Promise<VigilServe> {
+/** `listen`: an address of the caller's (e.g. the one CrowdSec's Local API had); default a free loopback port. */
+export async function startVigilServe(opts: { workDir: string; configLines?: string[]; db?: string; listen?: string }): Promise<VigilServe> {
   fs.mkdirSync(opts.workDir, { recursive: true });
   const dir = fs.mkdtempSync(path.join(opts.workDir, 'vigil-'));
-  const port = await freePort();
-  const listen = `127.0.0.1:${port}`;
+  const listen = opts.listen ?? `127.0.0.1:${await freePort()}`;
   const url = `http://${listen}/`;
   const configPath = path.join(dir, 'vigil.yaml');
   fs.writeFileSync(

@@ -75,7 +75,9 @@ export interface CadenceThresholds {
 export function cadenceThresholds(cadenceMs: number | null, rules: HealthRules): CadenceThresholds | null {
   if (rules.mode === 'console' || cadenceMs === null || cadenceMs <= 0) return null;
   const issueLateMs = Math.max(rules.lateAfterFactor * cadenceMs, rules.lateAfterMinMs);
-  const statusLateMs = Math.min(Math.max(STATUS_LATE_MISSED * cadenceMs, STATUS_LATE_MIN_MS), issueLateMs);
+  // Under watch the last pull read can be one poll old: a 10 s bouncer read every 30 s looked 30 s
+  // silent between reads and flickered `late` (32 of 100 samples, field report switcher.md).
+  const statusLateMs = Math.min(Math.max(STATUS_LATE_MISSED * cadenceMs, STATUS_LATE_MIN_MS), issueLateMs) + Math.max(0, rules.observedEveryMs ?? 0);
   const offlineMs =
     rules.offlineAfterFactor === undefined || rules.offlineAfterFactor <= 0
       ? null

@@ -4,6 +4,7 @@ import { bouncerFamily, resolveKind } from './bouncer-kind.ts';
 import { bouncerService, runbookFor, type BouncerIssueKind, type Deployment, type Runbook } from './runbooks/index.ts';
 import { machineRunbookFor, type MachineIssueKind } from './machine-runbooks.ts';
 import { enforcementRunbookFor } from './enforcement-runbooks.ts';
+import { lapiRunbookFor } from './lapi-runbooks.ts';
 import type { CauseKind, LikelyCause } from './types.ts';
 import type { RunbookSettings } from './runbook-settings.ts';
 
@@ -32,6 +33,15 @@ export function issueRunbook(
   settings?: Pick<RunbookSettings, 'cli' | 'container' | 'namespace' | 'serviceManager'>,
 ): Runbook | undefined {
   if (i.subject.startsWith('machine:')) return machineIssueRunbook(i, lapiUrl, deployment, settings);
+  if (i.kind === 'lapi_down' || i.kind === 'lapi_replaced')
+    return lapiRunbookFor({
+      issue: i.kind,
+      lapiUrl,
+      deployment,
+      cause: topCause(i)?.cause ?? 'unknown',
+      container: settings?.container,
+      namespace: settings?.namespace,
+    });
   if (!i.bouncerName) return undefined;
   const type = bouncer?.type ?? '';
   if (i.kind === 'remediation_not_enforced' || i.kind === 'remediation_drift') {

@@ -12,6 +12,9 @@ export const ISSUE_KINDS = [
   'se_no_rc',
   'integration_late',
   'source_unavailable',
+  // `vigil watch`: CrowdSec's own Local API does not answer, or Vigil now answers in its place.
+  'lapi_down',
+  'lapi_replaced',
   // Machines (log processors): CrowdSec's LP Offline and LP No Alerts, and our own early warnings.
   'lp_offline',
   'lp_no_alerts',
@@ -36,6 +39,8 @@ export const ISSUE_CATALOGUE: Record<IssueKind, { title: string; criticality: Cr
   se_no_rc: { title: 'Security Engine No Remediation Component', criticality: 'recommended' },
   integration_late: { title: 'Integration Late', criticality: 'warning' },
   source_unavailable: { title: 'Watched Source Unavailable', criticality: 'high' },
+  lapi_down: { title: 'CrowdSec Local API Down', criticality: 'critical' },
+  lapi_replaced: { title: 'CrowdSec Local API Replaced', criticality: 'high' },
   lp_offline: { title: 'LP Offline', criticality: 'critical' },
   lp_no_alerts: { title: 'LP No Alerts', criticality: 'high' },
   lp_late: { title: 'LP Late', criticality: 'warning' },
@@ -166,6 +171,12 @@ export interface HealthRules {
   mode?: 'vigil' | 'console';
   /** Refusals surely a bouncer's, with nothing of it succeeding, for this long raise it Critical (fail-open.ts; default 1 min). */
   failOpenAfterMs?: number;
+  /**
+   * How old the last pull or heartbeat can be when a status is read: `vigil watch` reads CrowdSec
+   * every `poll_every`, so between reads a healthy client looks silent for up to that much longer.
+   * Added to the `late` status threshold only (issues are judged right after a read). Absent: 0.
+   */
+  observedEveryMs?: number;
 }
 
 /** One condition that holds now. The engine turns findings into persisted issues. */

@@ -34,6 +34,15 @@ export interface ClientActivity {
   pendingHours: Map<number, number>;
 }
 
+/** An agent (machine) as the log shows it: the log names no machine, only its address and User-Agent. */
+export interface AgentActivity {
+  peerIp: string;
+  userAgent: string;
+  /** Last heartbeat times (`GET /v1/heartbeat` answered 200), oldest first. */
+  heartbeats: number[];
+  lastAt: number;
+}
+
 export interface ActivityStats {
   lines: number;
   requests: number;
@@ -43,6 +52,7 @@ export interface ActivityStats {
 export class LapiActivity {
   readonly #clients = new Map<string, ClientActivity>();
   readonly #refused = new Map<string, RefusedSummary>();
+  readonly #agents = new Map<string, AgentActivity>();
   #starts: number[] = [];
   /** Pulls at or before this time were already written to the pull history (by an earlier run). */
   #countPullsAfter: number;
@@ -87,6 +97,10 @@ export class LapiActivity {
       this.#refuse(e, meaning.reason, '');
       return;
     }
+    if (meaning.kind === 'machine' && meaning.what === 'heartbeat') {
+      this.#heartbeat(e);
+      return;
+    }
     if (meaning.kind !== 'pull') return;
     const key = `${e.peerIp}\0${e.userAgent}`;
     let c = this.#clients.get(key);
@@ -115,6 +129,28 @@ export class LapiActivity {
       const hour = Math.floor(e.at / HOUR_MS) * HOUR_MS;
       c.pendingHours.set(hour, (c.pendingHours.get(hour) ?? 0) + 1);
     }
+  }
+
+  #heartbeat(e: Extract<LapiLogEvent, { type: 'request' }>): void {
+    const key = `${e.peerIp}\0${e.userAgent}`;
+    let a = this.#agents.get(key);
+    if (!a) {
+      if (this.#agents.size >= MAX_CLIENTS) {
+        let oldest: [string, AgentActivity] | undefined;
+        for (const entry of this.#agents) if (!oldest || entry[1].lastAt < oldest[1].lastAt) oldest = entry;
+        if (oldest) this.#agents.delete(oldest[0]);
+      }
+      this.#agents.set(key, (a = { peerIp: e.peerIp, userAgent: e.userAgent, heartbeats: [], lastAt: e.at }));
+    }
+    a.lastAt = Math.max(a.lastAt, e.at);
+    a.heartbeats.push(e.at);
+    a.heartbeats.sort((x, y) => x - y);
+    if (a.heartbeats.length > PULLS_KEPT) a.heartbeats.splice(0, a.heartbeats.length - PULLS_KEPT);
+  }
+
+  /** Agents that sent heartbeats, by address and User-Agent (copies of their times). */
+  agents(): AgentActivity[] {
+    return [...this.#agents.values()].map((a) => ({ ...a, heartbeats: [...a.heartbeats] }));
   }
 
   #refuse(e: { peerIp: string; userAgent: string; method: string; path: string; at: number }, reason: string, name: string): void {
@@ -174,5 +210,6 @@ export class LapiActivity {
       if (c.lastRequestAt < before) this.#clients.delete(k);
     }
     this.#starts = this.#starts.filter((s) => s >= before);
+    for (const [k, a] of this.#agents) if (a.lastAt < before) this.#agents.delete(k);
   }
 }
