@@ -73,6 +73,7 @@ async function runRow(name: string): Promise<void> {
     results.push({ name, rows, minutes: (Date.now() - t0) / 60_000 });
   } catch (e) {
     results.push({ name, rows: [], error: (e as Error).message.split('\n')[0], minutes: (Date.now() - t0) / 60_000 });
+    console.log(`${name}: ${(e as Error).message.slice(0, 2000)}`);
   } finally {
     for (const c of ctx.cleanup.reverse())
       await Promise.resolve()

@@ -152,8 +152,9 @@ export class VigilProcess {
     child.stderr!.on('data', (d) => (this.#log += d));
     this.#child = child;
     const probe = this.#command[0] === 'serve' ? `${this.url}health` : `${this.url}metrics`;
-    const ok = await until(async () => ((await fetch(probe)).status < 500 ? true : undefined), 30_000, 200);
-    if (!ok) throw new Error(`vigil ${this.#command[0]} did not answer on ${this.url} within 30 s:\n${this.#log.slice(-2000)}`);
+    // Generous: rows start side by side on a 2-core machine, and a start is not what is measured.
+    const ok = await until(async () => ((await fetch(probe)).status < 500 ? true : undefined), 120_000, 200);
+    if (!ok) throw new Error(`vigil ${this.#command[0]} did not answer on ${this.url} within 120 s:\n${this.#log.slice(-2000)}`);
   }
 
   /** SIGTERM (or another signal) and wait for the exit. */
