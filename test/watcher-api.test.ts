@@ -6,7 +6,7 @@ import { requestFrom } from './support/http-from.ts';
 import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
-import { hashPassword } from '../src/lib/password.ts';
+import { hashMachinePassword } from '../src/lib/password.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { createMachine, getMachine } from '../src/store/machines.ts';
 import fs from 'node:fs';
@@ -96,8 +96,8 @@ for (const dialect of DIALECTS) {
       server = await startServer(config, { clock, log: createLogger('silent') });
       // A second replica on the same database: tokens must work across them.
       other = await startServer(config, { clock, log: createLogger('silent') });
-      await createMachine(server.store, { machineId: MACHINE, passwordHash: await hashPassword(PASSWORD), now: T0, isValidated: true });
-      await createMachine(server.store, { machineId: 'pending', passwordHash: await hashPassword(PASSWORD), now: T0 });
+      await createMachine(server.store, { machineId: MACHINE, passwordHash: await hashMachinePassword(PASSWORD), now: T0, isValidated: true });
+      await createMachine(server.store, { machineId: 'pending', passwordHash: await hashMachinePassword(PASSWORD), now: T0 });
       await server.store.createBouncer({ name: 'fw', apiKeyHash: hashApiKey(BOUNCER_KEY), now: T0 });
     });
     afterAll(async () => {

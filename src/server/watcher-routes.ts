@@ -15,7 +15,7 @@ import type { Clock } from '../lib/clock.ts';
 import { VigilError, isVigilError } from '../lib/errors.ts';
 import { installErrorHandler } from '../lib/http-errors.ts';
 import { foldPeerAddress } from '../lib/ip.ts';
-import { hashPassword } from '../lib/password.ts';
+import { hashMachinePassword } from '../lib/password.ts';
 import { TrustedProxies } from '../remediation/client-ip.ts';
 import { alertsByIds, alertsPage, decisionsOfAlerts, deleteAlerts, getAlert, type StoredAlert } from '../store/alerts.ts';
 import { createMachine, deleteMachines, getMachine, recordHeartbeat, recordLogin } from '../store/machines.ts';
@@ -292,7 +292,7 @@ export function createWatcherApp(deps: WatcherDeps): Hono<Env> {
       autoValidate = true;
     }
     if (await getMachine(store, machineId)) return json(c, { message: `user '${machineId}': user already exist` }, 403);
-    const hash = await passwords.bounded(() => hashPassword(password));
+    const hash = await passwords.bounded(() => hashMachinePassword(password));
     if (hash === undefined) return json(c, { message: 'too many registrations in progress; retry in a few seconds' }, 429, { 'Retry-After': '2' });
     try {
       await createMachine(store, { machineId, passwordHash: hash, now: clock.now(), isValidated: autoValidate, ipAddress: peer });

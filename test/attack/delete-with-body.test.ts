@@ -3,7 +3,7 @@ import { freshDbUrl } from '../support/databases.ts';
 import { requestFrom } from '../support/http-from.ts';
 import { startServer, createLogger, type RunningServer } from '../../src/app/serve.ts';
 import { loadConfig } from '../../src/config/config.ts';
-import { hashPassword } from '../../src/lib/password.ts';
+import { hashMachinePassword } from '../../src/lib/password.ts';
 import { createMachine } from '../../src/store/machines.ts';
 
 /**
@@ -25,7 +25,7 @@ describe('a DELETE whose filters are in the body cannot wipe every decision', ()
     server = await startServer(config, { log: createLogger('silent') });
     await createMachine(server.store, {
       machineId: 'agent',
-      passwordHash: await hashPassword('a-password-of-some-length'),
+      passwordHash: await hashMachinePassword('a-password-of-some-length'),
       now: Date.now(),
       isValidated: true,
     });
