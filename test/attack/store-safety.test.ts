@@ -25,7 +25,7 @@ import { cliRunner } from '../support/cli.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
 const T0 = Date.UTC(2026, 10, 24, 4, 17, 15);
-const silent = createLogger('silent', { write: () => true } as unknown as NodeJS.WritableStream);
+const silent = createLogger('silent', () => {});
 
 /** CrowdSec holds one bouncer, `cs-nginx`, that Vigil never registered. */
 const crowdsec: BouncerSource = {
