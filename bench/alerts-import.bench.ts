@@ -14,7 +14,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
-import { hashPassword } from '../src/lib/password.ts';
+import { hashMachinePassword } from '../src/lib/password.ts';
 import { createMachine } from '../src/store/machines.ts';
 import { Store } from '../src/store/store.ts';
 import { freePort, sleep } from './support.ts';
@@ -23,7 +23,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'imp-'));
 const dbUrl = `sqlite:${join(tmp, 'vigil.db')}`;
 const store = await Store.open(dbUrl);
 const password = 'pw-' + crypto.randomBytes(8).toString('hex');
-await createMachine(store, { machineId: 'cscli', passwordHash: await hashPassword(password), now: Date.now(), isValidated: true });
+await createMachine(store, { machineId: 'cscli', passwordHash: await hashMachinePassword(password), now: Date.now(), isValidated: true });
 const keys: string[] = [];
 for (let i = 0; i < 2000; i++) {
   const k = crypto.randomBytes(16).toString('hex');

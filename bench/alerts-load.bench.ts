@@ -32,7 +32,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
-import { hashPassword } from '../src/lib/password.ts';
+import { hashMachinePassword } from '../src/lib/password.ts';
 import { createMachine } from '../src/store/machines.ts';
 import { Store } from '../src/store/store.ts';
 import { freePort, residentMB, sleep, stopServer, writeResult } from './support.ts';
@@ -123,7 +123,7 @@ try {
   // --- machines (bcrypt, as `vigil machines add`) and bouncers, written before the server starts ---
   const store = await Store.open(dbUrl);
   const password = crypto.randomBytes(24).toString('hex');
-  const passwordHash = await hashPassword(password);
+  const passwordHash = await hashMachinePassword(password);
   for (let i = 0; i < AGENTS; i++) await createMachine(store, { machineId: `agent-${i}`, passwordHash, now: Date.now(), isValidated: true });
   const keys: string[] = [];
   for (let i = 0; i < BOUNCERS; i++) {

@@ -35,7 +35,7 @@ if (major < wantMajor || (major === wantMajor && minor < wantMinor)) {
       },
     );
     // `vigil serve` under systemd or a terminal: the signal that stops us stops it.
-    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+    for (const sig of /** @type {const} */ (['SIGTERM', 'SIGINT', 'SIGHUP'])) process.on(sig, () => child.kill(sig));
     child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
   } else {
     process.stderr.write(

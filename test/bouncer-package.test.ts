@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../src/lib/clock.ts';
 import { freePort, startTestLapi, type TestLapi } from './remediation-helpers.ts';
+import { until } from './support/wait.ts';
 
 /**
  * Vigil as an installed package: `npm pack` (its prepack builds dist/ with tsconfig.build.json,
@@ -104,15 +105,21 @@ describe('vigil/bouncer installed from the packed tarball', () => {
     child.stdout.on('data', (d) => (log += d));
     child.stderr.on('data', (d) => (log += d));
     try {
-      let status = 0;
-      for (let i = 0; i < 100 && status !== 200 && child.exitCode === null; i++) {
-        status = await fetch(`http://127.0.0.1:${port}/v1/decisions?ip=192.0.2.1`, { headers: { 'X-Api-Key': added } }).then(
-          (r) => r.status,
-          () => 0,
-        );
-        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(status, log).toBe(200);
+      // Fails (with the log) unless the packaged serve answers the added key with 200.
+      await until(
+        'the packaged vigil serve to answer the added key with 200',
+        async () => {
+          if (child.exitCode !== null) throw new Error(`vigil serve exited ${child.exitCode}:\n${log}`);
+          const status = await fetch(`http://127.0.0.1:${port}/v1/decisions?ip=192.0.2.1`, { headers: { 'X-Api-Key': added } }).then(
+            (r) => r.status,
+            () => 0,
+          );
+          return status === 200 || undefined;
+        },
+        () => log,
+        10_000,
+        100,
+      );
       const pid = child.pid!;
       // The process runs the package's dist/, not a checkout's src/.
       const maps = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');

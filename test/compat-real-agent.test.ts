@@ -14,6 +14,7 @@ import { startCrowdsecAgent, type CrowdsecAgent } from './support/crowdsec-agent
 import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
 import { startRecordingProxy, toFixture, type RecordedExchange, type RecordingProxy } from './support/recording-proxy.ts';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
+import { until } from './support/wait.ts';
 
 /**
  * The real CrowdSec 1.4.6 agent (Debian's `crowdsec` binary, agent only) reading an SSH brute force
@@ -323,7 +324,11 @@ describe.skipIf(skip)(`lp_offline with the real CrowdSec 1.4.6 agent's heartbeat
     // Heartbeats come every 60 s from the first login (agent-session.json): keep the clock jump
     // and its evaluation clear of the next one.
     const untilNext = 60_000 - ((Date.now() - firstLogin.at) % 60_000);
-    if (untilNext < 3000) await new Promise((r) => setTimeout(r, untilNext + 1500));
+    if (untilNext < 3000) {
+      // That heartbeat answered (not a fixed pause): the jump below comes after it.
+      const since = Date.now() - 3000;
+      await proxy!.waitFor((x) => x.path === '/v1/heartbeat' && x.at >= since, untilNext + 10_000);
+    }
     await evaluate();
     expect(await lpOffline()).toEqual([]);
 
@@ -334,13 +339,15 @@ describe.skipIf(skip)(`lp_offline with the real CrowdSec 1.4.6 agent's heartbeat
     expect((await lpOffline()).length).toBe(1);
 
     // The next real heartbeat arrives, stamped with Vigil's (moved) clock: the issue resolves.
-    const deadline = Date.now() + 75_000;
-    for (;;) {
-      await evaluate();
-      if ((await lpOffline()).length === 0) break;
-      if (Date.now() > deadline) throw new Error(`no heartbeat resolved lp_offline within 75 s:\n${agent!.logs().slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await until(
+      'a heartbeat to resolve lp_offline',
+      async () => {
+        await evaluate();
+        return (await lpOffline()).length === 0 ? true : undefined;
+      },
+      () => agent!.logs().slice(-3000),
+      75_000,
+    );
     // It was the heartbeat: nothing else reached Vigil since the clock moved.
     expect(proxy!.exchanges().map((x) => `${x.method} ${x.path} ${x.status}`)).toEqual(['GET /v1/heartbeat 200']);
     expect((await getMachine(store, 'agent-hb'))?.lastHeartbeatAt).toBe(clock.now());

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { crowdsecBouncersAvailable, startCustomBouncer, startFirewallBouncer } from './support/crowdsec-bouncers.ts';
 import { freePort } from './support/processes.ts';
+import { eventually, until } from './support/wait.ts';
 
 /**
  * The proof the core issue asks for: Debian's real `crowdsec-custom-bouncer` and
@@ -44,16 +45,16 @@ for (const dialect of DIALECTS) {
         server = spawn(process.execPath, [BIN, 'serve'], { env, cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
         server.stdout!.on('data', (d) => (serverLog += d));
         server.stderr!.on('data', (d) => (serverLog += d));
-        const deadline = Date.now() + 20_000;
-        for (;;) {
-          try {
-            if ((await fetch(`${apiUrl}health`)).ok) break;
-          } catch {
-            // not yet listening
-          }
-          if (Date.now() > deadline || server.exitCode !== null) throw new Error(`vigil serve did not start:\n${serverLog}`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        await until(
+          'vigil serve to answer /health',
+          async () => {
+            if (server.exitCode !== null) throw new Error(`vigil serve exited ${server.exitCode}:\n${serverLog}`);
+            return (await fetch(`${apiUrl}health`).catch(() => null))?.ok || undefined;
+          },
+          () => serverLog,
+          20_000,
+          100,
+        );
       });
 
       afterAll(async () => {
@@ -68,7 +69,7 @@ for (const dialect of DIALECTS) {
 
       it('logs where it listens and which store it uses, and that no bouncer is registered', async () => {
         // The line follows a store query made after the port is open: /health may answer first.
-        for (let i = 0; i < 100 && !serverLog.includes('no bouncer registered yet'); i++) await new Promise((r) => setTimeout(r, 50));
+        await eventually('the no-bouncer line', () => serverLog.includes('no bouncer registered yet'), 5_000);
         expect(serverLog).toContain(`Vigil Local API listening on ${apiUrl.slice(0, -1)}`);
         expect(serverLog).toContain("no bouncer registered yet: add one with 'vigil bouncers add NAME'");
       });
@@ -95,9 +96,11 @@ for (const dialect of DIALECTS) {
           const del = await bouncer.waitFor((e) => e.action === 'del' && e.value === '192.0.2.77', 10_000);
           expect(del.seconds).toBeLessThanOrEqual(0);
 
-          await new Promise((r) => setTimeout(r, 1500)); // one activity flush
-          const list = JSON.parse(await vigil('bouncers', 'list', '-o', 'json'));
-          const row = list.find((b: { name: string }) => b.name === 'custom-e2e');
+          // The pulls reach the store at the next activity flush.
+          const row = await until('custom-e2e listed with its pulls', async () => {
+            const found = JSON.parse(await vigil('bouncers', 'list', '-o', 'json')).find((b: { name: string }) => b.name === 'custom-e2e');
+            return found?.last_pull && found.type === 'crowdsec-custom-bouncer' ? found : undefined;
+          });
           expect(row).toMatchObject({ type: 'crowdsec-custom-bouncer', version: '-', ip_address: '127.0.0.1', revoked: false });
           expect(Date.now() - Date.parse(row.last_pull)).toBeLessThan(5_000);
         } finally {
@@ -114,9 +117,12 @@ for (const dialect of DIALECTS) {
           await fw.waitForIps((ips) => ips.includes('198.51.100.200') && ips.includes('2001:db8::200'), 10_000);
           await vigil('decisions', 'delete', '--ip', '198.51.100.200');
           await fw.waitForIps((ips) => !ips.includes('198.51.100.200'), 10_000);
-          await new Promise((r) => setTimeout(r, 1500));
-          const list = JSON.parse(await vigil('bouncers', 'list', '-o', 'json'));
-          expect(list.find((b: { name: string }) => b.name === 'firewall-e2e')).toMatchObject({ type: 'crowdsec-firewall-bouncer', ip_address: '127.0.0.1' });
+          // The pulls reach the store at the next activity flush.
+          const row = await until('firewall-e2e listed with its pulls', async () => {
+            const found = JSON.parse(await vigil('bouncers', 'list', '-o', 'json')).find((b: { name: string }) => b.name === 'firewall-e2e');
+            return found?.type === 'crowdsec-firewall-bouncer' ? found : undefined;
+          });
+          expect(row).toMatchObject({ type: 'crowdsec-firewall-bouncer', ip_address: '127.0.0.1' });
         } finally {
           await fw.stop();
         }

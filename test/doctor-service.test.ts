@@ -10,6 +10,7 @@ import type { Finding } from '../src/core/doctor/finding.ts';
 import { execHost, localHost, runCommand } from '../src/doctor/host.ts';
 import { createLogger, startServer, type RunningServer } from '../src/app/serve.ts';
 import { crowdsecBouncersAvailable } from './support/crowdsec-bouncers.ts';
+import { until } from './support/wait.ts';
 
 /**
  * The service stage against real processes: the real crowdsec-custom-bouncer (Debian package)
@@ -60,14 +61,18 @@ async function startBouncer(file: string, logLine: RegExp): Promise<ChildProcess
   const child = spawn('crowdsec-custom-bouncer', ['-c', file], { stdio: 'ignore' });
   children.push(child);
   const log = path.join(path.dirname(file), 'crowdsec-custom-bouncer.log');
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
-    if (logLine.test(text)) return child;
-    if (child.exitCode !== null) throw new Error(`crowdsec-custom-bouncer exited ${child.exitCode}: ${text}`);
-    if (Date.now() > deadline) throw new Error(`no ${logLine} in ${log}: ${text}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const text = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '');
+  await until(
+    `${logLine} in ${log}`,
+    () => {
+      if (child.exitCode !== null) throw new Error(`crowdsec-custom-bouncer exited ${child.exitCode}: ${text()}`);
+      return logLine.test(text()) || undefined;
+    },
+    text,
+    10_000,
+    50,
+  );
+  return child;
 }
 
 beforeAll(async () => {

@@ -12,6 +12,7 @@ import type { DoctorReport, Finding } from '../src/core/doctor/finding.ts';
 import { probeHttp, probeTcp, probeTls } from '../src/doctor/network-probe.ts';
 import { closedPort, packetFilterAvailable, startPacketFilter, startSelfSignedTlsServer, startSilentServer, type Closable } from './support/loopback-faults.ts';
 import { cliRunner } from './support/cli.ts';
+import { until } from './support/wait.ts';
 import { makeSelfSignedCert, opensslAvailable } from './support/test-pki.ts';
 
 /**
@@ -271,12 +272,17 @@ describe('vigil doctor: each failure, built for real', () => {
     expect((await doctor([file])).code).toBe(0);
     expect((await vigil('--db', `sqlite:${path.join(dir, 'vigil.db')}`, 'bouncers', 'delete', 'doomed')).code).toBe(0);
     await server.activity.flush();
-    // The server's key cache forgets a deleted bouncer; give it a moment to see the store change.
-    let result = await doctor([file]);
-    for (let i = 0; i < 20 && result.code === 0; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      result = await doctor([file]);
-    }
+    // The server's key cache forgets a deleted bouncer once it sees the store change.
+    const result = await until(
+      'doctor to see the deleted key refused',
+      async () => {
+        const r = await doctor([file]);
+        return r.code !== 0 ? r : undefined;
+      },
+      undefined,
+      5_000,
+      100,
+    );
     expect(result.code).toBe(1);
     expect(find(result.findings, 'lapi.key', 'fail')[0].evidence[1]).toBe(
       'the Local API knows no bouncer with this key: a wrong key, a revoked one, or the bouncer was deleted',

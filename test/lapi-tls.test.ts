@@ -1,10 +1,9 @@
 import fs from 'node:fs';
-import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import type tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDbUrl } from './support/databases.ts';
+import { requestFrom, type RequestFrom } from './support/http-from.ts';
 import { makeTestPki, opensslAvailable, type TestPki } from './support/test-pki.ts';
 import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
@@ -21,53 +20,7 @@ import { getMachine, listMachines } from '../src/store/machines.ts';
 const T0 = Date.now();
 const KEY = '0123456789abcdef0123456789abcdef';
 
-interface Reply {
-  status: number;
-  text: string;
-}
-
-function get(
-  base: string,
-  p: string,
-  opts: {
-    ca: string;
-    cert?: string;
-    key?: string;
-    apiKey?: string;
-    from?: string;
-    maxVersion?: tls.SecureVersion;
-    method?: string;
-    body?: string;
-    headers?: Record<string, string>;
-  },
-): Promise<Reply> {
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: u.hostname,
-        port: u.port,
-        path: p,
-        ca: opts.ca,
-        cert: opts.cert,
-        key: opts.key,
-        localAddress: opts.from,
-        maxVersion: opts.maxVersion,
-        agent: false,
-        method: opts.method ?? 'GET',
-        headers: { 'User-Agent': 'crowdsec-firewall-bouncer/v0.0.25', ...(opts.apiKey ? { 'X-Api-Key': opts.apiKey } : {}), ...opts.headers },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode!, text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
+const BOUNCER_UA = { 'User-Agent': 'crowdsec-firewall-bouncer/v0.0.25' };
 
 describe.skipIf(!opensslAvailable())('Local API over TLS with client certificates', () => {
   let pki: TestPki;
@@ -76,9 +29,16 @@ describe.skipIf(!opensslAvailable())('Local API over TLS with client certificate
   let dir: string;
   let ca: string;
   const clock = new ManualClock(T0);
-  const as = (name: string, extra: { from?: string; apiKey?: string } = {}) => {
+  /** A request with the client certificate `name` (from `from`, with an API key when given). */
+  const as = (name: string, extra: { from?: string; apiKey?: string } = {}): RequestFrom => {
     const c = pki.client(name);
-    return { ca, cert: c.certPem, key: c.keyPem, ...extra };
+    return {
+      ca,
+      cert: c.certPem,
+      key: c.keyPem,
+      localAddress: extra.from,
+      headers: { ...BOUNCER_UA, ...(extra.apiKey ? { 'X-Api-Key': extra.apiKey } : {}) },
+    };
   };
   const refusedReasons = async () => {
     await server.activity.flush();
@@ -124,16 +84,16 @@ describe.skipIf(!opensslAvailable())('Local API over TLS with client certificate
 
   it('serves HTTPS only, TLS 1.2 or later', async () => {
     expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    expect((await get(server.url, '/health', { ca })).text).toBe('{"status":"up"}');
-    await expect(get(server.url, '/health', { ca, maxVersion: 'TLSv1.1' })).rejects.toThrow();
+    expect((await requestFrom(`${server.url}/health`, { ca })).text).toBe('{"status":"up"}');
+    await expect(requestFrom(`${server.url}/health`, { ca, maxVersion: 'TLSv1.1' })).rejects.toThrow();
   });
 
   it('a verified certificate with an allowed OU is the bouncer CN@IP, auth type tls, created on first use', async () => {
-    const r = await get(server.url, '/v1/decisions/stream?startup=true', as('fw'));
+    const r = await requestFrom(`${server.url}/v1/decisions/stream?startup=true`, as('fw'));
     expect(r.status).toBe(200);
     expect(JSON.parse(r.text)).toEqual({ deleted: null, new: null });
-    expect((await get(server.url, '/v1/decisions/stream', as('fw'))).status).toBe(200);
-    expect((await get(server.url, '/v1/decisions/stream?startup=true', as('fw', { from: '127.0.0.2' }))).status).toBe(200);
+    expect((await requestFrom(`${server.url}/v1/decisions/stream`, as('fw'))).status).toBe(200);
+    expect((await requestFrom(`${server.url}/v1/decisions/stream?startup=true`, as('fw', { from: '127.0.0.2' }))).status).toBe(200);
     await server.activity.flush();
     const rows = (await server.store.listBouncers()).filter((b) => b.name.startsWith('fw-tls@'));
     expect(rows.map((b) => [b.name, b.authType, b.autoCreated, b.ipAddress, b.lastPullAt !== null])).toEqual([
@@ -146,8 +106,8 @@ describe.skipIf(!opensslAvailable())('Local API over TLS with client certificate
   });
 
   it('without a certificate, the API key still works (VerifyClientCertIfGiven)', async () => {
-    expect((await get(server.url, '/v1/decisions/stream?startup=true', { ca, apiKey: KEY })).status).toBe(200);
-    expect((await get(server.url, '/v1/decisions/stream?startup=true', { ca, apiKey: 'wrong' })).status).toBe(403);
+    expect((await requestFrom(`${server.url}/v1/decisions/stream?startup=true`, { ca, headers: { ...BOUNCER_UA, 'X-Api-Key': KEY } })).status).toBe(200);
+    expect((await requestFrom(`${server.url}/v1/decisions/stream?startup=true`, { ca, headers: { ...BOUNCER_UA, 'X-Api-Key': 'wrong' } })).status).toBe(403);
   });
 
   it.each([
@@ -158,7 +118,7 @@ describe.skipIf(!opensslAvailable())('Local API over TLS with client certificate
     ['clash', 'tls:api-key-bouncer'],
   ])('%s certificate → 403 access forbidden, recorded as %s', async (name, reason) => {
     // A valid API key does not rescue a bad certificate: the certificate is used instead of the key.
-    const r = await get(server.url, '/v1/decisions/stream?startup=true', as(name, { apiKey: KEY }));
+    const r = await requestFrom(`${server.url}/v1/decisions/stream?startup=true`, as(name, { apiKey: KEY }));
     expect([r.status, r.text]).toEqual([403, '{"message":"access forbidden"}']);
     expect(await refusedReasons()).toContain(reason);
     expect((await server.store.listBouncers()).some((b) => b.authType === 'tls' && !b.name.startsWith('fw-tls@'))).toBe(false);
@@ -169,7 +129,7 @@ describe.skipIf(!opensslAvailable())('Local API over TLS with client certificate
     try {
       other.issue('fw', { cn: 'fw-tls', ou: 'bouncer-ou' });
       const c = other.client('fw');
-      const r = await get(server.url, '/v1/decisions/stream', { ca, cert: c.certPem, key: c.keyPem });
+      const r = await requestFrom(`${server.url}/v1/decisions/stream`, { ca, cert: c.certPem, key: c.keyPem, headers: BOUNCER_UA });
       expect(r.status).toBe(403);
       expect(await refusedReasons()).toContain('tls:untrusted');
     } finally {
@@ -178,30 +138,30 @@ describe.skipIf(!opensslAvailable())('Local API over TLS with client certificate
   });
 
   it('the CRL is re-read when it changes (at most every 5 s), without a restart; a broken file keeps the previous CRLs', async () => {
-    expect((await get(server.url, '/v1/decisions/stream?startup=true', as('later'))).status).toBe(200);
+    expect((await requestFrom(`${server.url}/v1/decisions/stream?startup=true`, as('later'))).status).toBe(200);
     pki.revoke('later');
     pki.gencrl();
     // Within 5 s of the last check the file is not looked at.
-    expect((await get(server.url, '/v1/decisions/stream', as('later'))).status).toBe(200);
+    expect((await requestFrom(`${server.url}/v1/decisions/stream`, as('later'))).status).toBe(200);
     clock.advance(6000);
-    expect((await get(server.url, '/v1/decisions/stream', as('later'))).status).toBe(403);
+    expect((await requestFrom(`${server.url}/v1/decisions/stream`, as('later'))).status).toBe(403);
     expect(await refusedReasons()).toContain('tls:revoked');
     const good = fs.readFileSync(pki.crl, 'utf8');
     fs.writeFileSync(pki.crl, '-----BEGIN X509 CRL-----\nbm90IGEgQ1JM\n-----END X509 CRL-----\n');
     clock.advance(6000);
-    expect((await get(server.url, '/v1/decisions/stream', as('later'))).status).toBe(403);
-    expect((await get(server.url, '/v1/decisions/stream', as('fw'))).status).toBe(200);
+    expect((await requestFrom(`${server.url}/v1/decisions/stream`, as('later'))).status).toBe(403);
+    expect((await requestFrom(`${server.url}/v1/decisions/stream`, as('fw'))).status).toBe(200);
     fs.writeFileSync(pki.crl, good);
   });
 
   it('an agent logs in with its certificate as CN@IP (validated, auth type tls) and uses the token; a bouncer certificate cannot', async () => {
     const agentUa = { 'User-Agent': 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian', 'Content-Type': 'application/json' };
     const login = (name: string) =>
-      get(server.url, '/v1/watchers/login', { ...as(name), method: 'POST', headers: agentUa, body: '{"scenarios":["crowdsecurity/ssh-bf"]}' });
+      requestFrom(`${server.url}/v1/watchers/login`, { ...as(name), method: 'POST', headers: agentUa, body: '{"scenarios":["crowdsecurity/ssh-bf"]}' });
     const r = await login('agent');
     expect(r.status).toBe(200);
     const { token } = JSON.parse(r.text) as { token: string };
-    const beat = await get(server.url, '/v1/heartbeat', { ...as('agent'), headers: { ...agentUa, Authorization: `Bearer ${token}` } });
+    const beat = await requestFrom(`${server.url}/v1/heartbeat`, { ...as('agent'), headers: { ...agentUa, Authorization: `Bearer ${token}` } });
     expect(beat.status).toBe(200);
     const m = await getMachine(server.store, 'lp1@127.0.0.1');
     expect([m?.authType, m?.isValidated, m?.scenarios, m?.version, m?.lastHeartbeatAt !== null]).toEqual([
@@ -238,10 +198,10 @@ describe.skipIf(!opensslAvailable())('Local API over TLS with client certificate
     await new Promise<void>((resolve) => listener.server.listen(0, '127.0.0.1', resolve));
     const base = `https://127.0.0.1:${(listener.server.address() as { port: number }).port}`;
     try {
-      expect(JSON.parse((await get(base, '/', as('agent'))).text)).toEqual({ ok: true, cn: 'lp1' });
-      expect(JSON.parse((await get(base, '/', as('fw'))).text)).toMatchObject({ ok: false, reason: 'tls:bad-ou', cn: 'fw-tls' });
-      expect(JSON.parse((await get(base, '/', as('revoked'))).text)).toMatchObject({ ok: false, reason: 'tls:revoked' });
-      expect(JSON.parse((await get(base, '/', { ca })).text)).toBeNull();
+      expect(JSON.parse((await requestFrom(`${base}/`, as('agent'))).text)).toEqual({ ok: true, cn: 'lp1' });
+      expect(JSON.parse((await requestFrom(`${base}/`, as('fw'))).text)).toMatchObject({ ok: false, reason: 'tls:bad-ou', cn: 'fw-tls' });
+      expect(JSON.parse((await requestFrom(`${base}/`, as('revoked'))).text)).toMatchObject({ ok: false, reason: 'tls:revoked' });
+      expect(JSON.parse((await requestFrom(`${base}/`, { ca })).text)).toBeNull();
     } finally {
       listener.server.close();
     }

@@ -1,6 +1,6 @@
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { requestFrom } from './support/http-from.ts';
 import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
@@ -14,27 +14,6 @@ import type { Store } from '../src/store/store.ts';
  */
 const T0 = Date.UTC(2026, 10, 24, 4, 18, 0);
 const KEY = 'e8759c581418ed9f77e91dcb2d6082f8';
-
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-/** Raw HTTP so that headers (or their absence) are seen exactly as sent. */
-function request(base: string, method: string, path: string, headers: Record<string, string | string[]> = {}): Promise<Reply> {
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, method, path, headers, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function addDecision(store: Store, now: number, scope: string, value: string, duration: string, reason: string, type = 'ban') {
   const d = buildDecision({ scope, value, type, duration, reason, origin: 'cscli' }, now);
@@ -75,19 +54,19 @@ for (const dialect of DIALECTS) {
     const values = (body: string) => (JSON.parse(body) ?? []).map((d: { value: string }) => d.value);
 
     it('answers /health without a key', async () => {
-      const r = await request(server.url, 'GET', '/health');
+      const r = await requestFrom(`${server.url}/health`);
       expect(r.status).toBe(200);
       expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
-      expect(r.body).toBe('{"status":"up"}');
+      expect(r.text).toBe('{"status":"up"}');
     });
 
     it('refuses missing, empty and wrong keys with the same 403 body, and records them', async () => {
       const cases: Record<string, string>[] = [{}, { 'X-Api-Key': '' }, { 'X-Api-Key': 'wrong', 'User-Agent': 'curl/8.0' }];
       for (const headers of cases) {
-        const r = await request(server.url, 'GET', '/v1/decisions', headers);
+        const r = await requestFrom(`${server.url}/v1/decisions`, { headers });
         expect(r.status).toBe(403);
         expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
-        expect(r.body).toBe('{"message":"access forbidden"}');
+        expect(r.text).toBe('{"message":"access forbidden"}');
       }
       await server.activity.flush();
       const refused = await server.store.refusedRequests();
@@ -99,20 +78,20 @@ for (const dialect of DIALECTS) {
     });
 
     it('matches ?ip= exactly as CrowdSec, with Go durations and null for nothing', async () => {
-      const hit = await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', auth);
+      const hit = await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, { headers: auth });
       expect(hit.status).toBe(200);
       expect(hit.headers['content-type']).toBe('application/json; charset=utf-8');
-      expect(hit.body).toBe(`[{"duration":"4m58.5s","id":${ids.test},"origin":"cscli","scenario":"test","scope":"Ip","type":"ban","value":"192.0.2.1"}]`);
-      const miss = await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.99', auth);
-      expect(miss.body).toBe('null');
+      expect(hit.text).toBe(`[{"duration":"4m58.5s","id":${ids.test},"origin":"cscli","scenario":"test","scope":"Ip","type":"ban","value":"192.0.2.1"}]`);
+      const miss = await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.99`, { headers: auth });
+      expect(miss.text).toBe('null');
       expect(miss.headers['content-length']).toBe('4');
-      expect(values((await request(server.url, 'GET', '/v1/decisions?ip=198.51.100.7', auth)).body)).toEqual(['198.51.100.0/24']);
-      expect(values((await request(server.url, 'GET', '/v1/decisions?ip=2001:db8:1::5', auth)).body)).toEqual(['2001:db8:1::/48']);
-      expect(values((await request(server.url, 'GET', '/v1/decisions?ip=::ffff:192.0.2.1', auth)).body)).toEqual(['192.0.2.1']);
+      expect(values((await requestFrom(`${server.url}/v1/decisions?ip=198.51.100.7`, { headers: auth })).text)).toEqual(['198.51.100.0/24']);
+      expect(values((await requestFrom(`${server.url}/v1/decisions?ip=2001:db8:1::5`, { headers: auth })).text)).toEqual(['2001:db8:1::/48']);
+      expect(values((await requestFrom(`${server.url}/v1/decisions?ip=::ffff:192.0.2.1`, { headers: auth })).text)).toEqual(['192.0.2.1']);
     });
 
     it('applies every filter of the reference table', async () => {
-      const q = async (query: string) => values((await request(server.url, 'GET', `/v1/decisions${query}`, auth)).body);
+      const q = async (query: string) => values((await requestFrom(`${server.url}/v1/decisions${query}`, { headers: auth })).text);
       expect(await q('')).toHaveLength(7);
       // Ordered by expiry, as CrowdSec's until index orders them.
       expect(await q('')).toEqual(['192.0.2.1', '2001:db8::1', '2001:db8:1::/48', '198.51.100.0/24', '192.0.2.2', 'FR', 'foobar']);
@@ -146,39 +125,39 @@ for (const dialect of DIALECTS) {
         ['?range=10.0.0.0/33', 'range'],
         ['?contains=maybe&range=10.0.0.0/8', 'contains'],
       ]) {
-        const r = await request(server.url, 'GET', `/v1/decisions${query}`, auth);
+        const r = await requestFrom(`${server.url}/v1/decisions${query}`, { headers: auth });
         expect(r.status, query).toBe(400);
         expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
-        expect(JSON.parse(r.body).message).toMatch(new RegExp(`^${field} `));
+        expect(JSON.parse(r.text).message).toMatch(new RegExp(`^${field} `));
       }
     });
 
     it('answers HEAD with 200 text/plain, no body, no Content-Length', async () => {
-      const r = await request(server.url, 'HEAD', '/v1/decisions?ip=192.0.2.1', auth);
+      const r = await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, { method: 'HEAD', headers: auth });
       expect(r.status).toBe(200);
       expect(r.headers['content-type']).toBe('text/plain; charset=utf-8');
       expect(r.headers['content-length']).toBeUndefined();
-      expect(r.body).toBe('');
-      const bad = await request(server.url, 'HEAD', '/v1/decisions/stream?startup=true', { 'X-Api-Key': 'nope' });
+      expect(r.text).toBe('');
+      const bad = await requestFrom(`${server.url}/v1/decisions/stream?startup=true`, { method: 'HEAD', headers: { 'X-Api-Key': 'nope' } });
       expect(bad.status).toBe(403);
     });
 
     it('keeps CrowdSec status quirks: trailing slash, unknown path, wrong method', async () => {
-      const slash = await request(server.url, 'GET', '/v1/decisions/', auth);
+      const slash = await requestFrom(`${server.url}/v1/decisions/`, { headers: auth });
       expect(slash.status).toBe(301);
       expect(slash.headers.location).toBe('/v1/decisions');
-      expect(slash.body).toBe('<a href="/v1/decisions">Moved Permanently</a>.\n\n');
-      const missing = await request(server.url, 'GET', '/v1/nothing', auth);
-      expect([missing.status, missing.body]).toEqual([404, '']);
-      const post = await request(server.url, 'POST', '/v1/decisions', auth);
-      expect([post.status, post.body]).toEqual([405, '']);
+      expect(slash.text).toBe('<a href="/v1/decisions">Moved Permanently</a>.\n\n');
+      const missing = await requestFrom(`${server.url}/v1/nothing`, { headers: auth });
+      expect([missing.status, missing.text]).toEqual([404, '']);
+      const post = await requestFrom(`${server.url}/v1/decisions`, { method: 'POST', headers: auth });
+      expect([post.status, post.text]).toEqual([405, '']);
     });
 
     it('streams startup, then deltas on the per-bouncer cursor, with default scopes ip,range', async () => {
       clock.set(T0 + 60_000);
-      const startup = await request(server.url, 'GET', '/v1/decisions/stream?startup=true', auth);
+      const startup = await requestFrom(`${server.url}/v1/decisions/stream?startup=true`, { headers: auth });
       expect(startup.status).toBe(200);
-      const s = JSON.parse(startup.body);
+      const s = JSON.parse(startup.text);
       expect(Object.keys(s)).toEqual(['deleted', 'new']);
       expect(s.deleted).toBeNull();
       expect(s.new.map((d: { value: string }) => d.value)).toEqual(['192.0.2.1', '2001:db8::1', '2001:db8:1::/48', '198.51.100.0/24', '192.0.2.2']);
@@ -186,24 +165,24 @@ for (const dialect of DIALECTS) {
 
       clock.set(T0 + 70_000);
       // The real bouncers send a bare `?` on every later pull.
-      const nothing = await request(server.url, 'GET', '/v1/decisions/stream?', auth);
-      expect(nothing.body).toBe('{"deleted":null,"new":null}');
+      const nothing = await requestFrom(`${server.url}/v1/decisions/stream?`, { headers: auth });
+      expect(nothing.text).toBe('{"deleted":null,"new":null}');
       expect(nothing.headers['content-length']).toBe('27');
 
       clock.set(T0 + 75_000);
       const newId = await addDecision(server.store, clock.now(), 'Ip', '203.0.113.5', '30m', 'newone');
       await server.store.softDeleteDecisions([ids.test!], clock.now());
       clock.set(T0 + 80_000);
-      const delta = JSON.parse((await request(server.url, 'GET', '/v1/decisions/stream', auth)).body);
+      const delta = JSON.parse((await requestFrom(`${server.url}/v1/decisions/stream`, { headers: auth })).text);
       expect(delta.new).toEqual([{ duration: '29m55s', id: newId, origin: 'cscli', scenario: 'newone', scope: 'Ip', type: 'ban', value: '203.0.113.5' }]);
       expect(delta.deleted).toEqual([{ duration: '-5s', id: ids.test, origin: 'cscli', scenario: 'test', scope: 'Ip', type: 'ban', value: '192.0.2.1' }]);
 
-      const scoped = JSON.parse((await request(server.url, 'GET', '/v1/decisions/stream?startup=true&scopes=username', auth)).body);
+      const scoped = JSON.parse((await requestFrom(`${server.url}/v1/decisions/stream?startup=true&scopes=username`, { headers: auth })).text);
       expect(scoped.new.map((d: { value: string }) => d.value)).toEqual(['foobar']);
-      const origins = await request(server.url, 'GET', '/v1/decisions/stream?startup=true&origins=crowdsec', auth);
-      expect(JSON.parse(origins.body).new).toBeNull();
+      const origins = await requestFrom(`${server.url}/v1/decisions/stream?startup=true&origins=crowdsec`, { headers: auth });
+      expect(JSON.parse(origins.text).new).toBeNull();
       // Startup also lists every expired or deleted decision still stored.
-      const again = JSON.parse((await request(server.url, 'GET', '/v1/decisions/stream?startup=true&scenarios_containing=test', auth)).body);
+      const again = JSON.parse((await requestFrom(`${server.url}/v1/decisions/stream?startup=true&scenarios_containing=test`, { headers: auth })).text);
       expect(again.deleted.map((d: { value: string }) => d.value)).toEqual(['192.0.2.1']);
       expect(again.deleted[0].duration).toBe('-5s');
     });
@@ -214,17 +193,17 @@ for (const dialect of DIALECTS) {
       expect(b).toMatchObject({ ipAddress: '127.0.0.1', type: 'crowdsec-custom-bouncer', version: '-', lastPullAt: clock.now(), lastRequestAt: clock.now() });
       // GET /v1/decisions moves last pull only when it is at least a minute old (CrowdSec's throttle).
       clock.advance(30_000);
-      await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', { ...auth, 'User-Agent': 'a/b/c' });
+      await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, { headers: { ...auth, 'User-Agent': 'a/b/c' } });
       await server.activity.flush();
       const b2 = (await server.store.getBouncer('custom'))!;
       expect(b2.lastPullAt).toBe(b.lastPullAt);
       expect(b2.lastRequestAt).toBe(clock.now());
       expect([b2.type, b2.version]).toEqual(['a/b/c', 'N/A']);
       clock.advance(31_000);
-      await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', auth);
+      await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, { headers: auth });
       // HEAD never moves it.
       clock.advance(120_000);
-      await request(server.url, 'HEAD', '/v1/decisions', auth);
+      await requestFrom(`${server.url}/v1/decisions`, { method: 'HEAD', headers: auth });
       await server.activity.flush();
       const b3 = (await server.store.getBouncer('custom'))!;
       expect(b3.lastPullAt).toBe(clock.now() - 120_000);
@@ -233,13 +212,13 @@ for (const dialect of DIALECTS) {
 
     it('refuses a revoked bouncer and a deleted one within the cache period', async () => {
       await server.store.createBouncer({ name: 'soon-revoked', apiKeyHash: hashApiKey('rk'), now: clock.now() });
-      expect((await request(server.url, 'GET', '/v1/decisions', { 'X-Api-Key': 'rk' })).status).toBe(200);
+      expect((await requestFrom(`${server.url}/v1/decisions`, { headers: { 'X-Api-Key': 'rk' } })).status).toBe(200);
       await server.store.setBouncerRevoked('soon-revoked', true, clock.now());
       clock.advance(1001);
-      expect((await request(server.url, 'GET', '/v1/decisions', { 'X-Api-Key': 'rk' })).status).toBe(403);
+      expect((await requestFrom(`${server.url}/v1/decisions`, { headers: { 'X-Api-Key': 'rk' } })).status).toBe(403);
       await server.store.deleteBouncers(['soon-revoked']);
       clock.advance(1001);
-      expect((await request(server.url, 'GET', '/v1/decisions', { 'X-Api-Key': 'rk' })).status).toBe(403);
+      expect((await requestFrom(`${server.url}/v1/decisions`, { headers: { 'X-Api-Key': 'rk' } })).status).toBe(403);
       await server.activity.flush();
       const reasons = (await server.store.refusedRequests({ limit: 2 })).map((r) => [r.reason, r.bouncerName]);
       expect(reasons).toEqual([
@@ -260,22 +239,26 @@ for (const dialect of DIALECTS) {
     it('sees a decision written by another process through the store revision', async () => {
       const id = await addDecision(server.store, clock.now(), 'Ip', '203.0.113.77', '1h', 'from-cli');
       await server.sync.refresh();
-      const r = await request(server.url, 'GET', '/v1/decisions?ip=203.0.113.77', auth);
-      expect(JSON.parse(r.body)[0].id).toBe(id);
+      const r = await requestFrom(`${server.url}/v1/decisions?ip=203.0.113.77`, { headers: auth });
+      expect(JSON.parse(r.text)[0].id).toBe(id);
       await server.store.softDeleteDecisions([id], clock.now());
       await server.sync.refresh();
-      expect((await request(server.url, 'GET', '/v1/decisions?ip=203.0.113.77', auth)).body).toBe('null');
+      expect((await requestFrom(`${server.url}/v1/decisions?ip=203.0.113.77`, { headers: auth })).text).toBe('null');
     });
 
     // Last: these add refused requests and move the clock.
     it('reads a repeated X-Api-Key as Go does: the first value decides', async () => {
       // node:http joins repeated custom headers with ", "; CrowdSec (Header.Get) takes the first.
-      const first = await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', { 'X-Api-Key': [KEY, 'not-the-key'], 'User-Agent': auth['User-Agent'] });
+      const first = await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, {
+        headers: { 'X-Api-Key': [KEY, 'not-the-key'], 'User-Agent': auth['User-Agent'] },
+      });
       expect(first.status).toBe(200);
-      expect(first.body).toBe((await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', auth)).body);
-      const second = await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', { 'X-Api-Key': ['not-the-key', KEY], 'User-Agent': auth['User-Agent'] });
+      expect(first.text).toBe((await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, { headers: auth })).text);
+      const second = await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, {
+        headers: { 'X-Api-Key': ['not-the-key', KEY], 'User-Agent': auth['User-Agent'] },
+      });
       expect(second.status).toBe(403);
-      expect(second.body).toBe('{"message":"access forbidden"}');
+      expect(second.text).toBe('{"message":"access forbidden"}');
     });
 
     it('answers a known key from its cache and a revoked one with 403 once the cache expires', async () => {
@@ -283,13 +266,13 @@ for (const dialect of DIALECTS) {
       const key = `cache-test-key-${dialect}`;
       await server.store.createBouncer({ name, apiKeyHash: hashApiKey(key), now: clock.now() });
       const h = { 'X-Api-Key': key, 'User-Agent': auth['User-Agent'] };
-      expect((await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', h)).status).toBe(200);
+      expect((await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, { headers: h })).status).toBe(200);
       // Served from the cached answer (no store read): still 200 within the cache's second.
-      expect((await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', h)).status).toBe(200);
+      expect((await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, { headers: h })).status).toBe(200);
       await server.store.deleteBouncers([name]);
       clock.advance(1001);
-      expect((await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', h)).status).toBe(403);
-      expect((await request(server.url, 'HEAD', '/v1/decisions', h)).status).toBe(403);
+      expect((await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, { headers: h })).status).toBe(403);
+      expect((await requestFrom(`${server.url}/v1/decisions`, { method: 'HEAD', headers: h })).status).toBe(403);
     });
   });
 }

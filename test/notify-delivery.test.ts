@@ -23,7 +23,7 @@ async function serverWith(dialect: 'sqlite' | 'postgres', clock: ManualClock, se
   config.health.evaluateEveryMs = 0; // evaluated by hand
   config.notifications = loadNotificationsConfig(section, null);
   const logs: string[] = [];
-  const log = createLogger('info', { write: (s: string) => (logs.push(s), true) } as unknown as NodeJS.WritableStream);
+  const log = createLogger('info', (s) => logs.push(s));
   const server = await startServer(config, { clock, log, env });
   return { server, logs, cleanup: db.cleanup };
 }

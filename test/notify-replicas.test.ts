@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { startHttpReceiver, type HttpReceiver } from './support/receivers.ts';
+import { eventually } from './support/wait.ts';
 import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
@@ -88,7 +89,7 @@ describe.skipIf(!DIALECTS.includes('postgres'))('postgres: two replicas send eac
     });
     await Promise.all([a.notifications.dispatcher.runDue(), b.notifications.dispatcher.runDue(), a.notifications.dispatcher.runDue()]);
     // A dispatcher's own timer may have claimed the last ones meanwhile (a loaded machine): let it finish.
-    for (let i = 0; i < 100 && channels.some((ch) => deliveries(ch).length - before[ch]! < 30); i++) await new Promise((r) => setTimeout(r, 50));
+    await eventually('every queued message delivered', () => channels.every((ch) => deliveries(ch).length - before[ch]! >= 30), 5_000);
     for (const ch of channels) expect(deliveries(ch).slice(before[ch])).toEqual(queued.get(ch));
     expect((await a.notifications.store.outbox({ status: 'pending' })).length).toBe(0);
   });

@@ -83,7 +83,8 @@ for (const dialect of DIALECTS) {
       expect(b!.headers['x-vigil-delivery']).toBe(a!.headers['x-vigil-delivery']);
       expect(b!.body).toBe(a!.body);
       expect(b!.json).toMatchObject({ event: 'opened', issues: [{ kind: 'se_no_rc' }] });
-      // Delivered once after the restart: nothing more comes (the open is not queued twice).
+      // Delivered once after the restart: nothing more comes (the open is not queued twice). The
+      // pause is the scenario (1.5 s in which no third request may arrive), not a wait for an event.
       await new Promise((r) => setTimeout(r, 1500));
       expect(hook.requests).toHaveLength(2);
       expect(second.output()).toContain('notification delivered to hook: HTTP 200 ok');

@@ -6,7 +6,7 @@ import { startServer, createLogger, type RunningServer } from '../src/app/serve.
 import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
-import { hashPassword } from '../src/lib/password.ts';
+import { hashMachinePassword } from '../src/lib/password.ts';
 import { createMachine, getMachine } from '../src/store/machines.ts';
 import { latestLogProcessorUsage, logProcessorUsage } from '../src/store/usage-log-processors.ts';
 
@@ -62,7 +62,7 @@ for (const dialect of DIALECTS) {
       const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
       server = await startServer(config, { clock, log: createLogger('silent') });
       await server.store.createBouncer({ name: 'nginx-live', apiKeyHash: hashApiKey(KEY), now: T0 });
-      await createMachine(server.store, { machineId: AGENT, passwordHash: await hashPassword(PASSWORD), now: T0, isValidated: true });
+      await createMachine(server.store, { machineId: AGENT, passwordHash: await hashMachinePassword(PASSWORD), now: T0, isValidated: true });
     });
     afterAll(async () => {
       await server?.close();

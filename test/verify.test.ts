@@ -12,6 +12,7 @@ import type { VerifyResult } from '../src/doctor/verify.ts';
 import { createLogger, startServer, type RunningServer } from '../src/app/serve.ts';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { startEnforcingServer, type EnforcingServer } from './support/enforcing-web-server.ts';
+import { eventually, until } from './support/wait.ts';
 
 /**
  * `vigil verify` end to end: the real `vigil serve` (in-process, port 0) as the Local API, web
@@ -134,7 +135,11 @@ for (const dialect of DIALECTS) {
           clock: systemClock,
         }),
       ).toBe(0);
-      await new Promise((r) => setTimeout(r, 400)); // the server's decision sync (250 ms)
+      // The server's decision sync (every 250 ms) has brought it into what the Local API answers.
+      await eventually(
+        'the Local API to answer the new decision',
+        async () => (await (await fetch(`${server.url}/v1/decisions?ip=192.0.2.77`, { headers: { 'X-Api-Key': KEY_LIVE } })).text()) !== 'null',
+      );
       const { code, result } = await verify('--url', live.url, '--ip', '192.0.2.77');
       expect(code).toBe(1);
       expect(result.summary).toBe('192.0.2.77 already has an active decision: the test would prove nothing');
@@ -182,14 +187,19 @@ describe('vigil verify: Ctrl-C', () => {
           // already gone
         }
       };
-      const deadline = Date.now() + 40_000;
-      while (!/wait {5}for bouncer 'never-pulls'/.test(err)) {
-        if (Date.now() > deadline || child.exitCode !== null) {
-          killGroup('SIGKILL');
-          throw new Error(`verify did not reach the wait: ${out}${err}`);
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await until(
+        'verify to reach the wait',
+        () => {
+          if (child.exitCode !== null) throw new Error(`verify exited ${child.exitCode} before the wait: ${out}${err}`);
+          return /wait {5}for bouncer 'never-pulls'/.test(err) || undefined;
+        },
+        () => out + err,
+        40_000,
+        50,
+      ).catch((e) => {
+        killGroup('SIGKILL');
+        throw e;
+      });
       // The decision is in place while it waits.
       const during = (await server.store.activeDecisions(Date.now())).filter((d) => d.value === '192.0.2.1');
       expect(during).toHaveLength(1);

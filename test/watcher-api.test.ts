@@ -1,12 +1,12 @@
-import http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sign } from 'hono/jwt';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { requestFrom } from './support/http-from.ts';
 import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
-import { hashPassword } from '../src/lib/password.ts';
+import { hashMachinePassword } from '../src/lib/password.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { createMachine, getMachine } from '../src/store/machines.ts';
 import fs from 'node:fs';
@@ -23,28 +23,6 @@ const PASSWORD = '0aAVQspBuconzuzhl95nfuLu4dC4Z2E6';
 const MACHINE = '3d1219c7c4c5404aaa1f6d2a48adfda4';
 const REG_TOKEN = 'x'.repeat(40);
 const BOUNCER_KEY = 'e8759c581418ed9f77e91dcb2d6082f8';
-
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-function request(base: string, method: string, p: string, opts: { headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<Reply> {
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { ...opts.headers };
-    if (opts.body !== undefined) headers['Content-Length'] = Buffer.byteLength(opts.body);
-    const req = http.request({ host: u.hostname, port: u.port, method, path: p, headers, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
 
 const cscliAlert = (value: string, duration = '5m', extra: Record<string, unknown> = {}) => ({
   capacity: 0,
@@ -99,7 +77,8 @@ for (const dialect of DIALECTS) {
     let token = '';
 
     const login = (body: unknown, ua = UA) =>
-      request(server.url, 'POST', '/v1/watchers/login', {
+      requestFrom(`${server.url}/v1/watchers/login`, {
+        method: 'POST',
         headers: { 'User-Agent': ua, 'Content-Type': 'application/json' },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
@@ -117,8 +96,8 @@ for (const dialect of DIALECTS) {
       server = await startServer(config, { clock, log: createLogger('silent') });
       // A second replica on the same database: tokens must work across them.
       other = await startServer(config, { clock, log: createLogger('silent') });
-      await createMachine(server.store, { machineId: MACHINE, passwordHash: await hashPassword(PASSWORD), now: T0, isValidated: true });
-      await createMachine(server.store, { machineId: 'pending', passwordHash: await hashPassword(PASSWORD), now: T0 });
+      await createMachine(server.store, { machineId: MACHINE, passwordHash: await hashMachinePassword(PASSWORD), now: T0, isValidated: true });
+      await createMachine(server.store, { machineId: 'pending', passwordHash: await hashMachinePassword(PASSWORD), now: T0 });
       await server.store.createBouncer({ name: 'fw', apiKeyHash: hashApiKey(BOUNCER_KEY), now: T0 });
     });
     afterAll(async () => {
@@ -131,7 +110,7 @@ for (const dialect of DIALECTS) {
       const r = await login({ machine_id: MACHINE, password: PASSWORD, scenarios: ['crowdsecurity/ssh-bf', 'crowdsecurity/http-probing'] });
       expect(r.status).toBe(200);
       expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
-      const body = JSON.parse(r.body);
+      const body = JSON.parse(r.text);
       expect(Object.keys(body)).toEqual(['code', 'expire', 'token']);
       expect(body.code).toBe(200);
       expect(body.expire).toBe('2026-11-24T05:18:06Z');
@@ -159,7 +138,7 @@ for (const dialect of DIALECTS) {
       for (const [body, message] of cases) {
         const r = await login(body);
         expect(r.status).toBe(401);
-        expect(JSON.parse(r.body)).toEqual({ code: 401, message });
+        expect(JSON.parse(r.text)).toEqual({ code: 401, message });
         expect(r.headers['www-authenticate']).toBe('JWT realm=Crowdsec API local');
       }
       const badUa = await login({ machine_id: MACHINE, password: PASSWORD }, 'curl');
@@ -179,12 +158,14 @@ for (const dialect of DIALECTS) {
     });
 
     it('accepts a gzip login body and refuses one over 2 MiB once inflated', async () => {
-      const ok = await request(server.url, 'POST', '/v1/watchers/login', {
+      const ok = await requestFrom(`${server.url}/v1/watchers/login`, {
+        method: 'POST',
         headers: { 'User-Agent': UA, 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
         body: gzipSync(JSON.stringify({ machine_id: MACHINE, password: PASSWORD, scenarios: null })),
       });
       expect(ok.status).toBe(200);
-      const bomb = await request(server.url, 'POST', '/v1/watchers/login', {
+      const bomb = await requestFrom(`${server.url}/v1/watchers/login`, {
+        method: 'POST',
         headers: { 'User-Agent': UA, 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
         body: gzipSync(JSON.stringify({ machine_id: MACHINE, password: PASSWORD, pad: 'a'.repeat(3 * 1024 * 1024) })),
       });
@@ -193,20 +174,20 @@ for (const dialect of DIALECTS) {
 
     it('answers heartbeats on either replica with a token from one (the key is in the store)', async () => {
       clock.set(T0 + 60_000);
-      const a = await request(server.url, 'GET', '/v1/heartbeat', { headers: jwt() });
+      const a = await requestFrom(`${server.url}/v1/heartbeat`, { headers: jwt() });
       expect(a.status).toBe(200);
-      expect(a.body).toBe('');
+      expect(a.text).toBe('');
       expect(a.headers['content-length']).toBe('0');
       clock.set(T0 + 120_000);
-      const b = await request(other.url, 'GET', '/v1/heartbeat', { headers: jwt() });
+      const b = await requestFrom(`${other.url}/v1/heartbeat`, { headers: jwt() });
       expect(b.status).toBe(200);
       expect((await getMachine(server.store, MACHINE))?.lastHeartbeatAt).toBe(T0 + 120_000);
     });
 
     it('refuses missing, forged, expired and alg-none tokens with 401 and gin-jwt messages', async () => {
-      const missing = await request(server.url, 'GET', '/v1/heartbeat');
+      const missing = await requestFrom(`${server.url}/v1/heartbeat`);
       expect(missing.status).toBe(401);
-      expect(missing.body).toBe('{"code":401,"message":"cookie token is empty"}');
+      expect(missing.text).toBe('{"code":401,"message":"cookie token is empty"}');
       expect(missing.headers['www-authenticate']).toBe('JWT realm=Crowdsec API local');
       const now = Math.floor(clock.now() / 1000);
       const forged = await sign({ exp: now + 3600, id: MACHINE, orig_iat: now }, 'not-the-key', 'HS256');
@@ -220,45 +201,45 @@ for (const dialect of DIALECTS) {
         ['a.b.c', 'token is malformed'],
       ];
       for (const [t, message] of cases) {
-        const r = await request(server.url, 'GET', '/v1/heartbeat', { headers: jwt(t) });
+        const r = await requestFrom(`${server.url}/v1/heartbeat`, { headers: jwt(t) });
         expect(r.status, t).toBe(401);
-        expect(JSON.parse(r.body)).toEqual({ code: 401, message });
+        expect(JSON.parse(r.text)).toEqual({ code: 401, message });
       }
       clock.set(T0 + 3600_000);
-      const expired = await request(server.url, 'GET', '/v1/heartbeat', { headers: jwt() });
+      const expired = await requestFrom(`${server.url}/v1/heartbeat`, { headers: jwt() });
       expect(expired.status).toBe(401);
-      expect(JSON.parse(expired.body).message).toBe('Token is expired');
+      expect(JSON.parse(expired.text).message).toBe('Token is expired');
       // Within MaxRefresh of orig_iat a refresh is still possible? Exactly at the limit it is not.
-      const refresh = await request(server.url, 'GET', '/v1/refresh_token', { headers: jwt() });
+      const refresh = await requestFrom(`${server.url}/v1/refresh_token`, { headers: jwt() });
       expect(refresh.status).toBe(401);
       const reasons = await refusedReasons();
       expect(reasons).toContain('jwt:invalid:');
       expect(reasons).toContain('jwt:expired:');
       clock.set(T0 + 200_000);
-      const fresh = JSON.parse((await login({ machine_id: MACHINE, password: PASSWORD })).body).token;
-      const refreshed = await request(server.url, 'GET', '/v1/refresh_token', { headers: jwt(fresh) });
+      const fresh = JSON.parse((await login({ machine_id: MACHINE, password: PASSWORD })).text).token;
+      const refreshed = await requestFrom(`${server.url}/v1/refresh_token`, { headers: jwt(fresh) });
       expect(refreshed.status).toBe(200);
-      token = JSON.parse(refreshed.body).token;
+      token = JSON.parse(refreshed.text).token;
     });
 
     it('POST /v1/alerts with cscli decisions: 201 ["<id>"], decisions reach bouncers, GET /v1/alerts in 1.4.6 shape', async () => {
       clock.set(T0);
-      token = JSON.parse((await login({ machine_id: MACHINE, password: PASSWORD })).body).token;
-      const r = await request(server.url, 'POST', '/v1/alerts', { headers: jwt(), body: JSON.stringify([cscliAlert('192.0.2.1')]) });
+      token = JSON.parse((await login({ machine_id: MACHINE, password: PASSWORD })).text).token;
+      const r = await requestFrom(`${server.url}/v1/alerts`, { method: 'POST', headers: jwt(), body: JSON.stringify([cscliAlert('192.0.2.1')]) });
       expect(r.status).toBe(201);
       expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
-      const ids = JSON.parse(r.body);
+      const ids = JSON.parse(r.text);
       expect(ids).toEqual([expect.stringMatching(/^\d+$/)]);
-      const seen = await request(server.url, 'GET', '/v1/decisions?ip=192.0.2.1', {
+      const seen = await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, {
         headers: { 'X-Api-Key': BOUNCER_KEY, 'User-Agent': 'cs-firewall-bouncer/v0.0.31' },
       });
-      expect(JSON.parse(seen.body)).toEqual([
+      expect(JSON.parse(seen.text)).toEqual([
         { duration: '5m0s', id: expect.any(Number), origin: 'cscli', scenario: 'test', scope: 'Ip', type: 'ban', value: '192.0.2.1' },
       ]);
       clock.set(T0 + 1500);
-      const list = await request(server.url, 'GET', '/v1/alerts?has_active_decision=true&include_capi=false&limit=100', { headers: jwt() });
+      const list = await requestFrom(`${server.url}/v1/alerts?has_active_decision=true&include_capi=false&limit=100`, { headers: jwt() });
       expect(list.status).toBe(200);
-      const [a] = JSON.parse(list.body);
+      const [a] = JSON.parse(list.text);
       expect(Object.keys(a)).toEqual([
         'capacity',
         'created_at',
@@ -294,22 +275,23 @@ for (const dialect of DIALECTS) {
       expect(a.decisions).toEqual([
         { duration: '4m58.5s', id: expect.any(Number), origin: 'cscli', scenario: 'test', scope: 'Ip', simulated: false, type: 'ban', value: '192.0.2.1' },
       ]);
-      const head = await request(server.url, 'HEAD', '/v1/alerts', { headers: jwt() });
+      const head = await requestFrom(`${server.url}/v1/alerts`, { method: 'HEAD', headers: jwt() });
       expect(head.status).toBe(200);
-      expect(head.body).toBe('');
+      expect(head.text).toBe('');
       expect((await getMachine(server.store, MACHINE))?.lastPushAt).toBe(T0);
     });
 
     it("an agent's alert without decisions gets them from the default profile (remediation + Ip → ban 4h, origin crowdsec)", async () => {
       // Until = stop_at (04:18:05) + 4h, as CrowdSec computes it; now is 04:18:16.
       clock.set(T0 + 10_000);
-      const r = await request(server.url, 'POST', '/v1/alerts', {
+      const r = await requestFrom(`${server.url}/v1/alerts`, {
+        method: 'POST',
         headers: { ...jwt(), 'Content-Encoding': 'gzip' },
         body: gzipSync(JSON.stringify([agentAlert('203.0.113.7'), agentAlert('203.0.113.8', false)])),
       });
       expect(r.status).toBe(201);
-      const [withBan, without] = JSON.parse(r.body);
-      const list = JSON.parse((await request(server.url, 'GET', '/v1/alerts?scenario=crowdsecurity/ssh-bf', { headers: jwt() })).body);
+      const [withBan, without] = JSON.parse(r.text);
+      const list = JSON.parse((await requestFrom(`${server.url}/v1/alerts?scenario=crowdsecurity/ssh-bf`, { headers: jwt() })).text);
       const banned = list.find((a: { id: number }) => a.id === Number(withBan));
       expect(banned.decisions).toEqual([
         {
@@ -339,24 +321,24 @@ for (const dialect of DIALECTS) {
       expect(banned.events).toEqual([{ meta: [{ key: 'source_ip', value: '203.0.113.7' }], timestamp: '2026-11-24T04:18:00Z' }]);
       expect(list.find((a: { id: number }) => a.id === Number(without)).decisions).toBeNull();
       // Filters: ip, range with contains, origin, decision_type.
-      const byIp = JSON.parse((await request(server.url, 'GET', '/v1/alerts?ip=203.0.113.7', { headers: jwt() })).body);
+      const byIp = JSON.parse((await requestFrom(`${server.url}/v1/alerts?ip=203.0.113.7`, { headers: jwt() })).text);
       expect(byIp.map((a: { id: number }) => a.id)).toEqual([Number(withBan)]);
-      const inRange = JSON.parse((await request(server.url, 'GET', '/v1/alerts?range=203.0.113.0/24&contains=false', { headers: jwt() })).body);
+      const inRange = JSON.parse((await requestFrom(`${server.url}/v1/alerts?range=203.0.113.0/24&contains=false`, { headers: jwt() })).text);
       expect(inRange.map((a: { id: number }) => a.id).sort()).toEqual([Number(withBan), Number(without)].sort());
-      const byOrigin = JSON.parse((await request(server.url, 'GET', '/v1/alerts?origin=crowdsec', { headers: jwt() })).body);
+      const byOrigin = JSON.parse((await requestFrom(`${server.url}/v1/alerts?origin=crowdsec`, { headers: jwt() })).text);
       expect(byOrigin.map((a: { id: number }) => a.id)).toEqual([Number(withBan)]);
-      const none = await request(server.url, 'GET', '/v1/alerts?decision_type=captcha', { headers: jwt() });
-      expect(none.body).toBe('null');
-      const bad = await request(server.url, 'GET', '/v1/alerts?bogus=1', { headers: jwt() });
+      const none = await requestFrom(`${server.url}/v1/alerts?decision_type=captcha`, { headers: jwt() });
+      expect(none.text).toBe('null');
+      const bad = await requestFrom(`${server.url}/v1/alerts?bogus=1`, { headers: jwt() });
       expect(bad.status).toBe(400);
-      expect(JSON.parse(bad.body).message).toBe("Filter parameter 'bogus' is unknown (=1): invalid filter");
+      expect(JSON.parse(bad.text).message).toBe("Filter parameter 'bogus' is unknown (=1): invalid filter");
     });
 
     it('refuses malformed alerts with CrowdSec shapes, stores nothing, never answers 5xx except CrowdSec validation list', async () => {
       const before = (await server.store.activeDecisions(clock.now())).length;
-      const missing = await request(server.url, 'POST', '/v1/alerts', { headers: jwt(), body: '[{}]' });
+      const missing = await requestFrom(`${server.url}/v1/alerts`, { method: 'POST', headers: jwt(), body: '[{}]' });
       expect(missing.status).toBe(500);
-      expect(JSON.parse(missing.body).message).toBe(
+      expect(JSON.parse(missing.text).message).toBe(
         'validation failure list:\n0.capacity in body is required\n0.events in body is required\n0.events_count in body is required\n0.leakspeed in body is required\n0.message in body is required\n0.scenario in body is required\n0.scenario_hash in body is required\n0.scenario_version in body is required\n0.simulated in body is required\n0.source in body is required\n0.start_at in body is required\n0.stop_at in body is required',
       );
       const cases: Array<[string, number, RegExp]> = [
@@ -377,9 +359,9 @@ for (const dialect of DIALECTS) {
         [JSON.stringify([cscliAlert('192.0.2.9', '5m', { scenario: 's'.repeat(1025) })]), 400, /^0\.scenario: 1025 characters; at most 1024$/],
       ];
       for (const [body, status, message] of cases) {
-        const r = await request(server.url, 'POST', '/v1/alerts', { headers: jwt(), body });
+        const r = await requestFrom(`${server.url}/v1/alerts`, { method: 'POST', headers: jwt(), body });
         expect(r.status, body.slice(0, 80)).toBe(status);
-        expect(JSON.parse(r.body).message).toMatch(message);
+        expect(JSON.parse(r.text).message).toMatch(message);
       }
       // 10k decisions in one alert with one bad one: named, nothing stored.
       const many = cscliAlert('192.0.2.9');
@@ -392,65 +374,72 @@ for (const dialect of DIALECTS) {
         value: `10.1.${i >> 8}.${i & 255}`,
       }));
       many.decisions[9_999]!.value = '10.1.999.1';
-      const bad = await request(server.url, 'POST', '/v1/alerts', { headers: jwt(), body: JSON.stringify([many]) });
+      const bad = await requestFrom(`${server.url}/v1/alerts`, { method: 'POST', headers: jwt(), body: JSON.stringify([many]) });
       expect(bad.status).toBe(400);
-      expect(JSON.parse(bad.body).message).toMatch(/^0\.decisions\.9999: ip "10\.1\.999\.1"/);
+      expect(JSON.parse(bad.text).message).toMatch(/^0\.decisions\.9999: ip "10\.1\.999\.1"/);
       expect((await server.store.activeDecisions(clock.now())).length).toBe(before);
       // The same 10k, all good: one alert, 10k decisions, answered in one request.
       many.decisions[9_999]!.value = '10.2.0.1';
-      const good = await request(server.url, 'POST', '/v1/alerts', { headers: jwt(), body: JSON.stringify([many]) });
+      const good = await requestFrom(`${server.url}/v1/alerts`, { method: 'POST', headers: jwt(), body: JSON.stringify([many]) });
       expect(good.status).toBe(201);
       expect((await server.store.activeDecisions(clock.now())).length).toBe(before + 10_000);
-      const unauth = await request(server.url, 'POST', '/v1/alerts', {
+      const unauth = await requestFrom(`${server.url}/v1/alerts`, {
+        method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify([cscliAlert('192.0.2.10')]),
       });
       expect(unauth.status).toBe(401);
-      expect(unauth.body).toBe('{"code":401,"message":"cookie token is empty"}');
+      expect(unauth.text).toBe('{"code":401,"message":"cookie token is empty"}');
     });
 
     it('DELETE /v1/decisions soft-deletes (bouncers get them in deleted); DELETE /v1/alerts only from loopback or trusted_ips', async () => {
-      const stream0 = await request(server.url, 'GET', '/v1/decisions/stream?startup=true', {
+      const stream0 = await requestFrom(`${server.url}/v1/decisions/stream?startup=true`, {
         headers: { 'X-Api-Key': BOUNCER_KEY, 'User-Agent': 'cs-firewall-bouncer/v0.0.31' },
       });
       expect(stream0.status).toBe(200);
-      const del = await request(server.url, 'DELETE', '/v1/decisions?ip=192.0.2.1', { headers: jwt() });
+      const del = await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, { method: 'DELETE', headers: jwt() });
       expect(del.status).toBe(200);
-      expect(JSON.parse(del.body)).toEqual({ nbDeleted: '1' });
-      const stream = await request(server.url, 'GET', '/v1/decisions/stream', {
+      expect(JSON.parse(del.text)).toEqual({ nbDeleted: '1' });
+      const stream = await requestFrom(`${server.url}/v1/decisions/stream`, {
         headers: { 'X-Api-Key': BOUNCER_KEY, 'User-Agent': 'cs-firewall-bouncer/v0.0.31' },
       });
-      expect(JSON.parse(stream.body).deleted.map((d: { value: string }) => d.value)).toContain('192.0.2.1');
-      const badParam = await request(server.url, 'DELETE', '/v1/decisions?nope=1', { headers: jwt() });
+      expect(JSON.parse(stream.text).deleted.map((d: { value: string }) => d.value)).toContain('192.0.2.1');
+      const badParam = await requestFrom(`${server.url}/v1/decisions?nope=1`, { method: 'DELETE', headers: jwt() });
       expect(badParam.status).toBe(400);
-      const byId = await request(server.url, 'DELETE', '/v1/decisions/abc', { headers: jwt() });
+      const byId = await requestFrom(`${server.url}/v1/decisions/abc`, { method: 'DELETE', headers: jwt() });
       expect(byId.status).toBe(400);
-      const agentAlerts = JSON.parse((await request(server.url, 'GET', '/v1/alerts?scenario=crowdsecurity/ssh-bf', { headers: jwt() })).body);
-      const one = await request(server.url, 'DELETE', `/v1/alerts/${agentAlerts[0].id}`, { headers: jwt() });
-      expect(JSON.parse(one.body)).toEqual({ nbDeleted: '1' });
-      const rest = await request(server.url, 'DELETE', '/v1/alerts?scenario=crowdsecurity/ssh-bf', { headers: jwt() });
-      expect(JSON.parse(rest.body)).toEqual({ nbDeleted: String(agentAlerts.length - 1) });
-      expect(JSON.parse((await request(server.url, 'GET', '/v1/alerts?scenario=crowdsecurity/ssh-bf', { headers: jwt() })).body)).toBeNull();
-      const gone = await request(server.url, 'DELETE', `/v1/alerts/${agentAlerts[0].id}`, { headers: jwt() });
+      const agentAlerts = JSON.parse((await requestFrom(`${server.url}/v1/alerts?scenario=crowdsecurity/ssh-bf`, { headers: jwt() })).text);
+      const one = await requestFrom(`${server.url}/v1/alerts/${agentAlerts[0].id}`, { method: 'DELETE', headers: jwt() });
+      expect(JSON.parse(one.text)).toEqual({ nbDeleted: '1' });
+      const rest = await requestFrom(`${server.url}/v1/alerts?scenario=crowdsecurity/ssh-bf`, { method: 'DELETE', headers: jwt() });
+      expect(JSON.parse(rest.text)).toEqual({ nbDeleted: String(agentAlerts.length - 1) });
+      expect(JSON.parse((await requestFrom(`${server.url}/v1/alerts?scenario=crowdsecurity/ssh-bf`, { headers: jwt() })).text)).toBeNull();
+      const gone = await requestFrom(`${server.url}/v1/alerts/${agentAlerts[0].id}`, { method: 'DELETE', headers: jwt() });
       expect(gone.status).toBe(404);
     });
 
     it('allowlists: none, in CrowdSec shapes', async () => {
-      expect((await request(server.url, 'GET', '/v1/allowlists?with_content=true', { headers: jwt() })).body).toBe('[]');
-      expect((await request(server.url, 'GET', '/v1/allowlists/mylist', { headers: jwt() })).status).toBe(404);
-      expect((await request(server.url, 'GET', '/v1/allowlists/check/1.2.3.4', { headers: jwt() })).body).toBe('{"allowlisted":false,"reason":""}');
-      expect((await request(server.url, 'HEAD', '/v1/allowlists/check/10.0.0.0%2F24', { headers: jwt() })).status).toBe(204);
-      expect((await request(server.url, 'POST', '/v1/allowlists/check', { headers: jwt(), body: '{"targets":["1.2.3.4"]}' })).body).toBe('{"results":[]}');
-      expect((await request(server.url, 'POST', '/v1/allowlists/check', { headers: jwt(), body: '{"targets":[]}' })).status).toBe(400);
-      expect((await request(server.url, 'GET', '/v1/allowlists')).status).toBe(401);
+      expect((await requestFrom(`${server.url}/v1/allowlists?with_content=true`, { headers: jwt() })).text).toBe('[]');
+      expect((await requestFrom(`${server.url}/v1/allowlists/mylist`, { headers: jwt() })).status).toBe(404);
+      expect((await requestFrom(`${server.url}/v1/allowlists/check/1.2.3.4`, { headers: jwt() })).text).toBe('{"allowlisted":false,"reason":""}');
+      expect((await requestFrom(`${server.url}/v1/allowlists/check/10.0.0.0%2F24`, { method: 'HEAD', headers: jwt() })).status).toBe(204);
+      expect((await requestFrom(`${server.url}/v1/allowlists/check`, { method: 'POST', headers: jwt(), body: '{"targets":["1.2.3.4"]}' })).text).toBe(
+        '{"results":[]}',
+      );
+      expect((await requestFrom(`${server.url}/v1/allowlists/check`, { method: 'POST', headers: jwt(), body: '{"targets":[]}' })).status).toBe(400);
+      expect((await requestFrom(`${server.url}/v1/allowlists`)).status).toBe(401);
     });
 
     it('registers: 201 pending, 202 with the token, 401 wrong token, 403 existing, 422 missing fields; 405 wrong method; unregisters with 204', async () => {
       const reg = (body: unknown) =>
-        request(server.url, 'POST', '/v1/watchers', { headers: { 'User-Agent': UA, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+        requestFrom(`${server.url}/v1/watchers`, {
+          method: 'POST',
+          headers: { 'User-Agent': UA, 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+        });
       const pending = await reg({ machine_id: 'newmachine1', password: 'secretpassword123' });
       expect(pending.status).toBe(201);
-      expect(pending.body).toBe('');
+      expect(pending.text).toBe('');
       expect((await getMachine(server.store, 'newmachine1'))?.isValidated).toBe(false);
       expect((await reg({ machine_id: 'newmachine1', password: 'x' })).status).toBe(403);
       const auto = await reg({ machine_id: 'auto1', password: 'secretpassword123', registration_token: REG_TOKEN });
@@ -458,20 +447,20 @@ for (const dialect of DIALECTS) {
       expect((await getMachine(server.store, 'auto1'))?.isValidated).toBe(true);
       const wrong = await reg({ machine_id: 'auto2', password: 'secretpassword123', registration_token: 'y'.repeat(40) });
       expect(wrong.status).toBe(401);
-      expect(JSON.parse(wrong.body)).toEqual({ message: 'invalid token for auto registration' });
+      expect(JSON.parse(wrong.text)).toEqual({ message: 'invalid token for auto registration' });
       expect(await getMachine(server.store, 'auto2')).toBeUndefined();
       const incomplete = await reg({ machine_id: 'x' });
       expect(incomplete.status).toBe(422);
-      expect(JSON.parse(incomplete.body).message).toBe('validation failure list:\npassword in body is required');
-      expect((await request(server.url, 'POST', '/v1/watchers', { headers: { 'User-Agent': UA }, body: 'nope' })).status).toBe(400);
-      expect((await request(server.url, 'GET', '/v1/watchers/login')).status).toBe(405);
-      expect((await request(server.url, 'PUT', '/v1/alerts', { headers: jwt() })).status).toBe(405);
-      const autoToken = JSON.parse((await login({ machine_id: 'auto1', password: 'secretpassword123' })).body).token;
-      const self = await request(server.url, 'DELETE', '/v1/watchers/self', { headers: jwt(autoToken) });
+      expect(JSON.parse(incomplete.text).message).toBe('validation failure list:\npassword in body is required');
+      expect((await requestFrom(`${server.url}/v1/watchers`, { method: 'POST', headers: { 'User-Agent': UA }, body: 'nope' })).status).toBe(400);
+      expect((await requestFrom(`${server.url}/v1/watchers/login`)).status).toBe(405);
+      expect((await requestFrom(`${server.url}/v1/alerts`, { method: 'PUT', headers: jwt() })).status).toBe(405);
+      const autoToken = JSON.parse((await login({ machine_id: 'auto1', password: 'secretpassword123' })).text).token;
+      const self = await requestFrom(`${server.url}/v1/watchers/self`, { method: 'DELETE', headers: jwt(autoToken) });
       expect(self.status).toBe(204);
       expect(await getMachine(server.store, 'auto1')).toBeUndefined();
       // Its token no longer opens anything.
-      expect((await request(server.url, 'GET', '/v1/heartbeat', { headers: jwt(autoToken) })).status).toBe(401);
+      expect((await requestFrom(`${server.url}/v1/heartbeat`, { headers: jwt(autoToken) })).status).toBe(401);
     });
   });
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, startServer, type RunningServer } from '../src/app/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { BODY_CAPS } from '../src/config/listener-limits.ts';
-import { hashPassword } from '../src/lib/password.ts';
+import { hashMachinePassword } from '../src/lib/password.ts';
 import { createMachine } from '../src/store/machines.ts';
 import { freshDbUrl } from './support/databases.ts';
 
@@ -83,7 +83,7 @@ describe('watcher request bodies: capped once, by the body guard', () => {
     const file = path.join(dir, 'vigil.yaml');
     fs.writeFileSync(file, `listen: 127.0.0.1:0\nmetrics_listen: 'off'\ndb: ${JSON.stringify(db.url)}\n`);
     server = await startServer(loadConfig({ flags: { config: file }, env: {}, cwd: '/nonexistent' }), { log: createLogger('silent') });
-    await createMachine(server.store, { machineId: 'agent', passwordHash: await hashPassword(PASSWORD), now: Date.now(), isValidated: true });
+    await createMachine(server.store, { machineId: 'agent', passwordHash: await hashMachinePassword(PASSWORD), now: Date.now(), isValidated: true });
     const login = await chunkedPost(server.url, '/v1/watchers/login', { 'User-Agent': UA }, JSON.stringify({ machine_id: 'agent', password: PASSWORD }), 100);
     token = JSON.parse(login.body).token;
   });

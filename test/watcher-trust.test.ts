@@ -6,7 +6,7 @@ import { freshDbUrl } from './support/databases.ts';
 import { requestFrom } from './support/http-from.ts';
 import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
-import { hashPassword } from '../src/lib/password.ts';
+import { hashMachinePassword } from '../src/lib/password.ts';
 import { createMachine, getMachine } from '../src/store/machines.ts';
 
 /**
@@ -37,7 +37,12 @@ describe('watcher routes: trusted addresses and registration', () => {
       cwd: dir,
     });
     server = await startServer(config, { log: createLogger('silent') });
-    await createMachine(server.store, { machineId: 'agent', passwordHash: await hashPassword('a-long-enough-password'), now: Date.now(), isValidated: true });
+    await createMachine(server.store, {
+      machineId: 'agent',
+      passwordHash: await hashMachinePassword('a-long-enough-password'),
+      now: Date.now(),
+      isValidated: true,
+    });
     const login = await requestFrom(`${server.url}/v1/watchers/login`, {
       method: 'POST',
       headers: { 'User-Agent': UA, 'Content-Type': 'application/json' },

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { freshDbUrl } from './support/databases.ts';
+import { requestFrom } from './support/http-from.ts';
 import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
@@ -30,19 +30,6 @@ const haveChromium = fs.existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI) throw new Error(`${CHROMIUM} is missing in CI: run scripts/install-chromium.sh`);
 const suite = haveChromium ? describe : describe.skip;
 
-/** A bouncer's request from its own loopback address (127.0.0.x), as health.test.ts sends them. */
-function request(base: string, method: string, p: string, headers: Record<string, string>, localAddress: string, body?: string): Promise<number> {
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, method, path: p, headers, localAddress, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode!));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 const NGINX = { name: 'nginx-web', key: 'nginx-key-0123456789', ua: 'crowdsec-nginx-bouncer/v1.0.8', ip: '127.0.0.2' };
 const FIREWALL = { name: 'fw-edge', key: 'fw-key-0123456789abc', ua: 'crowdsec-firewall-bouncer/v0.0.25', ip: '127.0.0.3' };
 
@@ -57,8 +44,10 @@ suite(`dashboard in a real browser${haveChromium ? '' : ' (skipped: Debian chrom
   let nginxIssue = 0;
   const clock = new ManualClock(T0);
 
-  const pull = (b: typeof NGINX, startup = false) =>
-    request(server.url, 'GET', `/v1/decisions/stream?startup=${startup}`, { 'X-Api-Key': b.key, 'User-Agent': b.ua }, b.ip);
+  /** A bouncer's pull from its own loopback address (127.0.0.x), as health.test.ts sends them. */
+  const pull = async (b: typeof NGINX, startup = false) =>
+    (await requestFrom(`${server.url}/v1/decisions/stream?startup=${startup}`, { headers: { 'X-Api-Key': b.key, 'User-Agent': b.ua }, localAddress: b.ip }))
+      .status;
   const shot = (name: string, p: Page = page, fullPage = true) => p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
   /** What the server would show now: the engine evaluates and open pages are told at once. */
   const evaluate = async () => {
@@ -117,14 +106,14 @@ suite(`dashboard in a real browser${haveChromium ? '' : ' (skipped: Debian chrom
       ],
     };
     expect(
-      await request(
-        server.url,
-        'POST',
-        '/v1/usage-metrics',
-        { 'X-Api-Key': NGINX.key, 'User-Agent': NGINX.ua, 'Content-Type': 'application/json' },
-        NGINX.ip,
-        JSON.stringify(report),
-      ),
+      (
+        await requestFrom(`${server.url}/v1/usage-metrics`, {
+          method: 'POST',
+          headers: { 'X-Api-Key': NGINX.key, 'User-Agent': NGINX.ua, 'Content-Type': 'application/json' },
+          localAddress: NGINX.ip,
+          body: JSON.stringify(report),
+        })
+      ).status,
     ).toBe(201);
     // Decisions, as the CLI writes them: a range and a single address.
     for (const [scope, value, reason] of [
@@ -200,7 +189,14 @@ suite(`dashboard in a real browser${haveChromium ? '' : ' (skipped: Debian chrom
     expect(await pull(FIREWALL)).toBe(200); // the firewall keeps pulling
     for (let i = 0; i < 3; i++) {
       // nginx's key was rotated on the LAPI but not in its config: refused from its address.
-      expect(await request(server.url, 'GET', '/v1/decisions/stream?', { 'X-Api-Key': 'stale-key-0123456789', 'User-Agent': NGINX.ua }, NGINX.ip)).toBe(403);
+      expect(
+        (
+          await requestFrom(`${server.url}/v1/decisions/stream?`, {
+            headers: { 'X-Api-Key': 'stale-key-0123456789', 'User-Agent': NGINX.ua },
+            localAddress: NGINX.ip,
+          })
+        ).status,
+      ).toBe(403);
     }
     await evaluate();
     await page.locator(`tr[data-bouncer="${NGINX.name}"] .status-offline`).waitFor();

@@ -503,7 +503,7 @@ describe('admin listener on a non-loopback address', () => {
         store,
         clock: new ManualClock(T0),
         rules: { offlineAfterMs: 24 * 60 * MIN, lateAfterFactor: 10, lateAfterMinMs: 5 * MIN },
-        log: createLogger('warn', { write: (l: string) => (lines.push(l), true) } as unknown as NodeJS.WritableStream),
+        log: createLogger('warn', (l) => lines.push(l)),
         lapiUrl: () => 'http://0.0.0.0:8080/',
       });
       await web.start('http://0.0.0.0:8080');

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import pino from 'pino';
+import { createLogger } from '../lib/logger.ts';
 import type { CommandContext } from './context.ts';
 import { DEFAULT_FORWARD_AUTH_CONFIG, loadForwardAuthConfig } from '../remediation/forward-auth/config.ts';
 import { startForwardAuth } from '../remediation/forward-auth/server.ts';
@@ -27,9 +27,7 @@ export function registerBouncerDaemonCommands(program: Command, ctx: CommandCont
         ctx.io.stdout(`configuration ${config.file} is valid\n`);
         return;
       }
-      const log = pino({ level: config.logLevel, base: { svc: 'vigil-forward-auth' }, redact: ['apiKey', 'api_key', 'key', 'req.headers["x-api-key"]'] }, {
-        write: (s: string) => (ctx.io.stdout(s), true),
-      } as unknown as NodeJS.WritableStream);
+      const log = createLogger(config.logLevel, (line) => ctx.io.stdout(line), { svc: 'vigil-forward-auth' });
       const server = await startForwardAuth(config, { log, clock: ctx.io.clock });
       const o2 = server.bouncer.options;
       log.info(

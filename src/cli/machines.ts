@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Command } from 'commander';
-import { hashPassword } from '../lib/password.ts';
+import { hashMachinePassword } from '../lib/password.ts';
 import { VigilError } from '../lib/errors.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { formatListen } from '../lib/listen-address.ts';
@@ -116,7 +116,7 @@ export function registerMachineCommands(program: Command, ctx: CommandContext): 
       const password = o.password !== undefined ? validatePassword(o.password) : generatePassword();
       const url = o.url !== undefined ? validateUrl(o.url) : defaultUrl(ctx);
       const target = o.file !== undefined && o.file !== '-' ? checkTarget(o.file, ctx.io.cwd) : null;
-      const hash = await hashPassword(password);
+      const hash = await hashMachinePassword(password);
       const now = ctx.io.clock.now();
       await ctx.withStore(
         async (store) => {

@@ -17,7 +17,7 @@ export function registerServeCommand(program: Command, ctx: CommandContext, glob
       const { createLogger, startServer } = await import('../app/serve.ts');
       const { reloadFromFile } = await import('../app/reload.ts');
       const runFile = await import('../app/run-file.ts');
-      const log = createLogger(config.logLevel, { write: (s: string) => (ctx.io.stdout(s), true) } as unknown as NodeJS.WritableStream);
+      const log = createLogger(config.logLevel, (line) => ctx.io.stdout(line));
       // The first-start dashboard password goes to stderr once, never through the log.
       const firstStartPassword = (password: string, url: string) =>
         ctx.io.stderr(

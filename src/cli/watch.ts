@@ -60,7 +60,7 @@ export function registerWatchCommand(program: Command, ctx: CommandContext): voi
       const { createLogger } = await import('../lib/logger.ts');
       if (o.once) {
         // One run prints its result (the issues table, or one fatal line); log lines would only repeat it.
-        const log = createLogger('silent', { write: (s: string) => (ctx.io.stderr(s), true) } as unknown as NodeJS.WritableStream);
+        const log = createLogger('silent', (line) => ctx.io.stderr(line));
         const running = await startWatch(config, settings, { clock: ctx.io.clock, log, env: ctx.io.env, poll: false, oneShot: true });
         try {
           const result = await running.watcher.pollOnce();
@@ -77,7 +77,7 @@ export function registerWatchCommand(program: Command, ctx: CommandContext): voi
         }
         return;
       }
-      const log = createLogger(config.logLevel, { write: (s: string) => (ctx.io.stdout(s), true) } as unknown as NodeJS.WritableStream);
+      const log = createLogger(config.logLevel, (line) => ctx.io.stdout(line));
       // The first-start dashboard password goes to stderr once, never through the log (as serve does).
       const firstStartPassword = (password: string, url: string) =>
         ctx.io.stderr(

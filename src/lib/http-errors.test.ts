@@ -6,7 +6,7 @@ import { createLogger } from './logger.ts';
 
 describe('the HTTP edge', () => {
   const lines: string[] = [];
-  const log = createLogger('error', { write: (s: string) => (lines.push(s), true) } as unknown as NodeJS.WritableStream);
+  const log = createLogger('error', (s) => lines.push(s));
   const app = new Hono();
   installErrorHandler(app, log, 'test');
   app.get('/input', () => {

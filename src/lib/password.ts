@@ -53,12 +53,12 @@ function call(msg: { op: 'hash' | 'compare'; password: string; hash?: string }):
   });
 }
 
-export async function hashPassword(password: string): Promise<string> {
+export async function hashMachinePassword(password: string): Promise<string> {
   return (await call({ op: 'hash', password })) as string;
 }
 
 /** Constant-time in the hash (bcrypt's own comparison); false for a malformed hash, never a throw. */
-export async function verifyPassword(password: string, hash: string): Promise<boolean> {
+export async function verifyMachinePassword(password: string, hash: string): Promise<boolean> {
   try {
     return (await call({ op: 'compare', password, hash })) === true;
   } catch {

@@ -3,6 +3,7 @@
  * HTML (no external resource unless a captcha provider's widget is chosen), or a small JSON body
  * when the client asks for JSON. Pure string building.
  */
+import { escapeHtml } from '../lib/escape-html.ts';
 import type { CaptchaProvider } from './captcha.ts';
 
 /** Paths the bouncer answers itself, under the protected site (documented in docs/bouncer.md). */
@@ -23,10 +24,6 @@ const NO_STORE = 'no-store';
 export function wantsJson(accept: string | undefined): boolean {
   if (accept === undefined) return false;
   return accept.includes('json') && !accept.includes('text/html');
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 const STYLE = `body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#1f2328;margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center}

@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import type { Machine } from '../core/model/records.ts';
 import type { Clock } from '../lib/clock.ts';
 import { formatRfc3339 } from '../lib/duration.ts';
-import { hashPassword, verifyPassword } from '../lib/password.ts';
+import { hashMachinePassword, verifyMachinePassword } from '../lib/password.ts';
 import { getMachine } from '../store/machines.ts';
 import type { Store } from '../store/store.ts';
 
@@ -126,9 +126,9 @@ export class PasswordChecks {
   verify(password: string, machine: Machine | undefined): Promise<boolean | undefined> {
     return this.bounded(async () => {
       // An unknown machine costs the same comparison: the answer's time does not tell names apart.
-      this.#dummyHash ??= hashPassword('vigil-no-such-machine');
+      this.#dummyHash ??= hashMachinePassword('vigil-no-such-machine');
       const real = machine !== undefined && machine.passwordHash !== '';
-      const ok = await verifyPassword(password, real ? machine.passwordHash : await this.#dummyHash);
+      const ok = await verifyMachinePassword(password, real ? machine.passwordHash : await this.#dummyHash);
       return ok && real;
     });
   }

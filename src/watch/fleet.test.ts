@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate, DEFAULT_RULES } from '../core/health/evaluate.ts';
 import type { BouncerHealthInput } from '../core/health/types.ts';
-import { baseBouncerName, fleetInputs, sourceUnavailableFinding, type WatchedEntry } from './fleet.ts';
+import { stripAddressSuffixes, fleetInputs, sourceUnavailableFinding, type WatchedEntry } from './fleet.ts';
 
 const H = 3600_000;
 const NOW = Date.parse('2026-11-24T12:00:00Z');
@@ -33,11 +33,11 @@ const findings = (entries: WatchedEntry[]) => evaluate({ bouncers: fleetInputs(e
 
 describe('base names of auto-created entries', () => {
   it('strips one or chained @ip suffixes, IPv4 and IPv6, and nothing else', () => {
-    expect(baseBouncerName('nginx@10.0.0.5')).toBe('nginx');
-    expect(baseBouncerName('envoy@10.42.1.147@10.42.2.242')).toBe('envoy');
-    expect(baseBouncerName('caddy@2001:db8::7')).toBe('caddy');
-    expect(baseBouncerName('ops@example.com')).toBe('ops@example.com');
-    expect(baseBouncerName('plain')).toBe('plain');
+    expect(stripAddressSuffixes('nginx@10.0.0.5')).toBe('nginx');
+    expect(stripAddressSuffixes('envoy@10.42.1.147@10.42.2.242')).toBe('envoy');
+    expect(stripAddressSuffixes('caddy@2001:db8::7')).toBe('caddy');
+    expect(stripAddressSuffixes('ops@example.com')).toBe('ops@example.com');
+    expect(stripAddressSuffixes('plain')).toBe('plain');
   });
 });
 

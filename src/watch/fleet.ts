@@ -18,8 +18,11 @@ export interface WatchedEntry {
 
 const IP_SUFFIX = /@(?:\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-fA-F:.]*:[0-9a-fA-F:.]*\]?)$/;
 
-/** `nginx@10.0.0.5@10.0.0.6` → `nginx` (1.7.1 strips chained suffixes; older versions chain them). */
-export function baseBouncerName(name: string): string {
+/**
+ * `nginx@10.0.0.5@10.0.0.6` → `nginx`: every trailing `@address` removed (1.7.1 strips chained suffixes;
+ * older versions chain them), while `ops@example.com` stays whole: only address suffixes count.
+ */
+export function stripAddressSuffixes(name: string): string {
   let base = name;
   while (IP_SUFFIX.test(base)) base = base.replace(IP_SUFFIX, '');
   return base || name;

@@ -27,15 +27,18 @@ export function generatePassword(): string {
   return [0, 5, 10, 15].map((i) => chars.slice(i, i + 5).join('')).join('-');
 }
 
-/** `scrypt$N$r$p$salt$hash` (base64url): the parameters travel with the hash so they can change. */
-export async function hashPassword(password: string): Promise<string> {
+/**
+ * The dashboard password's hash, scrypt: `scrypt$N$r$p$salt$hash` (base64url), the parameters travel
+ * with the hash so they can change. Machine passwords are bcrypt, as CrowdSec stores them (lib/password.ts).
+ */
+export async function hashDashboardPassword(password: string): Promise<string> {
   const salt = crypto.randomBytes(16);
   const { N, r, p } = SCRYPT_PARAMS;
   const key = await scrypt(password, salt, KEY_LEN, { N, r, p, maxmem: 64 * 1024 * 1024 });
   return ['scrypt', N, r, p, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+export async function verifyDashboardPassword(password: string, stored: string): Promise<boolean> {
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
@@ -56,7 +59,7 @@ export interface PreparedPassword {
 export async function prepareDashboardPassword(store: Store): Promise<PreparedPassword | null> {
   if (await store.getMeta(PASSWORD_KEY)) return null;
   const password = generatePassword();
-  return { password, hash: await hashPassword(password) };
+  return { password, hash: await hashDashboardPassword(password) };
 }
 
 /**
@@ -70,7 +73,7 @@ export async function storeDashboardPassword(store: Store, prepared: PreparedPas
 
 /** Replaces the dashboard password (sessions opened with the old one end); returns the new one. */
 export async function resetDashboardPassword(store: Store, password = generatePassword()): Promise<string> {
-  await store.setMeta(PASSWORD_KEY, await hashPassword(password));
+  await store.setMeta(PASSWORD_KEY, await hashDashboardPassword(password));
   return password;
 }
 
@@ -79,7 +82,7 @@ export async function checkLoginSecret(store: Store, secret: string): Promise<Lo
   const token = await store.getMeta(ADMIN_TOKEN_KEY);
   if (token && hashesEqual(sha256(secret), token)) return 'token';
   const password = await store.getMeta(PASSWORD_KEY);
-  if (password && (await verifyPassword(secret, password))) return 'password';
+  if (password && (await verifyDashboardPassword(secret, password))) return 'password';
   return null;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, html, raw } from './html.ts';
+import { escapeHtml } from '../lib/escape-html.ts';
+import { html, raw } from './html.ts';
 import { inlineCode } from './pages/layout.ts';
 
 describe('html', () => {

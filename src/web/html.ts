@@ -1,3 +1,5 @@
+import { escapeHtml } from '../lib/escape-html.ts';
+
 /**
  * A tiny HTML builder: interpolated values are escaped unless they are `Html` already, arrays are
  * joined, and null/undefined/false render nothing. Pages are pure functions from data to Html.
@@ -13,12 +15,6 @@ export class Html {
 }
 
 type Value = Html | string | number | null | undefined | false | readonly Value[];
-
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (ch) => ESCAPES[ch]!);
-}
 
 function render(v: Value): string {
   if (v === null || v === undefined || v === false) return '';

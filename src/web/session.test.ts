@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SessionCodec } from './session.ts';
 import { GLOBAL_MAX_FAILURES, isRefusal, LoginThrottle, MAX_FAILURES, WINDOW_MS } from './login-throttle.ts';
 import { safeNext } from './dashboard.ts';
-import { generatePassword, hashPassword, verifyPassword } from './credentials.ts';
+import { generatePassword, hashDashboardPassword, verifyDashboardPassword } from './credentials.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 12, 0, 0);
 const TTL = 12 * 3600_000;
@@ -78,13 +78,13 @@ describe('credentials', () => {
     const pw = generatePassword();
     expect(pw).toMatch(/^[a-z2-9]{5}(-[a-z2-9]{5}){3}$/);
     expect(generatePassword()).not.toBe(pw);
-    const h1 = await hashPassword(pw);
-    const h2 = await hashPassword(pw);
+    const h1 = await hashDashboardPassword(pw);
+    const h2 = await hashDashboardPassword(pw);
     expect(h1).toMatch(/^scrypt\$32768\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
     expect(h1).not.toBe(h2);
-    expect(await verifyPassword(pw, h1)).toBe(true);
-    expect(await verifyPassword(`${pw}x`, h1)).toBe(false);
-    expect(await verifyPassword(pw, 'plain-text')).toBe(false);
+    expect(await verifyDashboardPassword(pw, h1)).toBe(true);
+    expect(await verifyDashboardPassword(`${pw}x`, h1)).toBe(false);
+    expect(await verifyDashboardPassword(pw, 'plain-text')).toBe(false);
   });
 });
 

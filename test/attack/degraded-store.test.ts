@@ -1,8 +1,8 @@
-import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from '../support/databases.ts';
+import { requestFrom } from '../support/http-from.ts';
 import { Store } from '../../src/store/store.ts';
 import { buildDecision, manualAlert } from '../../src/decisions/new-decisions.ts';
 import { pull, startVigilChild } from './vigil-child.ts';
@@ -64,19 +64,6 @@ async function startPgProxy(target: { host: string; port: number }): Promise<PgP
   return proxy;
 }
 
-function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; ms: number }> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, headers, timeout: 5_000 }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body, ms: performance.now() - started }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`${url}: no answer within 5 s`)));
-    req.on('error', reject);
-  });
-}
-
 describe.skipIf(!DIALECTS.includes('postgres'))('a frozen or restarting PostgreSQL', () => {
   const cleanups: Array<() => Promise<void> | void> = [];
   afterEach(async () => {
@@ -102,8 +89,8 @@ describe.skipIf(!DIALECTS.includes('postgres'))('a frozen or restarting PostgreS
 
     const vigil = await startVigilChild({ db: viaProxy.toString(), metrics: true, configLines: ['limits:', '  store_timeout: 1s'] });
     cleanups.push(() => vigil.stop());
-    const health = async () => (await get(`${vigil.url}/health`)).body;
-    const storeUp = async () => /^vigil_store_up (\d)$/m.exec((await get(vigil.metricsUrl!)).body)?.[1];
+    const health = async () => (await requestFrom(`${vigil.url}/health`, { timeoutMs: 5_000 })).text;
+    const storeUp = async () => /^vigil_store_up (\d)$/m.exec((await requestFrom(vigil.metricsUrl!, { timeoutMs: 5_000 })).text)?.[1];
     const startup = await pull(vigil.port);
     expect(startup.status).toBe(200);
     expect(JSON.parse(startup.body).new.map((x: { value: string }) => x.value)).toEqual(['192.0.2.7']);
@@ -133,7 +120,7 @@ describe.skipIf(!DIALECTS.includes('postgres'))('a frozen or restarting PostgreS
     expect(await health()).toBe('{"status":"up","store":"degraded"}');
     expect(await storeUp()).toBe('0');
     // A key never seen before cannot be checked: 503 (retry), not 403 (wrong key).
-    const stranger = await get(`${vigil.url}/v1/decisions/stream`, { 'X-Api-Key': 'never-seen-key-0123456789' });
+    const stranger = await requestFrom(`${vigil.url}/v1/decisions/stream`, { headers: { 'X-Api-Key': 'never-seen-key-0123456789' }, timeoutMs: 5_000 });
     expect(stranger.status).toBe(503);
     expect(stranger.ms).toBeLessThan(1_000);
     proxy.unfreeze();

@@ -1,9 +1,9 @@
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDbUrl } from '../support/databases.ts';
+import { requestFrom } from '../support/http-from.ts';
 import { startServer, createLogger, type RunningServer } from '../../src/app/serve.ts';
 import { loadConfig } from '../../src/config/config.ts';
-import { hashPassword } from '../../src/lib/password.ts';
+import { hashMachinePassword } from '../../src/lib/password.ts';
 import { createMachine } from '../../src/store/machines.ts';
 
 /**
@@ -12,22 +12,6 @@ import { createMachine } from '../../src/store/machines.ts';
  * a DELETE with a body on those two paths: 400 naming the fix, nothing deleted.
  */
 const UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
-
-function request(base: string, method: string, p: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: string }> {
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const h: Record<string, string | number> = { ...headers };
-    if (body !== undefined) h['Content-Length'] = Buffer.byteLength(body);
-    const req = http.request({ host: u.hostname, port: u.port, method, path: p, headers: h, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 describe('a DELETE whose filters are in the body cannot wipe every decision', () => {
   let server: RunningServer;
@@ -41,18 +25,16 @@ describe('a DELETE whose filters are in the body cannot wipe every decision', ()
     server = await startServer(config, { log: createLogger('silent') });
     await createMachine(server.store, {
       machineId: 'agent',
-      passwordHash: await hashPassword('a-password-of-some-length'),
+      passwordHash: await hashMachinePassword('a-password-of-some-length'),
       now: Date.now(),
       isValidated: true,
     });
-    const login = await request(
-      server.url,
-      'POST',
-      '/v1/watchers/login',
-      { 'User-Agent': UA, 'Content-Type': 'application/json' },
-      JSON.stringify({ machine_id: 'agent', password: 'a-password-of-some-length', scenarios: [] }),
-    );
-    auth = { 'User-Agent': UA, Authorization: `Bearer ${JSON.parse(login.body).token}`, 'Content-Type': 'application/json' };
+    const login = await requestFrom(`${server.url}/v1/watchers/login`, {
+      method: 'POST',
+      headers: { 'User-Agent': UA, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ machine_id: 'agent', password: 'a-password-of-some-length', scenarios: [] }),
+    });
+    auth = { 'User-Agent': UA, Authorization: `Bearer ${JSON.parse(login.text).token}`, 'Content-Type': 'application/json' };
     const alert = (value: string) => ({
       capacity: 0,
       decisions: [{ duration: '1h', origin: 'cscli', scenario: 'test', scope: 'Ip', type: 'ban', value }],
@@ -69,7 +51,11 @@ describe('a DELETE whose filters are in the body cannot wipe every decision', ()
       start_at: new Date().toISOString(),
       stop_at: new Date().toISOString(),
     });
-    const pushed = await request(server.url, 'POST', '/v1/alerts', auth, JSON.stringify([alert('192.0.2.1'), alert('192.0.2.2')]));
+    const pushed = await requestFrom(`${server.url}/v1/alerts`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify([alert('192.0.2.1'), alert('192.0.2.2')]),
+    });
     expect(pushed.status).toBe(201);
   });
   afterAll(async () => {
@@ -78,15 +64,15 @@ describe('a DELETE whose filters are in the body cannot wipe every decision', ()
   });
 
   it.each(['/v1/decisions', '/v1/alerts'])('DELETE %s with a JSON body → 400 naming the query string, nothing deleted', async (p) => {
-    const r = await request(server.url, 'DELETE', p, auth, JSON.stringify({ ip: '192.0.2.1' }));
+    const r = await requestFrom(`${server.url}${p}`, { method: 'DELETE', headers: auth, body: JSON.stringify({ ip: '192.0.2.1' }) });
     expect(r.status).toBe(400);
-    expect(JSON.parse(r.body).message).toContain(`filters go in the query string (e.g. ${p}?ip=192.0.2.1)`);
+    expect(JSON.parse(r.text).message).toContain(`filters go in the query string (e.g. ${p}?ip=192.0.2.1)`);
     expect((await server.store.activeDecisions(Date.now())).map((d) => d.value).sort()).toEqual(['192.0.2.1', '192.0.2.2']);
   });
 
   it('the same filter in the query deletes just that decision', async () => {
-    const r = await request(server.url, 'DELETE', '/v1/decisions?ip=192.0.2.1', auth);
-    expect([r.status, r.body]).toEqual([200, '{"nbDeleted":"1"}']);
+    const r = await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, { method: 'DELETE', headers: auth });
+    expect([r.status, r.text]).toEqual([200, '{"nbDeleted":"1"}']);
     expect((await server.store.activeDecisions(Date.now())).map((d) => d.value)).toEqual(['192.0.2.2']);
   });
 });

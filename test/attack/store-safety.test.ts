@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from '../support/databases.ts';
+import { eventually } from '../support/wait.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger, startServer } from '../../src/app/serve.ts';
@@ -24,7 +25,7 @@ import { cliRunner } from '../support/cli.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
 const T0 = Date.UTC(2026, 10, 24, 4, 17, 15);
-const silent = createLogger('silent', { write: () => true } as unknown as NodeJS.WritableStream);
+const silent = createLogger('silent', () => {});
 
 /** CrowdSec holds one bouncer, `cs-nginx`, that Vigil never registered. */
 const crowdsec: BouncerSource = {
@@ -353,10 +354,12 @@ describe('no password in any output', () => {
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       child.stderr.on('data', (d) => (out += d));
-      const deadline = Date.now() + 15_000;
-      while (!out.includes('listening on') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
-      child.kill('SIGTERM');
-      await new Promise((r) => child.on('close', r));
+      try {
+        await eventually('vigil serve to log where it listens, or exit', () => out.includes('listening on') || child.exitCode !== null, 15_000);
+      } finally {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.on('close', r));
+      }
       expect(out).toContain('listening on');
       expect(out).toContain(`${u.protocol}//${u.username}:***@${u.host}`);
       expect(password.length).toBeGreaterThan(2);

@@ -25,6 +25,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { findExecutable } from './crowdsec-bouncers.ts';
 import { loggedProcess, shellQuote } from './processes.ts';
+import { until } from './wait.ts';
 
 export { crowdsecAvailable } from './crowdsec-instance.ts';
 
@@ -145,19 +146,20 @@ export async function startCrowdsecAgent(opts: CrowdsecAgentOptions): Promise<Cr
 
   const proc = loggedProcess(bin, ['-c', configPath, '-no-api', '-no-capi'], { cwd: dir });
 
-  const waitForLog = async (pattern: RegExp | string, timeoutMs: number, from = 0): Promise<string> => {
-    const deadline = Date.now() + timeoutMs;
+  const waitForLog = (pattern: RegExp | string, timeoutMs: number, from = 0): Promise<string> => {
     const test = (s: string) => (typeof pattern === 'string' ? s.includes(pattern) : pattern.test(s));
-    for (;;) {
-      const tail = proc.logs().slice(from);
-      if (test(tail)) {
-        const line = tail.split('\n').find(test);
-        return line ?? tail;
-      }
-      if (!proc.running()) throw new Error(`crowdsec agent is not running (waiting for ${pattern}); log:\n${proc.logs().slice(-4000)}`);
-      if (Date.now() > deadline) throw new Error(`crowdsec agent did not log ${pattern} within ${timeoutMs} ms; log:\n${proc.logs().slice(-4000)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    return until(
+      `the crowdsec agent to log ${pattern}`,
+      () => {
+        const tail = proc.logs().slice(from);
+        if (test(tail)) return tail.split('\n').find(test) ?? tail;
+        if (!proc.running()) throw new Error(`crowdsec agent is not running (waiting for ${pattern}); log:\n${proc.logs().slice(-4000)}`);
+        return undefined;
+      },
+      () => `log:\n${proc.logs().slice(-4000)}`,
+      timeoutMs,
+      50,
+    );
   };
 
   const start = async () => {

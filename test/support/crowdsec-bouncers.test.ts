@@ -154,6 +154,7 @@ describe('crowdsec-custom-bouncer (real binary)', () => {
       50,
     );
     lapi = await startFakeLapi([{ deleted: null, new: [decision(1, '192.0.2.9')] }], port, HOST);
+    // The 3 s are the scenario (three update periods in which it must not poll), not a wait for an event.
     await new Promise((r) => setTimeout(r, 3_000));
     expect(bouncer.exitCode()).toBeUndefined(); // still running...
     expect(lapi.requests).toHaveLength(0); // ...but never polls again

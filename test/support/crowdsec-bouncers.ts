@@ -25,6 +25,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
+import { until } from './wait.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -142,17 +143,21 @@ function describeExit(e: { code: number | null; signal: NodeJS.Signals | null })
 
 /** Resolves once `logs()` contains `marker`; rejects if the process exits first or on timeout. */
 async function waitForLog(proc: Proc, marker: string, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   void proc.exited.then((e) => {
     exited = e;
   });
-  for (;;) {
-    if (proc.logs().includes(marker)) return;
-    if (exited) throw new Error(`${what} exited (${describeExit(exited)}) during startup:\n${proc.logs()}`);
-    if (Date.now() > deadline) throw new Error(`${what} did not log "${marker}" within ${timeoutMs} ms:\n${proc.logs()}`);
-    await sleep(20);
-  }
+  await until(
+    `${what} to log "${marker}"`,
+    () => {
+      if (proc.logs().includes(marker)) return true;
+      if (exited) throw new Error(`${what} exited (${describeExit(exited)}) during startup:\n${proc.logs()}`);
+      return undefined;
+    },
+    () => proc.logs(),
+    timeoutMs,
+    20,
+  );
 }
 
 async function terminate(proc: Proc, graceMs = 5_000): Promise<void> {
@@ -383,19 +388,20 @@ export async function startCustomBouncer(opts: CustomBouncerOptions): Promise<Cu
     logs: proc.logs,
     exitCode: proc.exitCode,
     async waitFor(pred, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const hit = events().find(pred);
-        if (hit) return hit;
-        const code = proc.exitCode();
-        if (code !== undefined) {
-          throw new Error(`${CUSTOM_BIN} exited (code ${code}) before the awaited event.\nevents: ${JSON.stringify(events())}\nlogs:\n${proc.logs()}`);
-        }
-        if (Date.now() > deadline) {
-          throw new Error(`no matching ${CUSTOM_BIN} event within ${timeoutMs} ms.\nevents: ${JSON.stringify(events())}\nlogs:\n${proc.logs()}`);
-        }
-        await sleep(25);
-      }
+      const context = () => `events: ${JSON.stringify(events())}\nlogs:\n${proc.logs()}`;
+      return until(
+        `a matching ${CUSTOM_BIN} event`,
+        () => {
+          const hit = events().find(pred);
+          if (hit) return hit;
+          const code = proc.exitCode();
+          if (code !== undefined) throw new Error(`${CUSTOM_BIN} exited (code ${code}) before the awaited event.\n${context()}`);
+          return undefined;
+        },
+        context,
+        timeoutMs,
+        25,
+      );
     },
     async stop() {
       await terminate(proc);
@@ -650,15 +656,20 @@ export async function startFirewallBouncer(opts: FirewallBouncerOptions): Promis
     listIps,
     listSets,
     async waitForIps(pred, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const ips = await listIps();
-        if (pred(ips)) return ips;
-        const code = proc.exitCode();
-        if (code !== undefined) throw new Error(`${FIREWALL_BIN} exited (code ${code}); set: ${JSON.stringify(ips)}\nlogs:\n${proc.logs()}`);
-        if (Date.now() > deadline) throw new Error(`set never matched within ${timeoutMs} ms; last: ${JSON.stringify(ips)}\nlogs:\n${proc.logs()}`);
-        await sleep(50);
-      }
+      let last: string[] = [];
+      return until(
+        'the nftables set to match',
+        async () => {
+          last = await listIps();
+          if (pred(last)) return last;
+          const code = proc.exitCode();
+          if (code !== undefined) throw new Error(`${FIREWALL_BIN} exited (code ${code}); set: ${JSON.stringify(last)}\nlogs:\n${proc.logs()}`);
+          return undefined;
+        },
+        () => `last: ${JSON.stringify(last)}\nlogs:\n${proc.logs()}`,
+        timeoutMs,
+        50,
+      );
     },
     stop,
   };

@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, loggedProcess } from './processes.ts';
+import { until } from './wait.ts';
 
 const SERVER_CANDIDATES = ['/usr/sbin/mariadbd', '/usr/sbin/mysqld'];
 const INSTALL_DB = '/usr/bin/mariadb-install-db';
@@ -80,18 +81,20 @@ export async function startMariadb(opts: { workDir?: string; database?: string; 
   };
 
   const sql = (statement: string) => spawnSync(CLIENT, ['--no-defaults', '-S', socket, '-uroot', '-e', statement], { encoding: 'utf8', timeout: 10_000 });
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
-  for (;;) {
-    if (!proc.running()) {
-      await destroy();
-      throw new Error(`mariadbd exited during startup:\n${proc.logs().slice(-3000)}`);
-    }
-    if (fs.existsSync(socket) && sql('SELECT 1').status === 0) break;
-    if (Date.now() > deadline) {
-      await destroy();
-      throw new Error(`mariadbd did not start in time:\n${proc.logs().slice(-3000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await until(
+      'mariadbd to answer on its socket',
+      () => {
+        if (!proc.running()) throw new Error(`mariadbd exited during startup:\n${proc.logs().slice(-3000)}`);
+        return (fs.existsSync(socket) && sql('SELECT 1').status === 0) || undefined;
+      },
+      () => proc.logs().slice(-3000),
+      opts.startTimeoutMs ?? 30_000,
+      100,
+    );
+  } catch (e) {
+    await destroy();
+    throw e;
   }
   const database = opts.database ?? 'crowdsec';
   const user = 'vigil';

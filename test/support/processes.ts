@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { until } from './wait.ts';
 
 /** A free TCP port on 127.0.0.1 (for programs that cannot take port 0, such as nginx or CrowdSec). */
 export function freePort(): Promise<number> {
@@ -85,22 +86,24 @@ export function loggedProcess(bin: string, args: string[], opts: { cwd?: string;
  * process exits first, or `timeoutMs` passes, stops it and fails with `what` and its log.
  */
 export async function awaitHealthy(proc: LoggedProcess, url: string, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (!proc.running()) {
-      await proc.stop();
-      throw new Error(`${what} exited during startup; log:\n${proc.logs().slice(-4000)}`);
-    }
-    const ok = await fetch(`${url}health`, { signal: AbortSignal.timeout(2000) }).then(
-      (r) => r.ok,
-      () => false,
+  try {
+    await until(
+      `${what} to answer ${url}health`,
+      async () => {
+        if (!proc.running()) throw new Error(`${what} exited during startup; log:\n${proc.logs().slice(-4000)}`);
+        const ok = await fetch(`${url}health`, { signal: AbortSignal.timeout(2000) }).then(
+          (r) => r.ok,
+          () => false,
+        );
+        return ok || undefined;
+      },
+      () => `log:\n${proc.logs().slice(-4000)}`,
+      timeoutMs,
+      100,
     );
-    if (ok) return;
-    if (Date.now() > deadline) {
-      await proc.stop();
-      throw new Error(`${what} did not answer ${url}health within ${timeoutMs} ms; log:\n${proc.logs().slice(-4000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  } catch (e) {
+    await proc.stop();
+    throw e;
   }
 }
 

@@ -15,6 +15,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import zlib from 'node:zlib';
+import { until } from './wait.ts';
 
 export interface RecordedExchange {
   /** ms since the epoch when the request arrived */
@@ -109,19 +110,14 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
     clear: () => {
       recorded = [];
     },
-    async waitFor(pred, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const hit = recorded.find(pred);
-        if (hit) return hit;
-        if (Date.now() > deadline) {
-          throw new Error(
-            `no matching exchange within ${timeoutMs} ms; seen: ${recorded.map((x) => `${x.method} ${x.path} ${x.status}`).join(', ') || 'none'}`,
-          );
-        }
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
+    waitFor: (pred, timeoutMs) =>
+      until(
+        'a matching exchange',
+        () => recorded.find(pred),
+        () => `seen: ${recorded.map((x) => `${x.method} ${x.path} ${x.status}`).join(', ') || 'none'}`,
+        timeoutMs,
+        25,
+      ),
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

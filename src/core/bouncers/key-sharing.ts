@@ -28,13 +28,14 @@ export function chooseKeyRow(rows: readonly Bouncer[], peer: string, method: str
 /**
  * The name of a shared key's row for a new address: the base name (before the first `@`) and the
  * address. CrowdSec before 1.7.1 appended to the first row's whole name, so `a@ip1@ip2` chains
- * appeared (#3911); `baseBouncerName` fixed that.
+ * appeared (#3911); 1.7.1's `baseBouncerName` fixed that by cutting at the first `@`, as here.
  */
 export function childName(firstName: string, peer: string): string {
-  return `${baseBouncerName(firstName)}@${peer}`;
+  return `${nameBeforeFirstAt(firstName)}@${peer}`;
 }
 
-export function baseBouncerName(name: string): string {
+/** `a@ip1@ip2` → `a`, `ops@example.com` → `ops`: CrowdSec's cut, whatever follows the `@`. */
+function nameBeforeFirstAt(name: string): string {
   const at = name.indexOf('@');
   return at < 0 ? name : name.slice(0, at);
 }

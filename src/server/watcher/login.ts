@@ -3,7 +3,7 @@ import { Hono, type Context } from 'hono';
 import type { ClientCertVerdict } from '../../core/tls/client-cert.ts';
 import { BODY_CAPS } from '../../config/listener-limits.ts';
 import { isVigilError } from '../../lib/errors.ts';
-import { hashPassword } from '../../lib/password.ts';
+import { hashMachinePassword } from '../../lib/password.ts';
 import { createMachine, deleteMachines, getMachine, recordLogin } from '../../store/machines.ts';
 import { JWT_REALM, machineOfToken, tokenOf } from '../machine-auth.ts';
 import {
@@ -209,7 +209,7 @@ async function register(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<Re
     autoValidate = true;
   }
   if (await getMachine(store, machineId)) return json(c, { message: `user '${machineId}': user already exist` }, 403);
-  const hash = await passwords.bounded(() => hashPassword(password));
+  const hash = await passwords.bounded(() => hashMachinePassword(password));
   if (hash === undefined) return json(c, { message: 'too many registrations in progress; retry in a few seconds' }, 429, { 'Retry-After': '2' });
   try {
     await createMachine(store, { machineId, passwordHash: hash, now: clock.now(), isValidated: autoValidate, ipAddress: peer });
