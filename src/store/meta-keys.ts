@@ -13,4 +13,6 @@ export const META_KEYS = {
   runbookSettings: 'runbook_settings',
   /** `vigil watch`: the latest pull from CrowdSec's access log already counted in the pull history. */
   watchPullsCountedUntil: 'watch_pulls_counted_until',
+  /** Prefix of the one-time dashboard login links (`vigil admin login-link`): `login_link:SHA256` → expiry (login-links.ts). */
+  loginLinkPrefix: 'login_link:',
 } as const;
