@@ -122,11 +122,18 @@ export function registerNotifyCommands(program: Command, ctx: CommandContext): v
     .addOption(outputOption())
     .action(async (o: { channel?: string; id?: string; output: OutputFormat }) => {
       const id = o.id === undefined ? undefined : Number(o.id);
-      if (id !== undefined && !(Number.isInteger(id) && id > 0)) throw new VigilError('E_USAGE', `--id "${o.id}": use a message ID from vigil notify queue, e.g. 12`);
+      if (id !== undefined && !(Number.isInteger(id) && id > 0))
+        throw new VigilError('E_USAGE', `--id "${o.id}": use a message ID from vigil notify queue, e.g. 12`);
       const now = ctx.io.clock.now();
       const requeued = await ctx.withStore((store) => new NotifyStore(store).requeueFailed({ channel: o.channel, id, now }));
       if (o.output === 'json') {
-        ctx.io.stdout(JSON.stringify(requeued.map((m) => ({ id: m.id, channel: m.channel, deliveryId: m.deliveryId })), null, 2) + '\n');
+        ctx.io.stdout(
+          JSON.stringify(
+            requeued.map((m) => ({ id: m.id, channel: m.channel, deliveryId: m.deliveryId })),
+            null,
+            2,
+          ) + '\n',
+        );
         return;
       }
       if (o.output === 'raw') {

@@ -147,7 +147,9 @@ export class Dispatcher {
     }
     const delay = Math.min(retryDelay(m.attempts, this.#settings.retryInitialMs, this.#settings.retryMaxMs, this.#random), giveUpAt - now);
     await this.#store.markRetry(m.id, this.owner, now + delay, err.message);
-    const why = err.permanent ? `refused by ${ch.name} (${err.message}): check the channel's URL or the receiver` : `not delivered to ${ch.name} (${err.message})`;
+    const why = err.permanent
+      ? `refused by ${ch.name} (${err.message}): check the channel's URL or the receiver`
+      : `not delivered to ${ch.name} (${err.message})`;
     // A refusal is the operator's to fix; a timeout or a 5xx mostly passes by itself.
     (err.permanent ? this.#log.error : this.#log.warn).call(
       this.#log,

@@ -11,7 +11,10 @@ export async function storeLoginLink(store: Store, tokenSha256: string, expiresA
   const rows = await db.selectFrom('vigil_meta').select(['key', 'value']).where('key', 'like', `${PREFIX}%`).execute();
   const expired = rows.filter((r) => !(Number(r.value) > now)).map((r) => r.key);
   if (expired.length > 0) await db.deleteFrom('vigil_meta').where('key', 'in', expired).execute();
-  await db.insertInto('vigil_meta').values({ key: `${PREFIX}${tokenSha256}`, value: String(expiresAt) }).execute();
+  await db
+    .insertInto('vigil_meta')
+    .values({ key: `${PREFIX}${tokenSha256}`, value: String(expiresAt) })
+    .execute();
 }
 
 /**

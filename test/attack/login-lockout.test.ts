@@ -31,7 +31,11 @@ for (const dialect of DIALECTS) {
     let b: string;
 
     const start = async () => {
-      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: dbUrl, metricsListen: 'off', adminListen: '127.0.0.1:0' }, env: {}, cwd: '/nonexistent' });
+      const config = loadConfig({
+        flags: { listen: '127.0.0.1:0', db: dbUrl, metricsListen: 'off', adminListen: '127.0.0.1:0' },
+        env: {},
+        cwd: '/nonexistent',
+      });
       config.health.evaluateEveryMs = 0;
       const s = await startServer(config, { clock, log: createLogger('silent') });
       running.push(s);
