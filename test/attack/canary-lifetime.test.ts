@@ -37,6 +37,21 @@ describe('a canary timeout that would keep its decision for hours', () => {
     expect(load).toThrow(file);
   });
 
+  it('vigil verify refuses --duration 6h the same way, before adding anything', async () => {
+    const { runVigil } = await import('../support/cli.ts');
+    const r = await runVigil({ env: { VIGIL_DB: 'sqlite:/nonexistent/never-created.db' }, cwd: os.tmpdir() }, [
+      'verify',
+      '--url',
+      'http://127.0.0.1:1/',
+      '--timeout',
+      '5h',
+      '--duration',
+      '6h',
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain('--duration 6h: at most 10m');
+  });
+
   it('accepts timeout: 5m', () => {
     const { load } = configWith('canaries:\n  - url: http://127.0.0.1:8088/\n    bouncer: web\n    every: 10m\n    timeout: 5m\n');
     expect(load().canaries[0]!.timeoutMs).toBe(300_000);
