@@ -162,12 +162,19 @@ for (const dialect of DIALECTS) {
       expect(queue.out).toContain('vigil notify test broken');
       expect(queue.out).toContain('vigil notify retry --channel broken');
 
-      brokenFixed = true;
       const none = await vigil('notify', 'retry', '--channel', 'moved');
       expect(none.out).toContain('No failed notification (channel moved)');
+      expect((await vigil('notify', 'retry', '--id', 'abc')).err).toContain('--id "abc": use a message ID from vigil notify queue');
+      // One message by id (still refused: the receiver is not fixed yet, so it stays pending, retried).
+      const one = await vigil('notify', 'retry', '--id', String(failed[0]!.id), '-o', 'json');
+      expect(JSON.parse(one.out)).toEqual([{ id: failed[0]!.id, channel: 'broken', deliveryId: failed[0]!.deliveryId }]);
+      expect((await outbox('broken')).map((m) => m.status)).toEqual(['pending', 'failed', 'failed']);
+      brokenFixed = true;
       const retry = await vigil('notify', 'retry', '--channel', 'broken');
       expect(retry.code).toBe(0);
-      expect(retry.out).toContain('Queued again 3 notification(s) (broken)');
+      expect(retry.out).toContain('Queued again 2 notification(s) (broken)');
+      // Past any backoff the head may have got from a refused attempt meanwhile (the dispatcher also polls by itself).
+      clock.advance(10 * MIN);
       await runDue();
       expect(delivered(broken, 'broken')).toEqual(queued.map((m) => [m.content.event, m.content.issues[0]!.subject, m.deliveryId]));
       expect((await outbox('broken')).map((m) => m.status)).toEqual(['sent', 'sent', 'sent']);
