@@ -8,7 +8,6 @@ import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { loadNotificationsConfig, type NotificationsFileSection } from '../src/notify/config.ts';
 import { verifySignature } from '../src/notify/channels/webhook/signature.ts';
 import { acknowledgeIssue, createSilence } from '../src/notify/silence-commands.ts';
-import { PERMANENT_FAILURE_ATTEMPTS } from '../src/notify/dispatcher.ts';
 
 /**
  * Notifications end to end: `vigil serve` (real store, real health engine, manual clock) sending
@@ -204,6 +203,8 @@ for (const dialect of DIALECTS) {
           timeout: '2s',
           retry_initial: '10s',
           retry_max: '1m',
+          // Past the 50 h of clock these tests move through, so only the last one sees a message given up.
+          give_up_after: '7d',
           channels: {
             flaky: { type: 'webhook', url: flaky.url },
             good: { type: 'webhook', url: good.url },
@@ -286,16 +287,23 @@ for (const dialect of DIALECTS) {
       expect(flaky.requests[0]!.json.deliveryId).toBe(m!.deliveryId);
     });
 
-    it(`gives up a message refused outright (404) after ${PERMANENT_FAILURE_ATTEMPTS} attempts, and goes on with the next`, async () => {
+    it('keeps retrying a message refused outright (404) within give_up_after, then gives it up and goes on with the next', async () => {
       for (let n = 0; n < 8; n++) {
         clock.advance(60_000);
         await server.notifications.dispatcher.runDue();
       }
-      const [first, second] = await outbox('gone');
-      expect(first).toMatchObject({ status: 'failed', attempts: PERMANENT_FAILURE_ATTEMPTS, lastError: 'HTTP 404 no such hook' });
+      let [first, second] = await outbox('gone');
+      expect(first).toMatchObject({ status: 'pending', lastError: 'HTTP 404 no such hook' });
+      expect(first!.attempts).toBeGreaterThanOrEqual(5);
+      // FIFO: nothing behind it was tried.
+      expect(second!.attempts).toBe(0);
+      clock.advance(7 * 24 * H);
+      await server.notifications.dispatcher.runDue();
+      [first, second] = await outbox('gone');
+      expect(first).toMatchObject({ status: 'failed', lastError: 'HTTP 404 no such hook' });
       expect(second!.attempts).toBeGreaterThan(0);
       const attempts = gone.requests.map((q) => q.headers['x-vigil-delivery']);
-      expect(attempts.filter((d) => d === first!.deliveryId)).toHaveLength(PERMANENT_FAILURE_ATTEMPTS);
+      expect(attempts.filter((d) => d === first!.deliveryId)).toHaveLength(first!.attempts);
       expect(attempts.filter((d) => d === second!.deliveryId)).toHaveLength(second!.attempts);
     });
   });

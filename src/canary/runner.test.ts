@@ -24,6 +24,12 @@ describe('canaryWaits', () => {
     expect(canaryWaits(c, 3600_000, DEFAULT_CANARY_TIMINGS).timeoutMs).toBe(300_000);
     expect(canaryWaits({ ...c, timeoutMs: 5000 }, 60_000, DEFAULT_CANARY_TIMINGS).timeoutMs).toBe(5000);
   });
+  it('never waits over 5 min nor keeps the decision over 10 min, whatever every, the cadence or the timings', () => {
+    const slow = { everyMs: 6 * 3600_000, timeoutMs: null } as CanaryConfig;
+    expect(canaryWaits(slow, 3600_000, DEFAULT_CANARY_TIMINGS)).toEqual({ timeoutMs: 300_000, decisionDurationMs: 332_000 });
+    const long = canaryWaits({ ...slow, timeoutMs: 6 * 3600_000 }, null, { ...DEFAULT_CANARY_TIMINGS, settleMs: 3600_000 });
+    expect(long).toEqual({ timeoutMs: 300_000, decisionDurationMs: 600_000 });
+  });
 });
 
 for (const dialect of DIALECTS) {

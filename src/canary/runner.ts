@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import type { CanaryRun } from '../core/health/enforcement.ts';
 import type { Bouncer } from '../core/model/records.ts';
-import type { CanaryConfig } from '../config/canaries.ts';
+import { CANARY_MAX_DECISION_MS, CANARY_MAX_TIMEOUT_MS, type CanaryConfig } from '../config/canaries.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
 import { probeHttp } from '../doctor/network-probe.ts';
 import { abortableSleep, runVerify, type Requester, type VerifyResult } from '../doctor/verify.ts';
@@ -49,11 +49,16 @@ export interface CanaryRunnerDeps {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-/** The wait for the pull and the decision's lifetime: a few times the bouncer's cadence, never past the next run. */
+/**
+ * The wait for the pull and the decision's lifetime: a few times the bouncer's cadence, never past
+ * the next run, never over CANARY_MAX_TIMEOUT_MS; the decision never over CANARY_MAX_DECISION_MS,
+ * whatever the cadence or the settings (config refuses a longer `timeout:`; this holds for any caller).
+ */
 export function canaryWaits(c: CanaryConfig, cadenceMs: number | null, t: CanaryTimings): { timeoutMs: number; decisionDurationMs: number } {
-  const timeoutMs = c.timeoutMs ?? Math.min(Math.max(3 * (cadenceMs ?? 10_000), t.minWaitMs), Math.max(c.everyMs, t.minWaitMs));
+  const wanted = c.timeoutMs ?? Math.min(Math.max(3 * (cadenceMs ?? 10_000), t.minWaitMs), Math.max(c.everyMs, t.minWaitMs));
+  const timeoutMs = Math.min(wanted, CANARY_MAX_TIMEOUT_MS);
   // Outlives the wait and the settle by a margin, and expires by itself if removal never runs (kill -9).
-  return { timeoutMs, decisionDurationMs: timeoutMs + t.settleMs + 30_000 };
+  return { timeoutMs, decisionDurationMs: Math.min(timeoutMs + t.settleMs + 30_000, CANARY_MAX_DECISION_MS) };
 }
 
 /** The requester a canary uses: its address as X-Forwarded-For, or as the connection's source. */

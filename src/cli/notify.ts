@@ -5,7 +5,7 @@ import { formatListen } from '../lib/listen-address.ts';
 import { formatRfc3339 } from '../lib/duration.ts';
 import { describeTarget, type Channel } from '../notify/channels/index.ts';
 import { resolveChannels } from '../notify/config.ts';
-import { NotifyStore, type OutboxStatus } from '../store/notify-store.ts';
+import { NotifyStore, type OutboxMessage, type OutboxStatus } from '../store/notify-store.ts';
 import { sampleMessage } from '../notify/sample.ts';
 import { DeliveryError } from '../notify/channels/shared/delivery-error.ts';
 import { humanDuration } from '../lib/human-time.ts';
@@ -111,5 +111,48 @@ export function registerNotifyCommands(program: Command, ctx: CommandContext): v
           ? 'Nothing queued: every notification was delivered.\n'
           : boxTable(['ID', 'Channel', 'Event', 'Issues', 'Status', 'Attempts', 'Next try / sent', 'Last answer', 'Delivery'], rows),
       );
+      ctx.io.stdout(failedHint(list));
     });
+
+  notify
+    .command('retry')
+    .description('send failed notifications again (same delivery ids, in the order queued, before anything queued after them)')
+    .option('--channel <name>', 'only this channel')
+    .option('--id <n>', 'only this message (the ID column of vigil notify queue)')
+    .addOption(outputOption())
+    .action(async (o: { channel?: string; id?: string; output: OutputFormat }) => {
+      const id = o.id === undefined ? undefined : Number(o.id);
+      if (id !== undefined && !(Number.isInteger(id) && id > 0))
+        throw new VigilError('E_USAGE', `--id "${o.id}": use a message ID from vigil notify queue, e.g. 12`);
+      const now = ctx.io.clock.now();
+      const requeued = await ctx.withStore((store) => new NotifyStore(store).requeueFailed({ channel: o.channel, id, now }));
+      if (o.output === 'json') {
+        ctx.io.stdout(
+          JSON.stringify(
+            requeued.map((m) => ({ id: m.id, channel: m.channel, deliveryId: m.deliveryId })),
+            null,
+            2,
+          ) + '\n',
+        );
+        return;
+      }
+      if (o.output === 'raw') {
+        ctx.io.stdout([csvRow(['id', 'channel', 'delivery_id']), ...requeued.map((m) => csvRow([String(m.id), m.channel, m.deliveryId]))].join(''));
+        return;
+      }
+      const which = [o.channel ? `channel ${o.channel}` : '', id !== undefined ? `id ${id}` : ''].filter(Boolean).join(', ');
+      ctx.io.stdout(
+        requeued.length === 0
+          ? `No failed notification${which ? ` (${which})` : ''}: nothing to send again (see vigil notify queue).\n`
+          : `Queued again ${requeued.length} notification(s) (${[...new Set(requeued.map((m) => m.channel))].join(', ')}): vigil serve sends them within seconds, in order, with their delivery ids; retried until ${formatRfc3339(now + ctx.config().notifications.giveUpAfterMs)} if refused. Follow with: vigil notify queue\n`,
+      );
+    });
+}
+
+/** What to do about failed messages, under the queue's table: the fix first, then the command. */
+function failedHint(list: OutboxMessage[]): string {
+  const failed = list.filter((m) => m.status === 'failed');
+  if (failed.length === 0) return '';
+  const channels = [...new Set(failed.map((m) => m.channel))];
+  return `\n${failed.length} notification(s) failed (given up after notifications.give_up_after) on ${channels.join(', ')}. Fix the receiver (check it with: vigil notify test ${channels[0]}), then send them again, in order, with the same delivery ids: ${channels.map((c) => `vigil notify retry --channel ${c}`).join('; ')}\n`;
 }

@@ -6,6 +6,7 @@ import { probeHttp } from '../doctor/network-probe.ts';
 import { abortableSleep, runVerify, type DecisionBackend, type RemediationType, type VerifyResult } from '../doctor/verify.ts';
 import { cscliBackend, storeBackend } from '../doctor/verify-backends.ts';
 import { checksFailed } from './doctor.ts';
+import { CANARY_MAX_DECISION_MS } from '../config/canaries.ts';
 import { usageError, type CommandContext } from './context.ts';
 
 interface VerifyFlags {
@@ -44,7 +45,7 @@ export function registerVerifyCommand(program: Command, ctx: CommandContext): vo
     .option('--poll <duration>', 'how often the last pull is read and the URL retried', '500ms')
     .option('--settle <duration>', 'after the pull, keep retrying the URL this long while the bouncer applies it', '2s')
     .option('--request-timeout <duration>', 'time limit of each request to the URL', '5s')
-    .option('--duration <duration>', 'lifetime of the test decision (it expires by itself even if removal never runs)', '5m')
+    .option('--duration <duration>', 'lifetime of the test decision, at most 10m (it expires by itself even if removal never runs)', '5m')
     .option(
       '--cscli <command>',
       'write the decision through a real CrowdSec\'s cscli instead of Vigil\'s store, e.g. "cscli" or "cscli -c /etc/crowdsec/config.yaml"',
@@ -81,6 +82,12 @@ Exit code 0 when the URL blocks the address, 1 otherwise.`,
         requestTimeoutMs: duration(o.requestTimeout, '--request-timeout'),
         decisionDurationMs: duration(o.duration, '--duration'),
       };
+      // As a canary's (config/canaries.ts): if this process is killed during the wait, bouncers enforce the decision until it expires.
+      if (opts.decisionDurationMs > CANARY_MAX_DECISION_MS) {
+        throw usageError(
+          `--duration ${o.duration}: at most 10m, because bouncers enforce the test decision until it expires if vigil verify is killed during the wait; use --duration 10m or less (and --timeout short enough to fit)`,
+        );
+      }
       if (opts.decisionDurationMs < opts.timeoutMs + opts.settleMs + 10_000) {
         throw usageError(
           `--duration ${o.duration}: the test decision must outlive the wait (--timeout ${o.timeout} + --settle ${o.settle}); use at least ${formatGoDuration(opts.timeoutMs + opts.settleMs + 10_000)}`,

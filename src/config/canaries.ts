@@ -17,6 +17,14 @@ export const DOCUMENTATION_RANGES = ['192.0.2.0/24', '198.51.100.0/24', '203.0.1
 export const DEFAULT_CANARY_ADDRESS = '192.0.2.1';
 export const DEFAULT_CANARY_EVERY = '5m';
 export const DEFAULT_CANARY_ORIGIN = 'vigil-canary';
+/**
+ * The longest wait for a canary's pull, and the longest life of its test decision: bouncers enforce
+ * the decision for all of it if the run never removes it (a kill -9 during the wait), so it must stay
+ * short whatever `timeout:` or the bouncer's cadence say. A bouncer that needs more than 5 min to pull
+ * is itself the finding (its `wait` step fails).
+ */
+export const CANARY_MAX_TIMEOUT_MS = 5 * 60_000;
+export const CANARY_MAX_DECISION_MS = 10 * 60_000;
 
 export const canariesFileSchema = z.array(
   z
@@ -39,8 +47,8 @@ export const canariesFileSchema = z.array(
         default: 'x-forwarded-for',
       }),
       timeout: duration.optional().meta({
-        description: "Give up waiting for the bouncer's pull after this long.",
-        default: "3 × the bouncer's pull cadence, at least 30s, at most `every`",
+        description: "Give up waiting for the bouncer's pull after this long; at most 5m (the test decision lives a little longer, never over 10 min).",
+        default: "3 × the bouncer's pull cadence, at least 30s, at most `every` and 5m",
       }),
       origin: z
         .string()
@@ -105,6 +113,11 @@ export function loadCanaries(list: z.infer<typeof canariesFileSchema> | undefine
     if (everyMs < 1000) throw new VigilError('E_CONFIG', `${where('every')} "${c.every}": at least 1s, e.g. 5m`);
     const timeoutMs = c.timeout === undefined ? null : parseDuration(c.timeout, where('timeout'));
     if (timeoutMs !== null && timeoutMs <= 0) throw new VigilError('E_CONFIG', `${where('timeout')} "${c.timeout}": must be more than 0, e.g. 30s`);
+    if (timeoutMs !== null && timeoutMs > CANARY_MAX_TIMEOUT_MS)
+      throw new VigilError(
+        'E_CONFIG',
+        `${where('timeout')} "${c.timeout}": at most 5m, because bouncers enforce the canary's test decision until it expires if Vigil dies during the wait; use timeout: 5m or less, or leave it out (3 × the bouncer's pull cadence)`,
+      );
     const name = c.name ?? `${c.bouncer} ${c.url}`;
     if (seen.has(name)) throw new VigilError('E_CONFIG', `${where('name')} "${name}": two canaries with this name; give each its own name`);
     seen.add(name);

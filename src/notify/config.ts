@@ -9,7 +9,7 @@ import type { ChannelBase } from './channels/shared/channel-definition.ts';
 const duration = z.string().meta({ format: 'duration' });
 export const DEFAULT_REMIND_EVERY = '24h';
 /** Delivery defaults, written once for the loader and the docs. */
-const DELIVERY_DEFAULTS = { timeout: '10s', retry_initial: '10s', retry_max: '10m' } as const;
+const DELIVERY_DEFAULTS = { timeout: '10s', retry_initial: '10s', retry_max: '10m', give_up_after: '24h' } as const;
 
 /** The `notifications:` section of vigil.yaml, as the file's schema checks it. */
 export const notificationsFileSchema = z
@@ -22,6 +22,11 @@ export const notificationsFileSchema = z
       .optional()
       .meta({ description: 'First retry after a failed attempt; doubles each time, with jitter.', default: DELIVERY_DEFAULTS.retry_initial }),
     retry_max: duration.optional().meta({ description: 'The longest wait between retries.', default: DELIVERY_DEFAULTS.retry_max }),
+    give_up_after: duration.optional().meta({
+      description:
+        'A message the receiver does not accept is retried (in order, same delivery id) until this long after it was queued, then marked `failed`; `vigil notify retry` sends it again.',
+      default: DELIVERY_DEFAULTS.give_up_after,
+    }),
     channels: z
       .record(z.string(), channelFileSchema)
       .optional()
@@ -61,11 +66,18 @@ export function loadNotificationsConfig(section: NotificationsFileSection | unde
     timeoutMs: dur('timeout', s.timeout, DELIVERY_DEFAULTS.timeout),
     retryInitialMs: dur('retry_initial', s.retry_initial, DELIVERY_DEFAULTS.retry_initial),
     retryMaxMs: dur('retry_max', s.retry_max, DELIVERY_DEFAULTS.retry_max),
+    giveUpAfterMs: dur('give_up_after', s.give_up_after, DELIVERY_DEFAULTS.give_up_after),
     channels,
     where,
   };
   if (config.retryMaxMs < config.retryInitialMs) {
     throw new VigilError('E_CONFIG', `${where}.retry_max: must be at least retry_initial (${s.retry_initial ?? DELIVERY_DEFAULTS.retry_initial})`);
+  }
+  if (config.giveUpAfterMs < config.retryMaxMs) {
+    throw new VigilError(
+      'E_CONFIG',
+      `${where}.give_up_after: must be at least retry_max (${s.retry_max ?? DELIVERY_DEFAULTS.retry_max}), or a message would get a single retry; e.g. 24h`,
+    );
   }
   return config;
 }

@@ -2,13 +2,11 @@ import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.ts';
 import { retryDelay } from '../core/notify/backoff.ts';
+import { humanDuration } from '../lib/human-time.ts';
 import type { NotifyStore, OutboxMessage } from '../store/notify-store.ts';
 import { DeliveryError } from './channels/shared/delivery-error.ts';
 import type { Sender } from './channels/shared/sender.ts';
 import type { DeliverySettings } from '../core/notify/types.ts';
-
-/** A message the receiver keeps refusing outright is given up after this many attempts (then `failed`). */
-export const PERMANENT_FAILURE_ATTEMPTS = 5;
 
 export interface DispatcherChannel {
   name: string;
@@ -58,6 +56,11 @@ export class Dispatcher {
   /** Long enough for one bounded attempt plus its bookkeeping; a crashed sender's message waits this long. */
   get leaseMs(): number {
     return 2 * this.#settings.timeoutMs;
+  }
+
+  /** How long a message is retried after it was queued (`notifications.give_up_after`). */
+  get giveUpAfterMs(): number {
+    return this.#settings.giveUpAfterMs;
   }
 
   /** Polls every `everyMs` (messages queued by other replicas, retries coming due, expired leases). */
@@ -114,17 +117,7 @@ export class Dispatcher {
       answer = await ch.sender.send({ deliveryId: m.deliveryId, channel: m.channel, content: m.content });
     } catch (e) {
       const err = e instanceof DeliveryError ? e : new DeliveryError((e as Error)?.message ?? String(e), false);
-      if (err.permanent && m.attempts >= PERMANENT_FAILURE_ATTEMPTS) {
-        await this.#store.markFailed(m.id, this.owner, err.message);
-        this.#log.error({ ...ctx, answer: err.message }, `notification given up after ${m.attempts} refusals by ${ch.name}: ${err.message}`);
-        return;
-      }
-      const delay = retryDelay(m.attempts, this.#settings.retryInitialMs, this.#settings.retryMaxMs, this.#random);
-      await this.#store.markRetry(m.id, this.owner, this.#clock.now() + delay, err.message);
-      this.#log.warn(
-        { ...ctx, answer: err.message, retryInMs: delay },
-        `notification not delivered to ${ch.name} (${err.message}); retrying in ${Math.round(delay / 1000)}s`,
-      );
+      await this.#failedAttempt(ch, m, err, ctx);
       return;
     }
     if (!(await this.#store.markSent(m.id, this.owner, this.#clock.now(), answer))) {
@@ -133,5 +126,35 @@ export class Dispatcher {
       return;
     }
     this.#log.info({ ...ctx, answer }, `notification delivered to ${ch.name}: ${answer}`);
+  }
+
+  /**
+   * Retries with backoff until the window (`give_up_after`, from when the message was queued) has
+   * passed, even when the receiver refuses outright: a 302 or a 404 is most often a receiver being
+   * set up or moved, and the channel must get what it missed once fixed, in order (the message
+   * holds the channel's queue meanwhile). The last retry falls on the window's end.
+   */
+  async #failedAttempt(ch: DispatcherChannel, m: OutboxMessage, err: DeliveryError, ctx: Record<string, unknown>): Promise<void> {
+    const now = this.#clock.now();
+    const giveUpAt = m.createdAt + this.#settings.giveUpAfterMs;
+    if (now >= giveUpAt) {
+      await this.#store.markFailed(m.id, this.owner, err.message);
+      this.#log.error(
+        { ...ctx, answer: err.message },
+        `notification given up after ${m.attempts} attempts over ${humanDuration(now - m.createdAt)} to ${ch.name}: ${err.message}; once the receiver works, send it again with: vigil notify retry --channel ${ch.name}`,
+      );
+      return;
+    }
+    const delay = Math.min(retryDelay(m.attempts, this.#settings.retryInitialMs, this.#settings.retryMaxMs, this.#random), giveUpAt - now);
+    await this.#store.markRetry(m.id, this.owner, now + delay, err.message);
+    const why = err.permanent
+      ? `refused by ${ch.name} (${err.message}): check the channel's URL or the receiver`
+      : `not delivered to ${ch.name} (${err.message})`;
+    // A refusal is the operator's to fix; a timeout or a 5xx mostly passes by itself.
+    (err.permanent ? this.#log.error : this.#log.warn).call(
+      this.#log,
+      { ...ctx, answer: err.message, retryInMs: delay },
+      `notification ${why}; retrying in ${Math.round(delay / 1000)}s, until ${new Date(giveUpAt).toISOString()}`,
+    );
   }
 }

@@ -15,4 +15,6 @@ export const META_KEYS = {
   watchPullsCountedUntil: 'watch_pulls_counted_until',
   /** `vigil watch`: its poll_every in ms, so a status read from its store allows for a read up to one poll old. */
   watchPollEveryMs: 'watch_poll_every_ms',
+  /** Prefix of the one-time dashboard login links (`vigil admin login-link`): `login_link:SHA256` → expiry (login-links.ts). */
+  loginLinkPrefix: 'login_link:',
 } as const;

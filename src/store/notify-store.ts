@@ -234,6 +234,22 @@ export class NotifyStore {
     return this.#finish(id, owner, { status: 'failed', last_error: error.slice(0, TEXT_KEPT) });
   }
 
+  /**
+   * Puts `failed` messages back in their channel's queue (`vigil notify retry`), the same rows: the
+   * same delivery ids, and their place by id, so they go before anything queued after them. The
+   * retry window starts again at `now` (created_at is when the message was last queued).
+   */
+  async requeueFailed(opts: { channel?: string; id?: number; now: number }): Promise<OutboxMessage[]> {
+    let q = this.db
+      .updateTable('notify_outbox')
+      .set({ status: 'pending', next_attempt_at: opts.now, created_at: opts.now, lease_owner: null, lease_until: null })
+      .where('status', '=', 'failed');
+    if (opts.channel !== undefined) q = q.where('channel', '=', opts.channel);
+    if (opts.id !== undefined) q = q.where('id', '=', opts.id);
+    const rows = await q.returningAll().execute();
+    return rows.map(toOutbox).sort((a, b) => a.id - b.id);
+  }
+
   async #finish(id: number, owner: string, set: Partial<OutboxRow>): Promise<boolean> {
     const res = await this.db
       .updateTable('notify_outbox')

@@ -18,7 +18,8 @@ import { installErrorHandler } from '../lib/http-errors.ts';
 import { readJsonBody } from '../lib/json-body.ts';
 import { z } from 'zod';
 import { buildDecision, manualAlert } from '../core/decisions/new-decisions.ts';
-import { checkLoginSecret, credentialFingerprint } from './credentials.ts';
+import { checkLoginSecret, credentialFingerprint, type LoginVia } from './credentials.ts';
+import { registerLoginLinkRoutes } from './login-link-routes.ts';
 import { SESSION_COOKIE, SessionCodec, type Session } from './session.ts';
 import { isRefusal, LoginThrottle } from './login-throttle.ts';
 import { EndedSessions } from './ended-sessions.ts';
@@ -199,6 +200,22 @@ class DashboardContext {
     return null;
   }
 
+  clientAddressOf(c: Context<Env>): string {
+    return clientAddress(this.facts(c), this.trusted);
+  }
+
+  /** Sets the session cookie of a login (password, token or one-time link). */
+  startSession(c: Context<Env>, via: LoginVia, credential: string, now: number): void {
+    const { cookie } = this.codec.issue(via, credential, now, this.deps.sessionTtlMs);
+    setCookie(c, SESSION_COOKIE, cookie, {
+      httpOnly: true,
+      sameSite: 'Strict',
+      secure: this.isHttps(c),
+      path: '/',
+      maxAge: Math.floor(this.deps.sessionTtlMs / 1000),
+    });
+  }
+
   isHttps(c: Context<Env>): boolean {
     return servedOverHttps(this.facts(c), this.trusted);
   }
@@ -259,11 +276,12 @@ function registerPublicRoutes(app: Hono<Env>, ui: DashboardContext): void {
   });
 
   app.post('/login', (c) => logIn(c, ui));
+  registerLoginLinkRoutes(app, ui);
 }
 
 /** The login form's answer: throttled per address and overall, then the secret checked and a session cookie set. */
 async function logIn(c: Context<Env>, ui: DashboardContext): Promise<Response> {
-  const { store, clock, log, codec, deps } = ui;
+  const { store, clock, log } = ui;
   if (!ui.sameOrigin(c)) {
     return c.json(
       {
@@ -273,7 +291,7 @@ async function logIn(c: Context<Env>, ui: DashboardContext): Promise<Response> {
       403,
     );
   }
-  const peer = clientAddress(ui.facts(c), ui.trusted);
+  const peer = ui.clientAddressOf(c);
   const form = await c.req.parseBody();
   const next = typeof form.next === 'string' ? form.next : undefined;
   // The slot is taken before the secret is checked, with no await in between (login-throttle.ts).
@@ -283,7 +301,7 @@ async function logIn(c: Context<Env>, ui: DashboardContext): Promise<Response> {
     const wait = attempt.retryAfterMs;
     const who = attempt.reason === 'address' ? 'from your address' : 'to this dashboard from all addresses together';
     log.warn({ ip: peer, limit: attempt.reason }, 'dashboard login refused: too many failed attempts');
-    const error = `Too many failed attempts ${who}: try again in ${humanDuration(wait)} (at ${exactTime(now + wait)}); even the right password is refused until then.`;
+    const error = `Too many failed attempts ${who}: try again in ${humanDuration(wait)} (at ${exactTime(now + wait)}); even the right password is refused until then. On the server, vigil admin login-link prints a one-time link that this limit does not close.`;
     c.header('Retry-After', String(Math.ceil(wait / 1000)));
     return ui.page(c, null, 'Log in', 'none', loginPage({ next: safeNext(next), error }), 429);
   }
@@ -296,14 +314,7 @@ async function logIn(c: Context<Env>, ui: DashboardContext): Promise<Response> {
     return ui.page(c, null, 'Log in', 'none', loginPage({ next: safeNext(next), error: 'Wrong password or token.' }), 401);
   }
   attempt.succeeded();
-  const { cookie } = codec.issue(via, credential, now, deps.sessionTtlMs);
-  setCookie(c, SESSION_COOKIE, cookie, {
-    httpOnly: true,
-    sameSite: 'Strict',
-    secure: ui.isHttps(c),
-    path: '/',
-    maxAge: Math.floor(deps.sessionTtlMs / 1000),
-  });
+  ui.startSession(c, via, credential, now);
   log.info({ ip: peer, via }, 'dashboard login');
   return c.redirect(safeNext(next), 303);
 }

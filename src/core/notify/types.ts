@@ -22,6 +22,11 @@ export interface DeliverySettings {
   /** First retry after about this long, doubling up to retryMaxMs (with jitter). */
   retryInitialMs: number;
   retryMaxMs: number;
+  /**
+   * A message is retried until this long after it was queued, whatever the receiver answers (a
+   * misconfigured receiver gets fixed); then it is `failed` and waits for `vigil notify retry`.
+   */
+  giveUpAfterMs: number;
 }
 
 /**

@@ -13,3 +13,20 @@ export function loginPage(opts: { error?: string; next?: string }): Html {
 </form>
 </div>`;
 }
+
+/** A one-time login link (`vigil admin login-link`): a button, so a link preview or a scanner fetching the URL does not use it up. */
+export function loginLinkPage(opts: { token?: string; error?: string }): Html {
+  return html`<div class="login panel">
+<h1>Log in to Vigil</h1>
+${
+  opts.error
+    ? html`<p class="form-error" role="alert">${opts.error}</p>
+<p class="hint">Make a new one on the server: <code>vigil admin login-link</code>. Or log in with the password at <a href="/ui/login">/ui/login</a>.</p>`
+    : html`<p class="hint">A one-time login link from <code>vigil admin login-link</code>: it works once, and not after it expires.</p>
+<form method="post" action="/ui/login-link">
+  <input type="hidden" name="token" value="${opts.token ?? ''}">
+  <button type="submit" autofocus>Log in</button>
+</form>`
+}
+</div>`;
+}
