@@ -131,6 +131,8 @@ export async function startServer(config: VigilConfig, opts: StartOptions = {}):
       (d) => d.stop(),
     );
     await web.start(listeners.url);
+    // Stopped before the listeners: a dashboard's live-update stream would hold the Local API listener's close open.
+    life.defer('dashboard streams', () => web.close());
 
     let current = config;
     return {

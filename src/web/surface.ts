@@ -94,6 +94,7 @@ export async function createWebSurface(deps: WebSurfaceDeps): Promise<WebSurface
   }
   let adminApp: Hono | undefined;
   let server: http.Server | undefined;
+  let closing: Promise<void> | undefined;
 
   const surface: WebSurface = {
     adminOn: where === 'lapi' ? 'lapi' : 'own',
@@ -128,15 +129,19 @@ export async function createWebSurface(deps: WebSurfaceDeps): Promise<WebSurface
         );
       }
     },
-    async close() {
-      await dashboard.close();
-      if (server) {
-        const s = server;
-        await new Promise<void>((resolve) => {
-          s.close(() => resolve());
-          s.closeIdleConnections();
-        });
-      }
+    close() {
+      // Once: serve ends the dashboard's live streams before its listeners close, then again in the part's own place.
+      closing ??= (async () => {
+        await dashboard.close();
+        if (server) {
+          const s = server;
+          await new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeIdleConnections();
+          });
+        }
+      })();
+      return closing;
     },
   };
   return surface;
