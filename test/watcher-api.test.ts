@@ -12,6 +12,9 @@ import { createMachine, getMachine } from '../src/store/machines.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createBouncer } from '../src/store/bouncers.ts';
+import { activeDecisions } from '../src/store/decisions.ts';
+import { refusedRequests } from '../src/store/refused-requests.ts';
 
 /**
  * The watcher (machine) side over real HTTP on loopback, against `vigil serve` on each database,
@@ -106,7 +109,7 @@ for (const dialect of DIALECTS) {
     const jwt = (t = token) => ({ Authorization: `Bearer ${t}`, 'User-Agent': UA, 'Content-Type': 'application/json' });
     const refusedReasons = async () => {
       await server.activity.flush();
-      return (await server.store.refusedRequests({ limit: 100 })).map((r) => `${r.reason}:${r.bouncerName}`);
+      return (await refusedRequests(server.store, { limit: 100 })).map((r) => `${r.reason}:${r.bouncerName}`);
     };
 
     beforeAll(async () => {
@@ -119,7 +122,7 @@ for (const dialect of DIALECTS) {
       other = await startServer(config, { clock, log: createLogger('silent') });
       await createMachine(server.store, { machineId: MACHINE, passwordHash: await hashPassword(PASSWORD), now: T0, isValidated: true });
       await createMachine(server.store, { machineId: 'pending', passwordHash: await hashPassword(PASSWORD), now: T0 });
-      await server.store.createBouncer({ name: 'fw', apiKeyHash: hashApiKey(BOUNCER_KEY), now: T0 });
+      await createBouncer(server.store, { name: 'fw', apiKeyHash: hashApiKey(BOUNCER_KEY), now: T0 });
     });
     afterAll(async () => {
       await other?.close();
@@ -353,7 +356,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('refuses malformed alerts with CrowdSec shapes, stores nothing, never answers 5xx except CrowdSec validation list', async () => {
-      const before = (await server.store.activeDecisions(clock.now())).length;
+      const before = (await activeDecisions(server.store, clock.now())).length;
       const missing = await request(server.url, 'POST', '/v1/alerts', { headers: jwt(), body: '[{}]' });
       expect(missing.status).toBe(500);
       expect(JSON.parse(missing.body).message).toBe(
@@ -395,12 +398,12 @@ for (const dialect of DIALECTS) {
       const bad = await request(server.url, 'POST', '/v1/alerts', { headers: jwt(), body: JSON.stringify([many]) });
       expect(bad.status).toBe(400);
       expect(JSON.parse(bad.body).message).toMatch(/^0\.decisions\.9999: ip "10\.1\.999\.1"/);
-      expect((await server.store.activeDecisions(clock.now())).length).toBe(before);
+      expect((await activeDecisions(server.store, clock.now())).length).toBe(before);
       // The same 10k, all good: one alert, 10k decisions, answered in one request.
       many.decisions[9_999]!.value = '10.2.0.1';
       const good = await request(server.url, 'POST', '/v1/alerts', { headers: jwt(), body: JSON.stringify([many]) });
       expect(good.status).toBe(201);
-      expect((await server.store.activeDecisions(clock.now())).length).toBe(before + 10_000);
+      expect((await activeDecisions(server.store, clock.now())).length).toBe(before + 10_000);
       const unauth = await request(server.url, 'POST', '/v1/alerts', {
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify([cscliAlert('192.0.2.10')]),

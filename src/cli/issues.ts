@@ -16,6 +16,8 @@ import { boxTable } from './format/table.ts';
 import { csvRow } from './format/csv.ts';
 import { outputOption, type CommandContext, type OutputFormat } from './context.ts';
 import { registerSilenceCommands } from './silences.ts';
+import { getBouncer } from '../store/bouncers.ts';
+import { healthIssue, healthIssues } from '../store/health-issues.ts';
 
 const status = issueStatus;
 
@@ -31,7 +33,7 @@ export function registerIssueCommands(program: Command, ctx: CommandContext): vo
     .action(async (o: { all?: boolean; output: OutputFormat }) => {
       const now = ctx.io.clock.now();
       const [list, flapping] = await ctx.withStore(
-        async (store) => [await store.healthIssues({ includeResolved: o.all }), await flappingKeys(store, now)] as const,
+        async (store) => [await healthIssues(store, { includeResolved: o.all }), await flappingKeys(store, now)] as const,
       );
       ctx.io.stdout(formatIssueList(list, flapping, o.output, now));
     });
@@ -51,8 +53,8 @@ export function registerIssueCommands(program: Command, ctx: CommandContext): vo
       if (!/^\d+$/.test(id)) throw new VigilError('E_USAGE', `issue id "${id}": use the number shown by 'vigil issues list'`);
       const now = ctx.io.clock.now();
       const { issue, bouncer, flapping, settings } = await ctx.withStore(async (store) => {
-        const issue = await store.healthIssue(Number(id));
-        const bouncer = issue?.bouncerName ? await store.getBouncer(issue.bouncerName) : undefined;
+        const issue = await healthIssue(store, Number(id));
+        const bouncer = issue?.bouncerName ? await getBouncer(store, issue.bouncerName) : undefined;
         return { issue, bouncer, flapping: await flappingKeys(store, now), settings: await readRunbookSettings(store) };
       });
       if (!issue) throw new VigilError('E_NO_ISSUE', `issue ${id} doesn't exist (see: vigil issues list --all)`);

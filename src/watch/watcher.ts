@@ -13,6 +13,7 @@ import { fleetInputs, sourceUnavailableFinding, type WatchedEntry } from './flee
 import { syncMirror, type MirrorResult } from '../store/bouncer-mirror.ts';
 import type { BouncerSource, SourceRead } from './sources.ts';
 import type { LapiLearning, LearningStatus } from './lapi-learning.ts';
+import { bouncerChanges } from '../store/bouncer-changes.ts';
 
 export interface WatchStatus {
   source: string;
@@ -160,7 +161,7 @@ export class Watcher {
       refused: [],
       refusedSummaries: learning?.refusedSummaries(lookback) ?? [],
       lapiStarts: learning?.lapiStarts(lookback) ?? [],
-      bouncerChanges: await this.#store.bouncerChanges(lookback),
+      bouncerChanges: await bouncerChanges(this.#store, lookback),
       requestsRecorded: learning?.requestsRecorded ?? false,
       ...(this.#machines ? { machines: this.#machines } : {}),
     };

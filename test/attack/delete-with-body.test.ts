@@ -5,6 +5,7 @@ import { startServer, createLogger, type RunningServer } from '../../src/app/ser
 import { loadConfig } from '../../src/config/config.ts';
 import { hashPassword } from '../../src/lib/password.ts';
 import { createMachine } from '../../src/store/machines.ts';
+import { activeDecisions } from '../../src/store/decisions.ts';
 
 /**
  * crowdsec-client 1.0.0 sends `Decisions.delete({ip})` and `Alerts.delete({ip})` filters as a JSON
@@ -81,12 +82,12 @@ describe('a DELETE whose filters are in the body cannot wipe every decision', ()
     const r = await request(server.url, 'DELETE', p, auth, JSON.stringify({ ip: '192.0.2.1' }));
     expect(r.status).toBe(400);
     expect(JSON.parse(r.body).message).toContain(`filters go in the query string (e.g. ${p}?ip=192.0.2.1)`);
-    expect((await server.store.activeDecisions(Date.now())).map((d) => d.value).sort()).toEqual(['192.0.2.1', '192.0.2.2']);
+    expect((await activeDecisions(server.store, Date.now())).map((d) => d.value).sort()).toEqual(['192.0.2.1', '192.0.2.2']);
   });
 
   it('the same filter in the query deletes just that decision', async () => {
     const r = await request(server.url, 'DELETE', '/v1/decisions?ip=192.0.2.1', auth);
     expect([r.status, r.body]).toEqual([200, '{"nbDeleted":"1"}']);
-    expect((await server.store.activeDecisions(Date.now())).map((d) => d.value)).toEqual(['192.0.2.2']);
+    expect((await activeDecisions(server.store, Date.now())).map((d) => d.value)).toEqual(['192.0.2.2']);
   });
 });
