@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
-import type { HealthIssue, NewHealthIssue } from '../core/model/health-issue.ts';
+import type { Criticality, IssueKind } from '../core/health/types.ts';
+import type { HealthIssue, IssueEvidence, NewHealthIssue } from '../core/model/health-issue.ts';
 import type { HealthIssuesTable } from './schema.ts';
 import { dbOf, dialectOf } from './store-db.ts';
 import type { Store } from './store.ts';
@@ -75,7 +76,7 @@ export async function openHealthIssue(store: Store, issue: NewHealthIssue): Prom
 export async function touchHealthIssue(
   store: Store,
   id: number,
-  update: { lastSeenAt: number; summary: string; since: number; evidence: unknown; kind?: string; criticality?: string },
+  update: { lastSeenAt: number; summary: string; since: number; evidence: IssueEvidence; kind?: IssueKind; criticality?: Criticality },
 ): Promise<boolean> {
   const stage = update.kind !== undefined && update.criticality !== undefined ? { kind: update.kind, criticality: update.criticality } : {};
   try {
@@ -97,11 +98,16 @@ export async function resolveHealthIssue(store: Store, id: number, at: number): 
   return Number(res.numUpdatedRows) === 1;
 }
 
+/**
+ * A row as the domain reads it. Kind and criticality are the text this code wrote from typed
+ * values (openHealthIssue, touchHealthIssue take IssueKind and Criticality); one written by a newer
+ * Vigil keeps its text, and the readers fall back to it for titles (ISSUE_CATALOGUE[kind] ?? kind).
+ */
 export function toHealthIssue(r: Selectable<HealthIssuesTable>): HealthIssue {
   return {
     id: Number(r.id),
-    kind: r.kind,
-    criticality: r.criticality,
+    kind: r.kind as IssueKind,
+    criticality: r.criticality as Criticality,
     subject: r.subject,
     bouncerName: r.bouncer_name,
     openedAt: Number(r.opened_at),
@@ -109,6 +115,12 @@ export function toHealthIssue(r: Selectable<HealthIssuesTable>): HealthIssue {
     resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
     since: Number(r.since),
     summary: r.summary,
-    evidence: JSON.parse(r.evidence),
+    evidence: toEvidence(r.evidence),
   };
+}
+
+/** The evidence column (JSON); a row from before notes existed has none. */
+function toEvidence(text: string): IssueEvidence {
+  const parsed: Partial<IssueEvidence> | null = JSON.parse(text);
+  return { causes: parsed?.causes ?? [], notes: parsed?.notes ?? [] };
 }

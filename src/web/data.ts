@@ -125,7 +125,7 @@ export class DashboardData {
       bouncers: { healthy: 0, late: 0, offline: 0, never_pulled: 0, revoked: 0 },
       total: bouncers.length,
     };
-    for (const i of open) if (i.criticality in summary.openIssues) summary.openIssues[i.criticality as keyof FleetSummary['openIssues']]++;
+    for (const i of open) if (i.criticality in summary.openIssues) summary.openIssues[i.criticality]++;
     const downtime = await vigilDowntime(this.#store, downtimeLookback(now, this.#rules), now);
     const ranked = bouncers.map((b) => {
       const status = bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, this.#rules, downtime);
