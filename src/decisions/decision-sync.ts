@@ -64,7 +64,7 @@ export class DecisionSync {
   }
 
   /**
-   * Takes what this process just wrote (store.addAlerts) without reading it back, when it is the
+   * Takes what this process just wrote (addAlerts, store/decisions.ts) without reading it back, when it is the
    * only change since the index's revision (the revision is the next one); otherwise refreshes
    * until the index has it. Either way the index holds the write when this resolves.
    */
@@ -90,7 +90,7 @@ export class DecisionSync {
   }
 
   /**
-   * Every decision changed after `rev` as it is now, by id (what `store.decisionsChangedSince(rev)`
+   * Every decision changed after `rev` as it is now, by id (what `decisionsChangedSince(store, rev)`
    * returns), when the index is at the store's revision `storeRev` and remembers that far back;
    * undefined otherwise (ask the store).
    */
