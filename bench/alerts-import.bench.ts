@@ -18,6 +18,7 @@ import { hashMachinePassword } from '../src/lib/password.ts';
 import { createMachine } from '../src/store/machines.ts';
 import { Store } from '../src/store/store.ts';
 import { freePort, sleep } from './support.ts';
+import { createBouncer } from '../src/store/bouncers.ts';
 const ROOT = join(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'imp-'));
 const dbUrl = `sqlite:${join(tmp, 'vigil.db')}`;
@@ -28,7 +29,7 @@ const keys: string[] = [];
 for (let i = 0; i < 2000; i++) {
   const k = crypto.randomBytes(16).toString('hex');
   keys.push(k);
-  await store.createBouncer({ name: `b${i}`, apiKeyHash: hashApiKey(k), now: Date.now() });
+  await createBouncer(store, { name: `b${i}`, apiKeyHash: hashApiKey(k), now: Date.now() });
 }
 await store.close();
 const port = await freePort();

@@ -36,6 +36,7 @@ import { hashMachinePassword } from '../src/lib/password.ts';
 import { createMachine } from '../src/store/machines.ts';
 import { Store } from '../src/store/store.ts';
 import { freePort, residentMB, sleep, stopServer, writeResult } from './support.ts';
+import { createBouncer } from '../src/store/bouncers.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ALERTS_PER_S = Number(process.env.ALERTS_PER_S ?? 1000);
@@ -129,7 +130,7 @@ try {
   for (let i = 0; i < BOUNCERS; i++) {
     const key = crypto.randomBytes(16).toString('hex');
     keys.push(key);
-    await store.createBouncer({ name: `rc-${i}`, apiKeyHash: hashApiKey(key), now: Date.now() });
+    await createBouncer(store, { name: `rc-${i}`, apiKeyHash: hashApiKey(key), now: Date.now() });
   }
   await store.close();
   log(`registered ${AGENTS} machines and ${BOUNCERS} bouncers`);

@@ -20,6 +20,8 @@ import { Store } from '../src/store/store.ts';
 import { freePort, residentMB, sleep, stopServer, writeResult } from './support.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
+import { createBouncer, listBouncers } from '../src/store/bouncers.ts';
+import { addDecisions } from '../src/store/decisions.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BOUNCERS = Number(process.env.PULL_BOUNCERS ?? 10_000);
@@ -42,10 +44,10 @@ try {
   for (let i = 0; i < BOUNCERS; i++) {
     const key = crypto.randomBytes(16).toString('hex');
     keys.push(key);
-    await store.createBouncer({ name: `rc-${i}`, apiKeyHash: hashApiKey(key), now: Date.now() });
+    await createBouncer(store, { name: `rc-${i}`, apiKeyHash: hashApiKey(key), now: Date.now() });
   }
   log(`registered ${BOUNCERS} bouncers in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const addDecisions = async (n: number, from: number) => {
+  const addBenchDecisions = async (n: number, from: number) => {
     const now = Date.now();
     const ds = Array.from({ length: n }, (_, i) =>
       buildDecision(
@@ -53,9 +55,9 @@ try {
         now,
       ),
     );
-    await store.addDecisions(manualAlert({ now, scenario: 'pull-load', scope: 'Ip', value: ds[0]!.value, count: n, machineId: 'bench' }), ds);
+    await addDecisions(store, manualAlert({ now, scenario: 'pull-load', scope: 'Ip', value: ds[0]!.value, count: n, machineId: 'bench' }), ds);
   };
-  await addDecisions(100, 0);
+  await addBenchDecisions(100, 0);
 
   // --- the server, launched the way an operator runs it ---
   const port = await freePort();
@@ -113,7 +115,7 @@ try {
   const pending: Promise<void>[] = [];
   let decisionsAdded = 100;
   const adder = setInterval(() => {
-    addDecisions(1, decisionsAdded++).catch((e) => log('adding a decision failed', e));
+    addBenchDecisions(1, decisionsAdded++).catch((e) => log('adding a decision failed', e));
   }, 1000);
   while (Date.now() < endAt) {
     const due = Math.floor(((Date.now() - start) * BOUNCERS) / EVERY_MS);
@@ -141,7 +143,7 @@ try {
   const elapsed = (Date.now() - start) / 1000;
   // The server writes last pulls every activity_flush_every (1 s): wait two periods.
   await sleep(2500);
-  const rows = await store.listBouncers();
+  const rows = await listBouncers(store);
   let maxErr = 0;
   let over1s = 0;
   let missing = 0;

@@ -6,6 +6,8 @@ import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
 import { createBouncer, type Bouncer } from '../src/remediation/index.ts';
 import { driftObservations, streamFilters } from '../src/store/canaries.ts';
 import { startCanaryLapi, type CanaryLapi } from './support/canary-lapi.ts';
+import { getBouncer } from '../src/store/bouncers.ts';
+import { addDecisions } from '../src/store/decisions.ts';
 
 /**
  * Drift with real bouncers: Vigil's own bouncer library (it pushes usage metrics with
@@ -33,7 +35,7 @@ describe('drift: real bouncers against what the Local API sends them', () => {
   async function addDecision(origin: string, value: string) {
     const now = Date.now();
     const d = buildDecision({ scope: 'Ip', value, type: 'ban', duration: '1h', reason: `test ${origin}`, origin }, now);
-    await lapi.server.store.addDecisions(manualAlert({ now, scenario: d.scenario, scope: d.scope, value: d.value, count: 1, machineId: 'test' }), [d]);
+    await addDecisions(lapi.server.store, manualAlert({ now, scenario: d.scenario, scope: d.scope, value: d.value, count: 1, machineId: 'test' }), [d]);
   }
 
   /** A real HTTP hop that forwards to the Local API and drops cscli decisions from stream answers. */
@@ -105,7 +107,7 @@ describe('drift: real bouncers against what the Local API sends them', () => {
     await report(lossy);
     expect(lossy.cache.size).toBe(CROWDSEC.length);
     // Its stream query as the Local API recorded it: no origin filter.
-    const id = (await lapi.server.store.getBouncer('lossy-fw'))!.id;
+    const id = (await getBouncer(lapi.server.store, 'lossy-fw'))!.id;
     expect((await streamFilters(lapi.server.store)).get(id)!.filters).toEqual({ scopes: ['ip', 'range'], dedup: true });
     expect(await lapi.openIssues('remediation_drift')).toEqual([]);
 
@@ -131,7 +133,7 @@ describe('drift: real bouncers against what the Local API sends them', () => {
     expect((await lapi.openIssues('remediation_drift')).map((i) => i.bouncerName)).toEqual(['lossy-fw']);
     await report(filtered);
     expect(filtered.cache.size).toBe(CROWDSEC.length);
-    const id = (await lapi.server.store.getBouncer('crowdsec-only'))!.id;
+    const id = (await getBouncer(lapi.server.store, 'crowdsec-only'))!.id;
     expect((await streamFilters(lapi.server.store)).get(id)!.filters).toMatchObject({ origins: ['crowdsec'] });
     const issues = await lapi.openIssues('remediation_drift');
     expect(issues.map((i) => i.bouncerName).sort()).toEqual(['crowdsec-only', 'lossy-fw']);

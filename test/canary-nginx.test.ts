@@ -10,6 +10,7 @@ import { eventually, freePort, request, stopNginx } from './remediation-helpers.
 import { startCanaryLapi, type CanaryLapi } from './support/canary-lapi.ts';
 import { startProxy, startUpstream, viaProxy, type Upstream } from './support/forward-auth-cases.ts';
 import { writeTestNginxConf } from './support/nginx-conf.ts';
+import { decisionsChangedSince } from '../src/store/decisions.ts';
 
 /**
  * Canaries against a real Debian nginx (`auth_request`, the docs/bouncer.md's block) in front of
@@ -111,7 +112,7 @@ ${snippet(withAuthRequest)}
     expect(await lapi.openIssues('remediation_not_enforced')).toEqual([]);
     expect(await lapi.activeFor(ADDRESS)).toBe(0);
     // The decision as other bouncers saw it: marked as the canary's, short-lived, and deleted.
-    const d = (await lapi.server.store.decisionsChangedSince(0)).find((x) => String(x.id) === run.decisionId)!;
+    const d = (await decisionsChangedSince(lapi.server.store, 0)).find((x) => String(x.id) === run.decisionId)!;
     expect(d).toMatchObject({ origin: 'vigil-canary', scenario: 'vigil-canary shop', value: ADDRESS, type: 'ban' });
     expect(d.deletedAt).not.toBeNull();
     expect(d.until - d.createdAt).toBeLessThanOrEqual(5000 + 2000 + 30_000 + 1000);

@@ -6,6 +6,8 @@ import { DIALECTS, withStoreAt } from './support/databases.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import type { Store } from '../src/store/store.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
+import { getBouncer, listBouncers } from '../src/store/bouncers.ts';
+import { activeDecisions, expiredDecisions } from '../src/store/decisions.ts';
 
 /** The cscli-style CLI, run in-process through main(argv, io), on each database. */
 const T0 = Date.UTC(2026, 10, 24, 4, 17, 15);
@@ -36,7 +38,7 @@ for (const dialect of DIALECTS) {
       expect(raw.out).toMatch(/^[0-9a-f]{48}$/);
       const keyed = await vigil('bouncers', 'add', 'keyed', '-k', 'mysecretkey123', '-o', 'raw');
       expect(keyed.out).toBe('mysecretkey123');
-      const stored = await withStore((s) => s.listBouncers());
+      const stored = await withStore((s) => listBouncers(s));
       expect(stored.map((b) => b.apiKeyHash)).toContain(hashApiKey(m![1]!));
       expect(stored.find((b) => b.name === 'keyed')!.apiKeyHash).toBe(hashApiKey('mysecretkey123'));
     });
@@ -53,7 +55,7 @@ for (const dialect of DIALECTS) {
       expect(badKey.err).toContain('--key');
       const badLen = await vigil('bouncers', 'add', 'other', '-l', 'x');
       expect(badLen.err).toContain('--length');
-      const list = await withStore((s) => s.listBouncers());
+      const list = await withStore((s) => listBouncers(s));
       expect(list.map((b) => [b.name, b.apiKeyHash])).toEqual([['nginx', hashApiKey('first-key')]]);
     });
 
@@ -75,11 +77,11 @@ for (const dialect of DIALECTS) {
       const refused = await vigil('bouncers', 'prune', '-d', '60m', '--force');
       expect(refused.code).toBe(0);
       expect(refused.err).toBe('level=info msg="1 bouncer(s) pruned successfully"\n');
-      expect((await withStore((s) => s.listBouncers())).map((b) => b.name)).toEqual(['b']);
+      expect((await withStore((s) => listBouncers(s))).map((b) => b.name)).toEqual(['b']);
 
       const del = await vigil('bouncers', 'delete', 'b', 'nonexist');
       expect(del).toMatchObject({ code: 1, err: `level=fatal msg="unable to delete bouncer 'nonexist': bouncer doesn't exist"\n` });
-      expect(await withStore((s) => s.listBouncers())).toHaveLength(1);
+      expect(await withStore((s) => listBouncers(s))).toHaveLength(1);
       expect((await vigil('bouncers', 'delete', 'b')).err).toBe(`level=info msg="bouncer 'b' deleted successfully"\n`);
     });
 
@@ -88,7 +90,7 @@ for (const dialect of DIALECTS) {
       expect((await vigil('bouncers', 'revoke', 'fw')).code).toBe(0);
       expect((await vigil('bouncers', 'list', '-o', 'raw')).out).toContain('fw,,pending,');
       expect((await vigil('bouncers', 'set', 'fw', '--kind', 'firewall')).code).toBe(0);
-      expect((await withStore((s) => s.getBouncer('fw')))!.kindOverride).toBe('firewall');
+      expect((await withStore((s) => getBouncer(s, 'fw')))!.kindOverride).toBe('firewall');
       expect((await vigil('bouncers', 'set', 'fw', '--kind', 'bogus')).code).toBe(1);
     });
 
@@ -99,7 +101,7 @@ for (const dialect of DIALECTS) {
       await vigil('decisions', 'add', '--range', '198.51.100.0/24', '-d', '7d');
       await vigil('decisions', 'add', '--scope', 'Country', '--value', 'FR', '-t', 'captcha');
       await vigil('decisions', 'add', '--ip', '2001:db8::1', '-d', '1h30m');
-      const active = await withStore((s) => s.activeDecisions(T0));
+      const active = await withStore((s) => activeDecisions(s, T0));
       expect(active.map((d) => [d.scope, d.value, d.type, d.until - T0, d.scenario, d.origin])).toEqual([
         ['Ip', '192.0.2.1', 'ban', 5 * 60_000, 'test', 'cscli'],
         ['Ip', '2001:db8::1', 'ban', 90 * 60_000, "manual 'ban' from 'vigil'", 'cscli'],
@@ -134,7 +136,7 @@ for (const dialect of DIALECTS) {
         expect(r.err.split('\n')).toHaveLength(2);
         expect(r.err).toMatch(msg);
       }
-      expect(await withStore((s) => s.activeDecisions(T0))).toEqual([]);
+      expect(await withStore((s) => activeDecisions(s, T0))).toEqual([]);
     });
 
     it('soft-deletes decisions by ip, id, range and all', async () => {
@@ -143,13 +145,13 @@ for (const dialect of DIALECTS) {
       await vigil('decisions', 'add', '--range', '198.51.100.0/24');
       await vigil('decisions', 'add', '--ip', '203.0.113.1');
       expect((await vigil('decisions', 'delete', '--ip', '192.0.2.1')).err).toBe('level=info msg="1 decision(s) deleted"\n');
-      const [first] = await withStore((s) => s.activeDecisions(T0));
+      const [first] = await withStore((s) => activeDecisions(s, T0));
       expect((await vigil('decisions', 'delete', '--id', String(first!.id))).err).toContain('1 decision(s) deleted');
       expect((await vigil('decisions', 'delete', '--range', '198.51.100.0/16', '--contained')).err).toContain('1 decision(s)');
       expect((await vigil('decisions', 'delete')).code).toBe(1);
       expect((await vigil('decisions', 'delete', '--ip', 'nope')).code).toBe(1);
       expect((await vigil('decisions', 'delete', '--all')).err).toContain('1 decision(s) deleted');
-      const expired = await withStore((s) => s.expiredDecisions(T0));
+      const expired = await withStore((s) => expiredDecisions(s, T0));
       expect(expired).toHaveLength(4);
       expect(expired.every((d) => d.deletedAt === T0 && d.until === T0)).toBe(true);
     });
@@ -162,7 +164,7 @@ for (const dialect of DIALECTS) {
       fs.writeFileSync(csv, lines.join('\n') + '\n');
       const ok = await vigil('decisions', 'import', '-i', csv);
       expect(ok).toMatchObject({ code: 0, err: 'level=info msg="2001 decisions successfully imported"\n' });
-      const stored = await withStore((s) => s.activeDecisions(T0));
+      const stored = await withStore((s) => activeDecisions(s, T0));
       expect(stored).toHaveLength(2001);
       expect(stored.find((d) => d.value === '100.65.0.0/16')).toMatchObject({ scope: 'Range', origin: 'cscli-import', scenario: 'ranges' });
 
@@ -172,7 +174,7 @@ for (const dialect of DIALECTS) {
       expect(r.code).toBe(1);
       expect(r.err).toContain('row 3');
       expect(r.err).toContain('not-an-ip');
-      expect(await withStore((s) => s.activeDecisions(T0))).toHaveLength(2001);
+      expect(await withStore((s) => activeDecisions(s, T0))).toHaveLength(2001);
 
       const missing = await vigil('decisions', 'import', '-i', path.join(dir, 'absent.csv'));
       expect(missing.err).toMatch(/cannot read \(ENOENT\)/);
@@ -185,7 +187,7 @@ for (const dialect of DIALECTS) {
       fs.writeFileSync(cfg, `db: ${dbUrl}\nlisten: 127.0.0.1:9999\n`);
       const viaFile = cliRunner(() => ({ env: {}, cwd: dir, clock }));
       expect((await viaFile('bouncers', 'add', 'from-file', '-o', 'raw')).code).toBe(0);
-      expect((await withStore((s) => s.listBouncers())).map((b) => b.name)).toEqual(['from-file']);
+      expect((await withStore((s) => listBouncers(s))).map((b) => b.name)).toEqual(['from-file']);
       fs.writeFileSync(cfg, 'db: [unclosed\n');
       const bad = await viaFile('bouncers', 'list');
       expect(bad.code).toBe(1);

@@ -15,6 +15,7 @@ import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './suppo
 import { startRecordingProxy, toFixture, type RecordedExchange, type RecordingProxy } from './support/recording-proxy.ts';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 import { until } from './support/wait.ts';
+import { openHealthIssues } from '../src/store/health-issues.ts';
 
 /**
  * The real CrowdSec 1.4.6 agent (Debian's `crowdsec` binary, agent only) reading an SSH brute force
@@ -315,7 +316,7 @@ describe.skipIf(skip)(`lp_offline with the real CrowdSec 1.4.6 agent's heartbeat
     await hb.server!.activity.flush();
     return hb.server!.health.evaluateNow();
   };
-  const lpOffline = async () => (await hb.server!.store.openHealthIssues()).filter((i) => i.kind === 'lp_offline' && i.subject.includes('agent-hb'));
+  const lpOffline = async () => (await openHealthIssues(hb.server!.store)).filter((i) => i.kind === 'lp_offline' && i.subject.includes('agent-hb'));
 
   it('silence opens lp_offline, the next real heartbeat closes it, and a stopped agent opens it again', async () => {
     const { clock, proxy, agent, OFFLINE_AFTER } = hb;

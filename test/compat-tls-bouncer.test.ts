@@ -11,6 +11,7 @@ import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
 import { main } from '../src/cli/main.ts';
 import type { CliIo } from '../src/cli/io.ts';
 import { systemClock } from '../src/lib/clock.ts';
+import { addDecisions } from '../src/store/decisions.ts';
 
 /**
  * Debian's real crowdsec-firewall-bouncer (0.0.25), unchanged, authenticating by client certificate
@@ -47,7 +48,7 @@ describe.skipIf(!ready)(`real firewall bouncer by client certificate${ready ? ''
     server = await startServer(config, { log: createLogger('silent') });
     const now = systemClock.now();
     const d = buildDecision({ scope: 'Ip', value: '198.51.100.77', type: 'ban', duration: '4h', reason: 'tls test', origin: 'cscli' }, now);
-    await server.store.addDecisions(manualAlert({ now, scenario: 'tls test', scope: d.scope, value: d.value, count: 1, machineId: 'vigil' }), [d]);
+    await addDecisions(server.store, manualAlert({ now, scenario: 'tls test', scope: d.scope, value: d.value, count: 1, machineId: 'vigil' }), [d]);
   });
   afterAll(async () => {
     await bouncer?.stop();

@@ -8,6 +8,8 @@ import type { HealthIssue } from '../src/core/model/health-issue.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { crowdsecAvailable, startCrowdsecAgent } from './support/crowdsec-agent.ts';
+import { getBouncer } from '../src/store/bouncers.ts';
+import { openHealthIssues } from '../src/store/health-issues.ts';
 
 const exec = promisify(execFile);
 const cs = crowdsecAvailable();
@@ -55,7 +57,7 @@ for (const dialect of DIALECTS) {
       return { v, dbUrl: db.url };
     }
 
-    const issueOf = (dbUrl: string, subject: string) => withStoreAt(dbUrl, async (s) => (await s.openHealthIssues()).find((i) => i.subject === subject));
+    const issueOf = (dbUrl: string, subject: string) => withStoreAt(dbUrl, async (s) => (await openHealthIssues(s)).find((i) => i.subject === subject));
     const evidenceOf = (i: HealthIssue) => i.evidence.causes.flatMap((c) => (c as { evidence: string[] }).evidence).join('\n');
     /**
      * The open issue of `subject` once an evaluation shows `text` in its evidence (a bounded wait,
@@ -80,7 +82,7 @@ for (const dialect of DIALECTS) {
         const i = await issueOf(dbUrl, 'bouncer:fw');
         return i?.kind === 'fw_integration_offline' ? i : undefined;
       });
-      const before = (await withStoreAt(dbUrl, (s) => s.getBouncer('fw')))!;
+      const before = (await withStoreAt(dbUrl, (s) => getBouncer(s, 'fw')))!;
 
       // The real vigil doctor against it (its key check is a HEAD /v1/decisions).
       const report = await v.cli('doctor', '--url', v.url, '--key', key, '-o', 'json');
@@ -90,7 +92,7 @@ for (const dialect of DIALECTS) {
       expect([issue.id, issue.kind, issue.criticality]).toEqual([critical.id, 'fw_integration_offline', 'critical']);
       expect(evidenceOf(issue)).toMatch(/key accepted at \S+, from vigil doctor \(HEAD \/v1\/decisions from 127\.0\.0\.1\)/);
       expect(evidenceOf(issue)).not.toContain('the process runs but does not pull decisions');
-      let after = (await withStoreAt(dbUrl, (s) => s.getBouncer('fw')))!;
+      let after = (await withStoreAt(dbUrl, (s) => getBouncer(s, 'fw')))!;
       expect([after.lastRequestAt, after.lastPullAt, after.type, after.version]).toEqual([
         before.lastRequestAt,
         before.lastPullAt,
@@ -106,7 +108,7 @@ for (const dialect of DIALECTS) {
       issue = await evaluatedWith(dbUrl, 'bouncer:fw', 'from curl/8.5.0');
       expect([issue.id, issue.kind, issue.criticality]).toEqual([critical.id, 'fw_integration_offline', 'critical']);
       expect(evidenceOf(issue)).toMatch(/key accepted at \S+, from curl\/8\.5\.0 \(HEAD \/v1\/decisions\/stream from 127\.0\.0\.1\)/);
-      after = (await withStoreAt(dbUrl, (s) => s.getBouncer('fw')))!;
+      after = (await withStoreAt(dbUrl, (s) => getBouncer(s, 'fw')))!;
       expect([after.lastRequestAt, after.lastPullAt]).toEqual([before.lastRequestAt, before.lastPullAt]);
       expect(JSON.parse(await v.cli('bouncers', 'inspect', 'fw', '-o', 'json')).lastProbe).toMatchObject({ userAgent: 'curl/8.5.0', method: 'HEAD' });
 

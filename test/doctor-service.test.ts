@@ -11,6 +11,7 @@ import { execHost, localHost, runCommand } from '../src/doctor/host.ts';
 import { createLogger, startServer, type RunningServer } from '../src/app/serve.ts';
 import { crowdsecBouncersAvailable } from './support/crowdsec-bouncers.ts';
 import { until } from './support/wait.ts';
+import { createBouncer } from '../src/store/bouncers.ts';
 
 /**
  * The service stage against real processes: the real crowdsec-custom-bouncer (Debian package)
@@ -80,7 +81,7 @@ beforeAll(async () => {
   const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: `sqlite:${path.join(dir, 'vigil.db')}`, metricsListen: '127.0.0.1:0' }, env: {}, cwd: dir });
   config.health.evaluateEveryMs = 0;
   server = await startServer(config, { log: createLogger('silent') });
-  await server.store.createBouncer({ name: 'custom', apiKeyHash: hashApiKey(KEY), now: Date.now() });
+  await createBouncer(server.store, { name: 'custom', apiKeyHash: hashApiKey(KEY), now: Date.now() });
 });
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');

@@ -14,6 +14,8 @@ import { closedPort, packetFilterAvailable, startPacketFilter, startSelfSignedTl
 import { cliRunner } from './support/cli.ts';
 import { until } from './support/wait.ts';
 import { makeSelfSignedCert, opensslAvailable } from './support/test-pki.ts';
+import { createBouncer, getBouncer } from '../src/store/bouncers.ts';
+import { refusedRequests } from '../src/store/refused-requests.ts';
 
 /**
  * `vigil doctor` against the real `vigil serve` (in-process, port 0) and real failures built on
@@ -57,7 +59,7 @@ beforeAll(async () => {
   config.health.evaluateEveryMs = 0;
   server = await startServer(config, { log: createLogger('silent') });
   lapi = `${server.url}/`;
-  await server.store.createBouncer({ name: 'web-bouncer', apiKeyHash: hashApiKey(KEY), now: Date.now() });
+  await createBouncer(server.store, { name: 'web-bouncer', apiKeyHash: hashApiKey(KEY), now: Date.now() });
 });
 afterAll(async () => {
   await server?.close();
@@ -85,7 +87,7 @@ describe('vigil doctor: a healthy configuration', () => {
     // The key is never printed whole.
     expect(JSON.stringify(report)).not.toContain(KEY);
     await server.activity.flush();
-    const b = await server.store.getBouncer('web-bouncer');
+    const b = await getBouncer(server.store, 'web-bouncer');
     expect(b?.lastPullAt).toBeNull();
     // Doctor's key check is a probe (issue 24): evidence, never a sign of life.
     expect(b?.lastRequestAt).toBeNull();
@@ -240,7 +242,7 @@ describe('vigil doctor: each failure, built for real', () => {
     expect(f.fix).toContain(`put the new key in ${file}:6 (api_key)`);
     // The Local API kept a trace of the refusal (what its health engine explains silences with).
     await server.activity.flush();
-    const refused = await server.store.refusedRequests({ limit: 1 });
+    const refused = await refusedRequests(server.store, { limit: 1 });
     expect(refused[0]).toMatchObject({ method: 'HEAD', path: '/v1/decisions', reason: 'unknown', userAgent: 'crowdsec-custom-bouncer/vigil-doctor' });
   });
 
@@ -267,7 +269,7 @@ describe('vigil doctor: each failure, built for real', () => {
 
   it('a bouncer deleted on the Local API: its key, accepted before, is refused after', async () => {
     const key = 'key-of-a-bouncer-about-to-go-0001';
-    await server.store.createBouncer({ name: 'doomed', apiKeyHash: hashApiKey(key), now: Date.now() });
+    await createBouncer(server.store, { name: 'doomed', apiKeyHash: hashApiKey(key), now: Date.now() });
     const file = writeFile('crowdsec-custom-bouncer.yaml', yamlConfig(lapi, key));
     expect((await doctor([file])).code).toBe(0);
     expect((await vigil('--db', `sqlite:${path.join(dir, 'vigil.db')}`, 'bouncers', 'delete', 'doomed')).code).toBe(0);

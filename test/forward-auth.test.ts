@@ -9,6 +9,7 @@ import type { CliIo } from '../src/cli/io.ts';
 import { loadForwardAuthConfig } from '../src/remediation/forward-auth/config.ts';
 import { startForwardAuth, type ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
 import { eventually, request, solvePage, startTestLapi, type TestLapi } from './remediation-helpers.ts';
+import { getBouncer } from '../src/store/bouncers.ts';
 
 /**
  * `vigil bouncer forward-auth`: its configuration (refused with the key and the fix), the CLI
@@ -228,7 +229,7 @@ describe('vigil bouncer forward-auth (the command)', () => {
       expect(out.join('')).toContain('"msg":"stopped"');
       expect(out.join('')).not.toContain(key);
       await lapi.server.activity.flush();
-      expect((await lapi.server.store.getBouncer('fa-cli'))?.type).toBe('vigil-bouncer');
+      expect((await getBouncer(lapi.server.store, 'fa-cli'))?.type).toBe('vigil-bouncer');
     } finally {
       await lapi.close();
       fs.rmSync(dir, { recursive: true, force: true });

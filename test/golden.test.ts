@@ -9,6 +9,8 @@ import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { parseDuration } from '../src/lib/duration.ts';
 import { manualAlert } from '../src/decisions/new-decisions.ts';
 import type { WireDecision } from '../src/remediation/decision-cache.ts';
+import { createBouncer } from '../src/store/bouncers.ts';
+import { addDecisions, softDeleteDecisions } from '../src/store/decisions.ts';
 
 /**
  * Golden tests: the bodies CrowdSec 1.4.6 sent (test/fixtures/crowdsec-1.4.6/, captured from the
@@ -41,7 +43,7 @@ describe('golden bodies from CrowdSec 1.4.6', () => {
           const remaining = Math.round(parseDuration(d.duration.replace(/^-/, ''), 'duration', { allowZero: true }));
           const until = d.duration.startsWith('-') ? T0 - remaining : T0 + remaining;
           const alert = manualAlert({ now: T0 - 60_000, scenario: d.scenario, scope: d.scope, value: d.value, count: 1, machineId: 'vigil' });
-          const { decisionIds } = await server.store.addDecisions(alert, [
+          const { decisionIds } = await addDecisions(server.store, alert, [
             {
               origin: d.origin,
               type: d.type,
@@ -53,7 +55,7 @@ describe('golden bodies from CrowdSec 1.4.6', () => {
               simulated: false,
             },
           ]);
-          if (until <= T0) await server.store.softDeleteDecisions(decisionIds, until);
+          if (until <= T0) await softDeleteDecisions(server.store, decisionIds, until);
         }
         await server.sync.refresh();
       }
@@ -63,7 +65,7 @@ describe('golden bodies from CrowdSec 1.4.6', () => {
         cleanup = db.cleanup;
         const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
         server = await startServer(config, { clock, log: createLogger('silent') });
-        await server.store.createBouncer({ name: 'golden', apiKeyHash: hashApiKey(KEY), now: T0 - 3600_000 });
+        await createBouncer(server.store, { name: 'golden', apiKeyHash: hashApiKey(KEY), now: T0 - 3600_000 });
         await load(JSON.parse(read('get-decisions-all.json')));
       });
       afterAll(async () => {
@@ -92,7 +94,7 @@ describe('golden bodies from CrowdSec 1.4.6', () => {
         const fixture = JSON.parse(read('stream-startup-true.json')) as { deleted: WireDecision[]; new: WireDecision[] };
         // The captured startup also listed a deleted decision; add it, then pull as a new bouncer.
         await load(fixture.deleted);
-        await server.store.createBouncer({ name: 'golden-stream', apiKeyHash: hashApiKey('stream-key'), now: T0 });
+        await createBouncer(server.store, { name: 'golden-stream', apiKeyHash: hashApiKey('stream-key'), now: T0 });
         const body = (await get('/v1/decisions/stream?startup=true', 'stream-key')).body;
         const got = JSON.parse(body) as { deleted: WireDecision[]; new: WireDecision[] };
         expect(Object.keys(got)).toEqual(['deleted', 'new']);

@@ -7,6 +7,9 @@ import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import type { HealthIssue } from '../src/core/model/health-issue.ts';
 import { rotateAdminToken } from '../src/server/admin.ts';
+import { createBouncer, deleteBouncers } from '../src/store/bouncers.ts';
+import { healthIssues, openHealthIssues } from '../src/store/health-issues.ts';
+import { recordLapiStart } from '../src/store/lapi-runs.ts';
 
 /**
  * The health engine fed by real HTTP traffic against the running server: each likely cause is
@@ -26,8 +29,8 @@ for (const dialect of DIALECTS) {
       await server.activity.flush();
       return server.health.evaluateNow();
     };
-    const openIssues = async () => (await server.store.openHealthIssues()).map((i) => `${i.kind}:${i.subject}`).sort();
-    const issueFor = async (subject: string): Promise<HealthIssue> => (await server.store.openHealthIssues()).find((i) => i.subject === subject)!;
+    const openIssues = async () => (await openHealthIssues(server.store)).map((i) => `${i.kind}:${i.subject}`).sort();
+    const issueFor = async (subject: string): Promise<HealthIssue> => (await openHealthIssues(server.store)).find((i) => i.subject === subject)!;
     const topCause = (i: HealthIssue) => (i.evidence.causes[0] as { cause: string }).cause;
 
     beforeAll(async () => {
@@ -44,8 +47,8 @@ for (const dialect of DIALECTS) {
 
     it('raises se_no_rc while no bouncer is registered, and resolves it on registration', async () => {
       expect((await evaluate()).opened.map((i) => i.kind)).toEqual(['se_no_rc']);
-      await server.store.createBouncer({ name: 'web', apiKeyHash: hashApiKey('web-key'), now: clock.now() });
-      await server.store.createBouncer({ name: 'fw', apiKeyHash: hashApiKey('fw-key'), now: clock.now() });
+      await createBouncer(server.store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: clock.now() });
+      await createBouncer(server.store, { name: 'fw', apiKeyHash: hashApiKey('fw-key'), now: clock.now() });
       expect((await evaluate()).resolved.map((i) => i.kind)).toEqual(['se_no_rc']);
     });
 
@@ -108,11 +111,11 @@ for (const dialect of DIALECTS) {
       const r = await evaluate();
       expect(r.resolved.map((i) => `${i.kind}:${i.subject}`).sort()).toEqual(['rc_integration_offline:bouncer:web', 'se_no_active_rc:fleet']);
       expect(await openIssues()).toEqual(['fw_integration_offline:bouncer:fw']);
-      await server.store.deleteBouncers(['fw']);
+      await deleteBouncers(server.store, ['fw']);
       expect((await evaluate()).resolved.map((i) => i.subject)).toEqual(['bouncer:fw']);
       expect(await openIssues()).toEqual([]);
       // History is kept.
-      const all = await server.store.healthIssues({ includeResolved: true });
+      const all = await healthIssues(server.store, { includeResolved: true });
       expect(
         all
           .filter((i) => i.resolvedAt !== null)
@@ -124,7 +127,7 @@ for (const dialect of DIALECTS) {
     it('explains a silence that began at a LAPI restart', async () => {
       const lastPull = clock.now();
       clock.advance(30_000);
-      await server.store.recordLapiStart(clock.now(), 'restarted-instance');
+      await recordLapiStart(server.store, clock.now(), 'restarted-instance');
       clock.set(lastPull + 24 * H + 1000);
       await evaluate();
       const web = await issueFor('bouncer:web');

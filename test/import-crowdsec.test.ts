@@ -9,6 +9,8 @@ import { startServer, createLogger } from '../src/app/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { Store } from '../src/store/store.ts';
 import { cliRunner, runVigil } from './support/cli.ts';
+import { listBouncers } from '../src/store/bouncers.ts';
+import { activeDecisions } from '../src/store/decisions.ts';
 
 /**
  * `vigil import crowdsec` from a REAL CrowdSec 1.4.6 database: afterwards `vigil serve` answers the
@@ -53,7 +55,7 @@ describe.skipIf(skip)(`vigil import crowdsec from the real CrowdSec 1.4.6${skip 
         const planned = JSON.parse(dry.out);
         expect([planned.bouncers.sort(), planned.machines, planned.decisions]).toEqual([['never-used', 'nginx-edge'], ['vigil-test-machine'], 2]);
         const untouched = await Store.open(db.url);
-        expect((await untouched.listBouncers()).length).toBe(0);
+        expect((await listBouncers(untouched)).length).toBe(0);
         await untouched.close();
 
         const run = await vigil('import', 'crowdsec', '--crowdsec-db', from);
@@ -88,7 +90,7 @@ describe.skipIf(skip)(`vigil import crowdsec from the real CrowdSec 1.4.6${skip 
             body: JSON.stringify({ machine_id: credentials.login, password: `${credentials.password}x`, scenarios: [] }),
           });
           expect(wrong.status).toBe(401);
-          const rows = await server.store.listBouncers();
+          const rows = await listBouncers(server.store);
           const edge = rows.find((b) => b.name === 'nginx-edge');
           expect([edge?.ipAddress, edge?.type, edge?.version]).toEqual(['127.0.0.1', 'crowdsec-nginx-bouncer', 'v1.0.8']);
         } finally {
@@ -100,7 +102,7 @@ describe.skipIf(skip)(`vigil import crowdsec from the real CrowdSec 1.4.6${skip 
         expect(again.err).toContain('0 bouncer(s) with their keys, 0 machine(s) with their passwords, 0 active decision(s)');
         expect(again.err).toContain("bouncer nginx-edge: already in Vigil's store, kept as it is");
         const after = await Store.open(db.url);
-        expect((await after.activeDecisions(Date.now())).length).toBe(2);
+        expect((await activeDecisions(after, Date.now())).length).toBe(2);
         await after.close();
       } finally {
         await db.cleanup();

@@ -12,6 +12,8 @@ import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
 import type { Store } from '../src/store/store.ts';
 import { cliRunner } from './support/cli.ts';
+import { createBouncer, deleteBouncers, getBouncer, listBouncers, setBouncerRevoked } from '../src/store/bouncers.ts';
+import { addDecisions } from '../src/store/decisions.ts';
 
 /**
  * CrowdSec 1.6.4+ key sharing (docs/reference/crowdsec-1.6-1.7.md §1) over real HTTP on loopback: one
@@ -24,7 +26,7 @@ const UA = 'crowdsec-firewall-bouncer/v0.0.34';
 
 async function addDecision(store: Store, now: number, value: string) {
   const d = buildDecision({ scope: 'Ip', value, type: 'ban', duration: '4h', reason: 'test', origin: 'cscli' }, now);
-  await store.addDecisions(manualAlert({ now, scenario: 'test', scope: d.scope, value: d.value, count: 1, machineId: 'vigil' }), [d]);
+  await addDecisions(store, manualAlert({ now, scenario: 'test', scope: d.scope, value: d.value, count: 1, machineId: 'vigil' }), [d]);
 }
 
 function lines(): { log: string[]; stream: Writable } {
@@ -66,8 +68,8 @@ for (const dialect of DIALECTS) {
       dbUrl = db.url;
       cleanup = db.cleanup;
       server = await start(db.url);
-      await server.store.createBouncer({ name: 'fw', apiKeyHash: hashApiKey(KEY), now: T0 });
-      await server.store.createBouncer({ name: 'solo', apiKeyHash: hashApiKey(SOLO), now: T0 });
+      await createBouncer(server.store, { name: 'fw', apiKeyHash: hashApiKey(KEY), now: T0 });
+      await createBouncer(server.store, { name: 'solo', apiKeyHash: hashApiKey(SOLO), now: T0 });
     });
     afterEach(async () => {
       await server?.close();
@@ -101,13 +103,13 @@ for (const dialect of DIALECTS) {
       for (const who of ['a', 'b']) expect(new Set(got[who]).size).toBe(got[who]!.length);
 
       await server.activity.flush();
-      const rows = (await server.store.listBouncers()).map((b) => [b.name, b.ipAddress, b.autoCreated, b.apiKeyHash === hashApiKey(KEY)]);
+      const rows = (await listBouncers(server.store)).map((b) => [b.name, b.ipAddress, b.autoCreated, b.apiKeyHash === hashApiKey(KEY)]);
       expect(rows).toEqual([
         ['fw', '127.0.0.1', false, true],
         ['solo', '127.0.0.3', false, false],
         ['fw@127.0.0.2', '127.0.0.2', true, true],
       ]);
-      const child = (await server.store.getBouncer('fw@127.0.0.2'))!;
+      const child = (await getBouncer(server.store, 'fw@127.0.0.2'))!;
       expect(child.lastPullAt).not.toBeNull();
       expect(captured.log.filter((l) => l.includes('Creating bouncer fw@127.0.0.2'))).toHaveLength(1);
     });
@@ -118,15 +120,15 @@ for (const dialect of DIALECTS) {
       expect(head.status).toBe(200);
       await pull('127.0.0.2', KEY, '?startup=true');
       await pull('127.0.0.4', KEY, '?startup=true');
-      const names = (await server.store.listBouncers()).map((b) => b.name);
+      const names = (await listBouncers(server.store)).map((b) => b.name);
       expect(names).toEqual(['fw', 'solo', 'fw@127.0.0.2', 'fw@127.0.0.4']);
       // Unknown keys and revoked parents get no row anywhere.
       expect((await requestFrom(`${server.url}/v1/decisions/stream`, { localAddress: '127.0.0.5', headers: { 'X-Api-Key': 'nope' } })).status).toBe(403);
-      await server.store.setBouncerRevoked('fw', true, T0);
+      await setBouncerRevoked(server.store, 'fw', true, T0);
       clock.advance(5000);
       const refused = await requestFrom(`${server.url}/v1/decisions/stream`, { localAddress: '127.0.0.6', headers: { 'X-Api-Key': KEY } });
       expect([refused.status, refused.text]).toEqual([403, '{"message":"access forbidden"}']);
-      expect(await server.store.getBouncer('fw@127.0.0.6')).toBeUndefined();
+      expect(await getBouncer(server.store, 'fw@127.0.0.6')).toBeUndefined();
       // The child of a revoked key is refused too.
       expect((await requestFrom(`${server.url}/v1/decisions/stream`, { localAddress: '127.0.0.2', headers: { 'X-Api-Key': KEY } })).status).toBe(403);
     });
@@ -135,7 +137,7 @@ for (const dialect of DIALECTS) {
       await pull('127.0.0.1', KEY, '?startup=true');
       const answers = await Promise.all(Array.from({ length: 12 }, () => pull('127.0.0.7', KEY, '?startup=true')));
       expect(answers).toHaveLength(12);
-      expect((await server.store.listBouncers()).filter((b) => b.name.startsWith('fw@')).map((b) => b.name)).toEqual(['fw@127.0.0.7']);
+      expect((await listBouncers(server.store)).filter((b) => b.name.startsWith('fw@')).map((b) => b.name)).toEqual(['fw@127.0.0.7']);
       expect(captured.log.filter((l) => l.includes('Creating bouncer fw@127.0.0.7'))).toHaveLength(1);
     });
 
@@ -144,7 +146,7 @@ for (const dialect of DIALECTS) {
       try {
         await pull('127.0.0.1', KEY, '?startup=true');
         await Promise.all(Array.from({ length: 6 }, (_, i) => pull('127.0.0.8', KEY, '?startup=true', i % 2 === 0 ? server.url : other.url)));
-        const rows = (await server.store.listBouncers()).filter((b) => b.name.startsWith('fw@'));
+        const rows = (await listBouncers(server.store)).filter((b) => b.name.startsWith('fw@'));
         expect(rows.map((b) => [b.name, b.autoCreated])).toEqual([['fw@127.0.0.8', true]]);
       } finally {
         await other.close();
@@ -175,7 +177,7 @@ for (const dialect of DIALECTS) {
       expect(child.code).toBe(0);
       expect(child.err).toContain("bouncer 'fw@127.0.0.2' is auto-created and cannot be deleted, delete parent bouncer fw instead");
       expect(child.err).toMatch(/^level=warning/);
-      expect(await server.store.getBouncer('fw@127.0.0.2')).toBeDefined();
+      expect(await getBouncer(server.store, 'fw@127.0.0.2')).toBeDefined();
       const parent = await vigil('bouncers', 'delete', 'fw');
       expect(parent.code).toBe(0);
       expect(parent.err.trim().split('\n')).toEqual([
@@ -183,7 +185,7 @@ for (const dialect of DIALECTS) {
         'level=info msg="bouncer \'fw@127.0.0.2\' deleted successfully"',
         'level=info msg="bouncer \'fw@127.0.0.3\' deleted successfully"',
       ]);
-      expect((await server.store.listBouncers()).map((b) => b.name)).toEqual(['solo']);
+      expect((await listBouncers(server.store)).map((b) => b.name)).toEqual(['solo']);
       fs.rmSync(dir, { recursive: true, force: true });
     });
 
@@ -192,16 +194,16 @@ for (const dialect of DIALECTS) {
       await pull('127.0.0.2', KEY, '?startup=true');
       await server.activity.flush();
       // The parent goes another way (vigil's store API, as another tool could): the child is an orphan.
-      await server.store.deleteBouncers(['fw']);
+      await deleteBouncers(server.store, ['fw']);
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-share-'));
       const vigil = cliRunner(() => ({ env: { VIGIL_DB: dbUrl }, cwd: dir, clock }));
       const orphan = await vigil('bouncers', 'delete', 'fw@127.0.0.2');
       expect(orphan.code).toBe(0);
       expect(orphan.err).toMatch(/^level=error msg=".*fw@127.0.0.2.*parent bouncer fw doesn't exist/);
-      expect(await server.store.getBouncer('fw@127.0.0.2')).toBeDefined();
+      expect(await getBouncer(server.store, 'fw@127.0.0.2')).toBeDefined();
       clock.advance(2 * 3600_000);
       expect((await vigil('bouncers', 'prune', '-d', '1h', '--force')).code).toBe(0);
-      expect(await server.store.getBouncer('fw@127.0.0.2')).toBeUndefined();
+      expect(await getBouncer(server.store, 'fw@127.0.0.2')).toBeUndefined();
       fs.rmSync(dir, { recursive: true, force: true });
     });
   });

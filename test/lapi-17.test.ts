@@ -6,6 +6,8 @@ import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
+import { createBouncer } from '../src/store/bouncers.ts';
+import { addDecisions } from '../src/store/decisions.ts';
 
 /** 1.6/1.7 details of the decision routes (docs/reference/crowdsec-1.6-1.7.md §0, §4.1, §4.3) over real HTTP. */
 const T0 = Date.UTC(2026, 10, 24, 4, 18, 0);
@@ -18,7 +20,7 @@ for (const dialect of DIALECTS) {
     const clock = new ManualClock(T0);
     const add = async (value: string, duration: string, origin: string) => {
       const d = buildDecision({ scope: 'Ip', value, type: 'ban', duration, reason: 'r', origin }, clock.now());
-      await server.store.addDecisions(manualAlert({ now: clock.now(), scenario: 'r', scope: d.scope, value: d.value, count: 1, machineId: 'm' }), [d]);
+      await addDecisions(server.store, manualAlert({ now: clock.now(), scenario: 'r', scope: d.scope, value: d.value, count: 1, machineId: 'm' }), [d]);
     };
     const stream = async (query: string) => {
       const r = await requestFrom(`${server.url}/v1/decisions/stream${query}`, {
@@ -34,7 +36,7 @@ for (const dialect of DIALECTS) {
       cleanup = db.cleanup;
       const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off', adminListen: 'off' }, env: {}, cwd: '/nonexistent' });
       server = await startServer(config, { clock, log: createLogger('silent') });
-      await server.store.createBouncer({ name: 'fw', apiKeyHash: hashApiKey(KEY), now: T0 });
+      await createBouncer(server.store, { name: 'fw', apiKeyHash: hashApiKey(KEY), now: T0 });
       await add('192.0.2.1', '1h', 'cscli');
       await add('192.0.2.1', '4h', 'CAPI');
       await add('192.0.2.2', '2h', 'crowdsec');

@@ -11,6 +11,8 @@ import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { createLapiListener } from '../src/server/tls-listener.ts';
 import { getMachine, listMachines } from '../src/store/machines.ts';
+import { createBouncer, listBouncers } from '../src/store/bouncers.ts';
+import { refusedRequests } from '../src/store/refused-requests.ts';
 
 /**
  * HTTPS on the Local API and bouncer client certificates (docs/reference/crowdsec-1.6-1.7.md §2), over
@@ -42,7 +44,7 @@ describe.skipIf(!opensslAvailable())('Local API over TLS with client certificate
   };
   const refusedReasons = async () => {
     await server.activity.flush();
-    return (await server.store.refusedRequests()).map((r) => r.reason);
+    return (await refusedRequests(server.store)).map((r) => r.reason);
   };
 
   beforeAll(async () => {
@@ -72,8 +74,8 @@ describe.skipIf(!opensslAvailable())('Local API over TLS with client certificate
       cwd: dir,
     });
     server = await startServer(config, { clock, log: createLogger('silent') });
-    await server.store.createBouncer({ name: 'keyed', apiKeyHash: hashApiKey(KEY), now: T0 });
-    await server.store.createBouncer({ name: 'clash@127.0.0.1', apiKeyHash: hashApiKey('another-key-0123456789'), now: T0 });
+    await createBouncer(server.store, { name: 'keyed', apiKeyHash: hashApiKey(KEY), now: T0 });
+    await createBouncer(server.store, { name: 'clash@127.0.0.1', apiKeyHash: hashApiKey('another-key-0123456789'), now: T0 });
   });
   afterAll(async () => {
     await server?.close();
@@ -95,7 +97,7 @@ describe.skipIf(!opensslAvailable())('Local API over TLS with client certificate
     expect((await requestFrom(`${server.url}/v1/decisions/stream`, as('fw'))).status).toBe(200);
     expect((await requestFrom(`${server.url}/v1/decisions/stream?startup=true`, as('fw', { from: '127.0.0.2' }))).status).toBe(200);
     await server.activity.flush();
-    const rows = (await server.store.listBouncers()).filter((b) => b.name.startsWith('fw-tls@'));
+    const rows = (await listBouncers(server.store)).filter((b) => b.name.startsWith('fw-tls@'));
     expect(rows.map((b) => [b.name, b.authType, b.autoCreated, b.ipAddress, b.lastPullAt !== null])).toEqual([
       ['fw-tls@127.0.0.1', 'tls', true, '127.0.0.1', true],
       ['fw-tls@127.0.0.2', 'tls', true, '127.0.0.2', true],
@@ -121,7 +123,7 @@ describe.skipIf(!opensslAvailable())('Local API over TLS with client certificate
     const r = await requestFrom(`${server.url}/v1/decisions/stream?startup=true`, as(name, { apiKey: KEY }));
     expect([r.status, r.text]).toEqual([403, '{"message":"access forbidden"}']);
     expect(await refusedReasons()).toContain(reason);
-    expect((await server.store.listBouncers()).some((b) => b.authType === 'tls' && !b.name.startsWith('fw-tls@'))).toBe(false);
+    expect((await listBouncers(server.store)).some((b) => b.authType === 'tls' && !b.name.startsWith('fw-tls@'))).toBe(false);
   });
 
   it('a certificate from another CA → 403, recorded as tls:untrusted', async () => {

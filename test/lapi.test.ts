@@ -7,6 +7,9 @@ import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
 import type { Store } from '../src/store/store.ts';
+import { createBouncer, deleteBouncers, getBouncer, setBouncerRevoked } from '../src/store/bouncers.ts';
+import { addDecisions, softDeleteDecisions } from '../src/store/decisions.ts';
+import { refusedRequests } from '../src/store/refused-requests.ts';
 
 /**
  * The bouncer-facing Local API over real HTTP on loopback, on each database, checked against the
@@ -17,7 +20,7 @@ const KEY = 'e8759c581418ed9f77e91dcb2d6082f8';
 
 async function addDecision(store: Store, now: number, scope: string, value: string, duration: string, reason: string, type = 'ban') {
   const d = buildDecision({ scope, value, type, duration, reason, origin: 'cscli' }, now);
-  const { decisionIds } = await store.addDecisions(manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: 'vigil' }), [d]);
+  const { decisionIds } = await addDecisions(store, manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: 'vigil' }), [d]);
   return decisionIds[0]!;
 }
 
@@ -34,7 +37,7 @@ for (const dialect of DIALECTS) {
       cleanup = db.cleanup;
       const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: '127.0.0.1:0' }, env: {}, cwd: '/nonexistent' });
       server = await startServer(config, { clock, log: createLogger('silent') });
-      await server.store.createBouncer({ name: 'custom', apiKeyHash: hashApiKey(KEY), now: T0 });
+      await createBouncer(server.store, { name: 'custom', apiKeyHash: hashApiKey(KEY), now: T0 });
       // The decision set the reference's filter table was captured with.
       ids.test = await addDecision(server.store, T0, 'Ip', '192.0.2.1', '5m', 'test');
       ids.rangetest = await addDecision(server.store, T0, 'Range', '198.51.100.0/24', '1h', 'rangetest');
@@ -69,7 +72,7 @@ for (const dialect of DIALECTS) {
         expect(r.text).toBe('{"message":"access forbidden"}');
       }
       await server.activity.flush();
-      const refused = await server.store.refusedRequests();
+      const refused = await refusedRequests(server.store);
       expect(refused.map((x) => x.reason).sort()).toEqual(['missing', 'missing', 'unknown']);
       const wrong = refused.find((x) => x.reason === 'unknown')!;
       expect(wrong).toMatchObject({ peerIp: '127.0.0.1', userAgent: 'curl/8.0', path: '/v1/decisions', method: 'GET' });
@@ -171,7 +174,7 @@ for (const dialect of DIALECTS) {
 
       clock.set(T0 + 75_000);
       const newId = await addDecision(server.store, clock.now(), 'Ip', '203.0.113.5', '30m', 'newone');
-      await server.store.softDeleteDecisions([ids.test!], clock.now());
+      await softDeleteDecisions(server.store, [ids.test!], clock.now());
       clock.set(T0 + 80_000);
       const delta = JSON.parse((await requestFrom(`${server.url}/v1/decisions/stream`, { headers: auth })).text);
       expect(delta.new).toEqual([{ duration: '29m55s', id: newId, origin: 'cscli', scenario: 'newone', scope: 'Ip', type: 'ban', value: '203.0.113.5' }]);
@@ -189,13 +192,13 @@ for (const dialect of DIALECTS) {
 
     it('records last pull, IP, type and version from the requests', async () => {
       await server.activity.flush();
-      const b = (await server.store.getBouncer('custom'))!;
+      const b = (await getBouncer(server.store, 'custom'))!;
       expect(b).toMatchObject({ ipAddress: '127.0.0.1', type: 'crowdsec-custom-bouncer', version: '-', lastPullAt: clock.now(), lastRequestAt: clock.now() });
       // GET /v1/decisions moves last pull only when it is at least a minute old (CrowdSec's throttle).
       clock.advance(30_000);
       await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, { headers: { ...auth, 'User-Agent': 'a/b/c' } });
       await server.activity.flush();
-      const b2 = (await server.store.getBouncer('custom'))!;
+      const b2 = (await getBouncer(server.store, 'custom'))!;
       expect(b2.lastPullAt).toBe(b.lastPullAt);
       expect(b2.lastRequestAt).toBe(clock.now());
       expect([b2.type, b2.version]).toEqual(['a/b/c', 'N/A']);
@@ -205,22 +208,22 @@ for (const dialect of DIALECTS) {
       clock.advance(120_000);
       await requestFrom(`${server.url}/v1/decisions`, { method: 'HEAD', headers: auth });
       await server.activity.flush();
-      const b3 = (await server.store.getBouncer('custom'))!;
+      const b3 = (await getBouncer(server.store, 'custom'))!;
       expect(b3.lastPullAt).toBe(clock.now() - 120_000);
       expect(b3.lastRequestAt).toBe(clock.now());
     });
 
     it('refuses a revoked bouncer and a deleted one within the cache period', async () => {
-      await server.store.createBouncer({ name: 'soon-revoked', apiKeyHash: hashApiKey('rk'), now: clock.now() });
+      await createBouncer(server.store, { name: 'soon-revoked', apiKeyHash: hashApiKey('rk'), now: clock.now() });
       expect((await requestFrom(`${server.url}/v1/decisions`, { headers: { 'X-Api-Key': 'rk' } })).status).toBe(200);
-      await server.store.setBouncerRevoked('soon-revoked', true, clock.now());
+      await setBouncerRevoked(server.store, 'soon-revoked', true, clock.now());
       clock.advance(1001);
       expect((await requestFrom(`${server.url}/v1/decisions`, { headers: { 'X-Api-Key': 'rk' } })).status).toBe(403);
-      await server.store.deleteBouncers(['soon-revoked']);
+      await deleteBouncers(server.store, ['soon-revoked']);
       clock.advance(1001);
       expect((await requestFrom(`${server.url}/v1/decisions`, { headers: { 'X-Api-Key': 'rk' } })).status).toBe(403);
       await server.activity.flush();
-      const reasons = (await server.store.refusedRequests({ limit: 2 })).map((r) => [r.reason, r.bouncerName]);
+      const reasons = (await refusedRequests(server.store, { limit: 2 })).map((r) => [r.reason, r.bouncerName]);
       expect(reasons).toEqual([
         ['unknown', ''],
         ['revoked', 'soon-revoked'],
@@ -241,7 +244,7 @@ for (const dialect of DIALECTS) {
       await server.sync.refresh();
       const r = await requestFrom(`${server.url}/v1/decisions?ip=203.0.113.77`, { headers: auth });
       expect(JSON.parse(r.text)[0].id).toBe(id);
-      await server.store.softDeleteDecisions([id], clock.now());
+      await softDeleteDecisions(server.store, [id], clock.now());
       await server.sync.refresh();
       expect((await requestFrom(`${server.url}/v1/decisions?ip=203.0.113.77`, { headers: auth })).text).toBe('null');
     });
@@ -264,12 +267,12 @@ for (const dialect of DIALECTS) {
     it('answers a known key from its cache and a revoked one with 403 once the cache expires', async () => {
       const name = `cached-${dialect}`;
       const key = `cache-test-key-${dialect}`;
-      await server.store.createBouncer({ name, apiKeyHash: hashApiKey(key), now: clock.now() });
+      await createBouncer(server.store, { name, apiKeyHash: hashApiKey(key), now: clock.now() });
       const h = { 'X-Api-Key': key, 'User-Agent': auth['User-Agent'] };
       expect((await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, { headers: h })).status).toBe(200);
       // Served from the cached answer (no store read): still 200 within the cache's second.
       expect((await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, { headers: h })).status).toBe(200);
-      await server.store.deleteBouncers([name]);
+      await deleteBouncers(server.store, [name]);
       clock.advance(1001);
       expect((await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, { headers: h })).status).toBe(403);
       expect((await requestFrom(`${server.url}/v1/decisions`, { method: 'HEAD', headers: h })).status).toBe(403);

@@ -5,6 +5,8 @@ import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { rotateAdminToken } from '../src/server/admin.ts';
+import { createBouncer } from '../src/store/bouncers.ts';
+import { resolveHealthIssue } from '../src/store/health-issues.ts';
 
 /**
  * The admin API's silences and acknowledgements (what the dashboard builds on), over real HTTP
@@ -36,7 +38,7 @@ for (const dialect of DIALECTS) {
       token = await rotateAdminToken(server.store);
       // No bouncer yet: se_no_rc opens at the first evaluation.
       fleetIssue = (await server.health.evaluateNow()).opened[0]!.id;
-      await server.store.createBouncer({ name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 });
+      await createBouncer(server.store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 });
     });
     afterAll(async () => {
       await server?.close();
@@ -117,7 +119,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('refuses a resolved issue (409) and any request without the admin token', async () => {
-      await server.store.resolveHealthIssue(fleetIssue, clock.now());
+      await resolveHealthIssue(server.store, fleetIssue, clock.now());
       const r = await post(`/issues/${fleetIssue}/silence`, { for: '1h', reason: 'x' });
       expect(r.status).toBe(409);
       expect((await r.json()).message).toContain('already resolved');

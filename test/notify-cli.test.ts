@@ -9,6 +9,7 @@ import { HealthEngine } from '../src/health/engine.ts';
 import { DEFAULT_RULES } from '../src/core/health/evaluate.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { cliRunner, useCliWorkspace } from './support/cli.ts';
+import { createBouncer } from '../src/store/bouncers.ts';
 
 /** `vigil notify …` and `vigil issues silence|silences|unsilence|ack`, in-process through main(argv, io), on each database. */
 const T0 = Date.UTC(2026, 10, 11, 10, 0, 0);
@@ -129,7 +130,7 @@ for (const dialect of DIALECTS) {
       let issueId: number;
       try {
         issueId = (await new HealthEngine(store, clock, DEFAULT_RULES).evaluateNow()).opened[0]!.id;
-        await store.createBouncer({ name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 });
+        await createBouncer(store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 });
       } finally {
         await store.close();
       }

@@ -8,6 +8,8 @@ import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { loadNotificationsConfig, type NotificationsFileSection } from '../src/notify/config.ts';
 import { verifySignature } from '../src/notify/channels/webhook/signature.ts';
 import { acknowledgeIssue, createSilence } from '../src/notify/silence-commands.ts';
+import { applyBouncerActivity, createBouncer, setBouncerKind } from '../src/store/bouncers.ts';
+import { openHealthIssues } from '../src/store/health-issues.ts';
 
 /**
  * Notifications end to end: `vigil serve` (real store, real health engine, manual clock) sending
@@ -38,7 +40,8 @@ for (const dialect of DIALECTS) {
     const ids: Record<string, number> = {};
 
     const pull = (...names: string[]) =>
-      server.store.applyBouncerActivity(
+      applyBouncerActivity(
+        server.store,
         names.map((n) => ({ id: ids[n]!, lastPullAt: clock.now() })),
         clock.now(),
       );
@@ -47,7 +50,7 @@ for (const dialect of DIALECTS) {
       await server.notifications.flush();
       return r;
     };
-    const issueId = async (subject: string) => (await server.store.openHealthIssues()).find((i) => i.subject === subject)!.id;
+    const issueId = async (subject: string) => (await openHealthIssues(server.store)).find((i) => i.subject === subject)!.id;
 
     beforeAll(async () => {
       hook = await startHttpReceiver();
@@ -63,8 +66,8 @@ for (const dialect of DIALECTS) {
         },
         { HOOK_URL: hook.url, HOOK_SECRET: 'hook-secret' },
       ));
-      for (const name of ['web', 'fw']) ids[name] = (await server.store.createBouncer({ name, apiKeyHash: hashApiKey(`${name}-key`), now: T0 })).id;
-      await server.store.setBouncerKind('fw', 'firewall', T0);
+      for (const name of ['web', 'fw']) ids[name] = (await createBouncer(server.store, { name, apiKeyHash: hashApiKey(`${name}-key`), now: T0 })).id;
+      await setBouncerKind(server.store, 'fw', 'firewall', T0);
       await pull('web', 'fw');
     });
     afterAll(async () => {
@@ -184,7 +187,8 @@ for (const dialect of DIALECTS) {
     let flakyPort: number;
     const ids: Record<string, number> = {};
     const pull = (...names: string[]) =>
-      server.store.applyBouncerActivity(
+      applyBouncerActivity(
+        server.store,
         names.map((n) => ({ id: ids[n]!, lastPullAt: clock.now() })),
         clock.now(),
       );
@@ -213,7 +217,7 @@ for (const dialect of DIALECTS) {
         },
         {},
       ));
-      for (const name of ['b1', 'b2']) ids[name] = (await server.store.createBouncer({ name, apiKeyHash: hashApiKey(`${name}-key`), now: T0 })).id;
+      for (const name of ['b1', 'b2']) ids[name] = (await createBouncer(server.store, { name, apiKeyHash: hashApiKey(`${name}-key`), now: T0 })).id;
       await pull('b1', 'b2');
     });
     afterAll(async () => {

@@ -8,6 +8,7 @@ import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { loadNotificationsConfig } from '../src/notify/config.ts';
 import type { MessageContent } from '../src/core/notify/types.ts';
+import { applyBouncerActivity, createBouncer } from '../src/store/bouncers.ts';
 
 /**
  * Two `vigil serve` replicas on one PostgreSQL database, both planning and sending: every message
@@ -52,9 +53,10 @@ describe.skipIf(!DIALECTS.includes('postgres'))('postgres: two replicas send eac
   it('plans and sends an issue once when both replicas evaluate and flush at the same moment, cycle after cycle', async () => {
     const names = Array.from({ length: 6 }, (_, i) => `b${i}`);
     const ids = new Map<string, number>();
-    for (const n of names) ids.set(n, (await a.store.createBouncer({ name: n, apiKeyHash: hashApiKey(`${n}-key`), now: T0 })).id);
+    for (const n of names) ids.set(n, (await createBouncer(a.store, { name: n, apiKeyHash: hashApiKey(`${n}-key`), now: T0 })).id);
     const pullAll = (except?: string) =>
-      a.store.applyBouncerActivity(
+      applyBouncerActivity(
+        a.store,
         names.filter((n) => n !== except).map((n) => ({ id: ids.get(n)!, lastPullAt: clock.now() })),
         clock.now(),
       );

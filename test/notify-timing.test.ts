@@ -7,6 +7,8 @@ import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { loadNotificationsConfig } from '../src/notify/config.ts';
+import { createBouncer, listBouncers } from '../src/store/bouncers.ts';
+import { openHealthIssues } from '../src/store/health-issues.ts';
 
 /**
  * Issue 24 item 6, over real HTTP with a real webhook receiver and default health rules (time moved
@@ -54,7 +56,7 @@ for (const dialect of DIALECTS) {
       return r;
     };
     const sent = () => hook.requests.map((q) => q.json.headline as string);
-    const issue = async () => (await server.store.openHealthIssues())[0];
+    const issue = async () => (await openHealthIssues(server.store))[0];
 
     beforeAll(async () => {
       hook = await startHttpReceiver();
@@ -64,13 +66,13 @@ for (const dialect of DIALECTS) {
       config.health.evaluateEveryMs = 0;
       config.notifications = loadNotificationsConfig({ channels: { hook: { type: 'webhook', url: hook.url } } }, null);
       server = await startServer(config, { clock, log: createLogger('silent') });
-      await server.store.createBouncer({ name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 });
+      await createBouncer(server.store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 });
       for (let n = 0; n < 8; n++) {
         if (n > 0) clock.advance(10_000);
         expect(await pull()).toBe(200);
       }
       await cycle();
-      expect((await server.store.listBouncers())[0]!.pullCadenceMs).toBe(10_000);
+      expect((await listBouncers(server.store))[0]!.pullCadenceMs).toBe(10_000);
     });
     afterAll(async () => {
       await server?.close();

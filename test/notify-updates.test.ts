@@ -12,6 +12,8 @@ import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { loadNotificationsConfig } from '../src/notify/config.ts';
 import { UPDATE_EVERY_MS } from '../src/core/notify/plan.ts';
 import { rotateAdminToken } from '../src/server/admin.ts';
+import { createBouncer, listBouncers } from '../src/store/bouncers.ts';
+import { openHealthIssues } from '../src/store/health-issues.ts';
 
 /**
  * One bouncer incident, end to end, with the default health rules: a stream bouncer pulls every
@@ -91,15 +93,15 @@ for (const dialect of DIALECTS) {
         null,
       );
       server = await startServer(config, { clock, log: createLogger('silent') });
-      await server.store.createBouncer({ name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 });
+      await createBouncer(server.store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 });
       // A stream bouncer with update_frequency 10s: enough pulls for its cadence to be learnt.
       for (let n = 0; n < 8; n++) {
         if (n > 0) clock.advance(10_000);
         await pull();
       }
       await cycle();
-      expect((await server.store.listBouncers())[0]!.pullCadenceMs).toBe(10_000);
-      expect(await server.store.openHealthIssues()).toEqual([]);
+      expect((await listBouncers(server.store))[0]!.pullCadenceMs).toBe(10_000);
+      expect(await openHealthIssues(server.store)).toEqual([]);
       expect(counts()).toEqual([0, 0, 0]);
     });
     afterAll(async () => {
@@ -140,7 +142,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('its key is refused now: one update with the new cause on every channel, none on the next evaluations', async () => {
-      const id = (await server.store.openHealthIssues())[0]!.id;
+      const id = (await openHealthIssues(server.store))[0]!.id;
       clock.advance(10_000);
       // The bouncer restarted with a stale key: it keeps trying, and the Local API refuses it.
       for (let n = 0; n < 3; n++) {
@@ -172,7 +174,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('10 min without a pull: the same issue escalates to RC Integration Offline (Critical), sent at once', async () => {
-      const before = (await server.store.openHealthIssues())[0]!;
+      const before = (await openHealthIssues(server.store))[0]!;
       clock.set(lastPull + 10 * 60_000);
       await cycle();
       expect(counts()).toEqual([2, 2, 2]);
@@ -197,7 +199,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('back with its key: one resolve of that issue; every e-mail of it is one thread', async () => {
-      const id = (await server.store.openHealthIssues())[0]!.id;
+      const id = (await openHealthIssues(server.store))[0]!.id;
       clock.advance(10_000);
       await pull();
       const r = await cycle();

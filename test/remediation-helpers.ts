@@ -19,6 +19,8 @@ import { solvesChallenge } from '../src/remediation/captcha.ts';
 import { loadForwardAuthConfig } from '../src/remediation/forward-auth/config.ts';
 import { startForwardAuth, type ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
 import { stopChild } from './support/processes.ts';
+import { createBouncer } from '../src/store/bouncers.ts';
+import { addDecisions, softDeleteDecisions } from '../src/store/decisions.ts';
 
 export interface TestLapi {
   server: RunningServer;
@@ -58,13 +60,14 @@ export async function startTestLapi(clock: Clock, opts: { vigilYaml?: string } =
     dir,
     async addBouncer(name) {
       const key = generateApiKey();
-      await server.store.createBouncer({ name, apiKeyHash: hashApiKey(key), now: clock.now() });
+      await createBouncer(server.store, { name, apiKeyHash: hashApiKey(key), now: clock.now() });
       return key;
     },
     async addDecision(scope, value, type = 'ban', duration = '1h', origin = 'cscli') {
       const now = clock.now();
       const d = buildDecision({ scope, value, type, duration, reason: `test ${type}`, origin }, now);
-      const { decisionIds } = await server.store.addDecisions(
+      const { decisionIds } = await addDecisions(
+        server.store,
         manualAlert({ now, scenario: d.scenario, scope: d.scope, value: d.value, count: 1, machineId: 'test' }),
         [d],
       );
@@ -72,7 +75,7 @@ export async function startTestLapi(clock: Clock, opts: { vigilYaml?: string } =
       return decisionIds[0]!;
     },
     async deleteDecision(id) {
-      await server.store.softDeleteDecisions([id], clock.now());
+      await softDeleteDecisions(server.store, [id], clock.now());
       await server.sync.refresh();
     },
     async close() {

@@ -4,6 +4,8 @@ import { ManualClock } from '../src/lib/clock.ts';
 import { createBouncer, type Bouncer, type BouncerOptions } from '../src/remediation/index.ts';
 import { BOUNCER_USER_AGENT } from '../src/remediation/version.ts';
 import { freePort, memoryLogger, startTestLapi, type TestLapi } from './remediation-helpers.ts';
+import { getBouncer } from '../src/store/bouncers.ts';
+import { latestUsageMetrics } from '../src/store/usage-metrics.ts';
 
 /**
  * The bouncer library against a real `vigil serve` on loopback: stream and live modes, delta
@@ -57,7 +59,7 @@ describe('bouncer library against vigil serve', () => {
 
   it('is known to the LAPI by its User-Agent: type vigil-bouncer, its version', async () => {
     await lapi.server.activity.flush();
-    const row = await lapi.server.store.getBouncer('web-app');
+    const row = await getBouncer(lapi.server.store, 'web-app');
     expect(`${row?.type}/${row?.version}`).toBe(BOUNCER_USER_AGENT);
     expect(row?.version).toMatch(/^v\d+\.\d+\.\d+/);
   });
@@ -180,8 +182,8 @@ describe('bouncer library against vigil serve', () => {
     b.handle({ method: 'GET', url: '/', headers: {}, peer: '2001:db8:9::1' }); // clean: processed
     expect(await b.pushUsageMetrics()).toBe('sent');
     expect(lines.filter((l) => l.startsWith('warn') || l.startsWith('error'))).toEqual([]);
-    const row = await lapi.server.store.getBouncer('web-app');
-    const kept = await lapi.server.store.latestUsageMetrics(row!.id);
+    const row = await getBouncer(lapi.server.store, 'web-app');
+    const kept = await latestUsageMetrics(lapi.server.store, row!.id);
     const report = kept?.report as { type: string; version: string; metrics: { items: { name: string; value: number; labels: Record<string, string> }[] }[] };
     expect(report).toMatchObject({ type: 'vigil-bouncer', version: BOUNCER_USER_AGENT.split('/')[1] });
     const items = report.metrics[0]!.items;
@@ -190,7 +192,7 @@ describe('bouncer library against vigil serve', () => {
     expect(items.some((i) => i.name === 'active_decisions')).toBe(true);
     // The next report starts from zero.
     expect(await b.pushUsageMetrics()).toBe('sent');
-    const next = (await lapi.server.store.latestUsageMetrics(row!.id))?.report as typeof report;
+    const next = (await latestUsageMetrics(lapi.server.store, row!.id))?.report as typeof report;
     expect(next.metrics[0]!.items.filter((i) => i.name !== 'active_decisions')).toEqual([]);
     expect(await make({ usageMetricsInterval: 0 }).pushUsageMetrics()).toBe('disabled');
   });

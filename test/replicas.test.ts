@@ -5,6 +5,9 @@ import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
+import { createBouncer } from '../src/store/bouncers.ts';
+import { addDecisions } from '../src/store/decisions.ts';
+import { openHealthIssues } from '../src/store/health-issues.ts';
 
 /**
  * Two `vigil serve` replicas on one shared PostgreSQL database: what one learns (a decision, a
@@ -25,7 +28,7 @@ describe.skipIf(!DIALECTS.includes('postgres'))('postgres: two replicas sharing 
     const config = () => loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
     a = await startServer({ ...config(), health: { ...config().health, evaluateEveryMs: 0 } }, { clock, log: createLogger('silent') });
     b = await startServer({ ...config(), health: { ...config().health, evaluateEveryMs: 0 } }, { clock, log: createLogger('silent') });
-    await a.store.createBouncer({ name: 'custom', apiKeyHash: hashApiKey('shared-key'), now: T0 });
+    await createBouncer(a.store, { name: 'custom', apiKeyHash: hashApiKey('shared-key'), now: T0 });
   });
   afterAll(async () => {
     await a?.close();
@@ -35,7 +38,7 @@ describe.skipIf(!DIALECTS.includes('postgres'))('postgres: two replicas sharing 
 
   it('a decision written through one replica is answered by the other', async () => {
     const d = buildDecision({ scope: 'Ip', value: '192.0.2.10', type: 'ban', duration: '1h', reason: 'replica', origin: 'cscli' }, T0);
-    await a.store.addDecisions(manualAlert({ now: T0, scenario: 'replica', scope: 'Ip', value: d.value, count: 1, machineId: 'vigil' }), [d]);
+    await addDecisions(a.store, manualAlert({ now: T0, scenario: 'replica', scope: 'Ip', value: d.value, count: 1, machineId: 'vigil' }), [d]);
     await b.sync.refresh();
     const r = await fetch(`${b.url}/v1/decisions?ip=192.0.2.10`, { headers: key });
     expect(JSON.parse(await r.text())[0].value).toBe('192.0.2.10');
@@ -56,6 +59,6 @@ describe.skipIf(!DIALECTS.includes('postgres'))('postgres: two replicas sharing 
     const [ra, rb] = await Promise.all([a.health.evaluateNow(), b.health.evaluateNow()]);
     const opened = [...ra.opened, ...rb.opened].filter((i) => i.kind === 'rc_integration_offline');
     expect(opened).toHaveLength(1);
-    expect((await a.store.openHealthIssues()).filter((i) => i.kind === 'rc_integration_offline')).toHaveLength(1);
+    expect((await openHealthIssues(a.store)).filter((i) => i.kind === 'rc_integration_offline')).toHaveLength(1);
   });
 });

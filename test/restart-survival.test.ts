@@ -9,6 +9,8 @@ import { startHttpReceiver } from './support/receivers.ts';
 import { refusedSummaries } from '../src/store/refused-summaries.ts';
 import { lastProbes } from '../src/store/bouncer-probes.ts';
 import { getMachine } from '../src/store/machines.ts';
+import { getBouncer, listBouncers } from '../src/store/bouncers.ts';
+import { openHealthIssues } from '../src/store/health-issues.ts';
 
 /**
  * Issue 24 item 1: what `vigil serve` learns survives a restart. Each test runs a real `vigil serve`,
@@ -74,7 +76,7 @@ for (const dialect of DIALECTS) {
       const first = await serve();
       const key = (await first.cli('bouncers', 'add', 'fw', '-o', 'raw')).trim();
       await pulls(first, key, 8);
-      const learnt = await until('the cadence learnt', async () => (await withStoreAt(db.url, (s) => s.getBouncer('fw')))?.pullCadenceMs ?? undefined);
+      const learnt = await until('the cadence learnt', async () => (await withStoreAt(db.url, (s) => getBouncer(s, 'fw')))?.pullCadenceMs ?? undefined);
       expect(Math.abs(learnt - PULL_EVERY_MS)).toBeLessThan(150);
       await first.stop();
 
@@ -82,16 +84,16 @@ for (const dialect of DIALECTS) {
       // Its first pulls after the restart are too few to tell a cadence: the learnt one stays.
       await pulls(second, key, 3);
       await sleep(300);
-      expect((await withStoreAt(db.url, (s) => s.getBouncer('fw')))?.pullCadenceMs).toBe(learnt);
+      expect((await withStoreAt(db.url, (s) => getBouncer(s, 'fw')))?.pullCadenceMs).toBe(learnt);
       // Killed now: Integration Late opens from the cadence learnt before the restart.
       // (bounded wait: late after 6 × 400 ms, the 2 s floor and one 250 ms evaluation; 30 s allows a loaded machine)
       const issue = await until(
         'integration_late',
-        async () => (await withStoreAt(db.url, (s) => s.openHealthIssues())).find((i) => i.subject === 'bouncer:fw'),
+        async () => (await withStoreAt(db.url, (s) => openHealthIssues(s))).find((i) => i.subject === 'bouncer:fw'),
         30_000,
       );
       expect(issue.kind).toBe('integration_late');
-      expect((await withStoreAt(db.url, (s) => s.getBouncer('fw')))?.pullCadenceMs).toBe(learnt);
+      expect((await withStoreAt(db.url, (s) => getBouncer(s, 'fw')))?.pullCadenceMs).toBe(learnt);
     });
 
     it('statuses and open issues: the issue stays open under its id, is not re-opened nor paged again, and the status stays late', async () => {
@@ -102,7 +104,7 @@ for (const dialect of DIALECTS) {
       const key = (await first.cli('bouncers', 'add', 'fw', '-o', 'raw')).trim();
       await pulls(first, key, 8);
       const issue = await until('integration_late', async () =>
-        (await withStoreAt(db.url, (s) => s.openHealthIssues())).find((i) => i.subject === 'bouncer:fw'),
+        (await withStoreAt(db.url, (s) => openHealthIssues(s))).find((i) => i.subject === 'bouncer:fw'),
       );
       // se_no_rc may have been sent before the bouncer was added; wait for the bouncer's own page.
       await until('the page', async () => (hook.requests.some((r) => JSON.stringify(r.json).includes('bouncer:fw')) ? true : undefined));
@@ -112,7 +114,7 @@ for (const dialect of DIALECTS) {
 
       const second = await serve();
       await sleep(2000); // several evaluations and dispatcher rounds
-      const open = (await withStoreAt(db.url, (s) => s.openHealthIssues())).filter((i) => i.subject === 'bouncer:fw');
+      const open = (await withStoreAt(db.url, (s) => openHealthIssues(s))).filter((i) => i.subject === 'bouncer:fw');
       expect(open.map((i) => [i.id, i.openedAt])).toEqual([[issue.id, issue.openedAt]]);
       expect(hook.requests.filter((r) => r.json?.event === 'opened' && JSON.stringify(r.json).includes('bouncer:fw'))).toHaveLength(pagesBefore);
       expect(await second.cli('bouncers', 'inspect', 'fw')).toMatch(/Health\s+late/);
@@ -135,7 +137,7 @@ for (const dialect of DIALECTS) {
       await first.stop();
       const summaries = await withStoreAt(db.url, (s) => refusedSummaries(s, { since: 0 }));
       expect(summaries.map((r) => [r.peerIp, r.reason, r.count, r.userAgent])).toEqual([['127.0.0.2', 'unknown', 3, BOUNCER_UA]]);
-      const probe = await withStoreAt(db.url, async (s) => (await lastProbes(s)).get((await s.getBouncer('web'))!.id));
+      const probe = await withStoreAt(db.url, async (s) => (await lastProbes(s)).get((await getBouncer(s, 'web'))!.id));
       expect(probe).toMatchObject({ userAgent: 'curl/8.5.0', method: 'HEAD', path: '/v1/decisions' });
       // The next process reads them: its evidence names the refused key.
       const second = await serve();
@@ -154,7 +156,7 @@ for (const dialect of DIALECTS) {
       });
       expect(startup.text).toContain('192.0.2.7');
       await sleep(300);
-      const rows = async () => (await withStoreAt(db.url, (s) => s.listBouncers())).map((b) => b.name).sort();
+      const rows = async () => (await withStoreAt(db.url, (s) => listBouncers(s))).map((b) => b.name).sort();
       expect(await rows()).toEqual(['web', 'web@127.0.0.2']);
       await first.stop();
 
@@ -199,7 +201,7 @@ for (const dialect of DIALECTS) {
       const kept = (await withStoreAt(db.url, (s) => getMachine(s, 'myhost')))!.heartbeatCadenceMs;
       expect(kept).not.toBeNull();
       expect(Math.abs(kept! - PULL_EVERY_MS)).toBeLessThan(150);
-      const issue = await until('lp_late', async () => (await withStoreAt(db.url, (s) => s.openHealthIssues())).find((i) => i.subject === 'machine:myhost'));
+      const issue = await until('lp_late', async () => (await withStoreAt(db.url, (s) => openHealthIssues(s))).find((i) => i.subject === 'machine:myhost'));
       expect(issue.kind).toBe('lp_late');
     });
   });

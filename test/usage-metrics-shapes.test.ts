@@ -9,6 +9,8 @@ import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { hashMachinePassword } from '../src/lib/password.ts';
 import { createMachine, getMachine } from '../src/store/machines.ts';
 import { latestLogProcessorUsage, logProcessorUsage } from '../src/store/usage-log-processors.ts';
+import { createBouncer, getBouncer } from '../src/store/bouncers.ts';
+import { latestUsageMetrics, usageMetricsReceivedAt } from '../src/store/usage-metrics.ts';
 
 /**
  * POST /v1/usage-metrics with the exact bodies real components send (test/fixtures/usage-metrics/), over
@@ -61,7 +63,7 @@ for (const dialect of DIALECTS) {
       cleanup = db.cleanup;
       const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
       server = await startServer(config, { clock, log: createLogger('silent') });
-      await server.store.createBouncer({ name: 'nginx-live', apiKeyHash: hashApiKey(KEY), now: T0 });
+      await createBouncer(server.store, { name: 'nginx-live', apiKeyHash: hashApiKey(KEY), now: T0 });
       await createMachine(server.store, { machineId: AGENT, passwordHash: await hashMachinePassword(PASSWORD), now: T0, isValidated: true });
     });
     afterAll(async () => {
@@ -80,8 +82,8 @@ for (const dialect of DIALECTS) {
       const r = await post(fixture(name), asBouncer(ua));
       expect(await r.text()).toBe('');
       expect(r.status).toBe(201);
-      const b = (await server.store.getBouncer('nginx-live'))!;
-      const kept = await server.store.latestUsageMetrics(b.id);
+      const b = (await getBouncer(server.store, 'nginx-live'))!;
+      const kept = await latestUsageMetrics(server.store, b.id);
       expect(kept).toMatchObject({ receivedAt: clock.now(), report: { type } });
     });
 
@@ -95,8 +97,8 @@ for (const dialect of DIALECTS) {
       clock.set(T0 + 30 * HOUR + 1);
       // The old-cjson body ({} for the empty feature_flags) counts the same.
       expect((await post(fixture('lua-cs-bouncer-old-cjson.json'), asBouncer('crowdsec-nginx-bouncer/v1.0.8'))).status).toBe(201);
-      const b = (await server.store.getBouncer('nginx-live'))!;
-      expect((await server.store.usageMetricsReceivedAt()).get(b.id)).toBe(T0 + 30 * HOUR + 1);
+      const b = (await getBouncer(server.store, 'nginx-live'))!;
+      expect((await usageMetricsReceivedAt(server.store)).get(b.id)).toBe(T0 + 30 * HOUR + 1);
     });
 
     it("takes an agent's report with its JWT (403 before), and keeps its lines per window", async () => {

@@ -5,6 +5,8 @@ import { startServer, createLogger, type RunningServer } from '../src/app/serve.
 import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
+import { createBouncer, deleteBouncers, getBouncer } from '../src/store/bouncers.ts';
+import { latestUsageMetrics, usageMetricsReceivedAt } from '../src/store/usage-metrics.ts';
 
 /**
  * POST /v1/usage-metrics (CrowdSec 1.6.3+, docs/reference/crowdsec-docs-notes.md §2.5) over real HTTP: validated, kept per
@@ -55,7 +57,7 @@ for (const dialect of DIALECTS) {
       cleanup = db.cleanup;
       const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
       server = await startServer(config, { clock, log: createLogger('silent') });
-      await server.store.createBouncer({ name: 'live-app', apiKeyHash: hashApiKey(KEY), now: T0 });
+      await createBouncer(server.store, { name: 'live-app', apiKeyHash: hashApiKey(KEY), now: T0 });
     });
     afterAll(async () => {
       await server?.close();
@@ -66,7 +68,7 @@ for (const dialect of DIALECTS) {
       // One live query: the bouncer has pulled once.
       await fetch(`${server.url}/v1/decisions?ip=192.0.2.9`, { headers: { 'X-Api-Key': KEY, 'User-Agent': 'vigil-bouncer/v0.1.0' } });
       await server.activity.flush();
-      const pulledAt = (await server.store.getBouncer('live-app'))!.lastPullAt;
+      const pulledAt = (await getBouncer(server.store, 'live-app'))!.lastPullAt;
       expect(pulledAt).toBe(T0);
 
       clock.advance(HOUR);
@@ -74,10 +76,10 @@ for (const dialect of DIALECTS) {
       expect(r.status).toBe(201);
       expect(await r.text()).toBe('');
       await server.activity.flush();
-      const b = (await server.store.getBouncer('live-app'))!;
+      const b = (await getBouncer(server.store, 'live-app'))!;
       expect(b.lastPullAt).toBe(pulledAt);
       expect(b.lastRequestAt).toBe(clock.now());
-      const kept = await server.store.latestUsageMetrics(b.id);
+      const kept = await latestUsageMetrics(server.store, b.id);
       expect(kept?.receivedAt).toBe(clock.now());
       expect(kept?.report).toMatchObject({ version: 'v0.1.0', os: { name: 'debian', version: '12' } });
     });
@@ -89,8 +91,8 @@ for (const dialect of DIALECTS) {
       clock.set(T0 + 30 * HOUR);
       const { opened } = await server.health.evaluateNow();
       expect(opened.filter((i) => i.bouncerName === 'live-app')).toEqual([]);
-      const admin = await server.store.usageMetricsReceivedAt();
-      expect(admin.get((await server.store.getBouncer('live-app'))!.id)).toBe(T0 + 29 * HOUR);
+      const admin = await usageMetricsReceivedAt(server.store);
+      expect(admin.get((await getBouncer(server.store, 'live-app'))!.id)).toBe(T0 + 29 * HOUR);
 
       // Silence on both signals for more than 24 h: now it is offline.
       clock.set(T0 + 54 * HOUR);
@@ -101,13 +103,13 @@ for (const dialect of DIALECTS) {
     it('accepts a gzip-compressed body, as CrowdSec decompresses them', async () => {
       const r = await post(gzipSync(JSON.stringify(report(clock.now(), { version: 'v0.2.0' }))), { 'Content-Encoding': 'gzip' });
       expect(r.status).toBe(201);
-      const b = (await server.store.getBouncer('live-app'))!;
-      expect((await server.store.latestUsageMetrics(b.id))?.report).toMatchObject({ version: 'v0.2.0' });
+      const b = (await getBouncer(server.store, 'live-app'))!;
+      expect((await latestUsageMetrics(server.store, b.id))?.report).toMatchObject({ version: 'v0.2.0' });
     });
 
     it('refuses bad bodies with CrowdSec statuses and a message naming the field, keeping the stored report', async () => {
-      const b = (await server.store.getBouncer('live-app'))!;
-      const before = await server.store.latestUsageMetrics(b.id);
+      const b = (await getBouncer(server.store, 'live-app'))!;
+      const before = await latestUsageMetrics(server.store, b.id);
       // CrowdSec's statuses (docs/reference/crowdsec-1.6-1.7.md §6): 400 for a type error, 422 for a validation failure.
       const cases: Array<[string, number, RegExp]> = [
         ['{not json', 400, /^body: not valid JSON/],
@@ -148,7 +150,7 @@ for (const dialect of DIALECTS) {
       const huge = await post(JSON.stringify({ remediation_components: [{ version: 'x'.repeat(2 << 20) }] }));
       expect(huge.status).toBe(413);
       expect((await post(Buffer.from('not gzip'), { 'Content-Encoding': 'gzip' })).status).toBe(400);
-      expect(await server.store.latestUsageMetrics(b.id)).toEqual(before);
+      expect(await latestUsageMetrics(server.store, b.id)).toEqual(before);
     });
 
     it('refuses a report without a valid key with the same 403 as every bouncer route', async () => {
@@ -160,9 +162,9 @@ for (const dialect of DIALECTS) {
     });
 
     it('forgets the report of a deleted bouncer', async () => {
-      const id = (await server.store.getBouncer('live-app'))!.id;
-      await server.store.deleteBouncers(['live-app']);
-      expect(await server.store.latestUsageMetrics(id)).toBeUndefined();
+      const id = (await getBouncer(server.store, 'live-app'))!.id;
+      await deleteBouncers(server.store, ['live-app']);
+      expect(await latestUsageMetrics(server.store, id)).toBeUndefined();
     });
   });
 }

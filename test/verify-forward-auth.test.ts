@@ -12,6 +12,7 @@ import { systemClock } from '../src/lib/clock.ts';
 import type { VerifyResult } from '../src/doctor/verify.ts';
 import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
 import { eventually, freePort, startForwardAuthDaemon, startTestLapi, stopNginx, type TestLapi } from './remediation-helpers.ts';
+import { activeDecisions } from '../src/store/decisions.ts';
 
 /**
  * `vigil verify` against the real thing: Debian's nginx with Vigil's forward-auth bouncer behind
@@ -99,7 +100,7 @@ ${snippet(new URL(fa.url).host)}
     expect(code).toBe(0);
     expect(result.steps.find((s) => s.step === 'wait')!.detail).toMatch(/^bouncer 'nginx-site-a' pulled at /);
     expect(result.steps.find((s) => s.step === 'check')!.detail).toBe(`GET ${good} as 192.0.2.10 → 403 (status 403)`);
-    expect((await lapi.server.store.activeDecisions(Date.now())).filter((d) => d.value === '192.0.2.10')).toEqual([]);
+    expect((await activeDecisions(lapi.server.store, Date.now())).filter((d) => d.value === '192.0.2.10')).toEqual([]);
   });
 
   it("passes for a captcha decision: the daemon's challenge page", async () => {
@@ -114,6 +115,6 @@ ${snippet(new URL(fa.url).host)}
     expect(result.summary).toBe(`${misconfigured} still serves 192.0.2.12 (200) with a ban decision in place that the bouncer has pulled`);
     expect(result.fix).toContain('X-Forwarded-For');
     expect(result.decisionRemoved).toBe(true);
-    expect((await lapi.server.store.activeDecisions(Date.now())).filter((d) => d.value === '192.0.2.12')).toEqual([]);
+    expect((await activeDecisions(lapi.server.store, Date.now())).filter((d) => d.value === '192.0.2.12')).toEqual([]);
   });
 });

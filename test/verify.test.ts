@@ -13,6 +13,8 @@ import { createLogger, startServer, type RunningServer } from '../src/app/serve.
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { startEnforcingServer, type EnforcingServer } from './support/enforcing-web-server.ts';
 import { eventually, until } from './support/wait.ts';
+import { createBouncer } from '../src/store/bouncers.ts';
+import { activeDecisions, expiredDecisions } from '../src/store/decisions.ts';
 
 /**
  * `vigil verify` end to end: the real `vigil serve` (in-process, port 0) as the Local API, web
@@ -45,8 +47,8 @@ for (const dialect of DIALECTS) {
     /** The test decision's row: gone from the active set, soft-deleted (until moved to now). */
     async function decisionState(id: string | undefined) {
       const now = Date.now();
-      const active = (await server.store.activeDecisions(now)).filter((d) => d.value.startsWith('192.0.2.'));
-      const row = id ? (await server.store.expiredDecisions(now)).find((d) => d.id === Number(id)) : undefined;
+      const active = (await activeDecisions(server.store, now)).filter((d) => d.value.startsWith('192.0.2.'));
+      const row = id ? (await expiredDecisions(server.store, now)).find((d) => d.id === Number(id)) : undefined;
       return { active: active.length, deleted: row?.deletedAt != null, reason: row?.scenario };
     }
 
@@ -58,8 +60,8 @@ for (const dialect of DIALECTS) {
       const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: dbUrl, metricsListen: '127.0.0.1:0' }, env: {}, cwd: dir });
       config.health.evaluateEveryMs = 0;
       server = await startServer(config, { log: createLogger('silent') });
-      await server.store.createBouncer({ name: 'web-live', apiKeyHash: hashApiKey(KEY_LIVE), now: Date.now() });
-      await server.store.createBouncer({ name: 'web-stream', apiKeyHash: hashApiKey(KEY_STREAM), now: Date.now() });
+      await createBouncer(server.store, { name: 'web-live', apiKeyHash: hashApiKey(KEY_LIVE), now: Date.now() });
+      await createBouncer(server.store, { name: 'web-stream', apiKeyHash: hashApiKey(KEY_STREAM), now: Date.now() });
       live = await startEnforcingServer({ lapiUrl: server.url, apiKey: KEY_LIVE, mode: 'live' });
       blind = await startEnforcingServer({ lapiUrl: server.url, apiKey: KEY_LIVE, mode: 'live', trustForwardedFor: false });
       stream = await startEnforcingServer({ lapiUrl: server.url, apiKey: KEY_STREAM, mode: 'stream', pollMs: 1000 });
@@ -167,7 +169,7 @@ describe('vigil verify: Ctrl-C', () => {
     const server = await startServer(config, { log: createLogger('silent') });
     const web = await startEnforcingServer({ lapiUrl: server.url, apiKey: KEY_LIVE, mode: 'live' });
     try {
-      await server.store.createBouncer({ name: 'never-pulls', apiKeyHash: hashApiKey(KEY_LIVE), now: Date.now() });
+      await createBouncer(server.store, { name: 'never-pulls', apiKeyHash: hashApiKey(KEY_LIVE), now: Date.now() });
       // Its own process group, as a shell gives a foreground job: Ctrl-C signals the whole group
       // (npx and the node process it runs), which is what the kill below does.
       const child = spawn('npx', ['vigil', '--db', dbUrl, 'verify', '--url', web.url, '--bouncer', 'never-pulls', '--timeout', '120s'], {
@@ -201,7 +203,7 @@ describe('vigil verify: Ctrl-C', () => {
         throw e;
       });
       // The decision is in place while it waits.
-      const during = (await server.store.activeDecisions(Date.now())).filter((d) => d.value === '192.0.2.1');
+      const during = (await activeDecisions(server.store, Date.now())).filter((d) => d.value === '192.0.2.1');
       expect(during).toHaveLength(1);
       killGroup('SIGINT');
       const timer = setTimeout(() => killGroup('SIGKILL'), 20_000);
@@ -209,8 +211,8 @@ describe('vigil verify: Ctrl-C', () => {
       clearTimeout(timer);
       expect(out).toMatch(/^ABORTED interrupted: the test decision was removed\n/);
       expect(err).toMatch(/ok {3}remove {3}test decision \d+ removed/);
-      expect((await server.store.activeDecisions(Date.now())).filter((d) => d.value === '192.0.2.1')).toEqual([]);
-      const row = (await server.store.expiredDecisions(Date.now())).find((d) => d.id === during[0].id);
+      expect((await activeDecisions(server.store, Date.now())).filter((d) => d.value === '192.0.2.1')).toEqual([]);
+      const row = (await expiredDecisions(server.store, Date.now())).find((d) => d.id === during[0].id);
       expect(row?.deletedAt).not.toBeNull();
     } finally {
       await web.close();

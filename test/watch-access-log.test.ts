@@ -12,6 +12,8 @@ import { resolveWatchSettings } from '../src/watch/watch-config.ts';
 import { crowdsecBouncersAvailable, startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
 import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
 import { until } from './support/wait.ts';
+import { listBouncers } from '../src/store/bouncers.ts';
+import { openHealthIssues } from '../src/store/health-issues.ts';
 
 /**
  * `vigil watch` over a real, unchanged CrowdSec 1.4.6 that logs to files (log_media: file) with its
@@ -80,7 +82,7 @@ describe.skipIf(skip)(`vigil watch reads CrowdSec 1.4.6's access log and counter
       expect(r.read, r.error).toBe('ok');
       return r;
     };
-    const row = async (name: string) => (await w.store.listBouncers()).find((b) => b.name === name)!;
+    const row = async (name: string) => (await listBouncers(w.store)).find((b) => b.name === name)!;
 
     // 1. The cadence, from the access log alone (CrowdSec's database has none).
     const cadence = await until(
@@ -157,7 +159,7 @@ describe.skipIf(skip)(`vigil watch reads CrowdSec 1.4.6's access log and counter
     // 5. Learnt cadence → late within seconds, not after 24 h.
     clock.set(Date.now() + 10_000);
     let r = await w.watcher.pollOnce();
-    const open = await w.store.openHealthIssues();
+    const open = await openHealthIssues(w.store);
     expect(open.find((i) => i.subject === 'bouncer:puller')?.kind, JSON.stringify(open.map((i) => `${i.kind} ${i.subject}`))).toBe('integration_late');
 
     // 6. An hour and more later: offline, with the refused key from the log as the fw bouncer's cause;
@@ -165,7 +167,7 @@ describe.skipIf(skip)(`vigil watch reads CrowdSec 1.4.6's access log and counter
     clock.set(Date.now() + 2 * 3600_000);
     r = await w.watcher.pollOnce();
     expect(r.read).toBe('ok');
-    const issues = await w.store.openHealthIssues();
+    const issues = await openHealthIssues(w.store);
     const fwIssue = issues.find((i) => i.subject === 'bouncer:fw')!;
     expect(fwIssue.kind).toBe('fw_integration_offline');
     const fwCause = fwIssue.evidence.causes[0] as { cause: string; evidence: string[] };

@@ -15,6 +15,8 @@ import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './suppo
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { mariadbAvailable, startMariadb } from './support/mariadb-instance.ts';
 import { until } from './support/wait.ts';
+import { listBouncers } from '../src/store/bouncers.ts';
+import { openHealthIssues } from '../src/store/health-issues.ts';
 
 /**
  * `vigil watch` against the real CrowdSec 1.4.6 (Debian) and the real crowdsec-custom-bouncer:
@@ -249,14 +251,14 @@ describe.skipIf(skip)(`vigil watch on the real CrowdSec 1.4.6${skip ? ` (skipped
     try {
       let r = await w.watcher.pollOnce();
       expect(r.read, r.error).toBe('ok');
-      const mirrored = await w.store.listBouncers();
+      const mirrored = await listBouncers(w.store);
       expect(mirrored.find((x) => x.name === 'db-fresh')).toMatchObject({ lastPullAt: null, ipAddress: '' });
       expect(mirrored.find((x) => x.name === 'db-bouncer')).toMatchObject({ type: 'crowdsec-custom-bouncer', ipAddress: '127.0.0.1' });
-      expect(await w.store.openHealthIssues()).toEqual([]);
+      expect(await openHealthIssues(w.store)).toEqual([]);
 
       clock.set(stoppedAt + 25 * 3600_000);
       r = await w.watcher.pollOnce();
-      const open = await w.store.openHealthIssues();
+      const open = await openHealthIssues(w.store);
       expect(open.map((i) => `${i.kind} ${i.subject}`).sort()).toEqual([
         // CrowdSec's own machine (the harness's, used by nothing here) is read from its machines table too.
         'lp_offline machine:vigil-test-machine',

@@ -12,6 +12,8 @@ import { crowdsecBouncersAvailable, startCustomBouncer, type CustomBouncerHandle
 import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 import { until } from './support/wait.ts';
+import { listBouncers } from '../src/store/bouncers.ts';
+import { healthIssues, openHealthIssues } from '../src/store/health-issues.ts';
 
 /**
  * `vigil watch` over a real, unchanged CrowdSec 1.4.6 (access log on file, Prometheus on) with the
@@ -132,15 +134,15 @@ describe.skipIf(skip)(`vigil watch: CrowdSec's Local API down or replaced, agent
     let lastIssues: string[] = [];
     const issuesNow = () => lastIssues;
     const openIssues = async () => {
-      const open = await store.openHealthIssues();
+      const open = await openHealthIssues(store);
       lastIssues = open.map((i) => `${i.kind} ${i.subject}`);
       return open;
     };
-    const everOpened = async () => (await store.healthIssues({ includeResolved: true })).map((i) => `${i.kind} ${i.subject}`);
+    const everOpened = async () => (await healthIssues(store, { includeResolved: true })).map((i) => `${i.kind} ${i.subject}`);
     await until(
       'the bouncer and the agent cadences',
       async () => {
-        const b = (await store.listBouncers()).find((x) => x.name === 'custom');
+        const b = (await listBouncers(store)).find((x) => x.name === 'custom');
         const m = (await runVigil({ cwd: a.dir }, ['machines', 'inspect', 'agent-1', '--db', a.db, '-o', 'json'])).out;
         const agentRow = m ? (JSON.parse(m) as { heartbeat_cadence_ms: number | null; health: string }) : undefined;
         seen = `bouncer cadence ${b?.pullCadenceMs}; machine ${m}`;
@@ -159,7 +161,7 @@ describe.skipIf(skip)(`vigil watch: CrowdSec's Local API down or replaced, agent
     sampler = b.running;
     await until(
       'watch B knows the cadence',
-      async () => ((await sampler!.store.listBouncers()).find((x) => x.name === 'custom')?.pullCadenceMs ? true : undefined),
+      async () => ((await listBouncers(sampler!.store)).find((x) => x.name === 'custom')?.pullCadenceMs ? true : undefined),
       context,
       30_000,
     );
@@ -190,7 +192,7 @@ describe.skipIf(skip)(`vigil watch: CrowdSec's Local API down or replaced, agent
     const before = sums();
     await until('lapi_down', async () => ((await openIssues()).some((i) => i.kind === 'lapi_down') ? true : undefined), context, 60_000);
     console.log(`[watch-outage] lapi_down opened ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s after CrowdSec was stopped`);
-    const down = (await store.openHealthIssues()).find((i) => i.kind === 'lapi_down')!;
+    const down = (await openHealthIssues(store)).find((i) => i.kind === 'lapi_down')!;
     expect(down.criticality).toBe('critical');
     expect(w.watcher.status().lapi).toMatchObject({ state: 'down' });
     expect((down.evidence.causes[0] as { cause: string }).cause).toBe('lapi_stopped');

@@ -8,6 +8,9 @@ import { DEFAULT_RULES } from '../src/core/health/evaluate.ts';
 import { SqliteSource } from '../src/watch/sources.ts';
 import { Watcher } from '../src/watch/watcher.ts';
 import { DIALECTS, useFreshStore } from './support/databases.ts';
+import { listBouncers, setBouncerKind } from '../src/store/bouncers.ts';
+import { healthIssues, openHealthIssues } from '../src/store/health-issues.ts';
+import { usageMetricsReceivedAt } from '../src/store/usage-metrics.ts';
 
 /**
  * The watcher over CrowdSec's own SQLite database (its 1.4.6 schema verbatim, and the 1.6.4+ bouncer
@@ -75,7 +78,7 @@ for (const dialect of DIALECTS) {
         );
     const pull = (name: string, at: number, ip?: string) =>
       cs.prepare('UPDATE bouncers SET last_pull = ?, ip_address = coalesce(?, ip_address) WHERE name = ?').run(entTime(at), ip ?? null, name);
-    const open = async () => (await store().openHealthIssues()).map((i) => `${i.kind} ${i.subject}`).sort();
+    const open = async () => (await openHealthIssues(store())).map((i) => `${i.kind} ${i.subject}`).sort();
 
     it('opens issues from CrowdSec rows and resolves them when its last_pull moves; 1.4 never-pulled rows are not offline early', async () => {
       crowdsec(SCHEMA_146);
@@ -87,7 +90,7 @@ for (const dialect of DIALECTS) {
       let r = await watcher.pollOnce();
       expect(r.read).toBe('ok');
       expect(await open()).toEqual([]);
-      const mirrored = await store().listBouncers();
+      const mirrored = await listBouncers(store());
       expect(mirrored.map((b) => [b.name, b.lastPullAt, b.type])).toEqual([
         ['nginx', T0 - 10_000, 'crowdsec-nginx-bouncer'],
         ['fresh', null, ''],
@@ -97,7 +100,7 @@ for (const dialect of DIALECTS) {
       clock.set(T0 + 25 * H);
       r = await watcher.pollOnce();
       expect(await open()).toEqual(['rc_integration_offline bouncer:fresh', 'rc_integration_offline bouncer:nginx', 'se_no_active_rc fleet']);
-      const issues = await store().openHealthIssues();
+      const issues = await openHealthIssues(store());
       const byName = (n: string) => issues.find((i) => i.bouncerName === n)!;
       expect((byName('nginx').evidence.causes[0] as { cause: string }).cause).toBe('stopped_or_network');
       expect((byName('fresh').evidence.causes[0] as { cause: string }).cause).toBe('never_pulled');
@@ -118,7 +121,7 @@ for (const dialect of DIALECTS) {
       clock.advance(30_000);
       await watcher.pollOnce();
       expect(await open()).toEqual([]);
-      expect((await store().listBouncers()).map((b) => b.name)).toEqual(['nginx']);
+      expect((await listBouncers(store())).map((b) => b.name)).toEqual(['nginx']);
     });
 
     it('a locked database is one "source unavailable" issue: bouncer issues are neither raised nor resolved meanwhile', async () => {
@@ -131,7 +134,7 @@ for (const dialect of DIALECTS) {
       clock.set(T0 + 25 * H);
       await watcher.pollOnce();
       expect(await open()).toEqual(['rc_integration_offline bouncer:nginx']);
-      const before = (await store().openHealthIssues())[0]!;
+      const before = (await openHealthIssues(store()))[0]!;
 
       // CrowdSec (another connection) holds the write lock past the busy timeout.
       const writer = new SqliteDatabase(csPath);
@@ -147,7 +150,7 @@ for (const dialect of DIALECTS) {
       r = await watcher.pollOnce();
       expect(r.evaluation.opened).toEqual([]);
       expect(r.evaluation.resolved).toEqual([]);
-      const during = await store().openHealthIssues();
+      const during = await openHealthIssues(store());
       const source = during.find((i) => i.kind === 'source_unavailable')!;
       expect(source).toMatchObject({ criticality: 'high', bouncerName: null, since: T0 + 25 * H + 60_000 });
       expect(source.summary).toContain(`sqlite:${csPath} (2 failed attempts over 24h1m0s)`);
@@ -167,7 +170,7 @@ for (const dialect of DIALECTS) {
       pull('nginx', T0 + 50 * H - 1000);
       await watcher.pollOnce();
       expect(await open()).toEqual(['fw_integration_offline bouncer:firewall']);
-      expect((await store().healthIssues({ includeResolved: true })).filter((i) => i.kind === 'source_unavailable').map((i) => i.resolvedAt)).toEqual([
+      expect((await healthIssues(store(), { includeResolved: true })).filter((i) => i.kind === 'source_unavailable').map((i) => i.resolvedAt)).toEqual([
         T0 + 25 * H + 90_000,
       ]);
     });
@@ -211,8 +214,8 @@ for (const dialect of DIALECTS) {
       const watcher = new Watcher(store(), new SqliteSource(csPath), clock, DEFAULT_RULES);
       await watcher.pollOnce();
       expect(await open()).toEqual([]);
-      expect((await store().listBouncers()).map((b) => b.name)).toEqual(['nginx', 'nginx@172.18.0.5', 'nginx@172.18.0.6', 'quiet-live']);
-      expect((await store().usageMetricsReceivedAt()).size).toBe(1);
+      expect((await listBouncers(store())).map((b) => b.name)).toEqual(['nginx', 'nginx@172.18.0.5', 'nginx@172.18.0.6', 'quiet-live']);
+      expect((await usageMetricsReceivedAt(store())).size).toBe(1);
 
       // The parent's address changes, then the whole family goes silent: one issue, under the parent, noting the change.
       cs.prepare('UPDATE bouncers SET ip_address = ?, last_pull = ? WHERE name = ?').run('172.18.0.9', entTime(T0 + 1000), 'nginx');
@@ -222,7 +225,7 @@ for (const dialect of DIALECTS) {
       cs.prepare("INSERT INTO metrics (generated_type, generated_by, received_at, payload) VALUES ('RC', 'quiet-live', ?, '{}')").run(entTime(T0 + 25 * H));
       await watcher.pollOnce();
       expect(await open()).toEqual(['rc_integration_offline bouncer:nginx']);
-      const issue = (await store().openHealthIssues())[0]!;
+      const issue = (await openHealthIssues(store()))[0]!;
       expect(issue.evidence.notes.join('\n')).toMatch(/its IP address changed from '172\.18\.0\.4' to '172\.18\.0\.9'/);
     });
 
@@ -231,7 +234,7 @@ for (const dialect of DIALECTS) {
       add146('edge', { created: T0 - 48 * H, lastPull: T0 - 10_000, ip: '10.0.0.1', type: 'my-custom-thing' });
       const watcher = new Watcher(store(), new SqliteSource(csPath), clock, DEFAULT_RULES);
       await watcher.pollOnce();
-      await store().setBouncerKind('edge', 'firewall', T0);
+      await setBouncerKind(store(), 'edge', 'firewall', T0);
       clock.set(T0 + 25 * H);
       await watcher.pollOnce();
       expect(await open()).toEqual(['fw_integration_offline bouncer:edge', 'se_no_active_rc fleet']);

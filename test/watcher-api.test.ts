@@ -12,6 +12,9 @@ import { createMachine, getMachine } from '../src/store/machines.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createBouncer } from '../src/store/bouncers.ts';
+import { activeDecisions } from '../src/store/decisions.ts';
+import { refusedRequests } from '../src/store/refused-requests.ts';
 
 /**
  * The watcher (machine) side over real HTTP on loopback, against `vigil serve` on each database,
@@ -85,7 +88,7 @@ for (const dialect of DIALECTS) {
     const jwt = (t = token) => ({ Authorization: `Bearer ${t}`, 'User-Agent': UA, 'Content-Type': 'application/json' });
     const refusedReasons = async () => {
       await server.activity.flush();
-      return (await server.store.refusedRequests({ limit: 100 })).map((r) => `${r.reason}:${r.bouncerName}`);
+      return (await refusedRequests(server.store, { limit: 100 })).map((r) => `${r.reason}:${r.bouncerName}`);
     };
 
     beforeAll(async () => {
@@ -98,7 +101,7 @@ for (const dialect of DIALECTS) {
       other = await startServer(config, { clock, log: createLogger('silent') });
       await createMachine(server.store, { machineId: MACHINE, passwordHash: await hashMachinePassword(PASSWORD), now: T0, isValidated: true });
       await createMachine(server.store, { machineId: 'pending', passwordHash: await hashMachinePassword(PASSWORD), now: T0 });
-      await server.store.createBouncer({ name: 'fw', apiKeyHash: hashApiKey(BOUNCER_KEY), now: T0 });
+      await createBouncer(server.store, { name: 'fw', apiKeyHash: hashApiKey(BOUNCER_KEY), now: T0 });
     });
     afterAll(async () => {
       await other?.close();
@@ -335,7 +338,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('refuses malformed alerts with CrowdSec shapes, stores nothing, never answers 5xx except CrowdSec validation list', async () => {
-      const before = (await server.store.activeDecisions(clock.now())).length;
+      const before = (await activeDecisions(server.store, clock.now())).length;
       const missing = await requestFrom(`${server.url}/v1/alerts`, { method: 'POST', headers: jwt(), body: '[{}]' });
       expect(missing.status).toBe(500);
       expect(JSON.parse(missing.text).message).toBe(
@@ -377,12 +380,12 @@ for (const dialect of DIALECTS) {
       const bad = await requestFrom(`${server.url}/v1/alerts`, { method: 'POST', headers: jwt(), body: JSON.stringify([many]) });
       expect(bad.status).toBe(400);
       expect(JSON.parse(bad.text).message).toMatch(/^0\.decisions\.9999: ip "10\.1\.999\.1"/);
-      expect((await server.store.activeDecisions(clock.now())).length).toBe(before);
+      expect((await activeDecisions(server.store, clock.now())).length).toBe(before);
       // The same 10k, all good: one alert, 10k decisions, answered in one request.
       many.decisions[9_999]!.value = '10.2.0.1';
       const good = await requestFrom(`${server.url}/v1/alerts`, { method: 'POST', headers: jwt(), body: JSON.stringify([many]) });
       expect(good.status).toBe(201);
-      expect((await server.store.activeDecisions(clock.now())).length).toBe(before + 10_000);
+      expect((await activeDecisions(server.store, clock.now())).length).toBe(before + 10_000);
       const unauth = await requestFrom(`${server.url}/v1/alerts`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },

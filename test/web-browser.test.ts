@@ -11,6 +11,8 @@ import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { manualAlert } from '../src/decisions/new-decisions.ts';
 import { recordPullHours, hourOf, HOUR_MS } from '../src/store/pull-history.ts';
 import { NotifyStore } from '../src/store/notify-store.ts';
+import { createBouncer, setBouncerRevoked } from '../src/store/bouncers.ts';
+import { activeDecisions, addDecisions } from '../src/store/decisions.ts';
 
 /**
  * The dashboard in a real browser (Debian's chromium driven by playwright-core; no browser is
@@ -69,10 +71,10 @@ suite(`dashboard in a real browser${haveChromium ? '' : ' (skipped: Debian chrom
     // A small fleet: two that pull, one registered but never started, one revoked.
     const store = server.store;
     const created = clock.now() - 8 * 24 * 60 * MIN;
-    for (const b of [NGINX, FIREWALL]) await store.createBouncer({ name: b.name, apiKeyHash: hashApiKey(b.key), now: created });
-    await store.createBouncer({ name: 'app-never-started', apiKeyHash: hashApiKey('never-key-0123456789'), now: clock.now() - 2 * MIN });
-    await store.createBouncer({ name: 'old-proxy', apiKeyHash: hashApiKey('old-key-0123456789ab'), now: created });
-    await store.setBouncerRevoked('old-proxy', true, clock.now());
+    for (const b of [NGINX, FIREWALL]) await createBouncer(store, { name: b.name, apiKeyHash: hashApiKey(b.key), now: created });
+    await createBouncer(store, { name: 'app-never-started', apiKeyHash: hashApiKey('never-key-0123456789'), now: clock.now() - 2 * MIN });
+    await createBouncer(store, { name: 'old-proxy', apiKeyHash: hashApiKey('old-key-0123456789ab'), now: created });
+    await setBouncerRevoked(store, 'old-proxy', true, clock.now());
     expect(await pull(NGINX, true)).toBe(200);
     expect(await pull(FIREWALL, true)).toBe(200);
     // A week of history for the timelines: steady pulls every 10 s, with a 5-hour outage 3 days ago for nginx.
@@ -120,7 +122,7 @@ suite(`dashboard in a real browser${haveChromium ? '' : ' (skipped: Debian chrom
       ['Range', '198.51.100.0/24', 'scanner network'],
       ['Ip', '203.0.113.9', 'ssh brute force'],
     ] as const) {
-      await store.addDecisions(manualAlert({ now: clock.now(), scenario: reason, scope, value, count: 1, machineId: 'vigil' }), [
+      await addDecisions(store, manualAlert({ now: clock.now(), scenario: reason, scope, value, count: 1, machineId: 'vigil' }), [
         { origin: 'cscli', type: 'ban', scope, value, scenario: reason, createdAt: clock.now(), until: clock.now() + 4 * 60 * MIN, simulated: false },
       ]);
     }
@@ -281,7 +283,7 @@ suite(`dashboard in a real browser${haveChromium ? '' : ' (skipped: Debian chrom
     await shot('07-decision-confirm');
     await page.click('#confirm-ok');
     await page.locator('.verdict', { hasText: 'Banned' }).waitFor();
-    const [added] = (await server.store.activeDecisions(clock.now())).filter((d) => d.value === '192.0.2.77');
+    const [added] = (await activeDecisions(server.store, clock.now())).filter((d) => d.value === '192.0.2.77');
     expect(added).toMatchObject({ scope: 'Ip', type: 'ban', scenario: 'seen probing /wp-login.php', until: clock.now() + 120 * MIN });
     await page.goto(`${ui}decisions?q=192.0.2.0%2F24`);
     expect(await page.textContent('.verdict')).toContain('1 applies to addresses or smaller ranges inside it');
@@ -292,12 +294,12 @@ suite(`dashboard in a real browser${haveChromium ? '' : ' (skipped: Debian chrom
     await page.locator('dialog#confirm[open]').waitFor();
     await page.keyboard.press('Escape'); // cancelled: nothing deleted
     await page.locator('dialog#confirm:not([open])').waitFor({ state: 'attached' });
-    expect((await server.store.activeDecisions(clock.now())).some((d) => d.id === added!.id)).toBe(true);
+    expect((await activeDecisions(server.store, clock.now())).some((d) => d.id === added!.id)).toBe(true);
     await del.click();
     expect(await page.textContent('#confirm-text')).toContain(`Delete decision ${added!.id}: ban on Ip:192.0.2.77?`);
     await page.click('#confirm-ok');
     await page.locator(`tr[data-decision="${added!.id}"]`).waitFor({ state: 'detached' });
-    expect((await server.store.activeDecisions(clock.now())).some((d) => d.id === added!.id)).toBe(false);
+    expect((await activeDecisions(server.store, clock.now())).some((d) => d.id === added!.id)).toBe(false);
   });
 
   it('is usable from the keyboard and has readable contrast', async () => {

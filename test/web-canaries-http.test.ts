@@ -5,6 +5,7 @@ import { ManualClock } from '../src/lib/clock.ts';
 import { recordCanaryRun, recordDriftObservation, type NewCanaryRun } from '../src/store/canaries.ts';
 import { DIALECTS } from './support/databases.ts';
 import { startDashboardServer } from './support/dashboard-server.ts';
+import { createBouncer } from '../src/store/bouncers.ts';
 
 /**
  * The bouncer page's canary history and drift over real HTTP: each run's result, the step that
@@ -47,8 +48,8 @@ for (const dialect of DIALECTS) {
     beforeAll(async () => {
       ({ server, cleanup } = await startDashboardServer({ clock, password: PASSWORD, dialect }));
       origin = new URL(server.web.dashboardUrl!).origin;
-      const b = await server.store.createBouncer({ name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 - 3600_000 });
-      await server.store.createBouncer({ name: 'other', apiKeyHash: hashApiKey('other-key'), now: T0 - 3600_000 });
+      const b = await createBouncer(server.store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 - 3600_000 });
+      await createBouncer(server.store, { name: 'other', apiKeyHash: hashApiKey('other-key'), now: T0 - 3600_000 });
       await recordCanaryRun(server.store, run({}));
       await recordCanaryRun(
         server.store,
@@ -118,7 +119,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('a bouncer without canaries says how to add one', async () => {
-      await server.store.createBouncer({ name: 'bare', apiKeyHash: hashApiKey('bare-key'), now: T0 });
+      await createBouncer(server.store, { name: 'bare', apiKeyHash: hashApiKey('bare-key'), now: T0 });
       expect(await page('bare')).toContain('No canary runs');
     });
   });

@@ -14,6 +14,10 @@ import { MAX_FAILURES, WINDOW_MS } from '../src/web/login-throttle.ts';
 import { createDashboard, FLEET_ROWS } from '../src/web/dashboard.ts';
 import { createWebSurface } from '../src/web/surface.ts';
 import { Store } from '../src/store/store.ts';
+import { createBouncer } from '../src/store/bouncers.ts';
+import { activeDecisions } from '../src/store/decisions.ts';
+import { openHealthIssues } from '../src/store/health-issues.ts';
+import { getMeta } from '../src/store/meta.ts';
 
 /**
  * The dashboard over real HTTP on loopback: login (password, admin token, wrong secret, throttle),
@@ -66,7 +70,7 @@ for (const dialect of DIALECTS) {
       ui = server.web.dashboardUrl!;
       origin = new URL(ui).origin;
       token = await rotateAdminToken(server.store);
-      await server.store.createBouncer({ name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 });
+      await createBouncer(server.store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 });
     });
     afterAll(async () => {
       await server?.close();
@@ -160,7 +164,7 @@ for (const dialect of DIALECTS) {
       const crossSite = await send('POST', '/ui/api/decisions', body, { 'X-CSRF-Token': csrf, Origin: 'http://evil.example' });
       expect(crossSite.status).toBe(403);
       expect((await crossSite.json()).message).toContain('Origin');
-      expect(await server.store.activeDecisions(clock.now())).toEqual([]);
+      expect(await activeDecisions(server.store, clock.now())).toEqual([]);
       // And on the admin API reached with the session cookie.
       expect((await send('POST', '/admin/v1/silences', { bouncer: 'web', for: '1h', reason: 'x' })).status).toBe(403);
     });
@@ -175,7 +179,7 @@ for (const dialect of DIALECTS) {
       );
       expect(added.status).toBe(201);
       const { id } = await added.json();
-      const [d] = await server.store.activeDecisions(clock.now());
+      const [d] = await activeDecisions(server.store, clock.now());
       expect(d).toMatchObject({
         id,
         scope: 'Ip',
@@ -195,7 +199,7 @@ for (const dialect of DIALECTS) {
       expect((await refused.json()).message).toContain('range "192.0.2.0/33": not a CIDR range');
       expect((await send('DELETE', `/ui/api/decisions/${id}`, undefined)).status).toBe(403);
       expect((await send('DELETE', `/ui/api/decisions/${id}`, undefined, { 'X-CSRF-Token': csrf })).status).toBe(200);
-      expect(await server.store.activeDecisions(clock.now())).toEqual([]);
+      expect(await activeDecisions(server.store, clock.now())).toEqual([]);
       expect((await send('DELETE', `/ui/api/decisions/${id}`, undefined, { 'X-CSRF-Token': csrf })).status).toBe(404);
       expect(await (await get('/ui/decisions?q=192.0.2.1')).text()).toContain('No active decision applies to 192.0.2.1');
     });
@@ -241,7 +245,7 @@ for (const dialect of DIALECTS) {
       };
       await until(/event: hello/);
       await server.web.dashboard!.live.poll();
-      await server.store.createBouncer({ name: 'late-comer', apiKeyHash: hashApiKey('late-key'), now: clock.now() });
+      await createBouncer(server.store, { name: 'late-comer', apiKeyHash: hashApiKey('late-key'), now: clock.now() });
       await server.web.dashboard!.live.poll();
       await until(/event: refresh/);
       await reader.cancel();
@@ -319,7 +323,7 @@ for (const dialect of DIALECTS) {
 
     it("writes runbooks as the store's runbook settings say (vigil watch: cscli, where CrowdSec runs)", async () => {
       await server.health.evaluateNow();
-      const issue = (await server.store.openHealthIssues()).find((i) => i.bouncerName === 'web')!;
+      const issue = (await openHealthIssues(server.store)).find((i) => i.bouncerName === 'web')!;
       expect((await get(`/ui/issues/${issue.id}`)).status).toBe(200);
       expect(await (await get(`/ui/issues/${issue.id}`)).text()).toContain('sudo vigil bouncers');
       await writeRunbookSettings(server.store, { cli: 'cscli', deployment: 'docker', container: 'crowdsec' });
@@ -355,7 +359,7 @@ describe('dashboard on the Local API listener (admin_listen: lapi, the default)'
     // Announced before the server listens, with the configured address (port 0 here).
     expect(url).toBe('http://127.0.0.1:0/ui/');
     expect(password).toMatch(/^[a-z2-9]{5}(-[a-z2-9]{5}){3}$/);
-    const stored = await server.store.getMeta('dashboard_password_scrypt');
+    const stored = await getMeta(server.store, 'dashboard_password_scrypt');
     expect(stored).toMatch(/^scrypt\$32768\$8\$1\$/);
     expect(stored).not.toContain(password);
     const res = await fetch(`${server.url}/ui/login`, {
@@ -479,7 +483,7 @@ describe('vigil admin password', () => {
       const second = await run();
       const store = await Store.open(db.url);
       try {
-        const stored = (await store.getMeta('dashboard_password_scrypt'))!;
+        const stored = (await getMeta(store, 'dashboard_password_scrypt'))!;
         expect(stored).not.toContain(second.out.trim());
         expect(await checkLoginSecret(store, second.out.trim())).toBe('password');
         expect(await checkLoginSecret(store, password)).toBeNull();

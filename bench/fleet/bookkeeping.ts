@@ -12,6 +12,9 @@ import type { Finding } from '../../src/core/health/types.ts';
 import type { HealthIssue } from '../../src/core/model/health-issue.ts';
 import { announcedCause, planNotifications, type Announced, type IssueNotifyState, type PlanChannel } from '../../src/core/notify/plan.ts';
 
+/** The engine's stored issue, kept here as a record the bookkeeping updates in place (the store's is read-only). */
+type SimIssue = { -readonly [K in keyof HealthIssue]: HealthIssue[K] };
+
 /** One issue as one message told a channel about it. */
 export interface Told {
   at: number;
@@ -32,9 +35,9 @@ export const CHANNELS: PlanChannel[] = [
 export class Bookkeeping {
   #nextId = 1;
   /** Open issues by incident key. */
-  readonly open = new Map<string, HealthIssue>();
+  readonly open = new Map<string, SimIssue>();
   /** Issues the planner still follows (open, or resolved with the resolve not yet queued). */
-  #issues = new Map<number, HealthIssue>();
+  #issues = new Map<number, SimIssue>();
   #states: IssueNotifyState[] = [];
   readonly told: Told[] = [];
   /** Called for each opened message, as it is planned (the simulation repairs a paged failure). */
@@ -50,7 +53,7 @@ export class Bookkeeping {
     for (const f of findings) {
       const key = incidentKey(f.kind, f.subject);
       const existing = this.open.get(key);
-      const evidence = { causes: f.causes as unknown[], notes: f.notes };
+      const evidence = { causes: f.causes, notes: f.notes };
       if (existing && !kept.has(existing.id)) {
         Object.assign(existing, { lastSeenAt: now, summary: f.summary, since: f.since, evidence, kind: f.kind, criticality: f.criticality });
         kept.add(existing.id);

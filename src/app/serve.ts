@@ -38,6 +38,8 @@ import { DriftObserver } from '../canary/drift.ts';
 import type { Bouncer } from '../core/model/records.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { applyReload, startCanaries, type ReloadOutcome } from './reload.ts';
+import { decisionsRev } from '../store/decisions.ts';
+import { secret } from '../store/meta.ts';
 
 /** How often drift is checked against the latest usage-metrics reports (bouncers report every 30 min by default). */
 const DRIFT_OBSERVE_EVERY_MS = 30_000;
@@ -180,7 +182,7 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
   // Store failures are logged when the store goes down and when it is back, not once per call.
   const storeHealth = await life.start(
     'store health',
-    () => new StoreHealth({ log, probe: () => store.decisionsRev() }),
+    () => new StoreHealth({ log, probe: () => decisionsRev(store) }),
     (s) => s.stop(),
   );
   const sync = await life.start(
@@ -247,7 +249,7 @@ async function startListeners(
   const metrics = new LapiMetrics(store, clock, sync, storeHealth);
   const admin = web.adminOn ? createAdminApp({ store, clock, rules: health.rules, lapiUrl, sessionAuth: web.adminAuth, log }) : undefined;
   web.attachAdmin(admin);
-  const fingerprintSecret = await store.secret('fingerprint');
+  const fingerprintSecret = await secret(store, 'fingerprint');
   const gate = await life.start(
     'bouncer gate',
     () => new BouncerGate({ clock, auth, activity, log, metrics, fingerprintSecret }),
@@ -258,7 +260,7 @@ async function startListeners(
   const listener = createLapiListener(config.tls, serverOptions(config.limits), (req, res) => onRequest(req, res), { clock, log });
   const clientCerts = listener.clientCerts;
   // The JWT key lives in the store: a token from one replica is honoured by the others.
-  const machineTokens = new MachineTokens(await store.secret('jwt'), clock);
+  const machineTokens = new MachineTokens(await secret(store, 'jwt'), clock);
   const watchers = createWatcherApp({ store, clock, sync, activity, tokens: machineTokens, config: config.watcherApi, log, clientCerts });
   const app = createLapiApp({
     store,

@@ -13,6 +13,8 @@ import type { DecisionBackend } from '../doctor/verify.ts';
 import { formatGoDuration } from '../lib/duration.ts';
 import { parseIp } from '../lib/ip.ts';
 import type { Store } from '../store/store.ts';
+import { getBouncer } from '../store/bouncers.ts';
+import { activeDecisions, addDecisions, softDeleteDecisions } from '../store/decisions.ts';
 
 export const CANARY_MACHINE = 'vigil-canary';
 
@@ -33,23 +35,23 @@ export function canaryBackend(store: Store, opts: CanaryBackendOptions): Decisio
   return {
     describe: `canary '${opts.canary}'`,
     async existingDecisions(ip, now) {
-      const found = selectDecisions(await store.activeDecisions(now), { ip: parseIp(ip) });
+      const found = selectDecisions(await activeDecisions(store, now), { ip: parseIp(ip) });
       return found.map((d) => `${d.type} ${d.scope} ${d.value} (id ${d.id}, origin ${d.origin}, ${formatGoDuration(d.until - now)} left)`);
     },
     async addDecision({ ip, type, durationMs, now }) {
       const scenario = canaryScenario(opts.canary);
       const d = buildDecision({ scope: 'Ip', value: ip, type, duration: `${Math.ceil(durationMs / 1000)}s`, reason: scenario, origin: opts.origin }, now);
-      const r = await store.addDecisions(manualAlert({ now, scenario, scope: d.scope, value: d.value, count: 1, machineId: CANARY_MACHINE }), [d]);
+      const r = await addDecisions(store, manualAlert({ now, scenario, scope: d.scope, value: d.value, count: 1, machineId: CANARY_MACHINE }), [d]);
       await opts.sync?.refresh();
       return { id: String(r.decisionIds[0]) };
     },
     async removeDecision(id, { now }) {
-      const removed = (await store.softDeleteDecisions([Number(id)], now)) > 0;
+      const removed = (await softDeleteDecisions(store, [Number(id)], now)) > 0;
       await opts.sync?.refresh();
       return removed;
     },
     async lastPull(name) {
-      const b = await store.getBouncer(name);
+      const b = await getBouncer(store, name);
       if (!b) return undefined;
       const seen = opts.lastPullSeen?.(b) ?? null;
       return { lastPullAt: seen !== null && (b.lastPullAt === null || seen > b.lastPullAt) ? seen : b.lastPullAt };

@@ -10,13 +10,16 @@ import type { Clock } from '../lib/clock.ts';
 import { driftObservations, recordDriftObservation, streamFilters } from '../store/canaries.ts';
 import type { Store } from '../store/store.ts';
 import { Topic } from '../lib/topic.ts';
+import { listBouncers } from '../store/bouncers.ts';
+import { activeDecisions } from '../store/decisions.ts';
+import { latestUsageMetrics, usageMetricsReceivedAt } from '../store/usage-metrics.ts';
 
 /** Records an observation for each report not observed yet; the number recorded. */
 export async function observeDrift(store: Store, now: number): Promise<number> {
   const filters = await streamFilters(store);
   if (filters.size === 0) return 0;
-  const received = await store.usageMetricsReceivedAt();
-  const bouncers = await store.listBouncers();
+  const received = await usageMetricsReceivedAt(store);
+  const bouncers = await listBouncers(store);
   const names = new Map(bouncers.map((b) => [b.id, b.name]));
   const observed = new Map((await driftObservations(store, names, 1)).map(([o]) => [o!.bouncerId, o!.reportAt]));
   let active: Decision[] | undefined;
@@ -25,11 +28,11 @@ export async function observeDrift(store: Store, now: number): Promise<number> {
     const f = filters.get(b.id);
     const at = received.get(b.id);
     if (!f || at === undefined || (observed.get(b.id) ?? -1) >= at) continue;
-    const report = await store.latestUsageMetrics(b.id);
+    const report = await latestUsageMetrics(store, b.id);
     const reported = report ? reportedActiveDecisions(report.report) : null;
     // A report without active_decisions (older bouncers send only processed/dropped) proves nothing.
     if (!report || reported === null) continue;
-    active ??= await store.activeDecisions(now);
+    active ??= await activeDecisions(store, now);
     // Every origin counts: decisions its own origins filter leaves out are decisions the Local API
     // holds that this bouncer never enforces (cs #2014, cloudflare-worker #81); they are marked so.
     const expected = expectedActiveDecisions(active, { ...f.filters, origins: undefined });

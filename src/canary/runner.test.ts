@@ -7,6 +7,8 @@ import { hashApiKey } from '../core/bouncers/api-key.ts';
 import { ManualClock } from '../lib/clock.ts';
 import { canaryRuns } from '../store/canaries.ts';
 import { CanaryRunner, canaryWaits, DEFAULT_CANARY_TIMINGS } from './runner.ts';
+import { createBouncer } from '../store/bouncers.ts';
+import { activeDecisions } from '../store/decisions.ts';
 
 /**
  * The schedule without sleeping: a ManualClock, and a `sleep` that moves it. The site is a real
@@ -46,7 +48,7 @@ for (const dialect of DIALECTS) {
 
     it('runs when due, not before; the next run one interval later; each run stored and its decision removed', async () => {
       const store = current();
-      await store.createBouncer({ name: 'silent', apiKeyHash: hashApiKey('k'.repeat(32)), now: T0 });
+      await createBouncer(store, { name: 'silent', apiKeyHash: hashApiKey('k'.repeat(32)), now: T0 });
       const clock = new ManualClock(T0);
       const canary: CanaryConfig = {
         name: 'shop',
@@ -83,7 +85,7 @@ for (const dialect of DIALECTS) {
       expect(await runner.tick()).toHaveLength(1);
       expect((await canaryRuns(store, { canary: 'shop' })).map((r) => r.startedAt)).toEqual([T0 + 180_000, T0 + 60_000]);
       expect(after).toHaveLength(2);
-      expect((await store.activeDecisions(clock.now())).filter((d) => d.value === '192.0.2.9')).toEqual([]);
+      expect((await activeDecisions(store, clock.now())).filter((d) => d.value === '192.0.2.9')).toEqual([]);
       await runner.stop();
       clock.set(T0 + 10 * 120_000);
       expect(await runner.tick()).toEqual([]);

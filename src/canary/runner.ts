@@ -20,6 +20,7 @@ import type { Clock } from '../lib/clock.ts';
 import { canaryRuns, recordCanaryRun } from '../store/canaries.ts';
 import type { Store } from '../store/store.ts';
 import { canaryBackend } from './backend.ts';
+import { getBouncer } from '../store/bouncers.ts';
 
 export interface CanaryTimings {
   /** How often the last pull is read and the URL retried. */
@@ -180,7 +181,7 @@ export class CanaryRunner {
   async #run(c: CanaryConfig): Promise<CanaryRun> {
     const { store, clock } = this.#deps;
     const t = this.#timings;
-    const bouncer = await store.getBouncer(c.bouncer);
+    const bouncer = await getBouncer(store, c.bouncer);
     const { timeoutMs, decisionDurationMs } = canaryWaits(c, bouncer?.pullCadenceMs ?? null, t);
     const startedAt = clock.now();
     const result = await runVerify(

@@ -20,6 +20,9 @@ import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { storeRole } from '../store/store-role.ts';
 import { logLine, type CliIo } from './io.ts';
 import { outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
+import { createBouncer, deleteBouncers, getBouncer, listBouncers, setBouncerKind, setBouncerRevoked, staleBouncers } from '../store/bouncers.ts';
+import { refusedRequests } from '../store/refused-requests.ts';
+import { latestUsageMetrics, usageMetricsReceivedAt } from '../store/usage-metrics.ts';
 
 /** Names go in logs, tables and URLs: keep them printable and short. */
 export function validateBouncerName(name: string): string {
@@ -57,7 +60,7 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
               `store ${store.description} is vigil watch's (a mirror of CrowdSec's bouncers): add the bouncer in CrowdSec (cscli bouncers add ${name}), or pass --db with vigil serve's store`,
             );
           }
-          await store.createBouncer({ name, apiKeyHash: hashApiKey(key), now: ctx.io.clock.now() });
+          await createBouncer(store, { name, apiKeyHash: hashApiKey(key), now: ctx.io.clock.now() });
         },
         { create: true },
       );
@@ -73,8 +76,8 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     .action(async (o: { output: OutputFormat }) => {
       const now = ctx.io.clock.now();
       const { list, reported, downtime, observedEveryMs } = await ctx.withStore(async (store) => ({
-        list: await store.listBouncers(),
-        reported: await store.usageMetricsReceivedAt(),
+        list: await listBouncers(store),
+        reported: await usageMetricsReceivedAt(store),
         downtime: await vigilDowntime(store, downtimeLookback(now, healthRules(ctx)), now),
         observedEveryMs: await readWatchPollEvery(store),
       }));
@@ -101,10 +104,10 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     .description("delete bouncers (their keys stop working), with the NAME@IP rows a shared key's other addresses got")
     .action(async (names: string[]) => {
       const lines = await ctx.withStore(async (store) => {
-        const all = await store.listBouncers();
+        const all = await listBouncers(store);
         const byName = new Map(all.map((b) => [b.name, b]));
         const plan = planBouncerDelete(names, byName, all);
-        if (plan.doomed.length > 0) await store.deleteBouncers(plan.doomed);
+        if (plan.doomed.length > 0) await deleteBouncers(store, plan.doomed);
         return plan.lines;
       });
       for (const [level, line] of lines) ctx.io.stderr(logLine(level, line));
@@ -117,12 +120,12 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     .action(async (name: string, o: { output: OutputFormat }) => {
       const now = ctx.io.clock.now();
       const { b, fleet, refused, usage, downtime, probe, observedEveryMs } = await ctx.withStore(async (store) => {
-        const found = await store.getBouncer(name);
+        const found = await getBouncer(store, name);
         return {
           b: found,
-          fleet: await store.listBouncers(),
-          refused: await store.refusedRequests({ limit: 2000 }),
-          usage: found ? await store.latestUsageMetrics(found.id) : undefined,
+          fleet: await listBouncers(store),
+          refused: await refusedRequests(store, { limit: 2000 }),
+          usage: found ? await latestUsageMetrics(store, found.id) : undefined,
           downtime: await vigilDowntime(store, downtimeLookback(now, healthRules(ctx)), now),
           probe: found ? (await lastProbes(store, [found.id])).get(found.id) : undefined,
           observedEveryMs: await readWatchPollEvery(store),
@@ -148,14 +151,17 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
         throw usageError(`--duration ${o.duration}: under 2m may remove active bouncers; add --force if you mean it`);
       }
       await ctx.withStore(async (store) => {
-        const stale = await store.staleBouncers(ctx.io.clock.now() - ms);
+        const stale = await staleBouncers(store, ctx.io.clock.now() - ms);
         if (stale.length === 0) {
           ctx.io.stdout(`No bouncers to prune.\n`);
           return;
         }
         ctx.io.stdout(formatBouncerList(stale, 'human'));
         if (!o.force) await confirm(ctx.io, `Prune ${stale.length} bouncer(s)?`);
-        await store.deleteBouncers(stale.map((b) => b.name));
+        await deleteBouncers(
+          store,
+          stale.map((b) => b.name),
+        );
         ctx.io.stderr(logLine('info', `${stale.length} bouncer(s) pruned successfully`));
       });
     });
@@ -164,7 +170,7 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     .command('revoke <name>')
     .description("refuse this bouncer's key without deleting its record (undo with unrevoke)")
     .action(async (name: string) => {
-      await ctx.withStore((store) => store.setBouncerRevoked(name, true, ctx.io.clock.now()));
+      await ctx.withStore((store) => setBouncerRevoked(store, name, true, ctx.io.clock.now()));
       ctx.io.stderr(logLine('info', `bouncer '${name}' revoked`));
     });
 
@@ -172,7 +178,7 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
     .command('unrevoke <name>')
     .description("accept a revoked bouncer's key again")
     .action(async (name: string) => {
-      await ctx.withStore((store) => store.setBouncerRevoked(name, false, ctx.io.clock.now()));
+      await ctx.withStore((store) => setBouncerRevoked(store, name, false, ctx.io.clock.now()));
       ctx.io.stderr(logLine('info', `bouncer '${name}' accepted again`));
     });
 
@@ -183,7 +189,7 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
       new Option('--kind <kind>', 'firewall, remediation, or auto (decided from its type)').choices(['firewall', 'remediation', 'auto']).makeOptionMandatory(),
     )
     .action(async (name: string, o: { kind: 'firewall' | 'remediation' | 'auto' }) => {
-      await ctx.withStore((store) => store.setBouncerKind(name, o.kind === 'auto' ? null : o.kind, ctx.io.clock.now()));
+      await ctx.withStore((store) => setBouncerKind(store, name, o.kind === 'auto' ? null : o.kind, ctx.io.clock.now()));
       ctx.io.stderr(logLine('info', `bouncer '${name}' kind set to ${o.kind}`));
     });
 }

@@ -7,10 +7,12 @@ import { VigilError } from '../lib/errors.ts';
 import { parseIp, parseRange } from '../lib/ip.ts';
 import { buildDecision, DECISION_LIMITS, DEFAULT_DECISION, manualAlert, type DecisionRequest } from '../core/decisions/new-decisions.ts';
 import { selectDecisions, type DecisionSelector } from '../core/decisions/select.ts';
-import type { NewDecision } from '../store/store.ts';
+import type { NewDecision } from '../store/decisions.ts';
 import { formatDecisionList } from './format/decisions.ts';
 import { logLine } from './io.ts';
 import { outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
+import { withAlerts } from '../store/alerts.ts';
+import { activeDecisions, addDecisions, softDeleteDecisions } from '../store/decisions.ts';
 
 /** The machine name cscli would put in "manual 'ban' from '<machine>'". */
 export const CLI_MACHINE_ID = 'vigil';
@@ -104,7 +106,7 @@ export function registerDecisionCommands(program: Command, ctx: CommandContext):
       const reason = o.reason ?? `manual '${o.type}' from '${CLI_MACHINE_ID}'`;
       const d = buildDecision({ scope, value, type: o.type, duration: o.duration, reason, origin: 'cscli' }, now);
       await ctx.withStore(
-        (store) => store.addDecisions(manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: CLI_MACHINE_ID }), [d]),
+        (store) => addDecisions(store, manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: CLI_MACHINE_ID }), [d]),
         { create: true },
       );
       ctx.io.stderr(logLine('info', 'Decision successfully added'));
@@ -122,7 +124,7 @@ export function registerDecisionCommands(program: Command, ctx: CommandContext):
     if (!Number.isInteger(limit) || limit < 0) throw usageError(`--limit "${o.limit}": use a whole number, 0 for no limit`);
     const selector = selectorFrom(o);
     const now = ctx.io.clock.now();
-    const items = await ctx.withStore(async (store) => store.withAlerts(selectDecisions(await store.activeDecisions(now), selector)));
+    const items = await ctx.withStore(async (store) => withAlerts(store, selectDecisions(await activeDecisions(store, now), selector)));
     ctx.io.stdout(formatDecisionList(limit > 0 ? items.slice(0, limit) : items, o.output, now));
   });
 
@@ -145,8 +147,9 @@ export function registerDecisionCommands(program: Command, ctx: CommandContext):
     if (o.all && Object.keys(selector).length > 0) throw usageError('--all deletes everything: do not combine it with filters');
     const now = ctx.io.clock.now();
     const n = await ctx.withStore(async (store) => {
-      const chosen = selectDecisions(await store.activeDecisions(now), selector);
-      return store.softDeleteDecisions(
+      const chosen = selectDecisions(await activeDecisions(store, now), selector);
+      return softDeleteDecisions(
+        store,
         chosen.map((d) => d.id),
         now,
       );
@@ -183,7 +186,8 @@ export function registerDecisionCommands(program: Command, ctx: CommandContext):
       try {
         await ctx.withStore(
           (store) =>
-            store.addDecisions(
+            addDecisions(
+              store,
               manualAlert({
                 now,
                 scenario: `add: ${built.length} IPs`,

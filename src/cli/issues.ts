@@ -10,12 +10,14 @@ import { formatRunbookText } from '../presentation/runbook-format.ts';
 import { readRunbookSettings } from '../store/runbook-settings.ts';
 import { causeText } from '../core/health/causes.ts';
 import { issueRunbook, issueStatus, topCause } from '../core/health/issue-view.ts';
-import { ISSUE_CATALOGUE, type IssueKind, type LikelyCause } from '../core/health/types.ts';
+import { ISSUE_CATALOGUE } from '../core/health/types.ts';
 import type { HealthIssue } from '../core/model/health-issue.ts';
 import { boxTable } from './format/table.ts';
 import { csvRow } from './format/csv.ts';
 import { outputOption, type CommandContext, type OutputFormat } from './context.ts';
 import { registerSilenceCommands } from './silences.ts';
+import { getBouncer } from '../store/bouncers.ts';
+import { healthIssue, healthIssues } from '../store/health-issues.ts';
 
 const status = issueStatus;
 
@@ -31,7 +33,7 @@ export function registerIssueCommands(program: Command, ctx: CommandContext): vo
     .action(async (o: { all?: boolean; output: OutputFormat }) => {
       const now = ctx.io.clock.now();
       const [list, flapping] = await ctx.withStore(
-        async (store) => [await store.healthIssues({ includeResolved: o.all }), await flappingKeys(store, now)] as const,
+        async (store) => [await healthIssues(store, { includeResolved: o.all }), await flappingKeys(store, now)] as const,
       );
       ctx.io.stdout(formatIssueList(list, flapping, o.output, now));
     });
@@ -51,8 +53,8 @@ export function registerIssueCommands(program: Command, ctx: CommandContext): vo
       if (!/^\d+$/.test(id)) throw new VigilError('E_USAGE', `issue id "${id}": use the number shown by 'vigil issues list'`);
       const now = ctx.io.clock.now();
       const { issue, bouncer, flapping, settings } = await ctx.withStore(async (store) => {
-        const issue = await store.healthIssue(Number(id));
-        const bouncer = issue?.bouncerName ? await store.getBouncer(issue.bouncerName) : undefined;
+        const issue = await healthIssue(store, Number(id));
+        const bouncer = issue?.bouncerName ? await getBouncer(store, issue.bouncerName) : undefined;
         return { issue, bouncer, flapping: await flappingKeys(store, now), settings: await readRunbookSettings(store) };
       });
       if (!issue) throw new VigilError('E_NO_ISSUE', `issue ${id} doesn't exist (see: vigil issues list --all)`);
@@ -65,7 +67,7 @@ export function registerIssueCommands(program: Command, ctx: CommandContext): vo
       }
       const color = ctx.io.isTTY && o.output === 'human';
       const c = color ? pc : { bold: (s: string) => s, red: (s: string) => s, yellow: (s: string) => s, green: (s: string) => s, dim: (s: string) => s };
-      const title = ISSUE_CATALOGUE[issue.kind as IssueKind]?.title ?? issue.kind;
+      const title = ISSUE_CATALOGUE[issue.kind]?.title ?? issue.kind;
       const lines: string[] = [];
       const st = status(issue, flapping);
       lines.push(c.bold(`Issue ${issue.id}: ${title}`) + ` [${issue.criticality}] ${st === 'resolved' ? c.green(st) : c.red(st)}`);
@@ -75,7 +77,7 @@ export function registerIssueCommands(program: Command, ctx: CommandContext): vo
       lines.push(`Since:     ${formatRfc3339(issue.since)} (${formatGoDuration(Math.round((now - issue.since) / 1000) * 1000)} ago)`);
       lines.push(`Last seen: ${formatRfc3339(issue.lastSeenAt)}`);
       if (issue.resolvedAt !== null) lines.push(`Resolved:  ${formatRfc3339(issue.resolvedAt)}`);
-      const causes = issue.evidence.causes as LikelyCause[];
+      const causes = issue.evidence.causes;
       if (causes.length > 0) {
         lines.push('', c.bold('Likely cause, from what the Local API saw:'));
         causes.forEach((cause, n) => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ConfigFlags } from '../config/config.ts';
 import type { CommandContext } from './context.ts';
+import { listBouncers } from '../store/bouncers.ts';
 
 export function registerServeCommand(program: Command, ctx: CommandContext, globalFlags: () => ConfigFlags): void {
   program
@@ -57,7 +58,7 @@ export function registerServeCommand(program: Command, ctx: CommandContext, glob
         return;
       }
       const { server } = first;
-      const bouncers = await server.store.listBouncers();
+      const bouncers = await listBouncers(server.store);
       log.info(
         {
           listen: server.url,

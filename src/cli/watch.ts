@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { VigilError } from '../lib/errors.ts';
 import type { CommandContext } from './context.ts';
+import { healthIssues } from '../store/health-issues.ts';
 
 interface WatchOptions {
   crowdsecConfig?: string;
@@ -69,7 +70,7 @@ export function registerWatchCommand(program: Command, ctx: CommandContext): voi
           const { formatIssueList } = await import('./issues.ts');
           const { flappingKeys } = await import('../health/engine.ts');
           const now = ctx.io.clock.now();
-          const open = await running.store.healthIssues({ includeResolved: false });
+          const open = await healthIssues(running.store, { includeResolved: false });
           ctx.io.stdout(formatIssueList(open, await flappingKeys(running.store, now), 'human', now));
           if (result.read === 'failed') throw new VigilError('E_WATCH_SOURCE', result.error ?? "cannot read CrowdSec's bouncers");
         } finally {

@@ -1,9 +1,11 @@
-import type { Store, WrittenAlerts } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
+import type { WrittenAlerts } from '../store/decisions.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Decision } from '../core/model/records.ts';
 import { DecisionIndex } from '../core/decisions/decision-index.ts';
 import { nextTurn } from '../lib/turns.ts';
 import { Topic } from '../lib/topic.ts';
+import { decisionChangesPage, decisionsRev } from '../store/decisions.ts';
 
 /**
  * Keeps a process's in-memory DecisionIndex equal to the store. Writers bump a store-wide
@@ -62,7 +64,7 @@ export class DecisionSync {
   }
 
   /**
-   * Takes what this process just wrote (store.addAlerts) without reading it back, when it is the
+   * Takes what this process just wrote (addAlerts, store/decisions.ts) without reading it back, when it is the
    * only change since the index's revision (the revision is the next one); otherwise refreshes
    * until the index has it. Either way the index holds the write when this resolves.
    */
@@ -88,7 +90,7 @@ export class DecisionSync {
   }
 
   /**
-   * Every decision changed after `rev` as it is now, by id (what `store.decisionsChangedSince(rev)`
+   * Every decision changed after `rev` as it is now, by id (what `decisionsChangedSince(store, rev)`
    * returns), when the index is at the store's revision `storeRev` and remembers that far back;
    * undefined otherwise (ask the store).
    */
@@ -111,7 +113,7 @@ export class DecisionSync {
   }
 
   async #refresh(): Promise<void> {
-    const rev = await this.#store.decisionsRev();
+    const rev = await decisionsRev(this.#store);
     if (rev === this.#rev) return this.#maybePrune();
     const now = this.#clock.now();
     const since = this.#rev;
@@ -120,7 +122,7 @@ export class DecisionSync {
     // revision recorded is the one read before paging.
     let afterId = 0;
     for (;;) {
-      const page = await this.#store.decisionChangesPage(since, now, afterId, SYNC_PAGE);
+      const page = await decisionChangesPage(this.#store, since, now, afterId, SYNC_PAGE);
       for (const c of page) {
         this.index.upsert(c.decision);
         if (since >= 0) this.#changes.add(c.rev, rev, c.decision);

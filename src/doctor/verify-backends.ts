@@ -18,6 +18,8 @@ import { parseIp } from '../lib/ip.ts';
 import type { Store } from '../store/store.ts';
 import { runCommand } from './host.ts';
 import type { DecisionBackend } from './verify.ts';
+import { getBouncer } from '../store/bouncers.ts';
+import { activeDecisions, addDecisions, softDeleteDecisions } from '../store/decisions.ts';
 
 const VERIFY_MACHINE = 'vigil-verify';
 
@@ -25,19 +27,19 @@ export function storeBackend(store: Store): DecisionBackend {
   return {
     describe: `Vigil store ${store.description}`,
     async existingDecisions(ip, now) {
-      const found = selectDecisions(await store.activeDecisions(now), { ip: parseIp(ip) });
+      const found = selectDecisions(await activeDecisions(store, now), { ip: parseIp(ip) });
       return found.map((d) => `${d.type} ${d.scope} ${d.value} (id ${d.id}, ${formatGoDuration(d.until - now)} left)`);
     },
     async addDecision({ ip, type, durationMs, reason, now }) {
       const d = buildDecision({ scope: 'Ip', value: ip, type, duration: `${Math.ceil(durationMs / 1000)}s`, reason, origin: 'cscli' }, now);
-      const r = await store.addDecisions(manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: VERIFY_MACHINE }), [d]);
+      const r = await addDecisions(store, manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: VERIFY_MACHINE }), [d]);
       return { id: String(r.decisionIds[0]) };
     },
     async removeDecision(id, { now }) {
-      return (await store.softDeleteDecisions([Number(id)], now)) > 0;
+      return (await softDeleteDecisions(store, [Number(id)], now)) > 0;
     },
     async lastPull(name) {
-      const b = await store.getBouncer(name);
+      const b = await getBouncer(store, name);
       return b ? { lastPullAt: b.lastPullAt } : undefined;
     },
   };

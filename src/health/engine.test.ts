@@ -7,6 +7,8 @@ import { DEFAULT_RULES } from '../core/health/evaluate.ts';
 import { issueStatus } from '../core/health/issue-view.ts';
 import { createMachine, deleteMachines, recordHeartbeat, recordLogin } from '../store/machines.ts';
 import { recordRefusedSummaries } from '../store/refused-summaries.ts';
+import { applyBouncerActivity, createBouncer } from '../store/bouncers.ts';
+import { healthIssues, openHealthIssues } from '../store/health-issues.ts';
 
 const T0 = Date.UTC(2026, 10, 4);
 const H = 3600_000;
@@ -20,23 +22,23 @@ for (const dialect of DIALECTS) {
       const clock = new ManualClock(T0);
       const rules = { ...DEFAULT_RULES, offlineAfterMs: H };
       const engine = new HealthEngine(store, clock, rules);
-      const b = await store.createBouncer({ name: 'flappy', apiKeyHash: hashApiKey('k'), now: T0 });
-      await store.createBouncer({ name: 'steady', apiKeyHash: hashApiKey('s'), now: T0 });
+      const b = await createBouncer(store, { name: 'flappy', apiKeyHash: hashApiKey('k'), now: T0 });
+      await createBouncer(store, { name: 'steady', apiKeyHash: hashApiKey('s'), now: T0 });
       for (let n = 1; n <= FLAP_OPENS; n++) {
         clock.advance(H + 1000);
-        await store.applyBouncerActivity([{ id: b.id + 1, lastPullAt: clock.now() }], clock.now());
+        await applyBouncerActivity(store, [{ id: b.id + 1, lastPullAt: clock.now() }], clock.now());
         const opened = await engine.evaluateNow();
         expect(opened.opened.map((i) => i.subject)).toEqual(['bouncer:flappy']);
-        await store.applyBouncerActivity([{ id: b.id, lastPullAt: clock.now() }], clock.now());
+        await applyBouncerActivity(store, [{ id: b.id, lastPullAt: clock.now() }], clock.now());
         expect((await engine.evaluateNow()).resolved.map((i) => i.subject)).toEqual(['bouncer:flappy']);
       }
       clock.advance(H + 1000);
-      await store.applyBouncerActivity([{ id: b.id + 1, lastPullAt: clock.now() }], clock.now());
+      await applyBouncerActivity(store, [{ id: b.id + 1, lastPullAt: clock.now() }], clock.now());
       await engine.evaluateNow();
       const flapping = await flappingKeys(store, clock.now());
-      const [open] = await store.openHealthIssues();
+      const [open] = await openHealthIssues(store);
       expect(issueStatus(open!, flapping)).toBe('flapping');
-      expect(await store.healthIssues({ includeResolved: true })).toHaveLength(FLAP_OPENS + 1);
+      expect(await healthIssues(store, { includeResolved: true })).toHaveLength(FLAP_OPENS + 1);
       // A day later the history no longer counts as flapping.
       expect(issueStatus(open!, await flappingKeys(store, clock.now() + 25 * H))).toBe('open');
     });
@@ -52,7 +54,7 @@ for (const dialect of DIALECTS) {
       const clock = new ManualClock(T0);
       // CrowdSec's 24 h for offline (no cadence escalation, tested in evaluate-machines.test.ts), our LP Late before it.
       const engine = new HealthEngine(store, clock, { ...DEFAULT_RULES, offlineAfterFactor: 0 });
-      const machineIssues = async () => (await store.openHealthIssues()).filter((i) => i.subject.startsWith('machine:'));
+      const machineIssues = async () => (await openHealthIssues(store)).filter((i) => i.subject.startsWith('machine:'));
       await createMachine(store, { machineId: 'agent1', passwordHash: '$2a$10$x', now: T0, isValidated: true });
       await recordLogin(store, 'agent1', { ipAddress: '10.0.0.7', version: 'v1.7.8', scenarios: '', now: T0 });
       for (let n = 0; n <= 6; n++) await recordHeartbeat(store, 'agent1', T0 + n * 60_000);

@@ -17,6 +17,11 @@ import type { LastProbe } from '../core/bouncers/probe.ts';
 import { enforcementInput, type CanaryHealthConfig } from './enforcement.ts';
 import { Topic } from '../lib/topic.ts';
 import { LiveSignals } from './live-signals.ts';
+import { bouncerChanges } from '../store/bouncer-changes.ts';
+import { listBouncers } from '../store/bouncers.ts';
+import { issueOpenCounts, openHealthIssue, openHealthIssues, resolveHealthIssue, touchHealthIssue } from '../store/health-issues.ts';
+import { lapiStarts } from '../store/lapi-runs.ts';
+import { usageMetricsReceivedAt } from '../store/usage-metrics.ts';
 
 /** Opened this many times in FLAP_WINDOW: shown as flapping rather than announced each time. */
 export const FLAP_OPENS = 3;
@@ -145,9 +150,9 @@ export class HealthEngine {
 
   async snapshot(now: number): Promise<FleetSnapshot> {
     if (this.#source) return await this.#source(now);
-    const bouncers = await this.#store.listBouncers();
+    const bouncers = await listBouncers(this.#store);
     const lookback = now - Math.max(2 * this.#rules.offlineAfterMs, 7 * 24 * 3600_000);
-    const reported = await this.#store.usageMetricsReceivedAt();
+    const reported = await usageMetricsReceivedAt(this.#store);
     const probes = await lastProbes(this.#store);
     const inputs: BouncerHealthInput[] = [];
     for (const b of bouncers) {
@@ -160,10 +165,10 @@ export class HealthEngine {
       // Summaries, not the raw record: a flood of random keys fills the raw record, never these.
       refused: [],
       refusedSummaries: await refusedSummaries(this.#store, { since: lookback }),
-      lapiStarts: await this.#store.lapiStarts(lookback),
+      lapiStarts: await lapiStarts(this.#store, lookback),
       // When no Local API process ran: nobody's silence (core/health/downtime.ts).
       downtime: await vigilDowntime(this.#store, lookback, now),
-      bouncerChanges: await this.#store.bouncerChanges(lookback),
+      bouncerChanges: await bouncerChanges(this.#store, lookback),
       // Machines (log processors), without their password hashes.
       machines: (await listMachines(this.#store)).map(toMachineHealthInput),
       // Agents' usage reports, with the windows LP No Logs Parsed looks back over.
@@ -194,7 +199,7 @@ export class HealthEngine {
       // What the held evaluation speaks for: its findings' subjects (`lapi_replaced` ends an open `lapi_down`).
       covers = (i) => e.findings.some((f) => i.subject === f.subject);
     }
-    const open = await this.#store.openHealthIssues();
+    const open = await openHealthIssues(this.#store);
     // One issue per incident (incident.ts): a late issue whose bouncer is now offline is that issue, escalated.
     const foundKind = new Map(findings.map((f) => [incidentKey(f.kind, f.subject), f.kind]));
     const byIncident = new Map<string, HealthIssue>();
@@ -216,14 +221,14 @@ export class HealthEngine {
         const stage = settleStage(existing, f);
         const moved = existing.kind !== stage.kind;
         const update = { lastSeenAt: now, summary: f.summary, since: f.since, evidence, ...(moved ? stage : {}) };
-        if (!(await this.#store.touchHealthIssue(existing.id, update))) continue; // that stage is open already: the next evaluation sees it
+        if (!(await touchHealthIssue(this.#store, existing.id, update))) continue; // that stage is open already: the next evaluation sees it
         kept.add(existing.id);
         const current = { ...existing, ...update };
         stillOpen.push(current);
         if (moved) escalated.push(current);
         continue;
       }
-      const issue = await this.#store.openHealthIssue(toNewIssue(f, now));
+      const issue = await openHealthIssue(this.#store, toNewIssue(f, now));
       if (issue) {
         kept.add(issue.id);
         opened.push(issue);
@@ -232,7 +237,7 @@ export class HealthEngine {
     }
     for (const i of open) {
       if (kept.has(i.id) || !covers(i)) continue;
-      if (await this.#store.resolveHealthIssue(i.id, now)) resolved.push({ ...i, resolvedAt: now });
+      if (await resolveHealthIssue(this.#store, i.id, now)) resolved.push({ ...i, resolvedAt: now });
     }
     const result = { opened, resolved, open: stillOpen, escalated };
     this.evaluated.publish(result);
@@ -255,6 +260,6 @@ function toNewIssue(f: Finding, now: number) {
 
 /** Issues whose (kind, subject) opened at least FLAP_OPENS times in the last FLAP_WINDOW_MS. */
 export async function flappingKeys(store: Store, now: number): Promise<Set<string>> {
-  const counts = await store.issueOpenCounts(now - FLAP_WINDOW_MS);
+  const counts = await issueOpenCounts(store, now - FLAP_WINDOW_MS);
   return new Set([...counts].filter(([, n]) => n >= FLAP_OPENS).map(([k]) => k));
 }

@@ -4,9 +4,10 @@ import { Store } from '../store/store.ts';
 import { ManualClock } from '../lib/clock.ts';
 import { hashApiKey } from '../core/bouncers/api-key.ts';
 import { DEFAULT_RULES } from '../core/health/evaluate.ts';
-import { lapiRuns } from '../store/lapi-runs.ts';
+import { lapiRuns, recordLapiStart } from '../store/lapi-runs.ts';
 import { LapiAlive } from './lapi-alive.ts';
 import { HealthEngine } from './engine.ts';
+import { applyBouncerActivity, createBouncer, listBouncers } from '../store/bouncers.ts';
 
 const T0 = Date.UTC(2026, 11, 7, 9, 0, 0);
 const S = 1000;
@@ -45,7 +46,7 @@ for (const dialect of DIALECTS) {
         // The run this process serves is alive now, whatever its last mark says: another replica
         // starting an hour after that mark is no gap.
         clock.advance(3600_000);
-        await store.recordLapiStart(clock.now(), 'another-replica');
+        await recordLapiStart(store, clock.now(), 'another-replica');
         expect((await engine.snapshot(clock.now())).downtime).toEqual([{ from: T0 + 3 * MIN + 30 * S, to: T0 + 15 * MIN + 30 * S }]);
       } finally {
         await a3.stop();
@@ -59,8 +60,8 @@ for (const dialect of DIALECTS) {
       try {
         const a = await LapiAlive.start(storeA, clock, 3600_000);
         const b = await LapiAlive.start(storeB, clock, 3600_000);
-        const bouncer = await storeA.createBouncer({ name: 'custom', apiKeyHash: hashApiKey('k'), now: T0 });
-        await storeA.applyBouncerActivity([{ id: bouncer.id, lastPullAt: T0, pullCadenceMs: 10_000 }], T0);
+        const bouncer = await createBouncer(storeA, { name: 'custom', apiKeyHash: hashApiKey('k'), now: T0 });
+        await applyBouncerActivity(storeA, [{ id: bouncer.id, lastPullAt: T0, pullCadenceMs: 10_000 }], T0);
         // A is upgraded (down 5 min) while B serves: the bouncer, which pulls from A, is judged by the wall clock.
         clock.set(T0 + 5 * S);
         await a.stop();
@@ -88,8 +89,8 @@ for (const dialect of DIALECTS) {
       const store = current();
       const clock = new ManualClock(T0);
       const run = await LapiAlive.start(store, clock, 3600_000);
-      const bouncer = await store.createBouncer({ name: 'custom', apiKeyHash: hashApiKey('k'), now: T0 });
-      await store.applyBouncerActivity([{ id: bouncer.id, lastPullAt: T0 + 2 * MIN, pullCadenceMs: 10_000 }], T0 + 2 * MIN);
+      const bouncer = await createBouncer(store, { name: 'custom', apiKeyHash: hashApiKey('k'), now: T0 });
+      await applyBouncerActivity(store, [{ id: bouncer.id, lastPullAt: T0 + 2 * MIN, pullCadenceMs: 10_000 }], T0 + 2 * MIN);
       clock.set(T0 + 2 * MIN + 5 * S);
       await run.stop();
       clock.set(T0 + 14 * MIN);
@@ -98,7 +99,7 @@ for (const dialect of DIALECTS) {
         const engine = new HealthEngine(store, clock, DEFAULT_RULES);
         clock.advance(10 * S);
         expect((await engine.evaluateNow()).opened).toEqual([]);
-        expect((await store.listBouncers())[0]!.pullCadenceMs).toBe(10_000);
+        expect((await listBouncers(store))[0]!.pullCadenceMs).toBe(10_000);
         // Still silent: 5 s before the outage + 56 s after it is past the 60 s late threshold.
         clock.set(T0 + 14 * MIN + 55 * S);
         expect((await engine.evaluateNow()).opened).toEqual([]);

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Clock } from '../lib/clock.ts';
 import type { Store } from '../store/store.ts';
-import { lapiRuns, markLapiAlive } from '../store/lapi-runs.ts';
+import { lapiRuns, markLapiAlive, recordLapiStart } from '../store/lapi-runs.ts';
 import { downtimeFrom, type Interval } from '../core/health/downtime.ts';
 import type { HealthRules } from '../core/health/types.ts';
 
@@ -37,7 +37,7 @@ export class LapiAlive {
   static async start(store: Store, clock: Clock, everyMs = ALIVE_MARK_EVERY_MS): Promise<LapiAlive> {
     const run = new LapiAlive(store, clock);
     const at = clock.now();
-    await store.recordLapiStart(at, run.instance);
+    await recordLapiStart(store, at, run.instance);
     await markLapiAlive(store, run.instance, at);
     liveRuns.set(store, run.instance);
     run.#timer = setInterval(() => void run.mark(), everyMs);

@@ -6,6 +6,7 @@ import { readJsonBody } from '../lib/json-body.ts';
 import type { Store } from '../store/store.ts';
 import { NotifyStore } from '../store/notify-store.ts';
 import { ackJson, acknowledgeIssue, createSilence, silenceJson } from './silence-commands.ts';
+import { openHealthIssues } from '../store/health-issues.ts';
 
 const ID = /^\d{1,15}$/;
 
@@ -80,7 +81,7 @@ export function registerNotifyAdminRoutes(app: Hono, deps: { store: Store; clock
     '/acks',
     handle(async (c) => {
       // The acknowledgements of the issues open now (an acknowledgement ends with its issue).
-      const open = (await store.openHealthIssues()).map((i) => i.id);
+      const open = (await openHealthIssues(store)).map((i) => i.id);
       const acks = await new NotifyStore(store).acknowledgements(open);
       return c.json([...acks.values()].sort((a, b) => a.issueId - b.issueId).map(ackJson));
     }),

@@ -3,6 +3,8 @@ import { parseDuration } from '../lib/duration.ts';
 import type { Store } from '../store/store.ts';
 import { NotifyStore } from '../store/notify-store.ts';
 import { silenceActive, type Acknowledgement, type Silence } from '../core/notify/silences.ts';
+import { getBouncer } from '../store/bouncers.ts';
+import { healthIssue } from '../store/health-issues.ts';
 
 /** What the CLI and the admin API do for silences and acknowledgements, with the same checks and errors. */
 
@@ -42,13 +44,13 @@ export async function createSilence(store: Store, req: SilenceRequest): Promise<
   if ((req.issueId === undefined) === (req.bouncer === undefined))
     throw new VigilError('E_USAGE', 'name one issue or one bouncer to silence, not both or neither');
   if (req.issueId !== undefined) {
-    const issue = await store.healthIssue(req.issueId);
+    const issue = await healthIssue(store, req.issueId);
     if (!issue) throw new VigilError('E_NO_ISSUE', `issue ${req.issueId} doesn't exist (see: vigil issues list)`);
     if (issue.resolvedAt !== null) {
       const hint = issue.bouncerName ? `; to hold back its next openings, silence the bouncer: --bouncer ${issue.bouncerName}` : '';
       throw new VigilError('E_ISSUE_RESOLVED', `issue ${req.issueId} is already resolved${hint}`);
     }
-  } else if (!(await store.getBouncer(req.bouncer!))) {
+  } else if (!(await getBouncer(store, req.bouncer!))) {
     throw new VigilError('E_NO_BOUNCER', `bouncer '${req.bouncer}' doesn't exist (see: vigil bouncers list)`);
   }
   return await new NotifyStore(store).createSilence({
@@ -66,7 +68,7 @@ export async function acknowledgeIssue(
   req: { issueId: number; reason: string | undefined; createdBy: string; now: number },
 ): Promise<{ ack: Acknowledgement; created: boolean }> {
   const reason = checkReason(req.reason, 'reason', false);
-  const issue = await store.healthIssue(req.issueId);
+  const issue = await healthIssue(store, req.issueId);
   if (!issue) throw new VigilError('E_NO_ISSUE', `issue ${req.issueId} doesn't exist (see: vigil issues list)`);
   if (issue.resolvedAt !== null) throw new VigilError('E_ISSUE_RESOLVED', `issue ${req.issueId} is already resolved; nothing to acknowledge`);
   return await new NotifyStore(store).acknowledge({ issueId: req.issueId, reason, createdBy: req.createdBy, createdAt: req.now });

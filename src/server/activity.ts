@@ -1,4 +1,6 @@
-import type { Store, BouncerActivity, NewRefusedRequest } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
+import type { BouncerActivity } from '../store/bouncers.ts';
+import type { NewRefusedRequest } from '../store/refused-requests.ts';
 import type { Bouncer, BouncerChange } from '../core/model/records.ts';
 import { cadenceUpdate, readCadence } from '../core/health/cadence.ts';
 import { PullHourCounts, recordPullHours } from '../store/pull-history.ts';
@@ -6,6 +8,9 @@ import { RefusedSummaryCounts, recordRefusedSummaries } from '../store/refused-s
 import { recordStreamFilters } from '../store/canaries.ts';
 import type { StreamFilters } from '../core/health/enforcement.ts';
 import { recordProbes, type ProbeRow } from '../store/bouncer-probes.ts';
+import { recordBouncerChanges } from '../store/bouncer-changes.ts';
+import { applyBouncerActivity } from '../store/bouncers.ts';
+import { recordRefused } from '../store/refused-requests.ts';
 
 /**
  * Buffers what authenticated requests tell about each bouncer (last pull, last request, IP,
@@ -191,10 +196,10 @@ export class ActivityRecorder {
     this.#refused = [];
     this.#changes = [];
     try {
-      await this.#store.applyBouncerActivity(batch, Date.now());
-      await this.#store.recordRefused(refused);
+      await applyBouncerActivity(this.#store, batch, Date.now());
+      await recordRefused(this.#store, refused);
       await recordRefusedSummaries(this.#store, summaries);
-      await this.#store.recordBouncerChanges(changes);
+      await recordBouncerChanges(this.#store, changes);
       await recordPullHours(this.#store, pullHours);
       await recordStreamFilters(this.#store, filters);
       await recordProbes(this.#store, probes);

@@ -15,13 +15,17 @@ import type { HealthRules } from '../core/health/types.ts';
 import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { registerNotifyAdminRoutes } from '../notify/admin-routes.ts';
 import { readRunbookSettings } from '../store/runbook-settings.ts';
+import { getBouncer, listBouncers } from '../store/bouncers.ts';
+import { healthIssue, healthIssues, openHealthIssues } from '../store/health-issues.ts';
+import { getMeta, setMeta } from '../store/meta.ts';
+import { usageMetricsReceivedAt } from '../store/usage-metrics.ts';
 
 const ADMIN_TOKEN_KEY = META_KEYS.adminToken;
 
 /** Creates (or replaces) the admin token; only its SHA-256 is stored. Returns the token, shown once. */
 export async function rotateAdminToken(store: Store): Promise<string> {
   const token = `vigil_${crypto.randomBytes(24).toString('base64url')}`;
-  await store.setMeta(ADMIN_TOKEN_KEY, sha256(token));
+  await setMeta(store, ADMIN_TOKEN_KEY, sha256(token));
   return token;
 }
 
@@ -56,15 +60,15 @@ export function createAdminApp(deps: {
       if (session) return session;
     }
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    const stored = await store.getMeta(ADMIN_TOKEN_KEY);
+    const stored = await getMeta(store, ADMIN_TOKEN_KEY);
     if (!m || !stored || !hashesEqual(sha256(m[1]!), stored)) return unauthorized(c);
     await next();
   });
 
   app.get('/bouncers', async (c) => {
     const now = clock.now();
-    const list = await store.listBouncers();
-    const reported = await store.usageMetricsReceivedAt();
+    const list = await listBouncers(store);
+    const reported = await usageMetricsReceivedAt(store);
     const downtime = await vigilDowntime(store, downtimeLookback(now, rules), now);
     return c.json(
       list.map((b) => ({
@@ -88,7 +92,7 @@ export function createAdminApp(deps: {
     const all = c.req.query('all');
     if (all !== undefined && all !== 'true' && all !== 'false') return c.json({ message: 'all: use true or false' }, 400);
     const now = clock.now();
-    const [list, flapping] = [await store.healthIssues({ includeResolved: all === 'true' }), await flappingKeys(store, now)];
+    const [list, flapping] = [await healthIssues(store, { includeResolved: all === 'true' }), await flappingKeys(store, now)];
     return c.json(list.map((i) => ({ ...i, status: issueStatus(i, flapping) })));
   });
 
@@ -101,22 +105,22 @@ export function createAdminApp(deps: {
     if (deployment !== 'host' && deployment !== 'docker' && deployment !== 'kubernetes') {
       return c.json({ message: 'deployment: use host, docker or kubernetes' }, 400);
     }
-    const issue = await store.healthIssue(Number(id));
+    const issue = await healthIssue(store, Number(id));
     if (!issue) return c.json({ message: `issue ${id} not found` }, 404);
-    const bouncer = issue.bouncerName ? await store.getBouncer(issue.bouncerName) : undefined;
+    const bouncer = issue.bouncerName ? await getBouncer(store, issue.bouncerName) : undefined;
     const flapping = await flappingKeys(store, clock.now());
     return c.json({ ...issue, status: issueStatus(issue, flapping), runbook: issueRunbook(issue, bouncer, deps.lapiUrl(), deployment, settings) ?? null });
   });
 
   app.get('/summary', async (c) => {
     const now = clock.now();
-    const bouncers = await store.listBouncers();
-    const reported = await store.usageMetricsReceivedAt();
+    const bouncers = await listBouncers(store);
+    const reported = await usageMetricsReceivedAt(store);
     const byStatus: Record<string, number> = { healthy: 0, late: 0, offline: 0, never_pulled: 0, revoked: 0 };
     const downtime = await vigilDowntime(store, downtimeLookback(now, rules), now);
     for (const b of bouncers) byStatus[bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, rules, downtime)]!++;
     const byCriticality: Record<string, number> = { critical: 0, high: 0, warning: 0, recommended: 0 };
-    for (const i of await store.openHealthIssues()) byCriticality[i.criticality] = (byCriticality[i.criticality] ?? 0) + 1;
+    for (const i of await openHealthIssues(store)) byCriticality[i.criticality] = (byCriticality[i.criticality] ?? 0) + 1;
     return c.json({ bouncers: byStatus, openIssues: byCriticality });
   });
 

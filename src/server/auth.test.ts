@@ -4,6 +4,17 @@ import { hashApiKey } from '../core/bouncers/api-key.ts';
 import { ManualClock } from '../lib/clock.ts';
 import { Store } from '../store/store.ts';
 import { BouncerAuth } from './auth.ts';
+import { dialectOf } from '../store/store-db.ts';
+import {
+  applyBouncerActivity,
+  bouncersRev,
+  claimBouncerAddress,
+  createBouncer,
+  deleteBouncers,
+  getBouncer,
+  setBouncerKind,
+  setBouncerRevoked,
+} from '../store/bouncers.ts';
 
 const T0 = Date.UTC(2026, 11, 3, 12, 0, 0);
 const IP = '192.0.2.10';
@@ -25,13 +36,15 @@ for (const dialect of DIALECTS) {
       other = await Store.open(url);
       clock = new ManualClock(T0);
       lookups = 0;
-      const byKeyHash = store.bouncersByKeyHash.bind(store);
-      store.bouncersByKeyHash = (h: string) => {
+      // Counts the store's key lookups (the dialect answers every bouncersByKeyHash).
+      const storeDialect = dialectOf(store);
+      const byKeyHash = storeDialect.bouncerRowsByKeyHash.bind(storeDialect);
+      storeDialect.bouncerRowsByKeyHash = (h: string) => {
         lookups++;
         return byKeyHash(h);
       };
       auth = new BouncerAuth(store, clock);
-      await other.createBouncer({ name: 'nginx', apiKeyHash: hashApiKey('key-1'), now: T0 });
+      await createBouncer(other, { name: 'nginx', apiKeyHash: hashApiKey('key-1'), now: T0 });
       await auth.confirmRevision();
       expect(await auth.authenticate('key-1', IP, 'GET')).toMatchObject({ ok: true, bouncer: { name: 'nginx', ipAddress: IP } });
     });
@@ -52,22 +65,22 @@ for (const dialect of DIALECTS) {
       }
       expect(lookups).toBe(before);
       // Pulls recorded for it (last pull, last request) and its address claim do not move the revision.
-      await other.applyBouncerActivity([{ id: (await other.getBouncer('nginx'))!.id, lastPullAt: clock.now(), lastRequestAt: clock.now() }], clock.now());
+      await applyBouncerActivity(other, [{ id: (await getBouncer(other, 'nginx'))!.id, lastPullAt: clock.now(), lastRequestAt: clock.now() }], clock.now());
       await auth.confirmRevision();
       expect(auth.cached('key-1', IP, 'GET')).toMatchObject({ ok: true });
     });
 
     it('refuses a key revoked, or deleted, by another process once the revision is read', async () => {
       clock.advance(10_000);
-      await other.setBouncerRevoked('nginx', true, clock.now());
+      await setBouncerRevoked(other, 'nginx', true, clock.now());
       await auth.confirmRevision();
       expect(auth.cached('key-1', IP, 'GET')).toBeUndefined();
       expect(await auth.authenticate('key-1', IP, 'GET')).toMatchObject({ ok: false, reason: 'revoked' });
-      await other.setBouncerRevoked('nginx', false, clock.now());
+      await setBouncerRevoked(other, 'nginx', false, clock.now());
       clock.advance(10_000);
       await auth.confirmRevision();
       expect(await auth.authenticate('key-1', IP, 'GET')).toMatchObject({ ok: true });
-      await other.deleteBouncers(['nginx']);
+      await deleteBouncers(other, ['nginx']);
       clock.advance(10_000);
       await auth.confirmRevision();
       expect(await auth.authenticate('key-1', IP, 'GET')).toMatchObject({ ok: false, reason: 'unknown' });
@@ -76,7 +89,7 @@ for (const dialect of DIALECTS) {
     it('accepts a key added by another process after it was refused', async () => {
       expect(await auth.authenticate('key-2', IP, 'GET')).toMatchObject({ ok: false, reason: 'unknown' });
       clock.advance(10_000);
-      await other.createBouncer({ name: 'traefik', apiKeyHash: hashApiKey('key-2'), now: clock.now() });
+      await createBouncer(other, { name: 'traefik', apiKeyHash: hashApiKey('key-2'), now: clock.now() });
       await auth.confirmRevision();
       expect(await auth.authenticate('key-2', IP, 'GET')).toMatchObject({ ok: true, bouncer: { name: 'traefik' } });
     });
@@ -90,8 +103,8 @@ for (const dialect of DIALECTS) {
     });
 
     it('moves the revision on every change that decides authentication, and on none other', async () => {
-      const rev = () => other.bouncersRev();
-      const id = (await other.getBouncer('nginx'))!.id;
+      const rev = () => bouncersRev(other);
+      const id = (await getBouncer(other, 'nginx'))!.id;
       let last = await rev();
       const moved = async () => {
         const now = await rev();
@@ -99,21 +112,21 @@ for (const dialect of DIALECTS) {
         last = now;
         return did;
       };
-      await other.applyBouncerActivity([{ id, lastPullAt: T0 + 1, lastPullRev: 3, type: 'crowdsec-nginx-bouncer', version: 'v1.0.8' }], T0 + 1);
+      await applyBouncerActivity(other, [{ id, lastPullAt: T0 + 1, lastPullRev: 3, type: 'crowdsec-nginx-bouncer', version: 'v1.0.8' }], T0 + 1);
       expect(await moved()).toBe(false);
-      await other.setBouncerKind('nginx', 'firewall', T0 + 2);
+      await setBouncerKind(other, 'nginx', 'firewall', T0 + 2);
       expect(await moved()).toBe(false);
-      await other.setBouncerRevoked('nginx', true, T0 + 3);
+      await setBouncerRevoked(other, 'nginx', true, T0 + 3);
       expect(await moved()).toBe(true);
-      await other.createBouncer({ name: 'caddy', apiKeyHash: hashApiKey('key-3'), now: T0 + 4 });
+      await createBouncer(other, { name: 'caddy', apiKeyHash: hashApiKey('key-3'), now: T0 + 4 });
       expect(await moved()).toBe(true);
       // Filling in a new row's address ('' → IP): a cached key without that address asks the store anyway.
-      const caddy = (await other.getBouncer('caddy'))!;
-      await other.claimBouncerAddress(caddy.id, IP, T0 + 5);
+      const caddy = (await getBouncer(other, 'caddy'))!;
+      await claimBouncerAddress(other, caddy.id, IP, T0 + 5);
       expect(await moved()).toBe(false);
-      await other.applyBouncerActivity([{ id: caddy.id, ipAddress: '192.0.2.99' }], T0 + 6);
+      await applyBouncerActivity(other, [{ id: caddy.id, ipAddress: '192.0.2.99' }], T0 + 6);
       expect(await moved()).toBe(true);
-      await other.deleteBouncers(['caddy']);
+      await deleteBouncers(other, ['caddy']);
       expect(await moved()).toBe(true);
     });
   });

@@ -5,6 +5,7 @@ import type { Clock } from '../lib/clock.ts';
 import { hashApiKey } from '../core/bouncers/api-key.ts';
 import { chooseKeyRow, keyRevoked } from '../core/bouncers/key-sharing.ts';
 import { isStoreDown, type StoreHealth } from './store-health.ts';
+import { bouncersByKeyHash, bouncersRev, claimBouncerAddress, createAutoBouncer, getBouncer } from '../store/bouncers.ts';
 
 /** Why a request was refused: its key, or (`tls:…`) its client certificate (src/server/client-cert.ts). */
 export type RefusalReason = 'missing' | 'unknown' | 'revoked' | `tls:${string}`;
@@ -116,11 +117,11 @@ export class BouncerAuth {
     return this.#serialized(`tls\0${name}`, async () => {
       const again = this.cachedTls(name);
       if (again !== undefined) return again;
-      let bouncer = await this.#call(() => this.#store.getBouncer(name));
+      let bouncer = await this.#call(() => getBouncer(this.#store, name));
       if (bouncer === undefined) {
         // Random bytes hashed: a valid-looking hash no key can produce, so the row never answers X-Api-Key.
         const apiKeyHash = hashApiKey(crypto.randomBytes(32).toString('hex'));
-        const made = await this.#call(() => this.#store.createAutoBouncer({ name, apiKeyHash, ip: peer, now: this.#clock.now(), authType: 'tls' }));
+        const made = await this.#call(() => createAutoBouncer(this.#store, { name, apiKeyHash, ip: peer, now: this.#clock.now(), authType: 'tls' }));
         if (made.created) this.onCreated(made.bouncer);
         bouncer = made.bouncer;
       }
@@ -152,7 +153,7 @@ export class BouncerAuth {
     this.#confirming ??= (async () => {
       try {
         const at = this.#clock.now();
-        const rev = await this.#call(() => this.#store.bouncersRev());
+        const rev = await this.#call(() => bouncersRev(this.#store));
         if (this.#confirmed?.rev !== rev) this.invalidate();
         this.#confirmed = { rev, at };
       } catch {
@@ -173,7 +174,7 @@ export class BouncerAuth {
   async #resolve(keyHash: string, peer: string, method: string): Promise<AuthResult> {
     let rows: Bouncer[];
     try {
-      rows = await this.#call(() => this.#store.bouncersByKeyHash(keyHash));
+      rows = await this.#call(() => bouncersByKeyHash(this.#store, keyHash));
     } catch (e) {
       // The store is down or slow: a key and address it confirmed recently keep working (bounded
       // staleness); anything else gets E_STORE_DOWN (503), never a 403 that would tell a bouncer
@@ -199,13 +200,13 @@ export class BouncerAuth {
       if ('claim' in choice) {
         // Lost or won, the rows say who has it now; a row deleted and re-added meanwhile ends the loop.
         if (attempt >= 3) return { ok: false, reason: 'unknown', keyHash };
-        await this.#call(() => this.#store.claimBouncerAddress(choice.claim.id, peer, now));
-        rows = await this.#call(() => this.#store.bouncersByKeyHash(keyHash));
+        await this.#call(() => claimBouncerAddress(this.#store, choice.claim.id, peer, now));
+        rows = await this.#call(() => bouncersByKeyHash(this.#store, keyHash));
         continue;
       }
-      const made = await this.#call(() => this.#store.createAutoBouncer({ name: choice.create, apiKeyHash: keyHash, ip: peer, now, authType: 'api-key' }));
+      const made = await this.#call(() => createAutoBouncer(this.#store, { name: choice.create, apiKeyHash: keyHash, ip: peer, now, authType: 'api-key' }));
       if (made.created) this.onCreated(made.bouncer);
-      rows = await this.#call(() => this.#store.bouncersByKeyHash(keyHash));
+      rows = await this.#call(() => bouncersByKeyHash(this.#store, keyHash));
       this.#remember(keyHash, rows);
       // The row of that name is another key's, or a certificate's: CrowdSec fails the same way.
       if (made.bouncer.apiKeyHash !== keyHash || made.bouncer.authType !== 'api-key') return { ok: false, reason: 'unknown', keyHash };

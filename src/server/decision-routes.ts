@@ -14,6 +14,7 @@ import type { BouncerGate, GateRequest, GateResult } from './bouncer-gate.ts';
 import type { LapiMetrics } from './metrics.ts';
 import { isStoreDown, type StoreHealth } from './store-health.ts';
 import type { ClientCertSource } from './client-cert.ts';
+import { decisionsChangedSince, decisionsRev, expiredDecisions } from '../store/decisions.ts';
 
 export interface DecisionRoutesDeps {
   store: Store;
@@ -146,19 +147,19 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
         // The whole active set from memory, first brought up to the store's revision (one cheap
         // query) so a startup is as fresh as a database read; the cursor is the revision the index
         // reflects, so anything committed since reaches the bouncer in its next delta.
-        if ((await call(() => store.decisionsRev())) !== sync.rev) await call(() => sync.refresh());
+        if ((await call(() => decisionsRev(store))) !== sync.rev) await call(() => sync.refresh());
         rev = sync.rev;
         added = sync.index.active(at);
-        deleted = await call(() => store.expiredDecisions(at));
+        deleted = await call(() => expiredDecisions(store, at));
       } else {
         // Read the revision first: anything committed after it is sent next time (perhaps twice, never lost).
-        rev = await call(() => store.decisionsRev());
+        rev = await call(() => decisionsRev(store));
         // At the store's revision, the index's recent changes are what the store would return.
         let changed = sync.changesSince(cursor.lastPullRev!, rev);
-        if (changed === undefined) changed = await call(() => store.decisionsChangedSince(cursor.lastPullRev!));
+        if (changed === undefined) changed = await call(() => decisionsChangedSince(store, cursor.lastPullRev!));
         else if (changed.length > LARGE_DELTA) await turns.next();
         added = changed.filter((d) => d.until > at);
-        const expired = await call(() => store.expiredDecisions(at, cursor.lastPullAt! - DELETED_OVERLAP_MS));
+        const expired = await call(() => expiredDecisions(store, at, cursor.lastPullAt! - DELETED_OVERLAP_MS));
         const seen = new Set(expired.map((d) => d.id));
         deleted = expired.concat(changed.filter((d) => d.until <= at && !seen.has(d.id)));
         added.sort(byUntilThenId);

@@ -12,6 +12,7 @@ import type { LapiMetrics } from './metrics.ts';
 import { parseBouncerUsageMetrics, USAGE_METRICS_MAX_BYTES } from './usage-metrics.ts';
 import { isAgentRequest } from './agent-usage.ts';
 import type { ClientCertSource } from './client-cert.ts';
+import { recordUsageMetrics } from '../store/usage-metrics.ts';
 
 /** The `Server` header of `/health`: how `vigil watch` tells Vigil from CrowdSec on the Local API's address. */
 export const VIGIL_SERVER_HEADER = 'Vigil';
@@ -131,7 +132,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
       : withBouncer(c, 'none', async (b, at) => {
           const parsed = parseBouncerUsageMetrics(new Uint8Array(await c.req.arrayBuffer()), c.req.header('content-encoding'));
           if (!parsed.ok) return json(c, JSON.stringify({ message: parsed.message }), parsed.status);
-          await deps.store.recordUsageMetrics(b.id, at, parsed.report);
+          await recordUsageMetrics(deps.store, b.id, at, parsed.report);
           return c.body(null, 201);
         }),
   );

@@ -8,6 +8,8 @@ import { formatListen } from '../lib/listen-address.ts';
 import { listenOn } from './listen.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
 import type { StoreHealth } from './store-health.ts';
+import { listBouncers } from '../store/bouncers.ts';
+import { openHealthIssues } from '../store/health-issues.ts';
 
 /**
  * Prometheus metrics, on their own listener (default 127.0.0.1:6071; CrowdSec keeps its own on 6060). Per-bouncer and
@@ -55,7 +57,7 @@ export class LapiMetrics {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const b of await read(() => store.listBouncers(), [])) {
+        for (const b of await read(() => listBouncers(store), [])) {
           if (b.lastPullAt !== null) this.set({ bouncer: b.name, type: b.type }, b.lastPullAt / 1000);
         }
       },
@@ -68,7 +70,7 @@ export class LapiMetrics {
       async collect() {
         this.reset();
         const counts = new Map<string, { kind: string; criticality: string; n: number }>();
-        for (const i of await read(() => store.openHealthIssues(), [])) {
+        for (const i of await read(() => openHealthIssues(store), [])) {
           const key = `${i.kind}|${i.criticality}`;
           const c = counts.get(key) ?? { kind: i.kind, criticality: i.criticality, n: 0 };
           c.n++;

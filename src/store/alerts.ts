@@ -1,11 +1,13 @@
 import type { Selectable } from 'kysely';
-import type { Alert, AlertDetails, Decision } from '../core/model/records.ts';
+import type { Alert, AlertDetails, AlertWithDecisions, Decision } from '../core/model/records.ts';
 import type { AlertsTable } from './schema.ts';
 import { dbOf } from './store-db.ts';
-import { toAlert, toDecision, type Store } from './store.ts';
+import { toAlert, toDecision } from './alert-rows.ts';
+import type { Store } from './store.ts';
+import { softDeleteDecisions } from './decisions.ts';
 
 // Alerts as the watcher API reads and deletes them (table in 001, CrowdSec's details in 008).
-// Writing goes through Store.addDecisions, which bumps the decisions revision bouncers follow.
+// Writing goes through addAlerts/addDecisions (decisions.ts), which bumps the decisions revision bouncers follow.
 
 export type StoredAlert = Alert & AlertDetails;
 
@@ -69,7 +71,8 @@ export async function deleteAlerts(store: Store, alertIds: readonly number[], no
   for (let i = 0; i < alertIds.length; i += CHUNK) {
     const chunk = alertIds.slice(i, i + CHUNK);
     const active = await db.selectFrom('decisions').select('id').where('alert_id', 'in', chunk).where('until', '>', now).execute();
-    await store.softDeleteDecisions(
+    await softDeleteDecisions(
+      store,
       active.map((r) => Number(r.id)),
       now,
     );
@@ -84,6 +87,35 @@ export async function deleteAlerts(store: Store, alertIds: readonly number[], no
     }
   });
   return n;
+}
+
+/** The alerts of these ids, by id. */
+export async function alertsFor(store: Store, alertIds: readonly number[]): Promise<Map<number, Alert>> {
+  const out = new Map<number, Alert>();
+  for (let i = 0; i < alertIds.length; i += CHUNK) {
+    const rows = await dbOf(store)
+      .selectFrom('alerts')
+      .selectAll()
+      .where('id', 'in', alertIds.slice(i, i + CHUNK))
+      .execute();
+    for (const r of rows) out.set(r.id, toAlert(r));
+  }
+  return out;
+}
+
+/** Groups decisions under their alerts, newest alert first, as `cscli decisions list` shows them. */
+export async function withAlerts(store: Store, decisions: readonly Decision[]): Promise<AlertWithDecisions[]> {
+  const alertIds = [...new Set(decisions.map((d) => d.alertId).filter((id): id is number => id !== null))];
+  const alerts = await alertsFor(store, alertIds);
+  const groups = new Map<number, AlertWithDecisions>();
+  for (const d of decisions) {
+    const alert = d.alertId !== null ? alerts.get(d.alertId) : undefined;
+    if (!alert) continue;
+    let g = groups.get(alert.id);
+    if (!g) groups.set(alert.id, (g = { alert, decisions: [] }));
+    g.decisions.push(d);
+  }
+  return [...groups.values()].sort((a, b) => b.alert.id - a.alert.id);
 }
 
 export function toStoredAlert(r: Selectable<AlertsTable>): StoredAlert {

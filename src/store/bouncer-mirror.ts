@@ -1,4 +1,4 @@
-import { dbOf } from './store-db.ts';
+import { dbOf, dialectOf } from './store-db.ts';
 /**
  * Keeps `vigil watch`'s own store in step with what CrowdSec holds: one row per CrowdSec bouncer in
  * the store's `bouncers` table, so everything that reads bouncers from a store (the health columns
@@ -10,11 +10,12 @@ import { dbOf } from './store-db.ts';
  * `vigil bouncers set NAME --kind` survives syncs. IP, type and version changes are recorded as the
  * Local API records them, so an issue notes a change just before a silence.
  */
-import { sql } from 'kysely';
 import type { Store } from './store.ts';
 import type { Bouncer, BouncerChange } from '../core/model/records.ts';
-import { toBouncer } from './store.ts';
+import { deleteBouncers, toBouncer } from './bouncers.ts';
 import type { CrowdsecBouncer } from '../core/model/crowdsec-bouncer.ts';
+import { recordBouncerChanges } from './bouncer-changes.ts';
+import { recordUsageMetrics, usageMetricsReceivedAt } from './usage-metrics.ts';
 
 export interface MirrorResult {
   /** The mirrored rows after the sync, by CrowdSec name. */
@@ -30,7 +31,7 @@ const CHUNK = 500;
 export async function syncMirror(store: Store, bouncers: CrowdsecBouncer[], usageMetricsAt: Map<string, number>, now: number): Promise<MirrorResult> {
   const db = dbOf(store);
   const existing = new Map((await db.selectFrom('bouncers').selectAll().execute()).map((r) => [r.name, toBouncer(r)]));
-  const reported = await store.usageMetricsReceivedAt();
+  const reported = await usageMetricsReceivedAt(store);
   const seen = new Set<string>();
   const added: string[] = [];
   const changes: BouncerChange[] = [];
@@ -100,39 +101,17 @@ export async function syncMirror(store: Store, bouncers: CrowdsecBouncer[], usag
         .execute();
       for (const r of rows) byName.set(r.name, toBouncer(r));
     }
-    if (store.dialect === 'postgres') {
-      // One statement per chunk: a fleet whose every last_pull moved must not cost a round trip per bouncer.
-      for (let i = 0; i < updates.length; i += CHUNK) {
-        const rows = updates
-          .slice(i, i + CHUNK)
-          .map(
-            (u) =>
-              sql`(${u.id}::bigint, ${u.revoked}::int, ${u.ip_address}::text, ${u.type}::text, ${u.version}::text, ${u.auth_type}::text, ${u.created_at}::bigint, ${u.last_pull_at}::bigint)`,
-          );
-        await sql`UPDATE bouncers AS b SET revoked = v.revoked, ip_address = v.ip_address, type = v.type, version = v.version, auth_type = v.auth_type,
-            created_at = v.created_at, last_pull_at = v.last_pull_at, updated_at = ${now}
-          FROM (VALUES ${sql.join(rows)}) AS v(id, revoked, ip_address, type, version, auth_type, created_at, last_pull_at)
-          WHERE b.id = v.id`.execute(trx);
-      }
-    } else {
-      // SQLite: prepared statements inside one transaction cost microseconds each.
-      for (const { id, ...values } of updates)
-        await trx
-          .updateTable('bouncers')
-          .set({ ...values, updated_at: now })
-          .where('id', '=', id)
-          .execute();
-    }
+    await dialectOf(store).updateBouncerRows(trx, updates, now);
   });
   added.push(...inserts.map((v) => v.name));
 
   const removed = [...existing.keys()].filter((name) => !seen.has(name));
-  if (removed.length > 0) await store.deleteBouncers(removed);
-  await store.recordBouncerChanges(changes);
+  if (removed.length > 0) await deleteBouncers(store, removed);
+  await recordBouncerChanges(store, changes);
   for (const [name, at] of usageMetricsAt) {
     const b = byName.get(name);
     if (b && reported.get(b.id) !== at)
-      await store.recordUsageMetrics(b.id, at, {
+      await recordUsageMetrics(store, b.id, at, {
         source: 'crowdsec',
         note: "reported to CrowdSec's Local API (POST /v1/usage-metrics); Vigil reads only its time",
       });

@@ -1,6 +1,7 @@
 import type { ImportedBouncer, ImportedMachine } from '../core/model/crowdsec-import.ts';
 import { dbOf } from './store-db.ts';
-import { newBouncerRow, type Store } from './store.ts';
+import { newBouncerRow } from './bouncers.ts';
+import type { Store } from './store.ts';
 
 /**
  * Writes the bouncers and machines of `vigil import crowdsec` in one transaction, each row whole

@@ -20,3 +20,20 @@ export async function lapiRuns(store: Store, since: number): Promise<Array<LapiR
     .execute();
   return rows.map((r) => ({ instance: r.instance, startedAt: Number(r.at), aliveUntil: r.alive_until === null ? null : Number(r.alive_until) }));
 }
+
+/** Records that a `vigil serve` process started (its `lapi_starts` row), keeping a month of them. */
+export async function recordLapiStart(store: Store, at: number, instance: string): Promise<void> {
+  const db = dbOf(store);
+  await db.insertInto('lapi_starts').values({ at, instance }).execute();
+  // Keep a month of starts: enough to explain any silence the engine looks at.
+  await db
+    .deleteFrom('lapi_starts')
+    .where('at', '<', at - 30 * 24 * 3600_000)
+    .execute();
+}
+
+/** When each `vigil serve` process started since `since`, oldest first. */
+export async function lapiStarts(store: Store, since: number): Promise<number[]> {
+  const rows = await dbOf(store).selectFrom('lapi_starts').select('at').where('at', '>=', since).orderBy('at').execute();
+  return rows.map((r) => Number(r.at));
+}

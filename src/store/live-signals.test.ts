@@ -3,6 +3,7 @@ import { DIALECTS, useFreshStore } from '../../test/support/databases.ts';
 import type { Store } from './store.ts';
 import { HOUR_MS, recordPullHours } from './pull-history.ts';
 import { WEEK_MS, queryRhythms, reportPeriodMs, usageReportPeriods } from './live-signals.ts';
+import { recordUsageMetrics } from './usage-metrics.ts';
 
 const NOW = Date.UTC(2026, 11, 7, 9, 20, 0); // Monday 09:20
 const NINE = Date.UTC(2026, 11, 7, 9, 0, 0);
@@ -25,9 +26,9 @@ for (const dialect of DIALECTS) {
     });
 
     it('reads the report period of the bouncers asked for', async () => {
-      await store.recordUsageMetrics(1, NOW - 60_000, { version: 'v1', metrics: [{ meta: { window_size_seconds: 900, utc_now_timestamp: 1 }, items: [] }] });
-      await store.recordUsageMetrics(2, NOW - 60_000, { version: 'v1', metrics: [] });
-      await store.recordUsageMetrics(3, NOW - 60_000, { version: 'v1', metrics: [{ meta: { window_size_seconds: 600, utc_now_timestamp: 1 }, items: [] }] });
+      await recordUsageMetrics(store, 1, NOW - 60_000, { version: 'v1', metrics: [{ meta: { window_size_seconds: 900, utc_now_timestamp: 1 }, items: [] }] });
+      await recordUsageMetrics(store, 2, NOW - 60_000, { version: 'v1', metrics: [] });
+      await recordUsageMetrics(store, 3, NOW - 60_000, { version: 'v1', metrics: [{ meta: { window_size_seconds: 600, utc_now_timestamp: 1 }, items: [] }] });
       const got = await usageReportPeriods(store, [1, 2]);
       expect(got).toEqual(
         new Map([

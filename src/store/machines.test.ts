@@ -12,6 +12,7 @@ import {
   validateMachine,
 } from './machines.ts';
 import type { Store } from './store.ts';
+import { addAlerts } from './decisions.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 4, 0, 0);
 const HASH = '$2a$10$abcdefghijklmnopqrstuu6yDq7bH2uW1o9H1s5yq3Jm0aTnq5mWe';
@@ -75,7 +76,7 @@ for (const dialect of DIALECTS) {
         stopAt: T0,
         simulated: false,
       };
-      await store.addAlerts([{ alert, decisions: [] }], undefined, { machineId: 'agent-1', at: T0 + 2 });
+      await addAlerts(store, [{ alert, decisions: [] }], undefined, { machineId: 'agent-1', at: T0 + 2 });
       let m = await getMachine(store, 'agent-1');
       expect(m).toMatchObject({
         ipAddress: '192.0.2.7',

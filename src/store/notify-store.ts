@@ -1,11 +1,13 @@
-import { dbOf } from './store-db.ts';
+import { dbOf, dialectOf } from './store-db.ts';
 import crypto from 'node:crypto';
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import { toBouncer, toHealthIssue, type Store } from './store.ts';
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Store } from './store.ts';
+import { toBouncer } from './bouncers.ts';
+import { toHealthIssue } from './health-issues.ts';
 import type { HealthIssue } from '../core/model/health-issue.ts';
 import type { Bouncer } from '../core/model/records.ts';
 import type { Database, NotifyTables } from './schema.ts';
-import type { Dialect } from './dialect.ts';
+import type { StoreDialect } from './dialects/store-dialect.ts';
 import { VigilError } from '../lib/errors.ts';
 import type { Announced, IssueNotifyState } from '../core/notify/plan.ts';
 import type { Acknowledgement, Silence } from '../core/notify/silences.ts';
@@ -80,11 +82,11 @@ const TEXT_KEPT = 500;
 /** The notification tables (outbox, states, silences, acknowledgements), through the store's own Kysely instance. */
 export class NotifyStore {
   readonly db: NotifyDb;
-  readonly dialect: Dialect;
+  readonly #dialect: StoreDialect;
 
   constructor(store: Store) {
     this.db = dbOf(store);
-    this.dialect = store.dialect;
+    this.#dialect = dialectOf(store);
   }
 
   /**
@@ -94,7 +96,7 @@ export class NotifyStore {
    */
   async planning<T>(fn: (trx: NotifyTrx) => Promise<T>): Promise<T> {
     return await this.db.transaction().execute(async (trx) => {
-      if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${PLANNER_LOCK})`.execute(trx);
+      await this.#dialect.lockForTransaction(trx, PLANNER_LOCK);
       return await fn(trx);
     });
   }

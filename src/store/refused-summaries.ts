@@ -1,7 +1,7 @@
 import { dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
 import { sql } from 'kysely';
-import type { NewRefusedRequest } from './store.ts';
+import type { NewRefusedRequest } from './refused-requests.ts';
 import type { RefusedSummary } from '../core/model/records.ts';
 
 /**

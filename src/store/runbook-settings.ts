@@ -2,13 +2,14 @@ import { META_KEYS } from './meta-keys.ts';
 import type { Store } from './store.ts';
 import type { RunbookSettings } from '../core/health/runbook-settings.ts';
 import type { ServiceManager } from '../core/health/runbooks/index.ts';
+import { getMeta, setMeta } from './meta.ts';
 
 /** The runbook settings row of the store (META_KEYS.runbookSettings). */
 
 const META_KEY = META_KEYS.runbookSettings;
 
 export async function readRunbookSettings(store: Store): Promise<RunbookSettings | undefined> {
-  const text = await store.getMeta(META_KEY);
+  const text = await getMeta(store, META_KEY);
   if (!text) return undefined;
   try {
     const s = JSON.parse(text) as RunbookSettings;
@@ -19,7 +20,7 @@ export async function readRunbookSettings(store: Store): Promise<RunbookSettings
 }
 
 export async function writeRunbookSettings(store: Store, settings: RunbookSettings): Promise<void> {
-  await store.setMeta(META_KEY, JSON.stringify(settings));
+  await setMeta(store, META_KEY, JSON.stringify(settings));
 }
 
 /**

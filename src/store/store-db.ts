@@ -1,19 +1,29 @@
 import type { Kysely } from 'kysely';
+import type { StoreDialect } from './dialects/store-dialect.ts';
 import type { Database } from './schema.ts';
 
 /**
- * The Kysely handle under a Store, for the repositories in src/store/ only (the boundary check
- * refuses this module anywhere else): a Store has no public `db`, so no query can be written
- * outside the store's own modules.
+ * The Kysely handle and the dialect under a Store, for the repositories in src/store/ only (the
+ * boundary check refuses this module anywhere else): a Store has no public `db`, so no query can
+ * be written outside the store's own modules.
  */
-const handles = new WeakMap<object, Kysely<Database>>();
+const handles = new WeakMap<object, { db: Kysely<Database>; dialect: StoreDialect }>();
 
-export function attachDb(store: object, db: Kysely<Database>): void {
-  handles.set(store, db);
+export function attachDb(store: object, db: Kysely<Database>, dialect: StoreDialect): void {
+  handles.set(store, { db, dialect });
 }
 
 export function dbOf(store: object): Kysely<Database> {
-  const db = handles.get(store);
-  if (!db) throw new Error('not an open Vigil store');
-  return db;
+  return handleOf(store).db;
+}
+
+/** What differs between SQLite and PostgreSQL (dialects/store-dialect.ts): repositories call it instead of asking which one they are on. */
+export function dialectOf(store: object): StoreDialect {
+  return handleOf(store).dialect;
+}
+
+function handleOf(store: object): { db: Kysely<Database>; dialect: StoreDialect } {
+  const handle = handles.get(store);
+  if (!handle) throw new Error('not an open Vigil store');
+  return handle;
 }

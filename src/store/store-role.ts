@@ -10,6 +10,7 @@ import { META_KEYS } from './meta-keys.ts';
 import path from 'node:path';
 import { VigilError } from '../lib/errors.ts';
 import type { Store } from './store.ts';
+import { getMeta } from './meta.ts';
 
 export type StoreRole = 'serve' | 'watch';
 
@@ -17,13 +18,13 @@ export const STORE_ROLE_KEY = META_KEYS.storeRole;
 
 /** The owner recorded in the store, else what its contents say (stores from before the record), else null (unused). */
 export async function storeRole(store: Store): Promise<StoreRole | null> {
-  const recorded = await store.getMeta(STORE_ROLE_KEY);
+  const recorded = await getMeta(store, STORE_ROLE_KEY);
   if (recorded === 'serve' || recorded === 'watch') return recorded;
   return await inferRole(store);
 }
 
 export async function claimStoreRole(store: Store, role: StoreRole): Promise<void> {
-  const recorded = await store.getMeta(STORE_ROLE_KEY);
+  const recorded = await getMeta(store, STORE_ROLE_KEY);
   const owner = recorded === 'serve' || recorded === 'watch' ? recorded : await inferRole(store);
   if (owner !== null && owner !== role) throw storeRoleError(store.description, owner, role);
   if (recorded === undefined) {
@@ -33,7 +34,7 @@ export async function claimStoreRole(store: Store, role: StoreRole): Promise<voi
       .values({ key: STORE_ROLE_KEY, value: role })
       .onConflict((oc) => oc.column('key').doNothing())
       .execute();
-    const now = await store.getMeta(STORE_ROLE_KEY);
+    const now = await getMeta(store, STORE_ROLE_KEY);
     if (now !== role) throw storeRoleError(store.description, now as StoreRole, role);
   }
 }
@@ -48,7 +49,7 @@ async function inferRole(store: Store): Promise<StoreRole | null> {
   const started = await db.selectFrom('lapi_starts').select('id').limit(1).executeTakeFirst();
   if (keyed || started) return 'serve';
   const mirrored = await db.selectFrom('bouncers').select('id').limit(1).executeTakeFirst();
-  const runbook = await store.getMeta(META_KEYS.runbookSettings);
+  const runbook = await getMeta(store, META_KEYS.runbookSettings);
   if (mirrored || (runbook !== undefined && /"cli"\s*:\s*"cscli"/.test(runbook))) return 'watch';
   return null;
 }

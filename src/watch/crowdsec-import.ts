@@ -3,8 +3,11 @@ import { buildDecision } from '../core/decisions/new-decisions.ts';
 import { isVigilError } from '../lib/errors.ts';
 import { insertImportedIdentities } from '../store/crowdsec-import.ts';
 import { listMachines } from '../store/machines.ts';
-import type { NewDecision, Store } from '../store/store.ts';
+import type { NewDecision } from '../store/decisions.ts';
+import type { Store } from '../store/store.ts';
 import type { CrowdsecImportRows } from './sources.ts';
+import { listBouncers } from '../store/bouncers.ts';
+import { activeDecisions, addDecisions } from '../store/decisions.ts';
 
 export interface CrowdsecImportReport {
   bouncers: string[];
@@ -30,7 +33,7 @@ export async function importCrowdsec(
   const plan = planCrowdsecImport(await source.readForImport(), now);
   const skipped = [...plan.skipped];
   const decisions: NewDecision[] = [];
-  const held = new Set((await store.activeDecisions(now)).map(decisionKey));
+  const held = new Set((await activeDecisions(store, now)).map(decisionKey));
   for (const [i, d] of plan.decisions.entries()) {
     let built: NewDecision;
     try {
@@ -47,7 +50,7 @@ export async function importCrowdsec(
     held.add(decisionKey(built));
     decisions.push(built);
   }
-  const bouncerNames = new Set((await store.listBouncers()).map((b) => b.name));
+  const bouncerNames = new Set((await listBouncers(store)).map((b) => b.name));
   const machineIds = new Set((await listMachines(store)).map((m) => m.machineId));
   const bouncers = plan.bouncers.filter((b) => !bouncerNames.has(b.name));
   const machines = plan.machines.filter((m) => !machineIds.has(m.machineId));
@@ -57,7 +60,8 @@ export async function importCrowdsec(
   // Inserted whole or not at all; a name another process added meanwhile is left to it.
   const written = await insertImportedIdentities(store, { bouncers, machines }, now);
   if (decisions.length > 0) {
-    await store.addDecisions(
+    await addDecisions(
+      store,
       {
         createdAt: now,
         scenario: `import from CrowdSec (${source.description})`,

@@ -13,6 +13,7 @@ import type { Store } from '../store/store.ts';
 import { LapiLearning } from './lapi-learning.ts';
 import { lastSeenFrom } from '../core/watch/last-pull.ts';
 import { FileLapiLog } from './lapi-log.ts';
+import { listBouncers } from '../store/bouncers.ts';
 
 const T0 = Date.UTC(2026, 11, 3, 10, 0, 0);
 
@@ -130,7 +131,7 @@ for (const dialect of DIALECTS) {
         lastRequestAt: T0 + 70_000,
         pullCadenceMs: 10_000,
       });
-      const stored = (await store.listBouncers())[0]!;
+      const stored = (await listBouncers(store))[0]!;
       expect(stored).toMatchObject({ pullCadenceMs: 10_000, lastRequestAt: T0 + 70_000 });
       await first.close();
       fs.appendFileSync(log, accessLine(T0 + 80_000, '10.0.0.6', ua));

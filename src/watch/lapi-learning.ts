@@ -25,6 +25,8 @@ import { META_KEYS } from '../store/meta-keys.ts';
 import { hourOf, recordPullHours } from '../store/pull-history.ts';
 import { lowerMirrorCreatedAt } from '../store/bouncer-mirror.ts';
 import type { LapiLogReader } from './lapi-log.ts';
+import { applyBouncerActivity } from '../store/bouncers.ts';
+import { getMeta, setMeta } from '../store/meta.ts';
 
 export interface LearningStatus {
   accessLog: null | { source: string; up: boolean; lines: number; requests: number; malformed: number; rotations: number; lastError: string | null };
@@ -80,7 +82,7 @@ export class LapiLearning {
 
   /** Pulls already written to the pull history by an earlier run are not counted twice when its log is read again. */
   static async open(store: Store, clock: Clock, opts: { log?: LapiLogReader | null; prometheusUrl?: string | null }): Promise<LapiLearning> {
-    const until = Number((await store.getMeta(META_KEYS.watchPullsCountedUntil)) ?? Number.NEGATIVE_INFINITY);
+    const until = Number((await getMeta(store, META_KEYS.watchPullsCountedUntil)) ?? Number.NEGATIVE_INFINITY);
     return new LapiLearning(store, clock, opts.log ?? null, opts.prometheusUrl ?? null, Number.isFinite(until) ? until : Number.NEGATIVE_INFINITY);
   }
 
@@ -205,7 +207,7 @@ export class LapiLearning {
       await recordPullHours(this.#store, hours);
       if (newest > this.#countedUntil) {
         this.#countedUntil = newest;
-        await this.#store.setMeta(META_KEYS.watchPullsCountedUntil, String(newest));
+        await setMeta(this.#store, META_KEYS.watchPullsCountedUntil, String(newest));
       }
     }
 
@@ -229,7 +231,7 @@ export class LapiLearning {
         pullCadenceMs: cadence ?? b.pullCadenceMs,
       });
     }
-    if (updates.length > 0) await this.#store.applyBouncerActivity(updates, now);
+    if (updates.length > 0) await applyBouncerActivity(this.#store, updates, now);
     await lowerMirrorCreatedAt(this.#store, registered);
     return out;
   }

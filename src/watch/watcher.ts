@@ -17,6 +17,7 @@ import type { LapiLearning, LearningStatus } from './lapi-learning.ts';
 import { lastSeenFrom } from '../core/watch/last-pull.ts';
 import { LapiOutages } from '../core/watch/lapi-outages.ts';
 import { withOutagesCredited, type LapiProbe } from './lapi-probe.ts';
+import { bouncerChanges } from '../store/bouncer-changes.ts';
 
 export interface WatchStatus {
   source: string;
@@ -195,7 +196,7 @@ export class Watcher {
       refused: [],
       refusedSummaries: learning?.refusedSummaries(lookback) ?? [],
       lapiStarts: learning?.lapiStarts(lookback) ?? [],
-      bouncerChanges: await this.#store.bouncerChanges(lookback),
+      bouncerChanges: await bouncerChanges(this.#store, lookback),
       requestsRecorded: learning?.requestsRecorded ?? false,
       ...(credited.machines ? { machines: credited.machines } : {}),
     };

@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import type { Store } from '../store/store.ts';
 import { hashesEqual } from '../core/bouncers/api-key.ts';
 import { META_KEYS } from '../store/meta-keys.ts';
+import { getMeta, setMeta, setMetaIfAbsent } from '../store/meta.ts';
 
 const ADMIN_TOKEN_KEY = META_KEYS.adminToken;
 
@@ -57,7 +58,7 @@ export interface PreparedPassword {
 
 /** A new first-start password and its scrypt hash; null when a password exists already. */
 export async function prepareDashboardPassword(store: Store): Promise<PreparedPassword | null> {
-  if (await store.getMeta(PASSWORD_KEY)) return null;
+  if (await getMeta(store, PASSWORD_KEY)) return null;
   const password = generatePassword();
   return { password, hash: await hashDashboardPassword(password) };
 }
@@ -67,21 +68,21 @@ export async function prepareDashboardPassword(store: Store): Promise<PreparedPa
  * was stored. Replicas starting together race on the insert-if-absent: only the winner prints.
  */
 export async function storeDashboardPassword(store: Store, prepared: PreparedPassword): Promise<string | null> {
-  await store.setMetaIfAbsent(PASSWORD_KEY, prepared.hash);
-  return (await store.getMeta(PASSWORD_KEY)) === prepared.hash ? prepared.password : null;
+  await setMetaIfAbsent(store, PASSWORD_KEY, prepared.hash);
+  return (await getMeta(store, PASSWORD_KEY)) === prepared.hash ? prepared.password : null;
 }
 
 /** Replaces the dashboard password (sessions opened with the old one end); returns the new one. */
 export async function resetDashboardPassword(store: Store, password = generatePassword()): Promise<string> {
-  await store.setMeta(PASSWORD_KEY, await hashDashboardPassword(password));
+  await setMeta(store, PASSWORD_KEY, await hashDashboardPassword(password));
   return password;
 }
 
 /** Which credential a login secret matches, if any. The token is checked first: it costs nothing. */
 export async function checkLoginSecret(store: Store, secret: string): Promise<LoginVia | null> {
-  const token = await store.getMeta(ADMIN_TOKEN_KEY);
+  const token = await getMeta(store, ADMIN_TOKEN_KEY);
   if (token && hashesEqual(sha256(secret), token)) return 'token';
-  const password = await store.getMeta(PASSWORD_KEY);
+  const password = await getMeta(store, PASSWORD_KEY);
   if (password && (await verifyDashboardPassword(secret, password))) return 'password';
   return null;
 }
@@ -91,7 +92,7 @@ export async function checkLoginSecret(store: Store, secret: string): Promise<Lo
  * rotated token changes it, which ends those sessions. Null when the credential is gone.
  */
 export async function credentialFingerprint(store: Store, via: LoginVia): Promise<string | null> {
-  const stored = await store.getMeta(via === 'token' ? ADMIN_TOKEN_KEY : PASSWORD_KEY);
+  const stored = await getMeta(store, via === 'token' ? ADMIN_TOKEN_KEY : PASSWORD_KEY);
   return stored ? sha256(stored).slice(0, 16) : null;
 }
 

@@ -41,6 +41,8 @@ import { bouncerPage } from './pages/bouncer.ts';
 import { decisionsPage } from './pages/decisions.ts';
 import { BODY_CAPS } from '../config/listener-limits.ts';
 import { foldPeerAddress } from '../lib/ip.ts';
+import { addDecisions, softDeleteDecisions } from '../store/decisions.ts';
+import { secret } from '../store/meta.ts';
 
 type Env = { Bindings: { incoming?: { socket?: { remoteAddress?: string; encrypted?: boolean } } }; Variables: { session: Session } };
 
@@ -94,7 +96,7 @@ const SECURITY_HEADERS: Record<string, string> = {
 };
 
 export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
-  const ui = new DashboardContext(deps, await deps.store.secret('dashboard-session'));
+  const ui = new DashboardContext(deps, await secret(deps.store, 'dashboard-session'));
   // Not strict: /ui and /ui/ are the same page.
   const app = new Hono<Env>({ strict: false }).basePath('/ui');
   // Registration order is the routing order: everything after requireSession needs a session.
@@ -147,7 +149,7 @@ class DashboardContext {
   /** Which admin actions the issue pages offer; set once the admin API is attached. */
   actions: IssueActions = { silence: false, acknowledge: false };
 
-  constructor(deps: DashboardDeps, sessionSecret: Awaited<ReturnType<Store['secret']>>) {
+  constructor(deps: DashboardDeps, sessionSecret: Buffer) {
     const { store, clock, log } = deps;
     this.deps = deps;
     this.store = store;
@@ -420,7 +422,8 @@ async function addDecision(c: Context<Env>, ui: DashboardContext): Promise<Respo
     { scope: value.includes('/') ? 'Range' : 'Ip', value, type, duration: field('duration').trim() || '4h', reason, origin: 'cscli' },
     now,
   );
-  const { decisionIds } = await store.addDecisions(
+  const { decisionIds } = await addDecisions(
+    store,
     manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: DASHBOARD_MACHINE_ID }),
     [d],
   );
@@ -438,7 +441,7 @@ async function deleteDecision(c: Context<Env, '/api/decisions/:id'>, ui: Dashboa
   const id = c.req.param('id');
   if (!sync) return c.json({ message: 'decisions are not managed here' }, 404);
   if (!/^\d{1,15}$/.test(id)) return c.json({ message: `id "${id}": use the numeric decision id` }, 400);
-  const n = await store.softDeleteDecisions([Number(id)], clock.now());
+  const n = await softDeleteDecisions(store, [Number(id)], clock.now());
   if (n === 0) return c.json({ message: `decision ${id} is not active (it expired or was deleted already)` }, 404);
   await sync.refresh();
   log.info({ decision: Number(id) }, 'decision deleted from the dashboard');

@@ -19,6 +19,11 @@ import type { LastProbe } from '../core/bouncers/probe.ts';
 import { pullBuckets, type PullBucket } from './timeline.ts';
 import type { DecisionIndex } from '../core/decisions/decision-index.ts';
 import { parseIp, parseRange, type IpAddress, type IpRange } from '../lib/ip.ts';
+import { bouncerChanges } from '../store/bouncer-changes.ts';
+import { getBouncer, listBouncers } from '../store/bouncers.ts';
+import { healthIssue, healthIssues, openHealthIssues } from '../store/health-issues.ts';
+import { refusedRequestsFor } from '../store/refused-requests.ts';
+import { latestUsageMetrics, usageMetricsReceivedAt } from '../store/usage-metrics.ts';
 
 const DAY = 24 * 3600_000;
 
@@ -114,13 +119,13 @@ export class DashboardData {
 
   /** The summary over every bouncer; rows for the first `limit` of them, problems first. */
   async fleet(now: number, limit = Infinity): Promise<FleetView> {
-    const [bouncers, reported, open] = [await this.#store.listBouncers(), await this.#store.usageMetricsReceivedAt(), await this.#store.openHealthIssues()];
+    const [bouncers, reported, open] = [await listBouncers(this.#store), await usageMetricsReceivedAt(this.#store), await openHealthIssues(this.#store)];
     const summary: FleetSummary = {
       openIssues: { critical: 0, high: 0, warning: 0, recommended: 0 },
       bouncers: { healthy: 0, late: 0, offline: 0, never_pulled: 0, revoked: 0 },
       total: bouncers.length,
     };
-    for (const i of open) if (i.criticality in summary.openIssues) summary.openIssues[i.criticality as keyof FleetSummary['openIssues']]++;
+    for (const i of open) if (i.criticality in summary.openIssues) summary.openIssues[i.criticality]++;
     const downtime = await vigilDowntime(this.#store, downtimeLookback(now, this.#rules), now);
     const ranked = bouncers.map((b) => {
       const status = bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, this.#rules, downtime);
@@ -139,19 +144,19 @@ export class DashboardData {
   }
 
   async openIssueCount(): Promise<number> {
-    return (await this.#store.openHealthIssues()).length;
+    return (await openHealthIssues(this.#store)).length;
   }
 
   async issues(now: number, includeResolved: boolean): Promise<IssueRow[]> {
-    const [list, flapping] = [await this.#store.healthIssues({ includeResolved, limit: 500 }), await flappingKeys(this.#store, now)];
+    const [list, flapping] = [await healthIssues(this.#store, { includeResolved, limit: 500 }), await flappingKeys(this.#store, now)];
     return list.map((i) => ({ ...i, status: issueStatus(i, flapping) }));
   }
 
   /** `deployment` as asked, else where the store's runbook settings say the Local API runs (vigil watch), else host. */
   async issue(id: number, now: number, asked: Deployment | undefined): Promise<IssueView | undefined> {
-    const issue = await this.#store.healthIssue(id);
+    const issue = await healthIssue(this.#store, id);
     if (!issue) return undefined;
-    const bouncer = issue.bouncerName ? await this.#store.getBouncer(issue.bouncerName) : undefined;
+    const bouncer = issue.bouncerName ? await getBouncer(this.#store, issue.bouncerName) : undefined;
     const flapping = await flappingKeys(this.#store, now);
     // The same commands as the CLI and the admin API write: `cscli …` when the store is vigil watch's.
     const settings = await readRunbookSettings(this.#store);
@@ -166,12 +171,12 @@ export class DashboardData {
   }
 
   async bouncer(name: string, now: number): Promise<BouncerView | undefined> {
-    const b = await this.#store.getBouncer(name);
+    const b = await getBouncer(this.#store, name);
     if (!b) return undefined;
-    const usage = (await this.#store.latestUsageMetrics(b.id)) ?? null;
+    const usage = (await latestUsageMetrics(this.#store, b.id)) ?? null;
     const hours = await pullHours(this.#store, { since: now - 7 * DAY, bouncerId: b.id });
     const flapping = await flappingKeys(this.#store, now);
-    const issues = (await this.#store.healthIssues({ includeResolved: true, limit: 1000 }))
+    const issues = (await healthIssues(this.#store, { includeResolved: true, limit: 1000 }))
       .filter((i) => i.bouncerName === b.name)
       .slice(0, 20)
       .map((i) => ({ ...i, status: issueStatus(i, flapping) }));
@@ -180,10 +185,10 @@ export class DashboardData {
       now,
       row: this.#row(b, usage?.receivedAt ?? null, hours, open, now, await vigilDowntime(this.#store, downtimeLookback(now, this.#rules), now), true),
       issues,
-      refused: refusedOf(b, await this.#store.listBouncers(), await this.#store.refusedRequestsFor(b, 200))
+      refused: refusedOf(b, await listBouncers(this.#store), await refusedRequestsFor(this.#store, b, 200))
         .slice(0, 25)
         .map((m) => ({ ...m.request, whose: m.label })),
-      changes: (await this.#store.bouncerChanges(now - 30 * DAY))
+      changes: (await bouncerChanges(this.#store, now - 30 * DAY))
         .filter((c) => c.bouncerId === b.id)
         .reverse()
         .slice(0, 25),

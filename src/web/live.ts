@@ -1,6 +1,7 @@
 import { fleetDigestRows } from '../store/change-digest.ts';
 import type { Store } from '../store/store.ts';
 import type { Clock } from '../lib/clock.ts';
+import { decisionsRev } from '../store/decisions.ts';
 
 /**
  * Tells open dashboards when what they show may have changed, so they refresh without a reload.
@@ -74,7 +75,7 @@ export class LiveUpdates {
 
   async digest(): Promise<string> {
     const { b, i } = await fleetDigestRows(this.#store);
-    const rev = await this.#store.decisionsRev();
+    const rev = await decisionsRev(this.#store);
     const tick = Math.floor(this.#clock.now() / this.#tickMs);
     const extra = this.extraDigest ? await this.extraDigest() : '';
     return [b.n, b.u, b.p, i.n, i.m, i.s, i.r, rev, tick, extra].join('|');

@@ -6,6 +6,7 @@ import { credentialFingerprint, PASSWORD_KEY, type LoginVia } from './credential
 import type { Html } from './html.ts';
 import { redeemLoginLink } from './login-link.ts';
 import { loginLinkPage } from './pages/login.ts';
+import { getMeta } from '../store/meta.ts';
 
 /** What the link routes use of the dashboard (dashboard.ts's context). */
 export interface LoginLinkUi {
@@ -41,7 +42,7 @@ export function registerLoginLinkRoutes<E extends Env>(app: Hono<E>, ui: LoginLi
       return refuse('This login link is unknown, already used or expired.');
     }
     // The session stands on the password (a new password ends it, as for a password login); the admin token where there is none.
-    const via: LoginVia = (await ui.store.getMeta(PASSWORD_KEY)) ? 'password' : 'token';
+    const via: LoginVia = (await getMeta(ui.store, PASSWORD_KEY)) ? 'password' : 'token';
     const credential = await credentialFingerprint(ui.store, via);
     if (!credential) return refuse('No dashboard password or admin token is set on this server: set one with vigil admin password.');
     ui.startSession(c, via, credential, now);

@@ -8,6 +8,8 @@ import { loadConfig } from '../../src/config/config.ts';
 import { Store } from '../../src/store/store.ts';
 import { freshDbUrl } from '../support/databases.ts';
 import { startVigilChild, type VigilChild } from './vigil-child.ts';
+import { applyBouncerActivity, createBouncer } from '../../src/store/bouncers.ts';
+import { activeDecisions } from '../../src/store/decisions.ts';
 
 /**
  * A canary's test decision is enforced by every bouncer until it expires if the run never removes
@@ -80,8 +82,8 @@ describe('a serve killed -9 during a canary wait', () => {
   it(`leaves a test decision that expires within ${CANARY_MAX_DECISION_MS / 60_000} min, even for a bouncer pulling hourly and every: 6h`, async () => {
     // The bouncer pulls once an hour: the default wait would be 3 h (3 × cadence, at most every).
     const store = await Store.open(db);
-    const b = await store.createBouncer({ name: 'hourly', apiKeyHash: 'f'.repeat(128), now: Date.now() });
-    await store.applyBouncerActivity([{ id: b.id, pullCadenceMs: 3600_000, lastPullAt: Date.now() - 600_000 }], Date.now());
+    const b = await createBouncer(store, { name: 'hourly', apiKeyHash: 'f'.repeat(128), now: Date.now() });
+    await applyBouncerActivity(store, [{ id: b.id, pullCadenceMs: 3600_000, lastPullAt: Date.now() - 600_000 }], Date.now());
     await store.close();
 
     // The first run comes one interval after start, at most 60 s.
@@ -92,7 +94,7 @@ describe('a serve killed -9 during a canary wait', () => {
       await new Promise((r) => setTimeout(r, 500));
       const s = await Store.open(db);
       try {
-        found = (await s.activeDecisions(Date.now())).find((d) => d.origin === 'vigil-canary');
+        found = (await activeDecisions(s, Date.now())).find((d) => d.origin === 'vigil-canary');
       } finally {
         await s.close();
       }
@@ -103,7 +105,7 @@ describe('a serve killed -9 during a canary wait', () => {
     child = undefined;
     const s = await Store.open(db);
     try {
-      const left = (await s.activeDecisions(Date.now())).filter((d) => d.origin === 'vigil-canary');
+      const left = (await activeDecisions(s, Date.now())).filter((d) => d.origin === 'vigil-canary');
       expect(left).toHaveLength(1);
       expect(left[0]!.until - left[0]!.createdAt).toBeLessThanOrEqual(CANARY_MAX_DECISION_MS);
     } finally {

@@ -7,6 +7,7 @@ import { Store } from '../../src/store/store.ts';
 import { buildDecision, manualAlert } from '../../src/decisions/new-decisions.ts';
 import { pull, startVigilChild } from './vigil-child.ts';
 import { eventually } from '../support/wait.ts';
+import { addDecisions } from '../../src/store/decisions.ts';
 
 /**
  * Issue 15, a degraded PostgreSQL: a TCP proxy between Vigil and the test's PostgreSQL freezes
@@ -84,7 +85,7 @@ describe.skipIf(!DIALECTS.includes('postgres'))('a frozen or restarting PostgreS
     const store = await Store.open(db.url);
     const now = Date.now();
     const d = buildDecision({ scope: 'Ip', value: '192.0.2.7', type: 'ban', duration: '4h', reason: 'test', origin: 'cscli' }, now);
-    await store.addDecisions(manualAlert({ now, scenario: 'test', scope: d.scope, value: d.value, count: 1, machineId: 'vigil' }), [d]);
+    await addDecisions(store, manualAlert({ now, scenario: 'test', scope: d.scope, value: d.value, count: 1, machineId: 'vigil' }), [d]);
     await store.close();
 
     const vigil = await startVigilChild({ db: viaProxy.toString(), metrics: true, configLines: ['limits:', '  store_timeout: 1s'] });

@@ -5,6 +5,7 @@ import { startServer, createLogger, type RunningServer } from '../../src/app/ser
 import { loadConfig } from '../../src/config/config.ts';
 import { hashMachinePassword } from '../../src/lib/password.ts';
 import { createMachine } from '../../src/store/machines.ts';
+import { activeDecisions } from '../../src/store/decisions.ts';
 
 /**
  * crowdsec-client 1.0.0 sends `Decisions.delete({ip})` and `Alerts.delete({ip})` filters as a JSON
@@ -67,12 +68,12 @@ describe('a DELETE whose filters are in the body cannot wipe every decision', ()
     const r = await requestFrom(`${server.url}${p}`, { method: 'DELETE', headers: auth, body: JSON.stringify({ ip: '192.0.2.1' }) });
     expect(r.status).toBe(400);
     expect(JSON.parse(r.text).message).toContain(`filters go in the query string (e.g. ${p}?ip=192.0.2.1)`);
-    expect((await server.store.activeDecisions(Date.now())).map((d) => d.value).sort()).toEqual(['192.0.2.1', '192.0.2.2']);
+    expect((await activeDecisions(server.store, Date.now())).map((d) => d.value).sort()).toEqual(['192.0.2.1', '192.0.2.2']);
   });
 
   it('the same filter in the query deletes just that decision', async () => {
     const r = await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, { method: 'DELETE', headers: auth });
     expect([r.status, r.text]).toEqual([200, '{"nbDeleted":"1"}']);
-    expect((await server.store.activeDecisions(Date.now())).map((d) => d.value)).toEqual(['192.0.2.2']);
+    expect((await activeDecisions(server.store, Date.now())).map((d) => d.value)).toEqual(['192.0.2.2']);
   });
 });

@@ -11,6 +11,7 @@ import type { OutboxMessage } from '../../src/store/notify-store.ts';
 import { runVigil } from '../support/cli.ts';
 import { DIALECTS, freshDbUrl } from '../support/databases.ts';
 import { type HttpReceiver, startHttpReceiver } from '../support/receivers.ts';
+import { applyBouncerActivity, createBouncer } from '../../src/store/bouncers.ts';
 
 /**
  * A webhook that answers 302 (moved, being set up) must not lose what Vigil had to tell it: every
@@ -39,7 +40,8 @@ for (const dialect of DIALECTS) {
     const ids: Record<string, number> = {};
 
     const pull = (...names: string[]) =>
-      server.store.applyBouncerActivity(
+      applyBouncerActivity(
+        server.store,
         names.map((n) => ({ id: ids[n]!, lastPullAt: clock.now() })),
         clock.now(),
       );
@@ -76,7 +78,7 @@ for (const dialect of DIALECTS) {
         null,
       );
       server = await startServer(config, { clock, log: createLogger('silent') });
-      for (const name of ['b1', 'b2']) ids[name] = (await server.store.createBouncer({ name, apiKeyHash: hashApiKey(`${name}-key`), now: T0 })).id;
+      for (const name of ['b1', 'b2']) ids[name] = (await createBouncer(server.store, { name, apiKeyHash: hashApiKey(`${name}-key`), now: T0 })).id;
       await pull('b1');
       clock.advance(H);
       await pull('b2');

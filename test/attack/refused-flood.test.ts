@@ -4,9 +4,12 @@ import { startServer, createLogger, type RunningServer } from '../../src/app/ser
 import { loadConfig } from '../../src/config/config.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { hashApiKey } from '../../src/core/bouncers/api-key.ts';
-import { REFUSED_REQUESTS_KEPT } from '../../src/store/store.ts';
+import { REFUSED_REQUESTS_KEPT } from '../../src/store/refused-requests.ts';
 import { refusedSummaries } from '../../src/store/refused-summaries.ts';
 import { floodRandomKeys, get } from './flood.ts';
+import { createBouncer } from '../../src/store/bouncers.ts';
+import { openHealthIssues } from '../../src/store/health-issues.ts';
+import { refusedRequests } from '../../src/store/refused-requests.ts';
 
 /**
  * Issue 15: a flood of 100k random wrong keys from other addresses fills the bounded raw record of
@@ -41,7 +44,7 @@ for (const dialect of DIALECTS) {
     });
 
     it(`keeps the victim's cause (fail-open: its stale key refused) after ${FLOOD[dialect].toLocaleString('en')} random keys from 249 other addresses`, async () => {
-      await server.store.createBouncer({ name: 'victim', apiKeyHash: hashApiKey('right-key'), now: clock.now() });
+      await createBouncer(server.store, { name: 'victim', apiKeyHash: hashApiKey('right-key'), now: clock.now() });
       expect(await get(server.url, '/v1/decisions/stream?startup=true', { 'X-Api-Key': 'right-key', 'User-Agent': VICTIM_UA }, '127.0.0.1')).toBe(200);
       const lastPull = clock.now();
       // Its key is replaced by a wrong one: it retries every 10 s, the same wrong key each time.
@@ -65,7 +68,7 @@ for (const dialect of DIALECTS) {
       expect(statuses).toEqual(new Map([[403, FLOOD[dialect]]]));
 
       // The raw record stays bounded and holds only the flood now…
-      const raw = await server.store.refusedRequests({ limit: 20_000 });
+      const raw = await refusedRequests(server.store, { limit: 20_000 });
       expect(raw.length).toBeLessThanOrEqual(REFUSED_REQUESTS_KEPT);
       expect(raw.some((r) => r.peerIp === '127.0.0.1')).toBe(false);
       // …while the summaries are one row per address: 249 for the flood, one for the victim.
@@ -77,7 +80,7 @@ for (const dialect of DIALECTS) {
       clock.set(lastPull + 24 * H + 1000);
       await server.activity.flush();
       await server.health.evaluateNow();
-      const issue = (await server.store.openHealthIssues()).find((i) => i.subject === 'bouncer:victim')!;
+      const issue = (await openHealthIssues(server.store)).find((i) => i.subject === 'bouncer:victim')!;
       expect(issue.kind).toBe('rc_integration_offline');
       const top = issue.evidence.causes[0] as { cause: string; confidence: string; evidence: string[] };
       // Its own refusals (address and User-Agent), nothing succeeding since: failing open (fail-open.ts).

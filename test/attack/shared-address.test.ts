@@ -6,6 +6,8 @@ import { ManualClock } from '../../src/lib/clock.ts';
 import { hashApiKey } from '../../src/core/bouncers/api-key.ts';
 import type { HealthIssue } from '../../src/core/model/health-issue.ts';
 import { get } from './flood.ts';
+import { createBouncer } from '../../src/store/bouncers.ts';
+import { openHealthIssues } from '../../src/store/health-issues.ts';
 
 /**
  * Issue 15: causes were attributed by peer address alone, so on a host running several bouncers
@@ -38,12 +40,12 @@ for (const dialect of DIALECTS) {
     const evaluate = async () => {
       await server.activity.flush();
       await server.health.evaluateNow();
-      return server.store.openHealthIssues();
+      return openHealthIssues(server.store);
     };
 
     beforeAll(async () => {
       ({ server, cleanup } = await serverFor(dialect, clock));
-      for (const name of Object.keys(UA)) await server.store.createBouncer({ name, apiKeyHash: hashApiKey(`${name}-key`), now: clock.now() });
+      for (const name of Object.keys(UA)) await createBouncer(server.store, { name, apiKeyHash: hashApiKey(`${name}-key`), now: clock.now() });
     });
     afterAll(async () => {
       await server?.close();
@@ -104,7 +106,7 @@ for (const dialect of DIALECTS) {
 
     beforeAll(async () => {
       ({ server, cleanup } = await serverFor(dialect, clock));
-      await server.store.createBouncer({ name: 'quickstart', apiKeyHash: hashApiKey('qs-key'), now: clock.now() });
+      await createBouncer(server.store, { name: 'quickstart', apiKeyHash: hashApiKey('qs-key'), now: clock.now() });
     });
     afterAll(async () => {
       await server?.close();
@@ -125,7 +127,7 @@ for (const dialect of DIALECTS) {
       clock.set(pulled + 24 * H + 1000);
       await server.activity.flush();
       await server.health.evaluateNow();
-      const issue = (await server.store.openHealthIssues()).find((i) => i.subject === 'bouncer:quickstart')!;
+      const issue = (await openHealthIssues(server.store)).find((i) => i.subject === 'bouncer:quickstart')!;
       const causes = causesOf(issue);
       expect(causes.map((c) => c.cause)).toEqual(['stopped_or_network']);
       expect(causes[0]!.evidence.join('\n')).toContain('40 refused request(s) from its address 127.0.0.1 came with other User-Agents');

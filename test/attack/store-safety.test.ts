@@ -22,6 +22,7 @@ import type { WatchSettings } from '../../src/watch/watch-config.ts';
 import { Store } from '../../src/store/store.ts';
 import { hashApiKey } from '../../src/core/bouncers/api-key.ts';
 import { cliRunner } from '../support/cli.ts';
+import { createBouncer } from '../../src/store/bouncers.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
 const T0 = Date.UTC(2026, 10, 24, 4, 17, 15);
@@ -112,7 +113,7 @@ for (const dialect of DIALECTS) {
     it('vigil watch on a store vigil serve used refuses at once, naming the store and the fix, and changes nothing', async () => {
       const config = loadConfig({ flags: { db: url, listen: '127.0.0.1:0', metricsListen: 'off', adminListen: 'off' }, env: {}, cwd: os.tmpdir() });
       const server = await startServer(config, { clock: new ManualClock(T0), log: silent });
-      await server.store.createBouncer({ name: 'nginx', apiKeyHash: hashApiKey('a'.repeat(32)), now: T0 });
+      await createBouncer(server.store, { name: 'nginx', apiKeyHash: hashApiKey('a'.repeat(32)), now: T0 });
       await server.close();
       const before = await snapshot(url);
 
@@ -158,7 +159,7 @@ for (const dialect of DIALECTS) {
     it('a store from before the role was recorded is recognised by its contents', async () => {
       // Written as an older vigil serve left it: a keyed bouncer, no store_role row.
       const s = await Store.open(url);
-      await s.createBouncer({ name: 'nginx', apiKeyHash: hashApiKey('b'.repeat(32)), now: T0 });
+      await createBouncer(s, { name: 'nginx', apiKeyHash: hashApiKey('b'.repeat(32)), now: T0 });
       await s.close();
       const before = await snapshot(url);
       const config = loadConfig({ flags: { db: url }, env: {}, cwd: os.tmpdir() });

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Store } from '../../src/store/store.ts';
 import { hashApiKey } from '../../src/core/bouncers/api-key.ts';
+import { createBouncer, getBouncer } from '../../src/store/bouncers.ts';
 
 const BIN = path.resolve('bin/vigil.js');
 export const BOUNCER_KEY = 'attack-test-key-0123456789abcdef';
@@ -35,7 +36,8 @@ export async function startVigilChild(opts: {
   metrics?: boolean;
 }): Promise<VigilChild> {
   const store = await Store.open(opts.db);
-  if (!(await store.getBouncer('attack-bouncer'))) await store.createBouncer({ name: 'attack-bouncer', apiKeyHash: hashApiKey(BOUNCER_KEY), now: Date.now() });
+  if (!(await getBouncer(store, 'attack-bouncer')))
+    await createBouncer(store, { name: 'attack-bouncer', apiKeyHash: hashApiKey(BOUNCER_KEY), now: Date.now() });
   await store.close();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-attack-'));
   const configFile = path.join(dir, 'vigil.yaml');

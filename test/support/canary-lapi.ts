@@ -2,6 +2,8 @@ import type { HealthIssue } from '../../src/core/model/health-issue.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import type { ForwardAuthServer } from '../../src/remediation/forward-auth/server.ts';
 import { startForwardAuthDaemon, startTestLapi, type TestLapi } from '../remediation-helpers.ts';
+import { activeDecisions } from '../../src/store/decisions.ts';
+import { openHealthIssues } from '../../src/store/health-issues.ts';
 
 /**
  * A real `vigil serve` (SQLite, port 0) whose vigil.yaml holds `canaries:`, and a real
@@ -39,10 +41,10 @@ export async function startCanaryLapi(canariesYaml: string): Promise<CanaryLapi>
       return fa;
     },
     async openIssues(kind) {
-      return (await server.store.openHealthIssues()).filter((i) => i.kind === kind);
+      return (await openHealthIssues(server.store)).filter((i) => i.kind === kind);
     },
     async activeFor(ip) {
-      return (await server.store.activeDecisions(Date.now())).filter((d) => d.value === ip).length;
+      return (await activeDecisions(server.store, Date.now())).filter((d) => d.value === ip).length;
     },
     async close() {
       if (closed) return;

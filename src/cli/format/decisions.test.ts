@@ -349,9 +349,8 @@ describe('formatDecisionList human', () => {
   });
 
   it('marks simulated alerts and adds the machine column on request', () => {
-    const item = added(9, '2026-11-24T04:18:06Z', '2026-11-24T04:18:06Z', 'Ip', '192.0.2.9', 'ban', 'sim', NOW + H);
-    item.alert.simulated = true;
-    item.alert.machineId = '';
+    const made = added(9, '2026-11-24T04:18:06Z', '2026-11-24T04:18:06Z', 'Ip', '192.0.2.9', 'ban', 'sim', NOW + H);
+    const item = { ...made, alert: { ...made.alert, simulated: true, machineId: '' } };
     const lines = formatDecisionList([item], 'human', NOW, { printMachine: true }).split('\n');
     expect(lines[1]).toBe('| ID | Source | Scope:Value  | Reason |   Action   | Country | AS | Events | expiration | Alert ID | Machine |');
     expect(lines[3]).toBe('| 9  | cscli  | Ip:192.0.2.9 | sim    | (simul)ban |         |    | 1      | 1h0m0s     | 9        | N/A     |');
@@ -412,8 +411,8 @@ describe('formatDecisionList json', () => {
   });
 
   it('omits source.ip when the alert has none, and prints fractional start times as Go does', () => {
-    const item = added(1, '2026-11-24T04:18:06Z', '2026-11-24T04:18:06.25Z', 'Ip', '192.0.2.1', 'ban', 'test', NOW + H);
-    item.alert.sourceIp = '';
+    const made = added(1, '2026-11-24T04:18:06Z', '2026-11-24T04:18:06.25Z', 'Ip', '192.0.2.1', 'ban', 'test', NOW + H);
+    const item = { ...made, alert: { ...made.alert, sourceIp: '' } };
     const [alert] = JSON.parse(formatDecisionList([item], 'json', NOW)) as Array<Record<string, unknown>>;
     expect(alert.source).toEqual({ scope: 'Ip', value: '192.0.2.1' });
     expect(alert.start_at).toBe('2026-11-24 04:18:06.25 +0000 UTC');

@@ -3,11 +3,12 @@ import type { HealthIssue } from '../model/health-issue.ts';
 import { enforcementRunbookFor } from './enforcement-runbooks.ts';
 import { canaryUrlOf, issueRunbook } from './issue-view.ts';
 import type { Runbook } from './runbooks/index.ts';
+import type { CauseKind } from './causes.ts';
 
 const steps = (r: Runbook, title: string) => r.sections.find((s) => s.title === title)?.steps ?? [];
 const allCommands = (r: Runbook) => r.sections.flatMap((s) => s.steps.flatMap((st) => st.commands));
 
-function canaryIssue(cause: string): HealthIssue {
+function canaryIssue(cause: CauseKind): HealthIssue {
   return {
     id: 3,
     kind: 'remediation_not_enforced',
@@ -33,7 +34,7 @@ describe('canary runbooks', () => {
   });
 
   it('Resolve says how to fix, not Diagnose again word for word', () => {
-    for (const cause of ['integration_not_loaded', 'client_address_not_passed', 'site_unreachable', 'decision_not_pulled', 'unknown']) {
+    for (const cause of ['integration_not_loaded', 'client_address_not_passed', 'site_unreachable', 'decision_not_pulled', 'unknown'] as const) {
       const r = issueRunbook(canaryIssue(cause), { type: 'vigil-bouncer/v1', kindOverride: null }, 'http://127.0.0.1:8080/', 'host')!;
       const diagnose = new Set(steps(r, 'Diagnose').map((s) => s.text));
       for (const s of steps(r, 'Resolve')) expect(diagnose.has(s.text), `${cause}: ${s.text}`).toBe(false);

@@ -1,4 +1,4 @@
-import { CRITICALITIES, type IssueKind } from './types.ts';
+import { CRITICALITIES, type Criticality, type IssueKind } from './types.ts';
 
 /**
  * Kinds that are stages of one incident on one subject: a steady bouncer that stops pulling is late
@@ -15,13 +15,13 @@ const STAGES: Partial<Record<IssueKind, string>> = {
 };
 
 /** The key of the incident an issue of `kind` on `subject` belongs to: its stages share it. */
-export function incidentKey(kind: string, subject: string): string {
-  return `${STAGES[kind as IssueKind] ?? kind}|${subject}`;
+export function incidentKey(kind: IssueKind, subject: string): string {
+  return `${STAGES[kind] ?? kind}|${subject}`;
 }
 
 /** 0 for the most severe (CRITICALITIES order); unknown ones last. */
-const severity = (c: string) => {
-  const i = (CRITICALITIES as readonly string[]).indexOf(c);
+const severity = (c: Criticality) => {
+  const i = CRITICALITIES.indexOf(c);
   return i < 0 ? CRITICALITIES.length : i;
 };
 
@@ -33,9 +33,9 @@ const severity = (c: string) => {
  * nobody is told "Now WARNING" about a bouncer that is still dead.
  */
 export function settleStage(
-  open: { kind: string; criticality: string },
-  found: { kind: string; criticality: string; ownTraffic?: boolean },
-): { kind: string; criticality: string } {
+  open: { kind: IssueKind; criticality: Criticality },
+  found: { kind: IssueKind; criticality: Criticality; ownTraffic?: boolean },
+): { kind: IssueKind; criticality: Criticality } {
   const falls = severity(found.criticality) > severity(open.criticality);
   if (falls && found.ownTraffic === false) return { kind: open.kind, criticality: open.criticality };
   return { kind: found.kind, criticality: found.criticality };

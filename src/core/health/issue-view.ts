@@ -5,10 +5,20 @@ import { bouncerService, runbookFor, type BouncerIssueKind, type Deployment, typ
 import { machineRunbookFor, type MachineIssueKind } from './machine-runbooks.ts';
 import { enforcementRunbookFor } from './enforcement-runbooks.ts';
 import { lapiRunbookFor } from './lapi-runbooks.ts';
-import type { CauseKind, LikelyCause } from './types.ts';
+import type { IssueKind, LikelyCause } from './types.ts';
 import type { RunbookSettings } from './runbook-settings.ts';
 
-const BOUNCER_ISSUES: readonly string[] = ['integration_late', 'rc_integration_offline', 'fw_integration_offline'] satisfies BouncerIssueKind[];
+const BOUNCER_ISSUES: ReadonlySet<IssueKind> = new Set<BouncerIssueKind>(['integration_late', 'rc_integration_offline', 'fw_integration_offline']);
+const isBouncerIssue = (k: IssueKind): k is BouncerIssueKind => BOUNCER_ISSUES.has(k);
+const MACHINE_ISSUES: ReadonlySet<IssueKind> = new Set<MachineIssueKind>([
+  'lp_offline',
+  'lp_late',
+  'lp_pending',
+  'lp_no_alerts',
+  'lp_no_logs_read',
+  'lp_no_logs_parsed',
+]);
+const isMachineIssue = (k: IssueKind): k is MachineIssueKind => MACHINE_ISSUES.has(k);
 
 export type IssueStatus = 'open' | 'flapping' | 'resolved';
 
@@ -18,7 +28,7 @@ export function issueStatus(i: HealthIssue, flapping: Set<string>): IssueStatus 
 }
 
 export function topCause(i: HealthIssue): LikelyCause | undefined {
-  return i.evidence.causes[0] as LikelyCause | undefined;
+  return i.evidence.causes[0];
 }
 
 /**
@@ -65,8 +75,8 @@ export function issueRunbook(
     kind: resolveKind(type, bouncer?.kindOverride ?? null),
     lapiUrl,
     deployment,
-    cause: (topCause(i)?.cause ?? 'unknown') as CauseKind,
-    ...(BOUNCER_ISSUES.includes(i.kind) ? { issue: i.kind as BouncerIssueKind } : {}),
+    cause: topCause(i)?.cause ?? 'unknown',
+    ...(isBouncerIssue(i.kind) ? { issue: i.kind } : {}),
     ...(settings ? { cli: settings.cli, container: settings.container, namespace: settings.namespace, serviceManager: settings.serviceManager } : {}),
   });
 }
@@ -78,11 +88,10 @@ function machineIssueRunbook(
   deployment: Deployment,
   settings?: Pick<RunbookSettings, 'cli' | 'container' | 'namespace'>,
 ): Runbook | undefined {
-  const kinds: readonly string[] = ['lp_offline', 'lp_late', 'lp_pending', 'lp_no_alerts', 'lp_no_logs_read', 'lp_no_logs_parsed'] satisfies MachineIssueKind[];
-  if (!kinds.includes(i.kind)) return undefined;
+  if (!isMachineIssue(i.kind)) return undefined;
   return machineRunbookFor({
     machineId: i.subject.slice('machine:'.length),
-    issue: i.kind as MachineIssueKind,
+    issue: i.kind,
     lapiUrl,
     deployment,
     cause: topCause(i)?.cause ?? 'unknown',

@@ -43,46 +43,46 @@ export interface Bouncer {
 
 /** A change of a bouncer's IP, type or version, as the Local API saw it. */
 export interface BouncerChange {
-  bouncerId: number;
-  at: number;
-  field: 'ip' | 'type' | 'version';
-  oldValue: string;
-  newValue: string;
+  readonly bouncerId: number;
+  readonly at: number;
+  readonly field: 'ip' | 'type' | 'version';
+  readonly oldValue: string;
+  readonly newValue: string;
 }
 
 export interface Decision {
-  id: number;
-  alertId: number | null;
-  origin: string;
+  readonly id: number;
+  readonly alertId: number | null;
+  readonly origin: string;
   /** ban, captcha, or a custom remediation. */
-  type: string;
+  readonly type: string;
   /** Ip, Range, or any other scope as typed (Country, username, …). */
-  scope: string;
-  value: string;
-  scenario: string;
-  createdAt: number;
+  readonly scope: string;
+  readonly value: string;
+  readonly scenario: string;
+  readonly createdAt: number;
   /** Expiry; a soft delete moves it to the deletion time, as CrowdSec does. */
-  until: number;
+  readonly until: number;
   /** Set when deleted by an operator (CLI/API) rather than expired. */
-  deletedAt: number | null;
-  simulated: boolean;
+  readonly deletedAt: number | null;
+  readonly simulated: boolean;
 }
 
 /** The alert a group of decisions was created under (cscli shows decisions through alerts). */
 export interface Alert {
-  id: number;
-  createdAt: number;
-  scenario: string;
-  message: string;
-  machineId: string;
-  sourceScope: string;
-  sourceValue: string;
-  sourceIp: string;
-  eventsCount: number;
-  leakspeed: string;
-  startAt: number;
-  stopAt: number;
-  simulated: boolean;
+  readonly id: number;
+  readonly createdAt: number;
+  readonly scenario: string;
+  readonly message: string;
+  readonly machineId: string;
+  readonly sourceScope: string;
+  readonly sourceValue: string;
+  readonly sourceIp: string;
+  readonly eventsCount: number;
+  readonly leakspeed: string;
+  readonly startAt: number;
+  readonly stopAt: number;
+  readonly simulated: boolean;
 }
 
 /**
@@ -90,35 +90,35 @@ export interface Alert {
  * The CLI's own alerts keep the defaults (0, '', false, '{}').
  */
 export interface AlertDetails {
-  capacity: number;
-  scenarioHash: string;
-  scenarioVersion: string;
-  remediation: boolean;
+  readonly capacity: number;
+  readonly scenarioHash: string;
+  readonly scenarioVersion: string;
+  readonly remediation: boolean;
   /** 1.7.7+ `kind` (`cscli`, `crowdsec`…); '' when the client sent none. */
-  kind: string;
+  readonly kind: string;
   /** JSON text: labels, events, meta, uuid, and the source's as_name/as_number/cn/range/latitude/longitude. */
-  extra: string;
+  readonly extra: string;
 }
 
 export interface AlertWithDecisions {
-  alert: Alert;
-  decisions: Decision[];
+  readonly alert: Alert;
+  readonly decisions: Decision[];
 }
 
 /** A request the Local API refused for authentication; kept (bounded) to explain silences. */
 export interface RefusedRequest {
-  id: number;
-  at: number;
-  peerIp: string;
-  userAgent: string;
-  method: string;
-  path: string;
+  readonly id: number;
+  readonly at: number;
+  readonly peerIp: string;
+  readonly userAgent: string;
+  readonly method: string;
+  readonly path: string;
   /** 'missing' | 'unknown' | 'revoked' */
-  reason: string;
+  readonly reason: string;
   /** Non-reversible fingerprint of the key sent (first 12 hex of an HMAC), '' when none was sent. */
-  keyFingerprint: string;
+  readonly keyFingerprint: string;
   /** The bouncer the key belonged to, when the reason is 'revoked'. */
-  bouncerName: string;
+  readonly bouncerName: string;
 }
 
 /** What was refused from one address with one User-Agent for one reason. */
@@ -149,30 +149,30 @@ export type MachineAuthType = 'password' | 'tls';
  * (or a client certificate), sends heartbeats and pushes alerts (docs/reference/crowdsec-1.6-1.7.md §8).
  */
 export interface Machine {
-  id: number;
+  readonly id: number;
   /** The login name (`machine_id` in CrowdSec's API; `Name` in cscli machines list). */
-  machineId: string;
+  readonly machineId: string;
   /** bcrypt hash of the password, as CrowdSec stores it; '' for TLS machines. */
-  passwordHash: string;
+  readonly passwordHash: string;
   /** Address of the last login; '' before the first. */
-  ipAddress: string;
+  readonly ipAddress: string;
   /** From the login User-Agent (`crowdsec/<version>`); '' before the first login. */
-  version: string;
+  readonly version: string;
   /** The scenarios the agent announced at its last login, comma-joined as CrowdSec stores them. */
-  scenarios: string;
+  readonly scenarios: string;
   /** Only validated machines may log in (`machines validate`, or auto-registration with a token). */
-  isValidated: boolean;
-  authType: MachineAuthType;
-  createdAt: number;
-  updatedAt: number;
+  readonly isValidated: boolean;
+  readonly authType: MachineAuthType;
+  readonly createdAt: number;
+  readonly updatedAt: number;
   /** Last successful login; null until the first. */
-  lastLoginAt: number | null;
+  readonly lastLoginAt: number | null;
   /** Last GET /v1/heartbeat; null until the first. */
-  lastHeartbeatAt: number | null;
+  readonly lastHeartbeatAt: number | null;
   /** Last POST /v1/alerts; null until the first. */
-  lastPushAt: number | null;
+  readonly lastPushAt: number | null;
   /** Median interval between heartbeats when steady (the agent sends one every 60 s); null otherwise. */
-  heartbeatCadenceMs: number | null;
+  readonly heartbeatCadenceMs: number | null;
 }
 
 /** A decision to write (the store gives it its id, alert and revision). */
@@ -180,6 +180,6 @@ export type NewDecision = Omit<Decision, 'id' | 'alertId' | 'deletedAt'>;
 /** An alert to write; the CrowdSec details (migration 008) default for the CLI's own alerts. */
 export type NewAlert = Omit<Alert, 'id'> & Partial<AlertDetails>;
 export interface NewAlertWithDecisions {
-  alert: NewAlert;
-  decisions: NewDecision[];
+  readonly alert: NewAlert;
+  readonly decisions: NewDecision[];
 }

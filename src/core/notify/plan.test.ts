@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { HealthIssue } from '../model/health-issue.ts';
 import { planNotifications, UPDATE_EVERY_MS, type IssueNotifyState, type PlanChannel, type PlanInput } from './plan.ts';
 import type { Silence } from './silences.ts';
+import type { CauseKind } from '../health/causes.ts';
 
 const T0 = Date.UTC(2026, 10, 6);
 const H = 3600_000;
@@ -136,8 +137,8 @@ describe('planNotifications', () => {
   });
 
   describe('updates', () => {
-    const cause = (c: string) => ({ causes: [{ cause: c, confidence: 'high', evidence: [] }], notes: [] });
-    const late = (c = 'stopped_or_network', over: Partial<HealthIssue> = {}) =>
+    const cause = (c: CauseKind) => ({ causes: [{ cause: c, confidence: 'high' as const, evidence: [] }], notes: [] });
+    const late = (c: CauseKind = 'stopped_or_network', over: Partial<HealthIssue> = {}) =>
       issue(1, { kind: 'integration_late', criticality: 'warning', evidence: cause(c), ...over });
     const told = (c: string | null = 'stopped_or_network', criticality = 'warning') => ({ criticality, cause: c });
     const updates = (p: ReturnType<typeof plan>) => p.flatMap((x) => x.updates.map((u) => [x.channel, u.issue.id, u.from.criticality, u.from.cause]));
@@ -181,7 +182,7 @@ describe('planNotifications', () => {
         updates(plan({ openIssues: [escalatedOnly], states: [state(1, { announced: told('stopped_or_network', 'critical'), updateQueuedAt: null })] })),
       ).toEqual([['ops', 1, 'critical', 'stopped_or_network']]);
       // An issue that lost its causes says nothing.
-      expect(plan({ openIssues: [late('x', { evidence: { causes: [], notes: [] } })], states: [state(1, { announced: told() })] })).toEqual([]);
+      expect(plan({ openIssues: [late('unknown', { evidence: { causes: [], notes: [] } })], states: [state(1, { announced: told() })] })).toEqual([]);
     });
 
     it('none while silenced or filtered out; an update stands for the reminder due with it', () => {

@@ -1,5 +1,5 @@
 import type { HealthIssue } from '../model/health-issue.ts';
-import { CRITICALITIES, type LikelyCause } from '../health/types.ts';
+import { CRITICALITIES } from '../health/types.ts';
 import type { ChannelFilter } from './types.ts';
 import { compileFilter } from './filter.ts';
 import { silencing, type Silence } from './silences.ts';
@@ -70,7 +70,7 @@ export interface ChannelPlan {
 
 /** The likely cause a channel is told of: the top cause's kind, or null when there is none. */
 export function announcedCause(issue: HealthIssue): string | null {
-  return (issue.evidence.causes[0] as LikelyCause | undefined)?.cause ?? null;
+  return issue.evidence.causes[0]?.cause ?? null;
 }
 
 const rank = (c: string) => {

@@ -3,7 +3,7 @@ import type { Bouncer } from '../model/records.ts';
 import { causeText } from '../health/causes.ts';
 import { issueRunbook, topCause } from '../health/issue-view.ts';
 import type { Runbook } from '../health/runbooks/index.ts';
-import { ISSUE_CATALOGUE, type IssueKind, type LikelyCause } from '../health/types.ts';
+import { ISSUE_CATALOGUE } from '../health/types.ts';
 import type { IssueSnapshot, MessageContent } from './types.ts';
 
 /** One issue as messages carry it: what it is, its likely cause in words, and what its runbook is made from. */
@@ -12,7 +12,7 @@ export function snapshotIssue(issue: HealthIssue, bouncer: Pick<Bouncer, 'type' 
   return {
     id: issue.id,
     kind: issue.kind,
-    title: ISSUE_CATALOGUE[issue.kind as IssueKind]?.title ?? issue.kind,
+    title: ISSUE_CATALOGUE[issue.kind]?.title ?? issue.kind,
     criticality: issue.criticality,
     subject: issue.subject,
     bouncer: issue.bouncerName,
@@ -24,8 +24,8 @@ export function snapshotIssue(issue: HealthIssue, bouncer: Pick<Bouncer, 'type' 
     lastSeenAt: issue.lastSeenAt,
     resolvedAt: issue.resolvedAt,
     likelyCause: top ? { ...top, text: causeText(top.cause) } : null,
-    causes: issue.evidence.causes as LikelyCause[],
-    notes: issue.evidence.notes,
+    causes: [...issue.evidence.causes],
+    notes: [...issue.evidence.notes],
   };
 }
 

@@ -35,9 +35,9 @@ export interface DeliverySettings {
  */
 export interface IssueSnapshot {
   id: number;
-  kind: string;
+  kind: IssueKind;
   title: string;
-  criticality: string;
+  criticality: Criticality;
   subject: string;
   bouncer: string | null;
   /** What the bouncer's runbook is built from (its family and kind). */

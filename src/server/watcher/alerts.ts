@@ -9,6 +9,7 @@ import { runInTurns } from '../../lib/turns.ts';
 import { alertsByIds, alertsPage, decisionsOfAlerts, deleteAlerts, getAlert, type StoredAlert } from '../../store/alerts.ts';
 import type { Store } from '../../store/store.ts';
 import { bodyText, goJsonError, isLoopback, json, peerOf, type WatcherApp, type WatcherContext, type WatcherEnv } from './context.ts';
+import { activeDecisions, addAlerts } from '../../store/decisions.ts';
 
 /**
  * Alerts (CrowdSec's controllers/v1/alerts.go): an agent's or cscli's push, the reads behind
@@ -36,7 +37,7 @@ async function selectAlerts(store: Store, f: AlertFilter, now: number, limit: nu
   };
   if (f.hasActiveDecision === true) {
     // cscli decisions list: only alerts with an active decision can match; start from those.
-    const ids = [...new Set((await store.activeDecisions(now)).map((d) => d.alertId).filter((id): id is number => id !== null))].sort((a, b) =>
+    const ids = [...new Set((await activeDecisions(store, now)).map((d) => d.alertId).filter((id): id is number => id !== null))].sort((a, b) =>
       f.sort === 'desc' ? b - a : a - b,
     );
     for (let i = 0; i < ids.length; i += PAGE) if (await take(await alertsByIds(store, ids.slice(i, i + PAGE)))) break;
@@ -84,7 +85,7 @@ async function pushAlerts(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<
   const batch = await runInTurns(buildAlerts(parsed.alerts, ctx.config.profiles, machineId, now));
   // One transaction for the whole request: all or nothing, one revision for every decision.
   // The machine's last push goes in the same transaction: one commit per POST, not two.
-  const written = await ctx.store.addAlerts(batch, undefined, { machineId, at: now });
+  const written = await addAlerts(ctx.store, batch, undefined, { machineId, at: now });
   // Bouncers on this replica see the decisions at once (taken from the write, not read back);
   // the others within one sync period.
   await ctx.sync.applyWritten(written);

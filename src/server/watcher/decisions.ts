@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { decisionsToDelete, parseDecisionDeleteFilter } from '../../core/alerts/query.ts';
 import { json, type WatcherApp, type WatcherContext, type WatcherEnv } from './context.ts';
+import { activeDecisions, softDeleteDecisions } from '../../store/decisions.ts';
 
 /**
  * A machine's decision deletes (CrowdSec's controllers/v1/decisions.go, `cscli decisions delete`).
@@ -13,8 +14,9 @@ export function decisionRoutes(ctx: WatcherContext): WatcherApp {
   app.delete('/v1/decisions', ctx.machine, async (c) => {
     const now = c.get('now');
     const f = parseDecisionDeleteFilter(new URL(c.req.url).searchParams);
-    const chosen = decisionsToDelete(await store.activeDecisions(now), f);
-    const n = await store.softDeleteDecisions(
+    const chosen = decisionsToDelete(await activeDecisions(store, now), f);
+    const n = await softDeleteDecisions(
+      store,
       chosen.map((d) => d.id),
       now,
     );
@@ -25,7 +27,7 @@ export function decisionRoutes(ctx: WatcherContext): WatcherApp {
   app.delete('/v1/decisions/:id', ctx.machine, async (c) => {
     const id = Number(c.req.param('id'));
     if (!/^\d+$/.test(c.req.param('id')) || !Number.isSafeInteger(id)) return json(c, { message: 'decision_id must be valid integer' }, 400);
-    const n = await store.softDeleteDecisions([id], c.get('now'));
+    const n = await softDeleteDecisions(store, [id], c.get('now'));
     await sync.refresh();
     return json(c, { nbDeleted: String(n) }, 200);
   });

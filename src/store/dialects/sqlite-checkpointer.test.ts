@@ -5,6 +5,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../core/bouncers/api-key.ts';
 import { Store } from '../store.ts';
+import { createBouncer } from '../bouncers.ts';
 
 const T0 = Date.UTC(2026, 11, 3, 12, 0, 0);
 const dirs: string[] = [];
@@ -34,7 +35,7 @@ async function storeWithBouncers(checkpointInBackground: boolean): Promise<{ sto
   const warnings: string[] = [];
   const store = await Store.open(`sqlite:${file}`, { checkpointInBackground, onWarning: (m) => warnings.push(m) });
   // A few pages: far below the connection's own autocheckpoint (1,000 pages), so only a checkpoint from elsewhere copies them.
-  for (let i = 0; i < 20; i++) await store.createBouncer({ name: `b${i}`, apiKeyHash: hashApiKey(`k${i}`), now: T0 });
+  for (let i = 0; i < 20; i++) await createBouncer(store, { name: `b${i}`, apiKeyHash: hashApiKey(`k${i}`), now: T0 });
   expect(warnings).toEqual([]);
   return { store, file };
 }

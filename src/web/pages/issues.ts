@@ -1,7 +1,7 @@
 import { html, type Html } from '../html.ts';
 import { exactTime, humanDuration } from '../../lib/human-time.ts';
 import type { IssueRow, IssueView } from '../data.ts';
-import { ISSUE_CATALOGUE, type IssueKind, type LikelyCause } from '../../core/health/types.ts';
+import { ISSUE_CATALOGUE, type IssueKind } from '../../core/health/types.ts';
 import { causeText } from '../../core/health/causes.ts';
 import type { Deployment } from '../../core/health/runbooks/index.ts';
 import { criticalityBadge, inlineCode, issueStatusBadge, timeAgo } from './layout.ts';
@@ -25,8 +25,8 @@ export function causeLabel(cause: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-export function issueTitle(i: { kind: string; bouncerName: string | null; subject?: string }): string {
-  const title = ISSUE_CATALOGUE[i.kind as IssueKind]?.title ?? i.kind;
+export function issueTitle(i: { kind: IssueKind; bouncerName: string | null; subject?: string }): string {
+  const title = ISSUE_CATALOGUE[i.kind]?.title ?? i.kind;
   if (!i.bouncerName && i.subject?.startsWith('machine:')) return `${title}: machine ${i.subject.slice('machine:'.length)}`;
   return i.bouncerName ? `${title}: ${i.bouncerName}` : title;
 }
@@ -44,7 +44,7 @@ function issuesTable(rows: IssueRow[], marks: Map<number, IssueMarks>, now: numb
 <thead><tr><th scope="col">Criticality</th><th scope="col">Issue</th><th scope="col">Likely cause</th><th scope="col">Since</th><th scope="col">Status</th></tr></thead>
 <tbody>
 ${rows.map((i) => {
-  const top = i.evidence.causes[0] as LikelyCause | undefined;
+  const top = i.evidence.causes[0];
   const m = marks.get(i.id);
   return html`<tr data-issue="${i.id}">
 <td data-label="Criticality">${criticalityBadge(i.criticality)}</td>
@@ -125,8 +125,8 @@ ${
 }
 
 function issueCauses(v: IssueView): Html {
-  const causes = v.issue.evidence.causes as LikelyCause[];
-  const notes = v.issue.evidence.notes ?? [];
+  const causes = v.issue.evidence.causes;
+  const notes = v.issue.evidence.notes;
   if (causes.length === 0 && notes.length === 0)
     return html`<h2 id="causes-h">Likely cause</h2><p class="muted">This issue concerns the whole fleet; there is no single cause to rank.</p>`;
   return html`<h2 id="causes-h">Likely cause${causes.length > 1 ? 's, most likely first' : ''}</h2>

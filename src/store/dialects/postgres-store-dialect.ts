@@ -1,0 +1,126 @@
+import { sql, type Selectable, type Transaction } from 'kysely';
+import type { Decision, NewAlertWithDecisions } from '../../core/model/records.ts';
+import { alertRow, decisionRow, INSERT_CHUNK, nextRev, storedDecision } from '../alert-rows.ts';
+import type { BouncersTable, Database, DecisionsTable } from '../schema.ts';
+import {
+  isUniqueViolationError,
+  type AlertsPush,
+  type BouncerActivity,
+  type DialectDb,
+  type MirroredBouncerUpdate,
+  type StoreDialect,
+  type WrittenAlerts,
+} from './store-dialect.ts';
+
+/** Rows per mirrored-bouncer UPDATE: 500 × 8 values stays far below PostgreSQL's parameter limit. */
+const UPDATE_CHUNK = 500;
+
+/**
+ * PostgreSQL, the shared store of several replicas: every query through Kysely's pool; replicas
+ * are kept in order by row locks (the revision counter) and advisory locks.
+ */
+export class PostgresStoreDialect implements StoreDialect {
+  readonly name = 'postgres' as const;
+  readonly groupsCommits = false;
+  readonly preparedReads = false;
+  readonly #db: DialectDb;
+
+  constructor(db: DialectDb) {
+    this.#db = db;
+  }
+
+  later(column: string, value: number) {
+    return sql<number>`greatest(coalesce(${sql.ref(column)}, 0), ${value})`;
+  }
+
+  async lockForTransaction(trx: Transaction<Database>, key: number): Promise<void> {
+    await sql`select pg_advisory_xact_lock(${key})`.execute(trx);
+  }
+
+  isUniqueViolation(e: unknown): boolean {
+    return isUniqueViolationError(e);
+  }
+
+  async bouncerRowsByKeyHash(apiKeyHash: string): Promise<Selectable<BouncersTable>[]> {
+    return await this.#db.selectFrom('bouncers').selectAll().where('api_key_hash', '=', apiKeyHash).orderBy('id').execute();
+  }
+
+  async expiredDecisionRows(now: number, since?: number): Promise<Selectable<DecisionsTable>[]> {
+    let q = this.#db.selectFrom('decisions').selectAll().where('until', '<=', now);
+    if (since !== undefined) q = q.where('until', '>=', since);
+    return await q.orderBy('until').orderBy('id').execute();
+  }
+
+  async decisionRowsChangedSince(rev: number): Promise<Selectable<DecisionsTable>[]> {
+    return await this.#db.selectFrom('decisions').selectAll().where('rev', '>', rev).orderBy('id').execute();
+  }
+
+  async counter(name: 'decisions_rev' | 'bouncers_rev'): Promise<number | undefined> {
+    const row = await this.#db.selectFrom('vigil_counters').select('value').where('name', '=', name).executeTakeFirst();
+    return row ? Number(row.value) : undefined;
+  }
+
+  async applyBouncerActivity(batch: readonly BouncerActivity[], now: number): Promise<void> {
+    if (batch.length === 0) return;
+    await this.#db.transaction().execute(async (trx) => {
+      for (const a of batch) {
+        // Another replica may have recorded a later pull already: times only move forward.
+        const set: Record<string, unknown> = { updated_at: now };
+        if (a.lastPullAt !== undefined) set.last_pull_at = this.later('last_pull_at', a.lastPullAt);
+        if (a.lastPullRev !== undefined) set.last_pull_rev = this.later('last_pull_rev', a.lastPullRev);
+        if (a.lastRequestAt !== undefined) set.last_request_at = this.later('last_request_at', a.lastRequestAt);
+        if (a.ipAddress !== undefined) set.ip_address = a.ipAddress;
+        if (a.type !== undefined) set.type = a.type;
+        if (a.version !== undefined) set.version = a.version;
+        if (a.pullCadenceMs !== undefined) set.pull_cadence_ms = a.pullCadenceMs;
+        await trx
+          .updateTable('bouncers')
+          .set(set as never)
+          .where('id', '=', a.id)
+          .execute();
+      }
+    });
+  }
+
+  async writeAlerts(batch: readonly NewAlertWithDecisions[], onProgress?: (done: number) => void, pushed?: AlertsPush): Promise<WrittenAlerts> {
+    return await this.#db.transaction().execute(async (trx) => {
+      const rev = await nextRev(trx);
+      if (pushed) await trx.updateTable('machines').set({ last_push_at: pushed.at }).where('machine_id', '=', pushed.machineId).execute();
+      const alertIds: number[] = [];
+      const stored: Decision[] = [];
+      for (const { alert, decisions } of batch) {
+        const a = await trx.insertInto('alerts').values(alertRow(alert)).returning('id').executeTakeFirstOrThrow();
+        alertIds.push(a.id);
+        for (let i = 0; i < decisions.length; i += INSERT_CHUNK) {
+          const chunk = decisions.slice(i, i + INSERT_CHUNK);
+          const rows = await trx
+            .insertInto('decisions')
+            .values(chunk.map((d) => decisionRow(d, a.id, rev)))
+            .returning('id')
+            .execute();
+          for (const [j, r] of rows.entries()) stored.push(storedDecision(chunk[j]!, Number(r.id), a.id));
+          onProgress?.(stored.length);
+        }
+      }
+      return { alertIds, decisions: stored, rev };
+    });
+  }
+
+  async updateBouncerRows(trx: Transaction<Database>, updates: readonly MirroredBouncerUpdate[], now: number): Promise<void> {
+    // One statement per chunk: a fleet whose every last_pull moved must not cost a round trip per bouncer.
+    for (let i = 0; i < updates.length; i += UPDATE_CHUNK) {
+      const rows = updates
+        .slice(i, i + UPDATE_CHUNK)
+        .map(
+          (u) =>
+            sql`(${u.id}::bigint, ${u.revoked}::int, ${u.ip_address}::text, ${u.type}::text, ${u.version}::text, ${u.auth_type}::text, ${u.created_at}::bigint, ${u.last_pull_at}::bigint)`,
+        );
+      await sql`UPDATE bouncers AS b SET revoked = v.revoked, ip_address = v.ip_address, type = v.type, version = v.version, auth_type = v.auth_type,
+          created_at = v.created_at, last_pull_at = v.last_pull_at, updated_at = ${now}
+        FROM (VALUES ${sql.join(rows)}) AS v(id, revoked, ip_address, type, version, auth_type, created_at, last_pull_at)
+        WHERE b.id = v.id`.execute(trx);
+    }
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,94 @@
+import type { Kysely, RawBuilder, Selectable, Transaction } from 'kysely';
+import type { Decision, NewAlertWithDecisions } from '../../core/model/records.ts';
+import type { Dialect } from '../dialect.ts';
+import type { BouncersTable, Database, DecisionsTable } from '../schema.ts';
+
+/**
+ * What differs between SQLite and PostgreSQL, behind one interface (Kysely's DialectAdapter is the
+ * model: capability flags and the few operations that differ). The repositories in src/store/ call
+ * these and never ask which database they are on; sqlite-store-dialect.ts and
+ * postgres-store-dialect.ts answer alike (store-dialect.test.ts runs the same operations on both).
+ */
+export interface StoreDialect {
+  readonly name: Dialect;
+  /** Small alert writes of one event-loop turn share one COMMIT (SQLite's single writer). */
+  readonly groupsCommits: boolean;
+  /** The hottest reads run as cached prepared statements on a second, read-only connection. */
+  readonly preparedReads: boolean;
+
+  /** The larger of a column (null read as 0) and a value: `greatest` on PostgreSQL, scalar `max` on SQLite. */
+  later(column: string, value: number): RawBuilder<number>;
+  /**
+   * Inside `trx`, waits for every other transaction holding `key` (another replica's planner) to end:
+   * an advisory lock on PostgreSQL; nothing on SQLite, which has one writer already.
+   */
+  lockForTransaction(trx: Transaction<Database>, key: number): Promise<void>;
+  /** A unique index refused the write (two replicas racing on one row). */
+  isUniqueViolation(e: unknown): boolean;
+
+  /** Every bouncer row of an API key, oldest first (every pull of a key not seen for a second). */
+  bouncerRowsByKeyHash(apiKeyHash: string): Promise<Selectable<BouncersTable>[]>;
+  /** Decisions with `since <= until <= now` (no lower bound without `since`), by expiry then id. */
+  expiredDecisionRows(now: number, since?: number): Promise<Selectable<DecisionsTable>[]>;
+  /** Decisions changed by a revision above `rev`, by id. */
+  decisionRowsChangedSince(rev: number): Promise<Selectable<DecisionsTable>[]>;
+  /** A row of vigil_counters, undefined when the store was not migrated by this version. */
+  counter(name: 'decisions_rev' | 'bouncers_rev'): Promise<number | undefined>;
+
+  /** Writes a burst of bouncer activity in one transaction; times and revisions only move forward. */
+  applyBouncerActivity(batch: readonly BouncerActivity[], now: number): Promise<void>;
+  /** Alerts and their decisions in one transaction under one new revision, and the machine's last push. */
+  writeAlerts(batch: readonly NewAlertWithDecisions[], onProgress?: (done: number) => void, pushed?: AlertsPush): Promise<WrittenAlerts>;
+  /** Rewrites mirrored bouncer rows (vigil watch) inside `trx`. */
+  updateBouncerRows(trx: Transaction<Database>, updates: readonly MirroredBouncerUpdate[], now: number): Promise<void>;
+
+  /** Ends what the dialect opened beside Kysely (reader connection, checkpointer); the Store then destroys Kysely. */
+  close(): Promise<void>;
+}
+
+/** The dialect's Kysely handle is the Store's; what a dialect is built from. */
+export type DialectDb = Kysely<Database>;
+
+/** What a burst of authenticated requests changed about one bouncer (written in batches). */
+export interface BouncerActivity {
+  id: number;
+  lastPullAt?: number;
+  lastPullRev?: number;
+  lastRequestAt?: number;
+  ipAddress?: string;
+  type?: string;
+  version?: string;
+  /** null clears it (no steady cadence any more). */
+  pullCadenceMs?: number | null;
+}
+
+/** The machine whose POST /v1/alerts this is: its last push is recorded in the same transaction. */
+export interface AlertsPush {
+  machineId: string;
+  at: number;
+}
+
+/** What addAlerts stored: alert ids in order, the decisions as stored, and their revision. */
+export interface WrittenAlerts {
+  alertIds: number[];
+  decisions: Decision[];
+  rev: number;
+}
+
+/** A mirrored bouncer's row as CrowdSec's database has it now (store/bouncer-mirror.ts). */
+export interface MirroredBouncerUpdate {
+  id: number;
+  revoked: number;
+  ip_address: string;
+  type: string;
+  version: string;
+  auth_type: string;
+  created_at: number;
+  last_pull_at: number | null;
+}
+
+/** Unique violations as each driver reports them (PostgreSQL's SQLSTATE, better-sqlite3's code). */
+export function isUniqueViolationError(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return err?.code === '23505' || err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(err?.message ?? '');
+}
