@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { admitConnection, connectionBudget, DEFAULT_LIMITS, readOpenFileLimit } from './limits.ts';
+import { connectionBudget, DEFAULT_LIMITS, readOpenFileLimit } from './limits.ts';
 import { loadConfig } from '../config/config.ts';
 
 describe('listener limits', () => {
@@ -20,15 +20,6 @@ describe('listener limits', () => {
     expect(low.maxConnections).toBe(1024 - 128);
     expect(low.warning).toMatch(/open-file limit 1024 allows only 896 connections.*LimitNOFILE=65536/);
     expect(connectionBudget(DEFAULT_LIMITS, null).maxConnections).toBe(10_000);
-  });
-
-  it('refuses a peer over its cap, a greedy peer once the listener is 3/4 full, anyone when full', () => {
-    expect(admitConnection(10, 255, 1000, 256)).toBeNull();
-    expect(admitConnection(10, 256, 1000, 256)).toBe('peer_cap');
-    // 3/4 full: a peer with 1/16 of the cap is refused, a bouncer with one socket is not.
-    expect(admitConnection(750, 62, 1000, 256)).toBe('fair_share');
-    expect(admitConnection(750, 1, 1000, 256)).toBeNull();
-    expect(admitConnection(1000, 0, 1000, 256)).toBe('listener_full');
   });
 
   it('limits: in vigil.yaml, with defaults; a bad value names the key', () => {
