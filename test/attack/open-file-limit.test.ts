@@ -1,12 +1,15 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { crowdsecBouncersAvailable, startCustomBouncer } from '../support/crowdsec-bouncers.ts';
 import { freshDbUrl } from '../support/databases.ts';
 import { makeSelfSignedCert } from '../support/test-pki.ts';
 import { readOpenFileLimit } from '../../src/server/limits.ts';
 import { openIdle } from './idle-sockets.ts';
-import { pull, startVigilChild, type VigilChild } from './vigil-child.ts';
+import { BOUNCER_KEY, pull, startVigilChild, type VigilChild } from './vigil-child.ts';
 
 /**
  * Issue 27 item 1: 1,100 idle connections under a stock open-file limit (systemd's soft 1,024)
@@ -16,6 +19,8 @@ import { pull, startVigilChild, type VigilChild } from './vigil-child.ts';
  * authenticated. Loopback only; the attacker's sockets come from the bouncer's own 127.0.0.1.
  */
 const IDLE = 1_100;
+const BIN = path.join(import.meta.dirname, '..', '..', 'bin', 'vigil.js');
+const realBouncers = crowdsecBouncersAvailable();
 const TWENTY = Array.from({ length: 20 }, (_, i) => `127.0.0.${i + 1}`);
 
 describe('the open-file limit and a full connection table', () => {
@@ -24,9 +29,11 @@ describe('the open-file limit and a full connection table', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
+  let dbUrl = '';
   async function start(opts: { nofile: string; tls?: boolean }): Promise<{ vigil: VigilChild; ca?: string }> {
     const db = await freshDbUrl('sqlite');
     cleanups.push(db.cleanup);
+    dbUrl = db.url;
     const lines: string[] = [];
     let ca: string | undefined;
     if (opts.tls) {
@@ -72,6 +79,30 @@ describe('the open-file limit and a full connection table', () => {
     await pullsSucceed(vigil);
     await pullsSucceed(vigil);
   }, 40_000);
+
+  // In CI the real bouncer must run; elsewhere its absence is said in the name.
+  it.skipIf(!realBouncers.custom && !process.env.CI)(
+    `the real crowdsec-custom-bouncer on the attacker's address gets a new decision beside 1,100 idle sockets${realBouncers.custom ? '' : ` (skipped: ${realBouncers.reason})`}`,
+    async () => {
+      const { vigil } = await start({ nofile: '1024:1024' });
+      const idle = await openIdle(vigil.port, IDLE, { from: ['127.0.0.1'], kinds: ['silent'] });
+      cleanups.push(() => idle.destroy());
+      const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-fd-cb-'));
+      cleanups.push(() => fs.rmSync(workDir, { recursive: true, force: true }));
+      // The bouncer connects from 127.0.0.1, where the 1,100 came from.
+      const bouncer = await startCustomBouncer({ apiUrl: `${vigil.url}/`, apiKey: BOUNCER_KEY, workDir, updateFrequency: '1s' });
+      cleanups.push(() => bouncer.stop());
+      // More idle sockets from its address after it authenticated: they never take its place.
+      const more = await openIdle(vigil.port, 300, { from: ['127.0.0.1'], kinds: ['silent'] });
+      cleanups.push(() => more.destroy());
+      const added = Date.now();
+      await promisify(execFile)(process.execPath, [BIN, 'decisions', 'add', '--ip', '192.0.2.98', '--duration', '5m', '--db', dbUrl]);
+      const e = await bouncer.waitFor((ev) => ev.action === 'add' && ev.value === '192.0.2.98', 10_000);
+      expect(e.at - added).toBeLessThan(5_000);
+      expect(bouncer.exitCode()).toBeUndefined();
+    },
+    40_000,
+  );
 
   it('soft 1,024 under a higher hard limit: the soft limit is raised at start, said in one line, and no cap is lowered', async () => {
     // As high as this machine lets an unprivileged process go, up to 16,384 (> 10,000 + 128).
