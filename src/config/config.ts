@@ -296,7 +296,7 @@ export const fileSchema = z
         .object({
           header_timeout: doc(duration.optional(), {
             description:
-              "The request line and headers must arrive within this; also the longest a new connection may take to send its first request, TLS handshake included.",
+              'The request line and headers must arrive within this; also the longest a new connection may take to send its first request, TLS handshake included.',
             default: ms(DEFAULT_LIMITS.headerTimeoutMs),
           }),
           request_timeout: doc(duration.optional(), {
@@ -318,7 +318,7 @@ export const fileSchema = z
           }),
           max_connections_per_peer: doc(z.number().int().min(1).optional(), {
             description:
-              'Connections per client address that have not authenticated (a key, token or certificate accepted); once ¾ of max_connections are open, 1/16 of them. Past it a new one takes the place of the address\'s oldest idle one.',
+              "Connections per client address that have not authenticated (a key, token or certificate accepted); once ¾ of max_connections are open, 1/16 of them. Past it a new one takes the place of the address's oldest idle one.",
             default: String(DEFAULT_LIMITS.maxConnectionsPerPeer),
           }),
           store_timeout: doc(duration.optional(), {

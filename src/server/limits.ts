@@ -139,7 +139,14 @@ export function guardListener(
     const shed = [...shedCount.values()].reduce((a, b) => a + b, 0);
     if (shed > 0) parts.push(`${shed} idle connections closed to make room (${[...shedCount].map(([r, n]) => `${n} ${r.replace('_', ' ')}`).join(', ')})`);
     log.warn(
-      { listen: name, refused: Object.fromEntries(refused), shed: Object.fromEntries(shedCount), peers: [...refusedPeers], open: table.open, maxConnections: budget.maxConnections },
+      {
+        listen: name,
+        refused: Object.fromEntries(refused),
+        shed: Object.fromEntries(shedCount),
+        peers: [...refusedPeers],
+        open: table.open,
+        maxConnections: budget.maxConnections,
+      },
       `${parts.join('; ')}; limits.max_connections_per_peer is ${limits.maxConnectionsPerPeer} unauthenticated connections, the listener holds at most ${budget.maxConnections} (logged at most every ${Math.round(period / 1000)} s)`,
     );
     refused.clear();

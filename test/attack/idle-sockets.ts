@@ -41,11 +41,7 @@ export async function captureClientHello(): Promise<Buffer> {
  * `count` sockets of `kinds` (in turn) to 127.0.0.1:port from the `from` addresses (in turn).
  * Resolves when every socket has connected (or was closed, or after 5 s).
  */
-export async function openIdle(
-  port: number,
-  count: number,
-  opts: { from: string[]; kinds: IdleKind[]; dribbleEveryMs?: number },
-): Promise<IdleSockets> {
+export async function openIdle(port: number, count: number, opts: { from: string[]; kinds: IdleKind[]; dribbleEveryMs?: number }): Promise<IdleSockets> {
   const hello = opts.kinds.includes('dribble') ? await captureClientHello() : Buffer.alloc(0);
   const sockets: IdleSocket[] = [];
   const raw: net.Socket[] = [];

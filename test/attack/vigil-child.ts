@@ -92,10 +92,7 @@ export async function startVigilChild(opts: {
  * One bouncer pull on a fresh connection from 127.0.0.1 (the request crowdsec-custom-bouncer
  * sends): status, body and how long it took. With `ca`, over HTTPS trusting that certificate.
  */
-export function pull(
-  port: number,
-  opts: { timeoutMs?: number; path?: string; ca?: string } = {},
-): Promise<{ status: number; body: string; ms: number }> {
+export function pull(port: number, opts: { timeoutMs?: number; path?: string; ca?: string } = {}): Promise<{ status: number; body: string; ms: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = (opts.ca ? https : http).request(
