@@ -3,7 +3,6 @@ import type http from 'node:http';
 import type net from 'node:net';
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from '../lib/clock.ts';
 import { foldPeerAddress } from '../lib/ip.ts';
 import { ConnectionTable, type ConnectionState, type RefusalReason } from './connection-table.ts';
 import { DEFAULT_LIMITS, type ListenerLimits } from '../config/listener-limits.ts';
@@ -106,11 +105,12 @@ export function guardListener(
     fd?: OpenFileLimit | null;
     logEveryMs?: number;
     name?: string;
-    clock?: Clock;
   },
 ): { maxConnections: number; stop(): void } {
   const { log } = deps;
-  const clock = deps.clock ?? systemClock;
+  // Socket deadlines are real time, as node:http's own header timeout: a test's ManualClock moving
+  // hours ahead must not close connections that have just opened.
+  const now = () => performance.now();
   const name = deps.name ?? 'listen';
   applyTimeouts(server, limits);
   guarded.add(server);
@@ -166,7 +166,7 @@ export function guardListener(
   // Before the HTTP (or TLS) layer's own listener: a refused socket never gets a parser.
   server.prependListener('connection', (socket: net.Socket) => {
     const peer = foldPeerAddress(socket.remoteAddress);
-    const admission = table.admit(socket, peer, clock.now());
+    const admission = table.admit(socket, peer, now());
     if (!admission.admitted) {
       socket.destroy();
       deps.refused?.inc({ reason: admission.reason });
@@ -205,7 +205,7 @@ export function guardListener(
   // timeout of its opening is closed, plain or TLS, however slowly it dribbles.
   const sweep = setInterval(
     () => {
-      for (const s of table.expiredWaiting(clock.now(), limits.headerTimeoutMs)) {
+      for (const s of table.expiredWaiting(now(), limits.headerTimeoutMs)) {
         table.closed(s);
         s.destroy();
       }
