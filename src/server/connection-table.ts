@@ -29,7 +29,7 @@ interface Peer<S> {
   idle: Set<Entry<S>>;
 }
 
-export type Admission<S> = { admitted: true; shed: Array<{ socket: S; state: ConnectionState }> } | { admitted: false; reason: RefusalReason };
+export type Admission<S> = { admitted: true; shed: Array<{ socket: S; peer: string; state: ConnectionState }> } | { admitted: false; reason: RefusalReason };
 
 export class ConnectionTable<S> {
   readonly maxConnections: number;
@@ -76,7 +76,7 @@ export class ConnectionTable<S> {
       victim = first(this.#idle);
       if (!victim) return { admitted: false, reason: 'listener_full' };
     }
-    const shed = victim ? [{ socket: victim.socket, state: victim.state }] : [];
+    const shed = victim ? [{ socket: victim.socket, peer: victim.peer, state: victim.state }] : [];
     if (victim) this.closed(victim.socket);
     const entry: Entry<S> = { socket, peer, openedAt: now, state: 'waiting', inFlight: 0 };
     this.#entries.set(socket, entry);

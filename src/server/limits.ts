@@ -178,7 +178,7 @@ export function guardListener(
       const label = SHED_LABEL[victim.state];
       deps.shed?.inc({ reason: label });
       shedCount.set(label, (shedCount.get(label) ?? 0) + 1);
-      noteLater(peer);
+      noteLater(victim.peer);
     }
     const key = endpoint(socket);
     byEndpoint.set(key, socket);
