@@ -12,6 +12,12 @@ export type IdleKind = 'silent' | 'dribble' | 'handshaken';
 
 export interface IdleSocket {
   kind: IdleKind;
+  /**
+   * When the connect began (performance.now()): the server cannot have taken the socket earlier, so
+   * `closedAt - startedAt` is never shorter than the server held it. `connectedAt` (the 'connect'
+   * event) may come late in a busy test process, so `closedAt - connectedAt` is never much longer.
+   */
+  startedAt: number;
   connectedAt: number | null;
   closedAt: number | null;
 }
@@ -50,20 +56,25 @@ export async function openIdle(port: number, count: number, opts: { from: string
   for (let i = 0; i < count; i++) {
     const kind = opts.kinds[i % opts.kinds.length]!;
     const localAddress = opts.from[i % opts.from.length]!;
-    const rec: IdleSocket = { kind, connectedAt: null, closedAt: null };
+    const rec: IdleSocket = { kind, startedAt: 0, connectedAt: null, closedAt: null };
     sockets.push(rec);
+    rec.startedAt = performance.now();
     const s = net.connect({ host: '127.0.0.1', port, localAddress });
     raw.push(s);
     s.on('error', () => {});
     s.once('connect', () => (rec.connectedAt = performance.now()));
-    s.once('close', () => (rec.closedAt = performance.now()));
+    s.once('close', () => (rec.closedAt ??= performance.now()));
     const secure = kind === 'handshaken' ? tls.connect({ socket: s, rejectUnauthorized: false }) : undefined;
     secure?.on('error', () => {});
+    // The TLS socket owns the connection once wrapped: the TCP one under it may never say 'close'.
+    secure?.once('close', () => (rec.closedAt ??= performance.now()));
+    if (secure) raw.push(secure);
     ready.push(
       new Promise<void>((resolve) => {
         if (secure) secure.once('secureConnect', () => resolve());
         else s.once('connect', () => resolve());
         s.once('close', () => resolve());
+        secure?.once('close', () => resolve());
         setTimeout(resolve, 5_000).unref();
       }),
     );

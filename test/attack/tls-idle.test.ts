@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,8 +17,11 @@ import { pull, startVigilChild } from './vigil-child.ts';
  * while a bouncer's pull still answers. Loopback only: 127.0.0.2–127.0.0.9 attack, 127.0.0.1 pulls.
  */
 const HEADER_TIMEOUT_MS = 2_000;
-/** The server checks its deadlines four times per timeout, and the machine is shared: generous. */
-const SLACK_MS = 1_500;
+/**
+ * The server checks its deadlines four times per timeout (0.5 s here); the rest is for a shared,
+ * loaded machine (a busy listener takes sockets from its backlog late). Before the fix: 120 s.
+ */
+const SLACK_MS = 2_500;
 const FROM = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.8', '127.0.0.9'];
 
 describe('idle connections on the TLS listener', () => {
@@ -50,12 +55,13 @@ describe('idle connections on the TLS listener', () => {
     expect(r.status).toBe(200);
     expect(r.ms).toBeLessThan(1_000);
 
-    await eventually('the server to close all 400', () => idle.closed() === 400, HEADER_TIMEOUT_MS + SLACK_MS + 3_000, 100);
+    // Bounded wait: a socket whose SYN the busy listener dropped connects a second or three late.
+    await eventually('the server to close all 400', () => idle.closed() === 400, 15_000, 100);
     for (const kind of ['silent', 'dribble', 'handshaken'] as const) {
-      const held = idle.sockets.filter((s) => s.kind === kind).map((s) => s.closedAt! - s.connectedAt!);
+      const mine = idle.sockets.filter((s) => s.kind === kind);
       // Not before the timeout (the handshaken ones were let in), and not much after it.
-      expect(Math.min(...held), kind).toBeGreaterThanOrEqual(HEADER_TIMEOUT_MS - 100);
-      expect(Math.max(...held), kind).toBeLessThan(HEADER_TIMEOUT_MS + SLACK_MS);
+      expect(Math.min(...mine.map((s) => s.closedAt! - s.startedAt)), kind).toBeGreaterThanOrEqual(HEADER_TIMEOUT_MS - 50);
+      expect(Math.max(...mine.map((s) => s.closedAt! - s.connectedAt!)), kind).toBeLessThan(HEADER_TIMEOUT_MS + SLACK_MS);
     }
     const again = await pull(vigil.port, { ca: cert.cert, timeoutMs: 3_000 });
     expect(again.status).toBe(200);
