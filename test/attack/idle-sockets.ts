@@ -59,22 +59,23 @@ export async function openIdle(port: number, count: number, opts: { from: string
     const rec: IdleSocket = { kind, startedAt: 0, connectedAt: null, closedAt: null };
     sockets.push(rec);
     rec.startedAt = performance.now();
-    const s = net.connect({ host: '127.0.0.1', port, localAddress });
+    // tls.connect opens the TCP connection itself (as real clients do; localAddress is passed on to
+    // net.connect, its types omit it): a TLS socket wrapped around one made beforehand may miss the
+    // server's FIN and sit in CLOSE-WAIT.
+    const s =
+      kind === 'handshaken'
+        ? tls.connect({ host: '127.0.0.1', port, localAddress, rejectUnauthorized: false } as tls.ConnectionOptions)
+        : net.connect({ host: '127.0.0.1', port, localAddress });
     raw.push(s);
     s.on('error', () => {});
+    // Read (and drop) whatever comes: a stream nobody reads never sees the server's FIN.
+    s.resume();
     s.once('connect', () => (rec.connectedAt = performance.now()));
     s.once('close', () => (rec.closedAt ??= performance.now()));
-    const secure = kind === 'handshaken' ? tls.connect({ socket: s, rejectUnauthorized: false }) : undefined;
-    secure?.on('error', () => {});
-    // The TLS socket owns the connection once wrapped: the TCP one under it may never say 'close'.
-    secure?.once('close', () => (rec.closedAt ??= performance.now()));
-    if (secure) raw.push(secure);
     ready.push(
       new Promise<void>((resolve) => {
-        if (secure) secure.once('secureConnect', () => resolve());
-        else s.once('connect', () => resolve());
+        s.once(kind === 'handshaken' ? 'secureConnect' : 'connect', () => resolve());
         s.once('close', () => resolve());
-        secure?.once('close', () => resolve());
         setTimeout(resolve, 5_000).unref();
       }),
     );
