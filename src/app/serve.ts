@@ -290,7 +290,7 @@ async function startListeners(
     if (!decisionRoutes(req, res)) bodyGuard(req, res, () => void honoListener(req, res));
   };
   // Timeouts and connection caps: slow or idle sockets must never keep a bouncer out (issue 15).
-  guardListener(server, config.limits, { log, refused: metrics.connectionsRefused });
+  guardListener(server, config.limits, { log, refused: metrics.connectionsRefused, shed: metrics.connectionsShed });
   await life.start(
     'local api listener',
     () => listenOn(server, config.listen, 'listen', 'stop the other server or pick another with --listen'),

@@ -303,7 +303,8 @@ export const fileSchema = z
       z
         .object({
           header_timeout: doc(duration.optional(), {
-            description: "The request line and headers must arrive within this; also the longest wait for a connection's first request.",
+            description:
+              'The request line and headers must arrive within this; also the longest a new connection may take to send its first request, TLS handshake included.',
             default: ms(DEFAULT_LIMITS.headerTimeoutMs),
           }),
           request_timeout: doc(duration.optional(), {
@@ -319,11 +320,13 @@ export const fileSchema = z
             default: ms(DEFAULT_LIMITS.idleTimeoutMs),
           }),
           max_connections: doc(z.number().int().min(16).optional(), {
-            description: 'Open connections at most; lowered to the open-file limit minus 128, with a warning naming the fix.',
+            description:
+              'Open connections at most; lowered to the open-file limit minus 128, with a warning naming the fix. When full, a new connection takes the place of the oldest idle one that never authenticated.',
             default: String(DEFAULT_LIMITS.maxConnections),
           }),
           max_connections_per_peer: doc(z.number().int().min(1).optional(), {
-            description: 'Open connections per client address at most; once ¾ of max_connections are open, an address holding 1/16 of them is refused.',
+            description:
+              "Connections per client address that have not authenticated (a key, token or certificate accepted); once ¾ of max_connections are open, 1/16 of them. Past it a new one takes the place of the address's oldest idle one.",
             default: String(DEFAULT_LIMITS.maxConnectionsPerPeer),
           }),
           store_timeout: doc(duration.optional(), {

@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import type http from 'node:http';
 import type net from 'node:net';
+import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import { foldPeerAddress } from '../lib/ip.ts';
+import { ConnectionTable, type ConnectionState, type RefusalReason } from './connection-table.ts';
 import { DEFAULT_LIMITS, type ListenerLimits } from '../config/listener-limits.ts';
 
 export { DEFAULT_LIMITS, type ListenerLimits };
@@ -13,9 +15,13 @@ export const RESERVED_FDS = 128;
 const MAX_HEADERS_COUNT = 100;
 const MAX_HEADER_BYTES = 16 * 1024;
 
-/** Options for http.createServer: the timeouts are checked every second so a deadline is kept to about a second. */
-export function serverOptions(limits: ListenerLimits): http.ServerOptions {
+/**
+ * Options for http.createServer (and https: a TLS handshake gets the header timeout too, not
+ * Node's 120 s): the timeouts are checked every second so a deadline is kept to about a second.
+ */
+export function serverOptions(limits: ListenerLimits): http.ServerOptions & { handshakeTimeout: number } {
   return {
+    handshakeTimeout: limits.headerTimeoutMs,
     headersTimeout: Math.min(limits.headerTimeoutMs, limits.requestTimeoutMs),
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
@@ -78,40 +84,48 @@ export interface RefusalCounter {
   inc(labels: { reason: string }): void;
 }
 
-export type RefusalReason = 'peer_cap' | 'fair_share' | 'listener_full';
+export type { RefusalReason };
+
+/** The why of a shed connection, for the log and the metric. */
+const SHED_LABEL: Record<ConnectionState, string> = { waiting: 'no_request', anonymous: 'unauthenticated', authenticated: 'authenticated' };
 
 /**
- * Decides whether a new connection from a peer is taken. Pure: the caller keeps the counts.
- * Past three quarters of the cap a peer holding more than its fair share (1/16 of the cap) is
- * refused, so a few hostile addresses can never take the last sockets from bouncers.
- */
-export function admitConnection(open: number, fromPeer: number, maxConnections: number, maxPerPeer: number): RefusalReason | null {
-  if (open >= maxConnections) return 'listener_full';
-  if (fromPeer >= maxPerPeer) return 'peer_cap';
-  if (open >= Math.floor(maxConnections * 0.75) && fromPeer >= Math.max(8, Math.floor(maxConnections / 16))) return 'fair_share';
-  return null;
-}
-
-/**
- * Applies the limits to a listener: timeouts, the total and per-peer connection caps (a refused
- * socket is destroyed at once, counted, and logged once per `logEveryMs`, aggregated), and the
- * open-file check. Returns the cap it applied.
+ * Applies the limits to a listener: timeouts, the total and per-peer connection caps (a new
+ * connection takes the place of the oldest idle unauthenticated one, else it is destroyed at once;
+ * both counted and logged once per `logEveryMs`, aggregated), the first-request deadline (plain and
+ * TLS alike), and the open-file check. Returns the cap it applied.
  */
 export function guardListener(
   server: http.Server,
   limits: ListenerLimits,
-  deps: { log: Logger; refused?: RefusalCounter; fd?: OpenFileLimit | null; logEveryMs?: number; name?: string },
+  deps: {
+    log: Logger;
+    refused?: RefusalCounter;
+    shed?: RefusalCounter;
+    fd?: OpenFileLimit | null;
+    logEveryMs?: number;
+    name?: string;
+  },
 ): { maxConnections: number; stop(): void } {
   const { log } = deps;
+  // Socket deadlines are real time, as node:http's own header timeout: a test's ManualClock moving
+  // hours ahead must not close connections that have just opened.
+  const now = () => performance.now();
   const name = deps.name ?? 'listen';
   applyTimeouts(server, limits);
   guarded.add(server);
-  const budget = connectionBudget(limits, deps.fd === undefined ? readOpenFileLimit() : deps.fd);
+  const fd = deps.fd === undefined ? readOpenFileLimit() : deps.fd;
+  const budget = connectionBudget(limits, fd);
   if (budget.warning) log.warn({ listen: name }, budget.warning);
+  else if (fd !== null && fd.soft !== Infinity) log.info({ listen: name, openFiles: fd.soft }, openFileLine(fd, budget.maxConnections));
+  const table = new ConnectionTable<net.Socket>(budget.maxConnections, limits.maxConnectionsPerPeer);
+  // Requests arrive on the TLS socket, connections on the TCP one under it: both are named by the
+  // client's address and port, unique among open connections.
+  const byEndpoint = new Map<string, net.Socket>();
+  const authenticated = new WeakSet<net.Socket>();
 
-  const perPeer = new Map<string, number>();
-  let open = 0;
   const refused = new Map<RefusalReason, number>();
+  const shedCount = new Map<string, number>();
   const refusedPeers = new Set<string>();
   const period = deps.logEveryMs ?? 10_000;
   let lastLog = -Infinity;
@@ -119,55 +133,116 @@ export function guardListener(
   const report = () => {
     pending = undefined;
     lastLog = Date.now();
+    const parts: string[] = [];
     const total = [...refused.values()].reduce((a, b) => a + b, 0);
-    const why = [...refused].map(([r, n]) => `${n} ${r.replace('_', ' ')}`).join(', ');
+    if (total > 0) parts.push(`${total} connections refused (${[...refused].map(([r, n]) => `${n} ${r.replace('_', ' ')}`).join(', ')})`);
+    const shed = [...shedCount.values()].reduce((a, b) => a + b, 0);
+    if (shed > 0) parts.push(`${shed} idle connections closed to make room (${[...shedCount].map(([r, n]) => `${n} ${r.replace('_', ' ')}`).join(', ')})`);
     log.warn(
-      { listen: name, refused: Object.fromEntries(refused), peers: [...refusedPeers], open, maxConnections: budget.maxConnections },
-      `${total} connections refused (${why}); limits.max_connections_per_peer is ${limits.maxConnectionsPerPeer}, the listener holds at most ${budget.maxConnections} (logged at most every ${Math.round(period / 1000)} s)`,
+      {
+        listen: name,
+        refused: Object.fromEntries(refused),
+        shed: Object.fromEntries(shedCount),
+        peers: [...refusedPeers],
+        open: table.open,
+        maxConnections: budget.maxConnections,
+      },
+      `${parts.join('; ')}; limits.max_connections_per_peer is ${limits.maxConnectionsPerPeer} unauthenticated connections, the listener holds at most ${budget.maxConnections} (logged at most every ${Math.round(period / 1000)} s)`,
     );
     refused.clear();
+    shedCount.clear();
     refusedPeers.clear();
   };
-  const refuse = (socket: net.Socket, peer: string, reason: RefusalReason) => {
-    socket.destroy();
-    deps.refused?.inc({ reason });
-    refused.set(reason, (refused.get(reason) ?? 0) + 1);
+  const noteLater = (peer: string) => {
     if (refusedPeers.size < 5) refusedPeers.add(peer);
-    // One line per period, a second after the first refusal: a flood is one line, not thousands.
+    // One line per period, a second after the first event: a flood is one line, not thousands.
     if (pending === undefined) {
       pending = setTimeout(report, Math.max(1_000, lastLog + period - Date.now()));
       pending.unref();
     }
   };
-  // Before the HTTP layer's own listener: a refused socket never gets a parser.
+  const endpoint = (s: net.Socket) => `${s.remoteAddress}|${s.remotePort}`;
+
+  // Before the HTTP (or TLS) layer's own listener: a refused socket never gets a parser.
   server.prependListener('connection', (socket: net.Socket) => {
     const peer = foldPeerAddress(socket.remoteAddress);
-    const fromPeer = perPeer.get(peer) ?? 0;
-    const reason = admitConnection(open, fromPeer, budget.maxConnections, limits.maxConnectionsPerPeer);
-    if (reason) return refuse(socket, peer, reason);
-    open++;
-    perPeer.set(peer, fromPeer + 1);
+    const admission = table.admit(socket, peer, now());
+    if (!admission.admitted) {
+      socket.destroy();
+      deps.refused?.inc({ reason: admission.reason });
+      refused.set(admission.reason, (refused.get(admission.reason) ?? 0) + 1);
+      return noteLater(peer);
+    }
+    for (const victim of admission.shed) {
+      victim.socket.destroy();
+      const label = SHED_LABEL[victim.state];
+      deps.shed?.inc({ reason: label });
+      shedCount.set(label, (shedCount.get(label) ?? 0) + 1);
+      noteLater(victim.peer);
+    }
+    const key = endpoint(socket);
+    byEndpoint.set(key, socket);
     socket.once('close', () => {
-      open--;
-      const n = perPeer.get(peer)! - 1;
-      if (n === 0) perPeer.delete(peer);
-      else perPeer.set(peer, n);
+      table.closed(socket);
+      if (byEndpoint.get(key) === socket) byEndpoint.delete(key);
     });
   });
-  // node:http's header timeout starts at a request's first byte: a socket that never sends one
-  // would stay forever. Until its first request it gets the header timeout as its idle timeout
-  // (set after the HTTP layer's listener, which sets its own); from then on the idle timeout.
-  server.on('connection', (socket: net.Socket) => {
-    if (!socket.destroyed) socket.setTimeout(limits.headerTimeoutMs);
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const outer = req.socket;
+    // An authenticated connection is never counted nor shed again: nothing to track (the hot path).
+    if (authenticated.has(outer)) return;
+    const socket = byEndpoint.get(endpoint(outer));
+    if (!socket) return;
+    table.requestStarted(socket);
+    res.once('close', () => {
+      const ok = authenticatedAnswer(req, res.statusCode);
+      if (ok) authenticated.add(outer);
+      table.requestFinished(socket, ok);
+    });
   });
-  server.on('request', (req: http.IncomingMessage) => {
-    const socket = req.socket;
-    if (socket.timeout === limits.headerTimeoutMs && limits.headerTimeoutMs !== limits.idleTimeoutMs) socket.setTimeout(limits.idleTimeoutMs);
-  });
+  // node:http's header timeout starts at a request's first byte, and a TLS socket has none until its
+  // handshake is done: a connection whose first request head has not arrived within the header
+  // timeout of its opening is closed, plain or TLS, however slowly it dribbles.
+  const sweep = setInterval(
+    () => {
+      for (const s of table.expiredWaiting(now(), limits.headerTimeoutMs)) {
+        table.closed(s);
+        s.destroy();
+      }
+    },
+    Math.max(100, Math.min(1_000, Math.floor(limits.headerTimeoutMs / 4))),
+  );
+  sweep.unref();
   const stop = () => {
+    clearInterval(sweep);
     if (pending) clearTimeout(pending);
     pending = undefined;
   };
   server.once('close', stop);
   return { maxConnections: budget.maxConnections, stop };
+}
+
+/** Routes of /v1/ anyone may call (CrowdSec's register and login): their success proves nothing. */
+const OPEN_ROUTES = new Set(['/v1/watchers', '/v1/watchers/login']);
+
+/**
+ * A request answered with success on a /v1/ route that checks credentials, carrying a bouncer's key,
+ * a machine's token or a client certificate: the connection belongs to someone the Local API knows.
+ * (An unknown key is 403, an expired token 401; /health or the dashboard prove nothing.)
+ */
+function authenticatedAnswer(req: http.IncomingMessage, status: number): boolean {
+  if (status >= 400) return false;
+  const url = req.url ?? '';
+  if (!url.startsWith('/v1/')) return false;
+  const q = url.indexOf('?');
+  if (OPEN_ROUTES.has(q === -1 ? url : url.slice(0, q))) return false;
+  if (req.headers['x-api-key'] !== undefined || req.headers.authorization !== undefined) return true;
+  const socket = req.socket as Partial<tls.TLSSocket>;
+  if (typeof socket.getPeerCertificate !== 'function') return false;
+  const cert = socket.getPeerCertificate();
+  return cert !== null && Object.keys(cert).length > 0;
+}
+
+function openFileLine(fd: OpenFileLimit, maxConnections: number): string {
+  return `open-file limit ${fd.soft} (soft limit raised to the hard limit at start, as Go does): up to ${maxConnections} connections`;
 }

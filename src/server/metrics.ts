@@ -20,6 +20,7 @@ export class LapiMetrics {
   readonly requests: Counter<'route' | 'method' | 'status'>;
   readonly refused: Counter<'reason'>;
   readonly connectionsRefused: Counter<'reason'>;
+  readonly connectionsShed: Counter<'reason'>;
   readonly bodiesRefused: Counter<'reason'>;
 
   /** `sync` null when there is no decision index to report (`vigil watch`: CrowdSec serves the decisions). */
@@ -41,6 +42,12 @@ export class LapiMetrics {
     this.connectionsRefused = new Counter({
       name: 'vigil_lapi_connections_refused_total',
       help: 'Connections closed on arrival: peer_cap (limits.max_connections_per_peer), fair_share (listener 3/4 full), listener_full.',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    this.connectionsShed = new Counter({
+      name: 'vigil_lapi_connections_shed_total',
+      help: 'Idle connections closed to make room for a new one at a full cap: no_request (never sent one), unauthenticated (none of its requests authenticated).',
       labelNames: ['reason'],
       registers: [this.registry],
     });

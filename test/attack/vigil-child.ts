@@ -1,10 +1,12 @@
 /**
  * A real `vigil serve` in a child process, for the attack tests: its own config file, one bouncer
- * with a known key, optionally under `prlimit --nofile=N:N` (a stock 1,024 descriptor limit).
+ * with a known key, optionally under `prlimit --nofile=N:N` (a stock 1,024 descriptor limit) or
+ * `--nofile=SOFT:HARD` (systemd's default is 1024:524288).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { Store } from '../../src/store/store.ts';
@@ -31,7 +33,8 @@ export interface VigilChild {
 export async function startVigilChild(opts: {
   db: string;
   configLines?: string[];
-  nofile?: number;
+  /** N (soft and hard) or 'SOFT:HARD'. */
+  nofile?: number | string;
   env?: NodeJS.ProcessEnv;
   metrics?: boolean;
 }): Promise<VigilChild> {
@@ -49,7 +52,7 @@ export async function startVigilChild(opts: {
   );
   const args = [BIN, 'serve', '--config', configFile];
   const child = opts.nofile
-    ? spawn('prlimit', [`--nofile=${opts.nofile}:${opts.nofile}`, '--', process.execPath, ...args], {
+    ? spawn('prlimit', [`--nofile=${typeof opts.nofile === 'number' ? `${opts.nofile}:${opts.nofile}` : opts.nofile}`, '--', process.execPath, ...args], {
         env: { ...process.env, ...opts.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       })
@@ -59,7 +62,7 @@ export async function startVigilChild(opts: {
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (d: Buffer) => {
       out += d.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      const m = /listening on (https?:\/\/127\.0\.0\.1:\d+)/.exec(out);
       if (m) resolve(m[1]!);
     };
     child.stdout!.on('data', onData);
@@ -87,12 +90,16 @@ export async function startVigilChild(opts: {
   };
 }
 
-/** One bouncer pull on a fresh connection from 127.0.0.1: status, body and how long it took. */
-export function pull(port: number, opts: { timeoutMs?: number; path?: string } = {}): Promise<{ status: number; body: string; ms: number }> {
+/**
+ * One bouncer pull on a fresh connection from 127.0.0.1 (the request crowdsec-custom-bouncer
+ * sends): status, body and how long it took. With `ca`, over HTTPS trusting that certificate.
+ */
+export function pull(port: number, opts: { timeoutMs?: number; path?: string; ca?: string } = {}): Promise<{ status: number; body: string; ms: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const req = http.request(
+    const req = (opts.ca ? https : http).request(
       {
+        ca: opts.ca,
         host: '127.0.0.1',
         localAddress: '127.0.0.1',
         port,
