@@ -98,6 +98,10 @@ for (const dialect of DIALECTS) {
       const { db, serve, open, all } = await setup([]);
       let v = await serve();
       for (const ip of ['203.0.113.20', '203.0.113.21', '203.0.113.22']) await v.cli('decisions', 'add', '--ip', ip, '--duration', '1h');
+      // Two crowdsec-origin bans, so the bouncer holds some (a report of none proves nothing: drift.ts).
+      const file = path.join(v.dir, 'crowdsec-bans.json');
+      fs.writeFileSync(file, JSON.stringify(['198.51.100.10', '198.51.100.11'].map((value) => ({ value, origin: 'crowdsec', duration: '1h' }))));
+      await v.cli('decisions', 'import', '-i', file);
       // Vigil's own bouncer, asking only for crowdsec decisions: the three cscli bans never reach it (cause origins_filtered).
       const key = (await v.cli('bouncers', 'add', 'crowdsec-only', '-o', 'raw')).trim();
       const bouncers: Bouncer[] = [];
