@@ -7,6 +7,7 @@ import { parseUserAgent } from '../bouncers/user-agent.ts';
 import { describeProbe } from '../bouncers/probe.ts';
 import { cadenceThresholds, formatCadence, type CadenceThresholds } from './cadence.ts';
 import { evaluateMachines } from './evaluate-machines.ts';
+import { evaluateKeySpread, TOO_MANY_INSTANCES } from './key-spread.ts';
 import { evaluateLogProcessors } from './log-processors.ts';
 import { evaluateEnforcement } from './enforcement.ts';
 import { isMachineRefusal } from './machine-causes.ts';
@@ -202,6 +203,8 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
       ),
     );
   }
+  // One key used from more addresses than allowed (issue 27): key-spread.ts.
+  findings.push(...evaluateKeySpread(snapshot));
   // Machines (log processors): evaluate-machines.ts.
   findings.push(...evaluateMachines(snapshot, now, rules));
   // Their logs, from their usage reports: log-processors.ts.
@@ -440,7 +443,8 @@ function neighboursPulling(b: BouncerHealthInput, since: number, idx: EvidenceIn
 
 function removeMachineRefusals(list: RefusedSummary[]): void {
   let kept = 0;
-  for (const r of list) if (!isMachineRefusal(r.reason)) list[kept++] = r;
+  // A new address refused past the instance cap is the key's spread (key-spread.ts), not this row's silence.
+  for (const r of list) if (!isMachineRefusal(r.reason) && r.reason !== TOO_MANY_INSTANCES) list[kept++] = r;
   list.length = kept;
 }
 
@@ -602,7 +606,13 @@ function describeRequests(list: RefusedSummary[], verb: string): string[] {
       g.first = Math.min(g.first, r.firstAt);
     } else groups.set(key, { n: r.count, first: r.firstAt, last: r.lastAt, r });
   }
-  const reasonText: Record<string, string> = { unknown: 'unknown key', missing: 'no key', revoked: 'revoked key', 'wrong-path': 'wrong path' };
+  const reasonText: Record<string, string> = {
+    unknown: 'unknown key',
+    missing: 'no key',
+    revoked: 'revoked key',
+    'wrong-path': 'wrong path',
+    'too-many-instances': 'new address past limits.max_instances_per_key',
+  };
   return [...groups.values()]
     .sort((a, b) => b.n - a.n)
     .slice(0, 5)
