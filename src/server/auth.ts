@@ -240,7 +240,13 @@ export class BouncerAuth {
       if (b.ipAddress !== '' && !byIp.has(b.ipAddress)) byIp.set(b.ipAddress, b);
       if (b.authType === 'api-key') keyRows++;
     }
-    this.#cache.set(keyHash, { rows, byIp, keyRows, storedDigest: rows.length > 0 ? Buffer.from(rows[0]!.apiKeyHash, 'hex') : undefined, at: this.#clock.now() });
+    this.#cache.set(keyHash, {
+      rows,
+      byIp,
+      keyRows,
+      storedDigest: rows.length > 0 ? Buffer.from(rows[0]!.apiKeyHash, 'hex') : undefined,
+      at: this.#clock.now(),
+    });
   }
 
   /** Bounded: random keys from a scanner must not grow memory. */
