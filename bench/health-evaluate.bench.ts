@@ -44,9 +44,25 @@ function fleet(n: number): FleetSnapshot {
   return { bouncers, refused, lapiStarts: [now - 2 * 3600_000], bouncerChanges: [] };
 }
 
-const rows: string[][] = [];
-for (const n of [1_000, 10_000, 100_000]) {
+/** Issue 27: one key shared by a DaemonSet of n pods (`ds` and n-1 auto-created `ds@IP` rows), a tenth stopped. */
+function daemonSet(n: number, allPulling: boolean): FleetSnapshot {
   const s = fleet(n);
+  s.bouncers = s.bouncers.map((b, i) => ({
+    ...b,
+    name: i === 0 ? 'ds' : `ds@${b.ipAddress}`,
+    autoCreated: i > 0,
+    ...(allPulling ? { lastPullAt: now - 5_000, lastRequestAt: now - 5_000 } : {}),
+  }));
+  return s;
+}
+
+const rows: string[][] = [];
+const cases: Array<[string, FleetSnapshot]> = [
+  ...[1_000, 10_000, 100_000].map((n): [string, FleetSnapshot] => [n.toLocaleString('en'), fleet(n)]),
+  ['10,000 on one key, all pulling', daemonSet(10_000, true)],
+  ['10,000 on one key, a fifth stopped', daemonSet(10_000, false)],
+];
+for (const [label, s] of cases) {
   evaluate(s, now, DEFAULT_RULES); // warm-up
   const runs = 5;
   const times: number[] = [];
@@ -57,7 +73,7 @@ for (const n of [1_000, 10_000, 100_000]) {
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
-  rows.push([n.toLocaleString('en'), String(findings), `${times[Math.floor(runs / 2)]!.toFixed(1)} ms`, `${times[runs - 1]!.toFixed(1)} ms`]);
+  rows.push([label, String(findings), `${times[Math.floor(runs / 2)]!.toFixed(1)} ms`, `${times[runs - 1]!.toFixed(1)} ms`]);
 }
 const head = ['bouncers', 'findings', 'median', 'max'];
 const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -216,6 +216,19 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
       a.start();
       // CrowdSec's line (key sharing, client certificates: docs/reference/crowdsec-1.6-1.7.md §1, §2).
       a.onCreated = (b) => log.info({ bouncer: b.name, ip: b.ipAddress, auth_type: b.authType }, `Creating bouncer ${b.name}`);
+      a.maxInstancesPerKey = config.limits.maxInstancesPerKey;
+      // One line per key a minute at most: a leaked key tried from thousands of addresses must not flood the log.
+      const warned = new Map<string, number>();
+      a.onTooManyInstances = (first, ip, rows) => {
+        const now = clock.now();
+        if (now - (warned.get(first.name) ?? -Infinity) < 60_000) return;
+        if (warned.size > 10_000) warned.clear();
+        warned.set(first.name, now);
+        log.warn(
+          { bouncer: first.name, ip, rows, limit: config.limits.maxInstancesPerKey },
+          `API key of bouncer '${first.name}' refused from new address ${ip}: it already has ${rows} rows (limits.max_instances_per_key); a leaked key? (logged once a minute per key)`,
+        );
+      };
       return a;
     },
     (a) => a.stop(),

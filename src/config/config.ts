@@ -13,6 +13,7 @@ import type { HealthRules } from '../core/health/types.ts';
 import { parseStoreUrl } from '../store/database.ts';
 import { watchFileSchema, type WatchFileSection } from './watch-file-schema.ts';
 import { DEFAULT_LIMITS, type ListenerLimits } from './listener-limits.ts';
+import { DEFAULT_MAX_INSTANCES_PER_KEY } from '../core/bouncers/key-sharing.ts';
 import { loadNotificationsConfig, notificationsFileSchema, type NotificationsConfig } from '../notify/config.ts';
 import { TrustedProxies } from '../remediation/client-ip.ts';
 import { apiFileSchema, loadWatcherApiConfig, profilesFileSchema, type WatcherApiConfig } from './watcher-config.ts';
@@ -79,7 +80,7 @@ export interface VigilConfig {
     noLogsParsedAfterMs: number;
   };
   /** Listener timeouts and connection caps (`limits:`), and how long a store call may take. */
-  limits: ListenerLimits & { storeTimeoutMs: number };
+  limits: ListenerLimits & { storeTimeoutMs: number; maxInstancesPerKey: number };
   /** Channels and delivery settings; secrets (`${VAR}`) are resolved when notifications start. */
   notifications: NotificationsConfig;
   /** `vigil watch`'s block as written (resolved with its flags by src/watch/watch-config.ts). */
@@ -329,6 +330,11 @@ export const fileSchema = z
               "Connections per client address that have not authenticated (a key, token or certificate accepted); once ¾ of max_connections are open, 1/16 of them. Past it a new one takes the place of the address's oldest idle one.",
             default: String(DEFAULT_LIMITS.maxConnectionsPerPeer),
           }),
+          max_instances_per_key: doc(z.number().int().min(1).optional(), {
+            description:
+              'Rows (addresses) one bouncer API key may have: a shared key gets a NAME@IP row per address. Past it a new address is refused (403), logged, and raised once as Key Used From Many Addresses. Raise it for a DaemonSet with more nodes.',
+            default: String(DEFAULT_MAX_INSTANCES_PER_KEY),
+          }),
           store_timeout: doc(duration.optional(), {
             description: "PostgreSQL connection, query and statement timeout of the server (the CLI's long imports keep none).",
             default: CONFIG_DEFAULTS.store_timeout,
@@ -462,6 +468,7 @@ export function loadConfig(
       maxConnections: l.max_connections ?? DEFAULT_LIMITS.maxConnections,
       maxConnectionsPerPeer: l.max_connections_per_peer ?? DEFAULT_LIMITS.maxConnectionsPerPeer,
       storeTimeoutMs: positive('limits.store_timeout', dur('limits.store_timeout', l.store_timeout, CONFIG_DEFAULTS.store_timeout)),
+      maxInstancesPerKey: l.max_instances_per_key ?? DEFAULT_MAX_INSTANCES_PER_KEY,
     },
     notifications: loadNotificationsConfig(fromFile.notifications, usedFile),
     watch: fromFile.watch ?? {},

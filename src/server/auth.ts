@@ -3,12 +3,12 @@ import type { Store } from '../store/store.ts';
 import type { Bouncer } from '../core/model/records.ts';
 import type { Clock } from '../lib/clock.ts';
 import { hashApiKey } from '../core/bouncers/api-key.ts';
-import { chooseKeyRow, keyRevoked } from '../core/bouncers/key-sharing.ts';
+import { chooseKeyRow, DEFAULT_MAX_INSTANCES_PER_KEY, keyRevoked, TOO_MANY_INSTANCES } from '../core/bouncers/key-sharing.ts';
 import { isStoreDown, type StoreHealth } from './store-health.ts';
 import { bouncersByKeyHash, bouncersRev, claimBouncerAddress, createAutoBouncer, getBouncer } from '../store/bouncers.ts';
 
 /** Why a request was refused: its key, or (`tls:…`) its client certificate (src/server/client-cert.ts). */
-export type RefusalReason = 'missing' | 'unknown' | 'revoked' | `tls:${string}`;
+export type RefusalReason = 'missing' | 'unknown' | 'revoked' | typeof TOO_MANY_INSTANCES | `tls:${string}`;
 
 export type AuthResult = { ok: true; bouncer: Bouncer } | { ok: false; reason: RefusalReason; keyHash: string; bouncer?: Bouncer };
 
@@ -17,6 +17,8 @@ interface CacheEntry {
   rows: Bouncer[];
   /** The rows by address: the hot path finds a steady bouncer's row in one lookup. */
   byIp: Map<string, Bouncer>;
+  /** Its API-key rows: at `maxInstancesPerKey`, a new address is refused from here without a query. */
+  keyRows: number;
   /** The stored SHA-512 as bytes, decoded once, for the constant-time comparison. */
   storedDigest: Buffer | undefined;
   at: number;
@@ -62,6 +64,10 @@ export class BouncerAuth {
   #confirming: Promise<void> | undefined;
   /** Told of each row this process created (CrowdSec logs `Creating bouncer <name>`). */
   onCreated: (b: Bouncer) => void = () => {};
+  /** Told of each new address refused past `maxInstancesPerKey`: the key's first row, the address, its rows. */
+  onTooManyInstances: (first: Bouncer, peer: string, rows: number) => void = () => {};
+  /** Rows (addresses) one API key may have; a new address past it is refused (`limits.max_instances_per_key`). */
+  maxInstancesPerKey = DEFAULT_MAX_INSTANCES_PER_KEY;
 
   /** With `storeHealth`, a lookup is bounded by its deadline and a known key outlives a store outage. */
   constructor(store: Store, clock: Clock, ttlMs = 1000, storeHealth?: StoreHealth) {
@@ -89,6 +95,9 @@ export class BouncerAuth {
       const choice = chooseKeyRow(entry.rows, peer, method);
       return 'use' in choice ? judge(entry.rows, choice.use, keyHash) : { ok: false, reason: 'unknown', keyHash };
     }
+    // A key at its cap: every further new address is refused from memory (a leaked key tried from
+    // thousands of addresses costs no query, no row, and no cache drop for everyone else).
+    if (entry.keyRows >= this.maxInstancesPerKey) return this.#tooMany(entry.rows, peer, keyHash, entry.keyRows);
     // A new address (a row to claim or create) is the store's business.
     return undefined;
   }
@@ -196,6 +205,8 @@ export class BouncerAuth {
       if ('use' in choice) return judge(rows, choice.use, keyHash);
       // A revoked key gets no new row: it is refused from every address.
       if (keyRevoked(rows, rows[0]!)) return { ok: false, reason: 'revoked', keyHash, bouncer: rows[0]! };
+      const keyRows = this.#cache.get(keyHash)?.keyRows ?? 0;
+      if ('create' in choice && keyRows >= this.maxInstancesPerKey) return this.#tooMany(rows, peer, keyHash, keyRows);
       const now = this.#clock.now();
       if ('claim' in choice) {
         // Lost or won, the rows say who has it now; a row deleted and re-added meanwhile ends the loop.
@@ -214,11 +225,28 @@ export class BouncerAuth {
     }
   }
 
+  #tooMany(rows: readonly Bouncer[], peer: string, keyHash: string, keyRows: number): AuthResult {
+    const first = rows.find((b) => !b.autoCreated) ?? rows[0]!;
+    if (keyRevoked(rows, first)) return { ok: false, reason: 'revoked', keyHash, bouncer: first };
+    this.onTooManyInstances(first, peer, keyRows);
+    return { ok: false, reason: TOO_MANY_INSTANCES, keyHash, bouncer: first };
+  }
+
   #remember(keyHash: string, rows: Bouncer[]): void {
     this.#bound(this.#cache);
     const byIp = new Map<string, Bouncer>();
-    for (const b of rows) if (b.ipAddress !== '' && !byIp.has(b.ipAddress)) byIp.set(b.ipAddress, b);
-    this.#cache.set(keyHash, { rows, byIp, storedDigest: rows.length > 0 ? Buffer.from(rows[0]!.apiKeyHash, 'hex') : undefined, at: this.#clock.now() });
+    let keyRows = 0;
+    for (const b of rows) {
+      if (b.ipAddress !== '' && !byIp.has(b.ipAddress)) byIp.set(b.ipAddress, b);
+      if (b.authType === 'api-key') keyRows++;
+    }
+    this.#cache.set(keyHash, {
+      rows,
+      byIp,
+      keyRows,
+      storedDigest: rows.length > 0 ? Buffer.from(rows[0]!.apiKeyHash, 'hex') : undefined,
+      at: this.#clock.now(),
+    });
   }
 
   /** Bounded: random keys from a scanner must not grow memory. */

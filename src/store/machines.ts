@@ -116,6 +116,25 @@ export async function setMachinePassword(store: Store, machineId: string, passwo
   if (Number(res.numUpdatedRows) === 0) throw new VigilError('E_NO_MACHINE', `machine '${machineId}' doesn't exist`);
 }
 
+/** Unvalidated machines (registered, waiting for validation): in all, and from `ipAddress`. */
+export async function countPendingMachines(store: Store, ipAddress: string): Promise<{ total: number; fromAddress: number }> {
+  const rows = await dbOf(store)
+    .selectFrom('machines')
+    .select((eb) => [
+      eb.fn.countAll<number | string>().as('total'),
+      eb.fn.sum<number | string | null>(eb.case().when('ip_address', '=', ipAddress).then(1).else(0).end()).as('mine'),
+    ])
+    .where('is_validated', '=', 0)
+    .executeTakeFirst();
+  return { total: Number(rows?.total ?? 0), fromAddress: Number(rows?.mine ?? 0) };
+}
+
+/** Deletes unvalidated machines registered before `before` (they could never log in); returns how many. */
+export async function deleteExpiredPending(store: Store, before: number): Promise<number> {
+  const res = await dbOf(store).deleteFrom('machines').where('is_validated', '=', 0).where('created_at', '<', before).executeTakeFirst();
+  return Number(res.numDeletedRows);
+}
+
 /**
  * Machines `machines prune` would remove: last heartbeat before `cutoff`, or none ever and created
  * before it (as cscli machines prune does).

@@ -13,6 +13,16 @@ export type KeyRowChoice =
   /** No row with that key (or only rows that are not API-key rows). */
   | { none: true };
 
+/** The refusal of a new address once the key has `limits.max_instances_per_key` rows (issue 27). */
+export const TOO_MANY_INSTANCES = 'too-many-instances';
+
+/**
+ * `limits.max_instances_per_key` by default: rows (addresses) one API key may have. A leaked key
+ * from 7,177 addresses made 7,177 rows in 2 minutes; a fleet beyond a thousand nodes on one key
+ * raises it (README, Security and limits).
+ */
+export const DEFAULT_MAX_INSTANCES_PER_KEY = 1_000;
+
 /** `rows`: every row with the key's hash, oldest first. */
 export function chooseKeyRow(rows: readonly Bouncer[], peer: string, method: string): KeyRowChoice {
   const keyRows = rows.filter((b) => b.authType === 'api-key');

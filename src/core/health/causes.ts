@@ -27,6 +27,11 @@ export const CAUSES = {
   ...LIVE_CAUSES,
   // CrowdSec's own Local API down or replaced (`vigil watch`) live in lapi-causes.ts.
   ...LAPI_CAUSES,
+  key_leaked: {
+    text: 'one API key used from more addresses than allowed (leaked, or a DaemonSet larger than the cap)',
+    summary: 'its key is used from more addresses than limits.max_instances_per_key: a leaked key, or more instances than the cap',
+    first: { diagnose: ['registration', 'logs'], resolve: ['rekey'] },
+  },
   authentication: {
     text: 'authentication failure (key invalid, bouncer deleted or re-registered)',
     summary: 'the Local API refuses its key (wrong, regenerated or revoked key, or the bouncer was deleted)',

@@ -339,3 +339,26 @@ describe('a login is not a sign of life (issue 24: cscli logs in with the agent 
     expect(machineStatus(fresh, T0 + 60_000, DEFAULT_RULES)).toBe('healthy');
   });
 });
+
+describe('evaluate: a registration flood (issue 27)', () => {
+  it('308 pending machines from 24 addresses are one LP Pending Validation, not 308', () => {
+    const pending = Array.from({ length: 308 }, (_, i) =>
+      machine({
+        machineId: `flood${i}`,
+        ipAddress: `127.0.0.${2 + (i % 24)}`,
+        isValidated: false,
+        createdAt: T0 + i * 70,
+        lastLoginAt: null,
+        lastHeartbeatAt: null,
+        lastPushAt: null,
+      }),
+    );
+    const f = evaluate(fleet([machine(), ...pending]), T0 + 30_000, DEFAULT_RULES).filter((x) => x.kind === 'lp_pending');
+    expect(kinds(f)).toEqual(['lp_pending:machines:pending']);
+    expect(f[0]!.since).toBe(T0);
+    expect(f[0]!.summary).toBe(
+      '308 unvalidated registrations from 24 address(es) wait for validation: none of them can log in or push alerts until an operator validates it.',
+    );
+    expect(f[0]!.causes[0]!.evidence[0]).toMatch(/^registered from 127\.0\.0\.2 \(13\), /);
+  });
+});

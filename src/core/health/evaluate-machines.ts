@@ -89,7 +89,12 @@ export function evaluateMachines(snapshot: FleetSnapshot, now: number, rules: He
   if (machines.length === 0) return [];
   const idx = indexMachineEvidence(snapshot);
   const findings: Finding[] = [];
+  // Issue 27: two or more waiting machines are one issue, not one page per registration.
+  const pending = machines.filter((m) => !m.isValidated);
+  const grouped = pending.length >= PENDING_GROUPED_FROM;
+  if (grouped) findings.push(pendingGroup(pending, now));
   for (const m of machines) {
+    if (grouped && !m.isValidated) continue;
     const since = machineLastSeen(m);
     // Time while Vigil itself was down is not the agent's silence (downtime.ts).
     const silent = silenceSince(since, now, snapshot.downtime);
@@ -152,6 +157,39 @@ export function evaluateMachines(snapshot: FleetSnapshot, now: number, rules: He
     }
   }
   return findings;
+}
+
+/** From this many unvalidated machines on, LP Pending Validation is one issue for all of them (subject `machines:pending`). */
+export const PENDING_GROUPED_FROM = 2;
+
+function pendingGroup(pending: MachineHealthInput[], now: number): Finding {
+  const byAddress = new Map<string, number>();
+  for (const m of pending) byAddress.set(m.ipAddress || 'an unknown address', (byAddress.get(m.ipAddress || 'an unknown address') ?? 0) + 1);
+  const addresses = [...byAddress].sort((a, b) => b[1] - a[1]);
+  const shown = addresses.slice(0, 10).map(([ip, n]) => `${ip} (${n})`);
+  const more = addresses.length > 10 ? ` and ${addresses.length - 10} more address(es)` : '';
+  const oldest = Math.min(...pending.map((m) => m.createdAt));
+  const names = pending.slice(0, 5).map((m) => m.machineId);
+  return {
+    kind: 'lp_pending',
+    criticality: ISSUE_CATALOGUE.lp_pending.criticality,
+    subject: 'machines:pending',
+    bouncerName: null,
+    since: oldest,
+    summary: `${pending.length} unvalidated registrations from ${addresses.length} address(es) wait for validation: none of them can log in or push alerts until an operator validates it.`,
+    causes: [
+      {
+        cause: 'machine_not_validated',
+        confidence: 'high',
+        evidence: [
+          `registered from ${shown.join(', ')}${more}, the first ${ago(now, oldest)} ago (${formatRfc3339(oldest)})`,
+          `machines: ${names.join(', ')}${pending.length > names.length ? ` and ${pending.length - names.length} more` : ''} (\`vigil machines list\`)`,
+          'yours: `vigil machines validate NAME`; not yours (remote registration is open, as in CrowdSec): `vigil machines delete NAME`, and set api.disable_remote_registration',
+        ],
+      },
+    ],
+    notes: [],
+  };
 }
 
 function finding(kind: IssueKind, m: MachineHealthInput, since: number, summary: string, causes: LikelyCause[], notes: string[] = []): Finding {

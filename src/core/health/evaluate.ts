@@ -7,6 +7,7 @@ import { parseUserAgent } from '../bouncers/user-agent.ts';
 import { describeProbe } from '../bouncers/probe.ts';
 import { cadenceThresholds, formatCadence, type CadenceThresholds } from './cadence.ts';
 import { evaluateMachines } from './evaluate-machines.ts';
+import { evaluateKeySpread, TOO_MANY_INSTANCES } from './key-spread.ts';
 import { evaluateLogProcessors } from './log-processors.ts';
 import { evaluateEnforcement } from './enforcement.ts';
 import { isMachineRefusal } from './machine-causes.ts';
@@ -132,7 +133,7 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
   const findings: Finding[] = [];
   const evidence = indexEvidence(snapshot);
   yield;
-  const families = bouncerFamilies(snapshot.bouncers);
+  const families = bouncerFamilies(snapshot.bouncers, now, rules);
   yield;
   let active = 0;
   let judged = 0;
@@ -144,10 +145,10 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
     if (!b.revoked && silent <= rules.offlineAfterMs) active++;
     // A revoked bouncer is switched off on purpose: it is shown as such, not raised as offline.
     if (b.revoked) continue;
-    const siblings = families.get(b) ?? [];
+    const family = families.get(b);
     // A shared key's own row that nobody claimed, or whose pulls all went to its NAME@IP rows: the
     // key works, through them; the row itself is not an instance that stopped.
-    if (!b.autoCreated && b.lastPullAt === null && b.lastUsageMetricsAt === null && siblings.some((s) => s.lastPullAt !== null)) continue;
+    if (family && !b.autoCreated && b.lastPullAt === null && b.lastUsageMetricsAt === null && family.pulled > 0) continue;
     let kind: IssueKind | null = null;
     let ownTraffic = true;
     const offline: IssueKind = b.kind === 'firewall' ? 'fw_integration_offline' : 'rc_integration_offline';
@@ -172,8 +173,12 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
     let causes = likelyCauses(b, since, evidence);
     if (early) causes = [early.cause, ...causes.filter((c) => !early.replaces.includes(c.cause))];
     const canary = canaryNote(b, rules);
-    const stillPulling = siblings.filter((s) => !s.revoked && s.lastPullAt !== null && s.lastPullAt > since && now - lastSignOfLife(s) <= rules.offlineAfterMs);
-    if (stillPulling.length > 0 && b.lastPullAt !== null) causes.unshift(instanceStopped(b, stillPulling));
+    const stillPulling = family ? pullingSince(family, b, since) : { newest: [], count: 0 };
+    // Issue 27: an auto-created instance that pulled only for minutes (a leaked key tried from
+    // many addresses, a pod replaced at once) while the key still pulls elsewhere is no incident of
+    // its own: raising each would page once per address. It is raised once it was steady for a while.
+    if (stillPulling.count > 0 && b.autoCreated && !steadyInstance(b)) continue;
+    if (stillPulling.count > 0 && b.lastPullAt !== null) causes.unshift(instanceStopped(b, stillPulling));
     findings.push({
       kind,
       criticality: ISSUE_CATALOGUE[kind].criticality,
@@ -198,6 +203,8 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
       ),
     );
   }
+  // One key used from more addresses than allowed (issue 27): key-spread.ts.
+  findings.push(...evaluateKeySpread(snapshot));
   // Machines (log processors): evaluate-machines.ts.
   findings.push(...evaluateMachines(snapshot, now, rules));
   // Their logs, from their usage reports: log-processors.ts.
@@ -208,10 +215,31 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
 }
 
 /**
- * Families of rows: a name and the `NAME@…` rows the Local API created (a shared key's other
- * addresses, or one client certificate's `CN@IP` rows). Only rows that have a relative are listed.
+ * An auto-created instance must have pulled for this long after it appeared before its own silence
+ * is raised while the key still pulls elsewhere (issue 27): minutes-long instances are not paged.
  */
-function bouncerFamilies(bouncers: readonly BouncerHealthInput[]): Map<BouncerHealthInput, BouncerHealthInput[]> {
+export const INSTANCE_STEADY_AFTER_MS = 30 * 60_000;
+
+function steadyInstance(b: BouncerHealthInput): boolean {
+  return b.lastPullAt !== null && b.lastPullAt - b.createdAt >= INSTANCE_STEADY_AFTER_MS;
+}
+
+/**
+ * A family of rows: a name and the `NAME@…` rows the Local API created (a shared key's other
+ * addresses, or one client certificate's `CN@IP` rows), summarised once so that each member's
+ * questions cost a lookup, not a scan of its siblings: a DaemonSet of 10,000 pods is one family.
+ */
+interface Family {
+  /** Members that ever pulled. */
+  pulled: number;
+  /** Members not revoked, heard within offline_after, that pulled: newest pull first. */
+  pulling: BouncerHealthInput[];
+  /** The same members, for a membership test. */
+  members: Set<BouncerHealthInput>;
+}
+
+/** Families by member; only rows that have a relative are listed. Linear (plus one sort per family). */
+function bouncerFamilies(bouncers: readonly BouncerHealthInput[], now: number, rules: HealthRules): Map<BouncerHealthInput, Family> {
   const byBase = new Map<string, BouncerHealthInput[]>();
   for (const b of bouncers) {
     const at = b.name.indexOf('@');
@@ -222,27 +250,51 @@ function bouncerFamilies(bouncers: readonly BouncerHealthInput[]): Map<BouncerHe
     if (list) list.push(b);
     else byBase.set(base, [b]);
   }
-  const out = new Map<BouncerHealthInput, BouncerHealthInput[]>();
+  const out = new Map<BouncerHealthInput, Family>();
   for (const members of byBase.values()) {
     if (members.length < 2 || !members.some((m) => m.autoCreated)) continue;
-    for (const m of members)
-      out.set(
-        m,
-        members.filter((o) => o !== m),
-      );
+    const family: Family = { pulled: 0, pulling: [], members: new Set() };
+    for (const m of members) {
+      if (m.lastPullAt === null) continue;
+      family.pulled++;
+      if (!m.revoked && now - lastSignOfLife(m) <= rules.offlineAfterMs) {
+        family.pulling.push(m);
+        family.members.add(m);
+      }
+    }
+    family.pulling.sort((x, y) => y.lastPullAt! - x.lastPullAt!);
+    for (const m of members) out.set(m, family);
   }
   return out;
 }
 
-function instanceStopped(b: BouncerHealthInput, stillPulling: BouncerHealthInput[]): LikelyCause {
-  const newest = [...stillPulling].sort((x, y) => (y.lastPullAt ?? 0) - (x.lastPullAt ?? 0));
-  const shown = newest.slice(0, 3).map((s) => `${s.ipAddress || 'an unknown address'} as ${s.name}`);
-  const more = newest.length > 3 ? ` and ${newest.length - 3} more` : '';
+/** b's relatives that pulled after `since`: how many, and the newest few (b itself left out). */
+function pullingSince(family: Family, b: BouncerHealthInput, since: number): { newest: BouncerHealthInput[]; count: number } {
+  const list = family.pulling;
+  // Sorted newest first: the first index whose last pull is not after `since`.
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.lastPullAt! > since) lo = mid + 1;
+    else hi = mid;
+  }
+  const newest: BouncerHealthInput[] = [];
+  let self = 0;
+  for (let i = 0; i < lo && newest.length < 3; i++) if (list[i] !== b) newest.push(list[i]!);
+  // b is among the `lo` newest when it is listed at all and pulled after `since`.
+  if (family.members.has(b) && b.lastPullAt! > since) self = 1;
+  return { newest, count: lo - self };
+}
+
+function instanceStopped(b: BouncerHealthInput, pulling: { newest: BouncerHealthInput[]; count: number }): LikelyCause {
+  const shown = pulling.newest.map((s) => `${s.ipAddress || 'an unknown address'} as ${s.name}`);
+  const more = pulling.count > shown.length ? ` and ${pulling.count - shown.length} more` : '';
   return {
     cause: 'instance_stopped',
     confidence: 'high',
     evidence: [
-      `the key still pulls from ${shown.join(', ')}${more} (last pull ${formatRfc3339(newest[0]!.lastPullAt!)}): this instance, last seen from ${b.ipAddress || 'an unknown address'}, stopped — a pod replaced or its address changed`,
+      `the key still pulls from ${shown.join(', ')}${more} (last pull ${formatRfc3339(pulling.newest[0]!.lastPullAt!)}): this instance, last seen from ${b.ipAddress || 'an unknown address'}, stopped — a pod replaced or its address changed`,
       b.autoCreated
         ? `if it is gone for good, \`vigil bouncers prune\` removes idle rows (an auto-created row is deleted only with its parent, which would take the live rows and their key with it)`
         : `if it is gone for good, \`vigil bouncers prune\` removes idle rows; \`vigil bouncers delete ${b.name}\` would also delete the ${b.name}@… rows that still pull, and their key would stop working`,
@@ -391,7 +443,8 @@ function neighboursPulling(b: BouncerHealthInput, since: number, idx: EvidenceIn
 
 function removeMachineRefusals(list: RefusedSummary[]): void {
   let kept = 0;
-  for (const r of list) if (!isMachineRefusal(r.reason)) list[kept++] = r;
+  // A new address refused past the instance cap is the key's spread (key-spread.ts), not this row's silence.
+  for (const r of list) if (!isMachineRefusal(r.reason) && r.reason !== TOO_MANY_INSTANCES) list[kept++] = r;
   list.length = kept;
 }
 
@@ -553,7 +606,13 @@ function describeRequests(list: RefusedSummary[], verb: string): string[] {
       g.first = Math.min(g.first, r.firstAt);
     } else groups.set(key, { n: r.count, first: r.firstAt, last: r.lastAt, r });
   }
-  const reasonText: Record<string, string> = { unknown: 'unknown key', missing: 'no key', revoked: 'revoked key', 'wrong-path': 'wrong path' };
+  const reasonText: Record<string, string> = {
+    unknown: 'unknown key',
+    missing: 'no key',
+    revoked: 'revoked key',
+    'wrong-path': 'wrong path',
+    'too-many-instances': 'new address past limits.max_instances_per_key',
+  };
   return [...groups.values()]
     .sort((a, b) => b.n - a.n)
     .slice(0, 5)

@@ -92,4 +92,27 @@ describe('families of a shared key', () => {
     );
     expect(f[0]!.causes.map((c) => c.cause)).not.toContain('instance_stopped');
   });
+
+  it('issue 27: instances of a leaked key that pulled for minutes and stopped raise nothing while the key still pulls', () => {
+    const later = T0 + 2 * H;
+    const rows = [row(1, 'fw', { ipAddress: '10.0.0.1', lastPullAt: later - 1000 })];
+    // 100 addresses that pulled for 2 minutes an hour ago, then stopped.
+    for (let i = 0; i < 100; i++)
+      rows.push(row(2 + i, `fw@10.1.0.${i}`, { ipAddress: `10.1.0.${i}`, createdAt: T0 + H, lastPullAt: T0 + H + 120_000, lastRequestAt: T0 + H + 120_000 }));
+    expect(evaluate(fleet(rows), later, DEFAULT_RULES).filter((x) => x.subject.startsWith('bouncer:'))).toEqual([]);
+    // The whole key silent: nothing pulls elsewhere, so each instance is raised as before.
+    const silent = rows.map((r) => (r.id === 1 ? { ...r, lastPullAt: T0 + H } : r));
+    expect(evaluate(fleet(silent), later, DEFAULT_RULES).filter((x) => x.subject.startsWith('bouncer:')).length).toBe(101);
+  });
+
+  it('a DaemonSet of 10,000 pods on one key: one stopped pod is raised, naming three of the 9,999 that pull and the count of the rest', () => {
+    const rows = [row(1, 'ds', { ipAddress: '10.9.0.1', lastPullAt: T0 + 2 * H })];
+    for (let i = 2; i <= 10_000; i++) {
+      const ip = `10.9.${i >> 8}.${i & 255}`;
+      rows.push(row(i, `ds@${ip}`, { ipAddress: ip, lastPullAt: i === 5000 ? T0 + H : T0 + 2 * H - 1000 - (i % 9000), lastRequestAt: null }));
+    }
+    const f = evaluate(fleet(rows), T0 + 2 * H, DEFAULT_RULES).filter((x) => x.subject.startsWith('bouncer:'));
+    expect(f.map((x) => x.subject)).toEqual(['bouncer:ds@10.9.19.136']);
+    expect(f[0]!.causes[0]!.evidence[0]).toMatch(/^the key still pulls from 10\.9\.0\.1 as ds, .* and 9996 more \(last pull 2026-11-01T02:00:00Z\)/);
+  });
 });

@@ -26,6 +26,8 @@ export const ISSUE_KINDS = [
   // Proof of enforcement (docs/canaries.md): a canary not blocked, a bouncer holding other than it is sent.
   'remediation_not_enforced',
   'remediation_drift',
+  // One API key used from more addresses than limits.max_instances_per_key (key-spread.ts).
+  'key_shared_widely',
 ] as const;
 export type IssueKind = (typeof ISSUE_KINDS)[number];
 /** Most severe first. */
@@ -49,6 +51,7 @@ export const ISSUE_CATALOGUE: Record<IssueKind, { title: string; criticality: Cr
   lp_no_logs_parsed: { title: 'LP No Logs Parsed', criticality: 'critical' },
   remediation_not_enforced: { title: 'Remediation Not Enforced', criticality: 'critical' },
   remediation_drift: { title: 'Remediation Drift', criticality: 'high' },
+  key_shared_widely: { title: 'Key Used From Many Addresses', criticality: 'high' },
 };
 
 import type { CauseKind } from './causes.ts';

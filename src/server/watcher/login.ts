@@ -4,7 +4,7 @@ import type { ClientCertVerdict } from '../../core/tls/client-cert.ts';
 import { BODY_CAPS } from '../../config/listener-limits.ts';
 import { isVigilError } from '../../lib/errors.ts';
 import { hashMachinePassword } from '../../lib/password.ts';
-import { createMachine, deleteMachines, getMachine, recordLogin } from '../../store/machines.ts';
+import { countPendingMachines, createMachine, deleteExpiredPending, deleteMachines, getMachine, recordLogin } from '../../store/machines.ts';
 import { JWT_REALM, machineOfToken, tokenOf } from '../machine-auth.ts';
 import {
   bodyText,
@@ -209,6 +209,10 @@ async function register(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<Re
     autoValidate = true;
   }
   if (await getMachine(store, machineId)) return json(c, { message: `user '${machineId}': user already exist` }, 403);
+  if (!autoValidate) {
+    const refused = await pendingBound(ctx, peer);
+    if (refused) return json(c, { message: refused }, 429, { 'Retry-After': '60' });
+  }
   const hash = await passwords.bounded(() => hashMachinePassword(password));
   if (hash === undefined) return json(c, { message: 'too many registrations in progress; retry in a few seconds' }, 429, { 'Retry-After': '2' });
   try {
@@ -218,6 +222,33 @@ async function register(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<Re
     throw e;
   }
   return c.body(null, autoValidate ? 202 : 201);
+}
+
+/**
+ * Issue 27: remote registration is open by default (as in CrowdSec), so unvalidated machines are
+ * bounded per address and in all (api.registration.*), and those older than pending_expire_after,
+ * which never could log in, are deleted first. Returns the refusal, or undefined.
+ */
+let lastRefusalLogged = -Infinity;
+
+async function pendingBound(ctx: WatcherContext, peer: string): Promise<string | undefined> {
+  const { store, clock, config, log } = ctx;
+  const limits = config.registration;
+  const expired = await deleteExpiredPending(store, clock.now() - limits.pendingExpireAfterMs);
+  if (expired > 0) log.info({ expired }, `deleted ${expired} unvalidated machine(s) older than api.registration.pending_expire_after`);
+  const pending = await countPendingMachines(store, peer);
+  let why: string | undefined;
+  if (pending.fromAddress >= limits.maxPendingPerAddress)
+    why = `${pending.fromAddress} machines registered from ${peer} wait for validation (api.registration.max_pending_per_address)`;
+  else if (pending.total >= limits.maxPending) why = `${pending.total} machines wait for validation (api.registration.max_pending)`;
+  if (why === undefined) return undefined;
+  // One line a minute at most: a registration flood must not become a log flood.
+  const now = clock.now();
+  if (now - lastRefusalLogged >= 60_000 || now < lastRefusalLogged) {
+    lastRefusalLogged = now;
+    log.warn({ ip: peer }, `registration refused: ${why} (logged once a minute)`);
+  }
+  return `too many pending registrations: ${why}; an operator validates them (vigil machines validate NAME) or deletes them`;
 }
 
 function constantTimeEqual(a: string, b: string): boolean {
