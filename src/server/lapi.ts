@@ -6,8 +6,9 @@ import type { Bouncer } from '../core/model/records.ts';
 import type { Clock } from '../lib/clock.ts';
 import { installErrorHandler } from '../lib/http-errors.ts';
 import type { ActivityRecorder } from './activity.ts';
-import { foldPeerAddress } from '../lib/ip.ts';
-import type { BouncerGate, PullKind } from './bouncer-gate.ts';
+import { gateRequestOf, type BouncerGate, type PullKind } from './bouncer-gate.ts';
+import type { GuardedRequest } from './body-guard.ts';
+import { ADMIN_MOUNT, assertInRouteTable, METHOD_NOT_ALLOWED } from './routes.ts';
 import type { LapiMetrics } from './metrics.ts';
 import { parseBouncerUsageMetrics, USAGE_METRICS_MAX_BYTES } from './usage-metrics.ts';
 import { isAgentRequest } from './agent-usage.ts';
@@ -35,11 +36,8 @@ export interface LapiDeps {
 const JSON_TYPE = 'application/json; charset=utf-8';
 const FORBIDDEN = '{"message":"access forbidden"}';
 
-export type Env = { Bindings: { incoming?: { socket?: import('node:net').Socket } } };
-
-function peerAddressOf(c: Context<Env>): string {
-  return foldPeerAddress(c.env?.incoming?.socket?.remoteAddress);
-}
+/** What @hono/node-server hands every route: the node:http request (as the body guard left it). */
+export type Env = { Bindings: { incoming: GuardedRequest } };
 
 /**
  * The Local API's less travelled routes, wire-compatible with CrowdSec 1.4.6 (docs/reference/crowdsec-wire-protocol.md §4, §7):
@@ -59,20 +57,13 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
 
   const json = (c: Context, body: string, status: 200 | 400 | 403 | 413 | 422 | 500 | 503 = 200) => c.body(body, status, { 'Content-Type': JSON_TYPE });
 
-  /** Authenticates and records the request, then hands the bouncer over; answers 403 itself. */
+  /**
+   * Authenticates and records the request (unless the body guard already did, before reading the
+   * body), then hands the bouncer over; answers 403 itself.
+   */
   async function withBouncer(c: Context<Env>, pull: PullKind, run: (b: Bouncer, at: number) => Promise<Response> | Response) {
-    const socket = c.env?.incoming?.socket;
-    const admitted = await gate.admit(
-      {
-        method: c.req.method,
-        path: c.req.path,
-        apiKey: c.req.header('x-api-key'),
-        userAgent: c.req.header('user-agent'),
-        peer: peerAddressOf(c),
-        clientCert: socket && deps.clientCerts ? deps.clientCerts.bouncer(socket) : undefined,
-      },
-      pull,
-    );
+    const incoming = c.env.incoming;
+    const admitted = incoming.admitted ?? (await gate.admit(gateRequestOf(incoming, c.req.method, c.req.path, deps.clientCerts), pull));
     if (!admitted.ok) return json(c, FORBIDDEN, 403);
     return run(admitted.bouncer, admitted.at);
   }
@@ -85,7 +76,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
     const key = c.req.header('x-api-key');
     if (key || /decision/i.test(c.req.path)) {
       metrics?.refused.inc({ reason: 'wrong-path' });
-      await gate.misrouted({ method: c.req.method, path: c.req.path, apiKey: key, userAgent: c.req.header('user-agent'), peer: peerAddressOf(c) });
+      await gate.misrouted(gateRequestOf(c.env.incoming, c.req.method, c.req.path, undefined));
     }
     return c.body(null, 404);
   });
@@ -94,7 +85,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
   // decisions from memory, so it stays 200 (a load balancer must not take every replica out
   // because their shared PostgreSQL is down); the body says the store is degraded.
   app.get('/health', (c) => json(c, deps.storeUp && !deps.storeUp() ? '{"status":"up","store":"degraded"}' : '{"status":"up"}'));
-  if (deps.admin) app.route('/admin/v1', deps.admin);
+  if (deps.admin) app.route(ADMIN_MOUNT, deps.admin);
   if (deps.watchers) app.route('/', deps.watchers);
 
   // Gin redirects a trailing slash; some bouncer configs produce it (docs/reference/crowdsec-wire-protocol.md §4 "Other status quirks").
@@ -104,7 +95,6 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
       'Content-Type': 'text/html; charset=utf-8',
     }),
   );
-  app.on(['POST', 'PUT', 'PATCH'], ['/v1/decisions', '/v1/decisions/stream'], (c) => c.body(null, 405));
 
   // CrowdSec 1.6.3+: bouncers report what they did. A report is a sign of life (it does not move
   // the last pull, as in CrowdSec): the health engine counts it for live-mode bouncers.
@@ -128,7 +118,9 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
           return c.body(null, 201);
         }),
   );
-  app.on(['GET', 'PUT', 'PATCH', 'DELETE'], '/v1/usage-metrics', (c) => c.body(null, 405));
+  // CrowdSec's 405s (routes.ts METHOD_NOT_ALLOWED), last: a path's real routes match first.
+  for (const [methods, paths] of METHOD_NOT_ALLOWED) app.on([...methods], [...paths], (c) => c.body(null, 405));
 
+  assertInRouteTable(app.routes);
   return app;
 }
