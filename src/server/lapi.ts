@@ -1,5 +1,4 @@
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import type { Bouncer } from '../core/model/records.ts';
@@ -10,7 +9,7 @@ import { gateRequestOf, type BouncerGate, type PullKind } from './bouncer-gate.t
 import type { GuardedRequest } from './body-guard.ts';
 import { ADMIN_MOUNT, assertInRouteTable, METHOD_NOT_ALLOWED } from './routes.ts';
 import type { LapiMetrics } from './metrics.ts';
-import { parseBouncerUsageMetrics, USAGE_METRICS_MAX_BYTES } from './usage-metrics.ts';
+import { parseBouncerUsageMetrics } from './usage-metrics.ts';
 import { isAgentRequest } from './agent-usage.ts';
 import type { ClientCertSource } from './client-cert.ts';
 
@@ -98,16 +97,8 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
 
   // CrowdSec 1.6.3+: bouncers report what they did. A report is a sign of life (it does not move
   // the last pull, as in CrowdSec): the health engine counts it for live-mode bouncers.
-  const usageBodyLimit = bodyLimit({
-    maxSize: USAGE_METRICS_MAX_BYTES,
-    // The rest of the body is never read: close the connection so a client does not reuse it mid-body.
-    onError: (c) =>
-      c.body(JSON.stringify({ message: `body: larger than ${USAGE_METRICS_MAX_BYTES} bytes; send one report per push` }), 413, {
-        'Content-Type': JSON_TYPE,
-        Connection: 'close',
-      }),
-  });
-  app.post('/v1/usage-metrics', usageBodyLimit, (c) =>
+  // The bytes as sent are capped by the body guard (the route table's cap); the parser caps them once inflated.
+  app.post('/v1/usage-metrics', (c) =>
     // CrowdSec's eitherAuthMiddleware: an API key is a bouncer's, a JWT (or `crowdsec/` User-Agent) an agent's.
     deps.agentUsage && isAgentRequest(c)
       ? deps.agentUsage(c)
