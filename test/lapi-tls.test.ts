@@ -126,6 +126,24 @@ describe.skipIf(!opensslAvailable())('Local API over TLS with client certificate
     expect((await listBouncers(server.store)).some((b) => b.authType === 'tls' && !b.name.startsWith('fw-tls@'))).toBe(false);
   });
 
+  it('a certificate bouncer pushes usage metrics: the body guard checks the certificate as the route does', async () => {
+    const now = Math.floor(clock.now() / 1000);
+    const body = JSON.stringify({
+      remediation_components: [
+        {
+          version: 'v0.0.25',
+          type: 'crowdsec-firewall-bouncer',
+          utc_startup_timestamp: now,
+          feature_flags: [],
+          metrics: [{ meta: { window_size_seconds: 900, utc_now_timestamp: now }, items: [{ name: 'dropped', value: 1, unit: 'packet', labels: {} }] }],
+        },
+      ],
+    });
+    const headers = { 'Content-Type': 'application/json' };
+    expect((await requestFrom(`${server.url}/v1/usage-metrics`, { ...as('fw'), method: 'POST', body, headers })).status).toBe(201);
+    expect((await requestFrom(`${server.url}/v1/usage-metrics`, { ca, method: 'POST', body, headers })).status).toBe(403);
+  });
+
   it('a certificate from another CA → 403, recorded as tls:untrusted', async () => {
     const other = makeTestPki();
     try {

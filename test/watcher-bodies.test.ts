@@ -12,7 +12,7 @@ import { freshDbUrl } from './support/databases.ts';
 
 /**
  * The watcher routes read their bodies as the listener's body guard hands them over: the guard
- * alone caps the bytes as sent (body-guard.ts bodyCapFor), the routes only the gzip-inflated size.
+ * alone caps the bytes as sent (the route table's caps, src/server/routes.ts), the routes only the gzip-inflated size.
  * Chunked uploads (no Content-Length) so the cap is met while reading, not by the declared size.
  */
 const UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';

@@ -296,6 +296,7 @@ async function startListeners(
     gate,
     onRefused: (reason) => metrics.bodiesRefused.inc({ reason }),
     machineToken: async (token) => (await machineTokens.check(token)).ok,
+    clientCerts,
   });
   // The decision routes answer on node:http directly (the hot path); Hono serves the rest.
   const server = listener.server;

@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BouncerGate } from './bouncer-gate.ts';
-import { foldPeerAddress } from '../lib/ip.ts';
-import { USAGE_METRICS_MAX_BYTES } from './usage-metrics.ts';
+import { gateRequestOf, type BouncerGate, type GateResult } from './bouncer-gate.ts';
 import { isStoreDown } from './store-health.ts';
-import { BODY_CAPS } from '../config/listener-limits.ts';
+import type { ClientCertSource } from './client-cert.ts';
+import { bodyCapAt, bodyRouteAt, routeFor, type Route } from './routes.ts';
 
 /**
  * Request bodies on the Local API listener: capped per route, never read for a refused key, and
@@ -11,21 +10,11 @@ import { BODY_CAPS } from '../config/listener-limits.ts';
  * that never ends costs one answer, not a socket that keeps reading (issue 15).
  */
 
-/** The largest body a route may receive, in bytes (measured as sent; gzip is capped again once inflated). */
-export function bodyCapFor(path: string): number {
-  if (path === '/v1/usage-metrics') return USAGE_METRICS_MAX_BYTES;
-  if (path === '/ui/login') return BODY_CAPS.login;
-  if (path === '/v1/alerts') return BODY_CAPS.alerts;
-  if (PRE_LOGIN_PATHS.has(path)) return BODY_CAPS.watcherLogin;
-  if (WATCHER_BODY_PATHS.has(path)) return BODY_CAPS.watcher;
-  if (path === '/ui' || path.startsWith('/ui/') || path === '/admin/v1' || path.startsWith('/admin/v1/')) return BODY_CAPS.admin;
-  return BODY_CAPS.other;
-}
-
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-function tooLarge(path: string, cap: number): string {
-  if (path === '/v1/usage-metrics') return JSON.stringify({ message: `body: larger than ${cap} bytes; send one report per push` });
+function tooLarge(path: string, route: Route | undefined, cap: number): string {
+  // A usage-metrics report is one per push; say so, as the route itself does once inflated.
+  if (route?.auth === 'bouncer-key-or-machine-jwt') return JSON.stringify({ message: `body: larger than ${cap} bytes; send one report per push` });
   return JSON.stringify({ message: `body: larger than ${cap} bytes (the limit for ${path.slice(0, 64)})` });
 }
 const FORBIDDEN = '{"message":"access forbidden"}';
@@ -69,24 +58,6 @@ function refuse(req: IncomingMessage, res: ServerResponse, status: 400 | 403 | 4
   res.end(body);
 }
 
-/** Watcher routes that read a body besides /v1/alerts (server/watcher/). */
-const WATCHER_BODY_PATHS = new Set(['/v1/watchers', '/v1/watchers/login', '/v1/allowlists/check']);
-/** Those a machine sends before it has a token. */
-const PRE_LOGIN_PATHS = new Set(['/v1/watchers', '/v1/watchers/login']);
-
-/** Paths whose handlers read a body; anywhere else (404, 405) the body is never read. */
-function readsBody(path: string): boolean {
-  return (
-    path === '/v1/usage-metrics' ||
-    path === '/v1/alerts' ||
-    WATCHER_BODY_PATHS.has(path) ||
-    path === '/ui' ||
-    path.startsWith('/ui/') ||
-    path === '/admin/v1' ||
-    path.startsWith('/admin/v1/')
-  );
-}
-
 /** The body, read here under the cap: the Hono app then finds it in `rawBody` (@hono/node-server) and never streams the socket. */
 function readCapped(req: IncomingMessage, cap: number): Promise<Buffer | 'too_large' | 'gone'> {
   return new Promise((resolve) => {
@@ -111,32 +82,43 @@ function readCapped(req: IncomingMessage, cap: number): Promise<Buffer | 'too_la
   });
 }
 
+/** A request as the guard leaves it for Hono: the body read (or none), and a bouncer's admission when the guard already asked the gate. */
+export type GuardedRequest = IncomingMessage & { rawBody?: Buffer; admitted?: GateResult };
+
 /**
- * Runs before the Hono app for every request that carries a body: refuses one declared over its
- * route's cap (413) and a usage-metrics push with a refused key (403) without reading a byte;
- * reads the body itself, under the cap, only for routes that use one (node-server's own reading
- * buffers a whole upload before any route runs); and makes sure an unread body ends the
- * connection. Calls `next` when the request may go on.
+ * Runs before the Hono app for every request that carries a body, by the route table (routes.ts):
+ * refuses one declared over its path's cap (413) and a body on a DELETE whose filters go in the
+ * query (400); checks the caller before reading (a bouncer's key, a machine's token, an admin's
+ * credentials: a refused caller's body is never read); reads the body itself, under the cap, only
+ * for routes that use one (node-server's own reading buffers a whole upload before any route
+ * runs); and makes sure an unread body ends the connection. Calls `next` when the request may go on.
  */
 export function createBodyGuard(deps: {
   gate: BouncerGate;
   onRefused?: (reason: 'too_large' | 'unauthenticated') => void;
-  /** Whether a machine's JWT is valid: an alerts upload (up to 64 MiB) is read only for one. */
+  /** Whether a machine's JWT is valid: a machine's upload (alerts: up to 64 MiB) is read only for one. */
   machineToken?: (token: string) => Promise<boolean>;
+  /** On a TLS listener: client certificates stand for bouncers, as on the decision routes. */
+  clientCerts?: ClientCertSource;
 }) {
-  async function read(req: IncomingMessage, res: ServerResponse, path: string, cap: number, next: () => void): Promise<void> {
+  async function read(req: GuardedRequest, res: ServerResponse, path: string, cap: number, next: () => void): Promise<void> {
     const body = await readCapped(req, cap);
     if (body === 'gone') return;
     if (body === 'too_large') {
       deps.onRefused?.('too_large');
-      refuse(req, res, 413, tooLarge(path, cap));
+      refuse(req, res, 413, tooLarge(path, bodyRouteAt(path), cap));
       return;
     }
-    (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
+    req.rawBody = body;
+    next();
+  }
+  /** The route answers without a body (404, 405, 401): it gets an empty one, the connection closes after. */
+  function unread(req: GuardedRequest, next: () => void): void {
+    req.rawBody = Buffer.alloc(0);
     next();
   }
 
-  return function guard(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  return function guard(req: GuardedRequest, res: ServerResponse, next: () => void): void {
     if (!hasBody(req)) {
       next();
       return;
@@ -144,10 +126,12 @@ export function createBodyGuard(deps: {
     const url = req.url ?? '';
     const mark = url.indexOf('?');
     const path = mark < 0 ? url : url.slice(0, mark);
-    if (req.method === 'DELETE' && (path === '/v1/decisions' || path === '/v1/alerts')) {
+    const method = req.method ?? '';
+    const route = routeFor(method, path);
+    if (route?.filtersInQuery) {
       // CrowdSec reads these filters from the query only, so a client that sends them as a body
       // (crowdsec-client 1.0.0's delete({ip})) deletes everything there. Refused: nothing is deleted.
-      const what = path === '/v1/decisions' ? 'decision' : 'alert';
+      const what = path.slice(path.lastIndexOf('/') + 1).replace(/s$/, '');
       refuse(
         req,
         res,
@@ -158,14 +142,16 @@ export function createBodyGuard(deps: {
       );
       return;
     }
-    const cap = bodyCapFor(path);
+    const capRoute = bodyRouteAt(path);
+    const cap = capRoute?.bodyCap ?? bodyCapAt(path);
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > cap) {
       deps.onRefused?.('too_large');
-      refuse(req, res, 413, tooLarge(path, cap));
+      refuse(req, res, 413, tooLarge(path, capRoute, cap));
       return;
     }
     closeWhenUnread(req, res);
+    if (route === undefined || route.bodyCap === null) return void unread(req, next);
     const fail = (err: unknown) => {
       if (res.headersSent) return void res.destroy();
       // An unknown key while the store is down: retry later, as on the decision routes.
@@ -173,70 +159,67 @@ export function createBodyGuard(deps: {
       res.writeHead(down ? 503 : 500, { 'Content-Type': JSON_TYPE, Connection: 'close' });
       res.end(down ? '{"message":"store unavailable: retry shortly"}' : '{"message":"internal error"}');
     };
-    // Admin and dashboard routes check credentials before they read: without any, none is read either.
-    const anonymous =
-      path !== '/ui/login' &&
-      path !== '/v1/usage-metrics' &&
-      !PRE_LOGIN_PATHS.has(path) &&
-      req.headers.authorization === undefined &&
-      req.headers.cookie === undefined &&
-      !(path === '/v1/alerts' && /[?&]token=/.test(url));
-    if (!readsBody(path) || anonymous) {
-      // The route answers without a body (404, 405, 401): it gets an empty one, the connection closes after.
-      (req as IncomingMessage & { rawBody?: Buffer }).rawBody = Buffer.alloc(0);
-      next();
-      return;
-    }
-    if (path === '/v1/alerts' && req.method === 'POST' && deps.machineToken) {
-      // The token first, as the key on usage metrics: a bogus one never gets 64 MiB read.
-      const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-      const token = m ? m[1]!.trim() : (new URLSearchParams(url.slice(mark + 1)).get('token') ?? '');
+    /** A machine's token first: a bogus one never gets its upload read. The route answers gin-jwt's 401. */
+    const asMachine = () => {
+      const token = machineTokenOf(req, url, mark);
+      // Without any credentials there is nothing to check: the route answers 401 as it would.
+      if (token === undefined) return void unread(req, next);
+      if (!deps.machineToken) return void read(req, res, path, cap, next).catch(fail);
       deps
         .machineToken(token)
         .then((ok) => {
           if (ok) return read(req, res, path, cap, next);
           deps.onRefused?.('unauthenticated');
-          // The route answers the 401 (gin-jwt's body); the body stays unread.
-          (req as IncomingMessage & { rawBody?: Buffer }).rawBody = Buffer.alloc(0);
-          next();
+          unread(req, next);
         })
         .catch(fail);
-      return;
+    };
+    switch (route.auth) {
+      case 'none':
+        return void read(req, res, path, cap, next).catch(fail);
+      case 'admin-session':
+        // The admin API and the dashboard check credentials before they read: without any, none is read either.
+        if (req.headers.authorization === undefined && req.headers.cookie === undefined) return void unread(req, next);
+        return void read(req, res, path, cap, next).catch(fail);
+      case 'machine-jwt':
+        return void asMachine();
+      case 'bouncer-key-or-machine-jwt':
+        // CrowdSec's eitherAuthMiddleware: no API key and a JWT (or an agent's User-Agent) is an agent.
+        if (!req.headers['x-api-key'] && (req.headers.authorization !== undefined || /^crowdsec\//.test(req.headers['user-agent'] ?? '')))
+          return void asMachine();
+        break;
+      case 'bouncer-key':
+        break;
     }
-    if (path !== '/v1/usage-metrics' || req.method !== 'POST') return void read(req, res, path, cap, next).catch(fail);
-    const key = req.headers['x-api-key'];
-    if (!key && (req.headers.authorization !== undefined || /^crowdsec\//.test(req.headers['user-agent'] ?? '')) && deps.machineToken) {
-      // An agent's report (JWT): the token first, as the key for a bouncer's.
-      const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-      deps
-        .machineToken(m ? m[1]!.trim() : '')
-        .then((ok) => {
-          if (ok) return read(req, res, path, cap, next);
-          deps.onRefused?.('unauthenticated');
-          // The route answers gin-jwt's 401; the body stays unread.
-          (req as IncomingMessage & { rawBody?: Buffer }).rawBody = Buffer.alloc(0);
-          next();
-        })
-        .catch(fail);
-      return;
-    }
-    // The key first: a refused key's body is never read. The gate records the refusal, as on any route.
+    // The key first: a refused key's body is never read. The gate records the request (or the
+    // refusal) here, once: the route reuses the admission.
     deps.gate
-      .admit(
-        {
-          method: 'POST',
-          path,
-          apiKey: typeof key === 'string' ? key : undefined,
-          userAgent: req.headers['user-agent'],
-          peer: foldPeerAddress(req.socket.remoteAddress),
-        },
-        'none',
-      )
+      .admit(gateRequestOf(req, method, path, deps.clientCerts), 'none')
       .then((admitted) => {
-        if (admitted.ok) return read(req, res, path, cap, next);
-        deps.onRefused?.('unauthenticated');
-        refuse(req, res, 403, FORBIDDEN);
+        if (!admitted.ok) {
+          deps.onRefused?.('unauthenticated');
+          return refuse(req, res, 403, FORBIDDEN);
+        }
+        req.admitted = admitted;
+        return read(req, res, path, cap, next);
       })
       .catch(fail);
   };
+}
+
+/**
+ * A machine's token as the watcher routes read it (machine-auth.ts `tokenOf`): `Authorization:
+ * Bearer`, `?token=`, or the `jwt` cookie; '' when credentials are there but name no token (refused),
+ * undefined without any.
+ */
+function machineTokenOf(req: IncomingMessage, url: string, mark: number): string | undefined {
+  const auth = req.headers.authorization;
+  const bearer = auth === undefined ? undefined : /^Bearer (.+)$/.exec(auth)?.[1]?.trim();
+  if (bearer) return bearer;
+  const query = mark < 0 ? null : new URLSearchParams(url.slice(mark + 1)).get('token');
+  if (query) return query;
+  const cookie = req.headers.cookie;
+  const jwt = cookie === undefined ? undefined : /(?:^|;\s*)jwt=([^;]+)/.exec(cookie)?.[1];
+  if (jwt) return jwt;
+  return auth !== undefined || cookie !== undefined || query !== null ? '' : undefined;
 }

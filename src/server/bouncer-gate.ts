@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { Bouncer } from '../core/model/records.ts';
 import type { Clock } from '../lib/clock.ts';
@@ -9,6 +10,9 @@ import type { ActivityRecorder } from './activity.ts';
 import type { AuthResult, BouncerAuth } from './auth.ts';
 import type { ClientCertVerdict } from '../core/tls/client-cert.ts';
 import type { LapiMetrics } from './metrics.ts';
+import type { ClientCertSource } from './client-cert.ts';
+import type { StreamFilters } from '../core/health/enforcement.ts';
+import { foldPeerAddress } from '../lib/ip.ts';
 
 /** What the gate needs to know of a request, whatever serves it (Hono or the raw fast path). */
 export interface GateRequest {
@@ -25,13 +29,46 @@ export interface GateRequest {
 }
 
 /**
+ * The gate's view of a request, built once per request wherever it is served (the fast path, the
+ * body guard, Hono): the path as routed, the first API key and User-Agent, the folded peer address,
+ * and on a TLS listener the client certificate's verdict.
+ */
+export function gateRequestOf(req: IncomingMessage, method: string, path: string, clientCerts: ClientCertSource | undefined): GateRequest {
+  return {
+    method,
+    path,
+    apiKey: requestHeader(req, 'x-api-key'),
+    userAgent: req.headers['user-agent'],
+    peer: foldPeerAddress(req.socket.remoteAddress),
+    clientCert: clientCerts?.bouncer(req.socket),
+  };
+}
+
+/**
+ * A request header as Go's Header.Get (what CrowdSec reads) sees it: the first value when the header
+ * is repeated. node:http joins repeated custom headers with ", " in `req.headers` (built for every
+ * request anyway), so only then is the raw list read.
+ */
+function requestHeader(req: IncomingMessage, lowerName: string): string | undefined {
+  const joined = req.headers[lowerName];
+  if (typeof joined !== 'string' || !joined.includes(',')) return joined as string | undefined;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return raw[i + 1];
+  }
+  return undefined;
+}
+
+/**
  * How a request moves the bouncer's record: `stream` pulls record themselves (with the revision
  * served), `live` queries refresh the last pull at most once a minute, `none` is a sign of life only.
  */
 export type PullKind = 'stream' | 'live' | 'none';
 
 /** `probe`: the key was accepted for someone checking it (doctor, curl), not the bouncer: nothing about it is recorded but the probe. */
-export type GateResult = { ok: true; bouncer: Bouncer; at: number; probe?: boolean } | { ok: false; at: number };
+/** `userAgent`: the request's User-Agent as parsed once by the gate (absent for a HEAD or a probe, which record none). */
+export type GateResult = { ok: true; bouncer: Bouncer; at: number; probe?: boolean; userAgent?: ParsedUserAgent } | { ok: false; at: number };
 
 export interface BouncerGateDeps {
   clock: Clock;
@@ -47,7 +84,8 @@ const LIVE_PULL_REFRESH_MS = 60_000;
 
 /**
  * Authenticates a bouncer request and records what it says about the bouncer (last request, IP,
- * User-Agent, live pulls); a refused key is recorded with its reason and a fingerprint, never the key.
+ * User-Agent, live pulls, stream pulls once served): the one place a bouncer's requests are
+ * recorded, the User-Agent parsed once per request; a refused key is recorded with its reason and a fingerprint, never the key.
  */
 export class BouncerGate {
   #deps: BouncerGateDeps;
@@ -162,13 +200,25 @@ export class BouncerGate {
     if (!ua.wellFormed && this.#badUaWarnings.allow(b.id, at)) {
       log.warn({ ip: req.peer, name: b.name }, `bad user agent '${req.userAgent ?? ''}' (logged once a minute per bouncer)`);
     }
-    // Stream pulls record themselves, with the revision they served.
+    // A stream pull is recorded once served, with the revision it served (`pulled`).
     if (pull !== 'stream') {
       const cursor = activity.cursor(b);
       const refresh = pull === 'live' && (cursor.lastPullAt === null || at - cursor.lastPullAt >= LIVE_PULL_REFRESH_MS);
       activity.request(b, at, req.peer, ua, refresh ? { rev: cursor.lastPullRev ?? 0 } : undefined);
     }
-    return { ok: true, bouncer: b, at };
+    return { ok: true, bouncer: b, at, userAgent: ua };
+  }
+
+  /**
+   * A stream pull served at revision `rev` with these filters: moves the bouncer's cursor. A probe's
+   * pull (doctor, curl) is answered from the cursor and moves nothing of it.
+   */
+  pulled(admitted: GateResult & { ok: true }, req: GateRequest, rev: number, filters: StreamFilters): void {
+    if (admitted.probe) return;
+    const { activity } = this.#deps;
+    const { bouncer: b, at } = admitted;
+    activity.request(b, at, req.peer, admitted.userAgent ?? this.#userAgents.parse(req.userAgent), { rev, stream: true });
+    activity.streamFilters(b, at, filters);
   }
 }
 

@@ -3,18 +3,17 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import type { Decision } from '../core/model/records.ts';
 import { errorAnswer } from '../lib/http-errors.ts';
-import { parseUserAgent } from '../core/bouncers/user-agent.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
 import { lookupLive } from '../core/decisions/live-lookup.ts';
 import { longestPerValue, matchesStream, parseLiveQueryString, parseStreamQuery } from '../core/decisions/query.ts';
 import { decisionsJson, streamBodyChunks, streamJson } from '../core/decisions/wire.ts';
 import type { ActivityRecorder } from './activity.ts';
-import { foldPeerAddress } from '../lib/ip.ts';
-import type { BouncerGate, GateRequest, GateResult } from './bouncer-gate.ts';
+import { gateRequestOf, type BouncerGate, type GateRequest, type GateResult } from './bouncer-gate.ts';
 import type { LapiMetrics } from './metrics.ts';
 import { isStoreDown, type StoreHealth } from './store-health.ts';
 import type { ClientCertSource } from './client-cert.ts';
 import { decisionsChangedSince, decisionsRev, expiredDecisions } from '../store/decisions.ts';
+import { FAST_ROUTES } from './routes.ts';
 
 export interface DecisionRoutesDeps {
   store: Store;
@@ -74,9 +73,10 @@ class Turns {
 }
 
 /**
- * `GET`/`HEAD /v1/decisions` and `/v1/decisions/stream`, the routes every bouncer hits many times a
- * second, served straight on node:http: one parse of the URL, one write of the answer. Everything
- * else (wrong methods, trailing slash, 404s, usage metrics, admin) goes to the Hono app. The wire
+ * The route table's fast paths (routes.ts: `GET`/`HEAD /v1/decisions` and `/v1/decisions/stream`),
+ * the routes every bouncer hits many times a second, served straight on node:http: one parse of the
+ * URL, one write of the answer. Everything else (wrong methods, trailing slash, 404s, usage
+ * metrics, admin) goes to the Hono app. The wire
  * behaviour is CrowdSec 1.4.6's (docs/reference/crowdsec-wire-protocol.md §4, §7), checked by test/lapi.test.ts and golden tests.
  */
 export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
@@ -99,13 +99,13 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     count(route, req.method!, status);
   }
 
-  type Route = '/v1/decisions' | '/v1/decisions/stream';
+  type Pull = 'live' | 'stream';
 
   /**
    * Answers a refused key, a HEAD and a live query; returns false for a stream GET (which reads
    * the store and answers asynchronously).
    */
-  function answer(req: IncomingMessage, res: ServerResponse, route: Route, search: string, admitted: GateResult): boolean {
+  function answer(req: IncomingMessage, res: ServerResponse, route: string, pull: Pull, search: string, admitted: GateResult): boolean {
     const method = req.method!;
     if (!admitted.ok) {
       // Same status and body for missing, unknown and revoked keys, as CrowdSec (docs/reference/crowdsec-wire-protocol.md §7.3).
@@ -123,7 +123,7 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
       count(route, method, 200);
       return true;
     }
-    if (route === '/v1/decisions') {
+    if (pull === 'live') {
       const at = admitted.at;
       send(req, res, route, 200, decisionsJson(lookupLive(sync.index, parseLiveQueryString(search), at), at));
       return true;
@@ -131,11 +131,18 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     return false;
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, route: Route, search: string, gateReq: GateRequest, known: GateResult | undefined) {
-    const admitted = known ?? (await gate.admit(gateReq, route === '/v1/decisions' ? 'live' : 'stream'));
-    if (answer(req, res, route, search, admitted) || !admitted.ok) return;
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: string,
+    pull: Pull,
+    search: string,
+    gateReq: GateRequest,
+    known: GateResult | undefined,
+  ) {
+    const admitted = known ?? (await gate.admit(gateReq, pull));
+    if (answer(req, res, route, pull, search, admitted) || !admitted.ok) return;
     const { bouncer: b, at } = admitted;
-    const { peer, userAgent } = gateReq;
     const q = parseStreamQuery(new URLSearchParams(search));
     const cursor = activity.cursor(b);
     let rev: number;
@@ -182,17 +189,13 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     }
     added = added.filter((d) => !d.simulated && matchesStream(d, q));
     deleted = deleted.filter((d) => !d.simulated && matchesStream(d, q));
-    // A probe's pull (doctor, curl) is answered from the bouncer's cursor and moves nothing of it.
-    if (!admitted.probe) {
-      activity.request(b, at, peer, parseUserAgent(userAgent), { rev, stream: true });
-      activity.streamFilters(b, at, {
-        scopes: q.scopes,
-        origins: q.origins,
-        scenariosContaining: q.scenariosContaining,
-        scenariosNotContaining: q.scenariosNotContaining,
-        dedup: q.dedup,
-      });
-    }
+    gate.pulled(admitted, gateReq, rev, {
+      scopes: q.scopes,
+      origins: q.origins,
+      scenariosContaining: q.scenariosContaining,
+      scenariosNotContaining: q.scenariosNotContaining,
+      dedup: q.dedup,
+    });
 
     if (added.length + deleted.length <= DECISIONS_PER_CHUNK) {
       // A string on V8's heap: 10k bouncers' startups of a few kB each are young garbage, where
@@ -223,48 +226,26 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
   }
 
   return (req, res) => {
-    const method = req.method;
-    if (method !== 'GET' && method !== 'HEAD') return false;
+    const method = req.method!;
     const url = req.url ?? '';
     const mark = url.indexOf('?');
     const path = mark < 0 ? url : url.slice(0, mark);
-    if (path !== '/v1/decisions' && path !== '/v1/decisions/stream') return false;
+    const route = FAST_ROUTES.get(path);
+    if (route === undefined || !route.methods.includes(method)) return false;
+    const pull = route.fast;
     const search = mark < 0 ? '' : url.slice(mark + 1);
-    const gateReq: GateRequest = {
-      method,
-      path,
-      apiKey: requestHeader(req, 'x-api-key'),
-      userAgent: req.headers['user-agent'],
-      peer: foldPeerAddress(req.socket.remoteAddress),
-      clientCert: clientCerts?.bouncer(req.socket),
-    };
+    const gateReq = gateRequestOf(req, method, path, clientCerts);
     try {
       // A bouncer whose key was checked within the last second is answered synchronously, in the
       // request's own tick, as a plain node:http handler would: no promise, no extra turn.
-      const known = gate.admitNow(gateReq, path === '/v1/decisions' ? 'live' : 'stream');
-      if (known !== undefined && answer(req, res, path, search, known)) return true;
-      handle(req, res, path, search, gateReq, known).catch((err: unknown) => fail(req, res, path, err));
+      const known = gate.admitNow(gateReq, pull);
+      if (known !== undefined && answer(req, res, path, pull, search, known)) return true;
+      handle(req, res, path, pull, search, gateReq, known).catch((err: unknown) => fail(req, res, path, err));
     } catch (err) {
       fail(req, res, path, err);
     }
     return true;
   };
-}
-
-/**
- * A request header as Go's Header.Get (what CrowdSec reads) sees it: the first value when the header
- * is repeated. node:http joins repeated custom headers with ", " in `req.headers` (built for every
- * request anyway), so only then is the raw list read.
- */
-function requestHeader(req: IncomingMessage, lowerName: string): string | undefined {
-  const joined = req.headers[lowerName];
-  if (typeof joined !== 'string' || !joined.includes(',')) return joined as string | undefined;
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return raw[i + 1];
-  }
-  return undefined;
 }
 
 function drained(res: ServerResponse): Promise<void> {

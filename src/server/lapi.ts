@@ -1,15 +1,15 @@
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import type { Bouncer } from '../core/model/records.ts';
 import type { Clock } from '../lib/clock.ts';
 import { installErrorHandler } from '../lib/http-errors.ts';
 import type { ActivityRecorder } from './activity.ts';
-import { foldPeerAddress } from '../lib/ip.ts';
-import type { BouncerGate, PullKind } from './bouncer-gate.ts';
+import { gateRequestOf, type BouncerGate, type PullKind } from './bouncer-gate.ts';
+import type { GuardedRequest } from './body-guard.ts';
+import { ADMIN_MOUNT, assertInRouteTable, METHOD_NOT_ALLOWED } from './routes.ts';
 import type { LapiMetrics } from './metrics.ts';
-import { parseBouncerUsageMetrics, USAGE_METRICS_MAX_BYTES } from './usage-metrics.ts';
+import { parseBouncerUsageMetrics } from './usage-metrics.ts';
 import { isAgentRequest } from './agent-usage.ts';
 import type { ClientCertSource } from './client-cert.ts';
 import { recordUsageMetrics } from '../store/usage-metrics.ts';
@@ -39,11 +39,8 @@ export interface LapiDeps {
 const JSON_TYPE = 'application/json; charset=utf-8';
 const FORBIDDEN = '{"message":"access forbidden"}';
 
-export type Env = { Bindings: { incoming?: { socket?: import('node:net').Socket } } };
-
-function peerAddressOf(c: Context<Env>): string {
-  return foldPeerAddress(c.env?.incoming?.socket?.remoteAddress);
-}
+/** What @hono/node-server hands every route: the node:http request (as the body guard left it). */
+export type Env = { Bindings: { incoming: GuardedRequest } };
 
 /**
  * The Local API's less travelled routes, wire-compatible with CrowdSec 1.4.6 (docs/reference/crowdsec-wire-protocol.md §4, §7):
@@ -63,20 +60,13 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
 
   const json = (c: Context, body: string, status: 200 | 400 | 403 | 413 | 422 | 500 | 503 = 200) => c.body(body, status, { 'Content-Type': JSON_TYPE });
 
-  /** Authenticates and records the request, then hands the bouncer over; answers 403 itself. */
+  /**
+   * Authenticates and records the request (unless the body guard already did, before reading the
+   * body), then hands the bouncer over; answers 403 itself.
+   */
   async function withBouncer(c: Context<Env>, pull: PullKind, run: (b: Bouncer, at: number) => Promise<Response> | Response) {
-    const socket = c.env?.incoming?.socket;
-    const admitted = await gate.admit(
-      {
-        method: c.req.method,
-        path: c.req.path,
-        apiKey: c.req.header('x-api-key'),
-        userAgent: c.req.header('user-agent'),
-        peer: peerAddressOf(c),
-        clientCert: socket && deps.clientCerts ? deps.clientCerts.bouncer(socket) : undefined,
-      },
-      pull,
-    );
+    const incoming = c.env.incoming;
+    const admitted = incoming.admitted ?? (await gate.admit(gateRequestOf(incoming, c.req.method, c.req.path, deps.clientCerts), pull));
     if (!admitted.ok) return json(c, FORBIDDEN, 403);
     return run(admitted.bouncer, admitted.at);
   }
@@ -89,7 +79,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
     const key = c.req.header('x-api-key');
     if (key || /decision/i.test(c.req.path)) {
       metrics?.refused.inc({ reason: 'wrong-path' });
-      await gate.misrouted({ method: c.req.method, path: c.req.path, apiKey: key, userAgent: c.req.header('user-agent'), peer: peerAddressOf(c) });
+      await gate.misrouted(gateRequestOf(c.env.incoming, c.req.method, c.req.path, undefined));
     }
     return c.body(null, 404);
   });
@@ -102,7 +92,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
     c.header('Server', VIGIL_SERVER_HEADER);
     return json(c, deps.storeUp && !deps.storeUp() ? '{"status":"up","store":"degraded"}' : '{"status":"up"}');
   });
-  if (deps.admin) app.route('/admin/v1', deps.admin);
+  if (deps.admin) app.route(ADMIN_MOUNT, deps.admin);
   if (deps.watchers) app.route('/', deps.watchers);
 
   // Gin redirects a trailing slash; some bouncer configs produce it (docs/reference/crowdsec-wire-protocol.md §4 "Other status quirks").
@@ -112,20 +102,11 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
       'Content-Type': 'text/html; charset=utf-8',
     }),
   );
-  app.on(['POST', 'PUT', 'PATCH'], ['/v1/decisions', '/v1/decisions/stream'], (c) => c.body(null, 405));
 
   // CrowdSec 1.6.3+: bouncers report what they did. A report is a sign of life (it does not move
   // the last pull, as in CrowdSec): the health engine counts it for live-mode bouncers.
-  const usageBodyLimit = bodyLimit({
-    maxSize: USAGE_METRICS_MAX_BYTES,
-    // The rest of the body is never read: close the connection so a client does not reuse it mid-body.
-    onError: (c) =>
-      c.body(JSON.stringify({ message: `body: larger than ${USAGE_METRICS_MAX_BYTES} bytes; send one report per push` }), 413, {
-        'Content-Type': JSON_TYPE,
-        Connection: 'close',
-      }),
-  });
-  app.post('/v1/usage-metrics', usageBodyLimit, (c) =>
+  // The bytes as sent are capped by the body guard (the route table's cap); the parser caps them once inflated.
+  app.post('/v1/usage-metrics', (c) =>
     // CrowdSec's eitherAuthMiddleware: an API key is a bouncer's, a JWT (or `crowdsec/` User-Agent) an agent's.
     deps.agentUsage && isAgentRequest(c)
       ? deps.agentUsage(c)
@@ -136,7 +117,9 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
           return c.body(null, 201);
         }),
   );
-  app.on(['GET', 'PUT', 'PATCH', 'DELETE'], '/v1/usage-metrics', (c) => c.body(null, 405));
+  // CrowdSec's 405s (routes.ts METHOD_NOT_ALLOWED), last: a path's real routes match first.
+  for (const [methods, paths] of METHOD_NOT_ALLOWED) app.on([...methods], [...paths], (c) => c.body(null, 405));
 
+  assertInRouteTable(app.routes);
   return app;
 }

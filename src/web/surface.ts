@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import { listenOn } from '../server/listen.ts';
+import { ADMIN_MOUNT, DASHBOARD_MOUNT, isUnder } from '../server/routes.ts';
 import type { AddressInfo } from 'node:net';
 import { Hono } from 'hono';
 import { getRequestListener } from '@hono/node-server';
@@ -57,7 +58,9 @@ export interface WebSurfaceDeps {
   firstStartPassword?: (password: string, dashboardUrl: string) => void;
 }
 
-const isDashboardPath = (path: string) => path === '/ui' || path.startsWith('/ui/');
+/** The dashboard's mount and home page, as the Local API's route table (server/routes.ts) has them. */
+const isDashboardPath = (path: string) => isUnder(path, DASHBOARD_MOUNT);
+const DASHBOARD_HOME = `${DASHBOARD_MOUNT}/`;
 
 export async function createWebSurface(deps: WebSurfaceDeps): Promise<WebSurface> {
   const where = deps.config.adminListen;
@@ -90,7 +93,7 @@ export async function createWebSurface(deps: WebSurfaceDeps): Promise<WebSurface
     // anyway), with the configured address: the password is never created without being shown.
     const prepared = await prepareDashboardPassword(deps.store);
     const password = prepared ? await storeDashboardPassword(deps.store, prepared) : null;
-    if (password) deps.firstStartPassword(password, `http://${formatListen(where === 'lapi' ? deps.config.listen : where)}/ui/`);
+    if (password) deps.firstStartPassword(password, `http://${formatListen(where === 'lapi' ? deps.config.listen : where)}${DASHBOARD_HOME}`);
   }
   let adminApp: Hono | undefined;
   let server: http.Server | undefined;
@@ -102,7 +105,7 @@ export async function createWebSurface(deps: WebSurfaceDeps): Promise<WebSurface
     dashboard,
     dashboardUrl: null,
     attachAdmin(admin) {
-      adminApp = admin ? new Hono().route('/admin/v1', admin) : undefined;
+      adminApp = admin ? new Hono().route(ADMIN_MOUNT, admin) : undefined;
       if (admin) dashboard.attachAdmin(admin);
     },
     onLapiListener(fetch) {
@@ -121,7 +124,7 @@ export async function createWebSurface(deps: WebSurfaceDeps): Promise<WebSurface
         bound = { host: addr.address, port: addr.port };
         base = `http://${formatListen(bound)}`;
       }
-      surface.dashboardUrl = `${base}/ui/`;
+      surface.dashboardUrl = `${base}${DASHBOARD_HOME}`;
       if (!isLoopback(bound.host)) {
         deps.log.warn(
           { listen: formatListen(bound) },
@@ -147,14 +150,14 @@ export async function createWebSurface(deps: WebSurfaceDeps): Promise<WebSurface
   return surface;
 }
 
-/** Our own listener: /ui, /admin/v1, and / sending a browser to the dashboard. */
+/** Our own listener: the dashboard, the admin API, and / sending a browser to the dashboard. */
 function ownFetch(dashboardFetch: Fetch, admin: () => Hono | undefined): Fetch {
   return (req, env) => {
     const path = new URL(req.url).pathname;
     if (isDashboardPath(path)) return dashboardFetch(req, env);
     const a = admin();
-    if (a && (path === '/admin/v1' || path.startsWith('/admin/v1/'))) return a.fetch(req, env);
-    if (path === '/') return new Response(null, { status: 303, headers: { Location: '/ui/' } });
+    if (a && isUnder(path, ADMIN_MOUNT)) return a.fetch(req, env);
+    if (path === '/') return new Response(null, { status: 303, headers: { Location: DASHBOARD_HOME } });
     return new Response('{"message":"not found"}', { status: 404, headers: { 'Content-Type': 'application/json; charset=utf-8' } });
   };
 }

@@ -65,7 +65,7 @@ export function goJsonError(text: string): string {
 
 /**
  * The body, inflated when gzip, under `cap` bytes once inflated. The bytes as sent were already
- * capped by the listener's body guard (body-guard.ts bodyCapFor, the same caps), so only the
+ * capped by the listener's body guard (the route table's caps, routes.ts), so only the
  * inflated size is checked here.
  */
 export async function bodyText(c: Context, cap: number): Promise<string> {
