@@ -1,3 +1,4 @@
+import { terminalSafe } from '../lib/printable.ts';
 import type { Clock } from '../lib/clock.ts';
 import { systemClock } from '../lib/clock.ts';
 
@@ -18,7 +19,8 @@ export interface CliIo {
 
 export function processIo(): CliIo {
   return {
-    stdout: (t) => process.stdout.write(t),
+    // Stored text (a machine's alert, a bouncer's User-Agent) never drives the operator's terminal.
+    stdout: (t) => process.stdout.write(terminalSafe(t)),
     stderr: (t) => process.stderr.write(t),
     env: process.env,
     cwd: process.cwd(),

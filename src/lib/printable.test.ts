@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { printable } from './printable.ts';
+import { printable, terminalSafe } from './printable.ts';
 
 describe('printable', () => {
   it('turns C0, C1 and DEL into visible escapes, keeping text and (when asked) newlines', () => {
@@ -8,5 +8,13 @@ describe('printable', () => {
     expect(printable('a\r\nb\tc')).toBe('a\\x0d\\x0ab\\x09c');
     expect(printable('a\nb\rc', { keepNewlines: true })).toBe('a\nb\\x0dc');
     expect(printable('plain ascii, accents é, emoji 🚫, U+2028 \u2028')).toBe('plain ascii, accents é, emoji 🚫, U+2028 \u2028');
+  });
+
+  it('terminalSafe: our colours pass, other escapes and controls are shown, JSON stays the same value', () => {
+    expect(terminalSafe('\u001b[31mred\u001b[0m\tok\n')).toBe('\u001b[31mred\u001b[0m\tok\n');
+    expect(terminalSafe('a\u001b[2Jb\u001b]0;title\u0007c\rd')).toBe('a\\x1b[2Jb\\x1b]0;title\\x07c\\x0dd');
+    const json = JSON.stringify({ scenario: 'x\u009b2Jy' });
+    expect(terminalSafe(json)).not.toMatch(/[\u0080-\u009f]/);
+    expect(JSON.parse(terminalSafe(json))).toEqual({ scenario: 'x\u009b2Jy' });
   });
 });

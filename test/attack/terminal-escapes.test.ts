@@ -11,7 +11,7 @@ import { startVigilServe, type VigilServe } from '../support/vigil-serve.ts';
  * operator then runs shows them as visible `\xHH` text; JSON stays JSON.
  */
 const ESC = '\u001b';
-const SCENARIO = `${ESC}[2J${ESC}]0;pwned${ESC}\\crowdsecurity/ssh-bf${ESC}]52;c;cm0gLXJmIC8=\u0007`;
+const SCENARIO = `${ESC}[2J${ESC}]0;pwned${ESC}\\crowdsecurity/ssh-bf${ESC}]52;c;cm0gLXJmIC8=\u0007\u009b2J`;
 const VALUE = '192.0.2.66';
 
 describe('terminal escapes pushed by a machine', () => {
