@@ -521,7 +521,7 @@ export class Store {
       const alertId = Number(insertAlert.run(alertRow(alert)).lastInsertRowid);
       alertIds.push(alertId);
       // Events (extra) weigh too: 1,000 alerts of 28 KB are 28 MB written, the same as ~28k decisions.
-      slice += sqliteRowsOf({ alert, decisions: [] });
+      slice += Math.floor((alert.extra?.length ?? 0) / SQLITE_ROW_CHARS);
       if (slice >= SQLITE_WRITE_SLICE) {
         slice = 0;
         yield stored.length;
