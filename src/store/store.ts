@@ -22,7 +22,7 @@ import { redactUrl } from '../lib/redact-url.ts';
 import type { Dialect } from './dialect.ts';
 import { openSqliteReader } from './dialects/sqlite.ts';
 import { startCheckpointer, type Checkpointer } from './dialects/sqlite-checkpointer.ts';
-import { fairTurn, nextTurn, runToEnd } from '../lib/turns.ts';
+import { nextTurn, runToEnd } from '../lib/turns.ts';
 
 /** What a burst of authenticated requests changed about one bouncer (written in batches). */
 export interface BouncerActivity {
@@ -432,8 +432,8 @@ export class Store {
         let step = steps.next();
         for (; !step.done; step = steps.next()) {
           onProgress?.((reported = step.value));
-          // Taking turns with the other sliced work (a push being parsed, a search): one slice each per turn.
-          await fairTurn();
+          // Not fairTurn: the transaction holds the connection (every other query waits), so it goes first.
+          await nextTurn();
         }
         const written = step.value;
         if (written.decisions.length !== reported) onProgress?.(written.decisions.length);

@@ -27,7 +27,10 @@ function alertIdOf(c: Context): number | undefined {
 
 export function alertRoutes(ctx: WatcherContext): WatcherApp {
   const app = new Hono<WatcherEnv>();
-  app.post('/v1/alerts', ctx.machine, (c) => heavy(ctx, c, () => pushAlerts(ctx, c)));
+  // A small push (an agent's, < 1 MiB) is cheap and never waits; a big one counts as heavy.
+  app.post('/v1/alerts', ctx.machine, (c) =>
+    isBigBody(c.req.header('content-length'), c.req.header('content-encoding')) ? heavy(ctx, c, () => pushBigAlerts(ctx, c)) : storePush(ctx, c),
+  );
   app.get('/v1/alerts', ctx.machine, (c) => heavy(ctx, c, (release) => listAlerts(ctx, c, release), true));
   app.get('/v1/alerts/:id', ctx.machine, (c) => showAlert(ctx, c));
   app.delete('/v1/alerts', ctx.machine, (c) => heavy(ctx, c, () => deleteMatchingAlerts(ctx, c)));
@@ -53,10 +56,9 @@ async function heavy(ctx: WatcherContext, c: Context<WatcherEnv>, handle: (relea
   }
 }
 
-/** POST /v1/alerts: an agent's alerts (decisions from the profiles) or cscli's (their own decisions). */
-async function pushAlerts(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<Response> {
-  const big = isBigBody(c.req.header('content-length'), c.req.header('content-encoding'));
-  const release = big ? await ctx.bigBodies.enter() : () => {};
+/** A push over 1 MiB: big pushes are processed in turn, all machines together (heavy-requests.ts BigBodies). */
+async function pushBigAlerts(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<Response> {
+  const release = await ctx.bigBodies.enter();
   if (!release) return tooMany(c, 'too many large alert pushes waiting');
   try {
     return await storePush(ctx, c);
@@ -65,6 +67,7 @@ async function pushAlerts(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<
   }
 }
 
+/** POST /v1/alerts: an agent's alerts (decisions from the profiles) or cscli's (their own decisions). */
 async function storePush(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<Response> {
   const now = c.get('now');
   let text: string | undefined = await bodyText(c, BODY_CAPS.alerts);

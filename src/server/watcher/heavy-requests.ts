@@ -1,8 +1,8 @@
 /**
- * The alerts requests in flight per machine (push, search, delete): at most {@link HEAVY_PER_MACHINE}
- * at once, the next one answered 429 with `Retry-After` (issue 27: 6 concurrent 28 MB pushes from
- * one machine took the server to 1.7 GB). A CrowdSec agent and cscli send one request at a time, so
- * they never meet the bound.
+ * The heavy alerts requests in flight per machine (a search, a delete, a push over
+ * {@link BIG_BODY_BYTES}): at most {@link HEAVY_PER_MACHINE} at once, the next one answered 429 with
+ * `Retry-After` (issue 27: 6 concurrent 28 MB pushes took the server to 1.7 GB). cscli sends one
+ * request at a time and an agent's pushes are small, so neither meets the bound.
  */
 export const HEAVY_PER_MACHINE = 2;
 /** Seconds a refused machine is told to wait. */
