@@ -10,6 +10,8 @@
 //                             STREAM_TOGETHER=0)
 //   diagnostics: BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (profile the server), BENCH_KEEP=1
 //   (keep its database and log), SLOW_OUT=FILE (the slow requests, with monotonic times)
+//   HEAVY_WATCHERS=1: issue 27's heavy watcher requests fired once mid-run (bench/heavy-watchers.ts);
+//   the pulls sent while they ran get a row of their own
 //
 // PULLS_PER_S × PULL_EVERY_S bouncers are registered (10,000 by default), STREAM_BOUNCERS (50) of
 // them in stream mode (firewall bouncers), the others live (web-server bouncers asking about each
@@ -35,6 +37,7 @@ import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { hashMachinePassword } from '../src/lib/password.ts';
 import { createMachine } from '../src/store/machines.ts';
 import { Store } from '../src/store/store.ts';
+import { fireHeavyWatchers, HEAVY_MACHINES, heavyBodies } from './heavy-watchers.ts';
 import { freePort, residentMB, sleep, stopServer, writeResult } from './support.ts';
 import { createBouncer } from '../src/store/bouncers.ts';
 
@@ -54,6 +57,7 @@ const SECONDS = Number(process.env.SECONDS ?? 30);
 /** Not measured: the first seconds (every stream bouncer's startup pull is never measured). */
 const WARMUP_S = 3;
 const SOCKETS = Number(process.env.SOCKETS ?? 64);
+const HEAVY = process.env.HEAVY_WATCHERS === '1';
 const AGENT_UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
 /**
  * SLOW_OUT=FILE: every request slower than 30 ms, one line each: monotonic send and end times (ns,
@@ -126,6 +130,7 @@ try {
   const password = crypto.randomBytes(24).toString('hex');
   const passwordHash = await hashMachinePassword(password);
   for (let i = 0; i < AGENTS; i++) await createMachine(store, { machineId: `agent-${i}`, passwordHash, now: Date.now(), isValidated: true });
+  if (HEAVY) for (const m of HEAVY_MACHINES) await createMachine(store, { machineId: m, passwordHash, now: Date.now(), isValidated: true });
   const keys: string[] = [];
   for (let i = 0; i < BOUNCERS; i++) {
     const key = crypto.randomBytes(16).toString('hex');
@@ -202,6 +207,14 @@ try {
     if (r.status !== 200) throw new Error(`login agent-${i}: ${r.status} ${r.body}`);
     tokens.push((JSON.parse(r.body) as { token: string }).token);
   }
+  const heavyTokens: string[] = [];
+  for (const m of HEAVY ? HEAVY_MACHINES : []) {
+    const body = JSON.stringify({ machine_id: m, password, scenarios: [] });
+    const r = await request(pushAgent, 'POST', '/v1/watchers/login', { 'Content-Type': 'application/json', 'User-Agent': AGENT_UA }, body);
+    if (r.status !== 200) throw new Error(`login ${m}: ${r.status} ${r.body}`);
+    heavyTokens.push((JSON.parse(r.body) as { token: string }).token);
+  }
+  const bodies = HEAVY ? heavyBodies() : undefined;
   const streamBouncers = STREAM_BOUNCERS;
   // Bouncer i pulls at phase i ms: the stream bouncers are spread over the fleet (every stride-th),
   // each at its own phase as firewall bouncers started at different times are. STREAM_TOGETHER=1
@@ -229,6 +242,9 @@ try {
   const streamLat: number[] = [];
   const liveLat: number[] = [];
   const pushLat: number[] = [];
+  /** HEAVY_WATCHERS: pulls sent while the heavy requests ran, and how each of those ended. */
+  const heavyLat: number[] = [];
+  let heavy: { from: number; to: number; results: string[] } | undefined;
   let pullErrors = 0;
   let pushErrors = 0;
   let pullsSent = 0;
@@ -265,6 +281,16 @@ try {
       measuredAt = Date.now();
       clientLag.enable();
     }
+    if (HEAVY && !heavy && elapsed >= (SECONDS * 1000) / 3) {
+      const fired = { from: Date.now(), to: Number.POSITIVE_INFINITY, results: [] as string[] };
+      heavy = fired;
+      track(
+        fireHeavyWatchers(base, heavyTokens, bodies!).then((results) => {
+          fired.results = results;
+          fired.to = Date.now();
+        }),
+      );
+    }
     // Pull k is bouncer (k % BOUNCERS)'s pull in round floor(k / BOUNCERS).
     const pullsDue = Math.floor((elapsed * BOUNCERS) / (PULL_EVERY_S * 1000));
     for (; nextPull < pullsDue; nextPull++) {
@@ -289,6 +315,7 @@ try {
             pullLat.push(r.ms);
             (live ? liveLat : streamLat).push(r.ms);
           }
+          if (heavy && sentAt >= heavy.from && sentAt <= heavy.to) heavyLat.push(r.ms);
         }),
       );
     }
@@ -331,7 +358,7 @@ try {
   const startup = await request(pullAgent, 'GET', '/v1/decisions/stream?startup=true', { 'X-Api-Key': keys[BOUNCERS - 1]!, 'User-Agent': 'bench-check/v0' });
   const decisionsActive = ((JSON.parse(startup.body) as { new: unknown[] | null }).new ?? []).length;
 
-  for (const xs of [pullLat, streamLat, liveLat, pushLat]) xs.sort((a, b) => a - b);
+  for (const xs of [pullLat, streamLat, liveLat, pushLat, heavyLat]) xs.sort((a, b) => a - b);
   const cpuPct = cpuAtMeasure !== null && cpuEnd !== null ? (100 * (cpuEnd - cpuAtMeasure)) / measuredS : null;
   Object.assign(out, {
     pullsSent,
@@ -360,6 +387,9 @@ try {
     loadGeneratorLagP99Ms: clientLag.percentile(99) / 1e6,
     loadGeneratorLagMaxMs: clientLag.max / 1e6,
     loadGeneratorCpuPercentOfOneCore: (100 * (clientCpu.user + clientCpu.system)) / 1e6 / measuredS,
+    heavyWatchers: heavy
+      ? { pulls: heavyLat.length, p50Ms: q(heavyLat, 0.5), p99Ms: q(heavyLat, 0.99), maxMs: heavyLat.at(-1), results: heavy.results }
+      : undefined,
   });
   const f = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(2));
   const pass = q(pullLat, 0.99) < 50 && pullErrors === 0 && pushErrors === 0 && decisionsActive >= alertsAccepted;
@@ -374,6 +404,10 @@ try {
   console.log(`| pull latency p50 / p99 / max (ms) | ${f(q(pullLat, 0.5))} / ${f(q(pullLat, 0.99))} / ${f(pullLat.at(-1))} | p99 < 50 |`);
   console.log(`| … stream delta p99 / live ?ip= p99 (ms) | ${f(q(streamLat, 0.99))} / ${f(q(liveLat, 0.99))} | |`);
   console.log(`| alert push latency p50 / p99 / max (ms) | ${f(q(pushLat, 0.5))} / ${f(q(pushLat, 0.99))} / ${f(pushLat.at(-1))} | |`);
+  if (heavy)
+    console.log(
+      `| pull latency p50 / p99 / max while the heavy watcher requests ran (${heavyLat.length} pulls; ${heavy.results.join(' ')}) | ${f(q(heavyLat, 0.5))} / ${f(q(heavyLat, 0.99))} / ${f(heavyLat.at(-1))} | max < 500 |`,
+    );
   console.log(`| errors (pulls, pushes) | ${pullErrors}, ${pushErrors} | 0, 0 |`);
   console.log(`| server CPU (% of one core, measured window) | ${cpuPct === null ? '–' : cpuPct.toFixed(0)} | |`);
   console.log(

@@ -65,7 +65,20 @@ export function alertDecisionJson(d: Decision, now: number): string {
   );
 }
 
+/** Decisions per piece of {@link alertJsonPieces}: an alert of 250k decisions is written in slices. */
+const DECISIONS_PER_PIECE = 1000;
+
 export function alertJson(a: Alert & AlertDetails, decisions: readonly Decision[], now: number): string {
+  let out = '';
+  for (const piece of alertJsonPieces(a, decisions, now)) out += piece;
+  return out;
+}
+
+/**
+ * {@link alertJson} in pieces: the fields before `decisions`, the decisions {@link DECISIONS_PER_PIECE}
+ * at a time, then the rest, so an answer is written (and the event loop turns) between pieces.
+ */
+export function* alertJsonPieces(a: Alert & AlertDetails, decisions: readonly Decision[], now: number): Generator<string, void> {
   const x = parseExtra(a.extra);
   const xs = x.source ?? {};
   // models.Source: as_name, as_number, cn, ip, latitude, longitude, range, scope, value (empty ones omitted).
@@ -78,10 +91,15 @@ export function alertJson(a: Alert & AlertDetails, decisions: readonly Decision[
   if (typeof xs.longitude === 'number' && xs.longitude) source += `"longitude":${xs.longitude},`;
   if (xs.range) source += `"range":${JSON.stringify(xs.range)},`;
   source += `"scope":${JSON.stringify(a.sourceScope)},"value":${JSON.stringify(a.sourceValue)}}`;
+  yield `{"capacity":${a.capacity},"created_at":"${formatRfc3339(a.createdAt)}","decisions":`;
+  if (decisions.length === 0) yield 'null';
+  for (let i = 0; i < decisions.length; i += DECISIONS_PER_PIECE) {
+    const end = Math.min(decisions.length, i + DECISIONS_PER_PIECE);
+    let piece = i === 0 ? '[' : ',';
+    for (let j = i; j < end; j++) piece += (j > i ? ',' : '') + alertDecisionJson(decisions[j]!, now);
+    yield end === decisions.length ? `${piece}]` : piece;
+  }
   const parts = [
-    `"capacity":${a.capacity}`,
-    `"created_at":"${formatRfc3339(a.createdAt)}"`,
-    `"decisions":${decisions.length === 0 ? 'null' : `[${decisions.map((d) => alertDecisionJson(d, now)).join(',')}]`}`,
     `"events":${x.events && x.events.length > 0 ? JSON.stringify(x.events) : 'null'}`,
     `"events_count":${a.eventsCount}`,
     `"id":${a.id}`,
@@ -102,5 +120,5 @@ export function alertJson(a: Alert & AlertDetails, decisions: readonly Decision[
     `"stop_at":"${formatGoTimeString(a.stopAt)}"`,
   );
   if (x.uuid) parts.push(`"uuid":${JSON.stringify(x.uuid)}`);
-  return `{${parts.join(',')}}`;
+  yield `,${parts.join(',')}}`;
 }

@@ -76,7 +76,7 @@ export function* buildAlerts(
   machineId: string,
   now: number,
 ): Generator<void, NewAlertWithDecisions[]> {
-  const decisions: NewDecision[][] = [];
+  const out: NewAlertWithDecisions[] = [];
   let built = 0;
   for (const [i, a] of alerts.entries()) {
     if (a.decisions && a.decisions.length > BUILD_SLICE) {
@@ -85,16 +85,17 @@ export function* buildAlerts(
         yield;
         list.push(...decisionsOfAlert(a, i, profiles, now, j, j + BUILD_SLICE));
       }
-      decisions.push(list);
+      out.push({ alert: alertToStore(a, machineId, now), decisions: list });
       continue;
     }
     const own = decisionsOfAlert(a, i, profiles, now);
-    decisions.push(own);
-    built += own.length;
+    out.push({ alert: alertToStore(a, machineId, now), decisions: own });
+    // An alert's events are serialised here (alertToStore): they weigh as much as decisions.
+    built += own.length + a.events.length;
     if (built >= BUILD_SLICE) {
       built = 0;
       yield;
     }
   }
-  return alerts.map((a, i) => ({ alert: alertToStore(a, machineId, now), decisions: decisions[i]! }));
+  return out;
 }

@@ -5,6 +5,11 @@
  * status, kept on purpose so clients see what they see from CrowdSec). Pure.
  */
 
+import { runToEnd } from '../../lib/turns.ts';
+import { fieldTooLong, keptEvents, keptMeta, MAX_PUSH_DETAIL_BYTES, metaBytes } from './alert-caps.ts';
+
+export { ALERT_TEXT_LIMITS, MAX_EVENTS_PER_ALERT } from './alert-caps.ts';
+
 /** Most alerts one request may carry: an agent pushes its buffer in batches far smaller. */
 export const MAX_ALERTS_PER_REQUEST = 1_000;
 /**
@@ -12,10 +17,8 @@ export const MAX_ALERTS_PER_REQUEST = 1_000;
  * rows sends one alert with 100k decisions, so well above that.
  */
 export const MAX_DECISIONS_PER_REQUEST = 250_000;
-/** Events and meta entries kept per alert (round-tripped as JSON, never queried). */
-export const MAX_EVENTS_PER_ALERT = 1_000;
-/** Longest text fields of an alert, in characters (Vigil's bounds: CrowdSec's are its database's). */
-export const ALERT_TEXT_LIMITS = { scenario: 1024, message: 16 * 1024, sourceScope: 64, sourceValue: 1024 } as const;
+/** Items (alerts, decisions, events) checked between two pauses: a few ms of work. */
+const CHECK_SLICE = 5_000;
 
 export interface IncomingDecision {
   duration: string;
@@ -62,6 +65,8 @@ export interface IncomingAlert {
   /** 1.7.7+: `cscli`, `crowdsec`, … ('' when absent). */
   kind: string;
   uuid: string;
+  /** Events and meta entries cut or not kept, as CrowdSec cuts them (alert-caps.ts); 0 for a real agent's alert. */
+  cut: number;
 }
 
 export type AlertsPayload = { ok: true; alerts: IncomingAlert[] } | { ok: false; status: 400 | 413 | 500; message: string };
@@ -184,6 +189,14 @@ type Refusal = Extract<AlertsPayload, { ok: false }>;
 
 /** Checks and converts a decoded POST /v1/alerts body. */
 export function parseAlertsPayload(data: unknown): AlertsPayload {
+  return runToEnd(parseAlertsPayloadInTurns(data));
+}
+
+/**
+ * {@link parseAlertsPayload} as a sliced computation (lib/turns.ts runInTurns): it pauses about
+ * every {@link CHECK_SLICE} items, so a 250k-decision body is checked between pulls.
+ */
+export function* parseAlertsPayloadInTurns(data: unknown): Generator<void, AlertsPayload> {
   if (!Array.isArray(data)) {
     return { ok: false, status: 400, message: `json: cannot unmarshal ${jsonKind(data)} into Go value of type models.AddAlertsRequest` };
   }
@@ -191,24 +204,59 @@ export function parseAlertsPayload(data: unknown): AlertsPayload {
     return { ok: false, status: 413, message: `body: ${data.length} alerts; send at most ${MAX_ALERTS_PER_REQUEST} per request` };
   }
   // Decoding first (400), as Go's json does for the whole body before any validation.
-  const undecodable = decodeFailure(data);
+  const undecodable = yield* decodeFailure(data);
   if (undecodable) return undecodable;
   // Then swagger's required fields, every failure listed.
-  const failures = requiredFailures(data);
+  const failures = yield* requiredFailures(data);
   if (failures.length > 0) return { ok: false, status: 500, message: `validation failure list:\n${failures.join('\n')}` };
   const alerts: IncomingAlert[] = [];
+  const pace = pacer();
   for (const [i, a] of data.entries()) {
     const alert = incomingAlert(a as Record<string, unknown>, i);
     if ('ok' in alert) return alert;
     alerts.push(alert);
+    if (pace(1 + (alert.decisions?.length ?? 0) + alert.events.length)) yield;
   }
-  const tooLong = textTooLong(alerts);
-  return tooLong === null ? { ok: true, alerts } : { ok: false, status: 400, message: tooLong };
+  for (const [i, a] of alerts.entries()) {
+    const tooLong = fieldTooLong(a, i);
+    if (tooLong !== null) return { ok: false, status: 400, message: tooLong };
+  }
+  // Kept as CrowdSec keeps them: cut, never refused (an agent's alert is never lost for its events).
+  // One push's events together are bounded too: they are written in one transaction.
+  let pushBytes = 0;
+  for (const a of alerts) {
+    const meta = keptMeta(a.meta);
+    let own = metaBytes(meta.meta);
+    if (pushBytes + own > MAX_PUSH_DETAIL_BYTES) {
+      meta.cut += meta.meta?.length ?? 0;
+      meta.meta = null;
+      own = 0;
+    }
+    const events = keptEvents(a.events, own, MAX_PUSH_DETAIL_BYTES - pushBytes);
+    pushBytes += own + events.bytes;
+    a.meta = meta.meta;
+    a.events = events.events;
+    a.cut = meta.cut + events.cut;
+    if (pace(1 + events.events.length)) yield;
+  }
+  return { ok: true, alerts };
+}
+
+/** True once about {@link CHECK_SLICE} items were counted since the last true. */
+function pacer(): (items: number) => boolean {
+  let done = 0;
+  return (items) => {
+    done += items;
+    if (done < CHECK_SLICE) return false;
+    done = 0;
+    return true;
+  };
 }
 
 /** The first field Go's json would not decode into its type (400), or too much of something (413). */
-function decodeFailure(data: unknown[]): Refusal | null {
+function* decodeFailure(data: unknown[]): Generator<void, Refusal | null> {
   let decisionCount = 0;
+  const pace = pacer();
   for (const a of data) {
     if (a === null) continue;
     if (!isObject(a)) return { ok: false, status: 400, message: `json: cannot unmarshal ${jsonKind(a)} into Go value of type models.Alert` };
@@ -218,29 +266,30 @@ function decodeFailure(data: unknown[]): Refusal | null {
       const badSource = typeCheck(a.source, SOURCE_TYPES, 'Source');
       if (badSource) return { ok: false, status: 400, message: badSource };
     }
+    if (pace(1)) yield;
     if (Array.isArray(a.decisions)) {
       decisionCount += a.decisions.length;
       if (decisionCount > MAX_DECISIONS_PER_REQUEST) {
         return { ok: false, status: 413, message: `body: more than ${MAX_DECISIONS_PER_REQUEST} decisions; split them over several requests` };
       }
       for (const d of a.decisions) {
+        if (pace(1)) yield;
         if (d === null) continue;
         if (!isObject(d)) return { ok: false, status: 400, message: `json: cannot unmarshal ${jsonKind(d)} into Go value of type models.Decision` };
         const badDecision = typeCheck(d, DECISION_TYPES, 'Decision');
         if (badDecision) return { ok: false, status: 400, message: badDecision };
       }
     }
-    if (Array.isArray(a.events) && a.events.length > MAX_EVENTS_PER_ALERT) {
-      return { ok: false, status: 413, message: `events: ${a.events.length} events in one alert; send at most ${MAX_EVENTS_PER_ALERT}` };
-    }
   }
   return null;
 }
 
 /** Swagger's required fields missing, in go-swagger's order. */
-function requiredFailures(data: unknown[]): string[] {
+function* requiredFailures(data: unknown[]): Generator<void, string[]> {
   const failures: string[] = [];
+  const pace = pacer();
   for (const [i, a] of data.entries()) {
+    if (pace(1)) yield;
     if (!isObject(a)) {
       failures.push(`${i} in body is required`);
       continue;
@@ -249,6 +298,7 @@ function requiredFailures(data: unknown[]): string[] {
     if (isObject(a.source)) for (const k of REQUIRED_SOURCE) if (!present(a.source, k)) failures.push(`${i}.source.${k} in body is required`);
     if (!Array.isArray(a.decisions)) continue;
     for (const [j, d] of (a.decisions as unknown[]).entries()) {
+      if (pace(1)) yield;
       if (!isObject(d)) failures.push(`${i}.decisions.${j} in body is required`);
       else for (const k of REQUIRED_DECISION) if (!present(d, k)) failures.push(`${i}.decisions.${j}.${k} in body is required`);
     }
@@ -307,17 +357,6 @@ function incomingAlert(a: Record<string, unknown>, i: number): IncomingAlert | R
     stopAt: times.stop_at!,
     kind: str(a.kind),
     uuid: str(a.uuid),
+    cut: 0,
   };
-}
-
-/** The first alert field over {@link ALERT_TEXT_LIMITS}, named, or null. */
-function textTooLong(alerts: readonly IncomingAlert[]): string | null {
-  const max = ALERT_TEXT_LIMITS;
-  for (const [i, a] of alerts.entries()) {
-    if (a.scenario.length > max.scenario) return `${i}.scenario: ${a.scenario.length} characters; at most ${max.scenario}`;
-    if (a.message.length > max.message) return `${i}.message: ${a.message.length} characters; at most ${max.message}`;
-    if (a.source.value.length > max.sourceValue || a.source.scope.length > max.sourceScope)
-      return `${i}.source: scope at most ${max.sourceScope} and value at most ${max.sourceValue} characters`;
-  }
-  return null;
 }

@@ -1,56 +1,24 @@
 import { Hono, type Context } from 'hono';
 import { alertJson } from '../../core/alerts/alert-json.ts';
 import { buildAlerts } from '../../core/alerts/build.ts';
-import { parseAlertsPayload } from '../../core/alerts/payload.ts';
-import { alertMatches, parseAlertFilter, type AlertFilter } from '../../core/alerts/query.ts';
-import type { Decision } from '../../core/model/records.ts';
+import { parseAlertsPayloadInTurns } from '../../core/alerts/payload.ts';
+import { parseAlertFilter } from '../../core/alerts/query.ts';
+import type { NewAlertWithDecisions } from '../../core/model/records.ts';
 import { BODY_CAPS } from '../../config/listener-limits.ts';
+import { parseJsonInTurns } from '../../lib/json-in-turns.ts';
 import { runInTurns } from '../../lib/turns.ts';
-import { alertsByIds, alertsPage, decisionsOfAlerts, deleteAlerts, getAlert, type StoredAlert } from '../../store/alerts.ts';
-import type { Store } from '../../store/store.ts';
+import { decisionsOfAlerts, deleteAlerts, getAlert } from '../../store/alerts.ts';
+import { alertsAnswer, selectAlerts } from './alert-search.ts';
 import { bodyText, goJsonError, isLoopback, json, peerOf, type WatcherApp, type WatcherContext, type WatcherEnv } from './context.ts';
-import { activeDecisions, addAlerts } from '../../store/decisions.ts';
+import { addAlerts } from '../../store/decisions.ts';
+import { HEAVY_RETRY_AFTER_S, isBigBody } from './heavy-requests.ts';
 
 /**
  * Alerts (CrowdSec's controllers/v1/alerts.go): an agent's or cscli's push, the reads behind
- * `cscli alerts list` and `cscli decisions list`, and the deletes.
+ * `cscli alerts list` and `cscli decisions list`, and the deletes. Pushes, searches and deletes
+ * are bounded per machine (heavy-requests.ts) and done in slices, so no machine holds the event
+ * loop that answers bouncers (issue 27).
  */
-
-type Found = { alert: StoredAlert; decisions: Decision[] };
-/** Alerts read per page while a filter is applied. */
-const PAGE = 500;
-
-/** The alerts a filter selects, newest first by default, with all their decisions. */
-async function selectAlerts(store: Store, f: AlertFilter, now: number, limit: number | null): Promise<Found[]> {
-  const out: Found[] = [];
-  const take = async (alerts: StoredAlert[]) => {
-    const byAlert = await decisionsOfAlerts(
-      store,
-      alerts.map((a) => a.id),
-    );
-    for (const a of alerts) {
-      const ds = byAlert.get(a.id) ?? [];
-      if (alertMatches(a, ds, f, now)) out.push({ alert: a, decisions: ds });
-      if (limit !== null && out.length >= limit) return true;
-    }
-    return false;
-  };
-  if (f.hasActiveDecision === true) {
-    // cscli decisions list: only alerts with an active decision can match; start from those.
-    const ids = [...new Set((await activeDecisions(store, now)).map((d) => d.alertId).filter((id): id is number => id !== null))].sort((a, b) =>
-      f.sort === 'desc' ? b - a : a - b,
-    );
-    for (let i = 0; i < ids.length; i += PAGE) if (await take(await alertsByIds(store, ids.slice(i, i + PAGE)))) break;
-    return out;
-  }
-  let cursor: number | null = null;
-  for (;;) {
-    const page = await alertsPage(store, { sort: f.sort, afterId: cursor, limit: PAGE });
-    if (page.length === 0 || (await take(page))) break;
-    cursor = page[page.length - 1]!.id;
-  }
-  return out;
-}
 
 /** `:id` as a safe integer, or undefined. */
 function alertIdOf(c: Context): number | undefined {
@@ -60,45 +28,97 @@ function alertIdOf(c: Context): number | undefined {
 
 export function alertRoutes(ctx: WatcherContext): WatcherApp {
   const app = new Hono<WatcherEnv>();
-  app.post('/v1/alerts', ctx.machine, (c) => pushAlerts(ctx, c));
-  app.get('/v1/alerts', ctx.machine, (c) => listAlerts(ctx, c));
+  // A small push (an agent's, < 1 MiB) is cheap and never waits; a big one counts as heavy.
+  app.post('/v1/alerts', ctx.machine, (c) =>
+    isBigBody(c.req.header('content-length'), c.req.header('content-encoding')) ? heavy(ctx, c, () => pushBigAlerts(ctx, c)) : storePush(ctx, c),
+  );
+  app.get('/v1/alerts', ctx.machine, (c) => heavy(ctx, c, (release) => listAlerts(ctx, c, release), true));
   app.get('/v1/alerts/:id', ctx.machine, (c) => showAlert(ctx, c));
-  app.delete('/v1/alerts', ctx.machine, (c) => deleteMatchingAlerts(ctx, c));
+  app.delete('/v1/alerts', ctx.machine, (c) => heavy(ctx, c, () => deleteMatchingAlerts(ctx, c)));
   app.delete('/v1/alerts/:id', ctx.machine, (c) => deleteOneAlert(ctx, c));
   return app;
 }
 
+/**
+ * Runs `handle` within the machine's share of heavy requests, or answers 429 with Retry-After.
+ * `keeps`: the handler takes the release (an answer written after it returns).
+ */
+async function heavy(ctx: WatcherContext, c: Context<WatcherEnv>, handle: (release: () => void) => Promise<Response>, keeps = false): Promise<Response> {
+  const machineId = c.get('machine').machineId;
+  const release = ctx.heavy.enter(machineId);
+  if (!release) return tooMany(c, `too many alerts requests at once from machine ${machineId}`);
+  try {
+    return await handle(release);
+  } catch (e) {
+    release();
+    throw e;
+  } finally {
+    if (!keeps) release();
+  }
+}
+
+/** A push over 1 MiB: big pushes are processed in turn, all machines together (heavy-requests.ts BigBodies). */
+async function pushBigAlerts(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<Response> {
+  const release = await ctx.bigBodies.enter();
+  if (!release) return tooMany(c, 'too many large alert pushes waiting');
+  try {
+    return await storePush(ctx, c);
+  } finally {
+    release();
+  }
+}
+
 /** POST /v1/alerts: an agent's alerts (decisions from the profiles) or cscli's (their own decisions). */
-async function pushAlerts(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<Response> {
+async function storePush(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<Response> {
   const now = c.get('now');
-  const text = await bodyText(c, BODY_CAPS.alerts);
+  let text: string | undefined = await bodyText(c, BODY_CAPS.alerts);
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    // In slices: one JSON.parse of a 30 MB body holds the event loop for 100+ ms.
+    data = await runInTurns(parseJsonInTurns(text));
   } catch {
     return json(c, { message: goJsonError(text) }, 400);
   }
-  const parsed = parseAlertsPayload(data);
+  // Big bodies: what is no longer needed goes as soon as possible (several pushes may be in memory).
+  text = undefined;
+  const parsed = await runInTurns(parseAlertsPayloadInTurns(data));
+  data = undefined;
   if (!parsed.ok) return json(c, { message: parsed.message }, parsed.status);
-  // Every decision checked before anything is stored; a 100k import in slices, pulls answered meanwhile.
   const machineId = c.get('machine').machineId;
-  const batch = await runInTurns(buildAlerts(parsed.alerts, ctx.config.profiles, machineId, now));
+  const cut = parsed.alerts.reduce((n, a) => n + a.cut, 0);
+  // CrowdSec logs the same when it cuts an alert's events or meta to its columns.
+  if (cut > 0) ctx.log.warn({ machine: machineId, cut }, 'alerts pushed: events or meta over their bounds were cut (README "Security and limits")');
+  // Every decision checked before anything is stored; a 100k import in slices, pulls answered meanwhile.
+  let batch: NewAlertWithDecisions[] | undefined = await runInTurns(buildAlerts(parsed.alerts, ctx.config.profiles, machineId, now));
+  parsed.alerts.length = 0;
   // One transaction for the whole request: all or nothing, one revision for every decision.
   // The machine's last push goes in the same transaction: one commit per POST, not two.
   const written = await addAlerts(ctx.store, batch, undefined, { machineId, at: now });
+  batch = undefined;
   // Bouncers on this replica see the decisions at once (taken from the write, not read back);
   // the others within one sync period.
   await ctx.sync.applyWritten(written);
   return json(c, written.alertIds.map(String), 201);
 }
 
-/** GET /v1/alerts: `cscli alerts list` and `cscli decisions list`; `null` when none, as CrowdSec. */
-async function listAlerts(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<Response> {
+function tooMany(c: Context<WatcherEnv>, why: string): Response {
+  return json(c, { message: `${why}; retry in ${HEAVY_RETRY_AFTER_S} s` }, 429, { 'Retry-After': String(HEAVY_RETRY_AFTER_S) });
+}
+
+/**
+ * GET /v1/alerts: `cscli alerts list` and `cscli decisions list`; `null` when none, as CrowdSec.
+ * The answer is streamed: the machine's share is released once it is written.
+ */
+async function listAlerts(ctx: WatcherContext, c: Context<WatcherEnv>, release: () => void): Promise<Response> {
   const now = c.get('now');
   const f = parseAlertFilter(new URL(c.req.url).searchParams, now);
   const found = await selectAlerts(ctx.store, f, now, f.limit);
-  const body = found.length === 0 ? 'null' : `[${found.map((x) => alertJson(x.alert, f.withDecisions ? x.decisions : [], now)).join(',')}]`;
-  return json(c, body, 200);
+  if (found.length === 0 || c.req.method === 'HEAD') {
+    release();
+    return json(c, found.length === 0 ? 'null' : '', 200);
+  }
+  const body = alertsAnswer(ctx.store, found, f.withDecisions, now, release);
+  return c.body(body, 200, { 'Content-Type': 'application/json; charset=utf-8' });
 }
 
 /** GET /v1/alerts/:id. */

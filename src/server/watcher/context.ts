@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
@@ -8,12 +9,14 @@ import type { DecisionSync } from '../../decisions/decision-sync.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { VigilError } from '../../lib/errors.ts';
 import { foldPeerAddress } from '../../lib/ip.ts';
+import { fairTurn } from '../../lib/turns.ts';
 import { TrustedProxies } from '../../remediation/client-ip.ts';
 import type { Store } from '../../store/store.ts';
 import type { ActivityRecorder } from '../activity.ts';
 import type { ClientCertSource } from '../client-cert.ts';
 import type { Env } from '../lapi.ts';
 import { JWT_REALM, machineOfToken, PasswordChecks, tokenOf, type MachineTokens } from '../machine-auth.ts';
+import { BigBodies, HeavyRequests } from './heavy-requests.ts';
 
 /**
  * What every watcher handler needs (CrowdSec's controllers/v1 `Controller`): the store, the clock,
@@ -63,16 +66,33 @@ export function goJsonError(text: string): string {
   return 'invalid JSON: the body does not parse';
 }
 
+/** Bytes of a body decoded between two turns of the event loop. */
+const DECODE_SLICE = 2 * 1024 * 1024;
+
+/** UTF-8 bytes as text, {@link DECODE_SLICE} at a time: one toString of 30 MB holds the loop for tens of ms. */
+async function decodeInTurns(raw: Buffer): Promise<string> {
+  if (raw.length <= DECODE_SLICE) return raw.toString('utf8');
+  const decoder = new StringDecoder('utf8');
+  let text = '';
+  for (let i = 0; i < raw.length; i += DECODE_SLICE) {
+    text += decoder.write(raw.subarray(i, i + DECODE_SLICE));
+    await fairTurn();
+  }
+  return text + decoder.end();
+}
+
 /**
  * The body, inflated when gzip, under `cap` bytes once inflated. The bytes as sent were already
  * capped by the listener's body guard (the route table's caps, routes.ts), so only the
  * inflated size is checked here.
  */
 export async function bodyText(c: Context, cap: number): Promise<string> {
-  const raw = Buffer.from(await c.req.arrayBuffer());
-  if (!/gzip/i.test(c.req.header('content-encoding') ?? '')) return raw.toString('utf8');
+  // The guard's buffer as is (c.req.arrayBuffer() would copy it once more).
+  const read = (c.env as { incoming?: { rawBody?: Buffer } } | undefined)?.incoming?.rawBody;
+  const raw = read ?? Buffer.from(await c.req.arrayBuffer());
+  if (!/gzip/i.test(c.req.header('content-encoding') ?? '')) return decodeInTurns(raw);
   try {
-    return (await gunzipAsync(raw, { maxOutputLength: cap })).toString('utf8');
+    return await decodeInTurns(await gunzipAsync(raw, { maxOutputLength: cap }));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new VigilError('E_TOO_LONG', `body: larger than ${cap} bytes once decompressed`);
     throw new VigilError('E_BAD_BODY', 'body: Content-Encoding says gzip but the body is not valid gzip');
@@ -92,6 +112,10 @@ export class WatcherContext {
   readonly trusted: TrustedProxies;
   /** Where auto-registration is accepted from. */
   readonly registrationRanges: TrustedProxies;
+  /** Alerts pushes, searches and deletes in flight, per machine. */
+  readonly heavy = new HeavyRequests();
+  /** Big alert pushes in turn, all machines together. */
+  readonly bigBodies = new BigBodies();
   readonly #activity: ActivityRecorder;
 
   constructor(deps: WatcherDeps) {

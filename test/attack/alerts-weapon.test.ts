@@ -1,0 +1,256 @@
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildAlerts } from '../../src/core/alerts/build.ts';
+import { parseAlertsPayload } from '../../src/core/alerts/payload.ts';
+import { runToEnd } from '../../src/lib/turns.ts';
+import { hashMachinePassword } from '../../src/lib/password.ts';
+import { createMachine } from '../../src/store/machines.ts';
+import { Store } from '../../src/store/store.ts';
+import { freshDbUrl } from '../support/databases.ts';
+import { until } from '../support/wait.ts';
+import { BOUNCER_KEY, BOUNCER_UA, startVigilChild, type VigilChild } from './vigil-child.ts';
+import { addAlerts } from '../../src/store/decisions.ts';
+
+/**
+ * Issue 27 item 5, alerts as a memory and event-loop weapon: an authenticated machine sent alerts
+ * of 20 MB (900 events of 20 KB, a 500 KB `as_name`, 1,000 labels) that were stored as sent and
+ * answered back whole; 8 scans over 21k alerts, 6 POSTs of 28 MB and one of 1,000 × 250 decisions
+ * held bouncer lookups for up to 4 s. Loopback only; every loop bounded.
+ */
+const PASSWORD = 'alerts-attack-password-0123456789';
+const AGENT_UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
+const MACHINES = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8'];
+const SEEDED = 21_000;
+
+/** A valid alert as an agent sends it, with `over` overriding fields. */
+function alert(n: number, over: Record<string, unknown> = {}): Record<string, unknown> {
+  const ip = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+  const at = new Date().toISOString();
+  return {
+    capacity: 5,
+    decisions: [{ duration: '4h', origin: 'cscli', scenario: 'crowdsecurity/ssh-bf', scope: 'Ip', type: 'ban', value: ip }],
+    events: [{ meta: [{ key: 'source_ip', value: ip }], timestamp: at }],
+    events_count: 1,
+    labels: null,
+    leakspeed: '10s',
+    message: `Ip ${ip} performed 'crowdsecurity/ssh-bf'`,
+    scenario: 'crowdsecurity/ssh-bf',
+    scenario_hash: 'h',
+    scenario_version: '0.1',
+    simulated: false,
+    source: { ip, scope: 'Ip', value: ip },
+    start_at: at,
+    stop_at: at,
+    ...over,
+  };
+}
+
+const events = (count: number, valueBytes: number) =>
+  Array.from({ length: count }, (_, i) => ({ meta: [{ key: 'log', value: String(i).padEnd(valueBytes, 'x') }], timestamp: new Date().toISOString() }));
+
+interface Answer {
+  status: number;
+  body: string;
+  ms: number;
+  headers: http.IncomingHttpHeaders;
+}
+
+function request(
+  port: number,
+  opts: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer; agent?: http.Agent },
+): Promise<Answer> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers, agent: opts.agent ?? false, timeout: 120_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started, headers: res.headers }),
+        );
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${opts.path}: no answer within 120 s`)));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+describe('alerts as a memory and event-loop weapon', () => {
+  let vigil: VigilChild;
+  let cleanupDb: () => Promise<void>;
+  const tokens = new Map<string, string>();
+
+  beforeAll(async () => {
+    const db = await freshDbUrl('sqlite');
+    cleanupDb = db.cleanup;
+    const store = await Store.open(db.url);
+    const passwordHash = await hashMachinePassword(PASSWORD);
+    for (const m of MACHINES) await createMachine(store, { machineId: m, passwordHash, now: Date.now(), isValidated: true });
+    // 21k alerts, each with its ban, as agents would have left them.
+    for (let from = 0; from < SEEDED; from += 1_000) {
+      const parsed = parseAlertsPayload(Array.from({ length: 1_000 }, (_, i) => alert(from + i)));
+      if (!parsed.ok) throw new Error(parsed.message);
+      await addAlerts(store, runToEnd(buildAlerts(parsed.alerts, [], 'm1', Date.now())));
+    }
+    await store.close();
+    vigil = await startVigilChild({ db: db.url });
+    for (const m of MACHINES) {
+      const r = await request(vigil.port, {
+        method: 'POST',
+        path: '/v1/watchers/login',
+        headers: { 'User-Agent': AGENT_UA, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ machine_id: m, password: PASSWORD, scenarios: [] }),
+      });
+      expect(r.status).toBe(200);
+      tokens.set(m, (JSON.parse(r.body) as { token: string }).token);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await vigil?.stop();
+    await cleanupDb?.();
+  });
+
+  const as = (m: string) => ({ 'User-Agent': AGENT_UA, Authorization: `Bearer ${tokens.get(m)}`, 'Content-Type': 'application/json' });
+  const post = (m: string, alerts: unknown[]) => request(vigil.port, { method: 'POST', path: '/v1/alerts', headers: as(m), body: JSON.stringify(alerts) });
+
+  it('an alert of 20 MB is not stored as sent: fields refused or cut as CrowdSec cuts them, the answer bounded', async () => {
+    // 900 events of 20 KB: the events beyond what an alert keeps are dropped, each event cut to CrowdSec's 8,191 bytes.
+    const big = await post('m1', [alert(1_000_001, { events: events(900, 20_000), events_count: 900 })]);
+    expect(big.status).toBe(201);
+    const id = (JSON.parse(big.body) as string[])[0];
+    const shown = await request(vigil.port, { path: `/v1/alerts/${id}`, headers: as('m1') });
+    expect(shown.status).toBe(200);
+    expect(shown.body.length).toBeLessThan(600 * 1024);
+    const got = JSON.parse(shown.body) as { events: Array<{ meta: unknown[] }>; events_count: number };
+    expect(got.events_count).toBe(900);
+    expect(got.events.length).toBeLessThanOrEqual(250);
+    for (const e of got.events) expect(JSON.stringify(e.meta).length).toBeLessThanOrEqual(8191);
+
+    // Alert meta values cut to CrowdSec's 4,095 characters (its meta.value column).
+    const meta = await post('m1', [alert(1_000_002, { meta: [{ key: 'k', value: 'v'.repeat(200_000) }] })]);
+    expect(meta.status).toBe(201);
+    const metaShown = JSON.parse((await request(vigil.port, { path: `/v1/alerts/${JSON.parse(meta.body)[0]}`, headers: as('m1') })).body) as {
+      meta: Array<{ value: string }>;
+    };
+    expect(metaShown.meta[0]!.value.length).toBe(4095);
+
+    // Fields CrowdSec leaves unbounded: Vigil's bounds, refused naming the field, nothing stored.
+    const refusals: Array<[Record<string, unknown>, RegExp]> = [
+      [{ source: { scope: 'Ip', value: '10.9.9.9', ip: '10.9.9.9', as_name: 'a'.repeat(500_000) } }, /0\.source\.as_name: 500000 characters; at most 256/],
+      [{ labels: Array.from({ length: 1_000 }, (_, i) => `label-${i}`) }, /0\.labels: 1000 labels; at most 64/],
+      [{ leakspeed: 'l'.repeat(200_000) }, /0\.leakspeed: 200000 characters; at most 64/],
+      [{ scenario_hash: 'h'.repeat(200_000) }, /0\.scenario_hash: 200000 characters; at most 256/],
+    ];
+    for (const [over, message] of refusals) {
+      const r = await post('m1', [alert(1_000_003, over)]);
+      expect(r.status).toBe(400);
+      expect((JSON.parse(r.body) as { message: string }).message).toMatch(message);
+    }
+    const listed = await request(vigil.port, { path: '/v1/alerts?value=10.9.9.9', headers: as('m1') });
+    expect(listed.body).toBe('null');
+
+    // The attack's 12 alerts of 20 MB: one GET answers at most what the caps allow (it was 248 MB).
+    const all = await request(vigil.port, { path: '/v1/alerts', headers: as('m1') });
+    expect(all.status).toBe(200);
+    expect(all.body.length).toBeLessThan(8 * 1024 * 1024);
+  }, 120_000);
+
+  it('a machine gets two alerts requests at once; the third is told to retry', async () => {
+    const three = await Promise.all(Array.from({ length: 3 }, () => request(vigil.port, { path: '/v1/alerts?scenario=no/such&limit=0', headers: as('m1') })));
+    const refused = three.filter((r) => r.status === 429);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(refused[0]!.headers['retry-after']).toBe('1');
+    expect(JSON.parse(refused[0]!.body).message).toMatch(/too many alerts requests at once from machine m1; retry in 1 s/);
+    expect(three.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it("heavy watcher requests (scans over 21k alerts, 28 MB pushes, a 250k-decision push) keep bouncers' lookups fast", async () => {
+    // The bodies first: building them here must not delay the lookups measured.
+    const fat = Buffer.from(JSON.stringify(Array.from({ length: 1_000 }, (_, i) => alert(2_000_000 + i, { events: events(50, 520), events_count: 50 }))));
+    const decisions = (n: number) =>
+      Array.from({ length: 250 }, (_, j) => ({
+        duration: '4h',
+        origin: 'cscli',
+        scenario: 'import',
+        scope: 'Ip',
+        type: 'ban',
+        value: `172.${16 + (n % 16)}.${j}.${(n >> 4) & 255}`,
+      }));
+    const imported = Buffer.from(JSON.stringify(Array.from({ length: 1_000 }, (_, n) => alert(3_000_000 + n, { decisions: decisions(n) }))));
+    expect(fat.length).toBeGreaterThan(25_000_000);
+
+    // A bouncer asking about one address after another, on a keep-alive connection, from a process of its own.
+    const bouncer = spawn(process.execPath, ['-e', LOOKUP_CLIENT, String(vigil.port), BOUNCER_KEY, BOUNCER_UA], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let report = '';
+    bouncer.stdout.on('data', (d: Buffer) => (report += d.toString()));
+    const reported = new Promise<void>((resolve) => bouncer.on('exit', () => resolve()));
+    await until('the bouncer to start asking', () => (report.includes('started') ? true : undefined), undefined, 10_000, 20);
+    const rssBefore = vigil.rssKb();
+    let rssPeak = rssBefore;
+    const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, vigil.rssKb())), 50);
+
+    // 8 scans for a scenario no alert has (two per machine on m1-m4), 6 pushes of ~28 MB (two per
+    // machine on m5-m7), one push of 1,000 alerts × 250 decisions (m8): what the attack ran at once,
+    // each within its machine's share, so all of it runs.
+    const heavy = await Promise.all([
+      ...Array.from({ length: 8 }, (_, i) => request(vigil.port, { path: '/v1/alerts?scenario=no/such-scenario', headers: as(MACHINES[i % 4]!) })),
+      ...Array.from({ length: 6 }, (_, i) => request(vigil.port, { method: 'POST', path: '/v1/alerts', headers: as(MACHINES[4 + (i % 3)]!), body: fat })),
+      request(vigil.port, { method: 'POST', path: '/v1/alerts', headers: as('m8'), body: imported }),
+    ]);
+    bouncer.stdin.end();
+    await reported;
+    clearInterval(rssTimer);
+
+    expect(heavy.map((h) => h.status)).toEqual([...Array(8).fill(200), ...Array(7).fill(201)]);
+    for (const s of heavy.slice(0, 8)) if (s.status === 200) expect(s.body).toBe('null');
+    const { lookups, statuses } = JSON.parse(report.slice(report.indexOf('{'))) as { lookups: number[]; statuses: number[] };
+    expect(statuses).toEqual([200]);
+    const sorted = [...lookups].sort((a, b) => a - b);
+    const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+    console.log(
+      `[alerts-weapon] ${lookups.length} lookups during the heavy requests: p50 ${p(0.5).toFixed(1)} ms, p99 ${p(0.99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms; ` +
+        `heavy: ${heavy.map((h) => `${h.status}/${Math.round(h.ms)}ms`).join(' ')}; RSS ${Math.round(rssBefore / 1024)} → peak ${Math.round(rssPeak / 1024)} MB`,
+    );
+    expect(lookups.length).toBeGreaterThan(20);
+    // Generous for a loaded CI machine (2 shared cores: p99 90-270 ms, max 240-650 ms measured); before:
+    // p99 1,361 ms, max 6,435 ms here, p99 4,064 ms in the attack run. What is left is SQLite's COMMIT
+    // of a 250k-decision push, written on the event loop (README "Security and limits").
+    expect(p(0.99)).toBeLessThan(400);
+    expect(sorted.at(-1)!).toBeLessThan(1_000);
+    // RSS is printed, not asserted: the 250k decisions pushed stay in the decision index (legitimately),
+    // and the peak follows V8's heap sizing more than what is live.
+  }, 300_000);
+});
+
+/** The bouncer: `GET /v1/decisions?ip=` one after another until stdin closes, then its latencies as JSON. */
+const LOOKUP_CLIENT = `
+const http = require('node:http');
+const [port, key, ua] = process.argv.slice(1);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const lookups = [];
+const statuses = new Set();
+let stop = false;
+process.stdin.on('end', () => (stop = true));
+process.stdin.resume();
+const one = (i) => new Promise((resolve, reject) => {
+  const started = performance.now();
+  const req = http.get({ host: '127.0.0.1', port, agent, path: '/v1/decisions?ip=10.0.' + ((i >> 8) & 63) + '.' + (i & 255), headers: { 'X-Api-Key': key, 'User-Agent': ua } }, (res) => {
+    res.resume();
+    res.on('end', () => { lookups.push(performance.now() - started); statuses.add(res.statusCode); resolve(); });
+  });
+  req.on('error', reject);
+});
+(async () => {
+  process.stdout.write('started;');
+  for (let i = 0; !stop && i < 100000; i++) {
+    await one(i);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  agent.destroy();
+  process.stdout.write(JSON.stringify({ lookups, statuses: [...statuses] }));
+})();
+`;
