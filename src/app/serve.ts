@@ -180,9 +180,14 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
   );
   if (store.created) log.info({ store: store.description }, `created a new store at ${store.description.replace(/^sqlite:/, '')}`);
   // Store failures are logged when the store goes down and when it is back, not once per call.
+  // A SQLite file deleted or replaced under the server is noticed within a second (issue 27 item 9).
   const storeHealth = await life.start(
     'store health',
-    () => new StoreHealth({ log, probe: () => decisionsRev(store) }),
+    () => {
+      const h = new StoreHealth({ log, clock, probe: () => decisionsRev(store), file: store.file });
+      h.onLost = () => rescueLostStore(store, clock, log);
+      return h;
+    },
     (s) => s.stop(),
   );
   const sync = await life.start(
@@ -200,7 +205,7 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
     () => {
       const a = new ActivityRecorder(store);
       a.onError = (e) => {
-        if (storeHealth.up) log.error({ err: e }, 'writing bouncer activity failed; will retry');
+        if (storeHealth.state().store === 'up') log.error({ err: e }, 'writing bouncer activity failed; will retry');
         storeHealth.failed(e);
       };
       a.onIpChange = (b, oldIp, newIp) => log.warn({ bouncer: b.name }, `new IP address detected for bouncer '${b.name}': ${newIp} (old: ${oldIp})`);
@@ -239,6 +244,20 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
 
 type Core = Awaited<ReturnType<typeof startCore>>;
 
+/**
+ * The store file is gone or replaced: no write is acknowledged any more, and what the orphaned
+ * file still holds (the connection keeps it open, WAL included) is copied beside it for the operator.
+ */
+function rescueLostStore(store: Store, clock: Clock, log: Logger): void {
+  store.refuseWrites();
+  const file = store.file!;
+  const dest = `${file}.rescued-${new Date(clock.now()).toISOString().replace(/[:.]/g, '-')}`;
+  store.copyTo(dest).then(
+    () => log.error({ rescue: dest }, `rescue copy of the lost store written to ${dest}: stop vigil serve, move it to ${file}, then start vigil serve again`),
+    (e: unknown) => log.error({ err: e }, `could not write a rescue copy of the lost store to ${dest} (${(e as Error).message}): restore ${file} from a backup`),
+  );
+}
+
 /** The Local API listener (decision routes on node:http, the rest on Hono) and the metrics listener. */
 async function startListeners(
   life: Lifecycle,
@@ -270,7 +289,7 @@ async function startListeners(
     log,
     metrics,
     admin: web.adminOn === 'lapi' ? admin : undefined,
-    storeUp: () => storeHealth.up,
+    storeHealth,
     watchers,
     clientCerts,
     agentUsage: agentUsageHandler({ store, clock, activity, tokens: machineTokens }),

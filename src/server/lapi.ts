@@ -11,6 +11,8 @@ import type { BouncerGate, PullKind } from './bouncer-gate.ts';
 import type { LapiMetrics } from './metrics.ts';
 import { parseBouncerUsageMetrics, USAGE_METRICS_MAX_BYTES } from './usage-metrics.ts';
 import { isAgentRequest } from './agent-usage.ts';
+import { storeLost, type StoreHealth, type StoreState } from './store-health.ts';
+import { isDiskFull } from '../lib/disk-full.ts';
 import type { ClientCertSource } from './client-cert.ts';
 import { recordUsageMetrics } from '../store/usage-metrics.ts';
 
@@ -26,8 +28,8 @@ export interface LapiDeps {
   metrics?: LapiMetrics;
   /** Mounted under /admin/v1 (JSON, admin token). */
   admin?: Hono;
-  /** Whether the store answers; /health says so when it does not. */
-  storeUp?: () => boolean;
+  /** The store's health: /health says when it is degraded or lost; a lost store acknowledges no write; a full one is noted. */
+  storeHealth?: Pick<StoreHealth, 'state' | 'lost' | 'diskFull'>;
   /** The watcher (machine) routes (watcher/index.ts). */
   watchers?: Hono<Env>;
   /** On a TLS listener: client certificates stand for bouncers (usage metrics), as on the decision routes. */
@@ -38,6 +40,16 @@ export interface LapiDeps {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const FORBIDDEN = '{"message":"access forbidden"}';
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const STORE_LOST = JSON.stringify({ message: storeLost().message });
+
+/** CrowdSec's `{"status":"up"}` while the store is well; what is wrong with it otherwise (README "Security and limits"). */
+export function healthBody(state: StoreState): string {
+  if (state.store === 'up') return '{"status":"up"}';
+  // "unreachable" is the original degraded answer, kept as it was.
+  if (state.store === 'degraded' && state.reason === 'unreachable') return '{"status":"up","store":"degraded"}';
+  return JSON.stringify({ status: 'up', store: state.store, reason: state.reason });
+}
 
 export type Env = { Bindings: { incoming?: { socket?: import('node:net').Socket } } };
 
@@ -62,6 +74,17 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
   }
 
   const json = (c: Context, body: string, status: 200 | 400 | 403 | 413 | 422 | 500 | 503 = 200) => c.body(body, status, { 'Content-Type': JSON_TYPE });
+
+  const storeHealth = deps.storeHealth;
+  if (storeHealth) {
+    app.use('*', async (c, next) => {
+      // A lost store (file deleted or replaced): no write may be acknowledged, it would vanish with the orphaned file.
+      if (storeHealth.lost && !READ_METHODS.has(c.req.method)) return c.body(STORE_LOST, 503, { 'Content-Type': JSON_TYPE, 'Retry-After': '60' });
+      await next();
+      // A write refused for lack of space (answered 507 by the error handler): /health and /metrics say so.
+      if (c.error && isDiskFull(c.error)) storeHealth.diskFull(c.error);
+    });
+  }
 
   /** Authenticates and records the request, then hands the bouncer over; answers 403 itself. */
   async function withBouncer(c: Context<Env>, pull: PullKind, run: (b: Bouncer, at: number) => Promise<Response> | Response) {
@@ -100,7 +123,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
   // The Server header tells a `vigil watch` left on this address that Vigil, not CrowdSec, serves it.
   app.get('/health', (c) => {
     c.header('Server', VIGIL_SERVER_HEADER);
-    return json(c, deps.storeUp && !deps.storeUp() ? '{"status":"up","store":"degraded"}' : '{"status":"up"}');
+    return json(c, healthBody(storeHealth?.state() ?? { store: 'up' }));
   });
   if (deps.admin) app.route('/admin/v1', deps.admin);
   if (deps.watchers) app.route('/', deps.watchers);
