@@ -29,7 +29,7 @@ export interface LapiDeps {
   /** Mounted under /admin/v1 (JSON, admin token). */
   admin?: Hono;
   /** The store's health: /health says when it is degraded or lost; a lost store acknowledges no write; a full one is noted. */
-  storeHealth?: Pick<StoreHealth, 'state' | 'lost' | 'diskFull'>;
+  storeHealth?: Pick<StoreHealth, 'state' | 'lost' | 'diskFull' | 'wrote'>;
   /** The watcher (machine) routes (watcher/index.ts). */
   watchers?: Hono<Env>;
   /** On a TLS listener: client certificates stand for bouncers (usage metrics), as on the decision routes. */
@@ -83,6 +83,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
       await next();
       // A write refused for lack of space (answered 507 by the error handler): /health and /metrics say so.
       if (c.error && isDiskFull(c.error)) storeHealth.diskFull(c.error);
+      else if (!READ_METHODS.has(c.req.method) && c.res.status < 300) storeHealth.wrote();
     });
   }
 

@@ -90,6 +90,13 @@ export class StoreHealth {
     if (!wasFull) this.#log.error({ err }, "store full: writes are refused (507) for lack of space; free disk space on the store's disk");
   }
 
+  /** A write went through: space was freed, "disk full" is over. */
+  wrote(): void {
+    if (this.#diskFullAt === null) return;
+    this.#diskFullAt = null;
+    this.#log.warn('store writes succeed again: disk space was freed');
+  }
+
   /** A store call failed or timed out somewhere (sync, activity flush, a request). */
   failed(err: unknown): void {
     if (isDiskFull(err)) return this.diskFull(err);
