@@ -254,7 +254,8 @@ function rescueLostStore(store: Store, clock: Clock, log: Logger): void {
   const dest = `${file}.rescued-${new Date(clock.now()).toISOString().replace(/[:.]/g, '-')}`;
   store.copyTo(dest).then(
     () => log.error({ rescue: dest }, `rescue copy of the lost store written to ${dest}: stop vigil serve, move it to ${file}, then start vigil serve again`),
-    (e: unknown) => log.error({ err: e }, `could not write a rescue copy of the lost store to ${dest} (${(e as Error).message}): restore ${file} from a backup`),
+    (e: unknown) =>
+      log.error({ err: e }, `could not write a rescue copy of the lost store to ${dest} (${(e as Error).message}): restore ${file} from a backup`),
   );
 }
 

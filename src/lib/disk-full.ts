@@ -10,4 +10,5 @@ export function isDiskFull(e: unknown): boolean {
   return code === 'SQLITE_FULL' || code === '53100' || code === 'ENOSPC' || code === 'EDQUOT';
 }
 
-export const DISK_FULL_MESSAGE = "store full: no space left on the store's disk, nothing was written; free disk space (df -h on the store's directory), then retry";
+export const DISK_FULL_MESSAGE =
+  "store full: no space left on the store's disk, nothing was written; free disk space (df -h on the store's directory), then retry";

@@ -97,7 +97,7 @@ export class LapiMetrics {
       });
       new Gauge({
         name: 'vigil_store_problem',
-        help: "1 for what is wrong with the store: unreachable (bouncers answered from memory), disk_full (writes refused, 507), lost (the store file was deleted or replaced: writes refused, restore it and restart).",
+        help: '1 for what is wrong with the store: unreachable (bouncers answered from memory), disk_full (writes refused, 507), lost (the store file was deleted or replaced: writes refused, restore it and restart).',
         labelNames: ['reason'],
         registers: [this.registry],
         collect() {

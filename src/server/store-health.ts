@@ -99,7 +99,10 @@ export class StoreHealth {
 
   /** A store call failed or timed out somewhere (sync, activity flush, a request). */
   failed(err: unknown): void {
-    if (isDiskFull(err)) return this.diskFull(err);
+    if (isDiskFull(err)) {
+      this.diskFull(err);
+      return;
+    }
     this.errors++;
     if (!this.#up || this.#lost) return;
     this.#up = false;

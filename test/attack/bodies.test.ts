@@ -125,7 +125,12 @@ describe('request bodies on the Local API listener', () => {
     const db = await freshDbUrl('sqlite');
     cleanups.push(db.cleanup);
     const store = await Store.open(db.url);
-    await createMachine(store, { machineId: 'agent', passwordHash: await hashMachinePassword('a-password-of-some-length'), now: Date.now(), isValidated: true });
+    await createMachine(store, {
+      machineId: 'agent',
+      passwordHash: await hashMachinePassword('a-password-of-some-length'),
+      now: Date.now(),
+      isValidated: true,
+    });
     await store.close();
     const vigil = await startVigilChild({ db: db.url });
     cleanups.push(() => vigil.stop());

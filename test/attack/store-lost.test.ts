@@ -110,7 +110,11 @@ describe('a store deleted, replaced or full under a running vigil serve', () => 
     const p = await pull(vigil.port, { timeoutMs: 3_000 });
     expect(p.status).toBe(200);
     expect(p.ms).toBeLessThan(1_000);
-    expect(JSON.parse(p.body).new.map((d: { value: string }) => d.value).sort()).toEqual(['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4', '192.0.2.5']);
+    expect(
+      JSON.parse(p.body)
+        .new.map((d: { value: string }) => d.value)
+        .sort(),
+    ).toEqual(['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4', '192.0.2.5']);
 
     // Logged loudly, once, naming the file and the fix; then the rescue copy.
     await eventually('the rescue copy to be logged', () => /rescue copy of the lost store written to/.test(vigil.output()), 8_000, 100);
@@ -175,53 +179,57 @@ describe('a store deleted, replaced or full under a running vigil serve', () => 
     }
   }, 60_000);
 
-  it.skipIf(!canMountTmpfs())('a full disk (a real 2 MiB tmpfs): 507 naming the fix, /health and /metrics say "disk full", pulls answer; space freed, writes succeed again', async () => {
-    const dir = tempDir();
-    expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', dir]).status).toBe(0);
-    cleanups.push(() => void spawnSync('umount', ['-l', dir]));
-    const db = await storeWithMachine(dir);
-    const vigil = await startVigilChild({ db, metrics: true });
-    cleanups.push(() => vigil.stop());
-    const auth = await machineHeaders(vigil);
-    expect((await pull(vigil.port)).status).toBe(200);
-    expect((await post(vigil, auth, [alert('192.0.2.1')])).status).toBe(201);
+  it.skipIf(!canMountTmpfs())(
+    'a full disk (a real 2 MiB tmpfs): 507 naming the fix, /health and /metrics say "disk full", pulls answer; space freed, writes succeed again',
+    async () => {
+      const dir = tempDir();
+      expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', dir]).status).toBe(0);
+      cleanups.push(() => void spawnSync('umount', ['-l', dir]));
+      const db = await storeWithMachine(dir);
+      const vigil = await startVigilChild({ db, metrics: true });
+      cleanups.push(() => vigil.stop());
+      const auth = await machineHeaders(vigil);
+      expect((await pull(vigil.port)).status).toBe(200);
+      expect((await post(vigil, auth, [alert('192.0.2.1')])).status).toBe(201);
 
-    // Fill the disk to the last block.
-    const filler = path.join(dir, 'filler');
-    const fd = fs.openSync(filler, 'w');
-    for (const size of [64 * 1024, 4096, 512]) {
-      const chunk = Buffer.alloc(size, 1);
-      for (let i = 0; i < 10_000; i++) {
-        try {
-          fs.writeSync(fd, chunk);
-        } catch (e) {
-          expect((e as NodeJS.ErrnoException).code).toBe('ENOSPC');
-          break;
+      // Fill the disk to the last block.
+      const filler = path.join(dir, 'filler');
+      const fd = fs.openSync(filler, 'w');
+      for (const size of [64 * 1024, 4096, 512]) {
+        const chunk = Buffer.alloc(size, 1);
+        for (let i = 0; i < 10_000; i++) {
+          try {
+            fs.writeSync(fd, chunk);
+          } catch (e) {
+            expect((e as NodeJS.ErrnoException).code).toBe('ENOSPC');
+            break;
+          }
         }
       }
-    }
-    fs.closeSync(fd);
+      fs.closeSync(fd);
 
-    // 300 alerts with their decisions (~200 KB): more than the WAL can hold without growing.
-    const many = Array.from({ length: 300 }, (_, i) => alert(`198.51.${i >> 8}.${i & 255}`, 'x'.repeat(400)));
-    const refused = await post(vigil, auth, many);
-    expect(refused.status).toBe(507);
-    expect(JSON.parse(refused.text).message).toMatch(/^store full: no space left on the store's disk, nothing was written; free disk space/);
-    expect(await health(vigil)).toBe('{"status":"up","store":"degraded","reason":"disk full"}');
-    expect(await metric(vigil, /^vigil_store_up (\d)$/m)).toBe('0');
-    expect(await metric(vigil, /^vigil_store_problem\{reason="disk_full"\} (\d)$/m)).toBe('1');
-    // Bouncers are served as usual: reads need no space.
-    const p = await pull(vigil.port, { timeoutMs: 3_000, path: '/v1/decisions/stream?startup=true' });
-    expect(p.status).toBe(200);
-    expect(JSON.parse(p.body).new.map((d: { value: string }) => d.value)).toEqual(['192.0.2.1']);
-    expect(vigil.output().match(/store full: writes are refused \(507\)/g)).toHaveLength(1);
+      // 300 alerts with their decisions (~200 KB): more than the WAL can hold without growing.
+      const many = Array.from({ length: 300 }, (_, i) => alert(`198.51.${i >> 8}.${i & 255}`, 'x'.repeat(400)));
+      const refused = await post(vigil, auth, many);
+      expect(refused.status).toBe(507);
+      expect(JSON.parse(refused.text).message).toMatch(/^store full: no space left on the store's disk, nothing was written; free disk space/);
+      expect(await health(vigil)).toBe('{"status":"up","store":"degraded","reason":"disk full"}');
+      expect(await metric(vigil, /^vigil_store_up (\d)$/m)).toBe('0');
+      expect(await metric(vigil, /^vigil_store_problem\{reason="disk_full"\} (\d)$/m)).toBe('1');
+      // Bouncers are served as usual: reads need no space.
+      const p = await pull(vigil.port, { timeoutMs: 3_000, path: '/v1/decisions/stream?startup=true' });
+      expect(p.status).toBe(200);
+      expect(JSON.parse(p.body).new.map((d: { value: string }) => d.value)).toEqual(['192.0.2.1']);
+      expect(vigil.output().match(/store full: writes are refused \(507\)/g)).toHaveLength(1);
 
-    fs.rmSync(filler);
-    const accepted = await post(vigil, auth, many);
-    expect(accepted.status).toBe(201);
-    expect(await health(vigil)).toBe('{"status":"up"}');
-    expect(await metric(vigil, /^vigil_store_up (\d)$/m)).toBe('1');
-  }, 60_000);
+      fs.rmSync(filler);
+      const accepted = await post(vigil, auth, many);
+      expect(accepted.status).toBe(201);
+      expect(await health(vigil)).toBe('{"status":"up"}');
+      expect(await metric(vigil, /^vigil_store_up (\d)$/m)).toBe('1');
+    },
+    60_000,
+  );
 });
 
 /** Whether this process may mount a tmpfs (root, outside a restricted container). */
