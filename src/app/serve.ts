@@ -37,6 +37,7 @@ import type { CanaryRunner } from '../canary/runner.ts';
 import { DriftObserver } from '../canary/drift.ts';
 import type { Bouncer } from '../core/model/records.ts';
 import { Lifecycle } from './lifecycle.ts';
+import { lostMarkerPath, writeLostMarker } from './run-file.ts';
 import { applyReload, startCanaries, type ReloadOutcome } from './reload.ts';
 import { decisionsRev } from '../store/decisions.ts';
 import { secret } from '../store/meta.ts';
@@ -185,7 +186,7 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
     'store health',
     () => {
       const h = new StoreHealth({ log, clock, probe: () => decisionsRev(store), file: store.file });
-      h.onLost = () => rescueLostStore(store, clock, log);
+      h.onLost = (lost) => rescueLostStore(store, clock, log, lost.reason);
       return h;
     },
     (s) => s.stop(),
@@ -248,10 +249,17 @@ type Core = Awaited<ReturnType<typeof startCore>>;
  * The store file is gone or replaced: no write is acknowledged any more, and what the orphaned
  * file still holds (the connection keeps it open, WAL included) is copied beside it for the operator.
  */
-function rescueLostStore(store: Store, clock: Clock, log: Logger): void {
+function rescueLostStore(store: Store, clock: Clock, log: Logger, reason: string): void {
   store.refuseWrites();
   const file = store.file!;
-  const dest = `${file}.rescued-${new Date(clock.now()).toISOString().replace(/[:.]/g, '-')}`;
+  const at = new Date(clock.now()).toISOString();
+  const dest = `${file}.rescued-${at.replace(/[:.]/g, '-')}`;
+  try {
+    // A restart must not quietly make an empty store where this one was (src/app/run-file.ts).
+    writeLostMarker(file, `${reason} at ${at}; rescue copy ${dest}`);
+  } catch (e) {
+    log.error({ err: e }, `could not write ${lostMarkerPath(file)} (${(e as Error).message}): a restart would create an empty store at ${file}; restore it first`);
+  }
   store.copyTo(dest).then(
     () => log.error({ rescue: dest }, `rescue copy of the lost store written to ${dest}: stop vigil serve, move it to ${file}, then start vigil serve again`),
     (e: unknown) =>

@@ -141,6 +141,19 @@ describe('a store deleted, replaced or full under a running vigil serve', () => 
     expect(second.stderr).toMatch(/vigil serve \(pid \d+\) is running on it/);
     expect(fs.existsSync(file)).toBe(false);
 
+    // Stopped (a restart, a crash): the marker it left still keeps an empty store from being made there.
+    await vigil.stop();
+    expect(fs.readFileSync(`${file}.lost`, 'utf8')).toMatch(/^store file deleted at \S+; rescue copy \S+vigil\.db\.rescued-/);
+    const afterStop = spawnSync(process.execPath, [BIN, 'bouncers', 'add', 'late', '--db', db], { encoding: 'utf8', timeout: 20_000 });
+    expect(afterStop.status).toBe(1);
+    expect(afterStop.stderr).toMatch(/it was deleted under vigil serve .*to start over with an empty store instead, delete \S+vigil\.db\.lost/);
+    expect(fs.existsSync(file)).toBe(false);
+    // Restored (the rescue copy moved into place): the store opens as before, with every acknowledged alert.
+    fs.copyFileSync(path.join(dir, rescue!), file);
+    const listed = spawnSync(process.execPath, [BIN, 'bouncers', 'list', '-o', 'json', '--db', db], { encoding: 'utf8', timeout: 20_000 });
+    expect(listed.status).toBe(0);
+    expect(listed.stdout).toContain('attack-bouncer');
+
     // The rescue copy holds the 5 acknowledged alerts and the bouncer, as the deleted file did.
     const saved = await Store.open(`sqlite:${path.join(dir, rescue!)}`, { create: false, migrate: false });
     try {
