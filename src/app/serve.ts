@@ -258,7 +258,10 @@ function rescueLostStore(store: Store, clock: Clock, log: Logger, reason: string
     // A restart must not quietly make an empty store where this one was (src/app/run-file.ts).
     writeLostMarker(file, `${reason} at ${at}; rescue copy ${dest}`);
   } catch (e) {
-    log.error({ err: e }, `could not write ${lostMarkerPath(file)} (${(e as Error).message}): a restart would create an empty store at ${file}; restore it first`);
+    log.error(
+      { err: e },
+      `could not write ${lostMarkerPath(file)} (${(e as Error).message}): a restart would create an empty store at ${file}; restore it first`,
+    );
   }
   store.copyTo(dest).then(
     () => log.error({ rescue: dest }, `rescue copy of the lost store written to ${dest}: stop vigil serve, move it to ${file}, then start vigil serve again`),
