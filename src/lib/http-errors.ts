@@ -32,11 +32,16 @@ export const HTTP_STATUS_BY_CODE: Partial<Record<VigilErrorCode, ContentfulStatu
 /** The status and `{"message": …}` body CrowdSec clients expect for an error, or null for a bug of ours. */
 export function httpErrorOf(err: unknown): { status: ContentfulStatusCode; body: string } | null {
   if (isDiskFull(err)) return { status: 507, body: JSON.stringify({ message: DISK_FULL_MESSAGE }) };
+  // A SQLite store that refuses writes: lost under the server (store-health.ts), or a file vigil may not write.
+  if ((err as { code?: unknown } | null)?.code === 'SQLITE_READONLY') return { status: 503, body: STORE_READ_ONLY };
   if (!isVigilError(err)) return null;
   return { status: HTTP_STATUS_BY_CODE[err.code] ?? 400, body: JSON.stringify({ message: err.message }) };
 }
 
 const INTERNAL = JSON.stringify({ message: 'internal error' });
+const STORE_READ_ONLY = JSON.stringify({
+  message: 'store read-only: nothing was written; its file was deleted or replaced under the server (see /health and the log) or is not writable by vigil',
+});
 
 /** Installs the one error handler on a Hono app (Local API, admin API, dashboard): caught here only. */
 export function installErrorHandler<E extends Env>(app: Hono<E>, log: Logger, what: string): void {

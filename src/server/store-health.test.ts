@@ -24,6 +24,8 @@ describe('store health: disk full and a lost store file', () => {
       expect(httpErrorOf(e)?.status).toBe(507);
     }
     expect(isDiskFull(Object.assign(new Error('busy'), { code: 'SQLITE_BUSY' }))).toBe(false);
+    // What every write meets once a lost store refuses them (query_only): 503, never a bare 500.
+    expect(httpErrorOf(Object.assign(new Error('attempt to write a readonly database'), { code: 'SQLITE_READONLY' }))?.status).toBe(503);
     expect(httpErrorOf(new Error('bug'))).toBeNull();
   });
 
