@@ -37,6 +37,7 @@ import type { CanaryRunner } from '../canary/runner.ts';
 import { DriftObserver } from '../canary/drift.ts';
 import type { Bouncer } from '../core/model/records.ts';
 import { Lifecycle } from './lifecycle.ts';
+import { lostMarkerPath, writeLostMarker } from './run-file.ts';
 import { applyReload, startCanaries, type ReloadOutcome } from './reload.ts';
 import { decisionsRev } from '../store/decisions.ts';
 import { secret } from '../store/meta.ts';
@@ -180,9 +181,14 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
   );
   if (store.created) log.info({ store: store.description }, `created a new store at ${store.description.replace(/^sqlite:/, '')}`);
   // Store failures are logged when the store goes down and when it is back, not once per call.
+  // A SQLite file deleted or replaced under the server is noticed within a second (issue 27 item 9).
   const storeHealth = await life.start(
     'store health',
-    () => new StoreHealth({ log, probe: () => decisionsRev(store) }),
+    () => {
+      const h = new StoreHealth({ log, clock, probe: () => decisionsRev(store), file: store.file });
+      h.onLost = (lost) => rescueLostStore(store, clock, log, lost.reason);
+      return h;
+    },
     (s) => s.stop(),
   );
   const sync = await life.start(
@@ -200,7 +206,7 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
     () => {
       const a = new ActivityRecorder(store);
       a.onError = (e) => {
-        if (storeHealth.up) log.error({ err: e }, 'writing bouncer activity failed; will retry');
+        if (storeHealth.state().store === 'up') log.error({ err: e }, 'writing bouncer activity failed; will retry');
         storeHealth.failed(e);
       };
       a.onIpChange = (b, oldIp, newIp) => log.warn({ bouncer: b.name }, `new IP address detected for bouncer '${b.name}': ${newIp} (old: ${oldIp})`);
@@ -252,6 +258,31 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
 
 type Core = Awaited<ReturnType<typeof startCore>>;
 
+/**
+ * The store file is gone or replaced: no write is acknowledged any more, and what the orphaned
+ * file still holds (the connection keeps it open, WAL included) is copied beside it for the operator.
+ */
+function rescueLostStore(store: Store, clock: Clock, log: Logger, reason: string): void {
+  store.refuseWrites();
+  const file = store.file!;
+  const at = new Date(clock.now()).toISOString();
+  const dest = `${file}.rescued-${at.replace(/[:.]/g, '-')}`;
+  try {
+    // A restart must not quietly make an empty store where this one was (src/app/run-file.ts).
+    writeLostMarker(file, `${reason} at ${at}; rescue copy ${dest}`);
+  } catch (e) {
+    log.error(
+      { err: e },
+      `could not write ${lostMarkerPath(file)} (${(e as Error).message}): a restart would create an empty store at ${file}; restore it first`,
+    );
+  }
+  store.copyTo(dest).then(
+    () => log.error({ rescue: dest }, `rescue copy of the lost store written to ${dest}: stop vigil serve, move it to ${file}, then start vigil serve again`),
+    (e: unknown) =>
+      log.error({ err: e }, `could not write a rescue copy of the lost store to ${dest} (${(e as Error).message}): restore ${file} from a backup`),
+  );
+}
+
 /** The Local API listener (decision routes on node:http, the rest on Hono) and the metrics listener. */
 async function startListeners(
   life: Lifecycle,
@@ -283,7 +314,7 @@ async function startListeners(
     log,
     metrics,
     admin: web.adminOn === 'lapi' ? admin : undefined,
-    storeUp: () => storeHealth.up,
+    storeHealth,
     watchers,
     clientCerts,
     agentUsage: agentUsageHandler({ store, clock, activity, tokens: machineTokens }),

@@ -4,6 +4,7 @@ import { loadConfig, type ConfigFlags, type VigilConfig } from '../config/config
 import { Store } from '../store/store.ts';
 import { readableByOthersMessage } from '../store/dialects/sqlite.ts';
 import { redactUrl } from '../lib/redact-url.ts';
+import { refuseStoreLostUnderServe } from '../app/run-file.ts';
 import type { CliIo } from './io.ts';
 import { VERSION, type CommandContext } from './context.ts';
 import { logLine } from './io.ts';
@@ -53,6 +54,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     config: () => (cached ??= loadConfig({ flags: globalFlags(), env: io.env, cwd: io.cwd })),
     async withStore(fn, opts = {}) {
       const config = ctx.config();
+      refuseStoreLostUnderServe(config, io.env, io.cwd);
       // Readable by others: the secrets are exposed already and the CLI uses none of them, so it
       // warns and carries on; serve and watch, which sign sessions with them, refuse to start.
       const store = await Store.open(config.db, {

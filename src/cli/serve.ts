@@ -18,6 +18,8 @@ export function registerServeCommand(program: Command, ctx: CommandContext, glob
       const { createLogger, startServer } = await import('../app/serve.ts');
       const { reloadFromFile } = await import('../app/reload.ts');
       const runFile = await import('../app/run-file.ts');
+      // A second serve must not create an empty store where a running one's file was deleted.
+      runFile.refuseStoreLostUnderServe(config, ctx.io.env, ctx.io.cwd);
       const log = createLogger(config.logLevel, (line) => ctx.io.stdout(line));
       // The first-start dashboard password goes to stderr once, never through the log.
       const firstStartPassword = (password: string, url: string) =>
@@ -80,6 +82,7 @@ export function registerServeCommand(program: Command, ctx: CommandContext, glob
         pid: process.pid,
         url: server.url,
         config: config.file,
+        db: server.store.file,
         startedAt: ctx.io.clock.now(),
         reload: { seq: 0, at: null, applied: null, message: null },
       };

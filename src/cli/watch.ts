@@ -38,6 +38,8 @@ export function registerWatchCommand(program: Command, ctx: CommandContext): voi
     .option('--once', 'read and evaluate once, print the open issues, and exit (1 when the source cannot be read)')
     .action(async (o: WatchOptions) => {
       const config = ctx.config();
+      // Never a new store where a running serve's file was deleted (issue 27).
+      (await import('../app/run-file.ts')).refuseStoreLostUnderServe(config, ctx.io.env, ctx.io.cwd);
       const { resolveWatchSettings } = await import('../watch/watch-config.ts');
       const settings = resolveWatchSettings({
         flags: {

@@ -11,6 +11,8 @@ import { ADMIN_MOUNT, assertInRouteTable, METHOD_NOT_ALLOWED } from './routes.ts
 import type { LapiMetrics } from './metrics.ts';
 import { parseBouncerUsageMetrics } from './usage-metrics.ts';
 import { isAgentRequest } from './agent-usage.ts';
+import { storeLost, type StoreHealth, type StoreState } from './store-health.ts';
+import { isDiskFull } from '../lib/disk-full.ts';
 import type { ClientCertSource } from './client-cert.ts';
 import { recordUsageMetrics } from '../store/usage-metrics.ts';
 
@@ -26,8 +28,8 @@ export interface LapiDeps {
   metrics?: LapiMetrics;
   /** Mounted under /admin/v1 (JSON, admin token). */
   admin?: Hono;
-  /** Whether the store answers; /health says so when it does not. */
-  storeUp?: () => boolean;
+  /** The store's health: /health says when it is degraded or lost; a lost store acknowledges no write; a full one is noted. */
+  storeHealth?: Pick<StoreHealth, 'state' | 'lost' | 'diskFull' | 'wrote'>;
   /** The watcher (machine) routes (watcher/index.ts). */
   watchers?: Hono<Env>;
   /** On a TLS listener: client certificates stand for bouncers (usage metrics), as on the decision routes. */
@@ -38,6 +40,16 @@ export interface LapiDeps {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const FORBIDDEN = '{"message":"access forbidden"}';
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const STORE_LOST = JSON.stringify({ message: storeLost().message });
+
+/** CrowdSec's `{"status":"up"}` while the store is well; what is wrong with it otherwise (README "Security and limits"). */
+export function healthBody(state: StoreState): string {
+  if (state.store === 'up') return '{"status":"up"}';
+  // "unreachable" is the original degraded answer, kept as it was.
+  if (state.store === 'degraded' && state.reason === 'unreachable') return '{"status":"up","store":"degraded"}';
+  return JSON.stringify({ status: 'up', store: state.store, reason: state.reason });
+}
 
 /** What @hono/node-server hands every route: the node:http request (as the body guard left it). */
 export type Env = { Bindings: { incoming: GuardedRequest } };
@@ -59,6 +71,18 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
   }
 
   const json = (c: Context, body: string, status: 200 | 400 | 403 | 413 | 422 | 500 | 503 = 200) => c.body(body, status, { 'Content-Type': JSON_TYPE });
+
+  const storeHealth = deps.storeHealth;
+  if (storeHealth) {
+    app.use('*', async (c, next) => {
+      // A lost store (file deleted or replaced): no write may be acknowledged, it would vanish with the orphaned file.
+      if (storeHealth.lost && !READ_METHODS.has(c.req.method)) return c.body(STORE_LOST, 503, { 'Content-Type': JSON_TYPE, 'Retry-After': '60' });
+      await next();
+      // A write refused for lack of space (answered 507 by the error handler): /health and /metrics say so.
+      if (c.error && isDiskFull(c.error)) storeHealth.diskFull(c.error);
+      else if (!READ_METHODS.has(c.req.method) && c.res.status < 300) storeHealth.wrote();
+    });
+  }
 
   /**
    * Authenticates and records the request (unless the body guard already did, before reading the
@@ -90,7 +114,7 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
   // The Server header tells a `vigil watch` left on this address that Vigil, not CrowdSec, serves it.
   app.get('/health', (c) => {
     c.header('Server', VIGIL_SERVER_HEADER);
-    return json(c, deps.storeUp && !deps.storeUp() ? '{"status":"up","store":"degraded"}' : '{"status":"up"}');
+    return json(c, healthBody(storeHealth?.state() ?? { store: 'up' }));
   });
   if (deps.admin) app.route(ADMIN_MOUNT, deps.admin);
   if (deps.watchers) app.route('/', deps.watchers);

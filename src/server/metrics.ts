@@ -89,10 +89,21 @@ export class LapiMetrics {
     if (storeHealth) {
       new Gauge({
         name: 'vigil_store_up',
-        help: '1 when the store answers, 0 while it is down or slow (bouncers are then answered from memory).',
+        help: '1 when the store answers, 0 while it is down, slow, full or lost (vigil_store_problem says which).',
         registers: [this.registry],
         collect() {
-          this.set(storeHealth.up ? 1 : 0);
+          this.set(storeHealth.state().store === 'up' ? 1 : 0);
+        },
+      });
+      new Gauge({
+        name: 'vigil_store_problem',
+        help: '1 for what is wrong with the store: unreachable (bouncers answered from memory), disk_full (writes refused, 507), lost (the store file was deleted or replaced: writes refused, restore it and restart).',
+        labelNames: ['reason'],
+        registers: [this.registry],
+        collect() {
+          const s = storeHealth.state();
+          const now = s.store === 'up' ? '' : s.store === 'lost' ? 'lost' : s.reason === 'disk full' ? 'disk_full' : 'unreachable';
+          for (const reason of ['unreachable', 'disk_full', 'lost']) this.set({ reason }, reason === now ? 1 : 0);
         },
       });
       new Counter({

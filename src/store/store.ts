@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import { openDatabase, parseStoreUrl, type OpenedDatabase, type OpenOptions } from './database.ts';
@@ -24,6 +27,9 @@ export class Store {
   readonly created: boolean;
   /** Store files other users can read (only when opened with `othersCanRead: 'report'`). */
   readonly readableByOthers: string[];
+  /** The SQLite file, resolved; null on PostgreSQL and in memory. */
+  readonly file: string | null;
+  readonly #sqlite: SqliteDatabase.Database | undefined;
 
   constructor(opened: OpenedDatabase, description: string, opts: Pick<OpenOptions, 'checkpointInBackground' | 'onWarning'> = {}) {
     this.#db = opened.db;
@@ -33,6 +39,26 @@ export class Store {
     this.description = description;
     this.created = opened.created;
     this.readableByOthers = opened.readableByOthers;
+    this.#sqlite = opened.sqlite;
+    this.file = opened.sqlite && !opened.sqlite.memory ? path.resolve(opened.sqlite.name) : null;
+  }
+
+  /**
+   * From now on every write on this SQLite connection fails (query_only); reads still answer. For a
+   * store whose file was deleted or replaced: a write would be acknowledged and lost with the orphan.
+   */
+  refuseWrites(): void {
+    this.#sqlite?.pragma('query_only = ON');
+  }
+
+  /**
+   * Copies the open SQLite database, its WAL included, to `dest` (a new file, 0600): SQLite's online
+   * backup reads through this connection, so it still finds what a deleted file held.
+   */
+  async copyTo(dest: string): Promise<void> {
+    if (!this.#sqlite) throw new Error('copyTo: not a SQLite store');
+    fs.closeSync(fs.openSync(dest, 'wx', 0o600));
+    await this.#sqlite.backup(dest);
   }
 
   /**

@@ -5,6 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freshDbUrl } from '../support/databases.ts';
 import { BOUNCER_KEY, BOUNCER_UA, pull, startVigilChild, type VigilChild } from './vigil-child.ts';
 import { eventually } from '../support/wait.ts';
+import { requestFrom } from '../support/http-from.ts';
+import { Store } from '../../src/store/store.ts';
+import { createMachine } from '../../src/store/machines.ts';
+import { hashMachinePassword } from '../../src/lib/password.ts';
 
 /**
  * Issue 15, bodies read before authentication: unfinished unauthenticated uploads must cost
@@ -115,6 +119,46 @@ describe('request bodies on the Local API listener', () => {
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body).message).toMatch(/^body: larger than 1048576 bytes once decompressed/);
     expect((vigil.rssKb() - before) / 1024).toBeLessThan(50);
+  }, 30_000);
+
+  it('a gzip bomb to /v1/alerts (valid token) and to /v1/watchers: 413, as README says, not 400', async () => {
+    const db = await freshDbUrl('sqlite');
+    cleanups.push(db.cleanup);
+    const store = await Store.open(db.url);
+    await createMachine(store, {
+      machineId: 'agent',
+      passwordHash: await hashMachinePassword('a-password-of-some-length'),
+      now: Date.now(),
+      isValidated: true,
+    });
+    await store.close();
+    const vigil = await startVigilChild({ db: db.url });
+    cleanups.push(() => vigil.stop());
+    const UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
+    const login = await requestFrom(`${vigil.url}/v1/watchers/login`, {
+      method: 'POST',
+      headers: { 'User-Agent': UA, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ machine_id: 'agent', password: 'a-password-of-some-length', scenarios: [] }),
+    });
+    const token = JSON.parse(login.text).token as string;
+    // 128 MiB of spaces (valid JSON whitespace) in ~130 KB: within the 64 MiB cap as sent, twice over it inflated.
+    const alertsBomb = zlib.gzipSync(Buffer.alloc(128 << 20, ' '), { level: 9 });
+    const alerts = await requestFrom(`${vigil.url}/v1/alerts`, {
+      method: 'POST',
+      headers: { 'User-Agent': UA, Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+      body: alertsBomb,
+      timeoutMs: 20_000,
+    });
+    expect([alerts.status, JSON.parse(alerts.text).message]).toEqual([413, `body: larger than ${64 << 20} bytes once decompressed`]);
+    const registerBomb = zlib.gzipSync(Buffer.alloc(4 << 20, ' '), { level: 9 });
+    const register = await requestFrom(`${vigil.url}/v1/watchers`, {
+      method: 'POST',
+      headers: { 'User-Agent': UA, 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+      body: registerBomb,
+    });
+    expect(register.status).toBe(413);
+    expect(JSON.parse(register.text).message).toMatch(/^body: larger than \d+ bytes once decompressed$/);
+    expect((await pull(vigil.port)).status).toBe(200);
   }, 30_000);
 
   it('an authenticated body that never finishes is closed after limits.request_timeout', async () => {

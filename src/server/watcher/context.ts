@@ -94,7 +94,8 @@ export async function bodyText(c: Context, cap: number): Promise<string> {
   try {
     return await decodeInTurns(await gunzipAsync(raw, { maxOutputLength: cap }));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new VigilError('E_TOO_LONG', `body: larger than ${cap} bytes once decompressed`);
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new VigilError('E_BODY_TOO_LARGE', `body: larger than ${cap} bytes once decompressed`);
     throw new VigilError('E_BAD_BODY', 'body: Content-Encoding says gzip but the body is not valid gzip');
   }
 }

@@ -48,7 +48,7 @@ async function login(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<Respo
   } catch (e) {
     if (isVigilError(e)) {
       ctx.refused(c, 'login:bad-input', '');
-      return json(c, { code: 401, message: e.message }, e.code === 'E_TOO_LONG' ? 413 : 401, { 'Www-Authenticate': JWT_REALM });
+      return json(c, { code: 401, message: e.message }, e.code === 'E_BODY_TOO_LARGE' ? 413 : 401, { 'Www-Authenticate': JWT_REALM });
     }
     throw e;
   }
