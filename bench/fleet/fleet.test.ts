@@ -57,6 +57,7 @@ describe('fleet simulation', () => {
     let afternoon = 0;
     let saturday = 0;
     let tuesday = 0;
+    let busiestHour = 0;
     for (const b of fleet.bouncers.filter((x) => x.mode === 'live')) {
       const local = (day: number, hour: number) => fleet.start + day * 24 * H + (hour - b.traffic!.utcOffsetH) * H;
       // The run starts on a Monday (UTC): day 1 is a Tuesday, day 5 a Saturday.
@@ -64,10 +65,14 @@ describe('fleet simulation', () => {
       afternoon += hourly(b, local(1, 14), 2);
       tuesday += hourly(b, local(1, 0), 24);
       saturday += hourly(b, local(5, 0), 24);
+      for (let h = 0; h < 14 * 24; h++) busiestHour = Math.max(busiestHour, hourly(b, fleet.start + h * H, 1));
     }
-    expect(night * 8).toBeLessThan(afternoon);
-    expect(saturday).toBeLessThan(0.7 * tuesday);
-    expect(saturday).toBeGreaterThan(0.3 * tuesday);
+    // Live queries are recorded at most once a minute (server/bouncer-gate.ts): a busy site's hours saturate at 60.
+    expect(busiestHour).toBeLessThanOrEqual(60);
+    expect(busiestHour).toBeGreaterThan(50);
+    expect(night * 2).toBeLessThan(afternoon);
+    expect(saturday).toBeLessThan(0.9 * tuesday);
+    expect(saturday).toBeGreaterThan(0.5 * tuesday);
   });
 
   for (const dialect of DIALECTS) {

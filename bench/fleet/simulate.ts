@@ -14,7 +14,8 @@ import type { HealthRules } from '../../src/core/health/types.ts';
 import { Bookkeeping, type Told } from './bookkeeping.ts';
 import { failureAt, visibleToLapi } from './failures.ts';
 import { Fleet, type FleetOptions, type SimBouncer } from './fleet.ts';
-import { snapshotOf, wakeAt } from './snapshot.ts';
+import { snapshotOf } from './snapshot.ts';
+import { wakeAt } from './wake.ts';
 
 export interface SimOptions extends FleetOptions {
   rules?: HealthRules;
@@ -103,7 +104,7 @@ export function simulate(opts: SimOptions): SimResult {
         const b = fleet.bouncers[i]!;
         // Signs of life only push thresholds later: the stale wake is early, never late.
         if (b.lifeChanged) {
-          wake[i] = wakeAt(b, lastEval[i]!, rules);
+          wake[i] = wakeAt(fleet, b, lastEval[i]!, rules);
           b.lifeChanged = false;
         }
         if (now > wake[i]!) take(b);
@@ -125,7 +126,7 @@ export function simulate(opts: SimOptions): SimResult {
       for (const b of judged) {
         b.lifeChanged = b.refusedChanged = b.cadenceChanged = false;
         lastEval[b.index] = now;
-        wake[b.index] = wakeAt(b, now, rules);
+        wake[b.index] = wakeAt(fleet, b, now, rules);
       }
     }
     book.plan(now);

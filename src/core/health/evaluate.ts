@@ -12,7 +12,7 @@ import { evaluateEnforcement } from './enforcement.ts';
 import { isMachineRefusal } from './machine-causes.ts';
 import { MATCH_CONFIDENCE, matchOf, userAgentOf, type Attributed } from './attribution.ts';
 import { silenceSince, type Interval } from './downtime.ts';
-import { failOpen, failOpenSummary } from './fail-open.ts';
+import { DEFAULT_FAIL_OPEN_AFTER_MS, failOpen, failOpenSummary } from './fail-open.ts';
 import { canaryNote, liveSilence, liveSilenceSummary } from './live-rhythm.ts';
 import {
   ISSUE_CATALOGUE,
@@ -43,6 +43,7 @@ export const DEFAULT_RULES: HealthRules = {
   lateAfterMinMs: 60_000,
   offlineAfterFactor: 30,
   offlineAfterMinMs: 10 * 60_000,
+  failOpenAfterMs: DEFAULT_FAIL_OPEN_AFTER_MS,
   mode: 'vigil',
 };
 /** How often `vigil serve` evaluates by default (health.evaluate_every): cheap (bench:health), and it bounds the time to know. */
