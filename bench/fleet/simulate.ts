@@ -11,6 +11,8 @@
  */
 import { DEFAULT_EVALUATE_EVERY_MS, DEFAULT_RULES, evaluate } from '../../src/core/health/evaluate.ts';
 import type { HealthRules } from '../../src/core/health/types.ts';
+import { cadenceThresholds } from '../../src/core/health/cadence.ts';
+import { FLEET_SILENT_MIN_BOUNCERS, fleetSilence } from '../../src/core/health/fleet-silence.ts';
 import { Bookkeeping, type Told } from './bookkeeping.ts';
 import { failureAt, visibleToLapi } from './failures.ts';
 import { Fleet, type FleetOptions, type SimBouncer } from './fleet.ts';
@@ -52,6 +54,19 @@ export function notePage(fleet: Fleet, byName: Map<string, SimBouncer>, t: Told)
   if (t.channel === 'critical' && f.firstCriticalAt === null) f.firstCriticalAt = t.at;
 }
 
+/**
+ * Whether a fleet-wide silence holds bouncers now (fleet-silence.ts, over the whole fleet). Cheap
+ * first: fewer than FLEET_SILENT_MIN_BOUNCERS past their status-late silence (Vigil's downtime not
+ * left out, so never fewer than the rule counts) holds none.
+ */
+function fleetSilenceNow(fleet: Fleet, lateMs: Float64Array, now: number, rules: HealthRules): boolean {
+  let overdue = 0;
+  for (const b of fleet.bouncers) if (b.lastPullAt !== null && now - b.lastPullAt > lateMs[b.index]!) overdue++;
+  if (overdue < FLEET_SILENT_MIN_BOUNCERS) return false;
+  const all = snapshotOf(fleet, fleet.bouncers, now, rules);
+  return fleetSilence(all.bouncers, now, rules, all.downtime) !== null;
+}
+
 export function simulate(opts: SimOptions): SimResult {
   const rules = opts.rules ?? DEFAULT_RULES;
   const everyMs = opts.everyMs ?? DEFAULT_EVALUATE_EVERY_MS;
@@ -64,6 +79,9 @@ export function simulate(opts: SimOptions): SimResult {
   const wake = new Float64Array(n); // 0: judged at the first evaluation
   const lastEval = new Float64Array(n);
   const chosen = new Uint8Array(n);
+  // Each bouncer's status-late silence (fleet-silence.ts counts those past it), as of its last evaluation.
+  const lateMs = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+  let fleetHeld = false;
   let startsSeen = 0;
   let nextSweep = fleet.start;
   let evaluations = 0;
@@ -77,8 +95,10 @@ export function simulate(opts: SimOptions): SimResult {
     while (starts < fleet.noise.lapiStarts.length && fleet.noise.lapiStarts[starts]! <= now) starts++;
     const newStart = starts !== startsSeen;
     startsSeen = starts;
-    const full = opts.mode === 'every-tick' || now >= nextSweep;
+    let full = opts.mode === 'every-tick' || now >= nextSweep;
     if (full && opts.mode !== 'every-tick') nextSweep += sweepEveryMs;
+    // A fleet-wide silence holds bouncers on what the others do: judged whole while one may hold, and once after.
+    if (!full && (fleetHeld || fleetSilenceNow(fleet, lateMs, now, rules))) full = true;
     let judged: SimBouncer[];
     if (full) {
       judged = fleet.bouncers;
@@ -111,10 +131,19 @@ export function simulate(opts: SimOptions): SimResult {
       }
       for (const b of judged) chosen[b.index] = 0;
     }
+    let snapshot = snapshotOf(fleet, judged, now, rules);
+    // A part of the fleet must not look like a fleet-wide silence on its own either.
+    if (!full && judged.length > 0 && fleetSilence(snapshot.bouncers, now, rules, snapshot.downtime) !== null) {
+      full = true;
+      judged = fleet.bouncers;
+      fleet.flagged.length = 0;
+      snapshot = snapshotOf(fleet, judged, now, rules);
+    }
+    if (full) fleetHeld = fleetSilence(snapshot.bouncers, now, rules, snapshot.downtime) !== null;
     if (judged.length > 0) {
       evaluations++;
       bouncersJudged += judged.length;
-      let findings = evaluate(snapshotOf(fleet, judged, now, rules), now, rules);
+      let findings = evaluate(snapshot, now, rules);
       let covers: (subject: string) => boolean = () => true;
       if (!full) {
         // A part of the fleet says nothing about the fleet as a whole: its fleet-level findings wait for the sweep.
@@ -127,6 +156,7 @@ export function simulate(opts: SimOptions): SimResult {
         b.lifeChanged = b.refusedChanged = b.cadenceChanged = false;
         lastEval[b.index] = now;
         wake[b.index] = wakeAt(fleet, b, now, rules);
+        lateMs[b.index] = cadenceThresholds(b.cadenceMs, rules)?.statusLateMs ?? Number.POSITIVE_INFINITY;
       }
     }
     book.plan(now);

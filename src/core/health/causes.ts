@@ -2,6 +2,7 @@ import type { StepId } from './runbooks/index.ts';
 import { MACHINE_CAUSES } from './machine-causes.ts';
 import { ENFORCEMENT_CAUSES } from './enforcement-causes.ts';
 import { LIVE_CAUSES } from './live-causes.ts';
+import { FLEET_CAUSES } from './fleet-silence-runbook.ts';
 
 /**
  * The likely causes the health engine can name, one entry each: the seed's "Common Root Causes" as
@@ -24,6 +25,8 @@ export const CAUSES = {
   ...ENFORCEMENT_CAUSES,
   // Fail-open and silent live-mode bouncers (issue 25) live in live-causes.ts.
   ...LIVE_CAUSES,
+  // Many bouncers silent at once (fleet-silence.ts).
+  ...FLEET_CAUSES,
   authentication: {
     text: 'authentication failure (key invalid, bouncer deleted or re-registered)',
     summary: 'the Local API refuses its key (wrong, regenerated or revoked key, or the bouncer was deleted)',

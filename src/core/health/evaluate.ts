@@ -14,6 +14,7 @@ import { MATCH_CONFIDENCE, matchOf, userAgentOf, type Attributed } from './attri
 import { silenceSince, type Interval } from './downtime.ts';
 import { DEFAULT_FAIL_OPEN_AFTER_MS, failOpen, failOpenSummary } from './fail-open.ts';
 import { canaryNote, liveSilence, liveSilenceSummary } from './live-rhythm.ts';
+import { fleetSilence } from './fleet-silence.ts';
 import {
   ISSUE_CATALOGUE,
   type BouncerHealthInput,
@@ -134,6 +135,8 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
   const evidence = indexEvidence(snapshot);
   yield;
   const families = bouncerFamilies(snapshot.bouncers);
+  // Many steady bouncers silent at the same moment: one fleet issue, their own silences held (fleet-silence.ts).
+  const fleetSilent = fleetSilence(snapshot.bouncers, now, rules, snapshot.downtime);
   yield;
   let active = 0;
   let judged = 0;
@@ -170,6 +173,8 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
       since = early.since;
     }
     if (kind === null) continue;
+    // Held in a fleet-wide silence, unless it is failing open (refusals are no silence).
+    if (fleetSilent?.held.has(b.name) && early?.cause.cause !== 'fail_open') continue;
     let causes = likelyCauses(b, since, evidence);
     if (early) causes = [early.cause, ...causes.filter((c) => !early.replaces.includes(c.cause))];
     const canary = canaryNote(b, rules);
@@ -187,6 +192,7 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
       ...(ownTraffic ? {} : { ownTraffic }),
     });
   }
+  if (fleetSilent?.finding) findings.push(fleetSilent.finding);
   if (snapshot.bouncers.length === 0) {
     findings.push(fleetFinding('se_no_rc', now, 'No remediation component is registered: decisions are made but nothing enforces them.'));
   } else if (active === 0) {

@@ -4,6 +4,7 @@ import { bouncerFamily, resolveKind } from './bouncer-kind.ts';
 import { bouncerService, runbookFor, type BouncerIssueKind, type Deployment, type Runbook } from './runbooks/index.ts';
 import { machineRunbookFor, type MachineIssueKind } from './machine-runbooks.ts';
 import { enforcementRunbookFor } from './enforcement-runbooks.ts';
+import { fleetSilentRunbook } from './fleet-silence-runbook.ts';
 import type { CauseKind, LikelyCause } from './types.ts';
 import type { RunbookSettings } from './runbook-settings.ts';
 
@@ -21,7 +22,7 @@ export function topCause(i: HealthIssue): LikelyCause | undefined {
 }
 
 /**
- * The runbook for a bouncer issue, led by its most likely cause; none for fleet-level issues.
+ * The runbook for a bouncer issue, led by its most likely cause; for fleet-level issues only Fleet Silent has one.
  * `settings` (the store's, see runbook-settings.ts) switches the commands to `cscli` for `vigil watch`.
  */
 export function issueRunbook(
@@ -32,6 +33,7 @@ export function issueRunbook(
   settings?: Pick<RunbookSettings, 'cli' | 'container' | 'namespace' | 'serviceManager'>,
 ): Runbook | undefined {
   if (i.subject.startsWith('machine:')) return machineIssueRunbook(i, lapiUrl, deployment, settings);
+  if (i.kind === 'fleet_silent') return fleetSilentRunbook(lapiUrl);
   if (!i.bouncerName) return undefined;
   const type = bouncer?.type ?? '';
   if (i.kind === 'remediation_not_enforced' || i.kind === 'remediation_drift') {

@@ -23,6 +23,8 @@ export const ISSUE_KINDS = [
   // Proof of enforcement (docs/canaries.md): a canary not blocked, a bouncer holding other than it is sent.
   'remediation_not_enforced',
   'remediation_drift',
+  // Many bouncers silent at the same moment (fleet-silence.ts): one fleet issue instead of N.
+  'fleet_silent',
 ] as const;
 export type IssueKind = (typeof ISSUE_KINDS)[number];
 /** Most severe first. */
@@ -44,6 +46,7 @@ export const ISSUE_CATALOGUE: Record<IssueKind, { title: string; criticality: Cr
   lp_no_logs_parsed: { title: 'LP No Logs Parsed', criticality: 'critical' },
   remediation_not_enforced: { title: 'Remediation Not Enforced', criticality: 'critical' },
   remediation_drift: { title: 'Remediation Drift', criticality: 'high' },
+  fleet_silent: { title: 'Fleet Silent', criticality: 'critical' },
 };
 
 import type { CauseKind } from './causes.ts';
