@@ -31,6 +31,11 @@ describe('fleet simulation', () => {
     expect(new Set(failures.map((f) => f.kind)).size).toBe(4);
     expect(failures.filter((f) => f.firstPageAt !== null).length).toBeGreaterThan(3);
     expect(sparse.fleet.noise.lapiStarts.length).toBeGreaterThan(3);
+    // Fleet-wide blips held bouncers (fleet-silence.ts), so both runs went through it; live rules and fail-open spoke.
+    expect(sparse.fleetHeldTicks).toBeGreaterThan(0);
+    expect(sparse.fleetHeldTicks).toBe(every.fleetHeldTicks);
+    const causes = new Set(sparse.told.map((t) => t.cause));
+    for (const c of ['fail_open', 'live_silent', 'stopped_or_network']) expect(causes).toContain(c);
     // …for a fraction of the work.
     expect(sparse.bouncersJudged * 20).toBeLessThan(every.bouncersJudged);
   });

@@ -382,6 +382,8 @@ export class Fleet {
 
   /** A request refused for its unknown key, summed as Vigil's store sums them (store/refused-summaries.ts). */
   #refuse(b: SimBouncer, at: number, method: string, path: string, count: number): void {
+    const f = b.segment.failure;
+    if (f !== null && f.firstRefusedAt === undefined) f.firstRefusedAt = at;
     const userAgent = `${b.type}/${b.version}`;
     const key = `${userAgent}\0unknown`;
     const cur = b.refused.get(key);

@@ -35,6 +35,8 @@ export interface SimResult {
   evaluations: number;
   bouncersJudged: number;
   ticks: number;
+  /** Evaluations at which a fleet-wide silence held bouncers (fleet-silence.ts). */
+  fleetHeldTicks: number;
 }
 
 /**
@@ -82,6 +84,7 @@ export function simulate(opts: SimOptions): SimResult {
   // Each bouncer's status-late silence (fleet-silence.ts counts those past it), as of its last evaluation.
   const lateMs = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
   let fleetHeld = false;
+  let fleetHeldTicks = 0;
   let startsSeen = 0;
   let nextSweep = fleet.start;
   let evaluations = 0;
@@ -140,6 +143,7 @@ export function simulate(opts: SimOptions): SimResult {
       snapshot = snapshotOf(fleet, judged, now, rules);
     }
     if (full) fleetHeld = fleetSilence(snapshot.bouncers, now, rules, snapshot.downtime) !== null;
+    if (fleetHeld) fleetHeldTicks++;
     if (judged.length > 0) {
       evaluations++;
       bouncersJudged += judged.length;
@@ -161,5 +165,5 @@ export function simulate(opts: SimOptions): SimResult {
     }
     book.plan(now);
   }
-  return { fleet, told: book.told, rules, evaluations, bouncersJudged, ticks };
+  return { fleet, told: book.told, rules, evaluations, bouncersJudged, ticks, fleetHeldTicks };
 }

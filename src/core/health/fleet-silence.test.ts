@@ -60,8 +60,8 @@ describe('fleet-wide silence', () => {
     const now = T + STATUS_LATE + 1;
     expect(fleetSilence(fleet(FLEET_SILENT_MIN_BOUNCERS - 1), now, DEFAULT_RULES)).toBeNull();
     expect(fleetSilence(fleet(FLEET_SILENT_MIN_BOUNCERS), now, DEFAULT_RULES)?.held.size).toBe(FLEET_SILENT_MIN_BOUNCERS);
-    // 100 steady bouncers: 10 are needed; the others pulled just now.
-    const silentFirst = (k: number) => fleet(100, (i) => (i < k ? {} : { lastPullAt: now, lastRequestAt: now }));
+    // 1,000 steady bouncers: 10 are needed; the others pulled just now.
+    const silentFirst = (k: number) => fleet(1000, (i) => (i < k ? {} : { lastPullAt: now, lastRequestAt: now }));
     expect(fleetSilence(silentFirst(9), now, DEFAULT_RULES)).toBeNull();
     expect(fleetSilence(silentFirst(10), now, DEFAULT_RULES)?.held.size).toBe(10);
     // Live-mode bouncers (no cadence) and revoked ones are not steady: they count for nothing.
