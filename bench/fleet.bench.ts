@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_EVALUATE_EVERY_MS, DEFAULT_RULES } from '../src/core/health/evaluate.ts';
 import type { HealthRules } from '../src/core/health/types.ts';
 import { FAILURE_TEXT, FAILURES } from './fleet/failures.ts';
-import { failOpenTable, falseByKind, falseByNoise, falsePageRate, formatSeconds, goals, measure, table } from './fleet/metrics.ts';
+import { failOpenTable, falseByKind, liveStoppedTable, falseByNoise, falsePageRate, formatSeconds, goals, measure, table } from './fleet/metrics.ts';
 import { NOISE } from './fleet/noise.ts';
 import { simulate } from './fleet/simulate.ts';
 import { writeResult } from './support.ts';
@@ -77,6 +77,7 @@ console.log(
 );
 console.log(table(m));
 console.log(`\n${failOpenTable(m)}`);
+console.log(`\n${liveStoppedTable(result)}`);
 const rate = falsePageRate(m, m.falsePages);
 const criticalRate = falsePageRate(m, m.falseCriticalPages);
 console.log(

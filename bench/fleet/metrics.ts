@@ -6,6 +6,8 @@
 import { FAILURE_KINDS, FAILURES, failureOfPage, visibleToLapi, type Failure, type FailureKind } from './failures.ts';
 import type { Fleet, Mode, SimBouncer } from './fleet.ts';
 import type { SimResult } from './simulate.ts';
+import { rhythmOf } from './snapshot.ts';
+import { RHYTHM_MIN_WEEKS, RHYTHM_STEADY_HOURLY } from '../../src/core/health/live-rhythm.ts';
 
 const MIN = 60_000;
 const D = 24 * 3600_000;
@@ -145,6 +147,39 @@ export function failOpenTable(m: Metrics): string {
     const paged = c.fromRefusal.filter((x): x is number => x !== null);
     rows.push(
       `| ${c.mode} ${c.variant} | ${c.fromRefusal.length} | ${formatSeconds(percentile(c.fromRefusal, 50))} / ${formatSeconds(percentile(c.fromRefusal, 95))} / ${formatSeconds(paged.length ? paged[paged.length - 1] : c.fromRefusal.length ? null : undefined)} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+/**
+ * Live bouncers that stopped (killed, network cut, module unloaded), by what the Local API had to go
+ * on when they stopped: a steady traffic rhythm learnt for that hour (some hour of the six judged
+ * with at least RHYTHM_STEADY_HOURLY recorded queries in each of the last weeks), usage reports, both
+ * or neither. Issue 25's "live with traffic or reports" is the first three.
+ */
+export function liveStoppedTable(result: SimResult): string {
+  const groups = new Map<string, Array<number | null>>();
+  for (const b of result.fleet.bouncers) {
+    if (b.mode !== 'live') continue;
+    for (const f of b.failures) {
+      if (f.kind === 'wrong_key') continue;
+      const rhythm = rhythmOf(result.fleet, b, f.start) ?? [];
+      const steady = rhythm.some((h) => h.weeks >= RHYTHM_MIN_WEEKS && h.fewest >= RHYTHM_STEADY_HOURLY);
+      // A module unloaded whose process still reports keeps its reports going: they say nothing then.
+      const reports = b.reportEveryMs !== null && !(f.kind === 'module_unloaded' && f.stillReports);
+      const key = steady && reports ? 'traffic rhythm and reports' : steady ? 'traffic rhythm only' : reports ? `reports only` : 'neither (quiet hour, no reports)';
+      const list = groups.get(key) ?? [];
+      list.push(f.firstPageAt === null ? null : (f.firstPageAt - f.start) / 1000);
+      groups.set(key, list);
+    }
+  }
+  const rows = ['| live, stopped: what it had | n | time to page p50 / p95 / max |', '|---|---|---|'];
+  for (const key of ['traffic rhythm and reports', 'traffic rhythm only', 'reports only', 'neither (quiet hour, no reports)']) {
+    const list = sortedNullsLast(groups.get(key) ?? []);
+    const paged = list.filter((x): x is number => x !== null);
+    rows.push(
+      `| ${key} | ${list.length} | ${formatSeconds(percentile(list, 50))} / ${formatSeconds(percentile(list, 95))} / ${formatSeconds(paged.length ? paged[paged.length - 1] : list.length ? null : undefined)} |`,
     );
   }
   return rows.join('\n');
