@@ -168,7 +168,8 @@ export function liveStoppedTable(result: SimResult): string {
       const steady = rhythm.some((h) => h.weeks >= RHYTHM_MIN_WEEKS && h.fewest >= RHYTHM_STEADY_HOURLY);
       // A module unloaded whose process still reports keeps its reports going: they say nothing then.
       const reports = b.reportEveryMs !== null && !(f.kind === 'module_unloaded' && f.stillReports);
-      const key = steady && reports ? 'traffic rhythm and reports' : steady ? 'traffic rhythm only' : reports ? `reports only` : 'neither (quiet hour, no reports)';
+      const key =
+        steady && reports ? 'traffic rhythm and reports' : steady ? 'traffic rhythm only' : reports ? `reports only` : 'neither (quiet hour, no reports)';
       const list = groups.get(key) ?? [];
       list.push(f.firstPageAt === null ? null : (f.firstPageAt - f.start) / 1000);
       groups.set(key, list);

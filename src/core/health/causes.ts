@@ -2,7 +2,7 @@ import type { StepId } from './runbooks/index.ts';
 import { MACHINE_CAUSES } from './machine-causes.ts';
 import { ENFORCEMENT_CAUSES } from './enforcement-causes.ts';
 import { LIVE_CAUSES } from './live-causes.ts';
-import { FLEET_CAUSES } from './fleet-silence-runbook.ts';
+import { FLEET_CAUSES } from './fleet-silence-causes.ts';
 
 /**
  * The likely causes the health engine can name, one entry each: the seed's "Common Root Causes" as

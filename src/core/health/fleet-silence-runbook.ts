@@ -1,18 +1,9 @@
 /**
- * Fleet Silent (fleet-silence.ts): many bouncers stopped pulling at the same moment. Its cause for
- * the cause registry (causes.ts) and its short runbook: look between the bouncers and the Local
- * API, not at each bouncer. Pure: builds text, runs nothing.
+ * Fleet Silent's short runbook (fleet-silence.ts): many bouncers stopped pulling at the same moment,
+ * so look between them and the Local API, not at each bouncer. Pure: builds text, runs nothing.
  */
-import { parseLapi, shellQuote, type Runbook, type StepId } from './runbooks/index.ts';
-
-export const FLEET_CAUSES = {
-  fleet_network: {
-    text: 'network or Local API host: many bouncers went silent at the same moment',
-    summary:
-      'many bouncers stopped pulling at once: the network between them and the Local API, or the Local API host (its network, its firewall, its load balancer), is the likely fault, not each bouncer',
-    first: { diagnose: ['connectivity', 'logs'], resolve: ['network'] },
-  },
-} as const satisfies Record<string, { text: string; summary: string; first: { diagnose: StepId[]; resolve: StepId[] } }>;
+import { FLEET_CAUSES } from './fleet-silence-causes.ts';
+import { parseLapi, shellQuote, type Runbook } from './runbooks/index.ts';
 
 export function fleetSilentRunbook(lapiUrl: string): Runbook {
   const lapi = parseLapi(lapiUrl);
