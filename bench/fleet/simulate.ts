@@ -5,9 +5,11 @@
  *
  * `sparse` (the default) evaluates at each tick only the bouncers whose findings can change: a
  * refused request or a cadence change since their last evaluation, a threshold of theirs crossed
- * (`wakeAt`), or, with an issue open, any new record or a Local API start (the causes read them);
- * and all of them once an hour (fleet-level findings, and a net for rules `wakeAt` does not know).
- * `every-tick` evaluates every bouncer every tick. fleet.test.ts shows both tell the same.
+ * (`wakeAt`, wake.ts), or, with an issue open, any new record or a Local API start (the causes read
+ * them); all of them once an hour (fleet-level findings, and a net for rules `wakeAt` does not
+ * know); and all of them while a fleet-wide silence may hold some (fleet-silence.ts: a bouncer's
+ * verdict then depends on the others) and once after. `every-tick` evaluates every bouncer every
+ * tick. fleet.test.ts shows both tell the same.
  */
 import { DEFAULT_EVALUATE_EVERY_MS, DEFAULT_RULES, evaluate } from '../../src/core/health/evaluate.ts';
 import type { HealthRules } from '../../src/core/health/types.ts';
