@@ -10,11 +10,11 @@ import type { RhythmHour } from '../../src/core/health/live-rhythm.ts';
 import { resolveKind } from '../../src/core/health/bouncer-kind.ts';
 import type { RefusedSummary } from '../../src/core/model/records.ts';
 import { FAILURES, scheduleFailures, type Failure, type FailureSettings } from './failures.ts';
-import { fleetNoise, Intervals, NOISE, randomIntervals, randomTraffic, type FleetNoise, type Interval, type Traffic } from './noise.ts';
+import { fleetNoise, Intervals, NOISE, pullsToNextPause, randomIntervals, randomTraffic, type FleetNoise, type Interval, type Traffic } from './noise.ts';
 import { minuteLookups, refreshAt } from './live-minute.ts';
 import { PullTimes } from './pull-times.ts';
 import { Rng } from './random.ts';
-import { vigilRuns } from './vigil-runs.ts';
+import { startsUpTo, vigilRuns } from './vigil-runs.ts';
 
 const S = 1000;
 const MIN = 60 * S;
@@ -410,21 +410,4 @@ export class Fleet {
     }
     this.#flag(b, 'refusedChanged');
   }
-}
-
-/** Pulls until the next one a pause holds: geometric with mean 1 / gcPauseChance. */
-function pullsToNextPause(rng: Rng): number {
-  return 1 + Math.floor(Math.log(1 - rng.float()) / Math.log(1 - NOISE.gcPauseChance));
-}
-
-/** How many of the (sorted) starts are at or before `t`. */
-function startsUpTo(starts: readonly number[], t: number): number {
-  let lo = 0;
-  let hi = starts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (starts[mid]! <= t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

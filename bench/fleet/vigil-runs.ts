@@ -28,3 +28,15 @@ export function downtimeAt(runs: readonly LapiRun[], since: number, now: number)
   }
   return downtimeFrom(seen);
 }
+
+/** How many of the (sorted) starts are at or before `t`. */
+export function startsUpTo(starts: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid]! <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
