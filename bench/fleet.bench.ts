@@ -7,14 +7,14 @@
  * the noise, failures.ts the failures); docs/benchmarks.md, "Fleet simulation".
  *
  * Run: npm run bench:fleet [-- --bouncers 1000 --days 30 --seed 25 --every-tick]
- *      other thresholds: --late-after-factor 6 --late-after-min 60 --offline-after-factor 30 --offline-after-min 600 (seconds)
+ *      other thresholds: --late-after-factor 6 --late-after-min 60 --offline-after-factor 30 --offline-after-min 600 --fail-open-after 60 (seconds)
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_EVALUATE_EVERY_MS, DEFAULT_RULES } from '../src/core/health/evaluate.ts';
 import type { HealthRules } from '../src/core/health/types.ts';
 import { FAILURE_TEXT, FAILURES } from './fleet/failures.ts';
-import { falseByNoise, falsePageRate, formatSeconds, goals, measure, table } from './fleet/metrics.ts';
+import { failOpenTable, falseByKind, liveStoppedTable, falseByNoise, falsePageRate, formatSeconds, goals, measure, table } from './fleet/metrics.ts';
 import { NOISE } from './fleet/noise.ts';
 import { simulate } from './fleet/simulate.ts';
 import { writeResult } from './support.ts';
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     'late-after-min': { type: 'string' },
     'offline-after-factor': { type: 'string' },
     'offline-after-min': { type: 'string' },
+    'fail-open-after': { type: 'string' },
   },
 });
 const num = (v: string | undefined, scale = 1) => (v === undefined ? undefined : Number(v) * scale);
@@ -42,6 +43,7 @@ const rules: HealthRules = {
       lateAfterMinMs: num(values['late-after-min'], 1000),
       offlineAfterFactor: num(values['offline-after-factor']),
       offlineAfterMinMs: num(values['offline-after-min'], 1000),
+      failOpenAfterMs: num(values['fail-open-after'], 1000),
     }).filter(([, v]) => v !== undefined),
   ),
 };
@@ -74,15 +76,23 @@ console.log(
   `Simulated in ${seconds.toFixed(1)} s: ${result.ticks} evaluation ticks, ${result.evaluations} evaluator calls judging ${result.bouncersJudged} bouncers in all.\n`,
 );
 console.log(table(m));
+console.log(`\n${failOpenTable(m)}`);
+console.log(`\n${liveStoppedTable(result)}`);
 const rate = falsePageRate(m, m.falsePages);
 const criticalRate = falsePageRate(m, m.falseCriticalPages);
 console.log(
   `\nFalse pages: ${m.falsePages.length} in ${Math.round(m.healthyBouncerDays)} healthy bouncer-days = ${rate.toFixed(1)} per 10,000 bouncer-days (Critical: ${m.falseCriticalPages.length}, ${criticalRate.toFixed(1)}).`,
 );
 console.log(`  after: ${JSON.stringify(falseByNoise(m.falsePages))}; Critical after: ${JSON.stringify(falseByNoise(m.falseCriticalPages))}`);
+console.log(`  by kind: ${JSON.stringify(falseByKind(m.falsePages))}; Critical by kind: ${JSON.stringify(falseByKind(m.falseCriticalPages))}`);
+const fleetSilent = result.told.filter((t) => t.kind === 'fleet_silent' && t.event === 'opened' && t.channel === 'all');
+console.log(
+  `Fleet Silent issues opened: ${fleetSilent.length}${fleetSilent.length ? ` (at ${fleetSilent.map((t) => new Date(t.at).toISOString()).join(', ')})` : ''}.`,
+);
+// server/activity.ts keeps a learnt cadence when too few pulls were seen since a restart (cadenceUpdate): none should start without one.
 const wiped = result.fleet.bouncers.flatMap((b) => (b.mode === 'stream' ? b.failures.filter((f) => f.cadenceAtStart === null) : []));
 console.log(
-  `Stream failures that began with the bouncer's stored cadence wiped (Vigil restarted within its last 5 pulls: server/activity.ts stores null until 6 pulls): ${wiped.length}, paged after ${wiped.map((f) => formatSeconds(f.firstPageAt === null ? null : (f.firstPageAt - f.start) / 1000)).join(', ') || '–'}.`,
+  `Stream failures that began with no stored cadence (only the 24 h rule then): ${wiped.length}${wiped.length ? `, paged after ${wiped.map((f) => formatSeconds(f.firstPageAt === null ? null : (f.firstPageAt - f.start) / 1000)).join(', ')}` : ''}.`,
 );
 console.log('\nGoals (issue 25):');
 for (const g of goals(m)) console.log(`  ${g.met ? 'met    ' : 'NOT met'}  ${g.goal}: ${g.measured}`);
@@ -103,7 +113,9 @@ writeResult(ROOT, 'fleet', {
   falseCriticalPagesPer10kBouncerDays: criticalRate,
   falsePagesByNoise: falseByNoise(m.falsePages),
   falseCriticalPagesByNoise: falseByNoise(m.falseCriticalPages),
+  falsePagesByKind: falseByKind(m.falsePages),
+  fleetSilentOpened: fleetSilent.length,
   falsePages: m.falsePages,
   goals: goals(m),
-  streamFailuresWithCadenceWiped: wiped.length,
+  streamFailuresWithoutCadence: wiped.length,
 });

@@ -112,7 +112,7 @@ for (const dialect of DIALECTS) {
       await smtp?.close();
     });
 
-    it('killed: shown late after 3 missed pulls (admin API), nothing sent for 1 min, then Integration Late (Warning) on every channel, cause "stopped"', async () => {
+    it('killed: shown late after 3 missed pulls (admin API), nothing sent for 2 min, then Integration Late (Warning) on every channel, cause "stopped"', async () => {
       const token = await rotateAdminToken(server.store);
       const shown = async () => {
         const [b] = await (await fetch(`${server.url}/admin/v1/bouncers`, { headers: { Authorization: `Bearer ${token}` } })).json();
@@ -124,10 +124,10 @@ for (const dialect of DIALECTS) {
       expect(await shown()).toBe('late');
       await cycle();
       expect(counts()).toEqual([0, 0, 0]);
-      clock.set(lastPull + 60_000);
+      clock.set(lastPull + 120_000);
       await cycle();
       expect(counts()).toEqual([0, 0, 0]);
-      clock.set(lastPull + 70_000);
+      clock.set(lastPull + 130_000);
       const r = await cycle();
       expect(r.opened.map((i) => `${i.kind}:${i.criticality}`)).toEqual(['integration_late:warning']);
       expect(counts()).toEqual([1, 1, 1]);

@@ -54,6 +54,8 @@ export interface Failure {
   stillReports: boolean;
   firstPageAt: number | null;
   firstCriticalAt: number | null;
+  /** Wrong key: its first refused request (a quiet live site makes none until a client comes: nothing fails open before). */
+  firstRefusedAt?: number;
   /** The bouncer's stored cadence when it began (undefined until then): null means only the 24 h rule holds. */
   cadenceAtStart?: number | null;
 }

@@ -31,6 +31,11 @@ describe('fleet simulation', () => {
     expect(new Set(failures.map((f) => f.kind)).size).toBe(4);
     expect(failures.filter((f) => f.firstPageAt !== null).length).toBeGreaterThan(3);
     expect(sparse.fleet.noise.lapiStarts.length).toBeGreaterThan(3);
+    // Fleet-wide blips held bouncers (fleet-silence.ts), so both runs went through it; live rules and fail-open spoke.
+    expect(sparse.fleetHeldTicks).toBeGreaterThan(0);
+    expect(sparse.fleetHeldTicks).toBe(every.fleetHeldTicks);
+    const causes = new Set(sparse.told.map((t) => t.cause));
+    for (const c of ['fail_open', 'live_silent', 'stopped_or_network']) expect(causes).toContain(c);
     // …for a fraction of the work.
     expect(sparse.bouncersJudged * 20).toBeLessThan(every.bouncersJudged);
   });
@@ -57,6 +62,7 @@ describe('fleet simulation', () => {
     let afternoon = 0;
     let saturday = 0;
     let tuesday = 0;
+    let busiestHour = 0;
     for (const b of fleet.bouncers.filter((x) => x.mode === 'live')) {
       const local = (day: number, hour: number) => fleet.start + day * 24 * H + (hour - b.traffic!.utcOffsetH) * H;
       // The run starts on a Monday (UTC): day 1 is a Tuesday, day 5 a Saturday.
@@ -64,10 +70,14 @@ describe('fleet simulation', () => {
       afternoon += hourly(b, local(1, 14), 2);
       tuesday += hourly(b, local(1, 0), 24);
       saturday += hourly(b, local(5, 0), 24);
+      for (let h = 0; h < 14 * 24; h++) busiestHour = Math.max(busiestHour, hourly(b, fleet.start + h * H, 1));
     }
-    expect(night * 8).toBeLessThan(afternoon);
-    expect(saturday).toBeLessThan(0.7 * tuesday);
-    expect(saturday).toBeGreaterThan(0.3 * tuesday);
+    // Live queries are recorded at most once a minute (server/bouncer-gate.ts): a busy site's hours saturate at 60.
+    expect(busiestHour).toBeLessThanOrEqual(60);
+    expect(busiestHour).toBeGreaterThan(50);
+    expect(night * 2).toBeLessThan(afternoon);
+    expect(saturday).toBeLessThan(0.9 * tuesday);
+    expect(saturday).toBeGreaterThan(0.5 * tuesday);
   });
 
   for (const dialect of DIALECTS) {

@@ -4,13 +4,17 @@
  * stream cadence, refused-request summaries, pulls per hour of the week). Advanced in time order up
  * to each evaluation; nothing sleeps.
  */
-import { pullCadence } from '../../src/core/health/cadence.ts';
+import { cadenceUpdate, readCadence } from '../../src/core/health/cadence.ts';
+import type { LapiRun } from '../../src/core/health/downtime.ts';
+import type { RhythmHour } from '../../src/core/health/live-rhythm.ts';
 import { resolveKind } from '../../src/core/health/bouncer-kind.ts';
 import type { RefusedSummary } from '../../src/core/model/records.ts';
 import { FAILURES, scheduleFailures, type Failure, type FailureSettings } from './failures.ts';
-import { fleetNoise, Intervals, liveQueriesPerMin, NOISE, randomIntervals, randomTraffic, type FleetNoise, type Interval, type Traffic } from './noise.ts';
+import { fleetNoise, Intervals, NOISE, pullsToNextPause, randomIntervals, randomTraffic, type FleetNoise, type Interval, type Traffic } from './noise.ts';
+import { minuteLookups, refreshAt } from './live-minute.ts';
 import { PullTimes } from './pull-times.ts';
 import { Rng } from './random.ts';
+import { startsUpTo, vigilRuns } from './vigil-runs.ts';
 
 const S = 1000;
 const MIN = 60 * S;
@@ -19,8 +23,6 @@ const D = 24 * H;
 /** Vigil's activity recorder keeps this many stream pull times per bouncer for its cadence (server/activity.ts). */
 const RING = 16;
 const CADENCE_EVERY = 32;
-/** A live query moves the last pull at most once a minute (server/bouncer-gate.ts, LIVE_PULL_REFRESH_MS). */
-const LIVE_PULL_REFRESH_MS = 60 * S;
 /** How long the fleet ran before the run began (its pull history, its registration). */
 export const HISTORY_WEEKS = 4;
 const UTC_OFFSETS = [-8, -5, -3, 0, 1, 2, 3, 5.5, 8, 9, 10];
@@ -63,6 +65,10 @@ export interface SimBouncer {
    * keeps them (store/pull-history.ts): what a rhythm rule learns from (`recordedPulls` in snapshot.ts).
    */
   pullHours: Uint32Array;
+  /** Its first hour with a recorded pull or live query (the store's first `bouncer_pull_hours` row), or null. */
+  firstRecordedAt: number | null;
+  /** Its learnt rhythm, read once an hour as src/health/live-signals.ts does. */
+  rhythm: { hour: number; value: RhythmHour[] } | null;
   // Schedule.
   nextPullAt: number;
   nextMinuteAt: number;
@@ -105,6 +111,11 @@ export class Fleet {
   readonly failureSettings: FailureSettings;
   /** The fleet ran HISTORY_WEEKS before the run began: its pull history starts here (an hour boundary). */
   readonly historyStart: number;
+  /**
+   * Vigil's runs as the store records them (health/lapi-alive.ts): each start, and its last "alive"
+   * mark (every ALIVE_MARK_EVERY_MS) before it stopped; the last run's end is open.
+   */
+  readonly runs: LapiRun[];
   /** Bouncers whose refused requests or cadence changed since the evaluation loop last took this list. */
   flagged: SimBouncer[] = [];
 
@@ -116,6 +127,7 @@ export class Fleet {
     this.failureSettings = { ...FAILURES, ...opts.failures };
     this.noise = fleetNoise(rng.fork(0x0f1ee7), this.start, this.end, opts.vigilRestartEveryMs);
     for (let i = 0; i < opts.bouncers; i++) this.bouncers.push(this.#create(i, rng.fork(i + 1)));
+    this.runs = vigilRuns(this.noise);
   }
 
   #create(index: number, rng: Rng): SimBouncer {
@@ -163,6 +175,8 @@ export class Fleet {
       pullsUntilPause: pullsToNextPause(rng),
       refused: new Map(),
       pullHours: new Uint32Array(Math.ceil((this.end - this.historyStart) / H) + 1),
+      firstRecordedAt: null,
+      rhythm: null,
       nextPullAt: Number.POSITIVE_INFINITY,
       nextMinuteAt: Number.POSITIVE_INFINITY,
       nextReportAt: Number.POSITIVE_INFINITY,
@@ -182,10 +196,22 @@ export class Fleet {
       b.lastRequestAt = b.lastPullAt;
       b.nextMinuteAt = this.start + MIN;
     }
-    // Its history before the run: a stream bouncer's steady pulls, a live site's lookups hour by hour.
-    for (let hour = this.historyStart; hour < this.start; hour += H) {
-      b.pullHours[(hour - this.historyStart) / H] = mode === 'stream' ? H / freqMs : rng.poisson(60 * liveQueriesPerMin(b.traffic!, hour + H / 2));
+    // Its history before the run: a stream bouncer's steady pulls; a live site's lookups minute by
+    // minute, recorded as during the run (at most one a minute: #liveMinute).
+    if (mode === 'stream') for (let hour = this.historyStart; hour < this.start; hour += H) b.pullHours[(hour - this.historyStart) / H] = H / freqMs;
+    else {
+      let recordedAt: number | null = null;
+      for (let t = this.historyStart + MIN; t <= this.start; t += MIN) {
+        const m = minuteLookups(rng, b.traffic!, t);
+        const at: number | null = m === null ? null : refreshAt(rng, m, recordedAt);
+        if (at !== null) {
+          recordedAt = at;
+          b.pullHours[Math.floor((at - this.historyStart) / H)]!++;
+        }
+      }
     }
+    const first = b.pullHours.findIndex((n) => n > 0);
+    b.firstRecordedAt = first < 0 ? null : this.historyStart + first * H;
     if (reportEveryMs !== null) {
       b.lastUsageAt = this.start - Math.floor(rng.between(0, reportEveryMs));
       b.nextReportAt = b.lastUsageAt + reportEveryMs;
@@ -285,6 +311,7 @@ export class Fleet {
     b.lastRequestAt = t;
     b.lifeChanged = true;
     b.pullHours[Math.floor((t - this.historyStart) / H)]!++;
+    b.firstRecordedAt ??= Math.floor(t / H) * H;
     if (epoch !== b.ringEpoch) {
       b.ring.clear();
       b.ringEpoch = epoch;
@@ -300,10 +327,11 @@ export class Fleet {
     const off = known === null || interval < known / 2 || interval > known * 2;
     if (b.ring.length < RING || off || ++b.pullsSinceCadence >= CADENCE_EVERY) {
       b.pullsSinceCadence = 0;
-      const cadence = pullCadence(b.ring.times());
-      // Written only on a meaningful change, as server/activity.ts does.
-      if (cadence === null ? known !== null : known === null || Math.abs(cadence - known) > known * 0.1) {
-        b.cadenceMs = cadence;
+      // server/activity.ts's rule: too few pulls since Vigil started leave the learnt cadence as it is;
+      // a steady reading is written when it moved by more than 10 %, an irregular one clears it.
+      const next = cadenceUpdate(readCadence(b.ring.times()), known);
+      if (next !== undefined) {
+        b.cadenceMs = next;
         this.#flag(b, 'cadenceChanged');
       }
     }
@@ -315,20 +343,24 @@ export class Fleet {
    */
   #liveMinute(b: SimBouncer, t: number): void {
     b.nextMinuteAt = t + MIN;
-    const n = b.rng.poisson(liveQueriesPerMin(b.traffic!, t - MIN / 2));
-    if (n === 0) return;
-    // The minute's last lookup (the latest of n uniform times): all that the records keep.
-    const at = Math.floor(t - MIN + MIN * b.rng.float() ** (1 / n));
+    const m = minuteLookups(b.rng, b.traffic!, t);
+    if (m === null) return;
     const s = this.#at(b, t);
     if (s.failure?.kind === 'killed' || s.failure?.kind === 'module_unloaded' || s.nightly || s.blocked) return;
     if (s.failure?.kind === 'wrong_key') {
-      this.#refuse(b, at, 'GET', '/v1/decisions', n);
+      this.#refuse(b, m.last, 'GET', '/v1/decisions', m.n);
       return;
     }
-    b.lastRequestAt = at;
-    if (b.lastPullAt === null || at - b.lastPullAt >= LIVE_PULL_REFRESH_MS) b.lastPullAt = at;
+    b.lastRequestAt = m.last;
     b.lifeChanged = true;
-    b.pullHours[Math.floor((at - this.historyStart) / H)]! += n;
+    // A live query refreshes the last pull, and counts in the pull history, at most once a minute
+    // (server/bouncer-gate.ts: the others are requests, not pulls).
+    const at = refreshAt(b.rng, m, b.lastPullAt);
+    if (at !== null) {
+      b.lastPullAt = at;
+      b.pullHours[Math.floor((at - this.historyStart) / H)]!++;
+      b.firstRecordedAt ??= Math.floor(at / H) * H;
+    }
   }
 
   #report(b: SimBouncer, t: number): void {
@@ -350,6 +382,8 @@ export class Fleet {
 
   /** A request refused for its unknown key, summed as Vigil's store sums them (store/refused-summaries.ts). */
   #refuse(b: SimBouncer, at: number, method: string, path: string, count: number): void {
+    const f = b.segment.failure;
+    if (f !== null && f.firstRefusedAt === undefined) f.firstRefusedAt = at;
     const userAgent = `${b.type}/${b.version}`;
     const key = `${userAgent}\0unknown`;
     const cur = b.refused.get(key);
@@ -363,8 +397,8 @@ export class Fleet {
         peerIp: b.ip,
         userAgent,
         reason: 'unknown',
-        // The stale key it still sends: one key, always the same.
-        keyFingerprint: `stale-${b.name}`,
+        // The stale key it still sends, as bouncer-gate.ts records it (16 hex digits of an HMAC): one key, always the same.
+        keyFingerprint: (0x5eed0000_0000 + b.index).toString(16).padStart(16, '0'),
         severalKeys: false,
         bouncerName: '',
         method,
@@ -376,21 +410,4 @@ export class Fleet {
     }
     this.#flag(b, 'refusedChanged');
   }
-}
-
-/** Pulls until the next one a pause holds: geometric with mean 1 / gcPauseChance. */
-function pullsToNextPause(rng: Rng): number {
-  return 1 + Math.floor(Math.log(1 - rng.float()) / Math.log(1 - NOISE.gcPauseChance));
-}
-
-/** How many of the (sorted) starts are at or before `t`. */
-function startsUpTo(starts: readonly number[], t: number): number {
-  let lo = 0;
-  let hi = starts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (starts[mid]! <= t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -167,3 +167,8 @@ export function liveQueriesPerMin(tr: Traffic, t: number): number {
   const shape = NOISE.nightFloor + (1 - NOISE.nightFloor) * day;
   return tr.peakPerMin * shape * (weekend ? NOISE.weekendFactor : 1) * (1 - tr.cacheHit);
 }
+
+/** Pulls until the next one a pause holds: geometric with mean 1 / gcPauseChance. */
+export function pullsToNextPause(rng: Rng): number {
+  return 1 + Math.floor(Math.log(1 - rng.float()) / Math.log(1 - NOISE.gcPauseChance));
+}

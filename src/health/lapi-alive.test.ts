@@ -100,10 +100,10 @@ for (const dialect of DIALECTS) {
         clock.advance(10 * S);
         expect((await engine.evaluateNow()).opened).toEqual([]);
         expect((await listBouncers(store))[0]!.pullCadenceMs).toBe(10_000);
-        // Still silent: 5 s before the outage + 56 s after it is past the 60 s late threshold.
-        clock.set(T0 + 14 * MIN + 55 * S);
+        // Still silent: 5 s before the outage + 116 s after it is past the 2 min late threshold.
+        clock.set(T0 + 14 * MIN + 115 * S);
         expect((await engine.evaluateNow()).opened).toEqual([]);
-        clock.set(T0 + 14 * MIN + 56 * S);
+        clock.set(T0 + 14 * MIN + 116 * S);
         expect((await engine.evaluateNow()).opened.map((i) => `${i.kind}:${i.since}`)).toEqual([`integration_late:${T0 + 2 * MIN}`]);
       } finally {
         await next.stop();

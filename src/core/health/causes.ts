@@ -3,6 +3,7 @@ import { MACHINE_CAUSES } from './machine-causes.ts';
 import { ENFORCEMENT_CAUSES } from './enforcement-causes.ts';
 import { LIVE_CAUSES } from './live-causes.ts';
 import { LAPI_CAUSES } from './lapi-causes.ts';
+import { FLEET_CAUSES } from './fleet-silence-causes.ts';
 
 /**
  * The likely causes the health engine can name, one entry each: the seed's "Common Root Causes" as
@@ -32,6 +33,8 @@ export const CAUSES = {
     summary: 'its key is used from more addresses than limits.max_instances_per_key: a leaked key, or more instances than the cap',
     first: { diagnose: ['registration', 'logs'], resolve: ['rekey'] },
   },
+  // Many bouncers silent at once (fleet-silence.ts).
+  ...FLEET_CAUSES,
   authentication: {
     text: 'authentication failure (key invalid, bouncer deleted or re-registered)',
     summary: 'the Local API refuses its key (wrong, regenerated or revoked key, or the bouncer was deleted)',

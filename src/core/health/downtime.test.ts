@@ -88,18 +88,18 @@ describe('downtimeFrom: the time no Local API run was alive', () => {
 });
 
 describe("evaluate: Vigil's own downtime is not a bouncer's silence", () => {
-  // A 10 s bouncer (late after 60 s, offline after 10 min). Its last pull at T0; Vigil down from T0 + 5 s
+  // A 10 s bouncer (late after 2 min, offline after 10 min). Its last pull at T0; Vigil down from T0 + 5 s
   // (its last mark) to T0 + 15 min, longer than the offline threshold.
   const down = [{ from: T0 + 5 * S, to: T0 + 15 * MIN }];
   const back = T0 + 15 * MIN;
 
   it('raises nothing while the silence outside the downtime stays under the late threshold (exact boundary)', () => {
     const s = fleet({ bouncers: [bouncer()], downtime: down });
-    // Silence counted: 5 s before + time since the start. Late opens after 60 s counted.
-    expect(kinds(s, back + 55 * S)).toEqual([]);
+    // Silence counted: 5 s before + time since the start. Late opens after 2 min counted.
+    expect(kinds(s, back + 115 * S)).toEqual([]);
     expect(bouncerStatus(bouncer(), back + 55 * S, DEFAULT_RULES, down)).toBe('late'); // shown late after 30 s counted
     expect(bouncerStatus(bouncer(), back + 25 * S, DEFAULT_RULES, down)).toBe('healthy');
-    expect(kinds(s, back + 56 * S)).toEqual(['integration_late:bouncer:custom']);
+    expect(kinds(s, back + 116 * S)).toEqual(['integration_late:bouncer:custom']);
     // Without the downtime, the same bouncer is judged offline at once.
     expect(kinds(fleet({ bouncers: [bouncer()] }), back)).toEqual(['rc_integration_offline:bouncer:custom']);
   });
@@ -110,15 +110,15 @@ describe("evaluate: Vigil's own downtime is not a bouncer's silence", () => {
   });
 
   it('a bouncer silent before the outage and still silent after is raised: its silence before and after counts', () => {
-    // Last pull 50 s before Vigil went down: 50 s before + 10 s after = 60 s; late opens past it.
+    // Last pull 50 s before Vigil went down: 50 s before + 70 s after = 2 min; late opens past it.
     const b = bouncer({ lastPullAt: T0 - 45 * S, lastRequestAt: T0 - 45 * S });
     const s = fleet({ bouncers: [b], downtime: down });
-    expect(kinds(s, back + 10 * S)).toEqual([]);
-    expect(kinds(s, back + 11 * S)).toEqual(['integration_late:bouncer:custom']);
+    expect(kinds(s, back + 70 * S)).toEqual([]);
+    expect(kinds(s, back + 71 * S)).toEqual(['integration_late:bouncer:custom']);
     // Offline after 10 min counted (not wall time).
     expect(kinds(s, back + 10 * MIN - 50 * S)).toEqual(['integration_late:bouncer:custom']);
     expect(kinds(s, back + 10 * MIN - 49 * S)).toEqual(['rc_integration_offline:bouncer:custom']);
-    expect(evaluate(s, back + 11 * S, DEFAULT_RULES)[0]!.since).toBe(T0 - 45 * S);
+    expect(evaluate(s, back + 71 * S, DEFAULT_RULES)[0]!.since).toBe(T0 - 45 * S);
   });
 
   it('the 24 h rule counts without the downtime too', () => {

@@ -13,8 +13,9 @@ import { evaluateEnforcement } from './enforcement.ts';
 import { isMachineRefusal } from './machine-causes.ts';
 import { MATCH_CONFIDENCE, matchOf, userAgentOf, type Attributed } from './attribution.ts';
 import { silenceSince, type Interval } from './downtime.ts';
-import { failOpen, failOpenSummary } from './fail-open.ts';
+import { DEFAULT_FAIL_OPEN_AFTER_MS, failOpen, failOpenSummary } from './fail-open.ts';
 import { canaryNote, liveSilence, liveSilenceSummary } from './live-rhythm.ts';
+import { fleetSilence } from './fleet-silence.ts';
 import {
   ISSUE_CATALOGUE,
   type BouncerHealthInput,
@@ -29,10 +30,12 @@ import {
 /**
  * The health defaults, defined here once: the configuration (health.*) and the engine both read them.
  *
- * - Integration Late (Warning) after 6 missed pulls, at least 1 min: a 10 s bouncer (the bouncers'
- *   default `update_frequency`) raises it after 60 s, so with the 10 s evaluation a person hears of
- *   it within 70 s. The minute rides out a Local API restart or upgrade and a short network blip
- *   (the bouncer retries at its next tick), so an issue means the bouncer really stopped pulling.
+ * - Integration Late (Warning) after 6 missed pulls, at least 2 min: a 10 s bouncer (the bouncers'
+ *   default `update_frequency`) raises it after 2 min, so with the 10 s evaluation a person hears of
+ *   it within 130 s. Two minutes ride out a network blip of up to 90 s plus the pull interval and a
+ *   pause after it (the bouncer retries at its next tick); Vigil's own restarts are left out of a
+ *   silence. With 1 min, every blip over ~50 s paged: bench:fleet measured 950 false pages per
+ *   10,000 bouncer-days against 0 with 2 min, for a page 53 s later (docs/health.md, "Thresholds").
  * - Offline (Critical) after 30 missed pulls, at least 10 min: 10 min for a 10 s bouncer, 30 min
  *   for a 60 s one. By then it is no restart, upgrade or reboot (minutes) but a stopped enforcer:
  *   new bans are not applied. A bouncer with no steady cadence (live mode, HEAD-only key checks)
@@ -41,9 +44,10 @@ import {
 export const DEFAULT_RULES: HealthRules = {
   offlineAfterMs: 24 * 3600_000,
   lateAfterFactor: 6,
-  lateAfterMinMs: 60_000,
+  lateAfterMinMs: 2 * 60_000,
   offlineAfterFactor: 30,
   offlineAfterMinMs: 10 * 60_000,
+  failOpenAfterMs: DEFAULT_FAIL_OPEN_AFTER_MS,
   mode: 'vigil',
 };
 /** How often `vigil serve` evaluates by default (health.evaluate_every): cheap (bench:health), and it bounds the time to know. */
@@ -134,6 +138,8 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
   const evidence = indexEvidence(snapshot);
   yield;
   const families = bouncerFamilies(snapshot.bouncers, now, rules);
+  // Many steady bouncers silent at the same moment: one fleet issue, their own silences held (fleet-silence.ts).
+  const fleetSilent = fleetSilence(snapshot.bouncers, now, rules, snapshot.downtime);
   yield;
   let active = 0;
   let judged = 0;
@@ -170,6 +176,8 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
       since = early.since;
     }
     if (kind === null) continue;
+    // Held in a fleet-wide silence, unless it is failing open (refusals are no silence).
+    if (fleetSilent?.held.has(b.name) && early?.cause.cause !== 'fail_open') continue;
     let causes = likelyCauses(b, since, evidence);
     if (early) causes = [early.cause, ...causes.filter((c) => !early.replaces.includes(c.cause))];
     const canary = canaryNote(b, rules);
@@ -191,6 +199,7 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
       ...(ownTraffic ? {} : { ownTraffic }),
     });
   }
+  if (fleetSilent?.finding) findings.push(fleetSilent.finding);
   if (snapshot.bouncers.length === 0) {
     findings.push(fleetFinding('se_no_rc', now, 'No remediation component is registered: decisions are made but nothing enforces them.'));
   } else if (active === 0) {

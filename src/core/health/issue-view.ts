@@ -5,6 +5,7 @@ import { bouncerService, runbookFor, type BouncerIssueKind, type Deployment, typ
 import { machineRunbookFor, type MachineIssueKind } from './machine-runbooks.ts';
 import { enforcementRunbookFor } from './enforcement-runbooks.ts';
 import { lapiRunbookFor } from './lapi-runbooks.ts';
+import { fleetSilentRunbook } from './fleet-silence-runbook.ts';
 import type { IssueKind, LikelyCause } from './types.ts';
 import type { RunbookSettings } from './runbook-settings.ts';
 
@@ -32,7 +33,7 @@ export function topCause(i: HealthIssue): LikelyCause | undefined {
 }
 
 /**
- * The runbook for a bouncer issue, led by its most likely cause; none for fleet-level issues.
+ * The runbook for a bouncer issue, led by its most likely cause; for fleet-level issues only Fleet Silent has one.
  * `settings` (the store's, see runbook-settings.ts) switches the commands to `cscli` for `vigil watch`.
  */
 export function issueRunbook(
@@ -52,6 +53,7 @@ export function issueRunbook(
       container: settings?.container,
       namespace: settings?.namespace,
     });
+  if (i.kind === 'fleet_silent') return fleetSilentRunbook(lapiUrl);
   if (!i.bouncerName) return undefined;
   const type = bouncer?.type ?? '';
   if (i.kind === 'remediation_not_enforced' || i.kind === 'remediation_drift') {

@@ -28,6 +28,8 @@ export const ISSUE_KINDS = [
   'remediation_drift',
   // One API key used from more addresses than limits.max_instances_per_key (key-spread.ts).
   'key_shared_widely',
+  // Many bouncers silent at the same moment (fleet-silence.ts): one fleet issue instead of N.
+  'fleet_silent',
 ] as const;
 export type IssueKind = (typeof ISSUE_KINDS)[number];
 /** Most severe first. */
@@ -52,6 +54,7 @@ export const ISSUE_CATALOGUE: Record<IssueKind, { title: string; criticality: Cr
   remediation_not_enforced: { title: 'Remediation Not Enforced', criticality: 'critical' },
   remediation_drift: { title: 'Remediation Drift', criticality: 'high' },
   key_shared_widely: { title: 'Key Used From Many Addresses', criticality: 'high' },
+  fleet_silent: { title: 'Fleet Silent', criticality: 'critical' },
 };
 
 import type { CauseKind } from './causes.ts';
