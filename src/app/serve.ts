@@ -250,7 +250,10 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
     },
     (a) => a.stop(),
   );
-  const health = new HealthEngine(store, clock, healthRules(config.health), { canaries: config.canaries });
+  const health = new HealthEngine(store, clock, healthRules(config.health), {
+    canaries: config.canaries,
+    connectionClosedAt: (id) => activity.clientClosedAt(id),
+  });
   health.failed.subscribe((e) => log.error({ err: e }, 'health evaluation failed'));
   health.evaluated.subscribe(logIssueChanges(log));
   return { store, storeHealth, sync, activity, auth, health };

@@ -52,6 +52,8 @@ export interface HealthEngineOptions {
   snapshot?: (now: number) => Promise<FleetSnapshot>;
   /** The configured canaries (`canaries:`): their runs and drift observations are evaluated too (docs/canaries.md). */
   canaries?: CanaryHealthConfig[];
+  /** When a bouncer last closed its own connection, as this process saw it (`vigil serve`: server/connection-watch.ts). */
+  connectionClosedAt?: (bouncerId: number) => number | undefined;
 }
 
 export interface EvaluationResult {
@@ -110,6 +112,7 @@ export class HealthEngine {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<EvaluationResult> | undefined;
   #source: ((now: number) => Promise<FleetSnapshot>) | undefined;
+  #connectionClosedAt: ((bouncerId: number) => number | undefined) | undefined;
   #canaries: CanaryHealthConfig[];
   /** Each evaluation's outcome (the log, notifications): any number of subscribers. */
   readonly evaluated = new Topic<EvaluationResult>();
@@ -123,6 +126,7 @@ export class HealthEngine {
     this.#clock = clock;
     this.#rules = rules;
     this.#source = options.snapshot;
+    this.#connectionClosedAt = options.connectionClosedAt;
     this.#canaries = options.canaries ?? [];
   }
 
@@ -155,8 +159,12 @@ export class HealthEngine {
     const reported = await usageMetricsReceivedAt(this.#store);
     const probes = await lastProbes(this.#store);
     const inputs: BouncerHealthInput[] = [];
+    const closedAt = this.#connectionClosedAt;
     for (const b of bouncers) {
-      inputs.push(toHealthInput(b, reported.get(b.id) ?? null, probes.get(b.id) ?? null));
+      const input = toHealthInput(b, reported.get(b.id) ?? null, probes.get(b.id) ?? null);
+      const closed = closedAt?.(b.id);
+      if (closed !== undefined) input.connectionClosedAt = closed;
+      inputs.push(input);
       if (inputs.length % 2000 === 0) await nextTurn();
     }
     await this.#live.annotate(this.#store, inputs, now);

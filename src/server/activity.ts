@@ -35,6 +35,8 @@ export class ActivityRecorder {
   #filtersPending = new Map<number, { bouncerId: number; seenAt: number; filters: StreamFilters }>();
   /** The newest probe per bouncer since the last flush (migration 013): evidence, never life. */
   #probes = new Map<number, ProbeRow>();
+  /** When each bouncer last closed its own connection (connection-watch.ts). */
+  #closedAt = new Map<number, number>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   onError: (e: unknown) => void = () => {};
@@ -144,6 +146,19 @@ export class ActivityRecorder {
    * A request with the bouncer's key that was not its own traffic (src/core/bouncers/probe.ts):
    * kept as its last probe, and nothing else about the bouncer moves.
    */
+  /**
+   * The bouncer closed its connection (its process exited: connection-watch.ts), at this time. Kept
+   * in memory only: after a restart nothing is known and the plain silence thresholds apply.
+   */
+  clientClosed(bouncerId: number, at: number): void {
+    this.#closedAt.set(bouncerId, at);
+  }
+
+  /** When the bouncer last closed its connection itself, if this process saw it. */
+  clientClosedAt(bouncerId: number): number | undefined {
+    return this.#closedAt.get(bouncerId);
+  }
+
   probe(row: ProbeRow): void {
     if (this.#probes.size >= 10_000 && !this.#probes.has(row.bouncerId)) return;
     this.#probes.set(row.bouncerId, row);
@@ -167,6 +182,7 @@ export class ActivityRecorder {
 
   /** Forget a bouncer (deleted): nothing pending for it is written. */
   forget(id: number): void {
+    this.#closedAt.delete(id);
     this.#pending.delete(id);
     this.#known.delete(id);
     this.#pulls.delete(id);

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { Bouncer } from '../core/model/records.ts';
@@ -6,6 +7,7 @@ import { parseUserAgent, type ParsedUserAgent } from '../core/bouncers/user-agen
 import { probeOf } from '../core/bouncers/probe.ts';
 import { hashApiKey, keyFingerprint } from '../core/bouncers/api-key.ts';
 import { RefusalLog, REFUSAL_LOG_EVERY_MS } from './refusal-log.ts';
+import { watchConnection } from './connection-watch.ts';
 import type { ActivityRecorder } from './activity.ts';
 import type { AuthResult, BouncerAuth } from './auth.ts';
 import type { ClientCertVerdict } from '../core/tls/client-cert.ts';
@@ -26,6 +28,8 @@ export interface GateRequest {
    * instead of the API key, as CrowdSec does (src/server/client-cert.ts).
    */
   clientCert?: ClientCertVerdict;
+  /** The connection it came on: the bouncer closing it is a sign its process exited (connection-watch.ts). */
+  socket?: Socket;
 }
 
 /**
@@ -41,6 +45,7 @@ export function gateRequestOf(req: IncomingMessage, method: string, path: string
     userAgent: req.headers['user-agent'],
     peer: foldPeerAddress(req.socket.remoteAddress),
     clientCert: clientCerts?.bouncer(req.socket),
+    socket: req.socket,
   };
 }
 
@@ -187,6 +192,7 @@ export class BouncerGate {
       activity.probe({ bouncerId: b.id, at, userAgent: probe.userAgent, peerIp: req.peer, method: req.method, path: req.path });
       return { ok: true, bouncer: b, at, probe: true };
     }
+    if (req.socket) watchConnection(req.socket, b.id, (id) => activity.clientClosed(id, this.#deps.clock.now()));
     if (req.method === 'HEAD') {
       // HEAD checks the key: a sign of life (last request), never a pull. CrowdSec 1.4.6 moves the
       // last pull on HEAD /v1/decisions/stream and takes type/version from a HEAD's User-Agent

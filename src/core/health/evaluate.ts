@@ -36,6 +36,10 @@ import {
  *   pause after it (the bouncer retries at its next tick); Vigil's own restarts are left out of a
  *   silence. With 1 min, every blip over ~50 s paged: bench:fleet measured 950 false pages per
  *   10,000 bouncer-days against 0 with 2 min, for a page 53 s later (docs/health.md, "Thresholds").
+ * - A bouncer that closed its own connection after its last pull (its process exited: stopped,
+ *   killed, crashed; server/connection-watch.ts) is late after 6 missed pulls, at least 1 min
+ *   (CLOSED_LATE_AFTER_MIN_MS): a network blip closes nothing, so the 2 min that ride one out are
+ *   not needed there; a restart reconnects within seconds.
  * - Offline (Critical) after 30 missed pulls, at least 10 min: 10 min for a 10 s bouncer, 30 min
  *   for a 60 s one. By then it is no restart, upgrade or reboot (minutes) but a stopped enforcer:
  *   new bans are not applied. A bouncer with no steady cadence (live mode, HEAD-only key checks)
@@ -50,6 +54,21 @@ export const DEFAULT_RULES: HealthRules = {
   failOpenAfterMs: DEFAULT_FAIL_OPEN_AFTER_MS,
   mode: 'vigil',
 };
+/** The Integration Late floor for a bouncer whose process closed its connection after its last pull (see DEFAULT_RULES). */
+export const CLOSED_LATE_AFTER_MIN_MS = 60_000;
+
+/** The rules for one bouncer: the late floor is CLOSED_LATE_AFTER_MIN_MS (at most) once it closed its connection after its last pull. */
+function rulesFor(b: BouncerHealthInput, rules: HealthRules): HealthRules {
+  if (b.connectionClosedAt === undefined || b.lastPullAt === null || b.connectionClosedAt < b.lastPullAt) return rules;
+  return { ...rules, lateAfterMinMs: Math.min(rules.lateAfterMinMs, CLOSED_LATE_AFTER_MIN_MS) };
+}
+
+/** Evidence that the process went away: it closed its own connection after its last pull. */
+function closedNote(b: BouncerHealthInput): string[] {
+  if (rulesFor(b, DEFAULT_RULES) === DEFAULT_RULES) return [];
+  return [`it closed its connection to the Local API at ${formatRfc3339(b.connectionClosedAt!)}, after its last pull, and has not reconnected: its process stopped or was killed (a network cut closes nothing)`];
+}
+
 /** How often `vigil serve` evaluates by default (health.evaluate_every): cheap (bench:health), and it bounds the time to know. */
 export const DEFAULT_EVALUATE_EVERY_MS = 10_000;
 
@@ -81,7 +100,7 @@ function steady(
   rules: HealthRules,
   downtime?: readonly Interval[],
 ): { t: CadenceThresholds; lastPull: number; pullSilence: number } | null {
-  const t = cadenceThresholds(b.pullCadenceMs, rules);
+  const t = cadenceThresholds(b.pullCadenceMs, rulesFor(b, rules));
   if (t === null || b.lastPullAt === null) return null;
   return { t, lastPull: b.lastPullAt, pullSilence: silenceSince(b.lastPullAt, now, downtime) };
 }
@@ -96,7 +115,7 @@ function offlineByCadence(s: NonNullable<ReturnType<typeof steady>>, lifeSilence
 
 /** The silence after which a steady bouncer raises Integration Late, or null when it has no steady cadence. */
 export function lateAfter(b: BouncerHealthInput, rules: HealthRules): number | null {
-  return cadenceThresholds(b.pullCadenceMs, rules)?.issueLateMs ?? null;
+  return cadenceThresholds(b.pullCadenceMs, rulesFor(b, rules))?.issueLateMs ?? null;
 }
 
 /**
@@ -195,7 +214,7 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
       since,
       summary: early?.summary ?? summaryFor(kind, b, since, now),
       causes,
-      notes: [...changeNotes(evidence.changesByBouncer.get(b.id), since), ...(canary ? [canary] : [])],
+      notes: [...changeNotes(evidence.changesByBouncer.get(b.id), since), ...(canary ? [canary] : []), ...closedNote(b)],
       ...(ownTraffic ? {} : { ownTraffic }),
     });
   }

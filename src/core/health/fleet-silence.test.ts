@@ -137,3 +137,25 @@ describe('fleet-wide silence', () => {
     expect(r.sections[0]!.steps.flatMap((x) => x.commands).join('\n')).toContain("curl -sS -m 5 -o /dev/null -w '%{http_code}\\n' http://10.0.0.1:8080/health");
   });
 });
+
+describe('a bouncer that closed its own connection (its process exited: server/connection-watch.ts)', () => {
+  const one = (over: Partial<BouncerHealthInput>) => snap([bouncer(0, over)]);
+  const late = (s: FleetSnapshot, now: number) => evaluate(s, now, DEFAULT_RULES).filter((f) => f.kind === 'integration_late');
+
+  it('is raised after 1 min of silence, not the 2 min that ride out a network blip', () => {
+    const closed = one({ connectionClosedAt: T + 2 * S });
+    expect(late(closed, T + 60 * S)).toEqual([]);
+    const [f] = late(closed, T + 60 * S + 1);
+    expect(f!.notes.at(-1)).toBe(
+      'it closed its connection to the Local API at 2026-12-07T09:00:02Z, after its last pull, and has not reconnected: its process stopped or was killed (a network cut closes nothing)',
+    );
+    // Silent with its connection open (a blip, a frozen host): the 2 min floor.
+    expect(late(one({}), T + 120 * S)).toEqual([]);
+    expect(late(one({}), T + 120 * S + 1)).toHaveLength(1);
+  });
+
+  it('a close before its last pull (it reconnected and pulled since) changes nothing', () => {
+    expect(late(one({ connectionClosedAt: T - S }), T + 60 * S + 1)).toEqual([]);
+    expect(late(one({ connectionClosedAt: T - S }), T + 120 * S + 1)).toHaveLength(1);
+  });
+});

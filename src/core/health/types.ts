@@ -95,6 +95,11 @@ export interface BouncerHealthInput {
   autoCreated?: boolean;
   /** The last request with its key that was someone checking it (doctor, curl): evidence, never life (issue 24). */
   lastProbe?: LastProbe | null;
+  /**
+   * When the bouncer last closed its own connection to the Local API (its process exited, as the
+   * serving process saw it: server/connection-watch.ts); absent when not seen (vigil watch, a restart).
+   */
+  connectionClosedAt?: number;
   /** The period of its usage-metrics reports (the latest report's `window_size_seconds`); absent or null: none (live-rhythm.ts). */
   usageReportPeriodMs?: number | null;
   /** Its learnt live-query rhythm for the current hour and the ones just before (live-rhythm.ts); absent: not learnt. */
