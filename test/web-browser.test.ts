@@ -218,8 +218,9 @@ suite(`dashboard in a real browser${haveChromium ? '' : ' (skipped: Debian chrom
     await page.waitForURL(/\/ui\/issues\/\d+$/);
     expect(await page.textContent('h1')).toBe('RC Integration Offline: nginx-web');
     nginxIssue = Number(new URL(page.url()).pathname.split('/').pop());
-    expect(await page.textContent('.cause-title')).toContain('Authentication failure');
-    expect(await page.textContent('.evidence')).toContain('refused (unknown key)');
+    // Its own key refused and nothing succeeding since: failing open (src/core/health/fail-open.ts).
+    expect(await page.textContent('.cause-title')).toContain('Authentication: the bouncer is failing open or blocked from updates');
+    expect(await page.textContent('.evidence')).toContain('they carried a key the Local API does not know');
     const first = page.locator('.cmd').first();
     const command = (await first.locator('pre').textContent())!;
     expect(command.length).toBeGreaterThan(3);
