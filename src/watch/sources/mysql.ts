@@ -1,17 +1,7 @@
 /** CrowdSec's MySQL/MariaDB database, through one pooled connection (mysql2 loaded only when used). */
 import { describeDb, type CrowdsecDbLocation } from '../crowdsec-config.ts';
-import {
-  BOUNCER_COLUMNS,
-  errorText,
-  machinesQuery,
-  metricsQuery,
-  readImportRows,
-  SourceError,
-  toRead,
-  type BouncerSource,
-  type CrowdsecImportRows,
-  type SourceRead,
-} from './source.ts';
+import { BOUNCER_COLUMNS, errorText, machinesQuery, metricsQuery, readImportRows, SourceError, toRead } from './source.ts';
+import type { BouncerSource, CrowdsecImportRows, SourceRead } from './source.ts';
 
 export class MysqlSource implements BouncerSource {
   readonly kind = 'mysql';

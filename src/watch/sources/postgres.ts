@@ -1,18 +1,8 @@
 /** CrowdSec's PostgreSQL database, through one pooled connection. */
 import pg from 'pg';
 import { describeDb, type CrowdsecDbLocation } from '../crowdsec-config.ts';
-import {
-  BOUNCER_COLUMNS,
-  errorText,
-  machinesQuery,
-  metricsQuery,
-  readImportRows,
-  SourceError,
-  toRead,
-  type BouncerSource,
-  type CrowdsecImportRows,
-  type SourceRead,
-} from './source.ts';
+import { BOUNCER_COLUMNS, errorText, machinesQuery, metricsQuery, readImportRows, SourceError, toRead } from './source.ts';
+import type { BouncerSource, CrowdsecImportRows, SourceRead } from './source.ts';
 
 export class PostgresSource implements BouncerSource {
   readonly kind = 'postgres';

@@ -3,18 +3,8 @@
  * polls, so CrowdSec's WAL checkpoints proceed); a lock held past the busy timeout is a failure.
  */
 import SqliteDatabase from 'better-sqlite3';
-import {
-  BOUNCER_COLUMNS,
-  errorText,
-  machinesQuery,
-  metricsQuery,
-  readImportRows,
-  SourceError,
-  toRead,
-  type BouncerSource,
-  type CrowdsecImportRows,
-  type SourceRead,
-} from './source.ts';
+import { BOUNCER_COLUMNS, errorText, machinesQuery, metricsQuery, readImportRows, SourceError, toRead } from './source.ts';
+import type { BouncerSource, CrowdsecImportRows, SourceRead } from './source.ts';
 
 function sqliteColumns(db: SqliteDatabase.Database, table: string): Set<string> {
   return new Set((db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name));
