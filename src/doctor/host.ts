@@ -84,41 +84,47 @@ function fileError(e: unknown): FileError {
   return { error: code, message: err.message };
 }
 
+/** The first `maxBytes` of a file on this machine. */
+function readLocalFile(file: string, maxBytes: number): { text: string } | FileError {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(Math.min(maxBytes, fs.fstatSync(fd).size));
+      const n = fs.readSync(fd, buf, 0, buf.length, 0);
+      return { text: buf.subarray(0, n).toString('utf8') };
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    return fileError(e);
+  }
+}
+
+/** The last `maxBytes` of a file on this machine (a log's newest lines). */
+function readLocalTail(file: string, maxBytes: number): { text: string } | FileError {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const len = Math.min(size, maxBytes);
+      const buf = Buffer.alloc(len);
+      fs.readSync(fd, buf, 0, len, size - len);
+      return { text: buf.toString('utf8') };
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    return fileError(e);
+  }
+}
+
 /** This machine. */
 export function localHost(): Host {
   return {
     where: 'this host',
     local: true,
-    async readFile(file, maxBytes = 4 * 1024 * 1024) {
-      try {
-        const fd = fs.openSync(file, 'r');
-        try {
-          const buf = Buffer.alloc(Math.min(maxBytes, fs.fstatSync(fd).size));
-          const n = fs.readSync(fd, buf, 0, buf.length, 0);
-          return { text: buf.subarray(0, n).toString('utf8') };
-        } finally {
-          fs.closeSync(fd);
-        }
-      } catch (e) {
-        return fileError(e);
-      }
-    },
-    async readTail(file, maxBytes) {
-      try {
-        const fd = fs.openSync(file, 'r');
-        try {
-          const size = fs.fstatSync(fd).size;
-          const len = Math.min(size, maxBytes);
-          const buf = Buffer.alloc(len);
-          fs.readSync(fd, buf, 0, len, size - len);
-          return { text: buf.toString('utf8') };
-        } finally {
-          fs.closeSync(fd);
-        }
-      } catch (e) {
-        return fileError(e);
-      }
-    },
+    readFile: async (file, maxBytes = 4 * 1024 * 1024) => readLocalFile(file, maxBytes),
+    readTail: async (file, maxBytes) => readLocalTail(file, maxBytes),
     async stat(file) {
       try {
         const s = fs.statSync(file);

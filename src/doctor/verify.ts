@@ -8,83 +8,13 @@
  * Time comes from a Clock and waiting from an injected `sleep`, so tests drive it without real
  * delays where they want to; the decision store and the HTTP request are injected too.
  */
-import type { Clock } from '../lib/clock.ts';
 import { formatGoDuration } from '../lib/duration.ts';
 import type { HttpAnswer, NetFailure } from './network-probe.ts';
+import { Aborted, VerifyRun } from './verify-run.ts';
+import type { RemediationType, VerifyDeps, VerifyOptions, VerifyResult } from './verify-types.ts';
 
-export type RemediationType = 'ban' | 'captcha';
-
-/** Where the test decision is written: Vigil's store, or a real CrowdSec through cscli. */
-export interface DecisionBackend {
-  /** For messages: "Vigil store sqlite:…", "cscli". */
-  describe: string;
-  /** Active decisions that already cover `ip` (they would make the test meaningless). */
-  existingDecisions(ip: string, now: number): Promise<string[]>;
-  /** Adds the decision; resolves once it is committed, with its id. */
-  addDecision(d: { ip: string; type: RemediationType; durationMs: number; reason: string; now: number }): Promise<{ id: string }>;
-  /** Removes exactly that decision; false when it was already gone. */
-  removeDecision(id: string, d: { ip: string; reason: string; now: number }): Promise<boolean>;
-  /** The bouncer's last pull (null: never), or undefined when no bouncer has that name. */
-  lastPull(name: string): Promise<{ lastPullAt: number | null } | undefined>;
-}
-
-export type Requester = (url: string, headers: Record<string, string>, timeoutMs: number) => Promise<HttpAnswer | NetFailure>;
-
-export interface VerifyOptions {
-  url: string;
-  ip: string;
-  type: RemediationType;
-  /** Wait for this bouncer's pull; without it, wait `updatePeriodMs`. */
-  bouncer?: string;
-  /** The bouncer's update period (go-cs-bouncer's default is 10 s): waited when no bouncer is named. */
-  updatePeriodMs: number;
-  /** Give up waiting for the pull after this long. */
-  timeoutMs: number;
-  /** How often the last pull is read, and the URL retried after the wait. */
-  pollMs: number;
-  /** After the pull (or period), keep retrying the URL this long: the bouncer applies what it pulled. */
-  settleMs: number;
-  /** Each HTTP request's time limit. */
-  requestTimeoutMs: number;
-  /** The decision's own lifetime: it expires by itself even if removal never runs (kill -9). */
-  decisionDurationMs: number;
-}
-
-export interface VerifyDeps {
-  backend: DecisionBackend;
-  request: Requester;
-  clock: Clock;
-  /** Waits `ms`; rejects when `signal` aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-  signal?: AbortSignal;
-  /** Progress lines as they happen (stderr in the CLI). */
-  progress?(line: string): void;
-}
-
-export interface VerifyStep {
-  step: 'baseline' | 'add' | 'wait' | 'check' | 'remove';
-  ok: boolean;
-  ms: number;
-  detail: string;
-}
-
-export interface VerifyResult {
-  verdict: 'pass' | 'fail' | 'aborted';
-  /** One line: why. */
-  summary: string;
-  url: string;
-  ip: string;
-  type: RemediationType;
-  bouncer?: string;
-  decisionId?: string;
-  /** The test decision is gone (or was never added). */
-  decisionRemoved: boolean;
-  steps: VerifyStep[];
-  /** Time from the decision's commit to the first blocked answer. */
-  enforcedAfterMs?: number;
-  totalMs: number;
-  fix?: string;
-}
+export { abortableSleep } from './verify-run.ts';
+export type { DecisionBackend, RemediationType, Requester, VerifyDeps, VerifyOptions, VerifyResult, VerifyStep } from './verify-types.ts';
 
 const CAPTCHA_MARKERS = /captcha|turnstile|hcaptcha|recaptcha/i;
 
@@ -107,82 +37,6 @@ function challengeOrBlock(a: HttpAnswer, type: RemediationType, baselineStatus: 
 }
 
 const describe = (a: HttpAnswer | NetFailure, how?: string) => (a.ok ? `${a.status}${how ? ` (${how})` : ''}` : `${a.kind}: ${a.message}`);
-
-class Aborted extends Error {}
-
-/**
- * One verification in progress: its options, what it has found so far, and the helpers every step
- * uses (progress lines, abortable waits and requests). The steps are the functions below runVerify.
- */
-class VerifyRun {
-  readonly opts: VerifyOptions;
-  readonly deps: VerifyDeps;
-  readonly t0: number;
-  readonly headers: Record<string, string>;
-  /** The test decision's reason (and the removal's): names the address and the run. */
-  readonly reason: string;
-  readonly result: VerifyResult;
-  decisionId: string | undefined;
-  /** When the test decision was committed: a pull that started before may have missed it. */
-  committedAt = 0;
-
-  constructor(opts: VerifyOptions, deps: VerifyDeps) {
-    this.opts = opts;
-    this.deps = deps;
-    this.t0 = deps.clock.now();
-    this.headers = { 'X-Forwarded-For': opts.ip, 'User-Agent': 'vigil-verify' };
-    this.reason = `vigil verify ${opts.ip} ${new Date(this.t0).toISOString()}`;
-    this.result = {
-      verdict: 'fail',
-      summary: '',
-      url: opts.url,
-      ip: opts.ip,
-      type: opts.type,
-      bouncer: opts.bouncer,
-      decisionRemoved: true,
-      steps: [],
-      totalMs: 0,
-    };
-  }
-
-  now(): number {
-    return this.deps.clock.now();
-  }
-
-  say(line: string): void {
-    this.deps.progress?.(line);
-  }
-
-  step(s: VerifyStep): void {
-    this.result.steps.push(s);
-    this.say(`${s.ok ? 'ok  ' : 'FAIL'} ${s.step.padEnd(8)} ${s.detail} (${formatGoDuration(Math.round(s.ms))})`);
-  }
-
-  end(verdict: VerifyResult['verdict'], summary: string, fix?: string): void {
-    this.result.verdict = verdict;
-    this.result.summary = summary;
-    if (fix) this.result.fix = fix;
-  }
-
-  checkAbort(): void {
-    if (this.deps.signal?.aborted) throw new Aborted();
-  }
-
-  async sleep(ms: number): Promise<void> {
-    try {
-      await this.deps.sleep(ms, this.deps.signal);
-    } catch (e) {
-      if (this.deps.signal?.aborted) throw new Aborted();
-      throw e;
-    }
-    this.checkAbort();
-  }
-
-  /** The URL as the test address. A request in flight when Ctrl-C comes is abandoned, not waited for. */
-  requestUrl(): Promise<HttpAnswer | NetFailure> {
-    return raceAbort(this.deps.request(this.opts.url, this.headers, this.opts.requestTimeoutMs), this.deps.signal);
-  }
-}
 
 /** Baseline, add a test decision, wait for the bouncer's pull, check the URL blocks the address, and always remove the decision. */
 export async function runVerify(opts: VerifyOptions, deps: VerifyDeps): Promise<VerifyResult> {
@@ -384,39 +238,4 @@ function abortedSummary({ decisionId, result }: VerifyRun): string {
     : `interrupted: the test decision ${decisionId} could NOT be removed (remove it: vigil decisions delete --id ${decisionId})`;
 }
 
-function raceAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return p;
-  if (signal.aborted) return Promise.reject(new Aborted());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Aborted());
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
 const fmtTime = (ms: number | null) => (ms === null ? 'never' : new Date(ms).toISOString());
-
-/** A real sleep that an AbortSignal cuts short. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new Error('aborted'));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new Error('aborted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}

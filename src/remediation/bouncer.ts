@@ -4,71 +4,29 @@
  * (User-Agent, usage metrics, a `healthy` signal tied to the age of its last successful pull).
  * Framework adapters (node:http, Express, Fastify) and the forward-auth daemon call `handle()`.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import { systemClock, type Clock } from '../lib/clock.ts';
 import type { Decision } from '../core/model/records.ts';
 import type { IpFamily } from '../lib/ip.ts';
-import { DecisionCache, canonicalIp, parseAddressInto, type Remediation } from './decision-cache.ts';
-import { LapiClient, LapiError } from './lapi-client.ts';
+import { DecisionCache, canonicalIp, parseAddressInto } from './decision-cache.ts';
+import { LapiClient } from './lapi-client.ts';
 import { resolveClientIp, TrustedProxies } from './client-ip.ts';
 import { CaptchaService } from './captcha.ts';
-import { banPage, captchaPage, continuePage, safeReturnPath, VERIFY_PATH, wantsJson, type BanReason, type Page } from './pages.ts';
-import { UsageCounters, originLabel, usageMetricsPayload } from './usage-metrics.ts';
-import { evaluateHealth, type BouncerHealth, type HealthStatus, type LastFailure } from './health.ts';
+import { banPage, captchaPage, continuePage, safeReturnPath, VERIFY_PATH, type BanReason, type Page } from './pages.ts';
+import { UsageCounters, originLabel } from './usage-metrics.ts';
+import type { BouncerHealth } from './health.ts';
 import { normalizeOptions, stderrLogger, type BouncerLogger, type BouncerOptions, type NormalizedOptions } from './options.ts';
 import { BOUNCER_USER_AGENT } from './version.ts';
+import { PullLoop } from './pull-loop.ts';
+import { UsagePush } from './usage-push.ts';
+import { acceptsJson, ALLOW, first, INVALID, isPromise, type HandleMode, type Outcome, type PushResult, type RequestView, type Verdict } from './verdict.ts';
 
-export type VerdictReason = 'none' | 'decision' | 'lapi_unavailable' | 'invalid_address';
+export type { HandleMode, Outcome, PushResult, RequestView, Verdict, VerdictReason } from './verdict.ts';
 
-/** What the bouncer decided for one address. */
-export interface Verdict {
-  remediation: Remediation;
-  reason: VerdictReason;
-  /** The decision applied, when reason is `decision`. */
-  decision?: Decision;
-}
-
-const ALLOW: Verdict = Object.freeze({ remediation: 'bypass', reason: 'none' });
-const INVALID: Verdict = Object.freeze({ remediation: 'ban', reason: 'invalid_address' });
-
-/** A request as the adapters see it. */
-export interface RequestView {
-  method: string;
-  /** Path and query as this server received them. */
-  url: string;
-  /** Lower-case names, as node:http gives them. */
-  headers: IncomingHttpHeaders;
-  /** The TCP peer's address. */
-  peer: string;
-  /** The connection to us is TLS. */
-  secure?: boolean;
-}
-
-/**
- * How a request is being asked about:
- * - `middleware`: in the application; allowed requests go on to it.
- * - `forward-auth`: a proxy asks (nginx auth_request, Traefik forwardAuth, Caddy forward_auth); the
- *   original URI is in X-Forwarded-Uri or X-Original-URI; allowed = 200 with no body.
- * - `render`: nginx redirected a 401/403 here to show the page; nothing to allow.
- */
-export type HandleMode = 'middleware' | 'forward-auth' | 'render';
-
-export type Outcome =
-  | { action: 'allow'; ip: string; verdict: Verdict }
-  | { action: 'respond'; ip: string | null; verdict: Verdict | null; status: number; headers: Record<string, string>; body: string };
-
-export type PushResult = 'sent' | 'unsupported' | 'failed' | 'disabled';
-
+/** A live-mode answer, kept until it expires. */
 interface LiveEntry {
   decision: Decision | undefined;
   expiresAt: number;
 }
-
-const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
-/** Whether the client asked for JSON (read only when a remediation is rendered). */
-const acceptsJson = (req: RequestView): boolean => wantsJson(first(req.headers.accept));
-
-const isPromise = <T>(x: T | Promise<T>): x is Promise<T> => typeof (x as Promise<T>)?.then === 'function';
 
 export class Bouncer {
   readonly options: NormalizedOptions;
@@ -80,31 +38,17 @@ export class Bouncer {
   readonly #trusted: TrustedProxies;
   readonly #counters: UsageCounters;
   readonly #scratch = new Uint32Array(4);
-  readonly #onHealthChange?: (healthy: boolean, summary: string) => void;
+  readonly #loop: PullLoop;
+  readonly #usage: UsagePush;
 
   readonly startedAt: number;
-  #lastSuccessAt: number | null = null;
-  #lastFailure: LastFailure | null = null;
-  #consecutiveFailures = 0;
-  #reportedStatus: HealthStatus = 'starting';
-  #lastFailureLogAt = 0;
-  #lastFailureLogged = '';
-  /** The next pull asks for the full set: at start, and after any failure (a lost delta, a rebuilt LAPI). */
-  #needStartup = true;
-  #pulling: Promise<void> | null = null;
-  #firstAttempt: Promise<void>;
-  #resolveFirstAttempt!: () => void;
-  #timers = new Set<NodeJS.Timeout>();
-  #running = false;
   #live = new Map<string, LiveEntry>();
   #inflight = new Map<string, Promise<Verdict>>();
-  #metricsBackoff = 1;
 
   constructor(options: BouncerOptions) {
     this.options = normalizeOptions(options);
     this.#clock = options.clock ?? systemClock;
     this.#log = options.logger ?? stderrLogger;
-    this.#onHealthChange = options.onHealthChange;
     this.#client = new LapiClient({ apiUrl: this.options.apiUrl, apiKey: this.options.apiKey, userAgent: BOUNCER_USER_AGENT });
     this.#trusted = new TrustedProxies(this.options.trustedProxies);
     this.cache = new DecisionCache({ fallbackRemediation: this.options.fallbackRemediation });
@@ -125,152 +69,44 @@ export class Bouncer {
     );
     this.startedAt = this.#clock.now();
     this.#counters = new UsageCounters(this.startedAt);
-    this.#firstAttempt = new Promise((resolve) => (this.#resolveFirstAttempt = resolve));
+    const shared = { options: this.options, client: this.#client, clock: this.#clock, log: this.#log, cache: this.cache, startedAt: this.startedAt };
+    this.#usage = new UsagePush({ ...shared, counters: this.#counters, lastPullAt: () => this.#loop.lastSuccessAt });
+    this.#loop = new PullLoop({
+      ...shared,
+      usage: this.#usage,
+      onHealthChange: options.onHealthChange,
+      pruneLive: (now) => {
+        for (const [ip, entry] of this.#live) if (entry.expiresAt <= now) this.#live.delete(ip);
+      },
+    });
     if (options.autoStart !== false) this.start();
   }
 
-  // ------------------------------------------------------------------ lifecycle
+  // ------------------------------------------------------------------ Local API (pull-loop.ts, usage-push.ts)
 
   /** Starts pulling (stream) or probing (live), and the usage-metrics push. Idempotent. */
   start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    const loop = async () => {
-      if (!this.#running) return;
-      if (this.options.mode === 'stream') await this.pull();
-      else await this.#probeIfIdle();
-      this.#after(this.options.updateFrequencyMs, loop);
-    };
-    void loop();
-    if (this.options.usageMetricsIntervalMs > 0) {
-      const push = async () => {
-        if (!this.#running) return;
-        await this.pushUsageMetrics();
-        this.#after(this.options.usageMetricsIntervalMs * this.#metricsBackoff, push);
-      };
-      this.#after(this.options.usageMetricsIntervalMs, push);
-    }
+    this.#loop.start();
   }
 
   /** Stops the timers and waits for a pull in flight. The cache stays usable. */
-  async stop(): Promise<void> {
-    this.#running = false;
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
-    await this.#pulling;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** Resolves once the first pull (or live probe) has finished, successfully or not. */
   ready(): Promise<void> {
-    return this.#firstAttempt;
+    return this.#loop.ready();
   }
-
-  #after(ms: number, fn: () => Promise<void>): void {
-    if (!this.#running) return;
-    const t = setTimeout(() => {
-      this.#timers.delete(t);
-      void fn();
-    }, ms);
-    // A library must not keep its host process alive.
-    t.unref();
-    this.#timers.add(t);
-  }
-
-  // ------------------------------------------------------------------ Local API
 
   /** One stream pull now: the full set at start and after a failure, the delta otherwise. */
   pull(): Promise<void> {
-    if (this.options.mode === 'live') return this.#probe();
-    this.#pulling ??= this.#doPull().finally(() => {
-      this.#pulling = null;
-      this.#resolveFirstAttempt();
-    });
-    return this.#pulling;
-  }
-
-  async #doPull(): Promise<void> {
-    const startup = this.#needStartup;
-    try {
-      const body = await this.#client.stream(startup, this.options.filters, this.options.streamTimeoutMs);
-      const now = this.#clock.now();
-      const r = startup ? this.cache.replace(body.new, now) : this.cache.apply(body.new, body.deleted, now);
-      this.cache.pruneExpired(now);
-      this.#needStartup = false;
-      if (r.added > 0 || r.deleted > 0 || startup) {
-        this.#log.debug({ startup, added: r.added, deleted: r.deleted, ignored: r.ignored, decisions: this.cache.size }, 'decisions pulled');
-      }
-      this.#succeeded(now);
-    } catch (e) {
-      this.#needStartup = true;
-      this.#failed(e);
-    }
-  }
-
-  async #probe(): Promise<void> {
-    try {
-      await this.#client.probe(this.options.lapiTimeoutMs);
-      this.#succeeded(this.#clock.now());
-    } catch (e) {
-      this.#failed(e);
-    } finally {
-      this.#resolveFirstAttempt();
-    }
-  }
-
-  /** Live mode: a key-checking probe only when no query has succeeded within one interval. */
-  async #probeIfIdle(): Promise<void> {
-    const now = this.#clock.now();
-    for (const [ip, entry] of this.#live) if (entry.expiresAt <= now) this.#live.delete(ip);
-    if (this.#lastSuccessAt === null || now - this.#lastSuccessAt >= this.options.updateFrequencyMs) await this.#probe();
-    else this.#reportHealth();
-  }
-
-  #succeeded(now: number): void {
-    this.#lastSuccessAt = now;
-    this.#consecutiveFailures = 0;
-    this.#reportHealth();
-  }
-
-  #failed(e: unknown): void {
-    const now = this.#clock.now();
-    const err = e instanceof LapiError ? e : new LapiError('bad_response', null, `unexpected error: ${(e as Error)?.message ?? String(e)}`);
-    this.#lastFailure = { at: now, kind: err.kind, status: err.status, message: err.message };
-    this.#consecutiveFailures++;
-    // One line when the failure changes, then one every 5 minutes while it lasts.
-    if (err.message !== this.#lastFailureLogged || now - this.#lastFailureLogAt >= 300_000) {
-      this.#log.warn({ kind: err.kind, status: err.status, failures: this.#consecutiveFailures }, `Local API call failed: ${err.message}`);
-      this.#lastFailureLogged = err.message;
-      this.#lastFailureLogAt = now;
-    }
-    this.#reportHealth();
-  }
-
-  #reportHealth(): void {
-    const h = this.health();
-    if (h.status === this.#reportedStatus) return;
-    const was = this.#reportedStatus;
-    this.#reportedStatus = h.status;
-    if (h.status === 'unhealthy') this.#log.error({ healthy: false }, `bouncer unhealthy: ${h.summary}`);
-    else if (h.status === 'healthy') {
-      this.#log.info({ healthy: true }, was === 'unhealthy' ? `bouncer healthy again: ${h.summary}` : `bouncer healthy: ${h.summary}`);
-      this.#lastFailureLogged = '';
-    }
-    if (was === 'healthy' || h.status === 'healthy') this.#onHealthChange?.(h.healthy, h.summary);
+    return this.#loop.pull();
   }
 
   /** The bouncer's own health (see health.ts). */
   health(): BouncerHealth {
-    return evaluateHealth(
-      {
-        mode: this.options.mode,
-        startedAt: this.startedAt,
-        lastSuccessAt: this.#lastSuccessAt,
-        lastFailure: this.#lastFailure,
-        consecutiveFailures: this.#consecutiveFailures,
-        unhealthyAfterMs: this.options.unhealthyAfterMs,
-      },
-      this.#clock.now(),
-    );
+    return this.#loop.health();
   }
 
   get healthy(): boolean {
@@ -278,39 +114,16 @@ export class Bouncer {
   }
 
   /** Pushes usage metrics now; a LAPI without the route (CrowdSec < 1.6.3) is backed off quietly. */
-  async pushUsageMetrics(): Promise<PushResult> {
-    if (this.options.usageMetricsIntervalMs === 0) return 'disabled';
-    const now = this.#clock.now();
-    const payload = usageMetricsPayload({
-      counters: this.#counters,
-      active: this.cache.active(now),
-      now,
-      startedAt: this.startedAt,
-      lastPullAt: this.#lastSuccessAt,
-      name: this.options.name,
-    });
-    try {
-      await this.#client.pushUsageMetrics(payload, 10_000);
-      this.#counters.reset(now);
-      this.#metricsBackoff = 1;
-      return 'sent';
-    } catch (e) {
-      if (e instanceof LapiError && e.kind === 'not_found') {
-        // CrowdSec before 1.6.3 has no such route: expected, so no warning; ask again less often.
-        if (this.#metricsBackoff === 1) this.#log.info({}, 'the Local API does not accept usage metrics (CrowdSec older than 1.6.3?); will ask again later');
-        this.#metricsBackoff = Math.min(this.#metricsBackoff * 2, 48);
-        return 'unsupported';
-      }
-      this.#log.warn({}, `usage metrics not sent (kept for the next push): ${(e as Error).message}`);
-      return 'failed';
-    }
+  pushUsageMetrics(): Promise<PushResult> {
+    return this.#usage.push();
   }
 
   // ------------------------------------------------------------------ decisions
 
   /** Whether requests must be refused because the Local API cannot be reached and fail-closed is set. */
   #failingClosed(now: number): boolean {
-    return !this.options.failOpen && (this.#lastSuccessAt === null || now - this.#lastSuccessAt > this.options.unhealthyAfterMs);
+    const lastSuccessAt = this.#loop.lastSuccessAt;
+    return !this.options.failOpen && (lastSuccessAt === null || now - lastSuccessAt > this.options.unhealthyAfterMs);
   }
 
   /** The verdict for an address; synchronous in stream mode and for live answers already cached. */
@@ -355,11 +168,11 @@ export class Bouncer {
     try {
       raw = await this.#client.decisionsFor(canonical, this.options.lapiTimeoutMs);
     } catch (e) {
-      this.#failed(e);
+      this.#loop.failed(e);
       return this.options.failOpen ? ALLOW : this.#failClosedVerdict();
     }
     const now = this.#clock.now();
-    this.#succeeded(now);
+    this.#loop.succeeded(now);
     const decision = this.cache.pick(raw, now);
     const expiresAt = Math.min(now + this.options.cacheExpirationMs, decision?.until ?? Infinity);
     if (this.#live.size >= this.options.liveCacheSize) {

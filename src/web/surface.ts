@@ -64,18 +64,7 @@ const DASHBOARD_HOME = `${DASHBOARD_MOUNT}/`;
 
 export async function createWebSurface(deps: WebSurfaceDeps): Promise<WebSurface> {
   const where = deps.config.adminListen;
-  if (where === null) {
-    return {
-      adminOn: null,
-      adminAuth: undefined,
-      attachAdmin() {},
-      onLapiListener: (fetch) => fetch,
-      async start() {},
-      dashboardUrl: null,
-      dashboard: null,
-      async close() {},
-    };
-  }
+  if (where === null) return surfaceOff();
   const dashboard = await createDashboard({
     store: deps.store,
     clock: deps.clock,
@@ -88,13 +77,7 @@ export async function createWebSurface(deps: WebSurfaceDeps): Promise<WebSurface
     livePollMs: deps.livePollMs,
   });
   const dashboardFetch = dashboard.app.fetch as Fetch;
-  if (deps.firstStartPassword) {
-    // Before anything listens (scrypt takes a moment, and a start that fails later has printed it
-    // anyway), with the configured address: the password is never created without being shown.
-    const prepared = await prepareDashboardPassword(deps.store);
-    const password = prepared ? await storeDashboardPassword(deps.store, prepared) : null;
-    if (password) deps.firstStartPassword(password, `http://${formatListen(where === 'lapi' ? deps.config.listen : where)}${DASHBOARD_HOME}`);
-  }
+  if (deps.firstStartPassword) await showFirstStartPassword(deps.store, deps.firstStartPassword, where === 'lapi' ? deps.config.listen : where);
   let adminApp: Hono | undefined;
   let server: http.Server | undefined;
   let closing: Promise<void> | undefined;
@@ -148,6 +131,30 @@ export async function createWebSurface(deps: WebSurfaceDeps): Promise<WebSurface
     },
   };
   return surface;
+}
+
+/** `admin_listen: off`: no admin API, no dashboard. */
+function surfaceOff(): WebSurface {
+  return {
+    adminOn: null,
+    adminAuth: undefined,
+    attachAdmin() {},
+    onLapiListener: (fetch) => fetch,
+    async start() {},
+    dashboardUrl: null,
+    dashboard: null,
+    async close() {},
+  };
+}
+
+/**
+ * Before anything listens (scrypt takes a moment, and a start that fails later has printed it
+ * anyway), with the configured address: the password is never created without being shown.
+ */
+async function showFirstStartPassword(store: Store, show: (password: string, dashboardUrl: string) => void, at: ListenAddress): Promise<void> {
+  const prepared = await prepareDashboardPassword(store);
+  const password = prepared ? await storeDashboardPassword(store, prepared) : null;
+  if (password) show(password, `http://${formatListen(at)}${DASHBOARD_HOME}`);
 }
 
 /** Our own listener: the dashboard, the admin API, and / sending a browser to the dashboard. */

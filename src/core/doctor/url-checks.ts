@@ -60,8 +60,22 @@ export function checkLapiUrl(raw: string, style: UrlStyle, where: string): { fin
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const isAddress = /^[\d.]+$/.test(host) || host.includes(':');
   const port = url.port ? Number(url.port) : scheme === 'https' ? 443 : 80;
+  findings.push(...formWarnings(url, scheme, urlKey, style, where));
+
+  // The path as written: URL() turns an empty path into "/", which would hide a missing slash.
+  const path = raw.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').replace(/[?#].*$/, '');
+  findings.push(pathFinding({ raw, url, path, scheme, host, port, urlKey, style, where }));
+
+  const basePath = path.endsWith('/') ? path : `${path}/`;
+  const base = `${url.protocol}//${url.host}${basePath}`;
+  return { findings, endpoint: { url, protocol: scheme, host, port, isAddress, base } };
+}
+
+/** What the bouncer would ignore or get wrong in the URL's form: credentials, a missing port, a query. */
+function formWarnings(url: URL, scheme: string, urlKey: string, style: UrlStyle, where: string): Finding[] {
+  const out: Finding[] = [];
   if (url.username || url.password) {
-    findings.push(
+    out.push(
       warn('url', 'url.credentials', `${urlKey} carries a user name or password: the Local API authenticates with the key, not with these`, {
         evidence: [where],
         fix: `remove "user:password@" from ${urlKey}`,
@@ -69,7 +83,7 @@ export function checkLapiUrl(raw: string, style: UrlStyle, where: string): { fin
     );
   }
   if (!url.port && scheme === 'http') {
-    findings.push(
+    out.push(
       warn('url', 'url.port', `${urlKey} has no port: the bouncer connects to port 80, the Local API listens on 8080 by default`, {
         evidence: [where],
         fix: `add the port, e.g. http://${url.host}:8080${style === 'conf' ? '' : '/'}, unless a proxy serves the Local API on 80`,
@@ -77,49 +91,55 @@ export function checkLapiUrl(raw: string, style: UrlStyle, where: string): { fin
     );
   }
   if (url.search || url.hash) {
-    findings.push(
+    out.push(
       warn('url', 'url.query', `${urlKey} has a query or fragment ("${url.search}${url.hash}"): the bouncer appends paths after it`, {
         evidence: [where],
         fix: `remove everything from "?" or "#" in ${urlKey}`,
       }),
     );
   }
+  return out;
+}
 
-  // The path as written: URL() turns an empty path into "/", which would hide a missing slash.
-  const path = raw.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').replace(/[?#].*$/, '');
+interface PathInput {
+  raw: string;
+  url: URL;
+  /** The path as written. */
+  path: string;
+  scheme: string;
+  host: string;
+  port: number;
+  urlKey: string;
+  style: UrlStyle;
+  where: string;
+}
+
+/** The path: the base URL only, with the trailing "/" each bouncer family needs (see the top of this file). */
+function pathFinding({ raw, url, path, scheme, host, port, urlKey, style, where }: PathInput): Finding {
   const isBlaas = /(^|\.)api\.crowdsec\.net$/i.test(host);
   if (/\/v1\/decisions/.test(path) && !isBlaas) {
-    findings.push(
-      fail('url', 'url.path', `${urlKey} includes the API path "${path}": it must be the Local API's base URL`, {
-        evidence: [where, `the bouncer would request ${path.replace(/\/$/, '')}/v1/decisions/stream`],
-        fix: `set ${urlKey} to ${url.origin}${style === 'conf' ? '' : '/'}`,
-      }),
-    );
-  } else if (style === 'conf' && path.endsWith('/') && !isBlaas) {
-    const doubled = `${path}/v1/decisions/stream`;
-    findings.push(
-      fail(
-        'url',
-        'url.trailing-slash',
-        `API_URL ends with "/": the Lua bouncer appends "/v1/decisions/…" and requests "${doubled.replace(/^\/\//, '//')}", which the Local API answers 404`,
-        {
-          evidence: [where],
-          fix: `remove the trailing slash: API_URL=${url.origin}${path.replace(/\/+$/, '')}`,
-        },
-      ),
-    );
-  } else if (style !== 'conf' && !path.endsWith('/')) {
-    findings.push(
-      warn('url', 'url.trailing-slash', `${urlKey} has no trailing "/" (the seed's common configuration error)`, {
-        evidence: [where, 'go-cs-bouncer adds it itself, other clients resolve paths against the last segment and drop it'],
-        fix: `end ${urlKey} with "/": ${url.origin}${path}/`,
-      }),
-    );
-  } else {
-    findings.push(ok('url', 'url.form', `${urlKey} ${redactUrl(raw)}: ${scheme}, host ${host}, port ${port}, path ${path || '/'}`, { evidence: [where] }));
+    return fail('url', 'url.path', `${urlKey} includes the API path "${path}": it must be the Local API's base URL`, {
+      evidence: [where, `the bouncer would request ${path.replace(/\/$/, '')}/v1/decisions/stream`],
+      fix: `set ${urlKey} to ${url.origin}${style === 'conf' ? '' : '/'}`,
+    });
   }
-
-  const basePath = path.endsWith('/') ? path : `${path}/`;
-  const base = `${url.protocol}//${url.host}${basePath}`;
-  return { findings, endpoint: { url, protocol: scheme, host, port, isAddress, base } };
+  if (style === 'conf' && path.endsWith('/') && !isBlaas) {
+    const doubled = `${path}/v1/decisions/stream`;
+    return fail(
+      'url',
+      'url.trailing-slash',
+      `API_URL ends with "/": the Lua bouncer appends "/v1/decisions/…" and requests "${doubled.replace(/^\/\//, '//')}", which the Local API answers 404`,
+      {
+        evidence: [where],
+        fix: `remove the trailing slash: API_URL=${url.origin}${path.replace(/\/+$/, '')}`,
+      },
+    );
+  }
+  if (style !== 'conf' && !path.endsWith('/')) {
+    return warn('url', 'url.trailing-slash', `${urlKey} has no trailing "/" (the seed's common configuration error)`, {
+      evidence: [where, 'go-cs-bouncer adds it itself, other clients resolve paths against the last segment and drop it'],
+      fix: `end ${urlKey} with "/": ${url.origin}${path}/`,
+    });
+  }
+  return ok('url', 'url.form', `${urlKey} ${redactUrl(raw)}: ${scheme}, host ${host}, port ${port}, path ${path || '/'}`, { evidence: [where] });
 }

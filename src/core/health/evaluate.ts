@@ -66,7 +66,9 @@ function rulesFor(b: BouncerHealthInput, rules: HealthRules): HealthRules {
 /** Evidence that the process went away: it closed its own connection after its last pull. */
 function closedNote(b: BouncerHealthInput): string[] {
   if (rulesFor(b, DEFAULT_RULES) === DEFAULT_RULES) return [];
-  return [`it closed its connection to the Local API at ${formatRfc3339(b.connectionClosedAt!)}, after its last pull, and has not reconnected: its process stopped or was killed (a network cut closes nothing)`];
+  return [
+    `it closed its connection to the Local API at ${formatRfc3339(b.connectionClosedAt!)}, after its last pull, and has not reconnected: its process stopped or was killed (a network cut closes nothing)`,
+  ];
 }
 
 /** How often `vigil serve` evaluates by default (health.evaluate_every): cheap (bench:health), and it bounds the time to know. */
