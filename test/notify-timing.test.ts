@@ -96,9 +96,10 @@ for (const dialect of DIALECTS) {
       expect(sent()).toHaveLength(3);
       expect(hook.requests[2]!.json).toMatchObject({
         event: 'updated',
-        issues: [{ criticality: 'critical', likelyCause: { cause: 'authentication' }, previous: { criticality: 'critical', cause: 'stopped_or_network' } }],
+        // Its own key refused, nothing succeeding since (fail-open.ts): the authentication cause that says so.
+        issues: [{ criticality: 'critical', likelyCause: { cause: 'fail_open' }, previous: { criticality: 'critical', cause: 'stopped_or_network' } }],
       });
-      expect(sent()[2]).toMatch(/^Likely cause changed: RC Integration Offline: bouncer web: authentication failure/);
+      expect(sent()[2]).toMatch(/^Likely cause changed: RC Integration Offline: bouncer web: authentication: the bouncer is failing open/);
     });
 
     it("a probe with the dead bouncer's key (doctor's HEAD) keeps it Critical, and tells nothing", async () => {

@@ -8,6 +8,7 @@ import pino from 'pino';
 import { connectionBudget, DEFAULT_LIMITS, guardListener, readOpenFileLimit } from './limits.ts';
 import { eventually } from '../../test/support/wait.ts';
 import { loadConfig } from '../config/config.ts';
+import { DEFAULT_MAX_INSTANCES_PER_KEY } from '../core/bouncers/key-sharing.ts';
 
 describe('listener limits', () => {
   it('reads the open-file limit from /proc/self/limits', () => {
@@ -29,7 +30,7 @@ describe('listener limits', () => {
   it('limits: in vigil.yaml, with defaults; a bad value names the key', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-limits-'));
     const file = path.join(dir, 'vigil.yaml');
-    expect(loadConfig({ env: {}, cwd: dir }).limits).toEqual({ ...DEFAULT_LIMITS, storeTimeoutMs: 5_000 });
+    expect(loadConfig({ env: {}, cwd: dir }).limits).toEqual({ ...DEFAULT_LIMITS, storeTimeoutMs: 5_000, maxInstancesPerKey: DEFAULT_MAX_INSTANCES_PER_KEY });
     fs.writeFileSync(file, 'limits:\n  header_timeout: 2s\n  max_connections_per_peer: 32\n  store_timeout: 1s\n');
     expect(loadConfig({ env: {}, cwd: dir }).limits).toMatchObject({
       headerTimeoutMs: 2_000,
