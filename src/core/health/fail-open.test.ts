@@ -47,11 +47,11 @@ function fleet(bouncers: BouncerHealthInput[], refusedSummaries: RefusedSummary[
 const at = (f: ReturnType<typeof evaluate>) => f.map((x) => `${x.kind}/${x.criticality}/${x.causes[0]?.cause}`);
 
 describe('fail-open: refused, nothing succeeding', () => {
-  it('is Critical once refusals reach exactly fail_open_after past the last success, not a millisecond before', () => {
+  it('is Critical once fail_open_after has passed since its first refusal with nothing succeeding, not a millisecond before', () => {
     expect(DEFAULT_FAIL_OPEN_AFTER_MS).toBe(60_000);
-    const before = fleet([bouncer()], [refusal({ lastAt: T + 60 * S - 1 })]);
-    expect(evaluate(before, T + 60 * S, DEFAULT_RULES)).toEqual([]);
-    const [f, ...rest] = evaluate(fleet([bouncer()], [refusal()]), T + 60 * S, DEFAULT_RULES);
+    // Refused from T+1s: Critical at T+61s.
+    expect(evaluate(fleet([bouncer()], [refusal()]), T + 61 * S - 1, DEFAULT_RULES)).toEqual([]);
+    const [f, ...rest] = evaluate(fleet([bouncer()], [refusal()]), T + 61 * S, DEFAULT_RULES);
     expect(rest).toEqual([]);
     expect(f).toMatchObject({ kind: 'rc_integration_offline', criticality: 'critical', subject: 'bouncer:shop', since: T });
     expect(f!.summary).toContain('failing open');
@@ -78,7 +78,14 @@ describe('fail-open: refused, nothing succeeding', () => {
     // A 10 s stream bouncer: last pull T, refused every 10 s from T+10s; Integration Late would be at T+60s.
     const b = bouncer({ type: 'crowdsec-firewall-bouncer', kind: 'firewall', pullCadenceMs: 10_000, lastPullAt: T, lastRequestAt: T });
     const r = refusal({ userAgent: 'crowdsec-firewall-bouncer/v0.0.25', path: '/v1/decisions/stream', firstAt: T + 10 * S, lastAt: T + 60 * S, count: 6 });
-    expect(at(evaluate(fleet([b], [r]), T + 61 * S, DEFAULT_RULES))).toEqual(['fw_integration_offline/critical/fail_open']);
+    expect(at(evaluate(fleet([b], [r]), T + 70 * S, DEFAULT_RULES))).toEqual(['fw_integration_offline/critical/fail_open']);
+  });
+
+  it('a bouncer that gave up after one refused pull (crowdsec-custom-bouncer 0.0.15 never retries) is Critical a minute later', () => {
+    const b = bouncer({ type: 'crowdsec-custom-bouncer', kind: 'custom', pullCadenceMs: 10_000, lastPullAt: T, lastRequestAt: T });
+    const r = refusal({ userAgent: 'crowdsec-custom-bouncer/v0.0.15', path: '/v1/decisions/stream', firstAt: T + 10 * S, lastAt: T + 10 * S, count: 1 });
+    expect(evaluate(fleet([b], [r]), T + 70 * S - 1, DEFAULT_RULES)).toEqual([]);
+    expect(at(evaluate(fleet([b], [r]), T + 70 * S, DEFAULT_RULES))).toEqual(['rc_integration_offline/critical/fail_open']);
   });
 
   it('never pages on low or medium confidence: a shared address and product, an address alone, a User-Agent from elsewhere', () => {
@@ -111,7 +118,7 @@ describe('fail-open: refused, nothing succeeding', () => {
 
   it('takes a shorter fail_open_after from the rules', () => {
     const s = fleet([bouncer()], [refusal({ lastAt: T + 5 * S })]);
-    expect(evaluate(s, T + 5 * S, DEFAULT_RULES)).toEqual([]);
-    expect(at(evaluate(s, T + 5 * S, { ...DEFAULT_RULES, failOpenAfterMs: 5000 }))).toEqual(['rc_integration_offline/critical/fail_open']);
+    expect(evaluate(s, T + 6 * S, DEFAULT_RULES)).toEqual([]);
+    expect(at(evaluate(s, T + 6 * S, { ...DEFAULT_RULES, failOpenAfterMs: 5000 }))).toEqual(['rc_integration_offline/critical/fail_open']);
   });
 });

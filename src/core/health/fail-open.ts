@@ -59,10 +59,12 @@ export function failOpen(b: BouncerHealthInput, tied: readonly TiedRefusal[], no
   if (sure.length === 0) return null;
   const lastRefusedAt = Math.max(...sure.map((t) => t.r.lastAt));
   const after = rules.failOpenAfterMs ?? DEFAULT_FAIL_OPEN_AFTER_MS;
-  if (lastRefusedAt - lastSuccess < after) return null;
   const firstAt = Math.min(...sure.map((t) => t.r.firstAt));
   const firstKnown = firstAt > lastSuccess;
   const firstRefusedAt = firstKnown ? firstAt : lastSuccess;
+  // Refused, and nothing has succeeded for `after` since the first refusal: whether it keeps asking
+  // (a live bouncer) or gave up after one refused pull (crowdsec-custom-bouncer 0.0.15 never retries).
+  if (now - firstRefusedAt < after) return null;
   const refused = sure.reduce((n, t) => n + t.r.count, 0);
   return {
     lastSuccess,

@@ -103,7 +103,7 @@ describe('fleet-wide silence', () => {
       ],
     });
     // Past Integration Late (60 s) for all: held, but 'alone' (silent since long before) and the refused one are raised.
-    expect(kinds(s, T + 61 * S)).toEqual(['fw_integration_offline bouncer:alone', 'fw_integration_offline bouncer:wrong-key']);
+    expect(kinds(s, T + 70 * S)).toEqual(['fw_integration_offline bouncer:alone', 'fw_integration_offline bouncer:wrong-key']);
     expect(kinds(s, T + FLEET_SILENT_AFTER_MS + 1)).toEqual([
       'fleet_silent fleet',
       'fw_integration_offline bouncer:alone',
