@@ -123,6 +123,12 @@ describe('live bouncer usage-metrics reports', () => {
     expect(f!.causes[0]!.evidence[0]).toContain('its usage-metrics reports (every 15m0s) stopped: none for 31m0s, 2 missed in a row');
   });
 
+  it('a quiet site whose bouncer never had a visitor to look up (no pull yet) is judged by its reports too', () => {
+    const quiet = reporting({ lastPullAt: null, lastRequestAt: null });
+    expect(evaluate(fleet([quiet]), MONDAY_9 + 31 * M, DEFAULT_RULES)).toEqual([]);
+    expect(at(evaluate(fleet([quiet]), MONDAY_9 + 31 * M + 1, DEFAULT_RULES))).toEqual(['integration_late/warning/live_silent']);
+  });
+
   it('Critical when the rhythm agrees', () => {
     const b = reporting({ lastRequestAt: MONDAY_9, queryRhythm: rhythm(50, 3, MONDAY_9 + H) });
     const [f] = evaluate(fleet([b]), MONDAY_9 + 32 * M, DEFAULT_RULES);

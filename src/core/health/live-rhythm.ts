@@ -118,9 +118,12 @@ export interface LiveSilence {
   cause: LikelyCause;
 }
 
-/** A live-mode bouncer: it has pulled (live queries refresh the last pull) but has no steady stream cadence. */
+/**
+ * A live-mode bouncer: no steady stream cadence, and it has pulled (live queries refresh the last
+ * pull) or reports usage metrics (a quiet site whose bouncer has not had a visitor to look up yet).
+ */
 export function isLive(b: BouncerHealthInput): boolean {
-  return b.pullCadenceMs === null && b.lastPullAt !== null;
+  return b.pullCadenceMs === null && (b.lastPullAt !== null || b.lastUsageMetricsAt !== null);
 }
 
 function lastLife(b: BouncerHealthInput): number | null {
