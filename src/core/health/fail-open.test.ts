@@ -82,7 +82,7 @@ describe('fail-open: refused, nothing succeeding', () => {
   });
 
   it('a bouncer that gave up after one refused pull (crowdsec-custom-bouncer 0.0.15 never retries) is Critical a minute later', () => {
-    const b = bouncer({ type: 'crowdsec-custom-bouncer', kind: 'custom', pullCadenceMs: 10_000, lastPullAt: T, lastRequestAt: T });
+    const b = bouncer({ type: 'crowdsec-custom-bouncer', kind: 'remediation', pullCadenceMs: 10_000, lastPullAt: T, lastRequestAt: T });
     const r = refusal({ userAgent: 'crowdsec-custom-bouncer/v0.0.15', path: '/v1/decisions/stream', firstAt: T + 10 * S, lastAt: T + 10 * S, count: 1 });
     expect(evaluate(fleet([b], [r]), T + 70 * S - 1, DEFAULT_RULES)).toEqual([]);
     expect(at(evaluate(fleet([b], [r]), T + 70 * S, DEFAULT_RULES))).toEqual(['rc_integration_offline/critical/fail_open']);
