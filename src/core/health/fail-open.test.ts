@@ -47,11 +47,11 @@ function fleet(bouncers: BouncerHealthInput[], refusedSummaries: RefusedSummary[
 const at = (f: ReturnType<typeof evaluate>) => f.map((x) => `${x.kind}/${x.criticality}/${x.causes[0]?.cause}`);
 
 describe('fail-open: refused, nothing succeeding', () => {
-  it('is Critical once fail_open_after has passed since its first refusal with nothing succeeding, not a millisecond before', () => {
+  it('is Critical once refused since its last success with nothing succeeding for fail_open_after, not a millisecond before', () => {
     expect(DEFAULT_FAIL_OPEN_AFTER_MS).toBe(60_000);
-    // Refused from T+1s: Critical at T+61s.
-    expect(evaluate(fleet([bouncer()], [refusal()]), T + 61 * S - 1, DEFAULT_RULES)).toEqual([]);
-    const [f, ...rest] = evaluate(fleet([bouncer()], [refusal()]), T + 61 * S, DEFAULT_RULES);
+    // Last success at T, refused from T+1s: Critical at T+60s.
+    expect(evaluate(fleet([bouncer()], [refusal()]), T + 60 * S - 1, DEFAULT_RULES)).toEqual([]);
+    const [f, ...rest] = evaluate(fleet([bouncer()], [refusal()]), T + 60 * S, DEFAULT_RULES);
     expect(rest).toEqual([]);
     expect(f).toMatchObject({ kind: 'rc_integration_offline', criticality: 'critical', subject: 'bouncer:shop', since: T });
     expect(f!.summary).toContain('failing open');
@@ -81,11 +81,11 @@ describe('fail-open: refused, nothing succeeding', () => {
     expect(at(evaluate(fleet([b], [r]), T + 70 * S, DEFAULT_RULES))).toEqual(['fw_integration_offline/critical/fail_open']);
   });
 
-  it('a bouncer that gave up after one refused pull (crowdsec-custom-bouncer 0.0.15 never retries) is Critical a minute later', () => {
+  it('a bouncer that gave up after one refused pull (crowdsec-custom-bouncer 0.0.15 never retries) is Critical a minute after its last success', () => {
     const b = bouncer({ type: 'crowdsec-custom-bouncer', kind: 'remediation', pullCadenceMs: 10_000, lastPullAt: T, lastRequestAt: T });
     const r = refusal({ userAgent: 'crowdsec-custom-bouncer/v0.0.15', path: '/v1/decisions/stream', firstAt: T + 10 * S, lastAt: T + 10 * S, count: 1 });
-    expect(evaluate(fleet([b], [r]), T + 70 * S - 1, DEFAULT_RULES)).toEqual([]);
-    expect(at(evaluate(fleet([b], [r]), T + 70 * S, DEFAULT_RULES))).toEqual(['rc_integration_offline/critical/fail_open']);
+    expect(evaluate(fleet([b], [r]), T + 60 * S - 1, DEFAULT_RULES)).toEqual([]);
+    expect(at(evaluate(fleet([b], [r]), T + 60 * S, DEFAULT_RULES))).toEqual(['rc_integration_offline/critical/fail_open']);
   });
 
   it('never pages on low or medium confidence: a shared address and product, an address alone, a User-Agent from elsewhere', () => {

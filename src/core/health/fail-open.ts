@@ -62,9 +62,9 @@ export function failOpen(b: BouncerHealthInput, tied: readonly TiedRefusal[], no
   const firstAt = Math.min(...sure.map((t) => t.r.firstAt));
   const firstKnown = firstAt > lastSuccess;
   const firstRefusedAt = firstKnown ? firstAt : lastSuccess;
-  // Refused, and nothing has succeeded for `after` since the first refusal: whether it keeps asking
-  // (a live bouncer) or gave up after one refused pull (crowdsec-custom-bouncer 0.0.15 never retries).
-  if (now - firstRefusedAt < after) return null;
+  // Refused since its last success, and nothing has succeeded for `after`: whether it keeps asking (a
+  // live bouncer) or gave up after one refused pull (crowdsec-custom-bouncer 0.0.15 never retries).
+  if (now - lastSuccess < after) return null;
   const refused = sure.reduce((n, t) => n + t.r.count, 0);
   return {
     lastSuccess,
