@@ -171,10 +171,10 @@ describe.skipIf(skip)(`vigil watch reads CrowdSec 1.4.6's access log and counter
     const fwIssue = issues.find((i) => i.subject === 'bouncer:fw')!;
     expect(fwIssue.kind).toBe('fw_integration_offline');
     const fwCause = fwIssue.evidence.causes[0] as { cause: string; evidence: string[] };
-    expect(fwCause.cause).toBe('authentication');
-    expect(fwCause.evidence.join('\n')).toMatch(
-      /3 request\(s\) refused \(unknown key\) GET \/v1\/decisions\/stream from 127\.0\.0\.1 with User-Agent cs-firewall-bouncer\/v0\.0\.28/,
-    );
+    // Its own key refused and nothing succeeding since: failing open (fail-open.ts), with the log's requests as evidence.
+    expect(fwCause.cause).toBe('fail_open');
+    expect(fwCause.evidence.join('\n')).toMatch(/^3 request\(s\) refused since /);
+    expect(fwCause.evidence.join('\n')).toMatch(/GET \/v1\/decisions\/stream from 127\.0\.0\.1 with User-Agent cs-firewall-bouncer\/v0\.0\.28/);
     const pullerIssue = issues.find((i) => i.subject === 'bouncer:puller')!;
     expect(pullerIssue.kind).toBe('rc_integration_offline');
     expect(JSON.stringify(pullerIssue.evidence)).not.toContain('not recorded where this was read from');
