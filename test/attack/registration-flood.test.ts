@@ -28,7 +28,7 @@ for (const dialect of DIALECTS) {
     beforeAll(async () => {
       const db = await freshDbUrl(dialect);
       cleanup = db.cleanup;
-      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url }, env: {}, cwd: '/nonexistent' });
+      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
       config.health.evaluateEveryMs = 0;
       server = await startServer(config, { clock, log: createLogger('silent') });
     });
