@@ -14,7 +14,7 @@ export interface BenchPostgres {
   /** A new empty database on it, by URL. */
   createDatabase(): Promise<string>;
   /** Wait events of the sessions on `database`, counted (sampled by the caller). */
-  waitEvents(database: string): Promise<Array<{ event: string; sessions: number }>>;
+  waitEvents(database: string): Promise<Array<{ event: string; query: string; sessions: number }>>;
   stop(): Promise<void>;
 }
 
@@ -53,12 +53,13 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
       return `postgres://vigil:vigil@127.0.0.1:${port}/${name}`;
     },
     async waitEvents(database) {
-      const r = await admin.query<{ event: string; sessions: string }>(
-        `select coalesce(wait_event_type || ':' || wait_event, case when state = 'active' then 'CPU' else state end) as event, count(*) as sessions
-           from pg_stat_activity where datname = $1 and pid <> pg_backend_pid() and state <> 'idle' group by 1`,
+      const r = await admin.query<{ event: string; query: string; sessions: string }>(
+        `select coalesce(wait_event_type || ':' || wait_event, case when state = 'active' then 'CPU' else state end) as event,
+                regexp_replace(left(query, 70), '\\s+', ' ', 'g') as query, count(*) as sessions
+           from pg_stat_activity where datname = $1 and pid <> pg_backend_pid() and state <> 'idle' group by 1, 2`,
         [database],
       );
-      return r.rows.map((x) => ({ event: x.event, sessions: Number(x.sessions) }));
+      return r.rows.map((x) => ({ event: x.event, query: x.query, sessions: Number(x.sessions) }));
     },
     async stop() {
       await admin.end().catch(() => {});

@@ -49,7 +49,10 @@ if (!dialects.every((d) => d === 'sqlite' || d === 'postgres') || !replicaCounts
   process.exit(2);
 }
 // One SQLite file belongs to one server: replicas share a PostgreSQL only.
-const runs = dialects.flatMap((d) => (d === 'sqlite' ? (replicaCounts.includes(1) ? [{ dialect: d, replicas: 1 }] : []) : replicaCounts.map((n) => ({ dialect: d, replicas: n }))));
+const runs = dialects.flatMap(
+  (d): Array<{ dialect: Dialect; replicas: number }> =>
+    d === 'sqlite' ? (replicaCounts.includes(1) ? [{ dialect: d, replicas: 1 }] : []) : replicaCounts.map((n) => ({ dialect: d, replicas: n })),
+);
 
 interface RunResult {
   dialect: Dialect;
@@ -62,6 +65,8 @@ interface RunResult {
   p99Ms: number;
   maxMs: number;
   errors: number;
+  /** Errors by HTTP status (0: the connection failed). */
+  errorStatuses: Record<string, number>;
   maxInflight: number;
   lastPullMaxErrorMs: number;
   lastPullsOver1s: number;
@@ -69,6 +74,8 @@ interface RunResult {
   serverPeakRssMB: Array<number | null>;
   /** PostgreSQL: sessions seen per wait event over every sample (200 ms apart). */
   waitEvents?: Record<string, number>;
+  /** The same by statement (its first 70 characters): which one waits. */
+  waitQueries?: Record<string, number>;
   pass: boolean;
 }
 
@@ -86,7 +93,16 @@ async function runOnce(dialect: Dialect, replicas: number, pgServer: BenchPostgr
     await insertImportedIdentities(
       store,
       {
-        bouncers: keys.map((k, i) => ({ name: `rc-${i}`, apiKeyHash: hashApiKey(k), ipAddress: '', type: '', version: '', revoked: false, authType: 'api-key', autoCreated: false })),
+        bouncers: keys.map((k, i) => ({
+          name: `rc-${i}`,
+          apiKeyHash: hashApiKey(k),
+          ipAddress: '',
+          type: '',
+          version: '',
+          revoked: false,
+          authType: 'api-key',
+          autoCreated: false,
+        })),
         machines: [],
       },
       Date.now(),
@@ -156,11 +172,16 @@ async function runOnce(dialect: Dialect, replicas: number, pgServer: BenchPostgr
 
     // --- PostgreSQL's wait events, sampled while the load runs ---
     const waits: Record<string, number> = {};
+    const waitQueries: Record<string, number> = {};
     const dbName = dialect === 'postgres' ? new URL(dbUrl).pathname.slice(1) : '';
     let sampling = dialect === 'postgres';
     const sampler = (async () => {
       while (sampling) {
-        for (const w of await pgServer!.waitEvents(dbName).catch(() => [])) waits[w.event] = (waits[w.event] ?? 0) + w.sessions;
+        for (const w of await pgServer!.waitEvents(dbName).catch(() => [])) {
+          waits[w.event] = (waits[w.event] ?? 0) + w.sessions;
+          const k = `${w.event} ${w.query}`;
+          waitQueries[k] = (waitQueries[k] ?? 0) + w.sessions;
+        }
         await sleep(200);
       }
     })();
@@ -170,6 +191,7 @@ async function runOnce(dialect: Dialect, replicas: number, pgServer: BenchPostgr
     const pulled = new Array<boolean>(BOUNCERS).fill(false);
     const latencies: number[] = [];
     let errors = 0;
+    const errorStatuses: Record<string, number> = {};
     let sent = 0;
     let inflight = 0;
     let maxInflight = 0;
@@ -195,8 +217,10 @@ async function runOnce(dialect: Dialect, replicas: number, pgServer: BenchPostgr
         pending.push(
           pull(i, replica, startup).then((r) => {
             inflight--;
-            if (r.status !== 200) errors++;
-            else lastSent[i] = Math.max(lastSent[i]!, r.sentAt);
+            if (r.status !== 200) {
+              errors++;
+              errorStatuses[r.status] = (errorStatuses[r.status] ?? 0) + 1;
+            } else lastSent[i] = Math.max(lastSent[i]!, r.sentAt);
             if (r.sentAt >= measureFrom) latencies.push(r.ms);
           }),
         );
@@ -242,12 +266,13 @@ async function runOnce(dialect: Dialect, replicas: number, pgServer: BenchPostgr
       p99Ms: q(0.99),
       maxMs: latencies.at(-1) ?? NaN,
       errors,
+      errorStatuses,
       maxInflight,
       lastPullMaxErrorMs: maxErr,
       lastPullsOver1s: over1s,
       lastPullsMissing: missing,
       serverPeakRssMB: servers.map((s) => residentMB(s.pid, 'VmHWM')),
-      ...(dialect === 'postgres' ? { waitEvents: waits } : {}),
+      ...(dialect === 'postgres' ? { waitEvents: waits, waitQueries } : {}),
       pass: q(0.99) < 50 && over1s === 0 && missing === 0 && errors === 0,
     };
   } finally {
@@ -275,18 +300,57 @@ process.exit(process.exitCode ?? 0);
 
 function printTable(rs: RunResult[]): void {
   if (rs.length === 0) return;
-  const cols = rs.map((r) => `${r.dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'}${r.dialect === 'postgres' ? `, ${r.replicas} replica${r.replicas > 1 ? 's' : ''}` : ''}`);
+  const cols = rs.map(
+    (r) => `${r.dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'}${r.dialect === 'postgres' ? `, ${r.replicas} replica${r.replicas > 1 ? 's' : ''}` : ''}`,
+  );
   const row = (name: string, cells: string[], target: string) => console.log(`| ${name} | ${cells.join(' | ')} | ${target} |`);
   console.log('');
   console.log(`| pull load: ${BOUNCERS} bouncers, one stream pull each every ${EVERY_MS / 1000} s, ${SECONDS} s | ${cols.join(' | ')} | target |`);
   console.log(`|---|${cols.map(() => '---').join('|')}|---|`);
-  row('load average before (1/5/15 min)', rs.map((r) => r.loadAvgBefore.join(' ')), '');
-  row('pulls/s achieved', rs.map((r) => r.pullsPerSecond.toFixed(0)), (BOUNCERS / (EVERY_MS / 1000)).toFixed(0));
-  row('pull latency p50 / p99 / max (ms), after the startup round', rs.map((r) => `${r.p50Ms.toFixed(2)} / ${r.p99Ms.toFixed(2)} / ${r.maxMs.toFixed(1)}`), 'p99 < 50');
-  row('errors (non-200 or connection)', rs.map((r) => String(r.errors)), '0');
-  row('last pull recorded vs sent: max error (ms)', rs.map((r) => String(r.lastPullMaxErrorMs)), '≤ 1000');
-  row('bouncers whose last pull is off by > 1 s, or missing', rs.map((r) => `${r.lastPullsOver1s}, ${r.lastPullsMissing}`), '0, 0');
-  row('server peak RSS (MB)', rs.map((r) => r.serverPeakRssMB.map((m) => m?.toFixed(0) ?? '–').join(' + ')), '');
+  row(
+    'load average before (1/5/15 min)',
+    rs.map((r) => r.loadAvgBefore.join(' ')),
+    '',
+  );
+  row(
+    'pulls/s achieved',
+    rs.map((r) => r.pullsPerSecond.toFixed(0)),
+    (BOUNCERS / (EVERY_MS / 1000)).toFixed(0),
+  );
+  row(
+    'pull latency p50 / p99 / max (ms), after the startup round',
+    rs.map((r) => `${r.p50Ms.toFixed(2)} / ${r.p99Ms.toFixed(2)} / ${r.maxMs.toFixed(1)}`),
+    'p99 < 50',
+  );
+  row(
+    'errors (non-200 or connection)',
+    rs.map(
+      (r) =>
+        `${r.errors}${
+          r.errors
+            ? ` (${Object.entries(r.errorStatuses)
+                .map(([k, v]) => `${k}: ${v}`)
+                .join(', ')})`
+            : ''
+        }`,
+    ),
+    '0',
+  );
+  row(
+    'last pull recorded vs sent: max error (ms)',
+    rs.map((r) => String(r.lastPullMaxErrorMs)),
+    '≤ 1000',
+  );
+  row(
+    'bouncers whose last pull is off by > 1 s, or missing',
+    rs.map((r) => `${r.lastPullsOver1s}, ${r.lastPullsMissing}`),
+    '0, 0',
+  );
+  row(
+    'server peak RSS (MB)',
+    rs.map((r) => r.serverPeakRssMB.map((m) => m?.toFixed(0) ?? '–').join(' + ')),
+    '',
+  );
   row(
     'PostgreSQL waits (sessions × samples, top 3)',
     rs.map((r) =>
@@ -301,5 +365,12 @@ function printTable(rs: RunResult[]): void {
     '',
   );
   console.log('');
+  for (const [i, r] of rs.entries()) {
+    if (!r.waitQueries) continue;
+    const top = Object.entries(r.waitQueries)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 6);
+    console.log(`${cols[i]}, waiting statements: ${top.map(([k, v]) => `${v} × ${k}`).join(' · ')}`);
+  }
   for (const [i, r] of rs.entries()) console.log(`${r.pass ? 'PASS' : 'MISS'} ${cols[i]}: p99 < 50 ms and every last pull within a second`);
 }
