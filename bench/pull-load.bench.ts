@@ -17,7 +17,7 @@
 // its sessions' wait events are sampled during the run. Results: a table on stdout and
 // bench/results/pull-load-*.json.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -277,6 +277,11 @@ async function runOnce(dialect: Dialect, replicas: number, pgServer: BenchPostgr
     };
   } finally {
     for (const s of servers) await stopServer(s);
+    // What the servers logged (warnings and errors only) explains errors: its last lines.
+    for (let r = 0; r < servers.length; r++) {
+      const lines = readFileSync(join(tmp, `vigil-${r}.log`), 'utf8').trim().split('\n').filter(Boolean);
+      if (lines.length) log(`replica ${r} logged ${lines.length} lines, the last: ${lines.slice(-3).join('\n')}`);
+    }
     rmSync(tmp, { recursive: true, force: true });
   }
 }
