@@ -279,7 +279,10 @@ async function runOnce(dialect: Dialect, replicas: number, pgServer: BenchPostgr
     for (const s of servers) await stopServer(s);
     // What the servers logged (warnings and errors only) explains errors: its last lines.
     for (let r = 0; r < servers.length; r++) {
-      const lines = readFileSync(join(tmp, `vigil-${r}.log`), 'utf8').trim().split('\n').filter(Boolean);
+      const lines = readFileSync(join(tmp, `vigil-${r}.log`), 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean);
       if (lines.length) log(`replica ${r} logged ${lines.length} lines, the last: ${lines.slice(-3).join('\n')}`);
     }
     rmSync(tmp, { recursive: true, force: true });

@@ -74,33 +74,36 @@ for (const dialect of DIALECTS) {
     });
 
     // Replicas share a PostgreSQL; one SQLite file belongs to one server (two writers wait on its lock).
-    it.runIf(dialect === 'postgres')('two replicas flushing the same bouncers at once, in opposite orders, neither deadlocks and the latest pull wins', async () => {
-      const rounds = 8;
-      for (let round = 0; round < rounds; round++) {
-        const at = T0 + round * 10_000;
-        // Replica a saw every bouncer first, b last (and the reverse for the pull-hour counts): as
-        // batches arrive, opposite orders are what would deadlock rows locked as they come.
-        const fromA = ids.map((id, i) => ({ id, lastPullAt: at + i, lastRequestAt: at + i }));
-        const fromB = [...ids].reverse().map((id, i) => ({ id, lastPullAt: at + N - i, lastRequestAt: at + N - i }));
-        await Promise.all([
-          applyBouncerActivity(a, fromA, at + 5000),
-          applyBouncerActivity(b, fromB, at + 5000),
-          recordPullHours(
-            a,
-            ids.map((id) => ({ bouncerId: id, hour: hourOf(at), pulls: 1 })),
-          ),
-          recordPullHours(
-            b,
-            [...ids].reverse().map((id) => ({ bouncerId: id, hour: hourOf(at), pulls: 1 })),
-          ),
-        ]);
-      }
-      const last = T0 + (rounds - 1) * 10_000;
-      const rows = await listBouncers(a);
-      for (const [i, r] of rows.entries()) expect(r.lastPullAt).toBe(Math.max(last + i, last + N - (N - 1 - i)));
-      const hours = await pullHours(a, { since: T0 });
-      expect(hours.reduce((s, h) => s + h.pulls, 0)).toBe(rounds * N * 2);
-    });
+    it.runIf(dialect === 'postgres')(
+      'two replicas flushing the same bouncers at once, in opposite orders, neither deadlocks and the latest pull wins',
+      async () => {
+        const rounds = 8;
+        for (let round = 0; round < rounds; round++) {
+          const at = T0 + round * 10_000;
+          // Replica a saw every bouncer first, b last (and the reverse for the pull-hour counts): as
+          // batches arrive, opposite orders are what would deadlock rows locked as they come.
+          const fromA = ids.map((id, i) => ({ id, lastPullAt: at + i, lastRequestAt: at + i }));
+          const fromB = [...ids].reverse().map((id, i) => ({ id, lastPullAt: at + N - i, lastRequestAt: at + N - i }));
+          await Promise.all([
+            applyBouncerActivity(a, fromA, at + 5000),
+            applyBouncerActivity(b, fromB, at + 5000),
+            recordPullHours(
+              a,
+              ids.map((id) => ({ bouncerId: id, hour: hourOf(at), pulls: 1 })),
+            ),
+            recordPullHours(
+              b,
+              [...ids].reverse().map((id) => ({ bouncerId: id, hour: hourOf(at), pulls: 1 })),
+            ),
+          ]);
+        }
+        const last = T0 + (rounds - 1) * 10_000;
+        const rows = await listBouncers(a);
+        for (const [i, r] of rows.entries()) expect(r.lastPullAt).toBe(Math.max(last + i, last + N - (N - 1 - i)));
+        const hours = await pullHours(a, { since: T0 });
+        expect(hours.reduce((s, h) => s + h.pulls, 0)).toBe(rounds * N * 2);
+      },
+    );
 
     it('an address claim is taken once, by the first replica', async () => {
       const [x, y] = await Promise.all([claimBouncerAddress(a, ids[0]!, '192.0.2.1', T0), claimBouncerAddress(b, ids[0]!, '192.0.2.2', T0)]);
