@@ -12,7 +12,8 @@ import { gateRequestOf, type BouncerGate, type GateRequest, type GateResult } fr
 import type { LapiMetrics } from './metrics.ts';
 import { isStoreDown, type StoreHealth } from './store-health.ts';
 import type { ClientCertSource } from './client-cert.ts';
-import { decisionsChangedSince, decisionsRev, expiredDecisions } from '../store/decisions.ts';
+import { decisionsChangedSince, expiredDecisions } from '../store/decisions.ts';
+import { ownPullReads, sharedPullReads } from './shared-reads.ts';
 import { FAST_ROUTES } from './routes.ts';
 
 export interface DecisionRoutesDeps {
@@ -82,6 +83,8 @@ class Turns {
 export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
   const { store, sync, activity, gate, log, metrics, storeHealth, clientCerts } = deps;
   const call = <T>(fn: () => Promise<T>): Promise<T> => (storeHealth ? storeHealth.call(fn) : fn());
+  // PostgreSQL: pulls in flight share their reads (a round trip each otherwise); SQLite answers at once.
+  const reads = store.dialect === 'postgres' ? sharedPullReads(store, call) : ownPullReads(store, call);
   const turns = new Turns();
   // One counter child per (route, method, status), looked up by a string: no label hashing per request.
   const counted = new Map<string, { inc(): void }>();
@@ -154,19 +157,19 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
         // The whole active set from memory, first brought up to the store's revision (one cheap
         // query) so a startup is as fresh as a database read; the cursor is the revision the index
         // reflects, so anything committed since reaches the bouncer in its next delta.
-        if ((await call(() => decisionsRev(store))) !== sync.rev) await call(() => sync.refresh());
+        if ((await reads.decisionsRev()) !== sync.rev) await call(() => sync.refresh());
         rev = sync.rev;
         added = sync.index.active(at);
         deleted = await call(() => expiredDecisions(store, at));
       } else {
         // Read the revision first: anything committed after it is sent next time (perhaps twice, never lost).
-        rev = await call(() => decisionsRev(store));
+        rev = await reads.decisionsRev();
         // At the store's revision, the index's recent changes are what the store would return.
         let changed = sync.changesSince(cursor.lastPullRev!, rev);
         if (changed === undefined) changed = await call(() => decisionsChangedSince(store, cursor.lastPullRev!));
         else if (changed.length > LARGE_DELTA) await turns.next();
         added = changed.filter((d) => d.until > at);
-        const expired = await call(() => expiredDecisions(store, at, cursor.lastPullAt! - DELETED_OVERLAP_MS));
+        const expired = await reads.expiredSince(at, cursor.lastPullAt! - DELETED_OVERLAP_MS);
         const seen = new Set(expired.map((d) => d.id));
         deleted = expired.concat(changed.filter((d) => d.until <= at && !seen.has(d.id)));
         added.sort(byUntilThenId);

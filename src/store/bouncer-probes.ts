@@ -1,5 +1,5 @@
 import type { LastProbe } from '../core/bouncers/probe.ts';
-import { dbOf } from './store-db.ts';
+import { bookkeepingTransaction, dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
 
 // The last probe of each bouncer's key (migration 013; src/core/bouncers/probe.ts says what a probe is).
@@ -11,9 +11,9 @@ export interface ProbeRow extends LastProbe {
 /** Keeps the newest probe per bouncer; an older one (another replica's, late) never overwrites it. */
 export async function recordProbes(store: Store, rows: readonly ProbeRow[]): Promise<void> {
   if (rows.length === 0) return;
-  const db = dbOf(store);
-  await db.transaction().execute(async (trx) => {
-    for (const r of rows) {
+  // By bouncer: two replicas writing the same bouncers lock them in the same order (no deadlock).
+  await bookkeepingTransaction(store, async (trx) => {
+    for (const r of [...rows].sort((a, b) => a.bouncerId - b.bouncerId)) {
       const values = { at: r.at, user_agent: r.userAgent.slice(0, 512), peer_ip: r.peerIp, method: r.method, path: r.path.slice(0, 512) };
       await trx
         .insertInto('bouncer_probes')

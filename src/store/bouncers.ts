@@ -82,10 +82,9 @@ export async function bouncersByKeyHash(store: Store, apiKeyHash: string): Promi
  * request from that address is matched by it. Returns the row as it now is.
  */
 export async function claimBouncerAddress(store: Store, id: number, ip: string, now: number): Promise<{ claimed: boolean; bouncer: Bouncer | undefined }> {
-  const db = dbOf(store);
-  const res = await db.updateTable('bouncers').set({ ip_address: ip, updated_at: now }).where('id', '=', id).where('ip_address', '=', '').executeTakeFirst();
-  const row = await db.selectFrom('bouncers').selectAll().where('id', '=', id).executeTakeFirst();
-  return { claimed: Number(res.numUpdatedRows) === 1, bouncer: row ? toBouncer(row) : undefined };
+  // An address is bookkeeping: lost in a crash, the next pull claims it again (dialect: no WAL wait).
+  const { claimed, row } = await dialectOf(store).claimBouncerAddress(id, ip, now);
+  return { claimed, bouncer: row ? toBouncer(row) : undefined };
 }
 
 /**

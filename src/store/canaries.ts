@@ -1,7 +1,7 @@
 import type { CanaryRun, CanaryStep, DriftObservation, StreamFilters } from '../core/health/enforcement.ts';
 import type { Selectable } from 'kysely';
 import type { CanaryRunsTable } from './schema.ts';
-import { dbOf } from './store-db.ts';
+import { bookkeepingTransaction, dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
 
 // Proof of enforcement (migration 010; table types in schema.ts): canary runs, bouncers' stream
@@ -96,11 +96,15 @@ export async function canaryRuns(store: Store, where: { canary?: string; bouncer
 /** The filters of each bouncer's last stream pull, recorded when they change. */
 export async function recordStreamFilters(store: Store, rows: { bouncerId: number; seenAt: number; filters: StreamFilters }[]): Promise<void> {
   if (rows.length === 0) return;
-  await dbOf(store)
-    .insertInto('bouncer_stream_filters')
-    .values(rows.map((r) => ({ bouncer_id: r.bouncerId, seen_at: r.seenAt, filters: JSON.stringify(r.filters) })))
-    .onConflict((oc) => oc.column('bouncer_id').doUpdateSet((eb) => ({ seen_at: eb.ref('excluded.seen_at'), filters: eb.ref('excluded.filters') })))
-    .execute();
+  // By bouncer: two replicas writing the same bouncers lock them in the same order (no deadlock).
+  const sorted = [...rows].sort((a, b) => a.bouncerId - b.bouncerId);
+  await bookkeepingTransaction(store, async (trx) => {
+    await trx
+      .insertInto('bouncer_stream_filters')
+      .values(sorted.map((r) => ({ bouncer_id: r.bouncerId, seen_at: r.seenAt, filters: JSON.stringify(r.filters) })))
+      .onConflict((oc) => oc.column('bouncer_id').doUpdateSet((eb) => ({ seen_at: eb.ref('excluded.seen_at'), filters: eb.ref('excluded.filters') })))
+      .execute();
+  });
 }
 
 export async function streamFilters(store: Store): Promise<Map<number, { seenAt: number; filters: StreamFilters }>> {

@@ -1,4 +1,4 @@
-import { dbOf } from './store-db.ts';
+import { bookkeepingTransaction, dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
 
 // Pulls per bouncer per hour (migration 005; table type in schema.ts), for the dashboard's timelines
@@ -50,11 +50,12 @@ export class PullHourCounts {
  * replicas may write the same bucket: the upsert adds, it never overwrites.
  */
 export async function recordPullHours(store: Store, rows: Array<{ bouncerId: number; hour: number; pulls: number }>): Promise<void> {
-  const db = dbOf(store);
   if (rows.length === 0) return;
   // Retention counts from the newest bucket written (times come from the server's Clock).
   const newest = rows.reduce((m, r) => Math.max(m, r.hour), 0);
-  await db.transaction().execute(async (trx) => {
+  // In key order: two replicas adding to the same buckets lock them in the same order (no deadlock).
+  rows = [...rows].sort((a, b) => a.bouncerId - b.bouncerId || a.hour - b.hour);
+  await bookkeepingTransaction(store, async (trx) => {
     for (let i = 0; i < rows.length; i += UPSERT_CHUNK) {
       await trx
         .insertInto('bouncer_pull_hours')

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { Bouncer, RefusedRequest } from '../core/model/records.ts';
 import type { RefusedRequestsTable } from './schema.ts';
-import { dbOf } from './store-db.ts';
+import { bookkeepingTransaction, dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
 
 // Refused requests (a wrong or revoked key, a blocked address): what an attacker or a careless
@@ -14,27 +14,25 @@ export const REFUSED_REQUESTS_KEPT = 10_000;
 
 export async function recordRefused(store: Store, batch: NewRefusedRequest[]): Promise<void> {
   if (batch.length === 0) return;
-  await dbOf(store)
-    .transaction()
-    .execute(async (trx) => {
-      await trx
-        .insertInto('refused_requests')
-        .values(
-          batch.map((r) => ({
-            at: r.at,
-            peer_ip: r.peerIp,
-            user_agent: r.userAgent.slice(0, 256),
-            method: r.method,
-            path: r.path.slice(0, 256),
-            reason: r.reason,
-            key_fingerprint: r.keyFingerprint,
-            bouncer_name: r.bouncerName,
-          })),
-        )
-        .execute();
-      const cut = await trx.selectFrom('refused_requests').select('id').orderBy('id', 'desc').offset(REFUSED_REQUESTS_KEPT).limit(1).executeTakeFirst();
-      if (cut) await trx.deleteFrom('refused_requests').where('id', '<=', cut.id).execute();
-    });
+  await bookkeepingTransaction(store, async (trx) => {
+    await trx
+      .insertInto('refused_requests')
+      .values(
+        batch.map((r) => ({
+          at: r.at,
+          peer_ip: r.peerIp,
+          user_agent: r.userAgent.slice(0, 256),
+          method: r.method,
+          path: r.path.slice(0, 256),
+          reason: r.reason,
+          key_fingerprint: r.keyFingerprint,
+          bouncer_name: r.bouncerName,
+        })),
+      )
+      .execute();
+    const cut = await trx.selectFrom('refused_requests').select('id').orderBy('id', 'desc').offset(REFUSED_REQUESTS_KEPT).limit(1).executeTakeFirst();
+    if (cut) await trx.deleteFrom('refused_requests').where('id', '<=', cut.id).execute();
+  });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { dbOf } from './store-db.ts';
+import { bookkeepingTransaction, dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
 import { sql } from 'kysely';
 import type { NewRefusedRequest } from './refused-requests.ts';
@@ -115,13 +115,14 @@ export function mergeInto(into: RefusedSummary, s: RefusedSummary): void {
  * it never overwrites), then keeps the table within REFUSED_SUMMARIES_KEPT rows and 30 days.
  */
 export async function recordRefusedSummaries(store: Store, rows: RefusedSummary[]): Promise<void> {
-  const db = dbOf(store);
   if (rows.length === 0) return;
+  // In key order: two replicas upserting the same summaries lock them in the same order (no deadlock).
+  rows = [...rows].sort((a, b) => cmp(a.peerIp, b.peerIp) || cmp(a.userAgent, b.userAgent) || cmp(a.reason, b.reason));
   const newest = rows.reduce((m, r) => Math.max(m, r.lastAt), 0);
   const t = (col: string) => sql.ref(`refused_summaries.${col}`);
   const x = (col: string) => sql.ref(`excluded.${col}`);
   const newer = sql`${x('last_at')} >= ${t('last_at')}`;
-  await db.transaction().execute(async (trx) => {
+  await bookkeepingTransaction(store, async (trx) => {
     for (let i = 0; i < rows.length; i += UPSERT_CHUNK) {
       await trx
         .insertInto('refused_summaries')
@@ -194,3 +195,5 @@ export async function refusedSummaries(store: Store, opts: { since: number; limi
     count: Number(r.count),
   }));
 }
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { StoreDialect } from './dialects/store-dialect.ts';
 import type { Database } from './schema.ts';
 
@@ -20,6 +20,21 @@ export function dbOf(store: object): Kysely<Database> {
 /** What differs between SQLite and PostgreSQL (dialects/store-dialect.ts): repositories call it instead of asking which one they are on. */
 export function dialectOf(store: object): StoreDialect {
   return handleOf(store).dialect;
+}
+
+/**
+ * A transaction of bookkeeping (last pulls and requests, addresses, pull counts, refusals, probes):
+ * its COMMIT does not wait for the WAL flush on PostgreSQL (StoreDialect.skipWalFlush), so 1,000
+ * pulls/s never queue behind the disk, and a crash loses at most the last fraction of a second of
+ * it (docs/operations.md, "What a crash can lose"). Decisions, alerts and registrations never go
+ * through here: they keep durable commits.
+ */
+export async function bookkeepingTransaction<T>(store: object, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  const { db, dialect } = handleOf(store);
+  return await db.transaction().execute(async (trx) => {
+    await dialect.skipWalFlush(trx);
+    return await fn(trx);
+  });
 }
 
 function handleOf(store: object): { db: Kysely<Database>; dialect: StoreDialect } {

@@ -58,6 +58,10 @@ export class SqliteStoreDialect implements StoreDialect {
 
   async lockForTransaction(_trx: Transaction<Database>, _key: number): Promise<void> {}
 
+  async skipWalFlush(): Promise<void> {
+    // WAL with synchronous=NORMAL (sqlite.ts): no commit waits for an fsync already.
+  }
+
   isUniqueViolation(e: unknown): boolean {
     return isUniqueViolationError(e);
   }
@@ -77,6 +81,17 @@ export class SqliteStoreDialect implements StoreDialect {
       }
     }
     return this.#db.connection().execute(async () => read(this.#sqlite));
+  }
+
+  async claimBouncerAddress(id: number, ip: string, now: number): Promise<{ claimed: boolean; row: Selectable<BouncersTable> | undefined }> {
+    const res = await this.#db
+      .updateTable('bouncers')
+      .set({ ip_address: ip, updated_at: now })
+      .where('id', '=', id)
+      .where('ip_address', '=', '')
+      .executeTakeFirst();
+    const row = await this.#db.selectFrom('bouncers').selectAll().where('id', '=', id).executeTakeFirst();
+    return { claimed: Number(res.numUpdatedRows) === 1, row };
   }
 
   async bouncerRowsByKeyHash(apiKeyHash: string): Promise<Selectable<BouncersTable>[]> {

