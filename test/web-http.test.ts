@@ -16,7 +16,7 @@ import { createWebSurface } from '../src/web/surface.ts';
 import { Store } from '../src/store/store.ts';
 import { createBouncer } from '../src/store/bouncers.ts';
 import { activeDecisions } from '../src/store/decisions.ts';
-import { openHealthIssues } from '../src/store/health-issues.ts';
+import { openHealthIssue, openHealthIssues } from '../src/store/health-issues.ts';
 import { getMeta } from '../src/store/meta.ts';
 
 /**
@@ -319,6 +319,25 @@ for (const dialect of DIALECTS) {
       ]);
       const all = await (await get('/ui/?all=1')).text();
       expect(all.match(/<tr data-bouncer=/g)).toHaveLength(total);
+    });
+
+    it('never shows a bouncer with a Critical issue open as fine: `failing`, and it leads the table (criticality first)', async () => {
+      await openHealthIssue(server.store, {
+        kind: 'remediation_not_enforced',
+        criticality: 'critical',
+        subject: 'bouncer:bulk-010',
+        bouncerName: 'bulk-010',
+        openedAt: clock.now(),
+        since: clock.now(),
+        summary: 'canary not blocked',
+        evidence: { causes: [], notes: [] },
+      });
+      const page = await (await get('/ui/?all=1')).text();
+      const rows = [...page.matchAll(/<tr data-bouncer="([^"]+)" data-status="([^"]+)"/g)].map((m) => `${m[1]}:${m[2]}`);
+      expect(rows[0]).toBe('bulk-010:failing');
+      expect(page).toContain('<span class="status status-failing">Failing</span>');
+      // The summary counts it as failing, not as never pulled.
+      expect(page).toMatch(/status-failing">Failing<\/span> 1</);
     });
 
     it("writes runbooks as the store's runbook settings say (vigil watch: cscli, where CrowdSec runs)", async () => {

@@ -293,7 +293,8 @@ async function startListeners(
   deps: Core & { clock: Clock; log: Logger; web: WebSurface; lapiUrl: () => string },
 ): Promise<{ url: string; metricsUrl: string | null }> {
   const { store, clock, log, sync, activity, auth, storeHealth, web, health, lapiUrl } = deps;
-  const metrics = new LapiMetrics(store, clock, sync, storeHealth);
+  const metrics = new LapiMetrics(store, clock, sync, storeHealth, () => health.rules);
+  health.evaluated.subscribe(() => metrics.evaluatedAt(clock.now()));
   const admin = web.adminOn ? createAdminApp({ store, clock, rules: health.rules, lapiUrl, sessionAuth: web.adminAuth, log }) : undefined;
   web.attachAdmin(admin);
   const fingerprintSecret = await secret(store, 'fingerprint');

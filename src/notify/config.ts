@@ -5,9 +5,11 @@ import { parseDuration } from '../lib/duration.ts';
 import type { ChannelFilter, DeliverySettings } from '../core/notify/types.ts';
 import { channelFileSchema, definitionOf, type Channel, type ChannelFileSection } from './channels/index.ts';
 import type { ChannelBase } from './channels/shared/channel-definition.ts';
+import type { HeartbeatSettings } from './heartbeat.ts';
 
 const duration = z.string().meta({ format: 'duration' });
 export const DEFAULT_REMIND_EVERY = '24h';
+export const DEFAULT_HEARTBEAT_EVERY = '1m';
 /** Delivery defaults, written once for the loader and the docs. */
 const DELIVERY_DEFAULTS = { timeout: '10s', retry_initial: '10s', retry_max: '10m', give_up_after: '24h' } as const;
 
@@ -27,6 +29,17 @@ export const notificationsFileSchema = z
         'A message the receiver does not accept is retried (in order, same delivery id) until this long after it was queued, then marked `failed`; `vigil notify retry` sends it again.',
       default: DELIVERY_DEFAULTS.give_up_after,
     }),
+    heartbeat: z
+      .object({
+        url: z.string().meta({
+          description:
+            "Pinged (POST, JSON body with the open issues by criticality) after a health evaluation, at most once per `every`: point your dead-man's switch here (a healthchecks.io ping URL, an Uptime Kuma push URL). `${VAR}` allowed.",
+        }),
+        every: duration.optional().meta({ description: 'At most one ping this often.', default: DEFAULT_HEARTBEAT_EVERY }),
+      })
+      .strict()
+      .optional()
+      .meta({ description: 'Watch the watcher: no ping means Vigil stopped evaluating (docs/operations.md).' }),
     channels: z
       .record(z.string(), channelFileSchema)
       .optional()
@@ -44,6 +57,8 @@ export type NotificationsFileSection = z.infer<typeof notificationsFileSchema>;
 export interface NotificationsConfig extends DeliverySettings {
   remindEveryMs: number;
   channels: Record<string, ChannelFileSection>;
+  /** The heartbeat as written (its URL resolved at start, `resolveHeartbeat`), or null. */
+  heartbeat: { url: string; everyMs: number } | null;
   /** How a key is named in messages: `FILE: notifications.…` or `notifications.…`. */
   where: string;
 }
@@ -68,6 +83,7 @@ export function loadNotificationsConfig(section: NotificationsFileSection | unde
     retryMaxMs: dur('retry_max', s.retry_max, DELIVERY_DEFAULTS.retry_max),
     giveUpAfterMs: dur('give_up_after', s.give_up_after, DELIVERY_DEFAULTS.give_up_after),
     channels,
+    heartbeat: s.heartbeat ? { url: s.heartbeat.url, everyMs: dur('heartbeat.every', s.heartbeat.every, DEFAULT_HEARTBEAT_EVERY) } : null,
     where,
   };
   if (config.retryMaxMs < config.retryInitialMs) {
@@ -91,6 +107,23 @@ export function expandEnv(text: string, env: NodeJS.ProcessEnv, key: string): st
     missing: (name) => `${key}: environment variable ${name} is not set (referenced as \${${name}}); export it to the server's environment`,
     strict: { malformed: (ref) => `${key}: "\${${ref}}" is not a variable reference; use \${NAME} with letters, digits and _ (write $$ for a literal $)` },
   });
+}
+
+/** The heartbeat's URL with `${VAR}` resolved and checked (http or https), or null when none is set. */
+export function resolveHeartbeat(config: NotificationsConfig, env: NodeJS.ProcessEnv): HeartbeatSettings | null {
+  if (!config.heartbeat) return null;
+  const key = `${config.where}.heartbeat.url`;
+  const url = expandEnv(config.heartbeat.url, env, key);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new VigilError('E_CONFIG', `${key}: not a URL; use e.g. https://hc-ping.com/<uuid>`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new VigilError('E_CONFIG', `${key}: must be an http:// or https:// URL, e.g. https://hc-ping.com/<uuid>`);
+  }
+  return { url, everyMs: config.heartbeat.everyMs, timeoutMs: config.timeoutMs };
 }
 
 /** Every configured channel with its secrets resolved and its values checked; refused with the key and the reason. */

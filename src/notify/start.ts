@@ -7,7 +7,8 @@ import { formatListen } from '../lib/listen-address.ts';
 import type { HealthEngine } from '../health/engine.ts';
 import type { Store } from '../store/store.ts';
 import type { RunbookSettings } from '../core/health/runbook-settings.ts';
-import { resolveChannels } from './config.ts';
+import { resolveChannels, resolveHeartbeat } from './config.ts';
+import { Heartbeat } from './heartbeat.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { NotifyStore } from '../store/notify-store.ts';
 import { Planner } from './planner.ts';
@@ -31,6 +32,8 @@ export interface Notifications {
    * flight finish, what is queued for a channel stays queued, open issues are planned for new channels.
    */
   prepare(settings: NotificationsConfig): () => Promise<void>;
+  /** The heartbeat to the operator's dead-man's switch (`notifications.heartbeat`), if set. */
+  readonly heartbeat: Heartbeat | undefined;
   /** Stops polling and waits for attempts in flight. */
   stop(): Promise<void>;
 }
@@ -66,6 +69,8 @@ export async function startNotifications(opts: {
   // Planner and dispatcher for one set of channels; a reload builds a new pair and swaps it in.
   const build = (settings: NotificationsConfig) => {
     const channels = resolveChannels(settings, env);
+    const beat = resolveHeartbeat(settings, env);
+    const heartbeat = beat ? new Heartbeat(beat, clock, log) : undefined;
     const planner = new Planner({ store: notifyStore, channels, clock, lapiUrl, runbook });
     const dispatcher = new Dispatcher({
       store: notifyStore,
@@ -75,7 +80,7 @@ export async function startNotifications(opts: {
       settings,
       random: opts.random,
     });
-    return { channels, planner, dispatcher };
+    return { channels, planner, dispatcher, heartbeat };
   };
   let current = build(config.notifications);
   const pollEveryMs = opts.pollEveryMs ?? POLL_EVERY_MS;
@@ -101,7 +106,8 @@ export async function startNotifications(opts: {
     if ((await planner.run()) > 0) dispatcher.kick();
   };
   // A subscription, not a wrapped callback: the log and the dashboard listen to the same engine.
-  const unsubscribe = opts.engine?.evaluated.subscribe(() => {
+  const unsubscribe = opts.engine?.evaluated.subscribe((result) => {
+    current.heartbeat?.evaluated(result.open);
     planAndSend().catch((e) => log.error({ err: e }, 'planning notifications failed; the next evaluation retries'));
   });
   // Before the first evaluation: what a crash left unannounced is queued and sent first.
@@ -119,6 +125,9 @@ export async function startNotifications(opts: {
     get dispatcher() {
       return current.dispatcher;
     },
+    get heartbeat() {
+      return current.heartbeat;
+    },
     async flush() {
       await current.planner.run();
       await current.dispatcher.runDue();
@@ -129,6 +138,7 @@ export async function startNotifications(opts: {
         const before = current;
         await before.dispatcher.stop();
         await before.planner.idle();
+        await before.heartbeat?.idle();
         current = next;
         if (stopped) return;
         await announce(next.channels);
@@ -141,6 +151,7 @@ export async function startNotifications(opts: {
       unsubscribe?.();
       await current.dispatcher.stop();
       await current.planner.idle();
+      await current.heartbeat?.idle();
     },
   };
 }

@@ -10,6 +10,8 @@ import type { DecisionSync } from '../decisions/decision-sync.ts';
 import type { StoreHealth } from './store-health.ts';
 import { listBouncers } from '../store/bouncers.ts';
 import { openHealthIssues } from '../store/health-issues.ts';
+import type { HealthRules } from '../core/health/types.ts';
+import { registerFleetGauges } from './metrics-fleet.ts';
 
 /**
  * Prometheus metrics, on their own listener (default 127.0.0.1:6071; CrowdSec keeps its own on 6060). Per-bouncer and
@@ -22,9 +24,14 @@ export class LapiMetrics {
   readonly connectionsRefused: Counter<'reason'>;
   readonly connectionsShed: Counter<'reason'>;
   readonly bodiesRefused: Counter<'reason'>;
+  /** When the health engine last finished an evaluation (`evaluatedAt`); absent until the first. */
+  #lastEvaluationAt: number | undefined;
 
-  /** `sync` null when there is no decision index to report (`vigil watch`: CrowdSec serves the decisions). */
-  constructor(store: Store, clock: Clock, sync: DecisionSync | null, storeHealth?: StoreHealth) {
+  /**
+   * `sync` null when there is no decision index to report (`vigil watch`: CrowdSec serves the decisions).
+   * `rules`: the health rules in force, for the per-bouncer and per-machine status series (metrics-fleet.ts).
+   */
+  constructor(store: Store, clock: Clock, sync: DecisionSync | null, storeHealth?: StoreHealth, rules?: () => HealthRules) {
     // Scrape-time store reads are bounded too: while the store is down /metrics still answers, at once.
     const read = <T>(fn: () => Promise<T>, fallback: T): Promise<T> => (storeHealth ? storeHealth.call(fn).catch(() => fallback) : fn());
     this.requests = new Counter({
@@ -86,6 +93,16 @@ export class LapiMetrics {
         for (const c of counts.values()) this.set({ kind: c.kind, criticality: c.criticality }, c.n);
       },
     });
+    const metrics = this;
+    new Gauge({
+      name: 'vigil_health_last_evaluation_timestamp_seconds',
+      help: 'Unix time the health engine last finished an evaluation (absent until the first): alert when it stops moving.',
+      registers: [this.registry],
+      collect() {
+        if (metrics.#lastEvaluationAt !== undefined) this.set(metrics.#lastEvaluationAt / 1000);
+      },
+    });
+    if (rules) registerFleetGauges(this.registry, { store, clock, rules, read });
     if (storeHealth) {
       new Gauge({
         name: 'vigil_store_up',
@@ -126,6 +143,11 @@ export class LapiMetrics {
         },
       });
     }
+  }
+
+  /** The health engine finished an evaluation at `at` (subscribed to its `evaluated` topic). */
+  evaluatedAt(at: number): void {
+    this.#lastEvaluationAt = at;
   }
 
   /** Serves /metrics; resolves with the bound URL. */

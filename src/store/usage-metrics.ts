@@ -24,3 +24,17 @@ export async function latestUsageMetrics(store: Store, bouncerId: number): Promi
   const row = await dbOf(store).selectFrom('bouncer_usage_metrics').selectAll().where('bouncer_id', '=', bouncerId).executeTakeFirst();
   return row ? { receivedAt: Number(row.received_at), report: JSON.parse(row.report) } : undefined;
 }
+
+/** Every bouncer's latest report, by bouncer id (the per-bouncer Prometheus series read them at scrape time). */
+export async function latestUsageMetricsByBouncer(store: Store): Promise<Map<number, { receivedAt: number; report: unknown }>> {
+  const rows = await dbOf(store).selectFrom('bouncer_usage_metrics').selectAll().execute();
+  const out = new Map<number, { receivedAt: number; report: unknown }>();
+  for (const r of rows) {
+    try {
+      out.set(Number(r.bouncer_id), { receivedAt: Number(r.received_at), report: JSON.parse(r.report) });
+    } catch {
+      // A row that is not JSON (never written by this version) has no counters to show.
+    }
+  }
+  return out;
+}

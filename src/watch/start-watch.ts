@@ -229,7 +229,8 @@ function loggedWatcher(watcher: Watcher, log: Logger): Watcher {
 
 /** The health gauges `vigil serve` has, and the source's: up, last success, failures; transitions logged. */
 function watchMetrics(store: Store, clock: Clock, watcher: Watcher, log: Logger): LapiMetrics {
-  const metrics = new LapiMetrics(store, clock, null);
+  const metrics = new LapiMetrics(store, clock, null, undefined, () => watcher.engine.rules);
+  watcher.engine.evaluated.subscribe(() => metrics.evaluatedAt(clock.now()));
   const sourceUp = new Gauge({
     name: 'vigil_watch_source_up',
     help: "1 when the last read of CrowdSec's bouncers succeeded, else 0.",

@@ -4,7 +4,8 @@ import { canaryRuns, driftObservations } from '../store/canaries.ts';
 import type { CanaryRun, DriftObservation } from '../core/health/enforcement.ts';
 import type { Bouncer, BouncerChange, Decision, RefusedRequest } from '../core/model/records.ts';
 import type { HealthIssue } from '../core/model/health-issue.ts';
-import type { BouncerStatus, HealthRules } from '../core/health/types.ts';
+import type { Criticality, HealthRules } from '../core/health/types.ts';
+import { bouncerState, criticalityRank, worstCriticality, type BouncerState } from '../core/health/bouncer-state.ts';
 import type { Runbook, Deployment } from '../core/health/runbooks/index.ts';
 import { bouncerStatus } from '../core/health/evaluate.ts';
 import { flappingKeys, toHealthInput } from '../health/engine.ts';
@@ -28,7 +29,8 @@ import { latestUsageMetrics, usageMetricsReceivedAt } from '../store/usage-metri
 const DAY = 24 * 3600_000;
 
 export const CRITICALITIES = ['critical', 'high', 'warning', 'recommended'] as const;
-export const STATUSES: readonly BouncerStatus[] = ['offline', 'late', 'never_pulled', 'revoked', 'healthy'];
+/** Worst first: a bouncer with a Critical issue open and traffic that looks fine is `failing` (core/health/bouncer-state.ts). */
+export const STATUSES: readonly BouncerState[] = ['failing', 'offline', 'late', 'never_pulled', 'revoked', 'healthy'];
 
 export interface FleetRow {
   name: string;
@@ -36,7 +38,9 @@ export interface FleetRow {
   version: string;
   ipAddress: string;
   kind: 'firewall' | 'remediation';
-  status: BouncerStatus;
+  status: BouncerState;
+  /** The worst criticality among its open issues, or null. */
+  worstOpen: Criticality | null;
   createdAt: number;
   lastPullAt: number | null;
   lastRequestAt: number | null;
@@ -48,7 +52,7 @@ export interface FleetRow {
 
 export interface FleetSummary {
   openIssues: Record<(typeof CRITICALITIES)[number], number>;
-  bouncers: Record<BouncerStatus, number>;
+  bouncers: Record<BouncerState, number>;
   total: number;
 }
 
@@ -122,23 +126,24 @@ export class DashboardData {
     const [bouncers, reported, open] = [await listBouncers(this.#store), await usageMetricsReceivedAt(this.#store), await openHealthIssues(this.#store)];
     const summary: FleetSummary = {
       openIssues: { critical: 0, high: 0, warning: 0, recommended: 0 },
-      bouncers: { healthy: 0, late: 0, offline: 0, never_pulled: 0, revoked: 0 },
+      bouncers: { failing: 0, healthy: 0, late: 0, offline: 0, never_pulled: 0, revoked: 0 },
       total: bouncers.length,
     };
     for (const i of open) if (i.criticality in summary.openIssues) summary.openIssues[i.criticality]++;
     const downtime = await vigilDowntime(this.#store, downtimeLookback(now, this.#rules), now);
+    const issuesByName = groupBy(open, (i) => i.bouncerName ?? '');
     const ranked = bouncers.map((b) => {
-      const status = bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, this.#rules, downtime);
+      const mine = issuesByName.get(b.name) ?? [];
+      const status = bouncerState(bouncerStatus(toHealthInput(b, reported.get(b.id) ?? null), now, this.#rules, downtime), mine);
       summary.bouncers[status]++;
-      return { b, status };
+      return { b, status, worst: criticalityRank(worstCriticality(mine)) };
     });
-    // Problems first, as an operator scans the table; by name within a status.
-    ranked.sort((x, y) => STATUSES.indexOf(x.status) - STATUSES.indexOf(y.status) || x.b.name.localeCompare(y.b.name));
+    // Problems first, as an operator scans the table: by the worst open criticality, then status, then name.
+    ranked.sort((x, y) => x.worst - y.worst || STATUSES.indexOf(x.status) - STATUSES.indexOf(y.status) || x.b.name.localeCompare(y.b.name));
     const shown = ranked.slice(0, limit);
     // Pull history only for the rows drawn: a large fleet's 7 days are 168 rows per bouncer.
     const hours = await pullHours(this.#store, { since: now - 7 * DAY, bouncerIds: shown.map((r) => r.b.id) });
     const byBouncer = groupBy(hours, (h) => h.bouncerId);
-    const issuesByName = groupBy(open, (i) => i.bouncerName ?? '');
     const rows = shown.map(({ b }) => this.#row(b, reported.get(b.id) ?? null, byBouncer.get(b.id) ?? [], issuesByName.get(b.name) ?? [], now, downtime));
     return { now, summary, rows };
   }
@@ -233,7 +238,8 @@ export class DashboardData {
       version: b.version,
       ipAddress: b.ipAddress,
       kind: resolveKind(b.type, b.kindOverride),
-      status: bouncerStatus(toHealthInput(b, lastUsageMetricsAt), now, this.#rules, downtime),
+      status: bouncerState(bouncerStatus(toHealthInput(b, lastUsageMetricsAt), now, this.#rules, downtime), open),
+      worstOpen: worstCriticality(open),
       createdAt: b.createdAt,
       lastPullAt: b.lastPullAt,
       lastRequestAt: b.lastRequestAt,

@@ -19,6 +19,14 @@ VALUES (@created_at, @scenario, @message, @machine_id, @source_scope, @source_va
 const INSERT_DECISION =
   'INSERT INTO decisions (alert_id, origin, type, scope, value, scenario, created_at, until, deleted_at, simulated, rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)';
 
+/** SQLite's default wal_autocheckpoint (pages), restored after a big commit. */
+export const AUTOCHECKPOINT_PAGES = 1000;
+/**
+ * How long after a big commit the connection's own autocheckpoint stays off: the background worker
+ * (sqlite-checkpointer.ts, every 50 ms) copies the big write's frames meanwhile, on its thread.
+ */
+export const AUTOCHECKPOINT_PAUSE_MS = 2000;
+
 interface QueuedWrite {
   batch: readonly NewAlertWithDecisions[];
   pushed: AlertsPush | undefined;
@@ -38,10 +46,53 @@ export class SqliteAlertWriter {
   readonly #sqlite: SqliteDatabase.Database;
   /** Small writes waiting for this turn's group commit. */
   #writeGroup: QueuedWrite[] = [];
+  /** A background worker checkpoints this file (serve): a big commit may leave its frames to it. */
+  readonly #checkpointsInBackground: boolean;
+  /** Restores the autocheckpoint after a big commit; replaced by each one. */
+  #resume: NodeJS.Timeout | undefined;
 
-  constructor(db: DialectDb, sqlite: SqliteDatabase.Database) {
+  constructor(db: DialectDb, sqlite: SqliteDatabase.Database, opts: { checkpointsInBackground?: boolean } = {}) {
     this.#db = db;
     this.#sqlite = sqlite;
+    this.#checkpointsInBackground = opts.checkpointsInBackground ?? false;
+  }
+
+  /**
+   * COMMIT of a big write (a 250k-decision import: 60 MB of WAL) ran the connection's autocheckpoint
+   * inside the COMMIT call, copying the whole WAL into the database on the event loop that answers
+   * bouncers: 80–180 ms in one piece (issue 27 item 5). With a background checkpointer the
+   * autocheckpoint is paused around that commit and for AUTOCHECKPOINT_PAUSE_MS after it, so the
+   * worker copies those frames on its own thread; the autocheckpoint then comes back as the WAL's
+   * bound (it finds little left to copy). Without a worker (the CLI) nothing changes.
+   */
+  #commitBig(): void {
+    const db = this.#sqlite;
+    if (!this.#checkpointsInBackground) {
+      db.exec('COMMIT');
+      return;
+    }
+    db.pragma('wal_autocheckpoint = 0');
+    clearTimeout(this.#resume);
+    try {
+      db.exec('COMMIT');
+    } finally {
+      this.#resume = setTimeout(() => {
+        this.#resume = undefined;
+        if (db.open) db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+      }, AUTOCHECKPOINT_PAUSE_MS);
+      this.#resume.unref();
+    }
+  }
+
+  /** Whether the connection's autocheckpoint is paused after a big commit (for tests). */
+  get autocheckpointPaused(): boolean {
+    return this.#resume !== undefined;
+  }
+
+  /** Stops the pending restore (the store is closing). */
+  close(): void {
+    clearTimeout(this.#resume);
+    this.#resume = undefined;
   }
 
   async write(batch: readonly NewAlertWithDecisions[], onProgress?: (done: number) => void, pushed?: AlertsPush): Promise<WrittenAlerts> {
@@ -62,7 +113,7 @@ export class SqliteAlertWriter {
         }
         const written = step.value;
         if (written.decisions.length !== reported) onProgress?.(written.decisions.length);
-        db.exec('COMMIT');
+        this.#commitBig();
         return written;
       } catch (e) {
         if (db.inTransaction) db.exec('ROLLBACK');

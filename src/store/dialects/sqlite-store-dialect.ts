@@ -49,7 +49,7 @@ export class SqliteStoreDialect implements StoreDialect {
     this.#sqlite = sqlite;
     this.#reader = openSqliteReader(sqlite);
     if (opts.checkpointInBackground && !sqlite.memory) this.#checkpointer = startCheckpointer(sqlite.name, opts.onWarning ?? (() => {}));
-    this.#alerts = new SqliteAlertWriter(db, sqlite);
+    this.#alerts = new SqliteAlertWriter(db, sqlite, { checkpointsInBackground: this.#checkpointer !== undefined });
   }
 
   later(column: string, value: number) {
@@ -160,6 +160,7 @@ export class SqliteStoreDialect implements StoreDialect {
   }
 
   async close(): Promise<void> {
+    this.#alerts.close();
     await this.#checkpointer?.stop();
     this.#reader?.close();
   }

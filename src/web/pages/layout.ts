@@ -1,6 +1,6 @@
 import { html, type Html } from '../html.ts';
 import { exactTime, relativeTime } from '../../lib/human-time.ts';
-import type { BouncerStatus } from '../../core/health/types.ts';
+import type { BouncerState } from '../../core/health/bouncer-state.ts';
 import type { IssueStatus } from '../../core/health/issue-view.ts';
 
 export type Section = 'fleet' | 'issues' | 'decisions' | 'none';
@@ -15,7 +15,8 @@ export interface PageContext {
   assets: { css: string; js: string };
 }
 
-export const STATUS_LABEL: Record<BouncerStatus, string> = {
+export const STATUS_LABEL: Record<BouncerState, string> = {
+  failing: 'Failing',
   healthy: 'Healthy',
   late: 'Late',
   offline: 'Offline',
@@ -24,7 +25,7 @@ export const STATUS_LABEL: Record<BouncerStatus, string> = {
 };
 
 /** A status is always a word and a colour, never a colour alone. */
-export function statusBadge(status: BouncerStatus): Html {
+export function statusBadge(status: BouncerState): Html {
   return html`<span class="status status-${status}">${STATUS_LABEL[status]}</span>`;
 }
 
