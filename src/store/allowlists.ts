@@ -194,3 +194,67 @@ function toItem(r: Selectable<AllowlistItemsTable>): AllowlistItem {
     createdAt: Number(r.created_at),
   };
 }
+
+/**
+ * `vigil import crowdsec`'s allowlists, in one transaction: a list Vigil lacks is created as it
+ * was (description, Console flag, creation time); a list it has keeps its own details and gains
+ * only the values it does not hold. Returns the lists touched and the values added.
+ */
+export async function insertImportedAllowlists(
+  store: Store,
+  lists: readonly {
+    name: string;
+    description: string;
+    fromConsole: boolean;
+    allowlistId: string;
+    createdAt: number;
+    items: readonly { value: string; comment: string; expiresAt: number | null; createdAt: number }[];
+  }[],
+  now: number,
+): Promise<{ allowlists: string[]; items: number }> {
+  if (lists.length === 0) return { allowlists: [], items: 0 };
+  return await dbOf(store)
+    .transaction()
+    .execute(async (trx) => {
+      const out = { allowlists: [] as string[], items: 0 };
+      for (const l of lists) {
+        let row = await trx.selectFrom('allowlists').select('id').where('name', '=', l.name).executeTakeFirst();
+        if (!row) {
+          row = await trx
+            .insertInto('allowlists')
+            .values({
+              name: l.name,
+              description: l.description,
+              allowlist_id: l.allowlistId,
+              from_console: l.fromConsole ? 1 : 0,
+              created_at: l.createdAt,
+              updated_at: now,
+            })
+            .returning('id')
+            .executeTakeFirstOrThrow();
+        }
+        const listId = Number(row.id);
+        const held = new Set((await trx.selectFrom('allowlist_items').select('value').where('allowlist', '=', listId).execute()).map((r) => r.value));
+        const fresh = l.items.filter((i) => !held.has(i.value));
+        for (let i = 0; i < fresh.length; i += 500) {
+          await trx
+            .insertInto('allowlist_items')
+            .values(
+              fresh.slice(i, i + 500).map((item) => ({
+                allowlist: listId,
+                value: item.value,
+                comment: item.comment,
+                expires_at: item.expiresAt,
+                created_at: item.createdAt,
+                updated_at: now,
+              })),
+            )
+            .execute();
+        }
+        if (fresh.length > 0) await trx.updateTable('allowlists').set({ updated_at: now }).where('id', '=', listId).execute();
+        out.allowlists.push(l.name);
+        out.items += fresh.length;
+      }
+      return out;
+    });
+}
