@@ -23,7 +23,12 @@ describe('vigil doctor: a switched CrowdSec that keeps its Console credentials',
   const online = () => `    online_client:\n      credentials_path: ${dir}/online_api_credentials.yaml\n`;
   const doctor = async () => {
     const r = await runVigil({ cwd: dir }, ['doctor', '--dir', path.join(dir, 'bouncers'), '--crowdsec-config', path.join(dir, 'config.yaml'), '-o', 'json']);
-    return { ...r, report: JSON.parse(r.out) as { targets: Array<{ name: string; family: string; findings: Array<{ check: string; status: string; title: string; evidence: string[]; fix?: string }> }> } };
+    return {
+      ...r,
+      report: JSON.parse(r.out) as {
+        targets: Array<{ name: string; family: string; findings: Array<{ check: string; status: string; title: string; evidence: string[]; fix?: string }> }>;
+      },
+    };
   };
   const crowdsecTarget = (report: Awaited<ReturnType<typeof doctor>>['report']) => report.targets.find((t) => t.family === 'crowdsec');
 

@@ -82,13 +82,19 @@ export function registerAllowlistCommands(program: Command, ctx: CommandContext)
       const now = ctx.io.clock.now();
       const expiresAt = o.expiration === undefined ? null : now + parseDuration(o.expiration, '--expiration');
       await ctx.withStore(async (store) => {
-        await addValues(ctx, store, name, values.map((value) => ({ value, comment: o.comment, expiresAt })), now);
+        await addValues(
+          ctx,
+          store,
+          name,
+          values.map((value) => ({ value, comment: o.comment, expiresAt })),
+          now,
+        );
       });
     });
 
   cmd
     .command('import <name>')
-    .description("add values from a CSV file (header: value[,expiration][,comment]); active decisions on them are expired")
+    .description('add values from a CSV file (header: value[,expiration][,comment]); active decisions on them are expired')
     .requiredOption('-i, --input <file>', 'CSV file; - for stdin')
     .action(async (name: string, o: { input: string }) => {
       const now = ctx.io.clock.now();
@@ -198,7 +204,10 @@ function readAllowlistCsv(input: string, cwd: string, now: number): NewAllowlist
   try {
     rows = parseCsv(text, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true });
   } catch (e) {
-    throw new VigilError('E_IMPORT_PARSE', `${input}: unable to parse CSV (${(e as Error).message.split('\n')[0]}); expected a header such as value,expiration,comment`);
+    throw new VigilError(
+      'E_IMPORT_PARSE',
+      `${input}: unable to parse CSV (${(e as Error).message.split('\n')[0]}); expected a header such as value,expiration,comment`,
+    );
   }
   if (rows.length === 0) throw new VigilError('E_IMPORT_EMPTY', `${input}: no values to import`);
   if (rows.length > IMPORT_MAX_ROWS) throw new VigilError('E_IMPORT_SIZE', `${input}: ${rows.length} rows; import at most ${IMPORT_MAX_ROWS} at once`);

@@ -83,46 +83,60 @@ export function registerDecisionCommands(program: Command, ctx: CommandContext):
     .option('-R, --reason <reason>', "reason (default: manual '<type>' from 'vigil')")
     .option('-t, --type <type>', 'ban, captcha or another remediation', DEFAULT_DECISION.type)
     .option('-B, --bypass-allowlist', 'add the decision even if an allowlist covers the IP or range')
-    .action(async (o: { ip?: string; range?: string; scope?: string; value?: string; duration: string; reason?: string; type: string; bypassAllowlist?: boolean }) => {
-      const given = [o.ip !== undefined, o.range !== undefined, o.value !== undefined].filter(Boolean).length;
-      if (given !== 1) throw usageError('give exactly one of --ip IP, --range CIDR or --scope SCOPE --value VALUE');
-      // An empty or oversized flag is named as typed (`--ip ""`), not as the field it fills.
-      const flag = o.ip !== undefined ? '--ip' : o.range !== undefined ? '--range' : '--value';
-      const text = (o.ip ?? o.range ?? o.value)!;
-      const example =
-        flag === '--ip'
-          ? 'an IPv4 or IPv6 address, e.g. 192.0.2.1'
-          : flag === '--range'
-            ? 'a CIDR range, e.g. 198.51.100.0/24'
-            : 'the value to act on, e.g. --scope Country --value FR';
-      if (text.trim() === '') throw usageError(`${flag} "${text}": empty; give ${example}`);
-      if (text.length > DECISION_LIMITS.value) throw usageError(`${flag}: ${text.length} characters; at most ${DECISION_LIMITS.value}`);
-      if (o.scope !== undefined && o.scope.trim() === '') throw usageError('--scope "": empty; use Ip, Range or another scope such as Country');
-      if (o.reason !== undefined && o.reason.length > DECISION_LIMITS.reason)
-        throw usageError(`--reason: ${o.reason.length} characters; at most ${DECISION_LIMITS.reason}`);
-      let scope: string;
-      let value: string;
-      if (o.ip !== undefined) [scope, value] = ['Ip', o.ip];
-      else if (o.range !== undefined) [scope, value] = ['Range', o.range];
-      else [scope, value] = [o.scope ?? DEFAULT_DECISION.scope, o.value!];
-      const now = ctx.io.clock.now();
-      const reason = o.reason ?? `manual '${o.type}' from '${CLI_MACHINE_ID}'`;
-      const d = buildDecision({ scope, value, type: o.type, duration: o.duration, reason, origin: 'cscli' }, now);
-      await ctx.withStore(
-        async (store) => {
-          // cscli 1.6.6+ checks first, for Ip and Range only (docs/allowlists.md).
-          if (!o.bypassAllowlist && isIpOrRange(d.scope)) {
-            const reasons = await allowlistMatches(store, d.value, now);
-            if (reasons.length > 0) {
-              throw new VigilError('E_ALLOWLISTED', `${d.value} is allowlisted by item ${reasons.join(', ')}, use --bypass-allowlist to add the decision anyway`);
+    .action(
+      async (o: {
+        ip?: string;
+        range?: string;
+        scope?: string;
+        value?: string;
+        duration: string;
+        reason?: string;
+        type: string;
+        bypassAllowlist?: boolean;
+      }) => {
+        const given = [o.ip !== undefined, o.range !== undefined, o.value !== undefined].filter(Boolean).length;
+        if (given !== 1) throw usageError('give exactly one of --ip IP, --range CIDR or --scope SCOPE --value VALUE');
+        // An empty or oversized flag is named as typed (`--ip ""`), not as the field it fills.
+        const flag = o.ip !== undefined ? '--ip' : o.range !== undefined ? '--range' : '--value';
+        const text = (o.ip ?? o.range ?? o.value)!;
+        const example =
+          flag === '--ip'
+            ? 'an IPv4 or IPv6 address, e.g. 192.0.2.1'
+            : flag === '--range'
+              ? 'a CIDR range, e.g. 198.51.100.0/24'
+              : 'the value to act on, e.g. --scope Country --value FR';
+        if (text.trim() === '') throw usageError(`${flag} "${text}": empty; give ${example}`);
+        if (text.length > DECISION_LIMITS.value) throw usageError(`${flag}: ${text.length} characters; at most ${DECISION_LIMITS.value}`);
+        if (o.scope !== undefined && o.scope.trim() === '') throw usageError('--scope "": empty; use Ip, Range or another scope such as Country');
+        if (o.reason !== undefined && o.reason.length > DECISION_LIMITS.reason)
+          throw usageError(`--reason: ${o.reason.length} characters; at most ${DECISION_LIMITS.reason}`);
+        let scope: string;
+        let value: string;
+        if (o.ip !== undefined) [scope, value] = ['Ip', o.ip];
+        else if (o.range !== undefined) [scope, value] = ['Range', o.range];
+        else [scope, value] = [o.scope ?? DEFAULT_DECISION.scope, o.value!];
+        const now = ctx.io.clock.now();
+        const reason = o.reason ?? `manual '${o.type}' from '${CLI_MACHINE_ID}'`;
+        const d = buildDecision({ scope, value, type: o.type, duration: o.duration, reason, origin: 'cscli' }, now);
+        await ctx.withStore(
+          async (store) => {
+            // cscli 1.6.6+ checks first, for Ip and Range only (docs/allowlists.md).
+            if (!o.bypassAllowlist && isIpOrRange(d.scope)) {
+              const reasons = await allowlistMatches(store, d.value, now);
+              if (reasons.length > 0) {
+                throw new VigilError(
+                  'E_ALLOWLISTED',
+                  `${d.value} is allowlisted by item ${reasons.join(', ')}, use --bypass-allowlist to add the decision anyway`,
+                );
+              }
             }
-          }
-          return addDecisions(store, manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: CLI_MACHINE_ID }), [d]);
-        },
-        { create: true },
-      );
-      ctx.io.stderr(logLine('info', 'Decision successfully added'));
-    });
+            return addDecisions(store, manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: CLI_MACHINE_ID }), [d]);
+          },
+          { create: true },
+        );
+        ctx.io.stderr(logLine('info', 'Decision successfully added'));
+      },
+    );
 
   addFilterOptions(
     decisions

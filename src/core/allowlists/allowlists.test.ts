@@ -4,11 +4,18 @@ import { allowlistJson, bulkCheckJson, checkJson, strfmtDateTime } from './wire.
 
 const T0 = Date.UTC(2026, 11, 7, 10, 0, 0, 123);
 const item = (value: string, comment = '', expiresAt: number | null = null) => ({ value, comment, expiresAt });
-const matcher = (entries: Array<[string, ReturnType<typeof item>]>, now = T0) => new AllowlistMatcher(entries.map(([listName, i]) => ({ listName, item: i })), now);
+const matcher = (entries: Array<[string, ReturnType<typeof item>]>, now = T0) =>
+  new AllowlistMatcher(
+    entries.map(([listName, i]) => ({ listName, item: i })),
+    now,
+  );
 
 describe('allowlist matching (CrowdSec IsAllowlistedBy)', () => {
   it('an IP inside a range, the range itself, and a range that holds an allowlisted IP all match', () => {
-    const m = matcher([['foo', item('192.168.0.0/16')], ['bar', item('10.1.2.3', 'vpn')]]);
+    const m = matcher([
+      ['foo', item('192.168.0.0/16')],
+      ['bar', item('10.1.2.3', 'vpn')],
+    ]);
     expect(m.reasonsFor('192.168.1.1')).toEqual(['192.168.0.0/16 from foo']);
     expect(m.reasonsFor('192.168.10.20/24')).toEqual(['192.168.0.0/16 from foo']);
     expect(m.reasonsFor('10.1.2.0/24')).toEqual(['10.1.2.3 from bar (vpn)']);
@@ -17,12 +24,19 @@ describe('allowlist matching (CrowdSec IsAllowlistedBy)', () => {
   });
 
   it('sorts the reasons by list name in byte order, as cscli allowlists check prints them', () => {
-    const m = matcher([['foo', item('192.168.0.0/16')], ['bar', item('192.168.0.0/24')], ['Uppercase', item('192.168.0.0/28')]]);
+    const m = matcher([
+      ['foo', item('192.168.0.0/16')],
+      ['bar', item('192.168.0.0/24')],
+      ['Uppercase', item('192.168.0.0/28')],
+    ]);
     expect(m.reasonsFor('192.168.0.1').join(', ')).toBe('192.168.0.0/28 from Uppercase, 192.168.0.0/24 from bar, 192.168.0.0/16 from foo');
   });
 
   it('never matches across families; an IPv4-mapped IPv6 address is IPv4 (CrowdSec IP2Ints To4)', () => {
-    const m = matcher([['v4', item('192.0.2.0/24')], ['v6', item('2001:db8::/32')]]);
+    const m = matcher([
+      ['v4', item('192.0.2.0/24')],
+      ['v6', item('2001:db8::/32')],
+    ]);
     expect(m.reasonsFor('::ffff:192.0.2.7')).toEqual(['192.0.2.0/24 from v4']);
     expect(m.reasonsFor('2001:db8:1::5')).toEqual(['2001:db8::/32 from v6']);
     expect(m.reasonsFor('::/0')).toEqual(['2001:db8::/32 from v6']);

@@ -161,7 +161,6 @@ export function alertAllowlistedBy(
 export function checkAllowlistName(name: string): string {
   if (name.trim() === '') throw new VigilError('E_BAD_NAME', 'allowlist name is empty: give a name such as my_allowlist');
   if (name.length > 255) throw new VigilError('E_BAD_NAME', `allowlist name: ${name.length} characters; use at most 255`);
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (/[/\u0000-\u001f\u007f]/.test(name)) throw new VigilError('E_BAD_NAME', `allowlist name ${JSON.stringify(name)}: no '/' or control characters`);
   return name;
 }

@@ -46,7 +46,9 @@ export function consoleTradeOffFinding(configFile: string, doc: Plain | null, cr
   const login = credentials?.text ? at(crowdsecConfigDoc(credentials.text, null), 'login') : undefined;
   if (credentials === null || typeof login !== 'string' || login === '') {
     if (credentials) evidence.push(`${credentials.file}: ${credentials.text === null ? 'absent' : 'no login'}`);
-    return ok('lapi', 'crowdsec.online_client', 'no Central API / Console credentials: the switch lost no community blocklist or Console reporting', { evidence });
+    return ok('lapi', 'crowdsec.online_client', 'no Central API / Console credentials: the switch lost no community blocklist or Console reporting', {
+      evidence,
+    });
   }
   evidence.push(`${credentials.file}: login ${login} (online_client credentials for the Central API and the Console)`);
   return warn(
@@ -55,8 +57,7 @@ export function consoleTradeOffFinding(configFile: string, doc: Plain | null, cr
     "this CrowdSec's Local API was switched off, yet it has online_client credentials: the community blocklist is no longer pulled and nothing reaches the Console",
     {
       evidence,
-      fix:
-        'Vigil pulls no community blocklist and reports nothing to the Console. To keep both, turn CrowdSec\'s Local API back on (api.server.enable: true, stop vigil serve on its port) and guard it with `vigil watch` instead (docs/watch.md); to accept the trade-off, remove api.server.online_client from config.yaml',
+      fix: "Vigil pulls no community blocklist and reports nothing to the Console. To keep both, turn CrowdSec's Local API back on (api.server.enable: true, stop vigil serve on its port) and guard it with `vigil watch` instead (docs/watch.md); to accept the trade-off, remove api.server.online_client from config.yaml",
     },
   );
 }

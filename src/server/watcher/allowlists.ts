@@ -15,7 +15,12 @@ export function allowlistRoutes(ctx: WatcherContext): WatcherApp {
   app.get('/v1/allowlists', ctx.machine, async (c) => {
     const withContent = c.req.query('with_content') === 'true';
     const lists = await listAllowlists(ctx.store);
-    const items = withContent ? await allowlistItems(ctx.store, lists.map((l) => l.id)) : [];
+    const items = withContent
+      ? await allowlistItems(
+          ctx.store,
+          lists.map((l) => l.id),
+        )
+      : [];
     const now = c.get('now');
     return json(
       c,
