@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AllowlistMatcher, alertAllowlistedBy, allowlistInterval, decisionsCoveredBy, type Allowlist, type AllowlistItem } from './allowlists.ts';
+import { AllowlistMatcher, alertAllowlistedBy, allowlistInterval, decisionsCoveredBy, nested, type Allowlist, type AllowlistItem } from './allowlists.ts';
 import { allowlistJson, bulkCheckJson, checkJson, strfmtDateTime } from './wire.ts';
 
 const T0 = Date.UTC(2026, 11, 7, 10, 0, 0, 123);
@@ -40,6 +40,29 @@ describe('allowlist matching (CrowdSec IsAllowlistedBy)', () => {
     expect(m.reasonsFor('::ffff:192.0.2.7')).toEqual(['192.0.2.0/24 from v4']);
     expect(m.reasonsFor('2001:db8:1::5')).toEqual(['2001:db8::/32 from v6']);
     expect(m.reasonsFor('::/0')).toEqual(['2001:db8::/32 from v6']);
+  });
+
+  it('the index finds exactly what a scan of every item finds (random IPv4/IPv6 items and values)', () => {
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const v4 = () => `10.${rnd(4)}.${rnd(4)}.${rnd(256)}/${8 + rnd(25)}`;
+    const v6 = () => `2001:db8:${rnd(4).toString(16)}::${rnd(65536).toString(16)}/${16 + rnd(113)}`;
+    const entries: Array<[string, ReturnType<typeof item>]> = [];
+    for (let i = 0; i < 300; i++) entries.push([`l${rnd(5)}`, item(i % 3 === 0 ? v6() : v4(), i % 2 ? '' : `c${i}`)]);
+    const m = matcher(entries);
+    for (let i = 0; i < 500; i++) {
+      const value = i % 3 === 0 ? v6() : i % 2 ? v4() : v4().split('/')[0]!;
+      const q = allowlistInterval(value);
+      const scanned = entries
+        .map(([listName, it], idx) => ({ listName, it, idx }))
+        .filter(({ it }) => nested(allowlistInterval(it.value), q))
+        .sort((a, b) => (a.listName < b.listName ? -1 : a.listName > b.listName ? 1 : a.idx - b.idx))
+        .map(({ listName, it }) => (it.comment === '' ? `${it.value} from ${listName}` : `${it.value} from ${listName} (${it.comment})`));
+      expect([value, m.reasonsFor(value)]).toEqual([value, scanned]);
+    }
   });
 
   it('skips items past their expiry (kept while expires_at >= now)', () => {

@@ -1,5 +1,5 @@
 import { VigilError } from '../../lib/errors.ts';
-import { compareWords, tryParseIpOrRange, toInterval, type IpInterval } from '../../lib/ip.ts';
+import { compareWords, maskWord, tryParseIpOrRange, toInterval, type IpInterval } from '../../lib/ip.ts';
 
 /**
  * Centralized allowlists (CrowdSec 1.6.6+, docs/reference/crowdsec-1.6-1.7.md §3): named lists of
@@ -61,34 +61,64 @@ export function nested(a: IpInterval, b: IpInterval): boolean {
 
 /** An active item with its list's name and its interval, compiled once. */
 interface CompiledItem {
+  /** Position in the sorted order of reasons (list name, then insertion). */
+  readonly rank: number;
   readonly listName: string;
   readonly value: string;
   readonly comment: string;
   readonly interval: IpInterval;
 }
 
+/** The items of one family, indexed both ways a CIDR can match another (it holds it, or lies in it). */
+interface FamilyIndex {
+  /** `prefix length/first address` → items: those holding a value are found by masking it to each length. */
+  readonly byNetwork: Map<string, CompiledItem[]>;
+  readonly prefixLengths: number[];
+  /** Sorted by first address: those inside a value are a contiguous run. */
+  readonly byFirst: CompiledItem[];
+}
+
+const networkKey = (prefixLength: number, words: readonly number[]) => `${prefixLength}/${words.join('.')}`;
+
 /**
- * The active items of every list, compiled once; each check only compares. Items whose value does
- * not parse (copied from elsewhere) are left out, as CrowdSec has no interval for them either.
+ * The active items of every list, compiled once (Hono's ipRestriction way: sets and masks built
+ * once, each check only looks up): an item holding the value is found by masking the value to each
+ * prefix length in use, an item inside it by a binary search on first addresses. Items whose value
+ * does not parse (copied from elsewhere) are left out, as CrowdSec has no interval for them either.
  */
 export class AllowlistMatcher {
-  private readonly items: CompiledItem[];
+  private readonly families = new Map<4 | 6, FamilyIndex>();
+  readonly size: number;
 
   constructor(entries: readonly { listName: string; item: Pick<AllowlistItem, 'value' | 'comment' | 'expiresAt'> }[], now: number) {
-    const items: CompiledItem[] = [];
+    const parsedItems: Omit<CompiledItem, 'rank'>[] = [];
     for (const { listName, item } of entries) {
       if (!itemActive(item, now)) continue;
       const parsed = tryParseIpOrRange(item.value);
       if (parsed === null) continue;
-      items.push({ listName, value: item.value, comment: item.comment, interval: toInterval(parsed) });
+      parsedItems.push({ listName, value: item.value, comment: item.comment, interval: toInterval(parsed) });
     }
     // CrowdSec sorts the reasons by list name (byte order, Go's `<`), stable within one list.
-    items.sort((a, b) => (a.listName < b.listName ? -1 : a.listName > b.listName ? 1 : 0));
-    this.items = items;
-  }
-
-  get size(): number {
-    return this.items.length;
+    const ordered = parsedItems
+      .map((it, i) => ({ it, i }))
+      .sort((a, b) => (a.it.listName < b.it.listName ? -1 : a.it.listName > b.it.listName ? 1 : a.i - b.i))
+      .map(({ it }, rank): CompiledItem => ({ ...it, rank }));
+    for (const item of ordered) {
+      const f = item.interval.family;
+      let index = this.families.get(f);
+      if (!index) {
+        index = { byNetwork: new Map(), prefixLengths: [], byFirst: [] };
+        this.families.set(f, index);
+      }
+      const key = networkKey(item.interval.prefixLength, item.interval.first);
+      const same = index.byNetwork.get(key);
+      if (same) same.push(item);
+      else index.byNetwork.set(key, [item]);
+      if (!index.prefixLengths.includes(item.interval.prefixLength)) index.prefixLengths.push(item.interval.prefixLength);
+      index.byFirst.push(item);
+    }
+    for (const index of this.families.values()) index.byFirst.sort((a, b) => compareWords(a.interval.first, b.interval.first));
+    this.size = ordered.length;
   }
 
   /**
@@ -97,17 +127,34 @@ export class AllowlistMatcher {
    * an IP nor a range.
    */
   reasonsFor(value: string): string[] {
-    const interval = allowlistInterval(value);
-    return this.reasonsForInterval(interval);
+    return this.reasonsForInterval(allowlistInterval(value));
   }
 
   reasonsForInterval(interval: IpInterval): string[] {
-    const out: string[] = [];
-    for (const item of this.items) {
-      if (!nested(item.interval, interval)) continue;
-      out.push(item.comment === '' ? `${item.value} from ${item.listName}` : `${item.value} from ${item.listName} (${item.comment})`);
+    const index = this.families.get(interval.family);
+    if (!index) return [];
+    const found = new Set<CompiledItem>();
+    // Items holding the value (or equal to it): its network at each shorter-or-equal prefix in use.
+    for (const p of index.prefixLengths) {
+      if (p > interval.prefixLength) continue;
+      const masked = interval.first.map((w, i) => maskWord(w, p - 32 * i));
+      for (const item of index.byNetwork.get(networkKey(p, masked)) ?? []) found.add(item);
     }
-    return out;
+    // Items inside the value: their first address lies in [first, last].
+    const list = index.byFirst;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareWords(list[mid]!.interval.first, interval.first) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < list.length && compareWords(list[i]!.interval.first, interval.last) <= 0; i++) {
+      if (nested(list[i]!.interval, interval)) found.add(list[i]!);
+    }
+    return [...found]
+      .sort((a, b) => a.rank - b.rank)
+      .map((item) => (item.comment === '' ? `${item.value} from ${item.listName}` : `${item.value} from ${item.listName} (${item.comment})`));
   }
 }
 
