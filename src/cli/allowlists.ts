@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { allowlistInterval, checkAllowlistName, type Allowlist } from '../core/allowlists/allowlists.ts';
+import { allowlistInterval, checkAllowlistName, checkAllowlistText, type Allowlist } from '../core/allowlists/allowlists.ts';
 import { VigilError } from '../lib/errors.ts';
 import { parseDuration } from '../lib/duration.ts';
 import {
@@ -39,6 +39,7 @@ export function registerAllowlistCommands(program: Command, ctx: CommandContext)
     .requiredOption('-d, --description <text>', 'description of the allowlist')
     .action(async (name: string, o: { description: string }) => {
       checkAllowlistName(name);
+      checkAllowlistText('--description', o.description);
       await ctx.withStore((store) => createAllowlist(store, { name, description: o.description, now: ctx.io.clock.now() }), { create: true });
       ctx.io.stdout(`allowlist '${name}' created successfully\n`);
     });
@@ -79,6 +80,7 @@ export function registerAllowlistCommands(program: Command, ctx: CommandContext)
     .option('-e, --expiration <duration>', 'expire the values after this long, e.g. 7d, 12h (default: never)')
     .option('-d, --comment <text>', 'comment for the values', '')
     .action(async (name: string, values: string[], o: { expiration?: string; comment: string }) => {
+      checkAllowlistText('--comment', o.comment);
       const now = ctx.io.clock.now();
       const expiresAt = o.expiration === undefined ? null : now + parseDuration(o.expiration, '--expiration');
       await ctx.withStore(async (store) => {
@@ -214,6 +216,6 @@ function readAllowlistCsv(input: string, cwd: string, now: number): NewAllowlist
   return rows.map((r, i) => {
     if (!r.value) throw new VigilError('E_IMPORT_ROW', `row ${i + 1}: missing 'value'`);
     const expiresAt = r.expiration ? now + parseDuration(r.expiration, `row ${i + 1}: expiration`) : null;
-    return { value: r.value, comment: r.comment ?? '', expiresAt };
+    return { value: r.value, comment: checkAllowlistText(`row ${i + 1}: comment`, r.comment ?? ''), expiresAt };
   });
 }

@@ -211,3 +211,9 @@ export function checkAllowlistName(name: string): string {
   if (/[/\u0000-\u001f\u007f]/.test(name)) throw new VigilError('E_BAD_NAME', `allowlist name ${JSON.stringify(name)}: no '/' or control characters`);
   return name;
 }
+
+/** A description or comment: shown in tables and answered to every agent, so bounded (1,024 characters). */
+export function checkAllowlistText(flag: string, text: string): string {
+  if (text.length > 1024) throw new VigilError('E_TOO_LONG', `${flag}: ${text.length} characters; use at most 1024`);
+  return text;
+}
