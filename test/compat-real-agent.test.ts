@@ -309,6 +309,26 @@ describe.skipIf(skip)(`real CrowdSec 1.4.6 agent, cscli and bouncer against vigi
       ipAddress: '127.0.0.1',
     });
   });
+
+  it('an attacker in an allowlist: the agent detects and pushes the brute force, Vigil drops the alert, nothing is banned', async () => {
+    // CrowdSec 1.4.6's agent knows nothing of allowlists: the Local API drops the alert (1.6.6+'s isAllowListed).
+    const SAFE = '192.0.2.200';
+    await vigil.cli('allowlists', 'create', 'office', '-d', 'office network');
+    await vigil.cli('allowlists', 'add', 'office', '192.0.2.128/25', '-d', 'vpn');
+    agent.appendSshBruteForce(SAFE);
+    await agent.waitForLog(`Ip ${SAFE} performed 'crowdsecurity/ssh-bf'`, 20_000);
+    await until(
+      'vigil drops the allowlisted alert',
+      () => (vigil.logs().includes(`alert source ${SAFE} is allowlisted by 192.0.2.128/25 from office (vpn), skipping`) ? true : undefined),
+      () => `vigil log:\n${vigil.logs().slice(-3000)}\nagent log:\n${agent.logs().slice(-3000)}`,
+    );
+    const listed = (JSON.parse(await vigil.cli('decisions', 'list', '-o', 'json')) ?? []) as Array<{ source: { value: string } }>;
+    expect(listed.map((a) => a.source.value)).not.toContain(SAFE);
+    expect(bouncer.events().some((e) => e.value === SAFE)).toBe(false);
+    // The push itself was accepted (201 with no alert id), so the agent logs no error.
+    expect(agent.logs()).not.toMatch(/level=(error|fatal)[^\n]*(api|alert|401|403|500)/i);
+    await vigil.cli('allowlists', 'delete', 'office');
+  });
 });
 
 describe.skipIf(skip)(`lp_offline with the real CrowdSec 1.4.6 agent's heartbeats${skipReason}`, () => {

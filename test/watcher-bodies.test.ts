@@ -96,7 +96,7 @@ describe('watcher request bodies: capped once, by the body guard', () => {
   const routes = (): Array<[path: string, cap: number, headers: Record<string, string>, prefix: string, atCap: RegExp]> => [
     ['/v1/watchers/login', BODY_CAPS.watcherLogin, { 'User-Agent': UA }, '{"machine_id":"nobody","password":"x"}', /incorrect Username or Password/],
     ['/v1/watchers', BODY_CAPS.watcherLogin, { 'User-Agent': UA }, '{"machine_id":"new-agent"}', /password in body is required/],
-    ['/v1/allowlists/check', BODY_CAPS.watcher, jwt(), '{"targets":[]}', /targets: give at least one IP/],
+    ['/v1/allowlists/check', BODY_CAPS.watcher, jwt(), '{"targets":[]}', /targets list cannot be empty/],
     ['/v1/alerts', BODY_CAPS.alerts, jwt(), '{}', /cannot unmarshal object into Go value of type models.AddAlertsRequest/],
   ];
 

@@ -13,6 +13,8 @@ import { logLine } from './io.ts';
 import { outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
 import { withAlerts } from '../store/alerts.ts';
 import { activeDecisions, addDecisions, softDeleteDecisions } from '../store/decisions.ts';
+import { allowlistMatcher, allowlistMatches } from '../store/allowlists.ts';
+import type { Store } from '../store/store.ts';
 
 /** The machine name cscli would put in "manual 'ban' from '<machine>'". */
 export const CLI_MACHINE_ID = 'vigil';
@@ -80,37 +82,61 @@ export function registerDecisionCommands(program: Command, ctx: CommandContext):
     .option('-d, --duration <duration>', 'how long, e.g. 4h, 90m, 7d', DEFAULT_DECISION.duration)
     .option('-R, --reason <reason>', "reason (default: manual '<type>' from 'vigil')")
     .option('-t, --type <type>', 'ban, captcha or another remediation', DEFAULT_DECISION.type)
-    .action(async (o: { ip?: string; range?: string; scope?: string; value?: string; duration: string; reason?: string; type: string }) => {
-      const given = [o.ip !== undefined, o.range !== undefined, o.value !== undefined].filter(Boolean).length;
-      if (given !== 1) throw usageError('give exactly one of --ip IP, --range CIDR or --scope SCOPE --value VALUE');
-      // An empty or oversized flag is named as typed (`--ip ""`), not as the field it fills.
-      const flag = o.ip !== undefined ? '--ip' : o.range !== undefined ? '--range' : '--value';
-      const text = (o.ip ?? o.range ?? o.value)!;
-      const example =
-        flag === '--ip'
-          ? 'an IPv4 or IPv6 address, e.g. 192.0.2.1'
-          : flag === '--range'
-            ? 'a CIDR range, e.g. 198.51.100.0/24'
-            : 'the value to act on, e.g. --scope Country --value FR';
-      if (text.trim() === '') throw usageError(`${flag} "${text}": empty; give ${example}`);
-      if (text.length > DECISION_LIMITS.value) throw usageError(`${flag}: ${text.length} characters; at most ${DECISION_LIMITS.value}`);
-      if (o.scope !== undefined && o.scope.trim() === '') throw usageError('--scope "": empty; use Ip, Range or another scope such as Country');
-      if (o.reason !== undefined && o.reason.length > DECISION_LIMITS.reason)
-        throw usageError(`--reason: ${o.reason.length} characters; at most ${DECISION_LIMITS.reason}`);
-      let scope: string;
-      let value: string;
-      if (o.ip !== undefined) [scope, value] = ['Ip', o.ip];
-      else if (o.range !== undefined) [scope, value] = ['Range', o.range];
-      else [scope, value] = [o.scope ?? DEFAULT_DECISION.scope, o.value!];
-      const now = ctx.io.clock.now();
-      const reason = o.reason ?? `manual '${o.type}' from '${CLI_MACHINE_ID}'`;
-      const d = buildDecision({ scope, value, type: o.type, duration: o.duration, reason, origin: 'cscli' }, now);
-      await ctx.withStore(
-        (store) => addDecisions(store, manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: CLI_MACHINE_ID }), [d]),
-        { create: true },
-      );
-      ctx.io.stderr(logLine('info', 'Decision successfully added'));
-    });
+    .option('-B, --bypass-allowlist', 'add the decision even if an allowlist covers the IP or range')
+    .action(
+      async (o: {
+        ip?: string;
+        range?: string;
+        scope?: string;
+        value?: string;
+        duration: string;
+        reason?: string;
+        type: string;
+        bypassAllowlist?: boolean;
+      }) => {
+        const given = [o.ip !== undefined, o.range !== undefined, o.value !== undefined].filter(Boolean).length;
+        if (given !== 1) throw usageError('give exactly one of --ip IP, --range CIDR or --scope SCOPE --value VALUE');
+        // An empty or oversized flag is named as typed (`--ip ""`), not as the field it fills.
+        const flag = o.ip !== undefined ? '--ip' : o.range !== undefined ? '--range' : '--value';
+        const text = (o.ip ?? o.range ?? o.value)!;
+        const example =
+          flag === '--ip'
+            ? 'an IPv4 or IPv6 address, e.g. 192.0.2.1'
+            : flag === '--range'
+              ? 'a CIDR range, e.g. 198.51.100.0/24'
+              : 'the value to act on, e.g. --scope Country --value FR';
+        if (text.trim() === '') throw usageError(`${flag} "${text}": empty; give ${example}`);
+        if (text.length > DECISION_LIMITS.value) throw usageError(`${flag}: ${text.length} characters; at most ${DECISION_LIMITS.value}`);
+        if (o.scope !== undefined && o.scope.trim() === '') throw usageError('--scope "": empty; use Ip, Range or another scope such as Country');
+        if (o.reason !== undefined && o.reason.length > DECISION_LIMITS.reason)
+          throw usageError(`--reason: ${o.reason.length} characters; at most ${DECISION_LIMITS.reason}`);
+        let scope: string;
+        let value: string;
+        if (o.ip !== undefined) [scope, value] = ['Ip', o.ip];
+        else if (o.range !== undefined) [scope, value] = ['Range', o.range];
+        else [scope, value] = [o.scope ?? DEFAULT_DECISION.scope, o.value!];
+        const now = ctx.io.clock.now();
+        const reason = o.reason ?? `manual '${o.type}' from '${CLI_MACHINE_ID}'`;
+        const d = buildDecision({ scope, value, type: o.type, duration: o.duration, reason, origin: 'cscli' }, now);
+        await ctx.withStore(
+          async (store) => {
+            // cscli 1.6.6+ checks first, for Ip and Range only (docs/allowlists.md).
+            if (!o.bypassAllowlist && isIpOrRange(d.scope)) {
+              const reasons = await allowlistMatches(store, d.value, now);
+              if (reasons.length > 0) {
+                throw new VigilError(
+                  'E_ALLOWLISTED',
+                  `${d.value} is allowlisted by item ${reasons.join(', ')}, use --bypass-allowlist to add the decision anyway`,
+                );
+              }
+            }
+            return addDecisions(store, manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: CLI_MACHINE_ID }), [d]);
+          },
+          { create: true },
+        );
+        ctx.io.stderr(logLine('info', 'Decision successfully added'));
+      },
+    );
 
   addFilterOptions(
     decisions
@@ -181,31 +207,55 @@ export function registerDecisionCommands(program: Command, ctx: CommandContext):
         return buildDecision(req, now, `${o.input} row ${i + 1}`);
       });
       if (built.length === 0) throw new VigilError('E_IMPORT_EMPTY', `${o.input}: no decisions to import`);
+      let kept = built;
       const bar = ctx.io.isTTY ? new cliProgress.SingleBar({ clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
       bar?.start(built.length, 0);
       try {
         await ctx.withStore(
-          (store) =>
-            addDecisions(
+          async (store) => {
+            kept = await withoutAllowlisted(ctx, store, built, now);
+            if (kept.length === 0) return;
+            bar?.setTotal(kept.length);
+            await addDecisions(
               store,
               manualAlert({
                 now,
-                scenario: `add: ${built.length} IPs`,
+                scenario: `add: ${kept.length} IPs`,
                 scope: 'cscli/manual-import',
                 value: '',
-                count: built.length,
+                count: kept.length,
                 machineId: CLI_MACHINE_ID,
               }),
-              built,
+              kept,
               (done) => bar?.update(done),
-            ),
+            );
+          },
           { create: true },
         );
       } finally {
         bar?.stop();
       }
-      ctx.io.stderr(logLine('info', `${built.length} decisions successfully imported`));
+      ctx.io.stderr(logLine('info', `${kept.length} decisions successfully imported`));
     });
+}
+
+const isIpOrRange = (scope: string) => /^(ip|range)$/i.test(scope);
+
+/**
+ * cscli 1.6.9's bulk check before an import: Ip and Range decisions an allowlist covers are left
+ * out, one line each (`Value 192.168.1.1 is allowlisted by [192.168.0.0/16 from foo]`).
+ */
+async function withoutAllowlisted(ctx: CommandContext, store: Store, decisions: NewDecision[], now: number): Promise<NewDecision[]> {
+  const matcher = await allowlistMatcher(store, now);
+  if (matcher.size === 0) return decisions;
+  const kept: NewDecision[] = [];
+  for (const d of decisions) {
+    const reasons = isIpOrRange(d.scope) ? matcher.reasonsFor(d.value) : [];
+    if (reasons.length === 0) kept.push(d);
+    // Go's %s of a []string: the items in brackets, separated by spaces.
+    else ctx.io.stdout(`Value ${d.value} is allowlisted by [${reasons.join(' ')}]\n`);
+  }
+  return kept;
 }
 
 interface ImportRow {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CommanderError, Option, type Command } from 'commander';
 import { parseDuration } from '../lib/duration.ts';
-import { DEFAULT_CONFIG_DIR, runDoctor } from '../doctor/doctor.ts';
+import { DEFAULT_CONFIG_DIR, DEFAULT_CROWDSEC_CONFIG, runDoctor } from '../doctor/doctor.ts';
 import { execHost, localHost, type Host } from '../doctor/host.ts';
 import { formatDoctorHuman, formatDoctorJson } from '../core/doctor/report-format.ts';
 import { usageError, VERSION, type CommandContext } from './context.ts';
@@ -24,6 +24,7 @@ interface DoctorFlags {
   container?: string;
   output: 'human' | 'json';
   verbose?: boolean;
+  crowdsecConfig: string;
 }
 
 /** A failed check is not an error of the command: exit 1 quietly, the report says why. */
@@ -50,6 +51,11 @@ export function registerDoctorCommand(program: Command, ctx: CommandContext): vo
     .option('--container <name>', 'container of the --kubectl pod')
     .addOption(new Option('-o, --output <format>', 'output format: human or json').choices(['human', 'json']).default('human'))
     .option('-v, --verbose', 'show the evidence of passing checks too')
+    .option(
+      '--crowdsec-config <file>',
+      "CrowdSec's config.yaml: warns when its Local API was switched to Vigil while it keeps Console / Central API credentials",
+      DEFAULT_CROWDSEC_CONFIG,
+    )
     .addHelpText(
       'after',
       `
@@ -91,6 +97,7 @@ Exit code 0 when every check passes (checks that could not be made are listed as
         logFile: o.logFile,
         nginxConfig: o.nginxConfig,
         userAgent: `vigil-doctor/${VERSION}`,
+        crowdsecConfig: o.crowdsecConfig,
       });
       ctx.io.stdout(o.output === 'json' ? formatDoctorJson(report) : formatDoctorHuman(report, { color: ctx.io.isTTY, verbose: o.verbose }));
       if (!report.passed) throw checksFailed();

@@ -105,7 +105,7 @@ notifications start; \`$$\` is a literal \`$\`.
 
 **Which store**: \`--db\` > \`VIGIL_DB\` > \`db:\` > the default data directory (\`$VIGIL_DATA_DIR\`, else
 \`/var/lib/vigil\` as root, else \`\${XDG_DATA_HOME:-~/.local/share}/vigil\`). Only commands that write
-(\`bouncers add\`, \`decisions add|import\`, \`admin token|password\`, \`serve\`, \`watch\`) create a store, and
+(\`bouncers add\`, \`decisions add|import\`, \`allowlists create\`, \`import crowdsec\` without \`--dry-run\`, \`admin token|password\`, \`serve\`, \`watch\`) create a store, and
 say so; a read on a store that does not exist fails naming the path. Files are created \`0600\` in a
 \`0700\` directory; \`vigil serve\` refuses a store other users can read.
 

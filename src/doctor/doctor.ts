@@ -15,11 +15,12 @@ import { buildReport, fail, ok, warn, type DoctorReport, type DoctorTarget, type
 import { bouncerFamily } from '../core/health/bouncer-kind.ts';
 import { at, permissionFindings, readConfigFiles, settingsFindings, syntaxFinding } from './config-checks.ts';
 import { checkEndpoint } from './endpoint-checks.ts';
+import { consoleTradeOffFinding, crowdsecConfigDoc, onlineCredentialsPath } from '../core/doctor/console-tradeoff.ts';
 import { isFileError, type Host } from './host.ts';
 import { DEFAULT_CONFIG_DIR, type DoctorOptions } from './options.ts';
 import { serviceFindings } from './service-checks.ts';
 
-export { DEFAULT_CONFIG_DIR, type DoctorOptions } from './options.ts';
+export { DEFAULT_CONFIG_DIR, DEFAULT_CROWDSEC_CONFIG, type DoctorOptions } from './options.ts';
 
 export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const targets: DoctorTarget[] = [];
@@ -30,7 +31,28 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     if ('finding' in files) targets.push({ name: opts.configDir ?? DEFAULT_CONFIG_DIR, format: 'yaml', family: 'generic', findings: [files.finding] });
     else for (const f of files.files) targets.push(await checkConfigTarget(opts, f));
   }
+  const switched = opts.crowdsecConfig === undefined ? null : await checkSwitchedCrowdsec(opts.host, opts.crowdsecConfig);
+  if (switched) targets.push(switched);
   return buildReport(opts.host.where, targets);
+}
+
+/**
+ * A CrowdSec whose Local API was switched to Vigil while it keeps online_client credentials
+ * (core/doctor/console-tradeoff.ts): a target of its own, only when the config says it was switched.
+ */
+async function checkSwitchedCrowdsec(host: Host, file: string): Promise<DoctorTarget | null> {
+  const main = await host.readFile(file);
+  if (isFileError(main)) return null;
+  const local = await host.readFile(`${file}.local`);
+  const doc = crowdsecConfigDoc(main.text, isFileError(local) ? null : local.text);
+  const credentialsFile = onlineCredentialsPath(doc);
+  let credentials: { file: string; text: string | null } | null = null;
+  if (credentialsFile !== null) {
+    const read = await host.readFile(credentialsFile);
+    credentials = { file: credentialsFile, text: isFileError(read) ? null : read.text };
+  }
+  const finding = consoleTradeOffFinding(file, doc, credentials);
+  return finding ? { name: file, format: 'yaml', family: 'crowdsec', findings: [finding] } : null;
 }
 
 async function discover(host: Host, dir: string): Promise<{ files: string[] } | { finding: Finding }> {

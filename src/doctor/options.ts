@@ -31,6 +31,14 @@ export interface DoctorOptions {
    */
   userAgent: string;
   lookup?: LookupFn;
+  /**
+   * CrowdSec's config.yaml, checked for a switch that lost the community blocklist and the Console
+   * (its Local API off, online_client credentials kept). Unset: not checked; a file that does not
+   * exist: not checked either (no CrowdSec on this host).
+   */
+  crowdsecConfig?: string;
 }
+
+export const DEFAULT_CROWDSEC_CONFIG = '/etc/crowdsec/config.yaml';
 
 export const WEB_FAMILIES = new Set(['nginx', 'openresty', 'ingress-nginx', 'apache', 'wordpress', 'php']);

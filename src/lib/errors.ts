@@ -4,6 +4,9 @@
  */
 export const VIGIL_ERROR_CODES = [
   'E_ABORTED',
+  'E_ALLOWLISTED',
+  'E_ALLOWLIST_EXISTS',
+  'E_ALLOWLIST_READONLY',
   'E_BAD_BODY',
   'E_BAD_DB',
   'E_BAD_DURATION',
@@ -36,6 +39,7 @@ export const VIGIL_ERROR_CODES = [
   'E_MACHINE_EXISTS',
   'E_MIGRATION',
   'E_NOTIFY',
+  'E_NO_ALLOWLIST',
   'E_NO_BOUNCER',
   'E_NO_ISSUE',
   'E_NO_MACHINE',

@@ -148,6 +148,32 @@ export interface Database extends NotifyTables {
   machine_usage_windows: MachineUsageWindowsTable;
   // migration 013
   bouncer_probes: BouncerProbesTable;
+  // migration 017 (src/store/allowlists.ts)
+  allowlists: AllowlistsTable;
+  allowlist_items: AllowlistItemsTable;
+}
+
+/** Centralized allowlists (migration 017). Booleans 0/1, times epoch ms. */
+export interface AllowlistsTable {
+  id: Generated<number>;
+  name: string;
+  description: string;
+  /** The Console's id of a list it manages; '' for a local one. */
+  allowlist_id: string;
+  from_console: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AllowlistItemsTable {
+  id: Generated<number>;
+  /** allowlists.id */
+  allowlist: number;
+  value: string;
+  comment: string;
+  expires_at: number | null;
+  created_at: number;
+  updated_at: number;
 }
 
 /** The last probe of a bouncer's key (migration 013, src/store/bouncer-probes.ts). */

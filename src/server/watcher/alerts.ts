@@ -1,7 +1,9 @@
 import { Hono, type Context } from 'hono';
 import { alertJson } from '../../core/alerts/alert-json.ts';
 import { buildAlerts } from '../../core/alerts/build.ts';
-import { parseAlertsPayloadInTurns } from '../../core/alerts/payload.ts';
+import { parseAlertsPayloadInTurns, type IncomingAlert } from '../../core/alerts/payload.ts';
+import { alertAllowlistedBy } from '../../core/allowlists/allowlists.ts';
+import { allowlistMatcher } from '../../store/allowlists.ts';
 import { parseAlertFilter } from '../../core/alerts/query.ts';
 import type { NewAlertWithDecisions } from '../../core/model/records.ts';
 import { BODY_CAPS } from '../../config/listener-limits.ts';
@@ -88,6 +90,7 @@ async function storePush(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<R
   const cut = parsed.alerts.reduce((n, a) => n + a.cut, 0);
   // CrowdSec logs the same when it cuts an alert's events or meta to its columns.
   if (cut > 0) ctx.log.warn({ machine: machineId, cut }, 'alerts pushed: events or meta over their bounds were cut (README "Security and limits")');
+  await dropAllowlisted(ctx, parsed.alerts, machineId, now);
   // Every decision checked before anything is stored; a 100k import in slices, pulls answered meanwhile.
   let batch: NewAlertWithDecisions[] | undefined = await runInTurns(buildAlerts(parsed.alerts, ctx.config.profiles, machineId, now));
   parsed.alerts.length = 0;
@@ -99,6 +102,25 @@ async function storePush(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<R
   // the others within one sync period.
   await ctx.sync.applyWritten(written);
   return json(c, written.alertIds.map(String), 201);
+}
+
+/**
+ * Drops, in place, an agent's alerts whose source an allowlist covers (CrowdSec 1.6.6+'s
+ * isAllowListed): only alerts without decisions of their own (cscli checked those) on an Ip or
+ * Range source. The allowlists are read only when such an alert is in the push.
+ */
+async function dropAllowlisted(ctx: WatcherContext, alerts: IncomingAlert[], machineId: string, now: number): Promise<void> {
+  const candidate = (a: IncomingAlert) => (!a.decisions || a.decisions.length === 0) && /^(ip|range)$/i.test(a.source.scope);
+  if (!alerts.some(candidate)) return;
+  const matcher = await allowlistMatcher(ctx.store, now);
+  if (matcher.size === 0) return;
+  let kept = 0;
+  for (const a of alerts) {
+    const reason = alertAllowlistedBy(matcher, a);
+    if (reason === null) alerts[kept++] = a;
+    else ctx.log.info({ machine: machineId }, `alert source ${a.source.value} is allowlisted by ${reason}, skipping`);
+  }
+  alerts.length = kept;
 }
 
 function tooMany(c: Context<WatcherEnv>, why: string): Response {

@@ -93,6 +93,10 @@ export interface CrowdsecImportRows {
   bouncers: Record<string, unknown>[];
   machines: Record<string, unknown>[];
   decisions: Record<string, unknown>[];
+  /** CrowdSec 1.6.6+'s allowlists (`allow_lists`, `allow_list_items` and the edge between them); empty before. */
+  allowlists?: Record<string, unknown>[];
+  allowlistItems?: Record<string, unknown>[];
+  allowlistLinks?: Record<string, unknown>[];
 }
 
 export const IMPORT_COLUMNS = {
@@ -100,6 +104,13 @@ export const IMPORT_COLUMNS = {
   machines: ['id', 'machine_id', 'password', 'ip_address', 'version', 'is_validated', 'auth_type'],
   decisions: ['id', 'until', 'scenario', 'type', 'scope', 'value', 'origin', 'simulated'],
 } as const;
+
+/** CrowdSec 1.6.6+'s allowlist tables (ent: allow_lists, allow_list_items, allow_list_allowlist_items). */
+const ALLOWLIST_TABLES = [
+  ['allowlists', 'allow_lists', ['id', 'name', 'description', 'from_console', 'allowlist_id', 'created_at', 'updated_at'], 'id'],
+  ['allowlistItems', 'allow_list_items', ['id', 'value', 'comment', 'expires_at', 'created_at'], 'id'],
+  ['allowlistLinks', 'allow_list_allowlist_items', ['allow_list_id', 'allow_list_item_id'], 'allow_list_item_id'],
+] as const;
 
 /**
  * The import's three reads, over the columns this CrowdSec version has, through one database's
@@ -116,6 +127,13 @@ export async function readImportRows(
     const cols = IMPORT_COLUMNS[table].filter((c) => have.has(c));
     if (cols.length === 0) continue;
     out[table] = await all(`SELECT ${cols.map(q).join(', ')} FROM ${q(table)} ORDER BY ${q('id')}`);
+  }
+  // A CrowdSec before 1.6.6 (Debian's 1.4.6) has no such tables: nothing to read, nothing to copy.
+  for (const [key, table, columns, order] of ALLOWLIST_TABLES) {
+    const have = await columnsOf(table);
+    if (!have.has(order)) continue;
+    const cols = columns.filter((c) => have.has(c));
+    out[key] = await all(`SELECT ${cols.map(q).join(', ')} FROM ${q(table)} ORDER BY ${q(order)}`);
   }
   return out;
 }
