@@ -21,6 +21,9 @@ import { recordServeRunbookSettings } from '../store/runbook-settings.ts';
 import { listenOn } from '../server/listen.ts';
 import { createLapiListener } from '../server/tls-listener.ts';
 import { guardListener, serverOptions } from '../server/limits.ts';
+import { forwardedForResolver } from '../server/client-address.ts';
+import { acceptProxyProtocol } from '../server/proxy-protocol-listener.ts';
+import { TrustedProxies } from '../remediation/client-ip.ts';
 import { createBodyGuard } from '../server/body-guard.ts';
 import { MachineTokens } from '../server/machine-auth.ts';
 import { createWatcherApp } from '../server/watcher/index.ts';
@@ -338,7 +341,13 @@ async function startListeners(
     if (!decisionRoutes(req, res)) bodyGuard(req, res, () => void honoListener(req, res));
   };
   // Timeouts and connection caps: slow or idle sockets must never keep a bouncer out (issue 15).
-  guardListener(server, config.limits, { log, refused: metrics.connectionsRefused, shed: metrics.connectionsShed });
+  const guard = guardListener(server, config.limits, { log, refused: metrics.connectionsRefused, shed: metrics.connectionsShed });
+  // Behind a load balancer: who the client is, before the guard counts it and the routes name it.
+  const trustedProxies = new TrustedProxies(config.proxy.trustedProxies, 'api.trusted_proxies');
+  if (config.proxy.useForwardedForHeaders) server.prependListener('request', forwardedForResolver(trustedProxies));
+  if (config.proxy.proxyProtocol) {
+    acceptProxyProtocol(server, { trusted: trustedProxies, headerTimeoutMs: config.limits.headerTimeoutMs, maxWaiting: guard.maxConnections, log });
+  }
   await life.start(
     'local api listener',
     () => listenOn(server, config.listen, 'listen', 'stop the other server or pick another with --listen'),

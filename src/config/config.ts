@@ -18,6 +18,7 @@ import { loadNotificationsConfig, notificationsFileSchema, type NotificationsCon
 import { TrustedProxies } from '../remediation/client-ip.ts';
 import { apiFileSchema, loadWatcherApiConfig, profilesFileSchema, type WatcherApiConfig } from './watcher-config.ts';
 import { canariesFileSchema, loadCanaries, type CanaryConfig } from './canaries.ts';
+import { loadLapiProxy, type LapiProxyConfig } from './lapi-proxy.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -87,6 +88,8 @@ export interface VigilConfig {
   watch: WatchFileSection;
   /** The watcher API: registration, alert deletion, profiles (`api:`, `profiles:`). */
   watcherApi: WatcherApiConfig;
+  /** Who names the client behind a load balancer (`api.use_forwarded_for_headers`, `api.proxy_protocol`, `api.trusted_proxies`). */
+  proxy: LapiProxyConfig;
   /** Sites whose enforcement is proven on a schedule (`canaries:`, docs/canaries.md). */
   canaries: CanaryConfig[];
   /** The file the configuration came from, if any (for messages). */
@@ -346,7 +349,7 @@ export const fileSchema = z
     ),
     notifications: doc(notificationsFileSchema.optional(), { description: 'Notification channels and delivery (docs/notifications.md).' }),
     api: doc(apiFileSchema.optional(), {
-      description: 'The watcher (machine) side of the Local API: registration and alert deletion (docs/local-api.md, Watchers).',
+      description: 'The Local API\'s `api.server` settings: the watcher (machine) side, registration and alert deletion (docs/local-api.md, Watchers), and the client address behind a load balancer (docs/operations.md).',
     }),
     profiles: doc(profilesFileSchema.optional(), {
       description:
@@ -473,6 +476,7 @@ export function loadConfig(
     notifications: loadNotificationsConfig(fromFile.notifications, usedFile),
     watch: fromFile.watch ?? {},
     watcherApi: loadWatcherApiConfig(fromFile.api, fromFile.profiles, usedFile),
+    proxy: loadLapiProxy(fromFile.api, usedFile),
     canaries: loadCanaries(fromFile.canaries, usedFile),
     file: usedFile,
   };
