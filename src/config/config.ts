@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseYaml } from '../lib/yaml.ts';
 import { z } from 'zod';
 import { VigilError } from '../lib/errors.ts';
 import { parseListen, type ListenAddress } from '../lib/listen-address.ts';
@@ -18,6 +17,7 @@ import { loadNotificationsConfig, notificationsFileSchema, type NotificationsCon
 import { TrustedProxies } from '../remediation/client-ip.ts';
 import { apiFileSchema, loadWatcherApiConfig, profilesFileSchema, type WatcherApiConfig } from './watcher-config.ts';
 import { canariesFileSchema, loadCanaries, type CanaryConfig } from './canaries.ts';
+import { readConfigFile } from './config-file.ts';
 import { loadLapiProxy, type LapiProxyConfig } from './lapi-proxy.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -388,7 +388,7 @@ export function loadConfig(
   let fromFile: FileConfig = {};
   let usedFile: string | null = null;
   if (fs.existsSync(file)) {
-    fromFile = readConfigFile(file);
+    fromFile = readConfigFile(file, fileSchema, env);
     usedFile = file;
   } else if (explicit) {
     throw new VigilError('E_CONFIG', `config file ${file}: not found; pass an existing file with --config or VIGIL_CONFIG`);
@@ -514,25 +514,6 @@ function lapiTls(t: FileConfig['tls'], usedFile: string | null): LapiTlsConfig |
     agentsAllowedOu: ous('agents_allowed_ou', 'agent-ou'),
     crlPath: file(t.crl_path),
   };
-}
-
-function readConfigFile(file: string): FileConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new VigilError('E_CONFIG', `config file ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  const data = parseYaml(text, 'E_CONFIG', (at, reason) => `config file ${file}: YAML syntax error at ${at}: ${reason}`);
-  const parsed = fileSchema.safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const key = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? '' : '(top level)');
-    const unknown = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys.join(', ') : '';
-    const reason = issue.code === 'unrecognized_keys' ? `unknown key ${unknown}; see docs/configuration.md for the keys Vigil reads` : issue.message;
-    throw new VigilError('E_CONFIG', `config file ${file}: ${key ? `${key}: ` : ''}${reason}`);
-  }
-  return parsed.data;
 }
 
 function parseAdminListen(text: string, where: string): ListenAddress {
