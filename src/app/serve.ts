@@ -40,6 +40,8 @@ import type { CanaryRunner } from '../canary/runner.ts';
 import { DriftObserver } from '../canary/drift.ts';
 import type { Bouncer } from '../core/model/records.ts';
 import { Lifecycle } from './lifecycle.ts';
+import { applyEnvRegistrations } from './env-registrations.ts';
+import { readEnvRegistrations, type EnvRegistrations } from '../config/env-registrations.ts';
 import { lostMarkerPath, writeLostMarker } from './run-file.ts';
 import { applyReload, startCanaries, type ReloadOutcome } from './reload.ts';
 import { decisionsRev } from '../store/decisions.ts';
@@ -93,7 +95,9 @@ export async function startServer(config: VigilConfig, opts: StartOptions = {}):
   const log = opts.log ?? createLogger(config.logLevel);
   const life = new Lifecycle(log);
   return life.build(async () => {
-    const core = await startCore(life, config, clock, log);
+    // Refused before anything starts: a bad BOUNCER_KEY_* or secret names itself, the store untouched.
+    const registrations = readEnvRegistrations(opts.env ?? process.env);
+    const core = await startCore(life, config, clock, log, registrations);
     // Parts that only need the store (an "alive mark", a cleanup loop) start here, before anything listens.
     const scheme = config.tls ? 'https' : 'http';
     let boundUrl = `${scheme}://${formatListen(config.listen)}`;
@@ -169,7 +173,7 @@ export async function startServer(config: VigilConfig, opts: StartOptions = {}):
 }
 
 /** The store and the parts that live on it: store health, decision sync, activity, keys, the health engine. */
-async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log: Logger) {
+async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log: Logger, registrations: EnvRegistrations) {
   const store = await life.start(
     'store',
     () =>
@@ -183,6 +187,8 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
     (s) => s.close(),
   );
   if (store.created) log.info({ store: store.description }, `created a new store at ${store.description.replace(/^sqlite:/, '')}`);
+  // BOUNCER_KEY_<name>, /run/secrets/bouncer_key_<name>, AGENT_USERNAME: in the store before any key is checked.
+  await applyEnvRegistrations(store, registrations, clock.now(), log);
   // Store failures are logged when the store goes down and when it is back, not once per call.
   // A SQLite file deleted or replaced under the server is noticed within a second (issue 27 item 9).
   const storeHealth = await life.start(
