@@ -41,6 +41,8 @@ import { DriftObserver } from '../canary/drift.ts';
 import type { Bouncer } from '../core/model/records.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { applyEnvRegistrations } from './env-registrations.ts';
+import { crowdsecKeyNames } from './crowdsec-key-names.ts';
+import { DEFAULT_CROWDSEC_CONFIG } from '../watch/crowdsec-config.ts';
 import { readEnvRegistrations, type EnvRegistrations } from '../config/env-registrations.ts';
 import { lostMarkerPath, writeLostMarker } from './run-file.ts';
 import { applyReload, startCanaries, type ReloadOutcome } from './reload.ts';
@@ -97,7 +99,7 @@ export async function startServer(config: VigilConfig, opts: StartOptions = {}):
   return life.build(async () => {
     // Refused before anything starts: a bad BOUNCER_KEY_* or secret names itself, the store untouched.
     const registrations = readEnvRegistrations(opts.env ?? process.env);
-    const core = await startCore(life, config, clock, log, registrations);
+    const core = await startCore(life, config, clock, log, registrations, opts.env ?? process.env);
     // Parts that only need the store (an "alive mark", a cleanup loop) start here, before anything listens.
     const scheme = config.tls ? 'https' : 'http';
     let boundUrl = `${scheme}://${formatListen(config.listen)}`;
@@ -173,7 +175,7 @@ export async function startServer(config: VigilConfig, opts: StartOptions = {}):
 }
 
 /** The store and the parts that live on it: store health, decision sync, activity, keys, the health engine. */
-async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log: Logger, registrations: EnvRegistrations) {
+async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log: Logger, registrations: EnvRegistrations, env: NodeJS.ProcessEnv) {
   const store = await life.start(
     'store',
     () =>
@@ -262,6 +264,7 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
   const health = new HealthEngine(store, clock, healthRules(config.health), {
     canaries: config.canaries,
     connectionClosedAt: (id) => activity.clientClosedAt(id),
+    crowdsecKeyNames: crowdsecKeyNames(config.watch.crowdsec_config ?? DEFAULT_CROWDSEC_CONFIG, env, await secret(store, 'fingerprint'), clock),
   });
   health.failed.subscribe((e) => log.error({ err: e }, 'health evaluation failed'));
   health.evaluated.subscribe(logIssueChanges(log));

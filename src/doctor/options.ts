@@ -31,6 +31,13 @@ export interface DoctorOptions {
    */
   userAgent: string;
   lookup?: LookupFn;
+  /**
+   * CrowdSec's own bouncer keys on this host (SHA-512 hex → name; the CLI reads them with
+   * watch/crowdsec-keys.ts): a refused key found there was registered with cscli after the switch.
+   */
+  crowdsecKeys?: () => CrowdsecKeyLookup;
 }
+
+export type CrowdsecKeyLookup = { ok: true; db: string; nameOfHash: ReadonlyMap<string, string> } | { ok: false; reason: string };
 
 export const WEB_FAMILIES = new Set(['nginx', 'openresty', 'ingress-nginx', 'apache', 'wordpress', 'php']);
