@@ -58,7 +58,7 @@ describe.skipIf(!cs.available && !process.env.CI)(`a bouncer registered with csc
     return (JSON.parse(r.out) as DoctorReport).targets.flatMap((t) => t.findings).find((f) => f.check === 'lapi.key')!;
   };
 
-  it('vigil doctor names the key as one in CrowdSec\'s database, and its fix makes the key accepted', async () => {
+  it("vigil doctor names the key as one in CrowdSec's database, and its fix makes the key accepted", async () => {
     // What the package's postinst does: cscli -oraw bouncers add cs-firewall-bouncer-<time>.
     const name = 'cs-firewall-bouncer-1767225600';
     const key = await crowdsec.addBouncer(name);
@@ -96,7 +96,7 @@ describe.skipIf(!cs.available && !process.env.CI)(`a bouncer registered with csc
         expect((await pull(newKey)).status).toBe(403);
         const list = JSON.parse(await vigil.cli('issues', 'list', '-o', 'json')) as IssueJson[];
         const i = list.find((x) => x.subject === 'bouncer:fw' && x.evidence.causes[0]?.cause === 'fail_open');
-        return i?.evidence.causes[0]!.evidence.some((e) => e.includes(newName)) ? i : undefined;
+        return i?.evidence.causes[0]?.evidence.some((e) => e.includes(newName)) ? i : undefined;
       },
       () => vigil.logs().slice(-3000),
       60_000,

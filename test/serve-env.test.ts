@@ -101,4 +101,3 @@ describe('vigil serve from the environment', () => {
     await expect(start(env)).rejects.toThrow(/api\.auto_registration\.token: environment variable REGISTRATION_TOKEN is not set/);
   }, 60_000);
 });
-

@@ -25,7 +25,10 @@ for (const dialect of DIALECTS) {
     const apply = (bouncers: { name: string; key: string }[], machine: { name: string; password: string } | null = null) =>
       applyEnvRegistrations(
         store,
-        { bouncers: bouncers.map((b) => ({ ...b, from: `BOUNCER_KEY_${b.name}` })), machine: machine && { ...machine, from: 'AGENT_USERNAME + AGENT_PASSWORD' } },
+        {
+          bouncers: bouncers.map((b) => ({ ...b, from: `BOUNCER_KEY_${b.name}` })),
+          machine: machine && { ...machine, from: 'AGENT_USERNAME + AGENT_PASSWORD' },
+        },
         T0,
         log(),
       );
@@ -47,7 +50,7 @@ for (const dialect of DIALECTS) {
       expect(lines.join('')).not.toContain(NEW_KEY);
     });
 
-    it("refuses a key another bouncer uses, naming that bouncer", async () => {
+    it('refuses a key another bouncer uses, naming that bouncer', async () => {
       await createBouncer(store, { name: 'other', apiKeyHash: hashApiKey(NEW_KEY), now: T0 });
       await createBouncer(store, { name: 'fw', apiKeyHash: hashApiKey(KEY), now: T0 });
       await expect(apply([{ name: 'fw', key: NEW_KEY }])).rejects.toThrow('already used by bouncer other');

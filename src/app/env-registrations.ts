@@ -29,7 +29,8 @@ export async function applyEnvRegistrations(store: Store, regs: EnvRegistrations
       if (e instanceof VigilError && e.code === 'E_BOUNCER_EXISTS') return registerBouncer(store, b.name, hash, now);
       throw e;
     });
-    if (change !== 'unchanged') log.info({ bouncer: b.name, from: b.from }, `bouncer '${b.name}' ${change === 'added' ? 'registered' : 'given its new key'} from ${b.from}`);
+    if (change !== 'unchanged')
+      log.info({ bouncer: b.name, from: b.from }, `bouncer '${b.name}' ${change === 'added' ? 'registered' : 'given its new key'} from ${b.from}`);
     out.push({ name: b.name, kind: 'bouncer', change });
   }
   const m = regs.machine;
@@ -43,7 +44,8 @@ export async function applyEnvRegistrations(store: Store, regs: EnvRegistrations
       await setMachinePassword(store, m.name, await hashMachinePassword(m.password), now);
       change = 'updated';
     }
-    if (change !== 'unchanged') log.info({ machine: m.name, from: m.from }, `machine '${m.name}' ${change === 'added' ? 'registered' : 'given its new password'} from ${m.from}`);
+    if (change !== 'unchanged')
+      log.info({ machine: m.name, from: m.from }, `machine '${m.name}' ${change === 'added' ? 'registered' : 'given its new password'} from ${m.from}`);
     out.push({ name: m.name, kind: 'machine', change });
   }
   return out;

@@ -51,7 +51,11 @@ export function registerDoctorCommand(program: Command, ctx: CommandContext): vo
     .option('--kubectl <pod>', 'look inside this Kubernetes pod (kubectl exec)')
     .option('-n, --namespace <ns>', 'namespace of --kubectl')
     .option('--container <name>', 'container of the --kubectl pod')
-    .option('--crowdsec-config <file>', "CrowdSec's config.yaml on this host: a refused key found in its database was registered with cscli, not with Vigil", DEFAULT_CROWDSEC_CONFIG)
+    .option(
+      '--crowdsec-config <file>',
+      "CrowdSec's config.yaml on this host: a refused key found in its database was registered with cscli, not with Vigil",
+      DEFAULT_CROWDSEC_CONFIG,
+    )
     .addOption(new Option('-o, --output <format>', 'output format: human or json').choices(['human', 'json']).default('human'))
     .option('-v, --verbose', 'show the evidence of passing checks too')
     .addHelpText(

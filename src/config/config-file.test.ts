@@ -31,7 +31,14 @@ describe('vigil.yaml: ${VAR} everywhere and the vigil.yaml.local overlay', () =>
         '',
       ].join('\n'),
     );
-    const c = load({ LAPI_PORT: '9090', DATA: '/srv/vigil', REGISTRATION_TOKEN: token, BEHIND_LB: 'true', LB_ADDRESSES: '[10.1.0.5, 10.1.0.6]', MAX_CONN: '500' });
+    const c = load({
+      LAPI_PORT: '9090',
+      DATA: '/srv/vigil',
+      REGISTRATION_TOKEN: token,
+      BEHIND_LB: 'true',
+      LB_ADDRESSES: '[10.1.0.5, 10.1.0.6]',
+      MAX_CONN: '500',
+    });
     expect(c.listen).toEqual({ host: '127.0.0.1', port: 9090 });
     expect(c.db).toBe('sqlite:/srv/vigil/v.db');
     expect(c.watcherApi.autoRegistration.token).toBe(token);
@@ -68,7 +75,16 @@ describe('vigil.yaml: ${VAR} everywhere and the vigil.yaml.local overlay', () =>
   it('merges vigil.yaml.local over vigil.yaml as CrowdSec merges config.yaml.local: maps by key, lists and values replaced', () => {
     fs.writeFileSync(
       file,
-      ['listen: 127.0.0.1:8080', 'log_level: info', 'api:', '  trusted_ips: [10.0.0.1, 10.0.0.2]', '  disable_remote_registration: true', 'limits:', '  max_connections: 100', ''].join('\n'),
+      [
+        'listen: 127.0.0.1:8080',
+        'log_level: info',
+        'api:',
+        '  trusted_ips: [10.0.0.1, 10.0.0.2]',
+        '  disable_remote_registration: true',
+        'limits:',
+        '  max_connections: 100',
+        '',
+      ].join('\n'),
     );
     fs.writeFileSync(
       `${file}.local`,

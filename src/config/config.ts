@@ -349,7 +349,8 @@ export const fileSchema = z
     ),
     notifications: doc(notificationsFileSchema.optional(), { description: 'Notification channels and delivery (docs/notifications.md).' }),
     api: doc(apiFileSchema.optional(), {
-      description: 'The Local API\'s `api.server` settings: the watcher (machine) side, registration and alert deletion (docs/local-api.md, Watchers), and the client address behind a load balancer (docs/operations.md).',
+      description:
+        "The Local API's `api.server` settings: the watcher (machine) side, registration and alert deletion (docs/local-api.md, Watchers), and the client address behind a load balancer (docs/operations.md).",
     }),
     profiles: doc(profilesFileSchema.optional(), {
       description:

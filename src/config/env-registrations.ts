@@ -72,12 +72,14 @@ function readMachine(env: NodeJS.ProcessEnv): EnvMachine | null {
   const file = env.AGENT_PASSWORD_FILE ?? '';
   const given = env.AGENT_PASSWORD ?? '';
   if (name === '' && given === '' && file === '') return null;
-  if (name === '') throw new VigilError('E_CONFIG', `${given !== '' ? 'AGENT_PASSWORD' : 'AGENT_PASSWORD_FILE'} is set but AGENT_USERNAME is not: set both, or neither`);
+  if (name === '')
+    throw new VigilError('E_CONFIG', `${given !== '' ? 'AGENT_PASSWORD' : 'AGENT_PASSWORD_FILE'} is set but AGENT_USERNAME is not: set both, or neither`);
   if (!/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/.test(name)) {
     throw new VigilError('E_CONFIG', `AGENT_USERNAME "${name}": use 1 to 128 letters, digits, '.', '_', '@', ':' or '-', starting with a letter or digit`);
   }
   if (given !== '' && file !== '') throw new VigilError('E_CONFIG', 'AGENT_PASSWORD and AGENT_PASSWORD_FILE are both set: keep one');
-  if (given === '' && file === '') throw new VigilError('E_CONFIG', 'AGENT_USERNAME is set but neither AGENT_PASSWORD nor AGENT_PASSWORD_FILE: give the password');
+  if (given === '' && file === '')
+    throw new VigilError('E_CONFIG', 'AGENT_USERNAME is set but neither AGENT_PASSWORD nor AGENT_PASSWORD_FILE: give the password');
   const password = file !== '' ? secretFromFile(file, 'AGENT_PASSWORD_FILE') : given;
   const from = file !== '' ? `AGENT_USERNAME + AGENT_PASSWORD_FILE (${file})` : 'AGENT_USERNAME + AGENT_PASSWORD';
   if (password === '' || Buffer.byteLength(password) > PASSWORD_MAX_BYTES || /[\u0000-\u001f\u007f]/.test(password)) {
@@ -111,7 +113,10 @@ function secretFromFile(file: string, where: string): string {
   try {
     return fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
   } catch (e) {
-    throw new VigilError('E_CONFIG', `${where}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); mount the secret or unset the variable`);
+    throw new VigilError(
+      'E_CONFIG',
+      `${where}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); mount the secret or unset the variable`,
+    );
   }
 }
 

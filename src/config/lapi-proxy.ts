@@ -33,10 +33,13 @@ export const lapiProxyKeys = {
       "Behind a TCP load balancer (HAProxy `send-proxy`/`send-proxy-v2`, nginx `proxy_protocol on`): read the PROXY protocol header (v1 or v2) at the start of each connection; from a peer in `trusted_proxies` it names the client for everything, the connection limits included. A connection without one is served as is; an untrusted peer's header is dropped and its own address stands.",
     default: 'false',
   }),
-  trusted_proxies: z.array(z.string()).optional().meta({
-    description: 'Addresses or CIDR ranges of the load balancers and proxies whose word on the client address is believed (both settings above).',
-    default: `[${DEFAULT_TRUSTED_PROXIES.join(', ')}]`,
-  }),
+  trusted_proxies: z
+    .array(z.string())
+    .optional()
+    .meta({
+      description: 'Addresses or CIDR ranges of the load balancers and proxies whose word on the client address is believed (both settings above).',
+      default: `[${DEFAULT_TRUSTED_PROXIES.join(', ')}]`,
+    }),
 };
 
 type ProxyKeys = { use_forwarded_for_headers?: boolean; proxy_protocol?: boolean; trusted_proxies?: string[] };

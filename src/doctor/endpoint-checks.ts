@@ -184,6 +184,14 @@ async function checkKey({ opts, findings, input, endpoint, t, note }: EndpointPr
   const lookup = r.status === 403 ? opts.crowdsecKeys?.() : undefined;
   const inCrowdsec = lookup?.ok ? { db: lookup.db, name: lookup.nameOfHash.get(hashApiKey(input.key.value)) } : undefined;
   findings.push(
-    await keyAnswerFinding(r, new URL(bouncerPath).pathname, input.key, input.style, endpoint, { ...probeOpts, method: 'HEAD', headers }, inCrowdsec?.name ? { db: inCrowdsec.db, name: inCrowdsec.name } : undefined),
+    await keyAnswerFinding(
+      r,
+      new URL(bouncerPath).pathname,
+      input.key,
+      input.style,
+      endpoint,
+      { ...probeOpts, method: 'HEAD', headers },
+      inCrowdsec?.name ? { db: inCrowdsec.db, name: inCrowdsec.name } : undefined,
+    ),
   );
 }

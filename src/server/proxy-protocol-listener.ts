@@ -60,7 +60,10 @@ export function acceptProxyProtocol(server: net.Server, opts: ProxyProtocolOptio
       finish();
       socket.pause();
       if (r.kind === 'invalid' || r.kind === 'incomplete') {
-        opts.log.warn({ ip: foldPeerAddress(socket.remoteAddress) }, `connection closed: bad PROXY protocol header (${r.kind === 'invalid' ? r.reason : 'too long'})`);
+        opts.log.warn(
+          { ip: foldPeerAddress(socket.remoteAddress) },
+          `connection closed: bad PROXY protocol header (${r.kind === 'invalid' ? r.reason : 'too long'})`,
+        );
         socket.destroy();
         return;
       }

@@ -128,8 +128,17 @@ export async function replaceBouncerKey(store: Store, name: string, apiKeyHash: 
     .execute(async (trx) => {
       const row = await trx.selectFrom('bouncers').select(['id', 'api_key_hash']).where('name', '=', name).executeTakeFirst();
       if (!row) throw noBouncer(name);
-      const sameKey = await trx.selectFrom('bouncers').select('name').where('api_key_hash', '=', apiKeyHash).where('api_key_hash', '!=', row.api_key_hash).executeTakeFirst();
-      if (sameKey) throw new VigilError('E_KEY_IN_USE', `unable to change the key of bouncer ${name}: this API key is already used by bouncer ${sameKey.name}; give ${name} its own key`);
+      const sameKey = await trx
+        .selectFrom('bouncers')
+        .select('name')
+        .where('api_key_hash', '=', apiKeyHash)
+        .where('api_key_hash', '!=', row.api_key_hash)
+        .executeTakeFirst();
+      if (sameKey)
+        throw new VigilError(
+          'E_KEY_IN_USE',
+          `unable to change the key of bouncer ${name}: this API key is already used by bouncer ${sameKey.name}; give ${name} its own key`,
+        );
       await trx.updateTable('bouncers').set({ api_key_hash: apiKeyHash, updated_at: now }).where('id', '=', row.id).execute();
       if (row.api_key_hash === '') return;
       // By name prefix in code, not LIKE: SQLite and PostgreSQL escape LIKE patterns differently.

@@ -8,9 +8,7 @@ import { describeDb, readCrowdsecConfig } from './crowdsec-config.ts';
  * add` after the switch (a bouncer package's postinst), and `vigil doctor` and the health engine say
  * so. Read-only, never created; SQLite only (CrowdSec on PostgreSQL or MySQL: not looked at).
  */
-export type CrowdsecKeys =
-  | { ok: true; db: string; nameOfHash: ReadonlyMap<string, string> }
-  | { ok: false; reason: string };
+export type CrowdsecKeys = { ok: true; db: string; nameOfHash: ReadonlyMap<string, string> } | { ok: false; reason: string };
 
 export function readCrowdsecKeys(configFile: string, env: NodeJS.ProcessEnv): CrowdsecKeys {
   if (!fs.existsSync(configFile)) return { ok: false, reason: `no CrowdSec config at ${configFile}` };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { crowdsecRegisteredEvidence } from './crowdsec-registered.ts';
 
-describe('a refused key registered in CrowdSec\'s own database', () => {
+describe("a refused key registered in CrowdSec's own database", () => {
   it('names the bouncer and the fix, once per name; nothing when CrowdSec does not have the key', () => {
     expect(crowdsecRegisteredEvidence([{}, { crowdsecBouncerName: undefined }])).toEqual([]);
     const lines = crowdsecRegisteredEvidence([{ crowdsecBouncerName: 'cs-fw-1' }, { crowdsecBouncerName: 'cs-fw-1' }, { crowdsecBouncerName: 'cs-fw-2' }]);

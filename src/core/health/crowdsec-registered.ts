@@ -11,7 +11,14 @@ export function crowdsecRegisteredEvidence(rows: readonly Pick<RefusedSummary, '
   if (names.length === 0) return [];
   const name = names[0]!;
   return [
-    `the refused key is registered in CrowdSec's own database as bouncer '${name}'${names.length > 1 ? ` (and ${names.slice(1).map((n) => `'${n}'`).join(', ')})` : ''}, not in Vigil's: it was added with cscli bouncers add (a bouncer package's postinst does that) after the switch to Vigil`,
+    `the refused key is registered in CrowdSec's own database as bouncer '${name}'${
+      names.length > 1
+        ? ` (and ${names
+            .slice(1)
+            .map((n) => `'${n}'`)
+            .join(', ')})`
+        : ''
+    }, not in Vigil's: it was added with cscli bouncers add (a bouncer package's postinst does that) after the switch to Vigil`,
     `fix: register that key with Vigil: sudo vigil bouncers add ${name} --key KEY, with KEY the api_key in the bouncer's configuration (or run vigil import crowdsec again); then restart the bouncer`,
   ];
 }
