@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { parseProxyHeader, V2_MAX_LENGTH } from '../core/net/proxy-protocol.ts';
 import { foldPeerAddress } from '../lib/ip.ts';
@@ -28,6 +29,7 @@ export function acceptProxyProtocol(server: net.Server, opts: ProxyProtocolOptio
   const inner = server.listeners('connection') as ((socket: net.Socket) => void)[];
   server.removeAllListeners('connection');
   let waiting = 0;
+  const isTls = server instanceof tls.Server;
   let untrustedLogged = 0;
   server.on('connection', (socket: net.Socket) => {
     if (waiting >= opts.maxWaiting) {
@@ -79,7 +81,9 @@ export function acceptProxyProtocol(server: net.Server, opts: ProxyProtocolOptio
       }
       if (rest.length > 0) socket.unshift(rest);
       for (const listener of inner) listener.call(server, socket);
-      socket.resume();
+      // node:http reads the socket as a stream: it must flow again. TLS took the socket's handle over
+      // (the bytes unshifted above included): a stream read now would steal its handshake (observed).
+      if (!isTls) socket.resume();
     };
     socket.on('data', onData);
     socket.on('close', onClose);
