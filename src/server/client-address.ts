@@ -16,7 +16,7 @@ const proxied = new Map<string, string>();
 const resolved = new WeakMap<http.IncomingMessage, string>();
 
 /** What a socket is to this module (node's Socket, TLSSocket, or Hono's view of the incoming request's socket). */
-type PeerSocket = Pick<net.Socket, 'remoteAddress' | 'remotePort' | 'localPort'>;
+type PeerSocket = { readonly remoteAddress?: string; readonly remotePort?: number; readonly localPort?: number };
 
 const endpointOf = (s: PeerSocket) => `${s.localPort}|${s.remoteAddress}|${s.remotePort}`;
 
