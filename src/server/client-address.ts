@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type net from 'node:net';
-import { foldPeerAddress } from '../lib/ip.ts';
+import { foldPeerAddress, formatWords, parseIp } from '../lib/ip.ts';
 import { resolveClientIp, type TrustedProxies } from '../remediation/client-ip.ts';
 
 /**
@@ -61,6 +61,18 @@ export function forwardedForResolver(trusted: TrustedProxies): (req: http.Incomi
         : req.headers['x-real-ip'] !== undefined
           ? resolveClientIp(peer, 'x-real-ip', req.headers['x-real-ip'], trusted)
           : peer;
-    if (client !== null && client !== peer) resolved.set(req, foldPeerAddress(client));
+    if (client === null || client === peer) return;
+    // One spelling per address (2001:DB8::1, ::ffff:192.0.2.1): it names a NAME@IP row.
+    const normal = normalAddress(client);
+    if (normal !== null && normal !== peer) resolved.set(req, normal);
   };
+}
+
+function normalAddress(text: string): string | null {
+  try {
+    const ip = parseIp(text);
+    return formatWords(ip.family, ip.words);
+  } catch {
+    return null;
+  }
 }
