@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install Debian's nginx (bookworm, 1.22, built with http_auth_request_module) for the
-# forward-auth end-to-end test (test/forward-auth-nginx.test.ts). The test runs nginx itself,
+# forward-auth end-to-end test (test/forward-auth-nginx.test.ts), and its stream module
+# (libnginx-mod-stream: `proxy_protocol on` towards the Local API, test/lapi-behind-proxy.test.ts). The test runs nginx itself,
 # as the current user, with its own configuration, pid file and logs in a temporary directory;
 # the packaged service is never used.
 #
@@ -24,7 +25,9 @@ stop_service() {
   fi
 }
 
-if has_auth_request; then
+STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
+
+if has_auth_request && [[ -f "$STREAM_MODULE" ]]; then
   log "already installed"
   exit 0
 fi
@@ -33,8 +36,9 @@ fi
 
 # shellcheck source=scripts/apt-install.sh
 source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
-apt_install nginx
+apt_install nginx libnginx-mod-stream
 
 stop_service
 has_auth_request || die "nginx installed but /usr/sbin/nginx lacks http_auth_request_module"
+[[ -f "$STREAM_MODULE" ]] || die "libnginx-mod-stream installed but $STREAM_MODULE is missing"
 exit 0

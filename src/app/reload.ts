@@ -27,6 +27,7 @@ const NEEDS_RESTART: Array<[key: string, pick: (c: VigilConfig) => unknown]> = [
   ['activity_flush_every', (c) => c.activityFlushEveryMs],
   ['limits', (c) => c.limits],
   ['api/profiles', (c) => c.watcherApi],
+  ['api.use_forwarded_for_headers/proxy_protocol/trusted_proxies', (c) => c.proxy],
 ];
 
 export interface ReloadOutcome {
@@ -74,6 +75,7 @@ export async function applyReload(t: ReloadTarget): Promise<ReloadOutcome> {
     activityFlushEveryMs: current.activityFlushEveryMs,
     limits: current.limits,
     watcherApi: current.watcherApi,
+    proxy: current.proxy,
   };
   const switchNotifications = same(current.notifications, next.notifications) ? null : t.notifications.prepare(next.notifications);
   const changed: string[] = [];

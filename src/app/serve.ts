@@ -21,6 +21,9 @@ import { recordServeRunbookSettings } from '../store/runbook-settings.ts';
 import { listenOn } from '../server/listen.ts';
 import { createLapiListener } from '../server/tls-listener.ts';
 import { guardListener, serverOptions } from '../server/limits.ts';
+import { forwardedForResolver } from '../server/client-address.ts';
+import { acceptProxyProtocol } from '../server/proxy-protocol-listener.ts';
+import { TrustedProxies } from '../remediation/client-ip.ts';
 import { createBodyGuard } from '../server/body-guard.ts';
 import { MachineTokens } from '../server/machine-auth.ts';
 import { createWatcherApp } from '../server/watcher/index.ts';
@@ -37,6 +40,10 @@ import type { CanaryRunner } from '../canary/runner.ts';
 import { DriftObserver } from '../canary/drift.ts';
 import type { Bouncer } from '../core/model/records.ts';
 import { Lifecycle } from './lifecycle.ts';
+import { applyEnvRegistrations } from './env-registrations.ts';
+import { crowdsecKeyNames } from './crowdsec-key-names.ts';
+import { DEFAULT_CROWDSEC_CONFIG } from '../watch/crowdsec-config.ts';
+import { readEnvRegistrations, type EnvRegistrations } from '../config/env-registrations.ts';
 import { lostMarkerPath, writeLostMarker } from './run-file.ts';
 import { applyReload, startCanaries, type ReloadOutcome } from './reload.ts';
 import { decisionsRev } from '../store/decisions.ts';
@@ -90,7 +97,9 @@ export async function startServer(config: VigilConfig, opts: StartOptions = {}):
   const log = opts.log ?? createLogger(config.logLevel);
   const life = new Lifecycle(log);
   return life.build(async () => {
-    const core = await startCore(life, config, clock, log);
+    // Refused before anything starts: a bad BOUNCER_KEY_* or secret names itself, the store untouched.
+    const registrations = readEnvRegistrations(opts.env ?? process.env);
+    const core = await startCore(life, config, clock, log, registrations, opts.env ?? process.env);
     // Parts that only need the store (an "alive mark", a cleanup loop) start here, before anything listens.
     const scheme = config.tls ? 'https' : 'http';
     let boundUrl = `${scheme}://${formatListen(config.listen)}`;
@@ -166,7 +175,7 @@ export async function startServer(config: VigilConfig, opts: StartOptions = {}):
 }
 
 /** The store and the parts that live on it: store health, decision sync, activity, keys, the health engine. */
-async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log: Logger) {
+async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log: Logger, registrations: EnvRegistrations, env: NodeJS.ProcessEnv) {
   const store = await life.start(
     'store',
     () =>
@@ -180,6 +189,8 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
     (s) => s.close(),
   );
   if (store.created) log.info({ store: store.description }, `created a new store at ${store.description.replace(/^sqlite:/, '')}`);
+  // BOUNCER_KEY_<name>, /run/secrets/bouncer_key_<name>, AGENT_USERNAME: in the store before any key is checked.
+  await applyEnvRegistrations(store, registrations, clock.now(), log);
   // Store failures are logged when the store goes down and when it is back, not once per call.
   // A SQLite file deleted or replaced under the server is noticed within a second (issue 27 item 9).
   const storeHealth = await life.start(
@@ -253,6 +264,7 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
   const health = new HealthEngine(store, clock, healthRules(config.health), {
     canaries: config.canaries,
     connectionClosedAt: (id) => activity.clientClosedAt(id),
+    crowdsecKeyNames: crowdsecKeyNames(config.watch.crowdsec_config ?? DEFAULT_CROWDSEC_CONFIG, env, await secret(store, 'fingerprint'), clock),
   });
   health.failed.subscribe((e) => log.error({ err: e }, 'health evaluation failed'));
   health.evaluated.subscribe(logIssueChanges(log));
@@ -339,7 +351,13 @@ async function startListeners(
     if (!decisionRoutes(req, res)) bodyGuard(req, res, () => void honoListener(req, res));
   };
   // Timeouts and connection caps: slow or idle sockets must never keep a bouncer out (issue 15).
-  guardListener(server, config.limits, { log, refused: metrics.connectionsRefused, shed: metrics.connectionsShed });
+  const guard = guardListener(server, config.limits, { log, refused: metrics.connectionsRefused, shed: metrics.connectionsShed });
+  // Behind a load balancer: who the client is, before the guard counts it and the routes name it.
+  const trustedProxies = new TrustedProxies(config.proxy.trustedProxies, 'api.trusted_proxies');
+  if (config.proxy.useForwardedForHeaders) server.prependListener('request', forwardedForResolver(trustedProxies));
+  if (config.proxy.proxyProtocol) {
+    acceptProxyProtocol(server, { trusted: trustedProxies, headerTimeoutMs: config.limits.headerTimeoutMs, maxWaiting: guard.maxConnections, log });
+  }
   await life.start(
     'local api listener',
     () => listenOn(server, config.listen, 'listen', 'stop the other server or pick another with --listen'),

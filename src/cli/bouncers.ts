@@ -6,6 +6,7 @@ import { readWatchPollEvery } from '../store/watch-poll-every.ts';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { VigilError } from '../lib/errors.ts';
+import { validateBouncerName } from '../core/bouncers/bouncer-name.ts';
 import { generateApiKey, hashApiKey, validateApiKey, DEFAULT_KEY_BYTES } from '../core/bouncers/api-key.ts';
 import { formatBouncerAdded, formatBouncerList } from './format/bouncers.ts';
 import { plainTable } from './format/table.ts';
@@ -24,13 +25,7 @@ import { createBouncer, deleteBouncers, getBouncer, listBouncers, setBouncerKind
 import { refusedRequests } from '../store/refused-requests.ts';
 import { latestUsageMetrics, usageMetricsReceivedAt } from '../store/usage-metrics.ts';
 
-/** Names go in logs, tables and URLs: keep them printable and short. */
-export function validateBouncerName(name: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/.test(name)) {
-    throw new VigilError('E_BAD_NAME', `bouncer name "${name}": use 1 to 128 letters, digits, '.', '_', '@', ':' or '-', starting with a letter or digit`);
-  }
-  return name;
-}
+export { validateBouncerName };
 
 export function registerBouncerCommands(program: Command, ctx: CommandContext): void {
   const bouncers = program.command('bouncers').alias('bouncer').description('manage bouncers (remediation components) and their API keys');

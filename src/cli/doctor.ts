@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { CrowdsecKeys } from '../watch/crowdsec-keys.ts';
 import path from 'node:path';
 import { CommanderError, Option, type Command } from 'commander';
 import { parseDuration } from '../lib/duration.ts';
@@ -49,13 +50,13 @@ export function registerDoctorCommand(program: Command, ctx: CommandContext): vo
     .option('--kubectl <pod>', 'look inside this Kubernetes pod (kubectl exec)')
     .option('-n, --namespace <ns>', 'namespace of --kubectl')
     .option('--container <name>', 'container of the --kubectl pod')
-    .addOption(new Option('-o, --output <format>', 'output format: human or json').choices(['human', 'json']).default('human'))
-    .option('-v, --verbose', 'show the evidence of passing checks too')
     .option(
       '--crowdsec-config <file>',
-      "CrowdSec's config.yaml: warns when its Local API was switched to Vigil while it keeps Console / Central API credentials",
+      "CrowdSec's config.yaml on this host: warns when its Local API was switched to Vigil while it keeps Console / Central API credentials, and names a refused key found in its database (registered with cscli, not with Vigil)",
       DEFAULT_CROWDSEC_CONFIG,
     )
+    .addOption(new Option('-o, --output <format>', 'output format: human or json').choices(['human', 'json']).default('human'))
+    .option('-v, --verbose', 'show the evidence of passing checks too')
     .addHelpText(
       'after',
       `
@@ -84,6 +85,9 @@ Exit code 0 when every check passes (checks that could not be made are listed as
         : o.kubectl
           ? execHost('kubectl', { name: o.kubectl, namespace: o.namespace, container: o.container })
           : localHost();
+      // Loaded here: better-sqlite3 would slow every other command's start.
+      const { readCrowdsecKeys } = await import('../watch/crowdsec-keys.ts');
+      let crowdsecKeys: CrowdsecKeys | undefined;
       const report = await runDoctor({
         host,
         configFiles,
@@ -98,6 +102,8 @@ Exit code 0 when every check passes (checks that could not be made are listed as
         nginxConfig: o.nginxConfig,
         userAgent: `vigil-doctor/${VERSION}`,
         crowdsecConfig: o.crowdsecConfig,
+        // Read once, only if a key is refused.
+        crowdsecKeys: () => (crowdsecKeys ??= readCrowdsecKeys(path.resolve(ctx.io.cwd, o.crowdsecConfig), ctx.io.env)),
       });
       ctx.io.stdout(o.output === 'json' ? formatDoctorJson(report) : formatDoctorHuman(report, { color: ctx.io.isTTY, verbose: o.verbose }));
       if (!report.passed) throw checksFailed();

@@ -100,8 +100,22 @@ Every key is optional; an unknown key, a malformed value or a bad file is refuse
 key and the fix.
 
 **Which file**: \`--config FILE\` or \`VIGIL_CONFIG\`, else \`./vigil.yaml\` in the working directory, else
-\`/etc/vigil/vigil.yaml\`. \`\${VAR}\` in notification secrets is replaced from the environment when
-notifications start; \`$$\` is a literal \`$\`.
+\`/etc/vigil/vigil.yaml\`. A **\`vigil.yaml.local\`** beside it is merged over it, as CrowdSec merges
+\`config.yaml.local\` (go-cs-lib yamlpatch): mappings key by key, lists and values replaced, an empty
+value leaves the file's. Keep the packaged file as shipped and put your changes (or a container's
+mounted settings) in the \`.local\` one; a bad key there is reported as \`config file vigil.yaml (with
+vigil.yaml.local): KEY: …\`.
+
+**Environment variables in the file**: \`\${VAR}\` and \`\${VAR:-default}\` are replaced in every value
+of both files (\`api.auto_registration.token: \${REGISTRATION_TOKEN}\`, \`db: postgres://vigil:\${DB_PASSWORD}@db/vigil\`,
+\`listen: 0.0.0.0:\${PORT:-8080}\`), after the YAML is read, so a variable's text never changes the
+file's structure. A value that is one whole reference takes the type its text reads as where the key
+wants one (\`max_connections: \${MAX}\`, \`use_forwarded_for_headers: \${BEHIND_LB:-false}\`,
+\`trusted_proxies: \${LB}\` with \`LB='[10.0.0.5, 10.0.0.6]'\`). An unset variable without a default stops
+the start naming it, the file and the key (\`config file /etc/vigil/vigil.yaml: api.auto_registration.token:
+environment variable REGISTRATION_TOKEN is not set …\`); a set but empty one is the empty text;
+\`$\${\` writes a literal \`\${\`. \`notifications:\` keeps its own rule: its secrets are replaced when
+notifications start, an empty variable is refused there, and \`$$\` is a literal \`$\`.
 
 **Which store**: \`--db\` > \`VIGIL_DB\` > \`db:\` > the default data directory (\`$VIGIL_DATA_DIR\`, else
 \`/var/lib/vigil\` as root, else \`\${XDG_DATA_HOME:-~/.local/share}/vigil\`). Only commands that write
@@ -154,7 +168,26 @@ ${table(watch, true)}
 |---|---|
 | \`VIGIL_CONFIG\` | the configuration file (as \`--config\`) |
 | \`VIGIL_DATA_DIR\` | where the default store lives |
+| \`VIGIL_SECRETS_DIR\` | where \`bouncer_key_<name>\` secrets are read (default \`/run/secrets\`) |
 | \`VIGIL_BOUNCER_KEY\` and others named in \`\${…}\` | whatever your \`vigil.yaml\` references |
+
+## Bouncers and an agent registered from the environment
+
+As CrowdSec's container image does, \`vigil serve\` registers at start, before any key is checked:
+
+| variable | what it does |
+|---|---|
+| \`BOUNCER_KEY_<name>=<key>\` | bouncer \`<name>\` with that API key: added when absent, given the new key when its key differs (its \`NAME@IP\` rows of the old key follow, so the old key opens nothing), left alone when it matches. CrowdSec's image skips a name that exists, so a rotated key was never applied there |
+| \`BOUNCER_KEY_<name>_FILE=<path>\` | the same, the key read from that file (one trailing newline dropped) |
+| \`/run/secrets/bouncer_key_<name>\` | Docker and Swarm secrets: one file per bouncer, the name after \`bouncer_key_\` (\`VIGIL_SECRETS_DIR\` moves the folder) |
+| \`AGENT_USERNAME\` + \`AGENT_PASSWORD\` (or \`AGENT_PASSWORD_FILE\`) | a machine (the agent), added validated, or given this password when it changed (CrowdSec re-adds it with \`--force\` at every start) |
+
+An empty variable registers nothing (a compose file's \`BOUNCER_KEY_X=\${UNSET}\`). A bad name or key, an
+unreadable file, two different keys for one name, or a key another bouncer already uses stops the start
+with the variable named; keys and passwords are stored hashed and never logged: the log says
+\`bouncer 'fw' registered from BOUNCER_KEY_fw\` or \`given its new key\`. With several replicas each does the
+same at its start; the store's unique names decide a race. Reading and checking them, without writing, is
+\`readEnvRegistrations\` (src/config/env-registrations.ts), which a configuration test can call.
 
 The forward-auth daemon (\`vigil bouncer forward-auth\`) has its own YAML: see [bouncer.md](bouncer.md).
 `;

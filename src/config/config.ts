@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseYaml } from '../lib/yaml.ts';
 import { z } from 'zod';
 import { VigilError } from '../lib/errors.ts';
 import { parseListen, type ListenAddress } from '../lib/listen-address.ts';
@@ -18,6 +17,8 @@ import { loadNotificationsConfig, notificationsFileSchema, type NotificationsCon
 import { TrustedProxies } from '../remediation/client-ip.ts';
 import { apiFileSchema, loadWatcherApiConfig, profilesFileSchema, type WatcherApiConfig } from './watcher-config.ts';
 import { canariesFileSchema, loadCanaries, type CanaryConfig } from './canaries.ts';
+import { readConfigFile } from './config-file.ts';
+import { loadLapiProxy, type LapiProxyConfig } from './lapi-proxy.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -87,6 +88,8 @@ export interface VigilConfig {
   watch: WatchFileSection;
   /** The watcher API: registration, alert deletion, profiles (`api:`, `profiles:`). */
   watcherApi: WatcherApiConfig;
+  /** Who names the client behind a load balancer (`api.use_forwarded_for_headers`, `api.proxy_protocol`, `api.trusted_proxies`). */
+  proxy: LapiProxyConfig;
   /** Sites whose enforcement is proven on a schedule (`canaries:`, docs/canaries.md). */
   canaries: CanaryConfig[];
   /** The file the configuration came from, if any (for messages). */
@@ -346,7 +349,8 @@ export const fileSchema = z
     ),
     notifications: doc(notificationsFileSchema.optional(), { description: 'Notification channels and delivery (docs/notifications.md).' }),
     api: doc(apiFileSchema.optional(), {
-      description: 'The watcher (machine) side of the Local API: registration and alert deletion (docs/local-api.md, Watchers).',
+      description:
+        "The Local API's `api.server` settings: the watcher (machine) side, registration and alert deletion (docs/local-api.md, Watchers), and the client address behind a load balancer (docs/operations.md).",
     }),
     profiles: doc(profilesFileSchema.optional(), {
       description:
@@ -385,7 +389,7 @@ export function loadConfig(
   let fromFile: FileConfig = {};
   let usedFile: string | null = null;
   if (fs.existsSync(file)) {
-    fromFile = readConfigFile(file);
+    fromFile = readConfigFile(file, fileSchema, env);
     usedFile = file;
   } else if (explicit) {
     throw new VigilError('E_CONFIG', `config file ${file}: not found; pass an existing file with --config or VIGIL_CONFIG`);
@@ -473,6 +477,7 @@ export function loadConfig(
     notifications: loadNotificationsConfig(fromFile.notifications, usedFile),
     watch: fromFile.watch ?? {},
     watcherApi: loadWatcherApiConfig(fromFile.api, fromFile.profiles, usedFile),
+    proxy: loadLapiProxy(fromFile.api, usedFile),
     canaries: loadCanaries(fromFile.canaries, usedFile),
     file: usedFile,
   };
@@ -510,25 +515,6 @@ function lapiTls(t: FileConfig['tls'], usedFile: string | null): LapiTlsConfig |
     agentsAllowedOu: ous('agents_allowed_ou', 'agent-ou'),
     crlPath: file(t.crl_path),
   };
-}
-
-function readConfigFile(file: string): FileConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new VigilError('E_CONFIG', `config file ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  const data = parseYaml(text, 'E_CONFIG', (at, reason) => `config file ${file}: YAML syntax error at ${at}: ${reason}`);
-  const parsed = fileSchema.safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const key = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? '' : '(top level)');
-    const unknown = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys.join(', ') : '';
-    const reason = issue.code === 'unrecognized_keys' ? `unknown key ${unknown}; see docs/configuration.md for the keys Vigil reads` : issue.message;
-    throw new VigilError('E_CONFIG', `config file ${file}: ${key ? `${key}: ` : ''}${reason}`);
-  }
-  return parsed.data;
 }
 
 function parseAdminListen(text: string, where: string): ListenAddress {

@@ -3,6 +3,7 @@ import { DEFAULT_PROFILES, type Profile } from '../core/alerts/profiles.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { VigilError } from '../lib/errors.ts';
 import { TrustedProxies } from '../remediation/client-ip.ts';
+import { lapiProxyKeys } from './lapi-proxy.ts';
 
 /**
  * The watcher side's keys of vigil.yaml: `api:` (registration, who may delete alerts) and
@@ -67,6 +68,7 @@ export const apiFileSchema = z
         'Addresses or CIDR ranges, besides 127.0.0.1 and ::1 (as in CrowdSec: not the rest of 127/8), allowed to delete alerts (`DELETE /v1/alerts`).',
       default: '[] (127.0.0.1 and ::1 only)',
     }),
+    ...lapiProxyKeys,
   })
   .strict();
 

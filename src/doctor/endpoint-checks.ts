@@ -3,6 +3,7 @@
  * the key, in order; each step stops the rest when it fails. What each answer means is in
  * endpoint-findings.ts.
  */
+import { hashApiKey } from '../core/bouncers/api-key.ts';
 import type { LapiSettings, Located } from '../core/doctor/bouncer-config.ts';
 import { fail, ok, skip, warn, type Finding } from '../core/doctor/finding.ts';
 import { checkLapiUrl, type LapiEndpoint, type UrlStyle } from '../core/doctor/url-checks.ts';
@@ -179,5 +180,18 @@ async function checkKey({ opts, findings, input, endpoint, t, note }: EndpointPr
     findings.push(await httpFailure(r, `HEAD ${new URL(bouncerPath).pathname}`, endpoint, address, t, note, 'lapi.key'));
     return;
   }
-  findings.push(await keyAnswerFinding(r, new URL(bouncerPath).pathname, input.key, input.style, endpoint, { ...probeOpts, method: 'HEAD', headers }));
+  // Refused: does CrowdSec's own database on this host have it (cscli bouncers add after the switch)?
+  const lookup = r.status === 403 ? opts.crowdsecKeys?.() : undefined;
+  const inCrowdsec = lookup?.ok ? { db: lookup.db, name: lookup.nameOfHash.get(hashApiKey(input.key.value)) } : undefined;
+  findings.push(
+    await keyAnswerFinding(
+      r,
+      new URL(bouncerPath).pathname,
+      input.key,
+      input.style,
+      endpoint,
+      { ...probeOpts, method: 'HEAD', headers },
+      inCrowdsec?.name ? { db: inCrowdsec.db, name: inCrowdsec.name } : undefined,
+    ),
+  );
 }

@@ -57,8 +57,20 @@ export async function keyAnswerFinding(
   style: UrlStyle,
   endpoint: LapiEndpoint,
   headOpts: HttpProbeOptions,
+  /** The bouncer CrowdSec's own database on this host has this key for, if any. */
+  inCrowdsec?: { db: string; name: string },
 ): Promise<Finding> {
   const masked = maskSecret(key.value);
+  if (r.status === 403 && inCrowdsec) {
+    return fail('lapi', 'lapi.key', `key ${masked} refused: HEAD ${pathShown} → 403; CrowdSec's own database has it, as bouncer '${inCrowdsec.name}'`, {
+      evidence: [
+        `key from ${at(key)}`,
+        `${inCrowdsec.db} (CrowdSec's database on this host) lists bouncer '${inCrowdsec.name}' with this key: it was registered with cscli bouncers add (a bouncer package's postinst does that) into CrowdSec's database, not into the Local API this bouncer talks to (Vigil)`,
+      ],
+      fix: `on the Local API host, register the key with Vigil under that name: sudo vigil bouncers add ${inCrowdsec.name} --key KEY, with KEY the api_key in ${at(key)} (or run vigil import crowdsec again); then restart the bouncer`,
+      ms: r.ms,
+    });
+  }
   if (r.status === 200) {
     return ok('lapi', 'lapi.key', `key ${masked} accepted: HEAD ${pathShown} → 200`, {
       evidence: ["a HEAD /v1/decisions does not move the bouncer's last pull, on Vigil or CrowdSec"],

@@ -37,8 +37,15 @@ export interface DoctorOptions {
    * exist: not checked either (no CrowdSec on this host).
    */
   crowdsecConfig?: string;
+  /**
+   * CrowdSec's own bouncer keys on this host (SHA-512 hex → name; the CLI reads them with
+   * watch/crowdsec-keys.ts): a refused key found there was registered with cscli after the switch.
+   */
+  crowdsecKeys?: () => CrowdsecKeyLookup;
 }
 
-export const DEFAULT_CROWDSEC_CONFIG = '/etc/crowdsec/config.yaml';
+export { DEFAULT_CROWDSEC_CONFIG } from '../lib/crowdsec-paths.ts';
+
+export type CrowdsecKeyLookup = { ok: true; db: string; nameOfHash: ReadonlyMap<string, string> } | { ok: false; reason: string };
 
 export const WEB_FAMILIES = new Set(['nginx', 'openresty', 'ingress-nginx', 'apache', 'wordpress', 'php']);

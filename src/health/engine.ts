@@ -54,6 +54,8 @@ export interface HealthEngineOptions {
   canaries?: CanaryHealthConfig[];
   /** When a bouncer last closed its own connection, as this process saw it (`vigil serve`: server/connection-watch.ts). */
   connectionClosedAt?: (bouncerId: number) => number | undefined;
+  /** Bouncers of CrowdSec's own database by key fingerprint (`vigil serve`: app/crowdsec-key-names.ts). */
+  crowdsecKeyNames?: (refusedFingerprints: readonly string[]) => ReadonlyMap<string, string>;
 }
 
 export interface EvaluationResult {
@@ -113,6 +115,7 @@ export class HealthEngine {
   #running: Promise<EvaluationResult> | undefined;
   #source: ((now: number) => Promise<FleetSnapshot>) | undefined;
   #connectionClosedAt: ((bouncerId: number) => number | undefined) | undefined;
+  #crowdsecKeyNames: ((refusedFingerprints: readonly string[]) => ReadonlyMap<string, string>) | undefined;
   #canaries: CanaryHealthConfig[];
   /** Each evaluation's outcome (the log, notifications): any number of subscribers. */
   readonly evaluated = new Topic<EvaluationResult>();
@@ -127,6 +130,7 @@ export class HealthEngine {
     this.#rules = rules;
     this.#source = options.snapshot;
     this.#connectionClosedAt = options.connectionClosedAt;
+    this.#crowdsecKeyNames = options.crowdsecKeyNames;
     this.#canaries = options.canaries ?? [];
   }
 
@@ -168,11 +172,21 @@ export class HealthEngine {
       if (inputs.length % 2000 === 0) await nextTurn();
     }
     await this.#live.annotate(this.#store, inputs, now);
+    const summaries = await refusedSummaries(this.#store, { since: lookback });
+    // A refused key CrowdSec's own database has: registered with cscli after the switch (core/health/crowdsec-registered.ts).
+    const fingerprints = [...new Set(summaries.map((r) => r.keyFingerprint).filter((f) => f !== ''))];
+    const inCrowdsec = fingerprints.length > 0 ? this.#crowdsecKeyNames?.(fingerprints) : undefined;
+    if (inCrowdsec && inCrowdsec.size > 0) {
+      for (const r of summaries) {
+        const name = r.keyFingerprint === '' ? undefined : inCrowdsec.get(r.keyFingerprint);
+        if (name !== undefined) r.crowdsecBouncerName = name;
+      }
+    }
     return {
       bouncers: inputs,
       // Summaries, not the raw record: a flood of random keys fills the raw record, never these.
       refused: [],
-      refusedSummaries: await refusedSummaries(this.#store, { since: lookback }),
+      refusedSummaries: summaries,
       lapiStarts: await lapiStarts(this.#store, lookback),
       // When no Local API process ran: nobody's silence (core/health/downtime.ts).
       downtime: await vigilDowntime(this.#store, lookback, now),

@@ -18,3 +18,19 @@ describe('expandEnvRefs', () => {
     expect(() => expandEnvRefs('${1X}', {}, { missing, strict })).toThrow('"1X" is not a name');
   });
 });
+
+describe('expandEnvRefs with a default', () => {
+  const missing = (name: string) => `${name} is not set`;
+  const strict = { malformed: (ref: string) => `"${ref}" is not a name` };
+
+  it('takes ${NAME:-default} when NAME is unset or empty, the value otherwise, in both forms', () => {
+    for (const opts of [{ missing }, { missing, strict }]) {
+      expect(expandEnvRefs('${PORT:-8080}', {}, opts)).toBe('8080');
+      expect(expandEnvRefs('${PORT:-8080}', { PORT: '' }, opts)).toBe('8080');
+      expect(expandEnvRefs('${PORT:-8080}', { PORT: '9090' }, opts)).toBe('9090');
+      expect(expandEnvRefs('http://${H:-127.0.0.1:8080}/', {}, opts)).toBe('http://127.0.0.1:8080/');
+      expect(expandEnvRefs('${E:-}', {}, opts)).toBe('');
+    }
+    expect(() => expandEnvRefs('${1X:-a}', {}, { missing, strict })).toThrow('"1X:-a" is not a name');
+  });
+});

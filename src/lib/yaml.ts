@@ -16,3 +16,19 @@ export function parseYaml(text: string, code: VigilErrorCode, problem: (at: stri
   }
   return doc.toJS() ?? {};
 }
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A `.local` overlay over its file, as CrowdSec's go-cs-lib yamlpatch merges `config.yaml.local`:
+ * mappings merge key by key, anything else in the patch (a scalar, a sequence) replaces, and an
+ * empty (null) value in the patch leaves the base as it was.
+ */
+export function mergeYamlPatch(base: unknown, patch: unknown): unknown {
+  if (isMap(base) && isMap(patch)) {
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(patch)) out[k] = k in out ? mergeYamlPatch(out[k], v) : v;
+    return out;
+  }
+  return patch === null || patch === undefined ? base : patch;
+}

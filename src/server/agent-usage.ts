@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { Clock } from '../lib/clock.ts';
-import { foldPeerAddress } from '../lib/ip.ts';
+import { requestPeer } from './client-address.ts';
 import type { Store } from '../store/store.ts';
 import { recordLogProcessorUsage } from '../store/usage-log-processors.ts';
 import type { ActivityRecorder } from './activity.ts';
@@ -36,7 +36,7 @@ export function agentUsageHandler(deps: AgentUsageDeps): (c: Context<Env>) => Pr
   const refused = (c: Context<Env>, reason: string, machineId: string) =>
     activity.refused({
       at: clock.now(),
-      peerIp: foldPeerAddress(c.env?.incoming?.socket?.remoteAddress),
+      peerIp: requestPeer(c.env?.incoming),
       userAgent: c.req.header('user-agent') ?? '',
       method: c.req.method,
       path: c.req.path,

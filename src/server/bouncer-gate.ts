@@ -14,7 +14,7 @@ import type { ClientCertVerdict } from '../core/tls/client-cert.ts';
 import type { LapiMetrics } from './metrics.ts';
 import type { ClientCertSource } from './client-cert.ts';
 import type { StreamFilters } from '../core/health/enforcement.ts';
-import { foldPeerAddress } from '../lib/ip.ts';
+import { requestPeer } from './client-address.ts';
 
 /** What the gate needs to know of a request, whatever serves it (Hono or the raw fast path). */
 export interface GateRequest {
@@ -43,7 +43,7 @@ export function gateRequestOf(req: IncomingMessage, method: string, path: string
     path,
     apiKey: requestHeader(req, 'x-api-key'),
     userAgent: req.headers['user-agent'],
-    peer: foldPeerAddress(req.socket.remoteAddress),
+    peer: requestPeer(req),
     clientCert: clientCerts?.bouncer(req.socket),
     socket: req.socket,
   };

@@ -3,7 +3,7 @@ import type http from 'node:http';
 import type net from 'node:net';
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
-import { foldPeerAddress } from '../lib/ip.ts';
+import { socketPeer } from './client-address.ts';
 import { ConnectionTable, type ConnectionState, type RefusalReason } from './connection-table.ts';
 import { DEFAULT_LIMITS, type ListenerLimits } from '../config/listener-limits.ts';
 
@@ -165,7 +165,7 @@ export function guardListener(
 
   // Before the HTTP (or TLS) layer's own listener: a refused socket never gets a parser.
   server.prependListener('connection', (socket: net.Socket) => {
-    const peer = foldPeerAddress(socket.remoteAddress);
+    const peer = socketPeer(socket);
     const admission = table.admit(socket, peer, now());
     if (!admission.admitted) {
       socket.destroy();

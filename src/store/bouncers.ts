@@ -116,6 +116,42 @@ export async function createAutoBouncer(
   return { created: false, bouncer: toBouncer(row) };
 }
 
+/**
+ * Gives a registered bouncer a new API key (`BOUNCER_KEY_<name>` changed). Its auto-created
+ * `NAME@IP` rows of the old key follow it, so the old key opens nothing any more; a key another
+ * bouncer uses is refused as `bouncers add` refuses it.
+ */
+export async function replaceBouncerKey(store: Store, name: string, apiKeyHash: string, now: number): Promise<void> {
+  await dbOf(store)
+    .transaction()
+    .execute(async (trx) => {
+      const row = await trx.selectFrom('bouncers').select(['id', 'api_key_hash']).where('name', '=', name).executeTakeFirst();
+      if (!row) throw noBouncer(name);
+      const sameKey = await trx
+        .selectFrom('bouncers')
+        .select('name')
+        .where('api_key_hash', '=', apiKeyHash)
+        .where('api_key_hash', '!=', row.api_key_hash)
+        .executeTakeFirst();
+      if (sameKey)
+        throw new VigilError(
+          'E_KEY_IN_USE',
+          `unable to change the key of bouncer ${name}: this API key is already used by bouncer ${sameKey.name}; give ${name} its own key`,
+        );
+      await trx.updateTable('bouncers').set({ api_key_hash: apiKeyHash, updated_at: now }).where('id', '=', row.id).execute();
+      if (row.api_key_hash === '') return;
+      // By name prefix in code, not LIKE: SQLite and PostgreSQL escape LIKE patterns differently.
+      const children = await trx
+        .selectFrom('bouncers')
+        .select(['id', 'name'])
+        .where('api_key_hash', '=', row.api_key_hash)
+        .where('auto_created', '=', 1)
+        .execute();
+      const ids = children.filter((c) => c.name.startsWith(`${name}@`)).map((c) => c.id);
+      if (ids.length > 0) await trx.updateTable('bouncers').set({ api_key_hash: apiKeyHash, updated_at: now }).where('id', 'in', ids).execute();
+    });
+}
+
 /** Deletes every named bouncer or none: an unknown name fails the whole call. */
 export async function deleteBouncers(store: Store, names: string[]): Promise<void> {
   await dbOf(store)

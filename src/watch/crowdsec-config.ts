@@ -5,10 +5,10 @@
  */
 import fs from 'node:fs';
 import { redactUrl } from '../lib/redact-url.ts';
-import { parseYaml } from '../lib/yaml.ts';
+import { mergeYamlPatch, parseYaml } from '../lib/yaml.ts';
 import { VigilError } from '../lib/errors.ts';
 
-export const DEFAULT_CROWDSEC_CONFIG = '/etc/crowdsec/config.yaml';
+export { DEFAULT_CROWDSEC_CONFIG } from '../lib/crowdsec-paths.ts';
 const DEFAULT_SQLITE_PATH = '/var/lib/crowdsec/data/crowdsec.db';
 
 export type CrowdsecDbLocation =
@@ -46,16 +46,6 @@ export function expandEnvLikeGo(text: string, env: NodeJS.ProcessEnv): string {
   );
 }
 
-/** go-cs-lib's yamlpatch: maps merge key by key, anything else in the patch replaces. */
-function mergeYaml(base: unknown, patch: unknown): unknown {
-  if (isMap(base) && isMap(patch)) {
-    const out: Record<string, unknown> = { ...base };
-    for (const [k, v] of Object.entries(patch)) out[k] = k in out ? mergeYaml(out[k], v) : v;
-    return out;
-  }
-  return patch === null || patch === undefined ? base : patch;
-}
-
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function parseCrowdsecYaml(text: string, file: string): unknown {
@@ -65,7 +55,7 @@ function parseCrowdsecYaml(text: string, file: string): unknown {
 /** The database and LAPI URL from the text of config.yaml (and config.yaml.local when present). */
 export function parseCrowdsecConfig(main: string, local: string | null, file: string, env: NodeJS.ProcessEnv = {}): CrowdsecSetup {
   let data = parseCrowdsecYaml(expandEnvLikeGo(main, env), file);
-  if (local !== null) data = mergeYaml(data, parseCrowdsecYaml(expandEnvLikeGo(local, env), `${file}.local`));
+  if (local !== null) data = mergeYamlPatch(data, parseCrowdsecYaml(expandEnvLikeGo(local, env), `${file}.local`));
   if (!isMap(data)) throw new VigilError('E_CROWDSEC_CONFIG', `CrowdSec config ${file}: not a YAML mapping; is it CrowdSec's config.yaml?`);
   const where = (key: string) => `CrowdSec config ${file}: ${key}`;
   const dbc = data.db_config ?? {};

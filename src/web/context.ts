@@ -6,7 +6,7 @@ import { DEFAULT_ADMIN_TRUSTED_PROXIES } from '../config/config.ts';
 import type { HealthRules } from '../core/health/types.ts';
 import type { DecisionSync } from '../decisions/decision-sync.ts';
 import type { Clock } from '../lib/clock.ts';
-import { foldPeerAddress } from '../lib/ip.ts';
+import { socketPeer } from '../server/client-address.ts';
 import { TrustedProxies } from '../remediation/client-ip.ts';
 import { issueMarksDigest } from '../store/change-digest.ts';
 import type { Store } from '../store/store.ts';
@@ -154,7 +154,11 @@ export class DashboardContext {
 
 const NOT_FOUND = html`<h1>Not found</h1><p>Nothing here. Go back to the <a href="/ui/">fleet</a>.</p>`;
 
-/** The TCP peer, IPv4-mapped IPv6 folded to IPv4: what the login throttle counts by. */
+/**
+ * The TCP peer, IPv4-mapped IPv6 folded to IPv4, or the client a trusted TCP balancer named in its
+ * PROXY header (`api.proxy_protocol`): what the login throttle counts by. X-Forwarded-For is the
+ * dashboard's own affair (`admin_trusted_proxies`).
+ */
 function peerAddressOf(c: Context<Env>): string {
-  return foldPeerAddress(c.env?.incoming?.socket?.remoteAddress);
+  return socketPeer(c.env?.incoming?.socket);
 }

@@ -30,7 +30,16 @@ export interface VigilServe {
 }
 
 /** `listen`: an address of the caller's (e.g. the one CrowdSec's Local API had); default a free loopback port. */
-export async function startVigilServe(opts: { workDir: string; configLines?: string[]; db?: string; listen?: string }): Promise<VigilServe> {
+export async function startVigilServe(opts: {
+  workDir: string;
+  configLines?: string[];
+  db?: string;
+  listen?: string;
+  /** Added to the server's environment (BOUNCER_KEY_<name>, AGENT_USERNAME, variables vigil.yaml refers to). */
+  env?: NodeJS.ProcessEnv;
+  /** Lines of a vigil.yaml.local written beside vigil.yaml (the overlay merged over it). */
+  overlayLines?: string[];
+}): Promise<VigilServe> {
   fs.mkdirSync(opts.workDir, { recursive: true });
   const dir = fs.mkdtempSync(path.join(opts.workDir, 'vigil-'));
   const listen = opts.listen ?? `127.0.0.1:${await freePort()}`;
@@ -40,7 +49,8 @@ export async function startVigilServe(opts: { workDir: string; configLines?: str
     configPath,
     [`listen: ${listen}`, `db: ${opts.db ?? 'sqlite:./data/vigil.db'}`, 'metrics_listen: 127.0.0.1:0', ...(opts.configLines ?? []), ''].join('\n'),
   );
-  const env = { ...process.env, VIGIL_CONFIG: configPath };
+  if (opts.overlayLines) fs.writeFileSync(`${configPath}.local`, [...opts.overlayLines, ''].join('\n'));
+  const env = { ...process.env, ...opts.env, VIGIL_CONFIG: configPath };
   const proc = loggedProcess(process.execPath, [BIN, 'serve', '--config', configPath], { cwd: dir, env });
   proc.spawn();
   await awaitHealthy(proc, url, 20_000, 'vigil serve');

@@ -1,4 +1,5 @@
 import { formatGoDuration, formatRfc3339 } from '../../lib/duration.ts';
+import { crowdsecRegisteredEvidence } from './crowdsec-registered.ts';
 import { runToEnd } from '../../lib/turns.ts';
 import { changeNotes, pushTo, summaryOf } from './evidence.ts';
 import type { BouncerChange } from '../model/records.ts';
@@ -545,6 +546,7 @@ function likelyCauses(b: BouncerHealthInput, since: number, idx: EvidenceIndex):
       evidence.push('every refused request carried the same key: a stale or mistyped key in its configuration');
     if (rows.some((r) => r.reason === 'missing')) evidence.push('some requests carried no X-Api-Key header at all: the key is missing from its configuration');
     if (shared) evidence.push(shared);
+    evidence.unshift(...crowdsecRegisteredEvidence(rows));
     causes.push({ cause: 'authentication', confidence, evidence });
   }
 

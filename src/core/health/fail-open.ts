@@ -1,6 +1,7 @@
 import { formatGoDuration, formatRfc3339 } from '../../lib/duration.ts';
 import type { RefusedSummary } from '../model/records.ts';
 import type { BouncerHealthInput, HealthRules, LikelyCause } from './types.ts';
+import { crowdsecRegisteredEvidence } from './crowdsec-registered.ts';
 
 /**
  * Fail-open (issue 25 item 2): a registered bouncer whose requests are all refused. A live-mode
@@ -114,6 +115,8 @@ function failOpenCause(
   ].slice(0, 3);
   const how = sure.some((t) => t.match === 'own') ? 'its own key' : `its address and User-Agent (no other bouncer at ${b.ipAddress} has that product)`;
   evidence.push(`tied to it by ${how}: from ${sources.join('; ')}`);
+  // Where the refused key lives, when CrowdSec's database has it: the likeliest story, said first.
+  evidence.unshift(...crowdsecRegisteredEvidence(sure.map((t) => t.r)));
   evidence.push(
     b.kind === 'firewall'
       ? 'a firewall bouncer keeps the rules it had: new bans are not applied'

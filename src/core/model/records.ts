@@ -133,6 +133,11 @@ export interface RefusedSummary {
   severalKeys: boolean;
   /** The bouncer the key belonged to (reason 'revoked'), latest seen. */
   bouncerName: string;
+  /**
+   * The bouncer CrowdSec's own database has this key for, when Vigil could read it (health/engine.ts):
+   * registered with cscli after the switch (core/health/crowdsec-registered.ts).
+   */
+  crowdsecBouncerName?: string;
   /** The latest request's method and path. */
   method: string;
   path: string;

@@ -8,7 +8,7 @@ import type { WatcherApiConfig } from '../../config/watcher-config.ts';
 import type { DecisionSync } from '../../decisions/decision-sync.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { VigilError } from '../../lib/errors.ts';
-import { foldPeerAddress } from '../../lib/ip.ts';
+import { requestPeer } from '../client-address.ts';
 import { fairTurn } from '../../lib/turns.ts';
 import { TrustedProxies } from '../../remediation/client-ip.ts';
 import type { Store } from '../../store/store.ts';
@@ -45,7 +45,8 @@ const gunzipAsync = promisify(gunzip);
 // CrowdSec compares with exactly 127.0.0.1 and ::1 (not all of 127/8) for alert deletes and remote registration.
 const LOOPBACK = new TrustedProxies(['127.0.0.1', '::1']);
 
-export const peerOf = (c: Context<WatcherEnv>): string => foldPeerAddress(c.env?.incoming?.socket?.remoteAddress);
+/** The client's address: the socket's peer, or who a trusted balancer said it is (client-address.ts). */
+export const peerOf = (c: Context<WatcherEnv>): string => requestPeer(c.env?.incoming);
 export const isLoopback = (peer: string): boolean => LOOPBACK.hasText(peer);
 
 /** A JSON answer; a string body is sent as is (already JSON). */
