@@ -10,6 +10,8 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-test-data-'));
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
+    // The image and package builds take minutes: `npm run test:dist` (vitest.dist.config.ts) runs them.
+    exclude: ['**/node_modules/**', 'test/dist/**'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     // Two cores: real servers and databases in the tests; keep the fan-out modest.
