@@ -2,7 +2,7 @@
 # Install the Debian tools the distribution tests need (`npm run test:dist`, test/dist/): podman with
 # runc (crun refuses this machine's hybrid cgroups), debootstrap (the test builds the container's
 # base image itself: no image registry is reachable), podman-compose (the compose.yaml example),
-# dpkg-dev (dpkg-deb builds the .deb) and systemd (systemd-analyze verify, systemd-notify).
+# dpkg-dev (dpkg-deb builds the .deb), the dnsname CNI plugin (compose service names) and systemd (systemd-analyze verify, systemd-notify).
 #
 # Idempotent, non-interactive (no stdin needed), quiet unless something fails (VERBOSE=1 for
 # details). Waits for the dpkg lock when another apt runs. Fast path: when every tool is present apt
@@ -23,10 +23,18 @@ declare -A TOOLS=(
   [systemd-analyze]=systemd
   [systemd-notify]=systemd
 )
+# Files (not commands) the tests need, and their packages: the dnsname CNI plugin resolves compose
+# service names (api_url: http://vigil:8080/) on podman 4.3's CNI networks.
+declare -A FILES=(
+  [/usr/lib/cni/dnsname]=golang-github-containernetworking-plugin-dnsname
+)
 
 missing=()
 for cmd in "${!TOOLS[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${TOOLS[$cmd]}")
+done
+for f in "${!FILES[@]}"; do
+  [[ -e "$f" ]] || missing+=("${FILES[$f]}")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
   log "already installed"
@@ -44,5 +52,8 @@ apt_install "${pkgs[@]}"
 
 for cmd in "${!TOOLS[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || die "$cmd still missing after installing ${TOOLS[$cmd]}"
+done
+for f in "${!FILES[@]}"; do
+  [[ -e "$f" ]] || die "$f still missing after installing ${FILES[$f]}"
 done
 exit 0
