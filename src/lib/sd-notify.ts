@@ -6,7 +6,9 @@ import { spawn } from 'node:child_process';
  * The socket is a unix datagram socket, which Node cannot write (dgram is UDP only) and the npm
  * packages that can are native addons, so `systemd-notify` (shipped with systemd) sends it; the
  * unit needs NotifyAccess=all since the sender is our child, and `--pid` names this process as the
- * main one. Resolves to null once sent, or to why it could not be.
+ * main one. systemd-notify (252+) then waits on a BARRIER=1 until systemd has read the message, so
+ * it is still alive when systemd looks up which unit sent it. Resolves to null once sent, or to why
+ * it could not be.
  */
 export function notifyReady(env: NodeJS.ProcessEnv, status: string): Promise<string | null> {
   if (!env.NOTIFY_SOCKET) return Promise.resolve(null);
