@@ -25,9 +25,15 @@ export async function removeTestImage(image: string): Promise<void> {
   await run('podman', [...podman, 'rmi', '-f', image]);
 }
 
-/** The host's hard limits: a container's --ulimit may not exceed them (podman would fail to start it). */
+/**
+ * Explicit --ulimit values a container can be given here. Root on this machine lacks
+ * CAP_SYS_RESOURCE (it is itself a container), so no limit may be raised above the one it inherits:
+ * the host's hard open-file limit, and for processes the 32768 podman starts conmon with (runc
+ * fails with "error setting rlimit type 6: operation not permitted" above it, even under the
+ * host's 96k).
+ */
 export async function hostUlimits(): Promise<{ nofile: number; nproc: number }> {
   const [nofile, nproc] = (await ok('bash', ['-c', 'ulimit -Hn; ulimit -Hu'])).trim().split('\n');
   const cap = (v: string | undefined, max: number) => (v === 'unlimited' || v === undefined ? max : Math.min(Number(v), max));
-  return { nofile: cap(nofile, 65_536), nproc: cap(nproc, 65_536) };
+  return { nofile: cap(nofile, 65_536), nproc: cap(nproc, 32_768) };
 }
