@@ -118,7 +118,8 @@ describe('the Debian package', () => {
     expect(await ok('dpkg-query', ['-W', '-f=${Version} ${Status}', 'vigil'])).toBe('0.1.0~dist1 install ok installed');
     // Its own Node, whatever the system's is (Debian's is 18 or 20: too old).
     expect((await ok('/usr/lib/vigil/node/bin/node', ['-v'])).trim()).toMatch(/^v(2[4-9]|[3-9]\d)\./);
-    expect((await ok('/usr/bin/vigil', ['--version'])).trim()).toBe('0.1.0');
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect((await ok('/usr/bin/vigil', ['--version'])).trim()).toBe(pkg.version);
     const user = (await ok('getent', ['passwd', 'vigil'])).trim().split(':');
     expect(Number(user[2])).toBeLessThan(1000);
     expect(user[6]).toBe('/usr/sbin/nologin');
