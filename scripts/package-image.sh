@@ -13,13 +13,16 @@ engine="$(command -v podman || command -v docker || true)"
 [[ -n "$engine" ]] || { echo "package-image: neither podman nor docker found: bash scripts/install-dist-tools.sh" >&2; exit 1; }
 version="$(node_modules/node/bin/node -p 'require("./package.json").version')"
 tag="${VIGIL_IMAGE:-vigil:$version}"
+# vigil:latest too unless a tag was asked for (docs/examples/compose.yaml's default image).
+tags=(-t "$tag")
+[[ -z "${VIGIL_IMAGE:-}" ]] && tags+=(-t vigil:latest)
 ctx=build/image
 rm -rf "$ctx"
 mkdir -p "$ctx/packaging"
 bash scripts/dist/stage-tree.sh "$ctx"
 cp -a Containerfile "$ctx/"
 cp -a packaging/container "$ctx/packaging/"
-args=(build --format docker -f "$ctx/Containerfile" -t "$tag")
+args=(build --format docker -f "$ctx/Containerfile" "${tags[@]}")
 [[ -n "${BASE:-}" ]] && args+=(--build-arg "BASE=$BASE")
 log "$(basename "$engine") ${args[*]} $ctx"
 # shellcheck disable=SC2086

@@ -42,7 +42,7 @@ afterAll(async () => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-async function startContainer(): Promise<void> {
+async function startContainer(key = KEY): Promise<void> {
   const limits = await hostUlimits();
   await ok('podman', [
     ...podman,
@@ -59,7 +59,7 @@ async function startContainer(): Promise<void> {
     '-v',
     `${VOLUME}:/var/lib/vigil`,
     '-e',
-    `BOUNCER_KEY_custom=${KEY}`,
+    `BOUNCER_KEY_custom=${key}`,
     image,
   ]);
   await until(
@@ -116,6 +116,21 @@ describe('the container image', () => {
     expect(((await r.json()) as Array<{ value: string }>)[0]?.value).toBe('192.0.2.77');
     // SIGTERM (podman stop) ended serve cleanly: its "stopped" line is in the first run's log.
     expect(logs()).toMatch(/"msg":"stopped"/);
+  });
+
+  it('a new container on the same volume with another BOUNCER_KEY_custom re-keys the bouncer: the old key is refused, the new one pulls', async () => {
+    await bouncer?.stop();
+    await ok('podman', [...podman, 'rm', '-f', '-t', '20', NAME]);
+    const newKey = 'dist0test0key0rotated0by0the0environment';
+    await startContainer(newKey);
+    expect(logs()).toContain("entrypoint: bouncer 'custom' re-registered: BOUNCER_KEY_custom changed");
+    const pull = (key: string) => fetch(`http://127.0.0.1:${port}/v1/decisions?ip=192.0.2.77`, { headers: { 'X-Api-Key': key } });
+    expect((await pull(KEY)).status).toBe(403);
+    const r = await pull(newKey);
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as Array<{ value: string }>)[0]?.value).toBe('192.0.2.77');
+    const names = JSON.parse(await ok('podman', [...podman, 'exec', NAME, 'vigil', 'bouncers', 'list', '-o', 'json'])) as Array<{ name: string }>;
+    expect(names.map((b) => b.name)).toEqual(['custom']);
   });
 });
 
