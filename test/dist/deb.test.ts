@@ -16,6 +16,7 @@ import { dpkg, has, notifySocket, ok, run, unitService, type NotifySocket } from
  */
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const UNIT_DIR = '/lib/systemd/system';
+const WANTS = (unit: string) => `/etc/systemd/system/multi-user.target.wants/${unit}`;
 const SAVED_DATA = `/var/lib/vigil.saved-by-dist-test-${process.pid}`;
 
 let work: string;
@@ -130,6 +131,9 @@ describe('the Debian package', () => {
     const conf = fs.statSync('/etc/vigil/vigil.yaml');
     expect(conf.mode & 0o777).toBe(0o640);
     for (const unit of ['vigil.service', 'vigil-watch.service']) expect(fs.existsSync(path.join(UNIT_DIR, unit))).toBe(true);
+    // Enabled as debhelper would (a symlink even where systemd is not running); watch is not.
+    expect(fs.readlinkSync(WANTS('vigil.service'))).toBe(path.join(UNIT_DIR, 'vigil.service'));
+    expect(fs.existsSync(WANTS('vigil-watch.service'))).toBe(false);
   });
 
   it('systemd-analyze verify accepts both units', async () => {
@@ -277,5 +281,6 @@ describe('the Debian package', () => {
     expect(fs.existsSync('/etc/vigil')).toBe(false);
     expect(fs.existsSync('/usr/bin/vigil')).toBe(false);
     expect(fs.existsSync('/usr/lib/vigil')).toBe(false);
+    expect(fs.existsSync(WANTS('vigil.service'))).toBe(false);
   });
 });
