@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // No test may touch the machine's real data directory (/var/lib/vigil as root): a command run without
 // --db finds its default store here instead, and so do the processes tests start.
@@ -10,6 +10,8 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-test-data-'));
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
+    // The image and package builds take minutes: `npm run test:dist` (vitest.dist.config.ts) runs them.
+    exclude: [...configDefaults.exclude, 'test/dist/**'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     // Two cores: real servers and databases in the tests; keep the fan-out modest.

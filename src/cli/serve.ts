@@ -8,12 +8,20 @@ export function registerServeCommand(program: Command, ctx: CommandContext, glob
     .command('serve')
     .description('run the Local API that bouncers pull decisions from (SIGHUP or `vigil reload` re-reads vigil.yaml)')
     .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8080; env VIGIL_LISTEN)')
-    .action(async (o: { listen?: string }) => {
+    .option('-t, --test', 'check what would stop serve from starting (the configuration, the store, the ports), print it and exit 0 or 1')
+    .action(async (o: { listen?: string; test?: boolean }) => {
       // Flags of this command join the global ones, then the usual precedence applies.
       const flags = { ...globalFlags(), listen: o.listen };
       const { loadConfig } = await import('../config/config.ts');
       const load = () => loadConfig({ flags, env: ctx.io.env, cwd: ctx.io.cwd });
       const config = load();
+      if (o.test) {
+        // A failure throws a VigilError: main prints its one line and exits 1, as nginx -t does.
+        const { testServeConfig } = await import('../app/config-test.ts');
+        for (const line of await testServeConfig(config, ctx.io.env, ctx.io.cwd)) ctx.io.stdout(`${line}\n`);
+        ctx.io.stdout('vigil serve: configuration test successful\n');
+        return;
+      }
       // Loaded on demand: the server's modules (HTTP, logging, metrics) would slow every other command's start.
       const { createLogger, startServer } = await import('../app/serve.ts');
       const { reloadFromFile } = await import('../app/reload.ts');
@@ -99,6 +107,10 @@ export function registerServeCommand(program: Command, ctx: CommandContext, glob
       writeRun();
       started = server;
       if (reloadAsked) reload();
+      // Type=notify units: systemd starts what comes after Vigil once the Local API answers.
+      const { notifyReady } = await import('../lib/sd-notify.ts');
+      const notifyProblem = await notifyReady(ctx.io.env, `Local API listening on ${server.url}`);
+      if (notifyProblem) log.warn(`could not tell systemd that vigil serve is ready (${notifyProblem}): a Type=notify unit will time out; use Type=exec`);
       const signal = await stopSignal;
       stopReload?.();
       log.info({ signal }, 'stopping: finishing requests in flight and writing buffered activity');
