@@ -88,7 +88,8 @@ describe('the container image', () => {
     const status = await ok('podman', [...podman, 'exec', NAME, 'cat', '/proc/1/status']);
     expect(status).toMatch(/^Uid:\s+999\s/m);
     expect(logs()).toContain('Vigil Local API listening on http://0.0.0.0:8080, store sqlite:/var/lib/vigil/vigil.db');
-    expect(logs()).toContain("entrypoint: bouncer 'custom' registered from BOUNCER_KEY_custom");
+    // vigil serve registers BOUNCER_KEY_* itself at start (src/app/env-registrations.ts), as CrowdSec's image does.
+    expect(logs()).toContain("bouncer 'custom' registered from BOUNCER_KEY_custom");
     // The image's healthcheck, run as the engine runs it (no systemd here to run it on a timer).
     expect((await run('podman', [...podman, 'healthcheck', 'run', NAME])).code).toBe(0);
     // The store on the volume, 0700/0600, the vigil user's.
@@ -111,7 +112,9 @@ describe('the container image', () => {
       logs,
       60_000,
     );
-    expect(logs()).toContain("entrypoint: bouncer 'custom' already registered with BOUNCER_KEY_custom");
+    // The same key: registered once (the first run's line), nothing changed by the second start.
+    expect(logs().match(/bouncer 'custom' registered from BOUNCER_KEY_custom/g)).toHaveLength(1);
+    expect(logs()).not.toContain("bouncer 'custom' given its new key");
     const r = await fetch(`http://127.0.0.1:${port}/v1/decisions?ip=192.0.2.77`, { headers: { 'X-Api-Key': KEY } });
     expect(((await r.json()) as Array<{ value: string }>)[0]?.value).toBe('192.0.2.77');
     // SIGTERM (podman stop) ended serve cleanly: its "stopped" line is in the first run's log.
@@ -123,7 +126,7 @@ describe('the container image', () => {
     await ok('podman', [...podman, 'rm', '-f', '-t', '20', NAME]);
     const newKey = 'dist0test0key0rotated0by0the0environment';
     await startContainer(newKey);
-    expect(logs()).toContain("entrypoint: bouncer 'custom' re-registered: BOUNCER_KEY_custom changed");
+    expect(logs()).toContain("bouncer 'custom' given its new key from BOUNCER_KEY_custom");
     const pull = (key: string) => fetch(`http://127.0.0.1:${port}/v1/decisions?ip=192.0.2.77`, { headers: { 'X-Api-Key': key } });
     expect((await pull(KEY)).status).toBe(403);
     const r = await pull(newKey);
@@ -214,7 +217,7 @@ describe('docs/examples/compose.yaml with podman-compose', () => {
     );
     const up = await compose('up', '-d');
     expect(up.code, up.stderr).toBe(0);
-    expect(serviceLogs('vigil')).toContain("entrypoint: bouncer 'custom' registered from BOUNCER_KEY_custom");
+    expect(serviceLogs('vigil')).toContain("bouncer 'custom' registered from BOUNCER_KEY_custom");
     await ok('podman', [...podman, 'exec', `${project}_vigil_1`, 'vigil', 'decisions', 'add', '--ip', '192.0.2.88', '--duration', '1h']);
     const calls = path.join(dir, 'bouncer-scripts/calls.log');
     const line = await until(
