@@ -7,7 +7,7 @@
  * the noise, failures.ts the failures); docs/benchmarks.md, "Fleet simulation".
  *
  * Run: npm run bench:fleet [-- --bouncers 1000 --days 30 --seed 25 --every-tick]
- *      other thresholds: --late-after-factor 6 --late-after-min 60 --offline-after-factor 30 --offline-after-min 600 --fail-open-after 60 (seconds)
+ *      other thresholds: --late-after-factor 6 --late-after-min 60 --closed-late-after-min 60 --offline-after-factor 30 --offline-after-min 600 --fail-open-after 60 (seconds)
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     // Other thresholds than the defaults, to see the trade-off move (seconds).
     'late-after-factor': { type: 'string' },
     'late-after-min': { type: 'string' },
+    'closed-late-after-min': { type: 'string' },
     'offline-after-factor': { type: 'string' },
     'offline-after-min': { type: 'string' },
     'fail-open-after': { type: 'string' },
@@ -41,6 +42,7 @@ const rules: HealthRules = {
     Object.entries({
       lateAfterFactor: num(values['late-after-factor']),
       lateAfterMinMs: num(values['late-after-min'], 1000),
+      closedLateAfterMinMs: num(values['closed-late-after-min'], 1000),
       offlineAfterFactor: num(values['offline-after-factor']),
       offlineAfterMinMs: num(values['offline-after-min'], 1000),
       failOpenAfterMs: num(values['fail-open-after'], 1000),

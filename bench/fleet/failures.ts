@@ -56,6 +56,8 @@ export interface Failure {
   firstCriticalAt: number | null;
   /** Wrong key: its first refused request (a quiet live site makes none until a client comes: nothing fails open before). */
   firstRefusedAt?: number;
+  /** Killed (stream): the simulation has flagged the closed connection for evaluation. */
+  closeFlagged?: boolean;
   /** The bouncer's stored cadence when it began (undefined until then): null means only the 24 h rule holds. */
   cadenceAtStart?: number | null;
 }

@@ -77,6 +77,8 @@ export interface SimBouncer {
   lifeChanged: boolean;
   refusedChanged: boolean;
   cadenceChanged: boolean;
+  /** It closed its connection (killed, restarting): the late floor may be lower from now on (snapshot.ts connectionClosedAt). */
+  closedChanged: boolean;
   /** What holds for it now (failure, restart, reachability), and until when. */
   segment: Segment;
 }
@@ -183,6 +185,7 @@ export class Fleet {
       lifeChanged: true,
       refusedChanged: false,
       cadenceChanged: false,
+      closedChanged: false,
       segment: { from: 0, until: 0, failure: null, nightly: null, blocked: false, epoch: 0 },
     };
     // It ran before the run began: its cadence is learnt and stored, its last signs of life recent.
@@ -264,8 +267,8 @@ export class Fleet {
     b.segment.until = Math.min(b.segment.until, at);
   }
 
-  #flag(b: SimBouncer, what: 'refusedChanged' | 'cadenceChanged'): void {
-    if (!b.refusedChanged && !b.cadenceChanged) this.flagged.push(b);
+  #flag(b: SimBouncer, what: 'refusedChanged' | 'cadenceChanged' | 'closedChanged'): void {
+    if (!b.refusedChanged && !b.cadenceChanged && !b.closedChanged) this.flagged.push(b);
     b[what] = true;
   }
 
@@ -285,9 +288,15 @@ export class Fleet {
   #streamTick(b: SimBouncer, t: number): void {
     const s = this.#at(b, t);
     if (s.nightly) {
-      // Restarting: it pulls (startup) as soon as it is up again.
+      // Restarting: it closed its connection, and pulls (startup) as soon as it is up again.
+      this.#flag(b, 'closedChanged');
       b.nextPullAt = s.nightly.to;
       return;
+    }
+    if (s.failure?.kind === 'killed' && !s.failure.closeFlagged) {
+      // Its kernel closed the connection at the kill; judged again with the lower late floor.
+      s.failure.closeFlagged = true;
+      this.#flag(b, 'closedChanged');
     }
     // Which pulls a pause holds: a geometric countdown, one draw per pause instead of one per pull.
     let pause = 0;

@@ -121,7 +121,7 @@ export function simulate(opts: SimOptions): SimResult {
         const b = issue.bouncerName === null ? undefined : byName.get(issue.bouncerName);
         if (b && (b.lifeChanged || newStart)) take(b);
       }
-      // A refused request or a cadence change may raise one.
+      // A refused request, a cadence change or a closed connection may raise one.
       for (const b of fleet.flagged) take(b);
       fleet.flagged.length = 0;
       for (let i = 0; i < n; i++) {
@@ -159,7 +159,7 @@ export function simulate(opts: SimOptions): SimResult {
       }
       book.apply(findings, covers, now);
       for (const b of judged) {
-        b.lifeChanged = b.refusedChanged = b.cadenceChanged = false;
+        b.lifeChanged = b.refusedChanged = b.cadenceChanged = b.closedChanged = false;
         lastEval[b.index] = now;
         wake[b.index] = wakeAt(fleet, b, now, rules);
         lateMs[b.index] = cadenceThresholds(b.cadenceMs, rules)?.statusLateMs ?? Number.POSITIVE_INFINITY;

@@ -30,12 +30,44 @@ export function toHealthInput(fleet: Fleet, b: SimBouncer, now: number): Bouncer
     lastUsageMetricsAt: b.lastUsageAt,
     autoCreated: false,
   };
+  const closed = connectionClosedAt(fleet, b, now);
+  if (closed !== null) input.connectionClosedAt = closed;
   // As health/live-signals.ts annotates them: only bouncers in live mode (no cadence, pulled once).
   if (b.cadenceMs === null && b.lastPullAt !== null) {
     input.usageReportPeriodMs = usageReportPeriodMs(b);
     input.queryRhythm = rhythmOf(fleet, b, now);
   }
   return input;
+}
+
+/** Go's http.Transport closes a keep-alive connection idle this long (a slower stream bouncer closes it between pulls). */
+export const GO_IDLE_CLOSE_MS = 90_000;
+
+/**
+ * The last time `b` closed its own connection to the Local API, as serve's connection watch records
+ * it (server/connection-watch.ts, in memory: a Vigil start forgets it, and nothing is seen while Vigil
+ * is down), or null. A stream bouncer keeps one keep-alive connection between pulls: its kernel closes
+ * it when the process is killed or restarts (nightly); a bouncer pulling less often than Go's idle
+ * timeout closes it itself 90 s after each pull. A network cut, a blip or a GC pause close nothing.
+ * Live bouncers: their connections come and go with their clients, so the rule has nothing to read.
+ */
+export function connectionClosedAt(fleet: Fleet, b: SimBouncer, now: number): number | null {
+  if (b.mode !== 'stream') return null;
+  const seen = (at: number): number | null => {
+    if (at > now || fleet.noise.vigilDown.contains(at)) return null;
+    // A start after the close empties the recorder.
+    for (const s of fleet.noise.lapiStarts) if (s > at && s <= now) return null;
+    return at;
+  };
+  let closed: number | null = null;
+  const later = (at: number | null) => {
+    if (at !== null && (closed === null || at > closed)) closed = at;
+  };
+  for (const f of b.failures) if (f.kind === 'killed' && f.start <= now && now < f.end) later(seen(f.start));
+  const restart = b.nightly.containing(now);
+  if (restart) later(seen(restart.from));
+  if (b.freqMs > GO_IDLE_CLOSE_MS && b.lastPullAt !== null) later(seen(b.lastPullAt + GO_IDLE_CLOSE_MS));
+  return closed;
 }
 
 /** Its rhythm for the hour holding `now`, learnt once an hour (health/live-signals.ts) by the real `learnRhythm`. */

@@ -7,9 +7,8 @@
  * refused request, which flags the bouncer at once. A wake may be early (a sign of life, a later
  * Local API start or more downtime only push thresholds later), never late.
  */
-import { cadenceThresholds } from '../../src/core/health/cadence.ts';
 import type { Interval } from '../../src/core/health/downtime.ts';
-import { lastSignOfLife } from '../../src/core/health/evaluate.ts';
+import { bouncerThresholds, lastSignOfLife } from '../../src/core/health/evaluate.ts';
 import {
   REPORT_PERIOD_MAX_MS,
   REPORT_PERIOD_MIN_MS,
@@ -57,7 +56,8 @@ export function wakeAt(fleet: Fleet, b: SimBouncer, after: number, rules: Health
   };
   // evaluate.ts compares `silence > threshold`: the verdict changes at the first evaluation past the crossing.
   consider(atSilence(life, rules.offlineAfterMs, downtime));
-  const t = cadenceThresholds(b.cadenceMs, rules);
+  // A bouncer that closed its connection after its last pull is late sooner (evaluate.ts bouncerThresholds).
+  const t = bouncerThresholds(input, rules);
   if (t !== null && b.lastPullAt !== null) {
     consider(atSilence(b.lastPullAt, t.issueLateMs, downtime));
     if (t.offlineMs !== null) {

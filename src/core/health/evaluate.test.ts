@@ -110,6 +110,23 @@ describe('evaluate: integration_late', () => {
     expect(at(25 * H)).toEqual({ status: 'offline', findings: ['rc_integration_offline:bouncer:nginx', 'se_no_active_rc:fleet'] });
   });
 
+  it('a bouncer that closed its own connection after its last pull is late 75 s after the close, whatever its cadence', () => {
+    // 10 s bouncer killed 4 s after its last pull: late from the 75 s floor (not 2 min).
+    const fast = bouncer({ pullCadenceMs: 10_000, connectionClosedAt: T0 + 4_000 });
+    expect(kinds(evaluate(fleet([fast]), T0 + 75_000, DEFAULT_RULES))).toEqual([]);
+    expect(kinds(evaluate(fleet([fast]), T0 + 79_001, DEFAULT_RULES))).toEqual(['integration_late:bouncer:nginx']);
+    // 60 s bouncer killed 50 s after its last pull: 75 s after the close, not 6 missed pulls (6 min).
+    const slow = bouncer({ pullCadenceMs: 60_000, connectionClosedAt: T0 + 50_000 });
+    expect(kinds(evaluate(fleet([slow]), T0 + 125_000, DEFAULT_RULES))).toEqual([]);
+    expect(kinds(evaluate(fleet([slow]), T0 + 125_001, DEFAULT_RULES))).toEqual(['integration_late:bouncer:nginx']);
+    expect(bouncerStatus(slow, T0 + 125_001, DEFAULT_RULES)).toBe('late');
+    // Offline (Critical) keeps its cadence rule: 30 missed pulls.
+    expect(kinds(evaluate(fleet([slow]), T0 + 29 * 60_000, DEFAULT_RULES))).toEqual(['integration_late:bouncer:nginx']);
+    // A close before the last pull (a restart that reconnected and pulled) changes nothing.
+    const back = bouncer({ pullCadenceMs: 60_000, connectionClosedAt: T0 - 5_000 });
+    expect(kinds(evaluate(fleet([back]), T0 + 5 * 60_000, DEFAULT_RULES))).toEqual([]);
+  });
+
   it('the late and offline findings of one silence have the same since, the last pull, and say the cadence', () => {
     const late = evaluate(fleet([steady]), T0 + 121_000, DEFAULT_RULES)[0]!;
     expect(late).toMatchObject({ criticality: 'warning', since: T0 });

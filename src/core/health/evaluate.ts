@@ -38,9 +38,11 @@ import {
  *   silence. With 1 min, every blip over ~50 s paged: bench:fleet measured 950 false pages per
  *   10,000 bouncer-days against 0 with 2 min, for a page 53 s later (docs/health.md, "Thresholds").
  * - A bouncer that closed its own connection after its last pull (its process exited: stopped,
- *   killed, crashed; server/connection-watch.ts) is late after 6 missed pulls, at least 1 min
+ *   killed, crashed; server/connection-watch.ts) is late after 6 missed pulls, at least 75 s
  *   (CLOSED_LATE_AFTER_MIN_MS): a network blip closes nothing, so the 2 min that ride one out are
- *   not needed there; a restart reconnects within seconds.
+ *   not needed there. Not 60 s: a nightly restart (a close) whose first pull then meets a blip paged
+ *   1.4 times per 10,000 bouncer-days in bench:fleet; 75 s: 0.3, and a killed 10 s bouncer paged at
+ *   p95 81 s (docs/benchmarks.md, "Fleet simulation").
  * - Offline (Critical) after 30 missed pulls, at least 10 min: 10 min for a 10 s bouncer, 30 min
  *   for a 60 s one. By then it is no restart, upgrade or reboot (minutes) but a stopped enforcer:
  *   new bans are not applied. A bouncer with no steady cadence (live mode, HEAD-only key checks)
@@ -56,12 +58,30 @@ export const DEFAULT_RULES: HealthRules = {
   mode: 'vigil',
 };
 /** The Integration Late floor for a bouncer whose process closed its connection after its last pull (see DEFAULT_RULES). */
-export const CLOSED_LATE_AFTER_MIN_MS = 60_000;
+export const CLOSED_LATE_AFTER_MIN_MS = 75_000;
+
+/** Whether it closed its own connection after its last pull (and so has not pulled since). */
+function closedAfterLastPull(b: BouncerHealthInput): boolean {
+  return b.connectionClosedAt !== undefined && b.lastPullAt !== null && b.connectionClosedAt >= b.lastPullAt;
+}
 
 /** The rules for one bouncer: the late floor is CLOSED_LATE_AFTER_MIN_MS (at most) once it closed its connection after its last pull. */
-function rulesFor(b: BouncerHealthInput, rules: HealthRules): HealthRules {
-  if (b.connectionClosedAt === undefined || b.lastPullAt === null || b.connectionClosedAt < b.lastPullAt) return rules;
-  return { ...rules, lateAfterMinMs: Math.min(rules.lateAfterMinMs, CLOSED_LATE_AFTER_MIN_MS) };
+export function rulesFor(b: BouncerHealthInput, rules: HealthRules): HealthRules {
+  if (!closedAfterLastPull(b)) return rules;
+  return { ...rules, lateAfterMinMs: Math.min(rules.lateAfterMinMs, rules.closedLateAfterMinMs ?? CLOSED_LATE_AFTER_MIN_MS) };
+}
+
+/**
+ * A bouncer's cadence thresholds (cadence.ts), counted from its last pull. Once it closed its own
+ * connection after that pull, it is late CLOSED_LATE_AFTER_MIN_MS after the close at the latest,
+ * whatever its cadence: a restarted bouncer reconnects and pulls at once (its startup pull), so a
+ * 60 s bouncer need not miss 6 pulls to be known gone. Offline (Critical) keeps its cadence rule.
+ */
+export function bouncerThresholds(b: BouncerHealthInput, rules: HealthRules): CadenceThresholds | null {
+  const t = cadenceThresholds(b.pullCadenceMs, rulesFor(b, rules));
+  if (t === null || !closedAfterLastPull(b)) return t;
+  const fromClose = b.connectionClosedAt! - b.lastPullAt! + (rules.closedLateAfterMinMs ?? CLOSED_LATE_AFTER_MIN_MS);
+  return { ...t, issueLateMs: Math.min(t.issueLateMs, fromClose), statusLateMs: Math.min(t.statusLateMs, fromClose) };
 }
 
 /** Evidence that the process went away: it closed its own connection after its last pull. */
@@ -103,7 +123,7 @@ function steady(
   rules: HealthRules,
   downtime?: readonly Interval[],
 ): { t: CadenceThresholds; lastPull: number; pullSilence: number } | null {
-  const t = cadenceThresholds(b.pullCadenceMs, rulesFor(b, rules));
+  const t = bouncerThresholds(b, rules);
   if (t === null || b.lastPullAt === null) return null;
   return { t, lastPull: b.lastPullAt, pullSilence: silenceSince(b.lastPullAt, now, downtime) };
 }
@@ -118,7 +138,7 @@ function offlineByCadence(s: NonNullable<ReturnType<typeof steady>>, lifeSilence
 
 /** The silence after which a steady bouncer raises Integration Late, or null when it has no steady cadence. */
 export function lateAfter(b: BouncerHealthInput, rules: HealthRules): number | null {
-  return cadenceThresholds(b.pullCadenceMs, rulesFor(b, rules))?.issueLateMs ?? null;
+  return bouncerThresholds(b, rules)?.issueLateMs ?? null;
 }
 
 /**

@@ -169,6 +169,8 @@ export interface HealthRules {
   /** A steady bouncer not pulling for more than max(factor × its cadence, lateAfterMinMs) raises Integration Late. */
   lateAfterFactor: number;
   lateAfterMinMs: number;
+  /** The late floor once the bouncer closed its own connection after its last pull (evaluate.ts rulesFor); default CLOSED_LATE_AFTER_MIN_MS. */
+  closedLateAfterMinMs?: number;
   /**
    * A steady bouncer silent for more than max(factor × its cadence, offlineAfterMinMs) (never more than
    * offlineAfterMs) is offline. Absent: only offlineAfterMs (cadence.ts, cadenceThresholds).
