@@ -4,7 +4,7 @@ import { formatGoDuration, formatRfc3339 } from '../../lib/duration.ts';
 import type { RefusedSummary } from '../model/records.ts';
 import { describeProbe } from '../bouncers/probe.ts';
 import { MATCH_CONFIDENCE, userAgentOf, type Attributed } from './attribution.ts';
-import { relatedRequests, type EvidenceIndex } from './evidence-index.ts';
+import { relatedRequests, type EvidenceIndex, type Related } from './evidence-index.ts';
 import type { BouncerHealthInput, LikelyCause } from './types.ts';
 
 /** A silence that began this close before a LAPI restart is blamed on the restart. */
@@ -50,7 +50,6 @@ function confidenceOf(
 export function likelyCauses(b: BouncerHealthInput, since: number, idx: EvidenceIndex): LikelyCause[] {
   const causes: LikelyCause[] = [];
   const related = relatedRequests(b, since, idx);
-  const ua = userAgentOf(b);
 
   const refused = related.blamed.filter((m) => m.r.reason !== 'wrong-path');
   if (refused.length > 0) {
@@ -104,45 +103,50 @@ export function likelyCauses(b: BouncerHealthInput, since: number, idx: Evidence
   }
 
   // Evidence that could be another bouncer's (low confidence) does not rule out a plain stop.
-  if (causes.every((c) => c.cause === 'lapi_restart' || c.confidence === 'low') && !causes.some((c) => c.cause === 'never_pulled')) {
-    const evidence: string[] = [];
-    const strong = causes.some((c) => c.confidence !== 'low');
-    const lowOnly = causes.length > 0 && !strong;
-    if (b.lastRequestAt !== null && b.lastRequestAt > since) {
-      evidence.push(`it still makes requests that are not pulls (last ${formatRfc3339(b.lastRequestAt)}): the process runs but does not pull decisions`);
-    } else if (!idx.requestsRecorded) {
-      evidence.push(
-        `no pull since ${formatRfc3339(since)}; refused keys and wrong URLs are not recorded where this was read from (CrowdSec's database keeps none), so they would look the same: check the Local API's log for requests from ${b.ipAddress || 'the bouncer'}`,
-      );
-    } else if (related.others.length > 0 || lowOnly) {
-      evidence.push(`nothing that is surely this bouncer's has arrived since ${formatRfc3339(since)}`);
-    } else {
-      // Its own traffic only: on a shared host (127.0.0.1) other bouncers' pulls still arrive from its address.
-      evidence.push(
-        `nothing with its key${ua ? ` or its User-Agent ${ua}` : ''} has arrived since ${formatRfc3339(since)}, and nothing was refused from its address${b.ipAddress ? ` ${b.ipAddress}` : ''}: no refused key, no wrong path`,
-      );
-    }
-    const neighbours = b.ipAddress ? neighboursPulling(b, since, idx) : undefined;
-    if (neighbours) evidence.push(neighbours);
-    if (related.others.length > 0) {
-      const n = related.others.reduce((k, r) => k + r.count, 0);
-      const agents = [...new Set(related.others.map((r) => r.userAgent))].slice(0, 3).join(', ');
-      evidence.push(
-        `${n} refused request(s) from its address ${b.ipAddress} came with other User-Agents (${agents}) and keys that are not its own: another client on that host, not this bouncer`,
-      );
-    }
-    evidence.push(
-      b.kind === 'firewall'
-        ? 'check that the firewall bouncer service runs and can reach the Local API'
-        : 'check that the bouncer service or web-server module runs, is loaded, and can reach the Local API',
-    );
-    causes.push({ cause: 'stopped_or_network', confidence: strong ? 'low' : 'medium', evidence });
-  }
+  if (causes.every((c) => c.cause === 'lapi_restart' || c.confidence === 'low') && !causes.some((c) => c.cause === 'never_pulled'))
+    causes.push(plainStop(b, since, idx, related, causes));
   // Most likely first; equal confidences keep the order above.
   causes.sort((x, y) => CONFIDENCE_RANK[x.confidence] - CONFIDENCE_RANK[y.confidence]);
   // A check of its key (doctor, curl) since the silence began: shown, so nobody takes it for the bouncer.
   if (b.lastProbe && b.lastProbe.at > since && causes.length > 0) causes[0]!.evidence.push(describeProbe(b.lastProbe));
   return causes;
+}
+
+/** A plain stop or a network cut: what was (not) heard since, and where to look. */
+function plainStop(b: BouncerHealthInput, since: number, idx: EvidenceIndex, related: Related, causes: LikelyCause[]): LikelyCause {
+  const ua = userAgentOf(b);
+  const evidence: string[] = [];
+  const strong = causes.some((c) => c.confidence !== 'low');
+  const lowOnly = causes.length > 0 && !strong;
+  if (b.lastRequestAt !== null && b.lastRequestAt > since) {
+    evidence.push(`it still makes requests that are not pulls (last ${formatRfc3339(b.lastRequestAt)}): the process runs but does not pull decisions`);
+  } else if (!idx.requestsRecorded) {
+    evidence.push(
+      `no pull since ${formatRfc3339(since)}; refused keys and wrong URLs are not recorded where this was read from (CrowdSec's database keeps none), so they would look the same: check the Local API's log for requests from ${b.ipAddress || 'the bouncer'}`,
+    );
+  } else if (related.others.length > 0 || lowOnly) {
+    evidence.push(`nothing that is surely this bouncer's has arrived since ${formatRfc3339(since)}`);
+  } else {
+    // Its own traffic only: on a shared host (127.0.0.1) other bouncers' pulls still arrive from its address.
+    evidence.push(
+      `nothing with its key${ua ? ` or its User-Agent ${ua}` : ''} has arrived since ${formatRfc3339(since)}, and nothing was refused from its address${b.ipAddress ? ` ${b.ipAddress}` : ''}: no refused key, no wrong path`,
+    );
+  }
+  const neighbours = b.ipAddress ? neighboursPulling(b, since, idx) : undefined;
+  if (neighbours) evidence.push(neighbours);
+  if (related.others.length > 0) {
+    const n = related.others.reduce((k, r) => k + r.count, 0);
+    const agents = [...new Set(related.others.map((r) => r.userAgent))].slice(0, 3).join(', ');
+    evidence.push(
+      `${n} refused request(s) from its address ${b.ipAddress} came with other User-Agents (${agents}) and keys that are not its own: another client on that host, not this bouncer`,
+    );
+  }
+  evidence.push(
+    b.kind === 'firewall'
+      ? 'check that the firewall bouncer service runs and can reach the Local API'
+      : 'check that the bouncer service or web-server module runs, is loaded, and can reach the Local API',
+  );
+  return { cause: 'stopped_or_network', confidence: strong ? 'low' : 'medium', evidence };
 }
 
 function describeRequests(list: RefusedSummary[], verb: string): string[] {

@@ -97,20 +97,10 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
     // A shared key's own row that nobody claimed, or whose pulls all went to its NAME@IP rows: the
     // key works, through them; the row itself is not an instance that stopped.
     if (family && !b.autoCreated && b.lastPullAt === null && b.lastUsageMetricsAt === null && family.pulled > 0) continue;
-    let kind: IssueKind | null = null;
-    let ownTraffic = true;
-    const offline: IssueKind = b.kind === 'firewall' ? 'fw_integration_offline' : 'rc_integration_offline';
-    if (silent > rules.offlineAfterMs) kind = offline;
-    else {
-      // A steady bouncer: judged from its last pull, so one incident keeps one `since` from late to offline.
-      const s = steady(b, now, rules, snapshot.downtime);
-      if (s !== null && (offlineByCadence(s, silent) || s.pullSilence > s.t.issueLateMs)) {
-        kind = offlineByCadence(s, silent) ? offline : 'integration_late';
-        since = s.lastPull;
-        // Late rather than offline only thanks to requests that are not its pulls or reports (a HEAD, a probe)?
-        if (kind === 'integration_late') ownTraffic = !offlineByCadence(s, silenceSince(lastOwnTraffic(b), now, snapshot.downtime));
-      }
-    }
+    const bySilence = silenceVerdict(b, since, silent, now, rules, snapshot.downtime);
+    let kind = bySilence.kind;
+    since = bySilence.since;
+    const ownTraffic = bySilence.ownTraffic;
     // Issue 25: refused with nothing succeeding (fail-open.ts), a live-mode bouncer gone silent (live-rhythm.ts).
     const early = earlyVerdict(b, kind, now, rules, snapshot.lapiStarts, evidence);
     if (early) {
@@ -163,6 +153,36 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
   // Canaries and drift (proof of enforcement): enforcement.ts.
   if (snapshot.enforcement) findings.push(...evaluateEnforcement(snapshot.enforcement));
   return findings;
+}
+
+/**
+ * The verdict of silence alone: offline past offline_after, else late or offline by its cadence
+ * (judged from its last pull, so one incident keeps one `since` from late to offline).
+ */
+function silenceVerdict(
+  b: BouncerHealthInput,
+  lastLife: number,
+  silent: number,
+  now: number,
+  rules: HealthRules,
+  downtime: FleetSnapshot['downtime'],
+): { kind: IssueKind | null; since: number; ownTraffic: boolean } {
+  let kind: IssueKind | null = null;
+  let ownTraffic = true;
+  let since = lastLife;
+  const offline: IssueKind = b.kind === 'firewall' ? 'fw_integration_offline' : 'rc_integration_offline';
+  if (silent > rules.offlineAfterMs) kind = offline;
+  else {
+    // A steady bouncer: judged from its last pull, so one incident keeps one `since` from late to offline.
+    const s = steady(b, now, rules, downtime);
+    if (s !== null && (offlineByCadence(s, silent) || s.pullSilence > s.t.issueLateMs)) {
+      kind = offlineByCadence(s, silent) ? offline : 'integration_late';
+      since = s.lastPull;
+      // Late rather than offline only thanks to requests that are not its pulls or reports (a HEAD, a probe)?
+      if (kind === 'integration_late') ownTraffic = !offlineByCadence(s, silenceSince(lastOwnTraffic(b), now, downtime));
+    }
+  }
+  return { kind, since, ownTraffic };
 }
 
 /**
