@@ -143,19 +143,7 @@ export function loadConfig(
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
 
-  // --config / VIGIL_CONFIG, else ./vigil.yaml, else /etc/vigil/vigil.yaml.
-  const explicit = flags.config ?? env.VIGIL_CONFIG;
-  const system = opts.systemConfigFile === undefined ? SYSTEM_CONFIG_FILE : opts.systemConfigFile;
-  const local = path.resolve(cwd, DEFAULT_CONFIG_FILE);
-  const file = explicit ? path.resolve(cwd, explicit) : !fs.existsSync(local) && system && fs.existsSync(system) ? system : local;
-  let fromFile: FileConfig = {};
-  let usedFile: string | null = null;
-  if (fs.existsSync(file)) {
-    fromFile = readConfigFile(file);
-    usedFile = file;
-  } else if (explicit) {
-    throw new VigilError('E_CONFIG', `config file ${file}: not found; pass an existing file with --config or VIGIL_CONFIG`);
-  }
+  const { fromFile, usedFile } = readChosenFile(flags, env, cwd, opts.systemConfigFile);
   const where = (key: string, source: 'flag' | 'env' | 'file') =>
     source === 'flag' ? `--${key.replace(/_/g, '-')}` : source === 'env' ? `VIGIL_${key.toUpperCase()}` : `${usedFile}: ${key}`;
 
@@ -211,36 +199,68 @@ export function loadConfig(
     adminTrustedProxies,
     decisionsSyncEveryMs: dur('decisions_sync_every', fromFile.decisions_sync_every, CONFIG_DEFAULTS.decisions_sync_every),
     activityFlushEveryMs: dur('activity_flush_every', fromFile.activity_flush_every, CONFIG_DEFAULTS.activity_flush_every),
-    health: {
-      offlineAfterMs: h.offline_after === undefined ? DEFAULT_RULES.offlineAfterMs : dur('health.offline_after', h.offline_after, ''),
-      lateAfterFactor: h.late_after_factor ?? DEFAULT_RULES.lateAfterFactor,
-      lateAfterMinMs: h.late_after_min === undefined ? DEFAULT_RULES.lateAfterMinMs : dur('health.late_after_min', h.late_after_min, ''),
-      offlineAfterFactor: h.offline_after_factor ?? DEFAULT_RULES.offlineAfterFactor!,
-      offlineAfterMinMs: h.offline_after_min === undefined ? DEFAULT_RULES.offlineAfterMinMs! : dur('health.offline_after_min', h.offline_after_min, ''),
-      failOpenAfterMs: h.fail_open_after === undefined ? DEFAULT_FAIL_OPEN_AFTER_MS : dur('health.fail_open_after', h.fail_open_after, ''),
-      mode: h.mode ?? DEFAULT_RULES.mode!,
-      evaluateEveryMs: h.evaluate_every === undefined ? DEFAULT_EVALUATE_EVERY_MS : dur('health.evaluate_every', h.evaluate_every, ''),
-      noLogsReadAfterMs: h.no_logs_read_after === undefined ? NO_LOGS_READ_AFTER_MS : dur('health.no_logs_read_after', h.no_logs_read_after, ''),
-      noLogsParsedAfterMs: h.no_logs_parsed_after === undefined ? NO_LOGS_PARSED_AFTER_MS : dur('health.no_logs_parsed_after', h.no_logs_parsed_after, ''),
-    },
-    limits: {
-      headerTimeoutMs: positive('limits.header_timeout', dur('limits.header_timeout', l.header_timeout, `${DEFAULT_LIMITS.headerTimeoutMs}ms`)),
-      requestTimeoutMs: positive('limits.request_timeout', dur('limits.request_timeout', l.request_timeout, `${DEFAULT_LIMITS.requestTimeoutMs}ms`)),
-      keepAliveTimeoutMs: positive(
-        'limits.keep_alive_timeout',
-        dur('limits.keep_alive_timeout', l.keep_alive_timeout, `${DEFAULT_LIMITS.keepAliveTimeoutMs}ms`),
-      ),
-      idleTimeoutMs: positive('limits.idle_timeout', dur('limits.idle_timeout', l.idle_timeout, `${DEFAULT_LIMITS.idleTimeoutMs}ms`)),
-      maxConnections: l.max_connections ?? DEFAULT_LIMITS.maxConnections,
-      maxConnectionsPerPeer: l.max_connections_per_peer ?? DEFAULT_LIMITS.maxConnectionsPerPeer,
-      storeTimeoutMs: positive('limits.store_timeout', dur('limits.store_timeout', l.store_timeout, CONFIG_DEFAULTS.store_timeout)),
-      maxInstancesPerKey: l.max_instances_per_key ?? DEFAULT_MAX_INSTANCES_PER_KEY,
-    },
+    health: healthSettings(h, dur),
+    limits: limitSettings(l, dur, positive),
     notifications: loadNotificationsConfig(fromFile.notifications, usedFile),
     watch: fromFile.watch ?? {},
     watcherApi: loadWatcherApiConfig(fromFile.api, fromFile.profiles, usedFile),
     canaries: loadCanaries(fromFile.canaries, usedFile),
     file: usedFile,
+  };
+}
+
+/** --config / VIGIL_CONFIG, else ./vigil.yaml, else /etc/vigil/vigil.yaml; none is fine unless one was named. */
+function readChosenFile(
+  flags: ConfigFlags,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  systemConfigFile: string | null | undefined,
+): { fromFile: FileConfig; usedFile: string | null } {
+  const explicit = flags.config ?? env.VIGIL_CONFIG;
+  const system = systemConfigFile === undefined ? SYSTEM_CONFIG_FILE : systemConfigFile;
+  const local = path.resolve(cwd, DEFAULT_CONFIG_FILE);
+  const file = explicit ? path.resolve(cwd, explicit) : !fs.existsSync(local) && system && fs.existsSync(system) ? system : local;
+  let fromFile: FileConfig = {};
+  let usedFile: string | null = null;
+  if (fs.existsSync(file)) {
+    fromFile = readConfigFile(file);
+    usedFile = file;
+  } else if (explicit) {
+    throw new VigilError('E_CONFIG', `config file ${file}: not found; pass an existing file with --config or VIGIL_CONFIG`);
+  }
+  return { fromFile, usedFile };
+}
+
+/** Reads a duration key: the file's text, else the fallback; a bad value names the file and the key. */
+type ReadDuration = (key: string, text: string | undefined, fallback: string) => number;
+
+/** The `health:` block, each key defaulting to the engine's own default. */
+function healthSettings(h: NonNullable<FileConfig['health']>, dur: ReadDuration): VigilConfig['health'] {
+  return {
+    offlineAfterMs: h.offline_after === undefined ? DEFAULT_RULES.offlineAfterMs : dur('health.offline_after', h.offline_after, ''),
+    lateAfterFactor: h.late_after_factor ?? DEFAULT_RULES.lateAfterFactor,
+    lateAfterMinMs: h.late_after_min === undefined ? DEFAULT_RULES.lateAfterMinMs : dur('health.late_after_min', h.late_after_min, ''),
+    offlineAfterFactor: h.offline_after_factor ?? DEFAULT_RULES.offlineAfterFactor!,
+    offlineAfterMinMs: h.offline_after_min === undefined ? DEFAULT_RULES.offlineAfterMinMs! : dur('health.offline_after_min', h.offline_after_min, ''),
+    failOpenAfterMs: h.fail_open_after === undefined ? DEFAULT_FAIL_OPEN_AFTER_MS : dur('health.fail_open_after', h.fail_open_after, ''),
+    mode: h.mode ?? DEFAULT_RULES.mode!,
+    evaluateEveryMs: h.evaluate_every === undefined ? DEFAULT_EVALUATE_EVERY_MS : dur('health.evaluate_every', h.evaluate_every, ''),
+    noLogsReadAfterMs: h.no_logs_read_after === undefined ? NO_LOGS_READ_AFTER_MS : dur('health.no_logs_read_after', h.no_logs_read_after, ''),
+    noLogsParsedAfterMs: h.no_logs_parsed_after === undefined ? NO_LOGS_PARSED_AFTER_MS : dur('health.no_logs_parsed_after', h.no_logs_parsed_after, ''),
+  };
+}
+
+/** The `limits:` block; every timeout must be more than 0. */
+function limitSettings(l: NonNullable<FileConfig['limits']>, dur: ReadDuration, positive: (key: string, ms: number) => number): VigilConfig['limits'] {
+  return {
+    headerTimeoutMs: positive('limits.header_timeout', dur('limits.header_timeout', l.header_timeout, `${DEFAULT_LIMITS.headerTimeoutMs}ms`)),
+    requestTimeoutMs: positive('limits.request_timeout', dur('limits.request_timeout', l.request_timeout, `${DEFAULT_LIMITS.requestTimeoutMs}ms`)),
+    keepAliveTimeoutMs: positive('limits.keep_alive_timeout', dur('limits.keep_alive_timeout', l.keep_alive_timeout, `${DEFAULT_LIMITS.keepAliveTimeoutMs}ms`)),
+    idleTimeoutMs: positive('limits.idle_timeout', dur('limits.idle_timeout', l.idle_timeout, `${DEFAULT_LIMITS.idleTimeoutMs}ms`)),
+    maxConnections: l.max_connections ?? DEFAULT_LIMITS.maxConnections,
+    maxConnectionsPerPeer: l.max_connections_per_peer ?? DEFAULT_LIMITS.maxConnectionsPerPeer,
+    storeTimeoutMs: positive('limits.store_timeout', dur('limits.store_timeout', l.store_timeout, CONFIG_DEFAULTS.store_timeout)),
+    maxInstancesPerKey: l.max_instances_per_key ?? DEFAULT_MAX_INSTANCES_PER_KEY,
   };
 }
 
