@@ -2,20 +2,12 @@ import type { Command } from 'commander';
 import { VigilError } from '../lib/errors.ts';
 import type { CommandContext } from './context.ts';
 import type { VigilConfig } from '../config/config.ts';
-import type { WatchSettings } from '../watch/watch-config.ts';
+import type { WatchFlags, WatchSettings } from '../watch/watch-config.ts';
 import { firstStartPasswordPrinter } from './io.ts';
 import { healthIssues } from '../store/health-issues.ts';
 
-interface WatchOptions {
-  crowdsecConfig?: string;
-  crowdsecDb?: string;
-  cscli?: string;
-  pollEvery?: string;
-  listen?: string;
-  lapiUrl?: string;
-  deployment?: string;
-  accessLog?: string;
-  prometheusUrl?: string;
+/** The flags `vigil watch` shares with its settings, and --once. */
+interface WatchOptions extends WatchFlags {
   once?: boolean;
 }
 

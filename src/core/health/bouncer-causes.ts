@@ -1,11 +1,14 @@
 // The likely causes of one bouncer's silence, with their evidence: refused keys, wrong paths, a
 // Local API restart, never pulled, or a plain stop (with what its neighbours on the host did).
-import { formatGoDuration, formatRfc3339 } from '../../lib/duration.ts';
+import { formatRfc3339 } from '../../lib/duration.ts';
 import type { RefusedSummary } from '../model/records.ts';
 import { describeProbe } from '../bouncers/probe.ts';
 import { MATCH_CONFIDENCE, userAgentOf, type Attributed } from './attribution.ts';
 import { relatedRequests, type EvidenceIndex, type Related } from './evidence-index.ts';
 import type { BouncerHealthInput, LikelyCause } from './types.ts';
+import { lapiRestartCause } from './lapi-restart-cause.ts';
+
+export { roundToSecond } from './lapi-restart-cause.ts';
 
 /** A silence that began this close before a LAPI restart is blamed on the restart. */
 const RESTART_WINDOW_MIN_MS = 2 * 60_000;
@@ -80,16 +83,11 @@ export function likelyCauses(b: BouncerHealthInput, since: number, idx: Evidence
 
   if (b.lastPullAt !== null) {
     const window = Math.max(RESTART_WINDOW_MIN_MS, 3 * (b.pullCadenceMs ?? 0));
-    const restart = idx.lapiStarts.find((s) => s > since && s - since <= window);
-    if (restart !== undefined) {
-      causes.push({
-        cause: 'lapi_restart',
-        confidence: causes.length === 0 ? 'high' : 'medium',
-        evidence: [
-          `the Local API restarted at ${formatRfc3339(restart)}, ${formatGoDuration(roundToSecond(restart - since))} after this bouncer's last pull, and it has not pulled since: it did not reconnect`,
-        ],
-      });
-    }
+    const restart = lapiRestartCause(idx.lapiStarts, since, window, causes.length, {
+      after: "this bouncer's last pull",
+      notBack: 'it has not pulled since: it did not reconnect',
+    });
+    if (restart) causes.push(restart);
   }
 
   if (b.lastPullAt === null && b.lastUsageMetricsAt === null) {
@@ -175,8 +173,4 @@ function describeRequests(list: RefusedSummary[], verb: string): string[] {
         `${n} request(s) ${verb} (${reasonText[r.reason] ?? r.reason}) ${r.method} ${r.path} from ${r.peerIp}` +
         `${r.userAgent ? ` with User-Agent ${r.userAgent}` : ''}, ${n > 1 ? `from ${formatRfc3339(first)} to ${formatRfc3339(last)}` : `at ${formatRfc3339(first)}`}`,
     );
-}
-
-export function roundToSecond(ms: number): number {
-  return Math.round(ms / 1000) * 1000;
 }
