@@ -104,7 +104,10 @@ export function createBodyGuard(deps: BodyGuardDeps) {
     const path = mark < 0 ? url : url.slice(0, mark);
     const method = req.method ?? '';
     const route = routeFor(method, path);
-    if (route?.filtersInQuery) return refuseFiltersInBody(req, res, path);
+    if (route?.filtersInQuery) {
+      refuseFiltersInBody(req, res, path);
+      return;
+    }
     const capRoute = bodyRouteAt(path);
     const cap = capRoute?.bodyCap ?? bodyCapAt(path);
     const declared = Number(req.headers['content-length'] ?? 0);
