@@ -228,26 +228,7 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
   );
   const auth = await life.start(
     'bouncer keys',
-    () => {
-      const a = new BouncerAuth(store, clock, undefined, storeHealth);
-      a.start();
-      // CrowdSec's line (key sharing, client certificates: docs/reference/crowdsec-1.6-1.7.md §1, §2).
-      a.onCreated = (b) => log.info({ bouncer: b.name, ip: b.ipAddress, auth_type: b.authType }, `Creating bouncer ${b.name}`);
-      a.maxInstancesPerKey = config.limits.maxInstancesPerKey;
-      // One line per key a minute at most: a leaked key tried from thousands of addresses must not flood the log.
-      const warned = new Map<string, number>();
-      a.onTooManyInstances = (first, ip, rows) => {
-        const now = clock.now();
-        if (now - (warned.get(first.name) ?? -Infinity) < 60_000) return;
-        if (warned.size > 10_000) warned.clear();
-        warned.set(first.name, now);
-        log.warn(
-          { bouncer: first.name, ip, rows, limit: config.limits.maxInstancesPerKey },
-          `API key of bouncer '${first.name}' refused from new address ${ip}: it already has ${rows} rows (limits.max_instances_per_key); a leaked key? (logged once a minute per key)`,
-        );
-      };
-      return a;
-    },
+    () => startBouncerKeys(store, clock, storeHealth, config, log),
     (a) => a.stop(),
   );
   // This run, marked alive as it goes: silences that begin at a restart are explained by it, and the
@@ -269,6 +250,28 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
   health.failed.subscribe((e) => log.error({ err: e }, 'health evaluation failed'));
   health.evaluated.subscribe(logIssueChanges(log));
   return { store, storeHealth, sync, activity, auth, health };
+}
+
+/** The bouncers' keys, with CrowdSec's log lines for a new row and a key tried from too many addresses. */
+function startBouncerKeys(store: Store, clock: Clock, storeHealth: StoreHealth, config: VigilConfig, log: Logger): BouncerAuth {
+  const a = new BouncerAuth(store, clock, undefined, storeHealth);
+  a.start();
+  // CrowdSec's line (key sharing, client certificates: docs/reference/crowdsec-1.6-1.7.md §1, §2).
+  a.onCreated = (b) => log.info({ bouncer: b.name, ip: b.ipAddress, auth_type: b.authType }, `Creating bouncer ${b.name}`);
+  a.maxInstancesPerKey = config.limits.maxInstancesPerKey;
+  // One line per key a minute at most: a leaked key tried from thousands of addresses must not flood the log.
+  const warned = new Map<string, number>();
+  a.onTooManyInstances = (first, ip, rows) => {
+    const now = clock.now();
+    if (now - (warned.get(first.name) ?? -Infinity) < 60_000) return;
+    if (warned.size > 10_000) warned.clear();
+    warned.set(first.name, now);
+    log.warn(
+      { bouncer: first.name, ip, rows, limit: config.limits.maxInstancesPerKey },
+      `API key of bouncer '${first.name}' refused from new address ${ip}: it already has ${rows} rows (limits.max_instances_per_key); a leaked key? (logged once a minute per key)`,
+    );
+  };
+  return a;
 }
 
 type Core = Awaited<ReturnType<typeof startCore>>;

@@ -29,7 +29,17 @@ export { validateBouncerName };
 
 export function registerBouncerCommands(program: Command, ctx: CommandContext): void {
   const bouncers = program.command('bouncers').alias('bouncer').description('manage bouncers (remediation components) and their API keys');
+  registerBouncerAdd(bouncers, ctx);
+  registerBouncerList(bouncers, ctx);
+  registerBouncerDelete(bouncers, ctx);
+  registerBouncerInspect(bouncers, ctx);
+  registerBouncerPrune(bouncers, ctx);
+  registerBouncerRevoke(bouncers, ctx);
+  registerBouncerUnrevoke(bouncers, ctx);
+  registerBouncerSet(bouncers, ctx);
+}
 
+function registerBouncerAdd(bouncers: Command, ctx: CommandContext): void {
   bouncers
     .command('add <name>')
     .description('register a bouncer and print its API key (shown once)')
@@ -62,7 +72,9 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
       // The only place a key is ever printed.
       ctx.io.stdout(formatBouncerAdded(name, key, o.output));
     });
+}
 
+function registerBouncerList(bouncers: Command, ctx: CommandContext): void {
   bouncers
     .command('list')
     .alias('ls')
@@ -92,7 +104,9 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
         }),
       );
     });
+}
 
+function registerBouncerDelete(bouncers: Command, ctx: CommandContext): void {
   bouncers
     .command('delete <names...>')
     .alias('remove')
@@ -107,7 +121,9 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
       });
       for (const [level, line] of lines) ctx.io.stderr(logLine(level, line));
     });
+}
 
+function registerBouncerInspect(bouncers: Command, ctx: CommandContext): void {
   bouncers
     .command('inspect <name>')
     .description('show one bouncer in detail')
@@ -134,7 +150,9 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
       const status = bouncerStatus(toHealthInput(b, usage?.receivedAt ?? null), now, { ...healthRules(ctx), observedEveryMs }, downtime);
       ctx.io.stdout(formatInspect(b, status, mine, o.output, usage, probe));
     });
+}
 
+function registerBouncerPrune(bouncers: Command, ctx: CommandContext): void {
   bouncers
     .command('prune')
     .description('delete bouncers that have not pulled for a while (never-pulled ones count from registration)')
@@ -160,7 +178,9 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
         ctx.io.stderr(logLine('info', `${stale.length} bouncer(s) pruned successfully`));
       });
     });
+}
 
+function registerBouncerRevoke(bouncers: Command, ctx: CommandContext): void {
   bouncers
     .command('revoke <name>')
     .description("refuse this bouncer's key without deleting its record (undo with unrevoke)")
@@ -168,7 +188,9 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
       await ctx.withStore((store) => setBouncerRevoked(store, name, true, ctx.io.clock.now()));
       ctx.io.stderr(logLine('info', `bouncer '${name}' revoked`));
     });
+}
 
+function registerBouncerUnrevoke(bouncers: Command, ctx: CommandContext): void {
   bouncers
     .command('unrevoke <name>')
     .description("accept a revoked bouncer's key again")
@@ -176,7 +198,9 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
       await ctx.withStore((store) => setBouncerRevoked(store, name, false, ctx.io.clock.now()));
       ctx.io.stderr(logLine('info', `bouncer '${name}' accepted again`));
     });
+}
 
+function registerBouncerSet(bouncers: Command, ctx: CommandContext): void {
   bouncers
     .command('set <name>')
     .description('set what a bouncer is, when its type does not say (firewall or application-level remediation)')

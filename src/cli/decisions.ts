@@ -71,72 +71,7 @@ const addFilterOptions = (cmd: Command): Command =>
 
 export function registerDecisionCommands(program: Command, ctx: CommandContext): void {
   const decisions = program.command('decisions').alias('decision').description('manage decisions (ban, captcha, …)');
-
-  decisions
-    .command('add')
-    .description('add a decision (default: ban for 4h)')
-    .option('-i, --ip <ip>', 'the IP to act on (scope Ip)')
-    .option('-r, --range <cidr>', 'the range to act on (scope Range)')
-    .option('--scope <scope>', 'scope, with --value (default Ip)')
-    .option('-v, --value <value>', 'value, with --scope')
-    .option('-d, --duration <duration>', 'how long, e.g. 4h, 90m, 7d', DEFAULT_DECISION.duration)
-    .option('-R, --reason <reason>', "reason (default: manual '<type>' from 'vigil')")
-    .option('-t, --type <type>', 'ban, captcha or another remediation', DEFAULT_DECISION.type)
-    .option('-B, --bypass-allowlist', 'add the decision even if an allowlist covers the IP or range')
-    .action(
-      async (o: {
-        ip?: string;
-        range?: string;
-        scope?: string;
-        value?: string;
-        duration: string;
-        reason?: string;
-        type: string;
-        bypassAllowlist?: boolean;
-      }) => {
-        const given = [o.ip !== undefined, o.range !== undefined, o.value !== undefined].filter(Boolean).length;
-        if (given !== 1) throw usageError('give exactly one of --ip IP, --range CIDR or --scope SCOPE --value VALUE');
-        // An empty or oversized flag is named as typed (`--ip ""`), not as the field it fills.
-        const flag = o.ip !== undefined ? '--ip' : o.range !== undefined ? '--range' : '--value';
-        const text = (o.ip ?? o.range ?? o.value)!;
-        const example =
-          flag === '--ip'
-            ? 'an IPv4 or IPv6 address, e.g. 192.0.2.1'
-            : flag === '--range'
-              ? 'a CIDR range, e.g. 198.51.100.0/24'
-              : 'the value to act on, e.g. --scope Country --value FR';
-        if (text.trim() === '') throw usageError(`${flag} "${text}": empty; give ${example}`);
-        if (text.length > DECISION_LIMITS.value) throw usageError(`${flag}: ${text.length} characters; at most ${DECISION_LIMITS.value}`);
-        if (o.scope !== undefined && o.scope.trim() === '') throw usageError('--scope "": empty; use Ip, Range or another scope such as Country');
-        if (o.reason !== undefined && o.reason.length > DECISION_LIMITS.reason)
-          throw usageError(`--reason: ${o.reason.length} characters; at most ${DECISION_LIMITS.reason}`);
-        let scope: string;
-        let value: string;
-        if (o.ip !== undefined) [scope, value] = ['Ip', o.ip];
-        else if (o.range !== undefined) [scope, value] = ['Range', o.range];
-        else [scope, value] = [o.scope ?? DEFAULT_DECISION.scope, o.value!];
-        const now = ctx.io.clock.now();
-        const reason = o.reason ?? `manual '${o.type}' from '${CLI_MACHINE_ID}'`;
-        const d = buildDecision({ scope, value, type: o.type, duration: o.duration, reason, origin: 'cscli' }, now);
-        await ctx.withStore(
-          async (store) => {
-            // cscli 1.6.6+ checks first, for Ip and Range only (docs/allowlists.md).
-            if (!o.bypassAllowlist && isIpOrRange(d.scope)) {
-              const reasons = await allowlistMatches(store, d.value, now);
-              if (reasons.length > 0) {
-                throw new VigilError(
-                  'E_ALLOWLISTED',
-                  `${d.value} is allowlisted by item ${reasons.join(', ')}, use --bypass-allowlist to add the decision anyway`,
-                );
-              }
-            }
-            return addDecisions(store, manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: CLI_MACHINE_ID }), [d]);
-          },
-          { create: true },
-        );
-        ctx.io.stderr(logLine('info', 'Decision successfully added'));
-      },
-    );
+  registerDecisionAdd(decisions, ctx);
 
   addFilterOptions(
     decisions
@@ -183,6 +118,97 @@ export function registerDecisionCommands(program: Command, ctx: CommandContext):
     ctx.io.stderr(logLine('info', `${n} decision(s) deleted`));
   });
 
+  registerDecisionImport(decisions, ctx);
+}
+
+function registerDecisionAdd(decisions: Command, ctx: CommandContext): void {
+  decisions
+    .command('add')
+    .description('add a decision (default: ban for 4h)')
+    .option('-i, --ip <ip>', 'the IP to act on (scope Ip)')
+    .option('-r, --range <cidr>', 'the range to act on (scope Range)')
+    .option('--scope <scope>', 'scope, with --value (default Ip)')
+    .option('-v, --value <value>', 'value, with --scope')
+    .option('-d, --duration <duration>', 'how long, e.g. 4h, 90m, 7d', DEFAULT_DECISION.duration)
+    .option('-R, --reason <reason>', "reason (default: manual '<type>' from 'vigil')")
+    .option('-t, --type <type>', 'ban, captcha or another remediation', DEFAULT_DECISION.type)
+    .option('-B, --bypass-allowlist', 'add the decision even if an allowlist covers the IP or range')
+    .action(async (o: DecisionAddFlags) => {
+      const given = [o.ip !== undefined, o.range !== undefined, o.value !== undefined].filter(Boolean).length;
+      if (given !== 1) throw usageError('give exactly one of --ip IP, --range CIDR or --scope SCOPE --value VALUE');
+      // An empty or oversized flag is named as typed (`--ip ""`), not as the field it fills.
+      const flag = o.ip !== undefined ? '--ip' : o.range !== undefined ? '--range' : '--value';
+      const text = (o.ip ?? o.range ?? o.value)!;
+      const example =
+        flag === '--ip'
+          ? 'an IPv4 or IPv6 address, e.g. 192.0.2.1'
+          : flag === '--range'
+            ? 'a CIDR range, e.g. 198.51.100.0/24'
+            : 'the value to act on, e.g. --scope Country --value FR';
+      if (text.trim() === '') throw usageError(`${flag} "${text}": empty; give ${example}`);
+      if (text.length > DECISION_LIMITS.value) throw usageError(`${flag}: ${text.length} characters; at most ${DECISION_LIMITS.value}`);
+      if (o.scope !== undefined && o.scope.trim() === '') throw usageError('--scope "": empty; use Ip, Range or another scope such as Country');
+      if (o.reason !== undefined && o.reason.length > DECISION_LIMITS.reason)
+        throw usageError(`--reason: ${o.reason.length} characters; at most ${DECISION_LIMITS.reason}`);
+      let scope: string;
+      let value: string;
+      if (o.ip !== undefined) [scope, value] = ['Ip', o.ip];
+      else if (o.range !== undefined) [scope, value] = ['Range', o.range];
+      else [scope, value] = [o.scope ?? DEFAULT_DECISION.scope, o.value!];
+      const now = ctx.io.clock.now();
+      const reason = o.reason ?? `manual '${o.type}' from '${CLI_MACHINE_ID}'`;
+      const d = buildDecision({ scope, value, type: o.type, duration: o.duration, reason, origin: 'cscli' }, now);
+      await ctx.withStore(
+        async (store) => {
+          // cscli 1.6.6+ checks first, for Ip and Range only (docs/allowlists.md).
+          if (!o.bypassAllowlist && isIpOrRange(d.scope)) {
+            const reasons = await allowlistMatches(store, d.value, now);
+            if (reasons.length > 0) {
+              throw new VigilError(
+                'E_ALLOWLISTED',
+                `${d.value} is allowlisted by item ${reasons.join(', ')}, use --bypass-allowlist to add the decision anyway`,
+              );
+            }
+          }
+          return addDecisions(store, manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: CLI_MACHINE_ID }), [d]);
+        },
+        { create: true },
+      );
+      ctx.io.stderr(logLine('info', 'Decision successfully added'));
+    });
+}
+
+interface DecisionAddFlags {
+  ip?: string;
+  range?: string;
+  scope?: string;
+  value?: string;
+  duration: string;
+  reason?: string;
+  type: string;
+  bypassAllowlist?: boolean;
+}
+
+const isIpOrRange = (scope: string) => /^(ip|range)$/i.test(scope);
+
+/**
+ * cscli 1.6.9's bulk check before an import: Ip and Range decisions an allowlist covers are left
+ * out, one line each (`Value 192.168.1.1 is allowlisted by [192.168.0.0/16 from foo]`).
+ */
+async function withoutAllowlisted(ctx: CommandContext, store: Store, decisions: NewDecision[], now: number): Promise<NewDecision[]> {
+  const matcher = await allowlistMatcher(store, now);
+  if (matcher.size === 0) return decisions;
+  const kept: NewDecision[] = [];
+  for (const d of decisions) {
+    const reasons = isIpOrRange(d.scope) ? matcher.reasonsFor(d.value) : [];
+    if (reasons.length === 0) kept.push(d);
+    // Go's %s of a []string: the items in brackets, separated by spaces.
+    else ctx.io.stdout(`Value ${d.value} is allowlisted by [${reasons.join(' ')}]\n`);
+  }
+  return kept;
+}
+
+function registerDecisionImport(decisions: Command, ctx: CommandContext): void {
   decisions
     .command('import')
     .description('import decisions from a CSV or JSON file, all or nothing')
@@ -218,14 +244,7 @@ export function registerDecisionCommands(program: Command, ctx: CommandContext):
             bar?.setTotal(kept.length);
             await addDecisions(
               store,
-              manualAlert({
-                now,
-                scenario: `add: ${kept.length} IPs`,
-                scope: 'cscli/manual-import',
-                value: '',
-                count: kept.length,
-                machineId: CLI_MACHINE_ID,
-              }),
+              manualAlert({ now, scenario: `add: ${kept.length} IPs`, scope: 'cscli/manual-import', value: '', count: kept.length, machineId: CLI_MACHINE_ID }),
               kept,
               (done) => bar?.update(done),
             );
@@ -237,25 +256,6 @@ export function registerDecisionCommands(program: Command, ctx: CommandContext):
       }
       ctx.io.stderr(logLine('info', `${kept.length} decisions successfully imported`));
     });
-}
-
-const isIpOrRange = (scope: string) => /^(ip|range)$/i.test(scope);
-
-/**
- * cscli 1.6.9's bulk check before an import: Ip and Range decisions an allowlist covers are left
- * out, one line each (`Value 192.168.1.1 is allowlisted by [192.168.0.0/16 from foo]`).
- */
-async function withoutAllowlisted(ctx: CommandContext, store: Store, decisions: NewDecision[], now: number): Promise<NewDecision[]> {
-  const matcher = await allowlistMatcher(store, now);
-  if (matcher.size === 0) return decisions;
-  const kept: NewDecision[] = [];
-  for (const d of decisions) {
-    const reasons = isIpOrRange(d.scope) ? matcher.reasonsFor(d.value) : [];
-    if (reasons.length === 0) kept.push(d);
-    // Go's %s of a []string: the items in brackets, separated by spaces.
-    else ctx.io.stdout(`Value ${d.value} is allowlisted by [${reasons.join(' ')}]\n`);
-  }
-  return kept;
 }
 
 interface ImportRow {

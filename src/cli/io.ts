@@ -42,3 +42,11 @@ export function processIo(): CliIo {
 export function logLine(level: 'info' | 'warning' | 'error' | 'fatal', msg: string): string {
   return `level=${level} msg=${JSON.stringify(msg)}\n`;
 }
+
+/** The first-start dashboard password goes to stderr once, never through the log (serve and watch). */
+export function firstStartPasswordPrinter(io: CliIo): (password: string, url: string) => void {
+  return (password, url) =>
+    io.stderr(
+      `Dashboard ${url}: first-start password (shown once, stored hashed): ${password}\nLog in with it or with an admin token; set a new one with: vigil admin password\n`,
+    );
+}

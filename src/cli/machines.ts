@@ -96,7 +96,15 @@ function checkTarget(file: string, cwd: string): string {
 
 export function registerMachineCommands(program: Command, ctx: CommandContext): void {
   const machines = program.command('machines').alias('machine').description('manage machines (CrowdSec agents and cscli) that log in to the Local API');
+  registerMachineAdd(machines, ctx);
+  registerMachineList(machines, ctx);
+  registerMachineDelete(machines, ctx);
+  registerMachineValidate(machines, ctx);
+  registerMachineInspect(machines, ctx);
+  registerMachinePrune(machines, ctx);
+}
 
+function registerMachineAdd(machines: Command, ctx: CommandContext): void {
   machines
     .command('add [name]')
     .description('register a machine (validated) and print or write the credentials file its agent reads')
@@ -151,7 +159,9 @@ export function registerMachineCommands(program: Command, ctx: CommandContext): 
       if (target) ctx.io.stderr(logLine('info', `API credentials written to '${o.file}'`));
       else ctx.io.stdout(formatCredentials(url, name, password));
     });
+}
 
+function registerMachineList(machines: Command, ctx: CommandContext): void {
   machines
     .command('list')
     .alias('ls')
@@ -161,7 +171,9 @@ export function registerMachineCommands(program: Command, ctx: CommandContext): 
       const list = await ctx.withStore((store) => listMachines(store));
       ctx.io.stdout(formatMachineList(list, o.output, ctx.io.clock.now()));
     });
+}
 
+function registerMachineDelete(machines: Command, ctx: CommandContext): void {
   machines
     .command('delete <names...>')
     .alias('remove')
@@ -175,7 +187,9 @@ export function registerMachineCommands(program: Command, ctx: CommandContext): 
       });
       for (const n of names) ctx.io.stderr(logLine('info', `machine '${n}' deleted successfully`));
     });
+}
 
+function registerMachineValidate(machines: Command, ctx: CommandContext): void {
   machines
     .command('validate <name>')
     .description('let a registered (pending) machine log in')
@@ -187,7 +201,9 @@ export function registerMachineCommands(program: Command, ctx: CommandContext): 
       });
       ctx.io.stderr(logLine('info', `machine '${name}' validated successfully`));
     });
+}
 
+function registerMachineInspect(machines: Command, ctx: CommandContext): void {
   machines
     .command('inspect <name>')
     .description('show one machine in detail, with its health')
@@ -203,7 +219,9 @@ export function registerMachineCommands(program: Command, ctx: CommandContext): 
       if (!m) throw noMachine(name);
       ctx.io.stdout(formatMachineInspect(m, machineStatus(m, now, { ...healthRules(ctx), observedEveryMs }, downtime), o.output, now));
     });
+}
 
+function registerMachinePrune(machines: Command, ctx: CommandContext): void {
   machines
     .command('prune')
     .description('delete machines whose last heartbeat is older than --duration (never seen: since added), and pending ones as old')

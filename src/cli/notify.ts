@@ -21,16 +21,27 @@ function filterText(ch: Channel): string {
   return parts.length > 0 ? parts.join('; ') : 'all issues';
 }
 
+/** The channels vigil.yaml configures, their secrets resolved from the environment. */
+function configuredChannels(ctx: CommandContext) {
+  return resolveChannels(ctx.config().notifications, ctx.io.env);
+}
+
 /** `vigil notify …`: check the channels configured in vigil.yaml and what is queued for them. */
 export function registerNotifyCommands(program: Command, ctx: CommandContext): void {
   const notify = program.command('notify').description('notification channels (notifications: in vigil.yaml) and their queue');
-  const channels = () => resolveChannels(ctx.config().notifications, ctx.io.env);
 
+  registerNotifyTest(notify, ctx);
+  registerNotifyChannels(notify, ctx);
+  registerNotifyQueue(notify, ctx);
+  registerNotifyRetry(notify, ctx);
+}
+
+function registerNotifyTest(notify: Command, ctx: CommandContext): void {
   notify
     .command('test <channel>')
     .description("send a sample notification to a channel now and print the receiver's answer")
     .action(async (name: string) => {
-      const all = channels();
+      const all = configuredChannels(ctx);
       const ch = all.find((c) => c.name === name);
       if (!ch) {
         const known = all.length > 0 ? `configured: ${all.map((c) => c.name).join(', ')}` : 'none is configured (add notifications.channels to vigil.yaml)';
@@ -49,13 +60,15 @@ export function registerNotifyCommands(program: Command, ctx: CommandContext): v
         throw new VigilError('E_NOTIFY', `${ch.name} (${ch.type}, ${describeTarget(ch)}): not delivered: ${why}`);
       }
     });
+}
 
+function registerNotifyChannels(notify: Command, ctx: CommandContext): void {
   notify
     .command('channels')
     .description('list the configured channels (targets masked), checking their configuration')
     .addOption(outputOption())
     .action(async (o: { output: OutputFormat }) => {
-      const list = channels();
+      const list = configuredChannels(ctx);
       const rows = list.map((ch) => [ch.name, ch.type, describeTarget(ch), filterText(ch), ch.remindEveryMs > 0 ? humanDuration(ch.remindEveryMs) : 'off']);
       if (o.output === 'json') {
         const json = list.map((ch) => ({ name: ch.name, type: ch.type, target: describeTarget(ch), filter: ch.filter, remindEveryMs: ch.remindEveryMs }));
@@ -70,7 +83,9 @@ export function registerNotifyCommands(program: Command, ctx: CommandContext): v
         );
       }
     });
+}
 
+function registerNotifyQueue(notify: Command, ctx: CommandContext): void {
   notify
     .command('queue')
     .description('messages waiting to be delivered or given up (with --all, delivered ones too, kept 30 days)')
@@ -113,7 +128,9 @@ export function registerNotifyCommands(program: Command, ctx: CommandContext): v
       );
       ctx.io.stdout(failedHint(list));
     });
+}
 
+function registerNotifyRetry(notify: Command, ctx: CommandContext): void {
   notify
     .command('retry')
     .description('send failed notifications again (same delivery ids, in the order queued, before anything queued after them)')

@@ -30,6 +30,13 @@ function silenceStatus(s: Silence, now: number): string {
 
 /** `vigil issues silence|silences|unsilence|ack`: hold back notifications while someone works on it. */
 export function registerSilenceCommands(issues: Command, ctx: CommandContext): void {
+  registerSilenceSilence(issues, ctx);
+  registerSilenceSilences(issues, ctx);
+  registerSilenceUnsilence(issues, ctx);
+  registerSilenceAck(issues, ctx);
+}
+
+function registerSilenceSilence(issues: Command, ctx: CommandContext): void {
   issues
     .command('silence [id]')
     .description('send no notification for an issue (or every issue of a bouncer) for a while; its resolve is still sent if its open was')
@@ -62,7 +69,9 @@ export function registerSilenceCommands(issues: Command, ctx: CommandContext): v
           `Silence ${s.id}; end it early with: vigil issues unsilence ${s.id}\n`,
       );
     });
+}
 
+function registerSilenceSilences(issues: Command, ctx: CommandContext): void {
   issues
     .command('silences')
     .description('list active silences (with --all, ended and removed ones too)')
@@ -88,7 +97,9 @@ export function registerSilenceCommands(issues: Command, ctx: CommandContext): v
       }
       ctx.io.stdout(rows.length === 0 ? 'No active silences.\n' : boxTable(['ID', 'Silenced', 'Status', 'Until', 'By', 'Reason'], rows));
     });
+}
 
+function registerSilenceUnsilence(issues: Command, ctx: CommandContext): void {
   issues
     .command('unsilence <silence-id>')
     .description('end a silence now (an issue still open and never announced is then announced)')
@@ -97,7 +108,9 @@ export function registerSilenceCommands(issues: Command, ctx: CommandContext): v
       const s = await ctx.withStore((store) => new NotifyStore(store).removeSilence(silenceId, ctx.io.clock.now()));
       ctx.io.stdout(`Silence ${s.id} on ${target(s)} removed.\n`);
     });
+}
 
+function registerSilenceAck(issues: Command, ctx: CommandContext): void {
   issues
     .command('ack <id>')
     .alias('acknowledge')

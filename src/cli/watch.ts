@@ -1,18 +1,13 @@
 import type { Command } from 'commander';
 import { VigilError } from '../lib/errors.ts';
 import type { CommandContext } from './context.ts';
+import type { VigilConfig } from '../config/config.ts';
+import type { WatchFlags, WatchSettings } from '../watch/watch-config.ts';
+import { firstStartPasswordPrinter } from './io.ts';
 import { healthIssues } from '../store/health-issues.ts';
 
-interface WatchOptions {
-  crowdsecConfig?: string;
-  crowdsecDb?: string;
-  cscli?: string;
-  pollEvery?: string;
-  listen?: string;
-  lapiUrl?: string;
-  deployment?: string;
-  accessLog?: string;
-  prometheusUrl?: string;
+/** The flags `vigil watch` shares with its settings, and --once. */
+interface WatchOptions extends WatchFlags {
   once?: boolean;
 }
 
@@ -61,31 +56,10 @@ export function registerWatchCommand(program: Command, ctx: CommandContext): voi
       // Loaded on demand, as `serve` does: HTTP, logging and database drivers would slow every other command.
       const { startWatch } = await import('../watch/start-watch.ts');
       const { createLogger } = await import('../lib/logger.ts');
-      if (o.once) {
-        // One run prints its result (the issues table, or one fatal line); log lines would only repeat it.
-        const log = createLogger('silent', (line) => ctx.io.stderr(line));
-        const running = await startWatch(config, settings, { clock: ctx.io.clock, log, env: ctx.io.env, poll: false, oneShot: true });
-        try {
-          const result = await running.watcher.pollOnce();
-          // A one-shot run (cron) sends what it raised before exiting.
-          await running.notifications.flush();
-          const { formatIssueList } = await import('./issues.ts');
-          const { flappingKeys } = await import('../health/engine.ts');
-          const now = ctx.io.clock.now();
-          const open = await healthIssues(running.store, { includeResolved: false });
-          ctx.io.stdout(formatIssueList(open, await flappingKeys(running.store, now), 'human', now));
-          if (result.read === 'failed') throw new VigilError('E_WATCH_SOURCE', result.error ?? "cannot read CrowdSec's bouncers");
-        } finally {
-          await running.close();
-        }
-        return;
-      }
+      if (o.once) return await watchOnce(ctx, config, settings, startWatch, createLogger);
       const log = createLogger(config.logLevel, (line) => ctx.io.stdout(line));
       // The first-start dashboard password goes to stderr once, never through the log (as serve does).
-      const firstStartPassword = (password: string, url: string) =>
-        ctx.io.stderr(
-          `Dashboard ${url}: first-start password (shown once, stored hashed): ${password}\nLog in with it or with an admin token; set a new one with: vigil admin password\n`,
-        );
+      const firstStartPassword = firstStartPasswordPrinter(ctx.io);
       const running = await startWatch(config, settings, { clock: ctx.io.clock, log, env: ctx.io.env, firstStartPassword });
       log.info(
         { listen: running.url, dashboard: running.dashboardUrl, store: running.store.description, config: config.file },
@@ -96,4 +70,30 @@ export function registerWatchCommand(program: Command, ctx: CommandContext): voi
       await running.close();
       log.info('stopped');
     });
+}
+
+/** `--once`: read and evaluate once, print the open issues, exit non-zero when the source could not be read. */
+async function watchOnce(
+  ctx: CommandContext,
+  config: VigilConfig,
+  settings: WatchSettings,
+  startWatch: typeof import('../watch/start-watch.ts').startWatch,
+  createLogger: typeof import('../lib/logger.ts').createLogger,
+): Promise<void> {
+  // One run prints its result (the issues table, or one fatal line); log lines would only repeat it.
+  const log = createLogger('silent', (line) => ctx.io.stderr(line));
+  const running = await startWatch(config, settings, { clock: ctx.io.clock, log, env: ctx.io.env, poll: false, oneShot: true });
+  try {
+    const result = await running.watcher.pollOnce();
+    // A one-shot run (cron) sends what it raised before exiting.
+    await running.notifications.flush();
+    const { formatIssueList } = await import('./issues.ts');
+    const { flappingKeys } = await import('../health/engine.ts');
+    const now = ctx.io.clock.now();
+    const open = await healthIssues(running.store, { includeResolved: false });
+    ctx.io.stdout(formatIssueList(open, await flappingKeys(running.store, now), 'human', now));
+    if (result.read === 'failed') throw new VigilError('E_WATCH_SOURCE', result.error ?? "cannot read CrowdSec's bouncers");
+  } finally {
+    await running.close();
+  }
 }

@@ -25,24 +25,32 @@ const NEW_SILENCE_BODY = z.object({
 });
 const orUndefined = (v: string | null | undefined) => v ?? undefined;
 
+/** Known errors become their status and `{ "message": … }`; others go to the app's error handler. */
+const handle = (fn: (c: Context) => Promise<Response>) => async (c: Context) => {
+  try {
+    return await fn(c);
+  } catch (e) {
+    const known = httpErrorOf(e);
+    if (known) return c.body(known.body, known.status, { 'Content-Type': 'application/json; charset=utf-8' });
+    throw e;
+  }
+};
+const badId = (c: Context, id: string, what: string) => c.json({ message: `id "${id}": use a numeric ${what} id` }, 400);
+
+type NotifyAdminDeps = { store: Store; clock: Clock };
+
 /**
  * Silences and acknowledgements on the admin API (same token, under /admin/v1):
  * `POST /issues/:id/silence`, `POST /issues/:id/ack`, `GET /acks`, `GET /silences`,
  * `POST /silences`, `DELETE /silences/:id`. Errors are `{ "message": … }` with 400, 404 or 409.
  */
-export function registerNotifyAdminRoutes(app: Hono, deps: { store: Store; clock: Clock }): void {
-  const { store, clock } = deps;
-  const handle = (fn: (c: Context) => Promise<Response>) => async (c: Context) => {
-    try {
-      return await fn(c);
-    } catch (e) {
-      const known = httpErrorOf(e);
-      if (known) return c.body(known.body, known.status, { 'Content-Type': 'application/json; charset=utf-8' });
-      throw e;
-    }
-  };
-  const badId = (c: Context, id: string, what: string) => c.json({ message: `id "${id}": use a numeric ${what} id` }, 400);
+export function registerNotifyAdminRoutes(app: Hono, deps: NotifyAdminDeps): void {
+  registerIssueRoutes(app, deps);
+  registerSilenceRoutes(app, deps);
+}
 
+/** Silence or acknowledge one issue; the acknowledgements of the open issues. */
+function registerIssueRoutes(app: Hono, { store, clock }: NotifyAdminDeps): void {
   app.post(
     '/issues/:id/silence',
     handle(async (c) => {
@@ -86,7 +94,10 @@ export function registerNotifyAdminRoutes(app: Hono, deps: { store: Store; clock
       return c.json([...acks.values()].sort((a, b) => a.issueId - b.issueId).map(ackJson));
     }),
   );
+}
 
+/** Silences by issue or bouncer pattern: list, create, end. */
+function registerSilenceRoutes(app: Hono, { store, clock }: NotifyAdminDeps): void {
   app.get(
     '/silences',
     handle(async (c) => {

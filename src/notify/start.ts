@@ -38,13 +38,8 @@ export interface Notifications {
   stop(): Promise<void>;
 }
 
-/**
- * Notifications for a process that evaluates health (`vigil serve`, `vigil watch`): resolves the
- * channels (a bad one is refused here, with its key and the reason), queues what the store says is
- * unannounced (an issue opened just before a crash), then plans after every evaluation of `engine`
- * and sends in the background. Planning never blocks the evaluation: it runs after it, detached.
- */
-export async function startNotifications(opts: {
+/** What startNotifications needs: the store, the configuration and, to plan after each evaluation, the engine. */
+export interface NotificationsOptions {
   store: Store;
   clock: Clock;
   log: Logger;
@@ -59,7 +54,15 @@ export async function startNotifications(opts: {
   pollEveryMs?: number;
   /** Jitter source (tests pass a fixed one). */
   random?: () => number;
-}): Promise<Notifications> {
+}
+
+/**
+ * Notifications for a process that evaluates health (`vigil serve`, `vigil watch`): resolves the
+ * channels (a bad one is refused here, with its key and the reason), queues what the store says is
+ * unannounced (an issue opened just before a crash), then plans after every evaluation of `engine`
+ * and sends in the background. Planning never blocks the evaluation: it runs after it, detached.
+ */
+export async function startNotifications(opts: NotificationsOptions): Promise<Notifications> {
   const { store, clock, log, config } = opts;
   const notifyStore = new NotifyStore(store);
   const lapiUrl = opts.lapiUrl ?? (() => `http://${formatListen(config.listen)}/`);
@@ -85,18 +88,7 @@ export async function startNotifications(opts: {
   let current = build(config.notifications);
   const pollEveryMs = opts.pollEveryMs ?? POLL_EVERY_MS;
 
-  const announce = async (channels: Channel[]) => {
-    for (const ch of channels)
-      log.info({ channel: ch.name, type: ch.type, target: describeTarget(ch) }, `notifications to ${ch.name}: ${ch.type} ${describeTarget(ch)}`);
-    const configured = new Set(channels.map((c) => c.name));
-    for (const [name, n] of await notifyStore.pendingByChannel()) {
-      if (!configured.has(name))
-        log.warn(
-          { channel: name, pending: n },
-          `${n} notification(s) queued for channel ${name}, which is no longer configured: kept, and sent if it comes back`,
-        );
-    }
-  };
+  const announce = (channels: Channel[]) => announceChannels(log, notifyStore, channels);
   await announce(current.channels);
 
   let stopped = false;
@@ -154,4 +146,18 @@ export async function startNotifications(opts: {
       await current.heartbeat?.idle();
     },
   };
+}
+
+/** One line per channel, and a warning for messages queued for a channel no longer configured. */
+async function announceChannels(log: Logger, notifyStore: NotifyStore, channels: Channel[]): Promise<void> {
+  for (const ch of channels)
+    log.info({ channel: ch.name, type: ch.type, target: describeTarget(ch) }, `notifications to ${ch.name}: ${ch.type} ${describeTarget(ch)}`);
+  const configured = new Set(channels.map((c) => c.name));
+  for (const [name, n] of await notifyStore.pendingByChannel()) {
+    if (!configured.has(name))
+      log.warn(
+        { channel: name, pending: n },
+        `${n} notification(s) queued for channel ${name}, which is no longer configured: kept, and sent if it comes back`,
+      );
+  }
 }

@@ -1,20 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { bouncerFamily, resolveKind } from '../core/health/bouncer-kind.ts';
-import { runbookFor, type Runbook, type RunbookContext } from '../core/health/runbooks/index.ts';
+import { runbookFor, type Runbook } from '../core/health/runbooks/index.ts';
 import { formatRunbookMarkdown, formatRunbookText } from './runbook-format.ts';
-
-function ctxFor(type: string, over: Partial<RunbookContext> = {}): RunbookContext {
-  return {
-    bouncerName: 'edge-1',
-    bouncerType: type,
-    family: bouncerFamily(type),
-    kind: resolveKind(type, null),
-    lapiUrl: 'http://127.0.0.1:8080/',
-    deployment: 'host',
-    cause: 'unknown',
-    ...over,
-  };
-}
+import { runbookContext as ctxFor } from '../../test/support/runbook-context.ts';
 
 describe('control characters', () => {
   it('are shown escaped, in text and in markdown', () => {

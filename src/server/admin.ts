@@ -1,6 +1,6 @@
 import { META_KEYS } from '../store/meta-keys.ts';
 import crypto from 'node:crypto';
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import { installErrorHandler } from '../lib/http-errors.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -33,11 +33,7 @@ function sha256(s: string): string {
   return crypto.createHash('sha256').update(s).digest('hex');
 }
 
-/**
- * The JSON admin API for the dashboard and automation, under /admin/v1, authenticated with the
- * admin token (`Authorization: Bearer …`), never with a bouncer key.
- */
-export function createAdminApp(deps: {
+export interface AdminAppDeps {
   store: Store;
   clock: Clock;
   rules: HealthRules;
@@ -46,13 +42,13 @@ export function createAdminApp(deps: {
   sessionAuth?: (c: Context) => Promise<'ok' | Response | null>;
   /** Where a request that failed on our side is logged (its answer is a bare 500). */
   log?: Logger;
-}): Hono {
-  const { store, clock, rules } = deps;
-  const app = new Hono();
-  installErrorHandler(app, deps.log ?? createLogger('silent'), 'admin API');
-  const unauthorized = (c: Context) => c.json({ message: 'admin token required: Authorization: Bearer <token> (create one with: vigil admin token)' }, 401);
+}
 
-  app.use('*', async (c, next) => {
+/** The admin token (or, when the dashboard allows it, a logged-in session); anything else is a 401. */
+function adminAuth(deps: AdminAppDeps): MiddlewareHandler {
+  const unauthorized = (c: Context) => c.json({ message: 'admin token required: Authorization: Bearer <token> (create one with: vigil admin token)' }, 401);
+  const { store } = deps;
+  return async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     if (header === '' && deps.sessionAuth) {
       const session = await deps.sessionAuth(c);
@@ -63,7 +59,18 @@ export function createAdminApp(deps: {
     const stored = await getMeta(store, ADMIN_TOKEN_KEY);
     if (!m || !stored || !hashesEqual(sha256(m[1]!), stored)) return unauthorized(c);
     await next();
-  });
+  };
+}
+
+/**
+ * The JSON admin API for the dashboard and automation, under /admin/v1, authenticated with the
+ * admin token (`Authorization: Bearer …`), never with a bouncer key.
+ */
+export function createAdminApp(deps: AdminAppDeps): Hono {
+  const { store, clock, rules } = deps;
+  const app = new Hono();
+  installErrorHandler(app, deps.log ?? createLogger('silent'), 'admin API');
+  app.use('*', adminAuth(deps));
 
   app.get('/bouncers', async (c) => {
     const now = clock.now();

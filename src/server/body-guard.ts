@@ -93,31 +93,7 @@ export type GuardedRequest = IncomingMessage & { rawBody?: Buffer; admitted?: Ga
  * for routes that use one (node-server's own reading buffers a whole upload before any route
  * runs); and makes sure an unread body ends the connection. Calls `next` when the request may go on.
  */
-export function createBodyGuard(deps: {
-  gate: BouncerGate;
-  onRefused?: (reason: 'too_large' | 'unauthenticated') => void;
-  /** Whether a machine's JWT is valid: a machine's upload (alerts: up to 64 MiB) is read only for one. */
-  machineToken?: (token: string) => Promise<boolean>;
-  /** On a TLS listener: client certificates stand for bouncers, as on the decision routes. */
-  clientCerts?: ClientCertSource;
-}) {
-  async function read(req: GuardedRequest, res: ServerResponse, path: string, cap: number, next: () => void): Promise<void> {
-    const body = await readCapped(req, cap);
-    if (body === 'gone') return;
-    if (body === 'too_large') {
-      deps.onRefused?.('too_large');
-      refuse(req, res, 413, tooLarge(path, bodyRouteAt(path), cap));
-      return;
-    }
-    req.rawBody = body;
-    next();
-  }
-  /** The route answers without a body (404, 405, 401): it gets an empty one, the connection closes after. */
-  function unread(req: GuardedRequest, next: () => void): void {
-    req.rawBody = Buffer.alloc(0);
-    next();
-  }
-
+export function createBodyGuard(deps: BodyGuardDeps) {
   return function guard(req: GuardedRequest, res: ServerResponse, next: () => void): void {
     if (!hasBody(req)) {
       next();
@@ -129,17 +105,7 @@ export function createBodyGuard(deps: {
     const method = req.method ?? '';
     const route = routeFor(method, path);
     if (route?.filtersInQuery) {
-      // CrowdSec reads these filters from the query only, so a client that sends them as a body
-      // (crowdsec-client 1.0.0's delete({ip})) deletes everything there. Refused: nothing is deleted.
-      const what = path.slice(path.lastIndexOf('/') + 1).replace(/s$/, '');
-      refuse(
-        req,
-        res,
-        400,
-        JSON.stringify({
-          message: `DELETE ${path}: filters go in the query string (e.g. ${path}?ip=192.0.2.1); a body is not read, and without a filter this would delete every ${what}`,
-        }),
-      );
+      refuseFiltersInBody(req, res, path);
       return;
     }
     const capRoute = bodyRouteAt(path);
@@ -152,59 +118,127 @@ export function createBodyGuard(deps: {
     }
     closeWhenUnread(req, res);
     if (route === undefined || route.bodyCap === null) return void unread(req, next);
-    const fail = (err: unknown) => {
-      if (res.headersSent) return void res.destroy();
-      // An unknown key while the store is down: retry later, as on the decision routes.
-      const down = isStoreDown(err);
-      res.writeHead(down ? 503 : 500, { 'Content-Type': JSON_TYPE, Connection: 'close' });
-      res.end(down ? '{"message":"store unavailable: retry shortly"}' : '{"message":"internal error"}');
-    };
-    /** A machine's token first: a bogus one never gets its upload read. The route answers gin-jwt's 401. */
-    const asMachine = () => {
-      const token = machineTokenOf(req, url, mark);
-      // Without any credentials there is nothing to check: the route answers 401 as it would.
-      if (token === undefined) return void unread(req, next);
-      if (!deps.machineToken) return void read(req, res, path, cap, next).catch(fail);
-      deps
-        .machineToken(token)
-        .then((ok) => {
-          if (ok) return read(req, res, path, cap, next);
-          deps.onRefused?.('unauthenticated');
-          unread(req, next);
-        })
-        .catch(fail);
-    };
-    switch (route.auth) {
-      case 'none':
-        return void read(req, res, path, cap, next).catch(fail);
-      case 'admin-session':
-        // The admin API and the dashboard check credentials before they read: without any, none is read either.
-        if (req.headers.authorization === undefined && req.headers.cookie === undefined) return void unread(req, next);
-        return void read(req, res, path, cap, next).catch(fail);
-      case 'machine-jwt':
-        return void asMachine();
-      case 'bouncer-key-or-machine-jwt':
-        // CrowdSec's eitherAuthMiddleware: no API key and a JWT (or an agent's User-Agent) is an agent.
-        if (!req.headers['x-api-key'] && (req.headers.authorization !== undefined || /^crowdsec\//.test(req.headers['user-agent'] ?? '')))
-          return void asMachine();
-        break;
-      case 'bouncer-key':
-        break;
-    }
-    // The key first: a refused key's body is never read. The gate records the request (or the
-    // refusal) here, once: the route reuses the admission.
-    deps.gate
-      .admit(gateRequestOf(req, method, path, deps.clientCerts), 'none')
-      .then((admitted) => {
-        if (!admitted.ok) {
-          deps.onRefused?.('unauthenticated');
-          return refuse(req, res, 403, FORBIDDEN);
-        }
-        req.admitted = admitted;
-        return read(req, res, path, cap, next);
+    checkCallerThenRead(deps, { req, res, next, route, path, url, mark, method, cap });
+  };
+}
+
+export interface BodyGuardDeps {
+  gate: BouncerGate;
+  onRefused?: (reason: 'too_large' | 'unauthenticated') => void;
+  /** Whether a machine's JWT is valid: a machine's upload (alerts: up to 64 MiB) is read only for one. */
+  machineToken?: (token: string) => Promise<boolean>;
+  /** On a TLS listener: client certificates stand for bouncers, as on the decision routes. */
+  clientCerts?: ClientCertSource;
+}
+
+/** One request with a body on a route that reads one, as the guard parsed it. */
+interface BodyRequest {
+  req: GuardedRequest;
+  res: ServerResponse;
+  next: () => void;
+  route: Route;
+  path: string;
+  url: string;
+  /** Where the query starts in `url` (-1 without one). */
+  mark: number;
+  method: string;
+  cap: number;
+}
+
+/**
+ * CrowdSec reads these filters from the query only, so a client that sends them as a body
+ * (crowdsec-client 1.0.0's delete({ip})) deletes everything there. Refused: nothing is deleted.
+ */
+function refuseFiltersInBody(req: IncomingMessage, res: ServerResponse, path: string): void {
+  const what = path.slice(path.lastIndexOf('/') + 1).replace(/s$/, '');
+  refuse(
+    req,
+    res,
+    400,
+    JSON.stringify({
+      message: `DELETE ${path}: filters go in the query string (e.g. ${path}?ip=192.0.2.1); a body is not read, and without a filter this would delete every ${what}`,
+    }),
+  );
+}
+
+/** Checks the caller by the route's auth kind, then reads the body; a refused caller's body is never read. */
+function checkCallerThenRead(deps: BodyGuardDeps, r: BodyRequest): void {
+  const { req, res, next, route, path, url, mark, method } = r;
+  const fail = failWith(res);
+  const readIt = () => read(deps, r).catch(fail);
+  /** A machine's token first: a bogus one never gets its upload read. The route answers gin-jwt's 401. */
+  const asMachine = () => {
+    const token = machineTokenOf(req, url, mark);
+    // Without any credentials there is nothing to check: the route answers 401 as it would.
+    if (token === undefined) return void unread(req, next);
+    if (!deps.machineToken) return void readIt();
+    deps
+      .machineToken(token)
+      .then((ok) => {
+        if (ok) return read(deps, r);
+        deps.onRefused?.('unauthenticated');
+        unread(req, next);
       })
       .catch(fail);
   };
+  switch (route.auth) {
+    case 'none':
+      return void readIt();
+    case 'admin-session':
+      // The admin API and the dashboard check credentials before they read: without any, none is read either.
+      if (req.headers.authorization === undefined && req.headers.cookie === undefined) return void unread(req, next);
+      return void readIt();
+    case 'machine-jwt':
+      return void asMachine();
+    case 'bouncer-key-or-machine-jwt':
+      // CrowdSec's eitherAuthMiddleware: no API key and a JWT (or an agent's User-Agent) is an agent.
+      if (!req.headers['x-api-key'] && (req.headers.authorization !== undefined || /^crowdsec\//.test(req.headers['user-agent'] ?? '')))
+        return void asMachine();
+      break;
+    case 'bouncer-key':
+      break;
+  }
+  // The key first: a refused key's body is never read. The gate records the request (or the
+  // refusal) here, once: the route reuses the admission.
+  deps.gate
+    .admit(gateRequestOf(req, method, path, deps.clientCerts), 'none')
+    .then((admitted) => {
+      if (!admitted.ok) {
+        deps.onRefused?.('unauthenticated');
+        return refuse(req, res, 403, FORBIDDEN);
+      }
+      req.admitted = admitted;
+      return read(deps, r);
+    })
+    .catch(fail);
+}
+
+/** A failure before the route ran: 503 while the store is down (an unknown key: retry later, as on the decision routes), else 500. */
+function failWith(res: ServerResponse): (err: unknown) => void {
+  return (err) => {
+    if (res.headersSent) return void res.destroy();
+    const down = isStoreDown(err);
+    res.writeHead(down ? 503 : 500, { 'Content-Type': JSON_TYPE, Connection: 'close' });
+    res.end(down ? '{"message":"store unavailable: retry shortly"}' : '{"message":"internal error"}');
+  };
+}
+
+async function read(deps: BodyGuardDeps, { req, res, path, cap, next }: BodyRequest): Promise<void> {
+  const body = await readCapped(req, cap);
+  if (body === 'gone') return;
+  if (body === 'too_large') {
+    deps.onRefused?.('too_large');
+    refuse(req, res, 413, tooLarge(path, bodyRouteAt(path), cap));
+    return;
+  }
+  req.rawBody = body;
+  next();
+}
+
+/** The route answers without a body (404, 405, 401): it gets an empty one, the connection closes after. */
+function unread(req: GuardedRequest, next: () => void): void {
+  req.rawBody = Buffer.alloc(0);
+  next();
 }
 
 /**

@@ -13,7 +13,7 @@ import type { LapiMetrics } from './metrics.ts';
 import { isStoreDown, type StoreHealth } from './store-health.ts';
 import type { ClientCertSource } from './client-cert.ts';
 import { decisionsChangedSince, expiredDecisions } from '../store/decisions.ts';
-import { ownPullReads, sharedPullReads } from './shared-reads.ts';
+import { ownPullReads, sharedPullReads, type PullReads } from './shared-reads.ts';
 import { FAST_ROUTES } from './routes.ts';
 
 export interface DecisionRoutesDeps {
@@ -86,53 +86,8 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
   // PostgreSQL: pulls in flight share their reads (a round trip each otherwise); SQLite answers at once.
   const reads = store.dialect === 'postgres' ? sharedPullReads(store, call) : ownPullReads(store, call);
   const turns = new Turns();
-  // One counter child per (route, method, status), looked up by a string: no label hashing per request.
-  const counted = new Map<string, { inc(): void }>();
-  function count(route: string, method: string, status: number): void {
-    if (!metrics) return;
-    const key = route + method + status;
-    let child = counted.get(key);
-    if (child === undefined) counted.set(key, (child = metrics.requests.labels(route, method, String(status))));
-    child.inc();
-  }
-
-  function send(req: IncomingMessage, res: ServerResponse, route: string, status: number, body: string, contentType = JSON_TYPE) {
-    res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
-    res.end(body);
-    count(route, req.method!, status);
-  }
-
-  type Pull = 'live' | 'stream';
-
-  /**
-   * Answers a refused key, a HEAD and a live query; returns false for a stream GET (which reads
-   * the store and answers asynchronously).
-   */
-  function answer(req: IncomingMessage, res: ServerResponse, route: string, pull: Pull, search: string, admitted: GateResult): boolean {
-    const method = req.method!;
-    if (!admitted.ok) {
-      // Same status and body for missing, unknown and revoked keys, as CrowdSec (docs/reference/crowdsec-wire-protocol.md §7.3).
-      if (method === 'HEAD') {
-        res.writeHead(403, { 'Content-Type': JSON_TYPE, 'Content-Length': '30' });
-        res.end();
-        count(route, method, 403);
-      } else send(req, res, route, 403, FORBIDDEN);
-      return true;
-    }
-    if (method === 'HEAD') {
-      // 200 text/plain, no body, no Content-Length (docs/reference/crowdsec-wire-protocol.md §4).
-      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end();
-      count(route, method, 200);
-      return true;
-    }
-    if (pull === 'live') {
-      const at = admitted.at;
-      send(req, res, route, 200, decisionsJson(lookupLive(sync.index, parseLiveQueryString(search), at), at));
-      return true;
-    }
-    return false;
-  }
+  const reply = responder(metrics);
+  const { count, send } = reply;
 
   async function handle(
     req: IncomingMessage,
@@ -144,54 +99,10 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     known: GateResult | undefined,
   ) {
     const admitted = known ?? (await gate.admit(gateReq, pull));
-    if (answer(req, res, route, pull, search, admitted) || !admitted.ok) return;
+    if (answer(reply, sync, req, res, route, pull, search, admitted) || !admitted.ok) return;
     const { bouncer: b, at } = admitted;
     const q = parseStreamQuery(new URLSearchParams(search));
-    const cursor = activity.cursor(b);
-    let rev: number;
-    let added: Decision[];
-    let deleted: Decision[];
-    const startup = q.startup || cursor.lastPullRev === null || cursor.lastPullAt === null;
-    try {
-      if (startup) {
-        // The whole active set from memory, first brought up to the store's revision (one cheap
-        // query) so a startup is as fresh as a database read; the cursor is the revision the index
-        // reflects, so anything committed since reaches the bouncer in its next delta.
-        if ((await reads.decisionsRev()) !== sync.rev) await call(() => sync.refresh());
-        rev = sync.rev;
-        added = sync.index.active(at);
-        deleted = await call(() => expiredDecisions(store, at));
-      } else {
-        // Read the revision first: anything committed after it is sent next time (perhaps twice, never lost).
-        rev = await reads.decisionsRev();
-        // At the store's revision, the index's recent changes are what the store would return.
-        let changed = sync.changesSince(cursor.lastPullRev!, rev);
-        if (changed === undefined) changed = await call(() => decisionsChangedSince(store, cursor.lastPullRev!));
-        else if (changed.length > LARGE_DELTA) await turns.next();
-        added = changed.filter((d) => d.until > at);
-        const expired = await reads.expiredSince(at, cursor.lastPullAt! - DELETED_OVERLAP_MS);
-        const seen = new Set(expired.map((d) => d.id));
-        deleted = expired.concat(changed.filter((d) => d.until <= at && !seen.has(d.id)));
-        added.sort(byUntilThenId);
-        deleted.sort(byUntilThenId);
-      }
-    } catch (e) {
-      if (!isStoreDown(e)) throw e;
-      // The store is down or slow: answer from memory. A startup gets the index's active set; a
-      // delta gets nothing new and keeps its cursor, so the first delta after recovery sends
-      // everything that changed meanwhile. Expired decisions the bouncer drops by their duration.
-      rev = startup ? sync.rev : cursor.lastPullRev!;
-      added = startup ? sync.index.active(at) : [];
-      deleted = [];
-    }
-    if (q.dedup) {
-      // A startup's candidates hold every active decision already: no lookups needed.
-      const longest = longestPerValue(added.concat(deleted), startup ? () => [] : (v) => sync.index.byValue(v, at));
-      added = added.filter((d) => longest.has(d));
-      deleted = deleted.filter((d) => longest.has(d));
-    }
-    added = added.filter((d) => !d.simulated && matchesStream(d, q));
-    deleted = deleted.filter((d) => !d.simulated && matchesStream(d, q));
+    const { rev, added, deleted } = await streamChanges(store, sync, call, reads, turns, q, activity.cursor(b), at);
     gate.pulled(admitted, gateReq, rev, {
       scopes: q.scopes,
       origins: q.origins,
@@ -209,12 +120,7 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     // A large startup: write it as it is built, and wait when the client reads slower than we write.
     res.writeHead(200, { 'Content-Type': JSON_TYPE });
     count(route, req.method!, 200);
-    for (const chunk of streamBodyChunks(deleted, added, at, DECISIONS_PER_TURN)) {
-      if (res.destroyed) return;
-      if (!res.write(chunk)) await drained(res);
-      await turns.next();
-    }
-    res.end();
+    await writeInTurns(res, turns, deleted, added, at);
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, route: string, err: unknown) {
@@ -242,13 +148,148 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
       // A bouncer whose key was checked within the last second is answered synchronously, in the
       // request's own tick, as a plain node:http handler would: no promise, no extra turn.
       const known = gate.admitNow(gateReq, pull);
-      if (known !== undefined && answer(req, res, path, pull, search, known)) return true;
+      if (known !== undefined && answer(reply, sync, req, res, path, pull, search, known)) return true;
       handle(req, res, path, pull, search, gateReq, known).catch((err: unknown) => fail(req, res, path, err));
     } catch (err) {
       fail(req, res, path, err);
     }
     return true;
   };
+}
+
+type Pull = 'live' | 'stream';
+
+interface Responder {
+  count(route: string, method: string, status: number): void;
+  send(req: IncomingMessage, res: ServerResponse, route: string, status: number, body: string, contentType?: string): void;
+}
+
+function responder(metrics: LapiMetrics | undefined): Responder {
+  // One counter child per (route, method, status), looked up by a string: no label hashing per request.
+  const counted = new Map<string, { inc(): void }>();
+  function count(route: string, method: string, status: number): void {
+    if (!metrics) return;
+    const key = route + method + status;
+    let child = counted.get(key);
+    if (child === undefined) counted.set(key, (child = metrics.requests.labels(route, method, String(status))));
+    child.inc();
+  }
+
+  function send(req: IncomingMessage, res: ServerResponse, route: string, status: number, body: string, contentType = JSON_TYPE) {
+    res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+    count(route, req.method!, status);
+  }
+  return { count, send };
+}
+
+/**
+ * Answers a refused key, a HEAD and a live query; returns false for a stream GET (which reads
+ * the store and answers asynchronously).
+ */
+function answer(
+  { count, send }: Responder,
+  sync: DecisionSync,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: string,
+  pull: Pull,
+  search: string,
+  admitted: GateResult,
+): boolean {
+  const method = req.method!;
+  if (!admitted.ok) {
+    // Same status and body for missing, unknown and revoked keys, as CrowdSec (docs/reference/crowdsec-wire-protocol.md §7.3).
+    if (method === 'HEAD') {
+      res.writeHead(403, { 'Content-Type': JSON_TYPE, 'Content-Length': '30' });
+      res.end();
+      count(route, method, 403);
+    } else send(req, res, route, 403, FORBIDDEN);
+    return true;
+  }
+  if (method === 'HEAD') {
+    // 200 text/plain, no body, no Content-Length (docs/reference/crowdsec-wire-protocol.md §4).
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end();
+    count(route, method, 200);
+    return true;
+  }
+  if (pull === 'live') {
+    const at = admitted.at;
+    send(req, res, route, 200, decisionsJson(lookupLive(sync.index, parseLiveQueryString(search), at), at));
+    return true;
+  }
+  return false;
+}
+
+/**
+ * What a stream pull gets: the whole active set at startup, else what changed since its cursor;
+ * from memory while the store is down. Filtered by its query (scopes, origins, scenarios, dedup).
+ */
+async function streamChanges(
+  store: Store,
+  sync: DecisionSync,
+  call: <T>(fn: () => Promise<T>) => Promise<T>,
+  reads: PullReads,
+  turns: Turns,
+  q: ReturnType<typeof parseStreamQuery>,
+  cursor: ReturnType<ActivityRecorder['cursor']>,
+  at: number,
+): Promise<{ rev: number; added: Decision[]; deleted: Decision[] }> {
+  let rev: number;
+  let added: Decision[];
+  let deleted: Decision[];
+  const startup = q.startup || cursor.lastPullRev === null || cursor.lastPullAt === null;
+  try {
+    if (startup) {
+      // The whole active set from memory, first brought up to the store's revision (one cheap
+      // query) so a startup is as fresh as a database read; the cursor is the revision the index
+      // reflects, so anything committed since reaches the bouncer in its next delta.
+      if ((await reads.decisionsRev()) !== sync.rev) await call(() => sync.refresh());
+      rev = sync.rev;
+      added = sync.index.active(at);
+      deleted = await call(() => expiredDecisions(store, at));
+    } else {
+      // Read the revision first: anything committed after it is sent next time (perhaps twice, never lost).
+      rev = await reads.decisionsRev();
+      // At the store's revision, the index's recent changes are what the store would return.
+      let changed = sync.changesSince(cursor.lastPullRev!, rev);
+      if (changed === undefined) changed = await call(() => decisionsChangedSince(store, cursor.lastPullRev!));
+      else if (changed.length > LARGE_DELTA) await turns.next();
+      added = changed.filter((d) => d.until > at);
+      const expired = await reads.expiredSince(at, cursor.lastPullAt! - DELETED_OVERLAP_MS);
+      const seen = new Set(expired.map((d) => d.id));
+      deleted = expired.concat(changed.filter((d) => d.until <= at && !seen.has(d.id)));
+      added.sort(byUntilThenId);
+      deleted.sort(byUntilThenId);
+    }
+  } catch (e) {
+    if (!isStoreDown(e)) throw e;
+    // The store is down or slow: answer from memory. A startup gets the index's active set; a
+    // delta gets nothing new and keeps its cursor, so the first delta after recovery sends
+    // everything that changed meanwhile. Expired decisions the bouncer drops by their duration.
+    rev = startup ? sync.rev : cursor.lastPullRev!;
+    added = startup ? sync.index.active(at) : [];
+    deleted = [];
+  }
+  if (q.dedup) {
+    // A startup's candidates hold every active decision already: no lookups needed.
+    const longest = longestPerValue(added.concat(deleted), startup ? () => [] : (v) => sync.index.byValue(v, at));
+    added = added.filter((d) => longest.has(d));
+    deleted = deleted.filter((d) => longest.has(d));
+  }
+  added = added.filter((d) => !d.simulated && matchesStream(d, q));
+  deleted = deleted.filter((d) => !d.simulated && matchesStream(d, q));
+  return { rev, added, deleted };
+}
+
+async function writeInTurns(res: ServerResponse, turns: Turns, deleted: Decision[], added: Decision[], at: number): Promise<void> {
+  for (const chunk of streamBodyChunks(deleted, added, at, DECISIONS_PER_TURN)) {
+    if (res.destroyed) return;
+    if (!res.write(chunk)) await drained(res);
+    await turns.next();
+  }
+  res.end();
 }
 
 function drained(res: ServerResponse): Promise<void> {

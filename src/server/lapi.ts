@@ -63,26 +63,12 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
   const { gate, log } = deps;
   const app = new Hono<Env>();
   const metrics = deps.metrics;
-  if (metrics) {
-    app.use('*', async (c, next) => {
-      await next();
-      metrics.requests.inc({ route: c.req.routePath, method: c.req.method, status: String(c.res.status) });
-    });
-  }
+  if (metrics) countRequests(app, metrics);
 
   const json = (c: Context, body: string, status: 200 | 400 | 403 | 413 | 422 | 500 | 503 = 200) => c.body(body, status, { 'Content-Type': JSON_TYPE });
 
   const storeHealth = deps.storeHealth;
-  if (storeHealth) {
-    app.use('*', async (c, next) => {
-      // A lost store (file deleted or replaced): no write may be acknowledged, it would vanish with the orphaned file.
-      if (storeHealth.lost && !READ_METHODS.has(c.req.method)) return c.body(STORE_LOST, 503, { 'Content-Type': JSON_TYPE, 'Retry-After': '60' });
-      await next();
-      // A write refused for lack of space (answered 507 by the error handler): /health and /metrics say so.
-      if (c.error && isDiskFull(c.error)) storeHealth.diskFull(c.error);
-      else if (!READ_METHODS.has(c.req.method) && c.res.status < 300) storeHealth.wrote();
-    });
-  }
+  if (storeHealth) guardStoreWrites(app, storeHealth);
 
   /**
    * Authenticates and records the request (unless the body guard already did, before reading the
@@ -146,4 +132,24 @@ export function createLapiApp(deps: LapiDeps): Hono<Env> {
 
   assertInRouteTable(app.routes);
   return app;
+}
+
+/** Every request of this app counted by route, method and status. */
+function countRequests(app: Hono<Env>, metrics: LapiMetrics): void {
+  app.use('*', async (c, next) => {
+    await next();
+    metrics.requests.inc({ route: c.req.routePath, method: c.req.method, status: String(c.res.status) });
+  });
+}
+
+/** Writes refused while the store is lost; a full disk and a write that succeeded reported to the store's health. */
+function guardStoreWrites(app: Hono<Env>, storeHealth: NonNullable<LapiDeps['storeHealth']>): void {
+  app.use('*', async (c, next) => {
+    // A lost store (file deleted or replaced): no write may be acknowledged, it would vanish with the orphaned file.
+    if (storeHealth.lost && !READ_METHODS.has(c.req.method)) return c.body(STORE_LOST, 503, { 'Content-Type': JSON_TYPE, 'Retry-After': '60' });
+    await next();
+    // A write refused for lack of space (answered 507 by the error handler): /health and /metrics say so.
+    if (c.error && isDiskFull(c.error)) storeHealth.diskFull(c.error);
+    else if (!READ_METHODS.has(c.req.method) && c.res.status < 300) storeHealth.wrote();
+  });
 }

@@ -89,24 +89,22 @@ export type { RefusalReason };
 /** The why of a shed connection, for the log and the metric. */
 const SHED_LABEL: Record<ConnectionState, string> = { waiting: 'no_request', anonymous: 'unauthenticated', authenticated: 'authenticated' };
 
+interface GuardDeps {
+  log: Logger;
+  refused?: RefusalCounter;
+  shed?: RefusalCounter;
+  fd?: OpenFileLimit | null;
+  logEveryMs?: number;
+  name?: string;
+}
+
 /**
  * Applies the limits to a listener: timeouts, the total and per-peer connection caps (a new
  * connection takes the place of the oldest idle unauthenticated one, else it is destroyed at once;
  * both counted and logged once per `logEveryMs`, aggregated), the first-request deadline (plain and
  * TLS alike), and the open-file check. Returns the cap it applied.
  */
-export function guardListener(
-  server: http.Server,
-  limits: ListenerLimits,
-  deps: {
-    log: Logger;
-    refused?: RefusalCounter;
-    shed?: RefusalCounter;
-    fd?: OpenFileLimit | null;
-    logEveryMs?: number;
-    name?: string;
-  },
-): { maxConnections: number; stop(): void } {
+export function guardListener(server: http.Server, limits: ListenerLimits, deps: GuardDeps): { maxConnections: number; stop(): void } {
   const { log } = deps;
   // Socket deadlines are real time, as node:http's own header timeout: a test's ManualClock moving
   // hours ahead must not close connections that have just opened.
@@ -124,43 +122,14 @@ export function guardListener(
   const byEndpoint = new Map<string, net.Socket>();
   const authenticated = new WeakSet<net.Socket>();
 
-  const refused = new Map<RefusalReason, number>();
-  const shedCount = new Map<string, number>();
-  const refusedPeers = new Set<string>();
-  const period = deps.logEveryMs ?? 10_000;
-  let lastLog = -Infinity;
-  let pending: NodeJS.Timeout | undefined;
-  const report = () => {
-    pending = undefined;
-    lastLog = Date.now();
-    const parts: string[] = [];
-    const total = [...refused.values()].reduce((a, b) => a + b, 0);
-    if (total > 0) parts.push(`${total} connections refused (${[...refused].map(([r, n]) => `${n} ${r.replace('_', ' ')}`).join(', ')})`);
-    const shed = [...shedCount.values()].reduce((a, b) => a + b, 0);
-    if (shed > 0) parts.push(`${shed} idle connections closed to make room (${[...shedCount].map(([r, n]) => `${n} ${r.replace('_', ' ')}`).join(', ')})`);
-    log.warn(
-      {
-        listen: name,
-        refused: Object.fromEntries(refused),
-        shed: Object.fromEntries(shedCount),
-        peers: [...refusedPeers],
-        open: table.open,
-        maxConnections: budget.maxConnections,
-      },
-      `${parts.join('; ')}; limits.max_connections_per_peer is ${limits.maxConnectionsPerPeer} unauthenticated connections, the listener holds at most ${budget.maxConnections} (logged at most every ${Math.round(period / 1000)} s)`,
-    );
-    refused.clear();
-    shedCount.clear();
-    refusedPeers.clear();
-  };
-  const noteLater = (peer: string) => {
-    if (refusedPeers.size < 5) refusedPeers.add(peer);
-    // One line per period, a second after the first event: a flood is one line, not thousands.
-    if (pending === undefined) {
-      pending = setTimeout(report, Math.max(1_000, lastLog + period - Date.now()));
-      pending.unref();
-    }
-  };
+  const tally = new RefusalTally({
+    log,
+    name,
+    period: deps.logEveryMs ?? 10_000,
+    perPeer: limits.maxConnectionsPerPeer,
+    maxConnections: budget.maxConnections,
+    open: () => table.open,
+  });
   const endpoint = (s: net.Socket) => `${s.remoteAddress}|${s.remotePort}`;
 
   // Before the HTTP (or TLS) layer's own listener: a refused socket never gets a parser.
@@ -170,15 +139,13 @@ export function guardListener(
     if (!admission.admitted) {
       socket.destroy();
       deps.refused?.inc({ reason: admission.reason });
-      refused.set(admission.reason, (refused.get(admission.reason) ?? 0) + 1);
-      return noteLater(peer);
+      return tally.refused(admission.reason, peer);
     }
     for (const victim of admission.shed) {
       victim.socket.destroy();
       const label = SHED_LABEL[victim.state];
       deps.shed?.inc({ reason: label });
-      shedCount.set(label, (shedCount.get(label) ?? 0) + 1);
-      noteLater(victim.peer);
+      tally.shed(label, victim.peer);
     }
     const key = endpoint(socket);
     byEndpoint.set(key, socket);
@@ -200,26 +167,105 @@ export function guardListener(
       table.requestFinished(socket, ok);
     });
   });
-  // node:http's header timeout starts at a request's first byte, and a TLS socket has none until its
-  // handshake is done: a connection whose first request head has not arrived within the header
-  // timeout of its opening is closed, plain or TLS, however slowly it dribbles.
+  const sweep = sweepUnansweredConnections(table, limits.headerTimeoutMs, now);
+  const stop = () => {
+    clearInterval(sweep);
+    tally.stop();
+  };
+  server.once('close', stop);
+  return { maxConnections: budget.maxConnections, stop };
+}
+
+/**
+ * node:http's header timeout starts at a request's first byte, and a TLS socket has none until its
+ * handshake is done: a connection whose first request head has not arrived within the header
+ * timeout of its opening is closed, plain or TLS, however slowly it dribbles.
+ */
+function sweepUnansweredConnections(table: ConnectionTable<net.Socket>, headerTimeoutMs: number, now: () => number): NodeJS.Timeout {
   const sweep = setInterval(
     () => {
-      for (const s of table.expiredWaiting(now(), limits.headerTimeoutMs)) {
+      for (const s of table.expiredWaiting(now(), headerTimeoutMs)) {
         table.closed(s);
         s.destroy();
       }
     },
-    Math.max(100, Math.min(1_000, Math.floor(limits.headerTimeoutMs / 4))),
+    Math.max(100, Math.min(1_000, Math.floor(headerTimeoutMs / 4))),
   );
   sweep.unref();
-  const stop = () => {
-    clearInterval(sweep);
-    if (pending) clearTimeout(pending);
-    pending = undefined;
-  };
-  server.once('close', stop);
-  return { maxConnections: budget.maxConnections, stop };
+  return sweep;
+}
+
+interface RefusalTallyOptions {
+  log: Logger;
+  /** The listener, for the log line. */
+  name: string;
+  period: number;
+  perPeer: number;
+  maxConnections: number;
+  open: () => number;
+}
+
+/** Refused and shed connections, counted and logged at most once per period: a flood is one line, not thousands. */
+class RefusalTally {
+  #refused = new Map<RefusalReason, number>();
+  #shed = new Map<string, number>();
+  #peers = new Set<string>();
+  #lastLog = -Infinity;
+  #pending: NodeJS.Timeout | undefined;
+  #o: RefusalTallyOptions;
+
+  constructor(o: RefusalTallyOptions) {
+    this.#o = o;
+  }
+
+  refused(reason: RefusalReason, peer: string): void {
+    this.#refused.set(reason, (this.#refused.get(reason) ?? 0) + 1);
+    this.#later(peer);
+  }
+
+  shed(label: string, peer: string): void {
+    this.#shed.set(label, (this.#shed.get(label) ?? 0) + 1);
+    this.#later(peer);
+  }
+
+  stop(): void {
+    if (this.#pending) clearTimeout(this.#pending);
+    this.#pending = undefined;
+  }
+
+  #later(peer: string): void {
+    if (this.#peers.size < 5) this.#peers.add(peer);
+    // One line per period, a second after the first event.
+    if (this.#pending === undefined) {
+      this.#pending = setTimeout(() => this.#report(), Math.max(1_000, this.#lastLog + this.#o.period - Date.now()));
+      this.#pending.unref();
+    }
+  }
+
+  #report(): void {
+    const { log, name, period, perPeer, maxConnections } = this.#o;
+    this.#pending = undefined;
+    this.#lastLog = Date.now();
+    const parts: string[] = [];
+    const total = [...this.#refused.values()].reduce((a, b) => a + b, 0);
+    if (total > 0) parts.push(`${total} connections refused (${[...this.#refused].map(([r, n]) => `${n} ${r.replace('_', ' ')}`).join(', ')})`);
+    const shed = [...this.#shed.values()].reduce((a, b) => a + b, 0);
+    if (shed > 0) parts.push(`${shed} idle connections closed to make room (${[...this.#shed].map(([r, n]) => `${n} ${r.replace('_', ' ')}`).join(', ')})`);
+    log.warn(
+      {
+        listen: name,
+        refused: Object.fromEntries(this.#refused),
+        shed: Object.fromEntries(this.#shed),
+        peers: [...this.#peers],
+        open: this.#o.open(),
+        maxConnections,
+      },
+      `${parts.join('; ')}; limits.max_connections_per_peer is ${perPeer} unauthenticated connections, the listener holds at most ${maxConnections} (logged at most every ${Math.round(period / 1000)} s)`,
+    );
+    this.#refused.clear();
+    this.#shed.clear();
+    this.#peers.clear();
+  }
 }
 
 /** Routes of /v1/ anyone may call (CrowdSec's register and login): their success proves nothing. */

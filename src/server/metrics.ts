@@ -64,35 +64,7 @@ export class LapiMetrics {
       labelNames: ['reason'],
       registers: [this.registry],
     });
-    new Gauge({
-      name: 'vigil_bouncer_last_pull_timestamp_seconds',
-      help: "Unix time of each bouncer's last decisions pull (absent until its first pull).",
-      labelNames: ['bouncer', 'type'],
-      registers: [this.registry],
-      async collect() {
-        this.reset();
-        for (const b of await read(() => listBouncers(store), [])) {
-          if (b.lastPullAt !== null) this.set({ bouncer: b.name, type: b.type }, b.lastPullAt / 1000);
-        }
-      },
-    });
-    new Gauge({
-      name: 'vigil_health_open_issues',
-      help: 'Open health issues by kind and criticality.',
-      labelNames: ['kind', 'criticality'],
-      registers: [this.registry],
-      async collect() {
-        this.reset();
-        const counts = new Map<string, { kind: string; criticality: string; n: number }>();
-        for (const i of await read(() => openHealthIssues(store), [])) {
-          const key = `${i.kind}|${i.criticality}`;
-          const c = counts.get(key) ?? { kind: i.kind, criticality: i.criticality, n: 0 };
-          c.n++;
-          counts.set(key, c);
-        }
-        for (const c of counts.values()) this.set({ kind: c.kind, criticality: c.criticality }, c.n);
-      },
-    });
+    registerPullAndIssueGauges(this.registry, store, read);
     const metrics = this;
     new Gauge({
       name: 'vigil_health_last_evaluation_timestamp_seconds',
@@ -103,36 +75,7 @@ export class LapiMetrics {
       },
     });
     if (rules) registerFleetGauges(this.registry, { store, clock, rules, read });
-    if (storeHealth) {
-      new Gauge({
-        name: 'vigil_store_up',
-        help: '1 when the store answers, 0 while it is down, slow, full or lost (vigil_store_problem says which).',
-        registers: [this.registry],
-        collect() {
-          this.set(storeHealth.state().store === 'up' ? 1 : 0);
-        },
-      });
-      new Gauge({
-        name: 'vigil_store_problem',
-        help: '1 for what is wrong with the store: unreachable (bouncers answered from memory), disk_full (writes refused, 507), lost (the store file was deleted or replaced: writes refused, restore it and restart).',
-        labelNames: ['reason'],
-        registers: [this.registry],
-        collect() {
-          const s = storeHealth.state();
-          const now = s.store === 'up' ? '' : s.store === 'lost' ? 'lost' : s.reason === 'disk full' ? 'disk_full' : 'unreachable';
-          for (const reason of ['unreachable', 'disk_full', 'lost']) this.set({ reason }, reason === now ? 1 : 0);
-        },
-      });
-      new Counter({
-        name: 'vigil_store_errors_total',
-        help: 'Store calls that failed or ran past their deadline.',
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          this.inc(storeHealth.errors);
-        },
-      });
-    }
+    if (storeHealth) registerStoreMetrics(this.registry, storeHealth);
     if (sync) {
       new Gauge({
         name: 'vigil_decisions_active',
@@ -171,4 +114,71 @@ export class LapiMetrics {
       close: () => new Promise<void>((resolve) => server.close(() => resolve())),
     };
   }
+}
+
+type BoundedRead = <T>(fn: () => Promise<T>, fallback: T) => Promise<T>;
+
+/** Per-bouncer last pulls and open issues, read from the store at scrape time. */
+function registerPullAndIssueGauges(registry: Registry, store: Store, read: BoundedRead): void {
+  new Gauge({
+    name: 'vigil_bouncer_last_pull_timestamp_seconds',
+    help: "Unix time of each bouncer's last decisions pull (absent until its first pull).",
+    labelNames: ['bouncer', 'type'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const b of await read(() => listBouncers(store), [])) {
+        if (b.lastPullAt !== null) this.set({ bouncer: b.name, type: b.type }, b.lastPullAt / 1000);
+      }
+    },
+  });
+  new Gauge({
+    name: 'vigil_health_open_issues',
+    help: 'Open health issues by kind and criticality.',
+    labelNames: ['kind', 'criticality'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const counts = new Map<string, { kind: string; criticality: string; n: number }>();
+      for (const i of await read(() => openHealthIssues(store), [])) {
+        const key = `${i.kind}|${i.criticality}`;
+        const c = counts.get(key) ?? { kind: i.kind, criticality: i.criticality, n: 0 };
+        c.n++;
+        counts.set(key, c);
+      }
+      for (const c of counts.values()) this.set({ kind: c.kind, criticality: c.criticality }, c.n);
+    },
+  });
+}
+
+/** Whether the store answers, what is wrong with it, and how many calls failed. */
+function registerStoreMetrics(registry: Registry, storeHealth: StoreHealth): void {
+  new Gauge({
+    name: 'vigil_store_up',
+    help: '1 when the store answers, 0 while it is down, slow, full or lost (vigil_store_problem says which).',
+    registers: [registry],
+    collect() {
+      this.set(storeHealth.state().store === 'up' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'vigil_store_problem',
+    help: '1 for what is wrong with the store: unreachable (bouncers answered from memory), disk_full (writes refused, 507), lost (the store file was deleted or replaced: writes refused, restore it and restart).',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      const s = storeHealth.state();
+      const now = s.store === 'up' ? '' : s.store === 'lost' ? 'lost' : s.reason === 'disk full' ? 'disk_full' : 'unreachable';
+      for (const reason of ['unreachable', 'disk_full', 'lost']) this.set({ reason }, reason === now ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'vigil_store_errors_total',
+    help: 'Store calls that failed or ran past their deadline.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(storeHealth.errors);
+    },
+  });
 }

@@ -32,21 +32,57 @@ export async function syncMirror(store: Store, bouncers: CrowdsecBouncer[], usag
   const db = dbOf(store);
   const existing = new Map((await db.selectFrom('bouncers').selectAll().execute()).map((r) => [r.name, toBouncer(r)]));
   const reported = await usageMetricsReceivedAt(store);
-  const seen = new Set<string>();
+  const { seen, changes, byName, inserts, updates } = planMirror(existing, bouncers, now);
   const added: string[] = [];
+
+  await db.transaction().execute(async (trx) => {
+    for (let i = 0; i < inserts.length; i += CHUNK) {
+      const rows = await trx
+        .insertInto('bouncers')
+        .values(
+          inserts
+            .slice(i, i + CHUNK)
+            .map((v) => ({ ...v, api_key_hash: '', updated_at: now, last_pull_rev: null, last_request_at: null, kind_override: null, pull_cadence_ms: null })),
+        )
+        .returningAll()
+        .execute();
+      for (const r of rows) byName.set(r.name, toBouncer(r));
+    }
+    await dialectOf(store).updateBouncerRows(trx, updates, now);
+  });
+  added.push(...inserts.map((v) => v.name));
+
+  const removed = [...existing.keys()].filter((name) => !seen.has(name));
+  if (removed.length > 0) await deleteBouncers(store, removed);
+  await recordBouncerChanges(store, changes);
+  for (const [name, at] of usageMetricsAt) {
+    const b = byName.get(name);
+    if (b && reported.get(b.id) !== at)
+      await recordUsageMetrics(store, b.id, at, {
+        source: 'crowdsec',
+        note: "reported to CrowdSec's Local API (POST /v1/usage-metrics); Vigil reads only its time",
+      });
+  }
+  return { byName, added, removed, changes };
+}
+
+type MirrorValues = { revoked: number; ip_address: string; type: string; version: string; auth_type: string; created_at: number; last_pull_at: number | null };
+
+/** What a sync changes: rows to insert and update, the changes to record, and the rows as they will be. */
+function planMirror(existing: Map<string, Bouncer>, bouncers: CrowdsecBouncer[], now: number) {
+  const seen = new Set<string>();
   const changes: BouncerChange[] = [];
   const byName = new Map<string, Bouncer>();
 
-  type Values = { revoked: number; ip_address: string; type: string; version: string; auth_type: string; created_at: number; last_pull_at: number | null };
-  const inserts: Array<Values & { name: string }> = [];
-  const updates: Array<Values & { id: number }> = [];
+  const inserts: Array<MirrorValues & { name: string }> = [];
+  const updates: Array<MirrorValues & { id: number }> = [];
   for (const cs of bouncers) {
     if (seen.has(cs.name)) continue; // names are unique in CrowdSec; be safe anyway
     seen.add(cs.name);
     const old = existing.get(cs.name);
     // CrowdSec 1.4 moves created_at with every update of the row (each pull): the registration is the earliest one seen.
     const createdAt = old && old.createdAt > 0 && cs.createdAt > 0 ? Math.min(old.createdAt, cs.createdAt) : cs.createdAt;
-    const values: Values = {
+    const values: MirrorValues = {
       revoked: cs.revoked ? 1 : 0,
       ip_address: cs.ipAddress,
       type: cs.type,
@@ -87,36 +123,7 @@ export async function syncMirror(store: Store, bouncers: CrowdsecBouncer[], usag
       updatedAt: same ? old.updatedAt : now,
     });
   }
-
-  await db.transaction().execute(async (trx) => {
-    for (let i = 0; i < inserts.length; i += CHUNK) {
-      const rows = await trx
-        .insertInto('bouncers')
-        .values(
-          inserts
-            .slice(i, i + CHUNK)
-            .map((v) => ({ ...v, api_key_hash: '', updated_at: now, last_pull_rev: null, last_request_at: null, kind_override: null, pull_cadence_ms: null })),
-        )
-        .returningAll()
-        .execute();
-      for (const r of rows) byName.set(r.name, toBouncer(r));
-    }
-    await dialectOf(store).updateBouncerRows(trx, updates, now);
-  });
-  added.push(...inserts.map((v) => v.name));
-
-  const removed = [...existing.keys()].filter((name) => !seen.has(name));
-  if (removed.length > 0) await deleteBouncers(store, removed);
-  await recordBouncerChanges(store, changes);
-  for (const [name, at] of usageMetricsAt) {
-    const b = byName.get(name);
-    if (b && reported.get(b.id) !== at)
-      await recordUsageMetrics(store, b.id, at, {
-        source: 'crowdsec',
-        note: "reported to CrowdSec's Local API (POST /v1/usage-metrics); Vigil reads only its time",
-      });
-  }
-  return { byName, added, removed, changes };
+  return { seen, changes, byName, inserts, updates };
 }
 
 /**

@@ -80,21 +80,19 @@ export function createSource(settings: WatchSettings, env?: NodeJS.ProcessEnv): 
   return settings.source.type === 'cscli' ? new CscliSource(settings.source.command, { env }) : sourceFor(settings.source.db);
 }
 
-export async function startWatch(
-  config: VigilConfig,
-  settings: WatchSettings,
-  opts: {
-    clock?: Clock;
-    log?: Logger;
-    env?: NodeJS.ProcessEnv;
-    source?: BouncerSource;
-    poll?: boolean;
-    /** `vigil watch --once`: one poll in a new process; CrowdSec's Local API down is raised at its first failed probe. */
-    oneShot?: boolean;
-    /** Creates the dashboard password on first start and hands it over to be printed once. */
-    firstStartPassword?: (password: string, dashboardUrl: string) => void;
-  } = {},
-): Promise<RunningWatch> {
+export interface StartWatchOptions {
+  clock?: Clock;
+  log?: Logger;
+  env?: NodeJS.ProcessEnv;
+  source?: BouncerSource;
+  poll?: boolean;
+  /** `vigil watch --once`: one poll in a new process; CrowdSec's Local API down is raised at its first failed probe. */
+  oneShot?: boolean;
+  /** Creates the dashboard password on first start and hands it over to be printed once. */
+  firstStartPassword?: (password: string, dashboardUrl: string) => void;
+}
+
+export async function startWatch(config: VigilConfig, settings: WatchSettings, opts: StartWatchOptions = {}): Promise<RunningWatch> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? createLogger(config.logLevel);
   refuseCrowdsecDbAsStore(config.db, settings);
@@ -111,6 +109,12 @@ export async function startWatch(
   // CrowdSec's own Local API is probed where its address is known (its config, --lapi-url), not at a guess.
   const probe = settings.lapiUrlIsDefault ? undefined : lapiProbe(settings.runbook.lapiUrl, { crowdsecConfigPath: settings.crowdsecConfigPath, env: opts.env });
   const watcher = loggedWatcher(new Watcher(store, source, clock, rules, { learning, lapiProbe: probe, oneShot: opts.oneShot }), log);
+  // What was opened before notifications and the listener, closed newest first.
+  const closeOpened = async () => {
+    await learning.close();
+    await source.close();
+    await store.close();
+  };
   // The same notifications as `vigil serve` (channels from vigil.yaml), with CrowdSec's runbooks.
   const runbook = { cli: 'cscli' as const, ...settings.runbook };
   const notifications = await startNotifications({
@@ -123,18 +127,14 @@ export async function startWatch(
     runbook,
     env: opts.env,
   }).catch(async (e) => {
-    await learning.close();
-    await source.close();
-    await store.close();
+    await closeOpened();
     throw e;
   });
   const metrics = watchMetrics(store, clock, watcher, log);
 
-  let listener: WatchListener | undefined;
   const listen = settings.listen;
-  if (listen) {
-    try {
-      listener = await startWatchListener({
+  const listener = listen
+    ? await startWatchListener({
         config,
         settings: { ...settings, listen },
         store,
@@ -145,26 +145,13 @@ export async function startWatch(
         metrics,
         lapiUrl: () => runbook.lapiUrl,
         firstStartPassword: opts.firstStartPassword,
-      });
-    } catch (e) {
-      await notifications.stop();
-      await learning.close();
-      await source.close();
-      await store.close();
-      throw e;
-    }
-  }
-  log.info(
-    {
-      source: describeSource(settings.source),
-      every: settings.pollEveryMs,
-      listen: listener?.url ?? null,
-      store: store.description,
-      accessLog: learning.status().accessLog?.source ?? null,
-      prometheus: learning.status().prometheus?.url ?? null,
-    },
-    `watching CrowdSec's bouncers through ${source.description}`,
-  );
+      }).catch(async (e) => {
+        await notifications.stop();
+        await closeOpened();
+        throw e;
+      })
+    : undefined;
+  logWatching(log, settings, source, store, learning, listener);
   if (opts.poll !== false) watcher.start(settings.pollEveryMs);
 
   let closing: Promise<void> | undefined;
@@ -179,13 +166,33 @@ export async function startWatch(
         await watcher.stop();
         await listener?.close();
         await notifications.stop();
-        await learning.close();
-        await source.close();
-        await store.close();
+        await closeOpened();
       })();
       return closing;
     },
   };
+}
+
+/** The start line: what is read, how often, and where the listener and the store are. */
+function logWatching(
+  log: Logger,
+  settings: WatchSettings,
+  source: BouncerSource,
+  store: Store,
+  learning: LapiLearning,
+  listener: WatchListener | undefined,
+): void {
+  log.info(
+    {
+      source: describeSource(settings.source),
+      every: settings.pollEveryMs,
+      listen: listener?.url ?? null,
+      store: store.description,
+      accessLog: learning.status().accessLog?.source ?? null,
+      prometheus: learning.status().prometheus?.url ?? null,
+    },
+    `watching CrowdSec's bouncers through ${source.description}`,
+  );
 }
 
 /**

@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from '../support/databases.ts';
-import { startServer, createLogger, type RunningServer } from '../../src/app/serve.ts';
-import { loadConfig } from '../../src/config/config.ts';
+import { describe, expect, it } from 'vitest';
+import { DIALECTS } from '../support/databases.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { hashApiKey } from '../../src/core/bouncers/api-key.ts';
 import { createBouncer, listBouncers } from '../../src/store/bouncers.ts';
 import { openHealthIssues } from '../../src/store/health-issues.ts';
 import { FLOOD_ADDRESSES, get } from './flood.ts';
+import { useInProcessServer } from '../support/in-process-server.ts';
 
 /**
  * Issue 27 item 4: a leaked bouncer key used from thousands of new addresses made one `NAME@IP`
@@ -22,27 +21,15 @@ const UA = 'crowdsec-firewall-bouncer/v0.0.31';
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: a leaked bouncer key used from ${ATTACKERS.length} addresses`, () => {
-    let server: RunningServer;
-    let cleanup: () => Promise<void>;
     const clock = new ManualClock(T0);
-
-    beforeAll(async () => {
-      const db = await freshDbUrl(dialect);
-      cleanup = db.cleanup;
-      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
-      config.health.evaluateEveryMs = 0;
+    const server = useInProcessServer(dialect, clock, (config) => {
       config.limits.maxInstancesPerKey = CAP;
-      server = await startServer(config, { clock, log: createLogger('silent') });
-    });
-    afterAll(async () => {
-      await server?.close();
-      await cleanup?.();
     });
 
     it(`keeps ${CAP} rows for the key, refuses the rest, and raises one issue instead of one per address`, async () => {
-      await createBouncer(server.store, { name: 'fw', apiKeyHash: hashApiKey('leaked-key'), now: clock.now() });
+      await createBouncer(server().store, { name: 'fw', apiKeyHash: hashApiKey('leaked-key'), now: clock.now() });
       const pull = (from: string, startup = false) =>
-        get(server.url, `/v1/decisions/stream${startup ? '?startup=true' : ''}`, { 'X-Api-Key': 'leaked-key', 'User-Agent': UA }, from);
+        get(server().url, `/v1/decisions/stream${startup ? '?startup=true' : ''}`, { 'X-Api-Key': 'leaked-key', 'User-Agent': UA }, from);
       const statuses = new Map<number, number>();
       // The real instance pulls every 10 s for 70 minutes; at minute 10 the attackers pull three times each, 10 s apart, then stop.
       for (let step = 0; step < 420; step++) {
@@ -53,7 +40,7 @@ for (const dialect of DIALECTS) {
             statuses.set(s, (statuses.get(s) ?? 0) + 1);
           }
         }
-        await server.activity.flush();
+        await server().activity.flush();
         clock.advance(10_000);
       }
       // The first CAP - 1 new addresses got rows of their own (with the real one: CAP); the rest were refused each time.
@@ -63,11 +50,11 @@ for (const dialect of DIALECTS) {
           [403, (ATTACKERS.length - (CAP - 1)) * 3],
         ]),
       );
-      const rows = (await listBouncers(server.store)).filter((b) => b.name === 'fw' || b.name.startsWith('fw@'));
+      const rows = (await listBouncers(server().store)).filter((b) => b.name === 'fw' || b.name.startsWith('fw@'));
       expect(rows.length).toBe(CAP);
 
-      await server.health.evaluateNow();
-      const open = await openHealthIssues(server.store);
+      await server().health.evaluateNow();
+      const open = await openHealthIssues(server().store);
       // One issue for the key; none for the instances that pulled for 20 s an hour ago, none for the real one.
       expect(open.map((i) => `${i.kind} ${i.subject}`)).toEqual(['key_shared_widely key:fw']);
       expect(open[0]!.summary).toContain(`used from ${ATTACKERS.length + 1} addresses: leaked?`);

@@ -1,7 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from '../support/databases.ts';
-import { startServer, createLogger, type RunningServer } from '../../src/app/serve.ts';
-import { loadConfig } from '../../src/config/config.ts';
+import { describe, expect, it } from 'vitest';
+import { DIALECTS } from '../support/databases.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { hashApiKey } from '../../src/core/bouncers/api-key.ts';
 import { REFUSED_REQUESTS_KEPT } from '../../src/store/refused-requests.ts';
@@ -10,6 +8,7 @@ import { floodRandomKeys, get } from './flood.ts';
 import { createBouncer } from '../../src/store/bouncers.ts';
 import { openHealthIssues } from '../../src/store/health-issues.ts';
 import { refusedRequests } from '../../src/store/refused-requests.ts';
+import { useInProcessServer } from '../support/in-process-server.ts';
 
 /**
  * Issue 15: a flood of 100k random wrong keys from other addresses fills the bounded raw record of
@@ -27,60 +26,47 @@ const FLOOD = { sqlite: 100_000, postgres: 50_000 } as const;
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: a refused-key flood cannot erase a bouncer's evidence`, () => {
-    let server: RunningServer;
-    let cleanup: () => Promise<void>;
     const clock = new ManualClock(T0);
-
-    beforeAll(async () => {
-      const db = await freshDbUrl(dialect);
-      cleanup = db.cleanup;
-      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: '127.0.0.1:0' }, env: {}, cwd: '/nonexistent' });
-      config.health.evaluateEveryMs = 0;
-      server = await startServer(config, { clock, log: createLogger('silent') });
-    });
-    afterAll(async () => {
-      await server?.close();
-      await cleanup?.();
-    });
+    const server = useInProcessServer(dialect, clock);
 
     it(`keeps the victim's cause (fail-open: its stale key refused) after ${FLOOD[dialect].toLocaleString('en')} random keys from 249 other addresses`, async () => {
-      await createBouncer(server.store, { name: 'victim', apiKeyHash: hashApiKey('right-key'), now: clock.now() });
-      expect(await get(server.url, '/v1/decisions/stream?startup=true', { 'X-Api-Key': 'right-key', 'User-Agent': VICTIM_UA }, '127.0.0.1')).toBe(200);
+      await createBouncer(server().store, { name: 'victim', apiKeyHash: hashApiKey('right-key'), now: clock.now() });
+      expect(await get(server().url, '/v1/decisions/stream?startup=true', { 'X-Api-Key': 'right-key', 'User-Agent': VICTIM_UA }, '127.0.0.1')).toBe(200);
       const lastPull = clock.now();
       // Its key is replaced by a wrong one: it retries every 10 s, the same wrong key each time.
       clock.advance(60_000);
       for (let i = 0; i < 30; i++) {
-        expect(await get(server.url, '/v1/decisions/stream', { 'X-Api-Key': 'stale-key', 'User-Agent': VICTIM_UA }, '127.0.0.1')).toBe(403);
+        expect(await get(server().url, '/v1/decisions/stream', { 'X-Api-Key': 'stale-key', 'User-Agent': VICTIM_UA }, '127.0.0.1')).toBe(403);
         clock.advance(10_000);
       }
-      await server.activity.flush();
+      await server().activity.flush();
 
-      const statuses = await floodRandomKeys(server.url, {
+      const statuses = await floodRandomKeys(server().url, {
         total: FLOOD[dialect],
         userAgent: 'python-requests/2.31.0',
         chunk: FLOOD[dialect] / 20,
         // Each chunk is a flush period of the activity recorder, a second apart.
         between: async () => {
           clock.advance(1000);
-          await server.activity.flush();
+          await server().activity.flush();
         },
       });
       expect(statuses).toEqual(new Map([[403, FLOOD[dialect]]]));
 
       // The raw record stays bounded and holds only the flood now…
-      const raw = await refusedRequests(server.store, { limit: 20_000 });
+      const raw = await refusedRequests(server().store, { limit: 20_000 });
       expect(raw.length).toBeLessThanOrEqual(REFUSED_REQUESTS_KEPT);
       expect(raw.some((r) => r.peerIp === '127.0.0.1')).toBe(false);
       // …while the summaries are one row per address: 249 for the flood, one for the victim.
-      const summaries = await refusedSummaries(server.store, { since: 0 });
+      const summaries = await refusedSummaries(server().store, { since: 0 });
       expect(summaries.length).toBe(250);
       expect(summaries.find((s) => s.peerIp === '127.0.0.1')).toMatchObject({ userAgent: VICTIM_UA, count: 30, severalKeys: false, reason: 'unknown' });
       expect(summaries.filter((s) => s.peerIp !== '127.0.0.1').every((s) => s.severalKeys)).toBe(true);
 
       clock.set(lastPull + 24 * H + 1000);
-      await server.activity.flush();
-      await server.health.evaluateNow();
-      const issue = (await openHealthIssues(server.store)).find((i) => i.subject === 'bouncer:victim')!;
+      await server().activity.flush();
+      await server().health.evaluateNow();
+      const issue = (await openHealthIssues(server().store)).find((i) => i.subject === 'bouncer:victim')!;
       expect(issue.kind).toBe('rc_integration_offline');
       const top = issue.evidence.causes[0] as { cause: string; confidence: string; evidence: string[] };
       // Its own refusals (address and User-Agent), nothing succeeding since: failing open (fail-open.ts).

@@ -1,13 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from '../support/databases.ts';
-import { startServer, createLogger, type RunningServer } from '../../src/app/serve.ts';
-import { loadConfig } from '../../src/config/config.ts';
+import { describe, expect, it } from 'vitest';
+import { DIALECTS } from '../support/databases.ts';
 import { DEFAULT_REGISTRATION } from '../../src/config/watcher-config.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { listMachines } from '../../src/store/machines.ts';
 import { openHealthIssues } from '../../src/store/health-issues.ts';
 import { requestFrom } from '../support/http-from.ts';
 import { FLOOD_ADDRESSES } from './flood.ts';
+import { useInProcessServer } from '../support/in-process-server.ts';
 
 /**
  * Issue 27 item 3: with remote registration open (CrowdSec's default), 308 `POST /v1/watchers`
@@ -21,24 +20,11 @@ const ATTEMPTS = 308;
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: a registration flood from ${ADDRESSES.length} addresses`, () => {
-    let server: RunningServer;
-    let cleanup: () => Promise<void>;
     const clock = new ManualClock(T0);
-
-    beforeAll(async () => {
-      const db = await freshDbUrl(dialect);
-      cleanup = db.cleanup;
-      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
-      config.health.evaluateEveryMs = 0;
-      server = await startServer(config, { clock, log: createLogger('silent') });
-    });
-    afterAll(async () => {
-      await server?.close();
-      await cleanup?.();
-    });
+    const server = useInProcessServer(dialect, clock);
 
     const register = (name: string, from: string) =>
-      requestFrom(`${server.url}/v1/watchers`, {
+      requestFrom(`${server().url}/v1/watchers`, {
         method: 'POST',
         localAddress: from,
         headers: { 'Content-Type': 'application/json', 'User-Agent': 'crowdsec/v1.6.4' },
@@ -54,7 +40,7 @@ for (const dialect of DIALECTS) {
         if (a.status === 429) expect(a.text).toMatch(/too many pending registrations: .*api\.registration\.max_pending/);
         clock.advance(70);
       }
-      const pending = (await listMachines(server.store)).filter((m) => !m.isValidated);
+      const pending = (await listMachines(server().store)).filter((m) => !m.isValidated);
       // 24 addresses × 5 would be 120: the total cap (100) bites first.
       expect(pending.length).toBe(DEFAULT_REGISTRATION.maxPending);
       expect(statuses).toEqual(
@@ -67,17 +53,17 @@ for (const dialect of DIALECTS) {
       for (const m of pending) perAddress.set(m.ipAddress, (perAddress.get(m.ipAddress) ?? 0) + 1);
       expect(Math.max(...perAddress.values())).toBeLessThanOrEqual(DEFAULT_REGISTRATION.maxPendingPerAddress);
 
-      await server.health.evaluateNow();
-      const open = (await openHealthIssues(server.store)).filter((i) => i.kind === 'lp_pending');
+      await server().health.evaluateNow();
+      const open = (await openHealthIssues(server().store)).filter((i) => i.kind === 'lp_pending');
       expect(open.map((i) => i.subject)).toEqual(['machines:pending']);
       expect(open[0]!.summary).toMatch(/^100 unvalidated registrations from 24 address\(es\)/);
 
       // A day later the flood's machines have expired: a real agent registers (and waits, alone).
       clock.advance(DEFAULT_REGISTRATION.pendingExpireAfterMs + 60_000);
       expect((await register('real-agent', '127.0.0.1')).status).toBe(201);
-      expect((await listMachines(server.store)).filter((m) => !m.isValidated).map((m) => m.machineId)).toEqual(['real-agent']);
-      await server.health.evaluateNow();
-      const after = (await openHealthIssues(server.store)).filter((i) => i.kind === 'lp_pending');
+      expect((await listMachines(server().store)).filter((m) => !m.isValidated).map((m) => m.machineId)).toEqual(['real-agent']);
+      await server().health.evaluateNow();
+      const after = (await openHealthIssues(server().store)).filter((i) => i.kind === 'lp_pending');
       expect(after.map((i) => i.subject)).toEqual(['machine:real-agent']);
     }, 180_000);
   });

@@ -91,40 +91,47 @@ export function formatDecisionList(items: readonly AlertWithDecisions[], output:
     case 'json': {
       if (items.length === 0) return 'null';
       // json.MarshalIndent(alerts, "", " ") printed with "%s": one-space indent, no newline.
-      return goJson(
-        alerts.map(({ alert, decisions }) => ({
-          capacity: 0,
-          created_at: formatRfc3339(alert.createdAt),
-          decisions: decisions.map((d) => ({
-            duration: remaining(d, now),
-            id: omitZero(d.id),
-            origin: d.origin,
-            scenario: d.scenario,
-            scope: d.scope,
-            simulated: alert.simulated, // the LAPI copies the alert's flag onto each decision
-            type: d.type,
-            value: d.value,
-          })),
-          events: null, // Vigil stores no events; the LAPI's nil slice encodes as null
-          events_count: alert.eventsCount,
-          id: omitZero(alert.id),
-          labels: null,
-          leakspeed: alert.leakspeed,
-          machine_id: machineOf(alert),
-          message: alert.message,
-          scenario: alert.scenario,
-          scenario_hash: '',
-          scenario_version: '',
-          simulated: alert.simulated,
-          source: { ip: alert.sourceIp === '' ? undefined : alert.sourceIp, scope: alert.sourceScope, value: alert.sourceValue },
-          // Sic: RFC 3339 for created_at but Go's Time.String() for start/stop (§3).
-          start_at: formatGoTimeString(alert.startAt),
-          stop_at: formatGoTimeString(alert.stopAt),
-        })),
-        ' ',
-      );
+      return goJson(alertsAsJson(alerts, now, remaining, machineOf), ' ');
     }
   }
+}
+
+/** The LAPI's alert objects, as cscli prints them with `-o json`. */
+function alertsAsJson(
+  alerts: ReturnType<typeof dedupe>['alerts'],
+  now: number,
+  remaining: (d: Decision, at: number) => string,
+  machineOf: (a: Alert) => string,
+): unknown[] {
+  return alerts.map(({ alert, decisions }) => ({
+    capacity: 0,
+    created_at: formatRfc3339(alert.createdAt),
+    decisions: decisions.map((d) => ({
+      duration: remaining(d, now),
+      id: omitZero(d.id),
+      origin: d.origin,
+      scenario: d.scenario,
+      scope: d.scope,
+      simulated: alert.simulated, // the LAPI copies the alert's flag onto each decision
+      type: d.type,
+      value: d.value,
+    })),
+    events: null, // Vigil stores no events; the LAPI's nil slice encodes as null
+    events_count: alert.eventsCount,
+    id: omitZero(alert.id),
+    labels: null,
+    leakspeed: alert.leakspeed,
+    machine_id: machineOf(alert),
+    message: alert.message,
+    scenario: alert.scenario,
+    scenario_hash: '',
+    scenario_version: '',
+    simulated: alert.simulated,
+    source: { ip: alert.sourceIp === '' ? undefined : alert.sourceIp, scope: alert.sourceScope, value: alert.sourceValue },
+    // Sic: RFC 3339 for created_at but Go's Time.String() for start/stop (§3).
+    start_at: formatGoTimeString(alert.startAt),
+    stop_at: formatGoTimeString(alert.stopAt),
+  }));
 }
 
 /** Go's `omitempty` on an int64 id. */

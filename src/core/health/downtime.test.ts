@@ -3,47 +3,23 @@ import { downtimeFrom, downtimeWithin, silenceSince } from './downtime.ts';
 import { bouncerStatus, DEFAULT_RULES, evaluate } from './evaluate.ts';
 import { machineStatus } from './evaluate-machines.ts';
 import { settleStage } from './incident.ts';
-import type { BouncerHealthInput, FleetSnapshot, MachineHealthInput } from './types.ts';
+import type { FleetSnapshot } from './types.ts';
+import { bouncerBuilder, fleetSnapshot, machineBuilder } from '../../../test/support/health-inputs.ts';
 
 const T0 = Date.UTC(2026, 10, 1, 0, 0, 0);
 const S = 1000;
 const MIN = 60_000;
 const H = 3600_000;
 
-function bouncer(over: Partial<BouncerHealthInput> = {}): BouncerHealthInput {
-  return {
-    id: 1,
-    name: 'custom',
-    type: 'crowdsec-custom-bouncer',
-    version: 'v0.0.15',
-    ipAddress: '127.0.0.1',
-    kind: 'remediation',
-    revoked: false,
-    createdAt: T0 - H,
-    lastPullAt: T0,
-    lastRequestAt: T0,
-    pullCadenceMs: 10 * S,
-    lastUsageMetricsAt: null,
-    ...over,
-  };
-}
-function machine(over: Partial<MachineHealthInput> = {}): MachineHealthInput {
-  return {
-    id: 1,
-    machineId: 'agent1',
-    ipAddress: '127.0.0.1',
-    version: 'v1.4.6',
-    isValidated: true,
-    authType: 'password',
-    createdAt: T0 - 72 * H,
-    lastLoginAt: T0 - 30 * MIN,
-    lastHeartbeatAt: T0,
-    lastPushAt: T0,
-    heartbeatCadenceMs: MIN,
-    ...over,
-  };
-}
-const fleet = (over: Partial<FleetSnapshot>): FleetSnapshot => ({ bouncers: [], refused: [], lapiStarts: [], bouncerChanges: [], ...over });
+const bouncer = bouncerBuilder(
+  { name: 'custom', type: 'crowdsec-custom-bouncer', version: 'v0.0.15', ipAddress: '127.0.0.1', pullCadenceMs: 10 * S },
+  { createdAt: T0 - H, lastPullAt: T0, lastRequestAt: T0 },
+);
+const machine = machineBuilder(
+  { ipAddress: '127.0.0.1', version: 'v1.4.6', heartbeatCadenceMs: MIN },
+  { createdAt: T0 - 72 * H, lastLoginAt: T0 - 30 * MIN, lastHeartbeatAt: T0, lastPushAt: T0 },
+);
+const fleet = fleetSnapshot;
 const kinds = (s: FleetSnapshot, now: number) => evaluate(s, now, DEFAULT_RULES).map((f) => `${f.kind}:${f.subject}`);
 
 describe('downtimeFrom: the time no Local API run was alive', () => {

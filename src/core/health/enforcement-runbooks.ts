@@ -33,23 +33,12 @@ interface Concern {
 
 const RELOAD_SERVERS = ['sudo nginx -t', 'sudo nginx -s reload', 'sudo caddy reload --config /etc/caddy/Caddyfile'];
 
-export function enforcementRunbookFor(ctx: EnforcementRunbookContext): Runbook {
-  const cli = ctx.cli ?? 'vigil';
-  const b = arg(ctx.bouncerName);
-  // cscli 1.4 has no `bouncers inspect`: its list shows the last pull.
-  const inspectCommand = cli === 'vigil' ? `sudo vigil bouncers inspect ${b}` : 'sudo cscli bouncers list';
-  const service = ctx.serviceName && !ctx.serviceName.startsWith('<') ? ctx.serviceName : undefined;
-  const restartCommand = service
-    ? ctx.serviceManager === 'none'
-      ? `sudo service ${shellQuote(service)} restart`
-      : `sudo systemctl restart ${shellQuote(service)}`
-    : 'sudo systemctl restart <bouncer-service>';
-  const url = ctx.canaryUrl ? shellQuote(ctx.canaryUrl) : '<canary-url>';
-  const inspect: RunbookStep = {
-    text: `What the Local API knows of ${code(ctx.bouncerName)} (last pull${cli === 'vigil' ? ', filters, usage metrics' : ''}):`,
-    commands: [inspectCommand],
-  };
-  const concerns: Record<string, Concern> = {
+/** Each concern's steps, filled in with this bouncer's commands; the cause picks which come first. */
+function enforcementConcerns(
+  ctx: EnforcementRunbookContext,
+  { cli, url, inspectCommand, restartCommand }: { cli: string; url: string; inspectCommand: string; restartCommand: string },
+): Record<string, Concern> {
+  return {
     offline: {
       diagnose: {
         text: 'The bouncer did not pull the test decision: see whether it is offline (its RC Integration Offline or Integration Late issue) and follow that runbook.',
@@ -116,6 +105,25 @@ export function enforcementRunbookFor(ctx: EnforcementRunbookContext): Runbook {
       },
     },
   };
+}
+
+export function enforcementRunbookFor(ctx: EnforcementRunbookContext): Runbook {
+  const cli = ctx.cli ?? 'vigil';
+  const b = arg(ctx.bouncerName);
+  // cscli 1.4 has no `bouncers inspect`: its list shows the last pull.
+  const inspectCommand = cli === 'vigil' ? `sudo vigil bouncers inspect ${b}` : 'sudo cscli bouncers list';
+  const service = ctx.serviceName && !ctx.serviceName.startsWith('<') ? ctx.serviceName : undefined;
+  const restartCommand = service
+    ? ctx.serviceManager === 'none'
+      ? `sudo service ${shellQuote(service)} restart`
+      : `sudo systemctl restart ${shellQuote(service)}`
+    : 'sudo systemctl restart <bouncer-service>';
+  const url = ctx.canaryUrl ? shellQuote(ctx.canaryUrl) : '<canary-url>';
+  const inspect: RunbookStep = {
+    text: `What the Local API knows of ${code(ctx.bouncerName)} (last pull${cli === 'vigil' ? ', filters, usage metrics' : ''}):`,
+    commands: [inspectCommand],
+  };
+  const concerns = enforcementConcerns(ctx, { cli, url, inspectCommand, restartCommand });
   const order: Record<string, string[]> = {
     decision_not_pulled: ['offline'],
     integration_not_loaded: ['module', 'clientAddress'],

@@ -5,51 +5,23 @@ import { causeText, CAUSE_KINDS } from './causes.ts';
 import { MACHINE_CAUSES } from './machine-causes.ts';
 import { machineRunbookFor } from './machine-runbooks.ts';
 import { issueRunbook } from './issue-view.ts';
-import type { BouncerHealthInput, FleetSnapshot, MachineHealthInput } from './types.ts';
+import type { FleetSnapshot, MachineHealthInput } from './types.ts';
 import type { RefusedRequest } from '../model/records.ts';
 import type { HealthIssue } from '../model/health-issue.ts';
+import { bouncerBuilder, fleetSnapshot, machineBuilder } from '../../../test/support/health-inputs.ts';
 
 const T0 = Date.UTC(2026, 10, 1, 0, 0, 0);
 const H = 3600_000;
 const MIN = 60_000;
 
-function machine(over: Partial<MachineHealthInput> = {}): MachineHealthInput {
-  return {
-    id: 1,
-    machineId: 'agent1',
-    ipAddress: '10.0.0.7',
-    version: 'v1.7.8-debian',
-    isValidated: true,
-    authType: 'password',
-    createdAt: T0 - 72 * H,
-    lastLoginAt: T0 - 30 * MIN,
-    lastHeartbeatAt: T0,
-    lastPushAt: T0,
-    heartbeatCadenceMs: null,
-    ...over,
-  };
-}
-function bouncer(over: Partial<BouncerHealthInput> = {}): BouncerHealthInput {
-  return {
-    id: 1,
-    name: 'nginx',
-    type: 'crowdsec-nginx-bouncer',
-    version: 'v1.0.8',
-    ipAddress: '10.0.0.5',
-    kind: 'remediation',
-    revoked: false,
-    createdAt: T0 - 72 * H,
-    lastPullAt: T0 + 48 * H,
-    lastRequestAt: T0,
-    pullCadenceMs: null,
-    lastUsageMetricsAt: null,
-    ...over,
-  };
-}
+const machine = machineBuilder(
+  { machineId: 'agent1', ipAddress: '10.0.0.7', version: 'v1.7.8-debian' },
+  { createdAt: T0 - 72 * H, lastLoginAt: T0 - 30 * MIN, lastHeartbeatAt: T0, lastPushAt: T0 },
+);
+// A healthy filler: its identity does not matter here.
+const bouncer = bouncerBuilder({}, { createdAt: T0 - 72 * H, lastPullAt: T0 + 48 * H, lastRequestAt: T0 });
 /** A healthy bouncer keeps the fleet findings (se_no_rc) out of the way. */
-function fleet(machines: MachineHealthInput[], over: Partial<FleetSnapshot> = {}): FleetSnapshot {
-  return { bouncers: [bouncer()], refused: [], lapiStarts: [], bouncerChanges: [], machines, ...over };
-}
+const fleet = (machines: MachineHealthInput[], over: Partial<FleetSnapshot> = {}) => fleetSnapshot({ bouncers: [bouncer()], machines, ...over });
 let rid = 0;
 function login(over: Partial<RefusedRequest>): RefusedRequest {
   return {

@@ -14,6 +14,7 @@ import {
   type MachineChange,
   type MachineHealthInput,
 } from './types.ts';
+import { lapiRestartCause, roundToSecond } from './lapi-restart-cause.ts';
 
 /**
  * The machine (log processor) half of the evaluator: CrowdSec's LP Offline and LP No Alerts
@@ -301,16 +302,11 @@ function offlineCauses(m: MachineHealthInput, since: number, idx: MachineEvidenc
 
   if (m.lastHeartbeatAt !== null || m.lastLoginAt !== null) {
     const window = Math.max(RESTART_WINDOW_MIN_MS, 3 * (m.heartbeatCadenceMs ?? 0));
-    const restart = idx.lapiStarts.find((s) => s > since && s - since <= window);
-    if (restart !== undefined) {
-      causes.push({
-        cause: 'lapi_restart',
-        confidence: causes.length === 0 ? 'high' : 'medium',
-        evidence: [
-          `the Local API restarted at ${formatRfc3339(restart)}, ${formatGoDuration(roundToSecond(restart - since))} after this machine was last seen, and it has not checked in since: the agent did not log in again`,
-        ],
-      });
-    }
+    const restart = lapiRestartCause(idx.lapiStarts, since, window, causes.length, {
+      after: 'this machine was last seen',
+      notBack: 'it has not checked in since: the agent did not log in again',
+    });
+    if (restart) causes.push(restart);
   }
 
   if (m.lastLoginAt === null && m.lastHeartbeatAt === null) {
@@ -365,8 +361,4 @@ function describe(list: RefusedSummary[]): string[] {
 
 function ago(now: number, t: number): string {
   return formatGoDuration(roundToSecond(now - t));
-}
-
-function roundToSecond(ms: number): number {
-  return Math.round(ms / 1000) * 1000;
 }

@@ -2,30 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { bouncerStatus, DEFAULT_RULES, evaluate, evaluateInSlices } from './evaluate.ts';
 import type { BouncerHealthInput, FleetSnapshot } from './types.ts';
 import type { RefusedRequest } from '../model/records.ts';
+import { bouncerBuilder, fleetSnapshot } from '../../../test/support/health-inputs.ts';
 
 const T0 = Date.UTC(2026, 10, 1, 0, 0, 0);
 const H = 3600_000;
 
-function bouncer(over: Partial<BouncerHealthInput> = {}): BouncerHealthInput {
-  return {
-    id: 1,
-    name: 'nginx',
-    type: 'crowdsec-nginx-bouncer',
-    version: 'v1.0.8',
-    ipAddress: '10.0.0.5',
-    kind: 'remediation',
-    revoked: false,
-    createdAt: T0,
-    lastPullAt: T0,
-    lastRequestAt: T0,
-    pullCadenceMs: null,
-    lastUsageMetricsAt: null,
-    ...over,
-  };
-}
-function fleet(bouncers: BouncerHealthInput[], over: Partial<FleetSnapshot> = {}): FleetSnapshot {
-  return { bouncers, refused: [], lapiStarts: [], bouncerChanges: [], ...over };
-}
+// The refused requests below come from its address with its User-Agent.
+const bouncer = bouncerBuilder(
+  { name: 'nginx', type: 'crowdsec-nginx-bouncer', version: 'v1.0.8', ipAddress: '10.0.0.5' },
+  { createdAt: T0, lastPullAt: T0, lastRequestAt: T0 },
+);
+const fleet = (bouncers: BouncerHealthInput[], over: Partial<FleetSnapshot> = {}) => fleetSnapshot({ bouncers, ...over });
 let rid = 0;
 function refused(over: Partial<RefusedRequest>): RefusedRequest {
   return {

@@ -3,28 +3,16 @@ import { DEFAULT_RULES, evaluate } from './evaluate.ts';
 import { DEFAULT_FAIL_OPEN_AFTER_MS } from './fail-open.ts';
 import type { BouncerHealthInput, FleetSnapshot } from './types.ts';
 import type { RefusedSummary } from '../model/records.ts';
+import { bouncerBuilder, fleetSnapshot } from '../../../test/support/health-inputs.ts';
 
 /** Fail-open (issue 25 item 2) through the real evaluator, across its exact boundaries. */
 const T = Date.UTC(2026, 11, 7, 9, 0, 0);
 const S = 1000;
 
-function bouncer(over: Partial<BouncerHealthInput> = {}): BouncerHealthInput {
-  return {
-    id: 1,
-    name: 'shop',
-    type: 'nodejs-cs-bouncer',
-    version: 'v0.2.0',
-    ipAddress: '10.0.0.5',
-    kind: 'remediation',
-    revoked: false,
-    createdAt: T - 30 * 24 * 3600_000,
-    lastPullAt: T - 30 * S,
-    lastRequestAt: T,
-    pullCadenceMs: null,
-    lastUsageMetricsAt: null,
-    ...over,
-  };
-}
+const bouncer = bouncerBuilder(
+  { name: 'shop', type: 'nodejs-cs-bouncer', version: 'v0.2.0', ipAddress: '10.0.0.5' },
+  { createdAt: T - 30 * 24 * 3600_000, lastPullAt: T - 30 * S, lastRequestAt: T },
+);
 function refusal(over: Partial<RefusedSummary> = {}): RefusedSummary {
   return {
     peerIp: '10.0.0.5',
@@ -41,9 +29,8 @@ function refusal(over: Partial<RefusedSummary> = {}): RefusedSummary {
     ...over,
   };
 }
-function fleet(bouncers: BouncerHealthInput[], refusedSummaries: RefusedSummary[], over: Partial<FleetSnapshot> = {}): FleetSnapshot {
-  return { bouncers, refused: [], refusedSummaries, lapiStarts: [], bouncerChanges: [], ...over };
-}
+const fleet = (bouncers: BouncerHealthInput[], refusedSummaries: RefusedSummary[], over: Partial<FleetSnapshot> = {}) =>
+  fleetSnapshot({ bouncers, refusedSummaries, ...over });
 const at = (f: ReturnType<typeof evaluate>) => f.map((x) => `${x.kind}/${x.criticality}/${x.causes[0]?.cause}`);
 
 describe('fail-open: refused, nothing succeeding', () => {

@@ -2,40 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_RULES, evaluate } from './evaluate.ts';
 import { learnRhythm, queriesPerMinute, RHYTHM_EXPECTED, rhythmSourceHours, type RhythmHour } from './live-rhythm.ts';
 import type { BouncerHealthInput, FleetSnapshot } from './types.ts';
+import { bouncerBuilder, fleetSnapshot } from '../../../test/support/health-inputs.ts';
 
 /** A stopped live-mode bouncer (issue 25 item 3) through the real evaluator, across exact boundaries. */
 const MONDAY_9 = Date.UTC(2026, 11, 7, 9, 0, 0); // a Monday
 const M = 60_000;
 const H = 3600_000;
 
-function bouncer(over: Partial<BouncerHealthInput> = {}): BouncerHealthInput {
-  return {
-    id: 1,
-    name: 'shop',
-    type: 'nodejs-cs-bouncer',
-    version: 'v0.2.0',
-    ipAddress: '10.0.0.5',
-    kind: 'remediation',
-    revoked: false,
-    createdAt: MONDAY_9 - 60 * 24 * H,
-    lastPullAt: MONDAY_9 + 10 * M,
-    lastRequestAt: MONDAY_9 + 10 * M,
-    pullCadenceMs: null,
-    lastUsageMetricsAt: null,
-    ...over,
-  };
-}
+const bouncer = bouncerBuilder(
+  { name: 'shop', type: 'nodejs-cs-bouncer', version: 'v0.2.0', ipAddress: '10.0.0.5' },
+  { createdAt: MONDAY_9 - 60 * 24 * H, lastPullAt: MONDAY_9 + 10 * M, lastRequestAt: MONDAY_9 + 10 * M },
+);
 /** The same expectation for the current hour and the five before it. */
 function rhythm(fewest: number, weeks = 3, hourNow = MONDAY_9): RhythmHour[] {
   return Array.from({ length: 6 }, (_, j) => ({ hourStart: hourNow - j * H, fewest, weeks }));
 }
-const fleet = (b: BouncerHealthInput[], over: Partial<FleetSnapshot> = {}): FleetSnapshot => ({
-  bouncers: b,
-  refused: [],
-  lapiStarts: [],
-  bouncerChanges: [],
-  ...over,
-});
+const fleet = (bouncers: BouncerHealthInput[], over: Partial<FleetSnapshot> = {}) => fleetSnapshot({ bouncers, ...over });
 const at = (f: ReturnType<typeof evaluate>) => f.map((x) => `${x.kind}/${x.criticality}/${x.causes[0]?.cause}`);
 
 describe('live rhythm: queries expected at this hour of the week', () => {

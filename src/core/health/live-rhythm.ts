@@ -1,5 +1,6 @@
 import { formatGoDuration, formatRfc3339 } from '../../lib/duration.ts';
 import type { BouncerHealthInput, HealthRules, LikelyCause } from './types.ts';
+import { roundToSecond } from './lapi-restart-cause.ts';
 
 /**
  * A stopped live-mode bouncer (issue 25 item 3). A live bouncer asks `GET /v1/decisions?ip=` only
@@ -212,10 +213,6 @@ function formatRate(perMinute: number): string {
 
 function formatProbability(p: number): string {
   return p < 1e-3 ? p.toExponential(0) : p.toFixed(3);
-}
-
-function roundToSecond(ms: number): number {
-  return Math.round(ms / 1000) * 1000;
 }
 
 /** The issue's summary line for a live-mode bouncer gone silent. */

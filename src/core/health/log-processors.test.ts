@@ -12,30 +12,20 @@ import { causeText } from './causes.ts';
 import { formatRunbookText } from '../../presentation/runbook-format.ts';
 import { issueRunbook } from './issue-view.ts';
 import type { HealthIssue } from '../model/health-issue.ts';
-import type { BouncerHealthInput, FleetSnapshot, MachineHealthInput } from './types.ts';
+import type { FleetSnapshot, MachineHealthInput } from './types.ts';
+import { bouncerBuilder, fleetSnapshot, machineBuilder } from '../../../test/support/health-inputs.ts';
 
 /** LP No Logs Read (24 h) and LP No Logs Parsed (48 h) from agents' usage reports, across the exact boundaries, time passed in. */
 const T0 = Date.UTC(2026, 10, 1, 0, 0, 0);
 const H = 3600_000;
 const MIN = 60_000;
 
-function machine(now: number, over: Partial<MachineHealthInput> = {}): MachineHealthInput {
-  // Online at `now`: it beat a minute ago.
-  return {
-    id: 7,
-    machineId: 'agent1',
-    ipAddress: '10.0.0.7',
-    version: 'v1.7.8-debian',
-    isValidated: true,
-    authType: 'password',
-    createdAt: T0 - 72 * H,
-    lastLoginAt: now - 30 * MIN,
-    lastHeartbeatAt: now - MIN,
-    lastPushAt: now - MIN,
-    heartbeatCadenceMs: null,
-    ...over,
-  };
-}
+/** Online at `now`: it beat a minute ago. */
+const machine = (now: number, over: Partial<MachineHealthInput> = {}) =>
+  machineBuilder(
+    { id: 7, machineId: 'agent1' },
+    { createdAt: T0 - 72 * H, lastLoginAt: now - 30 * MIN, lastHeartbeatAt: now - MIN, lastPushAt: now - MIN },
+  )(over);
 function win(at: number, read: number, parsed: number): LogProcessorWindow {
   return {
     at,
@@ -59,29 +49,9 @@ function usage(now: number, over: Partial<LogProcessorUsageInput> = {}): LogProc
     ...over,
   };
 }
-const bouncer: BouncerHealthInput = {
-  id: 1,
-  name: 'nginx',
-  type: 'crowdsec-nginx-bouncer',
-  version: 'v1.0.8',
-  ipAddress: '10.0.0.5',
-  kind: 'remediation',
-  revoked: false,
-  createdAt: T0 - 72 * H,
-  lastPullAt: T0 + 100 * H,
-  lastRequestAt: T0 + 100 * H,
-  pullCadenceMs: null,
-  lastUsageMetricsAt: null,
-};
+const bouncer = bouncerBuilder({}, { createdAt: T0 - 72 * H, lastPullAt: T0 + 100 * H, lastRequestAt: T0 + 100 * H })();
 function snap(now: number, u: Partial<LogProcessorUsageInput> | null, m: Partial<MachineHealthInput> = {}): FleetSnapshot {
-  return {
-    bouncers: [bouncer],
-    refused: [],
-    lapiStarts: [],
-    bouncerChanges: [],
-    machines: [machine(now, m)],
-    logProcessorUsage: u === null ? [] : [usage(now, u)],
-  };
+  return fleetSnapshot({ bouncers: [bouncer], machines: [machine(now, m)], logProcessorUsage: u === null ? [] : [usage(now, u)] });
 }
 const kinds = (now: number, u: Partial<LogProcessorUsageInput> | null, m: Partial<MachineHealthInput> = {}, rules = DEFAULT_RULES) =>
   evaluateLogProcessors(snap(now, u, m), now, rules).map((f) => f.kind);

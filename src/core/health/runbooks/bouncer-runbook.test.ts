@@ -1,7 +1,8 @@
 import { CAUSE_KINDS } from '../causes.ts';
 import { describe, expect, it } from 'vitest';
-import { bouncerFamily, resolveKind, type BouncerFamily } from '../bouncer-kind.ts';
-import { DEPLOYMENTS, runbookFor, shellQuote, type CauseKind, type Deployment, type Runbook, type RunbookContext } from './index.ts';
+import { bouncerFamily, type BouncerFamily } from '../bouncer-kind.ts';
+import { DEPLOYMENTS, runbookFor, shellQuote, type CauseKind, type Deployment, type RunbookContext } from './index.ts';
+import { runbookContext as ctxFor, runbookSection as section, allCommands } from '../../../../test/support/runbook-context.ts';
 
 const CAUSES: CauseKind[] = CAUSE_KINDS;
 
@@ -62,22 +63,6 @@ const FAMILIES: Array<{ family: BouncerFamily; type: string; configPath: string;
   { family: 'vigil', type: 'vigil-bouncer', configPath: '/etc/crowdsec/bouncers/vigil-forward-auth.yaml', service: 'vigil-forward-auth' },
   { family: 'generic', type: 'curl', configPath: '/etc/crowdsec/bouncers/<bouncer-config>.yaml', service: '<bouncer-service>' },
 ];
-
-function ctxFor(type: string, over: Partial<RunbookContext> = {}): RunbookContext {
-  return {
-    bouncerName: 'edge-1',
-    bouncerType: type,
-    family: bouncerFamily(type),
-    kind: resolveKind(type, null),
-    lapiUrl: 'http://127.0.0.1:8080/',
-    deployment: 'host',
-    cause: 'unknown',
-    ...over,
-  };
-}
-
-const section = (r: Runbook, title: 'Diagnose' | 'Resolve' | 'Verify') => r.sections.find((s) => s.title === title)!;
-const allCommands = (r: Runbook) => r.sections.flatMap((s) => s.steps.flatMap((st) => st.commands));
 
 const LAPI_PREFIX: Record<Deployment, string> = {
   host: 'sudo vigil',

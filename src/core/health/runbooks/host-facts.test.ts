@@ -1,23 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { bouncerFamily, resolveKind } from '../bouncer-kind.ts';
 import { CAUSE_KINDS } from '../causes.ts';
 import { issueRunbook } from '../issue-view.ts';
 import type { HealthIssue } from '../../model/health-issue.ts';
-import { DEPLOYMENTS, runbookFor, type Runbook, type RunbookContext } from './index.ts';
+import { DEPLOYMENTS, runbookFor, type Runbook } from './index.ts';
+import { runbookContext as ctxFor, allCommands } from '../../../../test/support/runbook-context.ts';
 
-function ctxFor(type: string, over: Partial<RunbookContext> = {}): RunbookContext {
-  return {
-    bouncerName: 'edge-1',
-    bouncerType: type,
-    family: bouncerFamily(type),
-    kind: resolveKind(type, null),
-    lapiUrl: 'http://127.0.0.1:8080/',
-    deployment: 'host',
-    cause: 'unknown',
-    ...over,
-  };
-}
-const allCommands = (r: Runbook) => r.sections.flatMap((s) => s.steps.flatMap((st) => st.commands));
 const allText = (r: Runbook) => [r.title, r.summary, ...r.sections.flatMap((s) => s.steps.map((st) => st.text))].join('\n');
 
 const TYPES = [

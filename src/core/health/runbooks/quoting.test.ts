@@ -1,26 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { bouncerFamily, resolveKind } from '../bouncer-kind.ts';
 import { CAUSE_KINDS } from '../causes.ts';
-import { DEPLOYMENTS, runbookFor, shellQuote, type CauseKind, type Runbook, type RunbookContext } from './index.ts';
+import { DEPLOYMENTS, runbookFor, shellQuote, type CauseKind } from './index.ts';
+import { runbookContext as ctxFor, runbookSection as section, allCommands } from '../../../../test/support/runbook-context.ts';
 
 const CAUSES: CauseKind[] = CAUSE_KINDS;
-
-function ctxFor(type: string, over: Partial<RunbookContext> = {}): RunbookContext {
-  return {
-    bouncerName: 'edge-1',
-    bouncerType: type,
-    family: bouncerFamily(type),
-    kind: resolveKind(type, null),
-    lapiUrl: 'http://127.0.0.1:8080/',
-    deployment: 'host',
-    cause: 'unknown',
-    ...over,
-  };
-}
-
-const section = (r: Runbook, title: 'Diagnose' | 'Resolve' | 'Verify') => r.sections.find((s) => s.title === title)!;
-const allCommands = (r: Runbook) => r.sections.flatMap((s) => s.steps.flatMap((st) => st.commands));
 
 describe('quoting', () => {
   const HOSTILE = "x'; rm -rf /";

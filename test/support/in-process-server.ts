@@ -1,0 +1,34 @@
+/**
+ * An in-process `vigil serve` on a fresh store, started before a describe's tests and closed after
+ * them (as useFreshStore does for a store): loopback on a free port, metrics off, no evaluation
+ * loop (tests evaluate when they mean to), the given clock. `configure` changes the loaded config.
+ *
+ *   const server = useInProcessServer(dialect, clock, (config) => { config.limits.maxInstancesPerKey = 20; });
+ *   it('…', async () => { await get(server().url, '/v1/decisions'); });
+ */
+import { afterAll, beforeAll } from 'vitest';
+import { createLogger, startServer, type RunningServer } from '../../src/app/serve.ts';
+import { loadConfig, type VigilConfig } from '../../src/config/config.ts';
+import type { Clock } from '../../src/lib/clock.ts';
+import { freshDbUrl, type TestDialect } from './databases.ts';
+
+export function useInProcessServer(dialect: TestDialect, clock: Clock, configure: (config: VigilConfig) => void = () => {}): () => RunningServer {
+  let server: RunningServer | undefined;
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const db = await freshDbUrl(dialect);
+    cleanup = db.cleanup;
+    const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
+    config.health.evaluateEveryMs = 0;
+    configure(config);
+    server = await startServer(config, { clock, log: createLogger('silent') });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await cleanup?.();
+  });
+  return () => {
+    if (!server) throw new Error('the in-process server is not started: call useInProcessServer inside describe()');
+    return server;
+  };
+}
