@@ -21,6 +21,7 @@ import { registerNotifyCommands } from './notify.ts';
 import { registerDoctorCommand } from './doctor.ts';
 import { registerVerifyCommand } from './verify.ts';
 import { registerImportCommands } from './import.ts';
+import { registerExportCommands } from './export.ts';
 
 /** How long a command's write waits for vigil serve's transaction on a SQLite store (store/database.ts). */
 const CLI_BUSY_TIMEOUT_MS = 30_000;
@@ -89,6 +90,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   registerDoctorCommand(program, ctx);
   registerVerifyCommand(program, ctx);
   registerImportCommands(program, ctx);
+  registerExportCommands(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
