@@ -66,7 +66,7 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
       const verb = o.dryRun ? 'would export' : 'exported';
       for (const line of report.notes) ctx.io.stderr(logLine('warning', line));
       for (const command of report.allowlistCommands) ctx.io.stdout(`${command}\n`);
-      const file = 'deleteScript' in report ? `, ${(report as { deletions: number }).deletions} deletion(s) in ${report.deleteScript}` : '';
+      const file = report.deleteScript !== undefined ? `, ${report.deletions} deletion(s) in ${report.deleteScript}` : '';
       ctx.io.stderr(
         logLine(
           'info',

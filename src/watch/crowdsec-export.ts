@@ -34,6 +34,9 @@ export interface CrowdsecExportReport {
   machinesUpdated: string[];
   allowlistCommands: string[];
   notes: string[];
+  /** `--to-file`: the script of `cscli decisions delete` lines, and how many. */
+  deleteScript?: string;
+  deletions?: number;
 }
 
 /** Where Vigil's allowlists come from; none until the allowlists store is wired (the seam). */
@@ -219,7 +222,7 @@ export async function exportCrowdsecToFile(
   file: string,
   now: number,
   opts: { dryRun?: boolean; allowlists?: AllowlistsForExport } = {},
-): Promise<CrowdsecExportReport & { deleteScript: string; deletions: number }> {
+): Promise<CrowdsecExportReport> {
   const vigil = await readVigil(store, now, opts.allowlists ?? noAllowlists);
   const plan = planCrowdsecExport({ vigil, crowdsec: { decisions: [], bouncers: [], machines: [] }, now });
   const active = new Set(vigil.decisions.map(({ decision: d }) => `${d.scope.toLowerCase()}\0${d.value}\0${d.type}`));
