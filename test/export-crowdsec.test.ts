@@ -126,4 +126,45 @@ describe.skipIf(skip)(`vigil export crowdsec back to the real CrowdSec 1.4.6${sk
       }
     }, 180_000);
   }
+
+  for (const dialect of DIALECTS) {
+    it(`${dialect}: --to-file writes what cscli decisions import takes, and the deletions as cscli commands`, async () => {
+      const vigilDb = await freshDbUrl(dialect);
+      let crowdsec: CrowdsecInstance | undefined;
+      const vigil = (...argv: string[]) => runVigil({ env: { VIGIL_DB: vigilDb.url }, cwd: work }, argv);
+      try {
+        crowdsec = await startCrowdsec({ workDir: work });
+        await crowdsec.addDecision({ ip: '192.0.2.20', duration: '2h', reason: 'deleted-on-vigil' });
+        expect((await vigil('import', 'crowdsec', '--crowdsec-config', crowdsec.configPath)).code).toBe(0);
+        await vigil('decisions', 'add', '--ip', '203.0.113.20', '--duration', '3h', '--reason', 'made-on-vigil');
+        await vigil('decisions', 'add', '--range', '2001:db8:20::/48', '--duration', '1h', '--reason', 'v6', '--type', 'captcha');
+        expect((await vigil('decisions', 'delete', '--ip', '192.0.2.20')).code).toBe(0);
+        const file = path.join(crowdsec.dir, 'from-vigil.json');
+        const dry = await vigil('export', 'crowdsec', '--to-file', file, '--dry-run');
+        expect(dry.code, dry.err).toBe(0);
+        expect(fs.existsSync(file)).toBe(false);
+        const run = await vigil('export', 'crowdsec', '--to-file', file);
+        expect(run.code, run.err).toBe(0);
+        expect(run.err).toContain(`exported to ${file}: 2 decision(s)`);
+        expect(run.err).toContain(`1 deletion(s) in ${file}.sh`);
+        expect(run.err).toContain('bouncers and machines are not in the file');
+
+        // As the operator would: FILE.sh (the deletions first, then each scope's import) with CrowdSec's own cscli.
+        const env = { ...process.env, PATH: `${crowdsec.dir}:${process.env.PATH}` };
+        const { execFileSync } = await import('node:child_process');
+        execFileSync('sh', [`${file}.sh`], { env, stdio: 'pipe' });
+        // -a: 1.4.6 lists cscli-import decisions only with it.
+        const list = JSON.parse((await crowdsec.cscli(['decisions', 'list', '-a', '-o', 'json'])).stdout) as Array<{
+          decisions: Array<{ value: string; type: string; scope: string; scenario: string }>;
+        }>;
+        expect(list.flatMap((a) => a.decisions.map((d) => `${d.type} ${d.scope} ${d.value} ${d.scenario}`)).sort()).toEqual([
+          'ban Ip 203.0.113.20 made-on-vigil',
+          'captcha Range 2001:db8:20::/48 v6',
+        ]);
+      } finally {
+        await crowdsec?.destroy();
+        await vigilDb.cleanup();
+      }
+    }, 120_000);
+  }
 });

@@ -27,7 +27,7 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
     .option('--crowdsec-config <file>', "CrowdSec's config.yaml, for its db_config (default /etc/crowdsec/config.yaml)")
     .option('--crowdsec-db <url>', "CrowdSec's database instead: sqlite:PATH, postgres://USER:PASSWORD@HOST:5432/DB or mysql://USER:PASSWORD@HOST:3306/DB")
     .option('--db-url <url>', 'the same as --crowdsec-db')
-    .option('--to-file <file>', 'no database: write a cscli decisions import file (JSON) and FILE.delete.sh with the deletions')
+    .option('--to-file <file>', 'no database: write cscli decisions import files (FILE for Ip, FILE.<scope>.json for others) and FILE.sh that deletes and imports in order')
     .option('--dry-run', 'say what would be written, write nothing')
     .addOption(outputOption())
     .action(async (o: ExportOptions) => {

@@ -213,8 +213,10 @@ async function writeAlert(
 }
 
 /**
- * `--to-file`: `FILE` is `cscli decisions import -i FILE` input (JSON) for every active decision;
- * `FILE.delete.sh` holds one `cscli decisions delete` per decision deleted on Vigil (run it first).
+ * `--to-file FILE`: no database. CrowdSec 1.4.6's `cscli decisions import` takes one scope per run
+ * (its `--scope` flag, default Ip; an entry's own scope is ignored) and stamps origin `cscli-import`:
+ * so `FILE` holds the Ip decisions, `FILE.<scope>.json` each other scope, and `FILE.sh` runs, in
+ * order, a `cscli decisions delete` per decision deleted on Vigil and each import with its `--scope`.
  * Bouncers and machines cannot travel this way (cscli cannot add a key by its hash): the report says so.
  */
 export async function exportCrowdsecToFile(
@@ -232,12 +234,23 @@ export async function exportCrowdsecToFile(
     // A delete matches by value and type: one that Vigil still holds under another decision would take it too.
     if (d.deletedAt !== null && !active.has(key)) deleted.set(key, d);
   }
-  const entries = plan.alerts.flatMap((a) => a.decisions.map((d) => toCscliImportEntry(d, now)));
-  const deleteScript = `${file}.delete.sh`;
+  const byScope = new Map<string, { scope: string; entries: Record<string, string>[] }>();
+  for (const d of plan.alerts.flatMap((a) => a.decisions)) {
+    const scope = d.scope.toLowerCase() === 'ip' ? 'Ip' : d.scope;
+    const g = byScope.get(scope) ?? { scope, entries: [] };
+    g.entries.push(toCscliImportEntry(d, now));
+    byScope.set(scope, g);
+  }
+  const script = `${file}.sh`;
+  const fileOf = (scope: string) => (scope === 'Ip' ? file : `${file}.${scope.toLowerCase().replace(/[^a-z0-9_-]/g, '_')}.json`);
   if (!opts.dryRun) {
-    fs.writeFileSync(file, `${JSON.stringify(entries, null, 1)}\n`, { mode: 0o600 });
-    const lines = ['#!/bin/sh', '# decisions deleted on Vigil: run before cscli decisions import', 'set -e', ...[...deleted.values()].map(cscliDeleteCommand)];
-    fs.writeFileSync(deleteScript, `${lines.join('\n')}\n`, { mode: 0o700 });
+    const lines = ['#!/bin/sh', "# written by vigil export crowdsec: run with CrowdSec's Local API running", 'set -e'];
+    lines.push(...[...deleted.values()].map(cscliDeleteCommand));
+    for (const { scope, entries } of byScope.values()) {
+      fs.writeFileSync(fileOf(scope), `${JSON.stringify(entries, null, 1)}\n`, { mode: 0o600 });
+      lines.push(`cscli decisions import -i ${shellQuote(fileOf(scope))} --scope ${shellQuote(scope)}`);
+    }
+    fs.writeFileSync(script, `${lines.join('\n')}\n`, { mode: 0o700 });
   }
   const report = reportOf(plan, file);
   return {
@@ -246,9 +259,12 @@ export async function exportCrowdsecToFile(
     machinesAdded: [],
     notes: [
       ...report.notes.filter((n) => !n.startsWith('bouncer ')),
-      `bouncers and machines are not in the file (cscli cannot add a key or password by its hash): export into the database, or add them again with cscli bouncers add NAME -k KEY`,
+      'bouncers and machines are not in the files (cscli cannot add a key or password by its hash): export into the database, or add them again with cscli bouncers add NAME -k KEY',
+      "cscli decisions import stamps origin cscli-import on what it imports (the database export keeps each decision's origin)",
     ],
-    deleteScript,
+    deleteScript: script,
     deletions: deleted.size,
   };
 }
+
+const shellQuote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
