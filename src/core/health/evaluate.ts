@@ -16,6 +16,7 @@ import { silenceSince, type Interval } from './downtime.ts';
 import { DEFAULT_FAIL_OPEN_AFTER_MS, failOpen, failOpenSummary } from './fail-open.ts';
 import { canaryNote, liveSilence, liveSilenceSummary } from './live-rhythm.ts';
 import { fleetSilence } from './fleet-silence.ts';
+import { withConsoleIssues } from './console-issues.ts';
 import {
   ISSUE_CATALOGUE,
   type BouncerHealthInput,
@@ -241,7 +242,8 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
   findings.push(...evaluateLogProcessors(snapshot, now, rules));
   // Canaries and drift (proof of enforcement): enforcement.ts.
   if (snapshot.enforcement) findings.push(...evaluateEnforcement(snapshot.enforcement));
-  return findings;
+  // The Console's newest issues (console-issues.ts).
+  return withConsoleIssues(findings, snapshot, now);
 }
 
 /**
