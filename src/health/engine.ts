@@ -22,6 +22,8 @@ import { listBouncers } from '../store/bouncers.ts';
 import { issueOpenCounts, openHealthIssue, openHealthIssues, resolveHealthIssue, touchHealthIssue } from '../store/health-issues.ts';
 import { lapiStarts } from '../store/lapi-runs.ts';
 import { usageMetricsReceivedAt } from '../store/usage-metrics.ts';
+import { alertVolume, knownSafeCandidates } from '../store/console-inputs.ts';
+import { TOO_MANY_ALERTS } from '../core/health/too-many-alerts.ts';
 
 /** Opened this many times in FLAP_WINDOW: shown as flapping rather than announced each time. */
 export const FLAP_OPENS = 3;
@@ -183,6 +185,9 @@ export class HealthEngine {
       logProcessorUsage: await logProcessorUsage(this.#store, now - (this.#rules.noLogsParsedAfterMs ?? NO_LOGS_PARSED_AFTER_MS) - 3600_000),
       // Canaries and drift (proof of enforcement).
       enforcement: await enforcementInput(this.#store, this.#canaries, bouncers),
+      // The Console's newest issues (core/health/console-issues.ts). The allowlist check is wired with the allowlists store.
+      alertVolume: await alertVolume(this.#store, now, TOO_MANY_ALERTS.windowMs, TOO_MANY_ALERTS.count),
+      knownSafe: { decisions: await knownSafeCandidates(this.#store, now) },
     };
   }
 
