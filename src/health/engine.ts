@@ -24,6 +24,7 @@ import { lapiStarts } from '../store/lapi-runs.ts';
 import { usageMetricsReceivedAt } from '../store/usage-metrics.ts';
 import { alertVolume, knownSafeCandidates } from '../store/console-inputs.ts';
 import { TOO_MANY_ALERTS } from '../core/health/too-many-alerts.ts';
+import { COMPONENT_VERSIONS } from '../core/health/component-versions.ts';
 
 /** Opened this many times in FLAP_WINDOW: shown as flapping rather than announced each time. */
 export const FLAP_OPENS = 3;
@@ -188,6 +189,7 @@ export class HealthEngine {
       // The Console's newest issues (core/health/console-issues.ts). The allowlist check is wired with the allowlists store.
       alertVolume: await alertVolume(this.#store, now, TOO_MANY_ALERTS.windowMs, TOO_MANY_ALERTS.count),
       knownSafe: { decisions: await knownSafeCandidates(this.#store, now) },
+      componentVersions: COMPONENT_VERSIONS,
     };
   }
 

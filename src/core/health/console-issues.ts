@@ -15,7 +15,7 @@ export function withConsoleIssues(findings: Finding[], snapshot: FleetSnapshot, 
   return [
     ...withoutDuplicateDrift(findings, zero),
     ...zero,
-    ...evaluateComponentOutdated(snapshot, now),
+    ...(snapshot.componentVersions ? evaluateComponentOutdated(snapshot, now, snapshot.componentVersions) : []),
     ...evaluateTooManyAlerts(snapshot.alertVolume, now),
     ...evaluateKnownSafeIp(snapshot.knownSafe, now),
   ];

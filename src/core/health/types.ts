@@ -74,6 +74,7 @@ import type { Interval } from './downtime.ts';
 import type { RhythmHour } from './live-rhythm.ts';
 import type { AlertVolumeInput } from './too-many-alerts.ts';
 import type { KnownSafeInput } from './known-safe-ip.ts';
+import type { ComponentVersion } from './component-versions.ts';
 
 export type { CauseKind };
 
@@ -152,6 +153,8 @@ export interface FleetSnapshot {
   alertVolume?: AlertVolumeInput;
   /** Active decisions that may be on known-safe addresses (known-safe-ip.ts). Absent: Blocking Known Safe IP is not judged. */
   knownSafe?: KnownSafeInput;
+  /** The versions known current or vulnerable (component-versions.ts). Absent: Component Outdated is not judged. */
+  componentVersions?: readonly ComponentVersion[];
 }
 
 /** A machine as the evaluator needs it. */
