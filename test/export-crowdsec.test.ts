@@ -54,7 +54,12 @@ describe.skipIf(skip)(`vigil export crowdsec back to the real CrowdSec 1.4.6${sk
         await crowdsec.addDecision({ range: '198.51.100.0/24', duration: '1h', reason: 'kept-range', type: 'captcha' });
         const throughout = await startCustomBouncer({ apiUrl: crowdsec.url, apiKey: key, workDir: work, updateFrequency: '1s' });
         running.push(throughout);
-        await until('the bouncer to hold CrowdSec\'s three decisions', async () => (held(throughout.events()).size === 3 ? true : undefined), () => throughout.logs(), 20_000);
+        await until(
+          "the bouncer to hold CrowdSec's three decisions",
+          async () => (held(throughout.events()).size === 3 ? true : undefined),
+          () => throughout.logs(),
+          20_000,
+        );
 
         // The switch: CrowdSec's Local API stops, Vigil takes its address with its data.
         await crowdsec.stop();
@@ -94,7 +99,12 @@ describe.skipIf(skip)(`vigil export crowdsec back to the real CrowdSec 1.4.6${sk
         // A bouncer registered on Vigil, started now: its key works on CrowdSec, and it receives exactly Vigil's decisions.
         const fresh = await startCustomBouncer({ apiUrl: crowdsec.url, apiKey: newKey, workDir: work, updateFrequency: '1s' });
         running.push(fresh);
-        const afterBack = await until('the new bouncer to receive its decisions', async () => (held(fresh.events()).size >= 4 ? held(fresh.events()) : undefined), () => `${fresh.logs()}\n${crowdsec!.logs()}`, 20_000);
+        const afterBack = await until(
+          'the new bouncer to receive its decisions',
+          async () => (held(fresh.events()).size >= 4 ? held(fresh.events()) : undefined),
+          () => `${fresh.logs()}\n${crowdsec!.logs()}`,
+          20_000,
+        );
         // A few more pulls: nothing else arrives (no deleted decision comes back).
         await new Promise((r) => setTimeout(r, 2_500));
         expect(sorted(held(fresh.events()))).toEqual(sorted(onVigil));
@@ -104,13 +114,20 @@ describe.skipIf(skip)(`vigil export crowdsec back to the real CrowdSec 1.4.6${sk
         expect(made.seconds).toBeGreaterThan(3 * 3600 - 120);
 
         // The bouncer that ran throughout, still on the same address, agrees.
-        await until('the running bouncer to pull from CrowdSec again', async () => (throughout.events().length > 0 ? true : undefined), () => throughout.logs(), 10_000);
+        await until(
+          'the running bouncer to pull from CrowdSec again',
+          async () => (throughout.events().length > 0 ? true : undefined),
+          () => throughout.logs(),
+          10_000,
+        );
         await new Promise((r) => setTimeout(r, 2_500));
         expect(sorted(held(throughout.events()))).toEqual(sorted(onVigil));
 
         // Live lookups on CrowdSec find the exported rows by address (its integer columns), with the old key.
         const live = async (ip: string) =>
-          (await (await fetch(`${crowdsec!.url}v1/decisions?ip=${encodeURIComponent(ip)}`, { headers: { 'X-Api-Key': key } })).json()) as Array<{ value: string }> | null;
+          (await (await fetch(`${crowdsec!.url}v1/decisions?ip=${encodeURIComponent(ip)}`, { headers: { 'X-Api-Key': key } })).json()) as Array<{
+            value: string;
+          }> | null;
         expect((await live('203.0.113.5'))?.map((d) => d.value)).toEqual(['203.0.113.5']);
         expect((await live('2001:db8:5::77'))?.map((d) => d.value)).toEqual(['2001:db8:5::/64']);
         expect(await live('192.0.2.11')).toBeNull();

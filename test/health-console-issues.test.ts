@@ -65,25 +65,33 @@ describe("the Console's newest issues through vigil serve", () => {
     let emptying = false;
     const target = new URL(lapi.url);
     hop = http.createServer((req, res) => {
-      const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (ur) => {
-        const body: Buffer[] = [];
-        ur.on('data', (c) => body.push(c));
-        ur.on('end', () => {
-          let out = Buffer.concat(body);
-          if (emptying && req.url?.startsWith('/v1/decisions/stream') && ur.statusCode === 200) out = Buffer.from('{"new":[],"deleted":[]}');
-          const headers = { ...ur.headers, 'content-length': String(out.length) };
-          delete headers['transfer-encoding'];
-          res.writeHead(ur.statusCode!, headers);
-          res.end(out);
-        });
-      });
+      const up = http.request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
+        (ur) => {
+          const body: Buffer[] = [];
+          ur.on('data', (c) => body.push(c));
+          ur.on('end', () => {
+            let out = Buffer.concat(body);
+            if (emptying && req.url?.startsWith('/v1/decisions/stream') && ur.statusCode === 200) out = Buffer.from('{"new":[],"deleted":[]}');
+            const headers = { ...ur.headers, 'content-length': String(out.length) };
+            delete headers['transfer-encoding'];
+            res.writeHead(ur.statusCode!, headers);
+            res.end(out);
+          });
+        },
+      );
       up.on('error', () => res.destroy());
       req.pipe(up);
     });
     await new Promise<void>((r) => hop.listen(0, '127.0.0.1', () => r()));
     const key = await lapi.addBouncer('empty-fw');
     const start = () => {
-      const b = createBouncer({ apiUrl: `http://127.0.0.1:${(hop.address() as AddressInfo).port}/`, apiKey: key, usageMetricsInterval: '30m', name: 'empty-fw' });
+      const b = createBouncer({
+        apiUrl: `http://127.0.0.1:${(hop.address() as AddressInfo).port}/`,
+        apiKey: key,
+        usageMetricsInterval: '30m',
+        name: 'empty-fw',
+      });
       bouncers.push(b);
       return b;
     };

@@ -27,7 +27,10 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
     .option('--crowdsec-config <file>', "CrowdSec's config.yaml, for its db_config (default /etc/crowdsec/config.yaml)")
     .option('--crowdsec-db <url>', "CrowdSec's database instead: sqlite:PATH, postgres://USER:PASSWORD@HOST:5432/DB or mysql://USER:PASSWORD@HOST:3306/DB")
     .option('--db-url <url>', 'the same as --crowdsec-db')
-    .option('--to-file <file>', 'no database: write cscli decisions import files (FILE for Ip, FILE.<scope>.json for others) and FILE.sh that deletes and imports in order')
+    .option(
+      '--to-file <file>',
+      'no database: write cscli decisions import files (FILE for Ip, FILE.<scope>.json for others) and FILE.sh that deletes and imports in order',
+    )
     .option('--dry-run', 'say what would be written, write nothing')
     .addOption(outputOption())
     .action(async (o: ExportOptions) => {
@@ -40,7 +43,10 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
       const report = await ctx.withStore(
         async (store) => {
           if ((await storeRole(store)) === 'watch') {
-            throw new VigilError('E_STORE_ROLE', `store ${store.description} is vigil watch's (a mirror of CrowdSec's bouncers): export vigil serve's store (--db)`);
+            throw new VigilError(
+              'E_STORE_ROLE',
+              `store ${store.description} is vigil watch's (a mirror of CrowdSec's bouncers): export vigil serve's store (--db)`,
+            );
           }
           if (o.toFile !== undefined) {
             const { exportCrowdsecToFile } = await import('../watch/crowdsec-export.ts');
@@ -49,7 +55,10 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
           const { DEFAULT_CROWDSEC_CONFIG, parseCrowdsecDbUrl, readCrowdsecConfig } = await import('../watch/crowdsec-config.ts');
           const { crowdsecTarget } = await import('../watch/crowdsec-target.ts');
           const { exportCrowdsec } = await import('../watch/crowdsec-export.ts');
-          const db = url !== undefined ? parseCrowdsecDbUrl(url, o.dbUrl !== undefined ? '--db-url' : '--crowdsec-db') : readCrowdsecConfig(o.crowdsecConfig ?? DEFAULT_CROWDSEC_CONFIG, process.env).db;
+          const db =
+            url !== undefined
+              ? parseCrowdsecDbUrl(url, o.dbUrl !== undefined ? '--db-url' : '--crowdsec-db')
+              : readCrowdsecConfig(o.crowdsecConfig ?? DEFAULT_CROWDSEC_CONFIG, process.env).db;
           const target = crowdsecTarget(db);
           try {
             return await exportCrowdsec(store, target, now, { dryRun: o.dryRun });

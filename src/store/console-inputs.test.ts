@@ -12,7 +12,10 @@ for (const dialect of DIALECTS) {
     const store = useFreshStore(dialect);
     const add = async (at: number, value: string, opts: { scenario?: string; machineId?: string; duration?: string } = {}) => {
       const scenario = opts.scenario ?? 'crowdsecurity/ssh-bf';
-      const d = buildDecision({ scope: value.includes('/') ? 'Range' : 'Ip', value, type: 'ban', duration: opts.duration ?? '4h', reason: scenario, origin: 'crowdsec' }, at);
+      const d = buildDecision(
+        { scope: value.includes('/') ? 'Range' : 'Ip', value, type: 'ban', duration: opts.duration ?? '4h', reason: scenario, origin: 'crowdsec' },
+        at,
+      );
       return addDecisions(store(), manualAlert({ now: at, scenario, scope: d.scope, value, count: 1, machineId: opts.machineId ?? 'agent-1' }), [d]);
     };
 

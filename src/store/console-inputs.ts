@@ -61,7 +61,25 @@ export async function alertVolume(store: Store, now: number, windowMs: number, d
 }
 
 /** Text prefixes of the private and documentation ranges (core/health/known-safe-ip.ts checks each exactly). */
-const SAFE_PREFIXES = ['10.', '127.', '169.254.', '172.', '192.168.', '100.', '192.0.2.', '198.51.100.', '203.0.113.', 'fc', 'fd', 'fe8', 'fe9', 'fea', 'feb', '::1', '2001:db8:'];
+const SAFE_PREFIXES = [
+  '10.',
+  '127.',
+  '169.254.',
+  '172.',
+  '192.168.',
+  '100.',
+  '192.0.2.',
+  '198.51.100.',
+  '203.0.113.',
+  'fc',
+  'fd',
+  'fe8',
+  'fe9',
+  'fea',
+  'feb',
+  '::1',
+  '2001:db8:',
+];
 /** Enough to raise the issue and name examples; a flood of them is not read whole at every evaluation. */
 export const KNOWN_SAFE_CANDIDATES_READ = 1000;
 
@@ -75,5 +93,13 @@ export async function knownSafeCandidates(store: Store, now: number): Promise<Kn
     .orderBy('id')
     .limit(KNOWN_SAFE_CANDIDATES_READ)
     .execute();
-  return rows.map((r) => ({ id: Number(r.id), scope: r.scope, value: r.value, type: r.type, origin: r.origin, scenario: r.scenario, createdAt: Number(r.created_at) }));
+  return rows.map((r) => ({
+    id: Number(r.id),
+    scope: r.scope,
+    value: r.value,
+    type: r.type,
+    origin: r.origin,
+    scenario: r.scenario,
+    createdAt: Number(r.created_at),
+  }));
 }

@@ -74,20 +74,30 @@ export async function exportCrowdsec(
     machines: await target.columnsOf('machines'),
   };
   for (const t of ['decisions', 'alerts', 'bouncers', 'machines'] as const) {
-    if (columns[t].size === 0) throw new SourceError(`${target.description}: no ${t} table; is this CrowdSec's database? (start CrowdSec once so it creates its schema)`);
+    if (columns[t].size === 0)
+      throw new SourceError(`${target.description}: no ${t} table; is this CrowdSec's database? (start CrowdSec once so it creates its schema)`);
   }
-  const read = async (t: keyof typeof READ) => target.selectAll(t, READ[t].filter((c) => columns[t].has(c)));
+  const read = async (t: keyof typeof READ) =>
+    target.selectAll(
+      t,
+      READ[t].filter((c) => columns[t].has(c)),
+    );
   const crowdsec = { decisions: await read('decisions'), bouncers: await read('bouncers'), machines: await read('machines') };
   const plan = planCrowdsecExport({ vigil, crowdsec, now });
   if (!opts.dryRun) {
     // Row ids read before the transaction: on PostgreSQL and MySQL it holds the one connection.
     const machineIds = new Map(crowdsec.machines.map((r) => [String(r.machine_id), Number(r.id)]));
     const bouncerIds = new Map(crowdsec.bouncers.map((r) => [String(r.name), Number(r.id)]));
-    const pick = (table: keyof typeof columns, row: Record<string, TargetValue>) => Object.fromEntries(Object.entries(row).filter(([c]) => columns[table].has(c)));
+    const pick = (table: keyof typeof columns, row: Record<string, TargetValue>) =>
+      Object.fromEntries(Object.entries(row).filter(([c]) => columns[table].has(c)));
     await target.transaction(async (w) => {
       for (const m of plan.machinesToAdd) machineIds.set(m.machineId, await w.insert('machines', pick('machines', machineRow(m, now))));
       for (const m of plan.machinesToUpdate) {
-        await w.update('machines', pick('machines', { password: m.passwordHash, is_validated: m.isValidated, updated_at: { time: now } }), machineIds.get(m.machineId)!);
+        await w.update(
+          'machines',
+          pick('machines', { password: m.passwordHash, is_validated: m.isValidated, updated_at: { time: now } }),
+          machineIds.get(m.machineId)!,
+        );
       }
       for (const b of plan.bouncersToAdd) await w.insert('bouncers', pick('bouncers', bouncerRow(b, now)));
       for (const b of plan.bouncersToUpdate) {

@@ -62,14 +62,13 @@ function sqliteTarget(path: string): CrowdsecTarget {
   } catch (e) {
     throw new SourceError(`${description}: cannot open for writing (${errorText(e)}); check the path and that this user can write it and its folder`);
   }
-  const value = (v: TargetValue): unknown =>
-    v === null ? null : typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'object' ? goSqliteTime(v.time) : v;
+  const value = (v: TargetValue): unknown => (v === null ? null : typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'object' ? goSqliteTime(v.time) : v);
   const writer: TargetWriter = {
     async insert(table, row) {
       const cols = Object.keys(row);
-      const r = db.prepare(`INSERT INTO "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(
-        ...cols.map((c) => value(row[c]!)),
-      );
+      const r = db
+        .prepare(`INSERT INTO "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`)
+        .run(...cols.map((c) => value(row[c]!)));
       return Number(r.lastInsertRowid);
     },
     async update(table, set, id) {
@@ -109,7 +108,12 @@ function sqliteTarget(path: string): CrowdsecTarget {
 
 function postgresTarget(loc: Extract<CrowdsecDbLocation, { type: 'postgres' }>): CrowdsecTarget {
   const description = describeDb(loc);
-  const ssl = loc.sslmode === 'disable' || loc.sslmode === '' ? false : loc.sslmode === 'verify-full' || loc.sslmode === 'verify-ca' ? true : { rejectUnauthorized: false };
+  const ssl =
+    loc.sslmode === 'disable' || loc.sslmode === ''
+      ? false
+      : loc.sslmode === 'verify-full' || loc.sslmode === 'verify-ca'
+        ? true
+        : { rejectUnauthorized: false };
   const pool = new pg.Pool({
     host: loc.host,
     port: loc.port,
@@ -122,7 +126,8 @@ function postgresTarget(loc: Extract<CrowdsecDbLocation, { type: 'postgres' }>):
     application_name: 'vigil-export',
   });
   pool.on('error', () => {});
-  const value = (v: TargetValue): unknown => (v === null ? null : typeof v === 'bigint' ? v.toString() : typeof v === 'object' ? new Date(v.time).toISOString() : v);
+  const value = (v: TargetValue): unknown =>
+    v === null ? null : typeof v === 'bigint' ? v.toString() : typeof v === 'object' ? new Date(v.time).toISOString() : v;
   return {
     description,
     async columnsOf(table) {
@@ -219,7 +224,10 @@ function mysqlTarget(loc: Extract<CrowdsecDbLocation, { type: 'mysql' }>): Crowd
         const writer: TargetWriter = {
           async insert(table, row) {
             const cols = Object.keys(row);
-            const [r] = await conn.query(`INSERT INTO \`${table}\` (${cols.map((c) => `\`${c}\``).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, cols.map((c) => value(row[c]!)));
+            const [r] = await conn.query(
+              `INSERT INTO \`${table}\` (${cols.map((c) => `\`${c}\``).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
+              cols.map((c) => value(row[c]!)),
+            );
             return Number((r as { insertId: number }).insertId);
           },
           async update(table, set, id) {

@@ -9,7 +9,11 @@
 import { compareVersions, COMPONENT_VERSIONS, parseVersion, type ComponentVersion } from './component-versions.ts';
 import { ISSUE_CATALOGUE, type Finding, type FleetSnapshot } from './types.ts';
 
-export function evaluateComponentOutdated(snapshot: Pick<FleetSnapshot, 'bouncers' | 'machines'>, now: number, table: readonly ComponentVersion[] = COMPONENT_VERSIONS): Finding[] {
+export function evaluateComponentOutdated(
+  snapshot: Pick<FleetSnapshot, 'bouncers' | 'machines'>,
+  now: number,
+  table: readonly ComponentVersion[] = COMPONENT_VERSIONS,
+): Finding[] {
   const running: Array<{ component: string; who: string; version: string }> = [];
   for (const b of snapshot.bouncers) if (!b.revoked) running.push({ component: b.type, who: `bouncer ${b.name}`, version: b.version });
   for (const m of snapshot.machines ?? []) running.push({ component: 'crowdsec', who: `agent ${m.machineId}`, version: m.version });

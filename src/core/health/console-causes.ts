@@ -23,7 +23,7 @@ export const CONSOLE_CAUSES = {
   },
   holds_no_decisions: {
     text: 'pulls but holds nothing: its filters (scopes, origins, decision types) drop everything, or it fails to apply what it pulls',
-    summary: "it reports 0 active decisions while the Local API sends it some: its own filters drop them, or it cannot apply them (firewall sets, permissions)",
+    summary: 'it reports 0 active decisions while the Local API sends it some: its own filters drop them, or it cannot apply them (firewall sets, permissions)',
     first: { diagnose: [], resolve: [] },
   },
   allowlist_not_applied: {
@@ -33,7 +33,8 @@ export const CONSOLE_CAUSES = {
   },
   proxy_address_judged: {
     text: "a private address blocked: an agent read a proxy's or load balancer's address instead of the client's",
-    summary: "a private address is blocked: usually a reverse proxy's or load balancer's own address, because the logs the agent reads do not carry the client address",
+    summary:
+      "a private address is blocked: usually a reverse proxy's or load balancer's own address, because the logs the agent reads do not carry the client address",
     first: { diagnose: [], resolve: [] },
   },
   test_decision_left: {

@@ -30,10 +30,24 @@ const bouncer = (name: string, type: string, version: string, over: Partial<Boun
   ...over,
 });
 const agent = (machineId: string, version: string): MachineHealthInput =>
-  ({ id: 1, machineId, version, ipAddress: '127.0.0.1', isValidated: true, authType: 'password', createdAt: NOW - 3600_000, lastLoginAt: NOW, lastHeartbeatAt: NOW, lastPushAt: NOW, heartbeatCadenceMs: null }) as MachineHealthInput;
+  ({
+    id: 1,
+    machineId,
+    version,
+    ipAddress: '127.0.0.1',
+    isValidated: true,
+    authType: 'password',
+    createdAt: NOW - 3600_000,
+    lastLoginAt: NOW,
+    lastHeartbeatAt: NOW,
+    lastPushAt: NOW,
+    heartbeatCadenceMs: null,
+  }) as MachineHealthInput;
 
 describe('Component Outdated', () => {
-  const table = (vulnerable: ComponentVersion['vulnerable'] = []): ComponentVersion[] => [{ ...COMPONENT_VERSIONS.find((r) => r.component === 'crowdsec-firewall-bouncer')!, current: '0.0.32', vulnerable }];
+  const table = (vulnerable: ComponentVersion['vulnerable'] = []): ComponentVersion[] => [
+    { ...COMPONENT_VERSIONS.find((r) => r.component === 'crowdsec-firewall-bouncer')!, current: '0.0.32', vulnerable },
+  ];
 
   it('names every bouncer behind the newest known version, one finding per component; current, newer, unknown and revoked ones are not', () => {
     const snapshot = {
@@ -54,10 +68,17 @@ describe('Component Outdated', () => {
   });
 
   it('agents from their login User-Agent version; a known advisory raises it High', () => {
-    const f = evaluateComponentOutdated({ bouncers: [], machines: [agent('host-a', 'v1.4.6-6~deb12u1+b1-linux-debian'), agent('host-b', 'v1.7.8-linux')] }, NOW);
+    const f = evaluateComponentOutdated(
+      { bouncers: [], machines: [agent('host-a', 'v1.4.6-6~deb12u1+b1-linux-debian'), agent('host-b', 'v1.7.8-linux')] },
+      NOW,
+    );
     expect(f.map((x) => [x.subject, x.criticality])).toEqual([['component:crowdsec', 'recommended']]);
     expect(f[0]!.summary).toContain('agent host-a runs v1.4.6');
-    const vulnerable = evaluateComponentOutdated({ bouncers: [bouncer('fw', 'crowdsec-firewall-bouncer', 'v0.0.25')] }, NOW, table([{ below: '0.0.28', advisory: 'EXAMPLE-1' }]));
+    const vulnerable = evaluateComponentOutdated(
+      { bouncers: [bouncer('fw', 'crowdsec-firewall-bouncer', 'v0.0.25')] },
+      NOW,
+      table([{ below: '0.0.28', advisory: 'EXAMPLE-1' }]),
+    );
     expect([vulnerable[0]!.criticality, vulnerable[0]!.causes[0]!.cause]).toEqual(['high', 'component_vulnerable']);
     expect(vulnerable[0]!.causes[0]!.evidence).toContain('advisory: EXAMPLE-1');
   });
@@ -70,7 +91,12 @@ describe('Component Outdated', () => {
 });
 
 describe('Security Engine Too Many Alerts', () => {
-  const volume = (count: number) => ({ windowMs: TOO_MANY_ALERTS.windowMs, count, topScenarios: [{ scenario: 'my/custom-scan', count }], topMachines: [{ machineId: 'web-1', count }] });
+  const volume = (count: number) => ({
+    windowMs: TOO_MANY_ALERTS.windowMs,
+    count,
+    topScenarios: [{ scenario: 'my/custom-scan', count }],
+    topMachines: [{ machineId: 'web-1', count }],
+  });
   it('more than 250,000 alerts in 6 h, not 250,000', () => {
     expect(evaluateTooManyAlerts(volume(250_000), NOW)).toEqual([]);
     const f = evaluateTooManyAlerts(volume(250_001), NOW);
@@ -83,7 +109,13 @@ describe('Security Engine Too Many Alerts', () => {
 
 describe('Integration Pulling Zero IPs', () => {
   const obs = (at: number, reported: number, expected: Record<string, number>, filtered: string[] = []) =>
-    driftObservation({ id: 7, name: 'fw' }, at, new Map(reported ? [['crowdsec', reported]] : []), new Map(Object.entries(expected)), filtered.length ? ['crowdsec'] : undefined);
+    driftObservation(
+      { id: 7, name: 'fw' },
+      at,
+      new Map(reported ? [['crowdsec', reported]] : []),
+      new Map(Object.entries(expected)),
+      filtered.length ? ['crowdsec'] : undefined,
+    );
 
   it('two reports in a row of 0 while the Local API sends some; since the first of them; drift is not raised beside it', () => {
     const drift = [[obs(NOW, 0, { crowdsec: 40 }), obs(NOW - 30 * MIN, 0, { crowdsec: 40 }), obs(NOW - 60 * MIN, 40, { crowdsec: 40 })]];
@@ -116,7 +148,17 @@ describe('Blocking Known Safe IP', () => {
 
   it('private, documentation (RFC 5737, RFC 3849) and canary addresses; a range inside one; not a public address nor a range covering one', () => {
     const f = kinds({
-      decisions: [d(1, '10.1.2.3'), d(2, '192.0.2.7'), d(3, '2001:db8::1'), d(4, '198.51.100.0/25'), d(5, 'fd00::5'), d(6, '1.2.3.4'), d(7, '0.0.0.0/0'), d(8, '172.32.0.1'), d(9, '8.8.8.8')],
+      decisions: [
+        d(1, '10.1.2.3'),
+        d(2, '192.0.2.7'),
+        d(3, '2001:db8::1'),
+        d(4, '198.51.100.0/25'),
+        d(5, 'fd00::5'),
+        d(6, '1.2.3.4'),
+        d(7, '0.0.0.0/0'),
+        d(8, '172.32.0.1'),
+        d(9, '8.8.8.8'),
+      ],
       canaryAddresses: ['8.8.8.8'],
     });
     expect(f.map((x) => [x.kind, x.criticality, x.subject])).toEqual([['blocking_safe_ip', 'high', 'fleet']]);
@@ -146,8 +188,17 @@ describe('Blocking Known Safe IP', () => {
 describe('runbooks', () => {
   for (const kind of ['component_outdated', 'se_too_many_alerts', 'integration_zero_ips', 'blocking_safe_ip'] as const) {
     it(`${kind} has one, led by its cause`, () => {
-      const cause = { component_outdated: 'component_outdated', se_too_many_alerts: 'alert_flood', integration_zero_ips: 'holds_no_decisions', blocking_safe_ip: 'test_decision_left' }[kind];
-      const rb = consoleRunbookFor({ kind, bouncerName: 'fw', evidence: { causes: [{ cause, confidence: 'high', evidence: [] }], notes: [] } } as unknown as HealthIssue)!;
+      const cause = {
+        component_outdated: 'component_outdated',
+        se_too_many_alerts: 'alert_flood',
+        integration_zero_ips: 'holds_no_decisions',
+        blocking_safe_ip: 'test_decision_left',
+      }[kind];
+      const rb = consoleRunbookFor({
+        kind,
+        bouncerName: 'fw',
+        evidence: { causes: [{ cause, confidence: 'high', evidence: [] }], notes: [] },
+      } as unknown as HealthIssue)!;
       expect(rb.sections.map((s) => s.title)).toEqual(['Diagnose', 'Resolve', 'Verify']);
       expect(rb.summary.length).toBeGreaterThan(20);
     });

@@ -28,7 +28,17 @@ export interface KnownSafeInput {
 }
 
 const ranges = (list: string[]): IpRange[] => list.map(parseRange);
-export const PRIVATE_RANGES = ranges(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '127.0.0.0/8', '169.254.0.0/16', '100.64.0.0/10', 'fc00::/7', 'fe80::/10', '::1/128']);
+export const PRIVATE_RANGES = ranges([
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '100.64.0.0/10',
+  'fc00::/7',
+  'fe80::/10',
+  '::1/128',
+]);
 export const DOCUMENTATION_RANGES = ranges(['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32']);
 /** The canary's own test decisions (canary/backend.ts): scenario `vigil-canary NAME`. */
 export const CANARY_SCENARIO_PREFIX = 'vigil-canary ';
@@ -63,7 +73,9 @@ export function evaluateKnownSafeIp(input: KnownSafeInput | undefined, now: numb
   const counts = new Map<SafeCategory, number>();
   for (const h of hits) counts.set(h.category, (counts.get(h.category) ?? 0) + 1);
   const since = Math.min(...hits.map((h) => h.d.createdAt));
-  const shown = hits.slice(0, 10).map((h) => `${h.d.type} on ${h.d.value} (decision ${h.d.id}, origin ${h.d.origin}, scenario ${h.d.scenario || '-'}): ${h.why}`);
+  const shown = hits
+    .slice(0, 10)
+    .map((h) => `${h.d.type} on ${h.d.value} (decision ${h.d.id}, origin ${h.d.origin}, scenario ${h.d.scenario || '-'}): ${h.why}`);
   const cause = counts.has('allowlisted') ? 'allowlist_not_applied' : counts.has('private') ? 'proxy_address_judged' : 'test_decision_left';
   return [
     {

@@ -53,7 +53,16 @@ describe('planCrowdsecExport', () => {
       ],
       bouncers: [bouncer('same', 'a'.repeat(128)), bouncer('rekeyed', 'b'.repeat(128)), bouncer('new', 'c'.repeat(128))],
       machines: [machine('agent', '$2a$10$x'), machine('new-agent', '$2a$10$y')],
-      allowlists: [{ name: 'office', description: '', items: [{ value: '192.0.2.0/28', expiresAt: null, comment: 'HQ' }, { value: '10.0.0.1', expiresAt: NOW - 1, comment: '' }] }],
+      allowlists: [
+        {
+          name: 'office',
+          description: '',
+          items: [
+            { value: '192.0.2.0/28', expiresAt: null, comment: 'HQ' },
+            { value: '10.0.0.1', expiresAt: NOW - 1, comment: '' },
+          ],
+        },
+      ],
     },
     crowdsec: {
       decisions: [
@@ -89,17 +98,21 @@ describe('planCrowdsecExport', () => {
     expect(plan.bouncersToUpdate.map((b) => b.name)).toEqual(['rekeyed']);
     expect(plan.machinesToAdd.map((m) => m.machineId)).toEqual(['new-agent']);
     expect(plan.machinesToUpdate).toEqual([]);
-    expect(plan.notes).toContain('bouncer gone-from-vigil: in CrowdSec but not in Vigil (deleted there?): kept; remove it with cscli bouncers delete gone-from-vigil');
+    expect(plan.notes).toContain(
+      'bouncer gone-from-vigil: in CrowdSec but not in Vigil (deleted there?): kept; remove it with cscli bouncers delete gone-from-vigil',
+    );
   });
 
   it('turns allowlists into cscli commands, leaving expired items out', () => {
-    expect(plan.allowlistCommands).toEqual(['cscli allowlists create office -d office', "cscli allowlists add office 192.0.2.0/28 -d HQ"]);
+    expect(plan.allowlistCommands).toEqual(['cscli allowlists create office -d office', 'cscli allowlists add office 192.0.2.0/28 -d HQ']);
   });
 });
 
 describe('the --to-file forms', () => {
   it('a cscli decisions import entry with the time left', () => {
-    expect(toCscliImportEntry({ origin: 'cscli', type: 'ban', scope: 'Ip', value: '192.0.2.1', scenario: 'x y', until: NOW + 90_500, simulated: false }, NOW)).toEqual({
+    expect(
+      toCscliImportEntry({ origin: 'cscli', type: 'ban', scope: 'Ip', value: '192.0.2.1', scenario: 'x y', until: NOW + 90_500, simulated: false }, NOW),
+    ).toEqual({
       duration: '91s',
       origin: 'cscli',
       reason: 'x y',

@@ -182,7 +182,8 @@ export function planCrowdsecExport(input: CrowdsecExportInput): CrowdsecExportPl
   }
   const vigilBouncers = new Set(vigil.bouncers.map((b) => b.name));
   for (const name of csBouncers.keys()) {
-    if (!vigilBouncers.has(name)) plan.notes.push(`bouncer ${name}: in CrowdSec but not in Vigil (deleted there?): kept; remove it with cscli bouncers delete ${shellWord(name)}`);
+    if (!vigilBouncers.has(name))
+      plan.notes.push(`bouncer ${name}: in CrowdSec but not in Vigil (deleted there?): kept; remove it with cscli bouncers delete ${shellWord(name)}`);
   }
 
   const csMachines = new Map(crowdsec.machines.map((r) => [text(r.machine_id), r]));
@@ -202,7 +203,9 @@ export function planCrowdsecExport(input: CrowdsecExportInput): CrowdsecExportPl
     }
   }
   if (plan.allowlistCommands.length > 0) {
-    plan.notes.push(`allowlists: ${vigil.allowlists.length} not written into the database (CrowdSec 1.6.6+ keeps them); run the cscli allowlists commands listed`);
+    plan.notes.push(
+      `allowlists: ${vigil.allowlists.length} not written into the database (CrowdSec 1.6.6+ keeps them); run the cscli allowlists commands listed`,
+    );
   }
   return plan;
 }

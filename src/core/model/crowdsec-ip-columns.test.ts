@@ -19,7 +19,13 @@ describe('crowdsecIpColumns', () => {
   for (const [scope, value, size, startIp, endIp, startSuffix, endSuffix] of WRITTEN_BY_CROWDSEC_146) {
     it(`${scope} ${value}: what CrowdSec 1.4.6 itself stored`, () => {
       const c = crowdsecIpColumns(scope, value);
-      expect([c.ipSize, String(c.startIp), String(c.endIp), String(c.startSuffix), String(c.endSuffix)]).toEqual([size, startIp, endIp, startSuffix, endSuffix]);
+      expect([c.ipSize, String(c.startIp), String(c.endIp), String(c.startSuffix), String(c.endSuffix)]).toEqual([
+        size,
+        startIp,
+        endIp,
+        startSuffix,
+        endSuffix,
+      ]);
     });
   }
   it('a value that is not an address stores zeros, as any other scope', () => {
