@@ -188,7 +188,7 @@ export class HealthEngine {
       enforcement: await enforcementInput(this.#store, this.#canaries, bouncers),
       // The Console's newest issues (core/health/console-issues.ts). The allowlist check is wired with the allowlists store.
       alertVolume: await alertVolume(this.#store, now, TOO_MANY_ALERTS.windowMs, TOO_MANY_ALERTS.count),
-      knownSafe: { decisions: await knownSafeCandidates(this.#store, now) },
+      knownSafe: { decisions: await knownSafeCandidates(this.#store, now), canaryAddresses: this.#canaries.flatMap((c) => (c.address ? [c.address] : [])) },
       componentVersions: COMPONENT_VERSIONS,
     };
   }
