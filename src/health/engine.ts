@@ -188,9 +188,15 @@ export class HealthEngine {
       enforcement: await enforcementInput(this.#store, this.#canaries, bouncers),
       // The Console's newest issues (core/health/console-issues.ts). The allowlist check is wired with the allowlists store.
       alertVolume: await alertVolume(this.#store, now, TOO_MANY_ALERTS.windowMs, TOO_MANY_ALERTS.count),
-      knownSafe: { decisions: await knownSafeCandidates(this.#store, now), canaryAddresses: this.#canaries.flatMap((c) => (c.address ? [c.address] : [])) },
+      knownSafe: await this.#knownSafe(now),
       componentVersions: COMPONENT_VERSIONS,
     };
+  }
+
+  /** Blocking Known Safe IP's input; the allowlist check is wired with the allowlists store (issue 29 item 1). */
+  async #knownSafe(now: number): Promise<FleetSnapshot['knownSafe']> {
+    const canaryAddresses = this.#canaries.flatMap((c) => (c.address ? [c.address] : []));
+    return { decisions: await knownSafeCandidates(this.#store, now, canaryAddresses), canaryAddresses };
   }
 
   /** One evaluation; concurrent calls share it. */

@@ -47,6 +47,8 @@ for (const dialect of DIALECTS) {
       await softDeleteDecisions(store(), deleted.decisionIds, T0 + 1);
       const got = await knownSafeCandidates(store(), T0 + 2 * 60_000);
       expect(got.map((d) => d.value).sort()).toEqual(['10.0.0.7', '192.0.2.1', '2001:db8::/48', '203.0.113.5']);
+      // A canary's own address, public or not.
+      expect((await knownSafeCandidates(store(), T0 + 2 * 60_000, ['8.8.8.8'])).map((d) => d.value)).toContain('8.8.8.8');
       expect(got.find((d) => d.value === '10.0.0.7')).toMatchObject({ scope: 'Ip', type: 'ban', origin: 'crowdsec', createdAt: T0 });
     });
   });

@@ -83,13 +83,19 @@ const SAFE_PREFIXES = [
 /** Enough to raise the issue and name examples; a flood of them is not read whole at every evaluation. */
 export const KNOWN_SAFE_CANDIDATES_READ = 1000;
 
-/** Active Ip and Range decisions whose text may be a known-safe address, and canary test decisions. */
-export async function knownSafeCandidates(store: Store, now: number): Promise<KnownSafeInput['decisions']> {
+/** Active Ip and Range decisions whose text may be a known-safe address, on one of `addresses` (canaries'), and canary test decisions. */
+export async function knownSafeCandidates(store: Store, now: number, addresses: readonly string[] = []): Promise<KnownSafeInput['decisions']> {
   const rows = await dbOf(store)
     .selectFrom('decisions')
     .select(['id', 'scope', 'value', 'type', 'origin', 'scenario', 'created_at'])
     .where('until', '>', now)
-    .where((eb) => eb.or([...SAFE_PREFIXES.map((p) => eb('value', 'like', `${p}%`)), eb('scenario', 'like', 'vigil-canary %')]))
+    .where((eb) =>
+      eb.or([
+        ...SAFE_PREFIXES.map((p) => eb('value', 'like', `${p}%`)),
+        eb('scenario', 'like', 'vigil-canary %'),
+        ...(addresses.length > 0 ? [eb('value', 'in', [...addresses])] : []),
+      ]),
+    )
     .orderBy('id')
     .limit(KNOWN_SAFE_CANDIDATES_READ)
     .execute();
