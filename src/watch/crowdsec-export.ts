@@ -105,7 +105,11 @@ export async function exportCrowdsec(
       }
       for (const a of plan.alerts) await writeAlert(w, a, now, machineIds.get(a.machineId) ?? null, pick);
       // As CrowdSec's own delete: the expiry moves to now, so running bouncers get it in `deleted`.
-      for (const e of plan.expire) await w.update('decisions', pick('decisions', { until: { time: now }, updated_at: { time: now } }), e.id);
+      await w.updateMany(
+        'decisions',
+        pick('decisions', { until: { time: now }, updated_at: { time: now } }),
+        plan.expire.map((e) => e.id),
+      );
     });
   }
   return reportOf(plan, target.description);
@@ -196,11 +200,11 @@ async function writeAlert(
       machine_alerts: machineRowId,
     }),
   );
-  for (const d of a.decisions) {
-    const ip = crowdsecIpColumns(d.scope, d.value);
-    await w.insert(
-      'decisions',
-      pick('decisions', {
+  await w.insertMany(
+    'decisions',
+    a.decisions.map((d) => {
+      const ip = crowdsecIpColumns(d.scope, d.value);
+      return pick('decisions', {
         // The export time, not Vigil's: a running bouncer's next delta (created_at > its last pull) carries it.
         created_at: { time: now },
         updated_at: { time: now },
@@ -217,9 +221,9 @@ async function writeAlert(
         origin: d.origin,
         simulated: d.simulated,
         alert_decisions: alertId,
-      }),
-    );
-  }
+      });
+    }),
+  );
 }
 
 /**

@@ -15,7 +15,20 @@ export type TargetValue = string | number | bigint | boolean | null | { time: nu
 export interface TargetWriter {
   /** Inserts one row and returns its id. */
   insert(table: string, row: Record<string, TargetValue>): Promise<number>;
+  /** Inserts rows of the same columns (a few statements, not one per row: PostgreSQL and MySQL are a round trip each). */
+  insertMany(table: string, rows: readonly Record<string, TargetValue>[]): Promise<void>;
   update(table: string, set: Record<string, TargetValue>, id: number): Promise<void>;
+  /** The same change on many rows, a chunk of ids per statement. */
+  updateMany(table: string, set: Record<string, TargetValue>, ids: readonly number[]): Promise<void>;
+}
+
+/** Rows per multi-row INSERT: 16 columns × 1,000 stays under PostgreSQL's 65,535 parameters. */
+const ROWS_PER_INSERT = 1000;
+
+function chunks<T>(rows: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) out.push(rows.slice(i, i + ROWS_PER_INSERT));
+  return out;
 }
 
 export interface CrowdsecTarget {
@@ -71,9 +84,19 @@ function sqliteTarget(path: string): CrowdsecTarget {
         .run(...cols.map((c) => value(row[c]!)));
       return Number(r.lastInsertRowid);
     },
+    async insertMany(table, rows) {
+      if (rows.length === 0) return;
+      const cols = Object.keys(rows[0]!);
+      // One prepared statement, run per row: SQLite has no round trip to save.
+      const stmt = db.prepare(`INSERT INTO "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
+      for (const row of rows) stmt.run(...cols.map((c) => value(row[c]!)));
+    },
     async update(table, set, id) {
       const cols = Object.keys(set);
       db.prepare(`UPDATE "${table}" SET ${cols.map((c) => `"${c}" = ?`).join(', ')} WHERE id = ?`).run(...cols.map((c) => value(set[c]!)), id);
+    },
+    async updateMany(table, set, ids) {
+      for (const id of ids) await writer.update(table, set, id);
     },
   };
   return {
@@ -154,12 +177,33 @@ function postgresTarget(loc: Extract<CrowdsecDbLocation, { type: 'postgres' }>):
             );
             return Number(r.rows[0]!.id);
           },
+          async insertMany(table, rows) {
+            if (rows.length === 0) return;
+            const cols = Object.keys(rows[0]!);
+            for (const chunk of chunks(rows)) {
+              const tuples = chunk.map((_, r) => `(${cols.map((_, c) => `$${r * cols.length + c + 1}`).join(', ')})`);
+              await client.query(
+                `INSERT INTO "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES ${tuples.join(', ')}`,
+                chunk.flatMap((row) => cols.map((c) => value(row[c]!))),
+              );
+            }
+          },
           async update(table, set, id) {
             const cols = Object.keys(set);
             await client.query(`UPDATE "${table}" SET ${cols.map((c, i) => `"${c}" = $${i + 1}`).join(', ')} WHERE id = $${cols.length + 1}`, [
               ...cols.map((c) => value(set[c]!)),
               id,
             ]);
+          },
+          async updateMany(table, set, ids) {
+            const cols = Object.keys(set);
+            for (const chunk of chunks(ids)) {
+              if (chunk.length === 0) continue;
+              await client.query(`UPDATE "${table}" SET ${cols.map((c, i) => `"${c}" = $${i + 1}`).join(', ')} WHERE id = ANY($${cols.length + 1}::bigint[])`, [
+                ...cols.map((c) => value(set[c]!)),
+                chunk,
+              ]);
+            }
           },
         };
         const out = await fn(writer);
@@ -230,9 +274,30 @@ function mysqlTarget(loc: Extract<CrowdsecDbLocation, { type: 'mysql' }>): Crowd
             );
             return Number((r as { insertId: number }).insertId);
           },
+          async insertMany(table, rows) {
+            if (rows.length === 0) return;
+            const cols = Object.keys(rows[0]!);
+            for (const chunk of chunks(rows)) {
+              const tuples = chunk.map(() => `(${cols.map(() => '?').join(', ')})`);
+              await conn.query(
+                `INSERT INTO \`${table}\` (${cols.map((c) => `\`${c}\``).join(', ')}) VALUES ${tuples.join(', ')}`,
+                chunk.flatMap((row) => cols.map((c) => value(row[c]!))),
+              );
+            }
+          },
           async update(table, set, id) {
             const cols = Object.keys(set);
             await conn.query(`UPDATE \`${table}\` SET ${cols.map((c) => `\`${c}\` = ?`).join(', ')} WHERE id = ?`, [...cols.map((c) => value(set[c]!)), id]);
+          },
+          async updateMany(table, set, ids) {
+            const cols = Object.keys(set);
+            for (const chunk of chunks(ids)) {
+              if (chunk.length === 0) continue;
+              await conn.query(`UPDATE \`${table}\` SET ${cols.map((c) => `\`${c}\` = ?`).join(', ')} WHERE id IN (${chunk.map(() => '?').join(', ')})`, [
+                ...cols.map((c) => value(set[c]!)),
+                ...chunk,
+              ]);
+            }
           },
         };
         const out = await fn(writer);
