@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
+import { crowdsecAvailable, startCrowdsec, type CrowdsecDb, type CrowdsecInstance } from './support/crowdsec-instance.ts';
+import { mariadbAvailable, startMariadb } from './support/mariadb-instance.ts';
 import { crowdsecBouncersAvailable, startCustomBouncer, type CustomBouncerEvent, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
-import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { DIALECTS, freshDbUrl, type TestDialect } from './support/databases.ts';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 import { until } from './support/wait.ts';
 import { runVigil } from './support/cli.ts';
@@ -19,6 +20,7 @@ import { runVigil } from './support/cli.ts';
  */
 const cs = crowdsecAvailable();
 const bouncers = crowdsecBouncersAvailable();
+const maria = mariadbAvailable();
 const skip = (!cs.available || !bouncers.custom) && !process.env.CI;
 
 type Held = Map<string, { type: string; origin: string; scenario: string }>;
@@ -39,15 +41,30 @@ describe.skipIf(skip)(`vigil export crowdsec back to the real CrowdSec 1.4.6${sk
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-export-'));
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-  for (const dialect of DIALECTS) {
-    it(`${dialect}: a bouncer started after the switch back holds exactly Vigil's decisions; the one that ran throughout agrees`, async () => {
-      const csDb = dialect === 'postgres' ? await freshDbUrl('postgres') : null;
+  // Vigil's store on each dialect with CrowdSec's database on the same one; and CrowdSec on MariaDB (MySQL) beside a SQLite store.
+  const stacks: Array<{ dialect: TestDialect; crowdsecOn: 'sqlite' | 'postgres' | 'mysql' }> = [
+    ...DIALECTS.map((dialect) => ({ dialect, crowdsecOn: dialect })),
+    ...(maria.available ? [{ dialect: 'sqlite' as const, crowdsecOn: 'mysql' as const }] : []),
+  ];
+  for (const { dialect, crowdsecOn } of stacks) {
+    it(`${dialect} store, CrowdSec on ${crowdsecOn}: a bouncer started after the switch back holds exactly Vigil's decisions; the one that ran throughout agrees`, async () => {
+      const csDb =
+        crowdsecOn === 'postgres'
+          ? await freshDbUrl('postgres')
+          : crowdsecOn === 'mysql'
+            ? await startMariadb({ workDir: work }).then((m) => ({ url: m.url, cleanup: () => m.destroy() }))
+            : null;
+      const csDbConfig: CrowdsecDb | undefined = csDb
+        ? crowdsecOn === 'mysql'
+          ? { type: 'mysql', url: csDb.url }
+          : { type: 'postgresql', url: csDb.url }
+        : undefined;
       const vigilDb = await freshDbUrl(dialect);
       let crowdsec: CrowdsecInstance | undefined;
       let vigil: VigilServe | undefined;
       const running: CustomBouncerHandle[] = [];
       try {
-        crowdsec = await startCrowdsec({ workDir: work, ...(csDb ? { db: { type: 'postgresql' as const, url: csDb.url } } : {}) });
+        crowdsec = await startCrowdsec({ workDir: work, ...(csDbConfig ? { db: csDbConfig } : {}) });
         const key = await crowdsec.addBouncer('edge');
         await crowdsec.addDecision({ ip: '192.0.2.10', duration: '2h', reason: 'kept-from-crowdsec' });
         await crowdsec.addDecision({ ip: '192.0.2.11', duration: '2h', reason: 'deleted-on-vigil' });

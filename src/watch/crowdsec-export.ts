@@ -208,7 +208,8 @@ async function writeAlert(
         // The export time, not Vigil's: a running bouncer's next delta (created_at > its last pull) carries it.
         created_at: { time: now },
         updated_at: { time: now },
-        until: { time: d.until },
+        // Whole seconds, rounded up as the import does: MySQL's DATETIME keeps none, and a second run must find it again.
+        until: { time: Math.ceil(d.until / 1000) * 1000 },
         scenario: d.scenario,
         type: d.type,
         start_ip: ip.startIp,
