@@ -102,7 +102,10 @@ describe.skipIf(skip)(`vigil export crowdsec back to the real CrowdSec 1.4.6${sk
         );
         expect([...onVigil.keys()].sort()).toEqual(['192.0.2.10', '198.51.100.0/24', '2001:db8:5::/64', '203.0.113.5']);
 
-        // The way back: Vigil stops, the export writes CrowdSec's database, CrowdSec's Local API starts.
+        // The way back: Vigil stops (the export refuses while it runs), the export writes CrowdSec's database, CrowdSec's Local API starts.
+        await expect(vigil.cli('export', 'crowdsec', '--crowdsec-config', crowdsec.configPath)).rejects.toThrow(
+          /vigil serve \(pid \d+\) still runs on this store: stop it first/,
+        );
         await vigil.stop();
         const dry = JSON.parse(await vigil.cli('export', 'crowdsec', '--crowdsec-config', crowdsec.configPath, '--dry-run', '-o', 'json'));
         expect([dry.decisions, dry.kept, dry.expired, dry.bouncersAdded, dry.machinesAdded]).toEqual([2, 2, 1, ['made-on-vigil'], []]);

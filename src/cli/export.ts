@@ -39,6 +39,17 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
       if (given > 1 || (o.crowdsecDb !== undefined && o.dbUrl !== undefined)) {
         throw new VigilError('E_USAGE', '--crowdsec-config, --crowdsec-db (--db-url) and --to-file: give one of them');
       }
+      if (!o.dryRun) {
+        // Decisions made after the export would be lost again: the store must stop changing first.
+        const { servePidOn } = await import('../app/run-file.ts');
+        const pid = servePidOn(ctx.config(), ctx.io.env, ctx.io.cwd);
+        if (pid !== null) {
+          throw new VigilError(
+            'E_USAGE',
+            `vigil serve (pid ${pid}) still runs on this store: stop it first (systemctl stop vigil), so nothing changes after the export; --dry-run works meanwhile`,
+          );
+        }
+      }
       const now = ctx.io.clock.now();
       const report = await ctx.withStore(
         async (store) => {
