@@ -58,9 +58,7 @@ for (const dialect of DIALECTS) {
       expect(
         await get(server.url, '/v1/decisions/stream?startup=true', { 'X-Api-Key': 'web-key', 'User-Agent': 'crowdsec-nginx-bouncer/v1.0.8' }, '127.0.0.2'),
       ).toBe(200);
-      expect(
-        await get(server.url, '/v1/decisions/stream?startup=true', { 'X-Api-Key': 'fw-key', 'User-Agent': FW_UA }, '127.0.0.3'),
-      ).toBe(200);
+      expect(await get(server.url, '/v1/decisions/stream?startup=true', { 'X-Api-Key': 'fw-key', 'User-Agent': FW_UA }, '127.0.0.3')).toBe(200);
       const pulledAt = clock.now();
       clock.set(pulledAt + 24 * H);
       expect((await evaluate()).opened).toEqual([]);
@@ -99,9 +97,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('names a wrong API URL when its requests hit wrong paths', async () => {
-      expect(
-        await get(server.url, '//v1/decisions/stream?startup=true', { 'X-Api-Key': 'fw-key', 'User-Agent': FW_UA }, '127.0.0.3'),
-      ).toBe(404);
+      expect(await get(server.url, '//v1/decisions/stream?startup=true', { 'X-Api-Key': 'fw-key', 'User-Agent': FW_UA }, '127.0.0.3')).toBe(404);
       await evaluate();
       const fw = await issueFor('bouncer:fw');
       expect(topCause(fw)).toBe('configuration');
