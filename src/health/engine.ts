@@ -22,7 +22,8 @@ import { listBouncers } from '../store/bouncers.ts';
 import { issueOpenCounts, openHealthIssue, openHealthIssues, resolveHealthIssue, touchHealthIssue } from '../store/health-issues.ts';
 import { lapiStarts } from '../store/lapi-runs.ts';
 import { usageMetricsReceivedAt } from '../store/usage-metrics.ts';
-import { alertVolume, knownSafeCandidates } from '../store/console-inputs.ts';
+import { alertVolume } from '../store/console-inputs.ts';
+import { KnownSafeTracker } from './known-safe-tracker.ts';
 import { TOO_MANY_ALERTS } from '../core/health/too-many-alerts.ts';
 import { COMPONENT_VERSIONS } from '../core/health/component-versions.ts';
 
@@ -117,6 +118,7 @@ export class HealthEngine {
   #source: ((now: number) => Promise<FleetSnapshot>) | undefined;
   #connectionClosedAt: ((bouncerId: number) => number | undefined) | undefined;
   #canaries: CanaryHealthConfig[];
+  readonly #knownSafeTracker: KnownSafeTracker;
   /** Each evaluation's outcome (the log, notifications): any number of subscribers. */
   readonly evaluated = new Topic<EvaluationResult>();
   /** A scheduled evaluation that failed. */
@@ -131,6 +133,7 @@ export class HealthEngine {
     this.#source = options.snapshot;
     this.#connectionClosedAt = options.connectionClosedAt;
     this.#canaries = options.canaries ?? [];
+    this.#knownSafeTracker = new KnownSafeTracker(store);
   }
 
   get rules(): HealthRules {
@@ -195,8 +198,10 @@ export class HealthEngine {
 
   /** Blocking Known Safe IP's input; the allowlist check is wired with the allowlists store (issue 29 item 1). */
   async #knownSafe(now: number): Promise<FleetSnapshot['knownSafe']> {
-    const canaryAddresses = this.#canaries.flatMap((c) => (c.address ? [c.address] : []));
-    return { decisions: await knownSafeCandidates(this.#store, now, canaryAddresses), canaryAddresses };
+    return await this.#knownSafeTracker.input(
+      now,
+      this.#canaries.flatMap((c) => (c.address ? [c.address] : [])),
+    );
   }
 
   /** One evaluation; concurrent calls share it. */

@@ -80,24 +80,30 @@ const SAFE_PREFIXES = [
   '::1',
   '2001:db8:',
 ];
-/** Enough to raise the issue and name examples; a flood of them is not read whole at every evaluation. */
-export const KNOWN_SAFE_CANDIDATES_READ = 1000;
+const CANARY_SCENARIO = 'vigil-canary ';
+
+export type KnownSafeCandidate = KnownSafeInput['decisions'][number] & { readonly until: number };
+
+/** Whether a decision's text may be a known-safe address (a cheap filter; the evaluator decides exactly). */
+export function mayBeKnownSafe(d: { value: string; scenario: string }, addresses: readonly string[] = []): boolean {
+  const v = d.value.toLowerCase();
+  return SAFE_PREFIXES.some((p) => v.startsWith(p)) || d.scenario.startsWith(CANARY_SCENARIO) || addresses.includes(d.value);
+}
 
 /** Active Ip and Range decisions whose text may be a known-safe address, on one of `addresses` (canaries'), and canary test decisions. */
-export async function knownSafeCandidates(store: Store, now: number, addresses: readonly string[] = []): Promise<KnownSafeInput['decisions']> {
+export async function knownSafeCandidates(store: Store, now: number, addresses: readonly string[] = []): Promise<KnownSafeCandidate[]> {
   const rows = await dbOf(store)
     .selectFrom('decisions')
-    .select(['id', 'scope', 'value', 'type', 'origin', 'scenario', 'created_at'])
+    .select(['id', 'scope', 'value', 'type', 'origin', 'scenario', 'created_at', 'until'])
     .where('until', '>', now)
     .where((eb) =>
       eb.or([
         ...SAFE_PREFIXES.map((p) => eb('value', 'like', `${p}%`)),
-        eb('scenario', 'like', 'vigil-canary %'),
+        eb('scenario', 'like', `${CANARY_SCENARIO}%`),
         ...(addresses.length > 0 ? [eb('value', 'in', [...addresses])] : []),
       ]),
     )
     .orderBy('id')
-    .limit(KNOWN_SAFE_CANDIDATES_READ)
     .execute();
   return rows.map((r) => ({
     id: Number(r.id),
@@ -107,5 +113,6 @@ export async function knownSafeCandidates(store: Store, now: number, addresses: 
     origin: r.origin,
     scenario: r.scenario,
     createdAt: Number(r.created_at),
+    until: Number(r.until),
   }));
 }
