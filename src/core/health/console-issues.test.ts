@@ -101,8 +101,8 @@ describe('Security Engine Too Many Alerts', () => {
     expect(evaluateTooManyAlerts(volume(250_000), NOW)).toEqual([]);
     const f = evaluateTooManyAlerts(volume(250_001), NOW);
     expect(f.map((x) => [x.kind, x.criticality, x.subject])).toEqual([['se_too_many_alerts', 'high', 'fleet']]);
-    expect(f[0]!.summary).toContain('250,001 alerts in the last 6 h');
-    expect(f[0]!.causes[0]!.evidence).toEqual(['scenario my/custom-scan: 250,001 alerts', 'agent web-1: 250,001 alerts']);
+    expect(f[0]!.summary).toContain('more than 250,000 alerts in the last 6 h');
+    expect(f[0]!.causes[0]!.evidence).toEqual(['scenario my/custom-scan: 250,001 of the latest alerts', 'agent web-1: 250,001 of the latest alerts']);
     expect(evaluateTooManyAlerts(undefined, NOW)).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@ export const TOO_MANY_ALERTS = { count: 250_000, windowMs: 6 * 3_600_000 } as co
 /** Alerts received in the last `windowMs`, and the machines that pushed most of them. */
 export interface AlertVolumeInput {
   readonly windowMs: number;
+  /** An upper bound up to the threshold (the id span), threshold + 1 past it: the count itself is never needed. */
   readonly count: number;
   /** Top senders in the window (machine id → alerts), most first; may be empty. */
   readonly topMachines: ReadonlyArray<{ readonly machineId: string; readonly count: number }>;
@@ -27,14 +28,14 @@ export function evaluateTooManyAlerts(volume: AlertVolumeInput | undefined, now:
       subject: 'fleet',
       bouncerName: null,
       since: now,
-      summary: `${volume.count.toLocaleString('en-US')} alerts in the last ${hours} h (more than ${threshold.toLocaleString('en-US')}): a scenario or parser floods the Local API, or a large attack is under way`,
+      summary: `more than ${threshold.toLocaleString('en-US')} alerts in the last ${hours} h: a scenario or parser floods the Local API, or a large attack is under way`,
       causes: [
         {
           cause: 'alert_flood',
           confidence: 'medium',
           evidence: [
-            ...volume.topScenarios.slice(0, 5).map((s) => `scenario ${s.scenario || '(none)'}: ${s.count.toLocaleString('en-US')} alerts`),
-            ...volume.topMachines.slice(0, 5).map((m) => `agent ${m.machineId || '(cscli / Vigil)'}: ${m.count.toLocaleString('en-US')} alerts`),
+            ...volume.topScenarios.slice(0, 5).map((s) => `scenario ${s.scenario || '(none)'}: ${s.count.toLocaleString('en-US')} of the latest alerts`),
+            ...volume.topMachines.slice(0, 5).map((m) => `agent ${m.machineId || '(cscli / Vigil)'}: ${m.count.toLocaleString('en-US')} of the latest alerts`),
           ],
         },
       ],
