@@ -49,6 +49,12 @@ export function removeRunFile(file: string, pid: number): void {
   if (readRunFile(file)?.pid === pid) fs.rmSync(file, { force: true });
 }
 
+/** The pid of a `vigil serve` running on this configuration's store, or null. */
+export function servePidOn(config: Pick<VigilConfig, 'db'>, env: NodeJS.ProcessEnv, cwd: string): number | null {
+  const run = readRunFile(runFilePath(config, env, cwd));
+  return run && alive(run.pid) ? run.pid : null;
+}
+
 /** Whether process `pid` runs (EPERM: it does, as another user). */
 function alive(pid: number): boolean {
   try {

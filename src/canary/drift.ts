@@ -29,8 +29,9 @@ export async function observeDrift(store: Store, now: number): Promise<number> {
     const at = received.get(b.id);
     if (!f || at === undefined || (observed.get(b.id) ?? -1) >= at) continue;
     const report = await latestUsageMetrics(store, b.id);
-    const reported = report ? reportedActiveDecisions(report.report) : null;
-    // A report without active_decisions (older bouncers send only processed/dropped) proves nothing.
+    // A report without active_decisions (older bouncers send only processed/dropped) proves nothing,
+    // unless this bouncer sent them before: a gauge with no series left is 0 (Integration Pulling Zero IPs).
+    const reported = report ? (reportedActiveDecisions(report.report) ?? (observed.has(b.id) ? new Map<string, number>() : null)) : null;
     if (!report || reported === null) continue;
     active ??= await activeDecisions(store, now);
     // Every origin counts: decisions its own origins filter leaves out are decisions the Local API

@@ -22,6 +22,7 @@ import { registerDoctorCommand } from './doctor.ts';
 import { registerVerifyCommand } from './verify.ts';
 import { registerImportCommands } from './import.ts';
 import { registerAllowlistCommands } from './allowlists.ts';
+import { registerExportCommands } from './export.ts';
 
 /** How long a command's write waits for vigil serve's transaction on a SQLite store (store/database.ts). */
 const CLI_BUSY_TIMEOUT_MS = 30_000;
@@ -91,6 +92,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   registerVerifyCommand(program, ctx);
   registerImportCommands(program, ctx);
   registerAllowlistCommands(program, ctx);
+  registerExportCommands(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

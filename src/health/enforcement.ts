@@ -4,7 +4,7 @@ import { canaryRuns, driftObservations } from '../store/canaries.ts';
 import type { Store } from '../store/store.ts';
 
 /** A configured canary as the health engine needs it (config/canaries.ts). */
-export type CanaryHealthConfig = { name: string; bouncer: string; via: CanaryHealthInput['via'] };
+export type CanaryHealthConfig = { name: string; bouncer: string; via: CanaryHealthInput['via']; address?: string };
 
 /** Runs read per canary: enough to find the last conclusive one and when the failure began. */
 const RUNS_READ = 50;

@@ -22,6 +22,10 @@ import { listBouncers } from '../store/bouncers.ts';
 import { issueOpenCounts, openHealthIssue, openHealthIssues, resolveHealthIssue, touchHealthIssue } from '../store/health-issues.ts';
 import { lapiStarts } from '../store/lapi-runs.ts';
 import { usageMetricsReceivedAt } from '../store/usage-metrics.ts';
+import { alertVolume } from '../store/console-inputs.ts';
+import { KnownSafeTracker } from './known-safe-tracker.ts';
+import { TOO_MANY_ALERTS } from '../core/health/too-many-alerts.ts';
+import { COMPONENT_VERSIONS } from '../core/health/component-versions.ts';
 
 /** Opened this many times in FLAP_WINDOW: shown as flapping rather than announced each time. */
 export const FLAP_OPENS = 3;
@@ -117,6 +121,7 @@ export class HealthEngine {
   #connectionClosedAt: ((bouncerId: number) => number | undefined) | undefined;
   #crowdsecKeyNames: ((refusedFingerprints: readonly string[]) => ReadonlyMap<string, string>) | undefined;
   #canaries: CanaryHealthConfig[];
+  readonly #knownSafeTracker: KnownSafeTracker;
   /** Each evaluation's outcome (the log, notifications): any number of subscribers. */
   readonly evaluated = new Topic<EvaluationResult>();
   /** A scheduled evaluation that failed. */
@@ -132,6 +137,7 @@ export class HealthEngine {
     this.#connectionClosedAt = options.connectionClosedAt;
     this.#crowdsecKeyNames = options.crowdsecKeyNames;
     this.#canaries = options.canaries ?? [];
+    this.#knownSafeTracker = new KnownSafeTracker(store);
   }
 
   get rules(): HealthRules {
@@ -197,7 +203,19 @@ export class HealthEngine {
       logProcessorUsage: await logProcessorUsage(this.#store, now - (this.#rules.noLogsParsedAfterMs ?? NO_LOGS_PARSED_AFTER_MS) - 3600_000),
       // Canaries and drift (proof of enforcement).
       enforcement: await enforcementInput(this.#store, this.#canaries, bouncers),
+      // The Console's newest issues (core/health/console-issues.ts). The allowlist check is wired with the allowlists store.
+      alertVolume: await alertVolume(this.#store, now, TOO_MANY_ALERTS.windowMs, TOO_MANY_ALERTS.count),
+      knownSafe: await this.#knownSafe(now),
+      componentVersions: COMPONENT_VERSIONS,
     };
+  }
+
+  /** Blocking Known Safe IP's input; the allowlist check is wired with the allowlists store (issue 29 item 1). */
+  async #knownSafe(now: number): Promise<FleetSnapshot['knownSafe']> {
+    return await this.#knownSafeTracker.input(
+      now,
+      this.#canaries.flatMap((c) => (c.address ? [c.address] : [])),
+    );
   }
 
   /** One evaluation; concurrent calls share it. */

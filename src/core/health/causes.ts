@@ -4,6 +4,7 @@ import { ENFORCEMENT_CAUSES } from './enforcement-causes.ts';
 import { LIVE_CAUSES } from './live-causes.ts';
 import { LAPI_CAUSES } from './lapi-causes.ts';
 import { FLEET_CAUSES } from './fleet-silence-causes.ts';
+import { CONSOLE_CAUSES } from './console-causes.ts';
 
 /**
  * The likely causes the health engine can name, one entry each: the seed's "Common Root Causes" as
@@ -35,6 +36,8 @@ export const CAUSES = {
   },
   // Many bouncers silent at once (fleet-silence.ts).
   ...FLEET_CAUSES,
+  // The Console's newest issues (console-issues.ts).
+  ...CONSOLE_CAUSES,
   authentication: {
     text: 'authentication failure (key invalid, bouncer deleted or re-registered)',
     summary: 'the Local API refuses its key (wrong, regenerated or revoked key, or the bouncer was deleted)',

@@ -10,6 +10,7 @@ import { silenceSince } from './downtime.ts';
 import { DEFAULT_FAIL_OPEN_AFTER_MS, failOpen, failOpenSummary } from './fail-open.ts';
 import { canaryNote, liveSilence, liveSilenceSummary } from './live-rhythm.ts';
 import { fleetSilence } from './fleet-silence.ts';
+import { withConsoleIssues } from './console-issues.ts';
 import { lastOwnTraffic, lastSignOfLife, offlineByCadence, rulesFor, steady } from './bouncer-status.ts';
 import { bouncerFamilies, instanceStopped, pullingSince, steadyInstance } from './families.ts';
 import { indexEvidence, relatedRequests, type EvidenceIndex } from './evidence-index.ts';
@@ -154,7 +155,8 @@ export function* evaluateInSlices(snapshot: FleetSnapshot, now: number, rules: H
   findings.push(...evaluateLogProcessors(snapshot, now, rules));
   // Canaries and drift (proof of enforcement): enforcement.ts.
   if (snapshot.enforcement) findings.push(...evaluateEnforcement(snapshot.enforcement));
-  return findings;
+  // The Console's newest issues (console-issues.ts).
+  return withConsoleIssues(findings, snapshot, now);
 }
 
 /**

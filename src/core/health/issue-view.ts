@@ -6,6 +6,7 @@ import { machineRunbookFor, type MachineIssueKind } from './machine-runbooks.ts'
 import { enforcementRunbookFor } from './enforcement-runbooks.ts';
 import { lapiRunbookFor } from './lapi-runbooks.ts';
 import { fleetSilentRunbook } from './fleet-silence-runbook.ts';
+import { consoleRunbookFor } from './console-runbooks.ts';
 import type { IssueKind, LikelyCause } from './types.ts';
 import type { RunbookSettings } from './runbook-settings.ts';
 
@@ -54,6 +55,8 @@ export function issueRunbook(
       namespace: settings?.namespace,
     });
   if (i.kind === 'fleet_silent') return fleetSilentRunbook(lapiUrl);
+  const consoleRunbook = consoleRunbookFor(i);
+  if (consoleRunbook) return consoleRunbook;
   if (!i.bouncerName) return undefined;
   const type = bouncer?.type ?? '';
   if (i.kind === 'remediation_not_enforced' || i.kind === 'remediation_drift') {

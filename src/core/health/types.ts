@@ -30,6 +30,11 @@ export const ISSUE_KINDS = [
   'key_shared_widely',
   // Many bouncers silent at the same moment (fleet-silence.ts): one fleet issue instead of N.
   'fleet_silent',
+  // The Console's newest Stack Health issues (console-issues.ts).
+  'component_outdated',
+  'se_too_many_alerts',
+  'integration_zero_ips',
+  'blocking_safe_ip',
 ] as const;
 export type IssueKind = (typeof ISSUE_KINDS)[number];
 /** Most severe first. */
@@ -55,6 +60,11 @@ export const ISSUE_CATALOGUE: Record<IssueKind, { title: string; criticality: Cr
   remediation_drift: { title: 'Remediation Drift', criticality: 'high' },
   key_shared_widely: { title: 'Key Used From Many Addresses', criticality: 'high' },
   fleet_silent: { title: 'Fleet Silent', criticality: 'critical' },
+  // Recommended as the Console's planned Version Outdated checks; a known-vulnerable version is raised High.
+  component_outdated: { title: 'Component Outdated', criticality: 'recommended' },
+  se_too_many_alerts: { title: 'Security Engine Too Many Alerts', criticality: 'high' },
+  integration_zero_ips: { title: 'Integration Pulling Zero IPs', criticality: 'high' },
+  blocking_safe_ip: { title: 'Blocking Known Safe IP', criticality: 'high' },
 };
 
 import type { CauseKind } from './causes.ts';
@@ -62,6 +72,9 @@ import type { EnforcementInput } from './enforcement.ts';
 import type { LogProcessorUsageInput } from './log-processors.ts';
 import type { Interval } from './downtime.ts';
 import type { RhythmHour } from './live-rhythm.ts';
+import type { AlertVolumeInput } from './too-many-alerts.ts';
+import type { KnownSafeInput } from './known-safe-ip.ts';
+import type { ComponentVersion } from './component-versions.ts';
 
 export type { CauseKind };
 
@@ -136,6 +149,12 @@ export interface FleetSnapshot {
   logProcessorUsage?: LogProcessorUsageInput[];
   /** Canaries and drift observations (enforcement.ts). Absent: nothing is raised or resolved from them. */
   enforcement?: EnforcementInput;
+  /** Alerts received in the last 6 h (too-many-alerts.ts). Absent: Too Many Alerts is neither raised nor resolved. */
+  alertVolume?: AlertVolumeInput;
+  /** Active decisions that may be on known-safe addresses (known-safe-ip.ts). Absent: Blocking Known Safe IP is not judged. */
+  knownSafe?: KnownSafeInput;
+  /** The versions known current or vulnerable (component-versions.ts). Absent: Component Outdated is not judged. */
+  componentVersions?: readonly ComponentVersion[];
 }
 
 /** A machine as the evaluator needs it. */

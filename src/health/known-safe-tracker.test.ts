@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { DIALECTS, useFreshStore } from '../../test/support/databases.ts';
+import { buildDecision, manualAlert } from '../core/decisions/new-decisions.ts';
+import { addDecisions, softDeleteDecisions } from '../store/decisions.ts';
+import { KnownSafeTracker } from './known-safe-tracker.ts';
+
+const T0 = Date.UTC(2026, 11, 7, 0, 0, 0);
+
+for (const dialect of DIALECTS) {
+  describe(`${dialect}: Blocking Known Safe IP's input follows the decisions revision`, () => {
+    const store = useFreshStore(dialect);
+    const add = async (at: number, value: string, duration = '1h') => {
+      const d = buildDecision({ scope: 'Ip', value, type: 'ban', duration, reason: 'test', origin: 'cscli' }, at);
+      return (await addDecisions(store(), manualAlert({ now: at, scenario: 'test', scope: 'Ip', value, count: 1, machineId: '' }), [d])).decisionIds[0]!;
+    };
+    const values = async (t: KnownSafeTracker, now: number, canaries: string[] = []) => (await t.input(now, canaries)).decisions.map((d) => d.value).sort();
+
+    it('a full read first, then new, deleted and expired decisions as they change; canary addresses count', async () => {
+      await add(T0, '10.0.0.1');
+      await add(T0, '8.8.8.8');
+      const tracker = new KnownSafeTracker(store());
+      expect(await values(tracker, T0 + 1)).toEqual(['10.0.0.1']);
+      const doc = await add(T0 + 2, '192.0.2.9');
+      await add(T0 + 2, '192.168.1.1', '1m');
+      await add(T0 + 2, '9.9.9.9');
+      expect(await values(tracker, T0 + 3)).toEqual(['10.0.0.1', '192.0.2.9', '192.168.1.1']);
+      await softDeleteDecisions(store(), [doc], T0 + 4);
+      expect(await values(tracker, T0 + 5)).toEqual(['10.0.0.1', '192.168.1.1']);
+      // Expiry moves no revision: dropped by time.
+      expect(await values(tracker, T0 + 2 + 60_001)).toEqual(['10.0.0.1']);
+      expect(await values(tracker, T0 + 2 + 60_001, ['8.8.8.8'])).toEqual(['10.0.0.1', '8.8.8.8']);
+    });
+  });
+}
