@@ -24,6 +24,8 @@ import { lapiStarts } from '../store/lapi-runs.ts';
 import { usageMetricsReceivedAt } from '../store/usage-metrics.ts';
 import { alertVolume } from '../store/console-inputs.ts';
 import { KnownSafeTracker } from './known-safe-tracker.ts';
+import { AllowlistMatcher } from '../core/allowlists/allowlists.ts';
+import { activeAllowlistEntries } from '../store/allowlists.ts';
 import { TOO_MANY_ALERTS } from '../core/health/too-many-alerts.ts';
 import { COMPONENT_VERSIONS } from '../core/health/component-versions.ts';
 
@@ -203,18 +205,21 @@ export class HealthEngine {
       logProcessorUsage: await logProcessorUsage(this.#store, now - (this.#rules.noLogsParsedAfterMs ?? NO_LOGS_PARSED_AFTER_MS) - 3600_000),
       // Canaries and drift (proof of enforcement).
       enforcement: await enforcementInput(this.#store, this.#canaries, bouncers),
-      // The Console's newest issues (core/health/console-issues.ts). The allowlist check is wired with the allowlists store.
+      // The Console's newest issues (core/health/console-issues.ts).
       alertVolume: await alertVolume(this.#store, now, TOO_MANY_ALERTS.windowMs, TOO_MANY_ALERTS.count),
       knownSafe: await this.#knownSafe(now),
       componentVersions: COMPONENT_VERSIONS,
     };
   }
 
-  /** Blocking Known Safe IP's input; the allowlist check is wired with the allowlists store (issue 29 item 1). */
+  /** Blocking Known Safe IP's input: canaries' addresses and the active allowlist items (store/allowlists.ts). */
   async #knownSafe(now: number): Promise<FleetSnapshot['knownSafe']> {
+    const entries = await activeAllowlistEntries(this.#store, now);
+    const allowlist = { matcher: new AllowlistMatcher(entries, now), key: entries.map((e) => `${e.listName}/${e.item.value}`).join('\n') };
     return await this.#knownSafeTracker.input(
       now,
       this.#canaries.flatMap((c) => (c.address ? [c.address] : [])),
+      allowlist,
     );
   }
 

@@ -3,6 +3,8 @@ import { DIALECTS, useFreshStore } from '../../test/support/databases.ts';
 import { buildDecision, manualAlert } from '../core/decisions/new-decisions.ts';
 import { addDecisions, softDeleteDecisions } from '../store/decisions.ts';
 import { KnownSafeTracker } from './known-safe-tracker.ts';
+import { AllowlistMatcher } from '../core/allowlists/allowlists.ts';
+import { evaluateKnownSafeIp } from '../core/health/known-safe-ip.ts';
 
 const T0 = Date.UTC(2026, 11, 7, 0, 0, 0);
 
@@ -29,6 +31,24 @@ for (const dialect of DIALECTS) {
       // Expiry moves no revision: dropped by time.
       expect(await values(tracker, T0 + 2 + 60_001)).toEqual(['10.0.0.1']);
       expect(await values(tracker, T0 + 2 + 60_001, ['8.8.8.8'])).toEqual(['10.0.0.1', '8.8.8.8']);
+    });
+
+    it('an allowlisted public address is a candidate once an allowlist holds it, and the evaluator names the list', async () => {
+      await add(T0, '8.8.4.4');
+      const tracker = new KnownSafeTracker(store());
+      const none = { matcher: new AllowlistMatcher([], T0), key: '' };
+      expect((await tracker.input(T0 + 1, [], none)).decisions).toEqual([]);
+      const entries = [{ listName: 'partners', item: { value: '8.8.4.0/24', comment: 'dns', expiresAt: null } }];
+      const listed = { matcher: new AllowlistMatcher(entries, T0), key: 'partners/8.8.4.0/24' };
+      const input = await tracker.input(T0 + 2, [], listed);
+      expect(input.decisions.map((d) => d.value)).toEqual(['8.8.4.4']);
+      expect(input.allowlistOf?.('8.8.4.4')).toContain('partners');
+      // A decision added later on a listed address is found by the incremental read.
+      await add(T0 + 3, '8.8.4.5');
+      const later = await tracker.input(T0 + 4, [], listed);
+      expect(later.decisions.map((d) => d.value).sort()).toEqual(['8.8.4.4', '8.8.4.5']);
+      const [finding] = evaluateKnownSafeIp(later, T0 + 4);
+      expect(finding?.kind).toBe('blocking_safe_ip');
     });
   });
 }

@@ -5,6 +5,8 @@
  * and none while nothing changed. Expiry moves no revision, so expired ones are dropped by time.
  */
 import type { KnownSafeInput } from '../core/health/known-safe-ip.ts';
+import { decisionsCoveredBy, type AllowlistMatcher } from '../core/allowlists/allowlists.ts';
+import { activeDecisions } from '../store/decisions.ts';
 import { knownSafeCandidates, mayBeKnownSafe, type KnownSafeCandidate } from '../store/console-inputs.ts';
 import { decisionsChangedSince, decisionsRev } from '../store/decisions.ts';
 import type { Store } from '../store/store.ts';
@@ -16,22 +18,34 @@ export class KnownSafeTracker {
   #store: Store;
   #rev: number | undefined;
   #addresses: readonly string[] = [];
+  /** The active allowlist items the candidates were read with: a change (an item added, expired) reads them again. */
+  #allowlistKey = '';
   readonly #byId = new Map<number, KnownSafeCandidate>();
 
   constructor(store: Store) {
     this.#store = store;
   }
 
-  async input(now: number, canaryAddresses: readonly string[]): Promise<KnownSafeInput> {
+  /**
+   * `allowlist`: the active allowlist items (store/allowlists.ts) and a key naming them. An allowlisted
+   * address may be public, so no text filter finds it: when the items change, the active decisions
+   * are read once and matched; between changes, only changed decisions are.
+   */
+  async input(now: number, canaryAddresses: readonly string[], allowlist?: { matcher: AllowlistMatcher; key: string }): Promise<KnownSafeInput> {
     const rev = await decisionsRev(this.#store);
-    if (this.#rev === undefined || canaryAddresses.join('\n') !== this.#addresses.join('\n')) {
+    const matcher = allowlist && allowlist.matcher.size > 0 ? allowlist.matcher : undefined;
+    const allowlisted = (d: { id: number; scope: string; value: string; until: number }) =>
+      matcher !== undefined && decisionsCoveredBy(matcher, [d], now).length > 0;
+    if (this.#rev === undefined || canaryAddresses.join('\n') !== this.#addresses.join('\n') || (allowlist?.key ?? '') !== this.#allowlistKey) {
       this.#byId.clear();
       for (const d of await knownSafeCandidates(this.#store, now, canaryAddresses)) this.#byId.set(d.id, d);
+      if (matcher) for (const d of await activeDecisions(this.#store, now)) if (allowlisted(d)) this.#byId.set(d.id, { ...d });
       this.#addresses = [...canaryAddresses];
+      this.#allowlistKey = allowlist?.key ?? '';
     } else if (rev !== this.#rev) {
       for (const d of await decisionsChangedSince(this.#store, this.#rev)) {
         // A changed decision: new, or soft-deleted (its expiry moved to the deletion).
-        if (d.until > now && mayBeKnownSafe(d, canaryAddresses)) this.#byId.set(d.id, { ...d });
+        if (d.until > now && (mayBeKnownSafe(d, canaryAddresses) || allowlisted(d))) this.#byId.set(d.id, { ...d });
         else this.#byId.delete(d.id);
       }
     }
@@ -41,6 +55,14 @@ export class KnownSafeTracker {
       if (d.until <= now) this.#byId.delete(id);
       else if (decisions.length < KNOWN_SAFE_JUDGED) decisions.push(d);
     }
-    return { decisions, canaryAddresses };
+    if (!matcher) return { decisions, canaryAddresses };
+    const allowlistOf = (value: string): string | null => {
+      try {
+        return matcher.reasonsFor(value)[0] ?? null;
+      } catch {
+        return null;
+      }
+    };
+    return { decisions, canaryAddresses, allowlistOf };
   }
 }

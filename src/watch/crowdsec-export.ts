@@ -3,6 +3,7 @@
  * CrowdSec's database (the plan is core/model/crowdsec-export.ts), or into `cscli decisions import`
  * files when the database cannot be written. Run with CrowdSec's Local API stopped.
  */
+import { allowlistItems, listAllowlists } from '../store/allowlists.ts';
 import fs from 'node:fs';
 import {
   cscliDeleteCommand,
@@ -39,9 +40,24 @@ export interface CrowdsecExportReport {
   deletions?: number;
 }
 
-/** Where Vigil's allowlists come from; none until the allowlists store is wired (the seam). */
+/** Where Vigil's allowlists come from (tests may pass their own). */
 export type AllowlistsForExport = (store: Store, now: number) => Promise<readonly AllowlistForExport[]>;
-export const noAllowlists: AllowlistsForExport = async () => [];
+
+/** Vigil's allowlists with their items still active at `now` (store/allowlists.ts). */
+export const storeAllowlists: AllowlistsForExport = async (store, now) => {
+  const lists = await listAllowlists(store);
+  const items = await allowlistItems(
+    store,
+    lists.map((l) => l.id),
+  );
+  return lists.map((l) => ({
+    name: l.name,
+    description: l.description,
+    items: items
+      .filter((i) => i.allowlistId === l.id && (i.expiresAt === null || i.expiresAt > now))
+      .map((i) => ({ value: i.value, expiresAt: i.expiresAt, comment: i.comment })),
+  }));
+};
 
 async function readVigil(store: Store, now: number, allowlists: AllowlistsForExport) {
   const decisions = await activeDecisions(store, now);
@@ -66,7 +82,7 @@ export async function exportCrowdsec(
   now: number,
   opts: { dryRun?: boolean; allowlists?: AllowlistsForExport } = {},
 ): Promise<CrowdsecExportReport> {
-  const vigil = await readVigil(store, now, opts.allowlists ?? noAllowlists);
+  const vigil = await readVigil(store, now, opts.allowlists ?? storeAllowlists);
   const columns = {
     decisions: await target.columnsOf('decisions'),
     alerts: await target.columnsOf('alerts'),
@@ -240,7 +256,7 @@ export async function exportCrowdsecToFile(
   now: number,
   opts: { dryRun?: boolean; allowlists?: AllowlistsForExport } = {},
 ): Promise<CrowdsecExportReport> {
-  const vigil = await readVigil(store, now, opts.allowlists ?? noAllowlists);
+  const vigil = await readVigil(store, now, opts.allowlists ?? storeAllowlists);
   const plan = planCrowdsecExport({ vigil, crowdsec: { decisions: [], bouncers: [], machines: [] }, now });
   const active = new Set(vigil.decisions.map(({ decision: d }) => `${d.scope.toLowerCase()}\0${d.value}\0${d.type}`));
   const deleted = new Map<string, Decision>();
