@@ -28,8 +28,10 @@ find "$lib/dist" \( -name '*.d.ts' -o -name '*.map' \) -delete
   process.stdout.write(JSON.stringify(p, null, 2) + "\n");' >"$lib/package.json"
 install -m 0755 "$node_bin" "$lib/node/bin/node"
 
-# The production dependencies, as npm resolved them in node_modules (no registry needed).
-npm ls --omit=dev --all --parseable 2>/dev/null |
+# The production dependencies, as npm resolved them in node_modules (no registry needed). npm ls
+# exits 1 on a tree it finds odd (extraneous packages in a shared node_modules): the list is still
+# complete, and the better-sqlite3 check below catches a missing one.
+{ npm ls --omit=dev --all --parseable 2>/dev/null || true; } |
   tail -n +2 | sed "s|^$root/||" | sort -u | while read -r dir; do
     [[ -e "$lib/$dir" ]] && continue
     mkdir -p "$lib/$(dirname "$dir")"
