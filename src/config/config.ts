@@ -18,6 +18,7 @@ import { loadNotificationsConfig, notificationsFileSchema, type NotificationsCon
 import { TrustedProxies } from '../remediation/client-ip.ts';
 import { apiFileSchema, loadWatcherApiConfig, profilesFileSchema, type WatcherApiConfig } from './watcher-config.ts';
 import { canariesFileSchema, loadCanaries, type CanaryConfig } from './canaries.ts';
+import { flushFileSchema, loadFlushConfig, type FlushConfig } from './flush.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -89,6 +90,8 @@ export interface VigilConfig {
   watcherApi: WatcherApiConfig;
   /** Sites whose enforcement is proven on a schedule (`canaries:`, docs/canaries.md). */
   canaries: CanaryConfig[];
+  /** What the store keeps and how long (`flush:`, docs/retention.md). */
+  flush: FlushConfig;
   /** The file the configuration came from, if any (for messages). */
   file: string | null;
 }
@@ -358,6 +361,9 @@ export const fileSchema = z
         "Proof of enforcement (docs/canaries.md): each item has `url`, `bouncer`, `expect`, `every`, `address`, `via`, `timeout`, `origin`; on schedule Vigil adds a short-lived decision for the documentation address, waits for the bouncer's pull, expects the URL to block it, and removes it.",
       default: '[] (none)',
     }),
+    flush: doc(flushFileSchema.optional(), {
+      description: "How long the store keeps expired decisions, alerts and Vigil's own history (CrowdSec's `db_config.flush`; docs/retention.md).",
+    }),
     watch: doc(watchFileSchema.optional(), {
       description: "`vigil watch` over an existing CrowdSec (docs/watch.md); `VIGIL_WATCH_<KEY>` variables and the command's flags override each key.",
     }),
@@ -474,6 +480,7 @@ export function loadConfig(
     watch: fromFile.watch ?? {},
     watcherApi: loadWatcherApiConfig(fromFile.api, fromFile.profiles, usedFile),
     canaries: loadCanaries(fromFile.canaries, usedFile),
+    flush: loadFlushConfig(fromFile.flush, usedFile),
     file: usedFile,
   };
 }

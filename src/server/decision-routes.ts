@@ -14,6 +14,7 @@ import { isStoreDown, type StoreHealth } from './store-health.ts';
 import type { ClientCertSource } from './client-cert.ts';
 import { decisionsChangedSince, decisionsRev, expiredDecisions } from '../store/decisions.ts';
 import { FAST_ROUTES } from './routes.ts';
+import { DEFAULT_RETENTION, expiredSentSince } from '../core/retention/plan.ts';
 
 export interface DecisionRoutesDeps {
   store: Store;
@@ -26,6 +27,8 @@ export interface DecisionRoutesDeps {
   storeHealth?: StoreHealth;
   /** On a TLS listener: the verdict on a connection's client certificate, used instead of the API key. */
   clientCerts?: ClientCertSource;
+  /** `flush.max_age`: expired decisions are sent under `deleted` for this long after they expire (then purged). */
+  expiredKeptMs?: number;
 }
 
 /** A request handler that takes the request (true) or leaves it to the next one (false). */
@@ -81,6 +84,7 @@ class Turns {
  */
 export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
   const { store, sync, activity, gate, log, metrics, storeHealth, clientCerts } = deps;
+  const expiredKeptMs = deps.expiredKeptMs ?? DEFAULT_RETENTION.maxAgeMs;
   const call = <T>(fn: () => Promise<T>): Promise<T> => (storeHealth ? storeHealth.call(fn) : fn());
   const turns = new Turns();
   // One counter child per (route, method, status), looked up by a string: no label hashing per request.
@@ -157,7 +161,9 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
         if ((await call(() => decisionsRev(store))) !== sync.rev) await call(() => sync.refresh());
         rev = sync.rev;
         added = sync.index.active(at);
-        deleted = await call(() => expiredDecisions(store, at));
+        // CrowdSec's startup sends every expired decision still stored; here those within the
+        // retention window, whether or not the purge has run yet (docs/retention.md).
+        deleted = await call(() => expiredDecisions(store, at, expiredSentSince(at, { maxAgeMs: expiredKeptMs })));
       } else {
         // Read the revision first: anything committed after it is sent next time (perhaps twice, never lost).
         rev = await call(() => decisionsRev(store));
@@ -166,7 +172,8 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
         if (changed === undefined) changed = await call(() => decisionsChangedSince(store, cursor.lastPullRev!));
         else if (changed.length > LARGE_DELTA) await turns.next();
         added = changed.filter((d) => d.until > at);
-        const expired = await call(() => expiredDecisions(store, at, cursor.lastPullAt! - DELETED_OVERLAP_MS));
+        const since = Math.max(cursor.lastPullAt! - DELETED_OVERLAP_MS, expiredSentSince(at, { maxAgeMs: expiredKeptMs }));
+        const expired = await call(() => expiredDecisions(store, at, since));
         const seen = new Set(expired.map((d) => d.id));
         deleted = expired.concat(changed.filter((d) => d.until <= at && !seen.has(d.id)));
         added.sort(byUntilThenId);

@@ -1,5 +1,5 @@
 import type SqliteDatabase from 'better-sqlite3';
-import { sql, type Selectable, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Selectable, type Transaction } from 'kysely';
 import type { NewAlertWithDecisions } from '../../core/model/records.ts';
 import type { BouncersTable, Database, DecisionsTable } from '../schema.ts';
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.ts';
@@ -57,6 +57,16 @@ export class SqliteStoreDialect implements StoreDialect {
   }
 
   async lockForTransaction(_trx: Transaction<Database>, _key: number): Promise<void> {}
+
+  async tryLockForTransaction(_trx: Transaction<Database>, _key: number): Promise<boolean> {
+    return true;
+  }
+
+  async deleteLimited(trx: Transaction<Database>, table: string, where: RawBuilder<unknown>, limit: number): Promise<number> {
+    const t = sql.table(table);
+    const res = await sql`DELETE FROM ${t} WHERE rowid IN (SELECT rowid FROM ${t} WHERE ${where} LIMIT ${limit})`.execute(trx);
+    return Number(res.numAffectedRows ?? 0n);
+  }
 
   isUniqueViolation(e: unknown): boolean {
     return isUniqueViolationError(e);

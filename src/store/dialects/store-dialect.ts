@@ -23,6 +23,16 @@ export interface StoreDialect {
    * an advisory lock on PostgreSQL; nothing on SQLite, which has one writer already.
    */
   lockForTransaction(trx: Transaction<Database>, key: number): Promise<void>;
+  /**
+   * Inside `trx`, takes `key` unless another transaction holds it (false then, without waiting):
+   * `pg_try_advisory_xact_lock` on PostgreSQL; always true on SQLite (one writer).
+   */
+  tryLockForTransaction(trx: Transaction<Database>, key: number): Promise<boolean>;
+  /**
+   * Inside `trx`, deletes at most `limit` rows of `table` matching `where` and returns how many
+   * (SQLite by rowid, PostgreSQL by ctid: neither has DELETE … LIMIT by default).
+   */
+  deleteLimited(trx: Transaction<Database>, table: string, where: RawBuilder<unknown>, limit: number): Promise<number>;
   /** A unique index refused the write (two replicas racing on one row). */
   isUniqueViolation(e: unknown): boolean;
 
