@@ -8,7 +8,7 @@ import type { Store } from './store.ts';
 // core/retention/plan.ts names past its window goes, a small batch per transaction.
 
 /** Arbitrary constant naming "the retention purge" among PostgreSQL advisory locks (the planner's is 'vign'). */
-const RETENTION_LOCK = 0x76_69_67_72; // 'vigr'
+export const RETENTION_LOCK = 0x76_69_67_72; // 'vigr'
 /** Rows per transaction: a batch holds SQLite's write lock (or PostgreSQL's row locks) for a few ms, never long enough to stall pulls. */
 export const RETENTION_BATCH = 1000;
 /** Batches per run at most (a million rows); a larger backlog is taken up by the next runs. */
