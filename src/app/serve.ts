@@ -63,6 +63,8 @@ export interface RunningServer {
   /** Canaries (`canaries:`) and drift observations: proof of enforcement (docs/canaries.md). A reload may replace the runner. */
   readonly canaries: CanaryRunner;
   drift: DriftObserver;
+  /** The retention purge (`flush:`, docs/retention.md); `runOnce()` purges now. */
+  retention: RetentionJob;
   /** The configuration in use (the one started with, or the last reload applied). */
   readonly config: VigilConfig;
   /**
@@ -252,7 +254,7 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
     },
     (a) => a.stop(),
   );
-  await life.start(
+  const retention = await life.start(
     'retention',
     () => startRetention(store, clock, log, config.flush, storeHealth),
     (r) => r.stop(),
@@ -263,7 +265,7 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
   });
   health.failed.subscribe((e) => log.error({ err: e }, 'health evaluation failed'));
   health.evaluated.subscribe(logIssueChanges(log));
-  return { store, storeHealth, sync, activity, auth, health };
+  return { store, storeHealth, sync, activity, auth, health, retention };
 }
 
 type Core = Awaited<ReturnType<typeof startCore>>;
