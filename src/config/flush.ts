@@ -29,10 +29,15 @@ export const flushFileSchema = z
         "CrowdSec's `flush.max_age`: a decision expired longer ago is deleted (until then a startup stream sends it under `deleted`), and an alert created longer ago once none of its decisions is left.",
       default: days(DEFAULT_RETENTION.maxAgeMs),
     }),
-    max_items: z.number().int().min(1).optional().meta({
-      description: "CrowdSec's `flush.max_items`: alerts beyond the newest N are deleted once none of their decisions is left.",
-      default: String(DEFAULT_RETENTION.maxItems),
-    }),
+    max_items: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .meta({
+        description: "CrowdSec's `flush.max_items`: alerts beyond the newest N are deleted once none of their decisions is left.",
+        default: String(DEFAULT_RETENTION.maxItems),
+      }),
     history_max_age: duration.optional().meta({
       description:
         "Resolved health issues (with their acknowledgements) and bouncers' address and version changes are kept this long; at least 7d, what the health engine looks back at.",

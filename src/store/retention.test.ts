@@ -308,4 +308,3 @@ for (const dialect of DIALECTS) {
     });
   });
 }
-

@@ -107,11 +107,7 @@ export async function purgeExpired(store: Store, cutoffs: RetentionCutoffs, opts
 }
 
 /** Each table's step, in order: decisions before alerts, so the alerts they emptied go in the same run. */
-function planSteps(
-  c: RetentionCutoffs,
-  alertIdAtMost: number,
-  limited: (table: string, where: RawBuilder<unknown>) => Step,
-): Array<[RetentionTable, Step]> {
+function planSteps(c: RetentionCutoffs, alertIdAtMost: number, limited: (table: string, where: RawBuilder<unknown>) => Step): Array<[RetentionTable, Step]> {
   const noDecisionLeft = sql`NOT EXISTS (SELECT 1 FROM decisions WHERE decisions.alert_id = alerts.id)`;
   return [
     // Expired for longer than max_age: every bouncer that pulled since has had it under `deleted`.
