@@ -203,6 +203,8 @@ async function main() {
         await writeHour(server, clock.now());
         clock.advance(HOUR);
         await server.retention.runOnce();
+        if (h % (7 * 24) === 0)
+          log(`month ${m} day ${h / 24}: ${n.toLocaleString('en')} decisions written, ${((performance.now() - started) / 1000).toFixed(0)} s`);
       }
       await server.sync.refresh();
       const counts = await retentionRowCounts(server.store);

@@ -223,6 +223,7 @@ for (const dialect of DIALECTS) {
       let pauses = 0;
       const capped = await purgeExpired(store, planRetention(NOW, S), {
         batch: 100,
+        targetBatchMs: Number.POSITIVE_INFINITY,
         maxBatches: 2,
         pause: async () => {
           pauses++;
@@ -231,7 +232,7 @@ for (const dialect of DIALECTS) {
       expect(capped).toMatchObject({ complete: false, batches: 2 });
       expect(capped.deleted.decisions).toBe(200);
       expect(pauses).toBe(2);
-      const rest = await purgeExpired(store, planRetention(NOW, S), { batch: 100 });
+      const rest = await purgeExpired(store, planRetention(NOW, S), { batch: 100, targetBatchMs: Number.POSITIVE_INFINITY });
       expect(rest.complete).toBe(true);
       expect(rest.deleted.decisions).toBe(50);
       expect(rest.deleted.alerts).toBe(1);
@@ -241,6 +242,19 @@ for (const dialect of DIALECTS) {
       await addAlerts(store, [{ alert: alert(NOW - 20 * DAY), decisions: [decision('10.2.0.1', NOW - 8 * DAY), decision('10.2.0.2', NOW - 6 * DAY)] }]);
       const sent = await expiredDecisions(store, NOW, NOW - S.maxAgeMs);
       expect(sent.map((d) => d.value)).toEqual(['10.2.0.2']);
+    });
+
+    it('a batch slower than its target halves the next one, a fast one doubles it (within 50 … batch)', async () => {
+      const past = NOW - 30 * DAY;
+      await addAlerts(store, [{ alert: alert(past), decisions: Array.from({ length: 700 }, (_, i) => decision(`10.5.${i >> 8}.${i & 255}`, past)) }]);
+      // A fake stopwatch: every batch "takes" 30 ms against a 20 ms target.
+      let t = 0;
+      const outcome = await purgeExpired(store, planRetention(NOW, S), { batch: 400, targetBatchMs: 20, now: () => (t += 30) });
+      // 400, 200, 100, then 50 (finding none): four batches where a fixed size takes two (400 + 300);
+      // the twelve other steps take one each.
+      expect(outcome.deleted.decisions).toBe(700);
+      expect(outcome.batches).toBe(4 + 12);
+      expect(outcome.longestBatchMs).toBe(30);
     });
 
     it.runIf(dialect === 'postgres')('while another replica holds the purge, this one stops at once and deletes nothing', async () => {

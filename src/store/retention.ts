@@ -11,8 +11,15 @@ import type { Store } from './store.ts';
 export const RETENTION_LOCK = 0x76_69_67_72; // 'vigr'
 /** Rows per transaction: a batch holds SQLite's write lock (or PostgreSQL's row locks) for a few ms, never long enough to stall pulls. */
 export const RETENTION_BATCH = 1000;
-/** Batches per run at most (a million rows); a larger backlog is taken up by the next runs. */
+/** Batches per run at most; a larger backlog is taken up by the next runs. */
 const MAX_BATCHES_PER_RUN = 1000;
+/**
+ * A batch that took longer than this halves the next one (down to MIN_BATCH), one that took under
+ * half of it doubles it (up to `batch`): on a busy host SQLite's single writer, which also runs on
+ * the event loop, then never keeps a pull waiting much longer than this.
+ */
+const TARGET_BATCH_MS = 20;
+const MIN_BATCH = 50;
 
 /** The tables the purge trims, as the job reports them. */
 export const RETENTION_TABLES = [
@@ -50,6 +57,8 @@ export interface PurgeOptions {
   pause?: () => Promise<void>;
   /** Milliseconds for longestBatchMs (performance.now by default). */
   now?: () => number;
+  /** Batches are resized to take about this long (TARGET_BATCH_MS); Infinity keeps `batch`. */
+  targetBatchMs?: number;
   /** Asked before each batch: true ends the run there (serve is stopping). */
   stopping?: () => boolean;
 }
@@ -66,6 +75,8 @@ type Step = (trx: Trx, limit: number) => Promise<number>;
  */
 export async function purgeExpired(store: Store, cutoffs: RetentionCutoffs, opts: PurgeOptions = {}): Promise<RetentionOutcome> {
   const batch = opts.batch ?? RETENTION_BATCH;
+  const target = opts.targetBatchMs ?? TARGET_BATCH_MS;
+  let size = batch;
   const maxBatches = opts.maxBatches ?? MAX_BATCHES_PER_RUN;
   const pause = opts.pause ?? (() => new Promise<void>((resolve) => setImmediate(resolve)));
   const clock = opts.now ?? (() => performance.now());
@@ -90,16 +101,19 @@ export async function purgeExpired(store: Store, cutoffs: RetentionCutoffs, opts
       const started = clock();
       const n = await db.transaction().execute(async (trx) => {
         if (!(await dialect.tryLockForTransaction(trx, RETENTION_LOCK))) return -1;
-        return await step(trx, batch);
+        return await step(trx, size);
       });
-      outcome.longestBatchMs = Math.max(outcome.longestBatchMs, clock() - started);
+      const took = clock() - started;
+      outcome.longestBatchMs = Math.max(outcome.longestBatchMs, took);
       if (n < 0) {
         outcome.busy = true;
         return outcome;
       }
       outcome.batches++;
       deleted[table] += n;
-      if (n < batch) break;
+      if (n < size) break;
+      if (took > target) size = Math.max(MIN_BATCH, Math.floor(size / 2));
+      else if (took < target / 2) size = Math.min(batch, size * 2);
       await pause();
     }
   }
