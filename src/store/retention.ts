@@ -53,8 +53,12 @@ export interface RetentionOutcome {
 export interface PurgeOptions {
   batch?: number;
   maxBatches?: number;
-  /** Between batches: lets pulls and writes waiting on the store go first. Default: one turn of the event loop. */
-  pause?: () => Promise<void>;
+  /**
+   * Between batches, given how long the last one took: lets pulls and writes waiting on the store go
+   * first. Default: a timer as long as the batch (at most 50 ms), so the purge holds SQLite's writer
+   * (and the event loop it runs on) at most half the time; a pull needs a few turns to be answered.
+   */
+  pause?: (tookMs: number) => Promise<void>;
   /** Milliseconds for longestBatchMs (performance.now by default). */
   now?: () => number;
   /** Batches are resized to take about this long (TARGET_BATCH_MS); Infinity keeps `batch`. */
@@ -78,7 +82,7 @@ export async function purgeExpired(store: Store, cutoffs: RetentionCutoffs, opts
   const target = opts.targetBatchMs ?? TARGET_BATCH_MS;
   let size = batch;
   const maxBatches = opts.maxBatches ?? MAX_BATCHES_PER_RUN;
-  const pause = opts.pause ?? (() => new Promise<void>((resolve) => setImmediate(resolve)));
+  const pause = opts.pause ?? ((took: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.min(Math.max(took, 1), 50))));
   const clock = opts.now ?? (() => performance.now());
   const db = dbOf(store);
   const dialect = dialectOf(store);
@@ -114,7 +118,7 @@ export async function purgeExpired(store: Store, cutoffs: RetentionCutoffs, opts
       if (n < size) break;
       if (took > target) size = Math.max(MIN_BATCH, Math.floor(size / 2));
       else if (took < target / 2) size = Math.min(batch, size * 2);
-      await pause();
+      await pause(took);
     }
   }
   return outcome;
