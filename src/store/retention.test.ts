@@ -6,6 +6,9 @@ import { addAlerts, expiredDecisions } from './decisions.ts';
 import { purgeExpired, RETENTION_LOCK, retentionRowCounts } from './retention.ts';
 import { dbOf, dialectOf } from './store-db.ts';
 import { Store } from './store.ts';
+import { PULL_HISTORY_KEPT_MS } from './pull-history.ts';
+import { REFUSED_SUMMARIES_KEPT_MS } from './refused-summaries.ts';
+import { WINDOWS_KEPT_MS } from './usage-log-processors.ts';
 
 const DAY = 24 * 3600_000;
 const NOW = Date.UTC(2026, 11, 1, 12, 0, 0);
@@ -42,6 +45,14 @@ async function alertIds(store: Store): Promise<number[]> {
 async function decisionValues(store: Store): Promise<string[]> {
   return (await dbOf(store).selectFrom('decisions').select('value').orderBy('value').execute()).map((r) => r.value);
 }
+
+describe('fixed bounds', () => {
+  it('the purge applies the same bounds as the writers that keep them', () => {
+    expect(FIXED_BOUNDS.pullHoursMs).toBe(PULL_HISTORY_KEPT_MS);
+    expect(FIXED_BOUNDS.refusedSummariesMs).toBe(REFUSED_SUMMARIES_KEPT_MS);
+    expect(FIXED_BOUNDS.usageWindowsMs).toBe(WINDOWS_KEPT_MS);
+  });
+});
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: retention purge`, () => {
