@@ -6,6 +6,7 @@ import { addAlerts, expiredDecisions } from './decisions.ts';
 import { purgeExpired, RETENTION_LOCK, retentionRowCounts } from './retention.ts';
 import { dbOf, dialectOf } from './store-db.ts';
 import { Store } from './store.ts';
+import { recordLapiStart } from './lapi-runs.ts';
 import { PULL_HISTORY_KEPT_MS } from './pull-history.ts';
 import { REFUSED_SUMMARIES_KEPT_MS } from './refused-summaries.ts';
 import { WINDOWS_KEPT_MS } from './usage-log-processors.ts';
@@ -226,6 +227,19 @@ for (const dialect of DIALECTS) {
       expect((await db.selectFrom('notify_outbox').select('status').orderBy('status').execute()).map((r) => r.status)).toEqual(['pending', 'sent']);
       const counts = await retentionRowCounts(store);
       expect(counts).toMatchObject({ bouncer_changes: 1, bouncer_pull_hours: 1, refused_summaries: 1, machine_usage_windows: 1, dashboard_ended_sessions: 1 });
+    });
+
+    it("a serve start prunes old runs but not another replica's run started over a month ago and still alive", async () => {
+      const db = dbOf(store);
+      await db
+        .insertInto('lapi_starts')
+        .values([
+          { at: NOW - 90 * DAY, instance: 'gone', alive_until: NOW - 60 * DAY },
+          { at: NOW - 90 * DAY, instance: 'still-serving', alive_until: NOW - 5_000 },
+        ])
+        .execute();
+      await recordLapiStart(store, NOW, 'new');
+      expect((await db.selectFrom('lapi_starts').select('instance').orderBy('instance').execute()).map((r) => r.instance)).toEqual(['new', 'still-serving']);
     });
 
     it('works in batches of at most `batch` rows, pausing between them, and stops at its batch cap', async () => {
