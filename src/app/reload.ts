@@ -27,6 +27,7 @@ const NEEDS_RESTART: Array<[key: string, pick: (c: VigilConfig) => unknown]> = [
   ['activity_flush_every', (c) => c.activityFlushEveryMs],
   ['limits', (c) => c.limits],
   ['api/profiles', (c) => c.watcherApi],
+  ['flush', (c) => c.flush],
 ];
 
 export interface ReloadOutcome {
@@ -74,6 +75,7 @@ export async function applyReload(t: ReloadTarget): Promise<ReloadOutcome> {
     activityFlushEveryMs: current.activityFlushEveryMs,
     limits: current.limits,
     watcherApi: current.watcherApi,
+    flush: current.flush,
   };
   const switchNotifications = same(current.notifications, next.notifications) ? null : t.notifications.prepare(next.notifications);
   const changed: string[] = [];
