@@ -14,8 +14,8 @@ export const RETENTION_BATCH = 1000;
 /** Batches per run at most; a larger backlog is taken up by the next runs. */
 const MAX_BATCHES_PER_RUN = 1000;
 /**
- * A batch that took longer than this halves the next one (down to MIN_BATCH), one that took under
- * half of it doubles it (up to `batch`): on a busy host SQLite's single writer, which also runs on
+ * On SQLite, a batch that took longer than this halves the next one (down to MIN_BATCH), one that
+ * took under half of it doubles it (up to `batch`): on a busy host its single writer, which runs on
  * the event loop, then never keeps a pull waiting much longer than this.
  */
 const TARGET_BATCH_MS = 20;
@@ -78,14 +78,18 @@ type Step = (trx: Trx, limit: number) => Promise<number>;
  * waiting, no double work, no deadlock between two purges: crowdsecurity/crowdsec#3233, #4432).
  */
 export async function purgeExpired(store: Store, cutoffs: RetentionCutoffs, opts: PurgeOptions = {}): Promise<RetentionOutcome> {
-  const batch = opts.batch ?? RETENTION_BATCH;
-  const target = opts.targetBatchMs ?? TARGET_BATCH_MS;
-  let size = batch;
-  const maxBatches = opts.maxBatches ?? MAX_BATCHES_PER_RUN;
-  const pause = opts.pause ?? ((took: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.min(Math.max(took, 1), 50))));
-  const clock = opts.now ?? (() => performance.now());
   const db = dbOf(store);
   const dialect = dialectOf(store);
+  // PostgreSQL runs beside the event loop and its readers never wait for a delete (MVCC): full
+  // batches, one turn between them. SQLite's statements run on the event loop: short ones, paused.
+  const onLoop = dialect.writesOnEventLoop;
+  const batch = opts.batch ?? RETENTION_BATCH;
+  const target = opts.targetBatchMs ?? (onLoop ? TARGET_BATCH_MS : Number.POSITIVE_INFINITY);
+  let size = batch;
+  const maxBatches = opts.maxBatches ?? MAX_BATCHES_PER_RUN;
+  const pause =
+    opts.pause ?? ((took: number) => new Promise<void>((resolve) => (onLoop ? setTimeout(resolve, Math.min(Math.max(took, 1), 50)) : setImmediate(resolve))));
+  const clock = opts.now ?? (() => performance.now());
   const deleted = Object.fromEntries(RETENTION_TABLES.map((t) => [t, 0])) as Record<RetentionTable, number>;
   const outcome: RetentionOutcome = { deleted, busy: false, complete: true, batches: 0, longestBatchMs: 0 };
   // CrowdSec's max_items: alerts below the newest N ids (ids only grow) go once they hold no decision.

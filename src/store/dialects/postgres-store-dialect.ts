@@ -23,6 +23,7 @@ export class PostgresStoreDialect implements StoreDialect {
   readonly name = 'postgres' as const;
   readonly groupsCommits = false;
   readonly preparedReads = false;
+  readonly writesOnEventLoop = false;
   readonly #db: DialectDb;
 
   constructor(db: DialectDb) {

@@ -36,6 +36,7 @@ export class SqliteStoreDialect implements StoreDialect {
   readonly name = 'sqlite' as const;
   readonly groupsCommits = true;
   readonly preparedReads = true;
+  readonly writesOnEventLoop = true;
   readonly #db: DialectDb;
   readonly #sqlite: SqliteDatabase.Database;
   /** The connection the hottest reads use (sqlite.ts openSqliteReader); none for an in-memory store. */

@@ -15,6 +15,11 @@ export interface StoreDialect {
   readonly groupsCommits: boolean;
   /** The hottest reads run as cached prepared statements on a second, read-only connection. */
   readonly preparedReads: boolean;
+  /**
+   * Statements run synchronously on the event loop (better-sqlite3): a long write stalls every
+   * request, so long jobs (the retention purge) keep each transaction short and pause between them.
+   */
+  readonly writesOnEventLoop: boolean;
 
   /** The larger of a column (null read as 0) and a value: `greatest` on PostgreSQL, scalar `max` on SQLite. */
   later(column: string, value: number): RawBuilder<number>;
