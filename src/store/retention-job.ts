@@ -13,6 +13,7 @@ export class RetentionJob {
   #clock: Clock;
   #settings: RetentionSettings;
   #options: PurgeOptions;
+  #first: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<RetentionOutcome | undefined> | undefined;
   #stopping = false;
@@ -27,11 +28,17 @@ export class RetentionJob {
     this.#options = options;
   }
 
-  /** Runs once now (a backlog from before is taken up at start), then every `everyMs`. */
-  start(everyMs: number): void {
-    void this.runOnce();
-    this.#timer = setInterval(() => void this.runOnce(), everyMs);
-    this.#timer.unref();
+  /**
+   * Runs first after `firstAfterMs` (by default 10 s, or `everyMs` if shorter: not while bouncers
+   * reconnect to a server that just started, nor in the way of a start that fails), then every `everyMs`.
+   */
+  start(everyMs: number, firstAfterMs = Math.min(everyMs, 10_000)): void {
+    this.#first = setTimeout(() => {
+      void this.runOnce();
+      this.#timer = setInterval(() => void this.runOnce(), everyMs);
+      this.#timer.unref();
+    }, firstAfterMs);
+    this.#first.unref();
   }
 
   /** One purge at the clock's now; a call while one runs waits for that one instead of starting another. */
@@ -58,6 +65,7 @@ export class RetentionJob {
   /** Stops the schedule; a run in progress ends after its current batch. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    clearTimeout(this.#first);
     clearInterval(this.#timer);
     await this.#running;
   }
