@@ -28,6 +28,7 @@ const NEEDS_RESTART: Array<[key: string, pick: (c: VigilConfig) => unknown]> = [
   ['limits', (c) => c.limits],
   ['api/profiles', (c) => c.watcherApi],
   ['api.use_forwarded_for_headers/proxy_protocol/trusted_proxies', (c) => c.proxy],
+  ['flush', (c) => c.flush],
 ];
 
 export interface ReloadOutcome {
@@ -76,6 +77,7 @@ export async function applyReload(t: ReloadTarget): Promise<ReloadOutcome> {
     limits: current.limits,
     watcherApi: current.watcherApi,
     proxy: current.proxy,
+    flush: current.flush,
   };
   const switchNotifications = same(current.notifications, next.notifications) ? null : t.notifications.prepare(next.notifications);
   const changed: string[] = [];

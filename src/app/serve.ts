@@ -48,6 +48,8 @@ import { lostMarkerPath, writeLostMarker } from './run-file.ts';
 import { applyReload, startCanaries, type ReloadOutcome } from './reload.ts';
 import { decisionsRev } from '../store/decisions.ts';
 import { secret } from '../store/meta.ts';
+import { RetentionJob } from '../store/retention-job.ts';
+import type { FlushConfig } from '../config/flush.ts';
 
 /** How often drift is checked against the latest usage-metrics reports (bouncers report every 30 min by default). */
 const DRIFT_OBSERVE_EVERY_MS = 30_000;
@@ -68,6 +70,8 @@ export interface RunningServer {
   /** Canaries (`canaries:`) and drift observations: proof of enforcement (docs/canaries.md). A reload may replace the runner. */
   readonly canaries: CanaryRunner;
   drift: DriftObserver;
+  /** The retention purge (`flush:`, docs/retention.md); `runOnce()` purges now. */
+  retention: RetentionJob;
   /** The configuration in use (the one started with, or the last reload applied). */
   readonly config: VigilConfig;
   /**
@@ -242,6 +246,11 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
     },
     (a) => a.stop(),
   );
+  const retention = await life.start(
+    'retention',
+    () => startRetention(store, clock, log, config.flush, storeHealth),
+    (r) => r.stop(),
+  );
   const health = new HealthEngine(store, clock, healthRules(config.health), {
     canaries: config.canaries,
     connectionClosedAt: (id) => activity.clientClosedAt(id),
@@ -249,7 +258,7 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
   });
   health.failed.subscribe((e) => log.error({ err: e }, 'health evaluation failed'));
   health.evaluated.subscribe(logIssueChanges(log));
-  return { store, storeHealth, sync, activity, auth, health };
+  return { store, storeHealth, sync, activity, auth, health, retention };
 }
 
 /** The bouncers' keys, with CrowdSec's log lines for a new row and a key tried from too many addresses. */
@@ -275,6 +284,30 @@ function startBouncerKeys(store: Store, clock: Clock, storeHealth: StoreHealth, 
 }
 
 type Core = Awaited<ReturnType<typeof startCore>>;
+
+/**
+ * CrowdSec's flush, bounded (docs/retention.md): expired decisions, old alerts and Vigil's own
+ * history are purged every `flush.every`, 1,000 rows per transaction, by one replica at a time.
+ */
+function startRetention(store: Store, clock: Clock, log: Logger, flush: FlushConfig, storeHealth: StoreHealth): RetentionJob {
+  const job = new RetentionJob(store, clock, flush);
+  job.onError = (e) => {
+    if (storeHealth.state().store === 'up') log.error({ err: e }, 'retention purge failed; will retry');
+    storeHealth.failed(e);
+  };
+  job.onRun = (outcome) => {
+    const purged = Object.fromEntries(Object.entries(outcome.deleted).filter(([, n]) => n > 0));
+    const total = Object.values(purged).reduce((a, b) => a + b, 0);
+    if (outcome.busy) log.debug('retention purge: another replica is purging; skipped');
+    if (total === 0) return;
+    log.info(
+      { purged, batches: outcome.batches, longest_batch_ms: Math.round(outcome.longestBatchMs), complete: outcome.complete },
+      `retention purge: deleted ${total} rows past flush.max_age / max_items / history_max_age`,
+    );
+  };
+  job.start(flush.everyMs);
+  return job;
+}
 
 /**
  * The store file is gone or replaced: no write is acknowledged any more, and what the orphaned
@@ -338,7 +371,17 @@ async function startListeners(
     clientCerts,
     agentUsage: agentUsageHandler({ store, clock, activity, tokens: machineTokens }),
   });
-  const decisionRoutes = createDecisionRoutes({ store, sync, activity, gate, log, metrics, storeHealth, clientCerts });
+  const decisionRoutes = createDecisionRoutes({
+    store,
+    sync,
+    activity,
+    gate,
+    log,
+    metrics,
+    storeHealth,
+    clientCerts,
+    expiredKeptMs: config.flush.maxAgeMs,
+  });
   // The body guard reads bodies (capped) and closes a connection whose body was left unread;
   // node-server would drain it (up to 64 MiB each).
   const honoListener = getRequestListener(web.onLapiListener(app.fetch), { autoCleanupIncoming: false });

@@ -130,8 +130,8 @@ re-reads the file in a running \`vigil serve\` and applies, keeping open issues,
 decisions in memory and connections: \`log_level\`, \`health\` (rules and \`evaluate_every\`),
 \`notifications\` (channels, filters, delivery settings; \`\${VAR}\` re-read from serve's environment)
 and \`canaries\`. \`listen\`, \`tls\`, \`db\`, \`metrics_listen\`, \`admin_listen\`, \`admin_session_ttl\`,
-\`admin_trusted_proxies\`, \`decisions_sync_every\`, \`activity_flush_every\`, \`limits\`, \`api\` and
-\`profiles\` need a restart: a reload names the ones that changed in one log line ("listen changed:
+\`admin_trusted_proxies\`, \`decisions_sync_every\`, \`activity_flush_every\`, \`limits\`, \`api\`,
+\`profiles\` and \`flush\` need a restart: a reload names the ones that changed in one log line ("listen changed:
 needs a restart") and applies the rest. A file that does not load (bad YAML, a bad key, an unset
 \`\${VAR}\`) is refused whole: serve keeps running as it was and logs one line naming the file, the key
 and the reason; \`vigil reload\` prints it and exits 1. See [operations.md](operations.md#reload).

@@ -20,6 +20,7 @@ import { CONFIG_DEFAULTS, DEFAULT_ADMIN_TRUSTED_PROXIES, fileSchema, LOG_LEVELS,
 import { readConfigFile } from './config-file.ts';
 import { loadLapiProxy, type LapiProxyConfig } from './lapi-proxy.ts';
 import { lapiTls, type LapiTlsConfig } from './tls.ts';
+import { loadFlushConfig, type FlushConfig } from './flush.ts';
 
 // The file's keys and the TLS block live beside this module; it stays the one others import.
 export {
@@ -81,6 +82,8 @@ export interface VigilConfig {
   proxy: LapiProxyConfig;
   /** Sites whose enforcement is proven on a schedule (`canaries:`, docs/canaries.md). */
   canaries: CanaryConfig[];
+  /** What the store keeps and how long (`flush:`, docs/retention.md). */
+  flush: FlushConfig;
   /** The file the configuration came from, if any (for messages). */
   file: string | null;
 }
@@ -210,6 +213,7 @@ export function loadConfig(
     watcherApi: loadWatcherApiConfig(fromFile.api, fromFile.profiles, usedFile),
     proxy: loadLapiProxy(fromFile.api, usedFile),
     canaries: loadCanaries(fromFile.canaries, usedFile),
+    flush: loadFlushConfig(fromFile.flush, usedFile),
     file: usedFile,
   };
 }

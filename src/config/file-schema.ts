@@ -1,5 +1,6 @@
 // The YAML file's shape: every key vigil.yaml may hold, its default and its documentation
 // (docs/configuration.md is generated from it), and the reading of the file. config.ts resolves it.
+import { flushFileSchema } from './flush.ts';
 import { z } from 'zod';
 import { formatGoDuration } from '../lib/duration.ts';
 import { DEFAULT_EVALUATE_EVERY_MS, DEFAULT_RULES } from '../core/health/evaluate.ts';
@@ -240,6 +241,9 @@ export const fileSchema = z
       description:
         "Proof of enforcement (docs/canaries.md): each item has `url`, `bouncer`, `expect`, `every`, `address`, `via`, `timeout`, `origin`; on schedule Vigil adds a short-lived decision for the documentation address, waits for the bouncer's pull, expects the URL to block it, and removes it.",
       default: '[] (none)',
+    }),
+    flush: doc(flushFileSchema.optional(), {
+      description: "How long the store keeps expired decisions, alerts and Vigil's own history (CrowdSec's `db_config.flush`; docs/retention.md).",
     }),
     watch: doc(watchFileSchema.optional(), {
       description: "`vigil watch` over an existing CrowdSec (docs/watch.md); `VIGIL_WATCH_<KEY>` variables and the command's flags override each key.",

@@ -15,6 +15,7 @@ import type { ClientCertSource } from './client-cert.ts';
 import { decisionsChangedSince, expiredDecisions } from '../store/decisions.ts';
 import { ownPullReads, sharedPullReads, type PullReads } from './shared-reads.ts';
 import { FAST_ROUTES } from './routes.ts';
+import { DEFAULT_RETENTION, expiredSentSince } from '../core/retention/plan.ts';
 
 export interface DecisionRoutesDeps {
   store: Store;
@@ -27,6 +28,8 @@ export interface DecisionRoutesDeps {
   storeHealth?: StoreHealth;
   /** On a TLS listener: the verdict on a connection's client certificate, used instead of the API key. */
   clientCerts?: ClientCertSource;
+  /** `flush.max_age`: expired decisions are sent under `deleted` for this long after they expire (then purged). */
+  expiredKeptMs?: number;
 }
 
 /** A request handler that takes the request (true) or leaves it to the next one (false). */
@@ -83,6 +86,7 @@ class Turns {
 export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
   const { store, sync, activity, gate, log, metrics, storeHealth, clientCerts } = deps;
   const call = <T>(fn: () => Promise<T>): Promise<T> => (storeHealth ? storeHealth.call(fn) : fn());
+  const expiredKeptMs = deps.expiredKeptMs ?? DEFAULT_RETENTION.maxAgeMs;
   // PostgreSQL: pulls in flight share their reads (a round trip each otherwise); SQLite answers at once.
   const reads = store.dialect === 'postgres' ? sharedPullReads(store, call) : ownPullReads(store, call);
   const turns = new Turns();
@@ -102,7 +106,7 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     if (answer(reply, sync, req, res, route, pull, search, admitted) || !admitted.ok) return;
     const { bouncer: b, at } = admitted;
     const q = parseStreamQuery(new URLSearchParams(search));
-    const { rev, added, deleted } = await streamChanges(store, sync, call, reads, turns, q, activity.cursor(b), at);
+    const { rev, added, deleted } = await streamChanges(store, sync, call, reads, turns, q, activity.cursor(b), at, expiredKeptMs);
     gate.pulled(admitted, gateReq, rev, {
       scopes: q.scopes,
       origins: q.origins,
@@ -235,6 +239,7 @@ async function streamChanges(
   q: ReturnType<typeof parseStreamQuery>,
   cursor: ReturnType<ActivityRecorder['cursor']>,
   at: number,
+  expiredKeptMs: number,
 ): Promise<{ rev: number; added: Decision[]; deleted: Decision[] }> {
   let rev: number;
   let added: Decision[];
@@ -248,7 +253,9 @@ async function streamChanges(
       if ((await reads.decisionsRev()) !== sync.rev) await call(() => sync.refresh());
       rev = sync.rev;
       added = sync.index.active(at);
-      deleted = await call(() => expiredDecisions(store, at));
+      // CrowdSec's startup sends every expired decision still stored; here those within the
+      // retention window, whether or not the purge has run yet (docs/retention.md).
+      deleted = await call(() => expiredDecisions(store, at, expiredSentSince(at, { maxAgeMs: expiredKeptMs })));
     } else {
       // Read the revision first: anything committed after it is sent next time (perhaps twice, never lost).
       rev = await reads.decisionsRev();
@@ -257,7 +264,8 @@ async function streamChanges(
       if (changed === undefined) changed = await call(() => decisionsChangedSince(store, cursor.lastPullRev!));
       else if (changed.length > LARGE_DELTA) await turns.next();
       added = changed.filter((d) => d.until > at);
-      const expired = await reads.expiredSince(at, cursor.lastPullAt! - DELETED_OVERLAP_MS);
+      const since = Math.max(cursor.lastPullAt! - DELETED_OVERLAP_MS, expiredSentSince(at, { maxAgeMs: expiredKeptMs }));
+      const expired = await reads.expiredSince(at, since);
       const seen = new Set(expired.map((d) => d.id));
       deleted = expired.concat(changed.filter((d) => d.until <= at && !seen.has(d.id)));
       added.sort(byUntilThenId);

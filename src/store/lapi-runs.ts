@@ -1,4 +1,5 @@
 import type { LapiRun } from '../core/health/downtime.ts';
+import { sql } from 'kysely';
 import { dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
 
@@ -25,10 +26,11 @@ export async function lapiRuns(store: Store, since: number): Promise<Array<LapiR
 export async function recordLapiStart(store: Store, at: number, instance: string): Promise<void> {
   const db = dbOf(store);
   await db.insertInto('lapi_starts').values({ at, instance }).execute();
-  // Keep a month of starts: enough to explain any silence the engine looks at.
+  // Keep a month of runs: enough to explain any silence the engine looks at. A run counts from its
+  // last alive mark, so another replica started over a month ago and still serving keeps its row.
   await db
     .deleteFrom('lapi_starts')
-    .where('at', '<', at - 30 * 24 * 3600_000)
+    .where(sql<boolean>`coalesce(alive_until, at) < ${at - 30 * 24 * 3600_000}`)
     .execute();
 }
 

@@ -1,4 +1,4 @@
-import { sql, type Selectable, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Selectable, type Transaction } from 'kysely';
 import type { Decision, NewAlertWithDecisions } from '../../core/model/records.ts';
 import { alertRow, decisionRow, INSERT_CHUNK, nextRev, storedDecision } from '../alert-rows.ts';
 import type { BouncersTable, Database, DecisionsTable } from '../schema.ts';
@@ -23,6 +23,7 @@ export class PostgresStoreDialect implements StoreDialect {
   readonly name = 'postgres' as const;
   readonly groupsCommits = false;
   readonly preparedReads = false;
+  readonly writesOnEventLoop = false;
   readonly #db: DialectDb;
 
   constructor(db: DialectDb) {
@@ -39,6 +40,17 @@ export class PostgresStoreDialect implements StoreDialect {
 
   async skipWalFlush(trx: Transaction<Database>): Promise<void> {
     await sql`SET LOCAL synchronous_commit = off`.execute(trx);
+  }
+
+  async tryLockForTransaction(trx: Transaction<Database>, key: number): Promise<boolean> {
+    const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(${key}) as ok`.execute(trx);
+    return rows[0]?.ok === true;
+  }
+
+  async deleteLimited(trx: Transaction<Database>, table: string, where: RawBuilder<unknown>, limit: number): Promise<number> {
+    const t = sql.table(table);
+    const res = await sql`DELETE FROM ${t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${t} WHERE ${where} LIMIT ${limit}))`.execute(trx);
+    return Number(res.numAffectedRows ?? 0n);
   }
 
   isUniqueViolation(e: unknown): boolean {

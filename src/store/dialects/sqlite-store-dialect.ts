@@ -1,5 +1,5 @@
 import type SqliteDatabase from 'better-sqlite3';
-import { sql, type Selectable, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Selectable, type Transaction } from 'kysely';
 import type { NewAlertWithDecisions } from '../../core/model/records.ts';
 import type { BouncersTable, Database, DecisionsTable } from '../schema.ts';
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.ts';
@@ -36,6 +36,7 @@ export class SqliteStoreDialect implements StoreDialect {
   readonly name = 'sqlite' as const;
   readonly groupsCommits = true;
   readonly preparedReads = true;
+  readonly writesOnEventLoop = true;
   readonly #db: DialectDb;
   readonly #sqlite: SqliteDatabase.Database;
   /** The connection the hottest reads use (sqlite.ts openSqliteReader); none for an in-memory store. */
@@ -60,6 +61,16 @@ export class SqliteStoreDialect implements StoreDialect {
 
   async skipWalFlush(): Promise<void> {
     // WAL with synchronous=NORMAL (sqlite.ts): no commit waits for an fsync already.
+  }
+
+  async tryLockForTransaction(_trx: Transaction<Database>, _key: number): Promise<boolean> {
+    return true;
+  }
+
+  async deleteLimited(trx: Transaction<Database>, table: string, where: RawBuilder<unknown>, limit: number): Promise<number> {
+    const t = sql.table(table);
+    const res = await sql`DELETE FROM ${t} WHERE rowid IN (SELECT rowid FROM ${t} WHERE ${where} LIMIT ${limit})`.execute(trx);
+    return Number(res.numAffectedRows ?? 0n);
   }
 
   isUniqueViolation(e: unknown): boolean {

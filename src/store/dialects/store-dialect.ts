@@ -15,6 +15,11 @@ export interface StoreDialect {
   readonly groupsCommits: boolean;
   /** The hottest reads run as cached prepared statements on a second, read-only connection. */
   readonly preparedReads: boolean;
+  /**
+   * Statements run synchronously on the event loop (better-sqlite3): a long write stalls every
+   * request, so long jobs (the retention purge) keep each transaction short and pause between them.
+   */
+  readonly writesOnEventLoop: boolean;
 
   /** The larger of a column (null read as 0) and a value: `greatest` on PostgreSQL, scalar `max` on SQLite. */
   later(column: string, value: number): RawBuilder<number>;
@@ -30,6 +35,16 @@ export interface StoreDialect {
    * for decisions, alerts or registrations (store-db.ts `bookkeepingTransaction`).
    */
   skipWalFlush(trx: Transaction<Database>): Promise<void>;
+  /**
+   * Inside `trx`, takes `key` unless another transaction holds it (false then, without waiting):
+   * `pg_try_advisory_xact_lock` on PostgreSQL; always true on SQLite (one writer).
+   */
+  tryLockForTransaction(trx: Transaction<Database>, key: number): Promise<boolean>;
+  /**
+   * Inside `trx`, deletes at most `limit` rows of `table` matching `where` and returns how many
+   * (SQLite by rowid, PostgreSQL by ctid: neither has DELETE … LIMIT by default).
+   */
+  deleteLimited(trx: Transaction<Database>, table: string, where: RawBuilder<unknown>, limit: number): Promise<number>;
   /** A unique index refused the write (two replicas racing on one row). */
   isUniqueViolation(e: unknown): boolean;
 

@@ -15,6 +15,7 @@ import { bouncersRev } from './012-bouncers-rev.ts';
 import { bouncerProbes } from './013-bouncer-probes.ts';
 import { lapiAlive } from './014-lapi-alive.ts';
 import { logProcessorUsage } from './015-log-processor-usage.ts';
+import { retention } from './016-retention.ts';
 import { allowlists } from './017-allowlists.ts';
 
 /**
@@ -43,7 +44,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '013-bouncer-probes': bouncerProbes(),
         '014-lapi-alive': lapiAlive(),
         '015-log-processor-usage': logProcessorUsage(),
-        // 016 is another branch's (issue 29); the lead renumbers at merge if needed.
+        '016-retention': retention(),
         '017-allowlists': allowlists(dialect),
       };
     },
