@@ -56,6 +56,32 @@ export interface NotificationsOptions {
   random?: () => number;
 }
 
+/** The channels, planner, dispatcher and heartbeat of one configuration (a reload builds another set). */
+function buildDelivery(
+  settings: NotificationsConfig,
+  deps: Pick<NotificationsOptions, 'clock' | 'log' | 'random'> & {
+    env: NodeJS.ProcessEnv;
+    notifyStore: NotifyStore;
+    lapiUrl: () => string;
+    runbook: RunbookSettings;
+  },
+) {
+  const { clock, log, env, notifyStore } = deps;
+  const channels = resolveChannels(settings, env);
+  const beat = resolveHeartbeat(settings, env);
+  const heartbeat = beat ? new Heartbeat(beat, clock, log) : undefined;
+  const planner = new Planner({ store: notifyStore, channels, clock, lapiUrl: deps.lapiUrl, runbook: deps.runbook });
+  const dispatcher = new Dispatcher({
+    store: notifyStore,
+    channels: channels.map((ch) => ({ name: ch.name, sender: senderFor(ch, settings.timeoutMs), target: describeTarget(ch) })),
+    clock,
+    log,
+    settings,
+    random: deps.random,
+  });
+  return { channels, planner, dispatcher, heartbeat };
+}
+
 /**
  * Notifications for a process that evaluates health (`vigil serve`, `vigil watch`): resolves the
  * channels (a bad one is refused here, with its key and the reason), queues what the store says is
@@ -63,28 +89,14 @@ export interface NotificationsOptions {
  * and sends in the background. Planning never blocks the evaluation: it runs after it, detached.
  */
 export async function startNotifications(opts: NotificationsOptions): Promise<Notifications> {
-  const { store, clock, log, config } = opts;
+  const { store, log, config } = opts;
   const notifyStore = new NotifyStore(store);
   const lapiUrl = opts.lapiUrl ?? (() => `http://${formatListen(config.listen)}/`);
   const env = opts.env ?? process.env;
   // Vigil's own Local API: `vigil …` commands, and systemctl only where systemd runs.
   const runbook = opts.runbook ?? { cli: 'vigil', serviceManager: detectServiceManager() };
   // Planner and dispatcher for one set of channels; a reload builds a new pair and swaps it in.
-  const build = (settings: NotificationsConfig) => {
-    const channels = resolveChannels(settings, env);
-    const beat = resolveHeartbeat(settings, env);
-    const heartbeat = beat ? new Heartbeat(beat, clock, log) : undefined;
-    const planner = new Planner({ store: notifyStore, channels, clock, lapiUrl, runbook });
-    const dispatcher = new Dispatcher({
-      store: notifyStore,
-      channels: channels.map((ch) => ({ name: ch.name, sender: senderFor(ch, settings.timeoutMs), target: describeTarget(ch) })),
-      clock,
-      log,
-      settings,
-      random: opts.random,
-    });
-    return { channels, planner, dispatcher, heartbeat };
-  };
+  const build = (settings: NotificationsConfig) => buildDelivery(settings, { ...opts, env, notifyStore, lapiUrl, runbook });
   let current = build(config.notifications);
   const pollEveryMs = opts.pollEveryMs ?? POLL_EVERY_MS;
 

@@ -58,6 +58,14 @@ export function registerFleetGauges(
     return value;
   };
 
+  registerStatusGauges(registry, fleet, rules);
+  registerBouncerDetailGauges(registry, fleet);
+}
+
+type FleetReader = () => Promise<FleetRead | null>;
+
+/** One series per bouncer (machine) and state, 1 for its state now. */
+function registerStatusGauges(registry: Registry, fleet: FleetReader, rules: () => HealthRules): void {
   new Gauge({
     name: 'vigil_bouncer_status',
     help: 'One series per bouncer and state, 1 for its state now: healthy, late, offline, never_pulled, revoked, failing (a Critical issue open on a bouncer whose traffic looks fine: failing open, a failing canary).',
@@ -76,6 +84,25 @@ export function registerFleetGauges(
       }
     },
   });
+  new Gauge({
+    name: 'vigil_machine_status',
+    help: 'One series per machine (agent) and state, 1 for its state now: healthy, late, offline, never_logged_in, pending.',
+    labelNames: ['machine', 'status'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const f = await fleet();
+      if (!f) return;
+      for (const m of f.machines) {
+        const state = machineStatus(toMachineHealthInput(m), f.now, rules(), f.downtime);
+        for (const s of MACHINE_STATES) this.set({ machine: m.machineId, status: s }, s === state ? 1 : 0);
+      }
+    },
+  });
+}
+
+/** Each bouncer's learnt cadence and its own usage-metrics counters. */
+function registerBouncerDetailGauges(registry: Registry, fleet: FleetReader): void {
   new Gauge({
     name: 'vigil_bouncer_pull_cadence_seconds',
     help: "Each steady bouncer's learnt pull cadence (absent for live-mode bouncers and until learnt).",
@@ -118,21 +145,6 @@ export function registerFleetGauges(
       for (const [id, r] of f.reports) {
         const bouncer = names.get(id);
         if (bouncer !== undefined) this.set({ bouncer }, r.receivedAt / 1000);
-      }
-    },
-  });
-  new Gauge({
-    name: 'vigil_machine_status',
-    help: 'One series per machine (agent) and state, 1 for its state now: healthy, late, offline, never_logged_in, pending.',
-    labelNames: ['machine', 'status'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      const f = await fleet();
-      if (!f) return;
-      for (const m of f.machines) {
-        const state = machineStatus(toMachineHealthInput(m), f.now, rules(), f.downtime);
-        for (const s of MACHINE_STATES) this.set({ machine: m.machineId, status: s }, s === state ? 1 : 0);
       }
     },
   });
