@@ -8,6 +8,8 @@ import { snapshotIssue } from '../core/notify/snapshot.ts';
 import type { RunbookSettings } from '../core/health/runbook-settings.ts';
 import type { MessageContent, NotifyEvent } from '../core/notify/types.ts';
 import { bySeverity } from '../core/notify/wording.ts';
+import type { Silence } from '../core/notify/silences.ts';
+import { holdsForPlanning } from './holds.ts';
 
 /** Delivered messages, finished issue states and ended silences are kept this long (for `vigil notify queue`). */
 const KEEP_MS = 30 * 24 * 3600_000;
@@ -24,16 +26,26 @@ export class Planner {
   #clock: Clock;
   #lapiUrl: () => string;
   #runbook: RunbookSettings | undefined;
+  #maintenance: Silence[];
   #running: Promise<number> | undefined;
   #again = false;
   #lastPrune = 0;
 
-  constructor(opts: { store: NotifyStore; channels: PlanChannel[]; clock: Clock; lapiUrl: () => string; runbook?: RunbookSettings }) {
+  constructor(opts: {
+    store: NotifyStore;
+    channels: PlanChannel[];
+    clock: Clock;
+    lapiUrl: () => string;
+    runbook?: RunbookSettings;
+    /** vigil.yaml's maintenance windows, as recurring silences. */
+    maintenance?: Silence[];
+  }) {
     this.#store = opts.store;
     this.#channels = opts.channels;
     this.#clock = opts.clock;
     this.#lapiUrl = opts.lapiUrl;
     this.#runbook = opts.runbook;
+    this.#maintenance = opts.maintenance ?? [];
   }
 
   /**
@@ -82,7 +94,7 @@ export class Planner {
         openIssues,
         states,
         issuesById,
-        silences: await this.#store.silences(now, {}, trx),
+        ...(await holdsForPlanning(this.#store, trx, now, this.#maintenance, openIssues)),
         acknowledged: new Set((await this.#store.acknowledgements(announcedOpen, trx)).keys()),
       });
       if (plans.length === 0) return 0;

@@ -71,7 +71,7 @@ export async function startNotifications(opts: {
     const channels = resolveChannels(settings, env);
     const beat = resolveHeartbeat(settings, env);
     const heartbeat = beat ? new Heartbeat(beat, clock, log) : undefined;
-    const planner = new Planner({ store: notifyStore, channels, clock, lapiUrl, runbook });
+    const planner = new Planner({ store: notifyStore, channels, clock, lapiUrl, runbook, maintenance: settings.maintenance });
     const dispatcher = new Dispatcher({
       store: notifyStore,
       channels: channels.map((ch) => ({ name: ch.name, sender: senderFor(ch, settings.timeoutMs), target: describeTarget(ch) })),

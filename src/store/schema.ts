@@ -276,6 +276,11 @@ export type NotifyTables = {
     created_at: number;
     ends_at: number;
     removed_at: number | null;
+    starts_at: number | null;
+    issue_kind: string | null;
+    machine_name: string | null;
+    labels: string | null;
+    schedule: string | null;
   };
   notify_acks: {
     issue_id: number;

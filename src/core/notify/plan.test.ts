@@ -45,7 +45,12 @@ const silence = (over: Partial<Silence>): Silence => ({
   createdAt: T0 - H,
   endsAt: T0 + 8 * H,
   removedAt: null,
+  kind: null,
+  machineName: null,
+  labels: null,
+  schedule: null,
   ...over,
+  startsAt: over.startsAt ?? over.createdAt ?? T0 - H,
 });
 
 function plan(over: Partial<PlanInput>) {

@@ -52,8 +52,11 @@ export interface PlanInput {
   states: IssueNotifyState[];
   /** The current row of every issue those states name (open or resolved since). */
   issuesById: Map<number, HealthIssue>;
+  /** Silences and maintenance windows (vigil.yaml), active or not: planning checks each at `now`. */
   silences: Silence[];
   acknowledged: Set<number>;
+  /** An issue's labels with its bouncer's (for silences by label); absent: the issue's own. */
+  labelsOf?: (issue: HealthIssue) => Record<string, string>;
 }
 
 export interface ChannelPlan {
@@ -133,7 +136,7 @@ export function planNotifications(input: PlanInput): ChannelPlan[] {
     const plan: ChannelPlan = { channel: ch.name, opened: [], resolved: [], reminders: [], updates: [], adopted: [] };
     for (const issue of input.openIssues) {
       if (states.has(issue.id)) continue;
-      if (!wants(issue) || silencing(issue, input.silences, now)) continue;
+      if (!wants(issue) || silencing(issue, input.silences, now, input.labelsOf)) continue;
       plan.opened.push(issue);
     }
     for (const s of states.values()) {
@@ -145,7 +148,7 @@ export function planNotifications(input: PlanInput): ChannelPlan[] {
         continue;
       }
       // Updates and reminders follow the channel's filter as it is now (a narrowed channel stops reminding); resolves do not.
-      if (!wants(issue) || silencing(issue, input.silences, now)) continue;
+      if (!wants(issue) || silencing(issue, input.silences, now, input.labelsOf)) continue;
       if (!s.announced) plan.adopted.push(issue);
       else if (updateDue(issue, s, now, input.acknowledged.has(issue.id))) {
         plan.updates.push({ issue, from: s.announced });

@@ -15,6 +15,7 @@ import { bouncersRev } from './012-bouncers-rev.ts';
 import { bouncerProbes } from './013-bouncer-probes.ts';
 import { lapiAlive } from './014-lapi-alive.ts';
 import { logProcessorUsage } from './015-log-processor-usage.ts';
+import { silenceMatchers } from './021-silence-matchers.ts';
 
 /**
  * Names a released store may have recorded for a migration that was renumbered since (the list was
@@ -42,6 +43,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '013-bouncer-probes': bouncerProbes(),
         '014-lapi-alive': lapiAlive(),
         '015-log-processor-usage': logProcessorUsage(),
+        '021-silence-matchers': silenceMatchers(),
       };
     },
   };
