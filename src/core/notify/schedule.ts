@@ -19,6 +19,16 @@ export interface Schedule {
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 
+const FULL_NAMES: Record<Weekday, string> = {
+  sun: 'sunday',
+  mon: 'monday',
+  tue: 'tuesday',
+  wed: 'wednesday',
+  thu: 'thursday',
+  fri: 'friday',
+  sat: 'saturday',
+};
+
 const DAY = 86_400_000;
 /** A longer "window" is a silence; a week also bounds the search below. */
 export const MAX_WINDOW_MS = 7 * DAY;
@@ -35,8 +45,9 @@ export function checkSchedule(
     throw new VigilError(code, `${where('lasting')}: more than 0 and at most 7d, e.g. 30m (a longer pause is a silence with --for)`);
   const days: Weekday[] = [];
   for (const d of raw.days) {
-    const day = d.trim().toLowerCase().slice(0, 3) as Weekday;
-    if (!WEEKDAYS.includes(day) || !/^[a-z]+$/i.test(d.trim()))
+    const word = d.trim().toLowerCase();
+    const day = word.slice(0, 3) as Weekday;
+    if (!WEEKDAYS.includes(day) || (word.length > 3 && word !== FULL_NAMES[day]))
       throw new VigilError(code, `${where('days')} "${d}": a weekday (sun, mon, tue, wed, thu, fri, sat, or the full name)`);
     if (!days.includes(day)) days.push(day);
   }
