@@ -64,7 +64,7 @@ export function registerSilenceCommands(issues: Command, ctx: CommandContext): v
       'send no notification for an issue, or for every issue matching --bouncer/--kind/--machine/--label (all that are given), for a while, from now or later, optionally only inside a recurring window; a resolve is still sent if its open was',
     )
     .option('-b, --bouncer <name>', "a bouncer's issues, including ones that open later; a glob matches several ('edge-*', 'fw-?')")
-    .option('-k, --kind <kind>', 'issues of this kind, e.g. bouncer_offline')
+    .option('-k, --kind <kind>', 'issues of this kind, e.g. rc_integration_offline')
     .option('-m, --machine <name>', "a machine's (agent's) issues; a glob matches several")
     .option('-l, --label <name=value>', 'issues with this label (kind, criticality, bouncer, machine, bouncer_type, bouncer_kind; value may be a glob); repeatable', collect)
     .option('--start <time>', 'start later, at this RFC 3339 time, e.g. 2026-12-08T02:00:00Z')

@@ -16,7 +16,7 @@ export const maintenanceWindowSchema = z
     lasting: z.string().meta({ format: 'duration', description: 'How long each window lasts, e.g. `30m` (real time, also across a DST change; at most 7d).' }),
     timezone: z.string().optional().meta({ description: 'IANA time zone of `at`, e.g. `Europe/Paris`.', default: 'UTC' }),
     bouncer: z.string().optional().meta({ description: "Only these bouncers' issues: a name or a glob (`edge-*`, `fw-?`)." }),
-    kind: z.string().optional().meta({ description: 'Only issues of this kind, e.g. `bouncer_offline`.' }),
+    kind: z.string().optional().meta({ description: 'Only issues of this kind, e.g. `rc_integration_offline`.' }),
     machine: z.string().optional().meta({ description: "Only this machine's (agent's) issues: a name or a glob." }),
     labels: z
       .record(z.string(), z.string())

@@ -166,7 +166,7 @@ export function silenceJson(s: Silence, now: number) {
   };
 }
 
-/** What a silence holds, in words: `bouncer edge-* · kind bouncer_offline · nightly 02:00 Europe/Paris for 30m`. */
+/** What a silence holds, in words: `bouncer edge-* · kind rc_integration_offline · nightly 02:00 Europe/Paris for 30m`. */
 export function silenceTarget(s: Silence): string {
   const parts: string[] = [];
   if (s.issueId !== null) parts.push(`issue ${s.issueId}`);

@@ -10,7 +10,7 @@ const H = 60 * M;
 function issue(id: number, over: Partial<HealthIssue> = {}): HealthIssue {
   return {
     id,
-    kind: 'bouncer_offline',
+    kind: 'rc_integration_offline',
     criticality: 'high',
     subject: 'bouncer:edge-1',
     bouncerName: 'edge-1',
@@ -43,24 +43,24 @@ const silence = (over: Partial<Silence>): Silence => ({
 
 describe('what a silence matches', () => {
   const edge = issue(1);
-  const core = issue(2, { bouncerName: 'core-fw', subject: 'bouncer:core-fw', kind: 'bouncer_late' });
+  const core = issue(2, { bouncerName: 'core-fw', subject: 'bouncer:core-fw', kind: 'integration_late' });
   const agent = issue(3, { bouncerName: null, subject: 'machine:agent-par-1', kind: 'lp_no_logs_read' });
 
   it('by bouncer glob, kind, machine glob, and all of them together', () => {
     expect(matchesIssue(silence({ bouncerName: 'edge-*' }), edge)).toBe(true);
     expect(matchesIssue(silence({ bouncerName: 'edge-*' }), core)).toBe(false);
     expect(matchesIssue(silence({ bouncerName: 'edge-*' }), agent)).toBe(false);
-    expect(matchesIssue(silence({ kind: 'bouncer_late' }), core)).toBe(true);
-    expect(matchesIssue(silence({ kind: 'bouncer_late' }), edge)).toBe(false);
+    expect(matchesIssue(silence({ kind: 'integration_late' }), core)).toBe(true);
+    expect(matchesIssue(silence({ kind: 'integration_late' }), edge)).toBe(false);
     expect(matchesIssue(silence({ machineName: 'agent-*' }), agent)).toBe(true);
     expect(matchesIssue(silence({ machineName: 'agent-*' }), edge)).toBe(false);
-    expect(matchesIssue(silence({ bouncerName: 'edge-*', kind: 'bouncer_late' }), edge)).toBe(false);
-    expect(matchesIssue(silence({ bouncerName: '*', kind: 'bouncer_late' }), core)).toBe(true);
+    expect(matchesIssue(silence({ bouncerName: 'edge-*', kind: 'integration_late' }), edge)).toBe(false);
+    expect(matchesIssue(silence({ bouncerName: '*', kind: 'integration_late' }), core)).toBe(true);
   });
 
   it('by label, with the bouncer type and kind from its bouncer', () => {
     const labels = issueLabels(core, { type: 'crowdsec-firewall-bouncer', kindOverride: null });
-    expect(labels).toMatchObject({ kind: 'bouncer_late', bouncer: 'core-fw', bouncer_type: 'crowdsec-firewall-bouncer', bouncer_kind: 'firewall' });
+    expect(labels).toMatchObject({ kind: 'integration_late', bouncer: 'core-fw', bouncer_type: 'crowdsec-firewall-bouncer', bouncer_kind: 'firewall' });
     expect(matchesIssue(silence({ labels: { bouncer_type: 'crowdsec-firewall-*' } }), core, labels)).toBe(true);
     expect(matchesIssue(silence({ labels: { bouncer_kind: 'remediation' } }), core, labels)).toBe(false);
     // Without the bouncer, a bouncer label is unknown: no match (never silence by guess).

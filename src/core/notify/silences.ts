@@ -6,13 +6,13 @@ import { windowAt, type Schedule } from './schedule.ts';
 
 /**
  * What a silence or a maintenance window matches. Every field that is set must match (so
- * `--bouncer 'edge-*' --kind bouncer_offline` holds only edge bouncers' offline issues); at least one is set.
+ * `--bouncer 'edge-*' --kind rc_integration_offline` holds only edge bouncers' offline issues); at least one is set.
  */
 export interface SilenceMatch {
   issueId: number | null;
   /** A bouncer name or glob (`edge-*`, `fw-?`). */
   bouncerName: string | null;
-  /** An issue kind, e.g. `bouncer_offline`. */
+  /** An issue kind, e.g. `rc_integration_offline`. */
   kind: string | null;
   /** A machine (agent) name or glob, for machine issues (`machine:<name>`). */
   machineName: string | null;
