@@ -172,7 +172,20 @@ for (const dialect of DIALECTS) {
     });
 
     it('issues silence by bouncer glob, kind, label, with a future start, and every night in a time zone', async () => {
-      const glob = await vigil('issues', 'silence', '--bouncer', 'edge-*', '--kind', 'rc_integration_offline', '--in', '2h', '--for', '3h', '--reason', 'edge reboot');
+      const glob = await vigil(
+        'issues',
+        'silence',
+        '--bouncer',
+        'edge-*',
+        '--kind',
+        'rc_integration_offline',
+        '--in',
+        '2h',
+        '--for',
+        '3h',
+        '--reason',
+        'edge reboot',
+      );
       expect(glob).toEqual({
         code: 0,
         err: '',
@@ -200,7 +213,9 @@ for (const dialect of DIALECTS) {
           '1,bouncer edge-* · kind rc_integration_offline,from 2026-11-11T12:00:00.000Z,2026-11-11T15:00:00Z,cli:alice,edge reboot\n',
       );
       clock.set(Date.parse('2026-11-12T01:10:00Z'));
-      expect(JSON.parse((await vigil('issues', 'silences', '-o', 'json')).out).map((s: { id: number; active: boolean }) => [s.id, s.active])).toEqual([[2, true]]); // silence 1 ended at 15:00
+      expect(JSON.parse((await vigil('issues', 'silences', '-o', 'json')).out).map((s: { id: number; active: boolean }) => [s.id, s.active])).toEqual([
+        [2, true],
+      ]); // silence 1 ended at 15:00
     });
 
     it('issues silence refuses what cannot work, with the flag and the fix, and changes nothing', async () => {
@@ -214,12 +229,24 @@ for (const dialect of DIALECTS) {
         ],
         [['issues', 'silence', '--kind', 'bouncer_offlin', '--for', '8h', '--reason', 'x'], '--kind "bouncer_offlin": not an issue kind'],
         [['issues', 'silence', '--label', 'team=sre', '--for', '8h', '--reason', 'x'], '--label "team=sre": NAME=VALUE with NAME one of kind, criticality'],
-        [['issues', 'silence', '--bouncer', 'edge-*', '--start', '2026-12-08 02:00', '--for', '8h', '--reason', 'x'], '--start "2026-12-08 02:00": an RFC 3339 time with its zone'],
+        [
+          ['issues', 'silence', '--bouncer', 'edge-*', '--start', '2026-12-08 02:00', '--for', '8h', '--reason', 'x'],
+          '--start "2026-12-08 02:00": an RFC 3339 time with its zone',
+        ],
         [['issues', 'silence', '--bouncer', 'edge-*', '--start', '2026-11-11T09:00:00Z', '--for', '8h', '--reason', 'x'], 'is in the past'],
-        [['issues', 'silence', '--bouncer', 'edge-*', '--start', '2026-11-11T12:00:00Z', '--in', '2h', '--for', '8h', '--reason', 'x'], '--start or --in, not both'],
+        [
+          ['issues', 'silence', '--bouncer', 'edge-*', '--start', '2026-11-11T12:00:00Z', '--in', '2h', '--for', '8h', '--reason', 'x'],
+          '--start or --in, not both',
+        ],
         [['issues', 'silence', '--bouncer', 'edge-*', '--every', 'day', '--for', '30d', '--reason', 'x'], '--every needs --at HH:MM and --lasting DURATION'],
-        [['issues', 'silence', '--bouncer', 'edge-*', '--every', 'day', '--at', '2:00', '--lasting', '30m', '--for', '30d', '--reason', 'x'], '--every at "2:00": a 24-hour time HH:MM'],
-        [['issues', 'silence', '--bouncer', 'edge-*', '--every', 'day', '--at', '02:00', '--lasting', '30m', '--tz', 'Paris', '--for', '30d', '--reason', 'x'], '--every timezone "Paris": an IANA time zone'],
+        [
+          ['issues', 'silence', '--bouncer', 'edge-*', '--every', 'day', '--at', '2:00', '--lasting', '30m', '--for', '30d', '--reason', 'x'],
+          '--every at "2:00": a 24-hour time HH:MM',
+        ],
+        [
+          ['issues', 'silence', '--bouncer', 'edge-*', '--every', 'day', '--at', '02:00', '--lasting', '30m', '--tz', 'Paris', '--for', '30d', '--reason', 'x'],
+          '--every timezone "Paris": an IANA time zone',
+        ],
         [['issues', 'silence', '--machine', 'agent-9', '--for', '8h', '--reason', 'x'], "machine 'agent-9' doesn't exist"],
         [['issues', 'silence', '99', '--for', '8h', '--reason', 'x'], "issue 99 doesn't exist"],
         [['issues', 'silence', '--bouncer', 'ghost', '--for', '8h', '--reason', 'x'], "bouncer 'ghost' doesn't exist"],

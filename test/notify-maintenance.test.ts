@@ -54,7 +54,8 @@ for (const dialect of DIALECTS) {
         null,
       );
       server = await startServer(config, { clock, log: createLogger('error', () => {}), env: {} });
-      for (const name of ['edge-1', 'edge-2', 'core', 'fw-1']) ids[name] = (await createBouncer(server.store, { name, apiKeyHash: hashApiKey(`${name}-key`), now: T0 })).id;
+      for (const name of ['edge-1', 'edge-2', 'core', 'fw-1'])
+        ids[name] = (await createBouncer(server.store, { name, apiKeyHash: hashApiKey(`${name}-key`), now: T0 })).id;
       await setBouncerKind(server.store, 'fw-1', 'firewall', T0);
       await pull('edge-1', 'edge-2', 'core', 'fw-1');
       // The firewall bouncers are being replaced this week: a silence by label, from the CLI's code path.

@@ -48,10 +48,12 @@ interface SilenceOptions {
 /** `--every sun,sat --at 02:00 --lasting 30m --tz Europe/Paris` (`--every day`: every day). */
 function everyOption(o: SilenceOptions) {
   if (o.every === undefined) {
-    if (o.at !== undefined || o.lasting !== undefined || o.tz !== undefined) throw new VigilError('E_USAGE', '--at, --lasting and --tz go with --every (e.g. --every day --at 02:00 --lasting 30m)');
+    if (o.at !== undefined || o.lasting !== undefined || o.tz !== undefined)
+      throw new VigilError('E_USAGE', '--at, --lasting and --tz go with --every (e.g. --every day --at 02:00 --lasting 30m)');
     return undefined;
   }
-  if (o.at === undefined || o.lasting === undefined) throw new VigilError('E_USAGE', '--every needs --at HH:MM and --lasting DURATION, e.g. --every day --at 02:00 --lasting 30m');
+  if (o.at === undefined || o.lasting === undefined)
+    throw new VigilError('E_USAGE', '--every needs --at HH:MM and --lasting DURATION, e.g. --every day --at 02:00 --lasting 30m');
   const days = o.every.trim().toLowerCase() === 'day' ? [] : o.every.split(',');
   return { at: o.at, lasting: o.lasting, days, timeZone: o.tz ?? 'UTC' };
 }
@@ -66,7 +68,11 @@ export function registerSilenceCommands(issues: Command, ctx: CommandContext): v
     .option('-b, --bouncer <name>', "a bouncer's issues, including ones that open later; a glob matches several ('edge-*', 'fw-?')")
     .option('-k, --kind <kind>', 'issues of this kind, e.g. rc_integration_offline')
     .option('-m, --machine <name>', "a machine's (agent's) issues; a glob matches several")
-    .option('-l, --label <name=value>', 'issues with this label (kind, criticality, bouncer, machine, bouncer_type, bouncer_kind; value may be a glob); repeatable', collect)
+    .option(
+      '-l, --label <name=value>',
+      'issues with this label (kind, criticality, bouncer, machine, bouncer_type, bouncer_kind; value may be a glob); repeatable',
+      collect,
+    )
     .option('--start <time>', 'start later, at this RFC 3339 time, e.g. 2026-12-08T02:00:00Z')
     .option('--in <duration>', 'start later, this long from now, e.g. 2h')
     .option('--every <days>', 'hold only inside a recurring window: day (every day) or days such as sun or sat,sun')

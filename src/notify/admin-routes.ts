@@ -22,11 +22,17 @@ const NEW_SILENCE_BODY = z.object({
   bouncer: text,
   kind: text,
   machine: text,
-  labels: z.record(z.string(), z.string({ error: 'must be a string' }), { error: 'must be an object of strings' }).optional().nullable(),
+  labels: z
+    .record(z.string(), z.string({ error: 'must be a string' }), { error: 'must be an object of strings' })
+    .optional()
+    .nullable(),
   start: text,
   in: text,
   every: z
-    .object({ at: z.string(), lasting: z.string(), days: z.array(z.string()).optional(), timezone: z.string().optional() }, { error: 'must be {at, lasting, days, timezone}' })
+    .object(
+      { at: z.string(), lasting: z.string(), days: z.array(z.string()).optional(), timezone: z.string().optional() },
+      { error: 'must be {at, lasting, days, timezone}' },
+    )
     .strict()
     .optional()
     .nullable(),

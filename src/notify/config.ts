@@ -42,13 +42,10 @@ export const notificationsFileSchema = z
       .strict()
       .optional()
       .meta({ description: 'Watch the watcher: no ping means Vigil stopped evaluating (docs/operations.md).' }),
-    maintenance: z
-      .array(maintenanceWindowSchema)
-      .optional()
-      .meta({
-        description:
-          'Recurring maintenance windows: inside one, matching issues page nobody (opens, updates and reminders wait); afterwards, what is still open is announced, what resolved meanwhile is not (docs/notifications.md).',
-      }),
+    maintenance: z.array(maintenanceWindowSchema).optional().meta({
+      description:
+        'Recurring maintenance windows: inside one, matching issues page nobody (opens, updates and reminders wait); afterwards, what is still open is announced, what resolved meanwhile is not (docs/notifications.md).',
+    }),
     channels: z
       .record(z.string(), channelFileSchema)
       .optional()

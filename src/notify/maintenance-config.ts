@@ -9,9 +9,7 @@ import { ISSUE_CATALOGUE } from '../core/health/types.ts';
 export const maintenanceWindowSchema = z
   .object({
     name: z.string().meta({ description: 'Shown as the reason in `vigil issues show` and the dashboard, e.g. `nightly nftables reload`.' }),
-    every: z
-      .union([z.string(), z.array(z.string())])
-      .meta({ description: '`day` (every day), or the days the window opens: `sun`, `[sat, sun]`, `monday`.' }),
+    every: z.union([z.string(), z.array(z.string())]).meta({ description: '`day` (every day), or the days the window opens: `sun`, `[sat, sun]`, `monday`.' }),
     at: z.string().meta({ description: 'When the window opens, `HH:MM` on the wall clock of `timezone`.' }),
     lasting: z.string().meta({ format: 'duration', description: 'How long each window lasts, e.g. `30m` (real time, also across a DST change; at most 7d).' }),
     timezone: z.string().optional().meta({ description: 'IANA time zone of `at`, e.g. `Europe/Paris`.', default: 'UTC' }),
@@ -38,7 +36,8 @@ export function loadMaintenanceWindows(sections: MaintenanceWindowSection[] | un
     if (w.kind !== undefined && !(w.kind in ISSUE_CATALOGUE))
       throw new VigilError('E_CONFIG', `${at('kind')} "${w.kind}": not an issue kind; one of ${Object.keys(ISSUE_CATALOGUE).join(', ')}`);
     for (const name of Object.keys(w.labels ?? {}))
-      if (!(LABEL_NAMES as readonly string[]).includes(name)) throw new VigilError('E_CONFIG', `${at('labels')}.${name}: not a label; use ${LABEL_NAMES.join(', ')}`);
+      if (!(LABEL_NAMES as readonly string[]).includes(name))
+        throw new VigilError('E_CONFIG', `${at('labels')}.${name}: not a label; use ${LABEL_NAMES.join(', ')}`);
     const every = typeof w.every === 'string' ? w.every.split(',') : w.every;
     const days = every.length === 1 && every[0]!.trim().toLowerCase() === 'day' ? [] : every;
     const schedule = checkSchedule({ at: w.at, lastingMs: parseDuration(w.lasting, at('lasting')), days, timeZone: w.timezone ?? 'UTC' }, (key) =>

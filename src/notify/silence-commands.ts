@@ -80,7 +80,10 @@ export async function createSilence(store: Store, req: SilenceRequest): Promise<
   }
   // An exact name must exist (a typo would silence nothing); a glob may match bouncers added later.
   if (match.bouncerName !== null && !isGlob(match.bouncerName) && !(await getBouncer(store, match.bouncerName))) {
-    throw new VigilError('E_NO_BOUNCER', `bouncer '${match.bouncerName}' doesn't exist (see: vigil bouncers list; a glob such as 'edge-*' matches later ones too)`);
+    throw new VigilError(
+      'E_NO_BOUNCER',
+      `bouncer '${match.bouncerName}' doesn't exist (see: vigil bouncers list; a glob such as 'edge-*' matches later ones too)`,
+    );
   }
   if (match.machineName !== null && !isGlob(match.machineName) && !(await getMachine(store, match.machineName))) {
     throw new VigilError('E_USAGE', `machine '${match.machineName}' doesn't exist (see: vigil machines list; a glob such as 'agent-*' matches later ones too)`);

@@ -64,7 +64,9 @@ describe('recurring windows', () => {
     expect(() => checkSchedule({ at: '24:00', lastingMs: 30 * M, days: [], timeZone: 'UTC' }, where)).toThrow(/HH:MM/);
     expect(() => checkSchedule({ at: '02:00', lastingMs: 8 * 1440 * M, days: [], timeZone: 'UTC' }, where)).toThrow(/lasting: more than 0 and at most 7d/);
     expect(() => checkSchedule({ at: '02:00', lastingMs: 30 * M, days: ['sunnday'], timeZone: 'UTC' }, where)).toThrow(/days "sunnday": a weekday/);
-    expect(() => checkSchedule({ at: '02:00', lastingMs: 30 * M, days: [], timeZone: 'Mars/Olympus' }, where)).toThrow(/timezone "Mars\/Olympus": an IANA time zone/);
+    expect(() => checkSchedule({ at: '02:00', lastingMs: 30 * M, days: [], timeZone: 'Mars/Olympus' }, where)).toThrow(
+      /timezone "Mars\/Olympus": an IANA time zone/,
+    );
   });
 });
 

@@ -51,8 +51,7 @@ export function checkSchedule(
       throw new VigilError(code, `${where('days')} "${d}": a weekday (sun, mon, tue, wed, thu, fri, sat, or the full name)`);
     if (!days.includes(day)) days.push(day);
   }
-  if (!isTimeZone(raw.timeZone))
-    throw new VigilError(code, `${where('timezone')} "${raw.timeZone}": an IANA time zone, e.g. Europe/Paris or UTC`);
+  if (!isTimeZone(raw.timeZone)) throw new VigilError(code, `${where('timezone')} "${raw.timeZone}": an IANA time zone, e.g. Europe/Paris or UTC`);
   return { at: raw.at, lastingMs: raw.lastingMs, days, timeZone: raw.timeZone };
 }
 

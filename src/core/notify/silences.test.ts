@@ -73,7 +73,11 @@ describe('what a silence matches', () => {
     expect(silenceActive(later, T0)).toBe(false);
     expect(silenceActive(later, T0 + 2 * H)).toBe(true);
     expect(silenceActive(later, T0 + 4 * H)).toBe(false);
-    const nightly = silence({ bouncerName: 'edge-*', endsAt: T0 + 30 * 24 * H, schedule: { at: '02:00', lastingMs: 30 * M, days: [], timeZone: 'Europe/Paris' } });
+    const nightly = silence({
+      bouncerName: 'edge-*',
+      endsAt: T0 + 30 * 24 * H,
+      schedule: { at: '02:00', lastingMs: 30 * M, days: [], timeZone: 'Europe/Paris' },
+    });
     expect(silencing(edge, [nightly], Date.parse('2026-12-08T01:10:00Z'))).toBe(nightly); // 02:10 Paris
     expect(silencing(edge, [nightly], Date.parse('2026-12-08T01:30:00Z'))).toBeUndefined(); // 02:30 Paris
   });
@@ -81,14 +85,28 @@ describe('what a silence matches', () => {
 
 describe('planning across a maintenance window', () => {
   const ch = { name: 'ops', filter: { criticality: [], kinds: [], bouncers: [] }, remindEveryMs: 24 * H };
-  const nightly = silence({ id: -1, bouncerName: 'edge-*', startsAt: 0, endsAt: Number.MAX_SAFE_INTEGER, schedule: { at: '02:00', lastingMs: 30 * M, days: [], timeZone: 'Europe/Paris' } });
+  const nightly = silence({
+    id: -1,
+    bouncerName: 'edge-*',
+    startsAt: 0,
+    endsAt: Number.MAX_SAFE_INTEGER,
+    schedule: { at: '02:00', lastingMs: 30 * M, days: [], timeZone: 'Europe/Paris' },
+  });
   const inside = Date.parse('2026-12-08T01:05:00Z');
   const after = Date.parse('2026-12-08T01:30:00Z');
 
   it('holds the open of a matching issue during the window, sends it after if still open, and nothing for one resolved meanwhile', () => {
     const stillWrong = issue(1, { openedAt: inside });
     const other = issue(2, { bouncerName: 'core-fw', subject: 'bouncer:core-fw', openedAt: inside });
-    const during = planNotifications({ now: inside, channels: [ch], openIssues: [stillWrong, other], states: [], issuesById: new Map(), silences: [nightly], acknowledged: new Set() });
+    const during = planNotifications({
+      now: inside,
+      channels: [ch],
+      openIssues: [stillWrong, other],
+      states: [],
+      issuesById: new Map(),
+      silences: [nightly],
+      acknowledged: new Set(),
+    });
     expect(during[0]!.opened.map((i) => i.id)).toEqual([2]);
     const fixed = issue(3, { openedAt: inside, resolvedAt: inside + 10 * M });
     const afterwards = planNotifications({
@@ -105,19 +123,60 @@ describe('planning across a maintenance window', () => {
   });
 
   it('holds reminders of an announced issue during the window, and still sends its resolve', () => {
-    const announced: IssueNotifyState = { channel: 'ops', issueId: 1, openQueuedAt: inside - 24 * H, remindersQueued: 0, resolveQueued: false, announced: { criticality: 'high', cause: null } };
+    const announced: IssueNotifyState = {
+      channel: 'ops',
+      issueId: 1,
+      openQueuedAt: inside - 24 * H,
+      remindersQueued: 0,
+      resolveQueued: false,
+      announced: { criticality: 'high', cause: null },
+    };
     const open = issue(1);
-    expect(planNotifications({ now: inside, channels: [ch], openIssues: [open], states: [announced], issuesById: new Map([[1, open]]), silences: [nightly], acknowledged: new Set() })).toEqual([]);
-    expect(planNotifications({ now: after, channels: [ch], openIssues: [open], states: [announced], issuesById: new Map([[1, open]]), silences: [nightly], acknowledged: new Set() })[0]!.reminders).toHaveLength(1);
+    expect(
+      planNotifications({
+        now: inside,
+        channels: [ch],
+        openIssues: [open],
+        states: [announced],
+        issuesById: new Map([[1, open]]),
+        silences: [nightly],
+        acknowledged: new Set(),
+      }),
+    ).toEqual([]);
+    expect(
+      planNotifications({
+        now: after,
+        channels: [ch],
+        openIssues: [open],
+        states: [announced],
+        issuesById: new Map([[1, open]]),
+        silences: [nightly],
+        acknowledged: new Set(),
+      })[0]!.reminders,
+    ).toHaveLength(1);
     const resolved = issue(1, { resolvedAt: inside });
-    expect(planNotifications({ now: inside, channels: [ch], openIssues: [], states: [announced], issuesById: new Map([[1, resolved]]), silences: [nightly], acknowledged: new Set() })[0]!.resolved).toHaveLength(1);
+    expect(
+      planNotifications({
+        now: inside,
+        channels: [ch],
+        openIssues: [],
+        states: [announced],
+        issuesById: new Map([[1, resolved]]),
+        silences: [nightly],
+        acknowledged: new Set(),
+      })[0]!.resolved,
+    ).toHaveLength(1);
   });
 
   it('with labelsOf, a label silence holds by the bouncer type', () => {
     const fw = silence({ labels: { bouncer_type: 'crowdsec-firewall-bouncer' } });
     const open = issue(1);
     const labelsOf = (i: HealthIssue) => issueLabels(i, { type: 'crowdsec-firewall-bouncer', kindOverride: null });
-    expect(planNotifications({ now: T0, channels: [ch], openIssues: [open], states: [], issuesById: new Map(), silences: [fw], acknowledged: new Set(), labelsOf })).toEqual([]);
-    expect(planNotifications({ now: T0, channels: [ch], openIssues: [open], states: [], issuesById: new Map(), silences: [fw], acknowledged: new Set() })).toHaveLength(1);
+    expect(
+      planNotifications({ now: T0, channels: [ch], openIssues: [open], states: [], issuesById: new Map(), silences: [fw], acknowledged: new Set(), labelsOf }),
+    ).toEqual([]);
+    expect(
+      planNotifications({ now: T0, channels: [ch], openIssues: [open], states: [], issuesById: new Map(), silences: [fw], acknowledged: new Set() }),
+    ).toHaveLength(1);
   });
 });
