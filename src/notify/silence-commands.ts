@@ -68,6 +68,8 @@ export async function createSilence(store: Store, req: SilenceRequest): Promise<
   };
   if (!matchesSomething(match))
     throw new VigilError('E_USAGE', 'say what to silence: an issue id, a bouncer (name or glob, e.g. edge-*), a kind, a machine or a label');
+  if (match.issueId !== null && matchesSomething({ ...match, issueId: null }))
+    throw new VigilError('E_USAGE', 'an issue id silences that one issue: give it alone, not both it and a bouncer, kind, machine or label');
   if (match.kind !== null && !(match.kind in ISSUE_CATALOGUE))
     throw new VigilError('E_USAGE', `${fields.kind} "${match.kind}": not an issue kind; one of ${Object.keys(ISSUE_CATALOGUE).join(', ')}`);
   if (match.issueId !== null) {
