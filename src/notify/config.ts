@@ -49,7 +49,7 @@ export const notificationsFileSchema = z
     channels: z
       .record(z.string(), channelFileSchema)
       .optional()
-      .meta({ description: 'Channels by name (letters, digits, `.`, `_`, `-`; ≤ 64): each a `webhook`, `slack` or `email` section (below).' }),
+      .meta({ description: 'Channels by name (letters, digits, `.`, `_`, `-`; ≤ 64): each a `webhook`, `slack`, `email` or `pagerduty` section (below).' }),
   })
   .strict();
 
