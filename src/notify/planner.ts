@@ -100,7 +100,7 @@ export class Planner {
       if (plans.length === 0) return 0;
       const names = new Set<string>();
       for (const p of plans)
-        for (const i of [...p.opened, ...p.resolved, ...p.reminders.map((r) => r.issue), ...p.updates.map((u) => u.issue)])
+        for (const i of [...p.opened, ...p.resolved, ...p.acknowledged, ...p.reminders.map((r) => r.issue), ...p.updates.map((u) => u.issue)])
           if (i.bouncerName) names.add(i.bouncerName);
       const bouncers = await bouncersByName(trx, [...names]);
       const lapiUrl = this.#lapiUrl();
@@ -163,6 +163,7 @@ export class Planner {
           },
         );
         await queue(p.channel, 'resolved', p.resolved, (ids, outboxId) => this.#store.recordResolved(trx, p.channel, ids, outboxId, now));
+        await queue(p.channel, 'acknowledged', p.acknowledged, (ids) => this.#store.recordAcknowledged(trx, p.channel, ids, now));
         const due = new Map(p.reminders.map((r) => [r.issue.id, r.number]));
         await queue(
           p.channel,

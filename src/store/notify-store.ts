@@ -121,6 +121,7 @@ export class NotifyStore {
       resolveQueued: false,
       announced: r.announced_criticality === null ? null : { criticality: r.announced_criticality, cause: r.announced_cause },
       updateQueuedAt: r.update_queued_at === null ? null : Number(r.update_queued_at),
+      ackQueued: r.ack_queued_at !== null,
     }));
   }
 
@@ -192,6 +193,11 @@ export class NotifyStore {
       .where('channel', '=', channel)
       .where('issue_id', 'in', issueIds)
       .execute();
+  }
+
+  async recordAcknowledged(trx: NotifyTrx, channel: string, issueIds: number[], now: number): Promise<void> {
+    if (issueIds.length === 0) return;
+    await trx.updateTable('notify_issue_state').set({ ack_queued_at: now }).where('channel', '=', channel).where('issue_id', 'in', issueIds).execute();
   }
 
   async recordReminder(trx: NotifyTrx, channel: string, issueId: number, number: number): Promise<void> {

@@ -266,6 +266,8 @@ export type NotifyTables = {
     announced_criticality: string | null;
     announced_cause: string | null;
     update_queued_at: number | null;
+    // migration 021: when an acknowledgement was queued (channels that announce them).
+    ack_queued_at: number | null;
   };
   notify_silences: {
     id: Generated<number>;

@@ -39,7 +39,7 @@ export const pagerdutyChannel = defineChannel<typeof pagerdutySchema, PagerDutyC
         'E_CONFIG',
         `${at('routing_key')}: not a PagerDuty integration key (32 letters and digits, from the service's Events API v2 integration)`,
       );
-    return { ...base, type: 'pagerduty', routingKey, url: httpUrl(at('url'), str('url', ch.url ?? PAGERDUTY_EVENTS_URL)) };
+    return { ...base, type: 'pagerduty', sendsAcknowledgements: true, routingKey, url: httpUrl(at('url'), str('url', ch.url ?? PAGERDUTY_EVENTS_URL)) };
   },
   // The routing key is the secret (the URL is PagerDuty's public endpoint): only its last 4 characters are shown, to tell keys apart.
   target: (ch) => {

@@ -19,7 +19,7 @@ export function pagerdutyDedupKey(issueId: number): string {
 const SUMMARY_MAX = 1024; // PagerDuty's documented limit for payload.summary
 
 /** What each Vigil event is to PagerDuty: null means nothing is sent (PagerDuty re-notifies by its own escalation policy). */
-export function pagerdutyAction(event: NotifyEvent): 'trigger' | 'resolve' | null {
+export function pagerdutyAction(event: NotifyEvent): 'trigger' | 'resolve' | 'acknowledge' | null {
   switch (event) {
     case 'opened':
     case 'updated':
@@ -27,6 +27,8 @@ export function pagerdutyAction(event: NotifyEvent): 'trigger' | 'resolve' | nul
       return 'trigger';
     case 'resolved':
       return 'resolve';
+    case 'acknowledged':
+      return 'acknowledge';
     case 'reminder':
       return null;
   }

@@ -83,7 +83,7 @@ describe('PagerDuty channel', () => {
     expect(first.payload.summary.length).toBeLessThanOrEqual(1024);
   });
 
-  it('maps warning to warning and recommended to info; a resolve carries only the key, as documented; a reminder sends nothing', async () => {
+  it('maps warning to warning and recommended to info; resolve and acknowledge carry only the key, as documented; a reminder sends nothing', async () => {
     pd = await startHttpReceiver(accepted);
     const sender = pagerdutySender(channel(pd.url), 2000);
     await sender.send(message('opened', [issue({ id: 9, criticality: 'warning' }), issue({ id: 10, criticality: 'recommended' })]));
@@ -92,6 +92,8 @@ describe('PagerDuty channel', () => {
     expect(pd.requests.at(-1)!.json).toEqual({ routing_key: KEY, event_action: 'resolve', dedup_key: 'vigil-issue-7' });
     expect(await sender.send(message('reminder', [issue()], T0 + 24 * H))).toMatch(/^not sent/);
     expect(pd.requests).toHaveLength(3);
+    await sender.send(message('acknowledged', [issue({ id: 9 })]));
+    expect(pd.requests.at(-1)!.json).toEqual({ routing_key: KEY, event_action: 'acknowledge', dedup_key: 'vigil-issue-9' });
   });
 
   it('a test triggers and resolves its own alert at once, under a key no issue has', async () => {
