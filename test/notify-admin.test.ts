@@ -56,9 +56,15 @@ for (const dialect of DIALECTS) {
         reason: 'planned maintenance',
         createdBy: 'admin-api',
         createdAt: new Date(T0).toISOString(),
+        kind: null,
+        machine: null,
+        labels: null,
+        startsAt: new Date(T0).toISOString(),
         endsAt: new Date(T0 + 8 * H).toISOString(),
         removedAt: null,
+        every: null,
         active: true,
+        nextWindowAt: null,
       });
       expect((await (await api('/silences')).json()).map((x: { id: number }) => x.id)).toEqual([s.id]);
 
@@ -80,7 +86,28 @@ for (const dialect of DIALECTS) {
       expect(await r.json()).toMatchObject({ issueId: null, bouncer: 'web', active: true });
       const unknown = await post('/silences', { bouncer: 'nope', for: '2h', reason: 'x' });
       expect(unknown.status).toBe(404);
-      expect((await unknown.json()).message).toBe("bouncer 'nope' doesn't exist (see: vigil bouncers list)");
+      expect((await unknown.json()).message).toBe("bouncer 'nope' doesn't exist (see: vigil bouncers list; a glob such as 'edge-*' matches later ones too)");
+    });
+
+    it('silences by glob, kind and label, later or inside a recurring window', async () => {
+      const r = await post('/silences', {
+        bouncer: 'edge-*',
+        kind: 'rc_integration_offline',
+        labels: { bouncer_kind: 'remediation' },
+        in: '1h',
+        every: { at: '02:00', lasting: '30m', days: ['sun'], timezone: 'Europe/Paris' },
+        for: '30d',
+        reason: 'Sunday reboots',
+      });
+      expect(r.status).toBe(201);
+      expect(await r.json()).toMatchObject({
+        bouncer: 'edge-*',
+        kind: 'rc_integration_offline',
+        labels: { bouncer_kind: 'remediation' },
+        startsAt: new Date(clock.now() + H).toISOString(),
+        every: { at: '02:00', lastingMs: 30 * 60_000, days: ['sun'], timeZone: 'Europe/Paris' },
+        active: false,
+      });
     });
 
     it('acknowledges an issue once; a second ack returns the first', async () => {
@@ -103,7 +130,10 @@ for (const dialect of DIALECTS) {
         [`/issues/${fleetIssue}/silence`, { for: 8, reason: 'x' }, 400, 'for: must be a string'],
         ['/issues/999999/silence', { for: '8h', reason: 'x' }, 404, "issue 999999 doesn't exist"],
         ['/issues/abc/silence', { for: '8h', reason: 'x' }, 400, 'id "abc": use a numeric issue id'],
-        ['/silences', { issueId: fleetIssue, bouncer: 'web', for: '1h', reason: 'x' }, 400, 'not both or neither'],
+        ['/silences', { issueId: fleetIssue, bouncer: 'web', for: '1h', reason: 'x' }, 400, 'give it alone, not both it and a bouncer'],
+        ['/silences', { for: '1h', reason: 'x' }, 400, 'say what to silence'],
+        ['/silences', { kind: 'nope', for: '1h', reason: 'x' }, 400, 'kind "nope": not an issue kind'],
+        ['/silences', { bouncer: 'edge-*', every: { at: '25:00', lasting: '30m' }, for: '30d', reason: 'x' }, 400, 'every at "25:00": a 24-hour time'],
         ['/issues/999999/ack', {}, 404, "issue 999999 doesn't exist"],
       ];
       for (const [path, body, status, message] of cases) {

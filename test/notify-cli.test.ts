@@ -122,7 +122,7 @@ for (const dialect of DIALECTS) {
       );
       writeConfig('notifications:\n  channels:\n    chat:\n      type: slak\n');
       const typo = await vigil('serve');
-      expect(typo.err).toContain('notifications.channels.chat.type: use webhook, slack or email');
+      expect(typo.err).toContain('notifications.channels.chat.type: use webhook, slack, email or pagerduty');
     });
 
     it('issues silence, silences, unsilence and ack', async () => {
@@ -171,6 +171,53 @@ for (const dialect of DIALECTS) {
       expect((await vigil('issues', 'ack', String(issueId))).out).toBe(`Issue ${issueId} was already acknowledged by cli:alice at 2026-11-11T10:01:00Z.\n`);
     });
 
+    it('issues silence by bouncer glob, kind, label, with a future start, and every night in a time zone', async () => {
+      const glob = await vigil(
+        'issues',
+        'silence',
+        '--bouncer',
+        'edge-*',
+        '--kind',
+        'rc_integration_offline',
+        '--in',
+        '2h',
+        '--for',
+        '3h',
+        '--reason',
+        'edge reboot',
+      );
+      expect(glob).toEqual({
+        code: 0,
+        err: '',
+        out:
+          'Silenced bouncer edge-* · kind rc_integration_offline from 2026-11-11T12:00:00Z until 2026-11-11T15:00:00Z (3h0m0s): edge reboot\n' +
+          'Silence 1; end it early with: vigil issues unsilence 1\n',
+      });
+      const nightly = await vigil(
+        ...['issues', 'silence', '--label', 'bouncer_kind=firewall', '--every', 'day', '--at', '02:00', '--lasting', '30m', '--tz', 'Europe/Paris'],
+        ...['--for', '30d', '--reason', 'nightly nftables reload', '-o', 'json'],
+      );
+      expect(JSON.parse(nightly.out)).toMatchObject({
+        id: 2,
+        labels: { bouncer_kind: 'firewall' },
+        every: { at: '02:00', lastingMs: 1_800_000, days: [], timeZone: 'Europe/Paris' },
+        startsAt: '2026-11-11T10:00:00.000Z',
+        active: false,
+        // 02:00 Paris (UTC+1 in November) is 01:00Z, the next night.
+        nextWindowAt: '2026-11-12T01:00:00.000Z',
+      });
+      const list = await vigil('issues', 'silences', '-o', 'raw');
+      expect(list.out).toBe(
+        'id,target,status,ends_at,created_by,reason\n' +
+          '2,bouncer_kind=firewall · every day 02:00 Europe/Paris for 30m0s,from 2026-11-12T01:00:00.000Z,2026-12-11T10:00:00Z,cli:alice,nightly nftables reload\n' +
+          '1,bouncer edge-* · kind rc_integration_offline,from 2026-11-11T12:00:00.000Z,2026-11-11T15:00:00Z,cli:alice,edge reboot\n',
+      );
+      clock.set(Date.parse('2026-11-12T01:10:00Z'));
+      expect(JSON.parse((await vigil('issues', 'silences', '-o', 'json')).out).map((s: { id: number; active: boolean }) => [s.id, s.active])).toEqual([
+        [2, true],
+      ]); // silence 1 ended at 15:00
+    });
+
     it('issues silence refuses what cannot work, with the flag and the fix, and changes nothing', async () => {
       const bad: Array<[string[], string]> = [
         [['issues', 'silence', '1', '--reason', 'x'], '--for: how long, e.g. 8h or 2d'],
@@ -178,8 +225,29 @@ for (const dialect of DIALECTS) {
         [['issues', 'silence', '1', '--for', 'soon', '--reason', 'x'], '--for "soon"'],
         [
           ['issues', 'silence', '--for', '8h', '--reason', 'x'],
-          'silence an issue (vigil issues silence ID --for 8h --reason TEXT) or a bouncer (--bouncer NAME), not both',
+          'say what to silence: an issue id, a bouncer (name or glob, e.g. edge-*), a kind, a machine or a label',
         ],
+        [['issues', 'silence', '--kind', 'bouncer_offlin', '--for', '8h', '--reason', 'x'], '--kind "bouncer_offlin": not an issue kind'],
+        [['issues', 'silence', '--label', 'team=sre', '--for', '8h', '--reason', 'x'], '--label "team=sre": NAME=VALUE with NAME one of kind, criticality'],
+        [
+          ['issues', 'silence', '--bouncer', 'edge-*', '--start', '2026-12-08 02:00', '--for', '8h', '--reason', 'x'],
+          '--start "2026-12-08 02:00": an RFC 3339 time with its zone',
+        ],
+        [['issues', 'silence', '--bouncer', 'edge-*', '--start', '2026-11-11T09:00:00Z', '--for', '8h', '--reason', 'x'], 'is in the past'],
+        [
+          ['issues', 'silence', '--bouncer', 'edge-*', '--start', '2026-11-11T12:00:00Z', '--in', '2h', '--for', '8h', '--reason', 'x'],
+          '--start or --in, not both',
+        ],
+        [['issues', 'silence', '--bouncer', 'edge-*', '--every', 'day', '--for', '30d', '--reason', 'x'], '--every needs --at HH:MM and --lasting DURATION'],
+        [
+          ['issues', 'silence', '--bouncer', 'edge-*', '--every', 'day', '--at', '2:00', '--lasting', '30m', '--for', '30d', '--reason', 'x'],
+          '--every at "2:00": a 24-hour time HH:MM',
+        ],
+        [
+          ['issues', 'silence', '--bouncer', 'edge-*', '--every', 'day', '--at', '02:00', '--lasting', '30m', '--tz', 'Paris', '--for', '30d', '--reason', 'x'],
+          '--every timezone "Paris": an IANA time zone',
+        ],
+        [['issues', 'silence', '--machine', 'agent-9', '--for', '8h', '--reason', 'x'], "machine 'agent-9' doesn't exist"],
         [['issues', 'silence', '99', '--for', '8h', '--reason', 'x'], "issue 99 doesn't exist"],
         [['issues', 'silence', '--bouncer', 'ghost', '--for', '8h', '--reason', 'x'], "bouncer 'ghost' doesn't exist"],
         [['issues', 'silence', 'abc', '--for', '8h', '--reason', 'x'], 'issue id "abc": use the number shown by \'vigil issues list\''],

@@ -103,7 +103,7 @@ for (const dialect of DIALECTS) {
       await until('the refusal', () => (serve.logLines(/reload refused/).length === 1 ? true : undefined), serve.output);
       const [refused] = serve.logLines(/reload refused/);
       expect(refused).toContain(serve.configPath);
-      expect(refused).toContain('notifications.channels.chat.type: use webhook, slack or email');
+      expect(refused).toContain('notifications.channels.chat.type: use webhook, slack, email or pagerduty');
       expect(refused).toContain('running configuration kept');
 
       // `vigil reload` reads the same file first: it exits 1 with one line naming the file, the key and the reason.

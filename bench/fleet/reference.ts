@@ -40,7 +40,7 @@ export async function simulateWithStore(opts: SimOptions, storeUrl: string): Pro
         if (m.id <= seen) continue;
         seen = m.id;
         const event = m.content.event;
-        if (event === 'test') continue;
+        if (event === 'test' || event === 'acknowledged') continue; // acknowledgements go only to channels that announce them
         for (const i of m.content.issues) {
           const t: Told = {
             at: m.content.createdAt,

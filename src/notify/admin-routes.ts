@@ -20,6 +20,22 @@ const NEW_SILENCE_BODY = z.object({
     .positive({ error: 'must be a positive integer' })
     .optional(),
   bouncer: text,
+  kind: text,
+  machine: text,
+  labels: z
+    .record(z.string(), z.string({ error: 'must be a string' }), { error: 'must be an object of strings' })
+    .optional()
+    .nullable(),
+  start: text,
+  in: text,
+  every: z
+    .object(
+      { at: z.string(), lasting: z.string(), days: z.array(z.string()).optional(), timezone: z.string().optional() },
+      { error: 'must be {at, lasting, days, timezone}' },
+    )
+    .strict()
+    .optional()
+    .nullable(),
   for: text,
   reason: text,
 });
@@ -117,6 +133,12 @@ function registerSilenceRoutes(app: Hono, { store, clock }: NotifyAdminDeps): vo
       const s = await createSilence(store, {
         issueId: body.issueId,
         bouncer: orUndefined(body.bouncer),
+        kind: orUndefined(body.kind),
+        machine: orUndefined(body.machine),
+        labels: body.labels ? Object.entries(body.labels).map(([k, v]) => `${k}=${v}`) : undefined,
+        start: orUndefined(body.start),
+        in: orUndefined(body.in),
+        every: body.every ? { at: body.every.at, lasting: body.every.lasting, days: body.every.days ?? [], timeZone: body.every.timezone ?? 'UTC' } : undefined,
         for: orUndefined(body.for),
         reason: orUndefined(body.reason),
         createdBy: 'admin-api',

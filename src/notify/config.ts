@@ -6,6 +6,8 @@ import type { ChannelFilter, DeliverySettings } from '../core/notify/types.ts';
 import { channelFileSchema, definitionOf, type Channel, type ChannelFileSection } from './channels/index.ts';
 import type { ChannelBase } from './channels/shared/channel-definition.ts';
 import type { HeartbeatSettings } from './heartbeat.ts';
+import type { Silence } from '../core/notify/silences.ts';
+import { loadMaintenanceWindows, maintenanceWindowSchema } from './maintenance-config.ts';
 
 const duration = z.string().meta({ format: 'duration' });
 export const DEFAULT_REMIND_EVERY = '24h';
@@ -40,10 +42,14 @@ export const notificationsFileSchema = z
       .strict()
       .optional()
       .meta({ description: 'Watch the watcher: no ping means Vigil stopped evaluating (docs/operations.md).' }),
+    maintenance: z.array(maintenanceWindowSchema).optional().meta({
+      description:
+        'Recurring maintenance windows: inside one, matching issues page nobody (opens, updates and reminders wait); afterwards, what is still open is announced, what resolved meanwhile is not (docs/notifications.md).',
+    }),
     channels: z
       .record(z.string(), channelFileSchema)
       .optional()
-      .meta({ description: 'Channels by name (letters, digits, `.`, `_`, `-`; ≤ 64): each a `webhook`, `slack` or `email` section (below).' }),
+      .meta({ description: 'Channels by name (letters, digits, `.`, `_`, `-`; ≤ 64): each a `webhook`, `slack`, `email` or `pagerduty` section (below).' }),
   })
   .strict();
 
@@ -59,6 +65,8 @@ export interface NotificationsConfig extends DeliverySettings {
   channels: Record<string, ChannelFileSection>;
   /** The heartbeat as written (its URL resolved at start, `resolveHeartbeat`), or null. */
   heartbeat: { url: string; everyMs: number } | null;
+  /** `maintenance:` windows, checked, as recurring silences. */
+  maintenance: Silence[];
   /** How a key is named in messages: `FILE: notifications.…` or `notifications.…`. */
   where: string;
 }
@@ -84,6 +92,7 @@ export function loadNotificationsConfig(section: NotificationsFileSection | unde
     giveUpAfterMs: dur('give_up_after', s.give_up_after, DELIVERY_DEFAULTS.give_up_after),
     channels,
     heartbeat: s.heartbeat ? { url: s.heartbeat.url, everyMs: dur('heartbeat.every', s.heartbeat.every, DEFAULT_HEARTBEAT_EVERY) } : null,
+    maintenance: loadMaintenanceWindows(s.maintenance, where),
     where,
   };
   if (config.retryMaxMs < config.retryInitialMs) {

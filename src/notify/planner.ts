@@ -8,6 +8,8 @@ import { snapshotIssue } from '../core/notify/snapshot.ts';
 import type { RunbookSettings } from '../core/health/runbook-settings.ts';
 import type { MessageContent, NotifyEvent } from '../core/notify/types.ts';
 import { bySeverity } from '../core/notify/wording.ts';
+import type { Silence } from '../core/notify/silences.ts';
+import { holdsForPlanning } from './holds.ts';
 
 /** Delivered messages, finished issue states and ended silences are kept this long (for `vigil notify queue`). */
 const KEEP_MS = 30 * 24 * 3600_000;
@@ -37,16 +39,26 @@ export class Planner {
   #clock: Clock;
   #lapiUrl: () => string;
   #runbook: RunbookSettings | undefined;
+  #maintenance: Silence[];
   #running: Promise<number> | undefined;
   #again = false;
   #lastPrune = 0;
 
-  constructor(opts: { store: NotifyStore; channels: PlanChannel[]; clock: Clock; lapiUrl: () => string; runbook?: RunbookSettings }) {
+  constructor(opts: {
+    store: NotifyStore;
+    channels: PlanChannel[];
+    clock: Clock;
+    lapiUrl: () => string;
+    runbook?: RunbookSettings;
+    /** vigil.yaml's maintenance windows, as recurring silences. */
+    maintenance?: Silence[];
+  }) {
     this.#store = opts.store;
     this.#channels = opts.channels;
     this.#clock = opts.clock;
     this.#lapiUrl = opts.lapiUrl;
     this.#runbook = opts.runbook;
+    this.#maintenance = opts.maintenance ?? [];
   }
 
   /**
@@ -110,7 +122,7 @@ export class Planner {
       openIssues,
       states,
       issuesById,
-      silences: await this.#store.silences(now, {}, trx),
+      ...(await holdsForPlanning(this.#store, trx, now, this.#maintenance, openIssues)),
       acknowledged: new Set((await this.#store.acknowledgements(announcedOpen, trx)).keys()),
     });
   }
@@ -119,7 +131,7 @@ export class Planner {
   async #outbox(trx: NotifyTrx, now: number, plans: ChannelPlan[]): Promise<Outbox> {
     const names = new Set<string>();
     for (const p of plans)
-      for (const i of [...p.opened, ...p.resolved, ...p.reminders.map((r) => r.issue), ...p.updates.map((u) => u.issue)])
+      for (const i of [...p.opened, ...p.resolved, ...p.acknowledged, ...p.reminders.map((r) => r.issue), ...p.updates.map((u) => u.issue)])
         if (i.bouncerName) names.add(i.bouncerName);
     const bouncers = await bouncersByName(trx, [...names]);
     const lapiUrl = this.#lapiUrl();
@@ -186,6 +198,7 @@ export class Planner {
       },
     );
     await queue(p.channel, 'resolved', p.resolved, (ids, outboxId) => this.#store.recordResolved(trx, p.channel, ids, outboxId, now));
+    await queue(p.channel, 'acknowledged', p.acknowledged, (ids) => this.#store.recordAcknowledged(trx, p.channel, ids, now));
     const due = new Map(p.reminders.map((r) => [r.issue.id, r.number]));
     await queue(
       p.channel,

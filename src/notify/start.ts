@@ -70,7 +70,7 @@ function buildDelivery(
   const channels = resolveChannels(settings, env);
   const beat = resolveHeartbeat(settings, env);
   const heartbeat = beat ? new Heartbeat(beat, clock, log) : undefined;
-  const planner = new Planner({ store: notifyStore, channels, clock, lapiUrl: deps.lapiUrl, runbook: deps.runbook });
+  const planner = new Planner({ store: notifyStore, channels, clock, lapiUrl: deps.lapiUrl, runbook: deps.runbook, maintenance: settings.maintenance });
   const dispatcher = new Dispatcher({
     store: notifyStore,
     channels: channels.map((ch) => ({ name: ch.name, sender: senderFor(ch, settings.timeoutMs), target: describeTarget(ch) })),

@@ -10,7 +10,8 @@ import type { Database, NotifyTables } from './schema.ts';
 import type { StoreDialect } from './dialects/store-dialect.ts';
 import { VigilError } from '../lib/errors.ts';
 import type { Announced, IssueNotifyState } from '../core/notify/plan.ts';
-import type { Acknowledgement, Silence } from '../core/notify/silences.ts';
+import { matchesSomething, type Acknowledgement, type Silence } from '../core/notify/silences.ts';
+import type { Schedule } from '../core/notify/schedule.ts';
 import type { MessageContent, NotifyEvent } from '../core/notify/types.ts';
 
 /** Migration 004's tables, as Kysely sees them (kept here, beside the only code that uses them). */
@@ -65,8 +66,13 @@ function toSilence(r: Selectable<NotifyTables['notify_silences']>): Silence {
     reason: r.reason,
     createdBy: r.created_by,
     createdAt: Number(r.created_at),
+    startsAt: Number(r.starts_at ?? r.created_at),
     endsAt: Number(r.ends_at),
     removedAt: r.removed_at === null ? null : Number(r.removed_at),
+    kind: r.issue_kind,
+    machineName: r.machine_name,
+    labels: r.labels === null ? null : (JSON.parse(r.labels) as Record<string, string>),
+    schedule: r.schedule === null ? null : (JSON.parse(r.schedule) as Schedule),
   };
 }
 
@@ -115,6 +121,7 @@ export class NotifyStore {
       resolveQueued: false,
       announced: r.announced_criticality === null ? null : { criticality: r.announced_criticality, cause: r.announced_cause },
       updateQueuedAt: r.update_queued_at === null ? null : Number(r.update_queued_at),
+      ackQueued: r.ack_queued_at !== null,
     }));
   }
 
@@ -186,6 +193,11 @@ export class NotifyStore {
       .where('channel', '=', channel)
       .where('issue_id', 'in', issueIds)
       .execute();
+  }
+
+  async recordAcknowledged(trx: NotifyTrx, channel: string, issueIds: number[], now: number): Promise<void> {
+    if (issueIds.length === 0) return;
+    await trx.updateTable('notify_issue_state').set({ ack_queued_at: now }).where('channel', '=', channel).where('issue_id', 'in', issueIds).execute();
   }
 
   async recordReminder(trx: NotifyTrx, channel: string, issueId: number, number: number): Promise<void> {
@@ -287,7 +299,7 @@ export class NotifyStore {
   // ---------------------------------------------------------------- silences and acknowledgements
 
   async createSilence(s: Omit<Silence, 'id' | 'removedAt'>): Promise<Silence> {
-    if ((s.issueId === null) === (s.bouncerName === null)) throw new Error('a silence names exactly one issue or one bouncer');
+    if (!matchesSomething(s)) throw new Error('a silence names what it matches: an issue, a bouncer, a kind, a machine or labels');
     const row = await this.db
       .insertInto('notify_silences')
       .values({
@@ -298,16 +310,24 @@ export class NotifyStore {
         created_at: s.createdAt,
         ends_at: s.endsAt,
         removed_at: null,
+        starts_at: s.startsAt,
+        issue_kind: s.kind,
+        machine_name: s.machineName,
+        labels: s.labels === null ? null : JSON.stringify(s.labels),
+        schedule: s.schedule === null ? null : JSON.stringify(s.schedule),
       })
       .returningAll()
       .executeTakeFirstOrThrow();
     return toSilence(row);
   }
 
-  /** Active silences (with `includeEnded`, also those that ended or were removed, newest first). */
+  /**
+   * Silences not ended nor removed, including those that start later or hold only inside a recurring
+   * window (check each with silenceActive); with `includeEnded`, every one. Newest first.
+   */
   async silences(now: number, opts: { includeEnded?: boolean } = {}, trx?: NotifyTrx): Promise<Silence[]> {
     let q = (trx ?? this.db).selectFrom('notify_silences').selectAll();
-    if (!opts.includeEnded) q = q.where('removed_at', 'is', null).where('ends_at', '>', now).where('created_at', '<=', now);
+    if (!opts.includeEnded) q = q.where('removed_at', 'is', null).where('ends_at', '>', now);
     const rows = await q.orderBy('id', 'desc').execute();
     return rows.map(toSilence);
   }

@@ -292,6 +292,8 @@ export type NotifyTables = {
     announced_criticality: string | null;
     announced_cause: string | null;
     update_queued_at: number | null;
+    // migration 021: when an acknowledgement was queued (channels that announce them).
+    ack_queued_at: number | null;
   };
   notify_silences: {
     id: Generated<number>;
@@ -302,6 +304,11 @@ export type NotifyTables = {
     created_at: number;
     ends_at: number;
     removed_at: number | null;
+    starts_at: number | null;
+    issue_kind: string | null;
+    machine_name: string | null;
+    labels: string | null;
+    schedule: string | null;
   };
   notify_acks: {
     issue_id: number;

@@ -1,11 +1,10 @@
 import type { Store } from '../store/store.ts';
-import type { HealthIssue } from '../core/model/health-issue.ts';
 import { NotifyStore } from '../store/notify-store.ts';
-import { silencing } from '../core/notify/silences.ts';
+import { silencing, type SilencedIssue } from '../core/notify/silences.ts';
 import type { IssueMarks } from './pages/issues.ts';
 
 /** Which issues are silenced (by issue or by bouncer) or acknowledged: the notifications' records. */
-export async function issueMarks(store: Store, issues: ReadonlyArray<Pick<HealthIssue, 'id' | 'bouncerName'>>, now: number): Promise<Map<number, IssueMarks>> {
+export async function issueMarks(store: Store, issues: ReadonlyArray<SilencedIssue>, now: number): Promise<Map<number, IssueMarks>> {
   const out = new Map<number, IssueMarks>();
   if (issues.length === 0) return out;
   const notify = new NotifyStore(store);

@@ -1,14 +1,6 @@
 import type { HealthIssue } from '../model/health-issue.ts';
 import type { ChannelFilter } from './types.ts';
-
-/** `*` matches any run of characters; everything else is literal. */
-function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .split('*')
-    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${body}$`);
-}
+import { globToRegExp } from './glob.ts';
 
 /** Compiled once per channel; each issue is then one check per list. */
 export function compileFilter(f: ChannelFilter): (issue: Pick<HealthIssue, 'criticality' | 'kind' | 'bouncerName'>) => boolean {

@@ -45,7 +45,12 @@ const silence = (over: Partial<Silence>): Silence => ({
   createdAt: T0 - H,
   endsAt: T0 + 8 * H,
   removedAt: null,
+  kind: null,
+  machineName: null,
+  labels: null,
+  schedule: null,
   ...over,
+  startsAt: over.startsAt ?? over.createdAt ?? T0 - H,
 });
 
 function plan(over: Partial<PlanInput>) {
@@ -201,5 +206,20 @@ describe('planNotifications', () => {
       expect(p!.updates).toEqual([]);
       expect(p!.reminders.map((r) => r.issue.id)).toEqual([1]);
     });
+  });
+});
+
+describe('acknowledgements, for channels that announce them', () => {
+  const pager: PlanChannel = { ...all('pager'), sendsAcknowledgements: true };
+  const open = issue(1);
+  const told = (channel: string, over: Partial<IssueNotifyState> = {}) => state(1, { channel, ...over });
+
+  it('tells a PagerDuty-like channel once that an announced issue was acknowledged; other channels hear nothing', () => {
+    const input = { openIssues: [open], issuesById: new Map([[1, open]]), acknowledged: new Set([1]) };
+    const plans = plan({ ...input, channels: [pager, all('ops')], states: [told('pager'), told('ops')] });
+    expect(plans.map((p) => [p.channel, p.acknowledged.map((i) => i.id)])).toEqual([['pager', [1]]]);
+    expect(plan({ ...input, channels: [pager], states: [told('pager', { ackQueued: true })] })).toEqual([]);
+    // Not announced yet (held by a silence): nothing to acknowledge there.
+    expect(plan({ ...input, channels: [pager], states: [], silences: [silence({ issueId: 1 })] })).toEqual([]);
   });
 });

@@ -19,6 +19,8 @@ export interface IssueNotifyState {
   announced?: Announced | null;
   /** When the last update that told a new likely cause was queued (the cause rate limit); null or absent: none yet. */
   updateQueuedAt?: number | null;
+  /** Whether the issue's acknowledgement was queued (channels with sendsAcknowledgements); absent: no. */
+  ackQueued?: boolean;
 }
 
 export interface Announced {
@@ -41,6 +43,8 @@ export interface PlanChannel {
   name: string;
   filter: ChannelFilter;
   remindEveryMs: number;
+  /** Tell it when an announced issue is acknowledged (PagerDuty's acknowledge); other channels hear nothing. */
+  sendsAcknowledgements?: boolean;
 }
 
 export interface PlanInput {
@@ -52,8 +56,11 @@ export interface PlanInput {
   states: IssueNotifyState[];
   /** The current row of every issue those states name (open or resolved since). */
   issuesById: Map<number, HealthIssue>;
+  /** Silences and maintenance windows (vigil.yaml), active or not: planning checks each at `now`. */
   silences: Silence[];
   acknowledged: Set<number>;
+  /** An issue's labels with its bouncer's (for silences by label); absent: the issue's own. */
+  labelsOf?: (issue: HealthIssue) => Record<string, string>;
 }
 
 export interface ChannelPlan {
@@ -64,6 +71,8 @@ export interface ChannelPlan {
   reminders: Array<{ issue: HealthIssue; number: number }>;
   /** Announced open issues whose criticality rose or whose likely cause changed since, with what was announced. */
   updates: Array<{ issue: HealthIssue; from: Announced }>;
+  /** Announced open issues acknowledged since (channels with sendsAcknowledgements only). */
+  acknowledged: HealthIssue[];
   /** States with nothing announced on record (from before updates): record the issue as it is, send nothing. */
   adopted: HealthIssue[];
 }
@@ -130,10 +139,10 @@ export function planNotifications(input: PlanInput): ChannelPlan[] {
   for (const ch of input.channels) {
     const wants = compileFilter(ch.filter);
     const states = byChannel.get(ch.name) ?? new Map<number, IssueNotifyState>();
-    const plan: ChannelPlan = { channel: ch.name, opened: [], resolved: [], reminders: [], updates: [], adopted: [] };
+    const plan: ChannelPlan = { channel: ch.name, opened: [], resolved: [], reminders: [], updates: [], adopted: [], acknowledged: [] };
     for (const issue of input.openIssues) {
       if (states.has(issue.id)) continue;
-      if (!wants(issue) || silencing(issue, input.silences, now)) continue;
+      if (!wants(issue) || silencing(issue, input.silences, now, input.labelsOf)) continue;
       plan.opened.push(issue);
     }
     for (const s of states.values()) {
@@ -144,8 +153,10 @@ export function planNotifications(input: PlanInput): ChannelPlan[] {
         plan.resolved.push(issue);
         continue;
       }
+      // Not a page but a state change of something the channel was told: neither filter nor silence holds it.
+      if (ch.sendsAcknowledgements && input.acknowledged.has(issue.id) && !s.ackQueued && s.announced) plan.acknowledged.push(issue);
       // Updates and reminders follow the channel's filter as it is now (a narrowed channel stops reminding); resolves do not.
-      if (!wants(issue) || silencing(issue, input.silences, now)) continue;
+      if (!wants(issue) || silencing(issue, input.silences, now, input.labelsOf)) continue;
       if (!s.announced) plan.adopted.push(issue);
       else if (updateDue(issue, s, now, input.acknowledged.has(issue.id))) {
         plan.updates.push({ issue, from: s.announced });
@@ -160,7 +171,9 @@ export function planNotifications(input: PlanInput): ChannelPlan[] {
     plan.resolved.sort(byId);
     plan.reminders.sort((a, b) => byId(a.issue, b.issue));
     plan.updates.sort((a, b) => byId(a.issue, b.issue));
-    if (plan.opened.length + plan.resolved.length + plan.reminders.length + plan.updates.length + plan.adopted.length > 0) plans.push(plan);
+    plan.acknowledged.sort(byId);
+    if (plan.opened.length + plan.resolved.length + plan.reminders.length + plan.updates.length + plan.adopted.length + plan.acknowledged.length > 0)
+      plans.push(plan);
   }
   return plans;
 }

@@ -5,7 +5,7 @@ import type { RunbookSettings } from '../health/runbook-settings.ts';
  * What a message announces. `updated`: an announced open issue whose criticality rose or whose
  * likely cause changed (core/notify/plan.ts). `test` is `vigil notify test`, never stored.
  */
-export type NotifyEvent = 'opened' | 'resolved' | 'reminder' | 'updated' | 'test';
+export type NotifyEvent = 'opened' | 'resolved' | 'reminder' | 'updated' | 'acknowledged' | 'test';
 
 /** Which issues a channel hears about. An empty list means "all". */
 export interface ChannelFilter {

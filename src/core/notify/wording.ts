@@ -21,6 +21,8 @@ export function headline(c: MessageContent): string {
       const worst = first.criticality.toUpperCase();
       return n === 1 ? `${worst}: ${issueLabel(first)}` : `${n} issues opened: ${issueLabel(first)}${more}${part}`;
     }
+    case 'acknowledged':
+      return n === 1 ? `Acknowledged: ${issueLabel(first)}` : `${n} issues acknowledged: ${issueLabel(first)}${more}${part}`;
     case 'resolved':
       return n === 1 ? `Resolved: ${issueLabel(first)}` : `${n} issues resolved: ${issueLabel(first)}${more}${part}`;
     case 'reminder': {

@@ -3,13 +3,14 @@ import type { ChannelDefinition } from './shared/channel-definition.ts';
 import { webhookChannel } from './webhook/index.ts';
 import { slackChannel } from './slack/index.ts';
 import { emailChannel } from './email/index.ts';
+import { pagerdutyChannel } from './pagerduty/index.ts';
 
 /**
  * Every channel type Vigil can send to. A new one (Discord, Telegram…) is a folder beside these
  * with its `index.ts` definition, and one line here: the file schema, `vigil notify channels`, the
  * logs and the senders all read this list.
  */
-export const CHANNEL_TYPES = [webhookChannel, slackChannel, emailChannel] as const;
+export const CHANNEL_TYPES = [webhookChannel, slackChannel, emailChannel, pagerdutyChannel] as const;
 
 type Definition = (typeof CHANNEL_TYPES)[number];
 

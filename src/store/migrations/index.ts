@@ -17,6 +17,7 @@ import { lapiAlive } from './014-lapi-alive.ts';
 import { logProcessorUsage } from './015-log-processor-usage.ts';
 import { retention } from './016-retention.ts';
 import { allowlists } from './017-allowlists.ts';
+import { silenceMatchers } from './018-silence-matchers.ts';
 
 /**
  * Names a released store may have recorded for a migration that was renumbered since (the list was
@@ -46,6 +47,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '015-log-processor-usage': logProcessorUsage(),
         '016-retention': retention(),
         '017-allowlists': allowlists(dialect),
+        '018-silence-matchers': silenceMatchers(),
       };
     },
   };

@@ -8,6 +8,8 @@ export interface ChannelBase {
   filter: ChannelFilter;
   /** Reminder interval while an issue stays open; 0 = no reminders. */
   remindEveryMs: number;
+  /** Set by channel types that announce acknowledgements (PagerDuty); others are not told. */
+  sendsAcknowledgements?: boolean;
 }
 
 /** What a channel type's resolve step is given to read its section. */

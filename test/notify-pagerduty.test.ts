@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { startHttpReceiver, type HttpReceiver } from './support/receivers.ts';
+import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { ManualClock } from '../src/lib/clock.ts';
+import { hashApiKey } from '../src/core/bouncers/api-key.ts';
+import { loadNotificationsConfig } from '../src/notify/config.ts';
+import { acknowledgeIssue } from '../src/notify/silence-commands.ts';
+import { applyBouncerActivity, createBouncer } from '../src/store/bouncers.ts';
+
+/**
+ * A PagerDuty channel end to end: `vigil serve` (store, health engine, planner, outbox) sending to
+ * a real HTTP receiver that answers as the Events API v2 does (202). One alert per issue, opened by
+ * trigger, acknowledged when an operator acknowledges the issue in Vigil, closed by resolve.
+ */
+const T0 = Date.UTC(2026, 11, 1, 9, 0, 0);
+const H = 3600_000;
+const KEY = 'R0UT1NGKEY0123456789abcdefABCDEF';
+
+for (const dialect of DIALECTS) {
+  describe(`${dialect}: PagerDuty from the health engine`, () => {
+    const clock = new ManualClock(T0);
+    let server: RunningServer;
+    let cleanup: () => Promise<void>;
+    let pd: HttpReceiver;
+    let webId: number;
+    const cycle = async () => {
+      const r = await server.health.evaluateNow();
+      await server.notifications.flush();
+      return r;
+    };
+    const events = () => pd.requests.map((r) => [r.path, r.json.event_action, r.json.dedup_key, r.json.payload?.severity ?? null]);
+
+    beforeAll(async () => {
+      pd = await startHttpReceiver(() => ({ status: 202, body: '{"status":"success","message":"Event processed"}' }));
+      const db = await freshDbUrl(dialect);
+      cleanup = db.cleanup;
+      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
+      config.health.evaluateEveryMs = 0; // evaluated by hand
+      config.notifications = loadNotificationsConfig(
+        {
+          remind_every: '1h',
+          channels: { oncall: { type: 'pagerduty', routing_key: '${PD_KEY}', url: `${new URL(pd.url).origin}/v2/enqueue`, kinds: ['rc_integration_offline'] } },
+        },
+        null,
+      );
+      server = await startServer(config, { clock, log: createLogger('error', () => {}), env: { PD_KEY: KEY } });
+      webId = (await createBouncer(server.store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 })).id;
+      await applyBouncerActivity(server.store, [{ id: webId, lastPullAt: T0 }], T0);
+    });
+    afterAll(async () => {
+      await server?.close();
+      await cleanup?.();
+      await pd?.close();
+    });
+
+    it('triggers, sends no reminder, acknowledges when acknowledged in Vigil, and resolves under the same dedup_key', async () => {
+      clock.advance(25 * H);
+      const opened = (await cycle()).opened.find((i) => i.kind === 'rc_integration_offline')!;
+      const key = `vigil-issue-${opened.id}`;
+      expect(events()).toEqual([['/v2/enqueue', 'trigger', key, 'critical']]);
+      expect(pd.requests[0]!.json.routing_key).toBe(KEY);
+      expect(pd.requests[0]!.json.payload.custom_details).toMatchObject({ issue_id: opened.id, runbook_command: `vigil issues show ${opened.id}` });
+      clock.advance(2 * H); // a reminder is due on other channels: PagerDuty escalates by itself
+      await cycle();
+      expect(pd.requests).toHaveLength(1);
+      await acknowledgeIssue(server.store, { issueId: opened.id, reason: 'on it', createdBy: 'test', now: clock.now() });
+      await cycle();
+      expect(events().at(-1)).toEqual(['/v2/enqueue', 'acknowledge', key, null]);
+      await cycle();
+      expect(pd.requests).toHaveLength(2); // told once
+      clock.advance(60_000);
+      await applyBouncerActivity(server.store, [{ id: webId, lastPullAt: clock.now() }], clock.now());
+      await cycle();
+      expect(events().at(-1)).toEqual(['/v2/enqueue', 'resolve', key, null]);
+      expect(pd.requests).toHaveLength(3);
+    });
+  });
+}
