@@ -7,6 +7,8 @@ import type { DecisionSync } from '../decisions/decision-sync.ts';
 import { lookupLive } from '../core/decisions/live-lookup.ts';
 import { longestPerValue, matchesStream, parseLiveQueryString, parseStreamQuery } from '../core/decisions/query.ts';
 import { decisionsJson, streamBodyChunks, streamJson } from '../core/decisions/wire.ts';
+import { startupBodyChunks, startupBodyJson, type StartupBody } from '../core/decisions/startup-body.ts';
+import { StartupBodies } from '../decisions/startup-bodies.ts';
 import type { ActivityRecorder } from './activity.ts';
 import { gateRequestOf, type BouncerGate, type GateRequest, type GateResult } from './bouncer-gate.ts';
 import type { LapiMetrics } from './metrics.ts';
@@ -39,6 +41,8 @@ const DELETED_OVERLAP_MS = 2_000;
 const DECISIONS_PER_CHUNK = 2000;
 /** A larger body is built and written this many decisions per turn of the event loop (about a millisecond). */
 const DECISIONS_PER_TURN = 500;
+/** A shared startup body is written this many decisions per turn (copies of serialized bytes: well under a millisecond). */
+const STARTUP_DECISIONS_PER_TURN = 2000;
 /** A delta this large waits for its turn before it is computed (a few ms of work). */
 const LARGE_DELTA = 1000;
 
@@ -83,6 +87,7 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
   const { store, sync, activity, gate, log, metrics, storeHealth, clientCerts } = deps;
   const call = <T>(fn: () => Promise<T>): Promise<T> => (storeHealth ? storeHealth.call(fn) : fn());
   const turns = new Turns();
+  const startupBodies = new StartupBodies(sync, store);
   // One counter child per (route, method, status), looked up by a string: no label hashing per request.
   const counted = new Map<string, { inc(): void }>();
   function count(route: string, method: string, status: number): void {
@@ -149,15 +154,18 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     let added: Decision[];
     let deleted: Decision[];
     const startup = q.startup || cursor.lastPullRev === null || cursor.lastPullAt === null;
+    let shared: StartupBody | undefined;
     try {
       if (startup) {
         // The whole active set from memory, first brought up to the store's revision (one cheap
         // query) so a startup is as fresh as a database read; the cursor is the revision the index
-        // reflects, so anything committed since reaches the bouncer in its next delta.
+        // reflects, so anything committed since reaches the bouncer in its next delta. The body is
+        // built once per revision and filters and shared (decisions/startup-bodies.ts).
         if ((await call(() => decisionsRev(store))) !== sync.rev) await call(() => sync.refresh());
         rev = sync.rev;
-        added = sync.index.active(at);
-        deleted = await call(() => expiredDecisions(store, at));
+        shared = await startupBodies.get(q, rev, at, call);
+        added = [];
+        deleted = [];
       } else {
         // Read the revision first: anything committed after it is sent next time (perhaps twice, never lost).
         rev = await call(() => decisionsRev(store));
@@ -181,7 +189,7 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
       added = startup ? sync.index.active(at) : [];
       deleted = [];
     }
-    if (q.dedup) {
+    if (q.dedup && shared === undefined) {
       // A startup's candidates hold every active decision already: no lookups needed.
       const longest = longestPerValue(added.concat(deleted), startup ? () => [] : (v) => sync.index.byValue(v, at));
       added = added.filter((d) => longest.has(d));
@@ -197,6 +205,7 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
       dedup: q.dedup,
     });
 
+    if (shared !== undefined) return await writeStartup(req, res, route, shared, at);
     if (added.length + deleted.length <= DECISIONS_PER_CHUNK) {
       // A string on V8's heap: 10k bouncers' startups of a few kB each are young garbage, where
       // buffers of their own (outside the heap) raised the peak RSS by 100 MB (bench:pull-load).
@@ -207,6 +216,23 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     res.writeHead(200, { 'Content-Type': JSON_TYPE });
     count(route, req.method!, 200);
     for (const chunk of streamBodyChunks(deleted, added, at, DECISIONS_PER_TURN)) {
+      if (res.destroyed) return;
+      if (!res.write(chunk)) await drained(res);
+      await turns.next();
+    }
+    res.end();
+  }
+
+  /** A shared startup body at `at`: small ones in one write with a Content-Length, large ones chunked with back-pressure. */
+  async function writeStartup(req: IncomingMessage, res: ServerResponse, route: string, body: StartupBody, at: number) {
+    if (body.count <= DECISIONS_PER_CHUNK) {
+      send(req, res, route, 200, startupBodyJson(body, at));
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': JSON_TYPE });
+    count(route, req.method!, 200);
+    // One piece in memory per stream: the next is formatted only once the socket took the last.
+    for (const chunk of startupBodyChunks(body, at, STARTUP_DECISIONS_PER_TURN)) {
       if (res.destroyed) return;
       if (!res.write(chunk)) await drained(res);
       await turns.next();

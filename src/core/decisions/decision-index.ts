@@ -172,6 +172,12 @@ export class DecisionIndex {
     return out;
   }
 
+  /** How many decisions (active or not yet pruned) have exactly this value: 1 means no other to dedup against. */
+  valueCount(value: string): number {
+    if (this.lookupOnly) throw new Error('DecisionIndex: valueCount() needs an index built without lookupOnly');
+    return this.byValueMap.get(value)?.length ?? 0;
+  }
+
   /** All active decisions. */
   active(now: number): Decision[] {
     const list = this.orderedByUntil();
