@@ -16,6 +16,7 @@ import { isStoreDown, type StoreHealth } from './store-health.ts';
 import type { ClientCertSource } from './client-cert.ts';
 import { decisionsChangedSince, decisionsRev, expiredDecisions } from '../store/decisions.ts';
 import { FAST_ROUTES } from './routes.ts';
+import { writeChunks } from './chunked-write.ts';
 
 export interface DecisionRoutesDeps {
   store: Store;
@@ -215,12 +216,7 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     // A large startup: write it as it is built, and wait when the client reads slower than we write.
     res.writeHead(200, { 'Content-Type': JSON_TYPE });
     count(route, req.method!, 200);
-    for (const chunk of streamBodyChunks(deleted, added, at, DECISIONS_PER_TURN)) {
-      if (res.destroyed) return;
-      if (!res.write(chunk)) await drained(res);
-      await turns.next();
-    }
-    res.end();
+    await writeChunks(res, streamBodyChunks(deleted, added, at, DECISIONS_PER_TURN), () => turns.next());
   }
 
   /** A shared startup body at `at`: small ones in one write with a Content-Length, large ones chunked with back-pressure. */
@@ -232,12 +228,7 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     res.writeHead(200, { 'Content-Type': JSON_TYPE });
     count(route, req.method!, 200);
     // One piece in memory per stream: the next is formatted only once the socket took the last.
-    for (const chunk of startupBodyChunks(body, at, STARTUP_DECISIONS_PER_TURN)) {
-      if (res.destroyed) return;
-      if (!res.write(chunk)) await drained(res);
-      await turns.next();
-    }
-    res.end();
+    await writeChunks(res, startupBodyChunks(body, at, STARTUP_DECISIONS_PER_TURN), () => turns.next());
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, route: string, err: unknown) {
@@ -272,18 +263,6 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     }
     return true;
   };
-}
-
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 function byUntilThenId(a: Decision, b: Decision): number {
