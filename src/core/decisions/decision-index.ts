@@ -28,6 +28,7 @@ import type { IpAddress, IpFamily, IpRange } from '../../lib/ip.ts';
 import { tryParseInterval } from '../../lib/ip.ts';
 import { DecisionRows, RowList } from './decision-rows.ts';
 import { FamilyIndex, type NetColumns } from './family-index.ts';
+import { IdTable, ValueTable } from './row-tables.ts';
 
 /** A match as the index holds it: the decision and its type (kept beside it for ranking). */
 export interface IndexMatch {
@@ -57,9 +58,9 @@ export class DecisionIndex {
   private readonly nets: NetColumns;
   /** Per row: 0 (no IP matching), 4 or 6. */
   private netFamily = new Uint8Array(0);
-  private readonly byId = new Map<number, number>();
+  private readonly byId = new IdTable();
   /** The first row with a value; the others follow nextSameValue. Not kept when lookup-only. */
-  private readonly byValueHead = new Map<string, number>();
+  private readonly byValueHead: ValueTable;
   private nextSameValue = new Int32Array(0);
   private readonly v4: FamilyIndex;
   private readonly v6: FamilyIndex;
@@ -74,6 +75,8 @@ export class DecisionIndex {
   constructor(options: DecisionIndexOptions = {}) {
     this.lookupOnly = options.lookupOnly === true;
     this.rows = new DecisionRows(this.lookupOnly);
+    const values = this.rows.value;
+    this.byValueHead = new ValueTable((row) => values[row]!);
     this.nets = { rows: this.rows, words: new Int32Array(0), prefix: new Uint8Array(0), next: new Int32Array(0) };
     this.v4 = new FamilyIndex(32, !this.lookupOnly, this.nets);
     this.v6 = new FamilyIndex(128, !this.lookupOnly, this.nets);
@@ -103,11 +106,13 @@ export class DecisionIndex {
     if (row >= this.netFamily.length) this.grow(this.rows.id.length);
     this.byId.set(d.id, row);
     if (!this.lookupOnly) {
-      this.nextSameValue[row] = this.byValueHead.get(d.value) ?? -1;
+      this.nextSameValue[row] = this.byValueHead.get(d.value);
       this.byValueHead.set(d.value, row);
     }
-    this.byUntil.push(row);
-    this.byUntilSorted = false;
+    // Appended in order (an import: one until, ascending ids), the list stays sorted without a sort.
+    const list = this.byUntil;
+    if (this.byUntilSorted && list.length > 0 && this.byUntilThenId(list.rows[list.length - 1]!, row) > 0) this.byUntilSorted = false;
+    list.push(row);
     if (net === null) {
       this.netFamily[row] = 0;
       return false;
@@ -188,7 +193,7 @@ export class DecisionIndex {
     if (this.lookupOnly) throw new Error('DecisionIndex: byValue() needs an index built without lookupOnly');
     const found: number[] = [];
     const { until } = this.rows;
-    for (let r = this.byValueHead.get(value) ?? -1; r !== -1; r = this.nextSameValue[r]!) if (until[r]! > now) found.push(r);
+    for (let r = this.byValueHead.get(value); r !== -1; r = this.nextSameValue[r]!) if (until[r]! > now) found.push(r);
     return this.decisionsOf(found, false);
   }
 
@@ -196,7 +201,7 @@ export class DecisionIndex {
   valueCount(value: string): number {
     if (this.lookupOnly) throw new Error('DecisionIndex: valueCount() needs an index built without lookupOnly');
     let n = 0;
-    for (let r = this.byValueHead.get(value) ?? -1; r !== -1; r = this.nextSameValue[r]!) n++;
+    for (let r = this.byValueHead.get(value); r !== -1; r = this.nextSameValue[r]!) n++;
     return n;
   }
 
@@ -264,7 +269,7 @@ export class DecisionIndex {
     this.byId.delete(rows.id[row]!);
     if (!this.lookupOnly) {
       const value = rows.value[row]!;
-      const head = this.byValueHead.get(value)!;
+      const head = this.byValueHead.get(value);
       const next = this.nextSameValue[row]!;
       if (head === row) {
         if (next === -1) this.byValueHead.delete(value);

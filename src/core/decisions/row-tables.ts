@@ -1,0 +1,141 @@
+/**
+ * Hash tables from a decision's id, and from its value, to its row: open addressing over typed
+ * arrays. At 1M decisions a Map costs ~40 bytes an entry and a cache miss or two per operation
+ * on a heap the garbage collector walks; these cost ~12 bytes an entry and are invisible to it.
+ */
+
+function mixInt(x: number): number {
+  // Ids are integers below 2^53: fold the high part in, then an integer hash.
+  let h = (x | 0) ^ Math.imul((x / 4294967296) | 0, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** id → row. */
+export class IdTable {
+  #ids = new Float64Array(16);
+  /** Row + 1; 0 = empty. */
+  #rows = new Int32Array(16);
+  #mask = 15;
+  size = 0;
+
+  #slot(id: number): number {
+    let i = mixInt(id) & this.#mask;
+    while (this.#rows[i] !== 0 && this.#ids[i] !== id) i = (i + 1) & this.#mask;
+    return i;
+  }
+
+  get(id: number): number | undefined {
+    const r = this.#rows[this.#slot(id)]!;
+    return r === 0 ? undefined : r - 1;
+  }
+
+  set(id: number, row: number): void {
+    const i = this.#slot(id);
+    if (this.#rows[i] === 0) {
+      this.size++;
+      this.#ids[i] = id;
+    }
+    this.#rows[i] = row + 1;
+    if (this.size * 2 > this.#rows.length) this.#grow();
+  }
+
+  delete(id: number): void {
+    let hole = this.#slot(id);
+    if (this.#rows[hole] === 0) return;
+    this.size--;
+    const mask = this.#mask;
+    // Backward-shift deletion: no tombstones.
+    for (let j = (hole + 1) & mask; this.#rows[j] !== 0; j = (j + 1) & mask) {
+      const home = mixInt(this.#ids[j]!) & mask;
+      const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+      if (stays) continue;
+      this.#ids[hole] = this.#ids[j]!;
+      this.#rows[hole] = this.#rows[j]!;
+      hole = j;
+    }
+    this.#rows[hole] = 0;
+  }
+
+  #grow(): void {
+    const ids = this.#ids;
+    const rows = this.#rows;
+    this.#ids = new Float64Array(ids.length * 2);
+    this.#rows = new Int32Array(rows.length * 2);
+    this.#mask = this.#rows.length - 1;
+    for (let j = 0; j < rows.length; j++) {
+      if (rows[j] === 0) continue;
+      const i = this.#slot(ids[j]!);
+      this.#ids[i] = ids[j]!;
+      this.#rows[i] = rows[j]!;
+    }
+  }
+}
+
+function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca6b);
+  return h ^ (h >>> 13);
+}
+
+/** value → the first row holding it (the others are chained by the index). Keys are read from `values[row]`. */
+export class ValueTable {
+  /** Row + 1; 0 = empty. */
+  #rows = new Int32Array(16);
+  #mask = 15;
+  size = 0;
+  readonly #valueOf: (row: number) => string;
+
+  constructor(valueOf: (row: number) => string) {
+    this.#valueOf = valueOf;
+  }
+
+  #slot(value: string, h: number): number {
+    let i = h & this.#mask;
+    for (;;) {
+      const r = this.#rows[i]!;
+      if (r === 0 || this.#valueOf(r - 1) === value) return i;
+      i = (i + 1) & this.#mask;
+    }
+  }
+
+  get(value: string): number {
+    return this.#rows[this.#slot(value, hashString(value))]! - 1;
+  }
+
+  /** Makes `row` the first row of its value (which `valueOf(row)` already answers). */
+  set(value: string, row: number): void {
+    const i = this.#slot(value, hashString(value));
+    if (this.#rows[i] === 0) this.size++;
+    this.#rows[i] = row + 1;
+    if (this.size * 2 > this.#rows.length) this.#grow();
+  }
+
+  delete(value: string): void {
+    let hole = this.#slot(value, hashString(value));
+    if (this.#rows[hole] === 0) return;
+    this.size--;
+    const mask = this.#mask;
+    for (let j = (hole + 1) & mask; this.#rows[j] !== 0; j = (j + 1) & mask) {
+      const home = hashString(this.#valueOf(this.#rows[j]! - 1)) & mask;
+      const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+      if (stays) continue;
+      this.#rows[hole] = this.#rows[j]!;
+      hole = j;
+    }
+    this.#rows[hole] = 0;
+  }
+
+  #grow(): void {
+    const rows = this.#rows;
+    this.#rows = new Int32Array(rows.length * 2);
+    this.#mask = this.#rows.length - 1;
+    for (let j = 0; j < rows.length; j++) {
+      const r = rows[j]!;
+      if (r === 0) continue;
+      this.#rows[this.#slot(this.#valueOf(r - 1), hashString(this.#valueOf(r - 1)))] = r;
+    }
+  }
+}
