@@ -29,7 +29,10 @@ for (const dialect of DIALECTS) {
     let cleanup: () => Promise<void>;
     const clock = new ManualClock(T0);
     const startup = (key: string, query = 'startup=true') =>
-      requestFrom(`${server.url}/v1/decisions/stream?${query}`, { headers: { 'X-Api-Key': key, 'User-Agent': 'crowdsec-firewall-bouncer/v0.0.31' }, timeoutMs: 60_000 });
+      requestFrom(`${server.url}/v1/decisions/stream?${query}`, {
+        headers: { 'X-Api-Key': key, 'User-Agent': 'crowdsec-firewall-bouncer/v0.0.31' },
+        timeoutMs: 60_000,
+      });
     let firstIds: number[] = [];
 
     beforeAll(async () => {
@@ -44,7 +47,8 @@ for (const dialect of DIALECTS) {
         const until = T0 + (i % 2 === 0 ? 60_000 : 3600_000);
         const value = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
         decisions.push({ origin: 'lists', type: 'ban', scope: 'Ip', value, scenario: 'blocklist', createdAt: T0, until, simulated: false });
-        if (i % 10 === 0) decisions.push({ origin: 'lists', type: 'ban', scope: 'Ip', value, scenario: 'blocklist', createdAt: T0, until: T0 + 30_000, simulated: false });
+        if (i % 10 === 0)
+          decisions.push({ origin: 'lists', type: 'ban', scope: 'Ip', value, scenario: 'blocklist', createdAt: T0, until: T0 + 30_000, simulated: false });
       }
       const { decisionIds } = await addDecisions(
         server.store,

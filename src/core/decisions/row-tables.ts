@@ -80,23 +80,23 @@ function hashString(s: string): number {
   return h ^ (h >>> 13);
 }
 
-/** value → the first row holding it (the others are chained by the index). Keys are read from `values[row]`. */
+/** value → the first row holding it (the others are chained by the index). Keys are read from the rows (`valueAt`). */
 export class ValueTable {
   /** Row + 1; 0 = empty. */
   #rows = new Int32Array(16);
   #mask = 15;
   size = 0;
-  readonly #valueOf: (row: number) => string;
+  readonly #valueAt: (row: number) => string;
 
-  constructor(valueOf: (row: number) => string) {
-    this.#valueOf = valueOf;
+  constructor(valueAt: (row: number) => string) {
+    this.#valueAt = valueAt;
   }
 
   #slot(value: string, h: number): number {
     let i = h & this.#mask;
     for (;;) {
       const r = this.#rows[i]!;
-      if (r === 0 || this.#valueOf(r - 1) === value) return i;
+      if (r === 0 || this.#valueAt(r - 1) === value) return i;
       i = (i + 1) & this.#mask;
     }
   }
@@ -105,7 +105,7 @@ export class ValueTable {
     return this.#rows[this.#slot(value, hashString(value))]! - 1;
   }
 
-  /** Makes `row` the first row of its value (which `valueOf(row)` already answers). */
+  /** Makes `row` the first row of its value (which `valueAt(row)` already answers). */
   set(value: string, row: number): void {
     const i = this.#slot(value, hashString(value));
     if (this.#rows[i] === 0) this.size++;
@@ -119,7 +119,7 @@ export class ValueTable {
     this.size--;
     const mask = this.#mask;
     for (let j = (hole + 1) & mask; this.#rows[j] !== 0; j = (j + 1) & mask) {
-      const home = hashString(this.#valueOf(this.#rows[j]! - 1)) & mask;
+      const home = hashString(this.#valueAt(this.#rows[j]! - 1)) & mask;
       const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
       if (stays) continue;
       this.#rows[hole] = this.#rows[j]!;
@@ -135,7 +135,7 @@ export class ValueTable {
     for (let j = 0; j < rows.length; j++) {
       const r = rows[j]!;
       if (r === 0) continue;
-      this.#rows[this.#slot(this.#valueOf(r - 1), hashString(this.#valueOf(r - 1)))] = r;
+      this.#rows[this.#slot(this.#valueAt(r - 1), hashString(this.#valueAt(r - 1)))] = r;
     }
   }
 }

@@ -81,15 +81,7 @@ describe('a shared startup body', () => {
       const all = decisions(600, seed);
       const index = indexOf(all);
       for (const q of QUERIES) {
-        const body = runToEnd(
-          buildStartupBody(
-            index.active(NOW),
-            all.filter((d) => d.until <= NOW).sort(byUntilThenId),
-            index,
-            q,
-            NOW,
-          ),
-        );
+        const body = runToEnd(buildStartupBody(index.active(NOW), all.filter((d) => d.until <= NOW).sort(byUntilThenId), index, q, NOW));
         // Later requests reuse it: decisions that expired meanwhile move from `new` to `deleted`.
         for (const at of [NOW, NOW + 1, NOW + 1500, NOW + 59_999, NOW + 3600_250, NOW + 90_000_000]) {
           const expected = startupAsBefore(all, q, at);
