@@ -84,7 +84,7 @@ export class StartupBodies {
   async #build(q: StreamQuery, now: number, call: <T>(fn: () => Promise<T>) => Promise<T>): Promise<StartupBody> {
     this.builds++;
     const index = this.#sync.index;
-    const active = index.active(now);
+    const active = index.activeList(now);
     const expired = await call(() => expiredDecisions(this.#store, now));
     return await runInTurns(buildStartupBody(active, expired, index, q, now));
   }

@@ -213,6 +213,27 @@ export class DecisionIndex {
     return out;
   }
 
+  /**
+   * The active decisions at `now` in (until, id) order, made as objects only when read (a startup
+   * body built in slices over 1M decisions holds one slice of objects at a time). A decision that
+   * changed or went after the list was taken reads as undefined.
+   */
+  activeList(now: number): { readonly length: number; at(i: number): Decision | undefined } {
+    const list = this.orderedByUntil();
+    const from = this.firstActive(now);
+    const rows = list.rows.slice(from, list.length);
+    const ids = Float64Array.from(rows, (r) => this.rows.id[r]!);
+    const until = Float64Array.from(rows, (r) => this.rows.until[r]!);
+    return {
+      length: rows.length,
+      at: (i: number) => {
+        const r = rows[i]!;
+        const same = this.rows.live[r] === 1 && this.rows.id[r] === ids[i] && this.rows.until[r] === until[i];
+        return same ? this.rows.decision(r, false) : undefined;
+      },
+    };
+  }
+
   /** How many decisions are active (a gauge: no list is built). */
   activeCount(now: number): number {
     return this.orderedByUntil().length - this.firstActive(now);

@@ -18,9 +18,38 @@ export interface StartupBody {
   readonly count: number;
   /** Each decision's expiry, ascending (ties in id order). */
   readonly untils: Float64Array;
-  /** tails[offsets[i], offsets[i + 1]): decision i's JSON after its duration (`,"id":…}`). */
-  readonly offsets: Uint32Array;
-  readonly tails: Buffer;
+  /**
+   * Decision i's JSON after its duration (`,"id":…}`) is bytes [starts[i], ends[i]) of the
+   * segments laid end to end, each segment SEGMENT bytes apart (a tail never straddles two).
+   */
+  readonly starts: Uint32Array;
+  readonly ends: Uint32Array;
+  readonly segments: readonly Buffer[];
+}
+
+/** Tails are written into buffers of this size: no copy of a 100 MB buffer to grow it. */
+const SEGMENT = 8 << 20;
+
+/** Copies decision i's tail into `buf` at `at`; returns the bytes copied. */
+function copyTail(body: StartupBody, i: number, buf: Buffer, at: number): number {
+  const start = body.starts[i]!;
+  const seg = Math.floor(start / SEGMENT);
+  const base = seg * SEGMENT;
+  return body.segments[seg]!.copy(buf, at, start - base, body.ends[i]! - base);
+}
+
+function tailText(body: StartupBody, i: number): string {
+  const start = body.starts[i]!;
+  const seg = Math.floor(start / SEGMENT);
+  const base = seg * SEGMENT;
+  return body.segments[seg]!.toString('utf8', start - base, body.ends[i]! - base);
+}
+
+/** The active decisions, as the index hands them out: in (until, id) order, made as objects slice by slice. */
+export interface ActiveDecisions {
+  readonly length: number;
+  /** Decision i, or undefined when it changed since the list was taken (a later revision sends it). */
+  at(i: number): Decision | undefined;
 }
 
 /** What the index knows about the active decisions, for the dedup. */
@@ -34,8 +63,6 @@ export interface ActiveByValue {
 /** Decisions handled between two pauses of the build (a few ms). */
 const SLICE = 10_000;
 
-const byUntilThenId = (a: Decision, b: Decision): number => a.until - b.until || a.id - b.id;
-
 /**
  * Builds the body from the index's active decisions at `now` (ordered by until, id) and the
  * stored expired ones, yielding between slices. Dedup is CrowdSec's longest decision per (value,
@@ -43,7 +70,7 @@ const byUntilThenId = (a: Decision, b: Decision): number => a.until - b.until ||
  * expired decision shares is kept without grouping, so 1M single-decision values cost 1M lookups.
  */
 export function* buildStartupBody(
-  active: readonly Decision[],
+  active: ActiveDecisions | readonly Decision[],
   expired: readonly Decision[],
   index: ActiveByValue,
   q: StreamQuery,
@@ -71,23 +98,78 @@ export function* buildStartupBody(
     return d.until >= longest;
   };
 
-  const chosen: Decision[] = [];
-  const lists: Array<[readonly Decision[], boolean]> = [
-    [expired, false],
-    [active, true],
-  ];
-  for (const [list, isActive] of lists) {
-    for (let i = 0; i < list.length; i++) {
-      if (keep(list[i]!, isActive)) chosen.push(list[i]!);
-      if (i % SLICE === SLICE - 1) yield;
-    }
+  const out = new BodyWriter(expired.length + active.length);
+  for (let i = 0; i < expired.length; i++) {
+    if (keep(expired[i]!, false)) out.add(expired[i]!);
+    if (i % SLICE === SLICE - 1) yield;
   }
-  // Expired (until <= now) then active (until > now), each ordered: ordered as a whole, unless a
-  // decision changed between the index's refresh and the store read (then sort, rarely).
-  let ordered = true;
-  for (let i = 1; i < chosen.length && ordered; i++) ordered = byUntilThenId(chosen[i - 1]!, chosen[i]!) <= 0;
-  if (!ordered) chosen.sort(byUntilThenId);
-  return yield* serialize(chosen);
+  const activeAt = Array.isArray(active) ? (i: number) => (active as readonly Decision[])[i] : (i: number) => (active as ActiveDecisions).at(i);
+  for (let i = 0; i < active.length; i++) {
+    const d = activeAt(i);
+    if (d !== undefined && keep(d, true)) out.add(d);
+    if (i % SLICE === SLICE - 1) yield;
+  }
+  return out.finish();
+}
+
+/** Serializes the chosen decisions as they come (expired, then active: already in order but for a race). */
+class BodyWriter {
+  #count = 0;
+  #untils: Float64Array;
+  #ids: Float64Array;
+  #starts: Uint32Array;
+  #ends: Uint32Array;
+  readonly #segments: Buffer[] = [];
+  #segment: Buffer | undefined;
+  #at = 0;
+  #ordered = true;
+
+  constructor(capacity: number) {
+    this.#untils = new Float64Array(capacity);
+    this.#ids = new Float64Array(capacity);
+    this.#starts = new Uint32Array(capacity);
+    this.#ends = new Uint32Array(capacity);
+  }
+
+  add(d: Decision): void {
+    const i = this.#count++;
+    if (i > 0 && (this.#untils[i - 1]! > d.until || (this.#untils[i - 1] === d.until && this.#ids[i - 1]! > d.id))) this.#ordered = false;
+    this.#untils[i] = d.until;
+    this.#ids[i] = d.id;
+    const tail = decisionTail(d);
+    // At most 3 bytes per UTF-16 unit: start a new segment when it might not fit.
+    const room = tail.length * 3;
+    if (this.#segment === undefined || this.#at + room > SEGMENT) {
+      // Values and scenarios are capped far below this (config/listener-limits.ts body caps).
+      if (room > SEGMENT) throw new Error(`a decision of ${room} bytes of JSON: larger than a startup body segment`);
+      if (this.#segment !== undefined) this.#segments[this.#segments.length - 1] = this.#segment.subarray(0, this.#at);
+      this.#segment = Buffer.allocUnsafe(SEGMENT);
+      this.#segments.push(this.#segment);
+      this.#at = 0;
+    }
+    const start = (this.#segments.length - 1) * SEGMENT + this.#at;
+    this.#at += this.#segment.write(tail, this.#at, 'utf8');
+    this.#starts[i] = start;
+    this.#ends[i] = (this.#segments.length - 1) * SEGMENT + this.#at;
+  }
+
+  finish(): StartupBody {
+    const n = this.#count;
+    // The last segment trimmed to what it holds (a view: the rest of it is not copied).
+    if (this.#segment !== undefined) this.#segments[this.#segments.length - 1] = this.#segment.subarray(0, this.#at);
+    let untils = this.#untils.subarray(0, n);
+    let starts = this.#starts.subarray(0, n);
+    let ends = this.#ends.subarray(0, n);
+    if (!this.#ordered) {
+      // A decision changed between the index's refresh and the store read: put them in order.
+      const ids = this.#ids;
+      const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => untils[a]! - untils[b]! || ids[a]! - ids[b]!);
+      untils = Float64Array.from(order, (i) => this.#untils[i]!);
+      starts = Uint32Array.from(order, (i) => this.#starts[i]!);
+      ends = Uint32Array.from(order, (i) => this.#ends[i]!);
+    }
+    return { count: n, untils: untils.slice(), starts: starts.slice(), ends: ends.slice(), segments: this.#segments };
+  }
 }
 
 /** JSON of origin, scenario, scope and type: a few distinct strings shared by many decisions. */
@@ -120,32 +202,6 @@ export function decisionTail(d: Decision): string {
   );
 }
 
-function* serialize(list: readonly Decision[]): Generator<void, StartupBody> {
-  const n = list.length;
-  const untils = new Float64Array(n);
-  const offsets = new Uint32Array(n + 1);
-  let tails = Buffer.allocUnsafe(Math.max(256, n * 96));
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    const d = list[i]!;
-    untils[i] = d.until;
-    const tail = decisionTail(d);
-    // A tail is at most 3 bytes per UTF-16 unit.
-    if (at + tail.length * 3 > tails.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(tails.length * 2, at + tail.length * 3));
-      tails.copy(bigger, 0, 0, at);
-      tails = bigger;
-    }
-    at += tails.write(tail, at, 'utf8');
-    offsets[i + 1] = at;
-    if (i % SLICE === SLICE - 1) yield;
-  }
-  // An exact-size copy: the slack of a 100 MB buffer is not kept for the body's lifetime.
-  const exact = Buffer.allocUnsafe(at);
-  tails.copy(exact, 0, 0, at);
-  return { count: n, untils, offsets, tails: exact };
-}
-
 /** How many of the body's decisions have expired at `now` (they are sent as `deleted`). */
 export function expiredCount(body: StartupBody, now: number): number {
   const { untils } = body;
@@ -169,7 +225,7 @@ export function startupBodyJson(body: StartupBody, now: number): string {
     if (from === to) return 'null';
     const items = new Array<string>(to - from);
     for (let i = from; i < to; i++) {
-      items[i - from] = '{"duration":"' + formatGoDuration(body.untils[i]! - now) + '"' + body.tails.toString('utf8', body.offsets[i]!, body.offsets[i + 1]!);
+      items[i - from] = '{"duration":"' + formatGoDuration(body.untils[i]! - now) + '"' + tailText(body, i);
     }
     return '[' + items.join(',') + ']';
   };
@@ -196,7 +252,7 @@ function* arrayChunks(body: StartupBody, prefix: string, from: number, to: numbe
     yield Buffer.from(prefix + 'null');
     return;
   }
-  const { untils, offsets, tails } = body;
+  const { untils, starts, ends } = body;
   let lastUntil = Number.NaN;
   let duration = '';
   let durationBytes = 0;
@@ -212,7 +268,7 @@ function* arrayChunks(body: StartupBody, prefix: string, from: number, to: numbe
         duration = formatGoDuration(lastUntil - now);
         durationBytes = Buffer.byteLength(duration);
       }
-      size += HEAD.length + durationBytes + 1 + offsets[i + 1]! - offsets[i]!;
+      size += HEAD.length + durationBytes + 1 + ends[i]! - starts[i]!;
     }
     const buf = Buffer.allocUnsafe(size);
     let at = first ? buf.write(prefix, 0, 'latin1') : 0;
@@ -227,7 +283,7 @@ function* arrayChunks(body: StartupBody, prefix: string, from: number, to: numbe
       }
       at += buf.write(duration, at, 'utf8');
       buf[at++] = 0x22; // "
-      at += tails.copy(buf, at, offsets[i]!, offsets[i + 1]!);
+      at += copyTail(body, i, buf, at);
     }
     if (last) buf[at++] = 0x5d; // ]
     yield buf;
