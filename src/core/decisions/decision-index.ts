@@ -106,8 +106,7 @@ export class DecisionIndex {
     if (row >= this.netFamily.length) this.grow(this.rows.id.length);
     this.byId.set(d.id, row);
     if (!this.lookupOnly) {
-      this.nextSameValue[row] = this.byValueHead.get(d.value);
-      this.byValueHead.set(d.value, row);
+      this.nextSameValue[row] = this.byValueHead.setHead(d.value, row);
     }
     // Appended in order (an import: one until, ascending ids), the list stays sorted without a sort.
     const list = this.byUntil;
@@ -294,7 +293,7 @@ export class DecisionIndex {
       const next = this.nextSameValue[row]!;
       if (head === row) {
         if (next === -1) this.byValueHead.delete(value);
-        else this.byValueHead.set(value, next);
+        else this.byValueHead.setHead(value, next);
       } else {
         for (let r = head; r !== -1; r = this.nextSameValue[r]!) {
           if (this.nextSameValue[r] === row) {

@@ -84,6 +84,8 @@ function hashString(s: string): number {
 export class ValueTable {
   /** Row + 1; 0 = empty. */
   #rows = new Int32Array(16);
+  /** Each slot's value hash: probes compare it before the strings, growing never rehashes. */
+  #hashes = new Int32Array(16);
   #mask = 15;
   size = 0;
   readonly #valueAt: (row: number) => string;
@@ -96,7 +98,7 @@ export class ValueTable {
     let i = h & this.#mask;
     for (;;) {
       const r = this.#rows[i]!;
-      if (r === 0 || this.#valueAt(r - 1) === value) return i;
+      if (r === 0 || (this.#hashes[i] === h && this.#valueAt(r - 1) === value)) return i;
       i = (i + 1) & this.#mask;
     }
   }
@@ -105,12 +107,18 @@ export class ValueTable {
     return this.#rows[this.#slot(value, hashString(value))]! - 1;
   }
 
-  /** Makes `row` the first row of its value (which `valueAt(row)` already answers). */
-  set(value: string, row: number): void {
-    const i = this.#slot(value, hashString(value));
-    if (this.#rows[i] === 0) this.size++;
+  /** Makes `row` the first row of its value (which `valueAt(row)` already answers); returns the previous first row, or -1. */
+  setHead(value: string, row: number): number {
+    const h = hashString(value);
+    const i = this.#slot(value, h);
+    const previous = this.#rows[i]! - 1;
+    if (previous === -1) {
+      this.size++;
+      this.#hashes[i] = h;
+    }
     this.#rows[i] = row + 1;
     if (this.size * 2 > this.#rows.length) this.#grow();
+    return previous;
   }
 
   delete(value: string): void {
@@ -119,10 +127,11 @@ export class ValueTable {
     this.size--;
     const mask = this.#mask;
     for (let j = (hole + 1) & mask; this.#rows[j] !== 0; j = (j + 1) & mask) {
-      const home = hashString(this.#valueAt(this.#rows[j]! - 1)) & mask;
+      const home = this.#hashes[j]! & mask;
       const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
       if (stays) continue;
       this.#rows[hole] = this.#rows[j]!;
+      this.#hashes[hole] = this.#hashes[j]!;
       hole = j;
     }
     this.#rows[hole] = 0;
@@ -130,12 +139,16 @@ export class ValueTable {
 
   #grow(): void {
     const rows = this.#rows;
+    const hashes = this.#hashes;
     this.#rows = new Int32Array(rows.length * 2);
+    this.#hashes = new Int32Array(rows.length * 2);
     this.#mask = this.#rows.length - 1;
     for (let j = 0; j < rows.length; j++) {
-      const r = rows[j]!;
-      if (r === 0) continue;
-      this.#rows[this.#slot(this.#valueAt(r - 1), hashString(this.#valueAt(r - 1)))] = r;
+      if (rows[j] === 0) continue;
+      let i = hashes[j]! & this.#mask;
+      while (this.#rows[i] !== 0) i = (i + 1) & this.#mask;
+      this.#rows[i] = rows[j]!;
+      this.#hashes[i] = hashes[j]!;
     }
   }
 }
