@@ -22,7 +22,13 @@ const CS_LIMIT_MS = Number(process.env.BENCH_CS_LIMIT_S ?? 300) * 1000;
 const CS_MAX_RSS_MB = Number(process.env.BENCH_CS_MAX_RSS_MB ?? 4096);
 const HAVE_CS = existsSync('/usr/bin/crowdsec') && !process.env.BENCH_SKIP_CROWDSEC;
 const UA = 'crowdsec-firewall-bouncer/v0.0.31';
-const HIT_IP = '10.1.0.1';
+/** An IPv4 address the import holds (row i = 65537 at 1M; the last IPv4 row below N otherwise). */
+let HIT_IP = '10.1.0.1';
+function hitIpFor(total: number): string {
+  let i = Math.min(65_537, total - 1);
+  while (i % 20 <= 5) i--;
+  return `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+}
 const CONCURRENT = 20;
 const log = (...a: unknown[]) => console.error('[bench]', ...a);
 
@@ -186,6 +192,7 @@ async function stopChild(c: ChildProcess | undefined) {
 }
 
 export async function runLarge(total: number): Promise<void> {
+  HIT_IP = hitIpFor(total);
   const tmp = mkdtempSync(join(tmpdir(), 'vigil-bench-large-'));
   const rows: Row[] = [];
   const notes: string[] = [];
@@ -193,6 +200,16 @@ export async function runLarge(total: number): Promise<void> {
   let vigilProc: ChildProcess | undefined;
   let helloProc: ChildProcess | undefined;
   let cs: CrowdsecInstance | undefined;
+  // Interrupted: stop what this bench started (the private CrowdSec's folder included).
+  const interrupted = () => {
+    for (const c of [vigilProc, helloProc]) c?.kill('SIGKILL');
+    const pid = cs?.pid();
+    if (pid) process.kill(pid, 'SIGKILL');
+    rmSync(tmp, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   const label = total >= 1_000_000 ? `${total / 1_000_000}M` : `${total / 1000}k`;
   try {
     const helloPort = await freePort();
@@ -335,7 +352,7 @@ export async function runLarge(total: number): Promise<void> {
       'p99 < 50 ms',
       of(
         (c) =>
-          `${f(pct(c.lookups, 50))} / ${f(pct(c.lookups, 99))} / ${f(Math.max(...c.lookups, Number.NaN))}, ${c.lookups.length}${c.lookupFailures ? ` (${c.lookupFailures} failed)` : ''}`,
+          `${f(pct(c.lookups, 50))} / ${f(pct(c.lookups, 99))} / ${f(c.lookups.length ? Math.max(...c.lookups) : Number.NaN)}, ${c.lookups.length}${c.lookupFailures ? ` (${c.lookupFailures} failed)` : ''}`,
       ),
     );
 

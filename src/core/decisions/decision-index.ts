@@ -125,6 +125,19 @@ export class DecisionIndex {
     return true;
   }
 
+  /**
+   * Makes room for `count` more decisions at once: a first load of 1M sizes its columns and tables
+   * once instead of doubling them twenty times (the copies' freed memory stays with the process).
+   */
+  reserve(count: number): void {
+    const total = this.byId.size + count;
+    this.rows.reserve(total);
+    if (total > this.netFamily.length) this.grow(this.rows.id.length);
+    this.byId.reserve(total);
+    if (!this.lookupOnly) this.byValueHead.reserve(total);
+    this.byUntil.reserve(total);
+  }
+
   remove(id: number): void {
     const row = this.byId.get(id);
     if (row !== undefined) this.detach(row);

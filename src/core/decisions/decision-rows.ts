@@ -35,6 +35,11 @@ export class DecisionRows {
     this.#keepAll = keepAll;
   }
 
+  /** Makes room for `count` rows at once (a first load: no chain of doubling copies left to the allocator). */
+  reserve(count: number): void {
+    if (count > this.id.length) this.#grow(count);
+  }
+
   /** Stores a decision in a free row and returns the row. */
   add(d: Decision): number {
     const row = this.#free.length > 0 ? this.#free.pop()! : this.used++;
@@ -135,6 +140,13 @@ export class DecisionRows {
 export class RowList {
   rows = new Int32Array(16);
   length = 0;
+
+  reserve(count: number): void {
+    if (count <= this.rows.length) return;
+    const bigger = new Int32Array(count);
+    bigger.set(this.rows.subarray(0, this.length));
+    this.rows = bigger;
+  }
 
   push(row: number): void {
     if (this.length === this.rows.length) {

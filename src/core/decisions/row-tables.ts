@@ -26,6 +26,11 @@ export class IdTable {
     return i;
   }
 
+  /** Room for `count` ids without growing. */
+  reserve(count: number): void {
+    while (count * 2 > this.#rows.length) this.#grow();
+  }
+
   get(id: number): number | undefined {
     const r = this.#rows[this.#slot(id)]!;
     return r === 0 ? undefined : r - 1;
@@ -101,6 +106,11 @@ export class ValueTable {
       if (r === 0 || (this.#hashes[i] === h && this.#valueAt(r - 1) === value)) return i;
       i = (i + 1) & this.#mask;
     }
+  }
+
+  /** Room for `count` values without growing. */
+  reserve(count: number): void {
+    while (count * 2 > this.#rows.length) this.#grow();
   }
 
   get(value: string): number {
