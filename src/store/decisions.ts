@@ -85,7 +85,11 @@ export async function decisionsCreatedAfter(store: Store, after: number, now: nu
 
 /** How many decisions are active at `now` (sizes a first load of the index). */
 export async function countActiveDecisions(store: Store, now: number): Promise<number> {
-  const row = await dbOf(store).selectFrom('decisions').select((eb) => eb.fn.countAll<number | string>().as('n')).where('until', '>', now).executeTakeFirst();
+  const row = await dbOf(store)
+    .selectFrom('decisions')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('until', '>', now)
+    .executeTakeFirst();
   return Number(row?.n ?? 0);
 }
 
