@@ -5,11 +5,12 @@
  */
 
 function mixInt(x: number): number {
-  // Ids are integers below 2^53: fold the high part in, then an integer hash.
-  let h = (x | 0) ^ Math.imul((x / 4294967296) | 0, 0x9e3779b1);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return h ^ (h >>> 16);
+  // Ids come from the store's sequence. Runs of 64 consecutive ids stay in consecutive slots (a
+  // first load in id order writes the table in cache-friendly runs); the runs themselves are
+  // scattered, so ids left at a regular stride (every other one expired) never pile up in one
+  // place. Ids above 2^32 fold their high part in.
+  const hi = (x / 4294967296) | 0;
+  return (x & 63) | (Math.imul((x >>> 6) ^ hi, 0x9e3779b1) << 6);
 }
 
 /** id → row. */
