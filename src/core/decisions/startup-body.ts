@@ -84,8 +84,23 @@ export function* buildStartupBody(
       else g.push(d);
     }
   }
+  // Scopes and the other filtered fields are a few shared strings: the filters' verdict is kept
+  // per (scope, origin, scenario) seen last, so 1M decisions of one import are matched once.
+  let lastScope = '';
+  let lastOrigin = '';
+  let lastScenario = '';
+  let lastMatch = false;
+  const matches = (d: Decision): boolean => {
+    if (d.scope !== lastScope || d.origin !== lastOrigin || d.scenario !== lastScenario) {
+      lastScope = d.scope;
+      lastOrigin = d.origin;
+      lastScenario = d.scenario;
+      lastMatch = matchesStream(d, q);
+    }
+    return lastMatch;
+  };
   const keep = (d: Decision, isActive: boolean): boolean => {
-    if (d.simulated || !matchesStream(d, q)) return false;
+    if (d.simulated || !matches(d)) return false;
     if (!q.dedup) return true;
     const sameExpired = expiredByValue.get(d.value);
     if (isActive && sameExpired === undefined && index.valueCount(d.value) === 1) return true;
@@ -185,21 +200,17 @@ function quote(s: string): string {
 
 /** The part of a decision's JSON after `duration`, as wire.ts writes it. */
 export function decisionTail(d: Decision): string {
-  return (
-    ',"id":' +
-    d.id +
-    ',"origin":' +
-    quote(d.origin) +
-    ',"scenario":' +
-    quote(d.scenario) +
-    ',"scope":' +
-    quote(d.scope) +
-    ',"type":' +
-    quote(d.type) +
-    ',"value":' +
-    JSON.stringify(d.value) +
-    '}'
-  );
+  return ',"id":' + d.id + middleOf(d) + ',"value":' + JSON.stringify(d.value) + '}';
+}
+
+/** `,"origin":…,"type":…` of the last decision seen: the same for every decision of an import. */
+let middle = { origin: '', scenario: '', scope: '', type: '', text: '' };
+function middleOf(d: Decision): string {
+  const m = middle;
+  if (d.origin === m.origin && d.scenario === m.scenario && d.scope === m.scope && d.type === m.type && m.text !== '') return m.text;
+  const text = ',"origin":' + quote(d.origin) + ',"scenario":' + quote(d.scenario) + ',"scope":' + quote(d.scope) + ',"type":' + quote(d.type);
+  middle = { origin: d.origin, scenario: d.scenario, scope: d.scope, type: d.type, text };
+  return text;
 }
 
 /** How many of the body's decisions have expired at `now` (they are sent as `deleted`). */
