@@ -234,8 +234,13 @@ export class DecisionIndex {
     const list = this.orderedByUntil();
     const from = this.firstActive(now);
     const rows = list.rows.slice(from, list.length);
-    const ids = Float64Array.from(rows, (r) => this.rows.id[r]!);
-    const until = Float64Array.from(rows, (r) => this.rows.until[r]!);
+    // Plain loops: a callback per row would hold the event loop ~50 ms at 1M.
+    const ids = new Float64Array(rows.length);
+    const until = new Float64Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      ids[i] = this.rows.id[rows[i]!]!;
+      until[i] = this.rows.until[rows[i]!]!;
+    }
     return {
       length: rows.length,
       at: (i: number) => {

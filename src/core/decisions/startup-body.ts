@@ -61,7 +61,7 @@ export interface ActiveByValue {
 }
 
 /** Decisions handled between two pauses of the build (a few ms). */
-const SLICE = 5_000;
+const SLICE = 2_000;
 
 /**
  * Builds the body from the index's active decisions at `now` (ordered by until, id) and the
