@@ -3,7 +3,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { writeChunks } from './chunked-write.ts';
+import { ChunkBuffers, writeChunks } from './chunked-write.ts';
 
 const PIECE = 64 * 1024;
 const PIECES = 4096; // 256 MB if it were all buffered
@@ -90,5 +90,47 @@ describe('writeChunks', () => {
     client.destroy();
     await finished;
     expect(pulled).toBeLessThan(PIECES);
+  });
+
+  it('reuses a chunk buffer only after the socket wrote it: every byte arrives as it was written', async () => {
+    // Pieces under the socket's high-water mark: writes return true while earlier pieces still
+    // wait in its queue (the reader is paused), so only the write callback says a buffer is free.
+    const SIZE = 6 * 1024;
+    const COUNT = 4000;
+    const buffers = new ChunkBuffers();
+    const seen = new Set<ArrayBufferLike>();
+    function* pieces() {
+      for (let i = 0; i < COUNT; i++) {
+        const b = buffers.alloc(SIZE);
+        seen.add(b.buffer);
+        b.fill(i % 251, 0, SIZE);
+        yield b.subarray(0, SIZE);
+      }
+    }
+    server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      void writeChunks(res, pieces(), () => nextTurn().then(() => undefined), buffers);
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+          const parts: Buffer[] = [];
+          // A slow reader at first: writes wait, buffers queue up, then get handed back.
+          res.pause();
+          setTimeout(() => res.resume(), 200);
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () => resolve(Buffer.concat(parts)));
+        })
+        .on('error', reject);
+    });
+    expect(body.length).toBe(SIZE * COUNT);
+    for (let i = 0; i < COUNT; i++) {
+      const part = body.subarray(i * SIZE, (i + 1) * SIZE);
+      expect(part.every((x) => x === i % 251)).toBe(true);
+    }
+    // Reused: far fewer buffers than chunks.
+    expect(seen.size).toBeLessThan(COUNT / 4);
   });
 });

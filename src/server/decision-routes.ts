@@ -16,7 +16,7 @@ import { isStoreDown, type StoreHealth } from './store-health.ts';
 import type { ClientCertSource } from './client-cert.ts';
 import { decisionsChangedSince, decisionsRev, expiredDecisions } from '../store/decisions.ts';
 import { FAST_ROUTES } from './routes.ts';
-import { writeChunks } from './chunked-write.ts';
+import { ChunkBuffers, writeChunks } from './chunked-write.ts';
 
 export interface DecisionRoutesDeps {
   store: Store;
@@ -228,7 +228,8 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     res.writeHead(200, { 'Content-Type': JSON_TYPE });
     count(route, req.method!, 200);
     // One piece in memory per stream: the next is formatted only once the socket took the last.
-    await writeChunks(res, startupBodyChunks(body, at, STARTUP_DECISIONS_PER_TURN), () => turns.next());
+    const buffers = new ChunkBuffers();
+    await writeChunks(res, startupBodyChunks(body, at, STARTUP_DECISIONS_PER_TURN, buffers.alloc), () => turns.next(), buffers);
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, route: string, err: unknown) {

@@ -250,14 +250,23 @@ const HEAD = Buffer.from('{"duration":"');
  * would write for the same decisions. Durations repeat across decisions that expire together
  * (an import shares one `until`): the last one formatted is reused.
  */
-export function* startupBodyChunks(body: StartupBody, now: number, perChunk: number): Generator<Buffer> {
+export function* startupBodyChunks(body: StartupBody, now: number, perChunk: number, alloc: (size: number) => Buffer = Buffer.allocUnsafe): Generator<Buffer> {
   const split = expiredCount(body, now);
-  yield* arrayChunks(body, '{"deleted":', 0, split, now, perChunk);
-  yield* arrayChunks(body, ',"new":', split, body.count, now, perChunk);
+  yield* arrayChunks(body, '{"deleted":', 0, split, now, perChunk, alloc);
+  yield* arrayChunks(body, ',"new":', split, body.count, now, perChunk, alloc);
   yield Buffer.from('}');
 }
 
-function* arrayChunks(body: StartupBody, prefix: string, from: number, to: number, now: number, perChunk: number): Generator<Buffer> {
+/** `alloc(size)`: a buffer of at least `size` bytes (a writer may hand back one the socket is done with). */
+function* arrayChunks(
+  body: StartupBody,
+  prefix: string,
+  from: number,
+  to: number,
+  now: number,
+  perChunk: number,
+  alloc: (size: number) => Buffer,
+): Generator<Buffer> {
   if (from === to) {
     // CrowdSec never sends `[]` (crowdsec-wire-protocol.md §7.1).
     yield Buffer.from(prefix + 'null');
@@ -281,7 +290,7 @@ function* arrayChunks(body: StartupBody, prefix: string, from: number, to: numbe
       }
       size += HEAD.length + durationBytes + 1 + ends[i]! - starts[i]!;
     }
-    const buf = Buffer.allocUnsafe(size);
+    const buf = alloc(size);
     let at = first ? buf.write(prefix, 0, 'latin1') : 0;
     buf[at++] = first ? 0x5b : 0x2c; // [ or ,
     lastUntil = Number.NaN;
@@ -297,6 +306,6 @@ function* arrayChunks(body: StartupBody, prefix: string, from: number, to: numbe
       at += copyTail(body, i, buf, at);
     }
     if (last) buf[at++] = 0x5d; // ]
-    yield buf;
+    yield buf.length === at ? buf : buf.subarray(0, at);
   }
 }
