@@ -2,6 +2,7 @@
 // node:http hello-world (the practical ceiling on this machine).
 //
 //   npm run bench            (node bench/lapi.bench.ts, on the Node 26 devDependency)
+//   npm run bench -- --decisions 1000000   (the large-store table: bench/lapi-large.ts)
 //
 // Env knobs: BENCH_DURATION (s, default 5), BENCH_WARMUP (s, default 1), BENCH_SKIP_CROWDSEC=1.
 // Everything runs on loopback. Results: one markdown table on stdout and
@@ -15,6 +16,16 @@ import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { startCrowdsec, type CrowdsecInstance } from '../test/support/crowdsec-instance.ts';
 import { freePort, residentMB, sleep } from './support.ts';
+import { runLarge } from './lapi-large.ts';
+
+// `--decisions N`: the large-store comparison (bench/lapi-large.ts) instead of the 10k/100k one.
+const decisionsFlag = process.argv.indexOf('--decisions');
+if (decisionsFlag !== -1) {
+  const total = Number(process.argv[decisionsFlag + 1]);
+  if (!Number.isSafeInteger(total) || total < 1000) throw new Error('--decisions N: a whole number of decisions, at least 1000 (e.g. 1000000)');
+  await runLarge(total);
+  process.exit();
+}
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODE = process.execPath;

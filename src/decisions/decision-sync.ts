@@ -5,7 +5,7 @@ import type { Decision } from '../core/model/records.ts';
 import { DecisionIndex } from '../core/decisions/decision-index.ts';
 import { nextTurn } from '../lib/turns.ts';
 import { Topic } from '../lib/topic.ts';
-import { decisionChangesPage, decisionsRev } from '../store/decisions.ts';
+import { countActiveDecisions, decisionChangesPage, decisionsRev } from '../store/decisions.ts';
 
 /**
  * Keeps a process's in-memory DecisionIndex equal to the store. Writers bump a store-wide
@@ -120,6 +120,7 @@ export class DecisionSync {
     // Pages keep the transient rows small (a 100k import arrives as 100k changed rows). A row
     // changed again while we page is seen with its new state at the next refresh, since the
     // revision recorded is the one read before paging.
+    if (since < 0) this.index.reserve(await countActiveDecisions(this.#store, now));
     let afterId = 0;
     for (;;) {
       const page = await decisionChangesPage(this.#store, since, now, afterId, SYNC_PAGE);

@@ -7,12 +7,15 @@ import type { DecisionSync } from '../decisions/decision-sync.ts';
 import { lookupLive } from '../core/decisions/live-lookup.ts';
 import { longestPerValue, matchesStream, parseLiveQueryString, parseStreamQuery } from '../core/decisions/query.ts';
 import { decisionsJson, streamBodyChunks, streamJson } from '../core/decisions/wire.ts';
+import { startupBodyChunks, startupBodyJson, type StartupBody } from '../core/decisions/startup-body.ts';
+import { StartupBodies } from '../decisions/startup-bodies.ts';
+import { ChunkBuffers, writeChunks } from './chunked-write.ts';
 import type { ActivityRecorder } from './activity.ts';
 import { gateRequestOf, type BouncerGate, type GateRequest, type GateResult } from './bouncer-gate.ts';
 import type { LapiMetrics } from './metrics.ts';
 import { isStoreDown, type StoreHealth } from './store-health.ts';
 import type { ClientCertSource } from './client-cert.ts';
-import { decisionsChangedSince, expiredDecisions } from '../store/decisions.ts';
+import { decisionsChangedSince } from '../store/decisions.ts';
 import { ownPullReads, sharedPullReads, type PullReads } from './shared-reads.ts';
 import { FAST_ROUTES } from './routes.ts';
 import { DEFAULT_RETENTION, expiredSentSince } from '../core/retention/plan.ts';
@@ -43,6 +46,8 @@ const DELETED_OVERLAP_MS = 2_000;
 const DECISIONS_PER_CHUNK = 2000;
 /** A larger body is built and written this many decisions per turn of the event loop (about a millisecond). */
 const DECISIONS_PER_TURN = 500;
+/** A shared startup body is written this many decisions per turn (copies of serialized bytes: well under a millisecond). */
+const STARTUP_DECISIONS_PER_TURN = 2000;
 /** A delta this large waits for its turn before it is computed (a few ms of work). */
 const LARGE_DELTA = 1000;
 
@@ -90,6 +95,9 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
   // PostgreSQL: pulls in flight share their reads (a round trip each otherwise); SQLite answers at once.
   const reads = store.dialect === 'postgres' ? sharedPullReads(store, call) : ownPullReads(store, call);
   const turns = new Turns();
+  // Startup bodies built once per revision and filters and shared (decisions/startup-bodies.ts).
+  const startupBodies = new StartupBodies(sync, store, { expiredKeptMs });
+  const streams: StreamContext = { store, sync, call, reads, turns, expiredKeptMs, startupBodies };
   const reply = responder(metrics);
   const { count, send } = reply;
 
@@ -106,7 +114,7 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     if (answer(reply, sync, req, res, route, pull, search, admitted) || !admitted.ok) return;
     const { bouncer: b, at } = admitted;
     const q = parseStreamQuery(new URLSearchParams(search));
-    const { rev, added, deleted } = await streamChanges(store, sync, call, reads, turns, q, activity.cursor(b), at, expiredKeptMs);
+    const { rev, added, deleted, shared } = await streamChanges(streams, q, activity.cursor(b), at);
     gate.pulled(admitted, gateReq, rev, {
       scopes: q.scopes,
       origins: q.origins,
@@ -115,6 +123,7 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
       dedup: q.dedup,
     });
 
+    if (shared !== undefined) return await writeStartup(req, res, route, shared, at);
     if (added.length + deleted.length <= DECISIONS_PER_CHUNK) {
       // A string on V8's heap: 10k bouncers' startups of a few kB each are young garbage, where
       // buffers of their own (outside the heap) raised the peak RSS by 100 MB (bench:pull-load).
@@ -124,7 +133,20 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     // A large startup: write it as it is built, and wait when the client reads slower than we write.
     res.writeHead(200, { 'Content-Type': JSON_TYPE });
     count(route, req.method!, 200);
-    await writeInTurns(res, turns, deleted, added, at);
+    await writeChunks(res, streamBodyChunks(deleted, added, at, DECISIONS_PER_TURN), () => turns.next());
+  }
+
+  /** A shared startup body at `at`: small ones in one write with a Content-Length, large ones chunked with back-pressure. */
+  async function writeStartup(req: IncomingMessage, res: ServerResponse, route: string, body: StartupBody, at: number) {
+    if (body.count <= DECISIONS_PER_CHUNK) {
+      send(req, res, route, 200, startupBodyJson(body, at));
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': JSON_TYPE });
+    count(route, req.method!, 200);
+    // One piece in memory per stream: the next is formatted only once the socket took the last.
+    const buffers = new ChunkBuffers();
+    await writeChunks(res, startupBodyChunks(body, at, STARTUP_DECISIONS_PER_TURN, buffers.alloc), () => turns.next(), buffers);
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, route: string, err: unknown) {
@@ -230,17 +252,25 @@ function answer(
  * What a stream pull gets: the whole active set at startup, else what changed since its cursor;
  * from memory while the store is down. Filtered by its query (scopes, origins, scenarios, dedup).
  */
+/** What a stream pull's answer is computed with (one per listener). */
+interface StreamContext {
+  store: Store;
+  sync: DecisionSync;
+  call: <T>(fn: () => Promise<T>) => Promise<T>;
+  reads: PullReads;
+  turns: Turns;
+  expiredKeptMs: number;
+  startupBodies: StartupBodies;
+}
+
 async function streamChanges(
-  store: Store,
-  sync: DecisionSync,
-  call: <T>(fn: () => Promise<T>) => Promise<T>,
-  reads: PullReads,
-  turns: Turns,
+  ctx: StreamContext,
   q: ReturnType<typeof parseStreamQuery>,
   cursor: ReturnType<ActivityRecorder['cursor']>,
   at: number,
-  expiredKeptMs: number,
-): Promise<{ rev: number; added: Decision[]; deleted: Decision[] }> {
+): Promise<{ rev: number; added: Decision[]; deleted: Decision[]; shared?: StartupBody }> {
+  const { store, sync, call, reads, turns, expiredKeptMs } = ctx;
+  let shared: StartupBody | undefined;
   let rev: number;
   let added: Decision[];
   let deleted: Decision[];
@@ -249,13 +279,14 @@ async function streamChanges(
     if (startup) {
       // The whole active set from memory, first brought up to the store's revision (one cheap
       // query) so a startup is as fresh as a database read; the cursor is the revision the index
-      // reflects, so anything committed since reaches the bouncer in its next delta.
+      // reflects, so anything committed since reaches the bouncer in its next delta. The body is
+      // built once per revision and filters and shared; its `deleted` holds the expired decisions
+      // within the retention window (docs/retention.md).
       if ((await reads.decisionsRev()) !== sync.rev) await call(() => sync.refresh());
       rev = sync.rev;
-      added = sync.index.active(at);
-      // CrowdSec's startup sends every expired decision still stored; here those within the
-      // retention window, whether or not the purge has run yet (docs/retention.md).
-      deleted = await call(() => expiredDecisions(store, at, expiredSentSince(at, { maxAgeMs: expiredKeptMs })));
+      shared = await ctx.startupBodies.get(q, rev, at, call);
+      added = [];
+      deleted = [];
     } else {
       // Read the revision first: anything committed after it is sent next time (perhaps twice, never lost).
       rev = await reads.decisionsRev();
@@ -280,6 +311,7 @@ async function streamChanges(
     added = startup ? sync.index.active(at) : [];
     deleted = [];
   }
+  if (shared !== undefined) return { rev, added, deleted, shared };
   if (q.dedup) {
     // A startup's candidates hold every active decision already: no lookups needed.
     const longest = longestPerValue(added.concat(deleted), startup ? () => [] : (v) => sync.index.byValue(v, at));
@@ -289,27 +321,6 @@ async function streamChanges(
   added = added.filter((d) => !d.simulated && matchesStream(d, q));
   deleted = deleted.filter((d) => !d.simulated && matchesStream(d, q));
   return { rev, added, deleted };
-}
-
-async function writeInTurns(res: ServerResponse, turns: Turns, deleted: Decision[], added: Decision[], at: number): Promise<void> {
-  for (const chunk of streamBodyChunks(deleted, added, at, DECISIONS_PER_TURN)) {
-    if (res.destroyed) return;
-    if (!res.write(chunk)) await drained(res);
-    await turns.next();
-  }
-  res.end();
-}
-
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 function byUntilThenId(a: Decision, b: Decision): number {

@@ -82,7 +82,7 @@ export class LapiMetrics {
         help: "Active decisions in this server's index.",
         registers: [this.registry],
         collect() {
-          this.set(sync.index.active(clock.now()).length);
+          this.set(sync.index.activeCount(clock.now()));
         },
       });
     }

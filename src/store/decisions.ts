@@ -83,6 +83,16 @@ export async function decisionsCreatedAfter(store: Store, after: number, now: nu
   return rows.map(toDecision);
 }
 
+/** How many decisions are active at `now` (sizes a first load of the index). */
+export async function countActiveDecisions(store: Store, now: number): Promise<number> {
+  const row = await dbOf(store)
+    .selectFrom('decisions')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('until', '>', now)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
 /** The revision of the decisions, moved by every write of them. */
 export async function decisionsRev(store: Store): Promise<number> {
   const value = await dialectOf(store).counter('decisions_rev');

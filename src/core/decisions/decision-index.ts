@@ -16,14 +16,19 @@
  * match each other (mapped IPv6 is IPv4 by then); results are active decisions (until > now)
  * ordered by until, then id. Expired decisions stay until pruneExpired/remove.
  *
- * Parts: family-index.ts (one address family), net-table.ts (its hash tables), index-entry.ts
- * (an entry and its network).
+ * Storage is columnar (decision-rows.ts): one row per decision in typed arrays, no object per
+ * decision, so 1M decisions fit in ~200 MB and load without a million allocations; the few
+ * decisions an answer holds are made as objects when asked for.
+ *
+ * Parts: family-index.ts (one address family), net-table.ts (its hash tables), decision-rows.ts
+ * (the rows).
  */
 import type { Decision } from '../model/records.ts';
 import type { IpAddress, IpFamily, IpRange } from '../../lib/ip.ts';
 import { tryParseInterval } from '../../lib/ip.ts';
-import { FamilyIndex } from './family-index.ts';
-import type { Entry, Net } from './index-entry.ts';
+import { DecisionRows, RowList } from './decision-rows.ts';
+import { FamilyIndex, type NetColumns } from './family-index.ts';
+import { IdTable, ValueTable } from './row-tables.ts';
 
 /** A match as the index holds it: the decision and its type (kept beside it for ranking). */
 export interface IndexMatch {
@@ -31,17 +36,9 @@ export interface IndexMatch {
   readonly type: string;
 }
 
-const byUntilThenId = (a: Decision, b: Decision): number => a.until - b.until || a.id - b.id;
-const entryByUntilThenId = (a: Entry, b: Entry): number => a.until - b.until || a.id - b.id;
-
 function isIpScope(scope: string): boolean {
   const s = scope.toLowerCase();
   return s === 'ip' || s === 'range';
-}
-
-function netOf(d: Decision): Net | null {
-  if (!isIpScope(d.scope)) return null;
-  return tryParseInterval(d.value);
 }
 
 export interface DecisionIndexOptions {
@@ -53,22 +50,42 @@ export interface DecisionIndexOptions {
   lookupOnly?: boolean;
 }
 
+/** Retired rows waiting for a sweep of the ordered lists before they are reused. */
+const SWEEP_AFTER = 1024;
+
 export class DecisionIndex {
-  private readonly byId = new Map<number, Entry>();
-  private readonly byValueMap = new Map<string, Entry[]>();
+  private readonly rows: DecisionRows;
+  private readonly nets: NetColumns;
+  /** Per row: 0 (no IP matching), 4 or 6. */
+  private netFamily = new Uint8Array(0);
+  private readonly byId = new IdTable();
+  /** The first row with a value; the others follow nextSameValue. Not kept when lookup-only. */
+  private readonly byValueHead: ValueTable;
+  private nextSameValue = new Int32Array(0);
   private readonly v4: FamilyIndex;
   private readonly v6: FamilyIndex;
   private readonly lookupOnly: boolean;
-  /** All entries, ordered by (until, id) when `byUntilSorted`; may hold removed entries. */
-  private byUntil: Entry[] = [];
+  /** All rows, ordered by (until, id) when `byUntilSorted`; may hold retired rows (`byUntilStale` of them). */
+  private readonly byUntil = new RowList();
   private byUntilSorted = true;
-  private byUntilRemoved = 0;
+  private byUntilStale = 0;
+  /** Rows retired since the last sweep: reused only once no ordered list names them. */
+  private retired: number[] = [];
 
   constructor(options: DecisionIndexOptions = {}) {
     this.lookupOnly = options.lookupOnly === true;
-    this.v4 = new FamilyIndex(32, !this.lookupOnly);
-    this.v6 = new FamilyIndex(128, !this.lookupOnly);
+    this.rows = new DecisionRows(this.lookupOnly);
+    const values = this.rows.value;
+    this.byValueHead = new ValueTable((row) => values[row]!);
+    this.nets = { rows: this.rows, words: new Int32Array(0), prefix: new Uint8Array(0), next: new Int32Array(0) };
+    this.v4 = new FamilyIndex(32, !this.lookupOnly, this.nets);
+    this.v6 = new FamilyIndex(128, !this.lookupOnly, this.nets);
   }
+
+  private readonly byUntilThenId = (a: number, b: number): number => {
+    const { until, id } = this.rows;
+    return until[a]! - until[b]! || id[a]! - id[b]!;
+  };
 
   /**
    * Insert or replace by id (a soft delete arrives as an upsert with a new `until`). Returns whether
@@ -76,39 +93,59 @@ export class DecisionIndex {
    */
   upsert(d: Decision): boolean {
     const old = this.byId.get(d.id);
-    if (old !== undefined && old.value === d.value && (old.net !== null) === isIpScope(d.scope)) {
-      // Same value, same role: the intervals stand; only the record and maybe its order change.
-      old.decision = d;
-      old.type = d.type;
-      if (old.until !== d.until) {
-        old.until = d.until;
-        this.byUntilSorted = false;
-      }
-      return old.net !== null;
+    if (old !== undefined && this.rows.value[old] === d.value && (this.netFamily[old] !== 0) === isIpScope(d.scope)) {
+      // Same value, same role: the network stands; only the row and maybe its order change.
+      if (this.rows.until[old] !== d.until) this.byUntilSorted = false;
+      this.rows.set(old, d);
+      return this.netFamily[old] !== 0;
     }
     if (old !== undefined) this.detach(old);
-    const net = netOf(d);
+    const net = isIpScope(d.scope) ? tryParseInterval(d.value) : null;
     if (net === null && this.lookupOnly) return false;
-    const e: Entry = { id: d.id, decision: d, until: d.until, type: d.type, value: d.value, net, removed: false };
-    this.byId.set(e.id, e);
+    const row = this.rows.add(d);
+    if (row >= this.netFamily.length) this.grow(this.rows.id.length);
+    this.byId.set(d.id, row);
     if (!this.lookupOnly) {
-      const sameValue = this.byValueMap.get(e.value);
-      if (sameValue === undefined) this.byValueMap.set(e.value, [e]);
-      else sameValue.push(e);
+      this.nextSameValue[row] = this.byValueHead.setHead(d.value, row);
     }
-    this.byUntil.push(e);
-    this.byUntilSorted = false;
-    if (net !== null) this.family(net.family).add(e, net);
-    return net !== null;
+    // Appended in order (an import: one until, ascending ids), the list stays sorted without a sort.
+    const list = this.byUntil;
+    if (this.byUntilSorted && list.length > 0 && this.byUntilThenId(list.rows[list.length - 1]!, row) > 0) this.byUntilSorted = false;
+    list.push(row);
+    if (net === null) {
+      this.netFamily[row] = 0;
+      return false;
+    }
+    this.netFamily[row] = net.family;
+    this.nets.prefix[row] = net.prefixLength;
+    const k = row << 2;
+    const w = this.nets.words;
+    for (let i = 0; i < 4; i++) w[k + i] = i < net.first.length ? net.first[i]! | 0 : 0;
+    this.family(net.family).add(row);
+    return true;
+  }
+
+  /**
+   * Makes room for `count` more decisions at once: a first load of 1M sizes its columns and tables
+   * once instead of doubling them twenty times (the copies' freed memory stays with the process).
+   */
+  reserve(count: number): void {
+    const total = this.byId.size + count;
+    this.rows.reserve(total);
+    if (total > this.netFamily.length) this.grow(this.rows.id.length);
+    this.byId.reserve(total);
+    if (!this.lookupOnly) this.byValueHead.reserve(total);
+    this.byUntil.reserve(total);
   }
 
   remove(id: number): void {
-    const e = this.byId.get(id);
-    if (e !== undefined) this.detach(e);
+    const row = this.byId.get(id);
+    if (row !== undefined) this.detach(row);
   }
 
   get(id: number): Decision | undefined {
-    return this.byId.get(id)?.decision;
+    const row = this.byId.get(id);
+    return row === undefined ? undefined : this.rows.decision(row, false);
   }
 
   get size(): number {
@@ -117,76 +154,117 @@ export class DecisionIndex {
 
   /** Active (until > now) decisions whose interval contains the address: Ip decisions equal to it and Range decisions containing it. */
   matchIp(ip: IpAddress, now: number): Decision[] {
-    const out: Decision[] = [];
+    const found: number[] = [];
     const fam = this.family(ip.family);
-    fam.collectContaining(ip.words, fam.bits, now, out);
-    if (out.length > 1) out.sort(byUntilThenId);
-    return out;
+    fam.collectContaining(ip.words, fam.bits, now, found);
+    return this.decisionsOf(found, true);
   }
 
   /**
    * The one active decision that applies to an address, for a bouncer: among the Ip and Range
    * decisions containing it, the one whose type `rank` puts highest (ban before captcha), ties going to the
    * longest-lasting. `words` are the address's unsigned words (one for IPv4, four for IPv6), e.g.
-   * from parseIpInto; nothing is allocated.
+   * from parseIpInto.
    */
   strongestMatch(family: IpFamily, words: ArrayLike<number>, now: number, rank: (type: string) => number): Decision | undefined {
     return this.strongestEntry(family, words, now, rank)?.decision;
   }
 
-  /** strongestMatch, with the winner's type beside its decision: ranking it needs no read of the decision record. */
+  /** strongestMatch, with the winner's type beside its decision. */
   strongestEntry(family: IpFamily, words: ArrayLike<number>, now: number, rank: (type: string) => number): IndexMatch | undefined {
-    if (family === 4) return this.v4.strongestContaining(words[0] | 0, 0, 0, 0, now, rank);
-    return this.v6.strongestContaining(words[0] | 0, words[1] | 0, words[2] | 0, words[3] | 0, now, rank);
+    const row =
+      family === 4
+        ? this.v4.strongestContaining(words[0]! | 0, 0, 0, 0, now, rank)
+        : this.v6.strongestContaining(words[0]! | 0, words[1]! | 0, words[2]! | 0, words[3]! | 0, now, rank);
+    if (row === -1) return undefined;
+    const decision = this.rows.decision(row, true);
+    return { decision, type: decision.type };
   }
 
   /** contains=true semantics: active decisions whose interval contains the whole queried range. */
   containingRange(r: IpRange | IpAddress, now: number): Decision[] {
-    const out: Decision[] = [];
+    const found: number[] = [];
     const fam = this.family(r.family);
-    if (r.kind === 'address') fam.collectContaining(r.words, fam.bits, now, out);
-    else fam.collectContaining(r.first, r.prefixLength, now, out);
-    if (out.length > 1) out.sort(byUntilThenId);
-    return out;
+    if (r.kind === 'address') fam.collectContaining(r.words, fam.bits, now, found);
+    else fam.collectContaining(r.first, r.prefixLength, now, found);
+    return this.decisionsOf(found, true);
   }
 
   /** contains=false semantics: active decisions whose interval lies inside the queried range. */
   insideRange(r: IpRange | IpAddress, now: number): Decision[] {
     if (this.lookupOnly) throw new Error('DecisionIndex: insideRange() needs an index built without lookupOnly');
-    const out: Decision[] = [];
+    const found: number[] = [];
     const fam = this.family(r.family);
-    if (r.kind === 'address') fam.collectInside(r.words, r.words, now, out);
-    else fam.collectInside(r.first, r.last, now, out);
-    if (out.length > 1) out.sort(byUntilThenId);
-    return out;
+    if (r.kind === 'address') fam.collectInside(r.words, r.words, now, found);
+    else fam.collectInside(r.first, r.last, now, found);
+    return this.decisionsOf(found, false);
   }
 
   /** Active decisions with exactly this value (any scope), case-sensitive. */
   byValue(value: string, now: number): Decision[] {
     if (this.lookupOnly) throw new Error('DecisionIndex: byValue() needs an index built without lookupOnly');
-    const out: Decision[] = [];
-    const entries = this.byValueMap.get(value);
-    if (entries === undefined) return out;
-    for (const e of entries) if (e.until > now) out.push(e.decision);
-    if (out.length > 1) out.sort(byUntilThenId);
-    return out;
+    const found: number[] = [];
+    const { until } = this.rows;
+    for (let r = this.byValueHead.get(value); r !== -1; r = this.nextSameValue[r]!) if (until[r]! > now) found.push(r);
+    return this.decisionsOf(found, false);
+  }
+
+  /** How many decisions (active or not yet pruned) have exactly this value: 1 means no other to dedup against. */
+  valueCount(value: string): number {
+    if (this.lookupOnly) throw new Error('DecisionIndex: valueCount() needs an index built without lookupOnly');
+    let n = 0;
+    for (let r = this.byValueHead.get(value); r !== -1; r = this.nextSameValue[r]!) n++;
+    return n;
   }
 
   /** All active decisions. */
   active(now: number): Decision[] {
     const list = this.orderedByUntil();
     const out: Decision[] = [];
-    for (let i = this.firstActive(list, now); i < list.length; i++) out.push(list[i].decision);
+    for (let i = this.firstActive(now); i < list.length; i++) out.push(this.rows.decision(list.rows[i]!, false));
     return out;
+  }
+
+  /**
+   * The active decisions at `now` in (until, id) order, made as objects only when read (a startup
+   * body built in slices over 1M decisions holds one slice of objects at a time). A decision that
+   * changed or went after the list was taken reads as undefined.
+   */
+  activeList(now: number): { readonly length: number; at(i: number): Decision | undefined } {
+    const list = this.orderedByUntil();
+    const from = this.firstActive(now);
+    const rows = list.rows.slice(from, list.length);
+    // Plain loops: a callback per row would hold the event loop ~50 ms at 1M.
+    const ids = new Float64Array(rows.length);
+    const until = new Float64Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      ids[i] = this.rows.id[rows[i]!]!;
+      until[i] = this.rows.until[rows[i]!]!;
+    }
+    return {
+      length: rows.length,
+      at: (i: number) => {
+        const r = rows[i]!;
+        const same = this.rows.live[r] === 1 && this.rows.id[r] === ids[i] && this.rows.until[r] === until[i];
+        return same ? this.rows.decision(r, false) : undefined;
+      },
+    };
+  }
+
+  /** How many decisions are active (a gauge: no list is built). */
+  activeCount(now: number): number {
+    return this.orderedByUntil().length - this.firstActive(now);
   }
 
   /** Forget decisions with until <= now (memory hygiene); returns how many. */
   pruneExpired(now: number): number {
     const list = this.orderedByUntil();
-    const end = this.firstActive(list, now);
-    // They are a prefix of the ordered list: cut them off here instead of leaving them to a sweep.
-    for (let i = 0; i < end; i++) this.detach(list[i], false);
-    if (end > 0) this.byUntil = list.slice(end);
+    const end = this.firstActive(now);
+    // They are a prefix of the ordered list: cut them off here instead of leaving them to a sweep
+    // (first, since detaching may sweep the list).
+    const expired = list.rows.slice(0, end);
+    if (end > 0) list.dropFirst(end);
+    for (let i = 0; i < end; i++) this.detach(expired[i]!, false);
     return end;
   }
 
@@ -194,44 +272,98 @@ export class DecisionIndex {
     return f === 4 ? this.v4 : this.v6;
   }
 
-  /** Unlink an entry everywhere; `sweepable` = it stays in byUntil until a sweep. */
-  private detach(e: Entry, sweepable = true): void {
-    e.removed = true;
-    this.byId.delete(e.id);
+  /** Rows as decisions ordered by (until, id). */
+  private decisionsOf(found: number[], cache: boolean): Decision[] {
+    if (found.length > 1) found.sort(this.byUntilThenId);
+    const out = new Array<Decision>(found.length);
+    for (let i = 0; i < found.length; i++) out[i] = this.rows.decision(found[i]!, cache);
+    return out;
+  }
+
+  private grow(capacity: number): void {
+    const nets = this.nets;
+    const words = new Int32Array(capacity * 4);
+    words.set(nets.words);
+    nets.words = words;
+    const prefix = new Uint8Array(capacity);
+    prefix.set(nets.prefix);
+    nets.prefix = prefix;
+    const next = new Int32Array(capacity);
+    next.set(nets.next);
+    nets.next = next;
+    const family = new Uint8Array(capacity);
+    family.set(this.netFamily);
+    this.netFamily = family;
     if (!this.lookupOnly) {
-      const sameValue = this.byValueMap.get(e.value)!;
-      if (sameValue.length === 1) this.byValueMap.delete(e.value);
-      else sameValue.splice(sameValue.indexOf(e), 1);
-    }
-    if (e.net !== null) this.family(e.net.family).delete(e, e.net);
-    if (!sweepable) return;
-    this.byUntilRemoved++;
-    if (this.byUntilRemoved > 1024 && this.byUntilRemoved * 2 > this.byUntil.length) {
-      this.byUntil = this.byUntil.filter((x) => !x.removed);
-      this.byUntilRemoved = 0;
+      const sameValue = new Int32Array(capacity);
+      sameValue.set(this.nextSameValue);
+      this.nextSameValue = sameValue;
     }
   }
 
-  /** Live entries ordered by (until, id). */
-  private orderedByUntil(): Entry[] {
-    if (this.byUntilRemoved > 0) {
-      this.byUntil = this.byUntil.filter((x) => !x.removed);
-      this.byUntilRemoved = 0;
+  /** Unlinks a row everywhere and retires it; `inByUntil` = it stays in byUntil until a sweep. */
+  private detach(row: number, inByUntil = true): void {
+    const rows = this.rows;
+    this.byId.delete(rows.id[row]!);
+    if (!this.lookupOnly) {
+      const value = rows.value[row]!;
+      const head = this.byValueHead.get(value);
+      const next = this.nextSameValue[row]!;
+      if (head === row) {
+        if (next === -1) this.byValueHead.delete(value);
+        else this.byValueHead.setHead(value, next);
+      } else {
+        for (let r = head; r !== -1; r = this.nextSameValue[r]!) {
+          if (this.nextSameValue[r] === row) {
+            this.nextSameValue[r] = next;
+            break;
+          }
+        }
+      }
+    }
+    const fam = this.netFamily[row]!;
+    if (fam !== 0) this.family(fam === 4 ? 4 : 6).delete(row);
+    rows.retire(row);
+    this.retired.push(row);
+    if (inByUntil) this.byUntilStale++;
+    if (this.retired.length > SWEEP_AFTER && this.retired.length * 2 > this.byId.size) this.sweep();
+  }
+
+  /** Drops retired rows from every ordered list, then lets them be reused. */
+  private sweep(): void {
+    const live = this.rows.live;
+    const isLive = (r: number) => live[r] === 1;
+    this.byUntil.filter(isLive);
+    this.byUntilStale = 0;
+    this.v4.sweep(isLive);
+    this.v6.sweep(isLive);
+    this.rows.release(this.retired);
+    this.retired = [];
+  }
+
+  /** Live rows ordered by (until, id). */
+  private orderedByUntil(): RowList {
+    if (this.byUntilStale > 0) {
+      const live = this.rows.live;
+      this.byUntil.filter((r) => live[r] === 1);
+      this.byUntilStale = 0;
     }
     if (!this.byUntilSorted) {
-      this.byUntil.sort(entryByUntilThenId);
+      this.byUntil.sort(this.byUntilThenId);
       this.byUntilSorted = true;
     }
     return this.byUntil;
   }
 
-  /** Index of the first entry with until > now in a list ordered by until. */
-  private firstActive(list: Entry[], now: number): number {
+  /** Position of the first row with until > now in the ordered list. */
+  private firstActive(now: number): number {
+    const list = this.orderedByUntil();
+    const { until } = this.rows;
     let lo = 0;
     let hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (list[mid].until > now) hi = mid;
+      if (until[list.rows[mid]!]! > now) hi = mid;
       else lo = mid + 1;
     }
     return lo;

@@ -1,11 +1,17 @@
-/** One address family's part of the decision index: a NetTable per prefix length present, and the entries ordered by first address. */
-import type { Decision } from '../model/records.ts';
-import type { IpWords } from '../../lib/ip.ts';
-import { compareWords } from '../../lib/ip.ts';
-import type { Entry, Net } from './index-entry.ts';
+/** One address family's part of the decision index: a NetTable per prefix length present, and the rows ordered by first address. */
+import type { DecisionRows } from './decision-rows.ts';
+import { RowList } from './decision-rows.ts';
 import { NetTable } from './net-table.ts';
 
-const entryByFirst = (a: Entry, b: Entry): number => compareWords(a.net!.first, b.net!.first);
+/** Where each row's network is (rows taking part in IP matching), shared by both families. */
+export interface NetColumns {
+  readonly rows: DecisionRows;
+  /** words[4 row .. 4 row + 3]: the network's first address (host bits cleared) as int32 words; IPv4 uses the first. */
+  words: Int32Array;
+  prefix: Uint8Array;
+  /** The next row on the same network, or -1. */
+  next: Int32Array;
+}
 
 /** Mask of the `bits` most significant bits of a word, as int32 (bits clamped to 0..32). */
 function wordMask(bits: number): number {
@@ -34,15 +40,16 @@ export class FamilyIndex {
   readonly lengthBit: Int32Array;
   #removedSinceRebuild = 0;
   #networks = 0;
-  /** Entries ordered by first address when `byFirstSorted`; may hold removed entries. Not kept when lookup-only. */
-  byFirst: Entry[] = [];
+  /** Rows ordered by first address when `byFirstSorted`; may hold retired rows. Not kept when lookup-only. */
+  readonly byFirst = new RowList();
   byFirstSorted = true;
-  byFirstRemoved = 0;
   readonly keepByFirst: boolean;
+  readonly #nets: NetColumns;
 
-  constructor(bits: number, keepByFirst: boolean) {
+  constructor(bits: number, keepByFirst: boolean, nets: NetColumns) {
     this.bits = bits;
     this.keepByFirst = keepByFirst;
+    this.#nets = nets;
     this.tables = new Array<NetTable | undefined>(bits + 1).fill(undefined);
     this.masks = new Int32Array(4 * (bits + 1));
     for (let p = 0; p <= bits; p++) {
@@ -54,8 +61,8 @@ export class FamilyIndex {
 
   /** Whether a lookup of an address whose first word is `w0` must probe the networks of length p. */
   private mayHold(p: number, w0: number): boolean {
-    const bit = this.lengthBit[p];
-    return bit === 0 || (this.buckets[w0 >>> 16] & bit) !== 0;
+    const bit = this.lengthBit[p]!;
+    return bit === 0 || (this.buckets[w0 >>> 16]! & bit) !== 0;
   }
 
   private rebuildBuckets(): void {
@@ -63,45 +70,65 @@ export class FamilyIndex {
     for (let p = 16; p <= this.bits; p++) {
       const table = this.tables[p];
       if (table === undefined || table.size === 0) continue;
-      const bit = this.lengthBit[p];
+      const bit = this.lengthBit[p]!;
       table.forEachFirstWord((w0) => {
-        this.buckets[w0 >>> 16] |= bit;
+        this.buckets[w0 >>> 16]! |= bit;
       });
     }
     this.#removedSinceRebuild = 0;
   }
 
-  add(e: Entry, net: Net): void {
-    const p = net.prefixLength;
+  private key(row: number): [number, number, number, number] {
+    const w = this.#nets.words;
+    const k = row << 2;
+    return this.bits === 32 ? [w[k]!, 0, 0, 0] : [w[k]!, w[k + 1]!, w[k + 2]!, w[k + 3]!];
+  }
+
+  add(row: number): void {
+    const nets = this.#nets;
+    const p = nets.prefix[row]!;
     let table = this.tables[p];
     if (table === undefined) {
       table = new NetTable(this.bits === 32 ? 1 : 4);
       this.tables[p] = table;
     }
-    const w = net.first;
+    const [a, b, c, d] = this.key(row);
     const wasEmpty = table.size === 0;
-    const isNew = this.bits === 32 ? table.add(w[0] | 0, 0, 0, 0, e) : table.add(w[0] | 0, w[1] | 0, w[2] | 0, w[3] | 0, e);
-    if (isNew) this.#networks++;
-    this.buckets[w[0] >>> 16] |= this.lengthBit[p];
+    const previous = table.setHead(a, b, c, d, row);
+    nets.next[row] = previous;
+    if (previous === -1) this.#networks++;
+    this.buckets[a >>> 16]! |= this.lengthBit[p]!;
     if (wasEmpty) this.refreshLengths();
     if (!this.keepByFirst) return;
-    this.byFirst.push(e);
+    this.byFirst.push(row);
     this.byFirstSorted = false;
   }
 
-  delete(e: Entry, net: Net): void {
-    const table = this.tables[net.prefixLength]!;
-    const w = net.first;
-    const emptied = this.bits === 32 ? table.removeEntry(w[0] | 0, 0, 0, 0, e) : table.removeEntry(w[0] | 0, w[1] | 0, w[2] | 0, w[3] | 0, e);
-    if (emptied) {
+  /** Unlinks a row from its network (the byFirst list keeps it until a sweep). */
+  delete(row: number): void {
+    const nets = this.#nets;
+    const table = this.tables[nets.prefix[row]!]!;
+    const [a, b, c, d] = this.key(row);
+    const head = table.get(a, b, c, d);
+    if (head === row) {
+      const next = nets.next[row]!;
+      if (next !== -1) {
+        table.setHead(a, b, c, d, next);
+        return;
+      }
+      table.delete(a, b, c, d);
       this.#networks--;
       // Stale bits only cost probes; rebuild once as many networks went as remain (amortised O(1)).
       if (++this.#removedSinceRebuild > 1024 && this.#removedSinceRebuild > this.#networks) this.rebuildBuckets();
+      if (table.size === 0) this.refreshLengths();
+      return;
     }
-    if (emptied && table.size === 0) this.refreshLengths();
-    if (!this.keepByFirst) return;
-    this.byFirstRemoved++;
-    if (this.byFirstRemoved > 1024 && this.byFirstRemoved * 2 > this.byFirst.length) this.sweep();
+    for (let r = head; r !== -1; r = nets.next[r]!) {
+      if (nets.next[r] === row) {
+        nets.next[r] = nets.next[row]!;
+        return;
+      }
+    }
   }
 
   private refreshLengths(): void {
@@ -110,86 +137,114 @@ export class FamilyIndex {
     this.lengths = lengths;
   }
 
-  private sweep(): void {
-    this.byFirst = this.byFirst.filter((e) => !e.removed);
-    this.byFirstRemoved = 0;
-  }
-
-  /** Active decisions on networks of prefix <= maxPrefix that contain `words`, appended to out. */
-  collectContaining(words: IpWords, maxPrefix: number, now: number, out: Decision[]): void {
+  /** Active rows on networks of prefix <= maxPrefix that contain `words`, appended to out. */
+  collectContaining(words: ArrayLike<number>, maxPrefix: number, now: number, out: number[]): void {
     const v6 = this.bits === 128;
-    const w0 = words[0] | 0;
-    const w1 = v6 ? words[1] | 0 : 0;
-    const w2 = v6 ? words[2] | 0 : 0;
-    const w3 = v6 ? words[3] | 0 : 0;
+    const w0 = words[0]! | 0;
+    const w1 = v6 ? words[1]! | 0 : 0;
+    const w2 = v6 ? words[2]! | 0 : 0;
+    const w3 = v6 ? words[3]! | 0 : 0;
     const { lengths, tables, masks } = this;
+    const { next } = this.#nets;
+    const until = this.#nets.rows.until;
     for (let li = 0; li < lengths.length; li++) {
-      const p = lengths[li];
+      const p = lengths[li]!;
       if (p > maxPrefix) break;
       if (!this.mayHold(p, w0)) continue;
       const m = p << 2;
-      const slot = tables[p]!.get(w0 & masks[m], w1 & masks[m + 1], w2 & masks[m + 2], w3 & masks[m + 3]);
-      if (slot === undefined) continue;
-      if (!Array.isArray(slot)) {
-        if (slot.until > now) out.push(slot.decision);
-        continue;
-      }
-      for (let bi = 0; bi < slot.length; bi++) {
-        const e = slot[bi];
-        if (e.until > now) out.push(e.decision);
+      for (let r = tables[p]!.get(w0 & masks[m]!, w1 & masks[m + 1]!, w2 & masks[m + 2]!, w3 & masks[m + 3]!); r !== -1; r = next[r]!) {
+        if (until[r]! > now) out.push(r);
       }
     }
   }
 
   /**
-   * The active entry on a network containing the address (four int32 words; IPv4 uses the first)
-   * whose type `rank` puts highest, ties going to the one that lasts longest. Allocates nothing
-   * and reads the decision record only of the winner: the bouncer calls this once per request.
+   * The active row on a network containing the address (four int32 words; IPv4 uses the first)
+   * whose type `rank` puts highest, ties going to the one that lasts longest; -1 when none.
+   * Allocates nothing: the bouncer calls this once per request.
    */
-  strongestContaining(w0: number, w1: number, w2: number, w3: number, now: number, rank: (type: string) => number): Entry | undefined {
+  strongestContaining(w0: number, w1: number, w2: number, w3: number, now: number, rank: (type: string) => number): number {
     const { lengths, tables, masks } = this;
-    let best: Entry | undefined;
+    const { next, rows } = this.#nets;
+    const { until, type } = rows;
+    let best = -1;
     let bestRank = 0;
     for (let li = 0; li < lengths.length; li++) {
-      const p = lengths[li];
+      const p = lengths[li]!;
       if (!this.mayHold(p, w0)) continue;
       const m = p << 2;
-      const slot = tables[p]!.get(w0 & masks[m], w1 & masks[m + 1], w2 & masks[m + 2], w3 & masks[m + 3]);
-      if (slot === undefined) continue;
-      const n = Array.isArray(slot) ? slot.length : 1;
-      for (let bi = 0; bi < n; bi++) {
-        const e = Array.isArray(slot) ? slot[bi] : slot;
-        if (e.until <= now) continue;
-        const r = rank(e.type);
-        if (best === undefined || r > bestRank || (r === bestRank && e.until > best.until)) {
-          best = e;
-          bestRank = r;
+      for (let r = tables[p]!.get(w0 & masks[m]!, w1 & masks[m + 1]!, w2 & masks[m + 2]!, w3 & masks[m + 3]!); r !== -1; r = next[r]!) {
+        if (until[r]! <= now) continue;
+        const rk = rank(type[r]!);
+        if (best === -1 || rk > bestRank || (rk === bestRank && until[r]! > until[best]!)) {
+          best = r;
+          bestRank = rk;
         }
       }
     }
     return best;
   }
 
-  /** Active decisions whose interval lies within [first, last], appended to out. */
-  collectInside(first: IpWords, last: IpWords, now: number, out: Decision[]): void {
+  /** Unsigned comparison of row `r`'s first address with words[0..n). */
+  private compareFirst(r: number, words: ArrayLike<number>): number {
+    const w = this.#nets.words;
+    const n = this.bits === 32 ? 1 : 4;
+    for (let i = 0; i < n; i++) {
+      const a = w[(r << 2) + i]! >>> 0;
+      const b = words[i]! >>> 0;
+      if (a !== b) return a < b ? -1 : 1;
+    }
+    return 0;
+  }
+
+  /** Row `r`'s last address, word i (unsigned). */
+  private lastWord(r: number, i: number): number {
+    const m = this.masks[(this.#nets.prefix[r]! << 2) + i]!;
+    return (this.#nets.words[(r << 2) + i]! | ~m) >>> 0;
+  }
+
+  /** Active rows whose interval lies within [first, last], appended to out. */
+  collectInside(first: ArrayLike<number>, last: ArrayLike<number>, now: number, out: number[]): void {
+    const { rows } = this.#nets;
+    const list = this.byFirst;
     if (!this.byFirstSorted) {
-      if (this.byFirstRemoved > 0) this.sweep();
-      this.byFirst.sort(entryByFirst);
+      list.filter((r) => rows.live[r] === 1);
+      const w = this.#nets.words;
+      list.sort((x, y) => {
+        for (let i = 0; i < 4; i++) {
+          const a = w[(x << 2) + i]! >>> 0;
+          const b = w[(y << 2) + i]! >>> 0;
+          if (a !== b) return a < b ? -1 : 1;
+        }
+        return 0;
+      });
       this.byFirstSorted = true;
     }
-    const list = this.byFirst;
     let lo = 0;
     let hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareWords(list[mid].net!.first, first) < 0) lo = mid + 1;
+      if (this.compareFirst(list.rows[mid]!, first) < 0) lo = mid + 1;
       else hi = mid;
     }
+    const n = this.bits === 32 ? 1 : 4;
     for (let i = lo; i < list.length; i++) {
-      const e = list[i];
-      const net = e.net!;
-      if (compareWords(net.first, last) > 0) break;
-      if (!e.removed && e.until > now && compareWords(net.last, last) <= 0) out.push(e.decision);
+      const r = list.rows[i]!;
+      if (this.compareFirst(r, last) > 0) break;
+      if (rows.live[r] !== 1 || rows.until[r]! <= now) continue;
+      let inside = true;
+      for (let j = 0; j < n && inside; j++) {
+        const a = this.lastWord(r, j);
+        const b = last[j]! >>> 0;
+        if (a !== b) inside = a < b;
+      }
+      if (inside) out.push(r);
     }
+  }
+
+  /** Drops rows that `keep` refuses from the by-address list (a sweep before rows are reused). */
+  sweep(keep: (r: number) => boolean): void {
+    if (!this.keepByFirst) return;
+    this.byFirst.filter(keep);
   }
 }

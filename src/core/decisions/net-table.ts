@@ -1,5 +1,4 @@
-/** The decision index's hash table from a masked network to its entries (one per family and prefix length). */
-import type { Entry } from './index-entry.ts';
+/** The decision index's hash table from a masked network to the first row on it (one per family and prefix length). */
 
 function hash4(a: number, b: number, c: number, d: number): number {
   let h = Math.imul(a ^ 0x5bd1e995, 0x9e3779b1);
@@ -15,20 +14,17 @@ function hash1(a: number): number {
   return h ^ (h >>> 15);
 }
 
-/** The entries on one network: one entry (the usual case, no array), or several. */
-export type Slot = Entry | Entry[];
-
 /**
- * Open-addressing (linear probing) hash table from a masked network to the entries on it. A slot
- * is `width` key words (1 for IPv4, 4 for IPv6, as int32) followed by an occupied flag, all in one
- * typed array, so a probe that misses reads one cache line and nothing else. Lookups take the
- * words as arguments: the hot path allocates nothing. Deletion shifts back: no tombstones.
+ * Open-addressing (linear probing) hash table from a masked network to the first decision row on
+ * it (the family index chains the others). A slot is `width` key words (1 for IPv4, 4 for IPv6,
+ * as int32) followed by an occupied flag, all in one typed array, and its row in another: a probe
+ * reads one cache line, and nothing is allocated. Deletion shifts back: no tombstones.
  */
 export class NetTable {
   private readonly width: 1 | 4;
   private readonly stride: number;
   private keys: Int32Array;
-  private slots: (Slot | undefined)[];
+  private heads: Int32Array;
   private mask = 7;
   size = 0;
 
@@ -36,7 +32,7 @@ export class NetTable {
     this.width = width;
     this.stride = width + 1;
     this.keys = new Int32Array(this.stride * 8);
-    this.slots = new Array<Slot | undefined>(8).fill(undefined);
+    this.heads = new Int32Array(8).fill(-1);
   }
 
   private hash(a: number, b: number, c: number, d: number): number {
@@ -61,24 +57,24 @@ export class NetTable {
     }
   }
 
-  get(a: number, b: number, c: number, d: number): Slot | undefined {
-    return this.slots[this.slotOf(a, b, c, d)];
+  /** The first row on the network, or -1. */
+  get(a: number, b: number, c: number, d: number): number {
+    return this.heads[this.slotOf(a, b, c, d)]!;
   }
 
   /** Calls `fn` with the first key word of every network held. */
   forEachFirstWord(fn: (w0: number) => void): void {
-    const { keys, slots, stride } = this;
-    for (let i = 0; i < slots.length; i++) if (slots[i] !== undefined) fn(keys[i * stride]);
+    const { keys, heads, stride } = this;
+    for (let i = 0; i < heads.length; i++) if (heads[i] !== -1) fn(keys[i * stride]!);
   }
 
-  /** Adds an entry to its network; true when the network is new to the table. */
-  add(a: number, b: number, c: number, d: number, e: Entry): boolean {
+  /** Sets the first row on a network (adding the network when new); returns the row it replaced, or -1. */
+  setHead(a: number, b: number, c: number, d: number, row: number): number {
     const i = this.slotOf(a, b, c, d);
-    const existing = this.slots[i];
-    if (existing !== undefined) {
-      if (Array.isArray(existing)) existing.push(e);
-      else this.slots[i] = [existing, e];
-      return false;
+    const old = this.heads[i]!;
+    if (old !== -1) {
+      this.heads[i] = row;
+      return old;
     }
     const k = i * this.stride;
     this.keys[k] = a;
@@ -88,63 +84,51 @@ export class NetTable {
       this.keys[k + 3] = d;
     }
     this.keys[k + this.width] = 1;
-    this.slots[i] = e;
+    this.heads[i] = row;
     this.size++;
-    if (this.size * 2 > this.slots.length) this.grow();
-    return true;
+    if (this.size * 2 > this.heads.length) this.grow();
+    return -1;
   }
 
-  /** Removes an entry from its network; true when the network is now empty (and gone). */
-  removeEntry(a: number, b: number, c: number, d: number, e: Entry): boolean {
+  /** Forgets a network. */
+  delete(a: number, b: number, c: number, d: number): void {
     const i = this.slotOf(a, b, c, d);
-    const slot = this.slots[i];
-    if (slot === undefined) return false;
-    if (Array.isArray(slot)) {
-      const at = slot.indexOf(e);
-      if (at !== -1) slot.splice(at, 1);
-      if (slot.length > 1) return false;
-      if (slot.length === 1) {
-        this.slots[i] = slot[0];
-        return false;
-      }
-    } else if (slot !== e) return false;
+    if (this.heads[i] === -1) return;
     this.deleteAt(i);
-    return true;
   }
 
   private deleteAt(hole: number): void {
-    const { keys, slots, mask, stride, width } = this;
+    const { keys, heads, mask, stride, width } = this;
     let i = hole;
     this.size--;
     // Backward-shift deletion: pull later members of the probe run into the hole.
     for (let j = (i + 1) & mask; keys[j * stride + width] !== 0; j = (j + 1) & mask) {
       const k = j * stride;
-      const home = this.hash(keys[k], width === 4 ? keys[k + 1] : 0, width === 4 ? keys[k + 2] : 0, width === 4 ? keys[k + 3] : 0) & mask;
+      const home = this.hash(keys[k]!, width === 4 ? keys[k + 1]! : 0, width === 4 ? keys[k + 2]! : 0, width === 4 ? keys[k + 3]! : 0) & mask;
       const stays = i <= j ? i < home && home <= j : i < home || home <= j;
       if (stays) continue;
       keys.copyWithin(i * stride, k, k + stride);
-      slots[i] = slots[j];
+      heads[i] = heads[j]!;
       i = j;
     }
     keys.fill(0, i * stride, i * stride + stride);
-    slots[i] = undefined;
+    heads[i] = -1;
   }
 
   private grow(): void {
     const oldKeys = this.keys;
-    const oldSlots = this.slots;
+    const oldHeads = this.heads;
     const { stride, width } = this;
-    const capacity = oldSlots.length * 2;
+    const capacity = oldHeads.length * 2;
     this.keys = new Int32Array(stride * capacity);
-    this.slots = new Array<Slot | undefined>(capacity).fill(undefined);
+    this.heads = new Int32Array(capacity).fill(-1);
     this.mask = capacity - 1;
-    for (let j = 0; j < oldSlots.length; j++) {
-      const slot = oldSlots[j];
-      if (slot === undefined) continue;
+    for (let j = 0; j < oldHeads.length; j++) {
+      if (oldHeads[j] === -1) continue;
       const k = j * stride;
-      const i = this.slotOf(oldKeys[k], width === 4 ? oldKeys[k + 1] : 0, width === 4 ? oldKeys[k + 2] : 0, width === 4 ? oldKeys[k + 3] : 0);
+      const i = this.slotOf(oldKeys[k]!, width === 4 ? oldKeys[k + 1]! : 0, width === 4 ? oldKeys[k + 2]! : 0, width === 4 ? oldKeys[k + 3]! : 0);
       this.keys.set(oldKeys.subarray(k, k + stride), i * stride);
-      this.slots[i] = slot;
+      this.heads[i] = oldHeads[j]!;
     }
   }
 }

@@ -1,0 +1,182 @@
+/**
+ * The decision index's storage: one row per decision, in columns (typed arrays for numbers, plain
+ * arrays of shared strings) instead of one object per decision. At 1M decisions a Decision object,
+ * its boxed times and its index entry cost ~600 bytes; a row ~100. Decision objects are made on
+ * demand (an answer's few), and kept for the rows a lookup returned (`cache`), so a bouncer asking
+ * about the same address again gets the same object (and wire.ts its cached JSON).
+ */
+import type { Decision } from '../model/records.ts';
+
+export class DecisionRows {
+  /** Rows ever used (row numbers are below this). */
+  used = 0;
+  id = new Float64Array(0);
+  alertId = new Float64Array(0);
+  createdAt = new Float64Array(0);
+  until = new Float64Array(0);
+  deletedAt = new Float64Array(0);
+  /** 1 = simulated. */
+  simulated = new Uint8Array(0);
+  /** 1 = holds a decision (0 = free, or freed and waiting for the lists that may name it to be swept). */
+  live = new Uint8Array(0);
+  origin: string[] = [];
+  type: string[] = [];
+  scope: string[] = [];
+  value: string[] = [];
+  scenario: string[] = [];
+  /** Decision objects made for a row and kept (see the file comment); cleared when the row changes. */
+  #objects: (Decision | undefined)[] = [];
+  #objectCount = 0;
+  readonly #keepAll: boolean;
+  #free: number[] = [];
+
+  /** keepAll: keep every decision object given (a bouncer's small cache: no re-making on its hot path). */
+  constructor(keepAll: boolean) {
+    this.#keepAll = keepAll;
+  }
+
+  /** Makes room for `count` rows at once (a first load: no chain of doubling copies left to the allocator). */
+  reserve(count: number): void {
+    if (count > this.id.length) this.#grow(count);
+  }
+
+  /** Stores a decision in a free row and returns the row. */
+  add(d: Decision): number {
+    const row = this.#free.length > 0 ? this.#free.pop()! : this.used++;
+    if (row >= this.id.length) this.#grow(Math.max(1024, this.id.length * 2));
+    this.set(row, d);
+    this.live[row] = 1;
+    return row;
+  }
+
+  /** Overwrites a row with a decision (same id). */
+  set(row: number, d: Decision): void {
+    this.id[row] = d.id;
+    this.alertId[row] = d.alertId ?? Number.NaN;
+    this.createdAt[row] = d.createdAt;
+    this.until[row] = d.until;
+    this.deletedAt[row] = d.deletedAt ?? Number.NaN;
+    this.simulated[row] = d.simulated ? 1 : 0;
+    this.origin[row] = d.origin;
+    this.type[row] = d.type;
+    this.scope[row] = d.scope;
+    this.value[row] = d.value;
+    this.scenario[row] = d.scenario;
+    if (this.#keepAll) this.#objects[row] = d;
+    else if (this.#objects[row] !== undefined) {
+      this.#objects[row] = undefined;
+      this.#objectCount--;
+    }
+  }
+
+  /** Marks a row as no longer holding a decision; `release` later makes it reusable. */
+  retire(row: number): void {
+    this.live[row] = 0;
+    if (this.#objects[row] !== undefined) {
+      this.#objects[row] = undefined;
+      if (!this.#keepAll) this.#objectCount--;
+    }
+    this.value[row] = '';
+  }
+
+  /** Rows retired earlier that no list names any more. */
+  release(rows: readonly number[]): void {
+    for (const r of rows) this.#free.push(r);
+  }
+
+  /** The decision in a row; `cache`: keep the object for the next lookup of it. */
+  decision(row: number, cache: boolean): Decision {
+    const kept = this.#objects[row];
+    if (kept !== undefined) return kept;
+    const alertId = this.alertId[row]!;
+    const deletedAt = this.deletedAt[row]!;
+    const d: Decision = {
+      id: this.id[row]!,
+      alertId: Number.isNaN(alertId) ? null : alertId,
+      origin: this.origin[row]!,
+      type: this.type[row]!,
+      scope: this.scope[row]!,
+      value: this.value[row]!,
+      scenario: this.scenario[row]!,
+      createdAt: this.createdAt[row]!,
+      until: this.until[row]!,
+      deletedAt: Number.isNaN(deletedAt) ? null : deletedAt,
+      simulated: this.simulated[row] === 1,
+    };
+    if (cache) {
+      // Bounded: a scan of many addresses does not end up holding every decision as an object.
+      if (this.#objectCount >= 100_000) {
+        this.#objects = [];
+        this.#objectCount = 0;
+      }
+      this.#objects[row] = d;
+      this.#objectCount++;
+    }
+    return d;
+  }
+
+  #grow(capacity: number): void {
+    const grow64 = (a: Float64Array) => {
+      const b = new Float64Array(capacity);
+      b.set(a);
+      return b;
+    };
+    const grow8 = (a: Uint8Array) => {
+      const b = new Uint8Array(capacity);
+      b.set(a);
+      return b;
+    };
+    this.id = grow64(this.id);
+    this.alertId = grow64(this.alertId);
+    this.createdAt = grow64(this.createdAt);
+    this.until = grow64(this.until);
+    this.deletedAt = grow64(this.deletedAt);
+    this.simulated = grow8(this.simulated);
+    this.live = grow8(this.live);
+  }
+}
+
+/** A growable list of row numbers (an Int32Array and a length). */
+export class RowList {
+  rows = new Int32Array(16);
+  length = 0;
+
+  reserve(count: number): void {
+    if (count <= this.rows.length) return;
+    const bigger = new Int32Array(count);
+    bigger.set(this.rows.subarray(0, this.length));
+    this.rows = bigger;
+  }
+
+  push(row: number): void {
+    if (this.length === this.rows.length) {
+      const bigger = new Int32Array(this.rows.length * 2);
+      bigger.set(this.rows);
+      this.rows = bigger;
+    }
+    this.rows[this.length++] = row;
+  }
+
+  /** Keeps the rows `keep` accepts, in order. */
+  filter(keep: (row: number) => boolean): void {
+    let n = 0;
+    for (let i = 0; i < this.length; i++) {
+      const r = this.rows[i]!;
+      if (keep(r)) this.rows[n++] = r;
+    }
+    this.length = n;
+  }
+
+  /** Drops the first `count` rows. */
+  dropFirst(count: number): void {
+    this.rows.copyWithin(0, count, this.length);
+    this.length -= count;
+  }
+
+  sort(compare: (a: number, b: number) => number): void {
+    // Through a plain array: its TimSort is near linear on a mostly sorted list (the usual re-sort).
+    const plain = Array.from(this.rows.subarray(0, this.length));
+    plain.sort(compare);
+    this.rows.set(plain);
+  }
+}
