@@ -85,7 +85,7 @@ notifications:
 
   it('refuses a bad channel with the file, the key and the reason, and never prints the secret', () => {
     const cases: Array<[string, string, NodeJS.ProcessEnv?]> = [
-      ['chat:\n      type: opsgenie\n      url: x', 'notifications.channels.chat.type: use webhook, slack, email, pagerduty or alertmanager'],
+      ['chat:\n      type: opsgenie\n      url: x', 'notifications.channels.chat.type: use webhook, slack, email, pagerduty, alertmanager, teams or discord'],
       ['chat:\n      type: slack', 'notifications.channels.chat.url: '],
       ['chat:\n      type: slack\n      url: x\n      colour: red', 'notifications.channels.chat: unknown key colour'],
       ['chat:\n      type: slack\n      url: x\n      criticality: [urgent]', 'notifications.channels.chat.criticality.0: '],
