@@ -56,6 +56,7 @@ notifications:
       url: 'https://example.com/vigil/tok123',
       headers: { Authorization: 'Bearer tok123', 'X-Team': 'sre' },
       secret: 's3cret',
+      template: null,
       filter: { criticality: ['critical'], kinds: ['rc_integration_offline'], bouncers: ['web-*'] },
       remindEveryMs: 0,
     });
