@@ -122,7 +122,7 @@ for (const dialect of DIALECTS) {
       );
       writeConfig('notifications:\n  channels:\n    chat:\n      type: slak\n');
       const typo = await vigil('serve');
-      expect(typo.err).toContain('notifications.channels.chat.type: use webhook, slack, email or pagerduty');
+      expect(typo.err).toContain('notifications.channels.chat.type: use webhook, slack, email, pagerduty, alertmanager, teams or discord');
     });
 
     it('issues silence, silences, unsilence and ack', async () => {

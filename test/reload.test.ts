@@ -98,12 +98,12 @@ for (const dialect of DIALECTS) {
       const port = await freePort();
       const serve = await startServe(db.url, port);
 
-      serve.write(['notifications:', '  channels:', '    chat:', '      type: teams', '      url: http://127.0.0.1:9/']);
+      serve.write(['notifications:', '  channels:', '    chat:', '      type: opsgenie', '      url: http://127.0.0.1:9/']);
       serve.child.kill('SIGHUP');
       await until('the refusal', () => (serve.logLines(/reload refused/).length === 1 ? true : undefined), serve.output);
       const [refused] = serve.logLines(/reload refused/);
       expect(refused).toContain(serve.configPath);
-      expect(refused).toContain('notifications.channels.chat.type: use webhook, slack, email or pagerduty');
+      expect(refused).toContain('notifications.channels.chat.type: use webhook, slack, email, pagerduty, alertmanager, teams or discord');
       expect(refused).toContain('running configuration kept');
 
       // `vigil reload` reads the same file first: it exits 1 with one line naming the file, the key and the reason.

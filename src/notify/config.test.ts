@@ -56,6 +56,7 @@ notifications:
       url: 'https://example.com/vigil/tok123',
       headers: { Authorization: 'Bearer tok123', 'X-Team': 'sre' },
       secret: 's3cret',
+      template: null,
       filter: { criticality: ['critical'], kinds: ['rc_integration_offline'], bouncers: ['web-*'] },
       remindEveryMs: 0,
     });
@@ -85,7 +86,7 @@ notifications:
 
   it('refuses a bad channel with the file, the key and the reason, and never prints the secret', () => {
     const cases: Array<[string, string, NodeJS.ProcessEnv?]> = [
-      ['chat:\n      type: teams\n      url: x', 'notifications.channels.chat.type: use webhook, slack, email or pagerduty'],
+      ['chat:\n      type: opsgenie\n      url: x', 'notifications.channels.chat.type: use webhook, slack, email, pagerduty, alertmanager, teams or discord'],
       ['chat:\n      type: slack', 'notifications.channels.chat.url: '],
       ['chat:\n      type: slack\n      url: x\n      colour: red', 'notifications.channels.chat: unknown key colour'],
       ['chat:\n      type: slack\n      url: x\n      criticality: [urgent]', 'notifications.channels.chat.criticality.0: '],

@@ -128,6 +128,9 @@ describe('planNotifications', () => {
       [2, 3],
     ]);
     expect(at(T0 + 48 * H, { acknowledged: new Set([1]) })[0]!.reminders.map((r) => r.issue.id)).toEqual([2]);
+    // Alertmanager ends an alert not re-sent: its channel keeps re-sending an acknowledged issue.
+    const keeps: PlanChannel = { ...all(), remindsWhileAcknowledged: true };
+    expect(at(T0 + 48 * H, { acknowledged: new Set([1]), channels: [keeps] })[0]!.reminders.map((r) => r.issue.id)).toEqual([1, 2]);
     expect(at(T0 + 48 * H, { silences: [silence({ bouncerName: 'b2', endsAt: T0 + 100 * H })] })[0]!.reminders.map((r) => r.issue.id)).toEqual([1]);
     // remind_every 0: never.
     expect(at(T0 + 75 * H, { channels: [all('ops', 0)] })).toEqual([]);

@@ -45,6 +45,8 @@ export interface PlanChannel {
   remindEveryMs: number;
   /** Tell it when an announced issue is acknowledged (PagerDuty's acknowledge); other channels hear nothing. */
   sendsAcknowledgements?: boolean;
+  /** Keep reminding after an acknowledgement (Alertmanager: an alert not re-sent ends there). */
+  remindsWhileAcknowledged?: boolean;
 }
 
 export interface PlanInput {
@@ -162,7 +164,7 @@ export function planNotifications(input: PlanInput): ChannelPlan[] {
         plan.updates.push({ issue, from: s.announced });
         continue;
       }
-      if (ch.remindEveryMs <= 0 || input.acknowledged.has(issue.id)) continue;
+      if (ch.remindEveryMs <= 0 || (input.acknowledged.has(issue.id) && !ch.remindsWhileAcknowledged)) continue;
       const due = Math.floor((now - s.openQueuedAt) / ch.remindEveryMs);
       if (due > s.remindersQueued) plan.reminders.push({ issue, number: due });
     }

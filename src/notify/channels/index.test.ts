@@ -12,6 +12,9 @@ const section = notificationsFileSchema.parse({
     chat: { type: 'slack', url: 'https://hooks.slack.com/services/T0/B0/${TOKEN}' },
     mail: { type: 'email', host: 'smtp.example.com', username: 'vigil', password: '${PASSWORD}', from: 'vigil@example.com', to: 'ops@example.com' },
     pd: { type: 'pagerduty', routing_key: '${PD_KEY}' },
+    teams: { type: 'teams', url: 'https://prod-1.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?sig=${TOKEN}' },
+    dc: { type: 'discord', url: 'https://discord.com/api/webhooks/123/${TOKEN}' },
+    am: { type: 'alertmanager', url: 'https://vigil:${TOKEN}@am.example.com:9093', labels: { env: 'prod' } },
   },
 });
 
@@ -20,7 +23,7 @@ describe('channel registry', () => {
     const types = CHANNEL_TYPES.map((d) => d.type);
     expect(new Set(types).size).toBe(types.length);
     const refused = notificationsFileSchema.safeParse({ channels: { x: { type: 'pager', url: 'x' } } });
-    expect(refused.error?.issues[0]?.message).toBe('use webhook, slack, email or pagerduty');
+    expect(refused.error?.issues[0]?.message).toBe('use webhook, slack, email, pagerduty, alertmanager, teams or discord');
   });
 
   it('resolves, builds a sender for and describes every type, never printing a secret', () => {

@@ -4,13 +4,16 @@ import { webhookChannel } from './webhook/index.ts';
 import { slackChannel } from './slack/index.ts';
 import { emailChannel } from './email/index.ts';
 import { pagerdutyChannel } from './pagerduty/index.ts';
+import { alertmanagerChannel } from './alertmanager/index.ts';
+import { teamsChannel } from './teams/index.ts';
+import { discordChannel } from './discord/index.ts';
 
 /**
  * Every channel type Vigil can send to. A new one (Discord, Telegram…) is a folder beside these
  * with its `index.ts` definition, and one line here: the file schema, `vigil notify channels`, the
  * logs and the senders all read this list.
  */
-export const CHANNEL_TYPES = [webhookChannel, slackChannel, emailChannel, pagerdutyChannel] as const;
+export const CHANNEL_TYPES = [webhookChannel, slackChannel, emailChannel, pagerdutyChannel, alertmanagerChannel, teamsChannel, discordChannel] as const;
 
 type Definition = (typeof CHANNEL_TYPES)[number];
 

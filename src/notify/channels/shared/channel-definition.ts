@@ -10,6 +10,8 @@ export interface ChannelBase {
   remindEveryMs: number;
   /** Set by channel types that announce acknowledgements (PagerDuty); others are not told. */
   sendsAcknowledgements?: boolean;
+  /** Set by channel types whose receiver ends what is not re-sent (Alertmanager): reminders continue after an acknowledgement. */
+  remindsWhileAcknowledged?: boolean;
 }
 
 /** What a channel type's resolve step is given to read its section. */

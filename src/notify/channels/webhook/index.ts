@@ -4,6 +4,7 @@ import { defineChannel, type ChannelBase } from '../shared/channel-definition.ts
 import { filterKeys } from '../shared/filter-keys.ts';
 import { httpUrl } from '../shared/http-url.ts';
 import { maskUrl } from '../shared/mask-url.ts';
+import { checkTemplate } from './template.ts';
 
 /** A generic webhook: the issues as JSON, optionally signed. */
 export interface WebhookChannel extends ChannelBase {
@@ -12,6 +13,8 @@ export interface WebhookChannel extends ChannelBase {
   headers: Record<string, string>;
   /** HMAC-SHA256 key for the `X-Vigil-Signature-256` header; none = unsigned. */
   secret: string | null;
+  /** A Mustache template of the body in the receiver's format; none = Vigil's webhook body. */
+  template: string | null;
 }
 
 const webhookSchema = z
@@ -20,6 +23,10 @@ const webhookSchema = z
     url: z.string().meta({ description: 'http:// or https:// URL the JSON body is POSTed to.' }),
     headers: z.record(z.string(), z.string()).optional().meta({ description: 'Extra request headers; values may use `${VAR}`.' }),
     secret: z.string().optional().meta({ description: 'HMAC-SHA256 key: each body is signed in `X-Vigil-Signature-256`.' }),
+    template: z.string().optional().meta({
+      description:
+        "The JSON body in the receiver's format, a Mustache template over Vigil's webhook body (`{{headline}}`, `{{#issues}}…{{/issues}}`); values are JSON-escaped. Absent: Vigil's webhook body.",
+    }),
     ...filterKeys,
   })
   .strict();
@@ -36,7 +43,10 @@ export const webhookChannel = defineChannel<typeof webhookSchema, WebhookChannel
       headers[h] = value;
     }
     const secret = ch.secret === undefined ? null : str('secret', ch.secret);
-    return { ...base, type: 'webhook', url: httpUrl(at('url'), str('url', ch.url)), headers, secret };
+    // Not `${VAR}`-expanded: `$` is common in receivers' formats, and the template holds no secret.
+    const template = ch.template ?? null;
+    if (template !== null) checkTemplate(at('template'), template);
+    return { ...base, type: 'webhook', url: httpUrl(at('url'), str('url', ch.url)), headers, secret, template };
   },
   // The URL may carry a token; header values and the secret are never printed.
   target: (ch) => maskUrl(ch.url),

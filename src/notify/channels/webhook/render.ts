@@ -36,8 +36,13 @@ function issueJson(i: IssueSnapshot, c: MessageContent) {
  * (also in the `X-Vigil-Delivery` header) so a receiver can drop a message it already has.
  */
 export function renderWebhookBody(m: OutgoingMessage): string {
+  return JSON.stringify(webhookBody(m));
+}
+
+/** The webhook body as an object: also what a `template` renders from. */
+export function webhookBody(m: OutgoingMessage) {
   const c = m.content;
-  return JSON.stringify({
+  return {
     version: WEBHOOK_BODY_VERSION,
     deliveryId: m.deliveryId,
     channel: m.channel,
@@ -47,5 +52,5 @@ export function renderWebhookBody(m: OutgoingMessage): string {
     lapiUrl: c.lapiUrl,
     part: c.part,
     issues: c.issues.map((i) => issueJson(i, c)),
-  });
+  };
 }
