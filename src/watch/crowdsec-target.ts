@@ -6,7 +6,7 @@
  */
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { describeDb, type CrowdsecDbLocation } from './crowdsec-config.ts';
+import { describeDb, postgresConnection, type CrowdsecDbLocation } from './crowdsec-config.ts';
 import { errorText, SourceError } from './sources/source.ts';
 
 /** A column value; `{ time }` is epoch ms, written as the database's timestamp. */
@@ -131,19 +131,8 @@ function sqliteTarget(path: string): CrowdsecTarget {
 
 function postgresTarget(loc: Extract<CrowdsecDbLocation, { type: 'postgres' }>): CrowdsecTarget {
   const description = describeDb(loc);
-  const ssl =
-    loc.sslmode === 'disable' || loc.sslmode === ''
-      ? false
-      : loc.sslmode === 'verify-full' || loc.sslmode === 'verify-ca'
-        ? true
-        : { rejectUnauthorized: false };
   const pool = new pg.Pool({
-    host: loc.host,
-    port: loc.port,
-    user: loc.user,
-    password: loc.password,
-    database: loc.database,
-    ssl,
+    ...postgresConnection(loc),
     max: 1,
     connectionTimeoutMillis: 10_000,
     application_name: 'vigil-export',
