@@ -6,6 +6,7 @@ import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
 import { createBouncer, type Bouncer } from '../src/remediation/index.ts';
 import { driftObservations, streamFilters } from '../src/store/canaries.ts';
 import { startCanaryLapi, type CanaryLapi } from './support/canary-lapi.ts';
+import { reportCycle } from './remediation-helpers.ts';
 import { getBouncer } from '../src/store/bouncers.ts';
 import { addDecisions } from '../src/store/decisions.ts';
 
@@ -80,16 +81,7 @@ describe('drift: real bouncers against what the Local API sends them', () => {
   }
 
   /** One report cycle: pull, push usage metrics, make the Local API write the activity, observe. */
-  async function report(b: Bouncer): Promise<void> {
-    await b.pull();
-    expect(await b.pushUsageMetrics()).toBe('sent');
-    await lapi.server.activity.flush();
-    await lapi.server.drift.observeNow();
-    // The observation's own evaluation runs in the background; this one settles the issues before the test reads them.
-    await lapi.server.health.evaluateNow();
-    // Report times are milliseconds: the next report must not share this one's.
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const report = (b: Bouncer) => reportCycle(lapi, b);
 
   beforeAll(async () => {
     lapi = await startCanaryLapi('  []');

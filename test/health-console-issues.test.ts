@@ -6,7 +6,7 @@ import { issueRunbook } from '../src/core/health/issue-view.ts';
 import { systemClock } from '../src/lib/clock.ts';
 import { createBouncer, type Bouncer } from '../src/remediation/index.ts';
 import { openHealthIssues } from '../src/store/health-issues.ts';
-import { startTestLapi, type TestLapi } from './remediation-helpers.ts';
+import { reportCycle, startTestLapi, type TestLapi } from './remediation-helpers.ts';
 
 /**
  * The Console's newest issues through a real `vigil serve` over real HTTP (SQLite; the store reads
@@ -96,14 +96,7 @@ describe("the Console's newest issues through vigil serve", () => {
       return b;
     };
     let b = start();
-    const report = async () => {
-      await b.pull();
-      expect(await b.pushUsageMetrics()).toBe('sent');
-      await lapi.server.activity.flush();
-      await lapi.server.drift.observeNow();
-      await lapi.server.health.evaluateNow();
-      await new Promise((r) => setTimeout(r, 5));
-    };
+    const report = () => reportCycle(lapi, b);
     // It works first: it reports what it holds (its reports carry active_decisions).
     await report();
     expect(b.cache.size).toBe(3);
