@@ -21,28 +21,12 @@ import { listBouncers } from '../../src/store/bouncers.ts';
 import { dbOf } from '../../src/store/store-db.ts';
 
 const BIN = path.resolve('bin/vigil.js');
+import { cscliAlert } from '../support/cscli-alert.ts';
+
 const UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
 const PASSWORD = 'a-password-of-some-length';
 
-function alert(value: string, message = 'test') {
-  const now = new Date().toISOString();
-  return {
-    capacity: 0,
-    decisions: [{ duration: '4h', origin: 'cscli', scenario: 'test', scope: 'Ip', type: 'ban', value }],
-    events: [],
-    events_count: 1,
-    labels: null,
-    leakspeed: '0',
-    message,
-    scenario: 'test',
-    scenario_hash: '',
-    scenario_version: '',
-    simulated: false,
-    source: { ip: value, scope: 'Ip', value },
-    start_at: now,
-    stop_at: now,
-  };
-}
+const alert = (value: string, message = 'test') => cscliAlert(value, '4h', { message });
 
 /** A store with a validated machine `agent`, in `dir`. */
 async function storeWithMachine(dir: string): Promise<string> {
