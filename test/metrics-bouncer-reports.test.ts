@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DIALECTS } from './support/databases.ts';
 import { useInProcessServer } from './support/in-process-server.ts';
+import { usageReport } from './support/usage-report.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { createBouncer } from '../src/store/bouncers.ts';
@@ -23,26 +24,9 @@ for (const dialect of DIALECTS) {
     it("a bouncer's report is scraped under its name; a bouncer without a report has no series", async () => {
       await createBouncer(server().store, { name: 'fw', apiKeyHash: hashApiKey(KEY), now: T0 });
       await createBouncer(server().store, { name: 'quiet', apiKeyHash: hashApiKey('0'.repeat(32)), now: T0 });
-      const report = {
-        remediation_components: [
-          {
-            version: 'v0.1.0',
-            type: 'vigil-bouncer',
-            utc_startup_timestamp: Math.floor(T0 / 1000),
-            os: { name: 'debian', version: '12' },
-            feature_flags: [],
-            metrics: [
-              {
-                meta: { window_size_seconds: 900, utc_now_timestamp: Math.floor(T0 / 1000) },
-                items: [{ name: 'dropped', value: 12, unit: 'request', labels: { origin: 'crowdsec', ip_type: 'ipv4' } }],
-              },
-            ],
-          },
-        ],
-      };
       const posted = await fetch(`${server().url}/v1/usage-metrics`, {
         method: 'POST',
-        body: JSON.stringify(report),
+        body: JSON.stringify(usageReport(T0, T0)),
         headers: { 'X-Api-Key': KEY, 'User-Agent': 'vigil-bouncer/v0.1.0', 'Content-Type': 'application/json' },
       });
       expect(posted.status).toBe(201);
