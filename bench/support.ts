@@ -2,21 +2,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import net from 'node:net';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A loopback TCP port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+/** A loopback TCP port nothing listens on right now (the tests' own). */
+export { freePort } from '../test/support/processes.ts';
 
 /** A process's peak (VmHWM) or current (VmRSS) resident set in MB, from /proc; null when gone. */
 export function residentMB(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number | null {

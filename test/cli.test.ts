@@ -1,10 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { cliRunner, useCliWorkspace } from './support/cli.ts';
-import { DIALECTS, withStoreAt } from './support/databases.ts';
-import { ManualClock } from '../src/lib/clock.ts';
-import type { Store } from '../src/store/store.ts';
+import { cliRunner, useCliTest } from './support/cli.ts';
+import { DIALECTS } from './support/databases.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { getBouncer, listBouncers } from '../src/store/bouncers.ts';
 import { activeDecisions, expiredDecisions } from '../src/store/decisions.ts';
@@ -14,17 +12,12 @@ const T0 = Date.UTC(2026, 10, 24, 4, 17, 15);
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: vigil CLI`, () => {
-    const workspace = useCliWorkspace(dialect, 'vigil-cli-');
+    const { workspace, clock, vigil, withStore } = useCliTest(dialect, 'vigil-cli-', T0);
     let dir: string;
     let dbUrl: string;
-    const clock = new ManualClock(T0);
-
-    const vigil = cliRunner(() => ({ env: { VIGIL_DB: dbUrl }, cwd: dir, clock }));
-    const withStore = <T>(fn: (s: Store) => Promise<T>): Promise<T> => withStoreAt(dbUrl, fn);
 
     beforeEach(() => {
       ({ dir, dbUrl } = workspace());
-      clock.set(T0);
     });
 
     it('bouncers add prints the key exactly as cscli, stores only its SHA-512', async () => {

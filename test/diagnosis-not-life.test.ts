@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl, withStoreAt } from './support/databases.ts';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
+import { until as waitUntil } from './support/wait.ts';
 import type { HealthIssue } from '../src/core/model/health-issue.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -29,15 +30,8 @@ const AGENT_UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** A real process on a loaded machine: 30 s at most, every 100 ms. */
+const until = <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => waitUntil(what, probe, undefined, 30_000, 100);
 
 for (const dialect of DIALECTS) {
   // A real process, a few seconds of pulls and real CLIs: a loaded CI machine needs more than the default 30 s.

@@ -1,11 +1,11 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crowdsecBouncersAvailable, startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
-import { freePort } from './support/processes.ts';
+import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 import { until } from './support/wait.ts';
 
 /**
@@ -31,59 +31,41 @@ interface IssueJson {
 describe.skipIf(!available.custom)(`evidence on a shared host${available.custom ? '' : ` (skipped: ${available.reason})`}`, () => {
   let work: string;
   let other: string;
-  let server: ChildProcess;
-  let log = '';
-  let port: number;
+  let serve: VigilServe;
   let apiUrl: string;
   const bouncers: CustomBouncerHandle[] = [];
   let pulling: ReturnType<typeof setInterval> | undefined;
 
   const vigil = async (cwd: string, ...args: string[]) => (await exec(process.execPath, [BIN, ...args], { cwd, timeout: 60_000 })).stdout;
-  const serverLog = () => `server log:\n${log.slice(-3000)}`;
+  const log = () => serve.logs();
+  const serverLog = () => `server log:\n${log().slice(-3000)}`;
 
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-shared-host-'));
     other = path.join(work, 'other-shell');
     fs.mkdirSync(other);
-    port = await freePort();
-    apiUrl = `http://127.0.0.1:${port}/`;
     const db = `sqlite:${path.join(work, 'data', 'vigil.db')}`;
-    fs.writeFileSync(
-      path.join(work, 'vigil.yaml'),
-      [
-        `listen: 127.0.0.1:${port}`,
-        `db: ${db}`,
-        'metrics_listen: 127.0.0.1:0',
-        'activity_flush_every: 250ms',
-        'health:',
-        '  offline_after: 4s',
-        '  evaluate_every: 500ms',
-        '',
-      ].join('\n'),
-    );
+    serve = await startVigilServe({
+      workDir: work,
+      db,
+      configLines: ['activity_flush_every: 250ms', 'health:', '  offline_after: 4s', '  evaluate_every: 500ms'],
+    });
+    apiUrl = serve.url;
     // The operator's shell elsewhere: the default port in its config, the same store.
     fs.writeFileSync(path.join(other, 'vigil.yaml'), ['listen: 127.0.0.1:8080', `db: ${db}`, ''].join('\n'));
-    server = spawn(process.execPath, [BIN, 'serve'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
-    server.stdout!.on('data', (d) => (log += d));
-    server.stderr!.on('data', (d) => (log += d));
-    await until('vigil serve', async () => ((await fetch(`${apiUrl}health`).catch(() => undefined))?.ok ? true : undefined), serverLog);
   });
 
   afterAll(async () => {
     if (pulling) clearInterval(pulling);
     for (const b of bouncers) await b.stop();
-    if (server?.exitCode === null) {
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
+    await serve?.stop();
     fs.rmSync(work, { recursive: true, force: true });
   });
 
   it('speaks of its own traffic, names the real URL, and keeps other clients out of its refused requests', { timeout: 90_000 }, async () => {
-    const keyA = (await vigil(work, 'bouncers', 'add', 'custom-a', '-o', 'raw')).trim();
-    const keyB = (await vigil(work, 'bouncers', 'add', 'custom-b', '-o', 'raw')).trim();
-    const keyF = (await vigil(work, 'bouncers', 'add', 'forward-auth', '-o', 'raw')).trim();
+    const keyA = (await vigil(serve.dir, 'bouncers', 'add', 'custom-a', '-o', 'raw')).trim();
+    const keyB = (await vigil(serve.dir, 'bouncers', 'add', 'custom-b', '-o', 'raw')).trim();
+    const keyF = (await vigil(serve.dir, 'bouncers', 'add', 'forward-auth', '-o', 'raw')).trim();
     const a = await startCustomBouncer({ apiUrl, apiKey: keyA, updateFrequency: '1s', workDir: work });
     bouncers.push(a, await startCustomBouncer({ apiUrl, apiKey: keyB, updateFrequency: '1s', workDir: work }));
     // A third client on 127.0.0.1 with its own product, pulling as Vigil's forward-auth bouncer does.
@@ -96,7 +78,7 @@ describe.skipIf(!available.custom)(`evidence on a shared host${available.custom 
     await until(
       'three healthy bouncers',
       async () => {
-        const list: Array<{ name: string; health: string; ip_address: string }> = JSON.parse(await vigil(work, 'bouncers', 'list', '-o', 'json'));
+        const list: Array<{ name: string; health: string; ip_address: string }> = JSON.parse(await vigil(serve.dir, 'bouncers', 'list', '-o', 'json'));
         return list.length === 3 && list.every((b) => b.health === 'healthy' && b.ip_address === '127.0.0.1') ? true : undefined;
       },
       serverLog,
@@ -106,7 +88,7 @@ describe.skipIf(!available.custom)(`evidence on a shared host${available.custom 
     const issue = await until(
       'RC Integration Offline for custom-a',
       async () =>
-        (JSON.parse(await vigil(work, 'issues', 'list', '-o', 'json')) as IssueJson[]).find(
+        (JSON.parse(await vigil(serve.dir, 'issues', 'list', '-o', 'json')) as IssueJson[]).find(
           (i) => i.kind === 'rc_integration_offline' && i.subject === 'bouncer:custom-a',
         ),
       serverLog,
@@ -117,7 +99,7 @@ describe.skipIf(!available.custom)(`evidence on a shared host${available.custom 
     expect(shown).toContain('nothing with its key or its User-Agent crowdsec-custom-bouncer/- has arrived since');
     expect(shown).toMatch(/other bouncers on 127\.0\.0\.1 kept pulling \(last: '(custom-b|forward-auth)' at /);
     // The URL serve listens on, though this shell's config says 8080.
-    expect(shown).toContain(`http://127.0.0.1:${port}/`);
+    expect(shown).toContain(serve.url);
     expect(shown).not.toContain('127.0.0.1:8080');
     if (!systemd) {
       expect(shown).not.toMatch(/systemctl|journalctl/);

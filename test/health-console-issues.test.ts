@@ -1,12 +1,12 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LikelyCause } from '../src/core/health/types.ts';
 import { issueRunbook } from '../src/core/health/issue-view.ts';
 import { systemClock } from '../src/lib/clock.ts';
 import { createBouncer, type Bouncer } from '../src/remediation/index.ts';
 import { openHealthIssues } from '../src/store/health-issues.ts';
-import { startTestLapi, type TestLapi } from './remediation-helpers.ts';
+import { reportCycle, startTestLapi, type TestLapi } from './remediation-helpers.ts';
+import { startStreamHop } from './support/stream-hop.ts';
 
 /**
  * The Console's newest issues through a real `vigil serve` over real HTTP (SQLite; the store reads
@@ -63,31 +63,12 @@ describe("the Console's newest issues through vigil serve", () => {
     for (const v of ['1.2.3.4', '5.6.7.8', '9.9.9.9']) await lapi.addDecision('Ip', v);
     // A real HTTP hop that, once `emptying`, empties every stream answer: the bouncer pulls fine and holds nothing.
     let emptying = false;
-    const target = new URL(lapi.url);
-    hop = http.createServer((req, res) => {
-      const up = http.request(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
-        (ur) => {
-          const body: Buffer[] = [];
-          ur.on('data', (c) => body.push(c));
-          ur.on('end', () => {
-            let out = Buffer.concat(body);
-            if (emptying && req.url?.startsWith('/v1/decisions/stream') && ur.statusCode === 200) out = Buffer.from('{"new":[],"deleted":[]}');
-            const headers = { ...ur.headers, 'content-length': String(out.length) };
-            delete headers['transfer-encoding'];
-            res.writeHead(ur.statusCode!, headers);
-            res.end(out);
-          });
-        },
-      );
-      up.on('error', () => res.destroy());
-      req.pipe(up);
-    });
-    await new Promise<void>((r) => hop.listen(0, '127.0.0.1', () => r()));
+    const through = await startStreamHop(new URL(lapi.url), (body) => (emptying ? Buffer.from('{"new":[],"deleted":[]}') : body));
+    hop = through.server;
     const key = await lapi.addBouncer('empty-fw');
     const start = () => {
       const b = createBouncer({
-        apiUrl: `http://127.0.0.1:${(hop.address() as AddressInfo).port}/`,
+        apiUrl: through.url,
         apiKey: key,
         usageMetricsInterval: '30m',
         name: 'empty-fw',
@@ -96,14 +77,7 @@ describe("the Console's newest issues through vigil serve", () => {
       return b;
     };
     let b = start();
-    const report = async () => {
-      await b.pull();
-      expect(await b.pushUsageMetrics()).toBe('sent');
-      await lapi.server.activity.flush();
-      await lapi.server.drift.observeNow();
-      await lapi.server.health.evaluateNow();
-      await new Promise((r) => setTimeout(r, 5));
-    };
+    const report = () => reportCycle(lapi, b);
     // It works first: it reports what it holds (its reports carry active_decisions).
     await report();
     expect(b.cache.size).toBe(3);

@@ -1,12 +1,10 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crowdsecBouncersAvailable, startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
 import { until } from './support/wait.ts';
-import { freePort } from './support/processes.ts';
+import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 
 /**
  * The seed's story end to end with Debian's real crowdsec-custom-bouncer and the real `vigil`
@@ -14,8 +12,6 @@ import { freePort } from './support/processes.ts';
  * Integration Offline opens (offline_after 4s) with cause "stopped or network"; start it with a
  * wrong key and the cause becomes "authentication"; fix the key and the issue resolves.
  */
-const exec = promisify(execFile);
-const BIN = path.resolve(import.meta.dirname, '../bin/vigil.js');
 const available = crowdsecBouncersAvailable();
 
 interface IssueJson {
@@ -28,45 +24,27 @@ interface IssueJson {
 
 describe.skipIf(!available.custom)(`health with the real crowdsec-custom-bouncer${available.custom ? '' : ` (skipped: ${available.reason})`}`, () => {
   let work: string;
-  let server: ChildProcess;
-  let log = '';
+  let serve: VigilServe;
   let apiUrl: string;
   const bouncers: CustomBouncerHandle[] = [];
 
-  const vigil = async (...args: string[]) => (await exec(process.execPath, [BIN, ...args], { cwd: work })).stdout;
+  const vigil = (...args: string[]) => serve.cli(...args);
   const issues = async (): Promise<IssueJson[]> => JSON.parse(await vigil('issues', 'list', '-o', 'json'));
-  const serverLog = () => `server log:\n${log.slice(-3000)}`;
+  const log = () => serve.logs();
+  const serverLog = () => `server log:\n${log().slice(-3000)}`;
 
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-health-e2e-'));
-    const port = await freePort();
-    apiUrl = `http://127.0.0.1:${port}/`;
-    fs.writeFileSync(
-      path.join(work, 'vigil.yaml'),
-      [
-        `listen: 127.0.0.1:${port}`,
-        'db: sqlite:./data/vigil.db',
-        'metrics_listen: 127.0.0.1:0',
-        'activity_flush_every: 250ms',
-        'health:',
-        '  offline_after: 4s',
-        '  evaluate_every: 500ms',
-        '',
-      ].join('\n'),
-    );
-    server = spawn(process.execPath, [BIN, 'serve'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
-    server.stdout!.on('data', (d) => (log += d));
-    server.stderr!.on('data', (d) => (log += d));
-    await until('vigil serve', async () => ((await fetch(`${apiUrl}health`).catch(() => undefined))?.ok ? true : undefined), serverLog);
+    serve = await startVigilServe({
+      workDir: work,
+      configLines: ['activity_flush_every: 250ms', 'health:', '  offline_after: 4s', '  evaluate_every: 500ms'],
+    });
+    apiUrl = serve.url;
   });
 
   afterAll(async () => {
     for (const b of bouncers) await b.stop();
-    if (server?.exitCode === null) {
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
+    await serve?.stop();
     fs.rmSync(work, { recursive: true, force: true });
   });
 
@@ -92,7 +70,7 @@ describe.skipIf(!available.custom)(`health with the real crowdsec-custom-bouncer
       serverLog,
     );
     expect(offline.evidence.causes[0]!.cause).toBe('stopped_or_network');
-    expect(log).toContain('issue opened');
+    expect(log()).toContain('issue opened');
     const shown = await vigil('issues', 'show', String(offline.id));
     expect(shown).toContain('service stopped, integration not loaded, or network');
     // The service steps follow the host serve runs on: systemctl with systemd, the process and its log file without.
@@ -119,6 +97,6 @@ describe.skipIf(!available.custom)(`health with the real crowdsec-custom-bouncer
     await until('resolution', async () => ((await issues()).some((i) => i.id === offline.id) ? undefined : true), serverLog);
     const history: IssueJson[] = JSON.parse(await vigil('issues', 'list', '--all', '-o', 'json'));
     expect(history.find((i) => i.id === offline.id)!.status).toBe('resolved');
-    expect(log).toContain('issue resolved');
+    expect(log()).toContain('issue resolved');
   });
 });

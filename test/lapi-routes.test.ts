@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from './support/databases.ts';
-import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
-import { loadConfig } from '../src/config/config.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from './support/databases.ts';
+import { useInProcessServer } from './support/in-process-server.ts';
+import type { RunningServer } from '../src/app/serve.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { hashMachinePassword } from '../src/lib/password.ts';
@@ -62,11 +62,11 @@ describe('the route table', () => {
 for (const dialect of DIALECTS) {
   describe(`${dialect}: every line of the route table is answered`, () => {
     let server: RunningServer;
-    let cleanup: () => Promise<void>;
     let jwt = '';
     let adminToken = '';
     let session = '';
     const clock = new ManualClock(T0);
+    const started = useInProcessServer(dialect, clock);
 
     const send = async (method: string, path: string, headers: Record<string, string>, body?: string) => {
       // A `name/version` User-Agent, as CrowdSec wants of a machine's login; not an agent's (`crowdsec/`).
@@ -90,11 +90,7 @@ for (const dialect of DIALECTS) {
     };
 
     beforeAll(async () => {
-      const db = await freshDbUrl(dialect);
-      cleanup = db.cleanup;
-      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
-      config.health.evaluateEveryMs = 0;
-      server = await startServer(config, { clock, log: createLogger('silent') });
+      server = started();
       await createBouncer(server.store, { name: 'routes-bouncer', apiKeyHash: hashApiKey(KEY), now: T0 });
       await createMachine(server.store, { machineId: MACHINE, passwordHash: await hashMachinePassword(PASSWORD), now: T0, isValidated: true });
       const login = await send('POST', '/v1/watchers/login', {}, JSON.stringify({ machine_id: MACHINE, password: PASSWORD }));
@@ -108,10 +104,6 @@ for (const dialect of DIALECTS) {
       });
       session = (ui.headers.get('set-cookie') ?? '').split(';')[0]!;
       expect([login.status, ui.status, jwt !== undefined, session !== '']).toEqual([200, 303, true, true]);
-    });
-    afterAll(async () => {
-      await server?.close();
-      await cleanup?.();
     });
 
     it('refuses each route without its credentials as CrowdSec does, and answers it with them', async () => {

@@ -4,10 +4,8 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import YAML from 'yaml';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { cliRunner, useCliWorkspace } from './support/cli.ts';
-import { DIALECTS, withStoreAt } from './support/databases.ts';
-import { ManualClock } from '../src/lib/clock.ts';
-import type { Store } from '../src/store/store.ts';
+import { useCliTest } from './support/cli.ts';
+import { DIALECTS } from './support/databases.ts';
 import { createMachine, getMachine, listMachines, recordHeartbeat, recordLogin } from '../src/store/machines.ts';
 import { HealthEngine } from '../src/health/engine.ts';
 import { DEFAULT_RULES } from '../src/core/health/evaluate.ts';
@@ -18,17 +16,12 @@ const bin = path.join(import.meta.dirname, '..', 'bin', 'vigil.js');
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: vigil machines`, () => {
-    const workspace = useCliWorkspace(dialect, 'vigil-machines-');
+    const { workspace, clock, vigil, withStore } = useCliTest(dialect, 'vigil-machines-', T0);
     let dir: string;
     let dbUrl: string;
-    const clock = new ManualClock(T0);
-
-    const vigil = cliRunner(() => ({ env: { VIGIL_DB: dbUrl }, cwd: dir, clock }));
-    const withStore = <T>(fn: (s: Store) => Promise<T>): Promise<T> => withStoreAt(dbUrl, fn);
 
     beforeEach(() => {
       ({ dir, dbUrl } = workspace());
-      clock.set(T0);
     });
 
     it('add --auto -f FILE writes the credentials the agent reads; the machine is validated and its password bcrypt-hashed', async () => {

@@ -8,8 +8,9 @@ import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { loadNotificationsConfig, type NotificationsFileSection } from '../src/notify/config.ts';
 import { verifySignature } from '../src/notify/channels/webhook/signature.ts';
 import { acknowledgeIssue, createSilence } from '../src/notify/silence-commands.ts';
-import { applyBouncerActivity, createBouncer, setBouncerKind } from '../src/store/bouncers.ts';
+import { createBouncer, setBouncerKind } from '../src/store/bouncers.ts';
 import { openHealthIssues } from '../src/store/health-issues.ts';
+import { bouncerPulls, evaluateAndNotify } from './support/notify-cycle.ts';
 
 /**
  * Notifications end to end: `vigil serve` (real store, real health engine, manual clock) sending
@@ -39,17 +40,8 @@ for (const dialect of DIALECTS) {
     let chat: HttpReceiver;
     const ids: Record<string, number> = {};
 
-    const pull = (...names: string[]) =>
-      applyBouncerActivity(
-        server.store,
-        names.map((n) => ({ id: ids[n]!, lastPullAt: clock.now() })),
-        clock.now(),
-      );
-    const cycle = async () => {
-      const r = await server.health.evaluateNow();
-      await server.notifications.flush();
-      return r;
-    };
+    const pull = bouncerPulls(() => server, ids, clock);
+    const cycle = () => evaluateAndNotify(server);
     const issueId = async (subject: string) => (await openHealthIssues(server.store)).find((i) => i.subject === subject)!.id;
 
     beforeAll(async () => {
@@ -186,12 +178,7 @@ for (const dialect of DIALECTS) {
     let gone: HttpReceiver;
     let flakyPort: number;
     const ids: Record<string, number> = {};
-    const pull = (...names: string[]) =>
-      applyBouncerActivity(
-        server.store,
-        names.map((n) => ({ id: ids[n]!, lastPullAt: clock.now() })),
-        clock.now(),
-      );
+    const pull = bouncerPulls(() => server, ids, clock);
     const outbox = (channel: string) => server.notifications.store.outbox({ channel });
 
     beforeAll(async () => {

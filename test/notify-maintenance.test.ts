@@ -7,7 +7,8 @@ import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { loadNotificationsConfig } from '../src/notify/config.ts';
 import { createSilence } from '../src/notify/silence-commands.ts';
-import { applyBouncerActivity, createBouncer, setBouncerKind } from '../src/store/bouncers.ts';
+import { createBouncer, setBouncerKind } from '../src/store/bouncers.ts';
+import { bouncerPulls, evaluateAndNotify } from './support/notify-cycle.ts';
 
 /**
  * Maintenance windows end to end: `vigil serve` (real store, health engine, planner and outbox,
@@ -27,17 +28,8 @@ for (const dialect of DIALECTS) {
     let cleanup: () => Promise<void>;
     let hook: HttpReceiver;
     const ids: Record<string, number> = {};
-    const pull = (...names: string[]) =>
-      applyBouncerActivity(
-        server.store,
-        names.map((n) => ({ id: ids[n]!, lastPullAt: clock.now() })),
-        clock.now(),
-      );
-    const cycle = async () => {
-      const r = await server.health.evaluateNow();
-      await server.notifications.flush();
-      return r;
-    };
+    const pull = bouncerPulls(() => server, ids, clock);
+    const cycle = () => evaluateAndNotify(server);
     const bouncersIn = (from: number) => hook.requests.slice(from).map((q) => [q.json.event, q.json.issues.map((i: { bouncer: string }) => i.bouncer).sort()]);
 
     beforeAll(async () => {

@@ -8,6 +8,7 @@ import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { loadNotificationsConfig } from '../src/notify/config.ts';
 import { acknowledgeIssue } from '../src/notify/silence-commands.ts';
 import { applyBouncerActivity, createBouncer } from '../src/store/bouncers.ts';
+import { evaluateAndNotify } from './support/notify-cycle.ts';
 
 /**
  * A PagerDuty channel end to end: `vigil serve` (store, health engine, planner, outbox) sending to
@@ -25,11 +26,7 @@ for (const dialect of DIALECTS) {
     let cleanup: () => Promise<void>;
     let pd: HttpReceiver;
     let webId: number;
-    const cycle = async () => {
-      const r = await server.health.evaluateNow();
-      await server.notifications.flush();
-      return r;
-    };
+    const cycle = () => evaluateAndNotify(server);
     const events = () => pd.requests.map((r) => [r.path, r.json.event_action, r.json.dedup_key, r.json.payload?.severity ?? null]);
 
     beforeAll(async () => {

@@ -9,6 +9,7 @@ import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { loadNotificationsConfig } from '../src/notify/config.ts';
 import { createBouncer, listBouncers } from '../src/store/bouncers.ts';
 import { openHealthIssues } from '../src/store/health-issues.ts';
+import { evaluateAndNotify } from './support/notify-cycle.ts';
 
 /**
  * Issue 24 item 6, over real HTTP with a real webhook receiver and default health rules (time moved
@@ -49,12 +50,7 @@ for (const dialect of DIALECTS) {
       if (status === 200) lastPull = clock.now();
       return status;
     };
-    const cycle = async () => {
-      await server.activity.flush();
-      const r = await server.health.evaluateNow();
-      await server.notifications.flush();
-      return r;
-    };
+    const cycle = () => evaluateAndNotify(server, { flushActivity: true });
     const sent = () => hook.requests.map((q) => q.json.headline as string);
     const issue = async () => (await openHealthIssues(server.store))[0];
 

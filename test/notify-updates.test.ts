@@ -14,6 +14,7 @@ import { UPDATE_EVERY_MS } from '../src/core/notify/plan.ts';
 import { rotateAdminToken } from '../src/server/admin.ts';
 import { createBouncer, listBouncers } from '../src/store/bouncers.ts';
 import { openHealthIssues } from '../src/store/health-issues.ts';
+import { evaluateAndNotify } from './support/notify-cycle.ts';
 
 /**
  * One bouncer incident, end to end, with the default health rules: a stream bouncer pulls every
@@ -61,12 +62,7 @@ for (const dialect of DIALECTS) {
       expect(await get(server.url, '/v1/decisions/stream?startup=false', { 'X-Api-Key': 'web-key', 'User-Agent': UA }, FROM)).toBe(200);
       lastPull = clock.now();
     };
-    const cycle = async () => {
-      await server.activity.flush();
-      const r = await server.health.evaluateNow();
-      await server.notifications.flush();
-      return r;
-    };
+    const cycle = () => evaluateAndNotify(server, { flushActivity: true });
     const counts = () => [hook.requests.length, chat.requests.length, smtp.received.length];
     const last = () => ({ hook: hook.requests.at(-1)!.json, chat: chat.requests.at(-1)!.json, mail: smtp.received.at(-1)! });
 

@@ -16,6 +16,7 @@ import type { Clock } from '../src/lib/clock.ts';
 import { generateApiKey, hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
 import { solvesChallenge } from '../src/remediation/captcha.ts';
+import type { Bouncer } from '../src/remediation/index.ts';
 import { loadForwardAuthConfig } from '../src/remediation/forward-auth/config.ts';
 import { startForwardAuth, type ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
 import { stopChild } from './support/processes.ts';
@@ -85,6 +86,22 @@ export async function startTestLapi(clock: Clock, opts: { vigilYaml?: string } =
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One report cycle of an in-process bouncer against the test Local API: pull, push usage metrics,
+ * make the Local API write the activity, observe drift, evaluate (the observation's own evaluation
+ * runs in the background; this one settles the issues before the test reads them).
+ */
+export async function reportCycle(lapi: TestLapi, b: Bouncer): Promise<void> {
+  await b.pull();
+  const pushed = await b.pushUsageMetrics();
+  if (pushed !== 'sent') throw new Error(`usage metrics not sent: ${pushed}`);
+  await lapi.server.activity.flush();
+  await lapi.server.drift.observeNow();
+  await lapi.server.health.evaluateNow();
+  // Report times are milliseconds: the next report must not share this one's.
+  await new Promise((r) => setTimeout(r, 5));
 }
 
 /**

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl, withStoreAt } from './support/databases.ts';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
+import { until as waitUntil } from './support/wait.ts';
 import { requestFrom } from './support/http-from.ts';
 import { startHttpReceiver } from './support/receivers.ts';
 import { refusedSummaries } from '../src/store/refused-summaries.ts';
@@ -24,15 +25,8 @@ const BOUNCER_UA = 'crowdsec-custom-bouncer/v0.0.15';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** A real process on a loaded machine: 30 s at most, every 100 ms. */
+const until = <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => waitUntil(what, probe, undefined, 30_000, 100);
 
 for (const dialect of DIALECTS) {
   // Two real processes and a few seconds of pulls each: a loaded CI machine needs more than the default 30 s.
@@ -87,10 +81,8 @@ for (const dialect of DIALECTS) {
       expect((await withStoreAt(db.url, (s) => getBouncer(s, 'fw')))?.pullCadenceMs).toBe(learnt);
       // Killed now: Integration Late opens from the cadence learnt before the restart.
       // (bounded wait: late after 6 × 400 ms, the 2 s floor and one 250 ms evaluation; 30 s allows a loaded machine)
-      const issue = await until(
-        'integration_late',
-        async () => (await withStoreAt(db.url, (s) => openHealthIssues(s))).find((i) => i.subject === 'bouncer:fw'),
-        30_000,
+      const issue = await until('integration_late', async () =>
+        (await withStoreAt(db.url, (s) => openHealthIssues(s))).find((i) => i.subject === 'bouncer:fw'),
       );
       expect(issue.kind).toBe('integration_late');
       expect((await withStoreAt(db.url, (s) => getBouncer(s, 'fw')))?.pullCadenceMs).toBe(learnt);

@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { usageReport } from './support/usage-report.ts';
 import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
@@ -16,29 +17,7 @@ const T0 = Date.UTC(2026, 10, 24, 6, 0, 0);
 const KEY = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
 const HOUR = 3600_000;
 
-function report(now: number, overrides: Record<string, unknown> = {}) {
-  return {
-    remediation_components: [
-      {
-        version: 'v0.1.0',
-        type: 'vigil-bouncer',
-        utc_startup_timestamp: Math.floor(T0 / 1000),
-        os: { name: 'debian', version: '12' },
-        feature_flags: [],
-        metrics: [
-          {
-            meta: { window_size_seconds: 900, utc_now_timestamp: Math.floor(now / 1000) },
-            items: [
-              { name: 'dropped', value: 12, unit: 'request', labels: { origin: 'crowdsec', ip_type: 'ipv4' } },
-              { name: 'processed', value: 3400, unit: 'request', labels: { ip_type: 'ipv4' } },
-            ],
-          },
-        ],
-        ...overrides,
-      },
-    ],
-  };
-}
+const report = (now: number, overrides: Record<string, unknown> = {}) => usageReport(T0, now, overrides);
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: POST /v1/usage-metrics`, () => {

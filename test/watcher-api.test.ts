@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sign } from 'hono/jwt';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { requestFrom } from './support/http-from.ts';
+import { cscliAlert as cscliAlertAt } from './support/cscli-alert.ts';
 import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
@@ -27,24 +28,9 @@ const MACHINE = '3d1219c7c4c5404aaa1f6d2a48adfda4';
 const REG_TOKEN = 'x'.repeat(40);
 const BOUNCER_KEY = 'e8759c581418ed9f77e91dcb2d6082f8';
 
-const cscliAlert = (value: string, duration = '5m', extra: Record<string, unknown> = {}) => ({
-  capacity: 0,
-  created_at: '2026-11-24T04:18:06Z',
-  decisions: [{ duration, origin: 'cscli', scenario: 'test', scope: 'Ip', type: 'ban', value }],
-  events: [],
-  events_count: 1,
-  labels: null,
-  leakspeed: '0',
-  message: 'test',
-  scenario: 'test',
-  scenario_hash: '',
-  scenario_version: '',
-  simulated: false,
-  source: { ip: value, scope: 'Ip', value },
-  start_at: '2026-11-24T04:18:06Z',
-  stop_at: '2026-11-24T04:18:06Z',
-  ...extra,
-});
+/** cscli's alert at a fixed time (the captured exchange's), 5 minutes unless told. */
+const cscliAlert = (value: string, duration = '5m', extra: Record<string, unknown> = {}) =>
+  cscliAlertAt(value, duration, { created_at: '2026-11-24T04:18:06Z', start_at: '2026-11-24T04:18:06Z', stop_at: '2026-11-24T04:18:06Z', ...extra });
 
 const agentAlert = (ip: string, remediation = true) => ({
   capacity: 5,

@@ -3,7 +3,7 @@ import type { VigilConfig } from '../config/config.ts';
 import { VigilError } from '../lib/errors.ts';
 import { formatListen, type ListenAddress } from '../lib/listen-address.ts';
 import { Store } from '../store/store.ts';
-import { readRunFile, refuseStoreLostUnderServe, runFilePath } from './run-file.ts';
+import { refuseStoreLostUnderServe, servePidOn } from './run-file.ts';
 
 /**
  * `vigil serve -t` (nginx -t, a unit's ExecStartPre): what would stop `vigil serve` from starting,
@@ -25,8 +25,7 @@ export async function testServeConfig(config: VigilConfig, env: NodeJS.ProcessEn
 
   // A serve already running on this store holds these ports: that is no reason to refuse (run
   // while it runs, to check an edited file); on a restart systemd stops it before ExecStartPre.
-  const run = readRunFile(runFilePath(config, env, cwd));
-  const runningPid = run && alive(run.pid) ? run.pid : null;
+  const runningPid = servePidOn(config, env, cwd);
   const listeners: Array<[string, ListenAddress, string]> = [['listen', config.listen, '--listen or listen:']];
   if (config.metricsListen) listeners.push(['metrics_listen', config.metricsListen, "metrics_listen: (or 'off')"]);
   if (config.adminListen && config.adminListen !== 'lapi') listeners.push(['admin_listen', config.adminListen, "admin_listen: (or 'lapi')"]);
@@ -56,13 +55,4 @@ function bindProblem(at: ListenAddress): Promise<string | null> {
     server.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'EADDRINUSE' ? 'EADDRINUSE' : (e.code ?? e.message)));
     server.listen({ port: at.port, host: at.host, exclusive: true }, () => server.close(() => resolve(null)));
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

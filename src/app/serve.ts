@@ -1,6 +1,3 @@
-import type { AddressInfo } from 'node:net';
-import type http from 'node:http';
-import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createLogger } from '../lib/logger.ts';
 
@@ -13,33 +10,19 @@ import { Store } from '../store/store.ts';
 import { DecisionSync } from '../decisions/decision-sync.ts';
 import { ActivityRecorder } from '../server/activity.ts';
 import { BouncerAuth } from '../server/auth.ts';
-import { createLapiApp } from '../server/lapi.ts';
-import { BouncerGate } from '../server/bouncer-gate.ts';
-import { createDecisionRoutes } from '../server/decision-routes.ts';
 import { detectServiceManager } from '../lib/service-manager.ts';
 import { recordServeRunbookSettings } from '../store/runbook-settings.ts';
-import { listenOn } from '../server/listen.ts';
-import { createLapiListener } from '../server/tls-listener.ts';
-import { guardListener, serverOptions } from '../server/limits.ts';
-import { forwardedForResolver } from '../server/client-address.ts';
-import { acceptProxyProtocol } from '../server/proxy-protocol-listener.ts';
-import { TrustedProxies } from '../remediation/client-ip.ts';
-import { createBodyGuard } from '../server/body-guard.ts';
-import { MachineTokens } from '../server/machine-auth.ts';
-import { createWatcherApp } from '../server/watcher/index.ts';
-import { agentUsageHandler } from '../server/agent-usage.ts';
 import { StoreHealth } from '../server/store-health.ts';
 import { HealthEngine } from '../health/engine.ts';
 import { logIssueChanges } from '../health/issue-log.ts';
 import { LapiAlive } from '../health/lapi-alive.ts';
-import { LapiMetrics } from '../server/metrics.ts';
-import { createAdminApp } from '../server/admin.ts';
 import { startNotifications, type Notifications } from '../notify/start.ts';
 import { createWebSurface, type WebSurface } from '../web/surface.ts';
 import type { CanaryRunner } from '../canary/runner.ts';
 import { DriftObserver } from '../canary/drift.ts';
 import type { Bouncer } from '../core/model/records.ts';
 import { Lifecycle } from './lifecycle.ts';
+import { startListeners } from './lapi-listeners.ts';
 import { applyEnvRegistrations } from './env-registrations.ts';
 import { crowdsecKeyNames } from './crowdsec-key-names.ts';
 import { DEFAULT_CROWDSEC_CONFIG } from '../watch/crowdsec-config.ts';
@@ -137,13 +120,7 @@ export async function startServer(config: VigilConfig, opts: StartOptions = {}):
     life.defer('canaries', () => canaries.stop());
     const drift = await life.start(
       'drift observation',
-      () => {
-        const d = new DriftObserver(store, clock);
-        d.failed.subscribe((e) => log.error({ err: e }, 'drift observation failed'));
-        d.observed.subscribe(() => void evaluate());
-        d.start(DRIFT_OBSERVE_EVERY_MS);
-        return d;
-      },
+      () => startDrift(store, clock, log, evaluate),
       (d) => d.stop(),
     );
     await web.start(listeners.url);
@@ -182,17 +159,9 @@ export async function startServer(config: VigilConfig, opts: StartOptions = {}):
 async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log: Logger, registrations: EnvRegistrations, env: NodeJS.ProcessEnv) {
   const store = await life.start(
     'store',
-    () =>
-      Store.open(config.db, {
-        role: 'serve',
-        source: config.dbSource,
-        timeoutMs: config.limits.storeTimeoutMs,
-        checkpointInBackground: true,
-        onWarning: (message) => log.warn(message),
-      }),
+    () => openStore(config, log),
     (s) => s.close(),
   );
-  if (store.created) log.info({ store: store.description }, `created a new store at ${store.description.replace(/^sqlite:/, '')}`);
   // BOUNCER_KEY_<name>, /run/secrets/bouncer_key_<name>, AGENT_USERNAME: in the store before any key is checked.
   await applyEnvRegistrations(store, registrations, clock.now(), log);
   // Store failures are logged when the store goes down and when it is back, not once per call.
@@ -218,16 +187,7 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
   );
   const activity = await life.start(
     'bouncer activity',
-    () => {
-      const a = new ActivityRecorder(store);
-      a.onError = (e) => {
-        if (storeHealth.state().store === 'up') log.error({ err: e }, 'writing bouncer activity failed; will retry');
-        storeHealth.failed(e);
-      };
-      a.onIpChange = (b, oldIp, newIp) => log.warn({ bouncer: b.name }, `new IP address detected for bouncer '${b.name}': ${newIp} (old: ${oldIp})`);
-      a.start(config.activityFlushEveryMs);
-      return a;
-    },
+    () => startActivity(store, log, storeHealth, config.activityFlushEveryMs),
     (a) => a.stop(),
   );
   const auth = await life.start(
@@ -261,6 +221,40 @@ async function startCore(life: Lifecycle, config: VigilConfig, clock: Clock, log
   return { store, storeHealth, sync, activity, auth, health, retention };
 }
 
+/** The store `vigil serve` runs on, opened as its replica; a store made on this start is said once. */
+async function openStore(config: VigilConfig, log: Logger): Promise<Store> {
+  const store = await Store.open(config.db, {
+    role: 'serve',
+    source: config.dbSource,
+    timeoutMs: config.limits.storeTimeoutMs,
+    checkpointInBackground: true,
+    onWarning: (message) => log.warn(message),
+  });
+  if (store.created) log.info({ store: store.description }, `created a new store at ${store.description.replace(/^sqlite:/, '')}`);
+  return store;
+}
+
+/** Bouncer activity (pulls, addresses), written in batches; a failed write is the store's health, logged once. */
+function startActivity(store: Store, log: Logger, storeHealth: StoreHealth, flushEveryMs: number): ActivityRecorder {
+  const a = new ActivityRecorder(store);
+  a.onError = (e) => {
+    if (storeHealth.state().store === 'up') log.error({ err: e }, 'writing bouncer activity failed; will retry');
+    storeHealth.failed(e);
+  };
+  a.onIpChange = (b, oldIp, newIp) => log.warn({ bouncer: b.name }, `new IP address detected for bouncer '${b.name}': ${newIp} (old: ${oldIp})`);
+  a.start(flushEveryMs);
+  return a;
+}
+
+/** Drift between what the store holds and what bouncers report holding; each new observation is evaluated at once. */
+function startDrift(store: Store, clock: Clock, log: Logger, evaluate: () => unknown): DriftObserver {
+  const d = new DriftObserver(store, clock);
+  d.failed.subscribe((e) => log.error({ err: e }, 'drift observation failed'));
+  d.observed.subscribe(() => void evaluate());
+  d.start(DRIFT_OBSERVE_EVERY_MS);
+  return d;
+}
+
 /** The bouncers' keys, with CrowdSec's log lines for a new row and a key tried from too many addresses. */
 function startBouncerKeys(store: Store, clock: Clock, storeHealth: StoreHealth, config: VigilConfig, log: Logger): BouncerAuth {
   const a = new BouncerAuth(store, clock, undefined, storeHealth);
@@ -282,8 +276,6 @@ function startBouncerKeys(store: Store, clock: Clock, storeHealth: StoreHealth, 
   };
   return a;
 }
-
-type Core = Awaited<ReturnType<typeof startCore>>;
 
 /**
  * CrowdSec's flush, bounded (docs/retention.md): expired decisions, old alerts and Vigil's own
@@ -332,96 +324,4 @@ function rescueLostStore(store: Store, clock: Clock, log: Logger, reason: string
     (e: unknown) =>
       log.error({ err: e }, `could not write a rescue copy of the lost store to ${dest} (${(e as Error).message}): restore ${file} from a backup`),
   );
-}
-
-/** The Local API listener (decision routes on node:http, the rest on Hono) and the metrics listener. */
-async function startListeners(
-  life: Lifecycle,
-  config: VigilConfig,
-  deps: Core & { clock: Clock; log: Logger; web: WebSurface; lapiUrl: () => string },
-): Promise<{ url: string; metricsUrl: string | null }> {
-  const { store, clock, log, sync, activity, auth, storeHealth, web, health, lapiUrl } = deps;
-  const metrics = new LapiMetrics(store, clock, sync, storeHealth, () => health.rules);
-  health.evaluated.subscribe(() => metrics.evaluatedAt(clock.now()));
-  const admin = web.adminOn ? createAdminApp({ store, clock, rules: health.rules, lapiUrl, sessionAuth: web.adminAuth, log }) : undefined;
-  web.attachAdmin(admin);
-  const fingerprintSecret = await secret(store, 'fingerprint');
-  const gate = await life.start(
-    'bouncer gate',
-    () => new BouncerGate({ clock, auth, activity, log, metrics, fingerprintSecret }),
-    (g) => g.stop(),
-  );
-  // Built before the routes: on a TLS listener, client certificates stand for bouncers.
-  let onRequest: http.RequestListener = () => {};
-  const listener = createLapiListener(config.tls, serverOptions(config.limits), (req, res) => onRequest(req, res), { clock, log });
-  const clientCerts = listener.clientCerts;
-  // The JWT key lives in the store: a token from one replica is honoured by the others.
-  const machineTokens = new MachineTokens(await secret(store, 'jwt'), clock);
-  const watchers = createWatcherApp({ store, clock, sync, activity, tokens: machineTokens, config: config.watcherApi, log, clientCerts });
-  const app = createLapiApp({
-    store,
-    clock,
-    activity,
-    gate,
-    log,
-    metrics,
-    admin: web.adminOn === 'lapi' ? admin : undefined,
-    storeHealth,
-    watchers,
-    clientCerts,
-    agentUsage: agentUsageHandler({ store, clock, activity, tokens: machineTokens }),
-  });
-  const decisionRoutes = createDecisionRoutes({
-    store,
-    sync,
-    activity,
-    gate,
-    log,
-    metrics,
-    storeHealth,
-    clientCerts,
-    expiredKeptMs: config.flush.maxAgeMs,
-  });
-  // The body guard reads bodies (capped) and closes a connection whose body was left unread;
-  // node-server would drain it (up to 64 MiB each).
-  const honoListener = getRequestListener(web.onLapiListener(app.fetch), { autoCleanupIncoming: false });
-  const bodyGuard = createBodyGuard({
-    gate,
-    onRefused: (reason) => metrics.bodiesRefused.inc({ reason }),
-    machineToken: async (token) => (await machineTokens.check(token)).ok,
-    clientCerts,
-  });
-  // The decision routes answer on node:http directly (the hot path); Hono serves the rest.
-  const server = listener.server;
-  onRequest = (req, res) => {
-    if (!decisionRoutes(req, res)) bodyGuard(req, res, () => void honoListener(req, res));
-  };
-  // Timeouts and connection caps: slow or idle sockets must never keep a bouncer out (issue 15).
-  const guard = guardListener(server, config.limits, { log, refused: metrics.connectionsRefused, shed: metrics.connectionsShed });
-  // Behind a load balancer: who the client is, before the guard counts it and the routes name it.
-  const trustedProxies = new TrustedProxies(config.proxy.trustedProxies, 'api.trusted_proxies');
-  if (config.proxy.useForwardedForHeaders) server.prependListener('request', forwardedForResolver(trustedProxies));
-  if (config.proxy.proxyProtocol) {
-    acceptProxyProtocol(server, { trusted: trustedProxies, headerTimeoutMs: config.limits.headerTimeoutMs, maxWaiting: guard.maxConnections, log });
-  }
-  await life.start(
-    'local api listener',
-    () => listenOn(server, config.listen, 'listen', 'stop the other server or pick another with --listen'),
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Idle keep-alive sockets would hold close() open; requests in flight still finish.
-        server.closeIdleConnections();
-      }),
-  );
-  const addr = server.address() as AddressInfo;
-  const metricsServer = config.metricsListen
-    ? await life.start(
-        'metrics listener',
-        () => metrics.listen(config.metricsListen!),
-        (m) => m.close(),
-      )
-    : null;
-  const scheme = config.tls ? 'https' : 'http';
-  return { url: `${scheme}://${formatListen({ host: addr.address, port: addr.port })}`, metricsUrl: metricsServer?.url ?? null };
 }

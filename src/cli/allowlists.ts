@@ -32,7 +32,18 @@ const IMPORT_MAX_ROWS = 1_000_000;
  */
 export function registerAllowlistCommands(program: Command, ctx: CommandContext): void {
   const cmd = program.command('allowlists').alias('allowlist').description('manage centralized allowlists (IPs and ranges never banned)');
+  registerAllowlistCreate(cmd, ctx);
+  registerAllowlistList(cmd, ctx);
+  registerAllowlistInspect(cmd, ctx);
+  registerAllowlistAdd(cmd, ctx);
+  registerAllowlistImport(cmd, ctx);
+  registerAllowlistRemove(cmd, ctx);
+  registerAllowlistDelete(cmd, ctx);
+  registerAllowlistCheck(cmd, ctx);
+}
 
+/** `vigil allowlists create NAME -d TEXT`. */
+function registerAllowlistCreate(cmd: Command, ctx: CommandContext): void {
   cmd
     .command('create <name>')
     .description('create a new allowlist')
@@ -43,7 +54,10 @@ export function registerAllowlistCommands(program: Command, ctx: CommandContext)
       await ctx.withStore((store) => createAllowlist(store, { name, description: o.description, now: ctx.io.clock.now() }), { create: true });
       ctx.io.stdout(`allowlist '${name}' created successfully\n`);
     });
+}
 
+/** `vigil allowlists list`: every list with its values. */
+function registerAllowlistList(cmd: Command, ctx: CommandContext): void {
   cmd
     .command('list')
     .description('list all allowlists')
@@ -60,7 +74,10 @@ export function registerAllowlistCommands(program: Command, ctx: CommandContext)
       });
       ctx.io.stdout(formatAllowlistList(lists, o.output, now));
     });
+}
 
+/** `vigil allowlists inspect NAME`. */
+function registerAllowlistInspect(cmd: Command, ctx: CommandContext): void {
   cmd
     .command('inspect <name>')
     .description('inspect an allowlist: its details and active values')
@@ -73,7 +90,10 @@ export function registerAllowlistCommands(program: Command, ctx: CommandContext)
       });
       ctx.io.stdout(formatAllowlistInspect(shown, o.output, now));
     });
+}
 
+/** `vigil allowlists add NAME VALUE…`. */
+function registerAllowlistAdd(cmd: Command, ctx: CommandContext): void {
   cmd
     .command('add <name> <values...>')
     .description('add IPs or ranges to an allowlist; active decisions on them are expired')
@@ -93,7 +113,10 @@ export function registerAllowlistCommands(program: Command, ctx: CommandContext)
         );
       });
     });
+}
 
+/** `vigil allowlists import NAME -i FILE`. */
+function registerAllowlistImport(cmd: Command, ctx: CommandContext): void {
   cmd
     .command('import <name>')
     .description('add values from a CSV file (header: value[,expiration][,comment]); active decisions on them are expired')
@@ -105,7 +128,10 @@ export function registerAllowlistCommands(program: Command, ctx: CommandContext)
         await addValues(ctx, store, name, items, now);
       });
     });
+}
 
+/** `vigil allowlists remove NAME VALUE…`: values the list does not hold are left out. */
+function registerAllowlistRemove(cmd: Command, ctx: CommandContext): void {
   cmd
     .command('remove <name> <values...>')
     .description('remove values from an allowlist')
@@ -124,7 +150,10 @@ export function registerAllowlistCommands(program: Command, ctx: CommandContext)
         if (n > 0) ctx.io.stdout(`removed ${n} values from allowlist ${name}\n`);
       });
     });
+}
 
+/** `vigil allowlists delete NAME`: a Console-managed list is refused in cscli's words. */
+function registerAllowlistDelete(cmd: Command, ctx: CommandContext): void {
   cmd
     .command('delete <name>')
     .description('delete an allowlist and its values')
@@ -141,7 +170,10 @@ export function registerAllowlistCommands(program: Command, ctx: CommandContext)
       });
       ctx.io.stdout(`allowlist '${name}' deleted successfully\n`);
     });
+}
 
+/** `vigil allowlists check VALUE…`: which items allowlist each value. */
+function registerAllowlistCheck(cmd: Command, ctx: CommandContext): void {
   cmd
     .command('check <values...>')
     .description('check whether IPs or ranges are allowlisted, and by which items')

@@ -19,8 +19,8 @@ import { formatGoDuration, formatRfc3339, parseDuration } from '../lib/duration.
 import type { Bouncer, RefusedRequest } from '../core/model/records.ts';
 import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { storeRole } from '../store/store-role.ts';
-import { logLine, type CliIo } from './io.ts';
-import { outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
+import { logLine } from './io.ts';
+import { confirmOrAbort, outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
 import { createBouncer, deleteBouncers, getBouncer, listBouncers, setBouncerKind, setBouncerRevoked, staleBouncers } from '../store/bouncers.ts';
 import { refusedRequests } from '../store/refused-requests.ts';
 import { latestUsageMetrics, usageMetricsReceivedAt } from '../store/usage-metrics.ts';
@@ -170,7 +170,10 @@ function registerBouncerPrune(bouncers: Command, ctx: CommandContext): void {
           return;
         }
         ctx.io.stdout(formatBouncerList(stale, 'human'));
-        if (!o.force) await confirm(ctx.io, `Prune ${stale.length} bouncer(s)?`);
+        if (!o.force) {
+          const question = `Prune ${stale.length} bouncer(s)?`;
+          await confirmOrAbort(ctx.io, question, `${question} needs a confirmation: run again with --force`);
+        }
         await deleteBouncers(
           store,
           stale.map((b) => b.name),
@@ -310,16 +313,4 @@ function describeUsageReport(report: unknown): string {
   const items = (r.metrics ?? []).reduce((n, m) => n + (m.items?.length ?? 0), 0);
   parts.push(`${items} metric item${items === 1 ? '' : 's'}`);
   return ` (${parts.join('; ')})`;
-}
-
-async function confirm(io: CliIo, question: string): Promise<void> {
-  if (!io.isTTY || !process.stdin.isTTY) throw usageError(`${question} needs a confirmation: run again with --force`);
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase();
-    if (answer !== 'y' && answer !== 'yes') throw new VigilError('E_ABORTED', 'aborted: nothing was deleted');
-  } finally {
-    rl.close();
-  }
 }

@@ -30,3 +30,19 @@ export const outputOption = () => new Option('-o, --output <format>', 'output fo
 export function usageError(message: string): VigilError {
   return new VigilError('E_USAGE', message);
 }
+
+/**
+ * Asks `question [y/N]` on the terminal before a deletion; anything but y/yes aborts with nothing
+ * deleted. Without a terminal to ask, refuses with `noTerminal` (which names --force).
+ */
+export async function confirmOrAbort(io: CliIo, question: string, noTerminal: string): Promise<void> {
+  if (!io.isTTY || !process.stdin.isTTY) throw usageError(noTerminal);
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase();
+    if (answer !== 'y' && answer !== 'yes') throw new VigilError('E_ABORTED', 'aborted: nothing was deleted');
+  } finally {
+    rl.close();
+  }
+}

@@ -15,8 +15,8 @@ import { downtimeLookback, vigilDowntime } from '../health/lapi-alive.ts';
 import { createMachine, deleteMachines, getMachine, listMachines, machinesToPrune, setMachinePassword, validateMachine } from '../store/machines.ts';
 import { storeRole } from '../store/store-role.ts';
 import { formatCredentials, formatMachineInspect, formatMachineList } from './format/machines.ts';
-import { logLine, type CliIo } from './io.ts';
-import { outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
+import { logLine } from './io.ts';
+import { confirmOrAbort, outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
 
 /**
  * `vigil machines …`: cscli's grammar for watchers (CrowdSec agents and cscli) on Vigil's Local API
@@ -247,7 +247,13 @@ function registerMachinePrune(machines: Command, ctx: CommandContext): void {
           return;
         }
         ctx.io.stdout(formatMachineList(chosen, 'human', now));
-        if (!o.force) await confirm(ctx.io, `You are about to PERMANENTLY remove the above ${chosen.length} machine(s). Continue?`);
+        if (!o.force) {
+          await confirmOrAbort(
+            ctx.io,
+            `You are about to PERMANENTLY remove the above ${chosen.length} machine(s). Continue?`,
+            'prune needs a confirmation and there is no terminal to ask: nothing was deleted; run again with --force',
+          );
+        }
         const n = await deleteMachines(
           store,
           chosen.map((m) => m.machineId),
@@ -264,17 +270,4 @@ function noMachine(name: string): VigilError {
 function healthRules(ctx: CommandContext): HealthRules {
   const h = ctx.config().health;
   return rulesOf(h);
-}
-
-async function confirm(io: CliIo, question: string): Promise<void> {
-  if (!io.isTTY || !process.stdin.isTTY)
-    throw usageError(`prune needs a confirmation and there is no terminal to ask: nothing was deleted; run again with --force`);
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase();
-    if (answer !== 'y' && answer !== 'yes') throw new VigilError('E_ABORTED', 'aborted: nothing was deleted');
-  } finally {
-    rl.close();
-  }
 }

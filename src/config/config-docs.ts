@@ -82,20 +82,8 @@ function table(list: Row[], withOverrides: boolean): string {
   return [head, ...lines].join('\n');
 }
 
-export function renderConfigDocs(): string {
-  const all = rows(fileSchema, '', []);
-  const top = all.filter((r) => !r.key.startsWith('notifications.') && !r.key.startsWith('watch.') && r.type !== 'section');
-  const sections = all.filter((r) => r.type === 'section');
-  const notifications = all.filter((r) => r.key.startsWith('notifications.'));
-  const watch = all.filter((r) => r.key.startsWith('watch.'));
-  const channelTables = CHANNEL_TYPES.map((d) => {
-    const list = rows(d.fileSchema, '', []).filter((r) => r.key !== 'type');
-    return `### \`type: ${d.type}\`\n\n${table(list, false)}`;
-  });
-  return `<!-- Generated from the configuration schema by \`npm run docs:config\` (src/config/config-docs.ts): do not edit by hand. -->
-# Configuration
-
-Vigil reads, in this order of precedence: **flags** > **environment** (\`VIGIL_*\`) > **\`vigil.yaml\`** > defaults.
+/** The prose above the key tables: precedence, which file, `${VAR}`, which store, reload. */
+const CONFIG_INTRO = `Vigil reads, in this order of precedence: **flags** > **environment** (\`VIGIL_*\`) > **\`vigil.yaml\`** > defaults.
 Every key is optional; an unknown key, a malformed value or a bad file is refused with the file, the
 key and the fix.
 
@@ -136,33 +124,10 @@ needs a restart") and applies the rest. A file that does not load (bad YAML, a b
 \`\${VAR}\`) is refused whole: serve keeps running as it was and logs one line naming the file, the key
 and the reason; \`vigil reload\` prints it and exits 1. See [operations.md](operations.md#reload).
 
-## Top-level keys
+`;
 
-${table(top, true)}
-
-Sections:
-
-${sections.map((r) => `- \`${r.key}\`: ${r.meta.description ?? ''}`).join('\n')}
-
-## \`notifications\`
-
-${table(
-  notifications.filter((r) => !r.key.startsWith('notifications.channels.')),
-  false,
-)}
-
-Each entry of \`notifications.channels\` has a \`type\`; the filter keys (\`criticality\`, \`kinds\`,
-\`bouncers\`, \`remind_every\`) apply to every type. See [notifications.md](notifications.md).
-
-${channelTables.join('\n\n')}
-
-## \`watch\`
-
-\`VIGIL_WATCH_<KEY>\` (e.g. \`VIGIL_WATCH_POLL_EVERY\`) and the flags of \`vigil watch\` override these. See [watch.md](watch.md).
-
-${table(watch, true)}
-
-## Other environment variables
+/** The prose below the key tables: environment variables, and what `vigil serve` registers from them. */
+const ENVIRONMENT_REGISTRATIONS = `## Other environment variables
 
 | variable | meaning |
 |---|---|
@@ -191,4 +156,45 @@ same at its start; the store's unique names decide a race. Reading and checking 
 
 The forward-auth daemon (\`vigil bouncer forward-auth\`) has its own YAML: see [bouncer.md](bouncer.md).
 `;
+
+export function renderConfigDocs(): string {
+  const all = rows(fileSchema, '', []);
+  const top = all.filter((r) => !r.key.startsWith('notifications.') && !r.key.startsWith('watch.') && r.type !== 'section');
+  const sections = all.filter((r) => r.type === 'section');
+  const notifications = all.filter((r) => r.key.startsWith('notifications.'));
+  const watch = all.filter((r) => r.key.startsWith('watch.'));
+  const channelTables = CHANNEL_TYPES.map((d) => {
+    const list = rows(d.fileSchema, '', []).filter((r) => r.key !== 'type');
+    return `### \`type: ${d.type}\`\n\n${table(list, false)}`;
+  });
+  return `<!-- Generated from the configuration schema by \`npm run docs:config\` (src/config/config-docs.ts): do not edit by hand. -->
+# Configuration
+
+${CONFIG_INTRO}## Top-level keys
+
+${table(top, true)}
+
+Sections:
+
+${sections.map((r) => `- \`${r.key}\`: ${r.meta.description ?? ''}`).join('\n')}
+
+## \`notifications\`
+
+${table(
+  notifications.filter((r) => !r.key.startsWith('notifications.channels.')),
+  false,
+)}
+
+Each entry of \`notifications.channels\` has a \`type\`; the filter keys (\`criticality\`, \`kinds\`,
+\`bouncers\`, \`remind_every\`) apply to every type. See [notifications.md](notifications.md).
+
+${channelTables.join('\n\n')}
+
+## \`watch\`
+
+\`VIGIL_WATCH_<KEY>\` (e.g. \`VIGIL_WATCH_POLL_EVERY\`) and the flags of \`vigil watch\` override these. See [watch.md](watch.md).
+
+${table(watch, true)}
+
+${ENVIRONMENT_REGISTRATIONS}`;
 }

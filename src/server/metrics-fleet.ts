@@ -122,10 +122,7 @@ function registerBouncerDetailGauges(registry: Registry, fleet: FleetReader): vo
       this.reset();
       const f = await fleet();
       if (!f) return;
-      const names = new Map(f.bouncers.map((b) => [b.id, b.name]));
-      for (const [id, r] of f.reports) {
-        const bouncer = names.get(id);
-        if (bouncer === undefined) continue;
+      for (const [bouncer, r] of reportsByName(f)) {
         for (const s of reportedSeries(r.report as RemediationComponentReport)) {
           this.set({ bouncer, name: s.name, unit: s.unit, origin: s.origin, remediation: s.remediation, ip_type: s.ip_type }, s.value);
         }
@@ -141,11 +138,16 @@ function registerBouncerDetailGauges(registry: Registry, fleet: FleetReader): vo
       this.reset();
       const f = await fleet();
       if (!f) return;
-      const names = new Map(f.bouncers.map((b) => [b.id, b.name]));
-      for (const [id, r] of f.reports) {
-        const bouncer = names.get(id);
-        if (bouncer !== undefined) this.set({ bouncer }, r.receivedAt / 1000);
-      }
+      for (const [bouncer, r] of reportsByName(f)) this.set({ bouncer }, r.receivedAt / 1000);
     },
   });
+}
+
+/** Each bouncer's latest usage-metrics report, by bouncer name; a report whose bouncer is gone is left out. */
+function* reportsByName(f: FleetRead): Generator<[string, { receivedAt: number; report: unknown }]> {
+  const names = new Map(f.bouncers.map((b) => [b.id, b.name]));
+  for (const [id, r] of f.reports) {
+    const bouncer = names.get(id);
+    if (bouncer !== undefined) yield [bouncer, r];
+  }
 }

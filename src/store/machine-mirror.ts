@@ -10,7 +10,7 @@
  */
 import { pullCadence } from '../core/health/cadence.ts';
 import type { MachineHealthInput } from '../core/health/types.ts';
-import { HEARTBEATS_KEPT } from './machines.ts';
+import { HEARTBEATS_KEPT, parseHeartbeatTimes } from './machines.ts';
 import { dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
 
@@ -34,15 +34,6 @@ export function mergeHeartbeats(...series: ReadonlyArray<readonly number[]>): nu
   return out.slice(-HEARTBEATS_KEPT);
 }
 
-function parseTimes(json: string): number[] {
-  try {
-    const v: unknown = JSON.parse(json);
-    return Array.isArray(v) ? v.filter((t): t is number => typeof t === 'number' && Number.isFinite(t)) : [];
-  } catch {
-    return [];
-  }
-}
-
 /**
  * Mirrors `machines` (CrowdSec's rows as read now) with the heartbeats seen since the last poll
  * (`beats`, per machine_id); deletes rows CrowdSec no longer has. Returns the inputs with their
@@ -61,7 +52,7 @@ export async function syncMachineMirror(
     for (const m of machines) {
       const old = existing.get(m.machineId);
       const times = mergeHeartbeats(
-        old ? parseTimes(old.recent_heartbeats) : [],
+        old ? parseHeartbeatTimes(old.recent_heartbeats) : [],
         beats.get(m.machineId) ?? [],
         m.lastHeartbeatAt === null ? [] : [m.lastHeartbeatAt],
       );

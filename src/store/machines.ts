@@ -93,7 +93,7 @@ export async function recordHeartbeat(store: Store, machineId: string, now: numb
   await db.transaction().execute(async (trx) => {
     const row = await trx.selectFrom('machines').select('recent_heartbeats').where('machine_id', '=', machineId).executeTakeFirst();
     if (!row) return;
-    const times = [...parseTimes(row.recent_heartbeats), now].sort((a, b) => a - b).slice(-HEARTBEATS_KEPT);
+    const times = [...parseHeartbeatTimes(row.recent_heartbeats), now].sort((a, b) => a - b).slice(-HEARTBEATS_KEPT);
     await trx
       .updateTable('machines')
       .set({ last_heartbeat_at: now, recent_heartbeats: JSON.stringify(times), heartbeat_cadence_ms: pullCadence(times) })
@@ -149,7 +149,8 @@ export async function machinesToPrune(store: Store, cutoff: number): Promise<Mac
   return rows.map(toMachine);
 }
 
-function parseTimes(json: string): number[] {
+/** A machine's `recent_heartbeats` column (a JSON array of epoch ms); anything else reads as none. */
+export function parseHeartbeatTimes(json: string): number[] {
   try {
     const v: unknown = JSON.parse(json);
     return Array.isArray(v) ? v.filter((t): t is number => typeof t === 'number' && Number.isFinite(t)) : [];

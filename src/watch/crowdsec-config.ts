@@ -28,6 +28,21 @@ export interface CrowdsecSetup {
   lapiEnabled: boolean;
 }
 
+/**
+ * node-postgres's settings for CrowdSec's PostgreSQL (read by `vigil watch`, written by `vigil export`):
+ * `sslmode` disable (or empty) is plain TCP, verify-ca and verify-full check the server's
+ * certificate, any other mode encrypts without checking it.
+ */
+export function postgresConnection(loc: Extract<CrowdsecDbLocation, { type: 'postgres' }>) {
+  const ssl =
+    loc.sslmode === 'disable' || loc.sslmode === ''
+      ? false
+      : loc.sslmode === 'verify-full' || loc.sslmode === 'verify-ca'
+        ? true
+        : { rejectUnauthorized: false };
+  return { host: loc.host, port: loc.port, user: loc.user, password: loc.password, database: loc.database, ssl };
+}
+
 /** For logs, messages and issue text: never the password. */
 export function describeDb(db: CrowdsecDbLocation): string {
   if (db.type === 'sqlite') return `sqlite:${db.path}`;

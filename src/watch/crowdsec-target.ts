@@ -6,7 +6,7 @@
  */
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { describeDb, type CrowdsecDbLocation } from './crowdsec-config.ts';
+import { describeDb, postgresConnection, type CrowdsecDbLocation } from './crowdsec-config.ts';
 import { errorText, SourceError } from './sources/source.ts';
 
 /** A column value; `{ time }` is epoch ms, written as the database's timestamp. */
@@ -131,19 +131,8 @@ function sqliteTarget(path: string): CrowdsecTarget {
 
 function postgresTarget(loc: Extract<CrowdsecDbLocation, { type: 'postgres' }>): CrowdsecTarget {
   const description = describeDb(loc);
-  const ssl =
-    loc.sslmode === 'disable' || loc.sslmode === ''
-      ? false
-      : loc.sslmode === 'verify-full' || loc.sslmode === 'verify-ca'
-        ? true
-        : { rejectUnauthorized: false };
   const pool = new pg.Pool({
-    host: loc.host,
-    port: loc.port,
-    user: loc.user,
-    password: loc.password,
-    database: loc.database,
-    ssl,
+    ...postgresConnection(loc),
     max: 1,
     connectionTimeoutMillis: 10_000,
     application_name: 'vigil-export',
@@ -168,44 +157,7 @@ function postgresTarget(loc: Extract<CrowdsecDbLocation, { type: 'postgres' }>):
       const client = await pool.connect().catch((e) => fail(description, e));
       try {
         await client.query('BEGIN');
-        const writer: TargetWriter = {
-          async insert(table, row) {
-            const cols = Object.keys(row);
-            const r = await client.query<{ id: number }>(
-              `INSERT INTO "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING id`,
-              cols.map((c) => value(row[c]!)),
-            );
-            return Number(r.rows[0]!.id);
-          },
-          async insertMany(table, rows) {
-            if (rows.length === 0) return;
-            const cols = Object.keys(rows[0]!);
-            for (const chunk of chunks(rows)) {
-              const tuples = chunk.map((_, r) => `(${cols.map((_, c) => `$${r * cols.length + c + 1}`).join(', ')})`);
-              await client.query(
-                `INSERT INTO "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES ${tuples.join(', ')}`,
-                chunk.flatMap((row) => cols.map((c) => value(row[c]!))),
-              );
-            }
-          },
-          async update(table, set, id) {
-            const cols = Object.keys(set);
-            await client.query(`UPDATE "${table}" SET ${cols.map((c, i) => `"${c}" = $${i + 1}`).join(', ')} WHERE id = $${cols.length + 1}`, [
-              ...cols.map((c) => value(set[c]!)),
-              id,
-            ]);
-          },
-          async updateMany(table, set, ids) {
-            const cols = Object.keys(set);
-            for (const chunk of chunks(ids)) {
-              if (chunk.length === 0) continue;
-              await client.query(`UPDATE "${table}" SET ${cols.map((c, i) => `"${c}" = $${i + 1}`).join(', ')} WHERE id = ANY($${cols.length + 1}::bigint[])`, [
-                ...cols.map((c) => value(set[c]!)),
-                chunk,
-              ]);
-            }
-          },
-        };
+        const writer = postgresWriter(client, value);
         const out = await fn(writer);
         await client.query('COMMIT');
         return out;
@@ -265,41 +217,7 @@ function mysqlTarget(loc: Extract<CrowdsecDbLocation, { type: 'mysql' }>): Crowd
       const conn = await (await connect()).getConnection().catch((e) => fail(description, e));
       try {
         await conn.beginTransaction();
-        const writer: TargetWriter = {
-          async insert(table, row) {
-            const cols = Object.keys(row);
-            const [r] = await conn.query(
-              `INSERT INTO \`${table}\` (${cols.map((c) => `\`${c}\``).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
-              cols.map((c) => value(row[c]!)),
-            );
-            return Number((r as { insertId: number }).insertId);
-          },
-          async insertMany(table, rows) {
-            if (rows.length === 0) return;
-            const cols = Object.keys(rows[0]!);
-            for (const chunk of chunks(rows)) {
-              const tuples = chunk.map(() => `(${cols.map(() => '?').join(', ')})`);
-              await conn.query(
-                `INSERT INTO \`${table}\` (${cols.map((c) => `\`${c}\``).join(', ')}) VALUES ${tuples.join(', ')}`,
-                chunk.flatMap((row) => cols.map((c) => value(row[c]!))),
-              );
-            }
-          },
-          async update(table, set, id) {
-            const cols = Object.keys(set);
-            await conn.query(`UPDATE \`${table}\` SET ${cols.map((c) => `\`${c}\` = ?`).join(', ')} WHERE id = ?`, [...cols.map((c) => value(set[c]!)), id]);
-          },
-          async updateMany(table, set, ids) {
-            const cols = Object.keys(set);
-            for (const chunk of chunks(ids)) {
-              if (chunk.length === 0) continue;
-              await conn.query(`UPDATE \`${table}\` SET ${cols.map((c) => `\`${c}\` = ?`).join(', ')} WHERE id IN (${chunk.map(() => '?').join(', ')})`, [
-                ...cols.map((c) => value(set[c]!)),
-                ...chunk,
-              ]);
-            }
-          },
-        };
+        const writer = mysqlWriter(conn, value);
         const out = await fn(writer);
         await conn.commit();
         return out;
@@ -313,6 +231,87 @@ function mysqlTarget(loc: Extract<CrowdsecDbLocation, { type: 'mysql' }>): Crowd
     async close() {
       if (poolPromise) await (await poolPromise).end();
       poolPromise = undefined;
+    },
+  };
+}
+
+/** Writes in one PostgreSQL transaction: `$n` parameters, `RETURNING id`, `= ANY($n::bigint[])`. */
+function postgresWriter(client: pg.PoolClient, value: (v: TargetValue) => unknown): TargetWriter {
+  return {
+    async insert(table, row) {
+      const cols = Object.keys(row);
+      const r = await client.query<{ id: number }>(
+        `INSERT INTO "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING id`,
+        cols.map((c) => value(row[c]!)),
+      );
+      return Number(r.rows[0]!.id);
+    },
+    async insertMany(table, rows) {
+      if (rows.length === 0) return;
+      const cols = Object.keys(rows[0]!);
+      for (const chunk of chunks(rows)) {
+        const tuples = chunk.map((_, r) => `(${cols.map((_, c) => `$${r * cols.length + c + 1}`).join(', ')})`);
+        await client.query(
+          `INSERT INTO "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES ${tuples.join(', ')}`,
+          chunk.flatMap((row) => cols.map((c) => value(row[c]!))),
+        );
+      }
+    },
+    async update(table, set, id) {
+      const cols = Object.keys(set);
+      await client.query(`UPDATE "${table}" SET ${cols.map((c, i) => `"${c}" = $${i + 1}`).join(', ')} WHERE id = $${cols.length + 1}`, [
+        ...cols.map((c) => value(set[c]!)),
+        id,
+      ]);
+    },
+    async updateMany(table, set, ids) {
+      const cols = Object.keys(set);
+      for (const chunk of chunks(ids)) {
+        if (chunk.length === 0) continue;
+        await client.query(`UPDATE "${table}" SET ${cols.map((c, i) => `"${c}" = $${i + 1}`).join(', ')} WHERE id = ANY($${cols.length + 1}::bigint[])`, [
+          ...cols.map((c) => value(set[c]!)),
+          chunk,
+        ]);
+      }
+    },
+  };
+}
+
+/** Writes in one MySQL/MariaDB transaction: `?` parameters, `insertId`, `IN (…)`. */
+function mysqlWriter(conn: import('mysql2/promise').PoolConnection, value: (v: TargetValue) => unknown): TargetWriter {
+  return {
+    async insert(table, row) {
+      const cols = Object.keys(row);
+      const [r] = await conn.query(
+        `INSERT INTO \`${table}\` (${cols.map((c) => `\`${c}\``).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
+        cols.map((c) => value(row[c]!)),
+      );
+      return Number((r as { insertId: number }).insertId);
+    },
+    async insertMany(table, rows) {
+      if (rows.length === 0) return;
+      const cols = Object.keys(rows[0]!);
+      for (const chunk of chunks(rows)) {
+        const tuples = chunk.map(() => `(${cols.map(() => '?').join(', ')})`);
+        await conn.query(
+          `INSERT INTO \`${table}\` (${cols.map((c) => `\`${c}\``).join(', ')}) VALUES ${tuples.join(', ')}`,
+          chunk.flatMap((row) => cols.map((c) => value(row[c]!))),
+        );
+      }
+    },
+    async update(table, set, id) {
+      const cols = Object.keys(set);
+      await conn.query(`UPDATE \`${table}\` SET ${cols.map((c) => `\`${c}\` = ?`).join(', ')} WHERE id = ?`, [...cols.map((c) => value(set[c]!)), id]);
+    },
+    async updateMany(table, set, ids) {
+      const cols = Object.keys(set);
+      for (const chunk of chunks(ids)) {
+        if (chunk.length === 0) continue;
+        await conn.query(`UPDATE \`${table}\` SET ${cols.map((c) => `\`${c}\` = ?`).join(', ')} WHERE id IN (${chunk.map(() => '?').join(', ')})`, [
+          ...cols.map((c) => value(set[c]!)),
+          ...chunk,
+        ]);
+      }
     },
   };
 }

@@ -12,6 +12,8 @@ import { activeDecisions } from '../../src/store/decisions.ts';
  * body; CrowdSec reads only the query, so that call deletes every decision (or alert). Vigil refuses
  * a DELETE with a body on those two paths: 400 naming the fix, nothing deleted.
  */
+import { cscliAlert } from '../support/cscli-alert.ts';
+
 const UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
 
 describe('a DELETE whose filters are in the body cannot wipe every decision', () => {
@@ -36,22 +38,7 @@ describe('a DELETE whose filters are in the body cannot wipe every decision', ()
       body: JSON.stringify({ machine_id: 'agent', password: 'a-password-of-some-length', scenarios: [] }),
     });
     auth = { 'User-Agent': UA, Authorization: `Bearer ${JSON.parse(login.text).token}`, 'Content-Type': 'application/json' };
-    const alert = (value: string) => ({
-      capacity: 0,
-      decisions: [{ duration: '1h', origin: 'cscli', scenario: 'test', scope: 'Ip', type: 'ban', value }],
-      events: [],
-      events_count: 1,
-      labels: null,
-      leakspeed: '0',
-      message: 'test',
-      scenario: 'test',
-      scenario_hash: '',
-      scenario_version: '',
-      simulated: false,
-      source: { ip: value, scope: 'Ip', value },
-      start_at: new Date().toISOString(),
-      stop_at: new Date().toISOString(),
-    });
+    const alert = (value: string) => cscliAlert(value, '1h');
     const pushed = await requestFrom(`${server.url}/v1/alerts`, {
       method: 'POST',
       headers: auth,

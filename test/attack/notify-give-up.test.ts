@@ -11,7 +11,8 @@ import type { OutboxMessage } from '../../src/store/notify-store.ts';
 import { runVigil } from '../support/cli.ts';
 import { DIALECTS, freshDbUrl } from '../support/databases.ts';
 import { type HttpReceiver, startHttpReceiver } from '../support/receivers.ts';
-import { applyBouncerActivity, createBouncer } from '../../src/store/bouncers.ts';
+import { createBouncer } from '../../src/store/bouncers.ts';
+import { bouncerPulls } from '../support/notify-cycle.ts';
 
 /**
  * A webhook that answers 302 (moved, being set up) must not lose what Vigil had to tell it: every
@@ -39,12 +40,7 @@ for (const dialect of DIALECTS) {
     const accepted: Record<string, number[]> = { moved: [], broken: [] };
     const ids: Record<string, number> = {};
 
-    const pull = (...names: string[]) =>
-      applyBouncerActivity(
-        server.store,
-        names.map((n) => ({ id: ids[n]!, lastPullAt: clock.now() })),
-        clock.now(),
-      );
+    const pull = bouncerPulls(() => server, ids, clock);
     const outbox = (channel: string): Promise<OutboxMessage[]> => server.notifications.store.outbox({ channel });
     const runDue = () => server.notifications.dispatcher.runDue();
     const delivered = (r: HttpReceiver, channel: string) =>

@@ -21,28 +21,12 @@ import { listBouncers } from '../../src/store/bouncers.ts';
 import { dbOf } from '../../src/store/store-db.ts';
 
 const BIN = path.resolve('bin/vigil.js');
+import { cscliAlert } from '../support/cscli-alert.ts';
+
 const UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
 const PASSWORD = 'a-password-of-some-length';
 
-function alert(value: string, message = 'test') {
-  const now = new Date().toISOString();
-  return {
-    capacity: 0,
-    decisions: [{ duration: '4h', origin: 'cscli', scenario: 'test', scope: 'Ip', type: 'ban', value }],
-    events: [],
-    events_count: 1,
-    labels: null,
-    leakspeed: '0',
-    message,
-    scenario: 'test',
-    scenario_hash: '',
-    scenario_version: '',
-    simulated: false,
-    source: { ip: value, scope: 'Ip', value },
-    start_at: now,
-    stop_at: now,
-  };
-}
+const alert = (value: string, message = 'test') => cscliAlert(value, '4h', { message });
 
 /** A store with a validated machine `agent`, in `dir`. */
 async function storeWithMachine(dir: string): Promise<string> {
@@ -81,14 +65,18 @@ describe('a store deleted, replaced or full under a running vigil serve', () => 
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     return dir;
   }
+  /** `vigil serve` (metrics on) on a store in `dir` that has the machine `agent`, logged in; stopped after the test. */
+  async function serveWithMachine(dir: string) {
+    const db = await storeWithMachine(dir);
+    const vigil = await startVigilChild({ db, metrics: true });
+    cleanups.push(() => vigil.stop());
+    return { db, vigil, auth: await machineHeaders(vigil) };
+  }
 
   it('deleted (db, -wal, -shm): lost within seconds, writes 503, pulls from memory, rescue copy holds every acknowledged alert, the CLI creates nothing', async () => {
     const dir = tempDir();
-    const db = await storeWithMachine(dir);
     const file = path.join(dir, 'vigil.db');
-    const vigil = await startVigilChild({ db, metrics: true });
-    cleanups.push(() => vigil.stop());
-    const auth = await machineHeaders(vigil);
+    const { db, vigil, auth } = await serveWithMachine(dir);
     expect(await health(vigil)).toBe('{"status":"up"}');
     // The bouncer pulls as usual before (its key is then known in memory).
     expect((await pull(vigil.port)).status).toBe(200);
@@ -166,11 +154,8 @@ describe('a store deleted, replaced or full under a running vigil serve', () => 
 
   it('replaced by another file (a restore while it runs): lost, writes 503, the new file is left alone', async () => {
     const dir = tempDir();
-    const db = await storeWithMachine(dir);
     const file = path.join(dir, 'vigil.db');
-    const vigil = await startVigilChild({ db, metrics: true });
-    cleanups.push(() => vigil.stop());
-    const auth = await machineHeaders(vigil);
+    const { vigil, auth } = await serveWithMachine(dir);
     expect((await post(vigil, auth, [alert('192.0.2.1')])).status).toBe(201);
     expect((await pull(vigil.port)).status).toBe(200);
     // Another store renamed over it, as `mv backup.db vigil.db` does.
@@ -198,10 +183,7 @@ describe('a store deleted, replaced or full under a running vigil serve', () => 
       const dir = tempDir();
       expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', dir]).status).toBe(0);
       cleanups.push(() => void spawnSync('umount', ['-l', dir]));
-      const db = await storeWithMachine(dir);
-      const vigil = await startVigilChild({ db, metrics: true });
-      cleanups.push(() => vigil.stop());
-      const auth = await machineHeaders(vigil);
+      const { vigil, auth } = await serveWithMachine(dir);
       expect((await pull(vigil.port)).status).toBe(200);
       expect((await post(vigil, auth, [alert('192.0.2.1')])).status).toBe(201);
 

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import type { CliIo } from '../../src/cli/io.ts';
-import { type Clock, systemClock } from '../../src/lib/clock.ts';
+import { type Clock, ManualClock, systemClock } from '../../src/lib/clock.ts';
 import { Store } from '../../src/store/store.ts';
-import { freshDbUrl, type TestDialect } from './databases.ts';
+import { freshDbUrl, withStoreAt, type TestDialect } from './databases.ts';
 
 /** What one `vigil …` run printed, and its exit code. */
 export interface CliRun {
@@ -73,4 +73,21 @@ export function useCliWorkspace(dialect: TestDialect, prefix: string): () => Cli
     if (ws) fs.rmSync(ws.dir, { recursive: true, force: true });
   });
   return () => ws!;
+}
+
+/**
+ * The usual CLI test on `dialect`: a workspace per test (useCliWorkspace), a manual clock set back
+ * to `t0` before each, `vigil(...argv)` on the workspace's store and folder, and `withStore` to look
+ * inside that store.
+ */
+export function useCliTest(dialect: TestDialect, prefix: string, t0: number) {
+  const workspace = useCliWorkspace(dialect, prefix);
+  const clock = new ManualClock(t0);
+  beforeEach(() => clock.set(t0));
+  return {
+    workspace,
+    clock,
+    vigil: cliRunner(() => ({ env: { VIGIL_DB: workspace().dbUrl }, cwd: workspace().dir, clock })),
+    withStore: <T>(fn: (s: Store) => Promise<T>): Promise<T> => withStoreAt(workspace().dbUrl, fn),
+  };
 }

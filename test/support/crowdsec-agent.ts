@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { findExecutable } from './crowdsec-bouncers.ts';
-import { loggedProcess, shellQuote } from './processes.ts';
+import { loggedProcess, shellQuote, startOrRemove } from './processes.ts';
 import { until } from './wait.ts';
 
 export { crowdsecAvailable } from './crowdsec-instance.ts';
@@ -199,13 +199,6 @@ export async function startCrowdsecAgent(opts: CrowdsecAgentOptions): Promise<Cr
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
-  if (opts.start !== false) {
-    try {
-      await start();
-    } catch (e) {
-      fs.rmSync(dir, { recursive: true, force: true });
-      throw e;
-    }
-  }
+  await startOrRemove(opts.start !== false, start, dir);
   return agent;
 }

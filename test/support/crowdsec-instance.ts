@@ -41,7 +41,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import YAML from 'yaml';
 import { findExecutable } from './crowdsec-bouncers.ts';
-import { awaitHealthy, freePort, loggedProcess, shellQuote } from './processes.ts';
+import { awaitHealthy, freePort, loggedProcess, shellQuote, startOrRemove } from './processes.ts';
 
 const execFileAsync = promisify(execFile);
 /** Read-only things we borrow from the package's install (never written). */
@@ -319,14 +319,7 @@ export async function startCrowdsec(opts: CrowdsecOptions = {}): Promise<Crowdse
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
-  if (opts.start !== false) {
-    try {
-      await start();
-    } catch (e) {
-      fs.rmSync(dir, { recursive: true, force: true });
-      throw e;
-    }
-  }
+  await startOrRemove(opts.start !== false, start, dir);
   return instance;
 }
 

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import { until } from './wait.ts';
 
@@ -114,4 +115,18 @@ export async function stopChild(child: ChildProcess | undefined, signal: NodeJS.
   child.kill(signal);
   await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+/**
+ * A harness's first start (CrowdSec, an agent), unless the test asked to start it itself
+ * (`start: false`); a failed start removes the harness's folder before rethrowing.
+ */
+export async function startOrRemove(startNow: boolean, start: () => Promise<void>, dir: string): Promise<void> {
+  if (!startNow) return;
+  try {
+    await start();
+  } catch (e) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
 }

@@ -106,7 +106,27 @@ export function planCrowdsecExport(input: CrowdsecExportInput): CrowdsecExportPl
     allowlistCommands: [],
     notes: [],
   };
+  planDecisions(plan, input);
+  planBouncers(plan, vigil.bouncers, crowdsec.bouncers);
 
+  const csMachines = new Map(crowdsec.machines.map((r) => [text(r.machine_id), r]));
+  for (const m of vigil.machines) {
+    const row = csMachines.get(m.machineId);
+    if (!row) plan.machinesToAdd.push(m);
+    else if (text(row.password) !== m.passwordHash || parseBool(row.is_validated) !== m.isValidated) plan.machinesToUpdate.push(m);
+  }
+
+  plan.allowlistCommands.push(...allowlistCommands(vigil.allowlists, now));
+  if (plan.allowlistCommands.length > 0) {
+    plan.notes.push(
+      `allowlists: ${vigil.allowlists.length} not written into the database (CrowdSec 1.6.6+ keeps them); run the cscli allowlists commands listed`,
+    );
+  }
+  return plan;
+}
+
+/** Decisions: those both sides hold kept, Vigil's others written under their alert, CrowdSec's others expired. */
+function planDecisions(plan: CrowdsecExportPlan, { vigil, crowdsec, now }: CrowdsecExportInput): void {
   // CrowdSec's active decisions, by key: each may stand for one of Vigil's (a multiset).
   const held = new Map<string, number[]>();
   for (const r of crowdsec.decisions) {
@@ -132,82 +152,78 @@ export function planCrowdsecExport(input: CrowdsecExportInput): CrowdsecExportPl
     if (!g) groups.set(groupKey, (g = { alert, decisions: [] }));
     g.decisions.push({ origin: d.origin, type: d.type, scope: d.scope, value: d.value, scenario: d.scenario, until: d.until, simulated: d.simulated });
   }
-  for (const { alert, decisions } of groups.values()) {
-    const first = decisions[0]!;
-    plan.alerts.push(
-      alert
-        ? {
-            scenario: alert.scenario,
-            message: alert.message,
-            machineId: alert.machineId,
-            sourceScope: alert.sourceScope,
-            sourceValue: alert.sourceValue,
-            sourceIp: alert.sourceIp,
-            eventsCount: alert.eventsCount,
-            leakspeed: alert.leakspeed,
-            startAt: alert.startAt,
-            stopAt: alert.stopAt,
-            createdAt: alert.createdAt,
-            simulated: alert.simulated,
-            decisions,
-          }
-        : {
-            // A decision whose alert Vigil no longer has: one alert holds them all, as cscli's own imports do.
-            scenario: first.scenario,
-            message: `${decisions.length} decision(s) exported from Vigil`,
-            machineId: '',
-            sourceScope: 'vigil/export',
-            sourceValue: '',
-            sourceIp: '',
-            eventsCount: decisions.length,
-            leakspeed: '0',
-            startAt: now,
-            stopAt: now,
-            createdAt: now,
-            simulated: false,
-            decisions,
-          },
-    );
-  }
+  for (const { alert, decisions } of groups.values()) plan.alerts.push(exportAlert(alert, decisions, now));
   for (const [key, ids] of held) {
     const [scope, value, type, origin] = key.split('\0');
     for (const id of ids) plan.expire.push({ id, what: `${type} on ${scope}:${value} (origin ${origin})` });
   }
+}
 
-  const csBouncers = new Map(crowdsec.bouncers.map((r) => [text(r.name), r]));
-  for (const b of vigil.bouncers) {
+/** The alert a group of decisions is written under: Vigil's own, or one made for decisions whose alert is gone. */
+function exportAlert(alert: Alert | null, decisions: ExportDecision[], now: number): ExportAlert {
+  const first = decisions[0]!;
+  return alert
+    ? {
+        scenario: alert.scenario,
+        message: alert.message,
+        machineId: alert.machineId,
+        sourceScope: alert.sourceScope,
+        sourceValue: alert.sourceValue,
+        sourceIp: alert.sourceIp,
+        eventsCount: alert.eventsCount,
+        leakspeed: alert.leakspeed,
+        startAt: alert.startAt,
+        stopAt: alert.stopAt,
+        createdAt: alert.createdAt,
+        simulated: alert.simulated,
+        decisions,
+      }
+    : {
+        // A decision whose alert Vigil no longer has: one alert holds them all, as cscli's own imports do.
+        scenario: first.scenario,
+        message: `${decisions.length} decision(s) exported from Vigil`,
+        machineId: '',
+        sourceScope: 'vigil/export',
+        sourceValue: '',
+        sourceIp: '',
+        eventsCount: decisions.length,
+        leakspeed: '0',
+        startAt: now,
+        stopAt: now,
+        createdAt: now,
+        simulated: false,
+        decisions,
+      };
+}
+
+/** Bouncers: Vigil's missing in CrowdSec added, another key or revocation updated; CrowdSec's extra ones named and kept. */
+function planBouncers(plan: CrowdsecExportPlan, vigil: readonly Bouncer[], crowdsec: Record<string, unknown>[]): void {
+  const csBouncers = new Map(crowdsec.map((r) => [text(r.name), r]));
+  for (const b of vigil) {
     const row = csBouncers.get(b.name);
     if (!row) plan.bouncersToAdd.push(b);
     else if (text(row.api_key).toLowerCase() !== b.apiKeyHash || parseBool(row.revoked) !== b.revoked) plan.bouncersToUpdate.push(b);
   }
-  const vigilBouncers = new Set(vigil.bouncers.map((b) => b.name));
+  const vigilBouncers = new Set(vigil.map((b) => b.name));
   for (const name of csBouncers.keys()) {
     if (!vigilBouncers.has(name))
       plan.notes.push(`bouncer ${name}: in CrowdSec but not in Vigil (deleted there?): kept; remove it with cscli bouncers delete ${shellWord(name)}`);
   }
+}
 
-  const csMachines = new Map(crowdsec.machines.map((r) => [text(r.machine_id), r]));
-  for (const m of vigil.machines) {
-    const row = csMachines.get(m.machineId);
-    if (!row) plan.machinesToAdd.push(m);
-    else if (text(row.password) !== m.passwordHash || parseBool(row.is_validated) !== m.isValidated) plan.machinesToUpdate.push(m);
-  }
-
-  for (const list of vigil.allowlists) {
-    plan.allowlistCommands.push(`cscli allowlists create ${shellWord(list.name)} -d ${shellWord(list.description || list.name)}`);
+/** `cscli allowlists` commands that recreate Vigil's allowlists; expired values are left out, the others keep their time left. */
+function allowlistCommands(allowlists: readonly AllowlistForExport[], now: number): string[] {
+  const commands: string[] = [];
+  for (const list of allowlists) {
+    commands.push(`cscli allowlists create ${shellWord(list.name)} -d ${shellWord(list.description || list.name)}`);
     for (const item of list.items) {
       if (item.expiresAt !== null && item.expiresAt <= now) continue;
       const expiry = item.expiresAt === null ? '' : ` -e ${Math.ceil((item.expiresAt - now) / 1000)}s`;
       const comment = item.comment ? ` -d ${shellWord(item.comment)}` : '';
-      plan.allowlistCommands.push(`cscli allowlists add ${shellWord(list.name)} ${shellWord(item.value)}${expiry}${comment}`);
+      commands.push(`cscli allowlists add ${shellWord(list.name)} ${shellWord(item.value)}${expiry}${comment}`);
     }
   }
-  if (plan.allowlistCommands.length > 0) {
-    plan.notes.push(
-      `allowlists: ${vigil.allowlists.length} not written into the database (CrowdSec 1.6.6+ keeps them); run the cscli allowlists commands listed`,
-    );
-  }
-  return plan;
+  return commands;
 }
 
 /** One `cscli decisions import` JSON entry (the `--to-file` way, when the database cannot be written). */

@@ -1,6 +1,6 @@
 /** CrowdSec's PostgreSQL database, through one pooled connection. */
 import pg from 'pg';
-import { describeDb, type CrowdsecDbLocation } from '../crowdsec-config.ts';
+import { describeDb, postgresConnection, type CrowdsecDbLocation } from '../crowdsec-config.ts';
 import { BOUNCER_COLUMNS, errorText, machinesQuery, metricsQuery, readImportRows, SourceError, toRead } from './source.ts';
 import type { BouncerSource, CrowdsecImportRows, SourceRead } from './source.ts';
 
@@ -12,19 +12,8 @@ export class PostgresSource implements BouncerSource {
   constructor(loc: Extract<CrowdsecDbLocation, { type: 'postgres' }>, opts: { timeoutMs?: number } = {}) {
     this.description = describeDb(loc);
     const timeout = opts.timeoutMs ?? 10_000;
-    const ssl =
-      loc.sslmode === 'disable' || loc.sslmode === ''
-        ? false
-        : loc.sslmode === 'verify-full' || loc.sslmode === 'verify-ca'
-          ? true
-          : { rejectUnauthorized: false };
     this.#pool = new pg.Pool({
-      host: loc.host,
-      port: loc.port,
-      user: loc.user,
-      password: loc.password,
-      database: loc.database,
-      ssl,
+      ...postgresConnection(loc),
       max: 1,
       idleTimeoutMillis: 60_000,
       connectionTimeoutMillis: timeout,
