@@ -89,15 +89,9 @@ class Turns {
  * behaviour is CrowdSec 1.4.6's (docs/reference/crowdsec-wire-protocol.md §4, §7), checked by test/lapi.test.ts and golden tests.
  */
 export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
-  const { store, sync, activity, gate, log, metrics, storeHealth, clientCerts } = deps;
-  const call = <T>(fn: () => Promise<T>): Promise<T> => (storeHealth ? storeHealth.call(fn) : fn());
-  const expiredKeptMs = deps.expiredKeptMs ?? DEFAULT_RETENTION.maxAgeMs;
-  // PostgreSQL: pulls in flight share their reads (a round trip each otherwise); SQLite answers at once.
-  const reads = store.dialect === 'postgres' ? sharedPullReads(store, call) : ownPullReads(store, call);
-  const turns = new Turns();
-  // Startup bodies built once per revision and filters and shared (decisions/startup-bodies.ts).
-  const startupBodies = new StartupBodies(sync, store, { expiredKeptMs });
-  const streams: StreamContext = { store, sync, call, reads, turns, expiredKeptMs, startupBodies };
+  const { sync, activity, gate, log, metrics, clientCerts } = deps;
+  const streams = streamContext(deps);
+  const { turns } = streams;
   const reply = responder(metrics);
   const { count, send } = reply;
 
@@ -123,7 +117,7 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
       dedup: q.dedup,
     });
 
-    if (shared !== undefined) return await writeStartup(req, res, route, shared, at);
+    if (shared !== undefined) return await writeStartup(reply, turns, req, res, route, shared, at);
     if (added.length + deleted.length <= DECISIONS_PER_CHUNK) {
       // A string on V8's heap: 10k bouncers' startups of a few kB each are young garbage, where
       // buffers of their own (outside the heap) raised the peak RSS by 100 MB (bench:pull-load).
@@ -134,19 +128,6 @@ export function createDecisionRoutes(deps: DecisionRoutesDeps): RawRoute {
     res.writeHead(200, { 'Content-Type': JSON_TYPE });
     count(route, req.method!, 200);
     await writeChunks(res, streamBodyChunks(deleted, added, at, DECISIONS_PER_TURN), () => turns.next());
-  }
-
-  /** A shared startup body at `at`: small ones in one write with a Content-Length, large ones chunked with back-pressure. */
-  async function writeStartup(req: IncomingMessage, res: ServerResponse, route: string, body: StartupBody, at: number) {
-    if (body.count <= DECISIONS_PER_CHUNK) {
-      send(req, res, route, 200, startupBodyJson(body, at));
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': JSON_TYPE });
-    count(route, req.method!, 200);
-    // One piece in memory per stream: the next is formatted only once the socket took the last.
-    const buffers = new ChunkBuffers();
-    await writeChunks(res, startupBodyChunks(body, at, STARTUP_DECISIONS_PER_TURN, buffers.alloc), () => turns.next(), buffers);
   }
 
   function fail(req: IncomingMessage, res: ServerResponse, route: string, err: unknown) {
@@ -209,6 +190,27 @@ function responder(metrics: LapiMetrics | undefined): Responder {
   return { count, send };
 }
 
+/** A shared startup body at `at`: small ones in one write with a Content-Length, large ones chunked with back-pressure. */
+async function writeStartup(
+  { count, send }: Responder,
+  turns: Turns,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: string,
+  body: StartupBody,
+  at: number,
+): Promise<void> {
+  if (body.count <= DECISIONS_PER_CHUNK) {
+    send(req, res, route, 200, startupBodyJson(body, at));
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': JSON_TYPE });
+  count(route, req.method!, 200);
+  // One piece in memory per stream: the next is formatted only once the socket took the last.
+  const buffers = new ChunkBuffers();
+  await writeChunks(res, startupBodyChunks(body, at, STARTUP_DECISIONS_PER_TURN, buffers.alloc), () => turns.next(), buffers);
+}
+
 /**
  * Answers a refused key, a HEAD and a live query; returns false for a stream GET (which reads
  * the store and answers asynchronously).
@@ -252,6 +254,18 @@ function answer(
  * What a stream pull gets: the whole active set at startup, else what changed since its cursor;
  * from memory while the store is down. Filtered by its query (scopes, origins, scenarios, dedup).
  */
+/** What a stream pull's answer is computed with, built once per listener. */
+function streamContext(deps: DecisionRoutesDeps): StreamContext {
+  const { store, sync, storeHealth } = deps;
+  const call = <T>(fn: () => Promise<T>): Promise<T> => (storeHealth ? storeHealth.call(fn) : fn());
+  const expiredKeptMs = deps.expiredKeptMs ?? DEFAULT_RETENTION.maxAgeMs;
+  // PostgreSQL: pulls in flight share their reads (a round trip each otherwise); SQLite answers at once.
+  const reads = store.dialect === 'postgres' ? sharedPullReads(store, call) : ownPullReads(store, call);
+  // Startup bodies built once per revision and filters and shared (decisions/startup-bodies.ts).
+  const startupBodies = new StartupBodies(sync, store, { expiredKeptMs });
+  return { store, sync, call, reads, turns: new Turns(), expiredKeptMs, startupBodies };
+}
+
 /** What a stream pull's answer is computed with (one per listener). */
 interface StreamContext {
   store: Store;
