@@ -68,12 +68,13 @@ function cpuMs(pid: number | undefined): number {
   }
 }
 
-/** Same decision shapes as bench/lapi.bench.ts: IPv4 and IPv6 addresses, every 20th a range. */
+/** The shapes of bench/lapi.bench.ts (IPv4 and IPv6 addresses, every 20th a range), valid up to 1M rows. */
 function decisionLine(i: number): string {
   const m = i % 20;
   if (m === 0) {
     const r = i / 20;
-    return r % 2 === 0 ? `24h,Range,100.${64 + (r >> 8)}.${r & 255}.0/24,bench` : `24h,Range,2001:db8:ffff:${r.toString(16)}::/64,bench`;
+    const k = r >> 1; // up to 25,000 IPv4 ranges at 1M: 100.64.0.0/24 to 100.161.167.0/24
+    return r % 2 === 0 ? `24h,Range,100.${64 + (k >> 8)}.${k & 255}.0/24,bench` : `24h,Range,2001:db8:ffff:${r.toString(16)}::/64,bench`;
   }
   if (m <= 5) return `24h,Ip,2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::1,bench`;
   return `24h,Ip,10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255},bench`;
