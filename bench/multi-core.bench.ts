@@ -9,11 +9,12 @@
 // DecisionSync + BouncerGate + createDecisionRoutes, on one SO_REUSEPORT port, their index fed
 // from the same store revision). Load: wrk, ONE thread, 64 connections, keep-alive, on loopback.
 // The load generator shares the 2 cores: each row says how many cores the server processes and wrk
-// used (from /proc and /usr/bin/time) and the server's CPU per request, which does not depend on
-// who else runs. Env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 64).
+// used (from /proc and /usr/bin/time) and the server's CPU per request, which depends
+// much less on who else runs. Needs wrk (Debian: apt-get install wrk). Env: BENCH_DURATION (s, default 10),
+// BENCH_CONNECTIONS (default 64).
 // Results: a markdown table on stdout and bench/results/multi-core-<time>.json.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const UA = 'crowdsec-firewall-bouncer/v0.0.25';
 const HIT_IP = '10.0.1.1'; // row 257: an IPv4 decision at every size
 const log = (...a: unknown[]) => console.error('[cores]', ...a);
+
+if (!existsSync('/usr/bin/wrk') && !existsSync('/usr/local/bin/wrk')) throw new Error('bench:cores needs wrk: apt-get install wrk');
 
 const sizesArg = process.argv.indexOf('--decisions');
 const SIZES = (sizesArg > 0 ? process.argv[sizesArg + 1]! : '100000,1000000').split(',').map(Number);
