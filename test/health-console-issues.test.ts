@@ -42,7 +42,7 @@ describe("the Console's newest issues through vigil serve", () => {
     expect(issue).toMatchObject({ criticality: 'recommended', subject: 'component:crowdsec-firewall-bouncer' });
     expect(issue!.summary).toContain('bouncer fw-edge runs v0.0.25');
     expect(issueRunbook(issue!, undefined, lapi.url, 'host')?.title).toBe('Component Outdated: a bouncer or agent runs an old version');
-    expect((await pull('crowdsec-firewall-bouncer/v0.0.32')).status).toBe(200);
+    expect((await pull('crowdsec-firewall-bouncer/v0.0.34')).status).toBe(200);
     await evaluate();
     expect(await open('component_outdated')).toEqual([]);
   });

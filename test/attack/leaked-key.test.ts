@@ -17,7 +17,8 @@ import { useInProcessServer } from '../support/in-process-server.ts';
 const T0 = Date.UTC(2026, 10, 3, 0, 0, 0);
 const CAP = 20;
 const ATTACKERS = FLOOD_ADDRESSES.slice(0, 60);
-const UA = 'crowdsec-firewall-bouncer/v0.0.31';
+// A current version: an old one would also raise Component Outdated, which this test is not about.
+const UA = 'crowdsec-firewall-bouncer/v0.0.34';
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: a leaked bouncer key used from ${ATTACKERS.length} addresses`, () => {
