@@ -6,13 +6,17 @@
  */
 import type { KnownSafeInput } from '../core/health/known-safe-ip.ts';
 import { decisionsCoveredBy, type AllowlistMatcher } from '../core/allowlists/allowlists.ts';
-import { activeDecisions } from '../store/decisions.ts';
+import { decisionChangesPage } from '../store/decisions.ts';
+import type { Decision } from '../core/model/records.ts';
+import { nextTurn } from '../lib/turns.ts';
 import { knownSafeCandidates, mayBeKnownSafe, type KnownSafeCandidate } from '../store/console-inputs.ts';
-import { decisionsChangedSince, decisionsRev } from '../store/decisions.ts';
+import { decisionsRev } from '../store/decisions.ts';
 import type { Store } from '../store/store.ts';
 
 /** Enough to raise the issue and name examples: the evaluator never walks a flood of them. */
 export const KNOWN_SAFE_JUDGED = 1000;
+/** Changed decisions read per page (a few ms each). */
+const PAGE = 2000;
 
 export class KnownSafeTracker {
   #store: Store;
@@ -39,15 +43,15 @@ export class KnownSafeTracker {
     if (this.#rev === undefined || canaryAddresses.join('\n') !== this.#addresses.join('\n') || (allowlist?.key ?? '') !== this.#allowlistKey) {
       this.#byId.clear();
       for (const d of await knownSafeCandidates(this.#store, now, canaryAddresses)) this.#byId.set(d.id, d);
-      if (matcher) for (const d of await activeDecisions(this.#store, now)) if (allowlisted(d)) this.#byId.set(d.id, { ...d });
+      if (matcher) await this.#eachPage(-1, now, (d) => allowlisted(d) && this.#byId.set(d.id, { ...d }));
       this.#addresses = [...canaryAddresses];
       this.#allowlistKey = allowlist?.key ?? '';
     } else if (rev !== this.#rev) {
-      for (const d of await decisionsChangedSince(this.#store, this.#rev)) {
+      await this.#eachPage(this.#rev, now, (d) => {
         // A changed decision: new, or soft-deleted (its expiry moved to the deletion).
         if (d.until > now && (mayBeKnownSafe(d, canaryAddresses) || allowlisted(d))) this.#byId.set(d.id, { ...d });
         else this.#byId.delete(d.id);
-      }
+      });
     }
     this.#rev = rev;
     const decisions: KnownSafeCandidate[] = [];
@@ -56,13 +60,31 @@ export class KnownSafeTracker {
       else if (decisions.length < KNOWN_SAFE_JUDGED) decisions.push(d);
     }
     if (!matcher) return { decisions, canaryAddresses };
-    const allowlistOf = (value: string): string | null => {
-      try {
-        return matcher.reasonsFor(value)[0] ?? null;
-      } catch {
-        return null;
-      }
-    };
-    return { decisions, canaryAddresses, allowlistOf };
+    return { decisions, canaryAddresses, allowlistOf: allowlistLookup(matcher) };
   }
+
+  /**
+   * Every decision changed after `rev` (`-1`: every active one), a page at a time with a turn of the
+   * event loop between pages: a 250k-decision import read at once held the loop for ~400 ms.
+   */
+  async #eachPage(rev: number, now: number, visit: (d: Decision) => unknown): Promise<void> {
+    for (let afterId = 0; ; ) {
+      const page = await decisionChangesPage(this.#store, rev, now, afterId, PAGE);
+      for (const c of page) visit(c.decision);
+      if (page.length < PAGE) return;
+      afterId = page[page.length - 1]!.decision.id;
+      await nextTurn();
+    }
+  }
+}
+
+/** The allowlist holding a value, or null (a value that is no address is in none). */
+function allowlistLookup(matcher: AllowlistMatcher): (value: string) => string | null {
+  return (value: string): string | null => {
+    try {
+      return matcher.reasonsFor(value)[0] ?? null;
+    } catch {
+      return null;
+    }
+  };
 }

@@ -37,7 +37,8 @@ export const COMPONENT_VERSIONS: readonly ComponentVersion[] = [
     title: 'CrowdSec firewall bouncer',
     current: '0.0.34',
     knownAt: '2026-07-24',
-    source: 'crowdsecurity/cs-firewall-bouncer tags through v0.0.34 (HEAD 2026-04); usage metrics from 0.0.30, community_pull parameters from 0.0.32 (docs/reference/crowdsec-1.6-1.7.md)',
+    source:
+      'crowdsecurity/cs-firewall-bouncer tags through v0.0.34 (HEAD 2026-04); usage metrics from 0.0.30, community_pull parameters from 0.0.32 (docs/reference/crowdsec-1.6-1.7.md)',
     upgrade: 'sudo apt-get install --only-upgrade crowdsec-firewall-bouncer-nftables (or -iptables)',
     vulnerable: [],
   },
