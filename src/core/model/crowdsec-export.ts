@@ -52,20 +52,8 @@ export interface ExportDecision {
   readonly simulated: boolean;
 }
 
-export interface ExportAlert {
-  readonly scenario: string;
-  readonly message: string;
-  /** CrowdSec's machine that pushed it, when it has one of that name. */
-  readonly machineId: string;
-  readonly sourceScope: string;
-  readonly sourceValue: string;
-  readonly sourceIp: string;
-  readonly eventsCount: number;
-  readonly leakspeed: string;
-  readonly startAt: number;
-  readonly stopAt: number;
-  readonly createdAt: number;
-  readonly simulated: boolean;
+/** An alert as exported: Vigil's alert without its id (CrowdSec numbers its own), with its decisions. */
+export interface ExportAlert extends Omit<Alert, 'id'> {
   readonly decisions: readonly ExportDecision[];
 }
 
