@@ -37,6 +37,8 @@ export function acceptProxyProtocol(server: net.Server, opts: ProxyProtocolOptio
       return;
     }
     waiting++;
+    // Read now: once the peer has closed (a client that sent its header and went), Node reports no address.
+    const peer = foldPeerAddress(socket.remoteAddress);
     let buf: Buffer = Buffer.alloc(0);
     let done = false;
     const finish = () => {
@@ -62,17 +64,13 @@ export function acceptProxyProtocol(server: net.Server, opts: ProxyProtocolOptio
       finish();
       socket.pause();
       if (r.kind === 'invalid' || r.kind === 'incomplete') {
-        opts.log.warn(
-          { ip: foldPeerAddress(socket.remoteAddress) },
-          `connection closed: bad PROXY protocol header (${r.kind === 'invalid' ? r.reason : 'too long'})`,
-        );
+        opts.log.warn({ ip: peer }, `connection closed: bad PROXY protocol header (${r.kind === 'invalid' ? r.reason : 'too long'})`);
         socket.destroy();
         return;
       }
       let rest = buf;
       if (r.kind === 'header') {
         rest = buf.subarray(r.length);
-        const peer = foldPeerAddress(socket.remoteAddress);
         if (r.source !== null && opts.trusted.hasText(peer)) setProxiedPeer(socket, foldPeerAddress(r.source.address));
         else if (r.source !== null && untrustedLogged++ % 1000 === 0) {
           // Its header could name anyone: the socket's address stands (logged once per 1,000).
