@@ -30,7 +30,9 @@ export function acceptProxyProtocol(server: net.Server, opts: ProxyProtocolOptio
   server.removeAllListeners('connection');
   let waiting = 0;
   const isTls = server instanceof tls.Server;
-  let untrustedLogged = 0;
+  // Untrusted peers whose header was ignored, each logged once (at most this many remembered).
+  const untrustedLogged = new Set<string>();
+  const UNTRUSTED_LOGGED_MAX = 1000;
   server.on('connection', (socket: net.Socket) => {
     if (waiting >= opts.maxWaiting) {
       socket.destroy();
@@ -72,8 +74,9 @@ export function acceptProxyProtocol(server: net.Server, opts: ProxyProtocolOptio
       if (r.kind === 'header') {
         rest = buf.subarray(r.length);
         if (r.source !== null && opts.trusted.hasText(peer)) setProxiedPeer(socket, foldPeerAddress(r.source.address));
-        else if (r.source !== null && untrustedLogged++ % 1000 === 0) {
-          // Its header could name anyone: the socket's address stands (logged once per 1,000).
+        else if (r.source !== null && !untrustedLogged.has(peer) && untrustedLogged.size < UNTRUSTED_LOGGED_MAX) {
+          // Its header could name anyone: the socket's address stands (logged once per peer).
+          untrustedLogged.add(peer);
           opts.log.warn({ ip: peer }, `PROXY protocol header from ${peer} ignored: not in api.trusted_proxies; add the balancer's address there`);
         }
       }
