@@ -16,6 +16,7 @@ import { createWebSurface } from '../src/web/surface.ts';
 import { Store } from '../src/store/store.ts';
 import { createBouncer } from '../src/store/bouncers.ts';
 import { activeDecisions } from '../src/store/decisions.ts';
+import { addAllowlistItems, createAllowlist } from '../src/store/allowlists.ts';
 import { openHealthIssue, openHealthIssues } from '../src/store/health-issues.ts';
 import { getMeta } from '../src/store/meta.ts';
 
@@ -202,6 +203,22 @@ for (const dialect of DIALECTS) {
       expect(await activeDecisions(server.store, clock.now())).toEqual([]);
       expect((await send('DELETE', `/ui/api/decisions/${id}`, undefined, { 'X-CSRF-Token': csrf })).status).toBe(404);
       expect(await (await get('/ui/decisions?q=192.0.2.1')).text()).toContain('No active decision applies to 192.0.2.1');
+    });
+
+    it('refuses an allowlisted address unless "add even if allowlisted" is ticked, as vigil decisions add does', async () => {
+      const csrf = await csrfOf();
+      const list = await createAllowlist(server.store, { name: 'office', description: 'the office', now: clock.now() });
+      await addAllowlistItems(server.store, list, [{ value: '198.51.100.0/24', comment: '', expiresAt: null }], clock.now());
+      const body = { value: '198.51.100.7', type: 'ban', duration: '1h' };
+      const refused = await send('POST', '/ui/api/decisions', body, { 'X-CSRF-Token': csrf });
+      expect(refused.status).toBe(409);
+      expect((await refused.json()).message).toContain('198.51.100.7 is allowlisted by item 198.51.100.0/24');
+      expect(await activeDecisions(server.store, clock.now())).toEqual([]);
+      const bypassed = await send('POST', '/ui/api/decisions', { ...body, bypass_allowlist: 'on' }, { 'X-CSRF-Token': csrf });
+      expect(bypassed.status).toBe(201);
+      const { id } = await bypassed.json();
+      expect((await send('DELETE', `/ui/api/decisions/${id}`, undefined, { 'X-CSRF-Token': csrf })).status).toBe(200);
+      expect((await send('POST', '/ui/api/decisions', { value: '192.0.2.9', duration: '1h' }, { 'X-CSRF-Token': csrf })).status).toBe(201);
     });
 
     it('uses the admin API with the session: reads freely, changes with the CSRF token', async () => {

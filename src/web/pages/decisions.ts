@@ -74,6 +74,7 @@ function addForm(value: string): Html {
   <div class="field"><label for="add-type">Type</label><input id="add-type" name="type" required value="ban" list="decision-types" autocomplete="off"><datalist id="decision-types"><option value="ban"><option value="captcha"></datalist></div>
   <div class="field"><label for="add-duration">Duration <span class="label-hint">(e.g. 90m, 4h, 7d)</span></label><input id="add-duration" name="duration" required value="4h" autocomplete="off"></div>
   <div class="field wide"><label for="add-reason">Reason</label><input id="add-reason" name="reason" maxlength="1024" placeholder="manual 'ban' from 'vigil-dashboard'"></div>
+  <div class="field wide"><label><input type="checkbox" name="bypass_allowlist"> Add even if allowlisted</label></div>
   <div class="field"><button type="submit">Add decision</button></div>
   <p class="form-error" role="alert"></p>
 </form>`;

@@ -3,6 +3,7 @@ import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import { buildDecision, manualAlert } from '../../core/decisions/new-decisions.ts';
 import { readJsonBody } from '../../lib/json-body.ts';
+import { allowlistMatches } from '../../store/allowlists.ts';
 import { addDecisions, softDeleteDecisions } from '../../store/decisions.ts';
 import type { DashboardContext, Env } from '../context.ts';
 
@@ -38,6 +39,13 @@ async function addDecision(c: Context<Env>, ui: DashboardContext): Promise<Respo
     { scope: value.includes('/') ? 'Range' : 'Ip', value, type, duration: field('duration').trim() || '4h', reason, origin: 'cscli' },
     now,
   );
+  // As `vigil decisions add` (cscli 1.6.6+): an allowlisted address or range is refused unless bypassed.
+  if (field('bypass_allowlist') !== 'on') {
+    const items = await allowlistMatches(store, d.value, now);
+    if (items.length > 0) {
+      return c.json({ message: `value: ${d.value} is allowlisted by item ${items.join(', ')}; tick "add even if allowlisted" to add it anyway` }, 409);
+    }
+  }
   const { decisionIds } = await addDecisions(
     store,
     manualAlert({ now, scenario: reason, scope: d.scope, value: d.value, count: 1, machineId: DASHBOARD_MACHINE_ID }),
@@ -70,4 +78,6 @@ const NEW_DECISION_BODY = z.object({
   type: z.string({ error: 'must be a string, e.g. ban' }).optional(),
   duration: z.string({ error: 'must be a string, e.g. 4h' }).optional(),
   reason: z.string({ error: 'must be a string' }).optional(),
+  // A checkbox: "on" when ticked, absent otherwise.
+  bypass_allowlist: z.string({ error: 'must be a string: "on" to add an allowlisted value anyway' }).optional(),
 });
