@@ -13,6 +13,7 @@ import {
 } from './machines.ts';
 import type { Store } from './store.ts';
 import { addAlerts } from './decisions.ts';
+import { logProcessorUsage, recordLogProcessorUsage } from './usage-log-processors.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 4, 0, 0);
 const HASH = '$2a$10$abcdefghijklmnopqrstuu6yDq7bH2uW1o9H1s5yq3Jm0aTnq5mWe';
@@ -51,6 +52,19 @@ for (const dialect of DIALECTS) {
       ]);
       expect(await deleteMachines(store, ['agent-1', 'nobody'])).toBe(1);
       expect(await getMachine(store, 'agent-1')).toBeUndefined();
+    });
+
+    it("deletes a machine's usage reports with it, and only its own", async () => {
+      const report = { version: 'v1.6.3', utc_startup_timestamp: T0 / 1000, datasources: { file: 1 }, hub_items: {} };
+      for (const id of ['agent-1', 'agent-2']) {
+        const m = await createMachine(store, { machineId: id, passwordHash: HASH, now: T0, isValidated: true });
+        await recordLogProcessorUsage(store, m.id, T0, report);
+      }
+      expect((await logProcessorUsage(store, 0)).length).toBe(2);
+      expect(await deleteMachines(store, ['agent-1'])).toBe(1);
+      const left = await logProcessorUsage(store, 0);
+      expect(left.map((u) => u.machineId)).toEqual([(await getMachine(store, 'agent-2'))!.id]);
+      expect(left[0]!.windows.length).toBe(1);
     });
 
     it('records logins, pushes and heartbeats; a steady 60 s heartbeat gives a 60 s cadence, an erratic one none', async () => {

@@ -59,11 +59,22 @@ export async function listMachines(store: Store): Promise<Machine[]> {
 /** Deletes machines by name; returns how many existed. */
 export async function deleteMachines(store: Store, machineIds: readonly string[]): Promise<number> {
   if (machineIds.length === 0) return 0;
-  const res = await dbOf(store)
-    .deleteFrom('machines')
-    .where('machine_id', 'in', [...machineIds])
-    .executeTakeFirst();
-  return Number(res.numDeletedRows);
+  return await dbOf(store)
+    .transaction()
+    .execute(async (trx) => {
+      // Its usage reports go with it: a deleted agent is not one whose logs stopped (LP No Logs Read).
+      const ids = trx
+        .selectFrom('machines')
+        .select('id')
+        .where('machine_id', 'in', [...machineIds]);
+      await trx.deleteFrom('machine_usage_windows').where('machine_id', 'in', ids).execute();
+      await trx.deleteFrom('machine_usage_metrics').where('machine_id', 'in', ids).execute();
+      const res = await trx
+        .deleteFrom('machines')
+        .where('machine_id', 'in', [...machineIds])
+        .executeTakeFirst();
+      return Number(res.numDeletedRows);
+    });
 }
 
 export async function validateMachine(store: Store, machineId: string, now: number): Promise<void> {
