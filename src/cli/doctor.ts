@@ -85,9 +85,9 @@ Exit code 0 when every check passes (checks that could not be made are listed as
         : o.kubectl
           ? execHost('kubectl', { name: o.kubectl, namespace: o.namespace, container: o.container })
           : localHost();
-      // Loaded here: better-sqlite3 would slow every other command's start.
+      // Loaded here: the database drivers would slow every other command's start.
       const { readCrowdsecKeys } = await import('../watch/crowdsec-keys.ts');
-      let crowdsecKeys: CrowdsecKeys | undefined;
+      let crowdsecKeys: Promise<CrowdsecKeys> | undefined;
       const report = await runDoctor({
         host,
         configFiles,

@@ -181,7 +181,7 @@ async function checkKey({ opts, findings, input, endpoint, t, note }: EndpointPr
     return;
   }
   // Refused: does CrowdSec's own database on this host have it (cscli bouncers add after the switch)?
-  const lookup = r.status === 403 ? opts.crowdsecKeys?.() : undefined;
+  const lookup = r.status === 403 ? await opts.crowdsecKeys?.() : undefined;
   const inCrowdsec = lookup?.ok ? { db: lookup.db, name: lookup.nameOfHash.get(hashApiKey(input.key.value)) } : undefined;
   findings.push(
     await keyAnswerFinding(

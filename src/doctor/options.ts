@@ -41,7 +41,7 @@ export interface DoctorOptions {
    * CrowdSec's own bouncer keys on this host (SHA-512 hex → name; the CLI reads them with
    * watch/crowdsec-keys.ts): a refused key found there was registered with cscli after the switch.
    */
-  crowdsecKeys?: () => CrowdsecKeyLookup;
+  crowdsecKeys?: () => Promise<CrowdsecKeyLookup>;
 }
 
 export { DEFAULT_CROWDSEC_CONFIG } from '../lib/crowdsec-paths.ts';

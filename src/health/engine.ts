@@ -61,7 +61,7 @@ export interface HealthEngineOptions {
   /** When a bouncer last closed its own connection, as this process saw it (`vigil serve`: server/connection-watch.ts). */
   connectionClosedAt?: (bouncerId: number) => number | undefined;
   /** Bouncers of CrowdSec's own database by key fingerprint (`vigil serve`: app/crowdsec-key-names.ts). */
-  crowdsecKeyNames?: (refusedFingerprints: readonly string[]) => ReadonlyMap<string, string>;
+  crowdsecKeyNames?: (refusedFingerprints: readonly string[]) => Promise<ReadonlyMap<string, string>>;
 }
 
 export interface EvaluationResult {
@@ -121,7 +121,7 @@ export class HealthEngine {
   #running: Promise<EvaluationResult> | undefined;
   #source: ((now: number) => Promise<FleetSnapshot>) | undefined;
   #connectionClosedAt: ((bouncerId: number) => number | undefined) | undefined;
-  #crowdsecKeyNames: ((refusedFingerprints: readonly string[]) => ReadonlyMap<string, string>) | undefined;
+  #crowdsecKeyNames: ((refusedFingerprints: readonly string[]) => Promise<ReadonlyMap<string, string>>) | undefined;
   #canaries: CanaryHealthConfig[];
   readonly #knownSafeTracker: KnownSafeTracker;
   /** Each evaluation's outcome (the log, notifications): any number of subscribers. */
@@ -183,7 +183,7 @@ export class HealthEngine {
     const summaries = await refusedSummaries(this.#store, { since: lookback });
     // A refused key CrowdSec's own database has: registered with cscli after the switch (core/health/crowdsec-registered.ts).
     const fingerprints = [...new Set(summaries.map((r) => r.keyFingerprint).filter((f) => f !== ''))];
-    const inCrowdsec = fingerprints.length > 0 ? this.#crowdsecKeyNames?.(fingerprints) : undefined;
+    const inCrowdsec = fingerprints.length > 0 ? await this.#crowdsecKeyNames?.(fingerprints) : undefined;
     if (inCrowdsec && inCrowdsec.size > 0) {
       for (const r of summaries) {
         const name = r.keyFingerprint === '' ? undefined : inCrowdsec.get(r.keyFingerprint);

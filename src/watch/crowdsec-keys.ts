@@ -1,38 +1,38 @@
 import fs from 'node:fs';
-import SqliteDatabase from 'better-sqlite3';
-import { describeDb, readCrowdsecConfig } from './crowdsec-config.ts';
+import { readCrowdsecConfig } from './crowdsec-config.ts';
+import { errorText } from './sources/source.ts';
+import { sourceFor } from './sources.ts';
 
 /**
  * The API-key hashes of the bouncers in CrowdSec's own database on this host (SHA-512 hex, as CrowdSec
  * and Vigil both store them): a key Vigil refuses but CrowdSec has was registered with `cscli bouncers
  * add` after the switch (a bouncer package's postinst), and `vigil doctor` and the health engine say
- * so. Read-only, never created; SQLite only (CrowdSec on PostgreSQL or MySQL: not looked at).
+ * so. Read-only, on whichever database CrowdSec's config names (SQLite, PostgreSQL, MySQL/MariaDB).
  */
 export type CrowdsecKeys = { ok: true; db: string; nameOfHash: ReadonlyMap<string, string> } | { ok: false; reason: string };
 
-export function readCrowdsecKeys(configFile: string, env: NodeJS.ProcessEnv): CrowdsecKeys {
+/** A database that does not answer in this long is reported, not waited for: the caller is a health evaluation. */
+const READ_TIMEOUT_MS = 5_000;
+
+export async function readCrowdsecKeys(configFile: string, env: NodeJS.ProcessEnv): Promise<CrowdsecKeys> {
   if (!fs.existsSync(configFile)) return { ok: false, reason: `no CrowdSec config at ${configFile}` };
   let setup: ReturnType<typeof readCrowdsecConfig>;
   try {
     setup = readCrowdsecConfig(configFile, env);
   } catch (e) {
-    return { ok: false, reason: (e as Error).message };
+    return { ok: false, reason: errorText(e) };
   }
-  if (setup.db.type !== 'sqlite') return { ok: false, reason: `CrowdSec's database is ${describeDb(setup.db)}: only its SQLite database is looked at` };
-  let db: SqliteDatabase.Database;
+  // A SQLite file that is not there was never CrowdSec's database on this host: never created by a read.
+  if (setup.db.type === 'sqlite' && !fs.existsSync(setup.db.path)) return { ok: false, reason: `no CrowdSec database at ${setup.db.path}` };
+  const source = sourceFor(setup.db, { timeoutMs: READ_TIMEOUT_MS, busyTimeoutMs: 1_000 });
   try {
-    db = new SqliteDatabase(setup.db.path, { readonly: true, fileMustExist: true, timeout: 1000 });
-  } catch (e) {
-    return { ok: false, reason: `cannot open CrowdSec's database ${setup.db.path} (${(e as Error).message})` };
-  }
-  try {
-    const rows = db.prepare('SELECT name, api_key FROM bouncers').all() as { name: string; api_key: string | null }[];
+    const { bouncers } = await source.readForImport('bouncers');
     const nameOfHash = new Map<string, string>();
-    for (const r of rows) if (r.api_key) nameOfHash.set(r.api_key, r.name);
-    return { ok: true, db: describeDb(setup.db), nameOfHash };
+    for (const r of bouncers) if (typeof r.api_key === 'string' && r.api_key !== '' && typeof r.name === 'string') nameOfHash.set(r.api_key, r.name);
+    return { ok: true, db: source.description, nameOfHash };
   } catch (e) {
-    return { ok: false, reason: `cannot read the bouncers of CrowdSec's database ${setup.db.path} (${(e as Error).message})` };
+    return { ok: false, reason: `cannot read the bouncers of CrowdSec's database (${errorText(e)})` };
   } finally {
-    db.close();
+    await source.close().catch(() => {});
   }
 }

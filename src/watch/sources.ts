@@ -12,7 +12,7 @@
 import type { CrowdsecDbLocation } from './crowdsec-config.ts';
 import { MysqlSource } from './sources/mysql.ts';
 import { PostgresSource } from './sources/postgres.ts';
-import type { BouncerSource, CrowdsecImportRows } from './sources/source.ts';
+import type { BouncerSource, CrowdsecImportRows, ImportPart } from './sources/source.ts';
 import { SqliteSource } from './sources/sqlite.ts';
 
 export { CscliSource } from './sources/cscli.ts';
@@ -22,7 +22,7 @@ export { SourceError, type BouncerSource, type CrowdsecImportRows, type SourceRe
 export { SqliteSource } from './sources/sqlite.ts';
 
 /** A source on CrowdSec's database itself: it can also hand over what `vigil import crowdsec` copies. */
-export type DatabaseSource = BouncerSource & { readForImport(): Promise<CrowdsecImportRows> };
+export type DatabaseSource = BouncerSource & { readForImport(part?: ImportPart): Promise<CrowdsecImportRows> };
 
 export function sourceFor(db: CrowdsecDbLocation, opts: { busyTimeoutMs?: number; timeoutMs?: number } = {}): DatabaseSource {
   switch (db.type) {

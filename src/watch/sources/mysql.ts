@@ -1,7 +1,7 @@
 /** CrowdSec's MySQL/MariaDB database, through one pooled connection (mysql2 loaded only when used). */
 import { describeDb, type CrowdsecDbLocation } from '../crowdsec-config.ts';
 import { BOUNCER_COLUMNS, errorText, machinesQuery, metricsQuery, readImportRows, SourceError, toRead } from './source.ts';
-import type { BouncerSource, CrowdsecImportRows, SourceRead } from './source.ts';
+import type { BouncerSource, CrowdsecImportRows, ImportPart, SourceRead } from './source.ts';
 
 export class MysqlSource implements BouncerSource {
   readonly kind = 'mysql';
@@ -67,12 +67,12 @@ export class MysqlSource implements BouncerSource {
     return new Set((rows as Array<{ c: string }>).map((r) => r.c));
   }
 
-  async readForImport(): Promise<CrowdsecImportRows> {
+  async readForImport(part: ImportPart = 'all'): Promise<CrowdsecImportRows> {
     try {
       const pool = await this.#connect();
       const columnsOf = (table: string) => this.#columnsOf(pool, table);
       const all = async (sql: string) => (await pool.query({ sql, timeout: this.#timeoutMs }))[0] as Record<string, unknown>[];
-      return await readImportRows(columnsOf, all, (id) => `\`${id}\``);
+      return await readImportRows(columnsOf, all, (id) => `\`${id}\``, part);
     } catch (e) {
       throw new SourceError(`${this.description}: read failed (${errorText(e)})`);
     }

@@ -2,7 +2,7 @@
 import pg from 'pg';
 import { describeDb, postgresConnection, type CrowdsecDbLocation } from '../crowdsec-config.ts';
 import { BOUNCER_COLUMNS, errorText, machinesQuery, metricsQuery, readImportRows, SourceError, toRead } from './source.ts';
-import type { BouncerSource, CrowdsecImportRows, SourceRead } from './source.ts';
+import type { BouncerSource, CrowdsecImportRows, ImportPart, SourceRead } from './source.ts';
 
 export class PostgresSource implements BouncerSource {
   readonly kind = 'postgres';
@@ -50,13 +50,14 @@ export class PostgresSource implements BouncerSource {
     return new Set(res.rows.map((r) => r.column_name));
   }
 
-  async readForImport(): Promise<CrowdsecImportRows> {
+  async readForImport(part: ImportPart = 'all'): Promise<CrowdsecImportRows> {
     try {
       const columnsOf = (table: string) => this.#columnsOf(table);
       return await readImportRows(
         columnsOf,
         async (sql) => (await this.#pool.query(sql)).rows as Record<string, unknown>[],
         (id) => `"${id}"`,
+        part,
       );
     } catch (e) {
       throw new SourceError(`${this.description}: read failed (${errorText(e)})`);

@@ -116,18 +116,23 @@ const ALLOWLIST_TABLES = [
  * The import's three reads, over the columns this CrowdSec version has, through one database's
  * `columnsOf` and `all`. Decisions are all read (times are text on SQLite): the pure side keeps the active ones.
  */
+/** Everything the import copies, or only the bouncers (their names and key hashes, read again every minute by serve). */
+export type ImportPart = 'all' | 'bouncers';
+
 export async function readImportRows(
   columnsOf: (table: string) => Promise<Set<string>> | Set<string>,
   all: (sql: string) => Promise<Record<string, unknown>[]> | Record<string, unknown>[],
   q: (id: string) => string,
+  part: ImportPart = 'all',
 ): Promise<CrowdsecImportRows> {
   const out: CrowdsecImportRows = { bouncers: [], machines: [], decisions: [] };
-  for (const table of ['bouncers', 'machines', 'decisions'] as const) {
+  for (const table of part === 'bouncers' ? (['bouncers'] as const) : (['bouncers', 'machines', 'decisions'] as const)) {
     const have = await columnsOf(table);
     const cols = IMPORT_COLUMNS[table].filter((c) => have.has(c));
     if (cols.length === 0) continue;
     out[table] = await all(`SELECT ${cols.map(q).join(', ')} FROM ${q(table)} ORDER BY ${q('id')}`);
   }
+  if (part === 'bouncers') return out;
   // A CrowdSec before 1.6.6 (Debian's 1.4.6) has no such tables: nothing to read, nothing to copy.
   for (const [key, table, columns, order] of ALLOWLIST_TABLES) {
     const have = await columnsOf(table);

@@ -4,7 +4,7 @@
  */
 import SqliteDatabase from 'better-sqlite3';
 import { BOUNCER_COLUMNS, errorText, machinesQuery, metricsQuery, readImportRows, SourceError, toRead } from './source.ts';
-import type { BouncerSource, CrowdsecImportRows, SourceRead } from './source.ts';
+import type { BouncerSource, CrowdsecImportRows, ImportPart, SourceRead } from './source.ts';
 
 function sqliteColumns(db: SqliteDatabase.Database, table: string): Set<string> {
   return new Set((db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name));
@@ -60,7 +60,7 @@ export class SqliteSource implements BouncerSource {
     }
   }
 
-  async readForImport(): Promise<CrowdsecImportRows> {
+  async readForImport(part: ImportPart = 'all'): Promise<CrowdsecImportRows> {
     const db = this.#open();
     try {
       const columnsOf = (table: string) => sqliteColumns(db, table);
@@ -68,6 +68,7 @@ export class SqliteSource implements BouncerSource {
         columnsOf,
         (sql) => db.prepare(sql).all() as Record<string, unknown>[],
         (id) => `"${id}"`,
+        part,
       );
     } catch (e) {
       throw new SourceError(`${this.description}: read failed (${errorText(e)})`);
