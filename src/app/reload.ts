@@ -42,15 +42,18 @@ export interface ReloadOutcome {
   kept: Partial<VigilConfig>;
 }
 
-/** What the running server lends a reload. */
+/** What the running server (or watch) lends a reload. */
 export interface ReloadTarget {
   current: VigilConfig;
   next: VigilConfig;
   log: Logger;
   env?: NodeJS.ProcessEnv;
-  health: HealthEngine;
+  health: Pick<HealthEngine, 'reconfigure' | 'start' | 'stop'>;
   notifications: Notifications;
-  replaceCanaries(list: CanaryConfig[]): Promise<void>;
+  /** Absent where canaries do not run (`vigil watch`). */
+  replaceCanaries?: (list: CanaryConfig[]) => Promise<void>;
+  /** Settings this process builds in at start beyond serve's own (watch: its `watch:` section). */
+  alsoNeedsRestart?: Array<[key: string, pick: (c: VigilConfig) => unknown]>;
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -62,7 +65,7 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
  */
 export async function applyReload(t: ReloadTarget): Promise<ReloadOutcome> {
   const { current, next, log } = t;
-  const needsRestart = NEEDS_RESTART.filter(([, pick]) => !same(pick(current), pick(next))).map(([key]) => key);
+  const needsRestart = [...NEEDS_RESTART, ...(t.alsoNeedsRestart ?? [])].filter(([, pick]) => !same(pick(current), pick(next))).map(([key]) => key);
   const kept: Partial<VigilConfig> = {
     listen: current.listen,
     tls: current.tls,
@@ -97,7 +100,7 @@ export async function applyReload(t: ReloadTarget): Promise<ReloadOutcome> {
     await switchNotifications();
     changed.push('notifications');
   }
-  if (!same(current.canaries, next.canaries)) {
+  if (t.replaceCanaries && !same(current.canaries, next.canaries)) {
     await t.replaceCanaries(next.canaries);
     changed.push('canaries');
   }

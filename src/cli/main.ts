@@ -86,7 +86,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   registerDecisionCommands(program, ctx);
   registerIssueCommands(program, ctx);
   registerAdminCommands(program, ctx);
-  registerWatchCommand(program, ctx);
+  registerWatchCommand(program, ctx, globalFlags);
   registerNotifyCommands(program, ctx);
   registerDoctorCommand(program, ctx);
   registerVerifyCommand(program, ctx);

@@ -1,17 +1,20 @@
 import type { Command } from 'commander';
 import { VigilError } from '../lib/errors.ts';
 import type { CommandContext } from './context.ts';
-import type { VigilConfig } from '../config/config.ts';
+import type { ConfigFlags, VigilConfig } from '../config/config.ts';
 import type { WatchFlags, WatchSettings } from '../watch/watch-config.ts';
 import { firstStartPasswordPrinter } from './io.ts';
 import { healthIssues } from '../store/health-issues.ts';
+import type { HealthRules } from '../core/health/types.ts';
+import type { Logger } from 'pino';
+import type { RunningWatch } from '../watch/start-watch.ts';
 
 /** The flags `vigil watch` shares with its settings, and --once. */
 interface WatchOptions extends WatchFlags {
   once?: boolean;
 }
 
-export function registerWatchCommand(program: Command, ctx: CommandContext): void {
+export function registerWatchCommand(program: Command, ctx: CommandContext, globalFlags: () => ConfigFlags): void {
   program
     .command('watch')
     .description("watch an existing CrowdSec's bouncers with Vigil's health engine (reads only; changes nothing in CrowdSec)")
@@ -60,16 +63,71 @@ export function registerWatchCommand(program: Command, ctx: CommandContext): voi
       const log = createLogger(config.logLevel, (line) => ctx.io.stdout(line));
       // The first-start dashboard password goes to stderr once, never through the log (as serve does).
       const firstStartPassword = firstStartPasswordPrinter(ctx.io);
+      const stopReload = await reloadOnSignal(ctx, { config, flags: globalFlags() }, settings, log);
       const running = await startWatch(config, settings, { clock: ctx.io.clock, log, env: ctx.io.env, firstStartPassword });
+      stopReload.started(running);
       log.info(
         { listen: running.url, dashboard: running.dashboardUrl, store: running.store.description, config: config.file },
         `Vigil watch running${running.url ? `, admin API and /metrics on ${running.url}, dashboard ${running.dashboardUrl}` : ''}, store ${running.store.description}`,
       );
       const signal = await (ctx.io.stopSignal ?? new Promise<string>(() => {}));
       log.info({ signal }, 'stopping');
+      stopReload.stop();
       await running.close();
       log.info('stopped');
     });
+}
+
+/**
+ * SIGHUP re-reads vigil.yaml, as for serve (Node's default would end the process): log_level, health
+ * rules and notifications apply at once; the `watch:` section, the store and the listener need a
+ * restart and are named. One asked while starting runs once watch is up; one at a time, in order.
+ */
+async function reloadOnSignal(ctx: CommandContext, boot: { config: VigilConfig; flags: ConfigFlags }, settings: WatchSettings, log: Logger) {
+  const { loadConfig } = await import('../config/config.ts');
+  const { applyReload, reloadFromFile } = await import('../app/reload.ts');
+  let running: RunningWatch | undefined;
+  let asked = false;
+  let current = boot.config;
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = () => {
+    const watch = running;
+    if (!watch) {
+      asked = true;
+      return;
+    }
+    // Watch evaluates once per poll, never on a timer of its own: evaluate_every does not apply here.
+    const health = {
+      reconfigure: (rules: HealthRules) => watch.watcher.reconfigure({ ...rules, observedEveryMs: settings.pollEveryMs }),
+      start() {},
+      stop() {},
+    };
+    const apply = async (next: VigilConfig) => {
+      const outcome = await applyReload({
+        current,
+        next,
+        log,
+        env: ctx.io.env,
+        health,
+        notifications: watch.notifications,
+        alsoNeedsRestart: [['watch', (c) => c.watch]],
+      });
+      if (outcome.applied) current = { ...next, ...outcome.kept, watch: current.watch };
+      return outcome;
+    };
+    const load = () => loadConfig({ flags: boot.flags, env: ctx.io.env, cwd: ctx.io.cwd });
+    reloading = reloading.then(() =>
+      reloadFromFile(load, apply, log).catch((e: unknown) => log.error({ err: e, reload: 'failed' }, `reload failed: ${(e as Error)?.message ?? String(e)}`)),
+    );
+  };
+  const stop = ctx.io.onReload?.(reload);
+  return {
+    started(r: RunningWatch) {
+      running = r;
+      if (asked) reload();
+    },
+    stop: () => stop?.(),
+  };
 }
 
 /** `--once`: read and evaluate once, print the open issues, exit non-zero when the source could not be read. */

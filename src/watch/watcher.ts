@@ -97,6 +97,12 @@ export class Watcher {
     };
   }
 
+  /** New health rules from a reload (SIGHUP): the next poll judges by them; what is open stays open. */
+  reconfigure(rules: HealthRules): void {
+    this.#rules = rules;
+    this.engine.reconfigure(rules, []);
+  }
+
   status(): WatchStatus {
     return { ...this.#status, learning: this.#learning?.status() ?? { accessLog: null, prometheus: null }, lapi: this.lapi?.state() ?? null };
   }
