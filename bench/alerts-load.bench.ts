@@ -9,7 +9,8 @@
 //                             PULLS_PER_S=1000 PULL_EVERY_S=10 STREAM_BOUNCERS=50 SECONDS=30
 //                             STREAM_TOGETHER=0)
 //   diagnostics: BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (profile the server), BENCH_KEEP=1
-//   (keep its database and log), SLOW_OUT=FILE (the slow requests, with monotonic times)
+//   (keep its database and log), BENCH_LOG_LEVEL=debug (its log says each event-loop stall over 20 ms,
+//   with the monotonic time a --cpu-prof profile uses), SLOW_OUT=FILE (the slow requests, with monotonic times)
 //   HEAVY_WATCHERS=1: issue 27's heavy watcher requests fired once mid-run (bench/heavy-watchers.ts);
 //   the pulls sent while they ran get a row of their own
 //
@@ -153,7 +154,7 @@ try {
       VIGIL_DB: dbUrl,
       VIGIL_LISTEN: `127.0.0.1:${port}`,
       VIGIL_METRICS_LISTEN: 'off',
-      VIGIL_LOG_LEVEL: 'warn',
+      VIGIL_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     },
     stdio: ['ignore', logFd, logFd],
   });
