@@ -26,6 +26,7 @@ const FAILED: Record<'E_BODY_TOO_LARGE' | 'E_BAD_BODY', (cap: number) => string>
 export class AlertParser {
   #worker: Worker | undefined;
   #nextId = 1;
+  #inFlight = 0;
   /** The answer each push in the worker waits for. */
   readonly #waiting = new Map<number, { resolve: (m: ToServer) => void; reject: (e: Error) => void }>();
 
@@ -33,6 +34,8 @@ export class AlertParser {
   async parse(chunks: readonly Uint8Array[], gzip: boolean, cap: number): Promise<AlertsPayload> {
     const id = this.#nextId++;
     const worker = this.#started();
+    // The worker keeps the process alive while it holds a push, never when idle.
+    if (this.#inFlight++ === 0) worker.ref();
     try {
       let pending: Uint8Array[] = [];
       let pendingBytes = 0;
@@ -59,10 +62,11 @@ export class AlertParser {
       }
       return { ok: true, alerts };
     } catch (e) {
-      if (this.#worker === worker) this.#post(worker, { id, kind: 'drop' });
+      if (this.#worker === worker) worker.postMessage({ id, kind: 'drop' } satisfies ToParser);
       throw e;
     } finally {
       this.#waiting.delete(id);
+      if (--this.#inFlight === 0) worker.unref();
     }
   }
 
@@ -76,8 +80,6 @@ export class AlertParser {
   #started(): Worker {
     if (this.#worker) return this.#worker;
     const worker = new Worker(WORKER_FILE);
-    // Never what keeps the process alive: `vigil serve` ends when its server does.
-    worker.unref();
     worker.on('message', (m: ToServer) => this.#waiting.get(m.id)?.resolve(m));
     const fail = (e: Error) => {
       if (this.#worker === worker) this.#worker = undefined;
@@ -86,11 +88,16 @@ export class AlertParser {
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`exited (${code})`)));
+    // Idle, never what keeps the process alive (`vigil serve` ends when its server does). After
+    // the listeners: adding a 'message' one refs the worker again.
+    worker.unref();
     this.#worker = worker;
     return worker;
   }
 
+  /** Sends to the push's worker; throws when it ended meanwhile (its answers would never come). */
   #post(worker: Worker, m: ToParser): void {
+    if (this.#worker !== worker) throw new Error('alert parser worker: ended while the push was in it');
     worker.postMessage(m);
   }
 
