@@ -223,22 +223,30 @@ describe('alerts as a memory and event-loop weapon', () => {
     const over = (s: number) => total - ticks.get(s)!;
     console.log(
       `[alerts-weapon] ${lookups.length} lookups during the heavy requests: p50 ${p(0.5).toFixed(1)} ms, p99 ${p(0.99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms; ` +
-        `event-loop ticks ${total}, main-thread CPU between two over 20 ms: ${over(0.02)}, over 50 ms: ${over(0.05)}, over 100 ms: ${over(0.1)}; ` +
+        `event-loop ticks ${total}, main-thread CPU between two over 20 ms: ${over(0.02)}, over 50 ms: ${over(0.05)}, over 100 ms: ${over(0.1)} ` +
+        `(largest: ${heldTicks(vigil.output(), 0).slice(0, 5).join(', ')}); ` +
         `heavy: ${heavy.map((h) => `${h.status}/${Math.round(h.ms)}ms`).join(' ')}; RSS ${Math.round(rssBefore / 1024)} → peak ${Math.round(rssPeak / 1024)} MB`,
     );
     expect(lookups.length).toBeGreaterThan(20);
     expect(total).toBeGreaterThan(100);
     // No work held the loop for 50 ms: before, parsing and checking the 28 MB pushes on it (and the
     // garbage they left) did, 14 times here (README "Security and limits").
-    const held = vigil
-      .output()
-      .split('\n')
-      .filter((l) => l.includes('event loop held'));
-    expect(over(0.05), `ticks over 20 ms:\n${held.join('\n')}`).toBe(0);
+    expect(over(0.05), `the ticks that held the loop:\n${heldTicks(vigil.output(), 30).join('\n')}`).toBe(0);
     // RSS is printed, not asserted: the 250k decisions pushed stay in the decision index (legitimately),
     // and the peak follows V8's heap sizing more than what is live.
   }, 300_000);
 });
+
+/** The server's debug lines for ticks held over 20 ms (server/metrics-loop.ts), `cpu N ms, late M ms`, most CPU first, those with at least `minCpuMs`. */
+function heldTicks(output: string, minCpuMs: number): string[] {
+  return output
+    .split('\n')
+    .filter((l) => l.includes('"event loop held"'))
+    .map((l) => ({ cpuMs: Number(/"cpuMs":(\d+)/.exec(l)?.[1] ?? 0), lateMs: Number(/"lateMs":(\d+)/.exec(l)?.[1] ?? 0) }))
+    .filter((t) => t.cpuMs >= minCpuMs)
+    .sort((a, b) => b.cpuMs - a.cpuMs)
+    .map((t) => `cpu ${t.cpuMs} ms, late ${t.lateMs} ms`);
+}
 
 /** `vigil_event_loop_busy_seconds` by bucket (`le` in seconds, Infinity for +Inf): cumulative tick counts. */
 async function loopBusy(metricsUrl: string): Promise<Map<number, number>> {
