@@ -52,7 +52,11 @@ export async function startListeners(life: Lifecycle, config: VigilConfig, deps:
   const metrics = new LapiMetrics(store, clock, deps.sync, storeHealth, () => health.rules);
   health.evaluated.subscribe(() => metrics.evaluatedAt(clock.now()));
   // Whether any work holds the loop that answers bouncers (issue 27), on /metrics.
-  await life.start('event loop probe', () => registerLoopMetrics(metrics.registry, log), (stop) => stop());
+  await life.start(
+    'event loop probe',
+    () => registerLoopMetrics(metrics.registry, log),
+    (stop) => stop(),
+  );
   const admin = deps.web.adminOn
     ? createAdminApp({ store, clock, rules: health.rules, lapiUrl: deps.lapiUrl, sessionAuth: deps.web.adminAuth, log })
     : undefined;

@@ -32,7 +32,8 @@ function parse(id: number, job: Job, gzip: boolean, cap: number): void {
     } catch (e) {
       const tooLarge = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
       jobs.delete(id);
-      return send({ id, kind: 'failed', code: tooLarge ? 'E_BODY_TOO_LARGE' : 'E_BAD_BODY' });
+      send({ id, kind: 'failed', code: tooLarge ? 'E_BODY_TOO_LARGE' : 'E_BAD_BODY' });
+      return;
     }
   }
   const text = bytes.toString('utf8');
@@ -41,12 +42,14 @@ function parse(id: number, job: Job, gzip: boolean, cap: number): void {
     data = JSON.parse(text);
   } catch {
     jobs.delete(id);
-    return send({ id, kind: 'refused', status: 400, message: goJsonError(text) });
+    send({ id, kind: 'refused', status: 400, message: goJsonError(text) });
+    return;
   }
   const parsed = parseAlertsPayload(data);
   if (!parsed.ok) {
     jobs.delete(id);
-    return send({ id, kind: 'refused', status: parsed.status, message: parsed.message });
+    send({ id, kind: 'refused', status: parsed.status, message: parsed.message });
+    return;
   }
   job.alerts = parsed.alerts;
   send({ id, kind: 'parsed', count: parsed.alerts.length });

@@ -60,7 +60,11 @@ describe('alert parser worker', () => {
   });
 
   it("answers in CrowdSec's words: Go's json message, and the checks' status", async () => {
-    expect(await parser.parse([Buffer.from('hello')], false, 1024)).toEqual({ ok: false, status: 400, message: "invalid character 'h' looking for beginning of value" });
+    expect(await parser.parse([Buffer.from('hello')], false, 1024)).toEqual({
+      ok: false,
+      status: 400,
+      message: "invalid character 'h' looking for beginning of value",
+    });
     expect(await parser.parse([Buffer.from('{"a":1}')], false, 1024)).toEqual(parseAlertsPayload({ a: 1 }));
     const missing = await parser.parse([Buffer.from(JSON.stringify([{ scenario: 'x' }]))], false, 1024);
     expect(missing).toMatchObject({ ok: false, status: 500 });
