@@ -9,7 +9,8 @@
 //                             PULLS_PER_S=1000 PULL_EVERY_S=10 STREAM_BOUNCERS=50 SECONDS=30
 //                             STREAM_TOGETHER=0)
 //   diagnostics: BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (profile the server), BENCH_KEEP=1
-//   (keep its database and log), SLOW_OUT=FILE (the slow requests, with monotonic times)
+//   (keep its database and log), BENCH_LOG_LEVEL=debug (its log says each event-loop stall over 20 ms,
+//   with the monotonic time a --cpu-prof profile uses), SLOW_OUT=FILE (the slow requests, with monotonic times)
 //   HEAVY_WATCHERS=1: issue 27's heavy watcher requests fired once mid-run (bench/heavy-watchers.ts);
 //   the pulls sent while they ran get a row of their own
 //
@@ -38,7 +39,7 @@ import { hashMachinePassword } from '../src/lib/password.ts';
 import { createMachine } from '../src/store/machines.ts';
 import { Store } from '../src/store/store.ts';
 import { fireHeavyWatchers, HEAVY_MACHINES, heavyBodies } from './heavy-watchers.ts';
-import { freePort, residentMB, sleep, stopServer, writeResult } from './support.ts';
+import { freePort, loopHistograms, residentMB, sleep, stopServer, ticksOver, writeResult, type LoopHistograms } from './support.ts';
 import { createBouncer } from '../src/store/bouncers.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -142,6 +143,8 @@ try {
 
   // --- the server, launched the way an operator runs it ---
   const port = await freePort();
+  // The server's own event-loop probe (vigil_event_loop_*), read around the heavy requests.
+  const metricsUrl = `http://127.0.0.1:${await freePort()}/metrics`;
   const logFd = openSync(join(tmp, 'vigil.log'), 'a');
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the server.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -152,8 +155,8 @@ try {
       PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}`,
       VIGIL_DB: dbUrl,
       VIGIL_LISTEN: `127.0.0.1:${port}`,
-      VIGIL_METRICS_LISTEN: 'off',
-      VIGIL_LOG_LEVEL: 'warn',
+      VIGIL_METRICS_LISTEN: new URL(metricsUrl).host,
+      VIGIL_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     },
     stdio: ['ignore', logFd, logFd],
   });
@@ -244,7 +247,8 @@ try {
   const pushLat: number[] = [];
   /** HEAVY_WATCHERS: pulls sent while the heavy requests ran, and how each of those ended. */
   const heavyLat: number[] = [];
-  let heavy: { from: number; to: number; results: string[] } | undefined;
+  type HeavyRun = { from: number; to: number; results: string[]; loop?: [LoopHistograms | undefined, LoopHistograms | undefined] };
+  let heavy: HeavyRun | undefined;
   let pullErrors = 0;
   let pushErrors = 0;
   let pullsSent = 0;
@@ -282,13 +286,15 @@ try {
       clientLag.enable();
     }
     if (HEAVY && !heavy && elapsed >= (SECONDS * 1000) / 3) {
-      const fired = { from: Date.now(), to: Number.POSITIVE_INFINITY, results: [] as string[] };
+      const fired: HeavyRun = { from: Date.now(), to: Number.POSITIVE_INFINITY, results: [] };
       heavy = fired;
       track(
-        fireHeavyWatchers(base, heavyTokens, bodies!).then((results) => {
-          fired.results = results;
+        (async () => {
+          const before = await loopHistograms(metricsUrl);
+          fired.results = await fireHeavyWatchers(base, heavyTokens, bodies!);
           fired.to = Date.now();
-        }),
+          fired.loop = [before, await loopHistograms(metricsUrl)];
+        })(),
       );
     }
     // Pull k is bouncer (k % BOUNCERS)'s pull in round floor(k / BOUNCERS).
@@ -359,6 +365,12 @@ try {
   const decisionsActive = ((JSON.parse(startup.body) as { new: unknown[] | null }).new ?? []).length;
 
   for (const xs of [pullLat, streamLat, liveLat, pushLat, heavyLat]) xs.sort((a, b) => a - b);
+  const [loopBefore, loopAfter] = heavy?.loop ?? [];
+  const BOUNDS = [0.02, 0.05, 0.1];
+  const heavyLoop =
+    loopBefore && loopAfter
+      ? { busy: ticksOver(loopBefore.busy, loopAfter.busy, BOUNDS), delay: ticksOver(loopBefore.delay, loopAfter.delay, BOUNDS) }
+      : undefined;
   const cpuPct = cpuAtMeasure !== null && cpuEnd !== null ? (100 * (cpuEnd - cpuAtMeasure)) / measuredS : null;
   Object.assign(out, {
     pullsSent,
@@ -388,7 +400,16 @@ try {
     loadGeneratorLagMaxMs: clientLag.max / 1e6,
     loadGeneratorCpuPercentOfOneCore: (100 * (clientCpu.user + clientCpu.system)) / 1e6 / measuredS,
     heavyWatchers: heavy
-      ? { pulls: heavyLat.length, p50Ms: q(heavyLat, 0.5), p99Ms: q(heavyLat, 0.99), maxMs: heavyLat.at(-1), results: heavy.results }
+      ? {
+          pulls: heavyLat.length,
+          p50Ms: q(heavyLat, 0.5),
+          p99Ms: q(heavyLat, 0.99),
+          maxMs: heavyLat.at(-1),
+          results: heavy.results,
+          // In the server, meanwhile: 10 ms ticks whose main-thread CPU (busy) or lateness (delay) passed each bound.
+          serverLoopBusy: heavyLoop?.busy,
+          serverLoopDelay: heavyLoop?.delay,
+        }
       : undefined,
   });
   const f = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(2));
@@ -408,6 +429,12 @@ try {
     console.log(
       `| pull latency p50 / p99 / max while the heavy watcher requests ran (${heavyLat.length} pulls; ${heavy.results.join(' ')}) | ${f(q(heavyLat, 0.5))} / ${f(q(heavyLat, 0.99))} / ${f(heavyLat.at(-1))} | max < 500 |`,
     );
+  if (heavyLoop) {
+    const o = (x: { over: Record<string, number> }) => `${x.over['20ms']} / ${x.over['50ms']} / ${x.over['100ms']}`;
+    console.log(
+      `| … in the server meanwhile (${heavyLoop.busy.ticks} ticks of its 10 ms event-loop probe): main-thread CPU between two ticks over 20 / 50 / 100 ms; tick late by over 20 / 50 / 100 ms | ${o(heavyLoop.busy)}; ${o(heavyLoop.delay)} | 0 over 50 ms |`,
+    );
+  }
   console.log(`| errors (pulls, pushes) | ${pullErrors}, ${pushErrors} | 0, 0 |`);
   console.log(`| server CPU (% of one core, measured window) | ${cpuPct === null ? '–' : cpuPct.toFixed(0)} | |`);
   console.log(

@@ -47,3 +47,32 @@ export function writeResult(root: string, name: string, out: unknown): string {
   console.log(`JSON: ${file}`);
   return file;
 }
+
+/** A `vigil serve`'s event-loop histograms (server/metrics-loop.ts) by bucket: `le` in seconds (Infinity for +Inf) → cumulative ticks. */
+export interface LoopHistograms {
+  busy: Map<number, number>;
+  delay: Map<number, number>;
+}
+
+/** Reads them from its /metrics; undefined when it does not answer. */
+export async function loopHistograms(metricsUrl: string): Promise<LoopHistograms | undefined> {
+  try {
+    const text = await (await fetch(metricsUrl)).text();
+    const read = (name: string) => {
+      const m = new Map<number, number>();
+      for (const x of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)$`, 'gm')))
+        m.set(x[1] === '+Inf' ? Infinity : Number(x[1]), Number(x[2]));
+      return m;
+    };
+    return { busy: read('vigil_event_loop_busy_seconds'), delay: read('vigil_event_loop_delay_seconds') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Between two readings: ticks in all, and ticks over each of `bounds` (seconds, bucket edges). */
+export function ticksOver(before: Map<number, number>, after: Map<number, number>, bounds: number[]): { ticks: number; over: Record<string, number> } {
+  const d = (le: number) => (after.get(le) ?? 0) - (before.get(le) ?? 0);
+  const ticks = d(Infinity);
+  return { ticks, over: Object.fromEntries(bounds.map((b) => [`${b * 1000}ms`, ticks - d(b)])) };
+}

@@ -26,6 +26,7 @@ import { agentUsageHandler } from '../server/agent-usage.ts';
 import type { StoreHealth } from '../server/store-health.ts';
 import type { HealthEngine } from '../health/engine.ts';
 import { LapiMetrics } from '../server/metrics.ts';
+import { registerLoopMetrics } from '../server/metrics-loop.ts';
 import { createAdminApp } from '../server/admin.ts';
 import type { WebSurface } from '../web/surface.ts';
 import type { Lifecycle } from './lifecycle.ts';
@@ -50,6 +51,12 @@ export async function startListeners(life: Lifecycle, config: VigilConfig, deps:
   const { store, clock, log, auth, activity, storeHealth, health } = deps;
   const metrics = new LapiMetrics(store, clock, deps.sync, storeHealth, () => health.rules);
   health.evaluated.subscribe(() => metrics.evaluatedAt(clock.now()));
+  // Whether any work holds the loop that answers bouncers (issue 27), on /metrics.
+  await life.start(
+    'event loop probe',
+    () => registerLoopMetrics(metrics.registry, log),
+    (stop) => stop(),
+  );
   const admin = deps.web.adminOn
     ? createAdminApp({ store, clock, rules: health.rules, lapiUrl: deps.lapiUrl, sessionAuth: deps.web.adminAuth, log })
     : undefined;

@@ -58,12 +58,15 @@ function refuse(req: IncomingMessage, res: ServerResponse, status: 400 | 403 | 4
   res.end(body);
 }
 
-/** The body, read here under the cap: the Hono app then finds it in `rawBody` (@hono/node-server) and never streams the socket. */
-function readCapped(req: IncomingMessage, cap: number): Promise<Buffer | 'too_large' | 'gone'> {
+/** A body over this many bytes is kept in the chunks it came in: one Buffer.concat of 28 MB held the loop for 30–60 ms. */
+const CONCAT_UP_TO = 1024 * 1024;
+
+/** The body, read here under the cap, in the chunks it came in. */
+function readCapped(req: IncomingMessage, cap: number): Promise<{ chunks: Buffer[]; size: number } | 'too_large' | 'gone'> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const done = (v: Buffer | 'too_large' | 'gone') => {
+    const done = (v: { chunks: Buffer[]; size: number } | 'too_large' | 'gone') => {
       req.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
       resolve(v);
     };
@@ -75,15 +78,34 @@ function readCapped(req: IncomingMessage, cap: number): Promise<Buffer | 'too_la
       }
       chunks.push(chunk);
     };
-    const onEnd = () => done(Buffer.concat(chunks, size));
+    const onEnd = () => done({ chunks, size });
     // The request timeout (limits.request_timeout) or the client ended the connection mid-body.
     const onClose = () => done('gone');
     req.on('data', onData).on('end', onEnd).on('close', onClose).on('error', onClose);
   });
 }
 
-/** A request as the guard leaves it for Hono: the body read (or none), and a bouncer's admission when the guard already asked the gate. */
-export type GuardedRequest = IncomingMessage & { rawBody?: Buffer; admitted?: GateResult };
+/**
+ * Leaves the body where the Hono app finds it: `rawBody` (@hono/node-server reads it instead of
+ * the socket). A big one stays in its chunks (`bodyChunks`, what watcher/context.ts reads) and
+ * `rawBody` joins them only if something asks for it.
+ */
+function keepBody(req: GuardedRequest, chunks: Buffer[], size: number): void {
+  if (chunks.length <= 1 || size <= CONCAT_UP_TO) {
+    req.rawBody = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    return;
+  }
+  req.bodyChunks = chunks;
+  let joined: Buffer | undefined;
+  Object.defineProperty(req, 'rawBody', {
+    configurable: true,
+    enumerable: true,
+    get: () => (joined ??= Buffer.concat(chunks, size)),
+  });
+}
+
+/** A request as the guard leaves it for Hono: the body read (or none; a big one also in its chunks), and a bouncer's admission when the guard already asked the gate. */
+export type GuardedRequest = IncomingMessage & { rawBody?: Buffer; bodyChunks?: readonly Buffer[]; admitted?: GateResult };
 
 /**
  * Runs before the Hono app for every request that carries a body, by the route table (routes.ts):
@@ -231,7 +253,7 @@ async function read(deps: BodyGuardDeps, { req, res, path, cap, next }: BodyRequ
     refuse(req, res, 413, tooLarge(path, bodyRouteAt(path), cap));
     return;
   }
-  req.rawBody = body;
+  keepBody(req, body.chunks, body.size);
   next();
 }
 

@@ -96,7 +96,8 @@ describe('alerts as a memory and event-loop weapon', () => {
       await addAlerts(store, runToEnd(buildAlerts(parsed.alerts, [], 'm1', Date.now())));
     }
     await store.close();
-    vigil = await startVigilChild({ db: db.url });
+    // Debug: the server logs each event-loop tick held over 20 ms (server/metrics-loop.ts), shown if the bound below fails.
+    vigil = await startVigilChild({ db: db.url, metrics: true, env: { VIGIL_LOG_LEVEL: 'debug' } });
     for (const m of MACHINES) {
       const r = await request(vigil.port, {
         method: 'POST',
@@ -189,6 +190,7 @@ describe('alerts as a memory and event-loop weapon', () => {
     bouncer.stdout.on('data', (d: Buffer) => (report += d.toString()));
     const reported = new Promise<void>((resolve) => bouncer.on('exit', () => resolve()));
     await until('the bouncer to start asking', () => (report.includes('started') ? true : undefined), undefined, 10_000, 20);
+    const loopBefore = await loopBusy(vigil.metricsUrl!);
     const rssBefore = vigil.rssKb();
     let rssPeak = rssBefore;
     const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, vigil.rssKb())), 50);
@@ -201,6 +203,7 @@ describe('alerts as a memory and event-loop weapon', () => {
       ...Array.from({ length: 6 }, (_, i) => request(vigil.port, { method: 'POST', path: '/v1/alerts', headers: as(MACHINES[4 + (i % 3)]!), body: fat })),
       request(vigil.port, { method: 'POST', path: '/v1/alerts', headers: as('m8'), body: imported }),
     ]);
+    const loopAfter = await loopBusy(vigil.metricsUrl!);
     bouncer.stdin.end();
     await reported;
     clearInterval(rssTimer);
@@ -211,20 +214,58 @@ describe('alerts as a memory and event-loop weapon', () => {
     expect(statuses).toEqual([200]);
     const sorted = [...lookups].sort((a, b) => a - b);
     const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+    // The server's own probe (vigil_event_loop_busy_seconds): the main thread's CPU between two
+    // 10 ms ticks while the heavy requests ran, by bucket. CPU, not wall time: on a loaded machine the
+    // time the process waited for a core is not the server's work (the lookups' wall-clock
+    // latencies, printed, are: p99 90-270 ms under CI load, 5-60 ms on a quiet machine).
+    const ticks = new Map([...loopAfter].map(([le, n]) => [le, n - (loopBefore.get(le) ?? 0)]));
+    const total = ticks.get(Infinity)!;
+    const over = (s: number) => total - ticks.get(s)!;
     console.log(
       `[alerts-weapon] ${lookups.length} lookups during the heavy requests: p50 ${p(0.5).toFixed(1)} ms, p99 ${p(0.99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms; ` +
+        `event-loop ticks ${total}, main-thread CPU between two over 20 ms: ${over(0.02)}, over 50 ms: ${over(0.05)}, over 100 ms: ${over(0.1)} ` +
+        `(largest: ${heldTicks(vigil.output(), 0).slice(0, 5).join(', ')}); ` +
         `heavy: ${heavy.map((h) => `${h.status}/${Math.round(h.ms)}ms`).join(' ')}; RSS ${Math.round(rssBefore / 1024)} → peak ${Math.round(rssPeak / 1024)} MB`,
     );
     expect(lookups.length).toBeGreaterThan(20);
-    // Generous for a loaded CI machine (2 shared cores: p99 90-270 ms, max 240-650 ms measured); before:
-    // p99 1,361 ms, max 6,435 ms here, p99 4,064 ms in the attack run. What is left is SQLite's COMMIT
-    // of a 250k-decision push, written on the event loop (README "Security and limits").
-    expect(p(0.99)).toBeLessThan(400);
-    expect(sorted.at(-1)!).toBeLessThan(1_000);
+    expect(total).toBeGreaterThan(100);
+    // No work held the loop for 50 ms: before, parsing and checking the 28 MB pushes on it (and the
+    // garbage they left) did, 14 times here (README "Security and limits").
+    expect(over(0.05), `the ticks that held the loop:\n${heldTicks(vigil.output(), 30).join('\n')}`).toBe(0);
     // RSS is printed, not asserted: the 250k decisions pushed stay in the decision index (legitimately),
     // and the peak follows V8's heap sizing more than what is live.
   }, 300_000);
 });
+
+/** The server's debug lines for ticks held over 20 ms (server/metrics-loop.ts), `cpu N ms, late M ms`, most CPU first, those with at least `minCpuMs`. */
+function heldTicks(output: string, minCpuMs: number): string[] {
+  return output
+    .split('\n')
+    .filter((l) => l.includes('"event loop held"'))
+    .map((l) => ({ cpuMs: Number(/"cpuMs":(\d+)/.exec(l)?.[1] ?? 0), lateMs: Number(/"lateMs":(\d+)/.exec(l)?.[1] ?? 0) }))
+    .filter((t) => t.cpuMs >= minCpuMs)
+    .sort((a, b) => b.cpuMs - a.cpuMs)
+    .map((t) => `cpu ${t.cpuMs} ms, late ${t.lateMs} ms`);
+}
+
+/** `vigil_event_loop_busy_seconds` by bucket (`le` in seconds, Infinity for +Inf): cumulative tick counts. */
+async function loopBusy(metricsUrl: string): Promise<Map<number, number>> {
+  const text = await new Promise<string>((resolve, reject) =>
+    http
+      .get(metricsUrl, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject),
+  );
+  const buckets = new Map<number, number>();
+  for (const m of text.matchAll(/^vigil_event_loop_busy_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm))
+    buckets.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  if (!buckets.has(Infinity)) throw new Error(`no vigil_event_loop_busy_seconds on ${metricsUrl}`);
+  return buckets;
+}
 
 /** The bouncer: `GET /v1/decisions?ip=` one after another until stdin closes, then its latencies as JSON. */
 const LOOKUP_CLIENT = `

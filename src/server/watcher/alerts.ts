@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { alertJson } from '../../core/alerts/alert-json.ts';
 import { buildAlerts } from '../../core/alerts/build.ts';
-import { parseAlertsPayloadInTurns, type IncomingAlert } from '../../core/alerts/payload.ts';
+import { parseAlertsPayloadInTurns, type AlertsPayload, type IncomingAlert } from '../../core/alerts/payload.ts';
 import { alertAllowlistedBy } from '../../core/allowlists/allowlists.ts';
 import { allowlistMatcher } from '../../store/allowlists.ts';
 import { parseAlertFilter } from '../../core/alerts/query.ts';
@@ -11,7 +11,7 @@ import { parseJsonInTurns } from '../../lib/json-in-turns.ts';
 import { runInTurns } from '../../lib/turns.ts';
 import { decisionsOfAlerts, deleteAlerts, getAlert } from '../../store/alerts.ts';
 import { alertsAnswer, selectAlerts } from './alert-search.ts';
-import { bodyText, goJsonError, isLoopback, json, peerOf, type WatcherApp, type WatcherContext, type WatcherEnv } from './context.ts';
+import { bodyChunks, bodyText, goJsonError, isLoopback, json, peerOf, type WatcherApp, type WatcherContext, type WatcherEnv } from './context.ts';
 import { addAlerts } from '../../store/decisions.ts';
 import { HEAVY_RETRY_AFTER_S, isBigBody } from './heavy-requests.ts';
 
@@ -64,27 +64,33 @@ async function pushBigAlerts(ctx: WatcherContext, c: Context<WatcherEnv>): Promi
   const release = await ctx.bigBodies.enter();
   if (!release) return tooMany(c, 'too many large alert pushes waiting');
   try {
-    return await storePush(ctx, c);
+    return await storePush(ctx, c, true);
   } finally {
     release();
   }
 }
 
-/** POST /v1/alerts: an agent's alerts (decisions from the profiles) or cscli's (their own decisions). */
-async function storePush(ctx: WatcherContext, c: Context<WatcherEnv>): Promise<Response> {
-  const now = c.get('now');
+/**
+ * The push's alerts, checked. A big one is parsed and checked on a worker thread (alert-parser.ts):
+ * on the event loop, even in slices, its parse and its garbage held pulls for 40–60 ms at a time.
+ */
+async function checkedPush(ctx: WatcherContext, c: Context<WatcherEnv>, big: boolean): Promise<AlertsPayload> {
+  if (big) return ctx.alertParser.parse(await bodyChunks(c), /gzip/i.test(c.req.header('content-encoding') ?? ''), BODY_CAPS.alerts);
   let text: string | undefined = await bodyText(c, BODY_CAPS.alerts);
   let data: unknown;
   try {
-    // In slices: one JSON.parse of a 30 MB body holds the event loop for 100+ ms.
     data = await runInTurns(parseJsonInTurns(text));
   } catch {
-    return json(c, { message: goJsonError(text) }, 400);
+    return { ok: false, status: 400, message: goJsonError(text) };
   }
-  // Big bodies: what is no longer needed goes as soon as possible (several pushes may be in memory).
   text = undefined;
-  const parsed = await runInTurns(parseAlertsPayloadInTurns(data));
-  data = undefined;
+  return runInTurns(parseAlertsPayloadInTurns(data));
+}
+
+/** POST /v1/alerts: an agent's alerts (decisions from the profiles) or cscli's (their own decisions). */
+async function storePush(ctx: WatcherContext, c: Context<WatcherEnv>, big = false): Promise<Response> {
+  const now = c.get('now');
+  const parsed = await checkedPush(ctx, c, big);
   if (!parsed.ok) return json(c, { message: parsed.message }, parsed.status);
   const machineId = c.get('machine').machineId;
   const cut = parsed.alerts.reduce((n, a) => n + a.cut, 0);

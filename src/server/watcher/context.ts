@@ -16,6 +16,7 @@ import type { ActivityRecorder } from '../activity.ts';
 import type { ClientCertSource } from '../client-cert.ts';
 import type { Env } from '../lapi.ts';
 import { JWT_REALM, machineOfToken, PasswordChecks, tokenOf, type MachineTokens } from '../machine-auth.ts';
+import { AlertParser } from './alert-parser.ts';
 import { BigBodies, HeavyRequests } from './heavy-requests.ts';
 
 /**
@@ -59,27 +60,39 @@ export function unauthorized(c: Context, message: string): Response {
   return json(c, { code: 401, message }, 401, { 'Www-Authenticate': JWT_REALM });
 }
 
-/** JS's JSON.parse message in Go's words, for the common case (a body that does not start like JSON). */
-export function goJsonError(text: string): string {
-  const first = text.trimStart()[0];
-  if (first === undefined) return 'unexpected end of JSON input';
-  if (!'{["tfn-0123456789'.includes(first)) return `invalid character '${first}' looking for beginning of value`;
-  return 'invalid JSON: the body does not parse';
-}
+export { goJsonError } from './go-json-error.ts';
 
 /** Bytes of a body decoded between two turns of the event loop. */
 const DECODE_SLICE = 2 * 1024 * 1024;
 
 /** UTF-8 bytes as text, {@link DECODE_SLICE} at a time: one toString of 30 MB holds the loop for tens of ms. */
-async function decodeInTurns(raw: Buffer): Promise<string> {
-  if (raw.length <= DECODE_SLICE) return raw.toString('utf8');
+async function decodeInTurns(chunks: readonly Buffer[]): Promise<string> {
+  if (chunks.length === 1 && chunks[0]!.length <= DECODE_SLICE) return chunks[0]!.toString('utf8');
   const decoder = new StringDecoder('utf8');
   let text = '';
-  for (let i = 0; i < raw.length; i += DECODE_SLICE) {
-    text += decoder.write(raw.subarray(i, i + DECODE_SLICE));
-    await fairTurn();
+  let sinceTurn = 0;
+  for (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i += DECODE_SLICE) {
+      const part = chunk.subarray(i, i + DECODE_SLICE);
+      text += decoder.write(part);
+      sinceTurn += part.length;
+      if (sinceTurn < DECODE_SLICE) continue;
+      sinceTurn = 0;
+      await fairTurn();
+    }
   }
   return text + decoder.end();
+}
+
+/**
+ * The body's bytes as sent, in the chunks the guard kept (a big one is never joined into one
+ * Buffer: body-guard.ts keepBody), or the one Buffer it read.
+ */
+export async function bodyChunks(c: Context): Promise<readonly Buffer[]> {
+  const incoming = (c.env as { incoming?: { rawBody?: Buffer; bodyChunks?: readonly Buffer[] } } | undefined)?.incoming;
+  if (incoming?.bodyChunks) return incoming.bodyChunks;
+  // The guard's buffer as is (c.req.arrayBuffer() would copy it once more).
+  return [incoming?.rawBody ?? Buffer.from(await c.req.arrayBuffer())];
 }
 
 /**
@@ -88,12 +101,10 @@ async function decodeInTurns(raw: Buffer): Promise<string> {
  * inflated size is checked here.
  */
 export async function bodyText(c: Context, cap: number): Promise<string> {
-  // The guard's buffer as is (c.req.arrayBuffer() would copy it once more).
-  const read = (c.env as { incoming?: { rawBody?: Buffer } } | undefined)?.incoming?.rawBody;
-  const raw = read ?? Buffer.from(await c.req.arrayBuffer());
-  if (!/gzip/i.test(c.req.header('content-encoding') ?? '')) return decodeInTurns(raw);
+  const chunks = await bodyChunks(c);
+  if (!/gzip/i.test(c.req.header('content-encoding') ?? '')) return decodeInTurns(chunks);
   try {
-    return await decodeInTurns(await gunzipAsync(raw, { maxOutputLength: cap }));
+    return await decodeInTurns([await gunzipAsync(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), { maxOutputLength: cap })]);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
       throw new VigilError('E_BODY_TOO_LARGE', `body: larger than ${cap} bytes once decompressed`);
@@ -118,6 +129,8 @@ export class WatcherContext {
   readonly heavy = new HeavyRequests();
   /** Big alert pushes in turn, all machines together. */
   readonly bigBodies = new BigBodies();
+  /** Big alert pushes parsed and checked off the event loop (a worker thread, started on the first). */
+  readonly alertParser = new AlertParser();
   readonly #activity: ActivityRecorder;
 
   constructor(deps: WatcherDeps) {

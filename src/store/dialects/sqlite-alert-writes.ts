@@ -5,8 +5,14 @@ import { nextTurn, runToEnd } from '../../lib/turns.ts';
 import { alertRow, storedDecision } from '../alert-rows.ts';
 import type { AlertsPush, DialectDb, WrittenAlerts } from './store-dialect.ts';
 
-/** Rows an SQLite write inserts before it lets the event loop turn (a few ms of work: 5 indexes on decisions). */
-const WRITE_SLICE = 1000;
+/**
+ * Rows an SQLite write inserts before it lets the event loop turn (a few ms of work: 5 indexes on
+ * decisions). 1,000 took 10–15 ms of CPU beside a 250k-decision table (issue 27: no watcher
+ * request may hold the bouncers' path for 50 ms; its COMMIT, ~20 ms, gets a turn of its own).
+ */
+const WRITE_SLICE = 500;
+/** A write of at most this many rows joins its turn's group commit instead of a transaction of its own. */
+const GROUPED_ROWS = 1000;
 /** An alert's events count as one row per this many characters (an alert keeps up to 512 KiB of them). */
 const ROW_CHARS = 1024;
 /** Rows an alert and its decisions weigh in a write slice. */
@@ -98,7 +104,7 @@ export class SqliteAlertWriter {
   async write(batch: readonly NewAlertWithDecisions[], onProgress?: (done: number) => void, pushed?: AlertsPush): Promise<WrittenAlerts> {
     let rows = 0;
     for (const x of batch) rows += rowsOf(x);
-    if (onProgress === undefined && rows <= WRITE_SLICE) return this.#grouped(batch, pushed);
+    if (onProgress === undefined && rows <= GROUPED_ROWS) return this.#grouped(batch, pushed);
     const db = this.#sqlite;
     return await this.#db.connection().execute(async () => {
       db.exec('BEGIN IMMEDIATE');
@@ -113,6 +119,8 @@ export class SqliteAlertWriter {
         }
         const written = step.value;
         if (written.decisions.length !== reported) onProgress?.(written.decisions.length);
+        // The COMMIT of a big write (~20 ms) in a turn of its own, not after the last slice.
+        await nextTurn();
         this.#commitBig();
         return written;
       } catch (e) {
