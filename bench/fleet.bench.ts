@@ -14,7 +14,18 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_EVALUATE_EVERY_MS, DEFAULT_RULES } from '../src/core/health/evaluate.ts';
 import type { HealthRules } from '../src/core/health/types.ts';
 import { FAILURE_TEXT, FAILURES } from './fleet/failures.ts';
-import { failOpenTable, falseByKind, liveStoppedTable, falseByNoise, falsePageRate, formatSeconds, goals, measure, table } from './fleet/metrics.ts';
+import {
+  failOpenTable,
+  falseByKind,
+  liveStoppedGroups,
+  liveStoppedTable,
+  falseByNoise,
+  falsePageRate,
+  formatSeconds,
+  goals,
+  measure,
+  table,
+} from './fleet/metrics.ts';
 import { NOISE } from './fleet/noise.ts';
 import { simulate } from './fleet/simulate.ts';
 import { writeResult } from './support.ts';
@@ -97,7 +108,8 @@ console.log(
   `Stream failures that began with no stored cadence (only the 24 h rule then): ${wiped.length}${wiped.length ? `, paged after ${wiped.map((f) => formatSeconds(f.firstPageAt === null ? null : (f.firstPageAt - f.start) / 1000)).join(', ')}` : ''}.`,
 );
 console.log('\nGoals (issue 25):');
-for (const g of goals(m)) console.log(`  ${g.met ? 'met    ' : 'NOT met'}  ${g.goal}: ${g.measured}`);
+const liveGroups = liveStoppedGroups(result);
+for (const g of goals(m, liveGroups)) console.log(`  ${g.met ? 'met    ' : 'NOT met'}  ${g.goal}: ${g.measured}`);
 
 writeResult(ROOT, 'fleet', {
   options: opts,
@@ -118,6 +130,7 @@ writeResult(ROOT, 'fleet', {
   falsePagesByKind: falseByKind(m.falsePages),
   fleetSilentOpened: fleetSilent.length,
   falsePages: m.falsePages,
-  goals: goals(m),
+  goals: goals(m, liveGroups),
+  liveStopped: Object.fromEntries(liveGroups),
   streamFailuresWithoutCadence: wiped.length,
 });
