@@ -32,7 +32,7 @@ export interface FalsePage {
   at: number;
   subject: string;
   kind: string;
-  /** The noise it followed (within 15 min): Vigil down, a fleet-wide blip, its own blip, its nightly restart; or none. */
+  /** The noise it followed (within 15 min): its own failure's repair, Vigil down, a fleet-wide blip, its own blip, its nightly restart; or none. */
   after: string;
 }
 
@@ -68,6 +68,8 @@ export function percentile(sorted: Array<number | null>, p: number): number | nu
 
 function noiseBefore(fleet: Fleet, b: SimBouncer | undefined, at: number): string {
   const near = (list: ReadonlyArray<{ from: number; to: number }>) => list.some((iv) => at >= iv.from && at <= iv.to + 15 * MIN);
+  // Its own failure just repaired, before it had anything to send: a late word on a real failure.
+  if (b && near(b.failures.map((f) => ({ from: f.end, to: f.end })))) return 'own_failure_repaired';
   if (near(fleet.noise.vigilDown.list)) return 'vigil_down';
   if (near(fleet.noise.fleetBlips.list)) return 'fleet_blip';
   if (b && near(b.blips.list)) return 'own_blip';
