@@ -94,7 +94,7 @@ export function wakeAt(fleet: Fleet, b: SimBouncer, after: number, rules: Health
 
 /**
  * Within the hour holding `after` (its rhythm holds until the hour ends), the instant the expected
- * queries over the silence since `from` reach `threshold` (rhythmVerdict, oneMissedVerdict), or null.
+ * queries over the silence since `from` reach `threshold` (liveSilence's RHYTHM_EXPECTED, oneMissedVerdict's RHYTHM_EXPECTED_WITH_REPORT), or null.
  */
 function rhythmCrossing(rhythm: readonly RhythmHour[], from: number, after: number, threshold: number): number | null {
   const hourStart = Math.floor(after / H) * H;

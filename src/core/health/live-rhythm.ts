@@ -49,8 +49,8 @@ export const RHYTHM_STEADY_HOURLY = 20;
 export const RHYTHM_EXPECTED = 18;
 /**
  * With one usage report missed, the traffic silence needed: P(0 | Poisson) = e^-9.2 ≈ 1e-4, times the
- * ≈ 4e-4 chance of one lost report, is rarer than the rhythm alone (bench:fleet's sweep,
- * docs/benchmarks.md).
+ * ≈ 4e-4 chance of a lost report, is rarer than the rhythm's e^-18 alone (bench:fleet: no page from
+ * noise, docs/benchmarks.md).
  */
 export const RHYTHM_EXPECTED_WITH_REPORT = 9.2;
 /** Never from a shorter silence (one-minute recording, the activity flush, a slow request). */
@@ -173,12 +173,6 @@ export function expectedOverSilence(rhythm: readonly RhythmHour[] | null | undef
   return { expected, silenceMs: now - from, perMinute };
 }
 
-/** The rhythm's verdict: null when the bouncer's usual traffic over the silence does not make it unlikely enough. */
-export function rhythmVerdict(rhythm: readonly RhythmHour[] | null | undefined, from: number, now: number): RhythmVerdict | null {
-  const v = expectedOverSilence(rhythm, from, now);
-  return v !== null && v.expected >= RHYTHM_EXPECTED ? v : null;
-}
-
 /** The reports' verdict: null unless REPORTS_MISSED reports in a row are missing. */
 export function reportVerdict(periodMs: number | null | undefined, lastReportAt: number | null, from: number, now: number): ReportVerdict | null {
   if (periodMs == null || lastReportAt === null || periodMs < REPORT_PERIOD_MIN_MS || periodMs > REPORT_PERIOD_MAX_MS) return null;
@@ -219,6 +213,7 @@ export function liveSilence(b: BouncerHealthInput, lapiStarts: readonly number[]
   if (life === null) return null;
   const from = countedFrom(life, lapiStarts, now);
   const traffic = expectedOverSilence(b.queryRhythm, from, now);
+  // The rhythm alone: a silence its usual traffic makes unlikely enough (e^-RHYTHM_EXPECTED).
   const rhythm = traffic !== null && traffic.expected >= RHYTHM_EXPECTED ? traffic : null;
   const reports = reportVerdict(b.usageReportPeriodMs, b.lastUsageMetricsAt, from, now);
   const together = rhythm === null && reports === null ? oneMissedVerdict(b, traffic, from, lapiStarts, now) : null;
