@@ -12,9 +12,21 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_EVALUATE_EVERY_MS, DEFAULT_RULES } from '../src/core/health/evaluate.ts';
+import * as LIVE from '../src/core/health/live-rhythm.ts';
 import type { HealthRules } from '../src/core/health/types.ts';
 import { FAILURE_TEXT, FAILURES } from './fleet/failures.ts';
-import { failOpenTable, falseByKind, liveStoppedTable, falseByNoise, falsePageRate, formatSeconds, goals, measure, table } from './fleet/metrics.ts';
+import {
+  failOpenTable,
+  falseByKind,
+  liveStoppedGroups,
+  liveStoppedTable,
+  falseByNoise,
+  falsePageRate,
+  formatSeconds,
+  goals,
+  measure,
+  table,
+} from './fleet/metrics.ts';
 import { NOISE } from './fleet/noise.ts';
 import { simulate } from './fleet/simulate.ts';
 import { writeResult } from './support.ts';
@@ -66,6 +78,16 @@ console.log('Failures (bench/fleet/failures.ts):');
 for (const [k, v] of Object.entries(FAILURES)) console.log(`  ${k}: ${JSON.stringify(v)}`);
 for (const [k, v] of Object.entries(FAILURE_TEXT)) console.log(`  ${k}: ${v}`);
 
+// The live-mode thresholds are constants of live-rhythm.ts, not rules: printed so a sweep's runs say which they ran with.
+const liveThresholds = {
+  rhythmExpected: LIVE.RHYTHM_EXPECTED,
+  rhythmExpectedWithReport: LIVE.RHYTHM_EXPECTED_WITH_REPORT,
+  rhythmSteadyHourly: LIVE.RHYTHM_STEADY_HOURLY,
+  rhythmMinSilenceMs: LIVE.RHYTHM_MIN_SILENCE_MS,
+  reportsMissed: LIVE.REPORTS_MISSED,
+};
+console.log(`Live-mode thresholds (src/core/health/live-rhythm.ts): ${JSON.stringify(liveThresholds)}`);
+
 const started = performance.now();
 const result = simulate(opts);
 const seconds = (performance.now() - started) / 1000;
@@ -97,11 +119,13 @@ console.log(
   `Stream failures that began with no stored cadence (only the 24 h rule then): ${wiped.length}${wiped.length ? `, paged after ${wiped.map((f) => formatSeconds(f.firstPageAt === null ? null : (f.firstPageAt - f.start) / 1000)).join(', ')}` : ''}.`,
 );
 console.log('\nGoals (issue 25):');
-for (const g of goals(m)) console.log(`  ${g.met ? 'met    ' : 'NOT met'}  ${g.goal}: ${g.measured}`);
+const liveGroups = liveStoppedGroups(result);
+for (const g of goals(m, liveGroups)) console.log(`  ${g.met ? 'met    ' : 'NOT met'}  ${g.goal}: ${g.measured}`);
 
 writeResult(ROOT, 'fleet', {
   options: opts,
   rules,
+  liveThresholds,
   evaluateEveryMs: DEFAULT_EVALUATE_EVERY_MS,
   noise: NOISE,
   failures: FAILURES,
@@ -118,6 +142,8 @@ writeResult(ROOT, 'fleet', {
   falsePagesByKind: falseByKind(m.falsePages),
   fleetSilentOpened: fleetSilent.length,
   falsePages: m.falsePages,
-  goals: goals(m),
+  falseCriticalPages: m.falseCriticalPages,
+  goals: goals(m, liveGroups),
+  liveStopped: Object.fromEntries(liveGroups),
   streamFailuresWithoutCadence: wiped.length,
 });

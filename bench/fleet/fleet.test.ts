@@ -5,6 +5,8 @@ import { simulateWithStore } from './reference.ts';
 import type { SimBouncer } from './fleet.ts';
 import { simulate, type SimOptions } from './simulate.ts';
 import { recordedPulls } from './snapshot.ts';
+import { liveQueriesPerMin } from './noise.ts';
+import { expectedAfter, STEADY_EXPECTED, STEADY_WINDOW_MS, steadyAt } from './steady-traffic.ts';
 
 const H = 3600_000;
 /** 20 bouncers for a day, failures and Vigil restarts brought close together so a day holds every kind. */
@@ -78,6 +80,32 @@ describe('fleet simulation', () => {
     expect(night * 2).toBeLessThan(afternoon);
     expect(saturday).toBeLessThan(0.9 * tuesday);
     expect(saturday).toBeGreaterThan(0.5 * tuesday);
+  });
+
+  it("calls a live site steady at a failure (issue 25's goal row) only where each of its last weeks expects 15 queries in the next 15 min", () => {
+    const fleet = simulate({ bouncers: 80, days: 1, seed: 6, failures: { perBouncer: 0 } }).fleet;
+    let busy = 0;
+    let quiet = 0;
+    for (const b of fleet.bouncers.filter((x) => x.mode === 'live')) {
+      // A Tuesday of the history (the run starts on a Monday): 14:00 and 03:00 the site's time.
+      const local = (hour: number) => fleet.start - 6 * 24 * H + (hour - b.traffic!.utcOffsetH) * H;
+      const truth = (t: number) => liveQueriesPerMin(b.traffic!, t + STEADY_WINDOW_MS / 2) * (STEADY_WINDOW_MS / 60_000);
+      for (const t of [local(14), local(3)]) {
+        const expected = expectedAfter(fleet, b, t)!;
+        // Read from the fewest recorded an hour: never much above the truth (Poisson noise aside).
+        expect(expected).toBeLessThan(truth(t) * 1.3 + 3);
+        if (truth(t) >= 2 * STEADY_EXPECTED) {
+          expect(steadyAt(fleet, b, t)).toBe(true);
+          busy++;
+        }
+        if (truth(t) < STEADY_EXPECTED / 2) {
+          expect(steadyAt(fleet, b, t)).toBe(false);
+          quiet++;
+        }
+      }
+    }
+    expect(busy).toBeGreaterThan(3);
+    expect(quiet).toBeGreaterThan(10);
   });
 
   for (const dialect of DIALECTS) {

@@ -8,6 +8,7 @@ import type { Fleet, Mode, SimBouncer } from './fleet.ts';
 import type { SimResult } from './simulate.ts';
 import { rhythmOf } from './snapshot.ts';
 import { RHYTHM_MIN_WEEKS, RHYTHM_STEADY_HOURLY } from '../../src/core/health/live-rhythm.ts';
+import { STEADY_EXPECTED, STEADY_WINDOW_MS, steadyAt } from './steady-traffic.ts';
 
 const MIN = 60_000;
 const D = 24 * 3600_000;
@@ -31,7 +32,7 @@ export interface FalsePage {
   at: number;
   subject: string;
   kind: string;
-  /** The noise it followed (within 15 min): Vigil down, a fleet-wide blip, its own blip, its nightly restart; or none. */
+  /** The noise it followed (within 15 min): its own failure's repair, Vigil down, a fleet-wide blip, its own blip, its nightly restart; or none. */
   after: string;
 }
 
@@ -67,6 +68,8 @@ export function percentile(sorted: Array<number | null>, p: number): number | nu
 
 function noiseBefore(fleet: Fleet, b: SimBouncer | undefined, at: number): string {
   const near = (list: ReadonlyArray<{ from: number; to: number }>) => list.some((iv) => at >= iv.from && at <= iv.to + 15 * MIN);
+  // Its own failure just repaired, before it had anything to send: a late word on a real failure.
+  if (b && near(b.failures.map((f) => ({ from: f.end, to: f.end })))) return 'own_failure_repaired';
   if (near(fleet.noise.vigilDown.list)) return 'vigil_down';
   if (near(fleet.noise.fleetBlips.list)) return 'fleet_blip';
   if (b && near(b.blips.list)) return 'own_blip';
@@ -152,32 +155,56 @@ export function failOpenTable(m: Metrics): string {
   return rows.join('\n');
 }
 
-/**
- * Live bouncers that stopped (killed, network cut, module unloaded), by what the Local API had to go
- * on when they stopped: a steady traffic rhythm learnt for that hour (some hour of the six judged
- * with at least RHYTHM_STEADY_HOURLY recorded queries in each of the last weeks), usage reports, both
- * or neither. Issue 25's "live with traffic or reports" is the first three.
- */
-export function liveStoppedTable(result: SimResult): string {
-  const groups = new Map<string, Array<number | null>>();
-  for (const b of result.fleet.bouncers) {
+/** Its usage reports still say something when it stopped: a module unloaded whose process reports keeps them going. */
+function reportsTell(b: SimBouncer, f: Failure): boolean {
+  return b.reportEveryMs !== null && !(f.kind === 'module_unloaded' && f.stillReports);
+}
+
+/** Live bouncers that stopped (killed, network cut, module unloaded): not the wrong key, which fail-open tells. */
+function liveStopped(fleet: Fleet): Array<{ b: SimBouncer; f: Failure; toPage: number | null }> {
+  const out: Array<{ b: SimBouncer; f: Failure; toPage: number | null }> = [];
+  for (const b of fleet.bouncers) {
     if (b.mode !== 'live') continue;
-    for (const f of b.failures) {
-      if (f.kind === 'wrong_key') continue;
-      const rhythm = rhythmOf(result.fleet, b, f.start) ?? [];
-      const steady = rhythm.some((h) => h.weeks >= RHYTHM_MIN_WEEKS && h.fewest >= RHYTHM_STEADY_HOURLY);
-      // A module unloaded whose process still reports keeps its reports going: they say nothing then.
-      const reports = b.reportEveryMs !== null && !(f.kind === 'module_unloaded' && f.stillReports);
-      const key =
-        steady && reports ? 'traffic rhythm and reports' : steady ? 'traffic rhythm only' : reports ? `reports only` : 'neither (quiet hour, no reports)';
-      const list = groups.get(key) ?? [];
-      list.push(f.firstPageAt === null ? null : (f.firstPageAt - f.start) / 1000);
-      groups.set(key, list);
-    }
+    for (const f of b.failures) if (f.kind !== 'wrong_key') out.push({ b, f, toPage: f.firstPageAt === null ? null : (f.firstPageAt - f.start) / 1000 });
   }
+  return out;
+}
+
+export const STEADY_ROW = `steady traffic at the failure (≥ ${STEADY_EXPECTED} queries expected in the next ${STEADY_WINDOW_MS / 60_000} min, each of the last weeks)`;
+export const STEADY_OR_REPORTS_ROW = 'steady traffic at the failure, or reports every 15 min';
+
+/**
+ * Live bouncers that stopped, by what the Local API had to go on when they stopped: a steady
+ * traffic rhythm learnt for that hour (some hour of the six judged with at least
+ * RHYTHM_STEADY_HOURLY recorded queries in each of the last weeks), usage reports, both or neither;
+ * then issue 25's own words, "a live bouncer with steady traffic" (steady-traffic.ts: the next 15 min
+ * of that hour of the week, whatever the rule reads), alone and with the 15-min reporters.
+ */
+export function liveStoppedGroups(result: SimResult): Map<string, Array<number | null>> {
+  const groups = new Map<string, Array<number | null>>();
+  const add = (key: string, v: number | null) => groups.set(key, [...(groups.get(key) ?? []), v]);
+  for (const { b, f, toPage } of liveStopped(result.fleet)) {
+    const rhythm = rhythmOf(result.fleet, b, f.start) ?? [];
+    const steady = rhythm.some((h) => h.weeks >= RHYTHM_MIN_WEEKS && h.fewest >= RHYTHM_STEADY_HOURLY);
+    const reports = reportsTell(b, f);
+    add(
+      steady && reports ? 'traffic rhythm and reports' : steady ? 'traffic rhythm only' : reports ? 'reports only' : 'neither (quiet hour, no reports)',
+      toPage,
+    );
+    const steadyNow = steadyAt(result.fleet, b, f.start);
+    if (steadyNow) add(STEADY_ROW, toPage);
+    if (steadyNow || (reports && b.reportEveryMs === 15 * 60_000)) add(STEADY_OR_REPORTS_ROW, toPage);
+  }
+  for (const [k, v] of groups) groups.set(k, sortedNullsLast(v));
+  return groups;
+}
+
+export function liveStoppedTable(result: SimResult): string {
+  const groups = liveStoppedGroups(result);
   const rows = ['| live, stopped: what it had | n | time to page p50 / p95 / max |', '|---|---|---|'];
-  for (const key of ['traffic rhythm and reports', 'traffic rhythm only', 'reports only', 'neither (quiet hour, no reports)']) {
-    const list = sortedNullsLast(groups.get(key) ?? []);
+  const keys = ['traffic rhythm and reports', 'traffic rhythm only', 'reports only', 'neither (quiet hour, no reports)', STEADY_ROW, STEADY_OR_REPORTS_ROW];
+  for (const key of keys) {
+    const list = groups.get(key) ?? [];
     const paged = list.filter((x): x is number => x !== null);
     rows.push(
       `| ${key} | ${list.length} | ${formatSeconds(percentile(list, 50))} / ${formatSeconds(percentile(list, 95))} / ${formatSeconds(paged.length ? paged[paged.length - 1] : list.length ? null : undefined)} |`,
@@ -205,7 +232,7 @@ export function falseByKind(pages: readonly FalsePage[]): Record<string, number>
 }
 
 /** The goals of issue 25, each as measured: p95 over the failures it covers, or the false-page rate. */
-export function goals(m: Metrics): Array<{ goal: string; measured: string; met: boolean }> {
+export function goals(m: Metrics, liveGroups?: Map<string, Array<number | null>>): Array<{ goal: string; measured: string; met: boolean }> {
   const p95Of = (pick: (c: Cell) => boolean) => {
     const all = sortedNullsLast(m.cells.filter(pick).flatMap((c) => c.toPage));
     return percentile(all, 95);
@@ -223,6 +250,7 @@ export function goals(m: Metrics): Array<{ goal: string; measured: string; met: 
     { goal: 'stream bouncer (10 s) stopped (killed, network cut): p95 ≤ 90 s', measured: formatSeconds(stream10), met: within(stream10, 90) },
     { goal: 'stream bouncer (60 s) stopped (killed, network cut): p95 ≤ 90 s', measured: formatSeconds(stream60), met: within(stream60, 90) },
     { goal: 'live bouncer stopped (killed, network cut, module unloaded): p95 ≤ 15 min', measured: formatSeconds(live), met: within(live, 15 * 60) },
+    ...(liveGroups ? [steadyGoal(liveGroups)] : []),
     { goal: 'fail-open (wrong key), stream and live: p95 ≤ 2 min from the failure', measured: formatSeconds(failOpen), met: within(failOpen, 120) },
     {
       goal: 'fail-open (wrong key), stream and live: p95 ≤ 2 min from its first refused request',
@@ -232,6 +260,17 @@ export function goals(m: Metrics): Array<{ goal: string; measured: string; met: 
     { goal: '≤ 1 false page per 10,000 bouncer-days (any criticality)', measured: rate.toFixed(1), met: rate <= 1 },
     { goal: '≤ 1 false page per 10,000 bouncer-days (Critical only)', measured: criticalRate.toFixed(1), met: criticalRate <= 1 },
   ];
+}
+
+/** Issue 25's live goal in its own words: stopped with steady traffic at the failure (steady-traffic.ts). */
+function steadyGoal(groups: Map<string, Array<number | null>>): { goal: string; measured: string; met: boolean } {
+  const list = groups.get(STEADY_ROW) ?? [];
+  const p95 = percentile(list, 95);
+  return {
+    goal: `live bouncer stopped with ${STEADY_ROW}: p95 ≤ 15 min`,
+    measured: `${formatSeconds(p95)} (n ${list.length})`,
+    met: p95 !== undefined && p95 !== null && p95 <= 15 * 60,
+  };
 }
 
 export type { Failure };

@@ -15,6 +15,7 @@ import {
   REPORTS_MISSED,
   REPORTS_SLACK_MS,
   RHYTHM_EXPECTED,
+  RHYTHM_EXPECTED_WITH_REPORT,
   RHYTHM_MIN_SILENCE_MS,
   RHYTHM_MIN_WEEKS,
   RHYTHM_STEADY_HOURLY,
@@ -73,11 +74,17 @@ export function wakeAt(fleet: Fleet, b: SimBouncer, after: number, rules: Health
     const period = input.usageReportPeriodMs;
     if (period != null && input.lastUsageMetricsAt !== null && period >= REPORT_PERIOD_MIN_MS && period <= REPORT_PERIOD_MAX_MS) {
       consider(from + REPORTS_MISSED * period + REPORTS_SLACK_MS);
+      // One report missed (live-rhythm.ts oneMissedVerdict): due a period after the last report or a later Local API start.
+      let reportFrom = input.lastUsageMetricsAt;
+      for (const s of fleet.noise.lapiStarts) if (s > reportFrom && s <= after) reportFrom = s;
+      consider(reportFrom + period + REPORTS_SLACK_MS);
     }
     const rhythm = input.queryRhythm;
     if (rhythm) {
-      const c = rhythmCrossing(rhythm, from, after);
-      if (c !== null && c >= after) consider(Math.max(after, c - EARLY_MS));
+      for (const threshold of [RHYTHM_EXPECTED, RHYTHM_EXPECTED_WITH_REPORT]) {
+        const c = rhythmCrossing(rhythm, from, after, threshold);
+        if (c !== null && c >= after) consider(Math.max(after, c - EARLY_MS));
+      }
       // The next hour brings another rhythm (another hour of the week): judged again then.
       if (rhythm.some((h) => h.weeks >= RHYTHM_MIN_WEEKS && h.fewest >= RHYTHM_STEADY_HOURLY)) consider(Math.floor(after / H) * H + H);
     }
@@ -87,9 +94,9 @@ export function wakeAt(fleet: Fleet, b: SimBouncer, after: number, rules: Health
 
 /**
  * Within the hour holding `after` (its rhythm holds until the hour ends), the instant the expected
- * queries over the silence since `from` reach RHYTHM_EXPECTED (rhythmVerdict), or null.
+ * queries over the silence since `from` reach `threshold` (liveSilence's RHYTHM_EXPECTED, oneMissedVerdict's RHYTHM_EXPECTED_WITH_REPORT), or null.
  */
-function rhythmCrossing(rhythm: readonly RhythmHour[], from: number, after: number): number | null {
+function rhythmCrossing(rhythm: readonly RhythmHour[], from: number, after: number, threshold: number): number | null {
   const hourStart = Math.floor(after / H) * H;
   let fixed = 0;
   let rate = 0;
@@ -100,8 +107,8 @@ function rhythmCrossing(rhythm: readonly RhythmHour[], from: number, after: numb
     else if (h.hourStart < hourStart) fixed += (r * Math.max(0, h.hourStart + H - Math.max(from, h.hourStart))) / 60_000;
   }
   let c: number;
-  if (fixed >= RHYTHM_EXPECTED) c = Math.max(from, hourStart);
-  else if (rate > 0) c = Math.max(from, hourStart) + ((RHYTHM_EXPECTED - fixed) * 60_000) / rate;
+  if (fixed >= threshold) c = Math.max(from, hourStart);
+  else if (rate > 0) c = Math.max(from, hourStart) + ((threshold - fixed) * 60_000) / rate;
   else return null;
   c = Math.max(c, from + RHYTHM_MIN_SILENCE_MS);
   return c < hourStart + H ? c : null;

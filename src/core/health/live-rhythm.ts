@@ -19,7 +19,13 @@ import { roundToSecond } from './lapi-restart-cause.ts';
  *   Hours it was quiet in any of those weeks (fewer than RHYTHM_STEADY_HOURLY) add nothing: a
  *   quiet night, a weekend or a holiday it already had gives no verdict.
  *
- * Either alone raises Integration Late (Warning); both together are Critical. Canaries
+ * - both at once: one report missed (due, not come: about 1 in 2,500 reports is lost to a blip or a
+ *   restart) while the bouncer's traffic went silent before that report was due, for a silence a
+ *   running bouncer would keep with probability e^-RHYTHM_EXPECTED_WITH_REPORT or less. Each alone is
+ *   common enough; together they are as rare as the rhythm's own threshold, and come a report sooner.
+ *
+ * Either alone, or one missed report with an unlikely silence, raises Integration Late (Warning);
+ * two missed reports and the rhythm together are Critical. Canaries
  * (docs/canaries.md) are the sure proof, suggested when a live bouncer has neither signal. Pure.
  */
 
@@ -41,6 +47,12 @@ export const RHYTHM_MAX_WEEKS = 4;
 export const RHYTHM_STEADY_HOURLY = 20;
 /** Expected queries over the silence before it is raised: P(0 | Poisson) = e^-18 ≈ 1.5e-8. */
 export const RHYTHM_EXPECTED = 18;
+/**
+ * With one usage report missed, the traffic silence needed: P(0 | Poisson) = e^-9.2 ≈ 1e-4, times the
+ * ≈ 4e-4 chance of a lost report, is rarer than the rhythm's e^-18 alone (bench:fleet: no page from
+ * noise, docs/benchmarks.md).
+ */
+export const RHYTHM_EXPECTED_WITH_REPORT = 9.2;
 /** Never from a shorter silence (one-minute recording, the activity flush, a slow request). */
 export const RHYTHM_MIN_SILENCE_MS = 5 * 60_000;
 /** Hours of rhythm the evaluator is given (the current one and the ones before). */
@@ -114,6 +126,8 @@ export interface LiveSilence {
   since: number;
   rhythm: RhythmVerdict | null;
   reports: ReportVerdict | null;
+  /** Only one report missed, with an unlikely traffic silence (oneMissedVerdict). */
+  oneReportMissed: boolean;
   /** 'integration_late' on one signal, 'offline' when both agree. */
   stage: 'late' | 'offline';
   cause: LikelyCause;
@@ -139,8 +153,12 @@ function countedFrom(life: number, lapiStarts: readonly number[], now: number): 
   return from;
 }
 
-/** The rhythm's verdict: null when the bouncer's usual traffic over the silence does not make it unlikely enough. */
-export function rhythmVerdict(rhythm: readonly RhythmHour[] | null | undefined, from: number, now: number): RhythmVerdict | null {
+/**
+ * Queries the bouncer's usual traffic expects over the counted silence [from, now], from the steady
+ * hours of its rhythm (quiet hours add nothing), and the steadiest hour's rate; null under the
+ * minimum silence or without a rhythm.
+ */
+export function expectedOverSilence(rhythm: readonly RhythmHour[] | null | undefined, from: number, now: number): RhythmVerdict | null {
   if (!rhythm || now - from < RHYTHM_MIN_SILENCE_MS) return null;
   let expected = 0;
   let perMinute = 0;
@@ -152,7 +170,7 @@ export function rhythmVerdict(rhythm: readonly RhythmHour[] | null | undefined, 
     expected += (rate * overlap) / 60_000;
     perMinute = Math.max(perMinute, rate);
   }
-  return expected >= RHYTHM_EXPECTED ? { expected, silenceMs: now - from, perMinute } : null;
+  return { expected, silenceMs: now - from, perMinute };
 }
 
 /** The reports' verdict: null unless REPORTS_MISSED reports in a row are missing. */
@@ -160,6 +178,27 @@ export function reportVerdict(periodMs: number | null | undefined, lastReportAt:
   if (periodMs == null || lastReportAt === null || periodMs < REPORT_PERIOD_MIN_MS || periodMs > REPORT_PERIOD_MAX_MS) return null;
   const silenceMs = now - from;
   return silenceMs > REPORTS_MISSED * periodMs + REPORTS_SLACK_MS ? { periodMs, silenceMs } : null;
+}
+
+/**
+ * One report missed while the traffic is unlikely silent: the report due at `lastReportAt + period`
+ * (or a period after the Local API's later start) has not come, the traffic went silent before it
+ * was due, and the silence expects RHYTHM_EXPECTED_WITH_REPORT queries or more.
+ */
+export function oneMissedVerdict(
+  b: BouncerHealthInput,
+  traffic: RhythmVerdict | null,
+  from: number,
+  lapiStarts: readonly number[],
+  now: number,
+): { report: ReportVerdict; traffic: RhythmVerdict } | null {
+  const periodMs = b.usageReportPeriodMs;
+  const last = b.lastUsageMetricsAt;
+  if (traffic === null || traffic.expected < RHYTHM_EXPECTED_WITH_REPORT) return null;
+  if (periodMs == null || last === null || periodMs < REPORT_PERIOD_MIN_MS || periodMs > REPORT_PERIOD_MAX_MS) return null;
+  const due = countedFrom(last, lapiStarts, now) + periodMs;
+  if (from > due || now <= due + REPORTS_SLACK_MS) return null;
+  return { report: { periodMs, silenceMs: now - last }, traffic };
 }
 
 /** Whether the rhythm can ever give a verdict (some steady hour learnt over enough weeks). */
@@ -173,18 +212,27 @@ export function liveSilence(b: BouncerHealthInput, lapiStarts: readonly number[]
   const life = lastLife(b);
   if (life === null) return null;
   const from = countedFrom(life, lapiStarts, now);
-  const rhythm = rhythmVerdict(b.queryRhythm, from, now);
+  const traffic = expectedOverSilence(b.queryRhythm, from, now);
+  // The rhythm alone: a silence its usual traffic makes unlikely enough (e^-RHYTHM_EXPECTED).
+  const rhythm = traffic !== null && traffic.expected >= RHYTHM_EXPECTED ? traffic : null;
   const reports = reportVerdict(b.usageReportPeriodMs, b.lastUsageMetricsAt, from, now);
-  if (rhythm === null && reports === null) return null;
+  const together = rhythm === null && reports === null ? oneMissedVerdict(b, traffic, from, lapiStarts, now) : null;
+  if (rhythm === null && reports === null && together === null) return null;
   const evidence: string[] = [];
-  if (rhythm) {
+  const shown = rhythm ?? together?.traffic ?? null;
+  if (shown) {
     evidence.push(
-      `no live query for ${formatGoDuration(roundToSecond(rhythm.silenceMs))} (since ${formatRfc3339(from)}), where in each of the last weeks it made at least about ${formatRate(rhythm.perMinute)} a minute at this hour: ${rhythm.expected.toFixed(0)} queries expected, so a running bouncer would be this silent with probability about ${formatProbability(Math.exp(-rhythm.expected))}`,
+      `no live query for ${formatGoDuration(roundToSecond(shown.silenceMs))} (since ${formatRfc3339(from)}), where in each of the last weeks it made at least about ${formatRate(shown.perMinute)} a minute at this hour: ${shown.expected.toFixed(0)} queries expected, so a running bouncer would be this silent with probability about ${formatProbability(Math.exp(-shown.expected))}`,
     );
   }
   if (reports) {
     evidence.push(
       `its usage-metrics reports (every ${formatGoDuration(reports.periodMs)}) stopped: none for ${formatGoDuration(roundToSecond(reports.silenceMs))}, ${Math.floor(reports.silenceMs / reports.periodMs)} missed in a row`,
+    );
+  }
+  if (together) {
+    evidence.push(
+      `and its usage-metrics report due ${formatGoDuration(roundToSecond(together.report.silenceMs - together.report.periodMs))} ago (every ${formatGoDuration(together.report.periodMs)}) did not come: one lost report alone is common, but not with this silence`,
     );
   }
   evidence.push(
@@ -193,7 +241,14 @@ export function liveSilence(b: BouncerHealthInput, lapiStarts: readonly number[]
       : 'check that the bouncer service or web-server module runs, is loaded, and can reach the Local API',
   );
   const both = rhythm !== null && reports !== null;
-  return { since: life, rhythm, reports, stage: both ? 'offline' : 'late', cause: { cause: 'live_silent', confidence: both ? 'high' : 'medium', evidence } };
+  return {
+    since: life,
+    rhythm: shown,
+    reports: reports ?? together?.report ?? null,
+    oneReportMissed: together !== null,
+    stage: both ? 'offline' : 'late',
+    cause: { cause: 'live_silent', confidence: both ? 'high' : 'medium', evidence },
+  };
 }
 
 /**
@@ -220,7 +275,11 @@ export function liveSilenceSummary(b: BouncerHealthInput, v: LiveSilence, now: n
   const label = b.type ? `live-mode bouncer '${b.name}' (${b.type})` : `live-mode bouncer '${b.name}'`;
   const signs = [
     v.rhythm ? 'at this hour it usually queries steadily' : '',
-    v.reports ? `its usage-metrics reports (every ${formatGoDuration(v.reports.periodMs)}) stopped` : '',
+    v.reports
+      ? v.oneReportMissed
+        ? `its usage-metrics report (every ${formatGoDuration(v.reports.periodMs)}) is overdue`
+        : `its usage-metrics reports (every ${formatGoDuration(v.reports.periodMs)}) stopped`
+      : '',
   ]
     .filter(Boolean)
     .join(', and ');
