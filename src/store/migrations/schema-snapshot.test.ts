@@ -1,8 +1,10 @@
 import { sql, type Kysely } from 'kysely';
+import { Migrator, NO_MIGRATIONS } from 'kysely/migration';
 import { describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from '../../../test/support/databases.ts';
 import { dbOf } from '../store-db.ts';
 import { Store } from '../store.ts';
+import { migrationProvider } from './index.ts';
 
 /**
  * The whole schema after every migration, as the database itself describes it. The snapshots were
@@ -51,6 +53,14 @@ async function postgresSchema(db: Kysely<any>): Promise<string[]> {
   return lines;
 }
 
+async function schemaOf(db: Kysely<any>, dialect: string): Promise<string> {
+  const lines = dialect === 'sqlite' ? await sqliteSchema(db) : await postgresSchema(db);
+  // Rows the migrations themselves insert.
+  const counters = await sql<{ name: string }>`SELECT name FROM vigil_counters ORDER BY name`.execute(db);
+  lines.push(`counters: ${counters.rows.map((r) => r.name).join(',')}`);
+  return `${lines.join('\n')}\n`;
+}
+
 describe('the schema after all migrations', () => {
   it.each(DIALECTS)('%s: is the one the snapshot recorded', async (dialect) => {
     const { url, cleanup } = await freshDbUrl(dialect);
@@ -58,11 +68,13 @@ describe('the schema after all migrations', () => {
       const store = await Store.open(url);
       try {
         const db = dbOf(store);
-        const lines = dialect === 'sqlite' ? await sqliteSchema(db) : await postgresSchema(db);
-        // Rows the migrations themselves insert.
-        const counters = await sql<{ name: string }>`SELECT name FROM vigil_counters ORDER BY name`.execute(db);
-        lines.push(`counters: ${counters.rows.map((r) => r.name).join(',')}`);
-        await expect(`${lines.join('\n')}\n`).toMatchFileSnapshot(`./__snapshots__/schema-${dialect}.txt`);
+        const snapshot = `./__snapshots__/schema-${dialect}.txt`;
+        await expect(await schemaOf(db, dialect)).toMatchFileSnapshot(snapshot);
+        // Every down undoes its up: all the way down and up again gives the same schema.
+        const migrator = new Migrator({ db, provider: migrationProvider(dialect), allowUnorderedMigrations: true });
+        expect((await migrator.migrateTo(NO_MIGRATIONS)).error).toBeUndefined();
+        expect((await migrator.migrateToLatest()).error).toBeUndefined();
+        await expect(await schemaOf(db, dialect)).toMatchFileSnapshot(snapshot);
       } finally {
         await store.close();
       }
