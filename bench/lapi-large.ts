@@ -7,13 +7,13 @@
 // BENCH_CS_LIMIT_S (s per CrowdSec step, default 300; twice that for its import), BENCH_CS_MAX_RSS_MB (CrowdSec is stopped
 // above it, default 4096), BENCH_SKIP_CROWDSEC=1. A private CrowdSec in a temporary folder: /etc/crowdsec untouched.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { startCrowdsec, type CrowdsecInstance } from '../test/support/crowdsec-instance.ts';
-import { freePort, residentMB, sleep, writeResult } from './support.ts';
+import { freePort, residentMB, sleep, spawnVigilServe, vigilEnv, writeResult } from './support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODE = process.execPath;
@@ -222,20 +222,8 @@ export async function runLarge(total: number): Promise<void> {
       },
     );
     const vigilPort = await freePort();
-    const env = {
-      ...process.env,
-      VIGIL_DB: `sqlite:${join(tmp, 'vigil.db')}`,
-      VIGIL_LISTEN: `127.0.0.1:${vigilPort}`,
-      VIGIL_METRICS_LISTEN: 'off',
-      VIGIL_LOG_LEVEL: 'warn',
-    };
-    const vlog = openSync(join(tmp, 'vigil.log'), 'a');
-    const spawnVigil = () =>
-      spawn(join(ROOT, 'bin/vigil.js'), ['serve'], {
-        cwd: ROOT,
-        env: { ...env, PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}` },
-        stdio: ['ignore', vlog, vlog],
-      });
+    const env = vigilEnv(`sqlite:${join(tmp, 'vigil.db')}`, vigilPort);
+    const spawnVigil = () => spawnVigilServe(ROOT, env, join(tmp, 'vigil.log'));
     vigilProc = spawnVigil();
     const vigilBase = `http://127.0.0.1:${vigilPort}`;
     const vigilCli = (...a: string[]) => sh(NODE, ['bin/vigil.js', ...a], env);

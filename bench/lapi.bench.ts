@@ -9,13 +9,13 @@
 // bench/results/lapi-<timestamp>.json. Methodology follows crowdsec-wire-protocol.md §6
 // (import via `cscli decisions import`, 10k then +90k -> 100k, probe hit/miss IPs).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { startCrowdsec, type CrowdsecInstance } from '../test/support/crowdsec-instance.ts';
-import { freePort, residentMB, sleep } from './support.ts';
+import { freePort, residentMB, sleep, spawnVigilServe, vigilEnv } from './support.ts';
 import { runLarge } from './lapi-large.ts';
 
 // `--decisions N`: the large-store comparison (bench/lapi-large.ts) instead of the 10k/100k one.
@@ -224,22 +224,10 @@ try {
 
   // --- Vigil ---
   const vigilPort = await freePort();
-  const vigilEnv = {
-    ...process.env,
-    VIGIL_DB: `sqlite:${join(tmp, 'vigil.db')}`,
-    VIGIL_LISTEN: `127.0.0.1:${vigilPort}`,
-    VIGIL_METRICS_LISTEN: 'off',
-    VIGIL_LOG_LEVEL: 'warn',
-  };
-  const vigilCli = (...args: string[]) => sh(NODE, ['bin/vigil.js', ...args], { env: vigilEnv });
-  const vlog = openSync(join(tmp, 'vigil.log'), 'a');
-  // Started the way an operator starts it (`npx vigil serve`): the bin's shebang and its Node flags.
+  const env = vigilEnv(`sqlite:${join(tmp, 'vigil.db')}`, vigilPort);
+  const vigilCli = (...args: string[]) => sh(NODE, ['bin/vigil.js', ...args], { env });
   const spawnVigil = () => {
-    const p = spawn(join(ROOT, 'bin/vigil.js'), ['serve'], {
-      cwd: ROOT,
-      env: { ...vigilEnv, PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}` },
-      stdio: ['ignore', vlog, vlog],
-    });
+    const p = spawnVigilServe(ROOT, env, join(tmp, 'vigil.log'));
     p.once('exit', (c, sig) => {
       if (c !== 0 && sig !== 'SIGTERM') log(`vigil serve exited code=${c} signal=${sig}; log ${join(tmp, 'vigil.log')}`);
     });

@@ -14,11 +14,11 @@
 // BENCH_CONNECTIONS (default 64).
 // Results: a markdown table on stdout and bench/results/multi-core-<time>.json.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, residentMB, sleep, stopServer, writeResult } from './support.ts';
+import { freePort, residentMB, sleep, spawnVigilServe, stopServer, vigilEnv, writeResult } from './support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODE = process.execPath;
@@ -165,16 +165,11 @@ async function benchSize(decisions: number): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'vigil-cores-'));
   const servePort = await freePort();
   const db = `sqlite:${join(tmp, 'vigil.db')}`;
-  const env = { ...process.env, VIGIL_DB: db, VIGIL_LISTEN: `127.0.0.1:${servePort}`, VIGIL_METRICS_LISTEN: 'off', VIGIL_LOG_LEVEL: 'warn' };
-  const out = openSync(join(tmp, 'serve.log'), 'a');
+  const env = vigilEnv(db, servePort);
   let serve: ChildProcess | undefined;
   const workers: ChildProcess[] = [];
   try {
-    serve = spawn(join(ROOT, 'bin/vigil.js'), ['serve'], {
-      cwd: ROOT,
-      env: { ...env, PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}` },
-      stdio: ['ignore', out, out],
-    });
+    serve = spawnVigilServe(ROOT, env, join(tmp, 'serve.log'));
     const base = `http://127.0.0.1:${servePort}`;
     await waitFor(async () => (await fetch(`${base}/health`)).status === 200, 'vigil serve /health', 120_000);
     const cli = (...args: string[]) => sh(NODE, ['bin/vigil.js', ...args], env);

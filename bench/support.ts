@@ -1,6 +1,6 @@
 // Small helpers shared by the benchmark scripts.
-import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -46,4 +46,24 @@ export function writeResult(root: string, name: string, out: unknown): string {
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
   console.log(`JSON: ${file}`);
   return file;
+}
+
+/** What a bench runs `vigil serve` and the CLI with: its store, a loopback port, no metrics listener, warnings only. */
+export function vigilEnv(dbUrl: string, port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, VIGIL_DB: dbUrl, VIGIL_LISTEN: `127.0.0.1:${port}`, VIGIL_METRICS_LISTEN: 'off', VIGIL_LOG_LEVEL: 'warn', ...extra };
+}
+
+/**
+ * `vigil serve` started the way an operator starts it (`npx vigil serve`: the bin's shebang and its
+ * Node flags), its output appended to `logFile`. BENCH_NODE_ARGS (e.g. "--cpu-prof
+ * --cpu-prof-dir=/tmp/prof") runs it under this Node with the shebang's flag and those, to profile it.
+ */
+export function spawnVigilServe(root: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
+  const bin = join(root, 'bin/vigil.js');
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const log = openSync(logFile, 'a');
+  const options: SpawnOptions = { cwd: root, env: { ...env, PATH: `${join(root, 'node_modules/.bin')}:${env.PATH}` }, stdio: ['ignore', log, log] };
+  const child = nodeArgs.length ? spawn(process.execPath, ['--max-semi-space-size=8', ...nodeArgs, bin, 'serve'], options) : spawn(bin, ['serve'], options);
+  closeSync(log); // the child has its own
+  return child;
 }

@@ -8,6 +8,7 @@ import { hashMachinePassword } from '../../src/lib/password.ts';
 import { createMachine } from '../../src/store/machines.ts';
 import { Store } from '../../src/store/store.ts';
 import { freshDbUrl } from '../support/databases.ts';
+import { agentAlert, heavyBodies, heavyEvents } from '../support/heavy-alerts.ts';
 import { until } from '../support/wait.ts';
 import { BOUNCER_KEY, BOUNCER_UA, startVigilChild, type VigilChild } from './vigil-child.ts';
 import { addAlerts } from '../../src/store/decisions.ts';
@@ -22,32 +23,6 @@ const PASSWORD = 'alerts-attack-password-0123456789';
 const AGENT_UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
 const MACHINES = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8'];
 const SEEDED = 21_000;
-
-/** A valid alert as an agent sends it, with `over` overriding fields. */
-function alert(n: number, over: Record<string, unknown> = {}): Record<string, unknown> {
-  const ip = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
-  const at = new Date().toISOString();
-  return {
-    capacity: 5,
-    decisions: [{ duration: '4h', origin: 'cscli', scenario: 'crowdsecurity/ssh-bf', scope: 'Ip', type: 'ban', value: ip }],
-    events: [{ meta: [{ key: 'source_ip', value: ip }], timestamp: at }],
-    events_count: 1,
-    labels: null,
-    leakspeed: '10s',
-    message: `Ip ${ip} performed 'crowdsecurity/ssh-bf'`,
-    scenario: 'crowdsecurity/ssh-bf',
-    scenario_hash: 'h',
-    scenario_version: '0.1',
-    simulated: false,
-    source: { ip, scope: 'Ip', value: ip },
-    start_at: at,
-    stop_at: at,
-    ...over,
-  };
-}
-
-const events = (count: number, valueBytes: number) =>
-  Array.from({ length: count }, (_, i) => ({ meta: [{ key: 'log', value: String(i).padEnd(valueBytes, 'x') }], timestamp: new Date().toISOString() }));
 
 interface Answer {
   status: number;
@@ -91,7 +66,7 @@ describe('alerts as a memory and event-loop weapon', () => {
     for (const m of MACHINES) await createMachine(store, { machineId: m, passwordHash, now: Date.now(), isValidated: true });
     // 21k alerts, each with its ban, as agents would have left them.
     for (let from = 0; from < SEEDED; from += 1_000) {
-      const parsed = parseAlertsPayload(Array.from({ length: 1_000 }, (_, i) => alert(from + i)));
+      const parsed = parseAlertsPayload(Array.from({ length: 1_000 }, (_, i) => agentAlert(from + i)));
       if (!parsed.ok) throw new Error(parsed.message);
       await addAlerts(store, runToEnd(buildAlerts(parsed.alerts, [], 'm1', Date.now())));
     }
@@ -119,7 +94,7 @@ describe('alerts as a memory and event-loop weapon', () => {
 
   it('an alert of 20 MB is not stored as sent: fields refused or cut as CrowdSec cuts them, the answer bounded', async () => {
     // 900 events of 20 KB: the events beyond what an alert keeps are dropped, each event cut to CrowdSec's 8,191 bytes.
-    const big = await post('m1', [alert(1_000_001, { events: events(900, 20_000), events_count: 900 })]);
+    const big = await post('m1', [agentAlert(1_000_001, { events: heavyEvents(900, 20_000), events_count: 900 })]);
     expect(big.status).toBe(201);
     const id = (JSON.parse(big.body) as string[])[0];
     const shown = await request(vigil.port, { path: `/v1/alerts/${id}`, headers: as('m1') });
@@ -131,7 +106,7 @@ describe('alerts as a memory and event-loop weapon', () => {
     for (const e of got.events) expect(JSON.stringify(e.meta).length).toBeLessThanOrEqual(8191);
 
     // Alert meta values cut to CrowdSec's 4,095 characters (its meta.value column).
-    const meta = await post('m1', [alert(1_000_002, { meta: [{ key: 'k', value: 'v'.repeat(200_000) }] })]);
+    const meta = await post('m1', [agentAlert(1_000_002, { meta: [{ key: 'k', value: 'v'.repeat(200_000) }] })]);
     expect(meta.status).toBe(201);
     const metaShown = JSON.parse((await request(vigil.port, { path: `/v1/alerts/${JSON.parse(meta.body)[0]}`, headers: as('m1') })).body) as {
       meta: Array<{ value: string }>;
@@ -146,7 +121,7 @@ describe('alerts as a memory and event-loop weapon', () => {
       [{ scenario_hash: 'h'.repeat(200_000) }, /0\.scenario_hash: 200000 characters; at most 256/],
     ];
     for (const [over, message] of refusals) {
-      const r = await post('m1', [alert(1_000_003, over)]);
+      const r = await post('m1', [agentAlert(1_000_003, over)]);
       expect(r.status).toBe(400);
       expect((JSON.parse(r.body) as { message: string }).message).toMatch(message);
     }
@@ -170,17 +145,7 @@ describe('alerts as a memory and event-loop weapon', () => {
 
   it("heavy watcher requests (scans over 21k alerts, 28 MB pushes, a 250k-decision push) keep bouncers' lookups fast", async () => {
     // The bodies first: building them here must not delay the lookups measured.
-    const fat = Buffer.from(JSON.stringify(Array.from({ length: 1_000 }, (_, i) => alert(2_000_000 + i, { events: events(50, 520), events_count: 50 }))));
-    const decisions = (n: number) =>
-      Array.from({ length: 250 }, (_, j) => ({
-        duration: '4h',
-        origin: 'cscli',
-        scenario: 'import',
-        scope: 'Ip',
-        type: 'ban',
-        value: `172.${16 + (n % 16)}.${j}.${(n >> 4) & 255}`,
-      }));
-    const imported = Buffer.from(JSON.stringify(Array.from({ length: 1_000 }, (_, n) => alert(3_000_000 + n, { decisions: decisions(n) }))));
+    const { fat, imported } = heavyBodies(2_000_000);
     expect(fat.length).toBeGreaterThan(25_000_000);
 
     // A bouncer asking about one address after another, on a keep-alive connection, from a process of its own.
