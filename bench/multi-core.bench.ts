@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, residentMB, sleep, spawnVigilServe, stopServer, vigilEnv, writeResult } from './support.ts';
+import { freePort, residentMB, sleep, spawnVigilServe, stopServer, vigilEnv, waitFor, writeResult } from './support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODE = process.execPath;
@@ -111,19 +111,6 @@ async function wrk(url: string, key: string, seconds: number) {
   return { rps, p50, p99, total, errors, wrkCpuMs };
 }
 
-async function waitFor(fn: () => Promise<boolean>, what: string, timeoutMs: number) {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    try {
-      if (await fn()) return;
-    } catch {
-      /* not yet */
-    }
-    await sleep(200);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 async function getText(url: string, key: string): Promise<{ status: number; body: string }> {
   const r = await fetch(url, { headers: { 'X-Api-Key': key, 'User-Agent': UA } });
   return { status: r.status, body: await r.text() };
@@ -171,7 +158,7 @@ async function benchSize(decisions: number): Promise<void> {
   try {
     serve = spawnVigilServe(ROOT, env, join(tmp, 'serve.log'));
     const base = `http://127.0.0.1:${servePort}`;
-    await waitFor(async () => (await fetch(`${base}/health`)).status === 200, 'vigil serve /health', 120_000);
+    await waitFor('vigil serve /health', async () => (await fetch(`${base}/health`)).status === 200, 120_000, 200);
     const cli = (...args: string[]) => sh(NODE, ['bin/vigil.js', ...args], env);
     const key = (await cli('bouncers', 'add', 'cores-bench', '-o', 'raw')).stdout.trim();
     const csv = join(tmp, 'decisions.csv');
@@ -182,7 +169,7 @@ async function benchSize(decisions: number): Promise<void> {
     await cli('decisions', 'import', '-i', csv);
     log(`${decisions}: imported in ${Date.now() - t0} ms`);
     t0 = Date.now();
-    await waitFor(async () => (await getText(`${base}/v1/decisions?ip=${HIT_IP}`, key)).body !== 'null', 'serve to hold the import', 600_000);
+    await waitFor('serve to hold the import', async () => (await getText(`${base}/v1/decisions?ip=${HIT_IP}`, key)).body !== 'null', 600_000, 200);
     log(`${decisions}: serve answers from the import after ${Date.now() - t0} ms`);
     // One startup pull (filtered to nothing, so the body is small) sets the bouncer's cursor, so
     // every measured pull is a steady-state delta (nothing new): a bouncer's every-10-s pull.

@@ -30,12 +30,37 @@ export function seededU32(seed = 0x5eed): () => number {
   };
 }
 
-/** SIGTERM a server the bench started, and wait for it to exit (a no-op when it already has). */
+/** SIGTERM a server the bench started and wait for it to exit (SIGKILL after 10 s; a no-op when it already has). */
 export async function stopServer(server: ChildProcess | undefined): Promise<void> {
-  if (!server || server.exitCode !== null) return;
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
   const done = new Promise((r) => server.once('exit', r));
   server.kill('SIGTERM');
+  const kill = setTimeout(() => server.kill('SIGKILL'), 10_000);
   await done;
+  clearTimeout(kill);
+}
+
+/**
+ * Polls `ready` (which may throw while a server is still starting) until it is true, and resolves
+ * with the ms that took; after `timeoutMs` throws naming `what`.
+ */
+export async function waitFor(what: string, ready: () => Promise<boolean>, timeoutMs = 60_000, everyMs = 100): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < timeoutMs) {
+    try {
+      if (await ready()) return performance.now() - t0;
+    } catch {
+      /* not yet */
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** The ceiling a server is compared with: node:http answering `null` to everything, in a process of its own. */
+export function spawnHelloWorld(port: number): ChildProcess {
+  const server = `require('node:http').createServer((q,s)=>{s.writeHead(200,{'content-type':'application/json'});s.end('null')}).listen(${port},'127.0.0.1')`;
+  return spawn(process.execPath, ['-e', server], { stdio: 'inherit' });
 }
 
 /** Writes `bench/results/<name>-<ISO time>.json` under `root` and says where. */

@@ -131,7 +131,7 @@ ${readmeSnippet().replaceAll('127.0.0.1:7480', new URL(daemonUrl).host).replace(
   );
 
   it('a client straight to Caddy, with no forwarding header, is judged by its own address', async () => {
-    expect(await request(base, '/direct', { localAddress: '127.0.0.3' })).toMatchObject({ status: 200, body: 'upstream ok' });
+    expect(await request(base, '/direct', { localAddress: '127.0.0.3' })).toMatchObject({ status: 200, text: 'upstream ok' });
   });
 
   it('a POST is checked too (forward_auth asks with GET and the original method in X-Forwarded-Method)', async () => {

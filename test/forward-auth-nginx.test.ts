@@ -103,10 +103,10 @@ ${readmeSnippet().replaceAll('127.0.0.1:7480', faAddress)}
     expect((await request(fa.url, '/health')).status).toBe(200);
     await lapi.close();
     await eventually('/health says unhealthy', async () => (await request(fa.url, '/health')).status === 503, 10_000);
-    const health = JSON.parse((await request(fa.url, '/health')).body);
+    const health = JSON.parse((await request(fa.url, '/health')).text);
     expect(health).toMatchObject({ healthy: false, status: 'unhealthy', last_error: { kind: 'network' } });
     expect(health.last_pull_age_seconds).toBeGreaterThanOrEqual(1);
-    expect(await request(base, '/after', viaProxy('198.51.100.20'))).toMatchObject({ status: 200, body: 'upstream ok' });
+    expect(await request(base, '/after', viaProxy('198.51.100.20'))).toMatchObject({ status: 200, text: 'upstream ok' });
     // Decisions already pulled keep applying until they expire.
     expect((await request(base, '/after', viaProxy('203.0.113.7'))).status).toBe(403);
   });
