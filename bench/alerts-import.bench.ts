@@ -16,7 +16,7 @@ import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { hashMachinePassword } from '../src/lib/password.ts';
 import { createMachine } from '../src/store/machines.ts';
 import { Store } from '../src/store/store.ts';
-import { freePort, sleep, spawnVigilServe, vigilEnv } from './support.ts';
+import { freePort, sleep, spawnVigilServe, vigilEnv, waitFor } from './support.ts';
 import { createBouncer } from '../src/store/bouncers.ts';
 const ROOT = join(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'imp-'));
@@ -45,10 +45,7 @@ const req = (method: string, path: string, headers: Record<string, string>, body
     r.on('error', () => resolve({ ms: performance.now() - t, status: 0, body: '' }));
     r.end(body);
   });
-for (let i = 0; i < 200; i++) {
-  if ((await req('GET', '/health', {})).status === 200) break;
-  await sleep(100);
-}
+await waitFor('vigil serve /health', async () => (await req('GET', '/health', {})).status === 200, 20_000);
 const login = await req(
   'POST',
   '/v1/watchers/login',

@@ -39,7 +39,7 @@ import { createMachine } from '../src/store/machines.ts';
 import { Store } from '../src/store/store.ts';
 import { alertAddress } from '../test/support/heavy-alerts.ts';
 import { fireHeavyWatchers, HEAVY_MACHINES, heavyBodies } from './heavy-watchers.ts';
-import { freePort, residentMB, sleep, spawnVigilServe, stopServer, vigilEnv, writeResult } from './support.ts';
+import { freePort, residentMB, sleep, spawnVigilServe, stopServer, vigilEnv, waitFor, writeResult } from './support.ts';
 import { createBouncer } from '../src/store/bouncers.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -180,10 +180,7 @@ try {
       req.end(body);
     });
 
-  for (let i = 0; i < 200; i++) {
-    if ((await request(pullAgent, 'GET', '/health', {})).status === 200) break;
-    await sleep(100);
-  }
+  await waitFor('vigil serve /health', async () => (await request(pullAgent, 'GET', '/health', {})).status === 200, 20_000);
   log(`vigil serve pid ${server.pid} on ${base}`);
 
   // --- agents log in as the real agent does ---

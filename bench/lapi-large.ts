@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { startCrowdsec, type CrowdsecInstance } from '../test/support/crowdsec-instance.ts';
-import { freePort, residentMB, sleep, spawnHelloWorld, spawnVigilServe, stopServer, vigilEnv, waitFor, writeResult } from './support.ts';
+import { freePort, residentMB, sleep, spawnHelloWorld, spawnVigilServe, stopBench, stopServer, vigilEnv, waitFor, writeResult } from './support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODE = process.execPath;
@@ -351,10 +351,7 @@ export async function runLarge(total: number): Promise<void> {
     log(notes.at(-1));
     process.exitCode = 1;
   } finally {
-    await stopServer(vigilProc).catch(() => {});
-    await stopServer(helloProc).catch(() => {});
-    await cs?.destroy().catch((e: Error) => notes.push(`crowdsec stop: ${e.message}`));
-    rmSync(tmp, { recursive: true, force: true });
+    await stopBench([vigilProc, helloProc], cs, tmp, notes);
   }
   const load1 = loadavg();
   console.log(`\n${label} decisions (load average at start ${load0.map((x) => x.toFixed(1)).join(' ')}, at end ${load1.map((x) => x.toFixed(1)).join(' ')})`);

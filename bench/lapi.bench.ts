@@ -9,13 +9,13 @@
 // bench/results/lapi-<timestamp>.json. Methodology follows crowdsec-wire-protocol.md §6
 // (import via `cscli decisions import`, 10k then +90k -> 100k, probe hit/miss IPs).
 import { execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { startCrowdsec, type CrowdsecInstance } from '../test/support/crowdsec-instance.ts';
-import { freePort, residentMB, sleep, spawnHelloWorld, spawnVigilServe, stopServer, vigilEnv, waitFor } from './support.ts';
+import { freePort, residentMB, sleep, spawnHelloWorld, spawnVigilServe, stopBench, stopServer, vigilEnv, waitFor } from './support.ts';
 import { runLarge } from './lapi-large.ts';
 
 // `--decisions N`: the large-store comparison (bench/lapi-large.ts) instead of the 10k/100k one.
@@ -356,28 +356,14 @@ try {
     }
   }
   memStage('after streams', servers);
-  rows.push({
-    metric: '100k stream startup, median of 3 (ms)',
-    vigil: stream.vigil?.ms ?? null,
-    crowdsec: stream.crowdsec?.ms ?? null,
-    unit: 'ms',
-    better: 'lower',
-  });
-  rows.push({ metric: '100k stream startup bytes', vigil: stream.vigil?.bytes ?? null, crowdsec: stream.crowdsec?.bytes ?? null, unit: 'B', better: 'lower' });
-  rows.push({
-    metric: '100k stream delta, nothing new, median of 5 (ms)',
-    vigil: stream.vigil?.deltaMs ?? null,
-    crowdsec: stream.crowdsec?.deltaMs ?? null,
-    unit: 'ms',
-    better: 'lower',
-  });
-  rows.push({
-    metric: '100k stream delta bytes',
-    vigil: stream.vigil?.deltaBytes ?? null,
-    crowdsec: stream.crowdsec?.deltaBytes ?? null,
-    unit: 'B',
-    better: 'lower',
-  });
+  for (const [metric, key, unit] of [
+    ['100k stream startup, median of 3 (ms)', 'ms', 'ms'],
+    ['100k stream startup bytes', 'bytes', 'B'],
+    ['100k stream delta, nothing new, median of 5 (ms)', 'deltaMs', 'ms'],
+    ['100k stream delta bytes', 'deltaBytes', 'B'],
+  ] as const) {
+    rows.push({ metric, vigil: stream.vigil?.[key] ?? null, crowdsec: stream.crowdsec?.[key] ?? null, unit, better: 'lower' });
+  }
 
   // --- peak memory ---
   rows.push({
@@ -420,10 +406,7 @@ try {
   log(failures.at(-1));
   process.exitCode = 1;
 } finally {
-  await stopServer(vigilProc).catch(() => {});
-  await stopServer(helloProc).catch(() => {});
-  await csInstance?.destroy().catch((e: Error) => failures.push(`crowdsec stop: ${e.message}`));
-  rmSync(tmp, { recursive: true, force: true });
+  await stopBench([vigilProc, helloProc], csInstance, tmp, failures);
 }
 
 // ---------- report ----------

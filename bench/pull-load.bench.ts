@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { Store } from '../src/store/store.ts';
-import { freePort, residentMB, sleep, spawnVigilServe, stopServer, vigilEnv, writeResult } from './support.ts';
+import { freePort, residentMB, sleep, spawnVigilServe, stopServer, vigilEnv, waitFor, writeResult } from './support.ts';
 import { startBenchPostgres, type BenchPostgres } from './postgres.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
@@ -143,16 +143,7 @@ async function runOnce(dialect: Dialect, replicas: number, pgServer: BenchPostgr
         req.on('error', () => resolve({ ms: performance.now() - t, status: 0, sentAt }));
       });
     // Up when /health answers (a pull would claim a bouncer's address before the run).
-    for (const base of bases) {
-      for (let i = 0; i < 200; i++) {
-        const ok = await fetch(`${base}/health`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (ok) break;
-        await sleep(100);
-      }
-    }
+    for (const base of bases) await waitFor(`${base}/health`, async () => (await fetch(`${base}/health`)).ok, 20_000);
     log(`vigil serve pids ${servers.map((s) => s.pid).join(', ')} on ${bases.join(', ')}`);
 
     // --- PostgreSQL's wait events, sampled while the load runs ---

@@ -1,6 +1,6 @@
 // Small helpers shared by the benchmark scripts.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -38,6 +38,18 @@ export async function stopServer(server: ChildProcess | undefined): Promise<void
   const kill = setTimeout(() => server.kill('SIGKILL'), 10_000);
   await done;
   clearTimeout(kill);
+}
+
+/** Stops what a bench started (its servers, its private CrowdSec) and removes its folder; a CrowdSec that would not stop is noted. */
+export async function stopBench(
+  servers: ReadonlyArray<ChildProcess | undefined>,
+  crowdsec: { destroy(): Promise<void> } | undefined,
+  tmp: string,
+  notes: string[],
+): Promise<void> {
+  for (const server of servers) await stopServer(server).catch(() => {});
+  await crowdsec?.destroy().catch((e: Error) => notes.push(`crowdsec stop: ${e.message}`));
+  rmSync(tmp, { recursive: true, force: true });
 }
 
 /**
