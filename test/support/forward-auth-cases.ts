@@ -1,8 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { expect, it } from 'vitest';
-import { eventually, request, solvePage, type TestLapi } from '../remediation-helpers.ts';
+import { systemClock } from '../../src/lib/clock.ts';
+import { eventually, request, solvePage, startTestLapi, type TestLapi } from '../remediation-helpers.ts';
 
 /**
  * What every reverse proxy in front of `vigil bouncer forward-auth` must do, written once and run
@@ -35,6 +39,35 @@ export async function startUpstream(): Promise<Upstream> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { server, port: (server.address() as AddressInfo).port, hits };
+}
+
+/** What the cases run against, whichever proxy is in front: a test LAPI holding the cases' decisions and a bouncer's key, the upstream, a folder. */
+export interface ProxyCaseWorld {
+  dir: string;
+  lapi: TestLapi;
+  key: string;
+  upstream: Upstream;
+  /** Closes the upstream and the LAPI, removes the folder (after the proxy and the daemon are stopped). */
+  close(): Promise<void>;
+}
+
+export async function startProxyCaseWorld(dirPrefix: string, bouncer: string): Promise<ProxyCaseWorld> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), dirPrefix));
+  const lapi = await startTestLapi(systemClock);
+  const key = await lapi.addBouncer(bouncer);
+  await addProxyCaseDecisions(lapi);
+  const upstream = await startUpstream();
+  return {
+    dir,
+    lapi,
+    key,
+    upstream,
+    async close() {
+      await new Promise<void>((r) => upstream.server.close(() => r()));
+      await lapi.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /**
