@@ -41,6 +41,11 @@ export async function startUpstream(): Promise<Upstream> {
   return { server, port: (server.address() as AddressInfo).port, hits };
 }
 
+/** Closes the upstream (a no-op when it never started). */
+export function closeUpstream(upstream: Upstream | undefined): Promise<void> {
+  return new Promise<void>((r) => (upstream ? upstream.server.close(() => r()) : r()));
+}
+
 /** What the cases run against, whichever proxy is in front: a test LAPI holding the cases' decisions and a bouncer's key, the upstream, a folder. */
 export interface ProxyCaseWorld {
   dir: string;
@@ -63,7 +68,7 @@ export async function startProxyCaseWorld(dirPrefix: string, bouncer: string): P
     key,
     upstream,
     async close() {
-      await new Promise<void>((r) => upstream.server.close(() => r()));
+      await closeUpstream(upstream);
       await lapi.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
