@@ -27,16 +27,14 @@ for (const dialect of DIALECTS) {
     const cycle = () => evaluateAndNotify(server());
     const events = () => pd.requests.map((r) => [r.path, r.json.event_action, r.json.dedup_key, r.json.payload?.severity ?? null]);
 
-    beforeAll(async () => {
-      pd = await startHttpReceiver(() => ({ status: 202, body: '{"status":"success","message":"Event processed"}' }));
-    });
     afterAll(async () => {
       await pd?.close();
     });
     const server = useInProcessServer(
       dialect,
       clock,
-      (config) => {
+      async (config) => {
+        pd = await startHttpReceiver(() => ({ status: 202, body: '{"status":"success","message":"Event processed"}' }));
         config.notifications = loadNotificationsConfig(
           {
             remind_every: '1h',

@@ -40,13 +40,11 @@ for (const dialect of DIALECTS) {
   describe(`${dialect}: what the pager is told, and when`, () => {
     const clock = new ManualClock(T0);
     let hook: HttpReceiver;
-    beforeAll(async () => {
-      hook = await startHttpReceiver();
-    });
     afterAll(async () => {
       await hook?.close();
     });
-    const server = useInProcessServer(dialect, clock, (config) => {
+    const server = useInProcessServer(dialect, clock, async (config) => {
+      hook = await startHttpReceiver();
       config.notifications = loadNotificationsConfig({ channels: { hook: { type: 'webhook', url: hook.url } } }, null);
     });
     let lastPull = T0;

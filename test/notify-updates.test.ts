@@ -63,18 +63,16 @@ for (const dialect of DIALECTS) {
     const counts = () => [hook.requests.length, chat.requests.length, smtp.received.length];
     const last = () => ({ hook: hook.requests.at(-1)!.json, chat: chat.requests.at(-1)!.json, mail: smtp.received.at(-1)! });
 
-    beforeAll(async () => {
-      hook = await startHttpReceiver();
-      chat = await startHttpReceiver();
-      smtp = await startSmtp();
-    });
     afterAll(async () => {
       await hook?.close();
       await chat?.close();
       await smtp?.close();
     });
     // Default health rules: only the timer is off (evaluated by hand as the clock moves).
-    const server = useInProcessServer(dialect, clock, (config) => {
+    const server = useInProcessServer(dialect, clock, async (config) => {
+      hook = await startHttpReceiver();
+      chat = await startHttpReceiver();
+      smtp = await startSmtp();
       // This file follows one incident through a cause change at Warning; a stale key refused past
       // fail_open_after would raise it Critical at once (fail-open, its own tests), so not here.
       config.health.failOpenAfterMs = 24 * 3600_000;

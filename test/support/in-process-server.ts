@@ -1,7 +1,8 @@
 /**
  * An in-process `vigil serve` on a fresh store, started before a describe's tests and closed after
  * them (as useFreshStore does for a store): loopback on a free port, metrics off, no evaluation
- * loop (tests evaluate when they mean to), the given clock. `configure` changes the loaded config;
+ * loop (tests evaluate when they mean to), the given clock. `configure` changes the loaded config
+ * (and may first start what it points at: a receiver for a notification channel);
  * `options` (read when the server starts, after the describe's earlier beforeAll hooks) adds to
  * startServer's, e.g. the environment vigil.yaml's `${VAR}` read from, or a logger.
  *
@@ -17,7 +18,7 @@ import { freshDbUrl, type TestDialect } from './databases.ts';
 export function useInProcessServer(
   dialect: TestDialect,
   clock: Clock,
-  configure: (config: VigilConfig) => void = () => {},
+  configure: (config: VigilConfig) => void | Promise<void> = () => {},
   options: () => Omit<StartOptions, 'clock'> = () => ({}),
 ): () => RunningServer {
   let server: RunningServer | undefined;
@@ -27,7 +28,7 @@ export function useInProcessServer(
     cleanup = db.cleanup;
     const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
     config.health.evaluateEveryMs = 0;
-    configure(config);
+    await configure(config);
     server = await startServer(config, { log: createLogger('silent'), ...options(), clock });
   });
   afterAll(async () => {
