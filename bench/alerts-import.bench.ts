@@ -7,9 +7,8 @@
 //
 //   npx node bench/alerts-import.bench.ts     (env: N=100000; STREAM=1 adds a stream bouncer in 40
 //                                             pulls, each getting the whole import as a delta)
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import { mkdtempSync, openSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +16,7 @@ import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { hashMachinePassword } from '../src/lib/password.ts';
 import { createMachine } from '../src/store/machines.ts';
 import { Store } from '../src/store/store.ts';
-import { freePort, sleep } from './support.ts';
+import { freePort, sleep, spawnVigilServe, vigilEnv, waitFor } from './support.ts';
 import { createBouncer } from '../src/store/bouncers.ts';
 const ROOT = join(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'imp-'));
@@ -33,16 +32,7 @@ for (let i = 0; i < 2000; i++) {
 }
 await store.close();
 const port = await freePort();
-const fd = openSync(join(tmp, 'log'), 'a');
-const server = spawn(
-  process.execPath,
-  ['--max-semi-space-size=8', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), join(ROOT, 'bin/vigil.js'), 'serve'],
-  {
-    cwd: ROOT,
-    env: { ...process.env, VIGIL_DB: dbUrl, VIGIL_LISTEN: `127.0.0.1:${port}`, VIGIL_METRICS_LISTEN: 'off', VIGIL_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', fd, fd],
-  },
-);
+const server = spawnVigilServe(ROOT, vigilEnv(dbUrl, port), join(tmp, 'log'));
 const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 const req = (method: string, path: string, headers: Record<string, string>, body?: string) =>
   new Promise<{ ms: number; status: number; body: string }>((resolve) => {
@@ -55,10 +45,7 @@ const req = (method: string, path: string, headers: Record<string, string>, body
     r.on('error', () => resolve({ ms: performance.now() - t, status: 0, body: '' }));
     r.end(body);
   });
-for (let i = 0; i < 200; i++) {
-  if ((await req('GET', '/health', {})).status === 200) break;
-  await sleep(100);
-}
+await waitFor('vigil serve /health', async () => (await req('GET', '/health', {})).status === 200, 20_000);
 const login = await req(
   'POST',
   '/v1/watchers/login',

@@ -26,9 +26,9 @@
 // The agent in 1.4.6 pushes the alerts of one overflow burst in one POST (agent-session.json: two
 // alerts, one request); ALERTS_PER_POST=1 measures one request per alert. Requests go over pools
 // of keep-alive connections. Results: a table on stdout and bench/results/alerts-load-*.json.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
@@ -38,8 +38,21 @@ import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { hashMachinePassword } from '../src/lib/password.ts';
 import { createMachine } from '../src/store/machines.ts';
 import { Store } from '../src/store/store.ts';
+import { alertAddress } from '../test/support/heavy-alerts.ts';
 import { fireHeavyWatchers, HEAVY_MACHINES, heavyBodies } from './heavy-watchers.ts';
-import { freePort, loopHistograms, residentMB, sleep, stopServer, ticksOver, writeResult, type LoopHistograms } from './support.ts';
+import {
+  freePort,
+  loopHistograms,
+  residentMB,
+  sleep,
+  spawnVigilServe,
+  stopServer,
+  ticksOver,
+  vigilEnv,
+  waitFor,
+  writeResult,
+  type LoopHistograms,
+} from './support.ts';
 import { createBouncer } from '../src/store/bouncers.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -77,7 +90,7 @@ const template = fixture.request.body.find((a) => a.scenario === 'crowdsecurity/
 const templateText = JSON.stringify(template);
 const templateIp = (template.source as { ip: string }).ip;
 const alertFor = (n: number, now: Date): string => {
-  const ip = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+  const ip = alertAddress(n);
   const stamp = now.toISOString();
   return templateText
     .split(templateIp)
@@ -145,21 +158,11 @@ try {
   const port = await freePort();
   // The server's own event-loop probe (vigil_event_loop_*), read around the heavy requests.
   const metricsUrl = `http://127.0.0.1:${await freePort()}/metrics`;
-  const logFd = openSync(join(tmp, 'vigil.log'), 'a');
-  // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the server.
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  server = spawn(process.execPath, ['--max-semi-space-size=8', ...nodeArgs, join(ROOT, 'bin/vigil.js'), 'serve'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}`,
-      VIGIL_DB: dbUrl,
-      VIGIL_LISTEN: `127.0.0.1:${port}`,
-      VIGIL_METRICS_LISTEN: new URL(metricsUrl).host,
-      VIGIL_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
-    },
-    stdio: ['ignore', logFd, logFd],
-  });
+  server = spawnVigilServe(
+    ROOT,
+    vigilEnv(dbUrl, port, { VIGIL_METRICS_LISTEN: new URL(metricsUrl).host, VIGIL_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' }),
+    join(tmp, 'vigil.log'),
+  );
   const base = `http://127.0.0.1:${port}`;
   const pullAgent = new http.Agent({ keepAlive: true, maxSockets: SOCKETS });
   const pushAgent = new http.Agent({ keepAlive: true, maxSockets: Math.max(AGENTS, 16) });
@@ -196,10 +199,7 @@ try {
       req.end(body);
     });
 
-  for (let i = 0; i < 200; i++) {
-    if ((await request(pullAgent, 'GET', '/health', {})).status === 200) break;
-    await sleep(100);
-  }
+  await waitFor('vigil serve /health', async () => (await request(pullAgent, 'GET', '/health', {})).status === 200, 20_000);
   log(`vigil serve pid ${server.pid} on ${base}`);
 
   // --- agents log in as the real agent does ---
@@ -303,7 +303,7 @@ try {
       const k = nextPull;
       const bouncer = k % BOUNCERS;
       const live = !isStream(bouncer);
-      const path = live ? `/v1/decisions?ip=10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}` : '/v1/decisions/stream';
+      const path = live ? `/v1/decisions?ip=${alertAddress(k)}` : '/v1/decisions/stream';
       const sentAt = Date.now();
       pullsSent++;
       track(

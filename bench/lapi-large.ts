@@ -6,14 +6,14 @@
 // `?ip=` throughput against a bare node:http server. Env knobs: BENCH_DURATION (s, default 5),
 // BENCH_CS_LIMIT_S (s per CrowdSec step, default 300; twice that for its import), BENCH_CS_MAX_RSS_MB (CrowdSec is stopped
 // above it, default 4096), BENCH_SKIP_CROWDSEC=1. A private CrowdSec in a temporary folder: /etc/crowdsec untouched.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { startCrowdsec, type CrowdsecInstance } from '../test/support/crowdsec-instance.ts';
-import { freePort, residentMB, sleep, writeResult } from './support.ts';
+import { freePort, residentMB, sleep, spawnHelloWorld, spawnVigilServe, stopBench, stopServer, vigilEnv, waitFor, writeResult } from './support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODE = process.execPath;
@@ -170,28 +170,6 @@ async function autocannon(url: string, key: string, connections: number) {
   return { rps: out.requests.total / out.duration, p99: out.latency.p99 };
 }
 
-async function waitFor(fn: () => Promise<boolean>, limitMs: number): Promise<number | null> {
-  const t0 = performance.now();
-  while (performance.now() - t0 < limitMs) {
-    try {
-      if (await fn()) return performance.now() - t0;
-    } catch {
-      /* not yet */
-    }
-    await sleep(50);
-  }
-  return null;
-}
-
-async function stopChild(c: ChildProcess | undefined) {
-  if (!c || c.exitCode !== null || c.signalCode !== null) return;
-  const done = new Promise((r) => c.once('exit', r));
-  c.kill('SIGTERM');
-  const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
-  await done;
-  clearTimeout(t);
-}
-
 export async function runLarge(total: number): Promise<void> {
   HIT_IP = hitIpFor(total);
   const tmp = mkdtempSync(join(tmpdir(), 'vigil-bench-large-'));
@@ -214,32 +192,14 @@ export async function runLarge(total: number): Promise<void> {
   const label = total >= 1_000_000 ? `${total / 1_000_000}M` : `${total / 1000}k`;
   try {
     const helloPort = await freePort();
-    helloProc = spawn(
-      NODE,
-      ['-e', `require('node:http').createServer((q,s)=>{s.writeHead(200,{'content-type':'application/json'});s.end('null')}).listen(${helloPort},'127.0.0.1')`],
-      {
-        stdio: 'inherit',
-      },
-    );
+    helloProc = spawnHelloWorld(helloPort);
     const vigilPort = await freePort();
-    const env = {
-      ...process.env,
-      VIGIL_DB: `sqlite:${join(tmp, 'vigil.db')}`,
-      VIGIL_LISTEN: `127.0.0.1:${vigilPort}`,
-      VIGIL_METRICS_LISTEN: 'off',
-      VIGIL_LOG_LEVEL: 'warn',
-    };
-    const vlog = openSync(join(tmp, 'vigil.log'), 'a');
-    const spawnVigil = () =>
-      spawn(join(ROOT, 'bin/vigil.js'), ['serve'], {
-        cwd: ROOT,
-        env: { ...env, PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}` },
-        stdio: ['ignore', vlog, vlog],
-      });
+    const env = vigilEnv(`sqlite:${join(tmp, 'vigil.db')}`, vigilPort);
+    const spawnVigil = () => spawnVigilServe(ROOT, env, join(tmp, 'vigil.log'));
     vigilProc = spawnVigil();
     const vigilBase = `http://127.0.0.1:${vigilPort}`;
     const vigilCli = (...a: string[]) => sh(NODE, ['bin/vigil.js', ...a], env);
-    await waitFor(async () => (await get(`${vigilBase}/health`, '', 2000)).status === 200, 60_000);
+    await waitFor('vigil /health', async () => (await get(`${vigilBase}/health`, '', 2000)).status === 200);
     const vigil: Server = {
       name: 'vigil',
       base: vigilBase,
@@ -302,14 +262,18 @@ export async function runLarge(total: number): Promise<void> {
     for (const s of active) {
       const t0 = performance.now();
       if (s.name === 'vigil') {
-        await stopChild(vigilProc);
+        await stopServer(vigilProc);
         const started = performance.now();
         vigilProc = spawnVigil();
-        const ms = await waitFor(async () => {
+        const servesHit = async () => {
           const r = await get(`${s.base}/v1/decisions?ip=${HIT_IP}`, s.key, 2000);
           return r.status === 200 && r.body !== 'null';
-        }, 600_000);
-        ready.push([s.name, ms === null ? 'never' : `${f((performance.now() - started) / 1000, 2)} s`]);
+        };
+        const answer = await waitFor('the hit address served', servesHit, 600_000, 50).then(
+          () => `${f((performance.now() - started) / 1000, 2)} s`,
+          () => 'never',
+        );
+        ready.push([s.name, answer]);
       } else {
         // Until its LAPI answers (its own readiness probe): a `?ip=` at this size takes it far longer (row below).
         await cs!.stop();
@@ -387,10 +351,7 @@ export async function runLarge(total: number): Promise<void> {
     log(notes.at(-1));
     process.exitCode = 1;
   } finally {
-    await stopChild(vigilProc).catch(() => {});
-    await stopChild(helloProc).catch(() => {});
-    await cs?.destroy().catch((e: Error) => notes.push(`crowdsec stop: ${e.message}`));
-    rmSync(tmp, { recursive: true, force: true });
+    await stopBench([vigilProc, helloProc], cs, tmp, notes);
   }
   const load1 = loadavg();
   console.log(`\n${label} decisions (load average at start ${load0.map((x) => x.toFixed(1)).join(' ')}, at end ${load1.map((x) => x.toFixed(1)).join(' ')})`);

@@ -8,14 +8,14 @@
 // Everything runs on loopback. Results: one markdown table on stdout and
 // bench/results/lapi-<timestamp>.json. Methodology follows crowdsec-wire-protocol.md §6
 // (import via `cscli decisions import`, 10k then +90k -> 100k, probe hit/miss IPs).
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { startCrowdsec, type CrowdsecInstance } from '../test/support/crowdsec-instance.ts';
-import { freePort, residentMB, sleep } from './support.ts';
+import { freePort, residentMB, sleep, spawnHelloWorld, spawnVigilServe, stopBench, stopServer, vigilEnv, waitFor } from './support.ts';
 import { runLarge } from './lapi-large.ts';
 
 // `--decisions N`: the large-store comparison (bench/lapi-large.ts) instead of the 10k/100k one.
@@ -38,6 +38,13 @@ const HIT = { '10k': '10.0.1.1', '100k': '10.1.0.1' } as const;
 
 type Row = { metric: string; vigil: number | null; crowdsec: number | null; unit: string; better: 'higher' | 'lower'; hello?: number | null; note?: string };
 const rows: Row[] = [];
+/** What each `?ip=` run reports, per server: the row's name, the cannon's field, its unit, which way is better. */
+const CANNON_METRICS = [
+  ['req/s', 'rps', 'req/s', 'higher'],
+  ['p50 (ms)', 'p50', 'ms', 'lower'],
+  ['p99 (ms)', 'p99', 'ms', 'lower'],
+  ['server CPU per request (µs)', 'cpuUs', 'µs', 'lower'],
+] as const;
 const log = (...a: unknown[]) => console.error('[bench]', ...a);
 
 // ---------- helpers ----------
@@ -78,19 +85,6 @@ function get(url: string, headers: Record<string, string> = {}, keepBody = true)
   });
 }
 
-async function waitFor(fn: () => Promise<boolean>, what: string, timeoutMs = 60_000) {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    try {
-      if (await fn()) return;
-    } catch {
-      /* not yet */
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 const vmHWM = (pid: number | undefined) => residentMB(pid, 'VmHWM');
 const vmRSS = (pid: number | undefined) => residentMB(pid, 'VmRSS');
 const memStages: Array<{ stage: string; [k: string]: unknown }> = [];
@@ -105,15 +99,6 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 };
-
-async function stopChild(c: ChildProcess | undefined) {
-  if (!c || c.exitCode !== null || c.signalCode !== null) return;
-  const done = new Promise((r) => c.once('exit', r));
-  c.kill('SIGTERM');
-  const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
-  await done;
-  clearTimeout(t);
-}
 
 // ---------- data ----------
 // Index i -> one decision. i%20==0: a range (alternating IPv4 /24 and IPv6 /64), i%20 in 1..5: an IPv6
@@ -214,32 +199,16 @@ const tStart = Date.now();
 try {
   // --- hello-world ceiling (separate process, like the servers) ---
   const helloPort = await freePort();
-  helloProc = spawn(
-    NODE,
-    ['-e', `require('node:http').createServer((q,s)=>{s.writeHead(200,{'content-type':'application/json'});s.end('null')}).listen(${helloPort},'127.0.0.1')`],
-    { stdio: 'inherit' },
-  );
+  helloProc = spawnHelloWorld(helloPort);
   const hello: Target = { name: 'hello', base: `http://127.0.0.1:${helloPort}`, key: 'x', pid: () => helloProc?.pid };
-  await waitFor(async () => (await get(hello.base + '/')).status === 200, 'hello-world');
+  await waitFor('hello-world', async () => (await get(hello.base + '/')).status === 200);
 
   // --- Vigil ---
   const vigilPort = await freePort();
-  const vigilEnv = {
-    ...process.env,
-    VIGIL_DB: `sqlite:${join(tmp, 'vigil.db')}`,
-    VIGIL_LISTEN: `127.0.0.1:${vigilPort}`,
-    VIGIL_METRICS_LISTEN: 'off',
-    VIGIL_LOG_LEVEL: 'warn',
-  };
-  const vigilCli = (...args: string[]) => sh(NODE, ['bin/vigil.js', ...args], { env: vigilEnv });
-  const vlog = openSync(join(tmp, 'vigil.log'), 'a');
-  // Started the way an operator starts it (`npx vigil serve`): the bin's shebang and its Node flags.
+  const env = vigilEnv(`sqlite:${join(tmp, 'vigil.db')}`, vigilPort);
+  const vigilCli = (...args: string[]) => sh(NODE, ['bin/vigil.js', ...args], { env });
   const spawnVigil = () => {
-    const p = spawn(join(ROOT, 'bin/vigil.js'), ['serve'], {
-      cwd: ROOT,
-      env: { ...vigilEnv, PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}` },
-      stdio: ['ignore', vlog, vlog],
-    });
+    const p = spawnVigilServe(ROOT, env, join(tmp, 'vigil.log'));
     p.once('exit', (c, sig) => {
       if (c !== 0 && sig !== 'SIGTERM') log(`vigil serve exited code=${c} signal=${sig}; log ${join(tmp, 'vigil.log')}`);
     });
@@ -247,7 +216,7 @@ try {
   };
   vigilProc = spawnVigil();
   const vigil: Target = { name: 'vigil', base: `http://127.0.0.1:${vigilPort}`, key: '', pid: () => vigilProc?.pid };
-  await waitFor(async () => (await get(vigil.base + '/health')).status === 200, 'vigil /health');
+  await waitFor('vigil /health', async () => (await get(vigil.base + '/health')).status === 200);
   vigil.key = (await vigilCli('bouncers', 'add', 'bench', '-o', 'raw')).stdout.trim();
   log(`vigil serve pid ${vigilProc.pid} on ${vigil.base}`);
 
@@ -310,10 +279,10 @@ try {
         imp[t.name] = ms / 1000;
         // The decisions are usable once the server answers the hit IP (Vigil syncs CLI writes every 250 ms).
         const tv = performance.now();
-        await waitFor(async () => {
+        await waitFor(`${t.name} sees ${size.label}`, async () => {
           const r = await get(t.base + hitPath, { 'X-Api-Key': t.key });
           return r.status === 200 && r.body.toString() !== 'null';
-        }, `${t.name} sees ${size.label}`);
+        });
         log(`${t.name} import ${n}: ${(ms / 1000).toFixed(2)} s (+${((performance.now() - tv) / 1000).toFixed(2)} s until served)`);
       } catch (e) {
         failures.push(`${t.name} import ${size.label}: ${(e as Error).message}`);
@@ -346,38 +315,9 @@ try {
         }
         const lbl = `${size.label} ?ip= ${kind} c${c}`;
         log(lbl, JSON.stringify({ ...res, hello: helloNow }));
-        rows.push({
-          metric: `${lbl} req/s`,
-          vigil: res.vigil?.rps ?? null,
-          crowdsec: res.crowdsec?.rps ?? null,
-          unit: 'req/s',
-          better: 'higher',
-          hello: helloNow.rps,
-        });
-        rows.push({
-          metric: `${lbl} p50 (ms)`,
-          vigil: res.vigil?.p50 ?? null,
-          crowdsec: res.crowdsec?.p50 ?? null,
-          unit: 'ms',
-          better: 'lower',
-          hello: helloNow.p50,
-        });
-        rows.push({
-          metric: `${lbl} p99 (ms)`,
-          vigil: res.vigil?.p99 ?? null,
-          crowdsec: res.crowdsec?.p99 ?? null,
-          unit: 'ms',
-          better: 'lower',
-          hello: helloNow.p99,
-        });
-        rows.push({
-          metric: `${lbl} server CPU per request (µs)`,
-          vigil: res.vigil?.cpuUs ?? null,
-          crowdsec: res.crowdsec?.cpuUs ?? null,
-          unit: 'µs',
-          better: 'lower',
-          hello: helloNow.cpuUs,
-        });
+        for (const [metric, key, unit, better] of CANNON_METRICS) {
+          rows.push({ metric: `${lbl} ${metric}`, vigil: res.vigil?.[key] ?? null, crowdsec: res.crowdsec?.[key] ?? null, unit, better, hello: helloNow[key] });
+        }
       }
     }
     memStage(`after ?ip= runs ${size.label}`, servers);
@@ -416,28 +356,14 @@ try {
     }
   }
   memStage('after streams', servers);
-  rows.push({
-    metric: '100k stream startup, median of 3 (ms)',
-    vigil: stream.vigil?.ms ?? null,
-    crowdsec: stream.crowdsec?.ms ?? null,
-    unit: 'ms',
-    better: 'lower',
-  });
-  rows.push({ metric: '100k stream startup bytes', vigil: stream.vigil?.bytes ?? null, crowdsec: stream.crowdsec?.bytes ?? null, unit: 'B', better: 'lower' });
-  rows.push({
-    metric: '100k stream delta, nothing new, median of 5 (ms)',
-    vigil: stream.vigil?.deltaMs ?? null,
-    crowdsec: stream.crowdsec?.deltaMs ?? null,
-    unit: 'ms',
-    better: 'lower',
-  });
-  rows.push({
-    metric: '100k stream delta bytes',
-    vigil: stream.vigil?.deltaBytes ?? null,
-    crowdsec: stream.crowdsec?.deltaBytes ?? null,
-    unit: 'B',
-    better: 'lower',
-  });
+  for (const [metric, key, unit] of [
+    ['100k stream startup, median of 3 (ms)', 'ms', 'ms'],
+    ['100k stream startup bytes', 'bytes', 'B'],
+    ['100k stream delta, nothing new, median of 5 (ms)', 'deltaMs', 'ms'],
+    ['100k stream delta bytes', 'deltaBytes', 'B'],
+  ] as const) {
+    rows.push({ metric, vigil: stream.vigil?.[key] ?? null, crowdsec: stream.crowdsec?.[key] ?? null, unit, better: 'lower' });
+  }
 
   // --- peak memory ---
   rows.push({
@@ -454,14 +380,14 @@ try {
   // http internals end up slower per request (README "Benchmarks"). A restart is the other common
   // history: measured here against a hello-world run right beside it. Readiness is probed with
   // Connection: close requests, as an orchestrator does.
-  await stopChild(vigilProc);
+  await stopServer(vigilProc);
   const restartAt = performance.now();
   vigilProc = spawnVigil();
-  await waitFor(async () => (await get(vigil.base + '/health')).status === 200, 'restarted vigil /health');
-  await waitFor(async () => {
+  await waitFor('restarted vigil /health', async () => (await get(vigil.base + '/health')).status === 200);
+  await waitFor('restarted vigil serves 100k', async () => {
     const r = await get(vigil.base + '/v1/decisions?ip=' + HIT['100k'], { 'X-Api-Key': vigil.key, 'User-Agent': BOUNCER_UA });
     return r.status === 200 && r.body.toString() !== 'null';
-  }, 'restarted vigil serves 100k');
+  });
   const restartS = (performance.now() - restartAt) / 1000;
   rows.push({ metric: 'restart with 100k stored, until the first hit is served (s)', vigil: restartS, crowdsec: null, unit: 's', better: 'lower' });
   for (const [kind, path] of [
@@ -480,10 +406,7 @@ try {
   log(failures.at(-1));
   process.exitCode = 1;
 } finally {
-  await stopChild(vigilProc).catch(() => {});
-  await stopChild(helloProc).catch(() => {});
-  await csInstance?.destroy().catch((e: Error) => failures.push(`crowdsec stop: ${e.message}`));
-  rmSync(tmp, { recursive: true, force: true });
+  await stopBench([vigilProc, helloProc], csInstance, tmp, failures);
 }
 
 // ---------- report ----------

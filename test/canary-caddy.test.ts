@@ -7,7 +7,7 @@ import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.t
 import { canaryRuns } from '../src/store/canaries.ts';
 import { eventually, freePort } from './remediation-helpers.ts';
 import { startCanaryLapi, type CanaryLapi } from './support/canary-lapi.ts';
-import { startProxy, startUpstream, type Upstream } from './support/forward-auth-cases.ts';
+import { startProxy, closeUpstream, startUpstream, type Upstream } from './support/forward-auth-cases.ts';
 import { stopChild } from './support/processes.ts';
 
 /**
@@ -81,7 +81,7 @@ ${withForwardAuth ? block() : ''}
 
   afterAll(async () => {
     await stopChild(caddy);
-    await new Promise<void>((r) => (upstream ? upstream.server.close(() => r()) : r()));
+    await closeUpstream(upstream);
     await lapi?.close();
   });
 

@@ -8,7 +8,7 @@ import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.t
 import { canaryRuns } from '../src/store/canaries.ts';
 import { eventually, freePort, request, stopNginx } from './remediation-helpers.ts';
 import { startCanaryLapi, type CanaryLapi } from './support/canary-lapi.ts';
-import { startProxy, startUpstream, viaProxy, type Upstream } from './support/forward-auth-cases.ts';
+import { startProxy, closeUpstream, startUpstream, viaProxy, type Upstream } from './support/forward-auth-cases.ts';
 import { writeTestNginxConf } from './support/nginx-conf.ts';
 import { decisionsChangedSince } from '../src/store/decisions.ts';
 
@@ -98,7 +98,7 @@ ${snippet(withAuthRequest)}
 
   afterAll(async () => {
     await stopNginx(nginx);
-    await new Promise<void>((r) => (upstream ? upstream.server.close(() => r()) : r()));
+    await closeUpstream(upstream);
     await lapi?.close();
   });
 

@@ -89,48 +89,22 @@ describe.skipIf(!cs.available && !process.env.CI)(`doctor and verify against a r
       return out === 'null' || out === '' ? [] : (JSON.parse(out) as unknown[]);
     };
 
+    /** `vigil verify -o json` against this CrowdSec through cscli: the result, and the exit code. */
+    const verifyThroughCscli = async (url: string, ip: string, ...flags: string[]) => {
+      const r = await vigil('verify', '-o', 'json', '--cscli', lapi.cscliWrapper, '--url', url, '--ip', ip, ...flags);
+      return { result: JSON.parse(r.out) as VerifyResult, code: r.code };
+    };
+
     it('adds the test decision through cscli, sees the block, removes exactly that decision', async () => {
-      const r = await vigil(
-        'verify',
-        '-o',
-        'json',
-        '--cscli',
-        lapi.cscliWrapper,
-        '--url',
-        live.url,
-        '--ip',
-        '192.0.2.21',
-        '--update-period',
-        '500ms',
-        '--poll',
-        '200ms',
-      );
-      const result = JSON.parse(r.out) as VerifyResult;
+      const { result, code } = await verifyThroughCscli(live.url, '192.0.2.21', '--update-period', '500ms', '--poll', '200ms');
       expect(result.verdict).toBe('pass');
-      expect(r.code).toBe(0);
+      expect(code).toBe(0);
       expect(result.steps[1].detail).toMatch(/^ban 192\.0\.2\.21 for 5m0s \(decision \d+, CrowdSec via .+\)$/);
       expect(await decisionsFor('192.0.2.21')).toEqual([]);
     });
 
     it("waits for a stream bouncer's last pull as cscli reports it", async () => {
-      const r = await vigil(
-        'verify',
-        '-o',
-        'json',
-        '--cscli',
-        lapi.cscliWrapper,
-        '--url',
-        stream.url,
-        '--ip',
-        '192.0.2.22',
-        '--bouncer',
-        'stream-web',
-        '--timeout',
-        '20s',
-        '--poll',
-        '300ms',
-      );
-      const result = JSON.parse(r.out) as VerifyResult;
+      const { result } = await verifyThroughCscli(stream.url, '192.0.2.22', '--bouncer', 'stream-web', '--timeout', '20s', '--poll', '300ms');
       expect(result.verdict).toBe('pass');
       expect(result.steps[2].detail).toMatch(/^bouncer 'stream-web' pulled at /);
       expect(await decisionsFor('192.0.2.22')).toEqual([]);

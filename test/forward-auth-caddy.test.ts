@@ -1,11 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../src/lib/clock.ts';
-import { eventually, freePort, request, startTestLapi, type TestLapi } from './remediation-helpers.ts';
-import { addProxyCaseDecisions, proxyCases, startProxy, startUpstream, viaProxy, type Upstream } from './support/forward-auth-cases.ts';
+import { eventually, freePort, request, type TestLapi } from './remediation-helpers.ts';
+import { proxyCases, startProxy, startProxyCaseWorld, viaProxy, type ProxyCaseWorld, type Upstream } from './support/forward-auth-cases.ts';
 import { stopChild } from './support/processes.ts';
 
 /**
@@ -39,6 +37,7 @@ function readmeSnippet(): string {
 }
 
 describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real Caddy ${avail.reason ?? ''}`, () => {
+  let world: ProxyCaseWorld;
   let lapi: TestLapi;
   let key: string;
   let upstream: Upstream;
@@ -50,11 +49,8 @@ describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real Caddy 
   let base: string;
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-caddy-'));
-    lapi = await startTestLapi(systemClock);
-    key = await lapi.addBouncer('caddy-forward-auth');
-    await addProxyCaseDecisions(lapi);
-    upstream = await startUpstream();
+    world = await startProxyCaseWorld('vigil-caddy-', 'caddy-forward-auth');
+    ({ dir, lapi, key, upstream } = world);
 
     // The daemon as an operator runs it: `vigil bouncer forward-auth -c FILE`.
     const faFile = path.join(dir, 'vigil-forward-auth.yaml');
@@ -120,9 +116,7 @@ ${readmeSnippet().replaceAll('127.0.0.1:7480', new URL(daemonUrl).host).replace(
   afterAll(async () => {
     await stopChild(caddy);
     await stopChild(daemon);
-    await new Promise<void>((r) => (upstream ? upstream.server.close(() => r()) : r()));
-    await lapi?.close();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await world?.close();
   });
 
   proxyCases(
@@ -131,7 +125,7 @@ ${readmeSnippet().replaceAll('127.0.0.1:7480', new URL(daemonUrl).host).replace(
   );
 
   it('a client straight to Caddy, with no forwarding header, is judged by its own address', async () => {
-    expect(await request(base, '/direct', { localAddress: '127.0.0.3' })).toMatchObject({ status: 200, body: 'upstream ok' });
+    expect(await request(base, '/direct', { localAddress: '127.0.0.3' })).toMatchObject({ status: 200, text: 'upstream ok' });
   });
 
   it('a POST is checked too (forward_auth asks with GET and the original method in X-Forwarded-Method)', async () => {

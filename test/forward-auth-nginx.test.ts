@@ -1,13 +1,11 @@
 import { writeTestNginxConf } from './support/nginx-conf.ts';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../src/lib/clock.ts';
 import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
-import { eventually, freePort, request, startForwardAuthDaemon, startTestLapi, stopNginx, type TestLapi } from './remediation-helpers.ts';
-import { addProxyCaseDecisions, proxyCases, startProxy, startUpstream, viaProxy, type Upstream } from './support/forward-auth-cases.ts';
+import { eventually, freePort, request, startForwardAuthDaemon, stopNginx, type TestLapi } from './remediation-helpers.ts';
+import { proxyCases, startProxy, startProxyCaseWorld, viaProxy, type ProxyCaseWorld, type Upstream } from './support/forward-auth-cases.ts';
 
 /**
  * A real Debian nginx (auth_request) in front of a loopback upstream, the forward-auth daemon and
@@ -36,6 +34,7 @@ function readmeSnippet(): string {
 }
 
 describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real nginx ${avail.reason ?? ''}`, () => {
+  let world: ProxyCaseWorld;
   let lapi: TestLapi;
   let fa: ForwardAuthServer;
   let upstream: Upstream;
@@ -44,11 +43,9 @@ describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real nginx 
   let base: string;
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-nginx-'));
-    lapi = await startTestLapi(systemClock);
-    const key = await lapi.addBouncer('nginx-forward-auth');
-    await addProxyCaseDecisions(lapi);
-    upstream = await startUpstream();
+    world = await startProxyCaseWorld('vigil-nginx-', 'nginx-forward-auth');
+    ({ dir, lapi, upstream } = world);
+    const { key } = world;
 
     fa = await startForwardAuthDaemon({
       dir,
@@ -85,9 +82,7 @@ ${readmeSnippet().replaceAll('127.0.0.1:7480', faAddress)}
   afterAll(async () => {
     await stopNginx(nginx);
     await fa?.close();
-    await new Promise<void>((r) => (upstream ? upstream.server.close(() => r()) : r()));
-    await lapi?.close();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await world?.close();
   });
 
   proxyCases(
@@ -103,10 +98,10 @@ ${readmeSnippet().replaceAll('127.0.0.1:7480', faAddress)}
     expect((await request(fa.url, '/health')).status).toBe(200);
     await lapi.close();
     await eventually('/health says unhealthy', async () => (await request(fa.url, '/health')).status === 503, 10_000);
-    const health = JSON.parse((await request(fa.url, '/health')).body);
+    const health = JSON.parse((await request(fa.url, '/health')).text);
     expect(health).toMatchObject({ healthy: false, status: 'unhealthy', last_error: { kind: 'network' } });
     expect(health.last_pull_age_seconds).toBeGreaterThanOrEqual(1);
-    expect(await request(base, '/after', viaProxy('198.51.100.20'))).toMatchObject({ status: 200, body: 'upstream ok' });
+    expect(await request(base, '/after', viaProxy('198.51.100.20'))).toMatchObject({ status: 200, text: 'upstream ok' });
     // Decisions already pulled keep applying until they expire.
     expect((await request(base, '/after', viaProxy('203.0.113.7'))).status).toBe(403);
   });

@@ -136,7 +136,7 @@ describe('forward-auth daemon (the Traefik / Caddy protocol) against vigil serve
   it('reports healthy with the age of the last pull', async () => {
     const r = await request(fa.url, '/health');
     expect(r.status).toBe(200);
-    expect(JSON.parse(r.body)).toMatchObject({
+    expect(JSON.parse(r.text)).toMatchObject({
       status: 'healthy',
       healthy: true,
       mode: 'stream',
@@ -149,16 +149,16 @@ describe('forward-auth daemon (the Traefik / Caddy protocol) against vigil serve
 
   it('200 for a clean client, 403 with the page for a banned one', async () => {
     const ok = await request(fa.url, '/auth', traefik('198.51.100.1', '/cart'));
-    expect(ok).toMatchObject({ status: 200, body: '' });
+    expect(ok).toMatchObject({ status: 200, text: '' });
     const ban = await request(fa.url, '/auth', traefik('203.0.113.7', '/cart', { Accept: 'text/html' }));
     expect(ban.status).toBe(403);
-    expect(ban.body).toContain('Access denied');
+    expect(ban.text).toContain('Access denied');
   });
 
   it('captcha: 401 with the page; the answer comes back through the check and earns a cookie', async () => {
     const page = await request(fa.url, '/auth', traefik('203.0.113.9', '/cart?x=1', { Accept: 'text/html' }));
     expect(page.status).toBe(401);
-    const { challenge, nonce } = solvePage(page.body);
+    const { challenge, nonce } = solvePage(page.text);
     const verify = `/.vigil/captcha/verify?c=${encodeURIComponent(challenge)}&n=${nonce}&r=${encodeURIComponent('/cart?x=1')}`;
     const solved = await request(fa.url, '/auth', traefik('203.0.113.9', verify));
     expect(solved.status).toBe(303);
@@ -188,7 +188,7 @@ describe('forward-auth daemon (the Traefik / Caddy protocol) against vigil serve
     await fa.bouncer.pull();
     const h = await request(fa.url, '/health');
     expect(h.status).toBe(503);
-    const body = JSON.parse(h.body);
+    const body = JSON.parse(h.text);
     expect(body).toMatchObject({ status: 'unhealthy', healthy: false, last_error: { kind: 'network' } });
     expect(body.last_pull_age_seconds).toBe(31);
     expect(body.summary).toContain('cannot reach the Local API');

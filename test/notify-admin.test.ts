@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from './support/databases.ts';
-import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
-import { loadConfig } from '../src/config/config.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from './support/databases.ts';
+import { useInProcessServer } from './support/in-process-server.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { rotateAdminToken } from '../src/server/admin.ts';
@@ -17,12 +16,16 @@ const H = 3600_000;
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: admin API for silences and acknowledgements`, () => {
-    let server: RunningServer;
-    let cleanup: () => Promise<void>;
     let token: string;
     const clock = new ManualClock(T0);
+    const server = useInProcessServer(
+      dialect,
+      clock,
+      () => {},
+      () => ({ env: {} }),
+    );
     const api = (path: string, init: RequestInit = {}) =>
-      fetch(`${server.url}/admin/v1${path}`, {
+      fetch(`${server().url}/admin/v1${path}`, {
         ...init,
         headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...(init.headers ?? {}) },
       });
@@ -30,19 +33,10 @@ for (const dialect of DIALECTS) {
     let fleetIssue: number;
 
     beforeAll(async () => {
-      const db = await freshDbUrl(dialect);
-      cleanup = db.cleanup;
-      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
-      config.health.evaluateEveryMs = 0;
-      server = await startServer(config, { clock, log: createLogger('silent'), env: {} });
-      token = await rotateAdminToken(server.store);
+      token = await rotateAdminToken(server().store);
       // No bouncer yet: se_no_rc opens at the first evaluation.
-      fleetIssue = (await server.health.evaluateNow()).opened[0]!.id;
-      await createBouncer(server.store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 });
-    });
-    afterAll(async () => {
-      await server?.close();
-      await cleanup?.();
+      fleetIssue = (await server().health.evaluateNow()).opened[0]!.id;
+      await createBouncer(server().store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 });
     });
 
     it('silences an issue and lists, then removes, the silence', async () => {
@@ -149,13 +143,13 @@ for (const dialect of DIALECTS) {
     });
 
     it('refuses a resolved issue (409) and any request without the admin token', async () => {
-      await resolveHealthIssue(server.store, fleetIssue, clock.now());
+      await resolveHealthIssue(server().store, fleetIssue, clock.now());
       const r = await post(`/issues/${fleetIssue}/silence`, { for: '1h', reason: 'x' });
       expect(r.status).toBe(409);
       expect((await r.json()).message).toContain('already resolved');
       // Resolved: its acknowledgement is no longer listed.
       expect(await (await api('/acks')).json()).toEqual([]);
-      const noToken = await fetch(`${server.url}/admin/v1/silences`, { headers: { 'X-Api-Key': 'web-key' } });
+      const noToken = await fetch(`${server().url}/admin/v1/silences`, { headers: { 'X-Api-Key': 'web-key' } });
       expect(noToken.status).toBe(401);
     });
   });

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
-import { loadConfig } from '../src/config/config.ts';
+import { createLogger } from '../src/app/serve.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { loadNotificationsConfig } from '../src/notify/config.ts';
@@ -8,7 +7,8 @@ import { acknowledgeIssue } from '../src/notify/silence-commands.ts';
 import { applyBouncerActivity, createBouncer } from '../src/store/bouncers.ts';
 import { openHealthIssues } from '../src/store/health-issues.ts';
 import { startAlertmanager, type AlertmanagerInstance } from './support/alertmanager.ts';
-import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { DIALECTS } from './support/databases.ts';
+import { useInProcessServer } from './support/in-process-server.ts';
 import { eventually } from './support/wait.ts';
 
 /**
@@ -23,39 +23,38 @@ const MIN = 60_000;
 for (const dialect of DIALECTS) {
   describe(`${dialect}: Vigil keeps its alert firing in Alertmanager until the issue resolves`, () => {
     let am: AlertmanagerInstance;
-    let server: RunningServer;
-    let cleanup: () => Promise<void>;
     const start = Date.now() - 25 * H - 30 * MIN;
     const clock = new ManualClock(start);
     let web = 0;
 
-    const pull = () => applyBouncerActivity(server.store, [{ id: web, lastPullAt: clock.now() }], clock.now());
+    const pull = () => applyBouncerActivity(server().store, [{ id: web, lastPullAt: clock.now() }], clock.now());
     const cycle = async () => {
-      await server.health.evaluateNow();
-      await server.notifications.flush();
+      await server().health.evaluateNow();
+      await server().notifications.flush();
     };
     // biome-ignore lint/suspicious/noExplicitAny: Alertmanager's gettableAlert
     const alertOf = async (): Promise<any> => ((await am.get('/api/v2/alerts')) as { labels: { bouncer?: string } }[]).find((a) => a.labels.bouncer === 'web');
 
-    beforeAll(async () => {
-      am = await startAlertmanager(['alertname']);
-      const db = await freshDbUrl(dialect);
-      cleanup = db.cleanup;
-      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
-      config.health.evaluateEveryMs = 0; // evaluated by hand
-      config.notifications = loadNotificationsConfig(
-        { channels: { am: { type: 'alertmanager', url: '${AM_URL}', kinds: ['rc_integration_offline'], labels: { env: 'test' } } } },
-        null,
-      );
-      server = await startServer(config, { clock, log: createLogger('error', () => {}), env: { AM_URL: am.url } });
-      web = (await createBouncer(server.store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: start })).id;
-      await pull();
-    }, 120_000);
     afterAll(async () => {
-      await server?.close();
-      await cleanup?.();
       await am?.stop();
     });
+    const server = useInProcessServer(
+      dialect,
+      clock,
+      async (config) => {
+        am = await startAlertmanager(['alertname']);
+        config.notifications = loadNotificationsConfig(
+          { channels: { am: { type: 'alertmanager', url: '${AM_URL}', kinds: ['rc_integration_offline'], labels: { env: 'test' } } } },
+          null,
+        );
+      },
+      () => ({ log: createLogger('error', () => {}), env: { AM_URL: am.url } }),
+    );
+
+    beforeAll(async () => {
+      web = (await createBouncer(server().store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: start })).id;
+      await pull();
+    }, 120_000);
 
     it('opens the alert with endsAt three re-send intervals ahead', async () => {
       clock.advance(25 * H);
@@ -67,8 +66,8 @@ for (const dialect of DIALECTS) {
     });
 
     it('re-sends every 15 minutes, also once acknowledged in Vigil, so the alert does not expire', async () => {
-      const id = (await openHealthIssues(server.store)).find((i) => i.subject === 'bouncer:web')!.id;
-      await acknowledgeIssue(server.store, { issueId: id, reason: 'on it', createdBy: 'test', now: clock.now() });
+      const id = (await openHealthIssues(server().store)).find((i) => i.subject === 'bouncer:web')!.id;
+      await acknowledgeIssue(server().store, { issueId: id, reason: 'on it', createdBy: 'test', now: clock.now() });
       clock.advance(15 * MIN);
       await cycle();
       const a = await alertOf();

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { DIALECTS } from './support/databases.ts';
+import { useInProcessServer } from './support/in-process-server.ts';
 import { startHttpReceiver, type HttpReceiver } from './support/receivers.ts';
-import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
-import { loadConfig } from '../src/config/config.ts';
+import { createLogger } from '../src/app/serve.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { loadNotificationsConfig } from '../src/notify/config.ts';
@@ -24,39 +24,38 @@ const H = 60 * M;
 for (const dialect of DIALECTS) {
   describe(`${dialect}: a maintenance window holds pages until it ends`, () => {
     const clock = new ManualClock(T0);
-    let server: RunningServer;
-    let cleanup: () => Promise<void>;
     let hook: HttpReceiver;
     const ids: Record<string, number> = {};
-    const pull = bouncerPulls(() => server, ids, clock);
-    const cycle = () => evaluateAndNotify(server);
+    const pull = bouncerPulls(() => server(), ids, clock);
+    const cycle = () => evaluateAndNotify(server());
     const bouncersIn = (from: number) => hook.requests.slice(from).map((q) => [q.json.event, q.json.issues.map((i: { bouncer: string }) => i.bouncer).sort()]);
 
+    afterAll(async () => {
+      await hook?.close();
+    });
+    const server = useInProcessServer(
+      dialect,
+      clock,
+      async (config) => {
+        hook = await startHttpReceiver();
+        config.notifications = loadNotificationsConfig(
+          {
+            maintenance: [{ name: 'nightly edge reboot', every: 'day', at: '02:00', lasting: '30m', timezone: 'Europe/Paris', bouncer: 'edge-*' }],
+            channels: { hook: { type: 'webhook', url: hook.url } },
+          },
+          null,
+        );
+      },
+      () => ({ log: createLogger('error', () => {}), env: {} }),
+    );
+
     beforeAll(async () => {
-      hook = await startHttpReceiver();
-      const db = await freshDbUrl(dialect);
-      cleanup = db.cleanup;
-      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
-      config.health.evaluateEveryMs = 0; // evaluated by hand
-      config.notifications = loadNotificationsConfig(
-        {
-          maintenance: [{ name: 'nightly edge reboot', every: 'day', at: '02:00', lasting: '30m', timezone: 'Europe/Paris', bouncer: 'edge-*' }],
-          channels: { hook: { type: 'webhook', url: hook.url } },
-        },
-        null,
-      );
-      server = await startServer(config, { clock, log: createLogger('error', () => {}), env: {} });
       for (const name of ['edge-1', 'edge-2', 'core', 'fw-1'])
-        ids[name] = (await createBouncer(server.store, { name, apiKeyHash: hashApiKey(`${name}-key`), now: T0 })).id;
-      await setBouncerKind(server.store, 'fw-1', 'firewall', T0);
+        ids[name] = (await createBouncer(server().store, { name, apiKeyHash: hashApiKey(`${name}-key`), now: T0 })).id;
+      await setBouncerKind(server().store, 'fw-1', 'firewall', T0);
       await pull('edge-1', 'edge-2', 'core', 'fw-1');
       // The firewall bouncers are being replaced this week: a silence by label, from the CLI's code path.
-      await createSilence(server.store, { labels: ['bouncer_kind=firewall'], for: '7d', reason: 'firewall migration', createdBy: 'test', now: T0 });
-    });
-    afterAll(async () => {
-      await server?.close();
-      await cleanup?.();
-      await hook?.close();
+      await createSilence(server().store, { labels: ['bouncer_kind=firewall'], for: '7d', reason: 'firewall migration', createdBy: 'test', now: T0 });
     });
 
     it('opens issues inside the window and sends nothing', async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { DIALECTS } from './support/databases.ts';
+import { useInProcessServer } from './support/in-process-server.ts';
 import { startHttpReceiver, type HttpReceiver } from './support/receivers.ts';
-import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
-import { loadConfig } from '../src/config/config.ts';
+import { createLogger } from '../src/app/serve.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { loadNotificationsConfig } from '../src/notify/config.ts';
@@ -22,34 +22,34 @@ const KEY = 'R0UT1NGKEY0123456789abcdefABCDEF';
 for (const dialect of DIALECTS) {
   describe(`${dialect}: PagerDuty from the health engine`, () => {
     const clock = new ManualClock(T0);
-    let server: RunningServer;
-    let cleanup: () => Promise<void>;
     let pd: HttpReceiver;
     let webId: number;
-    const cycle = () => evaluateAndNotify(server);
+    const cycle = () => evaluateAndNotify(server());
     const events = () => pd.requests.map((r) => [r.path, r.json.event_action, r.json.dedup_key, r.json.payload?.severity ?? null]);
 
-    beforeAll(async () => {
-      pd = await startHttpReceiver(() => ({ status: 202, body: '{"status":"success","message":"Event processed"}' }));
-      const db = await freshDbUrl(dialect);
-      cleanup = db.cleanup;
-      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
-      config.health.evaluateEveryMs = 0; // evaluated by hand
-      config.notifications = loadNotificationsConfig(
-        {
-          remind_every: '1h',
-          channels: { oncall: { type: 'pagerduty', routing_key: '${PD_KEY}', url: `${new URL(pd.url).origin}/v2/enqueue`, kinds: ['rc_integration_offline'] } },
-        },
-        null,
-      );
-      server = await startServer(config, { clock, log: createLogger('error', () => {}), env: { PD_KEY: KEY } });
-      webId = (await createBouncer(server.store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 })).id;
-      await applyBouncerActivity(server.store, [{ id: webId, lastPullAt: T0 }], T0);
-    });
     afterAll(async () => {
-      await server?.close();
-      await cleanup?.();
       await pd?.close();
+    });
+    const server = useInProcessServer(
+      dialect,
+      clock,
+      async (config) => {
+        pd = await startHttpReceiver(() => ({ status: 202, body: '{"status":"success","message":"Event processed"}' }));
+        config.notifications = loadNotificationsConfig(
+          {
+            remind_every: '1h',
+            channels: {
+              oncall: { type: 'pagerduty', routing_key: '${PD_KEY}', url: `${new URL(pd.url).origin}/v2/enqueue`, kinds: ['rc_integration_offline'] },
+            },
+          },
+          null,
+        );
+      },
+      () => ({ log: createLogger('error', () => {}), env: { PD_KEY: KEY } }),
+    );
+    beforeAll(async () => {
+      webId = (await createBouncer(server().store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 })).id;
+      await applyBouncerActivity(server().store, [{ id: webId, lastPullAt: T0 }], T0);
     });
 
     it('triggers, sends no reminder, acknowledges when acknowledged in Vigil, and resolves under the same dedup_key', async () => {
@@ -62,13 +62,13 @@ for (const dialect of DIALECTS) {
       clock.advance(2 * H); // a reminder is due on other channels: PagerDuty escalates by itself
       await cycle();
       expect(pd.requests).toHaveLength(1);
-      await acknowledgeIssue(server.store, { issueId: opened.id, reason: 'on it', createdBy: 'test', now: clock.now() });
+      await acknowledgeIssue(server().store, { issueId: opened.id, reason: 'on it', createdBy: 'test', now: clock.now() });
       await cycle();
       expect(events().at(-1)).toEqual(['/v2/enqueue', 'acknowledge', key, null]);
       await cycle();
       expect(pd.requests).toHaveLength(2); // told once
       clock.advance(60_000);
-      await applyBouncerActivity(server.store, [{ id: webId, lastPullAt: clock.now() }], clock.now());
+      await applyBouncerActivity(server().store, [{ id: webId, lastPullAt: clock.now() }], clock.now());
       await cycle();
       expect(events().at(-1)).toEqual(['/v2/enqueue', 'resolve', key, null]);
       expect(pd.requests).toHaveLength(3);

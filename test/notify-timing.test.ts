@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getStatus as get, requestFrom } from './support/http-from.ts';
-import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { DIALECTS } from './support/databases.ts';
+import { useInProcessServer } from './support/in-process-server.ts';
 import { startHttpReceiver, type HttpReceiver } from './support/receivers.ts';
-import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
-import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { loadNotificationsConfig } from '../src/notify/config.ts';
@@ -40,40 +39,33 @@ function usageReport(now: number) {
 for (const dialect of DIALECTS) {
   describe(`${dialect}: what the pager is told, and when`, () => {
     const clock = new ManualClock(T0);
-    let server: RunningServer;
-    let cleanup: () => Promise<void>;
     let hook: HttpReceiver;
+    afterAll(async () => {
+      await hook?.close();
+    });
+    const server = useInProcessServer(dialect, clock, async (config) => {
+      hook = await startHttpReceiver();
+      config.notifications = loadNotificationsConfig({ channels: { hook: { type: 'webhook', url: hook.url } } }, null);
+    });
     let lastPull = T0;
 
     const pull = async (key = 'web-key') => {
-      const status = await get(server.url, '/v1/decisions/stream?startup=false', { 'X-Api-Key': key, 'User-Agent': UA }, FROM);
+      const status = await get(server().url, '/v1/decisions/stream?startup=false', { 'X-Api-Key': key, 'User-Agent': UA }, FROM);
       if (status === 200) lastPull = clock.now();
       return status;
     };
-    const cycle = () => evaluateAndNotify(server, { flushActivity: true });
+    const cycle = () => evaluateAndNotify(server(), { flushActivity: true });
     const sent = () => hook.requests.map((q) => q.json.headline as string);
-    const issue = async () => (await openHealthIssues(server.store))[0];
+    const issue = async () => (await openHealthIssues(server().store))[0];
 
     beforeAll(async () => {
-      hook = await startHttpReceiver();
-      const db = await freshDbUrl(dialect);
-      cleanup = db.cleanup;
-      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
-      config.health.evaluateEveryMs = 0;
-      config.notifications = loadNotificationsConfig({ channels: { hook: { type: 'webhook', url: hook.url } } }, null);
-      server = await startServer(config, { clock, log: createLogger('silent') });
-      await createBouncer(server.store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 });
+      await createBouncer(server().store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 });
       for (let n = 0; n < 8; n++) {
         if (n > 0) clock.advance(10_000);
         expect(await pull()).toBe(200);
       }
       await cycle();
-      expect((await listBouncers(server.store))[0]!.pullCadenceMs).toBe(10_000);
-    });
-    afterAll(async () => {
-      await server?.close();
-      await cleanup?.();
-      await hook?.close();
+      expect((await listBouncers(server().store))[0]!.pullCadenceMs).toBe(10_000);
     });
 
     it('killed: Warning at 130 s, Critical at 10 min, each sent at once', async () => {
@@ -100,7 +92,7 @@ for (const dialect of DIALECTS) {
 
     it("a probe with the dead bouncer's key (doctor's HEAD) keeps it Critical, and tells nothing", async () => {
       clock.advance(10_000);
-      const probe = await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.1`, {
+      const probe = await requestFrom(`${server().url}/v1/decisions?ip=192.0.2.1`, {
         method: 'HEAD',
         headers: { 'X-Api-Key': 'web-key', 'User-Agent': 'vigil-doctor/1' },
         localAddress: FROM,
@@ -115,7 +107,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('its own usage report (the process is back, not pulling): the fall is told at once', async () => {
-      const r = await requestFrom(`${server.url}/v1/usage-metrics`, {
+      const r = await requestFrom(`${server().url}/v1/usage-metrics`, {
         method: 'POST',
         headers: { 'X-Api-Key': 'web-key', 'User-Agent': UA, 'Content-Type': 'application/json' },
         body: usageReport(clock.now()),

@@ -3,10 +3,9 @@ import { SMTPServer } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getStatus as get } from './support/http-from.ts';
-import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { DIALECTS } from './support/databases.ts';
+import { useInProcessServer } from './support/in-process-server.ts';
 import { startHttpReceiver, type HttpReceiver } from './support/receivers.ts';
-import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
-import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { loadNotificationsConfig } from '../src/notify/config.ts';
@@ -51,30 +50,29 @@ async function startSmtp() {
 for (const dialect of DIALECTS) {
   describe(`${dialect}: a bouncer incident is one notification thread`, () => {
     const clock = new ManualClock(T0);
-    let server: RunningServer;
-    let cleanup: () => Promise<void>;
     let hook: HttpReceiver;
     let chat: HttpReceiver;
     let smtp: Awaited<ReturnType<typeof startSmtp>>;
     let lastPull = T0;
 
     const pull = async () => {
-      expect(await get(server.url, '/v1/decisions/stream?startup=false', { 'X-Api-Key': 'web-key', 'User-Agent': UA }, FROM)).toBe(200);
+      expect(await get(server().url, '/v1/decisions/stream?startup=false', { 'X-Api-Key': 'web-key', 'User-Agent': UA }, FROM)).toBe(200);
       lastPull = clock.now();
     };
-    const cycle = () => evaluateAndNotify(server, { flushActivity: true });
+    const cycle = () => evaluateAndNotify(server(), { flushActivity: true });
     const counts = () => [hook.requests.length, chat.requests.length, smtp.received.length];
     const last = () => ({ hook: hook.requests.at(-1)!.json, chat: chat.requests.at(-1)!.json, mail: smtp.received.at(-1)! });
 
-    beforeAll(async () => {
+    afterAll(async () => {
+      await hook?.close();
+      await chat?.close();
+      await smtp?.close();
+    });
+    // Default health rules: only the timer is off (evaluated by hand as the clock moves).
+    const server = useInProcessServer(dialect, clock, async (config) => {
       hook = await startHttpReceiver();
       chat = await startHttpReceiver();
       smtp = await startSmtp();
-      const db = await freshDbUrl(dialect);
-      cleanup = db.cleanup;
-      // Default health rules: only the timer is off (evaluated by hand as the clock moves).
-      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
-      config.health.evaluateEveryMs = 0;
       // This file follows one incident through a cause change at Warning; a stale key refused past
       // fail_open_after would raise it Critical at once (fail-open, its own tests), so not here.
       config.health.failOpenAfterMs = 24 * 3600_000;
@@ -88,30 +86,25 @@ for (const dialect of DIALECTS) {
         },
         null,
       );
-      server = await startServer(config, { clock, log: createLogger('silent') });
-      await createBouncer(server.store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 });
+    });
+
+    beforeAll(async () => {
+      await createBouncer(server().store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: T0 });
       // A stream bouncer with update_frequency 10s: enough pulls for its cadence to be learnt.
       for (let n = 0; n < 8; n++) {
         if (n > 0) clock.advance(10_000);
         await pull();
       }
       await cycle();
-      expect((await listBouncers(server.store))[0]!.pullCadenceMs).toBe(10_000);
-      expect(await openHealthIssues(server.store)).toEqual([]);
+      expect((await listBouncers(server().store))[0]!.pullCadenceMs).toBe(10_000);
+      expect(await openHealthIssues(server().store)).toEqual([]);
       expect(counts()).toEqual([0, 0, 0]);
-    });
-    afterAll(async () => {
-      await server?.close();
-      await cleanup?.();
-      await hook?.close();
-      await chat?.close();
-      await smtp?.close();
     });
 
     it('killed: shown late after 3 missed pulls (admin API), nothing sent for 2 min, then Integration Late (Warning) on every channel, cause "stopped"', async () => {
-      const token = await rotateAdminToken(server.store);
+      const token = await rotateAdminToken(server().store);
       const shown = async () => {
-        const [b] = await (await fetch(`${server.url}/admin/v1/bouncers`, { headers: { Authorization: `Bearer ${token}` } })).json();
+        const [b] = await (await fetch(`${server().url}/admin/v1/bouncers`, { headers: { Authorization: `Bearer ${token}` } })).json();
         return b.health;
       };
       clock.set(lastPull + 30_000);
@@ -138,11 +131,11 @@ for (const dialect of DIALECTS) {
     });
 
     it('its key is refused now: one update with the new cause on every channel, none on the next evaluations', async () => {
-      const id = (await openHealthIssues(server.store))[0]!.id;
+      const id = (await openHealthIssues(server().store))[0]!.id;
       clock.advance(10_000);
       // The bouncer restarted with a stale key: it keeps trying, and the Local API refuses it.
       for (let n = 0; n < 3; n++) {
-        expect(await get(server.url, '/v1/decisions/stream?startup=true', { 'X-Api-Key': 'stale-key', 'User-Agent': UA }, FROM)).toBe(403);
+        expect(await get(server().url, '/v1/decisions/stream?startup=true', { 'X-Api-Key': 'stale-key', 'User-Agent': UA }, FROM)).toBe(403);
         clock.advance(10_000);
       }
       await cycle();
@@ -170,7 +163,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('10 min without a pull: the same issue escalates to RC Integration Offline (Critical), sent at once', async () => {
-      const before = (await openHealthIssues(server.store))[0]!;
+      const before = (await openHealthIssues(server().store))[0]!;
       clock.set(lastPull + 10 * 60_000);
       await cycle();
       expect(counts()).toEqual([2, 2, 2]);
@@ -195,7 +188,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('back with its key: one resolve of that issue; every e-mail of it is one thread', async () => {
-      const id = (await openHealthIssues(server.store))[0]!.id;
+      const id = (await openHealthIssues(server().store))[0]!.id;
       clock.advance(10_000);
       await pull();
       const r = await cycle();

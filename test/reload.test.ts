@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { DIALECTS, freshDbUrl, type TestDialect } from './support/databases.ts';
 import { freePort } from './support/processes.ts';
 import { startHttpReceiver } from './support/receivers.ts';
 import { until } from './support/wait.ts';
@@ -22,7 +22,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function startServe(dbUrl: string, port: number) {
+/** `vigil serve` on a fresh database of `dialect` and a free port, evaluating health every 200 ms; removed after the test. */
+async function startServe(dialect: TestDialect) {
+  const db = await freshDbUrl(dialect);
+  cleanups.push(db.cleanup);
+  const dbUrl = db.url;
+  const port = await freePort();
   const dir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'vigil-reload-'));
   cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
   const configPath = path.join(dir, 'vigil.yaml');
@@ -52,7 +57,7 @@ async function startServe(dbUrl: string, port: number) {
   await until('vigil serve to listen', () => (out.includes('Vigil Local API listening') ? true : undefined), output, 30_000);
   const write = (extra: string[]) => fs.writeFileSync(configPath, `${[...base, ...extra].join('\n')}\n`);
   const logLines = (re: RegExp) => out.split('\n').filter((l) => re.test(l));
-  return { child, configPath, cli, output, write, logLines, exited };
+  return { child, port, dbUrl, configPath, cli, output, write, logLines, exited };
 }
 
 const channel = (name: string, url: string) => [`    ${name}:`, '      type: webhook', `      url: ${url}`];
@@ -60,13 +65,11 @@ const channel = (name: string, url: string) => [`    ${name}:`, '      type: web
 for (const dialect of DIALECTS) {
   describe(`${dialect}: reload without a restart`, () => {
     it('a channel added to vigil.yaml gets the next notification after SIGHUP, then after `vigil reload`; open issues are kept', async () => {
-      const db = await freshDbUrl(dialect);
-      cleanups.push(db.cleanup);
       const first = await startHttpReceiver();
       cleanups.push(() => first.close());
       const second = await startHttpReceiver();
       cleanups.push(() => second.close());
-      const serve = await startServe(db.url, await freePort());
+      const serve = await startServe(dialect);
 
       // No bouncer registered: se_no_rc opens at the first evaluation, with no channel to tell.
       await until('the first issue', () => (serve.output().includes('issue opened') ? true : undefined), serve.output);
@@ -93,10 +96,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('a bad file keeps the running configuration: one line naming the file, the key and the reason; `vigil reload` exits 1', async () => {
-      const db = await freshDbUrl(dialect);
-      cleanups.push(db.cleanup);
-      const port = await freePort();
-      const serve = await startServe(db.url, port);
+      const serve = await startServe(dialect);
 
       serve.write(['notifications:', '  channels:', '    chat:', '      type: opsgenie', '      url: http://127.0.0.1:9/']);
       serve.child.kill('SIGHUP');
@@ -122,33 +122,28 @@ for (const dialect of DIALECTS) {
       expect(serve.logLines(/reload refused/)[1]).toContain(serve.configPath);
 
       // Still serving, as it was.
-      const health = await fetch(`http://127.0.0.1:${port}/health`);
+      const health = await fetch(`http://127.0.0.1:${serve.port}/health`);
       expect(health.ok).toBe(true);
       expect(serve.child.exitCode).toBe(null);
     });
 
     it('a setting that needs a restart is named in one line; the rest is applied', async () => {
-      const db = await freshDbUrl(dialect);
-      cleanups.push(db.cleanup);
-      const port = await freePort();
-      const serve = await startServe(db.url, port);
+      const serve = await startServe(dialect);
       const other = await freePort();
       fs.writeFileSync(
         serve.configPath,
-        [`listen: 127.0.0.1:${other}`, `db: ${db.url}`, 'metrics_listen: "off"', 'log_level: debug', 'health:', '  evaluate_every: 200ms', ''].join('\n'),
+        [`listen: 127.0.0.1:${other}`, `db: ${serve.dbUrl}`, 'metrics_listen: "off"', 'log_level: debug', 'health:', '  evaluate_every: 200ms', ''].join('\n'),
       );
       const r = await serve.cli('reload');
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/applied log_level; listen changed: needs a restart/);
       expect(serve.logLines(/needs a restart/)).toHaveLength(1);
       // Still on the old port, and now at debug level.
-      expect((await fetch(`http://127.0.0.1:${port}/health`)).ok).toBe(true);
+      expect((await fetch(`http://127.0.0.1:${serve.port}/health`)).ok).toBe(true);
     });
 
     it('a canary added to vigil.yaml runs after a reload, without a restart', async () => {
-      const db = await freshDbUrl(dialect);
-      cleanups.push(db.cleanup);
-      const serve = await startServe(db.url, await freePort());
+      const serve = await startServe(dialect);
       // No such bouncer: the run fails at once, which is enough to see it ran.
       serve.write(['canaries:', '  - name: shop', '    url: http://127.0.0.1:9/', '    bouncer: nginx-shop', '    every: 2s']);
       const r = await serve.cli('reload');

@@ -83,18 +83,18 @@ describe('adapters', () => {
   each('a clean client reaches the application', async (app) => {
     const r = await request(app.url, '/hello', { headers: { 'X-Forwarded-For': '198.51.100.1' } });
     expect(r.status).toBe(200);
-    expect(r.body).toBe(`hello from ${app.name}`);
+    expect(r.text).toBe(`hello from ${app.name}`);
   });
 
   each('a banned address sent by a trusted proxy gets the 403 page, or JSON when it asks for JSON', async (app) => {
     const page = await request(app.url, '/hello', { headers: { 'X-Forwarded-For': '10.0.0.1, 192.0.2.66', Accept: 'text/html' } });
     expect(page.status).toBe(403);
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(page.body).toContain('<h1>Access denied</h1>');
-    expect(page.body).not.toContain('hello from');
+    expect(page.text).toContain('<h1>Access denied</h1>');
+    expect(page.text).not.toContain('hello from');
     const json = await request(app.url, '/api/items', { headers: { 'X-Forwarded-For': '2001:db8:66::beef', Accept: 'application/json' } });
     expect(json.status).toBe(403);
-    expect(JSON.parse(json.body)).toEqual({ message: 'access denied', remediation: 'ban' });
+    expect(JSON.parse(json.text)).toEqual({ message: 'access denied', remediation: 'ban' });
   });
 
   each('an untrusted client cannot choose its address with X-Forwarded-For', async (app) => {
@@ -109,11 +109,11 @@ describe('adapters', () => {
     const xff = { 'X-Forwarded-For': '192.0.2.77', Accept: 'text/html' };
     const challenge = await request(app.url, '/shop?item=3', { headers: xff });
     expect(challenge.status).toBe(401);
-    expect(challenge.body).toContain('Checking your browser');
-    const { challenge: c, nonce } = solvePage(challenge.body);
+    expect(challenge.text).toContain('Checking your browser');
+    const { challenge: c, nonce } = solvePage(challenge.text);
     const wrong = await request(app.url, `/.vigil/captcha/verify?c=${encodeURIComponent(c)}&n=999999999999&r=%2Fshop`, { headers: xff });
     expect(wrong.status).toBe(401);
-    expect(wrong.body).toContain('was not accepted');
+    expect(wrong.text).toContain('was not accepted');
     const solved = await request(app.url, `/.vigil/captcha/verify?c=${encodeURIComponent(c)}&n=${nonce}&r=${encodeURIComponent('/shop?item=3')}`, {
       headers: xff,
     });
@@ -123,7 +123,7 @@ describe('adapters', () => {
     expect(cookie).toMatch(/^vigil_captcha=/);
     const after = await request(app.url, '/shop?item=3', { headers: { ...xff, Cookie: cookie } });
     expect(after.status).toBe(200);
-    expect(after.body).toBe(`hello from ${app.name}`);
+    expect(after.text).toBe(`hello from ${app.name}`);
     // The pass belongs to that address only.
     const elsewhere = await request(app.url, '/shop', { headers: { 'X-Forwarded-For': '192.0.2.66', Cookie: cookie } });
     expect(elsewhere.status).toBe(403);

@@ -6,7 +6,6 @@
 import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -19,6 +18,7 @@ import { solvesChallenge } from '../src/remediation/captcha.ts';
 import type { Bouncer } from '../src/remediation/index.ts';
 import { loadForwardAuthConfig } from '../src/remediation/forward-auth/config.ts';
 import { startForwardAuth, type ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
+import { requestFrom, type Answer, type RequestFrom } from './support/http-from.ts';
 import { stopChild } from './support/processes.ts';
 import { createBouncer } from '../src/store/bouncers.ts';
 import { addDecisions, softDeleteDecisions } from '../src/store/decisions.ts';
@@ -139,28 +139,9 @@ export async function startForwardAuthDaemon(opts: {
   return fa;
 }
 
-export interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-/** One request on a fresh connection, from `localAddress` (default 127.0.0.1). */
-export function request(base: string, p: string, opts: { method?: string; headers?: Record<string, string>; localAddress?: string } = {}): Promise<Reply> {
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: u.hostname, port: u.port, method: opts.method ?? 'GET', path: p, headers: opts.headers ?? {}, localAddress: opts.localAddress, agent: false },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+/** One request on a fresh connection, from `localAddress` (default 127.0.0.1): support/http-from.ts's. */
+export function request(base: string, p: string, opts: Pick<RequestFrom, 'method' | 'headers' | 'localAddress'> = {}): Promise<Answer> {
+  return requestFrom(`${new URL(base).origin}${p}`, opts);
 }
 
 /** What a browser does with the challenge page: read the challenge, find the nonce. */

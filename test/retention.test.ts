@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from './support/databases.ts';
+import { useInProcessServer } from './support/in-process-server.ts';
 import { requestFrom } from './support/http-from.ts';
-import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
-import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { buildDecision, manualAlert } from '../src/decisions/new-decisions.ts';
@@ -22,34 +21,26 @@ const KEY = 'c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6';
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: retention in vigil serve`, () => {
-    let server: RunningServer;
-    let cleanup: () => Promise<void>;
     const clock = new ManualClock(T0);
+    const server = useInProcessServer(dialect, clock, (config) => {
+      expect(config.flush).toMatchObject({ maxAgeMs: 7 * DAY, maxItems: 5000 });
+    });
     const auth = { 'X-Api-Key': KEY, 'User-Agent': 'crowdsec-custom-bouncer/v0.0.15' };
 
     beforeAll(async () => {
-      const db = await freshDbUrl(dialect);
-      cleanup = db.cleanup;
-      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: '127.0.0.1:0' }, env: {}, cwd: '/nonexistent' });
-      expect(config.flush).toMatchObject({ maxAgeMs: 7 * DAY, maxItems: 5000 });
-      server = await startServer(config, { clock, log: createLogger('silent') });
-      await createBouncer(server.store, { name: 'custom', apiKeyHash: hashApiKey(KEY), now: T0 });
+      await createBouncer(server().store, { name: 'custom', apiKeyHash: hashApiKey(KEY), now: T0 });
       for (const [value, duration] of [
         ['192.0.2.4', '4h'],
         ['192.0.2.10', '10d'],
       ] as const) {
         const d = buildDecision({ scope: 'Ip', value, type: 'ban', duration, reason: 'test', origin: 'cscli' }, T0);
-        await addDecisions(server.store, manualAlert({ now: T0, scenario: 'test', scope: 'Ip', value, count: 1, machineId: 'vigil' }), [d]);
+        await addDecisions(server().store, manualAlert({ now: T0, scenario: 'test', scope: 'Ip', value, count: 1, machineId: 'vigil' }), [d]);
       }
-      await server.sync.refresh();
-    });
-    afterAll(async () => {
-      await server?.close();
-      await cleanup?.();
+      await server().sync.refresh();
     });
 
     const stream = async (startup: boolean) => {
-      const r = await requestFrom(`${server.url}/v1/decisions/stream?startup=${startup}`, { headers: auth });
+      const r = await requestFrom(`${server().url}/v1/decisions/stream?startup=${startup}`, { headers: auth });
       expect(r.status).toBe(200);
       const body = JSON.parse(r.text) as { new: Array<{ value: string }> | null; deleted: Array<{ value: string }> | null };
       return { new: (body.new ?? []).map((d) => d.value), deleted: (body.deleted ?? []).map((d) => d.value) };
@@ -71,13 +62,13 @@ for (const dialect of DIALECTS) {
     });
 
     it('the purge then deletes the expired decision and its alert, and keeps the active one', async () => {
-      expect(await retentionRowCounts(server.store)).toMatchObject({ decisions: 2, alerts: 2 });
-      const outcome = await server.retention.runOnce();
+      expect(await retentionRowCounts(server().store)).toMatchObject({ decisions: 2, alerts: 2 });
+      const outcome = await server().retention.runOnce();
       expect(outcome?.deleted).toMatchObject({ decisions: 1, alerts: 1 });
-      expect(await retentionRowCounts(server.store)).toMatchObject({ decisions: 1, alerts: 1 });
+      expect(await retentionRowCounts(server().store)).toMatchObject({ decisions: 1, alerts: 1 });
       expect(await stream(true)).toEqual({ new: ['192.0.2.10'], deleted: [] });
       // The live answer is unchanged: the active decision is still served.
-      const live = await requestFrom(`${server.url}/v1/decisions?ip=192.0.2.10`, { headers: auth });
+      const live = await requestFrom(`${server().url}/v1/decisions?ip=192.0.2.10`, { headers: auth });
       expect(JSON.parse(live.text)).toHaveLength(1);
     });
   });

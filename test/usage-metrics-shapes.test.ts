@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from './support/databases.ts';
-import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
-import { loadConfig } from '../src/config/config.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from './support/databases.ts';
+import { useInProcessServer } from './support/in-process-server.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { hashMachinePassword } from '../src/lib/password.ts';
@@ -35,14 +34,13 @@ function agentBody(read: 'none' | 'read-and-parsed'): string {
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: usage metrics as real components send them`, () => {
-    let server: RunningServer;
-    let cleanup: () => Promise<void>;
     const clock = new ManualClock(T0);
+    const server = useInProcessServer(dialect, clock);
     const post = (body: string, headers: Record<string, string>) =>
-      fetch(`${server.url}/v1/usage-metrics`, { method: 'POST', body, headers: { 'Content-Type': 'application/json', ...headers } });
+      fetch(`${server().url}/v1/usage-metrics`, { method: 'POST', body, headers: { 'Content-Type': 'application/json', ...headers } });
     const asBouncer = (ua: string) => ({ 'X-Api-Key': KEY, 'User-Agent': ua });
     async function agentToken(): Promise<string> {
-      const r = await fetch(`${server.url}/v1/watchers/login`, {
+      const r = await fetch(`${server().url}/v1/watchers/login`, {
         method: 'POST',
         headers: { 'User-Agent': AGENT_UA, 'Content-Type': 'application/json' },
         body: JSON.stringify({ machine_id: AGENT, password: PASSWORD, scenarios: [] }),
@@ -54,21 +52,13 @@ for (const dialect of DIALECTS) {
     async function agentReports(body: string): Promise<Response> {
       const token = await agentToken();
       const auth = { Authorization: `Bearer ${token}`, 'User-Agent': AGENT_UA };
-      expect((await fetch(`${server.url}/v1/heartbeat`, { headers: auth })).status).toBe(200);
+      expect((await fetch(`${server().url}/v1/heartbeat`, { headers: auth })).status).toBe(200);
       return post(body, auth);
     }
 
     beforeAll(async () => {
-      const db = await freshDbUrl(dialect);
-      cleanup = db.cleanup;
-      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
-      server = await startServer(config, { clock, log: createLogger('silent') });
-      await createBouncer(server.store, { name: 'nginx-live', apiKeyHash: hashApiKey(KEY), now: T0 });
-      await createMachine(server.store, { machineId: AGENT, passwordHash: await hashMachinePassword(PASSWORD), now: T0, isValidated: true });
-    });
-    afterAll(async () => {
-      await server?.close();
-      await cleanup?.();
+      await createBouncer(server().store, { name: 'nginx-live', apiKeyHash: hashApiKey(KEY), now: T0 });
+      await createMachine(server().store, { machineId: AGENT, passwordHash: await hashMachinePassword(PASSWORD), now: T0, isValidated: true });
     });
 
     it.each([
@@ -82,8 +72,8 @@ for (const dialect of DIALECTS) {
       const r = await post(fixture(name), asBouncer(ua));
       expect(await r.text()).toBe('');
       expect(r.status).toBe(201);
-      const b = (await getBouncer(server.store, 'nginx-live'))!;
-      const kept = await latestUsageMetrics(server.store, b.id);
+      const b = (await getBouncer(server().store, 'nginx-live'))!;
+      const kept = await latestUsageMetrics(server().store, b.id);
       expect(kept).toMatchObject({ receivedAt: clock.now(), report: { type } });
     });
 
@@ -92,13 +82,13 @@ for (const dialect of DIALECTS) {
       clock.set(T0 + 29 * HOUR);
       expect((await post(fixture('lua-cs-bouncer.json'), asBouncer('crowdsec-nginx-bouncer/v1.0.8'))).status).toBe(201);
       clock.set(T0 + 30 * HOUR);
-      const { open } = await server.health.evaluateNow();
+      const { open } = await server().health.evaluateNow();
       expect(open.filter((i) => i.bouncerName === 'nginx-live').map((i) => i.kind)).toEqual([]);
       clock.set(T0 + 30 * HOUR + 1);
       // The old-cjson body ({} for the empty feature_flags) counts the same.
       expect((await post(fixture('lua-cs-bouncer-old-cjson.json'), asBouncer('crowdsec-nginx-bouncer/v1.0.8'))).status).toBe(201);
-      const b = (await getBouncer(server.store, 'nginx-live'))!;
-      expect((await usageMetricsReceivedAt(server.store)).get(b.id)).toBe(T0 + 30 * HOUR + 1);
+      const b = (await getBouncer(server().store, 'nginx-live'))!;
+      expect((await usageMetricsReceivedAt(server().store)).get(b.id)).toBe(T0 + 30 * HOUR + 1);
     });
 
     it("takes an agent's report with its JWT (403 before), and keeps its lines per window", async () => {
@@ -106,8 +96,8 @@ for (const dialect of DIALECTS) {
       const r = await agentReports(fixture('crowdsec-agent-1.7.json'));
       expect(await r.text()).toBe('');
       expect(r.status).toBe(201);
-      const id = (await getMachine(server.store, AGENT))!.id;
-      const all = await logProcessorUsage(server.store, 0);
+      const id = (await getMachine(server().store, AGENT))!.id;
+      const all = await logProcessorUsage(server().store, 0);
       expect(all.map((u) => u.machineId)).toEqual([id]);
       expect(all[0]).toMatchObject({
         firstReportAt: clock.now(),
@@ -129,7 +119,7 @@ for (const dialect of DIALECTS) {
           },
         },
       ]);
-      expect((await latestLogProcessorUsage(server.store, all[0]!.machineId))?.report.hub_items.collections).toHaveLength(2);
+      expect((await latestLogProcessorUsage(server().store, all[0]!.machineId))?.report.hub_items.collections).toHaveLength(2);
     });
 
     it("refuses an agent's report as CrowdSec does: 401 without a valid token, 400 without log processor data", async () => {
@@ -156,14 +146,14 @@ for (const dialect of DIALECTS) {
         expect((await agentReports(agentBody('none'))).status).toBe(201);
       }
       // Its last lines were read at T0 + 31 h (previous test): more than 24 h before.
-      const { opened } = await server.health.evaluateNow();
+      const { opened } = await server().health.evaluateNow();
       const issue = opened.find((i) => i.kind === 'lp_no_logs_read');
       expect(issue).toMatchObject({ subject: `machine:${AGENT}`, criticality: 'critical', since: T0 + 31 * HOUR });
       expect((issue!.evidence.causes[0] as { cause: string }).cause).toBe('logs_not_read');
 
       clock.advance(HOUR);
       expect((await agentReports(agentBody('read-and-parsed'))).status).toBe(201);
-      const { resolved } = await server.health.evaluateNow();
+      const { resolved } = await server().health.evaluateNow();
       expect(resolved.map((i) => i.kind)).toContain('lp_no_logs_read');
     });
   });

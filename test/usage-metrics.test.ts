@@ -1,9 +1,8 @@
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from './support/databases.ts';
+import { useInProcessServer } from './support/in-process-server.ts';
 import { usageReport } from './support/usage-report.ts';
-import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
-import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { createBouncer, deleteBouncers, getBouncer } from '../src/store/bouncers.ts';
@@ -21,44 +20,35 @@ const report = (now: number, overrides: Record<string, unknown> = {}) => usageRe
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: POST /v1/usage-metrics`, () => {
-    let server: RunningServer;
-    let cleanup: () => Promise<void>;
     const clock = new ManualClock(T0);
+    const server = useInProcessServer(dialect, clock);
     const post = (body: string | Buffer<ArrayBuffer>, headers: Record<string, string> = {}) =>
-      fetch(`${server.url}/v1/usage-metrics`, {
+      fetch(`${server().url}/v1/usage-metrics`, {
         method: 'POST',
         body,
         headers: { 'X-Api-Key': KEY, 'User-Agent': 'vigil-bouncer/v0.1.0', 'Content-Type': 'application/json', ...headers },
       });
 
     beforeAll(async () => {
-      const db = await freshDbUrl(dialect);
-      cleanup = db.cleanup;
-      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
-      server = await startServer(config, { clock, log: createLogger('silent') });
-      await createBouncer(server.store, { name: 'live-app', apiKeyHash: hashApiKey(KEY), now: T0 });
-    });
-    afterAll(async () => {
-      await server?.close();
-      await cleanup?.();
+      await createBouncer(server().store, { name: 'live-app', apiKeyHash: hashApiKey(KEY), now: T0 });
     });
 
     it('accepts a report with 201 and an empty body, keeps it, and leaves the last pull alone', async () => {
       // One live query: the bouncer has pulled once.
-      await fetch(`${server.url}/v1/decisions?ip=192.0.2.9`, { headers: { 'X-Api-Key': KEY, 'User-Agent': 'vigil-bouncer/v0.1.0' } });
-      await server.activity.flush();
-      const pulledAt = (await getBouncer(server.store, 'live-app'))!.lastPullAt;
+      await fetch(`${server().url}/v1/decisions?ip=192.0.2.9`, { headers: { 'X-Api-Key': KEY, 'User-Agent': 'vigil-bouncer/v0.1.0' } });
+      await server().activity.flush();
+      const pulledAt = (await getBouncer(server().store, 'live-app'))!.lastPullAt;
       expect(pulledAt).toBe(T0);
 
       clock.advance(HOUR);
       const r = await post(JSON.stringify(report(clock.now())));
       expect(r.status).toBe(201);
       expect(await r.text()).toBe('');
-      await server.activity.flush();
-      const b = (await getBouncer(server.store, 'live-app'))!;
+      await server().activity.flush();
+      const b = (await getBouncer(server().store, 'live-app'))!;
       expect(b.lastPullAt).toBe(pulledAt);
       expect(b.lastRequestAt).toBe(clock.now());
-      const kept = await latestUsageMetrics(server.store, b.id);
+      const kept = await latestUsageMetrics(server().store, b.id);
       expect(kept?.receivedAt).toBe(clock.now());
       expect(kept?.report).toMatchObject({ version: 'v0.1.0', os: { name: 'debian', version: '12' } });
     });
@@ -69,27 +59,27 @@ for (const dialect of DIALECTS) {
       clock.set(T0 + 29 * HOUR);
       expect((await post(JSON.stringify(report(clock.now())))).status).toBe(201);
       clock.set(T0 + 29 * HOUR + 20 * 60_000);
-      const { opened } = await server.health.evaluateNow();
+      const { opened } = await server().health.evaluateNow();
       expect(opened.filter((i) => i.bouncerName === 'live-app')).toEqual([]);
-      const admin = await usageMetricsReceivedAt(server.store);
-      expect(admin.get((await getBouncer(server.store, 'live-app'))!.id)).toBe(T0 + 29 * HOUR);
+      const admin = await usageMetricsReceivedAt(server().store);
+      expect(admin.get((await getBouncer(server().store, 'live-app'))!.id)).toBe(T0 + 29 * HOUR);
 
       // Silence on both signals for more than 24 h: now it is offline.
       clock.set(T0 + 54 * HOUR);
-      const later = await server.health.evaluateNow();
+      const later = await server().health.evaluateNow();
       expect(later.opened.map((i) => [i.kind, i.bouncerName])).toContainEqual(['rc_integration_offline', 'live-app']);
     });
 
     it('accepts a gzip-compressed body, as CrowdSec decompresses them', async () => {
       const r = await post(gzipSync(JSON.stringify(report(clock.now(), { version: 'v0.2.0' }))), { 'Content-Encoding': 'gzip' });
       expect(r.status).toBe(201);
-      const b = (await getBouncer(server.store, 'live-app'))!;
-      expect((await latestUsageMetrics(server.store, b.id))?.report).toMatchObject({ version: 'v0.2.0' });
+      const b = (await getBouncer(server().store, 'live-app'))!;
+      expect((await latestUsageMetrics(server().store, b.id))?.report).toMatchObject({ version: 'v0.2.0' });
     });
 
     it('refuses bad bodies with CrowdSec statuses and a message naming the field, keeping the stored report', async () => {
-      const b = (await getBouncer(server.store, 'live-app'))!;
-      const before = await latestUsageMetrics(server.store, b.id);
+      const b = (await getBouncer(server().store, 'live-app'))!;
+      const before = await latestUsageMetrics(server().store, b.id);
       // CrowdSec's statuses (docs/reference/crowdsec-1.6-1.7.md §6): 400 for a type error, 422 for a validation failure.
       const cases: Array<[string, number, RegExp]> = [
         ['{not json', 400, /^body: not valid JSON/],
@@ -130,21 +120,21 @@ for (const dialect of DIALECTS) {
       const huge = await post(JSON.stringify({ remediation_components: [{ version: 'x'.repeat(2 << 20) }] }));
       expect(huge.status).toBe(413);
       expect((await post(Buffer.from('not gzip'), { 'Content-Encoding': 'gzip' })).status).toBe(400);
-      expect(await latestUsageMetrics(server.store, b.id)).toEqual(before);
+      expect(await latestUsageMetrics(server().store, b.id)).toEqual(before);
     });
 
     it('refuses a report without a valid key with the same 403 as every bouncer route', async () => {
       const r = await post(JSON.stringify(report(clock.now())), { 'X-Api-Key': 'nope' });
       expect(r.status).toBe(403);
       expect(await r.text()).toBe('{"message":"access forbidden"}');
-      const wrongMethod = await fetch(`${server.url}/v1/usage-metrics`, { headers: { 'X-Api-Key': KEY } });
+      const wrongMethod = await fetch(`${server().url}/v1/usage-metrics`, { headers: { 'X-Api-Key': KEY } });
       expect(wrongMethod.status).toBe(405);
     });
 
     it('forgets the report of a deleted bouncer', async () => {
-      const id = (await getBouncer(server.store, 'live-app'))!.id;
-      await deleteBouncers(server.store, ['live-app']);
-      expect(await latestUsageMetrics(server.store, id)).toBeUndefined();
+      const id = (await getBouncer(server().store, 'live-app'))!.id;
+      await deleteBouncers(server().store, ['live-app']);
+      expect(await latestUsageMetrics(server().store, id)).toBeUndefined();
     });
   });
 }

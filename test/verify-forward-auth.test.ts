@@ -11,6 +11,7 @@ import type { CliIo } from '../src/cli/io.ts';
 import { systemClock } from '../src/lib/clock.ts';
 import type { VerifyResult } from '../src/doctor/verify.ts';
 import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
+import { requestFrom } from './support/http-from.ts';
 import { eventually, freePort, startForwardAuthDaemon, startTestLapi, stopNginx, type TestLapi } from './remediation-helpers.ts';
 import { activeDecisions } from '../src/store/decisions.ts';
 
@@ -77,9 +78,7 @@ ${snippet(new URL(fa.url).host)}
       'nginx answering',
       async () => {
         if (nginx.exitCode !== null) throw new Error(`nginx exited ${nginx.exitCode}: ${nginxOutput}`);
-        return await new Promise<boolean>((resolve) => {
-          http.get(good, (res) => (res.resume(), resolve(res.statusCode === 200))).on('error', () => resolve(false));
-        });
+        return (await requestFrom(good).catch(() => undefined))?.status === 200;
       },
       15_000,
     );

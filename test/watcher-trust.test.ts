@@ -4,10 +4,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDbUrl } from './support/databases.ts';
 import { requestFrom } from './support/http-from.ts';
+import { loginNewMachine } from './support/watcher-login.ts';
 import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
 import { loadConfig } from '../src/config/config.ts';
-import { hashMachinePassword } from '../src/lib/password.ts';
-import { createMachine, getMachine } from '../src/store/machines.ts';
+import { getMachine } from '../src/store/machines.ts';
 
 /**
  * Who may delete alerts and register machines, from addresses other than 127.0.0.1 (CrowdSec
@@ -37,18 +37,7 @@ describe('watcher routes: trusted addresses and registration', () => {
       cwd: dir,
     });
     server = await startServer(config, { log: createLogger('silent') });
-    await createMachine(server.store, {
-      machineId: 'agent',
-      passwordHash: await hashMachinePassword('a-long-enough-password'),
-      now: Date.now(),
-      isValidated: true,
-    });
-    const login = await requestFrom(`${server.url}/v1/watchers/login`, {
-      method: 'POST',
-      headers: { 'User-Agent': UA, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ machine_id: 'agent', password: 'a-long-enough-password', scenarios: [] }),
-    });
-    token = JSON.parse(login.text).token;
+    token = await loginNewMachine(server, 'agent', 'a-long-enough-password', UA);
   });
   afterAll(async () => {
     await server?.close();

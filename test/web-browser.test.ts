@@ -13,6 +13,7 @@ import { recordPullHours, hourOf, HOUR_MS } from '../src/store/pull-history.ts';
 import { NotifyStore } from '../src/store/notify-store.ts';
 import { createBouncer, setBouncerRevoked } from '../src/store/bouncers.ts';
 import { activeDecisions, addDecisions } from '../src/store/decisions.ts';
+import { usageReport, usageWindow } from './support/usage-report.ts';
 
 /**
  * The dashboard in a real browser (Debian's chromium driven by playwright-core; no browser is
@@ -87,26 +88,7 @@ suite(`dashboard in a real browser${haveChromium ? '' : ' (skipped: Debian chrom
     }
     await recordPullHours(store, history);
     // Usage metrics, as a CrowdSec ≥ 1.6.3 bouncer reports them.
-    const report = {
-      remediation_components: [
-        {
-          version: 'v1.0.8',
-          type: 'crowdsec-nginx-bouncer',
-          utc_startup_timestamp: Math.floor((T0 - 26 * 60 * MIN) / 1000),
-          os: { name: 'debian', version: '12' },
-          feature_flags: [],
-          metrics: [
-            {
-              meta: { window_size_seconds: 1800, utc_now_timestamp: Math.floor(T0 / 1000) },
-              items: [
-                { name: 'dropped', value: 42, unit: 'request', labels: { origin: 'crowdsec', ip_type: 'ipv4' } },
-                { name: 'processed', value: 18250, unit: 'request', labels: { ip_type: 'ipv4' } },
-              ],
-            },
-          ],
-        },
-      ],
-    };
+    const report = usageReport(T0 - 26 * 60 * MIN, T0, { version: 'v1.0.8', type: 'crowdsec-nginx-bouncer', metrics: [usageWindow(T0, 1800, 42, 18250)] });
     expect(
       (
         await requestFrom(`${server.url}/v1/usage-metrics`, {

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAlerts } from '../../src/core/alerts/build.ts';
 import { parseAlertsPayload } from '../../src/core/alerts/payload.ts';
@@ -8,6 +7,8 @@ import { hashMachinePassword } from '../../src/lib/password.ts';
 import { createMachine } from '../../src/store/machines.ts';
 import { Store } from '../../src/store/store.ts';
 import { freshDbUrl } from '../support/databases.ts';
+import { requestFrom, type RequestFrom } from '../support/http-from.ts';
+import { agentAlert, heavyBodies, heavyEvents } from '../support/heavy-alerts.ts';
 import { until } from '../support/wait.ts';
 import { BOUNCER_KEY, BOUNCER_UA, startVigilChild, type VigilChild } from './vigil-child.ts';
 import { addAlerts } from '../../src/store/decisions.ts';
@@ -23,61 +24,6 @@ const AGENT_UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
 const MACHINES = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8'];
 const SEEDED = 21_000;
 
-/** A valid alert as an agent sends it, with `over` overriding fields. */
-function alert(n: number, over: Record<string, unknown> = {}): Record<string, unknown> {
-  const ip = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
-  const at = new Date().toISOString();
-  return {
-    capacity: 5,
-    decisions: [{ duration: '4h', origin: 'cscli', scenario: 'crowdsecurity/ssh-bf', scope: 'Ip', type: 'ban', value: ip }],
-    events: [{ meta: [{ key: 'source_ip', value: ip }], timestamp: at }],
-    events_count: 1,
-    labels: null,
-    leakspeed: '10s',
-    message: `Ip ${ip} performed 'crowdsecurity/ssh-bf'`,
-    scenario: 'crowdsecurity/ssh-bf',
-    scenario_hash: 'h',
-    scenario_version: '0.1',
-    simulated: false,
-    source: { ip, scope: 'Ip', value: ip },
-    start_at: at,
-    stop_at: at,
-    ...over,
-  };
-}
-
-const events = (count: number, valueBytes: number) =>
-  Array.from({ length: count }, (_, i) => ({ meta: [{ key: 'log', value: String(i).padEnd(valueBytes, 'x') }], timestamp: new Date().toISOString() }));
-
-interface Answer {
-  status: number;
-  body: string;
-  ms: number;
-  headers: http.IncomingHttpHeaders;
-}
-
-function request(
-  port: number,
-  opts: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer; agent?: http.Agent },
-): Promise<Answer> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers, agent: opts.agent ?? false, timeout: 120_000 },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () =>
-          resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started, headers: res.headers }),
-        );
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${opts.path}: no answer within 120 s`)));
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
-
 describe('alerts as a memory and event-loop weapon', () => {
   let vigil: VigilChild;
   let cleanupDb: () => Promise<void>;
@@ -91,7 +37,7 @@ describe('alerts as a memory and event-loop weapon', () => {
     for (const m of MACHINES) await createMachine(store, { machineId: m, passwordHash, now: Date.now(), isValidated: true });
     // 21k alerts, each with its ban, as agents would have left them.
     for (let from = 0; from < SEEDED; from += 1_000) {
-      const parsed = parseAlertsPayload(Array.from({ length: 1_000 }, (_, i) => alert(from + i)));
+      const parsed = parseAlertsPayload(Array.from({ length: 1_000 }, (_, i) => agentAlert(from + i)));
       if (!parsed.ok) throw new Error(parsed.message);
       await addAlerts(store, runToEnd(buildAlerts(parsed.alerts, [], 'm1', Date.now())));
     }
@@ -99,14 +45,13 @@ describe('alerts as a memory and event-loop weapon', () => {
     // Debug: the server logs each event-loop tick held over 20 ms (server/metrics-loop.ts), shown if the bound below fails.
     vigil = await startVigilChild({ db: db.url, metrics: true, env: { VIGIL_LOG_LEVEL: 'debug' } });
     for (const m of MACHINES) {
-      const r = await request(vigil.port, {
+      const r = await lapi('/v1/watchers/login', {
         method: 'POST',
-        path: '/v1/watchers/login',
         headers: { 'User-Agent': AGENT_UA, 'Content-Type': 'application/json' },
         body: JSON.stringify({ machine_id: m, password: PASSWORD, scenarios: [] }),
       });
       expect(r.status).toBe(200);
-      tokens.set(m, (JSON.parse(r.body) as { token: string }).token);
+      tokens.set(m, (JSON.parse(r.text) as { token: string }).token);
     }
   }, 120_000);
 
@@ -115,26 +60,27 @@ describe('alerts as a memory and event-loop weapon', () => {
     await cleanupDb?.();
   });
 
+  const lapi = (path: string, opts: RequestFrom = {}) => requestFrom(`http://127.0.0.1:${vigil.port}${path}`, { timeoutMs: 120_000, ...opts });
   const as = (m: string) => ({ 'User-Agent': AGENT_UA, Authorization: `Bearer ${tokens.get(m)}`, 'Content-Type': 'application/json' });
-  const post = (m: string, alerts: unknown[]) => request(vigil.port, { method: 'POST', path: '/v1/alerts', headers: as(m), body: JSON.stringify(alerts) });
+  const post = (m: string, alerts: unknown[]) => lapi('/v1/alerts', { method: 'POST', headers: as(m), body: JSON.stringify(alerts) });
 
   it('an alert of 20 MB is not stored as sent: fields refused or cut as CrowdSec cuts them, the answer bounded', async () => {
     // 900 events of 20 KB: the events beyond what an alert keeps are dropped, each event cut to CrowdSec's 8,191 bytes.
-    const big = await post('m1', [alert(1_000_001, { events: events(900, 20_000), events_count: 900 })]);
+    const big = await post('m1', [agentAlert(1_000_001, { events: heavyEvents(900, 20_000), events_count: 900 })]);
     expect(big.status).toBe(201);
-    const id = (JSON.parse(big.body) as string[])[0];
-    const shown = await request(vigil.port, { path: `/v1/alerts/${id}`, headers: as('m1') });
+    const id = (JSON.parse(big.text) as string[])[0];
+    const shown = await lapi(`/v1/alerts/${id}`, { headers: as('m1') });
     expect(shown.status).toBe(200);
-    expect(shown.body.length).toBeLessThan(600 * 1024);
-    const got = JSON.parse(shown.body) as { events: Array<{ meta: unknown[] }>; events_count: number };
+    expect(shown.text.length).toBeLessThan(600 * 1024);
+    const got = JSON.parse(shown.text) as { events: Array<{ meta: unknown[] }>; events_count: number };
     expect(got.events_count).toBe(900);
     expect(got.events.length).toBeLessThanOrEqual(250);
     for (const e of got.events) expect(JSON.stringify(e.meta).length).toBeLessThanOrEqual(8191);
 
     // Alert meta values cut to CrowdSec's 4,095 characters (its meta.value column).
-    const meta = await post('m1', [alert(1_000_002, { meta: [{ key: 'k', value: 'v'.repeat(200_000) }] })]);
+    const meta = await post('m1', [agentAlert(1_000_002, { meta: [{ key: 'k', value: 'v'.repeat(200_000) }] })]);
     expect(meta.status).toBe(201);
-    const metaShown = JSON.parse((await request(vigil.port, { path: `/v1/alerts/${JSON.parse(meta.body)[0]}`, headers: as('m1') })).body) as {
+    const metaShown = JSON.parse((await lapi(`/v1/alerts/${JSON.parse(meta.text)[0]}`, { headers: as('m1') })).text) as {
       meta: Array<{ value: string }>;
     };
     expect(metaShown.meta[0]!.value.length).toBe(4095);
@@ -147,41 +93,31 @@ describe('alerts as a memory and event-loop weapon', () => {
       [{ scenario_hash: 'h'.repeat(200_000) }, /0\.scenario_hash: 200000 characters; at most 256/],
     ];
     for (const [over, message] of refusals) {
-      const r = await post('m1', [alert(1_000_003, over)]);
+      const r = await post('m1', [agentAlert(1_000_003, over)]);
       expect(r.status).toBe(400);
-      expect((JSON.parse(r.body) as { message: string }).message).toMatch(message);
+      expect((JSON.parse(r.text) as { message: string }).message).toMatch(message);
     }
-    const listed = await request(vigil.port, { path: '/v1/alerts?value=10.9.9.9', headers: as('m1') });
-    expect(listed.body).toBe('null');
+    const listed = await lapi('/v1/alerts?value=10.9.9.9', { headers: as('m1') });
+    expect(listed.text).toBe('null');
 
     // The attack's 12 alerts of 20 MB: one GET answers at most what the caps allow (it was 248 MB).
-    const all = await request(vigil.port, { path: '/v1/alerts', headers: as('m1') });
+    const all = await lapi('/v1/alerts', { headers: as('m1') });
     expect(all.status).toBe(200);
-    expect(all.body.length).toBeLessThan(8 * 1024 * 1024);
+    expect(all.text.length).toBeLessThan(8 * 1024 * 1024);
   }, 120_000);
 
   it('a machine gets two alerts requests at once; the third is told to retry', async () => {
-    const three = await Promise.all(Array.from({ length: 3 }, () => request(vigil.port, { path: '/v1/alerts?scenario=no/such&limit=0', headers: as('m1') })));
+    const three = await Promise.all(Array.from({ length: 3 }, () => lapi('/v1/alerts?scenario=no/such&limit=0', { headers: as('m1') })));
     const refused = three.filter((r) => r.status === 429);
     expect(refused.length).toBeGreaterThanOrEqual(1);
     expect(refused[0]!.headers['retry-after']).toBe('1');
-    expect(JSON.parse(refused[0]!.body).message).toMatch(/too many alerts requests at once from machine m1; retry in 1 s/);
+    expect(JSON.parse(refused[0]!.text).message).toMatch(/too many alerts requests at once from machine m1; retry in 1 s/);
     expect(three.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
   it("heavy watcher requests (scans over 21k alerts, 28 MB pushes, a 250k-decision push) keep bouncers' lookups fast", async () => {
     // The bodies first: building them here must not delay the lookups measured.
-    const fat = Buffer.from(JSON.stringify(Array.from({ length: 1_000 }, (_, i) => alert(2_000_000 + i, { events: events(50, 520), events_count: 50 }))));
-    const decisions = (n: number) =>
-      Array.from({ length: 250 }, (_, j) => ({
-        duration: '4h',
-        origin: 'cscli',
-        scenario: 'import',
-        scope: 'Ip',
-        type: 'ban',
-        value: `172.${16 + (n % 16)}.${j}.${(n >> 4) & 255}`,
-      }));
-    const imported = Buffer.from(JSON.stringify(Array.from({ length: 1_000 }, (_, n) => alert(3_000_000 + n, { decisions: decisions(n) }))));
+    const { fat, imported } = heavyBodies(2_000_000);
     expect(fat.length).toBeGreaterThan(25_000_000);
 
     // A bouncer asking about one address after another, on a keep-alive connection, from a process of its own.
@@ -199,9 +135,9 @@ describe('alerts as a memory and event-loop weapon', () => {
     // machine on m5-m7), one push of 1,000 alerts × 250 decisions (m8): what the attack ran at once,
     // each within its machine's share, so all of it runs.
     const heavy = await Promise.all([
-      ...Array.from({ length: 8 }, (_, i) => request(vigil.port, { path: '/v1/alerts?scenario=no/such-scenario', headers: as(MACHINES[i % 4]!) })),
-      ...Array.from({ length: 6 }, (_, i) => request(vigil.port, { method: 'POST', path: '/v1/alerts', headers: as(MACHINES[4 + (i % 3)]!), body: fat })),
-      request(vigil.port, { method: 'POST', path: '/v1/alerts', headers: as('m8'), body: imported }),
+      ...Array.from({ length: 8 }, (_, i) => lapi('/v1/alerts?scenario=no/such-scenario', { headers: as(MACHINES[i % 4]!) })),
+      ...Array.from({ length: 6 }, (_, i) => lapi('/v1/alerts', { method: 'POST', headers: as(MACHINES[4 + (i % 3)]!), body: fat })),
+      lapi('/v1/alerts', { method: 'POST', headers: as('m8'), body: imported }),
     ]);
     const loopAfter = await loopBusy(vigil.metricsUrl!);
     bouncer.stdin.end();
@@ -209,7 +145,7 @@ describe('alerts as a memory and event-loop weapon', () => {
     clearInterval(rssTimer);
 
     expect(heavy.map((h) => h.status)).toEqual([...Array(8).fill(200), ...Array(7).fill(201)]);
-    for (const s of heavy.slice(0, 8)) if (s.status === 200) expect(s.body).toBe('null');
+    for (const s of heavy.slice(0, 8)) if (s.status === 200) expect(s.text).toBe('null');
     const { lookups, statuses } = JSON.parse(report.slice(report.indexOf('{'))) as { lookups: number[]; statuses: number[] };
     expect(statuses).toEqual([200]);
     const sorted = [...lookups].sort((a, b) => a - b);
@@ -250,16 +186,7 @@ function heldTicks(output: string, minCpuMs: number): string[] {
 
 /** `vigil_event_loop_busy_seconds` by bucket (`le` in seconds, Infinity for +Inf): cumulative tick counts. */
 async function loopBusy(metricsUrl: string): Promise<Map<number, number>> {
-  const text = await new Promise<string>((resolve, reject) =>
-    http
-      .get(metricsUrl, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve(body));
-      })
-      .on('error', reject),
-  );
+  const { text } = await requestFrom(metricsUrl);
   const buckets = new Map<number, number>();
   for (const m of text.matchAll(/^vigil_event_loop_busy_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm))
     buckets.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));

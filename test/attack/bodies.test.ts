@@ -1,4 +1,3 @@
-import http from 'node:http';
 import net from 'node:net';
 import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -91,33 +90,13 @@ describe('request bodies on the Local API listener', () => {
     // 1 GiB of zeros in ~1 MiB: within the body cap, a thousand times over it once inflated.
     const bomb = zlib.gzipSync(Buffer.alloc(1 << 30), { level: 9 });
     expect(bomb.length).toBeLessThan(1 << 20);
-    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request(
-        {
-          host: '127.0.0.1',
-          port: vigil.port,
-          method: 'POST',
-          path: '/v1/usage-metrics',
-          agent: false,
-          headers: {
-            'X-Api-Key': BOUNCER_KEY,
-            'User-Agent': BOUNCER_UA,
-            'Content-Type': 'application/json',
-            'Content-Encoding': 'gzip',
-            'Content-Length': bomb.length,
-          },
-        },
-        (r) => {
-          let body = '';
-          r.on('data', (d) => (body += d));
-          r.on('end', () => resolve({ status: r.statusCode!, body }));
-        },
-      );
-      req.on('error', reject);
-      req.end(bomb);
+    const res = await requestFrom(`http://127.0.0.1:${vigil.port}/v1/usage-metrics`, {
+      method: 'POST',
+      headers: { 'X-Api-Key': BOUNCER_KEY, 'User-Agent': BOUNCER_UA, 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+      body: bomb,
     });
     expect(res.status).toBe(413);
-    expect(JSON.parse(res.body).message).toMatch(/^body: larger than 1048576 bytes once decompressed/);
+    expect(JSON.parse(res.text).message).toMatch(/^body: larger than 1048576 bytes once decompressed/);
     expect((vigil.rssKb() - before) / 1024).toBeLessThan(50);
   }, 30_000);
 

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDbUrl } from '../support/databases.ts';
 import { requestFrom } from '../support/http-from.ts';
+import { loginNewMachine } from '../support/watcher-login.ts';
 import { startServer, createLogger, type RunningServer } from '../../src/app/serve.ts';
 import { loadConfig } from '../../src/config/config.ts';
-import { hashMachinePassword } from '../../src/lib/password.ts';
-import { createMachine } from '../../src/store/machines.ts';
 import { activeDecisions } from '../../src/store/decisions.ts';
 
 /**
@@ -26,18 +25,8 @@ describe('a DELETE whose filters are in the body cannot wipe every decision', ()
     cleanup = db.cleanup;
     const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off', adminListen: 'off' }, env: {}, cwd: process.cwd() });
     server = await startServer(config, { log: createLogger('silent') });
-    await createMachine(server.store, {
-      machineId: 'agent',
-      passwordHash: await hashMachinePassword('a-password-of-some-length'),
-      now: Date.now(),
-      isValidated: true,
-    });
-    const login = await requestFrom(`${server.url}/v1/watchers/login`, {
-      method: 'POST',
-      headers: { 'User-Agent': UA, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ machine_id: 'agent', password: 'a-password-of-some-length', scenarios: [] }),
-    });
-    auth = { 'User-Agent': UA, Authorization: `Bearer ${JSON.parse(login.text).token}`, 'Content-Type': 'application/json' };
+    const token = await loginNewMachine(server, 'agent', 'a-password-of-some-length', UA);
+    auth = { 'User-Agent': UA, Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
     const alert = (value: string) => cscliAlert(value, '1h');
     const pushed = await requestFrom(`${server.url}/v1/alerts`, {
       method: 'POST',

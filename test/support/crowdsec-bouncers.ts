@@ -229,15 +229,8 @@ export interface CustomBouncerHandle {
   files: { dir: string; config: string; script: string; events: string };
 }
 
-export interface CustomBouncerOptions {
-  apiUrl: string;
-  apiKey: string;
-  /** Go duration; default '1s' (the shipped config has 10s) */
-  updateFrequency?: string;
-  /** Go duration; default '10s' as shipped. Same (value,type) add/del calls are suppressed within it. */
-  cacheRetentionDuration?: string;
-  /** A directory the harness may write into (it makes its own subdirectory there). */
-  workDir: string;
+/** What both bouncers' harnesses take besides their own settings. */
+interface BouncerRunOptions {
   /** Sent by the bouncer as ?scopes= / ?origins= / scenarios filters; default none, as shipped. */
   scopes?: string[];
   origins?: string[];
@@ -246,6 +239,17 @@ export interface CustomBouncerOptions {
   logLevel?: 'trace' | 'debug' | 'info' | 'warning' | 'error';
   /** ms to wait for the bouncer to start its loop; default 10 000 */
   startTimeoutMs?: number;
+}
+
+export interface CustomBouncerOptions extends BouncerRunOptions {
+  apiUrl: string;
+  apiKey: string;
+  /** Go duration; default '1s' (the shipped config has 10s) */
+  updateFrequency?: string;
+  /** Go duration; default '10s' as shipped. Same (value,type) add/del calls are suppressed within it. */
+  cacheRetentionDuration?: string;
+  /** A directory the harness may write into (it makes its own subdirectory there). */
+  workDir: string;
 }
 
 // Each call becomes one record: <ms-timestamp>\0<argc>\0<arg1>\0...<argN>\0, written with a single
@@ -442,7 +446,7 @@ export interface FirewallBouncerHandle {
   files: { dir: string; config: string };
 }
 
-export interface FirewallBouncerOptions {
+export interface FirewallBouncerOptions extends BouncerRunOptions {
   apiUrl: string;
   /** '' with `tls`: the client certificate authenticates instead. */
   apiKey: string;
@@ -461,12 +465,6 @@ export interface FirewallBouncerOptions {
   disableIpv6?: boolean;
   /** default ['ban'] as shipped */
   supportedDecisionsTypes?: string[];
-  scopes?: string[];
-  origins?: string[];
-  scenariosContaining?: string[];
-  scenariosNotContaining?: string[];
-  logLevel?: 'trace' | 'debug' | 'info' | 'warning' | 'error';
-  startTimeoutMs?: number;
 }
 
 const TABLE_PREFIX = 'vigiltest-';

@@ -1,8 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { expect, it } from 'vitest';
-import { eventually, request, solvePage, type TestLapi } from '../remediation-helpers.ts';
+import { systemClock } from '../../src/lib/clock.ts';
+import { eventually, request, solvePage, startTestLapi, type TestLapi } from '../remediation-helpers.ts';
 
 /**
  * What every reverse proxy in front of `vigil bouncer forward-auth` must do, written once and run
@@ -35,6 +39,40 @@ export async function startUpstream(): Promise<Upstream> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { server, port: (server.address() as AddressInfo).port, hits };
+}
+
+/** Closes the upstream (a no-op when it never started). */
+export function closeUpstream(upstream: Upstream | undefined): Promise<void> {
+  return new Promise<void>((r) => (upstream ? upstream.server.close(() => r()) : r()));
+}
+
+/** What the cases run against, whichever proxy is in front: a test LAPI holding the cases' decisions and a bouncer's key, the upstream, a folder. */
+export interface ProxyCaseWorld {
+  dir: string;
+  lapi: TestLapi;
+  key: string;
+  upstream: Upstream;
+  /** Closes the upstream and the LAPI, removes the folder (after the proxy and the daemon are stopped). */
+  close(): Promise<void>;
+}
+
+export async function startProxyCaseWorld(dirPrefix: string, bouncer: string): Promise<ProxyCaseWorld> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), dirPrefix));
+  const lapi = await startTestLapi(systemClock);
+  const key = await lapi.addBouncer(bouncer);
+  await addProxyCaseDecisions(lapi);
+  const upstream = await startUpstream();
+  return {
+    dir,
+    lapi,
+    key,
+    upstream,
+    async close() {
+      await closeUpstream(upstream);
+      await lapi.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /**
@@ -73,7 +111,7 @@ export function proxyCases(base: () => string, upstream: () => Upstream): void {
   it('a clean address passes to the upstream', async () => {
     clearHits();
     const r = await request(base(), '/page?a=1', viaProxy('198.51.100.20'));
-    expect(r).toMatchObject({ status: 200, body: 'upstream ok' });
+    expect(r).toMatchObject({ status: 200, text: 'upstream ok' });
     expect(hits()).toEqual(['GET /page?a=1']);
   });
 
@@ -81,10 +119,10 @@ export function proxyCases(base: () => string, upstream: () => Upstream): void {
     clearHits();
     const r = await request(base(), '/page', viaProxy('203.0.113.7'));
     expect(r.status).toBe(403);
-    expect(r.body).toContain('<h1>Access denied</h1>');
+    expect(r.text).toContain('<h1>Access denied</h1>');
     const v6 = await request(base(), '/api', viaProxy('2001:db8:bad::1', { Accept: 'application/json' }));
     expect(v6.status).toBe(403);
-    expect(JSON.parse(v6.body)).toEqual({ message: 'access denied', remediation: 'ban' });
+    expect(JSON.parse(v6.text)).toEqual({ message: 'access denied', remediation: 'ban' });
     expect(hits()).toEqual([]);
   });
 
@@ -94,16 +132,16 @@ export function proxyCases(base: () => string, upstream: () => Upstream): void {
     expect(spoof.status).toBe(403);
     // 127.0.0.3 is clean; claiming a banned address changes nothing.
     const framed = await request(base(), '/', { headers: { 'X-Forwarded-For': '203.0.113.7' }, localAddress: '127.0.0.3' });
-    expect(framed).toMatchObject({ status: 200, body: 'upstream ok' });
+    expect(framed).toMatchObject({ status: 200, text: 'upstream ok' });
   });
 
   it('a captcha decision gets the challenge; solved as a browser would, the cookie lets it through, for that address only', async () => {
     clearHits();
     const page = await request(base(), '/shop?item=7', viaProxy('203.0.113.9'));
     expect(page.status).toBe(401);
-    expect(page.body).toContain('Checking your browser');
+    expect(page.text).toContain('Checking your browser');
     // The answer goes through the proxy like any request (the daemon reads the original URI).
-    const { challenge, nonce } = solvePage(page.body);
+    const { challenge, nonce } = solvePage(page.text);
     const solved = await request(
       base(),
       `/.vigil/captcha/verify?c=${encodeURIComponent(challenge)}&n=${nonce}&r=${encodeURIComponent('/shop?item=7')}`,
@@ -113,7 +151,7 @@ export function proxyCases(base: () => string, upstream: () => Upstream): void {
     expect(solved.headers.location).toBe('/shop?item=7');
     const cookie = String(solved.headers['set-cookie']).split(';')[0]!;
     const after = await request(base(), '/shop?item=7', viaProxy('203.0.113.9', { Cookie: cookie }));
-    expect(after).toMatchObject({ status: 200, body: 'upstream ok' });
+    expect(after).toMatchObject({ status: 200, text: 'upstream ok' });
     expect(hits()).toEqual(['GET /shop?item=7']);
     // The cookie is bound to the address that solved it.
     expect((await request(base(), '/shop?item=7', viaProxy('203.0.113.10', { Cookie: cookie }))).status).toBe(401);

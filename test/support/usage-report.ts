@@ -12,17 +12,20 @@ export function usageReport(startedAt: number, now: number, overrides: Record<st
         utc_startup_timestamp: Math.floor(startedAt / 1000),
         os: { name: 'debian', version: '12' },
         feature_flags: [],
-        metrics: [
-          {
-            meta: { window_size_seconds: 900, utc_now_timestamp: Math.floor(now / 1000) },
-            items: [
-              { name: 'dropped', value: 12, unit: 'request', labels: { origin: 'crowdsec', ip_type: 'ipv4' } },
-              { name: 'processed', value: 3400, unit: 'request', labels: { ip_type: 'ipv4' } },
-            ],
-          },
-        ],
+        metrics: [usageWindow(now, 900, 12, 3400)],
         ...overrides,
       },
+    ],
+  };
+}
+
+/** One metrics window of a usage report ending at `now`: `dropped` requests (origin crowdsec) of `processed`. */
+export function usageWindow(now: number, windowSeconds: number, dropped: number, processed: number) {
+  return {
+    meta: { window_size_seconds: windowSeconds, utc_now_timestamp: Math.floor(now / 1000) },
+    items: [
+      { name: 'dropped', value: dropped, unit: 'request', labels: { origin: 'crowdsec', ip_type: 'ipv4' } },
+      { name: 'processed', value: processed, unit: 'request', labels: { ip_type: 'ipv4' } },
     ],
   };
 }

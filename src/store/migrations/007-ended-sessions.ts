@@ -1,24 +1,22 @@
-import type { Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
+import type { Dialect } from '../dialect.ts';
+import { tablesMigration } from './tables.ts';
 
 /**
  * Dashboard sessions ended by a logout, so a replayed cookie stays refused after a restart and on
  * every replica. Only the SHA-256 of the session id; a row goes once the session would have expired
  * anyway (src/store/ended-sessions.ts).
  */
-export function endedSessions(): Migration {
-  return {
-    async up(db: Kysely<any>): Promise<void> {
-      await db.schema
-        .createTable('dashboard_ended_sessions')
-        .addColumn('session_id_sha256', 'text', (c) => c.primaryKey())
+export function endedSessions(dialect: Dialect): Migration {
+  return tablesMigration(dialect, [
+    {
+      name: 'dashboard_ended_sessions',
+      columns: {
+        session_id_sha256: { type: 'text', primaryKey: true },
         // Epoch ms: the session's own expiry, after which the cookie is refused anyway.
-        .addColumn('expires_at', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema.createIndex('dashboard_ended_sessions_expires').on('dashboard_ended_sessions').column('expires_at').execute();
+        expires_at: 'bigint',
+      },
+      indexes: [{ name: 'dashboard_ended_sessions_expires', columns: ['expires_at'] }],
     },
-    async down(db: Kysely<any>): Promise<void> {
-      await db.schema.dropTable('dashboard_ended_sessions').ifExists().execute();
-    },
-  };
+  ]);
 }

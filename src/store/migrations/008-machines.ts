@@ -1,6 +1,43 @@
 import type { Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
-import { idColumn, type Dialect } from '../dialect.ts';
+import type { Dialect } from '../dialect.ts';
+import { addColumns, createIndex, createTable, dropColumns, type Columns, type Table } from './tables.ts';
+
+const machinesTable: Table = {
+  name: 'machines',
+  columns: {
+    id: 'id',
+    machine_id: { type: 'text', unique: true },
+    // bcrypt, as CrowdSec stores it; '' for TLS machines.
+    password_hash: { type: 'text', default: '' },
+    ip_address: { type: 'text', default: '' },
+    version: { type: 'text', default: '' },
+    scenarios: { type: 'text', default: '' },
+    is_validated: { type: 'integer', default: 0 },
+    auth_type: { type: 'text', default: 'password' },
+    created_at: 'bigint',
+    updated_at: 'bigint',
+    last_login_at: { type: 'bigint', nullable: true },
+    last_heartbeat_at: { type: 'bigint', nullable: true },
+    last_push_at: { type: 'bigint', nullable: true },
+    heartbeat_cadence_ms: { type: 'bigint', nullable: true },
+    // JSON array of the last heartbeat times (epoch ms), so every replica computes the same cadence.
+    recent_heartbeats: { type: 'text', default: '[]' },
+  },
+  indexes: [{ name: 'machines_last_heartbeat_at', columns: ['last_heartbeat_at'] }],
+};
+
+// Defaults keep the CLI's own inserts (src/store/store.ts addDecisions) valid unchanged.
+const alertColumns: Columns = {
+  capacity: { type: 'integer', default: 0 },
+  scenario_hash: { type: 'text', default: '' },
+  scenario_version: { type: 'text', default: '' },
+  remediation: { type: 'integer', default: 0 },
+  kind: { type: 'text', default: '' },
+  // JSON: labels, events, meta and the source's as_name/as_number/cn/range/latitude/longitude;
+  // round-tripped, never queried.
+  extra: { type: 'text', default: '{}' },
+};
 
 /**
  * Watchers ("machines": CrowdSec agents and cscli) for the watcher side of the Local API
@@ -10,62 +47,13 @@ import { idColumn, type Dialect } from '../dialect.ts';
 export function machines(dialect: Dialect): Migration {
   return {
     async up(db: Kysely<any>): Promise<void> {
-      await db.schema
-        .createTable('machines')
-        .addColumn('id', idColumn(dialect), (c) => c.primaryKey())
-        .addColumn('machine_id', 'text', (c) => c.notNull().unique())
-        // bcrypt, as CrowdSec stores it; '' for TLS machines.
-        .addColumn('password_hash', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('ip_address', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('version', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('scenarios', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('is_validated', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('auth_type', 'text', (c) => c.notNull().defaultTo('password'))
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .addColumn('updated_at', 'bigint', (c) => c.notNull())
-        .addColumn('last_login_at', 'bigint')
-        .addColumn('last_heartbeat_at', 'bigint')
-        .addColumn('last_push_at', 'bigint')
-        .addColumn('heartbeat_cadence_ms', 'bigint')
-        // JSON array of the last heartbeat times (epoch ms), so every replica computes the same cadence.
-        .addColumn('recent_heartbeats', 'text', (c) => c.notNull().defaultTo('[]'))
-        .execute();
-      await db.schema.createIndex('machines_last_heartbeat_at').on('machines').column('last_heartbeat_at').execute();
-
-      // Defaults keep the CLI's own inserts (src/store/store.ts addDecisions) valid unchanged.
-      await db.schema
-        .alterTable('alerts')
-        .addColumn('capacity', 'integer', (c) => c.notNull().defaultTo(0))
-        .execute();
-      await db.schema
-        .alterTable('alerts')
-        .addColumn('scenario_hash', 'text', (c) => c.notNull().defaultTo(''))
-        .execute();
-      await db.schema
-        .alterTable('alerts')
-        .addColumn('scenario_version', 'text', (c) => c.notNull().defaultTo(''))
-        .execute();
-      await db.schema
-        .alterTable('alerts')
-        .addColumn('remediation', 'integer', (c) => c.notNull().defaultTo(0))
-        .execute();
-      await db.schema
-        .alterTable('alerts')
-        .addColumn('kind', 'text', (c) => c.notNull().defaultTo(''))
-        .execute();
-      // JSON: labels, events, meta and the source's as_name/as_number/cn/range/latitude/longitude;
-      // round-tripped, never queried.
-      await db.schema
-        .alterTable('alerts')
-        .addColumn('extra', 'text', (c) => c.notNull().defaultTo('{}'))
-        .execute();
-      await db.schema.createIndex('alerts_machine_id').on('alerts').column('machine_id').execute();
+      await createTable(db, dialect, machinesTable);
+      await addColumns(db, dialect, 'alerts', alertColumns);
+      await createIndex(db, 'alerts', { name: 'alerts_machine_id', columns: ['machine_id'] });
     },
     async down(db: Kysely<any>): Promise<void> {
       await db.schema.dropIndex('alerts_machine_id').ifExists().execute();
-      for (const c of ['extra', 'kind', 'remediation', 'scenario_version', 'scenario_hash', 'capacity']) {
-        await db.schema.alterTable('alerts').dropColumn(c).execute();
-      }
+      await dropColumns(db, 'alerts', alertColumns);
       await db.schema.dropTable('machines').ifExists().execute();
     },
   };

@@ -1,5 +1,6 @@
-import type { Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
+import type { Dialect } from '../dialect.ts';
+import { tablesMigration } from './tables.ts';
 
 /**
  * The last probe of each bouncer's key (issue 24): a request with its key that was not its own
@@ -7,21 +8,11 @@ import type { Migration } from 'kysely/migration';
  * ("key accepted at 17:01, from vigil doctor"), apart from the bouncer's row so a probe can never
  * move its last request or pull. One row per bouncer, overwritten.
  */
-export function bouncerProbes(): Migration {
-  return {
-    async up(db: Kysely<any>): Promise<void> {
-      await db.schema
-        .createTable('bouncer_probes')
-        .addColumn('bouncer_id', 'bigint', (c) => c.primaryKey())
-        .addColumn('at', 'bigint', (c) => c.notNull())
-        .addColumn('user_agent', 'text', (c) => c.notNull())
-        .addColumn('peer_ip', 'text', (c) => c.notNull())
-        .addColumn('method', 'text', (c) => c.notNull())
-        .addColumn('path', 'text', (c) => c.notNull())
-        .execute();
+export function bouncerProbes(dialect: Dialect): Migration {
+  return tablesMigration(dialect, [
+    {
+      name: 'bouncer_probes',
+      columns: { bouncer_id: { type: 'bigint', primaryKey: true }, at: 'bigint', user_agent: 'text', peer_ip: 'text', method: 'text', path: 'text' },
     },
-    async down(db: Kysely<any>): Promise<void> {
-      await db.schema.dropTable('bouncer_probes').ifExists().execute();
-    },
-  };
+  ]);
 }

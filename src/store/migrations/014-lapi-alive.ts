@@ -1,5 +1,6 @@
-import type { Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
+import type { Dialect } from '../dialect.ts';
+import { columnsMigration } from './tables.ts';
 
 /**
  * Each Local API process marks itself alive in its `lapi_starts` row every few seconds (and once more
@@ -7,13 +8,6 @@ import type { Migration } from 'kysely/migration';
  * a bouncer's or an agent's silence (core/health/downtime.ts). Rows from before have none: their end
  * is unknown and no downtime is claimed for them.
  */
-export function lapiAlive(): Migration {
-  return {
-    async up(db: Kysely<any>): Promise<void> {
-      await db.schema.alterTable('lapi_starts').addColumn('alive_until', 'bigint').execute();
-    },
-    async down(db: Kysely<any>): Promise<void> {
-      await db.schema.alterTable('lapi_starts').dropColumn('alive_until').execute();
-    },
-  };
+export function lapiAlive(dialect: Dialect): Migration {
+  return columnsMigration(dialect, { lapi_starts: { alive_until: { type: 'bigint', nullable: true } } });
 }

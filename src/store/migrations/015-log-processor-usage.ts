@@ -1,5 +1,34 @@
-import type { Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
+import type { Dialect } from '../dialect.ts';
+import { tablesMigration, type Table } from './tables.ts';
+
+const machineUsageMetrics: Table = {
+  name: 'machine_usage_metrics',
+  columns: {
+    machine_id: { type: 'bigint', primaryKey: true },
+    first_report_at: 'bigint',
+    received_at: 'bigint',
+    last_read_at: { type: 'bigint', nullable: true },
+    last_parsed_at: { type: 'bigint', nullable: true },
+    // The log_processors[0] item as decoded, JSON text.
+    report: 'text',
+  },
+};
+
+const machineUsageWindows: Table = {
+  name: 'machine_usage_windows',
+  columns: {
+    machine_id: 'bigint',
+    received_at: 'bigint',
+    window_seconds: 'bigint',
+    lines_read: 'bigint',
+    lines_parsed: 'bigint',
+    lines_unparsed: 'bigint',
+    // {source: {type, read, parsed, unparsed}}, JSON text.
+    sources: 'text',
+  },
+  indexes: [{ name: 'machine_usage_windows_at', columns: ['machine_id', 'received_at'] }],
+};
 
 /**
  * Agents' usage-metrics reports (`POST /v1/usage-metrics` with a JWT, CrowdSec 1.6.3+), for CrowdSec's
@@ -9,35 +38,6 @@ import type { Migration } from 'kysely/migration';
  * - `machine_usage_windows`: one row per report, its window's lines read, parsed and unparsed, in
  *   total and per source; pruned after a week (src/store/usage-log-processors.ts).
  */
-export function logProcessorUsage(): Migration {
-  return {
-    async up(db: Kysely<any>): Promise<void> {
-      await db.schema
-        .createTable('machine_usage_metrics')
-        .addColumn('machine_id', 'bigint', (c) => c.primaryKey())
-        .addColumn('first_report_at', 'bigint', (c) => c.notNull())
-        .addColumn('received_at', 'bigint', (c) => c.notNull())
-        .addColumn('last_read_at', 'bigint')
-        .addColumn('last_parsed_at', 'bigint')
-        // The log_processors[0] item as decoded, JSON text.
-        .addColumn('report', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable('machine_usage_windows')
-        .addColumn('machine_id', 'bigint', (c) => c.notNull())
-        .addColumn('received_at', 'bigint', (c) => c.notNull())
-        .addColumn('window_seconds', 'bigint', (c) => c.notNull())
-        .addColumn('lines_read', 'bigint', (c) => c.notNull())
-        .addColumn('lines_parsed', 'bigint', (c) => c.notNull())
-        .addColumn('lines_unparsed', 'bigint', (c) => c.notNull())
-        // {source: {type, read, parsed, unparsed}}, JSON text.
-        .addColumn('sources', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema.createIndex('machine_usage_windows_at').on('machine_usage_windows').columns(['machine_id', 'received_at']).execute();
-    },
-    async down(db: Kysely<any>): Promise<void> {
-      await db.schema.dropTable('machine_usage_windows').ifExists().execute();
-      await db.schema.dropTable('machine_usage_metrics').ifExists().execute();
-    },
-  };
+export function logProcessorUsage(dialect: Dialect): Migration {
+  return tablesMigration(dialect, [machineUsageMetrics, machineUsageWindows]);
 }
