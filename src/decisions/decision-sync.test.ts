@@ -4,27 +4,22 @@ import { ManualClock } from '../lib/clock.ts';
 import type { NewAlert, NewDecision } from '../store/decisions.ts';
 import type { Store } from '../store/store.ts';
 import { DecisionSync } from './decision-sync.ts';
+import { newAlert } from '../../test/support/alert-builders.ts';
 import { activeDecisions, addAlerts, addDecisions, decisionsChangedSince, decisionsRev, softDeleteDecisions } from '../store/decisions.ts';
 
 const T0 = Date.UTC(2026, 11, 3, 10, 0, 0);
 
-function alert(value: string): NewAlert {
-  return {
-    createdAt: T0,
+const alert = (value: string): NewAlert =>
+  newAlert(T0, {
     scenario: 'crowdsecurity/ssh-bf',
     message: `Ip ${value} performed 'crowdsecurity/ssh-bf' (6 events over 1s)`,
     machineId: 'agent',
-    sourceScope: 'Ip',
     sourceValue: value,
     sourceIp: value,
     eventsCount: 6,
     leakspeed: '10s',
-    startAt: T0,
-    stopAt: T0,
-    simulated: false,
     extra: '{"labels":null,"events":null,"meta":null}',
-  };
-}
+  });
 function ban(value: string): NewDecision {
   return { origin: 'crowdsec', type: 'ban', scope: 'Ip', value, scenario: 'crowdsecurity/ssh-bf', createdAt: T0, until: T0 + 4 * 3600_000, simulated: false };
 }

@@ -13,6 +13,7 @@ import {
 } from './machines.ts';
 import type { Store } from './store.ts';
 import { addAlerts } from './decisions.ts';
+import { newAlert } from '../../test/support/alert-builders.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 4, 0, 0);
 const HASH = '$2a$10$abcdefghijklmnopqrstuu6yDq7bH2uW1o9H1s5yq3Jm0aTnq5mWe';
@@ -62,20 +63,7 @@ for (const dialect of DIALECTS) {
         now: T0 + 1,
       });
       // A push is recorded with its alerts, in their transaction (POST /v1/alerts).
-      const alert = {
-        createdAt: T0 + 2,
-        scenario: 's',
-        message: 'm',
-        machineId: 'agent-1',
-        sourceScope: 'Ip',
-        sourceValue: '192.0.2.9',
-        sourceIp: '192.0.2.9',
-        eventsCount: 1,
-        leakspeed: '',
-        startAt: T0,
-        stopAt: T0,
-        simulated: false,
-      };
+      const alert = newAlert(T0 + 2, { machineId: 'agent-1', sourceValue: '192.0.2.9', sourceIp: '192.0.2.9', startAt: T0, stopAt: T0 });
       await addAlerts(store, [{ alert, decisions: [] }], undefined, { machineId: 'agent-1', at: T0 + 2 });
       let m = await getMachine(store, 'agent-1');
       expect(m).toMatchObject({

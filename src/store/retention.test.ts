@@ -10,25 +10,13 @@ import { recordLapiStart } from './lapi-runs.ts';
 import { PULL_HISTORY_KEPT_MS } from './pull-history.ts';
 import { REFUSED_SUMMARIES_KEPT_MS } from './refused-summaries.ts';
 import { WINDOWS_KEPT_MS } from './usage-log-processors.ts';
+import { newAlert } from '../../test/support/alert-builders.ts';
 
 const DAY = 24 * 3600_000;
 const NOW = Date.UTC(2026, 11, 1, 12, 0, 0);
 const S: RetentionSettings = DEFAULT_RETENTION; // max_age 7d, max_items 5000, history 30d
 
-const alert = (createdAt: number, scenario = 's'): NewAlert => ({
-  createdAt,
-  scenario,
-  message: '',
-  machineId: 'm',
-  sourceScope: 'Ip',
-  sourceValue: '192.0.2.1',
-  sourceIp: '192.0.2.1',
-  eventsCount: 1,
-  leakspeed: '',
-  startAt: createdAt,
-  stopAt: createdAt,
-  simulated: false,
-});
+const alert = (createdAt: number, scenario = 's'): NewAlert => newAlert(createdAt, { scenario, message: '' });
 const decision = (value: string, until: number, createdAt = until - 3600_000): NewDecision => ({
   origin: 'cscli',
   type: 'ban',

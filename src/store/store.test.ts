@@ -8,25 +8,11 @@ import { applyBouncerActivity, createBouncer, deleteBouncers, findBouncerByKeyHa
 import { activeDecisions, addAlerts, addDecisions, decisionsChangedSince, decisionsRev, expiredDecisions, softDeleteDecisions } from './decisions.ts';
 import { secret } from './meta.ts';
 import { recordRefused, refusedRequests } from './refused-requests.ts';
+import { newAlert } from '../../test/support/alert-builders.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 4, 0, 0);
 
-function alert(n: number): NewAlert {
-  return {
-    createdAt: T0,
-    scenario: 'test',
-    message: 'test',
-    machineId: 'vigil',
-    sourceScope: 'Ip',
-    sourceValue: '192.0.2.1',
-    sourceIp: '192.0.2.1',
-    eventsCount: n,
-    leakspeed: '0',
-    startAt: T0,
-    stopAt: T0,
-    simulated: false,
-  };
-}
+const alert = (eventsCount: number): NewAlert => newAlert(T0, { scenario: 'test', message: 'test', machineId: 'vigil', eventsCount, leakspeed: '0' });
 function decision(value: string, scope = 'Ip', untilOffset = 3600_000): NewDecision {
   return { origin: 'cscli', type: 'ban', scope, value, scenario: 'test', createdAt: T0, until: T0 + untilOffset, simulated: false };
 }
