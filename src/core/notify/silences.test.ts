@@ -2,27 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { HealthIssue } from '../model/health-issue.ts';
 import { issueLabels, matchesIssue, silenceActive, silencing, type Silence } from './silences.ts';
 import { planNotifications, type IssueNotifyState } from './plan.ts';
+import { openIssue } from '../../../test/support/health-issues.ts';
 
 const T0 = Date.parse('2026-12-07T12:00:00Z');
 const M = 60_000;
 const H = 60 * M;
 
-function issue(id: number, over: Partial<HealthIssue> = {}): HealthIssue {
-  return {
-    id,
-    kind: 'rc_integration_offline',
-    criticality: 'high',
-    subject: 'bouncer:edge-1',
-    bouncerName: 'edge-1',
-    openedAt: T0,
-    lastSeenAt: T0,
-    resolvedAt: null,
-    since: T0,
-    summary: `issue ${id}`,
-    evidence: { causes: [], notes: [] },
-    ...over,
-  };
-}
+const issue = (id: number, over: Partial<HealthIssue> = {}): HealthIssue =>
+  openIssue(T0, { id, kind: 'rc_integration_offline', criticality: 'high', subject: 'bouncer:edge-1', bouncerName: 'edge-1', summary: `issue ${id}`, ...over });
 
 const silence = (over: Partial<Silence>): Silence => ({
   id: 1,
