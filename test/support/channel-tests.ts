@@ -1,6 +1,9 @@
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import type { Channel, ChannelFileSection } from '../../src/notify/channels/index.ts';
 import { loadNotificationsConfig, resolveChannels } from '../../src/notify/config.ts';
+import { DeliveryError } from '../../src/notify/channels/shared/delivery-error.ts';
+import type { Sender } from '../../src/notify/channels/shared/sender.ts';
+import { issue, message } from './notify-messages.ts';
 import { startHttpReceiver, type Answer, type HttpReceiver } from './receivers.ts';
 
 /**
@@ -25,4 +28,14 @@ export function useHttpReceivers(): (answers?: Answer[] | ((n: number) => Answer
     started.push(rx);
     return rx;
   };
+}
+
+/** Sends an opened issue that the receiver is expected to refuse; the DeliveryError the sender throws. */
+export async function refusedDelivery(sender: Sender): Promise<DeliveryError> {
+  const e = await sender.send(message('opened', [issue()])).then(
+    (answer) => new Error(`delivered: ${answer}`),
+    (e: unknown) => e,
+  );
+  expect(e).toBeInstanceOf(DeliveryError);
+  return e as DeliveryError;
 }

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { resolveOneChannel, useHttpReceivers } from '../../../../test/support/channel-tests.ts';
+import { refusedDelivery, resolveOneChannel, useHttpReceivers } from '../../../../test/support/channel-tests.ts';
 import { H, LAPI, T0, issue, message } from '../../../../test/support/notify-messages.ts';
 import { describeTarget } from '../index.ts';
-import type { DeliveryError } from '../shared/delivery-error.ts';
 import type { DiscordChannel } from './index.ts';
 import { DISCORD_LIMITS, embedSize } from './render.ts';
 import { discordSender } from './sender.ts';
@@ -80,10 +79,8 @@ describe('Discord channel', () => {
       { status: 429, body: '{"retry_after": 1.5}' },
     ]);
     const sender = discordSender(channel(rx.url), 2000);
-    const bad = await sender.send(message('opened', [issue()])).catch((e: unknown) => e);
-    expect((bad as DeliveryError).permanent).toBe(true);
-    const busy = await sender.send(message('opened', [issue()])).catch((e: unknown) => e);
-    expect((busy as DeliveryError).permanent).toBe(false);
+    expect((await refusedDelivery(sender)).permanent).toBe(true);
+    expect((await refusedDelivery(sender)).permanent).toBe(false);
     expect(describeTarget(channel('https://discord.com/api/webhooks/123/tok-secret'))).toBe('https://discord.com/api/***');
     expect(() => channel('https://discord.com/api/webhooks/123/tok/slack')).toThrow(/notifications\.channels\.dc\.url: this is the Slack-compatible endpoint/);
   });

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { resolveOneChannel, useHttpReceivers } from '../../../../test/support/channel-tests.ts';
+import { refusedDelivery, resolveOneChannel, useHttpReceivers } from '../../../../test/support/channel-tests.ts';
 import { H, LAPI, T0, issue, message } from '../../../../test/support/notify-messages.ts';
 import { describeTarget } from '../index.ts';
 import { loadNotificationsConfig, resolveChannels } from '../../config.ts';
-import { DeliveryError } from '../shared/delivery-error.ts';
 import type { PagerDutyChannel } from './index.ts';
 import { pagerdutySender } from './sender.ts';
 
@@ -106,12 +105,10 @@ describe('PagerDuty channel', () => {
       { status: 429, body: '' },
     ]);
     const sender = pagerdutySender(channel(pd.url), 2000);
-    const invalid = await sender.send(message('opened', [issue()])).catch((e: unknown) => e);
-    expect(invalid).toBeInstanceOf(DeliveryError);
-    expect((invalid as DeliveryError).permanent).toBe(true);
-    expect((invalid as DeliveryError).message).toContain('HTTP 400');
-    const throttled = await sender.send(message('opened', [issue()])).catch((e: unknown) => e);
-    expect((throttled as DeliveryError).permanent).toBe(false);
+    const invalid = await refusedDelivery(sender);
+    expect(invalid.permanent).toBe(true);
+    expect(invalid.message).toContain('HTTP 400');
+    expect((await refusedDelivery(sender)).permanent).toBe(false);
   });
 
   it('never shows the routing key; refuses one that cannot be a key, naming the key and not the value', () => {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { resolveOneChannel, useHttpReceivers } from '../../../../test/support/channel-tests.ts';
+import { refusedDelivery, resolveOneChannel, useHttpReceivers } from '../../../../test/support/channel-tests.ts';
 import { LAPI, T0, H, issue, message } from '../../../../test/support/notify-messages.ts';
 import { describeTarget } from '../index.ts';
-import type { DeliveryError } from '../shared/delivery-error.ts';
 import type { TeamsChannel } from './index.ts';
 import { teamsSender } from './sender.ts';
 
@@ -65,8 +64,8 @@ describe('Teams channel', () => {
   it('a 400 is permanent, a 429 retried; the signature in the URL is never shown', async () => {
     const rx = await receiver([{ status: 400, body: 'bad request' }, { status: 429 }]);
     const sender = teamsSender(channel(rx.url), 2000);
-    expect(((await sender.send(message('opened', [issue()])).catch((e: unknown) => e)) as DeliveryError).permanent).toBe(true);
-    expect(((await sender.send(message('opened', [issue()])).catch((e: unknown) => e)) as DeliveryError).permanent).toBe(false);
+    expect((await refusedDelivery(sender)).permanent).toBe(true);
+    expect((await refusedDelivery(sender)).permanent).toBe(false);
     const url = 'https://prod-1.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sig=S3cr3tSig';
     expect(describeTarget(channel(url))).toBe('https://prod-1.westeurope.logic.azure.com/workflows/***?***');
   });
