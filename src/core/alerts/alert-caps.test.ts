@@ -14,6 +14,7 @@ import {
 } from './alert-caps.ts';
 import { parseAlertsPayload, parseAlertsPayloadInTurns } from './payload.ts';
 import { parseOneAlert, wireAlert } from '../../../test/support/alert-builders.ts';
+import { runCountingPauses } from '../../../test/support/turns.ts';
 
 const wire = wireAlert;
 const event = (...values: string[]) => ({ meta: values.map((value, i) => ({ key: `k${i}`, value })), timestamp: '2026-11-24T04:18:03Z' });
@@ -108,9 +109,7 @@ describe('alert caps', () => {
       type: 'ban',
       value: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`,
     }));
-    const steps = parseAlertsPayloadInTurns([wire({ decisions })]);
-    let pauses = 0;
-    for (let s = steps.next(); !s.done; s = steps.next()) pauses++;
+    const { pauses } = runCountingPauses(parseAlertsPayloadInTurns([wire({ decisions })]));
     expect(pauses).toBeGreaterThan(90);
   });
 });

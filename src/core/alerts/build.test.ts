@@ -4,6 +4,7 @@ import { BUILD_SLICE, buildAlerts } from './build.ts';
 import { ALERT_TEXT_LIMITS, parseAlertsPayload, type IncomingAlert } from './payload.ts';
 import { DEFAULT_PROFILES } from './profiles.ts';
 import { wireAlert, wireDecision } from '../../../test/support/alert-builders.ts';
+import { runCountingPauses } from '../../../test/support/turns.ts';
 
 const NOW = Date.UTC(2026, 10, 24, 5, 0, 0);
 const STOP = Date.UTC(2026, 10, 24, 4, 18, 5);
@@ -20,13 +21,8 @@ function incoming(...alerts: unknown[]): IncomingAlert[] {
 
 /** Runs the builder to its end, counting its pauses. */
 function build(alerts: IncomingAlert[]) {
-  const steps = buildAlerts(alerts, DEFAULT_PROFILES, 'agent-1', NOW);
-  let pauses = 0;
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return { batch: step.value, pauses };
-    pauses++;
-  }
+  const { value: batch, pauses } = runCountingPauses(buildAlerts(alerts, DEFAULT_PROFILES, 'agent-1', NOW));
+  return { batch, pauses };
 }
 
 describe('buildAlerts', () => {

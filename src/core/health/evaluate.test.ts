@@ -3,6 +3,7 @@ import { bouncerStatus, DEFAULT_RULES, evaluate, evaluateInSlices } from './eval
 import type { BouncerHealthInput, FleetSnapshot } from './types.ts';
 import type { RefusedRequest } from '../model/records.ts';
 import { bouncerBuilder, fleetSnapshot } from '../../../test/support/health-inputs.ts';
+import { runCountingPauses } from '../../../test/support/turns.ts';
 
 const T0 = Date.UTC(2026, 10, 1, 0, 0, 0);
 const H = 3600_000;
@@ -337,14 +338,11 @@ describe('evaluateInSlices', () => {
     );
     const s = fleet(many, { refused: [refused({ peerIp: '10.1.0.7', at: T0 + 2 * H })] });
     const now = T0 + 24 * H + 1000;
-    const steps = evaluateInSlices(s, now, DEFAULT_RULES, 500);
-    let pauses = 0;
-    let step = steps.next();
-    for (; !step.done; step = steps.next()) pauses++;
+    const { value: findings, pauses } = runCountingPauses(evaluateInSlices(s, now, DEFAULT_RULES, 500));
     // Two grouping passes, then one pause per 500 bouncers judged.
     expect(pauses).toBe(2 + Math.floor(2345 / 500));
-    expect(step.value).toEqual(evaluate(s, now, DEFAULT_RULES));
-    expect(step.value.filter((f) => f.kind === 'rc_integration_offline')).toHaveLength(Math.ceil(2345 / 7));
+    expect(findings).toEqual(evaluate(s, now, DEFAULT_RULES));
+    expect(findings.filter((f) => f.kind === 'rc_integration_offline')).toHaveLength(Math.ceil(2345 / 7));
   });
 });
 
