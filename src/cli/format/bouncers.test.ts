@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { BOUNCERS_AFTER_PULLS, BOUNCERS_BEFORE_PULLS } from '../../../test/support/cscli-reference.ts';
 import { describe, expect, it } from 'vitest';
 import type { Bouncer } from '../../core/model/records.ts';
@@ -18,22 +19,8 @@ testbouncer2,127.0.0.1,validated,2026-11-24T04:18:43Z,curl,7.88.1,api-key
 testbouncer3,127.0.0.1,validated,2026-11-24T04:18:57Z,x,1,api-key
 keyed,,pending,2026-11-24T04:17:15Z,,,api-key
 `;
-const LIST_JSON_ONE = `[
-  {
-    "id": 1,
-    "created_at": "2026-11-24T04:16:55.489468425Z",
-    "updated_at": "2026-11-24T04:16:55.489468825Z",
-    "name": "FirewallBouncer-9EBoeUleDMRsN2aATeF1KGcI1kwQ9ce3",
-    "api_key": "20633dd7755ba0ae2cae23f918d11ea510095ab90a1dbbb6893fee24446aba315cab9a3b2c079a908fcbfe2ccb1de80d73f45b215cb98752785eaf0ec63463d1",
-    "revoked": false,
-    "ip_address": "",
-    "type": "",
-    "version": "",
-    "until": "2026-11-24T04:16:55.489469069Z",
-    "last_pull": "2026-11-24T04:16:55.489469188Z",
-    "auth_type": "api-key"
-  }
-]`;
+// A bouncer added by `cscli bouncers add`, before its first pull (1.4.6 fills until and last_pull with the creation time).
+const LIST_JSON_ONE = fs.readFileSync(new URL('../../../test/fixtures/crowdsec-1.4.6/cscli-bouncers-list-before-pull.json', import.meta.url), 'utf8').trimEnd();
 // Verbatim test/fixtures/crowdsec-1.4.6/cscli-bouncers-list.json.
 const LIST_JSON_FIXTURE = `[
   {
