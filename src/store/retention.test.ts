@@ -18,6 +18,15 @@ const NOW = Date.UTC(2026, 11, 1, 12, 0, 0);
 const S: RetentionSettings = DEFAULT_RETENTION; // max_age 7d, max_items 5000, history 30d
 
 const alert = (createdAt: number, scenario = 's'): NewAlert => newAlert(createdAt, { scenario, message: '' });
+/** Two `vigil serve` runs started 90 days ago: `ended` stopped 60 days ago, `alive` still marks itself alive. */
+const twoOldServeRuns = (store: Store, ended: string, alive: string) =>
+  dbOf(store)
+    .insertInto('lapi_starts')
+    .values([
+      { at: NOW - 90 * DAY, instance: ended, alive_until: NOW - 60 * DAY },
+      { at: NOW - 90 * DAY, instance: alive, alive_until: NOW - 5_000 },
+    ])
+    .execute();
 const decision = (value: string, until: number, createdAt = until - 3600_000): NewDecision => ({
   origin: 'cscli',
   type: 'ban',
@@ -161,14 +170,8 @@ describeOnEachDialect('retention purge', (current, dialect) => {
       .insertInto('machine_usage_windows')
       .values([win(NOW - FIXED_BOUNDS.usageWindowsMs - 1), win(NOW - FIXED_BOUNDS.usageWindowsMs)])
       .execute();
-    await db
-      .insertInto('lapi_starts')
-      .values([
-        { at: NOW - 90 * DAY, instance: 'old', alive_until: NOW - 60 * DAY },
-        // A serve started 90 days ago and still running: its row stays.
-        { at: NOW - 90 * DAY, instance: 'running', alive_until: NOW - 5_000 },
-      ])
-      .execute();
+    // A serve started 90 days ago and still running: its row stays.
+    await twoOldServeRuns(store, 'old', 'running');
     const outbox = (status: string, createdAt: number) => ({
       delivery_id: `${status}-${createdAt}`,
       channel: 'c',
@@ -218,13 +221,7 @@ describeOnEachDialect('retention purge', (current, dialect) => {
 
   it("a serve start prunes old runs but not another replica's run started over a month ago and still alive", async () => {
     const db = dbOf(store);
-    await db
-      .insertInto('lapi_starts')
-      .values([
-        { at: NOW - 90 * DAY, instance: 'gone', alive_until: NOW - 60 * DAY },
-        { at: NOW - 90 * DAY, instance: 'still-serving', alive_until: NOW - 5_000 },
-      ])
-      .execute();
+    await twoOldServeRuns(store, 'gone', 'still-serving');
     await recordLapiStart(store, NOW, 'new');
     expect((await db.selectFrom('lapi_starts').select('instance').orderBy('instance').execute()).map((r) => r.instance)).toEqual(['new', 'still-serving']);
   });
