@@ -11,30 +11,27 @@ import {
   streamFilters,
   type NewCanaryRun,
 } from './canaries.ts';
+import { passedCanaryRun } from '../../test/support/health-issues.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 4, 0, 0);
 
-const run = (over: Partial<NewCanaryRun> = {}): NewCanaryRun => ({
-  canary: 'shop',
-  bouncerName: 'nginx-fa',
-  url: 'http://127.0.0.1:8088/',
-  address: '192.0.2.44',
-  expect: 'ban',
-  startedAt: T0,
-  finishedAt: T0 + 2500,
-  verdict: 'fail',
-  failedStep: 'check',
-  summary: 'still serves',
-  fix: 'check auth_request',
-  decisionId: '12',
-  decisionRemoved: true,
-  answerStatus: 200,
-  pulledAfterMs: 412.6,
-  enforcedAfterMs: null,
-  totalMs: 2500.4,
-  steps: [{ step: 'check', ok: false, ms: 2000, detail: 'GET … → 200' }],
-  ...over,
-});
+/** A failed run (the page still served, the decision pulled 412.6 ms in): fractional times are rounded when stored. */
+const run = (over: Partial<NewCanaryRun> = {}): NewCanaryRun => {
+  const { id: _, ...failed } = passedCanaryRun(T0, {
+    finishedAt: T0 + 2500,
+    verdict: 'fail',
+    failedStep: 'check',
+    summary: 'still serves',
+    fix: 'check auth_request',
+    decisionId: '12',
+    answerStatus: 200,
+    pulledAfterMs: 412.6,
+    enforcedAfterMs: null,
+    totalMs: 2500.4,
+    steps: [{ step: 'check', ok: false, ms: 2000, detail: 'GET … → 200' }],
+  });
+  return { ...failed, ...over };
+};
 
 describeOnEachDialect('canary runs, stream filters, drift observations', (current) => {
   it('stores a run as given (times rounded) and lists newest first, per canary or per bouncer', async () => {

@@ -11,33 +11,11 @@ import {
   type DriftObservation,
 } from './enforcement.ts';
 import { causeText } from './causes.ts';
+import { passedCanaryRun } from '../../../test/support/health-issues.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 
-function run(over: Partial<CanaryRun>): CanaryRun {
-  return {
-    id: 1,
-    canary: 'shop',
-    bouncerName: 'nginx-fa',
-    url: 'http://127.0.0.1:8088/',
-    address: '192.0.2.44',
-    expect: 'ban',
-    startedAt: T0,
-    finishedAt: T0 + 3000,
-    verdict: 'pass',
-    failedStep: null,
-    summary: 'ok',
-    fix: null,
-    decisionId: '7',
-    decisionRemoved: true,
-    answerStatus: 403,
-    pulledAfterMs: 400,
-    enforcedAfterMs: 450,
-    totalMs: 3000,
-    steps: [],
-    ...over,
-  };
-}
+const run = (over: Partial<CanaryRun>): CanaryRun => passedCanaryRun(T0, over);
 
 const served = (startedAt: number) =>
   run({
