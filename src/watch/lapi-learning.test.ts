@@ -53,11 +53,16 @@ describeOnEachDialect('what watch learns from the access log and the counters', 
     store = current();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-learn-'));
   });
+  /** An access log of `pulls` stream pulls from `ip`, one every 10 s from T0. */
+  const pullLog = (pulls: number, ip: string, ua: string): string => {
+    const log = path.join(dir, 'crowdsec_api.log');
+    fs.writeFileSync(log, Array.from({ length: pulls }, (_, i) => accessLine(T0 + i * 10_000, ip, ua)).join(''));
+    return log;
+  };
 
   it('two bouncers of one product on one host: no cadence from the log, pulls and signs of life from the counters, which name them', async () => {
-    const log = path.join(dir, 'crowdsec_api.log');
     const ua = 'cs-firewall-bouncer/v0.0.28';
-    fs.writeFileSync(log, Array.from({ length: 8 }, (_, i) => accessLine(T0 + i * 10_000, '10.0.0.5', ua)).join(''));
+    const log = pullLog(8, '10.0.0.5', ua);
     const clock = new ManualClock(T0 + 80_000);
     const learning = await LapiLearning.open(store, clock, { log: new FileLapiLog(log, null), prometheusUrl: url });
     const m = await syncMirror(store, [row('fw-a', '10.0.0.5', 'cs-firewall-bouncer'), row('fw-b', '10.0.0.5', 'cs-firewall-bouncer')], new Map(), clock.now());
@@ -90,9 +95,8 @@ describeOnEachDialect('what watch learns from the access log and the counters', 
   });
 
   it("a bouncer the log and the counters both see: its last pull is the log's exact time, not the scrape that saw the rise", async () => {
-    const log = path.join(dir, 'crowdsec_api.log');
     const ua = 'crowdsec-custom-bouncer/v0.0.15';
-    fs.writeFileSync(log, Array.from({ length: 7 }, (_, i) => accessLine(T0 + i * 10_000, '10.0.0.7', ua)).join(''));
+    const log = pullLog(7, '10.0.0.7', ua);
     const clock = new ManualClock(T0 + 55_000);
     const learning = await LapiLearning.open(store, clock, { log: new FileLapiLog(log, null), prometheusUrl: url });
     const m = await syncMirror(store, [row('custom', '10.0.0.7', 'crowdsec-custom-bouncer')], new Map(), clock.now());
@@ -109,9 +113,8 @@ describeOnEachDialect('what watch learns from the access log and the counters', 
   });
 
   it('one bouncer per address and product: its cadence, last request and pulls from the log; a restarted watch does not count them twice', async () => {
-    const log = path.join(dir, 'crowdsec_api.log');
     const ua = 'crowdsec-custom-bouncer/v0.0.15';
-    fs.writeFileSync(log, Array.from({ length: 8 }, (_, i) => accessLine(T0 + i * 10_000, '10.0.0.6', ua)).join(''));
+    const log = pullLog(8, '10.0.0.6', ua);
     const clock = new ManualClock(T0 + 80_000);
     const open = async () => LapiLearning.open(store, clock, { log: new FileLapiLog(log, null) });
     const first = await open();
