@@ -1,4 +1,5 @@
-import type { CauseKind, LikelyCause } from '../../src/core/health/types.ts';
+import type { CauseKind, Finding, LikelyCause } from '../../src/core/health/types.ts';
+import type { RefusedRequest } from '../../src/core/model/records.ts';
 import type { HealthIssue, IssueEvidence } from '../../src/core/model/health-issue.ts';
 import type { CanaryRun } from '../../src/core/health/enforcement.ts';
 import { machineRunbookFor, type MachineRunbookContext } from '../../src/core/health/machine-runbooks.ts';
@@ -53,3 +54,12 @@ export const passedCanaryRun = (startedAt: number, over: Partial<CanaryRun> = {}
   steps: [],
   ...over,
 });
+
+let refusedId = 0;
+/** A builder of refused requests with these defaults, each given the next id. */
+export const refusedRequests =
+  (defaults: Omit<RefusedRequest, 'id'>) =>
+  (over: Partial<RefusedRequest> = {}): RefusedRequest => ({ id: ++refusedId, ...defaults, ...over });
+
+/** Findings as `kind:subject`, what most evaluation tests compare. */
+export const findingKinds = (findings: readonly Finding[]): string[] => findings.map((f) => `${f.kind}:${f.subject}`);

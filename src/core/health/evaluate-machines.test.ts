@@ -8,7 +8,7 @@ import { issueRunbook } from './issue-view.ts';
 import type { FleetSnapshot, MachineHealthInput } from './types.ts';
 import type { RefusedRequest } from '../model/records.ts';
 import { bouncerBuilder, fleetSnapshot, machineBuilder } from '../../../test/support/health-inputs.ts';
-import { agentRunbook, oneCause, openIssue } from '../../../test/support/health-issues.ts';
+import { agentRunbook, findingKinds, oneCause, openIssue, refusedRequests } from '../../../test/support/health-issues.ts';
 
 const T0 = Date.UTC(2026, 10, 1, 0, 0, 0);
 const H = 3600_000;
@@ -22,22 +22,17 @@ const machine = machineBuilder(
 const bouncer = bouncerBuilder({}, { createdAt: T0 - 72 * H, lastPullAt: T0 + 48 * H, lastRequestAt: T0 });
 /** A healthy bouncer keeps the fleet findings (se_no_rc) out of the way. */
 const fleet = (machines: MachineHealthInput[], over: Partial<FleetSnapshot> = {}) => fleetSnapshot({ bouncers: [bouncer()], machines, ...over });
-let rid = 0;
-function login(over: Partial<RefusedRequest>): RefusedRequest {
-  return {
-    id: ++rid,
-    at: T0 + H,
-    peerIp: '10.0.0.7',
-    userAgent: 'crowdsec/v1.7.8-debian',
-    method: 'POST',
-    path: '/v1/watchers/login',
-    reason: 'login:bad-password',
-    keyFingerprint: '',
-    bouncerName: 'agent1',
-    ...over,
-  };
-}
-const kinds = (f: ReturnType<typeof evaluate>) => f.map((x) => `${x.kind}:${x.subject}`);
+const login = refusedRequests({
+  at: T0 + H,
+  peerIp: '10.0.0.7',
+  userAgent: 'crowdsec/v1.7.8-debian',
+  method: 'POST',
+  path: '/v1/watchers/login',
+  reason: 'login:bad-password',
+  keyFingerprint: '',
+  bouncerName: 'agent1',
+});
+const kinds = findingKinds;
 const causes = (f: ReturnType<typeof evaluate>[number] | undefined) => f?.causes.map((c) => `${c.cause}/${c.confidence}`);
 
 describe('evaluate: LP Offline', () => {
