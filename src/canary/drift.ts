@@ -13,6 +13,7 @@ import { Topic } from '../lib/topic.ts';
 import { listBouncers } from '../store/bouncers.ts';
 import { activeDecisions } from '../store/decisions.ts';
 import { latestUsageMetrics, usageMetricsReceivedAt } from '../store/usage-metrics.ts';
+import { Repeating } from '../lib/repeating.ts';
 
 /** Records an observation for each report not observed yet; the number recorded. */
 export async function observeDrift(store: Store, now: number): Promise<number> {
@@ -46,7 +47,7 @@ export async function observeDrift(store: Store, now: number): Promise<number> {
 export class DriftObserver {
   #store: Store;
   #clock: Clock;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #timer = new Repeating();
   #running: Promise<number> | undefined;
   /** An observation that failed. */
   readonly failed = new Topic<unknown>();
@@ -70,12 +71,15 @@ export class DriftObserver {
   }
 
   start(everyMs: number): void {
-    this.#timer = setInterval(() => void this.observeNow().catch((e) => this.failed.publish(e)), everyMs);
-    this.#timer.unref();
+    this.#timer.start(
+      everyMs,
+      () => this.observeNow(),
+      (e) => this.failed.publish(e),
+    );
   }
 
   async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#timer.stop();
     await this.#running?.catch(() => {});
   }
 }

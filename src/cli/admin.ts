@@ -4,27 +4,32 @@ import { VigilError } from '../lib/errors.ts';
 import { formatListen, type ListenAddress } from '../lib/listen-address.ts';
 import { logLine } from './io.ts';
 import type { CommandContext } from './context.ts';
+import type { Store } from '../store/store.ts';
 
 export function registerAdminCommands(program: Command, ctx: CommandContext): void {
   const admin = program.command('admin').description('the admin API (/admin/v1), its token, and the dashboard password');
-  admin
-    .command('token')
-    .description('create or replace the admin token (printed once; only its hash is stored)')
-    .action(async () => {
-      const { rotateAdminToken } = await import('../server/admin.ts');
-      const token = await ctx.withStore((store) => rotateAdminToken(store), { create: true });
-      ctx.io.stdout(`${token}\n`);
-      ctx.io.stderr(logLine('info', 'admin token created; any previous one no longer works. Use it as: Authorization: Bearer <token>'));
-    });
-  admin
-    .command('password')
-    .description('set a new dashboard password (printed once; only its scrypt hash is stored; sessions opened with the old one end)')
-    .action(async () => {
-      const { resetDashboardPassword } = await import('../web/credentials.ts');
-      const password = await ctx.withStore((store) => resetDashboardPassword(store), { create: true });
-      ctx.io.stdout(`${password}\n`);
-      ctx.io.stderr(logLine('info', 'dashboard password set; the previous one no longer works'));
-    });
+  // A new secret replaces the old one at once; it is printed once, to stdout, and only its hash is kept.
+  const newSecretCommand = (name: string, description: string, create: () => Promise<(store: Store) => Promise<string>>, said: string) =>
+    admin
+      .command(name)
+      .description(description)
+      .action(async () => {
+        const make = await create();
+        ctx.io.stdout(`${await ctx.withStore(make, { create: true })}\n`);
+        ctx.io.stderr(logLine('info', said));
+      });
+  newSecretCommand(
+    'token',
+    'create or replace the admin token (printed once; only its hash is stored)',
+    async () => (await import('../server/admin.ts')).rotateAdminToken,
+    'admin token created; any previous one no longer works. Use it as: Authorization: Bearer <token>',
+  );
+  newSecretCommand(
+    'password',
+    'set a new dashboard password (printed once; only its scrypt hash is stored; sessions opened with the old one end)',
+    async () => (await import('../web/credentials.ts')).resetDashboardPassword,
+    'dashboard password set; the previous one no longer works',
+  );
   admin
     .command('login-link')
     .description('print a one-time dashboard login link (works once, expires after --ttl; the login throttle does not close it)')

@@ -34,8 +34,7 @@ export function registerBouncerCommands(program: Command, ctx: CommandContext): 
   registerBouncerDelete(bouncers, ctx);
   registerBouncerInspect(bouncers, ctx);
   registerBouncerPrune(bouncers, ctx);
-  registerBouncerRevoke(bouncers, ctx);
-  registerBouncerUnrevoke(bouncers, ctx);
+  registerBouncerRevocation(bouncers, ctx);
   registerBouncerSet(bouncers, ctx);
 }
 
@@ -183,24 +182,22 @@ function registerBouncerPrune(bouncers: Command, ctx: CommandContext): void {
     });
 }
 
-function registerBouncerRevoke(bouncers: Command, ctx: CommandContext): void {
-  bouncers
-    .command('revoke <name>')
-    .description("refuse this bouncer's key without deleting its record (undo with unrevoke)")
-    .action(async (name: string) => {
-      await ctx.withStore((store) => setBouncerRevoked(store, name, true, ctx.io.clock.now()));
-      ctx.io.stderr(logLine('info', `bouncer '${name}' revoked`));
-    });
-}
+/** `revoke` refuses a bouncer's key and `unrevoke` accepts it again: one change, either way. */
+const REVOCATION_COMMANDS = [
+  { command: 'revoke', revoked: true, description: "refuse this bouncer's key without deleting its record (undo with unrevoke)", done: 'revoked' },
+  { command: 'unrevoke', revoked: false, description: "accept a revoked bouncer's key again", done: 'accepted again' },
+] as const;
 
-function registerBouncerUnrevoke(bouncers: Command, ctx: CommandContext): void {
-  bouncers
-    .command('unrevoke <name>')
-    .description("accept a revoked bouncer's key again")
-    .action(async (name: string) => {
-      await ctx.withStore((store) => setBouncerRevoked(store, name, false, ctx.io.clock.now()));
-      ctx.io.stderr(logLine('info', `bouncer '${name}' accepted again`));
-    });
+function registerBouncerRevocation(bouncers: Command, ctx: CommandContext): void {
+  for (const r of REVOCATION_COMMANDS) {
+    bouncers
+      .command(`${r.command} <name>`)
+      .description(r.description)
+      .action(async (name: string) => {
+        await ctx.withStore((store) => setBouncerRevoked(store, name, r.revoked, ctx.io.clock.now()));
+        ctx.io.stderr(logLine('info', `bouncer '${name}' ${r.done}`));
+      });
+  }
 }
 
 function registerBouncerSet(bouncers: Command, ctx: CommandContext): void {

@@ -6,6 +6,7 @@ import { DecisionIndex } from '../core/decisions/decision-index.ts';
 import { nextTurn } from '../lib/turns.ts';
 import { Topic } from '../lib/topic.ts';
 import { countActiveDecisions, decisionChangesPage, decisionsRev } from '../store/decisions.ts';
+import { Repeating } from '../lib/repeating.ts';
 
 /**
  * Keeps a process's in-memory DecisionIndex equal to the store. Writers bump a store-wide
@@ -25,7 +26,7 @@ export class DecisionSync {
   #store: Store;
   #clock: Clock;
   #rev = -1;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #timer = new Repeating();
   #running: Promise<void> | undefined;
   #lastPrune = 0;
   /** A scheduled refresh that failed (the store is down: serve's store health hears it). */
@@ -43,15 +44,15 @@ export class DecisionSync {
   /** Loads every active decision, then follows changes every `everyMs`. */
   async start(everyMs: number): Promise<void> {
     await this.refresh();
-    this.#timer = setInterval(() => {
-      this.refresh().catch((e) => this.failed.publish(e));
-    }, everyMs);
-    this.#timer.unref();
+    this.#timer.start(
+      everyMs,
+      () => this.refresh(),
+      (e) => this.failed.publish(e),
+    );
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#timer.stop();
   }
 
   /** Brings the index up to date now (also called right after this process writes). */

@@ -99,28 +99,37 @@ export async function probeDns(
 
 export async function probeTcp(address: string, port: number, opts: { timeoutMs: number }): Promise<{ ok: true; ms: number } | NetFailure> {
   const t0 = process.hrtime.bigint();
-  return await new Promise((resolve) => {
-    const socket = net.connect({ host: address, port });
-    const done = (r: { ok: true; ms: number } | NetFailure) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(r);
-    };
-    const timer = setTimeout(
-      () =>
-        done({
-          ok: false,
-          kind: 'connect-timeout',
-          code: 'ETIMEDOUT',
-          message: `connect ${fmt(address, port)}: no answer within ${opts.timeoutMs} ms (packets dropped, or a firewall)`,
-          ms: since(t0),
-        }),
-      opts.timeoutMs,
-    );
+  const socket = net.connect({ host: address, port });
+  const timedOut = (): NetFailure => ({
+    ok: false,
+    kind: 'connect-timeout',
+    code: 'ETIMEDOUT',
+    message: `connect ${fmt(address, port)}: no answer within ${opts.timeoutMs} ms (packets dropped, or a firewall)`,
+    ms: since(t0),
+  });
+  return await firstOutcome<{ ok: true; ms: number }>(socket, opts.timeoutMs, timedOut, (done) => {
     socket.once('connect', () => done({ ok: true, ms: since(t0) }));
     socket.once('error', (e: NodeJS.ErrnoException) =>
       done({ ok: false, kind: classify(e), code: e.code, message: `connect ${fmt(address, port)}: ${e.code ?? e.message}`, ms: since(t0) }),
     );
+  });
+}
+
+/** The first outcome `watch` reports, or `timedOut()` after `timeoutMs`; the socket is closed either way. */
+function firstOutcome<T>(
+  socket: net.Socket,
+  timeoutMs: number,
+  timedOut: () => NetFailure,
+  watch: (done: (r: T | NetFailure) => void) => void,
+): Promise<T | NetFailure> {
+  return new Promise((resolve) => {
+    const done = (r: T | NetFailure) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => done(timedOut()), timeoutMs);
+    watch(done);
   });
 }
 
@@ -148,33 +157,24 @@ export interface TlsOutcome {
 
 export async function probeTls(address: string, port: number, opts: { servername: string; timeoutMs: number; ca?: string }): Promise<TlsOutcome | NetFailure> {
   const t0 = process.hrtime.bigint();
-  return await new Promise((resolve) => {
-    const servername = net.isIP(opts.servername) ? undefined : opts.servername;
-    // Verify ourselves (rejectUnauthorized: false) so the finding can say why, not just "failed".
-    const socket = tls.connect({
-      host: address,
-      port,
-      servername,
-      rejectUnauthorized: false,
-      ...(opts.ca ? { ca: [...tls.rootCertificates, opts.ca] } : {}),
-      checkServerIdentity: (_h, cert) => tls.checkServerIdentity(opts.servername, cert),
-    });
-    const done = (r: TlsOutcome | NetFailure) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(r);
-    };
-    const timer = setTimeout(
-      () =>
-        done({
-          ok: false,
-          kind: 'no-answer',
-          code: 'ETIMEDOUT',
-          message: `TLS handshake with ${fmt(address, port)}: no answer within ${opts.timeoutMs} ms`,
-          ms: since(t0),
-        }),
-      opts.timeoutMs,
-    );
+  const servername = net.isIP(opts.servername) ? undefined : opts.servername;
+  // Verify ourselves (rejectUnauthorized: false) so the finding can say why, not just "failed".
+  const socket = tls.connect({
+    host: address,
+    port,
+    servername,
+    rejectUnauthorized: false,
+    ...(opts.ca ? { ca: [...tls.rootCertificates, opts.ca] } : {}),
+    checkServerIdentity: (_h, cert) => tls.checkServerIdentity(opts.servername, cert),
+  });
+  const timedOut = (): NetFailure => ({
+    ok: false,
+    kind: 'no-answer',
+    code: 'ETIMEDOUT',
+    message: `TLS handshake with ${fmt(address, port)}: no answer within ${opts.timeoutMs} ms`,
+    ms: since(t0),
+  });
+  return await firstOutcome<TlsOutcome>(socket, opts.timeoutMs, timedOut, (done) => {
     socket.once('secureConnect', () => {
       const c = socket.getPeerCertificate();
       const certificate = c?.subject

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../lib/clock.ts';
 import type { HttpAnswer } from './network-probe.ts';
-import { runVerify, type DecisionBackend, type VerifyOptions } from './verify.ts';
+import { runVerify, type DecisionBackend, type VerifyDeps, type VerifyOptions } from './verify.ts';
 
 /**
  * The verify sequence with a manual clock: the wait logic, and that the test decision goes away on
@@ -49,6 +49,20 @@ const OPTS: VerifyOptions = {
   decisionDurationMs: 300_000,
 };
 
+/** A clock at T0, an in-memory backend on it, and runVerify's dependencies with `sleep` moving that clock. */
+function world() {
+  const clock = new ManualClock(T0);
+  const m = memoryBackend(clock);
+  const deps = (request: VerifyDeps['request'], over: Partial<VerifyDeps> = {}): VerifyDeps => ({
+    backend: m.backend,
+    clock,
+    sleep: async (ms) => clock.advance(ms),
+    request,
+    ...over,
+  });
+  return { clock, m, deps };
+}
+
 describe('runVerify', () => {
   it('waits for a pull later than the commit, not just any pull, then passes and removes the decision', async () => {
     const clock = new ManualClock(T0);
@@ -79,11 +93,10 @@ describe('runVerify', () => {
   });
 
   it('gives up after the timeout when the bouncer never pulls, and removes the decision', async () => {
-    const clock = new ManualClock(T0);
-    const m = memoryBackend(clock);
+    const { m, deps } = world();
     const result = await runVerify(
       { ...OPTS, timeoutMs: 5000 },
-      { backend: m.backend, clock, sleep: async (ms) => clock.advance(ms), request: async () => answer(200) },
+      deps(async () => answer(200)),
     );
     expect(result.verdict).toBe('fail');
     expect(result.summary).toBe("bouncer 'web' did not pull decisions within 5s: it is not receiving them");
@@ -91,51 +104,40 @@ describe('runVerify', () => {
   });
 
   it('removes the decision when something throws mid-way', async () => {
-    const clock = new ManualClock(T0);
-    const m = memoryBackend(clock);
+    const { m, deps } = world();
     let calls = 0;
-    await expect(
-      runVerify(
-        { ...OPTS, bouncer: undefined, updatePeriodMs: 1000 },
-        {
-          backend: m.backend,
-          clock,
-          sleep: async (ms) => clock.advance(ms),
-          request: async () => {
-            if (++calls === 2) throw new Error('boom');
-            return answer(200);
-          },
-        },
-      ),
-    ).rejects.toThrow('boom');
+    const failing = async () => {
+      if (++calls === 2) throw new Error('boom');
+      return answer(200);
+    };
+    await expect(runVerify({ ...OPTS, bouncer: undefined, updatePeriodMs: 1000 }, deps(failing))).rejects.toThrow('boom');
     expect(m.decisions.size).toBe(0);
   });
 
   it('removes the decision when interrupted (abort), and says so', async () => {
-    const clock = new ManualClock(T0);
-    const m = memoryBackend(clock);
+    const { clock, m, deps } = world();
     const abort = new AbortController();
-    const result = await runVerify(OPTS, {
-      backend: m.backend,
-      clock,
-      signal: abort.signal,
-      sleep: async (ms, signal) => {
-        clock.advance(ms);
-        abort.abort();
-        if (signal?.aborted) throw new Error('aborted');
-      },
-      request: async () => answer(200),
-    });
+    const sleep: VerifyDeps['sleep'] = async (ms, signal) => {
+      clock.advance(ms);
+      abort.abort();
+      if (signal?.aborted) throw new Error('aborted');
+    };
+    const result = await runVerify(
+      OPTS,
+      deps(async () => answer(200), { signal: abort.signal, sleep }),
+    );
     expect(result.verdict).toBe('aborted');
     expect(result.summary).toBe('interrupted: the test decision was removed');
     expect(m.decisions.size).toBe(0);
   });
 
   it('refuses to test an address that is already blocked, without adding anything', async () => {
-    const clock = new ManualClock(T0);
-    const m = memoryBackend(clock);
+    const { clock, m, deps } = world();
     await m.backend.addDecision({ ip: '192.0.2.1', type: 'ban', durationMs: 60_000, reason: 'x', now: clock.now() });
-    const result = await runVerify(OPTS, { backend: m.backend, clock, sleep: async (ms) => clock.advance(ms), request: async () => answer(403) });
+    const result = await runVerify(
+      OPTS,
+      deps(async () => answer(403)),
+    );
     expect(result.verdict).toBe('fail');
     expect(result.summary).toBe('192.0.2.1 already has an active decision: the test would prove nothing');
     expect(result.decisionId).toBeUndefined();
@@ -143,17 +145,9 @@ describe('runVerify', () => {
   });
 
   it('accepts a captcha page', async () => {
-    const clock = new ManualClock(T0);
-    const m = memoryBackend(clock);
-    const result = await runVerify(
-      { ...OPTS, bouncer: undefined, type: 'captcha', updatePeriodMs: 1000 },
-      {
-        backend: m.backend,
-        clock,
-        sleep: async (ms) => clock.advance(ms),
-        request: async () => (m.decisions.size ? answer(200, '<div class="h-captcha">') : answer(200, 'hello')),
-      },
-    );
+    const { m, deps } = world();
+    const captchaOnceBlocked = async () => (m.decisions.size ? answer(200, '<div class="h-captcha">') : answer(200, 'hello'));
+    const result = await runVerify({ ...OPTS, bouncer: undefined, type: 'captcha', updatePeriodMs: 1000 }, deps(captchaOnceBlocked));
     expect(result.verdict).toBe('pass');
     expect(result.summary).toMatch(/with a captcha page/);
   });

@@ -28,6 +28,8 @@ import { AllowlistMatcher } from '../core/allowlists/allowlists.ts';
 import { activeAllowlistEntries } from '../store/allowlists.ts';
 import { TOO_MANY_ALERTS } from '../core/health/too-many-alerts.ts';
 import { COMPONENT_VERSIONS } from '../core/health/component-versions.ts';
+import { SharedRun } from '../lib/shared-run.ts';
+import { Repeating } from '../lib/repeating.ts';
 
 /** Opened this many times in FLAP_WINDOW: shown as flapping rather than announced each time. */
 export const FLAP_OPENS = 3;
@@ -117,8 +119,8 @@ export class HealthEngine {
   #store: Store;
   #clock: Clock;
   #rules: HealthRules;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<EvaluationResult> | undefined;
+  readonly #timer = new Repeating();
+  readonly #evaluation = new SharedRun(() => this.#evaluate());
   #source: ((now: number) => Promise<FleetSnapshot>) | undefined;
   #connectionClosedAt: ((bouncerId: number) => number | undefined) | undefined;
   #crowdsecKeyNames: ((refusedFingerprints: readonly string[]) => Promise<ReadonlyMap<string, string>>) | undefined;
@@ -153,15 +155,15 @@ export class HealthEngine {
   }
 
   start(everyMs: number): void {
-    this.#timer = setInterval(() => {
-      this.evaluateNow().catch((e) => this.failed.publish(e));
-    }, everyMs);
-    this.#timer.unref();
+    this.#timer.start(
+      everyMs,
+      () => this.evaluateNow(),
+      (e) => this.failed.publish(e),
+    );
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#timer.stop();
   }
 
   async snapshot(now: number): Promise<FleetSnapshot> {
@@ -225,10 +227,7 @@ export class HealthEngine {
 
   /** One evaluation; concurrent calls share it. */
   evaluateNow(): Promise<EvaluationResult> {
-    this.#running ??= this.#evaluate().finally(() => {
-      this.#running = undefined;
-    });
-    return this.#running;
+    return this.#evaluation.run();
   }
 
   async #evaluate(): Promise<EvaluationResult> {

@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseJsonInTurns } from './json-in-turns.ts';
+import { runCountingPauses } from '../../test/support/turns.ts';
 
 /** Runs the parser to its end, counting its pauses. */
-function parse(text: string): { value: unknown; pauses: number } {
-  const steps = parseJsonInTurns(text);
-  let pauses = 0;
-  for (;;) {
-    const s = steps.next();
-    if (s.done) return { value: s.value, pauses };
-    pauses++;
-  }
-}
+const parse = (text: string): { value: unknown; pauses: number } => runCountingPauses(parseJsonInTurns(text));
 
 describe('parseJsonInTurns', () => {
   it('gives what JSON.parse gives, small and big', () => {

@@ -114,15 +114,19 @@ class Parser {
     return v;
   }
 
+  /** Steps past an opening `{` or `[`; true, past `close` too, when the container is empty. */
+  #closesAtOnce(close: number): boolean {
+    this.pos++;
+    this.skipSpace();
+    if (this.#text.charCodeAt(this.pos) !== close) return false;
+    this.pos++;
+    return true;
+  }
+
   *#object(depth: number): Generator<void, Record<string, unknown>> {
     const t = this.#text;
     const out: Record<string, unknown> = {};
-    this.pos++;
-    this.skipSpace();
-    if (t.charCodeAt(this.pos) === 125) {
-      this.pos++;
-      return out;
-    }
+    if (this.#closesAtOnce(125)) return out;
     for (;;) {
       this.skipSpace();
       if (t.charCodeAt(this.pos) !== 34) throw this.fail();
@@ -144,12 +148,7 @@ class Parser {
   *#array(depth: number): Generator<void, unknown[]> {
     const t = this.#text;
     const out: unknown[] = [];
-    this.pos++;
-    this.skipSpace();
-    if (t.charCodeAt(this.pos) === 93) {
-      this.pos++;
-      return out;
-    }
+    if (this.#closesAtOnce(93)) return out;
     for (;;) {
       out.push(yield* this.value(depth + 1));
       this.skipSpace();

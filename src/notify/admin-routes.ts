@@ -51,7 +51,15 @@ const handle = (fn: (c: Context) => Promise<Response>) => async (c: Context) => 
     throw e;
   }
 };
-const badId = (c: Context, id: string, what: string) => c.json({ message: `id "${id}": use a numeric ${what} id` }, 400);
+/** As `handle`, for a route on one issue or silence: its `:id` as a number, a 400 naming it when it is not one. */
+const handleOne = (what: 'issue' | 'silence', fn: (c: Context, id: number) => Promise<Response>) =>
+  handle(async (c) => {
+    const id = c.req.param('id')!;
+    if (!ID.test(id)) return c.json({ message: `id "${id}": use a numeric ${what} id` }, 400);
+    return await fn(c, Number(id));
+  });
+// Who made a silence or an acknowledgement, in `vigil silences list` and the issue's history.
+const createdBy = 'admin-api';
 
 type NotifyAdminDeps = { store: Store; clock: Clock };
 
@@ -69,16 +77,14 @@ export function registerNotifyAdminRoutes(app: Hono, deps: NotifyAdminDeps): voi
 function registerIssueRoutes(app: Hono, { store, clock }: NotifyAdminDeps): void {
   app.post(
     '/issues/:id/silence',
-    handle(async (c) => {
-      const id = c.req.param('id')!;
-      if (!ID.test(id)) return badId(c, id, 'issue');
+    handleOne('issue', async (c, id) => {
       const body = await readJsonBody(c, SILENCE_BODY, '{"for":"8h","reason":"planned upgrade"}');
       const now = clock.now();
       const s = await createSilence(store, {
-        issueId: Number(id),
+        issueId: id,
         for: orUndefined(body.for),
         reason: orUndefined(body.reason),
-        createdBy: 'admin-api',
+        createdBy,
         now,
       });
       return c.json(silenceJson(s, now), 201);
@@ -87,14 +93,12 @@ function registerIssueRoutes(app: Hono, { store, clock }: NotifyAdminDeps): void
 
   app.post(
     '/issues/:id/ack',
-    handle(async (c) => {
-      const id = c.req.param('id')!;
-      if (!ID.test(id)) return badId(c, id, 'issue');
+    handleOne('issue', async (c, id) => {
       const body = await readJsonBody(c, ACK_BODY, '{"reason":"looking into it"}');
       const { ack, created } = await acknowledgeIssue(store, {
-        issueId: Number(id),
+        issueId: id,
         reason: orUndefined(body.reason),
-        createdBy: 'admin-api',
+        createdBy,
         now: clock.now(),
       });
       return c.json(ackJson(ack), created ? 201 : 200);
@@ -141,7 +145,7 @@ function registerSilenceRoutes(app: Hono, { store, clock }: NotifyAdminDeps): vo
         every: body.every ? { at: body.every.at, lasting: body.every.lasting, days: body.every.days ?? [], timeZone: body.every.timezone ?? 'UTC' } : undefined,
         for: orUndefined(body.for),
         reason: orUndefined(body.reason),
-        createdBy: 'admin-api',
+        createdBy,
         now,
       });
       return c.json(silenceJson(s, now), 201);
@@ -150,11 +154,9 @@ function registerSilenceRoutes(app: Hono, { store, clock }: NotifyAdminDeps): vo
 
   app.delete(
     '/silences/:id',
-    handle(async (c) => {
-      const id = c.req.param('id')!;
-      if (!ID.test(id)) return badId(c, id, 'silence');
+    handleOne('silence', async (c, id) => {
       const now = clock.now();
-      const s = await new NotifyStore(store).removeSilence(Number(id), now);
+      const s = await new NotifyStore(store).removeSilence(id, now);
       return c.json(silenceJson(s, now));
     }),
   );

@@ -8,7 +8,7 @@ import { parseDuration } from '../lib/duration.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Remediation } from './decision-cache.ts';
 import { REAL_IP_HEADERS, type RealIpHeader } from './client-ip.ts';
-import type { CaptchaProvider } from './captcha.ts';
+import type { CaptchaOptions } from './captcha.ts';
 import { defaultUnhealthyAfter } from './health.ts';
 
 /** pino-compatible: `log.warn({ ip }, 'message')`. */
@@ -56,17 +56,9 @@ export interface BouncerOptions {
   trustedProxies?: string[];
   /** The header trusted proxies put the client in; default `X-Forwarded-For`. */
   realIpHeader?: string;
-  captcha?: {
-    provider?: CaptchaProvider;
-    difficulty?: number;
-    /** How long a solved captcha lets the address through; default `1h`. */
+  /** The captcha's options as the captcha takes them, but its lifetime as a duration (`1h`, the default). */
+  captcha?: Pick<CaptchaOptions, 'provider' | 'difficulty' | 'signingKey' | 'signingKeyFile' | 'cookieName' | 'siteKey' | 'secretKey' | 'verifyUrl'> & {
     lifetime?: DurationInput;
-    signingKey?: string | Uint8Array;
-    signingKeyFile?: string;
-    cookieName?: string;
-    siteKey?: string;
-    secretKey?: string;
-    verifyUrl?: string;
   };
   /** Usage metrics push interval; default `30m`; `0` disables; at least `10m` otherwise (spec). */
   usageMetricsInterval?: DurationInput;

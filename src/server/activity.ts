@@ -11,6 +11,7 @@ import { recordProbes, type ProbeRow } from '../store/bouncer-probes.ts';
 import { recordBouncerChanges } from '../store/bouncer-changes.ts';
 import { applyBouncerActivity } from '../store/bouncers.ts';
 import { recordRefused } from '../store/refused-requests.ts';
+import { SharedRun } from '../lib/shared-run.ts';
 
 /**
  * Buffers what authenticated requests tell about each bouncer (last pull, last request, IP,
@@ -38,7 +39,7 @@ export class ActivityRecorder {
   /** When each bouncer last closed its own connection (connection-watch.ts). */
   #closedAt = new Map<number, number>();
   #timer: NodeJS.Timeout | undefined;
-  #flushing: Promise<void> | undefined;
+  readonly #flushes = new SharedRun(() => this.#flush());
   onError: (e: unknown) => void = () => {};
   onIpChange: (bouncer: Bouncer, oldIp: string, newIp: string) => void = () => {};
 
@@ -192,10 +193,7 @@ export class ActivityRecorder {
   }
 
   flush(): Promise<void> {
-    this.#flushing ??= this.#flush().finally(() => {
-      this.#flushing = undefined;
-    });
-    return this.#flushing;
+    return this.#flushes.run();
   }
 
   async #flush(): Promise<void> {

@@ -40,30 +40,21 @@ export class LapiMetrics {
       labelNames: ['route', 'method', 'status'],
       registers: [this.registry],
     });
-    this.refused = new Counter({
-      name: 'vigil_lapi_refused_requests_total',
-      help: 'Bouncer requests refused (missing, unknown or revoked key) or sent to a wrong path.',
-      labelNames: ['reason'],
-      registers: [this.registry],
-    });
-    this.connectionsRefused = new Counter({
-      name: 'vigil_lapi_connections_refused_total',
-      help: 'Connections closed on arrival: peer_cap (limits.max_connections_per_peer), fair_share (listener 3/4 full), listener_full.',
-      labelNames: ['reason'],
-      registers: [this.registry],
-    });
-    this.connectionsShed = new Counter({
-      name: 'vigil_lapi_connections_shed_total',
-      help: 'Idle connections closed to make room for a new one at a full cap: no_request (never sent one), unauthenticated (none of its requests authenticated).',
-      labelNames: ['reason'],
-      registers: [this.registry],
-    });
-    this.bodiesRefused = new Counter({
-      name: 'vigil_lapi_bodies_refused_total',
-      help: 'Requests refused before their body was read: too_large (over the route cap), unauthenticated (refused key).',
-      labelNames: ['reason'],
-      registers: [this.registry],
-    });
+    // Refusals and sheds, each counted by its reason.
+    const reasonCounter = (name: string, help: string) => new Counter({ name, help, labelNames: ['reason'], registers: [this.registry] });
+    this.refused = reasonCounter('vigil_lapi_refused_requests_total', 'Bouncer requests refused (missing, unknown or revoked key) or sent to a wrong path.');
+    this.connectionsRefused = reasonCounter(
+      'vigil_lapi_connections_refused_total',
+      'Connections closed on arrival: peer_cap (limits.max_connections_per_peer), fair_share (listener 3/4 full), listener_full.',
+    );
+    this.connectionsShed = reasonCounter(
+      'vigil_lapi_connections_shed_total',
+      'Idle connections closed to make room for a new one at a full cap: no_request (never sent one), unauthenticated (none of its requests authenticated).',
+    );
+    this.bodiesRefused = reasonCounter(
+      'vigil_lapi_bodies_refused_total',
+      'Requests refused before their body was read: too_large (over the route cap), unauthenticated (refused key).',
+    );
     registerPullAndIssueGauges(this.registry, store, read);
     const metrics = this;
     new Gauge({

@@ -9,6 +9,7 @@ import type { Announced, IssueNotifyState } from '../core/notify/plan.ts';
 import { matchesSomething, type Acknowledgement, type Silence } from '../core/notify/silences.ts';
 import type { Schedule } from '../core/notify/schedule.ts';
 import type { MessageContent, NotifyEvent } from '../core/notify/types.ts';
+import { readInChunks } from './in-chunks.ts';
 
 /** Migration 004's tables, as Kysely sees them (kept here, beside the only code that uses them). */
 
@@ -361,16 +362,8 @@ export class NotifyStore {
   }
 
   async acknowledgements(issueIds: number[], trx?: NotifyTrx): Promise<Map<number, Acknowledgement>> {
-    const out = new Map<number, Acknowledgement>();
-    for (let i = 0; i < issueIds.length; i += 1000) {
-      const rows = await (trx ?? this.db)
-        .selectFrom('notify_acks')
-        .selectAll()
-        .where('issue_id', 'in', issueIds.slice(i, i + 1000))
-        .execute();
-      for (const r of rows) out.set(Number(r.issue_id), toAck(r));
-    }
-    return out;
+    const rows = await readInChunks(issueIds, (chunk) => (trx ?? this.db).selectFrom('notify_acks').selectAll().where('issue_id', 'in', chunk).execute());
+    return new Map(rows.map((r) => [Number(r.issue_id), toAck(r)]));
   }
 }
 

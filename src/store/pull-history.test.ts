@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DIALECTS, useFreshStore } from '../../test/support/databases.ts';
+import { describeOnEachDialect } from '../../test/support/store-suites.ts';
 import type { Store } from './store.ts';
 import { HOUR_MS, PULL_HISTORY_KEPT_MS, PullHourCounts, hourOf, pullHours, recordPullHours } from './pull-history.ts';
 
@@ -25,25 +25,22 @@ describe('PullHourCounts', () => {
   });
 });
 
-for (const dialect of DIALECTS) {
-  describe(`${dialect}: pull history`, () => {
-    const current = useFreshStore(dialect);
-    let store: Store;
-    beforeEach(() => {
-      store = current();
-    });
-
-    it('adds to the same hourly bucket across writes (replicas add, never overwrite) and keeps PULL_HISTORY_KEPT_MS (29 days)', async () => {
-      await recordPullHours(store, [
-        { bouncerId: 1, hour: T0, pulls: 3 },
-        { bouncerId: 2, hour: T0, pulls: 1 },
-      ]);
-      await recordPullHours(store, [{ bouncerId: 1, hour: T0, pulls: 4 }]);
-      expect(await pullHours(store, { since: T0, bouncerId: 1 })).toEqual([{ bouncerId: 1, hour: T0, pulls: 7 }]);
-      expect(await pullHours(store, { since: T0 + 5 })).toHaveLength(2); // `since` rounds down to its hour
-      const later = hourOf(T0 + PULL_HISTORY_KEPT_MS + HOUR_MS);
-      await recordPullHours(store, [{ bouncerId: 1, hour: later, pulls: 1 }]);
-      expect(await pullHours(store, { since: 0 })).toEqual([{ bouncerId: 1, hour: later, pulls: 1 }]);
-    });
+describeOnEachDialect('pull history', (current) => {
+  let store: Store;
+  beforeEach(() => {
+    store = current();
   });
-}
+
+  it('adds to the same hourly bucket across writes (replicas add, never overwrite) and keeps PULL_HISTORY_KEPT_MS (29 days)', async () => {
+    await recordPullHours(store, [
+      { bouncerId: 1, hour: T0, pulls: 3 },
+      { bouncerId: 2, hour: T0, pulls: 1 },
+    ]);
+    await recordPullHours(store, [{ bouncerId: 1, hour: T0, pulls: 4 }]);
+    expect(await pullHours(store, { since: T0, bouncerId: 1 })).toEqual([{ bouncerId: 1, hour: T0, pulls: 7 }]);
+    expect(await pullHours(store, { since: T0 + 5 })).toHaveLength(2); // `since` rounds down to its hour
+    const later = hourOf(T0 + PULL_HISTORY_KEPT_MS + HOUR_MS);
+    await recordPullHours(store, [{ bouncerId: 1, hour: later, pulls: 1 }]);
+    expect(await pullHours(store, { since: 0 })).toEqual([{ bouncerId: 1, hour: later, pulls: 1 }]);
+  });
+});

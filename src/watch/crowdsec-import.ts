@@ -1,7 +1,7 @@
 import { planCrowdsecImport } from '../core/model/crowdsec-import.ts';
 import { planAllowlistImport, type ImportedAllowlist } from '../core/allowlists/crowdsec-import.ts';
 import { allowlistItems, getAllowlist, insertImportedAllowlists } from '../store/allowlists.ts';
-import { buildDecision } from '../core/decisions/new-decisions.ts';
+import { buildDecision, bulkAlert } from '../core/decisions/new-decisions.ts';
 import { isVigilError } from '../lib/errors.ts';
 import { insertImportedIdentities } from '../store/crowdsec-import.ts';
 import { listMachines } from '../store/machines.ts';
@@ -82,20 +82,13 @@ export async function importCrowdsec(
   if (decisions.length > 0) {
     await addDecisions(
       store,
-      {
-        createdAt: now,
+      bulkAlert({
+        now,
         scenario: `import from CrowdSec (${source.description})`,
         message: `${decisions.length} active decisions imported from CrowdSec`,
-        machineId: '',
         sourceScope: 'vigil/crowdsec-import',
-        sourceValue: '',
-        sourceIp: '',
-        eventsCount: decisions.length,
-        leakspeed: '0',
-        startAt: now,
-        stopAt: now,
-        simulated: false,
-      },
+        count: decisions.length,
+      }),
       decisions,
     );
   }

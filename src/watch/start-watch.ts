@@ -238,37 +238,20 @@ function loggedWatcher(watcher: Watcher, log: Logger): Watcher {
 function watchMetrics(store: Store, clock: Clock, watcher: Watcher, log: Logger): LapiMetrics {
   const metrics = new LapiMetrics(store, clock, null, undefined, () => watcher.engine.rules);
   watcher.engine.evaluated.subscribe(() => metrics.evaluatedAt(clock.now()));
-  const sourceUp = new Gauge({
-    name: 'vigil_watch_source_up',
-    help: "1 when the last read of CrowdSec's bouncers succeeded, else 0.",
-    registers: [metrics.registry],
-  });
-  const lastSuccess = new Gauge({
-    name: 'vigil_watch_last_success_timestamp_seconds',
-    help: "Unix time of the last successful read of CrowdSec's bouncers.",
-    registers: [metrics.registry],
-  });
+  const gauge = (name: string, help: string) => new Gauge({ name, help, registers: [metrics.registry] });
+  const sourceUp = gauge('vigil_watch_source_up', "1 when the last read of CrowdSec's bouncers succeeded, else 0.");
+  const lastSuccess = gauge('vigil_watch_last_success_timestamp_seconds', "Unix time of the last successful read of CrowdSec's bouncers.");
   const failures = new Counter({ name: 'vigil_watch_source_failures_total', help: "Failed reads of CrowdSec's bouncers.", registers: [metrics.registry] });
-  const logUp = new Gauge({
-    name: 'vigil_watch_access_log_up',
-    help: "1 when the last read of CrowdSec's access log succeeded, 0 when it failed; absent when it is not read.",
-    registers: [metrics.registry],
-  });
-  const logMalformed = new Gauge({
-    name: 'vigil_watch_access_log_malformed_lines',
-    help: "Lines of CrowdSec's access log that could not be read (skipped), since start.",
-    registers: [metrics.registry],
-  });
-  const promUp = new Gauge({
-    name: 'vigil_watch_prometheus_up',
-    help: "1 when the last scrape of CrowdSec's Prometheus endpoint succeeded, else 0; absent when it is not scraped.",
-    registers: [metrics.registry],
-  });
-  const lapiUp = new Gauge({
-    name: 'vigil_watch_lapi_up',
-    help: "1 when CrowdSec's own Local API answered its last probe, else 0 (down, disabled, or answered by Vigil); absent when it is not probed.",
-    registers: [metrics.registry],
-  });
+  const logUp = gauge('vigil_watch_access_log_up', "1 when the last read of CrowdSec's access log succeeded, 0 when it failed; absent when it is not read.");
+  const logMalformed = gauge('vigil_watch_access_log_malformed_lines', "Lines of CrowdSec's access log that could not be read (skipped), since start.");
+  const promUp = gauge(
+    'vigil_watch_prometheus_up',
+    "1 when the last scrape of CrowdSec's Prometheus endpoint succeeded, else 0; absent when it is not scraped.",
+  );
+  const lapiUp = gauge(
+    'vigil_watch_lapi_up',
+    "1 when CrowdSec's own Local API answered its last probe, else 0 (down, disabled, or answered by Vigil); absent when it is not probed.",
+  );
   let wasUp: boolean | undefined;
   let lapiWas: string | undefined;
   watcher.onPoll = (r: PollResult) => {

@@ -18,6 +18,7 @@ import { lastSeenFrom } from '../core/watch/last-pull.ts';
 import { LapiOutages } from '../core/watch/lapi-outages.ts';
 import { withOutagesCredited, type LapiProbe } from './lapi-probe.ts';
 import { bouncerChanges } from '../store/bouncer-changes.ts';
+import { SharedRun } from '../lib/shared-run.ts';
 
 export interface WatchStatus {
   source: string;
@@ -53,7 +54,7 @@ export class Watcher {
   #rules: HealthRules;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
-  #polling: Promise<PollResult> | undefined;
+  readonly #polls = new SharedRun(() => this.#poll());
   #entries: WatchedEntry[] = [];
   #machines: MachineHealthInput[] | undefined;
   /** The earliest created_at seen per machine: CrowdSec 1.4 moves it on every update (as a bouncer's). */
@@ -109,10 +110,7 @@ export class Watcher {
 
   /** One poll: read, mirror, evaluate. Concurrent calls share it. */
   pollOnce(): Promise<PollResult> {
-    this.#polling ??= this.#poll().finally(() => {
-      this.#polling = undefined;
-    });
-    return this.#polling;
+    return this.#polls.run();
   }
 
   async #poll(): Promise<PollResult> {
@@ -229,7 +227,7 @@ export class Watcher {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    await this.#polling?.catch(() => {});
+    await this.#polls.current?.catch(() => {});
   }
 }
 

@@ -10,16 +10,13 @@ import { ADMIN_MOUNT, DASHBOARD_MOUNT, isUnder } from '../server/routes.ts';
 import type { AddressInfo } from 'node:net';
 import { Hono } from 'hono';
 import { getRequestListener } from '@hono/node-server';
-import type { Logger } from 'pino';
 import type { VigilConfig } from '../config/config.ts';
 import type { ListenAddress } from '../lib/listen-address.ts';
 import { formatListen } from '../lib/listen-address.ts';
 import type { Store } from '../store/store.ts';
-import type { Clock } from '../lib/clock.ts';
-import type { HealthRules } from '../core/health/types.ts';
-import type { DecisionSync } from '../decisions/decision-sync.ts';
 import { createDashboard, isLoopback, type AdminSessionAuth, type Dashboard } from './dashboard.ts';
 import { prepareDashboardPassword, storeDashboardPassword } from './credentials.ts';
+import type { DashboardDeps } from './context.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: Hono apps and @hono/node-server disagree on the env type; this layer only passes it through.
 type Fetch = (request: Request, env?: any) => Response | Promise<Response>;
@@ -41,23 +38,15 @@ export interface WebSurface {
   close(): Promise<void>;
 }
 
-export interface WebSurfaceDeps {
+/** The dashboard's own dependencies, and where it listens with the password handed over on first start. */
+export interface WebSurfaceDeps extends Pick<DashboardDeps, 'store' | 'clock' | 'rules' | 'sync' | 'log' | 'lapiUrl' | 'livePollMs'> {
   config: Pick<VigilConfig, 'adminListen' | 'adminSessionTtlMs' | 'listen'> & Partial<Pick<VigilConfig, 'adminTrustedProxies'>>;
-  store: Store;
-  clock: Clock;
-  rules: HealthRules;
-  /** Without it (vigil watch) the dashboard has no Decisions page. */
-  sync?: DecisionSync;
-  log: Logger;
-  lapiUrl: () => string;
-  livePollMs?: number;
   /**
    * Creates the dashboard password on first start and hands it over, with the dashboard's
    * configured address, to be printed once.
    */
   firstStartPassword?: (password: string, dashboardUrl: string) => void;
 }
-
 /** The dashboard's mount and home page, as the Local API's route table (server/routes.ts) has them. */
 const isDashboardPath = (path: string) => isUnder(path, DASHBOARD_MOUNT);
 const DASHBOARD_HOME = `${DASHBOARD_MOUNT}/`;
@@ -65,17 +54,8 @@ const DASHBOARD_HOME = `${DASHBOARD_MOUNT}/`;
 export async function createWebSurface(deps: WebSurfaceDeps): Promise<WebSurface> {
   const where = deps.config.adminListen;
   if (where === null) return surfaceOff();
-  const dashboard = await createDashboard({
-    store: deps.store,
-    clock: deps.clock,
-    rules: deps.rules,
-    sync: deps.sync,
-    log: deps.log,
-    lapiUrl: deps.lapiUrl,
-    sessionTtlMs: deps.config.adminSessionTtlMs,
-    trustedProxies: deps.config.adminTrustedProxies,
-    livePollMs: deps.livePollMs,
-  });
+  const { config, firstStartPassword, ...dashboardDeps } = deps;
+  const dashboard = await createDashboard({ ...dashboardDeps, sessionTtlMs: config.adminSessionTtlMs, trustedProxies: config.adminTrustedProxies });
   const dashboardFetch = dashboard.app.fetch as Fetch;
   if (deps.firstStartPassword) await showFirstStartPassword(deps.store, deps.firstStartPassword, where === 'lapi' ? deps.config.listen : where);
   let adminApp: Hono | undefined;

@@ -12,30 +12,14 @@ import {
   META_KEY_MAX,
   META_VALUE_MAX,
 } from './alert-caps.ts';
-import { parseAlertsPayload, parseAlertsPayloadInTurns, type IncomingAlert } from './payload.ts';
+import { parseAlertsPayload, parseAlertsPayloadInTurns } from './payload.ts';
+import { parseOneAlert, wireAlert } from '../../../test/support/alert-builders.ts';
+import { runCountingPauses } from '../../../test/support/turns.ts';
 
-const wire = (over: Record<string, unknown> = {}) => ({
-  capacity: 5,
-  events: [],
-  events_count: 6,
-  leakspeed: '10s',
-  message: 'm',
-  scenario: 'crowdsecurity/ssh-bf',
-  scenario_hash: 'h',
-  scenario_version: '0.1',
-  simulated: false,
-  source: { scope: 'Ip', value: '192.0.2.1', ip: '192.0.2.1' },
-  start_at: '2026-11-24T04:18:03Z',
-  stop_at: '2026-11-24T04:18:05Z',
-  ...over,
-});
+const wire = wireAlert;
 const event = (...values: string[]) => ({ meta: values.map((value, i) => ({ key: `k${i}`, value })), timestamp: '2026-11-24T04:18:03Z' });
 
-function one(a: unknown): IncomingAlert {
-  const r = parseAlertsPayload([a]);
-  if (!r.ok) throw new Error(r.message);
-  return r.alerts[0]!;
-}
+const one = parseOneAlert;
 
 describe('alert caps', () => {
   it("keeps the real 1.4.6 agent's alerts exactly as sent", () => {
@@ -125,9 +109,7 @@ describe('alert caps', () => {
       type: 'ban',
       value: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`,
     }));
-    const steps = parseAlertsPayloadInTurns([wire({ decisions })]);
-    let pauses = 0;
-    for (let s = steps.next(); !s.done; s = steps.next()) pauses++;
+    const { pauses } = runCountingPauses(parseAlertsPayloadInTurns([wire({ decisions })]));
     expect(pauses).toBeGreaterThan(90);
   });
 });

@@ -1,6 +1,7 @@
 import { formatGoDuration, formatGoTimeString, formatRfc3339 } from '../../lib/duration.ts';
 import type { Alert, AlertDetails, Decision } from '../model/records.ts';
 import type { IncomingAlert } from './payload.ts';
+import { decisionTailJson } from '../decisions/wire.ts';
 
 /**
  * Alerts as CrowdSec 1.4.6 answers GET /v1/alerts (docs/reference/crowdsec-wire-protocol.md §3 and
@@ -44,25 +45,7 @@ function parseExtra(text: string): AlertExtra {
 
 /** One decision inside an alert: Go's models.Decision order (duration, id, origin, scenario, scope, simulated, type, value). */
 export function alertDecisionJson(d: Decision, now: number): string {
-  return (
-    '{"duration":"' +
-    formatGoDuration(d.until - now) +
-    '","id":' +
-    d.id +
-    ',"origin":' +
-    JSON.stringify(d.origin) +
-    ',"scenario":' +
-    JSON.stringify(d.scenario) +
-    ',"scope":' +
-    JSON.stringify(d.scope) +
-    ',"simulated":' +
-    d.simulated +
-    ',"type":' +
-    JSON.stringify(d.type) +
-    ',"value":' +
-    JSON.stringify(d.value) +
-    '}'
-  );
+  return '{"duration":"' + formatGoDuration(d.until - now) + '"' + decisionTailJson(d, true);
 }
 
 /** Decisions per piece of {@link alertJsonPieces}: an alert of 250k decisions is written in slices. */

@@ -1,30 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { parseAlertsPayload, MAX_DECISIONS_PER_REQUEST, type IncomingAlert } from './payload.ts';
+import { parseAlertsPayload, MAX_DECISIONS_PER_REQUEST } from './payload.ts';
 import { DEFAULT_PROFILES, decisionsFromProfiles, type Profile } from './profiles.ts';
 import { alertMatches, decisionsToDelete, parseAlertFilter, parseDecisionDeleteFilter } from './query.ts';
 import type { Decision } from '../model/records.ts';
+import { parseOneAlert, storedAlert, wireAlert } from '../../../test/support/alert-builders.ts';
 
-const alert = (over: Partial<Record<string, unknown>> = {}) => ({
-  capacity: 5,
-  events: [],
-  events_count: 6,
-  leakspeed: '10s',
-  message: 'm',
-  scenario: 'crowdsecurity/ssh-bf',
-  scenario_hash: '',
-  scenario_version: '0.1',
-  simulated: false,
-  remediation: true,
-  source: { scope: 'Ip', value: '192.0.2.1', ip: '192.0.2.1', range: '192.0.2.0/24' },
-  start_at: '2026-11-24T04:18:03Z',
-  stop_at: '2026-11-24T04:18:05Z',
-  ...over,
-});
-const parsed = (a: unknown): IncomingAlert => {
-  const r = parseAlertsPayload([a]);
-  if (!r.ok) throw new Error(r.message);
-  return r.alerts[0]!;
-};
+const alert = (over: Record<string, unknown> = {}) =>
+  wireAlert({ scenario_hash: '', remediation: true, source: { scope: 'Ip', value: '192.0.2.1', ip: '192.0.2.1', range: '192.0.2.0/24' }, ...over });
+const parsed = parseOneAlert;
 
 describe('parseAlertsPayload', () => {
   it("lists every missing required field as CrowdSec's swagger does, with status 500", () => {
@@ -67,19 +50,7 @@ describe('profiles', () => {
 describe('alert and decision filters', () => {
   const now = Date.UTC(2026, 10, 24, 5, 0, 0);
   const stored = {
-    id: 1,
-    createdAt: now - 3600_000,
-    scenario: 's',
-    message: '',
-    machineId: 'm',
-    sourceScope: 'Ip',
-    sourceValue: '192.0.2.1',
-    sourceIp: '192.0.2.1',
-    eventsCount: 1,
-    leakspeed: '',
-    startAt: 0,
-    stopAt: 0,
-    simulated: false,
+    ...storedAlert(1, now - 3600_000, { message: '' }),
     capacity: 0,
     scenarioHash: '',
     scenarioVersion: '',

@@ -3,35 +3,15 @@ import { runToEnd } from '../../lib/turns.ts';
 import { BUILD_SLICE, buildAlerts } from './build.ts';
 import { ALERT_TEXT_LIMITS, parseAlertsPayload, type IncomingAlert } from './payload.ts';
 import { DEFAULT_PROFILES } from './profiles.ts';
+import { wireAlert, wireDecision } from '../../../test/support/alert-builders.ts';
+import { runCountingPauses } from '../../../test/support/turns.ts';
 
 const NOW = Date.UTC(2026, 10, 24, 5, 0, 0);
 const STOP = Date.UTC(2026, 10, 24, 4, 18, 5);
 
-const wire = (over: Record<string, unknown> = {}) => ({
-  capacity: 5,
-  events: [],
-  events_count: 6,
-  leakspeed: '10s',
-  message: 'm',
-  scenario: 'crowdsecurity/ssh-bf',
-  scenario_hash: 'h',
-  scenario_version: '0.1',
-  simulated: false,
-  remediation: true,
-  source: { scope: 'Ip', value: '192.0.2.1', ip: '192.0.2.1', range: '192.0.2.0/24', cn: 'FR' },
-  start_at: '2026-11-24T04:18:03Z',
-  stop_at: '2026-11-24T04:18:05Z',
-  ...over,
-});
-const decision = (value: string, over: Record<string, unknown> = {}) => ({
-  duration: '1h',
-  origin: 'cscli',
-  scenario: 'manual',
-  scope: 'Ip',
-  type: 'ban',
-  value,
-  ...over,
-});
+const wire = (over: Record<string, unknown> = {}) =>
+  wireAlert({ remediation: true, source: { scope: 'Ip', value: '192.0.2.1', ip: '192.0.2.1', range: '192.0.2.0/24', cn: 'FR' }, ...over });
+const decision = wireDecision;
 
 function incoming(...alerts: unknown[]): IncomingAlert[] {
   const r = parseAlertsPayload(alerts);
@@ -41,13 +21,8 @@ function incoming(...alerts: unknown[]): IncomingAlert[] {
 
 /** Runs the builder to its end, counting its pauses. */
 function build(alerts: IncomingAlert[]) {
-  const steps = buildAlerts(alerts, DEFAULT_PROFILES, 'agent-1', NOW);
-  let pauses = 0;
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return { batch: step.value, pauses };
-    pauses++;
-  }
+  const { value: batch, pauses } = runCountingPauses(buildAlerts(alerts, DEFAULT_PROFILES, 'agent-1', NOW));
+  return { batch, pauses };
 }
 
 describe('buildAlerts', () => {

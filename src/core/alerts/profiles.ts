@@ -1,4 +1,5 @@
 import type { IncomingAlert } from './payload.ts';
+import type { DecisionRequest } from '../decisions/new-decisions.ts';
 
 /**
  * Profiles: how an agent's alert (one without decisions) becomes decisions, a structured subset
@@ -30,14 +31,9 @@ export const DEFAULT_PROFILES: readonly Profile[] = [
 export const AGENT_ORIGIN = 'crowdsec';
 
 /** A decision a profile asks for, before validation (core/decisions/new-decisions.ts buildDecision). */
-export interface ProfileDecision {
+export interface ProfileDecision extends DecisionRequest {
+  /** The profile that asked for it. */
   profile: string;
-  scope: string;
-  value: string;
-  type: string;
-  duration: string;
-  reason: string;
-  origin: string;
 }
 
 function scenarioMatches(patterns: readonly string[], scenario: string): boolean {

@@ -37,28 +37,6 @@ export const DEFAULT_ALERTS_LIMIT = 100;
 /** Most alerts one answer carries, whatever the client asks. */
 export const MAX_ALERTS_LIMIT = 10_000;
 
-const ALERT_PARAMS = new Set([
-  'scope',
-  'value',
-  'scenario',
-  'ip',
-  'range',
-  'contains',
-  'since',
-  'until',
-  'created_before',
-  'decision_type',
-  'origin',
-  'include_capi',
-  'has_active_decision',
-  'simulated',
-  'with_decisions',
-  'kind',
-  'sort',
-  'limit',
-  'alert_source',
-]);
-
 /** `ip`/`range`/`country`/`as` as CrowdSec capitalises them; any other scope as typed. */
 export function normaliseScope(s: string): string {
   const m: Record<string, string> = { ip: 'Ip', range: 'Range', country: 'Country', as: 'AS' };
@@ -82,76 +60,80 @@ function bool(name: string, v: string): boolean {
   throw new VigilError('E_BAD_PARAM', `${name}: "${v.slice(0, 32)}" is not a boolean; use true or false`);
 }
 
+type ParamReader = (f: AlertFilter, v: string, now: number) => void;
+
+/** How each filter parameter of `GET /v1/alerts` sets the filter; any other is refused, as CrowdSec does. */
+const ALERT_PARAMS: Record<string, ParamReader> = {
+  scope: (f, v) => {
+    f.scope = normaliseScope(v);
+  },
+  value: (f, v) => {
+    f.value = v;
+  },
+  scenario: (f, v) => {
+    f.scenario = v;
+  },
+  ip: (f, v) => {
+    f.target = addressParam(v, parseIp);
+  },
+  range: (f, v) => {
+    f.target = addressParam(v, parseRange);
+  },
+  contains: (f, v) => {
+    f.contains = bool('contains', v);
+  },
+  since: (f, v, now) => {
+    f.since = now - parseDuration(v, 'since', { allowZero: true });
+  },
+  until: (f, v, now) => {
+    f.until = now - parseDuration(v, 'until', { allowZero: true });
+  },
+  created_before: (f, v) => {
+    const t = Date.parse(v);
+    if (!Number.isFinite(t)) throw new VigilError('E_BAD_PARAM', `created_before: "${v.slice(0, 64)}" is not a time; use RFC 3339, e.g. 2026-11-24T04:18:06Z`);
+    f.until = Math.min(f.until ?? t, t);
+  },
+  decision_type: (f, v) => {
+    f.decisionType = v;
+  },
+  origin: (f, v) => {
+    f.origin = v;
+  },
+  include_capi: (f, v) => {
+    f.includeCapi = bool('include_capi', v);
+  },
+  has_active_decision: (f, v) => {
+    f.hasActiveDecision = bool('has_active_decision', v);
+  },
+  simulated: (f, v) => {
+    f.simulated = bool('simulated', v);
+  },
+  with_decisions: (f, v) => {
+    f.withDecisions = bool('with_decisions', v);
+  },
+  kind: (f, v) => {
+    f.kind = v;
+  },
+  sort: (f, v) => {
+    if (v.toLowerCase() !== 'asc' && v.toLowerCase() !== 'desc') throw new VigilError('E_BAD_PARAM', `sort: "${v.slice(0, 16)}": use ASC or DESC`);
+    f.sort = v.toLowerCase() as 'asc' | 'desc';
+  },
+  limit: (f, v) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n))
+      throw new VigilError('E_BAD_PARAM', `limit: "${v.slice(0, 16)}" is not a whole number; use e.g. 100 (0 = all)`);
+    f.limit = n === 0 ? null : n;
+  },
+  // 1.6: accepted and ignored, all alerts here are local.
+  alert_source: () => {},
+};
+
 export function parseAlertFilter(params: URLSearchParams, now: number): AlertFilter {
   const f: AlertFilter = { contains: true, includeCapi: true, simulated: false, withDecisions: true, limit: DEFAULT_ALERTS_LIMIT, sort: 'desc' };
   for (const [k, v] of params) {
-    if (!ALERT_PARAMS.has(k)) throw new VigilError('E_BAD_PARAM', `Filter parameter '${k.slice(0, 64)}' is unknown (=${v.slice(0, 64)}): invalid filter`);
-    switch (k) {
-      case 'scope':
-        f.scope = normaliseScope(v);
-        break;
-      case 'value':
-        f.value = v;
-        break;
-      case 'scenario':
-        f.scenario = v;
-        break;
-      case 'ip':
-        f.target = addressParam(v, parseIp);
-        break;
-      case 'range':
-        f.target = addressParam(v, parseRange);
-        break;
-      case 'contains':
-        f.contains = bool(k, v);
-        break;
-      case 'since':
-        f.since = now - parseDuration(v, 'since', { allowZero: true });
-        break;
-      case 'until':
-        f.until = now - parseDuration(v, 'until', { allowZero: true });
-        break;
-      case 'created_before': {
-        const t = Date.parse(v);
-        if (!Number.isFinite(t))
-          throw new VigilError('E_BAD_PARAM', `created_before: "${v.slice(0, 64)}" is not a time; use RFC 3339, e.g. 2026-11-24T04:18:06Z`);
-        f.until = Math.min(f.until ?? t, t);
-        break;
-      }
-      case 'decision_type':
-        f.decisionType = v;
-        break;
-      case 'origin':
-        f.origin = v;
-        break;
-      case 'include_capi':
-        f.includeCapi = bool(k, v);
-        break;
-      case 'has_active_decision':
-        f.hasActiveDecision = bool(k, v);
-        break;
-      case 'simulated':
-        f.simulated = bool(k, v);
-        break;
-      case 'with_decisions':
-        f.withDecisions = bool(k, v);
-        break;
-      case 'kind':
-        f.kind = v;
-        break;
-      case 'sort':
-        if (v.toLowerCase() !== 'asc' && v.toLowerCase() !== 'desc') throw new VigilError('E_BAD_PARAM', `sort: "${v.slice(0, 16)}": use ASC or DESC`);
-        f.sort = v.toLowerCase() as 'asc' | 'desc';
-        break;
-      case 'limit': {
-        const n = Number(v);
-        if (!/^\d+$/.test(v) || !Number.isSafeInteger(n))
-          throw new VigilError('E_BAD_PARAM', `limit: "${v.slice(0, 16)}" is not a whole number; use e.g. 100 (0 = all)`);
-        f.limit = n === 0 ? null : n;
-        break;
-      }
-      // alert_source (1.6): accepted and ignored, all alerts here are local.
-    }
+    const read = Object.hasOwn(ALERT_PARAMS, k) ? ALERT_PARAMS[k] : undefined;
+    if (!read) throw new VigilError('E_BAD_PARAM', `Filter parameter '${k.slice(0, 64)}' is unknown (=${v.slice(0, 64)}): invalid filter`);
+    read(f, v, now);
   }
   if (f.limit === null || f.limit > MAX_ALERTS_LIMIT) f.limit = MAX_ALERTS_LIMIT;
   return f;

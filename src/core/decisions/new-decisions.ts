@@ -93,3 +93,24 @@ export function manualAlert(opts: { now: number; scenario: string; scope: string
     simulated: false,
   };
 }
+
+/**
+ * The alert that carries decisions moved in bulk between CrowdSec and Vigil (an import, an export),
+ * as cscli's own imports do: no source of its own, `sourceScope` naming the move.
+ */
+export function bulkAlert(opts: { now: number; scenario: string; message: string; sourceScope: string; count: number }): NewAlert {
+  return {
+    createdAt: opts.now,
+    scenario: opts.scenario,
+    message: opts.message,
+    machineId: '',
+    sourceScope: opts.sourceScope,
+    sourceValue: '',
+    sourceIp: '',
+    eventsCount: opts.count,
+    leakspeed: '0',
+    startAt: opts.now,
+    stopAt: opts.now,
+    simulated: false,
+  };
+}

@@ -5,6 +5,7 @@ import { longestPerValue, matchesStream, parseStreamQuery, type StreamQuery } fr
 import { buildStartupBody, startupBodyChunks, startupBodyJson } from './startup-body.ts';
 import { streamJson } from './wire.ts';
 import { runToEnd } from '../../lib/turns.ts';
+import { runCountingPauses } from '../../../test/support/turns.ts';
 
 const NOW = Date.UTC(2026, 11, 7, 12, 0, 0);
 
@@ -132,8 +133,7 @@ describe('a shared startup body', () => {
     const all = decisions(25_000, 4).map((d) => ({ ...d, until: NOW + 3600_000 }));
     const index = indexOf(all);
     const steps = buildStartupBody(index.active(NOW), [], index, parseStreamQuery(new URLSearchParams('dedup=false&scopes=ip,range,country')), NOW);
-    let pauses = 0;
-    for (let s = steps.next(); !s.done; s = steps.next()) pauses++;
+    const { pauses } = runCountingPauses(steps);
     expect(pauses).toBeGreaterThanOrEqual(2);
   });
 });

@@ -11,24 +11,35 @@ const tails = new WeakMap<Decision, { text: string; bytes: number }>();
 function tailEntry(d: Decision): { text: string; bytes: number } {
   let tail = tails.get(d);
   if (tail === undefined) {
-    const text =
-      ',"id":' +
-      d.id +
-      ',"origin":' +
-      JSON.stringify(d.origin) +
-      ',"scenario":' +
-      JSON.stringify(d.scenario) +
-      ',"scope":' +
-      JSON.stringify(d.scope) +
-      ',"type":' +
-      JSON.stringify(d.type) +
-      ',"value":' +
-      JSON.stringify(d.value) +
-      '}';
+    const text = decisionTailJson(d, false);
     tail = { text, bytes: Buffer.byteLength(text) };
     tails.set(d, tail);
   }
   return tail;
+}
+
+/**
+ * A decision's JSON after `duration`, in Go's key order. Alerts' decisions (models.Decision) carry
+ * `simulated` between scope and type; the stream's (models.Decision as the stream marshals it) do not.
+ */
+export function decisionTailJson(d: Decision, withSimulated: boolean): string {
+  const simulated = withSimulated ? ',"simulated":' + d.simulated : '';
+  return (
+    ',"id":' +
+    d.id +
+    ',"origin":' +
+    JSON.stringify(d.origin) +
+    ',"scenario":' +
+    JSON.stringify(d.scenario) +
+    ',"scope":' +
+    JSON.stringify(d.scope) +
+    simulated +
+    ',"type":' +
+    JSON.stringify(d.type) +
+    ',"value":' +
+    JSON.stringify(d.value) +
+    '}'
+  );
 }
 
 function tailOf(d: Decision): string {

@@ -55,18 +55,15 @@ describe('bouncerFamily', () => {
 });
 
 describe('isFirewallType', () => {
-  it.each([
+  const FIREWALLS = [
     'crowdsec-firewall-bouncer',
     'cs-firewall-bouncer',
     'cs-windows-fw-bouncer',
     'cs-cloud-firewall-bouncer',
     'crowdsec-blocklist-mirror',
     'crowdsec-unifi-bouncer',
-  ])('%s is a firewall', (type) => {
-    expect(isFirewallType(type)).toBe(true);
-  });
-
-  it.each([
+  ];
+  const OTHERS = [
     'crowdsec-aws-waf-bouncer',
     'crowdsec-cloudflare-bouncer',
     'crowdsec-custom-bouncer',
@@ -75,8 +72,9 @@ describe('isFirewallType', () => {
     'vigil-bouncer',
     'curl',
     '',
-  ])('%s is not', (type) => {
-    expect(isFirewallType(type)).toBe(false);
+  ];
+  it.each([...FIREWALLS.map((type) => [type, true] as const), ...OTHERS.map((type) => [type, false] as const)])('%j is a firewall: %s', (type, firewall) => {
+    expect(isFirewallType(type)).toBe(firewall);
   });
 });
 

@@ -11,13 +11,13 @@ import { CONSOLE_CAUSES } from './console-causes.ts';
  * far as the Local API can see them. A new cause is one entry here (its words, its runbook summary,
  * the runbook steps it moves to the front); the evaluator then only has to raise it.
  */
-interface CauseDefinition {
+export interface CauseDefinition {
   /** In an operator's words: the CLI, notifications, the dashboard. */
   text: string;
   /** The runbook's "most likely because …". */
   summary: string;
-  /** The runbook steps this cause moves to the front, in the seed's order otherwise. */
-  first: { diagnose: StepId[]; resolve: StepId[] };
+  /** The runbook steps this cause moves to the front; absent (or empty), the seed's order. */
+  first?: { diagnose: StepId[]; resolve: StepId[] };
 }
 
 export const CAUSES = {
@@ -71,7 +71,6 @@ export const CAUSES = {
   unknown: {
     text: 'unknown',
     summary: 'not clear from what the Local API saw, so the steps follow the usual order',
-    first: { diagnose: [], resolve: [] },
   },
 } as const satisfies Record<string, CauseDefinition>;
 

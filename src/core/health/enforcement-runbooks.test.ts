@@ -4,25 +4,20 @@ import { enforcementRunbookFor } from './enforcement-runbooks.ts';
 import { canaryUrlOf, issueRunbook } from './issue-view.ts';
 import type { Runbook } from './runbooks/index.ts';
 import type { CauseKind } from './causes.ts';
+import { oneCause, openIssue } from '../../../test/support/health-issues.ts';
 
 const steps = (r: Runbook, title: string) => r.sections.find((s) => s.title === title)?.steps ?? [];
 const allCommands = (r: Runbook) => r.sections.flatMap((s) => s.steps.flatMap((st) => st.commands));
 
-function canaryIssue(cause: CauseKind): HealthIssue {
-  return {
+const canaryIssue = (cause: CauseKind): HealthIssue =>
+  openIssue(0, {
     id: 3,
     kind: 'remediation_not_enforced',
-    criticality: 'critical',
     subject: 'canary:site',
     bouncerName: 'vigil-forward-auth',
-    openedAt: 0,
-    lastSeenAt: 0,
-    resolvedAt: null,
-    since: 0,
     summary: "canary 'site': http://127.0.0.1:59226/ does not block 192.0.2.1 (step check failed): 200 after 2.09 s",
-    evidence: { causes: [{ cause, confidence: 'medium', evidence: [] }], notes: [] },
-  };
-}
+    evidence: oneCause(cause, 'medium'),
+  });
 
 describe('canary runbooks', () => {
   it("use the canary's URL and the bouncer's config file and service", () => {

@@ -11,33 +11,11 @@ import {
   type DriftObservation,
 } from './enforcement.ts';
 import { causeText } from './causes.ts';
+import { passedCanaryRun } from '../../../test/support/health-issues.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 
-function run(over: Partial<CanaryRun>): CanaryRun {
-  return {
-    id: 1,
-    canary: 'shop',
-    bouncerName: 'nginx-fa',
-    url: 'http://127.0.0.1:8088/',
-    address: '192.0.2.44',
-    expect: 'ban',
-    startedAt: T0,
-    finishedAt: T0 + 3000,
-    verdict: 'pass',
-    failedStep: null,
-    summary: 'ok',
-    fix: null,
-    decisionId: '7',
-    decisionRemoved: true,
-    answerStatus: 403,
-    pulledAfterMs: 400,
-    enforcedAfterMs: 450,
-    totalMs: 3000,
-    steps: [],
-    ...over,
-  };
-}
+const run = (over: Partial<CanaryRun>): CanaryRun => passedCanaryRun(T0, over);
 
 const served = (startedAt: number) =>
   run({
@@ -162,8 +140,8 @@ describe('drift', () => {
     expect(reportedActiveDecisions({})).toBeNull();
   });
 
-  const obs = (reportAt: number, reported: Record<string, number>, expected: Record<string, number>): DriftObservation =>
-    driftObservation({ id: 1, name: 'fw' }, reportAt, new Map(Object.entries(reported)), new Map(Object.entries(expected)));
+  const obs = (reportAt: number, reported: Record<string, number>, expected: Record<string, number>, askedOrigins?: string[]): DriftObservation =>
+    driftObservation({ id: 1, name: 'fw' }, reportAt, new Map(Object.entries(reported)), new Map(Object.entries(expected)), askedOrigins);
 
   it('two reports in a row that disagree raise it (High) with the numbers and the origin it holds none of; one alone does not', () => {
     const bad = (t: number) => obs(t, { crowdsec: 40 }, { crowdsec: 40, cscli: 25 });
@@ -176,18 +154,7 @@ describe('drift', () => {
   });
 
   it("an origin the bouncer's own filter leaves out is drift too, blamed on the filter; blocklists count as lists", () => {
-    const filtered = (t: number) =>
-      driftObservation(
-        { id: 1, name: 'fw' },
-        t,
-        new Map([['crowdsec', 40]]),
-        new Map([
-          ['crowdsec', 40],
-          ['cscli', 25],
-          ['lists:firehol', 3],
-        ]),
-        ['crowdsec', 'lists'],
-      );
+    const filtered = (t: number) => obs(t, { crowdsec: 40 }, { crowdsec: 40, cscli: 25, 'lists:firehol': 3 }, ['crowdsec', 'lists']);
     expect(filtered(T0).byOrigin).toEqual({
       crowdsec: { reported: 40, expected: 40 },
       cscli: { reported: 0, expected: 25, filtered: true },
@@ -196,17 +163,7 @@ describe('drift', () => {
     const f = driftFinding([filtered(T0 + 60_000), filtered(T0)])!;
     // lists:firehol is asked for and missing: that loss comes first; the filter is the cause once nothing else is lost.
     expect(f.causes[0]!.cause).toBe('origins_dropped');
-    const onlyFiltered = (t: number) =>
-      driftObservation(
-        { id: 1, name: 'fw' },
-        t,
-        new Map([['crowdsec', 40]]),
-        new Map([
-          ['crowdsec', 40],
-          ['cscli', 25],
-        ]),
-        ['crowdsec'],
-      );
+    const onlyFiltered = (t: number) => obs(t, { crowdsec: 40 }, { crowdsec: 40, cscli: 25 }, ['crowdsec']);
     const g = driftFinding([onlyFiltered(T0 + 60_000), onlyFiltered(T0)])!;
     expect(g.summary).toBe("bouncer 'fw' reports 40 active decisions, the Local API holds 65 for its scopes (its origins filter leaves out cscli (25))");
     expect(g.causes[0]).toMatchObject({ cause: 'origins_filtered', confidence: 'high' });

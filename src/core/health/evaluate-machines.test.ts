@@ -7,8 +7,8 @@ import { machineRunbookFor } from './machine-runbooks.ts';
 import { issueRunbook } from './issue-view.ts';
 import type { FleetSnapshot, MachineHealthInput } from './types.ts';
 import type { RefusedRequest } from '../model/records.ts';
-import type { HealthIssue } from '../model/health-issue.ts';
 import { bouncerBuilder, fleetSnapshot, machineBuilder } from '../../../test/support/health-inputs.ts';
+import { agentRunbook, findingKinds, oneCause, openIssue, refusedRequests } from '../../../test/support/health-issues.ts';
 
 const T0 = Date.UTC(2026, 10, 1, 0, 0, 0);
 const H = 3600_000;
@@ -22,22 +22,17 @@ const machine = machineBuilder(
 const bouncer = bouncerBuilder({}, { createdAt: T0 - 72 * H, lastPullAt: T0 + 48 * H, lastRequestAt: T0 });
 /** A healthy bouncer keeps the fleet findings (se_no_rc) out of the way. */
 const fleet = (machines: MachineHealthInput[], over: Partial<FleetSnapshot> = {}) => fleetSnapshot({ bouncers: [bouncer()], machines, ...over });
-let rid = 0;
-function login(over: Partial<RefusedRequest>): RefusedRequest {
-  return {
-    id: ++rid,
-    at: T0 + H,
-    peerIp: '10.0.0.7',
-    userAgent: 'crowdsec/v1.7.8-debian',
-    method: 'POST',
-    path: '/v1/watchers/login',
-    reason: 'login:bad-password',
-    keyFingerprint: '',
-    bouncerName: 'agent1',
-    ...over,
-  };
-}
-const kinds = (f: ReturnType<typeof evaluate>) => f.map((x) => `${x.kind}:${x.subject}`);
+const login = refusedRequests({
+  at: T0 + H,
+  peerIp: '10.0.0.7',
+  userAgent: 'crowdsec/v1.7.8-debian',
+  method: 'POST',
+  path: '/v1/watchers/login',
+  reason: 'login:bad-password',
+  keyFingerprint: '',
+  bouncerName: 'agent1',
+});
+const kinds = findingKinds;
 const causes = (f: ReturnType<typeof evaluate>[number] | undefined) => f?.causes.map((c) => `${c.cause}/${c.confidence}`);
 
 describe('evaluate: LP Offline', () => {
@@ -216,13 +211,7 @@ describe('machine causes and runbooks', () => {
   });
 
   it('a wrong password leads with rewriting the credentials file', () => {
-    const r = machineRunbookFor({
-      machineId: 'agent1',
-      issue: 'lp_offline',
-      lapiUrl: 'http://127.0.0.1:8080/',
-      deployment: 'host',
-      cause: 'machine_bad_password',
-    });
+    const r = agentRunbook('lp_offline', 'machine_bad_password', 'host');
     expect(r.title).toBe('LP Offline: `agent1` (CrowdSec agent)');
     const resolve = r.sections.find((s) => s.title === 'Resolve')!;
     expect(resolve.steps[0]!.commands).toEqual([
@@ -233,21 +222,9 @@ describe('machine causes and runbooks', () => {
   });
 
   it('not validated leads with machines validate; unknown machine with adding it again', () => {
-    const pending = machineRunbookFor({
-      machineId: 'agent1',
-      issue: 'lp_pending',
-      lapiUrl: 'http://127.0.0.1:8080/',
-      deployment: 'host',
-      cause: 'machine_not_validated',
-    });
+    const pending = agentRunbook('lp_pending', 'machine_not_validated', 'host');
     expect(pending.sections[1]!.steps[0]!.commands[0]).toBe('sudo vigil machines validate agent1');
-    const unknown = machineRunbookFor({
-      machineId: 'agent1',
-      issue: 'lp_offline',
-      lapiUrl: 'http://127.0.0.1:8080/',
-      deployment: 'docker',
-      cause: 'machine_unknown',
-    });
+    const unknown = agentRunbook('lp_offline', 'machine_unknown', 'docker');
     expect(unknown.sections[1]!.steps[0]!.text).toContain('logs in under a name the Local API does not know');
     expect(unknown.sections[1]!.steps[0]!.commands).toEqual([
       'docker exec crowdsec vigil machines add agent1 --auto --force -f /etc/crowdsec/local_api_credentials.yaml',
@@ -256,7 +233,7 @@ describe('machine causes and runbooks', () => {
   });
 
   it('no alerts points at acquisition and scenarios', () => {
-    const r = machineRunbookFor({ machineId: 'agent1', issue: 'lp_no_alerts', lapiUrl: 'http://127.0.0.1:8080/', deployment: 'host', cause: 'no_alerts' });
+    const r = agentRunbook('lp_no_alerts', 'no_alerts', 'host');
     const commands = r.sections.flatMap((s) => s.steps.flatMap((st) => st.commands));
     expect(commands).toContain('sudo cscli metrics show acquisition parsers');
     expect(commands).toContain('sudo cscli simulation status');
@@ -274,19 +251,7 @@ describe('machine causes and runbooks', () => {
   });
 
   it('issueRunbook gives a machine issue the machine runbook', () => {
-    const issue: HealthIssue = {
-      id: 1,
-      kind: 'lp_offline',
-      criticality: 'critical',
-      subject: 'machine:agent1',
-      bouncerName: null,
-      openedAt: T0,
-      lastSeenAt: T0,
-      resolvedAt: null,
-      since: T0,
-      summary: '',
-      evidence: { causes: [{ cause: 'machine_bad_password', confidence: 'high', evidence: [] }], notes: [] },
-    };
+    const issue = openIssue(T0, { kind: 'lp_offline', subject: 'machine:agent1', evidence: oneCause('machine_bad_password') });
     const r = issueRunbook(issue, undefined, 'http://127.0.0.1:8080/', 'host');
     expect(r?.serviceName).toBe('crowdsec');
     expect(r?.summary).toContain('no longer matches');

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { bouncerStatus, DEFAULT_RULES, evaluate, evaluateInSlices } from './evaluate.ts';
 import type { BouncerHealthInput, FleetSnapshot } from './types.ts';
-import type { RefusedRequest } from '../model/records.ts';
 import { bouncerBuilder, fleetSnapshot } from '../../../test/support/health-inputs.ts';
+import { runCountingPauses } from '../../../test/support/turns.ts';
+import { findingKinds, refusedRequests } from '../../../test/support/health-issues.ts';
 
 const T0 = Date.UTC(2026, 10, 1, 0, 0, 0);
 const H = 3600_000;
@@ -13,22 +14,17 @@ const bouncer = bouncerBuilder(
   { createdAt: T0, lastPullAt: T0, lastRequestAt: T0 },
 );
 const fleet = (bouncers: BouncerHealthInput[], over: Partial<FleetSnapshot> = {}) => fleetSnapshot({ bouncers, ...over });
-let rid = 0;
-function refused(over: Partial<RefusedRequest>): RefusedRequest {
-  return {
-    id: ++rid,
-    at: T0 + H,
-    peerIp: '10.0.0.5',
-    userAgent: 'crowdsec-nginx-bouncer/v1.0.8',
-    method: 'GET',
-    path: '/v1/decisions',
-    reason: 'unknown',
-    keyFingerprint: 'aaaa',
-    bouncerName: '',
-    ...over,
-  };
-}
-const kinds = (f: ReturnType<typeof evaluate>) => f.map((x) => `${x.kind}:${x.subject}`);
+const refused = refusedRequests({
+  at: T0 + H,
+  peerIp: '10.0.0.5',
+  userAgent: 'crowdsec-nginx-bouncer/v1.0.8',
+  method: 'GET',
+  path: '/v1/decisions',
+  reason: 'unknown',
+  keyFingerprint: 'aaaa',
+  bouncerName: '',
+});
+const kinds = findingKinds;
 
 describe('evaluate: offline boundaries', () => {
   it('raises RC Integration Offline only after exactly 24 h without a pull', () => {
@@ -337,14 +333,11 @@ describe('evaluateInSlices', () => {
     );
     const s = fleet(many, { refused: [refused({ peerIp: '10.1.0.7', at: T0 + 2 * H })] });
     const now = T0 + 24 * H + 1000;
-    const steps = evaluateInSlices(s, now, DEFAULT_RULES, 500);
-    let pauses = 0;
-    let step = steps.next();
-    for (; !step.done; step = steps.next()) pauses++;
+    const { value: findings, pauses } = runCountingPauses(evaluateInSlices(s, now, DEFAULT_RULES, 500));
     // Two grouping passes, then one pause per 500 bouncers judged.
     expect(pauses).toBe(2 + Math.floor(2345 / 500));
-    expect(step.value).toEqual(evaluate(s, now, DEFAULT_RULES));
-    expect(step.value.filter((f) => f.kind === 'rc_integration_offline')).toHaveLength(Math.ceil(2345 / 7));
+    expect(findings).toEqual(evaluate(s, now, DEFAULT_RULES));
+    expect(findings.filter((f) => f.kind === 'rc_integration_offline')).toHaveLength(Math.ceil(2345 / 7));
   });
 });
 

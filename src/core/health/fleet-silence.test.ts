@@ -4,7 +4,7 @@ import { FLEET_SILENT_AFTER_MS, FLEET_SILENT_MIN_BOUNCERS, FLEET_SILENT_MIN_SHAR
 import { issueRunbook } from './issue-view.ts';
 import { causeText } from './causes.ts';
 import type { BouncerHealthInput, FleetSnapshot } from './types.ts';
-import type { HealthIssue } from '../model/health-issue.ts';
+import { openIssue } from '../../../test/support/health-issues.ts';
 
 /** Many bouncers silent at the same moment (fleet-silence.ts), alone and through the evaluator, across its exact boundaries. */
 const T = Date.UTC(2026, 11, 7, 9, 0, 0);
@@ -118,19 +118,8 @@ describe('fleet-wide silence', () => {
   it('names its cause and has a runbook that looks between the bouncers and the Local API', () => {
     expect(causeText('fleet_network')).toContain('network or Local API host');
     const finding = fleetSilence(fleet(10), T + FLEET_SILENT_AFTER_MS + 1, DEFAULT_RULES)!.finding!;
-    const issue: HealthIssue = {
-      id: 1,
-      kind: finding.kind,
-      criticality: finding.criticality,
-      subject: finding.subject,
-      bouncerName: null,
-      openedAt: T,
-      lastSeenAt: T,
-      resolvedAt: null,
-      since: finding.since,
-      summary: finding.summary,
-      evidence: { causes: finding.causes, notes: finding.notes },
-    };
+    const { kind, criticality, subject, since, summary, causes, notes } = finding;
+    const issue = openIssue(T, { kind, criticality, subject, since, summary, evidence: { causes, notes } });
     const r = issueRunbook(issue, undefined, 'http://10.0.0.1:8080/', 'host')!;
     expect(r.title).toContain('Fleet Silent');
     expect(r.sections.map((x) => x.title)).toEqual(['Diagnose', 'Resolve', 'Verify']);

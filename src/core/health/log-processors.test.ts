@@ -7,13 +7,12 @@ import {
   type LogProcessorUsageInput,
   type LogProcessorWindow,
 } from './log-processors.ts';
-import { machineRunbookFor } from './machine-runbooks.ts';
 import { causeText } from './causes.ts';
 import { formatRunbookText } from '../../presentation/runbook-format.ts';
 import { issueRunbook } from './issue-view.ts';
-import type { HealthIssue } from '../model/health-issue.ts';
 import type { FleetSnapshot, MachineHealthInput } from './types.ts';
 import { bouncerBuilder, fleetSnapshot, machineBuilder } from '../../../test/support/health-inputs.ts';
+import { agentRunbook, oneCause, openIssue } from '../../../test/support/health-issues.ts';
 
 /** LP No Logs Read (24 h) and LP No Logs Parsed (48 h) from agents' usage reports, across the exact boundaries, time passed in. */
 const T0 = Date.UTC(2026, 10, 1, 0, 0, 0);
@@ -145,24 +144,12 @@ describe('through the whole evaluator and the runbooks', () => {
   });
 
   it('has a runbook for each issue, led by the acquisition or the parsers', () => {
-    const read = machineRunbookFor({
-      machineId: 'agent1',
-      issue: 'lp_no_logs_read',
-      lapiUrl: 'http://127.0.0.1:8080/',
-      deployment: 'host',
-      cause: 'logs_not_read',
-    });
+    const read = agentRunbook('lp_no_logs_read', 'logs_not_read', 'host');
     expect(read.title).toBe('LP No Logs Read: `agent1` (CrowdSec agent)');
     const readText = formatRunbookText(read);
     expect(readText).toContain('sudo cat /etc/crowdsec/acquis.yaml');
     expect(readText).toContain('sudo cscli metrics show acquisition parsers');
-    const parsed = machineRunbookFor({
-      machineId: 'agent1',
-      issue: 'lp_no_logs_parsed',
-      lapiUrl: 'http://127.0.0.1:8080/',
-      deployment: 'docker',
-      cause: 'logs_not_parsed',
-    });
+    const parsed = agentRunbook('lp_no_logs_parsed', 'logs_not_parsed', 'docker');
     const text = formatRunbookText(parsed);
     expect(parsed.title).toBe('LP No Logs Parsed: `agent1` (CrowdSec agent)');
     expect(text).toContain("docker exec crowdsec cscli explain --log '<one line of the log>' --type nginx");
@@ -174,19 +161,7 @@ describe('through the whole evaluator and the runbooks', () => {
       ['lp_no_logs_read', 'acquisition_missing'],
       ['lp_no_logs_parsed', 'logs_not_parsed'],
     ] as const) {
-      const issue: HealthIssue = {
-        id: 1,
-        kind,
-        criticality: 'critical',
-        subject: 'machine:agent1',
-        bouncerName: null,
-        openedAt: T0,
-        lastSeenAt: T0,
-        resolvedAt: null,
-        since: T0,
-        summary: '',
-        evidence: { causes: [{ cause, confidence: 'high', evidence: [] }], notes: [] },
-      };
+      const issue = openIssue(T0, { kind, subject: 'machine:agent1', evidence: oneCause(cause) });
       const r = issueRunbook(issue, undefined, 'http://127.0.0.1:8080/', 'host');
       expect(r?.title, kind).toMatch(/^LP No Logs (Read|Parsed): `agent1`/);
     }

@@ -1,26 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { cscliDeleteCommand, planCrowdsecExport, toCscliImportEntry } from './crowdsec-export.ts';
 import type { Alert, Bouncer, Decision, Machine } from './records.ts';
+import { storedAlert } from '../../../test/support/alert-builders.ts';
 
 const NOW = Date.parse('2026-12-07T12:00:00Z');
 const H = 3_600_000;
 
-const alert = (id: number, over: Partial<Alert> = {}): Alert => ({
-  id,
-  createdAt: NOW - H,
-  scenario: 'crowdsecurity/ssh-bf',
-  message: 'm',
-  machineId: 'agent',
-  sourceScope: 'Ip',
-  sourceValue: '192.0.2.1',
-  sourceIp: '192.0.2.1',
-  eventsCount: 6,
-  leakspeed: '10s',
-  startAt: NOW - H,
-  stopAt: NOW - H,
-  simulated: false,
-  ...over,
-});
+const alert = (id: number, over: Partial<Alert> = {}): Alert =>
+  storedAlert(id, NOW - H, { scenario: 'crowdsecurity/ssh-bf', machineId: 'agent', eventsCount: 6, leakspeed: '10s', ...over });
 const decision = (id: number, value: string, over: Partial<Decision> = {}): Decision => ({
   id,
   alertId: 1,

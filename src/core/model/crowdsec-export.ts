@@ -17,6 +17,7 @@
  */
 import type { Alert, Bouncer, Decision, Machine } from './records.ts';
 import { parseBool, parseCrowdsecTime, text } from './crowdsec-bouncer.ts';
+import { bulkAlert } from '../decisions/new-decisions.ts';
 
 /** An allowlist as the export needs it (the seam to the allowlists store, wired at merge). */
 export interface AllowlistForExport {
@@ -168,18 +169,13 @@ function exportAlert(alert: Alert | null, decisions: ExportDecision[], now: numb
       }
     : {
         // A decision whose alert Vigil no longer has: one alert holds them all, as cscli's own imports do.
-        scenario: first.scenario,
-        message: `${decisions.length} decision(s) exported from Vigil`,
-        machineId: '',
-        sourceScope: 'vigil/export',
-        sourceValue: '',
-        sourceIp: '',
-        eventsCount: decisions.length,
-        leakspeed: '0',
-        startAt: now,
-        stopAt: now,
-        createdAt: now,
-        simulated: false,
+        ...bulkAlert({
+          now,
+          scenario: first.scenario,
+          message: `${decisions.length} decision(s) exported from Vigil`,
+          sourceScope: 'vigil/export',
+          count: decisions.length,
+        }),
         decisions,
       };
 }

@@ -3,26 +3,15 @@ import type { HealthIssue } from '../model/health-issue.ts';
 import { planNotifications, UPDATE_EVERY_MS, type IssueNotifyState, type PlanChannel, type PlanInput } from './plan.ts';
 import type { Silence } from './silences.ts';
 import type { CauseKind } from '../health/causes.ts';
+import { openIssue } from '../../../test/support/health-issues.ts';
 
 const T0 = Date.UTC(2026, 10, 6);
 const H = 3600_000;
 
 function issue(id: number, over: Partial<HealthIssue> = {}): HealthIssue {
   const name = over.bouncerName === undefined ? `b${id}` : over.bouncerName;
-  return {
-    id,
-    kind: 'rc_integration_offline',
-    criticality: 'critical',
-    subject: name ? `bouncer:${name}` : 'fleet',
-    bouncerName: name,
-    openedAt: T0,
-    lastSeenAt: T0,
-    resolvedAt: null,
-    since: T0 - 24 * H,
-    summary: `issue ${id}`,
-    evidence: { causes: [], notes: [] },
-    ...over,
-  };
+  const subject = name ? `bouncer:${name}` : 'fleet';
+  return openIssue(T0, { id, kind: 'rc_integration_offline', subject, bouncerName: name, since: T0 - 24 * H, summary: `issue ${id}`, ...over });
 }
 
 const all = (name = 'ops', remindEveryMs = 24 * H): PlanChannel => ({ name, filter: { criticality: [], kinds: [], bouncers: [] }, remindEveryMs });

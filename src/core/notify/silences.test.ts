@@ -1,28 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { HealthIssue } from '../model/health-issue.ts';
 import { issueLabels, matchesIssue, silenceActive, silencing, type Silence } from './silences.ts';
-import { planNotifications, type IssueNotifyState } from './plan.ts';
+import { planNotifications, type IssueNotifyState, type PlanInput } from './plan.ts';
+import { openIssue } from '../../../test/support/health-issues.ts';
 
 const T0 = Date.parse('2026-12-07T12:00:00Z');
 const M = 60_000;
 const H = 60 * M;
 
-function issue(id: number, over: Partial<HealthIssue> = {}): HealthIssue {
-  return {
-    id,
-    kind: 'rc_integration_offline',
-    criticality: 'high',
-    subject: 'bouncer:edge-1',
-    bouncerName: 'edge-1',
-    openedAt: T0,
-    lastSeenAt: T0,
-    resolvedAt: null,
-    since: T0,
-    summary: `issue ${id}`,
-    evidence: { causes: [], notes: [] },
-    ...over,
-  };
-}
+const issue = (id: number, over: Partial<HealthIssue> = {}): HealthIssue =>
+  openIssue(T0, { id, kind: 'rc_integration_offline', criticality: 'high', subject: 'bouncer:edge-1', bouncerName: 'edge-1', summary: `issue ${id}`, ...over });
 
 const silence = (over: Partial<Silence>): Silence => ({
   id: 1,
@@ -85,6 +72,9 @@ describe('what a silence matches', () => {
 
 describe('planning across a maintenance window', () => {
   const ch = { name: 'ops', filter: { criticality: [], kinds: [], bouncers: [] }, remindEveryMs: 24 * H };
+  /** The plan at `now` for channel `ch`, nothing announced or acknowledged unless `input` says so. */
+  const planAt = (now: number, input: Partial<PlanInput>) =>
+    planNotifications({ now, channels: [ch], openIssues: [], states: [], issuesById: new Map(), silences: [], acknowledged: new Set(), ...input });
   const nightly = silence({
     id: -1,
     bouncerName: 'edge-*',
@@ -98,26 +88,10 @@ describe('planning across a maintenance window', () => {
   it('holds the open of a matching issue during the window, sends it after if still open, and nothing for one resolved meanwhile', () => {
     const stillWrong = issue(1, { openedAt: inside });
     const other = issue(2, { bouncerName: 'core-fw', subject: 'bouncer:core-fw', openedAt: inside });
-    const during = planNotifications({
-      now: inside,
-      channels: [ch],
-      openIssues: [stillWrong, other],
-      states: [],
-      issuesById: new Map(),
-      silences: [nightly],
-      acknowledged: new Set(),
-    });
+    const during = planAt(inside, { openIssues: [stillWrong, other], silences: [nightly] });
     expect(during[0]!.opened.map((i) => i.id)).toEqual([2]);
     const fixed = issue(3, { openedAt: inside, resolvedAt: inside + 10 * M });
-    const afterwards = planNotifications({
-      now: after,
-      channels: [ch],
-      openIssues: [stillWrong],
-      states: [],
-      issuesById: new Map([[3, fixed]]),
-      silences: [nightly],
-      acknowledged: new Set(),
-    });
+    const afterwards = planAt(after, { openIssues: [stillWrong], issuesById: new Map([[3, fixed]]), silences: [nightly] });
     expect(afterwards[0]!.opened.map((i) => i.id)).toEqual([1]);
     expect(afterwards[0]!.resolved).toEqual([]);
   });
@@ -132,51 +106,17 @@ describe('planning across a maintenance window', () => {
       announced: { criticality: 'high', cause: null },
     };
     const open = issue(1);
-    expect(
-      planNotifications({
-        now: inside,
-        channels: [ch],
-        openIssues: [open],
-        states: [announced],
-        issuesById: new Map([[1, open]]),
-        silences: [nightly],
-        acknowledged: new Set(),
-      }),
-    ).toEqual([]);
-    expect(
-      planNotifications({
-        now: after,
-        channels: [ch],
-        openIssues: [open],
-        states: [announced],
-        issuesById: new Map([[1, open]]),
-        silences: [nightly],
-        acknowledged: new Set(),
-      })[0]!.reminders,
-    ).toHaveLength(1);
+    expect(planAt(inside, { openIssues: [open], states: [announced], issuesById: new Map([[1, open]]), silences: [nightly] })).toEqual([]);
+    expect(planAt(after, { openIssues: [open], states: [announced], issuesById: new Map([[1, open]]), silences: [nightly] })[0]!.reminders).toHaveLength(1);
     const resolved = issue(1, { resolvedAt: inside });
-    expect(
-      planNotifications({
-        now: inside,
-        channels: [ch],
-        openIssues: [],
-        states: [announced],
-        issuesById: new Map([[1, resolved]]),
-        silences: [nightly],
-        acknowledged: new Set(),
-      })[0]!.resolved,
-    ).toHaveLength(1);
+    expect(planAt(inside, { states: [announced], issuesById: new Map([[1, resolved]]), silences: [nightly] })[0]!.resolved).toHaveLength(1);
   });
 
   it('with labelsOf, a label silence holds by the bouncer type', () => {
     const fw = silence({ labels: { bouncer_type: 'crowdsec-firewall-bouncer' } });
     const open = issue(1);
     const labelsOf = (i: HealthIssue) => issueLabels(i, { type: 'crowdsec-firewall-bouncer', kindOverride: null });
-    expect(
-      planNotifications({ now: T0, channels: [ch], openIssues: [open], states: [], issuesById: new Map(), silences: [fw], acknowledged: new Set(), labelsOf }),
-    ).toEqual([]);
-    expect(
-      planNotifications({ now: T0, channels: [ch], openIssues: [open], states: [], issuesById: new Map(), silences: [fw], acknowledged: new Set() }),
-    ).toHaveLength(1);
+    expect(planAt(T0, { openIssues: [open], silences: [fw], labelsOf })).toEqual([]);
+    expect(planAt(T0, { openIssues: [open], silences: [fw] })).toHaveLength(1);
   });
 });

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { NewAlertWithDecisions } from '../../core/model/records.ts';
 import { openDatabase, parseStoreUrl } from '../database.ts';
 import { AUTOCHECKPOINT_PAGES, AUTOCHECKPOINT_PAUSE_MS, SqliteAlertWriter } from './sqlite-alert-writes.ts';
+import { newAlert } from '../../../test/support/alert-builders.ts';
 
 const T0 = Date.UTC(2026, 11, 7, 12, 0, 0);
 const dirs: string[] = [];
@@ -15,20 +16,7 @@ afterEach(() => {
 /** One import-sized write: 100 alerts × 250 decisions, far over the connection's 1,000-page autocheckpoint. */
 function bigBatch(): NewAlertWithDecisions[] {
   return Array.from({ length: 100 }, (_, n) => ({
-    alert: {
-      createdAt: T0,
-      scenario: 'import',
-      message: 'import',
-      machineId: 'vigil',
-      sourceScope: 'Ip',
-      sourceValue: `10.0.0.${n}`,
-      sourceIp: `10.0.0.${n}`,
-      eventsCount: 1,
-      leakspeed: '0',
-      startAt: T0,
-      stopAt: T0,
-      simulated: false,
-    },
+    alert: newAlert(T0, { scenario: 'import', message: 'import', machineId: 'vigil', sourceValue: `10.0.0.${n}`, sourceIp: `10.0.0.${n}`, leakspeed: '0' }),
     decisions: Array.from({ length: 250 }, (_, j) => ({
       origin: 'cscli',
       type: 'ban',

@@ -5,6 +5,7 @@ import { createBouncer, createAutoBouncer, getBouncer } from '../bouncers.ts';
 import { softDeleteDecisions } from '../decisions.ts';
 import { dbOf, dialectOf } from '../store-db.ts';
 import { Store } from '../store.ts';
+import { newAlert } from '../../../test/support/alert-builders.ts';
 
 // The same operations through StoreDialect on SQLite and on PostgreSQL must give the same answers:
 // the repositories rely on it when they call the dialect instead of asking which database it is.
@@ -12,23 +13,7 @@ import { Store } from '../store.ts';
 const T0 = Date.UTC(2026, 10, 24, 4, 0, 0);
 const KEY = 'a'.repeat(128);
 
-function alert(machineId: string): NewAlert {
-  const at = T0;
-  return {
-    createdAt: at,
-    scenario: 's',
-    message: 'm',
-    machineId,
-    sourceScope: 'Ip',
-    sourceValue: '192.0.2.1',
-    sourceIp: '192.0.2.1',
-    eventsCount: 1,
-    leakspeed: '0',
-    startAt: at,
-    stopAt: at,
-    simulated: false,
-  };
-}
+const alert = (machineId: string): NewAlert => newAlert(T0, { machineId, leakspeed: '0' });
 function decision(value: string, until: number): NewDecision {
   return { origin: 'cscli', type: 'ban', scope: 'Ip', value, scenario: 's', createdAt: T0, until, simulated: false };
 }

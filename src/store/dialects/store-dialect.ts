@@ -103,16 +103,10 @@ export interface WrittenAlerts {
 }
 
 /** A mirrored bouncer's row as CrowdSec's database has it now (store/bouncer-mirror.ts). */
-export interface MirroredBouncerUpdate {
-  id: number;
-  revoked: number;
-  ip_address: string;
-  type: string;
-  version: string;
-  auth_type: string;
-  created_at: number;
-  last_pull_at: number | null;
-}
+export type MirroredBouncerUpdate = { id: number } & Pick<
+  BouncersTable,
+  'revoked' | 'ip_address' | 'type' | 'version' | 'auth_type' | 'created_at' | 'last_pull_at'
+>;
 
 /** Unique violations as each driver reports them (PostgreSQL's SQLSTATE, better-sqlite3's code). */
 export function isUniqueViolationError(e: unknown): boolean {

@@ -8,7 +8,7 @@
  * anything derived from the User-Agent) goes through `shellQuote`: names come from operators and
  * types from any client holding a key.
  */
-import { CAUSES, causeSummary } from '../causes.ts';
+import { CAUSES, causeSummary, type CauseDefinition } from '../causes.ts';
 import { ISSUE_CATALOGUE } from '../types.ts';
 import { envFor, type Env, lapiCmd, serviceOps, withoutSystemd } from './env.ts';
 import { FIREWALL_VERIFY } from './profiles-daemons.ts';
@@ -55,7 +55,7 @@ export function runbookFor(ctx: RunbookContext): Runbook {
   // The heading names the open issue: a Warning (Integration Late) is not called Offline.
   const issue = ISSUE_CATALOGUE[ctx.issue ?? (ctx.kind === 'firewall' ? 'fw_integration_offline' : 'rc_integration_offline')].title;
   const late = ctx.issue === 'integration_late';
-  const first = CAUSES[ctx.cause]?.first ?? CAUSES.unknown.first;
+  const first = (CAUSES as Record<string, CauseDefinition>)[ctx.cause]?.first ?? { diagnose: [], resolve: [] };
   const build = (ids: StepId[], table: Partial<Record<StepId, StepFn>>): RunbookStep[] =>
     ids.flatMap((id) => {
       const step = table[id]?.(e);

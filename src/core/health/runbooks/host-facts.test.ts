@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { CAUSE_KINDS } from '../causes.ts';
 import { issueRunbook } from '../issue-view.ts';
-import type { HealthIssue } from '../../model/health-issue.ts';
 import { DEPLOYMENTS, runbookFor, type Runbook } from './index.ts';
 import { runbookContext as ctxFor, allCommands } from '../../../../test/support/runbook-context.ts';
+import { oneCause, openIssue } from '../../../../test/support/health-issues.ts';
 
 const allText = (r: Runbook) => [r.title, r.summary, ...r.sections.flatMap((s) => s.steps.map((st) => st.text))].join('\n');
 
@@ -27,19 +27,14 @@ describe('the heading follows the issue kind', () => {
   });
 
   it('issueRunbook passes the open issue kind', () => {
-    const issue: HealthIssue = {
-      id: 1,
+    const issue = openIssue(0, {
       kind: 'integration_late',
       criticality: 'warning',
       subject: 'bouncer:cb',
       bouncerName: 'cb',
-      openedAt: 0,
-      lastSeenAt: 0,
-      resolvedAt: null,
-      since: 0,
       summary: 'late',
-      evidence: { causes: [{ cause: 'stopped_or_network', confidence: 'medium', evidence: [] }], notes: [] },
-    };
+      evidence: oneCause('stopped_or_network', 'medium'),
+    });
     const r = issueRunbook(issue, { type: 'crowdsec-custom-bouncer', kindOverride: null }, 'http://127.0.0.1:8080/', 'host');
     expect(r?.title).toMatch(/^Integration Late: `cb`/);
   });

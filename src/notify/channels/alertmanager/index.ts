@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { VigilError } from '../../../lib/errors.ts';
-import { defineChannel, type ChannelBase } from '../shared/channel-definition.ts';
-import { filterKeys } from '../shared/filter-keys.ts';
+import { channelSchema, defineChannel, type ChannelBase } from '../shared/channel-definition.ts';
 import { httpUrl } from '../shared/http-url.ts';
 import { maskUrl } from '../shared/mask-url.ts';
 
@@ -18,22 +17,17 @@ export interface AlertmanagerChannel extends ChannelBase {
 export const ALERTMANAGER_REMIND_EVERY_MS = 15 * 60_000;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-const alertmanagerSchema = z
-  .object({
-    type: z.literal('alertmanager'),
-    url: z.string().meta({
-      description: 'The Alertmanager, e.g. `http://127.0.0.1:9093` (Vigil POSTs to its `/api/v2/alerts`); credentials in the URL are never printed.',
-    }),
-    labels: z
-      .record(z.string(), z.string())
-      .optional()
-      .meta({ description: "Extra labels on every alert (e.g. `env: prod`) for Alertmanager's routes; values may use `${VAR}`." }),
-    ...filterKeys,
-  })
-  .strict();
+const alertmanagerSchema = channelSchema('alertmanager', {
+  url: z.string().meta({
+    description: 'The Alertmanager, e.g. `http://127.0.0.1:9093` (Vigil POSTs to its `/api/v2/alerts`); credentials in the URL are never printed.',
+  }),
+  labels: z
+    .record(z.string(), z.string())
+    .optional()
+    .meta({ description: "Extra labels on every alert (e.g. `env: prod`) for Alertmanager's routes; values may use `${VAR}`." }),
+});
 
 export const alertmanagerChannel = defineChannel<typeof alertmanagerSchema, AlertmanagerChannel>({
-  type: 'alertmanager',
   fileSchema: alertmanagerSchema,
   resolve(ch, base, { at, text: str }) {
     const labels: Record<string, string> = {};

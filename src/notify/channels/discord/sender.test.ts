@@ -1,9 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { refusedDelivery, resolveOneChannel, useHttpReceivers } from '../../../../test/support/channel-tests.ts';
 import { H, LAPI, T0, issue, message } from '../../../../test/support/notify-messages.ts';
-import { startHttpReceiver, type HttpReceiver } from '../../../../test/support/receivers.ts';
-import { loadNotificationsConfig, resolveChannels } from '../../config.ts';
 import { describeTarget } from '../index.ts';
-import type { DeliveryError } from '../shared/delivery-error.ts';
 import type { DiscordChannel } from './index.ts';
 import { DISCORD_LIMITS, embedSize } from './render.ts';
 import { discordSender } from './sender.ts';
@@ -12,20 +10,13 @@ import { discordSender } from './sender.ts';
  * Discord's Execute Webhook (https://discord.com/developers/docs/resources/webhook#execute-webhook)
  * against a real loopback receiver answering as Discord does (204; 400 invalid form body; 429).
  */
-function channel(url: string): DiscordChannel {
-  const config = loadNotificationsConfig({ channels: { dc: { type: 'discord', url: '${DISCORD_URL}' } } }, null);
-  return resolveChannels(config, { DISCORD_URL: url })[0] as DiscordChannel;
-}
+const channel = (url: string) => resolveOneChannel<DiscordChannel>('dc', { type: 'discord', url: '${DISCORD_URL}' }, { DISCORD_URL: url });
 
 describe('Discord channel', () => {
-  let rx: HttpReceiver | undefined;
-  afterEach(async () => {
-    await rx?.close();
-    rx = undefined;
-  });
+  const receiver = useHttpReceivers();
 
   it('posts content and one embed per issue, as documented, with mentions disabled and markdown escaped', async () => {
-    rx = await startHttpReceiver(() => ({ status: 204 }));
+    const rx = await receiver(() => ({ status: 204 }));
     const answer = await discordSender(channel(`${rx.url.replace('/hooks/', '/api/webhooks/123/')}`), 2000).send(message('opened', [issue()]));
     expect(answer).toBe('HTTP 204');
     expect(rx.requests[0]!.headers['content-type']).toBe('application/json');
@@ -57,7 +48,7 @@ describe('Discord channel', () => {
   });
 
   it('respects the limits: content ≤ 2,000, description ≤ 4,096, ≤ 10 embeds and ≤ 6,000 embed characters per body', async () => {
-    rx = await startHttpReceiver(() => ({ status: 204 }));
+    const rx = await receiver(() => ({ status: 204 }));
     const long = 'x'.repeat(5000);
     const issues = Array.from({ length: 25 }, (_, n) => issue({ id: n + 1, summary: long, bouncerName: `b${n}`.repeat(300), subject: `bouncer:b${n}` }));
     const answer = await discordSender(channel(rx.url), 2000).send(
@@ -83,15 +74,13 @@ describe('Discord channel', () => {
   });
 
   it('a 400 (invalid form body) is permanent, a 429 is retried; the token is never shown; the /slack endpoint is refused', async () => {
-    rx = await startHttpReceiver([
+    const rx = await receiver([
       { status: 400, body: '{"code": 50035, "message": "Invalid Form Body"}' },
       { status: 429, body: '{"retry_after": 1.5}' },
     ]);
     const sender = discordSender(channel(rx.url), 2000);
-    const bad = await sender.send(message('opened', [issue()])).catch((e: unknown) => e);
-    expect((bad as DeliveryError).permanent).toBe(true);
-    const busy = await sender.send(message('opened', [issue()])).catch((e: unknown) => e);
-    expect((busy as DeliveryError).permanent).toBe(false);
+    expect((await refusedDelivery(sender)).permanent).toBe(true);
+    expect((await refusedDelivery(sender)).permanent).toBe(false);
     expect(describeTarget(channel('https://discord.com/api/webhooks/123/tok-secret'))).toBe('https://discord.com/api/***');
     expect(() => channel('https://discord.com/api/webhooks/123/tok/slack')).toThrow(/notifications\.channels\.dc\.url: this is the Slack-compatible endpoint/);
   });

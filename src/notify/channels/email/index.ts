@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { VigilError } from '../../../lib/errors.ts';
-import { defineChannel, type ChannelBase } from '../shared/channel-definition.ts';
-import { filterKeys } from '../shared/filter-keys.ts';
+import { channelSchema, defineChannel, type ChannelBase } from '../shared/channel-definition.ts';
 
 export type SmtpSecurity = 'none' | 'starttls' | 'tls';
 
@@ -21,24 +20,19 @@ export interface EmailChannel extends ChannelBase {
   tlsInsecureSkipVerify: boolean;
 }
 
-const emailSchema = z
-  .object({
-    type: z.literal('email'),
-    host: z.string().meta({ description: 'SMTP server host name or address.' }),
-    port: z.number().int().min(1).max(65535).optional().meta({ description: 'SMTP port.', default: '465 for tls, 587 for starttls, 25 for none' }),
-    security: z.enum(['none', 'starttls', 'tls']).optional().meta({ description: 'Transport security.', default: 'starttls' }),
-    username: z.string().optional().meta({ description: 'SMTP AUTH user (with password, or neither).' }),
-    password: z.string().optional().meta({ description: 'SMTP AUTH password; write `${SMTP_PASSWORD}` and keep it in the environment.' }),
-    from: z.string().meta({ description: 'Sender, e.g. `Vigil <vigil@example.com>`.' }),
-    to: z.union([z.string(), z.array(z.string()).min(1)]).meta({ description: 'One recipient or a list.' }),
-    tls_ca_file: z.string().optional().meta({ description: 'PEM file of a CA to trust besides the system ones (a private server).' }),
-    tls_insecure_skip_verify: z.boolean().optional().meta({ description: 'Accept any certificate (testing only).', default: 'false' }),
-    ...filterKeys,
-  })
-  .strict();
+const emailSchema = channelSchema('email', {
+  host: z.string().meta({ description: 'SMTP server host name or address.' }),
+  port: z.number().int().min(1).max(65535).optional().meta({ description: 'SMTP port.', default: '465 for tls, 587 for starttls, 25 for none' }),
+  security: z.enum(['none', 'starttls', 'tls']).optional().meta({ description: 'Transport security.', default: 'starttls' }),
+  username: z.string().optional().meta({ description: 'SMTP AUTH user (with password, or neither).' }),
+  password: z.string().optional().meta({ description: 'SMTP AUTH password; write `${SMTP_PASSWORD}` and keep it in the environment.' }),
+  from: z.string().meta({ description: 'Sender, e.g. `Vigil <vigil@example.com>`.' }),
+  to: z.union([z.string(), z.array(z.string()).min(1)]).meta({ description: 'One recipient or a list.' }),
+  tls_ca_file: z.string().optional().meta({ description: 'PEM file of a CA to trust besides the system ones (a private server).' }),
+  tls_insecure_skip_verify: z.boolean().optional().meta({ description: 'Accept any certificate (testing only).', default: 'false' }),
+});
 
 export const emailChannel = defineChannel<typeof emailSchema, EmailChannel>({
-  type: 'email',
   fileSchema: emailSchema,
   resolve(ch, base, { at, text: str }) {
     const security: SmtpSecurity = ch.security ?? 'starttls';

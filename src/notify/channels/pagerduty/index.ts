@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { VigilError } from '../../../lib/errors.ts';
-import { defineChannel, type ChannelBase } from '../shared/channel-definition.ts';
-import { filterKeys } from '../shared/filter-keys.ts';
+import { channelSchema, defineChannel, type ChannelBase } from '../shared/channel-definition.ts';
 import { httpUrl } from '../shared/http-url.ts';
 
 /** PagerDuty's Events API v2: one alert per issue, keyed by the issue id. */
@@ -14,22 +13,17 @@ export interface PagerDutyChannel extends ChannelBase {
 
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
 
-const pagerdutySchema = z
-  .object({
-    type: z.literal('pagerduty'),
-    routing_key: z.string().meta({
-      description: 'The Events API v2 integration key of a PagerDuty service (32 characters); keep it in the environment: `${PAGERDUTY_ROUTING_KEY}`.',
-    }),
-    url: z
-      .string()
-      .optional()
-      .meta({ description: 'The Events API v2 endpoint (EU accounts: `https://events.eu.pagerduty.com/v2/enqueue`).', default: PAGERDUTY_EVENTS_URL }),
-    ...filterKeys,
-  })
-  .strict();
+const pagerdutySchema = channelSchema('pagerduty', {
+  routing_key: z.string().meta({
+    description: 'The Events API v2 integration key of a PagerDuty service (32 characters); keep it in the environment: `${PAGERDUTY_ROUTING_KEY}`.',
+  }),
+  url: z
+    .string()
+    .optional()
+    .meta({ description: 'The Events API v2 endpoint (EU accounts: `https://events.eu.pagerduty.com/v2/enqueue`).', default: PAGERDUTY_EVENTS_URL }),
+});
 
 export const pagerdutyChannel = defineChannel<typeof pagerdutySchema, PagerDutyChannel>({
-  type: 'pagerduty',
   fileSchema: pagerdutySchema,
   resolve(ch, base, { at, text: str }) {
     const routingKey = str('routing_key', ch.routing_key).trim();

@@ -1,9 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startHttpReceiver, type HttpReceiver } from '../../../../test/support/receivers.ts';
+import { describe, expect, it } from 'vitest';
+import { refusedDelivery, resolveOneChannel, useHttpReceivers } from '../../../../test/support/channel-tests.ts';
 import { H, LAPI, T0, issue, message } from '../../../../test/support/notify-messages.ts';
 import { describeTarget } from '../index.ts';
 import { loadNotificationsConfig, resolveChannels } from '../../config.ts';
-import { DeliveryError } from '../shared/delivery-error.ts';
 import type { PagerDutyChannel } from './index.ts';
 import { pagerdutySender } from './sender.ts';
 
@@ -15,23 +14,18 @@ import { pagerdutySender } from './sender.ts';
 const KEY = 'R0UT1NGKEY0123456789abcdefABCDEF';
 const accepted = (n: number) => ({ status: 202, body: JSON.stringify({ status: 'success', message: 'Event processed', dedup_key: `k${n}` }) });
 
-function channel(url: string): PagerDutyChannel {
-  const config = loadNotificationsConfig(
-    { channels: { pd: { type: 'pagerduty', routing_key: '${PD_KEY}', url: `${new URL(url).origin}/v2/enqueue`, criticality: ['critical', 'high'] } } },
-    null,
+const channel = (url: string) =>
+  resolveOneChannel<PagerDutyChannel>(
+    'pd',
+    { type: 'pagerduty', routing_key: '${PD_KEY}', url: `${new URL(url).origin}/v2/enqueue`, criticality: ['critical', 'high'] },
+    { PD_KEY: KEY },
   );
-  return resolveChannels(config, { PD_KEY: KEY })[0] as PagerDutyChannel;
-}
 
 describe('PagerDuty channel', () => {
-  let pd: HttpReceiver | undefined;
-  afterEach(async () => {
-    await pd?.close();
-    pd = undefined;
-  });
+  const receiver = useHttpReceivers();
 
   it('triggers one alert per issue with the documented payload: dedup_key the issue id, severity from criticality, cause and runbook link in custom_details', async () => {
-    pd = await startHttpReceiver(accepted);
+    const pd = await receiver(accepted);
     const ch = channel(pd.url);
     const high = issue({
       id: 8,
@@ -84,7 +78,7 @@ describe('PagerDuty channel', () => {
   });
 
   it('maps warning to warning and recommended to info; resolve and acknowledge carry only the key, as documented; a reminder sends nothing', async () => {
-    pd = await startHttpReceiver(accepted);
+    const pd = await receiver(accepted);
     const sender = pagerdutySender(channel(pd.url), 2000);
     await sender.send(message('opened', [issue({ id: 9, criticality: 'warning' }), issue({ id: 10, criticality: 'recommended' })]));
     expect(pd.requests.map((r) => r.json.payload.severity)).toEqual(['warning', 'info']);
@@ -97,7 +91,7 @@ describe('PagerDuty channel', () => {
   });
 
   it('a test triggers and resolves its own alert at once, under a key no issue has', async () => {
-    pd = await startHttpReceiver(accepted);
+    const pd = await receiver(accepted);
     await pagerdutySender(channel(pd.url), 2000).send(message('test', [issue({ id: 0 })]));
     expect(pd.requests.map((r) => [r.json.event_action, r.json.dedup_key])).toEqual([
       ['trigger', 'vigil-test-11111111-2222-4333-8444-555555555555'],
@@ -106,17 +100,15 @@ describe('PagerDuty channel', () => {
   });
 
   it('a 400 (invalid event) is permanent, a 429 (throttled) is retried', async () => {
-    pd = await startHttpReceiver([
+    const pd = await receiver([
       { status: 400, body: '{"status":"invalid event","message":"Event object is invalid","errors":["Length of \'routing_key\' is incorrect"]}' },
       { status: 429, body: '' },
     ]);
     const sender = pagerdutySender(channel(pd.url), 2000);
-    const invalid = await sender.send(message('opened', [issue()])).catch((e: unknown) => e);
-    expect(invalid).toBeInstanceOf(DeliveryError);
-    expect((invalid as DeliveryError).permanent).toBe(true);
-    expect((invalid as DeliveryError).message).toContain('HTTP 400');
-    const throttled = await sender.send(message('opened', [issue()])).catch((e: unknown) => e);
-    expect((throttled as DeliveryError).permanent).toBe(false);
+    const invalid = await refusedDelivery(sender);
+    expect(invalid.permanent).toBe(true);
+    expect(invalid.message).toContain('HTTP 400');
+    expect((await refusedDelivery(sender)).permanent).toBe(false);
   });
 
   it('never shows the routing key; refuses one that cannot be a key, naming the key and not the value', () => {

@@ -1,5 +1,6 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { ChannelFilter } from '../../../core/notify/types.ts';
+import { filterKeys } from './filter-keys.ts';
 import type { Sender } from './sender.ts';
 
 /** What every resolved channel has, whatever its type: set by the shared config code. */
@@ -40,9 +41,20 @@ export interface ChannelDefinition<Schema extends z.ZodObject, Channel extends C
   loadSender(): Promise<(ch: Channel, timeoutMs: number) => Sender>;
 }
 
-/** Names the types of a definition once, so its functions are checked against its own section and channel. */
-export function defineChannel<Schema extends z.ZodObject, Channel extends ChannelBase & { type: string }>(
-  definition: ChannelDefinition<Schema, Channel>,
+/**
+ * A channel type's section of vigil.yaml: `type: NAME`, its own keys, and the filter keys every
+ * channel takes; strict, so a misspelt key is refused rather than ignored.
+ */
+export function channelSchema<Type extends string, Keys extends z.ZodRawShape>(type: Type, keys: Keys) {
+  return z.object({ type: z.literal(type), ...keys, ...filterKeys }).strict();
+}
+
+/**
+ * Names the types of a definition once, so its functions are checked against its own section and
+ * channel; its `type` is the one its section's schema says.
+ */
+export function defineChannel<Schema extends z.ZodObject<{ type: z.ZodLiteral<Channel['type']> }>, Channel extends ChannelBase & { type: string }>(
+  definition: Omit<ChannelDefinition<Schema, Channel>, 'type'>,
 ): ChannelDefinition<Schema, Channel> {
-  return definition;
+  return { type: definition.fileSchema.shape.type.value, ...definition };
 }

@@ -55,3 +55,15 @@ export async function postJson(url: string, body: string, headers: Record<string
   });
   return await withDeadline(timeoutMs, work, () => req?.destroy());
 }
+
+/**
+ * POSTs each body in order, for receivers that take one card or message per request (Discord,
+ * Teams). A failure part-way fails the message and the outbox re-sends all of it: neither has an
+ * idempotency key, so a retry may repeat the first parts. Answers with the receiver's answer, or
+ * with how many `parts` were sent and the last answer.
+ */
+export async function postEachJson(url: string, bodies: readonly string[], timeoutMs: number, parts: string): Promise<string> {
+  const answers: string[] = [];
+  for (const body of bodies) answers.push(await postJson(url, body, {}, timeoutMs));
+  return answers.length === 1 ? answers[0]! : `${answers.length} ${parts}: ${answers.at(-1)}`;
+}

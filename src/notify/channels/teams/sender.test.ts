@@ -1,9 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { refusedDelivery, resolveOneChannel, useHttpReceivers } from '../../../../test/support/channel-tests.ts';
 import { LAPI, T0, H, issue, message } from '../../../../test/support/notify-messages.ts';
-import { startHttpReceiver, type HttpReceiver } from '../../../../test/support/receivers.ts';
-import { loadNotificationsConfig, resolveChannels } from '../../config.ts';
 import { describeTarget } from '../index.ts';
-import type { DeliveryError } from '../shared/delivery-error.ts';
 import type { TeamsChannel } from './index.ts';
 import { teamsSender } from './sender.ts';
 
@@ -11,20 +9,13 @@ import { teamsSender } from './sender.ts';
  * A Teams workflow webhook ("Send webhook alerts to a channel") against a real loopback receiver
  * answering 202 as the workflow does: the body is a message with one Adaptive Card 1.4 attachment.
  */
-function channel(url: string): TeamsChannel {
-  const config = loadNotificationsConfig({ channels: { t: { type: 'teams', url: '${TEAMS_URL}' } } }, null);
-  return resolveChannels(config, { TEAMS_URL: url })[0] as TeamsChannel;
-}
+const channel = (url: string) => resolveOneChannel<TeamsChannel>('t', { type: 'teams', url: '${TEAMS_URL}' }, { TEAMS_URL: url });
 
 describe('Teams channel', () => {
-  let rx: HttpReceiver | undefined;
-  afterEach(async () => {
-    await rx?.close();
-    rx = undefined;
-  });
+  const receiver = useHttpReceivers();
 
   it('posts a message with one Adaptive Card 1.4 attachment, as the workflow takes it', async () => {
-    rx = await startHttpReceiver(() => ({ status: 202 }));
+    const rx = await receiver(() => ({ status: 202 }));
     expect(await teamsSender(channel(rx.url), 2000).send(message('opened', [issue()]))).toBe('HTTP 202');
     const body = rx.requests[0]!.json;
     expect(body.type).toBe('message');
@@ -59,7 +50,7 @@ describe('Teams channel', () => {
   });
 
   it('a resolve is green with no runbook; 25 issues go as three cards of at most 10, each under the 28 KB a workflow takes', async () => {
-    rx = await startHttpReceiver(() => ({ status: 202 }));
+    const rx = await receiver(() => ({ status: 202 }));
     const issues = Array.from({ length: 25 }, (_, n) => issue({ id: n + 1, resolvedAt: T0 + H }));
     expect(await teamsSender(channel(rx.url), 2000).send(message('resolved', issues))).toBe('3 cards: HTTP 202');
     const cards = rx.requests.map((r) => r.json.attachments[0].content);
@@ -71,10 +62,10 @@ describe('Teams channel', () => {
   });
 
   it('a 400 is permanent, a 429 retried; the signature in the URL is never shown', async () => {
-    rx = await startHttpReceiver([{ status: 400, body: 'bad request' }, { status: 429 }]);
+    const rx = await receiver([{ status: 400, body: 'bad request' }, { status: 429 }]);
     const sender = teamsSender(channel(rx.url), 2000);
-    expect(((await sender.send(message('opened', [issue()])).catch((e: unknown) => e)) as DeliveryError).permanent).toBe(true);
-    expect(((await sender.send(message('opened', [issue()])).catch((e: unknown) => e)) as DeliveryError).permanent).toBe(false);
+    expect((await refusedDelivery(sender)).permanent).toBe(true);
+    expect((await refusedDelivery(sender)).permanent).toBe(false);
     const url = 'https://prod-1.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sig=S3cr3tSig';
     expect(describeTarget(channel(url))).toBe('https://prod-1.westeurope.logic.azure.com/workflows/***?***');
   });

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { VigilError } from '../../../lib/errors.ts';
-import { defineChannel, type ChannelBase } from '../shared/channel-definition.ts';
-import { filterKeys } from '../shared/filter-keys.ts';
+import { channelSchema, defineChannel, type ChannelBase } from '../shared/channel-definition.ts';
 import { httpUrl } from '../shared/http-url.ts';
 import { maskUrl } from '../shared/mask-url.ts';
 import { checkTemplate } from './template.ts';
@@ -17,22 +16,17 @@ export interface WebhookChannel extends ChannelBase {
   template: string | null;
 }
 
-const webhookSchema = z
-  .object({
-    type: z.literal('webhook'),
-    url: z.string().meta({ description: 'http:// or https:// URL the JSON body is POSTed to.' }),
-    headers: z.record(z.string(), z.string()).optional().meta({ description: 'Extra request headers; values may use `${VAR}`.' }),
-    secret: z.string().optional().meta({ description: 'HMAC-SHA256 key: each body is signed in `X-Vigil-Signature-256`.' }),
-    template: z.string().optional().meta({
-      description:
-        "The JSON body in the receiver's format, a Mustache template over Vigil's webhook body (`{{headline}}`, `{{#issues}}…{{/issues}}`); values are JSON-escaped. Absent: Vigil's webhook body.",
-    }),
-    ...filterKeys,
-  })
-  .strict();
+const webhookSchema = channelSchema('webhook', {
+  url: z.string().meta({ description: 'http:// or https:// URL the JSON body is POSTed to.' }),
+  headers: z.record(z.string(), z.string()).optional().meta({ description: 'Extra request headers; values may use `${VAR}`.' }),
+  secret: z.string().optional().meta({ description: 'HMAC-SHA256 key: each body is signed in `X-Vigil-Signature-256`.' }),
+  template: z.string().optional().meta({
+    description:
+      "The JSON body in the receiver's format, a Mustache template over Vigil's webhook body (`{{headline}}`, `{{#issues}}…{{/issues}}`); values are JSON-escaped. Absent: Vigil's webhook body.",
+  }),
+});
 
 export const webhookChannel = defineChannel<typeof webhookSchema, WebhookChannel>({
-  type: 'webhook',
   fileSchema: webhookSchema,
   resolve(ch, base, { at, text: str }) {
     const headers: Record<string, string> = {};

@@ -1,16 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { resolveOneChannel, useHttpReceivers } from '../../../../test/support/channel-tests.ts';
 import { H, LAPI, T0, hostile, issue, message } from '../../../../test/support/notify-messages.ts';
-import { startHttpReceiver, type HttpReceiver } from '../../../../test/support/receivers.ts';
-import { loadNotificationsConfig, resolveChannels } from '../../config.ts';
 import type { WebhookChannel } from './index.ts';
 import { webhookSender } from './sender.ts';
 import { verifySignature } from './signature.ts';
 
 /** The webhook's `template`: the body in the receiver's format, rendered with Mustache, values JSON-escaped. */
-function channel(url: string, template: string, extra: Record<string, unknown> = {}): WebhookChannel {
-  const config = loadNotificationsConfig({ channels: { hook: { type: 'webhook', url, template, ...extra } } }, null);
-  return resolveChannels(config, {})[0] as WebhookChannel;
-}
+const channel = (url: string, template: string, extra: Record<string, unknown> = {}) =>
+  resolveOneChannel<WebhookChannel>('hook', { type: 'webhook', url, template, ...extra });
 
 // A Google Chat-like receiver: `{"text": …}` and a list of cards.
 const CHAT = `{
@@ -19,14 +16,10 @@ const CHAT = `{
 }`;
 
 describe('webhook template', () => {
-  let rx: HttpReceiver | undefined;
-  afterEach(async () => {
-    await rx?.close();
-    rx = undefined;
-  });
+  const receiver = useHttpReceivers();
 
   it("sends the body in the receiver's format, every value JSON-escaped (quotes, backslashes, line breaks, markup stay text)", async () => {
-    rx = await startHttpReceiver();
+    const rx = await receiver();
     const nasty = `${hostile} "quoted" \\ back\nnew line`;
     const ch = channel(rx.url, CHAT, { secret: 's3cret' });
     await webhookSender(ch, 2000).send(message('opened', [issue({ summary: nasty }), issue({ id: 8, evidence: { causes: [], notes: [] } })]));
