@@ -25,7 +25,7 @@
  */
 import type { Decision } from '../model/records.ts';
 import type { IpAddress, IpFamily, IpRange } from '../../lib/ip.ts';
-import { tryParseInterval } from '../../lib/ip.ts';
+import { formatWords, tryParseInterval } from '../../lib/ip.ts';
 import { DecisionRows, RowList } from './decision-rows.ts';
 import { FamilyIndex, type NetColumns } from './family-index.ts';
 import { IdTable, ValueTable } from './row-tables.ts';
@@ -34,6 +34,12 @@ import { IdTable, ValueTable } from './row-tables.ts';
 export interface IndexMatch {
   readonly decision: Decision;
   readonly type: string;
+}
+
+/** An address, or a network with its prefix length: how a value the index can write back looks (canonical, host bits clear). */
+function formatInterval(family: IpFamily, words: readonly number[], prefixLength: number): string {
+  const text = formatWords(family, words);
+  return prefixLength === (family === 4 ? 32 : 128) ? text : text + '/' + prefixLength;
 }
 
 function isIpScope(scope: string): boolean {
@@ -58,7 +64,7 @@ export class DecisionIndex {
   private readonly nets: NetColumns;
   /** Per row: 0 (no IP matching), 4 or 6. */
   private netFamily = new Uint8Array(0);
-  private readonly byId = new IdTable();
+  private readonly byId: IdTable;
   /** The first row with a value; the others follow nextSameValue. Not kept when lookup-only. */
   private readonly byValueHead: ValueTable;
   private nextSameValue = new Int32Array(0);
@@ -75,8 +81,10 @@ export class DecisionIndex {
   constructor(options: DecisionIndexOptions = {}) {
     this.lookupOnly = options.lookupOnly === true;
     this.rows = new DecisionRows(this.lookupOnly);
-    const values = this.rows.value;
-    this.byValueHead = new ValueTable((row) => values[row]!);
+    this.rows.formatValue = (row) => this.formatNetwork(row);
+    const ids = this.rows;
+    this.byId = new IdTable((row) => ids.id[row]!);
+    this.byValueHead = new ValueTable((row) => this.rows.valueOf(row));
     this.nets = { rows: this.rows, words: new Int32Array(0), prefix: new Uint8Array(0), next: new Int32Array(0) };
     this.v4 = new FamilyIndex(32, !this.lookupOnly, this.nets);
     this.v6 = new FamilyIndex(128, !this.lookupOnly, this.nets);
@@ -93,16 +101,16 @@ export class DecisionIndex {
    */
   upsert(d: Decision): boolean {
     const old = this.byId.get(d.id);
-    if (old !== undefined && this.rows.value[old] === d.value && (this.netFamily[old] !== 0) === isIpScope(d.scope)) {
+    if (old !== undefined && this.rows.valueOf(old) === d.value && (this.netFamily[old] !== 0) === isIpScope(d.scope)) {
       // Same value, same role: the network stands; only the row and maybe its order change.
       if (this.rows.until[old] !== d.until) this.byUntilSorted = false;
-      this.rows.set(old, d);
+      this.rows.set(old, d, !this.rows.hasValueText(old));
       return this.netFamily[old] !== 0;
     }
     if (old !== undefined) this.detach(old);
     const net = isIpScope(d.scope) ? tryParseInterval(d.value) : null;
     if (net === null && this.lookupOnly) return false;
-    const row = this.rows.add(d);
+    const row = this.rows.add(d, net !== null && formatInterval(net.family, net.first, net.prefixLength) === d.value);
     if (row >= this.netFamily.length) this.grow(this.rows.id.length);
     this.byId.set(d.id, row);
     if (!this.lookupOnly) {
@@ -268,6 +276,15 @@ export class DecisionIndex {
     return end;
   }
 
+  /** A row's network as text (rows whose value is that text keep no copy of it: decision-rows.ts). */
+  private formatNetwork(row: number): string {
+    const family: IpFamily = this.netFamily[row] === 4 ? 4 : 6;
+    const w = this.nets.words;
+    const k = row << 2;
+    const words = family === 4 ? [w[k]! >>> 0] : [w[k]! >>> 0, w[k + 1]! >>> 0, w[k + 2]! >>> 0, w[k + 3]! >>> 0];
+    return formatInterval(family, words, this.nets.prefix[row]!);
+  }
+
   private family(f: IpFamily): FamilyIndex {
     return f === 4 ? this.v4 : this.v6;
   }
@@ -306,7 +323,7 @@ export class DecisionIndex {
     const rows = this.rows;
     this.byId.delete(rows.id[row]!);
     if (!this.lookupOnly) {
-      const value = rows.value[row]!;
+      const value = rows.valueOf(row);
       const head = this.byValueHead.get(value);
       const next = this.nextSameValue[row]!;
       if (head === row) {
