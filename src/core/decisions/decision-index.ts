@@ -113,7 +113,8 @@ export class DecisionIndex {
     const row = this.rows.add(d, net !== null && formatInterval(net.family, net.first, net.prefixLength) === d.value);
     if (row >= this.netFamily.length) this.grow(this.rows.id.length);
     this.byId.set(d.id, row);
-    if (!this.lookupOnly) {
+    // Rows on a network are found by value through their network (sameValueOnNetwork): only the others are in the value table.
+    if (!this.lookupOnly && net === null) {
       this.nextSameValue[row] = this.byValueHead.setHead(d.value, row);
     }
     // Appended in order (an import: one until, ascending ids), the list stays sorted without a sort.
@@ -142,7 +143,6 @@ export class DecisionIndex {
     this.rows.reserve(total);
     if (total > this.netFamily.length) this.grow(this.rows.id.length);
     this.byId.reserve(total);
-    if (!this.lookupOnly) this.byValueHead.reserve(total);
     this.byUntil.reserve(total);
   }
 
@@ -214,6 +214,9 @@ export class DecisionIndex {
     const found: number[] = [];
     const { until } = this.rows;
     for (let r = this.byValueHead.get(value); r !== -1; r = this.nextSameValue[r]!) if (until[r]! > now) found.push(r);
+    this.sameValueOnNetwork(value, (r) => {
+      if (until[r]! > now) found.push(r);
+    });
     return this.decisionsOf(found, false);
   }
 
@@ -222,6 +225,7 @@ export class DecisionIndex {
     if (this.lookupOnly) throw new Error('DecisionIndex: valueCount() needs an index built without lookupOnly');
     let n = 0;
     for (let r = this.byValueHead.get(value); r !== -1; r = this.nextSameValue[r]!) n++;
+    this.sameValueOnNetwork(value, () => n++);
     return n;
   }
 
@@ -276,6 +280,23 @@ export class DecisionIndex {
     return end;
   }
 
+  /** Calls `fn` with each row on the network `value` names whose value is exactly `value` ("10.0.0.7/24" and "10.0.0.0/24" share a network). */
+  private sameValueOnNetwork(value: string, fn: (row: number) => void): void {
+    const net = tryParseInterval(value);
+    if (net === null) return;
+    const table = this.family(net.family).tables[net.prefixLength];
+    if (table === undefined) return;
+    const f = net.first;
+    const head = net.family === 4 ? table.get(f[0]! | 0, 0, 0, 0) : table.get(f[0]! | 0, f[1]! | 0, f[2]! | 0, f[3]! | 0);
+    if (head === -1) return;
+    // Rows kept without their value text hold the network's own text: written once here, not per row.
+    const isNetworkText = formatInterval(net.family, net.first, net.prefixLength) === value;
+    const rows = this.rows;
+    for (let r = head; r !== -1; r = this.nets.next[r]!) {
+      if (rows.hasValueText(r) ? rows.valueOf(r) === value : isNetworkText) fn(r);
+    }
+  }
+
   /** A row's network as text (rows whose value is that text keep no copy of it: decision-rows.ts). */
   private formatNetwork(row: number): string {
     const family: IpFamily = this.netFamily[row] === 4 ? 4 : 6;
@@ -322,7 +343,7 @@ export class DecisionIndex {
   private detach(row: number, inByUntil = true): void {
     const rows = this.rows;
     this.byId.delete(rows.id[row]!);
-    if (!this.lookupOnly) {
+    if (!this.lookupOnly && this.netFamily[row] === 0) {
       const value = rows.valueOf(row);
       const head = this.byValueHead.get(value);
       const next = this.nextSameValue[row]!;
