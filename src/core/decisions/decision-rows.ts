@@ -87,6 +87,11 @@ export class DecisionRows {
     }
   }
 
+  /** How many shared strings the table holds (tests: it stays bounded). */
+  get sharedStrings(): number {
+    return this.#strings.length;
+  }
+
   originOf(row: number): string {
     return this.#strings[this.#origin[row]!]!;
   }
