@@ -242,7 +242,7 @@ export class DecisionIndex {
    * body built in slices over 1M decisions holds one slice of objects at a time). A decision that
    * changed or went after the list was taken reads as undefined.
    */
-  activeList(now: number): { readonly length: number; at(i: number): Decision | undefined } {
+  activeList(now: number): { readonly length: number; at(i: number): Decision | undefined; alone(i: number): boolean } {
     const list = this.orderedByUntil();
     const from = this.firstActive(now);
     const rows = list.rows.slice(from, list.length);
@@ -260,6 +260,7 @@ export class DecisionIndex {
         const same = this.rows.live[r] === 1 && this.rows.id[r] === ids[i] && this.rows.until[r] === until[i];
         return same ? this.rows.decision(r, false) : undefined;
       },
+      alone: (i: number) => this.aloneWithValue(rows[i]!),
     };
   }
 
@@ -278,6 +279,22 @@ export class DecisionIndex {
     if (end > 0) list.dropFirst(end);
     for (let i = 0; i < end; i++) this.detach(expired[i]!, false);
     return end;
+  }
+
+  /**
+   * Whether a row is the only one with its value (valueCount(value) === 1): a row alone on its
+   * network is, without writing its value (a startup body asks this of 1M rows).
+   */
+  private aloneWithValue(row: number): boolean {
+    const fam = this.netFamily[row]!;
+    if (fam !== 0 && this.nets.next[row] === -1) {
+      const w = this.nets.words;
+      const k = row << 2;
+      const table = this.family(fam === 4 ? 4 : 6).tables[this.nets.prefix[row]!]!;
+      // Alone on its network, and no decision of another scope (the value table) has its text.
+      if (table.get(w[k]!, w[k + 1]!, w[k + 2]!, w[k + 3]!) === row) return this.byValueHead.size === 0 || this.byValueHead.get(this.rows.valueOf(row)) === -1;
+    }
+    return this.valueCount(this.rows.valueOf(row)) === 1;
   }
 
   /** Calls `fn` with each row on the network `value` names whose value is exactly `value` ("10.0.0.7/24" and "10.0.0.0/24" share a network). */

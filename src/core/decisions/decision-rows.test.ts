@@ -80,6 +80,18 @@ describe('DecisionIndex: values read back as given', () => {
     expect(index.valueCount('2001:db8:0:0:0::1')).toBe(0);
   });
 
+  it('says a decision is alone with its value exactly when valueCount says 1 (the startup body asks it of every row)', () => {
+    const index = build();
+    index.upsert(dec(50, 'Ip', '192.0.2.50'));
+    index.upsert(dec(51, 'Ip', '192.0.2.51'));
+    index.upsert(dec(52, 'Username', '192.0.2.51'));
+    index.upsert(dec(53, 'Range', '2001:db8:5::/48'));
+    const list = index.activeList(NOW);
+    const answers = Array.from({ length: list.length }, (_, i) => [list.at(i)!.value, list.alone(i)]);
+    expect(answers).toEqual(Array.from({ length: list.length }, (_, i) => [list.at(i)!.value, index.valueCount(list.at(i)!.value) === 1]));
+    expect(answers.filter(([, alone]) => alone).map(([v]) => v)).toEqual(['10.0.0.0/24', '10.0.0.7/24', '::ffff:10.0.0.1', '1.2.3.4/32', '1.2.3.4', '2001:db8::1', '2001:DB8::1', '2001:db8:0:0::1', '2001:db8::/64', '2001:db8:0::/64', 'FR', '192.0.2.50', '2001:db8:5::/48']);
+  });
+
   it('keeps by-value answers right as decisions on one network change and go', () => {
     const index = build();
     index.remove(2); // 10.0.0.0/24
