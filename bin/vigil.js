@@ -70,7 +70,8 @@ function enableCompileCache() {
   const asked = process.env.VIGIL_COMPILE_CACHE;
   if (asked === 'off' || typeof module.enableCompileCache !== 'function') return;
   const systemd = process.env.CACHE_DIRECTORY?.split(':')[0];
-  const dir = asked || (systemd ? path.join(systemd, 'compile') : path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'vigil', 'compile'));
+  const dir =
+    asked || (systemd ? path.join(systemd, 'compile') : path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'vigil', 'compile'));
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const st = fs.statSync(dir);

@@ -36,13 +36,19 @@ for (const dialect of DIALECTS) {
     it('holds at most twice the decisions it judges, and reads the rest again when too few remain', async () => {
       const values = Array.from({ length: 2500 }, (_, i) => `10.1.${i >> 8}.${i & 255}`);
       const ds = values.map((value) => buildDecision({ scope: 'Ip', value, type: 'ban', duration: '1h', reason: 'test', origin: 'cscli' }, T0));
-      const { decisionIds } = await addDecisions(store(), manualAlert({ now: T0, scenario: 'test', scope: 'Ip', value: '10.1.0.0', count: 2500, machineId: '' }), ds);
+      const { decisionIds } = await addDecisions(
+        store(),
+        manualAlert({ now: T0, scenario: 'test', scope: 'Ip', value: '10.1.0.0', count: 2500, machineId: '' }),
+        ds,
+      );
       const tracker = new KnownSafeTracker(store());
       const first = await tracker.input(T0 + 1, []);
       expect(first.decisions.map((d) => d.value)).toEqual(values.slice(0, 1000));
       expect(tracker.held).toBe(2000);
       // 100 more arrive: not held (enough are), still the same 1,000 judged.
-      const more = Array.from({ length: 100 }, (_, i) => buildDecision({ scope: 'Ip', value: `10.2.0.${i}`, type: 'ban', duration: '1h', reason: 'test', origin: 'cscli' }, T0 + 2));
+      const more = Array.from({ length: 100 }, (_, i) =>
+        buildDecision({ scope: 'Ip', value: `10.2.0.${i}`, type: 'ban', duration: '1h', reason: 'test', origin: 'cscli' }, T0 + 2),
+      );
       await addDecisions(store(), manualAlert({ now: T0 + 2, scenario: 'test', scope: 'Ip', value: '10.2.0.0', count: 100, machineId: '' }), more);
       expect((await tracker.input(T0 + 3, [])).decisions.map((d) => d.value)).toEqual(values.slice(0, 1000));
       expect(tracker.held).toBe(2000);

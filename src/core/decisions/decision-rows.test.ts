@@ -48,13 +48,13 @@ describe('DecisionIndex: values read back as given', () => {
   ];
   const build = () => {
     const index = new DecisionIndex();
-    values.forEach(([scope, value], i) => index.upsert(dec(i + 1, scope, value)));
+    for (const [i, [scope, value]] of values.entries()) index.upsert(dec(i + 1, scope, value));
     return index;
   };
 
   it('answers every lookup with the value each decision was given', () => {
     const index = build();
-    values.forEach(([, value], i) => expect(index.get(i + 1)?.value).toBe(value));
+    for (const [i, [, value]] of values.entries()) expect(index.get(i + 1)?.value).toBe(value);
     expect(index.active(NOW).map((d) => [d.id, d.value])).toEqual(values.map(([, v], i) => [i + 1, v]));
     expect(
       index
@@ -89,7 +89,21 @@ describe('DecisionIndex: values read back as given', () => {
     const list = index.activeList(NOW);
     const answers = Array.from({ length: list.length }, (_, i) => [list.at(i)!.value, list.alone(i)]);
     expect(answers).toEqual(Array.from({ length: list.length }, (_, i) => [list.at(i)!.value, index.valueCount(list.at(i)!.value) === 1]));
-    expect(answers.filter(([, alone]) => alone).map(([v]) => v)).toEqual(['10.0.0.0/24', '10.0.0.7/24', '::ffff:10.0.0.1', '1.2.3.4/32', '1.2.3.4', '2001:db8::1', '2001:DB8::1', '2001:db8:0:0::1', '2001:db8::/64', '2001:db8:0::/64', 'FR', '192.0.2.50', '2001:db8:5::/48']);
+    expect(answers.filter(([, alone]) => alone).map(([v]) => v)).toEqual([
+      '10.0.0.0/24',
+      '10.0.0.7/24',
+      '::ffff:10.0.0.1',
+      '1.2.3.4/32',
+      '1.2.3.4',
+      '2001:db8::1',
+      '2001:DB8::1',
+      '2001:db8:0:0::1',
+      '2001:db8::/64',
+      '2001:db8:0::/64',
+      'FR',
+      '192.0.2.50',
+      '2001:db8:5::/48',
+    ]);
   });
 
   it('keeps by-value answers right as decisions on one network change and go', () => {

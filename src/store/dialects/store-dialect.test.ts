@@ -92,7 +92,14 @@ async function exercise(store: Store): Promise<Record<string, unknown>> {
     if (page.length < 3) break;
     afterId = page[page.length - 1]!.id;
   }
-  const everyActive = (await dbOf(store).selectFrom('decisions').selectAll().where('until', '>', T0 + 7).orderBy('id').execute()).map(toDecision);
+  const everyActive = (
+    await dbOf(store)
+      .selectFrom('decisions')
+      .selectAll()
+      .where('until', '>', T0 + 7)
+      .orderBy('id')
+      .execute()
+  ).map(toDecision);
   out.activePagesAsRows = JSON.stringify(paged) === JSON.stringify(everyActive);
   out.activePages = paged;
 
