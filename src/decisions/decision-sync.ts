@@ -5,7 +5,7 @@ import type { Decision } from '../core/model/records.ts';
 import { DecisionIndex } from '../core/decisions/decision-index.ts';
 import { nextTurn } from '../lib/turns.ts';
 import { Topic } from '../lib/topic.ts';
-import { countActiveDecisions, decisionChangesPage, decisionsRev } from '../store/decisions.ts';
+import { activeDecisionsPage, countActiveDecisions, decisionChangesPage, decisionsRev } from '../store/decisions.ts';
 import { Repeating } from '../lib/repeating.ts';
 
 /**
@@ -121,21 +121,41 @@ export class DecisionSync {
     // Pages keep the transient rows small (a 100k import arrives as 100k changed rows). A row
     // changed again while we page is seen with its new state at the next refresh, since the
     // revision recorded is the one read before paging.
-    if (since < 0) this.index.reserve(await countActiveDecisions(this.#store, now));
-    let afterId = 0;
-    for (;;) {
-      const page = await decisionChangesPage(this.#store, since, now, afterId, SYNC_PAGE);
-      for (const c of page) {
-        this.index.upsert(c.decision);
-        if (since >= 0) this.#changes.add(c.rev, rev, c.decision);
-      }
-      if (page.length < SYNC_PAGE) break;
-      afterId = page[page.length - 1]!.decision.id;
+    if (since < 0) {
+      await this.#load(now);
+    } else {
+      await this.#follow(since, rev, now);
     }
     // The first load holds no changes: deltas start from here.
     if (since < 0) this.#changes.reset(rev);
     this.#rev = rev;
     this.#maybePrune();
+  }
+
+  /** The first load: every active decision, a page at a time, in id order. */
+  async #load(now: number): Promise<void> {
+    this.index.reserve(await countActiveDecisions(this.#store, now));
+    let afterId = 0;
+    for (;;) {
+      const page = await activeDecisionsPage(this.#store, now, afterId, SYNC_PAGE);
+      for (const d of page) this.index.upsert(d);
+      if (page.length < SYNC_PAGE) break;
+      afterId = page[page.length - 1]!.id;
+    }
+  }
+
+  /** Every decision changed after `since` (the index is at `since`, the store at `rev`). */
+  async #follow(since: number, rev: number, now: number): Promise<void> {
+    let afterId = 0;
+    for (;;) {
+      const page = await decisionChangesPage(this.#store, since, now, afterId, SYNC_PAGE);
+      for (const c of page) {
+        this.index.upsert(c.decision);
+        this.#changes.add(c.rev, rev, c.decision);
+      }
+      if (page.length < SYNC_PAGE) break;
+      afterId = page[page.length - 1]!.decision.id;
+    }
   }
 
   #maybePrune(): void {

@@ -33,6 +33,31 @@ for (const dialect of DIALECTS) {
       expect(await values(tracker, T0 + 2 + 60_001, ['8.8.8.8'])).toEqual(['10.0.0.1', '8.8.8.8']);
     });
 
+    it('holds at most twice the decisions it judges, and reads the rest again when too few remain', async () => {
+      const values = Array.from({ length: 2500 }, (_, i) => `10.1.${i >> 8}.${i & 255}`);
+      const ds = values.map((value) => buildDecision({ scope: 'Ip', value, type: 'ban', duration: '1h', reason: 'test', origin: 'cscli' }, T0));
+      const { decisionIds } = await addDecisions(
+        store(),
+        manualAlert({ now: T0, scenario: 'test', scope: 'Ip', value: '10.1.0.0', count: 2500, machineId: '' }),
+        ds,
+      );
+      const tracker = new KnownSafeTracker(store());
+      const first = await tracker.input(T0 + 1, []);
+      expect(first.decisions.map((d) => d.value)).toEqual(values.slice(0, 1000));
+      expect(tracker.held).toBe(2000);
+      // 100 more arrive: not held (enough are), still the same 1,000 judged.
+      const more = Array.from({ length: 100 }, (_, i) =>
+        buildDecision({ scope: 'Ip', value: `10.2.0.${i}`, type: 'ban', duration: '1h', reason: 'test', origin: 'cscli' }, T0 + 2),
+      );
+      await addDecisions(store(), manualAlert({ now: T0 + 2, scenario: 'test', scope: 'Ip', value: '10.2.0.0', count: 100, machineId: '' }), more);
+      expect((await tracker.input(T0 + 3, [])).decisions.map((d) => d.value)).toEqual(values.slice(0, 1000));
+      expect(tracker.held).toBe(2000);
+      // The first 2,200 deleted: 300 of the import and the 100 later ones remain, read again from the store.
+      await softDeleteDecisions(store(), decisionIds.slice(0, 2200), T0 + 4);
+      const rest = await tracker.input(T0 + 5, []);
+      expect(rest.decisions.map((d) => d.value)).toEqual([...values.slice(2200), ...more.map((d) => d.value)]);
+    });
+
     it('an allowlisted public address is a candidate once an allowlist holds it, and the evaluator names the list', async () => {
       await add(T0, '8.8.4.4');
       const tracker = new KnownSafeTracker(store());

@@ -15,6 +15,11 @@ import type { Store } from '../store/store.ts';
 
 /** Enough to raise the issue and name examples: the evaluator never walks a flood of them. */
 export const KNOWN_SAFE_JUDGED = 1000;
+/**
+ * Candidates held at most: the first KNOWN_SAFE_JUDGED are judged, the others stand in when those
+ * go. Holding every one made a store of 1M private addresses (a lab, the 1M bench) ~400 MB of heap.
+ */
+const KNOWN_SAFE_HELD = 2 * KNOWN_SAFE_JUDGED;
 /** Changed decisions read per page (a few ms each). */
 const PAGE = 2000;
 
@@ -25,6 +30,8 @@ export class KnownSafeTracker {
   /** The active allowlist items the candidates were read with: a change (an item added, expired) reads them again. */
   #allowlistKey = '';
   readonly #byId = new Map<number, KnownSafeCandidate>();
+  /** Whether #byId holds every candidate (false: some were left out, read again when too few remain). */
+  #complete = true;
 
   constructor(store: Store) {
     this.#store = store;
@@ -42,25 +49,43 @@ export class KnownSafeTracker {
       matcher !== undefined && decisionsCoveredBy(matcher, [d], now).length > 0;
     if (this.#rev === undefined || canaryAddresses.join('\n') !== this.#addresses.join('\n') || (allowlist?.key ?? '') !== this.#allowlistKey) {
       this.#byId.clear();
-      for (const d of await knownSafeCandidates(this.#store, now, canaryAddresses)) this.#byId.set(d.id, d);
-      if (matcher) await this.#eachPage(-1, now, (d) => allowlisted(d) && this.#byId.set(d.id, { ...d }));
+      this.#complete = true;
+      for (const d of await knownSafeCandidates(this.#store, now, canaryAddresses, KNOWN_SAFE_HELD + 1)) this.#hold(d);
+      if (matcher) await this.#eachPage(-1, now, (d) => allowlisted(d) && this.#hold({ ...d }));
       this.#addresses = [...canaryAddresses];
       this.#allowlistKey = allowlist?.key ?? '';
     } else if (rev !== this.#rev) {
       await this.#eachPage(this.#rev, now, (d) => {
         // A changed decision: new, or soft-deleted (its expiry moved to the deletion).
-        if (d.until > now && (mayBeKnownSafe(d, canaryAddresses) || allowlisted(d))) this.#byId.set(d.id, { ...d });
+        if (d.until > now && (mayBeKnownSafe(d, canaryAddresses) || allowlisted(d))) this.#hold({ ...d });
         else this.#byId.delete(d.id);
       });
     }
     this.#rev = rev;
+    for (const [id, d] of this.#byId) if (d.until <= now) this.#byId.delete(id);
+    if (!this.#complete && this.#byId.size < KNOWN_SAFE_JUDGED) {
+      // Fewer than are judged remain, and some were left out: read them again (the first ones by id).
+      this.#rev = undefined;
+      return await this.input(now, canaryAddresses, allowlist);
+    }
     const decisions: KnownSafeCandidate[] = [];
-    for (const [id, d] of this.#byId) {
-      if (d.until <= now) this.#byId.delete(id);
-      else if (decisions.length < KNOWN_SAFE_JUDGED) decisions.push(d);
+    for (const d of this.#byId.values()) {
+      if (decisions.length === KNOWN_SAFE_JUDGED) break;
+      decisions.push(d);
     }
     if (!matcher) return { decisions, canaryAddresses };
     return { decisions, canaryAddresses, allowlistOf: allowlistLookup(matcher) };
+  }
+
+  /** Keeps a candidate, unless as many as are held already are (then the set is no longer complete). */
+  #hold(d: KnownSafeCandidate): void {
+    if (this.#byId.size < KNOWN_SAFE_HELD || this.#byId.has(d.id)) this.#byId.set(d.id, d);
+    else this.#complete = false;
+  }
+
+  /** How many candidates are held (tests: bounded). */
+  get held(): number {
+    return this.#byId.size;
   }
 
   /**

@@ -107,9 +107,9 @@ export function mayBeKnownSafe(d: { value: string; scenario: string }, addresses
   return SAFE_PREFIXES.some((p) => v.startsWith(p)) || d.scenario.startsWith(CANARY_SCENARIO) || addresses.includes(d.value);
 }
 
-/** Active Ip and Range decisions whose text may be a known-safe address, on one of `addresses` (canaries'), and canary test decisions. */
-export async function knownSafeCandidates(store: Store, now: number, addresses: readonly string[] = []): Promise<KnownSafeCandidate[]> {
-  const rows = await dbOf(store)
+/** Active Ip and Range decisions whose text may be a known-safe address, on one of `addresses` (canaries'), and canary test decisions; the first `limit` by id. */
+export async function knownSafeCandidates(store: Store, now: number, addresses: readonly string[] = [], limit?: number): Promise<KnownSafeCandidate[]> {
+  let q = dbOf(store)
     .selectFrom('decisions')
     .select(['id', 'scope', 'value', 'type', 'origin', 'scenario', 'created_at', 'until'])
     .where('until', '>', now)
@@ -120,8 +120,9 @@ export async function knownSafeCandidates(store: Store, now: number, addresses: 
         ...(addresses.length > 0 ? [eb('value', 'in', [...addresses])] : []),
       ]),
     )
-    .orderBy('id')
-    .execute();
+    .orderBy('id');
+  if (limit !== undefined) q = q.limit(limit);
+  const rows = await q.execute();
   return rows.map((r) => ({
     id: Number(r.id),
     scope: r.scope,

@@ -112,6 +112,11 @@ export async function decisionsChangedSincePage(store: Store, rev: number, now: 
   return (await decisionChangesPage(store, rev, now, afterId, limit)).map((c) => c.decision);
 }
 
+/** Active decisions with ids above `afterId`, ascending, at most `limit` (the index's first load: strings not interned). */
+export async function activeDecisionsPage(store: Store, now: number, afterId: number, limit: number): Promise<Decision[]> {
+  return await dialectOf(store).activeDecisionsPage(now, afterId, limit);
+}
+
 /** The same, each decision with the revision that last changed it. */
 export async function decisionChangesPage(
   store: Store,

@@ -25,7 +25,7 @@
  */
 import type { Decision } from '../model/records.ts';
 import type { IpAddress, IpFamily, IpRange } from '../../lib/ip.ts';
-import { tryParseInterval } from '../../lib/ip.ts';
+import { formatWords, tryParseInterval } from '../../lib/ip.ts';
 import { DecisionRows, RowList } from './decision-rows.ts';
 import { FamilyIndex, type NetColumns } from './family-index.ts';
 import { IdTable, ValueTable } from './row-tables.ts';
@@ -34,6 +34,12 @@ import { IdTable, ValueTable } from './row-tables.ts';
 export interface IndexMatch {
   readonly decision: Decision;
   readonly type: string;
+}
+
+/** An address, or a network with its prefix length: how a value the index can write back looks (canonical, host bits clear). */
+function formatInterval(family: IpFamily, words: readonly number[], prefixLength: number): string {
+  const text = formatWords(family, words);
+  return prefixLength === (family === 4 ? 32 : 128) ? text : text + '/' + prefixLength;
 }
 
 function isIpScope(scope: string): boolean {
@@ -58,7 +64,7 @@ export class DecisionIndex {
   private readonly nets: NetColumns;
   /** Per row: 0 (no IP matching), 4 or 6. */
   private netFamily = new Uint8Array(0);
-  private readonly byId = new IdTable();
+  private readonly byId: IdTable;
   /** The first row with a value; the others follow nextSameValue. Not kept when lookup-only. */
   private readonly byValueHead: ValueTable;
   private nextSameValue = new Int32Array(0);
@@ -75,8 +81,10 @@ export class DecisionIndex {
   constructor(options: DecisionIndexOptions = {}) {
     this.lookupOnly = options.lookupOnly === true;
     this.rows = new DecisionRows(this.lookupOnly);
-    const values = this.rows.value;
-    this.byValueHead = new ValueTable((row) => values[row]!);
+    this.rows.formatValue = (row) => this.formatNetwork(row);
+    const ids = this.rows;
+    this.byId = new IdTable((row) => ids.id[row]!);
+    this.byValueHead = new ValueTable((row) => this.rows.valueOf(row));
     this.nets = { rows: this.rows, words: new Int32Array(0), prefix: new Uint8Array(0), next: new Int32Array(0) };
     this.v4 = new FamilyIndex(32, !this.lookupOnly, this.nets);
     this.v6 = new FamilyIndex(128, !this.lookupOnly, this.nets);
@@ -93,19 +101,20 @@ export class DecisionIndex {
    */
   upsert(d: Decision): boolean {
     const old = this.byId.get(d.id);
-    if (old !== undefined && this.rows.value[old] === d.value && (this.netFamily[old] !== 0) === isIpScope(d.scope)) {
+    if (old !== undefined && this.rows.valueOf(old) === d.value && (this.netFamily[old] !== 0) === isIpScope(d.scope)) {
       // Same value, same role: the network stands; only the row and maybe its order change.
       if (this.rows.until[old] !== d.until) this.byUntilSorted = false;
-      this.rows.set(old, d);
+      this.rows.set(old, d, !this.rows.hasValueText(old));
       return this.netFamily[old] !== 0;
     }
     if (old !== undefined) this.detach(old);
     const net = isIpScope(d.scope) ? tryParseInterval(d.value) : null;
     if (net === null && this.lookupOnly) return false;
-    const row = this.rows.add(d);
+    const row = this.rows.add(d, net !== null && formatInterval(net.family, net.first, net.prefixLength) === d.value);
     if (row >= this.netFamily.length) this.grow(this.rows.id.length);
     this.byId.set(d.id, row);
-    if (!this.lookupOnly) {
+    // Rows on a network are found by value through their network (sameValueOnNetwork): only the others are in the value table.
+    if (!this.lookupOnly && net === null) {
       this.nextSameValue[row] = this.byValueHead.setHead(d.value, row);
     }
     // Appended in order (an import: one until, ascending ids), the list stays sorted without a sort.
@@ -134,7 +143,6 @@ export class DecisionIndex {
     this.rows.reserve(total);
     if (total > this.netFamily.length) this.grow(this.rows.id.length);
     this.byId.reserve(total);
-    if (!this.lookupOnly) this.byValueHead.reserve(total);
     this.byUntil.reserve(total);
   }
 
@@ -206,6 +214,9 @@ export class DecisionIndex {
     const found: number[] = [];
     const { until } = this.rows;
     for (let r = this.byValueHead.get(value); r !== -1; r = this.nextSameValue[r]!) if (until[r]! > now) found.push(r);
+    this.sameValueOnNetwork(value, (r) => {
+      if (until[r]! > now) found.push(r);
+    });
     return this.decisionsOf(found, false);
   }
 
@@ -214,6 +225,7 @@ export class DecisionIndex {
     if (this.lookupOnly) throw new Error('DecisionIndex: valueCount() needs an index built without lookupOnly');
     let n = 0;
     for (let r = this.byValueHead.get(value); r !== -1; r = this.nextSameValue[r]!) n++;
+    this.sameValueOnNetwork(value, () => n++);
     return n;
   }
 
@@ -230,7 +242,7 @@ export class DecisionIndex {
    * body built in slices over 1M decisions holds one slice of objects at a time). A decision that
    * changed or went after the list was taken reads as undefined.
    */
-  activeList(now: number): { readonly length: number; at(i: number): Decision | undefined } {
+  activeList(now: number): { readonly length: number; at(i: number): Decision | undefined; alone(i: number): boolean } {
     const list = this.orderedByUntil();
     const from = this.firstActive(now);
     const rows = list.rows.slice(from, list.length);
@@ -248,6 +260,7 @@ export class DecisionIndex {
         const same = this.rows.live[r] === 1 && this.rows.id[r] === ids[i] && this.rows.until[r] === until[i];
         return same ? this.rows.decision(r, false) : undefined;
       },
+      alone: (i: number) => this.aloneWithValue(rows[i]!),
     };
   }
 
@@ -266,6 +279,48 @@ export class DecisionIndex {
     if (end > 0) list.dropFirst(end);
     for (let i = 0; i < end; i++) this.detach(expired[i]!, false);
     return end;
+  }
+
+  /**
+   * Whether a row is the only one with its value (valueCount(value) === 1): a row alone on its
+   * network is, without writing its value (a startup body asks this of 1M rows).
+   */
+  private aloneWithValue(row: number): boolean {
+    const fam = this.netFamily[row]!;
+    if (fam !== 0 && this.nets.next[row] === -1) {
+      const w = this.nets.words;
+      const k = row << 2;
+      const table = this.family(fam === 4 ? 4 : 6).tables[this.nets.prefix[row]!]!;
+      // Alone on its network, and no decision of another scope (the value table) has its text.
+      if (table.get(w[k]!, w[k + 1]!, w[k + 2]!, w[k + 3]!) === row) return this.byValueHead.size === 0 || this.byValueHead.get(this.rows.valueOf(row)) === -1;
+    }
+    return this.valueCount(this.rows.valueOf(row)) === 1;
+  }
+
+  /** Calls `fn` with each row on the network `value` names whose value is exactly `value` ("10.0.0.7/24" and "10.0.0.0/24" share a network). */
+  private sameValueOnNetwork(value: string, fn: (row: number) => void): void {
+    const net = tryParseInterval(value);
+    if (net === null) return;
+    const table = this.family(net.family).tables[net.prefixLength];
+    if (table === undefined) return;
+    const f = net.first;
+    const head = net.family === 4 ? table.get(f[0]! | 0, 0, 0, 0) : table.get(f[0]! | 0, f[1]! | 0, f[2]! | 0, f[3]! | 0);
+    if (head === -1) return;
+    // Rows kept without their value text hold the network's own text: written once here, not per row.
+    const isNetworkText = formatInterval(net.family, net.first, net.prefixLength) === value;
+    const rows = this.rows;
+    for (let r = head; r !== -1; r = this.nets.next[r]!) {
+      if (rows.hasValueText(r) ? rows.valueOf(r) === value : isNetworkText) fn(r);
+    }
+  }
+
+  /** A row's network as text (rows whose value is that text keep no copy of it: decision-rows.ts). */
+  private formatNetwork(row: number): string {
+    const family: IpFamily = this.netFamily[row] === 4 ? 4 : 6;
+    const w = this.nets.words;
+    const k = row << 2;
+    const words = family === 4 ? [w[k]! >>> 0] : [w[k]! >>> 0, w[k + 1]! >>> 0, w[k + 2]! >>> 0, w[k + 3]! >>> 0];
+    return formatInterval(family, words, this.nets.prefix[row]!);
   }
 
   private family(f: IpFamily): FamilyIndex {
@@ -305,8 +360,8 @@ export class DecisionIndex {
   private detach(row: number, inByUntil = true): void {
     const rows = this.rows;
     this.byId.delete(rows.id[row]!);
-    if (!this.lookupOnly) {
-      const value = rows.value[row]!;
+    if (!this.lookupOnly && this.netFamily[row] === 0) {
+      const value = rows.valueOf(row);
       const head = this.byValueHead.get(value);
       const next = this.nextSameValue[row]!;
       if (head === row) {

@@ -166,7 +166,7 @@ export class FamilyIndex {
   strongestContaining(w0: number, w1: number, w2: number, w3: number, now: number, rank: (type: string) => number): number {
     const { lengths, tables, masks } = this;
     const { next, rows } = this.#nets;
-    const { until, type } = rows;
+    const { until } = rows;
     let best = -1;
     let bestRank = 0;
     for (let li = 0; li < lengths.length; li++) {
@@ -175,7 +175,7 @@ export class FamilyIndex {
       const m = p << 2;
       for (let r = tables[p]!.get(w0 & masks[m]!, w1 & masks[m + 1]!, w2 & masks[m + 2]!, w3 & masks[m + 3]!); r !== -1; r = next[r]!) {
         if (until[r]! <= now) continue;
-        const rk = rank(type[r]!);
+        const rk = rank(rows.typeOf(r));
         if (best === -1 || rk > bestRank || (rk === bestRank && until[r]! > until[best]!)) {
           best = r;
           bestRank = rk;

@@ -13,18 +13,25 @@ function mixInt(x: number): number {
   return (x & 63) | (Math.imul((x >>> 6) ^ hi, 0x9e3779b1) << 6);
 }
 
-/** id → row. */
+/** id → row. Keys are read from the rows (`idAt`): a table of 2M slots is 8 MB, not 24. */
 export class IdTable {
-  #ids = new Float64Array(16);
   /** Row + 1; 0 = empty. */
   #rows = new Int32Array(16);
   #mask = 15;
   size = 0;
+  readonly #idAt: (row: number) => number;
+
+  constructor(idAt: (row: number) => number) {
+    this.#idAt = idAt;
+  }
 
   #slot(id: number): number {
     let i = mixInt(id) & this.#mask;
-    while (this.#rows[i] !== 0 && this.#ids[i] !== id) i = (i + 1) & this.#mask;
-    return i;
+    for (;;) {
+      const r = this.#rows[i]!;
+      if (r === 0 || this.#idAt(r - 1) === id) return i;
+      i = (i + 1) & this.#mask;
+    }
   }
 
   /** Room for `count` ids without growing. */
@@ -37,16 +44,15 @@ export class IdTable {
     return r === 0 ? undefined : r - 1;
   }
 
+  /** Maps `id` to `row`, whose id `idAt(row)` already answers. */
   set(id: number, row: number): void {
     const i = this.#slot(id);
-    if (this.#rows[i] === 0) {
-      this.size++;
-      this.#ids[i] = id;
-    }
+    if (this.#rows[i] === 0) this.size++;
     this.#rows[i] = row + 1;
     if (this.size * 2 > this.#rows.length) this.#grow();
   }
 
+  /** Forgets `id` (call while `idAt` still answers it for its row). */
   delete(id: number): void {
     let hole = this.#slot(id);
     if (this.#rows[hole] === 0) return;
@@ -54,10 +60,9 @@ export class IdTable {
     const mask = this.#mask;
     // Backward-shift deletion: no tombstones.
     for (let j = (hole + 1) & mask; this.#rows[j] !== 0; j = (j + 1) & mask) {
-      const home = mixInt(this.#ids[j]!) & mask;
+      const home = mixInt(this.#idAt(this.#rows[j]! - 1)) & mask;
       const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
       if (stays) continue;
-      this.#ids[hole] = this.#ids[j]!;
       this.#rows[hole] = this.#rows[j]!;
       hole = j;
     }
@@ -65,15 +70,13 @@ export class IdTable {
   }
 
   #grow(): void {
-    const ids = this.#ids;
     const rows = this.#rows;
-    this.#ids = new Float64Array(ids.length * 2);
     this.#rows = new Int32Array(rows.length * 2);
     this.#mask = this.#rows.length - 1;
     for (let j = 0; j < rows.length; j++) {
       if (rows[j] === 0) continue;
-      const i = this.#slot(ids[j]!);
-      this.#ids[i] = ids[j]!;
+      let i = mixInt(this.#idAt(rows[j]! - 1)) & this.#mask;
+      while (this.#rows[i] !== 0) i = (i + 1) & this.#mask;
       this.#rows[i] = rows[j]!;
     }
   }

@@ -50,6 +50,8 @@ export interface ActiveDecisions {
   readonly length: number;
   /** Decision i, or undefined when it changed since the list was taken (a later revision sends it). */
   at(i: number): Decision | undefined;
+  /** Whether decision i (as `at` returned it) is the only one the index holds with its value: valueCount's answer 1, found without its text. */
+  alone?(i: number): boolean;
 }
 
 /** What the index knows about the active decisions, for the dedup. */
@@ -99,11 +101,13 @@ export function* buildStartupBody(
     }
     return lastMatch;
   };
-  const keep = (d: Decision, isActive: boolean): boolean => {
+  const alone = !Array.isArray(active) ? (active as ActiveDecisions).alone?.bind(active) : undefined;
+  /** `at`: the decision's place in the active list (-1: an expired one). */
+  const keep = (d: Decision, at: number): boolean => {
     if (d.simulated || !matches(d)) return false;
     if (!q.dedup) return true;
     const sameExpired = expiredByValue.get(d.value);
-    if (isActive && sameExpired === undefined && index.valueCount(d.value) === 1) return true;
+    if (at >= 0 && sameExpired === undefined && (alone !== undefined ? alone(at) : index.valueCount(d.value) === 1)) return true;
     let longest = Number.NEGATIVE_INFINITY;
     const note = (o: Decision) => {
       if (o.type === d.type && o.scope === d.scope && o.until > longest) longest = o.until;
@@ -115,13 +119,13 @@ export function* buildStartupBody(
 
   const out = new BodyWriter(expired.length + active.length);
   for (let i = 0; i < expired.length; i++) {
-    if (keep(expired[i]!, false)) out.add(expired[i]!);
+    if (keep(expired[i]!, -1)) out.add(expired[i]!);
     if (i % SLICE === SLICE - 1) yield;
   }
   const activeAt = Array.isArray(active) ? (i: number) => (active as readonly Decision[])[i] : (i: number) => (active as ActiveDecisions).at(i);
   for (let i = 0; i < active.length; i++) {
     const d = activeAt(i);
-    if (d !== undefined && keep(d, true)) out.add(d);
+    if (d !== undefined && keep(d, i)) out.add(d);
     if (i % SLICE === SLICE - 1) yield;
   }
   return out.finish();

@@ -1,6 +1,6 @@
 import { sql, type RawBuilder, type Selectable, type Transaction } from 'kysely';
 import type { Decision, NewAlertWithDecisions } from '../../core/model/records.ts';
-import { alertRow, decisionRow, INSERT_CHUNK, nextRev, storedDecision } from '../alert-rows.ts';
+import { alertRow, decisionRow, INSERT_CHUNK, nextRev, storedDecision, toDecision } from '../alert-rows.ts';
 import type { BouncersTable, Database, DecisionsTable } from '../schema.ts';
 import {
   isUniqueViolationError,
@@ -74,6 +74,11 @@ export class PostgresStoreDialect implements StoreDialect {
     let q = this.#db.selectFrom('decisions').selectAll().where('until', '<=', now);
     if (since !== undefined) q = q.where('until', '>=', since);
     return await q.orderBy('until').orderBy('id').execute();
+  }
+
+  async activeDecisionsPage(now: number, afterId: number, limit: number): Promise<Decision[]> {
+    const rows = await this.#db.selectFrom('decisions').selectAll().where('id', '>', afterId).where('until', '>', now).orderBy('id').limit(limit).execute();
+    return rows.map(toDecision);
   }
 
   async decisionRowsChangedSince(rev: number): Promise<Selectable<DecisionsTable>[]> {

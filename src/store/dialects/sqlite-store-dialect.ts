@@ -1,6 +1,6 @@
 import type SqliteDatabase from 'better-sqlite3';
 import { sql, type RawBuilder, type Selectable, type Transaction } from 'kysely';
-import type { NewAlertWithDecisions } from '../../core/model/records.ts';
+import type { Decision, NewAlertWithDecisions } from '../../core/model/records.ts';
 import type { BouncersTable, Database, DecisionsTable } from '../schema.ts';
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.ts';
 import { openSqliteReader } from './sqlite.ts';
@@ -27,6 +27,15 @@ const ACTIVITY_UPDATE = `UPDATE bouncers SET
   pull_cadence_ms = CASE WHEN @setCadence = 1 THEN @cadence ELSE pull_cadence_ms END
 WHERE id = @id`;
 
+/** The index's first load (activeDecisionsPage): a string equal to the one given reads as NULL. */
+const ACTIVE_PAGE = `SELECT id, alert_id,
+  CASE WHEN origin = ? THEN NULL ELSE origin END, CASE WHEN type = ? THEN NULL ELSE type END,
+  CASE WHEN scope = ? THEN NULL ELSE scope END, value, CASE WHEN scenario = ? THEN NULL ELSE scenario END,
+  created_at, until, deleted_at, simulated
+FROM decisions WHERE id > ? AND until > ? ORDER BY id LIMIT ?`;
+
+type ActivePageRow = [number, number | null, string | null, string | null, string | null, string, string | null, number, number, number | null, number];
+
 /**
  * SQLite: one writer, one file. The hottest reads and the bulk writes skip Kysely's query building
  * and run prepared statements on the raw better-sqlite3 handle: same SQL, one cached statement, no
@@ -44,6 +53,8 @@ export class SqliteStoreDialect implements StoreDialect {
   /** The worker that checkpoints the WAL, when opened with `checkpointInBackground`. */
   readonly #checkpointer: Checkpointer | undefined;
   readonly #alerts: SqliteAlertWriter;
+  /** The strings of the last row activeDecisionsPage read. */
+  #lastStrings = { origin: '', type: '', scope: '', scenario: '' };
 
   constructor(db: DialectDb, sqlite: SqliteDatabase.Database, opts: { checkpointInBackground?: boolean; onWarning?: (message: string) => void } = {}) {
     this.#db = db;
@@ -117,6 +128,36 @@ export class SqliteStoreDialect implements StoreDialect {
       db.prepare('SELECT * FROM decisions WHERE until <= ? AND until >= ? ORDER BY until, id').all(now, since ?? Number.MIN_SAFE_INTEGER),
     );
     return rows as Selectable<DecisionsTable>[];
+  }
+
+  async activeDecisionsPage(now: number, afterId: number, limit: number): Promise<Decision[]> {
+    // Rows as arrays, and NULL for a string equal to the one given (the last page's last row's: a 1M
+    // import shares one of each): no object per row and four strings fewer from the driver (the
+    // index's first load at 1M: ~0.5 s of CPU less).
+    const given = this.#lastStrings;
+    const rows = (await this.#read((db) =>
+      db.prepare(ACTIVE_PAGE).raw(true).all(given.origin, given.type, given.scope, given.scenario, afterId, now, limit),
+    )) as ActivePageRow[];
+    const out = new Array<Decision>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      out[i] = {
+        id: r[0],
+        alertId: r[1],
+        origin: r[2] ?? given.origin,
+        type: r[3] ?? given.type,
+        scope: r[4] ?? given.scope,
+        value: r[5],
+        scenario: r[6] ?? given.scenario,
+        createdAt: r[7],
+        until: r[8],
+        deletedAt: r[9],
+        simulated: r[10] === 1,
+      };
+    }
+    const end = out[out.length - 1];
+    if (end !== undefined) this.#lastStrings = { origin: end.origin, type: end.type, scope: end.scope, scenario: end.scenario };
+    return out;
   }
 
   async decisionRowsChangedSince(rev: number): Promise<Selectable<DecisionsTable>[]> {

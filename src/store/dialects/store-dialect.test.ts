@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl, type TestDialect } from '../../../test/support/databases.ts';
 import type { NewAlert, NewDecision } from '../decisions.ts';
 import { createBouncer, createAutoBouncer, getBouncer } from '../bouncers.ts';
-import { softDeleteDecisions } from '../decisions.ts';
+import { softDeleteDecisions, toDecision } from '../decisions.ts';
 import { dbOf, dialectOf } from '../store-db.ts';
 import { Store } from '../store.ts';
 import { newAlert } from '../../../test/support/alert-builders.ts';
@@ -59,6 +59,34 @@ async function exercise(store: Store): Promise<Record<string, unknown>> {
   out.expired = (await dialect.expiredDecisionRows(T0 + 7)).map((r) => [r.id, r.value, r.until, r.deleted_at, r.rev]);
   out.expiredSince = (await dialect.expiredDecisionRows(T0 + 7, T0 + 6)).map((r) => r.id);
   out.changedSince = (await dialect.decisionRowsChangedSince(big.rev - 1)).map((r) => [r.id, r.rev]);
+
+  // The index's first load, a page at a time: strings that change from row to row (and back) read
+  // as the rows hold them, whatever the previous page ended on.
+  const mixed = Array.from({ length: 7 }, (_, i) => ({
+    ...decision(`192.0.2.${100 + i}`, T0 + 2000 + i),
+    origin: i % 2 === 0 ? 'cscli' : 'crowdsec',
+    type: i % 3 === 0 ? 'captcha' : 'ban',
+    scope: i === 4 ? 'Range' : 'Ip',
+    scenario: `s${i % 4}`,
+  }));
+  await dialect.writeAlerts([{ alert: alert('m4'), decisions: mixed }]);
+  const paged: unknown[] = [];
+  for (let afterId = 0; ; ) {
+    const page = await dialect.activeDecisionsPage(T0 + 7, afterId, 3);
+    paged.push(...page);
+    if (page.length < 3) break;
+    afterId = page[page.length - 1]!.id;
+  }
+  const everyActive = (
+    await dbOf(store)
+      .selectFrom('decisions')
+      .selectAll()
+      .where('until', '>', T0 + 7)
+      .orderBy('id')
+      .execute()
+  ).map(toDecision);
+  out.activePagesAsRows = JSON.stringify(paged) === JSON.stringify(everyActive);
+  out.activePages = paged;
 
   // Mirrored rows rewritten in place; greatest/max inside a query; a transaction holding a lock.
   const alpha = (await getBouncer(store, 'alpha'))!;
@@ -123,6 +151,9 @@ describe('StoreDialect', () => {
     expect(first.mirrored).toEqual([true, '10.0.0.1', 't', 'v1', 'tls', T0 - 5, T0 + 3, T0 + 80]);
     expect(first.uniqueViolation).toBe(true);
     expect(first.otherError).toBe(false);
+    expect(first.activePagesAsRows).toBe(true);
+    // m2's (until T0 + 10) and the seven mixed ones: the rest expired or were deleted by T0 + 7.
+    expect((first.activePages as unknown[]).length).toBe(1 + 7);
     for (const [d, a] of answers) expect(a, d).toEqual(first);
   }, 120_000);
 });

@@ -57,6 +57,11 @@ export interface StoreDialect {
   bouncerRowsByKeyHash(apiKeyHash: string): Promise<Selectable<BouncersTable>[]>;
   /** Decisions with `since <= until <= now` (no lower bound without `since`), by expiry then id. */
   expiredDecisionRows(now: number, since?: number): Promise<Selectable<DecisionsTable>[]>;
+  /**
+   * Active decisions (until > now) with ids above `afterId`, ascending, at most `limit`: the
+   * decision index's first load, a page at a time. Their strings are not interned (the index keeps codes).
+   */
+  activeDecisionsPage(now: number, afterId: number, limit: number): Promise<Decision[]>;
   /** Decisions changed by a revision above `rev`, by id. */
   decisionRowsChangedSince(rev: number): Promise<Selectable<DecisionsTable>[]>;
   /** A row of vigil_counters, undefined when the store was not migrated by this version. */
