@@ -35,6 +35,8 @@ for (const dialect of DIALECTS) {
       clock,
       async (config) => {
         pd = await startHttpReceiver(() => ({ status: 202, body: '{"status":"success","message":"Event processed"}' }));
+        // The dashboard on a listener of its own: links must point there, not at the Local API.
+        config.adminListen = { host: '127.0.0.1', port: 0 };
         config.notifications = loadNotificationsConfig(
           {
             remind_every: '1h',
@@ -59,6 +61,12 @@ for (const dialect of DIALECTS) {
       expect(events()).toEqual([['/v2/enqueue', 'trigger', key, 'critical']]);
       expect(pd.requests[0]!.json.routing_key).toBe(KEY);
       expect(pd.requests[0]!.json.payload.custom_details).toMatchObject({ issue_id: opened.id, runbook_command: `vigil issues show ${opened.id}` });
+      const dashboard = server().web.dashboardUrl!;
+      expect(new URL(dashboard).origin).not.toBe(new URL(server().url).origin);
+      expect(pd.requests[0]!.json.links[0].href).toBe(`${dashboard}issues/${opened.id}`);
+      expect(pd.requests[0]!.json.payload.custom_details.runbook_link).toBe(`${dashboard}issues/${opened.id}`);
+      expect(pd.requests[0]!.json.client_url).toBe(dashboard);
+      expect((await fetch(pd.requests[0]!.json.links[0].href, { redirect: 'manual' })).status).not.toBe(404);
       clock.advance(2 * H); // a reminder is due on other channels: PagerDuty escalates by itself
       await cycle();
       expect(pd.requests).toHaveLength(1);

@@ -92,10 +92,12 @@ export async function startServer(config: VigilConfig, opts: StartOptions = {}):
     let boundUrl = `${scheme}://${formatListen(config.listen)}`;
     const lapiUrl = () => `${boundUrl}/`;
     const { store, health } = core;
+    // Messages link to the dashboard: on its own listener (admin_listen: HOST:PORT) once that listens.
+    let dashboardBase: string | null = null;
     // Refuses a bad channel before anything listens; queues what a crash left unannounced.
     const notifications = await life.start(
       'notifications',
-      () => startNotifications({ store, clock, log, config, engine: health, lapiUrl, env: opts.env }),
+      () => startNotifications({ store, clock, log, config, engine: health, lapiUrl, dashboardUrl: () => dashboardBase, env: opts.env }),
       (n) => n.stop(),
     );
     const web = await life.start(
@@ -124,6 +126,7 @@ export async function startServer(config: VigilConfig, opts: StartOptions = {}):
       (d) => d.stop(),
     );
     await web.start(listeners.url);
+    if (web.adminOn === 'own' && web.dashboardUrl) dashboardBase = new URL(web.dashboardUrl).origin;
     // Stopped before the listeners: a dashboard's live-update stream would hold the Local API listener's close open.
     life.defer('dashboard streams', () => web.close());
 

@@ -38,6 +38,7 @@ export class Planner {
   #channels: PlanChannel[];
   #clock: Clock;
   #lapiUrl: () => string;
+  #dashboardUrl: () => string | null;
   #runbook: RunbookSettings | undefined;
   #maintenance: Silence[];
   #running: Promise<number> | undefined;
@@ -49,6 +50,8 @@ export class Planner {
     channels: PlanChannel[];
     clock: Clock;
     lapiUrl: () => string;
+    /** The dashboard's own listener (`http://HOST:PORT`), null when it shares the Local API's. */
+    dashboardUrl?: () => string | null;
     runbook?: RunbookSettings;
     /** vigil.yaml's maintenance windows, as recurring silences. */
     maintenance?: Silence[];
@@ -57,6 +60,7 @@ export class Planner {
     this.#channels = opts.channels;
     this.#clock = opts.clock;
     this.#lapiUrl = opts.lapiUrl;
+    this.#dashboardUrl = opts.dashboardUrl ?? (() => null);
     this.#runbook = opts.runbook;
     this.#maintenance = opts.maintenance ?? [];
   }
@@ -135,6 +139,7 @@ export class Planner {
         if (i.bouncerName) names.add(i.bouncerName);
     const bouncers = await bouncersByName(trx, [...names]);
     const lapiUrl = this.#lapiUrl();
+    const dashboardUrl = this.#dashboardUrl();
     const snapshots = new Map<number, ReturnType<typeof snapshotIssue>>();
     const snap = (i: HealthIssue) => {
       let s = snapshots.get(i.id);
@@ -156,6 +161,7 @@ export class Planner {
           event,
           createdAt: now,
           lapiUrl,
+          ...(dashboardUrl ? { dashboardUrl } : {}),
           runbookSettings: this.#runbook,
           issues: part,
           part: { index: index + 1, of: parts.length },

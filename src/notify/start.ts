@@ -48,6 +48,8 @@ export interface NotificationsOptions {
   engine?: HealthEngine;
   /** The Local API URL the runbooks name; defaults to the configured listen address. */
   lapiUrl?: () => string;
+  /** The dashboard's own listener (`http://HOST:PORT`) for links in messages; null or absent: the Local API's. */
+  dashboardUrl?: () => string | null;
   /** How runbooks address the Local API (`vigil watch`: CrowdSec's cscli); default Vigil's own. */
   runbook?: RunbookSettings;
   env?: NodeJS.ProcessEnv;
@@ -59,7 +61,7 @@ export interface NotificationsOptions {
 /** The channels, planner, dispatcher and heartbeat of one configuration (a reload builds another set). */
 function buildDelivery(
   settings: NotificationsConfig,
-  deps: Pick<NotificationsOptions, 'clock' | 'log' | 'random'> & {
+  deps: Pick<NotificationsOptions, 'clock' | 'log' | 'random' | 'dashboardUrl'> & {
     env: NodeJS.ProcessEnv;
     notifyStore: NotifyStore;
     lapiUrl: () => string;
@@ -70,7 +72,15 @@ function buildDelivery(
   const channels = resolveChannels(settings, env);
   const beat = resolveHeartbeat(settings, env);
   const heartbeat = beat ? new Heartbeat(beat, clock, log) : undefined;
-  const planner = new Planner({ store: notifyStore, channels, clock, lapiUrl: deps.lapiUrl, runbook: deps.runbook, maintenance: settings.maintenance });
+  const planner = new Planner({
+    store: notifyStore,
+    channels,
+    clock,
+    lapiUrl: deps.lapiUrl,
+    dashboardUrl: deps.dashboardUrl,
+    runbook: deps.runbook,
+    maintenance: settings.maintenance,
+  });
   const dispatcher = new Dispatcher({
     store: notifyStore,
     channels: channels.map((ch) => ({ name: ch.name, sender: senderFor(ch, settings.timeoutMs), target: describeTarget(ch) })),

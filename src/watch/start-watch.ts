@@ -117,6 +117,8 @@ export async function startWatch(config: VigilConfig, settings: WatchSettings, o
   };
   // The same notifications as `vigil serve` (channels from vigil.yaml), with CrowdSec's runbooks.
   const runbook = { cli: 'cscli' as const, ...settings.runbook };
+  // The dashboard is on watch's own listener, never on CrowdSec's Local API: messages link there once it listens.
+  let dashboardBase: string | null = null;
   const notifications = await startNotifications({
     store,
     clock,
@@ -124,6 +126,7 @@ export async function startWatch(config: VigilConfig, settings: WatchSettings, o
     config,
     engine: watcher.engine,
     lapiUrl: () => runbook.lapiUrl,
+    dashboardUrl: () => dashboardBase,
     runbook,
     env: opts.env,
   }).catch(async (e) => {
@@ -151,6 +154,7 @@ export async function startWatch(config: VigilConfig, settings: WatchSettings, o
         throw e;
       })
     : undefined;
+  dashboardBase = listener?.url ?? null;
   logWatching(log, settings, source, store, learning, listener);
   if (opts.poll !== false) watcher.start(settings.pollEveryMs);
 

@@ -61,6 +61,11 @@ export interface MessageContent {
   createdAt: number;
   /** The Local API URL the runbooks name (where bouncers should pull from). */
   lapiUrl: string;
+  /**
+   * Where the dashboard's `/ui/` is served (`http://HOST:PORT`) when not on the Local API listener
+   * (`admin_listen: HOST:PORT`, `vigil watch`'s listener). Absent: on the Local API's address.
+   */
+  dashboardUrl?: string;
   /** How runbooks address the Local API (`vigil watch`: CrowdSec's cscli); absent for Vigil's own. */
   runbookSettings?: RunbookSettings;
   issues: IssueSnapshot[];

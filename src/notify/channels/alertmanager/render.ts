@@ -1,3 +1,4 @@
+import { issueLink } from '../../../core/notify/links.ts';
 import { formatRunbookMarkdown } from '../../../presentation/runbook-format.ts';
 import { snapshotRunbook } from '../../../core/notify/snapshot.ts';
 import type { IssueSnapshot, MessageContent } from '../../../core/notify/types.ts';
@@ -28,8 +29,7 @@ export function renderAlert(
   ch: { labels: Record<string, string>; remindEveryMs: number },
   test: { deliveryId: string; resolveAt: number } | null = null,
 ): Record<string, unknown> {
-  const base = c.lapiUrl.replace(/\/+$/, '');
-  const link = `${base}/ui/issues/${i.id}`;
+  const link = issueLink(c, i.id);
   const runbook = snapshotRunbook(i, c);
   const labels: Record<string, string> = {
     ...ch.labels,

@@ -1,3 +1,4 @@
+import { issueLink } from '../../../core/notify/links.ts';
 import type { IssueSnapshot, MessageContent, OutgoingMessage } from '../../../core/notify/types.ts';
 import { headline, issueChange, issueLabel, issueTiming } from '../../../core/notify/wording.ts';
 
@@ -62,7 +63,7 @@ function embed(i: IssueSnapshot, c: MessageContent, deliveryId: string): Embed {
   return {
     title: cut(`${issueLabel(i)} (issue ${i.id}, ${i.criticality})`, DISCORD_LIMITS.title),
     description: cut(lines.join('\n'), DISCORD_LIMITS.description),
-    url: `${c.lapiUrl.replace(/\/+$/, '')}/ui/issues/${i.id}`,
+    url: issueLink(c, i.id),
     color: i.resolvedAt !== null ? RESOLVED : (COLOR[i.criticality] ?? RESOLVED),
     timestamp: new Date(i.resolvedAt ?? i.openedAt).toISOString(),
     fields: fields.slice(0, DISCORD_LIMITS.fields),

@@ -1,3 +1,4 @@
+import { dashboardLink, issueLink } from '../../../core/notify/links.ts';
 import { formatRunbookMarkdown } from '../../../presentation/runbook-format.ts';
 import { snapshotRunbook } from '../../../core/notify/snapshot.ts';
 import type { IssueSnapshot, MessageContent, NotifyEvent } from '../../../core/notify/types.ts';
@@ -48,7 +49,7 @@ export function renderPagerDutyEvent(
 ): Record<string, unknown> {
   if (action !== 'trigger') return { routing_key: routingKey, event_action: action, dedup_key };
   const runbook = snapshotRunbook(i, c);
-  const link = `${c.lapiUrl.replace(/\/+$/, '')}/ui/issues/${i.id}`;
+  const link = issueLink(c, i.id);
   const summary = `${i.criticality.toUpperCase()}: ${issueLabel(i)}: ${i.summary}`;
   return {
     routing_key: routingKey,
@@ -76,7 +77,7 @@ export function renderPagerDutyEvent(
       },
     },
     client: 'Vigil',
-    client_url: `${c.lapiUrl.replace(/\/+$/, '')}/ui/`,
+    client_url: dashboardLink(c),
     links: [{ href: link, text: `Issue ${i.id} in Vigil: likely cause and runbook` }],
   };
 }

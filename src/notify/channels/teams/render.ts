@@ -1,3 +1,4 @@
+import { issueLink } from '../../../core/notify/links.ts';
 import type { IssueSnapshot, MessageContent, OutgoingMessage } from '../../../core/notify/types.ts';
 import { headline, issueChange, issueLabel, issueTiming } from '../../../core/notify/wording.ts';
 
@@ -40,7 +41,7 @@ function issueBlock(i: IssueSnapshot, c: MessageContent) {
     type: 'Container',
     separator: true,
     items,
-    selectAction: { type: 'Action.OpenUrl', url: `${c.lapiUrl.replace(/\/+$/, '')}/ui/issues/${i.id}` },
+    selectAction: { type: 'Action.OpenUrl', url: issueLink(c, i.id) },
   };
 }
 
@@ -78,10 +79,7 @@ export function renderTeamsBodies(m: OutgoingMessage): string[] {
               ...issues.map((i) => issueBlock(i, c)),
               { type: 'TextBlock', text: `Vigil · delivery ${m.deliveryId}`, isSubtle: true, size: 'Small', wrap: true },
             ],
-            actions:
-              issues.length === 1
-                ? [{ type: 'Action.OpenUrl', title: 'Open in Vigil', url: `${c.lapiUrl.replace(/\/+$/, '')}/ui/issues/${issues[0]!.id}` }]
-                : [],
+            actions: issues.length === 1 ? [{ type: 'Action.OpenUrl', title: 'Open in Vigil', url: issueLink(c, issues[0]!.id) }] : [],
           },
         },
       ],

@@ -1,3 +1,4 @@
+import { issueLink } from '../../../core/notify/links.ts';
 import Mustache from 'mustache';
 import type { OutgoingMessage } from '../../../core/notify/types.ts';
 import { VigilError } from '../../../lib/errors.ts';
@@ -14,10 +15,9 @@ const jsonEscape = (v: unknown) => JSON.stringify(String(v)).slice(1, -1);
 /** The template's view: the webhook body, each issue with its dashboard `link` and `first`/`last` (for commas between array items). */
 function view(m: OutgoingMessage) {
   const body = webhookBody(m);
-  const base = m.content.lapiUrl.replace(/\/+$/, '');
   return {
     ...body,
-    issues: body.issues.map((i, n, all) => ({ ...i, link: `${base}/ui/issues/${i.id}`, first: n === 0, last: n === all.length - 1 })),
+    issues: body.issues.map((i, n, all) => ({ ...i, link: issueLink(m.content, i.id), first: n === 0, last: n === all.length - 1 })),
   };
 }
 
