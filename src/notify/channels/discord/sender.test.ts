@@ -73,6 +73,18 @@ describe('Discord channel', () => {
     expect(bodies[0].content).toMatch(/^\*\*25 issues resolved: .*\(1\/\d+\)$/);
   });
 
+  it('a retry after a failure part-way resumes at the first part not accepted: no part twice', async () => {
+    const rx = await receiver((n) => (n === 1 ? { status: 500, body: 'upstream' } : { status: 204 }));
+    const issues = Array.from({ length: 25 }, (_, n) => issue({ id: n + 1, bouncerName: `b${n}`, subject: `bouncer:b${n}` }));
+    const sender = discordSender(channel(rx.url), 2000);
+    const m = message('opened', issues);
+    await expect(sender.send(m)).rejects.toThrow();
+    const answer = await sender.send(m);
+    expect(answer).toMatch(/^3 messages \(the first 1 accepted by an earlier attempt\): HTTP 204$/);
+    const delivered = rx.requests.filter((_, n) => n !== 1).flatMap((r) => r.json.embeds.map((e: { url: string }) => e.url.split('/').at(-1)));
+    expect(delivered).toEqual(issues.map((i) => String(i.id)));
+  });
+
   it('a 400 (invalid form body) is permanent, a 429 is retried; the token is never shown; the /slack endpoint is refused', async () => {
     const rx = await receiver([
       { status: 400, body: '{"code": 50035, "message": "Invalid Form Body"}' },

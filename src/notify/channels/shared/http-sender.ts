@@ -57,13 +57,48 @@ export async function postJson(url: string, body: string, headers: Record<string
 }
 
 /**
- * POSTs each body in order, for receivers that take one card or message per request (Discord,
- * Teams). A failure part-way fails the message and the outbox re-sends all of it: neither has an
- * idempotency key, so a retry may repeat the first parts. Answers with the receiver's answer, or
- * with how many `parts` were sent and the last answer.
+ * How many parts of each delivery a receiver has accepted, so a retry resumes after them: Discord
+ * and Teams have no idempotency key. In memory (a restart between two attempts may repeat a part),
+ * and bounded: the oldest deliveries are forgotten first.
  */
-export async function postEachJson(url: string, bodies: readonly string[], timeoutMs: number, parts: string): Promise<string> {
-  const answers: string[] = [];
-  for (const body of bodies) answers.push(await postJson(url, body, {}, timeoutMs));
-  return answers.length === 1 ? answers[0]! : `${answers.length} ${parts}: ${answers.at(-1)}`;
+export class AcceptedParts {
+  static readonly KEPT = 1_000;
+  #accepted = new Map<string, number>();
+
+  of(deliveryId: string): number {
+    return this.#accepted.get(deliveryId) ?? 0;
+  }
+
+  record(deliveryId: string, parts: number): void {
+    this.#accepted.delete(deliveryId);
+    this.#accepted.set(deliveryId, parts);
+    if (this.#accepted.size > AcceptedParts.KEPT) this.#accepted.delete(this.#accepted.keys().next().value!);
+  }
+
+  forget(deliveryId: string): void {
+    this.#accepted.delete(deliveryId);
+  }
+}
+
+/**
+ * POSTs each body in order, for receivers that take one card or message per request (Discord,
+ * Teams). A failure part-way fails the message; its retry starts at the first part not accepted.
+ * Answers with the receiver's answer, or with how many `parts` there were and the last answer.
+ */
+export async function postEachJson(
+  url: string,
+  bodies: readonly string[],
+  timeoutMs: number,
+  parts: string,
+  delivery: { id: string; accepted: AcceptedParts },
+): Promise<string> {
+  const from = Math.min(delivery.accepted.of(delivery.id), bodies.length - 1);
+  let last = '';
+  for (let n = from; n < bodies.length; n++) {
+    last = await postJson(url, bodies[n]!, {}, timeoutMs);
+    delivery.accepted.record(delivery.id, n + 1);
+  }
+  delivery.accepted.forget(delivery.id);
+  if (bodies.length === 1) return last;
+  return `${bodies.length} ${parts}${from > 0 ? ` (the first ${from} accepted by an earlier attempt)` : ''}: ${last}`;
 }
