@@ -53,6 +53,23 @@ export class PostgresStoreDialect implements StoreDialect {
     return Number(res.numAffectedRows ?? 0n);
   }
 
+  async vacuumTables(tables: readonly string[], lockKey: number): Promise<'vacuumed' | 'busy'> {
+    if (tables.length === 0) return 'vacuumed';
+    // One connection for the session lock, the VACUUM and the unlock. Outside a transaction
+    // (VACUUM refuses to run in one); the purge's batches on other replicas find the key taken and
+    // stop. SKIP_LOCKED: a table autovacuum is busy with is left to it rather than waited for.
+    return await this.#db.connection().execute(async (conn) => {
+      const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_lock(${lockKey}) as ok`.execute(conn);
+      if (rows[0]?.ok !== true) return 'busy';
+      try {
+        await sql`VACUUM (ANALYZE, SKIP_LOCKED) ${sql.join(tables.map((t) => sql.table(t)))}`.execute(conn);
+        return 'vacuumed';
+      } finally {
+        await sql`select pg_advisory_unlock(${lockKey})`.execute(conn);
+      }
+    });
+  }
+
   isUniqueViolation(e: unknown): boolean {
     return isUniqueViolationError(e);
   }
