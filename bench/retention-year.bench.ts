@@ -30,6 +30,8 @@ import { createBouncer } from '../src/store/bouncers.ts';
 import { addAlerts } from '../src/store/decisions.ts';
 import { purgeExpired, retentionRowCounts } from '../src/store/retention.ts';
 import { RetentionJob } from '../src/store/retention-job.ts';
+import { dbOf } from '../src/store/store-db.ts';
+import { sql } from 'kysely';
 import { planRetention } from '../src/core/retention/plan.ts';
 import { writeResult } from './support.ts';
 import { statsCell, storeStats } from './retention-store-stats.ts';
@@ -45,6 +47,8 @@ const { values } = parseArgs({
     'stall-rows': { type: 'string', default: '300000' },
     days: { type: 'string', default: '30' },
     'purge-every': { type: 'string', default: '1' },
+    'vacuum-after-rows': { type: 'string' },
+    'autovacuum-scale-factor': { type: 'string' },
   },
 });
 const SCALE = Number(values.scale);
@@ -234,7 +238,18 @@ async function main() {
     // Serve's job (its purge, its vacuum), without the waits between batches: on SQLite those let
     // pulls through (the stall check above measures them) and, at 2 cores shared, were 80 % of the
     // year's time (batches shrunk to 50 rows, a pause after each). Same rows deleted, same store.
-    const job = new RetentionJob(server.store, clock, server.config.flush, { pause: () => new Promise<void>((r) => setImmediate(r)), targetBatchMs: Infinity });
+    const job = new RetentionJob(server.store, clock, server.config.flush, {
+      pause: () => new Promise<void>((r) => setImmediate(r)),
+      targetBatchMs: Number.POSITIVE_INFINITY,
+      // The alternatives measured against the purge's vacuum (docs/benchmarks.md): none (`Infinity`), or autovacuum tuned per table.
+      ...(values['vacuum-after-rows'] !== undefined && { vacuumAfterRows: Number(values['vacuum-after-rows']) }),
+    });
+    if (values['autovacuum-scale-factor'] !== undefined) {
+      for (const t of ['decisions', 'alerts'])
+        await sql`ALTER TABLE ${sql.table(t)} SET (autovacuum_vacuum_scale_factor = ${sql.lit(Number(values['autovacuum-scale-factor']))})`.execute(dbOf(server.store));
+      out.autovacuumScaleFactor = Number(values['autovacuum-scale-factor']);
+    }
+    if (values['vacuum-after-rows'] !== undefined) out.vacuumAfterRows = Number(values['vacuum-after-rows']);
     const started = performance.now();
     for (let m = 1; m <= MONTHS; m++) {
       const phase = { writeS: 0, purgeS: 0, vacuums: 0, vacuumS: 0 };
