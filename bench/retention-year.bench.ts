@@ -233,7 +233,9 @@ async function main() {
     }
     const months: Array<Record<string, unknown>> = [];
     const partialFile = join(ROOT, 'bench/results', `retention-year-${out.db}-partial-${process.pid}.json`);
-    console.log(`| month | decisions | alerts | other rows | store MB | inside the store | startup body MB | startup new / deleted | startup s | written so far | load |`);
+    console.log(
+      `| month | decisions | alerts | other rows | store MB | inside the store | startup body MB | startup new / deleted | startup s | written so far | load |`,
+    );
     console.log('|---|---|---|---|---|---|---|---|---|---|---|');
     // Serve's job (its purge, its vacuum), without the waits between batches: on SQLite those let
     // pulls through (the stall check above measures them) and, at 2 cores shared, were 80 % of the
@@ -246,7 +248,9 @@ async function main() {
     });
     if (values['autovacuum-scale-factor'] !== undefined) {
       for (const t of ['decisions', 'alerts'])
-        await sql`ALTER TABLE ${sql.table(t)} SET (autovacuum_vacuum_scale_factor = ${sql.lit(Number(values['autovacuum-scale-factor']))})`.execute(dbOf(server.store));
+        await sql`ALTER TABLE ${sql.table(t)} SET (autovacuum_vacuum_scale_factor = ${sql.lit(Number(values['autovacuum-scale-factor']))})`.execute(
+          dbOf(server.store),
+        );
       out.autovacuumScaleFactor = Number(values['autovacuum-scale-factor']);
     }
     if (values['vacuum-after-rows'] !== undefined) out.vacuumAfterRows = Number(values['vacuum-after-rows']);

@@ -151,7 +151,9 @@ export class PostgresStoreDialect implements StoreDialect {
           // plans 8 parameters instead of 11,000 (an import, a year of blocklists: about twice as fast).
           // The sequence numbers the rows in unnest's order, as it did the VALUES list's.
           const col = <T>(f: (d: NewDecision) => T) => chunk.map(f);
-          const { rows } = await sql<{ id: string }>`INSERT INTO decisions (alert_id, origin, type, scope, value, scenario, created_at, until, deleted_at, simulated, rev)
+          const { rows } = await sql<{
+            id: string;
+          }>`INSERT INTO decisions (alert_id, origin, type, scope, value, scenario, created_at, until, deleted_at, simulated, rev)
             SELECT ${a.id}::bigint, v.origin, v.type, v.scope, v.value, v.scenario, v.created_at, v.until, NULL, v.simulated, ${rev}::bigint
               FROM unnest(${col((d) => d.origin)}::text[], ${col((d) => d.type)}::text[], ${col((d) => d.scope)}::text[], ${col((d) => d.value)}::text[],
                           ${col((d) => d.scenario)}::text[], ${col((d) => d.createdAt)}::bigint[], ${col((d) => d.until)}::bigint[], ${col((d) => (d.simulated ? 1 : 0))}::int[])

@@ -69,7 +69,9 @@ async function exercise(store: Store): Promise<Record<string, unknown>> {
   out.progressEnds = progress.at(-1);
   // Every decision returned carries the id its row got (PostgreSQL inserts column arrays: same order).
   const bigRows = await dbOf(store).selectFrom('decisions').select(['id', 'value', 'until']).where('alert_id', '=', big.alertIds[0]!).orderBy('id').execute();
-  out.bigRoundTrip = bigRows.every((r, i) => Number(r.id) === big.decisions[i]!.id && r.value === big.decisions[i]!.value && Number(r.until) === big.decisions[i]!.until) && bigRows.length === 2500;
+  out.bigRoundTrip =
+    bigRows.every((r, i) => Number(r.id) === big.decisions[i]!.id && r.value === big.decisions[i]!.value && Number(r.until) === big.decisions[i]!.until) &&
+    bigRows.length === 2500;
   out.decisionsRev = await dialect.counter('decisions_rev');
   out.bouncersRev = typeof (await dialect.counter('bouncers_rev'));
 
