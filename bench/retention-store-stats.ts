@@ -19,6 +19,8 @@ export interface TableStats {
 export interface StoreStats {
   /** What the operator sees on disk: SQLite's file + WAL, PostgreSQL's pg_database_size. */
   bytes: number;
+  /** SQLite: of `bytes`, the WAL's (its size moves with checkpoints, the file's does not). */
+  walBytes?: number;
   /** SQLite: pages on the freelist (free space inside the file the next writes reuse). */
   freePages?: number;
   pageSize?: number;
@@ -34,10 +36,12 @@ export async function storeStats(store: Store, dbUrl: string): Promise<StoreStat
   const db = dbOf(store);
   if (dialectOf(store).writesOnEventLoop) {
     const file = dbUrl.slice('sqlite:'.length);
-    const bytes = [file, `${file}-wal`].reduce((sum, f) => sum + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
+    const size = (f: string) => (fs.existsSync(f) ? fs.statSync(f).size : 0);
+    const walBytes = size(`${file}-wal`);
+    const bytes = size(file) + walBytes;
     const free = await sql<{ freelist_count: number }>`PRAGMA freelist_count`.execute(db);
     const page = await sql<{ page_size: number }>`PRAGMA page_size`.execute(db);
-    return { bytes, freePages: Number(free.rows[0]?.freelist_count ?? 0), pageSize: Number(page.rows[0]?.page_size ?? 0) };
+    return { bytes, walBytes, freePages: Number(free.rows[0]?.freelist_count ?? 0), pageSize: Number(page.rows[0]?.page_size ?? 0) };
   }
   const size = await sql<{ size: string }>`select pg_database_size(current_database()) as size`.execute(db);
   const { rows } = await sql<{
@@ -69,7 +73,7 @@ export async function storeStats(store: Store, dbUrl: string): Promise<StoreStat
 
 /** One line of the month's table: free pages (SQLite) or dead tuples and vacuums of `decisions` (PostgreSQL). */
 export function statsCell(s: StoreStats): string {
-  if (s.freePages !== undefined) return `${((s.freePages * (s.pageSize ?? 0)) / 1e6).toFixed(0)} MB free`;
+  if (s.freePages !== undefined) return `WAL ${((s.walBytes ?? 0) / 1e6).toFixed(0)} MB, ${((s.freePages * (s.pageSize ?? 0)) / 1e6).toFixed(0)} MB free`;
   const d = s.tables?.decisions;
   if (!d) return '–';
   return `heap ${(d.heapBytes / 1e6).toFixed(0)} + idx ${(d.indexBytes / 1e6).toFixed(0)} MB, dead ${d.deadRows.toLocaleString('en')}, vac ${d.vacuums}/${d.autovacuums} auto, xmin age ${s.oldestSnapshotAge}`;
