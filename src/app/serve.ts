@@ -296,7 +296,13 @@ function startRetention(store: Store, clock: Clock, log: Logger, flush: FlushCon
     if (outcome.busy) log.debug('retention purge: another replica is purging; skipped');
     if (total === 0) return;
     log.info(
-      { purged, batches: outcome.batches, longest_batch_ms: Math.round(outcome.longestBatchMs), complete: outcome.complete },
+      {
+        purged,
+        batches: outcome.batches,
+        longest_batch_ms: Math.round(outcome.longestBatchMs),
+        complete: outcome.complete,
+        ...(outcome.vacuumed.length > 0 && { vacuumed: outcome.vacuumed, vacuum_ms: Math.round(outcome.vacuumMs) }),
+      },
       `retention purge: deleted ${total} rows past flush.max_age / max_items / history_max_age`,
     );
   };

@@ -1,6 +1,6 @@
 import type { Clock } from '../lib/clock.ts';
-import { planRetention, type RetentionCutoffs, type RetentionSettings } from '../core/retention/plan.ts';
-import { purgeExpired, type PurgeOptions, type RetentionOutcome } from './retention.ts';
+import { planRetention, tablesDueForVacuum, VACUUM_AFTER_DELETED_ROWS, type RetentionCutoffs, type RetentionSettings } from '../core/retention/plan.ts';
+import { purgeExpired, vacuumPurgedTables, type PurgeOptions, type RetentionOutcome } from './retention.ts';
 import type { Store } from './store.ts';
 
 /**
@@ -8,6 +8,12 @@ import type { Store } from './store.ts';
  * clock and `flush:` (core/retention/plan.ts), then the batched purge (retention.ts). One run at a
  * time in this process; across replicas the purge's advisory lock lets one work and the others skip.
  */
+/** A run's purge, and the tables it vacuumed after it (PostgreSQL; empty when none was due). */
+export interface RetentionRun extends RetentionOutcome {
+  vacuumed: string[];
+  vacuumMs: number;
+}
+
 export class RetentionJob {
   #store: Store;
   #clock: Clock;
@@ -15,13 +21,17 @@ export class RetentionJob {
   #options: PurgeOptions;
   #first: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #running: Promise<RetentionOutcome | undefined> | undefined;
+  #running: Promise<RetentionRun | undefined> | undefined;
   #stopping = false;
+  /** Rows this replica deleted per table since it last vacuumed the table. */
+  #deletedSinceVacuum: Record<string, number> = {};
+  #vacuumAfterRows: number;
   /** After each run that did something or was refused the lock (logs, metrics). */
-  onRun: (outcome: RetentionOutcome, cutoffs: RetentionCutoffs) => void = () => {};
+  onRun: (outcome: RetentionRun, cutoffs: RetentionCutoffs) => void = () => {};
   onError: (e: unknown) => void = () => {};
 
-  constructor(store: Store, clock: Clock, settings: RetentionSettings, options: PurgeOptions = {}) {
+  constructor(store: Store, clock: Clock, settings: RetentionSettings, options: PurgeOptions & { vacuumAfterRows?: number } = {}) {
+    this.#vacuumAfterRows = options.vacuumAfterRows ?? VACUUM_AFTER_DELETED_ROWS;
     this.#store = store;
     this.#clock = clock;
     this.#settings = settings;
@@ -42,24 +52,46 @@ export class RetentionJob {
   }
 
   /** One purge at the clock's now; a call while one runs waits for that one instead of starting another. */
-  runOnce(): Promise<RetentionOutcome | undefined> {
+  runOnce(): Promise<RetentionRun | undefined> {
     this.#running ??= this.#run().finally(() => {
       this.#running = undefined;
     });
     return this.#running;
   }
 
-  async #run(): Promise<RetentionOutcome | undefined> {
+  async #run(): Promise<RetentionRun | undefined> {
     if (this.#stopping) return undefined;
     const cutoffs = planRetention(this.#clock.now(), this.#settings);
     try {
       const outcome = await purgeExpired(this.#store, cutoffs, { ...this.#options, stopping: () => this.#stopping });
-      this.onRun(outcome, cutoffs);
-      return outcome;
+      const run = { ...outcome, ...(await this.#vacuumIfDue(outcome)) };
+      this.onRun(run, cutoffs);
+      return run;
     } catch (e) {
       this.onError(e);
       return undefined;
     }
+  }
+
+  /**
+   * After a purge that deleted rows: the tables whose deletions reached the threshold are vacuumed
+   * (PostgreSQL), after the purge's transactions ended. A replica refused the purge's lock deleted
+   * nothing and vacuums nothing; one refused the vacuum's lock keeps its count for its next run.
+   */
+  async #vacuumIfDue(outcome: RetentionOutcome): Promise<{ vacuumed: string[]; vacuumMs: number }> {
+    let deleted = 0;
+    for (const [table, n] of Object.entries(outcome.deleted)) {
+      if (n > 0) this.#deletedSinceVacuum[table] = (this.#deletedSinceVacuum[table] ?? 0) + n;
+      deleted += n;
+    }
+    if (deleted === 0) return { vacuumed: [], vacuumMs: 0 };
+    const due = tablesDueForVacuum(this.#deletedSinceVacuum, this.#vacuumAfterRows);
+    if (due.length === 0 || this.#stopping) return { vacuumed: [], vacuumMs: 0 };
+    const started = performance.now();
+    const result = await vacuumPurgedTables(this.#store, due);
+    if (result === 'busy') return { vacuumed: [], vacuumMs: 0 };
+    for (const table of due) delete this.#deletedSinceVacuum[table];
+    return { vacuumed: result === 'vacuumed' ? due : [], vacuumMs: performance.now() - started };
   }
 
   /** Stops the schedule; a run in progress ends after its current batch. */

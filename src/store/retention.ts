@@ -172,6 +172,16 @@ async function deleteResolvedIssues(trx: Trx, resolvedBy: number, limit: number)
   return Number(res.numDeletedRows);
 }
 
+/**
+ * Vacuums purged `tables` (PostgreSQL) on the replica that gets the purge's lock, outside any
+ * transaction: 'busy' when another replica holds it, 'not-needed' on SQLite (the freelist reuses
+ * the pages). Without it the dead rows and emptied index pages of a steady purge wait for
+ * autovacuum's 20 % threshold and the database keeps growing (docs/retention.md).
+ */
+export async function vacuumPurgedTables(store: Store, tables: readonly string[]): Promise<'vacuumed' | 'busy' | 'not-needed'> {
+  return await dialectOf(store).vacuumTables(tables, RETENTION_LOCK);
+}
+
 /** Rows per table now: what the retention bench prints and the purge tests compare. */
 export async function retentionRowCounts(store: Store): Promise<Record<RetentionTable, number>> {
   const db = dbOf(store);

@@ -87,3 +87,18 @@ export function planRetention(now: number, s: RetentionSettings): RetentionCutof
 export function expiredSentSince(now: number, s: Pick<RetentionSettings, 'maxAgeMs'>): number {
   return now - s.maxAgeMs;
 }
+
+/**
+ * Deleted rows a purged table collects before the purge vacuums it (PostgreSQL). Autovacuum's
+ * default waits for 20 % of a table to be dead (155k rows of a 775k-row `decisions`), and a
+ * batched purge leaves index pages it has emptied unusable until a vacuum: measured over a
+ * simulated year in bench/retention-year.bench.ts (docs/benchmarks.md).
+ */
+export const VACUUM_AFTER_DELETED_ROWS = 10_000;
+
+/** The purged tables whose deletions since their last vacuum reached `afterRows`, in the order given. */
+export function tablesDueForVacuum(deletedSinceVacuum: Readonly<Record<string, number>>, afterRows = VACUUM_AFTER_DELETED_ROWS): string[] {
+  return Object.entries(deletedSinceVacuum)
+    .filter(([, n]) => n >= afterRows)
+    .map(([table]) => table);
+}

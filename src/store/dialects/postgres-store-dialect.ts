@@ -1,6 +1,6 @@
 import { sql, type RawBuilder, type Selectable, type Transaction } from 'kysely';
-import type { Decision, NewAlertWithDecisions } from '../../core/model/records.ts';
-import { alertRow, decisionRow, INSERT_CHUNK, nextRev, storedDecision, toDecision } from '../alert-rows.ts';
+import type { Decision, NewAlertWithDecisions, NewDecision } from '../../core/model/records.ts';
+import { alertRow, INSERT_CHUNK, nextRev, storedDecision, toDecision } from '../alert-rows.ts';
 import type { BouncersTable, Database, DecisionsTable } from '../schema.ts';
 import {
   isUniqueViolationError,
@@ -51,6 +51,23 @@ export class PostgresStoreDialect implements StoreDialect {
     const t = sql.table(table);
     const res = await sql`DELETE FROM ${t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${t} WHERE ${where} LIMIT ${limit}))`.execute(trx);
     return Number(res.numAffectedRows ?? 0n);
+  }
+
+  async vacuumTables(tables: readonly string[], lockKey: number): Promise<'vacuumed' | 'busy'> {
+    if (tables.length === 0) return 'vacuumed';
+    // One connection for the session lock, the VACUUM and the unlock. Outside a transaction
+    // (VACUUM refuses to run in one); the purge's batches on other replicas find the key taken and
+    // stop. SKIP_LOCKED: a table autovacuum is busy with is left to it rather than waited for.
+    return await this.#db.connection().execute(async (conn) => {
+      const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_lock(${lockKey}) as ok`.execute(conn);
+      if (rows[0]?.ok !== true) return 'busy';
+      try {
+        await sql`VACUUM (ANALYZE, SKIP_LOCKED) ${sql.join(tables.map((t) => sql.table(t)))}`.execute(conn);
+        return 'vacuumed';
+      } finally {
+        await sql`select pg_advisory_unlock(${lockKey})`.execute(conn);
+      }
+    });
   }
 
   isUniqueViolation(e: unknown): boolean {
@@ -135,11 +152,18 @@ export class PostgresStoreDialect implements StoreDialect {
         alertIds.push(a.id);
         for (let i = 0; i < decisions.length; i += INSERT_CHUNK) {
           const chunk = decisions.slice(i, i + INSERT_CHUNK);
-          const rows = await trx
-            .insertInto('decisions')
-            .values(chunk.map((d) => decisionRow(d, a.id, rev)))
-            .returning('id')
-            .execute();
+          // One array per column (unnest) instead of a VALUES list of 11 parameters a row: PostgreSQL
+          // plans 8 parameters instead of 11,000 (an import, a year of blocklists: about twice as fast).
+          // The sequence numbers the rows in unnest's order, as it did the VALUES list's.
+          const col = <T>(f: (d: NewDecision) => T) => chunk.map(f);
+          const { rows } = await sql<{
+            id: string;
+          }>`INSERT INTO decisions (alert_id, origin, type, scope, value, scenario, created_at, until, deleted_at, simulated, rev)
+            SELECT ${a.id}::bigint, v.origin, v.type, v.scope, v.value, v.scenario, v.created_at, v.until, NULL, v.simulated, ${rev}::bigint
+              FROM unnest(${col((d) => d.origin)}::text[], ${col((d) => d.type)}::text[], ${col((d) => d.scope)}::text[], ${col((d) => d.value)}::text[],
+                          ${col((d) => d.scenario)}::text[], ${col((d) => d.createdAt)}::bigint[], ${col((d) => d.until)}::bigint[], ${col((d) => (d.simulated ? 1 : 0))}::int[])
+                AS v(origin, type, scope, value, scenario, created_at, until, simulated)
+            RETURNING id`.execute(trx);
           for (const [j, r] of rows.entries()) stored.push(storedDecision(chunk[j]!, Number(r.id), a.id));
           onProgress?.(stored.length);
         }

@@ -84,6 +84,12 @@ export class SqliteStoreDialect implements StoreDialect {
     return Number(res.numAffectedRows ?? 0n);
   }
 
+  async vacuumTables(_tables: readonly string[], _lockKey: number): Promise<'not-needed'> {
+    // The freelist takes the pages a purge emptied and the next writes reuse them; VACUUM would
+    // rewrite the whole file under the write lock (docs/retention.md: offline, when shrinking).
+    return 'not-needed';
+  }
+
   isUniqueViolation(e: unknown): boolean {
     return isUniqueViolationError(e);
   }

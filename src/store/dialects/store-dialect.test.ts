@@ -52,6 +52,11 @@ async function exercise(store: Store): Promise<Record<string, unknown>> {
   out.writes = [small, other].map((w) => ({ alertIds: w.alertIds, rev: w.rev, decisions: w.decisions }));
   out.big = { alertIds: big.alertIds, rev: big.rev, count: big.decisions.length, last: big.decisions.at(-1) };
   out.progressEnds = progress.at(-1);
+  // Every decision returned carries the id its row got (PostgreSQL inserts column arrays: same order).
+  const bigRows = await dbOf(store).selectFrom('decisions').select(['id', 'value', 'until']).where('alert_id', '=', big.alertIds[0]!).orderBy('id').execute();
+  out.bigRoundTrip =
+    bigRows.every((r, i) => Number(r.id) === big.decisions[i]!.id && r.value === big.decisions[i]!.value && Number(r.until) === big.decisions[i]!.until) &&
+    bigRows.length === 2500;
   out.decisionsRev = await dialect.counter('decisions_rev');
   out.bouncersRev = typeof (await dialect.counter('bouncers_rev'));
 
@@ -148,6 +153,7 @@ describe('StoreDialect', () => {
     expect(first.byUnknownKey).toEqual([]);
     expect(first.activity).toEqual([T0 + 50, 7, T0 + 50, '192.0.2.1', 'crowdsec-firewall-bouncer', null, T0 + 70]);
     expect(first.progressEnds).toBe(2500);
+    expect(first.bigRoundTrip).toBe(true);
     expect(first.mirrored).toEqual([true, '10.0.0.1', 't', 'v1', 'tls', T0 - 5, T0 + 3, T0 + 80]);
     expect(first.uniqueViolation).toBe(true);
     expect(first.otherError).toBe(false);

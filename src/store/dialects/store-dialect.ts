@@ -45,6 +45,13 @@ export interface StoreDialect {
    * (SQLite by rowid, PostgreSQL by ctid: neither has DELETE … LIMIT by default).
    */
   deleteLimited(trx: Transaction<Database>, table: string, where: RawBuilder<unknown>, limit: number): Promise<number>;
+  /**
+   * After a purge, makes the space its deletions freed reusable: on PostgreSQL, unless another
+   * session holds `lockKey` (another replica purging or vacuuming: 'busy', without waiting), a
+   * plain `VACUUM (ANALYZE, SKIP_LOCKED)` of `tables` outside any transaction (never VACUUM FULL,
+   * which locks the table). SQLite reuses freed pages by itself: 'not-needed'.
+   */
+  vacuumTables(tables: readonly string[], lockKey: number): Promise<'vacuumed' | 'busy' | 'not-needed'>;
   /** A unique index refused the write (two replicas racing on one row). */
   isUniqueViolation(e: unknown): boolean;
 
