@@ -258,12 +258,13 @@ function answer(
 function streamContext(deps: DecisionRoutesDeps): StreamContext {
   const { store, sync, storeHealth } = deps;
   const call = <T>(fn: () => Promise<T>): Promise<T> => (storeHealth ? storeHealth.call(fn) : fn());
+  const callBulk = <T>(fn: () => Promise<T>): Promise<T> => (storeHealth ? storeHealth.callBulk(fn) : fn());
   const expiredKeptMs = deps.expiredKeptMs ?? DEFAULT_RETENTION.maxAgeMs;
   // PostgreSQL: pulls in flight share their reads (a round trip each otherwise); SQLite answers at once.
   const reads = store.dialect === 'postgres' ? sharedPullReads(store, call) : ownPullReads(store, call);
   // Startup bodies built once per revision and filters and shared (decisions/startup-bodies.ts).
   const startupBodies = new StartupBodies(sync, store, { expiredKeptMs });
-  return { store, sync, call, reads, turns: new Turns(), expiredKeptMs, startupBodies };
+  return { store, sync, call, callBulk, reads, turns: new Turns(), expiredKeptMs, startupBodies };
 }
 
 /** What a stream pull's answer is computed with (one per listener). */
@@ -271,6 +272,8 @@ interface StreamContext {
   store: Store;
   sync: DecisionSync;
   call: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** For the startup body's expired decisions: a large read, bounded by a longer deadline. */
+  callBulk: <T>(fn: () => Promise<T>) => Promise<T>;
   reads: PullReads;
   turns: Turns;
   expiredKeptMs: number;
@@ -298,7 +301,7 @@ async function streamChanges(
       // within the retention window (docs/retention.md).
       if ((await reads.decisionsRev()) !== sync.rev) await call(() => sync.refresh());
       rev = sync.rev;
-      shared = await ctx.startupBodies.get(q, rev, at, call);
+      shared = await ctx.startupBodies.get(q, rev, at, ctx.callBulk);
       added = [];
       deleted = [];
     } else {

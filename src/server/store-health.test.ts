@@ -46,6 +46,17 @@ describe('store health: disk full and a lost store file', () => {
     expect(h.state()).toEqual({ store: 'up' });
   });
 
+  it('a bulk read slower than the request deadline is answered and leaves the store up; a request-path read that slow degrades it', async () => {
+    const h = new StoreHealth({ log, probe: async () => 1, requestDeadlineMs: 50, bulkDeadlineMs: 2_000, probeEveryMs: 10_000 });
+    stops.push(() => h.stop());
+    const slow = () => new Promise<string>((r) => setTimeout(() => r('560k rows'), 200));
+    expect(await h.callBulk(slow)).toBe('560k rows');
+    expect(h.state()).toEqual({ store: 'up' });
+    await expect(h.call(slow)).rejects.toMatchObject({ code: 'E_STORE_DOWN' });
+    expect(h.up).toBe(false);
+    await expect(h.callBulk(slow)).rejects.toMatchObject({ code: 'E_STORE_DOWN' });
+  });
+
   it('a store file deleted is lost for good: not up, no recovery by a probe', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-health-'));
     stops.push(() => fs.rmSync(dir, { recursive: true, force: true }));

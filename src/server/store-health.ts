@@ -12,6 +12,8 @@ export type StoreState =
 
 /** How long "disk full" is reported after the last write refused for lack of space. */
 export const DISK_FULL_REPORTED_MS = 60_000;
+/** How long a bulk read may take before the store counts as degraded (callBulk). */
+export const BULK_READ_DEADLINE_MS = 15_000;
 
 /**
  * Whether the store answers, as the request path sees it. A bouncer request never waits on a
@@ -31,6 +33,7 @@ export class StoreHealth {
   #log: Logger;
   #probe: () => Promise<unknown>;
   #requestDeadlineMs: number;
+  #bulkDeadlineMs: number;
   #probeEveryMs: number;
   #timer: NodeJS.Timeout | undefined;
   #probing = false;
@@ -47,6 +50,8 @@ export class StoreHealth {
     log: Logger;
     probe: () => Promise<unknown>;
     requestDeadlineMs?: number;
+    /** For bulk reads (callBulk): a large answer is slow by its size, not because the store is. */
+    bulkDeadlineMs?: number;
     probeEveryMs?: number;
     clock?: Clock;
     /** The SQLite file to watch for deletion or replacement; none on PostgreSQL. */
@@ -56,6 +61,7 @@ export class StoreHealth {
     this.#log = deps.log;
     this.#probe = deps.probe;
     this.#requestDeadlineMs = deps.requestDeadlineMs ?? 500;
+    this.#bulkDeadlineMs = deps.bulkDeadlineMs ?? BULK_READ_DEADLINE_MS;
     this.#probeEveryMs = deps.probeEveryMs ?? 1_000;
     this.#clock = deps.clock ?? systemClock;
     if (deps.file) this.#watchFile(deps.file, deps.fileCheckEveryMs ?? 1_000);
@@ -139,10 +145,23 @@ export class StoreHealth {
    * Runs a request-path store call, bounded by the request deadline. Throws E_STORE_DOWN at once
    * when the store is degraded, or when this call fails or runs late (the caller answers from memory).
    */
-  async call<T>(fn: () => Promise<T>): Promise<T> {
+  call<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#bounded(fn, this.#requestDeadlineMs);
+  }
+
+  /**
+   * A bulk read on the request path (a startup body's expired decisions: 560k rows at a year of
+   * retention, seconds on PostgreSQL), bounded by `bulkDeadlineMs`: its size makes it slow, which
+   * says nothing of the store, so only a failure or that longer deadline makes the store degraded.
+   */
+  callBulk<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#bounded(fn, this.#bulkDeadlineMs);
+  }
+
+  async #bounded<T>(fn: () => Promise<T>, deadlineMs: number): Promise<T> {
     if (!this.#up) throw storeDown();
     try {
-      return await withDeadline(fn(), this.#requestDeadlineMs);
+      return await withDeadline(fn(), deadlineMs);
     } catch (e) {
       if (isStoreDown(e) || !(e instanceof VigilError)) {
         this.failed(e);
