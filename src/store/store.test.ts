@@ -115,8 +115,10 @@ describeOnEachDialect('store', (current, dialect) => {
     const progress: number[] = [];
     const { decisionIds } = await addDecisions(store, alert(5500), many, (done) => progress.push(done));
     expect(decisionIds).toHaveLength(5500);
-    // Every 1,000 rows and once at the end, each count once.
-    expect(progress).toEqual([1000, 2000, 3000, 4000, 5000, 5500]);
+    // At most 1,000 rows apart (SQLite reports each 500-row slice), rising, ending at the total.
+    expect(progress.at(-1)).toBe(5500);
+    expect(progress.every((n, i) => n > (progress[i - 1] ?? 0) && n - (progress[i - 1] ?? 0) <= 1000)).toBe(true);
+    expect(progress.length).toBeGreaterThanOrEqual(6);
     expect(await activeDecisions(store, T0)).toHaveLength(5500);
   });
 
