@@ -74,15 +74,22 @@ export interface EvaluationResult {
   escalated: HealthIssue[];
 }
 
-export function toHealthInput(b: Bouncer, lastUsageMetricsAt: number | null = null, lastProbe: LastProbe | null = null): BouncerHealthInput {
+/** Who a bouncer is, its kind resolved (the operator's override first): the health input and the admin API's list both start with it. */
+export function bouncerIdentity(b: Bouncer) {
   return {
-    id: b.id,
     name: b.name,
     type: b.type,
     version: b.version,
     ipAddress: b.ipAddress,
     kind: resolveKind(b.type, b.kindOverride),
     revoked: b.revoked,
+  };
+}
+
+export function toHealthInput(b: Bouncer, lastUsageMetricsAt: number | null = null, lastProbe: LastProbe | null = null): BouncerHealthInput {
+  return {
+    id: b.id,
+    ...bouncerIdentity(b),
     createdAt: b.createdAt,
     lastPullAt: b.lastPullAt,
     lastRequestAt: b.lastRequestAt,
