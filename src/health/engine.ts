@@ -74,7 +74,10 @@ export interface EvaluationResult {
   escalated: HealthIssue[];
 }
 
-/** Who a bouncer is, its kind resolved (the operator's override first): the health input and the admin API's list both start with it. */
+/**
+ * Who a bouncer is, its kind resolved (the operator's override first): the health input, the admin
+ * API's list and the dashboard's fleet row all start with it.
+ */
 export function bouncerIdentity(b: Bouncer) {
   return {
     name: b.name,
@@ -82,7 +85,6 @@ export function bouncerIdentity(b: Bouncer) {
     version: b.version,
     ipAddress: b.ipAddress,
     kind: resolveKind(b.type, b.kindOverride),
-    revoked: b.revoked,
   };
 }
 
@@ -90,6 +92,7 @@ export function toHealthInput(b: Bouncer, lastUsageMetricsAt: number | null = nu
   return {
     id: b.id,
     ...bouncerIdentity(b),
+    revoked: b.revoked,
     createdAt: b.createdAt,
     lastPullAt: b.lastPullAt,
     lastRequestAt: b.lastRequestAt,

@@ -79,6 +79,7 @@ export function createAdminApp(deps: AdminAppDeps): Hono {
     return c.json(
       list.map((b) => ({
         ...bouncerIdentity(b),
+        revoked: b.revoked,
         createdAt: iso(b.createdAt),
         lastPullAt: iso(b.lastPullAt),
         lastRequestAt: iso(b.lastRequestAt),
