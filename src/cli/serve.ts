@@ -5,6 +5,7 @@ import { firstStartPasswordPrinter } from './io.ts';
 import type { CommandContext } from './context.ts';
 import type { RunFile } from '../app/run-file.ts';
 import { listBouncers } from '../store/bouncers.ts';
+import { reloadQueue } from '../lib/reload-queue.ts';
 
 export function registerServeCommand(program: Command, ctx: CommandContext, globalFlags: () => ConfigFlags): void {
   program
@@ -39,29 +40,18 @@ async function runServe(ctx: CommandContext, flags: ConfigFlags): Promise<void> 
   runFile.refuseStoreLostUnderServe(config, ctx.io.env, ctx.io.cwd);
   const log = createLogger(config.logLevel, (line) => ctx.io.stdout(line));
   const stopSignal = ctx.io.stopSignal ?? new Promise<string>(() => {});
-  // SIGHUP is a reload from the first moment (Node's default would end the process): one asked
-  // while starting runs once the server is up. Reloads run one at a time, in the order asked.
-  let started: { server: Awaited<ReturnType<typeof startServer>>; record: ServeRunRecord } | undefined;
-  let reloadAsked = false;
-  let reloading: Promise<void> = Promise.resolve();
-  const reload = () => {
-    const running = started;
-    if (!running) {
-      reloadAsked = true;
-      return;
-    }
-    reloading = reloading.then(async () => {
-      const outcome = await reloadFromFile(load, (next) => running.server.reload(next), log).catch((e: unknown) => {
-        const message = `reload failed: ${(e as Error)?.message ?? String(e)}`;
-        log.error({ err: e, reload: 'failed' }, message);
-        return { applied: false, message };
-      });
-      const { run } = running.record;
-      run.reload = { seq: run.reload.seq + 1, at: ctx.io.clock.now(), applied: outcome.applied, message: outcome.message };
-      running.record.write();
+  // SIGHUP is a reload from the first moment (Node's default would end the process).
+  const reloads = reloadQueue(async (running: { server: Awaited<ReturnType<typeof startServer>>; record: ServeRunRecord }) => {
+    const outcome = await reloadFromFile(load, (next) => running.server.reload(next), log).catch((e: unknown) => {
+      const message = `reload failed: ${(e as Error)?.message ?? String(e)}`;
+      log.error({ err: e, reload: 'failed' }, message);
+      return { applied: false, message };
     });
-  };
-  const stopReload = ctx.io.onReload?.(reload);
+    const { run } = running.record;
+    run.reload = { seq: run.reload.seq + 1, at: ctx.io.clock.now(), applied: outcome.applied, message: outcome.message };
+    running.record.write();
+  });
+  const stopReload = ctx.io.onReload?.(reloads.ask);
   const starting = startServer(config, { clock: ctx.io.clock, log, env: ctx.io.env, firstStartPassword: firstStartPasswordPrinter(ctx.io) });
   // SIGTERM while starting: let the start finish (or fail), then stop at once.
   const first = await Promise.race([starting.then((server) => ({ server })), stopSignal.then((signal) => ({ signal }))]);
@@ -76,8 +66,7 @@ async function runServe(ctx: CommandContext, flags: ConfigFlags): Promise<void> 
   await logListening(log, server, config);
   const record = serveRunRecord(runFile, config, ctx, server, log);
   record.write();
-  started = { server, record };
-  if (reloadAsked) reload();
+  reloads.started({ server, record });
   // Type=notify units: systemd starts what comes after Vigil once the Local API answers.
   const { notifyReady } = await import('../lib/sd-notify.ts');
   const notifyProblem = await notifyReady(ctx.io.env, `Local API listening on ${server.url}`);
@@ -85,7 +74,7 @@ async function runServe(ctx: CommandContext, flags: ConfigFlags): Promise<void> 
   const signal = await stopSignal;
   stopReload?.();
   log.info({ signal }, 'stopping: finishing requests in flight and writing buffered activity');
-  await reloading;
+  await reloads.settled();
   await server.close();
   runFile.removeRunFile(record.path, process.pid);
   log.info('stopped');

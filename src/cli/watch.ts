@@ -8,6 +8,7 @@ import { healthIssues } from '../store/health-issues.ts';
 import type { HealthRules } from '../core/health/types.ts';
 import type { Logger } from 'pino';
 import type { RunningWatch } from '../watch/start-watch.ts';
+import { reloadQueue } from '../lib/reload-queue.ts';
 
 /** The flags `vigil watch` shares with its settings, and --once. */
 interface WatchOptions extends WatchFlags {
@@ -81,21 +82,13 @@ export function registerWatchCommand(program: Command, ctx: CommandContext, glob
 /**
  * SIGHUP re-reads vigil.yaml, as for serve (Node's default would end the process): log_level, health
  * rules and notifications apply at once; the `watch:` section, the store and the listener need a
- * restart and are named. One asked while starting runs once watch is up; one at a time, in order.
+ * restart and are named.
  */
 async function reloadOnSignal(ctx: CommandContext, boot: { config: VigilConfig; flags: ConfigFlags }, settings: WatchSettings, log: Logger) {
   const { loadConfig } = await import('../config/config.ts');
   const { applyReload, reloadFromFile } = await import('../app/reload.ts');
-  let running: RunningWatch | undefined;
-  let asked = false;
   let current = boot.config;
-  let reloading: Promise<unknown> = Promise.resolve();
-  const reload = () => {
-    const watch = running;
-    if (!watch) {
-      asked = true;
-      return;
-    }
+  const reloads = reloadQueue(async (watch: RunningWatch) => {
     // Watch evaluates once per poll, never on a timer of its own: evaluate_every does not apply here.
     const health = {
       reconfigure: (rules: HealthRules) => watch.watcher.reconfigure({ ...rules, observedEveryMs: settings.pollEveryMs }),
@@ -116,16 +109,13 @@ async function reloadOnSignal(ctx: CommandContext, boot: { config: VigilConfig; 
       return outcome;
     };
     const load = () => loadConfig({ flags: boot.flags, env: ctx.io.env, cwd: ctx.io.cwd });
-    reloading = reloading.then(() =>
-      reloadFromFile(load, apply, log).catch((e: unknown) => log.error({ err: e, reload: 'failed' }, `reload failed: ${(e as Error)?.message ?? String(e)}`)),
+    await reloadFromFile(load, apply, log).catch((e: unknown) =>
+      log.error({ err: e, reload: 'failed' }, `reload failed: ${(e as Error)?.message ?? String(e)}`),
     );
-  };
-  const stop = ctx.io.onReload?.(reload);
+  });
+  const stop = ctx.io.onReload?.(reloads.ask);
   return {
-    started(r: RunningWatch) {
-      running = r;
-      if (asked) reload();
-    },
+    started: reloads.started,
     stop: () => stop?.(),
   };
 }

@@ -74,14 +74,24 @@ export interface EvaluationResult {
   escalated: HealthIssue[];
 }
 
-export function toHealthInput(b: Bouncer, lastUsageMetricsAt: number | null = null, lastProbe: LastProbe | null = null): BouncerHealthInput {
+/**
+ * Who a bouncer is, its kind resolved (the operator's override first): the health input, the admin
+ * API's list and the dashboard's fleet row all start with it.
+ */
+export function bouncerIdentity(b: Bouncer) {
   return {
-    id: b.id,
     name: b.name,
     type: b.type,
     version: b.version,
     ipAddress: b.ipAddress,
     kind: resolveKind(b.type, b.kindOverride),
+  };
+}
+
+export function toHealthInput(b: Bouncer, lastUsageMetricsAt: number | null = null, lastProbe: LastProbe | null = null): BouncerHealthInput {
+  return {
+    id: b.id,
+    ...bouncerIdentity(b),
     revoked: b.revoked,
     createdAt: b.createdAt,
     lastPullAt: b.lastPullAt,

@@ -5,7 +5,7 @@ import { httpErrorOf } from '../lib/http-errors.ts';
 import { readJsonBody } from '../lib/json-body.ts';
 import type { Store } from '../store/store.ts';
 import { NotifyStore } from '../store/notify-store.ts';
-import { ackJson, acknowledgeIssue, createSilence, silenceJson } from './silence-commands.ts';
+import { ackJson, acknowledgeIssue, createSilence, silenceJson, type SilenceRequest } from './silence-commands.ts';
 import { openHealthIssues } from '../store/health-issues.ts';
 
 const ID = /^\d{1,15}$/;
@@ -63,6 +63,13 @@ const createdBy = 'admin-api';
 
 type NotifyAdminDeps = { store: Store; clock: Clock };
 
+/** Both ways to silence (one issue, or by matchers) answer 201 with the silence as listed. */
+async function silenceCreated(c: Context, { store, clock }: NotifyAdminDeps, req: Omit<SilenceRequest, 'createdBy' | 'now'>): Promise<Response> {
+  const now = clock.now();
+  const s = await createSilence(store, { ...req, createdBy, now });
+  return c.json(silenceJson(s, now), 201);
+}
+
 /**
  * Silences and acknowledgements on the admin API (same token, under /admin/v1):
  * `POST /issues/:id/silence`, `POST /issues/:id/ack`, `GET /acks`, `GET /silences`,
@@ -74,20 +81,13 @@ export function registerNotifyAdminRoutes(app: Hono, deps: NotifyAdminDeps): voi
 }
 
 /** Silence or acknowledge one issue; the acknowledgements of the open issues. */
-function registerIssueRoutes(app: Hono, { store, clock }: NotifyAdminDeps): void {
+function registerIssueRoutes(app: Hono, deps: NotifyAdminDeps): void {
+  const { store, clock } = deps;
   app.post(
     '/issues/:id/silence',
     handleOne('issue', async (c, id) => {
       const body = await readJsonBody(c, SILENCE_BODY, '{"for":"8h","reason":"planned upgrade"}');
-      const now = clock.now();
-      const s = await createSilence(store, {
-        issueId: id,
-        for: orUndefined(body.for),
-        reason: orUndefined(body.reason),
-        createdBy,
-        now,
-      });
-      return c.json(silenceJson(s, now), 201);
+      return await silenceCreated(c, deps, { issueId: id, for: orUndefined(body.for), reason: orUndefined(body.reason) });
     }),
   );
 
@@ -117,7 +117,8 @@ function registerIssueRoutes(app: Hono, { store, clock }: NotifyAdminDeps): void
 }
 
 /** Silences by issue or bouncer pattern: list, create, end. */
-function registerSilenceRoutes(app: Hono, { store, clock }: NotifyAdminDeps): void {
+function registerSilenceRoutes(app: Hono, deps: NotifyAdminDeps): void {
+  const { store, clock } = deps;
   app.get(
     '/silences',
     handle(async (c) => {
@@ -133,8 +134,7 @@ function registerSilenceRoutes(app: Hono, { store, clock }: NotifyAdminDeps): vo
     '/silences',
     handle(async (c) => {
       const body = await readJsonBody(c, NEW_SILENCE_BODY, '{"bouncer":"edge-*","for":"2d","reason":"maintenance"}');
-      const now = clock.now();
-      const s = await createSilence(store, {
+      return await silenceCreated(c, deps, {
         issueId: body.issueId,
         bouncer: orUndefined(body.bouncer),
         kind: orUndefined(body.kind),
@@ -145,10 +145,7 @@ function registerSilenceRoutes(app: Hono, { store, clock }: NotifyAdminDeps): vo
         every: body.every ? { at: body.every.at, lasting: body.every.lasting, days: body.every.days ?? [], timeZone: body.every.timezone ?? 'UTC' } : undefined,
         for: orUndefined(body.for),
         reason: orUndefined(body.reason),
-        createdBy,
-        now,
       });
-      return c.json(silenceJson(s, now), 201);
     }),
   );
 

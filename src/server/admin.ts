@@ -8,11 +8,10 @@ import type { Store } from '../store/store.ts';
 import type { Clock } from '../lib/clock.ts';
 import { hashesEqual } from '../core/bouncers/api-key.ts';
 import { bouncerStatus } from '../core/health/evaluate.ts';
-import { flappingKeys, toHealthInput } from '../health/engine.ts';
+import { bouncerIdentity, flappingKeys, toHealthInput } from '../health/engine.ts';
 import { downtimeLookback, vigilDowntime } from '../health/lapi-alive.ts';
 import { issueRunbook, issueStatus } from '../core/health/issue-view.ts';
 import type { HealthRules } from '../core/health/types.ts';
-import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { registerNotifyAdminRoutes } from '../notify/admin-routes.ts';
 import { readRunbookSettings } from '../store/runbook-settings.ts';
 import { getBouncer, listBouncers } from '../store/bouncers.ts';
@@ -79,11 +78,7 @@ export function createAdminApp(deps: AdminAppDeps): Hono {
     const downtime = await vigilDowntime(store, downtimeLookback(now, rules), now);
     return c.json(
       list.map((b) => ({
-        name: b.name,
-        type: b.type,
-        version: b.version,
-        ipAddress: b.ipAddress,
-        kind: resolveKind(b.type, b.kindOverride),
+        ...bouncerIdentity(b),
         revoked: b.revoked,
         createdAt: iso(b.createdAt),
         lastPullAt: iso(b.lastPullAt),

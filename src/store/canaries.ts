@@ -1,6 +1,6 @@
 import type { CanaryRun, CanaryStep, DriftObservation, StreamFilters } from '../core/health/enforcement.ts';
-import type { Selectable } from 'kysely';
-import type { CanaryRunsTable } from './schema.ts';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { CanaryRunsTable, Database } from './schema.ts';
 import { bookkeepingTransaction, dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
 
@@ -11,6 +11,21 @@ import type { Store } from './store.ts';
 export const CANARY_RUNS_KEPT = 500;
 /** Drift observations kept per bouncer: enough for a streak and a short history. */
 export const DRIFT_OBSERVATIONS_KEPT = 20;
+
+/**
+ * Deletes the rows of one canary (or bouncer) past its newest `kept`: one statement on both
+ * dialects (a subquery with no row compares with NULL and deletes nothing).
+ */
+async function keepNewest(
+  db: Kysely<Database>,
+  t: { table: 'canary_runs' | 'bouncer_drift_observations'; of: [column: string, value: string | number]; newestBy: string; kept: number },
+): Promise<void> {
+  const [column, value] = t.of;
+  const where = sql`${sql.ref(column)} = ${value}`;
+  await sql`DELETE FROM ${sql.table(t.table)} WHERE ${where} AND ${sql.ref(t.newestBy)} <= (
+    SELECT ${sql.ref(t.newestBy)} FROM ${sql.table(t.table)} WHERE ${where} ORDER BY ${sql.ref(t.newestBy)} DESC LIMIT 1 OFFSET ${t.kept}
+  )`.execute(db);
+}
 
 export type NewCanaryRun = Omit<CanaryRun, 'id'>;
 
@@ -40,16 +55,7 @@ export async function recordCanaryRun(store: Store, r: NewCanaryRun): Promise<nu
     })
     .returning('id')
     .executeTakeFirstOrThrow();
-  // Keep the newest CANARY_RUNS_KEPT of this canary.
-  const cutoff = await db
-    .selectFrom('canary_runs')
-    .select('id')
-    .where('canary', '=', r.canary)
-    .orderBy('id', 'desc')
-    .offset(CANARY_RUNS_KEPT)
-    .limit(1)
-    .executeTakeFirst();
-  if (cutoff) await db.deleteFrom('canary_runs').where('canary', '=', r.canary).where('id', '<=', cutoff.id).execute();
+  await keepNewest(db, { table: 'canary_runs', of: ['canary', r.canary], newestBy: 'id', kept: CANARY_RUNS_KEPT });
   return Number(row.id);
 }
 
@@ -127,15 +133,7 @@ export async function recordDriftObservation(store: Store, o: DriftObservation, 
     })
     .onConflict((oc) => oc.columns(['bouncer_id', 'report_at']).doNothing())
     .execute();
-  const cutoff = await db
-    .selectFrom('bouncer_drift_observations')
-    .select('report_at')
-    .where('bouncer_id', '=', o.bouncerId)
-    .orderBy('report_at', 'desc')
-    .offset(DRIFT_OBSERVATIONS_KEPT)
-    .limit(1)
-    .executeTakeFirst();
-  if (cutoff) await db.deleteFrom('bouncer_drift_observations').where('bouncer_id', '=', o.bouncerId).where('report_at', '<=', cutoff.report_at).execute();
+  await keepNewest(db, { table: 'bouncer_drift_observations', of: ['bouncer_id', o.bouncerId], newestBy: 'report_at', kept: DRIFT_OBSERVATIONS_KEPT });
 }
 
 /** Every bouncer's latest observations, newest first; `names` gives each its current name. */

@@ -15,6 +15,7 @@ import {
 } from '../core/model/crowdsec-export.ts';
 import { crowdsecIpColumns } from '../core/model/crowdsec-ip-columns.ts';
 import type { Bouncer, Decision, Machine } from '../core/model/records.ts';
+import { crowdsecBouncerColumns } from '../core/model/crowdsec-bouncer.ts';
 import { alertsFor } from '../store/alerts.ts';
 import { listBouncers } from '../store/bouncers.ts';
 import { activeDecisions, expiredDecisions } from '../store/decisions.ts';
@@ -167,12 +168,7 @@ function bouncerRow(b: Bouncer, now: number): Record<string, TargetValue> {
   return {
     created_at: { time: b.createdAt },
     updated_at: { time: now },
-    name: b.name,
-    api_key: b.apiKeyHash,
-    revoked: b.revoked,
-    ip_address: b.ipAddress,
-    type: b.type,
-    version: b.version,
+    ...crowdsecBouncerColumns(b),
     // 1.4 keeps it NOT NULL (creation time until the first pull). Before the export time, so a
     // bouncer that keeps running receives every exported decision as new.
     last_pull: { time: b.lastPullAt ?? b.createdAt },

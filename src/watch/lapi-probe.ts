@@ -47,6 +47,10 @@ export function lapiProbe(url: string, opts: { crowdsecConfigPath?: string | nul
   };
 }
 
+/** The times whose silence raises an issue: the ones an outage must not count against. */
+const BOUNCER_SEEN_AT = ['lastPullAt', 'lastRequestAt', 'lastUsageMetricsAt'] as const;
+const MACHINE_SEEN_AT = ['lastHeartbeatAt', 'lastLoginAt', 'lastPushAt'] as const;
+
 /**
  * The health inputs with the Local API's outages not counted as silence (creditOutages): a bouncer
  * that pulls again within its cadence after the Local API is back raises nothing.
@@ -59,24 +63,13 @@ export function withOutagesCredited(
   rules: HealthRules,
 ): { bouncers: BouncerHealthInput[]; machines: MachineHealthInput[] | undefined } {
   if (outages.length === 0) return { bouncers, machines };
+  const credited = <T extends Record<K, number | null>, K extends keyof T>(input: T, seenAt: readonly K[], late: number | null): T => {
+    const out = { ...input };
+    for (const k of seenAt) out[k] = creditOutages(input[k], outages, now, late) as T[K];
+    return out;
+  };
   return {
-    bouncers: bouncers.map((b) => {
-      const late = lateAfter(b, rules);
-      return {
-        ...b,
-        lastPullAt: creditOutages(b.lastPullAt, outages, now, late),
-        lastRequestAt: creditOutages(b.lastRequestAt, outages, now, late),
-        lastUsageMetricsAt: creditOutages(b.lastUsageMetricsAt, outages, now, late),
-      };
-    }),
-    machines: machines?.map((m) => {
-      const late = machineLateAfter(m, rules);
-      return {
-        ...m,
-        lastHeartbeatAt: creditOutages(m.lastHeartbeatAt, outages, now, late),
-        lastLoginAt: creditOutages(m.lastLoginAt, outages, now, late),
-        lastPushAt: creditOutages(m.lastPushAt, outages, now, late),
-      };
-    }),
+    bouncers: bouncers.map((b) => credited(b, BOUNCER_SEEN_AT, lateAfter(b, rules))),
+    machines: machines?.map((m) => credited(m, MACHINE_SEEN_AT, machineLateAfter(m, rules))),
   };
 }

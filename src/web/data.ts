@@ -8,11 +8,10 @@ import type { Criticality, HealthRules } from '../core/health/types.ts';
 import { bouncerState, criticalityRank, worstCriticality, type BouncerState } from '../core/health/bouncer-state.ts';
 import type { Runbook, Deployment } from '../core/health/runbooks/index.ts';
 import { bouncerStatus } from '../core/health/evaluate.ts';
-import { flappingKeys, toHealthInput } from '../health/engine.ts';
+import { bouncerIdentity, flappingKeys, toHealthInput } from '../health/engine.ts';
 import { downtimeLookback, vigilDowntime } from '../health/lapi-alive.ts';
 import type { Interval } from '../core/health/downtime.ts';
 import { issueRunbook, issueStatus, type IssueStatus } from '../core/health/issue-view.ts';
-import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { readRunbookSettings } from '../store/runbook-settings.ts';
 import { pullHours } from '../store/pull-history.ts';
 import { lastProbes } from '../store/bouncer-probes.ts';
@@ -233,11 +232,7 @@ export class DashboardData {
     detailed = false,
   ): FleetRow {
     return {
-      name: b.name,
-      type: b.type,
-      version: b.version,
-      ipAddress: b.ipAddress,
-      kind: resolveKind(b.type, b.kindOverride),
+      ...bouncerIdentity(b),
       status: bouncerState(bouncerStatus(toHealthInput(b, lastUsageMetricsAt), now, this.#rules, downtime), open),
       worstOpen: worstCriticality(open),
       createdAt: b.createdAt,

@@ -1,5 +1,6 @@
 import { formatRfc3339 } from '../../lib/duration.ts';
 import type { Bouncer } from '../../core/model/records.ts';
+import { crowdsecBouncerColumns } from '../../core/model/crowdsec-bouncer.ts';
 import { csvRow } from './csv.ts';
 import { goJson } from './go-json.ts';
 import type { OutputFormat } from './output-format.ts';
@@ -100,12 +101,7 @@ function bouncerJson(b: Bouncer, extraJson: BouncerListOptions['extraJson']): Re
     id: b.id,
     created_at: formatRfc3339(b.updatedAt, nano),
     updated_at: formatRfc3339(b.updatedAt, nano),
-    name: b.name,
-    api_key: b.apiKeyHash,
-    revoked: b.revoked,
-    ip_address: b.ipAddress,
-    type: b.type,
-    version: b.version,
+    ...crowdsecBouncerColumns(b),
     until: formatRfc3339(b.createdAt, nano),
     last_pull: b.lastPullAt === null ? null : formatRfc3339(b.lastPullAt, nano),
     auth_type: b.authType,

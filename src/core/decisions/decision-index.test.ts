@@ -3,25 +3,13 @@ import type { Decision } from '../model/records.ts';
 import type { IpAddress, IpRange } from '../../lib/ip.ts';
 import { intervalContains, parseIp, parseRange, tryParseIpOrRange } from '../../lib/ip.ts';
 import { DecisionIndex } from './decision-index.ts';
+import { indexedDecision } from '../../../test/support/decision-builders.ts';
 
 const NOW = Date.UTC(2026, 10, 24, 4, 18, 35);
 const MIN = 60_000;
 
 function dec(id: number, scope: string, value: string, over: Partial<Decision> = {}): Decision {
-  return {
-    id,
-    alertId: id,
-    origin: 'cscli',
-    type: 'ban',
-    scope,
-    value,
-    scenario: 'test',
-    createdAt: NOW - MIN,
-    until: NOW + 4 * 60 * MIN,
-    deletedAt: null,
-    simulated: false,
-    ...over,
-  };
+  return indexedDecision(NOW, id, scope, value, over);
 }
 
 const ids = (ds: Decision[]): number[] => ds.map((d) => d.id);

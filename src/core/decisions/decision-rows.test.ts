@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Decision } from '../model/records.ts';
 import { parseIp } from '../../lib/ip.ts';
 import { DecisionIndex } from './decision-index.ts';
+import { indexedDecision } from '../../../test/support/decision-builders.ts';
 import { DecisionRows } from './decision-rows.ts';
 
 // What the index keeps of a row is less than the decision (decision-rows.ts): shared strings as
@@ -11,21 +12,9 @@ import { DecisionRows } from './decision-rows.ts';
 const NOW = Date.UTC(2026, 11, 8, 0, 30, 0);
 const MIN = 60_000;
 
+// Each its own expiry, so that a row read back with another's time shows.
 function dec(id: number, scope: string, value: string, over: Partial<Decision> = {}): Decision {
-  return {
-    id,
-    alertId: id,
-    origin: 'cscli',
-    type: 'ban',
-    scope,
-    value,
-    scenario: 'test',
-    createdAt: NOW - MIN,
-    until: NOW + 60 * MIN + id,
-    deletedAt: null,
-    simulated: false,
-    ...over,
-  };
+  return indexedDecision(NOW, id, scope, value, { until: NOW + 60 * MIN + id, ...over });
 }
 
 describe('DecisionIndex: values read back as given', () => {

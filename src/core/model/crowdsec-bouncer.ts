@@ -12,6 +12,7 @@
  * Pure: values in (strings, numbers, Dates as drivers return them), records out.
  */
 import { VigilError } from '../../lib/errors.ts';
+import type { Bouncer } from './records.ts';
 
 export interface CrowdsecBouncer {
   name: string;
@@ -116,4 +117,19 @@ export function parseCscliBouncersJson(stdout: string, where: string): CrowdsecB
     if (row === null || typeof row !== 'object') throw new VigilError('E_WATCH_SOURCE', `${where}: bouncer #${i + 1} is not an object`);
     return parseBouncerRow(row as Record<string, unknown>, where);
   });
+}
+
+/**
+ * The columns of CrowdSec's `bouncers` row that hold a Vigil bouncer's fields unchanged, in ent's
+ * order: `cscli bouncers list -o json` and `vigil export crowdsec` both write them.
+ */
+export function crowdsecBouncerColumns(b: Bouncer) {
+  return {
+    name: b.name,
+    api_key: b.apiKeyHash,
+    revoked: b.revoked,
+    ip_address: b.ipAddress,
+    type: b.type,
+    version: b.version,
+  };
 }
