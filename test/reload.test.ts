@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl, type TestDialect } from './support/databases.ts';
 import { freePort } from './support/processes.ts';
 import { startHttpReceiver } from './support/receivers.ts';
+import { spawnVigil } from './support/vigil-process.ts';
 import { until } from './support/wait.ts';
 
 /**
@@ -35,15 +36,7 @@ async function startServe(dialect: TestDialect) {
   fs.writeFileSync(configPath, `${base.join('\n')}\n`);
   // The run file goes beside a SQLite store, else into the data directory: keep it in this test's folder.
   const env = { ...process.env, VIGIL_CONFIG: configPath, VIGIL_DATA_DIR: dir };
-  let out = '';
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'serve', '--config', configPath], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  cleanups.push(async () => {
-    child.kill('SIGTERM');
-    await exited;
-  });
+  const vigil = await spawnVigil(['serve', '--config', configPath], { cwd: dir, env, readyWhen: 'Vigil Local API listening', cleanups });
   const cli = async (...args: string[]) => {
     try {
       const r = await exec(process.execPath, [BIN, ...args], { cwd: dir, env, timeout: 30_000 });
@@ -53,11 +46,8 @@ async function startServe(dialect: TestDialect) {
       return { code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
     }
   };
-  const output = () => out;
-  await until('vigil serve to listen', () => (out.includes('Vigil Local API listening') ? true : undefined), output, 30_000);
   const write = (extra: string[]) => fs.writeFileSync(configPath, `${[...base, ...extra].join('\n')}\n`);
-  const logLines = (re: RegExp) => out.split('\n').filter((l) => re.test(l));
-  return { child, port, dbUrl, configPath, cli, output, write, logLines, exited };
+  return { ...vigil, port, dbUrl, configPath, cli, write };
 }
 
 const channel = (name: string, url: string) => [`    ${name}:`, '      type: webhook', `      url: ${url}`];
