@@ -1,6 +1,10 @@
-import type { RunningServer } from '../../src/app/serve.ts';
+import { afterAll } from 'vitest';
+import { createLogger, type RunningServer } from '../../src/app/serve.ts';
 import type { Clock } from '../../src/lib/clock.ts';
+import { loadNotificationsConfig, type NotificationsFileSection } from '../../src/notify/config.ts';
 import { applyBouncerActivity } from '../../src/store/bouncers.ts';
+import type { TestDialect } from './databases.ts';
+import { useInProcessServer } from './in-process-server.ts';
 
 // Driving an in-process `vigil serve` whose health is evaluated by hand (evaluate_every 0) on a manual clock.
 
@@ -27,4 +31,44 @@ export async function evaluateAndNotify(server: RunningServer, opts: { flushActi
   const r = await server.health.evaluateNow();
   await server.notifications.flush();
   return r;
+}
+
+/**
+ * useInProcessServer notifying a receiver the describe starts first (an HTTP receiver, an
+ * Alertmanager): `notifications` is vigil.yaml's section pointing at it, `env` the `${VAR}`s that
+ * section reads. The receiver is stopped after the server; error logs are formatted, then dropped.
+ *
+ *   const { server, receiver: hook } = useNotifyingServer(dialect, clock, {
+ *     start: () => startHttpReceiver(), stop: (r) => r.close(),
+ *     notifications: (r) => ({ channels: { hook: { type: 'webhook', url: r.url } } }),
+ *   });
+ */
+export function useNotifyingServer<R>(
+  dialect: TestDialect,
+  clock: Clock,
+  opts: {
+    start: () => Promise<R>;
+    stop: (receiver: R) => Promise<void>;
+    notifications: (receiver: R) => NotificationsFileSection;
+    env?: (receiver: R) => Record<string, string>;
+  },
+): { server: () => RunningServer; receiver: () => R } {
+  let started: R | undefined;
+  const receiver = () => {
+    if (started === undefined) throw new Error('the receiver is not started: call useNotifyingServer inside describe()');
+    return started;
+  };
+  afterAll(async () => {
+    if (started !== undefined) await opts.stop(started);
+  });
+  const server = useInProcessServer(
+    dialect,
+    clock,
+    async (config) => {
+      started = await opts.start();
+      config.notifications = loadNotificationsConfig(opts.notifications(started), null);
+    },
+    () => ({ log: createLogger('error', () => {}), env: opts.env?.(receiver()) ?? {} }),
+  );
+  return { server, receiver };
 }
