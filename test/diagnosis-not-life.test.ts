@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl, withStoreAt } from './support/databases.ts';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 import { until as waitUntil } from './support/wait.ts';
@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { crowdsecAvailable, startCrowdsecAgent } from './support/crowdsec-agent.ts';
 import { getBouncer } from '../src/store/bouncers.ts';
 import { openHealthIssues } from '../src/store/health-issues.ts';
+import { useCleanups } from './support/cleanups.ts';
 
 const exec = promisify(execFile);
 const cs = crowdsecAvailable();
@@ -36,16 +37,12 @@ const until = <T>(what: string, probe: () => Promise<T | undefined>): Promise<T>
 for (const dialect of DIALECTS) {
   // A real process, a few seconds of pulls and real CLIs: a loaded CI machine needs more than the default 30 s.
   describe(`${dialect}: a diagnosis is evidence, never a sign of life`, { timeout: 120_000 }, () => {
-    const cleanups: Array<() => Promise<void>> = [];
-    afterEach(async () => {
-      for (const c of cleanups.splice(0).reverse()) await c();
-    });
+    const cleanups = useCleanups();
 
     async function serve(): Promise<{ v: VigilServe; dbUrl: string }> {
       const db = await freshDbUrl(dialect);
       cleanups.push(db.cleanup);
-      const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-diagnosis-'));
-      cleanups.push(async () => fs.rmSync(workDir, { recursive: true, force: true }));
+      const workDir = cleanups.tempDir('vigil-diagnosis-');
       const v = await startVigilServe({ workDir, db: db.url, configLines: ['activity_flush_every: 100ms', ...HEALTH] });
       cleanups.push(() => v.stop());
       return { v, dbUrl: db.url };

@@ -2,12 +2,13 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl, type TestDialect } from './support/databases.ts';
 import { freePort } from './support/processes.ts';
 import { startHttpReceiver } from './support/receivers.ts';
 import { spawnVigil } from './support/vigil-process.ts';
 import { until } from './support/wait.ts';
+import { useCleanups } from './support/cleanups.ts';
 
 /**
  * Reload without a restart (SIGHUP, `vigil reload`) on a real `vigil serve`: a channel added to
@@ -18,10 +19,7 @@ import { until } from './support/wait.ts';
 const BIN = path.resolve('bin/vigil.js');
 const exec = promisify(execFile);
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanups();
 
 /** `vigil serve` on a fresh database of `dialect` and a free port, evaluating health every 200 ms; removed after the test. */
 async function startServe(dialect: TestDialect) {
@@ -29,8 +27,7 @@ async function startServe(dialect: TestDialect) {
   cleanups.push(db.cleanup);
   const dbUrl = db.url;
   const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'vigil-reload-'));
-  cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = cleanups.tempDir('vigil-reload-');
   const configPath = path.join(dir, 'vigil.yaml');
   const base = [`listen: 127.0.0.1:${port}`, `db: ${dbUrl}`, 'metrics_listen: "off"', 'health:', '  evaluate_every: 200ms'];
   fs.writeFileSync(configPath, `${base.join('\n')}\n`);

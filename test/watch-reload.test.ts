@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startHttpReceiver } from './support/receivers.ts';
 import { spawnVigil } from './support/vigil-process.ts';
 import { until } from './support/wait.ts';
+import { useCleanups } from './support/cleanups.ts';
 
 /**
  * SIGHUP to a real `vigil watch` (systemd's `systemctl reload`, a logrotate postrotate) re-reads
@@ -16,14 +17,10 @@ import { until } from './support/wait.ts';
 const BOUNCERS_146 =
   "CREATE TABLE `bouncers` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `created_at` datetime NULL, `updated_at` datetime NULL, `name` text NOT NULL, `api_key` text NOT NULL, `revoked` bool NOT NULL, `ip_address` text NULL DEFAULT '', `type` text NULL, `version` text NULL, `until` datetime NULL, `last_pull` datetime NOT NULL, `auth_type` text NOT NULL DEFAULT 'api-key');";
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanups();
 
 async function startWatchProcess() {
-  const dir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'vigil-watch-reload-'));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = cleanups.tempDir('vigil-watch-reload-');
   const csDb = path.join(dir, 'crowdsec.db');
   const cs = new SqliteDatabase(csDb);
   cs.exec(BOUNCERS_146);

@@ -1,15 +1,14 @@
 import { execFile } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { crowdsecBouncersAvailable, startCustomBouncer } from '../support/crowdsec-bouncers.ts';
 import { freshDbUrl } from '../support/databases.ts';
 import { BOUNCER_KEY, pull, startVigilChild, type VigilChild } from './vigil-child.ts';
 import { eventually } from '../support/wait.ts';
+import { useCleanups } from '../support/cleanups.ts';
 
 const BIN = path.join(import.meta.dirname, '..', '..', 'bin', 'vigil.js');
 const realBouncers = crowdsecBouncersAvailable();
@@ -67,10 +66,7 @@ async function openHostile(port: number, count: number): Promise<Hostile> {
 }
 
 describe('slow clients on the Local API listener', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = useCleanups();
 
   let dbUrl = '';
   async function start(configLines: string[] = [], nofile?: number): Promise<VigilChild> {
@@ -136,8 +132,7 @@ describe('slow clients on the Local API listener', () => {
       const vigil = await start([], 1024);
       const hostile = await openHostile(vigil.port, 2_000);
       cleanups.push(() => hostile.destroy());
-      const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-attack-cb-'));
-      cleanups.push(() => fs.rmSync(workDir, { recursive: true, force: true }));
+      const workDir = cleanups.tempDir('vigil-attack-cb-');
       const bouncer = await startCustomBouncer({ apiUrl: `${vigil.url}/`, apiKey: BOUNCER_KEY, workDir, updateFrequency: '1s' });
       cleanups.push(() => bouncer.stop());
       const added = Date.now();

@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import type { Cleanups } from './cleanups.ts';
 import { until } from './wait.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/vigil.js');
@@ -22,10 +23,7 @@ export interface VigilProcess {
   logLines(re: RegExp): string[];
 }
 
-export async function spawnVigil(
-  args: string[],
-  opts: { cwd: string; env: NodeJS.ProcessEnv; readyWhen: string; cleanups: Array<() => Promise<void> | void> },
-): Promise<VigilProcess> {
+export async function spawnVigil(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; readyWhen: string; cleanups: Cleanups }): Promise<VigilProcess> {
   let out = '';
   const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
