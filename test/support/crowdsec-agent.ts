@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { findExecutable } from './crowdsec-bouncers.ts';
+import { findExecutable } from '../../src/doctor/host.ts';
 import { loggedProcess, shellQuote, startOrRemove } from './processes.ts';
 import { until } from './wait.ts';
 

@@ -25,6 +25,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
+import { findExecutable } from '../../src/doctor/host.ts';
 import { until } from './wait.ts';
 
 const execFileAsync = promisify(execFile);
@@ -43,21 +44,6 @@ export interface BouncersAvailability {
   reason?: string;
 }
 
-/** An executable on PATH or in the usual system directories. */
-export function findExecutable(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/sbin', '/usr/local/bin', '/sbin', '/bin'];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      if (fs.statSync(p).isFile()) return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 let availabilityCache: BouncersAvailability | undefined;
 

@@ -40,7 +40,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import YAML from 'yaml';
-import { findExecutable } from './crowdsec-bouncers.ts';
+import { findExecutable } from '../../src/doctor/host.ts';
 import { awaitHealthy, freePort, loggedProcess, shellQuote, startOrRemove } from './processes.ts';
 
 const execFileAsync = promisify(execFile);
