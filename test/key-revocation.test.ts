@@ -1,9 +1,7 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 import { eventually, until } from './support/wait.ts';
+import { useCleanups } from './support/cleanups.ts';
 
 /**
  * The real `vigil serve` and the real CLI in other processes, on one SQLite store: a key the server
@@ -11,15 +9,11 @@ import { eventually, until } from './support/wait.ts';
  * is refused soon after `vigil bouncers revoke` or `delete` changes the store behind its back.
  */
 describe('a key revoked or deleted by the CLI while vigil serve answers it from memory', () => {
-  let work: string;
+  const cleanups = useCleanups('all');
   let vigil: VigilServe;
   beforeAll(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-revocation-'));
-    vigil = await startVigilServe({ workDir: work });
-  });
-  afterAll(async () => {
-    await vigil?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
+    vigil = await startVigilServe({ workDir: cleanups.tempDir('vigil-revocation-') });
+    cleanups.push(() => vigil.stop());
   });
 
   const pull = async (key: string) =>

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 import { until } from './support/wait.ts';
+import { useCleanups } from './support/cleanups.ts';
 
 /**
  * End to end: the real `vigil serve`, an agent added with the real `vigil machines add`, logged in with a
@@ -30,22 +30,18 @@ const agentBody = (items: 'none' | 'unparsed' | 'parsed'): string => {
 };
 
 describe('agents’ usage reports end to end (real vigil serve and CLI)', () => {
-  let work: string;
+  const cleanups = useCleanups('all');
   let vigil: VigilServe;
   let password: string;
 
   beforeAll(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-lp-usage-'));
     vigil = await startVigilServe({
-      workDir: work,
+      workDir: cleanups.tempDir('vigil-lp-usage-'),
       configLines: ['health:', '  evaluate_every: 300ms', '  no_logs_read_after: 3s', '  no_logs_parsed_after: 5s'],
     });
+    cleanups.push(() => vigil.stop());
     password = 'e2e-agent-password-0123456789abcdef';
     await vigil.cli('machines', 'add', 'web1', '--password', password);
-  });
-  afterAll(async () => {
-    await vigil?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
   });
 
   const issues = async (): Promise<IssueJson[]> => JSON.parse(await vigil.cli('issues', 'list', '-o', 'json'));

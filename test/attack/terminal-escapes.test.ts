@@ -1,8 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { startVigilServe, type VigilServe } from '../support/vigil-serve.ts';
+import { useCleanups } from '../support/cleanups.ts';
 
 /**
  * A machine (an agent whose credentials leaked, or a compromised host) pushes an alert whose
@@ -15,12 +13,12 @@ const SCENARIO = `${ESC}[2J${ESC}]0;pwned${ESC}\\crowdsecurity/ssh-bf${ESC}]52;c
 const VALUE = '192.0.2.66';
 
 describe('terminal escapes pushed by a machine', () => {
-  let work: string;
+  const cleanups = useCleanups('all');
   let vigil: VigilServe;
 
   beforeAll(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-escapes-'));
-    vigil = await startVigilServe({ workDir: work });
+    vigil = await startVigilServe({ workDir: cleanups.tempDir('vigil-escapes-') });
+    cleanups.push(() => vigil.stop());
     await vigil.cli('machines', 'add', 'agent', '--password', 'agent-password-0123456789');
     const ua = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
     const login = await fetch(`${vigil.url}v1/watchers/login`, {
@@ -53,11 +51,6 @@ describe('terminal escapes pushed by a machine', () => {
       body: JSON.stringify([alert]),
     });
     expect(pushed.status).toBe(201);
-  });
-
-  afterAll(async () => {
-    await vigil?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
   });
 
   it('decisions list (human and raw) prints them as visible text, never as escape sequences', async () => {

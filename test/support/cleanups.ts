@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 
 /** What a test started (processes, folders, receivers), undone after it, last started first. */
 export interface Cleanups {
@@ -11,10 +11,13 @@ export interface Cleanups {
   tempDir(prefix: string): string;
 }
 
-/** Cleanups for each test of the enclosing describe (or file, at the top level). */
-export function useCleanups(): Cleanups {
+/**
+ * Cleanups for each test of the enclosing describe (or file, at the top level); with `'all'`, for
+ * what its beforeAll starts, undone after all its tests.
+ */
+export function useCleanups(after: 'each' | 'all' = 'each'): Cleanups {
   const undos: Array<() => Promise<unknown> | unknown> = [];
-  afterEach(async () => {
+  (after === 'each' ? afterEach : afterAll)(async () => {
     for (const undo of undos.splice(0).reverse()) await undo();
   });
   return {
