@@ -1,14 +1,12 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { crowdsecBouncersAvailable, startCustomBouncer } from '../support/crowdsec-bouncers.ts';
+import { crowdsecBouncersAvailable } from '../support/crowdsec-bouncers.ts';
 import { freshDbUrl } from '../support/databases.ts';
 import { makeSelfSignedCert } from '../support/test-pki.ts';
 import { readOpenFileLimit } from '../../src/server/limits.ts';
 import { openIdle } from './idle-sockets.ts';
-import { BOUNCER_KEY, pull, startVigilChild, type VigilChild } from './vigil-child.ts';
+import { msUntilBouncerBans, pull, startRealBouncer, startVigilChild, type VigilChild } from './vigil-child.ts';
 import { useCleanups } from '../support/cleanups.ts';
 
 /**
@@ -19,7 +17,6 @@ import { useCleanups } from '../support/cleanups.ts';
  * authenticated. Loopback only; the attacker's sockets come from the bouncer's own 127.0.0.1.
  */
 const IDLE = 1_100;
-const BIN = path.join(import.meta.dirname, '..', '..', 'bin', 'vigil.js');
 const realBouncers = crowdsecBouncersAvailable();
 const TWENTY = Array.from({ length: 20 }, (_, i) => `127.0.0.${i + 1}`);
 
@@ -83,17 +80,12 @@ describe('the open-file limit and a full connection table', () => {
       const { vigil } = await start({ nofile: '1024:1024' });
       const idle = await openIdle(vigil.port, IDLE, { from: ['127.0.0.1'], kinds: ['silent'] });
       cleanups.push(() => idle.destroy());
-      const workDir = cleanups.tempDir('vigil-fd-cb-');
       // The bouncer connects from 127.0.0.1, where the 1,100 came from.
-      const bouncer = await startCustomBouncer({ apiUrl: `${vigil.url}/`, apiKey: BOUNCER_KEY, workDir, updateFrequency: '1s' });
-      cleanups.push(() => bouncer.stop());
+      const bouncer = await startRealBouncer(vigil, cleanups);
       // More idle sockets from its address after it authenticated: they never take its place.
       const more = await openIdle(vigil.port, 300, { from: ['127.0.0.1'], kinds: ['silent'] });
       cleanups.push(() => more.destroy());
-      const added = Date.now();
-      await promisify(execFile)(process.execPath, [BIN, 'decisions', 'add', '--ip', '192.0.2.98', '--duration', '5m', '--db', dbUrl]);
-      const e = await bouncer.waitFor((ev) => ev.action === 'add' && ev.value === '192.0.2.98', 10_000);
-      expect(e.at - added).toBeLessThan(5_000);
+      expect(await msUntilBouncerBans(bouncer, dbUrl, '192.0.2.98')).toBeLessThan(5_000);
       expect(bouncer.exitCode()).toBeUndefined();
     },
     40_000,
