@@ -44,7 +44,6 @@ export interface BouncersAvailability {
   reason?: string;
 }
 
-
 let availabilityCache: BouncersAvailability | undefined;
 
 /** Whether the real bouncers can run here (binaries present; for the firewall one, working nftables as root). */
