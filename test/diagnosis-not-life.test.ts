@@ -12,6 +12,7 @@ import { crowdsecAvailable, startCrowdsecAgent } from './support/crowdsec-agent.
 import { getBouncer } from '../src/store/bouncers.ts';
 import { openHealthIssues } from '../src/store/health-issues.ts';
 import { useCleanups } from './support/cleanups.ts';
+import { loginMachine } from './support/watcher-login.ts';
 
 const exec = promisify(execFile);
 const cs = crowdsecAvailable();
@@ -110,13 +111,7 @@ for (const dialect of DIALECTS) {
 
     /** An agent `myhost` that logged in and beat steadily every EVERY_MS, then stopped: LP Offline. */
     async function stoppedAgent(v: VigilServe, dbUrl: string, password: string): Promise<HealthIssue> {
-      const r = await fetch(`${v.url}v1/watchers/login`, {
-        method: 'POST',
-        headers: { 'User-Agent': AGENT_UA, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ machine_id: 'myhost', password, scenarios: [] }),
-      });
-      expect(r.status).toBe(200);
-      const { token } = (await r.json()) as { token: string };
+      const token = await loginMachine(v.url, 'myhost', password, AGENT_UA);
       for (let i = 0; i < 8; i++) {
         expect((await fetch(`${v.url}v1/heartbeat`, { headers: { 'User-Agent': AGENT_UA, Authorization: `Bearer ${token}` } })).status).toBe(200);
         await sleep(EVERY_MS);
@@ -153,15 +148,7 @@ for (const dialect of DIALECTS) {
       const { v, dbUrl } = await serve();
       const password = 'agent-test-password-0123456789abcdef';
       await v.cli('machines', 'add', 'myhost', '--password', password);
-      const login = async () => {
-        const r = await fetch(`${v.url}v1/watchers/login`, {
-          method: 'POST',
-          headers: { 'User-Agent': AGENT_UA, 'Content-Type': 'application/json' },
-          body: JSON.stringify({ machine_id: 'myhost', password, scenarios: [] }),
-        });
-        expect(r.status).toBe(200);
-        return ((await r.json()) as { token: string }).token;
-      };
+      const login = () => loginMachine(v.url, 'myhost', password, AGENT_UA);
       // The agent: logs in, then beats steadily.
       const token = await login();
       for (let i = 0; i < 8; i++) {

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 import { until } from './support/wait.ts';
 import { useCleanups } from './support/cleanups.ts';
+import { loginMachine } from './support/watcher-login.ts';
 
 /**
  * End to end: the real `vigil serve`, an agent added with the real `vigil machines add`, logged in with a
@@ -46,13 +47,7 @@ describe('agents’ usage reports end to end (real vigil serve and CLI)', () => 
 
   const issues = async (): Promise<IssueJson[]> => JSON.parse(await vigil.cli('issues', 'list', '-o', 'json'));
   async function report(body: string): Promise<number> {
-    const login = await fetch(`${vigil.url}v1/watchers/login`, {
-      method: 'POST',
-      headers: { 'User-Agent': AGENT_UA, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ machine_id: 'web1', password, scenarios: [] }),
-    });
-    expect(login.status).toBe(200);
-    const { token } = (await login.json()) as { token: string };
+    const token = await loginMachine(vigil.url, 'web1', password, AGENT_UA);
     const auth = { Authorization: `Bearer ${token}`, 'User-Agent': AGENT_UA };
     expect((await fetch(`${vigil.url}v1/heartbeat`, { headers: auth })).status).toBe(200);
     const r = await fetch(`${vigil.url}v1/usage-metrics`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body });

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startVigilServe, type VigilServe } from '../support/vigil-serve.ts';
 import { useCleanups } from '../support/cleanups.ts';
+import { loginMachine } from '../support/watcher-login.ts';
 
 /**
  * A machine (an agent whose credentials leaked, or a compromised host) pushes an alert whose
@@ -21,12 +22,7 @@ describe('terminal escapes pushed by a machine', () => {
     cleanups.push(() => vigil.stop());
     await vigil.cli('machines', 'add', 'agent', '--password', 'agent-password-0123456789');
     const ua = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
-    const login = await fetch(`${vigil.url}v1/watchers/login`, {
-      method: 'POST',
-      headers: { 'User-Agent': ua, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ machine_id: 'agent', password: 'agent-password-0123456789', scenarios: [] }),
-    });
-    const { token } = (await login.json()) as { token: string };
+    const token = await loginMachine(vigil.url, 'agent', 'agent-password-0123456789', ua);
     const now = new Date().toISOString();
     const alert = {
       capacity: 5,
