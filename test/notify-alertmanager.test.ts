@@ -27,7 +27,8 @@ for (const dialect of DIALECTS) {
     const pull = () => applyBouncerActivity(server().store, [{ id: web, lastPullAt: clock.now() }], clock.now());
     const cycle = () => evaluateAndNotify(server());
     // biome-ignore lint/suspicious/noExplicitAny: Alertmanager's gettableAlert
-    const alertOf = async (): Promise<any> => ((await am().get('/api/v2/alerts')) as { labels: { bouncer?: string } }[]).find((a) => a.labels.bouncer === 'web');
+    const alertOf = async (): Promise<any> =>
+      ((await am().get('/api/v2/alerts')) as { labels: { bouncer?: string } }[]).find((a) => a.labels.bouncer === 'web');
 
     const { server, receiver: am } = useNotifyingServer(dialect, clock, {
       start: () => startAlertmanager(['alertname']),

@@ -24,7 +24,10 @@ for (const dialect of DIALECTS) {
     const ids: Record<string, number> = {};
     const pull = bouncerPulls(() => server(), ids, clock);
     const cycle = () => evaluateAndNotify(server());
-    const bouncersIn = (from: number) => hook().requests.slice(from).map((q) => [q.json.event, q.json.issues.map((i: { bouncer: string }) => i.bouncer).sort()]);
+    const bouncersIn = (from: number) =>
+      hook()
+        .requests.slice(from)
+        .map((q) => [q.json.event, q.json.issues.map((i: { bouncer: string }) => i.bouncer).sort()]);
 
     const { server, receiver: hook } = useNotifyingServer(dialect, clock, {
       start: () => startHttpReceiver(),
