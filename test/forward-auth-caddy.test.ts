@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, freePort, request, type TestLapi } from './remediation-helpers.ts';
+import { eventually, freePort, request, writeForwardAuthFile, type TestLapi } from './remediation-helpers.ts';
 import {
   documentedProxyBlock,
   PROXY_BINARIES,
@@ -49,20 +49,15 @@ describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real Caddy 
     ({ dir, lapi, key, upstream } = world);
 
     // The daemon as an operator runs it: `vigil bouncer forward-auth -c FILE`.
-    const faFile = path.join(dir, 'vigil-forward-auth.yaml');
-    fs.writeFileSync(
-      faFile,
-      [
-        `api_url: ${lapi.url}`,
-        'api_key: ${VIGIL_FORWARD_AUTH_KEY}',
-        'listen: 127.0.0.1:0',
-        'update_frequency: 1s',
-        'trusted_proxies: [127.0.0.1]',
-        'captcha:',
-        '  difficulty: 12',
-        `  signing_key_file: ${dir}/captcha.key`,
-      ].join('\n'),
-    );
+    const faFile = writeForwardAuthFile({
+      dir,
+      name: 'vigil-forward-auth',
+      apiUrl: lapi.url,
+      key: '${VIGIL_FORWARD_AUTH_KEY}',
+      updateFrequency: '1s',
+      trustedProxies: ['127.0.0.1'],
+      captchaDifficulty: 12,
+    });
     daemon = spawn(node, [path.join(root, 'bin', 'vigil.js'), 'bouncer', 'forward-auth', '-c', faFile], {
       cwd: dir,
       env: { ...process.env, VIGIL_FORWARD_AUTH_KEY: key },
