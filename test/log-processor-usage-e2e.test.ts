@@ -53,31 +53,27 @@ describe('agents’ usage reports end to end (real vigil serve and CLI)', () => 
     const r = await fetch(`${vigil.url}v1/usage-metrics`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body });
     return r.status;
   }
-  const open = (kind: string) => async () => (await issues()).find((i) => i.kind === kind && i.subject === 'machine:web1' && i.status === 'open');
-
-  it('raises LP No Logs Read for an agent that reports nothing read, then LP No Logs Parsed once it reads but cannot parse', async () => {
-    expect(await report(agentBody('none'))).toBe(201);
-    // Keep reporting (as the agent does) until the 3 s rule has passed and the issue shows.
-    const read = await until(
-      'LP No Logs Read in vigil issues list',
+  const open = async (kind: string) => (await issues()).find((i) => i.kind === kind && i.subject === 'machine:web1' && i.status === 'open');
+  /** Reports `body` again and again (as the agent does) until the issue `kind` is open; that issue. */
+  const reportUntilOpen = (body: string, kind: string) =>
+    until(
+      `${kind} in vigil issues list`,
       async () => {
-        expect(await report(agentBody('none'))).toBe(201);
-        return open('lp_no_logs_read')();
+        expect(await report(body)).toBe(201);
+        return open(kind);
       },
       vigil.logs,
     );
+
+  it('raises LP No Logs Read for an agent that reports nothing read, then LP No Logs Parsed once it reads but cannot parse', async () => {
+    expect(await report(agentBody('none'))).toBe(201);
+    // Until the 3 s rule has passed and the issue shows.
+    const read = await reportUntilOpen(agentBody('none'), 'lp_no_logs_read');
     expect(read).toMatchObject({ criticality: 'critical' });
     expect(read.evidence.causes[0]!.cause).toBe('logs_not_read');
 
     // Lines now arrive but none parse: No Logs Read resolves; No Logs Parsed opens past its 5 s.
-    const parsed = await until(
-      'LP No Logs Parsed in vigil issues list',
-      async () => {
-        expect(await report(agentBody('unparsed'))).toBe(201);
-        return open('lp_no_logs_parsed')();
-      },
-      vigil.logs,
-    );
+    const parsed = await reportUntilOpen(agentBody('unparsed'), 'lp_no_logs_parsed');
     expect(parsed.evidence.causes[0]!.cause).toBe('logs_not_parsed');
     // Lines keep arriving (a report now), so nothing read is no longer true; the table shows the parse issue.
     expect(await report(agentBody('unparsed'))).toBe(201);
