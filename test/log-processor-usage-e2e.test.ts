@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
+import { useVigilServe } from './support/vigil-serve.ts';
 import { until } from './support/wait.ts';
-import { useCleanups } from './support/cleanups.ts';
 import { loginMachine } from './support/watcher-login.ts';
 
 /**
@@ -31,26 +30,21 @@ const agentBody = (items: 'none' | 'unparsed' | 'parsed'): string => {
 };
 
 describe('agents’ usage reports end to end (real vigil serve and CLI)', () => {
-  const cleanups = useCleanups('all');
-  let vigil: VigilServe;
-  let password: string;
+  const vigil = useVigilServe('vigil-lp-usage-', {
+    configLines: ['health:', '  evaluate_every: 300ms', '  no_logs_read_after: 3s', '  no_logs_parsed_after: 5s'],
+  });
+  const password = 'e2e-agent-password-0123456789abcdef';
 
   beforeAll(async () => {
-    vigil = await startVigilServe({
-      workDir: cleanups.tempDir('vigil-lp-usage-'),
-      configLines: ['health:', '  evaluate_every: 300ms', '  no_logs_read_after: 3s', '  no_logs_parsed_after: 5s'],
-    });
-    cleanups.push(() => vigil.stop());
-    password = 'e2e-agent-password-0123456789abcdef';
-    await vigil.cli('machines', 'add', 'web1', '--password', password);
+    await vigil().cli('machines', 'add', 'web1', '--password', password);
   });
 
-  const issues = async (): Promise<IssueJson[]> => JSON.parse(await vigil.cli('issues', 'list', '-o', 'json'));
+  const issues = async (): Promise<IssueJson[]> => JSON.parse(await vigil().cli('issues', 'list', '-o', 'json'));
   async function report(body: string): Promise<number> {
-    const token = await loginMachine(vigil.url, 'web1', password, AGENT_UA);
+    const token = await loginMachine(vigil().url, 'web1', password, AGENT_UA);
     const auth = { Authorization: `Bearer ${token}`, 'User-Agent': AGENT_UA };
-    expect((await fetch(`${vigil.url}v1/heartbeat`, { headers: auth })).status).toBe(200);
-    const r = await fetch(`${vigil.url}v1/usage-metrics`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body });
+    expect((await fetch(`${vigil().url}v1/heartbeat`, { headers: auth })).status).toBe(200);
+    const r = await fetch(`${vigil().url}v1/usage-metrics`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body });
     return r.status;
   }
   const open = async (kind: string) => (await issues()).find((i) => i.kind === kind && i.subject === 'machine:web1' && i.status === 'open');
@@ -62,7 +56,7 @@ describe('agents’ usage reports end to end (real vigil serve and CLI)', () => 
         expect(await report(body)).toBe(201);
         return open(kind);
       },
-      vigil.logs,
+      vigil().logs,
     );
 
   it('raises LP No Logs Read for an agent that reports nothing read, then LP No Logs Parsed once it reads but cannot parse', async () => {
@@ -77,7 +71,7 @@ describe('agents’ usage reports end to end (real vigil serve and CLI)', () => 
     expect(parsed.evidence.causes[0]!.cause).toBe('logs_not_parsed');
     // Lines keep arriving (a report now), so nothing read is no longer true; the table shows the parse issue.
     expect(await report(agentBody('unparsed'))).toBe(201);
-    const text = await vigil.cli('issues', 'list');
+    const text = await vigil().cli('issues', 'list');
     expect(text).toMatch(/lp_no_logs_parsed +\| critical +\| machine:web1/);
     expect(text).not.toMatch(/lp_no_logs_read +\| critical +\| machine:web1 +\| open/);
   });

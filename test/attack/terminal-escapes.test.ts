@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { startVigilServe, type VigilServe } from '../support/vigil-serve.ts';
-import { useCleanups } from '../support/cleanups.ts';
+import { useVigilServe } from '../support/vigil-serve.ts';
 import { loginMachine } from '../support/watcher-login.ts';
 
 /**
@@ -14,15 +13,12 @@ const SCENARIO = `${ESC}[2J${ESC}]0;pwned${ESC}\\crowdsecurity/ssh-bf${ESC}]52;c
 const VALUE = '192.0.2.66';
 
 describe('terminal escapes pushed by a machine', () => {
-  const cleanups = useCleanups('all');
-  let vigil: VigilServe;
+  const vigil = useVigilServe('vigil-escapes-');
 
   beforeAll(async () => {
-    vigil = await startVigilServe({ workDir: cleanups.tempDir('vigil-escapes-') });
-    cleanups.push(() => vigil.stop());
-    await vigil.cli('machines', 'add', 'agent', '--password', 'agent-password-0123456789');
+    await vigil().cli('machines', 'add', 'agent', '--password', 'agent-password-0123456789');
     const ua = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
-    const token = await loginMachine(vigil.url, 'agent', 'agent-password-0123456789', ua);
+    const token = await loginMachine(vigil().url, 'agent', 'agent-password-0123456789', ua);
     const now = new Date().toISOString();
     const alert = {
       capacity: 5,
@@ -41,7 +37,7 @@ describe('terminal escapes pushed by a machine', () => {
       start_at: now,
       stop_at: now,
     };
-    const pushed = await fetch(`${vigil.url}v1/alerts`, {
+    const pushed = await fetch(`${vigil().url}v1/alerts`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}`, 'User-Agent': ua, 'Content-Type': 'application/json' },
       body: JSON.stringify([alert]),
@@ -50,17 +46,17 @@ describe('terminal escapes pushed by a machine', () => {
   });
 
   it('decisions list (human and raw) prints them as visible text, never as escape sequences', async () => {
-    const raw = await vigil.cli('decisions', 'list', '-o', 'raw');
+    const raw = await vigil().cli('decisions', 'list', '-o', 'raw');
     expect(raw).toContain(VALUE);
     expect(raw).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
     expect(raw).toContain('\\x1b[2J\\x1b]0;pwned\\x1b\\crowdsecurity/ssh-bf\\x1b]52;c;cm0gLXJmIC8=\\x07');
-    const human = await vigil.cli('decisions', 'list');
+    const human = await vigil().cli('decisions', 'list');
     expect(human).toContain(VALUE);
     expect(human).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
   });
 
   it('JSON output keeps the exact text, JSON-escaped', async () => {
-    const json = await vigil.cli('decisions', 'list', '-o', 'json');
+    const json = await vigil().cli('decisions', 'list', '-o', 'json');
     expect(json).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
     expect(JSON.stringify(JSON.parse(json))).toContain(JSON.stringify(SCENARIO).slice(1, -1));
   });
