@@ -1,9 +1,10 @@
 import { afterAll } from 'vitest';
-import { createLogger, type RunningServer } from '../../src/app/serve.ts';
+import { createLogger, type RunningServer, startServer } from '../../src/app/serve.ts';
+import { loadConfig } from '../../src/config/config.ts';
 import type { Clock } from '../../src/lib/clock.ts';
 import { loadNotificationsConfig, type NotificationsFileSection } from '../../src/notify/config.ts';
 import { applyBouncerActivity } from '../../src/store/bouncers.ts';
-import type { TestDialect } from './databases.ts';
+import { freshDbUrl, type TestDialect } from './databases.ts';
 import { useInProcessServer } from './in-process-server.ts';
 
 // Driving an in-process `vigil serve` whose health is evaluated by hand (evaluate_every 0) on a manual clock.
@@ -71,4 +72,19 @@ export function useNotifyingServer<R>(
     () => ({ log: createLogger('error', () => {}), env: opts.env?.(receiver()) ?? {} }),
   );
   return { server, receiver };
+}
+
+/**
+ * An in-process `vigil serve` on a fresh database of `dialect`, health evaluated by hand, notifying
+ * as vigil.yaml's `section` says (its `${VAR}`s read from `env`); its log lines kept in `logs`.
+ * The caller closes the server, then calls `cleanup` (the database); `dbUrl` is for the CLI.
+ */
+export async function startNotifyingServer(dialect: TestDialect, clock: Clock, section: NotificationsFileSection, env: NodeJS.ProcessEnv = {}) {
+  const db = await freshDbUrl(dialect);
+  const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
+  config.health.evaluateEveryMs = 0;
+  config.notifications = loadNotificationsConfig(section, null);
+  const logs: string[] = [];
+  const server = await startServer(config, { clock, log: createLogger('info', (s) => logs.push(s)), env });
+  return { server, logs, dbUrl: db.url, cleanup: db.cleanup };
 }
