@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.t
 import { canaryRuns } from '../src/store/canaries.ts';
 import { eventually, freePort } from './remediation-helpers.ts';
 import { startCanaryLapi, type CanaryLapi } from './support/canary-lapi.ts';
-import { startProxy, closeUpstream, startUpstream, type Upstream } from './support/forward-auth-cases.ts';
+import { documentedProxyBlock, PROXY_BINARIES, proxyAvailable, startProxy, closeUpstream, startUpstream, type Upstream } from './support/forward-auth-cases.ts';
 import { stopChild } from './support/processes.ts';
 
 /**
@@ -17,12 +17,10 @@ import { stopChild } from './support/processes.ts';
  * caddy` would): without `forward_auth` the canary raises remediation_not_enforced, with it back the
  * issue resolves.
  */
-const CADDY = '/usr/bin/caddy';
+const CADDY = PROXY_BINARIES.caddy;
 const EVERY_MS = 3000;
 const ADDRESS = '203.0.113.77';
-// forward_auth is a Caddyfile shortcut for reverse_proxy.
-const avail =
-  fs.existsSync(CADDY) && (spawnSync(CADDY, ['list-modules'], { encoding: 'utf8' }).stdout ?? '').split('\n').includes('http.handlers.reverse_proxy');
+const avail = proxyAvailable('caddy').ok;
 
 describe.skipIf(!avail && !process.env.CI)('canaries: real Caddy + Vigil forward-auth', () => {
   let lapi: CanaryLapi;
@@ -32,13 +30,7 @@ describe.skipIf(!avail && !process.env.CI)('canaries: real Caddy + Vigil forward
   let port: number;
   let url: string;
 
-  const block = () => {
-    const readme = fs.readFileSync(path.join(import.meta.dirname, '..', 'docs', 'bouncer.md'), 'utf8');
-    return /# vigil-forward-auth-caddy: begin\n([\s\S]*?)\s*# vigil-forward-auth-caddy: end\n/
-      .exec(readme)![1]!
-      .replaceAll('127.0.0.1:7480', new URL(fa.url).host)
-      .replace('trusted_proxies 10.0.0.0/8', 'trusted_proxies 127.0.0.1/32');
-  };
+  const block = () => documentedProxyBlock('caddy', new URL(fa.url).host);
   const startCaddy = async (withForwardAuth: boolean) => {
     await stopChild(caddy);
     const caddyfile = `{

@@ -1,14 +1,22 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LikelyCause } from '../src/core/health/types.ts';
 import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
 import { canaryRuns } from '../src/store/canaries.ts';
 import { eventually, freePort, request, stopNginx } from './remediation-helpers.ts';
 import { startCanaryLapi, type CanaryLapi } from './support/canary-lapi.ts';
-import { startProxy, closeUpstream, startUpstream, viaProxy, type Upstream } from './support/forward-auth-cases.ts';
+import {
+  documentedProxyBlock,
+  PROXY_BINARIES,
+  proxyAvailable,
+  startProxy,
+  closeUpstream,
+  startUpstream,
+  viaProxy,
+  type Upstream,
+} from './support/forward-auth-cases.ts';
 import { writeTestNginxConf } from './support/nginx-conf.ts';
 import { decisionsChangedSince } from '../src/store/decisions.ts';
 
@@ -19,10 +27,10 @@ import { decisionsChangedSince } from '../src/store/decisions.ts';
  * `auth_request` removed (conf rewritten, `nginx -s reload`) raises remediation_not_enforced within
  * one interval, and putting it back resolves it. Every run leaves no decision behind.
  */
-const NGINX = '/usr/sbin/nginx';
+const NGINX = PROXY_BINARIES.nginx;
 const EVERY_MS = 3000;
 const ADDRESS = '192.0.2.44';
-const avail = fs.existsSync(NGINX) && `${spawnSync(NGINX, ['-V'], { encoding: 'utf8' }).stderr}`.includes('--with-http_auth_request_module');
+const avail = proxyAvailable('nginx').ok;
 
 describe.skipIf(!avail && !process.env.CI)('canaries: real nginx + Vigil forward-auth', () => {
   let lapi: CanaryLapi;
@@ -33,8 +41,7 @@ describe.skipIf(!avail && !process.env.CI)('canaries: real nginx + Vigil forward
   let url: string;
 
   const snippet = (withAuthRequest: boolean) => {
-    const readme = fs.readFileSync(path.join(import.meta.dirname, '..', 'docs', 'bouncer.md'), 'utf8');
-    const block = /# vigil-forward-auth: begin\n([\s\S]*?)# vigil-forward-auth: end\n/.exec(readme)![1]!.replaceAll('127.0.0.1:7480', new URL(fa.url).host);
+    const block = documentedProxyBlock('nginx', new URL(fa.url).host);
     // The misconfiguration: the site's auth_request line is gone (the daemon still runs and pulls).
     return withAuthRequest ? block : block.replace(/^auth_request \/\.vigil\/auth;\n/m, '');
   };

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cliRunner, useCliTest } from './support/cli.ts';
 import { DIALECTS } from './support/databases.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
@@ -13,13 +13,6 @@ const T0 = Date.UTC(2026, 10, 24, 4, 17, 15);
 for (const dialect of DIALECTS) {
   describe(`${dialect}: vigil CLI`, () => {
     const { workspace, clock, vigil, withStore } = useCliTest(dialect, 'vigil-cli-', T0);
-    let dir: string;
-    let dbUrl: string;
-
-    beforeEach(() => {
-      ({ dir, dbUrl } = workspace());
-    });
-
     it('bouncers add prints the key exactly as cscli, stores only its SHA-512', async () => {
       const human = await vigil('bouncers', 'add', 'testbouncer1');
       expect(human.code).toBe(0);
@@ -150,6 +143,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('imports CSV and JSON all-or-nothing, naming a bad row', async () => {
+      const { dir } = workspace();
       const csv = path.join(dir, 'd.csv');
       const lines = ['duration,scope,value,reason'];
       for (let i = 0; i < 2000; i++) lines.push(`24h,ip,10.0.${i >> 8}.${i & 255},perf`);
@@ -176,6 +170,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('reads the same configuration as the server: file, env, flags, with clear errors', async () => {
+      const { dir, dbUrl } = workspace();
       const cfg = path.join(dir, 'vigil.yaml');
       fs.writeFileSync(cfg, `db: ${dbUrl}\nlisten: 127.0.0.1:9999\n`);
       const viaFile = cliRunner(() => ({ env: {}, cwd: dir, clock }));

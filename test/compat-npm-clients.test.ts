@@ -1,14 +1,13 @@
 import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
 import { startRecordingProxy, type RecordingProxy } from './support/recording-proxy.ts';
 import { npmClientProject } from './support/npm-clients.ts';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 import { eventually } from './support/wait.ts';
+import { useCleanups } from './support/cleanups.ts';
 
 /**
  * Three npm packages nobody here wrote, installed from the npm registry into a temporary project
@@ -149,42 +148,39 @@ let project: string;
 const skip = !cs.available && !process.env.CI;
 
 describe.skipIf(skip)(`npm LAPI clients against the real CrowdSec 1.4.6 LAPI (reference)${cs.available ? '' : ` (skipped: ${cs.reason})`}`, () => {
-  let work: string;
-  let lapi: CrowdsecInstance;
+  const cleanups = useCleanups('all');
   let target: Target;
 
   beforeAll(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-npm-ref-'));
+    const work = cleanups.tempDir('vigil-npm-ref-');
+    let lapi: CrowdsecInstance;
     [project, lapi] = await Promise.all([Promise.resolve().then(() => npmClientProject()), startCrowdsec({ workDir: work })]);
+    cleanups.push(() => lapi.destroy());
     await lapi.cscli(['machines', 'add', MACHINE, '--password', PASSWORD, '-f', path.join(work, 'machine.yaml'), '--force']);
     const key = await lapi.addBouncer('npm-bouncer');
     await lapi.addDecision({ ip: BANNED, duration: '1h' });
     await lapi.addDecision({ range: RANGE, duration: '1h' });
     const proxy = await startRecordingProxy(lapi.url);
+    cleanups.push(() => proxy.close());
     target = { base: proxy.url.slice(0, -1), key, proxy };
   }, 240_000);
-
-  afterAll(async () => {
-    await target?.proxy.close();
-    await lapi?.destroy();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
 
   scenarios('real CrowdSec 1.4.6 LAPI', () => target, { usageMetrics: false });
 });
 
 // The npm registry is needed for the first install only; the real CrowdSec is not needed here.
 describe('npm LAPI clients against vigil serve', () => {
-  let work: string;
-  let vigil: VigilServe;
+  const cleanups = useCleanups('all');
   let target: Target;
 
   beforeAll(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-npm-compat-'));
+    const work = cleanups.tempDir('vigil-npm-compat-');
+    let vigil: VigilServe;
     [project, vigil] = await Promise.all([
       Promise.resolve().then(() => npmClientProject()),
       startVigilServe({ workDir: work, configLines: ['activity_flush_every: 250ms'] }),
     ]);
+    cleanups.push(() => vigil.stop());
     await vigil.cli('machines', 'add', MACHINE, '--password', PASSWORD, '-f', path.join(work, 'machine.yaml'));
     const key = (await vigil.cli('bouncers', 'add', 'npm-bouncer', '-o', 'raw')).trim();
     await vigil.cli('decisions', 'add', '--ip', BANNED, '--duration', '1h');
@@ -196,14 +192,9 @@ describe('npm LAPI clients against vigil serve', () => {
       return (await r.text()) !== 'null';
     });
     const proxy = await startRecordingProxy(vigil.url);
+    cleanups.push(() => proxy.close());
     target = { base: proxy.url.slice(0, -1), key, proxy };
   }, 240_000);
-
-  afterAll(async () => {
-    await target?.proxy.close();
-    await vigil?.stop();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
 
   scenarios('vigil serve', () => target, { usageMetrics: true });
 });

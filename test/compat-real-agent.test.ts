@@ -16,6 +16,7 @@ import { startRecordingProxy, toFixture, type RecordedExchange, type RecordingPr
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 import { until } from './support/wait.ts';
 import { openHealthIssues } from '../src/store/health-issues.ts';
+import { useCleanups } from './support/cleanups.ts';
 
 /**
  * The real CrowdSec 1.4.6 agent (Debian's `crowdsec` binary, agent only) reading an SSH brute force
@@ -89,24 +90,21 @@ afterAll(async () => {
 });
 
 describe.skipIf(skip)(`real CrowdSec 1.4.6 agent against the real CrowdSec LAPI (reference)${skipReason}`, () => {
+  const cleanups = useCleanups('all');
   let work: string;
   let lapi: CrowdsecInstance;
   let proxy: RecordingProxy;
   let agent: CrowdsecAgent;
 
   beforeAll(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-agent-ref-'));
+    work = cleanups.tempDir('vigil-agent-ref-');
     lapi = await startCrowdsec({ workDir: work });
+    cleanups.push(() => lapi.destroy());
     proxy = await startRecordingProxy(lapi.url);
+    cleanups.push(() => proxy.close());
     await lapi.cscli(['machines', 'add', AGENT_LOGIN, '--password', AGENT_PASSWORD, '-f', path.join(work, 'unused-credentials.yaml'), '--force']);
     agent = await startCrowdsecAgent({ workDir: work, lapiUrl: proxy.url, login: AGENT_LOGIN, password: AGENT_PASSWORD });
-  });
-
-  afterAll(async () => {
-    await agent?.destroy();
-    await proxy?.close();
-    await lapi?.destroy();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
+    cleanups.push(() => agent.destroy());
   });
 
   it('logs in, reads the brute force from auth.log, pushes the ssh-bf alert, and the LAPI bans the source', async () => {
@@ -209,7 +207,7 @@ interface Credentials {
 }
 
 describe.skipIf(skip)(`real CrowdSec 1.4.6 agent, cscli and bouncer against vigil serve${skipReason}`, () => {
-  let work: string;
+  const cleanups = useCleanups('all');
   let vigil: VigilServe;
   let agent: CrowdsecAgent;
   let creds: Credentials;
@@ -225,21 +223,17 @@ describe.skipIf(skip)(`real CrowdSec 1.4.6 agent, cscli and bouncer against vigi
   };
 
   beforeAll(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-agent-e2e-'));
+    const work = cleanups.tempDir('vigil-agent-e2e-');
     vigil = await startVigilServe({ workDir: work, configLines: ['activity_flush_every: 250ms'] });
+    cleanups.push(() => vigil.stop());
     const credsFile = path.join(work, 'agent-credentials.yaml');
     await vigil.cli('machines', 'add', 'agent-e2e', '--auto', '-f', credsFile, '--url', vigil.url);
     creds = YAML.parse(fs.readFileSync(credsFile, 'utf8')) as Credentials;
     agent = await startCrowdsecAgent({ workDir: work, lapiUrl: creds.url, login: creds.login, password: creds.password });
+    cleanups.push(() => agent.destroy());
     const key = (await vigil.cli('bouncers', 'add', 'agent-e2e-bouncer', '-o', 'raw')).trim();
     bouncer = await startCustomBouncer({ apiUrl: vigil.url, apiKey: key, workDir: work });
-  });
-
-  afterAll(async () => {
-    await bouncer?.stop();
-    await agent?.destroy();
-    await vigil?.stop();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
+    cleanups.push(() => bouncer.stop());
   });
 
   it('vigil machines add --auto -f writes the credentials the agent reads (url, login, password)', () => {

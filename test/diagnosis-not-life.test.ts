@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl, withStoreAt } from './support/databases.ts';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 import { until as waitUntil } from './support/wait.ts';
@@ -11,6 +11,8 @@ import { promisify } from 'node:util';
 import { crowdsecAvailable, startCrowdsecAgent } from './support/crowdsec-agent.ts';
 import { getBouncer } from '../src/store/bouncers.ts';
 import { openHealthIssues } from '../src/store/health-issues.ts';
+import { useCleanups } from './support/cleanups.ts';
+import { loginMachine } from './support/watcher-login.ts';
 
 const exec = promisify(execFile);
 const cs = crowdsecAvailable();
@@ -36,16 +38,12 @@ const until = <T>(what: string, probe: () => Promise<T | undefined>): Promise<T>
 for (const dialect of DIALECTS) {
   // A real process, a few seconds of pulls and real CLIs: a loaded CI machine needs more than the default 30 s.
   describe(`${dialect}: a diagnosis is evidence, never a sign of life`, { timeout: 120_000 }, () => {
-    const cleanups: Array<() => Promise<void>> = [];
-    afterEach(async () => {
-      for (const c of cleanups.splice(0).reverse()) await c();
-    });
+    const cleanups = useCleanups();
 
     async function serve(): Promise<{ v: VigilServe; dbUrl: string }> {
       const db = await freshDbUrl(dialect);
       cleanups.push(db.cleanup);
-      const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-diagnosis-'));
-      cleanups.push(async () => fs.rmSync(workDir, { recursive: true, force: true }));
+      const workDir = cleanups.tempDir('vigil-diagnosis-');
       const v = await startVigilServe({ workDir, db: db.url, configLines: ['activity_flush_every: 100ms', ...HEALTH] });
       cleanups.push(() => v.stop());
       return { v, dbUrl: db.url };
@@ -113,13 +111,7 @@ for (const dialect of DIALECTS) {
 
     /** An agent `myhost` that logged in and beat steadily every EVERY_MS, then stopped: LP Offline. */
     async function stoppedAgent(v: VigilServe, dbUrl: string, password: string): Promise<HealthIssue> {
-      const r = await fetch(`${v.url}v1/watchers/login`, {
-        method: 'POST',
-        headers: { 'User-Agent': AGENT_UA, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ machine_id: 'myhost', password, scenarios: [] }),
-      });
-      expect(r.status).toBe(200);
-      const { token } = (await r.json()) as { token: string };
+      const token = await loginMachine(v.url, 'myhost', password, AGENT_UA);
       for (let i = 0; i < 8; i++) {
         expect((await fetch(`${v.url}v1/heartbeat`, { headers: { 'User-Agent': AGENT_UA, Authorization: `Bearer ${token}` } })).status).toBe(200);
         await sleep(EVERY_MS);
@@ -156,15 +148,7 @@ for (const dialect of DIALECTS) {
       const { v, dbUrl } = await serve();
       const password = 'agent-test-password-0123456789abcdef';
       await v.cli('machines', 'add', 'myhost', '--password', password);
-      const login = async () => {
-        const r = await fetch(`${v.url}v1/watchers/login`, {
-          method: 'POST',
-          headers: { 'User-Agent': AGENT_UA, 'Content-Type': 'application/json' },
-          body: JSON.stringify({ machine_id: 'myhost', password, scenarios: [] }),
-        });
-        expect(r.status).toBe(200);
-        return ((await r.json()) as { token: string }).token;
-      };
+      const login = () => loginMachine(v.url, 'myhost', password, AGENT_UA);
       // The agent: logs in, then beats steadily.
       const token = await login();
       for (let i = 0; i < 8; i++) {

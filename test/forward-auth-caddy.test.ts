@@ -1,9 +1,19 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, freePort, request, type TestLapi } from './remediation-helpers.ts';
-import { proxyCases, startProxy, startProxyCaseWorld, viaProxy, type ProxyCaseWorld, type Upstream } from './support/forward-auth-cases.ts';
+import { eventually, freePort, request, writeForwardAuthFile, type TestLapi } from './remediation-helpers.ts';
+import {
+  documentedProxyBlock,
+  PROXY_BINARIES,
+  proxyAvailable,
+  proxyCases,
+  startProxy,
+  startProxyCaseWorld,
+  viaProxy,
+  type ProxyCaseWorld,
+  type Upstream,
+} from './support/forward-auth-cases.ts';
 import { stopChild } from './support/processes.ts';
 
 /**
@@ -16,25 +26,11 @@ import { stopChild } from './support/processes.ts';
  * front of Caddy (it sends X-Forwarded-For; the block's `trusted_proxies` lets it through), 127.0.0.2 and
  * 127.0.0.3 are untrusted clients whose X-Forwarded-For Caddy replaces.
  */
-const CADDY = '/usr/bin/caddy';
+const CADDY = PROXY_BINARIES.caddy;
 const root = path.join(import.meta.dirname, '..');
 const node = path.join(root, 'node_modules', '.bin', 'node');
 
-function caddyAvailable(): { ok: boolean; reason?: string } {
-  if (!fs.existsSync(CADDY)) return { ok: false, reason: '(skipped: caddy not installed; run: sudo bash scripts/install-caddy.sh)' };
-  const v = spawnSync(CADDY, ['list-modules'], { encoding: 'utf8' });
-  if (!v.stdout?.split('\n').includes('http.handlers.reverse_proxy')) return { ok: false, reason: '(skipped: caddy lacks http.handlers.reverse_proxy)' };
-  return { ok: true };
-}
-const avail = caddyAvailable();
-
-/** The `forward_auth` block between the docs/bouncer.md's markers, exactly as documented. */
-function readmeSnippet(): string {
-  const readme = fs.readFileSync(path.join(root, 'docs', 'bouncer.md'), 'utf8');
-  const m = /# vigil-forward-auth-caddy: begin\n([\s\S]*?)\s*# vigil-forward-auth-caddy: end\n/.exec(readme);
-  if (!m) throw new Error('docs/bouncer.md has no "# vigil-forward-auth-caddy: begin … end" Caddyfile block');
-  return m[1]!;
-}
+const avail = proxyAvailable('caddy');
 
 describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real Caddy ${avail.reason ?? ''}`, () => {
   let world: ProxyCaseWorld;
@@ -53,20 +49,15 @@ describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real Caddy 
     ({ dir, lapi, key, upstream } = world);
 
     // The daemon as an operator runs it: `vigil bouncer forward-auth -c FILE`.
-    const faFile = path.join(dir, 'vigil-forward-auth.yaml');
-    fs.writeFileSync(
-      faFile,
-      [
-        `api_url: ${lapi.url}`,
-        'api_key: ${VIGIL_FORWARD_AUTH_KEY}',
-        'listen: 127.0.0.1:0',
-        'update_frequency: 1s',
-        'trusted_proxies: [127.0.0.1]',
-        'captcha:',
-        '  difficulty: 12',
-        `  signing_key_file: ${dir}/captcha.key`,
-      ].join('\n'),
-    );
+    const faFile = writeForwardAuthFile({
+      dir,
+      name: 'vigil-forward-auth',
+      apiUrl: lapi.url,
+      key: '${VIGIL_FORWARD_AUTH_KEY}',
+      updateFrequency: '1s',
+      trustedProxies: ['127.0.0.1'],
+      captchaDifficulty: 12,
+    });
     daemon = spawn(node, [path.join(root, 'bin', 'vigil.js'), 'bouncer', 'forward-auth', '-c', faFile], {
       cwd: dir,
       env: { ...process.env, VIGIL_FORWARD_AUTH_KEY: key },
@@ -94,7 +85,7 @@ describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real Caddy 
 }
 http://127.0.0.1:${port} {
   bind 127.0.0.1
-${readmeSnippet().replaceAll('127.0.0.1:7480', new URL(daemonUrl).host).replace('trusted_proxies 10.0.0.0/8', 'trusted_proxies 127.0.0.1/32')}
+${documentedProxyBlock('caddy', new URL(daemonUrl).host)}
   reverse_proxy 127.0.0.1:${upstream.port}
 }
 `;

@@ -1,11 +1,20 @@
 import { writeTestNginxConf } from './support/nginx-conf.ts';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
 import { eventually, freePort, request, startForwardAuthDaemon, stopNginx, type TestLapi } from './remediation-helpers.ts';
-import { proxyCases, startProxy, startProxyCaseWorld, viaProxy, type ProxyCaseWorld, type Upstream } from './support/forward-auth-cases.ts';
+import {
+  documentedProxyBlock,
+  PROXY_BINARIES,
+  proxyAvailable,
+  proxyCases,
+  startProxy,
+  startProxyCaseWorld,
+  viaProxy,
+  type ProxyCaseWorld,
+  type Upstream,
+} from './support/forward-auth-cases.ts';
 
 /**
  * A real Debian nginx (auth_request) in front of a loopback upstream, the forward-auth daemon and
@@ -15,23 +24,9 @@ import { proxyCases, startProxy, startProxyCaseWorld, viaProxy, type ProxyCaseWo
  * Clients and proxies are told apart by loopback source address: 127.0.0.1 is the trusted proxy
  * (it sends X-Forwarded-For), 127.0.0.2 and 127.0.0.3 are untrusted clients.
  */
-const NGINX = '/usr/sbin/nginx';
+const NGINX = PROXY_BINARIES.nginx;
 
-function nginxAvailable(): { ok: boolean; reason?: string } {
-  if (!fs.existsSync(NGINX)) return { ok: false, reason: 'nginx not installed (run: sudo bash scripts/install-nginx.sh)' };
-  const v = spawnSync(NGINX, ['-V'], { encoding: 'utf8' });
-  if (!`${v.stdout}${v.stderr}`.includes('--with-http_auth_request_module')) return { ok: false, reason: 'nginx lacks http_auth_request_module' };
-  return { ok: true };
-}
-const avail = nginxAvailable();
-
-/** The nginx block between the docs/bouncer.md's markers, exactly as documented. */
-function readmeSnippet(): string {
-  const readme = fs.readFileSync(path.join(import.meta.dirname, '..', 'docs', 'bouncer.md'), 'utf8');
-  const m = /# vigil-forward-auth: begin\n([\s\S]*?)# vigil-forward-auth: end\n/.exec(readme);
-  if (!m) throw new Error('docs/bouncer.md has no "# vigil-forward-auth: begin … end" nginx block');
-  return m[1]!;
-}
+const avail = proxyAvailable('nginx');
 
 describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real nginx ${avail.reason ?? ''}`, () => {
   let world: ProxyCaseWorld;
@@ -65,7 +60,7 @@ describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real nginx 
       dir,
       `  server {
     listen 127.0.0.1:${port};
-${readmeSnippet().replaceAll('127.0.0.1:7480', faAddress)}
+${documentedProxyBlock('nginx', faAddress)}
     location / {
       proxy_pass http://127.0.0.1:${upstream.port};
     }

@@ -8,7 +8,7 @@ import { main } from '../src/cli/main.ts';
 import type { CliIo } from '../src/cli/io.ts';
 import { loadForwardAuthConfig } from '../src/remediation/forward-auth/config.ts';
 import { startForwardAuth, type ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
-import { eventually, request, solvePage, startTestLapi, type TestLapi } from './remediation-helpers.ts';
+import { eventually, request, solvePage, startTestLapi, writeForwardAuthFile, type TestLapi } from './remediation-helpers.ts';
 import { getBouncer } from '../src/store/bouncers.ts';
 
 /**
@@ -96,20 +96,15 @@ describe('forward-auth daemon (the Traefik / Caddy protocol) against vigil serve
     await lapi.addDecision('Ip', '203.0.113.7', 'ban');
     await lapi.addDecision('Ip', '203.0.113.9', 'captcha');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-fa-'));
-    const file = path.join(dir, 'fa.yaml');
-    fs.writeFileSync(
-      file,
-      [
-        `api_url: ${lapi.url}`,
-        'api_key: ${FA_KEY}',
-        'listen: 127.0.0.1:0',
-        'update_frequency: 10s',
-        'trusted_proxies: [127.0.0.1]',
-        'captcha:',
-        '  difficulty: 10',
-        `  signing_key_file: ${dir}/captcha.key`,
-      ].join('\n'),
-    );
+    const file = writeForwardAuthFile({
+      dir,
+      name: 'fa',
+      apiUrl: lapi.url,
+      key: '${FA_KEY}',
+      updateFrequency: '10s',
+      trustedProxies: ['127.0.0.1'],
+      captchaDifficulty: 10,
+    });
     const config = loadForwardAuthConfig(file, { env: { FA_KEY: key } });
     const log = pino({ level: 'debug' }, { write: (s: string) => (logs.push(s), true) } as unknown as NodeJS.WritableStream);
     fa = await startForwardAuth(config, { log, clock });
@@ -201,8 +196,8 @@ describe('forward-auth daemon (the Traefik / Caddy protocol) against vigil serve
     expect(all).not.toContain(key);
     expect(all).toContain('"msg":"ban 203.0.113.7 (cscli: test ban)"');
     expect(all).toContain('bouncer unhealthy: no successful pull for 31s');
-    expect(fs.statSync(path.join(dir, 'captcha.key')).mode & 0o777).toBe(0o600);
-    expect(all).not.toContain(fs.readFileSync(path.join(dir, 'captcha.key'), 'utf8').trim());
+    expect(fs.statSync(path.join(dir, 'fa-captcha.key')).mode & 0o777).toBe(0o600);
+    expect(all).not.toContain(fs.readFileSync(path.join(dir, 'fa-captcha.key'), 'utf8').trim());
   });
 });
 

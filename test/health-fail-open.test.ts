@@ -3,10 +3,11 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loggedProcess, type LoggedProcess } from './support/processes.ts';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 import { until } from './support/wait.ts';
+import { useCleanups } from './support/cleanups.ts';
 
 /**
  * Fail-open is an incident (issue 25 item 2), end to end: the real `vigil serve` and the real
@@ -56,10 +57,9 @@ interface IssueJson {
 }
 
 describe('fail-open with the real @crowdsec/nodejs-bouncer in live mode', () => {
-  let work: string;
+  const cleanups = useCleanups('all');
   let vigil: VigilServe;
   let project: string;
-  const running: LoggedProcess[] = [];
 
   const lapiUrl = () => vigil.url.replace(/\/$/, '');
   const queries = (key: string, count: number, offset: number) => {
@@ -67,7 +67,7 @@ describe('fail-open with the real @crowdsec/nodejs-bouncer in live mode', () => 
       cwd: project,
       env: { ...process.env, LAPI_URL: lapiUrl(), BOUNCER_KEY: key, COUNT: String(count), EVERY_MS: '200', OFFSET: String(offset), LOG_LEVEL: 'silent' },
     });
-    running.push(p);
+    cleanups.push(() => p.stop());
     p.spawn();
     return p;
   };
@@ -83,18 +83,12 @@ describe('fail-open with the real @crowdsec/nodejs-bouncer in live mode', () => 
     const p = bouncerProject();
     if (typeof p !== 'string') throw new Error(p.skip);
     project = p;
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-fail-open-'));
     vigil = await startVigilServe({
-      workDir: work,
+      workDir: cleanups.tempDir('vigil-fail-open-'),
       configLines: defaults ? [] : ['activity_flush_every: 250ms', 'health:', '  evaluate_every: 500ms', '  fail_open_after: 3s'],
     });
+    cleanups.push(() => vigil.stop());
   }, 240_000);
-
-  afterAll(async () => {
-    for (const p of running) await p.stop();
-    await vigil?.stop();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
 
   it('raises Critical while a wrong key is refused and clients are served anyway, with its fingerprint; resolves on the right key', async () => {
     const key = (await vigil.cli('bouncers', 'add', 'shop', '-o', 'raw')).trim();

@@ -1,8 +1,5 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
+import { describe, expect, it } from 'vitest';
+import { useVigilServe } from './support/vigil-serve.ts';
 import { eventually, until } from './support/wait.ts';
 
 /**
@@ -11,19 +8,10 @@ import { eventually, until } from './support/wait.ts';
  * is refused soon after `vigil bouncers revoke` or `delete` changes the store behind its back.
  */
 describe('a key revoked or deleted by the CLI while vigil serve answers it from memory', () => {
-  let work: string;
-  let vigil: VigilServe;
-  beforeAll(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-revocation-'));
-    vigil = await startVigilServe({ workDir: work });
-  });
-  afterAll(async () => {
-    await vigil?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+  const vigil = useVigilServe('vigil-revocation-');
 
   const pull = async (key: string) =>
-    (await fetch(`${vigil.url}v1/decisions/stream`, { headers: { 'X-Api-Key': key, 'User-Agent': 'crowdsec-firewall-bouncer/v0.0.25' } })).status;
+    (await fetch(`${vigil().url}v1/decisions/stream`, { headers: { 'X-Api-Key': key, 'User-Agent': 'crowdsec-firewall-bouncer/v0.0.25' } })).status;
 
   /** Pulls for 2 s (past the first second, when only the revision keeps the key trusted), all 200. */
   async function steadyPulls(key: string): Promise<void> {
@@ -41,7 +29,7 @@ describe('a key revoked or deleted by the CLI while vigil serve answers it from 
     await until(
       'a pull with the key to be refused (403)',
       async () => ((await pull(key)) === 403 ? true : undefined),
-      () => vigil.logs(),
+      () => vigil().logs(),
       10_000,
       20,
     );
@@ -49,19 +37,19 @@ describe('a key revoked or deleted by the CLI while vigil serve answers it from 
   }
 
   it('refuses a revoked key within about a second, and accepts it again once unrevoked', async () => {
-    const key = (await vigil.cli('bouncers', 'add', 'fw-revoked', '-o', 'raw')).trim();
+    const key = (await vigil().cli('bouncers', 'add', 'fw-revoked', '-o', 'raw')).trim();
     await steadyPulls(key);
-    await vigil.cli('bouncers', 'revoke', 'fw-revoked');
+    await vigil().cli('bouncers', 'revoke', 'fw-revoked');
     // The revision is read every 500 ms; trust in it lasts a second after the last reading.
     expect(await msUntilRefused(key)).toBeLessThan(2000);
-    await vigil.cli('bouncers', 'unrevoke', 'fw-revoked');
+    await vigil().cli('bouncers', 'unrevoke', 'fw-revoked');
     await eventually('the unrevoked key to be accepted again within 3 s', async () => (await pull(key)) === 200, 3000, 20);
   });
 
   it('refuses a deleted key within about a second', async () => {
-    const key = (await vigil.cli('bouncers', 'add', 'fw-deleted', '-o', 'raw')).trim();
+    const key = (await vigil().cli('bouncers', 'add', 'fw-deleted', '-o', 'raw')).trim();
     await steadyPulls(key);
-    await vigil.cli('bouncers', 'delete', 'fw-deleted');
+    await vigil().cli('bouncers', 'delete', 'fw-deleted');
     expect(await msUntilRefused(key)).toBeLessThan(2000);
   });
 });

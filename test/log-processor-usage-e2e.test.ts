@@ -1,9 +1,9 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useVigilServe } from './support/vigil-serve.ts';
 import { until } from './support/wait.ts';
+import { loginMachine } from './support/watcher-login.ts';
 
 /**
  * End to end: the real `vigil serve`, an agent added with the real `vigil machines add`, logged in with a
@@ -30,67 +30,48 @@ const agentBody = (items: 'none' | 'unparsed' | 'parsed'): string => {
 };
 
 describe('agents’ usage reports end to end (real vigil serve and CLI)', () => {
-  let work: string;
-  let vigil: VigilServe;
-  let password: string;
+  const vigil = useVigilServe('vigil-lp-usage-', {
+    configLines: ['health:', '  evaluate_every: 300ms', '  no_logs_read_after: 3s', '  no_logs_parsed_after: 5s'],
+  });
+  const password = 'e2e-agent-password-0123456789abcdef';
 
   beforeAll(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-lp-usage-'));
-    vigil = await startVigilServe({
-      workDir: work,
-      configLines: ['health:', '  evaluate_every: 300ms', '  no_logs_read_after: 3s', '  no_logs_parsed_after: 5s'],
-    });
-    password = 'e2e-agent-password-0123456789abcdef';
-    await vigil.cli('machines', 'add', 'web1', '--password', password);
-  });
-  afterAll(async () => {
-    await vigil?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
+    await vigil().cli('machines', 'add', 'web1', '--password', password);
   });
 
-  const issues = async (): Promise<IssueJson[]> => JSON.parse(await vigil.cli('issues', 'list', '-o', 'json'));
+  const issues = async (): Promise<IssueJson[]> => JSON.parse(await vigil().cli('issues', 'list', '-o', 'json'));
   async function report(body: string): Promise<number> {
-    const login = await fetch(`${vigil.url}v1/watchers/login`, {
-      method: 'POST',
-      headers: { 'User-Agent': AGENT_UA, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ machine_id: 'web1', password, scenarios: [] }),
-    });
-    expect(login.status).toBe(200);
-    const { token } = (await login.json()) as { token: string };
+    const token = await loginMachine(vigil().url, 'web1', password, AGENT_UA);
     const auth = { Authorization: `Bearer ${token}`, 'User-Agent': AGENT_UA };
-    expect((await fetch(`${vigil.url}v1/heartbeat`, { headers: auth })).status).toBe(200);
-    const r = await fetch(`${vigil.url}v1/usage-metrics`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body });
+    expect((await fetch(`${vigil().url}v1/heartbeat`, { headers: auth })).status).toBe(200);
+    const r = await fetch(`${vigil().url}v1/usage-metrics`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body });
     return r.status;
   }
-  const open = (kind: string) => async () => (await issues()).find((i) => i.kind === kind && i.subject === 'machine:web1' && i.status === 'open');
+  const open = async (kind: string) => (await issues()).find((i) => i.kind === kind && i.subject === 'machine:web1' && i.status === 'open');
+  /** Reports `body` again and again (as the agent does) until the issue `kind` is open; that issue. */
+  const reportUntilOpen = (body: string, kind: string) =>
+    until(
+      `${kind} in vigil issues list`,
+      async () => {
+        expect(await report(body)).toBe(201);
+        return open(kind);
+      },
+      vigil().logs,
+    );
 
   it('raises LP No Logs Read for an agent that reports nothing read, then LP No Logs Parsed once it reads but cannot parse', async () => {
     expect(await report(agentBody('none'))).toBe(201);
-    // Keep reporting (as the agent does) until the 3 s rule has passed and the issue shows.
-    const read = await until(
-      'LP No Logs Read in vigil issues list',
-      async () => {
-        expect(await report(agentBody('none'))).toBe(201);
-        return open('lp_no_logs_read')();
-      },
-      vigil.logs,
-    );
+    // Until the 3 s rule has passed and the issue shows.
+    const read = await reportUntilOpen(agentBody('none'), 'lp_no_logs_read');
     expect(read).toMatchObject({ criticality: 'critical' });
     expect(read.evidence.causes[0]!.cause).toBe('logs_not_read');
 
     // Lines now arrive but none parse: No Logs Read resolves; No Logs Parsed opens past its 5 s.
-    const parsed = await until(
-      'LP No Logs Parsed in vigil issues list',
-      async () => {
-        expect(await report(agentBody('unparsed'))).toBe(201);
-        return open('lp_no_logs_parsed')();
-      },
-      vigil.logs,
-    );
+    const parsed = await reportUntilOpen(agentBody('unparsed'), 'lp_no_logs_parsed');
     expect(parsed.evidence.causes[0]!.cause).toBe('logs_not_parsed');
     // Lines keep arriving (a report now), so nothing read is no longer true; the table shows the parse issue.
     expect(await report(agentBody('unparsed'))).toBe(201);
-    const text = await vigil.cli('issues', 'list');
+    const text = await vigil().cli('issues', 'list');
     expect(text).toMatch(/lp_no_logs_parsed +\| critical +\| machine:web1/);
     expect(text).not.toMatch(/lp_no_logs_read +\| critical +\| machine:web1 +\| open/);
   });

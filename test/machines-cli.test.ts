@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import YAML from 'yaml';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useCliTest } from './support/cli.ts';
 import { DIALECTS } from './support/databases.ts';
 import { createMachine, getMachine, listMachines, recordHeartbeat, recordLogin } from '../src/store/machines.ts';
@@ -17,14 +17,8 @@ const bin = path.join(import.meta.dirname, '..', 'bin', 'vigil.js');
 for (const dialect of DIALECTS) {
   describe(`${dialect}: vigil machines`, () => {
     const { workspace, clock, vigil, withStore } = useCliTest(dialect, 'vigil-machines-', T0);
-    let dir: string;
-    let dbUrl: string;
-
-    beforeEach(() => {
-      ({ dir, dbUrl } = workspace());
-    });
-
     it('add --auto -f FILE writes the credentials the agent reads; the machine is validated and its password bcrypt-hashed', async () => {
+      const { dir } = workspace();
       const r = await vigil('machines', 'add', 'agent1', '--auto', '-f', 'creds.yaml');
       expect(r).toMatchObject({ code: 0, out: '' });
       expect(r.err).toContain(`msg="Machine 'agent1' successfully added to the local API"`);
@@ -76,7 +70,7 @@ for (const dialect of DIALECTS) {
         expect(r.err, argv.join(' ')).toMatch(msg);
       }
       expect(await withStore(listMachines)).toEqual([]);
-      expect(fs.readdirSync(dir)).toEqual([]);
+      expect(fs.readdirSync(workspace().dir)).toEqual([]);
     });
 
     it('an existing machine: refused without --force; --force changes only the password', async () => {
@@ -188,6 +182,7 @@ for (const dialect of DIALECTS) {
     });
 
     it.runIf(dialect === 'sqlite')('the real binary: prune with stdin not a terminal refuses, then --force deletes', async () => {
+      const { dir, dbUrl } = workspace();
       await withStore(async (s) => {
         await createMachine(s, { machineId: 'gone', passwordHash: 'h', now: Date.now() - 3600_000, isValidated: true });
       });

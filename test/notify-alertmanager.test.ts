@@ -1,14 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../src/app/serve.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { ManualClock } from '../src/lib/clock.ts';
-import { loadNotificationsConfig } from '../src/notify/config.ts';
 import { acknowledgeIssue } from '../src/notify/silence-commands.ts';
 import { applyBouncerActivity, createBouncer } from '../src/store/bouncers.ts';
 import { openHealthIssues } from '../src/store/health-issues.ts';
-import { startAlertmanager, type AlertmanagerInstance } from './support/alertmanager.ts';
+import { startAlertmanager } from './support/alertmanager.ts';
 import { DIALECTS } from './support/databases.ts';
-import { useInProcessServer } from './support/in-process-server.ts';
+import { evaluateAndNotify, useNotifyingServer } from './support/notify-cycle.ts';
 import { eventually } from './support/wait.ts';
 
 /**
@@ -22,34 +20,22 @@ const MIN = 60_000;
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: Vigil keeps its alert firing in Alertmanager until the issue resolves`, () => {
-    let am: AlertmanagerInstance;
     const start = Date.now() - 25 * H - 30 * MIN;
     const clock = new ManualClock(start);
     let web = 0;
 
     const pull = () => applyBouncerActivity(server().store, [{ id: web, lastPullAt: clock.now() }], clock.now());
-    const cycle = async () => {
-      await server().health.evaluateNow();
-      await server().notifications.flush();
-    };
+    const cycle = () => evaluateAndNotify(server());
     // biome-ignore lint/suspicious/noExplicitAny: Alertmanager's gettableAlert
-    const alertOf = async (): Promise<any> => ((await am.get('/api/v2/alerts')) as { labels: { bouncer?: string } }[]).find((a) => a.labels.bouncer === 'web');
+    const alertOf = async (): Promise<any> =>
+      ((await am().get('/api/v2/alerts')) as { labels: { bouncer?: string } }[]).find((a) => a.labels.bouncer === 'web');
 
-    afterAll(async () => {
-      await am?.stop();
+    const { server, receiver: am } = useNotifyingServer(dialect, clock, {
+      start: () => startAlertmanager(['alertname']),
+      stop: (r) => r.stop(),
+      notifications: () => ({ channels: { am: { type: 'alertmanager', url: '${AM_URL}', kinds: ['rc_integration_offline'], labels: { env: 'test' } } } }),
+      env: (r) => ({ AM_URL: r.url }),
     });
-    const server = useInProcessServer(
-      dialect,
-      clock,
-      async (config) => {
-        am = await startAlertmanager(['alertname']);
-        config.notifications = loadNotificationsConfig(
-          { channels: { am: { type: 'alertmanager', url: '${AM_URL}', kinds: ['rc_integration_offline'], labels: { env: 'test' } } } },
-          null,
-        );
-      },
-      () => ({ log: createLogger('error', () => {}), env: { AM_URL: am.url } }),
-    );
 
     beforeAll(async () => {
       web = (await createBouncer(server().store, { name: 'web', apiKeyHash: hashApiKey('web-key'), now: start })).id;

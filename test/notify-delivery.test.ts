@@ -1,16 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, freshDbUrl } from './support/databases.ts';
+import { DIALECTS } from './support/databases.ts';
 import { startHttpReceiver, type HttpReceiver } from './support/receivers.ts';
-import { startServer, createLogger, type RunningServer } from '../src/app/serve.ts';
-import { loadConfig } from '../src/config/config.ts';
+import type { RunningServer } from '../src/app/serve.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
-import { loadNotificationsConfig, type NotificationsFileSection } from '../src/notify/config.ts';
 import { verifySignature } from '../src/notify/channels/webhook/signature.ts';
 import { acknowledgeIssue, createSilence } from '../src/notify/silence-commands.ts';
 import { createBouncer, setBouncerKind } from '../src/store/bouncers.ts';
 import { openHealthIssues } from '../src/store/health-issues.ts';
-import { bouncerPulls, evaluateAndNotify } from './support/notify-cycle.ts';
+import { bouncerPulls, evaluateAndNotify, startNotifyingServer } from './support/notify-cycle.ts';
 
 /**
  * Notifications end to end: `vigil serve` (real store, real health engine, manual clock) sending
@@ -18,17 +16,6 @@ import { bouncerPulls, evaluateAndNotify } from './support/notify-cycle.ts';
  */
 const T0 = Date.UTC(2026, 10, 7, 6, 0, 0);
 const H = 3600_000;
-
-async function serverWith(dialect: 'sqlite' | 'postgres', clock: ManualClock, section: NotificationsFileSection, env: NodeJS.ProcessEnv) {
-  const db = await freshDbUrl(dialect);
-  const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: db.url, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
-  config.health.evaluateEveryMs = 0; // evaluated by hand
-  config.notifications = loadNotificationsConfig(section, null);
-  const logs: string[] = [];
-  const log = createLogger('info', (s) => logs.push(s));
-  const server = await startServer(config, { clock, log, env });
-  return { server, logs, cleanup: db.cleanup };
-}
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: notifications from the health engine`, () => {
@@ -47,7 +34,7 @@ for (const dialect of DIALECTS) {
     beforeAll(async () => {
       hook = await startHttpReceiver();
       chat = await startHttpReceiver();
-      ({ server, logs, cleanup } = await serverWith(
+      ({ server, logs, cleanup } = await startNotifyingServer(
         dialect,
         clock,
         {
@@ -186,7 +173,7 @@ for (const dialect of DIALECTS) {
       flakyPort = flaky.port;
       good = await startHttpReceiver();
       gone = await startHttpReceiver(() => ({ status: 404, body: 'no such hook' }));
-      ({ server, cleanup } = await serverWith(
+      ({ server, cleanup } = await startNotifyingServer(
         dialect,
         clock,
         {

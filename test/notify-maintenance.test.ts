@@ -1,14 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from './support/databases.ts';
-import { useInProcessServer } from './support/in-process-server.ts';
-import { startHttpReceiver, type HttpReceiver } from './support/receivers.ts';
-import { createLogger } from '../src/app/serve.ts';
+import { startHttpReceiver } from './support/receivers.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
-import { loadNotificationsConfig } from '../src/notify/config.ts';
 import { createSilence } from '../src/notify/silence-commands.ts';
 import { createBouncer, setBouncerKind } from '../src/store/bouncers.ts';
-import { bouncerPulls, evaluateAndNotify } from './support/notify-cycle.ts';
+import { bouncerPulls, evaluateAndNotify, useNotifyingServer } from './support/notify-cycle.ts';
 
 /**
  * Maintenance windows end to end: `vigil serve` (real store, health engine, planner and outbox,
@@ -24,30 +21,22 @@ const H = 60 * M;
 for (const dialect of DIALECTS) {
   describe(`${dialect}: a maintenance window holds pages until it ends`, () => {
     const clock = new ManualClock(T0);
-    let hook: HttpReceiver;
     const ids: Record<string, number> = {};
     const pull = bouncerPulls(() => server(), ids, clock);
     const cycle = () => evaluateAndNotify(server());
-    const bouncersIn = (from: number) => hook.requests.slice(from).map((q) => [q.json.event, q.json.issues.map((i: { bouncer: string }) => i.bouncer).sort()]);
+    const bouncersIn = (from: number) =>
+      hook()
+        .requests.slice(from)
+        .map((q) => [q.json.event, q.json.issues.map((i: { bouncer: string }) => i.bouncer).sort()]);
 
-    afterAll(async () => {
-      await hook?.close();
+    const { server, receiver: hook } = useNotifyingServer(dialect, clock, {
+      start: () => startHttpReceiver(),
+      stop: (r) => r.close(),
+      notifications: (r) => ({
+        maintenance: [{ name: 'nightly edge reboot', every: 'day', at: '02:00', lasting: '30m', timezone: 'Europe/Paris', bouncer: 'edge-*' }],
+        channels: { hook: { type: 'webhook', url: r.url } },
+      }),
     });
-    const server = useInProcessServer(
-      dialect,
-      clock,
-      async (config) => {
-        hook = await startHttpReceiver();
-        config.notifications = loadNotificationsConfig(
-          {
-            maintenance: [{ name: 'nightly edge reboot', every: 'day', at: '02:00', lasting: '30m', timezone: 'Europe/Paris', bouncer: 'edge-*' }],
-            channels: { hook: { type: 'webhook', url: hook.url } },
-          },
-          null,
-        );
-      },
-      () => ({ log: createLogger('error', () => {}), env: {} }),
-    );
 
     beforeAll(async () => {
       for (const name of ['edge-1', 'edge-2', 'core', 'fw-1'])
@@ -63,14 +52,14 @@ for (const dialect of DIALECTS) {
       await pull('core');
       const r = await cycle();
       expect(r.opened.map((i) => i.bouncerName).sort()).toEqual(['edge-1', 'edge-2', 'fw-1']);
-      expect(hook.requests).toEqual([]);
+      expect(hook().requests).toEqual([]);
       clock.advance(5 * M); // edge-2 is back before the window ends
       await pull('core', 'edge-2');
       expect((await cycle()).resolved.map((i) => i.bouncerName)).toEqual(['edge-2']);
       clock.advance(19 * M); // 02:29 Paris: still inside
       await pull('core', 'edge-2');
       await cycle();
-      expect(hook.requests).toEqual([]);
+      expect(hook().requests).toEqual([]);
     });
 
     it('after the window, pages what is still wrong (edge-1), not what resolved meanwhile (edge-2), and keeps the label silence (fw-1)', async () => {
@@ -78,7 +67,7 @@ for (const dialect of DIALECTS) {
       await pull('core', 'edge-2');
       await cycle();
       expect(bouncersIn(0)).toEqual([['opened', ['edge-1']]]);
-      const at = hook.requests.length;
+      const at = hook().requests.length;
       // The next night, inside the window, edge-1 comes back: a sent open always gets its resolve.
       clock.set(Date.parse('2026-12-08T01:10:00Z'));
       await pull('core', 'edge-2', 'edge-1');

@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { startHttpReceiver } from './support/receivers.ts';
 import { ManualClock } from '../src/lib/clock.ts';
@@ -12,6 +11,7 @@ import { DEFAULT_RULES } from '../src/core/health/evaluate.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { loadNotificationsConfig } from '../src/notify/config.ts';
 import { createLogger, startServer } from '../src/app/serve.ts';
+import { useCleanups } from './support/cleanups.ts';
 
 /**
  * A kill -9 loses no notification. A real `vigil serve` (child process) is killed with SIGKILL
@@ -32,10 +32,7 @@ function startVigil(configFile: string, env: NodeJS.ProcessEnv): { child: ChildP
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: a restart in the middle of delivery`, () => {
-    const cleanups: Array<() => Promise<void>> = [];
-    afterEach(async () => {
-      for (const c of cleanups.splice(0).reverse()) await c();
-    });
+    const cleanups = useCleanups();
 
     it('kill -9 while the receiver holds the request: after restart it gets the same message, same delivery id', async () => {
       const db = await freshDbUrl(dialect);
@@ -43,8 +40,7 @@ for (const dialect of DIALECTS) {
       // First request: read, never answered (the server is killed meanwhile); then 200.
       const hook = await startHttpReceiver(['hang']);
       cleanups.push(() => hook.close());
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-restart-'));
-      cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+      const dir = cleanups.tempDir('vigil-restart-');
       const configFile = path.join(dir, 'vigil.yaml');
       fs.writeFileSync(
         configFile,

@@ -1,12 +1,14 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl, type TestDialect } from './support/databases.ts';
 import { freePort } from './support/processes.ts';
 import { startHttpReceiver } from './support/receivers.ts';
+import { spawnVigil } from './support/vigil-process.ts';
 import { until } from './support/wait.ts';
+import { useCleanups } from './support/cleanups.ts';
 
 /**
  * Reload without a restart (SIGHUP, `vigil reload`) on a real `vigil serve`: a channel added to
@@ -17,10 +19,7 @@ import { until } from './support/wait.ts';
 const BIN = path.resolve('bin/vigil.js');
 const exec = promisify(execFile);
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanups();
 
 /** `vigil serve` on a fresh database of `dialect` and a free port, evaluating health every 200 ms; removed after the test. */
 async function startServe(dialect: TestDialect) {
@@ -28,22 +27,13 @@ async function startServe(dialect: TestDialect) {
   cleanups.push(db.cleanup);
   const dbUrl = db.url;
   const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'vigil-reload-'));
-  cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = cleanups.tempDir('vigil-reload-');
   const configPath = path.join(dir, 'vigil.yaml');
   const base = [`listen: 127.0.0.1:${port}`, `db: ${dbUrl}`, 'metrics_listen: "off"', 'health:', '  evaluate_every: 200ms'];
   fs.writeFileSync(configPath, `${base.join('\n')}\n`);
   // The run file goes beside a SQLite store, else into the data directory: keep it in this test's folder.
   const env = { ...process.env, VIGIL_CONFIG: configPath, VIGIL_DATA_DIR: dir };
-  let out = '';
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'serve', '--config', configPath], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  cleanups.push(async () => {
-    child.kill('SIGTERM');
-    await exited;
-  });
+  const vigil = await spawnVigil(['serve', '--config', configPath], { cwd: dir, env, readyWhen: 'Vigil Local API listening', cleanups });
   const cli = async (...args: string[]) => {
     try {
       const r = await exec(process.execPath, [BIN, ...args], { cwd: dir, env, timeout: 30_000 });
@@ -53,11 +43,8 @@ async function startServe(dialect: TestDialect) {
       return { code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
     }
   };
-  const output = () => out;
-  await until('vigil serve to listen', () => (out.includes('Vigil Local API listening') ? true : undefined), output, 30_000);
   const write = (extra: string[]) => fs.writeFileSync(configPath, `${[...base, ...extra].join('\n')}\n`);
-  const logLines = (re: RegExp) => out.split('\n').filter((l) => re.test(l));
-  return { child, port, dbUrl, configPath, cli, output, write, logLines, exited };
+  return { ...vigil, port, dbUrl, configPath, cli, write };
 }
 
 const channel = (name: string, url: string) => [`    ${name}:`, '      type: webhook', `      url: ${url}`];

@@ -1,11 +1,9 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBouncer, type Bouncer, type BouncerOptions } from '../src/remediation/index.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createBouncer, type BouncerOptions } from '../src/remediation/index.ts';
 import { BOUNCER_TYPE, BOUNCER_VERSION } from '../src/remediation/version.ts';
 import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
 import { memoryLogger } from './remediation-helpers.ts';
+import { useCleanups } from './support/cleanups.ts';
 
 /**
  * The bouncer library against the REAL CrowdSec 1.4.6 Local API (Debian package), an isolated
@@ -17,19 +15,18 @@ const cs = crowdsecAvailable();
 const skip = !cs.available && !process.env.CI;
 
 describe.skipIf(skip)(`bouncer against the real CrowdSec LAPI${skip ? ` (skipped: ${cs.reason})` : ''}`, () => {
-  let work: string;
+  const cleanups = useCleanups('all');
   let lapi: CrowdsecInstance;
   let key: string;
-  const bouncers: Bouncer[] = [];
   const make = (o: Partial<BouncerOptions> = {}) => {
     const b = createBouncer({ apiUrl: lapi.url, apiKey: key, autoStart: false, logger: memoryLogger().logger, ...o });
-    bouncers.push(b);
+    cleanups.push(() => b.stop());
     return b;
   };
 
   beforeAll(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bouncer-cs-'));
-    lapi = await startCrowdsec({ workDir: work });
+    lapi = await startCrowdsec({ workDir: cleanups.tempDir('vigil-bouncer-cs-') });
+    cleanups.push(() => lapi.destroy());
     key = await lapi.addBouncer('vigil-web');
     await lapi.addDecision({ ip: '192.0.2.1', duration: '1h', reason: 'test' });
     await lapi.addDecision({ range: '198.51.100.0/24', duration: '1h', reason: 'rangetest' });
@@ -37,11 +34,6 @@ describe.skipIf(skip)(`bouncer against the real CrowdSec LAPI${skip ? ` (skipped
     await lapi.addDecision({ range: '2001:db8:1::/48', duration: '1h', reason: 'v6range' });
     await lapi.addDecision({ ip: '192.0.2.2', duration: '1h', reason: 'captchatest', type: 'captcha' });
   }, 120_000);
-  afterAll(async () => {
-    for (const b of bouncers) await b.stop();
-    await lapi?.destroy();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
 
   it('stream: the startup pull holds every decision; ranges and IPv6 match', async () => {
     const b = make();

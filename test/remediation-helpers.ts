@@ -109,16 +109,22 @@ export async function reportCycle(lapi: TestLapi, b: Bouncer): Promise<void> {
  * `<name>.yaml` written in `dir` (listen 127.0.0.1:0, the captcha's signing key beside it);
  * resolves once its first pull is done.
  */
-export async function startForwardAuthDaemon(opts: {
+/** What a test's forward-auth daemon reads in its vigil-forward-auth.yaml. */
+export interface ForwardAuthFileOptions {
   dir: string;
+  /** The file is `{dir}/{name}.yaml`, its captcha signing key `{dir}/{name}-captcha.key`. */
   name: string;
   apiUrl: string;
+  /** The bouncer key, or a `${VAR}` the daemon reads from its environment. */
   key: string;
   updateFrequency: string;
   trustedProxies: string[];
   unhealthyAfter?: string;
   captchaDifficulty?: number;
-}): Promise<ForwardAuthServer> {
+}
+
+/** Writes the daemon's vigil-forward-auth.yaml, listening on a free loopback port; returns its path. */
+export function writeForwardAuthFile(opts: ForwardAuthFileOptions): string {
   const file = path.join(opts.dir, `${opts.name}.yaml`);
   fs.writeFileSync(
     file,
@@ -134,7 +140,11 @@ export async function startForwardAuthDaemon(opts: {
       `  signing_key_file: ${path.join(opts.dir, `${opts.name}-captcha.key`)}`,
     ].join('\n'),
   );
-  const fa = await startForwardAuth(loadForwardAuthConfig(file), { log: pino({ level: 'silent' }) });
+  return file;
+}
+
+export async function startForwardAuthDaemon(opts: ForwardAuthFileOptions): Promise<ForwardAuthServer> {
+  const fa = await startForwardAuth(loadForwardAuthConfig(writeForwardAuthFile(opts)), { log: pino({ level: 'silent' }) });
   await fa.bouncer.ready();
   return fa;
 }

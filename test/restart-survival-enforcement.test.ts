@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBouncer, type Bouncer } from '../src/remediation/index.ts';
 import { canaryRuns, driftObservations } from '../src/store/canaries.ts';
 import { DIALECTS, freshDbUrl, withStoreAt } from './support/databases.ts';
@@ -12,6 +11,7 @@ import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 import { eventually } from './support/wait.ts';
 import { getBouncer } from '../src/store/bouncers.ts';
 import { healthIssues, openHealthIssues } from '../src/store/health-issues.ts';
+import { useCleanups } from './support/cleanups.ts';
 
 /**
  * Issue 24 item 1, proof of enforcement: a failing canary's issue and a bouncer's drift survive a
@@ -23,16 +23,12 @@ const BOUNCER_UA = 'crowdsec-custom-bouncer/v0.0.15';
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: proof of enforcement survives a restart of vigil serve`, { timeout: 180_000 }, () => {
-    const cleanups: Array<() => Promise<void> | void> = [];
-    afterEach(async () => {
-      for (const c of cleanups.splice(0).reverse()) await c();
-    });
+    const cleanups = useCleanups();
 
     async function setup(configLines: string[]) {
       const db = await freshDbUrl(dialect);
       cleanups.push(db.cleanup);
-      const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-restart-enforcement-'));
-      cleanups.push(() => fs.rmSync(workDir, { recursive: true, force: true }));
+      const workDir = cleanups.tempDir('vigil-restart-enforcement-');
       const serve = async () => {
         const v = await startVigilServe({
           workDir,

@@ -1,7 +1,4 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl, withStoreAt } from './support/databases.ts';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 import { until as waitUntil } from './support/wait.ts';
@@ -12,6 +9,7 @@ import { lastProbes } from '../src/store/bouncer-probes.ts';
 import { getMachine } from '../src/store/machines.ts';
 import { getBouncer, listBouncers } from '../src/store/bouncers.ts';
 import { openHealthIssues } from '../src/store/health-issues.ts';
+import { useCleanups } from './support/cleanups.ts';
 
 /**
  * Issue 24 item 1: what `vigil serve` learns survives a restart. Each test runs a real `vigil serve`,
@@ -31,16 +29,12 @@ const until = <T>(what: string, probe: () => Promise<T | undefined>): Promise<T>
 for (const dialect of DIALECTS) {
   // Two real processes and a few seconds of pulls each: a loaded CI machine needs more than the default 30 s.
   describe(`${dialect}: what vigil serve learnt survives its restart`, { timeout: 120_000 }, () => {
-    const cleanups: Array<() => Promise<void>> = [];
-    afterEach(async () => {
-      for (const c of cleanups.splice(0).reverse()) await c();
-    });
+    const cleanups = useCleanups();
 
     async function setup(configLines: string[] = [], flushEvery = '100ms') {
       const db = await freshDbUrl(dialect);
       cleanups.push(db.cleanup);
-      const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-restart-survival-'));
-      cleanups.push(async () => fs.rmSync(workDir, { recursive: true, force: true }));
+      const workDir = cleanups.tempDir('vigil-restart-survival-');
       const serve = async () => {
         const v = await startVigilServe({ workDir, db: db.url, configLines: [`activity_flush_every: ${flushEvery}`, ...HEALTH, ...configLines] });
         cleanups.push(() => v.stop());

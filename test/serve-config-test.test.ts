@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runVigil } from './support/cli.ts';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { Store } from '../src/store/store.ts';
 import { RUN_FILE_NAME } from '../src/app/run-file.ts';
+import { useCleanups } from './support/cleanups.ts';
 
 /**
  * `vigil serve -t` (the Debian unit's ExecStartPre, nginx -t for Vigil): what would stop serve from
@@ -19,16 +19,7 @@ async function occupy(): Promise<{ port: number; close(): Promise<void> }> {
   return { port: (s.address() as net.AddressInfo).port, close: () => new Promise((r) => s.close(() => r())) };
 }
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function workDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-serve-t-'));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const cleanups = useCleanups();
 
 async function freeTcpPort(): Promise<number> {
   const o = await occupy();
@@ -39,7 +30,7 @@ async function freeTcpPort(): Promise<number> {
 for (const dialect of DIALECTS) {
   describe(`${dialect}: vigil serve -t`, () => {
     async function setup(extra: string[] = []) {
-      const dir = workDir();
+      const dir = cleanups.tempDir('vigil-serve-t-');
       const db = await freshDbUrl(dialect);
       cleanups.push(db.cleanup);
       const listen = `127.0.0.1:${await freeTcpPort()}`;
@@ -65,7 +56,7 @@ for (const dialect of DIALECTS) {
       const taken = await occupy();
       cleanups.push(taken.close);
       const { t } = await setup();
-      const dir = workDir();
+      const dir = cleanups.tempDir('vigil-serve-t-');
       const db = await freshDbUrl(dialect);
       cleanups.push(db.cleanup);
       fs.writeFileSync(path.join(dir, 'vigil.yaml'), `listen: 127.0.0.1:${taken.port}\nmetrics_listen: off\ndb: ${db.url}\n`);
@@ -81,7 +72,7 @@ for (const dialect of DIALECTS) {
       const taken = await occupy();
       cleanups.push(taken.close);
       const { t } = await setup([]);
-      const dir = workDir();
+      const dir = cleanups.tempDir('vigil-serve-t-');
       const db = await freshDbUrl(dialect);
       cleanups.push(db.cleanup);
       fs.writeFileSync(path.join(dir, 'vigil.yaml'), `listen: 127.0.0.1:0\nmetrics_listen: 127.0.0.1:${taken.port}\ndb: ${db.url}\n`);
@@ -110,7 +101,7 @@ for (const dialect of DIALECTS) {
     it('while serve runs on this store (its run file, a live pid), its own ports in use are no reason to fail', async () => {
       const taken = await occupy();
       cleanups.push(taken.close);
-      const dir = workDir();
+      const dir = cleanups.tempDir('vigil-serve-t-');
       const db = await freshDbUrl(dialect);
       cleanups.push(db.cleanup);
       fs.writeFileSync(path.join(dir, 'vigil.yaml'), `listen: 127.0.0.1:${taken.port}\nmetrics_listen: off\ndb: ${db.url}\n`);
@@ -126,7 +117,7 @@ for (const dialect of DIALECTS) {
 
 describe('sqlite: vigil serve -t on a store other users can read', () => {
   it('exit 1 with the chmod to run, as serve refuses it', async () => {
-    const dir = workDir();
+    const dir = cleanups.tempDir('vigil-serve-t-');
     const file = path.join(dir, 'vigil.db');
     await (await Store.open(`sqlite:${file}`)).close();
     fs.chmodSync(file, 0o644);

@@ -3,13 +3,14 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { DIALECTS, freshDbUrl, type TestDialect } from './support/databases.ts';
 import { freePort } from './support/processes.ts';
 import { until } from './support/wait.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { loadNotificationsConfig } from '../src/notify/config.ts';
 import { createLogger, startServer } from '../src/app/serve.ts';
+import { useCleanups } from './support/cleanups.ts';
 
 /**
  * A start that fails (a port taken by another program: CrowdSec's Prometheus on the metrics port,
@@ -48,10 +49,7 @@ async function storeHandles(dialect: TestDialect, url: string): Promise<number> 
   }
 }
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanups();
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: startServer with its port taken`, () => {
@@ -76,8 +74,7 @@ for (const dialect of DIALECTS) {
 
 describe('vigil serve (real process) when a port is taken', () => {
   function configIn(lines: string[]): string {
-    const dir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'vigil-startfail-'));
-    cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+    const dir = cleanups.tempDir('vigil-startfail-');
     const configPath = path.join(dir, 'vigil.yaml');
     fs.writeFileSync(configPath, ['db: sqlite:./vigil.db', ...lines, ''].join('\n'));
     return configPath;

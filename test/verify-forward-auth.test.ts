@@ -1,3 +1,4 @@
+import { documentedProxyBlock } from './support/forward-auth-cases.ts';
 import { writeTestNginxConf } from './support/nginx-conf.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -36,12 +37,7 @@ describe.skipIf(!avail && !process.env.CI)('vigil verify: nginx + Vigil forward-
   let misconfigured: string;
   let nginxOutput = '';
 
-  const snippet = (faHost: string) => {
-    const readme = fs.readFileSync(path.join(import.meta.dirname, '..', 'docs', 'bouncer.md'), 'utf8');
-    const m = /# vigil-forward-auth: begin\n([\s\S]*?)# vigil-forward-auth: end\n/.exec(readme);
-    if (!m) throw new Error('docs/bouncer.md has no forward-auth nginx block');
-    return m[1].replaceAll('127.0.0.1:7480', faHost);
-  };
+  const snippet = (faHost: string) => documentedProxyBlock('nginx', faHost);
 
   const daemon = async (name: string, trustedProxies: string[]): Promise<ForwardAuthServer> =>
     startForwardAuthDaemon({ dir, name, apiUrl: lapi.url, key: await lapi.addBouncer(name), updateFrequency: '1s', trustedProxies });

@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startHttpReceiver } from './support/receivers.ts';
+import { spawnVigil } from './support/vigil-process.ts';
 import { until } from './support/wait.ts';
+import { useCleanups } from './support/cleanups.ts';
 
 /**
  * SIGHUP to a real `vigil watch` (systemd's `systemctl reload`, a logrotate postrotate) re-reads
@@ -12,19 +13,14 @@ import { until } from './support/wait.ts';
  * next notification with the issue that was open before; a bad file keeps the running configuration;
  * a change to the `watch:` section is named as needing a restart.
  */
-const BIN = path.resolve('bin/vigil.js');
 // CrowdSec 1.4.6's bouncers table (crowdsec-wire-protocol.md §2), empty: no remediation component yet.
 const BOUNCERS_146 =
   "CREATE TABLE `bouncers` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `created_at` datetime NULL, `updated_at` datetime NULL, `name` text NOT NULL, `api_key` text NOT NULL, `revoked` bool NOT NULL, `ip_address` text NULL DEFAULT '', `type` text NULL, `version` text NULL, `until` datetime NULL, `last_pull` datetime NOT NULL, `auth_type` text NOT NULL DEFAULT 'api-key');";
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useCleanups();
 
 async function startWatchProcess() {
-  const dir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'vigil-watch-reload-'));
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = cleanups.tempDir('vigil-watch-reload-');
   const csDb = path.join(dir, 'crowdsec.db');
   const cs = new SqliteDatabase(csDb);
   cs.exec(BOUNCERS_146);
@@ -34,19 +30,8 @@ async function startWatchProcess() {
   const write = (lines: string[]) => fs.writeFileSync(configPath, `${lines.join('\n')}\n`);
   write(base);
   const env = { ...process.env, VIGIL_CONFIG: configPath, VIGIL_DATA_DIR: dir };
-  let out = '';
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'watch'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  cleanups.push(async () => {
-    child.kill('SIGTERM');
-    await exited;
-  });
-  const output = () => out;
-  await until('vigil watch to start', () => (out.includes("watching CrowdSec's bouncers") ? true : undefined), output, 30_000);
-  const logLines = (re: RegExp) => out.split('\n').filter((l) => re.test(l));
-  return { child, base, write, configPath, output, logLines };
+  const vigil = await spawnVigil(['watch'], { cwd: dir, env, readyWhen: "watching CrowdSec's bouncers", cleanups });
+  return { ...vigil, base, write, configPath };
 }
 
 const channel = (url: string) => ['notifications:', '  channels:', '    ops:', '      type: webhook', `      url: ${url}`];

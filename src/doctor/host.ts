@@ -57,6 +57,22 @@ const DEFAULT_TIMEOUT_MS = 15_000;
 const MAX_OUTPUT = 8 * 1024 * 1024;
 const EXTRA_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
+/** `cmd` as a path, or the first executable file of that name on PATH or in the usual system folders. */
+export function findExecutable(cmd: string): string | undefined {
+  if (cmd.includes('/')) return fs.existsSync(cmd) ? cmd : undefined;
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), ...EXTRA_PATH];
+  for (const d of dirs) {
+    const p = path.join(d, cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) return p;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
 export function runCommand(cmd: string, args: string[], opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
   return new Promise((resolve) => {
     const child = execFile(
@@ -141,20 +157,7 @@ export function localHost(): Host {
       }
     },
     run: (cmd, args, opts) => runCommand(cmd, args, opts),
-    async which(cmd) {
-      if (cmd.includes('/')) return fs.existsSync(cmd) ? cmd : undefined;
-      const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), ...EXTRA_PATH];
-      for (const d of dirs) {
-        const p = path.join(d, cmd);
-        try {
-          fs.accessSync(p, fs.constants.X_OK);
-          if (fs.statSync(p).isFile()) return p;
-        } catch {
-          // next
-        }
-      }
-      return undefined;
-    },
+    which: async (cmd) => findExecutable(cmd),
     async processes() {
       const out: ProcessInfo[] = [];
       let entries: string[];

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import zlib from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freshDbUrl } from '../support/databases.ts';
 import { BOUNCER_KEY, BOUNCER_UA, pull, startVigilChild, type VigilChild } from './vigil-child.ts';
 import { eventually } from '../support/wait.ts';
@@ -8,6 +8,7 @@ import { requestFrom } from '../support/http-from.ts';
 import { Store } from '../../src/store/store.ts';
 import { createMachine } from '../../src/store/machines.ts';
 import { hashMachinePassword } from '../../src/lib/password.ts';
+import { useCleanups } from '../support/cleanups.ts';
 
 /**
  * Issue 15, bodies read before authentication: unfinished unauthenticated uploads must cost
@@ -40,10 +41,7 @@ function rawUpload(port: number, head: string, opts: { localAddress?: string; ch
 }
 
 describe('request bodies on the Local API listener', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = useCleanups();
 
   async function start(configLines: string[] = []): Promise<VigilChild> {
     const db = await freshDbUrl('sqlite');

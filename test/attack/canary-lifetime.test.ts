@@ -1,10 +1,8 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/config.ts';
+import { useVigilYaml } from '../support/vigil-yaml.ts';
 import { Store } from '../../src/store/store.ts';
 import { freshDbUrl } from '../support/databases.ts';
 import { startVigilChild, type VigilChild } from './vigil-child.ts';
@@ -19,22 +17,11 @@ import { activeDecisions } from '../../src/store/decisions.ts';
  */
 /** The bound README states (config/canaries.ts CANARY_MAX_DECISION_MS), written out so this test stands on its own. */
 const CANARY_MAX_DECISION_MS = 10 * 60_000;
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function configWith(yaml: string) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-canary-bound-'));
-  dirs.push(dir);
-  const file = path.join(dir, 'vigil.yaml');
-  fs.writeFileSync(file, yaml);
-  return { file, load: () => loadConfig({ flags: { config: file }, env: {}, cwd: dir, systemConfigFile: null }) };
-}
+const vigilYaml = useVigilYaml('vigil-canary-bound-');
 
 describe('a canary timeout that would keep its decision for hours', () => {
   it('refuses timeout: 6h (with every: 10s), naming the key and the fix', () => {
-    const { file, load } = configWith('canaries:\n  - url: http://127.0.0.1:8088/\n    bouncer: web\n    every: 10s\n    timeout: 6h\n');
+    const { file, load } = vigilYaml('canaries:\n  - url: http://127.0.0.1:8088/\n    bouncer: web\n    every: 10s\n    timeout: 6h\n');
     expect(load).toThrow(/canaries\.0\.timeout "6h": at most 5m.*use timeout: 5m or less, or leave it out/);
     expect(load).toThrow(file);
   });
@@ -55,7 +42,7 @@ describe('a canary timeout that would keep its decision for hours', () => {
   });
 
   it('accepts timeout: 5m', () => {
-    const { load } = configWith('canaries:\n  - url: http://127.0.0.1:8088/\n    bouncer: web\n    every: 10m\n    timeout: 5m\n');
+    const { load } = vigilYaml('canaries:\n  - url: http://127.0.0.1:8088/\n    bouncer: web\n    every: 10m\n    timeout: 5m\n');
     expect(load().canaries[0]!.timeoutMs).toBe(300_000);
   });
 });

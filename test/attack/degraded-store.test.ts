@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from '../support/databases.ts';
 import { requestFrom } from '../support/http-from.ts';
 import { Store } from '../../src/store/store.ts';
@@ -8,6 +8,7 @@ import { buildDecision, manualAlert } from '../../src/decisions/new-decisions.ts
 import { pull, startVigilChild } from './vigil-child.ts';
 import { eventually } from '../support/wait.ts';
 import { addDecisions } from '../../src/store/decisions.ts';
+import { useCleanups } from '../support/cleanups.ts';
 
 /**
  * Issue 15, a degraded PostgreSQL: a TCP proxy between Vigil and the test's PostgreSQL freezes
@@ -66,10 +67,7 @@ async function startPgProxy(target: { host: string; port: number }): Promise<PgP
 }
 
 describe.skipIf(!DIALECTS.includes('postgres'))('a frozen or restarting PostgreSQL', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = useCleanups();
 
   it('pulls answer from memory in < 1 s while PostgreSQL is frozen or restarting; /health and /metrics say degraded; it recovers by itself', async () => {
     const db = await freshDbUrl('postgres');

@@ -2,17 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, type RunningServer, startServer } from '../../src/app/serve.ts';
-import { loadConfig } from '../../src/config/config.ts';
+import type { RunningServer } from '../../src/app/serve.ts';
 import { hashApiKey } from '../../src/core/bouncers/api-key.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
-import { loadNotificationsConfig } from '../../src/notify/config.ts';
 import type { OutboxMessage } from '../../src/store/notify-store.ts';
 import { runVigil } from '../support/cli.ts';
-import { DIALECTS, freshDbUrl } from '../support/databases.ts';
+import { DIALECTS } from '../support/databases.ts';
 import { type HttpReceiver, startHttpReceiver } from '../support/receivers.ts';
 import { createBouncer } from '../../src/store/bouncers.ts';
-import { bouncerPulls } from '../support/notify-cycle.ts';
+import { bouncerPulls, startNotifyingServer } from '../support/notify-cycle.ts';
 
 /**
  * A webhook that answers 302 (moved, being set up) must not lose what Vigil had to tell it: every
@@ -58,22 +56,13 @@ for (const dialect of DIALECTS) {
         accepted.broken!.push(n);
         return { status: 200, body: 'ok' };
       });
-      const db = await freshDbUrl(dialect);
-      dbUrl = db.url;
-      cleanup = db.cleanup;
       cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-notify-give-up-'));
-      const config = loadConfig({ flags: { listen: '127.0.0.1:0', db: dbUrl, metricsListen: 'off' }, env: {}, cwd: '/nonexistent' });
-      config.health.evaluateEveryMs = 0;
-      config.notifications = loadNotificationsConfig(
-        {
-          timeout: '2s',
-          retry_initial: '10s',
-          retry_max: '10m',
-          channels: { moved: { type: 'webhook', url: moved.url }, broken: { type: 'webhook', url: broken.url } },
-        },
-        null,
-      );
-      server = await startServer(config, { clock, log: createLogger('silent') });
+      ({ server, dbUrl, cleanup } = await startNotifyingServer(dialect, clock, {
+        timeout: '2s',
+        retry_initial: '10s',
+        retry_max: '10m',
+        channels: { moved: { type: 'webhook', url: moved.url }, broken: { type: 'webhook', url: broken.url } },
+      }));
       for (const name of ['b1', 'b2']) ids[name] = (await createBouncer(server.store, { name, apiKeyHash: hashApiKey(`${name}-key`), now: T0 })).id;
       await pull('b1');
       clock.advance(H);

@@ -1,15 +1,13 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
-import { crowdsecBouncersAvailable, startCustomBouncer } from '../support/crowdsec-bouncers.ts';
+import { describe, expect, it } from 'vitest';
+import { crowdsecBouncersAvailable } from '../support/crowdsec-bouncers.ts';
 import { freshDbUrl } from '../support/databases.ts';
 import { makeSelfSignedCert } from '../support/test-pki.ts';
 import { readOpenFileLimit } from '../../src/server/limits.ts';
 import { openIdle } from './idle-sockets.ts';
-import { BOUNCER_KEY, pull, startVigilChild, type VigilChild } from './vigil-child.ts';
+import { msUntilBouncerBans, pull, startRealBouncer, startVigilChild, type VigilChild } from './vigil-child.ts';
+import { useCleanups } from '../support/cleanups.ts';
 
 /**
  * Issue 27 item 1: 1,100 idle connections under a stock open-file limit (systemd's soft 1,024)
@@ -19,15 +17,11 @@ import { BOUNCER_KEY, pull, startVigilChild, type VigilChild } from './vigil-chi
  * authenticated. Loopback only; the attacker's sockets come from the bouncer's own 127.0.0.1.
  */
 const IDLE = 1_100;
-const BIN = path.join(import.meta.dirname, '..', '..', 'bin', 'vigil.js');
 const realBouncers = crowdsecBouncersAvailable();
 const TWENTY = Array.from({ length: 20 }, (_, i) => `127.0.0.${i + 1}`);
 
 describe('the open-file limit and a full connection table', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = useCleanups();
 
   let dbUrl = '';
   async function start(opts: { nofile: string; tls?: boolean }): Promise<{ vigil: VigilChild; ca?: string }> {
@@ -37,8 +31,7 @@ describe('the open-file limit and a full connection table', () => {
     const lines: string[] = [];
     let ca: string | undefined;
     if (opts.tls) {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-fd-tls-'));
-      cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+      const dir = cleanups.tempDir('vigil-fd-tls-');
       const cert = makeSelfSignedCert(dir);
       ca = cert.cert;
       lines.push('tls:', `  cert_file: ${cert.certPath}`, `  key_file: ${path.join(dir, 'key.pem')}`);
@@ -87,18 +80,12 @@ describe('the open-file limit and a full connection table', () => {
       const { vigil } = await start({ nofile: '1024:1024' });
       const idle = await openIdle(vigil.port, IDLE, { from: ['127.0.0.1'], kinds: ['silent'] });
       cleanups.push(() => idle.destroy());
-      const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-fd-cb-'));
-      cleanups.push(() => fs.rmSync(workDir, { recursive: true, force: true }));
       // The bouncer connects from 127.0.0.1, where the 1,100 came from.
-      const bouncer = await startCustomBouncer({ apiUrl: `${vigil.url}/`, apiKey: BOUNCER_KEY, workDir, updateFrequency: '1s' });
-      cleanups.push(() => bouncer.stop());
+      const bouncer = await startRealBouncer(vigil, cleanups);
       // More idle sockets from its address after it authenticated: they never take its place.
       const more = await openIdle(vigil.port, 300, { from: ['127.0.0.1'], kinds: ['silent'] });
       cleanups.push(() => more.destroy());
-      const added = Date.now();
-      await promisify(execFile)(process.execPath, [BIN, 'decisions', 'add', '--ip', '192.0.2.98', '--duration', '5m', '--db', dbUrl]);
-      const e = await bouncer.waitFor((ev) => ev.action === 'add' && ev.value === '192.0.2.98', 10_000);
-      expect(e.at - added).toBeLessThan(5_000);
+      expect(await msUntilBouncerBans(bouncer, dbUrl, '192.0.2.98')).toBeLessThan(5_000);
       expect(bouncer.exitCode()).toBeUndefined();
     },
     40_000,

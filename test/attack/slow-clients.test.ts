@@ -1,17 +1,12 @@
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
-import { crowdsecBouncersAvailable, startCustomBouncer } from '../support/crowdsec-bouncers.ts';
+import { describe, expect, it } from 'vitest';
+import { crowdsecBouncersAvailable } from '../support/crowdsec-bouncers.ts';
 import { freshDbUrl } from '../support/databases.ts';
-import { BOUNCER_KEY, pull, startVigilChild, type VigilChild } from './vigil-child.ts';
+import { msUntilBouncerBans, pull, startRealBouncer, startVigilChild, type VigilChild } from './vigil-child.ts';
 import { eventually } from '../support/wait.ts';
+import { useCleanups } from '../support/cleanups.ts';
 
-const BIN = path.join(import.meta.dirname, '..', '..', 'bin', 'vigil.js');
 const realBouncers = crowdsecBouncersAvailable();
 
 /**
@@ -67,10 +62,7 @@ async function openHostile(port: number, count: number): Promise<Hostile> {
 }
 
 describe('slow clients on the Local API listener', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = useCleanups();
 
   let dbUrl = '';
   async function start(configLines: string[] = [], nofile?: number): Promise<VigilChild> {
@@ -136,15 +128,9 @@ describe('slow clients on the Local API listener', () => {
       const vigil = await start([], 1024);
       const hostile = await openHostile(vigil.port, 2_000);
       cleanups.push(() => hostile.destroy());
-      const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-attack-cb-'));
-      cleanups.push(() => fs.rmSync(workDir, { recursive: true, force: true }));
-      const bouncer = await startCustomBouncer({ apiUrl: `${vigil.url}/`, apiKey: BOUNCER_KEY, workDir, updateFrequency: '1s' });
-      cleanups.push(() => bouncer.stop());
-      const added = Date.now();
-      await promisify(execFile)(process.execPath, [BIN, 'decisions', 'add', '--ip', '192.0.2.99', '--duration', '5m', '--db', dbUrl]);
-      const e = await bouncer.waitFor((ev) => ev.action === 'add' && ev.value === '192.0.2.99', 10_000);
+      const bouncer = await startRealBouncer(vigil, cleanups);
       // The decision reached the real bouncer within a few of its 1 s pulls, hostile sockets notwithstanding.
-      expect(e.at - added).toBeLessThan(5_000);
+      expect(await msUntilBouncerBans(bouncer, dbUrl, '192.0.2.99')).toBeLessThan(5_000);
       expect(bouncer.exitCode()).toBeUndefined();
     },
     40_000,

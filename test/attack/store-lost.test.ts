@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { requestFrom } from '../support/http-from.ts';
 import { eventually } from '../support/wait.ts';
 import { pull, startVigilChild, type VigilChild } from './vigil-child.ts';
@@ -22,6 +22,7 @@ import { dbOf } from '../../src/store/store-db.ts';
 
 const BIN = path.resolve('bin/vigil.js');
 import { cscliAlert } from '../support/cscli-alert.ts';
+import { useCleanups } from '../support/cleanups.ts';
 
 const UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
 const PASSWORD = 'a-password-of-some-length';
@@ -56,15 +57,7 @@ const health = async (vigil: VigilChild) => (await requestFrom(`${vigil.url}/hea
 const metric = async (vigil: VigilChild, line: RegExp) => line.exec((await requestFrom(vigil.metricsUrl!, { timeoutMs: 5_000 })).text)?.[1];
 
 describe('a store deleted, replaced or full under a running vigil serve', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  function tempDir(): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-lost-'));
-    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-    return dir;
-  }
+  const cleanups = useCleanups();
   /** `vigil serve` (metrics on) on a store in `dir` that has the machine `agent`, logged in; stopped after the test. */
   async function serveWithMachine(dir: string) {
     const db = await storeWithMachine(dir);
@@ -74,7 +67,7 @@ describe('a store deleted, replaced or full under a running vigil serve', () => 
   }
 
   it('deleted (db, -wal, -shm): lost within seconds, writes 503, pulls from memory, rescue copy holds every acknowledged alert, the CLI creates nothing', async () => {
-    const dir = tempDir();
+    const dir = cleanups.tempDir('vigil-lost-');
     const file = path.join(dir, 'vigil.db');
     const { db, vigil, auth } = await serveWithMachine(dir);
     expect(await health(vigil)).toBe('{"status":"up"}');
@@ -153,13 +146,13 @@ describe('a store deleted, replaced or full under a running vigil serve', () => 
   }, 60_000);
 
   it('replaced by another file (a restore while it runs): lost, writes 503, the new file is left alone', async () => {
-    const dir = tempDir();
+    const dir = cleanups.tempDir('vigil-lost-');
     const file = path.join(dir, 'vigil.db');
     const { vigil, auth } = await serveWithMachine(dir);
     expect((await post(vigil, auth, [alert('192.0.2.1')])).status).toBe(201);
     expect((await pull(vigil.port)).status).toBe(200);
     // Another store renamed over it, as `mv backup.db vigil.db` does.
-    const other = path.join(tempDir(), 'other.db');
+    const other = path.join(cleanups.tempDir('vigil-lost-'), 'other.db');
     await (await Store.open(`sqlite:${other}`)).close();
     fs.copyFileSync(other, `${file}.new`);
     fs.renameSync(`${file}.new`, file);
@@ -180,7 +173,7 @@ describe('a store deleted, replaced or full under a running vigil serve', () => 
   it.skipIf(!canMountTmpfs())(
     'a full disk (a real 2 MiB tmpfs): 507 naming the fix, /health and /metrics say "disk full", pulls answer; space freed, writes succeed again',
     async () => {
-      const dir = tempDir();
+      const dir = cleanups.tempDir('vigil-lost-');
       expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', dir]).status).toBe(0);
       cleanups.push(() => void spawnSync('umount', ['-l', dir]));
       const { vigil, auth } = await serveWithMachine(dir);

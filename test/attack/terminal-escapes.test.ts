@@ -1,8 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startVigilServe, type VigilServe } from '../support/vigil-serve.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useVigilServe } from '../support/vigil-serve.ts';
+import { loginMachine } from '../support/watcher-login.ts';
 
 /**
  * A machine (an agent whose credentials leaked, or a compromised host) pushes an alert whose
@@ -15,20 +13,12 @@ const SCENARIO = `${ESC}[2J${ESC}]0;pwned${ESC}\\crowdsecurity/ssh-bf${ESC}]52;c
 const VALUE = '192.0.2.66';
 
 describe('terminal escapes pushed by a machine', () => {
-  let work: string;
-  let vigil: VigilServe;
+  const vigil = useVigilServe('vigil-escapes-');
 
   beforeAll(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-escapes-'));
-    vigil = await startVigilServe({ workDir: work });
-    await vigil.cli('machines', 'add', 'agent', '--password', 'agent-password-0123456789');
+    await vigil().cli('machines', 'add', 'agent', '--password', 'agent-password-0123456789');
     const ua = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
-    const login = await fetch(`${vigil.url}v1/watchers/login`, {
-      method: 'POST',
-      headers: { 'User-Agent': ua, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ machine_id: 'agent', password: 'agent-password-0123456789', scenarios: [] }),
-    });
-    const { token } = (await login.json()) as { token: string };
+    const token = await loginMachine(vigil().url, 'agent', 'agent-password-0123456789', ua);
     const now = new Date().toISOString();
     const alert = {
       capacity: 5,
@@ -47,7 +37,7 @@ describe('terminal escapes pushed by a machine', () => {
       start_at: now,
       stop_at: now,
     };
-    const pushed = await fetch(`${vigil.url}v1/alerts`, {
+    const pushed = await fetch(`${vigil().url}v1/alerts`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}`, 'User-Agent': ua, 'Content-Type': 'application/json' },
       body: JSON.stringify([alert]),
@@ -55,23 +45,18 @@ describe('terminal escapes pushed by a machine', () => {
     expect(pushed.status).toBe(201);
   });
 
-  afterAll(async () => {
-    await vigil?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
-
   it('decisions list (human and raw) prints them as visible text, never as escape sequences', async () => {
-    const raw = await vigil.cli('decisions', 'list', '-o', 'raw');
+    const raw = await vigil().cli('decisions', 'list', '-o', 'raw');
     expect(raw).toContain(VALUE);
     expect(raw).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
     expect(raw).toContain('\\x1b[2J\\x1b]0;pwned\\x1b\\crowdsecurity/ssh-bf\\x1b]52;c;cm0gLXJmIC8=\\x07');
-    const human = await vigil.cli('decisions', 'list');
+    const human = await vigil().cli('decisions', 'list');
     expect(human).toContain(VALUE);
     expect(human).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
   });
 
   it('JSON output keeps the exact text, JSON-escaped', async () => {
-    const json = await vigil.cli('decisions', 'list', '-o', 'json');
+    const json = await vigil().cli('decisions', 'list', '-o', 'json');
     expect(json).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
     expect(JSON.stringify(JSON.parse(json))).toContain(JSON.stringify(SCENARIO).slice(1, -1));
   });

@@ -1,12 +1,11 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freshDbUrl } from '../support/databases.ts';
 import { makeSelfSignedCert } from '../support/test-pki.ts';
 import { eventually } from '../support/wait.ts';
 import { openIdle, type IdleKind } from './idle-sockets.ts';
 import { pull, startVigilChild } from './vigil-child.ts';
+import { useCleanups } from '../support/cleanups.ts';
 
 /**
  * Issue 27 item 2: on the TLS listener, idle connections were held 120 s (Node's handshake and
@@ -23,16 +22,12 @@ const SLACK_MS = 2_500;
 const FROM = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.8', '127.0.0.9'];
 
 describe('idle connections on the TLS listener', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = useCleanups();
 
   it('200 silent, 100 dribbling a ClientHello, 100 handshaken and silent: each closed within the header timeout; pulls still answer', async () => {
     const db = await freshDbUrl('sqlite');
     cleanups.push(db.cleanup);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-tls-idle-'));
-    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const dir = cleanups.tempDir('vigil-tls-idle-');
     const cert = makeSelfSignedCert(dir);
     const vigil = await startVigilChild({
       db: db.url,

@@ -3,15 +3,18 @@
  * with a known key, optionally under `prlimit --nofile=N:N` (a stock 1,024 descriptor limit) or
  * `--nofile=SOFT:HARD` (systemd's default is 1024:524288).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Store } from '../../src/store/store.ts';
 import { hashApiKey } from '../../src/core/bouncers/api-key.ts';
 import { createBouncer, getBouncer } from '../../src/store/bouncers.ts';
+import type { Cleanups } from '../support/cleanups.ts';
+import { startCustomBouncer, type CustomBouncerHandle } from '../support/crowdsec-bouncers.ts';
 
 const BIN = path.resolve('bin/vigil.js');
 export const BOUNCER_KEY = 'attack-test-key-0123456789abcdef';
@@ -119,4 +122,24 @@ export function pull(port: number, opts: { timeoutMs?: number; path?: string; ca
     req.on('error', reject);
     req.end();
   });
+}
+
+/** The real crowdsec-custom-bouncer with the known key, pulling from `vigil` every 1 s from 127.0.0.1; stopped after the test. */
+export async function startRealBouncer(vigil: VigilChild, cleanups: Cleanups): Promise<CustomBouncerHandle> {
+  const bouncer = await startCustomBouncer({
+    apiUrl: `${vigil.url}/`,
+    apiKey: BOUNCER_KEY,
+    workDir: cleanups.tempDir('vigil-attack-cb-'),
+    updateFrequency: '1s',
+  });
+  cleanups.push(() => bouncer.stop());
+  return bouncer;
+}
+
+/** A ban on `ip` added by the CLI (another process) on the store at `dbUrl`; how long until `bouncer` was told to add it, in ms. */
+export async function msUntilBouncerBans(bouncer: CustomBouncerHandle, dbUrl: string, ip: string): Promise<number> {
+  const added = Date.now();
+  await promisify(execFile)(process.execPath, [BIN, 'decisions', 'add', '--ip', ip, '--duration', '5m', '--db', dbUrl]);
+  const e = await bouncer.waitFor((ev) => ev.action === 'add' && ev.value === ip, 10_000);
+  return e.at - added;
 }

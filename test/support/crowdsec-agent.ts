@@ -23,8 +23,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { findExecutable } from './crowdsec-bouncers.ts';
-import { loggedProcess, shellQuote, startOrRemove } from './processes.ts';
+import { findExecutable } from '../../src/doctor/host.ts';
+import { loggedProcess, shellQuote, startOrRemove, stopAndRemove } from './processes.ts';
 import { until } from './wait.ts';
 
 export { crowdsecAvailable } from './crowdsec-instance.ts';
@@ -194,10 +194,7 @@ export async function startCrowdsecAgent(opts: CrowdsecAgentOptions): Promise<Cr
     },
     waitForLog,
     logs: proc.logs,
-    async destroy() {
-      await proc.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
+    destroy: () => stopAndRemove(proc, dir),
   };
   await startOrRemove(opts.start !== false, start, dir);
   return agent;

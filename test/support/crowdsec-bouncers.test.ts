@@ -8,16 +8,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useCleanups } from './cleanups.ts';
 import { until } from './wait.ts';
-import {
-  crowdsecBouncersAvailable,
-  parseRecordedCalls,
-  startCustomBouncer,
-  startFirewallBouncer,
-  type CustomBouncerHandle,
-  type FirewallBouncerHandle,
-} from './crowdsec-bouncers.ts';
+import { crowdsecBouncersAvailable, parseRecordedCalls, startCustomBouncer, startFirewallBouncer } from './crowdsec-bouncers.ts';
 
 const avail = crowdsecBouncersAvailable();
 const API_KEY = '0123456789abcdef0123456789abcdef';
@@ -94,22 +88,17 @@ describe('recorder format', () => {
 });
 
 describe('crowdsec-custom-bouncer (real binary)', () => {
-  let lapi: FakeLapi | undefined;
-  let bouncer: CustomBouncerHandle | undefined;
-  afterEach(async () => {
-    await bouncer?.stop();
-    await lapi?.close();
-    bouncer = undefined;
-    lapi = undefined;
-  });
+  const cleanups = useCleanups();
 
   it.skipIf(!avail.custom)(`add then del through the script${avail.custom ? '' : ` — SKIPPED: ${avail.reason}`}`, async () => {
     const d = decision(1, '192.0.2.1');
-    lapi = await startFakeLapi([
+    const lapi = await startFakeLapi([
       { deleted: null, new: [d] },
       { deleted: [{ ...d, duration: '-1.5s' }], new: null },
     ]);
-    bouncer = await startCustomBouncer({ apiUrl: lapi.url, apiKey: API_KEY, updateFrequency: '1s', workDir });
+    cleanups.push(() => lapi.close());
+    const bouncer = await startCustomBouncer({ apiUrl: lapi.url, apiKey: API_KEY, updateFrequency: '1s', workDir });
+    cleanups.push(() => bouncer.stop());
 
     const add = await bouncer.waitFor((e) => e.action === 'add', 10_000);
     expect(add).toMatchObject({ action: 'add', value: '192.0.2.1', seconds: 299, scenario: SCENARIO, decision: d });
@@ -143,17 +132,18 @@ describe('crowdsec-custom-bouncer (real binary)', () => {
     const probe = await startFakeLapi([], 0, HOST);
     const port = Number(new URL(probe.url).port);
     await probe.close();
-    bouncer = await startCustomBouncer({ apiUrl: `http://${HOST}:${port}/`, apiKey: API_KEY, updateFrequency: '1s', workDir });
+    const bouncer = await startCustomBouncer({ apiUrl: `http://${HOST}:${port}/`, apiKey: API_KEY, updateFrequency: '1s', workDir });
+    cleanups.push(() => bouncer.stop());
     // Its first failed pull is logged a moment after it starts (later on a loaded machine).
-    const started = bouncer;
     await until(
       'the refused first pull in its log',
-      () => (/connection refused/.test(started.logs()) ? true : undefined),
-      () => started.logs(),
+      () => (/connection refused/.test(bouncer.logs()) ? true : undefined),
+      () => bouncer.logs(),
       10_000,
       50,
     );
-    lapi = await startFakeLapi([{ deleted: null, new: [decision(1, '192.0.2.9')] }], port, HOST);
+    const lapi = await startFakeLapi([{ deleted: null, new: [decision(1, '192.0.2.9')] }], port, HOST);
+    cleanups.push(() => lapi.close());
     // The 3 s are the scenario (three update periods in which it must not poll), not a wait for an event.
     await new Promise((r) => setTimeout(r, 3_000));
     expect(bouncer.exitCode()).toBeUndefined(); // still running...
@@ -163,18 +153,11 @@ describe('crowdsec-custom-bouncer (real binary)', () => {
 });
 
 describe('crowdsec-firewall-bouncer (real binary, nftables)', () => {
-  let lapi: FakeLapi | undefined;
-  let bouncer: FirewallBouncerHandle | undefined;
-  afterEach(async () => {
-    await bouncer?.stop();
-    await lapi?.close();
-    bouncer = undefined;
-    lapi = undefined;
-  });
+  const cleanups = useCleanups();
 
   for (const setOnly of [false, true]) {
     it.skipIf(!avail.firewall)(`fills and empties its nftables sets (setOnly=${setOnly})${avail.firewall ? '' : ` — SKIPPED: ${avail.reason}`}`, async () => {
-      lapi = await startFakeLapi([
+      const lapi = await startFakeLapi([
         {
           deleted: null,
           new: [
@@ -186,7 +169,9 @@ describe('crowdsec-firewall-bouncer (real binary, nftables)', () => {
         },
         { deleted: [decision(1, '192.0.2.1', { duration: '-1s' })], new: null },
       ]);
-      bouncer = await startFirewallBouncer({ apiUrl: lapi.url, apiKey: API_KEY, updateFrequency: '1s', workDir, setOnly });
+      cleanups.push(() => lapi.close());
+      const bouncer = await startFirewallBouncer({ apiUrl: lapi.url, apiKey: API_KEY, updateFrequency: '1s', workDir, setOnly });
+      cleanups.push(() => bouncer.stop());
       const names = bouncer.names;
 
       // captcha skipped (supported_decisions_types: [ban]); the range keeps only its network address.

@@ -25,6 +25,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
+import { findExecutable } from '../../src/doctor/host.ts';
 import { until } from './wait.ts';
 
 const execFileAsync = promisify(execFile);
@@ -41,22 +42,6 @@ export interface BouncersAvailability {
   firewall: boolean;
   /** Why one or both are unavailable (absent when both are). */
   reason?: string;
-}
-
-/** An executable on PATH or in the usual system directories. */
-export function findExecutable(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/sbin', '/usr/local/bin', '/sbin', '/bin'];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      if (fs.statSync(p).isFile()) return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 let availabilityCache: BouncersAvailability | undefined;
@@ -231,6 +216,13 @@ export interface CustomBouncerHandle {
 
 /** What both bouncers' harnesses take besides their own settings. */
 interface BouncerRunOptions {
+  apiUrl: string;
+  /** '' with the firewall bouncer's `tls`: the client certificate authenticates instead. */
+  apiKey: string;
+  /** Go duration; default '1s' (the shipped configs have 10s) */
+  updateFrequency?: string;
+  /** A directory the harness may write into (it makes its own subdirectory there). */
+  workDir: string;
   /** Sent by the bouncer as ?scopes= / ?origins= / scenarios filters; default none, as shipped. */
   scopes?: string[];
   origins?: string[];
@@ -242,14 +234,24 @@ interface BouncerRunOptions {
 }
 
 export interface CustomBouncerOptions extends BouncerRunOptions {
-  apiUrl: string;
-  apiKey: string;
-  /** Go duration; default '1s' (the shipped config has 10s) */
-  updateFrequency?: string;
   /** Go duration; default '10s' as shipped. Same (value,type) add/del calls are suppressed within it. */
   cacheRetentionDuration?: string;
-  /** A directory the harness may write into (it makes its own subdirectory there). */
-  workDir: string;
+}
+
+/**
+ * The keys both bouncers read alike (go-cs-bouncer's shared config): the Local API, how often to
+ * pull, and logs on stdout in the foreground, where the harness reads them.
+ */
+function sharedBouncerYaml(dir: string, opts: BouncerRunOptions): Record<string, unknown> {
+  return {
+    update_frequency: opts.updateFrequency ?? '1s',
+    daemonize: false,
+    log_mode: 'stdout',
+    log_dir: dir,
+    log_level: opts.logLevel ?? 'info',
+    api_url: opts.apiUrl,
+    api_key: opts.apiKey,
+  };
 }
 
 // Each call becomes one record: <ms-timestamp>\0<argc>\0<arg1>\0...<argN>\0, written with a single
@@ -333,14 +335,8 @@ export async function startCustomBouncer(opts: CustomBouncerOptions): Promise<Cu
     origins: opts.origins ?? [],
     ...(opts.scopes ? { scopes: opts.scopes } : {}),
     piddir: dir, // only used when daemonize: true
-    update_frequency: opts.updateFrequency ?? '1s',
     cache_retention_duration: opts.cacheRetentionDuration ?? '10s',
-    daemonize: false,
-    log_mode: 'stdout',
-    log_dir: dir,
-    log_level: opts.logLevel ?? 'info',
-    api_url: opts.apiUrl,
-    api_key: opts.apiKey,
+    ...sharedBouncerYaml(dir, opts),
     // the shipped default (enabled on 127.0.0.1:60602) would clash between parallel bouncers
     prometheus: { enabled: false, listen_addr: '127.0.0.1', listen_port: '60602' },
   });
@@ -447,14 +443,8 @@ export interface FirewallBouncerHandle {
 }
 
 export interface FirewallBouncerOptions extends BouncerRunOptions {
-  apiUrl: string;
-  /** '' with `tls`: the client certificate authenticates instead. */
-  apiKey: string;
   /** Client certificate auth and the CA that signed the Local API's certificate (`cert_path`, `key_path`, `ca_cert_path`). */
   tls?: { certPath: string; keyPath: string; caCertPath: string };
-  /** Go duration; default '1s' */
-  updateFrequency?: string;
-  workDir: string;
   /**
    * false (default, as shipped): the bouncer creates its tables, sets and an input-hook chain that
    * DROPs packets from banned addresses — on this host's network namespace, so never ban loopback
@@ -577,13 +567,7 @@ export async function startFirewallBouncer(opts: FirewallBouncerOptions): Promis
   writeYaml(files.config, {
     mode: 'nftables',
     pid_dir: dir,
-    update_frequency: opts.updateFrequency ?? '1s',
-    daemonize: false,
-    log_mode: 'stdout',
-    log_dir: dir,
-    log_level: opts.logLevel ?? 'info',
-    api_url: opts.apiUrl,
-    api_key: opts.apiKey,
+    ...sharedBouncerYaml(dir, opts),
     ...(opts.tls ? { cert_path: opts.tls.certPath, key_path: opts.tls.keyPath, ca_cert_path: opts.tls.caCertPath } : {}),
     insecure_skip_verify: false,
     disable_ipv6: !ipv6,

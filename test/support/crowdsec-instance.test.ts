@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useCleanups } from './cleanups.ts';
 import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './crowdsec-instance.ts';
 import { freshDbUrl, DIALECTS } from './databases.ts';
 import { mariadbAvailable, startMariadb } from './mariadb-instance.ts';
@@ -14,11 +13,12 @@ const cs = crowdsecAvailable();
 const skip = !cs.available && !process.env.CI;
 
 describe.skipIf(skip)(`isolated CrowdSec instance${skip ? ` (skipped: ${cs.reason})` : ''}`, () => {
+  const describeCleanups = useCleanups('all');
+  const cleanups = useCleanups();
   let work: string;
   beforeAll(() => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-cs-instance-'));
+    work = describeCleanups.tempDir('vigil-cs-instance-');
   });
-  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
   async function exercise(lapi: CrowdsecInstance) {
     const key = await lapi.addBouncer('helper-bouncer');
@@ -55,14 +55,11 @@ describe.skipIf(skip)(`isolated CrowdSec instance${skip ? ` (skipped: ${cs.reaso
 
   it.skipIf(!DIALECTS.includes('postgres'))('runs on PostgreSQL, creating its schema there', async () => {
     const db = await freshDbUrl('postgres');
+    cleanups.push(db.cleanup);
     const lapi = await startCrowdsec({ workDir: work, db: { type: 'postgresql', url: db.url } });
-    try {
-      expect(lapi.dbPath).toBeNull();
-      await exercise(lapi);
-    } finally {
-      await lapi.destroy();
-      await db.cleanup();
-    }
+    cleanups.push(() => lapi.destroy());
+    expect(lapi.dbPath).toBeNull();
+    await exercise(lapi);
   });
 
   const maria = mariadbAvailable();
@@ -70,17 +67,11 @@ describe.skipIf(skip)(`isolated CrowdSec instance${skip ? ` (skipped: ${cs.reaso
     `runs on MariaDB, creating its schema there${maria.available ? '' : ` (skipped: ${maria.reason})`}`,
     async () => {
       const db = await startMariadb({ workDir: work });
-      try {
-        const lapi = await startCrowdsec({ workDir: work, db: { type: 'mysql', url: db.url } });
-        try {
-          expect(lapi.dbPath).toBeNull();
-          await exercise(lapi);
-        } finally {
-          await lapi.destroy();
-        }
-      } finally {
-        await db.destroy();
-      }
+      cleanups.push(() => db.destroy());
+      const lapi = await startCrowdsec({ workDir: work, db: { type: 'mysql', url: db.url } });
+      cleanups.push(() => lapi.destroy());
+      expect(lapi.dbPath).toBeNull();
+      await exercise(lapi);
     },
   );
 });

@@ -40,8 +40,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import YAML from 'yaml';
-import { findExecutable } from './crowdsec-bouncers.ts';
-import { awaitHealthy, freePort, loggedProcess, shellQuote, startOrRemove } from './processes.ts';
+import { findExecutable } from '../../src/doctor/host.ts';
+import { awaitHealthy, freePort, loggedProcess, shellQuote, startOrRemove, stopAndRemove } from './processes.ts';
 
 const execFileAsync = promisify(execFile);
 /** Read-only things we borrow from the package's install (never written). */
@@ -314,10 +314,7 @@ export async function startCrowdsec(opts: CrowdsecOptions = {}): Promise<Crowdse
     running: proc.running,
     pid: proc.pid,
     logs: proc.logs,
-    async destroy() {
-      await proc.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
+    destroy: () => stopAndRemove(proc, dir),
   };
   await startOrRemove(opts.start !== false, start, dir);
   return instance;

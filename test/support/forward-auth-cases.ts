@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +14,43 @@ import { eventually, request, solvePage, startTestLapi, type TestLapi } from '..
  * proxy in front of the one under test (it sends X-Forwarded-For); 127.0.0.2 (banned) and 127.0.0.3
  * are untrusted clients.
  */
+
+/** Where Debian's packages put the proxies the tests run. */
+export const PROXY_BINARIES = { nginx: '/usr/sbin/nginx', caddy: '/usr/bin/caddy' };
+
+// What forward-auth needs of each: nginx's auth_request module; Caddy's reverse_proxy (forward_auth is a shortcut for it).
+const PROXY_NEEDS = {
+  nginx: { args: ['-V'], module: 'http_auth_request_module', has: (out: string) => out.includes('--with-http_auth_request_module') },
+  caddy: { args: ['list-modules'], module: 'http.handlers.reverse_proxy', has: (out: string) => out.split('\n').includes('http.handlers.reverse_proxy') },
+};
+
+/** Whether `proxy` is installed with what forward-auth needs; if not, why (for the skipped describe's title). */
+export function proxyAvailable(proxy: keyof typeof PROXY_BINARIES): { ok: boolean; reason?: string } {
+  const bin = PROXY_BINARIES[proxy];
+  if (!fs.existsSync(bin)) return { ok: false, reason: `(skipped: ${proxy} not installed; run: sudo bash scripts/install-${proxy}.sh)` };
+  const needs = PROXY_NEEDS[proxy];
+  const v = spawnSync(bin, needs.args, { encoding: 'utf8' });
+  if (!needs.has(`${v.stdout ?? ''}${v.stderr ?? ''}`)) return { ok: false, reason: `(skipped: ${proxy} lacks ${needs.module})` };
+  return { ok: true };
+}
+
+// docs/bouncer.md's blocks between these markers; the Caddy one ends before the blank line above its end marker.
+const DOCUMENTED_BLOCKS = {
+  nginx: /# vigil-forward-auth: begin\n([\s\S]*?)# vigil-forward-auth: end\n/,
+  caddy: /# vigil-forward-auth-caddy: begin\n([\s\S]*?)\s*# vigil-forward-auth-caddy: end\n/,
+};
+
+/**
+ * docs/bouncer.md's block for `proxy`, exactly as documented but pointed at the daemon at `daemonHost`
+ * (the docs say 127.0.0.1:7480); Caddy's also trusts 127.0.0.1, the proxy in front in the tests.
+ */
+export function documentedProxyBlock(proxy: keyof typeof DOCUMENTED_BLOCKS, daemonHost: string): string {
+  const docs = fs.readFileSync(path.join(import.meta.dirname, '..', '..', 'docs', 'bouncer.md'), 'utf8');
+  const block = DOCUMENTED_BLOCKS[proxy].exec(docs)?.[1];
+  if (block === undefined) throw new Error(`docs/bouncer.md has no ${proxy} block between its "# vigil-forward-auth…: begin" and "end" markers`);
+  const pointed = block.replaceAll('127.0.0.1:7480', daemonHost);
+  return proxy === 'caddy' ? pointed.replace('trusted_proxies 10.0.0.0/8', 'trusted_proxies 127.0.0.1/32') : pointed;
+}
 
 /** The decisions the cases expect, added to the test LAPI. */
 export async function addProxyCaseDecisions(lapi: TestLapi): Promise<void> {

@@ -37,9 +37,9 @@ export function heavyEvents(count: number, valueBytes: number): Array<Record<str
   return Array.from({ length: count }, (_, i) => ({ meta: [{ key: 'log', value: String(i).padEnd(valueBytes, 'x') }], timestamp: new Date().toISOString() }));
 }
 
-/** 250 bans, as `cscli decisions import` attaches them to one alert. */
-function importedDecisions(n: number): Array<Record<string, unknown>> {
-  return Array.from({ length: 250 }, (_, j) => ({
+/** `count` bans for alert `n`, as `cscli decisions import` attaches them to one alert (250 at a time). */
+export function importedDecisions(n: number, count = 250): Array<Record<string, unknown>> {
+  return Array.from({ length: count }, (_, j) => ({
     duration: '4h',
     origin: 'cscli',
     scenario: 'import',

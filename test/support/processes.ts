@@ -117,6 +117,12 @@ export async function stopChild(child: ChildProcess | undefined, signal: NodeJS.
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
+/** A harness's destroy (CrowdSec, an agent): its process stopped, then its folder removed. */
+export async function stopAndRemove(proc: LoggedProcess, dir: string): Promise<void> {
+  await proc.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
 /**
  * A harness's first start (CrowdSec, an agent), unless the test asked to start it itself
  * (`start: false`); a failed start removes the harness's folder before rethrowing.

@@ -11,6 +11,8 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { beforeAll } from 'vitest';
+import { useCleanups } from './cleanups.ts';
 import { awaitHealthy, freePort, loggedProcess } from './processes.ts';
 
 const exec = promisify(execFile);
@@ -69,5 +71,24 @@ export async function startVigilServe(opts: {
     },
     logs: proc.logs,
     stop: proc.stop,
+  };
+}
+
+/**
+ * A real `vigil serve` for the enclosing describe's tests: started before them (before the
+ * describe's own beforeAll hooks declared after this call) in a fresh folder named from `prefix`,
+ * stopped and removed after them.
+ */
+export function useVigilServe(prefix: string, opts: Omit<Parameters<typeof startVigilServe>[0], 'workDir'> = {}): () => VigilServe {
+  const cleanups = useCleanups('all');
+  let vigil: VigilServe | undefined;
+  beforeAll(async () => {
+    const started = await startVigilServe({ ...opts, workDir: cleanups.tempDir(prefix) });
+    cleanups.push(() => started.stop());
+    vigil = started;
+  });
+  return () => {
+    if (!vigil) throw new Error('vigil serve is not started: call useVigilServe inside describe()');
+    return vigil;
   };
 }

@@ -1,34 +1,11 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAlertsPayload } from '../../core/alerts/payload.ts';
+import { agentAlert, heavyEvents, importedDecisions } from '../../../test/support/heavy-alerts.ts';
 import { AlertParser } from './alert-parser.ts';
 
-function alert(n: number, decisions: number): Record<string, unknown> {
-  const ip = `10.0.${(n >> 8) & 255}.${n & 255}`;
-  const at = '2026-12-08T00:00:00Z';
-  return {
-    capacity: 5,
-    decisions: Array.from({ length: decisions }, (_, j) => ({
-      duration: '4h',
-      origin: 'cscli',
-      scenario: 'import',
-      scope: 'Ip',
-      type: 'ban',
-      value: `172.16.${j & 255}.${n & 255}`,
-    })),
-    events: [{ meta: [{ key: 'log', value: 'x'.repeat(600) }], timestamp: at }],
-    events_count: 1,
-    leakspeed: '10s',
-    message: `alert ${n}`,
-    scenario: 'test/parser',
-    scenario_hash: 'h',
-    scenario_version: '0.1',
-    simulated: false,
-    source: { ip, scope: 'Ip', value: ip },
-    start_at: at,
-    stop_at: at,
-  };
-}
+/** Alert `n` with `decisions` imported bans and one 600-byte event. */
+const alert = (n: number, decisions: number) => agentAlert(n, { decisions: importedDecisions(n, decisions), events: heavyEvents(1, 600) });
 
 /** The body in socket-sized chunks, as the body guard keeps it. */
 function chunked(body: Buffer, size = 64 * 1024): Buffer[] {
@@ -51,7 +28,7 @@ describe('alert parser worker', () => {
   it('inflates gzip, refusing one that does not inflate or inflates past the cap', async () => {
     const body = Buffer.from(JSON.stringify([alert(1, 1)]));
     const got = await parser.parse(chunked(gzipSync(body), 100), true, 1024 * 1024);
-    expect(got.ok && got.alerts[0]!.message).toBe('alert 1');
+    expect(got.ok && got.alerts[0]!.message).toBe(agentAlert(1).message);
     await expect(parser.parse([Buffer.from('not gzip')], true, 1024)).rejects.toMatchObject({ code: 'E_BAD_BODY' });
     await expect(parser.parse([gzipSync(Buffer.alloc(10_000, 32))], true, 1_000)).rejects.toMatchObject({
       code: 'E_BODY_TOO_LARGE',
