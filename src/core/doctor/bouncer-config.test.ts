@@ -3,44 +3,6 @@ import { loadBouncerConfig, loadKeyValueConfig, loadYamlConfig, mergeYaml, parse
 
 const f = (path: string, text: string) => ({ path, text });
 
-/** The real package layouts: placeholders (or a quoted key) in the main file, the key in .local. */
-const YAML_MAIN = f(
-  '/etc/crowdsec/bouncers/crowdsec-custom-bouncer.yaml',
-  'bin_path: ${BINARY_PATH}\nupdate_frequency: 10s\nlog_mode: file\nlog_dir: /var/log/\napi_url: http://localhost:8080/\napi_key: ${API_KEY}\nprometheus:\n  enabled: true\n',
-);
-const YAML_LOCAL = f('/etc/crowdsec/bouncers/crowdsec-custom-bouncer.yaml.local', 'bin_path: /usr/bin/true\napi_key: 1f56a4da412d18783d7ead0122be1783\n');
-const KEY_VALUE_MAIN = f(
-  '/etc/crowdsec/bouncers/crowdsec-nginx-bouncer.conf',
-  '# comment\nAPI_URL=http://127.0.0.1:8080\nAPI_KEY="quoted"\nMODE=stream\nFOO=bar\n\nUPDATE_FREQUENCY=10\n',
-);
-const KEY_VALUE_LOCAL = f('/etc/crowdsec/bouncers/crowdsec-nginx-bouncer.conf.local', 'API_KEY=abcdef0123456789\n');
-
-describe('FILE.local over FILE, in both formats', () => {
-  it.each([
-    {
-      format: 'YAML',
-      load: loadYamlConfig,
-      main: YAML_MAIN,
-      local: YAML_LOCAL,
-      url: { value: 'http://localhost:8080/', path: YAML_MAIN.path, key: 'api_url', line: 5 },
-      key: { value: '1f56a4da412d18783d7ead0122be1783', path: YAML_LOCAL.path, key: 'api_key', line: 2 },
-    },
-    {
-      format: 'KEY=VALUE (lua-cs-bouncer)',
-      load: loadKeyValueConfig,
-      main: KEY_VALUE_MAIN,
-      local: KEY_VALUE_LOCAL,
-      url: { value: 'http://127.0.0.1:8080', path: KEY_VALUE_MAIN.path, key: 'API_URL', line: 2 },
-      key: { value: 'abcdef0123456789', path: KEY_VALUE_LOCAL.path, key: 'API_KEY', line: 1 },
-    },
-  ])('$format: the URL from the main file, the key from .local, each with its file and line', ({ load, main, local, url, key }) => {
-    const r = load(main, local);
-    if (!r.ok) throw new Error(r.error.message);
-    expect(r.settings.url).toEqual(url);
-    expect(r.settings.key).toEqual(key);
-  });
-});
-
 describe('YAML bouncer configurations', () => {
   it('merges FILE.local over FILE as crowdsec yamlpatch does', () => {
     expect(mergeYaml({ a: 1, m: { x: 1, y: 2 }, s: [1, 2] }, { a: 2, m: { y: 3, z: 4 }, s: [9] })).toEqual({ a: 2, m: { x: 1, y: 3, z: 4 }, s: [9] });
@@ -50,13 +12,20 @@ describe('YAML bouncer configurations', () => {
     expect(() => mergeYaml({ api_key: 'a' }, { api_key: { nested: 'x' } })).toThrow("can't merge a mapping into a scalar (key api_key)");
   });
 
-  it('reads the real package layout: .local fills the placeholders of the main file', () => {
-    const r = loadYamlConfig(YAML_MAIN, YAML_LOCAL);
+  it('reads the real package layout: placeholders in the main file, the key in .local', () => {
+    const main = f(
+      '/etc/crowdsec/bouncers/crowdsec-custom-bouncer.yaml',
+      'bin_path: ${BINARY_PATH}\nupdate_frequency: 10s\nlog_mode: file\nlog_dir: /var/log/\napi_url: http://localhost:8080/\napi_key: ${API_KEY}\nprometheus:\n  enabled: true\n',
+    );
+    const local = f('/etc/crowdsec/bouncers/crowdsec-custom-bouncer.yaml.local', 'bin_path: /usr/bin/true\napi_key: 1f56a4da412d18783d7ead0122be1783\n');
+    const r = loadYamlConfig(main, local);
     if (!r.ok) throw new Error(r.error.message);
+    expect(r.settings.url).toEqual({ value: 'http://localhost:8080/', path: main.path, key: 'api_url', line: 5 });
+    expect(r.settings.key).toEqual({ value: '1f56a4da412d18783d7ead0122be1783', path: local.path, key: 'api_key', line: 2 });
     expect(r.settings.placeholders).toEqual([]);
     expect(r.settings.logDir?.value).toBe('/var/log/');
     // Without .local the placeholders are what the bouncer would use.
-    const alone = loadYamlConfig(YAML_MAIN);
+    const alone = loadYamlConfig(main);
     if (!alone.ok) throw new Error();
     expect(alone.settings.placeholders.map((p) => `${p.key}=${p.value}@${p.line}`)).toEqual(['bin_path=${BINARY_PATH}@1', 'api_key=${API_KEY}@6']);
   });
@@ -101,9 +70,16 @@ describe('YAML bouncer configurations', () => {
 });
 
 describe('KEY=VALUE (lua-cs-bouncer) configurations', () => {
-  it('notes what the bouncer would complain about, in the main file even when .local overrides it', () => {
-    const r = loadKeyValueConfig(KEY_VALUE_MAIN, KEY_VALUE_LOCAL);
+  it('reads keys, lets .local override, and notes what the bouncer would complain about', () => {
+    const main = f(
+      '/etc/crowdsec/bouncers/crowdsec-nginx-bouncer.conf',
+      '# comment\nAPI_URL=http://127.0.0.1:8080\nAPI_KEY="quoted"\nMODE=stream\nFOO=bar\n\nUPDATE_FREQUENCY=10\n',
+    );
+    const local = f('/etc/crowdsec/bouncers/crowdsec-nginx-bouncer.conf.local', 'API_KEY=abcdef0123456789\n');
+    const r = loadKeyValueConfig(main, local);
     if (!r.ok) throw new Error(r.error.message);
+    expect(r.settings.url).toEqual({ value: 'http://127.0.0.1:8080', path: main.path, key: 'API_URL', line: 2 });
+    expect(r.settings.key).toEqual({ value: 'abcdef0123456789', path: local.path, key: 'API_KEY', line: 1 });
     expect(r.settings.notes.map((n) => `${n.line}: ${n.message}`)).toEqual([
       '3: API_KEY is quoted: the quotes become part of the value (write API_KEY=value without quotes)',
       "5: unsupported configuration 'FOO' (the bouncer ignores it)",
