@@ -1,17 +1,17 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useCleanups } from '../../test/support/cleanups.ts';
 import { loadConfig } from './config.ts';
 
 describe('vigil.yaml: ${VAR} everywhere and the vigil.yaml.local overlay', () => {
+  const cleanups = useCleanups();
   let dir: string;
   let file: string;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-config-file-'));
+    dir = cleanups.tempDir('vigil-config-file-');
     file = path.join(dir, 'vigil.yaml');
   });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
   const load = (env: NodeJS.ProcessEnv) => loadConfig({ flags: { config: file }, env, cwd: dir, systemConfigFile: null });
 
   it('expands ${VAR} and ${VAR:-default} in any key, typed where the key wants a number, a boolean or a list', () => {

@@ -1,15 +1,15 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useCleanups } from '../../test/support/cleanups.ts';
 import { defaultDataDir, loadConfig, resolveDb } from './config.ts';
 
 describe('where the store is', () => {
+  const cleanups = useCleanups();
   let dir: string;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-config-'));
+    dir = cleanups.tempDir('vigil-config-');
   });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('default data directory: VIGIL_DATA_DIR, else /var/lib/vigil for root, else XDG_DATA_HOME or ~/.local/share', () => {
     expect(defaultDataDir({ VIGIL_DATA_DIR: 'rel' }, '/srv', 0)).toBe('/srv/rel');

@@ -1,18 +1,18 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useCleanups } from '../../test/support/cleanups.ts';
 import { readEnvRegistrations } from './env-registrations.ts';
 
 describe('bouncers and a machine from the environment (CrowdSec image style)', () => {
+  const cleanups = useCleanups();
   let dir: string;
   let secrets: string;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-env-reg-'));
+    dir = cleanups.tempDir('vigil-env-reg-');
     secrets = path.join(dir, 'secrets');
     fs.mkdirSync(secrets);
   });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('reads BOUNCER_KEY_<name>, BOUNCER_KEY_<name>_FILE and secrets bouncer_key_<name>; skips empty ones', () => {
     fs.writeFileSync(path.join(dir, 'web.key'), 'web-key-0123456789\n');

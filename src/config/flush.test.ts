@@ -1,15 +1,15 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useCleanups } from '../../test/support/cleanups.ts';
 import { loadConfig } from './config.ts';
 
 describe('flush: in vigil.yaml', () => {
+  const cleanups = useCleanups();
   let dir: string;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-flush-'));
+    dir = cleanups.tempDir('vigil-flush-');
   });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
   const load = (yaml: string) => {
     fs.writeFileSync(path.join(dir, 'vigil.yaml'), yaml);
     return loadConfig({ env: {}, cwd: dir, systemConfigFile: null }).flush;

@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { useCleanups } from '../../test/support/cleanups.ts';
 import { ManualClock } from '../lib/clock.ts';
 import { CaptchaService, cookieValue, leadingZeroBits, loadOrCreateSigningKey, solvesChallenge } from './captcha.ts';
 import { POW_SOLVER_JS, captchaPage, safeReturnPath } from './pages.ts';
@@ -17,6 +17,7 @@ function solve(challenge: string, difficulty: number): string {
 }
 
 describe('proof-of-work captcha', () => {
+  const cleanups = useCleanups();
   it('the page script computes the same SHA-256 test as node:crypto', () => {
     const ctx: { vigilPowOk?: (t: string, d: number) => boolean } = {};
     vm.runInNewContext(POW_SOLVER_JS, ctx);
@@ -75,20 +76,15 @@ describe('proof-of-work captcha', () => {
   });
 
   it('the signing key is generated once, 0600, and reused', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-key-'));
-    try {
-      const file = path.join(dir, 'sub', 'captcha.key');
-      const a = loadOrCreateSigningKey(file);
-      const b = loadOrCreateSigningKey(file);
-      expect(a.equals(b)).toBe(true);
-      expect(a.length).toBe(32);
-      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-      expect(fs.readdirSync(path.dirname(file))).toEqual(['captcha.key']);
-      fs.writeFileSync(file, 'short\n');
-      expect(() => loadOrCreateSigningKey(file)).toThrow(/fewer than 16 bytes; delete it/);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const file = path.join(cleanups.tempDir('vigil-key-'), 'sub', 'captcha.key');
+    const a = loadOrCreateSigningKey(file);
+    const b = loadOrCreateSigningKey(file);
+    expect(a.equals(b)).toBe(true);
+    expect(a.length).toBe(32);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.readdirSync(path.dirname(file))).toEqual(['captcha.key']);
+    fs.writeFileSync(file, 'short\n');
+    expect(() => loadOrCreateSigningKey(file)).toThrow(/fewer than 16 bytes; delete it/);
   });
 
   it('pages: the challenge is embedded and escaped; JSON when asked; providers load their widget', () => {

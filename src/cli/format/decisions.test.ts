@@ -3,6 +3,7 @@ import { DECISIONS_HUMAN } from '../../../test/support/cscli-reference.ts';
 import { describe, expect, it } from 'vitest';
 import type { AlertWithDecisions, Decision } from '../../core/model/records.ts';
 import { formatDecisionList } from './decisions.ts';
+import type { OutputFormat } from './output-format.ts';
 
 const RAW = `id,source,ip,reason,action,country,as,events_count,expiration,simulated,alert_id
 7,cscli,Country:FR,manual 'ban' from '3d1219c7c4c5404aaa1f6d2a48adfda4',ban,,,1,3h59m53.241844009s,false,7
@@ -78,15 +79,15 @@ function sevenDecisions(): AlertWithDecisions[] {
   ];
 }
 
-/** CrowdSec's nanosecond remaining times, as captured; Vigil's own are in ms (tested below). */
-const captured =
-  (durations: Record<number, string>) =>
-  (d: Decision): string =>
-    durations[d.id];
-
-describe('formatDecisionList human', () => {
-  it('reproduces the §3 table byte for byte', () => {
-    const remaining = captured({
+/**
+ * What cscli printed for the §3 decisions in each format, with the nanosecond remaining times it
+ * printed then (Vigil's own are in ms, tested below); `ids`: the alerts of the seven it was given.
+ */
+const CAPTURED: Array<{ output: OutputFormat; what: string; ids?: number[]; remaining: Record<number, string>; expected: string }> = [
+  {
+    output: 'human',
+    what: 'the §3 table',
+    remaining: {
       7: '3h59m53.512773607s',
       6: '9m53.512768215s',
       5: '9m52.51276522s',
@@ -94,10 +95,34 @@ describe('formatDecisionList human', () => {
       3: '1h59m52.51276004s',
       2: '59m52.512757445s',
       1: '4m52.512755s',
-    });
-    expect(formatDecisionList(sevenDecisions(), 'human', NOW, { remaining })).toBe(DECISIONS_HUMAN);
-  });
+    },
+    expected: DECISIONS_HUMAN,
+  },
+  { output: 'raw', what: 'the §3 CSV', ids: [7, 4, 1], remaining: { 7: '3h59m53.241844009s', 4: '3h59m52.241830602s', 1: '4m52.241824115s' }, expected: RAW },
+  {
+    output: 'json',
+    what: 'test/fixtures/crowdsec-1.4.6/cscli-decisions-list.json',
+    remaining: {
+      7: '3h59m53.352848965s',
+      6: '9m53.352845153s',
+      5: '9m52.352842722s',
+      4: '3h59m52.352840393s',
+      3: '1h59m52.352838288s',
+      2: '59m52.352833697s',
+      1: '4m52.352831672s',
+    },
+    expected: JSON_FIXTURE,
+  },
+];
 
+describe('formatDecisionList: what cscli printed, byte for byte', () => {
+  it.each(CAPTURED)('$output reproduces $what', ({ output, ids, remaining, expected }) => {
+    const items = sevenDecisions().filter((i) => ids === undefined || ids.includes(i.alert.id));
+    expect(formatDecisionList(items, output, NOW, { remaining: (d: Decision) => remaining[d.id] })).toBe(expected);
+  });
+});
+
+describe('formatDecisionList human', () => {
   it('computes expiration as Go durations of until − now', () => {
     const item = added(1, '2026-11-24T04:18:06Z', '2026-11-24T04:18:06Z', 'Ip', '192.0.2.1', 'ban', 'test', NOW + 4 * M + 52_512);
     const out = formatDecisionList([item], 'human', NOW);
@@ -135,12 +160,6 @@ describe('formatDecisionList human', () => {
 });
 
 describe('formatDecisionList raw', () => {
-  it('reproduces the §3 CSV', () => {
-    const remaining = captured({ 7: '3h59m53.241844009s', 4: '3h59m52.241830602s', 1: '4m52.241824115s' });
-    const items = sevenDecisions().filter((i) => [7, 4, 1].includes(i.alert.id));
-    expect(formatDecisionList(items, 'raw', NOW, { remaining })).toBe(RAW);
-  });
-
   it('prints only the header when nothing is active, and a machine column on request', () => {
     expect(formatDecisionList([], 'raw', NOW)).toBe('id,source,ip,reason,action,country,as,events_count,expiration,simulated,alert_id\n');
     expect(formatDecisionList([], 'raw', NOW, { printMachine: true })).toBe(
@@ -155,19 +174,6 @@ describe('formatDecisionList raw', () => {
 });
 
 describe('formatDecisionList json', () => {
-  it('reproduces test/fixtures/crowdsec-1.4.6/cscli-decisions-list.json byte for byte', () => {
-    const remaining = captured({
-      7: '3h59m53.352848965s',
-      6: '9m53.352845153s',
-      5: '9m52.352842722s',
-      4: '3h59m52.352840393s',
-      3: '1h59m52.352838288s',
-      2: '59m52.352833697s',
-      1: '4m52.352831672s',
-    });
-    expect(formatDecisionList(sevenDecisions(), 'json', NOW, { remaining })).toBe(JSON_FIXTURE);
-  });
-
   it('prints null (no newline) when nothing is active, as cscli re-encodes the LAPI’s null', () => {
     expect(formatDecisionList([], 'json', NOW)).toBe('null');
   });

@@ -84,8 +84,8 @@ export function likelyCauses(b: BouncerHealthInput, since: number, idx: Evidence
   }
 
   if (b.lastPullAt !== null) {
-    const window = Math.max(RESTART_WINDOW_MIN_MS, 3 * (b.pullCadenceMs ?? 0));
-    const restart = lapiRestartCause(idx.lapiStarts, since, window, causes.length, {
+    const silence = { since, cadenceMs: b.pullCadenceMs, minWindowMs: RESTART_WINDOW_MIN_MS };
+    const restart = lapiRestartCause(idx.lapiStarts, silence, causes.length, {
       after: "this bouncer's last pull",
       notBack: 'it has not pulled since: it did not reconnect',
     });

@@ -5,9 +5,9 @@ import { canaryUrlOf, issueRunbook } from './issue-view.ts';
 import type { Runbook } from './runbooks/index.ts';
 import type { CauseKind } from './causes.ts';
 import { oneCause, openIssue } from '../../../test/support/health-issues.ts';
+import { allCommands } from '../../../test/support/runbook-context.ts';
 
 const steps = (r: Runbook, title: string) => r.sections.find((s) => s.title === title)?.steps ?? [];
-const allCommands = (r: Runbook) => r.sections.flatMap((s) => s.steps.flatMap((st) => st.commands));
 
 const canaryIssue = (cause: CauseKind): HealthIssue =>
   openIssue(0, {

@@ -9,6 +9,7 @@ import type { FleetSnapshot, MachineHealthInput } from './types.ts';
 import type { RefusedRequest } from '../model/records.ts';
 import { bouncerBuilder, fleetSnapshot, machineBuilder } from '../../../test/support/health-inputs.ts';
 import { agentRunbook, findingKinds, oneCause, openIssue, refusedRequests } from '../../../test/support/health-issues.ts';
+import { allCommands } from '../../../test/support/runbook-context.ts';
 
 const T0 = Date.UTC(2026, 10, 1, 0, 0, 0);
 const H = 3600_000;
@@ -234,7 +235,7 @@ describe('machine causes and runbooks', () => {
 
   it('no alerts points at acquisition and scenarios', () => {
     const r = agentRunbook('lp_no_alerts', 'no_alerts', 'host');
-    const commands = r.sections.flatMap((s) => s.steps.flatMap((st) => st.commands));
+    const commands = allCommands(r);
     expect(commands).toContain('sudo cscli metrics show acquisition parsers');
     expect(commands).toContain('sudo cscli simulation status');
   });

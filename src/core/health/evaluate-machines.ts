@@ -301,8 +301,8 @@ function offlineCauses(m: MachineHealthInput, since: number, idx: MachineEvidenc
   }
 
   if (m.lastHeartbeatAt !== null || m.lastLoginAt !== null) {
-    const window = Math.max(RESTART_WINDOW_MIN_MS, 3 * (m.heartbeatCadenceMs ?? 0));
-    const restart = lapiRestartCause(idx.lapiStarts, since, window, causes.length, {
+    const silence = { since, cadenceMs: m.heartbeatCadenceMs, minWindowMs: RESTART_WINDOW_MIN_MS };
+    const restart = lapiRestartCause(idx.lapiStarts, silence, causes.length, {
       after: 'this machine was last seen',
       notBack: 'it has not checked in since: the agent did not log in again',
     });
