@@ -158,6 +158,18 @@ export async function startWatch(config: VigilConfig, settings: WatchSettings, o
   logWatching(log, settings, source, store, learning, listener);
   if (opts.poll !== false) watcher.start(settings.pollEveryMs);
 
+  return runningWatch({ listener, store, watcher, notifications, closeOpened });
+}
+
+/** What startWatch hands back: its parts, and a `close` that stops them newest first, once. */
+function runningWatch(parts: {
+  listener: WatchListener | undefined;
+  store: Store;
+  watcher: Watcher;
+  notifications: Notifications;
+  closeOpened: () => Promise<void>;
+}): RunningWatch {
+  const { listener, store, watcher, notifications, closeOpened } = parts;
   let closing: Promise<void> | undefined;
   return {
     url: listener?.url ?? null,
