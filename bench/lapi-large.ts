@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { startCrowdsec, type CrowdsecInstance } from '../test/support/crowdsec-instance.ts';
-import { freePort, residentMB, sleep, spawnHelloWorld, spawnVigilServe, stopBench, stopServer, vigilEnv, waitFor, writeResult } from './support.ts';
+import { freePort, noteFatal, residentMB, sleep, spawnHelloWorld, spawnVigilServe, stopBench, stopServer, vigilEnv, waitFor, writeResult } from './support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODE = process.execPath;
@@ -347,9 +347,7 @@ export async function runLarge(total: number): Promise<void> {
       if (last?.metric.startsWith('?ip=')) last.crowdsec = r;
     }
   } catch (e) {
-    notes.push(`fatal: ${(e as Error).stack ?? e}`);
-    log(notes.at(-1));
-    process.exitCode = 1;
+    noteFatal(notes, e);
   } finally {
     await stopBench([vigilProc, helloProc], cs, tmp, notes);
   }

@@ -15,7 +15,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { startCrowdsec, type CrowdsecInstance } from '../test/support/crowdsec-instance.ts';
-import { freePort, residentMB, sleep, spawnHelloWorld, spawnVigilServe, stopBench, stopServer, vigilEnv, waitFor } from './support.ts';
+import { freePort, noteFatal, residentMB, sleep, spawnHelloWorld, spawnVigilServe, stopBench, stopServer, vigilEnv, waitFor } from './support.ts';
 import { runLarge } from './lapi-large.ts';
 
 // `--decisions N`: the large-store comparison (bench/lapi-large.ts) instead of the 10k/100k one.
@@ -402,9 +402,7 @@ try {
     rows.push({ metric: `${lbl} server CPU per request (µs)`, vigil: res.cpuUs, crowdsec: null, unit: 'µs', better: 'lower', hello: helloNow.cpuUs });
   }
 } catch (e) {
-  failures.push(`fatal: ${(e as Error).stack ?? e}`);
-  log(failures.at(-1));
-  process.exitCode = 1;
+  noteFatal(failures, e);
 } finally {
   await stopBench([vigilProc, helloProc], csInstance, tmp, failures);
 }

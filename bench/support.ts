@@ -40,6 +40,13 @@ export async function stopServer(server: ChildProcess | undefined): Promise<void
   clearTimeout(kill);
 }
 
+/** A bench that failed: its stack goes into the report's notes and the log, and the run exits 1. */
+export function noteFatal(notes: string[], e: unknown): void {
+  notes.push(`fatal: ${e instanceof Error && e.stack ? e.stack : String(e)}`);
+  console.error('[bench]', notes.at(-1));
+  process.exitCode = 1;
+}
+
 /** Stops what a bench started (its servers, its private CrowdSec) and removes its folder; a CrowdSec that would not stop is noted. */
 export async function stopBench(
   servers: ReadonlyArray<ChildProcess | undefined>,

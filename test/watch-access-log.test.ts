@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/lib/clock.ts';
@@ -11,6 +10,7 @@ import { startWatch, type RunningWatch } from '../src/watch/start-watch.ts';
 import { resolveWatchSettings } from '../src/watch/watch-config.ts';
 import { crowdsecBouncersAvailable, startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
 import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
+import { useCleanups } from './support/cleanups.ts';
 import { until } from './support/wait.ts';
 import { listBouncers } from '../src/store/bouncers.ts';
 import { openHealthIssues } from '../src/store/health-issues.ts';
@@ -40,6 +40,8 @@ function pullsInLogs(dir: string): number {
 }
 
 describe.skipIf(skip)(`vigil watch reads CrowdSec 1.4.6's access log and counters${skip ? ` (skipped: ${reason})` : ''}`, () => {
+  // Undone after the afterAll below (hooks run last registered first): the LAPI outlives its clients.
+  const cleanups = useCleanups('all');
   let work: string;
   let lapi: CrowdsecInstance;
   let w: RunningWatch;
@@ -47,15 +49,14 @@ describe.skipIf(skip)(`vigil watch reads CrowdSec 1.4.6's access log and counter
   const clock = new ManualClock(Date.now());
 
   beforeAll(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-watch-log-'));
+    work = cleanups.tempDir('vigil-watch-log-');
     lapi = await startCrowdsec({ workDir: work, logMedia: 'file', prometheus: true });
+    cleanups.push(() => lapi.destroy());
   });
 
   afterAll(async () => {
     await puller?.stop();
     await w?.close();
-    await lapi?.destroy();
-    fs.rmSync(work, { recursive: true, force: true });
   });
 
   it('learns the cadence from the log, loses no pull through copytruncate and rename rotations, sees the restart, names refused keys, raises lp_offline', async () => {

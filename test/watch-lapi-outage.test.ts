@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.ts';
@@ -11,6 +10,7 @@ import { runVigil } from './support/cli.ts';
 import { crowdsecBouncersAvailable, startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
 import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
+import { useCleanups } from './support/cleanups.ts';
 import { until } from './support/wait.ts';
 import { listBouncers } from '../src/store/bouncers.ts';
 import { healthIssues, openHealthIssues } from '../src/store/health-issues.ts';
@@ -72,6 +72,8 @@ function scriptedAgent(lapiUrl: string, machineId: string, password: string, eve
 }
 
 describe.skipIf(skip)(`vigil watch: CrowdSec's Local API down or replaced, agents' cadence, no false late${skip ? ` (skipped: ${reason})` : ''}`, () => {
+  // Undone after the afterAll below (hooks run last registered first): the LAPI outlives its clients.
+  const cleanups = useCleanups('all');
   let work: string;
   let lapi: CrowdsecInstance;
   let puller: CustomBouncerHandle | undefined;
@@ -82,8 +84,9 @@ describe.skipIf(skip)(`vigil watch: CrowdSec's Local API down or replaced, agent
   const silent = createLogger('silent', { write: () => true } as unknown as NodeJS.WritableStream);
 
   beforeAll(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-watch-outage-'));
+    work = cleanups.tempDir('vigil-watch-outage-');
     lapi = await startCrowdsec({ workDir: work, logMedia: 'file', prometheus: true });
+    cleanups.push(() => lapi.destroy());
   });
 
   afterAll(async () => {
@@ -92,8 +95,6 @@ describe.skipIf(skip)(`vigil watch: CrowdSec's Local API down or replaced, agent
     await sampler?.close();
     await w?.close();
     await serve?.stop();
-    await lapi?.destroy();
-    fs.rmSync(work, { recursive: true, force: true });
   });
 
   async function watchOver(name: string, pollEvery: string, healthLines: string[]) {

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { describeOnEachDialect } from '../../test/support/store-suites.ts';
+import { machineBuilder } from '../../test/support/health-inputs.ts';
 import type { MachineHealthInput } from '../core/health/types.ts';
 import { listMachines } from './machines.ts';
 import { mergeHeartbeats, syncMachineMirror } from './machine-mirror.ts';
@@ -7,20 +8,10 @@ import type { Store } from './store.ts';
 
 const T0 = Date.UTC(2026, 11, 7, 16, 0, 0);
 
-const agent = (over: Partial<MachineHealthInput> = {}): MachineHealthInput => ({
-  id: 7,
-  machineId: 'myhost',
-  ipAddress: '127.0.0.1',
-  version: 'v1.4.6-6~deb12u1+b1-linux-debian',
-  isValidated: true,
-  authType: 'password',
-  createdAt: T0 - 3600_000,
-  lastLoginAt: T0 - 600_000,
-  lastHeartbeatAt: T0,
-  lastPushAt: null,
-  heartbeatCadenceMs: null,
-  ...over,
-});
+const agent = machineBuilder(
+  { id: 7, machineId: 'myhost', ipAddress: '127.0.0.1', version: 'v1.4.6-6~deb12u1+b1-linux-debian' },
+  { createdAt: T0 - 3600_000, lastLoginAt: T0 - 600_000, lastHeartbeatAt: T0, lastPushAt: null },
+);
 
 describe('heartbeat times from two sources', () => {
   it('one beat seen in the database (to the µs) and the log (to the second) counts once', () => {

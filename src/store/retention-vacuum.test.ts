@@ -1,11 +1,13 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { newAlert } from '../../test/support/alert-builders.ts';
 import { DIALECTS, freshDbUrl, useFreshStore } from '../../test/support/databases.ts';
+import { newDecision } from '../../test/support/decision-builders.ts';
+import { holdRetentionLock } from '../../test/support/retention-lock.ts';
 import { DEFAULT_RETENTION } from '../core/retention/plan.ts';
-import type { NewAlert, NewDecision } from '../core/model/records.ts';
 import { ManualClock } from '../lib/clock.ts';
 import { addAlerts } from './decisions.ts';
-import { RETENTION_LOCK, vacuumPurgedTables } from './retention.ts';
+import { vacuumPurgedTables } from './retention.ts';
 import { RetentionJob } from './retention-job.ts';
 import { dbOf } from './store-db.ts';
 import { Store } from './store.ts';
@@ -17,68 +19,17 @@ import { Store } from './store.ts';
 const DAY = 24 * 3600_000;
 const NOW = Date.UTC(2026, 11, 1, 12, 0, 0);
 
-const alert = (createdAt: number): NewAlert => ({
-  createdAt,
-  scenario: 's',
-  message: '',
-  machineId: 'm',
-  sourceScope: 'Ip',
-  sourceValue: '192.0.2.1',
-  sourceIp: '192.0.2.1',
-  eventsCount: 1,
-  leakspeed: '',
-  startAt: createdAt,
-  stopAt: createdAt,
-  simulated: false,
-});
-const decision = (value: string, until: number): NewDecision => ({
-  origin: 'cscli',
-  type: 'ban',
-  scope: 'Ip',
-  value,
-  scenario: 's',
-  createdAt: until - 3600_000,
-  until,
-  simulated: false,
-});
-
 /** `count` decisions expired a month before NOW (past every window), under one alert. */
 async function addExpired(store: Store, prefix: string, count: number): Promise<void> {
   const past = NOW - 30 * DAY;
-  await addAlerts(store, [{ alert: alert(past), decisions: Array.from({ length: count }, (_, i) => decision(`10.${prefix}.${i >> 8}.${i & 255}`, past)) }]);
+  const decisions = Array.from({ length: count }, (_, i) => newDecision(`10.${prefix}.${i >> 8}.${i & 255}`, past));
+  await addAlerts(store, [{ alert: newAlert(past), decisions }]);
 }
 
 /** Manual VACUUMs of `decisions` so far (PostgreSQL's statistics; autovacuum counts apart). */
 async function manualVacuums(store: Store): Promise<number> {
   const { rows } = await sql<{ n: string }>`select vacuum_count as n from pg_stat_user_tables where relname = 'decisions'`.execute(dbOf(store));
   return Number(rows[0]?.n ?? 0);
-}
-
-/** Holds the purge's lock from another store's session (another replica) until `release` is called. */
-async function holdLock(other: Store): Promise<{ release: () => Promise<void> }> {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  let locked!: () => void;
-  const isLocked = new Promise<void>((resolve) => {
-    locked = resolve;
-  });
-  const holder = dbOf(other)
-    .connection()
-    .execute(async (conn) => {
-      await sql`select pg_advisory_lock(${RETENTION_LOCK})`.execute(conn);
-      locked();
-      await released;
-      await sql`select pg_advisory_unlock(${RETENTION_LOCK})`.execute(conn);
-    });
-  await isLocked;
-  return {
-    release: async () => {
-      release();
-      await holder;
-    },
-  };
 }
 
 for (const dialect of DIALECTS) {
@@ -124,7 +75,7 @@ for (const dialect of DIALECTS) {
       try {
         await addExpired(one, '3', 150);
         const job = new RetentionJob(one, new ManualClock(NOW), DEFAULT_RETENTION, { vacuumAfterRows: 100 });
-        const lock = await holdLock(two);
+        const lock = await holdRetentionLock(two);
         try {
           const refused = await job.runOnce();
           expect(refused).toMatchObject({ busy: true, vacuumed: [] });

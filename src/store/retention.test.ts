@@ -4,14 +4,16 @@ import { describeOnEachDialect } from '../../test/support/store-suites.ts';
 import { DEFAULT_RETENTION, FIXED_BOUNDS, planRetention, type RetentionSettings } from '../core/retention/plan.ts';
 import type { NewAlert, NewDecision } from '../core/model/records.ts';
 import { addAlerts, expiredDecisions } from './decisions.ts';
-import { purgeExpired, RETENTION_LOCK, retentionRowCounts } from './retention.ts';
-import { dbOf, dialectOf } from './store-db.ts';
+import { purgeExpired, retentionRowCounts } from './retention.ts';
+import { dbOf } from './store-db.ts';
 import { Store } from './store.ts';
 import { recordLapiStart } from './lapi-runs.ts';
 import { PULL_HISTORY_KEPT_MS } from './pull-history.ts';
 import { REFUSED_SUMMARIES_KEPT_MS } from './refused-summaries.ts';
 import { WINDOWS_KEPT_MS } from './usage-log-processors.ts';
 import { newAlert } from '../../test/support/alert-builders.ts';
+import { newDecision } from '../../test/support/decision-builders.ts';
+import { holdRetentionLock } from '../../test/support/retention-lock.ts';
 
 const DAY = 24 * 3600_000;
 const NOW = Date.UTC(2026, 11, 1, 12, 0, 0);
@@ -27,16 +29,7 @@ const twoOldServeRuns = (store: Store, ended: string, alive: string) =>
       { at: NOW - 90 * DAY, instance: alive, alive_until: NOW - 5_000 },
     ])
     .execute();
-const decision = (value: string, until: number, createdAt = until - 3600_000): NewDecision => ({
-  origin: 'cscli',
-  type: 'ban',
-  scope: 'Ip',
-  value,
-  scenario: 's',
-  createdAt,
-  until,
-  simulated: false,
-});
+const decision = (value: string, until: number, createdAt = until - 3600_000): NewDecision => newDecision(value, until, { createdAt });
 
 async function alertIds(store: Store): Promise<number[]> {
   return (await dbOf(store).selectFrom('alerts').select('id').orderBy('id').execute()).map((r) => Number(r.id));
@@ -271,27 +264,11 @@ describeOnEachDialect('retention purge', (current, dialect) => {
     const [one, two] = [await Store.open(url), await Store.open(url)];
     try {
       await addAlerts(one, [{ alert: alert(NOW - 30 * DAY), decisions: [decision('10.4.0.1', NOW - 30 * DAY)] }]);
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      let locked!: () => void;
-      const isLocked = new Promise<void>((resolve) => {
-        locked = resolve;
-      });
-      const holder = dbOf(two)
-        .transaction()
-        .execute(async (trx) => {
-          await dialectOf(two).lockForTransaction(trx, RETENTION_LOCK);
-          locked();
-          await held;
-        });
-      await isLocked;
+      const lock = await holdRetentionLock(two);
       const skipped = await purgeExpired(one, planRetention(NOW, S));
       expect(skipped).toMatchObject({ busy: true, batches: 0 });
       expect(skipped.deleted.decisions).toBe(0);
-      release();
-      await holder;
+      await lock.release();
       const done = await purgeExpired(one, planRetention(NOW, S));
       expect(done).toMatchObject({ busy: false, complete: true });
       expect(done.deleted).toMatchObject({ decisions: 1, alerts: 1 });

@@ -9,13 +9,13 @@ import { activeDecisions, addAlerts, addDecisions, decisionsChangedSince, decisi
 import { secret } from './meta.ts';
 import { recordRefused, refusedRequests } from './refused-requests.ts';
 import { newAlert } from '../../test/support/alert-builders.ts';
+import { newDecision } from '../../test/support/decision-builders.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 4, 0, 0);
 
 const alert = (eventsCount: number): NewAlert => newAlert(T0, { scenario: 'test', message: 'test', machineId: 'vigil', eventsCount, leakspeed: '0' });
-function decision(value: string, scope = 'Ip', untilOffset = 3600_000): NewDecision {
-  return { origin: 'cscli', type: 'ban', scope, value, scenario: 'test', createdAt: T0, until: T0 + untilOffset, simulated: false };
-}
+const decision = (value: string, scope = 'Ip', untilOffset = 3600_000): NewDecision =>
+  newDecision(value, T0 + untilOffset, { scope, scenario: 'test', createdAt: T0 });
 
 describeOnEachDialect('store', (current, dialect) => {
   let store: Store;

@@ -1,27 +1,27 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useCleanups } from '../../test/support/cleanups.ts';
 import { FileTail } from './log-tail.ts';
 
 describe('FileTail (a real file another program writes)', () => {
-  let dir: string;
+  const cleanups = useCleanups();
   let file: string;
-  let tail: FileTail;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-tail-'));
-    file = path.join(dir, 'crowdsec_api.log');
+    file = path.join(cleanups.tempDir('vigil-tail-'), 'crowdsec_api.log');
   });
-  afterEach(async () => {
-    await tail?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  /** A tail on the test's log, closed after the test (before its folder is removed). */
+  const tailOf = (options?: ConstructorParameters<typeof FileTail>[1]) => {
+    const tail = new FileTail(file, options);
+    cleanups.push(() => tail.close());
+    return tail;
+  };
   const lines = (from: number, n: number) => Array.from({ length: n }, (_, i) => `line ${from + i}`);
   const append = (ls: string[]) => fs.appendFileSync(file, ls.map((l) => `${l}\n`).join(''));
 
   it('starts a bounded distance from the end of a large log, at a line boundary, then follows from its offset', async () => {
     append(lines(0, 20_000)); // ~200 kB
-    tail = new FileTail(file, { startBytes: 1000 });
+    const tail = tailOf({ startBytes: 1000 });
     const first = await tail.read();
     expect(first.lines.length).toBeGreaterThan(50);
     expect(first.lines.length).toBeLessThan(120);
@@ -36,7 +36,7 @@ describe('FileTail (a real file another program writes)', () => {
 
   it('copytruncate: the file shrinks → read again from 0; truncated and grown past the old offset → the changed head says so', async () => {
     append(lines(0, 10));
-    tail = new FileTail(file);
+    const tail = tailOf();
     expect((await tail.read()).lines).toHaveLength(10);
     fs.copyFileSync(file, `${file}.1`);
     fs.truncateSync(file, 0);
@@ -52,7 +52,7 @@ describe('FileTail (a real file another program writes)', () => {
 
   it('rename/create: what was left in the old file is read first, then the new file from 0', async () => {
     append(lines(0, 3));
-    tail = new FileTail(file);
+    const tail = tailOf();
     expect((await tail.read()).lines).toHaveLength(3);
     append(['last of old']);
     fs.renameSync(file, `${file}.1`);
@@ -67,7 +67,7 @@ describe('FileTail (a real file another program writes)', () => {
   });
 
   it('a missing file is an error for this read, not a crash; it is read from 0 once it appears', async () => {
-    tail = new FileTail(file);
+    const tail = tailOf();
     expect((await tail.read()).error).toMatch(/crowdsec_api\.log: not found/);
     append(['hello']);
     expect(await tail.read()).toMatchObject({ lines: ['hello'] });

@@ -4,18 +4,12 @@ import { pullBuckets, timelineSummary, timelineSvg } from './timeline.ts';
 const H = 3600_000;
 const NOW = Date.UTC(2026, 10, 24, 12, 30, 0);
 const THIS_HOUR = Date.UTC(2026, 10, 24, 12, 0, 0);
+/** Hourly pull counts as the store gives them, each `[hours before this hour, pulls]`. */
+const hoursAgo = (...rows: Array<[number, number]>) => rows.map(([ago, pulls]) => ({ hour: THIS_HOUR - ago * H, pulls }));
 
 describe('pull timeline', () => {
   it('lays hourly counts on the last N hours, oldest first, gaps as zero, ignoring what lies outside', () => {
-    const b = pullBuckets(
-      [
-        { hour: THIS_HOUR - 30 * H, pulls: 9 },
-        { hour: THIS_HOUR - 2 * H, pulls: 5 },
-        { hour: THIS_HOUR, pulls: 1 },
-      ],
-      NOW,
-      24,
-    );
+    const b = pullBuckets(hoursAgo([30, 9], [2, 5], [0, 1]), NOW, 24);
     expect(b).toHaveLength(24);
     expect(b[0]!.start).toBe(THIS_HOUR - 23 * H);
     expect(b[23]).toEqual({ start: THIS_HOUR, hours: 1, pulls: 1, silentHours: 0 });
@@ -23,16 +17,7 @@ describe('pull timeline', () => {
     expect(b.reduce((s, x) => s + x.pulls, 0)).toBe(6);
   });
   it('groups hours into longer bars ending with the current hour', () => {
-    const b = pullBuckets(
-      [
-        { hour: THIS_HOUR - 7 * H, pulls: 2 },
-        { hour: THIS_HOUR - 5 * H, pulls: 3 },
-        { hour: THIS_HOUR, pulls: 1 },
-      ],
-      NOW,
-      7 * 24,
-      6,
-    );
+    const b = pullBuckets(hoursAgo([7, 2], [5, 3], [0, 1]), NOW, 7 * 24, 6);
     expect(b).toHaveLength(28);
     expect(b[27]).toEqual({ start: THIS_HOUR - 5 * H, hours: 6, pulls: 4, silentHours: 4 });
     expect(b[26]).toEqual({ start: THIS_HOUR - 11 * H, hours: 6, pulls: 2, silentHours: 5 });
@@ -44,20 +29,13 @@ describe('pull timeline', () => {
     expect(svg).toContain('(amber bars include hours without a pull)');
   });
   it('says in words what the bars show', () => {
-    const b = pullBuckets([{ hour: THIS_HOUR - 3 * H, pulls: 5 }], NOW, 24);
+    const b = pullBuckets(hoursAgo([3, 5]), NOW, 24);
     expect(timelineSummary(b)).toBe('pulled in 1 of 24 hours, none in the last 3 hours');
     expect(timelineSummary(pullBuckets([], NOW, 24))).toBe('no pull in the last 24 hours');
-    expect(timelineSummary(pullBuckets([{ hour: THIS_HOUR, pulls: 1 }], NOW, 24))).toBe('pulled in 1 of 24 hours, including this hour');
+    expect(timelineSummary(pullBuckets(hoursAgo([0, 1]), NOW, 24))).toBe('pulled in 1 of 24 hours, including this hour');
   });
   it('draws one path for a table row, one titled bar per hour for a detailed view', () => {
-    const b = pullBuckets(
-      [
-        { hour: THIS_HOUR - H, pulls: 4 },
-        { hour: THIS_HOUR, pulls: 1 },
-      ],
-      NOW,
-      24,
-    );
+    const b = pullBuckets(hoursAgo([1, 4], [0, 1]), NOW, 24);
     const row = timelineSvg(b, { label: 'web, last 24 hours' }).text;
     expect(row).toContain('aria-label="web, last 24 hours: pulled in 2 of 24 hours, including this hour"');
     expect(row.match(/<path /g)).toHaveLength(1);

@@ -1,4 +1,4 @@
-import type { Decision } from '../../src/core/model/records.ts';
+import type { Decision, NewDecision } from '../../src/core/model/records.ts';
 
 const MIN = 60_000;
 
@@ -21,4 +21,12 @@ export function indexedDecision(now: number, id: number, scope: string, value: s
     simulated: false,
     ...over,
   };
+}
+
+/**
+ * A decision as the store is given it (with its alert): a cscli ban on an IP, made an hour before
+ * `until`; `over` changes any field.
+ */
+export function newDecision(value: string, until: number, over: Partial<NewDecision> = {}): NewDecision {
+  return { origin: 'cscli', type: 'ban', scope: 'Ip', value, scenario: 's', createdAt: until - 60 * MIN, until, simulated: false, ...over };
 }

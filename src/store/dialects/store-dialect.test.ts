@@ -6,6 +6,7 @@ import { softDeleteDecisions, toDecision } from '../decisions.ts';
 import { dbOf, dialectOf } from '../store-db.ts';
 import { Store } from '../store.ts';
 import { newAlert } from '../../../test/support/alert-builders.ts';
+import { newDecision } from '../../../test/support/decision-builders.ts';
 
 // The same operations through StoreDialect on SQLite and on PostgreSQL must give the same answers:
 // the repositories rely on it when they call the dialect instead of asking which database it is.
@@ -14,9 +15,7 @@ const T0 = Date.UTC(2026, 10, 24, 4, 0, 0);
 const KEY = 'a'.repeat(128);
 
 const alert = (machineId: string): NewAlert => newAlert(T0, { machineId, leakspeed: '0' });
-function decision(value: string, until: number): NewDecision {
-  return { origin: 'cscli', type: 'ban', scope: 'Ip', value, scenario: 's', createdAt: T0, until, simulated: false };
-}
+const decision = (value: string, until: number): NewDecision => newDecision(value, until, { createdAt: T0 });
 
 /** Runs every operation of the interface on a fresh store and returns what each answered. */
 async function exercise(store: Store): Promise<Record<string, unknown>> {

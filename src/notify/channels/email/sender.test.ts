@@ -1,9 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { loadNotificationsConfig, resolveChannels } from '../../config.ts';
@@ -12,20 +8,15 @@ import type { OutgoingMessage } from '../../../core/notify/types.ts';
 import { DeliveryError } from '../shared/delivery-error.ts';
 import type { EmailChannel } from './index.ts';
 import { emailSender } from './sender.ts';
+import { useCleanups } from '../../../../test/support/cleanups.ts';
+import { makeSelfSignedCert, opensslAvailable } from '../../../../test/support/test-pki.ts';
 
 /**
  * E-mail against a real SMTP server on loopback (the smtp-server package), parsed with mailparser:
  * STARTTLS and implicit TLS with a self-signed certificate made for this run, AUTH, plain, and
  * the refusals an operator meets (wrong password, no STARTTLS offered, untrusted certificate).
  */
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasOpenssl = opensslAvailable();
 if (!hasOpenssl && process.env.CI) throw new Error('openssl is required in CI for the SMTP TLS tests (scripts/install-openssl.sh)');
 
 interface Received {
@@ -89,39 +80,14 @@ function channel(over: Partial<EmailChannel>): EmailChannel {
 }
 
 describe.skipIf(!hasOpenssl)('e-mail over SMTP to a real server', () => {
-  let dir: string;
+  const cleanups = useCleanups('all');
   let key: string;
   let cert: string;
   let caFile: string;
 
   beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-smtp-'));
-    caFile = path.join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=vigil-test-smtp',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-        '-keyout',
-        path.join(dir, 'key.pem'),
-        '-out',
-        caFile,
-      ],
-      { stdio: 'ignore' },
-    );
-    key = fs.readFileSync(path.join(dir, 'key.pem'), 'utf8');
-    cert = fs.readFileSync(caFile, 'utf8');
+    ({ cert, key, certPath: caFile } = makeSelfSignedCert(cleanups.tempDir('vigil-smtp-')));
   });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('sends over STARTTLS with AUTH: readable text and HTML, the delivery id as header and Message-ID', async () => {
     const smtp = await startSmtp({ key, cert, password: 'p@ss w0rd' });
