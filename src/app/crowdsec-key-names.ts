@@ -6,6 +6,8 @@ import { readCrowdsecKeys } from '../watch/crowdsec-keys.ts';
 const READ_EVERY_MS = 60_000;
 /** … or this soon when a refused key is not among them (a package installed a moment ago). */
 const REREAD_UNKNOWN_AFTER_MS = 5_000;
+/** How long an evaluation waits for a read of CrowdSec's database before going on with what it knows. */
+const WAIT_MS = 1_000;
 
 /**
  * The bouncers of CrowdSec's own database on this host by key fingerprint (the refused-request
@@ -17,17 +19,25 @@ export function crowdsecKeyNames(
   env: NodeJS.ProcessEnv,
   fingerprintSecret: Buffer,
   clock: Clock,
+  read: typeof readCrowdsecKeys = readCrowdsecKeys,
 ): (refused: readonly string[]) => Promise<ReadonlyMap<string, string>> {
   let readAt = -Infinity;
   let names: ReadonlyMap<string, string> = new Map();
+  let reading: Promise<void> | undefined;
   return async (refused) => {
     const now = clock.now();
     const age = now - readAt;
     const fresh = age >= 0 && (age < REREAD_UNKNOWN_AFTER_MS || (age < READ_EVERY_MS && refused.every((f) => names.has(f))));
     if (fresh) return names;
     readAt = now;
-    const keys = await readCrowdsecKeys(configFile, env);
-    names = keys.ok ? new Map([...keys.nameOfHash].map(([hash, name]) => [keyFingerprint(fingerprintSecret, hash), name])) : new Map();
+    reading ??= read(configFile, env)
+      .then((keys) => {
+        names = keys.ok ? new Map([...keys.nameOfHash].map(([hash, name]) => [keyFingerprint(fingerprintSecret, hash), name])) : new Map();
+      })
+      .finally(() => (reading = undefined));
+    // The health evaluation waits at most WAIT_MS: a CrowdSec PostgreSQL or MySQL that does not
+    // answer (up to its 5 s timeout) must not hold every evaluation; the names then come next time.
+    await Promise.race([reading, new Promise<void>((resolve) => setTimeout(resolve, WAIT_MS).unref())]);
     return names;
   };
 }
