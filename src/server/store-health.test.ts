@@ -46,15 +46,32 @@ describe('store health: disk full and a lost store file', () => {
     expect(h.state()).toEqual({ store: 'up' });
   });
 
-  it('a bulk read slower than the request deadline is answered and leaves the store up; a request-path read that slow degrades it', async () => {
-    const h = new StoreHealth({ log, probe: async () => 1, requestDeadlineMs: 50, bulkDeadlineMs: 2_000, probeEveryMs: 10_000 });
+  it('a bulk read slower than the request deadline is answered and leaves the store up; a request-path read that slow degrades it when the probe is late too', async () => {
+    let probeMs = 200;
+    const probe = () => new Promise<number>((r) => setTimeout(() => r(1), probeMs));
+    const h = new StoreHealth({ log, probe, requestDeadlineMs: 50, bulkDeadlineMs: 2_000, probeEveryMs: 10_000 });
     stops.push(() => h.stop());
     const slow = () => new Promise<string>((r) => setTimeout(() => r('560k rows'), 200));
     expect(await h.callBulk(slow)).toBe('560k rows');
     expect(h.state()).toEqual({ store: 'up' });
     await expect(h.call(slow)).rejects.toMatchObject({ code: 'E_STORE_DOWN' });
-    expect(h.up).toBe(false);
+    await eventually('the late probe to degrade the store', () => !h.up, 2_000, 10);
+    expect(h.state()).toEqual({ store: 'degraded', reason: 'unreachable' });
     await expect(h.callBulk(slow)).rejects.toMatchObject({ code: 'E_STORE_DOWN' });
+    probeMs = 0;
+  });
+
+  it('one request-path read past its deadline while the store answers a probe at once leaves the store up (a slow query, not a slow store)', async () => {
+    let probes = 0;
+    const h = new StoreHealth({ log, probe: async () => ++probes, requestDeadlineMs: 50, probeEveryMs: 10_000 });
+    stops.push(() => h.stop());
+    const slow = () => new Promise<string>((r) => setTimeout(() => r('rows'), 200));
+    await expect(h.call(slow)).rejects.toMatchObject({ code: 'E_STORE_DOWN' });
+    await eventually('the confirming probe', () => probes === 1, 2_000, 5);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(h.state()).toEqual({ store: 'up' });
+    expect(await h.call(async () => 'next')).toBe('next');
+    expect(h.errors).toBe(1);
   });
 
   it('a store file deleted is lost for good: not up, no recovery by a probe', async () => {
