@@ -1,13 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LikelyCause } from '../src/core/health/types.ts';
 import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
 import { canaryRuns } from '../src/store/canaries.ts';
 import { eventually, freePort } from './remediation-helpers.ts';
 import { startCanaryLapi, type CanaryLapi } from './support/canary-lapi.ts';
-import { documentedProxyBlock, PROXY_BINARIES, proxyAvailable, startProxy, closeUpstream, startUpstream, type Upstream } from './support/forward-auth-cases.ts';
+import { startTestCaddy } from './support/caddy.ts';
+import { documentedProxyBlock, proxyAvailable, closeUpstream, startUpstream, type Upstream } from './support/forward-auth-cases.ts';
 import { stopChild } from './support/processes.ts';
 
 /**
@@ -17,7 +16,6 @@ import { stopChild } from './support/processes.ts';
  * caddy` would): without `forward_auth` the canary raises remediation_not_enforced, with it back the
  * issue resolves.
  */
-const CADDY = PROXY_BINARIES.caddy;
 const EVERY_MS = 3000;
 const ADDRESS = '203.0.113.77';
 const avail = proxyAvailable('caddy').ok;
@@ -33,28 +31,7 @@ describe.skipIf(!avail && !process.env.CI)('canaries: real Caddy + Vigil forward
   const block = () => documentedProxyBlock('caddy', new URL(fa.url).host);
   const startCaddy = async (withForwardAuth: boolean) => {
     await stopChild(caddy);
-    const caddyfile = `{
-  admin off
-  auto_https off
-}
-http://127.0.0.1:${port} {
-  bind 127.0.0.1
-${withForwardAuth ? block() : ''}
-  reverse_proxy 127.0.0.1:${upstream.port}
-}
-`;
-    fs.writeFileSync(path.join(lapi.dir, 'Caddyfile'), caddyfile);
-    caddy = await startProxy(
-      'caddy',
-      () =>
-        spawn(CADDY, ['run', '--config', path.join(lapi.dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
-          cwd: lapi.dir,
-          env: { PATH: process.env.PATH, HOME: lapi.dir, XDG_DATA_HOME: path.join(lapi.dir, 'data'), XDG_CONFIG_HOME: path.join(lapi.dir, 'config') },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        }),
-      url,
-      (output) => `\n${output}\n${caddyfile}`,
-    );
+    caddy = await startTestCaddy(lapi.dir, port, withForwardAuth ? block() : '', upstream.port);
   };
   const runs = () => canaryRuns(lapi.server.store, { canary: 'caddy-site' });
 

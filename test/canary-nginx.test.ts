@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,17 +7,8 @@ import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.t
 import { canaryRuns } from '../src/store/canaries.ts';
 import { eventually, freePort, request, stopNginx } from './remediation-helpers.ts';
 import { startCanaryLapi, type CanaryLapi } from './support/canary-lapi.ts';
-import {
-  documentedProxyBlock,
-  PROXY_BINARIES,
-  proxyAvailable,
-  startProxy,
-  closeUpstream,
-  startUpstream,
-  viaProxy,
-  type Upstream,
-} from './support/forward-auth-cases.ts';
-import { writeTestNginxConf } from './support/nginx-conf.ts';
+import { documentedProxyBlock, PROXY_BINARIES, proxyAvailable, closeUpstream, startUpstream, viaProxy, type Upstream } from './support/forward-auth-cases.ts';
+import { startTestNginx, writeTestNginxConf } from './support/nginx-conf.ts';
 import { decisionsChangedSince } from '../src/store/decisions.ts';
 
 /**
@@ -95,12 +86,7 @@ ${snippet(withAuthRequest)}
     fa = await lapi.forwardAuth('nginx-fa');
     upstream = await startUpstream();
     writeConf(true);
-    nginx = await startProxy(
-      'nginx',
-      () => spawn(NGINX, ['-p', lapi.dir, '-e', `${lapi.dir}/error.log`, '-c', `${lapi.dir}/nginx.conf`], { stdio: ['ignore', 'pipe', 'pipe'] }),
-      url,
-      (output) => `${output} ${fs.existsSync(`${lapi.dir}/error.log`) ? fs.readFileSync(`${lapi.dir}/error.log`, 'utf8') : ''}`,
-    );
+    nginx = await startTestNginx(lapi.dir, url);
   }, 60_000);
 
   afterAll(async () => {

@@ -1,19 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, freePort, request, writeForwardAuthFile, type TestLapi } from './remediation-helpers.ts';
-import {
-  documentedProxyBlock,
-  PROXY_BINARIES,
-  proxyAvailable,
-  proxyCases,
-  startProxy,
-  startProxyCaseWorld,
-  viaProxy,
-  type ProxyCaseWorld,
-  type Upstream,
-} from './support/forward-auth-cases.ts';
+import { startTestCaddy } from './support/caddy.ts';
+import { documentedProxyBlock, proxyAvailable, proxyCases, startProxyCaseWorld, viaProxy, type ProxyCaseWorld, type Upstream } from './support/forward-auth-cases.ts';
 import { stopChild } from './support/processes.ts';
 
 /**
@@ -26,7 +16,6 @@ import { stopChild } from './support/processes.ts';
  * front of Caddy (it sends X-Forwarded-For; the block's `trusted_proxies` lets it through), 127.0.0.2 and
  * 127.0.0.3 are untrusted clients whose X-Forwarded-For Caddy replaces.
  */
-const CADDY = PROXY_BINARIES.caddy;
 const root = path.join(import.meta.dirname, '..');
 const node = path.join(root, 'node_modules', '.bin', 'node');
 
@@ -79,29 +68,7 @@ describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real Caddy 
 
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const caddyfile = `{
-  admin off
-  auto_https off
-}
-http://127.0.0.1:${port} {
-  bind 127.0.0.1
-${documentedProxyBlock('caddy', new URL(daemonUrl).host)}
-  reverse_proxy 127.0.0.1:${upstream.port}
-}
-`;
-    fs.writeFileSync(path.join(dir, 'Caddyfile'), caddyfile);
-    // HOME and XDG_* keep Caddy's storage (certificates, autosave) inside the test's directory.
-    caddy = await startProxy(
-      'caddy',
-      () =>
-        spawn(CADDY, ['run', '--config', path.join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
-          cwd: dir,
-          env: { PATH: process.env.PATH, HOME: dir, XDG_DATA_HOME: path.join(dir, 'data'), XDG_CONFIG_HOME: path.join(dir, 'config') },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        }),
-      base,
-      (output) => `\n${output}\n${caddyfile}`,
-    );
+    caddy = await startTestCaddy(dir, port, documentedProxyBlock('caddy', new URL(daemonUrl).host), upstream.port);
   });
 
   afterAll(async () => {

@@ -1,20 +1,9 @@
-import { writeTestNginxConf } from './support/nginx-conf.ts';
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
 import { eventually, freePort, request, startForwardAuthDaemon, stopNginx, type TestLapi } from './remediation-helpers.ts';
-import {
-  documentedProxyBlock,
-  PROXY_BINARIES,
-  proxyAvailable,
-  proxyCases,
-  startProxy,
-  startProxyCaseWorld,
-  viaProxy,
-  type ProxyCaseWorld,
-  type Upstream,
-} from './support/forward-auth-cases.ts';
+import { documentedProxyBlock, proxyAvailable, proxyCases, startProxyCaseWorld, viaProxy, type ProxyCaseWorld, type Upstream } from './support/forward-auth-cases.ts';
+import { startTestNginx, writeTestNginxConf } from './support/nginx-conf.ts';
 
 /**
  * A real Debian nginx (auth_request) in front of a loopback upstream, the forward-auth daemon and
@@ -24,8 +13,6 @@ import {
  * Clients and proxies are told apart by loopback source address: 127.0.0.1 is the trusted proxy
  * (it sends X-Forwarded-For), 127.0.0.2 and 127.0.0.3 are untrusted clients.
  */
-const NGINX = PROXY_BINARIES.nginx;
-
 const avail = proxyAvailable('nginx');
 
 describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real nginx ${avail.reason ?? ''}`, () => {
@@ -66,12 +53,7 @@ ${documentedProxyBlock('nginx', faAddress)}
     }
   }`,
     );
-    nginx = await startProxy(
-      'nginx',
-      () => spawn(NGINX, ['-p', dir, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`], { stdio: ['ignore', 'pipe', 'pipe'] }),
-      base,
-      (output) => `${output} ${fs.readFileSync(`${dir}/error.log`, 'utf8')}`,
-    );
+    nginx = await startTestNginx(dir, base);
   });
 
   afterAll(async () => {
