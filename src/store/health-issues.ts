@@ -1,8 +1,9 @@
 import type { Selectable } from 'kysely';
 import type { Criticality, IssueKind } from '../core/health/types.ts';
 import type { HealthIssue, IssueEvidence, NewHealthIssue } from '../core/model/health-issue.ts';
+import { isUniqueViolationError } from './dialects/store-dialect.ts';
 import type { HealthIssuesTable } from './schema.ts';
-import { dbOf, dialectOf } from './store-db.ts';
+import { dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
 
 // Health issues (migration 002): one row per opening, kept after it resolves (the flip history).
@@ -63,7 +64,7 @@ export async function openHealthIssue(store: Store, issue: NewHealthIssue): Prom
       .executeTakeFirstOrThrow();
     return toHealthIssue(row);
   } catch (e) {
-    if (dialectOf(store).isUniqueViolation(e)) return undefined;
+    if (isUniqueViolationError(e)) return undefined;
     throw e;
   }
 }
@@ -88,7 +89,7 @@ export async function touchHealthIssue(
       .execute();
     return true;
   } catch (e) {
-    if (dialectOf(store).isUniqueViolation(e)) return false;
+    if (isUniqueViolationError(e)) return false;
     throw e;
   }
 }
