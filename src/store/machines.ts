@@ -3,6 +3,7 @@ import { pullCadence } from '../core/health/cadence.ts';
 import type { Machine, MachineAuthType } from '../core/model/records.ts';
 import { VigilError } from '../lib/errors.ts';
 import { isUniqueViolationError } from './dialects/store-dialect.ts';
+import { idleBefore } from './prune-rule.ts';
 import type { MachinesTable } from './schema.ts';
 import { dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
@@ -152,12 +153,7 @@ export async function deleteExpiredPending(store: Store, before: number): Promis
  * before it (as cscli machines prune does).
  */
 export async function machinesToPrune(store: Store, cutoff: number): Promise<Machine[]> {
-  const rows = await dbOf(store)
-    .selectFrom('machines')
-    .selectAll()
-    .where((eb) => eb.or([eb('last_heartbeat_at', '<', cutoff), eb.and([eb('last_heartbeat_at', 'is', null), eb('created_at', '<', cutoff)])]))
-    .orderBy('id')
-    .execute();
+  const rows = await dbOf(store).selectFrom('machines').selectAll().where(idleBefore('last_heartbeat_at', cutoff)).orderBy('id').execute();
   return rows.map(toMachine);
 }
 
