@@ -2,6 +2,7 @@ import type { Selectable } from 'kysely';
 import type { Criticality, IssueKind } from '../core/health/types.ts';
 import type { HealthIssue, IssueEvidence, NewHealthIssue } from '../core/model/health-issue.ts';
 import { isUniqueViolationError } from './dialects/store-dialect.ts';
+import { newestFirst } from './newest-first.ts';
 import type { HealthIssuesTable } from './schema.ts';
 import { dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
@@ -17,10 +18,7 @@ export async function openHealthIssues(store: Store): Promise<HealthIssue[]> {
 export async function healthIssues(store: Store, opts: { includeResolved?: boolean; limit?: number } = {}): Promise<HealthIssue[]> {
   let q = dbOf(store).selectFrom('health_issues').selectAll();
   if (!opts.includeResolved) q = q.where('resolved_at', 'is', null);
-  const rows = await q
-    .orderBy('id', 'desc')
-    .limit(opts.limit ?? 1000)
-    .execute();
+  const rows = await newestFirst(q, opts.limit ?? 1000);
   return rows.map(toHealthIssue);
 }
 
