@@ -1,12 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { LikelyCause } from '../src/core/health/types.ts';
-import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
 import { canaryRuns } from '../src/store/canaries.ts';
-import { eventually, freePort } from './remediation-helpers.ts';
-import { startCanaryLapi, type CanaryLapi } from './support/canary-lapi.ts';
+import { eventually } from './remediation-helpers.ts';
+import { startCanarySite, type CanaryLapi, type CanarySite } from './support/canary-lapi.ts';
 import { startTestCaddy } from './support/caddy.ts';
-import { documentedProxyBlock, proxyAvailable, closeUpstream, startUpstream, type Upstream } from './support/forward-auth-cases.ts';
+import { useCleanups } from './support/cleanups.ts';
+import { documentedProxyBlock, proxyAvailable } from './support/forward-auth-cases.ts';
 import { stopChild } from './support/processes.ts';
 
 /**
@@ -21,38 +21,28 @@ const ADDRESS = '203.0.113.77';
 const avail = proxyAvailable('caddy').ok;
 
 describe.skipIf(!avail && !process.env.CI)('canaries: real Caddy + Vigil forward-auth', () => {
+  const cleanups = useCleanups('all');
+  let site: CanarySite;
   let lapi: CanaryLapi;
-  let fa: ForwardAuthServer;
-  let upstream: Upstream;
   let caddy: ChildProcess | undefined;
-  let port: number;
-  let url: string;
 
-  const block = () => documentedProxyBlock('caddy', new URL(fa.url).host);
   const startCaddy = async (withForwardAuth: boolean) => {
     await stopChild(caddy);
-    caddy = await startTestCaddy(lapi.dir, port, withForwardAuth ? block() : '', upstream.port);
+    const block = withForwardAuth ? documentedProxyBlock('caddy', new URL(site.fa.url).host) : '';
+    caddy = await startTestCaddy(lapi.dir, site.port, block, site.upstream.port);
   };
   const runs = () => canaryRuns(lapi.server.store, { canary: 'caddy-site' });
 
   beforeAll(async () => {
-    port = await freePort();
-    url = `http://127.0.0.1:${port}/`;
-    lapi = await startCanaryLapi(
+    site = await startCanarySite(cleanups, 'caddy-fa', (url) =>
       [`  - name: caddy-site`, `    url: ${url}`, `    bouncer: caddy-fa`, `    every: ${EVERY_MS / 1000}s`, `    address: ${ADDRESS}`, `    timeout: 5s`].join(
         '\n',
       ),
     );
-    fa = await lapi.forwardAuth('caddy-fa');
-    upstream = await startUpstream();
+    lapi = site.lapi;
+    cleanups.push(() => stopChild(caddy));
     await startCaddy(true);
   }, 60_000);
-
-  afterAll(async () => {
-    await stopChild(caddy);
-    await closeUpstream(upstream);
-    await lapi?.close();
-  });
 
   it('a working site: the scheduled canary passes with 403, no issue, no decision left', async () => {
     await eventually('a canary run', async () => (await runs()).length > 0, EVERY_MS + 15_000);

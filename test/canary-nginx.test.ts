@@ -1,13 +1,13 @@
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { LikelyCause } from '../src/core/health/types.ts';
-import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
 import { canaryRuns } from '../src/store/canaries.ts';
-import { eventually, freePort, request, stopNginx } from './remediation-helpers.ts';
-import { startCanaryLapi, type CanaryLapi } from './support/canary-lapi.ts';
-import { documentedProxyBlock, PROXY_BINARIES, proxyAvailable, closeUpstream, startUpstream, viaProxy, type Upstream } from './support/forward-auth-cases.ts';
+import { eventually, request, stopNginx } from './remediation-helpers.ts';
+import { startCanarySite, type CanaryLapi, type CanarySite } from './support/canary-lapi.ts';
+import { useCleanups } from './support/cleanups.ts';
+import { documentedProxyBlock, PROXY_BINARIES, proxyAvailable, viaProxy } from './support/forward-auth-cases.ts';
 import { startTestNginx, writeTestNginxConf } from './support/nginx-conf.ts';
 import { decisionsChangedSince } from '../src/store/decisions.ts';
 
@@ -24,15 +24,13 @@ const ADDRESS = '192.0.2.44';
 const avail = proxyAvailable('nginx').ok;
 
 describe.skipIf(!avail && !process.env.CI)('canaries: real nginx + Vigil forward-auth', () => {
+  const cleanups = useCleanups('all');
+  let site: CanarySite;
   let lapi: CanaryLapi;
-  let fa: ForwardAuthServer;
-  let upstream: Upstream;
-  let nginx: ChildProcess;
-  let port: number;
   let url: string;
 
   const snippet = (withAuthRequest: boolean) => {
-    const block = documentedProxyBlock('nginx', new URL(fa.url).host);
+    const block = documentedProxyBlock('nginx', new URL(site.fa.url).host);
     // The misconfiguration: the site's auth_request line is gone (the daemon still runs and pulls).
     return withAuthRequest ? block : block.replace(/^auth_request \/\.vigil\/auth;\n/m, '');
   };
@@ -40,9 +38,9 @@ describe.skipIf(!avail && !process.env.CI)('canaries: real nginx + Vigil forward
     const file = writeTestNginxConf(
       lapi.dir,
       `  server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${site.port};
 ${snippet(withAuthRequest)}
-    location / { proxy_pass http://127.0.0.1:${upstream.port}; }
+    location / { proxy_pass http://127.0.0.1:${site.upstream.port}; }
   }`,
       { accessLog: false },
     );
@@ -63,9 +61,7 @@ ${snippet(withAuthRequest)}
   };
 
   beforeAll(async () => {
-    port = await freePort();
-    url = `http://127.0.0.1:${port}/`;
-    lapi = await startCanaryLapi(
+    site = await startCanarySite(cleanups, 'nginx-fa', (url) =>
       [
         `  - name: shop`,
         `    url: ${url}`,
@@ -82,18 +78,12 @@ ${snippet(withAuthRequest)}
         `    timeout: 1500ms`,
       ].join('\n'),
     );
+    ({ lapi, url } = site);
     await lapi.addBouncer('ghost-bouncer');
-    fa = await lapi.forwardAuth('nginx-fa');
-    upstream = await startUpstream();
     writeConf(true);
-    nginx = await startTestNginx(lapi.dir, url);
+    const nginx = await startTestNginx(lapi.dir, url);
+    cleanups.push(() => stopNginx(nginx));
   }, 60_000);
-
-  afterAll(async () => {
-    await stopNginx(nginx);
-    await closeUpstream(upstream);
-    await lapi?.close();
-  });
 
   it("a working site: the scheduled canary passes (403 once the daemon pulled), no issue, the decision is gone and was marked as the canary's", async () => {
     const run = await nextRun(0, EVERY_MS + 15_000);
