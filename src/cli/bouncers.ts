@@ -20,7 +20,7 @@ import type { Bouncer, RefusedRequest } from '../core/model/records.ts';
 import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { storeRole } from '../store/store-role.ts';
 import { logLine } from './io.ts';
-import { confirmOrAbort, outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
+import { addInspectCommand, confirmOrAbort, outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
 import { createBouncer, deleteBouncers, getBouncer, listBouncers, setBouncerKind, setBouncerRevoked, staleBouncers } from '../store/bouncers.ts';
 import { refusedRequests } from '../store/refused-requests.ts';
 import { latestUsageMetrics, usageMetricsReceivedAt } from '../store/usage-metrics.ts';
@@ -123,32 +123,28 @@ function registerBouncerDelete(bouncers: Command, ctx: CommandContext): void {
 }
 
 function registerBouncerInspect(bouncers: Command, ctx: CommandContext): void {
-  bouncers
-    .command('inspect <name>')
-    .description('show one bouncer in detail')
-    .addOption(outputOption())
-    .action(async (name: string, o: { output: OutputFormat }) => {
-      const now = ctx.io.clock.now();
-      const { b, fleet, refused, usage, downtime, probe, observedEveryMs } = await ctx.withStore(async (store) => {
-        const found = await getBouncer(store, name);
-        return {
-          b: found,
-          fleet: await listBouncers(store),
-          refused: await refusedRequests(store, { limit: 2000 }),
-          usage: found ? await latestUsageMetrics(store, found.id) : undefined,
-          downtime: await vigilDowntime(store, downtimeLookback(now, healthRules(ctx)), now),
-          probe: found ? (await lastProbes(store, [found.id])).get(found.id) : undefined,
-          observedEveryMs: await readWatchPollEvery(store),
-        };
-      });
-      if (!b) throw new VigilError('E_NO_BOUNCER', `bouncer '${name}' doesn't exist (see: vigil bouncers list)`);
-      // Refused or misrouted requests that are this bouncer's by the health engine's rules (attribution.ts).
-      const mine = refusedOf(b, fleet, refused)
-        .slice(0, 10)
-        .map((m) => ({ ...m.request, whose: m.label }));
-      const status = bouncerStatus(toHealthInput(b, usage?.receivedAt ?? null), now, { ...healthRules(ctx), observedEveryMs }, downtime);
-      ctx.io.stdout(formatInspect(b, status, mine, o.output, usage, probe));
+  addInspectCommand(bouncers, 'show one bouncer in detail', async (name, output) => {
+    const now = ctx.io.clock.now();
+    const { b, fleet, refused, usage, downtime, probe, observedEveryMs } = await ctx.withStore(async (store) => {
+      const found = await getBouncer(store, name);
+      return {
+        b: found,
+        fleet: await listBouncers(store),
+        refused: await refusedRequests(store, { limit: 2000 }),
+        usage: found ? await latestUsageMetrics(store, found.id) : undefined,
+        downtime: await vigilDowntime(store, downtimeLookback(now, healthRules(ctx)), now),
+        probe: found ? (await lastProbes(store, [found.id])).get(found.id) : undefined,
+        observedEveryMs: await readWatchPollEvery(store),
+      };
     });
+    if (!b) throw new VigilError('E_NO_BOUNCER', `bouncer '${name}' doesn't exist (see: vigil bouncers list)`);
+    // Refused or misrouted requests that are this bouncer's by the health engine's rules (attribution.ts).
+    const mine = refusedOf(b, fleet, refused)
+      .slice(0, 10)
+      .map((m) => ({ ...m.request, whose: m.label }));
+    const status = bouncerStatus(toHealthInput(b, usage?.receivedAt ?? null), now, { ...healthRules(ctx), observedEveryMs }, downtime);
+    ctx.io.stdout(formatInspect(b, status, mine, output, usage, probe));
+  });
 }
 
 function registerBouncerPrune(bouncers: Command, ctx: CommandContext): void {

@@ -1,4 +1,4 @@
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { VigilError } from '../lib/errors.ts';
 import type { VigilConfig } from '../config/config.ts';
 import type { Store } from '../store/store.ts';
@@ -25,6 +25,15 @@ export interface CommandContext {
 export type OutputFormat = 'human' | 'json' | 'raw';
 
 export const outputOption = () => new Option('-o, --output <format>', 'output format: human, json or raw').choices(['human', 'json', 'raw']).default('human');
+
+/** `vigil RESOURCE inspect NAME [-o human|json|raw]`, the one grammar of every resource's inspect (cscli's); `show` prints the named one. */
+export function addInspectCommand(parent: Command, description: string, show: (name: string, output: OutputFormat) => Promise<void>): void {
+  parent
+    .command('inspect <name>')
+    .description(description)
+    .addOption(outputOption())
+    .action((name: string, o: { output: OutputFormat }) => show(name, o.output));
+}
 
 /** For options commander does not validate: a clear error naming the flag. */
 export function usageError(message: string): VigilError {

@@ -16,7 +16,7 @@ import { createMachine, deleteMachines, getMachine, listMachines, machinesToPrun
 import { storeRole } from '../store/store-role.ts';
 import { formatCredentials, formatMachineInspect, formatMachineList } from './format/machines.ts';
 import { logLine } from './io.ts';
-import { confirmOrAbort, outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
+import { addInspectCommand, confirmOrAbort, outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
 
 /**
  * `vigil machines …`: cscli's grammar for watchers (CrowdSec agents and cscli) on Vigil's Local API
@@ -204,21 +204,17 @@ function registerMachineValidate(machines: Command, ctx: CommandContext): void {
 }
 
 function registerMachineInspect(machines: Command, ctx: CommandContext): void {
-  machines
-    .command('inspect <name>')
-    .description('show one machine in detail, with its health')
-    .addOption(outputOption())
-    .action(async (name: string, o: { output: OutputFormat }) => {
-      validateMachineName(name);
-      const now = ctx.io.clock.now();
-      const { m, downtime, observedEveryMs } = await ctx.withStore(async (store) => ({
-        m: await getMachine(store, name),
-        downtime: await vigilDowntime(store, downtimeLookback(now, healthRules(ctx)), now),
-        observedEveryMs: await readWatchPollEvery(store),
-      }));
-      if (!m) throw noMachine(name);
-      ctx.io.stdout(formatMachineInspect(m, machineStatus(m, now, { ...healthRules(ctx), observedEveryMs }, downtime), o.output, now));
-    });
+  addInspectCommand(machines, 'show one machine in detail, with its health', async (name, output) => {
+    validateMachineName(name);
+    const now = ctx.io.clock.now();
+    const { m, downtime, observedEveryMs } = await ctx.withStore(async (store) => ({
+      m: await getMachine(store, name),
+      downtime: await vigilDowntime(store, downtimeLookback(now, healthRules(ctx)), now),
+      observedEveryMs: await readWatchPollEvery(store),
+    }));
+    if (!m) throw noMachine(name);
+    ctx.io.stdout(formatMachineInspect(m, machineStatus(m, now, { ...healthRules(ctx), observedEveryMs }, downtime), output, now));
+  });
 }
 
 function registerMachinePrune(machines: Command, ctx: CommandContext): void {
