@@ -1,12 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { LikelyCause } from '../src/core/health/types.ts';
 import { canaryRuns } from '../src/store/canaries.ts';
 import { eventually } from './remediation-helpers.ts';
 import { startCanarySite, type CanaryLapi, type CanarySite } from './support/canary-lapi.ts';
 import { startTestCaddy } from './support/caddy.ts';
 import { useCleanups } from './support/cleanups.ts';
-import { documentedProxyBlock, proxyAvailable } from './support/forward-auth-cases.ts';
+import { describeIfProxy, documentedProxyBlock } from './support/forward-auth-cases.ts';
 import { stopChild } from './support/processes.ts';
 
 /**
@@ -18,9 +18,7 @@ import { stopChild } from './support/processes.ts';
  */
 const EVERY_MS = 3000;
 const ADDRESS = '203.0.113.77';
-const avail = proxyAvailable('caddy').ok;
-
-describe.skipIf(!avail && !process.env.CI)('canaries: real Caddy + Vigil forward-auth', () => {
+describeIfProxy('caddy', 'canaries: real Caddy + Vigil forward-auth', () => {
   const cleanups = useCleanups('all');
   let site: CanarySite;
   let lapi: CanaryLapi;

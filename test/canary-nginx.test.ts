@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { LikelyCause } from '../src/core/health/types.ts';
 import { canaryRuns } from '../src/store/canaries.ts';
 import { eventually, request, stopNginx } from './remediation-helpers.ts';
 import { startCanarySite, type CanaryLapi, type CanarySite } from './support/canary-lapi.ts';
 import { useCleanups } from './support/cleanups.ts';
-import { documentedProxyBlock, PROXY_BINARIES, proxyAvailable, viaProxy } from './support/forward-auth-cases.ts';
+import { describeIfProxy, documentedProxyBlock, PROXY_BINARIES, viaProxy } from './support/forward-auth-cases.ts';
 import { startTestNginx, writeTestNginxConf } from './support/nginx-conf.ts';
 import { decisionsChangedSince } from '../src/store/decisions.ts';
 
@@ -21,9 +21,7 @@ import { decisionsChangedSince } from '../src/store/decisions.ts';
 const NGINX = PROXY_BINARIES.nginx;
 const EVERY_MS = 3000;
 const ADDRESS = '192.0.2.44';
-const avail = proxyAvailable('nginx').ok;
-
-describe.skipIf(!avail && !process.env.CI)('canaries: real nginx + Vigil forward-auth', () => {
+describeIfProxy('nginx', 'canaries: real nginx + Vigil forward-auth', () => {
   const cleanups = useCleanups('all');
   let site: CanarySite;
   let lapi: CanaryLapi;

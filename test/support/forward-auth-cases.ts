@@ -141,6 +141,12 @@ export async function startProxy(name: string, start: () => ChildProcess, base: 
 /** A request as the trusted proxy in front sends it, on behalf of `client`. */
 export const viaProxy = (client: string, extra: Record<string, string> = {}) => ({ headers: { 'X-Forwarded-For': client, Accept: 'text/html', ...extra } });
 
+/** A describe that needs `proxy`: skipped when it is not installed (the title says why), except in CI, where it must be. */
+export function describeIfProxy(proxy: keyof typeof PROXY_BINARIES, title: string, tests: () => void): void {
+  const avail = proxyAvailable(proxy);
+  describe.skipIf(!avail.ok && !process.env.CI)(`${title} ${avail.reason ?? ''}`.trimEnd(), tests);
+}
+
 /**
  * The tests of one real proxy in front of `vigil bouncer forward-auth`, skipped (outside CI) when it is
  * not installed: the world started, then `start` puts the daemon and the proxy in front of it (what
@@ -153,8 +159,7 @@ export function describeBehindProxy<T extends { base: string }>(
   start: (world: ProxyCaseWorld, cleanups: Cleanups) => Promise<T>,
   more: (running: () => T & { world: ProxyCaseWorld }) => void,
 ): void {
-  const avail = proxyAvailable(proxy);
-  describe.skipIf(!avail.ok && !process.env.CI)(`${title} ${avail.reason ?? ''}`, () => {
+  describeIfProxy(proxy, title, () => {
     const cleanups = useCleanups('all');
     let running: (T & { world: ProxyCaseWorld }) | undefined;
     beforeAll(async () => {
