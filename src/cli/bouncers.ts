@@ -15,12 +15,12 @@ import { bouncerStatus } from '../core/health/evaluate.ts';
 import { toHealthInput } from '../health/engine.ts';
 import { downtimeLookback, vigilDowntime } from '../health/lapi-alive.ts';
 import type { HealthRules } from '../core/health/types.ts';
-import { formatGoDuration, formatRfc3339, parseDuration } from '../lib/duration.ts';
+import { formatGoDuration, formatRfc3339 } from '../lib/duration.ts';
 import type { Bouncer, RefusedRequest } from '../core/model/records.ts';
 import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { storeRole } from '../store/store-role.ts';
 import { logLine } from './io.ts';
-import { addInspectCommand, confirmOrAbort, outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
+import { addInspectCommand, confirmOrAbort, outputOption, pruneDuration, usageError, type CommandContext, type OutputFormat } from './context.ts';
 import { createBouncer, deleteBouncers, getBouncer, listBouncers, setBouncerKind, setBouncerRevoked, staleBouncers } from '../store/bouncers.ts';
 import { refusedRequests } from '../store/refused-requests.ts';
 import { latestUsageMetrics, usageMetricsReceivedAt } from '../store/usage-metrics.ts';
@@ -154,10 +154,7 @@ function registerBouncerPrune(bouncers: Command, ctx: CommandContext): void {
     .option('-d, --duration <duration>', 'idle for at least this long', '60m')
     .option('--force', 'do not ask for confirmation')
     .action(async (o: { duration: string; force?: boolean }) => {
-      const ms = parseDuration(o.duration, '--duration');
-      if (ms < 2 * 60_000 && !o.force) {
-        throw usageError(`--duration ${o.duration}: under 2m may remove active bouncers; add --force if you mean it`);
-      }
+      const ms = pruneDuration(o.duration, o.force === true, 'active bouncers');
       await ctx.withStore(async (store) => {
         const stale = await staleBouncers(store, ctx.io.clock.now() - ms);
         if (stale.length === 0) {
