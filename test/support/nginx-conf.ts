@@ -40,5 +40,10 @@ export function spawnTestNginx(dir: string): ChildProcess {
 /** spawnTestNginx, resolved once `base` answers; when nginx exits instead, the failure carries its error log. */
 export async function startTestNginx(dir: string, base: string): Promise<ChildProcess> {
   const errorLog = path.join(dir, 'error.log');
-  return await startProxy('nginx', () => spawnTestNginx(dir), base, (output) => `${output} ${fs.existsSync(errorLog) ? fs.readFileSync(errorLog, 'utf8') : ''}`);
+  return await startProxy(
+    'nginx',
+    () => spawnTestNginx(dir),
+    base,
+    (output) => `${output} ${fs.existsSync(errorLog) ? fs.readFileSync(errorLog, 'utf8') : ''}`,
+  );
 }
