@@ -1,13 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { beforeAll, expect, it } from 'vitest';
 import type { LikelyCause } from '../src/core/health/types.ts';
-import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
 import { canaryRuns } from '../src/store/canaries.ts';
-import { eventually, freePort } from './remediation-helpers.ts';
-import { startCanaryLapi, type CanaryLapi } from './support/canary-lapi.ts';
-import { documentedProxyBlock, PROXY_BINARIES, proxyAvailable, startProxy, closeUpstream, startUpstream, type Upstream } from './support/forward-auth-cases.ts';
+import { eventually } from './remediation-helpers.ts';
+import { startCanarySite, type CanaryLapi, type CanarySite } from './support/canary-lapi.ts';
+import { startTestCaddy } from './support/caddy.ts';
+import { useCleanups } from './support/cleanups.ts';
+import { describeIfProxy, documentedProxyBlock } from './support/forward-auth-cases.ts';
 import { stopChild } from './support/processes.ts';
 
 /**
@@ -17,65 +16,31 @@ import { stopChild } from './support/processes.ts';
  * caddy` would): without `forward_auth` the canary raises remediation_not_enforced, with it back the
  * issue resolves.
  */
-const CADDY = PROXY_BINARIES.caddy;
 const EVERY_MS = 3000;
 const ADDRESS = '203.0.113.77';
-const avail = proxyAvailable('caddy').ok;
-
-describe.skipIf(!avail && !process.env.CI)('canaries: real Caddy + Vigil forward-auth', () => {
+describeIfProxy('caddy', 'canaries: real Caddy + Vigil forward-auth', () => {
+  const cleanups = useCleanups('all');
+  let site: CanarySite;
   let lapi: CanaryLapi;
-  let fa: ForwardAuthServer;
-  let upstream: Upstream;
   let caddy: ChildProcess | undefined;
-  let port: number;
-  let url: string;
 
-  const block = () => documentedProxyBlock('caddy', new URL(fa.url).host);
   const startCaddy = async (withForwardAuth: boolean) => {
     await stopChild(caddy);
-    const caddyfile = `{
-  admin off
-  auto_https off
-}
-http://127.0.0.1:${port} {
-  bind 127.0.0.1
-${withForwardAuth ? block() : ''}
-  reverse_proxy 127.0.0.1:${upstream.port}
-}
-`;
-    fs.writeFileSync(path.join(lapi.dir, 'Caddyfile'), caddyfile);
-    caddy = await startProxy(
-      'caddy',
-      () =>
-        spawn(CADDY, ['run', '--config', path.join(lapi.dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
-          cwd: lapi.dir,
-          env: { PATH: process.env.PATH, HOME: lapi.dir, XDG_DATA_HOME: path.join(lapi.dir, 'data'), XDG_CONFIG_HOME: path.join(lapi.dir, 'config') },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        }),
-      url,
-      (output) => `\n${output}\n${caddyfile}`,
-    );
+    const block = withForwardAuth ? documentedProxyBlock('caddy', new URL(site.fa.url).host) : '';
+    caddy = await startTestCaddy(lapi.dir, site.port, block, site.upstream.port);
   };
   const runs = () => canaryRuns(lapi.server.store, { canary: 'caddy-site' });
 
   beforeAll(async () => {
-    port = await freePort();
-    url = `http://127.0.0.1:${port}/`;
-    lapi = await startCanaryLapi(
+    site = await startCanarySite(cleanups, 'caddy-fa', (url) =>
       [`  - name: caddy-site`, `    url: ${url}`, `    bouncer: caddy-fa`, `    every: ${EVERY_MS / 1000}s`, `    address: ${ADDRESS}`, `    timeout: 5s`].join(
         '\n',
       ),
     );
-    fa = await lapi.forwardAuth('caddy-fa');
-    upstream = await startUpstream();
+    lapi = site.lapi;
+    cleanups.push(() => stopChild(caddy));
     await startCaddy(true);
   }, 60_000);
-
-  afterAll(async () => {
-    await stopChild(caddy);
-    await closeUpstream(upstream);
-    await lapi?.close();
-  });
 
   it('a working site: the scheduled canary passes with 403, no issue, no decision left', async () => {
     await eventually('a canary run', async () => (await runs()).length > 0, EVERY_MS + 15_000);

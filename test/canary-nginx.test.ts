@@ -1,23 +1,14 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { LikelyCause } from '../src/core/health/types.ts';
-import type { ForwardAuthServer } from '../src/remediation/forward-auth/server.ts';
 import { canaryRuns } from '../src/store/canaries.ts';
-import { eventually, freePort, request, stopNginx } from './remediation-helpers.ts';
-import { startCanaryLapi, type CanaryLapi } from './support/canary-lapi.ts';
-import {
-  documentedProxyBlock,
-  PROXY_BINARIES,
-  proxyAvailable,
-  startProxy,
-  closeUpstream,
-  startUpstream,
-  viaProxy,
-  type Upstream,
-} from './support/forward-auth-cases.ts';
-import { writeTestNginxConf } from './support/nginx-conf.ts';
+import { eventually, request, stopNginx } from './remediation-helpers.ts';
+import { startCanarySite, type CanaryLapi, type CanarySite } from './support/canary-lapi.ts';
+import { useCleanups } from './support/cleanups.ts';
+import { describeIfProxy, documentedProxyBlock, PROXY_BINARIES, viaProxy } from './support/forward-auth-cases.ts';
+import { startTestNginx, writeTestNginxConf } from './support/nginx-conf.ts';
 import { decisionsChangedSince } from '../src/store/decisions.ts';
 
 /**
@@ -30,18 +21,14 @@ import { decisionsChangedSince } from '../src/store/decisions.ts';
 const NGINX = PROXY_BINARIES.nginx;
 const EVERY_MS = 3000;
 const ADDRESS = '192.0.2.44';
-const avail = proxyAvailable('nginx').ok;
-
-describe.skipIf(!avail && !process.env.CI)('canaries: real nginx + Vigil forward-auth', () => {
+describeIfProxy('nginx', 'canaries: real nginx + Vigil forward-auth', () => {
+  const cleanups = useCleanups('all');
+  let site: CanarySite;
   let lapi: CanaryLapi;
-  let fa: ForwardAuthServer;
-  let upstream: Upstream;
-  let nginx: ChildProcess;
-  let port: number;
   let url: string;
 
   const snippet = (withAuthRequest: boolean) => {
-    const block = documentedProxyBlock('nginx', new URL(fa.url).host);
+    const block = documentedProxyBlock('nginx', new URL(site.fa.url).host);
     // The misconfiguration: the site's auth_request line is gone (the daemon still runs and pulls).
     return withAuthRequest ? block : block.replace(/^auth_request \/\.vigil\/auth;\n/m, '');
   };
@@ -49,9 +36,9 @@ describe.skipIf(!avail && !process.env.CI)('canaries: real nginx + Vigil forward
     const file = writeTestNginxConf(
       lapi.dir,
       `  server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${site.port};
 ${snippet(withAuthRequest)}
-    location / { proxy_pass http://127.0.0.1:${upstream.port}; }
+    location / { proxy_pass http://127.0.0.1:${site.upstream.port}; }
   }`,
       { accessLog: false },
     );
@@ -72,9 +59,7 @@ ${snippet(withAuthRequest)}
   };
 
   beforeAll(async () => {
-    port = await freePort();
-    url = `http://127.0.0.1:${port}/`;
-    lapi = await startCanaryLapi(
+    site = await startCanarySite(cleanups, 'nginx-fa', (url) =>
       [
         `  - name: shop`,
         `    url: ${url}`,
@@ -91,23 +76,12 @@ ${snippet(withAuthRequest)}
         `    timeout: 1500ms`,
       ].join('\n'),
     );
+    ({ lapi, url } = site);
     await lapi.addBouncer('ghost-bouncer');
-    fa = await lapi.forwardAuth('nginx-fa');
-    upstream = await startUpstream();
     writeConf(true);
-    nginx = await startProxy(
-      'nginx',
-      () => spawn(NGINX, ['-p', lapi.dir, '-e', `${lapi.dir}/error.log`, '-c', `${lapi.dir}/nginx.conf`], { stdio: ['ignore', 'pipe', 'pipe'] }),
-      url,
-      (output) => `${output} ${fs.existsSync(`${lapi.dir}/error.log`) ? fs.readFileSync(`${lapi.dir}/error.log`, 'utf8') : ''}`,
-    );
+    const nginx = await startTestNginx(lapi.dir, url);
+    cleanups.push(() => stopNginx(nginx));
   }, 60_000);
-
-  afterAll(async () => {
-    await stopNginx(nginx);
-    await closeUpstream(upstream);
-    await lapi?.close();
-  });
 
   it("a working site: the scheduled canary passes (403 once the daemon pulled), no issue, the decision is gone and was marked as the canary's", async () => {
     const run = await nextRun(0, EVERY_MS + 15_000);

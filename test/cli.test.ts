@@ -60,6 +60,12 @@ for (const dialect of DIALECTS) {
       expect(JSON.parse(inspect.out)).toMatchObject({ name: 'a', lastPullAt: null });
       expect((await vigil('bouncers', 'inspect', 'ghost')).code).toBe(1);
 
+      // Under 2 minutes only with --force (cscli's guard): nothing is pruned without it.
+      const tooShort = await vigil('bouncers', 'prune', '-d', '1m');
+      expect(tooShort).toMatchObject({ code: 1 });
+      expect(tooShort.err).toContain('--duration 1m: under 2m may remove active bouncers; add --force if you mean it');
+      expect(await withStore((s) => listBouncers(s))).toHaveLength(2);
+
       const refused = await vigil('bouncers', 'prune', '-d', '60m', '--force');
       expect(refused.code).toBe(0);
       expect(refused.err).toBe('level=info msg="1 bouncer(s) pruned successfully"\n');

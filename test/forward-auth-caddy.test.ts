@@ -1,19 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, freePort, request, writeForwardAuthFile, type TestLapi } from './remediation-helpers.ts';
-import {
-  documentedProxyBlock,
-  PROXY_BINARIES,
-  proxyAvailable,
-  proxyCases,
-  startProxy,
-  startProxyCaseWorld,
-  viaProxy,
-  type ProxyCaseWorld,
-  type Upstream,
-} from './support/forward-auth-cases.ts';
+import { expect, it } from 'vitest';
+import { eventually, freePort, request, writeForwardAuthFile } from './remediation-helpers.ts';
+import { startTestCaddy } from './support/caddy.ts';
+import { describeBehindProxy, documentedProxyBlock, viaProxy } from './support/forward-auth-cases.ts';
 import { stopChild } from './support/processes.ts';
 
 /**
@@ -26,28 +16,13 @@ import { stopChild } from './support/processes.ts';
  * front of Caddy (it sends X-Forwarded-For; the block's `trusted_proxies` lets it through), 127.0.0.2 and
  * 127.0.0.3 are untrusted clients whose X-Forwarded-For Caddy replaces.
  */
-const CADDY = PROXY_BINARIES.caddy;
 const root = path.join(import.meta.dirname, '..');
 const node = path.join(root, 'node_modules', '.bin', 'node');
 
-const avail = proxyAvailable('caddy');
-
-describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real Caddy ${avail.reason ?? ''}`, () => {
-  let world: ProxyCaseWorld;
-  let lapi: TestLapi;
-  let key: string;
-  let upstream: Upstream;
-  let daemon: ChildProcess;
-  let daemonUrl = '';
-  let daemonOutput = '';
-  let caddy: ChildProcess;
-  let dir: string;
-  let base: string;
-
-  beforeAll(async () => {
-    world = await startProxyCaseWorld('vigil-caddy-', 'caddy-forward-auth');
-    ({ dir, lapi, key, upstream } = world);
-
+describeBehindProxy(
+  'caddy',
+  'forward-auth behind a real Caddy',
+  async ({ dir, lapi, key, upstream }, cleanups) => {
     // The daemon as an operator runs it: `vigil bouncer forward-auth -c FILE`.
     const faFile = writeForwardAuthFile({
       dir,
@@ -58,18 +33,21 @@ describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real Caddy 
       trustedProxies: ['127.0.0.1'],
       captchaDifficulty: 12,
     });
-    daemon = spawn(node, [path.join(root, 'bin', 'vigil.js'), 'bouncer', 'forward-auth', '-c', faFile], {
+    const daemon = spawn(node, [path.join(root, 'bin', 'vigil.js'), 'bouncer', 'forward-auth', '-c', faFile], {
       cwd: dir,
       env: { ...process.env, VIGIL_FORWARD_AUTH_KEY: key },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    daemon.stdout!.on('data', (c) => (daemonOutput += c));
-    daemon.stderr!.on('data', (c) => (daemonOutput += c));
+    cleanups.push(() => stopChild(daemon));
+    const output = { text: '' };
+    daemon.stdout!.on('data', (c) => (output.text += c));
+    daemon.stderr!.on('data', (c) => (output.text += c));
+    let daemonUrl = '';
     await eventually(
       'the daemon listening',
       () => {
-        if (daemon.exitCode !== null) throw new Error(`vigil bouncer forward-auth exited ${daemon.exitCode}: ${daemonOutput}`);
-        const line = daemonOutput.split('\n').find((l) => l.includes('Vigil forward-auth listening on'));
+        if (daemon.exitCode !== null) throw new Error(`vigil bouncer forward-auth exited ${daemon.exitCode}: ${output.text}`);
+        const line = output.text.split('\n').find((l) => l.includes('Vigil forward-auth listening on'));
         if (line) daemonUrl = JSON.parse(line).listen;
         return daemonUrl !== '';
       },
@@ -78,56 +56,27 @@ describe.skipIf(!avail.ok && !process.env.CI)(`forward-auth behind a real Caddy 
     await eventually('the daemon healthy (first pull done)', async () => (await request(daemonUrl, '/health')).status === 200, 10_000);
 
     const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const caddyfile = `{
-  admin off
-  auto_https off
-}
-http://127.0.0.1:${port} {
-  bind 127.0.0.1
-${documentedProxyBlock('caddy', new URL(daemonUrl).host)}
-  reverse_proxy 127.0.0.1:${upstream.port}
-}
-`;
-    fs.writeFileSync(path.join(dir, 'Caddyfile'), caddyfile);
-    // HOME and XDG_* keep Caddy's storage (certificates, autosave) inside the test's directory.
-    caddy = await startProxy(
-      'caddy',
-      () =>
-        spawn(CADDY, ['run', '--config', path.join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
-          cwd: dir,
-          env: { PATH: process.env.PATH, HOME: dir, XDG_DATA_HOME: path.join(dir, 'data'), XDG_CONFIG_HOME: path.join(dir, 'config') },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        }),
-      base,
-      (output) => `\n${output}\n${caddyfile}`,
-    );
-  });
+    const caddy = await startTestCaddy(dir, port, documentedProxyBlock('caddy', new URL(daemonUrl).host), upstream.port);
+    cleanups.push(() => stopChild(caddy));
+    return { base: `http://127.0.0.1:${port}`, daemonOutput: () => output.text };
+  },
+  (running) => {
+    it('a client straight to Caddy, with no forwarding header, is judged by its own address', async () => {
+      expect(await request(running().base, '/direct', { localAddress: '127.0.0.3' })).toMatchObject({ status: 200, text: 'upstream ok' });
+    });
 
-  afterAll(async () => {
-    await stopChild(caddy);
-    await stopChild(daemon);
-    await world?.close();
-  });
+    it('a POST is checked too (forward_auth asks with GET and the original method in X-Forwarded-Method)', async () => {
+      const { base, world } = running();
+      world.upstream.hits.splice(0);
+      expect((await request(base, '/form', { ...viaProxy('203.0.113.7'), method: 'POST' })).status).toBe(403);
+      expect(world.upstream.hits).toEqual([]);
+    });
 
-  proxyCases(
-    () => base,
-    () => upstream,
-  );
-
-  it('a client straight to Caddy, with no forwarding header, is judged by its own address', async () => {
-    expect(await request(base, '/direct', { localAddress: '127.0.0.3' })).toMatchObject({ status: 200, text: 'upstream ok' });
-  });
-
-  it('a POST is checked too (forward_auth asks with GET and the original method in X-Forwarded-Method)', async () => {
-    upstream.hits.splice(0);
-    expect((await request(base, '/form', { ...viaProxy('203.0.113.7'), method: 'POST' })).status).toBe(403);
-    expect(upstream.hits).toEqual([]);
-  });
-
-  it('the daemon logged the remediations and never the API key', () => {
-    expect(daemonOutput).toContain('ban 203.0.113.7');
-    expect(daemonOutput).toContain('captcha solved by 203.0.113.9');
-    expect(daemonOutput).not.toContain(key);
-  });
-});
+    it('the daemon logged the remediations and never the API key', () => {
+      const { daemonOutput, world } = running();
+      expect(daemonOutput()).toContain('ban 203.0.113.7');
+      expect(daemonOutput()).toContain('captcha solved by 203.0.113.9');
+      expect(daemonOutput()).not.toContain(world.key);
+    });
+  },
+);

@@ -1,6 +1,6 @@
 import { documentedProxyBlock } from './support/forward-auth-cases.ts';
-import { writeTestNginxConf } from './support/nginx-conf.ts';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawnTestNginx, writeTestNginxConf } from './support/nginx-conf.ts';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -67,7 +67,7 @@ ${snippet(new URL(fa.url).host)}
     location / { proxy_pass http://127.0.0.1:${up}; }
   }`;
     writeTestNginxConf(dir, `${site(portA, trusting)}\n${site(portB, distrusting)}`, { accessLog: false });
-    nginx = spawn(NGINX, ['-p', dir, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    nginx = spawnTestNginx(dir);
     nginx.stdout!.on('data', (c) => (nginxOutput += c));
     nginx.stderr!.on('data', (c) => (nginxOutput += c));
     await eventually(

@@ -8,8 +8,9 @@ import { parseLapiLogLine, requestMeaning } from '../src/core/watch/access-log.t
 import { pullHours } from '../src/store/pull-history.ts';
 import { startWatch, type RunningWatch } from '../src/watch/start-watch.ts';
 import { resolveWatchSettings } from '../src/watch/watch-config.ts';
-import { crowdsecBouncersAvailable, startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
-import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
+import { startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
+import type { CrowdsecInstance } from './support/crowdsec-instance.ts';
+import { startWatchedCrowdsec, watchedCrowdsecAvailable } from './support/watched-crowdsec.ts';
 import { useCleanups } from './support/cleanups.ts';
 import { until } from './support/wait.ts';
 import { listBouncers } from '../src/store/bouncers.ts';
@@ -22,10 +23,7 @@ import { openHealthIssues } from '../src/store/health-issues.ts';
  * rename/create rotation (with the Local API restarted to reopen its log), sees the restart, names
  * a refused key as the cause of a silent bouncer, and raises lp_offline from CrowdSec's machines.
  */
-const cs = crowdsecAvailable();
-const bouncers = crowdsecBouncersAvailable();
-const reason = !cs.available ? cs.reason : !bouncers.custom ? bouncers.reason : undefined;
-const skip = reason !== undefined && !process.env.CI;
+const { skip, note } = watchedCrowdsecAvailable();
 
 /** Successful pulls by the custom bouncer, counted in every log file CrowdSec wrote (the ground truth). */
 function pullsInLogs(dir: string): number {
@@ -39,7 +37,7 @@ function pullsInLogs(dir: string): number {
   return n;
 }
 
-describe.skipIf(skip)(`vigil watch reads CrowdSec 1.4.6's access log and counters${skip ? ` (skipped: ${reason})` : ''}`, () => {
+describe.skipIf(skip)(`vigil watch reads CrowdSec 1.4.6's access log and counters${note}`, () => {
   // Undone after the afterAll below (hooks run last registered first): the LAPI outlives its clients.
   const cleanups = useCleanups('all');
   let work: string;
@@ -49,9 +47,7 @@ describe.skipIf(skip)(`vigil watch reads CrowdSec 1.4.6's access log and counter
   const clock = new ManualClock(Date.now());
 
   beforeAll(async () => {
-    work = cleanups.tempDir('vigil-watch-log-');
-    lapi = await startCrowdsec({ workDir: work, logMedia: 'file', prometheus: true });
-    cleanups.push(() => lapi.destroy());
+    ({ work, lapi } = await startWatchedCrowdsec(cleanups, 'vigil-watch-log-'));
   });
 
   afterAll(async () => {

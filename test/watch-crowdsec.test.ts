@@ -10,8 +10,9 @@ import { ManualClock } from '../src/lib/clock.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { startWatch } from '../src/watch/start-watch.ts';
 import { resolveWatchSettings } from '../src/watch/watch-config.ts';
-import { crowdsecBouncersAvailable, startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
-import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
+import { startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
+import { startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
+import { watchedCrowdsecAvailable } from './support/watched-crowdsec.ts';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
 import { mariadbAvailable, startMariadb } from './support/mariadb-instance.ts';
 import { until } from './support/wait.ts';
@@ -29,10 +30,7 @@ import { openHealthIssues } from '../src/store/health-issues.ts';
  */
 const exec = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, '../bin/vigil.js');
-const cs = crowdsecAvailable();
-const bouncers = crowdsecBouncersAvailable();
-const reason = !cs.available ? cs.reason : !bouncers.custom ? bouncers.reason : undefined;
-const skip = reason !== undefined && !process.env.CI;
+const { skip, note } = watchedCrowdsecAvailable();
 
 interface IssueJson {
   id: number;
@@ -43,7 +41,7 @@ interface IssueJson {
   evidence: { causes: Array<{ cause: string; evidence: string[] }> };
 }
 
-describe.skipIf(skip)(`vigil watch on the real CrowdSec 1.4.6${skip ? ` (skipped: ${reason})` : ''}`, () => {
+describe.skipIf(skip)(`vigil watch on the real CrowdSec 1.4.6${note}`, () => {
   let work: string;
   let lapi: CrowdsecInstance;
   const running: CustomBouncerHandle[] = [];

@@ -7,8 +7,9 @@ import { createLogger } from '../src/lib/logger.ts';
 import { startWatch, type RunningWatch } from '../src/watch/start-watch.ts';
 import { resolveWatchSettings } from '../src/watch/watch-config.ts';
 import { runVigil } from './support/cli.ts';
-import { crowdsecBouncersAvailable, startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
-import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
+import { startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
+import type { CrowdsecInstance } from './support/crowdsec-instance.ts';
+import { startWatchedCrowdsec, watchedCrowdsecAvailable } from './support/watched-crowdsec.ts';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 import { useCleanups } from './support/cleanups.ts';
 import { until } from './support/wait.ts';
@@ -28,10 +29,7 @@ import { healthIssues, openHealthIssues } from '../src/store/health-issues.ts';
  * 4. `vigil serve` answers at CrowdSec's address (the stack was switched): one lapi_replaced issue.
  * Times are printed for docs/watch.md; the assertions only bound the waits.
  */
-const cs = crowdsecAvailable();
-const bouncers = crowdsecBouncersAvailable();
-const reason = !cs.available ? cs.reason : !bouncers.custom ? bouncers.reason : undefined;
-const skip = reason !== undefined && !process.env.CI;
+const { skip, note } = watchedCrowdsecAvailable();
 
 const AGENT_UA = 'crowdsec/v1.4.6-6~deb12u1+b1-linux-debian';
 
@@ -71,7 +69,7 @@ function scriptedAgent(lapiUrl: string, machineId: string, password: string, eve
   };
 }
 
-describe.skipIf(skip)(`vigil watch: CrowdSec's Local API down or replaced, agents' cadence, no false late${skip ? ` (skipped: ${reason})` : ''}`, () => {
+describe.skipIf(skip)(`vigil watch: CrowdSec's Local API down or replaced, agents' cadence, no false late${note}`, () => {
   // Undone after the afterAll below (hooks run last registered first): the LAPI outlives its clients.
   const cleanups = useCleanups('all');
   let work: string;
@@ -84,9 +82,7 @@ describe.skipIf(skip)(`vigil watch: CrowdSec's Local API down or replaced, agent
   const silent = createLogger('silent', { write: () => true } as unknown as NodeJS.WritableStream);
 
   beforeAll(async () => {
-    work = cleanups.tempDir('vigil-watch-outage-');
-    lapi = await startCrowdsec({ workDir: work, logMedia: 'file', prometheus: true });
-    cleanups.push(() => lapi.destroy());
+    ({ work, lapi } = await startWatchedCrowdsec(cleanups, 'vigil-watch-outage-'));
   });
 
   afterAll(async () => {

@@ -47,10 +47,10 @@ export async function observeDrift(store: Store, now: number): Promise<number> {
 export class DriftObserver {
   #store: Store;
   #clock: Clock;
-  readonly #timer = new Repeating();
   #running: Promise<number> | undefined;
+  readonly #timer = new Repeating(() => this.observeNow());
   /** An observation that failed. */
-  readonly failed = new Topic<unknown>();
+  readonly failed = this.#timer.failed;
   /** Observations were recorded (how many): the health engine evaluates. */
   readonly observed = new Topic<number>();
 
@@ -71,11 +71,7 @@ export class DriftObserver {
   }
 
   start(everyMs: number): void {
-    this.#timer.start(
-      everyMs,
-      () => this.observeNow(),
-      (e) => this.failed.publish(e),
-    );
+    this.#timer.start(everyMs);
   }
 
   async stop(): Promise<void> {

@@ -20,7 +20,7 @@ import {
 import type { Store } from '../store/store.ts';
 import { formatAllowlistInspect, formatAllowlistList } from './format/allowlists.ts';
 import { logLine } from './io.ts';
-import { outputOption, type CommandContext, type OutputFormat } from './context.ts';
+import { addInspectCommand, outputOption, type CommandContext, type OutputFormat } from './context.ts';
 
 /** An import refuses files larger than this many rows rather than exhausting memory. */
 const IMPORT_MAX_ROWS = 1_000_000;
@@ -78,18 +78,14 @@ function registerAllowlistList(cmd: Command, ctx: CommandContext): void {
 
 /** `vigil allowlists inspect NAME`. */
 function registerAllowlistInspect(cmd: Command, ctx: CommandContext): void {
-  cmd
-    .command('inspect <name>')
-    .description('inspect an allowlist: its details and active values')
-    .addOption(outputOption())
-    .action(async (name: string, o: { output: OutputFormat }) => {
-      const now = ctx.io.clock.now();
-      const shown = await ctx.withStore(async (store) => {
-        const list = await requireAllowlist(store, name);
-        return { list, items: await allowlistItems(store, [list.id]) };
-      });
-      ctx.io.stdout(formatAllowlistInspect(shown, o.output, now));
+  addInspectCommand(cmd, 'inspect an allowlist: its details and active values', async (name, output) => {
+    const now = ctx.io.clock.now();
+    const shown = await ctx.withStore(async (store) => {
+      const list = await requireAllowlist(store, name);
+      return { list, items: await allowlistItems(store, [list.id]) };
     });
+    ctx.io.stdout(formatAllowlistInspect(shown, output, now));
+  });
 }
 
 /** `vigil allowlists add NAME VALUE…`. */

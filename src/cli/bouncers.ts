@@ -15,12 +15,12 @@ import { bouncerStatus } from '../core/health/evaluate.ts';
 import { toHealthInput } from '../health/engine.ts';
 import { downtimeLookback, vigilDowntime } from '../health/lapi-alive.ts';
 import type { HealthRules } from '../core/health/types.ts';
-import { formatGoDuration, formatRfc3339, parseDuration } from '../lib/duration.ts';
+import { formatGoDuration, formatRfc3339 } from '../lib/duration.ts';
 import type { Bouncer, RefusedRequest } from '../core/model/records.ts';
 import { resolveKind } from '../core/health/bouncer-kind.ts';
 import { storeRole } from '../store/store-role.ts';
 import { logLine } from './io.ts';
-import { confirmOrAbort, outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
+import { addInspectCommand, confirmOrAbort, outputOption, pruneDuration, usageError, type CommandContext, type OutputFormat } from './context.ts';
 import { createBouncer, deleteBouncers, getBouncer, listBouncers, setBouncerKind, setBouncerRevoked, staleBouncers } from '../store/bouncers.ts';
 import { refusedRequests } from '../store/refused-requests.ts';
 import { latestUsageMetrics, usageMetricsReceivedAt } from '../store/usage-metrics.ts';
@@ -123,32 +123,28 @@ function registerBouncerDelete(bouncers: Command, ctx: CommandContext): void {
 }
 
 function registerBouncerInspect(bouncers: Command, ctx: CommandContext): void {
-  bouncers
-    .command('inspect <name>')
-    .description('show one bouncer in detail')
-    .addOption(outputOption())
-    .action(async (name: string, o: { output: OutputFormat }) => {
-      const now = ctx.io.clock.now();
-      const { b, fleet, refused, usage, downtime, probe, observedEveryMs } = await ctx.withStore(async (store) => {
-        const found = await getBouncer(store, name);
-        return {
-          b: found,
-          fleet: await listBouncers(store),
-          refused: await refusedRequests(store, { limit: 2000 }),
-          usage: found ? await latestUsageMetrics(store, found.id) : undefined,
-          downtime: await vigilDowntime(store, downtimeLookback(now, healthRules(ctx)), now),
-          probe: found ? (await lastProbes(store, [found.id])).get(found.id) : undefined,
-          observedEveryMs: await readWatchPollEvery(store),
-        };
-      });
-      if (!b) throw new VigilError('E_NO_BOUNCER', `bouncer '${name}' doesn't exist (see: vigil bouncers list)`);
-      // Refused or misrouted requests that are this bouncer's by the health engine's rules (attribution.ts).
-      const mine = refusedOf(b, fleet, refused)
-        .slice(0, 10)
-        .map((m) => ({ ...m.request, whose: m.label }));
-      const status = bouncerStatus(toHealthInput(b, usage?.receivedAt ?? null), now, { ...healthRules(ctx), observedEveryMs }, downtime);
-      ctx.io.stdout(formatInspect(b, status, mine, o.output, usage, probe));
+  addInspectCommand(bouncers, 'show one bouncer in detail', async (name, output) => {
+    const now = ctx.io.clock.now();
+    const { b, fleet, refused, usage, downtime, probe, observedEveryMs } = await ctx.withStore(async (store) => {
+      const found = await getBouncer(store, name);
+      return {
+        b: found,
+        fleet: await listBouncers(store),
+        refused: await refusedRequests(store, { limit: 2000 }),
+        usage: found ? await latestUsageMetrics(store, found.id) : undefined,
+        downtime: await vigilDowntime(store, downtimeLookback(now, healthRules(ctx)), now),
+        probe: found ? (await lastProbes(store, [found.id])).get(found.id) : undefined,
+        observedEveryMs: await readWatchPollEvery(store),
+      };
     });
+    if (!b) throw new VigilError('E_NO_BOUNCER', `bouncer '${name}' doesn't exist (see: vigil bouncers list)`);
+    // Refused or misrouted requests that are this bouncer's by the health engine's rules (attribution.ts).
+    const mine = refusedOf(b, fleet, refused)
+      .slice(0, 10)
+      .map((m) => ({ ...m.request, whose: m.label }));
+    const status = bouncerStatus(toHealthInput(b, usage?.receivedAt ?? null), now, { ...healthRules(ctx), observedEveryMs }, downtime);
+    ctx.io.stdout(formatInspect(b, status, mine, output, usage, probe));
+  });
 }
 
 function registerBouncerPrune(bouncers: Command, ctx: CommandContext): void {
@@ -158,10 +154,7 @@ function registerBouncerPrune(bouncers: Command, ctx: CommandContext): void {
     .option('-d, --duration <duration>', 'idle for at least this long', '60m')
     .option('--force', 'do not ask for confirmation')
     .action(async (o: { duration: string; force?: boolean }) => {
-      const ms = parseDuration(o.duration, '--duration');
-      if (ms < 2 * 60_000 && !o.force) {
-        throw usageError(`--duration ${o.duration}: under 2m may remove active bouncers; add --force if you mean it`);
-      }
+      const ms = pruneDuration(o.duration, o.force === true, 'active bouncers');
       await ctx.withStore(async (store) => {
         const stale = await staleBouncers(store, ctx.io.clock.now() - ms);
         if (stale.length === 0) {

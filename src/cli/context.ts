@@ -1,4 +1,5 @@
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
+import { parseDuration } from '../lib/duration.ts';
 import { VigilError } from '../lib/errors.ts';
 import type { VigilConfig } from '../config/config.ts';
 import type { Store } from '../store/store.ts';
@@ -26,9 +27,28 @@ export type OutputFormat = 'human' | 'json' | 'raw';
 
 export const outputOption = () => new Option('-o, --output <format>', 'output format: human, json or raw').choices(['human', 'json', 'raw']).default('human');
 
+/** `vigil RESOURCE inspect NAME [-o human|json|raw]`, the one grammar of every resource's inspect (cscli's); `show` prints the named one. */
+export function addInspectCommand(parent: Command, description: string, show: (name: string, output: OutputFormat) => Promise<void>): void {
+  parent
+    .command('inspect <name>')
+    .description(description)
+    .addOption(outputOption())
+    .action((name: string, o: { output: OutputFormat }) => show(name, o.output));
+}
+
 /** For options commander does not validate: a clear error naming the flag. */
 export function usageError(message: string): VigilError {
   return new VigilError('E_USAGE', message);
+}
+
+/**
+ * A prune's `--duration`, refused under 2 minutes unless `force` (cscli's guard): so short a silence
+ * is not idleness, and the prune would remove `atRisk`.
+ */
+export function pruneDuration(duration: string, force: boolean, atRisk: string): number {
+  const ms = parseDuration(duration, '--duration');
+  if (ms < 2 * 60_000 && !force) throw usageError(`--duration ${duration}: under 2m may remove ${atRisk}; add --force if you mean it`);
+  return ms;
 }
 
 /**

@@ -6,7 +6,6 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { Command } from 'commander';
 import { hashMachinePassword } from '../lib/password.ts';
 import { VigilError } from '../lib/errors.ts';
-import { parseDuration } from '../lib/duration.ts';
 import { formatListen } from '../lib/listen-address.ts';
 import type { Machine } from '../core/model/records.ts';
 import type { HealthRules } from '../core/health/types.ts';
@@ -16,7 +15,7 @@ import { createMachine, deleteMachines, getMachine, listMachines, machinesToPrun
 import { storeRole } from '../store/store-role.ts';
 import { formatCredentials, formatMachineInspect, formatMachineList } from './format/machines.ts';
 import { logLine } from './io.ts';
-import { confirmOrAbort, outputOption, usageError, type CommandContext, type OutputFormat } from './context.ts';
+import { addInspectCommand, confirmOrAbort, outputOption, pruneDuration, usageError, type CommandContext, type OutputFormat } from './context.ts';
 
 /**
  * `vigil machines …`: cscli's grammar for watchers (CrowdSec agents and cscli) on Vigil's Local API
@@ -204,21 +203,17 @@ function registerMachineValidate(machines: Command, ctx: CommandContext): void {
 }
 
 function registerMachineInspect(machines: Command, ctx: CommandContext): void {
-  machines
-    .command('inspect <name>')
-    .description('show one machine in detail, with its health')
-    .addOption(outputOption())
-    .action(async (name: string, o: { output: OutputFormat }) => {
-      validateMachineName(name);
-      const now = ctx.io.clock.now();
-      const { m, downtime, observedEveryMs } = await ctx.withStore(async (store) => ({
-        m: await getMachine(store, name),
-        downtime: await vigilDowntime(store, downtimeLookback(now, healthRules(ctx)), now),
-        observedEveryMs: await readWatchPollEvery(store),
-      }));
-      if (!m) throw noMachine(name);
-      ctx.io.stdout(formatMachineInspect(m, machineStatus(m, now, { ...healthRules(ctx), observedEveryMs }, downtime), o.output, now));
-    });
+  addInspectCommand(machines, 'show one machine in detail, with its health', async (name, output) => {
+    validateMachineName(name);
+    const now = ctx.io.clock.now();
+    const { m, downtime, observedEveryMs } = await ctx.withStore(async (store) => ({
+      m: await getMachine(store, name),
+      downtime: await vigilDowntime(store, downtimeLookback(now, healthRules(ctx)), now),
+      observedEveryMs: await readWatchPollEvery(store),
+    }));
+    if (!m) throw noMachine(name);
+    ctx.io.stdout(formatMachineInspect(m, machineStatus(m, now, { ...healthRules(ctx), observedEveryMs }, downtime), output, now));
+  });
 }
 
 function registerMachinePrune(machines: Command, ctx: CommandContext): void {
@@ -229,11 +224,8 @@ function registerMachinePrune(machines: Command, ctx: CommandContext): void {
     .option('--not-validated-only', 'only machines that were never validated')
     .option('--force', 'do not ask for confirmation')
     .action(async (o: { duration: string; notValidatedOnly?: boolean; force?: boolean }) => {
-      const ms = parseDuration(o.duration, '--duration');
       // cscli asks even with --force below 2 minutes; without a terminal to ask, refuse.
-      if (ms < 2 * 60_000 && !o.notValidatedOnly && !o.force) {
-        throw usageError(`--duration ${o.duration}: under 2m may remove agents that are only briefly disconnected; add --force if you mean it`);
-      }
+      const ms = pruneDuration(o.duration, o.force === true || o.notValidatedOnly === true, 'agents that are only briefly disconnected');
       const now = ctx.io.clock.now();
       await ctx.withStore(async (store) => {
         const cutoff = now - ms;

@@ -4,7 +4,6 @@ import type { Clock } from '../lib/clock.ts';
 import type { Decision } from '../core/model/records.ts';
 import { DecisionIndex } from '../core/decisions/decision-index.ts';
 import { nextTurn } from '../lib/turns.ts';
-import { Topic } from '../lib/topic.ts';
 import { activeDecisionsPage, countActiveDecisions, decisionChangesPage, decisionsRev } from '../store/decisions.ts';
 import { Repeating } from '../lib/repeating.ts';
 
@@ -26,11 +25,11 @@ export class DecisionSync {
   #store: Store;
   #clock: Clock;
   #rev = -1;
-  readonly #timer = new Repeating();
   #running: Promise<void> | undefined;
   #lastPrune = 0;
+  readonly #timer = new Repeating(() => this.refresh());
   /** A scheduled refresh that failed (the store is down: serve's store health hears it). */
-  readonly failed = new Topic<unknown>();
+  readonly failed = this.#timer.failed;
 
   constructor(store: Store, clock: Clock) {
     this.#store = store;
@@ -44,11 +43,7 @@ export class DecisionSync {
   /** Loads every active decision, then follows changes every `everyMs`. */
   async start(everyMs: number): Promise<void> {
     await this.refresh();
-    this.#timer.start(
-      everyMs,
-      () => this.refresh(),
-      (e) => this.failed.publish(e),
-    );
+    this.#timer.start(everyMs);
   }
 
   stop(): void {

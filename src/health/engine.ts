@@ -129,7 +129,6 @@ export class HealthEngine {
   #store: Store;
   #clock: Clock;
   #rules: HealthRules;
-  readonly #timer = new Repeating();
   readonly #evaluation = new SharedRun(() => this.#evaluate());
   #source: ((now: number) => Promise<FleetSnapshot>) | undefined;
   #connectionClosedAt: ((bouncerId: number) => number | undefined) | undefined;
@@ -138,8 +137,9 @@ export class HealthEngine {
   readonly #knownSafeTracker: KnownSafeTracker;
   /** Each evaluation's outcome (the log, notifications): any number of subscribers. */
   readonly evaluated = new Topic<EvaluationResult>();
+  readonly #timer = new Repeating(() => this.evaluateNow());
   /** A scheduled evaluation that failed. */
-  readonly failed = new Topic<unknown>();
+  readonly failed = this.#timer.failed;
   /** Live-mode bouncers' report periods and rhythms, read again only when they can have changed. */
   #live = new LiveSignals();
 
@@ -165,11 +165,7 @@ export class HealthEngine {
   }
 
   start(everyMs: number): void {
-    this.#timer.start(
-      everyMs,
-      () => this.evaluateNow(),
-      (e) => this.failed.publish(e),
-    );
+    this.#timer.start(everyMs);
   }
 
   stop(): void {

@@ -3,6 +3,7 @@ import type { Bouncer, BouncerKind } from '../core/model/records.ts';
 import { VigilError } from '../lib/errors.ts';
 import { nextTurn } from '../lib/turns.ts';
 import type { BouncerActivity } from './dialects/store-dialect.ts';
+import { idleBefore } from './prune-rule.ts';
 import type { BouncersTable } from './schema.ts';
 import { dbOf, dialectOf } from './store-db.ts';
 import type { Store } from './store.ts';
@@ -184,12 +185,7 @@ export async function setBouncerKind(store: Store, name: string, kind: BouncerKi
 
 /** Bouncers idle since before `cutoff` (never-pulled ones count from registration), as cscli prune selects them. */
 export async function staleBouncers(store: Store, cutoff: number): Promise<Bouncer[]> {
-  const rows = await dbOf(store)
-    .selectFrom('bouncers')
-    .selectAll()
-    .where((eb) => eb.or([eb('last_pull_at', '<', cutoff), eb.and([eb('last_pull_at', 'is', null), eb('created_at', '<', cutoff)])]))
-    .orderBy('id')
-    .execute();
+  const rows = await dbOf(store).selectFrom('bouncers').selectAll().where(idleBefore('last_pull_at', cutoff)).orderBy('id').execute();
   return rows.map(toBouncer);
 }
 

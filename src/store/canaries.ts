@@ -1,5 +1,6 @@
 import type { CanaryRun, CanaryStep, DriftObservation, StreamFilters } from '../core/health/enforcement.ts';
 import { sql, type Kysely, type Selectable } from 'kysely';
+import { newestFirst } from './newest-first.ts';
 import type { CanaryRunsTable, Database } from './schema.ts';
 import { bookkeepingTransaction, dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
@@ -92,10 +93,7 @@ export async function canaryRuns(store: Store, where: { canary?: string; bouncer
   let q = dbOf(store).selectFrom('canary_runs').selectAll();
   if (where.canary !== undefined) q = q.where('canary', '=', where.canary);
   if (where.bouncerName !== undefined) q = q.where('bouncer_name', '=', where.bouncerName);
-  const rows = await q
-    .orderBy('id', 'desc')
-    .limit(where.limit ?? 50)
-    .execute();
+  const rows = await newestFirst(q, where.limit ?? 50);
   return rows.map(toRun);
 }
 

@@ -1,8 +1,10 @@
 import type { Selectable } from 'kysely';
 import type { Criticality, IssueKind } from '../core/health/types.ts';
 import type { HealthIssue, IssueEvidence, NewHealthIssue } from '../core/model/health-issue.ts';
+import { isUniqueViolationError } from './dialects/store-dialect.ts';
+import { newestFirst } from './newest-first.ts';
 import type { HealthIssuesTable } from './schema.ts';
-import { dbOf, dialectOf } from './store-db.ts';
+import { dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
 
 // Health issues (migration 002): one row per opening, kept after it resolves (the flip history).
@@ -16,10 +18,7 @@ export async function openHealthIssues(store: Store): Promise<HealthIssue[]> {
 export async function healthIssues(store: Store, opts: { includeResolved?: boolean; limit?: number } = {}): Promise<HealthIssue[]> {
   let q = dbOf(store).selectFrom('health_issues').selectAll();
   if (!opts.includeResolved) q = q.where('resolved_at', 'is', null);
-  const rows = await q
-    .orderBy('id', 'desc')
-    .limit(opts.limit ?? 1000)
-    .execute();
+  const rows = await newestFirst(q, opts.limit ?? 1000);
   return rows.map(toHealthIssue);
 }
 
@@ -63,7 +62,7 @@ export async function openHealthIssue(store: Store, issue: NewHealthIssue): Prom
       .executeTakeFirstOrThrow();
     return toHealthIssue(row);
   } catch (e) {
-    if (dialectOf(store).isUniqueViolation(e)) return undefined;
+    if (isUniqueViolationError(e)) return undefined;
     throw e;
   }
 }
@@ -88,7 +87,7 @@ export async function touchHealthIssue(
       .execute();
     return true;
   } catch (e) {
-    if (dialectOf(store).isUniqueViolation(e)) return false;
+    if (isUniqueViolationError(e)) return false;
     throw e;
   }
 }

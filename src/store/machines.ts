@@ -2,6 +2,8 @@ import type { Selectable } from 'kysely';
 import { pullCadence } from '../core/health/cadence.ts';
 import type { Machine, MachineAuthType } from '../core/model/records.ts';
 import { VigilError } from '../lib/errors.ts';
+import { isUniqueViolationError } from './dialects/store-dialect.ts';
+import { idleBefore } from './prune-rule.ts';
 import type { MachinesTable } from './schema.ts';
 import { dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
@@ -41,7 +43,7 @@ export async function createMachine(
     return toMachine(row);
   } catch (e) {
     // The unique index decides, so two replicas registering one name cannot both succeed.
-    if (isUniqueViolation(e)) throw new VigilError('E_MACHINE_EXISTS', `user '${input.machineId}': user already exist`);
+    if (isUniqueViolationError(e)) throw new VigilError('E_MACHINE_EXISTS', `user '${input.machineId}': user already exist`);
     throw e;
   }
 }
@@ -151,12 +153,7 @@ export async function deleteExpiredPending(store: Store, before: number): Promis
  * before it (as cscli machines prune does).
  */
 export async function machinesToPrune(store: Store, cutoff: number): Promise<Machine[]> {
-  const rows = await dbOf(store)
-    .selectFrom('machines')
-    .selectAll()
-    .where((eb) => eb.or([eb('last_heartbeat_at', '<', cutoff), eb.and([eb('last_heartbeat_at', 'is', null), eb('created_at', '<', cutoff)])]))
-    .orderBy('id')
-    .execute();
+  const rows = await dbOf(store).selectFrom('machines').selectAll().where(idleBefore('last_heartbeat_at', cutoff)).orderBy('id').execute();
   return rows.map(toMachine);
 }
 
@@ -172,11 +169,6 @@ export function parseHeartbeatTimes(json: string): number[] {
 
 function noMachine(machineId: string): VigilError {
   return new VigilError('E_NO_MACHINE', `machine '${machineId}' doesn't exist`);
-}
-
-function isUniqueViolation(e: unknown): boolean {
-  const err = e as { code?: string; message?: string };
-  return err?.code === '23505' || err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(err?.message ?? '');
 }
 
 export function toMachine(r: Selectable<MachinesTable>): Machine {

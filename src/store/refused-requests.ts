@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { Bouncer, RefusedRequest } from '../core/model/records.ts';
+import { newestFirst } from './newest-first.ts';
 import type { RefusedRequestsTable } from './schema.ts';
 import { bookkeepingTransaction, dbOf } from './store-db.ts';
 import type { Store } from './store.ts';
@@ -41,25 +42,20 @@ export async function recordRefused(store: Store, batch: NewRefusedRequest[]): P
  */
 export async function refusedRequestsFor(store: Store, b: Bouncer, limit: number): Promise<RefusedRequest[]> {
   const ua = b.type ? `${b.type}/${b.version}` : null;
-  const rows = await dbOf(store)
+  const q = dbOf(store)
     .selectFrom('refused_requests')
     .selectAll()
     .where((eb) =>
       eb.or([eb('bouncer_name', '=', b.name), ...(b.ipAddress ? [eb('peer_ip', '=', b.ipAddress)] : []), ...(ua ? [eb('user_agent', '=', ua)] : [])]),
-    )
-    .orderBy('id', 'desc')
-    .limit(limit)
-    .execute();
+    );
+  const rows = await newestFirst(q, limit);
   return rows.map(toRefused);
 }
 
 export async function refusedRequests(store: Store, opts: { since?: number; limit?: number } = {}): Promise<RefusedRequest[]> {
   let q = dbOf(store).selectFrom('refused_requests').selectAll();
   if (opts.since !== undefined) q = q.where('at', '>=', opts.since);
-  const rows = await q
-    .orderBy('id', 'desc')
-    .limit(opts.limit ?? 100)
-    .execute();
+  const rows = await newestFirst(q, opts.limit ?? 100);
   return rows.map(toRefused);
 }
 

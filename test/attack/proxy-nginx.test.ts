@@ -1,5 +1,5 @@
-import { writeTestNginxConf } from '../support/nginx-conf.ts';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawnTestNginx, writeTestNginxConf } from '../support/nginx-conf.ts';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
@@ -71,7 +71,7 @@ ${DASHBOARD_NGINX_SNIPPET.replace('127.0.0.1:8081', dashboard)}
   }`,
     );
     let output = '';
-    nginx = spawn(NGINX, ['-p', dir, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    nginx = spawnTestNginx(dir);
     nginx.stdout?.on('data', (c) => (output += c));
     nginx.stderr?.on('data', (c) => (output += c));
     await eventually(

@@ -4,6 +4,9 @@ import type { ForwardAuthServer } from '../../src/remediation/forward-auth/serve
 import { startForwardAuthDaemon, startTestLapi, type TestLapi } from '../remediation-helpers.ts';
 import { activeDecisions } from '../../src/store/decisions.ts';
 import { openHealthIssues } from '../../src/store/health-issues.ts';
+import type { Cleanups } from './cleanups.ts';
+import { closeUpstream, startUpstream, type Upstream } from './forward-auth-cases.ts';
+import { freePort } from './processes.ts';
 
 /**
  * A real `vigil serve` (SQLite, port 0) whose vigil.yaml holds `canaries:`, and a real
@@ -53,4 +56,29 @@ export async function startCanaryLapi(canariesYaml: string): Promise<CanaryLapi>
       await base.close();
     },
   };
+}
+
+/** A site a canary test puts a real proxy in front of: its address, the LAPI running the canaries, the daemon and the upstream. */
+export interface CanarySite {
+  /** The site's port and URL, chosen before the LAPI starts (its canaries name the URL). */
+  port: number;
+  url: string;
+  lapi: CanaryLapi;
+  /** The forward-auth daemon the proxy asks, as bouncer `bouncer`. */
+  fa: ForwardAuthServer;
+  upstream: Upstream;
+}
+
+/**
+ * Starts a CanarySite whose vigil.yaml holds `canariesYaml(url)`. `cleanups` (useCleanups('all'))
+ * closes the LAPI and the upstream after what the test pushes later (its proxy) is stopped.
+ */
+export async function startCanarySite(cleanups: Cleanups, bouncer: string, canariesYaml: (url: string) => string): Promise<CanarySite> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/`;
+  const lapi = await startCanaryLapi(canariesYaml(url));
+  cleanups.push(() => lapi.close());
+  const upstream = await startUpstream();
+  cleanups.push(() => closeUpstream(upstream));
+  return { port, url, lapi, fa: await lapi.forwardAuth(bouncer), upstream };
 }

@@ -4,9 +4,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/lib/clock.ts';
 import { eventually, request, solvePage, startTestLapi, type TestLapi } from '../remediation-helpers.ts';
+import { useCleanups, type Cleanups } from './cleanups.ts';
 
 /**
  * What every reverse proxy in front of `vigil bouncer forward-auth` must do, written once and run
@@ -139,6 +140,41 @@ export async function startProxy(name: string, start: () => ChildProcess, base: 
 
 /** A request as the trusted proxy in front sends it, on behalf of `client`. */
 export const viaProxy = (client: string, extra: Record<string, string> = {}) => ({ headers: { 'X-Forwarded-For': client, Accept: 'text/html', ...extra } });
+
+/** A describe that needs `proxy`: skipped when it is not installed (the title says why), except in CI, where it must be. */
+export function describeIfProxy(proxy: keyof typeof PROXY_BINARIES, title: string, tests: () => void): void {
+  const avail = proxyAvailable(proxy);
+  describe.skipIf(!avail.ok && !process.env.CI)(`${title} ${avail.reason ?? ''}`.trimEnd(), tests);
+}
+
+/**
+ * The tests of one real proxy in front of `vigil bouncer forward-auth`, skipped (outside CI) when it is
+ * not installed: the world started, then `start` puts the daemon and the proxy in front of it (what
+ * it starts goes on `cleanups`, undone in reverse after the tests, the world last) and returns the
+ * proxy's URL; then the shared cases, then the proxy's own (`more`, given the running setup).
+ */
+export function describeBehindProxy<T extends { base: string }>(
+  proxy: keyof typeof PROXY_BINARIES,
+  title: string,
+  start: (world: ProxyCaseWorld, cleanups: Cleanups) => Promise<T>,
+  more: (running: () => T & { world: ProxyCaseWorld }) => void,
+): void {
+  describeIfProxy(proxy, title, () => {
+    const cleanups = useCleanups('all');
+    let running: (T & { world: ProxyCaseWorld }) | undefined;
+    beforeAll(async () => {
+      const world = await startProxyCaseWorld(`vigil-${proxy}-`, `${proxy}-forward-auth`);
+      cleanups.push(() => world.close());
+      running = { ...(await start(world, cleanups)), world };
+    });
+    const now = () => running!;
+    proxyCases(
+      () => now().base,
+      () => now().world.upstream,
+    );
+    more(now);
+  });
+}
 
 /** Registers the shared cases; `base()` is the proxy's URL once started. */
 export function proxyCases(base: () => string, upstream: () => Upstream): void {

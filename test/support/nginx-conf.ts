@@ -1,5 +1,7 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PROXY_BINARIES, startProxy } from './forward-auth-cases.ts';
 
 /**
  * A whole nginx.conf for a test's own nginx: in the foreground, one process, every path (pid, logs,
@@ -28,4 +30,20 @@ ${servers}
 `,
   );
   return file;
+}
+
+/** The test's nginx on the nginx.conf writeTestNginxConf wrote into `dir`; `-e`: errors before the conf is read go there too. */
+export function spawnTestNginx(dir: string): ChildProcess {
+  return spawn(PROXY_BINARIES.nginx, ['-p', dir, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** spawnTestNginx, resolved once `base` answers; when nginx exits instead, the failure carries its error log. */
+export async function startTestNginx(dir: string, base: string): Promise<ChildProcess> {
+  const errorLog = path.join(dir, 'error.log');
+  return await startProxy(
+    'nginx',
+    () => spawnTestNginx(dir),
+    base,
+    (output) => `${output} ${fs.existsSync(errorLog) ? fs.readFileSync(errorLog, 'utf8') : ''}`,
+  );
 }

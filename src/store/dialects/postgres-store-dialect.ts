@@ -2,15 +2,7 @@ import { sql, type RawBuilder, type Selectable, type Transaction } from 'kysely'
 import type { Decision, NewAlertWithDecisions, NewDecision } from '../../core/model/records.ts';
 import { alertRow, INSERT_CHUNK, nextRev, storedDecision, toDecision } from '../alert-rows.ts';
 import type { BouncersTable, Database, DecisionsTable } from '../schema.ts';
-import {
-  isUniqueViolationError,
-  type AlertsPush,
-  type BouncerActivity,
-  type DialectDb,
-  type MirroredBouncerUpdate,
-  type StoreDialect,
-  type WrittenAlerts,
-} from './store-dialect.ts';
+import type { AlertsPush, BouncerActivity, DialectDb, MirroredBouncerUpdate, StoreDialect, WrittenAlerts } from './store-dialect.ts';
 
 /** Rows per mirrored-bouncer UPDATE: 500 × 8 values stays far below PostgreSQL's parameter limit. */
 const UPDATE_CHUNK = 500;
@@ -68,10 +60,6 @@ export class PostgresStoreDialect implements StoreDialect {
         await sql`select pg_advisory_unlock(${lockKey})`.execute(conn);
       }
     });
-  }
-
-  isUniqueViolation(e: unknown): boolean {
-    return isUniqueViolationError(e);
   }
 
   async claimBouncerAddress(id: number, ip: string, now: number): Promise<{ claimed: boolean; row: Selectable<BouncersTable> | undefined }> {

@@ -5,15 +5,7 @@ import type { BouncersTable, Database, DecisionsTable } from '../schema.ts';
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.ts';
 import { openSqliteReader } from './sqlite.ts';
 import { SqliteAlertWriter } from './sqlite-alert-writes.ts';
-import {
-  isUniqueViolationError,
-  type AlertsPush,
-  type BouncerActivity,
-  type DialectDb,
-  type MirroredBouncerUpdate,
-  type StoreDialect,
-  type WrittenAlerts,
-} from './store-dialect.ts';
+import type { AlertsPush, BouncerActivity, DialectDb, MirroredBouncerUpdate, StoreDialect, WrittenAlerts } from './store-dialect.ts';
 
 /** applyBouncerActivity on SQLite: absent fields keep their value; times and revision only move forward. */
 const ACTIVITY_UPDATE = `UPDATE bouncers SET
@@ -88,10 +80,6 @@ export class SqliteStoreDialect implements StoreDialect {
     // The freelist takes the pages a purge emptied and the next writes reuse them; VACUUM would
     // rewrite the whole file under the write lock (docs/retention.md: offline, when shrinking).
     return 'not-needed';
-  }
-
-  isUniqueViolation(e: unknown): boolean {
-    return isUniqueViolationError(e);
   }
 
   /**

@@ -5,6 +5,7 @@ import { createBouncer, createAutoBouncer, getBouncer } from '../bouncers.ts';
 import { softDeleteDecisions, toDecision } from '../decisions.ts';
 import { dbOf, dialectOf } from '../store-db.ts';
 import { Store } from '../store.ts';
+import { isUniqueViolationError } from './store-dialect.ts';
 import { newAlert } from '../../../test/support/alert-builders.ts';
 import { newDecision } from '../../../test/support/decision-builders.ts';
 
@@ -122,8 +123,8 @@ async function exercise(store: Store): Promise<Record<string, unknown>> {
     ])
     .execute()
     .catch((e: unknown) => e);
-  out.uniqueViolation = dialect.isUniqueViolation(dup);
-  out.otherError = dialect.isUniqueViolation(new Error('connection refused'));
+  out.uniqueViolation = isUniqueViolationError(dup);
+  out.otherError = isUniqueViolationError(new Error('connection refused'));
   out.flags = { preparedReads: typeof dialect.preparedReads, groupsCommits: typeof dialect.groupsCommits };
   return out;
 }

@@ -52,8 +52,6 @@ export interface StoreDialect {
    * which locks the table). SQLite reuses freed pages by itself: 'not-needed'.
    */
   vacuumTables(tables: readonly string[], lockKey: number): Promise<'vacuumed' | 'busy' | 'not-needed'>;
-  /** A unique index refused the write (two replicas racing on one row). */
-  isUniqueViolation(e: unknown): boolean;
 
   /**
    * Gives a row with no address yet (`''`) this one, unless someone claimed it first; the row as it
