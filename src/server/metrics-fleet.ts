@@ -1,4 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
+import { fairTurn } from '../lib/turns.ts';
 import { BOUNCER_STATES, bouncerState } from '../core/health/bouncer-state.ts';
 import { bouncerStatus } from '../core/health/evaluate.ts';
 import { machineStatus } from '../core/health/evaluate-machines.ts';
@@ -63,84 +64,138 @@ export function registerFleetGauges(
 }
 
 type FleetReader = () => Promise<FleetRead | null>;
+type Series<T extends string> = Awaited<ReturnType<Gauge<T>['get']>>['values'];
+
+/** Bouncers (machines) turned into series between two turns of the event loop. */
+const SCRAPE_SLICE = 250;
+
+/**
+ * A gauge whose series are made afresh at each scrape, a slice of the fleet per turn of the event
+ * loop: with 2,000 bouncers, prom-client's set() (a hash of each series' labels) held pulls for
+ * ~60 ms in one piece at every scrape (issue 27 item 5). Each scrape has its own list, so two
+ * scrapes at once never see each other's half-made series.
+ */
+class ScrapedGauge<T extends string> extends Gauge<T> {
+  readonly #series: () => Promise<Series<T>>;
+
+  constructor(config: { name: string; help: string; labelNames: readonly T[]; registers: Registry[] }, series: () => Promise<Series<T>>) {
+    super(config);
+    this.#series = series;
+  }
+
+  override async get(): ReturnType<Gauge<T>['get']> {
+    return { ...(await super.get()), values: await this.#series() };
+  }
+}
+
+/** Calls `each` for every item, letting the event loop turn every {@link SCRAPE_SLICE} items. */
+async function inSlices<X>(items: Iterable<X>, each: (x: X) => void): Promise<void> {
+  let n = 0;
+  for (const x of items) {
+    if (++n % SCRAPE_SLICE === 0) await fairTurn();
+    each(x);
+  }
+}
 
 /** One series per bouncer (machine) and state, 1 for its state now. */
 function registerStatusGauges(registry: Registry, fleet: FleetReader, rules: () => HealthRules): void {
-  new Gauge({
-    name: 'vigil_bouncer_status',
-    help: 'One series per bouncer and state, 1 for its state now: healthy, late, offline, never_pulled, revoked, failing (a Critical issue open on a bouncer whose traffic looks fine: failing open, a failing canary).',
-    labelNames: ['bouncer', 'type', 'status'],
-    registers: [registry],
-    async collect() {
-      this.reset();
+  new ScrapedGauge(
+    {
+      name: 'vigil_bouncer_status',
+      help: 'One series per bouncer and state, 1 for its state now: healthy, late, offline, never_pulled, revoked, failing (a Critical issue open on a bouncer whose traffic looks fine: failing open, a failing canary).',
+      labelNames: ['bouncer', 'type', 'status'],
+      registers: [registry],
+    },
+    async () => {
       const f = await fleet();
-      if (!f) return;
+      const out: Series<'bouncer' | 'type' | 'status'> = [];
+      if (!f) return out;
       const openByName = new Map<string, HealthIssue[]>();
       for (const i of f.open) if (i.bouncerName) openByName.set(i.bouncerName, [...(openByName.get(i.bouncerName) ?? []), i]);
-      for (const b of f.bouncers) {
+      await inSlices(f.bouncers, (b) => {
         const status = bouncerStatus(toHealthInput(b, f.reports.get(b.id)?.receivedAt ?? null), f.now, rules(), f.downtime);
         const state = bouncerState(status, openByName.get(b.name) ?? []);
-        for (const s of BOUNCER_STATES) this.set({ bouncer: b.name, type: b.type, status: s }, s === state ? 1 : 0);
-      }
+        for (const s of BOUNCER_STATES) out.push({ labels: { bouncer: b.name, type: b.type, status: s }, value: s === state ? 1 : 0 });
+      });
+      return out;
     },
-  });
-  new Gauge({
-    name: 'vigil_machine_status',
-    help: 'One series per machine (agent) and state, 1 for its state now: healthy, late, offline, never_logged_in, pending.',
-    labelNames: ['machine', 'status'],
-    registers: [registry],
-    async collect() {
-      this.reset();
+  );
+  new ScrapedGauge(
+    {
+      name: 'vigil_machine_status',
+      help: 'One series per machine (agent) and state, 1 for its state now: healthy, late, offline, never_logged_in, pending.',
+      labelNames: ['machine', 'status'],
+      registers: [registry],
+    },
+    async () => {
       const f = await fleet();
-      if (!f) return;
-      for (const m of f.machines) {
+      const out: Series<'machine' | 'status'> = [];
+      if (!f) return out;
+      await inSlices(f.machines, (m) => {
         const state = machineStatus(toMachineHealthInput(m), f.now, rules(), f.downtime);
-        for (const s of MACHINE_STATES) this.set({ machine: m.machineId, status: s }, s === state ? 1 : 0);
-      }
+        for (const s of MACHINE_STATES) out.push({ labels: { machine: m.machineId, status: s }, value: s === state ? 1 : 0 });
+      });
+      return out;
     },
-  });
+  );
 }
 
 /** Each bouncer's learnt cadence and its own usage-metrics counters. */
 function registerBouncerDetailGauges(registry: Registry, fleet: FleetReader): void {
-  new Gauge({
-    name: 'vigil_bouncer_pull_cadence_seconds',
-    help: "Each steady bouncer's learnt pull cadence (absent for live-mode bouncers and until learnt).",
-    labelNames: ['bouncer'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const b of (await fleet())?.bouncers ?? []) if (b.pullCadenceMs !== null) this.set({ bouncer: b.name }, b.pullCadenceMs / 1000);
+  new ScrapedGauge(
+    {
+      name: 'vigil_bouncer_pull_cadence_seconds',
+      help: "Each steady bouncer's learnt pull cadence (absent for live-mode bouncers and until learnt).",
+      labelNames: ['bouncer'],
+      registers: [registry],
     },
-  });
-  new Gauge({
-    name: 'vigil_bouncer_reported',
-    help: "A bouncer's own counters from its latest usage-metrics report: dropped and processed over the report's windows, active_decisions as a level.",
-    labelNames: ['bouncer', 'name', 'unit', 'origin', 'remediation', 'ip_type'],
-    registers: [registry],
-    async collect() {
-      this.reset();
+    async () => {
+      const out: Series<'bouncer'> = [];
+      await inSlices((await fleet())?.bouncers ?? [], (b) => {
+        if (b.pullCadenceMs !== null) out.push({ labels: { bouncer: b.name }, value: b.pullCadenceMs / 1000 });
+      });
+      return out;
+    },
+  );
+  new ScrapedGauge(
+    {
+      name: 'vigil_bouncer_reported',
+      help: "A bouncer's own counters from its latest usage-metrics report: dropped and processed over the report's windows, active_decisions as a level.",
+      labelNames: ['bouncer', 'name', 'unit', 'origin', 'remediation', 'ip_type'],
+      registers: [registry],
+    },
+    async () => {
       const f = await fleet();
-      if (!f) return;
-      for (const [bouncer, r] of reportsByName(f)) {
+      // By labels, as prom-client's set() keeps them: a series set twice keeps its place and its last value.
+      const series = new Map<string, Series<'bouncer' | 'name' | 'unit' | 'origin' | 'remediation' | 'ip_type'>[number]>();
+      if (!f) return [];
+      await inSlices(reportsByName(f), ([bouncer, r]) => {
         for (const s of reportedSeries(r.report as RemediationComponentReport)) {
-          this.set({ bouncer, name: s.name, unit: s.unit, origin: s.origin, remediation: s.remediation, ip_type: s.ip_type }, s.value);
+          const labels = { bouncer, name: s.name, unit: s.unit, origin: s.origin, remediation: s.remediation, ip_type: s.ip_type };
+          const key = [bouncer, s.name, s.unit, s.origin, s.remediation, s.ip_type].join('\u0000');
+          const had = series.get(key);
+          if (had) had.value = s.value;
+          else series.set(key, { labels, value: s.value });
         }
-      }
+      });
+      return [...series.values()];
     },
-  });
-  new Gauge({
-    name: 'vigil_bouncer_report_timestamp_seconds',
-    help: "Unix time of each bouncer's latest usage-metrics report.",
-    labelNames: ['bouncer'],
-    registers: [registry],
-    async collect() {
-      this.reset();
+  );
+  new ScrapedGauge(
+    {
+      name: 'vigil_bouncer_report_timestamp_seconds',
+      help: "Unix time of each bouncer's latest usage-metrics report.",
+      labelNames: ['bouncer'],
+      registers: [registry],
+    },
+    async () => {
       const f = await fleet();
-      if (!f) return;
-      for (const [bouncer, r] of reportsByName(f)) this.set({ bouncer }, r.receivedAt / 1000);
+      const out: Series<'bouncer'> = [];
+      if (!f) return out;
+      await inSlices(reportsByName(f), ([bouncer, r]) => out.push({ labels: { bouncer }, value: r.receivedAt / 1000 }));
+      return out;
     },
-  });
+  );
 }
 
 /** Each bouncer's latest usage-metrics report, by bouncer name; a report whose bouncer is gone is left out. */

@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Decision } from '../model/records.ts';
 import type { IpAddress, IpRange } from '../../lib/ip.ts';
 import { intervalContains, parseIp, parseRange, tryParseIpOrRange } from '../../lib/ip.ts';
 import { DecisionIndex } from './decision-index.ts';
+import { RowList } from './decision-rows.ts';
 import { indexedDecision } from '../../../test/support/decision-builders.ts';
 
 const NOW = Date.UTC(2026, 10, 24, 4, 18, 35);
@@ -417,4 +418,27 @@ describe('DecisionIndex: the per-/16 length filter', () => {
     expect(hits).toBeGreaterThan(100);
     // The naive scan parses every decision per query (4.8M parses): seconds alone, more beside other suites.
   }, 120_000);
+});
+
+describe('DecisionIndex: the active count (a gauge read at every /metrics scrape)', () => {
+  it('counts active decisions out of order without sorting them (issue 27: a 250k sort per scrape)', () => {
+    const index = new DecisionIndex();
+    // An import whose decisions end before the ones already held: the by-until order is broken.
+    for (let id = 1; id <= 50; id++) index.upsert(dec(id, 'Ip', `192.0.2.${id}`, { until: NOW + (60 + id) * MIN }));
+    for (let id = 51; id <= 80; id++) index.upsert(dec(id, 'Ip', `198.51.100.${id}`, { until: NOW + (id - 50) * MIN }));
+    index.upsert(dec(3, 'Ip', '192.0.2.3', { until: NOW })); // soft-deleted: no longer active
+    index.remove(4);
+    const sort = vi.spyOn(RowList.prototype, 'sort');
+    try {
+      expect(index.activeCount(NOW)).toBe(78);
+      expect(index.activeCount(NOW + 10 * MIN)).toBe(68);
+      expect(index.activeCount(NOW + 200 * MIN)).toBe(0);
+      expect(sort).not.toHaveBeenCalled();
+    } finally {
+      sort.mockRestore();
+    }
+    // The same count once sorted (lookups sort it).
+    expect(index.active(NOW).length).toBe(78);
+    expect(index.activeCount(NOW + 10 * MIN)).toBe(68);
+  });
 });

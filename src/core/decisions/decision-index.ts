@@ -266,7 +266,17 @@ export class DecisionIndex {
 
   /** How many decisions are active (a gauge: no list is built). */
   activeCount(now: number): number {
-    return this.orderedByUntil().length - this.firstActive(now);
+    if (this.byUntilSorted) return this.orderedByUntil().length - this.firstActive(now);
+    // Out of order (an import older than the decisions before it): counted, not sorted. A scrape
+    // sorting 250k rows just to count them held pulls ~20 ms (issue 27 item 5); this is ~1 ms.
+    const { live, until } = this.rows;
+    const list = this.byUntil;
+    let n = 0;
+    for (let i = 0; i < list.length; i++) {
+      const r = list.rows[i]!;
+      if (live[r] === 1 && until[r]! > now) n++;
+    }
+    return n;
   }
 
   /** Forget decisions with until <= now (memory hygiene); returns how many. */
