@@ -21,14 +21,15 @@
  * decisions an answer holds are made as objects when asked for.
  *
  * Parts: family-index.ts (one address family), net-table.ts (its hash tables), decision-rows.ts
- * (the rows).
+ * (the rows), until-order.ts (the rows by until).
  */
 import type { Decision } from '../model/records.ts';
 import type { IpAddress, IpFamily, IpRange } from '../../lib/ip.ts';
 import { formatWords, tryParseInterval } from '../../lib/ip.ts';
-import { DecisionRows, RowList } from './decision-rows.ts';
+import { DecisionRows } from './decision-rows.ts';
 import { FamilyIndex, type NetColumns } from './family-index.ts';
 import { IdTable, ValueTable } from './row-tables.ts';
+import { UntilOrder } from './until-order.ts';
 
 /** A match as the index holds it: the decision and its type (kept beside it for ranking). */
 export interface IndexMatch {
@@ -71,10 +72,7 @@ export class DecisionIndex {
   private readonly v4: FamilyIndex;
   private readonly v6: FamilyIndex;
   private readonly lookupOnly: boolean;
-  /** All rows, ordered by (until, id) when `byUntilSorted`; may hold retired rows (`byUntilStale` of them). */
-  private readonly byUntil = new RowList();
-  private byUntilSorted = true;
-  private byUntilStale = 0;
+  private readonly byUntil: UntilOrder;
   /** Rows retired since the last sweep: reused only once no ordered list names them. */
   private retired: number[] = [];
 
@@ -82,6 +80,7 @@ export class DecisionIndex {
     this.lookupOnly = options.lookupOnly === true;
     this.rows = new DecisionRows(this.lookupOnly);
     this.rows.formatValue = (row) => this.formatNetwork(row);
+    this.byUntil = new UntilOrder(this.rows);
     const ids = this.rows;
     this.byId = new IdTable((row) => ids.id[row]!);
     this.byValueHead = new ValueTable((row) => this.rows.valueOf(row));
@@ -89,11 +88,6 @@ export class DecisionIndex {
     this.v4 = new FamilyIndex(32, !this.lookupOnly, this.nets);
     this.v6 = new FamilyIndex(128, !this.lookupOnly, this.nets);
   }
-
-  private readonly byUntilThenId = (a: number, b: number): number => {
-    const { until, id } = this.rows;
-    return until[a]! - until[b]! || id[a]! - id[b]!;
-  };
 
   /**
    * Insert or replace by id (a soft delete arrives as an upsert with a new `until`). Returns whether
@@ -103,7 +97,7 @@ export class DecisionIndex {
     const old = this.byId.get(d.id);
     if (old !== undefined && this.rows.valueOf(old) === d.value && (this.netFamily[old] !== 0) === isIpScope(d.scope)) {
       // Same value, same role: the network stands; only the row and maybe its order change.
-      if (this.rows.until[old] !== d.until) this.byUntilSorted = false;
+      if (this.rows.until[old] !== d.until) this.byUntil.untilChanging();
       this.rows.set(old, d, !this.rows.hasValueText(old));
       return this.netFamily[old] !== 0;
     }
@@ -117,10 +111,7 @@ export class DecisionIndex {
     if (!this.lookupOnly && net === null) {
       this.nextSameValue[row] = this.byValueHead.setHead(d.value, row);
     }
-    // Appended in order (an import: one until, ascending ids), the list stays sorted without a sort.
-    const list = this.byUntil;
-    if (this.byUntilSorted && list.length > 0 && this.byUntilThenId(list.rows[list.length - 1]!, row) > 0) this.byUntilSorted = false;
-    list.push(row);
+    this.byUntil.add(row);
     if (net === null) {
       this.netFamily[row] = 0;
       return false;
@@ -231,9 +222,9 @@ export class DecisionIndex {
 
   /** All active decisions. */
   active(now: number): Decision[] {
-    const list = this.orderedByUntil();
+    const list = this.byUntil.ordered();
     const out: Decision[] = [];
-    for (let i = this.firstActive(now); i < list.length; i++) out.push(this.rows.decision(list.rows[i]!, false));
+    for (let i = this.byUntil.firstActive(now); i < list.length; i++) out.push(this.rows.decision(list.rows[i]!, false));
     return out;
   }
 
@@ -243,8 +234,8 @@ export class DecisionIndex {
    * changed or went after the list was taken reads as undefined.
    */
   activeList(now: number): { readonly length: number; at(i: number): Decision | undefined; alone(i: number): boolean } {
-    const list = this.orderedByUntil();
-    const from = this.firstActive(now);
+    const list = this.byUntil.ordered();
+    const from = this.byUntil.firstActive(now);
     const rows = list.rows.slice(from, list.length);
     // Plain loops: a callback per row would hold the event loop ~50 ms at 1M.
     const ids = new Float64Array(rows.length);
@@ -266,29 +257,16 @@ export class DecisionIndex {
 
   /** How many decisions are active (a gauge: no list is built). */
   activeCount(now: number): number {
-    if (this.byUntilSorted) return this.orderedByUntil().length - this.firstActive(now);
-    // Out of order (an import older than the decisions before it): counted, not sorted. A scrape
-    // sorting 250k rows just to count them held pulls ~20 ms (issue 27 item 5); this is ~1 ms.
-    const { live, until } = this.rows;
-    const list = this.byUntil;
-    let n = 0;
-    for (let i = 0; i < list.length; i++) {
-      const r = list.rows[i]!;
-      if (live[r] === 1 && until[r]! > now) n++;
-    }
-    return n;
+    return this.byUntil.activeCount(now);
   }
 
   /** Forget decisions with until <= now (memory hygiene); returns how many. */
   pruneExpired(now: number): number {
-    const list = this.orderedByUntil();
-    const end = this.firstActive(now);
-    // They are a prefix of the ordered list: cut them off here instead of leaving them to a sweep
-    // (first, since detaching may sweep the list).
-    const expired = list.rows.slice(0, end);
-    if (end > 0) list.dropFirst(end);
-    for (let i = 0; i < end; i++) this.detach(expired[i]!, false);
-    return end;
+    // They are a prefix of the ordered list: cut off there instead of left to a sweep (first,
+    // since detaching may sweep the list).
+    const expired = this.byUntil.takeExpired(now);
+    for (let i = 0; i < expired.length; i++) this.detach(expired[i]!, false);
+    return expired.length;
   }
 
   /**
@@ -339,7 +317,7 @@ export class DecisionIndex {
 
   /** Rows as decisions ordered by (until, id). */
   private decisionsOf(found: number[], cache: boolean): Decision[] {
-    if (found.length > 1) found.sort(this.byUntilThenId);
+    if (found.length > 1) found.sort(this.byUntil.compare);
     const out = new Array<Decision>(found.length);
     for (let i = 0; i < found.length; i++) out[i] = this.rows.decision(found[i]!, cache);
     return out;
@@ -390,7 +368,7 @@ export class DecisionIndex {
     if (fam !== 0) this.family(fam === 4 ? 4 : 6).delete(row);
     rows.retire(row);
     this.retired.push(row);
-    if (inByUntil) this.byUntilStale++;
+    if (inByUntil) this.byUntil.retired();
     if (this.retired.length > SWEEP_AFTER && this.retired.length * 2 > this.byId.size) this.sweep();
   }
 
@@ -398,39 +376,10 @@ export class DecisionIndex {
   private sweep(): void {
     const live = this.rows.live;
     const isLive = (r: number) => live[r] === 1;
-    this.byUntil.filter(isLive);
-    this.byUntilStale = 0;
+    this.byUntil.sweep(isLive);
     this.v4.sweep(isLive);
     this.v6.sweep(isLive);
     this.rows.release(this.retired);
     this.retired = [];
-  }
-
-  /** Live rows ordered by (until, id). */
-  private orderedByUntil(): RowList {
-    if (this.byUntilStale > 0) {
-      const live = this.rows.live;
-      this.byUntil.filter((r) => live[r] === 1);
-      this.byUntilStale = 0;
-    }
-    if (!this.byUntilSorted) {
-      this.byUntil.sort(this.byUntilThenId);
-      this.byUntilSorted = true;
-    }
-    return this.byUntil;
-  }
-
-  /** Position of the first row with until > now in the ordered list. */
-  private firstActive(now: number): number {
-    const list = this.orderedByUntil();
-    const { until } = this.rows;
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (until[list.rows[mid]!]! > now) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
   }
 }
