@@ -7,7 +7,8 @@ import { getMachine } from '../src/store/machines.ts';
 import { cscliAlert as cscliAlertAt } from './support/cscli-alert.ts';
 import { DIALECTS } from './support/databases.ts';
 import { requestFrom } from './support/http-from.ts';
-import { BOUNCER_KEY, jwtHeaders, MACHINE, PASSWORD, startWatcherApi, T0, type WatcherApi, watcherLogin } from './support/watcher-api-server.ts';
+import { BOUNCER_KEY, jwtHeaders, MACHINE, PASSWORD, startWatcherApi, T0, UA, type WatcherApi } from './support/watcher-api-server.ts';
+import { postWatcherLogin } from './support/watcher-login.ts';
 
 /** cscli's alert at a fixed time (the captured exchange's), 5 minutes unless told. */
 const cscliAlert = (value: string, duration = '5m', extra: Record<string, unknown> = {}) =>
@@ -43,7 +44,7 @@ for (const dialect of DIALECTS) {
     const clock = new ManualClock(T0);
     let token = '';
 
-    const login = (body: unknown) => watcherLogin(server.url, body);
+    const login = (body: unknown) => postWatcherLogin(server.url, body, UA);
     const jwt = (t = token) => jwtHeaders(t);
 
     beforeAll(async () => {

@@ -7,7 +7,8 @@ import { getMachine } from '../src/store/machines.ts';
 import { refusedRequests } from '../src/store/refused-requests.ts';
 import { DIALECTS } from './support/databases.ts';
 import { requestFrom } from './support/http-from.ts';
-import { jwtHeaders, MACHINE, PASSWORD, REG_TOKEN, startWatcherApi, T0, UA, type WatcherApi, watcherLogin } from './support/watcher-api-server.ts';
+import { jwtHeaders, MACHINE, PASSWORD, REG_TOKEN, startWatcherApi, T0, UA, type WatcherApi } from './support/watcher-api-server.ts';
+import { postWatcherLogin } from './support/watcher-login.ts';
 
 /**
  * The watcher (machine) side over real HTTP on loopback, against `vigil serve` on each database,
@@ -22,7 +23,7 @@ for (const dialect of DIALECTS) {
     const clock = new ManualClock(T0);
     let token = '';
 
-    const login = (body: unknown, ua = UA) => watcherLogin(server.url, body, ua);
+    const login = (body: unknown, ua = UA) => postWatcherLogin(server.url, body, ua);
     const jwt = (t = token) => jwtHeaders(t);
     const refusedReasons = async () => {
       await server.activity.flush();

@@ -9,7 +9,6 @@ import { hashMachinePassword } from '../../src/lib/password.ts';
 import { createBouncer } from '../../src/store/bouncers.ts';
 import { createMachine } from '../../src/store/machines.ts';
 import { freshDbUrl, type TestDialect } from './databases.ts';
-import { requestFrom } from './http-from.ts';
 
 /** The captured CrowdSec 1.4.6 exchange's time, agent User-Agent and credentials. */
 export const T0 = Date.UTC(2026, 10, 24, 4, 18, 6);
@@ -60,14 +59,6 @@ export async function startWatcherApi(dialect: TestDialect, clock: ManualClock):
     throw err;
   }
 }
-
-/** POST /v1/watchers/login as the agent (`body` as JSON unless already text). */
-export const watcherLogin = (url: string, body: unknown, ua = UA) =>
-  requestFrom(`${url}/v1/watchers/login`, {
-    method: 'POST',
-    headers: { 'User-Agent': ua, 'Content-Type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
 
 /** The headers of an agent's authenticated JSON request. */
 export const jwtHeaders = (token: string) => ({ Authorization: `Bearer ${token}`, 'User-Agent': UA, 'Content-Type': 'application/json' });
