@@ -1,6 +1,7 @@
 /**
- * Runs the REAL CrowdSec bouncers (Debian bookworm packages, installed by
- * scripts/install-crowdsec-bouncers.sh) against any LAPI URL, for compatibility tests.
+ * The REAL CrowdSec bouncers (Debian bookworm packages, installed by
+ * scripts/install-crowdsec-bouncers.sh), run against any LAPI URL for compatibility tests: whether
+ * they can run here and the config both read. custom-bouncer.ts and firewall-bouncer.ts start them.
  *
  *   crowdsec-custom-bouncer   0.0.15  — runs `bin_path add|del <value> <seconds> <scenario> <decision-json>`
  *                                       once per decision; we point bin_path at a recording script.
@@ -104,6 +105,7 @@ export function sharedBouncerYaml(dir: string, opts: BouncerRunOptions): Record<
   };
 }
 
+/** A bouncer's config file, readable by its owner only (it holds the API key). */
 export function writeYaml(file: string, doc: Record<string, unknown>): void {
   fs.writeFileSync(file, `# written by test/support/crowdsec-bouncers.ts\n${YAML.stringify(doc)}`, { mode: 0o600 });
 }
