@@ -27,18 +27,18 @@
 // alerts, one request); ALERTS_PER_POST=1 measures one request per alert. Requests go over pools
 // of keep-alive connections. Results: a table on stdout and bench/results/alerts-load-*.json.
 import type { ChildProcess } from 'node:child_process';
-import crypto from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hashApiKey } from '../src/core/bouncers/api-key.ts';
-import { hashMachinePassword } from '../src/lib/password.ts';
-import { createMachine } from '../src/store/machines.ts';
-import { Store } from '../src/store/store.ts';
 import { alertAddress } from '../test/support/heavy-alerts.ts';
+import { alertFor } from './alerts-load/agent-alert.ts';
+import { cpuSeconds, cpuStallUs } from './alerts-load/cpu.ts';
+import { keepAliveClient } from './alerts-load/keep-alive-client.ts';
+import { registerFleet } from './alerts-load/register.ts';
+import { type AlertsLoadResults, printAlertsLoadTable, q } from './alerts-load/report.ts';
 import { fireHeavyWatchers, HEAVY_MACHINES, heavyBodies } from './heavy-watchers.ts';
 import {
   freePort,
@@ -53,7 +53,6 @@ import {
   writeResult,
   type LoopHistograms,
 } from './support.ts';
-import { createBouncer } from '../src/store/bouncers.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ALERTS_PER_S = Number(process.env.ALERTS_PER_S ?? 1000);
@@ -82,46 +81,6 @@ const SLOW_OUT = process.env.SLOW_OUT;
 const slowLog: string[] = [];
 const log = (...a: unknown[]) => console.error('[alerts-load]', ...a);
 
-/** The real agent's ssh-bf alert, re-addressed. */
-const fixture = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/crowdsec-1.4.6/agent-alerts-post.json'), 'utf8')) as {
-  request: { body: Array<Record<string, unknown>> };
-};
-const template = fixture.request.body.find((a) => a.scenario === 'crowdsecurity/ssh-bf')!;
-const templateText = JSON.stringify(template);
-const templateIp = (template.source as { ip: string }).ip;
-const alertFor = (n: number, now: Date): string => {
-  const ip = alertAddress(n);
-  const stamp = now.toISOString();
-  return templateText
-    .split(templateIp)
-    .join(ip)
-    .replace(/"(start_at|stop_at|timestamp)":"[^"]*"/g, `"$1":"${stamp}"`)
-    .replace(/"key":"timestamp","value":"[^"]*"/g, `"key":"timestamp","value":"${stamp}"`);
-};
-
-function cpuSeconds(pid: number | undefined): number | null {
-  if (!pid) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, USER_HZ = 100
-  } catch {
-    return null;
-  }
-}
-
-/** Linux PSI: µs some task waited for a CPU (the machine's contention, not ours alone); null without PSI. */
-function cpuStallUs(): number | null {
-  try {
-    const m = /^some .*total=(\d+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-}
-
-const q = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? Number.NaN;
-
 const tmp = mkdtempSync(join(tmpdir(), 'vigil-alerts-load-'));
 const dbUrl = `sqlite:${join(tmp, 'vigil.db')}`;
 let server: ChildProcess | undefined;
@@ -140,18 +99,8 @@ const out: Record<string, unknown> = {
 
 try {
   // --- machines (bcrypt, as `vigil machines add`) and bouncers, written before the server starts ---
-  const store = await Store.open(dbUrl);
-  const password = crypto.randomBytes(24).toString('hex');
-  const passwordHash = await hashMachinePassword(password);
-  for (let i = 0; i < AGENTS; i++) await createMachine(store, { machineId: `agent-${i}`, passwordHash, now: Date.now(), isValidated: true });
-  if (HEAVY) for (const m of HEAVY_MACHINES) await createMachine(store, { machineId: m, passwordHash, now: Date.now(), isValidated: true });
-  const keys: string[] = [];
-  for (let i = 0; i < BOUNCERS; i++) {
-    const key = crypto.randomBytes(16).toString('hex');
-    keys.push(key);
-    await createBouncer(store, { name: `rc-${i}`, apiKeyHash: hashApiKey(key), now: Date.now() });
-  }
-  await store.close();
+  const agentIds = Array.from({ length: AGENTS }, (_, i) => `agent-${i}`);
+  const { password, keys } = await registerFleet(dbUrl, [...agentIds, ...(HEAVY ? HEAVY_MACHINES : [])], BOUNCERS);
   log(`registered ${AGENTS} machines and ${BOUNCERS} bouncers`);
 
   // --- the server, launched the way an operator runs it ---
@@ -167,37 +116,7 @@ try {
   const pullAgent = new http.Agent({ keepAlive: true, maxSockets: SOCKETS });
   const pushAgent = new http.Agent({ keepAlive: true, maxSockets: Math.max(AGENTS, 16) });
 
-  const request = (
-    agent: http.Agent,
-    method: string,
-    path: string,
-    headers: Record<string, string>,
-    body?: string,
-    keepBody = true,
-  ): Promise<{ ms: number; status: number; body: string; bytes: number }> =>
-    new Promise((resolve) => {
-      const t = performance.now();
-      const t0 = process.hrtime.bigint();
-      let headersMs = 0;
-      const req = http.request(`${base}${path}`, { method, agent, headers, timeout: REQUEST_TIMEOUT_MS }, (res) => {
-        headersMs = performance.now() - t;
-        const chunks: Buffer[] = [];
-        let bytes = 0;
-        res.on('data', (d: Buffer) => {
-          bytes += d.length;
-          if (keepBody) chunks.push(d);
-        });
-        res.on('end', () => {
-          const ms = performance.now() - t;
-          if (SLOW_OUT && ms > 30)
-            slowLog.push(`${t0} ${process.hrtime.bigint()} ${ms.toFixed(1)} ${method} ${path.slice(0, 30)} headers=${headersMs.toFixed(1)}`);
-          resolve({ ms, status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), bytes });
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', () => resolve({ ms: performance.now() - t, status: 0, body: '', bytes: 0 }));
-      req.end(body);
-    });
+  const request = keepAliveClient(base, REQUEST_TIMEOUT_MS, SLOW_OUT ? slowLog : undefined);
 
   await waitFor('vigil serve /health', async () => (await request(pullAgent, 'GET', '/health', {})).status === 200, 20_000);
   log(`vigil serve pid ${server.pid} on ${base}`);
@@ -372,7 +291,7 @@ try {
       ? { busy: ticksOver(loopBefore.busy, loopAfter.busy, BOUNDS), delay: ticksOver(loopBefore.delay, loopAfter.delay, BOUNDS) }
       : undefined;
   const cpuPct = cpuAtMeasure !== null && cpuEnd !== null ? (100 * (cpuEnd - cpuAtMeasure)) / measuredS : null;
-  Object.assign(out, {
+  const results: AlertsLoadResults = {
     pullsSent,
     pullsPerSecond: pullsSent / totalS,
     pullMBPerSecond: pullBytes / totalS / 1e6,
@@ -411,45 +330,21 @@ try {
           serverLoopDelay: heavyLoop?.delay,
         }
       : undefined,
-  });
-  const f = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(2));
-  const pass = q(pullLat, 0.99) < 50 && pullErrors === 0 && pushErrors === 0 && decisionsActive >= alertsAccepted;
-  console.log('');
-  console.log(
-    `| alerts under load: ${ALERTS_PER_S} alerts/s (${ALERTS_PER_POST} per POST, ${AGENTS} agents) + ${PULLS_PER_S} pulls/s (${BOUNCERS} bouncers each every ${PULL_EVERY_S} s, ${STREAM_BOUNCERS} of them stream), ${SECONDS} s, SQLite | value | target |`,
+  };
+  Object.assign(out, results);
+  printAlertsLoadTable(
+    {
+      alertsPerS: ALERTS_PER_S,
+      alertsPerPost: ALERTS_PER_POST,
+      agents: AGENTS,
+      pullsPerS: PULLS_PER_S,
+      bouncers: BOUNCERS,
+      pullEveryS: PULL_EVERY_S,
+      streamBouncers: STREAM_BOUNCERS,
+      seconds: SECONDS,
+    },
+    results,
   );
-  console.log('|---|---|---|');
-  console.log(`| alerts/s pushed (accepted / sent) | ${(alertsSent / totalS).toFixed(0)} (${alertsAccepted} / ${alertsSent}) | ${ALERTS_PER_S} |`);
-  console.log(`| decisions active after the run (one per alert) | ${decisionsActive} | ${alertsAccepted} |`);
-  console.log(`| pulls/s served (MB/s of decisions sent) | ${(pullsSent / totalS).toFixed(0)} (${(pullBytes / totalS / 1e6).toFixed(1)}) | ${PULLS_PER_S} |`);
-  console.log(`| pull latency p50 / p99 / max (ms) | ${f(q(pullLat, 0.5))} / ${f(q(pullLat, 0.99))} / ${f(pullLat.at(-1))} | p99 < 50 |`);
-  console.log(`| … stream delta p99 / live ?ip= p99 (ms) | ${f(q(streamLat, 0.99))} / ${f(q(liveLat, 0.99))} | |`);
-  console.log(`| alert push latency p50 / p99 / max (ms) | ${f(q(pushLat, 0.5))} / ${f(q(pushLat, 0.99))} / ${f(pushLat.at(-1))} | |`);
-  if (heavy)
-    console.log(
-      `| pull latency p50 / p99 / max while the heavy watcher requests ran (${heavyLat.length} pulls; ${heavy.results.join(' ')}) | ${f(q(heavyLat, 0.5))} / ${f(q(heavyLat, 0.99))} / ${f(heavyLat.at(-1))} | max < 500 |`,
-    );
-  if (heavyLoop) {
-    const o = (x: { over: Record<string, number> }) => `${x.over['20ms']} / ${x.over['50ms']} / ${x.over['100ms']}`;
-    console.log(
-      `| … in the server meanwhile (${heavyLoop.busy.ticks} ticks of its 10 ms event-loop probe): main-thread CPU between two ticks over 20 / 50 / 100 ms; tick late by over 20 / 50 / 100 ms | ${o(heavyLoop.busy)}; ${o(heavyLoop.delay)} | 0 over 50 ms |`,
-    );
-  }
-  console.log(`| errors (pulls, pushes) | ${pullErrors}, ${pushErrors} | 0, 0 |`);
-  console.log(`| server CPU (% of one core, measured window) | ${cpuPct === null ? '–' : cpuPct.toFixed(0)} | |`);
-  console.log(
-    `| load generator CPU (% of one core; near 100 = the client limits the run) | ${(out.loadGeneratorCpuPercentOfOneCore as number).toFixed(0)} | |`,
-  );
-  console.log(
-    `| load generator event-loop delay p99 / max (ms; it adds to every latency above) | ${f(out.loadGeneratorLagP99Ms as number)} / ${f(out.loadGeneratorLagMaxMs as number)} | |`,
-  );
-  const stall = out.machineCpuStallPercent as number | null;
-  console.log(
-    `| machine CPU pressure (PSI some: % of time a task waited for a CPU; high = the numbers are the machine's) | ${stall === null ? '–' : stall.toFixed(0)} | ~0 |`,
-  );
-  console.log(`| server peak RSS (MB) | ${(out.serverPeakRssMB as number | null)?.toFixed(0) ?? '–'} | |`);
-  if (firstPushError) console.log(`first push error: ${firstPushError}`);
-  console.log(`\n${pass ? 'PASS' : 'MISS'}: pull p99 < 50 ms with every alert accepted and turned into a decision`);
 } catch (e) {
   log('fatal', e);
   process.exitCode = 1;

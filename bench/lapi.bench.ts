@@ -8,15 +8,19 @@
 // Everything runs on loopback. Results: one markdown table on stdout and
 // bench/results/lapi-<timestamp>.json. Methodology follows crowdsec-wire-protocol.md §6
 // (import via `cscli decisions import`, 10k then +90k -> 100k, probe hit/miss IPs).
-import { execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import http from 'node:http';
 import { startCrowdsec, type CrowdsecInstance } from '../test/support/crowdsec-instance.ts';
 import { freePort, noteFatal, residentMB, sleep, spawnHelloWorld, spawnVigilServe, stopBench, stopServer, vigilEnv, waitFor } from './support.ts';
 import { runLarge } from './lapi-large.ts';
+import { cannonWith, type Target } from './lapi/autocannon.ts';
+import { writeCsv } from './lapi/decisions-csv.ts';
+import { get, type Resp } from './lapi/get.ts';
+import { reportLapi, type Row } from './lapi/report.ts';
+import { sh } from './lapi/shell.ts';
 
 // `--decisions N`: the large-store comparison (bench/lapi-large.ts) instead of the 10k/100k one.
 const decisionsFlag = process.argv.indexOf('--decisions');
@@ -36,7 +40,6 @@ const MISS_IP = '192.0.2.200';
 const BOUNCER_UA = 'crowdsec-custom-bouncer/v0.0.15';
 const HIT = { '10k': '10.0.1.1', '100k': '10.1.0.1' } as const;
 
-type Row = { metric: string; vigil: number | null; crowdsec: number | null; unit: string; better: 'higher' | 'lower'; hello?: number | null; note?: string };
 const rows: Row[] = [];
 /** What each `?ip=` run reports, per server: the row's name, the cannon's field, its unit, which way is better. */
 const CANNON_METRICS = [
@@ -46,44 +49,7 @@ const CANNON_METRICS = [
   ['server CPU per request (µs)', 'cpuUs', 'µs', 'lower'],
 ] as const;
 const log = (...a: unknown[]) => console.error('[bench]', ...a);
-
-// ---------- helpers ----------
-function sh(
-  cmd: string,
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
-): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      cmd,
-      args,
-      { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 300_000, maxBuffer: 64 << 20 },
-      (err, stdout, stderr) => {
-        if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
-        else resolve({ stdout, stderr });
-      },
-    );
-  });
-}
-
-type Resp = { status: number; bytes: number; body: Buffer; ms: number };
-function get(url: string, headers: Record<string, string> = {}, keepBody = true): Promise<Resp> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const req = http.get(url, { headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      let bytes = 0;
-      res.on('data', (c: Buffer) => {
-        bytes += c.length;
-        if (keepBody) chunks.push(c);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, body: Buffer.concat(chunks), ms: performance.now() - t0 }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.setTimeout(120_000, () => req.destroy(new Error('timeout')));
-  });
-}
+const cannon = cannonWith({ warmupS: WARMUP, durationS: DURATION, userAgent: BOUNCER_UA, log });
 
 const vmHWM = (pid: number | undefined) => residentMB(pid, 'VmHWM');
 const vmRSS = (pid: number | undefined) => residentMB(pid, 'VmRSS');
@@ -99,94 +65,6 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 };
-
-// ---------- data ----------
-// Index i -> one decision. i%20==0: a range (alternating IPv4 /24 and IPv6 /64), i%20 in 1..5: an IPv6
-// address, else an IPv4 address 10.(i>>16).(i>>8).(i&255). HIT IPs (i=257, i=65537) are IPv4 rows.
-function decisionLine(i: number): string {
-  const m = i % 20;
-  if (m === 0) {
-    const r = i / 20;
-    return r % 2 === 0 ? `24h,Range,100.${64 + (r >> 8)}.${r & 255}.0/24,bench` : `24h,Range,2001:db8:ffff:${r.toString(16)}::/64,bench`;
-  }
-  if (m <= 5) return `24h,Ip,2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::1,bench`;
-  return `24h,Ip,10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255},bench`;
-}
-function writeCsv(path: string, from: number, to: number) {
-  const lines = ['duration,scope,value,reason'];
-  for (let i = from; i < to; i++) lines.push(decisionLine(i));
-  writeFileSync(path, lines.join('\n') + '\n');
-}
-
-// ---------- targets ----------
-interface Target {
-  name: 'vigil' | 'crowdsec' | 'hello';
-  base: string;
-  key: string;
-  pid(): number | undefined;
-}
-
-/**
- * One autocannon run in a fresh child process: the load generator shares the 2 cores with the
- * server, so it must not carry this script's own heap (100k-decision files, 14 MB bodies) into the
- * measurement, and every server is measured by an identical client.
- */
-async function autocannonRun(url: string, headers: Record<string, string>, connections: number, seconds: number) {
-  const args = [join(ROOT, 'node_modules/autocannon/autocannon.js'), '-j', '-c', String(connections), '-p', '1', '-t', '10', '-d', String(seconds)];
-  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
-  args.push(url);
-  const { stdout } = await sh(NODE, args, { timeoutMs: (seconds + 60) * 1000 });
-  return JSON.parse(stdout) as {
-    requests: { total: number };
-    duration: number;
-    latency: { p50: number; p99: number };
-    non2xx: number;
-    errors: number;
-    timeouts: number;
-  };
-}
-
-async function cannon(t: Target, path: string, connections: number) {
-  // A real bouncer's User-Agent: without one, both LAPIs log "bad user agent" (CrowdSec on every request).
-  const headers = { 'X-Api-Key': t.key, 'User-Agent': BOUNCER_UA };
-  if (WARMUP > 0) await autocannonRun(t.base + path, headers, connections, WARMUP);
-  const cpu0 = cpuMs(t.pid());
-  const r = await autocannonRun(t.base + path, headers, connections, DURATION);
-  const cpu1 = cpuMs(t.pid());
-  // The server's own CPU per request (µs): what it spends, whatever the load generator does.
-  const cpuUs = cpu0 !== null && cpu1 !== null && r.requests.total > 0 ? ((cpu1 - cpu0) * 1000) / r.requests.total : null;
-  const bad = r.non2xx + r.errors + r.timeouts;
-  if (bad) log(`  ${t.name} ${path} c=${connections}: non2xx=${r.non2xx} errors=${r.errors} timeouts=${r.timeouts}`);
-  // total completed / duration is more robust than the per-second average for slow servers
-  const rps = r.requests.total / r.duration;
-  // A slow server keeps working through its queued requests after the load stops; let it finish
-  // before the next measurement, so it never runs on top of the other server's.
-  await quiesce(t.pid());
-  return { rps, p50: r.latency.p50, p99: r.latency.p99, bad, cpuUs };
-}
-
-/** CPU time (ms) a process has used so far, from /proc; null when gone. */
-function cpuMs(pid: number | undefined): number | null {
-  if (!pid) return null;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
-  } catch {
-    return null;
-  }
-}
-
-/** Waits until a process uses under 5% of a core over half a second (at most 15 s). */
-async function quiesce(pid: number | undefined): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  let before = cpuMs(pid);
-  while (before !== null && Date.now() < deadline) {
-    await sleep(500);
-    const now = cpuMs(pid);
-    if (now === null || now - before < 25) return;
-    before = now;
-  }
-}
 
 // ---------- main ----------
 const tmp = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
@@ -407,56 +285,4 @@ try {
   await stopBench([vigilProc, helloProc], csInstance, tmp, failures);
 }
 
-// ---------- report ----------
-const fmt = (v: number | null | undefined, unit?: string) =>
-  v == null ? '–' : unit === 'B' ? String(Math.round(v)) : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
-// ratio: always expressed so that "N× > 1" means Vigil is better.
-function ratio(r: Row): string {
-  if (r.vigil == null || r.crowdsec == null || r.vigil === 0 || r.crowdsec === 0) return '–';
-  const x = r.better === 'higher' ? r.vigil / r.crowdsec : r.crowdsec / r.vigil;
-  return `${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)}×`;
-}
-const lines = [
-  '| metric | Vigil | CrowdSec | ratio (Vigil better by; >1× = Vigil better) | Vigil % of node:http hello-world |',
-  '|---|---|---|---|---|',
-  ...rows.map((r) => {
-    const pct =
-      r.hello != null && r.vigil != null && r.unit === 'req/s'
-        ? `${((r.vigil / r.hello) * 100).toFixed(0)}% (hello ${fmt(r.hello)})`
-        : r.hello != null && r.unit !== 'req/s'
-          ? `(hello ${fmt(r.hello)})`
-          : '';
-    return `| ${r.metric} | ${fmt(r.vigil, r.unit)} | ${fmt(r.crowdsec, r.unit)} | ${ratio(r)} | ${pct} |`;
-  }),
-];
-console.log('');
-console.log(
-  'Ratio = Vigil/CrowdSec for req/s (higher is better); CrowdSec/Vigil for time, bytes and memory (lower is better), so >1× always means Vigil wins.',
-);
-console.log(lines.join('\n'));
-if (failures.length) console.log('\nFailures:\n' + failures.map((f) => '- ' + f).join('\n'));
-console.log(
-  `\nTotal bench wall time: ${((Date.now() - tStart) / 1000).toFixed(0)} s (autocannon ${DURATION}s runs after ${WARMUP}s warm-up, ${HAVE_CS ? 'CrowdSec 1.4.6 present' : 'CrowdSec absent'})`,
-);
-const outDir = join(ROOT, 'bench/results');
-mkdirSync(outDir, { recursive: true });
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-const out = join(outDir, `lapi-${stamp}.json`);
-writeFileSync(
-  out,
-  JSON.stringify(
-    {
-      at: new Date().toISOString(),
-      node: process.version,
-      durationS: DURATION,
-      warmupS: WARMUP,
-      crowdsec: HAVE_CS,
-      memStages,
-      rows: rows.map((r) => ({ ...r, ratio: ratio(r) })),
-      failures,
-    },
-    null,
-    2,
-  ) + '\n',
-);
-console.log(`JSON: ${out}`);
+reportLapi(ROOT, { rows, failures, memStages, tStart, durationS: DURATION, warmupS: WARMUP, crowdsec: HAVE_CS });

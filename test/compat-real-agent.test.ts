@@ -9,7 +9,8 @@ import { createLogger, startServer, type RunningServer } from '../src/app/serve.
 import { loadConfig } from '../src/config/config.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { getMachine } from '../src/store/machines.ts';
-import { crowdsecBouncersAvailable, startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
+import { crowdsecBouncersAvailable } from './support/crowdsec-bouncers.ts';
+import { startCustomBouncer, type CustomBouncerHandle } from './support/custom-bouncer.ts';
 import { startCrowdsecAgent, type CrowdsecAgent } from './support/crowdsec-agent.ts';
 import { crowdsecAvailable, startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
 import { startRecordingProxy, toFixture, type RecordedExchange, type RecordingProxy } from './support/recording-proxy.ts';

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';
-import { crowdsecBouncersAvailable, startCustomBouncer, startFirewallBouncer } from './support/crowdsec-bouncers.ts';
+import { crowdsecBouncersAvailable } from './support/crowdsec-bouncers.ts';
+import { startCustomBouncer } from './support/custom-bouncer.ts';
+import { startFirewallBouncer } from './support/firewall-bouncer.ts';
 import { freePort } from './support/processes.ts';
 import { eventually, until } from './support/wait.ts';
 

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crowdsecBouncersAvailable, startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
+import { crowdsecBouncersAvailable } from './support/crowdsec-bouncers.ts';
+import { startCustomBouncer, type CustomBouncerHandle } from './support/custom-bouncer.ts';
 import { until } from './support/wait.ts';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';
 

@@ -8,7 +8,7 @@ import { parseLapiLogLine, requestMeaning } from '../src/core/watch/access-log.t
 import { pullHours } from '../src/store/pull-history.ts';
 import { startWatch, type RunningWatch } from '../src/watch/start-watch.ts';
 import { resolveWatchSettings } from '../src/watch/watch-config.ts';
-import { startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
+import { startCustomBouncer, type CustomBouncerHandle } from './support/custom-bouncer.ts';
 import type { CrowdsecInstance } from './support/crowdsec-instance.ts';
 import { startWatchedCrowdsec, watchedCrowdsecAvailable } from './support/watched-crowdsec.ts';
 import { useCleanups } from './support/cleanups.ts';

@@ -10,7 +10,7 @@ import { ManualClock } from '../src/lib/clock.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { startWatch } from '../src/watch/start-watch.ts';
 import { resolveWatchSettings } from '../src/watch/watch-config.ts';
-import { startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
+import { startCustomBouncer, type CustomBouncerHandle } from './support/custom-bouncer.ts';
 import { startCrowdsec, type CrowdsecInstance } from './support/crowdsec-instance.ts';
 import { watchedCrowdsecAvailable } from './support/watched-crowdsec.ts';
 import { DIALECTS, freshDbUrl } from './support/databases.ts';

@@ -7,7 +7,7 @@ import { createLogger } from '../src/lib/logger.ts';
 import { startWatch, type RunningWatch } from '../src/watch/start-watch.ts';
 import { resolveWatchSettings } from '../src/watch/watch-config.ts';
 import { runVigil } from './support/cli.ts';
-import { startCustomBouncer, type CustomBouncerHandle } from './support/crowdsec-bouncers.ts';
+import { startCustomBouncer, type CustomBouncerHandle } from './support/custom-bouncer.ts';
 import type { CrowdsecInstance } from './support/crowdsec-instance.ts';
 import { startWatchedCrowdsec, watchedCrowdsecAvailable } from './support/watched-crowdsec.ts';
 import { startVigilServe, type VigilServe } from './support/vigil-serve.ts';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DIALECTS, freshDbUrl } from '../../test/support/databases.ts';
 import type { Told } from './bookkeeping.ts';
 import { simulateWithStore } from './reference.ts';
-import type { SimBouncer } from './fleet.ts';
+import type { SimBouncer } from './sim-bouncer.ts';
 import { simulate, type SimOptions } from './simulate.ts';
 import { recordedPulls } from './snapshot.ts';
 import { liveQueriesPerMin } from './noise.ts';

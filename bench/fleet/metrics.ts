@@ -4,7 +4,8 @@
  * the failure's window; and false pages (no failure of that bouncer in effect) per 10,000 bouncer-days.
  */
 import { FAILURE_KINDS, FAILURES, failureOfPage, visibleToLapi, type Failure, type FailureKind } from './failures.ts';
-import type { Fleet, Mode, SimBouncer } from './fleet.ts';
+import type { Fleet } from './fleet.ts';
+import type { Mode, SimBouncer } from './sim-bouncer.ts';
 import type { SimResult } from './simulate.ts';
 import { rhythmOf } from './snapshot.ts';
 import { RHYTHM_MIN_WEEKS, RHYTHM_STEADY_HOURLY } from '../../src/core/health/live-rhythm.ts';

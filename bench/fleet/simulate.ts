@@ -17,7 +17,8 @@ import { cadenceThresholds } from '../../src/core/health/cadence.ts';
 import { FLEET_SILENT_MIN_BOUNCERS, fleetSilence } from '../../src/core/health/fleet-silence.ts';
 import { Bookkeeping, type Told } from './bookkeeping.ts';
 import { failureAt, visibleToLapi } from './failures.ts';
-import { Fleet, type FleetOptions, type SimBouncer } from './fleet.ts';
+import { Fleet, type FleetOptions } from './fleet.ts';
+import type { SimBouncer } from './sim-bouncer.ts';
 import { snapshotOf } from './snapshot.ts';
 import { wakeAt } from './wake.ts';
 

@@ -8,7 +8,8 @@
 import { learnRhythm } from '../../src/core/health/live-rhythm.ts';
 import type { BouncerHealthInput, FleetSnapshot, HealthRules } from '../../src/core/health/types.ts';
 import type { RefusedSummary } from '../../src/core/model/records.ts';
-import type { Fleet, SimBouncer } from './fleet.ts';
+import type { Fleet } from './fleet.ts';
+import type { SimBouncer } from './sim-bouncer.ts';
 import { downtimeAt } from './vigil-runs.ts';
 
 const D = 24 * 3600_000;

@@ -7,7 +7,8 @@
  * the row look better than it is.
  */
 import { learnRhythm, queriesPerMinute, RHYTHM_MIN_WEEKS } from '../../src/core/health/live-rhythm.ts';
-import type { Fleet, SimBouncer } from './fleet.ts';
+import type { Fleet } from './fleet.ts';
+import type { SimBouncer } from './sim-bouncer.ts';
 import { recordedPulls } from './snapshot.ts';
 
 const MIN = 60_000;

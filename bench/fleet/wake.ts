@@ -24,7 +24,8 @@ import {
   type RhythmHour,
 } from '../../src/core/health/live-rhythm.ts';
 import type { HealthRules } from '../../src/core/health/types.ts';
-import type { Fleet, SimBouncer } from './fleet.ts';
+import type { Fleet } from './fleet.ts';
+import type { SimBouncer } from './sim-bouncer.ts';
 import { lookbackMs, toHealthInput } from './snapshot.ts';
 import { downtimeAt } from './vigil-runs.ts';
 

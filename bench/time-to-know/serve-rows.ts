@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startCustomBouncer, type CustomBouncerHandle } from '../../test/support/crowdsec-bouncers.ts';
+import { startCustomBouncer, type CustomBouncerHandle } from '../../test/support/custom-bouncer.ts';
 import { startCrowdsecAgent, type CrowdsecAgent } from '../../test/support/crowdsec-agent.ts';
 import { sleep } from '../support.ts';
 import { about, pageRow, Pager, quietRow, type Row, until, VigilProcess } from './harness.ts';

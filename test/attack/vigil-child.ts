@@ -14,7 +14,7 @@ import { Store } from '../../src/store/store.ts';
 import { hashApiKey } from '../../src/core/bouncers/api-key.ts';
 import { createBouncer, getBouncer } from '../../src/store/bouncers.ts';
 import type { Cleanups } from '../support/cleanups.ts';
-import { startCustomBouncer, type CustomBouncerHandle } from '../support/crowdsec-bouncers.ts';
+import { startCustomBouncer, type CustomBouncerHandle } from '../support/custom-bouncer.ts';
 
 const BIN = path.resolve('bin/vigil.js');
 export const BOUNCER_KEY = 'attack-test-key-0123456789abcdef';

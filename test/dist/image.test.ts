@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCustomBouncer, type CustomBouncerHandle } from '../support/crowdsec-bouncers.ts';
+import { startCustomBouncer, type CustomBouncerHandle } from '../support/custom-bouncer.ts';
 import { freePort } from '../support/processes.ts';
 import { until } from '../support/wait.ts';
 import { has, ok, run } from './support.ts';

@@ -11,7 +11,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCleanups } from './cleanups.ts';
 import { until } from './wait.ts';
-import { crowdsecBouncersAvailable, parseRecordedCalls, startCustomBouncer, startFirewallBouncer } from './crowdsec-bouncers.ts';
+import { crowdsecBouncersAvailable } from './crowdsec-bouncers.ts';
+import { parseRecordedCalls, startCustomBouncer } from './custom-bouncer.ts';
+import { startFirewallBouncer } from './firewall-bouncer.ts';
 
 const avail = crowdsecBouncersAvailable();
 const API_KEY = '0123456789abcdef0123456789abcdef';

@@ -23,3 +23,9 @@ export async function startDashboardServer(opts: {
   await resetDashboardPassword(server.store, opts.password);
   return { server, cleanup: db.cleanup };
 }
+
+/** The session cookie a login response sets, as a browser sends it back (`name=value`). */
+export function cookieFrom(res: Response): string {
+  const set = res.headers.get('set-cookie') ?? '';
+  return set.split(';')[0]!;
+}
