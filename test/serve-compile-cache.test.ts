@@ -28,6 +28,9 @@ describe.skipIf(typeof module.flushCompileCache !== 'function')('vigil serve and
     cleanups.push(() => vigil.stop());
     // Written before the listener opened (before: 15 s after start, while bouncers pulled).
     const written = filesUnder(cache);
-    expect(written.reduce((n, f) => n + f.bytes, 0), `cache files: ${written.map((f) => f.file).join(', ')}`).toBeGreaterThan(100_000);
+    expect(
+      written.reduce((n, f) => n + f.bytes, 0),
+      `cache files: ${written.map((f) => f.file).join(', ')}`,
+    ).toBeGreaterThan(100_000);
   });
 });
