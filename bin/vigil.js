@@ -77,9 +77,9 @@ function enableCompileCache() {
     const st = fs.statSync(dir);
     if (st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0) return;
     module.enableCompileCache(dir);
-    // The cache is written at exit; a service may never exit cleanly (killed, a crash): write what
-    // its start loaded once it has started.
-    setTimeout(() => module.flushCompileCache?.(), 15_000).unref();
+    // The cache is written at exit; a service may never exit cleanly (killed, a crash): serve writes
+    // what its start loaded just before it listens (app/serve.ts), another long run 15 s in.
+    if (process.argv[2] !== 'serve') setTimeout(() => module.flushCompileCache?.(), 15_000).unref();
   } catch {
     // No cache (a read-only home, no home): the same start as before.
   }

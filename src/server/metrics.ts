@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Store } from '../store/store.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { ListenAddress } from '../lib/listen-address.ts';
@@ -12,13 +12,14 @@ import { listBouncers } from '../store/bouncers.ts';
 import { openHealthIssues } from '../store/health-issues.ts';
 import type { HealthRules } from '../core/health/types.ts';
 import { registerFleetGauges } from './metrics-fleet.ts';
+import { SlicedRegistry } from './sliced-registry.ts';
 
 /**
  * Prometheus metrics, on their own listener (default 127.0.0.1:6071; CrowdSec keeps its own on 6060). Per-bouncer and
  * per-issue gauges are read from the store at scrape time, so every replica reports the same truth.
  */
 export class LapiMetrics {
-  readonly registry = new Registry();
+  readonly registry = new SlicedRegistry();
   readonly requests: Counter<'route' | 'method' | 'status'>;
   readonly refused: Counter<'reason'>;
   readonly connectionsRefused: Counter<'reason'>;
