@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { DIALECTS, useFreshStore } from './support/databases.ts';
+import { turnsDuring } from './support/event-loop-turns.ts';
 import { hashApiKey } from '../src/core/bouncers/api-key.ts';
 import { DEFAULT_RULES } from '../src/core/health/evaluate.ts';
 import { ManualClock } from '../src/lib/clock.ts';
@@ -26,16 +27,7 @@ for (const dialect of DIALECTS) {
       registerFleetGauges(registry, { store: store(), clock: new ManualClock(T0), rules: () => DEFAULT_RULES, read: (fn) => fn() });
       const first = await registry.getSingleMetricAsString('vigil_bouncer_status');
 
-      let turns = 0;
-      let counting = true;
-      const count = () => {
-        if (!counting) return;
-        turns++;
-        setImmediate(count);
-      };
-      setImmediate(count);
-      const second = await registry.getSingleMetricAsString('vigil_bouncer_status');
-      counting = false;
+      const { result: second, turns } = await turnsDuring(() => registry.getSingleMetricAsString('vigil_bouncer_status'));
 
       expect(second).toBe(first);
       const series = second.split('\n').filter((l) => l.startsWith('vigil_bouncer_status{'));

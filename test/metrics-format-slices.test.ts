@@ -1,6 +1,7 @@
 import { Gauge, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { DIALECTS, useFreshStore } from './support/databases.ts';
+import { turnsDuring } from './support/event-loop-turns.ts';
 import { ManualClock } from '../src/lib/clock.ts';
 import { LapiMetrics } from '../src/server/metrics.ts';
 
@@ -29,16 +30,7 @@ for (const dialect of DIALECTS) {
         for (const status of ['healthy', 'late', 'offline', 'never_pulled', 'revoked', 'failing'])
           gauge.set({ bouncer: `rc-${i} "quoted"\n`, status }, status === 'late' ? 1 : i / 7);
 
-      let turns = 0;
-      let counting = true;
-      const count = () => {
-        if (!counting) return;
-        turns++;
-        setImmediate(count);
-      };
-      setImmediate(count);
-      const sliced = await metrics.registry.getSingleMetricAsString('test_fleet_series');
-      counting = false;
+      const { result: sliced, turns } = await turnsDuring(() => metrics.registry.getSingleMetricAsString('test_fleet_series'));
 
       expect(sliced).toBe(await plain.getSingleMetricAsString('test_fleet_series'));
       expect(sliced.split('\n').filter((l) => l.startsWith('test_fleet_series{'))).toHaveLength(SERIES);
