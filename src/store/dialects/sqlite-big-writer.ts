@@ -15,9 +15,10 @@ const HAND_OVER_ROWS = 4000;
 /** Stored decisions built per turn from the ids the worker sends back. */
 const BUILD_SLICE = 5000;
 
-/** Hooks for tests: `committing` runs when the worker reports it is about to COMMIT. */
+/** Hooks for tests: the worker reports it is about to COMMIT, then that it has committed. */
 export interface BigWriteHooks {
   committing?: () => void;
+  committed?: () => void;
 }
 
 /**
@@ -62,7 +63,10 @@ export class SqliteBigWriter {
         onMessage: (m) => {
           if (m.kind === 'progress') opts.onProgress?.((reported = m.done));
           else if (m.kind === 'committing') opts.hooks?.committing?.();
-          else if (m.kind === 'written') resolve(m);
+          else if (m.kind === 'written') {
+            opts.hooks?.committed?.();
+            resolve(m);
+          }
           else reject(rebuilt(m.error));
         },
       };
