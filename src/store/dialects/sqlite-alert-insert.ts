@@ -44,9 +44,7 @@ export function* insertAlerts(
   pushed: AlertsPush | undefined,
   stored: (d: NewDecision, id: number, alertId: number) => void,
 ): Generator<number, InsertedAlerts> {
-  const bumped = db.prepare("UPDATE vigil_counters SET value = value + 1 WHERE name = 'decisions_rev' RETURNING value").get() as
-    | { value: number }
-    | undefined;
+  const bumped = db.prepare("UPDATE vigil_counters SET value = value + 1 WHERE name = 'decisions_rev' RETURNING value").get() as { value: number } | undefined;
   if (!bumped) throw new VigilError('E_DB_SCHEMA', 'store: the decisions_rev counter is missing; the database was not migrated by this version');
   const rev = Number(bumped.value);
   if (pushed) db.prepare('UPDATE machines SET last_push_at = ? WHERE machine_id = ?').run(pushed.at, pushed.machineId);

@@ -66,8 +66,7 @@ export class SqliteBigWriter {
           else if (m.kind === 'written') {
             opts.hooks?.committed?.();
             resolve(m);
-          }
-          else reject(rebuilt(m.error));
+          } else reject(rebuilt(m.error));
         },
       };
     });
