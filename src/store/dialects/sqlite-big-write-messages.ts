@@ -7,7 +7,9 @@ export type ToBigWriter =
   | { id: number; kind: 'alerts'; alerts: NewAlertWithDecisions[] }
   /** The batch is all there: write it. `queryOnly`: the event loop's connection refuses writes (a lost store). */
   | { id: number; kind: 'end'; pushed: AlertsPush | undefined; queryOnly: boolean }
-  /** The write was given up before its end (nothing is written). */
+  /** The stored decisions are built: COMMIT the write. */
+  | { id: number; kind: 'commit' }
+  /** The write was given up before its end (rolled back: nothing is written). */
   | { id: number; kind: 'drop' };
 
 /** An error as it crosses the thread: its SQLite or Vigil `code` kept (507 for SQLITE_FULL, 503 for SQLITE_READONLY). */
@@ -21,9 +23,13 @@ export interface CrossedError {
 /** What the worker answers. */
 export type FromBigWriter =
   | { id: number; kind: 'progress'; done: number }
-  /** Inserted, COMMIT next (tests count the event loop's turns from here to `written`). */
+  /**
+   * Inserted, not yet committed: the new ids, in the batch's order (decision ids as one transferred
+   * array). The event loop builds its answer from them, then asks for the COMMIT.
+   */
+  | { id: number; kind: 'inserted'; alertIds: number[]; decisionIds: Float64Array; rev: number }
+  /** COMMIT next (tests count the event loop's turns from here to `committed`). */
   | { id: number; kind: 'committing' }
-  /** Committed: the new ids, in the batch's order (decision ids as one transferred array). */
-  | { id: number; kind: 'written'; alertIds: number[]; decisionIds: Float64Array; rev: number }
+  | { id: number; kind: 'committed' }
   /** Rolled back: nothing of it is in the store. */
   | { id: number; kind: 'failed'; error: CrossedError };

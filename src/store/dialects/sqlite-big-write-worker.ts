@@ -38,7 +38,18 @@ function crossed(e: unknown): CrossedError {
   return { name: err.name, message: err.message, code: typeof code === 'string' ? code : undefined, vigil: err.name === 'VigilError' };
 }
 
-function write(id: number, alerts: readonly NewAlertWithDecisions[], pushed: Extract<ToBigWriter, { kind: 'end' }>['pushed'], queryOnly: boolean): void {
+/** The write inserted and waiting for its COMMIT (the event loop builds its answer meanwhile). */
+let inserted: { id: number; conn: SqliteDatabase.Database } | undefined;
+
+function rollBack(conn: SqliteDatabase.Database | undefined): void {
+  try {
+    if (conn?.inTransaction) conn.exec('ROLLBACK');
+  } catch {
+    // the connection is gone with its transaction: nothing of it was committed
+  }
+}
+
+function insert(id: number, alerts: readonly NewAlertWithDecisions[], pushed: Extract<ToBigWriter, { kind: 'end' }>['pushed'], queryOnly: boolean): void {
   let conn: SqliteDatabase.Database | undefined;
   try {
     conn = connection();
@@ -49,16 +60,25 @@ function write(id: number, alerts: readonly NewAlertWithDecisions[], pushed: Ext
     const steps = insertAlerts(conn, alerts, pushed, (_d, decisionId) => decisionIds.push(decisionId));
     let step = steps.next();
     for (; !step.done; step = steps.next()) send({ id, kind: 'progress', done: step.value });
+    const ids = Float64Array.from(decisionIds);
+    inserted = { id, conn };
+    send({ id, kind: 'inserted', alertIds: step.value.alertIds, decisionIds: ids, rev: step.value.rev }, [ids.buffer]);
+  } catch (e) {
+    rollBack(conn);
+    send({ id, kind: 'failed', error: crossed(e) });
+  }
+}
+
+function commit(id: number): void {
+  const conn = inserted?.id === id ? inserted.conn : undefined;
+  inserted = undefined;
+  try {
+    if (!conn?.inTransaction) throw new Error('commit asked for a write that is not waiting for it');
     send({ id, kind: 'committing' });
     conn.exec('COMMIT');
-    const ids = Float64Array.from(decisionIds);
-    send({ id, kind: 'written', alertIds: step.value.alertIds, decisionIds: ids, rev: step.value.rev }, [ids.buffer]);
+    send({ id, kind: 'committed' });
   } catch (e) {
-    try {
-      if (conn?.inTransaction) conn.exec('ROLLBACK');
-    } catch {
-      // the connection is gone with its transaction: nothing of it was committed
-    }
+    rollBack(conn);
     send({ id, kind: 'failed', error: crossed(e) });
   }
 }
@@ -70,8 +90,14 @@ port.on('message', (m: ToBigWriter) => {
   } else if (m.kind === 'end') {
     const alerts = job?.id === m.id ? job.alerts : [];
     job = undefined;
-    write(m.id, alerts, m.pushed, m.queryOnly);
+    insert(m.id, alerts, m.pushed, m.queryOnly);
+  } else if (m.kind === 'commit') {
+    commit(m.id);
   } else if (m.kind === 'drop') {
     if (job?.id === m.id) job = undefined;
+    if (inserted?.id === m.id) {
+      rollBack(inserted.conn);
+      inserted = undefined;
+    }
   }
 });

@@ -56,22 +56,28 @@ export class SqliteBigWriter {
     let reported = 0;
     // Held while a write is in it, never when idle (`vigil serve` ends when its server does).
     worker.ref();
-    const answered = new Promise<Extract<FromBigWriter, { kind: 'written' }>>((resolve, reject) => {
-      this.#waiting = {
-        id,
-        fail: reject,
-        onMessage: (m) => {
-          if (m.kind === 'progress') opts.onProgress?.((reported = m.done));
-          else if (m.kind === 'committing') opts.hooks?.committing?.();
-          else if (m.kind === 'written') {
-            opts.hooks?.committed?.();
-            resolve(m);
-          } else reject(rebuilt(m.error));
-        },
-      };
-    });
+    const inserted = Promise.withResolvers<Extract<FromBigWriter, { kind: 'inserted' }>>();
+    const committed = Promise.withResolvers<void>();
+    const fail = (e: Error) => {
+      inserted.reject(e);
+      committed.reject(e);
+    };
+    this.#waiting = {
+      id,
+      fail,
+      onMessage: (m) => {
+        if (m.kind === 'progress') opts.onProgress?.((reported = m.done));
+        else if (m.kind === 'inserted') inserted.resolve(m);
+        else if (m.kind === 'committing') opts.hooks?.committing?.();
+        else if (m.kind === 'committed') {
+          opts.hooks?.committed?.();
+          committed.resolve();
+        } else fail(rebuilt(m.error));
+      },
+    };
     // Not rejected unhandled while the hand-over still runs: the error is thrown below.
-    answered.catch(() => {});
+    inserted.promise.catch(() => {});
+    committed.promise.catch(() => {});
     try {
       let part: NewAlertWithDecisions[] = [];
       let rows = 0;
@@ -87,7 +93,7 @@ export class SqliteBigWriter {
       }
       if (part.length > 0) this.#post(worker, { id, kind: 'alerts', alerts: part });
       this.#post(worker, { id, kind: 'end', pushed: opts.pushed, queryOnly: opts.queryOnly });
-      const written = await answered;
+      const written = await inserted.promise;
       const decisions: Decision[] = [];
       for (const [i, { decisions: sent }] of batch.entries()) {
         const alertId = written.alertIds[i]!;
@@ -97,6 +103,11 @@ export class SqliteBigWriter {
         }
       }
       if (decisions.length !== reported) opts.onProgress?.(decisions.length);
+      // Built before the COMMIT, so the answer goes back in the turn the COMMIT is heard of: a
+      // periodic refresh of the decision index (decision-sync.ts) that saw the new revision first
+      // would read all of it back from the store (a 250k-decision write: 470 ms in one piece).
+      this.#post(worker, { id, kind: 'commit' });
+      await committed.promise;
       return { alertIds: written.alertIds, decisions, rev: written.rev };
     } catch (e) {
       if (this.#worker === worker) worker.postMessage({ id, kind: 'drop' } satisfies ToBigWriter);
