@@ -179,12 +179,17 @@ describe('SQLite big writes on the worker thread (issue 27 item 5)', () => {
     let turnsAtCommit = -1;
     let turnsAtCommitted = -1;
     w.writer.bigWriteHooks = { committing: () => (turnsAtCommit = turns), committed: () => (turnsAtCommitted = turns) };
+    let turnsAtAnswer = -1;
     try {
       const written = await w.writer.write(bigBatch(1000, 250), () => {});
+      turnsAtAnswer = turns;
       expect(written.decisions).toHaveLength(250_000);
     } finally {
       spinning = false;
     }
+    // The answer is built before the COMMIT and handed back in the turn the COMMIT is heard of: a
+    // periodic refresh of the decision index seeing the new revision first would read it all back.
+    expect(turnsAtAnswer).toBe(turnsAtCommitted);
     expect(turnsAtCommit).toBeGreaterThan(0);
     // On the event loop the COMMIT was one synchronous call: no turn between its start and its end.
     // Here the loop turned while the worker committed (tens of ms for 250k decisions).
