@@ -4,6 +4,7 @@
  * the store file. COMMIT of such a write re-reads its WAL frames (walRewriteChecksums): 20–160 ms
  * of CPU in one synchronous call, which on the event loop held every bouncer's pull (issue 27 item 5).
  */
+import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
 import type { NewAlertWithDecisions } from '../../core/model/records.ts';
@@ -11,7 +12,7 @@ import { insertAlerts } from './sqlite-alert-insert.ts';
 import type { CrossedError, FromBigWriter, ToBigWriter } from './sqlite-big-write-messages.ts';
 
 const port = parentPort!;
-const { file, busyTimeoutMs } = workerData as { file: string; busyTimeoutMs: number };
+const { file, busyTimeoutMs, identity } = workerData as { file: string; busyTimeoutMs: number; identity: { dev: number; ino: number } };
 const send = (m: FromBigWriter, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
 let db: SqliteDatabase.Database | undefined;
@@ -22,6 +23,13 @@ let job: { id: number; alerts: NewAlertWithDecisions[] } | undefined;
 function connection(): SqliteDatabase.Database {
   if (db) return db;
   const opened = new SqliteDatabase(file, { fileMustExist: true });
+  // The file the event loop's connection has open, not one put in its place since (a restore, a new
+  // store): a write there would go where the server's own connection never reads.
+  const now = fs.statSync(file);
+  if (now.dev !== identity.dev || now.ino !== identity.ino) {
+    opened.close();
+    throw Object.assign(new Error(`store file ${file} was replaced since vigil serve opened it; nothing written`), { code: 'SQLITE_READONLY' });
+  }
   opened.pragma('journal_mode = WAL');
   opened.pragma('synchronous = NORMAL');
   opened.pragma(`busy_timeout = ${busyTimeoutMs}`);

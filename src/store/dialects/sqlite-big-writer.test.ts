@@ -197,4 +197,22 @@ describe('SQLite big writes on the worker thread (issue 27 item 5)', () => {
     expect(mainInTransaction).toBe(false);
     expect(count(w.file, 'decisions')).toBe(250_000);
   }, 120_000);
+
+  it('a new worker connects only to the file the store opened: one put in its place is left untouched', async () => {
+    const w = await openWriter();
+    await w.writer.write(bigBatch(2, 1000), () => {});
+    await w.writer.crashBigWriterForTest();
+    // Another store moved into the path (a restore from backup, say) while this one stays open.
+    const other = storeFile();
+    const otherStore = await openStore(other, false);
+    await otherStore.close();
+    closers.pop();
+    fs.renameSync(w.file, `${w.file}.old`);
+    fs.copyFileSync(other, w.file);
+    const before = rowsOf(w.file);
+    const refused = await w.writer.write(bigBatch(20, 100), () => {}).catch((e: unknown) => e);
+    expect((refused as { code?: string }).code).toBe('SQLITE_READONLY');
+    expect(String(refused)).toMatch(/replaced/);
+    expect(rowsOf(w.file)).toEqual(before);
+  });
 });

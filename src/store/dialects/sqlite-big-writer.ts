@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Decision, NewAlertWithDecisions } from '../../core/model/records.ts';
 import { VigilError, type VigilErrorCode } from '../../lib/errors.ts';
@@ -33,6 +34,8 @@ export interface BigWriteHooks {
 export class SqliteBigWriter {
   readonly #file: string;
   readonly #busyTimeoutMs: number;
+  /** The store file as the event loop's connection opened it: a worker connects only to that one. */
+  readonly #identity: { dev: number; ino: number };
   #worker: Worker | undefined;
   #nextId = 1;
   /** The write in the worker (the caller's held connection makes it one at a time). */
@@ -41,6 +44,8 @@ export class SqliteBigWriter {
   constructor(file: string, busyTimeoutMs: number) {
     this.#file = file;
     this.#busyTimeoutMs = busyTimeoutMs;
+    const st = fs.statSync(file);
+    this.#identity = { dev: st.dev, ino: st.ino };
   }
 
   /**
@@ -132,7 +137,9 @@ export class SqliteBigWriter {
 
   #started(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(WORKER_FILE, { workerData: { file: this.#file, busyTimeoutMs: this.#busyTimeoutMs } });
+    const worker = new Worker(WORKER_FILE, {
+      workerData: { file: this.#file, busyTimeoutMs: this.#busyTimeoutMs, identity: this.#identity },
+    });
     worker.on('message', (m: FromBigWriter) => {
       if (this.#waiting?.id === m.id) this.#waiting.onMessage(m);
     });
