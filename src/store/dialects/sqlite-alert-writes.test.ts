@@ -39,7 +39,7 @@ async function openWriter(checkpointsInBackground: boolean) {
   // Everything so far (the schema) in the file itself, so what follows is only the big write.
   sqlite.pragma('wal_checkpoint(TRUNCATE)');
   const writer = new SqliteAlertWriter(opened.db, sqlite, { checkpointsInBackground });
-  return { file, sqlite, writer, close: async () => (writer.close(), await opened.db.destroy()) };
+  return { file, sqlite, writer, close: async () => (await writer.close(), await opened.db.destroy()) };
 }
 
 type OpenWriter = Awaited<ReturnType<typeof openWriter>>;

@@ -1,29 +1,13 @@
 import type SqliteDatabase from 'better-sqlite3';
 import type { Decision, NewAlertWithDecisions } from '../../core/model/records.ts';
-import { VigilError } from '../../lib/errors.ts';
 import { nextTurn, runToEnd } from '../../lib/turns.ts';
-import { alertRow, storedDecision } from '../alert-rows.ts';
+import { storedDecision } from '../alert-rows.ts';
+import { insertAlerts, rowsOf } from './sqlite-alert-insert.ts';
+import { type BigWriteHooks, SqliteBigWriter } from './sqlite-big-writer.ts';
 import type { AlertsPush, DialectDb, WrittenAlerts } from './store-dialect.ts';
 
-/**
- * Rows an SQLite write inserts before it lets the event loop turn (a few ms of work: 5 indexes on
- * decisions). 1,000 took 10–15 ms of CPU beside a 250k-decision table (issue 27: no watcher
- * request may hold the bouncers' path for 50 ms; its COMMIT, ~20 ms, gets a turn of its own).
- */
-const WRITE_SLICE = 500;
 /** A write of at most this many rows joins its turn's group commit instead of a transaction of its own. */
 const GROUPED_ROWS = 1000;
-/** An alert's events count as one row per this many characters (an alert keeps up to 512 KiB of them). */
-const ROW_CHARS = 1024;
-/** Rows an alert and its decisions weigh in a write slice. */
-const rowsOf = (x: NewAlertWithDecisions): number => 1 + Math.floor((x.alert.extra?.length ?? 0) / ROW_CHARS) + x.decisions.length;
-
-const INSERT_ALERT = `INSERT INTO alerts (created_at, scenario, message, machine_id, source_scope, source_value, source_ip, events_count, leakspeed,
-  start_at, stop_at, simulated, capacity, scenario_hash, scenario_version, remediation, kind, extra)
-VALUES (@created_at, @scenario, @message, @machine_id, @source_scope, @source_value, @source_ip, @events_count, @leakspeed,
-  @start_at, @stop_at, @simulated, @capacity, @scenario_hash, @scenario_version, @remediation, @kind, @extra)`;
-const INSERT_DECISION =
-  'INSERT INTO decisions (alert_id, origin, type, scope, value, scenario, created_at, until, deleted_at, simulated, rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)';
 
 /** SQLite's default wal_autocheckpoint (pages), restored after a big commit. */
 export const AUTOCHECKPOINT_PAGES = 1000;
@@ -45,7 +29,9 @@ interface QueuedWrite {
  * transaction so no other query runs inside it. A large write (a 100k import: one alert from
  * `cscli decisions import`) goes in slices with a turn of the event loop between them: all or
  * nothing, and pulls answered from memory still get through meanwhile. Small ones (every agent's
- * POST) are committed together with the others of the same turn (the group commit).
+ * POST) are committed together with the others of the same turn (the group commit). In vigil serve
+ * (a background checkpointer) a large write runs on a worker thread's connection instead
+ * (sqlite-big-writer.ts): its COMMIT was the last long stall of the event loop.
  */
 export class SqliteAlertWriter {
   readonly #db: DialectDb;
@@ -56,11 +42,18 @@ export class SqliteAlertWriter {
   readonly #checkpointsInBackground: boolean;
   /** Restores the autocheckpoint after a big commit; replaced by each one. */
   #resume: NodeJS.Timeout | undefined;
+  /** Where big writes run with a background checkpointer (serve): a worker thread (sqlite-big-writer.ts). */
+  readonly #bigWriter: SqliteBigWriter | undefined;
+  /** For tests: told when a big write in the worker is about to COMMIT. */
+  bigWriteHooks: BigWriteHooks = {};
 
   constructor(db: DialectDb, sqlite: SqliteDatabase.Database, opts: { checkpointsInBackground?: boolean } = {}) {
     this.#db = db;
     this.#sqlite = sqlite;
     this.#checkpointsInBackground = opts.checkpointsInBackground ?? false;
+    if (this.#checkpointsInBackground && !sqlite.memory) {
+      this.#bigWriter = new SqliteBigWriter(sqlite.name, Number(sqlite.pragma('busy_timeout', { simple: true })));
+    }
   }
 
   /**
@@ -69,24 +62,35 @@ export class SqliteAlertWriter {
    * bouncers: 80–180 ms in one piece (issue 27 item 5). With a background checkpointer the
    * autocheckpoint is paused around that commit and for AUTOCHECKPOINT_PAUSE_MS after it, so the
    * worker copies those frames on its own thread; the autocheckpoint then comes back as the WAL's
-   * bound (it finds little left to copy). Without a worker (the CLI) nothing changes.
+   * bound (it finds little left to copy). Without a worker (the CLI) nothing changes. The big write
+   * itself then runs on the big-write worker, but the next small commit on this connection would
+   * still checkpoint its frames: the pause covers it too.
    */
+  #pauseAutocheckpoint(): void {
+    this.#sqlite.pragma('wal_autocheckpoint = 0');
+    clearTimeout(this.#resume);
+  }
+
+  #resumeAutocheckpointLater(): void {
+    const db = this.#sqlite;
+    this.#resume = setTimeout(() => {
+      this.#resume = undefined;
+      if (db.open) db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+    }, AUTOCHECKPOINT_PAUSE_MS);
+    this.#resume.unref();
+  }
+
   #commitBig(): void {
     const db = this.#sqlite;
     if (!this.#checkpointsInBackground) {
       db.exec('COMMIT');
       return;
     }
-    db.pragma('wal_autocheckpoint = 0');
-    clearTimeout(this.#resume);
+    this.#pauseAutocheckpoint();
     try {
       db.exec('COMMIT');
     } finally {
-      this.#resume = setTimeout(() => {
-        this.#resume = undefined;
-        if (db.open) db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
-      }, AUTOCHECKPOINT_PAUSE_MS);
-      this.#resume.unref();
+      this.#resumeAutocheckpointLater();
     }
   }
 
@@ -95,16 +99,24 @@ export class SqliteAlertWriter {
     return this.#resume !== undefined;
   }
 
-  /** Stops the pending restore (the store is closing). */
-  close(): void {
+  /** Ends the big-write worker and stops the pending restore (the store is closing). */
+  async close(): Promise<void> {
     clearTimeout(this.#resume);
     this.#resume = undefined;
+    await this.#bigWriter?.close();
+  }
+
+  /** Ends the big-write worker as a crash would (tests). */
+  async crashBigWriterForTest(): Promise<void> {
+    await this.#bigWriter?.crashForTest();
   }
 
   async write(batch: readonly NewAlertWithDecisions[], onProgress?: (done: number) => void, pushed?: AlertsPush): Promise<WrittenAlerts> {
     let rows = 0;
     for (const x of batch) rows += rowsOf(x);
     if (onProgress === undefined && rows <= GROUPED_ROWS) return this.#grouped(batch, pushed);
+    const big = this.#bigWriter;
+    if (big) return await this.#db.connection().execute(async () => this.#writeInWorker(big, batch, onProgress, pushed));
     const db = this.#sqlite;
     return await this.#db.connection().execute(async () => {
       db.exec('BEGIN IMMEDIATE');
@@ -128,6 +140,26 @@ export class SqliteAlertWriter {
         throw e;
       }
     });
+  }
+
+  /**
+   * A big write on the worker's connection, while the caller holds this one (nothing else writes
+   * on it meanwhile: a write here would wait busy_timeout for the worker's lock, on the event loop).
+   */
+  async #writeInWorker(
+    big: SqliteBigWriter,
+    batch: readonly NewAlertWithDecisions[],
+    onProgress: ((done: number) => void) | undefined,
+    pushed: AlertsPush | undefined,
+  ): Promise<WrittenAlerts> {
+    // A store refusing writes (store.ts refuseWrites: lost) refuses this one as well, in the worker.
+    const queryOnly = Number(this.#sqlite.pragma('query_only', { simple: true })) === 1;
+    this.#pauseAutocheckpoint();
+    try {
+      return await big.write(batch, { onProgress, pushed, queryOnly, hooks: this.bigWriteHooks });
+    } finally {
+      this.#resumeAutocheckpointLater();
+    }
   }
 
   /**
@@ -187,42 +219,10 @@ export class SqliteAlertWriter {
     return outcomes;
   }
 
-  /**
-   * The rows of one write, inside a transaction the caller holds: a new revision, the machine's
-   * last push, the alerts and their decisions. Pauses (yields the decisions written so far) every
-   * WRITE_SLICE rows; returns what was written.
-   */
+  /** The rows of one write on the event loop's connection (sqlite-alert-insert.ts), inside a transaction the caller holds. */
   *#insert(batch: readonly NewAlertWithDecisions[], pushed: AlertsPush | undefined): Generator<number, WrittenAlerts> {
-    const db = this.#sqlite;
-    const bumped = db.prepare("UPDATE vigil_counters SET value = value + 1 WHERE name = 'decisions_rev' RETURNING value").get() as
-      | { value: number }
-      | undefined;
-    if (!bumped) throw new VigilError('E_DB_SCHEMA', 'store: the decisions_rev counter is missing; the database was not migrated by this version');
-    const rev = Number(bumped.value);
-    if (pushed) db.prepare('UPDATE machines SET last_push_at = ? WHERE machine_id = ?').run(pushed.at, pushed.machineId);
-    const insertAlert = db.prepare(INSERT_ALERT);
-    const insertDecision = db.prepare(INSERT_DECISION);
-    const alertIds: number[] = [];
     const stored: Decision[] = [];
-    let slice = 0;
-    for (const { alert, decisions } of batch) {
-      const alertId = Number(insertAlert.run(alertRow(alert)).lastInsertRowid);
-      alertIds.push(alertId);
-      // Events (extra) weigh too: 1,000 alerts of 28 KB are 28 MB written, the same as ~28k decisions.
-      slice += Math.floor((alert.extra?.length ?? 0) / ROW_CHARS);
-      if (slice >= WRITE_SLICE) {
-        slice = 0;
-        yield stored.length;
-      }
-      for (const d of decisions) {
-        const r = insertDecision.run(alertId, d.origin, d.type, d.scope, d.value, d.scenario, d.createdAt, d.until, d.simulated ? 1 : 0, rev);
-        stored.push(storedDecision(d, Number(r.lastInsertRowid), alertId));
-        if (++slice >= WRITE_SLICE) {
-          slice = 0;
-          yield stored.length;
-        }
-      }
-    }
+    const { alertIds, rev } = yield* insertAlerts(this.#sqlite, batch, pushed, (d, id, alertId) => stored.push(storedDecision(d, id, alertId)));
     return { alertIds, decisions: stored, rev };
   }
 }

@@ -206,7 +206,7 @@ export class SqliteStoreDialect implements StoreDialect {
   }
 
   async close(): Promise<void> {
-    this.#alerts.close();
+    await this.#alerts.close();
     await this.#checkpointer?.stop();
     this.#reader?.close();
   }
