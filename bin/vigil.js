@@ -78,7 +78,7 @@ function enableCompileCache() {
     if (st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0) return;
     module.enableCompileCache(dir);
     // The cache is written at exit; a service may never exit cleanly (killed, a crash): serve writes
-    // what its start loaded just before it listens (app/serve.ts), another long run 15 s in.
+    // what its start loaded just before it listens (app/lapi-listeners.ts), another long run 15 s in.
     if (process.argv[2] !== 'serve') setTimeout(() => module.flushCompileCache?.(), 15_000).unref();
   } catch {
     // No cache (a read-only home, no home): the same start as before.

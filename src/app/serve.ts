@@ -1,4 +1,3 @@
-import { flushCompileCache } from 'node:module';
 import type { Logger } from 'pino';
 import { createLogger } from '../lib/logger.ts';
 
@@ -106,10 +105,6 @@ export async function startServer(config: VigilConfig, opts: StartOptions = {}):
       () => createWebSurface({ config, store, clock, rules: health.rules, sync: core.sync, log, lapiUrl, firstStartPassword: opts.firstStartPassword }),
       (w) => w.close(),
     );
-    // Node's compile cache (bin/vigil.js) written now, before bouncers can pull: written once serve
-    // listened, it held the event loop 55 ms (and a 40 ms collection after it) on a new version's
-    // first start (issue 27 item 5). A no-op without the cache; what loads later is written at exit.
-    flushCompileCache?.();
     const listeners = await startListeners(life, config, { ...core, clock, log, web, lapiUrl });
     boundUrl = listeners.url;
     // `vigil issues show` in another process prints this URL and this host's service manager in runbooks.
