@@ -1,7 +1,8 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { AlertsPayload, IncomingAlert } from '../../core/alerts/payload.ts';
 import { VigilError } from '../../lib/errors.ts';
 import { fairTurn } from '../../lib/turns.ts';
+import { OnDemandWorker } from '../../lib/on-demand-worker.ts';
 import type { ToParser, ToServer } from './alert-parse-messages.ts';
 
 /** Bytes of a body handed to the worker per turn: copying them is well under a millisecond. */
@@ -24,16 +25,24 @@ const FAILED: Record<'E_BODY_TOO_LARGE' | 'E_BAD_BODY', (cap: number) => string>
  * next push starts a new one.
  */
 export class AlertParser {
-  #worker: Worker | undefined;
   #nextId = 1;
   #inFlight = 0;
   /** The answer each push in the worker waits for. */
   readonly #waiting = new Map<number, { resolve: (m: ToServer) => void; reject: (e: Error) => void }>();
+  readonly #thread = new OnDemandWorker<ToParser, ToServer>({
+    name: 'alert parser worker',
+    file: WORKER_FILE,
+    onMessage: (m) => this.#waiting.get(m.id)?.resolve(m),
+    onEnd: (e) => {
+      for (const w of this.#waiting.values()) w.reject(e);
+      this.#waiting.clear();
+    },
+  });
 
   /** The body's bytes as sent (gzip when `gzip`), checked as payload.ts checks them; the alerts in full when ok. */
   async parse(chunks: readonly Uint8Array[], gzip: boolean, cap: number): Promise<AlertsPayload> {
     const id = this.#nextId++;
-    const worker = this.#started();
+    const worker = this.#thread.started();
     // The worker keeps the process alive while it holds a push, never when idle.
     if (this.#inFlight++ === 0) worker.ref();
     try {
@@ -43,12 +52,12 @@ export class AlertParser {
         pending.push(chunk);
         pendingBytes += chunk.length;
         if (pendingBytes < HAND_OVER_BYTES) continue;
-        this.#post(worker, { id, kind: 'bytes', bytes: Buffer.concat(pending, pendingBytes) });
+        this.#thread.post(worker, { id, kind: 'bytes', bytes: Buffer.concat(pending, pendingBytes) }, 'push');
         pending = [];
         pendingBytes = 0;
         await fairTurn();
       }
-      if (pendingBytes > 0) this.#post(worker, { id, kind: 'bytes', bytes: Buffer.concat(pending, pendingBytes) });
+      if (pendingBytes > 0) this.#thread.post(worker, { id, kind: 'bytes', bytes: Buffer.concat(pending, pendingBytes) }, 'push');
       const parsed = await this.#ask(worker, { id, kind: 'end', gzip, cap });
       if (parsed.kind === 'refused') return { ok: false, status: parsed.status, message: parsed.message };
       if (parsed.kind === 'failed') throw new VigilError(parsed.code, FAILED[parsed.code](cap));
@@ -62,7 +71,7 @@ export class AlertParser {
       }
       return { ok: true, alerts };
     } catch (e) {
-      if (this.#worker === worker) worker.postMessage({ id, kind: 'drop' } satisfies ToParser);
+      if (this.#thread.isCurrent(worker)) worker.postMessage({ id, kind: 'drop' } satisfies ToParser);
       throw e;
     } finally {
       this.#waiting.delete(id);
@@ -72,39 +81,13 @@ export class AlertParser {
 
   /** Ends the worker (vigil serve stopping). */
   async close(): Promise<void> {
-    const w = this.#worker;
-    this.#worker = undefined;
-    await w?.terminate();
-  }
-
-  #started(): Worker {
-    if (this.#worker) return this.#worker;
-    const worker = new Worker(WORKER_FILE);
-    worker.on('message', (m: ToServer) => this.#waiting.get(m.id)?.resolve(m));
-    const fail = (e: Error) => {
-      if (this.#worker === worker) this.#worker = undefined;
-      for (const w of this.#waiting.values()) w.reject(new Error(`alert parser worker: ${e.message}`));
-      this.#waiting.clear();
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`exited (${code})`)));
-    // Idle, never what keeps the process alive (`vigil serve` ends when its server does). After
-    // the listeners: adding a 'message' one refs the worker again.
-    worker.unref();
-    this.#worker = worker;
-    return worker;
-  }
-
-  /** Sends to the push's worker; throws when it ended meanwhile (its answers would never come). */
-  #post(worker: Worker, m: ToParser): void {
-    if (this.#worker !== worker) throw new Error('alert parser worker: ended while the push was in it');
-    worker.postMessage(m);
+    await this.#thread.close();
   }
 
   #ask(worker: Worker, m: ToParser): Promise<ToServer> {
     return new Promise((resolve, reject) => {
       this.#waiting.set(m.id, { resolve, reject });
-      this.#post(worker, m);
+      this.#thread.post(worker, m, 'push');
     });
   }
 

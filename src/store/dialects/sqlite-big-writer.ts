@@ -1,8 +1,8 @@
 import fs from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import type { Decision, NewAlertWithDecisions } from '../../core/model/records.ts';
 import { VigilError, type VigilErrorCode } from '../../lib/errors.ts';
 import { nextTurn } from '../../lib/turns.ts';
+import { OnDemandWorker } from '../../lib/on-demand-worker.ts';
 import { storedDecision } from '../alert-rows.ts';
 import { rowsOf } from './sqlite-alert-insert.ts';
 import type { CrossedError, FromBigWriter, ToBigWriter } from './sqlite-big-write-messages.ts';
@@ -36,7 +36,7 @@ export class SqliteBigWriter {
   readonly #busyTimeoutMs: number;
   /** The store file as the event loop's connection opened it: a worker connects only to that one. */
   readonly #identity: { dev: number; ino: number };
-  #worker: Worker | undefined;
+  readonly #thread: OnDemandWorker<ToBigWriter, FromBigWriter>;
   #nextId = 1;
   /** The write in the worker (the caller's held connection makes it one at a time). */
   #waiting: { id: number; onMessage: (m: FromBigWriter) => void; fail: (e: Error) => void } | undefined;
@@ -46,6 +46,18 @@ export class SqliteBigWriter {
     this.#busyTimeoutMs = busyTimeoutMs;
     const st = fs.statSync(file);
     this.#identity = { dev: st.dev, ino: st.ino };
+    this.#thread = new OnDemandWorker({
+      name: 'store big-write worker',
+      file: WORKER_FILE,
+      options: { workerData: { file: this.#file, busyTimeoutMs: this.#busyTimeoutMs, identity: this.#identity } },
+      onMessage: (m) => {
+        if (this.#waiting?.id === m.id) this.#waiting.onMessage(m);
+      },
+      onEnd: (e) => {
+        this.#waiting?.fail(e);
+        this.#waiting = undefined;
+      },
+    });
   }
 
   /**
@@ -57,7 +69,7 @@ export class SqliteBigWriter {
     opts: { onProgress?: (done: number) => void; pushed?: AlertsPush; queryOnly: boolean; hooks?: BigWriteHooks },
   ): Promise<WrittenAlerts> {
     const id = this.#nextId++;
-    const worker = this.#started();
+    const worker = this.#thread.started();
     let reported = 0;
     // Held while a write is in it, never when idle (`vigil serve` ends when its server does).
     worker.ref();
@@ -90,14 +102,14 @@ export class SqliteBigWriter {
         part.push(x);
         rows += rowsOf(x);
         if (rows < HAND_OVER_ROWS) continue;
-        this.#post(worker, { id, kind: 'alerts', alerts: part });
+        this.#thread.post(worker, { id, kind: 'alerts', alerts: part }, 'write');
         part = [];
         rows = 0;
         // Not fairTurn: the caller holds the connection (every other query waits), so it goes first.
         await nextTurn();
       }
-      if (part.length > 0) this.#post(worker, { id, kind: 'alerts', alerts: part });
-      this.#post(worker, { id, kind: 'end', pushed: opts.pushed, queryOnly: opts.queryOnly });
+      if (part.length > 0) this.#thread.post(worker, { id, kind: 'alerts', alerts: part }, 'write');
+      this.#thread.post(worker, { id, kind: 'end', pushed: opts.pushed, queryOnly: opts.queryOnly }, 'write');
       const written = await inserted.promise;
       const decisions: Decision[] = [];
       for (const [i, { decisions: sent }] of batch.entries()) {
@@ -111,11 +123,11 @@ export class SqliteBigWriter {
       // Built before the COMMIT, so the answer goes back in the turn the COMMIT is heard of: a
       // periodic refresh of the decision index (decision-sync.ts) that saw the new revision first
       // would read all of it back from the store (a 250k-decision write: 470 ms in one piece).
-      this.#post(worker, { id, kind: 'commit' });
+      this.#thread.post(worker, { id, kind: 'commit' }, 'write');
       await committed.promise;
       return { alertIds: written.alertIds, decisions, rev: written.rev };
     } catch (e) {
-      if (this.#worker === worker) worker.postMessage({ id, kind: 'drop' } satisfies ToBigWriter);
+      if (this.#thread.isCurrent(worker)) worker.postMessage({ id, kind: 'drop' } satisfies ToBigWriter);
       throw e;
     } finally {
       if (this.#waiting?.id === id) this.#waiting = undefined;
@@ -125,41 +137,12 @@ export class SqliteBigWriter {
 
   /** Ends the worker (the store is closing); a write still in it fails, its transaction rolled back. */
   async close(): Promise<void> {
-    const w = this.#worker;
-    this.#worker = undefined;
-    await w?.terminate();
+    await this.#thread.close();
   }
 
   /** Ends the worker as a crash would (tests: the write in it fails, the next one starts a new worker). */
   async crashForTest(): Promise<void> {
-    await this.#worker?.terminate();
-  }
-
-  #started(): Worker {
-    if (this.#worker) return this.#worker;
-    const worker = new Worker(WORKER_FILE, {
-      workerData: { file: this.#file, busyTimeoutMs: this.#busyTimeoutMs, identity: this.#identity },
-    });
-    worker.on('message', (m: FromBigWriter) => {
-      if (this.#waiting?.id === m.id) this.#waiting.onMessage(m);
-    });
-    const fail = (e: Error) => {
-      if (this.#worker === worker) this.#worker = undefined;
-      this.#waiting?.fail(new Error(`store big-write worker: ${e.message}`));
-      this.#waiting = undefined;
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`exited (${code})`)));
-    // After the listeners: adding a 'message' one refs the worker again.
-    worker.unref();
-    this.#worker = worker;
-    return worker;
-  }
-
-  /** Sends to the write's worker; throws when it ended meanwhile (its answer would never come). */
-  #post(worker: Worker, m: ToBigWriter): void {
-    if (this.#worker !== worker) throw new Error('store big-write worker: ended while the write was in it');
-    worker.postMessage(m);
+    await this.#thread.close();
   }
 }
 
